@@ -1,0 +1,84 @@
+"""The fence: rejects, before lowering, every construct symgrad does not differentiate.
+
+Contract: `check(src)` walks the function's AST and raises `UnsupportedSyntaxError` at the first
+unsupported construct, naming it, with file, line, column, caret, and what to write instead.
+Passing the fence means lowering only meets statements and expressions it handles.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from symgrad.errors import UnsupportedSyntaxError
+from symgrad.frontend.source import FunctionSource
+
+_CONTROL = "control flow is not supported yet; write it with np.where, or keep it outside the " \
+    "differentiated function"
+
+REJECT: dict[type, tuple[str, str]] = {
+    ast.Try: ("try/except", "let errors propagate; the gradient code has no handlers"),
+    ast.With: ("a with block", "move the context manager outside the differentiated function"),
+    ast.AsyncWith: ("async with", "differentiate synchronous code"),
+    ast.AsyncFor: ("async for", "differentiate synchronous code"),
+    ast.AsyncFunctionDef: ("an async function", "differentiate synchronous code"),
+    ast.Await: ("await", "differentiate synchronous code"),
+    ast.Yield: ("yield", "return a value instead of generating values"),
+    ast.YieldFrom: ("yield from", "return a value instead of generating values"),
+    ast.Global: ("a global statement", "pass the value in as an argument and return results"),
+    ast.Nonlocal: ("a nonlocal statement", "pass the value in as an argument and return results"),
+    ast.ClassDef: ("a class definition", "define classes at module level"),
+    ast.FunctionDef: ("a nested function", "define the helper at module level; it is inlined"),
+    ast.Lambda: ("a lambda", "define the helper with def at module level; it is inlined"),
+    ast.Delete: ("del", "leave the name unused instead"),
+    ast.Import: ("an import inside the function", "import at module level"),
+    ast.ImportFrom: ("an import inside the function", "import at module level"),
+    ast.Raise: ("raise", "validate arguments before calling the gradient"),
+    ast.If: ("an if statement", _CONTROL),
+    ast.IfExp: ("a conditional expression", _CONTROL),
+    ast.For: ("a for loop", _CONTROL),
+    ast.While: ("a while loop", _CONTROL),
+    ast.ListComp: ("a list comprehension", "build the array with NumPy operations"),
+    ast.SetComp: ("a set comprehension", "build the array with NumPy operations"),
+    ast.DictComp: ("a dict comprehension", "build the array with NumPy operations"),
+    ast.GeneratorExp: ("a generator expression", "build the array with NumPy operations"),
+    ast.Dict: ("a dict", "pass arrays as separate arguments"),
+    ast.Set: ("a set", "use a tuple"),
+    ast.JoinedStr: ("an f-string", "strings play no part in a gradient"),
+    ast.NamedExpr: ("an assignment expression (:=)", "assign in a statement of its own"),
+    ast.BoolOp: ("and/or", "use np.logical_and / np.logical_or"),
+    ast.Starred: ("a starred expression", "pass the arguments one by one"),
+}
+
+
+def check(src: FunctionSource) -> None:
+    fn = src.tree
+    args = fn.args
+    if args.vararg or args.kwarg:
+        bad = args.vararg or args.kwarg
+        raise UnsupportedSyntaxError(
+            "*args/**kwargs parameters are not supported", src.locate(bad),
+            "Name each parameter.")
+    for stmt in fn.body:
+        for node in ast.walk(stmt):
+            kind = REJECT.get(type(node))
+            if kind is not None:
+                what, instead = kind
+                raise UnsupportedSyntaxError(f"{what} is not supported", src.locate(node),
+                                             f"Instead: {instead}.")
+            if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    for sub in ast.walk(t):
+                        if isinstance(sub, (ast.Subscript, ast.Attribute)):
+                            raise UnsupportedSyntaxError(
+                                "assignment to an element or attribute is not supported yet",
+                                src.locate(sub),
+                                "Instead: build the new array with np.where, np.concatenate "
+                                "or np.stack.")
+            if isinstance(node, ast.Return) and node is not fn.body[-1]:
+                raise UnsupportedSyntaxError("return before the end of the function",
+                                             src.locate(node), "Return once, at the end.")
+    if not fn.body or not isinstance(fn.body[-1], ast.Return) or fn.body[-1].value is None:
+        raise UnsupportedSyntaxError(
+            f"function {fn.name} does not end by returning a value", src.locate(fn),
+            "End it with `return <value>`.")

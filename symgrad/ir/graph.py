@@ -1,0 +1,122 @@
+"""The IR graph: primitive applications as nodes of a networkx MultiDiGraph.
+
+Contract: a node is an application of one primitive (`op`, a rule-table name, or one of the
+structural ops `param` and `const`) to an ordered tuple of input nodes plus static `attrs`.
+Operand order is kept in `Node.inputs` (a value used twice, as in `x * x`, appears twice and is two
+parallel edges in networkx). Node ids grow in creation order and inputs always exist before their
+users; `nodes()` lists them in topological order, creation order breaking ties. Graph values are immutable: passes build new nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import networkx as nx
+
+from symgrad.errors import Loc
+
+
+@dataclass
+class Node:
+    id: int
+    op: str
+    inputs: tuple[int, ...]
+    attrs: dict[str, Any] = field(default_factory=dict)
+    loc: Loc | None = None
+    name: str | None = None  # the source variable this value was bound to, if any
+    cot_of: int | None = None  # for a cotangent: the forward node it belongs to
+    backward: bool = False  # built by the reverse pass
+
+    def key(self) -> tuple:
+        """What makes two nodes compute the same value (for CSE): op, inputs, typed attrs."""
+        return (self.op, self.inputs, tuple(sorted((k, _typed(v)) for k, v in self.attrs.items())))
+
+
+def _typed(v: Any) -> Any:
+    if isinstance(v, (tuple, list)):
+        return (type(v).__name__, tuple(_typed(x) for x in v))
+    return (type(v).__name__, v)
+
+
+class Graph:
+    """A function as a graph: `params` in order, `outputs` in order, nodes in between."""
+
+    def __init__(self, name: str, file: str = "<unknown>", line: int = 0):
+        self.name = name
+        self.file = file
+        self.line = line
+        self.nx = nx.MultiDiGraph()
+        self.params: list[int] = []
+        self.outputs: list[int] = []
+        self._next = 0
+
+    # construction ---------------------------------------------------------------------------
+    def add(self, op: str, inputs=(), attrs=None, loc: Loc | None = None, **data) -> int:
+        inputs = tuple(inputs)
+        for i in inputs:
+            if i not in self.nx:
+                raise ValueError(f"input {i} of new {op} node is not in graph {self.name}")
+        node = Node(self._next, op, inputs, dict(attrs or {}), loc, **data)
+        self._next += 1
+        self.nx.add_node(node.id, node=node)
+        for pos, i in enumerate(inputs):
+            self.nx.add_edge(i, node.id, pos=pos)
+        return node.id
+
+    def param(self, name: str, loc: Loc | None = None) -> int:
+        nid = self.add("param", (), {"index": len(self.params)}, loc, name=name)
+        self.params.append(nid)
+        return nid
+
+    def const(self, value: Any, loc: Loc | None = None) -> int:
+        return self.add("const", (), {"value": value}, loc)
+
+    # queries ----------------------------------------------------------------------------------
+    def __getitem__(self, nid: int) -> Node:
+        return self.nx.nodes[nid]["node"]
+
+    def __contains__(self, nid: int) -> bool:
+        return nid in self.nx
+
+    def __len__(self) -> int:
+        return self.nx.number_of_nodes()
+
+    def nodes(self) -> Iterator[Node]:
+        """All nodes in a deterministic topological order (creation order where free)."""
+        for nid in nx.lexicographical_topological_sort(self.nx):
+            yield self[nid]
+
+    def users(self, nid: int) -> list[int]:
+        """Each use of nid, once per operand position (x * x lists the product twice)."""
+        return sorted(v for _, v in self.nx.out_edges(nid))
+
+    def is_const(self, nid: int) -> bool:
+        return self[nid].op == "const"
+
+    def const_value(self, nid: int) -> Any:
+        return self[nid].attrs["value"]
+
+    def remove(self, nids) -> None:
+        self.nx.remove_nodes_from(list(nids))
+
+    def replace_uses(self, old: int, new: int) -> None:
+        """Point every user of `old` (and the outputs) at `new`."""
+        for user in set(self.users(old)):
+            node = self[user]
+            node.inputs = tuple(new if i == old else i for i in node.inputs)
+            for u, v, k, d in list(self.nx.out_edges(old, keys=True, data=True)):
+                if v == user:
+                    self.nx.remove_edge(u, v, k)
+                    self.nx.add_edge(new, user, pos=d["pos"])
+        self.outputs = [new if o == old else o for o in self.outputs]
+
+    def ancestors_of(self, roots) -> set[int]:
+        seen: set[int] = set()
+        stack = list(roots)
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.add(n)
+                stack.extend(self[n].inputs)
+        return seen

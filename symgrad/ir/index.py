@@ -1,0 +1,30 @@
+"""Static description of a subscript `x[...]` whose runtime parts are graph inputs.
+
+An index is a tuple of items: an int, None, Ellipsis, a `Dyn` (the k-th runtime index input: an
+int, an integer array or a boolean mask), or a `Slice` whose bounds are ints, None or `Dyn`s.
+Everything here is hashable, so nodes carrying an index can be compared and deduplicated.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Dyn(NamedTuple):
+    """The k-th runtime part of an index (k counts from 0 over the node's index inputs)."""
+
+    k: int
+
+
+class Slice(NamedTuple):
+    start: object = None
+    stop: object = None
+    step: object = None
+
+
+def is_basic(index: tuple, dyn_kinds: tuple[str, ...]) -> bool:
+    """True if the index selects without advanced (array) indexing: no element can repeat."""
+    for item in index:
+        if isinstance(item, Dyn) and dyn_kinds[item.k] != "int":
+            return False
+    return True

@@ -1,0 +1,48 @@
+"""Names for graph values, given at print time: the one place naming is decided.
+
+Contract: parameters keep their source names; a value bound to a source variable gets that name
+(`x_1`, `x_2` when the name is rebound or taken); the cotangent of `x` is `x_bar` and its tangent
+`x_dot`; any other value gets a short temporary name (`t1`, `t2`, ...). Names never collide with
+each other, with Python keywords, or with the names emitted modules rely on (`np`, helpers).
+"""
+
+from __future__ import annotations
+
+import keyword
+
+from symgrad.ir.graph import Graph
+
+RESERVED = frozenset(keyword.kwlist) | {"np", "float", "hasattr", "isinstance", "tuple", "range",
+                                        "len", "int", "list", "None", "True", "False"}
+
+
+def assign_names(graph: Graph, order=None, reserved=frozenset()) -> dict[int, str]:
+    """Map each node id (in `order`, default topological) to a unique Python identifier."""
+    used = set(RESERVED) | set(reserved)
+    names: dict[int, str] = {}
+
+    def take(base: str) -> str:
+        name, k = base, 1
+        while name in used:
+            name, k = f"{base}_{k}", k + 1
+        used.add(name)
+        return name
+
+    temps = 0
+    nodes = list(graph.nodes()) if order is None else [graph[i] for i in order]
+    for node in nodes:
+        if node.op == "param":
+            names[node.id] = take(node.name)
+    for node in nodes:
+        if node.op == "param":
+            continue
+        if node.name:
+            names[node.id] = take(node.name)
+        elif node.cot_of is not None and node.cot_of in names:
+            names[node.id] = take(names[node.cot_of] + "_bar")
+        else:
+            temps += 1
+            while f"t{temps}" in used:
+                temps += 1
+            names[node.id] = take(f"t{temps}")
+    return names

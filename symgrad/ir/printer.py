@@ -1,0 +1,55 @@
+"""Text and DOT renderings of a graph.
+
+Contract: `to_text` prints one equation per line, `name = op(inputs) {attrs}`, in topological
+order; names are given at print time (`symgrad.ir.names`), as JAX's jaxpr printer does. `to_dot` renders the same graph for Graphviz.
+"""
+
+from __future__ import annotations
+
+from symgrad.ir.graph import Graph
+from symgrad.ir.names import assign_names
+
+
+def _describe(graph: Graph, nid: int, names: dict[int, str]) -> str:
+    node = graph[nid]
+    if node.op == "const":
+        return repr(node.attrs["value"])
+    if node.op == "param":
+        return f"param[{node.attrs['index']}]"
+    attrs = {k: v for k, v in node.attrs.items() if not k.startswith("n_")}
+    args = " ".join(names[i] for i in node.inputs)
+    extra = " {" + ", ".join(f"{k}={v!r}" for k, v in attrs.items()) + "}" if attrs else ""
+    return f"{node.op} {args}{extra}".rstrip()
+
+
+def to_text(graph: Graph) -> str:
+    names = assign_names(graph)
+    params = ", ".join(names[p] for p in graph.params)
+    lines = [f"{{ lambda {params} ."]
+    for node in graph.nodes():
+        if node.op == "param":
+            continue
+        line = f"    {names[node.id]} = {_describe(graph, node.id, names)}"
+        if node.loc is not None:
+            line = line.ljust(48) + f"  # line {node.loc.line}"
+        lines.append(line)
+    lines.append("  in (" + ", ".join(names[o] for o in graph.outputs) + ") }")
+    return "\n".join(lines)
+
+
+def to_dot(graph: Graph) -> str:
+    names = assign_names(graph)
+    out = [f'digraph "{graph.name}" {{', "  rankdir=TB;", '  node [fontname="monospace"];']
+    for node in graph.nodes():
+        label = f"{names[node.id]} = {_describe(graph, node.id, names)}".replace('"', r"\"")
+        shape = "ellipse" if node.op == "param" else "box"
+        style = ', style=filled, fillcolor="#fde2e2"' if node.backward else ""
+        out.append(f'  n{node.id} [label="{label}", shape={shape}{style}];')
+    for node in graph.nodes():
+        for pos, i in enumerate(node.inputs):
+            out.append(f'  n{i} -> n{node.id} [label="{pos}"];')
+    for k, o in enumerate(graph.outputs):
+        out.append(f'  out{k} [label="output {k}", shape=plaintext];')
+        out.append(f"  n{o} -> out{k};")
+    out.append("}")
+    return "\n".join(out)

@@ -1,0 +1,30 @@
+"""Structural checks of a graph, run after every pass in tests.
+
+Contract: `verify(graph)` raises `AssertionError` naming the first broken invariant: every input
+exists, networkx edges mirror `Node.inputs` position by position, the graph is acyclic, params are
+`param` nodes in order, outputs exist, and every op is a structural op or a rule-table entry.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from symgrad.ir.graph import Graph
+
+STRUCTURAL = {"param", "const"}
+
+
+def verify(graph: Graph, known_ops=None) -> None:
+    assert nx.is_directed_acyclic_graph(graph.nx), f"{graph.name}: the graph has a cycle"
+    for node in graph.nodes():
+        for i in node.inputs:
+            assert i in graph, f"{graph.name}: node {node.id} ({node.op}) uses missing node {i}"
+        edges = sorted((d["pos"], u) for u, _, d in graph.nx.in_edges(node.id, data=True))
+        assert edges == list(enumerate(node.inputs)), (
+            f"{graph.name}: edges of node {node.id} ({node.op}) do not match its inputs")
+        if known_ops is not None:
+            assert node.op in STRUCTURAL or node.op in known_ops, f"unknown op {node.op!r}"
+    for k, p in enumerate(graph.params):
+        assert graph[p].op == "param" and graph[p].attrs["index"] == k, f"param {k} is broken"
+    for o in graph.outputs:
+        assert o in graph, f"{graph.name}: output {o} is not in the graph"

@@ -1,0 +1,172 @@
+"""Simplification: CSE, constant folding, algebraic identities, broadcast sinking, dead code.
+
+Contract: `simplify(graph, float_params)` rewrites the graph in place to an equivalent one with no
+more nodes on any path: identical nodes merged; arithmetic on Python-number constants folded;
+`x * 1`, `x + 0`, `x ** 1`, `--x` dropped where x is known to be a float array (so no dtype
+changes); constant factors gathered (`0.5 * (2 * x)` is `x`); a scalar broadcast to a shape sunk
+below elementwise ops that would broadcast it anyway (so no full array of one value is made);
+nodes no output needs removed. Every rewrite points users at an earlier or new equivalent node.
+"""
+
+from __future__ import annotations
+
+import operator
+
+from symgrad.ir import Graph
+from symgrad.passes.shapes import SCALAR, shape_classes
+from symgrad.rules import RULES
+
+_FOLD = {"add": operator.add, "subtract": operator.sub, "multiply": operator.mul,
+         "divide": operator.truediv, "power": operator.pow, "negative": operator.neg}
+_EW_BINARY = {"add", "subtract", "multiply", "divide", "power"}
+
+
+def dce(graph: Graph) -> None:
+    keep = graph.ancestors_of(graph.outputs) | set(graph.params)
+    graph.remove([n.id for n in graph.nodes() if n.id not in keep])
+
+
+def cse(graph: Graph) -> bool:
+    seen: dict[tuple, int] = {}
+    changed = False
+    for node in list(graph.nodes()):
+        if node.op == "param":
+            continue
+        key = node.key()
+        if key in seen:
+            graph.replace_uses(node.id, seen[key])
+            _keep_naming(graph, seen[key], node)
+            changed = True
+        else:
+            seen[key] = node.id
+    return changed
+
+
+def _keep_naming(graph: Graph, kept: int, dropped) -> None:
+    k = graph[kept]
+    if k.backward and k.name is None and k.cot_of is None:
+        k.name, k.cot_of = dropped.name, dropped.cot_of
+
+
+def _number(graph: Graph, nid: int):
+    node = graph[nid]
+    if node.op == "const":
+        v = node.attrs["value"]
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return v
+    return None
+
+
+def _floats(graph: Graph, float_params: set[int]) -> set[int]:
+    """Nodes known to hold float values: float params and differentiable ops on float inputs."""
+    out = set(float_params)
+    for node in graph.nodes():
+        if node.op == "const" and isinstance(node.attrs["value"], float):
+            out.add(node.id)
+        elif node.op not in ("param", "const") and not RULES[node.op].nondiff:
+            if any(i in out for i in node.inputs):
+                out.add(node.id)
+    return out
+
+
+class _Rewriter:
+    def __init__(self, graph: Graph, float_params: set[int]):
+        self.g = graph
+        self.keys = shape_classes(graph)
+        self.floats = _floats(graph, float_params)
+
+    def new(self, like, op: str, inputs, attrs=None) -> int:
+        """A node like `like` (same loc and flags) computing op(inputs)."""
+        nid = self.g.add(op, inputs, attrs or {}, like.loc, backward=like.backward)
+        self.keys = shape_classes(self.g)
+        if like.id in self.floats:
+            self.floats.add(nid)
+        return nid
+
+    def const(self, like, value) -> int:
+        return self.new(like, "const", (), {"value": value})
+
+    def rewrite(self, node) -> int | None:
+        """An equivalent node to use instead of `node`, or None."""
+        g, op = self.g, node.op
+        ins = node.inputs
+        if op in _FOLD and all(_number(g, i) is not None for i in ins):
+            try:
+                value = _FOLD[op](*(_number(g, i) for i in ins))
+            except (ZeroDivisionError, OverflowError):
+                return None
+            if isinstance(value, (int, float)):
+                return self.const(node, value)
+        if op == "negative" and g[ins[0]].op == "negative" and ins[0] in self.floats:
+            return g[ins[0]].inputs[0]
+        if op == "multiply":
+            if _number(g, ins[1]) == 1 and ins[0] in self.floats:
+                return ins[0]
+            if _number(g, ins[0]) == 1 and ins[1] in self.floats:
+                return ins[1]
+            gathered = self.gather_constants(node)
+            if gathered is not None:
+                return gathered
+        if op in ("add", "subtract") and _number(g, ins[1]) == 0 and ins[0] in self.floats:
+            return ins[0]
+        if op == "add" and _number(g, ins[0]) == 0 and ins[1] in self.floats:
+            return ins[1]
+        if op in ("divide", "power") and _number(g, ins[1]) == 1 and ins[0] in self.floats:
+            return ins[0]
+        if op in _EW_BINARY:
+            return self.sink_broadcast(node)
+        return None
+
+    def gather_constants(self, node) -> int | None:
+        """c1 * (c2 * y) and friends -> (c1 * c2) * y."""
+        g = self.g
+        for outer_c, inner in ((0, 1), (1, 0)):
+            c1 = _number(g, node.inputs[outer_c])
+            inner_node = g[node.inputs[inner]]
+            if c1 is None or inner_node.op != "multiply":
+                continue
+            for k in (0, 1):
+                c2 = _number(g, inner_node.inputs[k])
+                if c2 is not None:
+                    y = inner_node.inputs[1 - k]
+                    return self.new(node, "multiply", (self.const(node, c1 * c2), y))
+        return None
+
+    def sink_broadcast(self, node) -> int | None:
+        """op(broadcast_to(s, shape(a)), y) -> op(s, y) when y already has a's shape, and
+        op(broadcast_to(s, shape(a)), c) -> broadcast_to(op(s, c), shape(a)) for a scalar c."""
+        g = self.g
+        for k in (0, 1):
+            b = g[node.inputs[k]]
+            if b.op != "broadcast_to" or self.keys[b.inputs[0]] != SCALAR:
+                continue
+            other = node.inputs[1 - k]
+            s = b.inputs[0]
+            pair = (s, other) if k == 0 else (other, s)
+            if self.keys[other] == self.keys[b.id]:
+                return self.new(node, node.op, pair)
+            if self.keys[other] == SCALAR:
+                inner = self.new(node, node.op, pair)
+                return self.new(node, "broadcast_to", (inner, b.inputs[1]))
+        return None
+
+
+def simplify(graph: Graph, float_params=()) -> Graph:
+    """Simplify in place (and return) the graph; `float_params` are params known to be floats."""
+    for _ in range(20):
+        cse(graph)
+        dce(graph)
+        rw = _Rewriter(graph, set(float_params))
+        changed = False
+        for node in list(graph.nodes()):
+            if node.op in ("param", "const") or node.id not in graph:
+                continue
+            new = rw.rewrite(node)
+            if new is not None and new != node.id:
+                graph.replace_uses(node.id, new)
+                _keep_naming(graph, new, node)
+                changed = True
+        dce(graph)
+        if not changed:
+            break
+    return graph

@@ -1,0 +1,11 @@
+"""The rule table: one entry per primitive (see `symgrad.rules.table`).
+
+Importing this package registers every primitive; `RULES` maps IR op names to rules.
+"""
+
+from symgrad.rules import elementwise, indexing, linalg, nondiff, reductions, shapes  # noqa: F401
+from symgrad.rules.build import Value, add_node, building, ops, split_inputs
+from symgrad.rules.table import BY_METHOD, RULES, Rule, rule_for_callable
+
+__all__ = ["RULES", "BY_METHOD", "Rule", "Value", "add_node", "building", "ops", "rule_for_callable",
+           "split_inputs"]

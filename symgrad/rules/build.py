@@ -1,0 +1,226 @@
+"""Building IR from rule applications: argument binding, and `Value`, the handle templates use.
+
+Contract: `add_node(graph, rule, args, kwargs)` binds a call against the rule's parameters (arrays
+become inputs, Python numbers given for arrays become `const` nodes, statics become attributes) and
+adds one node. VJP templates are plain Python over `Value`s: `g * (1 - ans ** 2)` or
+`ops.sum(g, axis=0)` add nodes to the graph being built (set with `building(...)`), so every
+backward function is itself made of primitives and can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import inspect
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from symgrad.errors import Loc, SymgradError
+from symgrad.ir import Graph
+from symgrad.ir.index import Dyn, Slice
+from symgrad.rules.table import ARRAY, RULES, SEQ, STATIC, Rule
+
+_SIGNATURES: dict[str, inspect.Signature] = {}
+
+
+def signature(rule: Rule) -> inspect.Signature:
+    sig = _SIGNATURES.get(rule.name)
+    if sig is None:
+        P = inspect.Parameter
+        params = [
+            P(p.name, P.POSITIONAL_OR_KEYWORD, default=p.default) if p.kind == STATIC
+            else P(p.name, P.VAR_POSITIONAL) if p.varargs
+            else P(p.name, P.POSITIONAL_OR_KEYWORD)
+            for p in rule.params
+        ]
+        if rule.kwargs:
+            params.append(P("kwargs", P.VAR_KEYWORD))
+        sig = inspect.Signature(params)
+        _SIGNATURES[rule.name] = sig
+    return sig
+
+
+class Value:
+    """A graph value inside a template or the frontend: arithmetic builds primitive nodes."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, nid: int):
+        self.id = nid
+
+    def __repr__(self) -> str:
+        return f"Value({self.id})"
+
+    def __add__(self, o): return apply("add", self, o)
+    def __radd__(self, o): return apply("add", o, self)
+    def __sub__(self, o): return apply("subtract", self, o)
+    def __rsub__(self, o): return apply("subtract", o, self)
+    def __mul__(self, o): return apply("multiply", self, o)
+    def __rmul__(self, o): return apply("multiply", o, self)
+    def __truediv__(self, o): return apply("divide", self, o)
+    def __rtruediv__(self, o): return apply("divide", o, self)
+    def __pow__(self, o): return apply("power", self, o)
+    def __rpow__(self, o): return apply("power", o, self)
+    def __matmul__(self, o): return apply("matmul", self, o)
+    def __rmatmul__(self, o): return apply("matmul", o, self)
+    def __neg__(self): return apply("negative", self)
+    def __gt__(self, o): return apply("greater", self, o)
+    def __lt__(self, o): return apply("less", self, o)
+    def __ge__(self, o): return apply("greater_equal", self, o)
+    def __le__(self, o): return apply("less_equal", self, o)
+
+    @property
+    def T(self):
+        return apply("transpose", self)
+
+    @property
+    def shape(self):
+        return apply("shape", self)
+
+    def __getitem__(self, index):
+        items = index if isinstance(index, tuple) else (index,)
+        parts: list[Value] = []
+
+        def static(item):
+            if isinstance(item, Value):
+                parts.append(item)
+                return Dyn(len(parts) - 1)
+            if isinstance(item, slice):
+                return Slice(static(item.start), static(item.stop), static(item.step))
+            return item
+
+        spec = tuple(static(i) for i in items)
+        return apply("getitem", self, parts, index=spec)
+
+
+class _Builder:
+    def __init__(self, graph: Graph, loc: Loc | None, data: dict):
+        self.graph, self.loc, self.data = graph, loc, data
+
+
+_CURRENT: ContextVar[_Builder | None] = ContextVar("symgrad_builder", default=None)
+
+
+@contextmanager
+def building(graph: Graph, loc: Loc | None = None, **data):
+    """Templates called inside this block add nodes to `graph`, located at `loc`, with `data`."""
+    token = _CURRENT.set(_Builder(graph, loc, data))
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
+def apply(name: str, *args, **kwargs) -> Value:
+    """Apply the primitive `name` in the graph being built."""
+    b = _CURRENT.get()
+    if b is None:
+        raise RuntimeError("rule templates run only inside building(graph)")
+    return Value(add_node(b.graph, RULES[name], args, kwargs, b.loc, **b.data))
+
+
+class _Ops:
+    """`ops.tanh(x)`, `ops.sum(g, axis=0)`: every rule as a builder function, for templates."""
+
+    def __getattr__(self, name: str):
+        if name not in RULES:
+            raise AttributeError(name)
+        return lambda *args, **kwargs: apply(name, *args, **kwargs)
+
+
+ops = _Ops()
+
+
+def const_of(graph: Graph, v: Any) -> Any:
+    """The compile-time value of v (a Python literal, or a Value of a const node), else raise."""
+    if isinstance(v, Value):
+        if graph.is_const(v.id):
+            return graph.const_value(v.id)
+        raise _NotConst
+    return v
+
+
+def is_none(v: Any) -> bool:
+    """True if v is the constant None (an omitted optional array argument)."""
+    b = _CURRENT.get()
+    return v is None or isinstance(v, Value) and b is not None and b.graph.is_const(v.id) and (
+        b.graph.const_value(v.id) is None)
+
+
+class _NotConst(Exception):
+    pass
+
+
+def bind(rule: Rule, args: tuple, kwargs: dict) -> dict[str, Any]:
+    if rule.adapt is not None:
+        args, kwargs = rule.adapt(*args, **kwargs)
+    try:
+        bound = signature(rule).bind(*args, **kwargs)
+    except TypeError as e:
+        raise SymgradError(f"bad arguments to {rule.name}: {e}") from None
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def add_node(graph: Graph, rule: Rule, args: tuple, kwargs: dict, loc: Loc | None, **data) -> int:
+    """Bind `args`/`kwargs` to the rule's parameters and add its node; return the node id."""
+    return add_bound(graph, rule, bind(rule, args, kwargs), loc, **data)
+
+
+def add_bound(graph: Graph, rule: Rule, values: dict, loc: Loc | None, **data) -> int:
+    """Add a node for arguments already bound to the rule's parameters (see `bind`)."""
+    values = dict(values)
+    inputs: list[int] = []
+    attrs: dict[str, Any] = {}
+
+    def as_input(v: Any) -> int:
+        if isinstance(v, Value):
+            return v.id
+        return graph.add("const", (), {"value": v}, loc, **data)
+
+    for k, v in values.pop("kwargs", {}).items():
+        attrs.setdefault("kwargs", [])
+        attrs["kwargs"].append((k, _static(graph, rule, k, v, loc)))
+    if "kwargs" in attrs:
+        attrs["kwargs"] = tuple(attrs["kwargs"])
+    for p in rule.params:
+        v = values[p.name]
+        if p.kind == ARRAY:
+            inputs.append(as_input(v))
+        elif p.kind == SEQ:
+            seq = list(v) if isinstance(v, (list, tuple)) else [v]
+            attrs["n_" + p.name] = len(seq)
+            inputs.extend(as_input(x) for x in seq)
+        else:
+            attrs[p.name] = _static(graph, rule, p.name, v, loc)
+    if rule.validate is not None:
+        try:
+            rule.validate(attrs)
+        except SymgradError as e:
+            raise SymgradError(e.message, loc, e.hint) from None
+    return graph.add(rule.name, inputs, attrs, loc, **data)
+
+
+def _static(graph: Graph, rule: Rule, name: str, v: Any, loc: Loc | None) -> Any:
+    try:
+        return const_of(graph, v)
+    except _NotConst:
+        raise SymgradError(
+            f"argument {name!r} of {rule.name} must be a constant known when the function is "
+            "compiled (a literal or a module-level constant)",
+            loc,
+        ) from None
+
+
+def split_inputs(rule: Rule, node_inputs: tuple, attrs: dict) -> dict[str, Any]:
+    """Regroup a node's flat inputs by parameter: {name: id} for arrays, {name: [ids]} for seqs."""
+    out: dict[str, Any] = {}
+    pos = 0
+    for p in rule.params:
+        if p.kind == ARRAY:
+            out[p.name] = node_inputs[pos]
+            pos += 1
+        elif p.kind == SEQ:
+            n = attrs["n_" + p.name]
+            out[p.name] = list(node_inputs[pos:pos + n])
+            pos += n
+    return out

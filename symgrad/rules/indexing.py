@@ -1,0 +1,50 @@
+"""Subscripts: `x[...]` reads and the scatter-add that is their backward function.
+
+Contract: a subscript is one `getitem` node: the array, then the runtime parts of the index
+(ints, integer arrays, boolean masks, slice bounds) as inputs, and the static shape of the index
+(`symgrad.ir.index`) as the attribute `index`. Its cotangent is zeros like the array with the
+cotangent added at the same index (`_index_add`), so repeated integer indices accumulate.
+"""
+
+import ast
+
+from symgrad.ir.index import Dyn, Slice
+from symgrad.rules import runtime
+from symgrad.rules.build import ops
+from symgrad.rules.table import defrule
+
+
+def index_expr(index: tuple, parts: list[ast.expr]) -> ast.expr:
+    """The subscript expression of a static index whose `Dyn` items are `parts`."""
+
+    def item(it):
+        if isinstance(it, Dyn):
+            return parts[it.k]
+        if isinstance(it, Slice):
+            return ast.Slice(*(None if b is None else item(b) for b in it))
+        if it is Ellipsis:
+            return ast.Constant(...)
+        if isinstance(it, int) and it < 0:
+            return ast.UnaryOp(ast.USub(), ast.Constant(-it))
+        return ast.Constant(it)
+
+    items = [item(it) for it in index]
+    return items[0] if len(items) == 1 else ast.Tuple(items, ast.Load())
+
+
+def _emit_getitem(args, attrs, rule):
+    return ast.Subscript(args[0], index_expr(attrs["index"], args[1].elts), ast.Load())
+
+
+def _emit_index_add(args, attrs, rule):
+    where = ast.Subscript(ast.Attribute(ast.Name("np", ast.Load()), "s_", ast.Load()),
+                          index_expr(attrs["index"], args[2].elts), ast.Load())
+    return ast.Call(ast.Name("_index_add", ast.Load()), [args[0], where, args[1]], [])
+
+
+defrule("getitem", "a, [parts], index=()", _emit_getitem, view=True,
+        vjp={"a": lambda g, a, parts, index: ops.index_add(a, g, parts, index=index)},
+        math="zeros like x with v added at the index (repeats accumulate)")
+defrule("index_add", "x, v, [parts], index=()", _emit_index_add, helper=runtime._index_add,
+        vjp={"v": lambda g, parts, index: ops.getitem(g, parts, index=index)},
+        math="v[index]")

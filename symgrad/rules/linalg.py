@@ -1,0 +1,119 @@
+"""Linear algebra: matmul, dot, inner, outer, einsum, trace, inv, solve, det.
+
+Contract: the bilinear products (matmul, dot, inner) share one shape of rule: their backward
+functions are runtime helpers that handle every operand rank NumPy accepts, and those helpers are
+primitives too, whose own VJPs are the product again (so Hessians need no special cases).
+B[MM, a](v) = v bᵀ, B[MM, b](v) = aᵀ v. Matrix functions use the saved output: inv and det.
+"""
+
+import ast
+
+import numpy as np
+
+from symgrad.errors import SymgradError
+from symgrad.rules import runtime
+from symgrad.rules.build import ops
+from symgrad.rules.table import binop, call, defrule
+
+
+def bilinear(name, emit, numpy, methods, math, helper_a, helper_b):
+    """Register a bilinear product and its two VJP helpers, each differentiable again."""
+    va, vb = name + "_vjp_a", name + "_vjp_b"
+    defrule(name, "a, b", emit, numpy=numpy, methods=methods, math=math,
+            vjp={"a": lambda g, a, b: getattr(ops, va)(g, a, b),
+                 "b": lambda g, a, b: getattr(ops, vb)(g, a, b)})
+    defrule(va, "ct, a, b", call(helper_a.__name__), helper=helper_a,
+            vjp={"ct": lambda g, b: getattr(ops, name)(g, b),
+                 "b": lambda g, ct, b: getattr(ops, vb)(ct, g, b)})
+    defrule(vb, "ct, a, b", call(helper_b.__name__), helper=helper_b,
+            vjp={"ct": lambda g, a: getattr(ops, name)(a, g),
+                 "a": lambda g, ct, a: getattr(ops, va)(ct, a, g)})
+
+
+bilinear("matmul", binop("@"), (np.matmul,), (), "B[a](v) = v bᵀ;  B[b](v) = aᵀ v",
+         runtime._matmul_vjp_a, runtime._matmul_vjp_b)
+bilinear("dot", call("np.dot"), (np.dot,), ("dot",), "as matmul (ranks ≤ 2); v b for a scalar",
+         runtime._dot_vjp_a, runtime._dot_vjp_b)
+bilinear("inner", call("np.inner"), (np.inner,), (),
+         "B[a](v) = v contracted with b over b's leading axes; likewise for b",
+         runtime._inner_vjp_a, runtime._inner_vjp_b)
+
+defrule("outer", "a, b", call("np.outer"), numpy=(np.outer,),
+        vjp={"a": lambda g, a, b: ops.reshape(g @ ops.ravel(b), ops.shape(a)),
+             "b": lambda g, a, b: ops.reshape(ops.ravel(a) @ g, ops.shape(b))},
+        math="B[a](v) = v b;  B[b](v) = vᵀ a")
+defrule("trace", "a", call("np.trace"), numpy=(np.trace,), methods=("trace",),
+        vjp={"a": lambda g, a: ops.trace_vjp(g, a)}, shape="scalar", math="v I")
+defrule("trace_vjp", "ct, x", call("_trace_vjp"), helper=runtime._trace_vjp,
+        vjp={"ct": lambda g: ops.trace(g)}, math="trace v")
+
+
+def _swap(x):
+    return ops.swapaxes(x, axis1=-1, axis2=-2)
+
+
+defrule("inv", "a", call("np.linalg.inv"), numpy=(np.linalg.inv,),
+        vjp={"a": lambda g, ans: -(_swap(ans) @ (g @ _swap(ans)))},
+        math="−A⁻ᵀ v A⁻ᵀ", domain={"a": "invertible"})
+
+
+def _solve_b(g, a):
+    return ops.solve(_swap(a), g)
+
+
+defrule("solve", "a, b", call("np.linalg.solve"), numpy=(np.linalg.solve,),
+        vjp={"b": lambda g, a: _solve_b(g, a),
+             "a": lambda g, ans, a: -ops.matmul_vjp_a(_solve_b(g, a), a, ans)},
+        math="B[b](v) = A⁻ᵀ v;  B[A](v) = −(A⁻ᵀ v) xᵀ", domain={"a": "invertible"})
+defrule("det", "a", call("np.linalg.det"), numpy=(np.linalg.det,),
+        vjp={"a": lambda g, ans, a: ops.expand_dims(g * ans, axis=(-1, -2)) * _swap(ops.inv(a))},
+        math="v det(A) A⁻ᵀ", domain={"a": "invertible"})
+
+
+# einsum -------------------------------------------------------------------------------------
+
+def parse_einsum(subscripts: str, n: int) -> tuple[list[str], str]:
+    """'ij,jk->ik' -> (['ij', 'jk'], 'ik'); implicit output (no '->') made explicit."""
+    s = subscripts.replace(" ", "")
+    if "." in s:
+        raise SymgradError(f"einsum {subscripts!r}: '...' is not supported; name every axis")
+    lhs, _, out = s.partition("->")
+    ins = lhs.split(",")
+    if len(ins) != n:
+        raise SymgradError(f"einsum {subscripts!r} names {len(ins)} operands but has {n}")
+    if "->" not in s:
+        letters = "".join(ins)
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    for term in ins:
+        if len(set(term)) != len(term):
+            raise SymgradError(f"einsum {subscripts!r}: a repeated index within one operand "
+                               "(a diagonal) is not supported; use np.diagonal or np.trace")
+    return ins, out
+
+
+def _einsum_vjp(g, operands, subscripts):
+    ins, out = parse_einsum(subscripts, len(operands))
+    grads = []
+    for i, (term, x) in enumerate(zip(ins, operands)):
+        others = [(t, o) for j, (t, o) in enumerate(zip(ins, operands)) if j != i]
+        known = set(out).union(*(set(t) for t, _ in others))
+        kept = "".join(c for c in term if c in known)
+        spec = ",".join([out] + [t for t, _ in others]) + "->" + kept
+        gi = ops.einsum([g] + [o for _, o in others], subscripts=spec)
+        if kept != term:
+            missing = tuple(k for k, c in enumerate(term) if c not in known)
+            gi = ops.broadcast_to(ops.expand_dims(gi, axis=missing), ops.shape(x))
+        grads.append(gi)
+    return grads
+
+
+def _emit_einsum(args, attrs, rule):
+    return ast.Call(ast.Attribute(ast.Name("np", ast.Load()), "einsum", ast.Load()),
+                    [ast.Constant(attrs["subscripts"]), *args[0].elts], [])
+
+
+defrule("einsum", "[operands], subscripts=''", _emit_einsum, numpy=(np.einsum,),
+        adapt=lambda subscripts, *operands: ((list(operands),), {"subscripts": subscripts}),
+        validate=lambda attrs: parse_einsum(attrs["subscripts"], attrs["n_operands"]),
+        vjp={"operands": _einsum_vjp},
+        math="v contracted with the other operands, back to the operand's indices")

@@ -1,0 +1,68 @@
+"""Reductions over axes (`axis` an int, a tuple, negative, or None; `keepdims`).
+
+Contract: the backward function of a reduction broadcasts the cotangent back over the reduced
+axes (`_spread`), then applies the reduction's own factor: 1 for sum, 1/count for mean, the
+argmax mask shared among ties for max and min, the centred input for var and std.
+"""
+
+import numpy as np
+
+from symgrad.rules.build import ops
+from symgrad.rules.table import call, defrule
+
+
+def _spread(g, a, axis, keepdims):
+    """The cotangent g of a reduction of a, broadcast back to a's shape."""
+    if axis is not None and not keepdims:
+        g = ops.expand_dims(g, axis=axis)
+    return ops.broadcast_to(g, ops.shape(a))
+
+
+def _count(a, ans, axis):
+    """How many entries of a went into each entry of the reduction."""
+    return ops.size(a) if axis is None else ops.size(a) / ops.size(ans)
+
+
+def reduction(name, vjp, math, numpy, extra="", domain="real"):
+    params = "a, axis=None" + extra + ", keepdims=False"
+    defrule(name, params, call(f"np.{name}"), numpy=numpy, methods=(name,), vjp={"a": vjp},
+            math=math, shape="reduce", domain={"a": domain})
+
+
+def _extreme_vjp(g, ans, a, axis, keepdims):
+    peak = ops.equal(a, _spread(ans, a, axis, keepdims))
+    ties = ops.sum(peak, axis=axis, keepdims=True)
+    return _spread(g, a, axis, keepdims) * peak / ties
+
+
+def _var_vjp(g, ans, a, axis, ddof, keepdims):
+    centred = a - ops.mean(a, axis=axis, keepdims=True)
+    return _spread(g, a, axis, keepdims) * (2 * centred / (_count(a, ans, axis) - ddof))
+
+
+def _std_vjp(g, ans, a, axis, ddof, keepdims):
+    centred = a - ops.mean(a, axis=axis, keepdims=True)
+    return _spread(g / ans, a, axis, keepdims) * (centred / (_count(a, ans, axis) - ddof))
+
+
+reduction("sum", lambda g, a, axis, keepdims: _spread(g, a, axis, keepdims),
+          "broadcast v over the reduced axes", (np.sum,))
+reduction("mean", lambda g, ans, a, axis, keepdims: _spread(g / _count(a, ans, axis), a, axis,
+                                                            keepdims),
+          "broadcast v / n over the reduced axes", (np.mean,))
+reduction("prod", lambda g, ans, a, axis, keepdims: _spread(g * ans, a, axis, keepdims) / a,
+          "broadcast v ⊙ prod(a) over the reduced axes, ÷ a", (np.prod,), domain="nonzero")
+reduction("max", _extreme_vjp, "v at the maxima, shared evenly among ties", (np.max, np.amax))
+reduction("min", _extreme_vjp, "v at the minima, shared evenly among ties", (np.min, np.amin))
+reduction("var", _var_vjp, "broadcast v ⊙ 2(a − mean a)/(n − ddof)", (np.var,), extra=", ddof=0")
+reduction("std", _std_vjp, "broadcast v ⊙ (a − mean a)/((n − ddof) std a)", (np.std,),
+          extra=", ddof=0")
+
+
+def _norm_vjp(g, ans, x, axis, keepdims):
+    return _spread(g / ans, x, axis, keepdims) * x
+
+
+defrule("norm", "x, ord=None, axis=None, keepdims=False", call("np.linalg.norm"),
+        numpy=(np.linalg.norm,), vjp={"x": _norm_vjp}, shape="reduce",
+        math="broadcast v / ‖x‖ over the reduced axes, ⊙ x (2-norm and Frobenius)")

@@ -1,0 +1,150 @@
+"""Runtime helpers: small NumPy functions that emitted modules carry with them.
+
+Contract: each function here is self-contained (it uses only `np`), is emitted verbatim into every
+module that calls it (so emitted code never imports symgrad), and is a primitive in the rule table
+with its own VJP, so gradients that use it can be differentiated again. New arrays are made from
+existing ones only (`np.zeros_like`), so the code also runs on other NumPy-protocol arrays.
+"""
+
+import numpy as np
+
+
+def _unbroadcast(g, x):
+    """Sum g over the axes along which x was broadcast, so the result has x's shape."""
+    shape = np.shape(x)
+    if np.shape(g) == shape:
+        return g
+    extra = np.ndim(g) - len(shape)
+    g = np.sum(g, axis=tuple(range(extra))) if extra > 0 else g
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(g)[i] != 1)
+    return np.sum(g, axis=axes, keepdims=True) if axes else g
+
+
+def _fit(g, x):
+    """The finished gradient for argument x: x's shape and dtype (a float for a Python number)."""
+    if not hasattr(x, "dtype"):
+        return float(np.sum(g))
+    g = _unbroadcast(g, x)
+    if np.shape(g) != x.shape:
+        g = np.broadcast_to(g, x.shape)
+    if not hasattr(g, "dtype"):
+        g = np.zeros_like(x) + g
+    return g.astype(x.dtype, copy=False)
+
+
+def _scalar_seed(out):
+    """The cotangent 1.0 that starts a gradient; the function must have returned a scalar."""
+    if np.ndim(out) != 0:
+        raise ValueError(f"grad needs a function with a scalar output; it returned shape "
+                         f"{np.shape(out)} (use symgrad.vjp for array outputs)")
+    return 1.0
+
+
+def _index_add(x, index, v):
+    """Zeros shaped like x with v added at x[index]; repeated indices accumulate."""
+    out = np.zeros_like(x, dtype=np.result_type(x, v))
+    parts = index if isinstance(index, tuple) else (index,)
+    if any(np.ndim(p) > 0 or isinstance(p, list) for p in parts):
+        np.add.at(out, index, v)
+    else:
+        out[index] += v
+    return out
+
+
+def _matmul_vjp_a(g, a, b):
+    """Cotangent of a in a @ b for every operand rank NumPy's matmul accepts."""
+    if np.ndim(a) == 1 and np.ndim(b) == 1:
+        return g * b
+    if np.ndim(b) == 1:
+        return _unbroadcast(g[..., None] * b, a)
+    if np.ndim(a) == 1:
+        return _unbroadcast(b @ g[..., None], a[:, None])[..., 0]
+    return _unbroadcast(g @ np.swapaxes(b, -1, -2), a)
+
+
+def _matmul_vjp_b(g, a, b):
+    """Cotangent of b in a @ b for every operand rank NumPy's matmul accepts."""
+    if np.ndim(a) == 1 and np.ndim(b) == 1:
+        return g * a
+    if np.ndim(a) == 1:
+        return _unbroadcast(a[:, None] * g[..., None, :], b)
+    if np.ndim(b) == 1:
+        return _unbroadcast(np.swapaxes(a, -1, -2) @ g[..., None], b[:, None])[..., 0]
+    return _unbroadcast(np.swapaxes(a, -1, -2) @ g, b)
+
+
+def _expand_to(g, x, axis, keepdims):
+    """Broadcast the cotangent g of a reduction of x over `axis` back to x's shape."""
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, np.shape(x))
+
+
+def _trace_vjp(g, x):
+    out = np.zeros_like(x, dtype=np.result_type(x, g))
+    np.einsum("ii->i", out)[...] = g
+    return out
+
+
+def _tile_vjp(g, x, reps):
+    """Sum the tiles of g back onto x's shape."""
+    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    shape = np.shape(x)
+    nd = max(len(shape), len(reps))
+    shape = (1,) * (nd - len(shape)) + tuple(shape)
+    reps = (1,) * (nd - len(reps)) + reps
+    split = tuple(d for pair in zip(reps, shape) for d in pair)
+    summed = np.sum(np.reshape(g, split), axis=tuple(range(0, 2 * nd, 2)))
+    return np.reshape(summed, np.shape(x))
+
+
+def _repeat_vjp(g, x, repeats, axis=None):
+    """Sum each run of repeated entries of g back onto the entry of x it came from."""
+    if axis is None:
+        flat = np.ravel(x)
+        counts = np.broadcast_to(repeats, flat.shape)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        out = np.add.reduceat(g, starts) if g.size else np.zeros_like(flat)
+        return np.reshape(np.where(counts > 0, out, 0), np.shape(x))
+    n = np.shape(x)[axis]
+    counts = np.broadcast_to(repeats, (n,))
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    out = np.add.reduceat(g, starts, axis=axis)
+    mask = np.expand_dims(counts > 0, tuple(i for i in range(np.ndim(x)) if i != axis % np.ndim(x)))
+    return np.where(mask, out, 0)
+
+
+def _split_part_vjp(g, x, sections=1, axis=0, part=0):
+    out = np.zeros_like(x, dtype=np.result_type(x, g))
+    np.split(out, sections, axis)[part][...] = g
+    return out
+
+
+def _dot_vjp_a(g, a, b):
+    """Cotangent of a in np.dot(a, b) (operands of rank 0, 1 or 2)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _unbroadcast(g * b, a)
+    return _matmul_vjp_a(g, a, b)
+
+
+def _dot_vjp_b(g, a, b):
+    """Cotangent of b in np.dot(a, b) (operands of rank 0, 1 or 2)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _unbroadcast(g * a, b)
+    return _matmul_vjp_b(g, a, b)
+
+
+def _inner_vjp_a(g, a, b):
+    """Cotangent of a in np.inner(a, b): contract g with b over b's leading axes."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _unbroadcast(g * b, a)
+    lead = np.ndim(a) - 1
+    return np.tensordot(g, b, axes=(list(range(lead, np.ndim(g))), list(range(np.ndim(b) - 1))))
+
+
+def _inner_vjp_b(g, a, b):
+    """Cotangent of b in np.inner(a, b): contract g with a over a's leading axes."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _unbroadcast(g * a, b)
+    lead = list(range(np.ndim(a) - 1))
+    return np.tensordot(g, a, axes=(lead, lead))

@@ -1,0 +1,134 @@
+"""Shape primitives: reshape, transpose, expand/squeeze, joins and splits, flips, tiling.
+
+Contract: these move entries without arithmetic, so each backward function moves the cotangent
+back: reshape to the input's shape, transpose by the inverse permutation, slice a join apart, sum
+the copies that tile, repeat and broadcast_to made.
+"""
+
+import ast
+
+import numpy as np
+
+from symgrad.rules import runtime
+from symgrad.rules.build import ops
+from symgrad.rules.table import call, defrule, literal
+
+_back_to_shape = {"a": lambda g, a: ops.reshape(g, ops.shape(a))}
+
+defrule("reshape", "a, shape", call("np.reshape"), numpy=(np.reshape,), methods=("reshape",),
+        vjp=_back_to_shape, view=True, math="reshape v to x's shape")
+defrule("copy", "a", call("np.copy"), numpy=(np.copy,), vjp={"a": lambda g: g},
+        shape="elementwise", math="v")
+
+
+def _emit_astype(args, attrs, rule):
+    return ast.Call(ast.Attribute(args[0], "astype", ast.Load()), [literal(attrs["dtype"])], [])
+
+
+defrule("astype", "a, dtype=None", _emit_astype, vjp={"a": lambda g: g}, shape="elementwise",
+        math="v")
+defrule("ravel", "a", call("np.ravel"), numpy=(np.ravel,), methods=("ravel", "flatten"),
+        vjp=_back_to_shape, view=True, math="reshape v to x's shape")
+defrule("expand_dims", "a, axis=0", call("np.expand_dims"), numpy=(np.expand_dims,),
+        vjp=_back_to_shape, view=True, math="reshape v to x's shape")
+defrule("squeeze", "a, axis=None", call("np.squeeze"), numpy=(np.squeeze,), methods=("squeeze",),
+        vjp=_back_to_shape, view=True, math="reshape v to x's shape")
+
+
+def _emit_tuple(args, attrs, rule):
+    return ast.Tuple(list(args[0].elts), ast.Load())
+
+
+defrule("make_tuple", "*items", _emit_tuple, nondiff=True)
+defrule("len", "obj", call("len"), numpy=(len,), nondiff=True, shape="scalar")
+
+
+def _transpose_vjp(g, axes):
+    inverse = None if axes is None else tuple(int(i) for i in np.argsort(axes))
+    return ops.transpose(g, axes=inverse)
+
+
+def _emit_transpose(args, attrs, rule):
+    if attrs.get("axes") is None:
+        return ast.Attribute(args[0], "T", ast.Load())
+    return call("np.transpose")(args, attrs, rule)
+
+
+defrule("transpose", "a, axes=None", _emit_transpose, numpy=(np.transpose,),
+        methods=("transpose", "T"), vjp={"a": _transpose_vjp}, view=True,
+        math="transpose v by the inverse permutation")
+defrule("swapaxes", "a, axis1=0, axis2=1", call("np.swapaxes"), numpy=(np.swapaxes,),
+        methods=("swapaxes",),
+        vjp={"a": lambda g, axis1, axis2: ops.swapaxes(g, axis1=axis1, axis2=axis2)},
+        view=True, math="swap the same axes of v")
+defrule("moveaxis", "a, source=0, destination=0", call("np.moveaxis"), numpy=(np.moveaxis,),
+        vjp={"a": lambda g, source, destination: ops.moveaxis(g, source=destination,
+                                                              destination=source)},
+        view=True, math="move the axes of v back")
+defrule("broadcast_to", "array, shape", call("np.broadcast_to"), numpy=(np.broadcast_to,),
+        vjp={"array": lambda g, array: ops.unbroadcast(g, array)}, view=True,
+        math="sum v over the broadcast axes")
+defrule("unbroadcast", "ct, x", call("_unbroadcast"), helper=runtime._unbroadcast,
+        vjp={"ct": lambda g, ct: ops.broadcast_to(g, ops.shape(ct))},
+        math="broadcast v to the shape before the sum")
+defrule("fit", "ct, x", call("_fit"), helper=runtime._fit,
+        vjp={"ct": lambda g, ct: ops.broadcast_to(g, ops.shape(ct))},
+        math="broadcast v to the shape before the sum")
+defrule("scalar_seed", "out", call("_scalar_seed"), helper=runtime._scalar_seed, nondiff=True,
+        shape="scalar")
+defrule("flip", "m, axis=None", call("np.flip"), numpy=(np.flip,),
+        vjp={"m": lambda g, axis: ops.flip(g, axis=axis)}, view=True, math="flip v back")
+defrule("roll", "a, shift, axis=None", call("np.roll"), numpy=(np.roll,),
+        vjp={"a": lambda g, shift, axis: ops.roll(g, -shift, axis=axis)}, math="roll v back")
+defrule("tile", "A, reps", call("np.tile"), numpy=(np.tile,),
+        vjp={"A": lambda g, A, reps: ops.tile_vjp(g, A, reps)}, math="sum the tiles of v")
+defrule("tile_vjp", "ct, x, reps", call("_tile_vjp"), helper=runtime._tile_vjp,
+        vjp={"ct": lambda g, reps: ops.tile(g, reps)}, math="tile v")
+defrule("repeat", "a, repeats, axis=None", call("np.repeat"), numpy=(np.repeat,),
+        methods=("repeat",),
+        vjp={"a": lambda g, a, repeats, axis: ops.repeat_vjp(g, a, repeats, axis=axis)},
+        math="sum each run of v back onto its entry")
+defrule("repeat_vjp", "ct, x, repeats, axis=None", call("_repeat_vjp"),
+        helper=runtime._repeat_vjp,
+        vjp={"ct": lambda g, repeats, axis: ops.repeat(g, repeats, axis=axis)}, math="repeat v")
+
+
+def _join_parts(g, arrays, axis, stacked):
+    """Cotangent of each joined array: its slice of g (its index along axis, when stacked)."""
+    lead = (slice(None),) * axis if axis >= 0 else (Ellipsis,)
+    trail = () if axis >= 0 else (slice(None),) * (-axis - 1)
+    parts, start = [], None
+    for i, x in enumerate(arrays):
+        if stacked:
+            item = i
+        else:
+            n = ops.shape(x)[axis]
+            stop = n if start is None else start + n
+            item, start = slice(start, stop), stop
+        parts.append(g[lead + (item,) + trail])
+    return parts
+
+
+defrule("concatenate", "[arrays], axis=0", call("np.concatenate"), numpy=(np.concatenate,),
+        vjp={"arrays": lambda g, arrays, axis: _join_parts(g, arrays, axis, False)},
+        math="the slice of v each array filled")
+defrule("stack", "[arrays], axis=0", call("np.stack"), numpy=(np.stack,),
+        vjp={"arrays": lambda g, arrays, axis: _join_parts(g, arrays, axis, True)},
+        math="the index of v each array filled")
+
+
+def _emit_split_part(args, attrs, rule):
+    whole = ast.Call(ast.Attribute(ast.Name("np", ast.Load()), "split", ast.Load()),
+                     [args[0], literal(attrs["sections"])],
+                     [ast.keyword("axis", literal(attrs["axis"]))] if attrs["axis"] else [])
+    return ast.Subscript(whole, ast.Constant(attrs["part"]), ast.Load())
+
+
+defrule("split_part", "ary, sections=1, axis=0, part=0", _emit_split_part,
+        vjp={"ary": lambda g, ary, sections, axis, part: ops.split_part_vjp(
+            g, ary, sections=sections, axis=axis, part=part)}, view=True,
+        math="zeros with v in the part")
+defrule("split_part_vjp", "ct, x, sections=1, axis=0, part=0", call("_split_part_vjp"),
+        helper=runtime._split_part_vjp,
+        vjp={"ct": lambda g, sections, axis, part: ops.split_part(
+            g, sections=sections, axis=axis, part=part)}, math="the part of v")

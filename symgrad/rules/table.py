@@ -1,0 +1,181 @@
+"""The rule table: one `Rule` per primitive, and the one function that registers them.
+
+Contract: a `Rule` says everything symgrad knows of a primitive: its IR name, its parameters (array
+inputs, sequences of arrays, static attributes), how it is spelled in emitted NumPy code, which
+NumPy callables and ndarray methods denote it, a VJP template per differentiable parameter, a JVP
+slot, its SymPy form (a function that receives the sympy module, so importing symgrad never imports
+SymPy), the input domain to sample it on, and the facts passes use (shape class, broadcasting).
+Adding a primitive is one `defrule(...)` call beside its siblings and nothing else.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+ARRAY, STATIC, SEQ = "array", "static", "seq"
+_NO_DEFAULT = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str  # ARRAY: one graph input; SEQ: a list of graph inputs; STATIC: a literal attribute
+    default: Any = _NO_DEFAULT
+    varargs: bool = False  # a SEQ given as separate positional arguments (`*args`)
+
+
+@dataclass
+class Rule:
+    name: str
+    params: tuple[Param, ...]
+    emit: Callable[[list[ast.expr], dict], ast.expr]
+    vjp: dict[str, Callable] = field(default_factory=dict)
+    jvp: Callable | None = None
+    sympy: Callable | None = None
+    domain: dict[str, str] = field(default_factory=dict)
+    shape: str | None = None  # "elementwise": broadcast of the array inputs; "scalar": 0-d
+    broadcasts: bool = False  # inputs broadcast against each other: unbroadcast cotangents
+    nondiff: bool = False  # the output carries no gradient (comparisons, argmax, shape, ...)
+    kwargs: bool = False  # accepts any constant keyword argument, emitted as given
+    view: bool = False  # the output may share memory with its first input
+    helper: Callable | None = None  # a runtime function emitted into modules that call it
+    math: str = ""  # the backward function in math notation, for docs and reports
+    adapt: Callable | None = None  # reorders a NumPy-style call into the rule's parameters
+    validate: Callable | None = None  # checks static attributes; raises SymgradError
+    examples: tuple = ()  # (call source, {input: (shape, domain)}) for the generated tests
+
+    @property
+    def array_params(self) -> list[Param]:
+        return [p for p in self.params if p.kind != STATIC]
+
+    def static_defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params if p.kind == STATIC}
+
+
+RULES: dict[str, Rule] = {}
+BY_CALLABLE: dict[int, str] = {}  # id(numpy callable) -> rule name
+BY_METHOD: dict[str, str] = {}  # ndarray method or attribute name -> rule name
+_KEEP_ALIVE: list = []
+
+
+def parse_params(spec: str) -> tuple[Param, ...]:
+    """'x, [arrays], axis=None, *args' -> Params: a plain name is an array input, `[name]` a list
+    of arrays, `*name` the remaining positional arguments (arrays), `name=literal` a static."""
+    params = []
+    for item in (s.strip() for s in spec.split(",") if s.strip()):
+        if item.startswith("*"):
+            params.append(Param(item[1:], SEQ, varargs=True))
+        elif item.startswith("["):
+            params.append(Param(item.strip("[]"), SEQ))
+        elif "=" in item:
+            name, default = (s.strip() for s in item.split("=", 1))
+            params.append(Param(name, STATIC, ast.literal_eval(default)))
+        else:
+            params.append(Param(item, ARRAY))
+    return tuple(params)
+
+
+def defrule(
+    name: str,
+    params: str,
+    emit: Callable,
+    *,
+    numpy: tuple = (),
+    methods: tuple[str, ...] = (),
+    vjp: dict[str, Callable] | None = None,
+    **facts,
+) -> Rule:
+    """Register one primitive. `numpy` lists the callables that denote it, `methods` the ndarray
+    methods and attributes. Returns the rule (also reachable as `RULES[name]`)."""
+    if name in RULES:
+        raise ValueError(f"rule {name!r} registered twice")
+    rule = Rule(name, parse_params(params), emit, dict(vjp or {}), **facts)
+    unknown = set(rule.vjp) - {p.name for p in rule.params}
+    if unknown:
+        raise ValueError(f"rule {name!r}: VJP for unknown parameters {sorted(unknown)}")
+    if any(p.name == "g" for p in rule.params):
+        raise ValueError(f"rule {name!r}: 'g' names the cotangent in templates; rename the param")
+    RULES[name] = rule
+    for fn in numpy:
+        BY_CALLABLE[id(fn)] = name
+        _KEEP_ALIVE.append(fn)
+    for m in methods:
+        BY_METHOD[m] = name
+    return rule
+
+
+def rule_for_callable(fn: Any) -> Rule | None:
+    name = BY_CALLABLE.get(id(fn))
+    return RULES[name] if name is not None else None
+
+
+# emitters: how a rule is spelled in emitted source -------------------------------------------
+
+def _dotted(path: str) -> ast.expr:
+    head, *rest = path.split(".")
+    node: ast.expr = ast.Name(head, ast.Load())
+    for part in rest:
+        node = ast.Attribute(node, part, ast.Load())
+    return node
+
+
+def literal(value: Any) -> ast.expr:
+    """A static Python value as an expression."""
+    if isinstance(value, tuple):
+        return ast.Tuple([literal(v) for v in value], ast.Load())
+    if isinstance(value, list):
+        return ast.List([literal(v) for v in value], ast.Load())
+    if isinstance(value, type):  # a dtype: float, np.float32
+        module = "np." if value.__module__ == "numpy" else ""
+        return _dotted(module + value.__name__)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        return ast.UnaryOp(ast.USub(), ast.Constant(-value))
+    return ast.Constant(value)
+
+
+def call(path: str) -> Callable:
+    """Emit as a function call `path(arrays..., static=value, ...)`, statics only when not default."""
+
+    def emit(args: list[ast.expr], attrs: dict, rule: Rule) -> ast.expr:
+        keywords = [
+            ast.keyword(p.name, literal(attrs[p.name]))
+            for p in rule.params
+            if p.kind == STATIC and attrs.get(p.name, p.default) != p.default
+        ]
+        keywords += [ast.keyword(k, literal(v)) for k, v in attrs.get("kwargs", ())]
+        positional = []
+        for p, a in zip(rule.array_params, args):
+            positional.extend(a.elts if p.varargs else [a])
+        return ast.Call(_dotted(path), positional, keywords)
+
+    return emit
+
+
+_BINOPS = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "**": ast.Pow, "@": ast.MatMult}
+
+
+def binop(symbol: str) -> Callable:
+    def emit(args, attrs, rule):
+        return ast.BinOp(args[0], _BINOPS[symbol](), args[1])
+
+    return emit
+
+
+_CMPOPS = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "==": ast.Eq, "!=": ast.NotEq}
+
+
+def compare(symbol: str) -> Callable:
+    def emit(args, attrs, rule):
+        return ast.Compare(args[0], [_CMPOPS[symbol]()], [args[1]])
+
+    return emit
+
+
+def attribute(name: str) -> Callable:
+    def emit(args, attrs, rule):
+        return ast.Attribute(args[0], name, ast.Load())
+
+    return emit
