@@ -188,6 +188,7 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
         return tuple(next(it) if k in floats else None for k in range(len(values)))
 
     vjp_fn.source = compiled.source  # type: ignore[attr-defined]
+    vjp_fn.graph = compiled.graph  # type: ignore[attr-defined]
     return out, vjp_fn
 
 

@@ -276,6 +276,9 @@ class _Lowerer:
         rule = rule_for_callable(callee)
         if rule is None and callee in _BUILTIN_RULES:
             rule = RULES[_BUILTIN_RULES[callee]]
+        if rule is not None and rule.name == "asarray" and args and not is_const(args[0]) \
+                and isinstance(args[0], (list, tuple)):
+            rule = RULES["stack"]  # np.array([a, b]) of arrays stacks them
         if rule is not None:
             return self.call_rule(rule.name, args, kwargs, e)
         if callee is float or callee is int:
@@ -341,6 +344,8 @@ class _Lowerer:
         rule = RULES[name]
         loc = self.src.locate(e)
         try:
+            if rule.adapt is not None:  # a NumPy calling convention (einsum's subscripts first)
+                args, kwargs = rule.adapt(*args, **kwargs)
             values = bind(rule, args, kwargs)
         except SymgradError as err:
             raise SymgradError(err.message, loc, err.hint) from None

@@ -20,6 +20,7 @@ from symgrad.ir.index import Dyn, Slice
 from symgrad.rules.table import ARRAY, RULES, SEQ, STATIC, Rule
 
 _SIGNATURES: dict[str, inspect.Signature] = {}
+_MISSING = object()  # default of a static that must be given (kept positional-friendly)
 
 
 def signature(rule: Rule) -> inspect.Signature:
@@ -27,7 +28,8 @@ def signature(rule: Rule) -> inspect.Signature:
     if sig is None:
         P = inspect.Parameter
         params = [
-            P(p.name, P.POSITIONAL_OR_KEYWORD, default=p.default) if p.kind == STATIC
+            P(p.name, P.POSITIONAL_OR_KEYWORD,
+              default=_MISSING if p.default is P.empty else p.default) if p.kind == STATIC
             else P(p.name, P.VAR_POSITIONAL) if p.varargs
             else P(p.name, P.POSITIONAL_OR_KEYWORD)
             for p in rule.params
@@ -151,13 +153,14 @@ class _NotConst(Exception):
 
 
 def bind(rule: Rule, args: tuple, kwargs: dict) -> dict[str, Any]:
-    if rule.adapt is not None:
-        args, kwargs = rule.adapt(*args, **kwargs)
     try:
         bound = signature(rule).bind(*args, **kwargs)
     except TypeError as e:
         raise SymgradError(f"bad arguments to {rule.name}: {e}") from None
     bound.apply_defaults()
+    missing = [k for k, v in bound.arguments.items() if v is _MISSING]
+    if missing:
+        raise SymgradError(f"{rule.name} needs the argument {missing[0]!r}")
     return dict(bound.arguments)
 
 

@@ -16,8 +16,16 @@ EW = {"shape": "elementwise", "broadcasts": True}
 
 def unary(name, vjp, sympy, math, domain="real", numpy=None, methods=()):
     fn = numpy if numpy is not None else getattr(np, name)
+    examples = (f"np.{name}(x) | x: 3x4 {domain}", f"np.{name}(x) | x: f {domain}")
     defrule(name, "x", call(f"np.{name}"), numpy=(fn,), methods=methods, vjp={"x": vjp},
-            sympy=sympy, math=math, domain={"x": domain}, **EW)
+            sympy=sympy, math=math, domain={"x": domain}, examples=examples, **EW)
+
+
+def binary_examples(spelling: str, d1: str = "real", d2: str = "real") -> tuple[str, ...]:
+    """Same shapes, broadcasting both ways, and a Python-float operand."""
+    call_ = spelling if "{" in spelling else spelling + "({0}, {1})"
+    shapes = (("3x4", "3x4"), ("2x1x4", "3x1"), ("4", "3x4"), ("3x4", "f"))
+    return tuple(call_.format("x1", "x2") + f" | x1: {a} {d1}, x2: {b} {d2}" for a, b in shapes)
 
 
 unary("exp", lambda g, ans: g * ans, lambda sp, x: sp.exp(x), "v ⊙ exp(x)")
@@ -54,44 +62,46 @@ unary("positive", lambda g: g, lambda sp, x: x, "v")
 
 defrule("add", "x1, x2", binop("+"), numpy=(np.add,),
         vjp={"x1": lambda g: g, "x2": lambda g: g},
-        sympy=lambda sp, a, b: a + b, math="v; v", **EW)
+        sympy=lambda sp, a, b: a + b, math="v; v", examples=binary_examples("{0} + {1}", "real", "real"), **EW)
 defrule("subtract", "x1, x2", binop("-"), numpy=(np.subtract,),
         vjp={"x1": lambda g: g, "x2": lambda g: -g},
-        sympy=lambda sp, a, b: a - b, math="v; −v", **EW)
+        sympy=lambda sp, a, b: a - b, math="v; −v", examples=binary_examples("np.subtract", "real", "real"), **EW)
 defrule("multiply", "x1, x2", binop("*"), numpy=(np.multiply,),
         vjp={"x1": lambda g, x2: g * x2, "x2": lambda g, x1: g * x1},
-        sympy=lambda sp, a, b: a * b, math="v ⊙ x2; v ⊙ x1", **EW)
+        sympy=lambda sp, a, b: a * b, math="v ⊙ x2; v ⊙ x1", examples=binary_examples("{0} * {1}", "real", "real"), **EW)
 defrule("divide", "x1, x2", binop("/"), numpy=(np.divide, np.true_divide),
         vjp={"x1": lambda g, x2: g / x2, "x2": lambda g, ans, x2: -g * ans / x2},
         sympy=lambda sp, a, b: a / b, math="v / x2; −v ⊙ x1 / x2²",
-        domain={"x2": "positive"}, **EW)
+        domain={"x2": "positive"}, examples=binary_examples("{0} / {1}", "real", "positive"), **EW)
 defrule("power", "x1, x2", binop("**"), numpy=(np.power,),
         vjp={"x1": lambda g, x1, x2: g * x2 * x1 ** (x2 - 1),
              "x2": lambda g, ans, x1: g * ans * ops.log(x1)},
         sympy=lambda sp, a, b: a ** b, math="v ⊙ x2 x1^(x2−1); v ⊙ x1^x2 ln x1",
-        domain={"x1": "positive"}, **EW)
+        domain={"x1": "positive"}, examples=binary_examples("{0} ** {1}", "positive", "real"), **EW)
 defrule("maximum", "x1, x2", call("np.maximum"), numpy=(np.maximum,),
         vjp={"x1": lambda g, x1, x2: g * ((x1 > x2) + 0.5 * ops.equal(x1, x2)),
              "x2": lambda g, x1, x2: g * ((x2 > x1) + 0.5 * ops.equal(x1, x2))},
-        sympy=lambda sp, a, b: sp.Max(a, b), math="v ⊙ [x1 > x2] (ties split evenly)", **EW)
+        sympy=lambda sp, a, b: sp.Max(a, b), math="v ⊙ [x1 > x2] (ties split evenly)", examples=binary_examples("np.maximum", "real", "real"), **EW)
 defrule("minimum", "x1, x2", call("np.minimum"), numpy=(np.minimum,),
         vjp={"x1": lambda g, x1, x2: g * ((x1 < x2) + 0.5 * ops.equal(x1, x2)),
              "x2": lambda g, x1, x2: g * ((x2 < x1) + 0.5 * ops.equal(x1, x2))},
-        sympy=lambda sp, a, b: sp.Min(a, b), math="v ⊙ [x1 < x2] (ties split evenly)", **EW)
+        sympy=lambda sp, a, b: sp.Min(a, b), math="v ⊙ [x1 < x2] (ties split evenly)", examples=binary_examples("np.minimum", "real", "real"), **EW)
 defrule("logaddexp", "x1, x2", call("np.logaddexp"), numpy=(np.logaddexp,),
         vjp={"x1": lambda g, ans, x1: g * ops.exp(x1 - ans),
              "x2": lambda g, ans, x2: g * ops.exp(x2 - ans)},
         sympy=lambda sp, a, b: sp.log(sp.exp(a) + sp.exp(b)),
-        math="v ⊙ exp(x1 − ans); v ⊙ exp(x2 − ans)", **EW)
+        math="v ⊙ exp(x1 − ans); v ⊙ exp(x2 − ans)", examples=binary_examples("np.logaddexp", "real", "real"), **EW)
 defrule("arctan2", "x1, x2", call("np.arctan2"), numpy=(np.arctan2,),
         vjp={"x1": lambda g, x1, x2: g * x2 / (x1 ** 2 + x2 ** 2),
              "x2": lambda g, x1, x2: -g * x1 / (x1 ** 2 + x2 ** 2)},
         sympy=lambda sp, a, b: sp.atan2(a, b), math="v x2 / (x1² + x2²); −v x1 / (x1² + x2²)",
-        domain={"x2": "positive"}, **EW)
+        domain={"x2": "positive"}, examples=binary_examples("np.arctan2", "real", "positive"), **EW)
 defrule("where", "condition, x, y", call("np.where"), numpy=(np.where,),
         vjp={"x": lambda g, condition: ops.where(condition, g, 0.0),
              "y": lambda g, condition: ops.where(condition, 0.0, g)},
-        math="where(c, v, 0); where(c, 0, v)", domain={"condition": "bool"}, **EW)
+        math="where(c, v, 0); where(c, 0, v)", domain={"condition": "bool"},
+        examples=("np.where(x1 > 0.3, x1 * 2.0, x2) | x1: 3x4, x2: 4",
+                  "np.where(c > 0, x1, 1.5) | c: 3x1, x1: 3x4"), **EW)
 
 
 def _clip_vjp_a(g, a, a_min, a_max):
@@ -106,4 +116,6 @@ defrule("clip", "a, a_min, a_max", call("np.clip"), numpy=(np.clip,), methods=("
         vjp={"a": _clip_vjp_a,
              "a_min": lambda g, a, a_min: g * (a_min > a),
              "a_max": lambda g, a, a_max: g * (a_max < a)},
-        math="v ⊙ [a_min ≤ a ≤ a_max]", **EW)
+        math="v ⊙ [a_min ≤ a ≤ a_max]",
+        examples=("np.clip(a, -0.5, 0.7) | a: 3x4", "np.clip(a, None, 0.2) | a: 3x4",
+                  "a.clip(lo, hi) | a: 3x4, lo: 4, hi: f"), **EW)

@@ -63,7 +63,8 @@ _KEEP_ALIVE: list = []
 
 def parse_params(spec: str) -> tuple[Param, ...]:
     """'x, [arrays], axis=None, *args' -> Params: a plain name is an array input, `[name]` a list
-    of arrays, `*name` the remaining positional arguments (arrays), `name=literal` a static."""
+    of arrays, `*name` the remaining positional arguments (arrays), `name=literal` a static with
+    that default, `name=...` a static that must be given."""
     params = []
     for item in (s.strip() for s in spec.split(",") if s.strip()):
         if item.startswith("*"):
@@ -72,7 +73,8 @@ def parse_params(spec: str) -> tuple[Param, ...]:
             params.append(Param(item.strip("[]"), SEQ))
         elif "=" in item:
             name, default = (s.strip() for s in item.split("=", 1))
-            params.append(Param(name, STATIC, ast.literal_eval(default)))
+            value = ast.literal_eval(default)  # `...`: a static with no default
+            params.append(Param(name, STATIC, _NO_DEFAULT if value is Ellipsis else value))
         else:
             params.append(Param(item, ARRAY))
     return tuple(params)
