@@ -151,6 +151,24 @@ class _Rewriter:
         return None
 
 
+def own_outputs(graph: Graph) -> None:
+    """Make each gradient a new array: a `fit` whose value is a forward value (an argument, say,
+    after `1.0 * y` became `y`), or a value another output also returns, gets a copy."""
+    seen: set[int] = set()
+    for o in graph.outputs:
+        node = graph[o]
+        if node.op != "fit":
+            continue
+        v = node.inputs[0]
+        vnode = graph[v]
+        if not vnode.backward or v in seen or RULES.get(vnode.op) and RULES[vnode.op].view:
+            copy = graph.add("copy", (v,), {}, vnode.loc, backward=True)
+            node.inputs = (copy,) + node.inputs[1:]
+            graph.nx.remove_edge(v, o)
+            graph.nx.add_edge(copy, o, pos=0)
+        seen.add(v)
+
+
 def simplify(graph: Graph, float_params=()) -> Graph:
     """Simplify in place (and return) the graph; `float_params` are params known to be floats."""
     for _ in range(20):
@@ -169,4 +187,5 @@ def simplify(graph: Graph, float_params=()) -> Graph:
         dce(graph)
         if not changed:
             break
+    own_outputs(graph)
     return graph

@@ -141,6 +141,12 @@ def const_of(graph: Graph, v: Any) -> Any:
     return v
 
 
+def is_const(v: Any) -> bool:
+    """True if v is known when compiling: a Python value or a Value of a const node."""
+    b = _CURRENT.get()
+    return not isinstance(v, Value) or b is not None and b.graph.is_const(v.id)
+
+
 def is_none(v: Any) -> bool:
     """True if v is the constant None (an omitted optional array argument)."""
     b = _CURRENT.get()

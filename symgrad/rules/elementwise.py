@@ -8,7 +8,7 @@ exp, sqrt. SymPy forms receive the sympy module and one symbol per input.
 
 import numpy as np
 
-from symgrad.rules.build import is_none, ops
+from symgrad.rules.build import is_const, is_none, ops
 from symgrad.rules.table import binop, call, defrule
 
 EW = {"shape": "elementwise", "broadcasts": True}
@@ -78,14 +78,28 @@ defrule("power", "x1, x2", binop("**"), numpy=(np.power,),
              "x2": lambda g, ans, x1: g * ans * ops.log(x1)},
         sympy=lambda sp, a, b: a ** b, math="v ⊙ x2 x1^(x2−1); v ⊙ x1^x2 ln x1",
         domain={"x1": "positive"}, examples=binary_examples("{0} ** {1}", "positive", "real"), **EW)
+
+
+def _winner_vjp(g, x1, x2, wins):
+    """Cotangent of x1 in maximum/minimum: v where x1 wins, v/2 at ties between two arrays.
+    Against a constant (relu is np.maximum(z, 0.0)) the tie gets 0, the relu convention."""
+    if is_const(x2):
+        return g * wins(x1, x2)
+    return g * (wins(x1, x2) + 0.5 * ops.equal(x1, x2))
+
+
 defrule("maximum", "x1, x2", call("np.maximum"), numpy=(np.maximum,),
-        vjp={"x1": lambda g, x1, x2: g * ((x1 > x2) + 0.5 * ops.equal(x1, x2)),
-             "x2": lambda g, x1, x2: g * ((x2 > x1) + 0.5 * ops.equal(x1, x2))},
-        sympy=lambda sp, a, b: sp.Max(a, b), math="v ⊙ [x1 > x2] (ties split evenly)", examples=binary_examples("np.maximum", "real", "real"), **EW)
+        vjp={"x1": lambda g, x1, x2: _winner_vjp(g, x1, x2, lambda a, b: a > b),
+             "x2": lambda g, x1, x2: _winner_vjp(g, x2, x1, lambda a, b: a > b)},
+        sympy=lambda sp, a, b: sp.Max(a, b),
+        math="v ⊙ [x1 > x2] (ties: v/2 to each array; 0 against a constant)",
+        examples=binary_examples("np.maximum", "real", "real"), **EW)
 defrule("minimum", "x1, x2", call("np.minimum"), numpy=(np.minimum,),
-        vjp={"x1": lambda g, x1, x2: g * ((x1 < x2) + 0.5 * ops.equal(x1, x2)),
-             "x2": lambda g, x1, x2: g * ((x2 < x1) + 0.5 * ops.equal(x1, x2))},
-        sympy=lambda sp, a, b: sp.Min(a, b), math="v ⊙ [x1 < x2] (ties split evenly)", examples=binary_examples("np.minimum", "real", "real"), **EW)
+        vjp={"x1": lambda g, x1, x2: _winner_vjp(g, x1, x2, lambda a, b: a < b),
+             "x2": lambda g, x1, x2: _winner_vjp(g, x2, x1, lambda a, b: a < b)},
+        sympy=lambda sp, a, b: sp.Min(a, b),
+        math="v ⊙ [x1 < x2] (ties: v/2 to each array; 0 against a constant)",
+        examples=binary_examples("np.minimum", "real", "real"), **EW)
 defrule("logaddexp", "x1, x2", call("np.logaddexp"), numpy=(np.logaddexp,),
         vjp={"x1": lambda g, ans, x1: g * ops.exp(x1 - ans),
              "x2": lambda g, ans, x2: g * ops.exp(x2 - ans)},

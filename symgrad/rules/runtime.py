@@ -25,10 +25,8 @@ def _fit(g, x):
     if not hasattr(x, "dtype"):
         return float(np.sum(g))
     g = _unbroadcast(g, x)
-    if np.shape(g) != x.shape:
-        g = np.broadcast_to(g, x.shape)
-    if not hasattr(g, "dtype"):
-        g = np.zeros_like(x) + g
+    if type(g) is not type(x) or g.shape != x.shape or not getattr(g.flags, "writeable", True):
+        return np.full_like(x, g)
     return g.astype(x.dtype, copy=False)
 
 

@@ -1,0 +1,152 @@
+"""The public API: call forms, argnums, dtypes and shapes, vjp, caching, standalone modules."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import traceback
+
+import numpy as np
+import pytest
+
+import symgrad
+
+
+@pytest.fixture
+def mod(make_fn):
+    return make_fn(
+        """
+        import symgrad
+
+        def loss(W, b, x, y):
+            z = np.tanh(W @ x + b)
+            return 0.5 * np.sum((z - y) ** 2)
+
+        @symgrad.grad
+        def plain(x):
+            return np.sum(np.sin(x))
+
+        @symgrad.grad(argnums=(0, 1))
+        def pair(x, y, flag=3):
+            return np.sum(x * y) * flag
+
+        def vector(x):
+            return np.sin(x) * 2.0
+
+        def cube(x):
+            return x ** 3
+        """
+    )
+
+
+def test_decorator_forms_and_plain_calls(mod):
+    x = np.linspace(-1, 1, 5)
+    np.testing.assert_allclose(mod.plain(x), np.cos(x))
+    dx, dy = mod.pair(x, 2 * x)
+    np.testing.assert_allclose(dx, 3 * 2 * x)
+    np.testing.assert_allclose(dy, 3 * x)
+    dx, dy = mod.pair(x, 2 * x, flag=1)
+    np.testing.assert_allclose(dy, x)
+    g = symgrad.grad(mod.cube)
+    assert g(2.0) == pytest.approx(12.0)
+
+
+def test_int_argnums_gives_one_gradient_tuple_gives_tuple(mod):
+    W, b, x, y = np.ones((2, 3)), np.zeros(2), np.ones(3), np.zeros(2)
+    assert isinstance(symgrad.grad(mod.loss, argnums=1)(W, b, x, y), np.ndarray)
+    out = symgrad.grad(mod.loss, argnums=(1,))(W, b, x, y)
+    assert isinstance(out, tuple) and len(out) == 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gradients_keep_dtype_and_shape(mod, dtype):
+    rng = np.random.default_rng(0)
+    W, b = rng.standard_normal((3, 4)).astype(dtype), rng.standard_normal(3).astype(dtype)
+    x, y = rng.standard_normal(4).astype(dtype), rng.standard_normal(3).astype(dtype)
+    dW, db = symgrad.grad(mod.loss, argnums=(0, 1))(W, b, x, y)
+    assert dW.dtype == dtype and db.dtype == dtype
+    assert dW.shape == W.shape and db.shape == b.shape
+    ref = symgrad.grad(mod.loss, argnums=(0, 1))(*(a.astype(np.float64) for a in (W, b, x, y)))
+    np.testing.assert_allclose(dW, ref[0], rtol=1e-4, atol=1e-5)
+
+
+def test_python_float_and_zero_d_inputs(mod):
+    assert isinstance(symgrad.grad(mod.cube)(1.5), float)
+    g0 = symgrad.grad(mod.plain.__wrapped__)(np.array(0.3))
+    assert isinstance(g0, np.ndarray) and g0.shape == () and g0 == pytest.approx(np.cos(0.3))
+
+
+def test_vjp_of_an_array_valued_function(mod):
+    x = np.linspace(0, 1, 4)
+    out, vjp_fn = symgrad.vjp(mod.vector, x)
+    np.testing.assert_allclose(out, np.sin(x) * 2)
+    (ct,) = vjp_fn(np.ones(4))
+    np.testing.assert_allclose(ct, 2 * np.cos(x))
+    assert "def vjp_vector(x, out_bar)" in vjp_fn.source or "def vjp_vector(" in vjp_fn.source
+
+
+def test_grad_of_non_scalar_output_says_so(mod):
+    with pytest.raises(symgrad.NotDifferentiableError, match="scalar output"):
+        symgrad.grad(mod.vector)(np.ones(3))
+
+
+def test_gradient_for_an_integer_argument_is_refused(mod):
+    with pytest.raises(symgrad.NotDifferentiableError, match="'x'"):
+        symgrad.grad(mod.cube)(3)
+    with pytest.raises(symgrad.NotDifferentiableError, match="int64"):
+        symgrad.grad(mod.cube)(np.arange(3))
+
+
+def test_bad_argnums_is_refused(mod):
+    with pytest.raises(symgrad.SymgradError, match="argnums"):
+        symgrad.grad(mod.loss, argnums=7)
+
+
+def test_compiled_once_and_cached(mod):
+    g1 = symgrad.grad(mod.loss, argnums=(0, 1))
+    g2 = symgrad.grad(mod.loss, argnums=(0, 1))
+    assert g1.source is g2.source
+    assert g1.graph is g2.graph
+
+
+def test_same_function_gives_byte_identical_source(make_fn):
+    src = "def f(x, y):\n    return np.sum(np.exp(x) * y + x / y)\n"
+    a = symgrad.grad(make_fn(src).f, argnums=(0, 1)).source
+    b = symgrad.grad(make_fn(src).f, argnums=(0, 1)).source
+    assert a.split('"""', 2)[2] == b.split('"""', 2)[2]
+
+
+def test_graph_is_a_networkx_graph_of_the_gradient(mod):
+    g = symgrad.grad(mod.loss).graph
+    import networkx as nx
+
+    assert isinstance(g.nx, nx.MultiDiGraph)
+    assert any(n.backward for n in g.nodes())
+
+
+def test_emitted_module_is_standalone(mod, tmp_path):
+    path = tmp_path / "dloss.py"
+    source = symgrad.emit_module(mod.loss, str(path), argnums=(0, 1))
+    code = source.split('"""', 2)[2]  # after the module docstring
+    assert "symgrad" not in code and "import numpy as np" in code
+    script = (f"import importlib.util, numpy as np\n"
+              f"spec = importlib.util.spec_from_file_location('dloss', {str(path)!r})\n"
+              "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+              "dW, db = m.grad_loss(np.ones((2, 3)), np.zeros(2), np.ones(3), np.zeros(2))\n"
+              "print(dW.shape, db.shape)\n")
+    out = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(2, 3) (2,)"
+
+
+def test_tracebacks_show_the_generated_line(make_fn):
+    m = make_fn("def f(x, y):\n    return np.sum(x @ y)\n")
+    g = symgrad.grad(m.f)
+    g.source
+    with pytest.raises(ValueError) as info:
+        g(np.ones((2, 3)), np.ones((4, 2)))
+    text = "".join(traceback.format_exception(info.value))
+    assert "<symgrad grad_f" in text
+    assert "@" in text  # the generated line itself is shown
