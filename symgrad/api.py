@@ -10,6 +10,7 @@ return gradients with the shape and dtype of the arguments they belong to.
 from __future__ import annotations
 
 import inspect
+import types
 import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -17,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from symgrad.emit import emit_module as _emit, load
-from symgrad.errors import NotDifferentiableError, SymgradError
+from symgrad.errors import NotDifferentiableError, SourceUnavailableError, SymgradError
 from symgrad.frontend import lower
 from symgrad.ir import Graph
 from symgrad.passes import reverse, simplify
@@ -46,10 +47,10 @@ def _normalise_argnums(fn: Callable, argnums) -> tuple[tuple[int, ...], bool]:
 
 
 def _compile(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
-    per_fn = _CACHE.setdefault(fn, {})
     key = (kind, argnums)
-    if key in per_fn:
-        return per_fn[key]
+    cached = _CACHE.get(fn, {}).get(key)
+    if cached is not None:
+        return cached
     fwd = lower(fn)
     graph = reverse(fwd, list(argnums), seed="param" if kind == "vjp" else "one",
                     with_value=kind == "value_and_grad")
@@ -61,7 +62,7 @@ def _compile(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
     params = ", ".join(fwd[p].name for p in fwd.params)
     source = _emit(graph, name, f"{what} of {fwd.name}({params}) with respect to {wrt}.")
     artifact = _Artifact(source, graph, load(source, name))
-    per_fn[key] = artifact
+    _CACHE.setdefault(fn, {})[key] = artifact  # only a finished compilation is cached
     return artifact
 
 
@@ -104,6 +105,12 @@ class Compiled:
     """A differentiated function: call it, read `.source`, inspect `.graph`, `.save(path)`."""
 
     def __init__(self, fn: Callable, argnums, kind: str):
+        if not isinstance(fn, types.FunctionType):
+            what = getattr(fn, "__name__", type(fn).__name__)
+            raise SourceUnavailableError(
+                f"cannot differentiate {what}: it is a {type(fn).__name__}, not a Python function "
+                "with source", hint="Wrap it in a `def` in a source file: def f(x): return "
+                f"np.sum({what}(x)).")
         self.fn = fn
         self.kind = kind
         self.argnums, self._single = _normalise_argnums(fn, argnums)

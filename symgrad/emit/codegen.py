@@ -39,11 +39,15 @@ def _inline(graph: Graph, uses: dict[int, int]) -> set[int]:
     for node in graph.nodes():
         if node.op == "param":
             continue
+        named_cotangent = node.cot_of in graph and graph[node.cot_of].name is not None
         if node.op in _ALWAYS_INLINE or (
-            uses[node.id] == 1 and node.name is None and node.cot_of is None
+            uses[node.id] == 1 and node.name is None and not named_cotangent
         ):
             out.add(node.id)
     return out
+
+
+MAX_LINE = 96  # a statement longer than this gets its longest inline part named
 
 
 class _Writer:
@@ -51,9 +55,51 @@ class _Writer:
         self.graph = graph
         uses = _uses(graph)
         self.inline = _inline(graph, uses)
+        self.helpers: set[str] = set()
+        self.names: dict[int, str] = {}
+        for node in list(graph.nodes()):
+            if node.op != "param" and node.id not in self.inline:
+                self._shorten(node.id)
         order = [n.id for n in graph.nodes() if n.id not in self.inline]
         self.names = assign_names(graph, order, reserved=_helper_names())
-        self.helpers: set[str] = set()
+
+    def _shorten(self, nid: int) -> None:
+        """Name the longest inline parts of nid's statement until it fits on a line."""
+        placeholder = ast.Name("t99", ast.Load())
+        while True:
+            parts = [(len(ast.unparse(self._expr_or(i, placeholder))), i)
+                     for i in self._inline_parts(nid)]
+            if not parts or len(ast.unparse(self._expr_or(nid, placeholder, top=True))) \
+                    <= MAX_LINE:
+                return
+            _, longest = max(parts)
+            self.inline.discard(longest)
+            self._shorten(longest)
+
+    def _inline_parts(self, nid: int) -> list[int]:
+        """The inline, non-trivial nodes that nid's statement writes out."""
+        out, stack = [], list(self.graph[nid].inputs)
+        while stack:
+            i = stack.pop()
+            if i in self.inline and self.graph[i].op not in _ALWAYS_INLINE:
+                out.append(i)
+                stack.extend(self.graph[i].inputs)
+        return out
+
+    def _expr_or(self, nid: int, placeholder: ast.expr, top: bool = False) -> ast.expr:
+        saved = self.names
+        self.names = _Placeholders(placeholder.id)
+        try:
+            if top:
+                self.inline.add(nid)
+                try:
+                    return ast.Assign([ast.Name("t99_bar", ast.Store())], self.expr(nid),
+                                      lineno=0)
+                finally:
+                    self.inline.discard(nid)
+            return self.expr(nid)
+        finally:
+            self.names = saved
 
     def expr(self, nid: int) -> ast.expr:
         if nid not in self.inline:
@@ -102,6 +148,17 @@ class _Writer:
         result = outs[0] if len(outs) == 1 else ast.Tuple(outs, ast.Load())
         lines.append(ast.unparse(ast.Return(result)))
         return lines
+
+
+class _Placeholders(dict):
+    """Stands in for names while measuring line lengths (names are given afterwards)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+
+    def __missing__(self, key):
+        return self.name
 
 
 def _helper_names() -> set[str]:

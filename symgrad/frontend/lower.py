@@ -108,8 +108,8 @@ class _Lowerer:
             first = len(self.graph)
             value = self.binop(s.op, self.expr(s.target), self.expr(s.value), s)
             self.bind(s.target, value, first, s)
-        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant):
-            pass  # a docstring
+        elif isinstance(s, ast.Expr):
+            self.expr(s.value)  # a docstring, or a call whose value is unused (and so dropped)
         elif isinstance(s, (ast.Pass, ast.Assert)):
             pass  # asserts check the caller's arguments; the gradient does not repeat them
         else:

@@ -4,7 +4,8 @@ Contract: a node is an application of one primitive (`op`, a rule-table name, or
 structural ops `param` and `const`) to an ordered tuple of input nodes plus static `attrs`.
 Operand order is kept in `Node.inputs` (a value used twice, as in `x * x`, appears twice and is two
 parallel edges in networkx). Node ids grow in creation order and inputs always exist before their
-users; `nodes()` lists them in topological order, creation order breaking ties. Graph values are immutable: passes build new nodes.
+users; `nodes()` lists them in topological order, `order` (by default creation order)
+breaking ties, so a node rewritten by a pass keeps the place of the node it replaces. Graph values are immutable: passes build new nodes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Node:
     name: str | None = None  # the source variable this value was bound to, if any
     cot_of: int | None = None  # for a cotangent: the forward node it belongs to
     backward: bool = False  # built by the reverse pass
+    order: int = -1  # where to list it among independent nodes (default: its id)
 
     def key(self) -> tuple:
         """What makes two nodes compute the same value (for CSE): op, inputs, typed attrs."""
@@ -58,6 +60,8 @@ class Graph:
             if i not in self.nx:
                 raise ValueError(f"input {i} of new {op} node is not in graph {self.name}")
         node = Node(self._next, op, inputs, dict(attrs or {}), loc, **data)
+        if node.order < 0:
+            node.order = node.id
         self._next += 1
         self.nx.add_node(node.id, node=node)
         for pos, i in enumerate(inputs):
@@ -83,8 +87,9 @@ class Graph:
         return self.nx.number_of_nodes()
 
     def nodes(self) -> Iterator[Node]:
-        """All nodes in a deterministic topological order (creation order where free)."""
-        for nid in nx.lexicographical_topological_sort(self.nx):
+        """All nodes in a deterministic topological order (`order`, then id, where free)."""
+        key = lambda nid: (self[nid].order, nid)  # noqa: E731
+        for nid in nx.lexicographical_topological_sort(self.nx, key=key):
             yield self[nid]
 
     def users(self, nid: int) -> list[int]:

@@ -38,7 +38,7 @@ def assign_names(graph: Graph, order=None, reserved=frozenset()) -> dict[int, st
             continue
         if node.name:
             names[node.id] = take(node.name)
-        elif node.cot_of is not None and node.cot_of in names:
+        elif node.cot_of is not None and node.cot_of in names and graph[node.cot_of].name:
             names[node.id] = take(names[node.cot_of] + "_bar")
         else:
             temps += 1

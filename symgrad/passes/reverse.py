@@ -71,7 +71,7 @@ def reverse(fwd: Graph, wrt: list[int], seed: str = "one", with_value: bool = Fa
                 if k is not None:
                     contrib = contrib[k]
                 if rule.broadcasts and keys.get(i) != keys.get(nid):
-                    contrib = ops.unbroadcast(contrib, Value(i))
+                    contrib = ops.unbroadcast(contrib, ops.shape(Value(i)))
             cts.setdefault(i, []).append(contrib.id)
 
     outputs = [out] if with_value else []

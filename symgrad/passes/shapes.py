@@ -1,10 +1,12 @@
 """Shape classes: which values are known to have the same shape, without knowing any shape.
 
-Contract: `shape_classes(graph)` maps each node to a key; two nodes with equal keys have equal
-shapes at run time, and the key `SCALAR` means 0-d. Elementwise ops take the common key of their
-array inputs (scalars broadcast away); full reductions are scalar; `broadcast_to`, `reshape`,
-`unbroadcast` and `fit` to the shape of `a` take a's key. Anything else is its own class. Passes
-use this to drop unbroadcasts and broadcasts that cannot change a shape.
+Contract: `shape_classes(graph)` maps each node to a key, a frozenset of "atoms" (nodes whose
+shapes are unknown), meaning "the broadcast of the atoms' shapes"; equal keys mean equal shapes at
+run time (broadcasting is commutative, associative and idempotent), and the empty key `SCALAR`
+means 0-d. Elementwise ops take the union of their array inputs' keys; full reductions are
+scalar; a shape-valued node (`shape(a)`, `broadcast_shapes`) has the key of the shape it holds,
+and `broadcast_to`, `reshape` and `unbroadcast` to such a shape take that key, as `fit` to `a`
+takes a's. Passes use this to drop unbroadcasts and broadcasts that cannot change a shape.
 """
 
 from __future__ import annotations
@@ -12,39 +14,37 @@ from __future__ import annotations
 from symgrad.ir import Graph
 from symgrad.rules import RULES
 
-SCALAR = "scalar"
-_LIKE_SECOND = {"unbroadcast", "fit"}  # (ct, x): the result has x's shape
-_TO_SHAPE = {"broadcast_to", "reshape"}  # (v, shape(a)): the result has a's shape
+SCALAR: frozenset = frozenset()
+_TO_SHAPE = {"broadcast_to", "reshape", "unbroadcast"}  # (v, shape): the result has that shape
+_UNION = {"broadcast_shapes"}
 
 
-def shape_classes(graph: Graph) -> dict[int, object]:
-    keys: dict[int, object] = {}
+def shape_classes(graph: Graph) -> dict[int, frozenset]:
+    keys: dict[int, frozenset] = {}
     for node in graph.nodes():
-        keys[node.id] = _key(graph, node, keys)
+        keys[node.id] = _key(node, keys)
     return keys
 
 
-def _key(graph: Graph, node, keys) -> object:
-    op = node.op
+def _key(node, keys) -> frozenset:
+    op, own = node.op, frozenset((node.id,))
     if op == "const":
         v = node.attrs["value"]
-        return SCALAR if isinstance(v, (int, float, bool)) else node.id
-    if op in _LIKE_SECOND:
-        return keys[node.inputs[1]]
+        return SCALAR if isinstance(v, (int, float, bool)) else own
+    if op in ("shape", "fit"):
+        return keys[node.inputs[0] if op == "shape" else node.inputs[1]]
     if op in _TO_SHAPE:
-        src = graph[node.inputs[1]]
-        return keys[src.inputs[0]] if src.op == "shape" else node.id
+        return keys[node.inputs[1]]
+    if op in _UNION:
+        return frozenset().union(*(keys[i] for i in node.inputs))
     rule = RULES.get(op)
     if rule is None:
-        return node.id
+        return own
     if rule.shape == "scalar":
         return SCALAR
     if rule.shape == "reduce":
-        return SCALAR if node.attrs.get("axis") is None and not node.attrs.get("keepdims") \
-            else node.id
+        full = node.attrs.get("axis") is None and not node.attrs.get("keepdims")
+        return SCALAR if full else own
     if rule.shape == "elementwise":
-        found = {keys[i] for i in node.inputs} - {SCALAR}
-        if not found:
-            return SCALAR
-        return found.pop() if len(found) == 1 else node.id
-    return node.id
+        return frozenset().union(*(keys[i] for i in node.inputs))
+    return own

@@ -77,7 +77,8 @@ class _Rewriter:
 
     def new(self, like, op: str, inputs, attrs=None) -> int:
         """A node like `like` (same loc and flags) computing op(inputs)."""
-        nid = self.g.add(op, inputs, attrs or {}, like.loc, backward=like.backward)
+        nid = self.g.add(op, inputs, attrs or {}, like.loc, backward=like.backward,
+                         order=like.order)
         self.keys = shape_classes(self.g)
         if like.id in self.floats:
             self.floats.add(nid)
@@ -97,8 +98,8 @@ class _Rewriter:
                 return None
             if isinstance(value, (int, float)):
                 return self.const(node, value)
-        if op == "negative" and g[ins[0]].op == "negative" and ins[0] in self.floats:
-            return g[ins[0]].inputs[0]
+        if op == "negative" and ins[0] in self.floats:
+            return self.strip_negation(ins[0])
         if op == "multiply":
             if _number(g, ins[1]) == 1 and ins[0] in self.floats:
                 return ins[0]
@@ -113,9 +114,57 @@ class _Rewriter:
             return ins[1]
         if op in ("divide", "power") and _number(g, ins[1]) == 1 and ins[0] in self.floats:
             return ins[0]
+        if op == "add" and ins[0] == ins[1] and ins[0] in self.floats:
+            return self.new(node, "multiply", (self.const(node, 2), ins[0]))
+        if op == "shape":
+            return self.shape_without_value(node)
+        if op == "unbroadcast" and self.keys[ins[0]] == self.keys[node.id]:
+            return ins[0]
+        if op == "size" and self.is_broadcast(ins[0]):
+            return self.new(node, "shape_size", (self.new(node, "shape", ins),))
+        if op == "broadcast_shapes" and len(set(ins)) < len(ins):
+            unique = tuple(dict.fromkeys(ins))
+            if len(unique) == 1:
+                return unique[0]
+            return self.new(node, op, unique, {"n_shapes": len(unique)})
         if op in _EW_BINARY:
             return self.sink_broadcast(node)
         return None
+
+    def strip_negation(self, nid: int) -> int | None:
+        """-x for x = -a, -a * b, (-a * b) / c, ...: the same product without the sign."""
+        node = self.g[nid]
+        if node.op == "negative":
+            return node.inputs[0]
+        if node.op in ("multiply", "divide"):
+            for k in (0, 1) if node.op == "multiply" else (0,):
+                inner = self.strip_negation(node.inputs[k])
+                if inner is not None:
+                    ins = list(node.inputs)
+                    ins[k] = inner
+                    return self.new(node, node.op, tuple(ins))
+        return None
+
+    def is_broadcast(self, nid: int) -> bool:
+        """An elementwise op whose value is needed for nothing but its shape or size."""
+        rule = RULES.get(self.g[nid].op)
+        return rule is not None and rule.shape == "elementwise"
+
+    def shape_without_value(self, node) -> int | None:
+        """shape(f(a, b)) for elementwise f is found from a's and b's shapes, so f(a, b) need
+        not be computed when only its shape is used (the seed of a sum, say)."""
+        g = self.g
+        src = g[node.inputs[0]]
+        rule = RULES.get(src.op)
+        if rule is None or rule.shape != "elementwise":
+            return None
+        arrays = list({self.keys[i]: i for i in src.inputs if self.keys[i] != SCALAR}.values())
+        if not arrays:
+            return None
+        if len(arrays) == 1:
+            return self.new(node, "shape", (arrays[0],))
+        shapes = [self.new(node, "shape", (i,)) for i in arrays]
+        return self.new(node, "broadcast_shapes", shapes, {"n_shapes": len(shapes)})
 
     def gather_constants(self, node) -> int | None:
         """c1 * (c2 * y) and friends -> (c1 * c2) * y."""

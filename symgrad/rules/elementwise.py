@@ -6,18 +6,20 @@ Templates use `ans` (the saved output) where the textbook backward function does
 exp, sqrt. SymPy forms receive the sympy module and one symbol per input.
 """
 
+import ast
+
 import numpy as np
 
 from symgrad.rules.build import is_const, is_none, ops
-from symgrad.rules.table import binop, call, defrule
+from symgrad.rules.table import binop, call, defrule, unaryop
 
 EW = {"shape": "elementwise", "broadcasts": True}
 
 
-def unary(name, vjp, sympy, math, domain="real", numpy=None, methods=()):
+def unary(name, vjp, sympy, math, domain="real", numpy=None, methods=(), emit=None):
     fn = numpy if numpy is not None else getattr(np, name)
     examples = (f"np.{name}(x) | x: 3x4 {domain}", f"np.{name}(x) | x: f {domain}")
-    defrule(name, "x", call(f"np.{name}"), numpy=(fn,), methods=methods, vjp={"x": vjp},
+    defrule(name, "x", emit or call(f"np.{name}"), numpy=(fn,), methods=methods, vjp={"x": vjp},
             sympy=sympy, math=math, domain={"x": domain}, examples=examples, **EW)
 
 
@@ -57,7 +59,7 @@ unary("arcsinh", lambda g, x: g / ops.sqrt(x ** 2 + 1), lambda sp, x: sp.asinh(x
       "v / √(x² + 1)")
 unary("abs", lambda g, x: g * ops.sign(x), lambda sp, x: sp.Abs(x), "v ⊙ sign x", "nonzero",
       numpy=np.abs, methods=("__abs__",))
-unary("negative", lambda g: -g, lambda sp, x: -x, "−v")
+unary("negative", lambda g: -g, lambda sp, x: -x, "−v", emit=unaryop(ast.USub))
 unary("positive", lambda g: g, lambda sp, x: x, "v")
 
 defrule("add", "x1, x2", binop("+"), numpy=(np.add,),

@@ -29,6 +29,9 @@ for _name in _OTHER:
     defrule(_name, "*args", call(f"np.{_name}"), numpy=(getattr(np, _name),), nondiff=True,
             kwargs=True, methods=(_name,) if _name in ("argmax", "argmin", "argsort") else ())
 
+defrule("broadcast_shapes", "*shapes", call("np.broadcast_shapes"),
+        numpy=(np.broadcast_shapes,), nondiff=True)
+defrule("shape_size", "shape", call("np.prod"), nondiff=True, shape="scalar")
 defrule("shape", "a", call("np.shape"), numpy=(np.shape,), methods=("shape",), nondiff=True)
 defrule("size", "a", call("np.size"), numpy=(np.size,), methods=("size",), nondiff=True,
         shape="scalar")

@@ -9,9 +9,8 @@ existing ones only (`np.zeros_like`), so the code also runs on other NumPy-proto
 import numpy as np
 
 
-def _unbroadcast(g, x):
-    """Sum g over the axes along which x was broadcast, so the result has x's shape."""
-    shape = np.shape(x)
+def _unbroadcast(g, shape):
+    """Sum g over the axes along which an array of `shape` was broadcast, back to `shape`."""
     if np.shape(g) == shape:
         return g
     extra = np.ndim(g) - len(shape)
@@ -24,7 +23,7 @@ def _fit(g, x):
     """The finished gradient for argument x: x's shape and dtype (a float for a Python number)."""
     if not hasattr(x, "dtype"):
         return float(np.sum(g))
-    g = _unbroadcast(g, x)
+    g = _unbroadcast(g, x.shape)
     if type(g) is not type(x) or g.shape != x.shape or not getattr(g.flags, "writeable", True):
         return np.full_like(x, g)
     return g.astype(x.dtype, copy=False)
@@ -54,10 +53,10 @@ def _matmul_vjp_a(g, a, b):
     if np.ndim(a) == 1 and np.ndim(b) == 1:
         return g * b
     if np.ndim(b) == 1:
-        return _unbroadcast(g[..., None] * b, a)
+        return _unbroadcast(g[..., None] * b, np.shape(a))
     if np.ndim(a) == 1:
-        return _unbroadcast(b @ g[..., None], a[:, None])[..., 0]
-    return _unbroadcast(g @ np.swapaxes(b, -1, -2), a)
+        return _unbroadcast(b @ g[..., None], np.shape(a[:, None]))[..., 0]
+    return _unbroadcast(g @ np.swapaxes(b, -1, -2), np.shape(a))
 
 
 def _matmul_vjp_b(g, a, b):
@@ -65,10 +64,10 @@ def _matmul_vjp_b(g, a, b):
     if np.ndim(a) == 1 and np.ndim(b) == 1:
         return g * a
     if np.ndim(a) == 1:
-        return _unbroadcast(a[:, None] * g[..., None, :], b)
+        return _unbroadcast(a[:, None] * g[..., None, :], np.shape(b))
     if np.ndim(b) == 1:
-        return _unbroadcast(np.swapaxes(a, -1, -2) @ g[..., None], b[:, None])[..., 0]
-    return _unbroadcast(np.swapaxes(a, -1, -2) @ g, b)
+        return _unbroadcast(np.swapaxes(a, -1, -2) @ g[..., None], np.shape(b[:, None]))[..., 0]
+    return _unbroadcast(np.swapaxes(a, -1, -2) @ g, np.shape(b))
 
 
 def _expand_to(g, x, axis, keepdims):
@@ -121,21 +120,21 @@ def _split_part_vjp(g, x, sections=1, axis=0, part=0):
 def _dot_vjp_a(g, a, b):
     """Cotangent of a in np.dot(a, b) (operands of rank 0, 1 or 2)."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
-        return _unbroadcast(g * b, a)
+        return _unbroadcast(g * b, np.shape(a))
     return _matmul_vjp_a(g, a, b)
 
 
 def _dot_vjp_b(g, a, b):
     """Cotangent of b in np.dot(a, b) (operands of rank 0, 1 or 2)."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
-        return _unbroadcast(g * a, b)
+        return _unbroadcast(g * a, np.shape(b))
     return _matmul_vjp_b(g, a, b)
 
 
 def _inner_vjp_a(g, a, b):
     """Cotangent of a in np.inner(a, b): contract g with b over b's leading axes."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
-        return _unbroadcast(g * b, a)
+        return _unbroadcast(g * b, np.shape(a))
     lead = np.ndim(a) - 1
     return np.tensordot(g, b, axes=(list(range(lead, np.ndim(g))), list(range(np.ndim(b) - 1))))
 
@@ -143,6 +142,6 @@ def _inner_vjp_a(g, a, b):
 def _inner_vjp_b(g, a, b):
     """Cotangent of b in np.inner(a, b): contract g with a over a's leading axes."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
-        return _unbroadcast(g * a, b)
+        return _unbroadcast(g * a, np.shape(b))
     lead = list(range(np.ndim(a) - 1))
     return np.tensordot(g, a, axes=(lead, lead))

@@ -80,10 +80,10 @@ defrule("moveaxis", "a, source=..., destination=...", call("np.moveaxis"), numpy
         view=True, math="move the axes of v back",
         examples=('np.moveaxis(a, 0, -1) | a: 2x3x4',))
 defrule("broadcast_to", "array, shape", call("np.broadcast_to"), numpy=(np.broadcast_to,),
-        vjp={"array": lambda g, array: ops.unbroadcast(g, array)}, view=True,
+        vjp={"array": lambda g, array: ops.unbroadcast(g, ops.shape(array))}, view=True,
         math="sum v over the broadcast axes",
         examples=('np.broadcast_to(a, (2, 3, 4)) | a: 3x1', 'np.broadcast_to(a, (3, 4)) | a: f',))
-defrule("unbroadcast", "ct, x", call("_unbroadcast"), helper=runtime._unbroadcast,
+defrule("unbroadcast", "ct, shape", call("_unbroadcast"), helper=runtime._unbroadcast,
         vjp={"ct": lambda g, ct: ops.broadcast_to(g, ops.shape(ct))},
         math="broadcast v to the shape before the sum")
 defrule("fit", "ct, x", call("_fit"), helper=runtime._fit,

@@ -166,6 +166,13 @@ def binop(symbol: str) -> Callable:
     return emit
 
 
+def unaryop(op: type) -> Callable:
+    def emit(args, attrs, rule):
+        return ast.UnaryOp(op(), args[0])
+
+    return emit
+
+
 _CMPOPS = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "==": ast.Eq, "!=": ast.NotEq}
 
 

@@ -1,0 +1,102 @@
+"""Bad input gets a SymgradError naming the construct, the file, the line and a caret."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad
+from symgrad.api import _CACHE
+
+BAD = {
+    "try": ("try:\n        y = x\n    except Exception:\n        y = x\n    return np.sum(y)",
+            symgrad.UnsupportedSyntaxError, "try/except"),
+    "with": ("with open('f') as h:\n        y = x\n    return np.sum(y)",
+             symgrad.UnsupportedSyntaxError, "with block"),
+    "yield": ("yield x\n    return np.sum(x)", symgrad.UnsupportedSyntaxError, "yield"),
+    "global": ("global G\n    return np.sum(x)", symgrad.UnsupportedSyntaxError, "global"),
+    "class": ("class A:\n        pass\n    return np.sum(x)", symgrad.UnsupportedSyntaxError,
+              "class definition"),
+    "lambda": ("h = lambda v: v\n    return np.sum(h(x))", symgrad.UnsupportedSyntaxError,
+               "lambda"),
+    "if": ("if x.sum() > 0:\n        x = -x\n    return np.sum(x)", symgrad.UnsupportedSyntaxError,
+           "if statement"),
+    "for": ("for i in range(3):\n        x = x * 2\n    return np.sum(x)",
+            symgrad.UnsupportedSyntaxError, "for loop"),
+    "setitem": ("y = x.copy()\n    y[0] = 1.0\n    return np.sum(y)",
+                symgrad.UnsupportedSyntaxError, "assignment to an element"),
+    "unknown": ("return np.sum(np.fft.fft(x).real)", symgrad.UnknownCallableError, "fft"),
+    "random": ("return np.sum(x * np.random.rand(3))", symgrad.UnknownCallableError, "rand"),
+    "print": ("print(x)\n    return np.sum(x)", symgrad.UnknownCallableError, "print"),
+    "axis": ("return np.sum(np.sum(x, axis=x.ndim - 1))", symgrad.SymgradError,
+             "must be a constant"),
+    "undefined": ("return np.sum(x * nowhere)", symgrad.UnknownCallableError, "nowhere"),
+    "global_array": ("return np.sum(x * TABLE)", symgrad.SymgradError, "TABLE"),
+    "einsum_diag": ("return np.einsum('ii->', x)", symgrad.SymgradError, "repeated index"),
+    "norm_ord": ("return np.linalg.norm(x, ord=1)", symgrad.SymgradError, "ord=1"),
+    "no_return": ("y = x", symgrad.UnsupportedSyntaxError, "does not end by returning"),
+    "early_return": ("return np.sum(x)\n    y = x", symgrad.UnsupportedSyntaxError,
+                     "return before the end"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_error_names_construct_file_line_and_caret(case, make_fn):
+    body, cls, words = BAD[case]
+    m = make_fn(f"TABLE = np.ones(3)\n\n\ndef f(x):\n    {body}\n")
+    with pytest.raises(cls) as info:
+        symgrad.grad(m.f)(np.ones((3, 3)))
+    err = info.value
+    assert isinstance(err, symgrad.SymgradError)
+    text = str(err)
+    assert words in text
+    assert m.__file__ in text and err.loc is not None and err.loc.line >= 4
+    assert "^" in text.splitlines()[2]  # the source line, then the caret under the construct
+    assert f(err.loc.text.strip()) in text
+
+
+def f(line):
+    return line
+
+
+def test_failed_compilation_caches_nothing_and_fails_again(make_fn):
+    m = make_fn("def f(x):\n    return np.sum(np.fft.fft(x).real)\n")
+    g = symgrad.grad(m.f)
+    for _ in range(2):
+        with pytest.raises(symgrad.UnknownCallableError):
+            g(np.ones(3))
+    assert not _CACHE.get(m.f)
+
+
+def test_unreadable_sources_are_refused():
+    with pytest.raises(symgrad.SourceUnavailableError, match="source"):
+        symgrad.grad(np.sin).source
+    with pytest.raises(symgrad.SourceUnavailableError, match="lambda"):
+        symgrad.grad(lambda x: x * 2).source
+    namespace: dict = {}
+    exec("def g(x):\n    return x * 2\n", namespace)
+    with pytest.raises(symgrad.SourceUnavailableError):
+        symgrad.grad(namespace["g"]).source
+
+
+def test_recursion_is_refused(make_fn):
+    m = make_fn("def f(x):\n    return np.sum(f(x))\n")
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="recursive"):
+        symgrad.grad(m.f).source
+
+
+def test_error_inside_a_helper_points_into_the_helper(make_fn):
+    m = make_fn("def helper(x):\n    return np.fft.fft(x)\n\n\ndef f(x):\n    return np.sum(helper(x))\n")
+    with pytest.raises(symgrad.UnknownCallableError) as info:
+        symgrad.grad(m.f).source
+    assert info.value.loc.line == 4  # numpy import line + blank line shift the helper down
+
+
+def test_no_internal_exception_types_escape(make_fn):
+    bodies = ["return np.sum(x.bogus())", "return np.sum(x[1.5])", "a, b = 1, 2, 3\n    return a",
+              "return np.sum(np.reshape(x))", "return np.sum(x, keepdims=True, nope=1)",
+              "return (x, x)", "return np.sum(not x)", "return np.sum(x < x < x)"]
+    for body in bodies:
+        m = make_fn(f"def f(x):\n    {body}\n")
+        with pytest.raises(symgrad.SymgradError):
+            symgrad.grad(m.f).source
