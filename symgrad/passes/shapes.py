@@ -22,11 +22,12 @@ _UNION = {"broadcast_shapes"}
 def shape_classes(graph: Graph) -> dict[int, frozenset]:
     keys: dict[int, frozenset] = {}
     for node in graph.nodes():
-        keys[node.id] = _key(node, keys)
+        keys[node.id] = shape_key(node, keys)
     return keys
 
 
-def _key(node, keys) -> frozenset:
+def shape_key(node, keys) -> frozenset:
+    """The key of one node, given the keys of its inputs."""
     op, own = node.op, frozenset((node.id,))
     if op == "const":
         v = node.attrs["value"]

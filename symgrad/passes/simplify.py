@@ -13,7 +13,7 @@ from __future__ import annotations
 import operator
 
 from symgrad.ir import Graph
-from symgrad.passes.shapes import SCALAR, shape_classes
+from symgrad.passes.shapes import SCALAR, shape_classes, shape_key
 from symgrad.rules import RULES
 
 _FOLD = {"add": operator.add, "subtract": operator.sub, "multiply": operator.mul,
@@ -79,7 +79,7 @@ class _Rewriter:
         """A node like `like` (same loc and flags) computing op(inputs)."""
         nid = self.g.add(op, inputs, attrs or {}, like.loc, backward=like.backward,
                          order=like.order)
-        self.keys = shape_classes(self.g)
+        self.keys[nid] = shape_key(self.g[nid], self.keys)
         if like.id in self.floats:
             self.floats.add(nid)
         return nid
