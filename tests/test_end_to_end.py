@@ -27,6 +27,12 @@ CASES = {
     "logsumexp_by_hand": (models.logsumexp_by_hand, lambda: (r(7),), (0,)),
     "shapes_used_at_runtime": (models.shapes_used_at_runtime, lambda: (r(3, 2, 2), 3), (0,)),
     "reuse": (models.reuse, lambda: (r(5),), (0,)),
+    "nondifferentiable_parts": (models.nondifferentiable_parts,
+                                lambda: (r(4, 5), rng.integers(0, 5, 4)), (0,)),
+    "gaussian_nll": (models.gaussian_nll, lambda: (r(3), r(3, 3), r(6, 3)), (0, 1, 2)),
+    "attention": (models.attention, lambda: (r(4, 3), r(5, 3), r(5, 2)), (0, 1, 2)),
+    "pairwise": (models.pairwise, lambda: (r(4, 3), r(5, 3)), (0, 1)),
+    "joins": (models.joins, lambda: (r(2, 3), r(2, 3)), (0, 1)),
 }
 
 

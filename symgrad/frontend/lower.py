@@ -52,6 +52,8 @@ class Method:
 def is_const(v: Any) -> bool:
     if isinstance(v, (tuple, list)):
         return all(is_const(x) for x in v)
+    if isinstance(v, type):  # a dtype given as a type: float, np.float32
+        return v in (float, int, bool, complex) or issubclass(v, np.generic)
     return isinstance(v, _CONST_TYPES)
 
 

@@ -147,6 +147,12 @@ def is_const(v: Any) -> bool:
     return not isinstance(v, Value) or b is not None and b.graph.is_const(v.id)
 
 
+def value_of(v: Any) -> Any:
+    """The compile-time value of a constant argument inside a template (see `is_const`)."""
+    b = _CURRENT.get()
+    return b.graph.const_value(v.id) if isinstance(v, Value) else v
+
+
 def is_none(v: Any) -> bool:
     """True if v is the constant None (an omitted optional array argument)."""
     b = _CURRENT.get()

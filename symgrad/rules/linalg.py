@@ -134,4 +134,5 @@ defrule("einsum", "[operands], subscripts=...", _emit_einsum, numpy=(np.einsum,)
                   "np.einsum('ij,j', a, b) | a: 3x4, b: 4",
                   "np.einsum('bij,bjk->bik', a, b) | a: 2x3x4, b: 2x4x2",
                   "np.einsum('ij,k->ik', a, b) | a: 3x4, b: 2",
-                  "np.einsum('ij->j', a) | a: 3x4", "np.einsum('ij,ij->', a, b) | a: 3x4, b: 3x4"))
+                  "np.einsum('ij->j', a) | a: 3x4", "np.einsum('ij,ij->', a, b) | a: 3x4, b: 3x4",
+                  "np.einsum('ij,jk,k->i', a, b, c) | a: 2x3, b: 3x4, c: 4"))

@@ -10,7 +10,7 @@ import ast
 import numpy as np
 
 from symgrad.rules import runtime
-from symgrad.rules.build import ops
+from symgrad.rules.build import is_const, is_none, ops, value_of
 from symgrad.rules.table import call, defrule, literal
 
 _back_to_shape = {"a": lambda g, a: ops.reshape(g, ops.shape(a))}
@@ -29,12 +29,22 @@ defrule("asarray", "a, dtype=None", call("np.asarray"), numpy=(np.asarray, np.ar
 
 
 def _emit_astype(args, attrs, rule):
-    return ast.Call(ast.Attribute(args[0], "astype", ast.Load()), [literal(attrs["dtype"])], [])
+    return ast.Call(ast.Attribute(args[0], "astype", ast.Load()), [args[1]], [])
 
 
-defrule("astype", "a, dtype=None", _emit_astype, vjp={"a": lambda g: g}, shape="elementwise",
-        math="v",
-        examples=('a.astype(np.float64) | a: 3x4',))
+def _astype_vjp(g, a, dtype):
+    """v, or nothing for a cast to an integer or boolean type (dtype known when compiling)."""
+    if is_const(dtype) and not is_none(dtype):
+        kind = np.dtype(value_of(dtype)).kind
+        if kind in "biu":
+            return ops.zeros_like(a)
+    return g
+
+
+defrule("astype", "a, dtype", _emit_astype, vjp={"a": _astype_vjp}, shape="elementwise",
+        math="v (nothing through a cast to integers)",
+        examples=("a.astype(np.float64) | a: 3x4", "a.astype(a.dtype) * a | a: 3x4",
+                  "a.astype(int) * a | a: 3x4"))
 defrule("ravel", "a", call("np.ravel"), numpy=(np.ravel,), methods=("ravel", "flatten"),
         vjp=_back_to_shape, view=True, math="reshape v to x's shape",
         examples=('np.ravel(a) | a: 3x4', 'a.flatten() | a: 2x3',))
