@@ -26,6 +26,7 @@ TARGET = 1.3  # emitted / hand-written
 
 # --- Case 1: 2-layer MLP with binary cross-entropy --------------------------------------------
 
+
 def mlp_loss(W1, b1, W2, b2, X, y):
     h = np.maximum(X @ W1 + b1, 0.0)
     logits = h @ W2 + b2
@@ -38,7 +39,7 @@ def mlp_grad_by_hand(W1, b1, W2, b2, X, y):
     h = np.maximum(a, 0.0)
     logits = h @ W2 + b2
     p = 1.0 / (1.0 + np.exp(-logits))
-    dlogits = (p - y) / y.size           # d mean(BCE) / d logits, sigmoid folded in
+    dlogits = (p - y) / y.size  # d mean(BCE) / d logits, sigmoid folded in
     dW2 = h.T @ dlogits
     db2 = dlogits.sum(axis=0)
     da = (dlogits @ W2.T) * (a > 0)
@@ -58,6 +59,7 @@ def mlp_inputs(rng, n=1024, d_in=256, d_hidden=512):
 
 
 # --- Case 2: elementwise chain on 10**6 elements ----------------------------------------------
+
 
 def chain_loss(x):
     return np.sum(np.sin(x) * np.exp(-0.5 * x) + np.tanh(x) ** 2)
@@ -83,6 +85,7 @@ CASES = [  # name, function, hand-written gradient, argnums, inputs
 
 # --- Timing ----------------------------------------------------------------------------------
 
+
 def interleaved_best(fns, args, repeats, warmup):
     """Best (min) wall time in seconds of each fn(*args), runs interleaved round by round."""
     for _ in range(warmup):
@@ -103,8 +106,9 @@ def check_agree(name, emitted, by_hand):
     assert len(emitted) == len(by_hand), f"{name}: {len(emitted)} vs {len(by_hand)} gradients"
     for k, (a, b) in enumerate(zip(emitted, by_hand)):
         assert a.shape == b.shape, f"{name}: gradient {k} shape {a.shape} vs {b.shape}"
-        assert np.allclose(a, b, rtol=1e-7, atol=1e-10), \
+        assert np.allclose(a, b, rtol=1e-7, atol=1e-10), (
             f"{name}: gradient {k} differs, max abs err {np.max(np.abs(a - b)):.3g}"
+        )
 
 
 def main(argv=None) -> int:
@@ -120,7 +124,7 @@ def main(argv=None) -> int:
         args = make_inputs(rng)
         g = symgrad.grad(fn, argnums=argnums)
         t0 = time.perf_counter()
-        source = g.source                                 # first access compiles
+        source = g.source  # first access compiles
         compile_ms = 1e3 * (time.perf_counter() - t0)
         if opts.source:
             print(f"# ---- emitted gradient for {name} ----\n{source}")
@@ -128,16 +132,22 @@ def main(argv=None) -> int:
         t_emit, t_hand = interleaved_best([g, by_hand], args, repeats, warmup)
         rows.append((name, compile_ms, t_emit, t_hand))
 
-    print(f"symgrad emitted vs hand-written NumPy gradient  (best of {repeats}, "
-          f"{warmup} warm-up; numpy {np.__version__})")
-    head = f"{'case':<30} {'compile ms':>10} {'emitted ms':>11} {'by hand ms':>11} " \
-           f"{'ratio':>6}  target"
+    print(
+        f"symgrad emitted vs hand-written NumPy gradient  (best of {repeats}, "
+        f"{warmup} warm-up; numpy {np.__version__})"
+    )
+    head = (
+        f"{'case':<30} {'compile ms':>10} {'emitted ms':>11} {'by hand ms':>11} "
+        f"{'ratio':>6}  target"
+    )
     print(head + "\n" + "-" * len(head))
     for name, compile_ms, t_emit, t_hand in rows:
         ratio = t_emit / t_hand
         verdict = "ok" if ratio <= TARGET else "MISS"
-        print(f"{name:<30} {compile_ms:>10.1f} {1e3 * t_emit:>11.3f} {1e3 * t_hand:>11.3f} "
-              f"{ratio:>6.2f}  <= {TARGET} {verdict}")
+        print(
+            f"{name:<30} {compile_ms:>10.1f} {1e3 * t_emit:>11.3f} {1e3 * t_hand:>11.3f} "
+            f"{ratio:>6.2f}  <= {TARGET} {verdict}"
+        )
     return 0
 
 

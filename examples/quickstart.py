@@ -1,6 +1,6 @@
 """Quickstart: differentiate a small regression loss, print the emitted gradient, run and check it.
 
-    python examples/quickstart.py
+python examples/quickstart.py
 """
 
 import numpy as np

@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from symgrad.emit import emit_module as _emit, load
+from symgrad.emit import emit_module as _emit
+from symgrad.emit import load
 from symgrad.errors import NotDifferentiableError, SourceUnavailableError, SymgradError
 from symgrad.frontend import lower
 from symgrad.ir import Graph
@@ -37,12 +38,17 @@ def _normalise_argnums(fn: Callable, argnums) -> tuple[tuple[int, ...], bool]:
     """(argnums as a tuple, whether the caller asked for a single int)."""
     single = isinstance(argnums, int) and not isinstance(argnums, bool)
     nums = (argnums,) if single else tuple(argnums)
-    names = [p for p in inspect.signature(fn).parameters.values()
-             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    names = [
+        p
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
     for k in nums:
         if not isinstance(k, int) or isinstance(k, bool) or not -len(names) <= k < len(names):
-            raise SymgradError(f"argnums {argnums!r} does not fit {fn.__qualname__}, which has "
-                               f"{len(names)} parameters")
+            raise SymgradError(
+                f"argnums {argnums!r} does not fit {fn.__qualname__}, which has "
+                f"{len(names)} parameters"
+            )
     return tuple(k % len(names) for k in nums), single
 
 
@@ -52,13 +58,20 @@ def _compile(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
     if cached is not None:
         return cached
     fwd = lower(fn)
-    graph = reverse(fwd, list(argnums), seed="param" if kind == "vjp" else "one",
-                    with_value=kind == "value_and_grad")
+    graph = reverse(
+        fwd,
+        list(argnums),
+        seed="param" if kind == "vjp" else "one",
+        with_value=kind == "value_and_grad",
+    )
     simplify(graph, [graph.params[k] for k in argnums])
     name = f"{kind}_{fwd.name}"
     wrt = ", ".join(fwd[fwd.params[k]].name for k in argnums)
-    what = {"grad": "Gradient", "value_and_grad": "Value and gradient",
-            "vjp": "Vector-Jacobian product"}[kind]
+    what = {
+        "grad": "Gradient",
+        "value_and_grad": "Value and gradient",
+        "vjp": "Vector-Jacobian product",
+    }[kind]
     params = ", ".join(fwd[p].name for p in fwd.params)
     source = _emit(graph, name, f"{what} of {fwd.name}({params}) with respect to {wrt}.")
     artifact = _Artifact(source, graph, load(source, name))
@@ -71,13 +84,14 @@ def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) 
     for k in argnums:
         v = values[k]
         dtype = getattr(v, "dtype", None)
-        ok = (isinstance(v, float) or (dtype is not None and np.dtype(dtype).kind == "f"))
+        ok = isinstance(v, float) or (dtype is not None and np.dtype(dtype).kind == "f")
         if not ok:
             kind = type(v).__name__ if dtype is None else f"array of {dtype}"
             raise NotDifferentiableError(
                 f"cannot differentiate {fn.__qualname__} with respect to argument "
                 f"{names[k]!r}: it is a {kind}, not a float or a float array",
-                hint="Pass floats (np.asarray(x, dtype=float)), or leave it out of argnums.")
+                hint="Pass floats (np.asarray(x, dtype=float)), or leave it out of argnums.",
+            )
 
 
 def _bind(fn: Callable, args: tuple, kwargs: dict) -> list:
@@ -109,8 +123,9 @@ class Compiled:
             what = getattr(fn, "__name__", type(fn).__name__)
             raise SourceUnavailableError(
                 f"cannot differentiate {what}: it is a {type(fn).__name__}, not a Python function "
-                "with source", hint="Wrap it in a `def` in a source file: def f(x): return "
-                f"np.sum({what}(x)).")
+                "with source",
+                hint=f"Wrap it in a `def` in a source file: def f(x): return np.sum({what}(x)).",
+            )
         self.fn = fn
         self.kind = kind
         self.argnums, self._single = _normalise_argnums(fn, argnums)
@@ -181,8 +196,11 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
     Cotangents are computed for the float primals; non-float primals get None.
     """
     values = list(primals)
-    floats = tuple(k for k, v in enumerate(values)
-                   if isinstance(v, float) or np.dtype(getattr(v, "dtype", object)).kind == "f")
+    floats = tuple(
+        k
+        for k, v in enumerate(values)
+        if isinstance(v, float) or np.dtype(getattr(v, "dtype", object)).kind == "f"
+    )
     out = fun(*primals)
     if not floats:
         raise NotDifferentiableError(f"vjp of {fun.__qualname__}: no float argument")
@@ -199,8 +217,9 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
     return out, vjp_fn
 
 
-def emit_module(fun: Callable, path: str | None = None, argnums: int | tuple[int, ...] = 0,
-                kind: str = "grad") -> str:
+def emit_module(
+    fun: Callable, path: str | None = None, argnums: int | tuple[int, ...] = 0, kind: str = "grad"
+) -> str:
     """The emitted gradient module of `fun` as text; also written to `path` when given."""
     compiled = Compiled(fun, argnums, kind)
     return compiled.save(path) if path else compiled.source

@@ -59,4 +59,4 @@ class SourceUnavailableError(SymgradError):
 
 
 class NotDifferentiableError(SymgradError):
-    """A gradient was asked for something that has none (an integer argument, a non-scalar output)."""
+    """A gradient was asked of something that has none (an integer argument, an array output)."""

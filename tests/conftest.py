@@ -15,7 +15,7 @@ _COUNTER = itertools.count()
 
 @pytest.fixture
 def make_fn(tmp_path):
-    """make_fn(source) -> module: writes `source` (dedented, numpy imported) to a file, imports it."""
+    """make_fn(source) -> module: writes source (dedented, numpy imported) to a file; imports it."""
 
     def make(source: str):
         name = f"symgrad_testmod_{next(_COUNTER)}"
@@ -36,8 +36,13 @@ def sample(shape: str, domain: str, rng: np.random.Generator):
     if domain == "invertible":
         n = dims[-1]
         return rng.uniform(-0.5, 0.5, dims) + 3 * np.eye(n)
-    low, high = {"real": (-2, 2), "positive": (0.5, 2), "unit": (-0.8, 0.8),
-                 "nonzero": (0.5, 2), "bool": (-1, 1)}[domain]
+    low, high = {
+        "real": (-2, 2),
+        "positive": (0.5, 2),
+        "unit": (-0.8, 0.8),
+        "nonzero": (0.5, 2),
+        "bool": (-1, 1),
+    }[domain]
     x = rng.uniform(low, high, dims)
     if domain == "nonzero":
         x = x * rng.choice([-1.0, 1.0], dims)

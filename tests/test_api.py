@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import traceback
@@ -130,13 +129,16 @@ def test_emitted_module_is_standalone(mod, tmp_path):
     source = symgrad.emit_module(mod.loss, str(path), argnums=(0, 1))
     code = source.split('"""', 2)[2]  # after the module docstring
     assert "symgrad" not in code and "import numpy as np" in code
-    script = (f"import importlib.util, numpy as np\n"
-              f"spec = importlib.util.spec_from_file_location('dloss', {str(path)!r})\n"
-              "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
-              "dW, db = m.grad_loss(np.ones((2, 3)), np.zeros(2), np.ones(3), np.zeros(2))\n"
-              "print(dW.shape, db.shape)\n")
-    out = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True,
-                         cwd=tmp_path)
+    script = (
+        f"import importlib.util, numpy as np\n"
+        f"spec = importlib.util.spec_from_file_location('dloss', {str(path)!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "dW, db = m.grad_loss(np.ones((2, 3)), np.zeros(2), np.ones(3), np.zeros(2))\n"
+        "print(dW.shape, db.shape)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", script], capture_output=True, text=True, cwd=tmp_path
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "(2, 3) (2,)"
 

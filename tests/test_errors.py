@@ -9,34 +9,61 @@ import symgrad
 from symgrad.api import _CACHE
 
 BAD = {
-    "try": ("try:\n        y = x\n    except Exception:\n        y = x\n    return np.sum(y)",
-            symgrad.UnsupportedSyntaxError, "try/except"),
-    "with": ("with open('f') as h:\n        y = x\n    return np.sum(y)",
-             symgrad.UnsupportedSyntaxError, "with block"),
+    "try": (
+        "try:\n        y = x\n    except Exception:\n        y = x\n    return np.sum(y)",
+        symgrad.UnsupportedSyntaxError,
+        "try/except",
+    ),
+    "with": (
+        "with open('f') as h:\n        y = x\n    return np.sum(y)",
+        symgrad.UnsupportedSyntaxError,
+        "with block",
+    ),
     "yield": ("yield x\n    return np.sum(x)", symgrad.UnsupportedSyntaxError, "yield"),
     "global": ("global G\n    return np.sum(x)", symgrad.UnsupportedSyntaxError, "global"),
-    "class": ("class A:\n        pass\n    return np.sum(x)", symgrad.UnsupportedSyntaxError,
-              "class definition"),
-    "lambda": ("h = lambda v: v\n    return np.sum(h(x))", symgrad.UnsupportedSyntaxError,
-               "lambda"),
-    "if": ("if x.sum() > 0:\n        x = -x\n    return np.sum(x)", symgrad.UnsupportedSyntaxError,
-           "if statement"),
-    "for": ("for i in range(3):\n        x = x * 2\n    return np.sum(x)",
-            symgrad.UnsupportedSyntaxError, "for loop"),
-    "setitem": ("y = x.copy()\n    y[0] = 1.0\n    return np.sum(y)",
-                symgrad.UnsupportedSyntaxError, "assignment to an element"),
+    "class": (
+        "class A:\n        pass\n    return np.sum(x)",
+        symgrad.UnsupportedSyntaxError,
+        "class definition",
+    ),
+    "lambda": (
+        "h = lambda v: v\n    return np.sum(h(x))",
+        symgrad.UnsupportedSyntaxError,
+        "lambda",
+    ),
+    "if": (
+        "if x.sum() > 0:\n        x = -x\n    return np.sum(x)",
+        symgrad.UnsupportedSyntaxError,
+        "if statement",
+    ),
+    "for": (
+        "for i in range(3):\n        x = x * 2\n    return np.sum(x)",
+        symgrad.UnsupportedSyntaxError,
+        "for loop",
+    ),
+    "setitem": (
+        "y = x.copy()\n    y[0] = 1.0\n    return np.sum(y)",
+        symgrad.UnsupportedSyntaxError,
+        "assignment to an element",
+    ),
     "unknown": ("return np.sum(np.fft.fft(x).real)", symgrad.UnknownCallableError, "fft"),
     "random": ("return np.sum(x * np.random.rand(3))", symgrad.UnknownCallableError, "rand"),
     "print": ("print(x)\n    return np.sum(x)", symgrad.UnknownCallableError, "print"),
-    "axis": ("return np.sum(np.sum(x, axis=x.ndim - 1))", symgrad.SymgradError,
-             "must be a constant"),
+    "axis": (
+        "return np.sum(np.sum(x, axis=x.ndim - 1))",
+        symgrad.SymgradError,
+        "must be a constant",
+    ),
     "undefined": ("return np.sum(x * nowhere)", symgrad.UnknownCallableError, "nowhere"),
     "global_array": ("return np.sum(x * TABLE)", symgrad.SymgradError, "TABLE"),
     "einsum_diag": ("return np.einsum('ii->', x)", symgrad.SymgradError, "repeated index"),
     "norm_ord": ("return np.linalg.norm(x, ord=1)", symgrad.SymgradError, "ord=1"),
     "no_return": ("y = x", symgrad.UnsupportedSyntaxError, "does not end by returning"),
-    "early_return": ("return np.sum(x)\n    y = x", symgrad.UnsupportedSyntaxError,
-                     "return before the end"),
+    "early_return": (
+        "return np.sum(x)\n    y = x",
+        symgrad.UnsupportedSyntaxError,
+        "return before the end",
+    ),
 }
 
 
@@ -86,16 +113,25 @@ def test_recursion_is_refused(make_fn):
 
 
 def test_error_inside_a_helper_points_into_the_helper(make_fn):
-    m = make_fn("def helper(x):\n    return np.fft.fft(x)\n\n\ndef f(x):\n    return np.sum(helper(x))\n")
+    m = make_fn(
+        "def helper(x):\n    return np.fft.fft(x)\n\n\ndef f(x):\n    return np.sum(helper(x))\n"
+    )
     with pytest.raises(symgrad.UnknownCallableError) as info:
         symgrad.grad(m.f).source
     assert info.value.loc.line == 4  # numpy import line + blank line shift the helper down
 
 
 def test_no_internal_exception_types_escape(make_fn):
-    bodies = ["return np.sum(x.bogus())", "return np.sum(x[1.5])", "a, b = 1, 2, 3\n    return a",
-              "return np.sum(np.reshape(x))", "return np.sum(x, keepdims=True, nope=1)",
-              "return (x, x)", "return np.sum(not x)", "return np.sum(x < x < x)"]
+    bodies = [
+        "return np.sum(x.bogus())",
+        "return np.sum(x[1.5])",
+        "a, b = 1, 2, 3\n    return a",
+        "return np.sum(np.reshape(x))",
+        "return np.sum(x, keepdims=True, nope=1)",
+        "return (x, x)",
+        "return np.sum(not x)",
+        "return np.sum(x < x < x)",
+    ]
     for body in bodies:
         m = make_fn(f"def f(x):\n    {body}\n")
         with pytest.raises(symgrad.SymgradError):

@@ -19,8 +19,17 @@ def _as64(v):
     return v
 
 
-def check_grads(f: Callable, args: Sequence, argnums=0, *, directions: int = 3,
-                eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-8, seed: int = 0) -> None:
+def check_grads(
+    f: Callable,
+    args: Sequence,
+    argnums=0,
+    *,
+    directions: int = 3,
+    eps: float = 1e-6,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    seed: int = 0,
+) -> None:
     """Assert that symgrad's derivative of f at args agrees with central differences."""
     from symgrad.api import grad, vjp
 
@@ -39,7 +48,8 @@ def check_grads(f: Callable, args: Sequence, argnums=0, *, directions: int = 3,
         project = lambda y: float(np.sum(ct * np.asarray(y)))  # noqa: E731
     for k, g in zip(nums, grads):
         assert np.shape(g) == np.shape(args[k]), (
-            f"gradient for argument {k} has shape {np.shape(g)}, expected {np.shape(args[k])}")
+            f"gradient for argument {k} has shape {np.shape(g)}, expected {np.shape(args[k])}"
+        )
         if isinstance(args[k], np.ndarray):
             assert g.dtype == args[k].dtype, f"gradient {k} has dtype {g.dtype}"
     for trial in range(directions):
@@ -55,4 +65,5 @@ def check_grads(f: Callable, args: Sequence, argnums=0, *, directions: int = 3,
         err = abs(numeric - analytic)
         assert err <= atol + rtol * max(abs(numeric), abs(analytic)), (
             f"gradient check failed for {getattr(f, '__qualname__', f)} (direction {trial}): "
-            f"symgrad {analytic!r} vs central differences {numeric!r} (error {err:.3g})")
+            f"symgrad {analytic!r} vs central differences {numeric!r} (error {err:.3g})"
+        )

@@ -67,10 +67,11 @@ class _Writer:
         """Name the longest inline parts of nid's statement until it fits on a line."""
         placeholder = ast.Name("t99", ast.Load())
         while True:
-            parts = [(len(ast.unparse(self._expr_or(i, placeholder))), i)
-                     for i in self._inline_parts(nid)]
-            if not parts or len(ast.unparse(self._expr_or(nid, placeholder, top=True))) \
-                    <= MAX_LINE:
+            parts = [
+                (len(ast.unparse(self._expr_or(i, placeholder))), i)
+                for i in self._inline_parts(nid)
+            ]
+            if not parts or len(ast.unparse(self._expr_or(nid, placeholder, top=True))) <= MAX_LINE:
                 return
             _, longest = max(parts)
             self.inline.discard(longest)
@@ -93,8 +94,7 @@ class _Writer:
             if top:
                 self.inline.add(nid)
                 try:
-                    return ast.Assign([ast.Name("t99_bar", ast.Store())], self.expr(nid),
-                                      lineno=0)
+                    return ast.Assign([ast.Name("t99_bar", ast.Store())], self.expr(nid), lineno=0)
                 finally:
                     self.inline.discard(nid)
             return self.expr(nid)
@@ -118,7 +118,9 @@ class _Writer:
                 pos += 1
             elif p.kind == SEQ:
                 n = node.attrs["n_" + p.name]
-                args.append(ast.List([self.expr(i) for i in node.inputs[pos:pos + n]], ast.Load()))
+                args.append(
+                    ast.List([self.expr(i) for i in node.inputs[pos : pos + n]], ast.Load())
+                )
                 pos += n
         return rule.emit(args, node.attrs, rule)
 

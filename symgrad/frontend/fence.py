@@ -12,8 +12,10 @@ import ast
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.source import FunctionSource
 
-_CONTROL = "control flow is not supported yet; write it with np.where, or keep it outside the " \
+_CONTROL = (
+    "control flow is not supported yet; write it with np.where, or keep it outside the "
     "differentiated function"
+)
 
 REJECT: dict[type, tuple[str, str]] = {
     ast.Try: ("try/except", "let errors propagate; the gradient code has no handlers"),
@@ -56,15 +58,16 @@ def check(src: FunctionSource) -> None:
     if args.vararg or args.kwarg:
         bad = args.vararg or args.kwarg
         raise UnsupportedSyntaxError(
-            "*args/**kwargs parameters are not supported", src.locate(bad),
-            "Name each parameter.")
+            "*args/**kwargs parameters are not supported", src.locate(bad), "Name each parameter."
+        )
     for stmt in fn.body:
         for node in ast.walk(stmt):
             kind = REJECT.get(type(node))
             if kind is not None:
                 what, instead = kind
-                raise UnsupportedSyntaxError(f"{what} is not supported", src.locate(node),
-                                             f"Instead: {instead}.")
+                raise UnsupportedSyntaxError(
+                    f"{what} is not supported", src.locate(node), f"Instead: {instead}."
+                )
             if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for t in targets:
@@ -74,11 +77,17 @@ def check(src: FunctionSource) -> None:
                                 "assignment to an element or attribute is not supported yet",
                                 src.locate(sub),
                                 "Instead: build the new array with np.where, np.concatenate "
-                                "or np.stack.")
+                                "or np.stack.",
+                            )
             if isinstance(node, ast.Return) and node is not fn.body[-1]:
-                raise UnsupportedSyntaxError("return before the end of the function",
-                                             src.locate(node), "Return once, at the end.")
+                raise UnsupportedSyntaxError(
+                    "return before the end of the function",
+                    src.locate(node),
+                    "Return once, at the end.",
+                )
     if not fn.body or not isinstance(fn.body[-1], ast.Return) or fn.body[-1].value is None:
         raise UnsupportedSyntaxError(
-            f"function {fn.name} does not end by returning a value", src.locate(fn),
-            "End it with `return <value>`.")
+            f"function {fn.name} does not end by returning a value",
+            src.locate(fn),
+            "End it with `return <value>`.",
+        )

@@ -29,13 +29,32 @@ from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
 from symgrad.rules.build import add_bound, bind
 from symgrad.rules.table import ARRAY, SEQ
 
-_BINOP_RULES = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide",
-                ast.Pow: "power", ast.MatMult: "matmul", ast.FloorDiv: "floor_divide"}
-_PY_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-              ast.Div: operator.truediv, ast.Pow: operator.pow, ast.FloorDiv: operator.floordiv,
-              ast.Mod: operator.mod}
-_CMP_RULES = {ast.Gt: "greater", ast.Lt: "less", ast.GtE: "greater_equal", ast.LtE: "less_equal",
-              ast.Eq: "equal", ast.NotEq: "not_equal"}
+_BINOP_RULES = {
+    ast.Add: "add",
+    ast.Sub: "subtract",
+    ast.Mult: "multiply",
+    ast.Div: "divide",
+    ast.Pow: "power",
+    ast.MatMult: "matmul",
+    ast.FloorDiv: "floor_divide",
+}
+_PY_BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+_CMP_RULES = {
+    ast.Gt: "greater",
+    ast.Lt: "less",
+    ast.GtE: "greater_equal",
+    ast.LtE: "less_equal",
+    ast.Eq: "equal",
+    ast.NotEq: "not_equal",
+}
 _PROPERTIES = {"T", "shape", "ndim", "size", "dtype"}
 _CONST_TYPES = (int, float, bool, complex, str, type(None), type(Ellipsis))
 _BUILTIN_RULES = {abs: "abs", len: "len"}
@@ -78,8 +97,9 @@ class _Lowerer:
         self.graph, self.src, self.env, self.stack = graph, src, env, stack
         fn = src.fn
         self.globals = fn.__globals__
-        self.closure = dict(zip(fn.__code__.co_freevars,
-                                (c.cell_contents for c in fn.__closure__ or ())))
+        self.closure = dict(
+            zip(fn.__code__.co_freevars, (c.cell_contents for c in fn.__closure__ or ()))
+        )
 
     def run(self) -> Any:
         for stmt in self.src.tree.body:
@@ -115,8 +135,9 @@ class _Lowerer:
         elif isinstance(s, (ast.Pass, ast.Assert)):
             pass  # asserts check the caller's arguments; the gradient does not repeat them
         else:
-            raise self.error(s, f"the statement {type(s).__name__} is not supported",
-                             cls=UnsupportedSyntaxError)
+            raise self.error(
+                s, f"the statement {type(s).__name__} is not supported", cls=UnsupportedSyntaxError
+            )
         return None
 
     def bind(self, target: ast.expr, value: Any, first: int, s: ast.stmt) -> None:
@@ -131,8 +152,9 @@ class _Lowerer:
             for t, v in zip(target.elts, items):
                 self.bind(t, v, first, s)
         else:
-            raise self.error(target, "this assignment target is not supported",
-                             cls=UnsupportedSyntaxError)
+            raise self.error(
+                target, "this assignment target is not supported", cls=UnsupportedSyntaxError
+            )
 
     def unpack(self, value: Any, n: int, where: ast.AST) -> list:
         if isinstance(value, (tuple, list)):
@@ -140,16 +162,18 @@ class _Lowerer:
                 raise self.error(where, f"cannot unpack {len(value)} values into {n} names")
             return list(value)
         if isinstance(value, Value):  # a runtime sequence, e.g. x.shape
-            return [self.call_rule("getitem", (value, []), {"index": (i,)}, where)
-                    for i in range(n)]
+            return [
+                self.call_rule("getitem", (value, []), {"index": (i,)}, where) for i in range(n)
+            ]
         raise self.error(where, f"cannot unpack {type(value).__name__}")
 
     # expressions ----------------------------------------------------------------------------
     def expr(self, e: ast.expr) -> Any:
         method = getattr(self, "e_" + type(e).__name__, None)
         if method is None:
-            raise self.error(e, f"the expression {type(e).__name__} is not supported",
-                             cls=UnsupportedSyntaxError)
+            raise self.error(
+                e, f"the expression {type(e).__name__} is not supported", cls=UnsupportedSyntaxError
+            )
         return method(e)
 
     def e_Constant(self, e: ast.Constant) -> Any:
@@ -175,9 +199,12 @@ class _Lowerer:
         if isinstance(obj, np.generic) and obj.dtype.kind in "biuf":
             return obj.item()
         if isinstance(obj, np.ndarray):
-            raise self.error(e, f"the array {name!r} comes from outside the function",
-                             "Pass it as an argument: emitted gradients are standalone code "
-                             "and do not embed arrays.")
+            raise self.error(
+                e,
+                f"the array {name!r} comes from outside the function",
+                "Pass it as an argument: emitted gradients are standalone code "
+                "and do not embed arrays.",
+            )
         return obj
 
     def e_Attribute(self, e: ast.Attribute) -> Any:
@@ -187,15 +214,19 @@ class _Lowerer:
                 return self.call_rule(BY_METHOD[e.attr], (base,), {}, e)
             if e.attr in BY_METHOD or e.attr in ("copy", "astype", "reshape", "transpose"):
                 return Method(base, e.attr)
-            raise self.error(e, f"the array attribute .{e.attr} is not supported",
-                             cls=UnknownCallableError)
+            raise self.error(
+                e, f"the array attribute .{e.attr} is not supported", cls=UnknownCallableError
+            )
         if is_const(base) or isinstance(base, (tuple, list)):
             raise self.error(e, f"attribute .{e.attr} of a constant is not supported")
         try:
             return self.outside(getattr(base, e.attr), e.attr, e)
         except AttributeError:
-            raise self.error(e, f"{getattr(base, '__name__', base)!s} has no attribute "
-                             f"{e.attr!r}", cls=UnknownCallableError) from None
+            raise self.error(
+                e,
+                f"{getattr(base, '__name__', base)!s} has no attribute {e.attr!r}",
+                cls=UnknownCallableError,
+            ) from None
 
     def e_Subscript(self, e: ast.Subscript) -> Any:
         base = self.expr(e.value)
@@ -232,15 +263,22 @@ class _Lowerer:
     def e_UnaryOp(self, e: ast.UnaryOp) -> Any:
         v = self.expr(e.operand)
         if is_const(v):
-            ops = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_,
-                   ast.Invert: operator.invert}
+            ops = {
+                ast.USub: operator.neg,
+                ast.UAdd: operator.pos,
+                ast.Not: operator.not_,
+                ast.Invert: operator.invert,
+            }
             return ops[type(e.op)](v)
         if isinstance(e.op, ast.USub):
             return self.call_rule("negative", (v,), {}, e)
         if isinstance(e.op, ast.UAdd):
             return v
-        raise self.error(e, f"the operator {type(e.op).__name__} on arrays is not supported",
-                         "Use np.logical_not for boolean arrays.")
+        raise self.error(
+            e,
+            f"the operator {type(e.op).__name__} on arrays is not supported",
+            "Use np.logical_not for boolean arrays.",
+        )
 
     def e_BinOp(self, e: ast.BinOp) -> Any:
         return self.binop(e.op, self.expr(e.left), self.expr(e.right), e)
@@ -255,15 +293,21 @@ class _Lowerer:
 
     def e_Compare(self, e: ast.Compare) -> Any:
         if len(e.ops) != 1:
-            raise self.error(e, "chained comparisons are not supported",
-                             "Compare two values at a time.")
+            raise self.error(
+                e, "chained comparisons are not supported", "Compare two values at a time."
+            )
         left, right = self.expr(e.left), self.expr(e.comparators[0])
         name = _CMP_RULES.get(type(e.ops[0]))
         if name is None:
             raise self.error(e, f"the comparison {type(e.ops[0]).__name__} is not supported")
         if is_const(left) and is_const(right):
-            return eval(compile(ast.Expression(ast.Compare(ast.Constant(left), e.ops,
-                                                           [ast.Constant(right)])), "", "eval"))
+            return eval(
+                compile(
+                    ast.Expression(ast.Compare(ast.Constant(left), e.ops, [ast.Constant(right)])),
+                    "",
+                    "eval",
+                )
+            )
         return self.call_rule(name, (left, right), {}, e)
 
     # calls ----------------------------------------------------------------------------------
@@ -278,8 +322,13 @@ class _Lowerer:
         rule = rule_for_callable(callee)
         if rule is None and callee in _BUILTIN_RULES:
             rule = RULES[_BUILTIN_RULES[callee]]
-        if rule is not None and rule.name == "asarray" and args and not is_const(args[0]) \
-                and isinstance(args[0], (list, tuple)):
+        if (
+            rule is not None
+            and rule.name == "asarray"
+            and args
+            and not is_const(args[0])
+            and isinstance(args[0], (list, tuple))
+        ):
             rule = RULES["stack"]  # np.array([a, b]) of arrays stacks them
         if rule is not None:
             return self.call_rule(rule.name, args, kwargs, e)
@@ -292,14 +341,20 @@ class _Lowerer:
             return self.inline(callee, args, kwargs, e)
         if callee is np.split:
             return self.split(args, kwargs, e)
-        what = getattr(callee, "__qualname__", None) or getattr(callee, "__name__", None) or \
-            type(callee).__name__
+        what = (
+            getattr(callee, "__qualname__", None)
+            or getattr(callee, "__name__", None)
+            or type(callee).__name__
+        )
         module = getattr(callee, "__module__", None)
         full = f"{module}.{what}" if module and module != "builtins" else what
-        raise self.error(e, f"cannot differentiate a call to {full}",
-                         "symgrad knows the NumPy functions in its rule table "
-                         "(symgrad.rules.RULES) and Python functions defined in source files.",
-                         cls=UnknownCallableError)
+        raise self.error(
+            e,
+            f"cannot differentiate a call to {full}",
+            "symgrad knows the NumPy functions in its rule table "
+            "(symgrad.rules.RULES) and Python functions defined in source files.",
+            cls=UnknownCallableError,
+        )
 
     def call_method(self, m: Method, args: tuple, kwargs: dict, e: ast.AST) -> Any:
         if m.name == "copy" and not args and not kwargs:
@@ -319,15 +374,21 @@ class _Lowerer:
         if not is_const(sections) or isinstance(sections, (float, str)):
             raise self.error(e, "np.split needs a constant number of sections or split indices")
         n = sections if isinstance(sections, int) else len(sections) + 1
-        attrs = {"sections": tuple(sections) if isinstance(sections, list) else sections,
-                 "axis": values.get("axis", 0)}
-        return [self.call_rule("split_part", (values["ary"],), dict(attrs, part=i), e)
-                for i in range(n)]
+        attrs = {
+            "sections": tuple(sections) if isinstance(sections, list) else sections,
+            "axis": values.get("axis", 0),
+        }
+        return [
+            self.call_rule("split_part", (values["ary"],), dict(attrs, part=i), e) for i in range(n)
+        ]
 
     def inline(self, fn: types.FunctionType, args: tuple, kwargs: dict, e: ast.AST) -> Any:
         if fn.__code__ in self.stack:
-            raise self.error(e, f"recursive call to {fn.__qualname__} is not supported",
-                             cls=UnsupportedSyntaxError)
+            raise self.error(
+                e,
+                f"recursive call to {fn.__qualname__} is not supported",
+                cls=UnsupportedSyntaxError,
+            )
         src = read_function(fn)
         fence.check(src)
         import inspect
@@ -376,8 +437,9 @@ class _Lowerer:
             return v.id
         if is_const(v) and not isinstance(v, (tuple, list)):
             return graph.const(v, loc)
-        raise SymgradError("the function must return one array or number "
-                           f"(it returns a {type(v).__name__})", loc)
+        raise SymgradError(
+            f"the function must return one array or number (it returns a {type(v).__name__})", loc
+        )
 
 
 def _is_library(fn: types.FunctionType) -> bool:

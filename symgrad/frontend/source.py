@@ -36,7 +36,9 @@ def read_function(fn: Callable) -> FunctionSource:
     if getattr(fn, "__name__", "") == "<lambda>":
         raise SourceUnavailableError(
             f"cannot differentiate the lambda {name}: its source is not a statement symgrad can "
-            "read on its own", hint="Define it with `def` instead.")
+            "read on its own",
+            hint="Define it with `def` instead.",
+        )
     try:
         file = inspect.getsourcefile(fn) or inspect.getfile(fn)
         lines, start = inspect.getsourcelines(fn)

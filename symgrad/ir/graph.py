@@ -4,8 +4,8 @@ Contract: a node is an application of one primitive (`op`, a rule-table name, or
 structural ops `param` and `const`) to an ordered tuple of input nodes plus static `attrs`.
 Operand order is kept in `Node.inputs` (a value used twice, as in `x * x`, appears twice and is two
 parallel edges in networkx). Node ids grow in creation order and inputs always exist before their
-users; `nodes()` lists them in topological order, `order` (by default creation order)
-breaking ties, so a node rewritten by a pass keeps the place of the node it replaces. Graph values are immutable: passes build new nodes.
+users; `nodes()` lists them in topological order, `order` (by default creation order) breaking
+ties, so a node rewritten by a pass keeps the place of the node it replaces.
 """
 
 from __future__ import annotations

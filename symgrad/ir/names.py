@@ -12,8 +12,20 @@ import keyword
 
 from symgrad.ir.graph import Graph
 
-RESERVED = frozenset(keyword.kwlist) | {"np", "float", "hasattr", "isinstance", "tuple", "range",
-                                        "len", "int", "list", "None", "True", "False"}
+RESERVED = frozenset(keyword.kwlist) | {
+    "np",
+    "float",
+    "hasattr",
+    "isinstance",
+    "tuple",
+    "range",
+    "len",
+    "int",
+    "list",
+    "None",
+    "True",
+    "False",
+}
 
 
 def assign_names(graph: Graph, order=None, reserved=frozenset()) -> dict[int, str]:

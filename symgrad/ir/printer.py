@@ -1,7 +1,8 @@
 """Text and DOT renderings of a graph.
 
 Contract: `to_text` prints one equation per line, `name = op(inputs) {attrs}`, in topological
-order; names are given at print time (`symgrad.ir.names`), as JAX's jaxpr printer does. `to_dot` renders the same graph for Graphviz.
+order; names are given at print time (`symgrad.ir.names`), as JAX's jaxpr printer does.
+`to_dot` renders the same graph for Graphviz.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ def verify(graph: Graph, known_ops=None) -> None:
             assert i in graph, f"{graph.name}: node {node.id} ({node.op}) uses missing node {i}"
         edges = sorted((d["pos"], u) for u, _, d in graph.nx.in_edges(node.id, data=True))
         assert edges == list(enumerate(node.inputs)), (
-            f"{graph.name}: edges of node {node.id} ({node.op}) do not match its inputs")
+            f"{graph.name}: edges of node {node.id} ({node.op}) do not match its inputs"
+        )
         if known_ops is not None:
             assert node.op in STRUCTURAL or node.op in known_ops, f"unknown op {node.op!r}"
     for k, p in enumerate(graph.params):

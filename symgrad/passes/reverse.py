@@ -32,8 +32,10 @@ def _arguments(graph: Graph, nid: int) -> dict:
     """A node's parameters as templates see them: Values, lists of Values, static attrs."""
     node = graph[nid]
     rule = RULES[node.op]
-    args = {name: [Value(i) for i in ids] if isinstance(ids, list) else Value(ids)
-            for name, ids in split_inputs(rule, node.inputs, node.attrs).items()}
+    args = {
+        name: [Value(i) for i in ids] if isinstance(ids, list) else Value(ids)
+        for name, ids in split_inputs(rule, node.inputs, node.attrs).items()
+    }
     args.update({p.name: node.attrs[p.name] for p in rule.params if p.name in node.attrs})
     return args
 
@@ -77,7 +79,11 @@ def reverse(fwd: Graph, wrt: list[int], seed: str = "one", with_value: bool = Fa
     outputs = [out] if with_value else []
     for p in params:
         with building(graph, graph[p].loc, backward=True):
-            g = Value(_total(graph, p, cts[p], name=False)) if p in cts else ops.zeros_like(Value(p))
+            g = (
+                Value(_total(graph, p, cts[p], name=False))
+                if p in cts
+                else ops.zeros_like(Value(p))
+            )
             outputs.append(ops.fit(g, Value(p)).id)
         graph[outputs[-1]].cot_of = p
     graph.outputs = outputs

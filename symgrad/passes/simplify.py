@@ -16,8 +16,14 @@ from symgrad.ir import Graph
 from symgrad.passes.shapes import SCALAR, shape_classes, shape_key
 from symgrad.rules import RULES
 
-_FOLD = {"add": operator.add, "subtract": operator.sub, "multiply": operator.mul,
-         "divide": operator.truediv, "power": operator.pow, "negative": operator.neg}
+_FOLD = {
+    "add": operator.add,
+    "subtract": operator.sub,
+    "multiply": operator.mul,
+    "divide": operator.truediv,
+    "power": operator.pow,
+    "negative": operator.neg,
+}
 _EW_BINARY = {"add", "subtract", "multiply", "divide", "power"}
 
 
@@ -77,8 +83,9 @@ class _Rewriter:
 
     def new(self, like, op: str, inputs, attrs=None) -> int:
         """A node like `like` (same loc and flags) computing op(inputs)."""
-        nid = self.g.add(op, inputs, attrs or {}, like.loc, backward=like.backward,
-                         order=like.order)
+        nid = self.g.add(
+            op, inputs, attrs or {}, like.loc, backward=like.backward, order=like.order
+        )
         self.keys[nid] = shape_key(self.g[nid], self.keys)
         if like.id in self.floats:
             self.floats.add(nid)

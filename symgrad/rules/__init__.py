@@ -7,5 +7,14 @@ from symgrad.rules import elementwise, indexing, linalg, nondiff, reductions, sh
 from symgrad.rules.build import Value, add_node, building, ops, split_inputs
 from symgrad.rules.table import BY_METHOD, RULES, Rule, rule_for_callable
 
-__all__ = ["RULES", "BY_METHOD", "Rule", "Value", "add_node", "building", "ops", "rule_for_callable",
-           "split_inputs"]
+__all__ = [
+    "RULES",
+    "BY_METHOD",
+    "Rule",
+    "Value",
+    "add_node",
+    "building",
+    "ops",
+    "rule_for_callable",
+    "split_inputs",
+]

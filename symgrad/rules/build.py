@@ -28,9 +28,14 @@ def signature(rule: Rule) -> inspect.Signature:
     if sig is None:
         P = inspect.Parameter
         params = [
-            P(p.name, P.POSITIONAL_OR_KEYWORD,
-              default=_MISSING if p.default is P.empty else p.default) if p.kind == STATIC
-            else P(p.name, P.VAR_POSITIONAL) if p.varargs
+            P(
+                p.name,
+                P.POSITIONAL_OR_KEYWORD,
+                default=_MISSING if p.default is P.empty else p.default,
+            )
+            if p.kind == STATIC
+            else P(p.name, P.VAR_POSITIONAL)
+            if p.varargs
             else P(p.name, P.POSITIONAL_OR_KEYWORD)
             for p in rule.params
         ]
@@ -52,23 +57,56 @@ class Value:
     def __repr__(self) -> str:
         return f"Value({self.id})"
 
-    def __add__(self, o): return apply("add", self, o)
-    def __radd__(self, o): return apply("add", o, self)
-    def __sub__(self, o): return apply("subtract", self, o)
-    def __rsub__(self, o): return apply("subtract", o, self)
-    def __mul__(self, o): return apply("multiply", self, o)
-    def __rmul__(self, o): return apply("multiply", o, self)
-    def __truediv__(self, o): return apply("divide", self, o)
-    def __rtruediv__(self, o): return apply("divide", o, self)
-    def __pow__(self, o): return apply("power", self, o)
-    def __rpow__(self, o): return apply("power", o, self)
-    def __matmul__(self, o): return apply("matmul", self, o)
-    def __rmatmul__(self, o): return apply("matmul", o, self)
-    def __neg__(self): return apply("negative", self)
-    def __gt__(self, o): return apply("greater", self, o)
-    def __lt__(self, o): return apply("less", self, o)
-    def __ge__(self, o): return apply("greater_equal", self, o)
-    def __le__(self, o): return apply("less_equal", self, o)
+    def __add__(self, o):
+        return apply("add", self, o)
+
+    def __radd__(self, o):
+        return apply("add", o, self)
+
+    def __sub__(self, o):
+        return apply("subtract", self, o)
+
+    def __rsub__(self, o):
+        return apply("subtract", o, self)
+
+    def __mul__(self, o):
+        return apply("multiply", self, o)
+
+    def __rmul__(self, o):
+        return apply("multiply", o, self)
+
+    def __truediv__(self, o):
+        return apply("divide", self, o)
+
+    def __rtruediv__(self, o):
+        return apply("divide", o, self)
+
+    def __pow__(self, o):
+        return apply("power", self, o)
+
+    def __rpow__(self, o):
+        return apply("power", o, self)
+
+    def __matmul__(self, o):
+        return apply("matmul", self, o)
+
+    def __rmatmul__(self, o):
+        return apply("matmul", o, self)
+
+    def __neg__(self):
+        return apply("negative", self)
+
+    def __gt__(self, o):
+        return apply("greater", self, o)
+
+    def __lt__(self, o):
+        return apply("less", self, o)
+
+    def __ge__(self, o):
+        return apply("greater_equal", self, o)
+
+    def __le__(self, o):
+        return apply("less_equal", self, o)
 
     @property
     def T(self):
@@ -156,8 +194,13 @@ def value_of(v: Any) -> Any:
 def is_none(v: Any) -> bool:
     """True if v is the constant None (an omitted optional array argument)."""
     b = _CURRENT.get()
-    return v is None or isinstance(v, Value) and b is not None and b.graph.is_const(v.id) and (
-        b.graph.const_value(v.id) is None)
+    return (
+        v is None
+        or isinstance(v, Value)
+        and b is not None
+        and b.graph.is_const(v.id)
+        and (b.graph.const_value(v.id) is None)
+    )
 
 
 class _NotConst(Exception):
@@ -236,6 +279,6 @@ def split_inputs(rule: Rule, node_inputs: tuple, attrs: dict) -> dict[str, Any]:
             pos += 1
         elif p.kind == SEQ:
             n = attrs["n_" + p.name]
-            out[p.name] = list(node_inputs[pos:pos + n])
+            out[p.name] = list(node_inputs[pos : pos + n])
             pos += n
     return out

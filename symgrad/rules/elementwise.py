@@ -19,8 +19,19 @@ EW = {"shape": "elementwise", "broadcasts": True}
 def unary(name, vjp, sympy, math, domain="real", numpy=None, methods=(), emit=None):
     fn = numpy if numpy is not None else getattr(np, name)
     examples = (f"np.{name}(x) | x: 3x4 {domain}", f"np.{name}(x) | x: f {domain}")
-    defrule(name, "x", emit or call(f"np.{name}"), numpy=(fn,), methods=methods, vjp={"x": vjp},
-            sympy=sympy, math=math, domain={"x": domain}, examples=examples, **EW)
+    defrule(
+        name,
+        "x",
+        emit or call(f"np.{name}"),
+        numpy=(fn,),
+        methods=methods,
+        vjp={"x": vjp},
+        sympy=sympy,
+        math=math,
+        domain={"x": domain},
+        examples=examples,
+        **EW,
+    )
 
 
 def binary_examples(spelling: str, d1: str = "real", d2: str = "real") -> tuple[str, ...]:
@@ -32,54 +43,116 @@ def binary_examples(spelling: str, d1: str = "real", d2: str = "real") -> tuple[
 
 unary("exp", lambda g, ans: g * ans, lambda sp, x: sp.exp(x), "v ⊙ exp(x)")
 unary("log", lambda g, x: g / x, lambda sp, x: sp.log(x), "v / x", "positive")
-unary("log2", lambda g, x: g / (x * 0.6931471805599453), lambda sp, x: sp.log(x, 2),
-      "v / (x ln 2)", "positive")
-unary("log10", lambda g, x: g / (x * 2.302585092994046), lambda sp, x: sp.log(x, 10),
-      "v / (x ln 10)", "positive")
+unary(
+    "log2",
+    lambda g, x: g / (x * 0.6931471805599453),
+    lambda sp, x: sp.log(x, 2),
+    "v / (x ln 2)",
+    "positive",
+)
+unary(
+    "log10",
+    lambda g, x: g / (x * 2.302585092994046),
+    lambda sp, x: sp.log(x, 10),
+    "v / (x ln 10)",
+    "positive",
+)
 unary("log1p", lambda g, x: g / (1 + x), lambda sp, x: sp.log(1 + x), "v / (1 + x)", "positive")
 unary("expm1", lambda g, ans: g * (ans + 1), lambda sp, x: sp.exp(x) - 1, "v ⊙ (expm1(x) + 1)")
 unary("sqrt", lambda g, ans: g / (2 * ans), lambda sp, x: sp.sqrt(x), "v / (2 √x)", "positive")
-unary("cbrt", lambda g, ans: g / (3 * ans ** 2), lambda sp, x: sp.cbrt(x), "v / (3 ∛x²)",
-      "positive")
-unary("square", lambda g, x: g * (2 * x), lambda sp, x: x ** 2, "2 v ⊙ x")
-unary("reciprocal", lambda g, ans: -g * ans ** 2, lambda sp, x: 1 / x, "−v / x²", "positive")
+unary("cbrt", lambda g, ans: g / (3 * ans**2), lambda sp, x: sp.cbrt(x), "v / (3 ∛x²)", "positive")
+unary("square", lambda g, x: g * (2 * x), lambda sp, x: x**2, "2 v ⊙ x")
+unary("reciprocal", lambda g, ans: -g * ans**2, lambda sp, x: 1 / x, "−v / x²", "positive")
 unary("sin", lambda g, x: g * ops.cos(x), lambda sp, x: sp.sin(x), "v ⊙ cos x")
 unary("cos", lambda g, x: -g * ops.sin(x), lambda sp, x: sp.cos(x), "−v ⊙ sin x")
-unary("tan", lambda g, ans: g * (1 + ans ** 2), lambda sp, x: sp.tan(x), "v ⊙ (1 + tan² x)",
-      "unit")
-unary("arcsin", lambda g, x: g / ops.sqrt(1 - x ** 2), lambda sp, x: sp.asin(x),
-      "v / √(1 − x²)", "unit")
-unary("arccos", lambda g, x: -g / ops.sqrt(1 - x ** 2), lambda sp, x: sp.acos(x),
-      "−v / √(1 − x²)", "unit")
-unary("arctan", lambda g, x: g / (1 + x ** 2), lambda sp, x: sp.atan(x), "v / (1 + x²)")
+unary("tan", lambda g, ans: g * (1 + ans**2), lambda sp, x: sp.tan(x), "v ⊙ (1 + tan² x)", "unit")
+unary(
+    "arcsin", lambda g, x: g / ops.sqrt(1 - x**2), lambda sp, x: sp.asin(x), "v / √(1 − x²)", "unit"
+)
+unary(
+    "arccos",
+    lambda g, x: -g / ops.sqrt(1 - x**2),
+    lambda sp, x: sp.acos(x),
+    "−v / √(1 − x²)",
+    "unit",
+)
+unary("arctan", lambda g, x: g / (1 + x**2), lambda sp, x: sp.atan(x), "v / (1 + x²)")
 unary("sinh", lambda g, x: g * ops.cosh(x), lambda sp, x: sp.sinh(x), "v ⊙ cosh x")
 unary("cosh", lambda g, x: g * ops.sinh(x), lambda sp, x: sp.cosh(x), "v ⊙ sinh x")
-unary("tanh", lambda g, ans: g * (1 - ans ** 2), lambda sp, x: sp.tanh(x), "v ⊙ (1 − tanh² x)")
-unary("arcsinh", lambda g, x: g / ops.sqrt(x ** 2 + 1), lambda sp, x: sp.asinh(x),
-      "v / √(x² + 1)")
-unary("abs", lambda g, x: g * ops.sign(x), lambda sp, x: sp.Abs(x), "v ⊙ sign x", "nonzero",
-      numpy=np.abs, methods=("__abs__",))
+unary("tanh", lambda g, ans: g * (1 - ans**2), lambda sp, x: sp.tanh(x), "v ⊙ (1 − tanh² x)")
+unary("arcsinh", lambda g, x: g / ops.sqrt(x**2 + 1), lambda sp, x: sp.asinh(x), "v / √(x² + 1)")
+unary(
+    "abs",
+    lambda g, x: g * ops.sign(x),
+    lambda sp, x: sp.Abs(x),
+    "v ⊙ sign x",
+    "nonzero",
+    numpy=np.abs,
+    methods=("__abs__",),
+)
 unary("negative", lambda g: -g, lambda sp, x: -x, "−v", emit=unaryop(ast.USub))
 unary("positive", lambda g: g, lambda sp, x: x, "v")
 
-defrule("add", "x1, x2", binop("+"), numpy=(np.add,),
-        vjp={"x1": lambda g: g, "x2": lambda g: g},
-        sympy=lambda sp, a, b: a + b, math="v; v", examples=binary_examples("{0} + {1}", "real", "real"), **EW)
-defrule("subtract", "x1, x2", binop("-"), numpy=(np.subtract,),
-        vjp={"x1": lambda g: g, "x2": lambda g: -g},
-        sympy=lambda sp, a, b: a - b, math="v; −v", examples=binary_examples("np.subtract", "real", "real"), **EW)
-defrule("multiply", "x1, x2", binop("*"), numpy=(np.multiply,),
-        vjp={"x1": lambda g, x2: g * x2, "x2": lambda g, x1: g * x1},
-        sympy=lambda sp, a, b: a * b, math="v ⊙ x2; v ⊙ x1", examples=binary_examples("{0} * {1}", "real", "real"), **EW)
-defrule("divide", "x1, x2", binop("/"), numpy=(np.divide, np.true_divide),
-        vjp={"x1": lambda g, x2: g / x2, "x2": lambda g, ans, x2: -g * ans / x2},
-        sympy=lambda sp, a, b: a / b, math="v / x2; −v ⊙ x1 / x2²",
-        domain={"x2": "positive"}, examples=binary_examples("{0} / {1}", "real", "positive"), **EW)
-defrule("power", "x1, x2", binop("**"), numpy=(np.power,),
-        vjp={"x1": lambda g, x1, x2: g * x2 * x1 ** (x2 - 1),
-             "x2": lambda g, ans, x1: g * ans * ops.log(x1)},
-        sympy=lambda sp, a, b: a ** b, math="v ⊙ x2 x1^(x2−1); v ⊙ x1^x2 ln x1",
-        domain={"x1": "positive"}, examples=binary_examples("{0} ** {1}", "positive", "real"), **EW)
+defrule(
+    "add",
+    "x1, x2",
+    binop("+"),
+    numpy=(np.add,),
+    vjp={"x1": lambda g: g, "x2": lambda g: g},
+    sympy=lambda sp, a, b: a + b,
+    math="v; v",
+    examples=binary_examples("{0} + {1}", "real", "real"),
+    **EW,
+)
+defrule(
+    "subtract",
+    "x1, x2",
+    binop("-"),
+    numpy=(np.subtract,),
+    vjp={"x1": lambda g: g, "x2": lambda g: -g},
+    sympy=lambda sp, a, b: a - b,
+    math="v; −v",
+    examples=binary_examples("np.subtract", "real", "real"),
+    **EW,
+)
+defrule(
+    "multiply",
+    "x1, x2",
+    binop("*"),
+    numpy=(np.multiply,),
+    vjp={"x1": lambda g, x2: g * x2, "x2": lambda g, x1: g * x1},
+    sympy=lambda sp, a, b: a * b,
+    math="v ⊙ x2; v ⊙ x1",
+    examples=binary_examples("{0} * {1}", "real", "real"),
+    **EW,
+)
+defrule(
+    "divide",
+    "x1, x2",
+    binop("/"),
+    numpy=(np.divide, np.true_divide),
+    vjp={"x1": lambda g, x2: g / x2, "x2": lambda g, ans, x2: -g * ans / x2},
+    sympy=lambda sp, a, b: a / b,
+    math="v / x2; −v ⊙ x1 / x2²",
+    domain={"x2": "positive"},
+    examples=binary_examples("{0} / {1}", "real", "positive"),
+    **EW,
+)
+defrule(
+    "power",
+    "x1, x2",
+    binop("**"),
+    numpy=(np.power,),
+    vjp={
+        "x1": lambda g, x1, x2: g * x2 * x1 ** (x2 - 1),
+        "x2": lambda g, ans, x1: g * ans * ops.log(x1),
+    },
+    sympy=lambda sp, a, b: a**b,
+    math="v ⊙ x2 x1^(x2−1); v ⊙ x1^x2 ln x1",
+    domain={"x1": "positive"},
+    examples=binary_examples("{0} ** {1}", "positive", "real"),
+    **EW,
+)
 
 
 def _winner_vjp(g, x1, x2, wins):
@@ -90,34 +163,80 @@ def _winner_vjp(g, x1, x2, wins):
     return g * (wins(x1, x2) + 0.5 * ops.equal(x1, x2))
 
 
-defrule("maximum", "x1, x2", call("np.maximum"), numpy=(np.maximum,),
-        vjp={"x1": lambda g, x1, x2: _winner_vjp(g, x1, x2, lambda a, b: a > b),
-             "x2": lambda g, x1, x2: _winner_vjp(g, x2, x1, lambda a, b: a > b)},
-        sympy=lambda sp, a, b: sp.Max(a, b),
-        math="v ⊙ [x1 > x2] (ties: v/2 to each array; 0 against a constant)",
-        examples=binary_examples("np.maximum", "real", "real"), **EW)
-defrule("minimum", "x1, x2", call("np.minimum"), numpy=(np.minimum,),
-        vjp={"x1": lambda g, x1, x2: _winner_vjp(g, x1, x2, lambda a, b: a < b),
-             "x2": lambda g, x1, x2: _winner_vjp(g, x2, x1, lambda a, b: a < b)},
-        sympy=lambda sp, a, b: sp.Min(a, b),
-        math="v ⊙ [x1 < x2] (ties: v/2 to each array; 0 against a constant)",
-        examples=binary_examples("np.minimum", "real", "real"), **EW)
-defrule("logaddexp", "x1, x2", call("np.logaddexp"), numpy=(np.logaddexp,),
-        vjp={"x1": lambda g, ans, x1: g * ops.exp(x1 - ans),
-             "x2": lambda g, ans, x2: g * ops.exp(x2 - ans)},
-        sympy=lambda sp, a, b: sp.log(sp.exp(a) + sp.exp(b)),
-        math="v ⊙ exp(x1 − ans); v ⊙ exp(x2 − ans)", examples=binary_examples("np.logaddexp", "real", "real"), **EW)
-defrule("arctan2", "x1, x2", call("np.arctan2"), numpy=(np.arctan2,),
-        vjp={"x1": lambda g, x1, x2: g * x2 / (x1 ** 2 + x2 ** 2),
-             "x2": lambda g, x1, x2: -g * x1 / (x1 ** 2 + x2 ** 2)},
-        sympy=lambda sp, a, b: sp.atan2(a, b), math="v x2 / (x1² + x2²); −v x1 / (x1² + x2²)",
-        domain={"x2": "positive"}, examples=binary_examples("np.arctan2", "real", "positive"), **EW)
-defrule("where", "condition, x, y", call("np.where"), numpy=(np.where,),
-        vjp={"x": lambda g, condition: ops.where(condition, g, 0.0),
-             "y": lambda g, condition: ops.where(condition, 0.0, g)},
-        math="where(c, v, 0); where(c, 0, v)", domain={"condition": "bool"},
-        examples=("np.where(x1 > 0.3, x1 * 2.0, x2) | x1: 3x4, x2: 4",
-                  "np.where(c > 0, x1, 1.5) | c: 3x1, x1: 3x4"), **EW)
+defrule(
+    "maximum",
+    "x1, x2",
+    call("np.maximum"),
+    numpy=(np.maximum,),
+    vjp={
+        "x1": lambda g, x1, x2: _winner_vjp(g, x1, x2, lambda a, b: a > b),
+        "x2": lambda g, x1, x2: _winner_vjp(g, x2, x1, lambda a, b: a > b),
+    },
+    sympy=lambda sp, a, b: sp.Max(a, b),
+    math="v ⊙ [x1 > x2] (ties: v/2 to each array; 0 against a constant)",
+    examples=binary_examples("np.maximum", "real", "real"),
+    **EW,
+)
+defrule(
+    "minimum",
+    "x1, x2",
+    call("np.minimum"),
+    numpy=(np.minimum,),
+    vjp={
+        "x1": lambda g, x1, x2: _winner_vjp(g, x1, x2, lambda a, b: a < b),
+        "x2": lambda g, x1, x2: _winner_vjp(g, x2, x1, lambda a, b: a < b),
+    },
+    sympy=lambda sp, a, b: sp.Min(a, b),
+    math="v ⊙ [x1 < x2] (ties: v/2 to each array; 0 against a constant)",
+    examples=binary_examples("np.minimum", "real", "real"),
+    **EW,
+)
+defrule(
+    "logaddexp",
+    "x1, x2",
+    call("np.logaddexp"),
+    numpy=(np.logaddexp,),
+    vjp={
+        "x1": lambda g, ans, x1: g * ops.exp(x1 - ans),
+        "x2": lambda g, ans, x2: g * ops.exp(x2 - ans),
+    },
+    sympy=lambda sp, a, b: sp.log(sp.exp(a) + sp.exp(b)),
+    math="v ⊙ exp(x1 − ans); v ⊙ exp(x2 − ans)",
+    examples=binary_examples("np.logaddexp", "real", "real"),
+    **EW,
+)
+defrule(
+    "arctan2",
+    "x1, x2",
+    call("np.arctan2"),
+    numpy=(np.arctan2,),
+    vjp={
+        "x1": lambda g, x1, x2: g * x2 / (x1**2 + x2**2),
+        "x2": lambda g, x1, x2: -g * x1 / (x1**2 + x2**2),
+    },
+    sympy=lambda sp, a, b: sp.atan2(a, b),
+    math="v x2 / (x1² + x2²); −v x1 / (x1² + x2²)",
+    domain={"x2": "positive"},
+    examples=binary_examples("np.arctan2", "real", "positive"),
+    **EW,
+)
+defrule(
+    "where",
+    "condition, x, y",
+    call("np.where"),
+    numpy=(np.where,),
+    vjp={
+        "x": lambda g, condition: ops.where(condition, g, 0.0),
+        "y": lambda g, condition: ops.where(condition, 0.0, g),
+    },
+    math="where(c, v, 0); where(c, 0, v)",
+    domain={"condition": "bool"},
+    examples=(
+        "np.where(x1 > 0.3, x1 * 2.0, x2) | x1: 3x4, x2: 4",
+        "np.where(c > 0, x1, 1.5) | c: 3x1, x1: 3x4",
+    ),
+    **EW,
+)
 
 
 def _clip_vjp_a(g, a, a_min, a_max):
@@ -128,10 +247,22 @@ def _clip_vjp_a(g, a, a_min, a_max):
     return g * ops.logical_and(a >= a_min, a <= a_max)
 
 
-defrule("clip", "a, a_min, a_max", call("np.clip"), numpy=(np.clip,), methods=("clip",),
-        vjp={"a": _clip_vjp_a,
-             "a_min": lambda g, a, a_min: g * (a_min > a),
-             "a_max": lambda g, a, a_max: g * (a_max < a)},
-        math="v ⊙ [a_min ≤ a ≤ a_max]",
-        examples=("np.clip(a, -0.5, 0.7) | a: 3x4", "np.clip(a, None, 0.2) | a: 3x4",
-                  "a.clip(lo, hi) | a: 3x4, lo: 4, hi: f"), **EW)
+defrule(
+    "clip",
+    "a, a_min, a_max",
+    call("np.clip"),
+    numpy=(np.clip,),
+    methods=("clip",),
+    vjp={
+        "a": _clip_vjp_a,
+        "a_min": lambda g, a, a_min: g * (a_min > a),
+        "a_max": lambda g, a, a_max: g * (a_max < a),
+    },
+    math="v ⊙ [a_min ≤ a ≤ a_max]",
+    examples=(
+        "np.clip(a, -0.5, 0.7) | a: 3x4",
+        "np.clip(a, None, 0.2) | a: 3x4",
+        "a.clip(lo, hi) | a: 3x4, lo: 4, hi: f",
+    ),
+    **EW,
+)

@@ -37,18 +37,39 @@ def _emit_getitem(args, attrs, rule):
 
 
 def _emit_index_add(args, attrs, rule):
-    where = ast.Subscript(ast.Attribute(ast.Name("np", ast.Load()), "s_", ast.Load()),
-                          index_expr(attrs["index"], args[2].elts), ast.Load())
+    where = ast.Subscript(
+        ast.Attribute(ast.Name("np", ast.Load()), "s_", ast.Load()),
+        index_expr(attrs["index"], args[2].elts),
+        ast.Load(),
+    )
     return ast.Call(ast.Name("_index_add", ast.Load()), [args[0], where, args[1]], [])
 
 
-defrule("getitem", "a, [parts], index=()", _emit_getitem, view=True,
-        vjp={"a": lambda g, a, parts, index: ops.index_add(a, g, parts, index=index)},
-        math="zeros like x with v added at the index (repeats accumulate)",
-        examples=("a[1] | a: 3x4", "a[1:3, ::2] | a: 4x5", "a[::-1, -1] | a: 3x4",
-                  "a[..., 1] | a: 2x3x4", "a[None, :, 2] | a: 3x4", "a[[0, 2, 2]] | a: 3x4",
-                  "a[np.array([0, 2, 0]), 1:] | a: 3x4", "a[a > 0.1] | a: 3x4",
-                  "a[:, None] * b | a: 3, b: 4", "a[a.shape[0] - 1] | a: 3x4"))
-defrule("index_add", "x, v, [parts], index=()", _emit_index_add, helper=runtime._index_add,
-        vjp={"v": lambda g, parts, index: ops.getitem(g, parts, index=index)},
-        math="v[index]")
+defrule(
+    "getitem",
+    "a, [parts], index=()",
+    _emit_getitem,
+    view=True,
+    vjp={"a": lambda g, a, parts, index: ops.index_add(a, g, parts, index=index)},
+    math="zeros like x with v added at the index (repeats accumulate)",
+    examples=(
+        "a[1] | a: 3x4",
+        "a[1:3, ::2] | a: 4x5",
+        "a[::-1, -1] | a: 3x4",
+        "a[..., 1] | a: 2x3x4",
+        "a[None, :, 2] | a: 3x4",
+        "a[[0, 2, 2]] | a: 3x4",
+        "a[np.array([0, 2, 0]), 1:] | a: 3x4",
+        "a[a > 0.1] | a: 3x4",
+        "a[:, None] * b | a: 3, b: 4",
+        "a[a.shape[0] - 1] | a: 3x4",
+    ),
+)
+defrule(
+    "index_add",
+    "x, v, [parts], index=()",
+    _emit_index_add,
+    helper=runtime._index_add,
+    vjp={"v": lambda g, parts, index: ops.getitem(g, parts, index=index)},
+    math="v[index]",
+)

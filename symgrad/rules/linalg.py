@@ -19,71 +19,171 @@ from symgrad.rules.table import binop, call, defrule
 def bilinear(name, emit, numpy, methods, math, helper_a, helper_b, examples):
     """Register a bilinear product and its two VJP helpers, each differentiable again."""
     va, vb = name + "_vjp_a", name + "_vjp_b"
-    defrule(name, "a, b", emit, numpy=numpy, methods=methods, math=math, examples=examples,
-            vjp={"a": lambda g, a, b: getattr(ops, va)(g, a, b),
-                 "b": lambda g, a, b: getattr(ops, vb)(g, a, b)})
-    defrule(va, "ct, a, b", call(helper_a.__name__), helper=helper_a,
-            vjp={"ct": lambda g, b: getattr(ops, name)(g, b),
-                 "b": lambda g, ct, b: getattr(ops, vb)(ct, g, b)})
-    defrule(vb, "ct, a, b", call(helper_b.__name__), helper=helper_b,
-            vjp={"ct": lambda g, a: getattr(ops, name)(a, g),
-                 "a": lambda g, ct, a: getattr(ops, va)(ct, a, g)})
+    defrule(
+        name,
+        "a, b",
+        emit,
+        numpy=numpy,
+        methods=methods,
+        math=math,
+        examples=examples,
+        vjp={
+            "a": lambda g, a, b: getattr(ops, va)(g, a, b),
+            "b": lambda g, a, b: getattr(ops, vb)(g, a, b),
+        },
+    )
+    defrule(
+        va,
+        "ct, a, b",
+        call(helper_a.__name__),
+        helper=helper_a,
+        vjp={
+            "ct": lambda g, b: getattr(ops, name)(g, b),
+            "b": lambda g, ct, b: getattr(ops, vb)(ct, g, b),
+        },
+    )
+    defrule(
+        vb,
+        "ct, a, b",
+        call(helper_b.__name__),
+        helper=helper_b,
+        vjp={
+            "ct": lambda g, a: getattr(ops, name)(a, g),
+            "a": lambda g, ct, a: getattr(ops, va)(ct, a, g),
+        },
+    )
 
 
-bilinear("matmul", binop("@"), (np.matmul,), (), "B[a](v) = v bᵀ;  B[b](v) = aᵀ v",
-         runtime._matmul_vjp_a, runtime._matmul_vjp_b,
-         ("a @ b | a: 3x4, b: 4x2", "a @ b | a: 3x4, b: 4", "a @ b | a: 4, b: 4x2",
-          "a @ b | a: 4, b: 4", "np.matmul(a, b) | a: 2x3x4, b: 4x2",
-          "a @ b | a: 3x4, b: 2x4x5"))
-bilinear("dot", call("np.dot"), (np.dot,), ("dot",), "as matmul (ranks ≤ 2); v b for a scalar",
-         runtime._dot_vjp_a, runtime._dot_vjp_b,
-         ("np.dot(a, b) | a: 3x4, b: 4x2", "np.dot(a, b) | a: 4, b: 4",
-          "a.dot(b) | a: 3x4, b: 4", "np.dot(a, b) | a: f, b: 3x2"))
-bilinear("inner", call("np.inner"), (np.inner,), (),
-         "B[a](v) = v contracted with b over b's leading axes; likewise for b",
-         runtime._inner_vjp_a, runtime._inner_vjp_b,
-         ("np.inner(a, b) | a: 4, b: 4", "np.inner(a, b) | a: 3x4, b: 2x4",
-          "np.inner(a, b) | a: 2x3x4, b: 4"))
+bilinear(
+    "matmul",
+    binop("@"),
+    (np.matmul,),
+    (),
+    "B[a](v) = v bᵀ;  B[b](v) = aᵀ v",
+    runtime._matmul_vjp_a,
+    runtime._matmul_vjp_b,
+    (
+        "a @ b | a: 3x4, b: 4x2",
+        "a @ b | a: 3x4, b: 4",
+        "a @ b | a: 4, b: 4x2",
+        "a @ b | a: 4, b: 4",
+        "np.matmul(a, b) | a: 2x3x4, b: 4x2",
+        "a @ b | a: 3x4, b: 2x4x5",
+    ),
+)
+bilinear(
+    "dot",
+    call("np.dot"),
+    (np.dot,),
+    ("dot",),
+    "as matmul (ranks ≤ 2); v b for a scalar",
+    runtime._dot_vjp_a,
+    runtime._dot_vjp_b,
+    (
+        "np.dot(a, b) | a: 3x4, b: 4x2",
+        "np.dot(a, b) | a: 4, b: 4",
+        "a.dot(b) | a: 3x4, b: 4",
+        "np.dot(a, b) | a: f, b: 3x2",
+    ),
+)
+bilinear(
+    "inner",
+    call("np.inner"),
+    (np.inner,),
+    (),
+    "B[a](v) = v contracted with b over b's leading axes; likewise for b",
+    runtime._inner_vjp_a,
+    runtime._inner_vjp_b,
+    (
+        "np.inner(a, b) | a: 4, b: 4",
+        "np.inner(a, b) | a: 3x4, b: 2x4",
+        "np.inner(a, b) | a: 2x3x4, b: 4",
+    ),
+)
 
-defrule("outer", "a, b", call("np.outer"), numpy=(np.outer,),
-        vjp={"a": lambda g, a, b: ops.reshape(g @ ops.ravel(b), ops.shape(a)),
-             "b": lambda g, a, b: ops.reshape(ops.ravel(a) @ g, ops.shape(b))},
-        math="B[a](v) = v b;  B[b](v) = vᵀ a",
-        examples=("np.outer(a, b) | a: 3, b: 4", "np.outer(a, b) | a: 2x2, b: 3"))
-defrule("trace", "a", call("np.trace"), numpy=(np.trace,), methods=("trace",),
-        vjp={"a": lambda g, a: ops.trace_vjp(g, a)}, shape="scalar", math="v I",
-        examples=("np.trace(a) | a: 4x4", "a.trace() | a: 3x3"))
-defrule("trace_vjp", "ct, x", call("_trace_vjp"), helper=runtime._trace_vjp,
-        vjp={"ct": lambda g: ops.trace(g)}, math="trace v")
+defrule(
+    "outer",
+    "a, b",
+    call("np.outer"),
+    numpy=(np.outer,),
+    vjp={
+        "a": lambda g, a, b: ops.reshape(g @ ops.ravel(b), ops.shape(a)),
+        "b": lambda g, a, b: ops.reshape(ops.ravel(a) @ g, ops.shape(b)),
+    },
+    math="B[a](v) = v b;  B[b](v) = vᵀ a",
+    examples=("np.outer(a, b) | a: 3, b: 4", "np.outer(a, b) | a: 2x2, b: 3"),
+)
+defrule(
+    "trace",
+    "a",
+    call("np.trace"),
+    numpy=(np.trace,),
+    methods=("trace",),
+    vjp={"a": lambda g, a: ops.trace_vjp(g, a)},
+    shape="scalar",
+    math="v I",
+    examples=("np.trace(a) | a: 4x4", "a.trace() | a: 3x3"),
+)
+defrule(
+    "trace_vjp",
+    "ct, x",
+    call("_trace_vjp"),
+    helper=runtime._trace_vjp,
+    vjp={"ct": lambda g: ops.trace(g)},
+    math="trace v",
+)
 
 
 def _swap(x):
     return ops.swapaxes(x, axis1=-1, axis2=-2)
 
 
-defrule("inv", "a", call("np.linalg.inv"), numpy=(np.linalg.inv,),
-        vjp={"a": lambda g, ans: -(_swap(ans) @ (g @ _swap(ans)))},
-        math="−A⁻ᵀ v A⁻ᵀ", domain={"a": "invertible"},
-        examples=("np.linalg.inv(a) | a: 3x3 invertible", "np.linalg.inv(a) | a: 2x3x3 invertible"))
+defrule(
+    "inv",
+    "a",
+    call("np.linalg.inv"),
+    numpy=(np.linalg.inv,),
+    vjp={"a": lambda g, ans: -(_swap(ans) @ (g @ _swap(ans)))},
+    math="−A⁻ᵀ v A⁻ᵀ",
+    domain={"a": "invertible"},
+    examples=("np.linalg.inv(a) | a: 3x3 invertible", "np.linalg.inv(a) | a: 2x3x3 invertible"),
+)
 
 
 def _solve_b(g, a):
     return ops.solve(_swap(a), g)
 
 
-defrule("solve", "a, b", call("np.linalg.solve"), numpy=(np.linalg.solve,),
-        vjp={"b": lambda g, a: _solve_b(g, a),
-             "a": lambda g, ans, a: -ops.matmul_vjp_a(_solve_b(g, a), a, ans)},
-        math="B[b](v) = A⁻ᵀ v;  B[A](v) = −(A⁻ᵀ v) xᵀ", domain={"a": "invertible"},
-        examples=("np.linalg.solve(a, b) | a: 3x3 invertible, b: 3",
-                  "np.linalg.solve(a, b) | a: 3x3 invertible, b: 3x2"))
-defrule("det", "a", call("np.linalg.det"), numpy=(np.linalg.det,),
-        vjp={"a": lambda g, ans, a: ops.expand_dims(g * ans, axis=(-1, -2)) * _swap(ops.inv(a))},
-        math="v det(A) A⁻ᵀ", domain={"a": "invertible"},
-        examples=("np.linalg.det(a) | a: 3x3 invertible", "np.linalg.det(a) | a: 2x3x3 invertible"))
+defrule(
+    "solve",
+    "a, b",
+    call("np.linalg.solve"),
+    numpy=(np.linalg.solve,),
+    vjp={
+        "b": lambda g, a: _solve_b(g, a),
+        "a": lambda g, ans, a: -ops.matmul_vjp_a(_solve_b(g, a), a, ans),
+    },
+    math="B[b](v) = A⁻ᵀ v;  B[A](v) = −(A⁻ᵀ v) xᵀ",
+    domain={"a": "invertible"},
+    examples=(
+        "np.linalg.solve(a, b) | a: 3x3 invertible, b: 3",
+        "np.linalg.solve(a, b) | a: 3x3 invertible, b: 3x2",
+    ),
+)
+defrule(
+    "det",
+    "a",
+    call("np.linalg.det"),
+    numpy=(np.linalg.det,),
+    vjp={"a": lambda g, ans, a: ops.expand_dims(g * ans, axis=(-1, -2)) * _swap(ops.inv(a))},
+    math="v det(A) A⁻ᵀ",
+    domain={"a": "invertible"},
+    examples=("np.linalg.det(a) | a: 3x3 invertible", "np.linalg.det(a) | a: 2x3x3 invertible"),
+)
 
 
 # einsum -------------------------------------------------------------------------------------
+
 
 def parse_einsum(subscripts: str, n: int) -> tuple[list[str], str]:
     """'ij,jk->ik' -> (['ij', 'jk'], 'ik'); implicit output (no '->') made explicit."""
@@ -99,8 +199,10 @@ def parse_einsum(subscripts: str, n: int) -> tuple[list[str], str]:
         out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
     for term in ins:
         if len(set(term)) != len(term):
-            raise SymgradError(f"einsum {subscripts!r}: a repeated index within one operand "
-                               "(a diagonal) is not supported; use np.diagonal or np.trace")
+            raise SymgradError(
+                f"einsum {subscripts!r}: a repeated index within one operand "
+                "(a diagonal) is not supported; use np.diagonal or np.trace"
+            )
     return ins, out
 
 
@@ -121,18 +223,29 @@ def _einsum_vjp(g, operands, subscripts):
 
 
 def _emit_einsum(args, attrs, rule):
-    return ast.Call(ast.Attribute(ast.Name("np", ast.Load()), "einsum", ast.Load()),
-                    [ast.Constant(attrs["subscripts"]), *args[0].elts], [])
+    return ast.Call(
+        ast.Attribute(ast.Name("np", ast.Load()), "einsum", ast.Load()),
+        [ast.Constant(attrs["subscripts"]), *args[0].elts],
+        [],
+    )
 
 
-defrule("einsum", "[operands], subscripts=...", _emit_einsum, numpy=(np.einsum,),
-        adapt=lambda subscripts, *operands: ((list(operands),), {"subscripts": subscripts}),
-        validate=lambda attrs: parse_einsum(attrs["subscripts"], attrs["n_operands"]),
-        vjp={"operands": _einsum_vjp},
-        math="v contracted with the other operands, back to the operand's indices",
-        examples=("np.einsum('ij,jk->ik', a, b) | a: 3x4, b: 4x2",
-                  "np.einsum('ij,j', a, b) | a: 3x4, b: 4",
-                  "np.einsum('bij,bjk->bik', a, b) | a: 2x3x4, b: 2x4x2",
-                  "np.einsum('ij,k->ik', a, b) | a: 3x4, b: 2",
-                  "np.einsum('ij->j', a) | a: 3x4", "np.einsum('ij,ij->', a, b) | a: 3x4, b: 3x4",
-                  "np.einsum('ij,jk,k->i', a, b, c) | a: 2x3, b: 3x4, c: 4"))
+defrule(
+    "einsum",
+    "[operands], subscripts=...",
+    _emit_einsum,
+    numpy=(np.einsum,),
+    adapt=lambda subscripts, *operands: ((list(operands),), {"subscripts": subscripts}),
+    validate=lambda attrs: parse_einsum(attrs["subscripts"], attrs["n_operands"]),
+    vjp={"operands": _einsum_vjp},
+    math="v contracted with the other operands, back to the operand's indices",
+    examples=(
+        "np.einsum('ij,jk->ik', a, b) | a: 3x4, b: 4x2",
+        "np.einsum('ij,j', a, b) | a: 3x4, b: 4",
+        "np.einsum('bij,bjk->bik', a, b) | a: 2x3x4, b: 2x4x2",
+        "np.einsum('ij,k->ik', a, b) | a: 3x4, b: 2",
+        "np.einsum('ij->j', a) | a: 3x4",
+        "np.einsum('ij,ij->', a, b) | a: 3x4, b: 3x4",
+        "np.einsum('ij,jk,k->i', a, b, c) | a: 2x3, b: 3x4, c: 4",
+    ),
+)

@@ -27,13 +27,25 @@ def _count(a, ans, axis):
 def reduction(name, vjp, math, numpy, extra="", domain="real"):
     params = "a, axis=None" + extra + ", keepdims=False"
     ddof = ", ddof=1" if extra else ""
-    examples = (f"np.{name}(a) | a: 3x4 {domain}",
-                f"np.{name}(a, axis=1{ddof}) | a: 3x4 {domain}",
-                f"np.{name}(a, axis=(0, 2), keepdims=True) | a: 2x3x4 {domain}",
-                f"a.{name}(axis=-1) | a: 2x3x4 {domain}",
-                f"np.{name}(a, 0) | a: 3x4 {domain}")
-    defrule(name, params, call(f"np.{name}"), numpy=numpy, methods=(name,), vjp={"a": vjp},
-            math=math, shape="reduce", domain={"a": domain}, examples=examples)
+    examples = (
+        f"np.{name}(a) | a: 3x4 {domain}",
+        f"np.{name}(a, axis=1{ddof}) | a: 3x4 {domain}",
+        f"np.{name}(a, axis=(0, 2), keepdims=True) | a: 2x3x4 {domain}",
+        f"a.{name}(axis=-1) | a: 2x3x4 {domain}",
+        f"np.{name}(a, 0) | a: 3x4 {domain}",
+    )
+    defrule(
+        name,
+        params,
+        call(f"np.{name}"),
+        numpy=numpy,
+        methods=(name,),
+        vjp={"a": vjp},
+        math=math,
+        shape="reduce",
+        domain={"a": domain},
+        examples=examples,
+    )
 
 
 def _extreme_vjp(g, ans, a, axis, keepdims):
@@ -52,33 +64,56 @@ def _std_vjp(g, ans, a, axis, ddof, keepdims):
     return _spread(g / ans, a, axis, keepdims) * (centred / (_count(a, ans, axis) - ddof))
 
 
-reduction("sum", lambda g, a, axis, keepdims: _spread(g, a, axis, keepdims),
-          "broadcast v over the reduced axes", (np.sum,))
-reduction("mean", lambda g, ans, a, axis, keepdims: _spread(g / _count(a, ans, axis), a, axis,
-                                                            keepdims),
-          "broadcast v / n over the reduced axes", (np.mean,))
-reduction("prod", lambda g, ans, a, axis, keepdims: _spread(g * ans, a, axis, keepdims) / a,
-          "broadcast v ⊙ prod(a) over the reduced axes, ÷ a", (np.prod,), domain="nonzero")
+reduction(
+    "sum",
+    lambda g, a, axis, keepdims: _spread(g, a, axis, keepdims),
+    "broadcast v over the reduced axes",
+    (np.sum,),
+)
+reduction(
+    "mean",
+    lambda g, ans, a, axis, keepdims: _spread(g / _count(a, ans, axis), a, axis, keepdims),
+    "broadcast v / n over the reduced axes",
+    (np.mean,),
+)
+reduction(
+    "prod",
+    lambda g, ans, a, axis, keepdims: _spread(g * ans, a, axis, keepdims) / a,
+    "broadcast v ⊙ prod(a) over the reduced axes, ÷ a",
+    (np.prod,),
+    domain="nonzero",
+)
 reduction("max", _extreme_vjp, "v at the maxima, shared evenly among ties", (np.max, np.amax))
 reduction("min", _extreme_vjp, "v at the minima, shared evenly among ties", (np.min, np.amin))
 reduction("var", _var_vjp, "broadcast v ⊙ 2(a − mean a)/(n − ddof)", (np.var,), extra=", ddof=0")
-reduction("std", _std_vjp, "broadcast v ⊙ (a − mean a)/((n − ddof) std a)", (np.std,),
-          extra=", ddof=0")
+reduction(
+    "std", _std_vjp, "broadcast v ⊙ (a − mean a)/((n − ddof) std a)", (np.std,), extra=", ddof=0"
+)
 
 
 def _norm_ord(attrs):
     if attrs["ord"] not in (None, 2, "fro"):
-        raise SymgradError(f"np.linalg.norm with ord={attrs['ord']!r} is not supported; the "
-                           "2-norm (ord=None) is")
+        raise SymgradError(
+            f"np.linalg.norm with ord={attrs['ord']!r} is not supported; the 2-norm (ord=None) is"
+        )
 
 
 def _norm_vjp(g, ans, x, axis, keepdims):
     return _spread(g / ans, x, axis, keepdims) * x
 
 
-defrule("norm", "x, ord=None, axis=None, keepdims=False", call("np.linalg.norm"),
-        numpy=(np.linalg.norm,), vjp={"x": _norm_vjp}, shape="reduce",
-        validate=_norm_ord,
-        examples=("np.linalg.norm(x) | x: 3x4", "np.linalg.norm(x, axis=1) | x: 3x4",
-                  "np.linalg.norm(x, axis=0, keepdims=True) | x: 3x4"),
-        math="broadcast v / ‖x‖ over the reduced axes, ⊙ x (2-norm and Frobenius)")
+defrule(
+    "norm",
+    "x, ord=None, axis=None, keepdims=False",
+    call("np.linalg.norm"),
+    numpy=(np.linalg.norm,),
+    vjp={"x": _norm_vjp},
+    shape="reduce",
+    validate=_norm_ord,
+    examples=(
+        "np.linalg.norm(x) | x: 3x4",
+        "np.linalg.norm(x, axis=1) | x: 3x4",
+        "np.linalg.norm(x, axis=0, keepdims=True) | x: 3x4",
+    ),
+    math="broadcast v / ‖x‖ over the reduced axes, ⊙ x (2-norm and Frobenius)",
+)

@@ -32,8 +32,10 @@ def _fit(g, x):
 def _scalar_seed(out):
     """The cotangent 1.0 that starts a gradient; the function must have returned a scalar."""
     if np.ndim(out) != 0:
-        raise ValueError(f"grad needs a function with a scalar output; it returned shape "
-                         f"{np.shape(out)} (use symgrad.vjp for array outputs)")
+        raise ValueError(
+            f"grad needs a function with a scalar output; it returned shape "
+            f"{np.shape(out)} (use symgrad.vjp for array outputs)"
+        )
     return 1.0
 
 

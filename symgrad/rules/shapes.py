@@ -15,17 +15,46 @@ from symgrad.rules.table import call, defrule, literal
 
 _back_to_shape = {"a": lambda g, a: ops.reshape(g, ops.shape(a))}
 
-defrule("reshape", "a, shape", call("np.reshape"), numpy=(np.reshape,), methods=("reshape",),
-        vjp=_back_to_shape, view=True, math="reshape v to x's shape",
-        examples=('np.reshape(a, (4, 3)) | a: 3x4', 'a.reshape(2, -1) | a: 3x4', 'a.reshape((a.shape[0], -1)) | a: 2x3x2',))
-defrule("copy", "a", call("np.copy"), numpy=(np.copy,), vjp={"a": lambda g: g},
-        shape="elementwise", math="v",
-        examples=('np.copy(a) | a: 3x4', 'a.copy() * a | a: 3x4',))
+defrule(
+    "reshape",
+    "a, shape",
+    call("np.reshape"),
+    numpy=(np.reshape,),
+    methods=("reshape",),
+    vjp=_back_to_shape,
+    view=True,
+    math="reshape v to x's shape",
+    examples=(
+        "np.reshape(a, (4, 3)) | a: 3x4",
+        "a.reshape(2, -1) | a: 3x4",
+        "a.reshape((a.shape[0], -1)) | a: 2x3x2",
+    ),
+)
+defrule(
+    "copy",
+    "a",
+    call("np.copy"),
+    numpy=(np.copy,),
+    vjp={"a": lambda g: g},
+    shape="elementwise",
+    math="v",
+    examples=(
+        "np.copy(a) | a: 3x4",
+        "a.copy() * a | a: 3x4",
+    ),
+)
 
 
-defrule("asarray", "a, dtype=None", call("np.asarray"), numpy=(np.asarray, np.array),
-        vjp={"a": lambda g: g}, shape="elementwise", math="v",
-        examples=("np.asarray(a) * np.array(a) | a: 3x4",))
+defrule(
+    "asarray",
+    "a, dtype=None",
+    call("np.asarray"),
+    numpy=(np.asarray, np.array),
+    vjp={"a": lambda g: g},
+    shape="elementwise",
+    math="v",
+    examples=("np.asarray(a) * np.array(a) | a: 3x4",),
+)
 
 
 def _emit_astype(args, attrs, rule):
@@ -41,19 +70,60 @@ def _astype_vjp(g, a, dtype):
     return g
 
 
-defrule("astype", "a, dtype", _emit_astype, vjp={"a": _astype_vjp}, shape="elementwise",
-        math="v (nothing through a cast to integers)",
-        examples=("a.astype(np.float64) | a: 3x4", "a.astype(a.dtype) * a | a: 3x4",
-                  "a.astype(int) * a | a: 3x4"))
-defrule("ravel", "a", call("np.ravel"), numpy=(np.ravel,), methods=("ravel", "flatten"),
-        vjp=_back_to_shape, view=True, math="reshape v to x's shape",
-        examples=('np.ravel(a) | a: 3x4', 'a.flatten() | a: 2x3',))
-defrule("expand_dims", "a, axis=...", call("np.expand_dims"), numpy=(np.expand_dims,),
-        vjp=_back_to_shape, view=True, math="reshape v to x's shape",
-        examples=('np.expand_dims(a, 1) | a: 3x4', 'np.expand_dims(a, axis=(0, 2)) | a: 3',))
-defrule("squeeze", "a, axis=None", call("np.squeeze"), numpy=(np.squeeze,), methods=("squeeze",),
-        vjp=_back_to_shape, view=True, math="reshape v to x's shape",
-        examples=('np.squeeze(a) | a: 3x1x4', 'a.squeeze(axis=0) | a: 1x4',))
+defrule(
+    "astype",
+    "a, dtype",
+    _emit_astype,
+    vjp={"a": _astype_vjp},
+    shape="elementwise",
+    math="v (nothing through a cast to integers)",
+    examples=(
+        "a.astype(np.float64) | a: 3x4",
+        "a.astype(a.dtype) * a | a: 3x4",
+        "a.astype(int) * a | a: 3x4",
+    ),
+)
+defrule(
+    "ravel",
+    "a",
+    call("np.ravel"),
+    numpy=(np.ravel,),
+    methods=("ravel", "flatten"),
+    vjp=_back_to_shape,
+    view=True,
+    math="reshape v to x's shape",
+    examples=(
+        "np.ravel(a) | a: 3x4",
+        "a.flatten() | a: 2x3",
+    ),
+)
+defrule(
+    "expand_dims",
+    "a, axis=...",
+    call("np.expand_dims"),
+    numpy=(np.expand_dims,),
+    vjp=_back_to_shape,
+    view=True,
+    math="reshape v to x's shape",
+    examples=(
+        "np.expand_dims(a, 1) | a: 3x4",
+        "np.expand_dims(a, axis=(0, 2)) | a: 3",
+    ),
+)
+defrule(
+    "squeeze",
+    "a, axis=None",
+    call("np.squeeze"),
+    numpy=(np.squeeze,),
+    methods=("squeeze",),
+    vjp=_back_to_shape,
+    view=True,
+    math="reshape v to x's shape",
+    examples=(
+        "np.squeeze(a) | a: 3x1x4",
+        "a.squeeze(axis=0) | a: 1x4",
+    ),
+)
 
 
 def _emit_tuple(args, attrs, rule):
@@ -75,51 +145,152 @@ def _emit_transpose(args, attrs, rule):
     return call("np.transpose")(args, attrs, rule)
 
 
-defrule("transpose", "a, axes=None", _emit_transpose, numpy=(np.transpose,),
-        methods=("transpose", "T"), vjp={"a": _transpose_vjp}, view=True,
-        math="transpose v by the inverse permutation",
-        examples=('a.T | a: 3x4', 'np.transpose(a, (1, 2, 0)) | a: 2x3x4', 'a.transpose(2, 0, 1) | a: 2x3x4', 'np.transpose(a) | a: 2x3x4',))
-defrule("swapaxes", "a, axis1=..., axis2=...", call("np.swapaxes"), numpy=(np.swapaxes,),
-        methods=("swapaxes",),
-        vjp={"a": lambda g, axis1, axis2: ops.swapaxes(g, axis1=axis1, axis2=axis2)},
-        view=True, math="swap the same axes of v",
-        examples=('np.swapaxes(a, 0, 2) | a: 2x3x4', 'a.swapaxes(-1, -2) | a: 2x3x4',))
-defrule("moveaxis", "a, source=..., destination=...", call("np.moveaxis"), numpy=(np.moveaxis,),
-        vjp={"a": lambda g, source, destination: ops.moveaxis(g, source=destination,
-                                                              destination=source)},
-        view=True, math="move the axes of v back",
-        examples=('np.moveaxis(a, 0, -1) | a: 2x3x4',))
-defrule("broadcast_to", "array, shape", call("np.broadcast_to"), numpy=(np.broadcast_to,),
-        vjp={"array": lambda g, array: ops.unbroadcast(g, ops.shape(array))}, view=True,
-        math="sum v over the broadcast axes",
-        examples=('np.broadcast_to(a, (2, 3, 4)) | a: 3x1', 'np.broadcast_to(a, (3, 4)) | a: f',))
-defrule("unbroadcast", "ct, shape", call("_unbroadcast"), helper=runtime._unbroadcast,
-        vjp={"ct": lambda g, ct: ops.broadcast_to(g, ops.shape(ct))},
-        math="broadcast v to the shape before the sum")
-defrule("fit", "ct, x", call("_fit"), helper=runtime._fit,
-        vjp={"ct": lambda g, ct: ops.broadcast_to(g, ops.shape(ct))},
-        math="broadcast v to the shape before the sum")
-defrule("scalar_seed", "out", call("_scalar_seed"), helper=runtime._scalar_seed, nondiff=True,
-        shape="scalar")
-defrule("flip", "m, axis=None", call("np.flip"), numpy=(np.flip,),
-        vjp={"m": lambda g, axis: ops.flip(g, axis=axis)}, view=True, math="flip v back",
-        examples=('np.flip(a) | a: 3x4', 'np.flip(a, axis=1) | a: 3x4',))
-defrule("roll", "a, shift, axis=None", call("np.roll"), numpy=(np.roll,),
-        vjp={"a": lambda g, shift, axis: ops.roll(g, -shift, axis=axis)}, math="roll v back",
-        examples=('np.roll(a, 2) | a: 3x4', 'np.roll(a, -1, axis=0) | a: 3x4',))
-defrule("tile", "A, reps", call("np.tile"), numpy=(np.tile,),
-        vjp={"A": lambda g, A, reps: ops.tile_vjp(g, A, reps)}, math="sum the tiles of v",
-        examples=('np.tile(a, 3) | a: 4', 'np.tile(a, (2, 1, 3)) | a: 3x4',))
-defrule("tile_vjp", "ct, x, reps", call("_tile_vjp"), helper=runtime._tile_vjp,
-        vjp={"ct": lambda g, reps: ops.tile(g, reps)}, math="tile v")
-defrule("repeat", "a, repeats, axis=None", call("np.repeat"), numpy=(np.repeat,),
-        methods=("repeat",),
-        vjp={"a": lambda g, a, repeats, axis: ops.repeat_vjp(g, a, repeats, axis=axis)},
-        math="sum each run of v back onto its entry",
-        examples=('np.repeat(a, 2) | a: 3x2', 'np.repeat(a, 3, axis=1) | a: 3x2', 'a.repeat(2, axis=0) | a: 3x2',))
-defrule("repeat_vjp", "ct, x, repeats, axis=None", call("_repeat_vjp"),
-        helper=runtime._repeat_vjp,
-        vjp={"ct": lambda g, repeats, axis: ops.repeat(g, repeats, axis=axis)}, math="repeat v")
+defrule(
+    "transpose",
+    "a, axes=None",
+    _emit_transpose,
+    numpy=(np.transpose,),
+    methods=("transpose", "T"),
+    vjp={"a": _transpose_vjp},
+    view=True,
+    math="transpose v by the inverse permutation",
+    examples=(
+        "a.T | a: 3x4",
+        "np.transpose(a, (1, 2, 0)) | a: 2x3x4",
+        "a.transpose(2, 0, 1) | a: 2x3x4",
+        "np.transpose(a) | a: 2x3x4",
+    ),
+)
+defrule(
+    "swapaxes",
+    "a, axis1=..., axis2=...",
+    call("np.swapaxes"),
+    numpy=(np.swapaxes,),
+    methods=("swapaxes",),
+    vjp={"a": lambda g, axis1, axis2: ops.swapaxes(g, axis1=axis1, axis2=axis2)},
+    view=True,
+    math="swap the same axes of v",
+    examples=(
+        "np.swapaxes(a, 0, 2) | a: 2x3x4",
+        "a.swapaxes(-1, -2) | a: 2x3x4",
+    ),
+)
+defrule(
+    "moveaxis",
+    "a, source=..., destination=...",
+    call("np.moveaxis"),
+    numpy=(np.moveaxis,),
+    vjp={
+        "a": lambda g, source, destination: ops.moveaxis(g, source=destination, destination=source)
+    },
+    view=True,
+    math="move the axes of v back",
+    examples=("np.moveaxis(a, 0, -1) | a: 2x3x4",),
+)
+defrule(
+    "broadcast_to",
+    "array, shape",
+    call("np.broadcast_to"),
+    numpy=(np.broadcast_to,),
+    vjp={"array": lambda g, array: ops.unbroadcast(g, ops.shape(array))},
+    view=True,
+    math="sum v over the broadcast axes",
+    examples=(
+        "np.broadcast_to(a, (2, 3, 4)) | a: 3x1",
+        "np.broadcast_to(a, (3, 4)) | a: f",
+    ),
+)
+defrule(
+    "unbroadcast",
+    "ct, shape",
+    call("_unbroadcast"),
+    helper=runtime._unbroadcast,
+    vjp={"ct": lambda g, ct: ops.broadcast_to(g, ops.shape(ct))},
+    math="broadcast v to the shape before the sum",
+)
+defrule(
+    "fit",
+    "ct, x",
+    call("_fit"),
+    helper=runtime._fit,
+    vjp={"ct": lambda g, ct: ops.broadcast_to(g, ops.shape(ct))},
+    math="broadcast v to the shape before the sum",
+)
+defrule(
+    "scalar_seed",
+    "out",
+    call("_scalar_seed"),
+    helper=runtime._scalar_seed,
+    nondiff=True,
+    shape="scalar",
+)
+defrule(
+    "flip",
+    "m, axis=None",
+    call("np.flip"),
+    numpy=(np.flip,),
+    vjp={"m": lambda g, axis: ops.flip(g, axis=axis)},
+    view=True,
+    math="flip v back",
+    examples=(
+        "np.flip(a) | a: 3x4",
+        "np.flip(a, axis=1) | a: 3x4",
+    ),
+)
+defrule(
+    "roll",
+    "a, shift, axis=None",
+    call("np.roll"),
+    numpy=(np.roll,),
+    vjp={"a": lambda g, shift, axis: ops.roll(g, -shift, axis=axis)},
+    math="roll v back",
+    examples=(
+        "np.roll(a, 2) | a: 3x4",
+        "np.roll(a, -1, axis=0) | a: 3x4",
+    ),
+)
+defrule(
+    "tile",
+    "A, reps",
+    call("np.tile"),
+    numpy=(np.tile,),
+    vjp={"A": lambda g, A, reps: ops.tile_vjp(g, A, reps)},
+    math="sum the tiles of v",
+    examples=(
+        "np.tile(a, 3) | a: 4",
+        "np.tile(a, (2, 1, 3)) | a: 3x4",
+    ),
+)
+defrule(
+    "tile_vjp",
+    "ct, x, reps",
+    call("_tile_vjp"),
+    helper=runtime._tile_vjp,
+    vjp={"ct": lambda g, reps: ops.tile(g, reps)},
+    math="tile v",
+)
+defrule(
+    "repeat",
+    "a, repeats, axis=None",
+    call("np.repeat"),
+    numpy=(np.repeat,),
+    methods=("repeat",),
+    vjp={"a": lambda g, a, repeats, axis: ops.repeat_vjp(g, a, repeats, axis=axis)},
+    math="sum each run of v back onto its entry",
+    examples=(
+        "np.repeat(a, 2) | a: 3x2",
+        "np.repeat(a, 3, axis=1) | a: 3x2",
+        "a.repeat(2, axis=0) | a: 3x2",
+    ),
+)
+defrule(
+    "repeat_vjp",
+    "ct, x, repeats, axis=None",
+    call("_repeat_vjp"),
+    helper=runtime._repeat_vjp,
+    vjp={"ct": lambda g, repeats, axis: ops.repeat(g, repeats, axis=axis)},
+    math="repeat v",
+)
 
 
 def _join_parts(g, arrays, axis, stacked):
@@ -138,29 +309,68 @@ def _join_parts(g, arrays, axis, stacked):
     return parts
 
 
-defrule("concatenate", "[arrays], axis=0", call("np.concatenate"), numpy=(np.concatenate,),
-        vjp={"arrays": lambda g, arrays, axis: _join_parts(g, arrays, axis, False)},
-        math="the slice of v each array filled",
-        examples=('np.concatenate([a, b]) | a: 2x3, b: 4x3', 'np.concatenate((a, b, a), axis=1) | a: 2x3, b: 2x1', 'np.concatenate([a, b], axis=-1) | a: 2x3, b: 2x2',))
-defrule("stack", "[arrays], axis=0", call("np.stack"), numpy=(np.stack,),
-        vjp={"arrays": lambda g, arrays, axis: _join_parts(g, arrays, axis, True)},
-        math="the index of v each array filled",
-        examples=('np.stack([a, b]) | a: 2x3, b: 2x3', 'np.stack((a, b), axis=1) | a: 2x3, b: 2x3', 'np.stack([a, a * b], axis=-1) | a: 2x3, b: 2x3',))
+defrule(
+    "concatenate",
+    "[arrays], axis=0",
+    call("np.concatenate"),
+    numpy=(np.concatenate,),
+    vjp={"arrays": lambda g, arrays, axis: _join_parts(g, arrays, axis, False)},
+    math="the slice of v each array filled",
+    examples=(
+        "np.concatenate([a, b]) | a: 2x3, b: 4x3",
+        "np.concatenate((a, b, a), axis=1) | a: 2x3, b: 2x1",
+        "np.concatenate([a, b], axis=-1) | a: 2x3, b: 2x2",
+    ),
+)
+defrule(
+    "stack",
+    "[arrays], axis=0",
+    call("np.stack"),
+    numpy=(np.stack,),
+    vjp={"arrays": lambda g, arrays, axis: _join_parts(g, arrays, axis, True)},
+    math="the index of v each array filled",
+    examples=(
+        "np.stack([a, b]) | a: 2x3, b: 2x3",
+        "np.stack((a, b), axis=1) | a: 2x3, b: 2x3",
+        "np.stack([a, a * b], axis=-1) | a: 2x3, b: 2x3",
+    ),
+)
 
 
 def _emit_split_part(args, attrs, rule):
-    whole = ast.Call(ast.Attribute(ast.Name("np", ast.Load()), "split", ast.Load()),
-                     [args[0], literal(attrs["sections"])],
-                     [ast.keyword("axis", literal(attrs["axis"]))] if attrs["axis"] else [])
+    whole = ast.Call(
+        ast.Attribute(ast.Name("np", ast.Load()), "split", ast.Load()),
+        [args[0], literal(attrs["sections"])],
+        [ast.keyword("axis", literal(attrs["axis"]))] if attrs["axis"] else [],
+    )
     return ast.Subscript(whole, ast.Constant(attrs["part"]), ast.Load())
 
 
-defrule("split_part", "ary, sections=..., axis=0, part=...", _emit_split_part,
-        vjp={"ary": lambda g, ary, sections, axis, part: ops.split_part_vjp(
-            g, ary, sections=sections, axis=axis, part=part)}, view=True,
-        math="zeros with v in the part",
-        examples=('np.split(a, 2)[1] * np.split(a, 2)[0] | a: 4x3', 'np.split(a, [1, 3], axis=1)[2] | a: 2x5',))
-defrule("split_part_vjp", "ct, x, sections=..., axis=0, part=...", call("_split_part_vjp"),
-        helper=runtime._split_part_vjp,
-        vjp={"ct": lambda g, sections, axis, part: ops.split_part(
-            g, sections=sections, axis=axis, part=part)}, math="the part of v")
+defrule(
+    "split_part",
+    "ary, sections=..., axis=0, part=...",
+    _emit_split_part,
+    vjp={
+        "ary": lambda g, ary, sections, axis, part: ops.split_part_vjp(
+            g, ary, sections=sections, axis=axis, part=part
+        )
+    },
+    view=True,
+    math="zeros with v in the part",
+    examples=(
+        "np.split(a, 2)[1] * np.split(a, 2)[0] | a: 4x3",
+        "np.split(a, [1, 3], axis=1)[2] | a: 2x5",
+    ),
+)
+defrule(
+    "split_part_vjp",
+    "ct, x, sections=..., axis=0, part=...",
+    call("_split_part_vjp"),
+    helper=runtime._split_part_vjp,
+    vjp={
+        "ct": lambda g, sections, axis, part: ops.split_part(
+            g, sections=sections, axis=axis, part=part
+        )
+    },
+    math="the part of v",
+)

@@ -116,6 +116,7 @@ def rule_for_callable(fn: Any) -> Rule | None:
 
 # emitters: how a rule is spelled in emitted source -------------------------------------------
 
+
 def _dotted(path: str) -> ast.expr:
     head, *rest = path.split(".")
     node: ast.expr = ast.Name(head, ast.Load())
@@ -139,7 +140,7 @@ def literal(value: Any) -> ast.expr:
 
 
 def call(path: str) -> Callable:
-    """Emit as a function call `path(arrays..., static=value, ...)`, statics only when not default."""
+    """Emit as a call `path(arrays..., static=value, ...)`, statics only when not default."""
 
     def emit(args: list[ast.expr], attrs: dict, rule: Rule) -> ast.expr:
         keywords = [
