@@ -86,10 +86,10 @@ def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) 
         dtype = getattr(v, "dtype", None)
         ok = isinstance(v, float) or (dtype is not None and np.dtype(dtype).kind == "f")
         if not ok:
-            kind = type(v).__name__ if dtype is None else f"array of {dtype}"
+            kind = f"a {type(v).__name__}" if dtype is None else f"an array of {dtype}"
             raise NotDifferentiableError(
                 f"cannot differentiate {fn.__qualname__} with respect to argument "
-                f"{names[k]!r}: it is a {kind}, not a float or a float array",
+                f"{names[k]!r}: it is {kind}, not a float or a float array",
                 hint="Pass floats (np.asarray(x, dtype=float)), or leave it out of argnums.",
             )
 
@@ -207,6 +207,9 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
     compiled = Compiled(fun, floats, "vjp")
 
     def vjp_fn(ct):
+        if np.shape(ct) != np.shape(out):
+            raise SymgradError(f"vjp of {fun.__qualname__}: the cotangent has shape "
+                               f"{np.shape(ct)}, but the output has shape {np.shape(out)}")
         result = _call(compiled._artifact, fun, values + [ct])
         result = result if isinstance(result, tuple) else (result,)
         it = iter(result)

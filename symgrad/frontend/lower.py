@@ -414,19 +414,26 @@ class _Lowerer:
             raise SymgradError(err.message, loc, err.hint) from None
         for p in rule.params:
             if p.kind == ARRAY:
-                values[p.name] = self.as_value(values[p.name], e)
+                values[p.name] = self.as_value(values[p.name], e, p.name in rule.vjp)
             elif p.kind == SEQ:
                 seq = values[p.name]
                 if not isinstance(seq, (tuple, list)):
                     raise self.error(e, f"{name} expects a list or tuple of arrays")
-                values[p.name] = [self.as_value(x, e) for x in seq]
+                values[p.name] = [self.as_value(x, e, p.name in rule.vjp) for x in seq]
         return Value(add_bound(self.graph, rule, values, loc))
 
-    def as_value(self, v: Any, e: ast.AST) -> Any:
-        """An argument for an array parameter: constants stay Python values, runtime tuples and
-        lists (shapes, index lists) become a `make_tuple` node."""
+    def as_value(self, v: Any, e: ast.AST, data: bool = False) -> Any:
+        """An argument for an array parameter. Constants stay Python values. A sequence holding
+        graph values is, for a differentiable parameter (`data`), an array built with np.stack
+        (as NumPy reads `[a, b]`), and otherwise a tuple or list (a shape, an index list)."""
+        if isinstance(v, (tuple, list)) and data and is_const(v):  # helpers expect arrays
+            values = {"a": list(v), "dtype": None}
+            return Value(add_bound(self.graph, RULES["asarray"], values, self.src.locate(e)))
         if isinstance(v, (tuple, list)) and not is_const(v):
-            return self.call_rule("make_tuple", tuple(v), {}, e)
+            if data:
+                return self.call_rule("stack", ([self.as_value(x, e, True) for x in v],), {}, e)
+            kind = "make_list" if isinstance(v, list) else "make_tuple"
+            return self.call_rule(kind, tuple(v), {}, e)
         if isinstance(v, Method) or not (isinstance(v, Value) or is_const(v)):
             raise self.error(e, f"{getattr(v, '__name__', type(v).__name__)} is not an array")
         return v

@@ -22,11 +22,14 @@ _UNION = {"broadcast_shapes"}
 def shape_classes(graph: Graph) -> dict[int, frozenset]:
     keys: dict[int, frozenset] = {}
     for node in graph.nodes():
-        keys[node.id] = shape_key(node, keys)
+        keys[node.id] = shape_key(graph, node, keys)
     return keys
 
 
-def shape_key(node, keys) -> frozenset:
+_HOLDS_SHAPE = {"shape", "broadcast_shapes"}
+
+
+def shape_key(graph: Graph, node, keys) -> frozenset:
     """The key of one node, given the keys of its inputs."""
     op, own = node.op, frozenset((node.id,))
     if op == "const":
@@ -34,15 +37,20 @@ def shape_key(node, keys) -> frozenset:
         return SCALAR if isinstance(v, (int, float, bool)) else own
     if op in ("shape", "fit"):
         return keys[node.inputs[0] if op == "shape" else node.inputs[1]]
-    if op in _TO_SHAPE:
-        return keys[node.inputs[1]]
+    if op in _TO_SHAPE:  # only a shape taken from an array says which array's shape it is
+        target = node.inputs[1]
+        return keys[target] if graph[target].op in _HOLDS_SHAPE else own
     if op in _UNION:
         return frozenset().union(*(keys[i] for i in node.inputs))
+    if op == "getitem" and graph[node.inputs[0]].op in _HOLDS_SHAPE:
+        return SCALAR if isinstance(node.attrs["index"][0], int) else own  # one dimension
     rule = RULES.get(op)
     if rule is None:
         return own
     if rule.shape == "scalar":
         return SCALAR
+    if rule.shape == "first":
+        return keys[node.inputs[0]]
     if rule.shape == "reduce":
         full = node.attrs.get("axis") is None and not node.attrs.get("keepdims")
         return SCALAR if full else own

@@ -86,7 +86,7 @@ class _Rewriter:
         nid = self.g.add(
             op, inputs, attrs or {}, like.loc, backward=like.backward, order=like.order
         )
-        self.keys[nid] = shape_key(self.g[nid], self.keys)
+        self.keys[nid] = shape_key(self.g, self.g[nid], self.keys)
         if like.id in self.floats:
             self.floats.add(nid)
         return nid
@@ -163,6 +163,8 @@ class _Rewriter:
         g = self.g
         src = g[node.inputs[0]]
         rule = RULES.get(src.op)
+        if rule is not None and rule.shape == "first":
+            return self.new(node, "shape", src.inputs[:1])
         if rule is None or rule.shape != "elementwise":
             return None
         arrays = list({self.keys[i]: i for i in src.inputs if self.keys[i] != SCALAR}.values())
@@ -211,7 +213,10 @@ def own_outputs(graph: Graph) -> None:
     """Make each gradient a new array: a `fit` whose value is a forward value (an argument, say,
     after `1.0 * y` became `y`), or a value another output also returns, gets a copy."""
     seen: set[int] = set()
-    for o in graph.outputs:
+    for k, o in enumerate(graph.outputs):
+        if o in graph.outputs[:k]:  # argnums=(0, 0): the same gradient twice, as two arrays
+            graph.outputs[k] = o = graph.add("fit", graph[o].inputs, {}, graph[o].loc,
+                                             backward=True, cot_of=graph[o].cot_of)
         node = graph[o]
         if node.op != "fit":
             continue

@@ -10,7 +10,7 @@ import ast
 
 import numpy as np
 
-from symgrad.rules.build import is_const, is_none, ops
+from symgrad.rules.build import is_const, is_none, ops, value_of
 from symgrad.rules.table import binop, call, defrule, unaryop
 
 EW = {"shape": "elementwise", "broadcasts": True}
@@ -138,19 +138,26 @@ defrule(
     examples=binary_examples("{0} / {1}", "real", "positive"),
     **EW,
 )
+def _power_vjp_base(g, x1, x2):
+    """v x2 x1^(x2−1), and 0 where x2 = 0 (x ** 0 is constant, also at x = 0)."""
+    if is_const(x2) and isinstance(value_of(x2), (int, float)):
+        p = value_of(x2)
+        return g * 0.0 if p == 0 else g * (p * x1 ** (p - 1))
+    return g * ops.where(ops.equal(x2, 0), 0.0, x2 * x1 ** (x2 - 1))
+
+
 defrule(
     "power",
     "x1, x2",
     binop("**"),
     numpy=(np.power,),
-    vjp={
-        "x1": lambda g, x1, x2: g * x2 * x1 ** (x2 - 1),
-        "x2": lambda g, ans, x1: g * ans * ops.log(x1),
-    },
+    vjp={"x1": lambda g, x1, x2: _power_vjp_base(g, x1, x2),
+         "x2": lambda g, ans, x1: g * ans * ops.log(ops.where(ops.equal(x1, 0), 1.0, x1))},
     sympy=lambda sp, a, b: a**b,
-    math="v ⊙ x2 x1^(x2−1); v ⊙ x1^x2 ln x1",
+    math="v ⊙ x2 x1^(x2−1) (0 where x2 = 0); v ⊙ x1^x2 ln x1 (0 where x1 = 0)",
     domain={"x1": "positive"},
-    examples=binary_examples("{0} ** {1}", "positive", "real"),
+    examples=binary_examples("{0} ** {1}", "positive", "real")
+    + ("x1 ** 0 + x1 ** 2 + x1 ** 0.5 | x1: 3x4 positive", "x1[:, None] ** np.arange(3) | x1: 4"),
     **EW,
 )
 
@@ -239,12 +246,21 @@ defrule(
 )
 
 
-def _clip_vjp_a(g, a, a_min, a_max):
-    if is_none(a_min):
-        return g * (a <= a_max)
-    if is_none(a_max):
-        return g * (a >= a_min)
-    return g * ops.logical_and(a >= a_min, a <= a_max)
+def _clip_vjp(g, a, a_min, a_max, which):
+    """np.clip(a, lo, hi) is minimum(maximum(a, lo), hi): v goes to whichever value came out
+    (hi when lo > hi, as in NumPy)."""
+    lo = None if is_none(a_min) else a_min
+    hi = None if is_none(a_max) else a_max
+    if which == "a":
+        inside = [c for c in (lo is not None and a >= lo, hi is not None and a <= hi) if c]
+        return g * (ops.logical_and(*inside) if len(inside) == 2 else inside[0])
+    if which == "a_min":
+        return g * (ops.logical_and(lo > a, lo <= hi) if hi is not None else lo > a)
+    return g * (hi < (ops.maximum(a, lo) if lo is not None else a))
+
+
+def _clip_adapt(a, a_min=None, a_max=None, min=None, max=None):  # noqa: A002 (NumPy's names)
+    return (a, min if a_min is None else a_min, max if a_max is None else a_max), {}
 
 
 defrule(
@@ -253,16 +269,18 @@ defrule(
     call("np.clip"),
     numpy=(np.clip,),
     methods=("clip",),
+    adapt=_clip_adapt,
     vjp={
-        "a": _clip_vjp_a,
-        "a_min": lambda g, a, a_min: g * (a_min > a),
-        "a_max": lambda g, a, a_max: g * (a_max < a),
+        "a": lambda g, a, a_min, a_max: _clip_vjp(g, a, a_min, a_max, "a"),
+        "a_min": lambda g, a, a_min, a_max: _clip_vjp(g, a, a_min, a_max, "a_min"),
+        "a_max": lambda g, a, a_min, a_max: _clip_vjp(g, a, a_min, a_max, "a_max"),
     },
-    math="v ⊙ [a_min ≤ a ≤ a_max]",
+    math="v ⊙ [a_min ≤ a ≤ a_max]; v ⊙ [a < a_min ≤ a_max]; v ⊙ [a_max < max(a, a_min)]",
     examples=(
         "np.clip(a, -0.5, 0.7) | a: 3x4",
         "np.clip(a, None, 0.2) | a: 3x4",
         "a.clip(lo, hi) | a: 3x4, lo: 4, hi: f",
+        "a.clip(0.1) + np.clip(a, max=0.3) | a: 3x4",
     ),
     **EW,
 )

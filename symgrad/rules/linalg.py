@@ -84,6 +84,9 @@ bilinear(
         "np.dot(a, b) | a: 4, b: 4",
         "a.dot(b) | a: 3x4, b: 4",
         "np.dot(a, b) | a: f, b: 3x2",
+        "np.dot(a, b) | a: 2x3x4, b: 2x4x5",
+        "np.dot(a, b) | a: 2x3x4, b: 4",
+        "np.dot(a, b) | a: 4, b: 2x4x3",
     ),
 )
 bilinear(
@@ -120,9 +123,8 @@ defrule(
     numpy=(np.trace,),
     methods=("trace",),
     vjp={"a": lambda g, a: ops.trace_vjp(g, a)},
-    shape="scalar",
-    math="v I",
-    examples=("np.trace(a) | a: 4x4", "a.trace() | a: 3x3"),
+    math="v I (on the first two axes)",
+    examples=("np.trace(a) | a: 4x4", "a.trace() | a: 3x3", "np.trace(a) | a: 3x3x2"),
 )
 defrule(
     "trace_vjp",
@@ -150,26 +152,28 @@ defrule(
 )
 
 
-def _solve_b(g, a):
-    return ops.solve(_swap(a), g)
-
-
 defrule(
     "solve",
     "a, b",
     call("np.linalg.solve"),
     numpy=(np.linalg.solve,),
     vjp={
-        "b": lambda g, a: _solve_b(g, a),
-        "a": lambda g, ans, a: -ops.matmul_vjp_a(_solve_b(g, a), a, ans),
+        "b": lambda g, a, b: ops.unbroadcast(ops.solve_vjp_b(g, a, b), ops.shape(b)),
+        "a": lambda g, ans, a, b: ops.solve_vjp_a(ops.solve_vjp_b(g, a, b), a, b, ans),
     },
     math="B[b](v) = A⁻ᵀ v;  B[A](v) = −(A⁻ᵀ v) xᵀ",
     domain={"a": "invertible"},
     examples=(
         "np.linalg.solve(a, b) | a: 3x3 invertible, b: 3",
         "np.linalg.solve(a, b) | a: 3x3 invertible, b: 3x2",
+        "np.linalg.solve(a, b) | a: 2x3x3 invertible, b: 3",
+        "np.linalg.solve(a, b) | a: 2x3x3 invertible, b: 3x2",
     ),
 )
+defrule("solve_vjp_b", "ct, a, b", call("_solve_vjp_b"), helper=runtime._solve_vjp_b,
+        math="A⁻ᵀ v")
+defrule("solve_vjp_a", "ct, a, b, x", call("_solve_vjp_a"), helper=runtime._solve_vjp_a,
+        math="−v xᵀ")
 defrule(
     "det",
     "a",

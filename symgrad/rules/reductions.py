@@ -8,6 +8,7 @@ argmax mask shared among ties for max and min, the centred input for var and std
 import numpy as np
 
 from symgrad.errors import SymgradError
+from symgrad.rules import runtime
 from symgrad.rules.build import ops
 from symgrad.rules.table import call, defrule
 
@@ -78,10 +79,17 @@ reduction(
 )
 reduction(
     "prod",
-    lambda g, ans, a, axis, keepdims: _spread(g * ans, a, axis, keepdims) / a,
-    "broadcast v ⊙ prod(a) over the reduced axes, ÷ a",
+    lambda g, a, axis, keepdims: ops.prod_vjp(g, a, axis=axis, keepdims=keepdims),
+    "broadcast v over the reduced axes, ⊙ the product of the other entries",
     (np.prod,),
-    domain="nonzero",
+    domain="withzero",
+)
+defrule(
+    "prod_vjp",
+    "ct, a, axis=None, keepdims=False",
+    call("_prod_vjp"),
+    helper=runtime._prod_vjp,
+    math="v ⊙ the product of the other entries",
 )
 reduction("max", _extreme_vjp, "v at the maxima, shared evenly among ties", (np.max, np.amax))
 reduction("min", _extreme_vjp, "v at the minima, shared evenly among ties", (np.min, np.amin))
@@ -92,10 +100,15 @@ reduction(
 
 
 def _norm_ord(attrs):
-    if attrs["ord"] not in (None, 2, "fro"):
-        raise SymgradError(
-            f"np.linalg.norm with ord={attrs['ord']!r} is not supported; the 2-norm (ord=None) is"
-        )
+    """The 2-norm of vectors and the Frobenius norm of matrices; ord=2 only along one axis
+    (on a matrix it would be the spectral norm)."""
+    ord_, axis = attrs["ord"], attrs["axis"]
+    if ord_ is None or ord_ == "fro" or ord_ == 2 and isinstance(axis, int):
+        return
+    raise SymgradError(
+        f"np.linalg.norm with ord={ord_!r} is not supported; the 2-norm (ord=None, or ord=2 "
+        "with an int axis) and the Frobenius norm are"
+    )
 
 
 def _norm_vjp(g, ans, x, axis, keepdims):

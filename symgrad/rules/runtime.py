@@ -23,6 +23,8 @@ def _fit(g, x):
     """The finished gradient for argument x: x's shape and dtype (a float for a Python number)."""
     if not hasattr(x, "dtype"):
         return float(np.sum(g))
+    if isinstance(x, np.generic):  # a NumPy scalar argument gets a NumPy scalar back
+        return x.dtype.type(np.sum(g))
     g = _unbroadcast(g, x.shape)
     if type(g) is not type(x) or g.shape != x.shape or not getattr(g.flags, "writeable", True):
         return np.full_like(x, g)
@@ -81,7 +83,7 @@ def _expand_to(g, x, axis, keepdims):
 
 def _trace_vjp(g, x):
     out = np.zeros_like(x, dtype=np.result_type(x, g))
-    np.einsum("ii->i", out)[...] = g
+    np.einsum("ii...->i...", out)[...] = g
     return out
 
 
@@ -120,17 +122,27 @@ def _split_part_vjp(g, x, sections=1, axis=0, part=0):
 
 
 def _dot_vjp_a(g, a, b):
-    """Cotangent of a in np.dot(a, b) (operands of rank 0, 1 or 2)."""
+    """Cotangent of a in np.dot(a, b): the sum over b's other axes of g times b."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return _unbroadcast(g * b, np.shape(a))
-    return _matmul_vjp_a(g, a, b)
+    if np.ndim(a) <= 2 and np.ndim(b) <= 2:
+        return _matmul_vjp_a(g, a, b)
+    if np.ndim(b) == 1:
+        return g[..., None] * b
+    g_axes = list(range(np.ndim(a) - 1, np.ndim(g)))
+    b_axes = list(range(np.ndim(b) - 2)) + [np.ndim(b) - 1]
+    return np.tensordot(g, b, axes=(g_axes, b_axes))
 
 
 def _dot_vjp_b(g, a, b):
-    """Cotangent of b in np.dot(a, b) (operands of rank 0, 1 or 2)."""
+    """Cotangent of b in np.dot(a, b): the sum over a's leading axes of a times g."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return _unbroadcast(g * a, np.shape(b))
-    return _matmul_vjp_b(g, a, b)
+    if np.ndim(a) <= 2 and np.ndim(b) <= 2:
+        return _matmul_vjp_b(g, a, b)
+    lead = list(range(np.ndim(a) - 1))
+    contracted = np.tensordot(a, g, axes=(lead, lead))  # (k,) + b's other axes
+    return contracted if np.ndim(b) == 1 else np.moveaxis(contracted, 0, -2)
 
 
 def _inner_vjp_a(g, a, b):
@@ -147,3 +159,36 @@ def _inner_vjp_b(g, a, b):
         return _unbroadcast(g * a, np.shape(b))
     lead = list(range(np.ndim(a) - 1))
     return np.tensordot(g, a, axes=(lead, lead))
+
+
+def _prod_vjp(g, a, axis=None, keepdims=False):
+    """Cotangent of a in np.prod(a, axis): v times the product of the other entries, computed
+    with prefix and suffix products (exact where a has zeros, unlike prod / a)."""
+    nd = np.ndim(a)
+    axes = tuple(range(nd)) if axis is None else tuple(
+        ax % nd for ax in (axis if isinstance(axis, tuple) else (axis,)))
+    if not keepdims:
+        g = np.expand_dims(g, axes)
+    rest = [i for i in range(nd) if i not in axes]
+    moved = np.transpose(a, rest + list(axes))
+    flat = np.reshape(moved, np.shape(moved)[: len(rest)] + (-1,))
+    ones = np.ones_like(flat[..., :1])
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = np.reshape(before * after, np.shape(moved))
+    return g * np.transpose(others, np.argsort(rest + list(axes)))
+
+
+def _solve_vjp_b(g, a, b):
+    """Cotangent of b (before summing over a batch) in np.linalg.solve(a, b): solve(aᵀ, v)."""
+    at = np.swapaxes(a, -1, -2)
+    if np.ndim(b) == 1:
+        return np.linalg.solve(at, g[..., None])[..., 0]
+    return np.linalg.solve(at, g)
+
+
+def _solve_vjp_a(gb, a, b, x):
+    """Cotangent of a in x = np.linalg.solve(a, b), from the cotangent gb of b: −gb xᵀ."""
+    if np.ndim(b) == 1:
+        return _unbroadcast(-gb[..., :, None] * x[..., None, :], np.shape(a))
+    return _unbroadcast(-(gb @ np.swapaxes(x, -1, -2)), np.shape(a))

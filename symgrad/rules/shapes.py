@@ -75,7 +75,7 @@ defrule(
     "a, dtype",
     _emit_astype,
     vjp={"a": _astype_vjp},
-    shape="elementwise",
+    shape="first",
     math="v (nothing through a cast to integers)",
     examples=(
         "a.astype(np.float64) | a: 3x4",
@@ -130,13 +130,20 @@ def _emit_tuple(args, attrs, rule):
     return ast.Tuple(list(args[0].elts), ast.Load())
 
 
+def _emit_list(args, attrs, rule):
+    return ast.List(list(args[0].elts), ast.Load())
+
+
 defrule("make_tuple", "*items", _emit_tuple, nondiff=True)
+defrule("make_list", "*items", _emit_list, nondiff=True)
 defrule("len", "obj", call("len"), numpy=(len,), nondiff=True, shape="scalar")
 
 
 def _transpose_vjp(g, axes):
-    inverse = None if axes is None else tuple(int(i) for i in np.argsort(axes))
-    return ops.transpose(g, axes=inverse)
+    if axes is None:
+        return ops.transpose(g)
+    n = len(axes)  # axes name every axis, so negative ones normalise against their count
+    return ops.transpose(g, axes=tuple(int(i) for i in np.argsort([a % n for a in axes])))
 
 
 def _emit_transpose(args, attrs, rule):
@@ -242,11 +249,12 @@ defrule(
     "a, shift, axis=None",
     call("np.roll"),
     numpy=(np.roll,),
-    vjp={"a": lambda g, shift, axis: ops.roll(g, -shift, axis=axis)},
+    vjp={"a": lambda g, shift, axis: ops.roll(g, _negated(shift), axis=axis)},
     math="roll v back",
     examples=(
         "np.roll(a, 2) | a: 3x4",
         "np.roll(a, -1, axis=0) | a: 3x4",
+        "np.roll(a, (1, 2), axis=(0, 1)) | a: 3x4",
     ),
 )
 defrule(
@@ -293,8 +301,19 @@ defrule(
 )
 
 
+def _negated(shift):
+    """-shift, for an int or a tuple of ints (constant) or a runtime int."""
+    if is_const(shift):
+        value = value_of(shift)
+        return tuple(-s for s in value) if isinstance(value, (tuple, list)) else -value
+    return -shift
+
+
 def _join_parts(g, arrays, axis, stacked):
     """Cotangent of each joined array: its slice of g (its index along axis, when stacked)."""
+    if axis is None:  # concatenate(..., axis=None) joins the flattened arrays
+        flat = _join_parts(g, [ops.ravel(x) for x in arrays], 0, False)
+        return [ops.reshape(p, ops.shape(x)) for p, x in zip(flat, arrays)]
     lead = (slice(None),) * axis if axis >= 0 else (Ellipsis,)
     trail = () if axis >= 0 else (slice(None),) * (-axis - 1)
     parts, start = [], None
@@ -320,6 +339,7 @@ defrule(
         "np.concatenate([a, b]) | a: 2x3, b: 4x3",
         "np.concatenate((a, b, a), axis=1) | a: 2x3, b: 2x1",
         "np.concatenate([a, b], axis=-1) | a: 2x3, b: 2x2",
+        "np.concatenate([a, b], axis=None) | a: 2x3, b: 4",
     ),
 )
 defrule(

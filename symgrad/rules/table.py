@@ -36,7 +36,8 @@ class Rule:
     jvp: Callable | None = None
     sympy: Callable | None = None
     domain: dict[str, str] = field(default_factory=dict)
-    shape: str | None = None  # "elementwise": broadcast of the array inputs; "scalar": 0-d
+    shape: str | None = None  # "elementwise": broadcast of the inputs; "first": as input 0;
+    # "reduce": 0-d when reducing every axis; "scalar": 0-d
     broadcasts: bool = False  # inputs broadcast against each other: unbroadcast cotangents
     nondiff: bool = False  # the output carries no gradient (comparisons, argmax, shape, ...)
     kwargs: bool = False  # accepts any constant keyword argument, emitted as given

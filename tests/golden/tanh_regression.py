@@ -10,6 +10,8 @@ def _fit(g, x):
     """The finished gradient for argument x: x's shape and dtype (a float for a Python number)."""
     if not hasattr(x, "dtype"):
         return float(np.sum(g))
+    if isinstance(x, np.generic):  # a NumPy scalar argument gets a NumPy scalar back
+        return x.dtype.type(np.sum(g))
     g = _unbroadcast(g, x.shape)
     if type(g) is not type(x) or g.shape != x.shape or not getattr(g.flags, "writeable", True):
         return np.full_like(x, g)
