@@ -208,8 +208,10 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
 
     def vjp_fn(ct):
         if np.shape(ct) != np.shape(out):
-            raise SymgradError(f"vjp of {fun.__qualname__}: the cotangent has shape "
-                               f"{np.shape(ct)}, but the output has shape {np.shape(out)}")
+            raise SymgradError(
+                f"vjp of {fun.__qualname__}: the cotangent has shape "
+                f"{np.shape(ct)}, but the output has shape {np.shape(out)}"
+            )
         result = _call(compiled._artifact, fun, values + [ct])
         result = result if isinstance(result, tuple) else (result,)
         it = iter(result)

@@ -14,11 +14,16 @@ CASES = {  # name: (parameters, returned expression, argument shapes; "f" a Pyth
     "reshape_minus_one_times_sum": ("x, w", "np.sum(x.reshape(-1) * np.sum(w))", [(3, 4), (12,)]),
     "reshape_minus_one_times_const": ("x", "np.sum(x.reshape(-1) * 2.0)", [(3, 4)]),
     "reshapes_with_different_shapes": (
-        "a, b", "np.sum(np.sin(a.reshape(3, -1) + b.reshape(3, -1)))", [(3, 6), (3, 1)]),
+        "a, b",
+        "np.sum(np.sin(a.reshape(3, -1) + b.reshape(3, -1)))",
+        [(3, 6), (3, 1)],
+    ),
     # lists holding traced values are arrays (np.stack), not non-differentiable tuples
     "rotation_from_angle": (
-        "t, v", "np.sum(np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]]) @ v)",
-        ["f", (2,)]),
+        "t, v",
+        "np.sum(np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]]) @ v)",
+        ["f", (2,)],
+    ),
     "array_of_arrays": ("x, y", "np.sum(np.array([[x, y], [y, x]]) ** 2)", [(3,), (3,)]),
     "concatenate_with_list": ("w, b", "np.sum(np.concatenate([w, [b]]) ** 2)", [(3,), "f"]),
     "multiply_by_list": ("x, a, b", "np.sum(x * [a, b])", [(3, 2), "f", "f"]),
@@ -32,8 +37,11 @@ CASES = {  # name: (parameters, returned expression, argument shapes; "f" a Pyth
 
 def _args(specs):
     if specs == "crossed":
-        return [np.array([0.1, 0.2, -0.3, 1.0]), np.array([0.5, -1.0, 0.3, 0.0]),
-                np.array([-0.5, 1.0, -0.4, 2.0])]
+        return [
+            np.array([0.1, 0.2, -0.3, 1.0]),
+            np.array([0.5, -1.0, 0.3, 0.0]),
+            np.array([-0.5, 1.0, -0.4, 2.0]),
+        ]
     return [float(rng.uniform(-1, 1)) if s == "f" else rng.uniform(-1, 1, s) for s in specs]
 
 

@@ -215,8 +215,9 @@ def own_outputs(graph: Graph) -> None:
     seen: set[int] = set()
     for k, o in enumerate(graph.outputs):
         if o in graph.outputs[:k]:  # argnums=(0, 0): the same gradient twice, as two arrays
-            graph.outputs[k] = o = graph.add("fit", graph[o].inputs, {}, graph[o].loc,
-                                             backward=True, cot_of=graph[o].cot_of)
+            graph.outputs[k] = o = graph.add(
+                "fit", graph[o].inputs, {}, graph[o].loc, backward=True, cot_of=graph[o].cot_of
+            )
         node = graph[o]
         if node.op != "fit":
             continue

@@ -138,6 +138,8 @@ defrule(
     examples=binary_examples("{0} / {1}", "real", "positive"),
     **EW,
 )
+
+
 def _power_vjp_base(g, x1, x2):
     """v x2 x1^(x2−1), and 0 where x2 = 0 (x ** 0 is constant, also at x = 0)."""
     if is_const(x2) and isinstance(value_of(x2), (int, float)):
@@ -151,8 +153,10 @@ defrule(
     "x1, x2",
     binop("**"),
     numpy=(np.power,),
-    vjp={"x1": lambda g, x1, x2: _power_vjp_base(g, x1, x2),
-         "x2": lambda g, ans, x1: g * ans * ops.log(ops.where(ops.equal(x1, 0), 1.0, x1))},
+    vjp={
+        "x1": lambda g, x1, x2: _power_vjp_base(g, x1, x2),
+        "x2": lambda g, ans, x1: g * ans * ops.log(ops.where(ops.equal(x1, 0), 1.0, x1)),
+    },
     sympy=lambda sp, a, b: a**b,
     math="v ⊙ x2 x1^(x2−1) (0 where x2 = 0); v ⊙ x1^x2 ln x1 (0 where x1 = 0)",
     domain={"x1": "positive"},

@@ -170,10 +170,10 @@ defrule(
         "np.linalg.solve(a, b) | a: 2x3x3 invertible, b: 3x2",
     ),
 )
-defrule("solve_vjp_b", "ct, a, b", call("_solve_vjp_b"), helper=runtime._solve_vjp_b,
-        math="A⁻ᵀ v")
-defrule("solve_vjp_a", "ct, a, b, x", call("_solve_vjp_a"), helper=runtime._solve_vjp_a,
-        math="−v xᵀ")
+defrule("solve_vjp_b", "ct, a, b", call("_solve_vjp_b"), helper=runtime._solve_vjp_b, math="A⁻ᵀ v")
+defrule(
+    "solve_vjp_a", "ct, a, b, x", call("_solve_vjp_a"), helper=runtime._solve_vjp_a, math="−v xᵀ"
+)
 defrule(
     "det",
     "a",

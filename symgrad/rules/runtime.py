@@ -165,8 +165,11 @@ def _prod_vjp(g, a, axis=None, keepdims=False):
     """Cotangent of a in np.prod(a, axis): v times the product of the other entries, computed
     with prefix and suffix products (exact where a has zeros, unlike prod / a)."""
     nd = np.ndim(a)
-    axes = tuple(range(nd)) if axis is None else tuple(
-        ax % nd for ax in (axis if isinstance(axis, tuple) else (axis,)))
+    axes = (
+        tuple(range(nd))
+        if axis is None
+        else tuple(ax % nd for ax in (axis if isinstance(axis, tuple) else (axis,)))
+    )
     if not keepdims:
         g = np.expand_dims(g, axes)
     rest = [i for i in range(nd) if i not in axes]
