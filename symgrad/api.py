@@ -110,7 +110,7 @@ def _call(artifact: _Artifact, fn: Callable, values: list) -> Any:
         tb = e.__traceback__
         while tb is not None and tb.tb_next is not None:
             tb = tb.tb_next
-        if tb is not None and tb.tb_frame.f_code.co_name == "_scalar_seed":
+        if tb is not None and tb.tb_frame.f_code.co_name == "_check_scalar":
             raise NotDifferentiableError(f"{fn.__qualname__}: {e}") from None
         raise
 

@@ -29,8 +29,8 @@ def _uses(graph: Graph) -> dict[int, int]:
     for node in graph.nodes():
         for i in node.inputs:
             uses[i] += 1
-    for o in graph.outputs:
-        uses[o] += 2  # an output is always named
+    for o in graph.outputs + graph.checks:
+        uses[o] += 2  # an output is always named; a check is a statement of its own
     return uses
 
 
@@ -146,6 +146,8 @@ class _Writer:
                 lines.append(f"# line {loc.line}: {loc.text.strip()}")
                 last_loc = (loc.line, loc.file)
             lines.append(self.statement(node.id))
+            if node.id in self.graph.checks:  # a call made for its effect: no name to bind
+                lines[-1] = lines[-1].split(" = ", 1)[1]
         outs = [self.expr(o) for o in self.graph.outputs]
         result = outs[0] if len(outs) == 1 else ast.Tuple(outs, ast.Load())
         lines.append(ast.unparse(ast.Return(result)))

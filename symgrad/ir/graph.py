@@ -51,6 +51,7 @@ class Graph:
         self.nx = nx.MultiDiGraph()
         self.params: list[int] = []
         self.outputs: list[int] = []
+        self.checks: list[int] = []  # nodes computed for their effect (a raised error) alone
         self._next = 0
 
     # construction ---------------------------------------------------------------------------
@@ -115,6 +116,7 @@ class Graph:
                     self.nx.remove_edge(u, v, k)
                     self.nx.add_edge(new, user, pos=d["pos"])
         self.outputs = [new if o == old else o for o in self.outputs]
+        self.checks = [new if c == old else c for c in self.checks]
 
     def ancestors_of(self, roots) -> set[int]:
         seen: set[int] = set()

@@ -27,5 +27,5 @@ def verify(graph: Graph, known_ops=None) -> None:
             assert node.op in STRUCTURAL or node.op in known_ops, f"unknown op {node.op!r}"
     for k, p in enumerate(graph.params):
         assert graph[p].op == "param" and graph[p].attrs["index"] == k, f"param {k} is broken"
-    for o in graph.outputs:
-        assert o in graph, f"{graph.name}: output {o} is not in the graph"
+    for o in graph.outputs + graph.checks:
+        assert o in graph, f"{graph.name}: output or check {o} is not in the graph"

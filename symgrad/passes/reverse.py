@@ -47,11 +47,10 @@ def reverse(fwd: Graph, wrt: list[int], seed: str = "one", with_value: bool = Fa
     live = active(graph, params)
     keys = shape_classes(graph)
     if seed == "one":
-        if keys[out] == SCALAR:
-            seed_id = graph.const(1.0)
-        else:  # not provably scalar: the emitted code checks, once, at run time
+        seed_id = graph.const(1.0)
+        if keys[out] != SCALAR:  # not provably 0-d: the emitted code checks, once, at run time
             with building(graph, graph[out].loc, backward=True):
-                seed_id = ops.scalar_seed(Value(out)).id
+                graph.checks.append(ops.check_scalar(Value(out)).id)
     else:
         seed_id = graph.param((graph[out].name or "out") + "_bar")
     cts: dict[int, list[int]] = {out: [seed_id]} if out in live else {}

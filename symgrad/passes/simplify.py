@@ -28,7 +28,7 @@ _EW_BINARY = {"add", "subtract", "multiply", "divide", "power"}
 
 
 def dce(graph: Graph) -> None:
-    keep = graph.ancestors_of(graph.outputs) | set(graph.params)
+    keep = graph.ancestors_of(graph.outputs + graph.checks) | set(graph.params)
     graph.remove([n.id for n in graph.nodes() if n.id not in keep])
 
 
@@ -106,15 +106,24 @@ class _Rewriter:
             if isinstance(value, (int, float)):
                 return self.const(node, value)
         if op == "negative" and ins[0] in self.floats:
-            return self.strip_negation(ins[0])
+            stripped = self.strip_negation(ins[0])
+            if stripped is not None:
+                return stripped
         if op == "multiply":
             if _number(g, ins[1]) == 1 and ins[0] in self.floats:
                 return ins[0]
             if _number(g, ins[0]) == 1 and ins[1] in self.floats:
                 return ins[1]
+            if _number(g, ins[0]) == -1 and ins[1] in self.floats:
+                return self.new(node, "negative", ins[1:])
             gathered = self.gather_constants(node)
             if gathered is not None:
                 return gathered
+        if op in ("add", "subtract") and g[ins[1]].op == "negative":  # a + -b, a - -b
+            flipped = "subtract" if op == "add" else "add"
+            return self.new(node, flipped, (ins[0], g[ins[1]].inputs[0]))
+        if op == "add" and g[ins[0]].op == "negative":  # -a + b
+            return self.new(node, "subtract", (ins[1], g[ins[0]].inputs[0]))
         if op in ("add", "subtract") and _number(g, ins[1]) == 0 and ins[0] in self.floats:
             return ins[0]
         if op == "add" and _number(g, ins[0]) == 0 and ins[1] in self.floats:
@@ -136,6 +145,11 @@ class _Rewriter:
             return self.new(node, op, unique, {"n_shapes": len(unique)})
         if op in _EW_BINARY:
             return self.sink_broadcast(node)
+        if op == "negative" and g[ins[0]].op == "broadcast_to":  # -broadcast_to(s, S)
+            b = g[ins[0]]
+            if self.keys[b.inputs[0]] == SCALAR:
+                inner = self.new(node, "negative", b.inputs[:1])
+                return self.new(node, "broadcast_to", (inner, b.inputs[1]))
         return None
 
     def strip_negation(self, nid: int) -> int | None:
@@ -191,21 +205,22 @@ class _Rewriter:
         return None
 
     def sink_broadcast(self, node) -> int | None:
-        """op(broadcast_to(s, shape(a)), y) -> op(s, y) when y already has a's shape, and
-        op(broadcast_to(s, shape(a)), c) -> broadcast_to(op(s, c), shape(a)) for a scalar c."""
+        """op(broadcast_to(s, S), y) -> broadcast_to(op(s, y), S) for a scalar s and a y whose
+        shape broadcasts into S (its atoms are among S's): no array of one value is made, and
+        the outer broadcast_to goes away when op(s, y) already has shape S."""
         g = self.g
         for k in (0, 1):
             b = g[node.inputs[k]]
             if b.op != "broadcast_to" or self.keys[b.inputs[0]] != SCALAR:
                 continue
             other = node.inputs[1 - k]
+            if not self.keys[other] <= self.keys[b.id]:
+                continue
             s = b.inputs[0]
-            pair = (s, other) if k == 0 else (other, s)
-            if self.keys[other] == self.keys[b.id]:
-                return self.new(node, node.op, pair)
-            if self.keys[other] == SCALAR:
-                inner = self.new(node, node.op, pair)
-                return self.new(node, "broadcast_to", (inner, b.inputs[1]))
+            inner = self.new(node, node.op, (s, other) if k == 0 else (other, s))
+            if self.keys[inner] == self.keys[b.id]:
+                return inner
+            return self.new(node, "broadcast_to", (inner, b.inputs[1]))
         return None
 
 

@@ -45,12 +45,20 @@ def _emit_index_add(args, attrs, rule):
     return ast.Call(ast.Name("_index_add", ast.Load()), [args[0], where, args[1]], [])
 
 
+def _getitem_vjp(g, a, parts, index):
+    """Scatter-add v into zeros like a, or just reshape v when the index only adds axes
+    (`x[:, None]`, `x[..., None]`): then every entry of a is read exactly once."""
+    if all(it is None or it is Ellipsis or it == Slice() for it in index):
+        return ops.reshape(g, ops.shape(a))
+    return ops.index_add(a, g, parts, index=index)
+
+
 defrule(
     "getitem",
     "a, [parts], index=()",
     _emit_getitem,
     view=True,
-    vjp={"a": lambda g, a, parts, index: ops.index_add(a, g, parts, index=index)},
+    vjp={"a": lambda g, a, parts, index: _getitem_vjp(g, a, parts, index)},
     math="zeros like x with v added at the index (repeats accumulate)",
     examples=(
         "a[1] | a: 3x4",
@@ -62,6 +70,7 @@ defrule(
         "a[np.array([0, 2, 0]), 1:] | a: 3x4",
         "a[a > 0.1] | a: 3x4",
         "a[:, None] * b | a: 3, b: 4",
+        "a[..., None, :] * a[:, :, None] | a: 2x3",
         "a[a.shape[0] - 1] | a: 3x4",
     ),
 )

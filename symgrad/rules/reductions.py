@@ -55,14 +55,19 @@ def _extreme_vjp(g, ans, a, axis, keepdims):
     return _spread(g, a, axis, keepdims) * peak / ties
 
 
+def _dof(a, ans, axis, ddof):
+    n = _count(a, ans, axis)
+    return n - ddof if ddof else n
+
+
 def _var_vjp(g, ans, a, axis, ddof, keepdims):
     centred = a - ops.mean(a, axis=axis, keepdims=True)
-    return _spread(g, a, axis, keepdims) * (2 * centred / (_count(a, ans, axis) - ddof))
+    return _spread(g, a, axis, keepdims) * (2 * centred / _dof(a, ans, axis, ddof))
 
 
 def _std_vjp(g, ans, a, axis, ddof, keepdims):
     centred = a - ops.mean(a, axis=axis, keepdims=True)
-    return _spread(g / ans, a, axis, keepdims) * (centred / (_count(a, ans, axis) - ddof))
+    return _spread(g / ans, a, axis, keepdims) * (centred / _dof(a, ans, axis, ddof))
 
 
 reduction(

@@ -31,14 +31,13 @@ def _fit(g, x):
     return g.astype(x.dtype, copy=False)
 
 
-def _scalar_seed(out):
-    """The cotangent 1.0 that starts a gradient; the function must have returned a scalar."""
+def _check_scalar(out):
+    """A gradient starts from a scalar output; say so when the function returned an array."""
     if np.ndim(out) != 0:
         raise ValueError(
-            f"grad needs a function with a scalar output; it returned shape "
-            f"{np.shape(out)} (use symgrad.vjp for array outputs)"
+            f"grad needs a function with a scalar output; it returned shape {np.shape(out)} "
+            "(use symgrad.vjp for array outputs)"
         )
-    return 1.0
 
 
 def _index_add(x, index, v):

@@ -224,12 +224,12 @@ defrule(
     math="broadcast v to the shape before the sum",
 )
 defrule(
-    "scalar_seed",
+    "check_scalar",
     "out",
-    call("_scalar_seed"),
-    helper=runtime._scalar_seed,
+    call("_check_scalar"),
+    helper=runtime._check_scalar,
     nondiff=True,
-    shape="scalar",
+    math="raises unless the output is 0-d",
 )
 defrule(
     "flip",

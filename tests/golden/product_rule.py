@@ -34,14 +34,15 @@ def grad_product_rule(x, y):
     t2 = np.exp(x)
     # backward pass
     # line 18: return np.sum(s * s + np.exp(x) / y)
-    t3 = np.broadcast_to(1.0, np.broadcast_shapes(np.shape(x), np.shape(y)))
-    t4 = _unbroadcast(-t3 * (t2 / y) / y, np.shape(y))
+    t3 = np.broadcast_to(1.0 / y, np.broadcast_shapes(np.shape(x), np.shape(y)))
+    t4 = _unbroadcast(t3, np.shape(x))
+    t5 = _unbroadcast(-(t2 / y) / y, np.shape(y))
+    t6 = t4 * t2
     # line 17: s = np.sin(x) * y
     s_bar = 2 * s
-    t5 = _unbroadcast(s_bar * y, np.shape(x)) * np.cos(x)
     # line 16: def product_rule(x, y):
-    t6 = _unbroadcast(t3 / y, np.shape(x)) * t2 + t5
-    x_bar = _fit(t6, x)
-    t7 = t4 + _unbroadcast(s_bar * t1, np.shape(y))
-    y_bar = _fit(t7, y)
+    t7 = t6 + _unbroadcast(s_bar * y, np.shape(x)) * np.cos(x)
+    x_bar = _fit(t7, x)
+    t8 = t5 + _unbroadcast(s_bar * t1, np.shape(y))
+    y_bar = _fit(t8, y)
     return (x_bar, y_bar)

@@ -47,10 +47,10 @@ def grad_sigmoid_bce(w, X, y):
     # backward pass
     # line 13: return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
     t4 = np.broadcast_shapes(np.shape(y), np.shape(t1))
-    t5 = np.broadcast_to(-1.0 / np.prod(t4), t4)
-    t6 = -(_unbroadcast(t5 * (1 - y), np.shape(t1)) / (1 - p))
+    t5 = -1.0 / np.prod(t4)
+    t6 = _unbroadcast(np.broadcast_to(t5 * (1 - y), t4), np.shape(t1)) / (1 - p)
     # line 12: p = 1.0 / (1.0 + np.exp(-(X @ w)))
-    p_bar = t6 + _unbroadcast(t5 * y, np.shape(t1)) / p
+    p_bar = _unbroadcast(np.broadcast_to(t5 * y, t4), np.shape(t1)) / p - t6
     # line 11: def sigmoid_bce(w, X, y):
     w_bar = _fit(_matmul_vjp_b(p_bar * p / t3 * t2, X, w), w)
     return w_bar
