@@ -28,36 +28,3 @@ def make_fn(tmp_path):
         return module
 
     return make
-
-
-def sample(shape: str, domain: str, rng: np.random.Generator):
-    """A float64 input: shape '3x4' (an array), '' (0-d), or 'f' (a Python float), in a domain."""
-    dims = () if shape in ("", "f") else tuple(int(d) for d in shape.split("x"))
-    if domain == "invertible":
-        n = dims[-1]
-        return rng.uniform(-0.5, 0.5, dims) + 3 * np.eye(n)
-    low, high = {
-        "real": (-2, 2),
-        "positive": (0.5, 2),
-        "unit": (-0.8, 0.8),
-        "nonzero": (0.5, 2),
-        "bool": (-1, 1),
-        "withzero": (-2, 2),
-    }[domain]
-    x = rng.uniform(low, high, dims)
-    if domain == "withzero" and x.size:  # exact zeros, where formulas like prod / x fail
-        x.reshape(-1)[::3] = 0.0
-    if domain == "nonzero":
-        x = x * rng.choice([-1.0, 1.0], dims)
-    return float(x) if shape == "f" else x
-
-
-def parse_example(example: str):
-    """'np.sum(a, axis=1) | a: 3x4, b: 4 positive' -> (expr, [(name, shape, domain), ...])."""
-    expr, _, spec = example.partition("|")
-    inputs = []
-    for item in spec.split(","):
-        name, _, rest = item.partition(":")
-        shape, *domain = rest.split()
-        inputs.append((name.strip(), shape, domain[0] if domain else "real"))
-    return expr.strip(), inputs

@@ -17,6 +17,15 @@ _COMPARE = {
     "equal": "==",
     "not_equal": "!=",
 }
+_RELATIONS = {"greater": "Gt", "less": "Lt", "greater_equal": "Ge", "less_equal": "Le",
+              "equal": "Eq", "not_equal": "Ne"}
+
+
+def _indicator(relation: str):
+    """The SymPy form of a comparison: 1 where it holds, else 0 (as NumPy's bools multiply)."""
+    return lambda sp, a, b: sp.Piecewise((1, getattr(sp, relation)(a, b)), (0, True))
+
+
 for _name, _symbol in _COMPARE.items():
     defrule(
         _name,
@@ -25,6 +34,7 @@ for _name, _symbol in _COMPARE.items():
         numpy=(getattr(np, _name),),
         nondiff=True,
         shape="elementwise",
+        sympy=_indicator(_RELATIONS[_name]),
     )
 
 _ELEMENTWISE = (
@@ -43,6 +53,16 @@ _ELEMENTWISE = (
     "logical_xor",
     "heaviside",
 )
+_SYMPY = {  # forms on numbers and on 0/1 truth values (as NumPy's bools multiply)
+    "sign": lambda sp, x: sp.sign(x),
+    "floor": lambda sp, x: sp.floor(x),
+    "ceil": lambda sp, x: sp.ceiling(x),
+    "trunc": lambda sp, x: sp.sign(x) * sp.floor(sp.Abs(x)),
+    "logical_not": lambda sp, a: 1 - a,
+    "logical_and": lambda sp, a, b: a * b,
+    "logical_or": lambda sp, a, b: a + b - a * b,
+    "logical_xor": lambda sp, a, b: a + b - 2 * a * b,
+}
 for _name in _ELEMENTWISE:
     defrule(
         _name,
@@ -53,6 +73,7 @@ for _name in _ELEMENTWISE:
         kwargs=True,
         shape="elementwise",
         methods=("round",) if _name == "round" else (),
+        sympy=_SYMPY.get(_name),
     )
 
 _OTHER = (

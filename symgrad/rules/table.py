@@ -46,7 +46,8 @@ class Rule:
     math: str = ""  # the backward function in math notation, for docs and reports
     adapt: Callable | None = None  # reorders a NumPy-style call into the rule's parameters
     validate: Callable | None = None  # checks static attributes; raises SymgradError
-    examples: tuple = ()  # (call source, {input: (shape, domain)}) for the generated tests
+    examples: tuple = ()  # "call source | x: 3x4 domain, ..." for generated tests and proofs
+    callables: tuple = ()  # the NumPy callables that denote it
 
     @property
     def array_params(self) -> list[Param]:
@@ -95,7 +96,7 @@ def defrule(
     methods and attributes. Returns the rule (also reachable as `RULES[name]`)."""
     if name in RULES:
         raise ValueError(f"rule {name!r} registered twice")
-    rule = Rule(name, parse_params(params), emit, dict(vjp or {}), **facts)
+    rule = Rule(name, parse_params(params), emit, dict(vjp or {}), callables=tuple(numpy), **facts)
     unknown = set(rule.vjp) - {p.name for p in rule.params}
     if unknown:
         raise ValueError(f"rule {name!r}: VJP for unknown parameters {sorted(unknown)}")

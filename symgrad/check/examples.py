@@ -1,0 +1,75 @@
+"""Rule-table examples: parsing them, sampling their inputs, and turning them into functions.
+
+Contract: an example is `"<expression> | name: shape [domain], ..."`, e.g.
+`"np.sum(a, axis=1) | a: 3x4"`. A shape is `3x4`, `""` (0-d) or `f` (a Python float); a domain is
+one of `DOMAINS` (default `real`). `example_function` compiles `def f(<names>): return <expr>`
+from a source registered with linecache, so symgrad can read it like any user function.
+"""
+
+from __future__ import annotations
+
+import itertools
+import linecache
+from dataclasses import dataclass
+
+import numpy as np
+
+DOMAINS = {  # name: (low, high) of the uniform sample; special cases below
+    "real": (-2.0, 2.0),
+    "positive": (0.5, 2.0),
+    "unit": (-0.8, 0.8),
+    "nonzero": (0.5, 2.0),  # random sign
+    "bool": (-1.0, 1.0),  # only compared, never differentiated
+    "withzero": (-2.0, 2.0),  # every third entry exactly 0
+    "invertible": (-0.5, 0.5),  # plus 3 I
+}
+_COUNTER = itertools.count()
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    shape: str
+    domain: str
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        return () if self.shape in ("", "f") else tuple(int(d) for d in self.shape.split("x"))
+
+    @property
+    def differentiable(self) -> bool:
+        return self.domain != "bool"
+
+
+def parse_example(example: str) -> tuple[str, list[Input]]:
+    """'np.sum(a, axis=1) | a: 3x4, b: 4 positive' -> ('np.sum(a, axis=1)', [Input, ...])."""
+    expr, _, spec = example.partition("|")
+    inputs = []
+    for item in spec.split(","):
+        name, _, rest = item.partition(":")
+        shape, *domain = rest.split()
+        inputs.append(Input(name.strip(), shape, domain[0] if domain else "real"))
+    return expr.strip(), inputs
+
+
+def sample(inp: Input, rng: np.random.Generator):
+    """A float64 value for the input, in its domain (a Python float for shape 'f')."""
+    low, high = DOMAINS[inp.domain]
+    x = rng.uniform(low, high, inp.dims)
+    if inp.domain == "invertible":
+        x = x + 3 * np.eye(inp.dims[-1])
+    elif inp.domain == "withzero" and x.size:
+        x.reshape(-1)[::3] = 0.0
+    elif inp.domain == "nonzero":
+        x = x * rng.choice([-1.0, 1.0], inp.dims)
+    return float(x) if inp.shape == "f" else x
+
+
+def example_function(expr: str, inputs: list[Input]):
+    """The function `def f(<inputs>): return <expr>`, with source symgrad can read."""
+    filename = f"<symgrad example {next(_COUNTER)}>"
+    source = f"def f({', '.join(i.name for i in inputs)}):\n    return {expr}\n"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"np": np}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace["f"]
