@@ -7,7 +7,6 @@ import itertools
 import sys
 import textwrap
 
-import numpy as np
 import pytest
 
 _COUNTER = itertools.count()
@@ -28,3 +27,14 @@ def make_fn(tmp_path):
         return module
 
     return make
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fuzz",
+        type=int,
+        default=0,
+        metavar="N",
+        help="differential fuzzing: check N random programs (random seed) instead of the bounded, "
+        "derandomized set of the normal suite",
+    )

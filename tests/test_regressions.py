@@ -32,6 +32,13 @@ CASES = {  # name: (parameters, returned expression, argument shapes; "f" a Pyth
     "astype_inside_product": ("x, y", "np.sum(y.astype(np.float64) * x)", [(3,), (3,)]),
     # clip with lower > upper returns the upper bound (entries 1 and 2 cross)
     "clip_crossed_bounds": ("a, lo, hi", "np.sum(np.clip(a, lo, hi) * 1.5)", "crossed"),
+    # found by fuzzing --------------------------------------------------------------------------
+    # the trace of a rectangular matrix sums the shorter diagonal (the VJP assumed a square one)
+    "trace_of_rectangular_matrix": (
+        "a, b",
+        "np.trace(a) + np.sum(np.trace(b))",
+        [(3, 4), (4, 2, 3)],
+    ),
 }
 
 

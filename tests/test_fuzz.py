@@ -1,0 +1,36 @@
+"""Differential fuzzing: random NumPy programs from the rule table, symgrad against central
+differences (`symgrad.check_grads`, float64, its own tolerances).
+
+The normal suite checks a fixed (derandomized) set of programs; `pytest tests/test_fuzz.py --fuzz N`
+checks N fresh random ones. A failure shows the program's source, arguments and argnums.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+
+import symgrad
+
+from .strategies import Program, programs
+
+BOUNDED = 150  # programs in the normal suite
+
+
+def check(program: Program) -> None:
+    try:
+        symgrad.check_grads(program.f, program.args, program.argnums)
+    except Exception as e:
+        raise AssertionError(f"{type(e).__name__}: {e}\n--- program ---\n{program!r}") from e
+
+
+def test_random_programs_match_central_differences(request):
+    n = request.config.getoption("--fuzz")
+    fuzz = settings(
+        max_examples=n or BOUNDED,
+        derandomize=not n,
+        deadline=None,
+        database=None,
+        print_blob=bool(n),
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    fuzz(given(programs())(check))()
