@@ -1,0 +1,287 @@
+"""The `symgrad` command line: emit, graph, check and verify-rules.
+
+Contract: `main(argv)` returns the exit status: 0 on success, 1 when a check or a rule
+verification fails, 2 on a user error (a `SymgradError`, a missing file or function, a bad
+argument spec), whose message goes to stderr without a traceback. Functions are named as
+`FILE.py:FUNC`; the file is imported as a fresh module with its directory on `sys.path`, and
+decorated functions (`@symgrad.grad`, `functools.wraps`) are unwrapped to the user's function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib.util
+import inspect
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from symgrad.api import emit_module, grad
+from symgrad.errors import SymgradError
+from symgrad.ir import to_dot, to_text
+
+_MODULES = itertools.count()
+
+
+def load_function(target: str) -> Callable:
+    """The function named by `path/to/file.py:name` (dotted names reach into classes)."""
+    path, sep, name = target.rpartition(":")
+    if not sep or not path or not name:
+        raise SymgradError(f"expected FILE.py:FUNCTION, got {target!r}")
+    file = Path(path)
+    if not file.is_file():
+        raise SymgradError(f"{path}: no such file")
+    module_name = f"_symgrad_cli_{file.stem}_{next(_MODULES)}"
+    spec = importlib.util.spec_from_file_location(module_name, file.resolve())
+    if spec is None or spec.loader is None:
+        raise SymgradError(f"{path}: cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    directory = str(file.resolve().parent)
+    sys.path.insert(0, directory)  # so the file can import its sibling modules
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as e:
+        raise SymgradError(f"{e.filename}:{e.lineno}: {e.msg}") from None
+    except Exception as e:
+        raise SymgradError(f"{path}: importing it raised {type(e).__name__}: {e}") from None
+    finally:
+        sys.path.remove(directory)
+    obj = module
+    for part in name.split("."):
+        if not hasattr(obj, part):
+            found = [n for n, v in vars(module).items() if inspect.isfunction(v)]
+            close = difflib.get_close_matches(part, found, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise SymgradError(f"{path}: no function {name!r}{hint}")
+        obj = getattr(obj, part)
+    fn = inspect.unwrap(obj)  # symgrad.Compiled and functools.wraps both set __wrapped__
+    if not callable(fn):
+        raise SymgradError(f"{path}: {name!r} is a {type(fn).__name__}, not a function")
+    return fn
+
+
+def _argnums(text: str | None, fn: Callable, default=0):
+    """'0,1' or 'W,b' -> an int for one entry, a tuple for several; `default` when not given."""
+    if text is None:
+        return default
+    params = list(inspect.signature(fn).parameters)
+    nums = []
+    for item in text.split(","):
+        item = item.strip()
+        if item.lstrip("-").isdigit():
+            nums.append(int(item))
+        elif item in params:
+            nums.append(params.index(item))
+        else:
+            raise SymgradError(
+                f"--argnums {text!r}: {item!r} is neither an index nor a parameter of "
+                f"{fn.__name__}({', '.join(params)})"
+            )
+    return nums[0] if len(nums) == 1 else tuple(nums)
+
+
+def parse_spec(spec: str):
+    """'W: 3x4, b: 3, x: 4 positive, t: f' -> [Input, ...], the rule-table examples' grammar."""
+    from symgrad.check.examples import DOMAINS, Input, parse_example
+
+    inputs = []
+    for item in spec.split(","):
+        name, colon, rest = item.partition(":")
+        words = rest.split()
+        if not colon or not name.strip().isidentifier() or len(words) > 2:
+            raise SymgradError(f"--args: cannot read {item.strip()!r}; write `name: 3x4 [domain]`")
+        if not words or words[0] in DOMAINS:  # a 0-d array: `x:` or `x: positive`
+            inp = Input(name.strip(), "", words[0] if words else "real")
+        else:
+            (inp,) = parse_example("f | " + item)[1]
+        dims = inp.shape.split("x") if inp.shape not in ("", "f") else []
+        if not all(d.isdigit() for d in dims):
+            raise SymgradError(
+                f"--args: bad shape {inp.shape!r} for {inp.name}; write 3x4, f or nothing"
+            )
+        if inp.domain not in DOMAINS:
+            raise SymgradError(
+                f"--args: unknown domain {inp.domain!r} for {inp.name}; one of {', '.join(DOMAINS)}"
+            )
+        inputs.append(inp)
+    return inputs
+
+
+def _check_arguments(fn: Callable, spec: str | None, seed: int) -> tuple[list, list[int]]:
+    """(argument values, indices of the float ones) from the spec, then the defaults."""
+    from symgrad.check.examples import sample
+
+    sig = inspect.signature(fn)
+    params = [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    names = [p.name for p in params]
+    given, frozen = {}, set()
+    rng = np.random.default_rng(seed)
+    for inp in parse_spec(spec) if spec else []:
+        if inp.name not in names:
+            raise SymgradError(
+                f"--args: {fn.__name__}({', '.join(names)}) has no parameter {inp.name!r}"
+            )
+        given[inp.name] = sample(inp, rng)
+        if not inp.differentiable:
+            frozen.add(inp.name)
+    missing = [p.name for p in params if p.name not in given and p.default is p.empty]
+    if missing:
+        raise SymgradError(
+            f"no value for {', '.join(missing)}: {fn.__name__} has no default for "
+            f"{'it' if len(missing) == 1 else 'them'}",
+            hint='Give shapes with --args, e.g. --args "'
+            + ", ".join(f"{m}: 3" for m in missing)
+            + '".',
+        )
+    values = [given.get(p.name, p.default) for p in params]
+    floats = [
+        k
+        for k, (p, v) in enumerate(zip(params, values))
+        if p.name not in frozen
+        and (isinstance(v, float) or np.dtype(getattr(v, "dtype", object)).kind == "f")
+    ]
+    return values, floats
+
+
+def cmd_emit(args) -> int:
+    if args.mode != "reverse":
+        raise SymgradError(
+            "--mode forward: forward mode is not implemented yet; use --mode reverse"
+        )
+    fn = load_function(args.target)
+    source = emit_module(fn, args.output, argnums=_argnums(args.argnums, fn))
+    if args.output:
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        print(source, end="")
+    return 0
+
+
+def cmd_graph(args) -> int:
+    fn = load_function(args.target)
+    graph = grad(fn, argnums=_argnums(args.argnums, fn)).graph
+    if not args.output:
+        print(to_text(graph))
+        return 0
+    fmt = os.path.splitext(args.output)[1].lstrip(".").lower()
+    if fmt not in ("dot", "gv", "svg", "png"):
+        raise SymgradError(f"-o {args.output}: unknown format; write a .dot, .svg or .png file")
+    dot = to_dot(graph)
+    if fmt in ("dot", "gv"):
+        Path(args.output).write_text(dot)
+    else:
+        exe = shutil.which("dot")
+        if exe is None:
+            raise SymgradError(
+                f"-o {args.output}: drawing a .{fmt} needs Graphviz's `dot` program, which is not "
+                "on PATH",
+                hint="Install Graphviz (apt install graphviz, brew install graphviz or conda "
+                "install graphviz), or write DOT text with -o graph.dot.",
+            )
+        done = subprocess.run(
+            [exe, f"-T{fmt}", "-o", args.output], input=dot, text=True, capture_output=True
+        )
+        if done.returncode != 0:
+            raise SymgradError(f"-o {args.output}: dot failed: {done.stderr.strip()}")
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_check(args) -> int:
+    from symgrad.check.report import check
+
+    fn = load_function(args.target)
+    values, floats = _check_arguments(fn, args.args, args.seed)
+    if args.argnums is None and not floats:
+        raise SymgradError(
+            f"{fn.__name__} has no float argument to differentiate",
+            hint="Give float shapes with --args, or name arguments with --argnums.",
+        )
+    default = floats[0] if len(floats) == 1 else tuple(floats)
+    report = check(fn, *values, argnums=_argnums(args.argnums, fn, default), seed=args.seed)
+    print(report)
+    return 0 if report.ok else 1
+
+
+def cmd_verify_rules(args) -> int:
+    from symgrad.check.symbolic import verify_rules
+    from symgrad.rules import RULES
+
+    unknown = [n for n in args.rules if n not in RULES]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(RULES), n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else "see symgrad.rules.RULES"
+        raise SymgradError(f"no rule named {', '.join(map(repr, unknown))}; {hint}")
+    report = verify_rules(args.rules or None)
+    print(report)
+    if args.markdown:
+        Path(args.markdown).write_text(report.to_markdown())
+        print(f"wrote {args.markdown}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="symgrad", description="Source-to-source differentiation of Python/NumPy functions."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    target = dict(metavar="FILE.py:FUNC", help="the function, e.g. model.py:loss")
+    argnums = dict(help="arguments to differentiate: indices or names, e.g. 0,1 or W,b")
+
+    p = sub.add_parser("emit", help="print or write the emitted gradient module")
+    p.add_argument("target", **target)
+    p.add_argument("--argnums", **argnums)
+    p.add_argument(
+        "--mode",
+        choices=["reverse", "forward"],
+        default="reverse",
+        help="reverse (gradient; the default) or forward (not implemented yet)",
+    )
+    p.add_argument("-o", "--output", metavar="OUT.py", help="write the module here")
+    p.set_defaults(run=cmd_emit)
+
+    p = sub.add_parser("graph", help="print the gradient's IR, or write it as DOT/SVG/PNG")
+    p.add_argument("target", **target)
+    p.add_argument("--argnums", **argnums)
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="GRAPH.dot|.svg|.png",
+        help="write the graph (.svg and .png need Graphviz's dot)",
+    )
+    p.set_defaults(run=cmd_graph)
+
+    p = sub.add_parser("check", help="check a function's gradient (numeric and symbolic)")
+    p.add_argument("target", **target)
+    p.add_argument(
+        "--args",
+        metavar="SPEC",
+        help='argument shapes, e.g. "W: 3x4, b: 3, x: 4 positive, t: f" (default: '
+        "the function's defaults)",
+    )
+    p.add_argument("--argnums", help=argnums["help"] + " (default: every float argument)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.set_defaults(run=cmd_check)
+
+    p = sub.add_parser("verify-rules", help="prove the rule table's gradients with SymPy")
+    p.add_argument("rules", nargs="*", metavar="RULE", help="rules to verify (default: all)")
+    p.add_argument("--markdown", metavar="PATH", help="also write the report as a Markdown table")
+    p.set_defaults(run=cmd_verify_rules)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except SymgradError as e:
+        print(f"symgrad {args.command}: error: {e}" if e.loc is None else str(e), file=sys.stderr)
+        return 2
