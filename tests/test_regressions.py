@@ -34,6 +34,14 @@ CASES = {  # name: (parameters, returned expression, argument shapes; "f" a Pyth
     "clip_crossed_bounds": ("a, lo, hi", "np.sum(np.clip(a, lo, hi) * 1.5)", "crossed"),
     # found by fuzzing --------------------------------------------------------------------------
     # the trace of a rectangular matrix sums the shorter diagonal (the VJP assumed a square one)
+    # the VJP of `.T` wrote `g.T`, but g is a Python float when the transposed value is 0-d
+    "transpose_of_a_0d_value": ("a, b", "np.min(a, axis=-1).T * b", [(3,), "f"]),
+    # np.repeat of a 0-d value along axis 0 gives a 1-d array; its VJP indexed the 0-d shape
+    "repeat_of_a_0d_value": (
+        "b",
+        "np.sum(np.repeat(np.sum(b), 3, axis=0) * np.arange(3.0))",
+        [(4,)],
+    ),
     "trace_of_rectangular_matrix": (
         "a, b",
         "np.trace(a) + np.sum(np.trace(b))",

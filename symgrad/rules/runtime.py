@@ -101,7 +101,7 @@ def _tile_vjp(g, x, reps):
 
 def _repeat_vjp(g, x, repeats, axis=None):
     """Sum each run of repeated entries of g back onto the entry of x it came from."""
-    if axis is None:
+    if axis is None or np.ndim(x) == 0:  # NumPy repeats a 0-d array as a 1-d one
         flat = np.ravel(x)
         counts = np.broadcast_to(repeats, flat.shape)
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
