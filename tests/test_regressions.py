@@ -42,6 +42,15 @@ CASES = {  # name: (parameters, returned expression, argument shapes; "f" a Pyth
         "np.sum(np.repeat(np.sum(b), 3, axis=0) * np.arange(3.0))",
         [(4,)],
     ),
+    # np.transpose(a) was emitted as a.T, which a Python float does not have
+    "transpose_of_a_python_float": ("a, b", "np.transpose(a) * b", ["f", (3,)]),
+    # einsum broadcasts an axis of length 1 against the same index of another operand; the VJP
+    # left that axis broadcast, and summing with a's other cotangent counted it 4 times
+    "einsum_broadcasts_a_length_one_axis": (
+        "a, b",
+        "np.sum(np.einsum('ij,j', a, b) - a)",
+        [(2, 1), (4,)],
+    ),
     "trace_of_rectangular_matrix": (
         "a, b",
         "np.trace(a) + np.sum(np.trace(b))",

@@ -222,6 +222,8 @@ def _einsum_vjp(g, operands, subscripts):
         if kept != term:
             missing = tuple(k for k, c in enumerate(term) if c not in known)
             gi = ops.broadcast_to(ops.expand_dims(gi, axis=missing), ops.shape(x))
+        else:  # an axis of length 1 in x that einsum broadcast against the other operands
+            gi = ops.unbroadcast(gi, ops.shape(x))
         grads.append(gi)
     return grads
 

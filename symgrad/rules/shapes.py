@@ -140,22 +140,16 @@ defrule("len", "obj", call("len"), numpy=(len,), nondiff=True, shape="scalar")
 
 
 def _transpose_vjp(g, axes):
-    if axes is None:  # g may be a Python float (the transpose of a 0-d value), which has no .T
-        return ops.transpose_vjp(g)
+    if axes is None:
+        return ops.transpose(g)
     n = len(axes)  # axes name every axis, so negative ones normalise against their count
     return ops.transpose(g, axes=tuple(int(i) for i in np.argsort([a % n for a in axes])))
-
-
-def _emit_transpose(args, attrs, rule):
-    if attrs.get("axes") is None:
-        return ast.Attribute(args[0], "T", ast.Load())
-    return call("np.transpose")(args, attrs, rule)
 
 
 defrule(
     "transpose",
     "a, axes=None",
-    _emit_transpose,
+    call("np.transpose"),  # not `.T`: a Python float (a 0-d value, its cotangent) has no .T
     numpy=(np.transpose,),
     methods=("transpose", "T"),
     vjp={"a": _transpose_vjp},
@@ -167,13 +161,6 @@ defrule(
         "a.transpose(2, 0, 1) | a: 2x3x4",
         "np.transpose(a) | a: 2x3x4",
     ),
-)
-defrule(
-    "transpose_vjp",
-    "ct",
-    call("np.transpose"),
-    vjp={"ct": lambda g: ops.transpose_vjp(g)},
-    math="reverse the axes of v",
 )
 defrule(
     "swapaxes",
