@@ -5,7 +5,7 @@ table's backward functions and emit a standalone NumPy module computing the deri
 """
 
 from symgrad.api import Compiled, emit_module, grad, value_and_grad, vjp
-from symgrad.check import check_grads
+from symgrad.checks import CheckReport, check, check_grads, verify_rules
 from symgrad.errors import (
     NotDifferentiableError,
     SourceUnavailableError,
@@ -17,15 +17,18 @@ from symgrad.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckReport",
     "Compiled",
     "NotDifferentiableError",
     "SourceUnavailableError",
     "SymgradError",
     "UnknownCallableError",
     "UnsupportedSyntaxError",
+    "check",
     "check_grads",
     "emit_module",
     "grad",
     "value_and_grad",
+    "verify_rules",
     "vjp",
 ]

@@ -90,18 +90,14 @@ def _argnums(text: str | None, fn: Callable, default=0):
 
 def parse_spec(spec: str):
     """'W: 3x4, b: 3, x: 4 positive, t: f' -> [Input, ...], the rule-table examples' grammar."""
-    from symgrad.check.examples import DOMAINS, Input, parse_example
+    from symgrad.checks.examples import DOMAINS, parse_example
 
     inputs = []
     for item in spec.split(","):
         name, colon, rest = item.partition(":")
-        words = rest.split()
-        if not colon or not name.strip().isidentifier() or len(words) > 2:
+        if not colon or not name.strip().isidentifier() or len(rest.split()) > 2:
             raise SymgradError(f"--args: cannot read {item.strip()!r}; write `name: 3x4 [domain]`")
-        if not words or words[0] in DOMAINS:  # a 0-d array: `x:` or `x: positive`
-            inp = Input(name.strip(), "", words[0] if words else "real")
-        else:
-            (inp,) = parse_example("f | " + item)[1]
+        (inp,) = parse_example("f | " + item)[1]
         dims = inp.shape.split("x") if inp.shape not in ("", "f") else []
         if not all(d.isdigit() for d in dims):
             raise SymgradError(
@@ -117,7 +113,7 @@ def parse_spec(spec: str):
 
 def _check_arguments(fn: Callable, spec: str | None, seed: int) -> tuple[list, list[int]]:
     """(argument values, indices of the float ones) from the spec, then the defaults."""
-    from symgrad.check.examples import sample
+    from symgrad.checks.examples import sample
 
     sig = inspect.signature(fn)
     params = [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
@@ -196,7 +192,7 @@ def cmd_graph(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from symgrad.check.report import check
+    from symgrad.checks.report import check
 
     fn = load_function(args.target)
     values, floats = _check_arguments(fn, args.args, args.seed)
@@ -212,7 +208,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_verify_rules(args) -> int:
-    from symgrad.check.symbolic import verify_rules
+    from symgrad.checks.symbolic import verify_rules
     from symgrad.rules import RULES
 
     unknown = [n for n in args.rules if n not in RULES]

@@ -2,11 +2,14 @@
 
 Contract: `active(graph, wrt)` is the set of nodes that (a) depend on a param in `wrt` through
 differentiable inputs of differentiable rules and (b) are ancestors of an output. Only these get
-cotangents, so nothing is computed for inputs nobody asked about, or past a comparison or argmax.
+cotangents, so nothing is computed for inputs nobody asked about, or past a comparison or argmax. A
+differentiable rule without any backward function raises `NotDifferentiableError` when it is
+reached, rather than passing no gradient.
 """
 
 from __future__ import annotations
 
+from symgrad.errors import NotDifferentiableError
 from symgrad.ir import Graph
 from symgrad.rules import RULES, split_inputs
 
@@ -28,9 +31,20 @@ def diff_inputs(graph: Graph, nid: int) -> list[tuple[str, int | None, int]]:
 
 def active(graph: Graph, wrt: list[int]) -> set[int]:
     depends: set[int] = set(wrt)
+    blocked = []  # differentiable rules without a backward function, reached from wrt
     for node in graph.nodes():
         if node.op in ("param", "const") or RULES[node.op].nondiff:
             continue
         if any(i in depends for _, _, i in diff_inputs(graph, node.id)):
             depends.add(node.id)
-    return depends & graph.ancestors_of(graph.outputs)
+        elif not RULES[node.op].vjp and any(i in depends for i in node.inputs):
+            blocked.append(node)
+    needed = graph.ancestors_of(graph.outputs)
+    for node in blocked:
+        if node.id in needed:
+            raise NotDifferentiableError(
+                f"'{node.op}' has no backward function yet, so symgrad cannot differentiate "
+                "through it (it appears when a gradient is differentiated again)",
+                node.loc,
+            )
+    return depends & needed

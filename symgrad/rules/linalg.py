@@ -16,8 +16,9 @@ from symgrad.rules.build import ops
 from symgrad.rules.table import binop, call, defrule
 
 
-def bilinear(name, emit, numpy, methods, math, helper_a, helper_b, examples):
-    """Register a bilinear product and its two VJP helpers, each differentiable again."""
+def bilinear(name, emit, numpy, methods, math, helper_a, helper_b, examples, helper_shapes):
+    """Register a bilinear product and its two VJP helpers, each differentiable again.
+    `helper_shapes` are (ct, a, b) shapes on which the helpers are checked."""
     va, vb = name + "_vjp_a", name + "_vjp_b"
     defrule(
         name,
@@ -37,6 +38,11 @@ def bilinear(name, emit, numpy, methods, math, helper_a, helper_b, examples):
         "ct, a, b",
         call(helper_a.__name__),
         helper=helper_a,
+        math="B[a](v) of " + name,
+        examples=tuple(
+            f"{helper_a.__name__}(ct, a, b) | ct: {c}, a: {a} const, b: {b}"
+            for c, a, b in helper_shapes
+        ),
         vjp={
             "ct": lambda g, b: getattr(ops, name)(g, b),
             "b": lambda g, ct, b: getattr(ops, vb)(ct, g, b),
@@ -47,6 +53,11 @@ def bilinear(name, emit, numpy, methods, math, helper_a, helper_b, examples):
         "ct, a, b",
         call(helper_b.__name__),
         helper=helper_b,
+        math="B[b](v) of " + name,
+        examples=tuple(
+            f"{helper_b.__name__}(ct, a, b) | ct: {c}, a: {a}, b: {b} const"
+            for c, a, b in helper_shapes
+        ),
         vjp={
             "ct": lambda g, a: getattr(ops, name)(a, g),
             "a": lambda g, ct, a: getattr(ops, va)(ct, a, g),
@@ -70,6 +81,7 @@ bilinear(
         "np.matmul(a, b) | a: 2x3x4, b: 4x2",
         "a @ b | a: 3x4, b: 2x4x5",
     ),
+    (("3x2", "3x4", "4x2"), ("3", "3x4", "4"), ("2", "4", "4x2"), ("2x3x5", "3x4", "2x4x5")),
 )
 bilinear(
     "dot",
@@ -88,6 +100,7 @@ bilinear(
         "np.dot(a, b) | a: 2x3x4, b: 4",
         "np.dot(a, b) | a: 4, b: 2x4x3",
     ),
+    (("3x2", "3x4", "4x2"), ("", "4", "4"), ("3x2", "f", "3x2"), ("2x3x2x5", "2x3x4", "2x4x5")),
 )
 bilinear(
     "inner",
@@ -102,6 +115,7 @@ bilinear(
         "np.inner(a, b) | a: 3x4, b: 2x4",
         "np.inner(a, b) | a: 2x3x4, b: 4",
     ),
+    (("", "4", "4"), ("3x2", "3x4", "2x4"), ("2x3", "2x3x4", "4")),
 )
 
 defrule(
@@ -132,6 +146,10 @@ defrule(
     call("_trace_vjp"),
     helper=runtime._trace_vjp,
     vjp={"ct": lambda g: ops.trace(g)},
+    examples=(
+        "_trace_vjp(ct, x) | ct: , x: 4x4 const",
+        "_trace_vjp(ct, x) | ct: 2, x: 3x3x2 const",
+    ),
     math="trace v",
 )
 
@@ -220,10 +238,10 @@ def _einsum_vjp(g, operands, subscripts):
         spec = ",".join([out] + [t for t, _ in others]) + "->" + kept
         gi = ops.einsum([g] + [o for _, o in others], subscripts=spec)
         if kept != term:
-            missing = tuple(k for k, c in enumerate(term) if c not in known)
-            gi = ops.broadcast_to(ops.expand_dims(gi, axis=missing), ops.shape(x))
-        else:  # an axis of length 1 in x that einsum broadcast against the other operands
-            gi = ops.unbroadcast(gi, ops.shape(x))
+            gi = ops.expand_dims(gi, axis=tuple(k for k, c in enumerate(term) if c not in known))
+        gi = ops.unbroadcast(gi, ops.shape(x))  # x's length-1 axes that einsum broadcast
+        if kept != term:
+            gi = ops.broadcast_to(gi, ops.shape(x))  # x's axes that only x has
         grads.append(gi)
     return grads
 

@@ -17,8 +17,14 @@ _COMPARE = {
     "equal": "==",
     "not_equal": "!=",
 }
-_RELATIONS = {"greater": "Gt", "less": "Lt", "greater_equal": "Ge", "less_equal": "Le",
-              "equal": "Eq", "not_equal": "Ne"}
+_RELATIONS = {
+    "greater": "Gt",
+    "less": "Lt",
+    "greater_equal": "Ge",
+    "less_equal": "Le",
+    "equal": "Eq",
+    "not_equal": "Ne",
+}
 
 
 def _indicator(relation: str):

@@ -207,6 +207,10 @@ defrule(
     call("_unbroadcast"),
     helper=runtime._unbroadcast,
     vjp={"ct": lambda g, ct: ops.broadcast_to(g, ops.shape(ct))},
+    examples=(
+        "_unbroadcast(ct, np.shape(x)) | ct: 3x4, x: 4 const",
+        "_unbroadcast(ct, np.shape(x)) | ct: 2x3x4, x: 3x1 const",
+    ),
     math="broadcast v to the shape before the sum",
 )
 defrule(
@@ -215,6 +219,7 @@ defrule(
     call("_fit"),
     helper=runtime._fit,
     vjp={"ct": lambda g, ct: ops.broadcast_to(g, ops.shape(ct))},
+    examples=("_fit(ct, x) | ct: 3x4, x: 3x4 const",),
     math="broadcast v to the shape before the sum",
 )
 defrule(
@@ -269,6 +274,10 @@ defrule(
     call("_tile_vjp"),
     helper=runtime._tile_vjp,
     vjp={"ct": lambda g, reps: ops.tile(g, reps)},
+    examples=(
+        "_tile_vjp(ct, x, (2, 1)) | ct: 6x4, x: 3x4 const",
+        "_tile_vjp(ct, x, 3) | ct: 2x6, x: 2x2 const",
+    ),
     math="tile v",
 )
 defrule(
@@ -291,6 +300,10 @@ defrule(
     call("_repeat_vjp"),
     helper=runtime._repeat_vjp,
     vjp={"ct": lambda g, repeats, axis: ops.repeat(g, repeats, axis=axis)},
+    examples=(
+        "_repeat_vjp(ct, x, 2, axis=1) | ct: 3x4, x: 3x2 const",
+        "_repeat_vjp(ct, x, 2) | ct: 12, x: 3x2 const",
+    ),
     math="repeat v",
 )
 
@@ -381,6 +394,10 @@ defrule(
     "ct, x, sections=..., axis=0, part=...",
     call("_split_part_vjp"),
     helper=runtime._split_part_vjp,
+    examples=(
+        "_split_part_vjp(ct, x, sections=2, part=1) | ct: 2x3, x: 4x3 const",
+        "_split_part_vjp(ct, x, sections=[1, 3], axis=1, part=2) | ct: 2x2, x: 2x5 const",
+    ),
     vjp={
         "ct": lambda g, sections, axis, part: ops.split_part(
             g, sections=sections, axis=axis, part=part

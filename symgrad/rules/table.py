@@ -103,6 +103,9 @@ def defrule(
     if any(p.name == "g" for p in rule.params):
         raise ValueError(f"rule {name!r}: 'g' names the cotangent in templates; rename the param")
     RULES[name] = rule
+    if rule.helper is not None and getattr(emit, "calls", None) == rule.helper.__name__:
+        numpy = rule.callables = (rule.helper,)  # source that calls it (an emitted gradient) lowers
+        # back to this rule
     for fn in numpy:
         BY_CALLABLE[id(fn)] = name
         _KEEP_ALIVE.append(fn)
@@ -156,6 +159,7 @@ def call(path: str) -> Callable:
             positional.extend(a.elts if p.varargs else [a])
         return ast.Call(_dotted(path), positional, keywords)
 
+    emit.calls = path  # what it calls, in the rule's own parameter order
     return emit
 
 

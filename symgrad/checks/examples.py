@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from symgrad.rules import RULES
+
 DOMAINS = {  # name: (low, high) of the uniform sample; special cases below
     "real": (-2.0, 2.0),
     "positive": (0.5, 2.0),
@@ -22,6 +24,7 @@ DOMAINS = {  # name: (low, high) of the uniform sample; special cases below
     "bool": (-1.0, 1.0),  # only compared, never differentiated
     "withzero": (-2.0, 2.0),  # every third entry exactly 0
     "invertible": (-0.5, 0.5),  # plus 3 I
+    "const": (-2.0, 2.0),  # an array input that is not differentiated (a shape, a saved value)
 }
 _COUNTER = itertools.count()
 
@@ -38,7 +41,7 @@ class Input:
 
     @property
     def differentiable(self) -> bool:
-        return self.domain != "bool"
+        return self.domain not in ("bool", "const")
 
 
 def parse_example(example: str) -> tuple[str, list[Input]]:
@@ -47,8 +50,9 @@ def parse_example(example: str) -> tuple[str, list[Input]]:
     inputs = []
     for item in spec.split(","):
         name, _, rest = item.partition(":")
-        shape, *domain = rest.split()
-        inputs.append(Input(name.strip(), shape, domain[0] if domain else "real"))
+        words = rest.split()
+        shape = words.pop(0) if words and words[0] not in DOMAINS else ""
+        inputs.append(Input(name.strip(), shape, words[0] if words else "real"))
     return expr.strip(), inputs
 
 
@@ -70,6 +74,6 @@ def example_function(expr: str, inputs: list[Input]):
     filename = f"<symgrad example {next(_COUNTER)}>"
     source = f"def f({', '.join(i.name for i in inputs)}):\n    return {expr}\n"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"np": np}
+    namespace = {"np": np, **{r.helper.__name__: r.helper for r in RULES.values() if r.helper}}
     exec(compile(source, filename, "exec"), namespace)
     return namespace["f"]

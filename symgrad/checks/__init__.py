@@ -1,0 +1,17 @@
+"""Checks on top of the compiler (nothing in the core imports them): `check_grads` (central
+differences), `check` (central differences and SymPy on a user's function) and `verify_rules`
+(SymPy proofs of the rule table). SymPy is imported only when a symbolic check runs."""
+
+from symgrad.checks.numeric import check_grads
+from symgrad.checks.report import CheckReport, check
+
+
+def verify_rules(names=None, seed: int = 0):
+    """Prove every backward function in the rule table (or those named) with SymPy; returns a
+    `RulesReport` (see `symgrad.checks.symbolic`)."""
+    from symgrad.checks.symbolic import verify_rules as prove
+
+    return prove(names, seed)
+
+
+__all__ = ["CheckReport", "check", "check_grads", "verify_rules"]

@@ -1,0 +1,104 @@
+"""SymPy's verdicts: the rule table proved, wrong rules caught, and users' functions checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import symgrad
+from symgrad.checks.symbolic import FAILED, POINTS, SYMBOLIC
+from symgrad.rules import RULES
+
+RULES_PAGE = Path(__file__).parents[1] / "docs" / "rules.md"
+RNG = np.random.default_rng(0)
+
+
+def test_every_rule_is_proved_and_the_docs_table_is_current():
+    report = symgrad.verify_rules()
+    assert report.ok, f"failed: {report.failed}; unverified: {report.unverified}\n{report}"
+    assert {c.name for c in report.checks} == set(RULES)
+    assert report.to_markdown() == RULES_PAGE.read_text(), (
+        "docs/rules.md is out of date: `symgrad verify-rules --markdown docs/rules.md`"
+    )
+
+
+@pytest.mark.parametrize(
+    "name, param, wrong, method",
+    [
+        ("tanh", "x", lambda g, ans: g * (1 - ans), SYMBOLIC),  # a factor missing
+        ("flip", "m", lambda g: g, SYMBOLIC),  # structural: the reversal missing
+        ("sum", "a", lambda g, a: 2 * g + 0 * a, SYMBOLIC),
+        ("maximum", "x1", lambda g, x1, x2: g * (x1 < x2), POINTS),  # the mask inverted
+    ],
+)
+def test_a_wrong_rule_fails_and_is_named(monkeypatch, name, param, wrong, method):
+    assert symgrad.verify_rules([name]).checks[0].method == method
+    monkeypatch.setitem(RULES[name].vjp, param, wrong)
+    report = symgrad.verify_rules([name])
+    assert not report.ok and report.failed == [name]
+    assert report.checks[0].method == FAILED and name in str(report)
+
+
+def mlp(W1, b1, W2, x):
+    h = np.maximum(W1 @ x + b1, 0.0)
+    return np.sum(np.tanh(W2 @ h) ** 2) + 0.1 * np.max(h)
+
+
+def test_check_passes_on_a_correct_gradient_with_both_oracles():
+    args = (
+        RNG.standard_normal((3, 2)),
+        RNG.standard_normal(3),
+        RNG.standard_normal((2, 3)),
+        RNG.standard_normal(2),
+    )
+    report = symgrad.check(mlp, *args, argnums=(0, 1, 2))
+    assert report.ok, str(report)
+    assert [(c.name, c.status) for c in report.checks] == [
+        ("numeric", "passed"),
+        ("symbolic", "passed"),
+    ]
+    assert "decided at the given arguments" in str(report)  # the relu masks
+    assert "mlp(W1, b1, W2, x) with respect to W1, b1, W2: ok" in str(report)
+    assert repr(report).startswith("<CheckReport mlp(")
+
+
+def test_check_fails_when_the_emitted_gradient_is_wrong(monkeypatch):
+    monkeypatch.setitem(RULES["tanh"].vjp, "x", lambda g, ans: g * (1 - ans))
+
+    def f(x):
+        return np.sum(np.tanh(x) * x)
+
+    report = symgrad.check(f, RNG.standard_normal(3))
+    assert not report.ok
+    assert [c.status for c in report.checks] == ["FAILED", "FAILED"], str(report)
+
+
+def test_check_skips_symbolic_on_large_inputs_and_says_why():
+    def f(x):
+        return np.sum(np.sin(x))
+
+    report = symgrad.check(f, RNG.standard_normal((10, 10)))
+    assert report.ok and report.checks[1].status == "skipped"
+    assert "100 entries" in report.checks[1].detail
+
+
+def test_check_accepts_decorated_functions_and_python_floats():
+    @symgrad.grad(argnums=(0, 1))
+    def f(a, b):
+        return a * np.exp(b) / (1.0 + a * a)
+
+    report = symgrad.check(f, 0.7, -0.3, argnums=(0, 1))
+    assert report.ok and report.checks[1].status == "passed", str(report)
+
+
+def test_check_raises_symgrad_errors_for_source_it_cannot_compile():
+    def f(x):
+        try:
+            return np.sum(x)
+        except ValueError:
+            return 0.0
+
+    with pytest.raises(symgrad.SymgradError, match="try"):
+        symgrad.check(f, np.ones(3))
