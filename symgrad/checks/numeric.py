@@ -8,6 +8,7 @@ computed in float64. It also checks each gradient's shape and dtype against its 
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable, Sequence
 
 import numpy as np
@@ -33,6 +34,7 @@ def check_grads(
     """Assert that symgrad's derivative of f at args agrees with central differences."""
     from symgrad.api import grad, vjp
 
+    f = inspect.unwrap(f)  # a decorated function: check the function it decorates
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     args = [_as64(a) for a in args]
     rng = np.random.default_rng(seed)
