@@ -38,18 +38,17 @@ def _normalise_argnums(fn: Callable, argnums) -> tuple[tuple[int, ...], bool]:
     """(argnums as a tuple, whether the caller asked for a single int)."""
     single = isinstance(argnums, int) and not isinstance(argnums, bool)
     nums = (argnums,) if single else tuple(argnums)
-    names = [
-        p
-        for p in inspect.signature(fn).parameters.values()
-        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
+    params = inspect.signature(fn).parameters.values()
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        lower(fn)  # refuses *args/**kwargs, naming the file and line
+    n = len(params)
     for k in nums:
-        if not isinstance(k, int) or isinstance(k, bool) or not -len(names) <= k < len(names):
+        if not isinstance(k, int) or isinstance(k, bool) or not -n <= k < n:
             raise SymgradError(
                 f"argnums {argnums!r} does not fit {fn.__qualname__}, which has "
-                f"{len(names)} parameters"
+                f"{n} parameter{'s' * (n != 1)}"
             )
-    return tuple(k % len(names) for k in nums), single
+    return tuple(k % n for k in nums), single
 
 
 def _compile(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:

@@ -59,6 +59,7 @@ BAD = {
     "einsum_diag": ("return np.einsum('ii->', x)", symgrad.SymgradError, "repeated index"),
     "norm_ord": ("return np.linalg.norm(x, ord=1)", symgrad.SymgradError, "ord=1"),
     "no_return": ("y = x", symgrad.UnsupportedSyntaxError, "does not end by returning"),
+    "varargs": ("return np.sum(x) + np.sum(more[0])", symgrad.UnsupportedSyntaxError, "*args"),
     "early_return": (
         "return np.sum(x)\n    y = x",
         symgrad.UnsupportedSyntaxError,
@@ -70,7 +71,8 @@ BAD = {
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_error_names_construct_file_line_and_caret(case, make_fn):
     body, cls, words = BAD[case]
-    m = make_fn(f"TABLE = np.ones(3)\n\n\ndef f(x):\n    {body}\n")
+    params = "x, *more" if case == "varargs" else "x"
+    m = make_fn(f"TABLE = np.ones(3)\n\n\ndef f({params}):\n    {body}\n")
     with pytest.raises(cls) as info:
         symgrad.grad(m.f)(np.ones((3, 3)))
     err = info.value
@@ -136,3 +138,9 @@ def test_no_internal_exception_types_escape(make_fn):
         m = make_fn(f"def f(x):\n    {body}\n")
         with pytest.raises(symgrad.SymgradError):
             symgrad.grad(m.f).source
+
+
+def test_argnums_out_of_range_names_the_count(make_fn):
+    m = make_fn("def f(x):\n    return np.sum(x)\n")
+    with pytest.raises(symgrad.SymgradError, match="which has 1 parameter$"):
+        symgrad.grad(m.f, argnums=1)
