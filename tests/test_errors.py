@@ -60,6 +60,9 @@ BAD = {
     "norm_ord": ("return np.linalg.norm(x, ord=1)", symgrad.SymgradError, "ord=1"),
     "no_return": ("y = x", symgrad.UnsupportedSyntaxError, "does not end by returning"),
     "varargs": ("return np.sum(x) + np.sum(more[0])", symgrad.UnsupportedSyntaxError, "*args"),
+    "mod": ("return np.sum(x % 2)", symgrad.UnsupportedSyntaxError, "operator Mod"),
+    "chained": ("return np.sum(0 < x < 1)", symgrad.UnsupportedSyntaxError, "chained"),
+    "invert": ("return np.sum(~x)", symgrad.UnsupportedSyntaxError, "Invert"),
     "early_return": (
         "return np.sum(x)\n    y = x",
         symgrad.UnsupportedSyntaxError,

@@ -278,6 +278,7 @@ class _Lowerer:
             e,
             f"the operator {type(e.op).__name__} on arrays is not supported",
             "Use np.logical_not for boolean arrays.",
+            UnsupportedSyntaxError,
         )
 
     def e_BinOp(self, e: ast.BinOp) -> Any:
@@ -288,18 +289,31 @@ class _Lowerer:
             return _PY_BINOPS[type(op)](left, right)
         name = _BINOP_RULES.get(type(op))
         if name is None:
-            raise self.error(e, f"the operator {type(op).__name__} is not supported on arrays")
+            raise self.error(
+                e,
+                f"the operator {type(op).__name__} is not supported on arrays",
+                "Supported on arrays: + - * / // ** @.",
+                UnsupportedSyntaxError,
+            )
         return self.call_rule(name, (left, right), {}, e)
 
     def e_Compare(self, e: ast.Compare) -> Any:
         if len(e.ops) != 1:
             raise self.error(
-                e, "chained comparisons are not supported", "Compare two values at a time."
+                e,
+                "chained comparisons are not supported",
+                "Compare two values at a time.",
+                UnsupportedSyntaxError,
             )
         left, right = self.expr(e.left), self.expr(e.comparators[0])
         name = _CMP_RULES.get(type(e.ops[0]))
         if name is None:
-            raise self.error(e, f"the comparison {type(e.ops[0]).__name__} is not supported")
+            raise self.error(
+                e,
+                f"the comparison {type(e.ops[0]).__name__} is not supported",
+                "Use ==, !=, <, <=, > or >=.",
+                UnsupportedSyntaxError,
+            )
         if is_const(left) and is_const(right):
             return eval(
                 compile(
