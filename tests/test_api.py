@@ -152,3 +152,11 @@ def test_tracebacks_show_the_generated_line(make_fn):
     text = "".join(traceback.format_exception(info.value))
     assert "<symgrad grad_f" in text
     assert "@" in text  # the generated line itself is shown
+
+
+def test_backward_comments_name_the_file_of_an_inlined_helper():
+    from tests.fixtures import models
+
+    source = symgrad.grad(models.mlp_bce).source
+    assert "# helpers_mod.py line 7: return 1.0 / (1.0 + np.exp(-z))" in source
+    assert "# line 18: p = sigmoid(h @ W2 + b2)" in source

@@ -143,7 +143,8 @@ class _Writer:
                 started_backward = True
             loc = node.loc
             if node.backward and loc is not None and (loc.line, loc.file) != last_loc:
-                lines.append(f"# line {loc.line}: {loc.text.strip()}")
+                where = "" if loc.file == self.graph.file else os.path.basename(loc.file) + " "
+                lines.append(f"# {where}line {loc.line}: {loc.text.strip()}")
                 last_loc = (loc.line, loc.file)
             lines.append(self.statement(node.id))
             if node.id in self.graph.checks:  # a call made for its effect: no name to bind
