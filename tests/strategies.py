@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from hypothesis import strategies as st
 
-from symgrad.check.examples import Input, parse_example, sample
-from symgrad.rules import RULES
+from symgrad.checks.examples import Input, parse_example, sample
+from symgrad.rules import BY_METHOD, RULES
 
 GAP = 0.05  # distance kept from every kink and threshold
-BOUND = 50.0  # largest magnitude of any intermediate value
+BOUND = 20.0  # largest magnitude of any intermediate value
+FINAL_BOUND = 30.0  # largest sum of magnitudes of the output's entries
 MAX_SIZE = 120  # largest number of entries of any intermediate value
 _COUNTER = itertools.count()
 
@@ -50,7 +51,11 @@ def _template(example: str) -> tuple[str, list[Input]]:
 
 
 def _differentiable(rule) -> bool:
-    return bool(rule.vjp) and not rule.nondiff and bool(rule.examples)
+    """A rule a user's code can call (not a VJP helper), with a gradient and examples."""
+    internal = rule.helper is not None and rule.helper in rule.callables
+    user_facing = rule.callables or rule.name in (*BY_METHOD.values(), "astype", "getitem")
+    user_facing = (user_facing or rule.name == "split_part") and not internal
+    return bool(user_facing and rule.vjp and not rule.nondiff and rule.examples)
 
 
 def _table():
@@ -159,6 +164,8 @@ class Builder:
         self.env: dict[str, object] = {}
         self.values: list[str] = []  # names holding float values, oldest first
         self.lines: list[str] = []
+        self.helpers: list[str] = []  # source of helper functions the program calls
+        self.count = 0
 
     # choices ---------------------------------------------------------------------------------
     def integer(self, low: int, high: int) -> int:
@@ -262,16 +269,43 @@ class Builder:
         value = self.evaluate(expr)
         if check is not None and not check(value):
             raise _Reject(expr)
-        name = f"t{len(self.lines) + 1}"
-        self.lines.append(f"    {name} = {expr}")
+        used = sorted(set(re.findall(r"\b[a-z]\w*\b", expr)) & set(self.env))
+        if len(used) == 1 and self.flip(0.1):  # through a helper function (symgrad inlines it)
+            helper = f"h{len(self.helpers) + 1}"
+            body = re.sub(rf"\b{used[0]}\b", "v", expr)
+            self.helpers.append(f"def {helper}(v):\n    return {body}\n\n\n")
+            expr = f"{helper}({used[0]})"
+        return self.bind(expr, value)
+
+    def bind(self, expr: str, value, target: str | None = None) -> str:
+        self.count += 1
+        name = f"t{self.count}"
+        self.lines.append(f"    {target or name} = {expr}")
         self.env[name] = value
         self.values.append(name)
+        return name
+
+    def augment(self, name: str) -> str:
+        """Sometimes `name += u`: only on a fresh array or number (no alias sees it change)."""
+        if not self.flip(0.15) or "np.asarray" in self.lines[-1] or "np.array(" in self.lines[-1]:
+            return name
+        shape = self.shape_of(name)
+        fits = [v for v in self.values if _broadcasts(self.shape_of(v), shape)]
+        fits = [v for v in fits if np.broadcast_shapes(self.shape_of(v), shape) == shape]
+        op = self.choice(["+", "-", "*"])
+        other = self.choice(fits + ["2.0"])
+        try:
+            value = self.evaluate(f"{name} {op} {other}")
+        except _Reject:
+            return name
+        self.lines.append(f"    {name} {op}= {other}")
+        self.env[name] = value
         return name
 
     # one statement of each kind ----------------------------------------------------------------
     def unary(self):
         name, template, domain = self.choice(UNARY)
-        return self.assign(template.format(self.into(self.operand(), domain)))
+        return self.augment(self.assign(template.format(self.into(self.operand(), domain))))
 
     def partner(self, t: str, domain: str) -> str:
         """A second operand for an elementwise binary: existing, fresh, a constant or an int."""
@@ -308,7 +342,7 @@ class Builder:
             check = lambda _: _gap_to(self.evaluate(f"{a} - {b}"), [0.0]) > GAP  # noqa: E731
         if name == "power":
             check = lambda _: np.abs(self.evaluate(b)).max() < 4  # noqa: E731
-        return self.assign(template.format(a, b), check)
+        return self.augment(self.assign(template.format(a, b), check))
 
     def reduction(self):
         name = self.choice(sorted(REDUCE))
@@ -361,6 +395,29 @@ class Builder:
             return self.assign(template.format(self.fitting(other), t))
         return self.assign(template.format(t, self.fitting(other)))
 
+    def einsum(self):
+        """np.einsum over t's axes and a second operand sharing some of them, any output."""
+        t = self.operand()
+        s = self.shape_of(t)
+        if not s or len(s) > 3:
+            raise _Reject("einsum")
+        mine = "ijk"[: len(s)]
+        size = dict(zip(mine, s))
+        size["m"] = self.choice([1, 2, 3])
+        theirs = "".join(c for c in mine if self.flip(0.6)) + ("m" if self.flip() else "")
+        theirs = "".join(self.rng.permutation(list(theirs))) if theirs else ""
+        for c in theirs:  # a length-1 axis broadcasts against the same index of the other
+            if size[c] == 1 and c != "m" and self.flip(0.3):
+                size[c] = 3
+        labels = sorted(set(mine + theirs))
+        out = "".join(c for c in self.rng.permutation(labels) if self.flip(0.6))
+        spec = f"{mine},{theirs}" if theirs else mine
+        spec += f"->{out}" if self.flip(0.7) else ""
+        if not theirs:
+            return self.assign(f"np.einsum('{spec}', {t})")
+        other = self.fitting(tuple(size[c] for c in theirs))
+        return self.assign(f"np.einsum('{spec}', {t}, {other})")
+
     def fitting(self, shape: tuple) -> str:
         fits = [v for v in self.values if self.shape_of(v) == shape]
         if fits and self.flip(0.3):
@@ -375,9 +432,19 @@ class Builder:
         d = self.choice(factors)
         target = self.choice([(n,), (d, n // d), (d, -1), (-1,), (d, 1, n // d)])
         spelled = ", ".join(map(str, target))
-        return self.assign(
-            self.choice([f"{t}.reshape({spelled})", f"np.reshape({t}, ({spelled},))"])
-        )
+        axis = self.integer(0, len(s))
+        spellings = [
+            f"{t}.reshape({spelled})",
+            f"np.reshape({t}, ({spelled},))",
+            f"np.expand_dims({t}, {axis})",
+            f"np.broadcast_to({t}, {(self.choice([2, 3]),) + tuple(s)})",
+        ]
+        if 1 in s:
+            ones = [k for k, d in enumerate(s) if d == 1]
+            spellings += [f"np.squeeze({t})", f"np.squeeze({t}, axis={self.choice(ones)})"]
+            grown = tuple(self.choice([2, 3]) if d == 1 else d for d in s)
+            spellings.append(f"np.broadcast_to({t}, {grown})")
+        return self.assign(self.choice(spellings))
 
     def transpose(self):
         t = self.operand()
@@ -445,6 +512,24 @@ class Builder:
         parts = [t, other] + ([t] if self.flip(0.2) else [])
         return self.assign(f"np.concatenate([{', '.join(parts)}], axis={axis})")
 
+    def split(self):
+        """`u, v = np.split(t, ...)`: tuple unpacking."""
+        t = self.operand()
+        s = self.shape_of(t)
+        axis = self.integer(0, len(s) - 1) if s else 0
+        if not s or s[axis] < 2:
+            raise _Reject("split")
+        sections = "2" if s[axis] % 2 == 0 and self.flip() else f"[{self.integer(1, s[axis] - 1)}]"
+        call = f"np.split({t}, {sections}, axis={axis})"
+        parts = [self.evaluate(f"{call}[{k}]") for k in range(2)]
+        names = [f"t{self.count + 1}", f"t{self.count + 2}"]
+        self.count += 2
+        self.lines.append(f"    {names[0]}, {names[1]} = {call}")
+        for name, value in zip(names, parts):
+            self.env[name] = value
+            self.values.append(name)
+        return names[1]
+
     def select(self):
         """where and clip, with the condition and the bounds kept clear of every entry."""
         t = self.operand()
@@ -500,30 +585,41 @@ class Builder:
             (self.index, 2),
             (self.join, 1),
             (self.select, 1),
+            (self.split, 1),
+            (self.einsum, 2),
             (self.masked_input, 1),
             (self.template, 3),
         ]
         weighted = [k for k, w in kinds for _ in range(w)]
         for _ in range(8):
-            snapshot = (list(self.inputs), dict(self.env), list(self.values))
+            snapshot = (list(self.inputs), dict(self.env), list(self.values), list(self.lines))
             try:
                 return self.choice(weighted)()
             except _Reject:
-                self.inputs, self.env, self.values = snapshot
+                self.inputs, self.env, self.values, self.lines = snapshot
         return self.assign(f"np.tanh({self.operand()})")  # always fits
 
     # the whole program -------------------------------------------------------------------------
     def finish(self) -> str:
-        out = self.values[-1]
-        if np.ndim(self.env[out]) and self.flip(0.6):
-            out = self.choice([f"np.sum({out})", f"np.mean({out} ** 2)", f"np.sum({out} * {out})"])
-        dangling = [v for v in self.values if v.startswith("t") and v != self.values[-1]]
+        """The returned expression: the last value (reduced or not) plus every unused value.
+        Its entries stay small: central differences lose about 1e-10 of the output's magnitude
+        to rounding, which a small directional derivative must not drown in."""
+        last = self.values[-1]
+        outs = [last]
+        if np.ndim(self.env[last]):
+            reduced = [f"np.sum({last})", f"np.mean({last} ** 2)", f"np.sum({last} * {last})"]
+            outs = [self.choice(reduced), last] if self.flip(0.6) else [last]
+            outs.append(f"np.mean({last})")
         uses = "\n".join(line.split("=", 1)[1] for line in self.lines)
+        dangling = [v for v in self.values if v.startswith("t") and v != last]
         dangling = [v for v in dangling if not re.search(rf"\b{v}\b", uses)]
         if dangling and self.flip(0.8):  # every statement reaches the output
-            out = " + ".join([out] + [f"np.sum({v})" for v in dangling])
-        self.evaluate(out, bound=BOUND * MAX_SIZE * BOUND)  # sums of squares are larger
-        return out
+            outs = [" + ".join([o] + [f"np.mean({v})" for v in dangling]) for o in outs]
+        for out in outs:
+            size = np.abs(self.evaluate(out, bound=np.inf)).sum()
+            if size <= FINAL_BOUND:
+                return out
+        return f"({out}) * {10.0 ** -np.ceil(np.log10(size / FINAL_BOUND))}"
 
 
 def _broadcasts(a: tuple, b: tuple) -> bool:
@@ -545,7 +641,8 @@ def programs(draw, max_statements: int = 7) -> Program:
         b.statement()
     out = b.finish()
     names = [name for name, _, _ in b.inputs]
-    source = f"def f({', '.join(names)}):\n" + "".join(line + "\n" for line in b.lines)
+    source = "".join(b.helpers) + f"def f({', '.join(names)}):\n"
+    source += "".join(line + "\n" for line in b.lines)
     source += f"    return {out}\n"
     argnums = tuple(k for k, (_, _, diff) in enumerate(b.inputs) if diff)
     if not argnums:  # at least one differentiated input

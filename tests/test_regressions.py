@@ -51,6 +51,12 @@ CASES = {  # name: (parameters, returned expression, argument shapes; "f" a Pyth
         "np.sum(np.einsum('ij,j', a, b) - a)",
         [(2, 1), (4,)],
     ),
+    # ... and an index only that operand has, summed out, with another index so broadcast
+    "einsum_broadcasts_beside_a_summed_index": (
+        "a, b",
+        "np.sum(np.sin(np.einsum('ij,im->mi', a, b)))",
+        [(1, 1), (3, 3)],
+    ),
     "trace_of_rectangular_matrix": (
         "a, b",
         "np.trace(a) + np.sum(np.trace(b))",
@@ -111,3 +117,13 @@ def test_spectral_norm_is_refused_not_silently_frobenius(make_fn):
     m = make_fn("def f(a):\n    return np.linalg.norm(a, 2)\n")
     with pytest.raises(symgrad.SymgradError, match="ord=2"):
         symgrad.grad(m.f)(np.ones((3, 4)))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found by fuzzing, not fixed: np.subtract(2.0, a) is emitted as 2.0 - a, which gives a "
+    "Python float (NumPy gives np.float64), and the emitted forward's .astype/.dtype then fail",
+)
+def test_ufunc_of_python_floats_keeps_a_numpy_scalar(make_fn):
+    m = make_fn("def f(a):\n    t = np.subtract(2.0, a)\n    return t.astype(t.dtype) * t\n")
+    symgrad.check_grads(m.f, [0.3], 0)
