@@ -1,0 +1,94 @@
+"""Every code block in docs/ runs, and prints what the page says it prints.
+
+Each page runs in a fresh interpreter (pages register rules and import their own `model.py`), in
+a temporary folder. A ```python block whose introducing paragraph ends with a backticked file name
+and a colon (“Save this as `model.py`:”), or whose first line is `# model.py`, is written to that
+file; any other ```python block runs in the page's one namespace. A ```bash block runs its
+`python FILE.py` lines. A ```text block right after a block that ran is what that block must
+print (trailing spaces aside; absolute paths to the page's files are compared as file names).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DOCS = Path(__file__).parents[1] / "docs"
+PAGES = sorted(DOCS.glob("*.md"))
+_FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.M | re.S)
+_FILE = re.compile(r"`([\w/]+\.py)`(?:\s*\([^)]*\))?:\s*$|^# ([\w/]+\.py)\n")
+_PATH = re.compile(r"(?:/[\w.-]+)+/(\w+\.py)\b")  # an absolute path to a page's file
+
+
+def blocks(text: str) -> list[tuple[str, str, str]]:
+    """(language, code, the paragraph before it) for each fenced block."""
+    out, end = [], 0
+    for m in _FENCE.finditer(text):
+        paragraph = text[end : m.start()].strip().split("\n\n")[-1]
+        out.append((m.group(1), m.group(2), paragraph))
+        end = m.end()
+    return out
+
+
+def run_page(page: Path) -> list[str]:
+    """Run the page's blocks in the current folder; the mismatches, described."""
+    namespace: dict = {"__name__": "__docs__"}
+    sys.path.insert(0, os.getcwd())
+    problems, printed = [], None
+    for k, (lang, code, intro) in enumerate(blocks(page.read_text())):
+        where = f"{page.name}, block {k + 1}"
+        if lang == "text" and printed is not None:
+            if _lines(printed) != _lines(code):
+                problems.append(f"{where}: printed\n{printed}\ninstead of\n{code}")
+        printed = None
+        saved = _FILE.search(intro) or _FILE.match(code)
+        if lang == "python" and saved:
+            Path(os.path.basename(saved.group(1) or saved.group(2))).write_text(code)
+        elif lang == "python":
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+                try:
+                    exec(compile(code, f"<{where}>", "exec"), namespace)
+                except Exception as e:
+                    problems.append(f"{where} raised {type(e).__name__}: {e}")
+            printed = buffer.getvalue()
+        elif lang == "bash":
+            scripts = [line for line in code.splitlines() if re.fullmatch(r"python \w+\.py", line)]
+            printed = "".join(map(_run_script, scripts)) if scripts else None
+    return problems
+
+
+def _run_script(line: str) -> str:
+    proc = subprocess.run(line.split(), capture_output=True, text=True, timeout=120)
+    return proc.stdout + proc.stderr
+
+
+def _lines(text: str) -> list[str]:
+    """The lines to compare: trailing spaces dropped, paths to the page's files as file names."""
+    text = _PATH.sub(lambda m: m.group(1) if Path(m.group(1)).exists() else m.group(0), text)
+    return [line.rstrip() for line in text.strip("\n").splitlines()]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_page_runs_and_prints_what_it_says(page, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, __file__, str(page)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+if __name__ == "__main__":
+    found = run_page(Path(sys.argv[1]))
+    print("\n\n".join(found))
+    sys.exit(1 if found else 0)
