@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import symgrad
+from symgrad.checks.examples import example_function, parse_example, sample
 from symgrad.frontend import lower
 from symgrad.rules import BY_METHOD, RULES
 from symgrad.rules.table import BY_CALLABLE
-from symgrad.checks.examples import example_function, parse_example, sample
 
 USER_FACING = sorted({*BY_CALLABLE.values(), *BY_METHOD.values(), "getitem", "split_part"})
 EXAMPLES = [(name, ex) for name in sorted(RULES) for ex in RULES[name].examples]
