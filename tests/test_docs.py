@@ -6,6 +6,7 @@ and a colon (“Save this as `model.py`:”), or whose first line is `# model.py
 file; any other ```python block runs in the page's one namespace. A ```bash block runs its
 `python FILE.py` lines. A ```text block right after a block that ran is what that block must
 print (trailing spaces aside; absolute paths to the page's files are compared as file names).
+`SYMGRAD_UPDATE_DOCS=1 python -m pytest tests/test_docs.py` rewrites those blocks (read the diff).
 """
 
 from __future__ import annotations
@@ -37,16 +38,19 @@ def blocks(text: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def run_page(page: Path) -> list[str]:
-    """Run the page's blocks in the current folder; the mismatches, described."""
+def run_page(page: Path, update: bool = False) -> list[str]:
+    """Run the page's blocks in the current folder; the mismatches, described. With `update`,
+    rewrite the page's ```text blocks with what was printed instead."""
     namespace: dict = {"__name__": "__docs__"}
     sys.path.insert(0, os.getcwd())
-    problems, printed = [], None
-    for k, (lang, code, intro) in enumerate(blocks(page.read_text())):
+    problems, printed, text = [], None, page.read_text()
+    for k, (lang, code, intro) in enumerate(blocks(text)):
         where = f"{page.name}, block {k + 1}"
-        if lang == "text" and printed is not None:
-            if _lines(printed) != _lines(code):
-                problems.append(f"{where}: printed\n{printed}\ninstead of\n{code}")
+        if lang == "text" and printed is not None and _lines(printed) != _lines(code):
+            problems.append(f"{where}: printed\n{printed}\ninstead of\n{code}")
+            if update:
+                shown = "\n".join(line.rstrip() for line in printed.strip("\n").splitlines())
+                text = text.replace(f"```text\n{code}```", f"```text\n{shown}\n```", 1)
         printed = None
         saved = _FILE.search(intro) or _FILE.match(code)
         if lang == "python" and saved:
@@ -62,6 +66,8 @@ def run_page(page: Path) -> list[str]:
         elif lang == "bash":
             scripts = [line for line in code.splitlines() if re.fullmatch(r"python \w+\.py", line)]
             printed = "".join(map(_run_script, scripts)) if scripts else None
+    if update:
+        page.write_text(text)
     return problems
 
 
@@ -88,7 +94,7 @@ def test_page_runs_and_prints_what_it_says(page, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-if __name__ == "__main__":
-    found = run_page(Path(sys.argv[1]))
+if __name__ == "__main__":  # SYMGRAD_UPDATE_DOCS=1 python -m pytest tests/test_docs.py rewrites
+    found = run_page(Path(sys.argv[1]), update=os.environ.get("SYMGRAD_UPDATE_DOCS") == "1")
     print("\n\n".join(found))
     sys.exit(1 if found else 0)

@@ -136,6 +136,8 @@ class _Rewriter:
             return self.shape_without_value(node)
         if op == "unbroadcast" and self.keys[ins[0]] == self.keys[node.id]:
             return ins[0]
+        if op == "fit" and self.unbroadcasts_to(ins[0], ins[1]):  # fit sums to x's shape itself
+            return self.new(node, "fit", (g[ins[0]].inputs[0], ins[1]))
         if op == "size" and self.is_broadcast(ins[0]):
             return self.new(node, "shape_size", (self.new(node, "shape", ins),))
         if op == "broadcast_shapes" and len(set(ins)) < len(ins):
@@ -151,6 +153,14 @@ class _Rewriter:
                 inner = self.new(node, "negative", b.inputs[:1])
                 return self.new(node, "broadcast_to", (inner, b.inputs[1]))
         return None
+
+    def unbroadcasts_to(self, nid: int, x: int) -> bool:
+        """Whether nid is `unbroadcast(g, shape(x))`."""
+        node = self.g[nid]
+        if node.op != "unbroadcast":
+            return False
+        shape = self.g[node.inputs[1]]
+        return shape.op == "shape" and shape.inputs == (x,)
 
     def strip_negation(self, nid: int) -> int | None:
         """-x for x = -a, -a * b, (-a * b) / c, ...: the same product without the sign."""

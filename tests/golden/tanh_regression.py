@@ -49,5 +49,5 @@ def grad_tanh_regression(W, b, x, y):
     t2 = z_bar * (1 - z ** 2)
     # line 6: def tanh_regression(W, b, x, y):
     W_bar = _fit(_matmul_vjp_a(_unbroadcast(t2, np.shape(t1)), W, x), W)
-    b_bar = _fit(_unbroadcast(t2, np.shape(b)), b)
+    b_bar = _fit(t2, b)
     return (W_bar, b_bar)
