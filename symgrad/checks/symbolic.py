@@ -27,7 +27,8 @@ SYMBOLIC, POINTS, UNVERIFIED, FAILED = "symbolic", "exact points", "unverified",
 NO_GRADIENT = "no gradient"  # not differentiable: comparisons, argmax, shapes
 NO_BACKWARD = "no backward"  # differentiable, but differentiating through it raises
 INTERNAL = "internal"  # created by the compiler only: no source can call it
-METHODS = (SYMBOLIC, POINTS, UNVERIFIED, FAILED, NO_GRADIENT, NO_BACKWARD, INTERNAL)
+STRUCTURED = "control flow"  # a loop: no template; proved per function by symgrad.check
+METHODS = (SYMBOLIC, POINTS, UNVERIFIED, FAILED, NO_GRADIENT, NO_BACKWARD, INTERNAL, STRUCTURED)
 HOW = {
     SYMBOLIC: "symbolically (SymPy)",
     POINTS: "exactly, at random rational points (SymPy)",
@@ -36,6 +37,8 @@ HOW = {
     NO_GRADIENT: "— (not differentiable)",
     NO_BACKWARD: "— (no backward function yet: differentiating through it raises)",
     INTERNAL: "— (compiler-internal: reached only by differentiating a gradient)",
+    STRUCTURED: "— (control flow, differentiated by the reverse pass: `symgrad.check` proves a "
+    "function with loops symbolically)",
 }
 
 
@@ -113,6 +116,9 @@ def verify_rules(names=None, seed: int = 0) -> RulesReport:
             method = NO_GRADIENT if rule.nondiff else NO_BACKWARD
             report.checks.append(RuleCheck(name, rule.math, method))
             continue
+        if rule.structured:
+            report.checks.append(RuleCheck(name, rule.math, STRUCTURED))
+            continue
         if rule.helper is not None and not rule.callables:
             report.checks.append(RuleCheck(name, rule.math, INTERNAL))
             continue
@@ -170,7 +176,7 @@ def prove_vjp(f, vjp, values, argnums, rng, *, branch_at_values: bool = False) -
     out_shape = np.shape(f(*values))
     v = _symbols("v", out_shape)
     xs = [
-        _symbols(f"x{k}_", np.shape(val)) if k in argnums else symarray(val)
+        _symbols(f"x{k}_", np.shape(val)) if k in argnums else _constant(val)
         for k, val in enumerate(values)
     ]
     at = {
@@ -189,6 +195,13 @@ def prove_vjp(f, vjp, values, argnums, rng, *, branch_at_values: bool = False) -
     except (Undecided, TypeError, IndexError, ValueError):  # masks, data-dependent code
         pass
     return _at_points(f, vjp, values, argnums, v, rng)
+
+
+def _constant(value):
+    """An argument held fixed: exact, as SymPy numbers, unless an integer (a count, an index)."""
+    if isinstance(value, (int, np.integer)) or np.asarray(value).dtype.kind in "biu":
+        return value
+    return symarray(value)
 
 
 def _symbols(prefix: str, shape: tuple[int, ...]):
@@ -222,7 +235,7 @@ def _at_points(f, vjp, values, argnums, v, rng, directions: int = 2) -> Proof:
     """⟨VJP(x, v), d⟩ = d/ds ⟨v, f(x + s d)⟩ at s = 0, exactly, at the rational point x, for
     random rational directions d, with comparisons decided at s = 0."""
     s = sp.Symbol("s", real=True)
-    point = [symarray(val) for val in values]
+    point = [_constant(val) for val in values]
     got = _tuple(vjp(*point, v))
     for _ in range(directions):
         ds = {k: symarray(np.round(rng.uniform(-1, 1, np.shape(values[k])), 3)) for k in argnums}

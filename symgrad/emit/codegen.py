@@ -22,28 +22,40 @@ from symgrad.rules import RULES, runtime
 from symgrad.rules.table import ARRAY, SEQ, literal
 
 _ALWAYS_INLINE = {"const", "shape", "make_tuple", "size", "ndim"}
+_LOOP_OPS = {"loop", "loop_vjp", "item"}  # written as statements by symgrad.emit.loops
 
 
-def _uses(graph: Graph) -> dict[int, int]:
+def _uses(graph: Graph, nested: bool) -> dict[int, int]:
     uses = {n.id: 0 for n in graph.nodes()}
     for node in graph.nodes():
         for i in node.inputs:
             uses[i] += 1
-    for o in graph.outputs + graph.checks:
-        uses[o] += 2  # an output is always named; a check is a statement of its own
+    for o in graph.outputs:  # a function's outputs are named; a loop body's are assigned
+        uses[o] += 1 if nested else 2  # to the carried variables, and may be written inline
+    for c in graph.checks:
+        uses[c] += 2  # a check is a statement of its own
     return uses
 
 
-def _inline(graph: Graph, uses: dict[int, int]) -> set[int]:
+def _inline(graph: Graph, uses: dict[int, int], nested: bool) -> set[int]:
     out = set()
     for node in graph.nodes():
-        if node.op == "param":
+        if node.op == "param" or (node.op != "const" and RULES[node.op].structured):
             continue
         named_cotangent = node.cot_of in graph and graph[node.cot_of].name is not None
-        if node.op in _ALWAYS_INLINE or (
-            uses[node.id] == 1 and node.name is None and not named_cotangent
+        body_output = nested and node.id in graph.outputs and uses[node.id] == 1
+        if (
+            node.op in _ALWAYS_INLINE
+            or body_output
+            or (uses[node.id] == 1 and node.name is None and not named_cotangent)
         ):
             out.add(node.id)
+    for node in graph.nodes():  # a loop body reads the values it captures by name
+        if node.op in ("loop", "loop_vjp"):
+            first = (
+                3 + node.attrs["n_carried"] if node.op == "loop" else 1 + node.attrs["n_carried"]
+            )
+            out -= {i for i in node.inputs[first:] if graph[i].op != "const"}
     return out
 
 
@@ -51,17 +63,22 @@ MAX_LINE = 96  # a statement longer than this gets its longest inline part named
 
 
 class _Writer:
-    def __init__(self, graph: Graph):
-        self.graph = graph
-        uses = _uses(graph)
-        self.inline = _inline(graph, uses)
+    """Writes one graph's statements. A loop body gets a writer of its own (`nested`), sharing
+    the function's set of `used` names, with its params' names `fixed` by the loop."""
+
+    def __init__(self, graph: Graph, used: set | None = None, fixed=None, nested: bool = False):
+        self.graph, self.nested = graph, nested
+        uses = _uses(graph, nested)
+        self.inline = _inline(graph, uses, nested)
         self.helpers: set[str] = set()
         self.names: dict[int, str] = {}
         for node in list(graph.nodes()):
-            if node.op != "param" and node.id not in self.inline:
+            if node.op != "param" and node.id not in self.inline and node.op not in _LOOP_OPS:
                 self._shorten(node.id)
         order = [n.id for n in graph.nodes() if n.id not in self.inline]
-        self.names = assign_names(graph, order, reserved=_helper_names())
+        self.used = used if used is not None else _helper_names()
+        self.names = assign_names(graph, order, reserved=self.used, fixed=fixed)
+        self.used |= set(self.names.values())
 
     def _shorten(self, nid: int) -> None:
         """Name the longest inline parts of nid's statement until it fits on a line."""
@@ -132,12 +149,19 @@ class _Writer:
         return ast.unparse(ast.Assign([target], value, lineno=0))
 
     def body(self) -> list[str]:
+        lines = self.statements()
+        outs = [self.expr(o) for o in self.graph.outputs]
+        result = outs[0] if len(outs) == 1 else ast.Tuple(outs, ast.Load())
+        lines.append(ast.unparse(ast.Return(result)))
+        return lines
+
+    def statements(self) -> list[str]:
         lines: list[str] = []
         last_loc = None
-        started_backward = False
+        started_backward = self.nested  # a loop body does not announce the backward pass
         for node in self.graph.nodes():
-            if node.op == "param" or node.id in self.inline:
-                continue
+            if node.op in ("param", "item") or node.id in self.inline:
+                continue  # an item is bound by its loop's statements
             if node.backward and not started_backward:
                 lines.append("# backward pass")
                 started_backward = True
@@ -146,12 +170,37 @@ class _Writer:
                 where = "" if loc.file == self.graph.file else os.path.basename(loc.file) + " "
                 lines.append(f"# {where}line {loc.line}: {loc.text.strip()}")
                 last_loc = (loc.line, loc.file)
+            if node.op in LOOP_WRITERS:
+                lines += LOOP_WRITERS[node.op](self, node)
+                continue
             lines.append(self.statement(node.id))
             if node.id in self.graph.checks:  # a call made for its effect: no name to bind
                 lines[-1] = lines[-1].split(" = ", 1)[1]
-        outs = [self.expr(o) for o in self.graph.outputs]
-        result = outs[0] if len(outs) == 1 else ast.Tuple(outs, ast.Load())
-        lines.append(ast.unparse(ast.Return(result)))
+        return lines
+
+    def sub_writer(self, graph: Graph, fixed: dict) -> "_Writer":
+        """A writer for a loop body, with the params' names `fixed`."""
+        return _Writer(graph, self.used, fixed, nested=True)
+
+    def assign(self, targets: list[str], values: list[ast.expr], accumulators=()) -> list[str]:
+        """Statements setting each target to its value, as if all at once: one assignment per
+        target where no value reads a target assigned before it, else `a, b = x, y`. Pairs
+        already equal are left out; `a = a + x` is written `a += x` for `accumulators` (arrays
+        this code created, so adding in place changes nothing else)."""
+        pairs = [(t, v) for t, v in zip(targets, values) if ast.unparse(v) != t]
+        read = [{n.id for n in ast.walk(v) if isinstance(n, ast.Name)} for _, v in pairs]
+        if any(read[k] & {t for t, _ in pairs[:k]} for k in range(len(pairs))):
+            lhs = ast.Tuple([ast.Name(t, ast.Store()) for t, _ in pairs], ast.Store())
+            rhs = ast.Tuple([v for _, v in pairs], ast.Load())
+            return [ast.unparse(ast.Assign([lhs], rhs, lineno=0))]
+        lines = []
+        for t, v in pairs:
+            if t in accumulators and isinstance(v, ast.BinOp) and ast.unparse(v.left) == t:
+                lines.append(
+                    ast.unparse(ast.AugAssign(ast.Name(t, ast.Store()), ast.Add(), v.right))
+                )
+            else:
+                lines.append(ast.unparse(ast.Assign([ast.Name(t, ast.Store())], v, lineno=0)))
         return lines
 
 
@@ -181,6 +230,9 @@ def _helper_sources(names: set[str]) -> list[str]:
         seen.add(name)
         todo.extend(n for n in known[name].__code__.co_names if n in known)
     return [inspect.getsource(known[n]) for n in sorted(seen)]
+
+
+from symgrad.emit.loops import LOOP_WRITERS  # noqa: E402 (it writes with _Writer's methods)
 
 
 def emit_module(graph: Graph, name: str, doc: str) -> str:

@@ -37,7 +37,8 @@ REJECT: dict[type, tuple[str, str]] = {
     ast.Raise: ("raise", "validate arguments before calling the gradient"),
     ast.If: ("an if statement", _CONTROL),
     ast.IfExp: ("a conditional expression", _CONTROL),
-    ast.For: ("a for loop", _CONTROL),
+    ast.Break: ("break", "compute the trip count before the loop"),
+    ast.Continue: ("continue", "wrap the rest of the body in np.where"),
     ast.While: ("a while loop", _CONTROL),
     ast.ListComp: ("a list comprehension", "build the array with NumPy operations"),
     ast.SetComp: ("a set comprehension", "build the array with NumPy operations"),
@@ -79,6 +80,12 @@ def check(src: FunctionSource) -> None:
                                 "Instead: build the new array with np.where, np.concatenate "
                                 "or np.stack.",
                             )
+            if isinstance(node, ast.For) and node.orelse:
+                raise UnsupportedSyntaxError(
+                    "for ... else is not supported",
+                    src.locate(node.orelse[0]),
+                    "Instead: put the else block after the loop.",
+                )
             if isinstance(node, ast.Return) and node is not fn.body[-1]:
                 raise UnsupportedSyntaxError(
                     "return before the end of the function",

@@ -22,6 +22,7 @@ import numpy as np
 
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
 from symgrad.frontend import fence
+from symgrad.frontend.loops import LoopLocal, lower_for
 from symgrad.frontend.source import FunctionSource, read_function
 from symgrad.ir import Graph
 from symgrad.ir.index import Dyn, Slice
@@ -102,7 +103,12 @@ class _Lowerer:
         )
 
     def run(self) -> Any:
-        for stmt in self.src.tree.body:
+        return self.block(self.src.tree.body)
+
+    def block(self, stmts: list[ast.stmt]) -> Any:
+        """Lower statements in order; the value of the last (a `return`'s value)."""
+        result = None
+        for stmt in stmts:
             try:
                 result = self.stmt(stmt)
             except SymgradError as e:
@@ -132,6 +138,8 @@ class _Lowerer:
             self.bind(s.target, value, first, s)
         elif isinstance(s, ast.Expr):
             self.expr(s.value)  # a docstring, or a call whose value is unused (and so dropped)
+        elif isinstance(s, ast.For):
+            lower_for(self, s)
         elif isinstance(s, (ast.Pass, ast.Assert)):
             pass  # asserts check the caller's arguments; the gradient does not repeat them
         else:
@@ -189,7 +197,18 @@ class _Lowerer:
         name = e.id
         for scope in (self.env, self.closure, self.globals, vars(builtins)):
             if name in scope:
-                return self.outside(scope[name], name, e) if scope is not self.env else scope[name]
+                if scope is not self.env:
+                    return self.outside(scope[name], name, e)
+                value = scope[name]
+                if isinstance(value, LoopLocal):
+                    raise self.error(
+                        e,
+                        f"{name!r} is bound only inside the loop on line {value.loc.line}",
+                        f"Bind {name} before the loop, so that it has a value however many "
+                        "times the loop runs.",
+                        cls=UnsupportedSyntaxError,
+                    )
+                return value
         raise self.error(e, f"name {name!r} is not defined", cls=UnknownCallableError)
 
     def outside(self, obj: Any, name: str, e: ast.AST) -> Any:

@@ -118,6 +118,13 @@ class Graph:
         self.outputs = [new if o == old else o for o in self.outputs]
         self.checks = [new if c == old else c for c in self.checks]
 
+    def descendants_of(self, roots) -> set[int]:
+        """The roots and every node computed from them."""
+        seen = set(roots)
+        for r in roots:
+            seen |= nx.descendants(self.nx, r)
+        return seen
+
     def ancestors_of(self, roots) -> set[int]:
         seen: set[int] = set()
         stack = list(roots)

@@ -28,25 +28,32 @@ RESERVED = frozenset(keyword.kwlist) | {
 }
 
 
-def assign_names(graph: Graph, order=None, reserved=frozenset()) -> dict[int, str]:
-    """Map each node id (in `order`, default topological) to a unique Python identifier."""
+def fresh(base: str, used: set[str]) -> str:
+    """`base`, or `base_1`, `base_2`, ...: the first not in `used` (which it joins)."""
+    name, k = base, 1
+    while name in used or name in RESERVED:
+        name, k = f"{base}_{k}", k + 1
+    used.add(name)
+    return name
+
+
+def assign_names(graph: Graph, order=None, reserved=frozenset(), fixed=None) -> dict[int, str]:
+    """Map each node id (in `order`, default topological) to a unique Python identifier, avoiding
+    `reserved`; `fixed` gives some nodes (a loop body's params) names decided elsewhere."""
     used = set(RESERVED) | set(reserved)
-    names: dict[int, str] = {}
+    names: dict[int, str] = dict(fixed or {})
+    used |= set(names.values())
 
     def take(base: str) -> str:
-        name, k = base, 1
-        while name in used:
-            name, k = f"{base}_{k}", k + 1
-        used.add(name)
-        return name
+        return fresh(base, used)
 
     temps = 0
     nodes = list(graph.nodes()) if order is None else [graph[i] for i in order]
     for node in nodes:
-        if node.op == "param":
+        if node.op == "param" and node.id not in names:
             names[node.id] = take(node.name)
     for node in nodes:
-        if node.op == "param":
+        if node.op == "param" or node.id in names:
             continue
         if node.name:
             names[node.id] = take(node.name)

@@ -1,8 +1,9 @@
 """Text and DOT renderings of a graph.
 
 Contract: `to_text` prints one equation per line, `name = op(inputs) {attrs}`, in topological
-order; names are given at print time (`symgrad.ir.names`), as JAX's jaxpr printer does.
-`to_dot` renders the same graph for Graphviz.
+order; names are given at print time (`symgrad.ir.names`), as JAX's jaxpr printer does. A node
+owning a sub-graph (a loop's body) is followed by that graph, printed the same way and indented.
+`to_dot` renders the same graph for Graphviz, each sub-graph as a cluster inside its node's.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ def _describe(graph: Graph, nid: int, names: dict[int, str]) -> str:
         return repr(node.attrs["value"])
     if node.op == "param":
         return f"param[{node.attrs['index']}]"
-    attrs = {k: v for k, v in node.attrs.items() if not k.startswith("n_")}
+    attrs = {k: v for k, v in node.attrs.items() if not k.startswith("n_") and k != "body"}
     args = " ".join(names[i] for i in node.inputs)
     extra = " {" + ", ".join(f"{k}={v!r}" for k, v in attrs.items()) + "}" if attrs else ""
     return f"{node.op} {args}{extra}".rstrip()
@@ -34,23 +35,36 @@ def to_text(graph: Graph) -> str:
         if node.loc is not None:
             line = line.ljust(48) + f"  # line {node.loc.line}"
         lines.append(line)
+        if "body" in node.attrs:
+            lines += ["      " + text for text in to_text(node.attrs["body"]).splitlines()]
     lines.append("  in (" + ", ".join(names[o] for o in graph.outputs) + ") }")
     return "\n".join(lines)
 
 
 def to_dot(graph: Graph) -> str:
-    names = assign_names(graph)
     out = [f'digraph "{graph.name}" {{', "  rankdir=TB;", '  node [fontname="monospace"];']
-    for node in graph.nodes():
-        label = f"{names[node.id]} = {_describe(graph, node.id, names)}".replace('"', r"\"")
-        shape = "ellipse" if node.op == "param" else "box"
-        style = ', style=filled, fillcolor="#fde2e2"' if node.backward else ""
-        out.append(f'  n{node.id} [label="{label}", shape={shape}{style}];')
-    for node in graph.nodes():
-        for pos, i in enumerate(node.inputs):
-            out.append(f'  n{i} -> n{node.id} [label="{pos}"];')
+    out += _dot_nodes(graph, "n", "  ")
     for k, o in enumerate(graph.outputs):
         out.append(f'  out{k} [label="output {k}", shape=plaintext];')
         out.append(f"  n{o} -> out{k};")
     out.append("}")
     return "\n".join(out)
+
+
+def _dot_nodes(graph: Graph, prefix: str, indent: str) -> list[str]:
+    """Nodes and edges of graph (ids `prefix<id>`), sub-graphs as nested clusters."""
+    names, out = assign_names(graph), []
+    for node in graph.nodes():
+        label = f"{names[node.id]} = {_describe(graph, node.id, names)}".replace('"', r"\"")
+        shape = "ellipse" if node.op == "param" else "box"
+        style = ', style=filled, fillcolor="#fde2e2"' if node.backward else ""
+        out.append(f'{indent}{prefix}{node.id} [label="{label}", shape={shape}{style}];')
+        if "body" in node.attrs:
+            inner = f"{prefix}{node.id}_"
+            out.append(f'{indent}subgraph cluster_{inner} {{ label="{names[node.id]} body";')
+            out += _dot_nodes(node.attrs["body"], inner, indent + "  ")
+            out.append(f"{indent}}}")
+    for node in graph.nodes():
+        for pos, i in enumerate(node.inputs):
+            out.append(f'{indent}{prefix}{i} -> {prefix}{node.id} [label="{pos}"];')
+    return out

@@ -29,3 +29,6 @@ def verify(graph: Graph, known_ops=None) -> None:
         assert graph[p].op == "param" and graph[p].attrs["index"] == k, f"param {k} is broken"
     for o in graph.outputs + graph.checks:
         assert o in graph, f"{graph.name}: output or check {o} is not in the graph"
+    for node in graph.nodes():
+        if "body" in node.attrs:
+            verify(node.attrs["body"], known_ops)

@@ -4,8 +4,10 @@ Contract: `reverse(graph, wrt, seed=...)` returns a new graph holding the forwar
 them, the backward functions applied in reverse order. Cotangents are accumulated per value
 (contributions summed), summed back over broadcast axes where a rule broadcasts (unless shape
 classes prove no broadcast happened), and finished by `fit` to each argument's shape and dtype.
-The seed is the constant 1.0 (`grad`: a scalar output) or a new last param `<out>_bar` (`vjp`).
-Outputs: the value first when `with_value`, then one cotangent per entry of `wrt`.
+The seed is the constant 1.0 (`grad`: a scalar output), a new last param `<out>_bar` (`vjp`), or
+one such param per output (`seed="params"`: a loop body's VJP). Loops are differentiated by
+`symgrad.passes.loops`. Outputs: the value first when `with_value`, then one cotangent per entry
+of `wrt`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import inspect
 
 from symgrad.ir import Graph
 from symgrad.passes.activity import active, diff_inputs
+from symgrad.passes.loops import reverse_loop
 from symgrad.passes.shapes import SCALAR, shape_classes
 from symgrad.rules import RULES, Value, building, ops, split_inputs
 
@@ -46,18 +49,32 @@ def reverse(fwd: Graph, wrt: list[int], seed: str = "one", with_value: bool = Fa
     params = [graph.params[k] for k in wrt]
     live = active(graph, params)
     keys = shape_classes(graph)
+    cts: dict[int, list[int]] = {}
     if seed == "one":
         seed_id = graph.const(1.0)
         if keys[out] != SCALAR:  # not provably 0-d: the emitted code checks, once, at run time
             with building(graph, graph[out].loc, backward=True):
                 graph.checks.append(ops.check_scalar(Value(out)).id)
+        seeds = [(out, seed_id)]
     else:
-        seed_id = graph.param((graph[out].name or "out") + "_bar")
-    cts: dict[int, list[int]] = {out: [seed_id]} if out in live else {}
+        outs = graph.outputs if seed == "params" else [out]
+        seeds = [(o, graph.param((graph[o].name or "out") + "_bar")) for o in outs]
+    for o, s in seeds:
+        if o in live:
+            cts.setdefault(o, []).append(s)
+    item_cts: dict[tuple[int, int], int] = {}  # (loop, index) -> cotangent of that output
 
     for node in reversed(list(graph.nodes())):
         nid = node.id
         if nid not in live or nid not in cts or node.op == "param":
+            continue
+        if node.op == "item":
+            item_cts[node.inputs[0], node.attrs["index"]] = _total(graph, nid, cts[nid])
+            cts.setdefault(node.inputs[0], [])
+            continue
+        if node.op == "loop":
+            for i, contrib in reverse_loop(graph, node, item_cts, live, reverse):
+                cts.setdefault(i, []).append(contrib)
             continue
         g = _total(graph, nid, cts[nid])
         rule = RULES[node.op]

@@ -256,8 +256,14 @@ def own_outputs(graph: Graph) -> None:
         seen.add(v)
 
 
-def simplify(graph: Graph, float_params=()) -> Graph:
-    """Simplify in place (and return) the graph; `float_params` are params known to be floats."""
+def simplify(graph: Graph, float_params=(), body: bool = False) -> Graph:
+    """Simplify in place (and return) the graph; `float_params` are params known to be floats.
+    A loop `body` keeps its outputs as they are (a function's get arrays of their own)."""
+    for node in graph.nodes():
+        if node.op == "loop_vjp":  # the body's cotangent seeds (its last params) are floats
+            inner = node.attrs["body"]
+            seeds = inner.params[len(inner.params) - node.attrs["n_carried"] :]
+            simplify(inner, seeds, body=True)
     for _ in range(20):
         cse(graph)
         dce(graph)
@@ -274,5 +280,6 @@ def simplify(graph: Graph, float_params=()) -> Graph:
         dce(graph)
         if not changed:
             break
-    own_outputs(graph)
+    if not body:
+        own_outputs(graph)
     return graph

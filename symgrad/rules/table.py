@@ -48,6 +48,7 @@ class Rule:
     validate: Callable | None = None  # checks static attributes; raises SymgradError
     examples: tuple = ()  # "call source | x: 3x4 domain, ..." for generated tests and proofs
     callables: tuple = ()  # the NumPy callables that denote it
+    structured: bool = False  # control flow owning sub-graphs; passes handle it themselves
 
     @property
     def array_params(self) -> list[Param]:

@@ -1,0 +1,126 @@
+"""Writing loops: a `loop` node as a Python `for` loop, a `loop_vjp` node as the loop run back.
+
+Contract: `LOOP_WRITERS[op](writer, node)` returns the lines for one structured node of the graph
+`writer` writes. The body is written by a writer of its own whose params are named after the
+variables they stand for: the loop index after the source's, a carried value after the variable
+that holds it after the loop (the loop's `item`), a captured value after the variable it is read
+from. So the forward loop reads like the source, with one added line when a tape is recorded:
+
+    h_1 = h
+    tape = []
+    for t in range(n):
+        tape.append((t, h_1))
+        h_1 = np.tanh(W @ h_1 + U @ xs[t])
+
+and the backward loop walks the tape in reverse, accumulating the cotangents of captured values.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from symgrad.ir.names import fresh
+
+
+def _item_ids(writer, node) -> dict[int, int]:
+    """index -> id of each `item` of node still in the graph."""
+    g = writer.graph
+    return {g[u].attrs["index"]: u for u in g.users(node.id) if g[u].op == "item"}
+
+
+def _items(writer, node) -> dict[int, str]:
+    """index -> name of each `item` of node still in the graph."""
+    return {k: writer.names[u] for k, u in _item_ids(writer, node).items()}
+
+
+def _name_of(writer, nid: int, lines: list[str], base: str) -> str:
+    """A variable holding input nid (a constant gets one, assigned before the loop)."""
+    if nid not in writer.inline:
+        return writer.names[nid]
+    name = fresh(base, writer.used)
+    lines.append(f"{name} = {ast.unparse(writer.expr(nid))}")
+    return name
+
+
+def _range(writer, start: int, stop: int, step: int) -> str:
+    g = writer.graph
+    const = lambda i, v: g[i].op == "const" and g[i].attrs["value"] == v  # noqa: E731
+    args = [start, stop, step]
+    if const(step, 1):
+        args = [stop] if const(start, 0) else [start, stop]
+    return "range(" + ", ".join(ast.unparse(writer.expr(a)) for a in args) + ")"
+
+
+def _body_lines(writer, sub, assign) -> list[str]:
+    """The indented body: sub's statements, then `assign()` (called after them: a nested loop
+    names the variables holding its results as its statements are written)."""
+    lines = sub.statements()
+    lines += assign()
+    writer.helpers |= sub.helpers
+    return ["    " + line for text in lines for line in text.splitlines()] or ["    pass"]
+
+
+def write_loop(writer, node) -> list[str]:
+    body, k = node.attrs["body"], node.attrs["n_carried"]
+    start, stop, step, *operands = node.inputs
+    items = _items(writer, node)
+    lines: list[str] = []
+    index = fresh(body[body.params[0]].name, writer.used)
+    carried = [items.get(j) or fresh(body[body.params[1 + j]].name, writer.used) for j in range(k)]
+    captured = [
+        _name_of(writer, i, lines, body[p].name) for i, p in zip(operands[k:], body.params[1 + k :])
+    ]
+    sub = writer.sub_writer(body, dict(zip(body.params, [index, *carried, *captured])))
+    lines += writer.assign(carried, [writer.expr(i) for i in operands[:k]])
+    loop = f"for {index} in {_range(writer, start, stop, step)}:"
+    tape = items.get(k) if node.attrs.get("tape") else None
+    entry = ast.Tuple([ast.Name(n, ast.Load()) for n in [index, *carried]], ast.Load())
+    record = [f"    {tape}.append({ast.unparse(entry)})"] if tape else []
+    if tape:
+        lines.append(f"{tape} = []")
+    outs = lambda: writer.assign(carried, [sub.expr(o) for o in body.outputs])  # noqa: E731
+    return lines + [loop] + record + _body_lines(writer, sub, outs)
+
+
+def write_loop_vjp(writer, node) -> list[str]:
+    body, k, wrt = node.attrs["body"], node.attrs["n_carried"], node.attrs["wrt"]
+    tape, *operands = node.inputs
+    bars_in, captured_in = operands[:k], operands[k:]
+    fwd_names = [body[p].name for p in body.params]
+    lines: list[str] = []
+    index = fresh(fwd_names[0], writer.used)
+    carried = [fresh(n, writer.used) for n in fwd_names[1 : 1 + k]]
+    captured = [
+        _name_of(writer, i, lines, n)
+        for i, n in zip(captured_in, fwd_names[1 + k : 1 + k + len(captured_in)])
+    ]
+    out_of = {j: fresh(fwd_names[1 + j] + "_bar", writer.used) for j in wrt}
+    item_ids = _item_ids(writer, node)
+    for r, j in enumerate(wrt):  # the loop's results live in its running variables
+        if r in item_ids:
+            writer.names[item_ids[r]] = out_of[j]
+    bars = [out_of.get(j) or fresh(fwd_names[1 + j] + "_bar", writer.used) for j in range(k)]
+    fixed = dict(zip(body.params, [index, *carried, *captured, *bars]))
+    sub = writer.sub_writer(body, fixed)
+    lines += writer.assign(bars, [writer.expr(i) for i in bars_in])
+    accumulators = [out_of[j] for j in wrt if j >= k]
+    for j in wrt:
+        if j >= k:
+            lines.append(f"{out_of[j]} = np.zeros_like({captured[j - k]})")
+
+    def assign() -> list[str]:
+        targets, values = [], []
+        for r, j in enumerate(wrt):
+            out = sub.expr(body.outputs[r])
+            targets.append(bars[j] if j < k else out_of[j])
+            values.append(
+                out if j < k else ast.BinOp(ast.Name(out_of[j], ast.Load()), ast.Add(), out)
+            )
+        return writer.assign(targets, values, accumulators)
+
+    unpack = ", ".join([index, *carried]) + ("," if not carried else "")
+    loop = f"for {unpack} in reversed({writer.names[tape]}):"
+    return lines + [loop] + _body_lines(writer, sub, assign)
+
+
+LOOP_WRITERS = {"loop": write_loop, "loop_vjp": write_loop_vjp}

@@ -1,0 +1,55 @@
+"""Reverse mode through a loop: a tape of the carried values, and the body's VJP run backwards.
+
+Contract: `reverse_loop(graph, loop, item_cts, live, reverse)` is called by the reverse pass when
+it reaches a `loop` node whose outputs (`item` nodes) have cotangents `item_cts[(loop, k)]`. It
+marks the loop to record a tape (each iteration's index and carried values, in order), takes the
+VJP of the body with respect to the carried and captured params that carry gradient (a fixpoint:
+a carried value becomes active when an active value flows into it), and adds a `loop_vjp` node
+that replays the tape backwards: each step recomputes that iteration's body from its taped
+values and applies the body's VJP, so memory is O(iterations × carried state). It returns
+(input node, cotangent contribution) pairs for the loop's active inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from symgrad.ir import Graph
+from symgrad.rules import Value, building, ops
+
+
+def reverse_loop(graph: Graph, loop, item_cts: dict, live: set, reverse: Callable) -> list:
+    body: Graph = loop.attrs["body"]
+    k = loop.attrs["n_carried"]
+    operands = loop.inputs[3:]
+    wrt = _active_operands(body, k, [j for j, i in enumerate(operands) if i in live])
+    if not wrt:
+        return []
+    vjp_body = reverse(body, [1 + j for j in wrt], seed="params")
+    loop.attrs["tape"] = True
+    tape = graph.add("item", (loop.id,), {"index": k}, loop.loc, name="tape", order=loop.order)
+    bars = []
+    with building(graph, loop.loc, backward=True):
+        for j in range(k):
+            g = item_cts.get((loop.id, j))
+            bars.append(g if g is not None else ops.zeros_like(Value(operands[j])).id)
+    attrs = {"n_operands": len(operands), "n_carried": k, "body": vjp_body, "wrt": tuple(wrt)}
+    back = graph.add("loop_vjp", (tape, *bars, *operands[k:]), attrs, loop.loc, backward=True)
+    out = []
+    for r, j in enumerate(wrt):
+        if operands[j] in live:
+            item = graph.add("item", (back,), {"index": r}, loop.loc, backward=True)
+            out.append((operands[j], item))
+    return out
+
+
+def _active_operands(body: Graph, k: int, seeds: list[int]) -> list[int]:
+    """Operand positions (carried first, then captured) that carry gradient through the body:
+    the active ones, and each carried value an active value flows into."""
+    active = set(seeds)
+    while True:
+        reached = body.descendants_of([body.params[1 + j] for j in active])
+        grown = active | {j for j in range(k) if body.outputs[j] in reached}
+        if grown == active:
+            return sorted(active)
+        active = grown

@@ -1,0 +1,180 @@
+"""Loops stay loops: `for` over range() in the IR, in emitted code, and in gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad
+from symgrad.frontend import lower
+from symgrad.ir import to_dot, to_text
+from symgrad.ir.verify import verify
+from symgrad.passes import reverse
+
+RNG = np.random.default_rng(0)
+
+LOOPS = """
+def rnn(W, U, xs, h0, n):
+    h = h0
+    for t in range(n):
+        h = np.tanh(W @ h + U @ xs[t])
+    return np.sum(h ** 2)
+
+
+def running_sum(x, w, n):
+    s = 0.0
+    for i in range(n):
+        s = s + np.sum(x[i] * w) ** 2
+    return s
+
+
+def running_product(x):
+    p = 1.0
+    for i in range(len(x)):
+        p = p * x[i]
+    return p
+
+
+def nested(A, v, n, m):
+    total = 0.0
+    for i in range(n):
+        u = v
+        for j in range(m):
+            u = np.sin(A @ u) + 0.1 * j
+        total = total + np.sum(u * A[i])
+    return total
+
+
+def strided(x, a, b, step):
+    y = x
+    for i in range(a, b, step):
+        y = y * np.cos(x * i)
+    return np.sum(y)
+
+
+def two_carried(x, n):
+    a, b = x, 2.0 * x
+    for _ in range(n):
+        a, b = b, np.tanh(a + b)
+    return np.sum(a * b)
+
+
+def index_arithmetic(w, n):
+    acc = np.zeros_like(w)
+    for i in range(1, n + 1):
+        acc = acc + w ** 2 / i
+    return np.sum(acc)
+
+
+def ode(y0, k, dt, steps):
+    y = y0
+    for _ in range(steps):
+        y = y + dt * (-k * y + np.sin(y))
+    return np.sum(y ** 2)
+"""
+
+
+@pytest.fixture(scope="module")
+def m(tmp_path_factory):
+    import importlib.util
+
+    path = tmp_path_factory.mktemp("loops") / "loop_models.py"
+    path.write_text("import numpy as np\n" + LOOPS)
+    spec = importlib.util.spec_from_file_location("loop_models", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def normal(*shape):
+    return RNG.standard_normal(shape)
+
+
+def rnn_args(n):
+    W, U = RNG.standard_normal((4, 4)) * 0.5, RNG.standard_normal((4, 3))
+    return (W, U, RNG.standard_normal((max(n, 1), 3)), RNG.standard_normal(4), n)
+
+
+CASES = {
+    "rnn_0": ("rnn", lambda: rnn_args(0), (0, 1, 2, 3)),
+    "rnn_1": ("rnn", lambda: rnn_args(1), (0, 1, 2, 3)),
+    "rnn_50": ("rnn", lambda: rnn_args(50), (0, 1, 2, 3)),
+    "running_sum": ("running_sum", lambda: (normal(5, 3), normal(3), 5), (0, 1)),
+    "running_product": ("running_product", lambda: (RNG.uniform(0.5, 1.5, 6),), 0),
+    "nested": ("nested", lambda: (normal(3, 3) * 0.5, normal(3), 3, 4), (0, 1)),
+    "strided": ("strided", lambda: (RNG.standard_normal(4), 7, 1, -2), 0),
+    "two_carried": ("two_carried", lambda: (RNG.standard_normal(3), 4), 0),
+    "index_arithmetic": ("index_arithmetic", lambda: (RNG.standard_normal(3), 4), 0),
+    "ode": ("ode", lambda: (RNG.standard_normal(3), 0.7, 0.05, 30), (0, 1)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_loop_gradients_match_central_differences(case, m):
+    name, args, argnums = CASES[case]
+    symgrad.check_grads(getattr(m, name), args(), argnums)
+
+
+def test_emitted_source_does_not_depend_on_the_trip_count(make_fn):
+    small = make_fn(LOOPS.replace("range(n)", "range(3)"))
+    large = make_fn(LOOPS.replace("range(n)", "range(3000)"))
+    a = symgrad.grad(small.rnn, argnums=(0, 1)).source.split('"""', 2)[2]
+    b = symgrad.grad(large.rnn, argnums=(0, 1)).source.split('"""', 2)[2]
+    assert a.replace("range(3)", "range(N)") == b.replace("range(3000)", "range(N)")
+    code = [line for line in b.splitlines() if not line.strip().startswith("#")]
+    assert "    for t in range(3000):" in code
+    assert sum("np.tanh(" in line for line in code) == 2  # the forward loop, and its recompute
+
+
+def test_emitted_gradient_is_a_loop_over_a_tape_read_backwards(m):
+    source = symgrad.grad(m.rnn, argnums=(0, 3)).source
+    assert "    for t in range(n):\n        tape.append((t, h))\n" in source
+    assert "in reversed(tape):" in source
+    assert "W_bar_1 += " in source  # the captured weight's cotangent accumulates
+
+
+def test_value_and_grad_and_vjp_through_loops(m):
+    x = RNG.uniform(0.5, 1.5, 5)
+    value, g = symgrad.value_and_grad(m.running_product)(x)
+    assert np.isclose(value, np.prod(x))
+    assert np.allclose(g, np.prod(x) / x)
+    _, back = symgrad.vjp(m.running_product, x)
+    assert np.allclose(back(2.0)[0], 2 * np.prod(x) / x)
+
+
+def test_loops_in_the_ir_are_nested_graphs(m):
+    graph = lower(m.nested)
+    verify(graph)
+    text = to_text(graph)
+    assert "= loop " in text and text.count("{ lambda") == 3  # function, loop, inner loop
+    assert "cluster_" in to_dot(graph)
+    verify(reverse(graph, [0, 1]))
+
+
+def test_a_name_bound_only_in_the_loop_cannot_be_read_after_it(make_fn):
+    mod = make_fn("def f(x, n):\n    for i in range(n):\n        y = x * i\n    return np.sum(y)\n")
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="'y' is bound only inside the loop"):
+        symgrad.grad(mod.f).source
+
+
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ("for x_ in x:\n        x = x * 2", "only loops over range"),
+        ("for i in range(n):\n        x = x * 2\n    else:\n        x = x", "for ... else"),
+        ("for i in range(n):\n        break", "break"),
+        ("for i in range(n):\n        x = [x]", "list"),
+    ],
+)
+def test_unsupported_loops_are_refused_with_a_location(make_fn, body, words):
+    mod = make_fn(f"def f(x, n):\n    {body}\n    return np.sum(x)\n")
+    with pytest.raises(symgrad.SymgradError, match=words) as info:
+        symgrad.grad(mod.f).source
+    assert info.value.loc is not None and info.value.loc.line >= 2
+
+
+def test_symgrad_check_proves_a_loop_symbolically(m):
+    W, U, xs, h0, _ = rnn_args(3)
+    report = symgrad.check(m.rnn, W[:2, :2], U[:2, :1], xs[:, :1], h0[:2], 3, argnums=(0, 3))
+    assert report.ok, str(report)
+    assert report.checks[1].status == "passed", str(report)
