@@ -66,6 +66,33 @@ def index_arithmetic(w, n):
     return np.sum(acc)
 
 
+def rows(X, w):
+    s = 0.0
+    for row in X:
+        s = s + np.tanh(row @ w)
+    return s
+
+
+def enumerated(X, w):
+    s = np.zeros_like(w)
+    for i, row in enumerate(X):
+        s = s + row * w * i
+    return np.sum(s ** 2)
+
+
+def zipped(X, Y, w):
+    s = 0.0
+    for x, y in zip(X, Y):
+        s = s + np.sum((x * w - y) ** 2)
+    return s
+
+
+def static_list(W1, W2, x):
+    for W in [W1, W2]:
+        x = np.tanh(W @ x)
+    return np.sum(x)
+
+
 def ode(y0, k, dt, steps):
     y = y0
     for _ in range(steps):
@@ -105,6 +132,10 @@ CASES = {
     "strided": ("strided", lambda: (RNG.standard_normal(4), 7, 1, -2), 0),
     "two_carried": ("two_carried", lambda: (RNG.standard_normal(3), 4), 0),
     "index_arithmetic": ("index_arithmetic", lambda: (RNG.standard_normal(3), 4), 0),
+    "rows": ("rows", lambda: (normal(5, 3), normal(3)), (0, 1)),
+    "enumerated": ("enumerated", lambda: (normal(4, 3), normal(3)), (0, 1)),
+    "zipped": ("zipped", lambda: (normal(4, 3), normal(6, 3), normal(3)), (0, 1, 2)),
+    "static_list": ("static_list", lambda: (normal(3, 3), normal(3, 3), normal(3)), (0, 1, 2)),
     "ode": ("ode", lambda: (RNG.standard_normal(3), 0.7, 0.05, 30), (0, 1)),
 }
 
@@ -160,7 +191,7 @@ def test_a_name_bound_only_in_the_loop_cannot_be_read_after_it(make_fn):
 @pytest.mark.parametrize(
     "body, words",
     [
-        ("for x_ in x:\n        x = x * 2", "only loops over range"),
+        ("for x_ in 3.0:\n        x = x * 2", "goes over range"),
         ("for i in range(n):\n        x = x * 2\n    else:\n        x = x", "for ... else"),
         ("for i in range(n):\n        break", "break"),
         ("for i in range(n):\n        x = [x]", "list"),

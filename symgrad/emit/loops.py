@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 
 from symgrad.ir.names import fresh
+from symgrad.rules import RULES
 
 
 def _item_ids(writer, node) -> dict[int, int]:
@@ -103,24 +104,45 @@ def write_loop_vjp(writer, node) -> list[str]:
     fixed = dict(zip(body.params, [index, *carried, *captured, *bars]))
     sub = writer.sub_writer(body, fixed)
     lines += writer.assign(bars, [writer.expr(i) for i in bars_in])
-    accumulators = [out_of[j] for j in wrt if j >= k]
     for j in wrt:
         if j >= k:
             lines.append(f"{out_of[j]} = np.zeros_like({captured[j - k]})")
 
     def assign() -> list[str]:
-        targets, values = [], []
+        """Accumulate into the captured values' cotangents (reading this step's carried
+        cotangents), then pass the carried cotangents on to the step before."""
+        adds = []
         for r, j in enumerate(wrt):
-            out = sub.expr(body.outputs[r])
-            targets.append(bars[j] if j < k else out_of[j])
-            values.append(
-                out if j < k else ast.BinOp(ast.Name(out_of[j], ast.Load()), ast.Add(), out)
-            )
-        return writer.assign(targets, values, accumulators)
+            if j >= k:
+                acc, out = out_of[j], body.outputs[r]
+                scatter = _scatter(sub, out, acc)
+                add = ast.AugAssign(ast.Name(acc, ast.Store()), ast.Add(), sub.expr(out))
+                adds.append(ast.unparse(scatter if scatter is not None else add))
+        carried_outs = [(bars[j], sub.expr(body.outputs[r])) for r, j in enumerate(wrt) if j < k]
+        return adds + writer.assign([t for t, _ in carried_outs], [v for _, v in carried_outs])
 
     unpack = ", ".join([index, *carried]) + ("," if not carried else "")
     loop = f"for {unpack} in reversed({writer.names[tape]}):"
     return lines + [loop] + _body_lines(writer, sub, assign)
+
+
+def _scatter(sub, out: int, acc: str) -> ast.expr | None:
+    """`np.add.at(acc, index, v)` when the cotangent `out` is `fit(index_add(x, v, index), x)`:
+    a row read in the body (`X[k]`) adds into its row of the running cotangent, instead of
+    building a whole array of zeros each step."""
+    g = sub.graph
+    fit = g[out]
+    if fit.op != "fit" or g[fit.inputs[0]].op != "index_add" or fit.inputs[0] not in sub.inline:
+        return None
+    node = g[fit.inputs[0]]
+    x, v, *parts = node.inputs
+    if x != fit.inputs[1]:
+        return None
+    rule = RULES["index_add"]
+    args = [sub.expr(x), sub.expr(v), ast.List([sub.expr(p) for p in parts], ast.Load())]
+    where = rule.emit(args, node.attrs, rule).args[1]
+    add_at = ast.Attribute(ast.Attribute(ast.Name("np", ast.Load()), "add"), "at")
+    return ast.Expr(ast.Call(add_at, [ast.Name(acc, ast.Load()), where, args[1]], []))
 
 
 LOOP_WRITERS = {"loop": write_loop, "loop_vjp": write_loop_vjp}

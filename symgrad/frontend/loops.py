@@ -1,4 +1,9 @@
-"""Lowering loops: `for name in range(...)` becomes one `loop` node owning its body's graph.
+"""Lowering loops: a `for` loop becomes one `loop` node owning its body's graph.
+
+A loop goes over `range(...)`, the rows of an array (`for row in X`), `enumerate(X)` or
+`zip(X, Y)` (an index loop reading row k of each; as many steps as the shortest), or a tuple or
+list the source spells out (`for w in (W1, W2)`: its length is part of the source, so the body
+is lowered once per element).
 
 Contract: `lower_for(lowerer, stmt)` lowers the body once, into a graph of its own whose params
 are the loop index, the carried variables (assigned in the body and bound before the loop: their
@@ -45,11 +50,15 @@ class _BodyEnv(dict):
             return dict.__getitem__(self, name)
         value = self.outer[name]
         if isinstance(value, Value):
-            param = Value(self.body.param(name))
-            self.captured.append((name, value.id))
+            param = self.capture(name, value)
             dict.__setitem__(self, name, param)
             return param
         return value
+
+    def capture(self, name: str, value: Value) -> Value:
+        """A param of the body standing for `value` of the enclosing graph."""
+        self.captured.append((name, value.id))
+        return Value(self.body.param(name))
 
 
 def assigned_names(stmts: list[ast.stmt]) -> list[str]:
@@ -71,11 +80,15 @@ def assigned_names(stmts: list[ast.stmt]) -> list[str]:
 
 def lower_for(lw: _Lowerer, s: ast.For) -> None:
     loc = lw.src.locate(s)
-    bounds = _range_bounds(lw, s)
-    if not isinstance(s.target, ast.Name):
-        raise lw.error(s.target, "a loop over range() binds one name", cls=UnsupportedSyntaxError)
+    it = _Iteration(lw, s)
+    if it.static is not None:  # a tuple or list the source spells out: one body per element
+        for value in it.static:
+            lw.bind(s.target, value, len(lw.graph), s)
+            lw.block(s.body)
+        return
+    targets = assigned_names([ast.Assign([s.target], ast.Constant(0))])
     names = assigned_names(s.body)
-    carried = [n for n in names if n in lw.env and n != s.target.id]
+    carried = [n for n in names if n in lw.env and n not in targets]
     for name in carried:
         value = lw.env[name]
         if isinstance(value, LoopLocal) or not (isinstance(value, Value) or _is_number(value)):
@@ -88,41 +101,97 @@ def lower_for(lw: _Lowerer, s: ast.For) -> None:
     body = Graph(f"{lw.graph.name}.loop", lw.graph.file, s.lineno)
     captured: list[tuple[str, int]] = []
     env = _BodyEnv(lw.env, body, captured)
-    dict.__setitem__(env, s.target.id, Value(body.param(s.target.id, loc)))
+    index = Value(body.param(it.index_name, loc))
     for name in carried:
         dict.__setitem__(env, name, Value(body.param(name, loc)))
     child = type(lw)(body, lw.src, env, lw.stack)
+    it.bind_targets(child, env, index)
     child.block(s.body)
     body.outputs = [child.as_node(body, env[name], loc) for name in carried]
-    inputs = [lw.as_node(lw.graph, b, loc) for b in bounds]
+    inputs = [lw.as_node(lw.graph, b, loc) for b in it.bounds]
     inputs += [lw.as_node(lw.graph, lw.env[name], loc) for name in carried]
     inputs += [nid for _, nid in captured]
     attrs = {"n_operands": len(carried) + len(captured), "n_carried": len(carried), "body": body}
     loop = lw.graph.add("loop", inputs, attrs, loc)
     for k, name in enumerate(carried):
         lw.env[name] = Value(lw.graph.add("item", (loop,), {"index": k}, loc, name=name))
-    for name in names:
+    for name in targets + names:
         if name not in carried:
             lw.env[name] = LoopLocal(name, loc)
 
 
-def _range_bounds(lw: _Lowerer, s: ast.For) -> tuple:
-    it = s.iter
-    if not (isinstance(it, ast.Call) and not it.keywords and lw.expr(it.func) is range):
-        raise lw.error(
-            it,
-            "only loops over range(...) are supported so far",
-            "Loop over indices: for i in range(len(xs)): x = xs[i].",
-            cls=UnsupportedSyntaxError,
-        )
-    args = [lw.expr(a) for a in it.args]
+class _Iteration:
+    """What a `for` iterates over: `range(...)`; an array's rows; `enumerate(xs)`; `zip(xs, ys)`
+    (as many steps as the shortest has rows); or a tuple or list spelled out (`static`)."""
+
+    def __init__(self, lw: _Lowerer, s: ast.For):
+        self.lw, self.s, self.static = lw, s, None
+        it, target = s.iter, s.target
+        fn = lw.expr(it.func) if isinstance(it, ast.Call) and not it.keywords else None
+        args = [lw.expr(a) for a in it.args] if fn is not None else []
+        if fn is range:
+            self.bounds, self.sequences = _range_bounds(lw, it, args), []
+            self.index_name = _name(lw, target, "a loop over range() binds one name")
+            self.enumerated = False
+            return
+        self.enumerated = fn is enumerate and len(args) == 1
+        if self.enumerated:
+            if not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
+                raise lw.error(target, "enumerate() gives pairs: for i, x in enumerate(xs)")
+            self.index_name = _name(lw, target.elts[0], "the index of enumerate() is one name")
+            sequences = args
+        elif fn is zip and args:
+            self.index_name, sequences = "k", args
+        else:
+            self.index_name, sequences = "k", [lw.expr(it)]
+        if len(sequences) == 1 and isinstance(sequences[0], (tuple, list)):
+            self.static = sequences[0] if not self.enumerated else list(enumerate(sequences[0]))
+            return
+        for seq, node in zip(sequences, getattr(it, "args", None) or [it]):
+            if not isinstance(seq, Value):
+                raise lw.error(
+                    node,
+                    f"a for loop goes over range(), an array, enumerate() or zip(), not a "
+                    f"{type(seq).__name__}",
+                    cls=UnsupportedSyntaxError,
+                )
+        self.sequences = sequences
+        lengths = [lw.call_rule("len", (seq,), {}, it) for seq in sequences]
+        stop = lengths[0]
+        for n in lengths[1:]:
+            stop = lw.call_rule("minimum", (stop, n), {}, it)
+        self.bounds = (0, stop, 1)
+
+    def bind_targets(self, child: _Lowerer, env: _BodyEnv, index: Value) -> None:
+        """Bind the loop's names in the body: the index, and the rows the sequences give."""
+        target, s = self.s.target, self.s
+        if not self.sequences:
+            dict.__setitem__(env, self.index_name, index)
+            return
+        rows = [
+            child.getitem(env.capture(self.lw.graph[seq.id].name or "xs", seq), index, s)
+            for seq in self.sequences
+        ]
+        if self.enumerated:
+            dict.__setitem__(env, self.index_name, index)
+            child.bind(target.elts[1], rows[0], 0, s)
+        else:
+            child.bind(target, rows[0] if len(rows) == 1 else tuple(rows), 0, s)
+
+
+def _name(lw: _Lowerer, target: ast.expr, message: str) -> str:
+    if not isinstance(target, ast.Name):
+        raise lw.error(target, message, cls=UnsupportedSyntaxError)
+    return target.id
+
+
+def _range_bounds(lw: _Lowerer, it: ast.Call, args: list) -> tuple:
     for a, node in zip(args, it.args):
         if not (isinstance(a, Value) or (isinstance(a, int) and not isinstance(a, bool))):
             raise lw.error(node, "range() takes integers")
     if not 1 <= len(args) <= 3:
         raise SymgradError("range() takes 1 to 3 arguments", lw.src.locate(it))
-    start, stop, step = (0, args[0], 1) if len(args) == 1 else (*args, 1)[:3]
-    return start, stop, step
+    return (0, args[0], 1) if len(args) == 1 else (*args, 1)[:3]
 
 
 def _is_number(v: Any) -> bool:

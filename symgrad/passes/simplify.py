@@ -186,6 +186,8 @@ class _Rewriter:
         not be computed when only its shape is used (the seed of a sum, say)."""
         g = self.g
         src = g[node.inputs[0]]
+        if self.keys[src.id] == SCALAR and src.op != "const":  # provably 0-d
+            return self.const(node, ())
         rule = RULES.get(src.op)
         if rule is not None and rule.shape == "first":
             return self.new(node, "shape", src.inputs[:1])
