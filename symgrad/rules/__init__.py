@@ -3,7 +3,7 @@
 Importing this package registers every primitive; `RULES` maps IR op names to rules.
 """
 
-from symgrad.rules import elementwise, indexing, linalg, nondiff, reductions, shapes  # noqa: F401
+from symgrad.rules import elementwise, indexing, linalg, nn, nondiff, reductions, shapes  # noqa: F401
 from symgrad.rules.build import Value, add_node, building, ops, split_inputs
 from symgrad.rules.table import BY_METHOD, RULES, Rule, rule_for_callable
 
