@@ -1,10 +1,11 @@
 """symgrad: source-to-source differentiation of Python/NumPy functions.
 
 `grad`, `value_and_grad` and `vjp` read a function's source, build an IR graph, apply the rule
-table's backward functions and emit a standalone NumPy module computing the derivative.
+table's backward functions and emit a standalone NumPy module computing the derivative; `jvp`
+and `linearize` do the same in forward mode, from the table's JVP rules.
 """
 
-from symgrad.api import Compiled, emit_module, grad, value_and_grad, vjp
+from symgrad.api import Compiled, emit_module, grad, jvp, linearize, value_and_grad, vjp
 from symgrad.checks import CheckReport, check, check_grads, verify_rules
 from symgrad.errors import (
     NotDifferentiableError,
@@ -28,6 +29,8 @@ __all__ = [
     "check_grads",
     "emit_module",
     "grad",
+    "jvp",
+    "linearize",
     "value_and_grad",
     "verify_rules",
     "vjp",

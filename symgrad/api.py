@@ -1,7 +1,8 @@
-"""The public API: grad, value_and_grad, vjp, emit_module, and the compiled-function object.
+"""The public API: grad, value_and_grad, vjp, jvp, linearize, emit_module, the compiled object.
 
 Contract: each entry point lowers the user's function once (lazily, on first use), runs the
-reverse and simplify passes, emits and loads a standalone module, and caches the result per
+reverse (or, for `jvp` and `linearize`, the forward) and simplify passes, emits and loads a
+standalone module, and caches the result per
 (function, argnums, kind); a failed compilation caches nothing. Calls bind arguments with the
 user function's own signature (defaults included), refuse gradients for non-float arguments, and
 return gradients with the shape and dtype of the arguments they belong to.
@@ -22,7 +23,7 @@ from symgrad.emit import load
 from symgrad.errors import NotDifferentiableError, SourceUnavailableError, SymgradError
 from symgrad.frontend import lower
 from symgrad.ir import Graph
-from symgrad.passes import reverse, simplify
+from symgrad.passes import forward, reverse, simplify
 
 _CACHE: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
 
@@ -57,19 +58,25 @@ def _compile(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
     if cached is not None:
         return cached
     fwd = lower(fn)
-    graph = reverse(
-        fwd,
-        list(argnums),
-        seed="param" if kind == "vjp" else "one",
-        with_value=kind == "value_and_grad",
-    )
-    simplify(graph, [graph.params[k] for k in argnums])
+    if kind == "jvp":
+        graph = forward(fwd, list(argnums))
+        floats = [graph.params[k] for k in argnums] + graph.params[len(fwd.params) :]
+    else:
+        graph = reverse(
+            fwd,
+            list(argnums),
+            seed="param" if kind == "vjp" else "one",
+            with_value=kind == "value_and_grad",
+        )
+        floats = [graph.params[k] for k in argnums]
+    simplify(graph, floats)
     name = f"{kind}_{fwd.name}"
     wrt = ", ".join(fwd[fwd.params[k]].name for k in argnums)
     what = {
         "grad": "Gradient",
         "value_and_grad": "Value and gradient",
         "vjp": "Vector-Jacobian product",
+        "jvp": "Jacobian-vector product",
     }[kind]
     params = ", ".join(fwd[p].name for p in fwd.params)
     source = _emit(graph, name, f"{what} of {fwd.name}({params}) with respect to {wrt}.")
@@ -219,6 +226,82 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
     vjp_fn.source = compiled.source  # type: ignore[attr-defined]
     vjp_fn.graph = compiled.graph  # type: ignore[attr-defined]
     return out, vjp_fn
+
+
+def _is_float(v) -> bool:
+    return isinstance(v, float) or np.dtype(getattr(v, "dtype", object)).kind == "f"
+
+
+def _tangent_like(fun: Callable, k: int, primal, tangent):
+    """The tangent as an argument of the emitted code: the primal's shape and dtype."""
+    if np.shape(tangent) != np.shape(primal):
+        raise SymgradError(
+            f"jvp of {fun.__qualname__}: the tangent of argument {k} has shape "
+            f"{np.shape(tangent)}, but the argument has shape {np.shape(primal)}"
+        )
+    if isinstance(primal, float):
+        return float(tangent)
+    if isinstance(primal, np.generic):
+        return primal.dtype.type(tangent)
+    return np.asarray(tangent, dtype=primal.dtype)
+
+
+def _jvp_call(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any, str]:
+    """(primal_out, tangent_out, emitted source)."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise SymgradError(
+            f"jvp of {fun.__qualname__}: {len(primals)} primals but {len(tangents)} tangents "
+            "(give one tangent per positional argument; None for those not differentiated)"
+        )
+    nums = tuple(
+        k for k, (p, t) in enumerate(zip(primals, tangents)) if _is_float(p) and t is not None
+    )
+    compiled = Compiled(fun, nums, "jvp")
+    ts = [_tangent_like(fun, k, primals[k], tangents[k]) for k in nums]
+    _bind(fun, primals, {})  # the same argument errors as a plain call
+    out, out_dot = _call(compiled._artifact, fun, list(primals) + ts)
+    return out, out_dot, compiled.source
+
+
+def jvp(fun: Callable, primals, tangents) -> tuple[Any, Any]:
+    """`(fun(*primals), J tangents)`: the Jacobian-vector product, by emitted forward-mode code.
+
+    As in JAX, `primals` and `tangents` are tuples with one entry per positional argument. Float
+    arguments (Python floats, float arrays) are differentiated along their tangent, which is
+    cast to the argument's dtype and must have its shape; the tangents of other arguments are
+    ignored, and None for a float argument means a zero tangent (nothing is computed for it).
+    The tangent output has the primal output's shape and dtype. The emitted module is
+    `symgrad.Compiled(fun, argnums, "jvp").source` (or `linearize(...)[1].source`).
+    """
+    out, out_dot, _ = _jvp_call(fun, primals, tangents)
+    return out, out_dot
+
+
+def linearize(fun: Callable, *primals) -> tuple[Any, Callable]:
+    """`(fun(*primals), f_jvp)` where `f_jvp(*tangents)` is `jvp(fun, primals, tangents)[1]`.
+
+    `f_jvp` has `.source` (the emitted forward-mode module, differentiating every float argument)
+    and `.graph`. Unlike JAX's, it runs the forward computation again on each call.
+    """
+    out = fun(*primals)
+    floats = tuple(k for k, p in enumerate(primals) if _is_float(p))
+    if not floats:
+        raise NotDifferentiableError(f"linearize of {fun.__qualname__}: no float argument")
+    compiled = Compiled(fun, floats, "jvp")
+
+    def f_jvp(*tangents):
+        if len(tangents) != len(primals):
+            raise SymgradError(
+                f"linearize of {fun.__qualname__}: {len(tangents)} tangents for "
+                f"{len(primals)} arguments"
+            )
+        ts = [_tangent_like(fun, k, primals[k], tangents[k]) for k in floats]
+        return _call(compiled._artifact, fun, list(primals) + ts)[1]
+
+    f_jvp.source = compiled.source  # type: ignore[attr-defined]
+    f_jvp.graph = compiled.graph  # type: ignore[attr-defined]
+    return out, f_jvp
 
 
 def emit_module(

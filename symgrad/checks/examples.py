@@ -24,6 +24,7 @@ DOMAINS = {  # name: (low, high) of the uniform sample; special cases below
     "bool": (-1.0, 1.0),  # only compared, never differentiated
     "withzero": (-2.0, 2.0),  # every third entry exactly 0
     "invertible": (-0.5, 0.5),  # plus 3 I
+    "probability": (0.05, 0.95),  # inside (0, 1): probabilities, targets
     "const": (-2.0, 2.0),  # an array input that is not differentiated (a shape, a saved value)
 }
 _COUNTER = itertools.count()

@@ -1,10 +1,11 @@
 """Code generation: a graph to the source of a standalone Python module.
 
 Contract: `emit_module(graph, name, doc)` returns the module's source text: a docstring, `import
-numpy as np`, the runtime helpers the code calls (copied from `symgrad.rules.runtime`, so the module
-never imports symgrad), and one function `name(params...)` computing the graph's outputs. Each
-value bound to a source name, used twice or more, or computing an output gets a statement of its
-own; single-use temporaries are written inline, so the code reads like the source it came from.
+numpy as np`, the runtime helpers the code calls (copied from `symgrad.rules.runtime`, or from
+`symgrad.nn` for its modules, so the module never imports symgrad), and one function
+`name(params...)` computing the graph's outputs. Each value bound to a source name, used twice or
+more, or computing an output gets a statement of its own; single-use temporaries are written
+inline, so the code reads like the source it came from.
 Backward statements are grouped under a comment quoting the forward line they differentiate.
 The same graph gives byte-identical source.
 """
@@ -42,7 +43,9 @@ def _inline(graph: Graph, uses: dict[int, int], nested: bool) -> set[int]:
     for node in graph.nodes():
         if node.op == "param" or (node.op != "const" and RULES[node.op].structured):
             continue
-        named_cotangent = node.cot_of in graph and graph[node.cot_of].name is not None
+        named_cotangent = any(
+            of in graph and graph[of].name is not None for of in (node.cot_of, node.tan_of)
+        )
         body_output = nested and node.id in graph.outputs and uses[node.id] == 1
         if (
             node.op in _ALWAYS_INLINE
@@ -215,13 +218,28 @@ class _Placeholders(dict):
         return self.name
 
 
+def _helper_functions() -> dict:
+    """The functions an emitted module may carry: those of `symgrad.rules.runtime` and of every
+    other module holding a rule's helper (`symgrad.nn`), by name."""
+    modules = {runtime.__name__: runtime}
+    for rule in RULES.values():
+        if rule.helper is not None:
+            modules.setdefault(rule.helper.__module__, inspect.getmodule(rule.helper))
+    return {
+        name: obj
+        for module in modules.values()
+        for name, obj in vars(module).items()
+        if inspect.isfunction(obj) and obj.__module__ == module.__name__
+    }
+
+
 def _helper_names() -> set[str]:
-    return {name for name, obj in vars(runtime).items() if inspect.isfunction(obj)}
+    return set(_helper_functions())
 
 
 def _helper_sources(names: set[str]) -> list[str]:
     """The source of each needed helper and of the helpers it calls, sorted by name."""
-    known = {n: getattr(runtime, n) for n in _helper_names()}
+    known = _helper_functions()
     todo, seen = list(names), set()
     while todo:
         name = todo.pop()

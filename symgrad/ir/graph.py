@@ -28,6 +28,8 @@ class Node:
     name: str | None = None  # the source variable this value was bound to, if any
     cot_of: int | None = None  # for a cotangent: the forward node it belongs to
     backward: bool = False  # built by the reverse pass
+    tan_of: int | None = None  # for a tangent: the forward node it belongs to
+    tangent: bool = False  # built by the forward-mode pass
     order: int = -1  # where to list it among independent nodes (default: its id)
 
     def key(self) -> tuple:

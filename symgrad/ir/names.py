@@ -59,6 +59,8 @@ def assign_names(graph: Graph, order=None, reserved=frozenset(), fixed=None) -> 
             names[node.id] = take(node.name)
         elif node.cot_of is not None and node.cot_of in names and graph[node.cot_of].name:
             names[node.id] = take(names[node.cot_of] + "_bar")
+        elif node.tan_of is not None and node.tan_of in names and graph[node.tan_of].name:
+            names[node.id] = take(names[node.tan_of] + "_dot")
         else:
             temps += 1
             while f"t{temps}" in used:

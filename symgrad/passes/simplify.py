@@ -50,8 +50,8 @@ def cse(graph: Graph) -> bool:
 
 def _keep_naming(graph: Graph, kept: int, dropped) -> None:
     k = graph[kept]
-    if k.backward and k.name is None and k.cot_of is None:
-        k.name, k.cot_of = dropped.name, dropped.cot_of
+    if (k.backward or k.tangent) and k.name is None and k.cot_of is None and k.tan_of is None:
+        k.name, k.cot_of, k.tan_of = dropped.name, dropped.cot_of, dropped.tan_of
 
 
 def _number(graph: Graph, nid: int):
@@ -84,7 +84,13 @@ class _Rewriter:
     def new(self, like, op: str, inputs, attrs=None) -> int:
         """A node like `like` (same loc and flags) computing op(inputs)."""
         nid = self.g.add(
-            op, inputs, attrs or {}, like.loc, backward=like.backward, order=like.order
+            op,
+            inputs,
+            attrs or {},
+            like.loc,
+            backward=like.backward,
+            tangent=like.tangent,
+            order=like.order,
         )
         self.keys[nid] = shape_key(self.g, self.g[nid], self.keys)
         if like.id in self.floats:
@@ -250,8 +256,11 @@ def own_outputs(graph: Graph) -> None:
             continue
         v = node.inputs[0]
         vnode = graph[v]
-        if not vnode.backward or v in seen or RULES.get(vnode.op) and RULES[vnode.op].view:
-            copy = graph.add("copy", (v,), {}, vnode.loc, backward=True)
+        derived = vnode.backward or vnode.tangent  # not an argument or a forward value
+        if not derived or v in seen or RULES.get(vnode.op) and RULES[vnode.op].view:
+            copy = graph.add(
+                "copy", (v,), {}, vnode.loc, backward=node.backward, tangent=node.tangent
+            )
             node.inputs = (copy,) + node.inputs[1:]
             graph.nx.remove_edge(v, o)
             graph.nx.add_edge(copy, o, pos=0)

@@ -8,6 +8,7 @@ from symgrad.rules import (  # noqa: F401
     elementwise,
     indexing,
     linalg,
+    nn,
     nondiff,
     reductions,
     shapes,

@@ -3,7 +3,12 @@
 Contract: every rule here maps arrays of broadcast-compatible shapes to their broadcast shape; the
 reverse pass sums each cotangent back to its input's shape (so templates ignore broadcasting).
 Templates use `ans` (the saved output) where the textbook backward function does: tanh, sigmoid,
-exp, sqrt. SymPy forms receive the sympy module and one symbol per input.
+exp, sqrt. Their Jacobians are diagonal, so each JVP is its VJP with the tangent for the
+cotangent (`jvp=DIAGONAL`); a tangent may keep its input's (smaller) shape, and broadcasts.
+Piecewise rules follow JAX: abs has derivative sign(x), and 1 at 0; maximum/minimum
+share a tie evenly between two arrays (JAX's balanced rule) and give 0 at a tie with a constant
+(`np.maximum(z, 0.0)` is relu: jax.nn.relu's derivative at 0 is 0). SymPy forms receive the
+sympy module and one symbol per input.
 """
 
 import ast
@@ -11,7 +16,7 @@ import ast
 import numpy as np
 
 from symgrad.rules.build import is_const, is_none, ops, value_of
-from symgrad.rules.table import binop, call, defrule, unaryop
+from symgrad.rules.table import DIAGONAL, binop, call, defrule, unaryop
 
 EW = {"shape": "elementwise", "broadcasts": True}
 
@@ -30,6 +35,7 @@ def unary(name, vjp, sympy, math, domain="real", numpy=None, methods=(), emit=No
         math=math,
         domain={"x": domain},
         examples=examples,
+        jvp=DIAGONAL,
         **EW,
     )
 
@@ -83,9 +89,9 @@ unary("tanh", lambda g, ans: g * (1 - ans**2), lambda sp, x: sp.tanh(x), "v ⊙ 
 unary("arcsinh", lambda g, x: g / ops.sqrt(x**2 + 1), lambda sp, x: sp.asinh(x), "v / √(x² + 1)")
 unary(
     "abs",
-    lambda g, x: g * ops.sign(x),
+    lambda g, x: g * ops.where(x >= 0, 1.0, -1.0),  # JAX: the derivative at 0 is 1
     lambda sp, x: sp.Abs(x),
-    "v ⊙ sign x",
+    "v ⊙ sign x (1 at 0, as in JAX)",
     "nonzero",
     numpy=np.abs,
     methods=("__abs__",),
@@ -102,6 +108,7 @@ defrule(
     sympy=lambda sp, a, b: a + b,
     math="v; v",
     examples=binary_examples("{0} + {1}", "real", "real"),
+    jvp=DIAGONAL,
     **EW,
 )
 defrule(
@@ -113,6 +120,7 @@ defrule(
     sympy=lambda sp, a, b: a - b,
     math="v; −v",
     examples=binary_examples("np.subtract", "real", "real"),
+    jvp=DIAGONAL,
     **EW,
 )
 defrule(
@@ -124,6 +132,7 @@ defrule(
     sympy=lambda sp, a, b: a * b,
     math="v ⊙ x2; v ⊙ x1",
     examples=binary_examples("{0} * {1}", "real", "real"),
+    jvp=DIAGONAL,
     **EW,
 )
 defrule(
@@ -136,6 +145,7 @@ defrule(
     math="v / x2; −v ⊙ x1 / x2²",
     domain={"x2": "positive"},
     examples=binary_examples("{0} / {1}", "real", "positive"),
+    jvp=DIAGONAL,
     **EW,
 )
 
@@ -162,6 +172,7 @@ defrule(
     domain={"x1": "positive"},
     examples=binary_examples("{0} ** {1}", "positive", "real")
     + ("x1 ** 0 + x1 ** 2 + x1 ** 0.5 | x1: 3x4 positive", "x1[:, None] ** np.arange(3) | x1: 4"),
+    jvp=DIAGONAL,
     **EW,
 )
 
@@ -186,6 +197,7 @@ defrule(
     sympy=lambda sp, a, b: sp.Max(a, b),
     math="v ⊙ [x1 > x2] (ties: v/2 to each array; 0 against a constant)",
     examples=binary_examples("np.maximum", "real", "real"),
+    jvp=DIAGONAL,
     **EW,
 )
 defrule(
@@ -200,6 +212,7 @@ defrule(
     sympy=lambda sp, a, b: sp.Min(a, b),
     math="v ⊙ [x1 < x2] (ties: v/2 to each array; 0 against a constant)",
     examples=binary_examples("np.minimum", "real", "real"),
+    jvp=DIAGONAL,
     **EW,
 )
 defrule(
@@ -214,6 +227,7 @@ defrule(
     sympy=lambda sp, a, b: sp.log(sp.exp(a) + sp.exp(b)),
     math="v ⊙ exp(x1 − ans); v ⊙ exp(x2 − ans)",
     examples=binary_examples("np.logaddexp", "real", "real"),
+    jvp=DIAGONAL,
     **EW,
 )
 defrule(
@@ -229,6 +243,7 @@ defrule(
     math="v x2 / (x1² + x2²); −v x1 / (x1² + x2²)",
     domain={"x2": "positive"},
     examples=binary_examples("np.arctan2", "real", "positive"),
+    jvp=DIAGONAL,
     **EW,
 )
 defrule(
@@ -246,6 +261,7 @@ defrule(
         "np.where(x1 > 0.3, x1 * 2.0, x2) | x1: 3x4, x2: 4",
         "np.where(c > 0, x1, 1.5) | c: 3x1, x1: 3x4",
     ),
+    jvp=DIAGONAL,
     **EW,
 )
 
@@ -286,5 +302,6 @@ defrule(
         "a.clip(lo, hi) | a: 3x4, lo: 4, hi: f",
         "a.clip(0.1) + np.clip(a, max=0.3) | a: 3x4",
     ),
+    jvp=DIAGONAL,
     **EW,
 )

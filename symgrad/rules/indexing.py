@@ -3,7 +3,8 @@
 Contract: a subscript is one `getitem` node: the array, then the runtime parts of the index
 (ints, integer arrays, boolean masks, slice bounds) as inputs, and the static shape of the index
 (`symgrad.ir.index`) as the attribute `index`. Its cotangent is zeros like the array with the
-cotangent added at the same index (`_index_add`), so repeated integer indices accumulate.
+cotangent added at the same index (`_index_add`), so repeated integer indices accumulate. Both are
+linear: the tangent of a read is the same read of the tangent.
 """
 
 import ast
@@ -11,7 +12,7 @@ import ast
 from symgrad.ir.index import Dyn, Slice
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
-from symgrad.rules.table import defrule
+from symgrad.rules.table import LINEAR, defrule
 
 
 def index_expr(index: tuple, parts: list[ast.expr]) -> ast.expr:
@@ -59,6 +60,7 @@ defrule(
     _emit_getitem,
     view=True,
     vjp={"a": lambda g, a, parts, index: _getitem_vjp(g, a, parts, index)},
+    jvp=LINEAR,
     math="zeros like x with v added at the index (repeats accumulate)",
     examples=(
         "a[1] | a: 3x4",
@@ -80,5 +82,6 @@ defrule(
     _emit_index_add,
     helper=runtime._index_add,
     vjp={"v": lambda g, parts, index: ops.getitem(g, parts, index=index)},
+    jvp=LINEAR,
     math="v[index]",
 )

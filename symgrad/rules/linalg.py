@@ -4,6 +4,9 @@ Contract: the bilinear products (matmul, dot, inner) share one shape of rule: th
 functions are runtime helpers that handle every operand rank NumPy accepts, and those helpers are
 primitives too, whose own VJPs are the product again (so Hessians need no special cases).
 B[MM, a](v) = v bᵀ, B[MM, b](v) = aᵀ v. Matrix functions use the saved output: inv and det.
+Forward (JVP) rules: the products and their helpers are linear in each operand (`LINEAR`: the
+product rule sums a_dot @ b and a @ b_dot); d inv = −A⁻¹ Ȧ A⁻¹, d det = det(A) tr(A⁻¹ Ȧ),
+d solve(A, b) = solve(A, ḃ − Ȧ x).
 """
 
 import ast
@@ -13,7 +16,7 @@ import numpy as np
 from symgrad.errors import SymgradError
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
-from symgrad.rules.table import binop, call, defrule
+from symgrad.rules.table import LINEAR, binop, call, defrule
 
 
 def bilinear(name, emit, numpy, methods, math, helper_a, helper_b, examples, helper_shapes):
@@ -32,6 +35,7 @@ def bilinear(name, emit, numpy, methods, math, helper_a, helper_b, examples, hel
             "a": lambda g, a, b: getattr(ops, va)(g, a, b),
             "b": lambda g, a, b: getattr(ops, vb)(g, a, b),
         },
+        jvp=LINEAR,
     )
     defrule(
         va,
@@ -47,6 +51,7 @@ def bilinear(name, emit, numpy, methods, math, helper_a, helper_b, examples, hel
             "ct": lambda g, b: getattr(ops, name)(g, b),
             "b": lambda g, ct, b: getattr(ops, vb)(ct, g, b),
         },
+        jvp=LINEAR,
     )
     defrule(
         vb,
@@ -62,6 +67,7 @@ def bilinear(name, emit, numpy, methods, math, helper_a, helper_b, examples, hel
             "ct": lambda g, a: getattr(ops, name)(a, g),
             "a": lambda g, ct, a: getattr(ops, va)(ct, a, g),
         },
+        jvp=LINEAR,
     )
 
 
@@ -127,6 +133,7 @@ defrule(
         "a": lambda g, a, b: ops.reshape(g @ ops.ravel(b), ops.shape(a)),
         "b": lambda g, a, b: ops.reshape(ops.ravel(a) @ g, ops.shape(b)),
     },
+    jvp=LINEAR,
     math="B[a](v) = v b;  B[b](v) = vᵀ a",
     examples=("np.outer(a, b) | a: 3, b: 4", "np.outer(a, b) | a: 2x2, b: 3"),
 )
@@ -137,6 +144,7 @@ defrule(
     numpy=(np.trace,),
     methods=("trace",),
     vjp={"a": lambda g, a: ops.trace_vjp(g, a)},
+    jvp=LINEAR,
     math="v I (on the first two axes)",
     examples=("np.trace(a) | a: 4x4", "a.trace() | a: 3x3", "np.trace(a) | a: 3x3x2"),
 )
@@ -146,6 +154,7 @@ defrule(
     call("_trace_vjp"),
     helper=runtime._trace_vjp,
     vjp={"ct": lambda g: ops.trace(g)},
+    jvp=LINEAR,
     examples=(
         "_trace_vjp(ct, x) | ct: , x: 4x4 const",
         "_trace_vjp(ct, x) | ct: 2, x: 3x3x2 const",
@@ -164,6 +173,7 @@ defrule(
     call("np.linalg.inv"),
     numpy=(np.linalg.inv,),
     vjp={"a": lambda g, ans: -(_swap(ans) @ (g @ _swap(ans)))},
+    jvp={"a": lambda t, ans: -(ans @ (t @ ans))},
     math="−A⁻ᵀ v A⁻ᵀ",
     domain={"a": "invertible"},
     examples=("np.linalg.inv(a) | a: 3x3 invertible", "np.linalg.inv(a) | a: 2x3x3 invertible"),
@@ -179,6 +189,7 @@ defrule(
         "b": lambda g, a, b: ops.unbroadcast(ops.solve_vjp_b(g, a, b), ops.shape(b)),
         "a": lambda g, ans, a, b: ops.solve_vjp_a(ops.solve_vjp_b(g, a, b), a, b, ans),
     },
+    jvp={"b": LINEAR, "a": lambda t, ans, a, b: ops.solve_jvp_a(t, a, b, ans)},
     math="B[b](v) = A⁻ᵀ v;  B[A](v) = −(A⁻ᵀ v) xᵀ",
     domain={"a": "invertible"},
     examples=(
@@ -193,11 +204,19 @@ defrule(
     "solve_vjp_a", "ct, a, b, x", call("_solve_vjp_a"), helper=runtime._solve_vjp_a, math="−v xᵀ"
 )
 defrule(
+    "solve_jvp_a",
+    "ct, a, b, x",
+    call("_solve_jvp_a"),
+    helper=runtime._solve_jvp_a,
+    math="−A⁻¹ Ȧ x (the tangent of solve along Ȧ)",
+)
+defrule(
     "det",
     "a",
     call("np.linalg.det"),
     numpy=(np.linalg.det,),
     vjp={"a": lambda g, ans, a: ops.expand_dims(g * ans, axis=(-1, -2)) * _swap(ops.inv(a))},
+    jvp={"a": lambda t, ans, a: ans * ops.sum(_swap(ops.inv(a)) * t, axis=(-2, -1))},
     math="v det(A) A⁻ᵀ",
     domain={"a": "invertible"},
     examples=("np.linalg.det(a) | a: 3x3 invertible", "np.linalg.det(a) | a: 2x3x3 invertible"),
@@ -246,6 +265,19 @@ def _einsum_vjp(g, operands, subscripts):
     return grads
 
 
+def _einsum_jvp(t, operands, subscripts):
+    """The product rule: Σ_k einsum(operands with operand k replaced by its tangent)."""
+    terms = [
+        ops.einsum(operands[:k] + [tk] + operands[k + 1 :], subscripts=subscripts)
+        for k, tk in enumerate(t)
+        if tk is not None
+    ]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
 def _emit_einsum(args, attrs, rule):
     return ast.Call(
         ast.Attribute(ast.Name("np", ast.Load()), "einsum", ast.Load()),
@@ -262,6 +294,7 @@ defrule(
     adapt=lambda subscripts, *operands: ((list(operands),), {"subscripts": subscripts}),
     validate=lambda attrs: parse_einsum(attrs["subscripts"], attrs["n_operands"]),
     vjp={"operands": _einsum_vjp},
+    jvp={"operands": _einsum_jvp},
     math="v contracted with the other operands, back to the operand's indices",
     examples=(
         "np.einsum('ij,jk->ik', a, b) | a: 3x4, b: 4x2",

@@ -2,7 +2,9 @@
 
 Contract: the backward function of a reduction broadcasts the cotangent back over the reduced
 axes (`_spread`), then applies the reduction's own factor: 1 for sum, 1/count for mean, the
-argmax mask shared among ties for max and min, the centred input for var and std.
+argmax mask shared among ties for max and min, the centred input for var and std. The forward
+(JVP) rules reduce the tangent the same way: sum and mean are linear; max and min average the
+tangent over ties (JAX's convention), var and std contract it with the centred input.
 """
 
 import numpy as np
@@ -10,7 +12,7 @@ import numpy as np
 from symgrad.errors import SymgradError
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
-from symgrad.rules.table import call, defrule
+from symgrad.rules.table import LINEAR, call, defrule
 
 
 def _spread(g, a, axis, keepdims):
@@ -25,7 +27,7 @@ def _count(a, ans, axis):
     return ops.size(a) if axis is None else ops.size(a) / ops.size(ans)
 
 
-def reduction(name, vjp, math, numpy, extra="", domain="real"):
+def reduction(name, vjp, jvp, math, numpy, extra="", domain="real"):
     params = "a, axis=None" + extra + ", keepdims=False"
     ddof = ", ddof=1" if extra else ""
     examples = (
@@ -42,6 +44,7 @@ def reduction(name, vjp, math, numpy, extra="", domain="real"):
         numpy=numpy,
         methods=(name,),
         vjp={"a": vjp},
+        jvp={"a": jvp},
         math=math,
         shape="reduce",
         domain={"a": domain},
@@ -53,6 +56,19 @@ def _extreme_vjp(g, ans, a, axis, keepdims):
     peak = ops.equal(a, _spread(ans, a, axis, keepdims))
     ties = ops.sum(peak, axis=axis, keepdims=True)
     return _spread(g, a, axis, keepdims) * peak / ties
+
+
+def _extreme_jvp(t, ans, a, axis, keepdims):
+    """The tangent at the maxima (minima), averaged over ties: JAX's rule for reduce_max."""
+    peak = ops.equal(a, _spread(ans, a, axis, keepdims))
+    ties = ops.sum(peak, axis=axis, keepdims=True)
+    return ops.sum(t * peak / ties, axis=axis, keepdims=keepdims)
+
+
+def _prod_jvp(t, ans, a, axis, keepdims):
+    """Σ t ⊙ (the product of the other entries): exact where a has zeros."""
+    others = ops.prod_vjp(ops.ones_like(ans), a, axis=axis, keepdims=keepdims)
+    return ops.sum(t * others, axis=axis, keepdims=keepdims)
 
 
 def _dof(a, ans, axis, ddof):
@@ -70,21 +86,34 @@ def _std_vjp(g, ans, a, axis, ddof, keepdims):
     return _spread(g / ans, a, axis, keepdims) * (centred / _dof(a, ans, axis, ddof))
 
 
+def _var_jvp(t, ans, a, axis, ddof, keepdims):
+    centred = a - ops.mean(a, axis=axis, keepdims=True)
+    return 2 * ops.sum(centred * t, axis=axis, keepdims=keepdims) / _dof(a, ans, axis, ddof)
+
+
+def _std_jvp(t, ans, a, axis, ddof, keepdims):
+    centred = a - ops.mean(a, axis=axis, keepdims=True)
+    return ops.sum(centred * t, axis=axis, keepdims=keepdims) / (_dof(a, ans, axis, ddof) * ans)
+
+
 reduction(
     "sum",
     lambda g, a, axis, keepdims: _spread(g, a, axis, keepdims),
+    LINEAR,
     "broadcast v over the reduced axes",
     (np.sum,),
 )
 reduction(
     "mean",
     lambda g, ans, a, axis, keepdims: _spread(g / _count(a, ans, axis), a, axis, keepdims),
+    LINEAR,
     "broadcast v / n over the reduced axes",
     (np.mean,),
 )
 reduction(
     "prod",
     lambda g, a, axis, keepdims: ops.prod_vjp(g, a, axis=axis, keepdims=keepdims),
+    _prod_jvp,
     "broadcast v over the reduced axes, ⊙ the product of the other entries",
     (np.prod,),
     domain="withzero",
@@ -96,11 +125,30 @@ defrule(
     helper=runtime._prod_vjp,
     math="v ⊙ the product of the other entries",
 )
-reduction("max", _extreme_vjp, "v at the maxima, shared evenly among ties", (np.max, np.amax))
-reduction("min", _extreme_vjp, "v at the minima, shared evenly among ties", (np.min, np.amin))
-reduction("var", _var_vjp, "broadcast v ⊙ 2(a − mean a)/(n − ddof)", (np.var,), extra=", ddof=0")
 reduction(
-    "std", _std_vjp, "broadcast v ⊙ (a − mean a)/((n − ddof) std a)", (np.std,), extra=", ddof=0"
+    "max",
+    _extreme_vjp,
+    _extreme_jvp,
+    "v at the maxima, shared evenly among ties",
+    (np.max, np.amax),
+)
+reduction(
+    "min",
+    _extreme_vjp,
+    _extreme_jvp,
+    "v at the minima, shared evenly among ties",
+    (np.min, np.amin),
+)
+reduction(
+    "var", _var_vjp, _var_jvp, "broadcast v ⊙ 2(a − mean a)/(n − ddof)", (np.var,), extra=", ddof=0"
+)
+reduction(
+    "std",
+    _std_vjp,
+    _std_jvp,
+    "broadcast v ⊙ (a − mean a)/((n − ddof) std a)",
+    (np.std,),
+    extra=", ddof=0",
 )
 
 
@@ -126,6 +174,7 @@ defrule(
     call("np.linalg.norm"),
     numpy=(np.linalg.norm,),
     vjp={"x": _norm_vjp},
+    jvp={"x": lambda t, ans, x, axis, keepdims: ops.sum(x * t, axis=axis, keepdims=keepdims) / ans},
     shape="reduce",
     validate=_norm_ord,
     examples=(

@@ -195,3 +195,10 @@ def _solve_vjp_a(gb, a, b, x):
     if np.ndim(b) == 1:
         return _unbroadcast(-gb[..., :, None] * x[..., None, :], np.shape(a))
     return _unbroadcast(-(gb @ np.swapaxes(x, -1, -2)), np.shape(a))
+
+
+def _solve_jvp_a(t, a, b, x):
+    """Tangent of x = np.linalg.solve(a, b) along a tangent t of a: −solve(a, t x)."""
+    if np.ndim(b) == 1:
+        return -np.linalg.solve(a, t @ x[..., None])[..., 0]
+    return -np.linalg.solve(a, t @ x)

@@ -2,7 +2,8 @@
 
 Contract: these move entries without arithmetic, so each backward function moves the cotangent
 back: reshape to the input's shape, transpose by the inverse permutation, slice a join apart, sum
-the copies that tile, repeat and broadcast_to made.
+the copies that tile, repeat and broadcast_to made. They are linear, so each forward (JVP) rule is
+the primitive applied to the tangent (`LINEAR`).
 """
 
 import ast
@@ -11,7 +12,7 @@ import numpy as np
 
 from symgrad.rules import runtime
 from symgrad.rules.build import is_const, is_none, ops, value_of
-from symgrad.rules.table import call, defrule, literal
+from symgrad.rules.table import LINEAR, call, defrule, literal
 
 _back_to_shape = {"a": lambda g, a: ops.reshape(g, ops.shape(a))}
 
@@ -23,6 +24,7 @@ defrule(
     methods=("reshape",),
     vjp=_back_to_shape,
     view=True,
+    jvp=LINEAR,
     math="reshape v to x's shape",
     examples=(
         "np.reshape(a, (4, 3)) | a: 3x4",
@@ -37,6 +39,7 @@ defrule(
     numpy=(np.copy,),
     vjp={"a": lambda g: g},
     shape="elementwise",
+    jvp=LINEAR,
     math="v",
     examples=(
         "np.copy(a) | a: 3x4",
@@ -52,6 +55,7 @@ defrule(
     numpy=(np.asarray, np.array),
     vjp={"a": lambda g: g},
     shape="elementwise",
+    jvp=LINEAR,
     math="v",
     examples=("np.asarray(a) * np.array(a) | a: 3x4",),
 )
@@ -70,12 +74,21 @@ def _astype_vjp(g, a, dtype):
     return g
 
 
+def _astype_jvp(t, a, dtype):
+    """The tangent cast like the value, or zeros for a cast to integers (as the VJP)."""
+    if is_const(dtype) and not is_none(dtype):
+        if np.dtype(value_of(dtype)).kind in "biu":
+            return ops.zeros_like(a)
+    return ops.astype(t, dtype)
+
+
 defrule(
     "astype",
     "a, dtype",
     _emit_astype,
     vjp={"a": _astype_vjp},
     shape="first",
+    jvp={"a": _astype_jvp},
     math="v (nothing through a cast to integers)",
     examples=(
         "a.astype(np.float64) | a: 3x4",
@@ -91,6 +104,7 @@ defrule(
     methods=("ravel", "flatten"),
     vjp=_back_to_shape,
     view=True,
+    jvp=LINEAR,
     math="reshape v to x's shape",
     examples=(
         "np.ravel(a) | a: 3x4",
@@ -104,6 +118,7 @@ defrule(
     numpy=(np.expand_dims,),
     vjp=_back_to_shape,
     view=True,
+    jvp=LINEAR,
     math="reshape v to x's shape",
     examples=(
         "np.expand_dims(a, 1) | a: 3x4",
@@ -118,6 +133,7 @@ defrule(
     methods=("squeeze",),
     vjp=_back_to_shape,
     view=True,
+    jvp=LINEAR,
     math="reshape v to x's shape",
     examples=(
         "np.squeeze(a) | a: 3x1x4",
@@ -154,6 +170,7 @@ defrule(
     methods=("transpose", "T"),
     vjp={"a": _transpose_vjp},
     view=True,
+    jvp=LINEAR,
     math="transpose v by the inverse permutation",
     examples=(
         "a.T | a: 3x4",
@@ -170,6 +187,7 @@ defrule(
     methods=("swapaxes",),
     vjp={"a": lambda g, axis1, axis2: ops.swapaxes(g, axis1=axis1, axis2=axis2)},
     view=True,
+    jvp=LINEAR,
     math="swap the same axes of v",
     examples=(
         "np.swapaxes(a, 0, 2) | a: 2x3x4",
@@ -185,6 +203,7 @@ defrule(
         "a": lambda g, source, destination: ops.moveaxis(g, source=destination, destination=source)
     },
     view=True,
+    jvp=LINEAR,
     math="move the axes of v back",
     examples=("np.moveaxis(a, 0, -1) | a: 2x3x4",),
 )
@@ -195,6 +214,7 @@ defrule(
     numpy=(np.broadcast_to,),
     vjp={"array": lambda g, array: ops.unbroadcast(g, ops.shape(array))},
     view=True,
+    jvp=LINEAR,
     math="sum v over the broadcast axes",
     examples=(
         "np.broadcast_to(a, (2, 3, 4)) | a: 3x1",
@@ -211,6 +231,7 @@ defrule(
         "_unbroadcast(ct, np.shape(x)) | ct: 3x4, x: 4 const",
         "_unbroadcast(ct, np.shape(x)) | ct: 2x3x4, x: 3x1 const",
     ),
+    jvp=LINEAR,
     math="broadcast v to the shape before the sum",
 )
 defrule(
@@ -220,6 +241,7 @@ defrule(
     helper=runtime._fit,
     vjp={"ct": lambda g, ct: ops.broadcast_to(g, ops.shape(ct))},
     examples=("_fit(ct, x) | ct: 3x4, x: 3x4 const",),
+    jvp=LINEAR,
     math="broadcast v to the shape before the sum",
 )
 defrule(
@@ -237,6 +259,7 @@ defrule(
     numpy=(np.flip,),
     vjp={"m": lambda g, axis: ops.flip(g, axis=axis)},
     view=True,
+    jvp=LINEAR,
     math="flip v back",
     examples=(
         "np.flip(a) | a: 3x4",
@@ -249,6 +272,7 @@ defrule(
     call("np.roll"),
     numpy=(np.roll,),
     vjp={"a": lambda g, shift, axis: ops.roll(g, _negated(shift), axis=axis)},
+    jvp=LINEAR,
     math="roll v back",
     examples=(
         "np.roll(a, 2) | a: 3x4",
@@ -262,6 +286,7 @@ defrule(
     call("np.tile"),
     numpy=(np.tile,),
     vjp={"A": lambda g, A, reps: ops.tile_vjp(g, A, reps)},
+    jvp=LINEAR,
     math="sum the tiles of v",
     examples=(
         "np.tile(a, 3) | a: 4",
@@ -278,6 +303,7 @@ defrule(
         "_tile_vjp(ct, x, (2, 1)) | ct: 6x4, x: 3x4 const",
         "_tile_vjp(ct, x, 3) | ct: 2x6, x: 2x2 const",
     ),
+    jvp=LINEAR,
     math="tile v",
 )
 defrule(
@@ -287,6 +313,7 @@ defrule(
     numpy=(np.repeat,),
     methods=("repeat",),
     vjp={"a": lambda g, a, repeats, axis: ops.repeat_vjp(g, a, repeats, axis=axis)},
+    jvp=LINEAR,
     math="sum each run of v back onto its entry",
     examples=(
         "np.repeat(a, 2) | a: 3x2",
@@ -304,6 +331,7 @@ defrule(
         "_repeat_vjp(ct, x, 2, axis=1) | ct: 3x4, x: 3x2 const",
         "_repeat_vjp(ct, x, 2) | ct: 12, x: 3x2 const",
     ),
+    jvp=LINEAR,
     math="repeat v",
 )
 
@@ -341,6 +369,7 @@ defrule(
     call("np.concatenate"),
     numpy=(np.concatenate,),
     vjp={"arrays": lambda g, arrays, axis: _join_parts(g, arrays, axis, False)},
+    jvp=LINEAR,
     math="the slice of v each array filled",
     examples=(
         "np.concatenate([a, b]) | a: 2x3, b: 4x3",
@@ -355,6 +384,7 @@ defrule(
     call("np.stack"),
     numpy=(np.stack,),
     vjp={"arrays": lambda g, arrays, axis: _join_parts(g, arrays, axis, True)},
+    jvp=LINEAR,
     math="the index of v each array filled",
     examples=(
         "np.stack([a, b]) | a: 2x3, b: 2x3",
@@ -383,6 +413,7 @@ defrule(
         )
     },
     view=True,
+    jvp=LINEAR,
     math="zeros with v in the part",
     examples=(
         "np.split(a, 2)[1] * np.split(a, 2)[0] | a: 4x3",
@@ -403,5 +434,6 @@ defrule(
             g, sections=sections, axis=axis, part=part
         )
     },
+    jvp=LINEAR,
     math="the part of v",
 )

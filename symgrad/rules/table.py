@@ -3,9 +3,18 @@
 Contract: a `Rule` says everything symgrad knows of a primitive: its IR name, its parameters (array
 inputs, sequences of arrays, static attributes), how it is spelled in emitted NumPy code, which
 NumPy callables and ndarray methods denote it, a VJP template per differentiable parameter, a JVP
-slot, its SymPy form (a function that receives the sympy module, so importing symgrad never imports
-SymPy), the input domain to sample it on, and the facts passes use (shape class, broadcasting).
-Adding a primitive is one `defrule(...)` call beside its siblings and nothing else.
+template per differentiable parameter, its SymPy form (a function that receives the sympy module,
+so importing symgrad never imports SymPy), the input domain to sample it on, and the facts passes
+use (shape class, broadcasting). Adding a primitive is one `defrule(...)` call beside its siblings
+and nothing else.
+
+JVP templates mirror VJP templates: `jvp={"x": lambda t, x, ans: ...}` gives the tangent of the
+output contributed by the tangent `t` of input x (a list, None where inactive, for a list input);
+the forward pass sums the contributions. `LINEAR` says the rule is linear in that input (the rule
+applied with the tangent in the input's place: reshape, sum, each factor of matmul); `jvp=LINEAR`
+says so of every input the VJP differentiates. `jvp=DIAGONAL` reuses the VJP templates of an
+elementwise rule, whose Jacobian is diagonal, with the tangent in place of the cotangent
+(`g * cos(x)` becomes `t * cos(x)`).
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ class Rule:
     params: tuple[Param, ...]
     emit: Callable[[list[ast.expr], dict], ast.expr]
     vjp: dict[str, Callable] = field(default_factory=dict)
-    jvp: Callable | None = None
+    jvp: dict[str, Callable] = field(default_factory=dict)  # templates, or LINEAR
     sympy: Callable | None = None
     domain: dict[str, str] = field(default_factory=dict)
     shape: str | None = None  # "elementwise": broadcast of the inputs; "first": as input 0;
@@ -91,18 +100,38 @@ def defrule(
     numpy: tuple = (),
     methods: tuple[str, ...] = (),
     vjp: dict[str, Callable] | None = None,
+    jvp: dict[str, Callable] | None = None,
     **facts,
 ) -> Rule:
     """Register one primitive. `numpy` lists the callables that denote it, `methods` the ndarray
     methods and attributes. Returns the rule (also reachable as `RULES[name]`)."""
     if name in RULES:
         raise ValueError(f"rule {name!r} registered twice")
-    rule = Rule(name, parse_params(params), emit, dict(vjp or {}), callables=tuple(numpy), **facts)
-    unknown = set(rule.vjp) - {p.name for p in rule.params}
-    if unknown:
-        raise ValueError(f"rule {name!r}: VJP for unknown parameters {sorted(unknown)}")
-    if any(p.name == "g" for p in rule.params):
-        raise ValueError(f"rule {name!r}: 'g' names the cotangent in templates; rename the param")
+    vjp = dict(vjp or {})
+    if jvp is DIAGONAL:
+        jvp = diagonal(vjp)
+    elif jvp is LINEAR:
+        jvp = dict.fromkeys(vjp, LINEAR)
+    rule = Rule(
+        name,
+        parse_params(params),
+        emit,
+        vjp,
+        dict(jvp or {}),
+        callables=tuple(numpy),
+        **facts,
+    )
+    for kind in ("vjp", "jvp"):
+        unknown = set(getattr(rule, kind)) - {p.name for p in rule.params}
+        if unknown:
+            raise ValueError(
+                f"rule {name!r}: {kind.upper()} for unknown parameters {sorted(unknown)}"
+            )
+    for reserved, what in (("g", "cotangent"), ("t", "tangent")):
+        if any(p.name == reserved for p in rule.params):
+            raise ValueError(
+                f"rule {name!r}: {reserved!r} names the {what} in templates; rename the param"
+            )
     RULES[name] = rule
     if rule.helper is not None and getattr(emit, "calls", None) == rule.helper.__name__:
         numpy = rule.callables = (rule.helper,)  # source that calls it (an emitted gradient) lowers
@@ -113,6 +142,36 @@ def defrule(
     for m in methods:
         BY_METHOD[m] = name
     return rule
+
+
+class _Marker:
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+LINEAR: Any = _Marker("LINEAR")  # JVP: the rule applied to the tangent (see the docstring)
+DIAGONAL: Any = _Marker("DIAGONAL")  # JVP: the VJP templates, tangent for cotangent
+
+
+def diagonal(vjp: dict[str, Callable]) -> dict[str, Callable]:
+    """JVP templates of an elementwise rule from its VJP templates: its Jacobian is diagonal, so
+    the tangent is multiplied by the factor the cotangent is (`g` in the template becomes `t`)."""
+    return {name: _tangent_for_cotangent(template) for name, template in vjp.items()}
+
+
+def _tangent_for_cotangent(template: Callable) -> Callable:
+    params = inspect.signature(template).parameters
+
+    def jvp(t, **args):
+        return template(g=t, **args)
+
+    P = inspect.Parameter
+    rest = [P(n, P.KEYWORD_ONLY) for n in params if n != "g"]
+    jvp.__signature__ = inspect.Signature([P("t", P.POSITIONAL_OR_KEYWORD), *rest])
+    return jvp
 
 
 def rule_for_callable(fn: Any) -> Rule | None:
