@@ -31,10 +31,10 @@ BAD = {
         symgrad.UnsupportedSyntaxError,
         "lambda",
     ),
-    "if": (
-        "if x.sum() > 0:\n        x = -x\n    return np.sum(x)",
+    "return_in_if": (
+        "if np.sum(x) > 0:\n        return np.sum(x)\n    return np.sum(-x)",
         symgrad.UnsupportedSyntaxError,
-        "if statement",
+        "return before the end",
     ),
     "while": (
         "while np.sum(x) < 1:\n        x = x * 2\n    return np.sum(x)",

@@ -23,7 +23,7 @@ from symgrad.rules import RULES, runtime
 from symgrad.rules.table import ARRAY, SEQ, literal
 
 _ALWAYS_INLINE = {"const", "shape", "make_tuple", "size", "ndim"}
-_LOOP_OPS = {"loop", "loop_vjp", "item"}  # written as statements by symgrad.emit.loops
+_CONTROL_OPS = {"loop", "loop_vjp", "cond", "cond_vjp", "item"}  # see symgrad.emit.control
 
 
 def _uses(graph: Graph, nested: bool) -> dict[int, int]:
@@ -53,13 +53,20 @@ def _inline(graph: Graph, uses: dict[int, int], nested: bool) -> set[int]:
             or (uses[node.id] == 1 and node.name is None and not named_cotangent)
         ):
             out.add(node.id)
-    for node in graph.nodes():  # a loop body reads the values it captures by name
-        if node.op in ("loop", "loop_vjp"):
-            first = (
-                3 + node.attrs["n_carried"] if node.op == "loop" else 1 + node.attrs["n_carried"]
-            )
-            out -= {i for i in node.inputs[first:] if graph[i].op != "const"}
+    for node in graph.nodes():  # a loop body or a branch reads the values it captures by name
+        out -= {i for i in _captured_inputs(node) if graph[i].op != "const"}
     return out
+
+
+def _captured_inputs(node) -> tuple[int, ...]:
+    """The inputs of a structured node that its sub-graphs read as variables."""
+    n = node.attrs.get("n_carried", 0)
+    return {
+        "loop": node.inputs[3 + n :],
+        "loop_vjp": node.inputs[1 + n :],
+        "cond": node.inputs[1:],
+        "cond_vjp": node.inputs[1 : 1 + node.attrs.get("n_captured", 0)],
+    }.get(node.op, ())
 
 
 MAX_LINE = 96  # a statement longer than this gets its longest inline part named
@@ -76,7 +83,7 @@ class _Writer:
         self.helpers: set[str] = set()
         self.names: dict[int, str] = {}
         for node in list(graph.nodes()):
-            if node.op != "param" and node.id not in self.inline and node.op not in _LOOP_OPS:
+            if node.op != "param" and node.id not in self.inline and node.op not in _CONTROL_OPS:
                 self._shorten(node.id)
         order = [n.id for n in graph.nodes() if n.id not in self.inline]
         self.used = used if used is not None else _helper_names()
@@ -173,8 +180,8 @@ class _Writer:
                 where = "" if loc.file == self.graph.file else os.path.basename(loc.file) + " "
                 lines.append(f"# {where}line {loc.line}: {loc.text.strip()}")
                 last_loc = (loc.line, loc.file)
-            if node.op in LOOP_WRITERS:
-                lines += LOOP_WRITERS[node.op](self, node)
+            if node.op in WRITERS:
+                lines += WRITERS[node.op](self, node)
                 continue
             lines.append(self.statement(node.id))
             if node.id in self.graph.checks:  # a call made for its effect: no name to bind
@@ -250,7 +257,7 @@ def _helper_sources(names: set[str]) -> list[str]:
     return [inspect.getsource(known[n]) for n in sorted(seen)]
 
 
-from symgrad.emit.loops import LOOP_WRITERS  # noqa: E402 (it writes with _Writer's methods)
+from symgrad.emit.control import WRITERS  # noqa: E402 (it writes with _Writer's methods)
 
 
 def emit_module(graph: Graph, name: str, doc: str) -> str:

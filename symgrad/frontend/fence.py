@@ -35,8 +35,6 @@ REJECT: dict[type, tuple[str, str]] = {
     ast.Import: ("an import inside the function", "import at module level"),
     ast.ImportFrom: ("an import inside the function", "import at module level"),
     ast.Raise: ("raise", "validate arguments before calling the gradient"),
-    ast.If: ("an if statement", _CONTROL),
-    ast.IfExp: ("a conditional expression", _CONTROL),
     ast.Break: ("break", "compute the trip count before the loop"),
     ast.Continue: ("continue", "wrap the rest of the body in np.where"),
     ast.While: ("a while loop", _CONTROL),

@@ -27,11 +27,12 @@ if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
 
 
-class LoopLocal:
-    """What a name bound only inside a loop holds after it: reading it is an error."""
+class Unbound:
+    """What a name bound only inside a loop, or in one branch of an `if`, holds after it:
+    reading it is an error."""
 
-    def __init__(self, name: str, loc):
-        self.name, self.loc = name, loc
+    def __init__(self, name: str, loc, where: str = "the loop"):
+        self.name, self.loc, self.where = name, loc, where
 
 
 class _BodyEnv(dict):
@@ -56,7 +57,11 @@ class _BodyEnv(dict):
         return value
 
     def capture(self, name: str, value: Value) -> Value:
-        """A param of the body standing for `value` of the enclosing graph."""
+        """The param of the body standing for `value` of the enclosing graph (one per value,
+        however many names it goes by)."""
+        for k, (_, nid) in enumerate(self.captured):
+            if nid == value.id:
+                return Value(self.body.params[len(self.body.params) - len(self.captured) + k])
         self.captured.append((name, value.id))
         return Value(self.body.param(name))
 
@@ -91,7 +96,7 @@ def lower_for(lw: _Lowerer, s: ast.For) -> None:
     carried = [n for n in names if n in lw.env and n not in targets]
     for name in carried:
         value = lw.env[name]
-        if isinstance(value, LoopLocal) or not (isinstance(value, Value) or _is_number(value)):
+        if isinstance(value, Unbound) or not (isinstance(value, Value) or _is_number(value)):
             raise lw.error(
                 s,
                 f"the loop changes {name!r}, which holds a {type(value).__name__} here",
@@ -117,7 +122,7 @@ def lower_for(lw: _Lowerer, s: ast.For) -> None:
         lw.env[name] = Value(lw.graph.add("item", (loop,), {"index": k}, loc, name=name))
     for name in targets + names:
         if name not in carried:
-            lw.env[name] = LoopLocal(name, loc)
+            lw.env[name] = Unbound(name, loc)
 
 
 class _Iteration:

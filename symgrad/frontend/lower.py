@@ -22,7 +22,8 @@ import numpy as np
 
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
 from symgrad.frontend import fence
-from symgrad.frontend.loops import LoopLocal, lower_for
+from symgrad.frontend.branches import lower_if, lower_ifexp
+from symgrad.frontend.loops import Unbound, lower_for
 from symgrad.frontend.source import FunctionSource, read_function
 from symgrad.ir import Graph
 from symgrad.ir.index import Dyn, Slice
@@ -140,6 +141,8 @@ class _Lowerer:
             self.expr(s.value)  # a docstring, or a call whose value is unused (and so dropped)
         elif isinstance(s, ast.For):
             lower_for(self, s)
+        elif isinstance(s, ast.If):
+            lower_if(self, s)
         elif isinstance(s, (ast.Pass, ast.Assert)):
             pass  # asserts check the caller's arguments; the gradient does not repeat them
         else:
@@ -184,6 +187,9 @@ class _Lowerer:
             )
         return method(e)
 
+    def e_IfExp(self, e: ast.IfExp) -> Any:
+        return lower_ifexp(self, e)
+
     def e_Constant(self, e: ast.Constant) -> Any:
         return e.value
 
@@ -200,12 +206,12 @@ class _Lowerer:
                 if scope is not self.env:
                     return self.outside(scope[name], name, e)
                 value = scope[name]
-                if isinstance(value, LoopLocal):
+                if isinstance(value, Unbound):
                     raise self.error(
                         e,
-                        f"{name!r} is bound only inside the loop on line {value.loc.line}",
-                        f"Bind {name} before the loop, so that it has a value however many "
-                        "times the loop runs.",
+                        f"{name!r} is bound only inside {value.where} on line {value.loc.line}",
+                        f"Bind {name} before it, so that it has a value whichever way the "
+                        "code runs.",
                         cls=UnsupportedSyntaxError,
                     )
                 return value

@@ -43,6 +43,13 @@ def _typed(v: Any) -> Any:
     return (type(v).__name__, v)
 
 
+def subgraphs(node: Node) -> list["Graph"]:
+    """The graphs a structured node owns: a loop's body, a cond's two branches."""
+    if "branches" in node.attrs:
+        return list(node.attrs["branches"])
+    return [node.attrs["body"]] if "body" in node.attrs else []
+
+
 class Graph:
     """A function as a graph: `params` in order, `outputs` in order, nodes in between."""
 

@@ -8,7 +8,7 @@ owning a sub-graph (a loop's body) is followed by that graph, printed the same w
 
 from __future__ import annotations
 
-from symgrad.ir.graph import Graph
+from symgrad.ir.graph import Graph, subgraphs
 from symgrad.ir.names import assign_names
 
 
@@ -18,7 +18,8 @@ def _describe(graph: Graph, nid: int, names: dict[int, str]) -> str:
         return repr(node.attrs["value"])
     if node.op == "param":
         return f"param[{node.attrs['index']}]"
-    attrs = {k: v for k, v in node.attrs.items() if not k.startswith("n_") and k != "body"}
+    hidden = ("body", "branches")
+    attrs = {k: v for k, v in node.attrs.items() if not k.startswith("n_") and k not in hidden}
     args = " ".join(names[i] for i in node.inputs)
     extra = " {" + ", ".join(f"{k}={v!r}" for k, v in attrs.items()) + "}" if attrs else ""
     return f"{node.op} {args}{extra}".rstrip()
@@ -35,8 +36,8 @@ def to_text(graph: Graph) -> str:
         if node.loc is not None:
             line = line.ljust(48) + f"  # line {node.loc.line}"
         lines.append(line)
-        if "body" in node.attrs:
-            lines += ["      " + text for text in to_text(node.attrs["body"]).splitlines()]
+        for sub in subgraphs(node):
+            lines += ["      " + text for text in to_text(sub).splitlines()]
     lines.append("  in (" + ", ".join(names[o] for o in graph.outputs) + ") }")
     return "\n".join(lines)
 
@@ -59,10 +60,10 @@ def _dot_nodes(graph: Graph, prefix: str, indent: str) -> list[str]:
         shape = "ellipse" if node.op == "param" else "box"
         style = ', style=filled, fillcolor="#fde2e2"' if node.backward else ""
         out.append(f'{indent}{prefix}{node.id} [label="{label}", shape={shape}{style}];')
-        if "body" in node.attrs:
-            inner = f"{prefix}{node.id}_"
-            out.append(f'{indent}subgraph cluster_{inner} {{ label="{names[node.id]} body";')
-            out += _dot_nodes(node.attrs["body"], inner, indent + "  ")
+        for k, sub in enumerate(subgraphs(node)):
+            inner = f"{prefix}{node.id}_{k}_"
+            out.append(f'{indent}subgraph cluster_{inner} {{ label="{names[node.id]} {k}";')
+            out += _dot_nodes(sub, inner, indent + "  ")
             out.append(f"{indent}}}")
     for node in graph.nodes():
         for pos, i in enumerate(node.inputs):

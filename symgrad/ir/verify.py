@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from symgrad.ir.graph import Graph
+from symgrad.ir.graph import Graph, subgraphs
 
 STRUCTURAL = {"param", "const"}
 
@@ -30,5 +30,5 @@ def verify(graph: Graph, known_ops=None) -> None:
     for o in graph.outputs + graph.checks:
         assert o in graph, f"{graph.name}: output or check {o} is not in the graph"
     for node in graph.nodes():
-        if "body" in node.attrs:
-            verify(node.attrs["body"], known_ops)
+        for sub in subgraphs(node):
+            verify(sub, known_ops)

@@ -6,7 +6,7 @@ them, the backward functions applied in reverse order. Cotangents are accumulate
 classes prove no broadcast happened), and finished by `fit` to each argument's shape and dtype.
 The seed is the constant 1.0 (`grad`: a scalar output), a new last param `<out>_bar` (`vjp`), or
 one such param per output (`seed="params"`: a loop body's VJP). Loops are differentiated by
-`symgrad.passes.loops`. Outputs: the value first when `with_value`, then one cotangent per entry
+`symgrad.passes.control`. Outputs: the value first when `with_value`, then one cotangent per entry
 of `wrt`.
 """
 
@@ -17,7 +17,7 @@ import inspect
 
 from symgrad.ir import Graph
 from symgrad.passes.activity import active, diff_inputs
-from symgrad.passes.loops import reverse_loop
+from symgrad.passes.control import reverse_cond, reverse_loop
 from symgrad.passes.shapes import SCALAR, shape_classes
 from symgrad.rules import RULES, Value, building, ops, split_inputs
 
@@ -72,8 +72,9 @@ def reverse(fwd: Graph, wrt: list[int], seed: str = "one", with_value: bool = Fa
             item_cts[node.inputs[0], node.attrs["index"]] = _total(graph, nid, cts[nid])
             cts.setdefault(node.inputs[0], [])
             continue
-        if node.op == "loop":
-            for i, contrib in reverse_loop(graph, node, item_cts, live, reverse):
+        if node.op in ("loop", "cond"):
+            structured = reverse_loop if node.op == "loop" else reverse_cond
+            for i, contrib in structured(graph, node, item_cts, live, reverse):
                 cts.setdefault(i, []).append(contrib)
             continue
         g = _total(graph, nid, cts[nid])

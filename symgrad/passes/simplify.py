@@ -13,6 +13,7 @@ from __future__ import annotations
 import operator
 
 from symgrad.ir import Graph
+from symgrad.ir.graph import subgraphs
 from symgrad.passes.shapes import SCALAR, shape_classes, shape_key
 from symgrad.rules import RULES
 
@@ -271,10 +272,10 @@ def simplify(graph: Graph, float_params=(), body: bool = False) -> Graph:
     """Simplify in place (and return) the graph; `float_params` are params known to be floats.
     A loop `body` keeps its outputs as they are (a function's get arrays of their own)."""
     for node in graph.nodes():
-        if node.op == "loop_vjp":  # the body's cotangent seeds (its last params) are floats
-            inner = node.attrs["body"]
-            seeds = inner.params[len(inner.params) - node.attrs["n_carried"] :]
-            simplify(inner, seeds, body=True)
+        if node.op in ("loop_vjp", "cond_vjp"):  # a VJP body's last params, its seeds, are floats
+            for inner in subgraphs(node):
+                seeds = inner.params[len(inner.params) - node.attrs["n_seeds"] :]
+                simplify(inner, seeds, body=True)
     for _ in range(20):
         cse(graph)
         dce(graph)

@@ -10,8 +10,14 @@ backwards over a tape: its inputs are the tape, the cotangents of the carried ou
 captured values; its outputs (through `item`) the cotangents of the carried initial values, then
 of the captured values.
 
+`cond` runs one of its two branch graphs (attribute `branches`, each with `params`, a tuple of
+operand positions its params stand for) on `pred`; its outputs (through `item`) are the values
+of the variables either branch assigns. `cond_vjp` runs the VJP graph of the same branch: its
+inputs are `pred`, the operands, then the cotangents of the cond's outputs; its outputs the
+cotangents of the operands in `wrt`.
+
 These rules are `structured`: the reverse pass and the code generator handle them directly (see
-`symgrad.passes.loops` and `symgrad.emit.codegen`), so their `vjp` entries only say which inputs
+`symgrad.passes.control` and `symgrad.emit.codegen`), so their `vjp` entries only say which inputs
 carry gradients; calling one as a template is a bug.
 """
 
@@ -46,4 +52,19 @@ defrule(
     None,
     structured=True,
     math="(second derivatives through loops are not supported yet)",
+)
+defrule(
+    "cond",
+    "pred, *operands",
+    None,
+    vjp={"operands": _handled_by_the_pass},
+    structured=True,
+    math="the VJP of the branch the forward pass took",
+)
+defrule(
+    "cond_vjp",
+    "pred, *operands",
+    None,
+    structured=True,
+    math="(second derivatives through branches are not supported yet)",
 )

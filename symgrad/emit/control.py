@@ -1,6 +1,6 @@
 """Writing loops: a `loop` node as a Python `for` loop, a `loop_vjp` node as the loop run back.
 
-Contract: `LOOP_WRITERS[op](writer, node)` returns the lines for one structured node of the graph
+Contract: `WRITERS[op](writer, node)` returns the lines for one structured node of the graph
 `writer` writes. The body is written by a writer of its own whose params are named after the
 variables they stand for: the loop index after the source's, a carried value after the variable
 that holds it after the loop (the loop's `item`), a captured value after the variable it is read
@@ -145,4 +145,56 @@ def _scatter(sub, out: int, acc: str) -> ast.expr | None:
     return ast.Expr(ast.Call(add_at, [ast.Name(acc, ast.Load()), where, args[1]], []))
 
 
-LOOP_WRITERS = {"loop": write_loop, "loop_vjp": write_loop_vjp}
+def write_cond(writer, node) -> list[str]:
+    pred, *operands = node.inputs
+    branches, n = node.attrs["branches"], len(node.attrs["branches"][0].outputs)
+    items = _items(writer, node)
+    lines: list[str] = []
+    captured = [_name_of(writer, i, lines, "t") for i in operands]
+    results = [items.get(k) or fresh("t", writer.used) for k in range(n)]
+    parts = []
+    for branch, params in zip(branches, node.attrs["params"]):
+        sub = writer.sub_writer(branch, {p: captured[j] for p, j in zip(branch.params, params)})
+        outs = lambda sub=sub, b=branch: writer.assign(results, [sub.expr(o) for o in b.outputs])  # noqa: E731
+        parts.append(_body_lines(writer, sub, outs))
+    return lines + [f"if {ast.unparse(writer.expr(pred))}:", *parts[0], "else:", *parts[1]]
+
+
+def write_cond_vjp(writer, node) -> list[str]:
+    pred, *rest = node.inputs
+    n = node.attrs["n_captured"]
+    operands, seeds, active = rest[:n], rest[n:], node.attrs["active"]
+    lines: list[str] = []
+    captured = [_name_of(writer, i, lines, "t") for i in operands]
+    seed_names = [_name_of(writer, i, lines, "t_bar") for i in seeds]
+    results = {j: fresh(_base(writer, operands[j]) + "_bar", writer.used) for j in active}
+    for r, item in _item_ids(writer, node).items():
+        writer.names[item] = results[active[r]]
+    parts = []
+    for branch, params, wrt in zip(node.attrs["branches"], node.attrs["params"], node.attrs["wrt"]):
+        names = [captured[j] for j in params] + seed_names
+        sub = writer.sub_writer(branch, dict(zip(branch.params, names)))
+
+        def outs(sub=sub, branch=branch, wrt=wrt) -> list[str]:
+            values = [
+                sub.expr(branch.outputs[wrt.index(j)])
+                if j in wrt
+                else ast.parse(f"np.zeros_like({captured[j]})", mode="eval").body
+                for j in active
+            ]
+            return writer.assign([results[j] for j in active], values)
+
+        parts.append(_body_lines(writer, sub, outs))
+    return lines + [f"if {ast.unparse(writer.expr(pred))}:", *parts[0], "else:", *parts[1]]
+
+
+def _base(writer, nid: int) -> str:
+    return writer.names.get(nid) if nid not in writer.inline else "t"
+
+
+WRITERS = {
+    "loop": write_loop,
+    "loop_vjp": write_loop_vjp,
+    "cond": write_cond,
+    "cond_vjp": write_cond_vjp,
+}

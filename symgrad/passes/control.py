@@ -33,7 +33,8 @@ def reverse_loop(graph: Graph, loop, item_cts: dict, live: set, reverse: Callabl
         for j in range(k):
             g = item_cts.get((loop.id, j))
             bars.append(g if g is not None else ops.zeros_like(Value(operands[j])).id)
-    attrs = {"n_operands": len(operands), "n_carried": k, "body": vjp_body, "wrt": tuple(wrt)}
+    attrs = {"n_operands": len(operands), "n_carried": k, "n_seeds": k, "body": vjp_body}
+    attrs["wrt"] = tuple(wrt)
     back = graph.add("loop_vjp", (tape, *bars, *operands[k:]), attrs, loop.loc, backward=True)
     out = []
     for r, j in enumerate(wrt):
@@ -53,3 +54,37 @@ def _active_operands(body: Graph, k: int, seeds: list[int]) -> list[int]:
         if grown == active:
             return sorted(active)
         active = grown
+
+
+def reverse_cond(graph: Graph, cond, item_cts: dict, live: set, reverse: Callable) -> list:
+    """Differentiate a `cond`: a `cond_vjp` node running, on the same condition, the VJP of each
+    branch with respect to the operands it reads that carry gradient (zeros for the others)."""
+    pred, *operands = cond.inputs
+    active = [j for j, i in enumerate(operands) if i in live]
+    if not active:
+        return []
+    items = {graph[u].attrs["index"]: u for u in graph.users(cond.id) if graph[u].op == "item"}
+    seeds = []
+    with building(graph, cond.loc, backward=True):
+        for k in range(len(cond.attrs["branches"][0].outputs)):
+            g = item_cts.get((cond.id, k))
+            seeds.append(g if g is not None else ops.zeros_like(Value(items[k])).id)
+    branches, wrts = [], []
+    for branch, params in zip(cond.attrs["branches"], cond.attrs["params"]):
+        wrt = [p for p, j in enumerate(params) if j in active]
+        branches.append(reverse(branch, wrt, seed="params"))
+        wrts.append(tuple(params[p] for p in wrt))
+    attrs = {
+        "n_operands": len(operands) + len(seeds),
+        "n_captured": len(operands),
+        "n_seeds": len(seeds),
+        "branches": tuple(branches),
+        "params": cond.attrs["params"],
+        "wrt": tuple(wrts),
+        "active": tuple(active),
+    }
+    back = graph.add("cond_vjp", (pred, *operands, *seeds), attrs, cond.loc, backward=True)
+    return [
+        (operands[j], graph.add("item", (back,), {"index": r}, cond.loc, backward=True))
+        for r, j in enumerate(active)
+    ]
