@@ -93,6 +93,38 @@ def static_list(W1, W2, x):
     return np.sum(x)
 
 
+def conv1d_by_hand(x, w):
+    n, k = len(x), len(w)
+    out = np.zeros(n - k + 1)
+    for i in range(n - k + 1):
+        out[i] = np.sum(x[i : i + k] * w)
+    return np.sum(out**2)
+
+
+def fill_rows(W, xs):
+    hs = np.zeros((len(xs), W.shape[0]))
+    h = np.zeros(W.shape[0])
+    for t in range(len(xs)):
+        h = np.tanh(W @ h + xs[t])
+        hs[t] = h
+    return np.sum(hs * hs[::-1])
+
+
+def overwrite(x):
+    a = x.copy()
+    a[0] = x[1] * 3.0
+    a[0] = a[0] * x[2]
+    a[1:] += x[:-1] ** 2
+    return np.sum(a * x)
+
+
+def update_in_branch(x):
+    y = np.zeros_like(x)
+    if np.sum(x) > 0:
+        y[0] = np.sum(x**2)
+    return np.sum(y * x)
+
+
 def ode(y0, k, dt, steps):
     y = y0
     for _ in range(steps):
@@ -136,6 +168,10 @@ CASES = {
     "enumerated": ("enumerated", lambda: (normal(4, 3), normal(3)), (0, 1)),
     "zipped": ("zipped", lambda: (normal(4, 3), normal(6, 3), normal(3)), (0, 1, 2)),
     "static_list": ("static_list", lambda: (normal(3, 3), normal(3, 3), normal(3)), (0, 1, 2)),
+    "conv1d_by_hand": ("conv1d_by_hand", lambda: (normal(7), normal(3)), (0, 1)),
+    "fill_rows": ("fill_rows", lambda: (normal(3, 3) * 0.5, normal(5, 3)), (0, 1)),
+    "overwrite": ("overwrite", lambda: (normal(4),), 0),
+    "update_in_branch": ("update_in_branch", lambda: (np.array([0.5, -0.2, 0.9]),), 0),
     "ode": ("ode", lambda: (RNG.standard_normal(3), 0.7, 0.05, 30), (0, 1)),
 }
 

@@ -1,6 +1,7 @@
 """Rule-table examples: parsing them, sampling their inputs, and turning them into functions.
 
-Contract: an example is `"<expression> | name: shape [domain], ..."`, e.g.
+Contract: an example is `"<expression> | name: shape [domain], ..."` (statements may come before
+the expression, separated by `;`), e.g.
 `"np.sum(a, axis=1) | a: 3x4"`. A shape is `3x4`, `""` (0-d) or `f` (a Python float); a domain is
 one of `DOMAINS` (default `real`). `example_function` compiles `def f(<names>): return <expr>`
 from a source registered with linecache, so symgrad can read it like any user function.
@@ -71,9 +72,12 @@ def sample(inp: Input, rng: np.random.Generator):
 
 
 def example_function(expr: str, inputs: list[Input]):
-    """The function `def f(<inputs>): return <expr>`, with source symgrad can read."""
+    """The function `def f(<inputs>): return <expr>`, with source symgrad can read. Statements
+    may come first, separated by `;` (`y = a.copy(); y[1] = b; y`): the last part is returned."""
     filename = f"<symgrad example {next(_COUNTER)}>"
-    source = f"def f({', '.join(i.name for i in inputs)}):\n    return {expr}\n"
+    *statements, value = (part.strip() for part in expr.split(";"))
+    body = "".join(f"    {s}\n" for s in statements) + f"    return {value}\n"
+    source = f"def f({', '.join(i.name for i in inputs)}):\n{body}"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = {"np": np, **{r.helper.__name__: r.helper for r in RULES.values() if r.helper}}
     exec(compile(source, filename, "exec"), namespace)

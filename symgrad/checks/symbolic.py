@@ -119,7 +119,7 @@ def verify_rules(names=None, seed: int = 0) -> RulesReport:
         if rule.structured:
             report.checks.append(RuleCheck(name, rule.math, STRUCTURED))
             continue
-        if rule.helper is not None and not rule.callables:
+        if rule.helper is not None and not rule.callables and not rule.examples:
             report.checks.append(RuleCheck(name, rule.math, INTERNAL))
             continue
         if not rule.examples:

@@ -30,7 +30,8 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
     loc = lw.src.locate(s)
     bound = [assigned_names(s.body), assigned_names(s.orelse)]
     outputs = [
-        n for n in dict.fromkeys(bound[0] + bound[1])
+        n
+        for n in dict.fromkeys(bound[0] + bound[1])
         if n in lw.env or (n in bound[0] and n in bound[1])
     ]
 
@@ -45,7 +46,7 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
         lw.env[name] = item
     for name in bound[0] + bound[1]:
         if name not in outputs:
-            lw.env[name] = Unbound(name, loc, "one branch of the if")
+            lw.env[name] = Unbound(loc, f"is bound in only one branch of the if on line {loc.line}")
 
 
 def lower_ifexp(lw: _Lowerer, e: ast.IfExp) -> Any:
@@ -86,7 +87,7 @@ def _cond(lw: _Lowerer, pred: Value, where: ast.AST, branches: list) -> list[Val
     for lower_branch in branches:
         graph = Graph(f"{lw.graph.name}.if", lw.graph.file, getattr(where, "lineno", 0))
         captured: list[tuple[str, int]] = []
-        env = _BodyEnv(lw.env, graph, captured)
+        env = _BodyEnv(lw.env, lw.graph, graph, captured)
         child = type(lw)(graph, lw.src, env, lw.stack)
         graph.outputs = [child.as_node(graph, v, loc) for v in lower_branch(child, env)]
         graphs.append(graph)

@@ -71,13 +71,20 @@ def check(src: FunctionSource) -> None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for t in targets:
                     for sub in ast.walk(t):
-                        if isinstance(sub, (ast.Subscript, ast.Attribute)):
+                        stored = isinstance(getattr(sub, "ctx", None), ast.Store)
+                        if stored and isinstance(sub, ast.Attribute):
                             raise UnsupportedSyntaxError(
-                                "assignment to an element or attribute is not supported yet",
+                                "assignment to an attribute is not supported",
                                 src.locate(sub),
-                                "Instead: build the new array with np.where, np.concatenate "
-                                "or np.stack.",
+                                "Instead: keep the value in a variable, and return it.",
                             )
+                        if stored and isinstance(sub, ast.Subscript):
+                            if not isinstance(sub.value, ast.Name):
+                                raise UnsupportedSyntaxError(
+                                    "assignment to an element of an expression is not supported",
+                                    src.locate(sub),
+                                    "Instead: assign to a variable's elements: a[i, j] = v.",
+                                )
             if isinstance(node, ast.For) and node.orelse:
                 raise UnsupportedSyntaxError(
                     "for ... else is not supported",

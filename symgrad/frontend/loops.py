@@ -28,20 +28,21 @@ if TYPE_CHECKING:
 
 
 class Unbound:
-    """What a name bound only inside a loop, or in one branch of an `if`, holds after it:
-    reading it is an error."""
+    """What a name holds where reading it would depend on how the code ran (bound only inside a
+    loop, or in one branch of an `if`), or would see a change NumPy makes through a view:
+    reading it is an error that gives the `reason`."""
 
-    def __init__(self, name: str, loc, where: str = "the loop"):
-        self.name, self.loc, self.where = name, loc, where
+    def __init__(self, loc, reason: str):
+        self.loc, self.reason = loc, reason
 
 
 class _BodyEnv(dict):
     """A loop body's names: its own, else the enclosing scope's, where a graph value read for the
     first time becomes a captured param of the body."""
 
-    def __init__(self, outer: dict, body: Graph, captured: list[tuple[str, int]]):
+    def __init__(self, outer: dict, outer_graph: Graph, body: Graph, captured: list):
         super().__init__()
-        self.outer, self.body, self.captured = outer, body, captured
+        self.outer, self.outer_graph, self.body, self.captured = outer, outer_graph, body, captured
 
     def __contains__(self, name) -> bool:
         return dict.__contains__(self, name) or name in self.outer
@@ -63,7 +64,15 @@ class _BodyEnv(dict):
             if nid == value.id:
                 return Value(self.body.params[len(self.body.params) - len(self.captured) + k])
         self.captured.append((name, value.id))
-        return Value(self.body.param(name))
+        return self.param(name, value.id)
+
+    def param(self, name: str, outer_id: int, loc=None) -> Value:
+        """A new param of the body for the enclosing graph's value `outer_id`."""
+        from symgrad.frontend.lower import owned
+
+        param = self.body.param(name, loc)
+        self.body[param].attrs["owned"] = owned(self.outer_graph, outer_id)
+        return Value(param)
 
 
 def assigned_names(stmts: list[ast.stmt]) -> list[str]:
@@ -105,16 +114,17 @@ def lower_for(lw: _Lowerer, s: ast.For) -> None:
             )
     body = Graph(f"{lw.graph.name}.loop", lw.graph.file, s.lineno)
     captured: list[tuple[str, int]] = []
-    env = _BodyEnv(lw.env, body, captured)
+    env = _BodyEnv(lw.env, lw.graph, body, captured)
     index = Value(body.param(it.index_name, loc))
-    for name in carried:
-        dict.__setitem__(env, name, Value(body.param(name, loc)))
+    inits = [lw.as_node(lw.graph, lw.env[name], loc) for name in carried]
+    for name, init in zip(carried, inits):
+        dict.__setitem__(env, name, env.param(name, init, loc))
     child = type(lw)(body, lw.src, env, lw.stack)
     it.bind_targets(child, env, index)
     child.block(s.body)
     body.outputs = [child.as_node(body, env[name], loc) for name in carried]
     inputs = [lw.as_node(lw.graph, b, loc) for b in it.bounds]
-    inputs += [lw.as_node(lw.graph, lw.env[name], loc) for name in carried]
+    inputs += inits
     inputs += [nid for _, nid in captured]
     attrs = {"n_operands": len(carried) + len(captured), "n_carried": len(carried), "body": body}
     loop = lw.graph.add("loop", inputs, attrs, loc)
@@ -122,7 +132,7 @@ def lower_for(lw: _Lowerer, s: ast.For) -> None:
         lw.env[name] = Value(lw.graph.add("item", (loop,), {"index": k}, loc, name=name))
     for name in targets + names:
         if name not in carried:
-            lw.env[name] = Unbound(name, loc)
+            lw.env[name] = Unbound(loc, f"is bound only inside the loop on line {loc.line}")
 
 
 class _Iteration:

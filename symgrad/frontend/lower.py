@@ -162,6 +162,8 @@ class _Lowerer:
             items = self.unpack(value, len(target.elts), target)
             for t, v in zip(target.elts, items):
                 self.bind(t, v, first, s)
+        elif isinstance(target, ast.Subscript):
+            self.setitem(target, value)
         else:
             raise self.error(
                 target, "this assignment target is not supported", cls=UnsupportedSyntaxError
@@ -209,9 +211,8 @@ class _Lowerer:
                 if isinstance(value, Unbound):
                     raise self.error(
                         e,
-                        f"{name!r} is bound only inside {value.where} on line {value.loc.line}",
-                        f"Bind {name} before it, so that it has a value whichever way the "
-                        "code runs.",
+                        f"{name!r} {value.reason}",
+                        f"Bind {name} so that it has one value whichever way the code runs.",
                         cls=UnsupportedSyntaxError,
                     )
                 return value
@@ -266,7 +267,36 @@ class _Lowerer:
         parts = [None if p is None else self.expr(p) for p in (e.lower, e.upper, e.step)]
         return slice(*parts)
 
-    def getitem(self, base: Value, index: Any, e: ast.AST) -> Value:
+    def setitem(self, target: ast.Subscript, value: Any) -> None:
+        """`a[index] = value`: a new array, bound to `a` and to every other name for the old one;
+        names holding a view of the old one (which NumPy would change too) become unbound."""
+        name = target.value.id if isinstance(target.value, ast.Name) else None
+        old = self.env[name] if name in self.env else None
+        if not isinstance(old, Value) or not owned(self.graph, old.id):
+            raise self.error(
+                target,
+                "only arrays the function created can be assigned to element by element",
+                "Make the array first (np.zeros_like(x), x.copy(), ...): symgrad does not "
+                "change the caller's arrays, or arrays seen through a view.",
+                cls=UnsupportedSyntaxError,
+            )
+        index = self.expr(target.slice) if not isinstance(target.slice, ast.Slice) else None
+        parts, spec = self.index_spec(
+            index if index is not None else self.e_Slice(target.slice), target
+        )
+        new = self.call_rule("setitem", (old, value, parts), {"index": spec}, target)
+        loc = self.src.locate(target)
+        for k, v in list(self.env.items()):
+            if not isinstance(v, Value):
+                continue
+            node = self.graph[v.id]
+            if v.id == old.id:
+                self.env[k] = new
+            elif node.op in RULES and RULES[node.op].view and node.inputs[:1] == (old.id,):
+                self.env[k] = Unbound(loc, f"is a view of {name}, which line {loc.line} changed")
+
+    def index_spec(self, index: Any, e: ast.AST) -> tuple[list, tuple]:
+        """The graph values an index reads (`parts`) and its static form (`spec`)."""
         items = index if isinstance(index, tuple) else (index,)
         parts: list = []
 
@@ -283,6 +313,10 @@ class _Lowerer:
         spec = tuple(static(i) for i in items)
         if not isinstance(index, tuple):
             spec = spec[:1]
+        return parts, spec
+
+    def getitem(self, base: Value, index: Any, e: ast.AST) -> Value:
+        parts, spec = self.index_spec(index, e)
         return self.call_rule("getitem", (base, parts), {"index": spec}, e)
 
     def e_UnaryOp(self, e: ast.UnaryOp) -> Any:
@@ -486,6 +520,27 @@ class _Lowerer:
         raise SymgradError(
             f"the function must return one array or number (it returns a {type(v).__name__})", loc
         )
+
+
+def owned(graph: Graph, nid: int) -> bool:
+    """Whether the value is an array the function made itself (not an argument, a constant or
+    a view of one), so that assigning to its elements changes nothing the caller can see."""
+    node = graph[nid]
+    if node.op in ("param", "const"):
+        return node.attrs.get("owned", False)
+    if node.op == "item":
+        src = graph[node.inputs[0]]
+        k = node.attrs["index"]
+        if src.op == "loop":  # the final value of a carried variable, or its initial value
+            return owned(graph, src.inputs[3 + k])
+        return all(  # a branch's value: one it made, or a value from before the if
+            owned(graph, src.inputs[1 + params[branch[out].attrs["index"]]])
+            if branch[out].op == "param"
+            else owned(branch, out)
+            for branch, params in zip(src.attrs["branches"], src.attrs["params"])
+            for out in branch.outputs[k : k + 1]
+        )
+    return not RULES[node.op].view
 
 
 def _is_library(fn: types.FunctionType) -> bool:

@@ -37,13 +37,18 @@ def _emit_getitem(args, attrs, rule):
     return ast.Subscript(args[0], index_expr(attrs["index"], args[1].elts), ast.Load())
 
 
-def _emit_index_add(args, attrs, rule):
-    where = ast.Subscript(
-        ast.Attribute(ast.Name("np", ast.Load()), "s_", ast.Load()),
-        index_expr(attrs["index"], args[2].elts),
-        ast.Load(),
-    )
-    return ast.Call(ast.Name("_index_add", ast.Load()), [args[0], where, args[1]], [])
+def _at_index(helper: str):
+    """Emit `helper(x, np.s_[index], v)` for a rule `x, v, [parts], index=()`."""
+
+    def emit(args, attrs, rule):
+        where = ast.Subscript(
+            ast.Attribute(ast.Name("np", ast.Load()), "s_", ast.Load()),
+            index_expr(attrs["index"], args[2].elts),
+            ast.Load(),
+        )
+        return ast.Call(ast.Name(helper, ast.Load()), [args[0], where, args[1]], [])
+
+    return emit
 
 
 def _getitem_vjp(g, a, parts, index):
@@ -79,9 +84,34 @@ defrule(
 defrule(
     "index_add",
     "x, v, [parts], index=()",
-    _emit_index_add,
+    _at_index("_index_add"),
     helper=runtime._index_add,
     vjp={"v": lambda g, parts, index: ops.getitem(g, parts, index=index)},
     jvp=LINEAR,
     math="v[index]",
+)
+defrule(
+    "setitem",
+    "x, v, [parts], index=()",
+    _at_index("_setitem"),
+    helper=runtime._setitem,
+    vjp={
+        "x": lambda g, parts, index: ops.setitem(g, 0.0, parts, index=index),
+        "v": lambda g, v, parts, index: ops.unbroadcast(
+            ops.getitem(g, parts, index=index), ops.shape(v)
+        ),
+    },
+    jvp={
+        "x": lambda t, parts, index: ops.setitem(t, 0.0, parts, index=index),
+        "v": lambda t, x, parts, index: ops.setitem(ops.zeros_like(x), t, parts, index=index),
+    },
+    math="B[x](v) = v with zeros at the index;  B[value](v) = v[index] (summed to its shape)",
+    examples=(
+        "y = a.copy(); y[1] = b; y | a: 3x4, b: 4",
+        "y = a * 2.0; y[:, 0] = b; y | a: 3x4, b: 3",
+        "y = np.zeros_like(a); y[[0, 2]] = a[1:3] ** 2; y | a: 3x4",
+        "y = a.copy(); y[1:, 1] += b; y * a | a: 3x4, b: f",
+        "y = a.copy(); y[a > 0] = 0.5; y * b | a: 3x4, b: 3x4",
+        "y = np.zeros_like(b); y[b.shape[0] - 1, :] = a; y | a: 3, b: 2x3",
+    ),
 )

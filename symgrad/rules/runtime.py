@@ -51,6 +51,13 @@ def _index_add(x, index, v):
     return out
 
 
+def _setitem(x, index, v):
+    """A copy of x with v assigned at x[index]: an assignment to elements, as a new array."""
+    out = x.copy()
+    out[index] = v
+    return out
+
+
 def _matmul_vjp_a(g, a, b):
     """Cotangent of a in a @ b for every operand rank NumPy's matmul accepts."""
     if np.ndim(a) == 1 and np.ndim(b) == 1:
