@@ -125,6 +125,34 @@ def update_in_branch(x):
     return np.sum(y * x)
 
 
+def sqrt_newton(a, tol):
+    x = a
+    err = 1.0
+    while err > tol:
+        x_new = 0.5 * (x + a / x)
+        err = np.max(np.abs(x_new - x))
+        x = x_new
+    return np.sum(x)
+
+
+def jacobi(A, b, tol):
+    x = np.zeros_like(b)
+    r = b - A @ x
+    while np.linalg.norm(r) > tol:
+        x = x + (b - A @ x) / np.sum(A * np.eye(len(b)), axis=1)
+        r = b - A @ x
+    return np.sum(x**2)
+
+
+def counted(x):
+    s = x
+    n = 0
+    while n < 5:
+        s = s * 0.5 + np.sin(s)
+        n = n + 1
+    return np.sum(s)
+
+
 def ode(y0, k, dt, steps):
     y = y0
     for _ in range(steps):
@@ -172,6 +200,14 @@ CASES = {
     "fill_rows": ("fill_rows", lambda: (normal(3, 3) * 0.5, normal(5, 3)), (0, 1)),
     "overwrite": ("overwrite", lambda: (normal(4),), 0),
     "update_in_branch": ("update_in_branch", lambda: (np.array([0.5, -0.2, 0.9]),), 0),
+    "sqrt_newton": ("sqrt_newton", lambda: (np.array([2.0, 3.0, 5.0]), 1e-12), 0),
+    "sqrt_newton_0": ("sqrt_newton", lambda: (np.array([2.0, 3.0, 5.0]), 10.0), 0),
+    "jacobi": (
+        "jacobi",
+        lambda: (np.array([[4.0, 1, 0], [1, 5, 1], [0, 1, 3]]), normal(3), 1e-10),
+        (0, 1),
+    ),
+    "counted": ("counted", lambda: (normal(3),), 0),
     "ode": ("ode", lambda: (RNG.standard_normal(3), 0.7, 0.05, 30), (0, 1)),
 }
 
@@ -180,6 +216,14 @@ CASES = {
 def test_loop_gradients_match_central_differences(case, m):
     name, args, argnums = CASES[case]
     symgrad.check_grads(getattr(m, name), args(), argnums)
+
+
+def test_a_while_loop_converges_to_the_analytic_gradient(m):
+    a = np.array([2.0, 3.0, 5.0])
+    assert np.allclose(symgrad.grad(m.sqrt_newton)(a, 1e-12), 0.5 / np.sqrt(a), atol=1e-12)
+    source = symgrad.grad(m.sqrt_newton).source
+    assert "    while err > tol:\n        tape.append((err, x))\n" in source
+    assert symgrad.grad(m.sqrt_newton)(a, 10.0).tolist() == [1.0, 1.0, 1.0]  # no iterations
 
 
 def test_emitted_source_does_not_depend_on_the_trip_count(make_fn):

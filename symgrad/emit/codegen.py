@@ -23,7 +23,7 @@ from symgrad.rules import RULES, runtime
 from symgrad.rules.table import ARRAY, SEQ, literal
 
 _ALWAYS_INLINE = {"const", "shape", "make_tuple", "size", "ndim"}
-_CONTROL_OPS = {"loop", "loop_vjp", "cond", "cond_vjp", "item"}  # see symgrad.emit.control
+_CONTROL_OPS = {"loop", "while", "loop_vjp", "cond", "cond_vjp", "item"}  # see symgrad.emit.control
 
 
 def _uses(graph: Graph, nested: bool) -> dict[int, int]:
@@ -63,6 +63,7 @@ def _captured_inputs(node) -> tuple[int, ...]:
     n = node.attrs.get("n_carried", 0)
     return {
         "loop": node.inputs[3 + n :],
+        "while": node.inputs[n:],
         "loop_vjp": node.inputs[1 + n :],
         "cond": node.inputs[1:],
         "cond_vjp": node.inputs[1 : 1 + node.attrs.get("n_captured", 0)],

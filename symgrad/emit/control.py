@@ -62,46 +62,69 @@ def _body_lines(writer, sub, assign) -> list[str]:
 
 
 def write_loop(writer, node) -> list[str]:
+    """A `loop` as `for i in range(...)`, a `while` as `while <cond>:`."""
     body, k = node.attrs["body"], node.attrs["n_carried"]
-    start, stop, step, *operands = node.inputs
+    first = 1 if node.op == "loop" else 0  # a for loop's body takes its index first
+    bounds, operands = node.inputs[: 3 * first], node.inputs[3 * first :]
     items = _items(writer, node)
     lines: list[str] = []
-    index = fresh(body[body.params[0]].name, writer.used)
-    carried = [items.get(j) or fresh(body[body.params[1 + j]].name, writer.used) for j in range(k)]
-    captured = [
-        _name_of(writer, i, lines, body[p].name) for i, p in zip(operands[k:], body.params[1 + k :])
-    ]
-    sub = writer.sub_writer(body, dict(zip(body.params, [index, *carried, *captured])))
+    index = [fresh(body[body.params[0]].name, writer.used)] if first else []
+    params = body.params[first:]
+    carried = [items.get(j) or fresh(body[params[j]].name, writer.used) for j in range(k)]
+    captured = [_name_of(writer, i, lines, body[p].name) for i, p in zip(operands[k:], params[k:])]
+    sub = writer.sub_writer(body, dict(zip(body.params, [*index, *carried, *captured])))
     lines += writer.assign(carried, [writer.expr(i) for i in operands[:k]])
-    loop = f"for {index} in {_range(writer, start, stop, step)}:"
     tape = items.get(k) if node.attrs.get("tape") else None
-    entry = ast.Tuple([ast.Name(n, ast.Load()) for n in [index, *carried]], ast.Load())
+    entry = ast.Tuple([ast.Name(n, ast.Load()) for n in [*index, *carried]], ast.Load())
     record = [f"    {tape}.append({ast.unparse(entry)})"] if tape else []
     if tape:
         lines.append(f"{tape} = []")
+    if first:
+        head = [f"for {index[0]} in {_range(writer, *bounds)}:"]
+    else:
+        head = _while_head(writer, node.attrs["cond"], [*carried, *captured])
     outs = lambda: writer.assign(carried, [sub.expr(o) for o in body.outputs])  # noqa: E731
-    return lines + [loop] + record + _body_lines(writer, sub, outs)
+    return lines + head + record + _body_lines(writer, sub, outs)
+
+
+def _while_head(writer, cond, names: list[str]) -> list[str]:
+    """`while <test>:`, or, when the test needs statements of its own, `while True:` with
+    those statements and a `break`."""
+    sub = writer.sub_writer(cond, dict(zip(cond.params, names)))
+    statements = sub.statements()
+    writer.helpers |= sub.helpers
+    test = ast.unparse(sub.expr(cond.outputs[0]))
+    if not statements:
+        return [f"while {test}:"]
+    return [
+        "while True:",
+        *("    " + s for s in statements),
+        f"    if not {test}:",
+        "        break",
+    ]
 
 
 def write_loop_vjp(writer, node) -> list[str]:
     body, k, wrt = node.attrs["body"], node.attrs["n_carried"], node.attrs["wrt"]
     tape, *operands = node.inputs
     bars_in, captured_in = operands[:k], operands[k:]
+    first = 1 if node.attrs["indexed"] else 0
     fwd_names = [body[p].name for p in body.params]
     lines: list[str] = []
-    index = fresh(fwd_names[0], writer.used)
-    carried = [fresh(n, writer.used) for n in fwd_names[1 : 1 + k]]
+    index = [fresh(fwd_names[0], writer.used)] if first else []
+    fwd_names = fwd_names[first:]
+    carried = [fresh(n, writer.used) for n in fwd_names[:k]]
     captured = [
         _name_of(writer, i, lines, n)
-        for i, n in zip(captured_in, fwd_names[1 + k : 1 + k + len(captured_in)])
+        for i, n in zip(captured_in, fwd_names[k : k + len(captured_in)])
     ]
-    out_of = {j: fresh(fwd_names[1 + j] + "_bar", writer.used) for j in wrt}
+    out_of = {j: fresh(fwd_names[j] + "_bar", writer.used) for j in wrt}
     item_ids = _item_ids(writer, node)
     for r, j in enumerate(wrt):  # the loop's results live in its running variables
         if r in item_ids:
             writer.names[item_ids[r]] = out_of[j]
-    bars = [out_of.get(j) or fresh(fwd_names[1 + j] + "_bar", writer.used) for j in range(k)]
-    fixed = dict(zip(body.params, [index, *carried, *captured, *bars]))
+    bars = [out_of.get(j) or fresh(fwd_names[j] + "_bar", writer.used) for j in range(k)]
+    fixed = dict(zip(body.params, [*index, *carried, *captured, *bars]))
     sub = writer.sub_writer(body, fixed)
     lines += writer.assign(bars, [writer.expr(i) for i in bars_in])
     for j in wrt:
@@ -121,7 +144,7 @@ def write_loop_vjp(writer, node) -> list[str]:
         carried_outs = [(bars[j], sub.expr(body.outputs[r])) for r, j in enumerate(wrt) if j < k]
         return adds + writer.assign([t for t, _ in carried_outs], [v for _, v in carried_outs])
 
-    unpack = ", ".join([index, *carried]) + ("," if not carried else "")
+    unpack = ", ".join([*index, *carried]) + ("," if len(index + carried) == 1 else "")
     loop = f"for {unpack} in reversed({writer.names[tape]}):"
     return lines + [loop] + _body_lines(writer, sub, assign)
 
@@ -194,6 +217,7 @@ def _base(writer, nid: int) -> str:
 
 WRITERS = {
     "loop": write_loop,
+    "while": write_loop,
     "loop_vjp": write_loop_vjp,
     "cond": write_cond,
     "cond_vjp": write_cond_vjp,

@@ -12,11 +12,6 @@ import ast
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.source import FunctionSource
 
-_CONTROL = (
-    "control flow is not supported yet; write it with np.where, or keep it outside the "
-    "differentiated function"
-)
-
 REJECT: dict[type, tuple[str, str]] = {
     ast.Try: ("try/except", "let errors propagate; the gradient code has no handlers"),
     ast.With: ("a with block", "move the context manager outside the differentiated function"),
@@ -37,7 +32,6 @@ REJECT: dict[type, tuple[str, str]] = {
     ast.Raise: ("raise", "validate arguments before calling the gradient"),
     ast.Break: ("break", "compute the trip count before the loop"),
     ast.Continue: ("continue", "wrap the rest of the body in np.where"),
-    ast.While: ("a while loop", _CONTROL),
     ast.ListComp: ("a list comprehension", "build the array with NumPy operations"),
     ast.SetComp: ("a set comprehension", "build the array with NumPy operations"),
     ast.DictComp: ("a dict comprehension", "build the array with NumPy operations"),
@@ -85,9 +79,9 @@ def check(src: FunctionSource) -> None:
                                     src.locate(sub),
                                     "Instead: assign to a variable's elements: a[i, j] = v.",
                                 )
-            if isinstance(node, ast.For) and node.orelse:
+            if isinstance(node, (ast.For, ast.While)) and node.orelse:
                 raise UnsupportedSyntaxError(
-                    "for ... else is not supported",
+                    f"{type(node).__name__.lower()} ... else is not supported",
                     src.locate(node.orelse[0]),
                     "Instead: put the else block after the loop.",
                 )

@@ -93,7 +93,6 @@ def assigned_names(stmts: list[ast.stmt]) -> list[str]:
 
 
 def lower_for(lw: _Lowerer, s: ast.For) -> None:
-    loc = lw.src.locate(s)
     it = _Iteration(lw, s)
     if it.static is not None:  # a tuple or list the source spells out: one body per element
         for value in it.static:
@@ -101,6 +100,16 @@ def lower_for(lw: _Lowerer, s: ast.For) -> None:
             lw.block(s.body)
         return
     targets = assigned_names([ast.Assign([s.target], ast.Constant(0))])
+    _lower_loop(lw, s, "loop", it, targets)
+
+
+def lower_while(lw: _Lowerer, s: ast.While) -> None:
+    _lower_loop(lw, s, "while", None, [])
+
+
+def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[str]) -> None:
+    """A `loop` (`it` gives its range and its names) or `while` node for statement s."""
+    loc = lw.src.locate(s)
     names = assigned_names(s.body)
     carried = [n for n in names if n in lw.env and n not in targets]
     for name in carried:
@@ -112,27 +121,54 @@ def lower_for(lw: _Lowerer, s: ast.For) -> None:
                 "Only arrays and numbers may be carried from one iteration to the next.",
                 cls=UnsupportedSyntaxError,
             )
-    body = Graph(f"{lw.graph.name}.loop", lw.graph.file, s.lineno)
-    captured: list[tuple[str, int]] = []
-    env = _BodyEnv(lw.env, lw.graph, body, captured)
-    index = Value(body.param(it.index_name, loc))
     inits = [lw.as_node(lw.graph, lw.env[name], loc) for name in carried]
+    captured: list[tuple[str, int]] = []
+    attrs: dict = {"n_carried": len(carried)}
+    if op == "while":
+        attrs["cond"] = _condition_graph(lw, s, carried, inits, captured)
+    body = Graph(f"{lw.graph.name}.{op}", lw.graph.file, s.lineno)
+    env = _BodyEnv(lw.env, lw.graph, body, [])
+    index = Value(body.param(it.index_name, loc)) if it is not None else None
     for name, init in zip(carried, inits):
         dict.__setitem__(env, name, env.param(name, init, loc))
+    for name, nid in captured:  # the condition's captured values come first, in its order
+        env.capture(name, Value(nid))
     child = type(lw)(body, lw.src, env, lw.stack)
-    it.bind_targets(child, env, index)
+    if it is not None:
+        it.bind_targets(child, env, index)
     child.block(s.body)
     body.outputs = [child.as_node(body, env[name], loc) for name in carried]
-    inputs = [lw.as_node(lw.graph, b, loc) for b in it.bounds]
-    inputs += inits
-    inputs += [nid for _, nid in captured]
-    attrs = {"n_operands": len(carried) + len(captured), "n_carried": len(carried), "body": body}
-    loop = lw.graph.add("loop", inputs, attrs, loc)
+    if op == "while":  # the condition takes every value the body captured too
+        for name, _ in env.captured[len(captured) :]:
+            attrs["cond"].param(name, loc)
+    bounds = [lw.as_node(lw.graph, b, loc) for b in it.bounds] if it is not None else []
+    operands = inits + [nid for _, nid in env.captured]
+    attrs.update(n_operands=len(operands), body=body)
+    loop = lw.graph.add(op, [*bounds, *operands], attrs, loc)
     for k, name in enumerate(carried):
         lw.env[name] = Value(lw.graph.add("item", (loop,), {"index": k}, loc, name=name))
     for name in targets + names:
         if name not in carried:
             lw.env[name] = Unbound(loc, f"is bound only inside the loop on line {loc.line}")
+
+
+def _condition_graph(lw: _Lowerer, s: ast.While, carried, inits, captured) -> Graph:
+    """The graph of a while loop's condition: params the carried values, then what it reads."""
+    loc = lw.src.locate(s.test)
+    graph = Graph(f"{lw.graph.name}.while_cond", lw.graph.file, s.lineno)
+    env = _BodyEnv(lw.env, lw.graph, graph, captured)
+    for name, init in zip(carried, inits):
+        dict.__setitem__(env, name, env.param(name, init, loc))
+    test = type(lw)(graph, lw.src, env, lw.stack).expr(s.test)
+    if not isinstance(test, Value):
+        raise lw.error(
+            s.test,
+            "a while loop's condition must change as the loop runs",
+            "The loop would run never or forever; break is not supported.",
+            cls=UnsupportedSyntaxError,
+        )
+    graph.outputs = [test.id]
+    return graph
 
 
 class _Iteration:

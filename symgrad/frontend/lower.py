@@ -23,7 +23,7 @@ import numpy as np
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
 from symgrad.frontend import fence
 from symgrad.frontend.branches import lower_if, lower_ifexp
-from symgrad.frontend.loops import Unbound, lower_for
+from symgrad.frontend.loops import Unbound, lower_for, lower_while
 from symgrad.frontend.source import FunctionSource, read_function
 from symgrad.ir import Graph
 from symgrad.ir.index import Dyn, Slice
@@ -143,6 +143,8 @@ class _Lowerer:
             lower_for(self, s)
         elif isinstance(s, ast.If):
             lower_if(self, s)
+        elif isinstance(s, ast.While):
+            lower_while(self, s)
         elif isinstance(s, (ast.Pass, ast.Assert)):
             pass  # asserts check the caller's arguments; the gradient does not repeat them
         else:
@@ -531,8 +533,8 @@ def owned(graph: Graph, nid: int) -> bool:
     if node.op == "item":
         src = graph[node.inputs[0]]
         k = node.attrs["index"]
-        if src.op == "loop":  # the final value of a carried variable, or its initial value
-            return owned(graph, src.inputs[3 + k])
+        if src.op in ("loop", "while"):  # a carried variable's final (or initial) value
+            return owned(graph, src.inputs[(3 if src.op == "loop" else 0) + k])
         return all(  # a branch's value: one it made, or a value from before the if
             owned(graph, src.inputs[1 + params[branch[out].attrs["index"]]])
             if branch[out].op == "param"

@@ -44,10 +44,11 @@ def _typed(v: Any) -> Any:
 
 
 def subgraphs(node: Node) -> list["Graph"]:
-    """The graphs a structured node owns: a loop's body, a cond's two branches."""
+    """The graphs a structured node owns: a loop's body (and a while loop's condition), a
+    cond's two branches."""
     if "branches" in node.attrs:
         return list(node.attrs["branches"])
-    return [node.attrs["body"]] if "body" in node.attrs else []
+    return [node.attrs[k] for k in ("cond", "body") if k in node.attrs]
 
 
 class Graph:

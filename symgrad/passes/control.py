@@ -21,11 +21,12 @@ from symgrad.rules import Value, building, ops
 def reverse_loop(graph: Graph, loop, item_cts: dict, live: set, reverse: Callable) -> list:
     body: Graph = loop.attrs["body"]
     k = loop.attrs["n_carried"]
-    operands = loop.inputs[3:]
-    wrt = _active_operands(body, k, [j for j, i in enumerate(operands) if i in live])
+    first = 1 if loop.op == "loop" else 0  # a for loop's body takes the index first
+    operands = loop.inputs[3:] if loop.op == "loop" else loop.inputs
+    wrt = _active_operands(body, k, [j for j, i in enumerate(operands) if i in live], first)
     if not wrt:
         return []
-    vjp_body = reverse(body, [1 + j for j in wrt], seed="params")
+    vjp_body = reverse(body, [first + j for j in wrt], seed="params")
     loop.attrs["tape"] = True
     tape = graph.add("item", (loop.id,), {"index": k}, loop.loc, name="tape", order=loop.order)
     bars = []
@@ -34,7 +35,7 @@ def reverse_loop(graph: Graph, loop, item_cts: dict, live: set, reverse: Callabl
             g = item_cts.get((loop.id, j))
             bars.append(g if g is not None else ops.zeros_like(Value(operands[j])).id)
     attrs = {"n_operands": len(operands), "n_carried": k, "n_seeds": k, "body": vjp_body}
-    attrs["wrt"] = tuple(wrt)
+    attrs["wrt"], attrs["indexed"] = tuple(wrt), bool(first)
     back = graph.add("loop_vjp", (tape, *bars, *operands[k:]), attrs, loop.loc, backward=True)
     out = []
     for r, j in enumerate(wrt):
@@ -44,12 +45,12 @@ def reverse_loop(graph: Graph, loop, item_cts: dict, live: set, reverse: Callabl
     return out
 
 
-def _active_operands(body: Graph, k: int, seeds: list[int]) -> list[int]:
+def _active_operands(body: Graph, k: int, seeds: list[int], first: int) -> list[int]:
     """Operand positions (carried first, then captured) that carry gradient through the body:
     the active ones, and each carried value an active value flows into."""
     active = set(seeds)
     while True:
-        reached = body.descendants_of([body.params[1 + j] for j in active])
+        reached = body.descendants_of([body.params[first + j] for j in active])
         grown = active | {j for j in range(k) if body.outputs[j] in reached}
         if grown == active:
             return sorted(active)

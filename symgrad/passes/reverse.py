@@ -72,8 +72,8 @@ def reverse(fwd: Graph, wrt: list[int], seed: str = "one", with_value: bool = Fa
             item_cts[node.inputs[0], node.attrs["index"]] = _total(graph, nid, cts[nid])
             cts.setdefault(node.inputs[0], [])
             continue
-        if node.op in ("loop", "cond"):
-            structured = reverse_loop if node.op == "loop" else reverse_cond
+        if node.op in ("loop", "while", "cond"):
+            structured = reverse_cond if node.op == "cond" else reverse_loop
             for i, contrib in structured(graph, node, item_cts, live, reverse):
                 cts.setdefault(i, []).append(contrib)
             continue

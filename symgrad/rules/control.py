@@ -3,7 +3,9 @@
 Contract: `loop` runs `for index in range(start, stop, step)` over its body graph (attribute
 `body`: params `[index, *carried, *captured]`, outputs the next `carried`); its inputs are
 `start, stop, step`, the carried values' initial values, then the captured values (read, not
-changed, by the body). `item` is output k of a loop (the final carried values; with
+changed, by the body). `while` is a loop whose `cond` graph (params as
+its body's, without the index) decides each iteration; its inputs are the carried values' initial
+values, then the captured values. `item` is output k of a loop (the final carried values; with
 `attrs["tape"]` set by the reverse pass, index `n_carried` is the tape: the list of the body's
 params, one entry per iteration). `loop_vjp` runs the body's VJP graph (attribute `body`)
 backwards over a tape: its inputs are the tape, the cotangents of the carried outputs, and the
@@ -37,6 +39,14 @@ defrule(
     vjp={"operands": _handled_by_the_pass},
     structured=True,
     math="the body's VJP, run backwards over the iterations (a tape of the carried values)",
+)
+defrule(
+    "while",
+    "*operands",
+    None,
+    vjp={"operands": _handled_by_the_pass},
+    structured=True,
+    math="as loop, for as many iterations as the forward pass ran",
 )
 defrule(
     "item",
