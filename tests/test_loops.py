@@ -153,6 +153,11 @@ def counted(x):
     return np.sum(s)
 
 
+def builtins(x, w):
+    parts = [x * w, np.sin(x), x**2]
+    return sum(parts).sum() + max(np.sum(x), np.sum(w)) + min(x @ w, 1.5) + sum(x * x) + abs(x[0])
+
+
 def ode(y0, k, dt, steps):
     y = y0
     for _ in range(steps):
@@ -208,6 +213,11 @@ CASES = {
         (0, 1),
     ),
     "counted": ("counted", lambda: (normal(3),), 0),
+    "builtins": (
+        "builtins",
+        lambda: (np.array([0.3, -0.4, 0.8]), np.array([1.1, 0.2, -0.5])),
+        (0, 1),
+    ),
     "ode": ("ode", lambda: (RNG.standard_normal(3), 0.7, 0.05, 30), (0, 1)),
 }
 

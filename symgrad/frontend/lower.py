@@ -60,6 +60,7 @@ _CMP_RULES = {
 _PROPERTIES = {"T", "shape", "ndim", "size", "dtype"}
 _CONST_TYPES = (int, float, bool, complex, str, type(None), type(Ellipsis))
 _BUILTIN_RULES = {abs: "abs", len: "len"}
+_FOLDS = {sum: ("sum", "add"), min: ("min", "minimum"), max: ("max", "maximum")}
 
 
 @dataclass(frozen=True)
@@ -407,6 +408,8 @@ class _Lowerer:
             rule = RULES["stack"]  # np.array([a, b]) of arrays stacks them
         if rule is not None:
             return self.call_rule(rule.name, args, kwargs, e)
+        if callee in _FOLDS and not kwargs:
+            return callee(*args) if is_const(args) else self.fold(callee, args, e)
         if callee is float or callee is int:
             if len(args) == 1 and is_const(args[0]):
                 return callee(args[0])
@@ -430,6 +433,20 @@ class _Lowerer:
             "(symgrad.rules.RULES) and Python functions defined in source files.",
             cls=UnknownCallableError,
         )
+
+    def fold(self, fn, args: tuple, e: ast.AST) -> Any:
+        """Python's sum, min and max: over a tuple or list of values, elementwise (`sum` adds
+        them up from 0); over one array, along its first axis, as Python iterates it."""
+        reduce_rule, binary_rule = _FOLDS[fn]
+        if len(args) == 1 and isinstance(args[0], Value):
+            return self.call_rule(reduce_rule, (args[0],), {"axis": 0}, e)
+        items = list(args[0]) if len(args) == 1 else list(args)
+        if not items:
+            raise self.error(e, f"{fn.__name__}() of an empty sequence")
+        total = 0 if fn is sum else items.pop(0)
+        for item in items:
+            total = self.call_rule(binary_rule, (total, item), {}, e)
+        return total
 
     def call_method(self, m: Method, args: tuple, kwargs: dict, e: ast.AST) -> Any:
         if m.name == "copy" and not args and not kwargs:
