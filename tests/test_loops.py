@@ -158,6 +158,23 @@ def builtins(x, w):
     return sum(parts).sum() + max(np.sum(x), np.sum(w)) + min(x @ w, 1.5) + sum(x * x) + abs(x[0])
 
 
+def rnn_states(W, U, xs, h0):
+    h = h0
+    hs = []
+    for t in range(len(xs)):
+        h = np.tanh(W @ h + U @ xs[t])
+        hs.append(h)
+    H = np.stack(hs)
+    return np.sum(H * H[::-1]) + np.sum(hs[-1])
+
+
+def outputs_only(x, n):
+    ys = []
+    for i in range(n):
+        ys.append(np.sin(x * i))
+    return np.sum(np.array(ys) ** 2) * len(ys)
+
+
 def ode(y0, k, dt, steps):
     y = y0
     for _ in range(steps):
@@ -218,6 +235,8 @@ CASES = {
         lambda: (np.array([0.3, -0.4, 0.8]), np.array([1.1, 0.2, -0.5])),
         (0, 1),
     ),
+    "rnn_states": ("rnn_states", lambda: rnn_args(6)[:4], (0, 1, 2, 3)),
+    "outputs_only": ("outputs_only", lambda: (normal(3), 4), 0),
     "ode": ("ode", lambda: (RNG.standard_normal(3), 0.7, 0.05, 30), (0, 1)),
 }
 
@@ -285,6 +304,8 @@ def test_a_name_bound_only_in_the_loop_cannot_be_read_after_it(make_fn):
         ("for i in range(n):\n        x = x * 2\n    else:\n        x = x", "for ... else"),
         ("for i in range(n):\n        break", "break"),
         ("for i in range(n):\n        x = [x]", "list"),
+        ("ys = []\n    for i in range(n):\n        if i > 1:\n            ys.append(x)", "every"),
+        ("ys = []\n    for i in range(n):\n        ys.append(x)\n    x = ys * 2", "np.stack"),
     ],
 )
 def test_unsupported_loops_are_refused_with_a_location(make_fn, body, words):

@@ -64,7 +64,7 @@ def _captured_inputs(node) -> tuple[int, ...]:
     return {
         "loop": node.inputs[3 + n :],
         "while": node.inputs[n:],
-        "loop_vjp": node.inputs[1 + n :],
+        "loop_vjp": node.inputs[1 + n + node.attrs.get("n_stacked", 0) :],
         "cond": node.inputs[1:],
         "cond_vjp": node.inputs[1 : 1 + node.attrs.get("n_captured", 0)],
     }.get(node.op, ())

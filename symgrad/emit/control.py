@@ -74,7 +74,11 @@ def write_loop(writer, node) -> list[str]:
     captured = [_name_of(writer, i, lines, body[p].name) for i, p in zip(operands[k:], params[k:])]
     sub = writer.sub_writer(body, dict(zip(body.params, [*index, *carried, *captured])))
     lines += writer.assign(carried, [writer.expr(i) for i in operands[:k]])
-    tape = items.get(k) if node.attrs.get("tape") else None
+    n_stacked = node.attrs.get("n_stacked", 0)
+    stacked = [items.get(k + j) for j in range(n_stacked)]  # None: nobody reads it
+    lists = [fresh(f"{s or 'ys'}_list", writer.used) for s in stacked]
+    lines += [f"{name} = []" for name in lists]
+    tape = items.get(k + n_stacked) if node.attrs.get("tape") else None
     entry = ast.Tuple([ast.Name(n, ast.Load()) for n in [*index, *carried]], ast.Load())
     record = [f"    {tape}.append({ast.unparse(entry)})"] if tape else []
     if tape:
@@ -83,8 +87,15 @@ def write_loop(writer, node) -> list[str]:
         head = [f"for {index[0]} in {_range(writer, *bounds)}:"]
     else:
         head = _while_head(writer, node.attrs["cond"], [*carried, *captured])
-    outs = lambda: writer.assign(carried, [sub.expr(o) for o in body.outputs])  # noqa: E731
-    return lines + head + record + _body_lines(writer, sub, outs)
+
+    def outs() -> list[str]:
+        appends = [
+            f"{name}.append({ast.unparse(sub.expr(o))})" for name, o in zip(lists, body.outputs[k:])
+        ]
+        return appends + writer.assign(carried, [sub.expr(o) for o in body.outputs[:k]])
+
+    after = [f"{s} = np.stack({name})" for s, name in zip(stacked, lists) if s is not None]
+    return lines + head + record + _body_lines(writer, sub, outs) + after
 
 
 def _while_head(writer, cond, names: list[str]) -> list[str]:
@@ -107,7 +118,9 @@ def _while_head(writer, cond, names: list[str]) -> list[str]:
 def write_loop_vjp(writer, node) -> list[str]:
     body, k, wrt = node.attrs["body"], node.attrs["n_carried"], node.attrs["wrt"]
     tape, *operands = node.inputs
-    bars_in, captured_in = operands[:k], operands[k:]
+    n_stacked = node.attrs.get("n_stacked", 0)
+    bars_in, stacked_in = operands[:k], operands[k : k + n_stacked]
+    captured_in = operands[k + n_stacked :]
     first = 1 if node.attrs["indexed"] else 0
     fwd_names = [body[p].name for p in body.params]
     lines: list[str] = []
@@ -124,7 +137,9 @@ def write_loop_vjp(writer, node) -> list[str]:
         if r in item_ids:
             writer.names[item_ids[r]] = out_of[j]
     bars = [out_of.get(j) or fresh(fwd_names[j] + "_bar", writer.used) for j in range(k)]
-    fixed = dict(zip(body.params, [*index, *carried, *captured, *bars]))
+    stacked = [_name_of(writer, i, lines, "ys_bar") for i in stacked_in]  # cotangents of stacks
+    rows = [fresh(f"{name}_t", writer.used) for name in stacked]  # and of this step's row
+    fixed = dict(zip(body.params, [*index, *carried, *captured, *bars, *rows]))
     sub = writer.sub_writer(body, fixed)
     lines += writer.assign(bars, [writer.expr(i) for i in bars_in])
     for j in wrt:
@@ -146,6 +161,9 @@ def write_loop_vjp(writer, node) -> list[str]:
 
     unpack = ", ".join([*index, *carried]) + ("," if len(index + carried) == 1 else "")
     loop = f"for {unpack} in reversed({writer.names[tape]}):"
+    if stacked:  # each step also reads its row of each stacked output's cotangent
+        steps = ", ".join([f"reversed({writer.names[tape]})", *(f"{s}[::-1]" for s in stacked)])
+        loop = f"for ({unpack.rstrip(',')}), {', '.join(rows)} in zip({steps}):"
     return lines + [loop] + _body_lines(writer, sub, assign)
 
 

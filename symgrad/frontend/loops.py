@@ -17,6 +17,7 @@ may not be read after it (its value would depend on the trip count being at leas
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import SymgradError, UnsupportedSyntaxError
@@ -34,6 +35,41 @@ class Unbound:
 
     def __init__(self, loc, reason: str):
         self.loc, self.reason = loc, reason
+
+
+class Appender:
+    """A list bound to `[]` before a loop whose body appends one value to it per iteration: a
+    stacked output of the loop (as `ys` of JAX's scan). After the loop the name holds a
+    `Stacked` value."""
+
+    def __init__(self, name: str, graph: Graph):
+        self.name, self.graph, self.value = name, graph, None
+
+    def append(self, lw: _Lowerer, value: Any, e: ast.AST) -> None:
+        if lw.graph is not self.graph or self.value is not None:
+            raise lw.error(
+                e,
+                f"{self.name}.append must run exactly once in every iteration",
+                "Append at the top level of the loop body, once.",
+                cls=UnsupportedSyntaxError,
+            )
+        self.value = value
+
+
+@dataclass(frozen=True)
+class AppendTo:
+    """`xs.append`, waiting to be called."""
+
+    appender: Appender
+
+
+@dataclass(frozen=True)
+class Stacked:
+    """What a list filled by a loop holds after it: its items stacked along a new first axis.
+    `np.stack(xs)`, `np.array(xs)`, `xs[i]` and `len(xs)` read it."""
+
+    value: Value
+    name: str
 
 
 class _BodyEnv(dict):
@@ -73,6 +109,21 @@ class _BodyEnv(dict):
         param = self.body.param(name, loc)
         self.body[param].attrs["owned"] = owned(self.outer_graph, outer_id)
         return Value(param)
+
+
+def _appended_names(stmts: list[ast.stmt]) -> list[str]:
+    """Names `xs` of the `xs.append(...)` calls in a block, in order."""
+    out: dict[str, None] = {}
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "append"
+                and isinstance(node.func.value, ast.Name)
+            ):
+                out.setdefault(node.func.value.id)
+    return list(out)
 
 
 def assigned_names(stmts: list[ast.stmt]) -> list[str]:
@@ -122,8 +173,9 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
                 cls=UnsupportedSyntaxError,
             )
     inits = [lw.as_node(lw.graph, lw.env[name], loc) for name in carried]
+    stacked = [n for n in _appended_names(s.body) if n in lw.env and lw.env[n] == []]
     captured: list[tuple[str, int]] = []
-    attrs: dict = {"n_carried": len(carried)}
+    attrs: dict = {"n_carried": len(carried), "n_stacked": len(stacked)}
     if op == "while":
         attrs["cond"] = _condition_graph(lw, s, carried, inits, captured)
     body = Graph(f"{lw.graph.name}.{op}", lw.graph.file, s.lineno)
@@ -133,11 +185,18 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
         dict.__setitem__(env, name, env.param(name, init, loc))
     for name, nid in captured:  # the condition's captured values come first, in its order
         env.capture(name, Value(nid))
+    appenders = [Appender(name, body) for name in stacked]
+    for a in appenders:
+        dict.__setitem__(env, a.name, a)
     child = type(lw)(body, lw.src, env, lw.stack)
     if it is not None:
         it.bind_targets(child, env, index)
     child.block(s.body)
-    body.outputs = [child.as_node(body, env[name], loc) for name in carried]
+    for a in appenders:
+        if a.value is None:
+            raise lw.error(s, f"the loop body does not always append to {a.name}")
+    outs = [env[name] for name in carried] + [a.value for a in appenders]
+    body.outputs = [child.as_node(body, v, loc) for v in outs]
     if op == "while":  # the condition takes every value the body captured too
         for name, _ in env.captured[len(captured) :]:
             attrs["cond"].param(name, loc)
@@ -147,6 +206,9 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
     loop = lw.graph.add(op, [*bounds, *operands], attrs, loc)
     for k, name in enumerate(carried):
         lw.env[name] = Value(lw.graph.add("item", (loop,), {"index": k}, loc, name=name))
+    for j, name in enumerate(stacked):
+        item = lw.graph.add("item", (loop,), {"index": len(carried) + j}, loc, name=name)
+        lw.env[name] = Stacked(Value(item), name)
     for name in targets + names:
         if name not in carried:
             lw.env[name] = Unbound(loc, f"is bound only inside the loop on line {loc.line}")

@@ -23,7 +23,7 @@ import numpy as np
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
 from symgrad.frontend import fence
 from symgrad.frontend.branches import lower_if, lower_ifexp
-from symgrad.frontend.loops import Unbound, lower_for, lower_while
+from symgrad.frontend.loops import Appender, AppendTo, Stacked, Unbound, lower_for, lower_while
 from symgrad.frontend.source import FunctionSource, read_function
 from symgrad.ir import Graph
 from symgrad.ir.index import Dyn, Slice
@@ -238,6 +238,8 @@ class _Lowerer:
 
     def e_Attribute(self, e: ast.Attribute) -> Any:
         base = self.expr(e.value)
+        if isinstance(base, Appender) and e.attr == "append":
+            return AppendTo(base)
         if isinstance(base, Value):
             if e.attr in _PROPERTIES:
                 return self.call_rule(BY_METHOD[e.attr], (base,), {}, e)
@@ -262,6 +264,8 @@ class _Lowerer:
         index = self.expr(e.slice) if not isinstance(e.slice, ast.Slice) else self.e_Slice(e.slice)
         if isinstance(base, (tuple, list)) and is_const(index):
             return base[index]
+        if isinstance(base, Stacked):  # an item of a list a loop filled: a row of the stack
+            base = base.value
         if not isinstance(base, Value):
             raise self.error(e, "subscript of a non-array value is not supported")
         return self.getitem(base, index, e)
@@ -395,6 +399,16 @@ class _Lowerer:
             raise self.error(e, "**kwargs in a call is not supported", cls=UnsupportedSyntaxError)
         if isinstance(callee, Method):
             return self.call_method(callee, args, kwargs, e)
+        if isinstance(callee, AppendTo) and len(args) == 1 and not kwargs:
+            callee.appender.append(self, args[0], e)
+            return None
+        if args and isinstance(args[0], Stacked):  # np.stack(xs), np.array(xs), len(xs)
+            if callee in (np.stack, np.array, np.asarray, len) and not kwargs:
+                return (
+                    args[0].value
+                    if callee is not len
+                    else self.call_rule("len", (args[0].value,), {}, e)
+                )
         rule = rule_for_callable(callee)
         if rule is None and callee in _BUILTIN_RULES:
             rule = RULES[_BUILTIN_RULES[callee]]
@@ -526,6 +540,13 @@ class _Lowerer:
                 return self.call_rule("stack", ([self.as_value(x, e, True) for x in v],), {}, e)
             kind = "make_list" if isinstance(v, list) else "make_tuple"
             return self.call_rule(kind, tuple(v), {}, e)
+        if isinstance(v, Stacked):
+            raise self.error(
+                e,
+                f"{v.name} is a list a loop filled; symgrad reads it as np.stack({v.name})",
+                f"Write np.stack({v.name}) (or {v.name}[i], len({v.name})).",
+                cls=UnsupportedSyntaxError,
+            )
         if isinstance(v, Method) or not (isinstance(v, Value) or is_const(v)):
             raise self.error(e, f"{getattr(v, '__name__', type(v).__name__)} is not an array")
         return v

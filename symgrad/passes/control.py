@@ -27,16 +27,22 @@ def reverse_loop(graph: Graph, loop, item_cts: dict, live: set, reverse: Callabl
     if not wrt:
         return []
     vjp_body = reverse(body, [first + j for j in wrt], seed="params")
+    n_stacked = loop.attrs.get("n_stacked", 0)
     loop.attrs["tape"] = True
-    tape = graph.add("item", (loop.id,), {"index": k}, loop.loc, name="tape", order=loop.order)
-    bars = []
+    tape_index = {"index": k + n_stacked}
+    tape = graph.add("item", (loop.id,), tape_index, loop.loc, name="tape", order=loop.order)
+    items = {graph[u].attrs["index"]: u for u in graph.users(loop.id) if graph[u].op == "item"}
+    bars = []  # the cotangents of the carried values, then of the stacked outputs
     with building(graph, loop.loc, backward=True):
-        for j in range(k):
+        for j in range(k + n_stacked):
             g = item_cts.get((loop.id, j))
-            bars.append(g if g is not None else ops.zeros_like(Value(operands[j])).id)
-    attrs = {"n_operands": len(operands), "n_carried": k, "n_seeds": k, "body": vjp_body}
-    attrs["wrt"], attrs["indexed"] = tuple(wrt), bool(first)
-    back = graph.add("loop_vjp", (tape, *bars, *operands[k:]), attrs, loop.loc, backward=True)
+            like = operands[j] if j < k else items[j]
+            bars.append(g if g is not None else ops.zeros_like(Value(like)).id)
+    n_seeds = k + n_stacked
+    attrs = {"n_operands": len(operands) + n_stacked, "n_carried": k, "n_stacked": n_stacked}
+    attrs.update(n_seeds=n_seeds, body=vjp_body, wrt=tuple(wrt), indexed=bool(first))
+    inputs = (tape, *bars, *operands[k:])
+    back = graph.add("loop_vjp", inputs, attrs, loop.loc, backward=True)
     out = []
     for r, j in enumerate(wrt):
         if operands[j] in live:
