@@ -68,6 +68,16 @@ def in_a_loop(x, n):
     return s
 
 
+def early_returns(x, w):
+    y = x * w
+    if np.sum(y) > 0:
+        return np.sum(np.tanh(y))
+    z = y**2
+    if np.max(z) > 4.0:
+        return np.sum(z) * 0.5
+    return np.sum(z * w)
+
+
 def relu_by_hand(x):
     total = 0.0
     for v in x:
@@ -99,6 +109,10 @@ CASES = {
     "different_false": ("different_variables", (X - 1, X[::-1].copy()), (0, 1)),
     "in_a_loop": ("in_a_loop", (np.array([0.3, 0.7]), 5), 0),
     "relu_by_hand": ("relu_by_hand", (X,), 0),
+    **{
+        f"early_returns_{k}": ("early_returns", (np.array([1.0, 2.0]), w), (0, 1))
+        for k, w in enumerate([np.array([0.5, 0.3]), np.array([-0.5, -0.3]), np.array([-2.5, 0.3])])
+    },
 }
 
 

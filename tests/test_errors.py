@@ -31,10 +31,15 @@ BAD = {
         symgrad.UnsupportedSyntaxError,
         "lambda",
     ),
-    "return_in_if": (
-        "if np.sum(x) > 0:\n        return np.sum(x)\n    return np.sum(-x)",
+    "return_in_loop": (
+        "for i in range(3):\n        return np.sum(x)\n    return np.sum(-x)",
         symgrad.UnsupportedSyntaxError,
-        "return before the end",
+        "return inside a loop",
+    ),
+    "no_value_on_a_path": (
+        "if np.sum(x) > 0:\n        return np.sum(x)\n    y = x",
+        symgrad.UnsupportedSyntaxError,
+        "every path",
     ),
     "break": (
         "while np.sum(x) < 1:\n        x = x * 2\n        break\n    return np.sum(x)",
@@ -59,7 +64,7 @@ BAD = {
     "global_array": ("return np.sum(x * TABLE)", symgrad.SymgradError, "TABLE"),
     "einsum_diag": ("return np.einsum('ii->', x)", symgrad.SymgradError, "repeated index"),
     "norm_ord": ("return np.linalg.norm(x, ord=1)", symgrad.SymgradError, "ord=1"),
-    "no_return": ("y = x", symgrad.UnsupportedSyntaxError, "does not end by returning"),
+    "no_return": ("y = x", symgrad.UnsupportedSyntaxError, "does not return a value"),
     "varargs": ("return np.sum(x) + np.sum(more[0])", symgrad.UnsupportedSyntaxError, "*args"),
     "mod": ("return np.sum(x % 2)", symgrad.UnsupportedSyntaxError, "operator Mod"),
     "chained": ("return np.sum(0 < x < 1)", symgrad.UnsupportedSyntaxError, "chained"),
@@ -67,7 +72,7 @@ BAD = {
     "early_return": (
         "return np.sum(x)\n    y = x",
         symgrad.UnsupportedSyntaxError,
-        "return before the end",
+        "code after a return",
     ),
 }
 

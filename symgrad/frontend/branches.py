@@ -42,7 +42,7 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
     branches = [lambda c, e, b=b: lower_branch(c, e, b) for b in (s.body, s.orelse)]
     items = _cond(lw, pred, s, branches)
     for name, item in zip(outputs, items):
-        lw.graph[item.id].name = name
+        lw.graph[item.id].name = name if name != RETURN else "out"
         lw.env[name] = item
     for name in bound[0] + bound[1]:
         if name not in outputs:
@@ -100,3 +100,37 @@ def _cond(lw: _Lowerer, pred: Value, where: ast.AST, branches: list) -> list[Val
         Value(lw.graph.add("item", (node,), {"index": k}, loc))
         for k in range(len(graphs[0].outputs))
     ]
+
+
+RETURN = "<return>"  # the variable an early return assigns (no source name can clash with it)
+
+
+def fold_returns(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    """The block with its early returns folded away: `if c: return a` followed by the rest `R`
+    becomes `if c: <return> = a  else: R (with its return assigned)`, then `return <return>`,
+    so that the one `return` is last. Blocks that do not return end as they were."""
+    for k, s in enumerate(stmts):
+        if isinstance(s, ast.If) and _returns(s.body + s.orelse):
+            rest, branches = stmts[k + 1 :], []
+            for block in (s.body, s.orelse):
+                folded = fold_returns(block)
+                if not (folded and isinstance(folded[-1], ast.Return)):
+                    folded = fold_returns(block + rest)  # this branch falls through to the rest
+                if not (folded and isinstance(folded[-1], ast.Return)):
+                    return stmts  # a path ends without a value: the fence says so
+                ret = folded[-1]
+                target = ast.copy_location(ast.Name(RETURN, ast.Store()), ret)
+                branches.append(
+                    [*folded[:-1], ast.copy_location(ast.Assign([target], ret.value), ret)]
+                )
+            value = ast.copy_location(ast.Name(RETURN, ast.Load()), s)
+            return [
+                *stmts[:k],
+                ast.copy_location(ast.If(s.test, *branches), s),
+                ast.copy_location(ast.Return(value), s),
+            ]
+    return stmts
+
+
+def _returns(stmts: list[ast.stmt]) -> bool:
+    return any(isinstance(n, ast.Return) for s in stmts for n in ast.walk(s))

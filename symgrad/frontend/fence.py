@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 
 from symgrad.errors import UnsupportedSyntaxError
+from symgrad.frontend.branches import fold_returns
 from symgrad.frontend.source import FunctionSource
 
 REJECT: dict[type, tuple[str, str]] = {
@@ -85,15 +86,30 @@ def check(src: FunctionSource) -> None:
                     src.locate(node.orelse[0]),
                     "Instead: put the else block after the loop.",
                 )
-            if isinstance(node, ast.Return) and node is not fn.body[-1]:
+            if isinstance(node, (ast.For, ast.While)) and any(
+                isinstance(n, ast.Return) for n in ast.walk(node)
+            ):
+                ret = next(n for n in ast.walk(node) if isinstance(n, ast.Return))
                 raise UnsupportedSyntaxError(
-                    "return before the end of the function",
-                    src.locate(node),
-                    "Return once, at the end.",
+                    "return inside a loop", src.locate(ret), "Return after the loop."
                 )
-    if not fn.body or not isinstance(fn.body[-1], ast.Return) or fn.body[-1].value is None:
+    _check_returns(src, fn.body)
+    body = fold_returns(fn.body)
+    if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None:
         raise UnsupportedSyntaxError(
-            f"function {fn.name} does not end by returning a value",
+            f"function {fn.name} does not return a value on every path",
             src.locate(fn),
-            "End it with `return <value>`.",
+            "End it with `return <value>` (an if may return early).",
         )
+
+
+def _check_returns(src: FunctionSource, block: list[ast.stmt]) -> None:
+    """A return ends its block: the function's, or a branch of an if in such a block."""
+    for k, stmt in enumerate(block):
+        if isinstance(stmt, ast.Return) and k != len(block) - 1:
+            raise UnsupportedSyntaxError(
+                "code after a return never runs", src.locate(block[k + 1]), "Remove it."
+            )
+        if isinstance(stmt, ast.If):
+            _check_returns(src, stmt.body)
+            _check_returns(src, stmt.orelse)

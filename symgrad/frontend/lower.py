@@ -22,7 +22,7 @@ import numpy as np
 
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
 from symgrad.frontend import fence
-from symgrad.frontend.branches import lower_if, lower_ifexp
+from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
 from symgrad.frontend.loops import Appender, AppendTo, Stacked, Unbound, lower_for, lower_while
 from symgrad.frontend.source import FunctionSource, read_function
 from symgrad.ir import Graph
@@ -105,7 +105,7 @@ class _Lowerer:
         )
 
     def run(self) -> Any:
-        return self.block(self.src.tree.body)
+        return self.block(fold_returns(self.src.tree.body))
 
     def block(self, stmts: list[ast.stmt]) -> Any:
         """Lower statements in order; the value of the last (a `return`'s value)."""
