@@ -3,7 +3,8 @@
 Contract: `check_grads(f, args, argnums)` raises `AssertionError` (with the numbers) unless, for
 several random directions d, the directional derivative from symgrad, ⟨∇f, d⟩ (or ⟨ct, J d⟩ via
 `vjp` for array outputs, with a random cotangent ct), matches (f(x + εd) − f(x − εd)) / 2ε
-computed in float64. It also checks each gradient's shape and dtype against its argument.
+computed in float64; with `modes=("rev", "fwd")`, so does forward mode's J d (`jvp`). It also
+checks each gradient's shape and dtype against its argument.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ def check_grads(
     rtol: float = 1e-5,
     atol: float = 1e-8,
     seed: int = 0,
+    modes: Sequence[str] = ("rev",),
 ) -> None:
-    """Assert that symgrad's derivative of f at args agrees with central differences."""
-    from symgrad.api import grad, vjp
+    """Assert that symgrad's derivative of f at args agrees with central differences: reverse
+    mode (`"rev"`, the gradient or VJP) and, with `"fwd"` in `modes`, forward mode (the JVP)."""
+    from symgrad.api import grad, jvp, vjp
 
     f = inspect.unwrap(f)  # a decorated function: check the function it decorates
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
@@ -63,9 +66,22 @@ def check_grads(
             if isinstance(args[k], float):
                 plus[k], minus[k] = float(plus[k]), float(minus[k])
         numeric = (project(f(*plus)) - project(f(*minus))) / (2 * eps)
-        analytic = sum(float(np.sum(np.asarray(g) * ds[k])) for k, g in zip(nums, grads))
-        err = abs(numeric - analytic)
-        assert err <= atol + rtol * max(abs(numeric), abs(analytic)), (
-            f"gradient check failed for {getattr(f, '__qualname__', f)} (direction {trial}): "
-            f"symgrad {analytic!r} vs central differences {numeric!r} (error {err:.3g})"
-        )
+        found = {}
+        if "rev" in modes:
+            found["gradient"] = sum(
+                float(np.sum(np.asarray(g) * ds[k])) for k, g in zip(nums, grads)
+            )
+        if "fwd" in modes:
+            tangents = [ds[k] if k in ds else _zero_tangent(a) for k, a in enumerate(args)]
+            found["JVP"] = project(jvp(f, tuple(args), tuple(tangents))[1])
+        for what, analytic in found.items():
+            err = abs(numeric - analytic)
+            assert err <= atol + rtol * max(abs(numeric), abs(analytic)), (
+                f"{what} check failed for {getattr(f, '__qualname__', f)} (direction {trial}): "
+                f"symgrad {analytic!r} vs central differences {numeric!r} (error {err:.3g})"
+            )
+
+
+def _zero_tangent(a):
+    """The tangent of an argument that is held fixed."""
+    return np.zeros_like(a) if isinstance(a, (float, np.ndarray)) else a

@@ -158,7 +158,7 @@ class _Lowerer:
         if isinstance(target, ast.Name):
             if isinstance(value, Value) and value.id >= first:
                 node = self.graph[value.id]
-                if node.name is None and node.op != "param":
+                if node.name is None and node.op != "param" and target.id.isidentifier():
                     node.name = target.id
             self.env[target.id] = value
         elif isinstance(target, (ast.Tuple, ast.List)):

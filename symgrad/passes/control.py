@@ -12,6 +12,7 @@ values and applies the body's VJP, so memory is O(iterations × carried state). 
 
 from __future__ import annotations
 
+import copy
 from typing import Callable
 
 from symgrad.ir import Graph
@@ -95,3 +96,105 @@ def reverse_cond(graph: Graph, cond, item_cts: dict, live: set, reverse: Callabl
         (operands[j], graph.add("item", (back,), {"index": r}, cond.loc, backward=True))
         for r, j in enumerate(active)
     ]
+
+
+def forward_structured(graph: Graph, node, tangents: dict, live: set, forward: Callable) -> dict:
+    """Forward mode through a loop or a cond: a new node of the same kind whose sub-graphs also
+    compute tangents (a loop carries the tangents of its carried values beside them), in place
+    of `node`. Returns {new item: its tangent item} for the outputs that carry tangents."""
+    operands, first = _operands(node)
+    k = node.attrs.get("n_carried", 0)
+    seeds = [j for j, i in enumerate(operands) if i in tangents]
+    if node.op == "cond":
+        active = seeds
+        branches, params = [], []
+        for branch, ps in zip(node.attrs["branches"], node.attrs["params"]):
+            wrt = [p for p, j in enumerate(ps) if j in active]
+            branches.append(forward(branch, wrt, body=True))
+            params.append(ps + tuple(len(operands) + active.index(ps[p]) for p in wrt))
+        attrs = dict(node.attrs, branches=tuple(branches), params=tuple(params))
+        n_out, n_stacked = len(node.attrs["branches"][0].outputs), 0
+    else:
+        body = node.attrs["body"]
+        active = _active_operands(body, k, seeds, first)
+        new_body = forward(body, [first + j for j in active], body=True)
+        carried_dots = [j for j in active if j < k]
+        _arrange(new_body, first, k, len(operands) - k, active, carried_dots)
+        n_stacked = node.attrs.get("n_stacked", 0)
+        n_out = k + n_stacked
+        outs = new_body.outputs
+        new_body.outputs = [
+            *outs[:k],
+            *(outs[n_out + j] for j in carried_dots),  # carried, their tangents
+            *outs[k:n_out],
+            *outs[n_out + k :],  # stacked outputs, their tangents
+        ]
+        attrs = dict(node.attrs, body=new_body, n_carried=k + len(carried_dots))
+        attrs["n_stacked"] = 2 * n_stacked
+        if "cond" in attrs:
+            attrs["cond"] = copy.deepcopy(attrs["cond"])
+            _arrange(attrs["cond"], 0, k, len(operands) - k, active, carried_dots, extra=True)
+    with building(graph, node.loc, tangent=True, order=node.order):
+        dot_in = [
+            tangents[operands[j]]
+            if operands[j] in tangents
+            else ops.zeros_like(Value(operands[j])).id
+            for j in active
+        ]
+    if node.op == "cond":
+        inputs = [node.inputs[0], *operands, *dot_in]
+    else:
+        carried_in = [d for j, d in zip(active, dot_in) if j < k]
+        captured_in = [d for j, d in zip(active, dot_in) if j >= k]
+        bounds = node.inputs[: 3 * first]
+        inputs = [*bounds, *operands[:k], *carried_in, *operands[k:], *captured_in]
+    attrs["n_operands"] = len(inputs) - (3 * first if node.op != "cond" else 1)
+    new = graph.add(node.op, inputs, attrs, node.loc, order=node.order)
+    old_items = {graph[u].attrs["index"]: u for u in graph.users(node.id) if graph[u].op == "item"}
+    out = {}
+    k_new = attrs.get("n_carried", 0)
+    for index, old in old_items.items():
+        if node.op == "cond":
+            new_index, dot_index = index, n_out + index
+        elif index < k:  # a carried value, and its tangent if it carries one
+            new_index = index
+            dot_index = k + carried_dots.index(index) if index in carried_dots else None
+        else:  # a stacked output, after the carried tangents; its tangents after it
+            new_index, dot_index = k_new + index - k, k_new + n_stacked + index - k
+        item = graph.add("item", (new,), {"index": new_index}, node.loc, name=graph[old].name)
+        graph.replace_uses(old, item)
+        live.add(item)
+        if dot_index is not None:
+            dot = graph.add("item", (new,), {"index": dot_index}, node.loc, tangent=True)
+            graph[dot].tan_of = item
+            out[item] = dot
+    return out
+
+
+def _operands(node) -> tuple[list[int], int]:
+    """A structured node's operands (after its bounds or condition) and its body's index count."""
+    if node.op == "loop":
+        return list(node.inputs[3:]), 1
+    if node.op == "cond":
+        return list(node.inputs[1:]), 0
+    return list(node.inputs), 0
+
+
+def _arrange(g: Graph, first: int, k: int, m: int, active, carried_dots, extra=False) -> None:
+    """Order a body's params as its loop passes them: index, carried, carried tangents,
+    captured, captured tangents. With `extra` (a while loop's condition), the tangent params
+    are added (unused) first."""
+    if extra:
+        for j in active:
+            g.param(g[g.params[first + j]].name + "_dot")
+    base, dots = g.params[: first + k + m], g.params[first + k + m :]
+    dot_of = dict(zip(active, dots))
+    order = [
+        *base[: first + k],
+        *(dot_of[j] for j in carried_dots),
+        *base[first + k :],
+        *(dot_of[j] for j in active if j >= k),
+    ]
+    g.params = order
+    for position, p in enumerate(order):
+        g[p].attrs["index"] = position

@@ -18,6 +18,7 @@ import copy
 
 from symgrad.ir import Graph
 from symgrad.passes.activity import active, diff_inputs
+from symgrad.passes.control import forward_structured
 from symgrad.passes.reverse import _arguments, _template_params
 from symgrad.passes.shapes import shape_classes, shape_key
 from symgrad.rules import RULES, Value, building, ops
@@ -25,9 +26,11 @@ from symgrad.rules.build import add_bound
 from symgrad.rules.table import LINEAR
 
 
-def forward(fwd: Graph, wrt: list[int]) -> Graph:
+def forward(fwd: Graph, wrt: list[int], body: bool = False) -> Graph:
+    """See the module docstring. A loop or branch `body` gets the tangent of every output,
+    after the outputs: `(*outputs, *their tangents)`."""
     graph = copy.deepcopy(fwd)
-    out = graph.outputs[0]
+    out = graph.outputs[0] if graph.outputs else None
     params = [graph.params[k] for k in wrt]
     live = active(graph, params, kind="jvp")
     keys = shape_classes(graph)
@@ -37,7 +40,7 @@ def forward(fwd: Graph, wrt: list[int]) -> Graph:
         graph[tangents[p]].tan_of = p
         graph[tangents[p]].order = graph[p].order  # listed beside its argument, not last
         keys[tangents[p]] = keys[p]  # a tangent argument has its argument's shape
-    if graph[out].name is None and graph[out].op != "const":
+    if not body and graph[out].name is None and graph[out].op != "const":
         graph[out].name = "out"  # so that its tangent is `out_dot`
     full: dict[int, int] = {}  # tangents broadcast to their value's shape, made once
 
@@ -54,7 +57,11 @@ def forward(fwd: Graph, wrt: list[int]) -> Graph:
 
     for node in list(graph.nodes()):
         nid = node.id
-        if nid not in live or node.op == "param":
+        if nid not in live or node.op in ("param", "item"):
+            continue  # an item's tangent comes with its loop's or cond's (new) node
+        if node.op in ("loop", "while", "cond"):  # their items' tangents, from one new node
+            tangents.update(forward_structured(graph, node, tangents, live, forward))
+            _key_new(graph, keys)
             continue
         rule = RULES[node.op]
         exact = rule.shape != "elementwise"
@@ -101,6 +108,15 @@ def forward(fwd: Graph, wrt: list[int]) -> Graph:
         if nid != out and tnode.tangent and tnode.tan_of is None and tnode.name is None:
             tnode.tan_of = nid  # named `<name>_dot` (the output's is the finished one below)
 
+    out = graph.outputs[0] if graph.outputs else None  # an output may be a replaced item
+    if body:
+        finished = []
+        for o in graph.outputs:
+            with building(graph, graph[o].loc, tangent=True, order=graph[o].order):
+                t = Value(tangents[o]) if o in tangents else ops.zeros_like(Value(o))
+                finished.append(ops.fit(t, Value(o)).id)
+        graph.outputs = [*graph.outputs, *finished]
+        return graph
     with building(graph, graph[out].loc, tangent=True, order=graph[out].order):
         t = Value(tangents[out]) if out in live else ops.zeros_like(Value(out))
         finished = ops.fit(t, Value(out)).id

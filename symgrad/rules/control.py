@@ -18,7 +18,8 @@ of the variables either branch assigns. `cond_vjp` runs the VJP graph of the sam
 inputs are `pred`, the operands, then the cotangents of the cond's outputs; its outputs the
 cotangents of the operands in `wrt`.
 
-These rules are `structured`: the reverse pass and the code generator handle them directly (see
+These rules are `structured`: the reverse and forward passes and the code generator handle
+them directly (see
 `symgrad.passes.control` and `symgrad.emit.codegen`), so their `vjp` entries only say which inputs
 carry gradients; calling one as a template is a bug.
 """
@@ -37,6 +38,7 @@ defrule(
     "start, stop, step, *operands",
     None,
     vjp={"operands": _handled_by_the_pass},
+    jvp={"operands": _handled_by_the_pass},
     structured=True,
     math="the body's VJP, run backwards over the iterations (a tape of the carried values)",
 )
@@ -45,6 +47,7 @@ defrule(
     "*operands",
     None,
     vjp={"operands": _handled_by_the_pass},
+    jvp={"operands": _handled_by_the_pass},
     structured=True,
     math="as loop, for as many iterations as the forward pass ran",
 )
@@ -53,6 +56,7 @@ defrule(
     "tup, index=...",
     None,
     vjp={"tup": _handled_by_the_pass},
+    jvp={"tup": _handled_by_the_pass},
     structured=True,
     math="v at position index of the loop's outputs",
 )
@@ -68,6 +72,7 @@ defrule(
     "pred, *operands",
     None,
     vjp={"operands": _handled_by_the_pass},
+    jvp={"operands": _handled_by_the_pass},
     structured=True,
     math="the VJP of the branch the forward pass took",
 )
