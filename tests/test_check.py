@@ -41,6 +41,23 @@ def test_a_wrong_rule_fails_and_is_named(monkeypatch, name, param, wrong, method
     assert report.checks[0].method == FAILED and name in str(report)
 
 
+@pytest.mark.parametrize(
+    "name, param, wrong, method",
+    [
+        ("tanh", "x", lambda t, ans: t * (1 - ans), SYMBOLIC),  # a factor missing
+        ("flip", "m", lambda t: t, SYMBOLIC),  # structural: the reversal missing
+        ("maximum", "x1", lambda t, x1, x2: t * (x1 < x2), POINTS),  # the mask inverted
+    ],
+)
+def test_a_wrong_forward_rule_fails_and_is_named(monkeypatch, name, param, wrong, method):
+    assert symgrad.verify_rules([name]).checks[0].jvp == method
+    monkeypatch.setitem(RULES[name].jvp, param, wrong)
+    report = symgrad.verify_rules([name])
+    assert not report.ok and report.failed == [name]
+    check = report.checks[0]
+    assert (check.method, check.jvp) == (method, FAILED) and "JVP" in str(report)
+
+
 def mlp(W1, b1, W2, x):
     h = np.maximum(W1 @ x + b1, 0.0)
     return np.sum(np.tanh(W2 @ h) ** 2) + 0.1 * np.max(h)

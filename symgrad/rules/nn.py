@@ -15,7 +15,7 @@ import ast
 
 from symgrad import nn
 from symgrad.rules.build import ops
-from symgrad.rules.table import call, defrule
+from symgrad.rules.table import DIAGONAL, LINEAR, call, defrule
 
 EW = {"shape": "elementwise", "broadcasts": True}
 
@@ -36,6 +36,27 @@ def _call_without_none(path: str):
     return emit
 
 
+def _through_gradient(vjp: dict) -> dict:
+    """JVP templates of a rule with a 0-d output (a loss): ⟨∇f, t⟩ = Σ VJP(1) ⊙ t."""
+    import inspect
+
+    def jvp_of(template):
+        def jvp(t, **args):
+            return ops.sum(template(g=1.0, **args) * t)
+
+        P = inspect.Parameter
+        rest = [P(n, P.KEYWORD_ONLY) for n in inspect.signature(template).parameters if n != "g"]
+        jvp.__signature__ = inspect.Signature([P("t", P.POSITIONAL_OR_KEYWORD), *rest])
+        return jvp
+
+    return {name: jvp_of(template) for name, template in vjp.items()}
+
+
+def _to_output(t, ans):
+    """A tangent added onto the output (a bias), broadcast to the output's shape."""
+    return ops.broadcast_to(t, ops.shape(ans))
+
+
 def _optional_bias(x, w, b=None, stride=1, padding="valid"):
     return (x, w, b), {"stride": stride, "padding": padding}
 
@@ -52,6 +73,11 @@ defrule(
         "z": lambda g, W: g @ W,
         "b": lambda g, b: ops.unbroadcast(g, ops.shape(b)),
     },
+    jvp={
+        "W": lambda t, z: z @ ops.swapaxes(t, axis1=-1, axis2=-2),
+        "z": lambda t, W: t @ ops.swapaxes(W, axis1=-1, axis2=-2),
+        "b": _to_output,
+    },
     math="B[z](v) = Wᵀv;  B[W](v) = v zᵀ;  B[b](v) = v (batched: summed over the batch)",
     examples=(
         "linear(W, z, b) | W: 3x4, z: 2x4, b: 3",
@@ -65,6 +91,7 @@ defrule(
     call("_linear_vjp_W"),
     helper=nn._linear_vjp_W,
     vjp={"ct": lambda g, z: z @ g.T, "z": lambda g, ct: ct @ g},
+    jvp=LINEAR,
     math="v zᵀ (Σ over the batch)",
     examples=("_linear_vjp_W(ct, z) | ct: 2x3, z: 2x4", "_linear_vjp_W(ct, z) | ct: 3, z: 4"),
 )
@@ -77,6 +104,7 @@ defrule(
     call("relu"),
     helper=nn.relu,
     vjp={"z": lambda g, z: g * (z > 0)},
+    jvp=DIAGONAL,  # 0 at the kink, as jax.nn.relu
     sympy=lambda sp, z: sp.Max(z, 0),
     math="v ⊙ (z > 0)",
     examples=("relu(z) | z: 3x4", "relu(z) | z: 2x3x2"),
@@ -88,6 +116,7 @@ defrule(
     call("sigmoid"),
     helper=nn.sigmoid,
     vjp={"z": lambda g, ans: g * ans * (1 - ans)},
+    jvp=DIAGONAL,
     sympy=lambda sp, z: 1 / (1 + sp.exp(-z)),
     math="v ⊙ σ(z)(1 − σ(z)), from the saved output",
     examples=("sigmoid(z) | z: 3x4", "sigmoid(z) | z: 4"),
@@ -99,6 +128,7 @@ defrule(
     call("softmax"),
     helper=nn.softmax,
     vjp={"z": lambda g, ans, axis: ans * (g - ops.sum(g * ans, axis=axis, keepdims=True))},
+    jvp=DIAGONAL,  # not diagonal, but symmetric (diag(s) − s sᵀ): the VJP with t for g
     shape="first",
     math="s ⊙ (v − ⟨v, s⟩), s the saved output",
     examples=("softmax(z) | z: 2x3", "softmax(z, axis=0) | z: 3x2", "softmax(z) | z: 4"),
@@ -109,6 +139,7 @@ defrule(
     call("log_softmax"),
     helper=nn.log_softmax,
     vjp={"z": lambda g, ans, axis: g - ops.exp(ans) * ops.sum(g, axis=axis, keepdims=True)},
+    jvp={"z": lambda t, ans, axis: t - ops.sum(ops.exp(ans) * t, axis=axis, keepdims=True)},
     shape="first",
     math="v − softmax(z) Σ v, softmax(z) = exp of the saved output",
     examples=("log_softmax(z) | z: 2x3", "log_softmax(z, axis=0) | z: 3x2"),
@@ -133,6 +164,7 @@ defrule(
     call("mse"),
     helper=nn.mse,
     vjp={"pred": _mse_pred, "target": _mse_target},
+    jvp=_through_gradient({"pred": _mse_pred, "target": _mse_target}),
     shape="scalar",
     broadcasts=True,
     math="B[pred](v) = 2v (pred − target) / N;  B[target](v) = −2v (pred − target) / N",
@@ -160,6 +192,7 @@ defrule(
     call("binary_cross_entropy"),
     helper=nn.binary_cross_entropy,
     vjp={"p": _bce_p, "y": _bce_y},
+    jvp=_through_gradient({"p": _bce_p, "y": _bce_y}),
     shape="scalar",
     broadcasts=True,
     math="B[p](v) = v (p − y) / (p (1 − p)) / N;  B[y](v) = v log((1 − p) / p) / N",
@@ -186,6 +219,7 @@ defrule(
     call("binary_cross_entropy_with_logits"),
     helper=nn.binary_cross_entropy_with_logits,
     vjp={"logits": _bce_logits_x, "y": _bce_logits_y},
+    jvp=_through_gradient({"logits": _bce_logits_x, "y": _bce_logits_y}),
     shape="scalar",
     broadcasts=True,
     math="B[x](v) = v (σ(x) − y) / N;  B[y](v) = −v x / N",
@@ -203,6 +237,12 @@ defrule(
         "logits": lambda g, logits, labels: ops.cross_entropy_vjp(g, logits, labels),
         "labels": lambda g, logits: -g * ops.log_softmax(logits) / ops.shape(logits)[0],
     },
+    jvp=_through_gradient(
+        {
+            "logits": lambda g, logits, labels: ops.cross_entropy_vjp(g, logits, labels),
+            "labels": lambda g, logits: -g * ops.log_softmax(logits) / ops.shape(logits)[0],
+        }
+    ),
     shape="scalar",
     math="B[z](v) = v (softmax(z) − y) / batch, y one-hot;  B[y](v) = −v log softmax(z) / batch",
     examples=(
@@ -230,6 +270,11 @@ defrule(
         "gamma": lambda g, z, eps: g * ops.layer_norm_zhat(z, eps=eps),
         "beta": lambda g: g,
     },
+    jvp={  # ẑ's Jacobian is symmetric, so its JVP is its VJP with t for v
+        "z": lambda t, z, gamma, eps: gamma * ops.layer_norm_vjp_z(t, z, 1.0, eps=eps),
+        "gamma": lambda t, z, eps: t * ops.layer_norm_zhat(z, eps=eps),
+        "beta": _to_output,
+    },
     shape="first",
     broadcasts=True,
     math=(
@@ -247,6 +292,7 @@ defrule(
     call("_layer_norm_zhat"),
     helper=nn._layer_norm_zhat,
     vjp={"z": lambda g, z, eps: ops.layer_norm_vjp_z(g, z, 1.0, eps=eps)},
+    jvp=DIAGONAL,  # not diagonal, but symmetric: the VJP with t for v
     shape="first",
     math="ẑ = (z − μ) / √(σ² + ε);  B[z](v) = B[z](v) of layer_norm with γ = 1",
     examples=("_layer_norm_zhat(z) | z: 2x4", "_layer_norm_zhat(z, eps=0.5) | z: 3"),
@@ -278,6 +324,7 @@ defrule(
     call("_conv"),
     helper=nn._conv,
     vjp={"x": _conv_x, "w": _conv_w},
+    jvp=LINEAR,
     math="B[x](v) = transposed convolution of v with w;  B[w](v) = v correlated with x",
     examples=(
         "_conv(x, w) | x: 1x2x4x4, w: 2x2x2x2",
@@ -295,6 +342,7 @@ defrule(
             ct, g, w, stride=stride, padding=padding
         ),
     },
+    jvp=LINEAR,
     math="the convolution of v with w (the transposed convolution's adjoint)",
     examples=(
         "_conv_vjp_x(ct, w, x) | ct: 1x2x3x3, w: 2x2x2x2, x: 1x2x4x4 const",
@@ -312,6 +360,7 @@ defrule(
             ct, g, x, stride=stride, padding=padding
         ),
     },
+    jvp=LINEAR,
     math="B[ct](V) = conv(x, V);  B[x](V) = transposed convolution of ct with V",
     examples=(
         "_conv_vjp_w(ct, x, w) | ct: 1x2x3x3, x: 1x2x4x4, w: 2x2x2x2 const",
@@ -328,6 +377,11 @@ def _conv_nd(name, fn, bias_axes, examples):
         helper=fn,
         adapt=_optional_bias,
         vjp={"x": _conv_x, "w": _conv_w, "b": lambda g: ops.sum(g, axis=bias_axes)},
+        jvp={
+            "x": lambda t, w, stride, padding: ops.conv(t, w, stride=stride, padding=padding),
+            "w": lambda t, x, stride, padding: ops.conv(x, t, stride=stride, padding=padding),
+            "b": lambda t, ans: _to_output(ops.expand_dims(t, axis=bias_axes), ans),
+        },
         math=(
             "B[x](v) = transposed convolution of v with w (v dilated by the stride, fully "
             "padded, correlated with the flipped kernel);  B[w](v) = v correlated with x;  "
@@ -365,6 +419,7 @@ defrule(
     call("max_pool2d"),
     helper=nn.max_pool2d,
     vjp={"x": lambda g, x, size, stride: ops.max_pool2d_vjp(g, x, size=size, stride=stride)},
+    jvp={"x": lambda t, x, size, stride: ops.max_pool2d_gather(t, x, size=size, stride=stride)},
     math="v routed to the position of each window's maximum",
     examples=(
         "max_pool2d(x) | x: 1x2x4x4",
@@ -378,6 +433,7 @@ defrule(
     call("_max_pool2d_vjp"),
     helper=nn._max_pool2d_vjp,
     vjp={"ct": lambda g, x, size, stride: ops.max_pool2d_gather(g, x, size=size, stride=stride)},
+    jvp=LINEAR,
     math="v routed to the argmax of each window;  B[v](V) = V at those positions",
     examples=(
         "_max_pool2d_vjp(ct, x) | ct: 1x2x2x2, x: 1x2x4x4 const",
@@ -390,6 +446,7 @@ defrule(
     call("_max_pool2d_gather"),
     helper=nn._max_pool2d_gather,
     vjp={"gx": lambda g, x, size, stride: ops.max_pool2d_vjp(g, x, size=size, stride=stride)},
+    jvp=LINEAR,
     math="V at each window's argmax;  B[V](v) = v routed back",
     examples=(
         "_max_pool2d_gather(gx, x) | gx: 1x2x4x4, x: 1x2x4x4 const",
