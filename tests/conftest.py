@@ -15,18 +15,19 @@ _COUNTER = itertools.count()
 @pytest.fixture
 def make_fn(tmp_path):
     """make_fn(source) -> module: writes source (dedented, numpy imported) to a file; imports it."""
+    return lambda source: load_module(tmp_path, source)
 
-    def make(source: str):
-        name = f"symgrad_testmod_{next(_COUNTER)}"
-        path = tmp_path / f"{name}.py"
-        path.write_text("import numpy as np\n\n" + textwrap.dedent(source))
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        return module
 
-    return make
+def load_module(directory, source: str):
+    """Write source (dedented, numpy imported) to a new module file in directory; import it."""
+    name = f"symgrad_testmod_{next(_COUNTER)}"
+    path = directory / f"{name}.py"
+    path.write_text("import numpy as np\n\n" + textwrap.dedent(source))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def pytest_addoption(parser):

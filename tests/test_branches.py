@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 
@@ -12,6 +10,7 @@ from symgrad.frontend import lower
 from symgrad.ir import to_text
 from symgrad.ir.verify import verify
 from symgrad.passes import reverse
+from tests.conftest import load_module
 
 BRANCHES = """
 def on_data(x, w):
@@ -88,12 +87,7 @@ def relu_by_hand(x):
 
 @pytest.fixture(scope="module")
 def m(tmp_path_factory):
-    path = tmp_path_factory.mktemp("branches") / "branch_models.py"
-    path.write_text("import numpy as np\n" + BRANCHES)
-    spec = importlib.util.spec_from_file_location("branch_models", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(tmp_path_factory.mktemp("branches"), BRANCHES)
 
 
 X = np.array([0.3, -0.8, 1.1])

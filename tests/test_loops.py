@@ -10,6 +10,7 @@ from symgrad.frontend import lower
 from symgrad.ir import to_dot, to_text
 from symgrad.ir.verify import verify
 from symgrad.passes import reverse
+from tests.conftest import load_module
 
 RNG = np.random.default_rng(0)
 
@@ -185,14 +186,7 @@ def ode(y0, k, dt, steps):
 
 @pytest.fixture(scope="module")
 def m(tmp_path_factory):
-    import importlib.util
-
-    path = tmp_path_factory.mktemp("loops") / "loop_models.py"
-    path.write_text("import numpy as np\n" + LOOPS)
-    spec = importlib.util.spec_from_file_location("loop_models", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(tmp_path_factory.mktemp("loops"), LOOPS)
 
 
 def normal(*shape):
