@@ -2,10 +2,11 @@
 
 `grad`, `value_and_grad` and `vjp` read a function's source, build an IR graph, apply the rule
 table's backward functions and emit a standalone NumPy module computing the derivative; `jvp`
-and `linearize` do the same in forward mode, from the table's JVP rules.
+and `linearize` do the same in forward mode, from the table's JVP rules; `jacfwd`, `jacrev`,
+`jacobian`, `hessian` and `hvp` compose the two, and gradients can be differentiated again.
 """
 
-from symgrad.api import Compiled, emit_module, grad, jvp, linearize, value_and_grad, vjp
+from symgrad.api import Compiled, emit_module, grad, value_and_grad, vjp
 from symgrad.checks import CheckReport, check, check_grads, verify_rules
 from symgrad.errors import (
     NotDifferentiableError,
@@ -14,6 +15,7 @@ from symgrad.errors import (
     UnknownCallableError,
     UnsupportedSyntaxError,
 )
+from symgrad.transforms import hessian, hvp, jacfwd, jacobian, jacrev, jvp, linearize
 
 __version__ = "0.1.0"
 
@@ -29,6 +31,11 @@ __all__ = [
     "check_grads",
     "emit_module",
     "grad",
+    "hessian",
+    "hvp",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
     "jvp",
     "linearize",
     "value_and_grad",

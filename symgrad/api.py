@@ -10,6 +10,7 @@ return gradients with the shape and dtype of the arguments they belong to.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import types
 import weakref
@@ -20,6 +21,8 @@ import numpy as np
 
 from symgrad.emit import emit_module as _emit
 from symgrad.emit import load
+from symgrad.emit.drivers import HELPERS as DRIVER_HELPERS
+from symgrad.emit.drivers import jacfwd_driver, jacrev_driver
 from symgrad.errors import NotDifferentiableError, SourceUnavailableError, SymgradError
 from symgrad.frontend import lower
 from symgrad.ir import Graph
@@ -41,7 +44,7 @@ def _normalise_argnums(fn: Callable, argnums) -> tuple[tuple[int, ...], bool]:
     nums = (argnums,) if single else tuple(argnums)
     params = inspect.signature(fn).parameters.values()
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
-        lower(fn)  # refuses *args/**kwargs, naming the file and line
+        lower(_root(fn))  # refuses *args/**kwargs, naming the file and line
     n = len(params)
     for k in nums:
         if not isinstance(k, int) or isinstance(k, bool) or not -n <= k < n:
@@ -52,16 +55,70 @@ def _normalise_argnums(fn: Callable, argnums) -> tuple[tuple[int, ...], bool]:
     return tuple(k % n for k in nums), single
 
 
-def _compile(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
-    key = (kind, argnums)
+JACOBIANS = ("jacfwd", "jacrev")  # kinds whose call returns the driver's result as it is
+_WHAT = {
+    "grad": "Gradient",
+    "value_and_grad": "Value and gradient",
+    "vjp": "Vector-Jacobian product",
+    "jvp": "Jacobian-vector product",
+}
+
+
+def _root(fn: Callable) -> Callable:
+    """The user's function under any number of compiled transformations."""
+    while isinstance(fn, Compiled):
+        fn = fn.fn
+    return fn
+
+
+def source_graph(fn: Callable) -> Graph:
+    """The graph a transformation of `fn` starts from: its lowered source, or, for a compiled
+    gradient (`grad(grad(f))`, `jvp` of a `grad`), the gradient's own graph, differentiated
+    again. Its nodes count as forward nodes there (names kept, pass flags cleared), so the new
+    pass's lines are the backward pass of the emitted code."""
+    if not isinstance(fn, Compiled):
+        return lower(fn)
+    if fn.kind != "grad":
+        raise SymgradError(
+            f"cannot differentiate {fn!r}: only gradients (symgrad.grad) can be differentiated "
+            "again",
+            hint="Differentiate symgrad.grad(f) (for a Hessian, symgrad.hessian(f)).",
+        )
+    graph = copy.deepcopy(fn._artifact.graph)
+    graph.name = fn.__name__
+    for node in graph.nodes():
+        node.backward = node.tangent = False
+    return graph
+
+
+def _compile(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -> _Artifact:
+    key = (kind, argnums, single)
     cached = _CACHE.get(fn, {}).get(key)
-    if cached is not None:
-        return cached
-    fwd = lower(fn)
+    if cached is None:
+        if kind in JACOBIANS:
+            cached = _jacobian(fn, argnums, kind, single)
+        else:
+            cached = _derivative(fn, argnums, kind)
+        _CACHE.setdefault(fn, {})[key] = cached  # only a finished compilation is cached
+    return cached
+
+
+def _single_output(fwd: Graph, kind: str) -> None:
+    if len(fwd.outputs) != 1:
+        raise SymgradError(
+            f"{kind} of {fwd.name}: it returns {len(fwd.outputs)} gradients, not one value",
+            hint="Give the inner grad one argnum, or use symgrad.jacfwd or symgrad.hessian.",
+        )
+
+
+def _derivative(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
+    """grad, value_and_grad, vjp (reverse mode) and jvp (forward mode)."""
+    fwd = source_graph(fn)
     if kind == "jvp":
         graph = forward(fwd, list(argnums))
         floats = [graph.params[k] for k in argnums] + graph.params[len(fwd.params) :]
     else:
+        _single_output(fwd, kind)
         graph = reverse(
             fwd,
             list(argnums),
@@ -72,17 +129,48 @@ def _compile(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
     simplify(graph, floats)
     name = f"{kind}_{fwd.name}"
     wrt = ", ".join(fwd[fwd.params[k]].name for k in argnums)
-    what = {
-        "grad": "Gradient",
-        "value_and_grad": "Value and gradient",
-        "vjp": "Vector-Jacobian product",
-        "jvp": "Jacobian-vector product",
-    }[kind]
     params = ", ".join(fwd[p].name for p in fwd.params)
-    source = _emit(graph, name, f"{what} of {fwd.name}({params}) with respect to {wrt}.")
-    artifact = _Artifact(source, graph, load(source, name))
-    _CACHE.setdefault(fn, {})[key] = artifact  # only a finished compilation is cached
-    return artifact
+    doc = f"{_WHAT[kind]} of {fwd.name}({params}) with respect to {wrt}."
+    source = _emit(graph, name, doc)
+    return _Artifact(source, graph, load(source, name))
+
+
+def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -> _Artifact:
+    """jacfwd and jacrev: the function itself, its JVPs (one per argument) or VJP, and a
+    driver that calls them once per column or row. The graph is the (last) JVP's or the VJP's.
+    The Jacobian of a gradient by jacfwd is the Hessian, emitted as `hessian_<f>`."""
+    fwd = source_graph(fn)
+    primal = copy.deepcopy(fwd)
+    simplify(primal, [])
+    params = [fwd[p].name for p in fwd.params]
+    wrt = [params[k] for k in argnums]
+    what = f"Jacobian of {fwd.name}({', '.join(params)}) with respect to {', '.join(wrt)}"
+    name = f"{kind}_{fwd.name}"
+    if isinstance(fn, Compiled) and kind == "jacfwd":
+        root = _root(fn)
+        name = f"hessian_{root.__name__}"
+        what = f"Hessian of {root.__name__}({', '.join(params)}) with respect to {', '.join(wrt)}"
+    before = [(primal, fwd.name, f"{fwd.name}({', '.join(params)}), as symgrad reads it.")]
+    if kind == "jacfwd":
+        jvps = []
+        for k in argnums:
+            graph = forward(fwd, [k])
+            simplify(graph, [graph.params[k], graph.params[-1]])
+            jvps.append(f"jvp_{fwd.name}" + (f"_{params[k]}" if len(argnums) > 1 else ""))
+            before.append((graph, jvps[-1], f"{fwd.name} and its tangent along {params[k]}."))
+        graph, main, _ = before.pop()
+        doc = f"{what}: one forward-mode pass ({', '.join(jvps)}) per entry."
+        nest = (isinstance(fn, Compiled) and not fn._single, not single)
+        driver = jacfwd_driver(name, doc, fwd.name, params, wrt, jvps, len(fwd.outputs), nest)
+    else:
+        _single_output(fwd, kind)
+        graph = reverse(fwd, list(argnums), seed="param")
+        simplify(graph, [graph.params[k] for k in argnums] + [graph.params[-1]])
+        main = f"vjp_{fwd.name}"
+        doc = f"{what}: one reverse-mode pass ({main}) per entry of the output."
+        driver = jacrev_driver(name, doc, fwd.name, params, wrt, main, not single)
+    source = _emit(graph, main, f"{what}.", before, [driver], DRIVER_HELPERS)
+    return _Artifact(source, graph, load(source, name))
 
 
 def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) -> None:
@@ -98,6 +186,11 @@ def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) 
                 f"{names[k]!r}: it is {kind}, not a float or a float array",
                 hint="Pass floats (np.asarray(x, dtype=float)), or leave it out of argnums.",
             )
+
+
+def is_float(v) -> bool:
+    """A Python float, a NumPy float scalar or a float array: something to differentiate."""
+    return isinstance(v, float) or np.dtype(getattr(v, "dtype", object)).kind == "f"
 
 
 def _bind(fn: Callable, args: tuple, kwargs: dict) -> list:
@@ -125,7 +218,7 @@ class Compiled:
     """A differentiated function: call it, read `.source`, inspect `.graph`, `.save(path)`."""
 
     def __init__(self, fn: Callable, argnums, kind: str):
-        if not isinstance(fn, types.FunctionType):
+        if not isinstance(fn, (types.FunctionType, Compiled)):
             what = getattr(fn, "__name__", type(fn).__name__)
             raise SourceUnavailableError(
                 f"cannot differentiate {what}: it is a {type(fn).__name__}, not a Python function "
@@ -136,12 +229,13 @@ class Compiled:
         self.kind = kind
         self.argnums, self._single = _normalise_argnums(fn, argnums)
         self.__name__ = f"{kind}_{getattr(fn, '__name__', 'f')}"
+        self.__qualname__ = f"{kind}_{fn.__qualname__}"
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
 
     @property
     def _artifact(self) -> _Artifact:
-        return _compile(self.fn, self.argnums, self.kind)
+        return _compile(self.fn, self.argnums, self.kind, self._single)
 
     @property
     def source(self) -> str:
@@ -163,6 +257,8 @@ class Compiled:
         values = _bind(self.fn, args, kwargs)
         _check_differentiable(self.fn, values, self.argnums)
         result = _call(self._artifact, self.fn, values)
+        if self.kind in JACOBIANS:
+            return result
         if self.kind == "value_and_grad":
             value, *grads = result
             return value, grads[0] if self._single else tuple(grads)
@@ -202,11 +298,7 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
     Cotangents are computed for the float primals; non-float primals get None.
     """
     values = list(primals)
-    floats = tuple(
-        k
-        for k, v in enumerate(values)
-        if isinstance(v, float) or np.dtype(getattr(v, "dtype", object)).kind == "f"
-    )
+    floats = tuple(k for k, v in enumerate(values) if is_float(v))
     out = fun(*primals)
     if not floats:
         raise NotDifferentiableError(f"vjp of {fun.__qualname__}: no float argument")
@@ -226,82 +318,6 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
     vjp_fn.source = compiled.source  # type: ignore[attr-defined]
     vjp_fn.graph = compiled.graph  # type: ignore[attr-defined]
     return out, vjp_fn
-
-
-def _is_float(v) -> bool:
-    return isinstance(v, float) or np.dtype(getattr(v, "dtype", object)).kind == "f"
-
-
-def _tangent_like(fun: Callable, k: int, primal, tangent):
-    """The tangent as an argument of the emitted code: the primal's shape and dtype."""
-    if np.shape(tangent) != np.shape(primal):
-        raise SymgradError(
-            f"jvp of {fun.__qualname__}: the tangent of argument {k} has shape "
-            f"{np.shape(tangent)}, but the argument has shape {np.shape(primal)}"
-        )
-    if isinstance(primal, float):
-        return float(tangent)
-    if isinstance(primal, np.generic):
-        return primal.dtype.type(tangent)
-    return np.asarray(tangent, dtype=primal.dtype)
-
-
-def _jvp_call(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any, str]:
-    """(primal_out, tangent_out, emitted source)."""
-    primals, tangents = tuple(primals), tuple(tangents)
-    if len(primals) != len(tangents):
-        raise SymgradError(
-            f"jvp of {fun.__qualname__}: {len(primals)} primals but {len(tangents)} tangents "
-            "(give one tangent per positional argument; None for those not differentiated)"
-        )
-    nums = tuple(
-        k for k, (p, t) in enumerate(zip(primals, tangents)) if _is_float(p) and t is not None
-    )
-    compiled = Compiled(fun, nums, "jvp")
-    ts = [_tangent_like(fun, k, primals[k], tangents[k]) for k in nums]
-    _bind(fun, primals, {})  # the same argument errors as a plain call
-    out, out_dot = _call(compiled._artifact, fun, list(primals) + ts)
-    return out, out_dot, compiled.source
-
-
-def jvp(fun: Callable, primals, tangents) -> tuple[Any, Any]:
-    """`(fun(*primals), J tangents)`: the Jacobian-vector product, by emitted forward-mode code.
-
-    As in JAX, `primals` and `tangents` are tuples with one entry per positional argument. Float
-    arguments (Python floats, float arrays) are differentiated along their tangent, which is
-    cast to the argument's dtype and must have its shape; the tangents of other arguments are
-    ignored, and None for a float argument means a zero tangent (nothing is computed for it).
-    The tangent output has the primal output's shape and dtype. The emitted module is
-    `symgrad.Compiled(fun, argnums, "jvp").source` (or `linearize(...)[1].source`).
-    """
-    out, out_dot, _ = _jvp_call(fun, primals, tangents)
-    return out, out_dot
-
-
-def linearize(fun: Callable, *primals) -> tuple[Any, Callable]:
-    """`(fun(*primals), f_jvp)` where `f_jvp(*tangents)` is `jvp(fun, primals, tangents)[1]`.
-
-    `f_jvp` has `.source` (the emitted forward-mode module, differentiating every float argument)
-    and `.graph`. Unlike JAX's, it runs the forward computation again on each call.
-    """
-    out = fun(*primals)
-    floats = tuple(k for k, p in enumerate(primals) if _is_float(p))
-    if not floats:
-        raise NotDifferentiableError(f"linearize of {fun.__qualname__}: no float argument")
-    compiled = Compiled(fun, floats, "jvp")
-
-    def f_jvp(*tangents):
-        if len(tangents) != len(primals):
-            raise SymgradError(
-                f"linearize of {fun.__qualname__}: {len(tangents)} tangents for "
-                f"{len(primals)} arguments"
-            )
-        ts = [_tangent_like(fun, k, primals[k], tangents[k]) for k in floats]
-        return _call(compiled._artifact, fun, list(primals) + ts)[1]
-
-    f_jvp.source = compiled.source  # type: ignore[attr-defined]
-    f_jvp.graph = compiled.graph  # type: ignore[attr-defined]
-    return out, f_jvp
 
 
 def emit_module(

@@ -35,7 +35,8 @@ def check_grads(
 ) -> None:
     """Assert that symgrad's derivative of f at args agrees with central differences: reverse
     mode (`"rev"`, the gradient or VJP) and, with `"fwd"` in `modes`, forward mode (the JVP)."""
-    from symgrad.api import grad, jvp, vjp
+    from symgrad.api import grad, vjp
+    from symgrad.transforms import jvp
 
     f = inspect.unwrap(f)  # a decorated function: check the function it decorates
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)

@@ -1,15 +1,16 @@
 """Forward mode: the JVP pass, computing tangents alongside the primal from the rule table.
 
 Contract: `forward(graph, wrt)` returns a new graph with one more param per entry of `wrt`, the
-tangent `<x>_dot` of that argument (after all the function's params), and the outputs
-`(value, tangent of the value)`. Walking the forward nodes in order, each active node (activity
-analysis, as in reverse mode) gets a tangent: the sum of its rule's JVP templates applied to the
-tangents of its active inputs (`LINEAR`: the rule itself applied to the tangent). Tangent nodes
-take the place of the node they differentiate, so each tangent line is emitted right after its
-primal line. A tangent may keep a smaller shape that broadcasts to its value's (the tangent of
-`x + b` is just `x_dot`): elementwise rules broadcast it naturally, any other rule gets it
-broadcast to the value's shape first, and the output's tangent is finished by `fit` to the
-output's shape and dtype (zeros where the output does not depend on `wrt`).
+tangent `<x>_dot` of that argument (after all the function's params), and the outputs `(*values,
+*their tangents)`: `(out, out_dot)` for a function of one output, and for a gradient with several
+outputs (forward over reverse) one tangent per output. Walking the forward nodes in order, each
+active node (activity analysis, as in reverse mode) gets a tangent: the sum of its rule's JVP
+templates applied to the tangents of its active inputs (`LINEAR`: the rule itself applied to the
+tangent). Tangent nodes take the place of the node they differentiate, so each tangent line is
+emitted right after its primal line. A tangent may keep a smaller shape that broadcasts to its
+value's (the tangent of `x + b` is just `x_dot`): elementwise rules broadcast it naturally, any
+other rule gets it broadcast to the value's shape first, and the output's tangent is finished by
+`fit` to the output's shape and dtype (zeros where the output does not depend on `wrt`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ def forward(fwd: Graph, wrt: list[int], body: bool = False) -> Graph:
     """See the module docstring. A loop or branch `body` gets the tangent of every output,
     after the outputs: `(*outputs, *their tangents)`."""
     graph = copy.deepcopy(fwd)
-    out = graph.outputs[0] if graph.outputs else None
     params = [graph.params[k] for k in wrt]
     live = active(graph, params, kind="jvp")
     keys = shape_classes(graph)
@@ -40,8 +40,10 @@ def forward(fwd: Graph, wrt: list[int], body: bool = False) -> Graph:
         graph[tangents[p]].tan_of = p
         graph[tangents[p]].order = graph[p].order  # listed beside its argument, not last
         keys[tangents[p]] = keys[p]  # a tangent argument has its argument's shape
-    if not body and graph[out].name is None and graph[out].op != "const":
-        graph[out].name = "out"  # so that its tangent is `out_dot`
+    if not body and len(graph.outputs) == 1:
+        out = graph.outputs[0]
+        if graph[out].name is None and graph[out].op != "const":
+            graph[out].name = "out"  # so that its tangent is `out_dot`
     full: dict[int, int] = {}  # tangents broadcast to their value's shape, made once
 
     def tangent_of(i: int, exact: bool) -> Value:
@@ -105,26 +107,23 @@ def forward(fwd: Graph, wrt: list[int], body: bool = False) -> Graph:
             keys[total] = keys[nid]
         tangents[nid] = total
         tnode = graph[total]
-        if nid != out and tnode.tangent and tnode.tan_of is None and tnode.name is None:
+        unnamed = tnode.tan_of is None and tnode.name is None
+        if nid not in graph.outputs and tnode.tangent and unnamed:
             tnode.tan_of = nid  # named `<name>_dot` (the output's is the finished one below)
 
-    out = graph.outputs[0] if graph.outputs else None  # an output may be a replaced item
-    if body:
-        finished = []
-        for o in graph.outputs:
-            with building(graph, graph[o].loc, tangent=True, order=graph[o].order):
-                t = Value(tangents[o]) if o in tangents else ops.zeros_like(Value(o))
-                finished.append(ops.fit(t, Value(o)).id)
-        graph.outputs = [*graph.outputs, *finished]
-        return graph
-    with building(graph, graph[out].loc, tangent=True, order=graph[out].order):
-        t = Value(tangents[out]) if out in live else ops.zeros_like(Value(out))
-        finished = ops.fit(t, Value(out)).id
-    if graph[out].op == "param":  # f(x) = x: x_dot is taken by the argument
-        graph[finished].name = "out_dot"
-    else:
-        graph[finished].tan_of = out
-    graph.outputs = [out, finished]
+    finished = []
+    for o in graph.outputs:  # an output may be a replaced item
+        with building(graph, graph[o].loc, tangent=True, order=graph[o].order):
+            t = Value(tangents[o]) if o in tangents else ops.zeros_like(Value(o))
+            finished.append(ops.fit(t, Value(o)).id)
+        if body:
+            continue
+        if graph[o].op == "param":  # f(x) = x: x_dot is taken by the argument
+            single = len(graph.outputs) == 1
+            graph[finished[-1]].name = "out_dot" if single else f"{graph[o].name}_out_dot"
+        else:
+            graph[finished[-1]].tan_of = o
+    graph.outputs = [*graph.outputs, *finished]
     return graph
 
 

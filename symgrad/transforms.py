@@ -1,0 +1,129 @@
+"""Forward mode and higher order: jvp, linearize, hvp, jacfwd, jacrev, jacobian, hessian.
+
+Contract: each is built from the same passes as `grad` (symgrad.api): `jvp` and `linearize` emit
+forward-mode code; `jacfwd` and `jacrev` emit a module holding the function, its JVPs or its VJP,
+and a driver that assembles the Jacobian (shape `out.shape + x.shape`) column by column or row by
+row; `hessian` is `jacfwd` of `grad` and `hvp` is `jvp` of `grad` (forward over reverse), so
+higher derivatives are the first-order passes run on emitted gradient graphs. Transformations of
+`symgrad.grad(...)` objects compose: `grad(grad(f))`, `jvp(grad(f), ...)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from symgrad.api import Compiled, _bind, _call, grad, is_float
+from symgrad.errors import NotDifferentiableError, SymgradError
+
+
+def _tangent_like(fun: Callable, k: int, primal, tangent):
+    """The tangent as an argument of the emitted code: the primal's shape and dtype."""
+    if np.shape(tangent) != np.shape(primal):
+        raise SymgradError(
+            f"jvp of {fun.__qualname__}: the tangent of argument {k} has shape "
+            f"{np.shape(tangent)}, but the argument has shape {np.shape(primal)}"
+        )
+    if isinstance(primal, float):
+        return float(tangent)
+    if isinstance(primal, np.generic):
+        return primal.dtype.type(tangent)
+    return np.asarray(tangent, dtype=primal.dtype)
+
+
+def _jvp_call(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any, str]:
+    """(primal_out, tangent_out, emitted source)."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise SymgradError(
+            f"jvp of {fun.__qualname__}: {len(primals)} primals but {len(tangents)} tangents "
+            "(give one tangent per positional argument; None for those not differentiated)"
+        )
+    nums = tuple(
+        k for k, (p, t) in enumerate(zip(primals, tangents)) if is_float(p) and t is not None
+    )
+    compiled = Compiled(fun, nums, "jvp")
+    ts = [_tangent_like(fun, k, primals[k], tangents[k]) for k in nums]
+    _bind(fun, primals, {})  # the same argument errors as a plain call
+    out, out_dot = _split(_call(compiled._artifact, fun, list(primals) + ts))
+    return out, out_dot, compiled.source
+
+
+def _split(result: tuple) -> tuple[Any, Any]:
+    """(outputs, tangents) from the emitted `(*outputs, *tangents)`: one each, or tuples (the
+    gradients of several arguments, and their tangents)."""
+    n = len(result) // 2
+    return (result[0], result[1]) if n == 1 else (result[:n], result[n:])
+
+
+def jvp(fun: Callable, primals, tangents) -> tuple[Any, Any]:
+    """`(fun(*primals), J tangents)`: the Jacobian-vector product, by emitted forward-mode code.
+
+    As in JAX, `primals` and `tangents` are tuples with one entry per positional argument. Float
+    arguments (Python floats, float arrays) are differentiated along their tangent, which is
+    cast to the argument's dtype and must have its shape; the tangents of other arguments are
+    ignored, and None for a float argument means a zero tangent (nothing is computed for it).
+    The tangent output has the primal output's shape and dtype. The emitted module is
+    `symgrad.Compiled(fun, argnums, "jvp").source` (or `linearize(...)[1].source`).
+    """
+    out, out_dot, _ = _jvp_call(fun, primals, tangents)
+    return out, out_dot
+
+
+def linearize(fun: Callable, *primals) -> tuple[Any, Callable]:
+    """`(fun(*primals), f_jvp)` where `f_jvp(*tangents)` is `jvp(fun, primals, tangents)[1]`.
+
+    `f_jvp` has `.source` (the emitted forward-mode module, differentiating every float argument)
+    and `.graph`. Unlike JAX's, it runs the forward computation again on each call.
+    """
+    out = fun(*primals)
+    floats = tuple(k for k, p in enumerate(primals) if is_float(p))
+    if not floats:
+        raise NotDifferentiableError(f"linearize of {fun.__qualname__}: no float argument")
+    compiled = Compiled(fun, floats, "jvp")
+
+    def f_jvp(*tangents):
+        if len(tangents) != len(primals):
+            raise SymgradError(
+                f"linearize of {fun.__qualname__}: {len(tangents)} tangents for "
+                f"{len(primals)} arguments"
+            )
+        ts = [_tangent_like(fun, k, primals[k], tangents[k]) for k in floats]
+        return _split(_call(compiled._artifact, fun, list(primals) + ts))[1]
+
+    f_jvp.source = compiled.source  # type: ignore[attr-defined]
+    f_jvp.graph = compiled.graph  # type: ignore[attr-defined]
+    return out, f_jvp
+
+
+def hvp(fun: Callable, primals, tangents) -> Any:
+    """The Hessian of scalar `fun` (with respect to its first argument) times the tangent:
+    `jvp(grad(fun), primals, tangents)[1]`, by emitted forward-over-reverse code (the gradient's
+    tangent), without forming the Hessian. As in `jvp`, one tangent per positional argument."""
+    return _jvp_call(_grad_of(fun, 0), primals, tangents)[1]
+
+
+def _grad_of(fun: Callable, argnums) -> Compiled:
+    return fun if isinstance(fun, Compiled) and fun.kind == "grad" else grad(fun, argnums)
+
+
+def jacfwd(fun: Callable, argnums: int | tuple[int, ...] = 0) -> Compiled:
+    """The Jacobian of `fun` by forward mode, one JVP per entry of the argument: shape
+    `out.shape + x.shape` (a tuple of Jacobians for tuple `argnums`). Cheap for few inputs."""
+    return Compiled(fun, argnums, "jacfwd")
+
+
+def jacrev(fun: Callable, argnums: int | tuple[int, ...] = 0) -> Compiled:
+    """The Jacobian of `fun` by reverse mode, one VJP per entry of the output: shape
+    `out.shape + x.shape` (a tuple of Jacobians for tuple `argnums`). Cheap for few outputs."""
+    return Compiled(fun, argnums, "jacrev")
+
+
+jacobian = jacrev
+
+
+def hessian(fun: Callable, argnums: int | tuple[int, ...] = 0) -> Compiled:
+    """The Hessian of scalar `fun`: `jacfwd(grad(fun, argnums), argnums)`, shape `x.shape +
+    x.shape`; for tuple `argnums`, a tuple of tuples of blocks `H[i][j]` (d² f / dxᵢ dxⱼ)."""
+    return jacfwd(grad(fun, argnums), argnums)
