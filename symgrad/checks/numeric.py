@@ -4,7 +4,9 @@ Contract: `check_grads(f, args, argnums)` raises `AssertionError` (with the numb
 several random directions d, the directional derivative from symgrad, ⟨∇f, d⟩ (or ⟨ct, J d⟩ via
 `vjp` for array outputs, with a random cotangent ct), matches (f(x + εd) − f(x − εd)) / 2ε
 computed in float64; with `modes=("rev", "fwd")`, so does forward mode's J d (`jvp`). It also
-checks each gradient's shape and dtype against its argument.
+checks each gradient's shape and dtype against its argument. With `order=2`, each gradient is
+checked in the same way as a function of the arguments (second derivatives, through `grad` of a
+compiled gradient), and so on for higher orders.
 """
 
 from __future__ import annotations
@@ -32,15 +34,26 @@ def check_grads(
     atol: float = 1e-8,
     seed: int = 0,
     modes: Sequence[str] = ("rev",),
+    order: int = 1,
 ) -> None:
     """Assert that symgrad's derivative of f at args agrees with central differences: reverse
-    mode (`"rev"`, the gradient or VJP) and, with `"fwd"` in `modes`, forward mode (the JVP)."""
+    mode (`"rev"`, the gradient or VJP) and, with `"fwd"` in `modes`, forward mode (the JVP).
+    With `order=2` (or more), the same checks run on each gradient `grad(f, k)` in turn, as a
+    function of the arguments: its VJP is reverse over reverse, its JVP forward over reverse."""
+    f = inspect.unwrap(f)  # a decorated function: check the function it decorates
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    options = dict(directions=directions, eps=eps, rtol=rtol, atol=atol, seed=seed, modes=modes)
+    _check(f, [_as64(a) for a in args], nums, order, **options)
+
+
+def _check(f, args, nums, order, *, directions, eps, rtol, atol, seed, modes) -> None:
     from symgrad.api import grad, vjp
     from symgrad.transforms import jvp
 
-    f = inspect.unwrap(f)  # a decorated function: check the function it decorates
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    args = [_as64(a) for a in args]
+    if order > 1:
+        options = dict(directions=directions, eps=eps, rtol=rtol, atol=atol, seed=seed)
+        for k in nums:
+            _check(grad(f, k), args, nums, order - 1, modes=modes, **options)
     rng = np.random.default_rng(seed)
     out = np.asarray(f(*args))
     if out.ndim == 0:

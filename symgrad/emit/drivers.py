@@ -9,6 +9,8 @@ into the module like any other helper; the drivers are not differentiable again.
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 
@@ -46,6 +48,13 @@ def _tuple(items: list[str], nest: bool = False) -> str:
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
+def _doc(doc: str) -> list[str]:
+    lines = textwrap.wrap(doc, 92)
+    lines[0] = '"""' + lines[0]
+    lines[-1] += '"""'
+    return lines
+
+
 def _locals(params: list[str], *names: str) -> list[str]:
     """The driver's local names, each with underscores added until no argument has it."""
     taken = set(params) | {"np"}
@@ -73,7 +82,7 @@ def jacfwd_driver(
     the arguments, where there are several or `nest` (outputs, arguments) asks for tuples."""
     args = ", ".join(params)
     out, k, c = _locals(params, "out", "k", "c")
-    lines = [f'"""{doc}"""', f"{out} = {primal}({args})"]
+    lines = [*_doc(doc), f"{out} = {primal}({args})"]
     for x, jvp in zip(wrt, jvps):
         lines.append(f"{x}_cols = [{jvp}({args}, _basis({x}, {k})) for {k} in range(np.size({x}))]")
     blocks = []
@@ -97,7 +106,7 @@ def jacrev_driver(
     args = ", ".join(params)
     out, rows, k, r = _locals(params, "out", "rows", "k", "r")
     lines = [
-        f'"""{doc}"""',
+        *_doc(doc),
         f"{out} = {primal}({args})",
         f"{rows} = [{vjp}({args}, _basis({out}, {k})) for {k} in range(np.size({out}))]",
     ]

@@ -52,16 +52,19 @@ def assign_names(graph: Graph, order=None, reserved=frozenset(), fixed=None) -> 
     for node in nodes:
         if node.op == "param" and node.id not in names:
             names[node.id] = take(node.name)
+    named = set(names)  # nodes with a name from the source, not a temporary `tN`
     for node in nodes:
         if node.op == "param" or node.id in names:
             continue
+        named.add(node.id)
         if node.name:
             names[node.id] = take(node.name)
-        elif node.cot_of is not None and node.cot_of in names and graph[node.cot_of].name:
+        elif node.cot_of in named:
             names[node.id] = take(names[node.cot_of] + "_bar")
-        elif node.tan_of is not None and node.tan_of in names and graph[node.tan_of].name:
+        elif node.tan_of in named:
             names[node.id] = take(names[node.tan_of] + "_dot")
         else:
+            named.discard(node.id)
             temps += 1
             while f"t{temps}" in used:
                 temps += 1

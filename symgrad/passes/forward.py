@@ -42,7 +42,7 @@ def forward(fwd: Graph, wrt: list[int], body: bool = False) -> Graph:
         keys[tangents[p]] = keys[p]  # a tangent argument has its argument's shape
     if not body and len(graph.outputs) == 1:
         out = graph.outputs[0]
-        if graph[out].name is None and graph[out].op != "const":
+        if graph[out].name is None and graph[out].cot_of is None and graph[out].op != "const":
             graph[out].name = "out"  # so that its tangent is `out_dot`
     full: dict[int, int] = {}  # tangents broadcast to their value's shape, made once
 

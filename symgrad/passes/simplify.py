@@ -143,6 +143,8 @@ class _Rewriter:
             return self.shape_without_value(node)
         if op == "unbroadcast" and self.keys[ins[0]] == self.keys[node.id]:
             return ins[0]
+        if op == "fit" and _fits_like(g, ins[0], ins[1]):  # fit(fit(g, x), fit(h, x))
+            return ins[0]
         if op == "fit" and self.unbroadcasts_to(ins[0], ins[1]):  # fit sums to x's shape itself
             return self.new(node, "fit", (g[ins[0]].inputs[0], ins[1]))
         if op == "size" and self.is_broadcast(ins[0]):
@@ -243,9 +245,14 @@ class _Rewriter:
         return None
 
 
+def _fits_like(graph: Graph, a: int, b: int) -> bool:
+    """Both are `fit(_, x)` for the same x: the same shape and dtype."""
+    return graph[a].op == graph[b].op == "fit" and graph[a].inputs[1] == graph[b].inputs[1]
+
+
 def own_outputs(graph: Graph) -> None:
-    """Make each gradient a new array: a `fit` whose value is a forward value (an argument, say,
-    after `1.0 * y` became `y`), or a value another output also returns, gets a copy."""
+    """Make each gradient a new array: a `fit` whose value is an argument (after `1.0 * y`
+    became `y`, say), a constant, a view, or a value another output also returns gets a copy."""
     seen: set[int] = set()
     for k, o in enumerate(graph.outputs):
         if o in graph.outputs[:k]:  # argnums=(0, 0): the same gradient twice, as two arrays
@@ -257,8 +264,9 @@ def own_outputs(graph: Graph) -> None:
             continue
         v = node.inputs[0]
         vnode = graph[v]
-        derived = vnode.backward or vnode.tangent  # not an argument or a forward value
-        if not derived or v in seen or RULES.get(vnode.op) and RULES[vnode.op].view:
+        # a new array: not an argument, a constant or a value the function also returns
+        fresh = vnode.op not in ("param", "const") and v not in graph.outputs
+        if not fresh or v in seen or RULES.get(vnode.op) and RULES[vnode.op].view:
             copy = graph.add(
                 "copy", (v,), {}, vnode.loc, backward=node.backward, tangent=node.tangent
             )

@@ -1,0 +1,186 @@
+"""Jacobians, Hessians and gradients of gradients, against central differences and each other.
+
+The rule table's second derivatives are tested one rule at a time in test_higher_order_rules.py;
+this file tests the API: shapes and tuple conventions (JAX's), composition, emitted modules.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad
+from tests.conftest import load_module
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal(3)
+W = RNG.standard_normal((4, 3))
+
+MODEL = """
+def layer(x, W):
+    return np.tanh(W @ x) * np.sum(x ** 2)
+
+def energy(x, W):
+    return np.sum(np.sin(W @ x) ** 2) + 0.5 * np.sum(x ** 4) * np.sum(W)
+
+def cubic(x):
+    return np.sin(x) * x ** 3
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+def pair(x, y):
+    return np.sum(x ** 2 * y) + np.sum(np.exp(x)) * y ** 2
+
+def looped(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + np.sin(x[i]) * x[i]
+    return s
+"""
+
+
+@pytest.fixture(scope="module")
+def mod(tmp_path_factory):
+    return load_module(tmp_path_factory.mktemp("higher"), MODEL)
+
+
+def numeric_jacobian(f, args, k, eps=1e-6):
+    """d f / d args[k] by central differences: shape out.shape + args[k].shape."""
+    x = np.asarray(args[k], dtype=float)
+    cols = []
+    for i in range(x.size):
+        d = np.zeros_like(x)
+        d.flat[i] = eps
+        plus, minus = list(args), list(args)
+        plus[k], minus[k] = x + d, x - d
+        if isinstance(args[k], float):
+            plus[k], minus[k] = float(plus[k]), float(minus[k])
+        cols.append((np.asarray(f(*plus)) - np.asarray(f(*minus))) / (2 * eps))
+    return np.reshape(np.stack(cols, axis=-1), np.shape(f(*args)) + x.shape)
+
+
+def test_jacfwd_and_jacrev_agree_with_central_differences(mod):
+    for k in (0, 1):
+        expected = numeric_jacobian(mod.layer, (X, W), k)
+        fwd = symgrad.jacfwd(mod.layer, argnums=k)(X, W)
+        rev = symgrad.jacrev(mod.layer, argnums=k)(X, W)
+        assert fwd.shape == rev.shape == (4,) + np.shape((X, W)[k])
+        np.testing.assert_allclose(fwd, expected, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(rev, fwd, rtol=1e-12, atol=1e-12)
+    assert symgrad.jacobian is symgrad.jacrev
+
+
+def test_jacobian_tuple_conventions_follow_jax(mod):
+    both = symgrad.jacfwd(mod.layer, argnums=(0, 1))(X, W)
+    assert isinstance(both, tuple) and [j.shape for j in both] == [(4, 3), (4, 4, 3)]
+    one = symgrad.jacrev(mod.layer, argnums=(1,))(X, W)
+    assert isinstance(one, tuple) and len(one) == 1
+    np.testing.assert_allclose(one[0], both[1], rtol=1e-12)
+    # a scalar output gives the gradient's shape; a scalar argument a trailing ()
+    np.testing.assert_allclose(
+        symgrad.jacfwd(mod.energy)(X, W), symgrad.grad(mod.energy)(X, W), rtol=1e-12
+    )
+    assert symgrad.jacrev(mod.pair, argnums=1)(X, 0.7).shape == ()
+    assert symgrad.jacfwd(mod.cubic)(0.3) == pytest.approx(symgrad.grad(mod.cubic)(0.3))
+
+
+def test_hessian_agrees_with_differences_of_the_gradient_and_is_symmetric(mod):
+    H = symgrad.hessian(mod.rosenbrock)(X)
+    expected = numeric_jacobian(symgrad.grad(mod.rosenbrock), (X,), 0)
+    assert H.shape == (3, 3)
+    np.testing.assert_allclose(H, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(H, H.T, rtol=1e-12)
+    x, y = 1.0, 1.0  # the analytic Hessian of Rosenbrock at its minimum (1, 1, 1)
+    exact = np.array([[802.0, -400, 0], [-400, 1002, -400], [0, -400, 200]])
+    np.testing.assert_allclose(symgrad.hessian(mod.rosenbrock)(np.array([x, y, 1.0])), exact)
+
+
+def test_hessian_blocks_for_tuple_argnums(mod):
+    blocks = symgrad.hessian(mod.energy, argnums=(0, 1))(X, W)
+    assert [[b.shape for b in row] for row in blocks] == [
+        [(3, 3), (3, 4, 3)],
+        [(4, 3, 3), (4, 3, 4, 3)],
+    ]
+    for i in (0, 1):
+        for j in (0, 1):
+            grad_i = symgrad.grad(mod.energy, argnums=i)
+            np.testing.assert_allclose(
+                blocks[i][j], numeric_jacobian(grad_i, (X, W), j), rtol=1e-5, atol=1e-6
+            )
+    np.testing.assert_allclose(blocks[0][1], np.moveaxis(blocks[1][0], -1, 0), rtol=1e-10)
+    (only,) = symgrad.hessian(mod.energy, argnums=(0,))(X, W)
+    assert isinstance(only, tuple) and only[0].shape == (3, 3)
+
+
+def test_hvp_is_the_hessian_times_the_tangent(mod):
+    v = RNG.standard_normal(3)
+    H = symgrad.hessian(mod.energy)(X, W)
+    hv = symgrad.hvp(mod.energy, (X, W), (v, None))
+    np.testing.assert_allclose(hv, H @ v, rtol=1e-10, atol=1e-12)
+
+
+def test_grad_of_grad_to_any_order_on_scalars(mod):
+    x = 0.7
+    d1 = symgrad.grad(mod.cubic)
+    d2 = symgrad.grad(d1)
+    d3 = symgrad.grad(d2)
+    s, c = np.sin(x), np.cos(x)
+    assert d1(x) == pytest.approx(c * x**3 + 3 * x**2 * s, rel=1e-12)
+    assert d2(x) == pytest.approx(-s * x**3 + 6 * x**2 * c + 6 * x * s, rel=1e-12)
+    assert d3(x) == pytest.approx(-c * x**3 - 9 * x**2 * s + 18 * x * c + 6 * s, rel=1e-12)
+    assert "def grad_grad_grad_cubic(x):" in d3.source
+
+
+def test_jvp_and_vjp_of_a_gradient(mod):
+    v = RNG.standard_normal(3)
+    g = symgrad.grad(mod.energy)
+    value, tangent = symgrad.jvp(g, (X, W), (v, None))
+    np.testing.assert_allclose(value, g(X, W), rtol=1e-12)
+    np.testing.assert_allclose(tangent, symgrad.hessian(mod.energy)(X, W) @ v, rtol=1e-10)
+    u = RNG.standard_normal(3)
+    _, vjp_fn = symgrad.vjp(g, X, W)
+    assert float(vjp_fn(u)[0] @ v) == pytest.approx(float(u @ tangent), rel=1e-9)
+    both = symgrad.grad(mod.pair, argnums=(0, 1))
+    (gx, gy), (tx, ty) = symgrad.jvp(both, (X, 0.7), (v, 0.5))
+    assert gx.shape == (3,) and isinstance(gy, float) and tx.shape == (3,)
+
+
+def test_check_grads_order_two(mod):
+    symgrad.check_grads(mod.energy, (X, W), argnums=(0, 1), order=2, modes=("rev", "fwd"))
+
+
+def test_emitted_modules_are_standalone(mod, tmp_path):
+    for compiled, call in [
+        (symgrad.hessian(mod.rosenbrock), "hessian_rosenbrock"),
+        (symgrad.jacrev(mod.layer, argnums=(0, 1)), "jacrev_layer"),
+        (symgrad.jacfwd(mod.layer), "jacfwd_layer"),
+        (symgrad.grad(symgrad.grad(mod.cubic)), "grad_grad_cubic"),
+    ]:
+        assert "import symgrad" not in compiled.source
+        namespace: dict = {}
+        exec(compile(compiled.source, str(tmp_path / "m.py"), "exec"), namespace)
+        args = (0.3,) if "cubic" in call else (X,) if "rosen" in call else (X, W)
+        result, expected = namespace[call](*args), compiled(*args)
+        pairs = zip(result, expected) if isinstance(result, tuple) else [(result, expected)]
+        for a, b in pairs:
+            np.testing.assert_array_equal(a, b)
+
+
+def test_the_hessian_module_reads_as_function_tangent_driver(mod):
+    source = symgrad.hessian(mod.cubic).source
+    assert source.index("def grad_cubic(x):") < source.index("def jvp_grad_cubic(x, x_dot):")
+    assert "x_bar_dot = " in source
+    assert "def hessian_cubic(x):" in source
+    assert "x_cols = [jvp_grad_cubic(x, _basis(x, k)) for k in range(np.size(x))]" in source
+
+
+def test_what_cannot_be_differentiated_again_says_so(mod):
+    with pytest.raises(symgrad.SymgradError, match="returns 2 gradients"):
+        symgrad.grad(symgrad.grad(mod.pair, argnums=(0, 1)))(X, 0.7)
+    with pytest.raises(symgrad.SymgradError, match="only gradients"):
+        symgrad.grad(symgrad.jacfwd(mod.cubic))(0.3)
+    with pytest.raises(symgrad.NotDifferentiableError, match="loop_vjp"):
+        symgrad.hessian(mod.looped)(X, 2)
+    # and the failed compilations left the first-order caches working
+    assert symgrad.grad(mod.looped)(X, 2).shape == (3,)
