@@ -41,10 +41,10 @@ BAD = {
         symgrad.UnsupportedSyntaxError,
         "every path",
     ),
-    "break": (
-        "while np.sum(x) < 1:\n        x = x * 2\n        break\n    return np.sum(x)",
+    "code_after_break": (
+        "while np.sum(x) < 1:\n        break\n        x = x * 2\n    return np.sum(x)",
         symgrad.UnsupportedSyntaxError,
-        "break",
+        "code after break never runs",
     ),
     "setitem_argument": (
         "x[0] = 1.0\n    return np.sum(x)",

@@ -296,7 +296,7 @@ def test_a_name_bound_only_in_the_loop_cannot_be_read_after_it(make_fn):
     [
         ("for x_ in 3.0:\n        x = x * 2", "goes over range"),
         ("for i in range(n):\n        x = x * 2\n    else:\n        x = x", "for ... else"),
-        ("for i in range(n):\n        break", "break"),
+        ("for i in range(n):\n        break\n        x = x * 2", "code after break never runs"),
         ("for i in range(n):\n        x = [x]", "list"),
         ("ys = []\n    for i in range(n):\n        if i > 1:\n            ys.append(x)", "every"),
         ("ys = []\n    for i in range(n):\n        ys.append(x)\n    x = ys * 2", "np.stack"),

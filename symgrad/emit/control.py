@@ -13,6 +13,8 @@ from. So the forward loop reads like the source, with one added line when a tape
         h_1 = np.tanh(W @ h_1 + U @ xs[t])
 
 and the backward loop walks the tape in reverse, accumulating the cotangents of captured values.
+A loop that can break (attribute `breaks`) ends its body with `if <flag>: break`, after the
+carried variables get their values; the tape, appended to first, holds the iterations that ran.
 """
 
 from __future__ import annotations
@@ -92,10 +94,30 @@ def write_loop(writer, node) -> list[str]:
         appends = [
             f"{name}.append({ast.unparse(sub.expr(o))})" for name, o in zip(lists, body.outputs[k:])
         ]
-        return appends + writer.assign(carried, [sub.expr(o) for o in body.outputs[:k]])
+        assign = writer.assign(carried, [sub.expr(o) for o in body.outputs[:k]])
+        if not node.attrs.get("breaks"):
+            return appends + assign
+        return _leave(writer, sub, body.outputs[-1], carried, appends + assign)
 
     after = [f"{s} = np.stack({name})" for s, name in zip(stacked, lists) if s is not None]
     return lines + head + record + _body_lines(writer, sub, outs) + after
+
+
+def _leave(writer, sub, flag: int, carried: list[str], lines: list[str]) -> list[str]:
+    """The end of a body that can break: its `lines`, then `if <flag>: break` (the flag is
+    computed before `lines` when it reads a carried variable they assign)."""
+    if sub.graph[flag].op == "const":  # a break that always runs
+        return lines + ["break"]
+    node = sub.graph[flag]
+    if node.op == "logical_not" and flag in sub.inline:  # `else: break`: if not <condition>
+        test = ast.UnaryOp(ast.Not(), sub.expr(node.inputs[0]))
+    else:
+        test = sub.expr(flag)
+    if {n.id for n in ast.walk(test) if isinstance(n, ast.Name)} & set(carried):
+        name = fresh("stop", writer.used)
+        lines = [f"{name} = {ast.unparse(test)}", *lines]
+        test = ast.Name(name, ast.Load())
+    return [*lines, f"if {ast.unparse(test)}:", "    break"]
 
 
 def _while_head(writer, cond, names: list[str]) -> list[str]:
@@ -192,11 +214,14 @@ def write_cond(writer, node) -> list[str]:
     items = _items(writer, node)
     lines: list[str] = []
     captured = [_name_of(writer, i, lines, "t") for i in operands]
-    results = [items.get(k) or fresh("t", writer.used) for k in range(n)]
+    read = sorted(items) if items else range(n)  # the outputs read after the if
+    results = [items.get(k) or fresh("t", writer.used) for k in read]
     parts = []
     for branch, params in zip(branches, node.attrs["params"]):
         sub = writer.sub_writer(branch, {p: captured[j] for p, j in zip(branch.params, params)})
-        outs = lambda sub=sub, b=branch: writer.assign(results, [sub.expr(o) for o in b.outputs])  # noqa: E731
+        outs = lambda sub=sub, b=branch: writer.assign(  # noqa: E731
+            results, [sub.expr(b.outputs[k]) for k in read]
+        )
         parts.append(_body_lines(writer, sub, outs))
     return lines + [f"if {ast.unparse(writer.expr(pred))}:", *parts[0], "else:", *parts[1]]
 
@@ -207,7 +232,12 @@ def write_cond_vjp(writer, node) -> list[str]:
     operands, seeds, active = rest[:n], rest[n:], node.attrs["active"]
     lines: list[str] = []
     captured = [_name_of(writer, i, lines, "t") for i in operands]
-    seed_names = [_name_of(writer, i, lines, "t_bar") for i in seeds]
+    branches = node.attrs["branches"]
+    read = [  # whether a branch reads seed k (one of an output without gradient may go unread)
+        any(b.users(b.params[len(b.params) - len(seeds) + k]) for b in branches)
+        for k in range(len(seeds))
+    ]
+    seed_names = [_name_of(writer, i, lines, "t_bar") if r else "_" for i, r in zip(seeds, read)]
     results = {j: fresh(_base(writer, operands[j]) + "_bar", writer.used) for j in active}
     for r, item in _item_ids(writer, node).items():
         writer.names[item] = results[active[r]]

@@ -14,6 +14,7 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
+from symgrad.frontend.jumps import FLAGS, READABLE
 from symgrad.frontend.loops import Unbound, _BodyEnv, _is_number, assigned_names
 from symgrad.ir import Graph
 from symgrad.rules import Value
@@ -40,9 +41,10 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
         return [_output(lw, s, name, env[name]) for name in outputs]
 
     branches = [lambda c, e, b=b: lower_branch(c, e, b) for b in (s.body, s.orelse)]
-    items = _cond(lw, pred, s, branches)
+    items = _fold_flags(lw, pred, outputs, _cond(lw, pred, s, branches), s)
     for name, item in zip(outputs, items):
-        lw.graph[item.id].name = name if name != RETURN else "out"
+        if isinstance(item, Value) and lw.graph[item.id].op == "item":
+            lw.graph[item.id].name = _READABLE.get(name, name)
         lw.env[name] = item
     for name in bound[0] + bound[1]:
         if name not in outputs:
@@ -69,8 +71,15 @@ def _condition(lw: _Lowerer, test: ast.expr) -> Any:
 
 
 def _output(lw: _Lowerer, where: ast.AST, name: str, value: Any) -> Any:
-    if isinstance(value, Value) or _is_number(value):
+    if isinstance(value, (Value, bool)) or _is_number(value):
         return value
+    if isinstance(value, Unbound):
+        raise lw.error(
+            where,
+            f"{name!r} {value.reason}",
+            f"Bind {name} before the if, so that it has a value whichever way the code runs.",
+            cls=UnsupportedSyntaxError,
+        )
     raise lw.error(
         where,
         f"a branch gives {name} a {type(value).__name__}",
@@ -102,7 +111,44 @@ def _cond(lw: _Lowerer, pred: Value, where: ast.AST, branches: list) -> list[Val
     ]
 
 
+def _fold_flags(lw: _Lowerer, pred: Value, outputs: list, items: list, s: ast.If) -> list:
+    """The values after the if of its outputs `items`: a flag of `jumps` that one branch sets
+    True and the other False is the condition itself (or its negation), and one both branches
+    set alike is that constant; the cond node keeps only the other outputs."""
+    if not items:
+        return items
+    cond = lw.graph[lw.graph[items[0].id].inputs[0]]
+    branches = cond.attrs["branches"]
+    values: list = []
+    for k, (name, item) in enumerate(zip(outputs, items)):
+        ends = [b[b.outputs[k]] for b in branches]
+        consts = [n.attrs["value"] if n.op == "const" else None for n in ends]
+        if name not in FLAGS or not all(isinstance(c, bool) for c in consts):
+            values.append(item)
+        elif consts[0] == consts[1]:
+            values.append(consts[0])
+        else:
+            flag = pred if consts[0] else lw.call_rule("logical_not", (pred,), {}, s)
+            node = lw.graph[flag.id]
+            if node.name is None and node.op != "param":
+                node.name = READABLE[name]
+            values.append(flag)
+    kept = [k for k, v in enumerate(values) if v is items[k]]
+    if len(kept) < len(items):
+        for b in branches:
+            dropped = {b.outputs[k] for k in range(len(items)) if k not in kept}
+            b.outputs = [b.outputs[k] for k in kept]
+            b.remove(o for o in dropped - set(b.outputs) if b[o].op == "const" and not b.users(o))
+        lw.graph.remove(item.id for k, item in enumerate(items) if k not in kept)
+        for new, k in enumerate(kept):
+            lw.graph[items[k].id].attrs["index"] = new
+        if not kept:
+            lw.graph.remove([cond.id])
+    return values
+
+
 RETURN = "<return>"  # the variable an early return assigns (no source name can clash with it)
+_READABLE = {RETURN: "out", **READABLE}
 
 
 def fold_returns(stmts: list[ast.stmt]) -> list[ast.stmt]:

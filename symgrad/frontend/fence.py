@@ -11,6 +11,7 @@ import ast
 
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.branches import fold_returns
+from symgrad.frontend.jumps import always_jumps
 from symgrad.frontend.source import FunctionSource
 
 REJECT: dict[type, tuple[str, str]] = {
@@ -31,8 +32,6 @@ REJECT: dict[type, tuple[str, str]] = {
     ast.Import: ("an import inside the function", "import at module level"),
     ast.ImportFrom: ("an import inside the function", "import at module level"),
     ast.Raise: ("raise", "validate arguments before calling the gradient"),
-    ast.Break: ("break", "compute the trip count before the loop"),
-    ast.Continue: ("continue", "wrap the rest of the body in np.where"),
     ast.ListComp: ("a list comprehension", "build the array with NumPy operations"),
     ast.SetComp: ("a set comprehension", "build the array with NumPy operations"),
     ast.DictComp: ("a dict comprehension", "build the array with NumPy operations"),
@@ -84,16 +83,20 @@ def check(src: FunctionSource) -> None:
                 raise UnsupportedSyntaxError(
                     f"{type(node).__name__.lower()} ... else is not supported",
                     src.locate(node.orelse[0]),
-                    "Instead: put the else block after the loop.",
+                    "Instead: put the else block after the loop; if the loop can break, set a "
+                    "variable before the break and test it after the loop.",
                 )
             if isinstance(node, (ast.For, ast.While)) and any(
                 isinstance(n, ast.Return) for n in ast.walk(node)
             ):
                 ret = next(n for n in ast.walk(node) if isinstance(n, ast.Return))
                 raise UnsupportedSyntaxError(
-                    "return inside a loop", src.locate(ret), "Return after the loop."
+                    "return inside a loop is not supported",
+                    src.locate(ret),
+                    "Instead: assign the value to a variable, break, and return after the loop.",
                 )
     _check_returns(src, fn.body)
+    _check_jumps(src, fn.body)
     body = fold_returns(fn.body)
     if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None:
         raise UnsupportedSyntaxError(
@@ -113,3 +116,23 @@ def _check_returns(src: FunctionSource, block: list[ast.stmt]) -> None:
         if isinstance(stmt, ast.If):
             _check_returns(src, stmt.body)
             _check_returns(src, stmt.orelse)
+
+
+def _check_jumps(src: FunctionSource, block: list[ast.stmt]) -> None:
+    """A break or continue ends its block, as does an if each of whose branches jumps."""
+    for k, stmt in enumerate(block[:-1]):
+        if isinstance(stmt, (ast.Break, ast.Continue)) or (
+            isinstance(stmt, ast.If) and always_jumps([stmt])
+        ):
+            what = (
+                type(stmt).__name__.lower()
+                if not isinstance(stmt, ast.If)
+                else "an if whose every branch breaks or continues"
+            )
+            raise UnsupportedSyntaxError(
+                f"code after {what} never runs", src.locate(block[k + 1]), "Remove it."
+            )
+    for stmt in block:
+        for child in ("body", "orelse"):
+            if isinstance(stmt, (ast.If, ast.For, ast.While)):
+                _check_jumps(src, getattr(stmt, child))

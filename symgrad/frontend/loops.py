@@ -12,6 +12,10 @@ before it, never assigned there), and whose outputs are the carried variables' n
 enclosing graph gets a `loop` node and one `item` per carried variable, rebound to its final
 value, so the emitted code is a loop whatever the trip count. A name first bound inside the loop
 may not be read after it (its value would depend on the trip count being at least 1).
+
+`break` and `continue` are rewritten first (`symgrad.frontend.jumps`). A body that can break
+has one more output, last: whether to leave the loop after this iteration (attribute `breaks`
+on the node); the carried outputs are then the values at the break. A `while True:` needs one.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import SymgradError, UnsupportedSyntaxError
+from symgrad.frontend.jumps import FLAGS, STOP, desugar
 from symgrad.ir import Graph
 from symgrad.rules import Value
 
@@ -146,9 +151,7 @@ def assigned_names(stmts: list[ast.stmt]) -> list[str]:
 def lower_for(lw: _Lowerer, s: ast.For) -> None:
     it = _Iteration(lw, s)
     if it.static is not None:  # a tuple or list the source spells out: one body per element
-        for value in it.static:
-            lw.bind(s.target, value, len(lw.graph), s)
-            lw.block(s.body)
+        _lower_unrolled(lw, s, it.static)
         return
     targets = assigned_names([ast.Assign([s.target], ast.Constant(0))])
     _lower_loop(lw, s, "loop", it, targets)
@@ -161,11 +164,16 @@ def lower_while(lw: _Lowerer, s: ast.While) -> None:
 def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[str]) -> None:
     """A `loop` (`it` gives its range and its names) or `while` node for statement s."""
     loc = lw.src.locate(s)
+    stmts, breaks = desugar(s.body)
     names = assigned_names(s.body)
     carried = [n for n in names if n in lw.env and n not in targets]
     for name in carried:
         value = lw.env[name]
-        if isinstance(value, Unbound) or not (isinstance(value, Value) or _is_number(value)):
+        if (
+            isinstance(value, Unbound)
+            or not isinstance(value, (Value, bool))
+            and not _is_number(value)
+        ):
             raise lw.error(
                 s,
                 f"the loop changes {name!r}, which holds a {type(value).__name__} here",
@@ -177,7 +185,7 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
     captured: list[tuple[str, int]] = []
     attrs: dict = {"n_carried": len(carried), "n_stacked": len(stacked)}
     if op == "while":
-        attrs["cond"] = _condition_graph(lw, s, carried, inits, captured)
+        attrs["cond"] = _condition_graph(lw, s, carried, inits, captured, breaks)
     body = Graph(f"{lw.graph.name}.{op}", lw.graph.file, s.lineno)
     env = _BodyEnv(lw.env, lw.graph, body, [])
     index = Value(body.param(it.index_name, loc)) if it is not None else None
@@ -191,11 +199,24 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
     child = type(lw)(body, lw.src, env, lw.stack)
     if it is not None:
         it.bind_targets(child, env, index)
-    child.block(s.body)
+    child.block(stmts)
     for a in appenders:
         if a.value is None:
             raise lw.error(s, f"the loop body does not always append to {a.name}")
     outs = [env[name] for name in carried] + [a.value for a in appenders]
+    stop = dict.__getitem__(env, STOP) if breaks else False
+    if op == "while" and not isinstance(stop, Value) and not stop:
+        cond = attrs["cond"]
+        if cond[cond.outputs[0]].op == "const":
+            raise lw.error(
+                s.test,
+                "this while loop never ends: its condition is always true and no break can run",
+                "Leave the loop with a break (while True: ... if converged: break).",
+                cls=UnsupportedSyntaxError,
+            )
+    if isinstance(stop, Value) or stop:  # the body's last output: whether to leave the loop
+        outs.append(stop)
+        attrs["breaks"] = True
     body.outputs = [child.as_node(body, v, loc) for v in outs]
     if op == "while":  # the condition takes every value the body captured too
         for name, _ in env.captured[len(captured) :]:
@@ -214,8 +235,9 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
             lw.env[name] = Unbound(loc, f"is bound only inside the loop on line {loc.line}")
 
 
-def _condition_graph(lw: _Lowerer, s: ast.While, carried, inits, captured) -> Graph:
-    """The graph of a while loop's condition: params the carried values, then what it reads."""
+def _condition_graph(lw: _Lowerer, s: ast.While, carried, inits, captured, breaks) -> Graph:
+    """The graph of a while loop's condition: params the carried values, then what it reads.
+    A loop that can break may test a constant true value (`while True:`)."""
     loc = lw.src.locate(s.test)
     graph = Graph(f"{lw.graph.name}.while_cond", lw.graph.file, s.lineno)
     env = _BodyEnv(lw.env, lw.graph, graph, captured)
@@ -223,14 +245,46 @@ def _condition_graph(lw: _Lowerer, s: ast.While, carried, inits, captured) -> Gr
         dict.__setitem__(env, name, env.param(name, init, loc))
     test = type(lw)(graph, lw.src, env, lw.stack).expr(s.test)
     if not isinstance(test, Value):
-        raise lw.error(
-            s.test,
-            "a while loop's condition must change as the loop runs",
-            "The loop would run never or forever; break is not supported.",
-            cls=UnsupportedSyntaxError,
-        )
+        if not (breaks and isinstance(test, (bool, int, float)) and test):
+            raise lw.error(
+                s.test,
+                "a while loop's condition must change as the loop runs",
+                "The loop would run never or forever; test a value the loop changes, or "
+                "write while True: and leave the loop with a break.",
+                cls=UnsupportedSyntaxError,
+            )
+        test = Value(graph.const(test, loc))
     graph.outputs = [test.id]
     return graph
+
+
+def _lower_unrolled(lw: _Lowerer, s: ast.For, items: list) -> None:
+    """A loop over a tuple or list the source spells out: the body once per element, until a
+    break that runs whatever the values (a break on a runtime value is refused)."""
+    stmts, breaks = desugar(s.body)
+    saved = {flag: dict.get(lw.env, flag, _MISSING) for flag in FLAGS}
+    for value in items:
+        lw.bind(s.target, value, len(lw.graph), s)
+        lw.block(stmts)
+        stop = dict.__getitem__(lw.env, STOP) if breaks else False
+        if isinstance(stop, Value):
+            raise lw.error(
+                s,
+                "a break on a runtime value in a loop over a tuple or list spelled out in the "
+                "source is not supported",
+                "Stack the items into an array and loop over its rows.",
+                cls=UnsupportedSyntaxError,
+            )
+        if stop:
+            break
+    for flag, value in saved.items():  # the flags of a loop this one is in, as they were
+        if value is _MISSING:
+            dict.pop(lw.env, flag, None)
+        else:
+            dict.__setitem__(lw.env, flag, value)
+
+
+_MISSING = object()
 
 
 class _Iteration:

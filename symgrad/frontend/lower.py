@@ -57,6 +57,7 @@ _CMP_RULES = {
     ast.Eq: "equal",
     ast.NotEq: "not_equal",
 }
+_PY_CMPS = {op: getattr(operator, f) for op, f in zip(_CMP_RULES, "gt lt ge le eq ne".split())}
 _PROPERTIES = {"T", "shape", "ndim", "size", "dtype"}
 _CONST_TYPES = (int, float, bool, complex, str, type(None), type(Ellipsis))
 _BUILTIN_RULES = {abs: "abs", len: "len"}
@@ -381,13 +382,7 @@ class _Lowerer:
                 UnsupportedSyntaxError,
             )
         if is_const(left) and is_const(right):
-            return eval(
-                compile(
-                    ast.Expression(ast.Compare(ast.Constant(left), e.ops, [ast.Constant(right)])),
-                    "",
-                    "eval",
-                )
-            )
+            return _PY_CMPS[type(e.ops[0])](left, right)
         return self.call_rule(name, (left, right), {}, e)
 
     # calls ----------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ VJP of the body with respect to the carried and captured params that carry gradi
 a carried value becomes active when an active value flows into it), and adds a `loop_vjp` node
 that replays the tape backwards: each step recomputes that iteration's body from its taped
 values and applies the body's VJP, so memory is O(iterations × carried state). It returns
-(input node, cotangent contribution) pairs for the loop's active inputs.
+(input node, cotangent contribution) pairs for the loop's active inputs. A loop that can break
+(attribute `breaks`: its body's last output says whether to leave) tapes the iterations that
+ran, the last one included, and its flag has neither cotangent nor tangent.
 """
 
 from __future__ import annotations
@@ -16,15 +18,21 @@ import copy
 from typing import Callable
 
 from symgrad.ir import Graph
+from symgrad.passes.activity import active as active_nodes
+from symgrad.passes.simplify import dce
 from symgrad.rules import Value, building, ops
 
 
 def reverse_loop(graph: Graph, loop, item_cts: dict, live: set, reverse: Callable) -> list:
     body: Graph = loop.attrs["body"]
+    if loop.attrs.get("breaks"):  # its last output, whether to leave the loop, has no gradient
+        body = copy.copy(body)
+        body.outputs = body.outputs[:-1]
     k = loop.attrs["n_carried"]
     first = 1 if loop.op == "loop" else 0  # a for loop's body takes the index first
     operands = loop.inputs[3:] if loop.op == "loop" else loop.inputs
-    wrt = _active_operands(body, k, [j for j, i in enumerate(operands) if i in live], first)
+    seeds = [j for j, i in enumerate(operands) if i in live]
+    wrt = _active_operands(body, k, seeds, first, "vjp")
     if not wrt:
         return []
     vjp_body = reverse(body, [first + j for j in wrt], seed="params")
@@ -52,12 +60,13 @@ def reverse_loop(graph: Graph, loop, item_cts: dict, live: set, reverse: Callabl
     return out
 
 
-def _active_operands(body: Graph, k: int, seeds: list[int], first: int) -> list[int]:
+def _active_operands(body: Graph, k: int, seeds: list[int], first: int, kind: str) -> list[int]:
     """Operand positions (carried first, then captured) that carry gradient through the body:
-    the active ones, and each carried value an active value flows into."""
+    the active ones, and each carried value an active value flows into (through differentiable
+    inputs: a flag set by a comparison carries none)."""
     active = set(seeds)
     while True:
-        reached = body.descendants_of([body.params[first + j] for j in active])
+        reached = active_nodes(body, [body.params[first + j] for j in active], kind=kind)
         grown = active | {j for j in range(k) if body.outputs[j] in reached}
         if grown == active:
             return sorted(active)
@@ -73,13 +82,16 @@ def reverse_cond(graph: Graph, cond, item_cts: dict, live: set, reverse: Callabl
         return []
     items = {graph[u].attrs["index"]: u for u in graph.users(cond.id) if graph[u].op == "item"}
     seeds = []
+    wrt_params = [[p for p, j in enumerate(ps) if j in active] for ps in cond.attrs["params"]]
+    inert = _inert_outputs(cond.attrs["branches"], wrt_params, "vjp")
     with building(graph, cond.loc, backward=True):
         for k in range(len(cond.attrs["branches"][0].outputs)):
             g = item_cts.get((cond.id, k))
-            seeds.append(g if g is not None else ops.zeros_like(Value(items[k])).id)
+            if g is None:  # no gradient; a seed of the right shape unless no branch reads it
+                g = graph.const(0.0) if k in inert else ops.zeros_like(Value(items[k])).id
+            seeds.append(g)
     branches, wrts = [], []
-    for branch, params in zip(cond.attrs["branches"], cond.attrs["params"]):
-        wrt = [p for p, j in enumerate(params) if j in active]
+    for branch, params, wrt in zip(cond.attrs["branches"], cond.attrs["params"], wrt_params):
         branches.append(reverse(branch, wrt, seed="params"))
         wrts.append(tuple(params[p] for p in wrt))
     attrs = {
@@ -107,28 +119,39 @@ def forward_structured(graph: Graph, node, tangents: dict, live: set, forward: C
     seeds = [j for j, i in enumerate(operands) if i in tangents]
     if node.op == "cond":
         active = seeds
+        n_out, n_stacked = len(node.attrs["branches"][0].outputs), 0
+        wrts = [[p for p, j in enumerate(ps) if j in active] for ps in node.attrs["params"]]
+        inert = _inert_outputs(node.attrs["branches"], wrts, "jvp")
+        dotted = [j for j in range(n_out) if j not in inert]  # the outputs that get tangents
         branches, params = [], []
-        for branch, ps in zip(node.attrs["branches"], node.attrs["params"]):
-            wrt = [p for p, j in enumerate(ps) if j in active]
-            branches.append(forward(branch, wrt, body=True))
+        for branch, ps, wrt in zip(node.attrs["branches"], node.attrs["params"], wrts):
+            new_branch = forward(branch, wrt, body=True)
+            if inert:  # a flag, a comparison: no tangent
+                outs = new_branch.outputs
+                new_branch.outputs = outs[:n_out] + [outs[n_out + j] for j in dotted]
+                dce(new_branch)
+            branches.append(new_branch)
             params.append(ps + tuple(len(operands) + active.index(ps[p]) for p in wrt))
         attrs = dict(node.attrs, branches=tuple(branches), params=tuple(params))
-        n_out, n_stacked = len(node.attrs["branches"][0].outputs), 0
     else:
         body = node.attrs["body"]
-        active = _active_operands(body, k, seeds, first)
+        active = _active_operands(body, k, seeds, first, "jvp")
         new_body = forward(body, [first + j for j in active], body=True)
         carried_dots = [j for j in active if j < k]
         _arrange(new_body, first, k, len(operands) - k, active, carried_dots)
         n_stacked = node.attrs.get("n_stacked", 0)
         n_out = k + n_stacked
-        outs = new_body.outputs
+        breaks = int(node.attrs.get("breaks", False))  # a last output: whether to leave
+        values, dots = new_body.outputs[: n_out + breaks], new_body.outputs[n_out + breaks :]
         new_body.outputs = [
-            *outs[:k],
-            *(outs[n_out + j] for j in carried_dots),  # carried, their tangents
-            *outs[k:n_out],
-            *outs[n_out + k :],  # stacked outputs, their tangents
+            *values[:k],
+            *(dots[j] for j in carried_dots),  # carried, their tangents
+            *values[k:n_out],
+            *dots[k:n_out],  # stacked outputs, their tangents
+            *values[n_out:],  # whether to leave the loop (no tangent)
         ]
+        if breaks:
+            dce(new_body)
         attrs = dict(node.attrs, body=new_body, n_carried=k + len(carried_dots))
         attrs["n_stacked"] = 2 * n_stacked
         if "cond" in attrs:
@@ -155,7 +178,8 @@ def forward_structured(graph: Graph, node, tangents: dict, live: set, forward: C
     k_new = attrs.get("n_carried", 0)
     for index, old in old_items.items():
         if node.op == "cond":
-            new_index, dot_index = index, n_out + index
+            new_index = index
+            dot_index = n_out + dotted.index(index) if index in dotted else None
         elif index < k:  # a carried value, and its tangent if it carries one
             new_index = index
             dot_index = k + carried_dots.index(index) if index in carried_dots else None
@@ -163,12 +187,23 @@ def forward_structured(graph: Graph, node, tangents: dict, live: set, forward: C
             new_index, dot_index = k_new + index - k, k_new + n_stacked + index - k
         item = graph.add("item", (new,), {"index": new_index}, node.loc, name=graph[old].name)
         graph.replace_uses(old, item)
-        live.add(item)
+        if dot_index is not None or node.op != "cond":
+            live.add(item)
         if dot_index is not None:
             dot = graph.add("item", (new,), {"index": dot_index}, node.loc, tangent=True)
             graph[dot].tan_of = item
             out[item] = dot
     return out
+
+
+def _inert_outputs(branches, wrts: list, kind: str) -> set[int]:
+    """The outputs of a cond that no branch computes from its active params `wrts` (a flag set
+    True or False, a comparison): they have no tangent, and their cotangent seeds go unread."""
+    inert = set(range(len(branches[0].outputs)))
+    for branch, wrt in zip(branches, wrts):
+        live = active_nodes(branch, [branch.params[p] for p in wrt], kind=kind)
+        inert -= {k for k, o in enumerate(branch.outputs) if o in live}
+    return inert
 
 
 def _operands(node) -> tuple[list[int], int]:
