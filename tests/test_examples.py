@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+
+import symgrad
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 
@@ -64,3 +69,51 @@ def test_cnn(tmp_path):
     assert "gradient check on 4 images against central differences: ok" in out
     assert "held-out test accuracy" in out
     assert "_conv_vjp_x(" in out and "_max_pool2d_vjp(" in out
+
+
+def test_forward_vs_reverse(tmp_path):
+    out = run("forward_vs_reverse.py", tmp_path)
+    assert "def jvp_f(x, y, x_dot, y_dot):" in out and "out_dot = " in out
+    assert "def grad_f(x, y):" in out and "x_bar = " in out and "y_bar = " in out
+    assert "n inputs, 1 output" in out and "4 inputs, m outputs" in out
+    row = r"^ +(\d+) +([\d.]+) +([\d.]+) +(\S+)  (jacfwd|jacrev)$"
+    rows = re.findall(row, out, re.M)
+    assert [int(r[0]) for r in rows] == [4, 16, 64] * 2, out
+    for _, t_fwd, t_rev, ratio, faster in rows:  # each verdict is the one its numbers give
+        if float(t_fwd) != float(t_rev):
+            assert faster == ("jacrev" if float(t_rev) < float(t_fwd) else "jacfwd")
+        assert float(ratio) > 0
+    assert out.count("measured: jacrev was faster at ") == 2
+
+
+def test_forward_vs_reverse_modes_agree_with_the_analytic_derivative():
+    example = import_example("forward_vs_reverse")
+    first = example.both_modes(x=0.3, y=-1.7)
+    np.testing.assert_allclose(first["forward"], (0.6, 3 * 1.7**2), rtol=1e-14)
+    np.testing.assert_allclose(first["reverse"], first["analytic"], rtol=1e-14)
+    rows = example.race(example.scalar_output, (3, 5), lambda n: (np.ones(n), np.eye(n)), 1)
+    assert [n for n, _, _ in rows] == [3, 5] and all(t > 0 for _, *ts in rows for t in ts)
+
+
+def test_newton(tmp_path):
+    out = run("newton.py", tmp_path)
+    assert "def hessian_rosenbrock(x):" in out
+    assert "correct digits once within 0.1 of x*: " in out
+    assert "(bounded: quadratic convergence)" in out
+    assert "largest difference from [[802, -400], [-400, 200]]: " in out
+
+
+def test_newton_converges_quadratically_to_the_minimiser():
+    newton = import_example("newton")
+    results = newton.main(fast=True)
+    assert results["grad_norms"][-1] < 1e-10
+    np.testing.assert_allclose(results["xs"][-1], [1.0, 1.0], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(results["hessian_at_minimiser"], newton.HESSIAN_AT_MINIMISER)
+    # quadratic: e_{k+1} <= C e_k^2 in the final steps (at least two that did not land exactly)
+    ratios = results["ratios"]
+    assert sum(r > 0 for r in ratios) >= 2 and max(ratios) < 10, ratios
+    # the same check fails for a linearly convergent method: half Newton steps (H doubled)
+    gradient, hessian = symgrad.grad(newton.rosenbrock), symgrad.hessian(newton.rosenbrock)
+    xs = newton.newton(newton.START, gradient, lambda x: 2 * hessian(x), steps=200)
+    errors = [float(np.linalg.norm(x - newton.MINIMISER)) for x in xs]
+    assert errors[-1] < 1e-9 and max(newton.quadratic_ratios(errors)) > 1e3
