@@ -330,7 +330,9 @@ def test_while_true_reads_as_written(m):
 
 def test_continue_becomes_an_else_branch(m):
     source = symgrad.grad(m.skip_negative).source
-    assert "        if x[i] < 0:\n            s_1 = s\n        else:\n" in source
+    assert "        cond = x[i] < 0\n        if cond:\n            s_1 = s\n        else:\n" in (
+        source
+    )
     assert "break" not in source.split("# backward pass")[0]
 
 

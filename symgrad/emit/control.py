@@ -81,8 +81,8 @@ def write_loop(writer, node) -> list[str]:
     lists = [fresh(f"{s or 'ys'}_list", writer.used) for s in stacked]
     lines += [f"{name} = []" for name in lists]
     tape = items.get(k + n_stacked) if node.attrs.get("tape") else None
-    entry = ast.Tuple([ast.Name(n, ast.Load()) for n in [*index, *carried]], ast.Load())
-    record = [f"    {tape}.append({ast.unparse(entry)})"] if tape else []
+    n_decisions = node.attrs.get("n_decisions", 0)
+    decisions = body.outputs[k + n_stacked : k + n_stacked + n_decisions]
     if tape:
         lines.append(f"{tape} = []")
     if first:
@@ -90,17 +90,26 @@ def write_loop(writer, node) -> list[str]:
     else:
         head = _while_head(writer, node.attrs["cond"], [*carried, *captured])
 
+    def record() -> list[str]:
+        """The tape's entry: the index and carried values, then the decisions taken."""
+        entry = [ast.Name(n, ast.Load()) for n in [*index, *carried]]
+        entry += [sub.expr(d) for d in decisions]
+        return [f"{tape}.append({ast.unparse(ast.Tuple(entry, ast.Load()))})"] if tape else []
+
+    first_lines = [] if decisions else ["    " + line for line in record()]
+
     def outs() -> list[str]:
         appends = [
             f"{name}.append({ast.unparse(sub.expr(o))})" for name, o in zip(lists, body.outputs[k:])
         ]
         assign = writer.assign(carried, [sub.expr(o) for o in body.outputs[:k]])
+        last = (record() if decisions else []) + appends + assign  # decisions: once taken
         if not node.attrs.get("breaks"):
-            return appends + assign
-        return _leave(writer, sub, body.outputs[-1], carried, appends + assign)
+            return last
+        return _leave(writer, sub, body.outputs[-1], carried, last)
 
     after = [f"{s} = np.stack({name})" for s, name in zip(stacked, lists) if s is not None]
-    return lines + head + record + _body_lines(writer, sub, outs) + after
+    return lines + head + first_lines + _body_lines(writer, sub, outs) + after
 
 
 def _leave(writer, sub, flag: int, carried: list[str], lines: list[str]) -> list[str]:
@@ -138,50 +147,50 @@ def _while_head(writer, cond, names: list[str]) -> list[str]:
 
 
 def write_loop_vjp(writer, node) -> list[str]:
-    body, k, wrt = node.attrs["body"], node.attrs["n_carried"], node.attrs["wrt"]
+    """The tape walked in reverse: each entry unpacked into the body's first params, the
+    running cotangents (`state`) updated, the captured values' cotangents accumulated."""
+    body, outs = node.attrs["body"], node.attrs["outs"]
+    n_tape, n_state, n_stacked = (
+        node.attrs["n_tape"],
+        node.attrs["n_carried"],
+        node.attrs["n_stacked"],
+    )
     tape, *operands = node.inputs
-    n_stacked = node.attrs.get("n_stacked", 0)
-    bars_in, stacked_in = operands[:k], operands[k : k + n_stacked]
-    captured_in = operands[k + n_stacked :]
-    first = 1 if node.attrs["indexed"] else 0
-    fwd_names = [body[p].name for p in body.params]
+    state_in, stacked_in = operands[:n_state], operands[n_state : n_state + n_stacked]
+    captured_in = operands[n_state + n_stacked :]
+    m = len(captured_in)
+    names = [body[p].name for p in body.params]
     lines: list[str] = []
-    index = [fresh(fwd_names[0], writer.used)] if first else []
-    fwd_names = fwd_names[first:]
-    carried = [fresh(n, writer.used) for n in fwd_names[:k]]
-    captured = [
-        _name_of(writer, i, lines, n)
-        for i, n in zip(captured_in, fwd_names[k : k + len(captured_in)])
-    ]
-    out_of = {j: fresh(fwd_names[j] + "_bar", writer.used) for j in wrt}
-    item_ids = _item_ids(writer, node)
-    for r, j in enumerate(wrt):  # the loop's results live in its running variables
-        if r in item_ids:
-            writer.names[item_ids[r]] = out_of[j]
-    bars = [out_of.get(j) or fresh(fwd_names[j] + "_bar", writer.used) for j in range(k)]
+    entry = [fresh(n, writer.used) for n in names[:n_tape]]
+    captured = [_name_of(writer, i, lines, n) for i, n in zip(captured_in, names[n_tape:])]
+    results = [fresh(name, writer.used) for _, _, name in outs]
+    for r, item in _item_ids(writer, node).items():  # the results live in the running variables
+        writer.names[item] = results[r]
+    of_state = {pos: results[r] for r, (kind, pos, _) in enumerate(outs) if kind == "state"}
+    state = [of_state.get(s) or fresh(names[n_tape + m + s], writer.used) for s in range(n_state)]
     stacked = [_name_of(writer, i, lines, "ys_bar") for i in stacked_in]  # cotangents of stacks
     rows = [fresh(f"{name}_t", writer.used) for name in stacked]  # and of this step's row
-    fixed = dict(zip(body.params, [*index, *carried, *captured, *bars, *rows]))
-    sub = writer.sub_writer(body, fixed)
-    lines += writer.assign(bars, [writer.expr(i) for i in bars_in])
-    for j in wrt:
-        if j >= k:
-            lines.append(f"{out_of[j]} = np.zeros_like({captured[j - k]})")
+    sub = writer.sub_writer(body, dict(zip(body.params, [*entry, *captured, *state, *rows])))
+    lines += writer.assign(state, [writer.expr(i) for i in state_in])
+    for r, (kind, pos, _) in enumerate(outs):
+        if kind == "acc":
+            lines.append(f"{results[r]} = np.zeros_like({captured[pos]})")
 
     def assign() -> list[str]:
         """Accumulate into the captured values' cotangents (reading this step's carried
         cotangents), then pass the carried cotangents on to the step before."""
         adds = []
-        for r, j in enumerate(wrt):
-            if j >= k:
-                acc, out = out_of[j], body.outputs[r]
+        for r, (kind, _, _) in enumerate(outs):
+            if kind == "acc":
+                acc, out = results[r], body.outputs[r]
                 scatter = _scatter(sub, out, acc)
                 add = ast.AugAssign(ast.Name(acc, ast.Store()), ast.Add(), sub.expr(out))
                 adds.append(ast.unparse(scatter if scatter is not None else add))
-        carried_outs = [(bars[j], sub.expr(body.outputs[r])) for r, j in enumerate(wrt) if j < k]
-        return adds + writer.assign([t for t, _ in carried_outs], [v for _, v in carried_outs])
+        updates = [(state[pos], r) for r, (kind, pos, _) in enumerate(outs) if kind == "state"]
+        values = [sub.expr(body.outputs[r]) for _, r in updates]
+        return adds + writer.assign([t for t, _ in updates], values)
 
-    unpack = ", ".join([*index, *carried]) + ("," if len(index + carried) == 1 else "")
+    unpack = ", ".join(entry) + ("," if len(entry) == 1 else "")
     loop = f"for {unpack} in reversed({writer.names[tape]}):"
     if stacked:  # each step also reads its row of each stacked output's cotangent
         steps = ", ".join([f"reversed({writer.names[tape]})", *(f"{s}[::-1]" for s in stacked)])
@@ -218,7 +227,12 @@ def write_cond(writer, node) -> list[str]:
     results = [items.get(k) or fresh("t", writer.used) for k in read]
     parts = []
     for branch, params in zip(branches, node.attrs["params"]):
-        sub = writer.sub_writer(branch, {p: captured[j] for p, j in zip(branch.params, params)})
+        fixed = {p: captured[j] for p, j in zip(branch.params, params)}
+        outputs = [branch.outputs[k] for k in read]
+        for o, name in zip(outputs, results):  # a value made for the variable: named after it
+            if branch[o].op not in ("param", "const") and outputs.count(o) == 1:
+                fixed[o] = name
+        sub = writer.sub_writer(branch, fixed)
         outs = lambda sub=sub, b=branch: writer.assign(  # noqa: E731
             results, [sub.expr(b.outputs[k]) for k in read]
         )
@@ -229,7 +243,7 @@ def write_cond(writer, node) -> list[str]:
 def write_cond_vjp(writer, node) -> list[str]:
     pred, *rest = node.inputs
     n = node.attrs["n_captured"]
-    operands, seeds, active = rest[:n], rest[n:], node.attrs["active"]
+    operands, seeds, outs = rest[:n], rest[n:], node.attrs["outs"]
     lines: list[str] = []
     captured = [_name_of(writer, i, lines, "t") for i in operands]
     branches = node.attrs["branches"]
@@ -238,24 +252,24 @@ def write_cond_vjp(writer, node) -> list[str]:
         for k in range(len(seeds))
     ]
     seed_names = [_name_of(writer, i, lines, "t_bar") if r else "_" for i, r in zip(seeds, read)]
-    results = {j: fresh(_base(writer, operands[j]) + "_bar", writer.used) for j in active}
+    results = [fresh(_base(writer, operands[j]) + suffix, writer.used) for j, suffix in outs]
     for r, item in _item_ids(writer, node).items():
-        writer.names[item] = results[active[r]]
+        writer.names[item] = results[r]
     parts = []
-    for branch, params, wrt in zip(node.attrs["branches"], node.attrs["params"], node.attrs["wrt"]):
+    for branch, params, wrt in zip(branches, node.attrs["params"], node.attrs["wrt"]):
         names = [captured[j] for j in params] + seed_names
         sub = writer.sub_writer(branch, dict(zip(branch.params, names)))
 
-        def outs(sub=sub, branch=branch, wrt=wrt) -> list[str]:
+        def assign(sub=sub, branch=branch, wrt=wrt) -> list[str]:
             values = [
-                sub.expr(branch.outputs[wrt.index(j)])
-                if j in wrt
+                sub.expr(branch.outputs[wrt.index(r)])
+                if r in wrt
                 else ast.parse(f"np.zeros_like({captured[j]})", mode="eval").body
-                for j in active
+                for r, (j, _) in enumerate(outs)
             ]
-            return writer.assign([results[j] for j in active], values)
+            return writer.assign(results, values)
 
-        parts.append(_body_lines(writer, sub, outs))
+        parts.append(_body_lines(writer, sub, assign))
     return lines + [f"if {ast.unparse(writer.expr(pred))}:", *parts[0], "else:", *parts[1]]
 
 

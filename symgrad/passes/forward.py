@@ -19,7 +19,7 @@ import copy
 
 from symgrad.ir import Graph
 from symgrad.passes.activity import active, diff_inputs
-from symgrad.passes.control import forward_structured
+from symgrad.passes.control_forward import forward_structured
 from symgrad.passes.reverse import _arguments, _template_params
 from symgrad.passes.shapes import shape_classes, shape_key
 from symgrad.rules import RULES, Value, building, ops

@@ -1,27 +1,37 @@
 """Control flow: structured ops that own sub-graphs, so loops stay loops in emitted code.
 
 Contract: `loop` runs `for index in range(start, stop, step)` over its body graph (attribute
-`body`: params `[index, *carried, *captured]`, outputs the next `carried`); its inputs are
-`start, stop, step`, the carried values' initial values, then the captured values (read, not
-changed, by the body). `while` is a loop whose `cond` graph (params as
-its body's, without the index) decides each iteration; its inputs are the carried values' initial
-values, then the captured values. `item` is output k of a loop (the final carried values; with
-`attrs["tape"]` set by the reverse pass, index `n_carried` is the tape: the list of the body's
-params, one entry per iteration). `loop_vjp` runs the body's VJP graph (attribute `body`)
-backwards over a tape: its inputs are the tape, the cotangents of the carried outputs, and the
-captured values; its outputs (through `item`) the cotangents of the carried initial values, then
-of the captured values.
+`body`: params `[index, *carried, *captured]`, outputs the next `carried`, then the stacked
+outputs); its inputs are `start, stop, step`, the carried values' initial values, then the
+captured values (read, not changed, by the body). `while` is a loop whose `cond` graph (params
+as its body's, without the index) decides each iteration; its inputs are the carried values'
+initial values, then the captured values. `item` is output k of a loop (the final carried values,
+then the stacked outputs; with `attrs["tape"]` set by the reverse pass, the next index is the
+tape: a list with one entry per iteration, the body's index and carried params followed by the
+`n_decisions` body outputs after the stacked ones, the branch decisions the iteration took). A
+body that can break (attribute `breaks`) has one more output, last: whether to leave.
+
+`loop_vjp` walks a tape backwards through the VJP graph of a loop's body (attribute `body`). Its
+inputs are the tape, the initial values of the `n_carried` running cotangents (state), the
+`n_stacked` cotangents of stacked outputs (read one row per step), and the captured values. The
+body's params are `[*entry, *captured, *state, *rows]` (`entry`: the first `n_tape`, a tape
+entry); its outputs, one per entry `(kind, position, name)` of `outs`, are the next value of
+state `position` (`"state"`) or a term added to the running sum for captured value `position`
+(`"acc"`, starting from zeros); the node's outputs (through `item`) are the final states and sums.
 
 `cond` runs one of its two branch graphs (attribute `branches`, each with `params`, a tuple of
 operand positions its params stand for) on `pred`; its outputs (through `item`) are the values
-of the variables either branch assigns. `cond_vjp` runs the VJP graph of the same branch: its
-inputs are `pred`, the operands, then the cotangents of the cond's outputs; its outputs the
-cotangents of the operands in `wrt`.
+of the variables either branch assigns (and the decisions of `if`s nested in its branches, added
+by the reverse pass). `cond_vjp` runs the VJP graph of the same branch: its inputs are `pred`,
+the `n_captured` operands (the cond's, then those decisions), then the `n_seeds` cotangents of
+the cond's outputs; its outputs are one per entry `(operand, suffix)` of `outs`, the cotangent
+of that operand (named after it with `suffix`); branch b computes those listed in `wrt[b]`, in
+order, and zeros for the others.
 
 These rules are `structured`: the reverse and forward passes and the code generator handle
-them directly (see
-`symgrad.passes.control` and `symgrad.emit.codegen`), so their `vjp` entries only say which inputs
-carry gradients; calling one as a template is a bug.
+them directly (see `symgrad.passes.control`, `symgrad.passes.control_forward` and
+`symgrad.emit.control`), so their `vjp` and `jvp` entries only say which inputs carry
+gradients; calling one as a template is a bug.
 """
 
 from __future__ import annotations
