@@ -92,7 +92,8 @@ def write_loop(writer, node) -> list[str]:
 
     def record() -> list[str]:
         """The tape's entry: the index and carried values, then the decisions taken."""
-        entry = [ast.Name(n, ast.Load()) for n in [*index, *carried]]
+        taped = [carried[j] for j in node.attrs.get("taped", range(k))]
+        entry = [ast.Name(n, ast.Load()) for n in [*index, *taped]]
         entry += [sub.expr(d) for d in decisions]
         return [f"{tape}.append({ast.unparse(ast.Tuple(entry, ast.Load()))})"] if tape else []
 

@@ -14,8 +14,9 @@ Contract:
   already; a condition a branch reads from outside counts where it is computed). `path` is the
   `(cond id, branch)` steps from `graph` to the graph holding `pred`.
 - `hoist(graph, path, pred)` makes the decision a value of `graph`: each cond on the path gets
-  one more output, the condition from the branch the path takes and False from the other. It
-  changes the forward code and returns the node holding the decision.
+  one more output, the condition from the branch the path takes and False from the other
+  (its last `n_decisions` outputs are such decisions). It changes the forward code and returns
+  the node holding the decision.
 - `replay(graph, found, at, build)` differentiates a copy of `graph` in which each decision's
   condition is read from a new param (inserted at position `at`; a nested one is passed down as
   an operand of the conds on its path): `build(copy, n)` (n: the number of such params) returns
@@ -75,6 +76,7 @@ def hoist(graph: Graph, path, pred: int) -> int:
     inner = hoist(branches[b], rest, pred)
     for k, branch in enumerate(branches):
         branch.outputs = [*branch.outputs, inner if k == b else branch.const(False)]
+    cond.attrs["n_decisions"] = cond.attrs.get("n_decisions", 0) + 1  # its last outputs
     index = len(branches[0].outputs) - 1
     return graph.add("item", (cid,), {"index": index}, cond.loc, name=NAME, order=cond.order)
 

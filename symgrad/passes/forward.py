@@ -26,6 +26,8 @@ from symgrad.rules import RULES, Value, building, ops
 from symgrad.rules.build import add_bound
 from symgrad.rules.table import LINEAR
 
+_STRUCTURED = ("loop", "while", "cond", "loop_vjp", "cond_vjp")
+
 
 def forward(fwd: Graph, wrt: list[int], body: bool = False) -> Graph:
     """See the module docstring. A loop or branch `body` gets the tangent of every output,
@@ -61,7 +63,7 @@ def forward(fwd: Graph, wrt: list[int], body: bool = False) -> Graph:
         nid = node.id
         if nid not in live or node.op in ("param", "item"):
             continue  # an item's tangent comes with its loop's or cond's (new) node
-        if node.op in ("loop", "while", "cond"):  # their items' tangents, from one new node
+        if node.op in _STRUCTURED:  # their items' tangents, from one new node
             tangents.update(forward_structured(graph, node, tangents, live, forward))
             _key_new(graph, keys)
             continue
@@ -98,6 +100,9 @@ def forward(fwd: Graph, wrt: list[int], body: bool = False) -> Graph:
                     avail = dict(args, t=t, ans=Value(nid))
                     contrib = template(**{p: avail[p] for p in _template_params(template)}).id
             contribs.append(contrib)
+        if not contribs:  # its active inputs have no tangent after all (a branch's flag)
+            live.discard(nid)
+            continue
         with building(graph, node.loc, tangent=True, order=node.order):
             total = contribs[0]
             for c in contribs[1:]:

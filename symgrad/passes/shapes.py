@@ -6,7 +6,8 @@ run time (broadcasting is commutative, associative and idempotent), and the empt
 means 0-d. Elementwise ops take the union of their array inputs' keys; full reductions are
 scalar; a shape-valued node (`shape(a)`, `broadcast_shapes`) has the key of the shape it holds,
 and `broadcast_to`, `reshape` and `unbroadcast` to such a shape take that key, as `fit` to `a`
-takes a's. Passes use this to drop unbroadcasts and broadcasts that cannot change a shape.
+takes a's; the tangent of a loop's or branch's output has that output's. Passes use this to
+drop unbroadcasts and broadcasts that cannot change a shape.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def shape_key(graph: Graph, node, keys) -> frozenset:
     if op == "const":
         v = node.attrs["value"]
         return SCALAR if isinstance(v, (int, float, bool)) else own
+    if op == "item" and node.tan_of in keys:  # the tangent of a loop's or branch's output
+        return keys[node.tan_of]
     if op in ("shape", "fit"):
         return keys[node.inputs[0] if op == "shape" else node.inputs[1]]
     if op in _TO_SHAPE:  # only a shape taken from an array says which array's shape it is

@@ -8,8 +8,10 @@ as its body's, without the index) decides each iteration; its inputs are the car
 initial values, then the captured values. `item` is output k of a loop (the final carried values,
 then the stacked outputs; with `attrs["tape"]` set by the reverse pass, the next index is the
 tape: a list with one entry per iteration, the body's index and carried params followed by the
-`n_decisions` body outputs after the stacked ones, the branch decisions the iteration took). A
-body that can break (attribute `breaks`) has one more output, last: whether to leave.
+`n_decisions` body outputs after the stacked ones, the branch decisions the iteration took;
+forward mode over a gradient may keep some carried values off it: attribute `taped`, the
+positions it records). A body that can break (attribute `breaks`) has one more output, last:
+whether to leave.
 
 `loop_vjp` walks a tape backwards through the VJP graph of a loop's body (attribute `body`). Its
 inputs are the tape, the initial values of the `n_carried` running cotangents (state), the
@@ -18,6 +20,7 @@ body's params are `[*entry, *captured, *state, *rows]` (`entry`: the first `n_ta
 entry); its outputs, one per entry `(kind, position, name)` of `outs`, are the next value of
 state `position` (`"state"`) or a term added to the running sum for captured value `position`
 (`"acc"`, starting from zeros); the node's outputs (through `item`) are the final states and sums.
+Its forward mode is a `loop_vjp` of the same form (`symgrad.passes.control_forward`).
 
 `cond` runs one of its two branch graphs (attribute `branches`, each with `params`, a tuple of
 operand positions its params stand for) on `pred`; its outputs (through `item`) are the values
@@ -74,8 +77,9 @@ defrule(
     "loop_vjp",
     "tape, *operands",
     None,
+    jvp={"tape": _handled_by_the_pass, "operands": _handled_by_the_pass},
     structured=True,
-    math="(second derivatives through loops are not supported yet)",
+    math="forward mode: the body's JVP run back over a tape holding the carried tangents too",
 )
 defrule(
     "cond",
@@ -90,6 +94,7 @@ defrule(
     "cond_vjp",
     "pred, *operands",
     None,
+    jvp={"operands": _handled_by_the_pass},
     structured=True,
-    math="(second derivatives through branches are not supported yet)",
+    math="forward mode: the JVP of the VJP of the branch the forward pass took",
 )
