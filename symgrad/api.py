@@ -21,12 +21,13 @@ import numpy as np
 
 from symgrad.emit import emit_module as _emit
 from symgrad.emit import load
+from symgrad.emit.drivers import BATCHED_HELPERS, jacfwd_driver, jacrev_driver
 from symgrad.emit.drivers import HELPERS as DRIVER_HELPERS
-from symgrad.emit.drivers import jacfwd_driver, jacrev_driver
 from symgrad.errors import NotDifferentiableError, SourceUnavailableError, SymgradError
 from symgrad.frontend import lower
 from symgrad.ir import Graph
 from symgrad.passes import forward, reverse, simplify
+from symgrad.passes.batch import batch
 
 _CACHE: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
 
@@ -137,11 +138,10 @@ def _derivative(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
 
 def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -> _Artifact:
     """jacfwd and jacrev: the function itself, its JVPs (one per argument) or VJP, and a
-    driver that calls them once per column or row. The graph is the (last) JVP's or the VJP's.
-    The Jacobian of a gradient by jacfwd is the Hessian, emitted as `hessian_<f>`."""
+    driver that calls them once for a batch of all unit seeds (`symgrad.passes.batch`), or,
+    where some primitive cannot batch, once per column or row. The graph is the (last) JVP's or
+    the VJP's. The Jacobian of a gradient by jacfwd is the Hessian, emitted as `hessian_<f>`."""
     fwd = source_graph(fn)
-    primal = copy.deepcopy(fwd)
-    simplify(primal, [])
     params = [fwd[p].name for p in fwd.params]
     wrt = [params[k] for k in argnums]
     what = f"Jacobian of {fwd.name}({', '.join(params)}) with respect to {', '.join(wrt)}"
@@ -150,26 +150,41 @@ def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -
         root = _root(fn)
         name = f"hessian_{root.__name__}"
         what = f"Hessian of {root.__name__}({', '.join(params)}) with respect to {', '.join(wrt)}"
-    before = [(primal, fwd.name, f"{fwd.name}({', '.join(params)}), as symgrad reads it.")]
     if kind == "jacfwd":
-        jvps = []
+        graphs, mains = [], []
         for k in argnums:
-            graph = forward(fwd, [k])
-            simplify(graph, [graph.params[k], graph.params[-1]])
-            jvps.append(f"jvp_{fwd.name}" + (f"_{params[k]}" if len(argnums) > 1 else ""))
-            before.append((graph, jvps[-1], f"{fwd.name} and its tangent along {params[k]}."))
-        graph, main, _ = before.pop()
-        doc = f"{what}: one forward-mode pass ({', '.join(jvps)}) per entry."
-        nest = (isinstance(fn, Compiled) and not fn._single, not single)
-        driver = jacfwd_driver(name, doc, fwd.name, params, wrt, jvps, len(fwd.outputs), nest)
+            graphs.append(forward(fwd, [k]))
+            simplify(graphs[-1], [graphs[-1].params[k], graphs[-1].params[-1]])
+            mains.append(f"jvp_{fwd.name}" + (f"_{params[k]}" if len(argnums) > 1 else ""))
+        seeds = [f"its tangent along {params[k]}" for k in argnums]
     else:
         _single_output(fwd, kind)
-        graph = reverse(fwd, list(argnums), seed="param")
-        simplify(graph, [graph.params[k] for k in argnums] + [graph.params[-1]])
-        main = f"vjp_{fwd.name}"
-        doc = f"{what}: one reverse-mode pass ({main}) per entry of the output."
-        driver = jacrev_driver(name, doc, fwd.name, params, wrt, main, not single)
-    source = _emit(graph, main, f"{what}.", before, [driver], DRIVER_HELPERS)
+        graphs = [reverse(fwd, list(argnums), seed="param")]
+        simplify(graphs[0], [graphs[0].params[k] for k in argnums] + [graphs[0].params[-1]])
+        mains, seeds = [f"vjp_{fwd.name}"], ["the cotangents of its arguments"]
+    batched = all([batch(g, [g.params[-1]]) for g in [copy.deepcopy(g) for g in graphs]])
+    if batched:
+        for g in graphs:
+            batch(g, [g.params[-1]])
+        seeds = [f"{s} for a batch of seeds (a trailing axis)" for s in seeds]
+    passes = ", ".join(mains)
+    if kind == "jacfwd":
+        per = "for all entries at once" if batched else "per entry"
+        doc = f"{what}: forward mode ({passes}) {per}."
+        nest = (isinstance(fn, Compiled) and not fn._single, not single)
+        n_out = len(fwd.outputs)
+        driver = jacfwd_driver(name, doc, fwd.name, params, wrt, mains, n_out, nest, batched)
+    else:
+        per = "for all entries of the output at once" if batched else "per entry of the output"
+        doc = f"{what}: reverse mode ({passes}) {per}."
+        driver = jacrev_driver(name, doc, fwd.name, params, wrt, mains[0], not single, batched)
+    before = [(g, m, f"{fwd.name} and {s}.") for g, m, s in zip(graphs, mains, seeds)]
+    if not (batched and kind == "jacfwd"):  # the driver calls the function for its output
+        primal = simplify(copy.deepcopy(fwd), [])
+        before.insert(0, (primal, fwd.name, f"{fwd.name}({', '.join(params)}), as read."))
+    graph, main, _ = before.pop()
+    helpers = BATCHED_HELPERS if batched else DRIVER_HELPERS
+    source = _emit(graph, main, f"{what}.", before, [driver], helpers)
     return _Artifact(source, graph, load(source, name))
 
 

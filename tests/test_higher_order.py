@@ -167,12 +167,20 @@ def test_emitted_modules_are_standalone(mod, tmp_path):
             np.testing.assert_array_equal(a, b)
 
 
-def test_the_hessian_module_reads_as_function_tangent_driver(mod):
+def test_the_hessian_module_reads_as_gradient_tangent_and_one_batched_call(mod):
     source = symgrad.hessian(mod.cubic).source
-    assert source.index("def grad_cubic(x):") < source.index("def jvp_grad_cubic(x, x_dot):")
-    assert "x_bar_dot = " in source
-    assert "def hessian_cubic(x):" in source
-    assert "x_cols = [jvp_grad_cubic(x, _basis(x, k)) for k in range(np.size(x))]" in source
+    assert "def jvp_grad_cubic(x, x_dot):" in source and "x_bar_dot = " in source
+    driver = source[source.index("def hessian_cubic(x):") :]
+    assert "res = jvp_grad_cubic(x, _unit_columns(x))" in driver and " in range(" not in driver
+
+
+def test_jacobians_loop_over_seeds_where_a_primitive_cannot_batch(mod):
+    x = np.linspace(0.1, 1.0, 4)
+    jac = symgrad.jacfwd(mod.looped)
+    expected = numeric_jacobian(mod.looped, (x, 3), 0)
+    np.testing.assert_allclose(jac(x, 3), expected, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(symgrad.jacrev(mod.looped)(x, 3), expected, rtol=1e-6, atol=1e-9)
+    assert "_basis(x, k)) for k in range(np.size(x))]" in jac.source
 
 
 def test_what_cannot_be_differentiated_again_says_so(mod):

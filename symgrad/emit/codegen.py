@@ -21,7 +21,7 @@ import textwrap
 from symgrad.emit import drivers
 from symgrad.ir import Graph
 from symgrad.ir.names import assign_names
-from symgrad.rules import RULES, runtime
+from symgrad.rules import RULES, batching, runtime
 from symgrad.rules.table import ARRAY, SEQ, literal
 
 _ALWAYS_INLINE = {"const", "shape", "make_tuple", "size", "ndim"}
@@ -140,6 +140,8 @@ class _Writer:
         rule = RULES[node.op]
         if rule.helper is not None:
             self.helpers.add(rule.helper.__name__)
+        if node.op == "batched":  # a batching function, and what `_per_column` applies
+            self.helpers |= {node.attrs["fn"], node.attrs.get("of", "")} & _helper_names()
         args: list[ast.expr] = []
         pos = 0
         for p in rule.params:
@@ -231,7 +233,7 @@ class _Placeholders(dict):
 def _helper_functions() -> dict:
     """The functions an emitted module may carry: those of `symgrad.rules.runtime` and of every
     other module holding a rule's helper (`symgrad.nn`), by name."""
-    modules = {runtime.__name__: runtime, drivers.__name__: drivers}
+    modules = {m.__name__: m for m in (runtime, drivers, batching)}
     for rule in RULES.values():
         if rule.helper is not None:
             modules.setdefault(rule.helper.__module__, inspect.getmodule(rule.helper))

@@ -39,7 +39,33 @@ def _rows(rows, out, x):
     return np.reshape(np.stack(rows), shape)
 
 
+def _unit_columns(x):
+    """A batch of all of x's unit arrays: shape x.shape + (x.size,), column k the k-th."""
+    n = np.size(x)
+    e = np.zeros_like(x, shape=(n, n), dtype=getattr(x, "dtype", np.float64))
+    e[np.arange(n), np.arange(n)] = 1
+    return np.reshape(e, np.shape(x) + (n,))
+
+
+def _from_columns(cols, out, x):
+    """The Jacobian of out with respect to x from a batch of its columns (the last axis); an
+    unbatched zero tangent means out does not depend on x."""
+    shape = np.shape(out) + np.shape(x)
+    if np.ndim(cols) == np.ndim(out):
+        return np.zeros_like(out, shape=shape, dtype=float)
+    return np.reshape(cols, shape)
+
+
+def _from_rows(rows, out, x):
+    """The Jacobian of out with respect to x from a batch of its rows (the last axis)."""
+    shape = np.shape(out) + np.shape(x)
+    if np.ndim(rows) == np.ndim(x):
+        return np.zeros_like(x, shape=shape, dtype=float)
+    return np.reshape(np.moveaxis(rows, -1, 0), shape)
+
+
 HELPERS = {"_basis", "_columns", "_rows"}
+BATCHED_HELPERS = {"_unit_columns", "_from_columns", "_from_rows"}
 
 
 def _tuple(items: list[str], nest: bool = False) -> str:
@@ -57,10 +83,10 @@ def _doc(doc: str) -> list[str]:
 
 def _locals(params: list[str], *names: str) -> list[str]:
     """The driver's local names, each with underscores added until no argument has it."""
-    taken = set(params) | {"np"}
+    taken = set(params) | {"np"} | {f"{p}_{s}" for p in params for s in ("cols", "jac", "rows")}
     free = []
     for name in names:
-        while name in taken or any(name in (f"{p}_cols", f"{p}_jac") for p in params):
+        while name in taken:
             name += "_"
         taken.add(name)
         free.append(name)
@@ -76,10 +102,14 @@ def jacfwd_driver(
     jvps: list[str],
     n_out: int,
     nest: tuple[bool, bool] = (False, False),
+    batched: bool = False,
 ) -> str:
-    """Each `jvps[j](*params, x_dot)` returns `(*outputs, *their tangents)` along `wrt[j]`.
-    The result is one Jacobian per output and argument: a tuple over the outputs of tuples over
-    the arguments, where there are several or `nest` (outputs, arguments) asks for tuples."""
+    """Each `jvps[j](*params, x_dot)` returns `(*outputs, *their tangents)` along `wrt[j]`
+    (`batched`: for a batch of tangents, all of `wrt[j]`'s unit arrays in one call). The result
+    is one Jacobian per output and argument: a tuple over the outputs of tuples over the
+    arguments, where there are several or `nest` (outputs, arguments) asks for tuples."""
+    if batched:
+        return _jacfwd_batched(name, doc, params, wrt, jvps, n_out, nest)
     args = ", ".join(params)
     out, k, c = _locals(params, "out", "k", "c")
     lines = [*_doc(doc), f"{out} = {primal}({args})"]
@@ -98,18 +128,43 @@ def jacfwd_driver(
     return f"def {name}({args}):\n" + "\n".join("    " + line for line in lines)
 
 
+def _jacfwd_batched(name, doc, params, wrt, jvps, n_out, nest) -> str:
+    args = ", ".join(params)
+    (res,) = _locals(params, "res")
+    lines = _doc(doc)
+    blocks: list[list[str]] = [[] for _ in range(n_out)]
+    for x, jvp in zip(wrt, jvps):
+        lines.append(f"{res} = {jvp}({args}, _unit_columns({x}))")
+        for i in range(n_out):
+            blocks[i].append(f"{x}_jac" if n_out == 1 else f"jac_{i}_{x}")
+            lines.append(f"{blocks[i][-1]} = _from_columns({res}[{n_out + i}], {res}[{i}], {x})")
+    lines.append(f"return {_tuple([_tuple(b, nest[1]) for b in blocks], nest[0])}")
+    return f"def {name}({args}):\n" + "\n".join("    " + line for line in lines)
+
+
 def jacrev_driver(
-    name: str, doc: str, primal: str, params: list[str], wrt: list[str], vjp: str, nest: bool
+    name: str,
+    doc: str,
+    primal: str,
+    params: list[str],
+    wrt: list[str],
+    vjp: str,
+    nest: bool,
+    batched: bool = False,
 ) -> str:
-    """`vjp(*params, out_bar)` returns the cotangent of each of `wrt` (one, or a tuple). The
-    result is a Jacobian per argument: a tuple of them where there are several or `nest`."""
+    """`vjp(*params, out_bar)` returns the cotangent of each of `wrt` (one, or a tuple;
+    `batched`: for a batch of cotangents, all the output's unit arrays in one call). The result
+    is a Jacobian per argument: a tuple of them where there are several or `nest`."""
     args = ", ".join(params)
     out, rows, k, r = _locals(params, "out", "rows", "k", "r")
-    lines = [
-        *_doc(doc),
-        f"{out} = {primal}({args})",
-        f"{rows} = [{vjp}({args}, _basis({out}, {k})) for {k} in range(np.size({out}))]",
-    ]
+    lines = [*_doc(doc), f"{out} = {primal}({args})"]
+    if batched:
+        names = [f"{x}_rows" for x in wrt]
+        lines.append(f"{', '.join(names)} = {vjp}({args}, _unit_columns({out}))")
+        jacs = [f"_from_rows({n}, {out}, {x})" for n, x in zip(names, wrt)]
+        lines.append(f"return {_tuple(jacs, nest)}")
+        return f"def {name}({args}):\n" + "\n".join("    " + line for line in lines)
+    lines.append(f"{rows} = [{vjp}({args}, _basis({out}, {k})) for {k} in range(np.size({out}))]")
     if len(wrt) == 1:
         lines.append(f"return {_tuple([f'_rows({rows}, {out}, {wrt[0]})'], nest)}")
     else:

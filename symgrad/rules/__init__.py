@@ -4,11 +4,13 @@ Importing this package registers every primitive; `RULES` maps IR op names to ru
 """
 
 from symgrad.rules import (  # noqa: F401
+    batching,
     control,
     elementwise,
     indexing,
     linalg,
     nn,
+    nn_backward,
     nondiff,
     reductions,
     shapes,

@@ -1,0 +1,124 @@
+"""Batching: one run of a JVP or VJP graph for a whole batch of seeds (a Jacobian's columns).
+
+Contract: `batch(graph, seeds)` rewrites, in place, every node computed from the params `seeds`
+so that it works on values with one more, trailing axis (column k belongs to seed k), following
+`symgrad.rules.batching`: an elementwise node gets a length-1 trailing axis on its other operands,
+a subscript one more `:`, a primitive with a batching rule its batched function, and any other
+primitive emitted as a call is applied column by column (`_per_column`). It returns False, having
+changed nothing, when some node cannot be batched (loops, branches, primitives with list inputs
+or written as operators other than the elementwise ones); the caller then loops over the seeds.
+Run it after `simplify`: shape reasoning does not know about the batch axis.
+"""
+
+from __future__ import annotations
+
+from symgrad.ir import Graph
+from symgrad.ir.index import Slice
+from symgrad.rules import RULES
+from symgrad.rules.batching import BATCH
+from symgrad.rules.table import SEQ, STATIC
+
+_UNBATCHABLE = {"loop", "while", "cond", "loop_vjp", "cond_vjp", "item"}
+
+
+def batch(graph: Graph, seeds: list[int]) -> bool:
+    plan = _plan(graph, set(seeds))
+    if plan is None:
+        return False
+    for step in plan:
+        step(graph)
+    return True
+
+
+def _plan(graph: Graph, batched: set[int]) -> list | None:
+    """The rewrites, one per node computed from the seeds; None if one of them cannot batch."""
+    plan = []
+    for node in graph.nodes():
+        hits = [pos for pos, i in enumerate(node.inputs) if i in batched]
+        if not hits:
+            continue
+        if node.op in _UNBATCHABLE:
+            return None
+        rule = RULES[node.op]
+        names = [p.name for p in rule.array_params]
+        if node.op == "getitem" and hits == [0]:  # the index's runtime parts are not batched
+            plan.append(_index(node.id))
+        elif node.op == "index_add" and hits == [1]:
+            plan.append(_index(node.id, template=0, like=1))
+        elif rule.nondiff or any(p.kind == SEQ for p in rule.params):
+            return None  # a shape or comparison of a batched value; a list of arrays
+        elif rule.shape == "elementwise":
+            plan.append(_elementwise(node.id, [p for p in range(len(names)) if p not in hits]))
+        elif len(hits) == 1 and names[hits[0]] in BATCH.get(node.op, {}):
+            fn, kwargs = BATCH[node.op][names[hits[0]]]
+            plan.append(_call(node.id, fn, kwargs))
+        elif len(hits) == 1 and getattr(rule.emit, "calls", None):
+            plan.append(_call(node.id, "_per_column", {}, of=rule.emit.calls, column=hits[0]))
+        else:
+            return None
+        batched.add(node.id)
+    return plan
+
+
+def _rewire(graph: Graph, nid: int, pos: int, new: int) -> None:
+    """Make `new` operand `pos` of node nid."""
+    node = graph[nid]
+    old = node.inputs[pos]
+    for u, v, k, d in list(graph.nx.in_edges(nid, keys=True, data=True)):
+        if u == old and d["pos"] == pos:
+            graph.nx.remove_edge(u, v, k)
+    node.inputs = node.inputs[:pos] + (new,) + node.inputs[pos + 1 :]
+    graph.nx.add_edge(new, nid, pos=pos)
+
+
+def _derived(graph: Graph, like: int, op: str, inputs, attrs) -> int:
+    """A new node computed just before node `like`, in its place in the listing."""
+    ref = graph[like]
+    return graph.add(
+        op, inputs, attrs, ref.loc, backward=ref.backward, tangent=ref.tangent, order=ref.order
+    )
+
+
+def _elementwise(nid: int, unbatched: list[int]):
+    def step(graph: Graph) -> None:
+        for pos in unbatched:
+            i = graph[nid].inputs[pos]
+            if graph.is_const(i) and isinstance(graph.const_value(i), (int, float, bool)):
+                continue  # a Python number broadcasts as it is
+            _rewire(graph, nid, pos, _derived(graph, nid, "expand_dims", (i,), {"axis": -1}))
+
+    return step
+
+
+def _index(nid: int, template: int | None = None, like: int | None = None):
+    """A subscript (or the scatter of one) with a trailing `:` for the batch axis; a scatter's
+    template array first gets the batch axis of the values it receives."""
+
+    def step(graph: Graph) -> None:
+        node = graph[nid]
+        node.attrs = dict(node.attrs, index=tuple(node.attrs.get("index", ())) + (Slice(),))
+        if template is not None:
+            x, v = node.inputs[template], node.inputs[like]
+            shaped = _derived(graph, nid, "batched", (x, v), {"fn": "_with_batch", "n_arrays": 2})
+            _rewire(graph, nid, template, shaped)
+
+    return step
+
+
+def _call(nid: int, fn: str, kwargs: dict, **extra):
+    """The node becomes a call of the batched function `fn` on the same operands, the rule's
+    static attributes (and `kwargs`) passed as keywords."""
+
+    def step(graph: Graph) -> None:
+        node = graph[nid]
+        rule = RULES[node.op]
+        statics = {
+            p.name: node.attrs[p.name]
+            for p in rule.params
+            if p.kind == STATIC and node.attrs.get(p.name, p.default) != p.default
+        }
+        passed = tuple({**statics, **dict(node.attrs.get("kwargs", ())), **kwargs}.items())
+        node.op = "batched"
+        node.attrs = {"fn": fn, "n_arrays": len(node.inputs), "kwargs": passed, **extra}
+
+    return step

@@ -1,0 +1,194 @@
+"""Batching rules: primitives applied to a whole batch of tangents or cotangents at once.
+
+Contract: a batched value carries one extra, trailing axis: column k is the value for seed k (the
+Jacobian drivers seed the k-th unit vector). Elementwise primitives batch by NumPy broadcasting
+alone, once their unbatched operands get a trailing axis of length 1 (the pass does that). `BATCH`
+names, per primitive and per batched parameter, the runtime function below that computes the
+primitive column by column in one vectorised call; `getitem` and `index_add` batch by one more
+`:` in their index. Any other primitive emitted as a call is applied by `_per_column`, a loop
+over the columns of that one call. Everything here is emitted into modules like the runtime
+helpers (`batched` is the one rule that calls them); nothing here is differentiated again.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+from symgrad.rules.runtime import _matmul_vjp_a, _matmul_vjp_b
+from symgrad.rules.table import defrule, literal
+
+
+def _batch_axes(a, axis):
+    """The axes `axis` names among a's logical axes (all but the trailing batch axis)."""
+    nd = np.ndim(a) - 1
+    if axis is None:
+        return tuple(range(nd))
+    return tuple(ax % nd for ax in (axis if isinstance(axis, tuple) else (axis,)))
+
+
+def _sum_batched(a, axis=None, keepdims=False):
+    return np.sum(a, axis=_batch_axes(a, axis), keepdims=keepdims)
+
+
+def _mean_batched(a, axis=None, keepdims=False):
+    return np.mean(a, axis=_batch_axes(a, axis), keepdims=keepdims)
+
+
+def _batch_first(t, rank):
+    """t with its batch axis moved first and axes of length 1 after it, so that its logical
+    shape has at least `rank` axes (the batch axis never meets another operand's axes)."""
+    t = np.moveaxis(t, -1, 0)
+    pad = rank - (np.ndim(t) - 1)
+    return np.reshape(t, np.shape(t)[:1] + (1,) * pad + np.shape(t)[1:]) if pad > 0 else t
+
+
+def _matmul_batched(a, b, batched="b"):
+    """a @ b where the `batched` operand has a trailing batch axis."""
+    if batched == "b":
+        if np.ndim(b) == 2:  # a vector per column: the columns are a matrix
+            return a @ b
+        return np.moveaxis(a @ _batch_first(b, np.ndim(a)), 0, -1)
+    if np.ndim(a) == 2:  # a vector per column
+        return b @ a if np.ndim(b) == 1 else np.swapaxes(b, -1, -2) @ a
+    return np.moveaxis(_batch_first(a, np.ndim(b)) @ b, 0, -1)
+
+
+def _unbroadcast_batched(ct, shape):
+    """_unbroadcast of each column of ct to `shape`."""
+    extra = np.ndim(ct) - 1 - len(shape)
+    if extra > 0:
+        ct = np.sum(ct, axis=tuple(range(extra)))
+    elif extra < 0:
+        ct = np.reshape(ct, (1,) * -extra + np.shape(ct))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(ct)[i] != 1)
+    return np.sum(ct, axis=axes, keepdims=True) if axes else ct
+
+
+def _fit_batched(ct, x):
+    """_fit of each column of ct to x: x's shape and dtype, one column per seed."""
+    ct = _unbroadcast_batched(ct, np.shape(x))
+    dtype = x.dtype if hasattr(x, "dtype") else np.float64
+    return np.array(np.broadcast_to(ct, np.shape(x) + np.shape(ct)[-1:]), dtype=dtype)
+
+
+def _broadcast_to_batched(array, shape):
+    return np.broadcast_to(array, tuple(shape) + np.shape(array)[-1:])
+
+
+def _reshape_batched(a, shape):
+    shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    return np.reshape(a, shape + np.shape(a)[-1:])
+
+
+def _transpose_batched(a, axes=None):
+    nd = np.ndim(a) - 1
+    axes = tuple(reversed(range(nd))) if axes is None else tuple(ax % nd for ax in axes)
+    return np.transpose(a, axes + (nd,))
+
+
+def _swapaxes_batched(a, axis1, axis2):
+    nd = np.ndim(a) - 1
+    return np.swapaxes(a, axis1 % nd, axis2 % nd)
+
+
+def _expand_dims_batched(a, axis):
+    nd = np.ndim(a) - 1 + (len(axis) if isinstance(axis, tuple) else 1)
+    axes = tuple(ax % nd for ax in (axis if isinstance(axis, tuple) else (axis,)))
+    return np.expand_dims(a, axes)
+
+
+def _with_batch(x, v):
+    """x broadcast to carry v's batch axis (a template for the shape of a scatter's result)."""
+    return np.broadcast_to(np.expand_dims(x, -1), np.shape(x) + np.shape(v)[-1:])
+
+
+def _front_like(x, g):
+    """x with g's batch axis first (broadcast), then axes of length 1 up to g's logical rank."""
+    pad = max(np.ndim(g) - 1 - np.ndim(x), 0)
+    shape = (1,) * pad + np.shape(x)
+    return np.broadcast_to(np.reshape(x, (1,) + shape), np.shape(g)[-1:] + shape)
+
+
+def _matmul_vjp_a_batched(g, a, b):
+    """_matmul_vjp_a for a batch of cotangents g: the batch becomes a leading stack axis."""
+    out = _matmul_vjp_a(np.moveaxis(g, -1, 0), _front_like(a, g), b)
+    return np.moveaxis(np.reshape(out, np.shape(g)[-1:] + np.shape(a)), 0, -1)
+
+
+def _matmul_vjp_b_batched(g, a, b):
+    """_matmul_vjp_b for a batch of cotangents g: a vector b becomes a matrix of columns, or
+    the batch a leading stack axis."""
+    if np.ndim(b) == 1:
+        return _matmul_vjp_b(g, a, _with_batch(b, g))
+    out = _matmul_vjp_b(np.moveaxis(g, -1, 0), a, _front_like(b, g))
+    return np.moveaxis(np.reshape(out, np.shape(g)[-1:] + np.shape(b)), 0, -1)
+
+
+def _per_column(fn, k, *args, **kwargs):
+    """fn applied to each column of its argument k (a trailing batch axis), stacked last: for a
+    primitive without a vectorised batching rule."""
+    n = np.shape(args[k])[-1]
+    before, after = args[:k], args[k + 1 :]
+    cols = [fn(*before, args[k][..., j], *after, **kwargs) for j in range(n)]
+    return np.stack(cols, axis=-1)
+
+
+BATCH: dict[str, dict[str, tuple[str, dict]]] = {
+    "sum": {"a": ("_sum_batched", {})},
+    "mean": {"a": ("_mean_batched", {})},
+    "matmul": {"a": ("_matmul_batched", {"batched": "a"}), "b": ("_matmul_batched", {})},
+    "unbroadcast": {"ct": ("_unbroadcast_batched", {})},
+    "fit": {"ct": ("_fit_batched", {})},
+    "broadcast_to": {"array": ("_broadcast_to_batched", {})},
+    "reshape": {"a": ("_reshape_batched", {})},
+    "transpose": {"a": ("_transpose_batched", {})},
+    "swapaxes": {"a": ("_swapaxes_batched", {})},
+    "expand_dims": {"a": ("_expand_dims_batched", {})},
+    "matmul_vjp_a": {"ct": ("_matmul_vjp_a_batched", {})},
+    "matmul_vjp_b": {"ct": ("_matmul_vjp_b_batched", {})},
+}
+FUNCTIONS = {
+    f.__name__: f
+    for f in (
+        _sum_batched,
+        _mean_batched,
+        _matmul_batched,
+        _unbroadcast_batched,
+        _fit_batched,
+        _broadcast_to_batched,
+        _reshape_batched,
+        _transpose_batched,
+        _swapaxes_batched,
+        _expand_dims_batched,
+        _with_batch,
+        _matmul_vjp_a_batched,
+        _matmul_vjp_b_batched,
+        _per_column,
+    )
+}
+
+
+def _dotted(path: str) -> ast.expr:
+    expr: ast.expr = ast.Name(path.split(".")[0], ast.Load())
+    for part in path.split(".")[1:]:
+        expr = ast.Attribute(expr, part, ast.Load())
+    return expr
+
+
+def _emit_batched(args, attrs, rule):
+    """`fn(arrays..., keyword=value...)`; for `_per_column`, `_per_column(f, k, arrays...)`."""
+    head = [_dotted(attrs["of"]), ast.Constant(attrs["column"])] if "of" in attrs else []
+    keywords = [ast.keyword(k, literal(v)) for k, v in attrs.get("kwargs", ())]
+    return ast.Call(ast.Name(attrs["fn"], ast.Load()), head + args[0].elts, keywords)
+
+
+defrule(
+    "batched",
+    "*arrays, fn=...",
+    _emit_batched,
+    kwargs=True,
+    nondiff=True,  # emitted for Jacobian drivers only, which are not differentiated again
+    math="a primitive applied to a batch of seeds (Jacobian drivers only)",
+)
