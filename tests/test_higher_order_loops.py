@@ -1,6 +1,6 @@
 """Second derivatives through loops and branches: forward over reverse (`hvp`, `hessian`,
 `jvp(grad(f))`) against central differences of `symgrad.grad` in float64; trip counts 0 and 1;
-emitted source that does not depend on the trip count."""
+emitted source that does not depend on the trip count. Reverse over reverse through branches."""
 
 from __future__ import annotations
 
@@ -117,6 +117,16 @@ def nested(A, v, n):
                 u = np.tanh(A @ u) * 2.0
         total = total + np.sum(u * A[i]) ** 2
     return total
+
+
+def piecewise(x):
+    if x > 0:
+        y = x ** 3
+    elif x > -1:
+        y = np.sin(x) * x
+    else:
+        y = -x ** 2
+    return y
 
 
 def rows(X, w):
@@ -299,8 +309,27 @@ def test_hessian_modules_are_standalone(m, tmp_path):
 
 
 def test_reverse_over_reverse_through_a_loop_says_it_is_not_supported(m):
-    with pytest.raises(symgrad.NotDifferentiableError, match="loop_vjp"):
+    with pytest.raises(symgrad.NotDifferentiableError, match="loop_vjp") as info:
         symgrad.vjp(symgrad.grad(m.running_product), np.ones(3))[1](np.ones(3))
+    assert "symgrad.hessian(f)" in str(info.value)
+
+
+def test_reverse_over_reverse_through_branches(m):
+    d1 = symgrad.grad(m.piecewise)
+    d2, d3 = symgrad.grad(d1), symgrad.grad(symgrad.grad(d1))
+    for x, second, third in [
+        (0.7, 6 * 0.7, 6.0),
+        (-0.5, 2 * np.cos(-0.5) + 0.5 * np.sin(-0.5), -3 * np.sin(-0.5) + 0.5 * np.cos(-0.5)),
+        (-2.0, -2.0, 0.0),
+    ]:
+        assert d2(x) == pytest.approx(second, rel=1e-12)
+        assert d3(x) == pytest.approx(third, rel=1e-12, abs=1e-12)
+    code = body_of(d2.source).splitlines()
+    for test in ("x > 0", "x > -1"):  # decided once, by the function's own forward pass
+        assert sum(test in line for line in code) == 1, test
+    for case in ("on_data_true", "on_data_false", "chain_-0.5", "chain_0.5", "chain_1.5"):
+        name, make, _ = CASES[case]
+        symgrad.check_grads(getattr(m, name), make(), (0, 1), order=2, modes=("rev", "fwd"))
 
 
 def test_check_grads_order_two_in_forward_mode(m):

@@ -147,7 +147,7 @@ def verify_rules(names=None, seed: int = 0) -> RulesReport:
             method = NO_GRADIENT if rule.nondiff else NO_BACKWARD
             report.checks.append(RuleCheck(name, rule.math, method, jvp=_no_jvp(rule)))
             continue
-        if rule.structured:  # a gradient's loop or branch has forward mode only, so far
+        if rule.structured:  # a gradient's loop has forward mode only, so far
             vjp = STRUCTURED if rule.vjp else NO_BACKWARD
             report.checks.append(RuleCheck(name, rule.math, vjp, jvp=STRUCTURED))
             continue

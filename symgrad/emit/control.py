@@ -223,7 +223,10 @@ def write_cond(writer, node) -> list[str]:
     branches, n = node.attrs["branches"], len(node.attrs["branches"][0].outputs)
     items = _items(writer, node)
     lines: list[str] = []
-    captured = [_name_of(writer, i, lines, "t") for i in operands]
+    names = {
+        j: b[p].name for b, ps in zip(branches, node.attrs["params"]) for p, j in zip(b.params, ps)
+    }
+    captured = [_name_of(writer, i, lines, names.get(j) or "t") for j, i in enumerate(operands)]
     read = sorted(items) if items else range(n)  # the outputs read after the if
     results = [items.get(k) or fresh("t", writer.used) for k in read]
     parts = []

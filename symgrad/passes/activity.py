@@ -49,12 +49,12 @@ def active(graph: Graph, wrt: list[int], kind: str = "vjp") -> set[int]:
                 f"'{node.op}' has no {what} yet, so symgrad cannot differentiate "
                 "through it (it appears when a gradient is differentiated again)",
                 node.loc,
-                _REVERSE_OF_REVERSE if node.op in ("loop_vjp", "cond_vjp") else None,
+                _REVERSE_OF_REVERSE if node.op == "loop_vjp" else None,
             )
     return depends & needed
 
 
 _REVERSE_OF_REVERSE = (
-    "Reverse mode over a gradient's loops and branches is not supported yet; forward over "
-    "reverse is: symgrad.hessian(f), symgrad.hvp(f, ...), symgrad.jvp(symgrad.grad(f), ...)."
+    "Reverse mode over a gradient's loops is not supported yet; forward over reverse is: "
+    "symgrad.hessian(f), symgrad.hvp(f, ...), symgrad.jvp(symgrad.grad(f), ...)."
 )

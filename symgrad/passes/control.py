@@ -16,7 +16,9 @@ that ran, the last one included, and its flag has neither cotangent nor tangent.
 
 `reverse_cond(graph, cond, ...)` does the same for a `cond`: a `cond_vjp` node on the same
 condition, whose branches are the VJPs of the cond's branches; the decisions of `if`s nested in
-them are outputs of the forward cond, read by the VJP. Forward mode through these nodes is in
+them are outputs of the forward cond, read by the VJP. `as_cond` rewrites a `cond_vjp` as the
+`cond` it is, so that reverse mode runs through a gradient's branches (reverse over reverse);
+a gradient's loop (`loop_vjp`) has no reverse mode yet. Forward mode through these nodes is in
 `symgrad.passes.control_forward`.
 """
 
@@ -27,7 +29,7 @@ from typing import Callable
 
 from symgrad.ir import Graph
 from symgrad.passes.activity import active as active_nodes
-from symgrad.passes.decisions import NAME, find, hoist, replay
+from symgrad.passes.decisions import NAME, find, hoist, is_decision, replay
 from symgrad.rules import Value, building, ops
 
 
@@ -98,7 +100,7 @@ def reverse_cond(graph: Graph, cond, item_cts: dict, live: set, reverse: Callabl
     The decisions of the `if`s nested in a branch become outputs of `cond`, and operands of
     the `cond_vjp` (after the cond's own), read by the VJP of that branch."""
     pred, *operands = cond.inputs
-    active = [j for j, i in enumerate(operands) if i in live]
+    active = [j for j, i in enumerate(operands) if i in live and not is_decision(graph, i)]
     if not active:
         return []
     items = {graph[u].attrs["index"]: u for u in graph.users(cond.id) if graph[u].op == "item"}
@@ -182,3 +184,37 @@ def _arrange(g: Graph, first: int, k: int, m: int, active, carried_dots, extra=F
     g.params = order
     for position, p in enumerate(order):
         g[p].attrs["index"] = position
+
+
+def as_cond(graph: Graph, node) -> None:
+    """Rewrite a `cond_vjp` in place as the `cond` it is, so that it can be differentiated as
+    one (reverse over reverse): its operands then its seeds are the cond's operands, and each
+    branch gives every output (zeros where the cond_vjp's writes zeros for it). The outputs
+    keep their names (the cotangents of the operands)."""
+    a = node.attrs
+    n, outs = a["n_captured"], a["outs"]
+    operands = node.inputs[1 : 1 + n]
+    branches, params = [], []
+    for branch, ps, wrt in zip(a["branches"], a["params"], a["wrt"]):
+        b = copy.deepcopy(branch)
+        ps = [*ps, *(n + s for s in range(a["n_seeds"]))]
+        outputs = []
+        for r, (j, _) in enumerate(outs):
+            if r in wrt:
+                outputs.append(b.outputs[wrt.index(r)])
+                continue
+            if j not in ps:
+                b.param(graph[operands[j]].name or "t")
+                ps.append(j)
+            with building(b, node.loc, backward=True):
+                outputs.append(ops.zeros_like(Value(b.params[ps.index(j)])).id)
+        b.outputs = outputs
+        branches.append(b)
+        params.append(tuple(ps))
+    for u in graph.users(node.id):
+        item = graph[u]
+        if item.name is None and item.cot_of is None:
+            item.cot_of = operands[outs[item.attrs["index"]][0]]
+    node.op = "cond"
+    node.attrs = {"n_operands": len(node.inputs) - 1, "branches": tuple(branches)}
+    node.attrs["params"] = tuple(params)

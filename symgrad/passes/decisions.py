@@ -74,11 +74,35 @@ def hoist(graph: Graph, path, pred: int) -> int:
     cond = graph[cid]
     branches = cond.attrs["branches"]
     inner = hoist(branches[b], rest, pred)
-    for k, branch in enumerate(branches):
-        branch.outputs = [*branch.outputs, inner if k == b else branch.const(False)]
-    cond.attrs["n_decisions"] = cond.attrs.get("n_decisions", 0) + 1  # its last outputs
-    index = len(branches[0].outputs) - 1
+    n = len(branches[b].outputs)
+    index = next(  # recorded already (a gradient differentiated again)
+        (
+            k
+            for k in range(n - cond.attrs.get("n_decisions", 0), n)
+            if branches[b].outputs[k] == inner
+        ),
+        None,
+    )
+    if index is None:
+        for k, branch in enumerate(branches):
+            branch.outputs = [*branch.outputs, inner if k == b else branch.const(False)]
+        cond.attrs["n_decisions"] = cond.attrs.get("n_decisions", 0) + 1  # its last outputs
+        index = n
+    for u in graph.users(cid):
+        if graph[u].op == "item" and graph[u].attrs["index"] == index:
+            return u
     return graph.add("item", (cid,), {"index": index}, cond.loc, name=NAME, order=cond.order)
+
+
+def is_decision(graph: Graph, nid: int) -> bool:
+    """Whether nid is a decision a cond records (one of its last `n_decisions` outputs): a
+    boolean, which has neither tangent nor cotangent."""
+    node = graph[nid]
+    if node.op != "item" or graph[node.inputs[0]].op != "cond":
+        return False
+    cond = graph[node.inputs[0]]
+    n = len(cond.attrs["branches"][0].outputs)
+    return node.attrs["index"] >= n - cond.attrs.get("n_decisions", 0)
 
 
 def replay(graph: Graph, found: list[Decision], at: int, build: Callable) -> tuple:

@@ -17,7 +17,7 @@ import inspect
 
 from symgrad.ir import Graph
 from symgrad.passes.activity import active, diff_inputs
-from symgrad.passes.control import reverse_cond, reverse_loop
+from symgrad.passes.control import as_cond, reverse_cond, reverse_loop
 from symgrad.passes.shapes import SCALAR, shape_classes
 from symgrad.rules import RULES, Value, building, ops, split_inputs
 
@@ -72,6 +72,8 @@ def reverse(fwd: Graph, wrt: list[int], seed: str = "one", with_value: bool = Fa
             item_cts[node.inputs[0], node.attrs["index"]] = _total(graph, nid, cts[nid])
             cts.setdefault(node.inputs[0], [])
             continue
+        if node.op == "cond_vjp":  # a gradient's branch, differentiated again
+            as_cond(graph, node)
         if node.op in ("loop", "while", "cond"):
             structured = reverse_cond if node.op == "cond" else reverse_loop
             for i, contrib in structured(graph, node, item_cts, live, reverse):

@@ -29,7 +29,8 @@ by the reverse pass). `cond_vjp` runs the VJP graph of the same branch: its inpu
 the `n_captured` operands (the cond's, then those decisions), then the `n_seeds` cotangents of
 the cond's outputs; its outputs are one per entry `(operand, suffix)` of `outs`, the cotangent
 of that operand (named after it with `suffix`); branch b computes those listed in `wrt[b]`, in
-order, and zeros for the others.
+order, and zeros for the others. Forward mode gives a `cond_vjp` of the same form; reverse mode
+first rewrites it as the `cond` it is (`symgrad.passes.control.as_cond`).
 
 These rules are `structured`: the reverse and forward passes and the code generator handle
 them directly (see `symgrad.passes.control`, `symgrad.passes.control_forward` and
@@ -94,7 +95,8 @@ defrule(
     "cond_vjp",
     "pred, *operands",
     None,
+    vjp={"operands": _handled_by_the_pass},
     jvp={"operands": _handled_by_the_pass},
     structured=True,
-    math="forward mode: the JVP of the VJP of the branch the forward pass took",
+    math="the derivative of the VJP of the branch the forward pass took (as a cond)",
 )
