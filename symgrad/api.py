@@ -42,6 +42,11 @@ class _Artifact:
 def _normalise_argnums(fn: Callable, argnums) -> tuple[tuple[int, ...], bool]:
     """(argnums as a tuple, whether the caller asked for a single int)."""
     single = isinstance(argnums, int) and not isinstance(argnums, bool)
+    if not single and not isinstance(argnums, (tuple, list)):
+        raise SymgradError(
+            f"argnums must be an int or a tuple of ints, not {argnums!r}",
+            hint="grad(f, argnums=0) differentiates the first argument, argnums=(0, 1) two.",
+        )
     nums = (argnums,) if single else tuple(argnums)
     params = inspect.signature(fn).parameters.values()
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
@@ -57,6 +62,7 @@ def _normalise_argnums(fn: Callable, argnums) -> tuple[tuple[int, ...], bool]:
 
 
 JACOBIANS = ("jacfwd", "jacrev")  # kinds whose call returns the driver's result as it is
+KINDS = ("grad", "value_and_grad", "vjp", "jvp", *JACOBIANS, "hessian")  # what emit_module emits
 _WHAT = {
     "grad": "Gradient",
     "value_and_grad": "Value and gradient",
@@ -195,7 +201,9 @@ def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) 
         dtype = getattr(v, "dtype", None)
         ok = isinstance(v, float) or (dtype is not None and np.dtype(dtype).kind == "f")
         if not ok:
-            kind = f"a {type(v).__name__}" if dtype is None else f"an array of {dtype}"
+            name = type(v).__name__
+            article = "an" if name[0] in "aeiou" else "a"
+            kind = f"{article} {name}" if dtype is None else f"an array of {dtype}"
             raise NotDifferentiableError(
                 f"cannot differentiate {fn.__qualname__} with respect to argument "
                 f"{names[k]!r}: it is {kind}, not a float or a float array",
@@ -233,6 +241,11 @@ class Compiled:
     """A differentiated function: call it, read `.source`, inspect `.graph`, `.save(path)`."""
 
     def __init__(self, fn: Callable, argnums, kind: str):
+        if kind not in KINDS or kind == "hessian":
+            raise SymgradError(
+                f"unknown kind {kind!r}; the kinds are {', '.join(KINDS)}",
+                hint="A Hessian is symgrad.hessian(f), the Jacobian of symgrad.grad(f).",
+            )
         if not isinstance(fn, (types.FunctionType, Compiled)):
             what = getattr(fn, "__name__", type(fn).__name__)
             raise SourceUnavailableError(
@@ -312,8 +325,8 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
 
     Cotangents are computed for the float primals; non-float primals get None.
     """
-    values = list(primals)
-    floats = tuple(k for k, v in enumerate(values) if is_float(v))
+    values = _bind(_root(fun), primals, {})  # defaults filled in, as a call would
+    floats = tuple(k for k, v in enumerate(primals) if is_float(v))
     out = fun(*primals)
     if not floats:
         raise NotDifferentiableError(f"vjp of {fun.__qualname__}: no float argument")
@@ -328,7 +341,7 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
         result = _call(compiled._artifact, fun, values + [ct])
         result = result if isinstance(result, tuple) else (result,)
         it = iter(result)
-        return tuple(next(it) if k in floats else None for k in range(len(values)))
+        return tuple(next(it) if k in floats else None for k in range(len(primals)))
 
     vjp_fn.source = compiled.source  # type: ignore[attr-defined]
     vjp_fn.graph = compiled.graph  # type: ignore[attr-defined]
@@ -338,6 +351,10 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
 def emit_module(
     fun: Callable, path: str | None = None, argnums: int | tuple[int, ...] = 0, kind: str = "grad"
 ) -> str:
-    """The emitted gradient module of `fun` as text; also written to `path` when given."""
-    compiled = Compiled(fun, argnums, kind)
+    """The emitted module of `fun` as text (`kind`: one of `KINDS`, default the gradient); also
+    written to `path` when given."""
+    if kind == "hessian":
+        compiled = Compiled(grad(fun, argnums), argnums, "jacfwd")
+    else:
+        compiled = Compiled(fun, argnums, kind)
     return compiled.save(path) if path else compiled.source

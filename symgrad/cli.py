@@ -148,12 +148,9 @@ def _check_arguments(fn: Callable, spec: str | None, seed: int) -> tuple[list, l
 
 
 def cmd_emit(args) -> int:
-    if args.mode != "reverse":
-        raise SymgradError(
-            "--mode forward: forward mode is not implemented yet; use --mode reverse"
-        )
     fn = load_function(args.target)
-    source = emit_module(fn, args.output, argnums=_argnums(args.argnums, fn))
+    kind = "grad" if args.mode == "reverse" else "jvp"
+    source = emit_module(fn, args.output, argnums=_argnums(args.argnums, fn), kind=kind)
     if args.output:
         print(f"wrote {args.output}", file=sys.stderr)
     else:
@@ -239,7 +236,8 @@ def _parser() -> argparse.ArgumentParser:
         "--mode",
         choices=["reverse", "forward"],
         default="reverse",
-        help="reverse (gradient; the default) or forward (not implemented yet)",
+        help="reverse (the gradient; the default) or forward (the JVP, with a tangent argument "
+        "<x>_dot per differentiated argument)",
     )
     p.add_argument("-o", "--output", metavar="OUT.py", help="write the module here")
     p.set_defaults(run=cmd_emit)

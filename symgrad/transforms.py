@@ -45,8 +45,8 @@ def _jvp_call(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any,
     )
     compiled = Compiled(fun, nums, "jvp")
     ts = [_tangent_like(fun, k, primals[k], tangents[k]) for k in nums]
-    _bind(fun, primals, {})  # the same argument errors as a plain call
-    out, out_dot = _split(_call(compiled._artifact, fun, list(primals) + ts))
+    values = _bind(fun, primals, {})  # the same argument errors as a plain call; defaults
+    out, out_dot = _split(_call(compiled._artifact, fun, values + ts))
     return out, out_dot, compiled.source
 
 
@@ -78,6 +78,7 @@ def linearize(fun: Callable, *primals) -> tuple[Any, Callable]:
     and `.graph`. Unlike JAX's, it runs the forward computation again on each call.
     """
     out = fun(*primals)
+    values = _bind(fun, primals, {})  # defaults filled in, as the call did
     floats = tuple(k for k, p in enumerate(primals) if is_float(p))
     if not floats:
         raise NotDifferentiableError(f"linearize of {fun.__qualname__}: no float argument")
@@ -90,7 +91,7 @@ def linearize(fun: Callable, *primals) -> tuple[Any, Callable]:
                 f"{len(primals)} arguments"
             )
         ts = [_tangent_like(fun, k, primals[k], tangents[k]) for k in floats]
-        return _split(_call(compiled._artifact, fun, list(primals) + ts))[1]
+        return _split(_call(compiled._artifact, fun, values + ts))[1]
 
     f_jvp.source = compiled.source  # type: ignore[attr-defined]
     f_jvp.graph = compiled.graph  # type: ignore[attr-defined]

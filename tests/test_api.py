@@ -91,7 +91,7 @@ def test_grad_of_non_scalar_output_says_so(mod):
 
 
 def test_gradient_for_an_integer_argument_is_refused(mod):
-    with pytest.raises(symgrad.NotDifferentiableError, match="'x'"):
+    with pytest.raises(symgrad.NotDifferentiableError, match="'x': it is an int,"):
         symgrad.grad(mod.cube)(3)
     with pytest.raises(symgrad.NotDifferentiableError, match="int64"):
         symgrad.grad(mod.cube)(np.arange(3))
@@ -160,3 +160,26 @@ def test_backward_comments_name_the_file_of_an_inlined_helper():
     source = symgrad.grad(models.mlp_bce).source
     assert "# helpers_mod.py line 7: return 1.0 / (1.0 + np.exp(-z))" in source
     assert "# line 18: p = sigmoid(h @ W2 + b2)" in source
+
+
+def test_vjp_jvp_and_linearize_fill_in_default_arguments(make_fn):
+    m = make_fn(
+        """
+        def h(x, c=2.0):
+            return x * c
+        """
+    )
+    x = np.arange(3.0)
+    out, vjp_fn = symgrad.vjp(m.h, x)
+    np.testing.assert_array_equal(vjp_fn(np.ones(3))[0], 2.0 * np.ones(3))
+    assert len(vjp_fn(np.ones(3))) == 1  # one cotangent per primal given
+    np.testing.assert_array_equal(symgrad.jvp(m.h, (x,), (np.ones(3),))[1], 2.0 * np.ones(3))
+    np.testing.assert_array_equal(symgrad.linearize(m.h, x)[1](np.ones(3)), 2.0 * np.ones(3))
+
+
+def test_bad_kinds_and_argnums_types_are_symgrad_errors(mod):
+    with pytest.raises(symgrad.SymgradError, match="argnums must be an int or a tuple"):
+        symgrad.grad(mod.cube, argnums=True)
+    with pytest.raises(symgrad.SymgradError, match="unknown kind 'hess'"):
+        symgrad.emit_module(mod.cube, kind="hess")
+    assert "def hessian_cube(x):" in symgrad.emit_module(mod.cube, kind="hessian")

@@ -97,9 +97,10 @@ def test_emit_of_a_decorated_function(model, capsys):
     assert "def grad_g(x):" in capsys.readouterr().out
 
 
-def test_emit_forward_mode_is_refused(model, capsys):
-    assert main(["emit", f"{model}:loss", "--mode", "forward"]) == 2
-    assert "forward mode is not implemented" in capsys.readouterr().err
+def test_emit_forward_mode_prints_the_jvp_module(model, capsys):
+    assert main(["emit", f"{model}:loss", "--mode", "forward", "--argnums", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "def jvp_loss(" in out and "_dot" in out
 
 
 def test_unsupported_syntax_exits_2_with_file_and_line(model, capsys):
