@@ -94,6 +94,13 @@ def _cross_entropy_vjp(ct, logits, labels):
     return ct * p / n
 
 
+def _cross_entropy_mass(labels, logits):
+    """Σ y over each row, shape (batch, 1): the mass of the targets, 1 for integer labels."""
+    if np.ndim(labels) == np.ndim(logits):
+        return np.sum(labels, axis=-1, keepdims=True)
+    return np.ones_like(logits[..., :1])
+
+
 def layer_norm(z: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     """γ ⊙ ẑ + β with ẑ = (z − μ) / √(σ² + ε), μ and σ² the mean and variance over the last axis."""
     return gamma * _layer_norm_zhat(z, eps) + beta

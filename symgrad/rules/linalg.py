@@ -6,7 +6,8 @@ primitives too, whose own VJPs are the product again (so Hessians need no specia
 B[MM, a](v) = v bᵀ, B[MM, b](v) = aᵀ v. Matrix functions use the saved output: inv and det.
 Forward (JVP) rules: the products and their helpers are linear in each operand (`LINEAR`: the
 product rule sums a_dot @ b and a @ b_dot); d inv = −A⁻¹ Ȧ A⁻¹, d det = det(A) tr(A⁻¹ Ȧ),
-d solve(A, b) = solve(A, ḃ − Ȧ x).
+d solve(A, b) = solve(A, ḃ − Ȧ x). solve's helpers (A⁻ᵀ v, −v xᵀ, −A⁻¹ Ȧ x, and the product m x
+they share) are primitives too, whose VJPs and JVPs are made of one another.
 """
 
 import ast
@@ -199,16 +200,91 @@ defrule(
         "np.linalg.solve(a, b) | a: 2x3x3 invertible, b: 3x2",
     ),
 )
-defrule("solve_vjp_b", "ct, a, b", call("_solve_vjp_b"), helper=runtime._solve_vjp_b, math="A⁻ᵀ v")
+# solve's helpers: x = A⁻¹b, y = A⁻ᵀ v (solve_vjp_b), −v xᵀ (solve_vjp_a), −A⁻¹ Ȧ x (solve_jvp_a),
+# and the product m x they need (solve_matmul). Each takes b for its rank only (x is a stack of
+# vectors where b is 1-D), and each one's derivatives are made of the others.
+
+
+def _inv_times(v, a, b):
+    """A⁻¹ v, shaped like x."""
+    return ops.solve_vjp_b(v, _swap(a), b)
+
+
 defrule(
-    "solve_vjp_a", "ct, a, b, x", call("_solve_vjp_a"), helper=runtime._solve_vjp_a, math="−v xᵀ"
+    "solve_vjp_b",
+    "ct, a, b",
+    call("_solve_vjp_b"),
+    helper=runtime._solve_vjp_b,
+    vjp={  # y = A⁻ᵀ v: B[v](V) = A⁻¹ V;  B[A](V) = −y zᵀ with z = A⁻¹ V
+        "ct": lambda g, a, b: _inv_times(g, a, b),
+        "a": lambda g, ans, a, b: ops.solve_vjp_a(ans, a, b, _inv_times(g, a, b)),
+    },
+    jvp={"ct": LINEAR, "a": lambda t, ans, a, b: ops.solve_jvp_a(_swap(t), _swap(a), b, ans)},
+    math="A⁻ᵀ v;  B[v](V) = A⁻¹ V;  B[A](V) = −y (A⁻¹ V)ᵀ, y = A⁻ᵀ v",
+    domain={"a": "invertible"},
+    examples=(
+        "_solve_vjp_b(ct, a, b) | ct: 2, a: 2x2 invertible, b: 2 const",
+        "_solve_vjp_b(ct, a, b) | ct: 2x3, a: 2x2 invertible, b: 2x3 const",
+        "_solve_vjp_b(ct, a, b) | ct: 3x2, a: 3x2x2 invertible, b: 2 const",
+        "_solve_vjp_b(ct, a, b) | ct: 3x2x2, a: 2x2 invertible, b: 3x2x2 const",
+    ),
+)
+defrule(
+    "solve_vjp_a",
+    "ct, a, b, x",
+    call("_solve_vjp_a"),
+    helper=runtime._solve_vjp_a,
+    vjp={  # bilinear in (v, x)
+        "ct": lambda g, b, x: -ops.solve_matmul(g, x, b),
+        "x": lambda g, ct, b: -ops.solve_matmul(_swap(g), ct, b),
+    },
+    jvp=LINEAR,
+    math="−v xᵀ (summed to A's shape);  B[v](V) = −V x;  B[x](V) = −Vᵀ v",
+    examples=(
+        "_solve_vjp_a(ct, a, b, x) | ct: 3, a: 3x3 const, b: 3 const, x: 3",
+        "_solve_vjp_a(ct, a, b, x) | ct: 3x2, a: 3x3 const, b: 3x2 const, x: 3x2",
+        "_solve_vjp_a(ct, a, b, x) | ct: 2x3, a: 2x3x3 const, b: 3 const, x: 2x3",
+        "_solve_vjp_a(ct, a, b, x) | ct: 2x3x2, a: 3x3 const, b: 2x3x2 const, x: 2x3x2",
+    ),
 )
 defrule(
     "solve_jvp_a",
     "ct, a, b, x",
     call("_solve_jvp_a"),
     helper=runtime._solve_jvp_a,
-    math="−A⁻¹ Ȧ x (the tangent of solve along Ȧ)",
+    vjp={  # y = −A⁻¹ Ȧ x: with z = A⁻ᵀ V, B[Ȧ](V) = −z xᵀ, B[x](V) = −Ȧᵀ z, B[A](V) = −z yᵀ
+        "ct": lambda g, ct, a, b, x: ops.solve_vjp_a(ops.solve_vjp_b(g, a, b), ct, b, x),
+        "x": lambda g, ct, a, b: -ops.solve_matmul(_swap(ct), ops.solve_vjp_b(g, a, b), b),
+        "a": lambda g, ans, a, b: ops.solve_vjp_a(ops.solve_vjp_b(g, a, b), a, b, ans),
+    },
+    jvp={"ct": LINEAR, "x": LINEAR, "a": lambda t, ans, a, b: ops.solve_jvp_a(t, a, b, ans)},
+    math="−A⁻¹ Ȧ x (the tangent of solve along Ȧ);  B[Ȧ](V) = −z xᵀ, B[x](V) = −Ȧᵀ z, "
+    "B[A](V) = −z yᵀ with z = A⁻ᵀ V, y the output",
+    domain={"a": "invertible"},
+    examples=(
+        "_solve_jvp_a(ct, a, b, x) | ct: 2x2, a: 2x2 invertible, b: 2 const, x: 2",
+        "_solve_jvp_a(ct, a, b, x) | ct: 2x2, a: 2x2 invertible, b: 2x3 const, x: 2x3",
+        "_solve_jvp_a(ct, a, b, x) | ct: 3x2x2, a: 3x2x2 invertible, b: 2 const, x: 3x2",
+        "_solve_jvp_a(ct, a, b, x) | ct: 2x2, a: 2x2 invertible, b: 3x2x2 const, x: 3x2x2",
+    ),
+)
+defrule(
+    "solve_matmul",
+    "m, x, b",
+    call("_solve_matmul"),
+    helper=runtime._solve_matmul,
+    vjp={  # bilinear: B[m](V) = V xᵀ, B[x](V) = mᵀ V
+        "m": lambda g, m, b, x: -ops.solve_vjp_a(g, m, b, x),
+        "x": lambda g, m, b, x: ops.unbroadcast(ops.solve_matmul(_swap(m), g, b), ops.shape(x)),
+    },
+    jvp=LINEAR,
+    math="m x, x shaped like solve's output;  B[m](V) = V xᵀ;  B[x](V) = mᵀ V",
+    examples=(
+        "_solve_matmul(m, x, b) | m: 3x3, x: 3, b: 3 const",
+        "_solve_matmul(m, x, b) | m: 2x3x3, x: 2x3, b: 3 const",
+        "_solve_matmul(m, x, b) | m: 2x3x3, x: 3x2, b: 3x2 const",
+        "_solve_matmul(m, x, b) | m: 3x3, x: 2x3x2, b: 2x3x2 const",
+    ),
 )
 defrule(
     "det",
@@ -256,12 +332,15 @@ def _einsum_vjp(g, operands, subscripts):
         kept = "".join(c for c in term if c in known)
         spec = ",".join([out] + [t for t, _ in others]) + "->" + kept
         gi = ops.einsum([g] + [o for _, o in others], subscripts=spec)
-        if kept != term:
-            gi = ops.expand_dims(gi, axis=tuple(k for k, c in enumerate(term) if c not in known))
-        gi = ops.unbroadcast(gi, ops.shape(x))  # x's length-1 axes that einsum broadcast
-        if kept != term:
-            gi = ops.broadcast_to(gi, ops.shape(x))  # x's axes that only x has
-        grads.append(gi)
+        missing = tuple(k for k, c in enumerate(term) if c not in known)  # axes only x has
+        if not missing:
+            grads.append(ops.unbroadcast(gi, ops.shape(x)))  # x's length-1 axes einsum broadcast
+            continue
+        gi = ops.expand_dims(gi, axis=missing)
+        # the length-1 axes einsum broadcast, summed to x's shape with 1 on the missing axes (an
+        # unbroadcast's result has its target shape), then broadcast along those
+        ones = ops.make_tuple(*(1 if k in missing else ops.shape(x)[k] for k in range(len(term))))
+        grads.append(ops.broadcast_to(ops.unbroadcast(gi, ones), ops.shape(x)))
     return grads
 
 

@@ -6,9 +6,9 @@ of that function (the emitted module stays standalone). The backward functions a
 hand-derived ones (BACKPROP.md): templates of existing primitives where they read like the
 textbook (linear, relu, sigmoid, softmax, the losses), and backward helpers from `symgrad.nn`
 where a template would be clumsy (v zᵀ over a batch, layer norm, the transposed convolution, max
-pooling's routing). The bilinear helpers (linear's B[W], conv's B[x] and B[w]) have VJPs of their
-own, so gradients through them can be differentiated again; layer norm's, cross-entropy's and max
-pooling's helpers have none (differentiating through them raises).
+pooling's routing). Every backward helper has a VJP and a JVP of its own, so gradients through
+the modules can be differentiated again: the bilinear ones (linear's B[W], conv's B[x] and B[w])
+and max pooling's routing here, layer norm's and cross-entropy's in `symgrad.rules.nn_backward`.
 """
 
 import ast
@@ -250,13 +250,6 @@ defrule(
         "cross_entropy(z, y) | z: 2x3, y: 2x3 probability",
     ),
 )
-defrule(
-    "cross_entropy_vjp",
-    "ct, logits, labels",
-    call("_cross_entropy_vjp"),
-    helper=nn._cross_entropy_vjp,
-    math="v (softmax(z) Σy − y) / batch",
-)
 
 # layer norm -----------------------------------------------------------------------------------
 
@@ -296,13 +289,6 @@ defrule(
     shape="first",
     math="ẑ = (z − μ) / √(σ² + ε);  B[z](v) = B[z](v) of layer_norm with γ = 1",
     examples=("_layer_norm_zhat(z) | z: 2x4", "_layer_norm_zhat(z, eps=0.5) | z: 3"),
-)
-defrule(
-    "layer_norm_vjp_z",
-    "ct, z, gamma, eps=1e-5",
-    call("_layer_norm_vjp_z"),
-    helper=nn._layer_norm_vjp_z,
-    math="B[z](v) of layer_norm",
 )
 
 # convolution and pooling ----------------------------------------------------------------------

@@ -5,6 +5,9 @@ axes (`_spread`), then applies the reduction's own factor: 1 for sum, 1/count fo
 argmax mask shared among ties for max and min, the centred input for var and std. The forward
 (JVP) rules reduce the tangent the same way: sum and mean are linear; max and min average the
 tangent over ties (JAX's convention), var and std contract it with the centred input.
+prod's backward helper `prod_vjp` (v ⊙ the product of the other entries, exact where the input
+has zeros) is differentiable again, through `prod_derivative`: the derivative tensors of prod
+contracted with k vectors, whose own derivatives are the same rule with one vector more.
 """
 
 import numpy as np
@@ -123,7 +126,73 @@ defrule(
     "ct, a, axis=None, keepdims=False",
     call("_prod_vjp"),
     helper=runtime._prod_vjp,
-    math="v ⊙ the product of the other entries",
+    vjp={  # linear in ct; in a, the Hessian H of prod (symmetric) applied to spread(ct) ⊙ v
+        "ct": lambda g, ct, a, axis, keepdims: _prod_jvp(g, ct, a, axis, keepdims),
+        "a": lambda g, ct, a, axis, keepdims: ops.prod_derivative(
+            a, [_spread(ct, a, axis, keepdims) * g], axis=axis
+        ),
+    },
+    jvp={
+        "ct": LINEAR,
+        "a": lambda t, ct, a, axis, keepdims: (
+            _spread(ct, a, axis, keepdims) * ops.prod_derivative(a, [t], axis=axis)
+        ),
+    },
+    math="v ⊙ the product of the other entries;  B[ct](V) = Σ V ⊙ that product;  "
+    "B[a](V) = H (spread(ct) ⊙ V), H the Hessian of prod",
+    domain={"a": "withzero"},
+    examples=(
+        "_prod_vjp(ct, a) | ct: , a: 3x4 withzero",
+        "_prod_vjp(ct, a, axis=1) | ct: 3, a: 3x4 withzero",
+        "_prod_vjp(ct, a, axis=(0, 2), keepdims=True) | ct: 1x3x1, a: 2x3x4 withzero",
+    ),
+)
+
+
+def _without(vs, m):
+    return vs[:m] + vs[m + 1 :]
+
+
+def _prod_derivative_jvp(t, a, vs, axis):
+    """Multilinear in vs: Σₘ the derivative with vₘ replaced by its tangent."""
+    terms = [
+        ops.prod_derivative(a, vs[:m] + [tm] + vs[m + 1 :], axis=axis)
+        for m, tm in enumerate(t)
+        if tm is not None
+    ]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+# The derivatives of prod's `others` are the derivative tensors of prod, which are symmetric in
+# all their indices: so differentiating once more (in a, or in one of the vs) is the same rule
+# with one more vector, and the chain of derivatives closes on this one rule.
+defrule(
+    "prod_derivative",
+    "a, [vs], axis=None",
+    call("_prod_derivative"),
+    helper=runtime._prod_derivative,
+    vjp={
+        "a": lambda g, a, vs, axis: ops.prod_derivative(a, [g, *vs], axis=axis),
+        "vs": lambda g, a, vs, axis: [
+            ops.prod_derivative(a, [g, *_without(vs, m)], axis=axis) for m in range(len(vs))
+        ],
+    },
+    jvp={
+        "a": lambda t, a, vs, axis: ops.prod_derivative(a, [*vs, t], axis=axis),
+        "vs": _prod_derivative_jvp,
+    },
+    shape="first",
+    math="Dᵏ⁺¹prod(eᵢ, v₁, …, vₖ): Σ over distinct j₁…jₖ ≠ i of Π vₘ[jₘ] × the other entries;  "
+    "B[a](V) and B[vₘ](V): the same with V for one more vector (for vₘ)",
+    domain={"a": "withzero"},
+    examples=(
+        "_prod_derivative(a, [v]) | a: 2x3 withzero, v: 2x3",
+        "_prod_derivative(a, [v], axis=1) | a: 3x4 withzero, v: 3x4",
+        "_prod_derivative(a, [v, w], axis=(0, 2)) | a: 2x2x3 withzero, v: 2x2x3, w: 2x2x3",
+    ),
 )
 reduction(
     "max",

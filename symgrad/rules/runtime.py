@@ -189,6 +189,52 @@ def _prod_vjp(g, a, axis=None, keepdims=False):
     return g * np.transpose(others, np.argsort(rest + list(axes)))
 
 
+def _prod_derivative(a, vs, axis=None):
+    """The derivative of prod's `others` (each entry's product of the other entries of its
+    group) along each of vs = [v1, ..., vk] (shaped like a): for entry i, the sum over distinct
+    j1, ..., jk != i of its group of v1[j1] ... vk[jk] times the product of the group's other
+    entries. Exact where a has zeros (no division): prefix and suffix products of
+    a[j] + e1 v1[j] + ... + ek vk[j] in nilpotent e1, ..., ek (em**2 = 0), as coefficient lists
+    indexed by subsets of {e1, ..., ek}."""
+    nd, k = np.ndim(a), len(vs)
+    axes = (
+        tuple(range(nd))
+        if axis is None
+        else tuple(ax % nd for ax in (axis if isinstance(axis, tuple) else (axis,)))
+    )
+    rest = [i for i in range(nd) if i not in axes]
+    moved = np.transpose(a, rest + list(axes))
+    group = np.shape(moved)[: len(rest)] + (-1,)
+    flat = np.reshape(moved, group)
+    vflat = [np.reshape(np.transpose(v, rest + list(axes)), group) for v in vs]
+    n, full = np.shape(flat)[-1], 2**k - 1
+    if n == 0:
+        return np.zeros_like(a, dtype=np.result_type(a, *vs))
+    zero = np.zeros_like(flat[..., 0], dtype=np.result_type(flat, *vflat))
+    unit = [zero + 1] + [zero] * full
+
+    def times(p, j):  # p (a[j] + e1 v1[j] + ... + ek vk[j])
+        return [
+            sum(
+                (p[s ^ (1 << m)] * vflat[m][..., j] for m in range(k) if s >> m & 1),
+                p[s] * flat[..., j],
+            )
+            for s in range(full + 1)
+        ]
+
+    before, after = [unit], [unit]
+    for j in range(n - 1):
+        before.append(times(before[-1], j))
+        after.append(times(after[-1], n - 1 - j))
+    out = [
+        sum((before[i][s] * after[n - 1 - i][full ^ s] for s in range(1, full + 1)), zero)
+        + before[i][0] * after[n - 1 - i][full]
+        for i in range(n)
+    ]
+    others = np.reshape(np.stack(out, axis=-1), np.shape(moved))
+    return np.transpose(others, np.argsort(rest + list(axes)))
+
+
 def _solve_vjp_b(g, a, b):
     """Cotangent of b (before summing over a batch) in np.linalg.solve(a, b): solve(aᵀ, v)."""
     at = np.swapaxes(a, -1, -2)
@@ -202,6 +248,14 @@ def _solve_vjp_a(gb, a, b, x):
     if np.ndim(b) == 1:
         return _unbroadcast(-gb[..., :, None] * x[..., None, :], np.shape(a))
     return _unbroadcast(-(gb @ np.swapaxes(x, -1, -2)), np.shape(a))
+
+
+def _solve_matmul(m, x, b):
+    """m @ x, with x shaped like the solution of np.linalg.solve(a, b): a stack of vectors where
+    b is 1-D, else a stack of matrices."""
+    if np.ndim(b) == 1:
+        return (m @ x[..., None])[..., 0]
+    return m @ x
 
 
 def _solve_jvp_a(t, a, b, x):
