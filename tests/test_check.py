@@ -16,7 +16,7 @@ RNG = np.random.default_rng(0)
 
 
 def test_every_rule_is_proved_and_the_docs_table_is_current():
-    report = symgrad.verify_rules()
+    report = symgrad.verify_rules(jobs=2)  # the same report as one process, in about half the time
     assert report.ok, f"failed: {report.failed}; unverified: {report.unverified}\n{report}"
     assert {c.name for c in report.checks} == set(RULES)
     assert report.to_markdown() == RULES_PAGE.read_text(), (

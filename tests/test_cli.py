@@ -284,11 +284,14 @@ def test_verify_rules_failure_and_unknown_names(monkeypatch, capsys):
         def __str__(self):
             return "tanh FAILED"
 
-    monkeypatch.setattr(symbolic, "verify_rules", lambda names=None: Failing())
+    monkeypatch.setattr(symbolic, "verify_rules", lambda names=None, jobs=1: Failing())
     assert main(["verify-rules", "tanh"]) == 1
     assert "tanh FAILED" in capsys.readouterr().out
+    monkeypatch.undo()  # an unknown name is refused before anything is proved
     assert main(["verify-rules", "tahn"]) == 2
     assert "no rule named 'tahn'; did you mean" in capsys.readouterr().err
+    with pytest.raises(symgrad.SymgradError, match="no rule named 'nope'"):
+        symgrad.verify_rules(["nope"])
 
 
 def test_python_dash_m_help():

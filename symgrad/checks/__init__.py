@@ -6,12 +6,12 @@ from symgrad.checks.numeric import check_grads
 from symgrad.checks.report import CheckReport, check
 
 
-def verify_rules(names=None, seed: int = 0):
-    """Prove every backward function in the rule table (or those named) with SymPy; returns a
-    `RulesReport` (see `symgrad.checks.symbolic`)."""
+def verify_rules(names=None, seed: int = 0, jobs: int = 1):
+    """Prove every backward function in the rule table (or those named) with SymPy, in `jobs`
+    processes; returns a `RulesReport` (see `symgrad.checks.symbolic`)."""
     from symgrad.checks.symbolic import verify_rules as prove
 
-    return prove(names, seed)
+    return prove(names, seed, jobs)
 
 
 __all__ = ["CheckReport", "check", "check_grads", "verify_rules"]

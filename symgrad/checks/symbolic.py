@@ -14,6 +14,8 @@ so). A rule without examples is reported as unverified, never skipped.
 
 from __future__ import annotations
 
+import difflib
+import multiprocessing
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
@@ -23,6 +25,7 @@ import sympy as sp
 from symgrad.api import Compiled
 from symgrad.checks.examples import example_function, parse_example, sample
 from symgrad.checks.sym_array import Undecided, decide_at, exact, symarray
+from symgrad.errors import SymgradError
 from symgrad.rules import RULES
 
 SYMBOLIC, POINTS, UNVERIFIED, FAILED = "symbolic", "exact points", "unverified", "FAILED"
@@ -138,44 +141,50 @@ class RulesReport:
         return "\n".join(rows) + "\n"
 
 
-def verify_rules(names=None, seed: int = 0) -> RulesReport:
-    """Prove every rule (or those in `names`) against SymPy; see the module docstring."""
-    report = RulesReport()
-    for name in sorted(names or RULES):
-        rule = RULES[name]
-        if not rule.vjp and not rule.jvp:
-            method = NO_GRADIENT if rule.nondiff else NO_BACKWARD
-            report.checks.append(RuleCheck(name, rule.math, method, jvp=_no_jvp(rule)))
-            continue
-        if rule.structured:  # a gradient's loop has forward mode only, so far
-            vjp = STRUCTURED if rule.vjp else NO_BACKWARD
-            report.checks.append(RuleCheck(name, rule.math, vjp, jvp=STRUCTURED))
-            continue
-        if rule.helper is not None and not rule.callables and not rule.examples:
-            report.checks.append(RuleCheck(name, rule.math, INTERNAL))
-            continue
-        if not rule.examples:
-            report.checks.append(RuleCheck(name, rule.math, UNVERIFIED, 0, "no examples"))
-            continue
-        kinds = [kind for kind in ("vjp", "jvp") if getattr(rule, kind)]
-        methods: dict[str, list[str]] = {kind: [] for kind in kinds}
-        details = []
-        for k, example in enumerate(rule.examples):
-            for kind in kinds:
-                rng = np.random.default_rng(seed + k)  # both at the same values
-                try:
-                    method, detail = verify_example(example, rng, kind)
-                except Exception as e:  # a proof that cannot run proves nothing
-                    method, detail = UNVERIFIED, f"{example}: {type(e).__name__}: {e}"
-                methods[kind].append(method)
-                if detail:
-                    details.append(f"{kind.upper()}: {detail}")
-        vjp = _overall(methods["vjp"]) if rule.vjp else NO_BACKWARD
-        jvp = _overall(methods["jvp"]) if rule.jvp else _no_jvp(rule)
-        report.checks.append(
-            RuleCheck(name, rule.math, vjp, len(rule.examples), "; ".join(details), jvp)
-        )
-    return report
+def verify_rules(names=None, seed: int = 0, jobs: int = 1) -> RulesReport:
+    """Prove every rule (or those in `names`) against SymPy; see the module docstring. `jobs`
+    processes share the rules (the proofs are independent; the report is the same)."""
+    names = sorted(names or RULES)
+    unknown = [n for n in names if n not in RULES]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(RULES), n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else "see symgrad.rules.RULES"
+        raise SymgradError(f"no rule named {', '.join(map(repr, unknown))}; {hint}")
+    if jobs > 1 and len(names) > 1:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            return RulesReport(pool.starmap(verify_rule, [(n, seed) for n in names], chunksize=1))
+    return RulesReport([verify_rule(name, seed) for name in names])
+
+
+def verify_rule(name: str, seed: int = 0) -> RuleCheck:
+    """The proof of one rule's VJP and JVP, example by example."""
+    rule = RULES[name]
+    if not rule.vjp and not rule.jvp:
+        method = NO_GRADIENT if rule.nondiff else NO_BACKWARD
+        return RuleCheck(name, rule.math, method, jvp=_no_jvp(rule))
+    if rule.structured:  # a gradient's loop has forward mode only, so far
+        vjp = STRUCTURED if rule.vjp else NO_BACKWARD
+        return RuleCheck(name, rule.math, vjp, jvp=STRUCTURED)
+    if rule.helper is not None and not rule.callables and not rule.examples:
+        return RuleCheck(name, rule.math, INTERNAL)
+    if not rule.examples:
+        return RuleCheck(name, rule.math, UNVERIFIED, 0, "no examples")
+    kinds = [kind for kind in ("vjp", "jvp") if getattr(rule, kind)]
+    methods: dict[str, list[str]] = {kind: [] for kind in kinds}
+    details = []
+    for k, example in enumerate(rule.examples):
+        for kind in kinds:
+            rng = np.random.default_rng(seed + k)  # both at the same values
+            try:
+                method, detail = verify_example(example, rng, kind)
+            except Exception as e:  # a proof that cannot run proves nothing
+                method, detail = UNVERIFIED, f"{example}: {type(e).__name__}: {e}"
+            methods[kind].append(method)
+            if detail:
+                details.append(f"{kind.upper()}: {detail}")
+    vjp = _overall(methods["vjp"]) if rule.vjp else NO_BACKWARD
+    jvp = _overall(methods["jvp"]) if rule.jvp else _no_jvp(rule)
+    return RuleCheck(name, rule.math, vjp, len(rule.examples), "; ".join(details), jvp)
 
 
 def _no_jvp(rule) -> str:
