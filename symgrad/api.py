@@ -28,6 +28,7 @@ from symgrad.frontend import lower
 from symgrad.ir import Graph
 from symgrad.passes import forward, reverse, simplify
 from symgrad.passes.batch import batch
+from symgrad.passes.symmetry import by_symmetry
 
 _CACHE: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
 
@@ -126,12 +127,18 @@ def _derivative(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
         floats = [graph.params[k] for k in argnums] + graph.params[len(fwd.params) :]
     else:
         _single_output(fwd, kind)
-        graph = reverse(
-            fwd,
-            list(argnums),
-            seed="param" if kind == "vjp" else "one",
-            with_value=kind == "value_and_grad",
-        )
+        try:
+            graph = reverse(
+                fwd,
+                list(argnums),
+                seed="param" if kind == "vjp" else "one",
+                with_value=kind == "value_and_grad",
+            )
+        except NotDifferentiableError:  # a gradient's loop: forward over reverse, by symmetry
+            second = isinstance(fn, Compiled) and not isinstance(fn.fn, Compiled)
+            if not (second and kind in ("grad", "vjp")):
+                raise
+            graph = by_symmetry(lower(fn.fn), fn.argnums[0], list(argnums), kind)
         floats = [graph.params[k] for k in argnums]
     simplify(graph, floats)
     name = f"{kind}_{fwd.name}"

@@ -37,6 +37,12 @@ def looped(x, n):
     for i in range(n):
         s = s + np.sin(x[i]) * x[i]
     return s
+
+def looped_scalar(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + np.sin(x * i) * x
+    return s
 """
 
 
@@ -188,7 +194,26 @@ def test_what_cannot_be_differentiated_again_says_so(mod):
         symgrad.grad(symgrad.grad(mod.pair, argnums=(0, 1)))(X, 0.7)
     with pytest.raises(symgrad.SymgradError, match="only gradients"):
         symgrad.grad(symgrad.jacfwd(mod.cubic))(0.3)
-    with pytest.raises(symgrad.NotDifferentiableError, match="loop_vjp"):  # reverse of reverse
-        symgrad.vjp(symgrad.grad(mod.looped), X, 2)[1](X)
-    # and the failed compilations left the first-order caches working
-    assert symgrad.grad(mod.looped)(X, 2).shape == (3,)
+    third = symgrad.grad(symgrad.grad(symgrad.grad(mod.looped_scalar)))
+    with pytest.raises(symgrad.NotDifferentiableError, match="loop_vjp"):
+        third(0.3, 2)
+    # and the failed compilation left the lower orders working
+    assert symgrad.grad(symgrad.grad(mod.looped_scalar))(0.3, 2) == pytest.approx(
+        symgrad.jvp(symgrad.grad(mod.looped_scalar), (0.3, 2), (1.0, None))[1], rel=1e-12
+    )
+
+
+def test_the_gradient_of_a_gradient_through_a_loop_by_symmetry(mod):
+    x, u = RNG.standard_normal(3), RNG.standard_normal(3)
+    H = symgrad.hessian(mod.looped)(x, 3)
+    np.testing.assert_allclose(H, numeric_jacobian(symgrad.grad(mod.looped), (x, 3), 0), atol=1e-6)
+    _, vjp_fn = symgrad.vjp(symgrad.grad(mod.looped), x, 3)
+    np.testing.assert_allclose(vjp_fn(u)[0], H.T @ u, rtol=1e-10, atol=1e-12)
+    d2 = symgrad.grad(symgrad.grad(mod.looped_scalar))
+    assert d2(0.3, 4) == pytest.approx(
+        numeric_jacobian(symgrad.grad(mod.looped_scalar), (0.3, 4), 0), rel=1e-6
+    )
+    assert d2.source.index("_check_scalar(x)") < d2.source.index("for i in range(n):")
+    with pytest.raises(symgrad.NotDifferentiableError, match="scalar output"):
+        symgrad.grad(symgrad.grad(mod.looped))(x, 3)  # its gradient is a vector
+    symgrad.check_grads(mod.looped, (x, 3), order=2, modes=("rev", "fwd"))

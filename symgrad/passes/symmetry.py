@@ -1,0 +1,38 @@
+"""Second derivatives by symmetry: the reverse-mode derivative of a gradient, by forward mode.
+
+Contract: `by_symmetry(fwd, k, wrt, kind)` differentiates the gradient ∂f/∂x_k of the function
+graph `fwd` with respect to the arguments `wrt` without a reverse pass over that gradient.
+Second derivatives are symmetric, so uᵀ ∂/∂x_j (∂f/∂x_k) = ∂/∂x_k (∂f/∂x_j) · u: the VJP of
+the gradient for a cotangent u is the tangent of the gradients ∂f/∂x_j along the tangent u of
+x_k (forward over reverse). With `kind="vjp"` the graph takes u as a new last param
+`<x_k>_bar_bar`; with `kind="grad"` u is 1 (the gradient ∂f/∂x_k must then be a scalar, which
+the graph checks when it runs). The outputs are one derivative per entry of `wrt`. The API uses
+this where reverse over reverse cannot run (a loop's backward function has no VJP yet).
+"""
+
+from __future__ import annotations
+
+from symgrad.ir import Graph
+from symgrad.passes.forward import forward
+from symgrad.passes.reverse import reverse
+from symgrad.passes.simplify import simplify
+from symgrad.rules import Value, building, ops
+
+
+def by_symmetry(fwd: Graph, k: int, wrt: list[int], kind: str) -> Graph:
+    grads = reverse(fwd, wrt)
+    simplify(grads, [grads.params[j] for j in wrt])
+    for node in grads.nodes():  # the gradients are the function now differentiated
+        node.backward = node.tangent = False
+    graph = forward(grads, [k])  # (*gradients, *their tangents along x_k)
+    u, x = graph.params[-1], graph.params[k]
+    graph.outputs = graph.outputs[len(wrt) :]
+    if kind == "vjp":
+        graph[u].name = f"{graph[x].name}_bar_bar"
+        return graph
+    with building(graph, graph[x].loc, order=graph[x].order):  # checked first
+        graph.checks.append(ops.check_scalar(Value(x)).id)
+    graph.replace_uses(u, graph.const(1.0))
+    graph.remove([u])
+    graph.params.pop()
+    return graph
