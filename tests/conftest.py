@@ -30,6 +30,18 @@ def load_module(directory, source: str):
     return module
 
 
+def moved(args, tangents, s):
+    """The arguments moved by s along their tangents (None: held fixed), Python floats kept."""
+    out = []
+    for a, t in zip(args, tangents):
+        if t is None:
+            out.append(a)
+        else:
+            step = a + s * t
+            out.append(float(step) if isinstance(a, float) else step)
+    return out
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--fuzz",

@@ -11,6 +11,7 @@ import symgrad
 from symgrad.checks.examples import example_function, parse_example, sample
 from symgrad.rules import BY_METHOD, RULES
 from symgrad.rules.table import BY_CALLABLE
+from tests.conftest import moved
 
 USER_FACING = sorted({*BY_CALLABLE.values(), *BY_METHOD.values(), "getitem", "split_part"})
 EXAMPLES = [(name, ex) for name in sorted(RULES) for ex in RULES[name].examples]
@@ -31,17 +32,6 @@ def _setup(example: str, seed: int = 0):
     return f, args, tangents, rng
 
 
-def _moved(args, tangents, s):
-    out = []
-    for a, t in zip(args, tangents):
-        if t is None:
-            out.append(a)
-        else:
-            moved = a + s * t
-            out.append(float(moved) if isinstance(a, float) else moved)
-    return out
-
-
 def test_every_rule_with_a_backward_function_has_a_forward_one():
     missing = [n for n in USER_FACING if RULES[n].vjp and not RULES[n].jvp]
     assert not missing, f"differentiable rules without a JVP: {missing}"
@@ -60,7 +50,7 @@ def test_jvp_matches_central_differences_and_the_vjp(name, example):
     assert np.shape(out_dot) == np.shape(expected)
     assert np.asarray(out_dot).dtype == np.asarray(expected).dtype
     eps = 1e-6
-    numeric = (np.asarray(f(*_moved(args, tangents, eps))) - f(*_moved(args, tangents, -eps))) / (
+    numeric = (np.asarray(f(*moved(args, tangents, eps))) - f(*moved(args, tangents, -eps))) / (
         2 * eps
     )
     np.testing.assert_allclose(out_dot, numeric, rtol=1e-5, atol=1e-7)

@@ -16,6 +16,7 @@ import pytest
 import symgrad
 from symgrad.checks.examples import Input, example_function, parse_example, sample
 from symgrad.rules import RULES
+from tests.conftest import moved
 
 # Examples that are not twice differentiable at their float64 samples, with the reason. (None
 # today: kinks such as relu's, abs's or max's are met with probability zero.)
@@ -62,17 +63,6 @@ def test_every_differentiable_primitive_differentiates_again():
     assert not open_ends, f"differentiable rules without a VJP or a JVP per input: {open_ends}"
 
 
-def _moved(args, tangents, s):
-    out = []
-    for a, t in zip(args, tangents):
-        if t is None:
-            out.append(a)
-        else:
-            moved = a + s * t
-            out.append(float(moved) if isinstance(a, float) else moved)
-    return out
-
-
 def _as_tuple(x):
     return x if isinstance(x, tuple) else (x,)
 
@@ -101,8 +91,8 @@ def test_second_order_matches_central_differences(name, example, expr, inputs):
     for got, want in zip(grads, expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     eps = 1e-5
-    plus = _as_tuple(gradient(*_moved(args, tangents, eps)))
-    minus = _as_tuple(gradient(*_moved(args, tangents, -eps)))
+    plus = _as_tuple(gradient(*moved(args, tangents, eps)))
+    minus = _as_tuple(gradient(*moved(args, tangents, -eps)))
     for got, p, m in zip(grad_dots, plus, minus, strict=True):
         numeric = (np.asarray(p) - np.asarray(m)) / (2 * eps)
         np.testing.assert_allclose(got, numeric, rtol=1e-4, atol=1e-6)
