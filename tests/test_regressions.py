@@ -93,6 +93,13 @@ def test_fancy_index_list_of_int_arguments(make_fn):
         np.testing.assert_allclose(g, expected)
 
 
+def test_element_assignment_with_a_none_index(make_fn):
+    # `a[None] = v` reached an internal AttributeError: an index evaluating to None was read as
+    # "not evaluated yet" and lowered again as a slice
+    m = make_fn("def f(x):\n    a = np.zeros_like(x)\n    a[None] = x * x\n    return np.sum(a)")
+    symgrad.check_grads(m.f, [rng.uniform(-1, 1, (3,))], 0)
+
+
 def test_duplicate_argnums_give_two_arrays(make_fn):
     m = make_fn("def f(x):\n    return np.sum(x ** 3)\n")
     a, b = symgrad.grad(m.f, argnums=(0, 0))(np.ones(3))

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.jumps import FLAGS, READABLE
-from symgrad.frontend.loops import Unbound, _BodyEnv, _is_number, assigned_names
+from symgrad.frontend.loops import _BodyEnv, _is_number, assigned_names
+from symgrad.frontend.values import Unbound
 from symgrad.ir import Graph
 from symgrad.rules import Value
 
@@ -48,7 +49,7 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
         lw.env[name] = item
     for name in bound[0] + bound[1]:
         if name not in outputs:
-            lw.env[name] = Unbound(loc, f"is bound in only one branch of the if on line {loc.line}")
+            lw.env[name] = Unbound(f"is bound in only one branch of the if on line {loc.line}")
 
 
 def lower_ifexp(lw: _Lowerer, e: ast.IfExp) -> Any:

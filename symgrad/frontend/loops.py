@@ -26,20 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import SymgradError, UnsupportedSyntaxError
 from symgrad.frontend.jumps import FLAGS, STOP, desugar
+from symgrad.frontend.subscripts import getitem, owned
+from symgrad.frontend.values import Unbound
 from symgrad.ir import Graph
 from symgrad.rules import Value
 
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
-
-
-class Unbound:
-    """What a name holds where reading it would depend on how the code ran (bound only inside a
-    loop, or in one branch of an `if`), or would see a change NumPy makes through a view:
-    reading it is an error that gives the `reason`."""
-
-    def __init__(self, loc, reason: str):
-        self.loc, self.reason = loc, reason
 
 
 class Appender:
@@ -109,8 +102,6 @@ class _BodyEnv(dict):
 
     def param(self, name: str, outer_id: int, loc=None) -> Value:
         """A new param of the body for the enclosing graph's value `outer_id`."""
-        from symgrad.frontend.lower import owned
-
         param = self.body.param(name, loc)
         self.body[param].attrs["owned"] = owned(self.outer_graph, outer_id)
         return Value(param)
@@ -232,7 +223,7 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
         lw.env[name] = Stacked(Value(item), name)
     for name in targets + names:
         if name not in carried:
-            lw.env[name] = Unbound(loc, f"is bound only inside the loop on line {loc.line}")
+            lw.env[name] = Unbound(f"is bound only inside the loop on line {loc.line}")
 
 
 def _condition_graph(lw: _Lowerer, s: ast.While, carried, inits, captured, breaks) -> Graph:
@@ -336,7 +327,7 @@ class _Iteration:
             dict.__setitem__(env, self.index_name, index)
             return
         rows = [
-            child.getitem(env.capture(self.lw.graph[seq.id].name or "xs", seq), index, s)
+            getitem(child, env.capture(self.lw.graph[seq.id].name or "xs", seq), index, s)
             for seq in self.sequences
         ]
         if self.enumerated:

@@ -7,6 +7,12 @@ tuple or list of values, a Python object found by name (a module, a NumPy functi
 function), or a bound method. NumPy callables and ndarray methods become rule applications; user
 functions are read and inlined (any depth, tuple results included); anything else is refused with
 a `SymgradError` naming the construct and its place.
+
+`_Lowerer` is the walk: statements, names, attributes, operators and the binding of names. It
+hands the rest to a module each, as free functions taking the lowerer: calls
+(`symgrad.frontend.calls`), subscripts and element assignment (`symgrad.frontend.subscripts`),
+`for` and `while` loops (`symgrad.frontend.loops`), `if` and `a if c else b`
+(`symgrad.frontend.branches`).
 """
 
 from __future__ import annotations
@@ -14,8 +20,6 @@ from __future__ import annotations
 import ast
 import builtins
 import operator
-import types
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -23,11 +27,13 @@ import numpy as np
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
 from symgrad.frontend import fence
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
-from symgrad.frontend.loops import Appender, AppendTo, Stacked, Unbound, lower_for, lower_while
+from symgrad.frontend.calls import lower_call
+from symgrad.frontend.loops import Appender, AppendTo, Stacked, lower_for, lower_while
 from symgrad.frontend.source import FunctionSource, read_function
+from symgrad.frontend.subscripts import getitem, setitem
+from symgrad.frontend.values import Method, Unbound, is_const
 from symgrad.ir import Graph
-from symgrad.ir.index import Dyn, Slice
-from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
+from symgrad.rules import BY_METHOD, RULES, Value
 from symgrad.rules.build import add_bound, bind
 from symgrad.rules.table import ARRAY, SEQ
 
@@ -59,25 +65,6 @@ _CMP_RULES = {
 }
 _PY_CMPS = {op: getattr(operator, f) for op, f in zip(_CMP_RULES, "gt lt ge le eq ne".split())}
 _PROPERTIES = {"T", "shape", "ndim", "size", "dtype"}
-_CONST_TYPES = (int, float, bool, complex, str, type(None), type(Ellipsis))
-_BUILTIN_RULES = {abs: "abs", len: "len"}
-_FOLDS = {sum: ("sum", "add"), min: ("min", "minimum"), max: ("max", "maximum")}
-
-
-@dataclass(frozen=True)
-class Method:
-    """`x.name` for a graph value x, waiting to be called."""
-
-    receiver: Value
-    name: str
-
-
-def is_const(v: Any) -> bool:
-    if isinstance(v, (tuple, list)):
-        return all(is_const(x) for x in v)
-    if isinstance(v, type):  # a dtype given as a type: float, np.float32
-        return v in (float, int, bool, complex) or issubclass(v, np.generic)
-    return isinstance(v, _CONST_TYPES)
 
 
 def lower(fn: Callable) -> Graph:
@@ -167,7 +154,7 @@ class _Lowerer:
             for t, v in zip(target.elts, items):
                 self.bind(t, v, first, s)
         elif isinstance(target, ast.Subscript):
-            self.setitem(target, value)
+            setitem(self, target, value)
         else:
             raise self.error(
                 target, "this assignment target is not supported", cls=UnsupportedSyntaxError
@@ -262,70 +249,18 @@ class _Lowerer:
 
     def e_Subscript(self, e: ast.Subscript) -> Any:
         base = self.expr(e.value)
-        index = self.expr(e.slice) if not isinstance(e.slice, ast.Slice) else self.e_Slice(e.slice)
+        index = self.expr(e.slice)
         if isinstance(base, (tuple, list)) and is_const(index):
             return base[index]
         if isinstance(base, Stacked):  # an item of a list a loop filled: a row of the stack
             base = base.value
         if not isinstance(base, Value):
             raise self.error(e, "subscript of a non-array value is not supported")
-        return self.getitem(base, index, e)
+        return getitem(self, base, index, e)
 
     def e_Slice(self, e: ast.Slice) -> slice:
         parts = [None if p is None else self.expr(p) for p in (e.lower, e.upper, e.step)]
         return slice(*parts)
-
-    def setitem(self, target: ast.Subscript, value: Any) -> None:
-        """`a[index] = value`: a new array, bound to `a` and to every other name for the old one;
-        names holding a view of the old one (which NumPy would change too) become unbound."""
-        name = target.value.id if isinstance(target.value, ast.Name) else None
-        old = self.env[name] if name in self.env else None
-        if not isinstance(old, Value) or not owned(self.graph, old.id):
-            raise self.error(
-                target,
-                "only arrays the function created can be assigned to element by element",
-                "Make the array first (np.zeros_like(x), x.copy(), ...): symgrad does not "
-                "change the caller's arrays, or arrays seen through a view.",
-                cls=UnsupportedSyntaxError,
-            )
-        index = self.expr(target.slice) if not isinstance(target.slice, ast.Slice) else None
-        parts, spec = self.index_spec(
-            index if index is not None else self.e_Slice(target.slice), target
-        )
-        new = self.call_rule("setitem", (old, value, parts), {"index": spec}, target)
-        loc = self.src.locate(target)
-        for k, v in list(self.env.items()):
-            if not isinstance(v, Value):
-                continue
-            node = self.graph[v.id]
-            if v.id == old.id:
-                self.env[k] = new
-            elif node.op in RULES and RULES[node.op].view and node.inputs[:1] == (old.id,):
-                self.env[k] = Unbound(loc, f"is a view of {name}, which line {loc.line} changed")
-
-    def index_spec(self, index: Any, e: ast.AST) -> tuple[list, tuple]:
-        """The graph values an index reads (`parts`) and its static form (`spec`)."""
-        items = index if isinstance(index, tuple) else (index,)
-        parts: list = []
-
-        def static(item):
-            if isinstance(item, slice):
-                return Slice(static(item.start), static(item.stop), static(item.step))
-            if isinstance(item, (Value, list)):
-                parts.append(self.as_value(item, e))
-                return Dyn(len(parts) - 1)
-            if isinstance(item, (int, type(None), type(Ellipsis))) and not isinstance(item, bool):
-                return item
-            raise self.error(e, f"index {item!r} is not supported")
-
-        spec = tuple(static(i) for i in items)
-        if not isinstance(index, tuple):
-            spec = spec[:1]
-        return parts, spec
-
-    def getitem(self, base: Value, index: Any, e: ast.AST) -> Value:
-        parts, spec = self.index_spec(index, e)
-        return self.call_rule("getitem", (base, parts), {"index": spec}, e)
 
     def e_UnaryOp(self, e: ast.UnaryOp) -> Any:
         v = self.expr(e.operand)
@@ -385,125 +320,10 @@ class _Lowerer:
             return _PY_CMPS[type(e.ops[0])](left, right)
         return self.call_rule(name, (left, right), {}, e)
 
-    # calls ----------------------------------------------------------------------------------
     def e_Call(self, e: ast.Call) -> Any:
-        callee = self.expr(e.func)
-        args = tuple(self.expr(a) for a in e.args)
-        kwargs = {k.arg: self.expr(k.value) for k in e.keywords}
-        if None in kwargs:
-            raise self.error(e, "**kwargs in a call is not supported", cls=UnsupportedSyntaxError)
-        if isinstance(callee, Method):
-            return self.call_method(callee, args, kwargs, e)
-        if isinstance(callee, AppendTo) and len(args) == 1 and not kwargs:
-            callee.appender.append(self, args[0], e)
-            return None
-        if args and isinstance(args[0], Stacked):  # np.stack(xs), np.array(xs), len(xs)
-            if callee in (np.stack, np.array, np.asarray, len) and not kwargs:
-                return (
-                    args[0].value
-                    if callee is not len
-                    else self.call_rule("len", (args[0].value,), {}, e)
-                )
-        rule = rule_for_callable(callee)
-        if rule is None and callee in _BUILTIN_RULES:
-            rule = RULES[_BUILTIN_RULES[callee]]
-        if (
-            rule is not None
-            and rule.name == "asarray"
-            and args
-            and not is_const(args[0])
-            and isinstance(args[0], (list, tuple))
-        ):
-            rule = RULES["stack"]  # np.array([a, b]) of arrays stacks them
-        if rule is not None:
-            return self.call_rule(rule.name, args, kwargs, e)
-        if callee in _FOLDS and not kwargs:
-            return callee(*args) if is_const(args) else self.fold(callee, args, e)
-        if callee is float or callee is int:
-            if len(args) == 1 and is_const(args[0]):
-                return callee(args[0])
-            if callee is float and len(args) == 1:
-                return args[0]
-        if isinstance(callee, types.FunctionType) and not _is_library(callee):
-            return self.inline(callee, args, kwargs, e)
-        if callee is np.split:
-            return self.split(args, kwargs, e)
-        what = (
-            getattr(callee, "__qualname__", None)
-            or getattr(callee, "__name__", None)
-            or type(callee).__name__
-        )
-        module = getattr(callee, "__module__", None)
-        full = f"{module}.{what}" if module and module != "builtins" else what
-        raise self.error(
-            e,
-            f"cannot differentiate a call to {full}",
-            "symgrad knows the NumPy functions in its rule table "
-            "(symgrad.rules.RULES) and Python functions defined in source files.",
-            cls=UnknownCallableError,
-        )
+        return lower_call(self, e)
 
-    def fold(self, fn, args: tuple, e: ast.AST) -> Any:
-        """Python's sum, min and max: over a tuple or list of values, elementwise (`sum` adds
-        them up from 0); over one array, along its first axis, as Python iterates it."""
-        reduce_rule, binary_rule = _FOLDS[fn]
-        if len(args) == 1 and isinstance(args[0], Value):
-            return self.call_rule(reduce_rule, (args[0],), {"axis": 0}, e)
-        items = list(args[0]) if len(args) == 1 else list(args)
-        if not items:
-            raise self.error(e, f"{fn.__name__}() of an empty sequence")
-        total = 0 if fn is sum else items.pop(0)
-        for item in items:
-            total = self.call_rule(binary_rule, (total, item), {}, e)
-        return total
-
-    def call_method(self, m: Method, args: tuple, kwargs: dict, e: ast.AST) -> Any:
-        if m.name == "copy" and not args and not kwargs:
-            return self.call_rule("copy", (m.receiver,), {}, e)
-        if m.name in ("reshape", "transpose") and len(args) > 1:
-            args = (args,)
-        if m.name == "transpose" and args:
-            kwargs = {"axes": args[0]}
-            args = ()
-        if m.name == "astype":
-            return self.call_rule("astype", (m.receiver,) + args, kwargs, e)
-        return self.call_rule(BY_METHOD[m.name], (m.receiver,) + args, kwargs, e)
-
-    def split(self, args: tuple, kwargs: dict, e: ast.AST) -> list:
-        values = dict(zip(("ary", "indices_or_sections", "axis"), args), **kwargs)
-        sections = values.get("indices_or_sections")
-        if not is_const(sections) or isinstance(sections, (float, str)):
-            raise self.error(e, "np.split needs a constant number of sections or split indices")
-        n = sections if isinstance(sections, int) else len(sections) + 1
-        attrs = {
-            "sections": tuple(sections) if isinstance(sections, list) else sections,
-            "axis": values.get("axis", 0),
-        }
-        return [
-            self.call_rule("split_part", (values["ary"],), dict(attrs, part=i), e) for i in range(n)
-        ]
-
-    def inline(self, fn: types.FunctionType, args: tuple, kwargs: dict, e: ast.AST) -> Any:
-        if fn.__code__ in self.stack:
-            raise self.error(
-                e,
-                f"recursive call to {fn.__qualname__} is not supported",
-                cls=UnsupportedSyntaxError,
-            )
-        src = read_function(fn)
-        fence.check(src)
-        import inspect
-
-        try:
-            bound = inspect.signature(fn).bind(*args, **kwargs)
-        except TypeError as err:
-            raise self.error(e, f"bad call to {fn.__qualname__}: {err}") from None
-        bound.apply_defaults()
-        env = {}
-        for name, value in bound.arguments.items():
-            env[name] = self.outside(value, name, e) if not _is_frontend(value) else value
-        return _Lowerer(self.graph, src, env, self.stack + (fn.__code__,)).run()
-
+    # rule applications ----------------------------------------------------------------------
     def call_rule(self, name: str, args: tuple, kwargs: dict, e: ast.AST) -> Value:
         rule = RULES[name]
         loc = self.src.locate(e)
@@ -555,35 +375,3 @@ class _Lowerer:
         raise SymgradError(
             f"the function must return one array or number (it returns a {type(v).__name__})", loc
         )
-
-
-def owned(graph: Graph, nid: int) -> bool:
-    """Whether the value is an array the function made itself (not an argument, a constant or
-    a view of one), so that assigning to its elements changes nothing the caller can see."""
-    node = graph[nid]
-    if node.op in ("param", "const"):
-        return node.attrs.get("owned", False)
-    if node.op == "item":
-        src = graph[node.inputs[0]]
-        k = node.attrs["index"]
-        if src.op in ("loop", "while"):  # a carried variable's final (or initial) value
-            return owned(graph, src.inputs[(3 if src.op == "loop" else 0) + k])
-        return all(  # a branch's value: one it made, or a value from before the if
-            owned(graph, src.inputs[1 + params[branch[out].attrs["index"]]])
-            if branch[out].op == "param"
-            else owned(branch, out)
-            for branch, params in zip(src.attrs["branches"], src.attrs["params"])
-            for out in branch.outputs[k : k + 1]
-        )
-    return not RULES[node.op].view
-
-
-def _is_library(fn: types.FunctionType) -> bool:
-    module = fn.__module__ or ""
-    return module.split(".")[0] in ("numpy", "symgrad", "scipy")
-
-
-def _is_frontend(v: Any) -> bool:
-    if isinstance(v, (tuple, list)):
-        return all(_is_frontend(x) for x in v)
-    return isinstance(v, (Value, Method)) or is_const(v)

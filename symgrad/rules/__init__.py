@@ -8,6 +8,7 @@ from symgrad.rules import (  # noqa: F401
     control,
     elementwise,
     indexing,
+    joins,
     linalg,
     nn,
     nn_backward,

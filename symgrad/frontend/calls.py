@@ -1,0 +1,163 @@
+"""Lowering calls: NumPy functions, ndarray methods, a few builtins, and user functions.
+
+Contract: `lower_call(lw, e)` evaluates the callee and the arguments of the call `e` with the
+lowerer `lw` and returns the call's value. A NumPy callable in the rule table, `abs`, `len` or
+an ndarray method (a `Method`) becomes a rule application (`np.array` of a list of arrays stacks
+them); `sum`, `min` and `max` fold constants at once and otherwise become `sum`/`add`,
+`min`/`minimum`, `max`/`maximum` nodes; `float` and `int` fold constants (`float(x)` of an array
+is x); `np.split` gives a list of one `split_part` node per part; `xs.append(v)`, `np.stack(xs)`,
+`np.array(xs)` and `len(xs)` read a list a loop fills. A Python function defined in a source
+file (not NumPy's, SciPy's or symgrad's) is read, fenced and inlined with a lowerer of its own,
+at any depth; a recursive call is refused. Anything else is an `UnknownCallableError` naming
+the callable.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import types
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from symgrad.errors import UnknownCallableError, UnsupportedSyntaxError
+from symgrad.frontend import fence
+from symgrad.frontend.loops import AppendTo, Stacked
+from symgrad.frontend.source import read_function
+from symgrad.frontend.values import Method, is_const
+from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
+
+if TYPE_CHECKING:
+    from symgrad.frontend.lower import _Lowerer
+
+_BUILTIN_RULES = {abs: "abs", len: "len"}
+_FOLDS = {sum: ("sum", "add"), min: ("min", "minimum"), max: ("max", "maximum")}
+
+
+def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
+    callee = lw.expr(e.func)
+    args = tuple(lw.expr(a) for a in e.args)
+    kwargs = {k.arg: lw.expr(k.value) for k in e.keywords}
+    if None in kwargs:
+        raise lw.error(e, "**kwargs in a call is not supported", cls=UnsupportedSyntaxError)
+    if isinstance(callee, Method):
+        return _call_method(lw, callee, args, kwargs, e)
+    if isinstance(callee, AppendTo) and len(args) == 1 and not kwargs:
+        callee.appender.append(lw, args[0], e)
+        return None
+    if args and isinstance(args[0], Stacked):  # np.stack(xs), np.array(xs), len(xs)
+        if callee in (np.stack, np.array, np.asarray, len) and not kwargs:
+            return (
+                args[0].value if callee is not len else lw.call_rule("len", (args[0].value,), {}, e)
+            )
+    rule = rule_for_callable(callee)
+    if rule is None and callee in _BUILTIN_RULES:
+        rule = RULES[_BUILTIN_RULES[callee]]
+    if (
+        rule is not None
+        and rule.name == "asarray"
+        and args
+        and not is_const(args[0])
+        and isinstance(args[0], (list, tuple))
+    ):
+        rule = RULES["stack"]  # np.array([a, b]) of arrays stacks them
+    if rule is not None:
+        return lw.call_rule(rule.name, args, kwargs, e)
+    if callee in _FOLDS and not kwargs:
+        return callee(*args) if is_const(args) else _fold(lw, callee, args, e)
+    if callee is float or callee is int:
+        if len(args) == 1 and is_const(args[0]):
+            return callee(args[0])
+        if callee is float and len(args) == 1:
+            return args[0]
+    if isinstance(callee, types.FunctionType) and not _is_library(callee):
+        return _inline(lw, callee, args, kwargs, e)
+    if callee is np.split:
+        return _split(lw, args, kwargs, e)
+    what = (
+        getattr(callee, "__qualname__", None)
+        or getattr(callee, "__name__", None)
+        or type(callee).__name__
+    )
+    module = getattr(callee, "__module__", None)
+    full = f"{module}.{what}" if module and module != "builtins" else what
+    raise lw.error(
+        e,
+        f"cannot differentiate a call to {full}",
+        "symgrad knows the NumPy functions in its rule table "
+        "(symgrad.rules.RULES) and Python functions defined in source files.",
+        cls=UnknownCallableError,
+    )
+
+
+def _fold(lw: _Lowerer, fn, args: tuple, e: ast.AST) -> Any:
+    """Python's sum, min and max: over a tuple or list of values, elementwise (`sum` adds
+    them up from 0); over one array, along its first axis, as Python iterates it."""
+    reduce_rule, binary_rule = _FOLDS[fn]
+    if len(args) == 1 and isinstance(args[0], Value):
+        return lw.call_rule(reduce_rule, (args[0],), {"axis": 0}, e)
+    items = list(args[0]) if len(args) == 1 else list(args)
+    if not items:
+        raise lw.error(e, f"{fn.__name__}() of an empty sequence")
+    total = 0 if fn is sum else items.pop(0)
+    for item in items:
+        total = lw.call_rule(binary_rule, (total, item), {}, e)
+    return total
+
+
+def _call_method(lw: _Lowerer, m: Method, args: tuple, kwargs: dict, e: ast.AST) -> Any:
+    if m.name == "copy" and not args and not kwargs:
+        return lw.call_rule("copy", (m.receiver,), {}, e)
+    if m.name in ("reshape", "transpose") and len(args) > 1:
+        args = (args,)
+    if m.name == "transpose" and args:
+        kwargs = {"axes": args[0]}
+        args = ()
+    if m.name == "astype":
+        return lw.call_rule("astype", (m.receiver,) + args, kwargs, e)
+    return lw.call_rule(BY_METHOD[m.name], (m.receiver,) + args, kwargs, e)
+
+
+def _split(lw: _Lowerer, args: tuple, kwargs: dict, e: ast.AST) -> list:
+    values = dict(zip(("ary", "indices_or_sections", "axis"), args), **kwargs)
+    sections = values.get("indices_or_sections")
+    if not is_const(sections) or isinstance(sections, (float, str)):
+        raise lw.error(e, "np.split needs a constant number of sections or split indices")
+    n = sections if isinstance(sections, int) else len(sections) + 1
+    attrs = {
+        "sections": tuple(sections) if isinstance(sections, list) else sections,
+        "axis": values.get("axis", 0),
+    }
+    return [lw.call_rule("split_part", (values["ary"],), dict(attrs, part=i), e) for i in range(n)]
+
+
+def _inline(lw: _Lowerer, fn: types.FunctionType, args: tuple, kwargs: dict, e: ast.AST) -> Any:
+    if fn.__code__ in lw.stack:
+        raise lw.error(
+            e,
+            f"recursive call to {fn.__qualname__} is not supported",
+            cls=UnsupportedSyntaxError,
+        )
+    src = read_function(fn)
+    fence.check(src)
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError as err:
+        raise lw.error(e, f"bad call to {fn.__qualname__}: {err}") from None
+    bound.apply_defaults()
+    env = {}
+    for name, value in bound.arguments.items():
+        env[name] = lw.outside(value, name, e) if not _is_frontend(value) else value
+    return type(lw)(lw.graph, src, env, lw.stack + (fn.__code__,)).run()
+
+
+def _is_library(fn: types.FunctionType) -> bool:
+    module = fn.__module__ or ""
+    return module.split(".")[0] in ("numpy", "symgrad", "scipy")
+
+
+def _is_frontend(v: Any) -> bool:
+    if isinstance(v, (tuple, list)):
+        return all(_is_frontend(x) for x in v)
+    return isinstance(v, (Value, Method)) or is_const(v)

@@ -1,0 +1,98 @@
+"""Subscripts: reading `a[index]`, writing `a[index] = value`, and which arrays may be written.
+
+Contract: `index_spec(lw, index, e)` splits an evaluated index into the graph values it reads
+(`parts`) and its static form (`spec`: ints, None, Ellipsis, `Slice`s, and `Dyn(k)` for the k-th
+part); `getitem(lw, base, index, e)` is the `getitem` node reading it. `setitem(lw, target,
+value)` lowers `a[index] = value` to a `setitem` node, a new array, bound to `a` and to every
+other name for the old one; names holding a view of the old one (which NumPy would change too)
+become `Unbound`. Only an array the function made can be written: `owned(graph, nid)` says
+whether a value is one (not a param, a constant or a view of one, followed through the items of
+loops and branches), so that writing to it changes nothing the caller can see.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+from symgrad.errors import UnsupportedSyntaxError
+from symgrad.frontend.values import Unbound
+from symgrad.ir import Graph
+from symgrad.ir.index import Dyn, Slice
+from symgrad.rules import RULES, Value
+
+if TYPE_CHECKING:
+    from symgrad.frontend.lower import _Lowerer
+
+
+def index_spec(lw: _Lowerer, index: Any, e: ast.AST) -> tuple[list, tuple]:
+    """The graph values an index reads (`parts`) and its static form (`spec`)."""
+    items = index if isinstance(index, tuple) else (index,)
+    parts: list = []
+
+    def static(item):
+        if isinstance(item, slice):
+            return Slice(static(item.start), static(item.stop), static(item.step))
+        if isinstance(item, (Value, list)):
+            parts.append(lw.as_value(item, e))
+            return Dyn(len(parts) - 1)
+        if isinstance(item, (int, type(None), type(Ellipsis))) and not isinstance(item, bool):
+            return item
+        raise lw.error(e, f"index {item!r} is not supported")
+
+    spec = tuple(static(i) for i in items)
+    if not isinstance(index, tuple):
+        spec = spec[:1]
+    return parts, spec
+
+
+def getitem(lw: _Lowerer, base: Value, index: Any, e: ast.AST) -> Value:
+    parts, spec = index_spec(lw, index, e)
+    return lw.call_rule("getitem", (base, parts), {"index": spec}, e)
+
+
+def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
+    """`a[index] = value`: a new array, bound to `a` and to every other name for the old one;
+    names holding a view of the old one (which NumPy would change too) become unbound."""
+    name = target.value.id if isinstance(target.value, ast.Name) else None
+    old = lw.env[name] if name in lw.env else None
+    if not isinstance(old, Value) or not owned(lw.graph, old.id):
+        raise lw.error(
+            target,
+            "only arrays the function created can be assigned to element by element",
+            "Make the array first (np.zeros_like(x), x.copy(), ...): symgrad does not "
+            "change the caller's arrays, or arrays seen through a view.",
+            cls=UnsupportedSyntaxError,
+        )
+    parts, spec = index_spec(lw, lw.expr(target.slice), target)
+    new = lw.call_rule("setitem", (old, value, parts), {"index": spec}, target)
+    line = lw.src.locate(target).line
+    for k, v in list(lw.env.items()):
+        if not isinstance(v, Value):
+            continue
+        node = lw.graph[v.id]
+        if v.id == old.id:
+            lw.env[k] = new
+        elif node.op in RULES and RULES[node.op].view and node.inputs[:1] == (old.id,):
+            lw.env[k] = Unbound(f"is a view of {name}, which line {line} changed")
+
+
+def owned(graph: Graph, nid: int) -> bool:
+    """Whether the value is an array the function made itself (not an argument, a constant or
+    a view of one), so that assigning to its elements changes nothing the caller can see."""
+    node = graph[nid]
+    if node.op in ("param", "const"):
+        return node.attrs.get("owned", False)
+    if node.op == "item":
+        src = graph[node.inputs[0]]
+        k = node.attrs["index"]
+        if src.op in ("loop", "while"):  # a carried variable's final (or initial) value
+            return owned(graph, src.inputs[(3 if src.op == "loop" else 0) + k])
+        return all(  # a branch's value: one it made, or a value from before the if
+            owned(graph, src.inputs[1 + params[branch[out].attrs["index"]]])
+            if branch[out].op == "param"
+            else owned(branch, out)
+            for branch, params in zip(src.attrs["branches"], src.attrs["params"])
+            for out in branch.outputs[k : k + 1]
+        )
+    return not RULES[node.op].view

@@ -1,0 +1,44 @@
+"""Frontend values: what lowering gives besides graph `Value`s and Python objects found by name.
+
+Contract: `is_const(v)` says whether v is a Python constant known when compiling (a number, a
+string, None, Ellipsis, a dtype given as a type, or a tuple or list of those); lowering folds
+operations on constants at once. `Method` is `x.name` for a graph value x, waiting to be called.
+`Unbound` is what a name holds where reading it is an error; its `reason` completes the message.
+Loops add values of their own (`symgrad.frontend.loops`: `Appender`, `AppendTo`, `Stacked`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from symgrad.rules import Value
+
+_CONST_TYPES = (int, float, bool, complex, str, type(None), type(Ellipsis))
+
+
+def is_const(v: Any) -> bool:
+    if isinstance(v, (tuple, list)):
+        return all(is_const(x) for x in v)
+    if isinstance(v, type):  # a dtype given as a type: float, np.float32
+        return v in (float, int, bool, complex) or issubclass(v, np.generic)
+    return isinstance(v, _CONST_TYPES)
+
+
+@dataclass(frozen=True)
+class Method:
+    """`x.name` for a graph value x, waiting to be called."""
+
+    receiver: Value
+    name: str
+
+
+class Unbound:
+    """What a name holds where reading it would depend on how the code ran (bound only inside a
+    loop, or in one branch of an `if`), or would see a change NumPy makes through a view:
+    reading it is an error that gives the `reason`."""
+
+    def __init__(self, reason: str):
+        self.reason = reason

@@ -1,0 +1,111 @@
+"""Joins and splits: concatenate and stack many arrays into one; np.split one into its parts.
+
+Contract: these move entries between arrays without arithmetic, so each backward function moves
+the cotangent back: a join's cotangent is sliced apart (each array gets the slice, or the index
+along the new axis, it filled), and a part's cotangent is zeros with the cotangent in that part
+(`split_part_vjp`). They are linear, so each forward (JVP) rule is the primitive applied to the
+tangent (`LINEAR`). The frontend lowers `np.split(a, sections)` to one `split_part` per part.
+"""
+
+import ast
+
+import numpy as np
+
+from symgrad.rules import runtime
+from symgrad.rules.build import ops
+from symgrad.rules.table import LINEAR, call, defrule, literal
+
+
+def _join_parts(g, arrays, axis, stacked):
+    """Cotangent of each joined array: its slice of g (its index along axis, when stacked)."""
+    if axis is None:  # concatenate(..., axis=None) joins the flattened arrays
+        flat = _join_parts(g, [ops.ravel(x) for x in arrays], 0, False)
+        return [ops.reshape(p, ops.shape(x)) for p, x in zip(flat, arrays)]
+    lead = (slice(None),) * axis if axis >= 0 else (Ellipsis,)
+    trail = () if axis >= 0 else (slice(None),) * (-axis - 1)
+    parts, start = [], None
+    for i, x in enumerate(arrays):
+        if stacked:
+            item = i
+        else:
+            n = ops.shape(x)[axis]
+            stop = n if start is None else start + n
+            item, start = slice(start, stop), stop
+        parts.append(g[lead + (item,) + trail])
+    return parts
+
+
+defrule(
+    "concatenate",
+    "[arrays], axis=0",
+    call("np.concatenate"),
+    numpy=(np.concatenate,),
+    vjp={"arrays": lambda g, arrays, axis: _join_parts(g, arrays, axis, False)},
+    jvp=LINEAR,
+    math="the slice of v each array filled",
+    examples=(
+        "np.concatenate([a, b]) | a: 2x3, b: 4x3",
+        "np.concatenate((a, b, a), axis=1) | a: 2x3, b: 2x1",
+        "np.concatenate([a, b], axis=-1) | a: 2x3, b: 2x2",
+        "np.concatenate([a, b], axis=None) | a: 2x3, b: 4",
+    ),
+)
+defrule(
+    "stack",
+    "[arrays], axis=0",
+    call("np.stack"),
+    numpy=(np.stack,),
+    vjp={"arrays": lambda g, arrays, axis: _join_parts(g, arrays, axis, True)},
+    jvp=LINEAR,
+    math="the index of v each array filled",
+    examples=(
+        "np.stack([a, b]) | a: 2x3, b: 2x3",
+        "np.stack((a, b), axis=1) | a: 2x3, b: 2x3",
+        "np.stack([a, a * b], axis=-1) | a: 2x3, b: 2x3",
+    ),
+)
+
+
+def _emit_split_part(args, attrs, rule):
+    whole = ast.Call(
+        ast.Attribute(ast.Name("np", ast.Load()), "split", ast.Load()),
+        [args[0], literal(attrs["sections"])],
+        [ast.keyword("axis", literal(attrs["axis"]))] if attrs["axis"] else [],
+    )
+    return ast.Subscript(whole, ast.Constant(attrs["part"]), ast.Load())
+
+
+defrule(
+    "split_part",
+    "ary, sections=..., axis=0, part=...",
+    _emit_split_part,
+    vjp={
+        "ary": lambda g, ary, sections, axis, part: ops.split_part_vjp(
+            g, ary, sections=sections, axis=axis, part=part
+        )
+    },
+    view=True,
+    jvp=LINEAR,
+    math="zeros with v in the part",
+    examples=(
+        "np.split(a, 2)[1] * np.split(a, 2)[0] | a: 4x3",
+        "np.split(a, [1, 3], axis=1)[2] | a: 2x5",
+    ),
+)
+defrule(
+    "split_part_vjp",
+    "ct, x, sections=..., axis=0, part=...",
+    call("_split_part_vjp"),
+    helper=runtime._split_part_vjp,
+    examples=(
+        "_split_part_vjp(ct, x, sections=2, part=1) | ct: 2x3, x: 4x3 const",
+        "_split_part_vjp(ct, x, sections=[1, 3], axis=1, part=2) | ct: 2x2, x: 2x5 const",
+    ),
+    vjp={
+        "ct": lambda g, sections, axis, part: ops.split_part(
+            g, sections=sections, axis=axis, part=part
+        )
+    },
+    jvp=LINEAR,
+    math="the part of v",
+)
