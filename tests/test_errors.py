@@ -69,6 +69,7 @@ BAD = {
     "mod": ("return np.sum(x % 2)", symgrad.UnsupportedSyntaxError, "operator Mod"),
     "chained": ("return np.sum(0 < x < 1)", symgrad.UnsupportedSyntaxError, "chained"),
     "invert": ("return np.sum(~x)", symgrad.UnsupportedSyntaxError, "Invert"),
+    "copy_args": ("return np.sum(x.copy(order='C'))", symgrad.SymgradError, "takes no arguments"),
     "early_return": (
         "return np.sum(x)\n    y = x",
         symgrad.UnsupportedSyntaxError,

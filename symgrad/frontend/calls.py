@@ -107,7 +107,9 @@ def _fold(lw: _Lowerer, fn, args: tuple, e: ast.AST) -> Any:
 
 
 def _call_method(lw: _Lowerer, m: Method, args: tuple, kwargs: dict, e: ast.AST) -> Any:
-    if m.name == "copy" and not args and not kwargs:
+    if m.name == "copy":
+        if args or kwargs:  # an order or subclass choice changes nothing to differentiate
+            raise lw.error(e, "x.copy() takes no arguments here (write x.copy() or np.copy(x))")
         return lw.call_rule("copy", (m.receiver,), {}, e)
     if m.name in ("reshape", "transpose") and len(args) > 1:
         args = (args,)
