@@ -18,10 +18,11 @@ import inspect
 import os
 import textwrap
 
-from symgrad.emit import drivers
+from symgrad.emit import drivers, inplace
 from symgrad.ir import Graph
 from symgrad.ir.names import assign_names
 from symgrad.rules import RULES, batching, runtime
+from symgrad.rules.indexing import index_expr
 from symgrad.rules.table import ARRAY, SEQ, literal
 
 _ALWAYS_INLINE = {"const", "shape", "make_tuple", "size", "ndim"}
@@ -38,6 +39,11 @@ def _uses(graph: Graph, nested: bool) -> dict[int, int]:
     for c in graph.checks:
         uses[c] += 2  # a check is a statement of its own
     return uses
+
+
+def _inline_of(graph: Graph, nested: bool) -> set[int]:
+    """The values of graph written inline where they are used."""
+    return _inline(graph, _uses(graph, nested), nested)
 
 
 def _inline(graph: Graph, uses: dict[int, int], nested: bool) -> set[int]:
@@ -79,10 +85,10 @@ class _Writer:
     """Writes one graph's statements. A loop body gets a writer of its own (`nested`), sharing
     the function's set of `used` names, with its params' names `fixed` by the loop."""
 
-    def __init__(self, graph: Graph, used: set | None = None, fixed=None, nested: bool = False):
+    def __init__(self, graph: Graph, used=None, fixed=None, nested: bool = False, plan=None):
         self.graph, self.nested = graph, nested
-        uses = _uses(graph, nested)
-        self.inline = _inline(graph, uses, nested)
+        self.plan = plan or inplace.plan(graph, nested, _inline_of)  # updates in place
+        self.inline = _inline_of(graph, nested) - self.plan.forced
         self.helpers: set[str] = set()
         self.names: dict[int, str] = {}
         for node in list(graph.nodes()):
@@ -90,7 +96,8 @@ class _Writer:
                 self._shorten(node.id)
         order = [n.id for n in graph.nodes() if n.id not in self.inline]
         self.used = used if used is not None else _helper_names()
-        self.names = assign_names(graph, order, reserved=self.used, fixed=fixed)
+        same = {s: graph[s].inputs[0] for s in self.plan.updates}  # x[i] = v: still x
+        self.names = assign_names(graph, order, reserved=self.used, fixed=fixed, same=same)
         self.used |= set(self.names.values())
 
     def _shorten(self, nid: int) -> None:
@@ -157,11 +164,19 @@ class _Writer:
         return rule.emit(args, node.attrs, rule)
 
     def statement(self, nid: int) -> str:
+        if nid in self.plan.updates:
+            return self.update(nid)
         self.inline.add(nid)  # build this node's own expression, not a reference to its name
         value = self.expr(nid)
         self.inline.discard(nid)
         target = ast.Name(self.names[nid], ast.Store())
         return ast.unparse(ast.Assign([target], value, lineno=0))
+
+    def update(self, nid: int) -> str:
+        """`x[index] = v`: a setitem written in place (`symgrad.emit.inplace`)."""
+        x, v, *parts = (self.expr(i) for i in self.graph[nid].inputs)
+        where = index_expr(self.graph[nid].attrs["index"], parts)
+        return ast.unparse(ast.Assign([ast.Subscript(x, where, ast.Store())], v, lineno=0))
 
     def body(self) -> list[str]:
         lines = self.statements()
@@ -195,7 +210,7 @@ class _Writer:
 
     def sub_writer(self, graph: Graph, fixed: dict) -> "_Writer":
         """A writer for a loop body, with the params' names `fixed`."""
-        return _Writer(graph, self.used, fixed, nested=True)
+        return _Writer(graph, self.used, fixed, nested=True, plan=self.plan.subplans[id(graph)])
 
     def assign(self, targets: list[str], values: list[ast.expr], accumulators=()) -> list[str]:
         """Statements setting each target to its value, as if all at once: one assignment per

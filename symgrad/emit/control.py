@@ -110,7 +110,10 @@ def write_loop(writer, node) -> list[str]:
         return _leave(writer, sub, body.outputs[-1], carried, last)
 
     after = [f"{s} = np.stack({name})" for s, name in zip(stacked, lists) if s is not None]
-    return lines + head + first_lines + _body_lines(writer, sub, outs) + after
+    body_lines = _body_lines(writer, sub, outs)
+    if first_lines and body_lines == ["    pass"]:  # a loop recomputed for its tape alone
+        body_lines = []
+    return lines + head + first_lines + body_lines + after
 
 
 def _leave(writer, sub, flag: int, carried: list[str], lines: list[str]) -> list[str]:
@@ -191,11 +194,13 @@ def write_loop_vjp(writer, node) -> list[str]:
         values = [sub.expr(body.outputs[r]) for _, r in updates]
         return adds + writer.assign([t for t, _ in updates], values)
 
-    unpack = ", ".join(entry) + ("," if len(entry) == 1 else "")
+    unpack = "(" + ", ".join(entry) + ("," if len(entry) == 1 else "") + ")"  # (i,) or ()
+    if len(entry) > 1:
+        unpack = unpack[1:-1]
     loop = f"for {unpack} in reversed({writer.names[tape]}):"
     if stacked:  # each step also reads its row of each stacked output's cotangent
         steps = ", ".join([f"reversed({writer.names[tape]})", *(f"{s}[::-1]" for s in stacked)])
-        loop = f"for ({unpack.rstrip(',')}), {', '.join(rows)} in zip({steps}):"
+        loop = f"for ({', '.join(entry)}), {', '.join(rows)} in zip({steps}):"
     return lines + [loop] + _body_lines(writer, sub, assign)
 
 
@@ -233,8 +238,10 @@ def write_cond(writer, node) -> list[str]:
     for branch, params in zip(branches, node.attrs["params"]):
         fixed = {p: captured[j] for p, j in zip(branch.params, params)}
         outputs = [branch.outputs[k] for k in read]
+        made = [o for o in outputs if branch[o].op not in ("param", "const")]
+        made = [o for o in made if o not in writer.plan.subplans[id(branch)].updates]
         for o, name in zip(outputs, results):  # a value made for the variable: named after it
-            if branch[o].op not in ("param", "const") and outputs.count(o) == 1:
+            if o in made and outputs.count(o) == 1:  # (an update in place keeps its array's)
                 fixed[o] = name
         sub = writer.sub_writer(branch, fixed)
         outs = lambda sub=sub, b=branch: writer.assign(  # noqa: E731

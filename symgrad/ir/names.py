@@ -37,9 +37,13 @@ def fresh(base: str, used: set[str]) -> str:
     return name
 
 
-def assign_names(graph: Graph, order=None, reserved=frozenset(), fixed=None) -> dict[int, str]:
+def assign_names(
+    graph: Graph, order=None, reserved=frozenset(), fixed=None, same=None
+) -> dict[int, str]:
     """Map each node id (in `order`, default topological) to a unique Python identifier, avoiding
-    `reserved`; `fixed` gives some nodes (a loop body's params) names decided elsewhere."""
+    `reserved`; `fixed` gives some nodes (a loop body's params) names decided elsewhere, and
+    `same` maps a node to an earlier one whose name it shares (an array updated in place)."""
+    same = same or {}
     used = set(RESERVED) | set(reserved)
     names: dict[int, str] = dict(fixed or {})
     used |= set(names.values())
@@ -57,7 +61,11 @@ def assign_names(graph: Graph, order=None, reserved=frozenset(), fixed=None) -> 
         if node.op == "param" or node.id in names:
             continue
         named.add(node.id)
-        if node.name:
+        if node.id in same:
+            names[node.id] = names[same[node.id]]
+            if same[node.id] not in named:
+                named.discard(node.id)
+        elif node.name:
             names[node.id] = take(node.name)
         elif node.cot_of in named:
             names[node.id] = take(names[node.cot_of] + "_bar")

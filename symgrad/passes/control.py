@@ -28,6 +28,7 @@ import copy
 from typing import Callable
 
 from symgrad.ir import Graph
+from symgrad.passes import tape
 from symgrad.passes.activity import active as active_nodes
 from symgrad.passes.decisions import NAME, find, hoist, is_decision, replay
 from symgrad.rules import Value, building, ops
@@ -51,14 +52,16 @@ def reverse_loop(graph: Graph, loop, item_cts: dict, live: set, reverse: Callabl
         return reverse(variant, [at + j - k + (n if j >= k else 0) for j in wrt], seed="params")
 
     vjp_body, kept = replay(plain, find(plain), at, build)
+    tape.prune(vjp_body)  # loops it recomputes may carry values it does not need
     names = [body[p].name for p in body.params[first:]]
     for j, p in enumerate(vjp_body.params[len(vjp_body.params) - k - n_stacked :][:k]):
         vjp_body[p].name = names[j] + "_bar"  # the cotangents carried backwards
+    taped, shaped = tape.trim(graph, loop, vjp_body, first, k)
     decisions = [hoist(body, path, pred) for path, pred in kept]
     body.outputs = [*body.outputs[: k + n_stacked], *decisions, *body.outputs[k + n_stacked :]]
     loop.attrs.update(tape=True, n_decisions=len(decisions))
     tape_index = {"index": k + n_stacked}
-    tape = graph.add("item", (loop.id,), tape_index, loop.loc, name="tape", order=loop.order)
+    tape_item = graph.add("item", (loop.id,), tape_index, loop.loc, name="tape", order=loop.order)
     items = {graph[u].attrs["index"]: u for u in graph.users(loop.id) if graph[u].op == "item"}
     bars = []  # the cotangents of the carried values, then of the stacked outputs
     with building(graph, loop.loc, backward=True):
@@ -69,9 +72,10 @@ def reverse_loop(graph: Graph, loop, item_cts: dict, live: set, reverse: Callabl
     outs = tuple(
         ("state", j, names[j] + "_bar") if j < k else ("acc", j - k, names[j] + "_bar") for j in wrt
     )
-    attrs = {"n_operands": len(operands) + n_stacked, "n_carried": k, "n_stacked": n_stacked}
-    attrs.update(n_seeds=k + n_stacked, n_tape=at + len(kept), outs=outs, body=vjp_body)
-    inputs = (tape, *bars, *operands[k:])
+    attrs = {"n_operands": len(operands) + len(shaped) + n_stacked, "n_carried": k}
+    attrs.update(n_stacked=n_stacked, n_seeds=k + n_stacked, outs=outs, body=vjp_body)
+    attrs["n_tape"] = first + len(taped) + len(kept)
+    inputs = (tape_item, *bars, *operands[k:], *shaped)
     back = graph.add("loop_vjp", inputs, attrs, loop.loc, backward=True)
     out = []
     for r, j in enumerate(wrt):

@@ -1,0 +1,292 @@
+"""Updates in place: which `setitem`s the emitted code writes as `x[i] = v`, copying nothing.
+
+In the IR, `a[i] = v` is a new array, a copy of `a` with `v` at `i` (`_setitem(a, np.s_[i], v)`):
+values never change, so the backward pass can read any of them. The copy costs `a.size`, so a loop
+filling an array element by element would take quadratic time. The code generator writes such an
+update as `x[i] = v` on x itself, and the result under x's name, where no code can tell:
+
+1. x owns its memory, alone: it is made in the graph being written by an op that always returns a
+   new array (`symgrad.passes.aliasing.FRESH`), or it is a loop body's param that the loop hands
+   over (below). Never a function argument, a constant, a value a loop or branch captures, a view,
+   or a value that may share memory with another (a branch's or a helper's result).
+2. Nothing reads, after the update, a value computed before it that may share x's memory (x
+   itself, a view of it): not a later statement (a value written inline is read where it is
+   written), not an output (the value returned, a loop body's next carried value or stacked
+   row), not a loop or branch that runs later, which includes the backward pass and its
+   recomputation. A read of the shape or dtype alone (`aliasing.meta_use`) does not count: an
+   update changes neither.
+3. Neither v nor the index shares memory with x.
+
+A loop (`loop`, `while`, or the backward loop `loop_vjp` with its running cotangents) hands
+carried value j to its body for updating in place when (1) and (2) hold for its initial value,
+the loop standing for the update; the tape does not record j; and the body keeps j to itself:
+its next value j shares memory with nothing but param j and arrays the body made, and no other
+output (carried, stacked, a decision) shares memory with it or with param j. Each iteration then
+owns the array it updates, and the loop's result is that same array. Branches hand nothing
+over: an update in a branch copies unless it updates an array the branch made.
+
+`plan(graph, nested, inline_of, private)` decides for one graph (`private`: the params handed
+over to it) and, recursively, for the graphs its loops and branches own (`Plan.subplans`, by
+`id(graph)`). `inline_of(graph, nested)` gives the values the code generator writes inline; an
+update and its x are written as statements (`Plan.forced`). Before deciding, `schedule` moves
+each update after the other reads of x where that passes no use of the update (it changes the
+nodes' `order` only, not what they compute).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from symgrad.ir import Graph
+from symgrad.passes.aliasing import FRESH, meta_use, sub_params, value_read
+
+INF = float("inf")
+_LOOPS = ("loop", "while", "loop_vjp")
+
+
+@dataclass
+class Plan:
+    updates: list[int] = field(default_factory=list)  # setitems written in place, in order
+    forced: set[int] = field(default_factory=set)  # values written as statements of their own
+    subplans: dict[int, "Plan"] = field(default_factory=dict)  # id(sub-graph) -> its plan
+    handed: dict[int, dict[int, bool]] = field(default_factory=dict)  # loop -> {input: exact}
+    origins: dict[int, frozenset] = field(default_factory=dict)
+
+
+def plan(graph: Graph, nested: bool, inline_of: Callable, private=frozenset()) -> Plan:
+    schedule(graph)
+    inline = inline_of(graph, nested)
+    p = Plan()
+    for node in list(graph.nodes()):
+        if node.op == "setitem":
+            _try_update(graph, node, inline, private, p)
+        elif node.op in _LOOPS:
+            _try_loop(graph, node, inline, private, p, nested, inline_of)
+        for sub in _subgraphs(node):
+            if id(sub) not in p.subplans:
+                p.subplans[id(sub)] = plan(sub, True, inline_of)
+    p.origins = _origins(graph, private, p)
+    return p
+
+
+def _subgraphs(node) -> list[Graph]:
+    if "branches" in node.attrs:
+        return list(node.attrs["branches"])
+    return [node.attrs[k] for k in ("cond", "body") if k in node.attrs]
+
+
+def _try_update(graph: Graph, node, inline: set, private, p: Plan) -> None:
+    x = node.inputs[0]
+    origins = _origins(graph, private, p)
+    if not _owned(graph, origins[x], private):
+        return
+    forced = _settle(graph, node.id, 0, origins, inline, p.forced | {node.id, x})
+    if forced is not None:
+        p.updates.append(node.id)
+        p.forced = forced - ({x} if graph[x].op == "param" else set())
+
+
+def _owned(graph: Graph, origin: frozenset, private) -> bool:
+    """Rule 1: one buffer, made here by an op that makes arrays or handed over."""
+    if len(origin) != 1:
+        return False
+    (b,) = origin
+    return b in private if graph[b].op == "param" else graph[b].op in FRESH
+
+
+def _settle(graph, mutator: int, k_in: int, origins: dict, inline: set, forced: set):
+    """The values to write as statements so that rules 2 and 3 hold for `mutator` changing its
+    input k_in in place (a value read late because it is written inline into a later statement
+    is computed before the update instead, where it can be), or None if they cannot hold."""
+    post = graph.descendants_of([mutator])
+    order = {n.id: k for k, n in enumerate(graph.nodes())}
+    while True:
+        late = _late_reads(graph, mutator, k_in, origins, _positions(graph, inline - forced), post)
+        if late is None:
+            return None
+        if not late:
+            return forced
+        if any(r not in inline or r in forced or order[r] > order[mutator] for r in late):
+            return None
+        forced = forced | late
+
+
+def _late_reads(graph, mutator: int, k_in: int, origins: dict, pos: Callable, post: set):
+    """The nodes that read, after `mutator`, a value computed before it that may share the memory
+    it changes (None if an output is such a value, or mutator reads it through another input)."""
+    buffer = origins[graph[mutator].inputs[k_in]]
+    at = pos(mutator)
+    late = set()
+    for i in graph.nx.nodes:
+        if i in post or not origins[i] & buffer:
+            continue
+        if i in graph.outputs:
+            return None
+        for u in sorted(set(graph.users(i))):
+            user = graph[u]
+            if user.op == "item":
+                continue
+            for k, j in enumerate(user.inputs):
+                if j != i or not _reads(user, k):
+                    continue
+                if u == mutator:
+                    if k != k_in:
+                        return None
+                elif pos(u) > at:
+                    late.add(u)
+    return late
+
+
+def _reads(node, k: int) -> bool:
+    """Whether input k of node is read for its value (not only its shape and dtype)."""
+    if meta_use(node, k):
+        return False
+    mapped = [(sub, q) for position, sub, q in sub_params(node) if position == k]
+    return not mapped or any(value_read(sub, q) for sub, q in mapped)
+
+
+def _positions(graph: Graph, inline: set) -> Callable[[int], float]:
+    """When each value is computed, in statements of the emitted code: a statement's index, a
+    value written inline where its (last) user is, an output at the end, a param before all."""
+    statements = [
+        n.id for n in graph.nodes() if n.op not in ("param", "item") and n.id not in inline
+    ]
+    at = {nid: k for k, nid in enumerate(statements)}
+    memo: dict[int, float] = {}
+
+    def pos(nid: int) -> float:
+        if nid in at:
+            return at[nid]
+        if nid not in memo:
+            node = graph[nid]
+            if node.op == "item":
+                memo[nid] = at[node.inputs[0]]
+            elif node.op in ("param", "const"):
+                memo[nid] = -1
+            else:
+                ends = [INF] if nid in graph.outputs else []
+                memo[nid] = max([pos(u) for u in graph.users(nid)] + ends, default=INF)
+        return memo[nid]
+
+    return pos
+
+
+def _carried(node) -> list[tuple[int, int, int]]:
+    """(input position, body param, body output) of each value a loop carries and may update."""
+    a, body = node.attrs, node.attrs["body"]
+    if node.op in ("loop", "while"):
+        first, start = (1, 3) if node.op == "loop" else (0, 0)
+        taped = set(a.get("taped", range(a["n_carried"]))) if a.get("tape") else set()
+        return [
+            (start + j, body.params[first + j], body.outputs[j])
+            for j in range(a["n_carried"])
+            if j not in taped
+        ]
+    m = len(node.inputs) - 1 - a["n_carried"] - a["n_stacked"]
+    return [
+        (1 + s, body.params[a["n_tape"] + m + s], body.outputs[r])
+        for r, (kind, s, _) in enumerate(a["outs"])
+        if kind == "state"
+    ]
+
+
+def _kept(node) -> list[int]:
+    """The body outputs that outlive an iteration beside the carried ones: every other output of
+    a forward loop (stacked rows, decisions); a backward loop adds its sums up as it goes."""
+    body = node.attrs["body"]
+    if node.op != "loop_vjp":
+        return list(body.outputs)
+    return [o for o, (kind, _, _) in zip(body.outputs, node.attrs["outs"]) if kind == "state"]
+
+
+def _try_loop(graph, node, inline, private, p: Plan, nested, inline_of) -> None:
+    origins = _origins(graph, private, p)
+    body = node.attrs["body"]
+    candidates = []
+    for k, param, out in _carried(node):
+        if not _owned(graph, origins[node.inputs[k]], private):
+            continue
+        forced = _settle(graph, node.id, k, origins, inline, p.forced)
+        if forced is not None:
+            p.forced = forced
+            candidates.append((k, param, out))
+    while True:
+        sub = plan(body, True, inline_of, frozenset(q for _, q, _ in candidates))
+        kept = _kept(node)
+        exact, ok = {}, []
+        for k, param, out in candidates:
+            mine = sub.origins[out]
+            made = {b for b in mine if body[b].op not in ("param", "const")}
+            others = [sub.origins[o] for o in kept if o != out or kept.count(out) > 1]
+            if mine <= made | {param} and not any(o & (mine | {param}) for o in others):
+                ok.append((k, param, out))
+                exact[k] = mine == {param}
+        if len(ok) == len(candidates):
+            break
+        candidates = ok
+    p.subplans[id(body)] = sub
+    p.handed[node.id] = exact
+
+
+def _origins(graph: Graph, private, p: Plan) -> dict[int, frozenset]:
+    """For each value, the buffers it may share memory with: its own (a node that may make a new
+    array), a param's; an update in place, a loop's carried value handed over, x's."""
+    updates = set(p.updates)
+    out: dict[int, frozenset] = {}
+    for node in graph.nodes():
+        n = node.id
+        own = frozenset((n,))
+        if node.op in ("param", "const") or node.op in FRESH and n not in updates:
+            out[n] = own
+        elif n in updates:
+            out[n] = out[node.inputs[0]]
+        elif node.op == "item":
+            src = graph[node.inputs[0]]
+            k = _carried_input(src, node.attrs["index"])
+            exact = p.handed.get(src.id, {}).get(k)
+            if exact is not None:
+                out[n] = out[src.inputs[k]] | (frozenset() if exact else own)
+            else:
+                out[n] = own.union(*(out[i] for i in src.inputs))
+        else:
+            shared = [out[i] for k, i in enumerate(node.inputs) if not meta_use(node, k)]
+            out[n] = own.union(*shared)
+    return out
+
+
+def _carried_input(node, index: int) -> int | None:
+    """The input position of the carried value that item `index` of node is, if any."""
+    a = node.attrs
+    if node.op in ("loop", "while") and index < a["n_carried"]:
+        return (3 if node.op == "loop" else 0) + index
+    if node.op == "loop_vjp" and a["outs"][index][0] == "state":
+        return 1 + a["outs"][index][1]
+    return None
+
+
+_CONTROL = {"loop", "while", "loop_vjp", "cond", "cond_vjp", "item"}
+
+
+def schedule(graph: Graph) -> None:
+    """Move each setitem after the value reads of its x, and of values that may share x's memory,
+    that do not depend on it, where that moves it past no use of its own."""
+    for node in list(graph.nodes()):
+        if node.op != "setitem":
+            continue
+        post, needed = graph.descendants_of([node.id]), graph.ancestors_of([node.id])
+        shared, late = {node.inputs[0]}, set()
+        for n in graph.nodes():
+            if n.id in post:
+                continue
+            if any(i in shared and _reads(n, k) for k, i in enumerate(n.inputs)):
+                late.add(n.id)
+                if n.op not in FRESH:
+                    shared.add(n.id)
+        before = graph.ancestors_of(late - needed) - needed
+        if not before:
+            continue
+        target = max(graph[i].order for i in before) + 0.5
+        first_use = min((graph[u].order for u in graph.users(node.id)), default=INF)
+        if node.order < target < first_use:
+            node.order = target

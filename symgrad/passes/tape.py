@@ -1,0 +1,143 @@
+"""What a loop's tape records: the carried values its backward loop reads, and no others.
+
+Contract: `trim(graph, loop, vjp_body, first, k)` is called by `symgrad.passes.control` once the
+VJP graph of a loop's body is built (params `[*index, *carried, *decisions, *captured, *state,
+*rows]`, `first` the index params, `k` the carried values). It keeps on the tape the carried
+values whose value the VJP reads (recomputation of the body included) and removes the params of
+the others from `vjp_body`; it records the kept positions as the loop's attribute `taped` and
+returns them, with the loop inputs to add to the backward loop as captured values (each gets a
+new param after the captured ones).
+
+A carried value the VJP reads only for its shape and dtype (`fit` to it, `zeros_like` of it:
+`symgrad.passes.aliasing.meta_use`) is not taped either when every iteration's value has the
+shape, dtype and type of its initial value: the body's next value is the param itself updated
+by `setitem` (`out[i] = v`), through loops and branches that do the same. Those reads then take
+the initial value, captured by the backward loop. So a loop filling an array element by element
+tapes only its index, and the array can be updated in place (`symgrad.emit.inplace`).
+"""
+
+from __future__ import annotations
+
+from symgrad.ir import Graph
+from symgrad.passes.aliasing import value_read
+from symgrad.passes.simplify import dce
+
+
+def trim(graph: Graph, loop, vjp_body: Graph, first: int, k: int) -> tuple[list[int], list[int]]:
+    body = loop.attrs["body"]
+    operands = loop.inputs[3:] if loop.op == "loop" else loop.inputs
+    entry = vjp_body.params[first : first + k]
+    n_before_state = len(vjp_body.params) - k - loop.attrs.get("n_stacked", 0)
+    taped, shaped = [], []
+    for j, p in enumerate(entry):
+        if not vjp_body.users(p):
+            continue
+        if not value_read(vjp_body, p) and same_meta(body, body.outputs[j], body.params[first + j]):
+            shaped.append(j)
+        else:
+            taped.append(j)
+    params = list(vjp_body.params)
+    for j in shaped:  # the initial value, captured: its shape and dtype are every iteration's
+        q = vjp_body.param(vjp_body[entry[j]].name)
+        vjp_body.replace_uses(entry[j], q)
+        params.insert(n_before_state, q)
+        n_before_state += 1
+    dropped = {entry[j] for j in range(k) if j not in taped}
+    vjp_body.remove(dropped)
+    vjp_body.params = [p for p in params if p not in dropped]
+    for position, p in enumerate(vjp_body.params):
+        vjp_body[p].attrs["index"] = position
+    loop.attrs["taped"] = tuple(taped)
+    return taped, [operands[j] for j in shaped]
+
+
+def same_meta(graph: Graph, nid: int, param: int) -> bool:
+    """Whether value nid of graph has the shape, dtype and type of `param`: it is param, or
+    param updated by `setitem`s, loops carrying it so and branches giving it so."""
+    node = graph[nid]
+    if nid == param:
+        return True
+    if node.op == "setitem":
+        return same_meta(graph, node.inputs[0], param)
+    if node.op != "item":
+        return False
+    src, index = graph[node.inputs[0]], node.attrs["index"]
+    if src.op in ("loop", "while"):
+        first = 1 if src.op == "loop" else 0
+        operands = src.inputs[3:] if src.op == "loop" else src.inputs
+        body = src.attrs["body"]
+        return (
+            index < src.attrs["n_carried"]
+            and same_meta(graph, operands[index], param)
+            and same_meta(body, body.outputs[index], body.params[first + index])
+        )
+    if src.op == "cond":
+        for branch, ps in zip(src.attrs["branches"], src.attrs["params"]):
+            alike = [
+                q for q, j in zip(branch.params, ps) if same_meta(graph, src.inputs[1 + j], param)
+            ]
+            if not any(same_meta(branch, branch.outputs[index], q) for q in alike):
+                return False
+        return True
+    return False
+
+
+def prune(graph: Graph) -> None:
+    """Drop from each loop of graph the carried values nothing needs: no item reads the result,
+    no other output of the body (nor a while loop's condition, nor the tape) reads the value. A
+    loop recomputed by a backward pass often carries an array only its own next value needs
+    (the VJP reads its shape from the initial value), and it need not be computed, nor taped."""
+    for node in list(graph.nodes()):
+        if node.op not in ("loop", "while"):
+            continue
+        for j in reversed(range(node.attrs["n_carried"])):
+            if _dead(graph, node, j):
+                _drop(graph, node, j)
+
+
+def _dead(graph: Graph, loop, j: int) -> bool:
+    a, body = loop.attrs, loop.attrs["body"]
+    first = 1 if loop.op == "loop" else 0
+    if a.get("tape") and j in a.get("taped", range(a["n_carried"])) or "dotted" in a:
+        return False
+    for u in graph.users(loop.id):
+        if graph[u].attrs["index"] == j and (graph.users(u) or u in graph.outputs):
+            return False
+    others = body.outputs[:j] + body.outputs[j + 1 :] + body.checks
+    if body.params[first + j] in body.ancestors_of(others):
+        return False
+    return "cond" not in a or not a["cond"].users(a["cond"].params[j])
+
+
+def _drop(graph: Graph, loop, j: int) -> None:
+    """Remove carried value j: its operand, body param and output, condition param, and item;
+    the items, tape positions and params after it move down one."""
+    a, body = loop.attrs, loop.attrs["body"]
+    first, start = (1, 3) if loop.op == "loop" else (0, 0)
+    for u in graph.users(loop.id):
+        index = graph[u].attrs["index"]
+        if index == j:
+            graph.remove([u])
+        elif index > j:
+            graph[u].attrs["index"] = index - 1
+    inputs = loop.inputs[: start + j] + loop.inputs[start + j + 1 :]
+    graph.nx.remove_edges_from(list(graph.nx.in_edges(loop.id, keys=True)))
+    for position, i in enumerate(inputs):
+        graph.nx.add_edge(i, loop.id, pos=position)
+    loop.inputs = inputs
+    body.outputs.pop(j)
+    _drop_param(body, first + j)
+    dce(body)
+    if "cond" in a:
+        _drop_param(a["cond"], j)
+    a["n_carried"] -= 1
+    a["n_operands"] = len(inputs) - start
+    if "taped" in a:
+        a["taped"] = tuple(t - (t > j) for t in a["taped"])
+
+
+def _drop_param(g: Graph, position: int) -> None:
+    p = g.params.pop(position)
+    g.remove([p])
+    for k, q in enumerate(g.params):
+        g[q].attrs["index"] = k
