@@ -210,7 +210,8 @@ class _Writer:
 
     def sub_writer(self, graph: Graph, fixed: dict) -> "_Writer":
         """A writer for a loop body, with the params' names `fixed`."""
-        return _Writer(graph, self.used, fixed, nested=True, plan=self.plan.subplans[id(graph)])
+        plan = self.plan.subplans.get(id(graph))
+        return _Writer(graph, self.used, fixed, nested=True, plan=plan)
 
     def assign(self, targets: list[str], values: list[ast.expr], accumulators=()) -> list[str]:
         """Statements setting each target to its value, as if all at once: one assignment per

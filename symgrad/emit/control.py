@@ -45,6 +45,18 @@ def _name_of(writer, nid: int, lines: list[str], base: str) -> str:
     return name
 
 
+def _initial(writer, node, start: int, inputs: list[int]) -> list[ast.expr]:
+    """The initial values of a loop's carried variables (inputs `start` on): `np.copy(x)` for
+    those its body updates in place that are not the loop's to change (`symgrad.emit.inplace`)."""
+    copied = writer.plan.copied.get(node.id, ())
+    return [
+        ast.Call(ast.Attribute(ast.Name("np", ast.Load()), "copy"), [writer.expr(i)], [])
+        if start + k in copied
+        else writer.expr(i)
+        for k, i in enumerate(inputs)
+    ]
+
+
 def _range(writer, start: int, stop: int, step: int) -> str:
     g = writer.graph
     const = lambda i, v: g[i].op == "const" and g[i].attrs["value"] == v  # noqa: E731
@@ -75,7 +87,7 @@ def write_loop(writer, node) -> list[str]:
     carried = [items.get(j) or fresh(body[params[j]].name, writer.used) for j in range(k)]
     captured = [_name_of(writer, i, lines, body[p].name) for i, p in zip(operands[k:], params[k:])]
     sub = writer.sub_writer(body, dict(zip(body.params, [*index, *carried, *captured])))
-    lines += writer.assign(carried, [writer.expr(i) for i in operands[:k]])
+    lines += writer.assign(carried, _initial(writer, node, 3 * first, operands[:k]))
     n_stacked = node.attrs.get("n_stacked", 0)
     stacked = [items.get(k + j) for j in range(n_stacked)]  # None: nobody reads it
     lists = [fresh(f"{s or 'ys'}_list", writer.used) for s in stacked]
@@ -175,7 +187,7 @@ def write_loop_vjp(writer, node) -> list[str]:
     stacked = [_name_of(writer, i, lines, "ys_bar") for i in stacked_in]  # cotangents of stacks
     rows = [fresh(f"{name}_t", writer.used) for name in stacked]  # and of this step's row
     sub = writer.sub_writer(body, dict(zip(body.params, [*entry, *captured, *state, *rows])))
-    lines += writer.assign(state, [writer.expr(i) for i in state_in])
+    lines += writer.assign(state, _initial(writer, node, 1, state_in))
     for r, (kind, pos, _) in enumerate(outs):
         if kind == "acc":
             lines.append(f"{results[r]} = np.zeros_like({captured[pos]})")
@@ -239,7 +251,8 @@ def write_cond(writer, node) -> list[str]:
         fixed = {p: captured[j] for p, j in zip(branch.params, params)}
         outputs = [branch.outputs[k] for k in read]
         made = [o for o in outputs if branch[o].op not in ("param", "const")]
-        made = [o for o in made if o not in writer.plan.subplans[id(branch)].updates]
+        sub_plan = writer.plan.subplans.get(id(branch))
+        made = [o for o in made if sub_plan is None or o not in sub_plan.updates]
         for o, name in zip(outputs, results):  # a value made for the variable: named after it
             if o in made and outputs.count(o) == 1:  # (an update in place keeps its array's)
                 fixed[o] = name

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from symgrad.ir import Graph
-from symgrad.passes.aliasing import FRESH, meta_use, sub_params, value_read
+from symgrad.passes.aliasing import FRESH, meta_use, reads_value
 
 INF = float("inf")
 _LOOPS = ("loop", "while", "loop_vjp")
@@ -51,6 +51,8 @@ class Plan:
     forced: set[int] = field(default_factory=set)  # values written as statements of their own
     subplans: dict[int, "Plan"] = field(default_factory=dict)  # id(sub-graph) -> its plan
     handed: dict[int, dict[int, bool]] = field(default_factory=dict)  # loop -> {input: exact}
+    copied: dict[int, set[int]] = field(default_factory=dict)  # loop -> inputs copied first
+    mutated: set[int] = field(default_factory=set)  # the buffers changed in place
     origins: dict[int, frozenset] = field(default_factory=dict)
 
 
@@ -62,7 +64,7 @@ def plan(graph: Graph, nested: bool, inline_of: Callable, private=frozenset()) -
         if node.op == "setitem":
             _try_update(graph, node, inline, private, p)
         elif node.op in _LOOPS:
-            _try_loop(graph, node, inline, private, p, nested, inline_of)
+            _try_loop(graph, node, inline, private, p, inline_of)
         for sub in _subgraphs(node):
             if id(sub) not in p.subplans:
                 p.subplans[id(sub)] = plan(sub, True, inline_of)
@@ -84,6 +86,7 @@ def _try_update(graph: Graph, node, inline: set, private, p: Plan) -> None:
     forced = _settle(graph, node.id, 0, origins, inline, p.forced | {node.id, x})
     if forced is not None:
         p.updates.append(node.id)
+        p.mutated |= origins[x]
         p.forced = forced - ({x} if graph[x].op == "param" else set())
 
 
@@ -109,7 +112,22 @@ def _settle(graph, mutator: int, k_in: int, origins: dict, inline: set, forced: 
             return forced
         if any(r not in inline or r in forced or order[r] > order[mutator] for r in late):
             return None
-        forced = forced | late
+        forced = forced | {_first_made(graph, r, inline, order[mutator], order) for r in late}
+
+
+def _first_made(graph: Graph, r: int, inline: set, before: int, order: dict) -> int:
+    """The value to write as a statement for r to be read where it is: r, or the first new
+    array r flows into through values written inline (`_unbroadcast(a[i], s) * 2.0`)."""
+    c = r
+    while graph[c].op not in FRESH:
+        users = set(graph.users(c))
+        if len(users) != 1 or c in graph.outputs:
+            return r
+        (u,) = users
+        if u not in inline or order[u] > before:
+            return r
+        c = u
+    return c
 
 
 def _late_reads(graph, mutator: int, k_in: int, origins: dict, pos: Callable, post: set):
@@ -117,7 +135,7 @@ def _late_reads(graph, mutator: int, k_in: int, origins: dict, pos: Callable, po
     it changes (None if an output is such a value, or mutator reads it through another input)."""
     buffer = origins[graph[mutator].inputs[k_in]]
     at = pos(mutator)
-    late = set()
+    late, memo = set(), {}
     for i in graph.nx.nodes:
         if i in post or not origins[i] & buffer:
             continue
@@ -128,7 +146,7 @@ def _late_reads(graph, mutator: int, k_in: int, origins: dict, pos: Callable, po
             if user.op == "item":
                 continue
             for k, j in enumerate(user.inputs):
-                if j != i or not _reads(user, k):
+                if j != i or not reads_value(graph, user, k, memo):
                     continue
                 if u == mutator:
                     if k != k_in:
@@ -136,14 +154,6 @@ def _late_reads(graph, mutator: int, k_in: int, origins: dict, pos: Callable, po
                 elif pos(u) > at:
                     late.add(u)
     return late
-
-
-def _reads(node, k: int) -> bool:
-    """Whether input k of node is read for its value (not only its shape and dtype)."""
-    if meta_use(node, k):
-        return False
-    mapped = [(sub, q) for position, sub, q in sub_params(node) if position == k]
-    return not mapped or any(value_read(sub, q) for sub, q in mapped)
 
 
 def _positions(graph: Graph, inline: set) -> Callable[[int], float]:
@@ -200,17 +210,16 @@ def _kept(node) -> list[int]:
     return [o for o, (kind, _, _) in zip(body.outputs, node.attrs["outs"]) if kind == "state"]
 
 
-def _try_loop(graph, node, inline, private, p: Plan, nested, inline_of) -> None:
+def _try_loop(graph, node, inline, private, p: Plan, inline_of) -> None:
     origins = _origins(graph, private, p)
     body = node.attrs["body"]
-    candidates = []
-    for k, param, out in _carried(node):
-        if not _owned(graph, origins[node.inputs[k]], private):
-            continue
-        forced = _settle(graph, node.id, k, origins, inline, p.forced)
-        if forced is not None:
-            p.forced = forced
-            candidates.append((k, param, out))
+    alone = {}  # carried inputs the loop may change in place: the statements that needs
+    for k, _, _ in _carried(node):
+        if _owned(graph, origins[node.inputs[k]], private):
+            forced = _settle(graph, node.id, k, origins, inline, p.forced)
+            if forced is not None:
+                alone[k] = forced
+    candidates = _carried(node)
     while True:
         sub = plan(body, True, inline_of, frozenset(q for _, q, _ in candidates))
         kept = _kept(node)
@@ -226,7 +235,12 @@ def _try_loop(graph, node, inline, private, p: Plan, nested, inline_of) -> None:
             break
         candidates = ok
     p.subplans[id(body)] = sub
-    p.handed[node.id] = exact
+    p.handed[node.id] = {k: exact[k] for k, _, _ in candidates if k in alone}
+    p.copied[node.id] = {k for k, q, _ in candidates if k not in alone and q in sub.mutated}
+    for k, q, _ in candidates:
+        if k in alone and q in sub.mutated:
+            p.forced |= alone[k]
+            p.mutated |= origins[node.inputs[k]]
 
 
 def _origins(graph: Graph, private, p: Plan) -> dict[int, frozenset]:
@@ -245,7 +259,9 @@ def _origins(graph: Graph, private, p: Plan) -> dict[int, frozenset]:
             src = graph[node.inputs[0]]
             k = _carried_input(src, node.attrs["index"])
             exact = p.handed.get(src.id, {}).get(k)
-            if exact is not None:
+            if k in p.copied.get(src.id, ()):  # a copy made for the loop, and updated there
+                out[n] = own
+            elif exact is not None:
                 out[n] = out[src.inputs[k]] | (frozenset() if exact else own)
             else:
                 out[n] = own.union(*(out[i] for i in src.inputs))
@@ -275,15 +291,16 @@ def schedule(graph: Graph) -> None:
         if node.op != "setitem":
             continue
         post, needed = graph.descendants_of([node.id]), graph.ancestors_of([node.id])
-        shared, late = {node.inputs[0]}, set()
+        shared, late, memo = {node.inputs[0]}, set(), {}
         for n in graph.nodes():
             if n.id in post:
                 continue
-            if any(i in shared and _reads(n, k) for k, i in enumerate(n.inputs)):
+            if any(i in shared and reads_value(graph, n, k, memo) for k, i in enumerate(n.inputs)):
                 late.add(n.id)
                 if n.op not in FRESH:
                     shared.add(n.id)
         before = graph.ancestors_of(late - needed) - needed
+        before = [i for i in before if graph[i].op not in ("param", "const")]
         if not before:
             continue
         target = max(graph[i].order for i in before) + 0.5

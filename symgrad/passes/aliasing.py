@@ -13,10 +13,12 @@ know may return, or keep, any of its inputs):
 - `sub_params(node)`: for a structured node, the params of its sub-graphs that each input
   becomes (a loop's body param for a carried or captured value, a branch's param for an
   operand, a backward loop's param for its running cotangents, captured values and rows).
-- `value_read(graph, nid)`: whether some use of nid reads its value, not only its shape: a use
-  outside `meta_use`, an output of the graph, or a structured node whose sub-graph param reads
-  it (recursively); an input of a structured node that no param stands for (a loop's bounds, a
-  branch's condition, a tape) is read.
+- `value_read(graph, nid)`: whether some use of nid reads its value, not only its shape
+  (`reads_value(graph, node, k)`, one use): a use outside `meta_use`; an output of the graph; a
+  structured node whose sub-graph param reads it (recursively; an input no param stands for, a
+  loop's bounds, a branch's condition, a tape, is read); an op whose result's shape and dtype
+  follow from that input's alone (arithmetic, `a[i]`'s array, a reduction, a transpose) when its
+  own value is read (`np.shape(out[0])` reads only out's shape).
 """
 
 from __future__ import annotations
@@ -89,21 +91,35 @@ def sub_params(node) -> list[tuple[int, Graph, int]]:
     return []
 
 
-def value_read(graph: Graph, nid: int) -> bool:
-    if nid in graph.outputs or nid in graph.checks:
+def value_read(graph: Graph, nid: int, memo: dict | None = None) -> bool:
+    memo = {} if memo is None else memo
+    if nid not in memo:
+        memo[nid] = nid in graph.outputs or nid in graph.checks
+        for u in sorted(set(graph.users(nid))):
+            user = graph[u]
+            for k, i in enumerate(user.inputs):
+                if i == nid and not memo[nid]:
+                    memo[nid] = reads_value(graph, user, k, memo)
+    return memo[nid]
+
+
+def reads_value(graph: Graph, node, k: int, memo: dict | None = None) -> bool:
+    """Whether node reads the value of its input k, not only its shape and dtype."""
+    if meta_use(node, k):
+        return False
+    if node.op == "item":
         return True
-    for u in sorted(set(graph.users(nid))):
-        user = graph[u]
-        positions = [k for k, i in enumerate(user.inputs) if i == nid]
-        if user.op == "item":
-            return True
-        mapped = {k: [] for k in positions}
-        for k, sub, p in sub_params(user):
-            if k in mapped:
-                mapped[k].append((sub, p))
-        for k in positions:
-            if meta_use(user, k):
-                continue
-            if not mapped[k] or any(value_read(sub, p) for sub, p in mapped[k]):
-                return True
-    return False
+    mapped = [(sub, q) for position, sub, q in sub_params(node) if position == k]
+    if mapped:
+        return any(value_read(sub, q) for sub, q in mapped)
+    if k in _SHAPE_FOLLOWS.get(node.op, ()) or node.op in _ELEMENTWISE:
+        return value_read(graph, node.id, memo)  # read for the shape of node alone, or more
+    return True
+
+
+_ELEMENTWISE = frozenset((_ARITHMETIC + " " + _COMPARISONS + " matmul dot inner outer").split())
+_SHAPE_FOLLOWS = dict.fromkeys(  # the result's shape and dtype follow input 0's, not its values
+    """getitem sum mean prod max min var std norm copy transpose swapaxes moveaxis expand_dims
+    squeeze reshape ravel flip broadcast_to unbroadcast fit astype""".split(),
+    (0,),
+)
