@@ -1,10 +1,13 @@
 """Time symgrad's emitted derivatives against hand-written NumPy ones, measured in the same run.
 
 Gradients (reverse mode; target: at most 1.3x the hand-written time), a Hessian (forward over
-reverse, all columns in one batched call) and a Jacobian (reverse mode, all rows in one batched
-call). A hand-written Jacobian uses the function's structure (a diagonal times A) where a seeded
-one multiplies by identity matrices, so those two rows also time the same Jacobian with one JVP or
-VJP call per seed, the baseline the batching replaces.
+reverse, all columns in one batched call), a Jacobian (reverse mode, all rows in one batched
+call), and a loop filling an array element by element (a 1-D convolution), whose emitted gradient
+is a loop too: it is timed against vectorised NumPy and against the same two loops written by
+hand, and its peak memory (tracemalloc, tape included) is reported. A hand-written Jacobian uses
+the function's structure (a diagonal times A) where a seeded one multiplies by identity matrices,
+so those two rows also time the same Jacobian with one JVP or VJP call per seed, the baseline the
+batching replaces.
 
     python benchmarks/bench_grad.py            # full run
     python benchmarks/bench_grad.py --quick    # fewer repeats, a few seconds
@@ -21,6 +24,7 @@ import argparse
 import os
 import sys
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -117,6 +121,44 @@ def layer_inputs(rng, m=512, n=256):
     return rng.standard_normal(n), rng.standard_normal((m, n)) / np.sqrt(n)
 
 
+# --- Case 5: a 1-D convolution filled element by element (a loop; so is its gradient) --------
+
+
+def conv_loss(x, w):
+    k = len(w)
+    out = np.zeros(len(x) - k + 1)
+    for i in range(len(x) - k + 1):
+        out[i] = np.sum(x[i : i + k] * w)
+    return np.sum(out**2)
+
+
+def conv_grad_by_hand(x, w):
+    out = np.correlate(x, w, mode="valid")  # out[i] = sum_j x[i + j] w[j]
+    g = 2.0 * out
+    return np.convolve(g, w), np.correlate(x, g, mode="valid")
+
+
+def conv_grad_loop_by_hand(x, w):
+    """The same gradient as a person writes it with loops: the emitted code's algorithm."""
+    k, n = len(w), len(x) - len(w) + 1
+    out = np.zeros(n)
+    for i in range(n):
+        out[i] = np.sum(x[i : i + k] * w)
+    g = 2.0 * out
+    x_bar, w_bar = np.zeros_like(x), np.zeros_like(w)
+    for i in reversed(range(n)):
+        x_bar[i : i + k] += g[i] * w
+        w_bar += g[i] * x[i : i + k]
+    return x_bar, w_bar
+
+
+def conv_inputs(rng, n=2000, k=5):
+    return rng.standard_normal(n + k - 1), rng.standard_normal(k)
+
+
+LOOP_BY_HAND = {conv_loss: conv_grad_loop_by_hand}  # loops: also against the same loop by hand
+
+
 CASES = [  # name, transformation, function, hand-written derivative, argnums, inputs
     (
         "mlp 1024x256->512->1 (BCE)",
@@ -136,6 +178,7 @@ CASES = [  # name, transformation, function, hand-written derivative, argnums, i
         logreg_inputs,
     ),
     ("jacrev, tanh(A @ x) 512x256", symgrad.jacrev, layer, layer_jacobian_by_hand, 0, layer_inputs),
+    ("conv1d loop, n=2000, k=5", symgrad.grad, conv_loss, conv_grad_by_hand, (0, 1), conv_inputs),
 ]
 
 
@@ -167,6 +210,15 @@ def check_agree(name, emitted, by_hand):
         )
 
 
+def peak_mib(f, args) -> float:
+    """Peak memory traced (tracemalloc, MiB) while f(*args) runs: a loop's tape, and copies."""
+    tracemalloc.start()
+    f(*args)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
 def one_seed_per_call(transform, fn, args):
     """The Jacobian the unbatched way, one JVP or VJP call per unit seed (what the drivers fall
     back to where a primitive cannot batch): the baseline that batching is measured against."""
@@ -188,7 +240,7 @@ def main(argv=None) -> int:
     repeats, warmup = (5, 1) if opts.quick else (30, 3)
 
     rng = np.random.default_rng(0)
-    rows = []
+    rows, memory = [], []
     for name, transform, fn, by_hand, argnums, make_inputs in CASES:
         args = make_inputs(rng)
         g = transform(fn, argnums=argnums)
@@ -202,6 +254,10 @@ def main(argv=None) -> int:
         if transform is not symgrad.grad:
             fns.append(one_seed_per_call(transform, fn, args))
             check_agree(name, g(*args), fns[-1](*args))
+        if fn in LOOP_BY_HAND:
+            fns.append(LOOP_BY_HAND[fn])
+            check_agree(name, g(*args), fns[-1](*args))
+            memory.append((name, peak_mib(g, args), peak_mib(fns[-1], args)))
         rows.append((name, compile_ms, *interleaved_best(fns, args, repeats, warmup)))
 
     print(
@@ -215,7 +271,9 @@ def main(argv=None) -> int:
     print(head + "\n" + "-" * len(head))
     for name, compile_ms, t_emit, t_hand, *t_loop in rows:
         ratio = t_emit / t_hand
-        if t_loop:  # a Jacobian: dense seeds cost more than a formula that knows the structure
+        if t_loop and "loop" in name:  # a Python loop against vectorised NumPy, and against itself
+            note = f"same loop by hand {1e3 * t_loop[0]:.3f} ms: {t_emit / t_loop[0]:.2f}x"
+        elif t_loop:  # a Jacobian: dense seeds cost more than a formula that knows the structure
             note = f"{1e3 * t_loop[0]:.3f} ms, batched {t_loop[0] / t_emit:.0f}x faster"
         else:
             note = f"<= {TARGET} {'ok' if ratio <= TARGET else 'MISS'}"
@@ -223,6 +281,8 @@ def main(argv=None) -> int:
             f"{name:<30} {compile_ms:>10.1f} {1e3 * t_emit:>11.3f} {1e3 * t_hand:>11.3f} "
             f"{ratio:>6.2f}  {note}"
         )
+    for name, emitted, loop in memory:
+        print(f"{name}: peak traced memory {emitted:.2f} MiB emitted, {loop:.2f} MiB loop by hand")
     return 0
 
 

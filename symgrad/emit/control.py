@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import ast
 
+from symgrad.ir.index import Slice
 from symgrad.ir.names import fresh
 from symgrad.rules import RULES
+from symgrad.rules.indexing import index_expr
 
 
 def _item_ids(writer, node) -> dict[int, int]:
@@ -219,7 +221,8 @@ def write_loop_vjp(writer, node) -> list[str]:
 def _scatter(sub, out: int, acc: str) -> ast.expr | None:
     """`np.add.at(acc, index, v)` when the cotangent `out` is `fit(index_add(x, v, index), x)`:
     a row read in the body (`X[k]`) adds into its row of the running cotangent, instead of
-    building a whole array of zeros each step."""
+    building a whole array of zeros each step; `acc[index] += v` where the index holds ints and
+    slices alone (no element can repeat)."""
     g = sub.graph
     fit = g[out]
     if fit.op != "fit" or g[fit.inputs[0]].op != "index_add" or fit.inputs[0] not in sub.inline:
@@ -228,6 +231,11 @@ def _scatter(sub, out: int, acc: str) -> ast.expr | None:
     x, v, *parts = node.inputs
     if x != fit.inputs[1]:
         return None
+    index = node.attrs["index"]
+    if all(it is None or it is Ellipsis or isinstance(it, (int, Slice)) for it in index):
+        where = index_expr(index, [sub.expr(p) for p in parts])  # no element can repeat
+        target = ast.Subscript(ast.Name(acc, ast.Load()), where, ast.Store())
+        return ast.AugAssign(target, ast.Add(), sub.expr(v))
     rule = RULES["index_add"]
     args = [sub.expr(x), sub.expr(v), ast.List([sub.expr(p) for p in parts], ast.Load())]
     where = rule.emit(args, node.attrs, rule).args[1]
