@@ -267,6 +267,12 @@ def test_emitted_gradient_is_a_loop_over_a_tape_read_backwards(m):
     assert "W_bar_1 += " in source  # the captured weight's cotangent accumulates
 
 
+def test_a_loop_filling_rows_updates_them_in_place(m):
+    code = symgrad.grad(m.fill_rows, argnums=(0, 1)).source
+    assert "        hs_1[t] = h_2\n" in code and "tape.append((t, h_1))" in code  # h, not hs
+    assert "_setitem" not in code  # the backward loop zeroes hs_bar's rows in place too
+
+
 def test_value_and_grad_and_vjp_through_loops(m):
     x = RNG.uniform(0.5, 1.5, 5)
     value, g = symgrad.value_and_grad(m.running_product)(x)

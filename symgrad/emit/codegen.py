@@ -125,7 +125,7 @@ class _Writer:
         return out
 
     def _expr_or(self, nid: int, placeholder: ast.expr, top: bool = False) -> ast.expr:
-        saved = self.names
+        saved, helpers = self.names, set(self.helpers)  # measuring writes no helper in
         self.names = _Placeholders(placeholder.id)
         try:
             if top:
@@ -136,7 +136,7 @@ class _Writer:
                     self.inline.discard(nid)
             return self.expr(nid)
         finally:
-            self.names = saved
+            self.names, self.helpers = saved, helpers
 
     def expr(self, nid: int) -> ast.expr:
         if nid not in self.inline:

@@ -13,17 +13,21 @@ update as `x[i] = v` on x itself, and the result under x's name, where no code c
    itself, a view of it): not a later statement (a value written inline is read where it is
    written), not an output (the value returned, a loop body's next carried value or stacked
    row), not a loop or branch that runs later, which includes the backward pass and its
-   recomputation. A read of the shape or dtype alone (`aliasing.meta_use`) does not count: an
-   update changes neither.
+   recomputation. A read of the shape or dtype alone does not count, an update changes neither
+   (`aliasing.reads_value`: `np.shape(x)`, `np.zeros_like(x)`, `np.shape(x[0])`). A value read
+   late only because it is written inline into a later statement (`_unbroadcast(g[i], s) * w`
+   after `g[i] = 0.0`) is written as a statement before the update instead, where it can be.
 3. Neither v nor the index shares memory with x.
 
 A loop (`loop`, `while`, or the backward loop `loop_vjp` with its running cotangents) hands
-carried value j to its body for updating in place when (1) and (2) hold for its initial value,
-the loop standing for the update; the tape does not record j; and the body keeps j to itself:
-its next value j shares memory with nothing but param j and arrays the body made, and no other
-output (carried, stacked, a decision) shares memory with it or with param j. Each iteration then
-owns the array it updates, and the loop's result is that same array. Branches hand nothing
-over: an update in a branch copies unless it updates an array the branch made.
+carried value j to its body for updating in place when the tape does not record j and the body
+keeps j to itself: its next value j shares memory with nothing but param j and arrays the body
+made, and no other output (carried, stacked, a decision) shares memory with it or with param j.
+Each iteration then owns the array it updates. If (1) and (2) hold for the initial value, the
+loop standing for the update, the loop updates that array and its result is the same array;
+otherwise, when the body does update j, the loop starts from a copy (`np.copy(x)`, once, in
+`Plan.copied`). Branches hand nothing over: an update in a branch copies unless it updates an
+array the branch made.
 
 `plan(graph, nested, inline_of, private)` decides for one graph (`private`: the params handed
 over to it) and, recursively, for the graphs its loops and branches own (`Plan.subplans`, by

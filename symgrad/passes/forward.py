@@ -78,6 +78,12 @@ def forward(fwd: Graph, wrt: list[int], body: bool = False) -> Graph:
             else:  # a list of arrays: a list of tangents
                 ins.setdefault(name, []).append(t)
         contribs = []
+        if rule.jvp_joint is not None and sum(t is not None for t in ins.values()) > 1:
+            with building(graph, node.loc, tangent=True, order=node.order):
+                avail = dict(args, t=ins, ans=Value(nid))
+                template = rule.jvp_joint
+                contribs.append(template(**{p: avail[p] for p in _template_params(template)}).id)
+            ins = {}  # the joint template gave the whole tangent
         for name, t in ins.items():
             if t is None or isinstance(t, list) and all(ti is None for ti in t):
                 continue

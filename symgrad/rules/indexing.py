@@ -105,6 +105,7 @@ defrule(
         "x": lambda t, parts, index: ops.setitem(t, 0.0, parts, index=index),
         "v": lambda t, x, parts, index: ops.setitem(ops.zeros_like(x), t, parts, index=index),
     },
+    jvp_joint=lambda t, parts, index: ops.setitem(t["x"], t["v"], parts, index=index),
     math="B[x](v) = v with zeros at the index;  B[value](v) = v[index] (summed to its shape)",
     examples=(
         "y = a.copy(); y[1] = b; y | a: 3x4, b: 4",

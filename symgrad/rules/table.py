@@ -14,7 +14,9 @@ the forward pass sums the contributions. `LINEAR` says the rule is linear in tha
 applied with the tangent in the input's place: reshape, sum, each factor of matmul); `jvp=LINEAR`
 says so of every input the VJP differentiates. `jvp=DIAGONAL` reuses the VJP templates of an
 elementwise rule, whose Jacobian is diagonal, with the tangent in place of the cotangent
-(`g * cos(x)` becomes `t * cos(x)`).
+(`g * cos(x)` becomes `t * cos(x)`). `jvp_joint=lambda t, ...: ...`, where `t` maps each input's
+name to its tangent, gives the whole tangent when more than one input has one, instead of the sum
+of the templates (`setitem`: one update of the tangent, not two arrays added).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class Rule:
     emit: Callable[[list[ast.expr], dict], ast.expr]
     vjp: dict[str, Callable] = field(default_factory=dict)
     jvp: dict[str, Callable] = field(default_factory=dict)  # templates, or LINEAR
+    jvp_joint: Callable | None = None  # the tangent from every input's at once (see docstring)
     sympy: Callable | None = None
     domain: dict[str, str] = field(default_factory=dict)
     shape: str | None = None  # "elementwise": broadcast of the inputs; "first": as input 0;
