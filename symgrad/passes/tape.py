@@ -127,8 +127,8 @@ def _drop(graph: Graph, loop, j: int) -> None:
         graph.nx.add_edge(i, loop.id, pos=position)
     loop.inputs = inputs
     body.outputs.pop(j)
+    dce(body)  # what only the dropped value needed
     _drop_param(body, first + j)
-    dce(body)
     if "cond" in a:
         _drop_param(a["cond"], j)
     a["n_carried"] -= 1
