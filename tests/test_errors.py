@@ -70,6 +70,12 @@ BAD = {
     "chained": ("return np.sum(0 < x < 1)", symgrad.UnsupportedSyntaxError, "chained"),
     "invert": ("return np.sum(~x)", symgrad.UnsupportedSyntaxError, "Invert"),
     "copy_args": ("return np.sum(x.copy(order='C'))", symgrad.SymgradError, "takes no arguments"),
+    "append_then_assign": (
+        "rows = []\n    for i in range(2):\n        out = x * i\n        rows.append(out)\n"
+        "        out[0] = 1.0\n    return np.sum(np.stack(rows))",
+        symgrad.UnsupportedSyntaxError,
+        "holds the same array",
+    ),
     "early_return": (
         "return np.sum(x)\n    y = x",
         symgrad.UnsupportedSyntaxError,

@@ -107,6 +107,24 @@ class _BodyEnv(dict):
         return Value(param)
 
 
+def _refuse_appended_and_updated(lw, s, body: Graph, env, params: dict, appenders) -> None:
+    """A carried array appended to a list as it is, whose elements the next iteration assigns
+    to: Python's list would hold that one array, changed afterwards; symgrad's the values."""
+    for name, param in params.items():
+        final = dict.get(env, name)
+        if not any(n.op == "setitem" and n.inputs[0] == param.id for n in body.nodes()):
+            continue
+        for a in appenders:
+            if isinstance(final, Value) and a.value.id == final.id:
+                raise lw.error(
+                    s,
+                    f"{a.name}.append({name}) keeps the array {name}, whose elements the next "
+                    "iteration assigns to, changing the list's items too",
+                    f"Append a copy: {a.name}.append({name}.copy()).",
+                    cls=UnsupportedSyntaxError,
+                )
+
+
 def _appended_names(stmts: list[ast.stmt]) -> list[str]:
     """Names `xs` of the `xs.append(...)` calls in a block, in order."""
     out: dict[str, None] = {}
@@ -180,8 +198,9 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
     body = Graph(f"{lw.graph.name}.{op}", lw.graph.file, s.lineno)
     env = _BodyEnv(lw.env, lw.graph, body, [])
     index = Value(body.param(it.index_name, loc)) if it is not None else None
-    for name, init in zip(carried, inits):
-        dict.__setitem__(env, name, env.param(name, init, loc))
+    params = {name: env.param(name, init, loc) for name, init in zip(carried, inits)}
+    for name, param in params.items():
+        dict.__setitem__(env, name, param)
     for name, nid in captured:  # the condition's captured values come first, in its order
         env.capture(name, Value(nid))
     appenders = [Appender(name, body) for name in stacked]
@@ -194,6 +213,7 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
     for a in appenders:
         if a.value is None:
             raise lw.error(s, f"the loop body does not always append to {a.name}")
+    _refuse_appended_and_updated(lw, s, body, env, params, appenders)
     outs = [env[name] for name in carried] + [a.value for a in appenders]
     stop = dict.__getitem__(env, STOP) if breaks else False
     if op == "while" and not isinstance(stop, Value) and not stop:
@@ -232,8 +252,9 @@ def _condition_graph(lw: _Lowerer, s: ast.While, carried, inits, captured, break
     loc = lw.src.locate(s.test)
     graph = Graph(f"{lw.graph.name}.while_cond", lw.graph.file, s.lineno)
     env = _BodyEnv(lw.env, lw.graph, graph, captured)
-    for name, init in zip(carried, inits):
-        dict.__setitem__(env, name, env.param(name, init, loc))
+    params = {name: env.param(name, init, loc) for name, init in zip(carried, inits)}
+    for name, param in params.items():
+        dict.__setitem__(env, name, param)
     test = type(lw)(graph, lw.src, env, lw.stack).expr(s.test)
     if not isinstance(test, Value):
         if not (breaks and isinstance(test, (bool, int, float)) and test):

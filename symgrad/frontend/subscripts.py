@@ -64,6 +64,15 @@ def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
             "change the caller's arrays, or arrays seen through a view.",
             cls=UnsupportedSyntaxError,
         )
+    holder = _list_holding(lw.env, lw.graph, old)
+    if holder is not None:
+        raise lw.error(
+            target,
+            f"{name} was appended to {holder}, which holds the same array: assigning to its "
+            "elements would change the list's item too",
+            f"Append a copy ({holder}.append({name}.copy())), or assign before appending.",
+            cls=UnsupportedSyntaxError,
+        )
     parts, spec = index_spec(lw, lw.expr(target.slice), target)
     new = lw.call_rule("setitem", (old, value, parts), {"index": spec}, target)
     line = lw.src.locate(target).line
@@ -75,6 +84,19 @@ def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
             lw.env[k] = new
         elif node.op in RULES and RULES[node.op].view and node.inputs[:1] == (old.id,):
             lw.env[k] = Unbound(f"is a view of {name}, which line {line} changed")
+
+
+def _list_holding(env: dict, graph: Graph, value: Value) -> str | None:
+    """The name of a loop's list to which this iteration appended `value`, if any."""
+    while env is not None:
+        for k, v in dict.items(env):
+            appender = getattr(v, "appender", v)  # `xs` or its bound `xs.append`
+            held = getattr(appender, "value", None)
+            if getattr(appender, "graph", None) is graph and isinstance(held, Value):
+                if held.id == value.id:
+                    return getattr(appender, "name", k)
+        env = getattr(env, "outer", None)
+    return None
 
 
 def owned(graph: Graph, nid: int) -> bool:
