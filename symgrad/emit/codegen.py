@@ -7,8 +7,8 @@ numpy as np`, the runtime helpers the code calls (copied from `symgrad.rules.run
 before driver functions, such as a Jacobian's loop over columns, that call it). Each value bound to
 a source name, used twice or more, or computing an output gets a statement of its own; single-use
 temporaries are written inline, so the code reads like the source it came from. Backward statements
-are grouped under a comment quoting the forward line they differentiate. The same graph gives byte-
-identical source.
+are grouped under a comment quoting the forward line they differentiate. The same graph gives
+byte-identical source.
 """
 
 from __future__ import annotations
