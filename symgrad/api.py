@@ -26,8 +26,8 @@ from symgrad.emit.drivers import HELPERS as DRIVER_HELPERS
 from symgrad.errors import NotDifferentiableError, SourceUnavailableError, SymgradError
 from symgrad.frontend import lower
 from symgrad.ir import Graph
+from symgrad.passes import batch as batching
 from symgrad.passes import forward, reverse, simplify
-from symgrad.passes.batch import batch
 from symgrad.passes.symmetry import by_symmetry
 
 _CACHE: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
@@ -175,10 +175,11 @@ def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -
         graphs = [reverse(fwd, list(argnums), seed="param")]
         simplify(graphs[0], [graphs[0].params[k] for k in argnums] + [graphs[0].params[-1]])
         mains, seeds = [f"vjp_{fwd.name}"], ["the cotangents of its arguments"]
-    batched = all([batch(g, [g.params[-1]]) for g in [copy.deepcopy(g) for g in graphs]])
-    if batched:
-        for g in graphs:
-            batch(g, [g.params[-1]])
+    plans = [batching.plan(g, [g.params[-1]]) for g in graphs]
+    batched = all(p is not None for p in plans)
+    if batched:  # every graph, or none: one driver calls them all
+        for g, p in zip(graphs, plans):
+            batching.apply(g, p)
         seeds = [f"{s} for a batch of seeds (a trailing axis)" for s in seeds]
     passes = ", ".join(mains)
     if kind == "jacfwd":
@@ -206,8 +207,7 @@ def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) 
     for k in argnums:
         v = values[k]
         dtype = getattr(v, "dtype", None)
-        ok = isinstance(v, float) or (dtype is not None and np.dtype(dtype).kind == "f")
-        if not ok:
+        if not is_float(v):
             name = type(v).__name__
             article = "an" if name[0] in "aeiou" else "a"
             kind = f"{article} {name}" if dtype is None else f"an array of {dtype}"

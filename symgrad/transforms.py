@@ -1,9 +1,10 @@
 """Forward mode and higher order: jvp, linearize, hvp, jacfwd, jacrev, jacobian, hessian.
 
 Contract: each is built from the same passes as `grad` (symgrad.api): `jvp` and `linearize` emit
-forward-mode code; `jacfwd` and `jacrev` emit a module holding the function, its JVPs or its VJP,
-and a driver that assembles the Jacobian (shape `out.shape + x.shape`) column by column or row by
-row; `hessian` is `jacfwd` of `grad` and `hvp` is `jvp` of `grad` (forward over reverse), so
+forward-mode code; `jacfwd` and `jacrev` emit a module holding its JVPs or its VJP (and the function
+where the driver needs it) and a driver that assembles the Jacobian (shape `out.shape + x.shape`)
+from one batched call for all unit seeds, or one call per seed where a loop or branch cannot
+batch; `hessian` is `jacfwd` of `grad` and `hvp` is `jvp` of `grad` (forward over reverse), so
 higher derivatives are the first-order passes run on emitted gradient graphs. Transformations of
 `symgrad.grad(...)` objects compose: `grad(grad(f))`, `jvp(grad(f), ...)`.
 """
@@ -110,13 +111,13 @@ def _grad_of(fun: Callable, argnums) -> Compiled:
 
 
 def jacfwd(fun: Callable, argnums: int | tuple[int, ...] = 0) -> Compiled:
-    """The Jacobian of `fun` by forward mode, one JVP per entry of the argument: shape
+    """The Jacobian of `fun` by forward mode, a tangent per entry of the argument: shape
     `out.shape + x.shape` (a tuple of Jacobians for tuple `argnums`). Cheap for few inputs."""
     return Compiled(fun, argnums, "jacfwd")
 
 
 def jacrev(fun: Callable, argnums: int | tuple[int, ...] = 0) -> Compiled:
-    """The Jacobian of `fun` by reverse mode, one VJP per entry of the output: shape
+    """The Jacobian of `fun` by reverse mode, a cotangent per entry of the output: shape
     `out.shape + x.shape` (a tuple of Jacobians for tuple `argnums`). Cheap for few outputs."""
     return Compiled(fun, argnums, "jacrev")
 

@@ -12,8 +12,8 @@ import pytest
 
 import symgrad
 from symgrad.checks.examples import Input, example_function, parse_example, sample
-from symgrad.rules import RULES
-from symgrad.rules.batching import BATCH, FUNCTIONS
+from symgrad.rules import RULES, batching
+from symgrad.rules.batching import BATCH
 
 EXAMPLES = [(name, ex) for name in sorted(RULES) for ex in RULES[name].examples]
 
@@ -83,7 +83,7 @@ def test_every_batching_rule_names_a_rule_and_a_function():
     for name, per_param in BATCH.items():
         params = {p.name for p in RULES[name].array_params}
         for param, (fn, _) in per_param.items():
-            assert param in params and fn in FUNCTIONS, (name, param, fn)
+            assert param in params and callable(getattr(batching, fn, None)), (name, param, fn)
 
 
 def test_batched_code_calls_each_primitive_once_for_all_seeds(tmp_path):

@@ -1,10 +1,11 @@
 """Jacobian drivers: the functions that build a whole Jacobian from emitted JVPs or VJPs.
 
 Contract: `jacfwd_driver` and `jacrev_driver` return the source of one function that calls the
-emitted primal function (for the output's shape) and the emitted JVP (one call per entry of each
-differentiated argument: a column) or VJP (one call per entry of the output: a row), and
-assembles the Jacobian of shape `out.shape + x.shape`. The runtime functions below are copied
-into the module like any other helper; the drivers are not differentiable again.
+emitted JVP or VJP and assembles the Jacobian of shape `out.shape + x.shape`. Batched, it makes
+one call for all the unit seeds at once (a trailing batch axis: `_unit_columns`); otherwise one
+call per entry of each differentiated argument (a column) or of the output (a row), and the
+emitted function itself gives the output's shape. The runtime functions below are copied into
+the module like any other helper; the drivers are not differentiable again.
 """
 
 from __future__ import annotations

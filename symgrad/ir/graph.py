@@ -116,6 +116,14 @@ class Graph:
     def remove(self, nids) -> None:
         self.nx.remove_nodes_from(list(nids))
 
+    def set_inputs(self, nid: int, inputs) -> None:
+        """Make `inputs` the operands of node nid, in order (its edges follow)."""
+        node = self[nid]
+        self.nx.remove_edges_from(list(self.nx.in_edges(nid, keys=True)))
+        node.inputs = tuple(inputs)
+        for pos, i in enumerate(node.inputs):
+            self.nx.add_edge(i, nid, pos=pos)
+
     def replace_uses(self, old: int, new: int) -> None:
         """Point every user of `old` (and the outputs) at `new`."""
         for user in set(self.users(old)):

@@ -7,7 +7,8 @@ a subscript one more `:`, a primitive with a batching rule its batched function,
 primitive emitted as a call is applied column by column (`_per_column`). It returns False, having
 changed nothing, when some node cannot be batched (loops, branches, primitives with list inputs
 or written as operators other than the elementwise ones); the caller then loops over the seeds.
-Run it after `simplify`: shape reasoning does not know about the batch axis.
+`plan` finds the rewrites without making them and `apply` makes them, for graphs batched all
+or none. Run it after `simplify`: shape reasoning does not know about the batch axis.
 """
 
 from __future__ import annotations
@@ -22,17 +23,23 @@ _UNBATCHABLE = {"loop", "while", "cond", "loop_vjp", "cond_vjp", "item"}
 
 
 def batch(graph: Graph, seeds: list[int]) -> bool:
-    plan = _plan(graph, set(seeds))
-    if plan is None:
-        return False
-    for step in plan:
+    steps = plan(graph, seeds)
+    if steps is not None:
+        apply(graph, steps)
+    return steps is not None
+
+
+def apply(graph: Graph, steps: list) -> None:
+    """Carry out the rewrites `plan` found."""
+    for step in steps:
         step(graph)
-    return True
 
 
-def _plan(graph: Graph, batched: set[int]) -> list | None:
-    """The rewrites, one per node computed from the seeds; None if one of them cannot batch."""
-    plan = []
+def plan(graph: Graph, seeds: list[int]) -> list | None:
+    """The rewrites, one per node computed from the seeds; None if one of them cannot batch.
+    Planning changes nothing, so several graphs can be batched all or none."""
+    batched = set(seeds)
+    steps = []
     for node in graph.nodes():
         hits = [pos for pos, i in enumerate(node.inputs) if i in batched]
         if not hits:
@@ -42,33 +49,28 @@ def _plan(graph: Graph, batched: set[int]) -> list | None:
         rule = RULES[node.op]
         names = [p.name for p in rule.array_params]
         if node.op == "getitem" and hits == [0]:  # the index's runtime parts are not batched
-            plan.append(_index(node.id))
+            steps.append(_index(node.id))
         elif node.op == "index_add" and hits == [1]:
-            plan.append(_index(node.id, template=0, like=1))
+            steps.append(_index(node.id, template=0, like=1))
         elif rule.nondiff or any(p.kind == SEQ for p in rule.params):
             return None  # a shape or comparison of a batched value; a list of arrays
         elif rule.shape == "elementwise":
-            plan.append(_elementwise(node.id, [p for p in range(len(names)) if p not in hits]))
+            steps.append(_elementwise(node.id, [p for p in range(len(names)) if p not in hits]))
         elif len(hits) == 1 and names[hits[0]] in BATCH.get(node.op, {}):
             fn, kwargs = BATCH[node.op][names[hits[0]]]
-            plan.append(_call(node.id, fn, kwargs))
+            steps.append(_call(node.id, fn, kwargs))
         elif len(hits) == 1 and getattr(rule.emit, "calls", None):
-            plan.append(_call(node.id, "_per_column", {}, of=rule.emit.calls, column=hits[0]))
+            steps.append(_call(node.id, "_per_column", {}, of=rule.emit.calls, column=hits[0]))
         else:
             return None
         batched.add(node.id)
-    return plan
+    return steps
 
 
 def _rewire(graph: Graph, nid: int, pos: int, new: int) -> None:
     """Make `new` operand `pos` of node nid."""
-    node = graph[nid]
-    old = node.inputs[pos]
-    for u, v, k, d in list(graph.nx.in_edges(nid, keys=True, data=True)):
-        if u == old and d["pos"] == pos:
-            graph.nx.remove_edge(u, v, k)
-    node.inputs = node.inputs[:pos] + (new,) + node.inputs[pos + 1 :]
-    graph.nx.add_edge(new, nid, pos=pos)
+    inputs = graph[nid].inputs
+    graph.set_inputs(nid, inputs[:pos] + (new,) + inputs[pos + 1 :])
 
 
 def _derived(graph: Graph, like: int, op: str, inputs, attrs) -> int:

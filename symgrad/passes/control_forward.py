@@ -120,9 +120,8 @@ def _replace_items(graph: Graph, node, new: int, place: Callable, live: set):
     out = {}
     for index, item in old_items.items():
         new_index, dot_index = place(index)
-        graph.nx.remove_edges_from(list(graph.nx.in_edges(item, keys=True)))
-        graph.nx.add_edge(new, item, pos=0)
-        graph[item].inputs, graph[item].attrs["index"] = (new,), new_index
+        graph.set_inputs(item, (new,))
+        graph[item].attrs["index"] = new_index
         if dot_index is None:  # no tangent: its users treat it as a constant
             live.discard(item)
         elif dot_index == TAPE:

@@ -129,7 +129,7 @@ def _replayed(graph: Graph, decisions: list[Decision], at: int) -> Graph:
         for cid, b in path:  # pass the decision down as an operand of each cond on the path
             cond = where[cid]
             j = cond.attrs["n_operands"]
-            _append_input(where, cid, p)
+            where.set_inputs(cid, (*cond.inputs, p))
             cond.attrs["n_operands"] = j + 1
             branch = cond.attrs["branches"][b]
             params = list(cond.attrs["params"])
@@ -147,12 +147,6 @@ def _replayed(graph: Graph, decisions: list[Decision], at: int) -> Graph:
 def _name(graph: Graph, path, pred: int) -> str:
     """A decision's name: its variable's at the top level (a flag's too), else `cond`."""
     return NAME if path else graph[pred].name or NAME
-
-
-def _append_input(graph: Graph, nid: int, i: int) -> None:
-    node = graph[nid]
-    graph.nx.add_edge(i, nid, pos=len(node.inputs))
-    node.inputs = (*node.inputs, i)
 
 
 def is_read(graph: Graph, param: int) -> bool:

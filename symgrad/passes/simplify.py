@@ -270,9 +270,7 @@ def own_outputs(graph: Graph) -> None:
             copy = graph.add(
                 "copy", (v,), {}, vnode.loc, backward=node.backward, tangent=node.tangent
             )
-            node.inputs = (copy,) + node.inputs[1:]
-            graph.nx.remove_edge(v, o)
-            graph.nx.add_edge(copy, o, pos=0)
+            graph.set_inputs(o, (copy,) + node.inputs[1:])
         seen.add(v)
 
 

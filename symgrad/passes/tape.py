@@ -121,18 +121,14 @@ def _drop(graph: Graph, loop, j: int) -> None:
             graph.remove([u])
         elif index > j:
             graph[u].attrs["index"] = index - 1
-    inputs = loop.inputs[: start + j] + loop.inputs[start + j + 1 :]
-    graph.nx.remove_edges_from(list(graph.nx.in_edges(loop.id, keys=True)))
-    for position, i in enumerate(inputs):
-        graph.nx.add_edge(i, loop.id, pos=position)
-    loop.inputs = inputs
+    graph.set_inputs(loop.id, loop.inputs[: start + j] + loop.inputs[start + j + 1 :])
     body.outputs.pop(j)
     dce(body)  # what only the dropped value needed
     _drop_param(body, first + j)
     if "cond" in a:
         _drop_param(a["cond"], j)
     a["n_carried"] -= 1
-    a["n_operands"] = len(inputs) - start
+    a["n_operands"] = len(loop.inputs) - start
     if "taped" in a:
         a["taped"] = tuple(t - (t > j) for t in a["taped"])
 

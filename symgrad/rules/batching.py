@@ -17,7 +17,7 @@ import ast
 import numpy as np
 
 from symgrad.rules.runtime import _matmul_vjp_a, _matmul_vjp_b
-from symgrad.rules.table import defrule, literal
+from symgrad.rules.table import defrule, dotted, literal
 
 
 def _batch_axes(a, axis):
@@ -149,37 +149,11 @@ BATCH: dict[str, dict[str, tuple[str, dict]]] = {
     "matmul_vjp_a": {"ct": ("_matmul_vjp_a_batched", {})},
     "matmul_vjp_b": {"ct": ("_matmul_vjp_b_batched", {})},
 }
-FUNCTIONS = {
-    f.__name__: f
-    for f in (
-        _sum_batched,
-        _mean_batched,
-        _matmul_batched,
-        _unbroadcast_batched,
-        _fit_batched,
-        _broadcast_to_batched,
-        _reshape_batched,
-        _transpose_batched,
-        _swapaxes_batched,
-        _expand_dims_batched,
-        _with_batch,
-        _matmul_vjp_a_batched,
-        _matmul_vjp_b_batched,
-        _per_column,
-    )
-}
-
-
-def _dotted(path: str) -> ast.expr:
-    expr: ast.expr = ast.Name(path.split(".")[0], ast.Load())
-    for part in path.split(".")[1:]:
-        expr = ast.Attribute(expr, part, ast.Load())
-    return expr
 
 
 def _emit_batched(args, attrs, rule):
     """`fn(arrays..., keyword=value...)`; for `_per_column`, `_per_column(f, k, arrays...)`."""
-    head = [_dotted(attrs["of"]), ast.Constant(attrs["column"])] if "of" in attrs else []
+    head = [dotted(attrs["of"]), ast.Constant(attrs["column"])] if "of" in attrs else []
     keywords = [ast.keyword(k, literal(v)) for k, v in attrs.get("kwargs", ())]
     return ast.Call(ast.Name(attrs["fn"], ast.Load()), head + args[0].elts, keywords)
 

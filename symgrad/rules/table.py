@@ -185,7 +185,8 @@ def rule_for_callable(fn: Any) -> Rule | None:
 # emitters: how a rule is spelled in emitted source -------------------------------------------
 
 
-def _dotted(path: str) -> ast.expr:
+def dotted(path: str) -> ast.expr:
+    """`a.b.c` as an expression."""
     head, *rest = path.split(".")
     node: ast.expr = ast.Name(head, ast.Load())
     for part in rest:
@@ -201,7 +202,7 @@ def literal(value: Any) -> ast.expr:
         return ast.List([literal(v) for v in value], ast.Load())
     if isinstance(value, type):  # a dtype: float, np.float32
         module = "np." if value.__module__ == "numpy" else ""
-        return _dotted(module + value.__name__)
+        return dotted(module + value.__name__)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
         return ast.UnaryOp(ast.USub(), ast.Constant(-value))
     return ast.Constant(value)
@@ -220,7 +221,7 @@ def call(path: str) -> Callable:
         positional = []
         for p, a in zip(rule.array_params, args):
             positional.extend(a.elts if p.varargs else [a])
-        return ast.Call(_dotted(path), positional, keywords)
+        return ast.Call(dotted(path), positional, keywords)
 
     emit.calls = path  # what it calls, in the rule's own parameter order
     return emit
