@@ -92,10 +92,8 @@ def source_graph(fn: Callable) -> Graph:
             "again",
             hint="Differentiate symgrad.grad(f) (for a Hessian, symgrad.hessian(f)).",
         )
-    graph = copy.deepcopy(fn._artifact.graph)
+    graph = copy.deepcopy(fn._artifact.graph).as_forward()
     graph.name = fn.__name__
-    for node in graph.nodes():
-        node.backward = node.tangent = False
     return graph
 
 

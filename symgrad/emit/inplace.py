@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from symgrad.ir import Graph
+from symgrad.ir.graph import subgraphs
 from symgrad.passes.aliasing import FRESH, meta_use, reads_value
 
 INF = float("inf")
@@ -69,17 +70,11 @@ def plan(graph: Graph, nested: bool, inline_of: Callable, private=frozenset()) -
             _try_update(graph, node, inline, private, p)
         elif node.op in _LOOPS:
             _try_loop(graph, node, inline, private, p, inline_of)
-        for sub in _subgraphs(node):
+        for sub in subgraphs(node):
             if id(sub) not in p.subplans:
                 p.subplans[id(sub)] = plan(sub, True, inline_of)
     p.origins = _origins(graph, private, p)
     return p
-
-
-def _subgraphs(node) -> list[Graph]:
-    if "branches" in node.attrs:
-        return list(node.attrs["branches"])
-    return [node.attrs[k] for k in ("cond", "body") if k in node.attrs]
 
 
 def _try_update(graph: Graph, node, inline: set, private, p: Plan) -> None:

@@ -116,6 +116,13 @@ class Graph:
     def remove(self, nids) -> None:
         self.nx.remove_nodes_from(list(nids))
 
+    def as_forward(self) -> "Graph":
+        """Count every node as a forward node, for a pass that differentiates this graph again
+        (a gradient's): names and what they are cotangents or tangents of stay."""
+        for node in self.nodes():
+            node.backward = node.tangent = False
+        return self
+
     def set_inputs(self, nid: int, inputs) -> None:
         """Make `inputs` the operands of node nid, in order (its edges follow)."""
         node = self[nid]

@@ -22,9 +22,7 @@ from symgrad.rules import Value, building, ops
 def by_symmetry(fwd: Graph, k: int, wrt: list[int], kind: str) -> Graph:
     grads = reverse(fwd, wrt)
     simplify(grads, [grads.params[j] for j in wrt])
-    for node in grads.nodes():  # the gradients are the function now differentiated
-        node.backward = node.tangent = False
-    graph = forward(grads, [k])  # (*gradients, *their tangents along x_k)
+    graph = forward(grads.as_forward(), [k])  # (*gradients, *their tangents along x_k)
     u, x = graph.params[-1], graph.params[k]
     graph.outputs = graph.outputs[len(wrt) :]
     if kind == "vjp":
