@@ -209,12 +209,10 @@ def write_loop_vjp(writer, node) -> list[str]:
         return adds + writer.assign([t for t, _ in updates], values)
 
     unpack = "(" + ", ".join(entry) + ("," if len(entry) == 1 else "") + ")"  # (i,) or ()
-    if len(entry) > 1:
-        unpack = unpack[1:-1]
-    loop = f"for {unpack} in reversed({writer.names[tape]}):"
+    loop = f"for {unpack[1:-1] if len(entry) > 1 else unpack} in reversed({writer.names[tape]}):"
     if stacked:  # each step also reads its row of each stacked output's cotangent
         steps = ", ".join([f"reversed({writer.names[tape]})", *(f"{s}[::-1]" for s in stacked)])
-        loop = f"for ({', '.join(entry)}), {', '.join(rows)} in zip({steps}):"
+        loop = f"for {unpack}, {', '.join(rows)} in zip({steps}):"
     return lines + [loop] + _body_lines(writer, sub, assign)
 
 

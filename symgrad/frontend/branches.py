@@ -14,8 +14,10 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
+from symgrad.frontend import aliases
+from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.jumps import FLAGS, READABLE
-from symgrad.frontend.loops import _BodyEnv, _is_number, assigned_names
+from symgrad.frontend.loops import _is_number, assigned_names
 from symgrad.frontend.values import Unbound
 from symgrad.ir import Graph
 from symgrad.rules import Value
@@ -36,30 +38,135 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
         for n in dict.fromkeys(bound[0] + bound[1])
         if n in lw.env or (n in bound[0] and n in bound[1])
     ]
-
-    def lower_branch(child: _Lowerer, env: _BodyEnv, stmts: list) -> list:
-        child.block(stmts)
-        return [_output(lw, s, name, env[name]) for name in outputs]
-
-    branches = [lambda c, e, b=b: lower_branch(c, e, b) for b in (s.body, s.orelse)]
-    items = _fold_flags(lw, pred, outputs, _cond(lw, pred, s, branches), s)
-    for name, item in zip(outputs, items):
-        if isinstance(item, Value) and lw.graph[item.id].op == "item":
-            lw.graph[item.id].name = _READABLE.get(name, name)
-        lw.env[name] = item
+    share = aliases.may_update(s.body + s.orelse)
+    while True:  # again, while a branch changes an array held by names that are not outputs
+        groups = {n: aliases.holders(lw.env, n) if share else [n] for n in outputs}
+        lowered = [_lower_branch(lw, s, stmts, groups) for stmts in (s.body, s.orelse)]
+        more = [
+            n
+            for _, env in lowered
+            for n, param in env.read_as.items()
+            if n not in outputs and n in lw.env and dict.get(env, n) is not param
+        ]
+        if not more:
+            break
+        outputs += list(dict.fromkeys(more))
+    ends = [[_end(env, name) for name in outputs] for _, env in lowered]
+    unbound = {}
+    for k, name in enumerate(outputs):
+        gone = [e[k] for e in ends if isinstance(e[k], Unbound)]
+        if gone:
+            unbound[name] = gone[0]
+    kept = [k for k, name in enumerate(outputs) if name not in unbound]
+    names = [outputs[k] for k in kept]
+    values = [[_output(lw, s, outputs[k], e[k]) for k in kept] for e in ends]
+    changed = _changed_objects(lw, lowered)
+    for (_, env), vals in zip(lowered, values):
+        vals += [_state(lw, env, x) for x in changed]
+    items = _fold_flags(lw, pred, names, _cond(lw, pred, s, lowered, values), s)
+    for x, item in zip(changed, items[len(names) :]):
+        aliases.update(lw, Value(x), item, s, "an array")
+    _bind_outputs(lw, s, lowered, names, values, items)
+    for name, value in unbound.items():
+        lw.env[name] = value
     for name in bound[0] + bound[1]:
         if name not in outputs:
             lw.env[name] = Unbound(f"is bound in only one branch of the if on line {loc.line}")
+
+
+def _lower_branch(lw: _Lowerer, s: ast.If, stmts: list, groups: dict) -> tuple:
+    """One branch lowered into a graph of its own: (its lowerer, its names). Each output
+    name's holders (the names holding its array before the if) hold that array in it too."""
+    graph = Graph(f"{lw.graph.name}.if", lw.graph.file, s.lineno)
+    env = BodyEnv(lw, graph, [])
+    for name, holders in groups.items():
+        if len(holders) > 1:
+            param = env[name]
+            for h in holders:
+                env.read_as[h] = param
+            env.bind_group(holders, param)
+    child = lw.scope(graph, env)
+    child.block(stmts)
+    return child, env
+
+
+def _end(env: BodyEnv, name: str) -> Any:
+    """A name's value at the end of a branch (a value from before the if is captured)."""
+    return dict.get(env, name) if dict.__contains__(env, name) else env[name]
+
+
+def _changed_objects(lw: _Lowerer, lowered: list) -> list[int]:
+    """The arrays from before the if (values of the enclosing graph) that a branch changed in
+    place: each is one more output of the cond, its state at the end of the branch."""
+    out: dict[int, None] = {}
+    for _, env in lowered:
+        for param, outer in env.outer_ids.items():
+            if lw.memory.was_changed(env.body, param):
+                out.setdefault(outer)
+    return list(out)
+
+
+def _state(lw: _Lowerer, env: BodyEnv, outer: int) -> Value:
+    """The array `outer` from before the if, as it is at the end of the branch."""
+    param = env.capture("a", Value(outer))
+    if lw.memory.was_changed(env.body, param.id):
+        return Value(lw.memory.latest[(env.body, param.id)])
+    return param
+
+
+def _bind_outputs(lw: _Lowerer, s: ast.If, lowered, names, values, items) -> None:
+    """Bind the output names after the if. Names holding one array in every branch hold one
+    item; a name holding an array from before the if, unchanged, in every branch holds it
+    still; names holding one array in some branches only may hold one or two after the if,
+    and an update through them is refused."""
+    envs = [env for _, env in lowered]
+
+    def holds(env: BodyEnv, v: Any, k: int) -> tuple:  # which array a branch's value is
+        if not isinstance(v, Value):
+            return ("number", k)
+        return ("outer", env.outer_ids[v.id]) if v.id in env.outer_ids else ("local", v.id)
+
+    def where(k: int) -> tuple:  # which array the k-th output holds, in each branch
+        return tuple(holds(env, vals[k], k) for env, vals in zip(envs, values))
+
+    sigs = [where(k) for k in range(len(items))]
+    first: dict[tuple, int] = {}
+    reason = f"after the if on line {lw.src.locate(s).line}, it may hold another name's array"
+    for k, name in enumerate(names):
+        sig = sigs[k]
+        item = items[first.setdefault(sig, k)]
+        if isinstance(item, Value) and lw.graph[item.id].op == "item":
+            lw.graph[item.id].name = lw.graph[item.id].name or _READABLE.get(name, name)
+        outer = {b for b in sig if b[0] == "outer"}
+        if len(outer) == 1 and len(sig) == len([b for b in sig if b[0] == "outer"]):
+            item = Value(next(iter(outer))[1])  # the array from before the if, unchanged
+        lw.env[name] = item
+        for j in range(len(items)):
+            other = sigs[j]
+            some = any(a == b for a, b in zip(sig, other))
+            if j != k and some and sig != other:
+                for v in (item, items[j]):
+                    if isinstance(v, Value):
+                        lw.memory.mark_unsure(lw.graph, v.id, reason)
+        for b in outer:
+            if sig != tuple(b for _ in sig):
+                lw.memory.mark_unsure(lw.graph, b[1], reason)
+                if isinstance(item, Value):
+                    lw.memory.mark_unsure(lw.graph, item.id, reason)
 
 
 def lower_ifexp(lw: _Lowerer, e: ast.IfExp) -> Any:
     pred = _condition(lw, e.test)
     if not isinstance(pred, Value):
         return lw.expr(e.body if pred else e.orelse)
-    branches = [
-        lambda c, env, x=x: [_output(lw, e, "the value", c.expr(x))] for x in (e.body, e.orelse)
-    ]
-    return _cond(lw, pred, e, branches)[0]
+    lowered, values = [], []
+    for x in (e.body, e.orelse):
+        graph = Graph(f"{lw.graph.name}.if", lw.graph.file, e.lineno)
+        env = BodyEnv(lw, graph, [])
+        child = lw.scope(graph, env)
+        values.append([_output(lw, e, "the value", child.expr(x))])
+        lowered.append((child, env))
+    return _cond(lw, pred, e, lowered, values)[0]
 
 
 def _condition(lw: _Lowerer, test: ast.expr) -> Any:
@@ -89,19 +196,14 @@ def _output(lw: _Lowerer, where: ast.AST, name: str, value: Any) -> Any:
     )
 
 
-def _cond(lw: _Lowerer, pred: Value, where: ast.AST, branches: list) -> list[Value]:
-    """A `cond` node choosing between `branches` (each lowers into (child, env) and returns its
-    output values); its items."""
+def _cond(lw: _Lowerer, pred: Value, where: ast.AST, lowered: list, values: list) -> list:
+    """A `cond` node choosing between the lowered branches, each giving `values`; its items."""
     loc = lw.src.locate(where)
     graphs, captures = [], []
-    for lower_branch in branches:
-        graph = Graph(f"{lw.graph.name}.if", lw.graph.file, getattr(where, "lineno", 0))
-        captured: list[tuple[str, int]] = []
-        env = _BodyEnv(lw.env, lw.graph, graph, captured)
-        child = type(lw)(graph, lw.src, env, lw.stack)
-        graph.outputs = [child.as_node(graph, v, loc) for v in lower_branch(child, env)]
-        graphs.append(graph)
-        captures.append([nid for _, nid in captured])
+    for (child, env), vals in zip(lowered, values):
+        env.body.outputs = [child.as_node(env.body, v, loc) for v in vals]
+        graphs.append(env.body)
+        captures.append([nid for _, nid in env.captured])
     operands = list(dict.fromkeys(nid for nids in captures for nid in nids))
     params = tuple(tuple(operands.index(nid) for nid in nids) for nids in captures)
     attrs = {"n_operands": len(operands), "branches": tuple(graphs), "params": params}

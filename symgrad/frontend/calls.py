@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from symgrad.errors import UnknownCallableError, UnsupportedSyntaxError
-from symgrad.frontend import fence
+from symgrad.frontend import aliases, fence
 from symgrad.frontend.loops import AppendTo, Stacked
 from symgrad.frontend.source import read_function
 from symgrad.frontend.values import Method, is_const
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 _BUILTIN_RULES = {abs: "abs", len: "len"}
 _FOLDS = {sum: ("sum", "add"), min: ("min", "minimum"), max: ("max", "maximum")}
+_ON_STACKED = (np.stack, np.array, np.asarray, len, sum, min, max)
 
 
 def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
@@ -46,11 +47,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     if isinstance(callee, AppendTo) and len(args) == 1 and not kwargs:
         callee.appender.append(lw, args[0], e)
         return None
-    if args and isinstance(args[0], Stacked):  # np.stack(xs), np.array(xs), len(xs)
-        if callee in (np.stack, np.array, np.asarray, len) and not kwargs:
-            return (
-                args[0].value if callee is not len else lw.call_rule("len", (args[0].value,), {}, e)
-            )
+    if args and isinstance(args[0], Stacked) and callee in _ON_STACKED:
+        return _stacked(lw, callee, args, kwargs, e)
     rule = rule_for_callable(callee)
     if rule is None and callee in _BUILTIN_RULES:
         rule = RULES[_BUILTIN_RULES[callee]]
@@ -62,6 +60,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         and isinstance(args[0], (list, tuple))
     ):
         rule = RULES["stack"]  # np.array([a, b]) of arrays stacks them
+    if rule is not None and rule.name == "asarray" and len(args) == 1 and not kwargs:
+        return _asarray(lw, args[0], e)
     if rule is not None:
         return lw.call_rule(rule.name, args, kwargs, e)
     if callee in _FOLDS and not kwargs:
@@ -89,6 +89,46 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         "(symgrad.rules.RULES) and Python functions defined in source files.",
         cls=UnknownCallableError,
     )
+
+
+def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -> Any:
+    """A call on a list a loop filled: np.stack(xs) (along any axis), np.array(xs), len(xs),
+    and Python's sum, min and max over its items."""
+    rows = args[0].value
+    if callee in (np.stack, np.array, np.asarray) and len(args) == 1 and not kwargs:
+        return rows
+    if callee is np.stack and set(kwargs) <= {"axis"} and len(args) <= 2:
+        axis = args[1] if len(args) == 2 else kwargs.get("axis", 0)
+        if not isinstance(axis, int) or isinstance(axis, bool):
+            raise lw.error(e, "np.stack of a list a loop filled takes a constant int axis")
+        return rows if axis == 0 else lw.call_rule("moveaxis", (rows, 0, axis), {}, e)
+    if callee is len and len(args) == 1:
+        return lw.call_rule("len", (rows,), {}, e)
+    if callee in _FOLDS and len(args) == 1 and not kwargs:
+        return _fold(lw, callee, (rows,), e)
+    raise lw.error(
+        e,
+        f"{args[0].name} is a list a loop filled; this call on it is not supported",
+        f"Read it as np.stack({args[0].name}) (or {args[0].name}[i], len({args[0].name}), "
+        f"sum({args[0].name}), for item in {args[0].name}).",
+        cls=UnsupportedSyntaxError,
+    )
+
+
+def _asarray(lw: _Lowerer, value: Any, e: ast.AST) -> Any:
+    """`np.asarray(a)`: `a` itself where it is an ndarray, a new array where it is a number.
+    Where lowering cannot tell, neither may be changed in place afterwards."""
+    if isinstance(value, Value) and aliases.has_axes(lw.graph, value.id, lw.memory):
+        return value
+    out = lw.call_rule("asarray", (value,), {}, e)
+    if isinstance(value, Value):
+        reason = (
+            f"np.asarray on line {lw.src.locate(e).line} gives the same array for an ndarray "
+            "and a new one for a number, and symgrad cannot tell which it got"
+        )
+        for v in (value, out):
+            lw.memory.mark_unsure(lw.graph, v.id, reason)
+    return out
 
 
 def _fold(lw: _Lowerer, fn, args: tuple, e: ast.AST) -> Any:
@@ -151,7 +191,7 @@ def _inline(lw: _Lowerer, fn: types.FunctionType, args: tuple, kwargs: dict, e: 
     env = {}
     for name, value in bound.arguments.items():
         env[name] = lw.outside(value, name, e) if not _is_frontend(value) else value
-    return type(lw)(lw.graph, src, env, lw.stack + (fn.__code__,)).run()
+    return lw.inlined(src, env).run()
 
 
 def _is_library(fn: types.FunctionType) -> bool:

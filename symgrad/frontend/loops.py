@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import SymgradError, UnsupportedSyntaxError
+from symgrad.frontend import aliases
+from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.jumps import FLAGS, STOP, desugar
-from symgrad.frontend.subscripts import getitem, owned
+from symgrad.frontend.subscripts import getitem
 from symgrad.frontend.values import Unbound
 from symgrad.ir import Graph
 from symgrad.rules import Value
@@ -70,47 +72,11 @@ class Stacked:
     name: str
 
 
-class _BodyEnv(dict):
-    """A loop body's names: its own, else the enclosing scope's, where a graph value read for the
-    first time becomes a captured param of the body."""
-
-    def __init__(self, outer: dict, outer_graph: Graph, body: Graph, captured: list):
-        super().__init__()
-        self.outer, self.outer_graph, self.body, self.captured = outer, outer_graph, body, captured
-
-    def __contains__(self, name) -> bool:
-        return dict.__contains__(self, name) or name in self.outer
-
-    def __getitem__(self, name: str) -> Any:
-        if dict.__contains__(self, name):
-            return dict.__getitem__(self, name)
-        value = self.outer[name]
-        if isinstance(value, Value):
-            param = self.capture(name, value)
-            dict.__setitem__(self, name, param)
-            return param
-        return value
-
-    def capture(self, name: str, value: Value) -> Value:
-        """The param of the body standing for `value` of the enclosing graph (one per value,
-        however many names it goes by)."""
-        for k, (_, nid) in enumerate(self.captured):
-            if nid == value.id:
-                return Value(self.body.params[len(self.body.params) - len(self.captured) + k])
-        self.captured.append((name, value.id))
-        return self.param(name, value.id)
-
-    def param(self, name: str, outer_id: int, loc=None) -> Value:
-        """A new param of the body for the enclosing graph's value `outer_id`."""
-        param = self.body.param(name, loc)
-        self.body[param].attrs["owned"] = owned(self.outer_graph, outer_id)
-        return Value(param)
-
-
-def _refuse_appended_and_updated(lw, s, body: Graph, env, params: dict, appenders) -> None:
+def _refuse_appended_and_updated(lw, s, body: Graph, env, slots, params, appenders) -> None:
     """A carried array appended to a list as it is, whose elements the next iteration assigns
     to: Python's list would hold that one array, changed afterwards; symgrad's the values."""
-    for name, param in params.items():
+    for slot, param in zip(slots, params):
+        name = slot.names[0]
         final = dict.get(env, name)
         if not any(n.op == "setitem" and n.inputs[0] == param.id for n in body.nodes()):
             continue
@@ -170,12 +136,47 @@ def lower_while(lw: _Lowerer, s: ast.While) -> None:
     _lower_loop(lw, s, "while", None, [])
 
 
+@dataclass
+class _Slot:
+    """One carried object: the names holding it before the loop (which hold it all through the
+    body, or the body is lowered again with them apart) and its value there."""
+
+    names: list[str]
+    value: Any
+
+
+@dataclass
+class _Again:
+    """What a body's first lowering found, for the next: names to carry too (the body changed
+    the array they hold), carried names to keep apart, and names unbound from the start."""
+
+    carry: list[str]
+    apart: set[str]
+    unbound: dict[str, Unbound]
+
+    def __bool__(self) -> bool:
+        return bool(self.carry or self.apart or self.unbound)
+
+
 def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[str]) -> None:
-    """A `loop` (`it` gives its range and its names) or `while` node for statement s."""
-    loc = lw.src.locate(s)
-    stmts, breaks = desugar(s.body)
-    names = assigned_names(s.body)
-    carried = [n for n in names if n in lw.env and n not in targets]
+    """A `loop` (`it` gives its range and its names) or `while` node for statement s. The body
+    is lowered again (a few times at most) while it changes arrays held by names it does not
+    carry, or names it carries as one array part ways without changing it."""
+    again = _Again([], set(), {})
+    while True:
+        more = _lower_loop_once(lw, s, op, it, targets, again)
+        if not more:
+            return
+        again.carry += [n for n in more.carry if n not in again.carry]
+        again.apart |= more.apart
+        again.unbound.update(more.unbound)
+
+
+def _slots(lw: _Lowerer, s, carried: list[str], again: _Again, share: bool) -> list[_Slot]:
+    """The carried objects: names holding one array before the loop share a slot (with the
+    names holding it that the body does not assign, where the body may change it in place)."""
+    slots: list[_Slot] = []
+    by_key: dict[tuple, _Slot] = {}
     for name in carried:
         value = lw.env[name]
         if (
@@ -189,32 +190,57 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
                 "Only arrays and numbers may be carried from one iteration to the next.",
                 cls=UnsupportedSyntaxError,
             )
-    inits = [lw.as_node(lw.graph, lw.env[name], loc) for name in carried]
+        key = aliases.identity(lw.env, name) if share and name not in again.apart else None
+        if key is not None and key in by_key:
+            by_key[key].names.append(name)
+            continue
+        slot = _Slot([name], value)
+        slots.append(slot)
+        if key is not None:
+            by_key[key] = slot
+            others = aliases.holders(lw.env, name)
+            slot.names += [n for n in others if n not in carried and n not in again.unbound]
+    return slots
+
+
+def _lower_loop_once(lw, s, op: str, it, targets: list[str], again: _Again) -> _Again | None:
+    loc = lw.src.locate(s)
+    stmts, breaks = desugar(s.body)
+    names = assigned_names(s.body)
+    carried = [n for n in names if n in lw.env and n not in targets and n not in again.unbound]
+    carried += [n for n in again.carry if n not in carried]
+    slots = _slots(lw, s, carried, again, aliases.may_update(s.body))
     stacked = [n for n in _appended_names(s.body) if n in lw.env and lw.env[n] == []]
     captured: list[tuple[str, int]] = []
-    attrs: dict = {"n_carried": len(carried), "n_stacked": len(stacked)}
+    attrs: dict = {"n_carried": len(slots), "n_stacked": len(stacked)}
     if op == "while":
-        attrs["cond"] = _condition_graph(lw, s, carried, inits, captured, breaks)
+        attrs["cond"] = _condition_graph(lw, s, slots, captured, breaks)
     body = Graph(f"{lw.graph.name}.{op}", lw.graph.file, s.lineno)
-    env = _BodyEnv(lw.env, lw.graph, body, [])
+    env = BodyEnv(lw, body, [])
     index = Value(body.param(it.index_name, loc)) if it is not None else None
-    params = {name: env.param(name, init, loc) for name, init in zip(carried, inits)}
-    for name, param in params.items():
-        dict.__setitem__(env, name, param)
+    params = [env.param(slot.names[0], slot.value, loc) for slot in slots]
+    for slot, param in zip(slots, params):
+        env.bind_group(slot.names, param)
+    for name, unbound in again.unbound.items():
+        dict.__setitem__(env, name, unbound)
     for name, nid in captured:  # the condition's captured values come first, in its order
         env.capture(name, Value(nid))
     appenders = [Appender(name, body) for name in stacked]
     for a in appenders:
         dict.__setitem__(env, a.name, a)
-    child = type(lw)(body, lw.src, env, lw.stack)
+    child = lw.scope(body, env)
     if it is not None:
         it.bind_targets(child, env, index)
     child.block(stmts)
     for a in appenders:
         if a.value is None:
             raise lw.error(s, f"the loop body does not always append to {a.name}")
-    _refuse_appended_and_updated(lw, s, body, env, params, appenders)
-    outs = [env[name] for name in carried] + [a.value for a in appenders]
+    more = _check_body(lw, s, env, slots, params, again)
+    if more:
+        return more
+    _refuse_appended_and_updated(lw, s, body, env, slots, params, appenders)
+    finals = [dict.__getitem__(env, slot.names[0]) for slot in slots]
+    outs = finals + [a.value for a in appenders]
     stop = dict.__getitem__(env, STOP) if breaks else False
     if op == "while" and not isinstance(stop, Value) and not stop:
         cond = attrs["cond"]
@@ -233,29 +259,110 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
         for name, _ in env.captured[len(captured) :]:
             attrs["cond"].param(name, loc)
     bounds = [lw.as_node(lw.graph, b, loc) for b in it.bounds] if it is not None else []
+    inits = [lw.as_node(lw.graph, slot.value, loc) for slot in slots]
     operands = inits + [nid for _, nid in env.captured]
     attrs.update(n_operands=len(operands), body=body)
     loop = lw.graph.add(op, [*bounds, *operands], attrs, loc)
-    for k, name in enumerate(carried):
-        lw.env[name] = Value(lw.graph.add("item", (loop,), {"index": k}, loc, name=name))
+    items = []
+    for k, slot in enumerate(slots):
+        item = Value(lw.graph.add("item", (loop,), {"index": k}, loc, name=slot.names[0]))
+        items.append(item)
+        if _changed_in_place(lw.memory, body, params[k], finals[k]):
+            aliases.update(lw, slot.value, item, s, slot.names[0])
+        for name in slot.names:
+            lw.env[name] = item
+    _mark_unsure(lw, s, env, slots, params, finals, items)
     for j, name in enumerate(stacked):
-        item = lw.graph.add("item", (loop,), {"index": len(carried) + j}, loc, name=name)
+        item = lw.graph.add("item", (loop,), {"index": len(slots) + j}, loc, name=name)
         lw.env[name] = Stacked(Value(item), name)
+    for name, unbound in again.unbound.items():
+        lw.env[name] = unbound
     for name in targets + names:
-        if name not in carried:
+        if name not in carried and name not in again.unbound:
             lw.env[name] = Unbound(f"is bound only inside the loop on line {loc.line}")
+    return None
 
 
-def _condition_graph(lw: _Lowerer, s: ast.While, carried, inits, captured, breaks) -> Graph:
+def _changed_in_place(memory, body: Graph, param: Value, final: Any) -> bool:
+    """Whether the body changed the object `param` stands for and ends holding it."""
+    return (
+        isinstance(final, Value)
+        and memory.was_changed(body, param.id)
+        and memory.first(body, final.id) == (body, param.id)
+    )
+
+
+def _check_body(lw, s, env: BodyEnv, slots, params, again: _Again) -> _Again | None:
+    """What the next lowering must do differently (None: nothing), or a refusal where Python's
+    aliasing through the loop cannot be modelled."""
+    more = _Again([], set(), {})
+    slot_names = {n for slot in slots for n in slot.names}
+    for name, param in env.read_as.items():  # names read from before the loop
+        final = dict.get(env, name)
+        if name in slot_names or final is param:
+            continue
+        if isinstance(final, Unbound):
+            more.unbound[name] = final
+        elif name in lw.env:  # its array was changed in place: carry it
+            more.carry.append(name)
+    for slot, param in zip(slots, params):
+        finals = [dict.get(env, n) for n in slot.names]
+        for name, final in zip(slot.names, finals):
+            if isinstance(final, Unbound):
+                more.unbound[name] = final
+        ids = {f.id if isinstance(f, Value) else id(f) for f in finals}
+        if len(ids) > 1 and not more.unbound:
+            if lw.memory.was_changed(env.body, param.id):
+                raise lw.error(
+                    s,
+                    f"{' and '.join(slot.names)} hold one array before the loop, which the body "
+                    "changes in place and then binds one of the names to another value: the next "
+                    "iteration would change a different set of names",
+                    "Give each array one name in the loop, or copy it (x.copy()) where a copy "
+                    "is meant.",
+                    cls=UnsupportedSyntaxError,
+                )
+            more.apart |= set(slot.names)
+    return more if more else None
+
+
+def _mark_unsure(lw, s, env: BodyEnv, slots, params, finals, items) -> None:
+    """Carried names that the body makes hold one array (or an array from before the loop)
+    hold it only after an iteration ran: an update through them afterwards is refused. The
+    body may not change such an array in place: its next iteration would change both names."""
+    sharing: dict[tuple, list[int]] = {}
+    for k, final in enumerate(finals):
+        if isinstance(final, Value):
+            sharing.setdefault(aliases.value_identity(env, final.id), []).append(k)
+    reason = f"after the loop on line {lw.src.locate(s).line}, it may hold another name's array"
+    for ks in sharing.values():
+        outer = env.outer_ids.get(finals[ks[0]].id)
+        if len(ks) == 1 and outer is None:
+            continue
+        if any(lw.memory.was_changed(env.body, params[k].id) for k in ks):
+            names = " and ".join(slots[k].names[0] for k in ks)
+            raise lw.error(
+                s,
+                f"the loop makes {names} hold an array that another name holds too, and changes "
+                "it in place: the next iteration would change both",
+                "Copy the array where the names should part (b = a.copy()).",
+                cls=UnsupportedSyntaxError,
+            )
+        for k in ks:
+            lw.memory.mark_unsure(lw.graph, items[k].id, reason)
+        if outer is not None:
+            lw.memory.mark_unsure(lw.graph, outer, reason)
+
+
+def _condition_graph(lw: _Lowerer, s: ast.While, slots, captured, breaks) -> Graph:
     """The graph of a while loop's condition: params the carried values, then what it reads.
     A loop that can break may test a constant true value (`while True:`)."""
     loc = lw.src.locate(s.test)
     graph = Graph(f"{lw.graph.name}.while_cond", lw.graph.file, s.lineno)
-    env = _BodyEnv(lw.env, lw.graph, graph, captured)
-    params = {name: env.param(name, init, loc) for name, init in zip(carried, inits)}
-    for name, param in params.items():
-        dict.__setitem__(env, name, param)
-    test = type(lw)(graph, lw.src, env, lw.stack).expr(s.test)
+    env = BodyEnv(lw, graph, captured)
+    for slot in slots:
+        env.bind_group(slot.names, env.param(slot.names[0], slot.value, loc))
+    test = lw.scope(graph, env).expr(s.test)
     if not isinstance(test, Value):
         if not (breaks and isinstance(test, (bool, int, float)) and test):
             raise lw.error(
@@ -323,6 +430,7 @@ class _Iteration:
             self.index_name, sequences = "k", args
         else:
             self.index_name, sequences = "k", [lw.expr(it)]
+        sequences = [q.value if isinstance(q, Stacked) else q for q in sequences]  # its rows
         if len(sequences) == 1 and isinstance(sequences[0], (tuple, list)):
             self.static = sequences[0] if not self.enumerated else list(enumerate(sequences[0]))
             return
@@ -341,7 +449,7 @@ class _Iteration:
             stop = lw.call_rule("minimum", (stop, n), {}, it)
         self.bounds = (0, stop, 1)
 
-    def bind_targets(self, child: _Lowerer, env: _BodyEnv, index: Value) -> None:
+    def bind_targets(self, child: _Lowerer, env: BodyEnv, index: Value) -> None:
         """Bind the loop's names in the body: the index, and the rows the sequences give."""
         target, s = self.s.target, self.s
         if not self.sequences:

@@ -25,7 +25,8 @@ from typing import Any, Callable
 import numpy as np
 
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
-from symgrad.frontend import fence
+from symgrad.frontend import aliases, fence
+from symgrad.frontend.aliases import Memory
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
 from symgrad.frontend.calls import lower_call
 from symgrad.frontend.loops import Appender, AppendTo, Stacked, lower_for, lower_while
@@ -64,6 +65,16 @@ _CMP_RULES = {
     ast.NotEq: "not_equal",
 }
 _PY_CMPS = {op: getattr(operator, f) for op, f in zip(_CMP_RULES, "gt lt ge le eq ne".split())}
+_AUG = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Pow: "**",
+    ast.MatMult: "@",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+}
 _PROPERTIES = {"T", "shape", "ndim", "size", "dtype"}
 
 
@@ -76,21 +87,40 @@ def lower(fn: Callable) -> Graph:
     a = src.tree.args
     for arg in a.posonlyargs + a.args + a.kwonlyargs:
         env[arg.arg] = Value(graph.param(arg.arg, src.locate(arg)))
-    result = _Lowerer(graph, src, env, stack=(fn.__code__,)).run()
+    result = _Lowerer(graph, src, env, (fn.__code__,), Memory()).run()
     graph.outputs = [_Lowerer.as_node(graph, result, src.locate(src.tree.body[-1]))]
     return graph
 
 
 class _Lowerer:
-    """Interprets one function body; inlined calls get a _Lowerer of their own."""
+    """Interprets one function body; loop bodies, branches and inlined calls get a _Lowerer of
+    their own (an inlined call's `parent` is its caller's, in the same graph)."""
 
-    def __init__(self, graph: Graph, src: FunctionSource, env: dict, stack: tuple):
+    def __init__(
+        self,
+        graph: Graph,
+        src: FunctionSource,
+        env: dict,
+        stack: tuple,
+        memory: Memory,
+        parent=None,
+    ):
         self.graph, self.src, self.env, self.stack = graph, src, env, stack
+        self.memory, self.parent = memory, parent
         fn = src.fn
         self.globals = fn.__globals__
         self.closure = dict(
             zip(fn.__code__.co_freevars, (c.cell_contents for c in fn.__closure__ or ()))
         )
+
+    def scope(self, graph: Graph, env: dict) -> _Lowerer:
+        """A lowerer for a loop body, a branch or a condition: a scope over a graph of its own."""
+        return type(self)(graph, self.src, env, self.stack, self.memory)
+
+    def inlined(self, src: FunctionSource, env: dict) -> _Lowerer:
+        """A lowerer for a call this one inlines: the callee's names, in this graph."""
+        stack = self.stack + (src.fn.__code__,)
+        return type(self)(self.graph, src, env, stack, self.memory, parent=self)
 
     def run(self) -> Any:
         return self.block(fold_returns(self.src.tree.body))
@@ -123,9 +153,7 @@ class _Lowerer:
             if s.value is not None:
                 self.bind(s.target, self.expr(s.value), len(self.graph), s)
         elif isinstance(s, ast.AugAssign):
-            first = len(self.graph)
-            value = self.binop(s.op, self.expr(s.target), self.expr(s.value), s)
-            self.bind(s.target, value, first, s)
+            self.augassign(s)
         elif isinstance(s, ast.Expr):
             self.expr(s.value)  # a docstring, or a call whose value is unused (and so dropped)
         elif isinstance(s, ast.For):
@@ -158,6 +186,36 @@ class _Lowerer:
         else:
             raise self.error(
                 target, "this assignment target is not supported", cls=UnsupportedSyntaxError
+            )
+
+    def augassign(self, s: ast.AugAssign) -> None:
+        """`a += v` (or -=, *=, ...): on an ndarray, an update in place that every name holding
+        `a` sees; on a number, a new value for `a` alone. Where `a`'s object has other holders
+        and may be either, they become unbound (reading them is an error saying why)."""
+        first = len(self.graph)
+        old = self.expr(s.target)
+        value = self.binop(s.op, old, self.expr(s.value), s)
+        name = s.target.id if isinstance(s.target, ast.Name) else None
+        if name is None or not isinstance(old, Value) or not isinstance(value, Value):
+            self.bind(s.target, value, first, s)
+            return
+        holders = aliases.others(self, old, name)
+        if holders and aliases.has_axes(self.graph, old.id, self.memory):
+            aliases.update(self, old, value, s, name)
+            return
+        self.bind(s.target, value, first, s)
+        line, op = self.src.locate(s).line, _AUG[type(s.op)]
+        for env, k in holders:
+            dict.__setitem__(
+                env,
+                k,
+                Unbound(
+                    f"holds the object that {name} held when line {line} ran `{name} {op}= ...`, "
+                    "which changes an ndarray in place but not a number, and symgrad cannot "
+                    "tell which it is",
+                    f"Write {name} = {name} {op} ... to make a new value, or {name}[...] {op}= "
+                    "... to change the array every name holding it sees.",
+                ),
             )
 
     def unpack(self, value: Any, n: int, where: ast.AST) -> list:
@@ -203,7 +261,8 @@ class _Lowerer:
                     raise self.error(
                         e,
                         f"{name!r} {value.reason}",
-                        f"Bind {name} so that it has one value whichever way the code runs.",
+                        value.hint
+                        or f"Bind {name} so that it has one value whichever way the code runs.",
                         cls=UnsupportedSyntaxError,
                     )
                 return value
@@ -274,8 +333,8 @@ class _Lowerer:
             return ops[type(e.op)](v)
         if isinstance(e.op, ast.USub):
             return self.call_rule("negative", (v,), {}, e)
-        if isinstance(e.op, ast.UAdd):
-            return v
+        if isinstance(e.op, ast.UAdd):  # a new array, as NumPy's +a makes
+            return self.call_rule("positive", (v,), {}, e)
         raise self.error(
             e,
             f"the operator {type(e.op).__name__} on arrays is not supported",

@@ -3,11 +3,10 @@
 Contract: `index_spec(lw, index, e)` splits an evaluated index into the graph values it reads
 (`parts`) and its static form (`spec`: ints, None, Ellipsis, `Slice`s, and `Dyn(k)` for the k-th
 part); `getitem(lw, base, index, e)` is the `getitem` node reading it. `setitem(lw, target,
-value)` lowers `a[index] = value` to a `setitem` node, a new array, bound to `a` and to every
-other name for the old one; names holding a view of the old one (which NumPy would change too)
-become `Unbound`. Only an array the function made can be written: `owned(graph, nid)` says
-whether a value is one (not a param, a constant or a view of one, followed through the items of
-loops and branches), so that writing to it changes nothing the caller can see.
+value)` lowers `a[index] = value` to a `setitem` node, a new array that every name holding the
+old one now holds (`symgrad.frontend.aliases.update`). Only an array the function made can be
+written: `owned(graph, nid)` says whether a value is one (not a param, a constant or a view
+of one, followed through the items of loops and branches), so that writing to it changes nothing the caller can see.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
-from symgrad.frontend.values import Unbound
+from symgrad.frontend.aliases import update
 from symgrad.ir import Graph
 from symgrad.ir.index import Dyn, Slice
 from symgrad.rules import RULES, Value
@@ -52,8 +51,7 @@ def getitem(lw: _Lowerer, base: Value, index: Any, e: ast.AST) -> Value:
 
 
 def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
-    """`a[index] = value`: a new array, bound to `a` and to every other name for the old one;
-    names holding a view of the old one (which NumPy would change too) become unbound."""
+    """`a[index] = value`: a new array, which every name holding the old one now holds."""
     name = target.value.id if isinstance(target.value, ast.Name) else None
     old = lw.env[name] if name in lw.env else None
     if not isinstance(old, Value) or not owned(lw.graph, old.id):
@@ -75,15 +73,7 @@ def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
         )
     parts, spec = index_spec(lw, lw.expr(target.slice), target)
     new = lw.call_rule("setitem", (old, value, parts), {"index": spec}, target)
-    line = lw.src.locate(target).line
-    for k, v in list(lw.env.items()):
-        if not isinstance(v, Value):
-            continue
-        node = lw.graph[v.id]
-        if v.id == old.id:
-            lw.env[k] = new
-        elif node.op in RULES and RULES[node.op].view and node.inputs[:1] == (old.id,):
-            lw.env[k] = Unbound(f"is a view of {name}, which line {line} changed")
+    update(lw, old, new, target, name)
 
 
 def _list_holding(env: dict, graph: Graph, value: Value) -> str | None:

@@ -40,5 +40,5 @@ class Unbound:
     loop, or in one branch of an `if`), or would see a change NumPy makes through a view:
     reading it is an error that gives the `reason`."""
 
-    def __init__(self, reason: str):
-        self.reason = reason
+    def __init__(self, reason: str, hint: str | None = None):
+        self.reason, self.hint = reason, hint

@@ -1,0 +1,272 @@
+"""Python's aliasing during lowering: which names hold one array, and what an update changes.
+
+The IR is functional: `a[i] = v`, and `a += v` on an ndarray, give a new value. Lowering keeps
+Python's meaning by rebinding. A graph `Value` bound to names stands for one Python object, so an
+update in place (`update`) rebinds every name holding the old value to the new one: names of the
+function being lowered, of the functions that inlined it (its callers, in the same graph), and
+items of tuples and lists; names holding a view of the old value become `Unbound`.
+
+A loop body or a branch is a scope of its own (`BodyEnv`), over a graph of its own, whose params
+stand for values of the enclosing scope. `identity(env, name)` says which object a name holds
+there, following captured params out to the scope that made the object, so that loops and
+branches can find every name holding an array they change (`holders`) and carry them all.
+
+Contract: `Memory` is what one lowering knows beyond the names: for each value, the first value
+of its object (`origin`), the objects changed in place in each scope (`changed`), and the values
+whose identity depends on how the code ran (`unsure`, with the reason), through which an update
+is refused with a located `UnsupportedSyntaxError`.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+from symgrad.errors import UnsupportedSyntaxError
+from symgrad.frontend.values import Unbound
+from symgrad.ir import Graph
+from symgrad.rules import RULES, Value
+
+if TYPE_CHECKING:
+    from symgrad.frontend.lower import _Lowerer
+
+
+class Memory:
+    """Object identities for one lowering; keys are (graph, value id) pairs."""
+
+    def __init__(self):
+        self.origin: dict[tuple, tuple] = {}
+        self.changed: set[tuple] = set()
+        self.latest: dict[tuple, int] = {}  # a changed object: its value now
+        self.unsure: dict[tuple, str] = {}
+        self.axes: dict[tuple, bool] = {}  # params known to be ndarrays with an axis
+
+    def first(self, graph: Graph, nid: int) -> tuple:
+        """The first value of the object `nid` holds (itself unless an update made it)."""
+        key = (graph, nid)
+        return self.origin.get(key, key)
+
+    def was_changed(self, graph: Graph, nid: int) -> bool:
+        return (graph, nid) in self.changed
+
+    def mark_unsure(self, graph: Graph, nid: int, reason: str) -> None:
+        self.unsure.setdefault((graph, nid), reason)
+
+
+class BodyEnv(dict):
+    """A loop body's or a branch's names: its own, else the enclosing scope's, where a graph
+    value read for the first time becomes a captured param of the body (one param per value,
+    however many names it goes by)."""
+
+    def __init__(self, lw: _Lowerer, body: Graph, captured: list):
+        super().__init__()
+        self.outer, self.outer_graph, self.body, self.captured = lw.env, lw.graph, body, captured
+        self.memory: Memory = lw.memory
+        self.outer_ids: dict[int, int] = {}  # captured param -> the enclosing scope's value
+        self.read_as: dict[str, Value] = {}  # names read from the enclosing scope: their param
+
+    def __contains__(self, name) -> bool:
+        return dict.__contains__(self, name) or name in self.outer
+
+    def __getitem__(self, name: str) -> Any:
+        if dict.__contains__(self, name):
+            return dict.__getitem__(self, name)
+        value = self.outer[name]
+        if isinstance(value, Value):
+            param = self.capture(name, value)
+            dict.__setitem__(self, name, param)
+            self.read_as[name] = param
+            return param
+        return value
+
+    def capture(self, name: str, value: Value) -> Value:
+        """The param of the body standing for `value` of the enclosing graph."""
+        for k, (_, nid) in enumerate(self.captured):
+            if nid == value.id:
+                return Value(self.body.params[len(self.body.params) - len(self.captured) + k])
+        self.captured.append((name, value.id))
+        param = self.param(name, value)
+        self.outer_ids[param.id] = value.id
+        return param
+
+    def param(self, name: str, outer: Any, loc=None) -> Value:
+        """A new param of the body for the enclosing scope's value `outer`."""
+        from symgrad.frontend.subscripts import owned
+
+        param = self.body.param(name, loc)
+        if isinstance(outer, Value):
+            self.body[param].attrs["owned"] = owned(self.outer_graph, outer.id)
+            memory, key = self.memory, (self.body, param)
+            reason = memory.unsure.get((self.outer_graph, outer.id))
+            if reason is not None:
+                memory.unsure[key] = reason
+            memory.axes[key] = has_axes(self.outer_graph, outer.id, memory)
+        return Value(param)
+
+    def bind_group(self, names: list[str], param: Value) -> None:
+        """Bind every name of `names` (one object outside) to the body's `param` for it."""
+        for name in names:
+            dict.__setitem__(self, name, param)
+
+
+_PURE_CALLS = {"range", "len", "enumerate", "zip", "sum", "min", "max", "abs", "float", "int"}
+
+
+def may_update(stmts: list[ast.stmt]) -> bool:
+    """Whether a block may change an array in place: it assigns to elements, uses an augmented
+    assignment, or calls a function that is not NumPy's, a builtin's or `append`."""
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.AugAssign):
+                return True
+            if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+                return True
+            if isinstance(node, ast.Call):
+                f = node.func
+                if isinstance(f, ast.Name) and f.id not in _PURE_CALLS:
+                    return True
+                if isinstance(f, ast.Attribute) and not (
+                    f.attr == "append"
+                    or isinstance(f.value, ast.Name)
+                    and f.value.id in ("np", "numpy")
+                ):
+                    return True
+    return False
+
+
+def visible(env: dict) -> list[str]:
+    """Every name a scope can read, its own first."""
+    names = dict.fromkeys(dict.keys(env))
+    while isinstance(env, BodyEnv):
+        env = env.outer
+        names.update(dict.fromkeys(dict.keys(env)))
+    return list(names)
+
+
+def identity(env: dict, name: str) -> tuple | None:
+    """Which object `name` holds in scope `env` (None: not a graph value), as (scope, value id)
+    of the scope that made it, so that names of nested scopes compare. Reads capture nothing."""
+    while isinstance(env, BodyEnv) and not dict.__contains__(env, name):
+        env = env.outer
+    value = dict.get(env, name)
+    if not isinstance(value, Value):
+        return None
+    return value_identity(env, value.id)
+
+
+def value_identity(env: dict, nid: int) -> tuple:
+    while isinstance(env, BodyEnv) and nid in env.outer_ids:
+        env, nid = env.outer, env.outer_ids[nid]
+    return (id(env), nid)
+
+
+def holders(env: dict, name: str) -> list[str]:
+    """The names visible in `env` holding the same object as `name` (itself included)."""
+    key = identity(env, name)
+    if key is None:
+        return [name]
+    return [n for n in visible(env) if identity(env, n) == key]
+
+
+def _scopes(lw: _Lowerer):
+    """The lowerer and the ones that inlined it, innermost first: every scope of this graph."""
+    while lw is not None:
+        yield lw
+        lw = lw.parent
+
+
+def others(lw: _Lowerer, value: Value, name: str) -> list[tuple[dict, str]]:
+    """What else holds `value`'s object besides the name `name`: (scope, name) pairs of names
+    of this scope or of a caller, holding it or a tuple or list with it."""
+    return [
+        (scope.env, k)
+        for scope in _scopes(lw)
+        for k, v in dict.items(scope.env)
+        if (k != name or scope is not lw) and _holds(v, value.id)
+    ]
+
+
+def _holds(v: Any, nid: int) -> bool:
+    if isinstance(v, Value):
+        return v.id == nid
+    if isinstance(v, (tuple, list)):
+        return any(_holds(x, nid) for x in v)
+    return False
+
+
+def _replaced(v: Any, old: int, new: Value) -> Any:
+    if isinstance(v, Value):
+        return new if v.id == old else v
+    if isinstance(v, tuple):
+        items = tuple(_replaced(x, old, new) for x in v)
+        return v if all(a is b for a, b in zip(items, v)) else items
+    if isinstance(v, list):
+        v[:] = [_replaced(x, old, new) for x in v]  # one list, however many names hold it
+    return v
+
+
+def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> None:
+    """The object `old` of the name `name` now holds `new`: rebind every name and item holding
+    it, in this scope and its callers'; names holding a view of it become unbound."""
+    memory, graph = lw.memory, lw.graph
+    reason = memory.unsure.get((graph, old.id))
+    if reason is not None:
+        raise lw.error(
+            where,
+            f"this changes the array {name} in place, but {reason}",
+            "Make the array the names share explicit (one name, or x.copy() where a copy is "
+            "meant), so that one object is changed whichever way the code runs.",
+            cls=UnsupportedSyntaxError,
+        )
+    origin = memory.first(graph, old.id)
+    memory.origin[(graph, new.id)] = origin
+    memory.changed.add(origin)
+    memory.latest[origin] = new.id
+    views = _views_of(graph, old.id)
+    line = lw.src.locate(where).line
+    for scope in _scopes(lw):
+        env = scope.env
+        for k, v in list(dict.items(env)):
+            if isinstance(v, Value) and v.id in views:
+                dict.__setitem__(env, k, Unbound(f"is a view of {name}, which line {line} changed"))
+            else:
+                replaced = _replaced(v, old.id, new)
+                if replaced is not v:
+                    dict.__setitem__(env, k, replaced)
+
+
+def _views_of(graph: Graph, nid: int) -> set[int]:
+    """Values that may share memory with nid: views of it, and views of those."""
+    out: set[int] = set()
+    stack = [nid]
+    while stack:
+        for user in graph.users(stack.pop()):
+            node = graph[user]
+            if user not in out and node.op in RULES and RULES[node.op].view:
+                if node.inputs[:1] and node.inputs[0] in (nid, *out):
+                    out.add(user)
+                    stack.append(user)
+    return out
+
+
+def has_axes(graph: Graph, nid: int, memory: Memory) -> bool:
+    """Whether the value is known, without running, to be an ndarray with at least one axis
+    (so `+=` on it updates it in place): an update of one, a made array whose shape has an axis,
+    a stack, an elementwise result with such an operand, or a body's param for one."""
+    node = graph[nid]
+    if node.op == "param":
+        return memory.axes.get((graph, nid), False)
+    if node.op in ("setitem", "zeros_like", "ones_like", "empty_like", "full_like"):
+        return has_axes(graph, node.inputs[0], memory)
+    if node.op in ("stack", "concatenate", "arange", "linspace", "eye", "identity"):
+        return True
+    if node.op in ("zeros", "ones", "empty", "full") and node.inputs:
+        shape = graph[node.inputs[0]]
+        if shape.op == "const":
+            value = shape.attrs["value"]
+            return isinstance(value, int) or isinstance(value, (tuple, list)) and len(value) > 0
+        return shape.op in ("make_tuple", "make_list", "len") and len(shape.inputs) > 0
+    rule = RULES.get(node.op)
+    if rule is not None and rule.shape == "elementwise":
+        return any(has_axes(graph, i, memory) for i in node.inputs)
+    return False
