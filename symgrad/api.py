@@ -3,9 +3,10 @@
 Contract: each entry point lowers the user's function once (lazily, on first use), runs the
 reverse (or, for `jvp` and `linearize`, the forward) and simplify passes, emits and loads a
 standalone module, and caches the result per
-(function, argnums, kind); a failed compilation caches nothing. Calls bind arguments with the
-user function's own signature (defaults included), refuse gradients for non-float arguments, and
-return gradients with the shape and dtype of the arguments they belong to.
+(function, argnums, kind) for as long as what lowering read outside the function (globals,
+closure cells, inlined helpers' code) is unchanged; a failed compilation caches nothing. Calls
+bind arguments with the user function's own signature (defaults included), refuse gradients for
+non-float arguments, and return gradients with the shape and dtype of the arguments they belong to.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from symgrad.emit.drivers import BATCHED_HELPERS, jacfwd_driver, jacrev_driver
 from symgrad.emit.drivers import HELPERS as DRIVER_HELPERS
 from symgrad.errors import NotDifferentiableError, SourceUnavailableError, SymgradError
 from symgrad.frontend import lower
+from symgrad.frontend.reads import Reads
 from symgrad.ir import Graph
 from symgrad.passes import batch as batching
 from symgrad.passes import forward, reverse, simplify
@@ -38,6 +40,7 @@ class _Artifact:
     source: str
     graph: Graph
     fn: Callable
+    reads: Reads  # what lowering read from outside the function: stale when any changed
 
 
 def _normalise_argnums(fn: Callable, argnums) -> tuple[tuple[int, ...], bool]:
@@ -79,19 +82,20 @@ def _root(fn: Callable) -> Callable:
     return fn
 
 
-def source_graph(fn: Callable) -> Graph:
+def source_graph(fn: Callable, reads: Reads) -> Graph:
     """The graph a transformation of `fn` starts from: its lowered source, or, for a compiled
     gradient (`grad(grad(f))`, `jvp` of a `grad`), the gradient's own graph, differentiated
     again. Its nodes count as forward nodes there (names kept, pass flags cleared), so the new
-    pass's lines are the backward pass of the emitted code."""
+    pass's lines are the backward pass of the emitted code. What it read goes to `reads`."""
     if not isinstance(fn, Compiled):
-        return lower(fn)
+        return lower(fn, reads)
     if fn.kind != "grad":
         raise SymgradError(
             f"cannot differentiate {fn!r}: only gradients (symgrad.grad) can be differentiated "
             "again",
             hint="Differentiate symgrad.grad(f) (for a Hessian, symgrad.hessian(f)).",
         )
+    reads.extend(fn._artifact.reads)
     graph = copy.deepcopy(fn._artifact.graph).as_forward()
     graph.name = fn.__name__
     return graph
@@ -100,7 +104,7 @@ def source_graph(fn: Callable) -> Graph:
 def _compile(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -> _Artifact:
     key = (kind, argnums, single)
     cached = _CACHE.get(fn, {}).get(key)
-    if cached is None:
+    if cached is None or not cached.reads.fresh():
         if kind in JACOBIANS:
             cached = _jacobian(fn, argnums, kind, single)
         else:
@@ -119,7 +123,8 @@ def _single_output(fwd: Graph, kind: str) -> None:
 
 def _derivative(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
     """grad, value_and_grad, vjp (reverse mode) and jvp (forward mode)."""
-    fwd = source_graph(fn)
+    reads = Reads()
+    fwd = source_graph(fn, reads)
     if kind == "jvp":
         graph = forward(fwd, list(argnums))
         floats = [graph.params[k] for k in argnums] + graph.params[len(fwd.params) :]
@@ -136,7 +141,7 @@ def _derivative(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
             second = isinstance(fn, Compiled) and not isinstance(fn.fn, Compiled)
             if not (second and kind in ("grad", "vjp")):
                 raise
-            graph = by_symmetry(lower(fn.fn), fn.argnums[0], list(argnums), kind)
+            graph = by_symmetry(lower(fn.fn, reads), fn.argnums[0], list(argnums), kind)
         floats = [graph.params[k] for k in argnums]
     simplify(graph, floats)
     name = f"{kind}_{fwd.name}"
@@ -144,7 +149,7 @@ def _derivative(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
     params = ", ".join(fwd[p].name for p in fwd.params)
     doc = f"{_WHAT[kind]} of {fwd.name}({params}) with respect to {wrt}."
     source = _emit(graph, name, doc)
-    return _Artifact(source, graph, load(source, name))
+    return _Artifact(source, graph, load(source, name), reads)
 
 
 def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -> _Artifact:
@@ -152,7 +157,8 @@ def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -
     driver that calls them once for a batch of all unit seeds (`symgrad.passes.batch`), or,
     where some primitive cannot batch, once per column or row. The graph is the (last) JVP's or
     the VJP's. The Jacobian of a gradient by jacfwd is the Hessian, emitted as `hessian_<f>`."""
-    fwd = source_graph(fn)
+    reads = Reads()
+    fwd = source_graph(fn, reads)
     params = [fwd[p].name for p in fwd.params]
     wrt = [params[k] for k in argnums]
     what = f"Jacobian of {fwd.name}({', '.join(params)}) with respect to {', '.join(wrt)}"
@@ -197,7 +203,7 @@ def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -
     graph, main, _ = before.pop()
     helpers = BATCHED_HELPERS if batched else DRIVER_HELPERS
     source = _emit(graph, main, f"{what}.", before, [driver], helpers)
-    return _Artifact(source, graph, load(source, name))
+    return _Artifact(source, graph, load(source, name), reads)
 
 
 def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) -> None:
@@ -219,6 +225,24 @@ def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) 
 def is_float(v) -> bool:
     """A Python float, a NumPy float scalar or a float array: something to differentiate."""
     return isinstance(v, float) or np.dtype(getattr(v, "dtype", object)).kind == "f"
+
+
+def run_on_copies(fun: Callable, args) -> Any:
+    """`fun(*args)` on copies of the array arguments: a function that changes its arguments in
+    place (`x += 1`) leaves the caller's as they were, as the emitted code does."""
+    return fun(*(a.copy() if isinstance(a, np.ndarray) else a for a in args))
+
+
+def as_tuple(what: str, value: Any, example: str) -> tuple:
+    """`value` (primals, tangents, args), which must be a tuple or list: one entry per
+    positional argument, as in JAX."""
+    if not isinstance(value, (tuple, list)):
+        raise SymgradError(
+            f"{what} must be a tuple with one entry per positional argument, not a "
+            f"{type(value).__name__}",
+            hint=f"Write {example}.",
+        )
+    return tuple(value)
 
 
 def _bind(fn: Callable, args: tuple, kwargs: dict) -> list:
@@ -332,7 +356,7 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
     """
     values = _bind(_root(fun), primals, {})  # defaults filled in, as a call would
     floats = tuple(k for k, v in enumerate(primals) if is_float(v))
-    out = fun(*primals)
+    out = run_on_copies(fun, primals)
     if not floats:
         raise NotDifferentiableError(f"vjp of {fun.__qualname__}: no float argument")
     compiled = Compiled(fun, floats, "vjp")

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from symgrad.api import Compiled, _bind, _call, grad, is_float
+from symgrad.api import Compiled, _bind, _call, as_tuple, grad, is_float, run_on_copies
 from symgrad.errors import NotDifferentiableError, SymgradError
 
 
@@ -35,7 +35,8 @@ def _tangent_like(fun: Callable, k: int, primal, tangent):
 
 def _jvp_call(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any, str]:
     """(primal_out, tangent_out, emitted source)."""
-    primals, tangents = tuple(primals), tuple(tangents)
+    primals = as_tuple("the primals", primals, "jvp(f, (x,), (v,))")
+    tangents = as_tuple("the tangents", tangents, "jvp(f, (x,), (v,))")
     if len(primals) != len(tangents):
         raise SymgradError(
             f"jvp of {fun.__qualname__}: {len(primals)} primals but {len(tangents)} tangents "
@@ -78,7 +79,7 @@ def linearize(fun: Callable, *primals) -> tuple[Any, Callable]:
     `f_jvp` has `.source` (the emitted forward-mode module, differentiating every float argument)
     and `.graph`. Unlike JAX's, it runs the forward computation again on each call.
     """
-    out = fun(*primals)
+    out = run_on_copies(fun, primals)
     values = _bind(fun, primals, {})  # defaults filled in, as the call did
     floats = tuple(k for k, p in enumerate(primals) if is_float(p))
     if not floats:

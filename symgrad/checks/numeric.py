@@ -41,14 +41,17 @@ def check_grads(
     With `order=2` (or more), the same checks run on each gradient `grad(f, k)` in turn, as a
     function of the arguments: its VJP is reverse over reverse, its JVP forward over reverse
     (`modes=("fwd",)` checks forward mode alone: second derivatives through loops)."""
+    from symgrad.api import as_tuple
+
     f = inspect.unwrap(f)  # a decorated function: check the function it decorates
+    args = as_tuple("check_grads' args", args, "check_grads(f, (x,))")
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     options = dict(directions=directions, eps=eps, rtol=rtol, atol=atol, seed=seed, modes=modes)
     _check(f, [_as64(a) for a in args], nums, order, **options)
 
 
 def _check(f, args, nums, order, *, directions, eps, rtol, atol, seed, modes) -> None:
-    from symgrad.api import grad, vjp
+    from symgrad.api import grad, run_on_copies, vjp
     from symgrad.transforms import jvp
 
     if order > 1:
@@ -56,7 +59,7 @@ def _check(f, args, nums, order, *, directions, eps, rtol, atol, seed, modes) ->
         for k in nums:
             _check(grad(f, k), args, nums, order - 1, modes=modes, **options)
     rng = np.random.default_rng(seed)
-    out = np.asarray(f(*args))
+    out = np.asarray(run_on_copies(f, args))
     grads: tuple = ()  # reverse mode's, unless only forward mode is checked
     if out.ndim == 0:
         if "rev" in modes:
@@ -82,7 +85,7 @@ def _check(f, args, nums, order, *, directions, eps, rtol, atol, seed, modes) ->
             minus[k] = args[k] - eps * ds[k]
             if isinstance(args[k], float):
                 plus[k], minus[k] = float(plus[k]), float(minus[k])
-        numeric = (project(f(*plus)) - project(f(*minus))) / (2 * eps)
+        numeric = (project(run_on_copies(f, plus)) - project(run_on_copies(f, minus))) / (2 * eps)
         found = {}
         if "rev" in modes:
             found["gradient"] = sum(

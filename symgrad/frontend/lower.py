@@ -30,6 +30,7 @@ from symgrad.frontend.aliases import Memory
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
 from symgrad.frontend.calls import lower_call
 from symgrad.frontend.loops import Appender, AppendTo, Stacked, lower_for, lower_while
+from symgrad.frontend.reads import Reads
 from symgrad.frontend.source import FunctionSource, read_function
 from symgrad.frontend.subscripts import getitem, setitem
 from symgrad.frontend.values import Method, Unbound, is_const
@@ -78,16 +79,19 @@ _AUG = {
 _PROPERTIES = {"T", "shape", "ndim", "size", "dtype"}
 
 
-def lower(fn: Callable) -> Graph:
-    """The IR graph of fn: one param per parameter, one output (its return value)."""
+def lower(fn: Callable, reads: Reads | None = None) -> Graph:
+    """The IR graph of fn: one param per parameter, one output (its return value). What it
+    read from outside fn (globals, closure cells, helpers' code) is noted in `reads`."""
     src = read_function(fn)
+    reads = reads if reads is not None else Reads()
+    reads.note(fn, "__code__", fn.__code__)
     fence.check(src)
     graph = Graph(src.tree.name, src.file, src.tree.lineno)
     env = {}
     a = src.tree.args
     for arg in a.posonlyargs + a.args + a.kwonlyargs:
         env[arg.arg] = Value(graph.param(arg.arg, src.locate(arg)))
-    result = _Lowerer(graph, src, env, (fn.__code__,), Memory()).run()
+    result = _Lowerer(graph, src, env, (fn.__code__,), Memory(), reads).run()
     graph.outputs = [_Lowerer.as_node(graph, result, src.locate(src.tree.body[-1]))]
     return graph
 
@@ -103,24 +107,26 @@ class _Lowerer:
         env: dict,
         stack: tuple,
         memory: Memory,
+        reads: Reads,
         parent=None,
     ):
         self.graph, self.src, self.env, self.stack = graph, src, env, stack
-        self.memory, self.parent = memory, parent
+        self.memory, self.reads, self.parent = memory, reads, parent
         fn = src.fn
         self.globals = fn.__globals__
-        self.closure = dict(
-            zip(fn.__code__.co_freevars, (c.cell_contents for c in fn.__closure__ or ()))
-        )
+        self.cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
 
     def scope(self, graph: Graph, env: dict) -> _Lowerer:
         """A lowerer for a loop body, a branch or a condition: a scope over a graph of its own."""
-        return type(self)(graph, self.src, env, self.stack, self.memory)
+        return type(self)(graph, self.src, env, self.stack, self.memory, self.reads)
 
     def inlined(self, src: FunctionSource, env: dict) -> _Lowerer:
         """A lowerer for a call this one inlines: the callee's names, in this graph."""
         stack = self.stack + (src.fn.__code__,)
-        return type(self)(self.graph, src, env, stack, self.memory, parent=self)
+        self.reads.note(src.fn, "__code__", src.fn.__code__)
+        self.reads.note(src.fn, "__defaults__", src.fn.__defaults__)
+        self.reads.note(src.fn, "__kwdefaults__", src.fn.__kwdefaults__)
+        return type(self)(self.graph, src, env, stack, self.memory, self.reads, parent=self)
 
     def run(self) -> Any:
         return self.block(fold_returns(self.src.tree.body))
@@ -252,9 +258,18 @@ class _Lowerer:
 
     def e_Name(self, e: ast.Name) -> Any:
         name = e.id
-        for scope in (self.env, self.closure, self.globals, vars(builtins)):
+        if name not in self.env and name in self.cells:
+            try:
+                value = self.cells[name].cell_contents
+            except ValueError:
+                raise self.error(e, f"{name!r} is not bound yet where it is defined") from None
+            self.reads.note_cell(self.cells[name], value)
+            return self.outside(value, name, e)
+        for scope in (self.env, self.globals, vars(builtins)):
             if name in scope:
                 if scope is not self.env:
+                    if scope is self.globals:
+                        self.reads.note(scope, name, scope[name])
                     return self.outside(scope[name], name, e)
                 value = scope[name]
                 if isinstance(value, Unbound):
@@ -298,13 +313,15 @@ class _Lowerer:
         if is_const(base) or isinstance(base, (tuple, list)):
             raise self.error(e, f"attribute .{e.attr} of a constant is not supported")
         try:
-            return self.outside(getattr(base, e.attr), e.attr, e)
+            value = getattr(base, e.attr)
         except AttributeError:
             raise self.error(
                 e,
                 f"{getattr(base, '__name__', base)!s} has no attribute {e.attr!r}",
                 cls=UnknownCallableError,
             ) from None
+        self.reads.note(base, e.attr, value)
+        return self.outside(value, e.attr, e)
 
     def e_Subscript(self, e: ast.Subscript) -> Any:
         base = self.expr(e.value)

@@ -9,13 +9,17 @@ column, and the line's text for the caret). Functions without readable source ra
 from __future__ import annotations
 
 import ast
+import dis
 import inspect
 import linecache
 import textwrap
+import types
 from dataclasses import dataclass
 from typing import Callable
 
 from symgrad.errors import Loc, SourceUnavailableError
+
+_FUTURE = 0x1FE0000  # co_flags bits that are `from __future__` features (CO_FUTURE_*)
 
 
 @dataclass
@@ -57,6 +61,13 @@ def read_function(fn: Callable) -> FunctionSource:
     tree = module.body[0]
     if not isinstance(tree, ast.FunctionDef):
         raise SourceUnavailableError(f"the source of {name} is not a `def` statement")
+    if not _compiles_to(tree, inspect.unwrap(fn).__code__, file):
+        raise SourceUnavailableError(
+            f"the source of {name} in {file} is not the code it runs: the file changed after "
+            "the function was defined",
+            hint="Reload the module (importlib.reload) or run the definition again, so that "
+            "the function runs what its file says.",
+        )
     ast.increment_lineno(tree, start - 1)
     if indent:
         for node in ast.walk(tree):
@@ -64,3 +75,75 @@ def read_function(fn: Callable) -> FunctionSource:
                 node.col_offset += indent
     tree.decorator_list = []
     return FunctionSource(fn, tree, file)
+
+
+def _compiles_to(tree: ast.FunctionDef, code: types.CodeType, file: str) -> bool:
+    """Whether the `def` compiles to `code` (its bytecode, names and constants): whether it
+    is the source of the function that runs. Free variables are bound by an enclosing def."""
+    fdef = ast.FunctionDef(
+        tree.name, tree.args, tree.body, [], tree.returns, tree.type_comment, **_type_params(tree)
+    )
+    stmts: list[ast.stmt] = [fdef]
+    if code.co_freevars:
+        cells = [
+            ast.Assign([ast.Name(v, ast.Store())], ast.Constant(None)) for v in code.co_freevars
+        ]
+        outer = ast.FunctionDef("_symgrad_outer", ast.arguments([], [], None, [], [], None, []))
+        outer.body, outer.decorator_list, outer.returns = [*cells, fdef], [], None
+        outer.type_comment = None
+        for k, v in _type_params(tree).items():
+            setattr(outer, k, [] if v is not None else v)
+        stmts = [outer]
+    module = ast.fix_missing_locations(ast.Module(stmts, []))
+    try:
+        compiled = compile(module, file, "exec", flags=code.co_flags & _FUTURE, dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return any(_same(c, code) for c in _codes(compiled) if c.co_name == code.co_name)
+
+
+def _type_params(tree: ast.FunctionDef) -> dict:
+    return {"type_params": tree.type_params} if hasattr(tree, "type_params") else {}
+
+
+def _codes(code: types.CodeType):
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            yield c
+            yield from _codes(c)
+
+
+def _same(a: types.CodeType, b: types.CodeType) -> bool:
+    if (a.co_names, a.co_varnames, a.co_freevars) != (b.co_names, b.co_varnames, b.co_freevars):
+        return False
+    if _ops(a) != _ops(b) or len(a.co_consts) != len(b.co_consts):
+        return False
+    for x, y in zip(a.co_consts, b.co_consts):
+        if isinstance(x, types.CodeType) and isinstance(y, types.CodeType):
+            if not _same(x, y):
+                return False
+        elif type(x) is not type(y) or x != y and x == x:
+            return False
+    return True
+
+
+_JUMPS = set(dis.hasjrel) | set(dis.hasjabs)
+_SAME_OP = {"LOAD_METHOD": "LOAD_ATTR"}  # how a run may have rewritten an instruction
+
+
+def _ops(code: types.CodeType) -> list[tuple]:
+    """The instructions with their arguments (a jump's target left out): bytecode as run,
+    which CPython may have specialised, compares equal to the same code freshly compiled."""
+    return [
+        (_SAME_OP.get(i.opname, i.opname), _argument(i))
+        for i in dis.get_instructions(code)
+        if i.opname not in ("CACHE", "EXTENDED_ARG", "NOP")
+    ]
+
+
+def _argument(i: dis.Instruction):
+    """An instruction's argument, as compared: none for a jump's target; a nested function's
+    code is compared with the constants."""
+    if i.opcode in _JUMPS or isinstance(i.argval, types.CodeType):
+        return None
+    return i.argval

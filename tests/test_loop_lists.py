@@ -1,0 +1,130 @@
+"""Lists a loop appends to: stacked, indexed, summed and iterated after the loop, in both modes
+and to second order (the tape of a loop whose only taped value is its index once lost its
+tuple's comma: `for (i_1), ct in zip(...)` bound the tuple)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad
+
+SOURCE = """
+def rows_squared(X):
+    parts = []
+    for i in range(2):
+        parts.append(np.sum(X[2 * i] ** 2))
+    return np.sum(np.stack(parts))
+
+def neighbours(x):
+    parts = []
+    for i in range(3):
+        parts.append(x[i] * x[i + 1])
+    return np.sum(np.stack(parts))
+
+def times_index(x):
+    parts = []
+    for i in range(3):
+        parts.append(x[i] * i)
+    return np.sum(np.stack(parts))
+
+def whole_rows(X):
+    parts = []
+    for i in range(2):
+        parts.append(X[2 * i] ** 2)
+    return np.sum(np.stack(parts))
+
+def prediction_losses(X, W):
+    losses = []
+    for i in range(2):
+        losses.append(np.sum((X[i] @ W - X[i + 1]) ** 2))
+    return np.sum(np.stack(losses))
+
+def first_and_last(x):
+    parts = []
+    for i in range(3):
+        parts.append(x[i] * x[i + 1])
+    return parts[-1] - parts[0]
+
+def python_sum(x):
+    parts = []
+    for i in range(3):
+        parts.append(x[i] * x[i + 1])
+    return sum(parts)
+
+def python_max(x):
+    parts = []
+    for i in range(3):
+        parts.append(x[i] * x[i + 1])
+    return max(parts) + min(parts)
+
+def iterated(x):
+    parts = []
+    for i in range(3):
+        parts.append(x[i] * x[i + 1])
+    t = 0.0
+    for p in parts:
+        t = t + p * p
+    return t
+
+def stacked_along_axis_one(X):
+    rows = []
+    for i in range(3):
+        rows.append(np.sin(X[i]))
+    S = np.stack(rows, axis=1)
+    return np.sum(S * np.arange(12.0).reshape(4, 3))
+
+def passed_to_a_helper(x):
+    parts = []
+    for i in range(3):
+        parts.append(x[i] ** 3)
+    return _total(parts)
+
+def _total(items):
+    return np.sum(np.stack(items)) * 2.0
+"""
+
+X = np.arange(1.0, 17.0).reshape(4, 4) / 10
+x = np.linspace(0.3, 1.2, 5)
+W = np.random.default_rng(0).normal(size=(4, 4))
+CASES = {
+    "rows_squared": (X,),
+    "neighbours": (x,),
+    "times_index": (x,),
+    "whole_rows": (X,),
+    "prediction_losses": (X, W),
+    "first_and_last": (x,),
+    "python_sum": (x,),
+    "python_max": (x,),
+    "iterated": (x,),
+    "stacked_along_axis_one": (X,),
+    "passed_to_a_helper": (x,),
+}
+
+
+@pytest.fixture(scope="module")
+def m(tmp_path_factory):
+    from tests.conftest import load_module
+
+    return load_module(tmp_path_factory.mktemp("lists"), SOURCE)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_list_a_loop_filled(m, name):
+    args = CASES[name]
+    symgrad.check_grads(getattr(m, name), args, tuple(range(len(args))), modes=("rev", "fwd"))
+
+
+def test_the_gradient_of_rows_squared_is_2x_on_the_rows_read(m):
+    expected = np.zeros_like(X)
+    expected[[0, 2]] = 2 * X[[0, 2]]
+    assert np.allclose(symgrad.grad(m.rows_squared)(X), expected)
+    assert "for (i_1,), parts_bar_t in zip(" in symgrad.grad(m.rows_squared).source
+
+
+def test_the_hessian_through_the_list(m):
+    H = symgrad.hessian(m.neighbours)(x)
+    expected = np.zeros((5, 5))
+    for i in range(3):
+        expected[i, i + 1] = expected[i + 1, i] = 1.0
+    assert np.allclose(H, expected)
