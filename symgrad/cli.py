@@ -10,6 +10,7 @@ decorated functions (`@symgrad.grad`, `functools.wraps`) are unwrapped to the us
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
 import importlib.util
 import inspect
@@ -89,14 +90,22 @@ def _argnums(text: str | None, fn: Callable, default=0):
 
 
 def parse_spec(spec: str):
-    """'W: 3x4, b: 3, x: 4 positive, t: f' -> [Input, ...], the rule-table examples' grammar."""
+    """'W: 3x4, b: 3, x: 4 positive, t: f, n = 5' -> [Input or (name, value), ...]: shapes in
+    the rule-table examples' grammar, and values (`n = 5`, `lr = 0.1`) given as they are."""
     from symgrad.checks.examples import DOMAINS, parse_example
 
-    inputs = []
+    inputs: list = []
     for item in spec.split(","):
+        name, equals, literal = item.partition("=")
+        if equals and ":" not in name:
+            inputs.append((name.strip(), _literal(name.strip(), literal)))
+            continue
         name, colon, rest = item.partition(":")
         if not colon or not name.strip().isidentifier() or len(rest.split()) > 2:
-            raise SymgradError(f"--args: cannot read {item.strip()!r}; write `name: 3x4 [domain]`")
+            raise SymgradError(
+                f"--args: cannot read {item.strip()!r}; write `name: 3x4 [domain]` for an array "
+                "or `name = 5` for a value"
+            )
         (inp,) = parse_example("f | " + item)[1]
         dims = inp.shape.split("x") if inp.shape not in ("", "f") else []
         if not all(d.isdigit() for d in dims):
@@ -111,6 +120,18 @@ def parse_spec(spec: str):
     return inputs
 
 
+def _literal(name: str, text: str):
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError):
+        raise SymgradError(
+            f"--args: {name} = {text.strip()!r} is not a Python number, string or tuple"
+        ) from None
+    if not isinstance(value, (int, float, str, tuple, bool, type(None))):
+        raise SymgradError(f"--args: {name} = {text.strip()!r} is not a number, string or tuple")
+    return value
+
+
 def _check_arguments(fn: Callable, spec: str | None, seed: int) -> tuple[list, list[int]]:
     """(argument values, indices of the float ones) from the spec, then the defaults."""
     from symgrad.checks.examples import sample
@@ -121,13 +142,18 @@ def _check_arguments(fn: Callable, spec: str | None, seed: int) -> tuple[list, l
     given, frozen = {}, set()
     rng = np.random.default_rng(seed)
     for inp in parse_spec(spec) if spec else []:
-        if inp.name not in names:
+        name = inp[0] if isinstance(inp, tuple) else inp.name
+        if name not in names:
             raise SymgradError(
-                f"--args: {fn.__name__}({', '.join(names)}) has no parameter {inp.name!r}"
+                f"--args: {fn.__name__}({', '.join(names)}) has no parameter {name!r}"
             )
-        given[inp.name] = sample(inp, rng)
+        if isinstance(inp, tuple):  # a value given as it is: held fixed
+            given[name] = inp[1]
+            frozen.add(name)
+            continue
+        given[name] = sample(inp, rng)
         if not inp.differentiable:
-            frozen.add(inp.name)
+            frozen.add(name)
     missing = [p.name for p in params if p.name not in given and p.default is p.empty]
     if missing:
         raise SymgradError(
@@ -199,7 +225,16 @@ def cmd_check(args) -> int:
             hint="Give float shapes with --args, or name arguments with --argnums.",
         )
     default = floats[0] if len(floats) == 1 else tuple(floats)
-    report = check(fn, *values, argnums=_argnums(args.argnums, fn, default), seed=args.seed)
+    nums = _argnums(args.argnums, fn, default)
+    try:
+        report = check(fn, *values, argnums=nums, seed=args.seed)
+    except SymgradError:
+        raise
+    except Exception as e:  # the function itself fails on these arguments
+        raise SymgradError(
+            f"{fn.__name__} raised {type(e).__name__} on the arguments of --args: {e}",
+            hint='Give ints and other fixed values as values: --args "x: 3, n = 2".',
+        ) from None
     print(report)
     return 0 if report.ok else 1
 
@@ -252,8 +287,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--args",
         metavar="SPEC",
-        help='argument shapes, e.g. "W: 3x4, b: 3, x: 4 positive, t: f" (default: '
-        "the function's defaults)",
+        help='argument shapes and values, e.g. "W: 3x4, b: 3, x: 4 positive, t: f, n = 5" '
+        "(default: the function's defaults)",
     )
     p.add_argument("--argnums", help=argnums["help"] + " (default: every float argument)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

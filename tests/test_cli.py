@@ -302,3 +302,24 @@ def test_python_dash_m_help():
     for command in ("emit", "graph", "check", "verify-rules"):
         assert command in done.stdout
     assert textwrap.dedent(done.stdout).startswith("usage: symgrad")
+
+
+def test_check_takes_values_for_ints(tmp_path, capsys):
+    path = tmp_path / "looped.py"
+    path.write_text(
+        "import numpy as np\n\n\ndef f(x, n):\n    t = 0.0\n    for i in range(n):\n"
+        "        t = t + np.sum(np.sin(x) * i)\n    return t\n"
+    )
+    assert main(["check", f"{path}:f", "--args", "x: 3, n = 2"]) == 0
+    out = capsys.readouterr().out
+    assert "numeric   passed" in out and "symbolic  passed" in out  # a float accumulator too
+
+
+def test_check_of_a_function_failing_on_the_arguments_exits_2(tmp_path, capsys):
+    path = tmp_path / "looped.py"
+    path.write_text("import numpy as np\n\n\ndef f(x, n):\n    return np.sum(x[:n])\n")
+    assert main(["check", f"{path}:f", "--args", "x: 3, n: 2"]) == 2
+    err = capsys.readouterr().err
+    assert "f raised TypeError" in err and "n = 2" in err and "Traceback" not in err
+    assert main(["check", f"{path}:f", "--args", "x: 3, n = two"]) == 2
+    assert "is not a Python number" in capsys.readouterr().err

@@ -128,3 +128,68 @@ def test_the_hessian_through_the_list(m):
     for i in range(3):
         expected[i, i + 1] = expected[i + 1, i] = 1.0
     assert np.allclose(H, expected)
+
+
+MORE = '''
+def assign_into_the_stack(x, y):
+    rows = []
+    for i in range(3):
+        rows.append(y * 2.0)
+        y = y * 1.0
+    s = np.stack(rows)
+    s[0] -= y
+    return np.sum(s * x)
+
+def enumerate_zip(xs, ys):
+    t = 0.0
+    for i, (a, b) in enumerate(zip(xs, ys)):
+        t = t + np.sum(a * b) * i
+    return t
+
+def loop_name_used_again(x):
+    t = 0.0
+    for i in range(2):
+        t = t + x[i]
+    for j in range(2):
+        i = j + 1
+        t = t * x[i]
+    return t
+
+def appended_in_place(x):
+    rows = []
+    rows.append(x * 2.0)
+    rows.append(np.sin(x))
+    return np.sum(np.stack(rows) ** 2) + np.sum(rows[1])
+
+def appended_in_a_branch(x):
+    rows = []
+    if np.sum(x) > 0:
+        rows.append(x)
+    return np.sum(x)
+'''
+
+
+@pytest.fixture(scope="module")
+def more(tmp_path_factory):
+    from tests.conftest import load_module
+
+    return load_module(tmp_path_factory.mktemp("more_lists"), MORE)
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("assign_into_the_stack", (x[:3], x[:3] + 1)),
+        ("enumerate_zip", (X[:3], X[1:])),
+        ("loop_name_used_again", (x,)),
+        ("appended_in_place", (x,)),
+    ],
+)
+def test_lists_and_loop_names(more, name, args):
+    f = getattr(more, name)
+    symgrad.check_grads(f, args, tuple(range(len(args))), modes=("rev", "fwd"))
+
+
+def test_a_list_made_before_an_if_does_not_grow_in_it(more):
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="made before this loop or if"):
+        symgrad.grad(more.appended_in_a_branch)(x)

@@ -236,7 +236,7 @@ def prove_vjp(f, vjp, values, argnums, rng, *, branch_at_values: bool = False) -
     }
     try:
         with decide_at(at) if branch_at_values else nullcontext() as point:
-            got = _tuple(vjp(*xs, v))  # first: it is the one with comparisons to decide
+            got = _tuple(_on_symbols(vjp, *xs, v))  # first: it has comparisons to decide
             loss = _scalar(np.sum(v * f(*xs)))
         if _all_zero(
             np.ravel(np.asarray(g, dtype=object))[i] - sp.diff(loss, sym)
@@ -319,6 +319,23 @@ def _tuple(x) -> tuple:
     return x if isinstance(x, tuple) else (x,)
 
 
+def _float(x):
+    """Python's float for numbers; a SymPy expression stays one (the emitted `_fit` turns a
+    Python float argument's cotangent into a float)."""
+    value = x.item() if isinstance(x, np.ndarray) and x.size == 1 else x
+    return value if isinstance(value, sp.Basic) and not value.is_Number else float(x)
+
+
+def _on_symbols(emitted, *args):
+    """Call emitted code on SymPy values: its `float` keeps expressions."""
+    module = emitted.__globals__
+    module["float"] = _float
+    try:
+        return emitted(*args)
+    finally:
+        del module["float"]
+
+
 def _all_zero(differences) -> bool:
     """True when SymPy shows every difference is zero; False when it cannot (or one is not)."""
     for d in differences:
@@ -337,7 +354,7 @@ def _at_points(f, vjp, values, argnums, v, rng, directions: int = 2) -> Proof:
     random rational directions d, with comparisons decided at s = 0."""
     s = sp.Symbol("s", real=True)
     point = [_constant(val) for val in values]
-    got = _tuple(vjp(*point, v))
+    got = _tuple(_on_symbols(vjp, *point, v))
     for _ in range(directions):
         ds = {k: symarray(np.round(rng.uniform(-1, 1, np.shape(values[k])), 3)) for k in argnums}
         moved = [point[k] + s * ds[k] if k in ds else point[k] for k in range(len(point))]

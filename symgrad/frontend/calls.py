@@ -25,7 +25,7 @@ from symgrad.errors import UnknownCallableError, UnsupportedSyntaxError
 from symgrad.frontend import aliases, fence
 from symgrad.frontend.loops import AppendTo, Stacked
 from symgrad.frontend.source import read_function
-from symgrad.frontend.values import Method, is_const
+from symgrad.frontend.values import ListAppend, Method, is_const
 from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
 
 if TYPE_CHECKING:
@@ -46,6 +46,9 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return _call_method(lw, callee, args, kwargs, e)
     if isinstance(callee, AppendTo) and len(args) == 1 and not kwargs:
         callee.appender.append(lw, args[0], e)
+        return None
+    if isinstance(callee, ListAppend) and len(args) == 1 and not kwargs:
+        callee.items.append(args[0])
         return None
     if args and isinstance(args[0], Stacked) and callee in _ON_STACKED:
         return _stacked(lw, callee, args, kwargs, e)

@@ -1,7 +1,8 @@
 """Lowering loops: a `for` loop becomes one `loop` node owning its body's graph.
 
-A loop goes over `range(...)`, the rows of an array (`for row in X`), `enumerate(X)` or
-`zip(X, Y)` (an index loop reading row k of each; as many steps as the shortest), or a tuple or
+A loop goes over `range(...)`, the rows of an array (`for row in X`) or of a list a loop filled,
+`enumerate(X)`, `zip(X, Y)` or `enumerate(zip(X, Y))` (an index loop reading row k of each; as
+many steps as the shortest), or a tuple or
 list the source spells out (`for w in (W1, W2)`: its length is part of the source, so the body
 is lowered once per element).
 
@@ -207,7 +208,14 @@ def _lower_loop_once(lw, s, op: str, it, targets: list[str], again: _Again) -> _
     loc = lw.src.locate(s)
     stmts, breaks = desugar(s.body)
     names = assigned_names(s.body)
-    carried = [n for n in names if n in lw.env and n not in targets and n not in again.unbound]
+    carried = [
+        n
+        for n in names
+        if n in lw.env
+        and n not in targets
+        and n not in again.unbound
+        and not isinstance(lw.env[n], Unbound)  # bound only by an earlier loop: local here
+    ]
     carried += [n for n in again.carry if n not in carried]
     slots = _slots(lw, s, carried, again, aliases.may_update(s.body))
     stacked = [n for n in _appended_names(s.body) if n in lw.env and lw.env[n] == []]
@@ -408,19 +416,23 @@ _MISSING = object()
 
 class _Iteration:
     """What a `for` iterates over: `range(...)`; an array's rows; `enumerate(xs)`; `zip(xs, ys)`
-    (as many steps as the shortest has rows); or a tuple or list spelled out (`static`)."""
+    (as many steps as the shortest has rows), enumerated or not; or a tuple or list spelled out
+    (`static`)."""
 
     def __init__(self, lw: _Lowerer, s: ast.For):
         self.lw, self.s, self.static = lw, s, None
         it, target = s.iter, s.target
         fn = lw.expr(it.func) if isinstance(it, ast.Call) and not it.keywords else None
-        args = [lw.expr(a) for a in it.args] if fn is not None else []
+        nodes = it.args if fn is not None else [it]
+        if fn is enumerate and len(nodes) == 1 and _is_call_of(lw, nodes[0], zip):
+            nodes = nodes[0].args  # enumerate(zip(xs, ys)): the rows of each, and the index
+        args = [lw.expr(a) for a in nodes] if fn is not None else []
         if fn is range:
             self.bounds, self.sequences = _range_bounds(lw, it, args), []
             self.index_name = _name(lw, target, "a loop over range() binds one name")
             self.enumerated = False
             return
-        self.enumerated = fn is enumerate and len(args) == 1
+        self.enumerated = fn is enumerate and len(args) >= 1
         if self.enumerated:
             if not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
                 raise lw.error(target, "enumerate() gives pairs: for i, x in enumerate(xs)")
@@ -434,7 +446,7 @@ class _Iteration:
         if len(sequences) == 1 and isinstance(sequences[0], (tuple, list)):
             self.static = sequences[0] if not self.enumerated else list(enumerate(sequences[0]))
             return
-        for seq, node in zip(sequences, getattr(it, "args", None) or [it]):
+        for seq, node in zip(sequences, nodes):
             if not isinstance(seq, Value):
                 raise lw.error(
                     node,
@@ -461,9 +473,13 @@ class _Iteration:
         ]
         if self.enumerated:
             dict.__setitem__(env, self.index_name, index)
-            child.bind(target.elts[1], rows[0], 0, s)
+            child.bind(target.elts[1], rows[0] if len(rows) == 1 else tuple(rows), 0, s)
         else:
             child.bind(target, rows[0] if len(rows) == 1 else tuple(rows), 0, s)
+
+
+def _is_call_of(lw: _Lowerer, node: ast.expr, fn) -> bool:
+    return isinstance(node, ast.Call) and not node.keywords and lw.expr(node.func) is fn
 
 
 def _name(lw: _Lowerer, target: ast.expr, message: str) -> str:

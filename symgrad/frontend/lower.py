@@ -33,7 +33,7 @@ from symgrad.frontend.loops import Appender, AppendTo, Stacked, lower_for, lower
 from symgrad.frontend.reads import Reads
 from symgrad.frontend.source import FunctionSource, read_function
 from symgrad.frontend.subscripts import getitem, setitem
-from symgrad.frontend.values import Method, Unbound, is_const
+from symgrad.frontend.values import ListAppend, Method, Unbound, is_const
 from symgrad.ir import Graph
 from symgrad.rules import BY_METHOD, RULES, Value
 from symgrad.rules.build import add_bound, bind
@@ -302,6 +302,8 @@ class _Lowerer:
         base = self.expr(e.value)
         if isinstance(base, Appender) and e.attr == "append":
             return AppendTo(base)
+        if isinstance(base, list) and e.attr == "append":
+            return self.list_append(base, e)
         if isinstance(base, Value):
             if e.attr in _PROPERTIES:
                 return self.call_rule(BY_METHOD[e.attr], (base,), {}, e)
@@ -322,6 +324,20 @@ class _Lowerer:
             ) from None
         self.reads.note(base, e.attr, value)
         return self.outside(value, e.attr, e)
+
+    def list_append(self, items: list, e: ast.Attribute) -> ListAppend:
+        """`xs.append` on a list made in this scope. A list made before a loop or an if (other
+        than one a loop fills, empty before it) cannot grow inside it."""
+        name = e.value.id if isinstance(e.value, ast.Name) else None
+        if isinstance(self.env, aliases.BodyEnv) and not dict.__contains__(self.env, name):
+            raise self.error(
+                e,
+                f"appending to {name or 'a list'}, made before this loop or if, is not supported",
+                "A loop may fill a list that is empty before it, appending once per iteration "
+                "(xs = [] ... for ...: xs.append(v)); build other lists where they are used.",
+                cls=UnsupportedSyntaxError,
+            )
+        return ListAppend(items)
 
     def e_Subscript(self, e: ast.Subscript) -> Any:
         base = self.expr(e.value)

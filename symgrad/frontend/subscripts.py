@@ -100,6 +100,8 @@ def owned(graph: Graph, nid: int) -> bool:
         src = graph[node.inputs[0]]
         k = node.attrs["index"]
         if src.op in ("loop", "while"):  # a carried variable's final (or initial) value
+            if k >= src.attrs["n_carried"]:  # a stacked output: an array the loop made
+                return True
             return owned(graph, src.inputs[(3 if src.op == "loop" else 0) + k])
         return all(  # a branch's value: one it made, or a value from before the if
             owned(graph, src.inputs[1 + params[branch[out].attrs["index"]]])

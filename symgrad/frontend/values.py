@@ -3,7 +3,8 @@
 Contract: `is_const(v)` says whether v is a Python constant known when compiling (a number, a
 string, None, Ellipsis, a dtype given as a type, or a tuple or list of those); lowering folds
 operations on constants at once. `Method` is `x.name` for a graph value x, waiting to be called.
-`Unbound` is what a name holds where reading it is an error; its `reason` completes the message.
+`ListAppend` is `xs.append` on a list of the current scope. `Unbound` is what a name holds
+where reading it is an error; its `reason` completes the message.
 Loops add values of their own (`symgrad.frontend.loops`: `Appender`, `AppendTo`, `Stacked`).
 """
 
@@ -33,6 +34,14 @@ class Method:
 
     receiver: Value
     name: str
+
+
+@dataclass(frozen=True)
+class ListAppend:
+    """`xs.append` for a Python list `xs` of this scope (not a list a loop fills), waiting to
+    be called: it appends to the list, which every name holding it sees."""
+
+    items: list
 
 
 class Unbound:
