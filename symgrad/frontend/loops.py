@@ -2,17 +2,18 @@
 
 A loop goes over `range(...)`, the rows of an array (`for row in X`) or of a list a loop filled,
 `enumerate(X)`, `zip(X, Y)` or `enumerate(zip(X, Y))` (an index loop reading row k of each; as
-many steps as the shortest), or a tuple or
-list the source spells out (`for w in (W1, W2)`: its length is part of the source, so the body
-is lowered once per element).
+many steps as the shortest), or a tuple or list the source spells out (`for w in (W1, W2)`:
+its length is part of the source, so the body is lowered once per element).
 
 Contract: `lower_for(lowerer, stmt)` lowers the body once, into a graph of its own whose params
 are the loop index, the carried variables (assigned in the body and bound before the loop: their
 values flow from one iteration to the next) and the captured values (read in the body, bound
 before it, never assigned there), and whose outputs are the carried variables' next values. The
 enclosing graph gets a `loop` node and one `item` per carried variable, rebound to its final
-value, so the emitted code is a loop whatever the trip count. A name first bound inside the loop
-may not be read after it (its value would depend on the trip count being at least 1).
+value, so the emitted code is a loop whatever the trip count. Variables holding one array are
+carried once, with every name holding it (Python's aliasing, `symgrad.frontend.aliases`). A
+name first bound inside the loop may not be read after it (its value would depend on the trip
+count being at least 1).
 
 `break` and `continue` are rewritten first (`symgrad.frontend.jumps`). A body that can break
 has one more output, last: whether to leave the loop after this iteration (attribute `breaks`
