@@ -249,6 +249,7 @@ def _lower_loop_once(lw, s, op: str, it, targets: list[str], again: _Again) -> _
         return more
     _refuse_appended_and_updated(lw, s, body, env, slots, params, appenders)
     finals = [dict.__getitem__(env, slot.names[0]) for slot in slots]
+    _refuse_changed_then_dropped(lw, s, body, slots, params, finals)
     outs = finals + [a.value for a in appenders]
     stop = dict.__getitem__(env, STOP) if breaks else False
     if op == "while" and not isinstance(stop, Value) and not stop:
@@ -290,6 +291,32 @@ def _lower_loop_once(lw, s, op: str, it, targets: list[str], again: _Again) -> _
         if name not in carried and name not in again.unbound:
             lw.env[name] = Unbound(f"is bound only inside the loop on line {loc.line}")
     return None
+
+
+def _refuse_changed_then_dropped(lw, s, body: Graph, slots, params, finals) -> None:
+    """A carried array from before the loop that the body changes in place and then stops
+    holding (`v[0] = a; v = v * 2`): only the first iteration changes it, which the names
+    holding it after the loop would see; symgrad cannot say that, so it refuses."""
+    for slot, param, final in zip(slots, params, finals):
+        if not lw.memory.was_changed(body, param.id) or _changed_in_place(
+            lw.memory, body, param, final
+        ):
+            continue
+        held = [
+            name
+            for env, name in aliases.others(lw, slot.value, slot.names[0])
+            if not (env is lw.env and name in slot.names)
+        ]
+        if held:
+            raise lw.error(
+                s,
+                f"the loop changes the array {slot.names[0]} held before it in place, then binds "
+                f"{slot.names[0]} to another value: {', '.join(held)}, holding that array too, "
+                "would see the change of the first iteration only",
+                f"Copy it before the loop ({slot.names[0]} = {slot.names[0]}.copy()), or change "
+                "it in place in every iteration.",
+                cls=UnsupportedSyntaxError,
+            )
 
 
 def _changed_in_place(memory, body: Graph, param: Value, final: Any) -> bool:
