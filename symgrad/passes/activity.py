@@ -4,8 +4,12 @@ Contract: `active(graph, wrt)` is the set of nodes that (a) depend on a param in
 differentiable inputs of differentiable rules and (b) are ancestors of an output. Only these get
 cotangents, so nothing is computed for inputs nobody asked about, or past a comparison or argmax. A
 differentiable rule without any backward function raises `NotDifferentiableError` when it is
-reached, rather than passing no gradient. `kind="jvp"` asks the same of forward mode: inputs are
-differentiable where the rule has a JVP template, and a rule without any raises.
+reached, rather than passing no gradient. `kind="jvp"` asks the same of forward mode: inputs
+are differentiable where the rule has a JVP template, and a rule without any raises.
+
+A loop or cond counts as one node, but its outputs (`item`s) are told apart: an output depends
+on `wrt` only where its body (a branch) computes it from active operands (`active_outputs`), so
+an integer counter a loop carries beside an active array, or a flag a branch sets, is inactive.
 """
 
 from __future__ import annotations
@@ -34,14 +38,20 @@ def diff_inputs(graph: Graph, nid: int, kind: str = "vjp") -> list[tuple[str, in
 def active(graph: Graph, wrt: list[int], kind: str = "vjp") -> set[int]:
     depends: set[int] = set(wrt)
     blocked = []  # differentiable rules without a backward (forward) function, reached from wrt
+    needed = graph.ancestors_of(graph.outputs)
+    outputs: dict[int, set[int]] = {}  # loop or cond -> its active output positions
     for node in graph.nodes():
         if node.op in ("param", "const") or RULES[node.op].nondiff:
             continue
-        if any(i in depends for _, _, i in diff_inputs(graph, node.id, kind)):
+        if node.op == "item" and node.inputs[0] in outputs:
+            if node.attrs["index"] in outputs[node.inputs[0]]:
+                depends.add(node.id)
+        elif any(i in depends for _, _, i in diff_inputs(graph, node.id, kind)):
             depends.add(node.id)
+            if node.op in _STRUCTURED and node.id in needed:
+                outputs[node.id] = active_outputs(graph, node, depends, kind)
         elif not getattr(RULES[node.op], kind) and any(i in depends for i in node.inputs):
             blocked.append(node)
-    needed = graph.ancestors_of(graph.outputs)
     what = "backward function" if kind == "vjp" else "forward-mode (JVP) rule"
     for node in blocked:
         if node.id in needed:
@@ -52,6 +62,37 @@ def active(graph: Graph, wrt: list[int], kind: str = "vjp") -> set[int]:
                 _REVERSE_OF_REVERSE if node.op == "loop_vjp" else None,
             )
     return depends & needed
+
+
+_STRUCTURED = ("loop", "while", "cond")
+
+
+def active_outputs(graph: Graph, node, depends: set[int], kind: str = "vjp") -> set[int]:
+    """The output positions of a `loop`, `while` or `cond` node that depend on its operands in
+    `depends`: a cond's output where a branch computes it from them; a loop's carried value
+    where its initial value is active or the body computes its next value from an active one
+    (a fixpoint), a stacked output where the body computes it so; its tape (the output after
+    those, once the reverse pass records one) is active, as the loop is."""
+    if node.op == "cond":
+        operands = node.inputs[1:]
+        out: set[int] = set()
+        for branch, ps in zip(node.attrs["branches"], node.attrs["params"]):
+            wrt = [q for q, j in zip(branch.params, ps) if operands[j] in depends]
+            reached = active(branch, wrt, kind)
+            out |= {k for k, o in enumerate(branch.outputs) if o in reached}
+        return out
+    body, k = node.attrs["body"], node.attrs["n_carried"]
+    first, operands = (1, node.inputs[3:]) if node.op == "loop" else (0, node.inputs)
+    carried = {j for j, i in enumerate(operands) if i in depends}
+    while True:
+        reached = active(body, [body.params[first + j] for j in sorted(carried)], kind)
+        grown = carried | {j for j in range(k) if body.outputs[j] in reached}
+        if grown == carried:
+            break
+        carried = grown
+    n = k + node.attrs.get("n_stacked", 0)  # then its tape, active as the loop is
+    stacked = {j for j in range(k, n) if body.outputs[j] in reached}
+    return {j for j in carried if j < k} | stacked | {n}
 
 
 _REVERSE_OF_REVERSE = (

@@ -10,9 +10,11 @@ recomputes that iteration's body from its taped values and applies the body's VJ
 O(iterations x carried state). The body's `if`s on computed values are not decided again: the
 forward loop records each decision (`symgrad.passes.decisions`; the body's outputs
 `n_carried + n_stacked` on, attribute `n_decisions`), and the VJP reads it from the tape. It
-returns (input node, cotangent contribution) pairs for the loop's active inputs. A loop that can
-break (attribute `breaks`: its body's last output says whether to leave) tapes the iterations
-that ran, the last one included, and its flag has neither cotangent nor tangent.
+returns (input node, cotangent contribution) pairs for the loop's active inputs. An output
+without a cotangent gets zeros of its shape (`output`: its item, made again if a pass removed
+it). A loop that can break (attribute `breaks`: its body's last output says whether to leave)
+tapes the iterations that ran, the last one included, and its flag has neither cotangent nor
+tangent.
 
 `reverse_cond(graph, cond, ...)` does the same for a `cond`: a `cond_vjp` node on the same
 condition, whose branches are the VJPs of the cond's branches; the decisions of `if`s nested in
@@ -62,13 +64,14 @@ def reverse_loop(graph: Graph, loop, item_cts: dict, live: set, reverse: Callabl
     loop.attrs.update(tape=True, n_decisions=len(decisions))
     tape_index = {"index": k + n_stacked}
     tape_item = graph.add("item", (loop.id,), tape_index, loop.loc, name="tape", order=loop.order)
-    items = {graph[u].attrs["index"]: u for u in graph.users(loop.id) if graph[u].op == "item"}
     bars = []  # the cotangents of the carried values, then of the stacked outputs
     with building(graph, loop.loc, backward=True):
         for j in range(k + n_stacked):
             g = item_cts.get((loop.id, j))
-            like = operands[j] if j < k else items[j]
-            bars.append(g if g is not None else ops.zeros_like(Value(like)).id)
+            if g is None:  # no gradient: zeros of the value's shape
+                like = Value(operands[j]) if j < k else output(graph, loop, j)
+                g = ops.zeros_like(like).id
+            bars.append(g)
     outs = tuple(
         ("state", j, names[j] + "_bar") if j < k else ("acc", j - k, names[j] + "_bar") for j in wrt
     )
@@ -83,6 +86,15 @@ def reverse_loop(graph: Graph, loop, item_cts: dict, live: set, reverse: Callabl
             item = graph.add("item", (back,), {"index": r}, loop.loc, backward=True)
             out.append((operands[j], item))
     return out
+
+
+def output(graph: Graph, node, index: int) -> Value:
+    """Output `index` of a loop or cond: its item, made (a forward node) if a pass removed it
+    as unused: a zero cotangent still takes that output's shape."""
+    for u in graph.users(node.id):
+        if graph[u].op == "item" and graph[u].attrs["index"] == index:
+            return Value(u)
+    return Value(graph.add("item", (node.id,), {"index": index}, node.loc, order=node.order))
 
 
 def _active_operands(body: Graph, k: int, seeds: list[int], first: int, kind: str) -> list[int]:
@@ -107,7 +119,6 @@ def reverse_cond(graph: Graph, cond, item_cts: dict, live: set, reverse: Callabl
     active = [j for j, i in enumerate(operands) if i in live and not is_decision(graph, i)]
     if not active:
         return []
-    items = {graph[u].attrs["index"]: u for u in graph.users(cond.id) if graph[u].op == "item"}
     seeds = []
     branches = cond.attrs["branches"]
     wrt_params = [[p for p, j in enumerate(ps) if j in active] for ps in cond.attrs["params"]]
@@ -116,7 +127,7 @@ def reverse_cond(graph: Graph, cond, item_cts: dict, live: set, reverse: Callabl
         for k in range(len(branches[0].outputs)):
             g = item_cts.get((cond.id, k))
             if g is None:  # no gradient; a seed of the right shape unless no branch reads it
-                g = graph.const(0.0) if k in inert else ops.zeros_like(Value(items[k])).id
+                g = graph.const(0.0) if k in inert else ops.zeros_like(output(graph, cond, k)).id
             seeds.append(g)
     vjps, kept = [], []
     for branch, wrt in zip(branches, wrt_params):

@@ -19,9 +19,10 @@ Contract:
   the node holding the decision.
 - `replay(graph, found, at, build)` differentiates a copy of `graph` in which each decision's
   condition is read from a new param (inserted at position `at`; a nested one is passed down as
-  an operand of the conds on its path): `build(copy, n)` (n: the number of such params) returns
-  the VJP graph. Decisions the VJP does not read are dropped and the copy built again. Returns
-  (the VJP graph, the decisions kept, in the order of their params).
+  an operand of the conds on its path; the condition itself is removed where nothing else reads
+  it, and nothing more): `build(copy, n)` (n: the number of such params) returns the VJP graph. Decisions
+  the VJP does not read are dropped and the copy built again. Returns (the VJP graph, the
+  decisions kept, in the order of their params).
 """
 
 from __future__ import annotations
@@ -137,11 +138,27 @@ def _replayed(graph: Graph, decisions: list[Decision], at: int) -> Graph:
             cond.attrs["params"] = tuple(params)
             where, p = branch, branch.param(name)
         where.replace_uses(pred, p)
-        dce(where)  # the condition, if nothing else reads it
+        _drop_unread(where, pred)  # the condition, if nothing else reads it
     g.params = [*g.params[:at], *new, *[p for p in g.params[at:] if p not in new]]
     for position, p in enumerate(g.params):
         g[p].attrs["index"] = position
     return g
+
+
+def _drop_unread(graph: Graph, nid: int) -> None:
+    """Remove nid, and then each of its inputs, when nothing reads it any more. Nothing else
+    goes: a later decision's path and condition stay, and so do the outputs of loops and
+    branches that nothing reads (the VJP takes zero cotangents of their shapes)."""
+    stack = [nid]
+    while stack:
+        n = stack.pop()
+        node = graph[n] if n in graph else None
+        if node is None or node.op == "param" or graph.users(n):
+            continue
+        if n in graph.outputs or n in graph.checks:
+            continue
+        graph.remove([n])
+        stack.extend(set(node.inputs))
 
 
 def _name(graph: Graph, path, pred: int) -> str:
