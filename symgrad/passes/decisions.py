@@ -20,8 +20,8 @@ Contract:
 - `replay(graph, found, at, build)` differentiates a copy of `graph` in which each decision's
   condition is read from a new param (inserted at position `at`; a nested one is passed down as
   an operand of the conds on its path; the condition itself is removed where nothing else reads
-  it, and nothing more): `build(copy, n)` (n: the number of such params) returns the VJP graph. Decisions
-  the VJP does not read are dropped and the copy built again. Returns (the VJP graph, the
+  it, and nothing more): `build(copy, n)` (n: the number of such params) returns the VJP graph.
+  Decisions the VJP does not read are dropped and the copy built again. Returns (the VJP graph, the
   decisions kept, in the order of their params).
 """
 
