@@ -1,14 +1,20 @@
 """Forward mode through loops and branches: structured nodes that carry tangents beside values.
 
-Contract: `forward_structured(graph, node, tangents, live, forward)` is called by the forward
-pass (`symgrad.passes.forward`) for a `loop`, `while`, `cond`, `loop_vjp` or `cond_vjp` node with
-an active operand. It adds a new node of the same kind in place of `node`, whose sub-graphs also
-compute tangents (a loop carries the tangents of its carried values beside them, a branch
-computes its outputs' tangents), moves the old node's items over to it, removes the old node,
-and returns {item: its tangent item} for the outputs that carry tangents (items without one are
-no longer live: their users treat them as constants). A loop body's outputs after its carried
-values and stacked outputs (recorded branch decisions, the flag of a loop that can break) have no
-tangents and stay last, as do a cond's recorded decisions (attribute `n_decisions`).
+Contract: `forward_structured(graph, node, tangents, live, forward, exact)` is called by the
+forward pass (`symgrad.passes.forward`) for a `loop`, `while`, `cond`, `loop_vjp` or `cond_vjp`
+node with an active operand; `exact(i)` gives the tangent of operand i of exactly i's shape (a
+tangent in `tangents` may have a smaller shape that broadcasts to its value's, the tangent of
+`x + b` being `x_dot`). The new node's tangent operands are those exact tangents, or zeros of the
+operand's shape: in a sub-graph, `forward` takes each tangent param to have its param's shape, so
+one of a smaller shape would be silently wrong under a reduction, an index or a matmul.
+
+It adds a new node of the same kind in place of `node`, whose sub-graphs also compute tangents (a
+loop carries the tangents of its carried values beside them, a branch computes its outputs'
+tangents), moves the old node's items over to it, removes the old node, and returns {item: its
+tangent item} for the outputs that carry tangents (items without one are no longer live: their
+users treat them as constants). A loop body's outputs after its carried values and stacked outputs
+(recorded branch decisions, the flag of a loop that can break) have no tangents and stay last, as
+do a cond's recorded decisions (attribute `n_decisions`).
 
 Forward over reverse: a loop that records a tape keeps recording it, and its tape item maps to
 itself in the result (attribute `dotted`: the carried values that now have tangents). The
@@ -31,12 +37,15 @@ from symgrad.passes.simplify import dce
 from symgrad.rules import Value, building, ops
 
 
-def forward_structured(graph: Graph, node, tangents: dict, live: set, forward: Callable) -> dict:
+def forward_structured(
+    graph: Graph, node, tangents: dict, live: set, forward: Callable, exact: Callable
+) -> dict:
     """Forward mode through a loop or a cond: a new node of the same kind whose sub-graphs also
     compute tangents (a loop carries the tangents of its carried values beside them), in place
-    of `node`. Returns {new item: its tangent item} for the outputs that carry tangents."""
+    of `node`. Its tangent operands are `exact(i)`, or zeros of i's shape where i has no tangent.
+    Returns {new item: its tangent item} for the outputs that carry tangents."""
     if node.op in _BACKWARD:
-        return _BACKWARD[node.op](graph, node, tangents, live, forward)
+        return _BACKWARD[node.op](graph, node, tangents, live, forward, exact)
     operands, first = _operands(node)
     k = node.attrs.get("n_carried", 0)
     seeds = [j for j, i in enumerate(operands) if i in tangents]
@@ -81,9 +90,7 @@ def forward_structured(graph: Graph, node, tangents: dict, live: set, forward: C
             _arrange(attrs["cond"], 0, k, len(operands) - k, active, carried_dots, extra=True)
     with building(graph, node.loc, tangent=True, order=node.order):
         dot_in = [
-            tangents[operands[j]]
-            if operands[j] in tangents
-            else ops.zeros_like(Value(operands[j])).id
+            exact(operands[j]) if operands[j] in tangents else ops.zeros_like(Value(operands[j])).id
             for j in active
         ]
     if node.op == "cond":
@@ -140,7 +147,9 @@ def _reorder(g: Graph, order: list[int]) -> None:
         g[p].attrs["index"] = position
 
 
-def _forward_loop_vjp(graph: Graph, node, tangents: dict, live: set, forward: Callable) -> dict:
+def _forward_loop_vjp(
+    graph: Graph, node, tangents: dict, live: set, forward: Callable, exact: Callable
+) -> dict:
     """The tangent of a backward loop: a `loop_vjp` over the same tape, carrying the tangents
     of its running cotangents beside them and accumulating the tangents of its sums. Each step
     reads the tangents of that iteration's carried values from the tape (the forward loop
@@ -222,7 +231,7 @@ def _forward_loop_vjp(graph: Graph, node, tangents: dict, live: set, forward: Ca
     with building(graph, node.loc, tangent=True, order=node.order):
 
         def dot(i: int) -> int:
-            return tangents[i] if i in tangents else ops.zeros_like(Value(i)).id
+            return exact(i) if i in tangents else ops.zeros_like(Value(i)).id
 
         state_dots = [dot(state_in[s]) for s in active_state]
         row_dots = [dot(rows_in[r]) for r in active_rows]
@@ -239,7 +248,9 @@ def _forward_loop_vjp(graph: Graph, node, tangents: dict, live: set, forward: Ca
     return _replace_items(graph, node, new, place, live)
 
 
-def _forward_cond_vjp(graph: Graph, node, tangents: dict, live: set, forward: Callable) -> dict:
+def _forward_cond_vjp(
+    graph: Graph, node, tangents: dict, live: set, forward: Callable, exact: Callable
+) -> dict:
     """The tangent of a branch's VJP: a `cond_vjp` on the same condition whose branches are
     the JVPs of its branches, computing the tangents of the cotangents beside them."""
     a = node.attrs
@@ -276,12 +287,8 @@ def _forward_cond_vjp(graph: Graph, node, tangents: dict, live: set, forward: Ca
         wrts.append((*wrt, *(len(outs) + dotted.index(wrt[i]) for i in keep)))
         branches.append(new_branch)
     with building(graph, node.loc, tangent=True, order=node.order):
-
-        def dot(i: int) -> int:
-            return tangents[i]
-
-        op_dots = [dot(operands[j]) for j in dot_ops]
-        seed_dots = [dot(seeds[s]) for s in dot_seeds]
+        op_dots = [exact(operands[j]) for j in dot_ops]
+        seed_dots = [exact(seeds[s]) for s in dot_seeds]
     inputs = [pred, *operands, *op_dots, *seeds, *seed_dots]
     new_outs = (*outs, *((outs[r][0], outs[r][1] + "_dot") for r in dotted))
     attrs = dict(a, branches=tuple(branches), params=tuple(params), wrt=tuple(wrts), outs=new_outs)

@@ -9,8 +9,10 @@ templates applied to the tangents of its active inputs (`LINEAR`: the rule itsel
 tangent). Tangent nodes take the place of the node they differentiate, so each tangent line is
 emitted right after its primal line. A tangent may keep a smaller shape that broadcasts to its
 value's (the tangent of `x + b` is just `x_dot`): elementwise rules broadcast it naturally, any
-other rule gets it broadcast to the value's shape first, and the output's tangent is finished by
-`fit` to the output's shape and dtype (zeros where the output does not depend on `wrt`).
+other rule gets it broadcast to the value's shape first, and so does the operand of a loop or
+branch (a sub-graph's tangent params have their params' shapes, as the function's own tangent
+arguments do, and the shape classes of the sub-graph rely on it); the output's tangent is finished
+by `fit` to the output's shape and dtype (zeros where the output does not depend on `wrt`).
 """
 
 from __future__ import annotations
@@ -59,12 +61,18 @@ def forward(fwd: Graph, wrt: list[int], body: bool = False) -> Graph:
             _key_new(graph, keys)
         return Value(full[i])
 
+    def operand_tangent(i: int) -> int:
+        """The tangent of a loop's or branch's operand i (which has one), of exactly i's shape:
+        its sub-graph's tangent param is taken to have the shape of the param it is beside."""
+        return tangent_of(i, exact=True).id
+
     for node in list(graph.nodes()):
         nid = node.id
         if nid not in live or node.op in ("param", "item"):
             continue  # an item's tangent comes with its loop's or cond's (new) node
         if node.op in _STRUCTURED:  # their items' tangents, from one new node
-            tangents.update(forward_structured(graph, node, tangents, live, forward))
+            new = forward_structured(graph, node, tangents, live, forward, operand_tangent)
+            tangents.update(new)
             _key_new(graph, keys)
             continue
         rule = RULES[node.op]
