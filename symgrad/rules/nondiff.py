@@ -7,7 +7,7 @@ They accept any keyword argument, passed on verbatim (keywords must be compile-t
 
 import numpy as np
 
-from symgrad.rules.table import attribute, call, compare, defrule
+from symgrad.rules.table import call, compare, defrule
 
 _COMPARE = {
     "greater": ">",
@@ -135,4 +135,6 @@ defrule(
 defrule(
     "ndim", "a", call("np.ndim"), numpy=(np.ndim,), methods=("ndim",), nondiff=True, shape="scalar"
 )
-defrule("dtype", "a", attribute("dtype"), methods=("dtype",), nondiff=True)
+# np.result_type(a), not a.dtype: a Python float (2.0 - a, where NumPy's np.subtract would give
+# np.float64) has no .dtype
+defrule("dtype", "a", call("np.result_type"), methods=("dtype",), nondiff=True)

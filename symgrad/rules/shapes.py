@@ -63,7 +63,10 @@ defrule(
 
 
 def _emit_astype(args, attrs, rule):
-    return ast.Call(ast.Attribute(args[0], "astype", ast.Load()), [args[1]], [])
+    """`np.array(a, dtype=d)`: a copy as `a.astype(d)` makes, for a Python float too (which
+    `2.0 - a` gives where NumPy's `np.subtract(2.0, a)` gives an np.float64)."""
+    array = ast.Attribute(ast.Name("np", ast.Load()), "array", ast.Load())
+    return ast.Call(array, [args[0]], [ast.keyword("dtype", args[1])])
 
 
 def _astype_vjp(g, a, dtype):

@@ -252,10 +252,3 @@ def compare(symbol: str) -> Callable:
         return ast.Compare(args[0], [_CMPOPS[symbol]()], [args[1]])
 
     return emit
-
-
-def attribute(name: str) -> Callable:
-    def emit(args, attrs, rule):
-        return ast.Attribute(args[0], name, ast.Load())
-
-    return emit
