@@ -51,3 +51,11 @@ def pytest_addoption(parser):
         help="differential fuzzing: check N random programs (random seed) instead of the bounded, "
         "derandomized set of the normal suite",
     )
+    parser.addoption(
+        "--fuzz-long",
+        type=int,
+        default=0,
+        metavar="N",
+        help="control-flow fuzzing (tests/test_fuzz_control.py): check N programs from fresh seeds "
+        "and print counts by outcome and failure class (also SYMGRAD_FUZZ_LONG=N)",
+    )

@@ -172,6 +172,26 @@ def asarray_of_unknown(x):
     z[0] = 3.0
     return np.sum(y * x)
 
+def argument_updated_under_asarray(x, y):
+    w = np.asarray(y)
+    y += x
+    return np.sum(w)
+
+def argument_updated_under_a_view(x, y):
+    u = y[1]
+    y *= 1.5
+    return np.mean(u * x)
+
+def rows_updated_in_place(x, y):
+    for r in y:
+        r += x
+    return np.sum(y.copy())
+
+def iterated_array_updated(x, y):
+    for r in y:
+        y += r * x
+    return np.sum(y)
+
 def view_read_after_loop_update(x):
     a = x * 1.0
     v = a[1:]
@@ -181,6 +201,7 @@ def view_read_after_loop_update(x):
 """
 
 VEC = np.array([0.7, -1.3, 2.1])
+MAT = np.arange(6.0).reshape(2, 3) / 7
 RIGHT = {
     "loop_alias": (VEC,),
     "loop_alias_read_in_body": (VEC,),
@@ -202,12 +223,16 @@ RIGHT = {
     "changed_then_rebound_in_a_branch ": (-VEC,),  # the other branch
 }
 REFUSED = {  # name: (arguments, words of the message)
-    "augassign_unknown_type": ((VEC,), "changes an ndarray in place but not a number"),
+    "augassign_unknown_type": ((VEC,), "in place for an ndarray, not for a number"),
     "alias_made_in_one_iteration_written_in_the_next": ((VEC, VEC + 1), "next iteration"),
     "alias_made_by_if_else": ((VEC,), "after the if on line"),
     "asarray_of_unknown": ((VEC,), "np.asarray"),
     "view_read_after_loop_update": ((VEC,), "is a view of a"),
     "changed_then_rebound_in_a_loop": ((VEC,), "the change of the first iteration only"),
+    "argument_updated_under_asarray": ((VEC, MAT), "np.asarray on line"),
+    "argument_updated_under_a_view": ((VEC, MAT), "may share memory with y"),
+    "rows_updated_in_place": ((VEC, MAT), "goes over its rows"),
+    "iterated_array_updated": ((VEC, MAT), "goes over its rows"),
 }
 
 

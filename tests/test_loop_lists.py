@@ -161,6 +161,30 @@ def appended_in_place(x):
     rows.append(np.sin(x))
     return np.sum(np.stack(rows) ** 2) + np.sum(rows[1])
 
+def read_by_a_later_loop(x):
+    xs = []
+    for i in range(3):
+        xs.append(0.5 * x[i] ** 2)
+    s = 0.3
+    for j in range(len(xs)):
+        s += xs[j]
+    return s
+
+def tuple_read_in_a_loop(x, y):
+    pair = (x, y)
+    t = 0.0
+    for i in range(2):
+        t = t + np.sum(pair[0] * pair[1][i])
+    return t
+
+def appends_a_number_and_assigns(x):
+    s = x * 1.5
+    xs = []
+    for i in range(1):
+        xs.append(1.5)
+        s[-1] -= -1.5
+    return np.mean(s)
+
 def appended_in_a_branch(x):
     rows = []
     if np.sum(x) > 0:
@@ -183,6 +207,9 @@ def more(tmp_path_factory):
         ("enumerate_zip", (X[:3], X[1:])),
         ("loop_name_used_again", (x,)),
         ("appended_in_place", (x,)),
+        ("read_by_a_later_loop", (x,)),
+        ("tuple_read_in_a_loop", (x[:4], X[:2])),
+        ("appends_a_number_and_assigns", (x,)),
     ],
 )
 def test_lists_and_loop_names(more, name, args):

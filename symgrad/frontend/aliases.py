@@ -23,7 +23,7 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
-from symgrad.frontend.values import Unbound
+from symgrad.frontend.values import Stacked, Unbound, is_const
 from symgrad.ir import Graph
 from symgrad.rules import RULES, Value
 
@@ -38,6 +38,7 @@ class Memory:
         self.origin: dict[tuple, tuple] = {}
         self.changed: set[tuple] = set()
         self.latest: dict[tuple, int] = {}  # a changed object: its value now
+        self.iterated: dict[tuple, str] = {}  # arrays a loop goes over the rows of: why
         self.unsure: dict[tuple, str] = {}
         self.axes: dict[tuple, bool] = {}  # params known to be ndarrays with an axis
 
@@ -64,6 +65,7 @@ class BodyEnv(dict):
         self.memory: Memory = lw.memory
         self.outer_ids: dict[int, int] = {}  # captured param -> the enclosing scope's value
         self.read_as: dict[str, Value] = {}  # names read from the enclosing scope: their param
+        self.slot_inits: dict[int, int] = {}  # a loop's carried param -> its value before
 
     def __contains__(self, name) -> bool:
         return dict.__contains__(self, name) or name in self.outer
@@ -77,6 +79,17 @@ class BodyEnv(dict):
             dict.__setitem__(self, name, param)
             self.read_as[name] = param
             return param
+        return self._inward(name, value)
+
+    def _inward(self, name: str, value: Any) -> Any:
+        """A tuple, list or filled list of the enclosing scope, holding this body's params for
+        its graph values (a list a copy: appending to it here is refused)."""
+        if isinstance(value, Value):
+            return self.capture(name, value)
+        if isinstance(value, (tuple, list)) and not is_const(value):
+            return type(value)(self._inward(name, v) for v in value)
+        if isinstance(value, Stacked):
+            return Stacked(self.capture(name, value.value), value.name)
         return value
 
     def capture(self, name: str, value: Value) -> Value:
@@ -178,11 +191,15 @@ def _scopes(lw: _Lowerer):
 def others(lw: _Lowerer, value: Value, name: str) -> list[tuple[dict, str]]:
     """What else holds `value`'s object besides the name `name`: (scope, name) pairs of names
     of this scope or of a caller, holding it or a tuple or list with it."""
+    return _holding(lw, {value.id}, name)
+
+
+def _holding(lw: _Lowerer, ids: set[int], name: str) -> list[tuple[dict, str]]:
     return [
         (scope.env, k)
         for scope in _scopes(lw)
         for k, v in dict.items(scope.env)
-        if (k != name or scope is not lw) and _holds(v, value.id)
+        if (k != name or scope is not lw) and any(_holds(v, i) for i in ids)
     ]
 
 
@@ -209,7 +226,7 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
     """The object `old` of the name `name` now holds `new`: rebind every name and item holding
     it, in this scope and its callers'; names holding a view of it become unbound."""
     memory, graph = lw.memory, lw.graph
-    reason = memory.unsure.get((graph, old.id))
+    reason = memory.unsure.get((graph, old.id)) or iterated(lw, old.id)
     if reason is not None:
         raise lw.error(
             where,
@@ -233,6 +250,68 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
                 replaced = _replaced(v, old.id, new)
                 if replaced is not v:
                     dict.__setitem__(env, k, replaced)
+
+
+def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, op: str) -> bool:
+    """`name op= ...` made `new` from `old`, the value `name` held. True: an update in place,
+    done (an ndarray others hold: they see it). False: `name` alone is to be rebound (a value
+    nobody else holds, where in place or not is all one), after the names that would see an
+    update in place (holders of the array, of views of it, of the array it is a view of) were
+    made unbound, where symgrad cannot tell an ndarray from a number. Refused where the array's
+    identity is unsure or a loop goes over its rows."""
+    memory, graph = lw.memory, lw.graph
+    base = _base(graph, old.id)
+    reason = memory.unsure.get((graph, old.id)) or iterated(lw, base)
+    if reason is not None:
+        raise lw.error(
+            where,
+            f"`{name} {op}= ...` changes {name} in place if it is an ndarray, but {reason}",
+            f"Write {name} = {name} {op} ... for a new value.",
+            cls=UnsupportedSyntaxError,
+        )
+    ids = {old.id, base} | _views_of(graph, base)
+    holders = _holding(lw, ids, name)
+    if not holders:
+        return False
+    if base == old.id and has_axes(graph, old.id, memory):
+        update(lw, old, new, where, name)
+        return True
+    line = lw.src.locate(where).line
+    for env, k in holders:
+        dict.__setitem__(
+            env,
+            k,
+            Unbound(
+                f"may share memory with {name}, which line {line} changes with `{name} {op}= "
+                "...`: in place for an ndarray, not for a number, and symgrad cannot tell which "
+                "it is",
+                f"Write {name} = {name} {op} ... to make a new value, or {name}[...] {op}= ... "
+                "to change the array every name holding it sees.",
+            ),
+        )
+    return False
+
+
+def _base(graph: Graph, nid: int) -> int:
+    """The array a view reads (through views of views), or the value itself."""
+    node = graph[nid]
+    while node.op in RULES and RULES[node.op].view and node.inputs:
+        node = graph[node.inputs[0]]
+    return node.id
+
+
+def iterated(lw: _Lowerer, nid: int) -> str | None:
+    """Why changing the array `nid` in place is refused when a loop goes over its rows (Python's
+    loop would read the changed rows), following params out to the loop's scope."""
+    env, memory = lw.env, lw.memory
+    while True:
+        reason = memory.iterated.get((id(env), nid))
+        if reason is not None or not isinstance(env, BodyEnv):
+            return reason
+        outer = env.outer_ids.get(nid, env.slot_inits.get(nid))
+        if outer is None:
+            return None
+        env, nid = env.outer, outer
 
 
 def _views_of(graph: Graph, nid: int) -> set[int]:

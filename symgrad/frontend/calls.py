@@ -23,9 +23,9 @@ import numpy as np
 
 from symgrad.errors import UnknownCallableError, UnsupportedSyntaxError
 from symgrad.frontend import aliases, fence
-from symgrad.frontend.loops import AppendTo, Stacked
+from symgrad.frontend.loops import AppendTo
 from symgrad.frontend.source import read_function
-from symgrad.frontend.values import ListAppend, Method, is_const
+from symgrad.frontend.values import ListAppend, Method, Stacked, is_const
 from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ from symgrad.frontend import aliases
 from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.jumps import FLAGS, STOP, desugar
 from symgrad.frontend.subscripts import getitem
-from symgrad.frontend.values import Unbound
+from symgrad.frontend.values import Stacked, Unbound
 from symgrad.ir import Graph
 from symgrad.rules import Value
 
@@ -65,15 +65,6 @@ class AppendTo:
     appender: Appender
 
 
-@dataclass(frozen=True)
-class Stacked:
-    """What a list filled by a loop holds after it: its items stacked along a new first axis.
-    `np.stack(xs)`, `np.array(xs)`, `xs[i]` and `len(xs)` read it."""
-
-    value: Value
-    name: str
-
-
 def _refuse_appended_and_updated(lw, s, body: Graph, env, slots, params, appenders) -> None:
     """A carried array appended to a list as it is, whose elements the next iteration assigns
     to: Python's list would hold that one array, changed afterwards; symgrad's the values."""
@@ -83,7 +74,7 @@ def _refuse_appended_and_updated(lw, s, body: Graph, env, slots, params, appende
         if not any(n.op == "setitem" and n.inputs[0] == param.id for n in body.nodes()):
             continue
         for a in appenders:
-            if isinstance(final, Value) and a.value.id == final.id:
+            if isinstance(final, Value) and isinstance(a.value, Value) and a.value.id == final.id:
                 raise lw.error(
                     s,
                     f"{a.name}.append({name}) keeps the array {name}, whose elements the next "
@@ -230,6 +221,8 @@ def _lower_loop_once(lw, s, op: str, it, targets: list[str], again: _Again) -> _
     params = [env.param(slot.names[0], slot.value, loc) for slot in slots]
     for slot, param in zip(slots, params):
         env.bind_group(slot.names, param)
+        if isinstance(slot.value, Value):
+            env.slot_inits[param.id] = slot.value.id
     for name, unbound in again.unbound.items():
         dict.__setitem__(env, name, unbound)
     for name, nid in captured:  # the condition's captured values come first, in its order
@@ -238,9 +231,16 @@ def _lower_loop_once(lw, s, op: str, it, targets: list[str], again: _Again) -> _
     for a in appenders:
         dict.__setitem__(env, a.name, a)
     child = lw.scope(body, env)
-    if it is not None:
-        it.bind_targets(child, env, index)
-    child.block(stmts)
+    rows = [(id(lw.env), q.id) for q in it.sequences] if it is not None else []
+    for key in rows:  # changing them in place would change the rows the loop reads
+        lw.memory.iterated[key] = f"the loop on line {loc.line} goes over its rows"
+    try:
+        if it is not None:
+            it.bind_targets(child, env, index)
+        child.block(stmts)
+    finally:
+        for key in rows:
+            lw.memory.iterated.pop(key, None)
     for a in appenders:
         if a.value is None:
             raise lw.error(s, f"the loop body does not always append to {a.name}")

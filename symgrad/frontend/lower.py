@@ -29,11 +29,11 @@ from symgrad.frontend import aliases, fence
 from symgrad.frontend.aliases import Memory
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
 from symgrad.frontend.calls import lower_call
-from symgrad.frontend.loops import Appender, AppendTo, Stacked, lower_for, lower_while
+from symgrad.frontend.loops import Appender, AppendTo, lower_for, lower_while
 from symgrad.frontend.reads import Reads
 from symgrad.frontend.source import FunctionSource, read_function
 from symgrad.frontend.subscripts import getitem, setitem
-from symgrad.frontend.values import ListAppend, Method, Unbound, is_const
+from symgrad.frontend.values import ListAppend, Method, Stacked, Unbound, is_const
 from symgrad.ir import Graph
 from symgrad.rules import BY_METHOD, RULES, Value
 from symgrad.rules.build import add_bound, bind
@@ -196,33 +196,16 @@ class _Lowerer:
 
     def augassign(self, s: ast.AugAssign) -> None:
         """`a += v` (or -=, *=, ...): on an ndarray, an update in place that every name holding
-        `a` sees; on a number, a new value for `a` alone. Where `a`'s object has other holders
-        and may be either, they become unbound (reading them is an error saying why)."""
+        `a` sees; on a number, a new value for `a` alone (`symgrad.frontend.aliases.augmented`
+        decides, or makes unbound the names that would see the change if it cannot tell)."""
         first = len(self.graph)
         old = self.expr(s.target)
         value = self.binop(s.op, old, self.expr(s.value), s)
         name = s.target.id if isinstance(s.target, ast.Name) else None
-        if name is None or not isinstance(old, Value) or not isinstance(value, Value):
-            self.bind(s.target, value, first, s)
-            return
-        holders = aliases.others(self, old, name)
-        if holders and aliases.has_axes(self.graph, old.id, self.memory):
-            aliases.update(self, old, value, s, name)
-            return
+        if name is not None and isinstance(old, Value) and isinstance(value, Value):
+            if aliases.augmented(self, old, value, s, name, _AUG[type(s.op)]):
+                return
         self.bind(s.target, value, first, s)
-        line, op = self.src.locate(s).line, _AUG[type(s.op)]
-        for env, k in holders:
-            dict.__setitem__(
-                env,
-                k,
-                Unbound(
-                    f"holds the object that {name} held when line {line} ran `{name} {op}= ...`, "
-                    "which changes an ndarray in place but not a number, and symgrad cannot "
-                    "tell which it is",
-                    f"Write {name} = {name} {op} ... to make a new value, or {name}[...] {op}= "
-                    "... to change the array every name holding it sees.",
-                ),
-            )
 
     def unpack(self, value: Any, n: int, where: ast.AST) -> list:
         if isinstance(value, (tuple, list)):

@@ -5,7 +5,8 @@ string, None, Ellipsis, a dtype given as a type, or a tuple or list of those); l
 operations on constants at once. `Method` is `x.name` for a graph value x, waiting to be called.
 `ListAppend` is `xs.append` on a list of the current scope. `Unbound` is what a name holds
 where reading it is an error; its `reason` completes the message.
-Loops add values of their own (`symgrad.frontend.loops`: `Appender`, `AppendTo`, `Stacked`).
+`Stacked` is what a list a loop filled holds after it. Loops add values of their own
+(`symgrad.frontend.loops`: `Appender`, `AppendTo`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ class ListAppend:
     be called: it appends to the list, which every name holding it sees."""
 
     items: list
+
+
+@dataclass(frozen=True)
+class Stacked:
+    """What a list filled by a loop holds after it: its items stacked along a new first axis.
+    `np.stack(xs)`, `np.array(xs)`, `xs[i]` and `len(xs)` read it."""
+
+    value: Value
+    name: str
 
 
 class Unbound:
