@@ -130,7 +130,7 @@ def test_the_hessian_through_the_list(m):
     assert np.allclose(H, expected)
 
 
-MORE = '''
+MORE = """
 def assign_into_the_stack(x, y):
     rows = []
     for i in range(3):
@@ -190,7 +190,7 @@ def appended_in_a_branch(x):
     if np.sum(x) > 0:
         rows.append(x)
     return np.sum(x)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
