@@ -183,3 +183,26 @@ def test_bad_kinds_and_argnums_types_are_symgrad_errors(mod):
     with pytest.raises(symgrad.SymgradError, match="unknown kind 'hess'"):
         symgrad.emit_module(mod.cube, kind="hess")
     assert "def hessian_cube(x):" in symgrad.emit_module(mod.cube, kind="hessian")
+
+
+def test_a_function_changing_its_argument_leaves_the_callers_alone(make_fn):
+    m = make_fn("def f(x):\n    x += 1.0\n    return np.sum(x ** 2)\n")
+    x = np.array([0.5, -1.0, 2.0])
+    before = x.copy()
+    value, vjp_fn = symgrad.vjp(m.f, x)
+    assert value == np.sum((before + 1) ** 2)
+    assert np.allclose(vjp_fn(1.0)[0], 2 * (before + 1))
+    value, f_jvp = symgrad.linearize(m.f, x)
+    assert np.isclose(f_jvp(np.ones(3)), np.sum(2 * (before + 1)))
+    symgrad.check_grads(m.f, (x,), modes=("rev", "fwd"))
+    assert np.array_equal(x, before)
+
+
+def test_tuples_of_arguments_are_asked_for_by_name(mod):
+    x = np.ones(3)
+    with pytest.raises(symgrad.SymgradError, match=r"jvp\(f, \(x,\), \(v,\)\)"):
+        symgrad.jvp(mod.vector, x, x)
+    with pytest.raises(symgrad.SymgradError, match=r"the primals must be a tuple"):
+        symgrad.hvp(mod.vector, x, x)
+    with pytest.raises(symgrad.SymgradError, match=r"check_grads\(f, \(x,\)\)"):
+        symgrad.check_grads(mod.vector, x)
