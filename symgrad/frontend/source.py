@@ -61,7 +61,7 @@ def read_function(fn: Callable) -> FunctionSource:
     tree = module.body[0]
     if not isinstance(tree, ast.FunctionDef):
         raise SourceUnavailableError(f"the source of {name} is not a `def` statement")
-    if not _compiles_to(tree, inspect.unwrap(fn).__code__, file):
+    if not _is_source_of(text, tree, inspect.unwrap(fn).__code__, file):
         raise SourceUnavailableError(
             f"the source of {name} in {file} is not the code it runs: the file changed after "
             "the function was defined",
@@ -75,6 +75,17 @@ def read_function(fn: Callable) -> FunctionSource:
                 node.col_offset += indent
     tree.decorator_list = []
     return FunctionSource(fn, tree, file)
+
+
+_CHECKED: dict[tuple[types.CodeType, str], bool] = {}  # (code, source text) -> the verdict
+
+
+def _is_source_of(text: str, tree: ast.FunctionDef, code: types.CodeType, file: str) -> bool:
+    """Whether `text` (parsed: `tree`) is the source of `code`, compiled once per pair."""
+    key = (code, text)
+    if key not in _CHECKED:
+        _CHECKED[key] = _compiles_to(tree, code, file)
+    return _CHECKED[key]
 
 
 def _compiles_to(tree: ast.FunctionDef, code: types.CodeType, file: str) -> bool:
@@ -116,7 +127,7 @@ def _codes(code: types.CodeType):
 def _same(a: types.CodeType, b: types.CodeType) -> bool:
     if (a.co_names, a.co_varnames, a.co_freevars) != (b.co_names, b.co_varnames, b.co_freevars):
         return False
-    if _ops(a) != _ops(b) or len(a.co_consts) != len(b.co_consts):
+    if a.co_code != b.co_code and _ops(a) != _ops(b) or len(a.co_consts) != len(b.co_consts):
         return False
     for x, y in zip(a.co_consts, b.co_consts):
         if isinstance(x, types.CodeType) and isinstance(y, types.CodeType):
