@@ -63,7 +63,8 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
     changed = _changed_objects(lw, lowered)
     for (_, env), vals in zip(lowered, values):
         vals += [_state(lw, env, x) for x in changed]
-    items = _fold_flags(lw, pred, names, _cond(lw, pred, s, lowered, values), s)
+    outputs_named = names + [None] * len(changed)  # a changed array's state has no name
+    items = _fold_flags(lw, pred, outputs_named, _cond(lw, pred, s, lowered, values), s)
     for x, item in zip(changed, items[len(names) :]):
         aliases.update(lw, Value(x), item, s, "an array")
     _bind_outputs(lw, s, lowered, names, values, items)
@@ -124,13 +125,17 @@ def _bind_outputs(lw: _Lowerer, s: ast.If, lowered, names, values, items) -> Non
     def holds(env: BodyEnv, v: Any, k: int) -> tuple:  # which array a branch's value is
         if not isinstance(v, Value):
             return ("number", k)
-        return ("outer", env.outer_ids[v.id]) if v.id in env.outer_ids else ("local", v.id)
+        graph, nid = lw.memory.first(env.body, v.id)  # an updated array is the array
+        nid = nid if graph is env.body else v.id
+        return ("outer", env.outer_ids[nid]) if nid in env.outer_ids else ("local", nid)
 
     def where(k: int) -> tuple:  # which array the k-th output holds, in each branch
         return tuple(holds(env, vals[k], k) for env, vals in zip(envs, values))
 
     sigs = [where(k) for k in range(len(items))]
-    first: dict[tuple, int] = {}
+    first: dict[tuple, int] = {}  # one item per array: a changed array's state output first
+    for j in range(len(names), len(items)):
+        first.setdefault(sigs[j], j)
     reason = f"after the if on line {lw.src.locate(s).line}, it may hold another name's array"
     for k, name in enumerate(names):
         sig = sigs[k]
@@ -138,7 +143,7 @@ def _bind_outputs(lw: _Lowerer, s: ast.If, lowered, names, values, items) -> Non
         if isinstance(item, Value) and lw.graph[item.id].op == "item":
             lw.graph[item.id].name = lw.graph[item.id].name or _READABLE.get(name, name)
         outer = {b for b in sig if b[0] == "outer"}
-        if len(outer) == 1 and len(sig) == len([b for b in sig if b[0] == "outer"]):
+        if len(outer) == 1 and all(b[0] == "outer" for b in sig) and first[sig] < len(names):
             item = Value(next(iter(outer))[1])  # the array from before the if, unchanged
         lw.env[name] = item
         for j in range(len(items)):
@@ -215,9 +220,10 @@ def _cond(lw: _Lowerer, pred: Value, where: ast.AST, lowered: list, values: list
 
 
 def _fold_flags(lw: _Lowerer, pred: Value, outputs: list, items: list, s: ast.If) -> list:
-    """The values after the if of its outputs `items`: a flag of `jumps` that one branch sets
-    True and the other False is the condition itself (or its negation), and one both branches
-    set alike is that constant; the cond node keeps only the other outputs."""
+    """The values after the if of its outputs `items` (named by `outputs`, None for the state
+    of an array a branch changed): a flag of `jumps` that one branch sets True and the other
+    False is the condition itself (or its negation), and one both branches set alike is that
+    constant; the cond node keeps only the other outputs."""
     if not items:
         return items
     cond = lw.graph[lw.graph[items[0].id].inputs[0]]
