@@ -517,7 +517,7 @@ class _Gen:
 
     def helper(self, k: int) -> _Helper:
         name = f"h{k}"
-        form = self.rng.randrange(6)
+        form = self.rng.randrange(8)
         c = self.const()
         if form == 0:
             stmt = self.pick(["v[0] = s", "v[-1] += s * s", "v[1] = np.sin(s)"])
@@ -534,8 +534,14 @@ class _Gen:
         if form == 4:
             body = ["for j in range(2):", "    v[j] = v[j] * s + 0.1", "return v"]
             return _Helper(name, body, "alias", True)
-        body = [f"if s > {c}:", "    v[0] = s", "else:", "    pass", "return np.sin(v)"]
-        return _Helper(name, body, "new", True)
+        if form == 5:
+            body = [f"if s > {c}:", "    v[0] = s", "else:", "    pass", "return np.sin(v)"]
+            return _Helper(name, body, "new", True)
+        if form == 6:  # changed in a branch, then again after it
+            body = [f"if s > {c}:", "    v[0] = s", "v[-1] += s * s", "return v"]
+            return _Helper(name, body, "alias", True)
+        body = ["for j in range(2):", f"    if s * j > {c}:", "        v[j] = s * j", "return v"]
+        return _Helper(name, body, "alias", True)
 
     def program(self) -> tuple[str, int]:
         self.helpers = [self.helper(k) for k in range(self.rng.choice([0, 0, 1, 1, 2]))]
