@@ -3,7 +3,9 @@
 Contract: `read_function(fn)` returns the function's AST (decorators dropped, line and column
 numbers as in the file) and a `locate(node)` that turns an AST node into a `Loc` (file, line,
 column, and the line's text for the caret). Functions without readable source raise
-`SourceUnavailableError` saying why and what to do instead.
+`SourceUnavailableError` saying why and what to do instead, and so does source that is not the
+code the function runs (its file edited after it was defined): the text read must compile to the
+function's bytecode, names and constants.
 """
 
 from __future__ import annotations
