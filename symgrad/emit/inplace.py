@@ -305,4 +305,4 @@ def schedule(graph: Graph) -> None:
         target = max(graph[i].order for i in before) + 0.5
         first_use = min((graph[u].order for u in graph.users(node.id)), default=INF)
         if node.order < target < first_use:
-            node.order = target
+            graph.set_order(node.id, target)

@@ -63,6 +63,7 @@ class Graph:
         self.outputs: list[int] = []
         self.checks: list[int] = []  # nodes computed for their effect (a raised error) alone
         self._next = 0
+        self._order: list[int] | None = None  # nodes() until the graph changes
 
     # construction ---------------------------------------------------------------------------
     def add(self, op: str, inputs=(), attrs=None, loc: Loc | None = None, **data) -> int:
@@ -74,6 +75,7 @@ class Graph:
         if node.order < 0:
             node.order = node.id
         self._next += 1
+        self._order = None
         self.nx.add_node(node.id, node=node)
         for pos, i in enumerate(inputs):
             self.nx.add_edge(i, node.id, pos=pos)
@@ -98,10 +100,18 @@ class Graph:
         return self.nx.number_of_nodes()
 
     def nodes(self) -> Iterator[Node]:
-        """All nodes in a deterministic topological order (`order`, then id, where free)."""
-        key = lambda nid: (self[nid].order, nid)  # noqa: E731
-        for nid in nx.lexicographical_topological_sort(self.nx, key=key):
-            yield self[nid]
+        """All nodes in a deterministic topological order (`order`, then id, where free),
+        computed once until the graph changes (a snapshot: a pass may change the graph while
+        it walks it)."""
+        if self._order is None:
+            key = lambda nid: (self[nid].order, nid)  # noqa: E731
+            self._order = list(nx.lexicographical_topological_sort(self.nx, key=key))
+        return (self[nid] for nid in self._order)
+
+    def set_order(self, nid: int, order: float) -> None:
+        """List node nid where `order` falls among the nodes free to go there."""
+        self[nid].order = order
+        self._order = None
 
     def users(self, nid: int) -> list[int]:
         """Each use of nid, once per operand position (x * x lists the product twice)."""
@@ -115,6 +125,7 @@ class Graph:
 
     def remove(self, nids) -> None:
         self.nx.remove_nodes_from(list(nids))
+        self._order = None
 
     def as_forward(self) -> "Graph":
         """Count every node as a forward node, for a pass that differentiates this graph again
@@ -126,6 +137,7 @@ class Graph:
     def set_inputs(self, nid: int, inputs) -> None:
         """Make `inputs` the operands of node nid, in order (its edges follow)."""
         node = self[nid]
+        self._order = None
         self.nx.remove_edges_from(list(self.nx.in_edges(nid, keys=True)))
         node.inputs = tuple(inputs)
         for pos, i in enumerate(node.inputs):
@@ -133,6 +145,7 @@ class Graph:
 
     def replace_uses(self, old: int, new: int) -> None:
         """Point every user of `old` (and the outputs) at `new`."""
+        self._order = None
         for user in set(self.users(old)):
             node = self[user]
             node.inputs = tuple(new if i == old else i for i in node.inputs)

@@ -42,7 +42,7 @@ def forward(fwd: Graph, wrt: list[int], body: bool = False) -> Graph:
     for p in params:
         tangents[p] = graph.param(graph[p].name + "_dot", graph[p].loc)
         graph[tangents[p]].tan_of = p
-        graph[tangents[p]].order = graph[p].order  # listed beside its argument, not last
+        graph.set_order(tangents[p], graph[p].order)  # listed beside its argument, not last
         keys[tangents[p]] = keys[p]  # a tangent argument has its argument's shape
     if not body and len(graph.outputs) == 1:
         out = graph.outputs[0]

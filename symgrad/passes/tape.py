@@ -39,7 +39,7 @@ def trim(graph: Graph, loop, vjp_body: Graph, first: int, k: int) -> tuple[list[
     params = list(vjp_body.params)
     for j in shaped:  # the initial value, captured: its shape and dtype are every iteration's
         q = vjp_body.param(vjp_body[entry[j]].name)
-        vjp_body[q].order = vjp_body[entry[j]].order
+        vjp_body.set_order(q, vjp_body[entry[j]].order)
         vjp_body.replace_uses(entry[j], q)
         params.insert(n_before_state, q)
         n_before_state += 1
