@@ -143,6 +143,28 @@ def helper_changes_in_a_branch_then_after(x, a):
     _first_in_a_branch_then_second(y, x[0], a)
     return np.sum(y * x)
 
+def augassign_zeros_like(x):
+    z = np.zeros_like(x)
+    w = z
+    w += x * 2.0
+    return np.sum(z * x)
+
+def augassign_zero_d_array(a):
+    z = np.zeros_like(a)  # an ndarray even for a float: += changes it in place
+    w = z
+    w += a * 2.0
+    return z * a
+
+def _scale_through_a_second_name(v, s):
+    w = v
+    w *= s
+    return np.sum(v) * s
+
+def helper_scales_in_place(x, a):
+    z = np.ones_like(x)
+    t = _scale_through_a_second_name(z, a)
+    return t + np.sum(z * x)
+
 # refused: which array a name holds depends on how the code ran, or on its type
 def _changed_then_rebound(v, x):
     for i in range(2):
@@ -234,6 +256,9 @@ RIGHT = {
     "changed_then_rebound_in_a_branch ": (-VEC,),  # the other branch
     "helper_changes_in_a_branch_then_after": (VEC, 1.5),
     "helper_changes_in_a_branch_then_after ": (-VEC, 1.5),
+    "augassign_zeros_like": (VEC,),
+    "augassign_zero_d_array": (1.5,),
+    "helper_scales_in_place": (VEC, 1.5),
 }
 REFUSED = {  # name: (arguments, words of the message)
     "augassign_unknown_type": ((VEC,), "in place for an ndarray, not for a number"),

@@ -40,7 +40,7 @@ class Memory:
         self.latest: dict[tuple, int] = {}  # a changed object: its value now
         self.iterated: dict[tuple, str] = {}  # arrays a loop goes over the rows of: why
         self.unsure: dict[tuple, str] = {}
-        self.axes: dict[tuple, bool] = {}  # params known to be ndarrays with an axis
+        self.kinds: dict[tuple, str | None] = {}  # a body's params: `array_kind` of its value
 
     def first(self, graph: Graph, nid: int) -> tuple:
         """The first value of the object `nid` holds (itself unless an update made it)."""
@@ -113,7 +113,7 @@ class BodyEnv(dict):
             reason = memory.unsure.get((self.outer_graph, outer.id))
             if reason is not None:
                 memory.unsure[key] = reason
-            memory.axes[key] = has_axes(self.outer_graph, outer.id, memory)
+            memory.kinds[key] = array_kind(self.outer_graph, outer.id, memory)
         return Value(param)
 
     def bind_group(self, names: list[str], param: Value) -> None:
@@ -273,7 +273,7 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
     holders = _holding(lw, ids, name)
     if not holders:
         return False
-    if base == old.id and has_axes(graph, old.id, memory):
+    if base == old.id and array_kind(graph, old.id, memory) is not None:
         update(lw, old, new, where, name)
         return True
     line = lw.src.locate(where).line
@@ -328,24 +328,35 @@ def _views_of(graph: Graph, nid: int) -> set[int]:
     return out
 
 
-def has_axes(graph: Graph, nid: int, memory: Memory) -> bool:
-    """Whether the value is known, without running, to be an ndarray with at least one axis
-    (so `+=` on it updates it in place): an update of one, a made array whose shape has an axis,
-    a stack, an elementwise result with such an operand, or a body's param for one."""
+def array_kind(graph: Graph, nid: int, memory: Memory) -> str | None:
+    """What the value is known to be without running: "axes" (an ndarray with an axis),
+    "array" (an ndarray, maybe 0-d: `+=` on it is in place too) or None (maybe a number), from
+    its rule's `ndarray` fact, an elementwise rule's operands, or a body param's outer value."""
     node = graph[nid]
     if node.op == "param":
-        return memory.axes.get((graph, nid), False)
-    if node.op in ("setitem", "zeros_like", "ones_like", "empty_like", "full_like"):
-        return has_axes(graph, node.inputs[0], memory)
-    if node.op in ("stack", "concatenate", "arange", "linspace", "eye", "identity"):
-        return True
-    if node.op in ("zeros", "ones", "empty", "full") and node.inputs:
-        shape = graph[node.inputs[0]]
-        if shape.op == "const":
-            value = shape.attrs["value"]
-            return isinstance(value, int) or isinstance(value, (tuple, list)) and len(value) > 0
-        return shape.op in ("make_tuple", "make_list", "len") and len(shape.inputs) > 0
+        return memory.kinds.get((graph, nid))
     rule = RULES.get(node.op)
-    if rule is not None and rule.shape == "elementwise":
-        return any(has_axes(graph, i, memory) for i in node.inputs)
-    return False
+    first = graph[node.inputs[0]] if node.inputs else None
+    if rule is None:
+        return None
+    if rule.ndarray == "axes" or rule.ndarray == "shape" and _has_an_axis(first):
+        return "axes"
+    if rule.ndarray == "like" and array_kind(graph, first.id, memory) == "axes":
+        return "axes"
+    if rule.ndarray is not None:
+        return "array"
+    if rule.shape == "elementwise" and any(
+        array_kind(graph, i, memory) == "axes" for i in node.inputs
+    ):
+        return "axes"
+    return None
+
+
+def _has_an_axis(shape) -> bool:
+    """Whether a shape argument (a node) has an axis: an int, or a tuple of at least one."""
+    if shape is None:
+        return False
+    if shape.op == "const":
+        value = shape.attrs["value"]
+        return isinstance(value, int) or isinstance(value, (tuple, list)) and len(value) > 0
+    return shape.op in ("make_tuple", "make_list", "len") and len(shape.inputs) > 0

@@ -121,7 +121,7 @@ def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -
 def _asarray(lw: _Lowerer, value: Any, e: ast.AST) -> Any:
     """`np.asarray(a)`: `a` itself where it is an ndarray, a new array where it is a number.
     Where lowering cannot tell, neither may be changed in place afterwards."""
-    if isinstance(value, Value) and aliases.has_axes(lw.graph, value.id, lw.memory):
+    if isinstance(value, Value) and aliases.array_kind(lw.graph, value.id, lw.memory):
         return value
     out = lw.call_rule("asarray", (value,), {}, e)
     if isinstance(value, Value):

@@ -95,6 +95,7 @@ defrule(
     "x, v, [parts], index=()",
     _at_index("_setitem"),
     helper=runtime._setitem,
+    ndarray="like",
     vjp={
         "x": lambda g, parts, index: ops.setitem(g, 0.0, parts, index=index),
         "v": lambda g, v, parts, index: ops.unbroadcast(

@@ -109,6 +109,11 @@ _OTHER = (
     "searchsorted",
     "digitize",
 )
+_MADE = {  # the arrays these make (Rule.ndarray)
+    **dict.fromkeys(("zeros_like", "ones_like", "full_like", "empty_like"), "like"),
+    **dict.fromkeys(("zeros", "ones", "full", "empty"), "shape"),
+    **dict.fromkeys(("arange", "eye", "identity", "linspace"), "axes"),
+}
 for _name in _OTHER:
     defrule(
         _name,
@@ -118,6 +123,7 @@ for _name in _OTHER:
         nondiff=True,
         kwargs=True,
         methods=(_name,) if _name in ("argmax", "argmin", "argsort") else (),
+        ndarray=_MADE.get(_name),
     )
 
 defrule(

@@ -54,6 +54,7 @@ defrule(
     "a, dtype=None",
     call("np.asarray"),
     numpy=(np.asarray, np.array),
+    ndarray="like",
     vjp={"a": lambda g: g},
     shape="elementwise",
     jvp=LINEAR,

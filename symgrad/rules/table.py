@@ -54,6 +54,10 @@ class Rule:
     nondiff: bool = False  # the output carries no gradient (comparisons, argmax, shape, ...)
     kwargs: bool = False  # accepts any constant keyword argument, emitted as given
     view: bool = False  # the output may share memory with its first input
+    ndarray: str | None = None  # the output is always an ndarray (`+=` on it is in place):
+    # "shape": of the shape its first argument gives (np.zeros); "like": shaped like its first
+    # input (np.zeros_like, np.asarray); "axes": with at least one axis (np.stack); None: it
+    # may be a number (an elementwise result is an array where an operand has an axis)
     helper: Callable | None = None  # a runtime function emitted into modules that call it
     math: str = ""  # the backward function in math notation, for docs and reports
     adapt: Callable | None = None  # reorders a NumPy-style call into the rule's parameters
