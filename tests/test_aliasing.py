@@ -225,6 +225,14 @@ def iterated_array_updated(x, y):
         y += r * x
     return np.sum(y)
 
+def array_then_number_in_a_loop(x):
+    z = np.zeros_like(x) + 1.0
+    for i in range(3):
+        w = z
+        w += x[i]  # in place in the first iteration only: z is a number afterwards
+        z = np.sum(z) * 0.5
+    return np.sum(z) + np.sum(w)
+
 def view_read_after_loop_update(x):
     a = x * 1.0
     v = a[1:]
@@ -271,6 +279,7 @@ REFUSED = {  # name: (arguments, words of the message)
     "argument_updated_under_a_view": ((VEC, MAT), "may share memory with y"),
     "rows_updated_in_place": ((VEC, MAT), "goes over its rows"),
     "iterated_array_updated": ((VEC, MAT), "goes over its rows"),
+    "array_then_number_in_a_loop": ((VEC,), "in place for an ndarray, not for a number"),
 }
 
 

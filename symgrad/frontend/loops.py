@@ -23,7 +23,7 @@ on the node); the carried outputs are then the values at the break. A `while Tru
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import SymgradError, UnsupportedSyntaxError
@@ -141,14 +141,16 @@ class _Slot:
 @dataclass
 class _Again:
     """What a body's first lowering found, for the next: names to carry too (the body changed
-    the array they hold), carried names to keep apart, and names unbound from the start."""
+    the array they hold), carried names to keep apart, names unbound from the start, and
+    carried names that may hold a number from the second iteration on (an array before)."""
 
     carry: list[str]
     apart: set[str]
     unbound: dict[str, Unbound]
+    numbers: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.carry or self.apart or self.unbound)
+        return bool(self.carry or self.apart or self.unbound or self.numbers)
 
 
 def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[str]) -> None:
@@ -162,6 +164,7 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
             return
         again.carry += [n for n in more.carry if n not in again.carry]
         again.apart |= more.apart
+        again.numbers |= more.numbers
         again.unbound.update(more.unbound)
 
 
@@ -223,6 +226,8 @@ def _lower_loop_once(lw, s, op: str, it, targets: list[str], again: _Again) -> _
         env.bind_group(slot.names, param)
         if isinstance(slot.value, Value):
             env.slot_inits[param.id] = slot.value.id
+        if slot.names[0] in again.numbers:
+            lw.memory.kinds[(body, param.id)] = None
     for name, unbound in again.unbound.items():
         dict.__setitem__(env, name, unbound)
     for name, nid in captured:  # the condition's captured values come first, in its order
@@ -346,6 +351,12 @@ def _check_body(lw, s, env: BodyEnv, slots, params, again: _Again) -> _Again | N
         for name, final in zip(slot.names, finals):
             if isinstance(final, Unbound):
                 more.unbound[name] = final
+        kind = aliases.array_kind(env.body, param.id, lw.memory)
+        final = finals[0]
+        if kind is not None and not (
+            isinstance(final, Value) and aliases.array_kind(env.body, final.id, lw.memory)
+        ):
+            more.numbers.add(slot.names[0])  # an array at first, maybe a number afterwards
         ids = {f.id if isinstance(f, Value) else id(f) for f in finals}
         if len(ids) > 1 and not more.unbound:
             if lw.memory.was_changed(env.body, param.id):
