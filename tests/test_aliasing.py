@@ -165,6 +165,14 @@ def helper_scales_in_place(x, a):
     t = _scale_through_a_second_name(z, a)
     return t + np.sum(z * x)
 
+def float_of_an_array_changed_afterwards(x):
+    v = np.zeros(())
+    v += x[1]
+    s = float(v)  # a number: the change below does not reach it
+    t = float(np.sum(x))
+    v += x[0] * 3.0
+    return s * x[2] + t * v
+
 # refused: which array a name holds depends on how the code ran, or on its type
 def _changed_then_rebound(v, x):
     for i in range(2):
@@ -267,6 +275,7 @@ RIGHT = {
     "augassign_zeros_like": (VEC,),
     "augassign_zero_d_array": (1.5,),
     "helper_scales_in_place": (VEC, 1.5),
+    "float_of_an_array_changed_afterwards": (VEC,),
 }
 REFUSED = {  # name: (arguments, words of the message)
     "augassign_unknown_type": ((VEC,), "in place for an ndarray, not for a number"),

@@ -73,7 +73,7 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         if len(args) == 1 and is_const(args[0]):
             return callee(args[0])
         if callee is float and len(args) == 1:
-            return args[0]
+            return _float(lw, args[0], e)
     if isinstance(callee, types.FunctionType) and not _is_library(callee):
         return _inline(lw, callee, args, kwargs, e)
     if callee is np.split:
@@ -92,6 +92,17 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         "(symgrad.rules.RULES) and Python functions defined in source files.",
         cls=UnknownCallableError,
     )
+
+
+def _float(lw: _Lowerer, value: Any, e: ast.AST) -> Any:
+    """`float(x)`: x's number. Of an array (a 0-d one, or one of one entry) a new value, as an
+    array x may be changed in place afterwards (a reduction's result is a number already)."""
+    if not isinstance(value, Value):
+        return value
+    rule = RULES.get(lw.graph[value.id].op)
+    if rule is not None and rule.shape in ("reduce", "scalar"):
+        return value
+    return lw.call_rule("positive", (value,), {}, e)
 
 
 def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -> Any:
