@@ -173,6 +173,13 @@ def float_of_an_array_changed_afterwards(x):
     v += x[0] * 3.0
     return s * x[2] + t * v
 
+def zero_d_array_assigned_whole(x):
+    v = np.zeros(())
+    v[...] = x[0]
+    s = float(v)
+    v[...] = 5.0 * x[1]
+    return s * x[2] + v * 1.0
+
 # refused: which array a name holds depends on how the code ran, or on its type
 def _changed_then_rebound(v, x):
     for i in range(2):
@@ -276,6 +283,7 @@ RIGHT = {
     "augassign_zero_d_array": (1.5,),
     "helper_scales_in_place": (VEC, 1.5),
     "float_of_an_array_changed_afterwards": (VEC,),
+    "zero_d_array_assigned_whole": (VEC,),
 }
 REFUSED = {  # name: (arguments, words of the message)
     "augassign_unknown_type": ((VEC,), "in place for an ndarray, not for a number"),

@@ -51,6 +51,11 @@ def _at_index(helper: str):
     return emit
 
 
+def _whole(index) -> bool:
+    """Whether an index reads or writes every entry, in place (`...`, `:`, `:, :`)."""
+    return all(it is Ellipsis or it == Slice() for it in index)
+
+
 def _getitem_vjp(g, a, parts, index):
     """Scatter-add v into zeros like a, or just reshape v when the index only adds axes
     (`x[:, None]`, `x[..., None]`): then every entry of a is read exactly once."""
@@ -97,16 +102,28 @@ defrule(
     helper=runtime._setitem,
     ndarray="like",
     vjp={
-        "x": lambda g, parts, index: ops.setitem(g, 0.0, parts, index=index),
+        "x": lambda g, parts, index: (
+            ops.zeros_like(g) if _whole(index) else ops.setitem(g, 0.0, parts, index=index)
+        ),
         "v": lambda g, v, parts, index: ops.unbroadcast(
-            ops.getitem(g, parts, index=index), ops.shape(v)
+            g if _whole(index) else ops.getitem(g, parts, index=index), ops.shape(v)
         ),
     },
     jvp={
-        "x": lambda t, parts, index: ops.setitem(t, 0.0, parts, index=index),
-        "v": lambda t, x, parts, index: ops.setitem(ops.zeros_like(x), t, parts, index=index),
+        "x": lambda t, parts, index: (
+            ops.zeros_like(t) if _whole(index) else ops.setitem(t, 0.0, parts, index=index)
+        ),
+        "v": lambda t, x, parts, index: (
+            ops.broadcast_to(t, ops.shape(x))
+            if _whole(index)
+            else ops.setitem(ops.zeros_like(x), t, parts, index=index)
+        ),
     },
-    jvp_joint=lambda t, parts, index: ops.setitem(t["x"], t["v"], parts, index=index),
+    jvp_joint=lambda t, parts, index: (
+        ops.broadcast_to(t["v"], ops.shape(t["x"]))
+        if _whole(index)
+        else ops.setitem(t["x"], t["v"], parts, index=index)
+    ),
     math="B[x](v) = v with zeros at the index;  B[value](v) = v[index] (summed to its shape)",
     examples=(
         "y = a.copy(); y[1] = b; y | a: 3x4, b: 4",
@@ -115,5 +132,6 @@ defrule(
         "y = a.copy(); y[1:, 1] += b; y * a | a: 3x4, b: f",
         "y = a.copy(); y[a > 0] = 0.5; y * b | a: 3x4, b: 3x4",
         "y = np.zeros_like(b); y[b.shape[0] - 1, :] = a; y | a: 3, b: 2x3",
+        "y = a * 2.0; y[...] = b; y * a | a: 3x4, b: 4",
     ),
 )
