@@ -12,9 +12,11 @@ there, following captured params out to the scope that made the object, so that 
 branches can find every name holding an array they change (`holders`) and carry them all.
 
 Contract: `Memory` is what one lowering knows beyond the names: for each value, the first value
-of its object (`origin`), the objects changed in place in each scope (`changed`), and the values
-whose identity depends on how the code ran (`unsure`, with the reason), through which an update
-is refused with a located `UnsupportedSyntaxError`.
+of its object (`origin`), the objects changed in place in each scope (`changed`, with their
+`latest` value), the values whose identity depends on how the code ran (`unsure`, with the
+reason), the arrays a loop goes over (`iterated`), and what a body's params are known to be
+(`kinds`, see `array_kind`). An update through an unsure or iterated array is refused with a
+located `UnsupportedSyntaxError`; `augmented` decides what `a += v` means.
 """
 
 from __future__ import annotations

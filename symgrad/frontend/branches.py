@@ -17,8 +17,8 @@ from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend import aliases
 from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.jumps import FLAGS, READABLE
-from symgrad.frontend.loops import _is_number, assigned_names
-from symgrad.frontend.values import Unbound
+from symgrad.frontend.loops import assigned_names
+from symgrad.frontend.values import Unbound, is_number
 from symgrad.ir import Graph
 from symgrad.rules import Value
 
@@ -184,7 +184,7 @@ def _condition(lw: _Lowerer, test: ast.expr) -> Any:
 
 
 def _output(lw: _Lowerer, where: ast.AST, name: str, value: Any) -> Any:
-    if isinstance(value, (Value, bool)) or _is_number(value):
+    if isinstance(value, (Value, bool)) or is_number(value):
         return value
     if isinstance(value, Unbound):
         raise lw.error(

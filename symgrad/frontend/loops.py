@@ -11,7 +11,8 @@ values flow from one iteration to the next) and the captured values (read in the
 before it, never assigned there), and whose outputs are the carried variables' next values. The
 enclosing graph gets a `loop` node and one `item` per carried variable, rebound to its final
 value, so the emitted code is a loop whatever the trip count. Variables holding one array are
-carried once, with every name holding it (Python's aliasing, `symgrad.frontend.aliases`). A
+carried once, with every name holding it, and the body is lowered again where it changes an
+array that names it does not carry hold (`symgrad.frontend.carried`). A
 name first bound inside the loop may not be read after it (its value would depend on the trip
 count being at least 1).
 
@@ -23,11 +24,11 @@ on the node); the carried outputs are then the values at the break. A `while Tru
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import SymgradError, UnsupportedSyntaxError
-from symgrad.frontend import aliases
+from symgrad.frontend import aliases, carried
 from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.jumps import FLAGS, STOP, desugar
 from symgrad.frontend.subscripts import getitem
@@ -63,25 +64,6 @@ class AppendTo:
     """`xs.append`, waiting to be called."""
 
     appender: Appender
-
-
-def _refuse_appended_and_updated(lw, s, body: Graph, env, slots, params, appenders) -> None:
-    """A carried array appended to a list as it is, whose elements the next iteration assigns
-    to: Python's list would hold that one array, changed afterwards; symgrad's the values."""
-    for slot, param in zip(slots, params):
-        name = slot.names[0]
-        final = dict.get(env, name)
-        if not any(n.op == "setitem" and n.inputs[0] == param.id for n in body.nodes()):
-            continue
-        for a in appenders:
-            if isinstance(final, Value) and isinstance(a.value, Value) and a.value.id == final.id:
-                raise lw.error(
-                    s,
-                    f"{a.name}.append({name}) keeps the array {name}, whose elements the next "
-                    "iteration assigns to, changing the list's items too",
-                    f"Append a copy: {a.name}.append({name}.copy()).",
-                    cls=UnsupportedSyntaxError,
-                )
 
 
 def _appended_names(stmts: list[ast.stmt]) -> list[str]:
@@ -129,35 +111,11 @@ def lower_while(lw: _Lowerer, s: ast.While) -> None:
     _lower_loop(lw, s, "while", None, [])
 
 
-@dataclass
-class _Slot:
-    """One carried object: the names holding it before the loop (which hold it all through the
-    body, or the body is lowered again with them apart) and its value there."""
-
-    names: list[str]
-    value: Any
-
-
-@dataclass
-class _Again:
-    """What a body's first lowering found, for the next: names to carry too (the body changed
-    the array they hold), carried names to keep apart, names unbound from the start, and
-    carried names that may hold a number from the second iteration on (an array before)."""
-
-    carry: list[str]
-    apart: set[str]
-    unbound: dict[str, Unbound]
-    numbers: set[str] = field(default_factory=set)
-
-    def __bool__(self) -> bool:
-        return bool(self.carry or self.apart or self.unbound or self.numbers)
-
-
 def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[str]) -> None:
     """A `loop` (`it` gives its range and its names) or `while` node for statement s. The body
     is lowered again (a few times at most) while it changes arrays held by names it does not
     carry, or names it carries as one array part ways without changing it."""
-    again = _Again([], set(), {})
+    again = carried.Again([], set(), {})
     while True:
         more = _lower_loop_once(lw, s, op, it, targets, again)
         if not more:
@@ -168,42 +126,13 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
         again.unbound.update(more.unbound)
 
 
-def _slots(lw: _Lowerer, s, carried: list[str], again: _Again, share: bool) -> list[_Slot]:
-    """The carried objects: names holding one array before the loop share a slot (with the
-    names holding it that the body does not assign, where the body may change it in place)."""
-    slots: list[_Slot] = []
-    by_key: dict[tuple, _Slot] = {}
-    for name in carried:
-        value = lw.env[name]
-        if (
-            isinstance(value, Unbound)
-            or not isinstance(value, (Value, bool))
-            and not _is_number(value)
-        ):
-            raise lw.error(
-                s,
-                f"the loop changes {name!r}, which holds a {type(value).__name__} here",
-                "Only arrays and numbers may be carried from one iteration to the next.",
-                cls=UnsupportedSyntaxError,
-            )
-        key = aliases.identity(lw.env, name) if share and name not in again.apart else None
-        if key is not None and key in by_key:
-            by_key[key].names.append(name)
-            continue
-        slot = _Slot([name], value)
-        slots.append(slot)
-        if key is not None:
-            by_key[key] = slot
-            others = aliases.holders(lw.env, name)
-            slot.names += [n for n in others if n not in carried and n not in again.unbound]
-    return slots
-
-
-def _lower_loop_once(lw, s, op: str, it, targets: list[str], again: _Again) -> _Again | None:
+def _lower_loop_once(
+    lw, s, op: str, it, targets: list[str], again: carried.Again
+) -> carried.Again | None:
     loc = lw.src.locate(s)
     stmts, breaks = desugar(s.body)
     names = assigned_names(s.body)
-    carried = [
+    kept = [  # the names whose values flow from one iteration to the next
         n
         for n in names
         if n in lw.env
@@ -211,8 +140,8 @@ def _lower_loop_once(lw, s, op: str, it, targets: list[str], again: _Again) -> _
         and n not in again.unbound
         and not isinstance(lw.env[n], Unbound)  # bound only by an earlier loop: local here
     ]
-    carried += [n for n in again.carry if n not in carried]
-    slots = _slots(lw, s, carried, again, aliases.may_update(s.body))
+    kept += [n for n in again.carry if n not in kept]
+    slots = carried.slots(lw, s, kept, again, aliases.may_update(s.body))
     stacked = [n for n in _appended_names(s.body) if n in lw.env and lw.env[n] == []]
     captured: list[tuple[str, int]] = []
     attrs: dict = {"n_carried": len(slots), "n_stacked": len(stacked)}
@@ -249,12 +178,12 @@ def _lower_loop_once(lw, s, op: str, it, targets: list[str], again: _Again) -> _
     for a in appenders:
         if a.value is None:
             raise lw.error(s, f"the loop body does not always append to {a.name}")
-    more = _check_body(lw, s, env, slots, params, again)
+    more = carried.check_body(lw, s, env, slots, params, again)
     if more:
         return more
-    _refuse_appended_and_updated(lw, s, body, env, slots, params, appenders)
+    carried.refuse_appended_and_updated(lw, s, body, env, slots, params, appenders)
     finals = [dict.__getitem__(env, slot.names[0]) for slot in slots]
-    _refuse_changed_then_dropped(lw, s, body, slots, params, finals)
+    carried.refuse_changed_then_dropped(lw, s, body, slots, params, finals)
     outs = finals + [a.value for a in appenders]
     stop = dict.__getitem__(env, STOP) if breaks else False
     if op == "while" and not isinstance(stop, Value) and not stop:
@@ -282,123 +211,20 @@ def _lower_loop_once(lw, s, op: str, it, targets: list[str], again: _Again) -> _
     for k, slot in enumerate(slots):
         item = Value(lw.graph.add("item", (loop,), {"index": k}, loc, name=slot.names[0]))
         items.append(item)
-        if _changed_in_place(lw.memory, body, params[k], finals[k]):
+        if carried.changed_in_place(lw.memory, body, params[k], finals[k]):
             aliases.update(lw, slot.value, item, s, slot.names[0])
         for name in slot.names:
             lw.env[name] = item
-    _mark_unsure(lw, s, env, slots, params, finals, items)
+    carried.mark_unsure(lw, s, env, slots, params, finals, items)
     for j, name in enumerate(stacked):
         item = lw.graph.add("item", (loop,), {"index": len(slots) + j}, loc, name=name)
         lw.env[name] = Stacked(Value(item), name)
     for name, unbound in again.unbound.items():
         lw.env[name] = unbound
     for name in targets + names:
-        if name not in carried and name not in again.unbound:
+        if name not in kept and name not in again.unbound:
             lw.env[name] = Unbound(f"is bound only inside the loop on line {loc.line}")
     return None
-
-
-def _refuse_changed_then_dropped(lw, s, body: Graph, slots, params, finals) -> None:
-    """A carried array from before the loop that the body changes in place and then stops
-    holding (`v[0] = a; v = v * 2`): only the first iteration changes it, which the names
-    holding it after the loop would see; symgrad cannot say that, so it refuses."""
-    for slot, param, final in zip(slots, params, finals):
-        if not lw.memory.was_changed(body, param.id) or _changed_in_place(
-            lw.memory, body, param, final
-        ):
-            continue
-        held = [
-            name
-            for env, name in aliases.others(lw, slot.value, slot.names[0])
-            if not (env is lw.env and name in slot.names)
-        ]
-        if held:
-            raise lw.error(
-                s,
-                f"the loop changes the array {slot.names[0]} held before it in place, then binds "
-                f"{slot.names[0]} to another value: {', '.join(held)}, holding that array too, "
-                "would see the change of the first iteration only",
-                f"Copy it before the loop ({slot.names[0]} = {slot.names[0]}.copy()), or change "
-                "it in place in every iteration.",
-                cls=UnsupportedSyntaxError,
-            )
-
-
-def _changed_in_place(memory, body: Graph, param: Value, final: Any) -> bool:
-    """Whether the body changed the object `param` stands for and ends holding it."""
-    return (
-        isinstance(final, Value)
-        and memory.was_changed(body, param.id)
-        and memory.first(body, final.id) == (body, param.id)
-    )
-
-
-def _check_body(lw, s, env: BodyEnv, slots, params, again: _Again) -> _Again | None:
-    """What the next lowering must do differently (None: nothing), or a refusal where Python's
-    aliasing through the loop cannot be modelled."""
-    more = _Again([], set(), {})
-    slot_names = {n for slot in slots for n in slot.names}
-    for name, param in env.read_as.items():  # names read from before the loop
-        final = dict.get(env, name)
-        if name in slot_names or final is param:
-            continue
-        if isinstance(final, Unbound):
-            more.unbound[name] = final
-        elif name in lw.env:  # its array was changed in place: carry it
-            more.carry.append(name)
-    for slot, param in zip(slots, params):
-        finals = [dict.get(env, n) for n in slot.names]
-        for name, final in zip(slot.names, finals):
-            if isinstance(final, Unbound):
-                more.unbound[name] = final
-        kind = aliases.array_kind(env.body, param.id, lw.memory)
-        final = finals[0]
-        if kind is not None and not (
-            isinstance(final, Value) and aliases.array_kind(env.body, final.id, lw.memory)
-        ):
-            more.numbers.add(slot.names[0])  # an array at first, maybe a number afterwards
-        ids = {f.id if isinstance(f, Value) else id(f) for f in finals}
-        if len(ids) > 1 and not more.unbound:
-            if lw.memory.was_changed(env.body, param.id):
-                raise lw.error(
-                    s,
-                    f"{' and '.join(slot.names)} hold one array before the loop, which the body "
-                    "changes in place and then binds one of the names to another value: the next "
-                    "iteration would change a different set of names",
-                    "Give each array one name in the loop, or copy it (x.copy()) where a copy "
-                    "is meant.",
-                    cls=UnsupportedSyntaxError,
-                )
-            more.apart |= set(slot.names)
-    return more if more else None
-
-
-def _mark_unsure(lw, s, env: BodyEnv, slots, params, finals, items) -> None:
-    """Carried names that the body makes hold one array (or an array from before the loop)
-    hold it only after an iteration ran: an update through them afterwards is refused. The
-    body may not change such an array in place: its next iteration would change both names."""
-    sharing: dict[tuple, list[int]] = {}
-    for k, final in enumerate(finals):
-        if isinstance(final, Value):
-            sharing.setdefault(aliases.value_identity(env, final.id), []).append(k)
-    reason = f"after the loop on line {lw.src.locate(s).line}, it may hold another name's array"
-    for ks in sharing.values():
-        outer = env.outer_ids.get(finals[ks[0]].id)
-        if len(ks) == 1 and outer is None:
-            continue
-        if any(lw.memory.was_changed(env.body, params[k].id) for k in ks):
-            names = " and ".join(slots[k].names[0] for k in ks)
-            raise lw.error(
-                s,
-                f"the loop makes {names} hold an array that another name holds too, and changes "
-                "it in place: the next iteration would change both",
-                "Copy the array where the names should part (b = a.copy()).",
-                cls=UnsupportedSyntaxError,
-            )
-        for k in ks:
-            lw.memory.mark_unsure(lw.graph, items[k].id, reason)
-        if outer is not None:
-            lw.memory.mark_unsure(lw.graph, outer, reason)
 
 
 def _condition_graph(lw: _Lowerer, s: ast.While, slots, captured, breaks) -> Graph:
@@ -534,7 +360,3 @@ def _range_bounds(lw: _Lowerer, it: ast.Call, args: list) -> tuple:
     if not 1 <= len(args) <= 3:
         raise SymgradError("range() takes 1 to 3 arguments", lw.src.locate(it))
     return (0, args[0], 1) if len(args) == 1 else (*args, 1)[:3]
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)

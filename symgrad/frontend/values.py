@@ -21,6 +21,11 @@ from symgrad.rules import Value
 _CONST_TYPES = (int, float, bool, complex, str, type(None), type(Ellipsis))
 
 
+def is_number(v: Any) -> bool:
+    """An int or a float (not a bool): a value a loop or branch may carry beside arrays."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def is_const(v: Any) -> bool:
     if isinstance(v, (tuple, list)):
         return all(is_const(x) for x in v)

@@ -1,0 +1,202 @@
+"""What a loop carries, and the checks of its body that keep Python's aliasing.
+
+Contract: `slots(lw, s, carried, again, share)` groups the names a loop carries by the array
+they hold before it: one `Slot` (one param, one output) per array, with the names holding it that
+the body does not assign, where the body may change it in place. After the body is lowered,
+`check_body` says what a new lowering must do differently (`Again`: carry more names, keep
+names apart, unbind names, take a param for a possible number), `refuse_changed_then_dropped`,
+`refuse_appended_and_updated` and `mark_unsure` refuse or mark what cannot be modelled, and
+`changed_in_place` says whether a slot's array was updated in place and is still held.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from symgrad.errors import UnsupportedSyntaxError
+from symgrad.frontend import aliases
+from symgrad.frontend.aliases import BodyEnv
+from symgrad.frontend.values import Unbound, is_number
+from symgrad.ir import Graph
+from symgrad.rules import Value
+
+if TYPE_CHECKING:
+    from symgrad.frontend.lower import _Lowerer
+
+
+def refuse_appended_and_updated(lw, s, body: Graph, env, slots, params, appenders) -> None:
+    """A carried array appended to a list as it is, whose elements the next iteration assigns
+    to: Python's list would hold that one array, changed afterwards; symgrad's the values."""
+    for slot, param in zip(slots, params):
+        name = slot.names[0]
+        final = dict.get(env, name)
+        if not any(n.op == "setitem" and n.inputs[0] == param.id for n in body.nodes()):
+            continue
+        for a in appenders:
+            if isinstance(final, Value) and isinstance(a.value, Value) and a.value.id == final.id:
+                raise lw.error(
+                    s,
+                    f"{a.name}.append({name}) keeps the array {name}, whose elements the next "
+                    "iteration assigns to, changing the list's items too",
+                    f"Append a copy: {a.name}.append({name}.copy()).",
+                    cls=UnsupportedSyntaxError,
+                )
+
+
+@dataclass
+class Slot:
+    """One carried object: the names holding it before the loop (which hold it all through the
+    body, or the body is lowered again with them apart) and its value there."""
+
+    names: list[str]
+    value: Any
+
+
+@dataclass
+class Again:
+    """What a body's first lowering found, for the next: names to carry too (the body changed
+    the array they hold), carried names to keep apart, names unbound from the start, and
+    carried names that may hold a number from the second iteration on (an array before)."""
+
+    carry: list[str]
+    apart: set[str]
+    unbound: dict[str, Unbound]
+    numbers: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.carry or self.apart or self.unbound or self.numbers)
+
+
+def slots(lw: _Lowerer, s, carried: list[str], again: Again, share: bool) -> list[Slot]:
+    """The carried objects: names holding one array before the loop share a slot (with the
+    names holding it that the body does not assign, where the body may change it in place)."""
+    slots: list[Slot] = []
+    by_key: dict[tuple, Slot] = {}
+    for name in carried:
+        value = lw.env[name]
+        if (
+            isinstance(value, Unbound)
+            or not isinstance(value, (Value, bool))
+            and not is_number(value)
+        ):
+            raise lw.error(
+                s,
+                f"the loop changes {name!r}, which holds a {type(value).__name__} here",
+                "Only arrays and numbers may be carried from one iteration to the next.",
+                cls=UnsupportedSyntaxError,
+            )
+        key = aliases.identity(lw.env, name) if share and name not in again.apart else None
+        if key is not None and key in by_key:
+            by_key[key].names.append(name)
+            continue
+        slot = Slot([name], value)
+        slots.append(slot)
+        if key is not None:
+            by_key[key] = slot
+            others = aliases.holders(lw.env, name)
+            slot.names += [n for n in others if n not in carried and n not in again.unbound]
+    return slots
+
+
+def refuse_changed_then_dropped(lw, s, body: Graph, slots, params, finals) -> None:
+    """A carried array from before the loop that the body changes in place and then stops
+    holding (`v[0] = a; v = v * 2`): only the first iteration changes it, which the names
+    holding it after the loop would see; symgrad cannot say that, so it refuses."""
+    for slot, param, final in zip(slots, params, finals):
+        if not lw.memory.was_changed(body, param.id) or changed_in_place(
+            lw.memory, body, param, final
+        ):
+            continue
+        held = [
+            name
+            for env, name in aliases.others(lw, slot.value, slot.names[0])
+            if not (env is lw.env and name in slot.names)
+        ]
+        if held:
+            raise lw.error(
+                s,
+                f"the loop changes the array {slot.names[0]} held before it in place, then binds "
+                f"{slot.names[0]} to another value: {', '.join(held)}, holding that array too, "
+                "would see the change of the first iteration only",
+                f"Copy it before the loop ({slot.names[0]} = {slot.names[0]}.copy()), or change "
+                "it in place in every iteration.",
+                cls=UnsupportedSyntaxError,
+            )
+
+
+def changed_in_place(memory, body: Graph, param: Value, final: Any) -> bool:
+    """Whether the body changed the object `param` stands for and ends holding it."""
+    return (
+        isinstance(final, Value)
+        and memory.was_changed(body, param.id)
+        and memory.first(body, final.id) == (body, param.id)
+    )
+
+
+def check_body(lw, s, env: BodyEnv, slots, params, again: Again) -> Again | None:
+    """What the next lowering must do differently (None: nothing), or a refusal where Python's
+    aliasing through the loop cannot be modelled."""
+    more = Again([], set(), {})
+    slot_names = {n for slot in slots for n in slot.names}
+    for name, param in env.read_as.items():  # names read from before the loop
+        final = dict.get(env, name)
+        if name in slot_names or final is param:
+            continue
+        if isinstance(final, Unbound):
+            more.unbound[name] = final
+        elif name in lw.env:  # its array was changed in place: carry it
+            more.carry.append(name)
+    for slot, param in zip(slots, params):
+        finals = [dict.get(env, n) for n in slot.names]
+        for name, final in zip(slot.names, finals):
+            if isinstance(final, Unbound):
+                more.unbound[name] = final
+        kind = aliases.array_kind(env.body, param.id, lw.memory)
+        final = finals[0]
+        if kind is not None and not (
+            isinstance(final, Value) and aliases.array_kind(env.body, final.id, lw.memory)
+        ):
+            more.numbers.add(slot.names[0])  # an array at first, maybe a number afterwards
+        ids = {f.id if isinstance(f, Value) else id(f) for f in finals}
+        if len(ids) > 1 and not more.unbound:
+            if lw.memory.was_changed(env.body, param.id):
+                raise lw.error(
+                    s,
+                    f"{' and '.join(slot.names)} hold one array before the loop, which the body "
+                    "changes in place and then binds one of the names to another value: the next "
+                    "iteration would change a different set of names",
+                    "Give each array one name in the loop, or copy it (x.copy()) where a copy "
+                    "is meant.",
+                    cls=UnsupportedSyntaxError,
+                )
+            more.apart |= set(slot.names)
+    return more if more else None
+
+
+def mark_unsure(lw, s, env: BodyEnv, slots, params, finals, items) -> None:
+    """Carried names that the body makes hold one array (or an array from before the loop)
+    hold it only after an iteration ran: an update through them afterwards is refused. The
+    body may not change such an array in place: its next iteration would change both names."""
+    sharing: dict[tuple, list[int]] = {}
+    for k, final in enumerate(finals):
+        if isinstance(final, Value):
+            sharing.setdefault(aliases.value_identity(env, final.id), []).append(k)
+    reason = f"after the loop on line {lw.src.locate(s).line}, it may hold another name's array"
+    for ks in sharing.values():
+        outer = env.outer_ids.get(finals[ks[0]].id)
+        if len(ks) == 1 and outer is None:
+            continue
+        if any(lw.memory.was_changed(env.body, params[k].id) for k in ks):
+            names = " and ".join(slots[k].names[0] for k in ks)
+            raise lw.error(
+                s,
+                f"the loop makes {names} hold an array that another name holds too, and changes "
+                "it in place: the next iteration would change both",
+                "Copy the array where the names should part (b = a.copy()).",
+                cls=UnsupportedSyntaxError,
+            )
+        for k in ks:
+            lw.memory.mark_unsure(lw.graph, items[k].id, reason)
+        if outer is not None:
+            lw.memory.mark_unsure(lw.graph, outer, reason)
