@@ -60,6 +60,18 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
     kept = [k for k, name in enumerate(outputs) if name not in unbound]
     names = [outputs[k] for k in kept]
     values = [[_output(lw, s, outputs[k], e[k]) for k in kept] for e in ends]
+    _finish(lw, pred, s, lowered, names, values)
+    for name, value in unbound.items():
+        lw.env[name] = value
+    for name in bound[0] + bound[1]:
+        if name not in outputs:
+            lw.env[name] = Unbound(f"is bound in only one branch of the if on line {loc.line}")
+
+
+def _finish(lw: _Lowerer, pred: Value, s: ast.AST, lowered, names, values) -> None:
+    """The cond node of lowered branches giving `values` for `names`, and one more output per
+    array from before the if that a branch changed in place (its state, which every holder of
+    the array gets); the names bound to their values after the if."""
     changed = _changed_objects(lw, lowered)
     for (_, env), vals in zip(lowered, values):
         vals += [_state(lw, env, x) for x in changed]
@@ -68,11 +80,6 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
     for x, item in zip(changed, items[len(names) :]):
         aliases.update(lw, Value(x), item, s, "an array")
     _bind_outputs(lw, s, lowered, names, values, items)
-    for name, value in unbound.items():
-        lw.env[name] = value
-    for name in bound[0] + bound[1]:
-        if name not in outputs:
-            lw.env[name] = Unbound(f"is bound in only one branch of the if on line {loc.line}")
 
 
 def _lower_branch(lw: _Lowerer, s: ast.If, stmts: list, groups: dict) -> tuple:
@@ -140,8 +147,9 @@ def _bind_outputs(lw: _Lowerer, s: ast.If, lowered, names, values, items) -> Non
     for k, name in enumerate(names):
         sig = sigs[k]
         item = items[first.setdefault(sig, k)]
-        if isinstance(item, Value) and lw.graph[item.id].op == "item":
-            lw.graph[item.id].name = lw.graph[item.id].name or _READABLE.get(name, name)
+        readable = _READABLE.get(name, name)
+        if isinstance(item, Value) and lw.graph[item.id].op == "item" and readable.isidentifier():
+            lw.graph[item.id].name = lw.graph[item.id].name or readable
         outer = {b for b in sig if b[0] == "outer"}
         if len(outer) == 1 and all(b[0] == "outer" for b in sig) and first[sig] < len(names):
             item = Value(next(iter(outer))[1])  # the array from before the if, unchanged
@@ -171,7 +179,11 @@ def lower_ifexp(lw: _Lowerer, e: ast.IfExp) -> Any:
         child = lw.scope(graph, env)
         values.append([_output(lw, e, "the value", child.expr(x))])
         lowered.append((child, env))
-    return _cond(lw, pred, e, lowered, values)[0]
+    _finish(lw, pred, e, lowered, [_VALUE], values)  # bound to a name no source can spell
+    return dict.pop(lw.env, _VALUE)
+
+
+_VALUE = "<the value>"  # what `a if c else b` gives, while its if is finished
 
 
 def _condition(lw: _Lowerer, test: ast.expr) -> Any:
