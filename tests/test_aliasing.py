@@ -248,6 +248,30 @@ def array_then_number_in_a_loop(x):
         z = np.sum(z) * 0.5
     return np.sum(z) + np.sum(w)
 
+def loop_gives_the_array_back(x, y):
+    u = x
+    for r in y:
+        u = u
+    u += x
+    return np.mean(y * x)
+
+def list_holds_what_a_loop_changes(x, y):
+    xs = []
+    xs.append(y)
+    k = 0
+    while k < 1:
+        k += 1
+        y -= y * x
+    return np.sum(xs[0])
+
+def rows_updated_in_a_nested_loop(x, y):
+    for r in y:
+        k = 0
+        while k < 2:
+            k += 1
+            r -= -r
+    return np.mean(y * x)
+
 def view_read_after_loop_update(x):
     a = x * 1.0
     v = a[1:]
@@ -297,6 +321,9 @@ REFUSED = {  # name: (arguments, words of the message)
     "rows_updated_in_place": ((VEC, MAT), "goes over its rows"),
     "iterated_array_updated": ((VEC, MAT), "goes over its rows"),
     "array_then_number_in_a_loop": ((VEC,), "in place for an ndarray, not for a number"),
+    "loop_gives_the_array_back": ((VEC, MAT), "'x' may share memory with u"),
+    "list_holds_what_a_loop_changes": ((VEC, MAT), "xs, from before this loop or if"),
+    "rows_updated_in_a_nested_loop": ((VEC, MAT), "goes over its rows"),
 }
 
 

@@ -273,9 +273,20 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
         )
     ids = {old.id, base} | _views_of(graph, base)
     holders = _holding(lw, ids, name)
+    known = base == old.id and array_kind(graph, old.id, memory) is not None
+    outside = [] if known else _outside(lw, base)
+    if outside:
+        raise lw.error(
+            where,
+            f"`{name} {op}= ...` changes {name} in place if it is an ndarray, and "
+            f"{', '.join(outside)}, from before this loop or if, would see it; symgrad cannot "
+            "tell an ndarray from a number here",
+            f"Write {name} = {name} {op} ... for a new value.",
+            cls=UnsupportedSyntaxError,
+        )
     if not holders:
         return False
-    if base == old.id and array_kind(graph, old.id, memory) is not None:
+    if known:
         update(lw, old, new, where, name)
         return True
     line = lw.src.locate(where).line
@@ -303,17 +314,44 @@ def _base(graph: Graph, nid: int) -> int:
 
 
 def iterated(lw: _Lowerer, nid: int) -> str | None:
-    """Why changing the array `nid` in place is refused when a loop goes over its rows (Python's
-    loop would read the changed rows), following params out to the loop's scope."""
-    env, memory = lw.env, lw.memory
-    while True:
-        reason = memory.iterated.get((id(env), nid))
-        if reason is not None or not isinstance(env, BodyEnv):
+    """Why changing the array `nid` in place is refused when a loop goes over its rows (or over
+    the array a view of it reads): Python's loop would read the changed rows."""
+    for level, at in _levels(lw, nid):
+        reason = lw.memory.iterated.get((level.graph, _base(level.graph, at)))
+        if reason is not None:
             return reason
-        outer = env.outer_ids.get(nid, env.slot_inits.get(nid))
-        if outer is None:
-            return None
-        env, nid = env.outer, outer
+    return None
+
+
+def _levels(lw: _Lowerer, nid: int):
+    """(lowerer, value id) of the array `nid` in this scope and in each enclosing one, as far
+    out as it (or the array it is a view of) comes from: through the params of loop bodies and
+    branches."""
+    while lw is not None:
+        yield lw, nid
+        nid = _base(lw.graph, nid)
+        while lw.parent is not None:  # the callers of an inlined function: the same graph
+            lw = lw.parent
+        env = lw.env
+        if not isinstance(env, BodyEnv):
+            return
+        nid = env.outer_ids.get(nid, env.slot_inits.get(nid))
+        if nid is None:
+            return
+        lw = lw.enclosing
+
+
+def _outside(lw: _Lowerer, nid: int) -> list[str]:
+    """Names of enclosing scopes, not read in this one, holding the array `nid` (in a tuple or
+    list too) or a view of it: an update in place here would reach them."""
+    seen = {k for scope in _scopes(lw) for k in dict.keys(scope.env)}
+    found = []
+    for level, at in list(_levels(lw, nid))[1:]:
+        base = _base(level.graph, at)
+        ids = {at, base} | _views_of(level.graph, base)
+        found += [k for _, k in _holding(level, ids, None) if k not in seen]
+        seen |= {k for scope in _scopes(level) for k in dict.keys(scope.env)}
+    return found
 
 
 def _views_of(graph: Graph, nid: int) -> set[int]:

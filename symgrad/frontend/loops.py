@@ -165,7 +165,7 @@ def _lower_loop_once(
     for a in appenders:
         dict.__setitem__(env, a.name, a)
     child = lw.scope(body, env)
-    rows = [(id(lw.env), q.id) for q in it.sequences] if it is not None else []
+    rows = [(lw.graph, q.id) for q in it.sequences] if it is not None else []
     for key in rows:  # changing them in place would change the rows the loop reads
         lw.memory.iterated[key] = f"the loop on line {loc.line} goes over its rows"
     try:
@@ -213,6 +213,8 @@ def _lower_loop_once(
         items.append(item)
         if carried.changed_in_place(lw.memory, body, params[k], finals[k]):
             aliases.update(lw, slot.value, item, s, slot.names[0])
+        elif isinstance(finals[k], Value) and finals[k].id == params[k].id:
+            item = slot.value  # every iteration gives the array back: the one from before
         for name in slot.names:
             lw.env[name] = item
     carried.mark_unsure(lw, s, env, slots, params, finals, items)

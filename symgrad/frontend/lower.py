@@ -109,16 +109,18 @@ class _Lowerer:
         memory: Memory,
         reads: Reads,
         parent=None,
+        enclosing=None,
     ):
         self.graph, self.src, self.env, self.stack = graph, src, env, stack
         self.memory, self.reads, self.parent = memory, reads, parent
+        self.enclosing = enclosing  # a loop body's or branch's: the lowerer of the enclosing scope
         fn = src.fn
         self.globals = fn.__globals__
         self.cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
 
     def scope(self, graph: Graph, env: dict) -> _Lowerer:
         """A lowerer for a loop body, a branch or a condition: a scope over a graph of its own."""
-        return type(self)(graph, self.src, env, self.stack, self.memory, self.reads)
+        return type(self)(graph, self.src, env, self.stack, self.memory, self.reads, None, self)
 
     def inlined(self, src: FunctionSource, env: dict) -> _Lowerer:
         """A lowerer for a call this one inlines: the callee's names, in this graph."""
