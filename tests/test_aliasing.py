@@ -272,6 +272,22 @@ def rows_updated_in_a_nested_loop(x, y):
             r -= -r
     return np.mean(y * x)
 
+def alias_made_after_an_update_of_unknown_type(x):
+    u = 1.0
+    k = 0
+    while k < 3:
+        k += 1
+        u += u  # a number at first; x itself, changed in place, from the second iteration on
+        u = x
+    return np.mean(u)
+
+def appended_then_updated(x, y):
+    xs = []
+    for r in y:
+        xs.append(x)
+        x *= 0.5
+    return np.mean(np.stack(xs))
+
 def view_read_after_loop_update(x):
     a = x * 1.0
     v = a[1:]
@@ -324,6 +340,8 @@ REFUSED = {  # name: (arguments, words of the message)
     "loop_gives_the_array_back": ((VEC, MAT), "'x' may share memory with u"),
     "list_holds_what_a_loop_changes": ((VEC, MAT), "xs, from before this loop or if"),
     "rows_updated_in_a_nested_loop": ((VEC, MAT), "goes over its rows"),
+    "alias_made_after_an_update_of_unknown_type": ((VEC,), "may change it in place"),
+    "appended_then_updated": ((VEC, MAT), "was appended to xs"),
 }
 
 

@@ -39,6 +39,7 @@ class Memory:
     def __init__(self):
         self.origin: dict[tuple, tuple] = {}
         self.changed: set[tuple] = set()
+        self.maybe: set[tuple] = set()  # objects `+=` may have changed in place (type unknown)
         self.latest: dict[tuple, int] = {}  # a changed object: its value now
         self.iterated: dict[tuple, str] = {}  # arrays a loop goes over the rows of: why
         self.unsure: dict[tuple, str] = {}
@@ -49,8 +50,9 @@ class Memory:
         key = (graph, nid)
         return self.origin.get(key, key)
 
-    def was_changed(self, graph: Graph, nid: int) -> bool:
-        return (graph, nid) in self.changed
+    def was_changed(self, graph: Graph, nid: int, maybe: bool = False) -> bool:
+        """Whether an update changed the object in place (or, with `maybe`, may have)."""
+        return (graph, nid) in self.changed or maybe and (graph, nid) in self.maybe
 
     def mark_unsure(self, graph: Graph, nid: int, reason: str) -> None:
         self.unsure.setdefault((graph, nid), reason)
@@ -271,9 +273,22 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
             f"Write {name} = {name} {op} ... for a new value.",
             cls=UnsupportedSyntaxError,
         )
+    from symgrad.frontend.subscripts import list_holding
+
+    holder = list_holding(lw.env, graph, old)
+    if holder is not None:
+        raise lw.error(
+            where,
+            f"{name} was appended to {holder}, which holds the same array: `{name} {op}= ...` "
+            "would change the list's item too if it is an ndarray",
+            f"Append a copy ({holder}.append({name}.copy())), or write {name} = {name} {op} ....",
+            cls=UnsupportedSyntaxError,
+        )
     ids = {old.id, base} | _views_of(graph, base)
     holders = _holding(lw, ids, name)
     known = base == old.id and array_kind(graph, old.id, memory) is not None
+    if not known:
+        memory.maybe.add(memory.first(graph, base))
     outside = [] if known else _outside(lw, base)
     if outside:
         raise lw.error(

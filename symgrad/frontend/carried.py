@@ -187,12 +187,13 @@ def mark_unsure(lw, s, env: BodyEnv, slots, params, finals, items) -> None:
         outer = env.outer_ids.get(finals[ks[0]].id)
         if len(ks) == 1 and outer is None:
             continue
-        if any(lw.memory.was_changed(env.body, params[k].id) for k in ks):
+        touched = [params[k].id for k in ks] + ([finals[ks[0]].id] if outer is not None else [])
+        if any(lw.memory.was_changed(env.body, p, maybe=True) for p in touched):
             names = " and ".join(slots[k].names[0] for k in ks)
             raise lw.error(
                 s,
-                f"the loop makes {names} hold an array that another name holds too, and changes "
-                "it in place: the next iteration would change both",
+                f"the loop makes {names} hold an array that another name holds too, and may "
+                "change it in place: the next iteration would change both",
                 "Copy the array where the names should part (b = a.copy()).",
                 cls=UnsupportedSyntaxError,
             )

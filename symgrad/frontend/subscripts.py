@@ -63,7 +63,7 @@ def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
             "change the caller's arrays, or arrays seen through a view.",
             cls=UnsupportedSyntaxError,
         )
-    holder = _list_holding(lw.env, lw.graph, old)
+    holder = list_holding(lw.env, lw.graph, old)
     if holder is not None:
         raise lw.error(
             target,
@@ -77,7 +77,7 @@ def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
     update(lw, old, new, target, name)
 
 
-def _list_holding(env: dict, graph: Graph, value: Value) -> str | None:
+def list_holding(env: dict, graph: Graph, value: Value) -> str | None:
     """The name of a loop's list to which this iteration appended `value`, if any."""
     while env is not None:
         for k, v in dict.items(env):
