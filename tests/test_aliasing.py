@@ -288,6 +288,32 @@ def appended_then_updated(x, y):
         x *= 0.5
     return np.mean(np.stack(xs))
 
+def list_item_updated_after_the_loop(x, y):
+    xs = []
+    for i in range(3):
+        xs.append(y)
+    w = xs[0]
+    y *= x
+    return np.mean(w)
+
+def _same(v, s):
+    return v
+
+def loop_that_may_not_run(x, y):
+    x = x * 1.0
+    u = _same(x, 0.5)
+    for i in range(0):
+        u = y[-1]
+    u[2] = x[0]
+    return np.sum(x)
+
+def own_array_then_a_view(x, y):
+    u = np.zeros_like(x)
+    for i in range(3):
+        u[0] += np.mean(x)
+        u = y[0]
+    return np.sum(u)
+
 def view_read_after_loop_update(x):
     a = x * 1.0
     v = a[1:]
@@ -327,7 +353,7 @@ RIGHT = {
 }
 REFUSED = {  # name: (arguments, words of the message)
     "augassign_unknown_type": ((VEC,), "in place for an ndarray, not for a number"),
-    "alias_made_in_one_iteration_written_in_the_next": ((VEC, VEC + 1), "next iteration"),
+    "alias_made_in_one_iteration_written_in_the_next": ((VEC, VEC + 1), "only arrays the function"),
     "alias_made_by_if_else": ((VEC,), "after the if on line"),
     "asarray_of_unknown": ((VEC,), "np.asarray"),
     "view_read_after_loop_update": ((VEC,), "is a view of a"),
@@ -342,6 +368,9 @@ REFUSED = {  # name: (arguments, words of the message)
     "rows_updated_in_a_nested_loop": ((VEC, MAT), "goes over its rows"),
     "alias_made_after_an_update_of_unknown_type": ((VEC,), "may change it in place"),
     "appended_then_updated": ((VEC, MAT), "was appended to xs"),
+    "list_item_updated_after_the_loop": ((VEC, MAT), "the list xs that the loop"),
+    "loop_that_may_not_run": ((VEC, MAT), "if it ran no iteration"),
+    "own_array_then_a_view": ((VEC, MAT), "only arrays the function created"),
 }
 
 

@@ -40,6 +40,7 @@ class Memory:
         self.origin: dict[tuple, tuple] = {}
         self.changed: set[tuple] = set()
         self.maybe: set[tuple] = set()  # objects `+=` may have changed in place (type unknown)
+        self.may_be: dict[tuple, tuple[int, str]] = {}  # value -> an array it may be, and why
         self.latest: dict[tuple, int] = {}  # a changed object: its value now
         self.iterated: dict[tuple, str] = {}  # arrays a loop goes over the rows of: why
         self.unsure: dict[tuple, str] = {}
@@ -245,6 +246,7 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
     memory.latest[origin] = new.id
     views = _views_of(graph, old.id)
     line = lw.src.locate(where).line
+    _unbind_what_it_may_be(lw, old, name, line)
     for scope in _scopes(lw):
         env = scope.env
         for k, v in list(dict.items(env)):
@@ -289,6 +291,7 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
     known = base == old.id and array_kind(graph, old.id, memory) is not None
     if not known:
         memory.maybe.add(memory.first(graph, base))
+    _unbind_what_it_may_be(lw, old, name, lw.src.locate(where).line)
     outside = [] if known else _outside(lw, base)
     if outside:
         raise lw.error(
@@ -318,6 +321,21 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
             ),
         )
     return False
+
+
+def _unbind_what_it_may_be(lw: _Lowerer, old: Value, name: str, line: int) -> None:
+    """Before `name`'s array `old` changes in place: the names holding an array it may be
+    (`Memory.may_be`: the array a loop's name held before it, if it ran no iteration), or a
+    view of that, cannot be read afterwards."""
+    alias = lw.memory.may_be.get((lw.graph, old.id))
+    if alias is None:
+        return
+    other, why = alias
+    ids = {other} | _views_of(lw.graph, other)
+    for env, k in _holding(lw, ids, name):
+        dict.__setitem__(
+            env, k, Unbound(f"may be the array {name} held {why}, which line {line} changed")
+        )
 
 
 def _base(graph: Graph, nid: int) -> int:

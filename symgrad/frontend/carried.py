@@ -63,9 +63,10 @@ class Again:
     apart: set[str]
     unbound: dict[str, Unbound]
     numbers: set[str] = field(default_factory=set)
+    unowned: set[str] = field(default_factory=set)  # may hold a view or argument later on
 
     def __bool__(self) -> bool:
-        return bool(self.carry or self.apart or self.unbound or self.numbers)
+        return bool(self.carry or self.apart or self.unbound or self.numbers or self.unowned)
 
 
 def slots(lw: _Lowerer, s, carried: list[str], again: Again, share: bool) -> list[Slot]:
@@ -158,6 +159,11 @@ def check_body(lw, s, env: BodyEnv, slots, params, again: Again) -> Again | None
             isinstance(final, Value) and aliases.array_kind(env.body, final.id, lw.memory)
         ):
             more.numbers.add(slot.names[0])  # an array at first, maybe a number afterwards
+        if env.body[param.id].attrs.get("owned") and isinstance(final, Value):
+            from symgrad.frontend.subscripts import owned
+
+            if not owned(env.body, final.id):  # its own array at first, a view later on
+                more.unowned.add(slot.names[0])
         ids = {f.id if isinstance(f, Value) else id(f) for f in finals}
         if len(ids) > 1 and not more.unbound:
             if lw.memory.was_changed(env.body, param.id):

@@ -123,6 +123,7 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
         again.carry += [n for n in more.carry if n not in again.carry]
         again.apart |= more.apart
         again.numbers |= more.numbers
+        again.unowned |= more.unowned
         again.unbound.update(more.unbound)
 
 
@@ -157,6 +158,8 @@ def _lower_loop_once(
             env.slot_inits[param.id] = slot.value.id
         if slot.names[0] in again.numbers:
             lw.memory.kinds[(body, param.id)] = None
+        if slot.names[0] in again.unowned:
+            body[param.id].attrs["owned"] = False
     for name, unbound in again.unbound.items():
         dict.__setitem__(env, name, unbound)
     for name, nid in captured:  # the condition's captured values come first, in its order
@@ -215,8 +218,12 @@ def _lower_loop_once(
             aliases.update(lw, slot.value, item, s, slot.names[0])
         elif isinstance(finals[k], Value) and finals[k].id == params[k].id:
             item = slot.value  # every iteration gives the array back: the one from before
+        elif isinstance(slot.value, Value):
+            why = f"before the loop on line {loc.line} (if it ran no iteration)"
+            lw.memory.may_be[(lw.graph, item.id)] = (slot.value.id, why)
         for name in slot.names:
             lw.env[name] = item
+    _list_items_are_arrays(lw, env, appenders, slots, params, items, loc)
     carried.mark_unsure(lw, s, env, slots, params, finals, items)
     for j, name in enumerate(stacked):
         item = lw.graph.add("item", (loop,), {"index": len(slots) + j}, loc, name=name)
@@ -227,6 +234,28 @@ def _lower_loop_once(
         if name not in kept and name not in again.unbound:
             lw.env[name] = Unbound(f"is bound only inside the loop on line {loc.line}")
     return None
+
+
+def _list_items_are_arrays(lw, env: BodyEnv, appenders, slots, params, items, loc) -> None:
+    """A list holds the arrays appended to it, not copies: an array from before the loop (or
+    carried by it) appended as it is may be an item of the filled list afterwards, so an
+    update of it in place is refused."""
+    for a in appenders:
+        v = a.value
+        if not isinstance(v, Value):
+            continue
+        reason = (
+            f"the list {a.name} that the loop on line {loc.line} filled may hold it (a list holds "
+            "the array appended, not a copy)"
+        )
+        outer = env.outer_ids.get(v.id)
+        if outer is not None:
+            lw.memory.mark_unsure(lw.graph, outer, reason)
+        for slot, param, item in zip(slots, params, items):
+            if param.id == v.id:
+                lw.memory.mark_unsure(lw.graph, item.id, reason)
+                if isinstance(slot.value, Value):
+                    lw.memory.mark_unsure(lw.graph, slot.value.id, reason)
 
 
 def _condition_graph(lw: _Lowerer, s: ast.While, slots, captured, breaks) -> Graph:
