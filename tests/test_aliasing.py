@@ -314,6 +314,36 @@ def own_array_then_a_view(x, y):
         u = y[0]
     return np.sum(u)
 
+def elif_binds_an_argument(x, a):
+    s = 0.9
+    if np.mean(x) <= -1.0:
+        pass
+    elif a <= -0.4:
+        s = x
+    x += a
+    return np.mean(s)
+
+def asarray_in_a_loop(x, a):
+    u = np.zeros_like(x)
+    k = 0
+    while k < 3:
+        u = np.asarray(x)
+        break
+    u -= u
+    return np.sum(u) * a
+
+def _set_first(v, s):
+    v[0] = s
+    return v
+
+def helper_changes_what_was_appended(x):
+    u = x * 1.0
+    xs = []
+    for i in range(2):
+        xs.append(u)
+        u = _set_first(u, 0.5)
+    return np.mean(sum(xs))
+
 def view_read_after_loop_update(x):
     a = x * 1.0
     v = a[1:]
@@ -371,6 +401,9 @@ REFUSED = {  # name: (arguments, words of the message)
     "list_item_updated_after_the_loop": ((VEC, MAT), "the list xs that the loop"),
     "loop_that_may_not_run": ((VEC, MAT), "if it ran no iteration"),
     "own_array_then_a_view": ((VEC, MAT), "only arrays the function created"),
+    "elif_binds_an_argument": ((VEC, -0.7), "after the if on line"),
+    "asarray_in_a_loop": ((VEC, 0.5), "np.asarray on line"),
+    "helper_changes_what_was_appended": ((VEC,), "was appended to xs"),
 }
 
 

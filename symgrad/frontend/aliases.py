@@ -277,7 +277,7 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
         )
     from symgrad.frontend.subscripts import list_holding
 
-    holder = list_holding(lw.env, graph, old)
+    holder = list_holding(lw, old)
     if holder is not None:
         raise lw.error(
             where,
@@ -321,6 +321,22 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
             ),
         )
     return False
+
+
+def carry_out_unsure(lw: _Lowerer, env: BodyEnv, outputs) -> None:
+    """At the end of a loop body or branch (`env`): what is unsure there is unsure outside
+    too: the values it captured, and the items (`outputs`: pairs of its value and the item
+    after the loop or if) of its unsure values."""
+    memory = lw.memory
+    for param, outer in env.outer_ids.items():
+        reason = memory.unsure.get((env.body, param))
+        if reason is not None:
+            memory.mark_unsure(lw.graph, outer, reason)
+    for value, item in outputs:
+        if isinstance(value, Value) and isinstance(item, Value):
+            reason = memory.unsure.get((env.body, value.id))
+            if reason is not None:
+                memory.mark_unsure(lw.graph, item.id, reason)
 
 
 def _unbind_what_it_may_be(lw: _Lowerer, old: Value, name: str, line: int) -> None:

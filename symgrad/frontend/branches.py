@@ -77,6 +77,8 @@ def _finish(lw: _Lowerer, pred: Value, s: ast.AST, lowered, names, values) -> No
         vals += [_state(lw, env, x) for x in changed]
     outputs_named = names + [None] * len(changed)  # a changed array's state has no name
     items = _fold_flags(lw, pred, outputs_named, _cond(lw, pred, s, lowered, values), s)
+    for (_, env), vals in zip(lowered, values):
+        aliases.carry_out_unsure(lw, env, zip(vals, items))
     for x, item in zip(changed, items[len(names) :]):
         aliases.update(lw, Value(x), item, s, "an array")
     _bind_outputs(lw, s, lowered, names, values, items)

@@ -224,6 +224,7 @@ def _lower_loop_once(
         for name in slot.names:
             lw.env[name] = item
     _list_items_are_arrays(lw, env, appenders, slots, params, items, loc)
+    aliases.carry_out_unsure(lw, env, zip(finals, items))
     carried.mark_unsure(lw, s, env, slots, params, finals, items)
     for j, name in enumerate(stacked):
         item = lw.graph.add("item", (loop,), {"index": len(slots) + j}, loc, name=name)

@@ -63,7 +63,7 @@ def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
             "change the caller's arrays, or arrays seen through a view.",
             cls=UnsupportedSyntaxError,
         )
-    holder = list_holding(lw.env, lw.graph, old)
+    holder = list_holding(lw, old)
     if holder is not None:
         raise lw.error(
             target,
@@ -77,16 +77,21 @@ def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
     update(lw, old, new, target, name)
 
 
-def list_holding(env: dict, graph: Graph, value: Value) -> str | None:
-    """The name of a loop's list to which this iteration appended `value`, if any."""
-    while env is not None:
-        for k, v in dict.items(env):
-            appender = getattr(v, "appender", v)  # `xs` or its bound `xs.append`
-            held = getattr(appender, "value", None)
-            if getattr(appender, "graph", None) is graph and isinstance(held, Value):
-                if held.id == value.id:
-                    return getattr(appender, "name", k)
-        env = getattr(env, "outer", None)
+def list_holding(lw: _Lowerer, value: Value) -> str | None:
+    """The name of a loop's list to which this iteration appended `value`, if any, seen from
+    this function or from the functions that inlined it."""
+    scope = lw
+    while scope is not None:
+        env = scope.env
+        while env is not None:
+            for k, v in dict.items(env):
+                appender = getattr(v, "appender", v)  # `xs` or its bound `xs.append`
+                held = getattr(appender, "value", None)
+                if getattr(appender, "graph", None) is lw.graph and isinstance(held, Value):
+                    if held.id == value.id:
+                        return getattr(appender, "name", k)
+            env = getattr(env, "outer", None)
+        scope = scope.parent
     return None
 
 
