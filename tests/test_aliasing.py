@@ -344,6 +344,29 @@ def helper_changes_what_was_appended(x):
         u = _set_first(u, 0.5)
     return np.mean(sum(xs))
 
+def view_made_in_a_branch(x, y):
+    u = y[-1] if np.sum(x) > -0.3 else x
+    y *= x[-1]
+    return np.mean(u)
+
+def argument_kept_by_a_loop_that_may_rebind(x, a):
+    u = x
+    s = a
+    while s < 1.2:
+        s = s + 0.5
+        if s < -0.9:
+            u = 1.0
+    x += u
+    return np.sum(u)
+
+def appended_then_changed_in_a_nested_loop(x, y):
+    xs = []
+    for i in range(2):
+        xs.append(y)
+        for j in range(3):
+            y *= -x[i]
+    return np.sum(np.stack(xs))
+
 def view_read_after_loop_update(x):
     a = x * 1.0
     v = a[1:]
@@ -399,11 +422,14 @@ REFUSED = {  # name: (arguments, words of the message)
     "alias_made_after_an_update_of_unknown_type": ((VEC,), "may change it in place"),
     "appended_then_updated": ((VEC, MAT), "was appended to xs"),
     "list_item_updated_after_the_loop": ((VEC, MAT), "the list xs that the loop"),
-    "loop_that_may_not_run": ((VEC, MAT), "if it ran no iteration"),
+    "loop_that_may_not_run": ((VEC, MAT), "a view of it, made in a loop or branch"),
     "own_array_then_a_view": ((VEC, MAT), "only arrays the function created"),
     "elif_binds_an_argument": ((VEC, -0.7), "after the if on line"),
     "asarray_in_a_loop": ((VEC, 0.5), "np.asarray on line"),
     "helper_changes_what_was_appended": ((VEC,), "was appended to xs"),
+    "view_made_in_a_branch": ((VEC, MAT), "a view of it, made in a loop or branch"),
+    "argument_kept_by_a_loop_that_may_rebind": ((VEC, 0.3), "if it ran no iteration"),
+    "appended_then_changed_in_a_nested_loop": ((VEC, MAT), "was appended to xs"),
 }
 
 

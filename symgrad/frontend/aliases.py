@@ -275,8 +275,6 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
             f"Write {name} = {name} {op} ... for a new value.",
             cls=UnsupportedSyntaxError,
         )
-    from symgrad.frontend.subscripts import list_holding
-
     holder = list_holding(lw, old)
     if holder is not None:
         raise lw.error(
@@ -323,6 +321,26 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
     return False
 
 
+def list_holding(lw: _Lowerer, value: Value) -> str | None:
+    """The name of a loop's list to which an iteration appended `value`'s array (as it was
+    when the loop's body began, or as it is), seen from this function, the functions that
+    inlined it and the loop bodies it is in."""
+    for level, nid in _levels(lw, value.id):
+        scope = level
+        while scope is not None:
+            env = scope.env
+            while env is not None:
+                for k, v in dict.items(env):
+                    appender = getattr(v, "appender", v)  # `xs` or its bound `xs.append`
+                    held = getattr(appender, "value", None)
+                    if getattr(appender, "graph", None) is level.graph and isinstance(held, Value):
+                        if held.id == nid:
+                            return getattr(appender, "name", k)
+                env = getattr(env, "outer", None)
+            scope = scope.parent
+    return None
+
+
 def carry_out_unsure(lw: _Lowerer, env: BodyEnv, outputs) -> None:
     """At the end of a loop body or branch (`env`): what is unsure there is unsure outside
     too: the values it captured, and the items (`outputs`: pairs of its value and the item
@@ -337,21 +355,26 @@ def carry_out_unsure(lw: _Lowerer, env: BodyEnv, outputs) -> None:
             reason = memory.unsure.get((env.body, value.id))
             if reason is not None:
                 memory.mark_unsure(lw.graph, item.id, reason)
+            base = _base(env.body, value.id)
+            if base != value.id and base in env.outer_ids:  # a view of an array from outside
+                reason = "a view of it, made in a loop or branch, may be held afterwards"
+                memory.mark_unsure(lw.graph, env.outer_ids[base], reason)
+                memory.mark_unsure(lw.graph, item.id, reason)
 
 
 def _unbind_what_it_may_be(lw: _Lowerer, old: Value, name: str, line: int) -> None:
     """Before `name`'s array `old` changes in place: the names holding an array it may be
     (`Memory.may_be`: the array a loop's name held before it, if it ran no iteration), or a
     view of that, cannot be read afterwards."""
-    alias = lw.memory.may_be.get((lw.graph, old.id))
-    if alias is None:
-        return
-    other, why = alias
-    ids = {other} | _views_of(lw.graph, other)
-    for env, k in _holding(lw, ids, name):
-        dict.__setitem__(
-            env, k, Unbound(f"may be the array {name} held {why}, which line {line} changed")
-        )
+    for (graph, first), (second, why) in list(lw.memory.may_be.items()):
+        if graph is not lw.graph or old.id not in (first, second):
+            continue
+        other = second if old.id == first else first
+        ids = {other} | _views_of(lw.graph, other)
+        for env, k in _holding(lw, ids, name):
+            dict.__setitem__(
+                env, k, Unbound(f"may be the array {name} holds, {why}, and line {line} changed it")
+            )
 
 
 def _base(graph: Graph, nid: int) -> int:

@@ -16,7 +16,7 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
-from symgrad.frontend.aliases import update
+from symgrad.frontend.aliases import list_holding, update
 from symgrad.ir import Graph
 from symgrad.ir.index import Dyn, Slice
 from symgrad.rules import RULES, Value
@@ -75,24 +75,6 @@ def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
     parts, spec = index_spec(lw, lw.expr(target.slice), target)
     new = lw.call_rule("setitem", (old, value, parts), {"index": spec}, target)
     update(lw, old, new, target, name)
-
-
-def list_holding(lw: _Lowerer, value: Value) -> str | None:
-    """The name of a loop's list to which this iteration appended `value`, if any, seen from
-    this function or from the functions that inlined it."""
-    scope = lw
-    while scope is not None:
-        env = scope.env
-        while env is not None:
-            for k, v in dict.items(env):
-                appender = getattr(v, "appender", v)  # `xs` or its bound `xs.append`
-                held = getattr(appender, "value", None)
-                if getattr(appender, "graph", None) is lw.graph and isinstance(held, Value):
-                    if held.id == value.id:
-                        return getattr(appender, "name", k)
-            env = getattr(env, "outer", None)
-        scope = scope.parent
-    return None
 
 
 def owned(graph: Graph, nid: int) -> bool:
