@@ -367,6 +367,14 @@ def appended_then_changed_in_a_nested_loop(x, y):
             y *= -x[i]
     return np.sum(np.stack(xs))
 
+def rows_appended_then_changed(x, y):
+    xs = []
+    for r in y:
+        xs.append(r)
+    u = xs[0]
+    y -= y * x
+    return np.sum(u)
+
 def view_read_after_loop_update(x):
     a = x * 1.0
     v = a[1:]
@@ -430,6 +438,7 @@ REFUSED = {  # name: (arguments, words of the message)
     "view_made_in_a_branch": ((VEC, MAT), "a view of it, made in a loop or branch"),
     "argument_kept_by_a_loop_that_may_rebind": ((VEC, 0.3), "if it ran no iteration"),
     "appended_then_changed_in_a_nested_loop": ((VEC, MAT), "was appended to xs"),
+    "rows_appended_then_changed": ((VEC, MAT), "the list xs that the loop"),
 }
 
 

@@ -266,7 +266,7 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
     made unbound, where symgrad cannot tell an ndarray from a number. Refused where the array's
     identity is unsure or a loop goes over its rows."""
     memory, graph = lw.memory, lw.graph
-    base = _base(graph, old.id)
+    base = base_of(graph, old.id)
     reason = memory.unsure.get((graph, old.id)) or iterated(lw, base)
     if reason is not None:
         raise lw.error(
@@ -355,7 +355,7 @@ def carry_out_unsure(lw: _Lowerer, env: BodyEnv, outputs) -> None:
             reason = memory.unsure.get((env.body, value.id))
             if reason is not None:
                 memory.mark_unsure(lw.graph, item.id, reason)
-            base = _base(env.body, value.id)
+            base = base_of(env.body, value.id)
             if base != value.id and base in env.outer_ids:  # a view of an array from outside
                 reason = "a view of it, made in a loop or branch, may be held afterwards"
                 memory.mark_unsure(lw.graph, env.outer_ids[base], reason)
@@ -377,7 +377,7 @@ def _unbind_what_it_may_be(lw: _Lowerer, old: Value, name: str, line: int) -> No
             )
 
 
-def _base(graph: Graph, nid: int) -> int:
+def base_of(graph: Graph, nid: int) -> int:
     """The array a view reads (through views of views), or the value itself."""
     node = graph[nid]
     while node.op in RULES and RULES[node.op].view and node.inputs:
@@ -389,7 +389,7 @@ def iterated(lw: _Lowerer, nid: int) -> str | None:
     """Why changing the array `nid` in place is refused when a loop goes over its rows (or over
     the array a view of it reads): Python's loop would read the changed rows."""
     for level, at in _levels(lw, nid):
-        reason = lw.memory.iterated.get((level.graph, _base(level.graph, at)))
+        reason = lw.memory.iterated.get((level.graph, base_of(level.graph, at)))
         if reason is not None:
             return reason
     return None
@@ -401,7 +401,7 @@ def _levels(lw: _Lowerer, nid: int):
     branches."""
     while lw is not None:
         yield lw, nid
-        nid = _base(lw.graph, nid)
+        nid = base_of(lw.graph, nid)
         while lw.parent is not None:  # the callers of an inlined function: the same graph
             lw = lw.parent
         env = lw.env
@@ -419,7 +419,7 @@ def _outside(lw: _Lowerer, nid: int) -> list[str]:
     seen = {k for scope in _scopes(lw) for k in dict.keys(scope.env)}
     found = []
     for level, at in list(_levels(lw, nid))[1:]:
-        base = _base(level.graph, at)
+        base = base_of(level.graph, at)
         ids = {at, base} | _views_of(level.graph, base)
         found += [k for _, k in _holding(level, ids, None) if k not in seen]
         seen |= {k for scope in _scopes(level) for k in dict.keys(scope.env)}

@@ -249,7 +249,7 @@ def _list_items_are_arrays(lw, env: BodyEnv, appenders, slots, params, items, lo
             f"the list {a.name} that the loop on line {loc.line} filled may hold it (a list holds "
             "the array appended, not a copy)"
         )
-        outer = env.outer_ids.get(v.id)
+        outer = env.outer_ids.get(aliases.base_of(env.body, v.id))  # the array, or one it views
         if outer is not None:
             lw.memory.mark_unsure(lw.graph, outer, reason)
         for slot, param, item in zip(slots, params, items):
