@@ -375,6 +375,13 @@ def rows_appended_then_changed(x, y):
     y -= y * x
     return np.sum(u)
 
+def view_changed_in_a_loop_that_reads_its_base(x, y):
+    x = y[1]
+    for i in range(3):
+        t = np.sum(y)
+        x *= 0.5
+    return np.sum(y) + t
+
 def view_read_after_loop_update(x):
     a = x * 1.0
     v = a[1:]
@@ -439,6 +446,7 @@ REFUSED = {  # name: (arguments, words of the message)
     "argument_kept_by_a_loop_that_may_rebind": ((VEC, 0.3), "if it ran no iteration"),
     "appended_then_changed_in_a_nested_loop": ((VEC, MAT), "was appended to xs"),
     "rows_appended_then_changed": ((VEC, MAT), "the list xs that the loop"),
+    "view_changed_in_a_loop_that_reads_its_base": ((VEC, MAT), "y, from before this loop"),
 }
 
 

@@ -414,15 +414,18 @@ def _levels(lw: _Lowerer, nid: int):
 
 
 def _outside(lw: _Lowerer, nid: int) -> list[str]:
-    """Names of enclosing scopes, not read in this one, holding the array `nid` (in a tuple or
-    list too) or a view of it: an update in place here would reach them."""
-    seen = {k for scope in _scopes(lw) for k in dict.keys(scope.env)}
+    """Names of enclosing scopes holding the array `nid` (in a tuple or list too), the array it
+    views or a view of it, other than the names this scope binds to it: an update in place here
+    would reach them (a name read here as a value of its own would not see it either)."""
+    here = {nid, base_of(lw.graph, nid)} | _views_of(lw.graph, base_of(lw.graph, nid))
+    seen = {k for _, k in _holding(lw, here, None)}  # names this scope's updates reach
     found = []
     for level, at in list(_levels(lw, nid))[1:]:
         base = base_of(level.graph, at)
         ids = {at, base} | _views_of(level.graph, base)
-        found += [k for _, k in _holding(level, ids, None) if k not in seen]
-        seen |= {k for scope in _scopes(level) for k in dict.keys(scope.env)}
+        holding = [k for _, k in _holding(level, ids, None)]
+        found += [k for k in holding if k not in seen]
+        seen |= set(holding)
     return found
 
 
