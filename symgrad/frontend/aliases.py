@@ -275,15 +275,9 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
             f"Write {name} = {name} {op} ... for a new value.",
             cls=UnsupportedSyntaxError,
         )
-    holder = list_holding(lw, old)
-    if holder is not None:
-        raise lw.error(
-            where,
-            f"{name} was appended to {holder}, which holds the same array: `{name} {op}= ...` "
-            "would change the list's item too if it is an ndarray",
-            f"Append a copy ({holder}.append({name}.copy())), or write {name} = {name} {op} ....",
-            cls=UnsupportedSyntaxError,
-        )
+    refuse_if_appended(
+        lw, old, name, where, f"`{name} {op}= ...` would change", f"write {name} = {name} {op} ..."
+    )
     ids = {old.id, base} | _views_of(graph, base)
     holders = _holding(lw, ids, name)
     known = base == old.id and array_kind(graph, old.id, memory) is not None
@@ -319,6 +313,20 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
             ),
         )
     return False
+
+
+def refuse_if_appended(lw: _Lowerer, old: Value, name: str, where, what: str, instead: str):
+    """Refuse a change in place (`what` would change the item; or do `instead`) of the array
+    `name` holds where a loop's list holds it as an item."""
+    holder = list_holding(lw, old)
+    if holder is not None:
+        raise lw.error(
+            where,
+            f"{name} was appended to {holder}, which holds the same array: {what} the list's "
+            "item too",
+            f"Append a copy ({holder}.append({name}.copy())), or {instead}.",
+            cls=UnsupportedSyntaxError,
+        )
 
 
 def list_holding(lw: _Lowerer, value: Value) -> str | None:

@@ -5,8 +5,9 @@ they hold before it: one `Slot` (one param, one output) per array, with the name
 the body does not assign, where the body may change it in place. After the body is lowered,
 `check_body` says what a new lowering must do differently (`Again`: carry more names, keep
 names apart, unbind names, take a param for a possible number), `refuse_changed_then_dropped`,
-`refuse_appended_and_updated` and `mark_unsure` refuse or mark what cannot be modelled, and
-`changed_in_place` says whether a slot's array was updated in place and is still held.
+`refuse_appended_and_updated`, `mark_unsure` and `list_items_are_arrays` refuse or mark what
+cannot be modelled, and `changed_in_place` says whether a slot's array was updated in place
+and is still held.
 """
 
 from __future__ import annotations
@@ -207,3 +208,25 @@ def mark_unsure(lw, s, env: BodyEnv, slots, params, finals, items) -> None:
             lw.memory.mark_unsure(lw.graph, items[k].id, reason)
         if outer is not None:
             lw.memory.mark_unsure(lw.graph, outer, reason)
+
+
+def list_items_are_arrays(lw, env: BodyEnv, appenders, slots, params, items, loc) -> None:
+    """A list holds the arrays appended to it, not copies: an array from before the loop (or
+    carried by it) appended as it is may be an item of the filled list afterwards, so an
+    update of it in place is refused."""
+    for a in appenders:
+        v = a.value
+        if not isinstance(v, Value):
+            continue
+        reason = (
+            f"the list {a.name} that the loop on line {loc.line} filled may hold it (a list holds "
+            "the array appended, not a copy)"
+        )
+        outer = env.outer_ids.get(aliases.base_of(env.body, v.id))  # the array, or one it views
+        if outer is not None:
+            lw.memory.mark_unsure(lw.graph, outer, reason)
+        for slot, param, item in zip(slots, params, items):
+            if param.id == v.id:
+                lw.memory.mark_unsure(lw.graph, item.id, reason)
+                if isinstance(slot.value, Value):
+                    lw.memory.mark_unsure(lw.graph, slot.value.id, reason)

@@ -223,7 +223,7 @@ def _lower_loop_once(
             lw.memory.may_be[(lw.graph, item.id)] = (slot.value.id, why)
         for name in slot.names:
             lw.env[name] = item
-    _list_items_are_arrays(lw, env, appenders, slots, params, items, loc)
+    carried.list_items_are_arrays(lw, env, appenders, slots, params, items, loc)
     aliases.carry_out_unsure(lw, env, zip(finals, items))
     carried.mark_unsure(lw, s, env, slots, params, finals, items)
     for j, name in enumerate(stacked):
@@ -235,28 +235,6 @@ def _lower_loop_once(
         if name not in kept and name not in again.unbound:
             lw.env[name] = Unbound(f"is bound only inside the loop on line {loc.line}")
     return None
-
-
-def _list_items_are_arrays(lw, env: BodyEnv, appenders, slots, params, items, loc) -> None:
-    """A list holds the arrays appended to it, not copies: an array from before the loop (or
-    carried by it) appended as it is may be an item of the filled list afterwards, so an
-    update of it in place is refused."""
-    for a in appenders:
-        v = a.value
-        if not isinstance(v, Value):
-            continue
-        reason = (
-            f"the list {a.name} that the loop on line {loc.line} filled may hold it (a list holds "
-            "the array appended, not a copy)"
-        )
-        outer = env.outer_ids.get(aliases.base_of(env.body, v.id))  # the array, or one it views
-        if outer is not None:
-            lw.memory.mark_unsure(lw.graph, outer, reason)
-        for slot, param, item in zip(slots, params, items):
-            if param.id == v.id:
-                lw.memory.mark_unsure(lw.graph, item.id, reason)
-                if isinstance(slot.value, Value):
-                    lw.memory.mark_unsure(lw.graph, slot.value.id, reason)
 
 
 def _condition_graph(lw: _Lowerer, s: ast.While, slots, captured, breaks) -> Graph:
@@ -370,9 +348,8 @@ class _Iteration:
         ]
         if self.enumerated:
             dict.__setitem__(env, self.index_name, index)
-            child.bind(target.elts[1], rows[0] if len(rows) == 1 else tuple(rows), 0, s)
-        else:
-            child.bind(target, rows[0] if len(rows) == 1 else tuple(rows), 0, s)
+            target = target.elts[1]
+        child.bind(target, rows[0] if len(rows) == 1 else tuple(rows), 0, s)
 
 
 def _is_call_of(lw: _Lowerer, node: ast.expr, fn) -> bool:

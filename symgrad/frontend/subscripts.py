@@ -16,7 +16,7 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
-from symgrad.frontend.aliases import list_holding, update
+from symgrad.frontend.aliases import refuse_if_appended, update
 from symgrad.ir import Graph
 from symgrad.ir.index import Dyn, Slice
 from symgrad.rules import RULES, Value
@@ -63,15 +63,9 @@ def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
             "change the caller's arrays, or arrays seen through a view.",
             cls=UnsupportedSyntaxError,
         )
-    holder = list_holding(lw, old)
-    if holder is not None:
-        raise lw.error(
-            target,
-            f"{name} was appended to {holder}, which holds the same array: assigning to its "
-            "elements would change the list's item too",
-            f"Append a copy ({holder}.append({name}.copy())), or assign before appending.",
-            cls=UnsupportedSyntaxError,
-        )
+    refuse_if_appended(
+        lw, old, name, target, "assigning to its elements would change", "assign before appending"
+    )
     parts, spec = index_spec(lw, lw.expr(target.slice), target)
     new = lw.call_rule("setitem", (old, value, parts), {"index": spec}, target)
     update(lw, old, new, target, name)
