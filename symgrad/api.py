@@ -15,7 +15,8 @@ import copy
 import inspect
 import types
 import weakref
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -28,6 +29,7 @@ from symgrad.errors import NotDifferentiableError, SourceUnavailableError, Symgr
 from symgrad.frontend import lower
 from symgrad.frontend.reads import Reads
 from symgrad.ir import Graph
+from symgrad.ir.avals import of_value
 from symgrad.passes import batch as batching
 from symgrad.passes import forward, reverse, simplify
 from symgrad.passes.symmetry import by_symmetry
@@ -41,6 +43,52 @@ class _Artifact:
     graph: Graph
     fn: Callable
     reads: Reads  # what lowering read from outside the function: stale when any changed
+    floats: list[int] | None = None  # the float params, where it can be specialised
+    name: str = ""
+    doc: str = ""
+    signature: str = ""  # for a specialised module: the argument types it is for
+    specialised: OrderedDict = field(default_factory=OrderedDict)  # signature key -> _Artifact
+
+
+_SPECIALISATIONS = 8  # per compiled function, the most recent kept
+
+
+def _key(v: Any) -> Any:
+    """What a compiled function's specialisation for this argument depends on."""
+    if type(v) is np.ndarray:
+        return (v.shape, v.dtype.str)
+    if isinstance(v, np.generic):
+        return v.dtype.str
+    return type(v)
+
+
+def specialised(artifact: _Artifact, values: list) -> _Artifact:
+    """The artifact specialised on the types (shapes, dtypes) of `values`, as `jax.jit`
+    specialises: compiled on first use per signature, the latest `_SPECIALISATIONS` kept."""
+    if artifact.floats is None:
+        return artifact
+    key = tuple(_key(v) for v in values)
+    cache = artifact.specialised
+    found = cache.get(key)
+    if found is not None:
+        cache.move_to_end(key)
+        return found
+    avals = [of_value(v) for v in values]
+    graph = copy.deepcopy(artifact.graph)
+    simplify(graph, [graph.params[k] for k in artifact.floats], avals=avals)
+    names = [graph[p].name for p in graph.params]
+    signature = ", ".join(
+        f"{n}: {a if a is not None else type(v).__name__}" for n, a, v in zip(names, avals, values)
+    )
+    doc = f"{artifact.doc}\nSpecialised for {signature}."
+    source = _emit(graph, artifact.name, doc)
+    found = _Artifact(
+        source, graph, load(source, artifact.name), artifact.reads, signature=signature
+    )
+    cache[key] = found
+    if len(cache) > _SPECIALISATIONS:
+        cache.popitem(last=False)
+    return found
 
 
 def _normalise_argnums(fn: Callable, argnums) -> tuple[tuple[int, ...], bool]:
@@ -149,7 +197,8 @@ def _derivative(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
     params = ", ".join(fwd[p].name for p in fwd.params)
     doc = f"{_WHAT[kind]} of {fwd.name}({params}) with respect to {wrt}."
     source = _emit(graph, name, doc)
-    return _Artifact(source, graph, load(source, name), reads)
+    float_params = [graph.params.index(p) for p in floats]
+    return _Artifact(source, graph, load(source, name), reads, float_params, name, doc)
 
 
 def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -> _Artifact:
@@ -255,6 +304,8 @@ def _bind(fn: Callable, args: tuple, kwargs: dict) -> list:
 
 
 def _call(artifact: _Artifact, fn: Callable, values: list) -> Any:
+    """The compiled module, specialised for `values`, called on them."""
+    artifact = specialised(artifact, values)
     try:
         return artifact.fn(*values)
     except ValueError as e:
@@ -295,20 +346,29 @@ class Compiled:
         return _compile(self.fn, self.argnums, self.kind, self._single)
 
     @property
+    def _latest(self) -> _Artifact:
+        """The module for the signature of the latest call, or the shape-polymorphic one."""
+        artifact = self._artifact
+        return next(reversed(artifact.specialised.values()), artifact)
+
+    @property
     def source(self) -> str:
-        """The emitted module, as text."""
-        return self._artifact.source
+        """The emitted module, as text: the one specialised for the latest call's argument
+        types (its docstring says which), or before any call the shape-polymorphic one."""
+        return self._latest.source
 
     @property
     def graph(self) -> Graph:
-        """The IR the source was emitted from (`.nx` is the networkx graph)."""
-        return self._artifact.graph
+        """The IR `source` was emitted from (`.nx` is the networkx graph)."""
+        return self._latest.graph
 
     def save(self, path: str) -> str:
-        """Write the emitted module to `path`; it imports only NumPy. Returns the source."""
+        """Write the shape-polymorphic module (for any argument shapes) to `path`; it imports
+        only NumPy. Returns the source."""
+        source = self._artifact.source
         with open(path, "w") as f:
-            f.write(self.source)
-        return self.source
+            f.write(source)
+        return source
 
     def __call__(self, *args, **kwargs):
         values = _bind(self.fn, args, kwargs)
@@ -386,4 +446,4 @@ def emit_module(
         compiled = Compiled(grad(fun, argnums), argnums, "jacfwd")
     else:
         compiled = Compiled(fun, argnums, kind)
-    return compiled.save(path) if path else compiled.source
+    return compiled.save(path) if path else compiled._artifact.source

@@ -31,6 +31,7 @@ class Node:
     tan_of: int | None = None  # for a tangent: the forward node it belongs to
     tangent: bool = False  # built by the forward-mode pass
     order: int = -1  # where to list it among independent nodes (default: its id)
+    aval: Any = None  # its abstract value (`symgrad.ir.avals.Aval`) where inferred
 
     def key(self) -> tuple:
         """What makes two nodes compute the same value (for CSE): op, inputs, typed attrs."""

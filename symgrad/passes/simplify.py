@@ -1,11 +1,15 @@
 """Simplification: CSE, constant folding, algebraic identities, broadcast sinking, dead code.
 
-Contract: `simplify(graph, float_params)` rewrites the graph in place to an equivalent one with no
-more nodes on any path: identical nodes merged; arithmetic on Python-number constants folded;
+Contract: `simplify(graph, float_params, avals)` rewrites the graph in place to an equivalent one
+with no more nodes on any path: identical nodes merged; arithmetic on Python-number constants
+folded;
 `x * 1`, `x + 0`, `x ** 1`, `--x` dropped where x is known to be a float array (so no dtype
 changes); constant factors gathered (`0.5 * (2 * x)` is `x`); a scalar broadcast to a shape sunk
 below elementwise ops that would broadcast it anyway (so no full array of one value is made);
 nodes no output needs removed. Every rewrite points users at an earlier or new equivalent node.
+Given the params' abstract values (`avals`: a specialisation, as at call time), it also resolves
+what they decide (`symgrad.passes.specialise`): shapes become constants, unbroadcasts become the
+sums they do or nothing, helpers dispatching on ranks become the one line the ranks choose.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import operator
 
 from symgrad.ir import Graph
 from symgrad.ir.graph import subgraphs
+from symgrad.passes import specialise
+from symgrad.passes.avals import infer, node_aval
 from symgrad.passes.shapes import SCALAR, shape_classes, shape_key
 from symgrad.rules import RULES
 
@@ -77,10 +83,13 @@ def _floats(graph: Graph, float_params: set[int]) -> set[int]:
 
 
 class _Rewriter:
-    def __init__(self, graph: Graph, float_params: set[int]):
+    def __init__(self, graph: Graph, float_params: set[int], avals: list | None):
         self.g = graph
         self.keys = shape_classes(graph)
         self.floats = _floats(graph, float_params)
+        self.typed = avals is not None
+        if self.typed:
+            infer(graph, avals)
 
     def new(self, like, op: str, inputs, attrs=None) -> int:
         """A node like `like` (same loc and flags) computing op(inputs)."""
@@ -93,10 +102,16 @@ class _Rewriter:
             tangent=like.tangent,
             order=like.order,
         )
-        self.keys[nid] = shape_key(self.g, self.g[nid], self.keys)
-        if like.id in self.floats:
-            self.floats.add(nid)
+        self.register(nid, like.id in self.floats)
         return nid
+
+    def register(self, nid: int, is_float: bool = False) -> None:
+        """Learn what a new node is: its shape class, its Aval, whether it holds floats."""
+        self.keys[nid] = shape_key(self.g, self.g[nid], self.keys)
+        if self.typed:
+            self.g[nid].aval = node_aval(self.g, self.g[nid])
+        if is_float:
+            self.floats.add(nid)
 
     def const(self, like, value) -> int:
         return self.new(like, "const", (), {"value": value})
@@ -105,6 +120,10 @@ class _Rewriter:
         """An equivalent node to use instead of `node`, or None."""
         g, op = self.g, node.op
         ins = node.inputs
+        if self.typed:
+            typed = specialise.rewrite(self, node)
+            if typed is not None:
+                return typed
         if op in _FOLD and all(_number(g, i) is not None for i in ins):
             try:
                 value = _FOLD[op](*(_number(g, i) for i in ins))
@@ -250,9 +269,24 @@ def _fits_like(graph: Graph, a: int, b: int) -> bool:
     return graph[a].op == graph[b].op == "fit" and graph[a].inputs[1] == graph[b].inputs[1]
 
 
-def own_outputs(graph: Graph) -> None:
+def _named(graph: Graph, nid: int | None) -> bool:
+    """Whether the emitted code names this value after the source (`x`, `x_bar`, `x_bar_dot`),
+    as `symgrad.ir.names` does, rather than a temporary `tN`."""
+    if nid is None or nid not in graph:
+        return False
+    node = graph[nid]
+    return (
+        bool(node.name)
+        or node.op == "param"
+        or _named(graph, node.cot_of)
+        or _named(graph, node.tan_of)
+    )
+
+
+def own_outputs(graph: Graph, typed: bool = False) -> None:
     """Make each gradient a new array: a `fit` whose value is an argument (after `1.0 * y`
-    became `y`, say), a constant, a view, or a value another output also returns gets a copy."""
+    became `y`, say), a constant, a view, or a value another output also returns gets a copy.
+    In a `typed` graph, a `fit` whose value has its argument's Aval already is that value."""
     seen: set[int] = set()
     for k, o in enumerate(graph.outputs):
         if o in graph.outputs[:k]:  # argnums=(0, 0): the same gradient twice, as two arrays
@@ -262,21 +296,26 @@ def own_outputs(graph: Graph) -> None:
         node = graph[o]
         if node.op != "fit":
             continue
-        v = node.inputs[0]
+        v = value = node.inputs[0]
         vnode = graph[v]
         # a new array: not an argument, a constant or a value the function also returns
         fresh = vnode.op not in ("param", "const") and v not in graph.outputs
         if not fresh or v in seen or RULES.get(vnode.op) and RULES[vnode.op].view:
-            copy = graph.add(
-                "copy", (v,), {}, vnode.loc, backward=node.backward, tangent=node.tangent
-            )
-            graph.set_inputs(o, (copy,) + node.inputs[1:])
-        seen.add(v)
+            v = graph.add("copy", (v,), {}, vnode.loc, backward=node.backward, tangent=node.tangent)
+            graph[v].aval = vnode.aval
+            graph.set_inputs(o, (v,) + node.inputs[1:])
+        seen.add(value)
+        if typed and specialise.fitted(graph[v].aval, graph[node.inputs[1]].aval):
+            graph.replace_uses(o, v)
+            if not _named(graph, v):  # `b_bar`, not `t1`
+                kept = graph[v]
+                kept.name, kept.cot_of, kept.tan_of = node.name, node.cot_of, node.tan_of
 
 
-def simplify(graph: Graph, float_params=(), body: bool = False) -> Graph:
-    """Simplify in place (and return) the graph; `float_params` are params known to be floats.
-    A loop `body` keeps its outputs as they are (a function's get arrays of their own)."""
+def simplify(graph: Graph, float_params=(), body: bool = False, avals: list | None = None) -> Graph:
+    """Simplify in place (and return) the graph; `float_params` are params known to be floats,
+    `avals` (when given) the Avals of all params. A loop `body` keeps its outputs as they are
+    (a function's get arrays of their own)."""
     for node in graph.nodes():
         if node.op in ("loop_vjp", "cond_vjp"):  # a VJP body's last params, its seeds, are floats
             for inner in subgraphs(node):
@@ -285,7 +324,7 @@ def simplify(graph: Graph, float_params=(), body: bool = False) -> Graph:
     for _ in range(20):
         cse(graph)
         dce(graph)
-        rw = _Rewriter(graph, set(float_params))
+        rw = _Rewriter(graph, set(float_params), avals)
         changed = False
         for node in list(graph.nodes()):
             if node.op in ("param", "const") or node.id not in graph:
@@ -299,5 +338,6 @@ def simplify(graph: Graph, float_params=(), body: bool = False) -> Graph:
         if not changed:
             break
     if not body:
-        own_outputs(graph)
+        own_outputs(graph, typed=avals is not None)
+        dce(graph)
     return graph

@@ -9,6 +9,9 @@ linear: the tangent of a read is the same read of the tangent.
 
 import ast
 
+import numpy as np
+
+from symgrad.ir.avals import ARRAY, SCALAR, Aval, of_value, result_dtype, standin
 from symgrad.ir.index import Dyn, Slice
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
@@ -56,6 +59,46 @@ def _whole(index) -> bool:
     return all(it is Ellipsis or it == Slice() for it in index)
 
 
+def _getitem_aval(ins: dict, attrs: dict) -> Aval | None:
+    """The index applied to a stand-in of a (no memory); an int part stands in as 0, an integer
+    array part as zeros of its shape. A slice bound or mask known only at run time: unknown."""
+    a = standin(ins["a"])
+    parts = []
+    for p in ins["parts"]:
+        if p is None or not p.known or p.dtype.kind not in "iu":
+            return None
+        parts.append(0 if p.shape == () else np.zeros(p.shape, p.dtype))
+    if a is None or any(
+        isinstance(it, Slice) and any(isinstance(b, Dyn) for b in it) for it in attrs["index"]
+    ):
+        return None
+
+    def item(it):
+        if isinstance(it, Dyn):
+            return parts[it.k]
+        return slice(*it) if isinstance(it, Slice) else it
+
+    try:
+        out = a[tuple(item(it) for it in attrs["index"])]
+    except (IndexError, TypeError):
+        return None
+    if isinstance(out, np.generic):
+        return Aval((), out.dtype, SCALAR)
+    return of_value(out)  # an array, or an entry or slice of a shape tuple
+
+
+def _like_x(own_dtype: bool):
+    """The Aval of an update of x: shaped like x, typed like x (or like x and v together)."""
+
+    def aval(ins: dict, attrs: dict) -> Aval | None:
+        x = ins["x"]
+        if x is None or x.shape is None:
+            return None
+        return Aval(x.shape, x.dtype if own_dtype else result_dtype(x, ins["v"]), ARRAY)
+
+    return aval
+
+
 def _getitem_vjp(g, a, parts, index):
     """Scatter-add v into zeros like a, or just reshape v when the index only adds axes
     (`x[:, None]`, `x[..., None]`): then every entry of a is read exactly once."""
@@ -70,6 +113,7 @@ defrule(
     _emit_getitem,
     view=True,
     vjp={"a": lambda g, a, parts, index: _getitem_vjp(g, a, parts, index)},
+    aval=_getitem_aval,
     jvp=LINEAR,
     math="zeros like x with v added at the index (repeats accumulate)",
     examples=(
@@ -91,6 +135,7 @@ defrule(
     "x, v, [parts], index=()",
     _at_index("_index_add"),
     helper=runtime._index_add,
+    aval=_like_x(own_dtype=False),
     vjp={"v": lambda g, parts, index: ops.getitem(g, parts, index=index)},
     jvp=LINEAR,
     math="v[index]",
@@ -101,6 +146,7 @@ defrule(
     _at_index("_setitem"),
     helper=runtime._setitem,
     ndarray="like",
+    aval=_like_x(own_dtype=True),
     vjp={
         "x": lambda g, parts, index: (
             ops.zeros_like(g) if _whole(index) else ops.setitem(g, 0.0, parts, index=index)

@@ -15,14 +15,84 @@ import ast
 import numpy as np
 
 from symgrad.errors import SymgradError
+from symgrad.ir.avals import ARRAY, Aval, broadcast, result_dtype
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
 from symgrad.rules.table import LINEAR, binop, call, defrule
 
 
-def bilinear(name, emit, numpy, methods, math, helper_a, helper_b, examples, helper_shapes):
+def _matmul_aval(ins: dict, attrs: dict) -> Aval | None:
+    """a @ b: a vector operand gains an axis for the product and loses it after."""
+    a, b = ins["a"], ins["b"]
+    if a is None or b is None or not a.rank or not b.rank:
+        return None
+    sa, sb = a.shape if a.rank > 1 else (1,) + a.shape, b.shape if b.rank > 1 else b.shape + (1,)
+    if None not in (sa[-1], sb[-2]) and sa[-1] != sb[-2]:
+        return None
+    batch = broadcast([sa[:-2], sb[:-2]])
+    if batch is None:
+        return None
+    shape = batch + sa[-2:-1] * (a.rank > 1) + sb[-1:] * (b.rank > 1)
+    return Aval(shape, result_dtype(a, b), ARRAY if shape else None)
+
+
+def _like(name: str):
+    """The Aval of a backward helper whose result has the shape of its input `name`."""
+
+    def aval(ins: dict, attrs: dict) -> Aval | None:
+        x, ct = ins[name], ins["ct"]
+        if x is None or ct is None or x.shape is None:
+            return None
+        return Aval(x.shape, result_dtype(x, ct), ARRAY if x.shape else None)
+
+    return aval
+
+
+def _matmul_vjp_a_for(ins: dict):
+    """B[a](v) of a @ b as the one line the operands' ranks choose (see `_matmul_vjp_a`)."""
+    a, b = ins["a"], ins["b"]
+    if a is None or b is None or not a.rank or not b.rank or a.rank == 1 and b.rank > 1:
+        return None
+    if a.rank == 1:
+        return lambda ct, a, b: ct * b
+    if b.rank == 1:
+        return lambda ct, a, b: ops.unbroadcast(ct[..., None] * b, ops.shape(a))
+    return lambda ct, a, b: ops.unbroadcast(ct @ _swap_last(b, ins["b"]), ops.shape(a))
+
+
+def _matmul_vjp_b_for(ins: dict):
+    """B[b](v) of a @ b as the one line the operands' ranks choose (see `_matmul_vjp_b`)."""
+    a, b = ins["a"], ins["b"]
+    if a is None or b is None or not a.rank or not b.rank or b.rank == 1 and a.rank > 1:
+        return None
+    if b.rank == 1:
+        return lambda ct, a, b: ct * a
+    if a.rank == 1:
+        return lambda ct, a, b: ops.unbroadcast(a[:, None] * ct[..., None, :], ops.shape(b))
+    return lambda ct, a, b: ops.unbroadcast(_swap_last(a, ins["a"]) @ ct, ops.shape(b))
+
+
+def _swap_last(m, aval: Aval):
+    """m with its last two axes swapped: `m.T` for a matrix."""
+    return ops.transpose(m) if aval.rank == 2 else ops.swapaxes(m, -1, -2)
+
+
+def bilinear(
+    name,
+    emit,
+    numpy,
+    methods,
+    math,
+    helper_a,
+    helper_b,
+    examples,
+    helper_shapes,
+    aval=None,
+    specialise=(None, None),
+):
     """Register a bilinear product and its two VJP helpers, each differentiable again.
-    `helper_shapes` are (ct, a, b) shapes on which the helpers are checked."""
+    `helper_shapes` are (ct, a, b) shapes on which the helpers are checked; `aval` is the
+    product's shape rule, `specialise` the helpers' (`Rule.specialise`)."""
     va, vb = name + "_vjp_a", name + "_vjp_b"
     defrule(
         name,
@@ -37,6 +107,7 @@ def bilinear(name, emit, numpy, methods, math, helper_a, helper_b, examples, hel
             "b": lambda g, a, b: getattr(ops, vb)(g, a, b),
         },
         jvp=LINEAR,
+        aval=aval,
     )
     defrule(
         va,
@@ -53,6 +124,8 @@ def bilinear(name, emit, numpy, methods, math, helper_a, helper_b, examples, hel
             "b": lambda g, ct, b: getattr(ops, vb)(ct, g, b),
         },
         jvp=LINEAR,
+        aval=_like("a"),
+        specialise=specialise[0],
     )
     defrule(
         vb,
@@ -69,6 +142,8 @@ def bilinear(name, emit, numpy, methods, math, helper_a, helper_b, examples, hel
             "a": lambda g, ct, a: getattr(ops, va)(ct, a, g),
         },
         jvp=LINEAR,
+        aval=_like("b"),
+        specialise=specialise[1],
     )
 
 
@@ -89,6 +164,8 @@ bilinear(
         "a @ b | a: 3x4, b: 2x4x5",
     ),
     (("3x2", "3x4", "4x2"), ("3", "3x4", "4"), ("2", "4", "4x2"), ("2x3x5", "3x4", "2x4x5")),
+    aval=_matmul_aval,
+    specialise=(_matmul_vjp_a_for, _matmul_vjp_b_for),
 )
 bilinear(
     "dot",

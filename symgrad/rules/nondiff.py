@@ -7,6 +7,7 @@ They accept any keyword argument, passed on verbatim (keywords must be compile-t
 
 import numpy as np
 
+from symgrad.ir.avals import of_value
 from symgrad.rules.table import call, compare, defrule
 
 _COMPARE = {
@@ -132,14 +133,29 @@ defrule(
     call("np.broadcast_shapes"),
     numpy=(np.broadcast_shapes,),
     nondiff=True,
+    reads_shape=True,
 )
-defrule("shape_size", "shape", call("np.prod"), nondiff=True, shape="scalar")
-defrule("shape", "a", call("np.shape"), numpy=(np.shape,), methods=("shape",), nondiff=True)
+
+
+def _product(shape: tuple | None) -> int | None:
+    return None if shape is None else int(np.prod(shape))
+
+
+_SHAPE_ONLY = {"nondiff": True, "reads_shape": True}
 defrule(
-    "size", "a", call("np.size"), numpy=(np.size,), methods=("size",), nondiff=True, shape="scalar"
+    "shape_size",
+    "shape",
+    call("np.prod"),
+    shape="scalar",
+    aval=lambda ins, attrs: ins["shape"] and of_value(_product(ins["shape"].value), static=True),
+    **_SHAPE_ONLY,
+)
+defrule("shape", "a", call("np.shape"), numpy=(np.shape,), methods=("shape",), **_SHAPE_ONLY)
+defrule(
+    "size", "a", call("np.size"), numpy=(np.size,), methods=("size",), shape="scalar", **_SHAPE_ONLY
 )
 defrule(
-    "ndim", "a", call("np.ndim"), numpy=(np.ndim,), methods=("ndim",), nondiff=True, shape="scalar"
+    "ndim", "a", call("np.ndim"), numpy=(np.ndim,), methods=("ndim",), shape="scalar", **_SHAPE_ONLY
 )
 # np.result_type(a), not a.dtype: a Python float (2.0 - a, where NumPy's np.subtract would give
 # np.float64) has no .dtype

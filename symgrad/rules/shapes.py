@@ -11,6 +11,7 @@ import ast
 
 import numpy as np
 
+from symgrad.ir.avals import ARRAY, Aval
 from symgrad.rules import runtime
 from symgrad.rules.build import is_const, is_none, ops, value_of
 from symgrad.rules.table import LINEAR, call, defrule
@@ -212,12 +213,22 @@ defrule(
     math="move the axes of v back",
     examples=("np.moveaxis(a, 0, -1) | a: 2x3x4",),
 )
+
+
+def _to_shape(v: Aval | None, shape: Aval | None) -> Aval | None:
+    """v's values at the shape a statically known shape tuple gives."""
+    if v is None or shape is None or shape.value is None:
+        return None
+    return Aval(shape.value, v.dtype, ARRAY)
+
+
 defrule(
     "broadcast_to",
     "array, shape",
     call("np.broadcast_to"),
     numpy=(np.broadcast_to,),
     vjp={"array": lambda g, array: ops.unbroadcast(g, ops.shape(array))},
+    aval=lambda ins, attrs: _to_shape(ins["array"], ins["shape"]),
     view=True,
     jvp=LINEAR,
     math="sum v over the broadcast axes",
@@ -231,6 +242,7 @@ defrule(
     "ct, shape",
     call("_unbroadcast"),
     helper=runtime._unbroadcast,
+    aval=lambda ins, attrs: _to_shape(ins["ct"], ins["shape"]),
     vjp={"ct": lambda g, ct: ops.broadcast_to(g, ops.shape(ct))},
     examples=(
         "_unbroadcast(ct, np.shape(x)) | ct: 3x4, x: 4 const",
@@ -244,6 +256,7 @@ defrule(
     "ct, x",
     call("_fit"),
     helper=runtime._fit,
+    aval=lambda ins, attrs: ins["x"],
     vjp={"ct": lambda g, ct: ops.broadcast_to(g, ops.shape(ct))},
     examples=("_fit(ct, x) | ct: 3x4, x: 3x4 const",),
     jvp=LINEAR,

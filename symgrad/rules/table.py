@@ -65,6 +65,11 @@ class Rule:
     examples: tuple = ()  # "call source | x: 3x4 domain, ..." for generated tests and proofs
     callables: tuple = ()  # the NumPy callables that denote it
     structured: bool = False  # control flow owning sub-graphs; passes handle it themselves
+    aval: Callable | None = None  # shape rule: (input Avals by parameter, attrs) -> Aval | None,
+    # where the facts above do not tell the output's Aval (`symgrad.passes.avals`)
+    reads_shape: bool = False  # the value depends on the inputs' shapes and dtypes alone
+    specialise: Callable | None = None  # (input Avals by parameter) -> a template computing
+    # the same value with what the Avals decide resolved (a helper's rank dispatch), or None
 
     @property
     def array_params(self) -> list[Param]:

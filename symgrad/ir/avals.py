@@ -1,0 +1,119 @@
+"""Abstract values: what is known of a graph value before it is computed (its type).
+
+Contract: an `Aval` is a value's shape (a tuple of lengths, `None` for a length not known
+statically; the shape itself `None` when even the rank is not known), its dtype (`None` when not
+known), its `kind` ("array" for an ndarray, "scalar" for a NumPy scalar, "python" for a Python
+number, "tuple" for a shape tuple; `None` when not known) and, for small static values (a shape
+tuple, a Python number), the `value` itself. `None` in place of an Aval means nothing is known.
+Everything here is exact or unknown, never a guess: a pass may rewrite a node on what an Aval
+says. `standin(aval)` is an array of that shape and dtype that costs no memory (every entry
+shares one element), for working out what a view or an index does to a shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+ARRAY, SCALAR, PYTHON, TUPLE = "array", "scalar", "python", "tuple"
+
+
+@dataclass(frozen=True)
+class Aval:
+    shape: tuple[int | None, ...] | None
+    dtype: np.dtype | None = None
+    kind: str | None = None
+    value: Any = None  # a shape tuple or a Python number known statically
+
+    @property
+    def rank(self) -> int | None:
+        return None if self.shape is None else len(self.shape)
+
+    @property
+    def known(self) -> bool:
+        """Every length of the shape and the dtype are known."""
+        return self.shape is not None and None not in self.shape and self.dtype is not None
+
+    def __str__(self) -> str:
+        if self.kind == TUPLE and self.value is not None:
+            return f"tuple{self.value}"
+        dims = "?" if self.shape is None else ",".join(_dim(d) for d in self.shape)
+        dtype = "?" if self.dtype is None else self.dtype.name
+        return f"{'py' if self.kind == PYTHON else ''}{dtype}[{dims}]"
+
+
+def _dim(d: int | None) -> str:
+    return "?" if d is None else str(d)
+
+
+def of_value(v: Any, static: bool = False) -> Aval | None:
+    """The Aval of a concrete value: an argument at call time, or (`static`) a value known when
+    compiling, whose Aval keeps a Python number itself too."""
+    if isinstance(v, (bool, int, float)):
+        return Aval((), np.dtype(type(v)), PYTHON, v if static else None)
+    if type(v) is np.ndarray:  # a subclass (np.matrix) may compute differently: unknown
+        return Aval(v.shape, v.dtype, ARRAY)
+    if isinstance(v, np.generic):
+        return Aval((), v.dtype, SCALAR)
+    if isinstance(v, tuple) and all(isinstance(d, int) and not isinstance(d, bool) for d in v):
+        return Aval((len(v),), np.dtype(int), TUPLE, v)
+    return None
+
+
+def shape_tuple(shape: tuple[int, ...]) -> Aval:
+    """The Aval of a shape tuple known statically."""
+    return Aval((len(shape),), np.dtype(int), TUPLE, tuple(shape))
+
+
+def broadcast(shapes: list[tuple | None]) -> tuple | None:
+    """The broadcast of shapes, as NumPy computes it; a length is unknown where it depends on
+    an unknown one (a known length other than 1 wins over an unknown one: the other must be 1
+    or equal to it). None where the ranks are not known or the shapes cannot broadcast."""
+    if any(s is None for s in shapes):
+        return None
+    rank = max((len(s) for s in shapes), default=0)
+    out: list[int | None] = []
+    for k in range(rank):
+        dims = [s[len(s) - rank + k] for s in shapes if len(s) - rank + k >= 0]
+        big = {d for d in dims if d is not None and d != 1}
+        if len(big) > 1:
+            return None
+        if big:
+            out.append(big.pop())
+        elif None in dims:
+            out.append(None)
+        else:
+            out.append(1)
+    return tuple(out)
+
+
+def standin(aval: Aval) -> Any:
+    """A value of this Aval's shape and dtype that costs no memory: a Python number for a
+    Python number, else a read-only broadcast of one element. None if the Aval is not known."""
+    if aval is None or not aval.known:
+        return None
+    if aval.kind == TUPLE:
+        return aval.value
+    if aval.kind == PYTHON:
+        return aval.value if aval.value is not None else aval.dtype.type(1).item()
+    return np.broadcast_to(np.ones((), aval.dtype), aval.shape)
+
+
+def result_dtype(*avals: Aval | None) -> np.dtype | None:
+    """The dtype NumPy gives an arithmetic result of these values (Python numbers weakly)."""
+    values = [small(a) for a in avals]
+    return None if any(v is None for v in values) else np.result_type(*values)
+
+
+def small(aval: Aval) -> Any:
+    """A tiny value of this Aval's rank and dtype (every length 1), to learn what dtype a NumPy
+    function gives for it. None where the rank or dtype is not known."""
+    if aval is None or aval.shape is None or aval.dtype is None:
+        return None
+    if aval.kind == TUPLE:
+        return aval.value
+    if aval.kind == PYTHON:
+        return aval.dtype.type(1).item()
+    return np.ones((1,) * len(aval.shape), aval.dtype)

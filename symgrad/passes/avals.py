@@ -1,0 +1,131 @@
+"""Type inference: the abstract value (shape, dtype, kind) of every node, from its params'.
+
+Contract: `infer(graph, params)` sets `node.aval` on every node of the graph (not of the graphs
+structured nodes own), given one `Aval` (or None) per param, and returns the graph. A node's Aval
+comes from the primitive's rule-table entry: its own shape rule (`Rule.aval`) where it has one,
+else what its facts imply: `shape` ("elementwise": the broadcast of the inputs; "reduce": the
+axes left; "first": input 0's; "scalar": 0-d), `ndarray` ("like": the first input's shape;
+"shape": the shape the first input gives), `view` (the view applied to a stand-in that costs no
+memory), `reads_shape` (the value itself, computed from stand-ins). Dtypes come from the NumPy
+callable applied to tiny values of the inputs' dtypes. Whatever cannot be told exactly is None:
+structured nodes' outputs, data-dependent lengths, primitives without a shape rule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symgrad.ir import Graph
+from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, broadcast, of_value, small, standin
+from symgrad.rules import RULES
+from symgrad.rules.build import split_inputs
+from symgrad.rules.table import ARRAY as ARRAY_PARAM
+from symgrad.rules.table import STATIC, Rule
+
+
+def infer(graph: Graph, params: list[Aval | None]) -> Graph:
+    for p, aval in zip(graph.params, params):
+        graph[p].aval = aval
+    for node in graph.nodes():
+        if node.op != "param":
+            node.aval = node_aval(graph, node)
+    return graph
+
+
+def node_aval(graph: Graph, node) -> Aval | None:
+    """The Aval of one node, given its inputs' (already set)."""
+    if node.op == "const":
+        return of_value(node.attrs["value"], static=True)
+    rule = RULES.get(node.op)
+    if rule is None or rule.structured:
+        return None
+    grouped = split_inputs(rule, node.inputs, node.attrs)
+    ins = {
+        name: [graph[i].aval for i in v] if isinstance(v, list) else graph[v].aval
+        for name, v in grouped.items()
+    }
+    if rule.aval is not None:
+        return rule.aval(ins, node.attrs)
+    return implied(rule, ins, node.attrs)
+
+
+def implied(rule: Rule, ins: dict, attrs: dict) -> Aval | None:
+    """The Aval the rule's facts imply (see the module docstring)."""
+    flat = [a for v in ins.values() for a in (v if isinstance(v, list) else [v])]
+    if rule.reads_shape:
+        value = call(rule, {k: _each(standin, v) for k, v in ins.items()}, attrs)
+        return of_value(value.item() if isinstance(value, np.generic) else value, static=True)
+    if rule.view and all(a is not None and a.known for a in flat):
+        out = call(rule, {k: _each(standin, v) for k, v in ins.items()}, attrs)
+        return of_value(out) if isinstance(out, np.ndarray) else None
+    if any(a is None or a.shape is None for a in flat):
+        return None
+    first = flat[0] if flat else None
+    if rule.shape == "elementwise":
+        shape = broadcast([a.shape for a in flat])
+    elif rule.shape == "first" or rule.ndarray == "like":
+        shape = first.shape if first is not None else None
+    elif rule.shape == "scalar":
+        shape = ()
+    elif rule.shape == "reduce":
+        shape = reduced(first.shape, attrs.get("axis"), attrs.get("keepdims", False))
+    elif rule.ndarray == "shape" and first is not None and first.value is not None:
+        shape = (first.value,) if isinstance(first.value, int) else first.value
+    else:
+        return None
+    if shape is None:
+        return None
+    tiny_ins = {k: _each(small, v) for k, v in ins.items()}
+    if rule.ndarray == "shape":  # np.zeros((1, 1)) tells np.zeros((n, m))'s dtype
+        seq = next(iter(tiny_ins))
+        tiny_ins[seq] = [(1,) * len(shape), *tiny_ins[seq][1:]]
+    tiny = call(rule, tiny_ins, attrs)
+    dtype = getattr(tiny, "dtype", None)
+    kind = ARRAY if shape or isinstance(tiny, np.ndarray) else (SCALAR if dtype else None)
+    if shape == () and all(a.kind == PYTHON for a in flat) and rule.shape == "elementwise":
+        kind = None  # `2.0 * x` of Python numbers is a Python number, np.sin(x) a NumPy one
+    return Aval(tuple(shape), dtype, kind)
+
+
+def reduced(shape: tuple, axis, keepdims: bool) -> tuple | None:
+    """The shape left when reducing `axis` (None: every axis) of `shape`."""
+    rank = len(shape)
+    axes = range(rank) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+    try:
+        axes = {int(a) % rank if rank else int(a) for a in axes}
+    except (TypeError, ZeroDivisionError):
+        return None
+    if keepdims:
+        return tuple(1 if k in axes else d for k, d in enumerate(shape))
+    return tuple(d for k, d in enumerate(shape) if k not in axes)
+
+
+def call(rule: Rule, values: dict, attrs: dict):
+    """The rule's NumPy callable on `values` (by parameter name) and its static attributes;
+    None where it has none, a value is missing, or NumPy refuses."""
+    if not rule.callables or any(v is None for v in _flat(values.values())):
+        return None
+    args, kwargs = [], {}
+    for p in rule.params:
+        if p.kind == STATIC:
+            if attrs.get(p.name, p.default) != p.default:
+                kwargs[p.name] = attrs[p.name]
+        elif p.kind == ARRAY_PARAM or not p.varargs:
+            args.append(values[p.name])
+        else:
+            args.extend(values[p.name])
+    kwargs.update(attrs.get("kwargs", ()))
+    try:
+        with np.errstate(all="ignore"):
+            return rule.callables[0](*args, **kwargs)
+    except Exception:  # NumPy refuses these stand-ins: nothing is known
+        return None
+
+
+def _each(f, v):
+    return [f(a) for a in v] if isinstance(v, list) else f(v)
+
+
+def _flat(values):
+    for v in values:
+        yield from (v if isinstance(v, list) else [v])

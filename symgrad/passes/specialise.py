@@ -1,0 +1,75 @@
+"""Specialisation: what the abstract values decide, resolved in the graph.
+
+Contract: with every node's `aval` inferred (`symgrad.passes.avals`) for one call signature,
+`rewrite(rewriter, node)` gives an equivalent node that does no work the Avals decide, or None:
+a value that depends only on shapes (`np.shape(x)`, `np.broadcast_shapes`, a size) becomes a
+constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis=0)`);
+`broadcast_to(v, shape)` of a v of that shape becomes v; a primitive whose rule has a
+`specialise` hook (a helper dispatching on ranks) becomes the template the hook picks.
+`fitted(value, x)` says when a gradient needs no `_fit` for its argument x: an ndarray already
+of x's shape and dtype. Each rewrite is exact for the signature the Avals describe, and the
+emitted module is used only for that signature.
+"""
+
+from __future__ import annotations
+
+from symgrad.ir.avals import ARRAY, Aval
+from symgrad.rules import RULES
+from symgrad.rules.build import Value, building, split_inputs
+
+
+def rewrite(rw, node) -> int | None:
+    g, op, aval = rw.g, node.op, node.aval
+    rule = RULES.get(op)
+    if rule is None:
+        return None
+    if rule.reads_shape and aval is not None and aval.value is not None:
+        return rw.const(node, aval.value)
+    if op in ("unbroadcast", "broadcast_to"):
+        v = g[node.inputs[0]].aval
+        if aval is not None and v is not None and v.shape == aval.shape and aval.known:
+            return node.inputs[0]
+        if op == "unbroadcast" and aval is not None and aval.known and v is not None and v.known:
+            return _sums(rw, node, v.shape, aval.shape)
+    if rule.specialise is not None:
+        grouped = split_inputs(rule, node.inputs, node.attrs)
+        template = rule.specialise({k: g[i].aval for k, i in grouped.items()})
+        if template is not None:
+            return _build(rw, node, template, {k: Value(i) for k, i in grouped.items()})
+    return None
+
+
+def _sums(rw, node, have: tuple, want: tuple) -> int | None:
+    """g of shape `have` summed to shape `want` over the axes it was broadcast along."""
+    extra = len(have) - len(want)
+    if extra < 0:
+        return None
+    out = node.inputs[0]
+    if extra:
+        axis = 0 if extra == 1 else tuple(range(extra))
+        out = rw.new(node, "sum", (out,), {"axis": axis, "keepdims": False})
+    ones = tuple(k for k, n in enumerate(want) if n == 1 and have[extra + k] != 1)
+    if ones:
+        axis = ones[0] if len(ones) == 1 else ones
+        out = rw.new(node, "sum", (out,), {"axis": axis, "keepdims": True})
+    return out
+
+
+def _build(rw, node, template, args: dict) -> int:
+    """The template's value, built beside `node` (its loc and flags), every new node typed."""
+    g = rw.g
+    first = g._next
+    with building(g, node.loc, backward=node.backward, tangent=node.tangent):
+        out = template(**args).id
+    for nid in range(first, g._next):
+        if nid in g:
+            g[nid].order = node.order
+            rw.register(nid, node.id in rw.floats)
+    return out
+
+
+def fitted(value: Aval | None, x: Aval | None) -> bool:
+    """Whether a gradient of Aval `value` is already what `_fit(value, x)` would return."""
+    if value is None or x is None or not x.known:
+        return False
+    return value.kind == x.kind == ARRAY and value.shape == x.shape and value.dtype == x.dtype
