@@ -424,7 +424,7 @@ REFUSED = {  # name: (arguments, words of the message)
     "alias_made_in_one_iteration_written_in_the_next": ((VEC, VEC + 1), "only arrays the function"),
     "alias_made_by_if_else": ((VEC,), "after the if on line"),
     "asarray_of_unknown": ((VEC,), "np.asarray"),
-    "view_read_after_loop_update": ((VEC,), "is a view of a"),
+    "view_read_after_loop_update": ((VEC,), "is a view of the array a"),
     "changed_then_rebound_in_a_loop": ((VEC,), "the change of the first iteration only"),
     "argument_updated_under_asarray": ((VEC, MAT), "np.asarray on line"),
     "argument_updated_under_a_view": ((VEC, MAT), "may share memory with y"),

@@ -227,15 +227,21 @@ def _replaced(v: Any, old: int, new: Value) -> Any:
     return v
 
 
+def what(name: str) -> str:
+    """An array by the name holding it ("": one no single name stands for)."""
+    return f"the array {name}" if name else "an array"
+
+
 def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> None:
-    """The object `old` of the name `name` now holds `new`: rebind every name and item holding
-    it, in this scope and its callers'; names holding a view of it become unbound."""
+    """The object `old` of the name `name` ("" for an array no one name stands for) now holds
+    `new`: rebind every name and item holding it, in this scope and its callers'; names holding
+    a view of it become unbound."""
     memory, graph = lw.memory, lw.graph
     reason = memory.unsure.get((graph, old.id)) or iterated(lw, old.id)
     if reason is not None:
         raise lw.error(
             where,
-            f"this changes the array {name} in place, but {reason}",
+            f"this changes {what(name)} in place, but {reason}",
             "Make the array the names share explicit (one name, or x.copy() where a copy is "
             "meant), so that one object is changed whichever way the code runs.",
             cls=UnsupportedSyntaxError,
@@ -251,7 +257,9 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
         env = scope.env
         for k, v in list(dict.items(env)):
             if isinstance(v, Value) and v.id in views:
-                dict.__setitem__(env, k, Unbound(f"is a view of {name}, which line {line} changed"))
+                dict.__setitem__(
+                    env, k, Unbound(f"is a view of {what(name)}, which line {line} changed")
+                )
             else:
                 replaced = _replaced(v, old.id, new)
                 if replaced is not v:
@@ -381,7 +389,7 @@ def _unbind_what_it_may_be(lw: _Lowerer, old: Value, name: str, line: int) -> No
         ids = {other} | _views_of(lw.graph, other)
         for env, k in _holding(lw, ids, name):
             dict.__setitem__(
-                env, k, Unbound(f"may be the array {name} holds, {why}, and line {line} changed it")
+                env, k, Unbound(f"may be {what(name)}, {why}, and line {line} changed it")
             )
 
 

@@ -80,7 +80,7 @@ def _finish(lw: _Lowerer, pred: Value, s: ast.AST, lowered, names, values) -> No
     for (_, env), vals in zip(lowered, values):
         aliases.carry_out_unsure(lw, env, zip(vals, items))
     for x, item in zip(changed, items[len(names) :]):
-        aliases.update(lw, Value(x), item, s, "an array")
+        aliases.update(lw, Value(x), item, s, "")
     _bind_outputs(lw, s, lowered, names, values, items)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from symgrad.ir import Graph
-from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, broadcast, of_value, small, standin
+from symgrad.ir.avals import ARRAY, SCALAR, Aval, broadcast, of_value, small, standin
 from symgrad.rules import RULES
 from symgrad.rules.build import split_inputs
 from symgrad.rules.table import ARRAY as ARRAY_PARAM
@@ -81,10 +81,21 @@ def implied(rule: Rule, ins: dict, attrs: dict) -> Aval | None:
         tiny_ins[seq] = [(1,) * len(shape), *tiny_ins[seq][1:]]
     tiny = call(rule, tiny_ins, attrs)
     dtype = getattr(tiny, "dtype", None)
-    kind = ARRAY if shape or isinstance(tiny, np.ndarray) else (SCALAR if dtype else None)
-    if shape == () and all(a.kind == PYTHON for a in flat) and rule.shape == "elementwise":
-        kind = None  # `2.0 * x` of Python numbers is a Python number, np.sin(x) a NumPy one
-    return Aval(tuple(shape), dtype, kind)
+    return Aval(tuple(shape), dtype, _kind(rule, shape, tiny, flat))
+
+
+def _kind(rule: Rule, shape: tuple, tiny, ins: list[Aval]) -> str | None:
+    """An ndarray where it has an axis. A 0-d result of NumPy operands is a NumPy scalar, but
+    of Python numbers alone it depends on the spelling (`2.0 * x` is a Python number,
+    `np.sin(x)` a NumPy one), and a 0-d result of an elementwise rule on an unknown kind may be
+    either."""
+    if shape or rule.shape != "elementwise" and isinstance(tiny, np.ndarray):
+        return ARRAY
+    if rule.shape == "elementwise" and not any(a.kind in (ARRAY, SCALAR) for a in ins):
+        return None
+    if rule.shape == "elementwise" and any(a.kind is None for a in ins):
+        return None
+    return SCALAR if getattr(tiny, "dtype", None) is not None else None
 
 
 def reduced(shape: tuple, axis, keepdims: bool) -> tuple | None:

@@ -4,7 +4,8 @@ Contract: with every node's `aval` inferred (`symgrad.passes.avals`) for one cal
 `rewrite(rewriter, node)` gives an equivalent node that does no work the Avals decide, or None:
 a value that depends only on shapes (`np.shape(x)`, `np.broadcast_shapes`, a size) becomes a
 constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis=0)`);
-`broadcast_to(v, shape)` of a v of that shape becomes v; a primitive whose rule has a
+`broadcast_to(v, shape)` of a v of that shape becomes v; `fit(g, x)` of a g broadcast
+against x sums it first (`fit(np.sum(g, axis=0), x)`); a primitive whose rule has a
 `specialise` hook (a helper dispatching on ranks) becomes the template the hook picks.
 `fitted(value, x)` says when a gradient needs no `_fit` for its argument x: an ndarray already
 of x's shape and dtype. Each rewrite is exact for the signature the Avals describe, and the
@@ -16,6 +17,7 @@ from __future__ import annotations
 from symgrad.ir.avals import ARRAY, Aval
 from symgrad.rules import RULES
 from symgrad.rules.build import Value, building, split_inputs
+from symgrad.rules.shapes import summed_shape
 
 
 def rewrite(rw, node) -> int | None:
@@ -31,6 +33,13 @@ def rewrite(rw, node) -> int | None:
             return node.inputs[0]
         if op == "unbroadcast" and aval is not None and aval.known and v is not None and v.known:
             return _sums(rw, node, v.shape, aval.shape)
+    if op == "fit":  # the sums it does, where they are known, so that nothing is left to fit
+        v, x = (g[i].aval for i in node.inputs)
+        if v is not None and x is not None and v.known and fitted(Aval(x.shape, v.dtype, ARRAY), x):
+            if v.shape != x.shape and summed_shape(v.shape, x.shape) == x.shape:
+                shape = rw.const(node, x.shape)
+                total = rw.new(node, "unbroadcast", (node.inputs[0], shape))
+                return rw.new(node, "fit", (total, node.inputs[1]))
     if rule.specialise is not None:
         grouped = split_inputs(rule, node.inputs, node.attrs)
         template = rule.specialise({k: g[i].aval for k, i in grouped.items()})

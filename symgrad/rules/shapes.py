@@ -11,7 +11,7 @@ import ast
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, Aval
+from symgrad.ir.avals import ARRAY, Aval, shape_tuple
 from symgrad.rules import runtime
 from symgrad.rules.build import is_const, is_none, ops, value_of
 from symgrad.rules.table import LINEAR, call, defrule
@@ -215,11 +215,28 @@ defrule(
 )
 
 
-def _to_shape(v: Aval | None, shape: Aval | None) -> Aval | None:
-    """v's values at the shape a statically known shape tuple gives."""
+def _to_shape(v: Aval | None, shape: Aval | None, array: bool = False) -> Aval | None:
+    """v's values at the shape a statically known shape tuple gives: an ndarray if `array`,
+    else one where that shape has an axis (a sum to shape () is a NumPy scalar)."""
     if v is None or shape is None or shape.value is None:
         return None
-    return Aval(shape.value, v.dtype, ARRAY)
+    return Aval(shape.value, v.dtype, ARRAY if array or shape.value else None)
+
+
+def summed_shape(have: tuple, want: tuple) -> tuple | None:
+    """The shape `_unbroadcast` leaves of one `have` summed towards `want`: the leading axes
+    `want` lacks go, and axes of length 1 in `want` become 1 (others stay as they are)."""
+    extra = len(have) - len(want)
+    if extra < 0:
+        return None
+    return tuple(1 if w == 1 else h for h, w in zip(have[extra:], want))
+
+
+def _summed(ct: Aval | None, shape: Aval | None) -> Aval | None:
+    if ct is None or not ct.known or shape is None or shape.value is None:
+        return None
+    out = summed_shape(ct.shape, shape.value)
+    return None if out is None else _to_shape(ct, shape_tuple(out))
 
 
 defrule(
@@ -228,7 +245,7 @@ defrule(
     call("np.broadcast_to"),
     numpy=(np.broadcast_to,),
     vjp={"array": lambda g, array: ops.unbroadcast(g, ops.shape(array))},
-    aval=lambda ins, attrs: _to_shape(ins["array"], ins["shape"]),
+    aval=lambda ins, attrs: _to_shape(ins["array"], ins["shape"], array=True),
     view=True,
     jvp=LINEAR,
     math="sum v over the broadcast axes",
@@ -242,7 +259,7 @@ defrule(
     "ct, shape",
     call("_unbroadcast"),
     helper=runtime._unbroadcast,
-    aval=lambda ins, attrs: _to_shape(ins["ct"], ins["shape"]),
+    aval=lambda ins, attrs: _summed(ins["ct"], ins["shape"]),
     vjp={"ct": lambda g, ct: ops.broadcast_to(g, ops.shape(ct))},
     examples=(
         "_unbroadcast(ct, np.shape(x)) | ct: 3x4, x: 4 const",
