@@ -54,12 +54,13 @@ _SPECIALISATIONS = 8  # per compiled function, the most recent kept
 
 
 def _key(v: Any) -> Any:
-    """What a compiled function's specialisation for this argument depends on."""
+    """What a compiled function's specialisation for this argument (and whether it can be
+    differentiated) depends on."""
     if type(v) is np.ndarray:
         return (v.shape, v.dtype.str)
-    if isinstance(v, np.generic):
-        return v.dtype.str
-    return type(v)
+    if type(v) is float:
+        return float
+    return (type(v), str(getattr(v, "dtype", "")))
 
 
 def specialised(artifact: _Artifact, values: list) -> _Artifact:
@@ -305,7 +306,10 @@ def _bind(fn: Callable, args: tuple, kwargs: dict) -> list:
 
 def _call(artifact: _Artifact, fn: Callable, values: list) -> Any:
     """The compiled module, specialised for `values`, called on them."""
-    artifact = specialised(artifact, values)
+    return _run(specialised(artifact, values), fn, values)
+
+
+def _run(artifact: _Artifact, fn: Callable, values) -> Any:
     try:
         return artifact.fn(*values)
     except ValueError as e:
@@ -340,6 +344,8 @@ class Compiled:
         self.__qualname__ = f"{kind}_{fn.__qualname__}"
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
+        self._fast: dict = {}  # argument key -> (artifact, its specialisation), see __call__
+        self._last: tuple = (None, None)  # the latest call's (artifact, specialisation)
 
     @property
     def _artifact(self) -> _Artifact:
@@ -349,7 +355,8 @@ class Compiled:
     def _latest(self) -> _Artifact:
         """The module for the signature of the latest call, or the shape-polymorphic one."""
         artifact = self._artifact
-        return next(reversed(artifact.specialised.values()), artifact)
+        base, latest = self._last
+        return latest if base is artifact else artifact
 
     @property
     def source(self) -> str:
@@ -371,9 +378,25 @@ class Compiled:
         return source
 
     def __call__(self, *args, **kwargs):
+        if not kwargs:  # the fast path: a signature called before, nothing it read changed
+            key = tuple(map(_key, args))
+            hit = self._fast.get(key)
+            if hit is not None and hit[0].reads.fresh():
+                self._last = hit
+                return self._finish(_run(hit[1], self.fn, args))
         values = _bind(self.fn, args, kwargs)
         _check_differentiable(self.fn, values, self.argnums)
-        result = _call(self._artifact, self.fn, values)
+        base = self._artifact
+        artifact = specialised(base, values)
+        self._last = (base, artifact)
+        if not kwargs and len(values) == len(args):  # all given: the same call binds the same
+            if len(self._fast) >= _SPECIALISATIONS:
+                self._fast.clear()
+            self._fast[key] = self._last
+        return self._finish(_run(artifact, self.fn, values))
+
+    def _finish(self, result):
+        """The emitted function's result as the transformation returns it."""
         if self.kind in JACOBIANS:
             return result
         if self.kind == "value_and_grad":

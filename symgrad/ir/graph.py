@@ -10,6 +10,8 @@ ties, so a node rewritten by a pass keeps the place of the node it replaces.
 
 from __future__ import annotations
 
+import copy
+import heapq
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -44,6 +46,17 @@ def _typed(v: Any) -> Any:
     return (type(v).__name__, v)
 
 
+def _copied(v: Any, memo: dict) -> Any:
+    """An attribute's value for a copy of its node: owned graphs and containers copied."""
+    if isinstance(v, Graph):
+        return copy.deepcopy(v, memo)
+    if isinstance(v, (list, tuple, set)) and not hasattr(v, "_fields"):
+        return type(v)(_copied(x, memo) for x in v)
+    if isinstance(v, dict):
+        return {k: _copied(x, memo) for k, x in v.items()}
+    return v
+
+
 def subgraphs(node: Node) -> list["Graph"]:
     """The graphs a structured node owns: a loop's body (and a while loop's condition), a
     cond's two branches."""
@@ -65,6 +78,25 @@ class Graph:
         self.checks: list[int] = []  # nodes computed for their effect (a raised error) alone
         self._next = 0
         self._order: list[int] | None = None  # nodes() until the graph changes
+        self._nodes: dict[int, Node] = {}  # the nodes by id, as the networkx graph holds them
+
+    def __deepcopy__(self, memo: dict) -> "Graph":
+        """A copy whose nodes (and the graphs they own) can be rewritten; constant values are
+        shared (no pass changes one in place)."""
+        g = Graph.__new__(Graph)
+        memo[id(self)] = g
+        g.__dict__.update(self.__dict__)
+        g.params, g.outputs, g.checks = list(self.params), list(self.outputs), list(self.checks)
+        g._order = None if self._order is None else list(self._order)
+        g._nodes = {}
+        g.nx = nx.MultiDiGraph()
+        for nid, node in self._nodes.items():
+            new = copy.copy(node)
+            new.attrs = {k: _copied(v, memo) for k, v in node.attrs.items()}
+            g._nodes[nid] = new
+            g.nx.add_node(nid, node=new)
+        g.nx.add_edges_from(self.nx.edges(keys=True, data=True))
+        return g
 
     # construction ---------------------------------------------------------------------------
     def add(self, op: str, inputs=(), attrs=None, loc: Loc | None = None, **data) -> int:
@@ -78,6 +110,7 @@ class Graph:
         self._next += 1
         self._order = None
         self.nx.add_node(node.id, node=node)
+        self._nodes[node.id] = node
         for pos, i in enumerate(inputs):
             self.nx.add_edge(i, node.id, pos=pos)
         return node.id
@@ -92,10 +125,10 @@ class Graph:
 
     # queries ----------------------------------------------------------------------------------
     def __getitem__(self, nid: int) -> Node:
-        return self.nx.nodes[nid]["node"]
+        return self._nodes[nid]
 
     def __contains__(self, nid: int) -> bool:
-        return nid in self.nx
+        return nid in self._nodes
 
     def __len__(self) -> int:
         return self.nx.number_of_nodes()
@@ -105,9 +138,32 @@ class Graph:
         computed once until the graph changes (a snapshot: a pass may change the graph while
         it walks it)."""
         if self._order is None:
-            key = lambda nid: (self[nid].order, nid)  # noqa: E731
-            self._order = list(nx.lexicographical_topological_sort(self.nx, key=key))
+            self._order = self._sorted()
         return (self[nid] for nid in self._order)
+
+    def _sorted(self) -> list[int]:
+        """Kahn's algorithm, taking the free node of least (order, id) first."""
+        nodes = self._nodes
+        waiting = dict.fromkeys(nodes, 0)
+        users: dict[int, list[int]] = {nid: [] for nid in nodes}
+        for node in nodes.values():
+            for i in node.inputs:
+                if i in nodes:
+                    waiting[node.id] += 1
+                    users[i].append(node.id)
+        free = [(nodes[n].order, n) for n, k in waiting.items() if k == 0]
+        heapq.heapify(free)
+        out = []
+        while free:
+            _, nid = heapq.heappop(free)
+            out.append(nid)
+            for user in users[nid]:
+                waiting[user] -= 1
+                if not waiting[user]:
+                    heapq.heappush(free, (nodes[user].order, user))
+        if len(out) != len(nodes):
+            raise ValueError(f"graph {self.name} has a cycle")
+        return out
 
     def set_order(self, nid: int, order: float) -> None:
         """List node nid where `order` falls among the nodes free to go there."""
@@ -125,7 +181,10 @@ class Graph:
         return self[nid].attrs["value"]
 
     def remove(self, nids) -> None:
-        self.nx.remove_nodes_from(list(nids))
+        nids = list(nids)
+        self.nx.remove_nodes_from(nids)
+        for nid in nids:
+            self._nodes.pop(nid, None)
         self._order = None
 
     def as_forward(self) -> "Graph":
