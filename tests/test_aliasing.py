@@ -388,6 +388,22 @@ def view_read_after_loop_update(x):
     for i in range(2):
         a[i] = x[i] * 3.0
     return np.sum(v * x[1:])
+
+
+def carried_becomes_a_view_then_changed(x, y):
+    for i in range(2):
+        x -= x  # the second iteration changes y[0], which x then views
+        x = y[0]
+    return np.mean(x)
+
+
+def inner_loop_changes_what_the_outer_loop_rebinds(x, y):
+    w = 1.0
+    for i in range(3):
+        for j in range(3):
+            w -= x  # from the second outer iteration on, w is y: y changes in place
+        w = y
+    return np.mean(w)
 """
 
 VEC = np.array([0.7, -1.3, 2.1])
@@ -447,6 +463,8 @@ REFUSED = {  # name: (arguments, words of the message)
     "appended_then_changed_in_a_nested_loop": ((VEC, MAT), "was appended to xs"),
     "rows_appended_then_changed": ((VEC, MAT), "the list xs that the loop"),
     "view_changed_in_a_loop_that_reads_its_base": ((VEC, MAT), "y, from before this loop"),
+    "carried_becomes_a_view_then_changed": ((VEC, MAT), "the loop makes x hold an array"),
+    "inner_loop_changes_what_the_outer_loop_rebinds": ((VEC, MAT), "the loop makes w hold"),
 }
 
 

@@ -191,7 +191,7 @@ def mark_unsure(lw, s, env: BodyEnv, slots, params, finals, items) -> None:
             sharing.setdefault(aliases.value_identity(env, final.id), []).append(k)
     reason = f"after the loop on line {lw.src.locate(s).line}, it may hold another name's array"
     for ks in sharing.values():
-        outer = env.outer_ids.get(finals[ks[0]].id)
+        outer = env.outer_ids.get(aliases.base_of(env.body, finals[ks[0]].id))  # or a view of it
         if len(ks) == 1 and outer is None:
             continue
         touched = [params[k].id for k in ks] + ([finals[ks[0]].id] if outer is not None else [])

@@ -214,6 +214,8 @@ def _lower_loop_once(
     for k, slot in enumerate(slots):
         item = Value(lw.graph.add("item", (loop,), {"index": k}, loc, name=slot.names[0]))
         items.append(item)
+        if isinstance(slot.value, Value) and lw.memory.was_changed(body, params[k].id, True):
+            lw.memory.maybe.add(lw.memory.first(lw.graph, slot.value.id))  # the first iteration's
         if carried.changed_in_place(lw.memory, body, params[k], finals[k]):
             aliases.update(lw, slot.value, item, s, slot.names[0])
         elif isinstance(finals[k], Value) and finals[k].id == params[k].id:
