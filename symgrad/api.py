@@ -39,15 +39,30 @@ _CACHE: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary(
 
 @dataclass
 class _Artifact:
-    source: str
+    """A compiled transformation: its graph, and its module, emitted and loaded when first
+    needed (a call runs the module specialised for its arguments, `specialised`)."""
+
+    emit: Callable[[], str]  # the module's source
     graph: Graph
-    fn: Callable
+    name: str  # of the module's main function
     reads: Reads  # what lowering read from outside the function: stale when any changed
     floats: list[int] | None = None  # the float params, where it can be specialised
-    name: str = ""
     doc: str = ""
-    signature: str = ""  # for a specialised module: the argument types it is for
     specialised: OrderedDict = field(default_factory=OrderedDict)  # signature key -> _Artifact
+    _source: str | None = None
+    _fn: Callable | None = None
+
+    @property
+    def source(self) -> str:
+        if self._source is None:
+            self._source = self.emit()
+        return self._source
+
+    @property
+    def fn(self) -> Callable:
+        if self._fn is None:
+            self._fn = load(self.source, self.name)
+        return self._fn
 
 
 _SPECIALISATIONS = 8  # per compiled function, the most recent kept
@@ -82,9 +97,8 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
         f"{n}: {a if a is not None else type(v).__name__}" for n, a, v in zip(names, avals, values)
     )
     doc = f"{artifact.doc}\nSpecialised for {signature}."
-    source = _emit(graph, artifact.name, doc)
     found = _Artifact(
-        source, graph, load(source, artifact.name), artifact.reads, signature=signature
+        lambda: _emit(graph, artifact.name, doc), graph, artifact.name, artifact.reads
     )
     cache[key] = found
     if len(cache) > _SPECIALISATIONS:
@@ -197,9 +211,8 @@ def _derivative(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
     wrt = ", ".join(fwd[fwd.params[k]].name for k in argnums)
     params = ", ".join(fwd[p].name for p in fwd.params)
     doc = f"{_WHAT[kind]} of {fwd.name}({params}) with respect to {wrt}."
-    source = _emit(graph, name, doc)
     float_params = [graph.params.index(p) for p in floats]
-    return _Artifact(source, graph, load(source, name), reads, float_params, name, doc)
+    return _Artifact(lambda: _emit(graph, name, doc), graph, name, reads, float_params, doc)
 
 
 def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -> _Artifact:
@@ -253,7 +266,7 @@ def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -
     graph, main, _ = before.pop()
     helpers = BATCHED_HELPERS if batched else DRIVER_HELPERS
     source = _emit(graph, main, f"{what}.", before, [driver], helpers)
-    return _Artifact(source, graph, load(source, name), reads)
+    return _Artifact(lambda: source, graph, name, reads)
 
 
 def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) -> None:

@@ -103,12 +103,12 @@ class _Writer:
     def _shorten(self, nid: int) -> None:
         """Name the longest inline parts of nid's statement until it fits on a line."""
         placeholder = ast.Name("t99", ast.Load())
-        while True:
+        while len(ast.unparse(self._expr_or(nid, placeholder, top=True))) > MAX_LINE:
             parts = [
                 (len(ast.unparse(self._expr_or(i, placeholder))), i)
                 for i in self._inline_parts(nid)
             ]
-            if not parts or len(ast.unparse(self._expr_or(nid, placeholder, top=True))) <= MAX_LINE:
+            if not parts:
                 return
             _, longest = max(parts)
             self.inline.discard(longest)
