@@ -178,3 +178,26 @@ def test_python_float_and_numpy_scalar_arguments_keep_their_types():
         da, dx = g(a, x)
         assert type(da) is type(a) and np.isclose(da, np.sum(x**2))
         assert np.allclose(dx, 2 * a * x)
+
+
+def _rosenbrock(x):
+    return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def _reads_with_repeats(x, y, idx):
+    return np.sum(x * y) + np.sum(x[idx] ** 2) + np.sum(x[1:] * 3.0)
+
+
+def test_reads_of_one_array_share_one_cotangent_buffer():
+    x = np.linspace(-1.0, 1.5, 7)
+    g = symgrad.grad(_rosenbrock)
+    g(x)
+    symgrad.check_grads(_rosenbrock, (x,), 0)
+    assert g.source.count("_index_add(") == 2  # the helper's def, and one call
+    assert "[1:] = " in g.source  # the second read's cotangent added into the same buffer
+    args = (x, np.arange(7.0), np.array([1, 1, 2]))  # repeated indices accumulate
+    g = symgrad.grad(_reads_with_repeats)
+    assert np.allclose(g(*args), args[1] + 2 * np.bincount([1, 1, 2], minlength=7) * x
+                       + np.r_[0.0, 3.0 * np.ones(6)])  # fmt: skip
+    symgrad.check_grads(_reads_with_repeats, args, 0)
+    assert args[1][0] == 0.0 and np.all(args[1] == np.arange(7.0))  # the argument is untouched

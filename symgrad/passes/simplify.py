@@ -83,8 +83,8 @@ def _floats(graph: Graph, float_params: set[int]) -> set[int]:
 
 
 class _Rewriter:
-    def __init__(self, graph: Graph, float_params: set[int], avals: list | None):
-        self.g = graph
+    def __init__(self, graph: Graph, float_params: set[int], avals: list | None, body: bool):
+        self.g, self.body = graph, body
         self.keys = shape_classes(graph)
         self.floats = _floats(graph, float_params)
         self.typed = avals is not None
@@ -173,6 +173,10 @@ class _Rewriter:
             if len(unique) == 1:
                 return unique[0]
             return self.new(node, op, unique, {"n_shapes": len(unique)})
+        if op in ("add", "subtract") and not self.body:  # in a body, it may cost an update in
+            merged = self.one_scatter(node)  # place its copy (symgrad.emit.inplace)
+            if merged is not None:
+                return merged
         if op in _EW_BINARY:
             return self.sink_broadcast(node)
         if op == "negative" and g[ins[0]].op == "broadcast_to":  # -broadcast_to(s, S)
@@ -181,6 +185,17 @@ class _Rewriter:
                 inner = self.new(node, "negative", b.inputs[:1])
                 return self.new(node, "broadcast_to", (inner, b.inputs[1]))
         return None
+
+    def one_scatter(self, node) -> int | None:
+        """index_add(x, a, i) ± index_add(x, b, i) -> index_add(x, a ± b, i): one array of zeros
+        for two cotangents of the same read (the scatter is linear in what it adds)."""
+        a, b = (self.g[i] for i in node.inputs)
+        if not a.op == b.op == "index_add" or a.attrs != b.attrs:
+            return None
+        if a.inputs[0] != b.inputs[0] or a.inputs[2:] != b.inputs[2:]:
+            return None
+        total = self.new(node, node.op, (a.inputs[1], b.inputs[1]))
+        return self.new(node, "index_add", (a.inputs[0], total, *a.inputs[2:]), dict(a.attrs))
 
     def unbroadcasts_to(self, nid: int, x: int) -> bool:
         """Whether nid is `unbroadcast(g, shape(x))`."""
@@ -324,7 +339,7 @@ def simplify(graph: Graph, float_params=(), body: bool = False, avals: list | No
     for _ in range(20):
         cse(graph)
         dce(graph)
-        rw = _Rewriter(graph, set(float_params), avals)
+        rw = _Rewriter(graph, set(float_params), avals, body)
         changed = False
         for node in list(graph.nodes()):
             if node.op in ("param", "const") or node.id not in graph:

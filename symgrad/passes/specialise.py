@@ -4,7 +4,9 @@ Contract: with every node's `aval` inferred (`symgrad.passes.avals`) for one cal
 `rewrite(rewriter, node)` gives an equivalent node that does no work the Avals decide, or None:
 a value that depends only on shapes (`np.shape(x)`, `np.broadcast_shapes`, a size) becomes a
 constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis=0)`);
-`broadcast_to(v, shape)` of a v of that shape becomes v; `fit(g, x)` of a g broadcast
+`broadcast_to(v, shape)` of a v of that shape becomes v; `t + index_add(x, v, i)` of one
+shape and dtype becomes `t[i] = t[i] + v` for a basic index (one buffer for the cotangents of
+several reads of x); `fit(g, x)` of a g broadcast
 against x sums it first (`fit(np.sum(g, axis=0), x)`); a primitive whose rule has a
 `specialise` hook (a helper dispatching on ranks) becomes the template the hook picks.
 `fitted(value, x)` says when a gradient needs no `_fit` for its argument x: an ndarray already
@@ -40,12 +42,35 @@ def rewrite(rw, node) -> int | None:
                 shape = rw.const(node, x.shape)
                 total = rw.new(node, "unbroadcast", (node.inputs[0], shape))
                 return rw.new(node, "fit", (total, node.inputs[1]))
+    if op == "add" and aval is not None and aval.known:
+        for k in (0, 1):  # t + index_add(x, v, i) of one shape and dtype: t[i] = t[i] + v
+            acc, scatter = (g[i] for i in (node.inputs[k], node.inputs[1 - k]))
+            if scatter.op == "index_add" and acc.aval == aval == scatter.aval:
+                x, v, *parts = scatter.inputs
+                if not all(_is_int(g[p].aval) for p in parts):  # no repeats: basic indexing
+                    continue
+                read = rw.new(node, "getitem", (acc.id, *parts), _index_attrs(scatter))
+                total = rw.new(node, "add", (read, v))
+                return rw.new(node, "setitem", (acc.id, total, *parts), _index_attrs(scatter))
     if rule.specialise is not None:
         grouped = split_inputs(rule, node.inputs, node.attrs)
         template = rule.specialise({k: g[i].aval for k, i in grouped.items()})
         if template is not None:
             return _build(rw, node, template, {k: Value(i) for k, i in grouped.items()})
     return None
+
+
+def _is_int(aval: Aval | None) -> bool:
+    return (
+        aval is not None
+        and aval.shape == ()
+        and aval.dtype is not None
+        and (aval.dtype.kind in "iu")
+    )
+
+
+def _index_attrs(node) -> dict:
+    return {"n_parts": node.attrs["n_parts"], "index": node.attrs["index"]}
 
 
 def _sums(rw, node, have: tuple, want: tuple) -> int | None:
