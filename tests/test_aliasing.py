@@ -404,6 +404,23 @@ def inner_loop_changes_what_the_outer_loop_rebinds(x, y):
             w -= x  # from the second outer iteration on, w is y: y changes in place
         w = y
     return np.mean(w)
+
+
+def view_appended_then_base_changed(x, y):
+    xs = []
+    for i in range(2):
+        xs.append(y[-1])  # a view of y: the item sees y's change
+        y -= -x[-1]
+    return np.mean(sum(xs))
+
+
+def view_of_own_array_appended_then_changed(x, y):
+    w = y.copy()
+    xs = []
+    for i in range(2):
+        xs.append(w[0])
+        w -= y
+    return np.mean(xs[0] + xs[1])
 """
 
 VEC = np.array([0.7, -1.3, 2.1])
@@ -465,6 +482,8 @@ REFUSED = {  # name: (arguments, words of the message)
     "view_changed_in_a_loop_that_reads_its_base": ((VEC, MAT), "y, from before this loop"),
     "carried_becomes_a_view_then_changed": ((VEC, MAT), "the loop makes x hold an array"),
     "inner_loop_changes_what_the_outer_loop_rebinds": ((VEC, MAT), "the loop makes w hold"),
+    "view_appended_then_base_changed": ((VEC, MAT), "was appended to xs"),
+    "view_of_own_array_appended_then_changed": ((VEC, MAT), "was appended to xs"),
 }
 
 

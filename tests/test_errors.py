@@ -74,7 +74,7 @@ BAD = {
         "rows = []\n    for i in range(2):\n        out = x * i\n        rows.append(out)\n"
         "        out[0] = 1.0\n    return np.sum(np.stack(rows))",
         symgrad.UnsupportedSyntaxError,
-        "holds the same array",
+        "holds that array, not a copy",
     ),
     "early_return": (
         "return np.sum(x)\n    y = x",

@@ -330,8 +330,8 @@ def refuse_if_appended(lw: _Lowerer, old: Value, name: str, where, what: str, in
     if holder is not None:
         raise lw.error(
             where,
-            f"{name} was appended to {holder}, which holds the same array: {what} the list's "
-            "item too",
+            f"{name} (or an array sharing its memory) was appended to {holder}, which holds "
+            f"that array, not a copy: {what} the list's item too",
             f"Append a copy ({holder}.append({name}.copy())), or {instead}.",
             cls=UnsupportedSyntaxError,
         )
@@ -339,8 +339,8 @@ def refuse_if_appended(lw: _Lowerer, old: Value, name: str, where, what: str, in
 
 def list_holding(lw: _Lowerer, value: Value) -> str | None:
     """The name of a loop's list to which an iteration appended `value`'s array (as it was
-    when the loop's body began, or as it is), seen from this function, the functions that
-    inlined it and the loop bodies it is in."""
+    when the loop's body began, or as it is), a view of it, or the array it views, seen from
+    this function, the functions that inlined it and the loop bodies it is in."""
     for level, nid in _levels(lw, value.id):
         scope = level
         while scope is not None:
@@ -350,7 +350,7 @@ def list_holding(lw: _Lowerer, value: Value) -> str | None:
                     appender = getattr(v, "appender", v)  # `xs` or its bound `xs.append`
                     held = getattr(appender, "value", None)
                     if getattr(appender, "graph", None) is level.graph and isinstance(held, Value):
-                        if held.id == nid:
+                        if base_of(level.graph, held.id) == base_of(level.graph, nid):
                             return getattr(appender, "name", k)
                 env = getattr(env, "outer", None)
             scope = scope.parent
