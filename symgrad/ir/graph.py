@@ -206,13 +206,13 @@ class Graph:
     def replace_uses(self, old: int, new: int) -> None:
         """Point every user of `old` (and the outputs) at `new`."""
         self._order = None
-        for user in set(self.users(old)):
+        edges = list(self.nx.out_edges(old, keys=True, data="pos"))
+        for u, v, k, pos in edges:
+            self.nx.remove_edge(u, v, k)
+            self.nx.add_edge(new, v, pos=pos)
+        for user in {v for _, v, _, _ in edges}:
             node = self[user]
             node.inputs = tuple(new if i == old else i for i in node.inputs)
-            for u, v, k, d in list(self.nx.out_edges(old, keys=True, data=True)):
-                if v == user:
-                    self.nx.remove_edge(u, v, k)
-                    self.nx.add_edge(new, user, pos=d["pos"])
         self.outputs = [new if o == old else o for o in self.outputs]
         self.checks = [new if c == old else c for c in self.checks]
 
