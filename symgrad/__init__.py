@@ -15,6 +15,7 @@ from symgrad.errors import (
     UnknownCallableError,
     UnsupportedSyntaxError,
 )
+from symgrad.rules.nondiff import stop_gradient
 from symgrad.transforms import hessian, hvp, jacfwd, jacobian, jacrev, jvp, linearize
 
 __version__ = "0.1.0"
@@ -38,6 +39,7 @@ __all__ = [
     "jacrev",
     "jvp",
     "linearize",
+    "stop_gradient",
     "value_and_grad",
     "verify_rules",
     "vjp",

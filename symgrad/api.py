@@ -32,6 +32,7 @@ from symgrad.ir import Graph
 from symgrad.ir.avals import of_value
 from symgrad.passes import batch as batching
 from symgrad.passes import forward, reverse, simplify
+from symgrad.passes.idioms import stop_shifts
 from symgrad.passes.symmetry import by_symmetry
 
 _CACHE: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
@@ -146,12 +147,13 @@ def _root(fn: Callable) -> Callable:
 
 
 def source_graph(fn: Callable, reads: Reads) -> Graph:
-    """The graph a transformation of `fn` starts from: its lowered source, or, for a compiled
+    """The graph a transformation of `fn` starts from: its lowered source (with the max shifts
+    of log-sum-exps and softmaxes stopped, `symgrad.passes.idioms`), or, for a compiled
     gradient (`grad(grad(f))`, `jvp` of a `grad`), the gradient's own graph, differentiated
     again. Its nodes count as forward nodes there (names kept, pass flags cleared), so the new
     pass's lines are the backward pass of the emitted code. What it read goes to `reads`."""
     if not isinstance(fn, Compiled):
-        return lower(fn, reads)
+        return stop_shifts(lower(fn, reads))
     if fn.kind != "grad":
         raise SymgradError(
             f"cannot differentiate {fn!r}: only gradients (symgrad.grad) can be differentiated "

@@ -25,7 +25,7 @@ from symgrad.rules import RULES, batching, runtime
 from symgrad.rules.indexing import index_expr
 from symgrad.rules.table import ARRAY, SEQ, literal
 
-_ALWAYS_INLINE = {"const", "shape", "make_tuple", "size", "ndim"}
+_ALWAYS_INLINE = {"const", "shape", "make_tuple", "size", "ndim", "stop_gradient"}
 _CONTROL_OPS = {"loop", "while", "loop_vjp", "cond", "cond_vjp", "item"}  # see symgrad.emit.control
 
 

@@ -16,7 +16,7 @@ emitted module is used only for that signature.
 
 from __future__ import annotations
 
-from symgrad.ir.avals import ARRAY, Aval
+from symgrad.ir.avals import ARRAY, Aval, broadcast
 from symgrad.rules import RULES
 from symgrad.rules.build import Value, building, split_inputs
 from symgrad.rules.shapes import summed_shape
@@ -27,7 +27,7 @@ def rewrite(rw, node) -> int | None:
     rule = RULES.get(op)
     if rule is None:
         return None
-    if rule.reads_shape and aval is not None and aval.value is not None:
+    if aval is not None and aval.value is not None:  # known statically: a shape, a length
         return rw.const(node, aval.value)
     if op in ("unbroadcast", "broadcast_to"):
         v = g[node.inputs[0]].aval
@@ -42,6 +42,17 @@ def rewrite(rw, node) -> int | None:
                 shape = rw.const(node, x.shape)
                 total = rw.new(node, "unbroadcast", (node.inputs[0], shape))
                 return rw.new(node, "fit", (total, node.inputs[1]))
+    if rule.shape == "elementwise" and aval is not None and aval.known:
+        ins = list(node.inputs)  # op(broadcast_to(v, S), y) of shape S: op(v, y) broadcasts v
+        for k, i in enumerate(ins):
+            b = g[i]
+            if b.op == "broadcast_to" and g[b.inputs[0]].aval is not None:
+                rest = [g[j].aval for j in ins[:k] + ins[k + 1 :]]
+                shapes = [g[b.inputs[0]].aval.shape] + [a.shape if a else None for a in rest]
+                if broadcast(shapes) == aval.shape:
+                    ins[k] = b.inputs[0]
+        if ins != list(node.inputs):
+            return rw.new(node, op, tuple(ins), dict(node.attrs))
     if op == "add" and aval is not None and aval.known:
         for k in (0, 1):  # t + index_add(x, v, i) of one shape and dtype: t[i] = t[i] + v
             acc, scatter = (g[i] for i in (node.inputs[k], node.inputs[1 - k]))

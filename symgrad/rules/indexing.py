@@ -78,13 +78,14 @@ def _getitem_aval(ins: dict, attrs: dict) -> Aval | None:
             return parts[it.k]
         return slice(*it) if isinstance(it, Slice) else it
 
+    index = tuple(item(it) for it in attrs["index"])
     try:
-        out = a[tuple(item(it) for it in attrs["index"])]
+        out = a[index[0] if isinstance(a, tuple) and len(index) == 1 else index]
     except (IndexError, TypeError):
         return None
     if isinstance(out, np.generic):
         return Aval((), out.dtype, SCALAR)
-    return of_value(out)  # an array, or an entry or slice of a shape tuple
+    return of_value(out, static=isinstance(a, tuple))  # an array, or part of a shape tuple
 
 
 def _like_x(own_dtype: bool):

@@ -160,3 +160,21 @@ defrule(
 # np.result_type(a), not a.dtype: a Python float (2.0 - a, where NumPy's np.subtract would give
 # np.float64) has no .dtype
 defrule("dtype", "a", call("np.result_type"), methods=("dtype",), nondiff=True)
+
+
+def stop_gradient(x):
+    """x itself; symgrad differentiates nothing through it (as `jax.lax.stop_gradient`)."""
+    return x
+
+
+defrule(
+    "stop_gradient",
+    "x",
+    lambda args, attrs, rule: args[0],  # emitted as the value itself
+    numpy=(stop_gradient,),
+    nondiff=True,
+    shape="first",
+    aval=lambda ins, attrs: ins["x"],
+    sympy=lambda sp, x: x,
+    math="no cotangent: what depends on x only through it has none",
+)
