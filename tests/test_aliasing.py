@@ -421,6 +421,28 @@ def view_of_own_array_appended_then_changed(x, y):
         xs.append(w[0])
         w -= y
     return np.mean(xs[0] + xs[1])
+
+
+def argument_scaled_in_place_then_written(x):
+    x *= 0.5  # an ndarray argument: still the caller's array
+    x[0] = 1.0
+    return np.sum(x)
+
+
+def loop_name_becomes_the_argument_then_written(x):
+    u = np.zeros_like(x)
+    x *= 0.5
+    k = 0
+    while True:
+        k += 1
+        if np.sum(x) < -10.0:
+            pass
+        else:
+            u[k] = 2.0  # the second time, u is x
+            u = x
+        if k >= 2:
+            break
+    return np.sum(u)
 """
 
 VEC = np.array([0.7, -1.3, 2.1])
@@ -484,6 +506,8 @@ REFUSED = {  # name: (arguments, words of the message)
     "inner_loop_changes_what_the_outer_loop_rebinds": ((VEC, MAT), "the loop makes w hold"),
     "view_appended_then_base_changed": ((VEC, MAT), "was appended to xs"),
     "view_of_own_array_appended_then_changed": ((VEC, MAT), "was appended to xs"),
+    "argument_scaled_in_place_then_written": ((VEC,), "only arrays the function created"),
+    "loop_name_becomes_the_argument_then_written": ((VEC,), "only arrays the function created"),
 }
 
 

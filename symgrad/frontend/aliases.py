@@ -109,8 +109,6 @@ class BodyEnv(dict):
 
     def param(self, name: str, outer: Any, loc=None) -> Value:
         """A new param of the body for the enclosing scope's value `outer`."""
-        from symgrad.frontend.subscripts import owned
-
         param = self.body.param(name, loc)
         if isinstance(outer, Value):
             self.body[param].attrs["owned"] = owned(self.outer_graph, outer.id)
@@ -227,6 +225,31 @@ def _replaced(v: Any, old: int, new: Value) -> Any:
     return v
 
 
+def owned(graph: Graph, nid: int) -> bool:
+    """Whether the value is an array the function made itself (not an argument, a constant or
+    a view of one), so that assigning to its elements changes nothing the caller can see."""
+    node = graph[nid]
+    if node.attrs.get("owned") is False:  # an update in place of an array it does not own
+        return False
+    if node.op in ("param", "const"):
+        return node.attrs.get("owned", False)
+    if node.op == "item":
+        src = graph[node.inputs[0]]
+        k = node.attrs["index"]
+        if src.op in ("loop", "while"):  # a carried variable's final (or initial) value
+            if k >= src.attrs["n_carried"]:  # a stacked output: an array the loop made
+                return True
+            return owned(graph, src.inputs[(3 if src.op == "loop" else 0) + k])
+        return all(  # a branch's value: one it made, or a value from before the if
+            owned(graph, src.inputs[1 + params[branch[out].attrs["index"]]])
+            if branch[out].op == "param"
+            else owned(branch, out)
+            for branch, params in zip(src.attrs["branches"], src.attrs["params"])
+            for out in branch.outputs[k : k + 1]
+        )
+    return not RULES[node.op].view
+
+
 def what(name: str) -> str:
     """An array by the name holding it ("": one no single name stands for)."""
     return f"the array {name}" if name else "an array"
@@ -248,6 +271,8 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
         )
     origin = memory.first(graph, old.id)
     memory.origin[(graph, new.id)] = origin
+    if not owned(graph, old.id):  # still the argument's (or a view's) memory
+        graph[new.id].attrs["owned"] = False
     memory.changed.add(origin)
     memory.latest[origin] = new.id
     views = _views_of(graph, old.id)
@@ -274,6 +299,8 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
     made unbound, where symgrad cannot tell an ndarray from a number. Refused where the array's
     identity is unsure or a loop goes over its rows."""
     memory, graph = lw.memory, lw.graph
+    if not owned(graph, old.id):  # if an ndarray, still the argument's (or a view's) memory
+        graph[new.id].attrs["owned"] = False
     base = base_of(graph, old.id)
     reason = memory.unsure.get((graph, old.id)) or iterated(lw, base)
     if reason is not None:

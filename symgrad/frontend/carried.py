@@ -161,9 +161,7 @@ def check_body(lw, s, env: BodyEnv, slots, params, again: Again) -> Again | None
         ):
             more.numbers.add(slot.names[0])  # an array at first, maybe a number afterwards
         if env.body[param.id].attrs.get("owned") and isinstance(final, Value):
-            from symgrad.frontend.subscripts import owned
-
-            if not owned(env.body, final.id):  # its own array at first, a view later on
+            if not aliases.owned(env.body, final.id):  # its own array at first, a view later on
                 more.unowned.add(slot.names[0])
         ids = {f.id if isinstance(f, Value) else id(f) for f in finals}
         if len(ids) > 1 and not more.unbound:

@@ -16,10 +16,9 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
-from symgrad.frontend.aliases import refuse_if_appended, update
-from symgrad.ir import Graph
+from symgrad.frontend.aliases import owned, refuse_if_appended, update
 from symgrad.ir.index import Dyn, Slice
-from symgrad.rules import RULES, Value
+from symgrad.rules import Value
 
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
@@ -69,26 +68,3 @@ def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
     parts, spec = index_spec(lw, lw.expr(target.slice), target)
     new = lw.call_rule("setitem", (old, value, parts), {"index": spec}, target)
     update(lw, old, new, target, name)
-
-
-def owned(graph: Graph, nid: int) -> bool:
-    """Whether the value is an array the function made itself (not an argument, a constant or
-    a view of one), so that assigning to its elements changes nothing the caller can see."""
-    node = graph[nid]
-    if node.op in ("param", "const"):
-        return node.attrs.get("owned", False)
-    if node.op == "item":
-        src = graph[node.inputs[0]]
-        k = node.attrs["index"]
-        if src.op in ("loop", "while"):  # a carried variable's final (or initial) value
-            if k >= src.attrs["n_carried"]:  # a stacked output: an array the loop made
-                return True
-            return owned(graph, src.inputs[(3 if src.op == "loop" else 0) + k])
-        return all(  # a branch's value: one it made, or a value from before the if
-            owned(graph, src.inputs[1 + params[branch[out].attrs["index"]]])
-            if branch[out].op == "param"
-            else owned(branch, out)
-            for branch, params in zip(src.attrs["branches"], src.attrs["params"])
-            for out in branch.outputs[k : k + 1]
-        )
-    return not RULES[node.op].view
