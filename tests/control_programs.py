@@ -640,7 +640,12 @@ class _Instrument(ast.NodeTransformer):
         node.test = self._test(node.test)
         return node
 
-    visit_While = visit_If
+    def visit_While(self, node):
+        self.visit_If(node)
+        if isinstance(node.test, ast.Constant):  # `while True`: count its iterations too
+            node.test = ast.Call(ast.Name("_probe", ast.Load()), [ast.Constant(-1)], [])
+        return node
+
     visit_IfExp = visit_If
 
 
@@ -649,7 +654,13 @@ class _Recorder:
         self.trace: list[tuple[int, bool]] = []
         self.margin = math.inf
 
-    def __call__(self, ident, lhs, op, rhs):
+    def __call__(self, ident, lhs=True, op=None, rhs=None):
+        """The decision of comparison `ident`; a `while True` (ident -1) counts its rounds."""
+        if op is None:
+            self.trace.append((ident, True))
+            if len(self.trace) > 10_000:
+                raise RuntimeError("runaway loop")
+            return True
         decision = bool(_OPS[getattr(ast, op)](lhs, rhs))
         self.trace.append((ident, decision))
         if not (isinstance(lhs, int) and isinstance(rhs, int)):

@@ -201,3 +201,16 @@ def test_reads_of_one_array_share_one_cotangent_buffer():
                        + np.r_[0.0, 3.0 * np.ones(6)])  # fmt: skip
     symgrad.check_grads(_reads_with_repeats, args, 0)
     assert args[1][0] == 0.0 and np.all(args[1] == np.arange(7.0))  # the argument is untouched
+
+
+def _constant(x, a):
+    s = 0.2
+    return s * 1.0  # a constant
+
+
+def test_a_constant_output_keeps_its_zero_tangent():
+    """fit's Aval is its argument's shape and dtype, never its value."""
+    x = np.array([0.8, -0.7])
+    out, tangent = symgrad.jvp(_constant, (x, 0.4), (np.ones(2), 1.0))
+    assert out == 0.2 and tangent == 0.0
+    symgrad.check_grads(_constant, (x, 0.4), (0, 1))

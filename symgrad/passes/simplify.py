@@ -305,8 +305,10 @@ def own_outputs(graph: Graph, typed: bool = False) -> None:
     seen: set[int] = set()
     for k, o in enumerate(graph.outputs):
         if o in graph.outputs[:k]:  # argnums=(0, 0): the same gradient twice, as two arrays
+            twice = graph[o]
+            op, ins = ("fit", twice.inputs) if twice.op == "fit" else ("copy", (o,))
             graph.outputs[k] = o = graph.add(
-                "fit", graph[o].inputs, {}, graph[o].loc, backward=True, cot_of=graph[o].cot_of
+                op, ins, {}, twice.loc, backward=True, cot_of=twice.cot_of, aval=twice.aval
             )
         node = graph[o]
         if node.op != "fit":

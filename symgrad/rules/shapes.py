@@ -273,7 +273,7 @@ defrule(
     "ct, x",
     call("_fit"),
     helper=runtime._fit,
-    aval=lambda ins, attrs: ins["x"],
+    aval=lambda ins, attrs: ins["x"] and Aval(ins["x"].shape, ins["x"].dtype, ins["x"].kind),
     vjp={"ct": lambda g, ct: ops.broadcast_to(g, ops.shape(ct))},
     examples=("_fit(ct, x) | ct: 3x4, x: 3x4 const",),
     jvp=LINEAR,
