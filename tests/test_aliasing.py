@@ -443,6 +443,23 @@ def loop_name_becomes_the_argument_then_written(x):
         if k >= 2:
             break
     return np.sum(u)
+
+
+def loop_name_becomes_asarray_of_the_argument(x):
+    u = np.zeros_like(x)
+    for k in range(3):
+        u[-1] += 0.9  # from the second iteration on, u is x (an ndarray's asarray is itself)
+        u = np.asarray(x)
+    return np.mean(u)
+
+
+def list_item_is_the_appended_argument(x, y):
+    xs = []
+    for row in y:
+        xs.append(y)  # y itself, not a copy
+    w = xs[0]
+    w -= x[0]  # changes y
+    return y[-1, 2]
 """
 
 VEC = np.array([0.7, -1.3, 2.1])
@@ -508,6 +525,8 @@ REFUSED = {  # name: (arguments, words of the message)
     "view_of_own_array_appended_then_changed": ((VEC, MAT), "was appended to xs"),
     "argument_scaled_in_place_then_written": ((VEC,), "only arrays the function created"),
     "loop_name_becomes_the_argument_then_written": ((VEC,), "only arrays the function created"),
+    "loop_name_becomes_asarray_of_the_argument": ((VEC,), "only arrays the function created"),
+    "list_item_is_the_appended_argument": ((VEC, MAT), "the list xs that the loop"),
 }
 
 

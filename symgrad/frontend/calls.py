@@ -142,6 +142,8 @@ def _asarray(lw: _Lowerer, value: Any, e: ast.AST) -> Any:
         )
         for v in (value, out):
             lw.memory.mark_unsure(lw.graph, v.id, reason)
+        if not aliases.owned(lw.graph, value.id):  # it may be the argument (or view) itself
+            lw.graph[out.id].attrs["owned"] = False
     return out
 
 

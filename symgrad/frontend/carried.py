@@ -208,10 +208,12 @@ def mark_unsure(lw, s, env: BodyEnv, slots, params, finals, items) -> None:
             lw.memory.mark_unsure(lw.graph, outer, reason)
 
 
-def list_items_are_arrays(lw, env: BodyEnv, appenders, slots, params, items, loc) -> None:
+def list_items_are_arrays(lw, env: BodyEnv, appenders, slots, params, items, loc) -> dict:
     """A list holds the arrays appended to it, not copies: an array from before the loop (or
     carried by it) appended as it is may be an item of the filled list afterwards, so an
-    update of it in place is refused."""
+    update of it in place is refused, through its names or through the list's items. Returns
+    why, for each such list (`Stacked.shared`)."""
+    shared = {}
     for a in appenders:
         v = a.value
         if not isinstance(v, Value):
@@ -223,8 +225,11 @@ def list_items_are_arrays(lw, env: BodyEnv, appenders, slots, params, items, loc
         outer = env.outer_ids.get(aliases.base_of(env.body, v.id))  # the array, or one it views
         if outer is not None:
             lw.memory.mark_unsure(lw.graph, outer, reason)
+            shared[a.name] = reason
         for slot, param, item in zip(slots, params, items):
             if param.id == v.id:
+                shared[a.name] = reason
                 lw.memory.mark_unsure(lw.graph, item.id, reason)
                 if isinstance(slot.value, Value):
                     lw.memory.mark_unsure(lw.graph, slot.value.id, reason)
+    return shared

@@ -225,12 +225,12 @@ def _lower_loop_once(
             lw.memory.may_be[(lw.graph, item.id)] = (slot.value.id, why)
         for name in slot.names:
             lw.env[name] = item
-    carried.list_items_are_arrays(lw, env, appenders, slots, params, items, loc)
+    shared = carried.list_items_are_arrays(lw, env, appenders, slots, params, items, loc)
     aliases.carry_out_unsure(lw, env, zip(finals, items))
     carried.mark_unsure(lw, s, env, slots, params, finals, items)
     for j, name in enumerate(stacked):
         item = lw.graph.add("item", (loop,), {"index": len(slots) + j}, loc, name=name)
-        lw.env[name] = Stacked(Value(item), name)
+        lw.env[name] = Stacked(Value(item), name, shared.get(name))
     for name, unbound in again.unbound.items():
         lw.env[name] = unbound
     for name in targets + names:

@@ -329,11 +329,15 @@ class _Lowerer:
         index = self.expr(e.slice)
         if isinstance(base, (tuple, list)) and is_const(index):
             return base[index]
+        shared = base.shared if isinstance(base, Stacked) else None
         if isinstance(base, Stacked):  # an item of a list a loop filled: a row of the stack
             base = base.value
         if not isinstance(base, Value):
             raise self.error(e, "subscript of a non-array value is not supported")
-        return getitem(self, base, index, e)
+        item = getitem(self, base, index, e)
+        if shared is not None:  # the item may be that array: no update of it in place
+            self.memory.mark_unsure(self.graph, item.id, shared)
+        return item
 
     def e_Slice(self, e: ast.Slice) -> slice:
         parts = [None if p is None else self.expr(p) for p in (e.lower, e.upper, e.step)]

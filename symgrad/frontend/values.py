@@ -53,10 +53,12 @@ class ListAppend:
 @dataclass(frozen=True)
 class Stacked:
     """What a list filled by a loop holds after it: its items stacked along a new first axis.
-    `np.stack(xs)`, `np.array(xs)`, `xs[i]` and `len(xs)` read it."""
+    `np.stack(xs)`, `np.array(xs)`, `xs[i]` and `len(xs)` read it. `shared` says why an item
+    may be an array from before the loop itself (appended as it was), not a row of a copy."""
 
     value: Value
     name: str
+    shared: str | None = None
 
 
 class Unbound:
