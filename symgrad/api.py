@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import inspect
 import types
+import warnings
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -25,7 +26,12 @@ from symgrad.emit import emit_module as _emit
 from symgrad.emit import load
 from symgrad.emit.drivers import BATCHED_HELPERS, jacfwd_driver, jacrev_driver
 from symgrad.emit.drivers import HELPERS as DRIVER_HELPERS
-from symgrad.errors import NotDifferentiableError, SourceUnavailableError, SymgradError
+from symgrad.errors import (
+    NotDifferentiableError,
+    SourceUnavailableError,
+    SpecialisationWarning,
+    SymgradError,
+)
 from symgrad.frontend import lower
 from symgrad.frontend.reads import Reads
 from symgrad.ir import Graph
@@ -91,16 +97,24 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
         cache.move_to_end(key)
         return found
     avals = [of_value(v) for v in values]
-    graph = copy.deepcopy(artifact.graph)
-    simplify(graph, [graph.params[k] for k in artifact.floats], avals=avals)
-    names = [graph[p].name for p in graph.params]
+    names = [artifact.graph[p].name for p in artifact.graph.params]
     signature = ", ".join(
         f"{n}: {a if a is not None else type(v).__name__}" for n, a, v in zip(names, avals, values)
     )
-    doc = f"{artifact.doc}\nSpecialised for {signature}."
-    found = _Artifact(
-        lambda: _emit(graph, artifact.name, doc), graph, artifact.name, artifact.reads
-    )
+    try:
+        graph = copy.deepcopy(artifact.graph)
+        simplify(graph, [graph.params[k] for k in artifact.floats], avals=avals)
+        doc = f"{artifact.doc}\nSpecialised for {signature}."
+        source = _emit(graph, artifact.name, doc)
+        found = _Artifact(lambda: source, graph, artifact.name, artifact.reads)
+    except Exception as e:  # a shape rule's bug must not cost the user the gradient
+        warnings.warn(
+            f"symgrad could not specialise {artifact.name} for {signature} ({type(e).__name__}: "
+            f"{e}); running the shape-polymorphic module. Please report this.",
+            SpecialisationWarning,
+            stacklevel=3,
+        )
+        found = artifact
     cache[key] = found
     if len(cache) > _SPECIALISATIONS:
         cache.popitem(last=False)

@@ -60,3 +60,8 @@ class SourceUnavailableError(SymgradError):
 
 class NotDifferentiableError(SymgradError):
     """A gradient was asked of something that has none (an integer argument, an array output)."""
+
+
+class SpecialisationWarning(RuntimeWarning):
+    """symgrad could not specialise a gradient for a call's argument types (a bug in a shape
+    rule): the call ran the shape-polymorphic module, which is right for every shape."""

@@ -214,3 +214,22 @@ def test_a_constant_output_keeps_its_zero_tangent():
     out, tangent = symgrad.jvp(_constant, (x, 0.4), (np.ones(2), 1.0))
     assert out == 0.2 and tangent == 0.0
     symgrad.check_grads(_constant, (x, 0.4), (0, 1))
+
+
+def test_a_broken_shape_rule_costs_the_specialisation_not_the_gradient(monkeypatch):
+    from symgrad.errors import SpecialisationWarning
+    from symgrad.rules import RULES
+
+    def broken(ins, attrs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(RULES["matmul"], "aval", broken)
+    rng = np.random.default_rng(2)
+    args = [rng.standard_normal(s) for s in [(4, 5), (5,), (5, 2), (2,), (3, 4), (3, 2)]]
+    g = symgrad.grad(_mlp, argnums=0)
+    with pytest.warns(SpecialisationWarning, match="shape-polymorphic"):
+        dW1 = g(*args)
+    assert "_matmul_vjp" in g.source  # the polymorphic module ran
+    monkeypatch.undo()
+    symgrad.api._CACHE.pop(_mlp, None)  # the fallback was cached for this signature
+    assert np.allclose(dW1, symgrad.grad(_mlp, argnums=0)(*args))
