@@ -16,7 +16,10 @@ of its object (`origin`), the objects changed in place in each scope (`changed`,
 `latest` value), the values whose identity depends on how the code ran (`unsure`, with the
 reason), the arrays a loop goes over (`iterated`), and what a body's params are known to be
 (`kinds`, see `array_kind`). An update through an unsure or iterated array is refused with a
-located `UnsupportedSyntaxError`; `augmented` decides what `a += v` means.
+located `UnsupportedSyntaxError`; `augmented` decides what `a += v` means. `owned` says
+whether a value is an array the function made (not an argument's memory, a constant or a view),
+the only kind that may be written element by element; an update keeps the ownership of the
+array it changes.
 """
 
 from __future__ import annotations
