@@ -5,9 +5,9 @@ Contract: `index_spec(lw, index, e)` splits an evaluated index into the graph va
 part); `getitem(lw, base, index, e)` is the `getitem` node reading it. `setitem(lw, target,
 value)` lowers `a[index] = value` to a `setitem` node, a new array that every name holding the
 old one now holds (`symgrad.frontend.aliases.update`). Only an array the function made can be
-written: `owned(graph, nid)` (in `symgrad.frontend.aliases`) says whether a value is one (not a param, a constant or a view
-of one, followed through the items of loops and branches), so that writing to it changes
-nothing the caller can see.
+written: `symgrad.frontend.aliases.owned(graph, nid)` says whether a value is one (not a param,
+a constant or a view of one, followed through the items of loops and branches), so that writing
+to it changes nothing the caller can see.
 """
 
 from __future__ import annotations
