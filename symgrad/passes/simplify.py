@@ -2,11 +2,11 @@
 
 Contract: `simplify(graph, float_params, avals)` rewrites the graph in place to an equivalent one
 with no more nodes on any path: identical nodes merged; arithmetic on Python-number constants
-folded;
-`x * 1`, `x + 0`, `x ** 1`, `--x` dropped where x is known to be a float array (so no dtype
-changes); constant factors gathered (`0.5 * (2 * x)` is `x`); a scalar broadcast to a shape sunk
-below elementwise ops that would broadcast it anyway (so no full array of one value is made);
-nodes no output needs removed. Every rewrite points users at an earlier or new equivalent node.
+folded; `x * 1`, `x + 0`, `x ** 1`, `--x` dropped where x is known to be a float array (so no
+dtype changes); constant factors gathered (`0.5 * (2 * x)` is `x`); a scalar broadcast to a shape
+sunk below elementwise ops that would broadcast it anyway (so no full array of one value is
+made); two scatters of one index merged into one; nodes no output needs removed. Every
+rewrite points users at an earlier or new equivalent node.
 Given the params' abstract values (`avals`: a specialisation, as at call time), it also resolves
 what they decide (`symgrad.passes.specialise`): shapes become constants, unbroadcasts become the
 sums they do or nothing, helpers dispatching on ranks become the one line the ranks choose.
