@@ -16,8 +16,8 @@ import symgrad
 from symgrad.emit import emit_module, load
 from symgrad.frontend import lower
 from symgrad.passes.activity import active
+from symgrad.passes.dce import dce
 from symgrad.passes.reverse import reverse
-from symgrad.passes.simplify import dce
 from tests.conftest import load_module
 
 FUNCTIONS = """

@@ -208,6 +208,14 @@ class _Writer:
                 lines[-1] = lines[-1].split(" = ", 1)[1]
         return lines
 
+    def rename(self, nid: int, name: str) -> None:
+        """Call nid `name` (a loop's result lives in its running variable), and with it each
+        update in place of nid (`x[i] = v` keeps x's name)."""
+        self.names[nid] = name
+        for s in self.plan.updates:
+            if self.graph[s].inputs[0] == nid:
+                self.rename(s, name)
+
     def sub_writer(self, graph: Graph, fixed: dict) -> "_Writer":
         """A writer for a loop body, with the params' names `fixed`."""
         plan = self.plan.subplans.get(id(graph))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ast
 
-from symgrad.ir.index import Slice
+from symgrad.ir.index import Dyn, Slice
 from symgrad.ir.names import fresh
 from symgrad.rules import RULES
 from symgrad.rules.indexing import index_expr
@@ -94,7 +94,7 @@ def write_loop(writer, node) -> list[str]:
     stacked = [items.get(k + j) for j in range(n_stacked)]  # None: nobody reads it
     lists = [fresh(f"{s or 'ys'}_list", writer.used) for s in stacked]
     lines += [f"{name} = []" for name in lists]
-    tape = items.get(k + n_stacked) if node.attrs.get("tape") else None
+    tape = items.get(k + n_stacked) if node.attrs.get("tape") and not index_only(node) else None
     n_decisions = node.attrs.get("n_decisions", 0)
     decisions = body.outputs[k + n_stacked : k + n_stacked + n_decisions]
     if tape:
@@ -128,6 +128,18 @@ def write_loop(writer, node) -> list[str]:
     if first_lines and body_lines == ["    pass"]:  # a loop recomputed for its tape alone
         body_lines = []
     return lines + head + first_lines + body_lines + after
+
+
+def index_only(loop) -> bool:
+    """Whether a loop's tape would hold its index alone: the backward loop walks the same
+    range reversed instead, and no tape is recorded."""
+    a = loop.attrs
+    return (
+        loop.op == "loop"
+        and not a.get("breaks")
+        and not a.get("n_decisions")
+        and not a.get("taped", range(a["n_carried"]))
+    )
 
 
 def _leave(writer, sub, flag: int, carried: list[str], lines: list[str]) -> list[str]:
@@ -183,7 +195,7 @@ def write_loop_vjp(writer, node) -> list[str]:
     captured = [_name_of(writer, i, lines, n) for i, n in zip(captured_in, names[n_tape:])]
     results = [fresh(name, writer.used) for _, _, name in outs]
     for r, item in _item_ids(writer, node).items():  # the results live in the running variables
-        writer.names[item] = results[r]
+        writer.rename(item, results[r])
     of_state = {pos: results[r] for r, (kind, pos, _) in enumerate(outs) if kind == "state"}
     state = [of_state.get(s) or fresh(names[n_tape + m + s], writer.used) for s in range(n_state)]
     stacked = [_name_of(writer, i, lines, "ys_bar") for i in stacked_in]  # cotangents of stacks
@@ -193,15 +205,24 @@ def write_loop_vjp(writer, node) -> list[str]:
     for r, (kind, pos, _) in enumerate(outs):
         if kind == "acc":
             lines.append(f"{results[r]} = np.zeros_like({captured[pos]})")
+    lists: dict[int, str] = {}  # sums of outer products: each vector's rows, in a list
+    rows_of = {}  # the result -> its two lists, for one matrix product after the loop
+    for r, (kind, _, _) in enumerate(outs):
+        if kind == "acc" and _outer_of_vectors(body, body.outputs[r]):
+            for side, v in zip(("left", "right"), body[body.outputs[r]].inputs):
+                base = _row_name(sub, v) or f"{results[r]}_{side}"
+                lists.setdefault(v, fresh(f"{base}_rows", writer.used))
+            rows_of[r] = [lists[v] for v in body[body.outputs[r]].inputs]
+    lines += [f"{name} = []" for name in lists.values()]
 
     def assign() -> list[str]:
         """Accumulate into the captured values' cotangents (reading this step's carried
         cotangents), then pass the carried cotangents on to the step before."""
-        adds = []
-        for r, (kind, _, _) in enumerate(outs):
-            if kind == "acc":
+        adds = [f"{name}.append({ast.unparse(sub.expr(v))})" for v, name in lists.items()]
+        for r, (kind, pos, _) in enumerate(outs):
+            if kind == "acc" and r not in rows_of:
                 acc, out = results[r], body.outputs[r]
-                scatter = _scatter(sub, out, acc)
+                scatter = _scatter(sub, out, acc, body.params[n_tape + pos])
                 add = ast.AugAssign(ast.Name(acc, ast.Store()), ast.Add(), sub.expr(out))
                 adds.append(ast.unparse(scatter if scatter is not None else add))
         updates = [(state[pos], r) for r, (kind, pos, _) in enumerate(outs) if kind == "state"]
@@ -209,28 +230,73 @@ def write_loop_vjp(writer, node) -> list[str]:
         return adds + writer.assign([t for t, _ in updates], values)
 
     unpack = "(" + ", ".join(entry) + ("," if len(entry) == 1 else "") + ")"  # (i,) or ()
-    loop = f"for {unpack[1:-1] if len(entry) > 1 else unpack} in reversed({writer.names[tape]}):"
+    target, walk = unpack[1:-1] if len(entry) > 1 else unpack, f"reversed({writer.names[tape]})"
+    forward = writer.graph[writer.graph[tape].inputs[0]]
+    if index_only(forward) and len(entry) == 1:  # the same range, walked back
+        unpack = target = entry[0]
+        walk = f"reversed({_range(writer, *forward.inputs[:3])})"
+    loop = f"for {target} in {walk}:"
     if stacked:  # each step also reads its row of each stacked output's cotangent
-        steps = ", ".join([f"reversed({writer.names[tape]})", *(f"{s}[::-1]" for s in stacked)])
+        steps = ", ".join([walk, *(f"{s}[::-1]" for s in stacked)])
         loop = f"for {unpack}, {', '.join(rows)} in zip({steps}):"
-    return lines + [loop] + _body_lines(writer, sub, assign)
+    after = _outer_sums(writer, rows_of, results)
+    return lines + [loop] + _body_lines(writer, sub, assign) + after
 
 
-def _scatter(sub, out: int, acc: str) -> ast.expr | None:
-    """`np.add.at(acc, index, v)` when the cotangent `out` is `fit(index_add(x, v, index), x)`:
-    a row read in the body (`X[k]`) adds into its row of the running cotangent, instead of
-    building a whole array of zeros each step; `acc[index] += v` where the index holds ints and
-    slices alone (no element can repeat)."""
+def _row_name(sub, v: int) -> str | None:
+    """What to call the list of v's values: after v, or the array v is a row of (`xs[t]`)."""
+    if v not in sub.inline:
+        return sub.names.get(v)
+    node = sub.graph[v]
+    if node.op == "getitem" and node.inputs[0] not in sub.inline:
+        return sub.names.get(node.inputs[0])
+    return None
+
+
+def _outer_sums(writer, rows_of: dict, results: list[str]) -> list[str]:
+    """After the loop, Σ_t outer(a_t, b_t) = Aᵀ B with A and B the vectors' rows stacked (a
+    list read by two sums stacked once); nothing when the loop ran no step."""
+    if not rows_of:
+        return []
+    lists = [name for pair in rows_of.values() for name in pair]
+    stacked = {}
+    lines = []
+    for name in dict.fromkeys(lists):
+        if lists.count(name) > 1:
+            stacked[name] = fresh(name.removesuffix("_rows") + "_stack", writer.used)
+            lines.append(f"{stacked[name]} = np.stack({name})")
+    read = lambda name: stacked.get(name, f"np.stack({name})")  # noqa: E731
+    lines += [f"{results[r]} += {read(a)}.T @ {read(b)}" for r, (a, b) in rows_of.items()]
+    return [f"if {lists[0]}:", *("    " + line for line in lines)]
+
+
+def _outer_of_vectors(body, out: int) -> bool:
+    """Whether a body output is `np.outer(a, b)` of two vectors (known from their Avals)."""
+    node = body[out]
+    if node.op != "outer":
+        return False
+    return all(getattr(body[i].aval, "rank", None) == 1 for i in node.inputs)
+
+
+def _scatter(sub, out: int, acc: str, captured: int) -> ast.expr | None:
+    """`np.add.at(acc, index, v)` when the cotangent `out` of the `captured` param is
+    `index_add(captured, v, index)` (or that, fitted to it): a row read in the body (`X[k]`)
+    adds into its row of the running cotangent, instead of building a whole array of zeros each
+    step; `acc[index] += v` where the index holds ints and slices alone (no element repeats)."""
     g = sub.graph
-    fit = g[out]
-    if fit.op != "fit" or g[fit.inputs[0]].op != "index_add" or fit.inputs[0] not in sub.inline:
+    if g[out].op == "fit" and g[out].inputs[1] == captured and out in sub.inline:
+        out = g[out].inputs[0]
+    node = g[out]
+    if node.op != "index_add" or out not in sub.inline:
         return None
-    node = g[fit.inputs[0]]
     x, v, *parts = node.inputs
-    if x != fit.inputs[1]:
+    if x != captured:
         return None
     index = node.attrs["index"]
-    if all(it is None or it is Ellipsis or isinstance(it, (int, Slice)) for it in index):
+    if all(
+        it is None or it is Ellipsis or isinstance(it, (int, Slice)) or _an_int(g, parts, it)
+        for it in index
+    ):
         where = index_expr(index, [sub.expr(p) for p in parts])  # no element can repeat
         target = ast.Subscript(ast.Name(acc, ast.Load()), where, ast.Store())
         return ast.AugAssign(target, ast.Add(), sub.expr(v))
@@ -239,6 +305,12 @@ def _scatter(sub, out: int, acc: str) -> ast.expr | None:
     where = rule.emit(args, node.attrs, rule).args[1]
     add_at = ast.Attribute(ast.Attribute(ast.Name("np", ast.Load()), "add"), "at")
     return ast.Expr(ast.Call(add_at, [ast.Name(acc, ast.Load()), where, args[1]], []))
+
+
+def _an_int(g, parts: list[int], it) -> bool:
+    """A runtime part of an index that its Aval says is one int (not an array of them)."""
+    aval = g[parts[it.k]].aval if isinstance(it, Dyn) else None
+    return getattr(aval, "shape", None) == () and getattr(aval.dtype, "kind", "?") in "iu"
 
 
 def write_cond(writer, node) -> list[str]:
@@ -278,13 +350,17 @@ def write_cond_vjp(writer, node) -> list[str]:
     captured = [_name_of(writer, i, lines, "t") for i in operands]
     branches = node.attrs["branches"]
     read = [  # whether a branch reads seed k (one of an output without gradient may go unread)
-        any(b.users(b.params[len(b.params) - len(seeds) + k]) for b in branches)
+        any(
+            b.users(q) or q in b.outputs
+            for b in branches
+            for q in [b.params[len(b.params) - len(seeds) + k]]
+        )
         for k in range(len(seeds))
     ]
     seed_names = [_name_of(writer, i, lines, "t_bar") if r else "_" for i, r in zip(seeds, read)]
     results = [fresh(_base(writer, operands[j]) + suffix, writer.used) for j, suffix in outs]
     for r, item in _item_ids(writer, node).items():
-        writer.names[item] = results[r]
+        writer.rename(item, results[r])
     parts = []
     for branch, params, wrt in zip(branches, node.attrs["params"], node.attrs["wrt"]):
         names = [captured[j] for j in params] + seed_names

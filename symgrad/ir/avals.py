@@ -4,10 +4,13 @@ Contract: an `Aval` is a value's shape (a tuple of lengths, `None` for a length 
 statically; the shape itself `None` when even the rank is not known), its dtype (`None` when not
 known), its `kind` ("array" for an ndarray, "scalar" for a NumPy scalar, "python" for a Python
 number, "tuple" for a shape tuple; `None` when not known) and, for small static values (a shape
-tuple, a Python number), the `value` itself. `None` in place of an Aval means nothing is known.
+tuple, a Python number), the `value` itself; a Python int not known statically may still be
+known relative to another (`sym`: a loop's index plus a constant, with the index's bounds), which
+tells the length of a slice `x[i : i + n]`. `None` in place of an Aval means nothing is known.
 Everything here is exact or unknown, never a guess: a pass may rewrite a node on what an Aval
-says. `standin(aval)` is an array of that shape and dtype that costs no memory (every entry
-shares one element), for working out what a view or an index does to a shape.
+says. `join` is what is known of a value that may be any of several (a loop's carried value
+over its iterations). `standin(aval)` is an array of that shape and dtype that costs no memory
+(every entry shares one element), for working out what a view or an index does to a shape.
 """
 
 from __future__ import annotations
@@ -21,11 +24,26 @@ ARRAY, SCALAR, PYTHON, TUPLE = "array", "scalar", "python", "tuple"
 
 
 @dataclass(frozen=True)
+class Sym:
+    """A Python int known as t + offset, for one unknown t in [lo, hi] (None: no bound) that
+    several values share: `token` names t (a loop's index in one iteration)."""
+
+    token: int
+    offset: int = 0
+    lo: int | None = None
+    hi: int | None = None
+
+    def shifted(self, by: int) -> "Sym":
+        return Sym(self.token, self.offset + by, self.lo, self.hi)
+
+
+@dataclass(frozen=True)
 class Aval:
     shape: tuple[int | None, ...] | None
     dtype: np.dtype | None = None
     kind: str | None = None
     value: Any = None  # a shape tuple or a Python number known statically
+    sym: Sym | None = None  # a Python int not known, but known relative to another one
 
     @property
     def rank(self) -> int | None:
@@ -87,6 +105,24 @@ def broadcast(shapes: list[tuple | None]) -> tuple | None:
         else:
             out.append(1)
     return tuple(out)
+
+
+def join(*avals: Aval | None) -> Aval | None:
+    """What is true of a value that may be any of these: each length, the dtype, the kind and
+    the static value where all agree, unknown where they differ (None if any is None)."""
+    if any(a is None for a in avals):
+        return None
+    first, *rest = avals
+    if all(a == first for a in rest):
+        return first
+    shapes = {a.shape for a in avals}
+    shape = None
+    if None not in shapes and len({len(s) for s in shapes}) == 1:
+        shape = tuple(d[0] if len(set(d)) == 1 else None for d in zip(*shapes))
+    same = lambda f: f(first) if all(f(a) == f(first) for a in rest) else None  # noqa: E731
+    value = same(lambda a: (type(a.value), a.value))
+    kinds = same(lambda a: a.dtype), same(lambda a: a.kind)
+    return Aval(shape, *kinds, value[1] if value else None, same(lambda a: a.sym))
 
 
 def standin(aval: Aval) -> Any:

@@ -1,14 +1,16 @@
 """Type inference: the abstract value (shape, dtype, kind) of every node, from its params'.
 
-Contract: `infer(graph, params)` sets `node.aval` on every node of the graph (not of the graphs
-structured nodes own), given one `Aval` (or None) per param, and returns the graph. A node's Aval
+Contract: `infer(graph, params)` sets `node.aval` on every node of the graph and of the graphs
+its structured nodes own (`symgrad.passes.avals_control`: a structured node's own `aval` is the
+tuple of its outputs'), given one `Aval` (or None) per param, and returns the graph. A node's Aval
 comes from the primitive's rule-table entry: its own shape rule (`Rule.aval`) where it has one,
 else what its facts imply: `shape` ("elementwise": the broadcast of the inputs; "reduce": the
 axes left; "first": input 0's; "scalar": 0-d), `ndarray` ("like": the first input's shape;
 "shape": the shape the first input gives), `view` (the view applied to a stand-in that costs no
-memory), `reads_shape` (the value itself, computed from stand-ins). Dtypes come from the NumPy
+memory), `reads_shape` (the value itself, computed from stand-ins); arithmetic on static Python
+numbers gives its static value. Dtypes come from the NumPy
 callable applied to tiny values of the inputs' dtypes. Whatever cannot be told exactly is None:
-structured nodes' outputs, data-dependent lengths, primitives without a shape rule.
+data-dependent lengths, primitives without a shape rule.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from symgrad.ir import Graph
-from symgrad.ir.avals import ARRAY, SCALAR, Aval, broadcast, of_value, small, standin
+from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, broadcast, of_value, small, standin
+from symgrad.passes.avals_control import structured
 from symgrad.rules import RULES
 from symgrad.rules.build import split_inputs
 from symgrad.rules.table import ARRAY as ARRAY_PARAM
@@ -32,26 +35,41 @@ def infer(graph: Graph, params: list[Aval | None]) -> Graph:
     return graph
 
 
-def node_aval(graph: Graph, node) -> Aval | None:
-    """The Aval of one node, given its inputs' (already set)."""
+def node_aval(graph: Graph, node) -> Aval | tuple | None:
+    """The Aval of one node, given its inputs' (already set); for a structured node, a tuple
+    of its outputs' Avals (its graphs inferred too)."""
     if node.op == "const":
         return of_value(node.attrs["value"], static=True)
+    if node.op == "item":
+        outs = graph[node.inputs[0]].aval
+        k = node.attrs["index"]
+        return outs[k] if isinstance(outs, tuple) and k < len(outs) else None
     rule = RULES.get(node.op)
-    if rule is None or rule.structured:
+    if rule is not None and rule.structured:
+        return structured(graph, node, infer)
+    if rule is None:
         return None
     grouped = split_inputs(rule, node.inputs, node.attrs)
     ins = {
         name: [graph[i].aval for i in v] if isinstance(v, list) else graph[v].aval
         for name, v in grouped.items()
     }
-    if rule.aval is not None:
-        return rule.aval(ins, node.attrs)
-    return implied(rule, ins, node.attrs)
+    out = NotImplemented if rule.aval is None else rule.aval(ins, node.attrs)
+    return implied(rule, ins, node.attrs) if out is NotImplemented else out
 
 
 def implied(rule: Rule, ins: dict, attrs: dict) -> Aval | None:
     """The Aval the rule's facts imply (see the module docstring)."""
     flat = [a for v in ins.values() for a in (v if isinstance(v, list) else [v])]
+    python = getattr(rule.emit, "python", None)  # spelt as a Python operator: `n - k + 1`
+    numbers = [a is not None and a.kind == PYTHON and a.value is not None for a in flat]
+    if python and flat and all(numbers):
+        try:
+            value = python(*(a.value for a in flat))
+        except (ArithmeticError, ValueError, TypeError):
+            value = None
+        if type(value) in (int, float, bool):
+            return of_value(value, static=True)
     if rule.reads_shape:
         value = call(rule, {k: _each(standin, v) for k, v in ins.items()}, attrs)
         return of_value(value.item() if isinstance(value, np.generic) else value, static=True)

@@ -33,7 +33,7 @@ from typing import Callable
 from symgrad.ir import Graph
 from symgrad.passes.activity import active as active_nodes
 from symgrad.passes.control import _active_operands, _arrange, _inert_outputs, _operands
-from symgrad.passes.simplify import dce
+from symgrad.passes.dce import dce
 from symgrad.rules import Value, building, ops
 
 

@@ -31,7 +31,7 @@ import copy
 from typing import Callable
 
 from symgrad.ir import Graph
-from symgrad.passes.simplify import dce
+from symgrad.passes.dce import dce
 
 Decision = tuple[tuple[tuple[int, int], ...], int]  # ((cond id, branch), ...), condition node
 

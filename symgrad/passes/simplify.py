@@ -17,9 +17,11 @@ from __future__ import annotations
 import operator
 
 from symgrad.ir import Graph
+from symgrad.ir.avals import Aval
 from symgrad.ir.graph import subgraphs
-from symgrad.passes import specialise
+from symgrad.passes import residuals, specialise, tape
 from symgrad.passes.avals import infer, node_aval
+from symgrad.passes.dce import dce
 from symgrad.passes.shapes import SCALAR, shape_classes, shape_key
 from symgrad.rules import RULES
 
@@ -32,11 +34,6 @@ _FOLD = {
     "negative": operator.neg,
 }
 _EW_BINARY = {"add", "subtract", "multiply", "divide", "power"}
-
-
-def dce(graph: Graph) -> None:
-    keep = graph.ancestors_of(graph.outputs + graph.checks) | set(graph.params)
-    graph.remove([n.id for n in graph.nodes() if n.id not in keep])
 
 
 def cse(graph: Graph) -> bool:
@@ -74,7 +71,9 @@ def _floats(graph: Graph, float_params: set[int]) -> set[int]:
     """Nodes known to hold float values: float params and differentiable ops on float inputs."""
     out = set(float_params)
     for node in graph.nodes():
-        if node.op == "const" and isinstance(node.attrs["value"], float):
+        if _float_aval(node.aval):
+            out.add(node.id)
+        elif node.op == "const" and isinstance(node.attrs["value"], float):
             out.add(node.id)
         elif node.op not in ("param", "const") and not RULES[node.op].nondiff:
             if any(i in out for i in node.inputs):
@@ -82,14 +81,18 @@ def _floats(graph: Graph, float_params: set[int]) -> set[int]:
     return out
 
 
+def _float_aval(aval) -> bool:
+    return isinstance(aval, Aval) and aval.dtype is not None and aval.dtype.kind in "fc"
+
+
 class _Rewriter:
     def __init__(self, graph: Graph, float_params: set[int], avals: list | None, body: bool):
         self.g, self.body = graph, body
         self.keys = shape_classes(graph)
-        self.floats = _floats(graph, float_params)
         self.typed = avals is not None
         if self.typed:
             infer(graph, avals)
+        self.floats = _floats(graph, float_params)
 
     def new(self, like, op: str, inputs, attrs=None) -> int:
         """A node like `like` (same loc and flags) computing op(inputs)."""
@@ -110,7 +113,7 @@ class _Rewriter:
         self.keys[nid] = shape_key(self.g, self.g[nid], self.keys)
         if self.typed:
             self.g[nid].aval = node_aval(self.g, self.g[nid])
-        if is_float:
+        if is_float or _float_aval(self.g[nid].aval):
             self.floats.add(nid)
 
     def const(self, like, value) -> int:
@@ -298,10 +301,17 @@ def _named(graph: Graph, nid: int | None) -> bool:
     )
 
 
+def _accumulated(graph: Graph, item) -> bool:
+    """An item that is a backward loop's sum for a captured value: an array of its own."""
+    src = graph[item.inputs[0]]
+    return src.op == "loop_vjp" and src.attrs["outs"][item.attrs["index"]][0] == "acc"
+
+
 def own_outputs(graph: Graph, typed: bool = False) -> None:
     """Make each gradient a new array: a `fit` whose value is an argument (after `1.0 * y`
     became `y`, say), a constant, a view, or a value another output also returns gets a copy.
-    In a `typed` graph, a `fit` whose value has its argument's Aval already is that value."""
+    In a `typed` graph, a `fit` whose value has its argument's Aval already is that value,
+    unless a loop or branch gives it."""
     seen: set[int] = set()
     for k, o in enumerate(graph.outputs):
         if o in graph.outputs[:k]:  # argnums=(0, 0): the same gradient twice, as two arrays
@@ -322,6 +332,8 @@ def own_outputs(graph: Graph, typed: bool = False) -> None:
             graph[v].aval = vnode.aval
             graph.set_inputs(o, (v,) + node.inputs[1:])
         seen.add(value)
+        if graph[v].op == "item" and not _accumulated(graph, graph[v]):  # a loop's or branch's
+            continue  # value may be a read-only broadcast: `_fit` copies it then
         if typed and specialise.fitted(graph[v].aval, graph[node.inputs[1]].aval):
             graph.replace_uses(o, v)
             if not _named(graph, v):  # `b_bar`, not `t1`
@@ -329,15 +341,28 @@ def own_outputs(graph: Graph, typed: bool = False) -> None:
                 kept.name, kept.cot_of, kept.tan_of = node.name, node.cot_of, node.tan_of
 
 
+def _provably_scalar(graph: Graph, check) -> bool:
+    """A `check_scalar` of a value whose Aval is 0-d checks nothing."""
+    value = graph[check.inputs[0]].aval
+    return check.op == "check_scalar" and isinstance(value, Aval) and value.shape == ()
+
+
 def simplify(graph: Graph, float_params=(), body: bool = False, avals: list | None = None) -> Graph:
     """Simplify in place (and return) the graph; `float_params` are params known to be floats,
     `avals` (when given) the Avals of all params. A loop `body` keeps its outputs as they are
     (a function's get arrays of their own)."""
+    if avals is not None:  # the bodies' params typed, as every iteration sees them
+        infer(graph, avals)
+        graph.checks = [c for c in graph.checks if not _provably_scalar(graph, graph[c])]
     for node in graph.nodes():
         if node.op in ("loop_vjp", "cond_vjp"):  # a VJP body's last params, its seeds, are floats
             for inner in subgraphs(node):
                 seeds = inner.params[len(inner.params) - node.attrs["n_seeds"] :]
-                simplify(inner, seeds, body=True)
+                typed = None if avals is None else [inner[p].aval for p in inner.params]
+                simplify(inner, seeds, body=True, avals=typed)
+            if avals is not None and node.op == "loop_vjp":
+                residuals.record(graph, node)  # what the VJP reads, taped, not recomputed
+                tape.untape(graph, node)  # values only the recomputation read, or a shape
     for _ in range(20):
         cse(graph)
         dce(graph)

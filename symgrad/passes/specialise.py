@@ -6,9 +6,10 @@ a value that depends only on shapes (`np.shape(x)`, `np.broadcast_shapes`, a siz
 constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis=0)`);
 `broadcast_to(v, shape)` of a v of that shape becomes v; `t + index_add(x, v, i)` of one
 shape and dtype becomes `t[i] = t[i] + v` for a basic index (one buffer for the cotangents of
-several reads of x); `fit(g, x)` of a g broadcast
-against x sums it first (`fit(np.sum(g, axis=0), x)`); a primitive whose rule has a
-`specialise` hook (a helper dispatching on ranks) becomes the template the hook picks.
+several reads of x); `np.sum(a * b)` of two vectors in the backward pass is `a @ b`;
+`fit(g, x)` of a g broadcast against x sums it first (`fit(np.sum(g, axis=0), x)`), and is g
+itself where g has x's Aval (but for a function's outputs: `own_outputs`); a primitive whose
+rule has a `specialise` hook (a helper dispatching on ranks) becomes the template it picks.
 `fitted(value, x)` says when a gradient needs no `_fit` for its argument x: an ndarray already
 of x's shape and dtype. Each rewrite is exact for the signature the Avals describe, and the
 emitted module is used only for that signature.
@@ -25,7 +26,7 @@ from symgrad.rules.shapes import summed_shape
 def rewrite(rw, node) -> int | None:
     g, op, aval = rw.g, node.op, node.aval
     rule = RULES.get(op)
-    if rule is None:
+    if rule is None or rule.structured:
         return None
     if aval is not None and aval.value is not None:  # known statically: a shape, a length
         return rw.const(node, aval.value)
@@ -37,6 +38,8 @@ def rewrite(rw, node) -> int | None:
             return _sums(rw, node, v.shape, aval.shape)
     if op == "fit":  # the sums it does, where they are known, so that nothing is left to fit
         v, x = (g[i].aval for i in node.inputs)
+        if fitted(v, x) and (rw.body or node.id not in g.outputs):  # (own_outputs sees those)
+            return node.inputs[0]
         if v is not None and x is not None and v.known and fitted(Aval(x.shape, v.dtype, ARRAY), x):
             if v.shape != x.shape and summed_shape(v.shape, x.shape) == x.shape:
                 shape = rw.const(node, x.shape)
@@ -63,12 +66,35 @@ def rewrite(rw, node) -> int | None:
                 read = rw.new(node, "getitem", (acc.id, *parts), _index_attrs(scatter))
                 total = rw.new(node, "add", (read, v))
                 return rw.new(node, "setitem", (acc.id, total, *parts), _index_attrs(scatter))
+    if op == "sum" and node.backward and _inner_product(g, node):  # np.sum(a * b): a @ b
+        return rw.new(node, "matmul", g[node.inputs[0]].inputs)
     if rule.specialise is not None:
         grouped = split_inputs(rule, node.inputs, node.attrs)
         template = rule.specialise({k: g[i].aval for k, i in grouped.items()})
         if template is not None:
             return _build(rw, node, template, {k: Value(i) for k, i in grouped.items()})
     return None
+
+
+def _inner_product(g, node) -> bool:
+    """Whether a `sum` over every axis is of the product of two float vectors of one shape and
+    dtype that nothing else reads (one BLAS dot instead of a product and a sum)."""
+    prod = g[node.inputs[0]]
+    if prod.op != "multiply" or g.users(prod.id) != [node.id] or prod.id in g.outputs:
+        return False
+    if node.attrs.get("axis") not in (None, 0, (0,)) or node.attrs.get("keepdims"):
+        return False
+    if set(node.attrs) - {"axis", "keepdims"}:
+        return False
+    a, b = (g[i].aval for i in prod.inputs)
+    return (
+        a is not None
+        and a == b
+        and a.kind == ARRAY
+        and a.rank == 1
+        and a.known
+        and a.dtype.kind == "f"
+    )
 
 
 def _is_int(aval: Aval | None) -> bool:

@@ -14,13 +14,16 @@ shape, dtype and type of its initial value: the body's next value is the param i
 by `setitem` (`out[i] = v`), through loops and branches that do the same. Those reads then take
 the initial value, captured by the backward loop. So a loop filling an array element by element
 tapes only its index, and the array can be updated in place (`symgrad.emit.inplace`).
+
+`untape(graph, back)` takes off the tape what the body of `loop_vjp` node `back` no longer
+reads once simplified for known shapes (the values its `fit`s read for their shape alone).
 """
 
 from __future__ import annotations
 
 from symgrad.ir import Graph
 from symgrad.passes.aliasing import value_read
-from symgrad.passes.simplify import dce
+from symgrad.passes.dce import dce
 
 
 def trim(graph: Graph, loop, vjp_body: Graph, first: int, k: int) -> tuple[list[int], list[int]]:
@@ -50,6 +53,29 @@ def trim(graph: Graph, loop, vjp_body: Graph, first: int, k: int) -> tuple[list[
         vjp_body[p].attrs["index"] = position
     loop.attrs["taped"] = tuple(taped)
     return taped, [operands[j] for j in shaped]
+
+
+def untape(graph: Graph, back) -> None:
+    """Take off the tape of the loop that `loop_vjp` node `back` walks the carried values its
+    body no longer reads (a typed VJP needs no value for its shape alone), then the carried
+    values nothing needs any more (`prune`)."""
+    a, body = back.attrs, back.attrs["body"]
+    item = graph[back.inputs[0]]
+    loop = graph[item.inputs[0]] if item.op == "item" else None
+    if loop is None or loop.op not in ("loop", "while") or graph.users(item.id) != [back.id]:
+        return
+    first = 1 if loop.op == "loop" else 0
+    taped = list(loop.attrs.get("taped", range(loop.attrs["n_carried"])))
+    unread = [r for r in range(len(taped)) if not body.users(body.params[first + r])]
+    if not unread:
+        return
+    body.remove([body.params[first + r] for r in unread])
+    body.params = [p for p in body.params if p in body]
+    for position, p in enumerate(body.params):
+        body[p].attrs["index"] = position
+    loop.attrs["taped"] = tuple(j for r, j in enumerate(taped) if r not in unread)
+    a["n_tape"] -= len(unread)
+    prune(graph)
 
 
 def same_meta(graph: Graph, nid: int, param: int) -> bool:

@@ -15,6 +15,7 @@ import ast
 
 import numpy as np
 
+from symgrad.ir.avals import PYTHON, Aval
 from symgrad.rules.build import is_const, is_none, ops, value_of
 from symgrad.rules.table import DIAGONAL, binop, call, defrule, unaryop
 
@@ -99,6 +100,26 @@ unary(
 unary("negative", lambda g: -g, lambda sp, x: -x, "−v", emit=unaryop(ast.USub))
 unary("positive", lambda g: g, lambda sp, x: x, "v")
 
+
+def _index_arithmetic(sign: int):
+    """`i + c`, `c + i`, `i - c` for a Python int i known relative to another (`Aval.sym`: a
+    loop's index) and a static int c: known relative to it too. Else what the facts imply."""
+
+    def aval(ins: dict, attrs: dict):
+        a, b = ins["x1"], ins["x2"]
+        if sign == 1 and _static_int(a):
+            a, b = b, a
+        if _static_int(b) and a is not None and a.sym is not None and a.kind == PYTHON:
+            return Aval((), a.dtype, PYTHON, sym=a.sym.shifted(sign * b.value))
+        return NotImplemented
+
+    return aval
+
+
+def _static_int(a) -> bool:
+    return a is not None and a.kind == PYTHON and type(a.value) is int
+
+
 defrule(
     "add",
     "x1, x2",
@@ -109,6 +130,7 @@ defrule(
     math="v; v",
     examples=binary_examples("{0} + {1}", "real", "real"),
     jvp=DIAGONAL,
+    aval=_index_arithmetic(1),
     **EW,
 )
 defrule(
@@ -121,6 +143,7 @@ defrule(
     math="v; −v",
     examples=binary_examples("np.subtract", "real", "real"),
     jvp=DIAGONAL,
+    aval=_index_arithmetic(-1),
     **EW,
 )
 defrule(

@@ -68,17 +68,20 @@ def _getitem_aval(ins: dict, attrs: dict) -> Aval | None:
         if p is None or not p.known or p.dtype.kind not in "iu":
             return None
         parts.append(0 if p.shape == () else np.zeros(p.shape, p.dtype))
-    if a is None or any(
-        isinstance(it, Slice) and any(isinstance(b, Dyn) for b in it) for it in attrs["index"]
-    ):
+    if a is None:
+        return None
+    lengths = _slice_lengths(attrs["index"], ins["parts"], np.shape(a))
+    if lengths is None:
         return None
 
-    def item(it):
+    def item(k, it):
         if isinstance(it, Dyn):
             return parts[it.k]
+        if k in lengths:  # a slice whose bounds move together: `x[i : i + n]`
+            return slice(0, lengths[k])
         return slice(*it) if isinstance(it, Slice) else it
 
-    index = tuple(item(it) for it in attrs["index"])
+    index = tuple(item(k, it) for k, it in enumerate(attrs["index"]))
     try:
         out = a[index[0] if isinstance(a, tuple) and len(index) == 1 else index]
     except (IndexError, TypeError):
@@ -86,6 +89,32 @@ def _getitem_aval(ins: dict, attrs: dict) -> Aval | None:
     if isinstance(out, np.generic):
         return Aval((), out.dtype, SCALAR)
     return of_value(out, static=isinstance(a, tuple))  # an array, or part of a shape tuple
+
+
+def _slice_lengths(index: tuple, parts: list, shape: tuple) -> dict[int, int] | None:
+    """The length of each slice of a basic index whose bounds are known only at run time, by
+    position: known where start and stop are one index plus constants (`Aval.sym`) within the
+    axis for every value the index takes (no wrap-around, no clipping). None if one is not."""
+    out, axis = {}, 0
+    for k, it in enumerate(index):
+        if it is None:
+            continue
+        if it is Ellipsis or isinstance(it, Dyn) and parts[it.k].shape != ():
+            axis = None  # past here, where an axis is is not worked out
+            continue
+        if isinstance(it, Slice) and any(isinstance(b, Dyn) for b in it):
+            if axis is None or axis >= len(shape):
+                return None
+            start, stop = (parts[b.k].sym if isinstance(b, Dyn) else None for b in it[:2])
+            if it.step is not None or start is None or stop is None or start.token != stop.token:
+                return None
+            if start.lo is None or start.lo + start.offset < 0:
+                return None
+            if stop.hi + stop.offset > shape[axis]:
+                return None
+            out[k] = max(stop.offset - start.offset, 0)
+        axis = None if axis is None else axis + 1
+    return out
 
 
 def _like_x(own_dtype: bool):

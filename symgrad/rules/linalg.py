@@ -11,6 +11,7 @@ they share) are primitives too, whose VJPs and JVPs are made of one another.
 """
 
 import ast
+import math
 
 import numpy as np
 
@@ -48,14 +49,26 @@ def _like(name: str):
     return aval
 
 
+def _outer_aval(ins: dict, attrs: dict) -> Aval | None:
+    """np.outer flattens both operands: (a.size, b.size)."""
+    a, b = ins["a"], ins["b"]
+    if a is None or b is None or not a.known or not b.known:
+        return None
+    return Aval((math.prod(a.shape), math.prod(b.shape)), result_dtype(a, b), ARRAY)
+
+
 def _matmul_vjp_a_for(ins: dict):
     """B[a](v) of a @ b as the one line the operands' ranks choose (see `_matmul_vjp_a`)."""
     a, b = ins["a"], ins["b"]
-    if a is None or b is None or not a.rank or not b.rank or a.rank == 1 and b.rank > 1:
+    if a is None or b is None or not a.rank or not b.rank or a.rank == 1 and b.rank > 2:
         return None
-    if a.rank == 1:
+    if a.rank == 1 and b.rank == 1:
         return lambda ct, a, b: ct * b
-    if b.rank == 1:
+    if a.rank == 1:  # v @ M: B[v] = M g
+        return lambda ct, a, b: b @ ct
+    if b.rank == 1:  # M @ v: B[M] = g vᵀ
+        if a.rank == 2:
+            return lambda ct, a, b: ops.outer(ct, b)
         return lambda ct, a, b: ops.unbroadcast(ct[..., None] * b, ops.shape(a))
     return lambda ct, a, b: ops.unbroadcast(ct @ _swap_last(b, ins["b"]), ops.shape(a))
 
@@ -63,11 +76,15 @@ def _matmul_vjp_a_for(ins: dict):
 def _matmul_vjp_b_for(ins: dict):
     """B[b](v) of a @ b as the one line the operands' ranks choose (see `_matmul_vjp_b`)."""
     a, b = ins["a"], ins["b"]
-    if a is None or b is None or not a.rank or not b.rank or b.rank == 1 and a.rank > 1:
+    if a is None or b is None or not a.rank or not b.rank or b.rank == 1 and a.rank > 2:
         return None
-    if b.rank == 1:
+    if b.rank == 1 and a.rank == 1:
         return lambda ct, a, b: ct * a
-    if a.rank == 1:
+    if b.rank == 1:  # M @ v: B[v] = Mᵀ g
+        return lambda ct, a, b: ops.transpose(a) @ ct
+    if a.rank == 1:  # v @ M: B[M] = v gᵀ
+        if b.rank == 2:
+            return lambda ct, a, b: ops.outer(a, ct)
         return lambda ct, a, b: ops.unbroadcast(a[:, None] * ct[..., None, :], ops.shape(b))
     return lambda ct, a, b: ops.unbroadcast(_swap_last(a, ins["a"]) @ ct, ops.shape(b))
 
@@ -207,6 +224,7 @@ defrule(
     "a, b",
     call("np.outer"),
     numpy=(np.outer,),
+    aval=_outer_aval,
     vjp={
         "a": lambda g, a, b: ops.reshape(g @ ops.ravel(b), ops.shape(a)),
         "b": lambda g, a, b: ops.reshape(ops.ravel(a) @ g, ops.shape(b)),

@@ -11,7 +11,7 @@ import ast
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, Aval, shape_tuple
+from symgrad.ir.avals import ARRAY, TUPLE, Aval, of_value, shape_tuple
 from symgrad.rules import runtime
 from symgrad.rules.build import is_const, is_none, ops, value_of
 from symgrad.rules.table import LINEAR, call, defrule
@@ -158,7 +158,17 @@ def _emit_list(args, attrs, rule):
 
 defrule("make_tuple", "*items", _emit_tuple, nondiff=True)
 defrule("make_list", "*items", _emit_list, nondiff=True)
-defrule("len", "obj", call("len"), numpy=(len,), nondiff=True, shape="scalar")
+
+
+def _len_aval(ins: dict, attrs: dict):
+    """len of an array of known shape, or of a shape tuple: known statically."""
+    a = ins["obj"]
+    if a is not None and a.kind in (ARRAY, TUPLE) and a.shape and a.shape[0] is not None:
+        return of_value(a.shape[0], static=True)
+    return NotImplemented
+
+
+defrule("len", "obj", call("len"), numpy=(len,), nondiff=True, shape="scalar", aval=_len_aval)
 
 
 def _transpose_vjp(g, axes):

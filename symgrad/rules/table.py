@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -66,7 +67,8 @@ class Rule:
     callables: tuple = ()  # the NumPy callables that denote it
     structured: bool = False  # control flow owning sub-graphs; passes handle it themselves
     aval: Callable | None = None  # shape rule: (input Avals by parameter, attrs) -> Aval | None,
-    # where the facts above do not tell the output's Aval (`symgrad.passes.avals`)
+    # where the facts above do not tell the output's Aval (`symgrad.passes.avals`); it returns
+    # NotImplemented where they do
     reads_shape: bool = False  # the value depends on the inputs' shapes and dtypes alone
     specialise: Callable | None = None  # (input Avals by parameter) -> a template computing
     # the same value with what the Avals decide resolved (a helper's rank dispatch), or None
@@ -236,6 +238,14 @@ def call(path: str) -> Callable:
     return emit
 
 
+_PYTHON_OPS = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": operator.pow,
+    "@": operator.matmul,
+}
 _BINOPS = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "**": ast.Pow, "@": ast.MatMult}
 
 
@@ -243,6 +253,7 @@ def binop(symbol: str) -> Callable:
     def emit(args, attrs, rule):
         return ast.BinOp(args[0], _BINOPS[symbol](), args[1])
 
+    emit.python = _PYTHON_OPS[symbol]  # what the spelling computes on Python numbers
     return emit
 
 

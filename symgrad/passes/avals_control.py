@@ -1,0 +1,129 @@
+"""Type inference through loops and branches: the Avals of a structured node's outputs and of
+every value in the graphs it owns.
+
+Contract: `structured(graph, node, infer)` (called by `symgrad.passes.avals.infer` with itself)
+infers the graphs `node` owns, with params typed from its inputs, and returns one Aval (or None)
+per output of the node, which its `item`s take. What holds on every iteration holds on the
+body's params: a loop's carried values start with their initial values' Avals and are joined
+with what the body makes of them until nothing changes (`join`: a length, dtype or kind that
+differs between iterations is not known), so a rewrite that reads a body's Avals is exact on
+every iteration. A cond's outputs are the join of its branches'. A `loop_vjp`'s tape entries
+take the Avals of the forward loop's body params they record; its running cotangents are
+joined with their next values as carried values are; a captured value's cotangent is an array
+of the captured value's shape and dtype (`np.zeros_like`, added to in place). Anything else (a
+stacked output, the tape itself, a tangent entry) is None.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from symgrad.ir import Graph
+from symgrad.ir.avals import ARRAY, PYTHON, Aval, Sym, join
+
+_ROUNDS = 8  # a join loses something each round, so a fixed point comes within a few
+
+
+def structured(graph: Graph, node, infer: Callable) -> tuple:
+    a = node.attrs
+    ins = [graph[i].aval for i in node.inputs]
+    if node.op in ("loop", "while"):
+        first = 1 if node.op == "loop" else 0
+        operands = ins[3:] if first else ins
+        k = a["n_carried"]
+        body = a["body"]
+        index = [_index(body, ins[:3])] if first else []
+        carried = _fixed_point(body, index, operands[:k], operands[k:], body.outputs[:k], infer)
+        if "cond" in a:
+            infer(a["cond"], carried + operands[k:])
+        return (*carried, *[None] * (len(a["body"].outputs) - k + 1))
+    if node.op == "cond":
+        outs = []
+        for branch, ps in zip(a["branches"], a["params"]):
+            infer(branch, [ins[1 + j] for j in ps])
+            outs.append([branch[o].aval for o in branch.outputs])
+        return tuple(join(*column) for column in zip(*outs))
+    if node.op == "cond_vjp":
+        return _cond_vjp(node, ins, infer)
+    if node.op == "loop_vjp":
+        return _loop_vjp(graph, node, ins, infer)
+    return ()
+
+
+def _index(body: Graph, bounds: list) -> Aval:
+    """`for i in range(start, stop, step)` gives Python ints, each known relative to the index
+    (a `Sym` of its own), within the range's bounds where they are static."""
+    values = [b.value if b is not None and type(b.value) is int else None for b in bounds]
+    lo = hi = None
+    if None not in values and values[2] != 0 and len(range(*values)):
+        steps = range(*values)
+        lo, hi = min(steps[0], steps[-1]), max(steps[0], steps[-1])
+    return Aval((), np.dtype(int), PYTHON, sym=Sym(id(body), 0, lo, hi))
+
+
+def _fixed_point(body: Graph, head: list, carried: list, rest: list, outs, infer) -> list:
+    """The carried Avals true on every iteration: params `[*head, *carried, *rest]`, `outs`
+    the nodes holding the carried values' next values (None: the value stays as it is)."""
+    for _ in range(_ROUNDS):
+        infer(body, [*head, *carried, *rest])
+        nxt = [c if o is None else join(c, body[o].aval) for c, o in zip(carried, outs)]
+        if nxt == carried:
+            return carried
+        carried = nxt
+    carried = [None] * len(carried)
+    infer(body, [*head, *carried, *rest])
+    return carried
+
+
+def _cond_vjp(node, ins: list, infer) -> tuple:
+    a = node.attrs
+    n, outs = a["n_captured"], a["outs"]
+    operands, seeds = ins[1 : 1 + n], ins[1 + n :]
+    columns: list[list] = [[] for _ in outs]
+    for branch, ps, wrt in zip(a["branches"], a["params"], a["wrt"]):
+        infer(branch, [operands[j] for j in ps] + seeds)
+        for r, (j, _) in enumerate(outs):
+            columns[r].append(
+                branch[branch.outputs[wrt.index(r)]].aval if r in wrt else _zeros(operands[j])
+            )
+    return tuple(join(*column) for column in columns)
+
+
+def _loop_vjp(graph: Graph, node, ins: list, infer) -> tuple:
+    a = node.attrs
+    body, n_tape, k, n_stacked = a["body"], a["n_tape"], a["n_carried"], a["n_stacked"]
+    state, captured = ins[1 : 1 + k], ins[1 + k + n_stacked :]
+    entry = _entry(graph, node.inputs[0], n_tape)
+    rows = [None] * n_stacked
+    nxt = {pos: body.outputs[r] for r, (kind, pos, _) in enumerate(a["outs"]) if kind == "state"}
+    outs = [nxt.get(s) for s in range(k)]  # a cotangent without gradient stays as it is
+    state = _fixed_point(body, [*entry, *captured], state, rows, outs, infer)
+    return tuple(
+        state[pos] if kind == "state" else _zeros(captured[pos]) for kind, pos, _ in a["outs"]
+    )
+
+
+def _entry(graph: Graph, tape: int, n_tape: int) -> list:
+    """The Avals of a tape's entries: the forward loop's index and taped carried params (their
+    Avals as inferred for the forward body), then its decisions."""
+    item = graph[tape]
+    loop = graph[item.inputs[0]] if item.op == "item" else None
+    if loop is None or loop.op not in ("loop", "while") or not loop.attrs.get("tape"):
+        return [None] * n_tape
+    a, body = loop.attrs, loop.attrs["body"]
+    first = 1 if loop.op == "loop" else 0
+    k, n_stacked = a["n_carried"], a.get("n_stacked", 0)
+    params = [body[p].aval for p in body.params]
+    taped = [params[first + j] if j < k else None for j in a.get("taped", range(k))]
+    decisions = body.outputs[k + n_stacked : k + n_stacked + a.get("n_decisions", 0)]
+    out = [*params[:first], *taped, *(body[d].aval for d in decisions)]
+    return out if len(out) == n_tape else [None] * n_tape
+
+
+def _zeros(aval: Aval | None) -> Aval | None:
+    """What `np.zeros_like` of a value of this Aval gives."""
+    if aval is None or aval.shape is None or aval.dtype is None:
+        return None
+    return Aval(aval.shape, aval.dtype, ARRAY)

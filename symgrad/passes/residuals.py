@@ -1,0 +1,134 @@
+"""Residuals: a loop's tape records the values its backward loop would otherwise recompute.
+
+Contract: `record(graph, back)` is called on a `loop_vjp` node `back` whose tape is recorded by
+a forward `loop` or `while` of `graph`. The body of `back` recomputes, from the taped carried
+values, the forward values its VJP reads (`h = np.tanh(W @ h_prev + U @ x[t])` again, to
+multiply by `1 - h ** 2`). Each such array that costs work to recompute (not a param, a
+constant, a view, a shape or a number) and that the forward body computes from the same
+params (matched node by node, as CSE matches; a node it lacks is added to it) becomes one more
+entry of the tape: an output of the forward body after its decisions (recorded with them, at
+the end of each iteration) and a param of the backward body after its entry's others. What
+only the recomputation needed is then dead in the backward body and removed. Values computed
+through a nested loop or branch, or from a decision, stay recomputed, as do those computed
+from a taped value (`1 - h ** 2` from the taped `h`).
+
+The tape then holds what the VJP needs, as a hand-written backward pass keeps the forward
+activations; recomputation (the tape of carried values alone) trades that memory for time.
+"""
+
+from __future__ import annotations
+
+from symgrad.ir import Graph
+from symgrad.ir.avals import ARRAY
+from symgrad.passes.dce import dce
+from symgrad.rules import RULES
+
+_CHEAP = frozenset(("shape", "size", "ndim", "len", "dtype", "shape_size", "broadcast_shapes"))
+
+
+def record(graph: Graph, back) -> None:
+    item = graph[back.inputs[0]]
+    loop = graph[item.inputs[0]] if item.op == "item" else None
+    if loop is None or loop.op not in ("loop", "while") or graph.users(item.id) != [back.id]:
+        return
+    vjp, fwd = back.attrs["body"], loop.attrs["body"]
+    to_fwd = _param_map(graph, loop, back)
+    found = [r for r in _recomputed(vjp) if _ancestry_ok(vjp, r, to_fwd)]
+    a = loop.attrs
+    k, n_stacked, n_decisions = a["n_carried"], a.get("n_stacked", 0), a.get("n_decisions", 0)
+    keys = {node.key(): node.id for node in fwd.nodes() if node.op != "param"}
+    at = k + n_stacked + n_decisions  # the body's outputs: the new entries after the decisions
+    params = list(vjp.params)
+    n_tape = back.attrs["n_tape"]
+    taken = set()
+    for r in found:
+        if vjp.ancestors_of([r]) & taken:  # computed from a taped value: recomputed from it
+            continue  # (`1 - h ** 2` from the taped h)
+        out = _copy(vjp, fwd, r, to_fwd, keys)
+        fwd.outputs.insert(at, out)
+        at += 1
+        q = vjp.param(vjp[r].name or fwd[out].name or "t")
+        vjp.set_order(q, vjp[r].order)
+        vjp.replace_uses(r, q)
+        to_fwd[q] = out
+        taken.add(q)
+        params.insert(n_tape, q)
+        n_tape += 1
+    if not taken:
+        return
+    vjp.params = params
+    for position, p in enumerate(vjp.params):
+        vjp[p].attrs["index"] = position
+    dce(vjp)
+    a["n_decisions"] = n_decisions + len(taken)
+    back.attrs["n_tape"] = n_tape
+
+
+def _param_map(graph: Graph, loop, back) -> dict[int, int]:
+    """Backward-body param -> the forward-body param holding the same value: the index, the
+    taped carried values, and captured values both loops read."""
+    vjp, fwd = back.attrs["body"], loop.attrs["body"]
+    first = 1 if loop.op == "loop" else 0
+    k = loop.attrs["n_carried"]
+    taped = loop.attrs.get("taped", range(k))
+    out = {vjp.params[0]: fwd.params[0]} if first else {}
+    for r, j in enumerate(taped):
+        if j < k:
+            out[vjp.params[first + r]] = fwd.params[first + j]
+    operands = loop.inputs[3:] if first else loop.inputs
+    n_state, n_stacked = back.attrs["n_carried"], back.attrs["n_stacked"]
+    captured = back.inputs[1 + n_state + n_stacked :]
+    for c, i in enumerate(captured):
+        for j in range(k, len(operands)):
+            if operands[j] == i:
+                out[vjp.params[back.attrs["n_tape"] + c]] = fwd.params[first + j]
+                break
+    return out
+
+
+def _recomputed(vjp: Graph) -> list[int]:
+    """The forward values of the backward body that backward values (or outputs) read and
+    that cost work to recompute, in order."""
+    out = []
+    for node in vjp.nodes():
+        if node.backward or node.tangent or node.op in ("param", "const") or node.op in _CHEAP:
+            continue
+        rule = RULES.get(node.op)
+        if rule is None or rule.view or rule.reads_shape or rule.structured or rule.nondiff:
+            continue
+        if getattr(node.aval, "kind", None) != ARRAY or not node.aval.rank:
+            continue  # a number (`i + k`) costs less to compute again than to keep
+        readers = [vjp[u] for u in vjp.users(node.id)]
+        if node.id in vjp.outputs or any(u.backward or u.tangent for u in readers):
+            out.append(node.id)
+    return out
+
+
+def _ancestry_ok(vjp: Graph, r: int, to_fwd: dict) -> bool:
+    """Whether r is computed from mapped params by plain primitives alone."""
+    for a in vjp.ancestors_of([r]):
+        node = vjp[a]
+        if node.op == "param" and a not in to_fwd:
+            return False
+        if node.backward or node.tangent:
+            return False
+        if node.op not in ("param", "const") and RULES[node.op].structured:
+            return False
+    return True
+
+
+def _copy(vjp: Graph, fwd: Graph, r: int, to_fwd: dict, keys: dict) -> int:
+    """The forward-body node computing what r computes in the backward body (made if none)."""
+    made = dict(to_fwd)
+    needed = vjp.ancestors_of([r])
+    for node in vjp.nodes():
+        if node.id not in needed or node.id in made:
+            continue
+        inputs = tuple(made[i] for i in node.inputs)
+        probe = type(node)(-1, node.op, inputs, node.attrs)
+        nid = keys.get(probe.key())
+        if nid is None:
+            nid = fwd.add(node.op, inputs, dict(node.attrs), node.loc, name=node.name)
+            keys[fwd[nid].key()] = nid
+        made[node.id] = nid
+    return made[r]

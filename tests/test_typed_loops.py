@@ -1,0 +1,140 @@
+"""Typed loops: Avals through loop bodies, and the backward loops they let symgrad write.
+
+A loop's carried values are typed by a fixed point (what holds on every iteration), its index
+is known relative to itself (`x[i : i + n]` has length n where that stays inside x), and the
+backward loop is specialised with them: no `_fit` or `_unbroadcast` in it, no value taped for
+its shape alone, the values its VJP reads taped instead of recomputed, sums of outer products
+made one matrix product. Every gradient here is checked against central differences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad
+from symgrad.ir.avals import ARRAY, PYTHON, Aval, Sym, join
+from symgrad.ir.index import Dyn, Slice
+from symgrad.rules.indexing import _slice_lengths
+
+
+def _body(source: str) -> str:
+    return source[source.index("\ndef grad_") :]
+
+
+def conv_taps(w, b, x, target):
+    n, k = x.shape[0], w.shape[0]
+    out = np.zeros(n - k + 1)
+    for j in range(k):
+        out = out + w[j] * x[j : j + n - k + 1]
+    r = np.maximum(out + b, 0.0)
+    return np.mean((r - target) ** 2)
+
+
+def rnn(W, U, xs):
+    h = np.zeros(W.shape[0])
+    loss = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + U @ xs[t])
+        loss = loss + np.sum(h**2)
+    return loss
+
+
+def conv_elements(x, w):
+    k = len(w)
+    out = np.zeros(len(x) - k + 1)
+    for i in range(len(x) - k + 1):
+        out[i] = np.sum(x[i : i + k] * w)
+    return np.sum(out**2)
+
+
+def clipped(x, w):
+    total = 0.0
+    for j in range(4):
+        total = total + np.sum(w * x[j : j + 3] ** 2)  # the last reads run past the end
+    return total
+
+
+def test_a_loop_over_taps_tapes_nothing_and_sums_by_dot():
+    rng = np.random.default_rng(0)
+    args = (rng.standard_normal(4), 0.1, rng.standard_normal(20), rng.standard_normal(17))
+    g = symgrad.grad(conv_taps, argnums=(0, 1))
+    g(*args)
+    symgrad.check_grads(conv_taps, args, (0, 1))
+    body = _body(g.source)
+    assert "tape" not in body and "for j_1 in reversed(range(4)):" in body
+    assert "w_bar_1[j_1] += out_bar @ x[" in body  # one dot per tap, added where it belongs
+    for helper in ("_unbroadcast(", "broadcast_shapes", "np.add.at"):
+        assert helper not in body, helper
+
+
+def test_the_rnn_tape_keeps_the_activations_and_sums_outer_products_once():
+    rng = np.random.default_rng(1)
+    args = (
+        0.5 * rng.standard_normal((5, 5)),
+        rng.standard_normal((5, 3)),
+        rng.standard_normal((6, 3)),
+    )
+    g = symgrad.grad(rnn, argnums=(0, 1))
+    dW, dU = g(*args)
+    symgrad.check_grads(rnn, args, (0, 1))
+    backward = _body(g.source).split("# backward pass")[1]
+    code = [line for line in backward.splitlines() if not line.strip().startswith("#")]
+    assert not any("np.tanh" in line for line in code)  # read from the tape, not recomputed
+    assert "np.stack(" in backward and ".T @ " in backward  # Σ_t g_t h_tᵀ as one product
+    assert dW.shape == (5, 5) and dU.shape == (5, 3)
+
+
+def test_an_rnn_of_no_steps_has_zero_gradients():
+    rng = np.random.default_rng(2)
+    W, U = rng.standard_normal((3, 3)), rng.standard_normal((3, 2))
+    dW, dU = symgrad.grad(rnn, argnums=(0, 1))(W, U, np.zeros((0, 2)))
+    assert np.all(dW == 0) and np.all(dU == 0) and dW.shape == (3, 3)
+
+
+def test_an_element_loop_walks_its_range_back_without_a_tape():
+    rng = np.random.default_rng(3)
+    args = (rng.standard_normal(12), rng.standard_normal(3))
+    g = symgrad.grad(conv_elements, argnums=(0, 1))
+    g(*args)
+    symgrad.check_grads(conv_elements, args, (0, 1))
+    body = _body(g.source)
+    assert "tape" not in body and "in reversed(range(10)):" in body
+    assert "_fit(" not in body and "_unbroadcast(" not in body
+
+
+def test_a_slice_that_may_run_past_the_end_is_not_given_a_length():
+    args = (np.linspace(-1.0, 1.0, 5), np.array([0.5, -1.0, 2.0]))
+    g = symgrad.grad(clipped, argnums=(0, 1))
+    with pytest.raises(ValueError):
+        g(*args)  # NumPy cannot broadcast w against the shorter last reads: no length assumed
+    args = (np.linspace(-1.0, 1.0, 6), np.array([0.5, -1.0, 2.0]))
+    g(*args)
+    symgrad.check_grads(clipped, args, (0, 1))
+
+
+@pytest.mark.parametrize(
+    "start, stop, n, length",
+    [
+        (Sym(1, 0, 0, 4), Sym(1, 3, 0, 4), 7, 3),  # x[j : j + 3], j in 0..4, len(x) 7
+        (Sym(1, 0, 0, 4), Sym(1, 3, 0, 4), 6, None),  # the last read is clipped
+        (Sym(1, -1, 0, 4), Sym(1, 2, 0, 4), 9, None),  # x[-1 : 2] wraps around
+        (Sym(1, 0, 0, 4), Sym(2, 3, 0, 4), 9, None),  # two different unknowns
+        (Sym(1, 0), Sym(1, 3), 9, None),  # an index without bounds
+    ],
+)
+def test_slice_lengths_from_one_unknown_index(start, stop, n, length):
+    parts = [Aval((), np.dtype(int), PYTHON, sym=start), Aval((), np.dtype(int), PYTHON, sym=stop)]
+    lengths = _slice_lengths((Slice(Dyn(0), Dyn(1)),), parts, (n,))
+    assert lengths == (None if length is None else {0: length})
+
+
+def test_join_keeps_what_every_value_agrees_on():
+    a = Aval((3, 4), np.dtype("float64"), ARRAY)
+    assert join(a, a) == a
+    assert join(a, Aval((3, 5), np.dtype("float64"), ARRAY)) == Aval((3, None), a.dtype, ARRAY)
+    assert join(a, Aval((3,), np.dtype("float64"), ARRAY)).shape is None
+    number = Aval((), np.dtype("float64"), PYTHON, 0.0)
+    scalar = Aval((), np.dtype("float64"), "scalar")
+    assert join(number, scalar) == Aval((), np.dtype("float64"), None)
+    assert join(a, None) is None
