@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import operator
 
+import numpy as np
+
 from symgrad.ir import Graph
 from symgrad.ir.avals import Aval
 from symgrad.ir.graph import subgraphs
@@ -90,6 +92,7 @@ class _Rewriter:
         self.g, self.body = graph, body
         self.keys = shape_classes(graph)
         self.typed = avals is not None
+        self.float64 = False  # every float of the function is a float64
         if self.typed:
             infer(graph, avals)
         self.floats = _floats(graph, float_params)
@@ -341,25 +344,76 @@ def own_outputs(graph: Graph, typed: bool = False) -> None:
                 kept.name, kept.cot_of, kept.tan_of = node.name, node.cot_of, node.tan_of
 
 
+def _constant_states(graph: Graph, back) -> bool:
+    """Make each running cotangent of a `loop_vjp` that starts as a constant and that its body
+    passes on unchanged (the seed 1.0 of `loss = loss + ...`) that constant in the body.
+    Whether any was."""
+    a, body = back.attrs, back.attrs["body"]
+    n_state, n_stacked = a["n_carried"], a["n_stacked"]
+    m = len(back.inputs) - 1 - n_state - n_stacked
+    nxt = {pos: body.outputs[r] for r, (kind, pos, _) in enumerate(a["outs"]) if kind == "state"}
+    changed = False
+    for s in range(n_state):
+        p, init = body.params[a["n_tape"] + m + s], graph[back.inputs[1 + s]]
+        if init.op == "const" and nxt.get(s, p) == p and body.users(p):
+            c = body.add("const", (), dict(init.attrs), body[p].loc, order=body[p].order)
+            body[c].aval = body[p].aval
+            outputs = list(body.outputs)
+            body.replace_uses(p, c)
+            body.outputs = outputs  # it is still passed on as it is
+            changed = True
+    return changed
+
+
+def _float64_only(graph: Graph) -> bool:
+    """Whether every value of the graph and of the graphs it owns has a known dtype, and every
+    float among them is a float64 (complex128): then a Python float and a NumPy float64 give
+    the same results wherever they go. (A loop's tape and stacked rows are made of its body's
+    values; a check has no value.)"""
+    for node in graph.nodes():
+        avals = node.aval if isinstance(node.aval, tuple) else (node.aval,)
+        if not isinstance(node.aval, tuple) and node.op != "item" and node.id not in graph.checks:
+            if node.aval is None or node.aval.dtype is None:
+                return False
+        for a in avals:
+            if a is not None and a.dtype is not None and a.dtype.kind in "fc":
+                if a.dtype not in (np.float64, np.complex128):
+                    return False
+        if not all(_float64_only(sub) for sub in subgraphs(node)):
+            return False
+    return True
+
+
 def _provably_scalar(graph: Graph, check) -> bool:
     """A `check_scalar` of a value whose Aval is 0-d checks nothing."""
     value = graph[check.inputs[0]].aval
     return check.op == "check_scalar" and isinstance(value, Aval) and value.shape == ()
 
 
-def simplify(graph: Graph, float_params=(), body: bool = False, avals: list | None = None) -> Graph:
+def simplify(
+    graph: Graph,
+    float_params=(),
+    body: bool = False,
+    avals: list | None = None,
+    float64: bool = False,
+) -> Graph:
     """Simplify in place (and return) the graph; `float_params` are params known to be floats,
     `avals` (when given) the Avals of all params. A loop `body` keeps its outputs as they are
-    (a function's get arrays of their own)."""
+    (a function's get arrays of their own); `float64` says that every float of the function
+    it belongs to is a float64 (see `specialise.rewrite`)."""
     if avals is not None:  # the bodies' params typed, as every iteration sees them
         infer(graph, avals)
         graph.checks = [c for c in graph.checks if not _provably_scalar(graph, graph[c])]
+        dce(graph)
+        float64 = float64 or not body and _float64_only(graph)
     for node in graph.nodes():
         if node.op in ("loop_vjp", "cond_vjp"):  # a VJP body's last params, its seeds, are floats
             for inner in subgraphs(node):
                 seeds = inner.params[len(inner.params) - node.attrs["n_seeds"] :]
                 typed = None if avals is None else [inner[p].aval for p in inner.params]
-                simplify(inner, seeds, body=True, avals=typed)
+                simplify(inner, seeds, body=True, avals=typed, float64=float64)
+                if node.op == "loop_vjp" and _constant_states(graph, node):
+                    simplify(inner, seeds, body=True, avals=typed, float64=float64)
             if avals is not None and node.op == "loop_vjp":
                 residuals.record(graph, node)  # what the VJP reads, taped, not recomputed
                 tape.untape(graph, node)  # values only the recomputation read, or a shape
@@ -367,6 +421,7 @@ def simplify(graph: Graph, float_params=(), body: bool = False, avals: list | No
         cse(graph)
         dce(graph)
         rw = _Rewriter(graph, set(float_params), avals, body)
+        rw.float64 = float64
         changed = False
         for node in list(graph.nodes()):
             if node.op in ("param", "const") or node.id not in graph:

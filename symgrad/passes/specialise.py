@@ -8,7 +8,11 @@ constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis
 shape and dtype becomes `t[i] = t[i] + v` for a basic index (one buffer for the cotangents of
 several reads of x); `np.sum(a * b)` of two vectors in the backward pass is `a @ b`;
 `fit(g, x)` of a g broadcast against x sums it first (`fit(np.sum(g, axis=0), x)`), and is g
-itself where g has x's Aval (but for a function's outputs: `own_outputs`); a primitive whose
+itself where g has x's Aval (but for a function's outputs: `own_outputs`), or, in a loop body
+of a function whose floats are all float64, where both are 0-d float64s: a Python float, a
+NumPy float64 and a 0-d array of one give the same values and dtypes in every operation there,
+so a running cotangent of `loss = 0.0; loss = loss + ...` need not take its type per step (the
+function's outputs are fitted still); a primitive whose
 rule has a `specialise` hook (a helper dispatching on ranks) becomes the template it picks.
 `fitted(value, x)` says when a gradient needs no `_fit` for its argument x: an ndarray already
 of x's shape and dtype. Each rewrite is exact for the signature the Avals describe, and the
@@ -16,6 +20,8 @@ emitted module is used only for that signature.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from symgrad.ir.avals import ARRAY, Aval, broadcast
 from symgrad.rules import RULES
@@ -40,6 +46,8 @@ def rewrite(rw, node) -> int | None:
         v, x = (g[i].aval for i in node.inputs)
         if fitted(v, x) and (rw.body or node.id not in g.outputs):  # (own_outputs sees those)
             return node.inputs[0]
+        if rw.body and rw.float64 and _number64(v) and _number64(x):  # a 0-d running cotangent
+            return node.inputs[0]  # (see the docstring)
         if v is not None and x is not None and v.known and fitted(Aval(x.shape, v.dtype, ARRAY), x):
             if v.shape != x.shape and summed_shape(v.shape, x.shape) == x.shape:
                 shape = rw.const(node, x.shape)
@@ -95,6 +103,10 @@ def _inner_product(g, node) -> bool:
         and a.known
         and a.dtype.kind == "f"
     )
+
+
+def _number64(aval: Aval | None) -> bool:
+    return aval is not None and aval.shape == () and aval.dtype == np.float64
 
 
 def _is_int(aval: Aval | None) -> bool:
