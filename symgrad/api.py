@@ -47,22 +47,33 @@ _CACHE: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary(
 @dataclass
 class _Artifact:
     """A compiled transformation: its graph, and its module, emitted and loaded when first
-    needed (a call runs the module specialised for its arguments, `specialised`)."""
+    needed (a call runs the module specialised for its arguments, `specialised`). A
+    derivative that can be specialised keeps the graph its pass built (`raw`) and simplifies a
+    copy of it (`finish`) only when the shape-polymorphic module is asked for: a call needs
+    the specialised one alone."""
 
-    emit: Callable[[], str]  # the module's source
-    graph: Graph
+    emit: Callable[[Graph], str]  # the module's source, from the finished graph
+    finish: Callable[[], Graph]  # the finished graph (simplified), made once when first needed
     name: str  # of the module's main function
     reads: Reads  # what lowering read from outside the function: stale when any changed
     floats: list[int] | None = None  # the float params, where it can be specialised
     doc: str = ""
+    raw: Graph | None = None  # the graph to specialise (not simplified yet)
     specialised: OrderedDict = field(default_factory=OrderedDict)  # signature key -> _Artifact
+    _graph: Graph | None = None
     _source: str | None = None
     _fn: Callable | None = None
 
     @property
+    def graph(self) -> Graph:
+        if self._graph is None:
+            self._graph = self.finish()
+        return self._graph
+
+    @property
     def source(self) -> str:
         if self._source is None:
-            self._source = self.emit()
+            self._source = self.emit(self.graph)
         return self._source
 
     @property
@@ -79,10 +90,10 @@ def _key(v: Any) -> Any:
     """What a compiled function's specialisation for this argument (and whether it can be
     differentiated) depends on."""
     if type(v) is np.ndarray:
-        return (v.shape, v.dtype.str)
+        return (v.shape, v.dtype)
     if type(v) is float:
         return float
-    return (type(v), str(getattr(v, "dtype", "")))
+    return (type(v), getattr(v, "dtype", None))
 
 
 def specialised(artifact: _Artifact, values: list) -> _Artifact:
@@ -97,16 +108,17 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
         cache.move_to_end(key)
         return found
     avals = [of_value(v) for v in values]
-    names = [artifact.graph[p].name for p in artifact.graph.params]
+    base = artifact.raw if artifact.raw is not None else artifact.graph
+    names = [base[p].name for p in base.params]
     signature = ", ".join(
         f"{n}: {a if a is not None else type(v).__name__}" for n, a, v in zip(names, avals, values)
     )
     try:
-        graph = copy.deepcopy(artifact.graph)
+        graph = copy.deepcopy(base)
         simplify(graph, [graph.params[k] for k in artifact.floats], avals=avals)
         doc = f"{artifact.doc}\nSpecialised for {signature}."
         source = _emit(graph, artifact.name, doc)
-        found = _Artifact(lambda: source, graph, artifact.name, artifact.reads)
+        found = _Artifact(lambda g: source, lambda: graph, artifact.name, artifact.reads)
     except Exception as e:  # a shape rule's bug must not cost the user the gradient
         warnings.warn(
             f"symgrad could not specialise {artifact.name} for {signature} ({type(e).__name__}: "
@@ -222,13 +234,17 @@ def _derivative(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
                 raise
             graph = by_symmetry(lower(fn.fn, reads), fn.argnums[0], list(argnums), kind)
         floats = [graph.params[k] for k in argnums]
-    simplify(graph, floats)
     name = f"{kind}_{fwd.name}"
     wrt = ", ".join(fwd[fwd.params[k]].name for k in argnums)
     params = ", ".join(fwd[p].name for p in fwd.params)
     doc = f"{_WHAT[kind]} of {fwd.name}({params}) with respect to {wrt}."
     float_params = [graph.params.index(p) for p in floats]
-    return _Artifact(lambda: _emit(graph, name, doc), graph, name, reads, float_params, doc)
+
+    def finish() -> Graph:
+        return simplify(copy.deepcopy(graph), [graph.params[k] for k in float_params])
+
+    emit = lambda g: _emit(g, name, doc)  # noqa: E731
+    return _Artifact(emit, finish, name, reads, float_params, doc, raw=graph)
 
 
 def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -> _Artifact:
@@ -282,7 +298,7 @@ def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -
     graph, main, _ = before.pop()
     helpers = BATCHED_HELPERS if batched else DRIVER_HELPERS
     source = _emit(graph, main, f"{what}.", before, [driver], helpers)
-    return _Artifact(lambda: source, graph, name, reads)
+    return _Artifact(lambda g: source, lambda: graph, name, reads)
 
 
 def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) -> None:
@@ -342,12 +358,17 @@ def _run(artifact: _Artifact, fn: Callable, values) -> Any:
     try:
         return artifact.fn(*values)
     except ValueError as e:
-        tb = e.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        if tb is not None and tb.tb_frame.f_code.co_name == "_check_scalar":
-            raise NotDifferentiableError(f"{fn.__qualname__}: {e}") from None
+        _not_scalar(e, fn)
         raise
+
+
+def _not_scalar(e: ValueError, fn: Callable) -> None:
+    """Raise NotDifferentiableError for the error `_check_scalar` raises in emitted code."""
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None and tb.tb_frame.f_code.co_name == "_check_scalar":
+        raise NotDifferentiableError(f"{fn.__qualname__}: {e}") from None
 
 
 class Compiled:
@@ -408,11 +429,15 @@ class Compiled:
 
     def __call__(self, *args, **kwargs):
         if not kwargs:  # the fast path: a signature called before, nothing it read changed
-            key = tuple(map(_key, args))
+            key = tuple([_key(a) for a in args])
             hit = self._fast.get(key)
             if hit is not None and hit[0].reads.fresh():
                 self._last = hit
-                return self._finish(_run(hit[1], self.fn, args))
+                try:
+                    return self._finish(hit[1].fn(*args))
+                except ValueError as e:
+                    _not_scalar(e, self.fn)
+                    raise
         values = _bind(self.fn, args, kwargs)
         _check_differentiable(self.fn, values, self.argnums)
         base = self._artifact

@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 import os
 import textwrap
 
 from symgrad.emit import drivers, inplace
+from symgrad.emit.frees import LARGE, free
 from symgrad.ir import Graph
+from symgrad.ir.avals import ARRAY as ARRAY_KIND
+from symgrad.ir.avals import Aval
 from symgrad.ir.names import assign_names
 from symgrad.rules import RULES, batching, runtime
 from symgrad.rules.indexing import index_expr
@@ -183,7 +187,20 @@ class _Writer:
         outs = [self.expr(o) for o in self.graph.outputs]
         result = outs[0] if len(outs) == 1 else ast.Tuple(outs, ast.Load())
         lines.append(ast.unparse(ast.Return(result)))
-        return lines
+        return free(lines, self.large())
+
+    def large(self) -> set[str]:
+        """The names of values that the Avals say are arrays of at least `frees.LARGE` bytes."""
+        out = set()
+        for nid, name in self.names.items():
+            if nid not in self.graph or self.graph[nid].op == "param":
+                continue
+            aval = self.graph[nid].aval
+            if not isinstance(aval, Aval) or not aval.known:
+                continue
+            if aval.kind == ARRAY_KIND and math.prod(aval.shape) * aval.dtype.itemsize >= LARGE:
+                out.add(name)
+        return out
 
     def statements(self) -> list[str]:
         lines: list[str] = []

@@ -93,7 +93,7 @@ class _Rewriter:
         self.keys = shape_classes(graph)
         self.typed = avals is not None
         self.float64 = False  # every float of the function is a float64
-        if self.typed:
+        if self.typed:  # again: a rewrite may refine a dtype (`s * y` for broadcast_to(s) * y)
             infer(graph, avals)
         self.floats = _floats(graph, float_params)
 
@@ -126,6 +126,10 @@ class _Rewriter:
         """An equivalent node to use instead of `node`, or None."""
         g, op = self.g, node.op
         ins = node.inputs
+        if op in ("add", "subtract") and not self.body:  # in a body, it may cost an update in
+            merged = self.one_scatter(node)  # place its copy (symgrad.emit.inplace)
+            if merged is not None:
+                return merged
         if self.typed:
             typed = specialise.rewrite(self, node)
             if typed is not None:
@@ -179,10 +183,6 @@ class _Rewriter:
             if len(unique) == 1:
                 return unique[0]
             return self.new(node, op, unique, {"n_shapes": len(unique)})
-        if op in ("add", "subtract") and not self.body:  # in a body, it may cost an update in
-            merged = self.one_scatter(node)  # place its copy (symgrad.emit.inplace)
-            if merged is not None:
-                return merged
         if op in _EW_BINARY:
             return self.sink_broadcast(node)
         if op == "negative" and g[ins[0]].op == "broadcast_to":  # -broadcast_to(s, S)
@@ -316,7 +316,8 @@ def own_outputs(graph: Graph, typed: bool = False) -> None:
     In a `typed` graph, a `fit` whose value has its argument's Aval already is that value,
     unless a loop or branch gives it."""
     seen: set[int] = set()
-    for k, o in enumerate(graph.outputs):
+    for k in range(len(graph.outputs)):  # (replace_uses makes a new list of outputs)
+        o = graph.outputs[k]
         if o in graph.outputs[:k]:  # argnums=(0, 0): the same gradient twice, as two arrays
             twice = graph[o]
             op, ins = ("fit", twice.inputs) if twice.op == "fit" else ("copy", (o,))

@@ -23,6 +23,7 @@ def grad_layernorm_mlp(W1, b1, W2, b2, X, Y):
     t5 = -0.25 * Y
     # line 32: z = h @ W2 + b2
     z_bar = t5 + np.sum(-t5, axis=1, keepdims=True) / np.sum(t4, axis=1, keepdims=True) * t4
+    b2_bar = np.sum(z_bar, axis=0)
     h_bar = z_bar @ np.transpose(W2)
     W2_bar = np.transpose(h) @ z_bar
     # line 31: h = np.tanh((a - mu) / np.sqrt(var + 1e-5))
@@ -34,8 +35,6 @@ def grad_layernorm_mlp(W1, b1, W2, b2, X, Y):
     mu_bar = np.sum(-t7, axis=1, keepdims=True) + np.sum(-t8, axis=1, keepdims=True)
     # line 28: a = X @ W1 + b1
     a_bar = t7 + t8 + mu_bar / 6.0
-    W1_bar = np.transpose(X) @ a_bar
-    # line 27: def layernorm_mlp(W1, b1, W2, b2, X, Y):
     b1_bar = np.sum(a_bar, axis=0)
-    b2_bar = np.sum(z_bar, axis=0)
+    W1_bar = np.transpose(X) @ a_bar
     return (W1_bar, b1_bar, W2_bar, b2_bar)

@@ -1,0 +1,51 @@
+"""Freeing large arrays: `del x` after the last statement that reads a big intermediate.
+
+Contract: `free(lines, large)` takes the statements of a function body (top-level lines start
+without indentation; an indented line, `else:` or `elif` continues the statement above) and
+the names of variables that hold arrays of at least `LARGE` bytes (known from the Avals of a
+specialised module), and returns the lines with `del a, b` after the last statement that
+mentions each such name assigned by a top-level statement (never a param, a value returned,
+or a name bound only inside a loop or branch, which may not be bound at all). An array no
+later statement reads is then freed at once instead of when the function returns, which lowers
+the peak memory of a gradient whose forward intermediates die one by one in the backward pass.
+"""
+
+from __future__ import annotations
+
+import ast
+
+LARGE = 1 << 20  # bytes: smaller arrays cost more in lines than they free
+
+
+def free(lines: list[str], large: set[str]) -> list[str]:
+    if not large:
+        return lines
+    groups: list[list[str]] = []
+    for line in lines:
+        if groups and (line[:1].isspace() or line.startswith(("else:", "elif "))):
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    mentions, bound = [], set()
+    for group in groups:
+        try:
+            tree = ast.parse("\n".join(group))
+        except SyntaxError:  # not a whole statement: free nothing rather than guess
+            return lines
+        mentions.append({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
+        for stmt in tree.body:
+            if isinstance(stmt, ast.Assign):
+                targets = [n for t in stmt.targets for n in ast.walk(t)]
+                bound |= {n.id for n in targets if isinstance(n, ast.Name)}
+    last = {}
+    for k, names in enumerate(mentions):
+        for name in names & large & bound:
+            last[name] = k
+    returned = mentions[-1] if groups and groups[-1][0].startswith("return") else set()
+    out: list[str] = []
+    for k, group in enumerate(groups):
+        out += group
+        dead = sorted(n for n, at in last.items() if at == k and n not in returned)
+        if dead and k < len(groups) - 2:  # (not just before the return, which frees them)
+            out.append("del " + ", ".join(dead))
+    return out
