@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 import symgrad
+from symgrad.ir.verify import verify
+from symgrad.rules import RULES
 
 from .control_programs import Program
 
@@ -82,7 +84,9 @@ def _classify(program: Program, f, path: str) -> Outcome:
     stage = "value_and_grad"
     try:
         mine = program.copies()
-        value, _ = symgrad.value_and_grad(f, argnums=nums)(*mine)
+        g = symgrad.value_and_grad(f, argnums=nums)
+        value, _ = g(*mine)
+        verify(g.graph, RULES)  # the specialised graph, loops and branches included
         for k, (given, orig) in enumerate(zip(mine, args)):
             if isinstance(orig, np.ndarray) and not np.array_equal(given, orig):
                 return Outcome("wrong", "emitted code changes an argument", f"argument {k}")

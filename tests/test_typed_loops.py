@@ -15,6 +15,8 @@ import pytest
 import symgrad
 from symgrad.ir.avals import ARRAY, PYTHON, Aval, Sym, join
 from symgrad.ir.index import Dyn, Slice
+from symgrad.ir.verify import verify
+from symgrad.rules import RULES
 from symgrad.rules.indexing import _slice_lengths
 
 
@@ -60,6 +62,7 @@ def test_a_loop_over_taps_tapes_nothing_and_sums_by_dot():
     args = (rng.standard_normal(4), 0.1, rng.standard_normal(20), rng.standard_normal(17))
     g = symgrad.grad(conv_taps, argnums=(0, 1))
     g(*args)
+    verify(g.graph, RULES)
     symgrad.check_grads(conv_taps, args, (0, 1))
     body = _body(g.source)
     assert "tape" not in body and "for j_1 in reversed(range(4)):" in body
@@ -77,6 +80,7 @@ def test_the_rnn_tape_keeps_the_activations_and_sums_outer_products_once():
     )
     g = symgrad.grad(rnn, argnums=(0, 1))
     dW, dU = g(*args)
+    verify(g.graph, RULES)  # the tape's entries as the backward loop reads them
     symgrad.check_grads(rnn, args, (0, 1))
     backward = _body(g.source).split("# backward pass")[1]
     code = [line for line in backward.splitlines() if not line.strip().startswith("#")]
@@ -97,6 +101,7 @@ def test_an_element_loop_walks_its_range_back_without_a_tape():
     args = (rng.standard_normal(12), rng.standard_normal(3))
     g = symgrad.grad(conv_elements, argnums=(0, 1))
     g(*args)
+    verify(g.graph, RULES)
     symgrad.check_grads(conv_elements, args, (0, 1))
     body = _body(g.source)
     assert "tape" not in body and "in reversed(range(10)):" in body
