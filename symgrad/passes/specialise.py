@@ -6,7 +6,8 @@ a value that depends only on shapes (`np.shape(x)`, `np.broadcast_shapes`, a siz
 constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis=0)`);
 `broadcast_to(v, shape)` of a v of that shape becomes v; `t + index_add(x, v, i)` of one
 shape and dtype becomes `t[i] = t[i] + v` for a basic index (one buffer for the cotangents of
-several reads of x); `np.sum(a * b)` of two vectors in the backward pass is `a @ b`;
+several reads of x); `np.sum(a * b)` of two vectors in the backward pass is `a @ b`; a lone
+`index_add(x, v, i)` of a basic index is zeros like x with `[i] = v`;
 `fit(g, x)` of a g broadcast against x sums it first (`fit(np.sum(g, axis=0), x)`), and is g
 itself where g has x's Aval (but for a function's outputs: `own_outputs`), or, in a loop body
 of a function whose floats are all float64, where both are 0-d float64s: a Python float, a
@@ -25,7 +26,7 @@ import numpy as np
 
 from symgrad.ir.avals import ARRAY, Aval, broadcast
 from symgrad.rules import RULES
-from symgrad.rules.build import Value, building, split_inputs
+from symgrad.rules.build import Value, building, ops, split_inputs
 from symgrad.rules.shapes import summed_shape
 
 
@@ -74,6 +75,10 @@ def rewrite(rw, node) -> int | None:
                 read = rw.new(node, "getitem", (acc.id, *parts), _index_attrs(scatter))
                 total = rw.new(node, "add", (read, v))
                 return rw.new(node, "setitem", (acc.id, total, *parts), _index_attrs(scatter))
+    if op == "index_add" and not rw.body and _basic_scatter(g, node):  # zeros, then x[i] = v
+        x, v, *parts = node.inputs
+        zeros = _build(rw, node, lambda x: ops.zeros_like(x), {"x": Value(x)})
+        return rw.new(node, "setitem", (zeros, v, *parts), _index_attrs(node))
     if op == "sum" and node.backward and _inner_product(g, node):  # np.sum(a * b): a @ b
         return rw.new(node, "matmul", g[node.inputs[0]].inputs)
     if rule.specialise is not None:
@@ -82,6 +87,20 @@ def rewrite(rw, node) -> int | None:
         if template is not None:
             return _build(rw, node, template, {k: Value(i) for k, i in grouped.items()})
     return None
+
+
+def _basic_scatter(g, node) -> bool:
+    """Whether `index_add(x, v, i)` is zeros like x with v at i, written once: x an array of
+    the result's dtype, i a basic index (ints and slices: no element repeats), and no sum
+    reading it that may take it as the buffer of a second read (`t + index_add(...)`); in a
+    loop body a sum of such scatters is added in place instead (`symgrad.emit.control`)."""
+    x, v, *parts = node.inputs
+    xa = g[x].aval
+    if node.aval is None or xa is None or xa.kind != ARRAY or node.aval.dtype != xa.dtype:
+        return False
+    if any(g[u].op in ("add", "subtract") for u in g.users(node.id)):
+        return False
+    return all(_is_int(g[p].aval) for p in parts)
 
 
 def _inner_product(g, node) -> bool:
