@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import ast
 import inspect
-import math
 import os
 import textwrap
 
 from symgrad.emit import drivers, inplace
-from symgrad.emit.frees import LARGE, free
+from symgrad.emit.frees import free
 from symgrad.ir import Graph
-from symgrad.ir.avals import ARRAY as ARRAY_KIND
-from symgrad.ir.avals import Aval
+from symgrad.ir.avals import LARGE, nbytes
 from symgrad.ir.names import assign_names
 from symgrad.rules import RULES, batching, runtime
 from symgrad.rules.indexing import index_expr
@@ -190,15 +188,13 @@ class _Writer:
         return free(lines, self.large())
 
     def large(self) -> set[str]:
-        """The names of values that the Avals say are arrays of at least `frees.LARGE` bytes."""
+        """The names of values that the Avals say are arrays of at least `LARGE` bytes."""
         out = set()
         for nid, name in self.names.items():
             if nid not in self.graph or self.graph[nid].op == "param":
                 continue
             aval = self.graph[nid].aval
-            if not isinstance(aval, Aval) or not aval.known:
-                continue
-            if aval.kind == ARRAY_KIND and math.prod(aval.shape) * aval.dtype.itemsize >= LARGE:
+            if not isinstance(aval, tuple) and (nbytes(aval) or 0) >= LARGE:
                 out.add(name)
         return out
 

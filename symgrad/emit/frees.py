@@ -2,19 +2,18 @@
 
 Contract: `free(lines, large)` takes the statements of a function body (top-level lines start
 without indentation; an indented line, `else:` or `elif` continues the statement above) and
-the names of variables that hold arrays of at least `LARGE` bytes (known from the Avals of a
-specialised module), and returns the lines with `del a, b` after the last statement that
-mentions each such name assigned by a top-level statement (never a param, a value returned,
-or a name bound only inside a loop or branch, which may not be bound at all). An array no
-later statement reads is then freed at once instead of when the function returns, which lowers
-the peak memory of a gradient whose forward intermediates die one by one in the backward pass.
+the names of variables that hold arrays of at least `symgrad.ir.avals.LARGE` bytes (known
+from the Avals of a specialised module), and returns the lines with `del a, b` after the last
+statement that mentions each such name assigned by a top-level statement (never a param, a
+value returned, or a name bound only inside a loop or branch, which may not be bound at all).
+An array no later statement reads is then freed at once instead of when the function returns,
+which lowers the peak memory of a gradient whose forward intermediates die one by one in the
+backward pass.
 """
 
 from __future__ import annotations
 
 import ast
-
-LARGE = 1 << 20  # bytes: smaller arrays cost more in lines than they free
 
 
 def free(lines: list[str], large: set[str]) -> list[str]:

@@ -15,6 +15,7 @@ over its iterations). `standin(aval)` is an array of that shape and dtype that c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,16 @@ class Aval:
         dims = "?" if self.shape is None else ",".join(_dim(d) for d in self.shape)
         dtype = "?" if self.dtype is None else self.dtype.name
         return f"{'py' if self.kind == PYTHON else ''}{dtype}[{dims}]"
+
+
+LARGE = 1 << 20  # bytes: an array this big costs more in memory than a line or a call costs
+
+
+def nbytes(aval: Aval | None) -> int | None:
+    """The size in bytes of an array of this Aval, where it is known."""
+    if aval is None or not aval.known or aval.kind != ARRAY:
+        return None
+    return math.prod(aval.shape) * aval.dtype.itemsize
 
 
 def _dim(d: int | None) -> str:

@@ -7,7 +7,7 @@ constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis
 `broadcast_to(v, shape)` of a v of that shape becomes v; `t + index_add(x, v, i)` of one
 shape and dtype becomes `t[i] = t[i] + v` for a basic index (one buffer for the cotangents of
 several reads of x); `np.sum(a * b)` of two vectors in the backward pass is `a @ b`; a lone
-`index_add(x, v, i)` of a basic index is zeros like x with `[i] = v`;
+`index_add(x, v, i)` of a basic index into a small array is zeros like x with `[i] = v`;
 `fit(g, x)` of a g broadcast against x sums it first (`fit(np.sum(g, axis=0), x)`), and is g
 itself where g has x's Aval (but for a function's outputs: `own_outputs`), or, in a loop body
 of a function whose floats are all float64, where both are 0-d float64s: a Python float, a
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, Aval, broadcast
+from symgrad.ir.avals import ARRAY, LARGE, Aval, broadcast, nbytes
 from symgrad.rules import RULES
 from symgrad.rules.build import Value, building, ops, split_inputs
 from symgrad.rules.shapes import summed_shape
@@ -91,12 +91,15 @@ def rewrite(rw, node) -> int | None:
 
 def _basic_scatter(g, node) -> bool:
     """Whether `index_add(x, v, i)` is zeros like x with v at i, written once: x an array of
-    the result's dtype, i a basic index (ints and slices: no element repeats), and no sum
-    reading it that may take it as the buffer of a second read (`t + index_add(...)`); in a
-    loop body a sum of such scatters is added in place instead (`symgrad.emit.control`)."""
+    the result's dtype, smaller than `LARGE` (its zeros would live beside v's temporaries), i a
+    basic index (ints and slices: no element repeats), and no sum reading it that may take it
+    as the buffer of a second read (`t + index_add(...)`); in a loop body a sum of such
+    scatters is added in place instead (`symgrad.emit.control`)."""
     x, v, *parts = node.inputs
     xa = g[x].aval
     if node.aval is None or xa is None or xa.kind != ARRAY or node.aval.dtype != xa.dtype:
+        return False
+    if (nbytes(xa) or 0) >= LARGE:  # `_index_add` makes its zeros after v's temporaries die
         return False
     if any(g[u].op in ("add", "subtract") for u in g.users(node.id)):
         return False
