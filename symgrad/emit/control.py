@@ -202,17 +202,17 @@ def write_loop_vjp(writer, node) -> list[str]:
     rows = [fresh(f"{name}_t", writer.used) for name in stacked]  # and of this step's row
     sub = writer.sub_writer(body, dict(zip(body.params, [*entry, *captured, *state, *rows])))
     lines += writer.assign(state, _initial(writer, node, 1, state_in))
-    for r, (kind, pos, _) in enumerate(outs):
-        if kind == "acc":
-            lines.append(f"{results[r]} = np.zeros_like({captured[pos]})")
     lists: dict[int, str] = {}  # sums of outer products: each vector's rows, in a list
     rows_of = {}  # the result -> its two lists, for one matrix product after the loop
-    for r, (kind, _, _) in enumerate(outs):
-        if kind == "acc" and _outer_of_vectors(body, body.outputs[r]):
-            for side, v in zip(("left", "right"), body[body.outputs[r]].inputs):
+    for r, (kind, pos, _) in enumerate(outs):
+        out = body.outputs[r]
+        if kind == "acc" and _outer_of_vectors(body, out, body.params[n_tape + pos]):
+            for side, v in zip(("left", "right"), body[out].inputs):
                 base = _row_name(sub, v) or f"{results[r]}_{side}"
                 lists.setdefault(v, fresh(f"{base}_rows", writer.used))
-            rows_of[r] = [lists[v] for v in body[body.outputs[r]].inputs]
+            rows_of[r] = [lists[v] for v in body[out].inputs]
+        elif kind == "acc":
+            lines.append(f"{results[r]} = np.zeros_like({captured[pos]})")
     lines += [f"{name} = []" for name in lists.values()]
 
     def assign() -> list[str]:
@@ -239,7 +239,8 @@ def write_loop_vjp(writer, node) -> list[str]:
     if stacked:  # each step also reads its row of each stacked output's cotangent
         steps = ", ".join([walk, *(f"{s}[::-1]" for s in stacked)])
         loop = f"for {unpack}, {', '.join(rows)} in zip({steps}):"
-    after = _outer_sums(writer, rows_of, results)
+    zeros = {r: f"np.zeros_like({captured[outs[r][1]]})" for r in rows_of}
+    after = _outer_sums(writer, rows_of, results, zeros)
     return lines + [loop] + _body_lines(writer, sub, assign) + after
 
 
@@ -253,9 +254,9 @@ def _row_name(sub, v: int) -> str | None:
     return None
 
 
-def _outer_sums(writer, rows_of: dict, results: list[str]) -> list[str]:
+def _outer_sums(writer, rows_of: dict, results: list[str], zeros: dict) -> list[str]:
     """After the loop, Σ_t outer(a_t, b_t) = Aᵀ B with A and B the vectors' rows stacked (a
-    list read by two sums stacked once); nothing when the loop ran no step."""
+    list read by two sums stacked once); `zeros[r]` when the loop ran no step."""
     if not rows_of:
         return []
     lists = [name for pair in rows_of.values() for name in pair]
@@ -266,14 +267,16 @@ def _outer_sums(writer, rows_of: dict, results: list[str]) -> list[str]:
             stacked[name] = fresh(name.removesuffix("_rows") + "_stack", writer.used)
             lines.append(f"{stacked[name]} = np.stack({name})")
     read = lambda name: stacked.get(name, f"np.stack({name})")  # noqa: E731
-    lines += [f"{results[r]} += {read(a)}.T @ {read(b)}" for r, (a, b) in rows_of.items()]
-    return [f"if {lists[0]}:", *("    " + line for line in lines)]
+    lines += [f"{results[r]} = {read(a)}.T @ {read(b)}" for r, (a, b) in rows_of.items()]
+    none = [f"{results[r]} = {zeros[r]}" for r in rows_of]
+    return [f"if {lists[0]}:", *("    " + s for s in lines), "else:", *("    " + s for s in none)]
 
 
-def _outer_of_vectors(body, out: int) -> bool:
-    """Whether a body output is `np.outer(a, b)` of two vectors (known from their Avals)."""
-    node = body[out]
-    if node.op != "outer":
+def _outer_of_vectors(body, out: int, captured: int) -> bool:
+    """Whether a body output is `np.outer(a, b)` of two vectors (known from their Avals), of
+    the dtype of the `captured` value it is the cotangent of."""
+    node, acc = body[out], body[captured].aval
+    if node.op != "outer" or node.aval is None or acc is None or node.aval.dtype != acc.dtype:
         return False
     return all(getattr(body[i].aval, "rank", None) == 1 for i in node.inputs)
 

@@ -19,8 +19,6 @@ def grad_rnn(W, U, xs):
     # line 45: for t in range(xs.shape[0]):
     h_bar = np.zeros_like(h)
     loss_bar = 1.0
-    W_bar_1 = np.zeros_like(W)
-    U_bar_1 = np.zeros_like(U)
     t3_rows = []
     h_3_rows = []
     xs_rows = []
@@ -33,6 +31,9 @@ def grad_rnn(W, U, xs):
         h_bar = np.transpose(W) @ t3
     if t3_rows:
         t3_stack = np.stack(t3_rows)
-        W_bar_1 += t3_stack.T @ np.stack(h_3_rows)
-        U_bar_1 += t3_stack.T @ np.stack(xs_rows)
+        W_bar_1 = t3_stack.T @ np.stack(h_3_rows)
+        U_bar_1 = t3_stack.T @ np.stack(xs_rows)
+    else:
+        W_bar_1 = np.zeros_like(W)
+        U_bar_1 = np.zeros_like(U)
     return (W_bar_1, U_bar_1)
