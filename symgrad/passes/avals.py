@@ -2,15 +2,17 @@
 
 Contract: `infer(graph, params)` sets `node.aval` on every node of the graph and of the graphs
 its structured nodes own (`symgrad.passes.avals_control`: a structured node's own `aval` is the
-tuple of its outputs'), given one `Aval` (or None) per param, and returns the graph. A node's Aval
-comes from the primitive's rule-table entry: its own shape rule (`Rule.aval`) where it has one,
-else what its facts imply: `shape` ("elementwise": the broadcast of the inputs; "reduce": the
-axes left; "first": input 0's; "scalar": 0-d), `ndarray` ("like": the first input's shape;
-"shape": the shape the first input gives), `view` (the view applied to a stand-in that costs no
-memory), `reads_shape` (the value itself, computed from stand-ins); arithmetic on static Python
-numbers gives its static value. Dtypes come from the NumPy
+tuple of its outputs'), given one `Aval` (or None) per param, and returns the graph. A node's
+Aval comes from the primitive's rule-table entry: its own shape rule (`Rule.aval`) where it
+has one, else what its facts imply: `shape` ("elementwise": the broadcast of the inputs;
+"reduce": the axes left; "first": input 0's; "scalar": 0-d), `ndarray` ("like": the first
+input's shape; "shape": the shape the first input gives), `view` (the view applied to a
+stand-in that costs no memory), `reads_shape` (the value itself, computed from stand-ins);
+arithmetic on static Python numbers gives its static value. Dtypes come from the NumPy
 callable applied to tiny values of the inputs' dtypes. Whatever cannot be told exactly is None:
-data-dependent lengths, primitives without a shape rule.
+data-dependent lengths, primitives without a shape rule. A node's Aval is remembered by its
+op, shape rule, inputs' Avals and attributes, as passes infer a graph again after each round
+of rewrites.
 """
 
 from __future__ import annotations
@@ -49,6 +51,33 @@ def node_aval(graph: Graph, node) -> Aval | tuple | None:
         return structured(graph, node, infer)
     if rule is None:
         return None
+    try:  # the same op on the same Avals: known already (passes infer again after rewrites)
+        ins = tuple(_exactly(graph[i].aval) for i in node.inputs)
+        key = (node.op, rule.aval, ins, node.key()[2])
+        return _MEMO[key]
+    except TypeError:  # an attribute that cannot be a key
+        key = None
+    except KeyError:
+        pass
+    out = _from_rule(graph, node, rule)
+    if key is not None:
+        if len(_MEMO) >= _MEMO_SIZE:
+            _MEMO.clear()
+        _MEMO[key] = out
+    return out
+
+
+_MEMO: dict = {}
+_MEMO_SIZE = 1 << 14
+
+
+def _exactly(aval):
+    """An Aval as a memo key: a static -0.0 is not 0.0."""
+    value = getattr(aval, "value", None)
+    return (aval, repr(value)) if isinstance(value, float) else aval
+
+
+def _from_rule(graph: Graph, node, rule: Rule) -> Aval | None:
     grouped = split_inputs(rule, node.inputs, node.attrs)
     ins = {
         name: [graph[i].aval for i in v] if isinstance(v, list) else graph[v].aval
