@@ -397,6 +397,16 @@ def carried_becomes_a_view_then_changed(x, y):
     return np.mean(x)
 
 
+def carried_becomes_a_view_in_a_nested_loop_then_changed(x, y):
+    for i in range(2):
+        x -= x  # the second iteration changes y[0], which the while loop made x view
+        s = y[1, 2]
+        while s < 0.5:
+            s = s + 0.5
+            x = y[0]
+    return np.mean(x)
+
+
 def inner_loop_changes_what_the_outer_loop_rebinds(x, y):
     w = 1.0
     for i in range(3):
@@ -520,6 +530,10 @@ REFUSED = {  # name: (arguments, words of the message)
     "rows_appended_then_changed": ((VEC, MAT), "the list xs that the loop"),
     "view_changed_in_a_loop_that_reads_its_base": ((VEC, MAT), "y, from before this loop"),
     "carried_becomes_a_view_then_changed": ((VEC, MAT), "the loop makes x hold an array"),
+    "carried_becomes_a_view_in_a_nested_loop_then_changed": (
+        (VEC, MAT),
+        "the loop makes x hold an array",
+    ),
     "inner_loop_changes_what_the_outer_loop_rebinds": ((VEC, MAT), "the loop makes w hold"),
     "view_appended_then_base_changed": ((VEC, MAT), "was appended to xs"),
     "view_of_own_array_appended_then_changed": ((VEC, MAT), "was appended to xs"),

@@ -431,6 +431,44 @@ def base_of(graph: Graph, nid: int) -> int:
     return node.id
 
 
+def bases_of(graph: Graph, nid: int, seen: set | None = None) -> set[int]:
+    """The values of graph that nid may be or view: `base_of`, and for a loop's or a branch's
+    result, also what its initial value and its body's (or branches') value may be, mapped
+    out through the params (`x = y[0]` in a nested loop: y, from outside it)."""
+    seen = set() if seen is None else seen
+    base = base_of(graph, nid)
+    out = {base}
+    node = graph[base]
+    if node.op != "item" or (id(graph), base) in seen:
+        return out
+    seen.add((id(graph), base))
+    src, k = graph[node.inputs[0]], node.attrs["index"]
+    if src.op in ("loop", "while") and k < src.attrs["n_carried"]:
+        first = 1 if src.op == "loop" else 0
+        operands = src.inputs[3:] if src.op == "loop" else src.inputs
+        body = src.attrs["body"]
+        out |= bases_of(graph, operands[k], seen)
+        for b in _params_among(body, bases_of(body, body.outputs[k], seen)):
+            j = body.params.index(b) - first
+            if 0 <= j < len(operands):  # a carried or captured value: its operand, and for
+                out |= bases_of(graph, operands[j], seen)  # a carried one, what it becomes
+                if j < src.attrs["n_carried"] and j != k:
+                    item = next((u for u in graph.users(src.id) if graph[u].op == "item"
+                                 and graph[u].attrs["index"] == j), None)  # fmt: skip
+                    if item is not None:
+                        out |= bases_of(graph, item, seen)
+    elif src.op == "cond":
+        for branch, ps in zip(src.attrs["branches"], src.attrs["params"]):
+            if k < len(branch.outputs):
+                for b in _params_among(branch, bases_of(branch, branch.outputs[k], seen)):
+                    out |= bases_of(graph, src.inputs[1 + ps[branch.params.index(b)]], seen)
+    return out
+
+
+def _params_among(graph: Graph, ids: set[int]) -> list[int]:
+    return [i for i in ids if graph[i].op == "param"]
+
+
 def iterated(lw: _Lowerer, nid: int) -> str | None:
     """Why changing the array `nid` in place is refused when a loop goes over its rows (or over
     the array a view of it reads): Python's loop would read the changed rows."""

@@ -189,7 +189,9 @@ def mark_unsure(lw, s, env: BodyEnv, slots, params, finals, items) -> None:
             sharing.setdefault(aliases.value_identity(env, final.id), []).append(k)
     reason = f"after the loop on line {lw.src.locate(s).line}, it may hold another name's array"
     for ks in sharing.values():
-        outer = env.outer_ids.get(aliases.base_of(env.body, finals[ks[0]].id))  # or a view of it
+        bases = aliases.bases_of(env.body, finals[ks[0]].id)  # or a view of it, maybe through
+        outers = [env.outer_ids[b] for b in sorted(bases) if b in env.outer_ids]  # a nested loop
+        outer = outers[0] if outers else None
         if len(ks) == 1 and outer is None:
             continue
         touched = [params[k].id for k in ks] + ([finals[ks[0]].id] if outer is not None else [])
@@ -204,7 +206,7 @@ def mark_unsure(lw, s, env: BodyEnv, slots, params, finals, items) -> None:
             )
         for k in ks:
             lw.memory.mark_unsure(lw.graph, items[k].id, reason)
-        if outer is not None:
+        for outer in outers:
             lw.memory.mark_unsure(lw.graph, outer, reason)
 
 
