@@ -407,6 +407,17 @@ def carried_becomes_a_view_in_a_nested_loop_then_changed(x, y):
     return np.mean(x)
 
 
+def carried_becomes_an_array_from_outside_by_asarray(x, y):
+    w = x - y
+    u = y[0] + w
+    k = 0
+    while k < 3:
+        k += 1
+        u[1, -1] += u[-1, 1]  # the second iteration changes w: np.asarray(w) is w
+        u = np.asarray(w)
+    return np.mean(u)
+
+
 def inner_loop_changes_what_the_outer_loop_rebinds(x, y):
     w = 1.0
     for i in range(3):
@@ -530,6 +541,7 @@ REFUSED = {  # name: (arguments, words of the message)
     "rows_appended_then_changed": ((VEC, MAT), "the list xs that the loop"),
     "view_changed_in_a_loop_that_reads_its_base": ((VEC, MAT), "y, from before this loop"),
     "carried_becomes_a_view_then_changed": ((VEC, MAT), "the loop makes x hold an array"),
+    "carried_becomes_an_array_from_outside_by_asarray": ((VEC, MAT), "the loop makes u hold"),
     "carried_becomes_a_view_in_a_nested_loop_then_changed": (
         (VEC, MAT),
         "the loop makes x hold an array",

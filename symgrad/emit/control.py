@@ -201,7 +201,9 @@ def write_loop_vjp(writer, node) -> list[str]:
     stacked = [_name_of(writer, i, lines, "ys_bar") for i in stacked_in]  # cotangents of stacks
     rows = [fresh(f"{name}_t", writer.used) for name in stacked]  # and of this step's row
     sub = writer.sub_writer(body, dict(zip(body.params, [*entry, *captured, *state, *rows])))
-    lines += writer.assign(state, _initial(writer, node, 1, state_in))
+    read = _states_read(writer, node)
+    initial = _initial(writer, node, 1, state_in)
+    lines += writer.assign([state[s] for s in read], [initial[s] for s in read])
     lists: dict[int, str] = {}  # sums of outer products: each vector's rows, in a list
     rows_of = {}  # the result -> its two lists, for one matrix product after the loop
     for r, (kind, pos, _) in enumerate(outs):
@@ -242,6 +244,22 @@ def write_loop_vjp(writer, node) -> list[str]:
     zeros = {r: f"np.zeros_like({captured[outs[r][1]]})" for r in rows_of}
     after = _outer_sums(writer, rows_of, results, zeros)
     return lines + [loop] + _body_lines(writer, sub, assign) + after
+
+
+def _states_read(writer, node) -> list[int]:
+    """The running cotangents a backward loop needs to start: those its body reads, changes,
+    or that the code after it reads (a seed the body uses as a constant needs none)."""
+    a, body = node.attrs, node.attrs["body"]
+    m = len(node.inputs) - 1 - a["n_carried"] - a["n_stacked"]
+    items = _item_ids(writer, node)
+    out = []
+    for s in range(a["n_carried"]):
+        p = body.params[a["n_tape"] + m + s]
+        rs = [r for r, (kind, pos, _) in enumerate(a["outs"]) if kind == "state" and pos == s]
+        changed = any(body.outputs[r] != p for r in rs)
+        if body.users(p) or changed or any(r in items for r in rs):
+            out.append(s)
+    return out
 
 
 def _row_name(sub, v: int) -> str | None:

@@ -250,7 +250,10 @@ def owned(graph: Graph, nid: int) -> bool:
             for branch, params in zip(src.attrs["branches"], src.attrs["params"])
             for out in branch.outputs[k : k + 1]
         )
-    return not RULES[node.op].view
+    rule = RULES[node.op]
+    if rule.view and rule.shape == "elementwise":  # the array itself (np.asarray): its owner's
+        return owned(graph, node.inputs[0])
+    return not rule.view
 
 
 def what(name: str) -> str:

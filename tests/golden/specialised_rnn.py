@@ -18,7 +18,6 @@ def grad_rnn(W, U, xs):
     # backward pass
     # line 45: for t in range(xs.shape[0]):
     h_bar = np.zeros_like(h)
-    loss_bar = 1.0
     t3_rows = []
     h_3_rows = []
     xs_rows = []
