@@ -6,10 +6,15 @@ folded; `x * 1`, `x + 0`, `x ** 1`, `--x` dropped where x is known to be a float
 dtype changes); constant factors gathered (`0.5 * (2 * x)` is `x`); a scalar broadcast to a shape
 sunk below elementwise ops that would broadcast it anyway (so no full array of one value is
 made); two scatters of one index merged into one; nodes no output needs removed. Every
-rewrite points users at an earlier or new equivalent node.
+rewrite points users at an earlier or new equivalent node. A function's (not a loop body's)
+outputs are then made arrays of their own (`symgrad.passes.outputs`).
 Given the params' abstract values (`avals`: a specialisation, as at call time), it also resolves
 what they decide (`symgrad.passes.specialise`): shapes become constants, unbroadcasts become the
-sums they do or nothing, helpers dispatching on ranks become the one line the ranks choose.
+sums they do or nothing, helpers dispatching on ranks become the one line the ranks choose. The
+bodies of backward loops are simplified with their params' Avals too (what every iteration
+sees), a running cotangent that starts as a constant and stays unchanged becomes that constant
+there, and the tape then records what the backward body reads (`symgrad.passes.residuals`) and
+nothing it no longer needs (`symgrad.passes.tape.untape`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from symgrad.ir.graph import subgraphs
 from symgrad.passes import residuals, specialise, tape
 from symgrad.passes.avals import infer, node_aval
 from symgrad.passes.dce import dce
+from symgrad.passes.outputs import own_outputs
 from symgrad.passes.shapes import SCALAR, shape_classes, shape_key
 from symgrad.rules import RULES
 
@@ -288,61 +294,6 @@ class _Rewriter:
 def _fits_like(graph: Graph, a: int, b: int) -> bool:
     """Both are `fit(_, x)` for the same x: the same shape and dtype."""
     return graph[a].op == graph[b].op == "fit" and graph[a].inputs[1] == graph[b].inputs[1]
-
-
-def _named(graph: Graph, nid: int | None) -> bool:
-    """Whether the emitted code names this value after the source (`x`, `x_bar`, `x_bar_dot`),
-    as `symgrad.ir.names` does, rather than a temporary `tN`."""
-    if nid is None or nid not in graph:
-        return False
-    node = graph[nid]
-    return (
-        bool(node.name)
-        or node.op == "param"
-        or _named(graph, node.cot_of)
-        or _named(graph, node.tan_of)
-    )
-
-
-def _accumulated(graph: Graph, item) -> bool:
-    """An item that is a backward loop's sum for a captured value: an array of its own."""
-    src = graph[item.inputs[0]]
-    return src.op == "loop_vjp" and src.attrs["outs"][item.attrs["index"]][0] == "acc"
-
-
-def own_outputs(graph: Graph, typed: bool = False) -> None:
-    """Make each gradient a new array: a `fit` whose value is an argument (after `1.0 * y`
-    became `y`, say), a constant, a view, or a value another output also returns gets a copy.
-    In a `typed` graph, a `fit` whose value has its argument's Aval already is that value,
-    unless a loop or branch gives it."""
-    seen: set[int] = set()
-    for k in range(len(graph.outputs)):  # (replace_uses makes a new list of outputs)
-        o = graph.outputs[k]
-        if o in graph.outputs[:k]:  # argnums=(0, 0): the same gradient twice, as two arrays
-            twice = graph[o]
-            op, ins = ("fit", twice.inputs) if twice.op == "fit" else ("copy", (o,))
-            graph.outputs[k] = o = graph.add(
-                op, ins, {}, twice.loc, backward=True, cot_of=twice.cot_of, aval=twice.aval
-            )
-        node = graph[o]
-        if node.op != "fit":
-            continue
-        v = value = node.inputs[0]
-        vnode = graph[v]
-        # a new array: not an argument, a constant or a value the function also returns
-        fresh = vnode.op not in ("param", "const") and v not in graph.outputs
-        if not fresh or v in seen or RULES.get(vnode.op) and RULES[vnode.op].view:
-            v = graph.add("copy", (v,), {}, vnode.loc, backward=node.backward, tangent=node.tangent)
-            graph[v].aval = vnode.aval
-            graph.set_inputs(o, (v,) + node.inputs[1:])
-        seen.add(value)
-        if graph[v].op == "item" and not _accumulated(graph, graph[v]):  # a loop's or branch's
-            continue  # value may be a read-only broadcast: `_fit` copies it then
-        if typed and specialise.fitted(graph[v].aval, graph[node.inputs[1]].aval):
-            graph.replace_uses(o, v)
-            if not _named(graph, v):  # `b_bar`, not `t1`
-                kept = graph[v]
-                kept.name, kept.cot_of, kept.tan_of = node.name, node.cot_of, node.tan_of
 
 
 def _constant_states(graph: Graph, back) -> bool:
