@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 
+from symgrad.emit.outer_sums import OuterSums
 from symgrad.ir.index import Dyn, Slice
 from symgrad.ir.names import fresh
 from symgrad.rules import RULES
@@ -204,25 +205,18 @@ def write_loop_vjp(writer, node) -> list[str]:
     read = _states_read(writer, node)
     initial = _initial(writer, node, 1, state_in)
     lines += writer.assign([state[s] for s in read], [initial[s] for s in read])
-    lists: dict[int, str] = {}  # sums of outer products: each vector's rows, in a list
-    rows_of = {}  # the result -> its two lists, for one matrix product after the loop
+    sums = OuterSums(writer, sub, node, results)  # Σ_t outer(a_t, b_t): one product after
     for r, (kind, pos, _) in enumerate(outs):
-        out = body.outputs[r]
-        if kind == "acc" and _outer_of_vectors(body, out, body.params[n_tape + pos]):
-            for side, v in zip(("left", "right"), body[out].inputs):
-                base = _row_name(sub, v) or f"{results[r]}_{side}"
-                lists.setdefault(v, fresh(f"{base}_rows", writer.used))
-            rows_of[r] = [lists[v] for v in body[out].inputs]
-        elif kind == "acc":
+        if kind == "acc" and r not in sums.rows_of:
             lines.append(f"{results[r]} = np.zeros_like({captured[pos]})")
-    lines += [f"{name} = []" for name in lists.values()]
+    lines += sums.before()
 
     def assign() -> list[str]:
         """Accumulate into the captured values' cotangents (reading this step's carried
         cotangents), then pass the carried cotangents on to the step before."""
-        adds = [f"{name}.append({ast.unparse(sub.expr(v))})" for v, name in lists.items()]
+        adds = sums.appends()
         for r, (kind, pos, _) in enumerate(outs):
-            if kind == "acc" and r not in rows_of:
+            if kind == "acc" and r not in sums.rows_of:
                 acc, out = results[r], body.outputs[r]
                 scatter = _scatter(sub, out, acc, body.params[n_tape + pos])
                 add = ast.AugAssign(ast.Name(acc, ast.Store()), ast.Add(), sub.expr(out))
@@ -241,8 +235,7 @@ def write_loop_vjp(writer, node) -> list[str]:
     if stacked:  # each step also reads its row of each stacked output's cotangent
         steps = ", ".join([walk, *(f"{s}[::-1]" for s in stacked)])
         loop = f"for {unpack}, {', '.join(rows)} in zip({steps}):"
-    zeros = {r: f"np.zeros_like({captured[outs[r][1]]})" for r in rows_of}
-    after = _outer_sums(writer, rows_of, results, zeros)
+    after = sums.after({r: f"np.zeros_like({captured[outs[r][1]]})" for r in sums.rows_of})
     return lines + [loop] + _body_lines(writer, sub, assign) + after
 
 
@@ -260,43 +253,6 @@ def _states_read(writer, node) -> list[int]:
         if body.users(p) or changed or any(r in items for r in rs):
             out.append(s)
     return out
-
-
-def _row_name(sub, v: int) -> str | None:
-    """What to call the list of v's values: after v, or the array v is a row of (`xs[t]`)."""
-    if v not in sub.inline:
-        return sub.names.get(v)
-    node = sub.graph[v]
-    if node.op == "getitem" and node.inputs[0] not in sub.inline:
-        return sub.names.get(node.inputs[0])
-    return None
-
-
-def _outer_sums(writer, rows_of: dict, results: list[str], zeros: dict) -> list[str]:
-    """After the loop, Σ_t outer(a_t, b_t) = Aᵀ B with A and B the vectors' rows stacked (a
-    list read by two sums stacked once); `zeros[r]` when the loop ran no step."""
-    if not rows_of:
-        return []
-    lists = [name for pair in rows_of.values() for name in pair]
-    stacked = {}
-    lines = []
-    for name in dict.fromkeys(lists):
-        if lists.count(name) > 1:
-            stacked[name] = fresh(name.removesuffix("_rows") + "_stack", writer.used)
-            lines.append(f"{stacked[name]} = np.stack({name})")
-    read = lambda name: stacked.get(name, f"np.stack({name})")  # noqa: E731
-    lines += [f"{results[r]} = {read(a)}.T @ {read(b)}" for r, (a, b) in rows_of.items()]
-    none = [f"{results[r]} = {zeros[r]}" for r in rows_of]
-    return [f"if {lists[0]}:", *("    " + s for s in lines), "else:", *("    " + s for s in none)]
-
-
-def _outer_of_vectors(body, out: int, captured: int) -> bool:
-    """Whether a body output is `np.outer(a, b)` of two vectors (known from their Avals), of
-    the dtype of the `captured` value it is the cotangent of."""
-    node, acc = body[out], body[captured].aval
-    if node.op != "outer" or node.aval is None or acc is None or node.aval.dtype != acc.dtype:
-        return False
-    return all(getattr(body[i].aval, "rank", None) == 1 for i in node.inputs)
 
 
 def _scatter(sub, out: int, acc: str, captured: int) -> ast.expr | None:

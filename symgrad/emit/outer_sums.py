@@ -1,0 +1,80 @@
+"""Sums of outer products over a backward loop's steps, written as one matrix product.
+
+Contract: `OuterSums(writer, sub, node, results)` finds the sums a `loop_vjp` node accumulates
+for captured values that are, per step, `np.outer(a, b)` of two vectors of the captured
+value's dtype (an RNN's weight gradient, Σ_t g_t h_tᵀ; known from the Avals of a specialised
+module). Their `rows_of` (result position -> its two lists) are not accumulated step by step:
+`before()` starts a list per vector (one list for a vector two sums read), `appends()` adds
+this step's vectors, and `after(zeros)` assigns each result `np.stack(A).T @ np.stack(B)` once
+the loop is done (a list read twice stacked once), or `zeros[r]` when the loop ran no step.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from symgrad.ir.names import fresh
+
+
+class OuterSums:
+    def __init__(self, writer, sub, node, results: list[str]):
+        self.writer, self.sub = writer, sub
+        a, body = node.attrs, node.attrs["body"]
+        self.lists: dict[int, str] = {}  # each vector's rows, in a list
+        self.rows_of: dict[int, list[str]] = {}
+        self.results = results
+        for r, (kind, pos, _) in enumerate(a["outs"]):
+            out = body.outputs[r]
+            if kind != "acc" or not _outer_of_vectors(body, out, body.params[a["n_tape"] + pos]):
+                continue
+            for side, v in zip(("left", "right"), body[out].inputs):
+                base = _row_name(sub, v) or f"{results[r]}_{side}"
+                self.lists.setdefault(v, fresh(f"{base}_rows", writer.used))
+            self.rows_of[r] = [self.lists[v] for v in body[out].inputs]
+
+    def before(self) -> list[str]:
+        return [f"{name} = []" for name in self.lists.values()]
+
+    def appends(self) -> list[str]:
+        return [f"{name}.append({ast.unparse(self.sub.expr(v))})" for v, name in self.lists.items()]
+
+    def after(self, zeros: dict[int, str]) -> list[str]:
+        if not self.rows_of:
+            return []
+        lists = [name for pair in self.rows_of.values() for name in pair]
+        stacked = {}
+        lines = []
+        for name in dict.fromkeys(lists):
+            if lists.count(name) > 1:
+                stacked[name] = fresh(name.removesuffix("_rows") + "_stack", self.writer.used)
+                lines.append(f"{stacked[name]} = np.stack({name})")
+        read = lambda name: stacked.get(name, f"np.stack({name})")  # noqa: E731
+        lines += [
+            f"{self.results[r]} = {read(a)}.T @ {read(b)}" for r, (a, b) in self.rows_of.items()
+        ]
+        none = [f"{self.results[r]} = {zeros[r]}" for r in self.rows_of]
+        return [
+            f"if {lists[0]}:",
+            *("    " + s for s in lines),
+            "else:",
+            *("    " + s for s in none),
+        ]
+
+
+def _row_name(sub, v: int) -> str | None:
+    """What to call the list of v's values: after v, or the array v is a row of (`xs[t]`)."""
+    if v not in sub.inline:
+        return sub.names.get(v)
+    node = sub.graph[v]
+    if node.op == "getitem" and node.inputs[0] not in sub.inline:
+        return sub.names.get(node.inputs[0])
+    return None
+
+
+def _outer_of_vectors(body, out: int, captured: int) -> bool:
+    """Whether a body output is `np.outer(a, b)` of two vectors (known from their Avals), of
+    the dtype of the `captured` value it is the cotangent of."""
+    node, acc = body[out], body[captured].aval
+    if node.op != "outer" or node.aval is None or acc is None or node.aval.dtype != acc.dtype:
+        return False
+    return all(getattr(body[i].aval, "rank", None) == 1 for i in node.inputs)
