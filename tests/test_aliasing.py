@@ -418,6 +418,22 @@ def carried_becomes_an_array_from_outside_by_asarray(x, y):
     return np.mean(u)
 
 
+def row_through_a_loop_that_may_not_run_changed(x, y):
+    for r in y:
+        for i in range(0):
+            r = np.zeros_like(x)
+        r *= x  # r is still y's row: Python changes y
+    return y[-1, 1]
+
+
+def view_through_a_loop_that_may_not_run_changed(x, y):
+    r = y[1]
+    for i in range(0):
+        r = np.zeros_like(x)
+    r *= x  # r is still y[1]
+    return y[-1, 1]
+
+
 def inner_loop_changes_what_the_outer_loop_rebinds(x, y):
     w = 1.0
     for i in range(3):
@@ -542,6 +558,8 @@ REFUSED = {  # name: (arguments, words of the message)
     "view_changed_in_a_loop_that_reads_its_base": ((VEC, MAT), "y, from before this loop"),
     "carried_becomes_a_view_then_changed": ((VEC, MAT), "the loop makes x hold an array"),
     "carried_becomes_an_array_from_outside_by_asarray": ((VEC, MAT), "the loop makes u hold"),
+    "row_through_a_loop_that_may_not_run_changed": ((VEC, MAT), "goes over its rows"),
+    "view_through_a_loop_that_may_not_run_changed": ((VEC, MAT), "may share memory with r"),
     "carried_becomes_a_view_in_a_nested_loop_then_changed": (
         (VEC, MAT),
         "the loop makes x hold an array",

@@ -308,7 +308,10 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
     if not owned(graph, old.id):  # if an ndarray, still the argument's (or a view's) memory
         graph[new.id].attrs["owned"] = False
     base = base_of(graph, old.id)
-    reason = memory.unsure.get((graph, old.id)) or iterated(lw, base)
+    bases = sorted({base} | bases_of(graph, old.id))  # a loop's result may be its initial view
+    reason = memory.unsure.get((graph, old.id)) or next(
+        (r for r in map(lambda b: iterated(lw, b), bases) if r is not None), None
+    )
     if reason is not None:
         raise lw.error(
             where,
@@ -319,13 +322,14 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
     refuse_if_appended(
         lw, old, name, where, f"`{name} {op}= ...` would change", f"write {name} = {name} {op} ..."
     )
-    ids = {old.id, base} | _views_of(graph, base)
+    ids = {old.id} | {i for b in bases for i in {b} | _views_of(graph, b)}
     holders = _holding(lw, ids, name)
     known = base == old.id and array_kind(graph, old.id, memory) is not None
     if not known:
-        memory.maybe.add(memory.first(graph, base))
+        for b in bases:
+            memory.maybe.add(memory.first(graph, b))
     _unbind_what_it_may_be(lw, old, name, lw.src.locate(where).line)
-    outside = [] if known else _outside(lw, base)
+    outside = [] if known else [w for b in bases for w in _outside(lw, b)]
     if outside:
         raise lw.error(
             where,
@@ -413,13 +417,15 @@ def carry_out_unsure(lw: _Lowerer, env: BodyEnv, outputs) -> None:
 
 def _unbind_what_it_may_be(lw: _Lowerer, old: Value, name: str, line: int) -> None:
     """Before `name`'s array `old` changes in place: the names holding an array it may be
-    (`Memory.may_be`: the array a loop's name held before it, if it ran no iteration), or a
-    view of that, cannot be read afterwards."""
+    (`Memory.may_be`: the array a loop's name held before it, if it ran no iteration), the
+    array that one is a view of, or a view of those, cannot be read afterwards."""
     for (graph, first), (second, why) in list(lw.memory.may_be.items()):
         if graph is not lw.graph or old.id not in (first, second):
             continue
         other = second if old.id == first else first
-        ids = {other} | _views_of(lw.graph, other)
+        ids = set()
+        for base in {other} | bases_of(lw.graph, other):  # `r = y[1]`: y changes with r
+            ids |= {base} | _views_of(lw.graph, base)
         for env, k in _holding(lw, ids, name):
             dict.__setitem__(
                 env, k, Unbound(f"may be {what(name)}, {why}, and line {line} changed it")

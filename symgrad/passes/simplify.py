@@ -161,9 +161,11 @@ class _Rewriter:
             gathered = self.gather_constants(node)
             if gathered is not None:
                 return gathered
-        if op in ("add", "subtract") and g[ins[1]].op == "negative":  # a + -b, a - -b
-            flipped = "subtract" if op == "add" else "add"
-            return self.new(node, flipped, (ins[0], g[ins[1]].inputs[0]))
+        if op in ("add", "subtract"):  # a + -b, a - -c * b: a - b, a + c * b
+            stripped = self.strip_negation(ins[1]) if g[ins[1]].op != "const" else None
+            if stripped is not None:
+                flipped = "subtract" if op == "add" else "add"
+                return self.new(node, flipped, (ins[0], stripped))
         if op == "add" and g[ins[0]].op == "negative":  # -a + b
             return self.new(node, "subtract", (ins[1], g[ins[0]].inputs[0]))
         if op in ("add", "subtract") and _number(g, ins[1]) == 0 and ins[0] in self.floats:
@@ -218,10 +220,14 @@ class _Rewriter:
         return shape.op == "shape" and shape.inputs == (x,)
 
     def strip_negation(self, nid: int) -> int | None:
-        """-x for x = -a, -a * b, (-a * b) / c, ...: the same product without the sign."""
+        """-x for x = -a, -a * b, (-a * b) / c, -2.0 * b, ...: the same product without the
+        sign."""
         node = self.g[nid]
         if node.op == "negative":
             return node.inputs[0]
+        c = _number(self.g, nid)
+        if c is not None and c < 0:
+            return self.const(node, -c)
         if node.op in ("multiply", "divide"):
             for k in (0, 1) if node.op == "multiply" else (0,):
                 inner = self.strip_negation(node.inputs[k])

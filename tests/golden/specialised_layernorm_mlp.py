@@ -19,10 +19,10 @@ def grad_layernorm_mlp(W1, b1, W2, b2, X, Y):
     m = np.max(z, axis=1, keepdims=True)
     t4 = np.exp(z - m)
     # backward pass
-    # line 35: return -np.sum(Y * (z - lse)) / X.shape[0]
-    t5 = -0.25 * Y
+    # line 34: lse = m + np.log(np.sum(np.exp(z - m), axis=1, keepdims=True))
+    t5 = np.sum(0.25 * Y, axis=1, keepdims=True) / np.sum(t4, axis=1, keepdims=True) * t4
     # line 32: z = h @ W2 + b2
-    z_bar = t5 + np.sum(-t5, axis=1, keepdims=True) / np.sum(t4, axis=1, keepdims=True) * t4
+    z_bar = -0.25 * Y + t5
     b2_bar = np.sum(z_bar, axis=0)
     h_bar = z_bar @ np.transpose(W2)
     W2_bar = np.transpose(h) @ z_bar

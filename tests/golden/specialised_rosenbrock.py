@@ -14,6 +14,6 @@ def grad_rosenbrock(x):
     t2 = 200.0 * (x[1:] - t1 ** 2)
     # line 38: def rosenbrock(x):
     t3 = np.zeros_like(x)
-    t3[:-1] = -t2 * (2 * t1) - 2 * (1 - t1)
+    t3[:-1] = -(2 * (1 - t1)) - t2 * (2 * t1)
     t3[1:] = t3[1:] + t2
     return t3
