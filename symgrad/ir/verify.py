@@ -35,8 +35,8 @@ def verify(graph: Graph, known_ops=None) -> None:
     for o in graph.outputs + graph.checks:
         assert o in graph, f"{graph.name}: output or check {o} is not in the graph"
     for node in graph.nodes():
-        if node.op in _SHAPES:
-            _SHAPES[node.op](graph, node)
+        if node.op in _STRUCTURED:
+            _STRUCTURED[node.op](graph, node)
         for sub in subgraphs(node):
             verify(sub, known_ops)
 
@@ -79,4 +79,10 @@ def _cond(graph: Graph, node) -> None:
         assert len(ps) <= len(b.params), f"{where}: a branch lacks params for its operands"
 
 
-_SHAPES = {"loop": _loop, "while": _loop, "loop_vjp": _loop_vjp, "cond": _cond, "cond_vjp": _cond}
+_STRUCTURED = {
+    "loop": _loop,
+    "while": _loop,
+    "loop_vjp": _loop_vjp,
+    "cond": _cond,
+    "cond_vjp": _cond,
+}

@@ -7,7 +7,8 @@ constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis
 `broadcast_to(v, shape)` of a v of that shape becomes v; `t + index_add(x, v, i)` of one
 shape and dtype becomes `t[i] = t[i] + v` for a basic index (one buffer for the cotangents of
 several reads of x); `np.sum(a * b)` of two vectors in the backward pass is `a @ b`; a lone
-`index_add(x, v, i)` of a basic index into a small array is zeros like x with `[i] = v`;
+`index_add(x, v, i)` of a basic index into a small array is zeros like x with `[i] = v`; the
+transpose of an ndarray is written `a.T`;
 `fit(g, x)` of a g broadcast against x sums it first (`fit(np.sum(g, axis=0), x)`), and is g
 itself where g has x's Aval (but for a function's outputs: `own_outputs`), or, in a loop body
 of a function whose floats are all float64, where both are 0-d float64s: a Python float, a
@@ -79,6 +80,8 @@ def rewrite(rw, node) -> int | None:
         x, v, *parts = node.inputs
         zeros = _build(rw, node, lambda x: ops.zeros_like(x), {"x": Value(x)})
         return rw.new(node, "setitem", (zeros, v, *parts), _index_attrs(node))
+    if op == "transpose" and "array" not in node.attrs and _is_array(g[node.inputs[0]].aval):
+        return rw.new(node, op, node.inputs, {**node.attrs, "array": True})  # written `a.T`
     if op == "sum" and node.backward and _inner_product(g, node):  # np.sum(a * b): a @ b
         return rw.new(node, "matmul", g[node.inputs[0]].inputs)
     if rule.specialise is not None:
@@ -129,6 +132,10 @@ def _inner_product(g, node) -> bool:
 
 def _number64(aval: Aval | None) -> bool:
     return aval is not None and aval.shape == () and aval.dtype == np.float64
+
+
+def _is_array(aval: Aval | None) -> bool:
+    return aval is not None and aval.kind == ARRAY
 
 
 def _is_int(aval: Aval | None) -> bool:

@@ -179,10 +179,22 @@ def _transpose_vjp(g, axes):
     return ops.transpose(g, axes=tuple(int(i) for i in np.argsort([a % n for a in axes])))
 
 
+def _emit_transpose(args, attrs, rule):
+    """`a.T` where a specialisation knows a is an ndarray (attribute `array`); else
+    `np.transpose(a)`: a Python float (a 0-d value, its cotangent) has no .T."""
+    if attrs.get("array") and attrs.get("axes") is None:
+        return ast.Attribute(args[0], "T", ast.Load())
+    return _np_transpose(args, attrs, rule)
+
+
+_np_transpose = call("np.transpose")
+_emit_transpose.calls = _np_transpose.calls
+
+
 defrule(
     "transpose",
     "a, axes=None",
-    call("np.transpose"),  # not `.T`: a Python float (a 0-d value, its cotangent) has no .T
+    _emit_transpose,
     numpy=(np.transpose,),
     methods=("transpose", "T"),
     vjp={"a": _transpose_vjp},

@@ -24,8 +24,8 @@ def grad_layernorm_mlp(W1, b1, W2, b2, X, Y):
     # line 32: z = h @ W2 + b2
     z_bar = -0.25 * Y + t5
     b2_bar = np.sum(z_bar, axis=0)
-    h_bar = z_bar @ np.transpose(W2)
-    W2_bar = np.transpose(h) @ z_bar
+    h_bar = z_bar @ W2.T
+    W2_bar = h.T @ z_bar
     # line 31: h = np.tanh((a - mu) / np.sqrt(var + 1e-5))
     t6 = h_bar * (1 - h ** 2)
     t7 = t6 / t2
@@ -36,5 +36,5 @@ def grad_layernorm_mlp(W1, b1, W2, b2, X, Y):
     # line 28: a = X @ W1 + b1
     a_bar = t7 + t8 + mu_bar / 6.0
     b1_bar = np.sum(a_bar, axis=0)
-    W1_bar = np.transpose(X) @ a_bar
+    W1_bar = X.T @ a_bar
     return (W1_bar, b1_bar, W2_bar, b2_bar)

@@ -27,7 +27,7 @@ def grad_rnn(W, U, xs):
         t3_rows.append(t3)
         h_3_rows.append(h_3)
         xs_rows.append(xs[t_1])
-        h_bar = np.transpose(W) @ t3
+        h_bar = W.T @ t3
     if t3_rows:
         t3_stack = np.stack(t3_rows)
         W_bar_1 = t3_stack.T @ np.stack(h_3_rows)
