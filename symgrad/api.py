@@ -358,17 +358,12 @@ def _run(artifact: _Artifact, fn: Callable, values) -> Any:
     try:
         return artifact.fn(*values)
     except ValueError as e:
-        _not_scalar(e, fn)
+        tb = e.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None and tb.tb_frame.f_code.co_name == "_check_scalar":
+            raise NotDifferentiableError(f"{fn.__qualname__}: {e}") from None
         raise
-
-
-def _not_scalar(e: ValueError, fn: Callable) -> None:
-    """Raise NotDifferentiableError for the error `_check_scalar` raises in emitted code."""
-    tb = e.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    if tb is not None and tb.tb_frame.f_code.co_name == "_check_scalar":
-        raise NotDifferentiableError(f"{fn.__qualname__}: {e}") from None
 
 
 class Compiled:
@@ -433,11 +428,7 @@ class Compiled:
             hit = self._fast.get(key)
             if hit is not None and hit[0].reads.fresh():
                 self._last = hit
-                try:
-                    return self._finish(hit[1].fn(*args))
-                except ValueError as e:
-                    _not_scalar(e, self.fn)
-                    raise
+                return self._finish(_run(hit[1], self.fn, args))
         values = _bind(self.fn, args, kwargs)
         _check_differentiable(self.fn, values, self.argnums)
         base = self._artifact

@@ -22,9 +22,11 @@ from __future__ import annotations
 import ast
 
 from symgrad.emit.outer_sums import OuterSums
+from symgrad.ir.avals import one_int
 from symgrad.ir.index import Dyn, Slice
 from symgrad.ir.names import fresh
 from symgrad.rules import RULES
+from symgrad.rules.control import vjp_params
 from symgrad.rules.indexing import index_expr
 
 
@@ -215,10 +217,11 @@ def write_loop_vjp(writer, node) -> list[str]:
         """Accumulate into the captured values' cotangents (reading this step's carried
         cotangents), then pass the carried cotangents on to the step before."""
         adds = sums.appends()
+        captured_params = vjp_params(node)[1]
         for r, (kind, pos, _) in enumerate(outs):
             if kind == "acc" and r not in sums.rows_of:
                 acc, out = results[r], body.outputs[r]
-                scatter = _scatter(sub, out, acc, body.params[n_tape + pos])
+                scatter = _scatter(sub, out, acc, captured_params[pos])
                 add = ast.AugAssign(ast.Name(acc, ast.Store()), ast.Add(), sub.expr(out))
                 adds.append(ast.unparse(scatter if scatter is not None else add))
         updates = [(state[pos], r) for r, (kind, pos, _) in enumerate(outs) if kind == "state"]
@@ -243,11 +246,9 @@ def _states_read(writer, node) -> list[int]:
     """The running cotangents a backward loop needs to start: those its body reads, changes,
     or that the code after it reads (a seed the body uses as a constant needs none)."""
     a, body = node.attrs, node.attrs["body"]
-    m = len(node.inputs) - 1 - a["n_carried"] - a["n_stacked"]
     items = _item_ids(writer, node)
     out = []
-    for s in range(a["n_carried"]):
-        p = body.params[a["n_tape"] + m + s]
+    for s, p in enumerate(vjp_params(node)[2]):
         rs = [r for r, (kind, pos, _) in enumerate(a["outs"]) if kind == "state" and pos == s]
         changed = any(body.outputs[r] != p for r in rs)
         if body.users(p) or changed or any(r in items for r in rs):
@@ -271,7 +272,11 @@ def _scatter(sub, out: int, acc: str, captured: int) -> ast.expr | None:
         return None
     index = node.attrs["index"]
     if all(
-        it is None or it is Ellipsis or isinstance(it, (int, Slice)) or _an_int(g, parts, it)
+        it is None
+        or it is Ellipsis
+        or isinstance(it, (int, Slice))
+        or isinstance(it, Dyn)
+        and one_int(g[parts[it.k]].aval)
         for it in index
     ):
         where = index_expr(index, [sub.expr(p) for p in parts])  # no element can repeat
@@ -282,12 +287,6 @@ def _scatter(sub, out: int, acc: str, captured: int) -> ast.expr | None:
     where = rule.emit(args, node.attrs, rule).args[1]
     add_at = ast.Attribute(ast.Attribute(ast.Name("np", ast.Load()), "add"), "at")
     return ast.Expr(ast.Call(add_at, [ast.Name(acc, ast.Load()), where, args[1]], []))
-
-
-def _an_int(g, parts: list[int], it) -> bool:
-    """A runtime part of an index that its Aval says is one int (not an array of them)."""
-    aval = g[parts[it.k]].aval if isinstance(it, Dyn) else None
-    return getattr(aval, "shape", None) == () and getattr(aval.dtype, "kind", "?") in "iu"
 
 
 def write_cond(writer, node) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 
 from symgrad.ir.names import fresh
+from symgrad.rules.control import vjp_params
 
 
 class OuterSums:
@@ -23,9 +24,10 @@ class OuterSums:
         self.lists: dict[int, str] = {}  # each vector's rows, in a list
         self.rows_of: dict[int, list[str]] = {}
         self.results = results
+        captured = vjp_params(node)[1]
         for r, (kind, pos, _) in enumerate(a["outs"]):
             out = body.outputs[r]
-            if kind != "acc" or not _outer_of_vectors(body, out, body.params[a["n_tape"] + pos]):
+            if kind != "acc" or not _outer_of_vectors(body, out, captured[pos]):
                 continue
             for side, v in zip(("left", "right"), body[out].inputs):
                 base = _row_name(sub, v) or f"{results[r]}_{side}"

@@ -308,10 +308,10 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
     if not owned(graph, old.id):  # if an ndarray, still the argument's (or a view's) memory
         graph[new.id].attrs["owned"] = False
     base = base_of(graph, old.id)
-    bases = sorted({base} | bases_of(graph, old.id))  # a loop's result may be its initial view
-    reason = memory.unsure.get((graph, old.id)) or next(
-        (r for r in map(lambda b: iterated(lw, b), bases) if r is not None), None
-    )
+    bases = sorted(bases_of(graph, old.id))  # base, and a loop result's initial view
+    reason = memory.unsure.get((graph, old.id))
+    for b in bases:
+        reason = reason or iterated(lw, b)
     if reason is not None:
         raise lw.error(
             where,

@@ -73,6 +73,14 @@ def nbytes(aval: Aval | None) -> int | None:
     return math.prod(aval.shape) * aval.dtype.itemsize
 
 
+def one_int(aval: Aval | None) -> bool:
+    """Whether the value is one int (0-d, of an integer dtype), not an array of them: an index
+    part that cannot repeat an element."""
+    return (
+        aval is not None and aval.shape == () and aval.dtype is not None and aval.dtype.kind in "iu"
+    )
+
+
 def _dim(d: int | None) -> str:
     return "?" if d is None else str(d)
 

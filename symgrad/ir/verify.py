@@ -72,8 +72,8 @@ def _loop_vjp(graph: Graph, node) -> None:
 def _cond(graph: Graph, node) -> None:
     a = node.attrs
     where = f"{graph.name}: {node.op} {node.id}"
-    counts = {len(b.outputs) for b in a["branches"]}
     if node.op == "cond":
+        counts = {len(b.outputs) for b in a["branches"]}
         assert len(counts) == 1, f"{where}: branches give different numbers of outputs"
     for b, ps in zip(a["branches"], a["params"]):
         assert len(ps) <= len(b.params), f"{where}: a branch lacks params for its operands"

@@ -20,16 +20,17 @@ from __future__ import annotations
 
 from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY
+from symgrad.passes import tape
 from symgrad.passes.dce import dce
 from symgrad.rules import RULES
+from symgrad.rules.control import vjp_params
 
 _CHEAP = frozenset(("shape", "size", "ndim", "len", "dtype", "shape_size", "broadcast_shapes"))
 
 
 def record(graph: Graph, back) -> None:
-    item = graph[back.inputs[0]]
-    loop = graph[item.inputs[0]] if item.op == "item" else None
-    if loop is None or loop.op not in ("loop", "while") or graph.users(item.id) != [back.id]:
+    loop = tape.recorder(graph, back)
+    if loop is None:
         return
     vjp, fwd = back.attrs["body"], loop.attrs["body"]
     to_fwd = _param_map(graph, loop, back)
@@ -76,12 +77,12 @@ def _param_map(graph: Graph, loop, back) -> dict[int, int]:
         if j < k:
             out[vjp.params[first + r]] = fwd.params[first + j]
     operands = loop.inputs[3:] if first else loop.inputs
-    n_state, n_stacked = back.attrs["n_carried"], back.attrs["n_stacked"]
-    captured = back.inputs[1 + n_state + n_stacked :]
-    for c, i in enumerate(captured):
+    captured = vjp_params(back)[1]
+    inputs = back.inputs[len(back.inputs) - len(captured) :]  # the values they stand for
+    for q, i in zip(captured, inputs):
         for j in range(k, len(operands)):
             if operands[j] == i:
-                out[vjp.params[back.attrs["n_tape"] + c]] = fwd.params[first + j]
+                out[q] = fwd.params[first + j]
                 break
     return out
 

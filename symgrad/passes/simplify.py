@@ -19,8 +19,6 @@ nothing it no longer needs (`symgrad.passes.tape.untape`).
 
 from __future__ import annotations
 
-import operator
-
 import numpy as np
 
 from symgrad.ir import Graph
@@ -32,15 +30,8 @@ from symgrad.passes.dce import dce
 from symgrad.passes.outputs import own_outputs
 from symgrad.passes.shapes import SCALAR, shape_classes, shape_key
 from symgrad.rules import RULES
+from symgrad.rules.control import vjp_params
 
-_FOLD = {
-    "add": operator.add,
-    "subtract": operator.sub,
-    "multiply": operator.mul,
-    "divide": operator.truediv,
-    "power": operator.pow,
-    "negative": operator.neg,
-}
 _EW_BINARY = {"add", "subtract", "multiply", "divide", "power"}
 
 
@@ -94,11 +85,11 @@ def _float_aval(aval) -> bool:
 
 
 class _Rewriter:
-    def __init__(self, graph: Graph, float_params: set[int], avals: list | None, body: bool):
+    def __init__(self, graph: Graph, float_params: set[int], avals, body: bool, float64: bool):
         self.g, self.body = graph, body
         self.keys = shape_classes(graph)
         self.typed = avals is not None
-        self.float64 = False  # every float of the function is a float64
+        self.float64 = float64  # every float of the function is a float64
         if self.typed:  # again: a rewrite may refine a dtype (`s * y` for broadcast_to(s) * y)
             infer(graph, avals)
         self.floats = _floats(graph, float_params)
@@ -140,10 +131,11 @@ class _Rewriter:
             typed = specialise.rewrite(self, node)
             if typed is not None:
                 return typed
-        if op in _FOLD and all(_number(g, i) is not None for i in ins):
+        python = getattr(RULES[op].emit, "python", None)  # spelt as a Python operator
+        if python and all(_number(g, i) is not None for i in ins):
             try:
-                value = _FOLD[op](*(_number(g, i) for i in ins))
-            except (ZeroDivisionError, OverflowError):
+                value = python(*(_number(g, i) for i in ins))
+            except (ArithmeticError, TypeError):
                 return None
             if isinstance(value, (int, float)):
                 return self.const(node, value)
@@ -307,12 +299,10 @@ def _constant_states(graph: Graph, back) -> bool:
     passes on unchanged (the seed 1.0 of `loss = loss + ...`) that constant in the body.
     Whether any was."""
     a, body = back.attrs, back.attrs["body"]
-    n_state, n_stacked = a["n_carried"], a["n_stacked"]
-    m = len(back.inputs) - 1 - n_state - n_stacked
     nxt = {pos: body.outputs[r] for r, (kind, pos, _) in enumerate(a["outs"]) if kind == "state"}
     changed = False
-    for s in range(n_state):
-        p, init = body.params[a["n_tape"] + m + s], graph[back.inputs[1 + s]]
+    for s, p in enumerate(vjp_params(back)[2]):
+        init = graph[back.inputs[1 + s]]
         if init.op == "const" and nxt.get(s, p) == p and body.users(p):
             c = body.add("const", (), dict(init.attrs), body[p].loc, order=body[p].order)
             body[c].aval = body[p].aval
@@ -378,8 +368,7 @@ def simplify(
     for _ in range(20):
         cse(graph)
         dce(graph)
-        rw = _Rewriter(graph, set(float_params), avals, body)
-        rw.float64 = float64
+        rw = _Rewriter(graph, set(float_params), avals, body, float64)
         changed = False
         for node in list(graph.nodes()):
             if node.op in ("param", "const") or node.id not in graph:

@@ -8,14 +8,13 @@ constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis
 shape and dtype becomes `t[i] = t[i] + v` for a basic index (one buffer for the cotangents of
 several reads of x); `np.sum(a * b)` of two vectors in the backward pass is `a @ b`; a lone
 `index_add(x, v, i)` of a basic index into a small array is zeros like x with `[i] = v`; the
-transpose of an ndarray is written `a.T`;
-`fit(g, x)` of a g broadcast against x sums it first (`fit(np.sum(g, axis=0), x)`), and is g
-itself where g has x's Aval (but for a function's outputs: `own_outputs`), or, in a loop body
-of a function whose floats are all float64, where both are 0-d float64s: a Python float, a
-NumPy float64 and a 0-d array of one give the same values and dtypes in every operation there,
-so a running cotangent of `loss = 0.0; loss = loss + ...` need not take its type per step (the
-function's outputs are fitted still); a primitive whose
-rule has a `specialise` hook (a helper dispatching on ranks) becomes the template it picks.
+transpose of an ndarray is written `a.T`; `fit(g, x)` of a g broadcast against x sums it first
+(`fit(np.sum(g, axis=0), x)`), and is g itself where g has x's Aval (but for a function's
+outputs: `own_outputs`), or, in a loop body of a function whose floats are all float64, where
+both are 0-d float64s: a Python float, a NumPy float64 and a 0-d array of one give the same
+values and dtypes in every operation there, so a running cotangent of `loss = 0.0; loss = loss
++ ...` need not take its type per step (the function's outputs are fitted still); a primitive
+whose rule has a `specialise` hook (a helper dispatching on ranks) becomes the template it picks.
 `fitted(value, x)` says when a gradient needs no `_fit` for its argument x: an ndarray already
 of x's shape and dtype. Each rewrite is exact for the signature the Avals describe, and the
 emitted module is used only for that signature.
@@ -25,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, LARGE, Aval, broadcast, nbytes
+from symgrad.ir.avals import ARRAY, LARGE, Aval, broadcast, nbytes, one_int
 from symgrad.rules import RULES
 from symgrad.rules.build import Value, building, ops, split_inputs
 from symgrad.rules.shapes import summed_shape
@@ -71,7 +70,7 @@ def rewrite(rw, node) -> int | None:
             acc, scatter = (g[i] for i in (node.inputs[k], node.inputs[1 - k]))
             if scatter.op == "index_add" and acc.aval == aval == scatter.aval:
                 x, v, *parts = scatter.inputs
-                if not all(_is_int(g[p].aval) for p in parts):  # no repeats: basic indexing
+                if not all(one_int(g[p].aval) for p in parts):  # no repeats: basic indexing
                     continue
                 read = rw.new(node, "getitem", (acc.id, *parts), _index_attrs(scatter))
                 total = rw.new(node, "add", (read, v))
@@ -106,7 +105,7 @@ def _basic_scatter(g, node) -> bool:
         return False
     if any(g[u].op in ("add", "subtract") for u in g.users(node.id)):
         return False
-    return all(_is_int(g[p].aval) for p in parts)
+    return all(one_int(g[p].aval) for p in parts)
 
 
 def _inner_product(g, node) -> bool:
@@ -136,15 +135,6 @@ def _number64(aval: Aval | None) -> bool:
 
 def _is_array(aval: Aval | None) -> bool:
     return aval is not None and aval.kind == ARRAY
-
-
-def _is_int(aval: Aval | None) -> bool:
-    return (
-        aval is not None
-        and aval.shape == ()
-        and aval.dtype is not None
-        and (aval.dtype.kind in "iu")
-    )
 
 
 def _index_attrs(node) -> dict:

@@ -55,14 +55,23 @@ def trim(graph: Graph, loop, vjp_body: Graph, first: int, k: int) -> tuple[list[
     return taped, [operands[j] for j in shaped]
 
 
+def recorder(graph: Graph, back):
+    """The forward loop whose tape `loop_vjp` node `back` walks, where `back` alone reads it
+    (so what the tape holds can change), else None."""
+    item = graph[back.inputs[0]]
+    loop = graph[item.inputs[0]] if item.op == "item" else None
+    if loop is None or loop.op not in ("loop", "while") or graph.users(item.id) != [back.id]:
+        return None
+    return loop
+
+
 def untape(graph: Graph, back) -> None:
     """Take off the tape of the loop that `loop_vjp` node `back` walks the carried values its
     body no longer reads (a typed VJP needs no value for its shape alone), then the carried
     values nothing needs any more (`prune`)."""
     a, body = back.attrs, back.attrs["body"]
-    item = graph[back.inputs[0]]
-    loop = graph[item.inputs[0]] if item.op == "item" else None
-    if loop is None or loop.op not in ("loop", "while") or graph.users(item.id) != [back.id]:
+    loop = recorder(graph, back)
+    if loop is None:
         return
     first = 1 if loop.op == "loop" else 0
     taped = list(loop.attrs.get("taped", range(loop.attrs["n_carried"])))

@@ -238,22 +238,24 @@ def call(path: str) -> Callable:
     return emit
 
 
-_PYTHON_OPS = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": operator.truediv,
-    "**": operator.pow,
-    "@": operator.matmul,
+_BINOPS = {  # symbol: the operator's AST node, and what it computes on Python numbers
+    "+": (ast.Add, operator.add),
+    "-": (ast.Sub, operator.sub),
+    "*": (ast.Mult, operator.mul),
+    "/": (ast.Div, operator.truediv),
+    "**": (ast.Pow, operator.pow),
+    "@": (ast.MatMult, operator.matmul),
 }
-_BINOPS = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "**": ast.Pow, "@": ast.MatMult}
+_UNARYOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert}
 
 
 def binop(symbol: str) -> Callable:
-    def emit(args, attrs, rule):
-        return ast.BinOp(args[0], _BINOPS[symbol](), args[1])
+    node, python = _BINOPS[symbol]
 
-    emit.python = _PYTHON_OPS[symbol]  # what the spelling computes on Python numbers
+    def emit(args, attrs, rule):
+        return ast.BinOp(args[0], node(), args[1])
+
+    emit.python = python  # the spelling on Python numbers (constant folding, static Avals)
     return emit
 
 
@@ -261,6 +263,7 @@ def unaryop(op: type) -> Callable:
     def emit(args, attrs, rule):
         return ast.UnaryOp(op(), args[0])
 
+    emit.python = _UNARYOPS[op]
     return emit
 
 
