@@ -23,12 +23,19 @@ from symgrad.emit.frees import free
 from symgrad.ir import Graph
 from symgrad.ir.avals import LARGE, nbytes
 from symgrad.ir.names import assign_names
+from symgrad.ir.structured import schema
 from symgrad.rules import RULES, batching, runtime
 from symgrad.rules.indexing import index_expr
 from symgrad.rules.table import ARRAY, SEQ, literal
 
-_ALWAYS_INLINE = {"const", "shape", "make_tuple", "size", "ndim", "stop_gradient"}
-_CONTROL_OPS = {"loop", "while", "loop_vjp", "cond", "cond_vjp", "item"}  # see symgrad.emit.control
+
+def _always_inline(op: str) -> bool:
+    return op == "const" or RULES[op].inline
+
+
+def _structured(op: str) -> bool:
+    """Emitted by `symgrad.emit.control`."""
+    return op not in ("param", "const") and RULES[op].structured
 
 
 def _uses(graph: Graph, nested: bool) -> dict[int, int]:
@@ -51,14 +58,14 @@ def _inline_of(graph: Graph, nested: bool) -> set[int]:
 def _inline(graph: Graph, uses: dict[int, int], nested: bool) -> set[int]:
     out = set()
     for node in graph.nodes():
-        if node.op == "param" or (node.op != "const" and RULES[node.op].structured):
+        if node.op == "param" or _structured(node.op):
             continue
         named_cotangent = any(
             of in graph and graph[of].name is not None for of in (node.cot_of, node.tan_of)
         )
         body_output = nested and node.id in graph.outputs and uses[node.id] == 1
         if (
-            node.op in _ALWAYS_INLINE
+            _always_inline(node.op)
             or body_output
             or (uses[node.id] == 1 and node.name is None and not named_cotangent)
         ):
@@ -68,16 +75,10 @@ def _inline(graph: Graph, uses: dict[int, int], nested: bool) -> set[int]:
     return out
 
 
-def _captured_inputs(node) -> tuple[int, ...]:
+def _captured_inputs(node) -> list[int]:
     """The inputs of a structured node that its sub-graphs read as variables."""
-    n = node.attrs.get("n_carried", 0)
-    return {
-        "loop": node.inputs[3 + n :],
-        "while": node.inputs[n:],
-        "loop_vjp": node.inputs[1 + n + node.attrs.get("n_stacked", 0) :],
-        "cond": node.inputs[1:],
-        "cond_vjp": node.inputs[1 : 1 + node.attrs.get("n_captured", 0)],
-    }.get(node.op, ())
+    view = schema(node)
+    return [node.inputs[k] for k in view.captured_inputs] if view is not None else []
 
 
 MAX_LINE = 96  # a statement longer than this gets its longest inline part named
@@ -94,7 +95,7 @@ class _Writer:
         self.helpers: set[str] = set()
         self.names: dict[int, str] = {}
         for node in list(graph.nodes()):
-            if node.op != "param" and node.id not in self.inline and node.op not in _CONTROL_OPS:
+            if node.op != "param" and node.id not in self.inline and not _structured(node.op):
                 self._shorten(node.id)
         order = [n.id for n in graph.nodes() if n.id not in self.inline]
         self.used = used if used is not None else _helper_names()
@@ -121,7 +122,7 @@ class _Writer:
         out, stack = [], list(self.graph[nid].inputs)
         while stack:
             i = stack.pop()
-            if i in self.inline and self.graph[i].op not in _ALWAYS_INLINE:
+            if i in self.inline and not _always_inline(self.graph[i].op):
                 out.append(i)
                 stack.extend(self.graph[i].inputs)
         return out

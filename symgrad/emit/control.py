@@ -25,8 +25,8 @@ from symgrad.emit.outer_sums import OuterSums
 from symgrad.ir.avals import one_int
 from symgrad.ir.index import Dyn, Slice
 from symgrad.ir.names import fresh
+from symgrad.ir.structured import Cond, Loop, LoopVjp
 from symgrad.rules import RULES
-from symgrad.rules.control import vjp_params
 from symgrad.rules.indexing import index_expr
 
 
@@ -50,16 +50,14 @@ def _name_of(writer, nid: int, lines: list[str], base: str) -> str:
     return name
 
 
-def _initial(writer, node, start: int, inputs: list[int]) -> list[ast.expr]:
-    """The initial values of a loop's carried variables (inputs `start` on): `np.copy(x)` for
-    those its body updates in place that are not the loop's to change (`symgrad.emit.inplace`)."""
+def _initial(writer, node, positions: range) -> list[ast.expr]:
+    """The initial values of a loop's carried variables (its inputs at `positions`): `np.copy(x)`
+    for those its body updates in place that are not the loop's to change
+    (`symgrad.emit.inplace`)."""
     copied = writer.plan.copied.get(node.id, ())
-    return [
-        ast.Call(ast.Attribute(ast.Name("np", ast.Load()), "copy"), [writer.expr(i)], [])
-        if start + k in copied
-        else writer.expr(i)
-        for k, i in enumerate(inputs)
-    ]
+    values = [writer.expr(node.inputs[k]) for k in positions]
+    copy = ast.Attribute(ast.Name("np", ast.Load()), "copy")
+    return [ast.Call(copy, [v], []) if k in copied else v for k, v in zip(positions, values)]
 
 
 def _range(writer, start: int, stop: int, step: int) -> str:
@@ -82,34 +80,35 @@ def _body_lines(writer, sub, assign) -> list[str]:
 
 def write_loop(writer, node) -> list[str]:
     """A `loop` as `for i in range(...)`, a `while` as `while <cond>:`."""
-    body, k = node.attrs["body"], node.attrs["n_carried"]
-    first = 1 if node.op == "loop" else 0  # a for loop's body takes its index first
-    bounds, operands = node.inputs[: 3 * first], node.inputs[3 * first :]
+    view = Loop(node)
+    body, k, ins = view.body, view.k, node.inputs
     items = _items(writer, node)
     lines: list[str] = []
-    index = [fresh(body[body.params[0]].name, writer.used)] if first else []
-    params = body.params[first:]
-    carried = [items.get(j) or fresh(body[params[j]].name, writer.used) for j in range(k)]
-    captured = [_name_of(writer, i, lines, body[p].name) for i, p in zip(operands[k:], params[k:])]
+    index = [fresh(body[view.index_param].name, writer.used)] if view.counted else []
+    carried = [
+        items.get(j) or fresh(body[p].name, writer.used) for j, p in enumerate(view.carried_params)
+    ]
+    captured = [
+        _name_of(writer, ins[i], lines, body[p].name)
+        for i, p in zip(view.captured_inputs, view.captured_params)
+    ]
     sub = writer.sub_writer(body, dict(zip(body.params, [*index, *carried, *captured])))
-    lines += writer.assign(carried, _initial(writer, node, 3 * first, operands[:k]))
-    n_stacked = node.attrs.get("n_stacked", 0)
-    stacked = [items.get(k + j) for j in range(n_stacked)]  # None: nobody reads it
+    lines += writer.assign(carried, _initial(writer, node, view.carried_inputs))
+    stacked = [items.get(k + j) for j in range(view.n_stacked)]  # None: nobody reads it
     lists = [fresh(f"{s or 'ys'}_list", writer.used) for s in stacked]
     lines += [f"{name} = []" for name in lists]
-    tape = items.get(k + n_stacked) if node.attrs.get("tape") and not index_only(node) else None
-    n_decisions = node.attrs.get("n_decisions", 0)
-    decisions = body.outputs[k + n_stacked : k + n_stacked + n_decisions]
+    tape = items.get(k + view.n_stacked) if view.records and not index_only(node) else None
+    decisions = view.decisions
     if tape:
         lines.append(f"{tape} = []")
-    if first:
-        head = [f"for {index[0]} in {_range(writer, *bounds)}:"]
+    if view.counted:
+        head = [f"for {index[0]} in {_range(writer, *ins[:3])}:"]
     else:
         head = _while_head(writer, node.attrs["cond"], [*carried, *captured])
 
     def record() -> list[str]:
         """The tape's entry: the index and carried values, then the decisions taken."""
-        taped = [carried[j] for j in node.attrs.get("taped", range(k))]
+        taped = [carried[j] for j in view.taped]
         entry = [ast.Name(n, ast.Load()) for n in [*index, *taped]]
         entry += [sub.expr(d) for d in decisions]
         return [f"{tape}.append({ast.unparse(ast.Tuple(entry, ast.Load()))})"] if tape else []
@@ -122,9 +121,9 @@ def write_loop(writer, node) -> list[str]:
         ]
         assign = writer.assign(carried, [sub.expr(o) for o in body.outputs[:k]])
         last = (record() if decisions else []) + appends + assign  # decisions: once taken
-        if not node.attrs.get("breaks"):
+        if not view.breaks:
             return last
-        return _leave(writer, sub, body.outputs[-1], carried, last)
+        return _leave(writer, sub, view.leave, carried, last)
 
     after = [f"{s} = np.stack({name})" for s, name in zip(stacked, lists) if s is not None]
     body_lines = _body_lines(writer, sub, outs)
@@ -136,13 +135,8 @@ def write_loop(writer, node) -> list[str]:
 def index_only(loop) -> bool:
     """Whether a loop's tape would hold its index alone: the backward loop walks the same
     range reversed instead, and no tape is recorded."""
-    a = loop.attrs
-    return (
-        loop.op == "loop"
-        and not a.get("breaks")
-        and not a.get("n_decisions")
-        and not a.get("taped", range(a["n_carried"]))
-    )
+    view = Loop(loop)
+    return view.counted and not view.breaks and not view.n_decisions and not view.taped
 
 
 def _leave(writer, sub, flag: int, carried: list[str], lines: list[str]) -> list[str]:
@@ -182,30 +176,28 @@ def _while_head(writer, cond, names: list[str]) -> list[str]:
 def write_loop_vjp(writer, node) -> list[str]:
     """The tape walked in reverse: each entry unpacked into the body's first params, the
     running cotangents (`state`) updated, the captured values' cotangents accumulated."""
-    body, outs = node.attrs["body"], node.attrs["outs"]
-    n_tape, n_state, n_stacked = (
-        node.attrs["n_tape"],
-        node.attrs["n_carried"],
-        node.attrs["n_stacked"],
-    )
-    tape, *operands = node.inputs
-    state_in, stacked_in = operands[:n_state], operands[n_state : n_state + n_stacked]
-    captured_in = operands[n_state + n_stacked :]
-    m = len(captured_in)
-    names = [body[p].name for p in body.params]
+    view = LoopVjp(node)
+    body, outs, ins = view.body, view.outs, node.inputs
+    tape = ins[0]
+    name = lambda p: body[p].name  # noqa: E731
     lines: list[str] = []
-    entry = [fresh(n, writer.used) for n in names[:n_tape]]
-    captured = [_name_of(writer, i, lines, n) for i, n in zip(captured_in, names[n_tape:])]
+    entry = [fresh(name(p), writer.used) for p in view.entry_params]
+    captured = [
+        _name_of(writer, ins[i], lines, name(p))
+        for i, p in zip(view.captured_inputs, view.captured_params)
+    ]
     results = [fresh(name, writer.used) for _, _, name in outs]
     for r, item in _item_ids(writer, node).items():  # the results live in the running variables
         writer.rename(item, results[r])
     of_state = {pos: results[r] for r, (kind, pos, _) in enumerate(outs) if kind == "state"}
-    state = [of_state.get(s) or fresh(names[n_tape + m + s], writer.used) for s in range(n_state)]
-    stacked = [_name_of(writer, i, lines, "ys_bar") for i in stacked_in]  # cotangents of stacks
+    state = [
+        of_state.get(s) or fresh(name(p), writer.used) for s, p in enumerate(view.state_params)
+    ]
+    stacked = [_name_of(writer, ins[i], lines, "ys_bar") for i in view.row_inputs]  # of stacks
     rows = [fresh(f"{name}_t", writer.used) for name in stacked]  # and of this step's row
     sub = writer.sub_writer(body, dict(zip(body.params, [*entry, *captured, *state, *rows])))
     read = _states_read(writer, node)
-    initial = _initial(writer, node, 1, state_in)
+    initial = _initial(writer, node, view.state_inputs)
     lines += writer.assign([state[s] for s in read], [initial[s] for s in read])
     sums = OuterSums(writer, sub, node, results)  # Σ_t outer(a_t, b_t): one product after
     for r, (kind, pos, _) in enumerate(outs):
@@ -217,7 +209,7 @@ def write_loop_vjp(writer, node) -> list[str]:
         """Accumulate into the captured values' cotangents (reading this step's carried
         cotangents), then pass the carried cotangents on to the step before."""
         adds = sums.appends()
-        captured_params = vjp_params(node)[1]
+        captured_params = view.captured_params
         for r, (kind, pos, _) in enumerate(outs):
             if kind == "acc" and r not in sums.rows_of:
                 acc, out = results[r], body.outputs[r]
@@ -245,11 +237,11 @@ def write_loop_vjp(writer, node) -> list[str]:
 def _states_read(writer, node) -> list[int]:
     """The running cotangents a backward loop needs to start: those its body reads, changes,
     or that the code after it reads (a seed the body uses as a constant needs none)."""
-    a, body = node.attrs, node.attrs["body"]
-    items = _item_ids(writer, node)
+    view = LoopVjp(node)
+    body, items = view.body, _item_ids(writer, node)
     out = []
-    for s, p in enumerate(vjp_params(node)[2]):
-        rs = [r for r, (kind, pos, _) in enumerate(a["outs"]) if kind == "state" and pos == s]
+    for s, p in enumerate(view.state_params):
+        rs = [r for r, (kind, pos, _) in enumerate(view.outs) if kind == "state" and pos == s]
         changed = any(body.outputs[r] != p for r in rs)
         if body.users(p) or changed or any(r in items for r in rs):
             out.append(s)
@@ -319,18 +311,14 @@ def write_cond(writer, node) -> list[str]:
 
 
 def write_cond_vjp(writer, node) -> list[str]:
-    pred, *rest = node.inputs
-    n = node.attrs["n_captured"]
-    operands, seeds, outs = rest[:n], rest[n:], node.attrs["outs"]
+    view = Cond(node)
+    pred, outs, branches = node.inputs[0], node.attrs["outs"], view.branches
+    operands = [node.inputs[i] for i in view.captured_inputs]
+    seeds = [node.inputs[i] for i in view.seed_inputs]
     lines: list[str] = []
     captured = [_name_of(writer, i, lines, "t") for i in operands]
-    branches = node.attrs["branches"]
     read = [  # whether a branch reads seed k (one of an output without gradient may go unread)
-        any(
-            b.users(q) or q in b.outputs
-            for b in branches
-            for q in [b.params[len(b.params) - len(seeds) + k]]
-        )
+        any(b.users(q) or q in b.outputs for b in branches for q in [view.seed_params(b)[k]])
         for k in range(len(seeds))
     ]
     seed_names = [_name_of(writer, i, lines, "t_bar") if r else "_" for i, r in zip(seeds, read)]

@@ -6,7 +6,7 @@ filling an array element by element would take quadratic time. The code generato
 update as `x[i] = v` on x itself, and the result under x's name, where no code can tell:
 
 1. x owns its memory, alone: it is made in the graph being written by an op that always returns a
-   new array (`symgrad.passes.aliasing.FRESH`), or it is a loop body's param that the loop hands
+   new array (`symgrad.passes.aliasing.fresh`), or it is a loop body's param that the loop hands
    over (below). Never a function argument, a constant, a value a loop or branch captures, a view,
    or a value that may share memory with another (a branch's or a helper's result).
 2. Nothing reads, after the update, a value computed before it that may share x's memory (x
@@ -44,7 +44,8 @@ from typing import Callable
 
 from symgrad.ir import Graph
 from symgrad.ir.graph import subgraphs
-from symgrad.passes.aliasing import FRESH, meta_use, reads_value
+from symgrad.ir.structured import Loop, LoopVjp, schema
+from symgrad.passes.aliasing import fresh, meta_use, reads_value
 
 INF = float("inf")
 _LOOPS = ("loop", "while", "loop_vjp")
@@ -94,7 +95,7 @@ def _owned(graph: Graph, origin: frozenset, private) -> bool:
     if len(origin) != 1:
         return False
     (b,) = origin
-    return b in private if graph[b].op == "param" else graph[b].op in FRESH
+    return b in private if graph[b].op == "param" else fresh(graph[b].op)
 
 
 def _settle(graph, mutator: int, k_in: int, origins: dict, inline: set, forced: set):
@@ -118,7 +119,7 @@ def _first_made(graph: Graph, r: int, inline: set, before: int, order: dict) -> 
     """The value to write as a statement for r to be read where it is: r, or the first new
     array r flows into through values written inline (`_unbroadcast(a[i], s) * 2.0`)."""
     c = r
-    while graph[c].op not in FRESH:
+    while not fresh(graph[c].op):
         users = set(graph.users(c))
         if len(users) != 1 or c in graph.outputs:
             return r
@@ -183,19 +184,15 @@ def _positions(graph: Graph, inline: set) -> Callable[[int], float]:
 
 def _carried(node) -> list[tuple[int, int, int]]:
     """(input position, body param, body output) of each value a loop carries and may update."""
-    a, body = node.attrs, node.attrs["body"]
-    if node.op in ("loop", "while"):
-        first, start = (1, 3) if node.op == "loop" else (0, 0)
-        taped = set(a.get("taped", range(a["n_carried"]))) if a.get("tape") else set()
-        return [
-            (start + j, body.params[first + j], body.outputs[j])
-            for j in range(a["n_carried"])
-            if j not in taped
-        ]
-    m = len(node.inputs) - 1 - a["n_carried"] - a["n_stacked"]
+    view = schema(node)
+    if isinstance(view, Loop):
+        taped = set(view.taped) if view.records else set()
+        parts = zip(view.carried_inputs, view.carried_params, view.next_carried)
+        return [part for j, part in enumerate(parts) if j not in taped]
+    state, inputs = view.state_params, view.state_inputs
     return [
-        (1 + s, body.params[a["n_tape"] + m + s], body.outputs[r])
-        for r, (kind, s, _) in enumerate(a["outs"])
+        (inputs[s], state[s], view.body.outputs[r])
+        for r, (kind, s, _) in enumerate(view.outs)
         if kind == "state"
     ]
 
@@ -250,7 +247,7 @@ def _origins(graph: Graph, private, p: Plan) -> dict[int, frozenset]:
     for node in graph.nodes():
         n = node.id
         own = frozenset((n,))
-        if node.op in ("param", "const") or node.op in FRESH and n not in updates:
+        if node.op in ("param", "const") or fresh(node.op) and n not in updates:
             out[n] = own
         elif n in updates:
             out[n] = out[node.inputs[0]]
@@ -272,15 +269,12 @@ def _origins(graph: Graph, private, p: Plan) -> dict[int, frozenset]:
 
 def _carried_input(node, index: int) -> int | None:
     """The input position of the carried value that item `index` of node is, if any."""
-    a = node.attrs
-    if node.op in ("loop", "while") and index < a["n_carried"]:
-        return (3 if node.op == "loop" else 0) + index
-    if node.op == "loop_vjp" and a["outs"][index][0] == "state":
-        return 1 + a["outs"][index][1]
+    view = schema(node)
+    if isinstance(view, Loop) and index < view.k:
+        return view.carried_inputs[index]
+    if isinstance(view, LoopVjp) and view.outs[index][0] == "state":
+        return view.state_inputs[view.outs[index][1]]
     return None
-
-
-_CONTROL = {"loop", "while", "loop_vjp", "cond", "cond_vjp", "item"}
 
 
 def schedule(graph: Graph) -> None:
@@ -296,7 +290,7 @@ def schedule(graph: Graph) -> None:
                 continue
             if any(i in shared and reads_value(graph, n, k, memo) for k, i in enumerate(n.inputs)):
                 late.add(n.id)
-                if n.op not in FRESH:
+                if not fresh(n.op):
                     shared.add(n.id)
         before = graph.ancestors_of(late - needed) - needed
         before = [i for i in before if graph[i].op not in ("param", "const")]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 
 from symgrad.ir.names import fresh
-from symgrad.rules.control import vjp_params
+from symgrad.ir.structured import LoopVjp
 
 
 class OuterSums:
@@ -24,7 +24,7 @@ class OuterSums:
         self.lists: dict[int, str] = {}  # each vector's rows, in a list
         self.rows_of: dict[int, list[str]] = {}
         self.results = results
-        captured = vjp_params(node)[1]
+        captured = LoopVjp(node).captured_params
         for r, (kind, pos, _) in enumerate(a["outs"]):
             out = body.outputs[r]
             if kind != "acc" or not _outer_of_vectors(body, out, captured[pos]):

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.values import Stacked, Unbound, is_const
 from symgrad.ir import Graph
+from symgrad.ir.structured import Loop
 from symgrad.rules import RULES, Value
 
 if TYPE_CHECKING:
@@ -240,9 +241,10 @@ def owned(graph: Graph, nid: int) -> bool:
         src = graph[node.inputs[0]]
         k = node.attrs["index"]
         if src.op in ("loop", "while"):  # a carried variable's final (or initial) value
-            if k >= src.attrs["n_carried"]:  # a stacked output: an array the loop made
+            loop = Loop(src)
+            if k >= loop.k:  # a stacked output: an array the loop made
                 return True
-            return owned(graph, src.inputs[(3 if src.op == "loop" else 0) + k])
+            return owned(graph, src.inputs[loop.carried_inputs[k]])
         return all(  # a branch's value: one it made, or a value from before the if
             owned(graph, src.inputs[1 + params[branch[out].attrs["index"]]])
             if branch[out].op == "param"
@@ -452,16 +454,16 @@ def bases_of(graph: Graph, nid: int, seen: set | None = None) -> set[int]:
         return out
     seen.add((id(graph), base))
     src, k = graph[node.inputs[0]], node.attrs["index"]
-    if src.op in ("loop", "while") and k < src.attrs["n_carried"]:
-        first = 1 if src.op == "loop" else 0
-        operands = src.inputs[3:] if src.op == "loop" else src.inputs
-        body = src.attrs["body"]
+    if src.op in ("loop", "while") and k < Loop(src).k:
+        loop = Loop(src)
+        operands = [src.inputs[i] for i in loop.operand_inputs]
+        body, params = loop.body, loop.operand_params
         out |= bases_of(graph, operands[k], seen)
         for b in _params_among(body, bases_of(body, body.outputs[k], seen)):
-            j = body.params.index(b) - first
-            if 0 <= j < len(operands):  # a carried or captured value: its operand, and for
+            j = params.index(b) if b in params else -1
+            if j >= 0:  # a carried or captured value: its operand, and for
                 out |= bases_of(graph, operands[j], seen)  # a carried one, what it becomes
-                if j < src.attrs["n_carried"] and j != k:
+                if j < loop.k and j != k:
                     item = next((u for u in graph.users(src.id) if graph[u].op == "item"
                                  and graph[u].attrs["index"] == j), None)  # fmt: skip
                     if item is not None:

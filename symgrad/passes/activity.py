@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from symgrad.errors import NotDifferentiableError
 from symgrad.ir import Graph
+from symgrad.ir.structured import Loop
 from symgrad.rules import RULES, split_inputs
 
 
@@ -81,17 +82,19 @@ def active_outputs(graph: Graph, node, depends: set[int], kind: str = "vjp") -> 
             reached = active(branch, wrt, kind)
             out |= {k for k, o in enumerate(branch.outputs) if o in reached}
         return out
-    body, k = node.attrs["body"], node.attrs["n_carried"]
-    first, operands = (1, node.inputs[3:]) if node.op == "loop" else (0, node.inputs)
+    view = Loop(node)
+    body, k = view.body, view.k
+    operands = [node.inputs[i] for i in view.operand_inputs]
+    params = view.operand_params
     carried = {j for j, i in enumerate(operands) if i in depends}
     while True:
-        reached = active(body, [body.params[first + j] for j in sorted(carried)], kind)
-        grown = carried | {j for j in range(k) if body.outputs[j] in reached}
+        reached = active(body, [params[j] for j in sorted(carried)], kind)
+        grown = carried | {j for j, o in enumerate(view.next_carried) if o in reached}
         if grown == carried:
             break
         carried = grown
-    n = k + node.attrs.get("n_stacked", 0)  # then its tape, active as the loop is
-    stacked = {j for j in range(k, n) if body.outputs[j] in reached}
+    n = k + view.n_stacked  # then its tape, active as the loop is
+    stacked = {k + j for j, o in enumerate(view.stacked) if o in reached}
     return {j for j in carried if j < k} | stacked | {n}
 
 

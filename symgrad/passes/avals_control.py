@@ -22,6 +22,7 @@ import numpy as np
 
 from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY, PYTHON, Aval, Sym, join
+from symgrad.ir.structured import Cond, Loop, LoopVjp, schema
 
 _ROUNDS = 8  # a join loses something each round, so a fixed point comes within a few
 
@@ -29,16 +30,16 @@ _ROUNDS = 8  # a join loses something each round, so a fixed point comes within 
 def structured(graph: Graph, node, infer: Callable) -> tuple:
     a = node.attrs
     ins = [graph[i].aval for i in node.inputs]
-    if node.op in ("loop", "while"):
-        first = 1 if node.op == "loop" else 0
-        operands = ins[3:] if first else ins
-        k = a["n_carried"]
-        body = a["body"]
-        index = [_index(body, ins[:3])] if first else []
-        carried = _fixed_point(body, index, operands[:k], operands[k:], body.outputs[:k], infer)
+    view = schema(node)
+    if isinstance(view, Loop):
+        body = view.body
+        index = [_index(body, ins[:3])] if view.counted else []
+        initial = [ins[i] for i in view.carried_inputs]
+        captured = [ins[i] for i in view.captured_inputs]
+        carried = _fixed_point(body, index, initial, captured, view.next_carried, infer)
         if "cond" in a:
-            infer(a["cond"], carried + operands[k:])
-        return (*carried, *[None] * (len(a["body"].outputs) - k + 1))
+            infer(a["cond"], carried + captured)
+        return (*carried, *[None] * (len(body.outputs) - view.k + 1))
     if node.op == "cond":
         outs = []
         for branch, ps in zip(a["branches"], a["params"]):
@@ -78,9 +79,10 @@ def _fixed_point(body: Graph, head: list, carried: list, rest: list, outs, infer
 
 
 def _cond_vjp(node, ins: list, infer) -> tuple:
-    a = node.attrs
-    n, outs = a["n_captured"], a["outs"]
-    operands, seeds = ins[1 : 1 + n], ins[1 + n :]
+    a, view = node.attrs, Cond(node)
+    outs = a["outs"]
+    operands = [ins[i] for i in view.captured_inputs]
+    seeds = [ins[i] for i in view.seed_inputs]
     columns: list[list] = [[] for _ in outs]
     for branch, ps, wrt in zip(a["branches"], a["params"], a["wrt"]):
         infer(branch, [operands[j] for j in ps] + seeds)
@@ -92,16 +94,17 @@ def _cond_vjp(node, ins: list, infer) -> tuple:
 
 
 def _loop_vjp(graph: Graph, node, ins: list, infer) -> tuple:
-    a = node.attrs
-    body, n_tape, k, n_stacked = a["body"], a["n_tape"], a["n_carried"], a["n_stacked"]
-    state, captured = ins[1 : 1 + k], ins[1 + k + n_stacked :]
-    entry = _entry(graph, node.inputs[0], n_tape)
-    rows = [None] * n_stacked
-    nxt = {pos: body.outputs[r] for r, (kind, pos, _) in enumerate(a["outs"]) if kind == "state"}
-    outs = [nxt.get(s) for s in range(k)]  # a cotangent without gradient stays as it is
+    view = LoopVjp(node)
+    body = view.body
+    state = [ins[i] for i in view.state_inputs]
+    captured = [ins[i] for i in view.captured_inputs]
+    entry = _entry(graph, node.inputs[0], view.n_tape)
+    rows = [None] * view.n_stacked
+    nxt = {pos: body.outputs[r] for r, (kind, pos, _) in enumerate(view.outs) if kind == "state"}
+    outs = [nxt.get(s) for s in range(view.n_state)]  # without gradient: stays as it is
     state = _fixed_point(body, [*entry, *captured], state, rows, outs, infer)
     return tuple(
-        state[pos] if kind == "state" else _zeros(captured[pos]) for kind, pos, _ in a["outs"]
+        state[pos] if kind == "state" else _zeros(captured[pos]) for kind, pos, _ in view.outs
     )
 
 
@@ -109,16 +112,13 @@ def _entry(graph: Graph, tape: int, n_tape: int) -> list:
     """The Avals of a tape's entries: the forward loop's index and taped carried params (their
     Avals as inferred for the forward body), then its decisions."""
     item = graph[tape]
-    loop = graph[item.inputs[0]] if item.op == "item" else None
-    if loop is None or loop.op not in ("loop", "while") or not loop.attrs.get("tape"):
+    loop = schema(graph[item.inputs[0]]) if item.op == "item" else None
+    if not isinstance(loop, Loop) or not loop.records:
         return [None] * n_tape
-    a, body = loop.attrs, loop.attrs["body"]
-    first = 1 if loop.op == "loop" else 0
-    k, n_stacked = a["n_carried"], a.get("n_stacked", 0)
-    params = [body[p].aval for p in body.params]
-    taped = [params[first + j] if j < k else None for j in a.get("taped", range(k))]
-    decisions = body.outputs[k + n_stacked : k + n_stacked + a.get("n_decisions", 0)]
-    out = [*params[:first], *taped, *(body[d].aval for d in decisions)]
+    body, carried = loop.body, loop.carried_params
+    index = [body[loop.index_param].aval] if loop.counted else []
+    taped = [body[carried[j]].aval if j < loop.k else None for j in loop.taped]
+    out = [*index, *taped, *(body[d].aval for d in loop.decisions)]
     return out if len(out) == n_tape else [None] * n_tape
 
 

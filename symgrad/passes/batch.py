@@ -19,8 +19,6 @@ from symgrad.rules import RULES
 from symgrad.rules.batching import BATCH
 from symgrad.rules.table import SEQ, STATIC
 
-_UNBATCHABLE = {"loop", "while", "cond", "loop_vjp", "cond_vjp", "item"}
-
 
 def batch(graph: Graph, seeds: list[int]) -> bool:
     steps = plan(graph, seeds)
@@ -44,9 +42,9 @@ def plan(graph: Graph, seeds: list[int]) -> list | None:
         hits = [pos for pos, i in enumerate(node.inputs) if i in batched]
         if not hits:
             continue
-        if node.op in _UNBATCHABLE:
-            return None
         rule = RULES[node.op]
+        if rule.structured:
+            return None
         names = [p.name for p in rule.array_params]
         if node.op == "getitem" and hits == [0]:  # the index's runtime parts are not batched
             steps.append(_index(node.id))

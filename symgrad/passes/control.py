@@ -30,6 +30,7 @@ import copy
 from typing import Callable
 
 from symgrad.ir import Graph
+from symgrad.ir.structured import Cond, Loop
 from symgrad.passes import tape
 from symgrad.passes.activity import active as active_nodes
 from symgrad.passes.decisions import NAME, find, hoist, is_decision, replay
@@ -37,13 +38,11 @@ from symgrad.rules import Value, building, ops
 
 
 def reverse_loop(graph: Graph, loop, item_cts: dict, live: set, reverse: Callable) -> list:
-    body: Graph = loop.attrs["body"]
-    k = loop.attrs["n_carried"]
-    n_stacked = loop.attrs.get("n_stacked", 0)
+    view = Loop(loop)
+    body, k, n_stacked = view.body, view.k, view.n_stacked
     plain = copy.copy(body)  # the carried values and stacked outputs: those with gradients
-    plain.outputs = body.outputs[: k + n_stacked]
-    first = 1 if loop.op == "loop" else 0  # a for loop's body takes the index first
-    operands = loop.inputs[3:] if loop.op == "loop" else loop.inputs
+    plain.outputs = [*view.next_carried, *view.stacked]
+    operands, first = _operands(loop)  # a for loop's body takes the index first
     seeds = [j for j, i in enumerate(operands) if i in live]
     wrt = _active_operands(body, k, seeds, first, "vjp")
     if not wrt:
@@ -55,7 +54,7 @@ def reverse_loop(graph: Graph, loop, item_cts: dict, live: set, reverse: Callabl
 
     vjp_body, kept = replay(plain, find(plain), at, build)
     tape.prune(vjp_body)  # loops it recomputes may carry values it does not need
-    names = [body[p].name for p in body.params[first:]]
+    names = [body[p].name for p in view.operand_params]
     for j, p in enumerate(vjp_body.params[len(vjp_body.params) - k - n_stacked :][:k]):
         vjp_body[p].name = names[j] + "_bar"  # the cotangents carried backwards
     taped, shaped = tape.trim(graph, loop, vjp_body, first, k)
@@ -174,11 +173,10 @@ def _inert_outputs(branches, wrts: list, kind: str) -> set[int]:
 
 def _operands(node) -> tuple[list[int], int]:
     """A structured node's operands (after its bounds or condition) and its body's index count."""
-    if node.op == "loop":
-        return list(node.inputs[3:]), 1
     if node.op == "cond":
         return list(node.inputs[1:]), 0
-    return list(node.inputs), 0
+    view = Loop(node)
+    return [node.inputs[i] for i in view.operand_inputs], int(view.counted)
 
 
 def _arrange(g: Graph, first: int, k: int, m: int, active, carried_dots, extra=False) -> None:
@@ -206,13 +204,13 @@ def as_cond(graph: Graph, node) -> None:
     one (reverse over reverse): its operands then its seeds are the cond's operands, and each
     branch gives every output (zeros where the cond_vjp's writes zeros for it). The outputs
     keep their names (the cotangents of the operands)."""
-    a = node.attrs
-    n, outs = a["n_captured"], a["outs"]
-    operands = node.inputs[1 : 1 + n]
+    a, view = node.attrs, Cond(node)
+    n, outs = view.n_captured, a["outs"]
+    operands = [node.inputs[i] for i in view.captured_inputs]
     branches, params = [], []
     for branch, ps, wrt in zip(a["branches"], a["params"], a["wrt"]):
         b = copy.deepcopy(branch)
-        ps = [*ps, *(n + s for s in range(a["n_seeds"]))]
+        ps = [*ps, *(n + s for s in range(view.n_seeds))]
         outputs = []
         for r, (j, _) in enumerate(outs):
             if r in wrt:

@@ -31,6 +31,7 @@ import copy
 from typing import Callable
 
 from symgrad.ir import Graph
+from symgrad.ir.structured import Cond, Loop, LoopVjp
 from symgrad.passes.activity import active as active_nodes
 from symgrad.passes.control import _active_operands, _arrange, _inert_outputs, _operands
 from symgrad.passes.dce import dce
@@ -154,24 +155,24 @@ def _forward_loop_vjp(
     of its running cotangents beside them and accumulating the tangents of its sums. Each step
     reads the tangents of that iteration's carried values from the tape (the forward loop
     records them when it carries them: attribute `dotted`), and runs the JVP of the body."""
-    a = node.attrs
-    body, outs = a["body"], a["outs"]
-    n_tape, n_state, n_stacked = a["n_tape"], a["n_carried"], a["n_stacked"]
-    tape, *operands = node.inputs
-    loop = graph[graph[tape].inputs[0]]
-    dotted = loop.attrs["dotted"] if tangents.get(tape) == tape else ()
-    first = 1 if loop.op == "loop" else 0
-    state_in, rows_in = operands[:n_state], operands[n_state : n_state + n_stacked]
-    captured_in = operands[n_state + n_stacked :]
-    m = len(captured_in)
-    ps = body.params
-    entry, captured, state, rows = (
-        ps[:n_tape],
-        ps[n_tape : n_tape + m],
-        ps[n_tape + m : n_tape + m + n_state],
-        ps[n_tape + m + n_state :],
+    a, view = node.attrs, LoopVjp(node)
+    body, outs, ps = view.body, view.outs, view.body.params
+    n_tape, n_state, n_stacked, m = view.n_tape, view.n_state, view.n_stacked, view.n_captured
+    tape = node.inputs[0]
+    state_in, rows_in, captured_in = (
+        [node.inputs[i] for i in part]
+        for part in (view.state_inputs, view.row_inputs, view.captured_inputs)
     )
-    k_loop = loop.attrs["n_carried"] - len(dotted)  # its carried values before their tangents
+    entry, captured, state, rows = (
+        view.entry_params,
+        view.captured_params,
+        view.state_params,
+        view.row_params,
+    )
+    forward_loop = Loop(graph[graph[tape].inputs[0]])
+    loop, first = forward_loop.node, forward_loop.counted
+    dotted = loop.attrs["dotted"] if tangents.get(tape) == tape else ()
+    k_loop = forward_loop.k - len(dotted)  # its carried values before their tangents
     on_tape = list(loop.attrs.get("taped", range(k_loop)))  # those its tape records
     candidates = [(j, entry[first + on_tape.index(j)]) for j in dotted if j in on_tape]
     taped = [p for _, p in candidates]
@@ -253,10 +254,10 @@ def _forward_cond_vjp(
 ) -> dict:
     """The tangent of a branch's VJP: a `cond_vjp` on the same condition whose branches are
     the JVPs of its branches, computing the tangents of the cotangents beside them."""
-    a = node.attrs
-    n, outs = a["n_captured"], a["outs"]
-    pred, *rest = node.inputs
-    operands, seeds = rest[:n], rest[n:]
+    a, view = node.attrs, Cond(node)
+    n, outs, pred = view.n_captured, a["outs"], node.inputs[0]
+    operands = [node.inputs[i] for i in view.captured_inputs]
+    seeds = [node.inputs[i] for i in view.seed_inputs]
     dot_ops = [j for j in range(n) if operands[j] in tangents]
     dot_seeds = [s for s in range(len(seeds)) if seeds[s] in tangents]
     reached_results: set[int] = set()

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY
+from symgrad.ir.structured import Loop, LoopVjp
 from symgrad.passes import tape
 from symgrad.passes.dce import dce
 from symgrad.rules import RULES
-from symgrad.rules.control import vjp_params
-
-_CHEAP = frozenset(("shape", "size", "ndim", "len", "dtype", "shape_size", "broadcast_shapes"))
 
 
 def record(graph: Graph, back) -> None:
@@ -35,10 +33,10 @@ def record(graph: Graph, back) -> None:
     vjp, fwd = back.attrs["body"], loop.attrs["body"]
     to_fwd = _param_map(graph, loop, back)
     found = [r for r in _recomputed(vjp) if _ancestry_ok(vjp, r, to_fwd)]
-    a = loop.attrs
-    k, n_stacked, n_decisions = a["n_carried"], a.get("n_stacked", 0), a.get("n_decisions", 0)
+    view = Loop(loop)
+    n_decisions = view.n_decisions
     keys = {node.key(): node.id for node in fwd.nodes() if node.op != "param"}
-    at = k + n_stacked + n_decisions  # the body's outputs: the new entries after the decisions
+    at = view.k + view.n_stacked + n_decisions  # the new entries: after the decisions
     params = list(vjp.params)
     n_tape = back.attrs["n_tape"]
     taken = set()
@@ -61,29 +59,25 @@ def record(graph: Graph, back) -> None:
     for position, p in enumerate(vjp.params):
         vjp[p].attrs["index"] = position
     dce(vjp)
-    a["n_decisions"] = n_decisions + len(taken)
+    loop.attrs["n_decisions"] = n_decisions + len(taken)
     back.attrs["n_tape"] = n_tape
 
 
 def _param_map(graph: Graph, loop, back) -> dict[int, int]:
     """Backward-body param -> the forward-body param holding the same value: the index, the
     taped carried values, and captured values both loops read."""
-    vjp, fwd = back.attrs["body"], loop.attrs["body"]
-    first = 1 if loop.op == "loop" else 0
-    k = loop.attrs["n_carried"]
-    taped = loop.attrs.get("taped", range(k))
-    out = {vjp.params[0]: fwd.params[0]} if first else {}
-    for r, j in enumerate(taped):
-        if j < k:
-            out[vjp.params[first + r]] = fwd.params[first + j]
-    operands = loop.inputs[3:] if first else loop.inputs
-    captured = vjp_params(back)[1]
-    inputs = back.inputs[len(back.inputs) - len(captured) :]  # the values they stand for
-    for q, i in zip(captured, inputs):
-        for j in range(k, len(operands)):
-            if operands[j] == i:
-                out[q] = fwd.params[first + j]
-                break
+    fwd, bwd = Loop(loop), LoopVjp(back)
+    entry = bwd.entry_params
+    out = {entry[0]: fwd.index_param} if fwd.counted else {}
+    for r, j in enumerate(fwd.taped):
+        if j < fwd.k:
+            out[entry[fwd.counted + r]] = fwd.carried_params[j]
+    read: dict[int, int] = {}  # the forward body's param for each value it captures
+    for i, p in zip(fwd.captured_inputs, fwd.captured_params):
+        read.setdefault(loop.inputs[i], p)
+    for i, q in zip(bwd.captured_inputs, bwd.captured_params):
+        if back.inputs[i] in read:
+            out[q] = read[back.inputs[i]]
     return out
 
 
@@ -92,7 +86,7 @@ def _recomputed(vjp: Graph) -> list[int]:
     that cost work to recompute, in order."""
     out = []
     for node in vjp.nodes():
-        if node.backward or node.tangent or node.op in ("param", "const") or node.op in _CHEAP:
+        if node.backward or node.tangent or node.op in ("param", "const"):
             continue
         rule = RULES.get(node.op)
         if rule is None or rule.view or rule.reads_shape or rule.structured or rule.nondiff:

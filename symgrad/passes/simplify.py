@@ -24,13 +24,13 @@ import numpy as np
 from symgrad.ir import Graph
 from symgrad.ir.avals import Aval
 from symgrad.ir.graph import subgraphs
+from symgrad.ir.structured import LoopVjp, schema
 from symgrad.passes import residuals, specialise, tape
 from symgrad.passes.avals import infer, node_aval
 from symgrad.passes.dce import dce
 from symgrad.passes.outputs import own_outputs
 from symgrad.passes.shapes import SCALAR, shape_classes, shape_key
 from symgrad.rules import RULES
-from symgrad.rules.control import vjp_params
 
 _EW_BINARY = {"add", "subtract", "multiply", "divide", "power"}
 
@@ -301,7 +301,7 @@ def _constant_states(graph: Graph, back) -> bool:
     a, body = back.attrs, back.attrs["body"]
     nxt = {pos: body.outputs[r] for r, (kind, pos, _) in enumerate(a["outs"]) if kind == "state"}
     changed = False
-    for s, p in enumerate(vjp_params(back)[2]):
+    for s, p in enumerate(LoopVjp(back).state_params):
         init = graph[back.inputs[1 + s]]
         if init.op == "const" and nxt.get(s, p) == p and body.users(p):
             c = body.add("const", (), dict(init.attrs), body[p].loc, order=body[p].order)
@@ -357,7 +357,7 @@ def simplify(
     for node in graph.nodes():
         if node.op in ("loop_vjp", "cond_vjp"):  # a VJP body's last params, its seeds, are floats
             for inner in subgraphs(node):
-                seeds = inner.params[len(inner.params) - node.attrs["n_seeds"] :]
+                seeds = schema(node).seed_params(inner)
                 typed = None if avals is None else [inner[p].aval for p in inner.params]
                 simplify(inner, seeds, body=True, avals=typed, float64=float64)
                 if node.op == "loop_vjp" and _constant_states(graph, node):

@@ -22,20 +22,21 @@ reads once simplified for known shapes (the values its `fit`s read for their sha
 from __future__ import annotations
 
 from symgrad.ir import Graph
+from symgrad.ir.structured import Loop
 from symgrad.passes.aliasing import value_read
 from symgrad.passes.dce import dce
 
 
 def trim(graph: Graph, loop, vjp_body: Graph, first: int, k: int) -> tuple[list[int], list[int]]:
-    body = loop.attrs["body"]
-    operands = loop.inputs[3:] if loop.op == "loop" else loop.inputs
+    view = Loop(loop)
+    body, carried = view.body, view.carried_params
     entry = vjp_body.params[first : first + k]
-    n_before_state = len(vjp_body.params) - k - loop.attrs.get("n_stacked", 0)
+    n_before_state = len(vjp_body.params) - k - view.n_stacked
     taped, shaped = [], []
     for j, p in enumerate(entry):
         if not vjp_body.users(p):
             continue
-        if not value_read(vjp_body, p) and same_meta(body, body.outputs[j], body.params[first + j]):
+        if not value_read(vjp_body, p) and same_meta(body, view.next_carried[j], carried[j]):
             shaped.append(j)
         else:
             taped.append(j)
@@ -52,7 +53,7 @@ def trim(graph: Graph, loop, vjp_body: Graph, first: int, k: int) -> tuple[list[
     for position, p in enumerate(vjp_body.params):
         vjp_body[p].attrs["index"] = position
     loop.attrs["taped"] = tuple(taped)
-    return taped, [operands[j] for j in shaped]
+    return taped, [loop.inputs[view.carried_inputs[j]] for j in shaped]
 
 
 def recorder(graph: Graph, back):
@@ -73,8 +74,7 @@ def untape(graph: Graph, back) -> None:
     loop = recorder(graph, back)
     if loop is None:
         return
-    first = 1 if loop.op == "loop" else 0
-    taped = list(loop.attrs.get("taped", range(loop.attrs["n_carried"])))
+    first, taped = Loop(loop).counted, Loop(loop).taped  # the entry: the index, the taped values
     unread = [r for r in range(len(taped)) if not body.users(body.params[first + r])]
     if not unread:
         return
@@ -99,13 +99,11 @@ def same_meta(graph: Graph, nid: int, param: int) -> bool:
         return False
     src, index = graph[node.inputs[0]], node.attrs["index"]
     if src.op in ("loop", "while"):
-        first = 1 if src.op == "loop" else 0
-        operands = src.inputs[3:] if src.op == "loop" else src.inputs
-        body = src.attrs["body"]
+        view = Loop(src)
         return (
-            index < src.attrs["n_carried"]
-            and same_meta(graph, operands[index], param)
-            and same_meta(body, body.outputs[index], body.params[first + index])
+            index < view.k
+            and same_meta(graph, src.inputs[view.carried_inputs[index]], param)
+            and same_meta(view.body, view.next_carried[index], view.carried_params[index])
         )
     if src.op == "cond":
         for branch, ps in zip(src.attrs["branches"], src.attrs["params"]):
@@ -132,15 +130,15 @@ def prune(graph: Graph) -> None:
 
 
 def _dead(graph: Graph, loop, j: int) -> bool:
-    a, body = loop.attrs, loop.attrs["body"]
-    first = 1 if loop.op == "loop" else 0
-    if a.get("tape") and j in a.get("taped", range(a["n_carried"])) or "dotted" in a:
+    view = Loop(loop)
+    a, body = loop.attrs, view.body
+    if view.records and j in view.taped or "dotted" in a:
         return False
     for u in graph.users(loop.id):
         if graph[u].attrs["index"] == j and (graph.users(u) or u in graph.outputs):
             return False
     others = body.outputs[:j] + body.outputs[j + 1 :] + body.checks
-    if body.params[first + j] in body.ancestors_of(others):
+    if view.carried_params[j] in body.ancestors_of(others):
         return False
     return "cond" not in a or not a["cond"].users(a["cond"].params[j])
 
@@ -148,8 +146,9 @@ def _dead(graph: Graph, loop, j: int) -> bool:
 def _drop(graph: Graph, loop, j: int) -> None:
     """Remove carried value j: its operand, body param and output, condition param, and item;
     the items, tape positions and params after it move down one."""
-    a, body = loop.attrs, loop.attrs["body"]
-    first, start = (1, 3) if loop.op == "loop" else (0, 0)
+    view = Loop(loop)
+    a, body, start = loop.attrs, view.body, view.first_carried
+    param = body.params.index(view.carried_params[j])
     for u in graph.users(loop.id):
         index = graph[u].attrs["index"]
         if index == j:
@@ -159,7 +158,7 @@ def _drop(graph: Graph, loop, j: int) -> None:
     graph.set_inputs(loop.id, loop.inputs[: start + j] + loop.inputs[start + j + 1 :])
     body.outputs.pop(j)
     dce(body)  # what only the dropped value needed
-    _drop_param(body, first + j)
+    _drop_param(body, param)
     if "cond" in a:
         _drop_param(a["cond"], j)
     a["n_carried"] -= 1

@@ -43,16 +43,6 @@ from __future__ import annotations
 from symgrad.rules.table import defrule
 
 
-def vjp_params(node) -> tuple[list[int], list[int], list[int], list[int]]:
-    """A `loop_vjp`'s body params by part: the tape entry, the captured values, the running
-    cotangents (state), the rows of stacked outputs' cotangents."""
-    a, params = node.attrs, node.attrs["body"].params
-    n_state, n_stacked = a["n_carried"], a["n_stacked"]
-    t = a["n_tape"]
-    m = len(node.inputs) - 1 - n_state - n_stacked
-    return params[:t], params[t : t + m], params[t + m : t + m + n_state], params[t + m + n_state :]
-
-
 def _handled_by_the_pass(*args, **kwargs):
     raise AssertionError("a structured op is differentiated by the reverse pass, not a template")
 

@@ -165,6 +165,8 @@ defrule(
     "x, v, [parts], index=()",
     _at_index("_index_add"),
     helper=runtime._index_add,
+    fresh=True,
+    shape_reads=(0,),  # its zeros' shape and dtype: the values are a copy's
     aval=_like_x(own_dtype=False),
     vjp={"v": lambda g, parts, index: ops.getitem(g, parts, index=index)},
     jvp=LINEAR,
@@ -175,6 +177,7 @@ defrule(
     "x, v, [parts], index=()",
     _at_index("_setitem"),
     helper=runtime._setitem,
+    fresh=True,  # a copy with the values set
     ndarray="like",
     aval=_like_x(own_dtype=True),
     vjp={

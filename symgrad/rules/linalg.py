@@ -125,6 +125,8 @@ def bilinear(
         },
         jvp=LINEAR,
         aval=aval,
+        fresh=True,
+        value_feeds=True,
     )
     defrule(
         va,
@@ -225,6 +227,8 @@ defrule(
     call("np.outer"),
     numpy=(np.outer,),
     aval=_outer_aval,
+    fresh=True,
+    value_feeds=True,
     vjp={
         "a": lambda g, a, b: ops.reshape(g @ ops.ravel(b), ops.shape(a)),
         "b": lambda g, a, b: ops.reshape(ops.ravel(a) @ g, ops.shape(b)),

@@ -125,6 +125,8 @@ for _name in _OTHER:
         kwargs=True,
         methods=(_name,) if _name in ("argmax", "argmin", "argsort") else (),
         ndarray=_MADE.get(_name),
+        fresh=_name in _MADE or _name.startswith("arg"),
+        shape_reads=(0,) if _name.endswith("_like") else (),
     )
 
 defrule(
@@ -134,6 +136,7 @@ defrule(
     numpy=(np.broadcast_shapes,),
     nondiff=True,
     reads_shape=True,
+    fresh=True,
 )
 
 
@@ -141,7 +144,7 @@ def _product(shape: tuple | None) -> int | None:
     return None if shape is None else int(np.prod(shape))
 
 
-_SHAPE_ONLY = {"nondiff": True, "reads_shape": True}
+_SHAPE_ONLY = {"nondiff": True, "reads_shape": True, "fresh": True}
 defrule(
     "shape_size",
     "shape",
@@ -150,16 +153,30 @@ defrule(
     aval=lambda ins, attrs: ins["shape"] and of_value(_product(ins["shape"].value), static=True),
     **_SHAPE_ONLY,
 )
-defrule("shape", "a", call("np.shape"), numpy=(np.shape,), methods=("shape",), **_SHAPE_ONLY)
-defrule(
-    "size", "a", call("np.size"), numpy=(np.size,), methods=("size",), shape="scalar", **_SHAPE_ONLY
-)
-defrule(
-    "ndim", "a", call("np.ndim"), numpy=(np.ndim,), methods=("ndim",), shape="scalar", **_SHAPE_ONLY
-)
+_OF_AN_ARRAY = {**_SHAPE_ONLY, "shape_reads": (0,), "inline": True}
+defrule("shape", "a", call("np.shape"), numpy=(np.shape,), methods=("shape",), **_OF_AN_ARRAY)
+for _name in ("size", "ndim"):
+    _fn = getattr(np, _name)
+    defrule(
+        _name,
+        "a",
+        call(f"np.{_name}"),
+        numpy=(_fn,),
+        methods=(_name,),
+        shape="scalar",
+        **_OF_AN_ARRAY,
+    )
 # np.result_type(a), not a.dtype: a Python float (2.0 - a, where NumPy's np.subtract would give
 # np.float64) has no .dtype
-defrule("dtype", "a", call("np.result_type"), methods=("dtype",), nondiff=True)
+defrule(
+    "dtype",
+    "a",
+    call("np.result_type"),
+    methods=("dtype",),
+    nondiff=True,
+    fresh=True,
+    shape_reads=(0,),
+)
 
 
 def stop_gradient(x):
@@ -174,6 +191,7 @@ defrule(
     numpy=(stop_gradient,),
     nondiff=True,
     shape="first",
+    inline=True,
     aval=lambda ins, attrs: ins["x"],
     sympy=lambda sp, x: x,
     math="no cotangent: what depends on x only through it has none",

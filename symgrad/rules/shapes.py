@@ -95,6 +95,7 @@ defrule(
     _emit_astype,
     vjp={"a": _astype_vjp},
     shape="first",
+    value_feeds=(0,),
     jvp={"a": _astype_jvp},
     math="v (nothing through a cast to integers)",
     examples=(
@@ -157,7 +158,7 @@ def _emit_list(args, attrs, rule):
     return ast.List(list(args[0].elts), ast.Load())
 
 
-defrule("make_tuple", "*items", _emit_tuple, nondiff=True)
+defrule("make_tuple", "*items", _emit_tuple, nondiff=True, inline=True)
 defrule("make_list", "*items", _emit_list, nondiff=True)
 
 
@@ -169,7 +170,17 @@ def _len_aval(ins: dict, attrs: dict):
     return NotImplemented
 
 
-defrule("len", "obj", call("len"), numpy=(len,), nondiff=True, shape="scalar", aval=_len_aval)
+defrule(
+    "len",
+    "obj",
+    call("len"),
+    numpy=(len,),
+    nondiff=True,
+    shape="scalar",
+    aval=_len_aval,
+    fresh=True,
+    shape_reads=(0,),
+)
 
 
 def _transpose_vjp(g, axes):
@@ -283,6 +294,7 @@ defrule(
     call("_unbroadcast"),
     helper=runtime._unbroadcast,
     aval=lambda ins, attrs: _summed(ins["ct"], ins["shape"]),
+    value_feeds=(0,),
     vjp={"ct": lambda g, ct: ops.broadcast_to(g, ops.shape(ct))},
     examples=(
         "_unbroadcast(ct, np.shape(x)) | ct: 3x4, x: 4 const",
@@ -296,6 +308,8 @@ defrule(
     "ct, x",
     call("_fit"),
     helper=runtime._fit,
+    shape_reads=(1,),
+    value_feeds=(0,),
     aval=lambda ins, attrs: ins["x"] and Aval(ins["x"].shape, ins["x"].dtype, ins["x"].kind),
     vjp={"ct": lambda g, ct: ops.broadcast_to(g, ops.shape(ct))},
     examples=("_fit(ct, x) | ct: 3x4, x: 3x4 const",),

@@ -70,8 +70,29 @@ class Rule:
     # where the facts above do not tell the output's Aval (`symgrad.passes.avals`); it returns
     # NotImplemented where they do
     reads_shape: bool = False  # the value depends on the inputs' shapes and dtypes alone
+    shape_reads: tuple[int, ...] = ()  # input positions read for their shape, dtype and type
+    # alone (`fit`'s target, `np.zeros_like`'s array): an update in place may come before
+    value_feeds: tuple[int, ...] | bool = ()  # input positions whose values decide the
+    # output's value only, never its shape or dtype (True: every input), so that a use of the
+    # output's shape alone reads none of them
+    fresh: bool = False  # the result is a new array or number, sharing memory with no input
+    inline: bool = False  # emitted where it is used, never named (a shape, a tuple of names)
     specialise: Callable | None = None  # (input Avals by parameter) -> a template computing
     # the same value with what the Avals decide resolved (a helper's rank dispatch), or None
+
+    def __post_init__(self):
+        """What a shape class implies, unless the entry says otherwise: an elementwise result or
+        a reduction is a new array whose shape the inputs' shapes decide; a view's shape is
+        decided by its array's shape (and static attributes)."""
+        if self.shape in ("elementwise", "reduce") and not self.view:
+            self.fresh = True
+            self.value_feeds = self.value_feeds or True
+        elif self.view:
+            self.value_feeds = self.value_feeds or (0,)
+
+    def feeds_value(self, position: int) -> bool:
+        """Whether input `position`'s value reaches only the output's value (`value_feeds`)."""
+        return self.value_feeds is True or position in self.value_feeds
 
     @property
     def array_params(self) -> list[Param]:
