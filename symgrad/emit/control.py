@@ -213,9 +213,10 @@ def write_loop_vjp(writer, node) -> list[str]:
         for r, (kind, pos, _) in enumerate(outs):
             if kind == "acc" and r not in sums.rows_of:
                 acc, out = results[r], body.outputs[r]
-                scatter = _scatter(sub, out, acc, captured_params[pos])
-                add = ast.AugAssign(ast.Name(acc, ast.Store()), ast.Add(), sub.expr(out))
-                adds.append(ast.unparse(scatter if scatter is not None else add))
+                add = _scatter(sub, out, acc, captured_params[pos])  # writes no _index_add
+                if add is None:
+                    add = ast.AugAssign(ast.Name(acc, ast.Store()), ast.Add(), sub.expr(out))
+                adds.append(ast.unparse(add))
         updates = [(state[pos], r) for r, (kind, pos, _) in enumerate(outs) if kind == "state"]
         values = [sub.expr(body.outputs[r]) for _, r in updates]
         return adds + writer.assign([t for t, _ in updates], values)
