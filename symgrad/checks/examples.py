@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import linecache
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,6 +80,10 @@ def example_function(expr: str, inputs: list[Input]):
     body = "".join(f"    {s}\n" for s in statements) + f"    return {value}\n"
     source = f"def f({', '.join(i.name for i in inputs)}):\n{body}"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"np": np, **{r.helper.__name__: r.helper for r in RULES.values() if r.helper}}
+    namespace = {
+        "np": np,
+        "math": math,
+        **{r.helper.__name__: r.helper for r in RULES.values() if r.helper},
+    }
     exec(compile(source, filename, "exec"), namespace)
     return namespace["f"]

@@ -12,6 +12,7 @@ sympy module and one symbol per input.
 """
 
 import ast
+import math as pymath
 
 import numpy as np
 
@@ -22,14 +23,18 @@ from symgrad.rules.table import DIAGONAL, binop, call, defrule, unaryop
 EW = {"shape": "elementwise", "broadcasts": True}
 
 
-def unary(name, vjp, sympy, math, domain="real", numpy=None, methods=(), emit=None):
+def unary(name, vjp, sympy, math, domain="real", numpy=None, methods=(), emit=None, twin=None):
+    """An elementwise function of one input. `twin` names its function in Python's math module
+    (default: the same name, where math has it), which denotes it too: math.exp(x) of a float
+    is np.exp(x), a NumPy float (a float)."""
     fn = numpy if numpy is not None else getattr(np, name)
     examples = (f"np.{name}(x) | x: 3x4 {domain}", f"np.{name}(x) | x: f {domain}")
+    python = getattr(pymath, twin or name, None)
     defrule(
         name,
         "x",
         emit or call(f"np.{name}"),
-        numpy=(fn,),
+        numpy=(fn,) if python is None else (fn, python),
         methods=methods,
         vjp={"x": vjp},
         sympy=sympy,
@@ -74,7 +79,12 @@ unary("sin", lambda g, x: g * ops.cos(x), lambda sp, x: sp.sin(x), "v ⊙ cos x"
 unary("cos", lambda g, x: -g * ops.sin(x), lambda sp, x: sp.cos(x), "−v ⊙ sin x")
 unary("tan", lambda g, ans: g * (1 + ans**2), lambda sp, x: sp.tan(x), "v ⊙ (1 + tan² x)", "unit")
 unary(
-    "arcsin", lambda g, x: g / ops.sqrt(1 - x**2), lambda sp, x: sp.asin(x), "v / √(1 − x²)", "unit"
+    "arcsin",
+    lambda g, x: g / ops.sqrt(1 - x**2),
+    lambda sp, x: sp.asin(x),
+    "v / √(1 − x²)",
+    "unit",
+    twin="asin",
 )
 unary(
     "arccos",
@@ -82,12 +92,19 @@ unary(
     lambda sp, x: sp.acos(x),
     "−v / √(1 − x²)",
     "unit",
+    twin="acos",
 )
-unary("arctan", lambda g, x: g / (1 + x**2), lambda sp, x: sp.atan(x), "v / (1 + x²)")
+unary("arctan", lambda g, x: g / (1 + x**2), lambda sp, x: sp.atan(x), "v / (1 + x²)", twin="atan")
 unary("sinh", lambda g, x: g * ops.cosh(x), lambda sp, x: sp.sinh(x), "v ⊙ cosh x")
 unary("cosh", lambda g, x: g * ops.sinh(x), lambda sp, x: sp.cosh(x), "v ⊙ sinh x")
 unary("tanh", lambda g, ans: g * (1 - ans**2), lambda sp, x: sp.tanh(x), "v ⊙ (1 − tanh² x)")
-unary("arcsinh", lambda g, x: g / ops.sqrt(x**2 + 1), lambda sp, x: sp.asinh(x), "v / √(x² + 1)")
+unary(
+    "arcsinh",
+    lambda g, x: g / ops.sqrt(x**2 + 1),
+    lambda sp, x: sp.asinh(x),
+    "v / √(x² + 1)",
+    twin="asinh",
+)
 unary(
     "abs",
     lambda g, x: g * ops.where(x >= 0, 1.0, -1.0),  # JAX: the derivative at 0 is 1
@@ -96,6 +113,7 @@ unary(
     "nonzero",
     numpy=np.abs,
     methods=("__abs__",),
+    twin="fabs",
 )
 unary("negative", lambda g: -g, lambda sp, x: -x, "−v", emit=unaryop(ast.USub))
 unary("positive", lambda g: g, lambda sp, x: x, "v")
@@ -185,7 +203,7 @@ defrule(
     "power",
     "x1, x2",
     binop("**"),
-    numpy=(np.power,),
+    numpy=(np.power, pymath.pow),
     vjp={
         "x1": lambda g, x1, x2: _power_vjp_base(g, x1, x2),
         "x2": lambda g, ans, x1: g * ans * ops.log(ops.where(ops.equal(x1, 0), 1.0, x1)),
@@ -257,7 +275,7 @@ defrule(
     "arctan2",
     "x1, x2",
     call("np.arctan2"),
-    numpy=(np.arctan2,),
+    numpy=(np.arctan2, pymath.atan2),
     vjp={
         "x1": lambda g, x1, x2: g * x2 / (x1**2 + x2**2),
         "x2": lambda g, x1, x2: -g * x1 / (x1**2 + x2**2),

@@ -169,8 +169,8 @@ def defrule(
             )
     RULES[name] = rule
     if rule.helper is not None and getattr(emit, "calls", None) == rule.helper.__name__:
-        numpy = rule.callables = (rule.helper,)  # source that calls it (an emitted gradient) lowers
-        # back to this rule
+        numpy = rule.callables = (rule.helper, *numpy)  # source that calls it (an emitted
+        # gradient) lowers back to this rule
     for fn in numpy:
         BY_CALLABLE[id(fn)] = name
         _KEEP_ALIVE.append(fn)
