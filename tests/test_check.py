@@ -9,7 +9,7 @@ import pytest
 
 import symgrad
 from symgrad.checks.symbolic import FAILED, POINTS, SYMBOLIC
-from symgrad.rules import RULES
+from symgrad.rules import RULES, ops
 
 RULES_PAGE = Path(__file__).parents[1] / "docs" / "rules.md"
 RNG = np.random.default_rng(0)
@@ -31,6 +31,7 @@ def test_every_rule_is_proved_and_the_docs_table_is_current():
         ("flip", "m", lambda g: g, SYMBOLIC),  # structural: the reversal missing
         ("sum", "a", lambda g, a: 2 * g + 0 * a, SYMBOLIC),
         ("maximum", "x1", lambda g, x1, x2: g * (x1 < x2), POINTS),  # the mask inverted
+        ("lgamma", "x", lambda g, x: g * ops.polygamma(x, n=1), SYMBOLIC),  # a numeric helper
     ],
 )
 def test_a_wrong_rule_fails_and_is_named(monkeypatch, name, param, wrong, method):

@@ -15,8 +15,9 @@ so). A rule without examples is reported as unverified, never skipped.
 from __future__ import annotations
 
 import difflib
+import inspect
 import multiprocessing
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -206,8 +207,46 @@ def verify_example(example: str, rng: np.random.Generator, kind: str = "vjp") ->
     argnums = tuple(k for k, i in enumerate(inputs) if i.differentiable)
     emitted = Compiled(f, argnums, kind)._artifact.fn
     prove = prove_vjp if kind == "vjp" else prove_jvp
-    proof = prove(f, emitted, [sample(i, rng) for i in inputs], argnums, rng)
+    with _forms_for_numeric_helpers(f, emitted):
+        proof = prove(f, emitted, [sample(i, rng) for i in inputs], argnums, rng)
     return proof.method, f"{example}: {proof.detail}" if proof.detail else ""
+
+
+@contextmanager
+def _forms_for_numeric_helpers(*functions):
+    """Within it, the helpers of rules whose helper is numeric code (`Rule.numeric_helper`:
+    a series, math.lgamma per entry) are their SymPy forms, entry by entry, in the modules of
+    `functions`: what is proved is the rule's mathematics, and the generated numeric tests
+    check the helper's numbers."""
+    saved = []
+    for fn in functions:
+        module = fn.__globals__
+        for rule in RULES.values():
+            name = rule.helper.__name__ if rule.numeric_helper else None
+            if name in module:
+                saved.append((module, name, module[name]))
+                module[name] = _entrywise(rule)
+    try:
+        yield
+    finally:
+        for module, name, helper in reversed(saved):
+            module[name] = helper
+
+
+def _entrywise(rule):
+    """The rule's SymPy form applied entry by entry, called as its helper is."""
+    signature = inspect.signature(rule.helper)
+    arrays = [p.name for p in rule.array_params]
+
+    def form(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        statics = {k: v for k, v in bound.arguments.items() if k not in arrays}
+        each = np.frompyfunc(lambda *a: rule.sympy(sp, *a, **statics), len(arrays), 1)
+        out = each(*(bound.arguments[n] for n in arrays))
+        return symarray(out) if isinstance(out, np.ndarray) else out
+
+    return form
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from symgrad.errors import UnknownCallableError, UnsupportedSyntaxError
-from symgrad.frontend import aliases, fence
+from symgrad.frontend import aliases, comprehensions, fence
 from symgrad.frontend.loops import AppendTo
 from symgrad.frontend.source import read_function
 from symgrad.frontend.values import ListAppend, Method, Stacked, is_const
@@ -198,6 +198,7 @@ def _inline(lw: _Lowerer, fn: types.FunctionType, args: tuple, kwargs: dict, e: 
             cls=UnsupportedSyntaxError,
         )
     src = read_function(fn)
+    comprehensions.desugar(src)
     fence.check(src)
     try:
         bound = inspect.signature(fn).bind(*args, **kwargs)

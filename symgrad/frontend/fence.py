@@ -32,10 +32,16 @@ REJECT: dict[type, tuple[str, str]] = {
     ast.Import: ("an import inside the function", "import at module level"),
     ast.ImportFrom: ("an import inside the function", "import at module level"),
     ast.Raise: ("raise", "validate arguments before calling the gradient"),
-    ast.ListComp: ("a list comprehension", "build the array with NumPy operations"),
+    ast.ListComp: (
+        "a list comprehension in a while condition or an assert",
+        "compute it in a statement of its own",
+    ),
     ast.SetComp: ("a set comprehension", "build the array with NumPy operations"),
     ast.DictComp: ("a dict comprehension", "build the array with NumPy operations"),
-    ast.GeneratorExp: ("a generator expression", "build the array with NumPy operations"),
+    ast.GeneratorExp: (
+        "a generator expression in a while condition or an assert",
+        "compute it in a statement of its own",
+    ),
     ast.Dict: ("a dict", "pass arrays as separate arguments"),
     ast.Set: ("a set", "use a tuple"),
     ast.JoinedStr: ("an f-string", "strings play no part in a gradient"),

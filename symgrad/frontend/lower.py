@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
-from symgrad.frontend import aliases, fence
+from symgrad.frontend import aliases, comprehensions, fence
 from symgrad.frontend.aliases import Memory
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
 from symgrad.frontend.calls import lower_call
@@ -85,6 +85,7 @@ def lower(fn: Callable, reads: Reads | None = None) -> Graph:
     src = read_function(fn)
     reads = reads if reads is not None else Reads()
     reads.note(fn, "__code__", fn.__code__)
+    comprehensions.desugar(src)
     fence.check(src)
     graph = Graph(src.tree.name, src.file, src.tree.lineno)
     env = {}

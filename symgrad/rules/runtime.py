@@ -263,3 +263,41 @@ def _solve_jvp_a(t, a, b, x):
     if np.ndim(b) == 1:
         return -np.linalg.solve(a, t @ x[..., None])[..., 0]
     return -np.linalg.solve(a, t @ x)
+
+
+def _lgamma(x):
+    """log |Γ(x)|, entry by entry: Python's math.lgamma (a float for a number)."""
+    import math
+
+    if np.ndim(x) == 0:
+        return math.lgamma(x)
+    return np.vectorize(math.lgamma, otypes=[np.float64])(x)
+
+
+def _polygamma(x, n=0):
+    """ψ⁽ⁿ⁾(x), the (n + 1)-th derivative of log Γ (n = 0: the digamma function ψ), entry by
+    entry, for real x off the poles 0, -1, -2, ...: the recurrence ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x + 1) +
+    (-1)ⁿ⁺¹ n! / xⁿ⁺¹ moves x to 10 or more, where the asymptotic series (seven Bernoulli
+    terms) is exact to rounding."""
+    x = np.asarray(x, dtype=np.float64)
+    factorial = float(np.prod(np.arange(1, n + 1)))
+    sign = 1.0 if n % 2 else -1.0  # (-1)ⁿ⁺¹
+    shift = np.maximum(np.ceil(10.0 - x), 0.0)
+    out = np.zeros_like(x)
+    for j in range(int(np.max(shift, initial=0.0))):
+        low = j < shift
+        out = out + np.where(low, sign * factorial / np.where(low, x + j, 1.0) ** (n + 1), 0.0)
+    x = x + shift
+    bernoulli = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6)  # B₂, B₄, ...
+    if n == 0:
+        series = np.log(x) - 0.5 / x
+        for k, b in enumerate(bernoulli, 1):
+            series = series - b / (2 * k * x ** (2 * k))
+    else:
+        series = factorial / (n * x**n) + factorial / (2 * x ** (n + 1))
+        for k, b in enumerate(bernoulli, 1):
+            rising = float(np.prod(np.arange(2 * k + 1, 2 * k + n)))  # (2k+n-1)! / (2k)!
+            series = series + b * rising / x ** (2 * k + n)
+        series = sign * series
+    result = out + series
+    return result if result.ndim else result[()]

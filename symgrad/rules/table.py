@@ -77,6 +77,8 @@ class Rule:
     # output's shape alone reads none of them
     fresh: bool = False  # the result is a new array or number, sharing memory with no input
     inline: bool = False  # emitted where it is used, never named (a shape, a tuple of names)
+    numeric_helper: bool = False  # its helper is numeric code that cannot run on SymPy
+    # symbols (a series, math per entry): symbolic proofs run its `sympy` form in its place
     specialise: Callable | None = None  # (input Avals by parameter) -> a template computing
     # the same value with what the Avals decide resolved (a helper's rank dispatch), or None
 

@@ -1,0 +1,196 @@
+"""List comprehensions and generator expressions, written as the loops they are before lowering.
+
+Contract: `desugar(fn)` rewrites, in place, every list comprehension and generator expression of
+the function's statements (`fn`: an `ast.FunctionDef`) as a list that a loop fills, bound just
+before the statement that reads it, so that lowering meets only the loops and appends it
+already differentiates (the loop stays a loop; `sum`, `np.stack`, `np.array`, `len`, `min` and
+`max` read the list it fills):
+
+    total = x + sum(np.sin(w[j]) for j in range(d) if j != k)
+
+becomes
+
+    terms = []
+    for j in range(d):
+        if j != k:
+            terms.append(np.sin(w[j]))
+    total = x + terms
+
+with `terms` read as the list (an assignment `ys = [...]` fills `ys` itself). The comprehension's
+variables keep their names unless the function uses those names elsewhere, where they get fresh
+ones, so that they stay the comprehension's own. Nested comprehensions become nested loops. The
+first iterable is evaluated before the statement, as Python evaluates it in the enclosing
+scope; the statement's other parts have no side effects symgrad admits. A comprehension in a
+`while` test (evaluated again each iteration), in an `assert` (skipped) or of a set or dict stays
+as it is, for the fence to refuse.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import itertools
+
+from symgrad.frontend.source import FunctionSource
+
+_COMPREHENSIONS = (ast.ListComp, ast.GeneratorExp)
+_FOLDS = {"sum", "min", "max"}  # builtins whose one argument is a list of terms
+
+
+def desugar(src: FunctionSource) -> None:
+    fn = src.tree
+    if any(isinstance(n, _COMPREHENSIONS) for n in ast.walk(fn)):
+        args = fn.args
+        params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+        builtin_sum = src.fn.__globals__.get("sum", builtins.sum) is builtins.sum
+        _Desugar(fn, params, builtin_sum and "sum" not in _bound(fn)).block(fn.body)
+
+
+class _Desugar:
+    def __init__(self, fn: ast.FunctionDef, params: set[str], sums: bool):
+        self.fn, self.params = fn, params
+        self.sums = sums  # `sum` is Python's: sum(<generator>) folds as it goes
+        self.taken: set[str] = set()  # names this rewrite introduced
+
+    def block(self, stmts: list[ast.stmt]) -> None:
+        """Rewrite a block in place: each statement's comprehensions before it."""
+        out: list[ast.stmt] = []
+        for s in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(s, (ast.If, ast.For, ast.While)):
+                    self.block(getattr(s, field))
+            out += self.hoisted(s)
+            filled = isinstance(s, ast.Assign) and len(s.targets) == 1
+            if not (
+                filled and isinstance(s.value, ast.Name) and _names(s.targets[0]) == [s.value.id]
+            ):
+                out.append(s)  # (`ys = [...]` fills ys itself)
+        stmts[:] = out
+
+    def hoisted(self, s: ast.stmt) -> list[ast.stmt]:
+        """The statements filling the lists that replace the comprehensions s evaluates once."""
+        if isinstance(s, (ast.While, ast.Assert)):
+            return []
+        heads = {ast.If: ["test"], ast.For: ["iter"]}.get(type(s))
+        roots = [getattr(s, f) for f in heads] if heads else [s]
+        out: list[ast.stmt] = []
+        for root in roots:
+            for parent, field, index, comp in _outermost(root, self.sums):
+                if isinstance(comp, ast.Call):  # sum(<comprehension>[, start])
+                    name = self.fresh("total")
+                    start = comp.args[1] if len(comp.args) > 1 else ast.Constant(0)
+                    out += self.loops(comp.args[0], name, start)
+                else:
+                    name = self.list_name(s, parent, comp)
+                    out += self.loops(comp, name)
+                here = ast.copy_location(ast.Name(name, ast.Load()), comp)
+                if index is None:
+                    setattr(parent, field, here)
+                else:
+                    getattr(parent, field)[index] = here
+        return out
+
+    def list_name(self, s: ast.stmt, parent: ast.AST, comp: ast.expr) -> str:
+        """`ys` for `ys = [...]`; `terms` for the terms of `sum`, `min` or `max`; else `items`."""
+        if isinstance(s, ast.Assign) and s.value is comp and len(s.targets) == 1:
+            target = s.targets[0]
+            if isinstance(target, ast.Name) and target.id not in _names(comp):
+                return target.id  # (not when the comprehension reads it: `ys = [.. in ys]`)
+        call = isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name)
+        return self.fresh("terms" if call and parent.func.id in _FOLDS else "items")
+
+    def loops(
+        self, comp: ast.ListComp | ast.GeneratorExp, name: str, start: ast.expr | None = None
+    ) -> list[ast.stmt]:
+        """`name = []` and the loops appending the comprehension's items to it; with a
+        `start`, `name = start` and the loops adding each item to it, as Python's sum does."""
+        renames: dict[str, str] = {}
+        heads = []
+        for k, gen in enumerate(comp.generators):
+            iterable = gen.iter if k == 0 else _renamed(gen.iter, renames)
+            for target in _names(gen.target):
+                renames[target] = self.fresh(target) if self.in_use(target, comp) else target
+            heads.append((_renamed(gen.target, renames), iterable, gen))
+        item = _renamed(comp.elt, renames)
+        if start is None:
+            append = ast.Attribute(ast.Name(name, ast.Load()), "append", ast.Load())
+            body: list[ast.stmt] = [ast.Expr(ast.Call(append, [item], []))]
+        else:
+            added = ast.BinOp(ast.Name(name, ast.Load()), ast.Add(), item)
+            body = [ast.Assign([ast.Name(name, ast.Store())], added)]
+        for target, iterable, gen in reversed(heads):
+            for test in reversed(gen.ifs):
+                body = [ast.If(_renamed(test, renames), body, [])]
+            body = [ast.For(target, iterable, body, [])]
+        self.block(body)  # the comprehensions nested in it
+        first = ast.List([], ast.Load()) if start is None else start
+        made = [ast.Assign([ast.Name(name, ast.Store())], first), *body]
+        for stmt in made:
+            for node in ast.walk(stmt):
+                if "lineno" in node._attributes and not hasattr(node, "lineno"):
+                    ast.copy_location(node, comp)
+        return made
+
+    def in_use(self, name: str, comp: ast.AST) -> bool:
+        """Whether the function uses `name` outside the comprehension (or this rewrite did)."""
+        inside = sum(isinstance(n, ast.Name) and n.id == name for n in ast.walk(comp))
+        everywhere = sum(isinstance(n, ast.Name) and n.id == name for n in ast.walk(self.fn))
+        return name in self.params or name in self.taken or everywhere > inside
+
+    def fresh(self, base: str) -> str:
+        used = {n.id for n in ast.walk(self.fn) if isinstance(n, ast.Name)} | self.params
+        for name in itertools.chain([base], (f"{base}_{k}" for k in itertools.count(1))):
+            if name not in used and name not in self.taken:
+                self.taken.add(name)
+                return name
+        raise AssertionError("unreachable")
+
+
+def _outermost(root: ast.AST, sums: bool):
+    """(parent, field, index or None, node) for each list comprehension or generator
+    expression in root that no other one holds, outside lambdas; with `sums`, a call
+    `sum(<comprehension>[, start])` in place of its comprehension."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for field, value in ast.iter_fields(node):
+            items = value if isinstance(value, list) else [value]
+            for index, child in enumerate(items):
+                if not isinstance(child, ast.AST):
+                    continue
+                if isinstance(child, _COMPREHENSIONS) or sums and _summed(child):
+                    yield node, field, index if isinstance(value, list) else None, child
+                elif not isinstance(child, (ast.Lambda, ast.SetComp, ast.DictComp)):
+                    stack.append(child)
+
+
+def _summed(node: ast.AST) -> bool:
+    """`sum(<comprehension>)` or `sum(<comprehension>, start)`."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "sum"
+        and 1 <= len(node.args) <= 2
+        and not node.keywords
+        and isinstance(node.args[0], _COMPREHENSIONS)
+    )
+
+
+def _bound(fn: ast.FunctionDef) -> set[str]:
+    """The names the function binds (params, assignments, loop targets)."""
+    args = fn.args
+    names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    return names | {
+        n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+
+
+def _names(target: ast.expr) -> list[str]:
+    return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+
+
+def _renamed(node: ast.expr, renames: dict[str, str]) -> ast.expr:
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and n.id in renames:
+            n.id = renames[n.id]
+    return node

@@ -1,0 +1,100 @@
+"""List comprehensions and generator expressions differentiate as the loops they are."""
+
+import math
+
+import numpy as np
+import pytest
+
+import symgrad
+from symgrad.errors import UnsupportedSyntaxError
+
+
+def sum_over_range(x):
+    return sum(np.sin(x[j]) * x[j + 1] for j in range(x.shape[0] - 1))
+
+
+def sum_with_a_filter_and_a_start(x, k):
+    return sum((x[j] ** 2 for j in range(x.shape[0]) if j != k), 1.5)
+
+
+def stacked_rows(W, x):
+    hs = [np.tanh(W[k] @ x) for k in range(W.shape[0])]
+    return np.sum(np.stack(hs) ** 2)
+
+
+def over_rows_and_pairs(W, X):
+    terms = [np.sum(np.tanh(W @ row)) for row in X]
+    pairs = np.array([a * b for a, b in zip(X[0], X[1])])
+    return sum(terms) + np.sum(pairs)
+
+
+def over_a_tuple_with_enumerate(a, b):
+    return sum(k * np.sum(p**2) for k, p in enumerate((a, b, a)))
+
+
+def nested(x):
+    return sum(sum(x[i] * x[j] for j in range(i)) for i in range(x.shape[0]))
+
+
+def names_stay_the_comprehensions_own(x):
+    j = 2
+    ys = x * 2.0
+    ys = [ys[j] * y for y in ys]  # reads the ys it replaces, and the j outside
+    t = sum(x[j] for j in range(3))
+    return np.sum(np.stack(ys)) * t * x[j]
+
+
+def gmm_constant(alpha, m):
+    d = alpha.shape[0]
+    nu = d + m + 1
+    log_gamma = d * (d - 1) / 4 * math.log(math.pi) + sum(
+        math.lgamma(nu / 2 + (1 - r) / 2) for r in range(1, d + 1)
+    )
+    return np.sum(alpha**2) * log_gamma
+
+
+def in_a_while_condition(x):
+    n = 0
+    while sum(1 for j in range(n)) < 3:
+        n = n + 1
+    return np.sum(x) * n
+
+
+RNG = np.random.default_rng(0)
+W, X = RNG.standard_normal((3, 4)), RNG.standard_normal((5, 4))
+CASES = [
+    (sum_over_range, (X[0],), (0,)),
+    (sum_with_a_filter_and_a_start, (X[0], 2), (0,)),
+    (stacked_rows, (W, X[0]), (0, 1)),
+    (over_rows_and_pairs, (W, X), (0, 1)),
+    (over_a_tuple_with_enumerate, (W, X), (0, 1)),
+    (nested, (X[1],), (0,)),
+    (names_stay_the_comprehensions_own, (X[2],), (0,)),
+    (gmm_constant, (X[3], 3), (0,)),
+]
+
+
+@pytest.mark.parametrize("fn, args, argnums", CASES, ids=[c[0].__name__ for c in CASES])
+def test_a_comprehension_differentiates_and_computes_what_python_does(fn, args, argnums):
+    symgrad.check_grads(fn, args, argnums)
+    value, _ = symgrad.value_and_grad(fn, argnums=argnums)(*args)
+    assert np.isclose(value, fn(*args), rtol=1e-12, atol=0)
+
+
+def test_a_sum_over_no_terms_is_its_start():
+    g = symgrad.value_and_grad(sum_over_range)
+    value, grad = g(np.ones(1))
+    assert value == 0 and np.array_equal(grad, np.zeros(1))
+
+
+def test_the_emitted_code_keeps_the_loop():
+    g = symgrad.grad(sum_over_range)
+    g(X[0])
+    assert "for j in range(3):" in g.source
+    assert "total = total + " in g.source
+
+
+def test_a_comprehension_in_a_while_condition_is_refused_where_it_is():
+    with pytest.raises(UnsupportedSyntaxError, match="generator expression in a while") as e:
+        symgrad.grad(in_a_while_condition)(X[0])
+    assert "test_comprehensions.py" in str(e.value)
