@@ -293,6 +293,9 @@ def write_cond(writer, node) -> list[str]:
     captured = [_name_of(writer, i, lines, names.get(j) or "t") for j, i in enumerate(operands)]
     read = sorted(items) if items else range(n)  # the outputs read after the if
     results = [items.get(k) or fresh("t", writer.used) for k in read]
+    one = _as_expression(writer, node, captured, read)
+    if one is not None:
+        return lines + writer.assign(results, [one])
     parts = []
     for branch, params in zip(branches, node.attrs["params"]):
         fixed = {p: captured[j] for p, j in zip(branch.params, params)}
@@ -309,6 +312,32 @@ def write_cond(writer, node) -> list[str]:
         )
         parts.append(_body_lines(writer, sub, outs))
     return lines + [f"if {ast.unparse(writer.expr(pred))}:", *parts[0], "else:", *parts[1]]
+
+
+def _as_expression(writer, node, captured: list[str], read) -> ast.expr | None:
+    """A cond the source wrote as an expression (attribute `expression`: `b if c else a`,
+    `c and b`), of one value read after it that each branch computes with no statement of its
+    own: `b if c else a`, or `c and b` / `c or a` where a branch gives the condition itself
+    (Python's `and` and `or` evaluate their second operand only where it decides, as the
+    branch would)."""
+    if len(read) != 1 or not node.attrs.get("expression"):
+        return None
+    pred, values = node.inputs[0], []
+    for branch, params in zip(node.attrs["branches"], node.attrs["params"]):
+        sub = writer.sub_writer(branch, dict(zip(branch.params, [captured[j] for j in params])))
+        if sub.statements():
+            return None
+        out = branch.outputs[read[0]]
+        given = branch[out].op == "param" and node.inputs[1 + params[branch.params.index(out)]]
+        values.append(("pred" if given == pred else None, sub.expr(out), sub))
+    test = writer.expr(pred)
+    (kind_a, a, sub_a), (kind_b, b, sub_b) = values
+    writer.helpers |= sub_a.helpers | sub_b.helpers
+    if kind_b == "pred":
+        return ast.BoolOp(ast.And(), [test, a])
+    if kind_a == "pred":
+        return ast.BoolOp(ast.Or(), [test, b])
+    return ast.IfExp(test, a, b)
 
 
 def write_cond_vjp(writer, node) -> list[str]:

@@ -182,7 +182,10 @@ def lower_ifexp(lw: _Lowerer, e: ast.IfExp) -> Any:
         values.append([_output(lw, e, "the value", child.expr(x))])
         lowered.append((child, env))
     _finish(lw, pred, e, lowered, [_VALUE], values)  # bound to a name no source can spell
-    return dict.pop(lw.env, _VALUE)
+    value = dict.pop(lw.env, _VALUE)
+    if isinstance(value, Value) and lw.graph[value.id].op == "item":
+        lw.graph[lw.graph[value.id].inputs[0]].attrs["expression"] = True  # written as one
+    return value
 
 
 _VALUE = "<the value>"  # what `a if c else b` gives, while its if is finished

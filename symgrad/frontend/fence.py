@@ -46,7 +46,6 @@ REJECT: dict[type, tuple[str, str]] = {
     ast.Set: ("a set", "use a tuple"),
     ast.JoinedStr: ("an f-string", "strings play no part in a gradient"),
     ast.NamedExpr: ("an assignment expression (:=)", "assign in a statement of its own"),
-    ast.BoolOp: ("and/or", "use np.logical_and / np.logical_or"),
     ast.Starred: ("a starred expression", "pass the arguments one by one"),
 }
 

@@ -27,6 +27,7 @@ import numpy as np
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
 from symgrad.frontend import aliases, comprehensions, fence
 from symgrad.frontend.aliases import Memory
+from symgrad.frontend.booleans import lower_boolop, lower_chain
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
 from symgrad.frontend.calls import lower_call
 from symgrad.frontend.loops import Appender, AppendTo, lower_for, lower_while
@@ -233,6 +234,9 @@ class _Lowerer:
     def e_IfExp(self, e: ast.IfExp) -> Any:
         return lower_ifexp(self, e)
 
+    def e_BoolOp(self, e: ast.BoolOp) -> Any:
+        return lower_boolop(self, e)
+
     def e_Constant(self, e: ast.Constant) -> Any:
         return e.value
 
@@ -358,6 +362,8 @@ class _Lowerer:
             return self.call_rule("negative", (v,), {}, e)
         if isinstance(e.op, ast.UAdd):  # a new array, as NumPy's +a makes
             return self.call_rule("positive", (v,), {}, e)
+        if isinstance(e.op, ast.Not):  # of a condition (of an array, Python's error)
+            return self.call_rule("not", (v,), {}, e)
         raise self.error(
             e,
             f"the operator {type(e.op).__name__} on arrays is not supported",
@@ -383,12 +389,7 @@ class _Lowerer:
 
     def e_Compare(self, e: ast.Compare) -> Any:
         if len(e.ops) != 1:
-            raise self.error(
-                e,
-                "chained comparisons are not supported",
-                "Compare two values at a time.",
-                UnsupportedSyntaxError,
-            )
+            return lower_chain(self, e)
         left, right = self.expr(e.left), self.expr(e.comparators[0])
         name = _CMP_RULES.get(type(e.ops[0]))
         if name is None:

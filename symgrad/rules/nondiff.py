@@ -5,10 +5,12 @@ carries no cotangent (the reverse pass stops there), so using them costs the gra
 They accept any keyword argument, passed on verbatim (keywords must be compile-time constants).
 """
 
+import ast
+
 import numpy as np
 
-from symgrad.ir.avals import of_value
-from symgrad.rules.table import call, compare, defrule
+from symgrad.ir.avals import PYTHON, Aval, of_value
+from symgrad.rules.table import call, compare, defrule, unaryop
 
 _COMPARE = {
     "greater": ">",
@@ -195,4 +197,14 @@ defrule(
     aval=lambda ins, attrs: ins["x"],
     sympy=lambda sp, x: x,
     math="no cotangent: what depends on x only through it has none",
+)
+
+
+defrule(
+    "not",
+    "x",
+    unaryop(ast.Not),
+    nondiff=True,
+    aval=lambda ins, attrs: Aval((), np.dtype(bool), PYTHON),
+    math="Python's `not`: a bool (of an array of more than one element, Python's error)",
 )

@@ -269,7 +269,12 @@ _BINOPS = {  # symbol: the operator's AST node, and what it computes on Python n
     "**": (ast.Pow, operator.pow),
     "@": (ast.MatMult, operator.matmul),
 }
-_UNARYOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert}
+_UNARYOPS = {
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.Invert: operator.invert,
+    ast.Not: operator.not_,
+}
 
 
 def binop(symbol: str) -> Callable:

@@ -1,0 +1,60 @@
+"""`and`, `or` and chained comparisons, with Python's short circuit.
+
+Contract: `lower_boolop(lw, e)` gives what Python's `a and b` (`a or b`) gives: b if a is true
+else a (a if a is true else b), with a evaluated once and b only where it is needed, so that
+`i < n and x[i] > 0` never reads x[n]. Where a is known when compiling, so is the choice; where
+it is a runtime value, the choice is a conditional expression (`b if a else a`, a branch in the
+IR, symgrad.frontend.branches) whose second operand is lowered in its own branch.
+`lower_chain(lw, e)` gives `a < b < c` as `a < b and b < c`, each operand evaluated once, in
+order, and those after a false comparison not at all.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from typing import TYPE_CHECKING, Any
+
+from symgrad.frontend.branches import lower_ifexp
+from symgrad.rules import Value
+
+if TYPE_CHECKING:
+    from symgrad.frontend.lower import _Lowerer
+
+_NAMES = itertools.count()
+
+
+def lower_boolop(lw: _Lowerer, e: ast.BoolOp) -> Any:
+    first, rest = e.values[0], e.values[1:]
+    second = rest[0] if len(rest) == 1 else ast.copy_location(ast.BoolOp(e.op, rest), e)
+    is_and = isinstance(e.op, ast.And)
+    with _bound(lw, lw.expr(first), first) as (value, name):
+        if not isinstance(value, Value):  # known now: Python decides
+            return lw.expr(second) if bool(value) == is_and else value
+        body, orelse = (second, name) if is_and else (name, second)
+        return lower_ifexp(lw, ast.copy_location(ast.IfExp(name, body, orelse), e))
+
+
+def lower_chain(lw: _Lowerer, e: ast.Compare) -> Any:
+    with _bound(lw, lw.expr(e.left), e.left) as (_, left):
+        with _bound(lw, lw.expr(e.comparators[0]), e.comparators[0]) as (_, middle):
+            first = ast.copy_location(ast.Compare(left, e.ops[:1], [middle]), e)
+            rest = ast.copy_location(ast.Compare(middle, e.ops[1:], e.comparators[1:]), e)
+            both = ast.copy_location(ast.BoolOp(ast.And(), [first, rest]), e)
+            return lower_boolop(lw, both)
+
+
+class _bound:
+    """A value bound, while lowering what reads it, to a name no source can spell."""
+
+    def __init__(self, lw: _Lowerer, value: Any, where: ast.expr):
+        self.lw, self.value = lw, value
+        self.name = f"<operand {next(_NAMES)}>"
+        self.node = ast.copy_location(ast.Name(self.name, ast.Load()), where)
+
+    def __enter__(self):
+        self.lw.env[self.name] = self.value
+        return self.value, self.node
+
+    def __exit__(self, *exc):
+        dict.pop(self.lw.env, self.name, None)

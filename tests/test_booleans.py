@@ -1,0 +1,74 @@
+"""`and`, `or`, `not` and chained comparisons, with Python's short circuit."""
+
+import numpy as np
+import pytest
+
+import symgrad
+
+
+def search(x, t):
+    i = 0
+    n = x.shape[0]
+    while i < n and x[i] < t:  # x[n] is never read
+        i = i + 1
+    return np.sum(x[:i] ** 2)
+
+
+def piecewise(x, lo, hi):
+    s = 0.0
+    for j in range(x.shape[0]):
+        if lo < x[j] < hi or x[j] > 2 * hi:
+            s = s + x[j] ** 2
+        elif not x[j] > 0:
+            s = s - x[j]
+    return s
+
+
+def value_of_or(x):
+    a = np.sum(x)
+    b = a < -10.0 or np.sum(x**2)  # the second operand's value
+    c = a > 10.0 and np.sum(x**3)  # the first's (False)
+    return b * 1.0 + a + c
+
+
+def chain_of_three(x):
+    total = 0.0
+    for j in range(x.shape[0] - 2):
+        if x[j] < x[j + 1] < x[j + 2] <= 5.0:
+            total = total + x[j] * x[j + 2]
+    return total
+
+
+def known_when_compiling(x, flag):
+    scale = flag and 2.0 or 3.0
+    if not flag or x.shape[0] > 3 > 2:
+        scale = scale + 1.0
+    return np.sum(x) * scale
+
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal(8)
+CASES = [
+    (search, (np.sort(X), 0.3)),
+    (search, (np.sort(X), 9.0)),  # runs to the end
+    (piecewise, (X, -0.5, 0.5)),
+    (value_of_or, (X,)),
+    (chain_of_three, (np.array([0.1, 0.5, 0.9, 0.2, 0.3, 0.4, 6.0, 7.0]),)),
+    (known_when_compiling, (X, True)),
+    (known_when_compiling, (X, False)),
+]
+
+
+@pytest.mark.parametrize(
+    "fn, args", CASES, ids=[f"{c[0].__name__}-{k}" for k, c in enumerate(CASES)]
+)
+def test_a_boolean_expression_computes_and_differentiates_as_python(fn, args):
+    symgrad.check_grads(fn, args, (0,))
+    value, _ = symgrad.value_and_grad(fn)(*args)
+    assert value == pytest.approx(fn(*args), rel=1e-12)
+
+
+def test_and_is_written_as_python_writes_it():
+    g = symgrad.grad(search)
+    g(np.sort(X), 0.3)
+    assert " and x[i] < t" in g.source
