@@ -6,6 +6,7 @@ and `linearize` do the same in forward mode, from the table's JVP rules; `jacfwd
 `jacobian`, `hessian` and `hvp` compose the two, and gradients can be differentiated again.
 """
 
+from symgrad import tree
 from symgrad.api import Compiled, emit_module, grad, value_and_grad, vjp
 from symgrad.checks import CheckReport, check, check_grads, verify_rules
 from symgrad.errors import (
@@ -40,6 +41,7 @@ __all__ = [
     "jvp",
     "linearize",
     "stop_gradient",
+    "tree",
     "value_and_grad",
     "verify_rules",
     "vjp",

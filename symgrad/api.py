@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from symgrad import tree
 from symgrad.emit import emit_module as _emit
 from symgrad.emit import load
 from symgrad.emit.drivers import BATCHED_HELPERS, jacfwd_driver, jacrev_driver
@@ -194,14 +195,20 @@ def _root(fn: Callable) -> Callable:
     return fn
 
 
-def source_graph(fn: Callable, reads: Reads) -> Graph:
+def source_graph(fn: Callable, reads: Reads, trees: dict | None = None) -> Graph:
     """The graph a transformation of `fn` starts from: its lowered source (with the max shifts
     of log-sum-exps and softmaxes stopped, `symgrad.passes.idioms`), or, for a compiled
     gradient (`grad(grad(f))`, `jvp` of a `grad`), the gradient's own graph, differentiated
     again. Its nodes count as forward nodes there (names kept, pass flags cleared), so the new
     pass's lines are the backward pass of the emitted code. What it read goes to `reads`."""
     if not isinstance(fn, Compiled):
-        return stop_shifts(lower(fn, reads))
+        return stop_shifts(lower(fn, reads, trees))
+    if trees:
+        raise SymgradError(
+            f"cannot differentiate {fn!r} of containers: a gradient of a function of dicts, "
+            "lists or dataclasses is not differentiated again yet",
+            hint="Pass the arrays as separate arguments to differentiate twice.",
+        )
     if fn.kind != "grad":
         raise SymgradError(
             f"cannot differentiate {fn!r}: only gradients (symgrad.grad) can be differentiated "
@@ -215,14 +222,18 @@ def source_graph(fn: Callable, reads: Reads) -> Graph:
 
 
 @_gc_paused
-def _compile(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -> _Artifact:
-    key = (kind, argnums, single)
+def _compile(
+    fn: Callable, argnums: tuple[int, ...], kind: str, single: bool, trees: tuple = ()
+) -> _Artifact:
+    """The transformation, compiled once per `trees` (the structure of each container
+    argument, `(position, symgrad.tree.Treedef)` pairs) and kept until what it read changes."""
+    key = (kind, argnums, single, trees)
     cached = _CACHE.get(fn, {}).get(key)
     if cached is None or not cached.reads.fresh():
         if kind in JACOBIANS:
             cached = _jacobian(fn, argnums, kind, single)
         else:
-            cached = _derivative(fn, argnums, kind)
+            cached = _derivative(fn, argnums, kind, dict(trees))
         _CACHE.setdefault(fn, {})[key] = cached  # only a finished compilation is cached
     return cached
 
@@ -235,10 +246,23 @@ def _single_output(fwd: Graph, kind: str) -> None:
         )
 
 
-def _derivative(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
-    """grad, value_and_grad, vjp (reverse mode) and jvp (forward mode)."""
+def _derivative(
+    fn: Callable, argnums: tuple[int, ...], kind: str, trees: dict | None = None
+) -> _Artifact:
+    """grad, value_and_grad, vjp (reverse mode) and jvp (forward mode). With `trees`, the
+    graph's params are the container arguments' leaves, and the gradients those of their
+    float leaves (`leaf_argnums`)."""
     reads = Reads()
-    fwd = source_graph(fn, reads)
+    fwd = source_graph(fn, reads, trees)
+    holds = ""
+    if trees:
+        names, leaves = _params(fn), [fwd[p].name for p in fwd.params]
+        per_arg = leaf_argnums(len(names), trees, range(len(names)), floats_only=False)
+        holds = "; ".join(
+            f"{names[k]} holds {', '.join(leaves[p] for p in per_arg[k])}" for k in sorted(trees)
+        )
+        holds = f"\nIts parameters are the leaves of its containers: {holds}."
+        argnums = tuple(p for ps in leaf_argnums(len(names), trees, argnums) for p in ps)
     if kind == "jvp":
         graph = forward(fwd, list(argnums))
         floats = [graph.params[k] for k in argnums] + graph.params[len(fwd.params) :]
@@ -260,7 +284,7 @@ def _derivative(fn: Callable, argnums: tuple[int, ...], kind: str) -> _Artifact:
     name = f"{kind}_{fwd.name}"
     wrt = ", ".join(fwd[fwd.params[k]].name for k in argnums)
     params = ", ".join(fwd[p].name for p in fwd.params)
-    doc = f"{_WHAT[kind]} of {fwd.name}({params}) with respect to {wrt}."
+    doc = f"{_WHAT[kind]} of {fwd.name}({params}) with respect to {wrt}.{holds}"
     float_params = [graph.params.index(p) for p in floats]
 
     def finish() -> Graph:
@@ -324,11 +348,36 @@ def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -
     return _Artifact(lambda g: source, lambda: graph, name, reads)
 
 
+def leaf_argnums(n_args: int, trees: dict, argnums, floats_only: bool = True) -> list[list[int]]:
+    """Per argument in argnums, the graph params of its float leaves (a container's; with
+    `floats_only` False, of all its array and float leaves), or of itself: the params are the
+    arguments', a container's array and float leaves in its place."""
+    first, position = {}, 0
+    for k in range(n_args):
+        d = trees.get(k)
+        dynamic = [f for f, s in zip(d.floatings(), d.statics()) if not s] if d else [True]
+        first[k] = [position + j for j, f in enumerate(dynamic) if f or not floats_only]
+        position += len(dynamic)
+    return [first[k] for k in argnums]
+
+
+def _params(fn: Callable) -> list[str]:
+    return list(inspect.signature(fn).parameters)
+
+
 def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) -> None:
-    names = list(inspect.signature(fn).parameters)
+    names = _params(fn)
     for k in argnums:
         v = values[k]
         dtype = getattr(v, "dtype", None)
+        if tree.is_tree(v):
+            if not any(tree.flatten(v)[1].floatings()):
+                raise NotDifferentiableError(
+                    f"cannot differentiate {fn.__qualname__} with respect to argument "
+                    f"{names[k]!r}: it is a {type(v).__name__} holding no float or float array",
+                    hint="Leave it out of argnums, or give it float leaves.",
+                )
+            continue
         if not is_float(v):
             name = type(v).__name__
             article = "an" if name[0] in "aeiou" else "a"
@@ -422,8 +471,11 @@ class Compiled:
     @property
     def _latest(self) -> _Artifact:
         """The module for the signature of the latest call, or the shape-polymorphic one."""
-        artifact = self._artifact
-        base, latest = self._last
+        base, latest, *trees = self._last
+        if trees and trees[0]:  # the latest call's, of containers
+            artifact = _compile(self.fn, self.argnums, self.kind, self._single, trees[0])
+        else:
+            artifact = self._artifact
         return latest if base is artifact else artifact
 
     @property
@@ -454,6 +506,8 @@ class Compiled:
                 return self._finish(_run(hit[1], self.fn, args))
         values = _bind(self.fn, args, kwargs)
         _check_differentiable(self.fn, values, self.argnums)
+        if any(tree.is_tree(v) for v in values):
+            return self._call_on_trees(values)
         base = self._artifact
         artifact = specialised(base, values)
         self._last = (base, artifact)
@@ -462,6 +516,42 @@ class Compiled:
                 self._fast.clear()
             self._fast[key] = self._last
         return self._finish(_run(artifact, self.fn, values))
+
+    def _call_on_trees(self, values: list) -> Any:
+        """A call with containers of parameters: the module compiled for their structure
+        runs on their leaves, and each gradient comes back in its argument's structure (None
+        at a leaf that is no float)."""
+        if self.kind not in ("grad", "value_and_grad"):
+            raise SymgradError(
+                f"{self.kind} of {self.fn.__qualname__}: containers (dicts, lists, tuples, "
+                "dataclasses) are arguments of grad and value_and_grad so far",
+                hint="Pass the arrays as separate arguments.",
+            )
+        leaves, trees = [], []
+        for k, v in enumerate(values):
+            if not tree.is_tree(v):
+                leaves.append(v)
+                continue
+            ls, d = tree.flatten(v)
+            trees.append((k, d))
+            leaves += [leaf for leaf, s in zip(ls, d.statics()) if not s]
+        trees = tuple(trees)
+        base = _compile(self.fn, self.argnums, self.kind, self._single, trees)
+        artifact = specialised(base, leaves)
+        self._last = (base, artifact, trees)
+        result = _run(artifact, self.fn, leaves)
+        value, flat = (result[0], result[1:]) if self.kind == "value_and_grad" else (None, result)
+        flat = iter(flat if isinstance(flat, tuple) else (flat,))
+        grads = []
+        for k in self.argnums:
+            d = dict(trees).get(k)
+            if d is None:
+                grads.append(next(flat))
+                continue
+            wanted = [f and not s for f, s in zip(d.floatings(), d.statics())]
+            grads.append(tree.unflatten(d, [next(flat) if w else None for w in wanted]))
+        out = grads[0] if self._single else tuple(grads)
+        return (value, out) if self.kind == "value_and_grad" else out
 
     def _finish(self, result):
         """The emitted function's result as the transformation returns it."""

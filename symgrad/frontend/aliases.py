@@ -49,6 +49,7 @@ class Memory:
         self.iterated: dict[tuple, str] = {}  # arrays a loop goes over the rows of: why
         self.unsure: dict[tuple, str] = {}
         self.kinds: dict[tuple, str | None] = {}  # a body's params: `array_kind` of its value
+        self.records: set[int] = set()  # dataclass instances holding parameters (by id)
 
     def first(self, graph: Graph, nid: int) -> tuple:
         """The first value of the object `nid` holds (itself unless an update made it)."""

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 _BUILTIN_RULES = {abs: "abs", len: "len"}
 _FOLDS = {sum: ("sum", "add"), min: ("min", "minimum"), max: ("max", "maximum")}
+_DICT_READS = ("keys", "values", "items", "get")
 _ON_STACKED = (np.stack, np.array, np.asarray, len, sum, min, max)
 
 
@@ -52,6 +53,11 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return None
     if args and isinstance(args[0], Stacked) and callee in _ON_STACKED:
         return _stacked(lw, callee, args, kwargs, e)
+    if isinstance(getattr(callee, "__self__", None), dict) and callee.__name__ in _DICT_READS:
+        out = callee(*args, **kwargs)  # a container of parameters, read
+        return list(out) if callee.__name__ != "get" else out
+    if callee is len and len(args) == 1 and isinstance(args[0], dict):
+        return len(args[0])
     rule = rule_for_callable(callee)
     if rule is None and callee in _BUILTIN_RULES:
         rule = RULES[_BUILTIN_RULES[callee]]

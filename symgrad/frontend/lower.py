@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import keyword
 import operator
 from typing import Any, Callable
 
 import numpy as np
 
+from symgrad import tree
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
 from symgrad.frontend import aliases, comprehensions, fence
 from symgrad.frontend.aliases import Memory
@@ -80,9 +82,11 @@ _AUG = {
 _PROPERTIES = {"T", "shape", "ndim", "size", "dtype"}
 
 
-def lower(fn: Callable, reads: Reads | None = None) -> Graph:
+def lower(fn: Callable, reads: Reads | None = None, trees: dict | None = None) -> Graph:
     """The IR graph of fn: one param per parameter, one output (its return value). What it
-    read from outside fn (globals, closure cells, helpers' code) is noted in `reads`."""
+    read from outside fn (globals, closure cells, helpers' code) is noted in `reads`. A
+    parameter given a `symgrad.tree.Treedef` in `trees` (by position) is that container, with
+    one param per array or float leaf (`leaf_names`) and its other leaves as constants."""
     src = read_function(fn)
     reads = reads if reads is not None else Reads()
     reads.note(fn, "__code__", fn.__code__)
@@ -91,11 +95,49 @@ def lower(fn: Callable, reads: Reads | None = None) -> Graph:
     graph = Graph(src.tree.name, src.file, src.tree.lineno)
     env = {}
     a = src.tree.args
-    for arg in a.posonlyargs + a.args + a.kwonlyargs:
-        env[arg.arg] = Value(graph.param(arg.arg, src.locate(arg)))
-    result = _Lowerer(graph, src, env, (fn.__code__,), Memory(), reads).run()
+    args = a.posonlyargs + a.args + a.kwonlyargs
+    trees = trees or {}
+    names = leaf_names([arg.arg for arg in args], trees)
+    for k, arg in enumerate(args):
+        if k not in trees:
+            env[arg.arg] = Value(graph.param(arg.arg, src.locate(arg)))
+            continue
+        leaves = [
+            static[0] if static else Value(graph.param(names[k].pop(0), src.locate(arg)))
+            for static in trees[k].statics()
+        ]
+        env[arg.arg] = tree.unflatten(trees[k], leaves)
+    memory = Memory()
+    memory.records = {id(r) for v in env.values() for r in tree.records(v)}
+    result = _Lowerer(graph, src, env, (fn.__code__,), memory, reads).run()
     graph.outputs = [_Lowerer.as_node(graph, result, src.locate(src.tree.body[-1]))]
     return graph
+
+
+def leaf_names(args: list[str], trees: dict) -> dict[int, list[str]]:
+    """Per container parameter (by position), the names of its array and float leaves, in
+    flatten order: a leaf's last key where that names no other leaf or parameter
+    (`params["W1"]` is `W1`), else its path joined (`params["layers"][0][1]` is `layers_0_1`,
+    prefixed with the parameter's name where the path starts with an index or meets a
+    parameter's name)."""
+    paths = {k: [p for p, s in zip(d.paths(), d.statics()) if not s] for k, d in trees.items()}
+    last = [str(p[-1]) for ps in paths.values() for p in ps if p]
+    taken = set(args) - {args[k] for k in trees}
+    out = {}
+    for k, ps in paths.items():
+        names = []
+        for p in ps:
+            short = str(p[-1]) if p else args[k]
+            if short.isidentifier() and not keyword.iskeyword(short):
+                if last.count(short) == 1 and short not in taken:
+                    names.append(short)
+                    continue
+            joined = "_".join(map(str, p))
+            if not joined[:1].isalpha() or joined in args:
+                joined = f"{args[k]}_{joined}"
+            names.append("".join(c if c.isalnum() or c == "_" else "_" for c in joined))
+        out[k] = names
+    return out
 
 
 class _Lowerer:
@@ -302,6 +344,12 @@ class _Lowerer:
             raise self.error(
                 e, f"the array attribute .{e.attr} is not supported", cls=UnknownCallableError
             )
+        if isinstance(base, dict) and e.attr in ("keys", "values", "items", "get"):
+            return getattr(base, e.attr)  # of a container of parameters
+        if hasattr(type(base), "_fields") and e.attr in type(base)._fields:
+            return getattr(base, e.attr)  # a NamedTuple's field
+        if id(base) in self.memory.records:  # a dataclass of parameters: its field
+            return getattr(base, e.attr)
         if is_const(base) or isinstance(base, (tuple, list)):
             raise self.error(e, f"attribute .{e.attr} of a constant is not supported")
         try:
@@ -333,6 +381,10 @@ class _Lowerer:
         base = self.expr(e.value)
         index = self.expr(e.slice)
         if isinstance(base, (tuple, list)) and is_const(index):
+            return base[index]
+        if isinstance(base, dict) and is_const(index):  # a container of parameters
+            if index not in base:
+                raise self.error(e, f"the key {index!r} is not in the dict", cls=SymgradError)
             return base[index]
         shared = base.shared if isinstance(base, Stacked) else None
         if isinstance(base, Stacked):  # an item of a list a loop filled: a row of the stack

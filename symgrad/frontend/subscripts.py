@@ -37,6 +37,13 @@ def index_spec(lw: _Lowerer, index: Any, e: ast.AST) -> tuple[list, tuple]:
             return Dyn(len(parts) - 1)
         if isinstance(item, (int, type(None), type(Ellipsis))) and not isinstance(item, bool):
             return item
+        if isinstance(item, str):  # a dict's key, on a value compiled as an array
+            raise lw.error(
+                e,
+                f"index {item!r} of an array is not supported",
+                "A gradient of a function of dicts (or other containers) is compiled for their "
+                "structure when it is first called: call it before reading .source or .graph.",
+            )
         raise lw.error(e, f"index {item!r} is not supported")
 
     spec = tuple(static(i) for i in items)

@@ -1,0 +1,157 @@
+"""Containers of parameters (pytrees): flatten them into leaves, and build them back.
+
+Contract: a tree is a dict, list, tuple, NamedTuple or dataclass instance whose items are trees
+or leaves; anything else is a leaf. `flatten(tree)` gives its leaves in a fixed order (a dict's
+by sorted key, as JAX orders them; a dataclass's by field) and a `Treedef`, a hashable
+description of its structure; `unflatten(treedef, leaves)` builds the same structure around new
+leaves; `map(f, tree, *others)` applies f leaf by leaf. A `Treedef` also says each leaf's path
+(`paths()`: keys, indices and field names from the root), and `statics` gives the leaves that
+are no array or float (ints, bools, strings, None): symgrad compiles a function of a tree once
+per structure and values of those, as constants, and differentiates the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+_LIST, _TUPLE, _DICT, _NAMED, _DATA = "list", "tuple", "dict", "namedtuple", "dataclass"
+
+
+@dataclass(frozen=True)
+class Treedef:
+    """A tree's structure: `kind` and `keys` of a container (its children's treedefs in
+    `children`), or a leaf (`kind` None; `static` holds a static leaf's value, as `(value,)`)."""
+
+    kind: str | None
+    cls: Any = None
+    keys: tuple = ()
+    children: tuple = ()
+    static: tuple = ()
+    floating: bool = False  # a leaf that is a float or a float array: one to differentiate
+
+    @property
+    def leaf(self) -> bool:
+        return self.kind is None
+
+    def paths(self, prefix: tuple = ()) -> list[tuple]:
+        """The path of each leaf, in flatten order."""
+        if self.leaf:
+            return [prefix]
+        return [p for k, c in zip(self.keys, self.children) for p in c.paths(prefix + (k,))]
+
+    def statics(self) -> list[tuple]:
+        """Per leaf: `(value,)` for a static leaf, `()` for an array or float."""
+        if self.leaf:
+            return [self.static]
+        return [s for c in self.children for s in c.statics()]
+
+    def floatings(self) -> list[bool]:
+        """Per leaf: whether it is a float or a float array."""
+        if self.leaf:
+            return [self.floating]
+        return [f for c in self.children for f in c.floatings()]
+
+
+def is_tree(x: Any) -> bool:
+    """A container flatten opens (a leaf otherwise)."""
+    return _kind(x) is not None
+
+
+def flatten(tree: Any) -> tuple[list, Treedef]:
+    leaves: list = []
+    return leaves, _flatten(tree, leaves)
+
+
+def unflatten(treedef: Treedef, leaves) -> Any:
+    it = iter(leaves)
+    out = _build(treedef, it)
+    if next(it, _END) is not _END:
+        raise ValueError("more leaves than the tree has")
+    return out
+
+
+def map(f: Callable, tree: Any, *others: Any) -> Any:  # noqa: A001 (JAX's name)
+    leaves, treedef = flatten(tree)
+    rest = [flatten(o) for o in others]
+    if any(d != treedef for _, d in rest):
+        raise ValueError("trees of different structures")
+    return unflatten(treedef, [f(*xs) for xs in zip(leaves, *(ls for ls, _ in rest))])
+
+
+def records(x: Any) -> list:
+    """The dataclass instances in a tree (x itself included)."""
+    kind = _kind(x)
+    if kind is None:
+        return []
+    if kind == _DICT:
+        items = list(x.values())
+    elif kind == _DATA:
+        items = [getattr(x, f.name) for f in dataclasses.fields(x)]
+    else:
+        items = list(x)
+    return ([x] if kind == _DATA else []) + [r for item in items for r in records(item)]
+
+
+def is_static(leaf: Any) -> bool:
+    """A leaf compiled as a constant: not an array and not a float."""
+    if isinstance(leaf, np.ndarray):
+        return False
+    return not isinstance(leaf, (float, complex, np.floating, np.complexfloating))
+
+
+_END = object()
+
+
+def _kind(x: Any) -> str | None:
+    if isinstance(x, dict):
+        return _DICT
+    if isinstance(x, tuple):
+        return _NAMED if hasattr(type(x), "_fields") else _TUPLE
+    if isinstance(x, list):
+        return _LIST
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return _DATA
+    return None
+
+
+def _flatten(x: Any, leaves: list) -> Treedef:
+    kind = _kind(x)
+    if kind is None:
+        leaves.append(x)
+        kind = np.dtype(getattr(x, "dtype", object)).kind
+        floating = isinstance(x, float) or kind in "fc"
+        return Treedef(None, static=(x,) if is_static(x) else (), floating=floating)
+    if kind == _DICT:
+        keys = tuple(sorted(x))
+        items = [x[k] for k in keys]
+    elif kind == _DATA:
+        keys = tuple(f.name for f in dataclasses.fields(x))
+        items = [getattr(x, k) for k in keys]
+    elif kind == _NAMED:
+        keys, items = tuple(type(x)._fields), list(x)
+    else:
+        keys, items = tuple(range(len(x))), list(x)
+    cls = type(x) if kind in (_NAMED, _DATA) else None
+    return Treedef(kind, cls, keys, tuple(_flatten(item, leaves) for item in items))
+
+
+def _build(d: Treedef, leaves) -> Any:
+    if d.leaf:
+        return next(leaves)
+    items = [_build(c, leaves) for c in d.children]
+    if d.kind == _DICT:
+        return dict(zip(d.keys, items))
+    if d.kind == _LIST:
+        return items
+    if d.kind == _TUPLE:
+        return tuple(items)
+    if d.kind == _NAMED:
+        return d.cls(*items)
+    out = object.__new__(d.cls)  # a dataclass, frozen or not, with these fields
+    for k, v in zip(d.keys, items):
+        object.__setattr__(out, k, v)
+    return out

@@ -1,0 +1,153 @@
+"""Containers of parameters (dicts, lists, tuples, NamedTuples, dataclasses) as arguments of
+grad and value_and_grad: gradients in the same structure, against central differences."""
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+
+import symgrad
+from symgrad import tree
+
+
+class Linear(NamedTuple):
+    W: np.ndarray
+    b: np.ndarray
+
+
+@dataclass
+class Model:
+    lin: Linear
+    gain: float
+    n: int  # an int leaf: a constant of the compiled code, without gradient
+
+
+def mlp(params, X, y):
+    h = np.tanh(X @ params["W1"] + params["b1"])
+    out = h @ params["W2"] + params["b2"]
+    return np.mean((out - y) ** 2)
+
+
+def deep(params, X):
+    h = X
+    for W, b in params["layers"]:
+        h = np.tanh(h @ W + b)
+    return np.sum(h**2) * params["scale"]
+
+
+def model_loss(m, X):
+    z = X @ m.lin.W + m.lin.b
+    return m.gain * np.sum(z**2) + m.n
+
+
+def penalty(params, lam):
+    total = lam * sum(np.sum(w**2) for w in params.values())
+    for _, w in params.items():
+        total = total + np.sum(np.abs(w))
+    return total / len(params)
+
+
+def numeric_grad(f, args, k, eps=1e-6):
+    """Central differences of f along each float leaf of args[k], in its structure."""
+    leaves, treedef = tree.flatten(args[k])
+
+    def at(j, index, step):
+        moved = [np.array(x, dtype=float) if n == j else x for n, x in enumerate(leaves)]
+        if np.ndim(moved[j]):
+            moved[j][index] += step
+        else:
+            moved[j] = float(moved[j]) + step
+        new = list(args)
+        new[k] = tree.unflatten(treedef, moved)
+        return f(*new)
+
+    out = []
+    for j, (leaf, floating) in enumerate(zip(leaves, treedef.floatings())):
+        if not floating:
+            out.append(None)
+            continue
+        g = np.zeros(np.shape(leaf))
+        for index in np.ndindex(g.shape):
+            g[index] = (at(j, index, eps) - at(j, index, -eps)) / (2 * eps)
+        out.append(g if np.ndim(leaf) else float(g))
+    return tree.unflatten(treedef, out)
+
+
+def assert_trees_close(got, want):
+    got_leaves, got_def = tree.flatten(got)
+    want_leaves, want_def = tree.flatten(want)
+    assert got_def.paths() == want_def.paths() and type(got) is type(want)
+    for a, b in zip(got_leaves, want_leaves):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert np.shape(a) == np.shape(b) and type(a) is type(b)
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
+
+
+RNG = np.random.default_rng(0)
+X, Y = RNG.standard_normal((5, 3)), RNG.standard_normal((5, 1))
+PARAMS = {
+    "W1": RNG.standard_normal((3, 4)),
+    "b1": RNG.standard_normal(4),
+    "W2": RNG.standard_normal((4, 1)),
+    "b2": RNG.standard_normal(1),
+}
+DEEP = {"layers": [(RNG.standard_normal((3, 3)), RNG.standard_normal(3)) for _ in range(2)]}
+DEEP["scale"] = 2.0
+MODEL = Model(Linear(RNG.standard_normal((3, 2)), RNG.standard_normal(2)), 0.5, 3)
+CASES = [
+    (mlp, (PARAMS, X, Y)),
+    (deep, (DEEP, X)),
+    (model_loss, (MODEL, X)),
+    (penalty, (PARAMS, 0.1)),
+]
+
+
+@pytest.mark.parametrize("fn, args", CASES, ids=[c[0].__name__ for c in CASES])
+def test_a_gradient_comes_back_in_its_arguments_structure(fn, args):
+    value, g = symgrad.value_and_grad(fn)(*args)
+    assert value == pytest.approx(fn(*args), rel=1e-12)
+    assert_trees_close(g, numeric_grad(fn, args, 0))
+
+
+def test_several_arguments_and_a_plain_one():
+    g_params, g_lam = symgrad.grad(penalty, argnums=(0, 1))(PARAMS, 0.1)
+    assert_trees_close(g_params, numeric_grad(penalty, (PARAMS, 0.1), 0))
+    assert g_lam == pytest.approx(sum(np.sum(w**2) for w in PARAMS.values()) / 4)
+
+
+def test_a_new_structure_or_constant_compiles_again():
+    g = symgrad.value_and_grad(deep)
+    three = {"layers": DEEP["layers"] + [DEEP["layers"][0]], "scale": 1.0}
+    for params in (DEEP, three, DEEP):
+        value, grads = g(params, X)
+        assert value == pytest.approx(deep(params, X), rel=1e-12)
+        assert len(grads["layers"]) == len(params["layers"])
+    other = Model(MODEL.lin, MODEL.gain, 7)
+    assert symgrad.value_and_grad(model_loss)(other, X)[0] == pytest.approx(model_loss(other, X))
+
+
+def test_the_emitted_code_reads_the_leaves_by_name():
+    g = symgrad.grad(mlp)
+    g(PARAMS, X, Y)
+    assert "def grad_mlp(W1, W2, b1, b2, X, y):" in g.source
+    assert "np.tanh(X @ W1 + b1)" in g.source
+    assert "params holds W1, W2, b1, b2" in g.source
+
+
+def test_what_is_not_supported_yet_says_so():
+    with pytest.raises(symgrad.SymgradError, match="containers"):
+        symgrad.jacrev(mlp)(PARAMS, X, Y)
+    with pytest.raises(symgrad.NotDifferentiableError, match="holding no float"):
+        symgrad.grad(deep)({"layers": [], "scale": 1}, X)
+
+
+def test_flatten_unflatten_and_map():
+    leaves, treedef = tree.flatten(MODEL)
+    assert len(leaves) == 4 and treedef.statics()[-1] == (3,)
+    assert tree.unflatten(treedef, leaves) == MODEL
+    doubled = tree.map(lambda a: a * 2, PARAMS)
+    assert set(doubled) == set(PARAMS) and np.array_equal(doubled["W1"], 2 * PARAMS["W1"])
+    with pytest.raises(ValueError):
+        tree.map(np.add, PARAMS, {"W1": 1.0})
