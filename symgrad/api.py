@@ -36,6 +36,7 @@ from symgrad.errors import (
     SymgradError,
 )
 from symgrad.frontend import lower
+from symgrad.frontend.lower import Aux
 from symgrad.frontend.reads import Reads
 from symgrad.ir import Graph
 from symgrad.ir.avals import of_value
@@ -62,6 +63,7 @@ class _Artifact:
     floats: list[int] | None = None  # the float params, where it can be specialised
     doc: str = ""
     raw: Graph | None = None  # the graph to specialise (not simplified yet)
+    aux: Aux | None = None  # where the aux outputs go (a function with has_aux)
     specialised: OrderedDict = field(default_factory=OrderedDict)  # signature key -> _Artifact
     _graph: Graph | None = None
     _source: str | None = None
@@ -203,6 +205,11 @@ def source_graph(fn: Callable, reads: Reads, trees: dict | None = None) -> Graph
     pass's lines are the backward pass of the emitted code. What it read goes to `reads`."""
     if not isinstance(fn, Compiled):
         return stop_shifts(lower(fn, reads, trees))
+    if fn.has_aux:
+        raise SymgradError(
+            f"cannot differentiate {fn!r} again: it returns an aux beside its gradient",
+            hint="Differentiate symgrad.grad(f) without has_aux.",
+        )
     if trees:
         raise SymgradError(
             f"cannot differentiate {fn!r} of containers: a gradient of a function of dicts, "
@@ -223,17 +230,22 @@ def source_graph(fn: Callable, reads: Reads, trees: dict | None = None) -> Graph
 
 @_gc_paused
 def _compile(
-    fn: Callable, argnums: tuple[int, ...], kind: str, single: bool, trees: tuple = ()
+    fn: Callable,
+    argnums: tuple[int, ...],
+    kind: str,
+    single: bool,
+    trees: tuple = (),
+    has_aux: bool = False,
 ) -> _Artifact:
     """The transformation, compiled once per `trees` (the structure of each container
     argument, `(position, symgrad.tree.Treedef)` pairs) and kept until what it read changes."""
-    key = (kind, argnums, single, trees)
+    key = (kind, argnums, single, trees, has_aux)
     cached = _CACHE.get(fn, {}).get(key)
     if cached is None or not cached.reads.fresh():
         if kind in JACOBIANS:
             cached = _jacobian(fn, argnums, kind, single)
         else:
-            cached = _derivative(fn, argnums, kind, dict(trees))
+            cached = _derivative(fn, argnums, kind, dict(trees), has_aux)
         _CACHE.setdefault(fn, {})[key] = cached  # only a finished compilation is cached
     return cached
 
@@ -247,13 +259,22 @@ def _single_output(fwd: Graph, kind: str) -> None:
 
 
 def _derivative(
-    fn: Callable, argnums: tuple[int, ...], kind: str, trees: dict | None = None
+    fn: Callable,
+    argnums: tuple[int, ...],
+    kind: str,
+    trees: dict | None = None,
+    has_aux: bool = False,
 ) -> _Artifact:
     """grad, value_and_grad, vjp (reverse mode) and jvp (forward mode). With `trees`, the
     graph's params are the container arguments' leaves, and the gradients those of their
-    float leaves (`leaf_argnums`)."""
+    float leaves (`leaf_argnums`). With `has_aux`, fn returns (value, aux): the module returns
+    the aux's arrays after the value (value_and_grad) and before the gradients."""
     reads = Reads()
-    fwd = source_graph(fn, reads, trees)
+    aux: list = []
+    if has_aux:
+        fwd = stop_shifts(lower(fn, reads, trees, aux=aux))
+    else:
+        fwd = source_graph(fn, reads, trees)
     holds = ""
     if trees:
         names, leaves = _params(fn), [fwd[p].name for p in fwd.params]
@@ -267,13 +288,15 @@ def _derivative(
         graph = forward(fwd, list(argnums))
         floats = [graph.params[k] for k in argnums] + graph.params[len(fwd.params) :]
     else:
-        _single_output(fwd, kind)
+        if not has_aux:
+            _single_output(fwd, kind)
         try:
             graph = reverse(
                 fwd,
                 list(argnums),
                 seed="param" if kind == "vjp" else "one",
                 with_value=kind == "value_and_grad",
+                keep=len(fwd.outputs) - 1,
             )
         except NotDifferentiableError:  # a gradient's loop: forward over reverse, by symmetry
             second = isinstance(fn, Compiled) and not isinstance(fn.fn, Compiled)
@@ -291,7 +314,8 @@ def _derivative(
         return simplify(copy.deepcopy(graph), [graph.params[k] for k in float_params])
 
     emit = lambda g: _emit(g, name, doc)  # noqa: E731
-    return _Artifact(emit, finish, name, reads, float_params, doc, raw=graph)
+    aux_layout = aux[0] if aux else None
+    return _Artifact(emit, finish, name, reads, float_params, doc, raw=graph, aux=aux_layout)
 
 
 def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -> _Artifact:
@@ -441,7 +465,7 @@ def _run(artifact: _Artifact, fn: Callable, values) -> Any:
 class Compiled:
     """A differentiated function: call it, read `.source`, inspect `.graph`, `.save(path)`."""
 
-    def __init__(self, fn: Callable, argnums, kind: str):
+    def __init__(self, fn: Callable, argnums, kind: str, has_aux: bool = False):
         if kind not in KINDS or kind == "hessian":
             raise SymgradError(
                 f"unknown kind {kind!r}; the kinds are {', '.join(KINDS)}",
@@ -454,8 +478,14 @@ class Compiled:
                 "with source",
                 hint=f"Wrap it in a `def` in a source file: def f(x): return np.sum({what}(x)).",
             )
+        if has_aux and (kind not in ("grad", "value_and_grad") or isinstance(fn, Compiled)):
+            raise SymgradError(
+                f"has_aux is an option of grad and value_and_grad of a Python function, not of "
+                f"{kind} of {getattr(fn, '__qualname__', fn)}"
+            )
         self.fn = fn
         self.kind = kind
+        self.has_aux = has_aux
         self.argnums, self._single = _normalise_argnums(fn, argnums)
         self.__name__ = f"{kind}_{getattr(fn, '__name__', 'f')}"
         self.__qualname__ = f"{kind}_{fn.__qualname__}"
@@ -466,14 +496,16 @@ class Compiled:
 
     @property
     def _artifact(self) -> _Artifact:
-        return _compile(self.fn, self.argnums, self.kind, self._single)
+        return _compile(self.fn, self.argnums, self.kind, self._single, (), self.has_aux)
 
     @property
     def _latest(self) -> _Artifact:
         """The module for the signature of the latest call, or the shape-polymorphic one."""
         base, latest, *trees = self._last
         if trees and trees[0]:  # the latest call's, of containers
-            artifact = _compile(self.fn, self.argnums, self.kind, self._single, trees[0])
+            artifact = _compile(
+                self.fn, self.argnums, self.kind, self._single, trees[0], self.has_aux
+            )
         else:
             artifact = self._artifact
         return latest if base is artifact else artifact
@@ -503,7 +535,7 @@ class Compiled:
             hit = self._fast.get(key)
             if hit is not None and hit[0].reads.fresh():
                 self._last = hit
-                return self._finish(_run(hit[1], self.fn, args))
+                return self._finish(_run(hit[1], self.fn, args), hit[0].aux)
         values = _bind(self.fn, args, kwargs)
         _check_differentiable(self.fn, values, self.argnums)
         if any(tree.is_tree(v) for v in values):
@@ -515,7 +547,7 @@ class Compiled:
             if len(self._fast) >= _SPECIALISATIONS:
                 self._fast.clear()
             self._fast[key] = self._last
-        return self._finish(_run(artifact, self.fn, values))
+        return self._finish(_run(artifact, self.fn, values), base.aux)
 
     def _call_on_trees(self, values: list) -> Any:
         """A call with containers of parameters: the module compiled for their structure
@@ -536,12 +568,11 @@ class Compiled:
             trees.append((k, d))
             leaves += [leaf for leaf, s in zip(ls, d.statics()) if not s]
         trees = tuple(trees)
-        base = _compile(self.fn, self.argnums, self.kind, self._single, trees)
+        base = _compile(self.fn, self.argnums, self.kind, self._single, trees, self.has_aux)
         artifact = specialised(base, leaves)
         self._last = (base, artifact, trees)
-        result = _run(artifact, self.fn, leaves)
-        value, flat = (result[0], result[1:]) if self.kind == "value_and_grad" else (None, result)
-        flat = iter(flat if isinstance(flat, tuple) else (flat,))
+        value, aux, flat = self._parts(_run(artifact, self.fn, leaves), base.aux)
+        flat = iter(flat)
         grads = []
         for k in self.argnums:
             d = dict(trees).get(k)
@@ -550,16 +581,36 @@ class Compiled:
                 continue
             wanted = [f and not s for f, s in zip(d.floatings(), d.statics())]
             grads.append(tree.unflatten(d, [next(flat) if w else None for w in wanted]))
-        out = grads[0] if self._single else tuple(grads)
-        return (value, out) if self.kind == "value_and_grad" else out
+        return self._shaped(value, aux, grads)
 
-    def _finish(self, result):
+    def _parts(self, result, aux: Aux | None) -> tuple[Any, Any, tuple]:
+        """(value or None, aux or None, gradients) of what a grad or value_and_grad module
+        returned: the value, the aux's arrays, then the gradients, each where it has them."""
+        flat = result if isinstance(result, tuple) else (result,)
+        value = None
+        if self.kind == "value_and_grad":
+            value, flat = flat[0], flat[1:]
+        if aux is None:
+            return value, None, flat
+        n = aux.n_outputs
+        return value, aux.build(flat[:n]), flat[n:]
+
+    def _shaped(self, value, aux, grads) -> Any:
+        """The result as JAX gives it: the gradient (a tuple of them for a tuple argnums),
+        with the value first for value_and_grad, and the aux: `(grad, aux)`,
+        `((value, aux), grad)`."""
+        out = grads[0] if self._single else tuple(grads)
+        if self.kind == "value_and_grad":
+            return ((value, aux) if self.has_aux else value), out
+        return (out, aux) if self.has_aux else out
+
+    def _finish(self, result, aux: Aux | None = None):
         """The emitted function's result as the transformation returns it."""
         if self.kind in JACOBIANS:
             return result
-        if self.kind == "value_and_grad":
-            value, *grads = result
-            return value, grads[0] if self._single else tuple(grads)
+        if self.kind in ("grad", "value_and_grad"):
+            value, aux_value, grads = self._parts(result, aux)
+            return self._shaped(value, aux_value, grads)
         if self._single:
             return result
         return result if isinstance(result, tuple) else (result,)
@@ -568,26 +619,33 @@ class Compiled:
         return f"<symgrad {self.kind} of {self.fn.__qualname__} argnums={self.argnums}>"
 
 
-def _decorator(kind: str, fun: Callable | None, argnums) -> Any:
+def _decorator(kind: str, fun: Callable | None, argnums, has_aux: bool = False) -> Any:
     if fun is None:
-        return lambda f: Compiled(f, argnums, kind)
+        return lambda f: Compiled(f, argnums, kind, has_aux)
     if not callable(fun):
         raise SymgradError(f"{kind} expects a function, got {type(fun).__name__}")
-    return Compiled(fun, argnums, kind)
+    return Compiled(fun, argnums, kind, has_aux)
 
 
-def grad(fun: Callable | None = None, argnums: int | tuple[int, ...] = 0) -> Any:
+def grad(
+    fun: Callable | None = None, argnums: int | tuple[int, ...] = 0, has_aux: bool = False
+) -> Any:
     """The gradient of a scalar-valued `fun` with respect to the arguments `argnums`.
 
     Use as `grad(f)`, `grad(f, argnums=(0, 1))`, `@grad` or `@grad(argnums=1)`. An int argnums
-    gives one gradient, a tuple a tuple of gradients, each shaped and typed like its argument.
+    gives one gradient, a tuple a tuple of gradients, each shaped and typed like its argument
+    (a container's in its structure). With `has_aux`, `fun` returns `(value, aux)` and the call
+    `(gradient, aux)`, aux as `fun` computes it (any container of arrays and numbers).
     """
-    return _decorator("grad", fun, argnums)
+    return _decorator("grad", fun, argnums, has_aux)
 
 
-def value_and_grad(fun: Callable | None = None, argnums: int | tuple[int, ...] = 0) -> Any:
-    """Like `grad`, but the call returns `(fun(*args), gradient)`."""
-    return _decorator("value_and_grad", fun, argnums)
+def value_and_grad(
+    fun: Callable | None = None, argnums: int | tuple[int, ...] = 0, has_aux: bool = False
+) -> Any:
+    """Like `grad`, but the call returns `(fun(*args), gradient)`; with `has_aux`,
+    `((value, aux), gradient)`."""
+    return _decorator("value_and_grad", fun, argnums, has_aux)
 
 
 def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:

@@ -151,3 +151,42 @@ def test_flatten_unflatten_and_map():
     assert set(doubled) == set(PARAMS) and np.array_equal(doubled["W1"], 2 * PARAMS["W1"])
     with pytest.raises(ValueError):
         tree.map(np.add, PARAMS, {"W1": 1.0})
+
+
+def loss_with_aux(W, X, y):
+    pred = X @ W
+    err = pred - y
+    return np.mean(err**2), {"pred": pred, "mae": np.mean(np.abs(err)), "tag": "mse"}
+
+
+def test_has_aux_returns_the_aux_beside_the_gradient():
+    W = RNG.standard_normal((3, 1))
+    g, aux = symgrad.grad(loss_with_aux, has_aux=True)(W, X, Y)
+    (value, aux2), g2 = symgrad.value_and_grad(loss_with_aux, has_aux=True)(W, X, Y)
+    want_value, want_aux = loss_with_aux(W, X, Y)
+    assert value == pytest.approx(want_value, rel=1e-12)
+    np.testing.assert_allclose(g, numeric_grad(lambda w: loss_with_aux(w, X, Y)[0], (W,), 0))
+    np.testing.assert_array_equal(g, g2)
+    for a in (aux, aux2):
+        assert sorted(a) == ["mae", "pred", "tag"] and a["tag"] == "mse"
+        np.testing.assert_allclose(a["pred"], want_aux["pred"])
+        assert a["mae"] == pytest.approx(want_aux["mae"])
+
+
+def test_has_aux_with_containers_and_its_errors():
+    (value, z), g = symgrad.value_and_grad(lambda_free_pair, has_aux=True)({"W": X[:3].T}, X)
+    np.testing.assert_allclose(z, X @ X[:3].T)
+    np.testing.assert_allclose(g["W"], 2 * X.T @ (X @ X[:3].T))
+    with pytest.raises(symgrad.SymgradError, match="has_aux=True"):
+        symgrad.grad(loss_with_aux)(X[:3, :1], X, Y)
+    with pytest.raises(symgrad.SymgradError, match="does not return a pair"):
+        symgrad.grad(mlp, has_aux=True)(PARAMS, X, Y)
+    with pytest.raises(symgrad.SymgradError, match="has_aux is an option"):
+        symgrad.Compiled(loss_with_aux, 0, "vjp", has_aux=True)
+    with pytest.raises(symgrad.SymgradError, match="returns an aux"):
+        symgrad.jacfwd(symgrad.grad(loss_with_aux, has_aux=True))(X[:3, :1], X, Y)
+
+
+def lambda_free_pair(params, X):
+    z = X @ params["W"]
+    return np.sum(z**2), z

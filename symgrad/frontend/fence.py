@@ -42,7 +42,6 @@ REJECT: dict[type, tuple[str, str]] = {
         "a generator expression in a while condition or an assert",
         "compute it in a statement of its own",
     ),
-    ast.Dict: ("a dict", "pass arrays as separate arguments"),
     ast.Set: ("a set", "use a tuple"),
     ast.JoinedStr: ("an f-string", "strings play no part in a gradient"),
     ast.NamedExpr: ("an assignment expression (:=)", "assign in a statement of its own"),

@@ -21,6 +21,7 @@ import ast
 import builtins
 import keyword
 import operator
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -82,11 +83,15 @@ _AUG = {
 _PROPERTIES = {"T", "shape", "ndim", "size", "dtype"}
 
 
-def lower(fn: Callable, reads: Reads | None = None, trees: dict | None = None) -> Graph:
+def lower(
+    fn: Callable, reads: Reads | None = None, trees: dict | None = None, aux: list | None = None
+) -> Graph:
     """The IR graph of fn: one param per parameter, one output (its return value). What it
     read from outside fn (globals, closure cells, helpers' code) is noted in `reads`. A
     parameter given a `symgrad.tree.Treedef` in `trees` (by position) is that container, with
-    one param per array or float leaf (`leaf_names`) and its other leaves as constants."""
+    one param per array or float leaf (`leaf_names`) and its other leaves as constants. Given
+    a list `aux`, fn returns `(value, aux)` (JAX's has_aux): the outputs are the value, then
+    the aux's array leaves, and `aux` receives its layout (`Aux`)."""
     src = read_function(fn)
     reads = reads if reads is not None else Reads()
     reads.note(fn, "__code__", fn.__code__)
@@ -110,8 +115,37 @@ def lower(fn: Callable, reads: Reads | None = None, trees: dict | None = None) -
     memory = Memory()
     memory.records = {id(r) for v in env.values() for r in tree.records(v)}
     result = _Lowerer(graph, src, env, (fn.__code__,), memory, reads).run()
-    graph.outputs = [_Lowerer.as_node(graph, result, src.locate(src.tree.body[-1]))]
+    where = src.locate(src.tree.body[-1])
+    if aux is not None:
+        if not (isinstance(result, (tuple, list)) and len(result) == 2):
+            raise SymgradError(
+                f"{fn.__qualname__} has an aux but does not return a pair (value, aux)", where
+            )
+        result, extra = result
+        leaves, treedef = tree.flatten(extra)
+        aux.append(Aux(treedef, [() if isinstance(v, Value) else (v,) for v in leaves]))
+        graph.outputs = [_Lowerer.as_node(graph, result, where)]
+        graph.outputs += [v.id for v in leaves if isinstance(v, Value)]
+        return graph
+    graph.outputs = [_Lowerer.as_node(graph, result, where)]
     return graph
+
+
+@dataclass(frozen=True)
+class Aux:
+    """Where the aux a function returns beside its value comes from: its structure, and per
+    leaf `()` for the next output of the graph (after the value) or `(constant,)`."""
+
+    treedef: tree.Treedef
+    slots: list
+
+    @property
+    def n_outputs(self) -> int:
+        return sum(not s for s in self.slots)
+
+    def build(self, outputs) -> Any:
+        values = iter(outputs)
+        return tree.unflatten(self.treedef, [s[0] if s else next(values) for s in self.slots])
 
 
 def leaf_names(args: list[str], trees: dict) -> dict[int, list[str]]:
@@ -281,6 +315,20 @@ class _Lowerer:
 
     def e_Constant(self, e: ast.Constant) -> Any:
         return e.value
+
+    def e_Dict(self, e: ast.Dict) -> dict:
+        """A dict of values by constant keys (a container, as an argument may be)."""
+        out = {}
+        for k, v in zip(e.keys, e.values):
+            key = None if k is None else self.expr(k)
+            if k is None or not is_const(key):
+                raise self.error(
+                    k or v,
+                    "a dict's keys must be constants known when compiling (no ** in a dict)",
+                    cls=UnsupportedSyntaxError,
+                )
+            out[key] = self.expr(v)
+        return out
 
     def e_Tuple(self, e: ast.Tuple) -> tuple:
         return tuple(self.expr(x) for x in e.elts)
@@ -508,5 +556,8 @@ class _Lowerer:
         if is_const(v) and not isinstance(v, (tuple, list)):
             return graph.const(v, loc)
         raise SymgradError(
-            f"the function must return one array or number (it returns a {type(v).__name__})", loc
+            f"the function must return one array or number (it returns a {type(v).__name__})",
+            loc,
+            hint="A function returning (value, aux) is differentiated with has_aux=True "
+            "(symgrad.grad(f, has_aux=True)); use symgrad.vjp for array outputs.",
         )

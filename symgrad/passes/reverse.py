@@ -43,7 +43,12 @@ def _arguments(graph: Graph, nid: int) -> dict:
     return args
 
 
-def reverse(fwd: Graph, wrt: list[int], seed: str = "one", with_value: bool = False) -> Graph:
+def reverse(
+    fwd: Graph, wrt: list[int], seed: str = "one", with_value: bool = False, keep: int = 0
+) -> Graph:
+    """The gradient graph of fwd's first output with respect to params `wrt`: its outputs are
+    that output (`with_value`), the `keep` forward outputs after it as they are (a function's
+    aux), then one gradient per param."""
     graph = copy.deepcopy(fwd)
     out = graph.outputs[0]
     params = [graph.params[k] for k in wrt]
@@ -95,7 +100,7 @@ def reverse(fwd: Graph, wrt: list[int], seed: str = "one", with_value: bool = Fa
                     contrib = ops.unbroadcast(contrib, ops.shape(Value(i)))
             cts.setdefault(i, []).append(contrib.id)
 
-    outputs = [out] if with_value else []
+    outputs = ([out] if with_value else []) + graph.outputs[1 : 1 + keep]
     for p in params:
         with building(graph, graph[p].loc, backward=True):
             g = (
