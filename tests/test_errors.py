@@ -66,7 +66,6 @@ BAD = {
     "norm_ord": ("return np.linalg.norm(x, ord=1)", symgrad.SymgradError, "ord=1"),
     "no_return": ("y = x", symgrad.UnsupportedSyntaxError, "does not return a value"),
     "varargs": ("return np.sum(x) + np.sum(more[0])", symgrad.UnsupportedSyntaxError, "*args"),
-    "mod": ("return np.sum(x % 2)", symgrad.UnsupportedSyntaxError, "operator Mod"),
     "invert": ("return np.sum(~x)", symgrad.UnsupportedSyntaxError, "Invert"),
     "copy_args": ("return np.sum(x.copy(order='C'))", symgrad.SymgradError, "takes no arguments"),
     "append_then_assign": (

@@ -58,6 +58,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return list(out) if callee.__name__ != "get" else out
     if callee is len and len(args) == 1 and isinstance(args[0], dict):
         return len(args[0])
+    if callee is divmod and len(args) == 2 and not kwargs:  # (a // b, a % b)
+        return tuple(lw.binop(op(), *args, e) for op in (ast.FloorDiv, ast.Mod))
     rule = rule_for_callable(callee)
     if rule is None and callee in _BUILTIN_RULES:
         rule = RULES[_BUILTIN_RULES[callee]]

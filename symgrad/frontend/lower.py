@@ -51,6 +51,7 @@ _BINOP_RULES = {
     ast.Pow: "power",
     ast.MatMult: "matmul",
     ast.FloorDiv: "floor_divide",
+    ast.Mod: "remainder",
 }
 _PY_BINOPS = {
     ast.Add: operator.add,

@@ -272,6 +272,19 @@ defrule(
     **EW,
 )
 defrule(
+    "remainder",
+    "x1, x2",
+    binop("%"),
+    numpy=(np.remainder,),
+    vjp={"x1": lambda g: g, "x2": lambda g, x1, x2: -g * ops.floor(x1 / x2)},
+    sympy=lambda sp, a, b: a - b * sp.floor(a / b),
+    math="v;  −v ⊙ ⌊x1 / x2⌋ (almost everywhere)",
+    domain={"x2": "positive"},
+    examples=binary_examples("{0} % {1}", "real", "positive") + ("np.mod(x1, 0.7) | x1: 3x4",),
+    jvp=DIAGONAL,
+    **EW,
+)
+defrule(
     "arctan2",
     "x1, x2",
     call("np.arctan2"),

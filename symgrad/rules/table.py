@@ -268,6 +268,7 @@ _BINOPS = {  # symbol: the operator's AST node, and what it computes on Python n
     "/": (ast.Div, operator.truediv),
     "**": (ast.Pow, operator.pow),
     "@": (ast.MatMult, operator.matmul),
+    "%": (ast.Mod, operator.mod),
 }
 _UNARYOPS = {
     ast.USub: operator.neg,
