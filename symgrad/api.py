@@ -409,7 +409,12 @@ def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) 
             raise NotDifferentiableError(
                 f"cannot differentiate {fn.__qualname__} with respect to argument "
                 f"{names[k]!r}: it is {kind}, not a float or a float array",
-                hint="Pass floats (np.asarray(x, dtype=float)), or leave it out of argnums.",
+                hint=(
+                    "Make its class a dataclass, whose fields symgrad differentiates, or leave "
+                    "it out of argnums (a bound method's self is read as constant)."
+                    if hasattr(v, "__dict__")
+                    else "Pass floats (np.asarray(x, dtype=float)), or leave it out of argnums."
+                ),
             )
 
 
@@ -471,6 +476,12 @@ class Compiled:
                 f"unknown kind {kind!r}; the kinds are {', '.join(KINDS)}",
                 hint="A Hessian is symgrad.hessian(f), the Jacobian of symgrad.grad(f).",
             )
+        self.bound = None  # a bound method's self: the function's first argument, as a container
+        method = getattr(fn, "__func__", None)
+        if isinstance(fn, types.MethodType) and isinstance(method, types.FunctionType):
+            argnums, single = _normalise_argnums(fn, argnums)
+            self.bound, fn, argnums = fn.__self__, method, tuple(k + 1 for k in argnums)
+            argnums = argnums[0] if single else argnums
         if not isinstance(fn, (types.FunctionType, Compiled)):
             what = getattr(fn, "__name__", type(fn).__name__)
             raise SourceUnavailableError(
@@ -530,6 +541,10 @@ class Compiled:
         return source
 
     def __call__(self, *args, **kwargs):
+        if self.bound is not None:  # a method: self's arrays and floats are leaves, constant
+            values = _bind(self.fn, (self.bound, *args), kwargs)
+            _check_differentiable(self.fn, values, self.argnums)
+            return self._call_on_trees(values)
         if not kwargs:  # the fast path: a signature called before, nothing it read changed
             key = tuple([_key(a) for a in args])
             hit = self._fast.get(key)
@@ -561,10 +576,10 @@ class Compiled:
             )
         leaves, trees = [], []
         for k, v in enumerate(values):
-            if not tree.is_tree(v):
+            if not tree.is_tree(v) and not (k == 0 and self.bound is not None):
                 leaves.append(v)
                 continue
-            ls, d = tree.flatten(v)
+            ls, d = tree.flatten_object(v)
             trees.append((k, d))
             leaves += [leaf for leaf, s in zip(ls, d.statics()) if not s]
         trees = tuple(trees)

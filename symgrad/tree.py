@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 _LIST, _TUPLE, _DICT, _NAMED, _DATA = "list", "tuple", "dict", "namedtuple", "dataclass"
+_OBJECT = "object"  # an object's attributes, flattened on request (`flatten_object`)
 
 
 @dataclass(frozen=True)
@@ -82,18 +83,29 @@ def map(f: Callable, tree: Any, *others: Any) -> Any:  # noqa: A001 (JAX's name)
     return unflatten(treedef, [f(*xs) for xs in zip(leaves, *(ls for ls, _ in rest))])
 
 
-def records(x: Any) -> list:
-    """The dataclass instances in a tree (x itself included)."""
-    kind = _kind(x)
-    if kind is None:
+def flatten_object(obj: Any) -> tuple[list, Treedef]:
+    """A tree as `flatten` gives it, or any other object's attributes (`vars`) as one: the
+    `self` of a method, read as a container of its arrays and floats."""
+    if is_tree(obj):
+        return flatten(obj)
+    attrs = vars(obj)
+    leaves: list = []
+    keys = tuple(sorted(attrs))
+    children = tuple(_flatten(attrs[k], leaves) for k in keys)
+    return leaves, Treedef(_OBJECT, type(obj), keys, children)
+
+
+def records(x: Any, treedef: Treedef) -> list:
+    """The dataclass instances and objects in x, a tree of that structure (x included)."""
+    if treedef.leaf:
         return []
-    if kind == _DICT:
-        items = list(x.values())
-    elif kind == _DATA:
-        items = [getattr(x, f.name) for f in dataclasses.fields(x)]
+    if treedef.kind in (_DICT, _DATA, _OBJECT):
+        get = x.get if treedef.kind == _DICT else lambda k: getattr(x, k)
+        items = [get(k) for k in treedef.keys]
     else:
         items = list(x)
-    return ([x] if kind == _DATA else []) + [r for item in items for r in records(item)]
+    own = [x] if treedef.kind in (_DATA, _OBJECT) else []
+    return own + [r for item, c in zip(items, treedef.children) for r in records(item, c)]
 
 
 def is_static(leaf: Any) -> bool:
@@ -151,7 +163,7 @@ def _build(d: Treedef, leaves) -> Any:
         return tuple(items)
     if d.kind == _NAMED:
         return d.cls(*items)
-    out = object.__new__(d.cls)  # a dataclass, frozen or not, with these fields
+    out = object.__new__(d.cls)  # a dataclass (frozen or not) or an object, with these fields
     for k, v in zip(d.keys, items):
         object.__setattr__(out, k, v)
     return out

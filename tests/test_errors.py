@@ -26,10 +26,10 @@ BAD = {
         symgrad.UnsupportedSyntaxError,
         "class definition",
     ),
-    "lambda": (
-        "h = lambda v: v\n    return np.sum(h(x))",
+    "local_recursion": (
+        "def h(v):\n        return h(v)\n    return np.sum(h(x))",
         symgrad.UnsupportedSyntaxError,
-        "lambda",
+        "recursive call to h",
     ),
     "return_in_loop": (
         "for i in range(3):\n        return np.sum(x)\n    return np.sum(-x)",

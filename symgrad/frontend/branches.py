@@ -18,6 +18,7 @@ from symgrad.frontend import aliases
 from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.jumps import FLAGS, READABLE
 from symgrad.frontend.loops import assigned_names
+from symgrad.frontend.source import own_nodes
 from symgrad.frontend.values import Unbound, is_number
 from symgrad.ir import Graph
 from symgrad.rules import Value
@@ -305,4 +306,4 @@ def fold_returns(stmts: list[ast.stmt]) -> list[ast.stmt]:
 
 
 def _returns(stmts: list[ast.stmt]) -> bool:
-    return any(isinstance(n, ast.Return) for s in stmts for n in ast.walk(s))
+    return any(isinstance(n, ast.Return) for s in stmts for n in own_nodes(s))

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from symgrad.errors import UnknownCallableError, UnsupportedSyntaxError
-from symgrad.frontend import aliases, comprehensions, fence
+from symgrad.frontend import aliases, comprehensions, fence, local_functions
 from symgrad.frontend.loops import AppendTo
 from symgrad.frontend.source import read_function
 from symgrad.frontend.values import ListAppend, Method, Stacked, is_const
@@ -84,6 +84,12 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
             return _float(lw, args[0], e)
     if isinstance(callee, types.FunctionType) and not _is_library(callee):
         return _inline(lw, callee, args, kwargs, e)
+    if isinstance(callee, local_functions.LocalFunction):
+        return local_functions.call(lw, callee, args, kwargs, e)
+    method = getattr(callee, "__func__", None)
+    if isinstance(callee, types.MethodType) and isinstance(method, types.FunctionType):
+        if not _is_library(method):  # a method of self, or a classmethod: self comes first
+            return _inline(lw, method, (callee.__self__, *args), kwargs, e)
     if callee is np.split:
         return _split(lw, args, kwargs, e)
     what = (

@@ -57,8 +57,8 @@ class _Desugar:
         out: list[ast.stmt] = []
         for s in stmts:
             for field in ("body", "orelse"):
-                if isinstance(s, (ast.If, ast.For, ast.While)):
-                    self.block(getattr(s, field))
+                if isinstance(s, (ast.If, ast.For, ast.While, ast.FunctionDef)):
+                    self.block(getattr(s, field, []))
             out += self.hoisted(s)
             filled = isinstance(s, ast.Assign) and len(s.targets) == 1
             if not (

@@ -12,7 +12,7 @@ import ast
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.branches import fold_returns
 from symgrad.frontend.jumps import always_jumps
-from symgrad.frontend.source import FunctionSource
+from symgrad.frontend.source import FunctionSource, own_nodes
 
 REJECT: dict[type, tuple[str, str]] = {
     ast.Try: ("try/except", "let errors propagate; the gradient code has no handlers"),
@@ -26,8 +26,6 @@ REJECT: dict[type, tuple[str, str]] = {
     ast.Global: ("a global statement", "pass the value in as an argument and return results"),
     ast.Nonlocal: ("a nonlocal statement", "pass the value in as an argument and return results"),
     ast.ClassDef: ("a class definition", "define classes at module level"),
-    ast.FunctionDef: ("a nested function", "define the helper at module level; it is inlined"),
-    ast.Lambda: ("a lambda", "define the helper with def at module level; it is inlined"),
     ast.Delete: ("del", "leave the name unused instead"),
     ast.Import: ("an import inside the function", "import at module level"),
     ast.ImportFrom: ("an import inside the function", "import at module level"),
@@ -49,8 +47,9 @@ REJECT: dict[type, tuple[str, str]] = {
 }
 
 
-def check(src: FunctionSource) -> None:
-    fn = src.tree
+def check(src: FunctionSource, fn: ast.FunctionDef | None = None) -> None:
+    """Check the function (or `fn`, a def nested in it, with the same rules)."""
+    fn = fn or src.tree
     args = fn.args
     if args.vararg or args.kwarg:
         bad = args.vararg or args.kwarg
@@ -58,7 +57,10 @@ def check(src: FunctionSource) -> None:
             "*args/**kwargs parameters are not supported", src.locate(bad), "Name each parameter."
         )
     for stmt in fn.body:
-        for node in ast.walk(stmt):
+        for node in own_nodes(stmt):
+            if isinstance(node, ast.FunctionDef):
+                check(src, node)  # a nested def: a function of its own
+                continue
             kind = REJECT.get(type(node))
             if kind is not None:
                 what, instead = kind
@@ -91,9 +93,9 @@ def check(src: FunctionSource) -> None:
                     "variable before the break and test it after the loop.",
                 )
             if isinstance(node, (ast.For, ast.While)) and any(
-                isinstance(n, ast.Return) for n in ast.walk(node)
+                isinstance(n, ast.Return) for n in own_nodes(node)
             ):
-                ret = next(n for n in ast.walk(node) if isinstance(n, ast.Return))
+                ret = next(n for n in own_nodes(node) if isinstance(n, ast.Return))
                 raise UnsupportedSyntaxError(
                     "return inside a loop is not supported",
                     src.locate(ret),

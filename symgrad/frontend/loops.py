@@ -31,6 +31,7 @@ from symgrad.errors import SymgradError, UnsupportedSyntaxError
 from symgrad.frontend import aliases, carried
 from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.jumps import FLAGS, STOP, desugar
+from symgrad.frontend.source import own_nodes
 from symgrad.frontend.subscripts import getitem
 from symgrad.frontend.values import Stacked, Unbound
 from symgrad.ir import Graph
@@ -85,9 +86,11 @@ def assigned_names(stmts: list[ast.stmt]) -> list[str]:
     """Names a block binds, in order of first binding (loop targets included)."""
     out: dict[str, None] = {}
     for stmt in stmts:
-        for node in ast.walk(stmt):
+        for node in own_nodes(stmt):  # (not a nested def's own names)
             targets = []
-            if isinstance(node, ast.Assign):
+            if isinstance(node, ast.FunctionDef):
+                out.setdefault(node.name)
+            elif isinstance(node, ast.Assign):
                 targets = node.targets
             elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
                 targets = [node.target]

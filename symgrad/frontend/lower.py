@@ -28,7 +28,7 @@ import numpy as np
 
 from symgrad import tree
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
-from symgrad.frontend import aliases, comprehensions, fence
+from symgrad.frontend import aliases, comprehensions, fence, local_functions
 from symgrad.frontend.aliases import Memory
 from symgrad.frontend.booleans import lower_boolop, lower_chain
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
@@ -114,7 +114,7 @@ def lower(
         ]
         env[arg.arg] = tree.unflatten(trees[k], leaves)
     memory = Memory()
-    memory.records = {id(r) for v in env.values() for r in tree.records(v)}
+    memory.records = {id(r) for k, d in trees.items() for r in tree.records(env[args[k].arg], d)}
     result = _Lowerer(graph, src, env, (fn.__code__,), memory, reads).run()
     where = src.locate(src.tree.body[-1])
     if aux is not None:
@@ -249,6 +249,8 @@ class _Lowerer:
             lower_if(self, s)
         elif isinstance(s, ast.While):
             lower_while(self, s)
+        elif isinstance(s, ast.FunctionDef):
+            local_functions.define(self, s)
         elif isinstance(s, (ast.Pass, ast.Assert)):
             pass  # asserts check the caller's arguments; the gradient does not repeat them
         else:
@@ -310,6 +312,9 @@ class _Lowerer:
 
     def e_IfExp(self, e: ast.IfExp) -> Any:
         return lower_ifexp(self, e)
+
+    def e_Lambda(self, e: ast.Lambda) -> Any:
+        return local_functions.define_lambda(self, e)
 
     def e_BoolOp(self, e: ast.BoolOp) -> Any:
         return lower_boolop(self, e)

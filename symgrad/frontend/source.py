@@ -160,3 +160,14 @@ def _argument(i: dis.Instruction):
     if i.opcode in _JUMPS or isinstance(i.argval, types.CodeType):
         return None
     return i.argval
+
+
+def own_nodes(node: ast.AST):
+    """The nodes of node (itself included) that are not inside a def nested in it (a nested
+    def itself is one of them)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        if not isinstance(n, ast.FunctionDef) or n is node:
+            stack.extend(reversed(list(ast.iter_child_nodes(n))))

@@ -1,0 +1,77 @@
+"""Nested defs and lambdas: inlined where they are called, their free names bound late."""
+
+import numpy as np
+import pytest
+
+import symgrad
+
+
+def layers(W, X, scale=2.0):
+    act = lambda z: np.maximum(z, 0.0)  # noqa: E731
+
+    def layer(h, k=1.0):
+        return act(h @ W) * scale * k
+
+    h = X
+    for _ in range(3):
+        h = layer(h, k=0.5) + h
+    return np.sum(h**2)
+
+
+def late_binding(x):
+    c = 1.0
+
+    def times_c(y):
+        return y * c
+
+    c = 3.0  # the call below sees 3.0, as in Python
+    return np.sum(times_c(x))
+
+
+def read_in_a_loop(x):
+    t = 0.0
+
+    def plus_t(v):
+        return t + v
+
+    for i in range(x.shape[0]):
+        t = plus_t(x[i] ** 2)  # t as the loop has it
+    return t
+
+
+def twice(fn, v):
+    return fn(v) * 2.0
+
+
+def passed_to_a_helper(x):
+    a = 3.0
+    return np.sum(twice(lambda u: a * u**2, x))
+
+
+def recursive(x):
+    def down(n):
+        return x if n == 0 else down(n - 1)
+
+    return np.sum(down(2))
+
+
+RNG = np.random.default_rng(0)
+W, X = 0.5 * RNG.standard_normal((3, 3)), RNG.standard_normal((4, 3))
+CASES = [
+    (layers, (W, X), (0, 1)),
+    (late_binding, (X[0],), (0,)),
+    (read_in_a_loop, (X[0],), (0,)),
+    (passed_to_a_helper, (X[0],), (0,)),
+]
+
+
+@pytest.mark.parametrize("fn, args, argnums", CASES, ids=[c[0].__name__ for c in CASES])
+def test_a_local_function_computes_and_differentiates_as_python(fn, args, argnums):
+    symgrad.check_grads(fn, args, argnums)
+    value, _ = symgrad.value_and_grad(fn, argnums=argnums)(*args)
+    assert value == pytest.approx(fn(*args), rel=1e-12)
+
+
+def test_a_recursive_local_function_is_refused():
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="recursive call to down"):
+        symgrad.grad(recursive)(X[0])

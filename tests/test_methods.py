@@ -1,0 +1,48 @@
+"""Bound methods: self's attributes are constants, its helpers inlined."""
+
+import numpy as np
+import pytest
+
+import symgrad
+
+
+class Model:
+    def __init__(self, W, b):
+        self.W, self.b, self.name, self.scale = W, b, "m", 2.0
+
+    def predict(self, X):
+        return self.act(X @ self.W + self.b) * self.scale
+
+    def loss(self, X, y):
+        return np.mean((self.predict(X) - y) ** 2) + self.penalty()
+
+    def penalty(self):
+        return 0.01 * np.sum(self.W**2)
+
+    @staticmethod
+    def act(z):
+        return np.tanh(z)
+
+    @classmethod
+    def unit(cls, v):
+        return v / np.sqrt(np.sum(v**2))
+
+    def loss_of(self, W, X):
+        return np.sum(self.unit(X @ W)) + np.sum(self.b)
+
+
+RNG = np.random.default_rng(0)
+MODEL = Model(RNG.standard_normal((3, 2)), RNG.standard_normal(2))
+X, Y = RNG.standard_normal((5, 3)), RNG.standard_normal((5, 2))
+
+
+def test_a_bound_method_differentiates_with_its_self_as_constants():
+    symgrad.check_grads(MODEL.loss, (X, Y), (0,))
+    symgrad.check_grads(MODEL.loss_of, (MODEL.W, X), (0, 1))
+    value, g = symgrad.value_and_grad(MODEL.loss_of, argnums=1)(MODEL.W, X)
+    assert value == pytest.approx(MODEL.loss_of(MODEL.W, X), rel=1e-12) and g.shape == X.shape
+
+
+def test_a_plain_object_is_not_differentiated_and_says_how():
+    with pytest.raises(symgrad.NotDifferentiableError, match="dataclass"):
+        symgrad.grad(Model.loss)(MODEL, X, Y)
