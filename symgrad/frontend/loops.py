@@ -294,6 +294,45 @@ def _lower_unrolled(lw: _Lowerer, s: ast.For, items: list) -> None:
 _MISSING = object()
 
 
+def _unreversed(lw: _Lowerer, it: ast.expr) -> ast.expr:
+    """`reversed(...)` (also inside `enumerate(...)`) as the iteration it is: a range walked
+    back (`range(b - 1, a - 1, -1)` for `range(a, b)`; a constant step's last element first),
+    or `xs[::-1]`, the rows or items of xs from the last."""
+    if not isinstance(it, ast.Call) or it.keywords:
+        return it
+    fn = lw.expr(it.func)
+    if fn is enumerate and len(it.args) == 1:
+        inner = _unreversed(lw, it.args[0])
+        return it if inner is it.args[0] else ast.copy_location(ast.Call(it.func, [inner], []), it)
+    if fn is not reversed or len(it.args) != 1:
+        return it
+    arg = it.args[0]
+    if not _is_call_of(lw, arg, range):
+        whole = ast.Slice(None, None, ast.Constant(-1))
+        return ast.copy_location(ast.Subscript(arg, whole, ast.Load()), it)
+    parts = list(arg.args) if not arg.keywords else []
+    if len(parts) == 1:
+        parts = [ast.Constant(0), parts[0]]
+    a, b, *step = parts
+    c = lw.expr(step[0]) if step else 1
+    if not isinstance(c, int) or c == 0:
+        raise lw.error(arg, "reversed(range(...)) needs a step known when compiling")
+    spell = lambda text: ast.copy_location(  # noqa: E731
+        ast.parse(text, mode="eval").body, it
+    )
+    names = {"<a>": a, "<b>": b}
+    inward = "-" if c > 0 else "+"
+    first = spell(f"B {inward} 1" if abs(c) == 1 else f"A + (B - A {inward} 1) // {c} * {c}")
+    stop = spell(f"A {'-' if c > 0 else '+'} 1")
+    for node in (first, stop):
+        for n in ast.walk(node):
+            for field, value in ast.iter_fields(n):
+                if isinstance(value, ast.Name) and value.id in ("A", "B"):
+                    setattr(n, field, names[f"<{value.id.lower()}>"])
+    call = ast.Call(ast.Name("range", ast.Load()), [first, stop, spell(str(-c))], [])
+    return ast.copy_location(call, it)
+
+
 class _Iteration:
     """What a `for` iterates over: `range(...)`; an array's rows; `enumerate(xs)`; `zip(xs, ys)`
     (as many steps as the shortest has rows), enumerated or not; or a tuple or list spelled out
@@ -301,7 +340,7 @@ class _Iteration:
 
     def __init__(self, lw: _Lowerer, s: ast.For):
         self.lw, self.s, self.static = lw, s, None
-        it, target = s.iter, s.target
+        it, target = _unreversed(lw, s.iter), s.target
         fn = lw.expr(it.func) if isinstance(it, ast.Call) and not it.keywords else None
         nodes = it.args if fn is not None else [it]
         if fn is enumerate and len(nodes) == 1 and _is_call_of(lw, nodes[0], zip):
