@@ -383,10 +383,28 @@ def _diff(expr, symbol):
     return d.replace(steps, lambda e: sp.S.Zero).doit() if d.has(sp.Derivative) else d
 
 
+def _exact_floats(expr):
+    """expr with each float that is a simple closed form to 15 digits written as that form
+    (`2/√π` for 1.1283791670955126, as a float or as the rational its digits spell): emitted
+    code holds floats where the mathematics has π, and the proofs compare exact values. Only
+    for symbolic differences, whose numbers are the code's constants (values at a point are
+    rationals of every size)."""
+    expr = sp.sympify(expr)
+    floats = expr.atoms(sp.Float) | {
+        r for r in expr.atoms(sp.Rational) if r.q > 10**12 and not r.is_Integer
+    }
+    exact = {}
+    for f in floats:
+        closed = sp.nsimplify(sp.Float(f, 17), [sp.pi], tolerance=1e-15, rational=False)
+        if closed.has(sp.pi) or isinstance(f, sp.Float):
+            exact[f] = closed
+    return expr.xreplace(exact) if exact else expr
+
+
 def _all_zero(differences) -> bool:
     """True when SymPy shows every difference is zero; False when it cannot (or one is not)."""
     for d in differences:
-        d = sp.sympify(d)
+        d = _exact_floats(d)
         if d == 0 or sp.expand(d) == 0 or sp.cancel(sp.together(d)) == 0:
             continue
         if sp.count_ops(d) > 300 or d.has(sp.Heaviside, sp.Max, sp.Min, sp.Piecewise):

@@ -486,3 +486,74 @@ defrule(
         "np.einsum('ij,jk,k->i', a, b, c) | a: 2x3, b: 3x4, c: 4",
     ),
 )
+
+
+defrule(
+    "diagonal",
+    "a, offset=0, axis1=0, axis2=1",
+    call("np.diagonal"),
+    numpy=(np.diagonal,),
+    methods=("diagonal",),
+    vjp={"a": lambda g, a, offset, axis1, axis2: ops.diagonal_vjp(g, a, offset, axis1, axis2)},
+    jvp=LINEAR,
+    math="v on the diagonal of zeros like x",
+    examples=(
+        "np.diagonal(a) | a: 4x4",
+        "a.diagonal(1) | a: 3x4",
+        "np.diagonal(a, -1, 1, 2) | a: 2x3x3",
+    ),
+)
+defrule(
+    "diagonal_vjp",
+    "ct, x, offset=0, axis1=0, axis2=1",
+    call("_diagonal_vjp"),
+    helper=runtime._diagonal_vjp,
+    vjp={"ct": lambda g, offset, axis1, axis2: ops.diagonal(g, offset, axis1, axis2)},
+    jvp=LINEAR,
+    math="the diagonal of v",
+    examples=("_diagonal_vjp(ct, x, 1) | ct: 3, x: 3x4 const",),
+)
+defrule(
+    "diag",
+    "v, k=0",
+    call("np.diag"),
+    numpy=(np.diag,),
+    vjp={"v": lambda g, v, k: ops.diag_vjp(g, v, k)},
+    jvp=LINEAR,
+    math="the k-th diagonal of v (a vector x); v on it, in zeros like x (a matrix x)",
+    examples=("np.diag(v) | v: 3", "np.diag(v, -1) | v: 3", "np.diag(v, 1) | v: 3x4"),
+)
+defrule(
+    "diag_vjp",
+    "ct, v, k=0",
+    call("_diag_vjp"),
+    helper=runtime._diag_vjp,
+    vjp={"ct": lambda g, k: ops.diag(g, k)},
+    jvp=LINEAR,
+    math="np.diag of v (each diag_vjp is the other's adjoint)",
+    examples=(
+        "_diag_vjp(ct, v, 1) | ct: 4x4, v: 3 const",
+        "_diag_vjp(ct, v) | ct: 3, v: 3x4 const",
+    ),
+)
+
+
+def _masked(name: str):
+    return lambda g, k: getattr(ops, name)(g, k)
+
+
+for _name in ("tril", "triu"):
+    defrule(
+        _name,
+        "m, k=0",
+        call(f"np.{_name}"),
+        numpy=(getattr(np, _name),),
+        vjp={"m": _masked(_name)},
+        jvp=LINEAR,
+        math=f"{_name} of v (a mask)",
+        examples=(
+            f"np.{_name}(m) | m: 3x4",
+            f"np.{_name}(m, -1) | m: 2x3x3",
+            f"np.{_name}(m, 1) | m: 4x4",
+        ),
+    )

@@ -253,3 +253,28 @@ defrule(
     ),
     math="broadcast v / ‖x‖ over the reduced axes, ⊙ x (2-norm and Frobenius)",
 )
+
+
+def _cumsum_vjp(g, a, axis):
+    """The sums of v from each position to the end: np.cumsum walked back."""
+    if axis is None:
+        back = ops.flip(ops.cumsum(ops.flip(ops.ravel(g), axis=0), axis=0), axis=0)
+        return ops.reshape(back, ops.shape(a))
+    return ops.flip(ops.cumsum(ops.flip(g, axis=axis), axis=axis), axis=axis)
+
+
+defrule(
+    "cumsum",
+    "a, axis=None",
+    call("np.cumsum"),
+    numpy=(np.cumsum,),
+    methods=("cumsum",),
+    vjp={"a": _cumsum_vjp},
+    jvp=LINEAR,
+    math="the sums of v from each position on: flip(cumsum(flip(v)))",
+    examples=(
+        "np.cumsum(a, axis=1) | a: 3x4",
+        "a.cumsum() | a: 2x3",
+        "np.cumsum(a, axis=0) | a: 5",
+    ),
+)

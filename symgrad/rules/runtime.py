@@ -301,3 +301,30 @@ def _polygamma(x, n=0):
         series = sign * series
     result = out + series
     return result if result.ndim else result[()]
+
+
+def _diagonal_vjp(g, x, offset=0, axis1=0, axis2=1):
+    """Zeros shaped like x with g on the diagonal np.diagonal(x, offset, axis1, axis2) reads."""
+    out = np.zeros_like(x, dtype=np.result_type(x, g))
+    moved = np.moveaxis(out, (axis1, axis2), (-2, -1))  # a view of out, the two axes last
+    i = np.arange(np.shape(g)[-1])
+    rows, cols = (i, i + offset) if offset >= 0 else (i - offset, i)
+    moved[..., rows, cols] = g
+    return out
+
+
+def _diag_vjp(g, v, k=0):
+    """The cotangent of v in np.diag(v, k): the k-th diagonal of g for a vector v (np.diag made
+    a matrix), g on the k-th diagonal of zeros like v for a matrix v (np.diag read one)."""
+    if np.ndim(v) == 1:
+        return np.diagonal(g, k).copy()
+    return _diagonal_vjp(g, v, k)
+
+
+def _erf(x):
+    """The error function, entry by entry: Python's math.erf (a float for a number)."""
+    import math
+
+    if np.ndim(x) == 0:
+        return math.erf(x)
+    return np.vectorize(math.erf, otypes=[np.float64])(x)

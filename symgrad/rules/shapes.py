@@ -414,3 +414,17 @@ def _negated(shift):
         value = value_of(shift)
         return tuple(-s for s in value) if isinstance(value, (tuple, list)) else -value
     return -shift
+
+
+for _name in ("atleast_1d", "atleast_2d"):
+    defrule(
+        _name,
+        "a",
+        call(f"np.{_name}"),
+        numpy=(getattr(np, _name),),
+        vjp=_back_to_shape,
+        view=True,
+        jvp=LINEAR,
+        math="reshape v to x's shape",
+        examples=(f"np.{_name}(a) * a | a: f", f"np.{_name}(a) | a: 3", f"np.{_name}(a) | a: 2x3"),
+    )

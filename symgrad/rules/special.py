@@ -1,4 +1,4 @@
-"""Special functions: log Γ and the polygamma functions, its derivatives.
+"""Special functions: log Γ and the polygamma functions, its derivatives; the error function.
 
 Contract: `lgamma` is Python's math.lgamma (log |Γ(x)|) entry by entry, and `polygamma` with
 static order n is ψ⁽ⁿ⁾, the (n + 1)-th derivative of log Γ, so each one's VJP is the next:
@@ -45,5 +45,18 @@ defrule(
         "_polygamma(x, n=1) * x | x: f positive",
         "_polygamma(x, n=2) | x: 4 positive",
     ),
+    **_SPECIAL,
+)
+defrule(
+    "erf",
+    "x",
+    call("_erf"),
+    helper=runtime._erf,
+    numpy=(math.erf,),
+    vjp={"x": lambda g, x: g * (2 / math.sqrt(math.pi)) * ops.exp(-(x**2))},
+    jvp=DIAGONAL,
+    sympy=lambda sp, x: sp.erf(x),
+    math="v ⊙ 2/√π exp(−x²)",
+    examples=("_erf(x) | x: 3x4", "_erf(x) * x | x: f"),
     **_SPECIAL,
 )
