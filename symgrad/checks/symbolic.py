@@ -19,6 +19,7 @@ import inspect
 import multiprocessing
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 import sympy as sp
@@ -384,21 +385,27 @@ def _diff(expr, symbol):
 
 
 def _exact_floats(expr):
-    """expr with each float that is a simple closed form to 15 digits written as that form
-    (`2/√π` for 1.1283791670955126, as a float or as the rational its digits spell): emitted
-    code holds floats where the mathematics has π, and the proofs compare exact values. Only
-    for symbolic differences, whose numbers are the code's constants (values at a point are
-    rationals of every size)."""
+    """expr with each float that is a small rational times a power of π (π, √π, 1/√π, 1/π) to
+    15 digits written as that (`2/√π` for 1.1283791670955126, as a float or as the rational
+    its digits spell): emitted code holds floats where the mathematics has π, and the proofs
+    compare exact values. Only for symbolic differences, whose numbers are the code's
+    constants (values at a point are rationals of every size)."""
     expr = sp.sympify(expr)
-    floats = expr.atoms(sp.Float) | {
+    numbers = expr.atoms(sp.Float) | {
         r for r in expr.atoms(sp.Rational) if r.q > 10**12 and not r.is_Integer
     }
-    exact = {}
-    for f in floats:
-        closed = sp.nsimplify(sp.Float(f, 17), [sp.pi], tolerance=1e-15, rational=False)
-        if closed.has(sp.pi) or isinstance(f, sp.Float):
-            exact[f] = closed
+    exact = {n: c for n in numbers if (c := _over_pi(float(n))) is not None}
     return expr.xreplace(exact) if exact else expr
+
+
+def _over_pi(x: float):
+    """c π^e for a small rational c and e in ±1, ±1/2 where x is that to 15 digits, else None."""
+    for e in (sp.S.Half, -sp.S.Half, sp.S.One, -sp.S.One):
+        scaled = x / float(sp.pi**e)
+        c = Fraction(scaled).limit_denominator(1000)
+        if c and abs(float(c) - scaled) <= 1e-15 * abs(scaled):
+            return sp.Rational(c.numerator, c.denominator) * sp.pi**e
+    return None
 
 
 def _all_zero(differences) -> bool:
