@@ -126,7 +126,7 @@ def _matmul_vjp_b_batched(g, a, b):
     return np.moveaxis(np.reshape(out, np.shape(g)[-1:] + np.shape(b)), 0, -1)
 
 
-def _per_column(fn, k, *args, **kwargs):
+def _per_column(fn, k, /, *args, **kwargs):
     """fn applied to each column of its argument k (a trailing batch axis), stacked last: for a
     primitive without a vectorised batching rule."""
     n = np.shape(args[k])[-1]

@@ -539,7 +539,8 @@ defrule(
 
 
 def _masked(name: str):
-    return lambda g, k: getattr(ops, name)(g, k)
+    """The mask of v, summed back to m's shape (np.triu of a vector makes a square matrix)."""
+    return lambda g, m, k: ops.unbroadcast(getattr(ops, name)(g, k), ops.shape(m))
 
 
 for _name in ("tril", "triu"):
@@ -555,5 +556,6 @@ for _name in ("tril", "triu"):
             f"np.{_name}(m) | m: 3x4",
             f"np.{_name}(m, -1) | m: 2x3x3",
             f"np.{_name}(m, 1) | m: 4x4",
+            f"np.{_name}(m, 1) * m | m: 3",
         ),
     )
