@@ -135,3 +135,11 @@ def test_astype_and_dtype_of_a_python_float(make_fn):
     )
     symgrad.check_grads(m.f, (0.3,), 0, modes=("rev", "fwd"))
     symgrad.check_grads(m.g, (0.3,), 0, modes=("rev", "fwd"))
+
+
+def hypot_at_the_origin(a):
+    return np.sum(np.hypot(a - a, a - a))
+
+
+def test_hypot_has_gradient_zero_at_the_origin():  # fuzzer: a Python == in a template was False
+    assert np.array_equal(symgrad.grad(hypot_at_the_origin)(np.ones((2, 2))), np.zeros((2, 2)))

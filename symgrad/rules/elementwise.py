@@ -290,8 +290,8 @@ defrule(
     call("np.hypot"),
     numpy=(np.hypot, pymath.hypot),
     vjp={
-        "x1": lambda g, x1, ans: g * x1 / ops.where(ans == 0, 1.0, ans),
-        "x2": lambda g, x2, ans: g * x2 / ops.where(ans == 0, 1.0, ans),
+        "x1": lambda g, x1, ans: g * x1 / ops.where(ops.equal(ans, 0.0), 1.0, ans),
+        "x2": lambda g, x2, ans: g * x2 / ops.where(ops.equal(ans, 0.0), 1.0, ans),
     },
     sympy=lambda sp, a, b: sp.sqrt(a**2 + b**2),
     math="v x1 / h;  v x2 / h (0 where h = 0)",
