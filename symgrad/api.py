@@ -621,11 +621,15 @@ class Compiled:
 
     def _finish(self, result, aux: Aux | None = None):
         """The emitted function's result as the transformation returns it."""
-        if self.kind in JACOBIANS:
-            return result
-        if self.kind in ("grad", "value_and_grad"):
+        if aux is not None:
             value, aux_value, grads = self._parts(result, aux)
             return self._shaped(value, aux_value, grads)
+        kind = self.kind
+        if kind in JACOBIANS:
+            return result
+        if kind == "value_and_grad":
+            value, *grads = result
+            return value, grads[0] if self._single else tuple(grads)
         if self._single:
             return result
         return result if isinstance(result, tuple) else (result,)

@@ -40,3 +40,22 @@ def test_math_constants_are_folded():
     g = symgrad.grad(f)
     assert math.isclose(g(2.0), math.pi + 4 * math.e)
     assert "3.14159" in g.source
+
+
+try:
+    from scipy import special
+except ImportError:  # SciPy is optional
+    special = None
+
+
+def scipy_special(x):
+    return np.sum(special.gammaln(x) + special.digamma(x) * special.erf(x) + special.expit(x))
+
+
+@pytest.mark.skipif(special is None, reason="SciPy is not installed")
+def test_scipy_special_functions_are_twins_once_imported():
+    x = np.linspace(0.5, 2.0, 5)
+    symgrad.check_grads(scipy_special, (x,), (0,))
+    g = symgrad.grad(scipy_special)
+    g(x)
+    assert "_polygamma(x" in g.source and "special." not in g.source

@@ -115,6 +115,7 @@ defrule(
     "z",
     call("sigmoid"),
     helper=nn.sigmoid,
+    twins=("scipy.special.expit",),
     vjp={"z": lambda g, ans: g * ans * (1 - ans)},
     jvp=DIAGONAL,
     sympy=lambda sp, z: 1 / (1 + sp.exp(-z)),

@@ -28,6 +28,7 @@ defrule(
     math="v ⊙ ψ(x)",
     domain={"x": "positive"},
     examples=("_lgamma(x) | x: 3x4 positive", "_lgamma(x) * x | x: f positive"),
+    twins=("scipy.special.gammaln",),
     **_SPECIAL,
 )
 defrule(
@@ -45,6 +46,7 @@ defrule(
         "_polygamma(x, n=1) * x | x: f positive",
         "_polygamma(x, n=2) | x: 4 positive",
     ),
+    twins=("scipy.special.digamma", "scipy.special.psi"),  # order 0, their one argument
     **_SPECIAL,
 )
 defrule(
@@ -58,5 +60,6 @@ defrule(
     sympy=lambda sp, x: sp.erf(x),
     math="v ⊙ 2/√π exp(−x²)",
     examples=("_erf(x) | x: 3x4", "_erf(x) * x | x: f"),
+    twins=("scipy.special.erf",),
     **_SPECIAL,
 )

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import inspect
 import operator
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -79,6 +80,8 @@ class Rule:
     inline: bool = False  # emitted where it is used, never named (a shape, a tuple of names)
     numeric_helper: bool = False  # its helper is numeric code that cannot run on SymPy
     # symbols (a series, math per entry): symbolic proofs run its `sympy` form in its place
+    twins: tuple[str, ...] = ()  # callables of optional libraries that denote it too, by
+    # dotted name ("scipy.special.gammaln"), known once the user's code has imported them
     specialise: Callable | None = None  # (input Avals by parameter) -> a template computing
     # the same value with what the Avals decide resolved (a helper's rank dispatch), or None
 
@@ -213,7 +216,25 @@ def _tangent_for_cotangent(template: Callable) -> Callable:
 
 def rule_for_callable(fn: Any) -> Rule | None:
     name = BY_CALLABLE.get(id(fn))
+    if name is None and _resolve_twins():
+        name = BY_CALLABLE.get(id(fn))
     return RULES[name] if name is not None else None
+
+
+def _resolve_twins() -> bool:
+    """Register the twins (`Rule.twins`) of libraries imported since: whether any was.
+    Nothing is imported here, so `import symgrad` never imports SciPy."""
+    found = False
+    for rule in RULES.values():
+        for dotted_name in rule.twins:
+            module_name, _, attr = dotted_name.rpartition(".")
+            module = sys.modules.get(module_name)
+            fn = getattr(module, attr, None) if module is not None else None
+            if fn is not None and id(fn) not in BY_CALLABLE:
+                BY_CALLABLE[id(fn)] = rule.name
+                _KEEP_ALIVE.append(fn)
+                found = True
+    return found
 
 
 # emitters: how a rule is spelled in emitted source -------------------------------------------
