@@ -111,7 +111,8 @@ def test_the_common_primitives_are_typed():
     """A shape rule, or facts implying one, for what ordinary models use."""
     for name in ["matmul", "add", "tanh", "sum", "mean", "getitem", "transpose", "reshape",
                  "broadcast_to", "unbroadcast", "fit", "matmul_vjp_a", "matmul_vjp_b",
-                 "zeros_like", "maximum", "where", "shape", "index_add", "setitem"]:  # fmt: skip
+                 "zeros_like", "maximum", "where", "shape", "index_add", "setitem", "einsum",
+                 "make_tuple"]:  # fmt: skip
         rule = RULES[name]
         assert rule.aval or rule.shape or rule.ndarray or rule.view or rule.reads_shape, name
 

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from symgrad.errors import SymgradError
-from symgrad.ir.avals import ARRAY, Aval, broadcast, result_dtype
+from symgrad.ir.avals import ARRAY, SCALAR, Aval, broadcast, result_dtype
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
 from symgrad.rules.table import LINEAR, binop, call, defrule
@@ -466,6 +466,25 @@ def _emit_einsum(args, attrs, rule):
     )
 
 
+def _einsum_aval(ins: dict, attrs: dict) -> Aval | None:
+    """The output's shape from the subscripts: each output index's length in the operands
+    (a length-1 axis broadcasts); a full contraction is a NumPy scalar."""
+    avals = ins["operands"]
+    if any(a is None or a.shape is None or a.dtype is None for a in avals):
+        return None
+    terms, out = parse_einsum(attrs["subscripts"], len(avals))
+    sizes: dict[str, int | None] = {}
+    for term, a in zip(terms, avals):
+        if len(term) != len(a.shape):
+            return None
+        for c, n in zip(term, a.shape):
+            sizes[c] = n if sizes.get(c) in (None, 1) else sizes[c]
+    shape = tuple(sizes[c] for c in out)
+    if any(n is None for n in shape):
+        return None
+    return Aval(shape, result_dtype(*avals), ARRAY if shape else SCALAR)
+
+
 defrule(
     "einsum",
     "[operands], subscripts=...",
@@ -473,6 +492,7 @@ defrule(
     numpy=(np.einsum,),
     adapt=lambda subscripts, *operands: ((list(operands),), {"subscripts": subscripts}),
     validate=lambda attrs: parse_einsum(attrs["subscripts"], attrs["n_operands"]),
+    aval=_einsum_aval,
     vjp={"operands": _einsum_vjp},
     jvp={"operands": _einsum_jvp},
     math="v contracted with the other operands, back to the operand's indices",

@@ -158,7 +158,13 @@ def _emit_list(args, attrs, rule):
     return ast.List(list(args[0].elts), ast.Load())
 
 
-defrule("make_tuple", "*items", _emit_tuple, nondiff=True, inline=True)
+def _tuple_aval(ins: dict, attrs: dict) -> Aval | None:
+    """A tuple of ints known when compiling (a shape spelt `(k, d, d)`) is known."""
+    values = [a.value if a is not None else None for a in ins["items"]]
+    return of_value(tuple(values), static=True) if None not in values else None
+
+
+defrule("make_tuple", "*items", _emit_tuple, nondiff=True, inline=True, aval=_tuple_aval)
 defrule("make_list", "*items", _emit_list, nondiff=True)
 
 
