@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from symgrad.frontend.branches import lower_ifexp
@@ -44,17 +45,13 @@ def lower_chain(lw: _Lowerer, e: ast.Compare) -> Any:
             return lower_boolop(lw, both)
 
 
-class _bound:
-    """A value bound, while lowering what reads it, to a name no source can spell."""
-
-    def __init__(self, lw: _Lowerer, value: Any, where: ast.expr):
-        self.lw, self.value = lw, value
-        self.name = f"<operand {next(_NAMES)}>"
-        self.node = ast.copy_location(ast.Name(self.name, ast.Load()), where)
-
-    def __enter__(self):
-        self.lw.env[self.name] = self.value
-        return self.value, self.node
-
-    def __exit__(self, *exc):
-        dict.pop(self.lw.env, self.name, None)
+@contextmanager
+def _bound(lw: _Lowerer, value: Any, where: ast.expr):
+    """(value, a Name reading it): the value bound, while lowering what reads it, to a name
+    no source can spell."""
+    name = f"<operand {next(_NAMES)}>"
+    lw.env[name] = value
+    try:
+        yield value, ast.copy_location(ast.Name(name, ast.Load()), where)
+    finally:
+        dict.pop(lw.env, name, None)
