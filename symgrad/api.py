@@ -541,16 +541,16 @@ class Compiled:
         return source
 
     def __call__(self, *args, **kwargs):
-        if self.bound is not None:  # a method: self's arrays and floats are leaves, constant
-            values = _bind(self.fn, (self.bound, *args), kwargs)
-            _check_differentiable(self.fn, values, self.argnums)
-            return self._call_on_trees(values)
         if not kwargs:  # the fast path: a signature called before, nothing it read changed
             key = tuple([_key(a) for a in args])
             hit = self._fast.get(key)
             if hit is not None and hit[0].reads.fresh():
                 self._last = hit
                 return self._finish(_run(hit[1], self.fn, args), hit[0].aux)
+        if self.bound is not None:  # a method: self's arrays and floats are leaves, constant
+            values = _bind(self.fn, (self.bound, *args), kwargs)
+            _check_differentiable(self.fn, values, self.argnums)
+            return self._call_on_trees(values)  # (never on the fast path)
         values = _bind(self.fn, args, kwargs)
         _check_differentiable(self.fn, values, self.argnums)
         if any(tree.is_tree(v) for v in values):
