@@ -38,3 +38,30 @@ def test_reversed_walks_back_as_python_does(lo, hi):
 
 def test_enumerate_over_zip_of_three():
     symgrad.check_grads(zipped_three, (A, A[::-1].copy(), A**2), (0, 1, 2))
+
+
+def tuple_at_run_time(a, b, c):
+    t = (a, b, c)
+    s = 0.0
+    for i in range(3):
+        s = s + np.sum(t[i] ** 2) * (i + 1)
+    return s + np.sum(t[-1])
+
+
+def pick_one(a, b, k):
+    return np.sum((a, b)[k] * 2.0)
+
+
+def test_a_tuple_indexed_at_run_time_picks_as_python_does():
+    a, b, c = np.random.default_rng(2).standard_normal((3, 4))
+    symgrad.check_grads(tuple_at_run_time, (a, b, c), (0, 1, 2))
+    assert symgrad.value_and_grad(tuple_at_run_time)(a, b, c)[0] == pytest.approx(
+        tuple_at_run_time(a, b, c), rel=1e-12
+    )
+    g = symgrad.grad(pick_one, argnums=(0, 1))
+    for k in (0, 1, -1, -2):
+        ga, gb = g(a, b, k)
+        assert np.array_equal(ga, 2.0 * np.ones(4) * (k % 2 == 0))
+        assert np.array_equal(gb, 2.0 * np.ones(4) * (k % 2 == 1))
+    with pytest.raises(IndexError, match="out of range"):
+        g(a, b, 2)

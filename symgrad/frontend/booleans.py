@@ -6,18 +6,21 @@ else a (a if a is true else b), with a evaluated once and b only where it is nee
 it is a runtime value, the choice is a conditional expression (`b if a else a`, a branch in the
 IR, symgrad.frontend.branches) whose second operand is lowered in its own branch.
 `lower_chain(lw, e)` gives `a < b < c` as `a < b and b < c`, each operand evaluated once, in
-order, and those after a false comparison not at all.
+order, and those after a false comparison not at all. `pick(lw, items, index, e)` gives
+`items[index]` of a tuple or list for an index known only at run time: the item whose
+position (or position minus the length) the index equals, as conditional expressions, and
+`_index_error` (Python's IndexError) where it equals none.
 """
 
 from __future__ import annotations
 
 import ast
 import itertools
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from symgrad.frontend.branches import lower_ifexp
-from symgrad.rules import Value
+from symgrad.rules import Value, runtime
 
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
@@ -55,3 +58,19 @@ def _bound(lw: _Lowerer, value: Any, where: ast.expr):
         yield value, ast.copy_location(ast.Name(name, ast.Load()), where)
     finally:
         dict.pop(lw.env, name, None)
+
+
+def pick(lw: _Lowerer, items, index: Value, e: ast.expr) -> Any:
+    n = len(items)
+    with ExitStack() as bound:
+        names = [bound.enter_context(_bound(lw, v, e))[1] for v in items]
+        _, i = bound.enter_context(_bound(lw, index, e))
+        _, fail = bound.enter_context(_bound(lw, runtime._index_error, e))
+        choice: ast.expr = ast.Call(fail, [i, ast.Constant(n)], [])
+        for k in reversed(range(n)):
+            at = [ast.Compare(i, [ast.Eq()], [ast.Constant(p)]) for p in (k, k - n)]
+            choice = ast.IfExp(ast.BoolOp(ast.Or(), at), names[k], choice)
+        for node in ast.walk(choice):
+            if "lineno" in node._attributes and not hasattr(node, "lineno"):
+                ast.copy_location(node, e)
+        return lw.expr(choice)

@@ -30,7 +30,7 @@ from symgrad import tree
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
 from symgrad.frontend import aliases, comprehensions, fence, local_functions
 from symgrad.frontend.aliases import Memory
-from symgrad.frontend.booleans import lower_boolop, lower_chain
+from symgrad.frontend.booleans import lower_boolop, lower_chain, pick
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
 from symgrad.frontend.calls import lower_call
 from symgrad.frontend.loops import Appender, AppendTo, lower_for, lower_while
@@ -436,6 +436,8 @@ class _Lowerer:
         index = self.expr(e.slice)
         if isinstance(base, (tuple, list)) and is_const(index):
             return base[index]
+        if isinstance(base, (tuple, list)) and isinstance(index, Value):  # known when run
+            return pick(self, base, index, e)
         if isinstance(base, dict) and is_const(index):  # a container of parameters
             if index not in base:
                 raise self.error(e, f"the key {index!r} is not in the dict", cls=SymgradError)

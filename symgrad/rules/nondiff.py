@@ -10,6 +10,7 @@ import ast
 import numpy as np
 
 from symgrad.ir.avals import PYTHON, Aval, of_value
+from symgrad.rules import runtime
 from symgrad.rules.table import call, compare, defrule, unaryop
 
 _COMPARE = {
@@ -207,4 +208,13 @@ defrule(
     nondiff=True,
     aval=lambda ins, attrs: Aval((), np.dtype(bool), PYTHON),
     math="Python's `not`: a bool (of an array of more than one element, Python's error)",
+)
+
+defrule(
+    "index_error",
+    "index, n",
+    call("_index_error"),
+    helper=runtime._index_error,
+    nondiff=True,
+    math="raises IndexError (a tuple or list indexed out of range)",
 )

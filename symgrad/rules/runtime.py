@@ -328,3 +328,8 @@ def _erf(x):
     if np.ndim(x) == 0:
         return math.erf(x)
     return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def _index_error(index, n):
+    """Fail as Python does for a tuple or list of n items indexed out of range."""
+    raise IndexError(f"index {index} is out of range for a tuple or list of {n} items")
