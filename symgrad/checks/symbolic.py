@@ -408,11 +408,23 @@ def _over_pi(x: float):
     return None
 
 
+def _numerator_vanishes(d) -> bool:
+    """Whether d, over a common denominator, has a numerator that expands to 0: then d is 0
+    (wherever it is defined), without the gcds `cancel` computes."""
+    numerator, _ = sp.fraction(sp.together(d))
+    return sp.expand(numerator) == 0 or sp.cancel(sp.together(d)) == 0
+
+
 def _all_zero(differences) -> bool:
     """True when SymPy shows every difference is zero; False when it cannot (or one is not)."""
     for d in differences:
         d = _exact_floats(d)
-        if d == 0 or sp.expand(d) == 0 or sp.cancel(sp.together(d)) == 0:
+        if d == 0:
+            continue
+        tests = [lambda e: sp.expand(e) == 0, _numerator_vanishes]
+        if any(p.exp.is_negative for p in d.atoms(sp.Pow)):  # a fraction: common denominator
+            tests.reverse()  # first (expanding it whole first costs the most, in vain)
+        if any(test(d) for test in tests):
             continue
         if sp.count_ops(d) > 300 or d.has(sp.Heaviside, sp.Max, sp.Min, sp.Piecewise):
             return False  # too big for simplify, or piecewise: exact points decide
