@@ -98,3 +98,14 @@ def test_a_comprehension_in_a_while_condition_is_refused_where_it_is():
     with pytest.raises(UnsupportedSyntaxError, match="generator expression in a while") as e:
         symgrad.grad(in_a_while_condition)(X[0])
     assert "test_comprehensions.py" in str(e.value)
+
+
+def nested_def_with_a_comprehension(x):
+    def squares(y):
+        return sum(y[j] ** 2 for j in range(y.shape[0]))
+
+    return squares(x) * 2.0
+
+
+def test_a_comprehension_in_a_nested_def_stays_in_it():
+    symgrad.check_grads(nested_def_with_a_comprehension, (X[0],), (0,))

@@ -148,12 +148,15 @@ class _Desugar:
 
 def _outermost(root: ast.AST, sums: bool):
     """(parent, field, index or None, node) for each list comprehension or generator
-    expression in root that no other one holds, outside lambdas; with `sums`, a call
+    expression in root that no other one holds, outside lambdas and outside the body of a
+    nested def (its defaults are evaluated here); with `sums`, a call
     `sum(<comprehension>[, start])` in place of its comprehension."""
     stack = [root]
     while stack:
         node = stack.pop()
         for field, value in ast.iter_fields(node):
+            if isinstance(node, ast.FunctionDef) and field not in ("args", "decorator_list"):
+                continue
             items = value if isinstance(value, list) else [value]
             for index, child in enumerate(items):
                 if not isinstance(child, ast.AST):
