@@ -197,14 +197,17 @@ def _root(fn: Callable) -> Callable:
     return fn
 
 
-def source_graph(fn: Callable, reads: Reads, trees: dict | None = None) -> Graph:
+def source_graph(
+    fn: Callable, reads: Reads, trees: dict | None = None, aux: list | None = None
+) -> Graph:
     """The graph a transformation of `fn` starts from: its lowered source (with the max shifts
     of log-sum-exps and softmaxes stopped, `symgrad.passes.idioms`), or, for a compiled
     gradient (`grad(grad(f))`, `jvp` of a `grad`), the gradient's own graph, differentiated
     again. Its nodes count as forward nodes there (names kept, pass flags cleared), so the new
-    pass's lines are the backward pass of the emitted code. What it read goes to `reads`."""
+    pass's lines are the backward pass of the emitted code. What it read goes to `reads`;
+    `trees` and `aux` are `lower`'s."""
     if not isinstance(fn, Compiled):
-        return stop_shifts(lower(fn, reads, trees))
+        return stop_shifts(lower(fn, reads, trees, aux))
     if fn.has_aux:
         raise SymgradError(
             f"cannot differentiate {fn!r} again: it returns an aux beside its gradient",
@@ -271,10 +274,7 @@ def _derivative(
     the aux's arrays after the value (value_and_grad) and before the gradients."""
     reads = Reads()
     aux: list = []
-    if has_aux:
-        fwd = stop_shifts(lower(fn, reads, trees, aux=aux))
-    else:
-        fwd = source_graph(fn, reads, trees)
+    fwd = source_graph(fn, reads, trees, aux if has_aux else None)
     holds = ""
     if trees:
         names, leaves = _params(fn), [fwd[p].name for p in fwd.params]
@@ -587,10 +587,10 @@ class Compiled:
         artifact = specialised(base, leaves)
         self._last = (base, artifact, trees)
         value, aux, flat = self._parts(_run(artifact, self.fn, leaves), base.aux)
-        flat = iter(flat)
+        flat, structures = iter(flat), dict(trees)
         grads = []
         for k in self.argnums:
-            d = dict(trees).get(k)
+            d = structures.get(k)
             if d is None:
                 grads.append(next(flat))
                 continue

@@ -44,17 +44,17 @@ class Treedef:
             return [prefix]
         return [p for k, c in zip(self.keys, self.children) for p in c.paths(prefix + (k,))]
 
+    def leaves(self) -> list[Treedef]:
+        """The leaves' treedefs, in flatten order."""
+        return [self] if self.leaf else [x for c in self.children for x in c.leaves()]
+
     def statics(self) -> list[tuple]:
         """Per leaf: `(value,)` for a static leaf, `()` for an array or float."""
-        if self.leaf:
-            return [self.static]
-        return [s for c in self.children for s in c.statics()]
+        return [leaf.static for leaf in self.leaves()]
 
     def floatings(self) -> list[bool]:
         """Per leaf: whether it is a float or a float array."""
-        if self.leaf:
-            return [self.floating]
-        return [f for c in self.children for f in c.floatings()]
+        return [leaf.floating for leaf in self.leaves()]
 
 
 def is_tree(x: Any) -> bool:

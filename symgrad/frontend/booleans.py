@@ -70,7 +70,4 @@ def pick(lw: _Lowerer, items, index: Value, e: ast.expr) -> Any:
         for k in reversed(range(n)):
             at = [ast.Compare(i, [ast.Eq()], [ast.Constant(p)]) for p in (k, k - n)]
             choice = ast.IfExp(ast.BoolOp(ast.Or(), at), names[k], choice)
-        for node in ast.walk(choice):
-            if "lineno" in node._attributes and not hasattr(node, "lineno"):
-                ast.copy_location(node, e)
-        return lw.expr(choice)
+        return lw.expr(ast.fix_missing_locations(ast.copy_location(choice, e)))

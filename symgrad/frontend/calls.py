@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from symgrad.errors import UnknownCallableError, UnsupportedSyntaxError
-from symgrad.frontend import aliases, comprehensions, fence, local_functions
+from symgrad.frontend import aliases, fence, local_functions
 from symgrad.frontend.loops import AppendTo
-from symgrad.frontend.source import read_function
 from symgrad.frontend.values import ListAppend, Method, Stacked, is_const
 from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
 
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
 
 _BUILTIN_RULES = {abs: "abs", len: "len"}
 _FOLDS = {sum: ("sum", "add"), min: ("min", "minimum"), max: ("max", "maximum")}
-_DICT_READS = ("keys", "values", "items", "get")
+DICT_READS = ("keys", "values", "items", "get")  # of a container of parameters
 _ON_STACKED = (np.stack, np.array, np.asarray, len, sum, min, max)
 
 
@@ -53,7 +52,7 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return None
     if args and isinstance(args[0], Stacked) and callee in _ON_STACKED:
         return _stacked(lw, callee, args, kwargs, e)
-    if isinstance(getattr(callee, "__self__", None), dict) and callee.__name__ in _DICT_READS:
+    if isinstance(getattr(callee, "__self__", None), dict) and callee.__name__ in DICT_READS:
         out = callee(*args, **kwargs)  # a container of parameters, read
         return list(out) if callee.__name__ != "get" else out
     if callee is len and len(args) == 1 and isinstance(args[0], dict):
@@ -211,9 +210,7 @@ def _inline(lw: _Lowerer, fn: types.FunctionType, args: tuple, kwargs: dict, e: 
             f"recursive call to {fn.__qualname__} is not supported",
             cls=UnsupportedSyntaxError,
         )
-    src = read_function(fn)
-    comprehensions.desugar(src)
-    fence.check(src)
+    src = fence.read(fn)
     try:
         bound = inspect.signature(fn).bind(*args, **kwargs)
     except TypeError as err:

@@ -125,11 +125,7 @@ class _Desugar:
         self.block(body)  # the comprehensions nested in it
         first = ast.List([], ast.Load()) if start is None else start
         made = [ast.Assign([ast.Name(name, ast.Store())], first), *body]
-        for stmt in made:
-            for node in ast.walk(stmt):
-                if "lineno" in node._attributes and not hasattr(node, "lineno"):
-                    ast.copy_location(node, comp)
-        return made
+        return [ast.fix_missing_locations(ast.copy_location(s, comp)) for s in made]
 
     def in_use(self, name: str, comp: ast.AST) -> bool:
         """Whether the function uses `name` outside the comprehension (or this rewrite did)."""

@@ -10,9 +10,10 @@ from __future__ import annotations
 import ast
 
 from symgrad.errors import UnsupportedSyntaxError
+from symgrad.frontend import comprehensions
 from symgrad.frontend.branches import fold_returns
 from symgrad.frontend.jumps import always_jumps
-from symgrad.frontend.source import FunctionSource, own_nodes
+from symgrad.frontend.source import FunctionSource, own_nodes, read_function
 
 REJECT: dict[type, tuple[str, str]] = {
     ast.Try: ("try/except", "let errors propagate; the gradient code has no handlers"),
@@ -45,6 +46,15 @@ REJECT: dict[type, tuple[str, str]] = {
     ast.NamedExpr: ("an assignment expression (:=)", "assign in a statement of its own"),
     ast.Starred: ("a starred expression", "pass the arguments one by one"),
 }
+
+
+def read(fn) -> FunctionSource:
+    """fn's source as lowering takes it: read, its comprehensions written as the loops they
+    are (`symgrad.frontend.comprehensions`), and checked."""
+    src = read_function(fn)
+    comprehensions.desugar(src)
+    check(src)
+    return src
 
 
 def check(src: FunctionSource, fn: ast.FunctionDef | None = None) -> None:

@@ -317,20 +317,19 @@ def _unreversed(lw: _Lowerer, it: ast.expr) -> ast.expr:
     c = lw.expr(step[0]) if step else 1
     if not isinstance(c, int) or c == 0:
         raise lw.error(arg, "reversed(range(...)) needs a step known when compiling")
-    spell = lambda text: ast.copy_location(  # noqa: E731
-        ast.parse(text, mode="eval").body, it
-    )
-    names = {"<a>": a, "<b>": b}
-    inward = "-" if c > 0 else "+"
-    first = spell(f"B {inward} 1" if abs(c) == 1 else f"A + (B - A {inward} 1) // {c} * {c}")
-    stop = spell(f"A {'-' if c > 0 else '+'} 1")
-    for node in (first, stop):
-        for n in ast.walk(node):
-            for field, value in ast.iter_fields(n):
-                if isinstance(value, ast.Name) and value.id in ("A", "B"):
-                    setattr(n, field, names[f"<{value.id.lower()}>"])
-    call = ast.Call(ast.Name("range", ast.Load()), [first, stop, spell(str(-c))], [])
-    return ast.copy_location(call, it)
+
+    def op(left, kind, right):
+        return ast.BinOp(left, kind(), right)
+
+    inward, one, steps = (ast.Sub if c > 0 else ast.Add), ast.Constant(1), ast.Constant(c)
+    if abs(c) == 1:
+        last = op(b, inward, one)  # b - 1 (walking down: b + 1)
+    else:  # a + (b - a - 1) // c * c
+        span = op(op(b, ast.Sub, a), inward, one)
+        last = op(a, ast.Add, op(op(span, ast.FloorDiv, steps), ast.Mult, steps))
+    bounds = [last, op(a, inward, one), ast.Constant(-c)]
+    call = ast.Call(ast.Name("range", ast.Load()), bounds, [])
+    return ast.fix_missing_locations(ast.copy_location(call, it))
 
 
 class _Iteration:

@@ -28,14 +28,14 @@ import numpy as np
 
 from symgrad import tree
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
-from symgrad.frontend import aliases, comprehensions, fence, local_functions
+from symgrad.frontend import aliases, fence, local_functions
 from symgrad.frontend.aliases import Memory
 from symgrad.frontend.booleans import lower_boolop, lower_chain, pick
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
-from symgrad.frontend.calls import lower_call
+from symgrad.frontend.calls import DICT_READS, lower_call
 from symgrad.frontend.loops import Appender, AppendTo, lower_for, lower_while
 from symgrad.frontend.reads import Reads
-from symgrad.frontend.source import FunctionSource, read_function
+from symgrad.frontend.source import FunctionSource
 from symgrad.frontend.subscripts import getitem, setitem
 from symgrad.frontend.values import ListAppend, Method, Stacked, Unbound, is_const
 from symgrad.ir import Graph
@@ -93,11 +93,9 @@ def lower(
     one param per array or float leaf (`leaf_names`) and its other leaves as constants. Given
     a list `aux`, fn returns `(value, aux)` (JAX's has_aux): the outputs are the value, then
     the aux's array leaves, and `aux` receives its layout (`Aux`)."""
-    src = read_function(fn)
+    src = fence.read(fn)
     reads = reads if reads is not None else Reads()
     reads.note(fn, "__code__", fn.__code__)
-    comprehensions.desugar(src)
-    fence.check(src)
     graph = Graph(src.tree.name, src.file, src.tree.lineno)
     env = {}
     a = src.tree.args
@@ -117,18 +115,16 @@ def lower(
     memory.records = {id(r) for k, d in trees.items() for r in tree.records(env[args[k].arg], d)}
     result = _Lowerer(graph, src, env, (fn.__code__,), memory, reads).run()
     where = src.locate(src.tree.body[-1])
+    extra: list = []
     if aux is not None:
         if not (isinstance(result, (tuple, list)) and len(result) == 2):
             raise SymgradError(
                 f"{fn.__qualname__} has an aux but does not return a pair (value, aux)", where
             )
-        result, extra = result
-        leaves, treedef = tree.flatten(extra)
+        result, leaves, treedef = result[0], *tree.flatten(result[1])
         aux.append(Aux(treedef, [() if isinstance(v, Value) else (v,) for v in leaves]))
-        graph.outputs = [_Lowerer.as_node(graph, result, where)]
-        graph.outputs += [v.id for v in leaves if isinstance(v, Value)]
-        return graph
-    graph.outputs = [_Lowerer.as_node(graph, result, where)]
+        extra = [v.id for v in leaves if isinstance(v, Value)]
+    graph.outputs = [_Lowerer.as_node(graph, result, where), *extra]
     return graph
 
 
@@ -398,7 +394,7 @@ class _Lowerer:
             raise self.error(
                 e, f"the array attribute .{e.attr} is not supported", cls=UnknownCallableError
             )
-        if isinstance(base, dict) and e.attr in ("keys", "values", "items", "get"):
+        if isinstance(base, dict) and e.attr in DICT_READS:
             return getattr(base, e.attr)  # of a container of parameters
         if hasattr(type(base), "_fields") and e.attr in type(base)._fields:
             return getattr(base, e.attr)  # a NamedTuple's field

@@ -265,13 +265,19 @@ def _solve_jvp_a(t, a, b, x):
     return -np.linalg.solve(a, t @ x)
 
 
+def _by_entry(fn, x):
+    """fn, a function of one float (Python's math), on x: a float for a number, entry by
+    entry for an array."""
+    if np.ndim(x) == 0:
+        return fn(x)
+    return np.vectorize(fn, otypes=[np.float64])(x)
+
+
 def _lgamma(x):
     """log |Γ(x)|, entry by entry: Python's math.lgamma (a float for a number)."""
     import math
 
-    if np.ndim(x) == 0:
-        return math.lgamma(x)
-    return np.vectorize(math.lgamma, otypes=[np.float64])(x)
+    return _by_entry(math.lgamma, x)
 
 
 def _polygamma(x, n=0):
@@ -325,9 +331,7 @@ def _erf(x):
     """The error function, entry by entry: Python's math.erf (a float for a number)."""
     import math
 
-    if np.ndim(x) == 0:
-        return math.erf(x)
-    return np.vectorize(math.erf, otypes=[np.float64])(x)
+    return _by_entry(math.erf, x)
 
 
 def _index_error(index, n):

@@ -111,6 +111,7 @@ RULES: dict[str, Rule] = {}
 BY_CALLABLE: dict[int, str] = {}  # id(numpy callable) -> rule name
 BY_METHOD: dict[str, str] = {}  # ndarray method or attribute name -> rule name
 _KEEP_ALIVE: list = []
+_TWINS: list[tuple[str, str]] = []  # (dotted name, rule name) of twins not registered yet
 
 
 def parse_params(spec: str) -> tuple[Param, ...]:
@@ -181,6 +182,7 @@ def defrule(
         _KEEP_ALIVE.append(fn)
     for m in methods:
         BY_METHOD[m] = name
+    _TWINS.extend((dotted_name, name) for dotted_name in rule.twins)
     return rule
 
 
@@ -224,17 +226,17 @@ def rule_for_callable(fn: Any) -> Rule | None:
 def _resolve_twins() -> bool:
     """Register the twins (`Rule.twins`) of libraries imported since: whether any was.
     Nothing is imported here, so `import symgrad` never imports SciPy."""
-    found = False
-    for rule in RULES.values():
-        for dotted_name in rule.twins:
-            module_name, _, attr = dotted_name.rpartition(".")
-            module = sys.modules.get(module_name)
-            fn = getattr(module, attr, None) if module is not None else None
-            if fn is not None and id(fn) not in BY_CALLABLE:
-                BY_CALLABLE[id(fn)] = rule.name
-                _KEEP_ALIVE.append(fn)
-                found = True
-    return found
+    found = []
+    for dotted_name, name in _TWINS:
+        module_name, _, attr = dotted_name.rpartition(".")
+        fn = getattr(sys.modules.get(module_name), attr, None)
+        if fn is not None:
+            BY_CALLABLE.setdefault(id(fn), name)
+            _KEEP_ALIVE.append(fn)
+            found.append((dotted_name, name))
+    for twin in found:
+        _TWINS.remove(twin)
+    return bool(found)
 
 
 # emitters: how a rule is spelled in emitted source -------------------------------------------
