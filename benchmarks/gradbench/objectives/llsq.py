@@ -1,0 +1,27 @@
+"""llsq: half the squared residual of a degree m-1 polynomial fit of sign(t) on [-1, 1]."""
+
+import numpy as np
+
+import symgrad
+
+
+def llsq(x, n):
+    t = np.linspace(-1.0, 1.0, n)
+    power = np.ones(n)  # t ** j, by a running product as the references form it
+    fit = np.zeros(n)
+    for j in range(x.shape[0]):
+        fit = fit + x[j] * power
+        power = power * t
+    r = np.sign(t) - fit
+    return 0.5 * np.sum(r * r)
+
+
+FUNCTIONS = {"primal": llsq, "gradient": symgrad.grad(llsq)}
+
+
+def prepare(function, input):
+    return (np.asarray(input["x"], dtype=np.float64), int(input["n"]))
+
+
+def output(function, value):
+    return float(value) if function == "primal" else value.tolist()

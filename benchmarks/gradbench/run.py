@@ -1,0 +1,164 @@
+"""Play every eval's default workloads against symgrad's tool and write RESULTS.md.
+
+    python benchmarks/gradbench/run.py                      # every eval (long: lstm, det, ba, ht)
+    python benchmarks/gradbench/run.py --evals lse,llsq     # some evals; the others' results stay
+    python benchmarks/gradbench/run.py --evals gmm --first 10 --min-seconds 0.2
+
+Each eval's session goes through `fake_eval.play` with GradBench's defaults (min_runs 1,
+min_seconds 1, one thread) and is checked against the eval's references where they are
+affordable. Its outcomes are kept in `results/<eval>.json`; RESULTS.md is rebuilt from every
+file there, beside the published totals (GradBench nightly of 2026-03-14, seconds).
+Score convention: per workload the mean primal time plus the mean derivative time, summed over
+the workloads; for particle and saddle the fastest of the four functions' mean times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+from fake_eval import describe, load, play, workload_cases
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+EVALS = ["gmm", "lstm", "ba", "ht", "kmeans", "lse", "llsq", "ode", "det", "particle", "saddle"]
+# published totals in seconds: manual, jax, pytorch, enzyme, and the fastest tool
+PUBLISHED = {
+    "gmm": (0.944, 0.368, 0.54, 2.09, "jax 0.368"),
+    "lstm": (1.95, None, 75.4, 0.672, "codipack 0.547"),
+    "ba": (2.1, None, None, 1.92, "enzyme 1.92"),
+    "ht": (0.38, None, None, 1.94, "manual 0.38"),
+    "kmeans": (0.215, 0.116, 1.91, 0.456, "jax 0.116"),
+    "lse": (0.0302, 0.0321, 0.0184, 0.0436, "pytorch 0.0184"),
+    "llsq": (0.0119, 0.0432, None, 0.0102, "enzyme 0.0102"),
+    "ode": (0.0472, 0.0864, None, 0.137, "manual 0.0472"),
+    "det": (4.95, None, None, 12.2, "ad-hpp 1.85"),
+    "particle": (None, None, None, 0.00098, "enzyme 0.00098"),
+    "saddle": (None, None, None, 0.00158, "ad-hpp 0.00157"),
+}
+
+
+def _mean_s(timings: list[int]) -> float:
+    return sum(timings) / len(timings) / 1e9
+
+
+def session(name: str, first: int | None, min_seconds: float) -> dict:
+    """Play one eval's default workloads; the per-workload means and checks as a JSON record."""
+    workloads = load(name).workloads()[:first]
+    cases = workload_cases(name, workloads)
+    outcomes = play(
+        name, cases, min_seconds=min_seconds, report=lambda o: print(describe(o), flush=True)
+    )
+    rows: dict[str, dict] = {}
+    for outcome in outcomes:
+        row = rows.setdefault(outcome.case.description, {"functions": {}, "problems": []})
+        row["functions"][outcome.case.function] = {
+            "mean_s": _mean_s(outcome.timings) if outcome.success else None,
+            "runs": len(outcome.timings),
+            "valid": outcome.valid if outcome.success else False,
+        }
+        row["problems"] += outcome.problems
+    return {
+        "eval": name,
+        "functions": list(load(name).FUNCTIONS),
+        "workloads": rows,
+        "complete": first is None or first >= len(load(name).workloads()),
+        "min_seconds": min_seconds,
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(),
+    }
+
+
+def machine() -> str:
+    threads = os.environ.get("OMP_NUM_THREADS", "1")
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, NumPy {np.__version__}, "
+        f"{threads} BLAS thread(s), symgrad's NumPy backend"
+    )
+
+
+def total(record: dict) -> float | None:
+    """The score's inverse in seconds, or None when some call failed."""
+    means = [
+        [f["mean_s"] for f in row["functions"].values()] for row in record["workloads"].values()
+    ]
+    if any(m is None for row in means for m in row):
+        return None
+    if record["eval"] in ("particle", "saddle"):
+        return min(m for row in means for m in row)
+    return sum(sum(row) for row in means)
+
+
+def _seconds(value) -> str:
+    return "–" if value is None else f"{value:.3g}"
+
+
+def _verdict(record: dict) -> str:
+    checks = [f["valid"] for row in record["workloads"].values() for f in row["functions"].values()]
+    if any(c is False for c in checks):
+        return "INVALID"
+    unchecked = sum(c is None for c in checks)
+    return f"valid ({unchecked} of {len(checks)} unchecked)" if unchecked else "valid"
+
+
+def markdown(records: list[dict]) -> str:
+    lines = [
+        "# symgrad on GradBench",
+        "",
+        "Written by `python benchmarks/gradbench/run.py` (see its docstring). Totals in seconds",
+        "in GradBench's score convention; published figures from GradBench's nightly of",
+        "2026-03-14 (GitHub-hosted runners, not this machine).",
+        "",
+        "| eval | symgrad | checked | manual | jax | pytorch | enzyme | fastest published |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for record in records:
+        manual, jax, torch, enzyme, fastest = PUBLISHED[record["eval"]]
+        mine = _seconds(total(record)) + ("" if record["complete"] else " (partial)")
+        cells = [record["eval"], mine, _verdict(record)]
+        cells += [_seconds(v) for v in (manual, jax, torch, enzyme)] + [fastest]
+        lines.append("| " + " | ".join(cells) + " |")
+    for record in records:
+        lines += ["", f"## {record['eval']}", "", f"{record['date']}, {record['machine']}."]
+        lines += ["", "| workload | " + " | ".join(f"{f} ms" for f in record["functions"]) + " |"]
+        lines.append("|---" * (len(record["functions"]) + 1) + "|")
+        for description, row in record["workloads"].items():
+            cells = []
+            for function in record["functions"]:
+                f = row["functions"].get(function)
+                mark = "" if f and f["valid"] is not False else " ✗"
+                value = "failed" if not f or f["mean_s"] is None else f"{f['mean_s'] * 1e3:.4g}"
+                cells.append(value + mark)
+            lines.append(f"| {description} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--evals", default=",".join(EVALS))
+    parser.add_argument("--first", type=int, help="only the first N workloads of each eval")
+    parser.add_argument("--min-seconds", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    RESULTS.mkdir(exist_ok=True)
+    for name in args.evals.split(","):
+        record = session(name, args.first, args.min_seconds)
+        (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+        print(f"{name}: total {_seconds(total(record))} s, {_verdict(record)}", flush=True)
+    records = [
+        json.loads((RESULTS / f"{n}.json").read_text())
+        for n in EVALS
+        if (RESULTS / f"{n}.json").exists()
+    ]
+    (HERE / "RESULTS.md").write_text(markdown(records))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
