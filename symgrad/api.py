@@ -22,6 +22,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import networkx as nx
 import numpy as np
 
 from symgrad import tree
@@ -39,9 +40,10 @@ from symgrad.frontend import lower
 from symgrad.frontend.lower import Aux
 from symgrad.frontend.reads import Reads
 from symgrad.ir import Graph
-from symgrad.ir.avals import of_value
+from symgrad.ir.avals import Aval, of_value
 from symgrad.passes import batch as batching
 from symgrad.passes import forward, reverse, simplify
+from symgrad.passes.avals import infer
 from symgrad.passes.idioms import stop_shifts
 from symgrad.passes.symmetry import by_symmetry
 
@@ -65,6 +67,7 @@ class _Artifact:
     raw: Graph | None = None  # the graph to specialise (not simplified yet)
     aux: Aux | None = None  # where the aux outputs go (a function with has_aux)
     specialised: OrderedDict = field(default_factory=OrderedDict)  # signature key -> _Artifact
+    shape_ints: tuple[int, ...] | None = None  # the int params a specialisation keys on by value
     _graph: Graph | None = None
     _source: str | None = None
     _fn: Callable | None = None
@@ -120,23 +123,61 @@ def _gc_paused(compile_step: Callable) -> Callable:
     return paused
 
 
+def signature_key(values, shape_ints: tuple[int, ...]) -> tuple:
+    """What a specialisation for these arguments depends on: each one's type (`_key`) and the
+    values of the ints that decide shapes (`_shape_ints`)."""
+    return tuple([_key(v) for v in values]) + tuple([values[k] for k in shape_ints])
+
+
+def _shape_ints(graph: Graph, values: list) -> tuple[int, ...]:
+    """The positions of the Python int arguments whose values decide a length in the graph
+    (`np.ones(n)`, `x[:n]`): a specialisation knows their values, as it knows an array's
+    shape, and is keyed on them. Found by inferring the graph's Avals with the ints' values
+    unknown and known: an int decides a length where knowing it tells more of some shape."""
+    ints = [k for k, v in enumerate(values) if type(v) is int]
+    if not ints:
+        return ()
+    blind = _shapes(graph, [of_value(v) for v in values])
+    told = _shapes(graph, [of_value(v, static=k in ints) for k, v in enumerate(values)])
+    changed = [nid for nid, shape in blind.items() if told.get(nid) != shape]
+    if not changed:
+        return ()
+    decide = set().union(*(nx.ancestors(graph.nx, nid) for nid in changed))
+    return tuple(k for k in ints if graph.params[k] in decide)
+
+
+def _shapes(graph: Graph, avals: list) -> dict:
+    """Every node's shape(s) (a structured node's: its outputs') given the params' Avals."""
+    typed = infer(copy.deepcopy(graph), avals)
+    shape = lambda a: a.shape if isinstance(a, Aval) else None  # noqa: E731
+    out = {}
+    for node in typed.nodes():
+        a = node.aval
+        out[node.id] = tuple(map(shape, a)) if isinstance(a, tuple) else shape(a)
+    return out
+
+
 @_gc_paused
 def specialised(artifact: _Artifact, values: list) -> _Artifact:
     """The artifact specialised on the types (shapes, dtypes) of `values`, as `jax.jit`
     specialises: compiled on first use per signature, the latest `_SPECIALISATIONS` kept."""
     if artifact.floats is None:
         return artifact
-    key = tuple(_key(v) for v in values)
+    base = artifact.raw if artifact.raw is not None else artifact.graph
+    if artifact.shape_ints is None:
+        artifact.shape_ints = _shape_ints(base, values)
+    key = signature_key(values, artifact.shape_ints)
     cache = artifact.specialised
     found = cache.get(key)
     if found is not None:
         cache.move_to_end(key)
         return found
-    avals = [of_value(v) for v in values]
-    base = artifact.raw if artifact.raw is not None else artifact.graph
+    shape_ints = artifact.shape_ints
+    avals = [of_value(v, static=k in shape_ints) for k, v in enumerate(values)]
     names = [base[p].name for p in base.params]
     signature = ", ".join(
-        f"{n}: {a if a is not None else type(v).__name__}" for n, a, v in zip(names, avals, values)
+        f"{n}: {a if a is not None else type(v).__name__}" + (f" = {v}" if k in shape_ints else "")
+        for k, (n, a, v) in enumerate(zip(names, avals, values))
     )
     try:
         graph = copy.deepcopy(base)
@@ -503,6 +544,7 @@ class Compiled:
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
         self._fast: dict = {}  # argument key -> (artifact, its specialisation), see __call__
+        self._shape_ints: tuple[int, ...] = ()  # the ints its key holds the values of
         self._last: tuple = (None, None)  # the latest call's (artifact, specialisation)
 
     @property
@@ -542,7 +584,7 @@ class Compiled:
 
     def __call__(self, *args, **kwargs):
         if not kwargs:  # the fast path: a signature called before, nothing it read changed
-            key = tuple([_key(a) for a in args])
+            key = signature_key(args, self._shape_ints)
             hit = self._fast.get(key)
             if hit is not None and hit[0].reads.fresh():
                 self._last = hit
@@ -559,9 +601,10 @@ class Compiled:
         artifact = specialised(base, values)
         self._last = (base, artifact)
         if not kwargs and len(values) == len(args):  # all given: the same call binds the same
-            if len(self._fast) >= _SPECIALISATIONS:
+            if len(self._fast) >= _SPECIALISATIONS or self._shape_ints != (base.shape_ints or ()):
                 self._fast.clear()
-            self._fast[key] = self._last
+            self._shape_ints = base.shape_ints or ()
+            self._fast[signature_key(args, self._shape_ints)] = self._last
         return self._finish(_run(artifact, self.fn, values), base.aux)
 
     def _call_on_trees(self, values: list) -> Any:

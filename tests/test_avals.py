@@ -235,3 +235,53 @@ def test_a_broken_shape_rule_costs_the_specialisation_not_the_gradient(monkeypat
     monkeypatch.undo()
     symgrad.api._CACHE.pop(_mlp, None)  # the fallback was cached for this signature
     assert np.allclose(dW1, symgrad.grad(_mlp, argnums=0)(*args))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "np.arange(7)",
+        "np.arange(2, 11, 3)",
+        "np.arange(0.5, 3.0, 0.7)",
+        "np.arange(5, 1)",
+        "np.linspace(0.0, 1.0, 6)",
+        "np.linspace(0, 1, num=4, endpoint=False)",
+        "np.eye(3)",
+        "np.eye(2, 5)",
+        "np.identity(4, dtype=np.float32)",
+    ],
+)
+def test_constructors_of_static_lengths_are_typed(call, make_fn):
+    graph = lower(make_fn(f"def f(x):\n    return x * {call}\n").f)
+    assert check_typed(graph, [1.5]) == len(list(graph.nodes()))  # every node's shape known
+
+
+def _polyfit_sign(x, n):
+    t = np.linspace(-1.0, 1.0, n)
+    power, fit = np.ones(n), np.zeros(n)
+    for j in range(x.shape[0]):
+        fit = fit + x[j] * power
+        power = power * t
+    return 0.5 * np.sum((np.sign(t) - fit) ** 2)
+
+
+def _scaled_pick(x, k):
+    return np.sum(x[k] * x)
+
+
+def _central(f, x, *rest, h=1e-6):
+    eye = np.eye(x.size)
+    return np.array([(f(x + h * e, *rest) - f(x - h * e, *rest)) / (2 * h) for e in eye])
+
+
+def test_an_int_that_decides_a_length_is_part_of_the_signature():
+    g = symgrad.grad(_polyfit_sign)
+    x = np.random.default_rng(3).standard_normal(4)
+    for n in (5, 9, 5, 9):  # (the second 5 and 9 on the fast path: each its own module)
+        np.testing.assert_allclose(g(x, n), _central(_polyfit_sign, x, n), rtol=1e-6, atol=1e-8)
+        assert f"n: pyint64[] = {n}" in g.source
+        assert "_unbroadcast(" not in g.source and "_fit(" not in g.source
+    pick = symgrad.grad(_scaled_pick)
+    for k in (0, 2):  # an index decides no length: one module for every k
+        np.testing.assert_allclose(pick(x, k), _central(_scaled_pick, x, k), rtol=1e-6, atol=1e-8)
+        assert "k: pyint64[]." in pick.source

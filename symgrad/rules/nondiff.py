@@ -6,10 +6,11 @@ They accept any keyword argument, passed on verbatim (keywords must be compile-t
 """
 
 import ast
+import math
 
 import numpy as np
 
-from symgrad.ir.avals import PYTHON, Aval, of_value
+from symgrad.ir.avals import ARRAY, PYTHON, Aval, of_value
 from symgrad.rules import runtime
 from symgrad.rules.table import call, compare, defrule, unaryop
 
@@ -118,6 +119,47 @@ _MADE = {  # the arrays these make (Rule.ndarray)
     **dict.fromkeys(("zeros", "ones", "full", "empty"), "shape"),
     **dict.fromkeys(("arange", "eye", "identity", "linspace"), "axes"),
 }
+
+
+def _lengths(name: str, args: list, attrs: dict) -> tuple | None:
+    """The shape np.<name>(*args, **attrs) makes, from static lengths and bounds."""
+    if name == "linspace":
+        num = args[2] if len(args) > 2 else attrs.get("num", 50)
+        return None if attrs.get("axis") or attrs.get("retstep") else (num,)
+    if name == "arange":
+        if {"start", "stop", "step"} & attrs.keys():
+            return None
+        start, stop, step = (0, args[0], 1) if len(args) == 1 else (*args, 1)[:3]
+        if all(type(v) is int for v in (start, stop, step)):
+            return (len(range(start, stop, step)),)
+        return (max(0, math.ceil((stop - start) / step)),)
+    if name == "eye":
+        m = args[1] if len(args) > 1 else attrs.get("M")
+        return (args[0], args[0] if m is None else m)
+    return (args[0], args[0])  # identity
+
+
+def _made(name: str):
+    """The shape rule of a constructor (np.arange, np.eye, np.identity, np.linspace): its
+    lengths where its arguments are static numbers; its dtype from a call with tiny ones."""
+
+    def aval(ins: dict, attrs: dict) -> Aval | None:
+        args = ins["args"]
+        if any(a is None or a.kind != PYTHON or a.value is None for a in args) or not args:
+            return None
+        values, attrs = [a.value for a in args], dict(attrs.get("kwargs", ()))
+        shape = _lengths(name, values, attrs)
+        if shape is None or any(type(d) is not int for d in shape):
+            return None
+        tiny = [type(v)(1) for v in values]  # np.arange(1, 1, 1): empty, of the right dtype
+        if name == "linspace":
+            tiny, attrs = tiny[:2], {**attrs, "num": 2}
+        made = getattr(np, name)(*tiny, **attrs)
+        return Aval(shape, made.dtype, ARRAY)
+
+    return aval
+
+
 for _name in _OTHER:
     defrule(
         _name,
@@ -130,6 +172,7 @@ for _name in _OTHER:
         ndarray=_MADE.get(_name),
         fresh=_name in _MADE or _name.startswith("arg"),
         shape_reads=(0,) if _name.endswith("_like") else (),
+        aval=_made(_name) if _MADE.get(_name) == "axes" else None,
     )
 
 defrule(
