@@ -1,0 +1,60 @@
+"""GradBench `ode`: a fixed-step Runge–Kutta solve of cmpad's `an_ode` (SPEC §8.9).
+
+Input: `x` (n floats) and `s` (the number of steps). With f(y)_0 = x_0 and
+f(y)_i = x_i · y_{i−1}, h = 2 / s and y = 0, each of the s steps is
+
+    k1 = f(y); k2 = f(y + h/2·k1); k3 = f(y + h/2·k2); k4 = f(y + h·k3)
+    y  = y + h/6 · (k1 + 2 k2 + 2 k3 + k4)
+
+`primal` is y (n floats); `gradient` is ∇_x y_{n−1}, the gradient of the last entry, from
+symgrad's reverse mode through the RK4 loop.
+"""
+
+import numpy as np
+
+import symgrad
+
+
+def f(x, y):
+    z = np.zeros_like(y)
+    z[0] = x[0]
+    z[1:] = x[1:] * y[:-1]
+    return z
+
+
+def runge_kutta(x, s):
+    h = 2.0 / s
+    y = np.zeros_like(x)
+    for _ in range(s):
+        k1 = f(x, y)
+        k2 = f(x, y + h / 2 * k1)
+        k3 = f(x, y + h / 2 * k2)
+        k4 = f(x, y + h * k3)
+        y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return y
+
+
+def last(x, s):
+    return runge_kutta(x, s)[-1]
+
+
+_grad_last = symgrad.grad(last)
+
+
+def primal(x, s):
+    return runge_kutta(x, s)
+
+
+def gradient(x, s):
+    return _grad_last(x, s)
+
+
+FUNCTIONS = {"primal": primal, "gradient": gradient}
+
+
+def prepare(function, input):
+    return np.asarray(input["x"], dtype=np.float64), int(input["s"])
+
+
+def output(function, value):
+    return [float(v) for v in value]
