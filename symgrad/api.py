@@ -38,6 +38,7 @@ from symgrad.errors import (
 )
 from symgrad.frontend import lower
 from symgrad.frontend.lower import Aux
+from symgrad.frontend.nested import Inline
 from symgrad.frontend.reads import Reads
 from symgrad.ir import Graph
 from symgrad.ir.avals import Aval, of_value
@@ -677,6 +678,31 @@ class Compiled:
             return result
         return result if isinstance(result, tuple) else (result,)
 
+    def symgrad_inline(self, args: tuple, kwargs: dict) -> Inline:
+        """This gradient called inside a function symgrad differentiates (nested AD,
+        `symgrad.frontend.nested`): its shape-polymorphic graph, bound to the call's values."""
+        if self.kind not in ("grad", "value_and_grad") or self.has_aux or self.bound is not None:
+            raise SymgradError(
+                f"{self!r} is called inside a differentiated function: only grad and "
+                "value_and_grad of a function (without has_aux) can be, and symgrad.jvp",
+                hint="Differentiate through symgrad.grad(f) or symgrad.jvp(f, primals, "
+                "tangents) in the function.",
+            )
+        values = _bind(self.fn, args, kwargs)
+        if any(isinstance(v, (dict, list)) or tree.is_tree(v) for v in values):
+            raise SymgradError(
+                f"{self!r} is called on a container inside a differentiated function; "
+                "nested gradients take arrays and numbers so far"
+            )
+        artifact = self._artifact
+
+        def result(outs: list) -> Any:
+            value, grads = (outs[0], outs[1:]) if self.kind == "value_and_grad" else (None, outs)
+            return self._shaped(value, None, grads)
+
+        graph = copy.deepcopy(artifact.graph).as_forward()
+        return Inline(graph, values, artifact.reads, result)
+
     def __repr__(self) -> str:
         return f"<symgrad {self.kind} of {self.fn.__qualname__} argnums={self.argnums}>"
 
@@ -689,6 +715,14 @@ def _decorator(kind: str, fun: Callable | None, argnums, has_aux: bool = False) 
     return Compiled(fun, argnums, kind, has_aux)
 
 
+def _static(maker: Callable) -> Callable:
+    """Mark a transformation's maker as one to call when lowering, where a differentiated
+    function calls it (`symgrad.grad(phi)(x)` inside f; `symgrad.frontend.nested`)."""
+    maker.symgrad_static = True
+    return maker
+
+
+@_static
 def grad(
     fun: Callable | None = None, argnums: int | tuple[int, ...] = 0, has_aux: bool = False
 ) -> Any:
@@ -702,6 +736,7 @@ def grad(
     return _decorator("grad", fun, argnums, has_aux)
 
 
+@_static
 def value_and_grad(
     fun: Callable | None = None, argnums: int | tuple[int, ...] = 0, has_aux: bool = False
 ) -> Any:

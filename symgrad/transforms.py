@@ -11,12 +11,15 @@ higher derivatives are the first-order passes run on emitted gradient graphs. Tr
 
 from __future__ import annotations
 
+import copy
+import inspect
 from typing import Any, Callable
 
 import numpy as np
 
-from symgrad.api import Compiled, _bind, _call, as_tuple, grad, is_float, run_on_copies
+from symgrad.api import Compiled, _bind, _call, _static, as_tuple, grad, is_float, run_on_copies
 from symgrad.errors import NotDifferentiableError, SymgradError
+from symgrad.frontend.nested import Inline
 
 
 def _tangent_like(fun: Callable, k: int, primal, tangent):
@@ -73,6 +76,25 @@ def jvp(fun: Callable, primals, tangents) -> tuple[Any, Any]:
     return out, out_dot
 
 
+def _jvp_inline(args: tuple, kwargs: dict) -> Inline:
+    """`symgrad.jvp(fun, primals, tangents)` inside a differentiated function (nested AD,
+    `symgrad.frontend.nested`): the forward-mode graph, bound to the primals and tangents."""
+    bound = inspect.signature(jvp).bind(*args, **kwargs)
+    fun, primals, tangents = bound.args
+    primals = as_tuple("the primals", primals, "jvp(f, (x,), (v,))")
+    tangents = as_tuple("the tangents", tangents, "jvp(f, (x,), (v,))")
+    if len(primals) != len(tangents):
+        raise SymgradError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    nums = tuple(k for k, t in enumerate(tangents) if t is not None)
+    artifact = Compiled(fun, nums, "jvp")._artifact
+    arguments = _bind(fun, primals, {}) + [tangents[k] for k in nums]
+    graph = copy.deepcopy(artifact.graph).as_forward()
+    return Inline(graph, arguments, artifact.reads, lambda outs: _split(tuple(outs)))
+
+
+jvp.symgrad_inline = _jvp_inline  # type: ignore[attr-defined]
+
+
 def linearize(fun: Callable, *primals) -> tuple[Any, Callable]:
     """`(fun(*primals), f_jvp)` where `f_jvp(*tangents)` is `jvp(fun, primals, tangents)[1]`.
 
@@ -111,12 +133,14 @@ def _grad_of(fun: Callable, argnums) -> Compiled:
     return fun if isinstance(fun, Compiled) and fun.kind == "grad" else grad(fun, argnums)
 
 
+@_static
 def jacfwd(fun: Callable, argnums: int | tuple[int, ...] = 0) -> Compiled:
     """The Jacobian of `fun` by forward mode, a tangent per entry of the argument: shape
     `out.shape + x.shape` (a tuple of Jacobians for tuple `argnums`). Cheap for few inputs."""
     return Compiled(fun, argnums, "jacfwd")
 
 
+@_static
 def jacrev(fun: Callable, argnums: int | tuple[int, ...] = 0) -> Compiled:
     """The Jacobian of `fun` by reverse mode, a cotangent per entry of the output: shape
     `out.shape + x.shape` (a tuple of Jacobians for tuple `argnums`). Cheap for few outputs."""
@@ -126,6 +150,7 @@ def jacrev(fun: Callable, argnums: int | tuple[int, ...] = 0) -> Compiled:
 jacobian = jacrev
 
 
+@_static
 def hessian(fun: Callable, argnums: int | tuple[int, ...] = 0) -> Compiled:
     """The Hessian of scalar `fun`: `jacfwd(grad(fun, argnums), argnums)`, shape `x.shape +
     x.shape`; for tuple `argnums`, a tuple of tuples of blocks `H[i][j]` (d² f / dxᵢ dxⱼ)."""

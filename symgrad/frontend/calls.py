@@ -8,7 +8,8 @@ them); `sum`, `min` and `max` fold constants at once and otherwise become `sum`/
 is x); `np.split` gives a list of one `split_part` node per part; `xs.append(v)`, `np.stack(xs)`,
 `np.array(xs)` and `len(xs)` read a list a loop fills. A Python function defined in a source
 file (not NumPy's, SciPy's or symgrad's) is read, fenced and inlined with a lowerer of its own,
-at any depth; a recursive call is refused. Anything else is an `UnknownCallableError` naming
+at any depth; a recursive call is refused. symgrad's own transformations are spliced in
+(`symgrad.frontend.nested`). Anything else is an `UnknownCallableError` naming
 the callable.
 """
 
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from symgrad.errors import UnknownCallableError, UnsupportedSyntaxError
-from symgrad.frontend import aliases, fence, local_functions
+from symgrad.frontend import aliases, fence, local_functions, nested
 from symgrad.frontend.loops import AppendTo
 from symgrad.frontend.values import ListAppend, Method, Stacked, is_const
 from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
@@ -59,6 +60,11 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return len(args[0])
     if callee is divmod and len(args) == 2 and not kwargs:  # (a // b, a % b)
         return tuple(lw.binop(op(), *args, e) for op in (ast.FloorDiv, ast.Mod))
+    inline = getattr(callee, "symgrad_inline", None)
+    if inline is not None:  # a compiled grad, symgrad.jvp: its graph spliced in
+        return nested.call(lw, inline, args, kwargs, e)
+    if getattr(callee, "symgrad_static", False):  # symgrad.grad(phi): made now
+        return nested.make(lw, callee, args, kwargs, e)
     rule = rule_for_callable(callee)
     if rule is None and callee in _BUILTIN_RULES:
         rule = RULES[_BUILTIN_RULES[callee]]

@@ -146,11 +146,12 @@ _SAME_OP = {"LOAD_METHOD": "LOAD_ATTR"}  # how a run may have rewritten an instr
 
 def _ops(code: types.CodeType) -> list[tuple]:
     """The instructions with their arguments (a jump's target left out): bytecode as run,
-    which CPython may have specialised, compares equal to the same code freshly compiled."""
+    which CPython may have specialised, compares equal to the same code freshly compiled (a
+    module knows its imports and may push a NULL where a lone def loads a method)."""
     return [
         (_SAME_OP.get(i.opname, i.opname), _argument(i))
         for i in dis.get_instructions(code)
-        if i.opname not in ("CACHE", "EXTENDED_ARG", "NOP")
+        if i.opname not in ("CACHE", "EXTENDED_ARG", "NOP", "PUSH_NULL")
     ]
 
 
