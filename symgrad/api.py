@@ -49,6 +49,26 @@ from symgrad.passes.idioms import stop_shifts
 from symgrad.passes.symmetry import by_symmetry
 
 _CACHE: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
+_SIGNATURES: "weakref.WeakKeyDictionary[Callable, tuple]" = weakref.WeakKeyDictionary()
+
+
+def signature(fn: Callable) -> inspect.Signature:
+    """`inspect.signature(fn)`, worked out once per function and its defaults (a call binds
+    its arguments with it, and working it out costs more than a small gradient's whole call);
+    new defaults (`f.__defaults__ = ...`) give a new one."""
+    defaults = (getattr(fn, "__defaults__", None), getattr(fn, "__kwdefaults__", None))
+    try:
+        known, sig = _SIGNATURES[fn]
+        if known[0] is defaults[0] and known[1] is defaults[1]:
+            return sig
+    except (KeyError, TypeError):
+        pass
+    sig = inspect.signature(fn)
+    try:
+        _SIGNATURES[fn] = (defaults, sig)
+    except TypeError:  # not weakly referable
+        pass
+    return sig
 
 
 @dataclass
@@ -209,7 +229,7 @@ def _normalise_argnums(fn: Callable, argnums) -> tuple[tuple[int, ...], bool]:
             hint="grad(f, argnums=0) differentiates the first argument, argnums=(0, 1) two.",
         )
     nums = (argnums,) if single else tuple(argnums)
-    params = inspect.signature(fn).parameters.values()
+    params = signature(fn).parameters.values()
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
         lower(_root(fn))  # refuses *args/**kwargs, naming the file and line
     n = len(params)
@@ -428,7 +448,7 @@ def leaf_argnums(n_args: int, trees: dict, argnums, floats_only: bool = True) ->
 
 
 def _params(fn: Callable) -> list[str]:
-    return list(inspect.signature(fn).parameters)
+    return list(signature(fn).parameters)
 
 
 def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) -> None:
@@ -485,7 +505,7 @@ def as_tuple(what: str, value: Any, example: str) -> tuple:
 
 def _bind(fn: Callable, args: tuple, kwargs: dict) -> list:
     try:
-        bound = inspect.signature(fn).bind(*args, **kwargs)
+        bound = signature(fn).bind(*args, **kwargs)
     except TypeError as e:
         raise SymgradError(f"bad arguments for {fn.__qualname__}: {e}") from None
     bound.apply_defaults()

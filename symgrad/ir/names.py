@@ -29,12 +29,20 @@ RESERVED = frozenset(keyword.kwlist) | {
 
 
 def fresh(base: str, used: set[str]) -> str:
-    """`base`, or `base_1`, `base_2`, ...: the first not in `used` (which it joins)."""
+    """`base`, or `base_1`, `base_2`, ...: the first not in `used` (which it joins); `t` for
+    a base Python cannot spell."""
+    base = _spelt(base) or "t"
     name, k = base, 1
     while name in used or name in RESERVED:
         name, k = f"{base}_{k}", k + 1
     used.add(name)
     return name
+
+
+def _spelt(name: str | None) -> str | None:
+    """A node's source name where Python can spell it (lowering binds some values to names no
+    source can spell, such as an `and`'s operand)."""
+    return name if name and name.isidentifier() and not keyword.iskeyword(name) else None
 
 
 def assign_names(
@@ -65,7 +73,7 @@ def assign_names(
             names[node.id] = names[same[node.id]]
             if same[node.id] not in named:
                 named.discard(node.id)
-        elif node.name:
+        elif _spelt(node.name):
             names[node.id] = take(node.name)
         elif node.cot_of in named:
             names[node.id] = take(names[node.cot_of] + "_bar")
