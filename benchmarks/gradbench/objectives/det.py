@@ -39,9 +39,7 @@ def minor_tables(ell):
 def det_by_minor(A, ell, rems):
     """det of A (ell * ell entries, row-major) by expansion by minors; ell >= 3."""
     M = np.reshape(A, (ell, ell))
-    # WORKAROUND(list-index-operand): rems[ell - 3] emits invalid code (`<operand 2> = 1`) once
-    # ell is also a shape; rems[-1] is the same table.
-    c = rems[-1]
+    c = rems[ell - 3]
     x, y, z = M[ell - 3], M[ell - 2], M[ell - 1]
     a, b, e = c[0], c[1], c[2]
     ya, yb, ye = y[a], y[b], y[e]
