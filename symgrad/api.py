@@ -147,7 +147,12 @@ def _gc_paused(compile_step: Callable) -> Callable:
 def signature_key(values, shape_ints: tuple[int, ...]) -> tuple:
     """What a specialisation for these arguments depends on: each one's type (`_key`) and the
     values of the ints that decide shapes (`_shape_ints`)."""
-    return tuple([_key(v) for v in values]) + tuple([values[k] for k in shape_ints])
+    return tuple([_key(v) for v in values]) + tuple([_int(values[k]) for k in shape_ints])
+
+
+def _int(v: Any) -> int | None:
+    """v where it is an int (a length a specialisation knows), else None."""
+    return v if type(v) is int else None
 
 
 def _shape_ints(graph: Graph, values: list) -> tuple[int, ...]:
@@ -186,7 +191,10 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
         return artifact
     base = artifact.raw if artifact.raw is not None else artifact.graph
     if artifact.shape_ints is None:
-        artifact.shape_ints = _shape_ints(base, values)
+        try:
+            artifact.shape_ints = _shape_ints(base, values)
+        except Exception:  # a shape rule's bug costs the lengths, not the gradient
+            artifact.shape_ints = ()
     key = signature_key(values, artifact.shape_ints)
     cache = artifact.specialised
     found = cache.get(key)
@@ -194,10 +202,11 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
         cache.move_to_end(key)
         return found
     shape_ints = artifact.shape_ints
-    avals = [of_value(v, static=k in shape_ints) for k, v in enumerate(values)]
+    known = [_int(v) is not None and k in shape_ints for k, v in enumerate(values)]
+    avals = [of_value(v, static=static) for v, static in zip(values, known)]
     names = [base[p].name for p in base.params]
     signature = ", ".join(
-        f"{n}: {a if a is not None else type(v).__name__}" + (f" = {v}" if k in shape_ints else "")
+        f"{n}: {a if a is not None else type(v).__name__}" + (f" = {v}" if known[k] else "")
         for k, (n, a, v) in enumerate(zip(names, avals, values))
     )
     try:
