@@ -163,8 +163,9 @@ def _shape_ints(graph: Graph, values: list) -> tuple[int, ...]:
     ints = [k for k, v in enumerate(values) if type(v) is int]
     if not ints:
         return ()
-    blind = _shapes(graph, [of_value(v) for v in values])
-    told = _shapes(graph, [of_value(v, static=k in ints) for k, v in enumerate(values)])
+    typed = copy.deepcopy(graph)  # (inferring sets every node's Aval anew)
+    blind = _shapes(typed, [of_value(v) for v in values])
+    told = _shapes(typed, [of_value(v, static=k in ints) for k, v in enumerate(values)])
     changed = [nid for nid, shape in blind.items() if told.get(nid) != shape]
     if not changed:
         return ()
@@ -172,9 +173,17 @@ def _shape_ints(graph: Graph, values: list) -> tuple[int, ...]:
     return tuple(k for k in ints if graph.params[k] in decide)
 
 
+def inlined(artifact: _Artifact, arguments: list, result: Callable[[list], Any]) -> Inline:
+    """The artifact's graph as a caller splices it in (nested AD, `symgrad.frontend.nested`):
+    a copy whose nodes count as forward nodes, bound to `arguments`."""
+    graph = copy.deepcopy(artifact.graph).as_forward()
+    return Inline(graph, arguments, artifact.reads, result)
+
+
 def _shapes(graph: Graph, avals: list) -> dict:
-    """Every node's shape(s) (a structured node's: its outputs') given the params' Avals."""
-    typed = infer(copy.deepcopy(graph), avals)
+    """Every node's shape(s) (a structured node's: its outputs') given the params' Avals,
+    inferred on `graph` (which keeps them)."""
+    typed = infer(graph, avals)
     shape = lambda a: a.shape if isinstance(a, Aval) else None  # noqa: E731
     out = {}
     for node in typed.nodes():
@@ -723,14 +732,12 @@ class Compiled:
                 f"{self!r} is called on a container inside a differentiated function; "
                 "nested gradients take arrays and numbers so far"
             )
-        artifact = self._artifact
 
         def result(outs: list) -> Any:
             value, grads = (outs[0], outs[1:]) if self.kind == "value_and_grad" else (None, outs)
             return self._shaped(value, None, grads)
 
-        graph = copy.deepcopy(artifact.graph).as_forward()
-        return Inline(graph, values, artifact.reads, result)
+        return inlined(self._artifact, values, result)
 
     def __repr__(self) -> str:
         return f"<symgrad {self.kind} of {self.fn.__qualname__} argnums={self.argnums}>"

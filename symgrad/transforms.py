@@ -11,13 +11,22 @@ higher derivatives are the first-order passes run on emitted gradient graphs. Tr
 
 from __future__ import annotations
 
-import copy
 import inspect
 from typing import Any, Callable
 
 import numpy as np
 
-from symgrad.api import Compiled, _bind, _call, _static, as_tuple, grad, is_float, run_on_copies
+from symgrad.api import (
+    Compiled,
+    _bind,
+    _call,
+    _static,
+    as_tuple,
+    grad,
+    inlined,
+    is_float,
+    run_on_copies,
+)
 from symgrad.errors import NotDifferentiableError, SymgradError
 from symgrad.frontend.nested import Inline
 
@@ -36,15 +45,22 @@ def _tangent_like(fun: Callable, k: int, primal, tangent):
     return np.asarray(tangent, dtype=primal.dtype)
 
 
-def _jvp_call(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any, str]:
-    """(primal_out, tangent_out, emitted source)."""
+def _paired(fun: Callable, primals, tangents) -> tuple[tuple, tuple]:
+    """jvp's primals and tangents as tuples of one length."""
     primals = as_tuple("the primals", primals, "jvp(f, (x,), (v,))")
     tangents = as_tuple("the tangents", tangents, "jvp(f, (x,), (v,))")
     if len(primals) != len(tangents):
         raise SymgradError(
-            f"jvp of {fun.__qualname__}: {len(primals)} primals but {len(tangents)} tangents "
-            "(give one tangent per positional argument; None for those not differentiated)"
+            f"jvp of {getattr(fun, '__qualname__', fun)}: {len(primals)} primals but "
+            f"{len(tangents)} tangents (give one tangent per positional argument; None for "
+            "those not differentiated)"
         )
+    return primals, tangents
+
+
+def _jvp_call(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any, str]:
+    """(primal_out, tangent_out, emitted source)."""
+    primals, tangents = _paired(fun, primals, tangents)
     nums = tuple(
         k for k, (p, t) in enumerate(zip(primals, tangents)) if is_float(p) and t is not None
     )
@@ -81,15 +97,10 @@ def _jvp_inline(args: tuple, kwargs: dict) -> Inline:
     `symgrad.frontend.nested`): the forward-mode graph, bound to the primals and tangents."""
     bound = inspect.signature(jvp).bind(*args, **kwargs)
     fun, primals, tangents = bound.args
-    primals = as_tuple("the primals", primals, "jvp(f, (x,), (v,))")
-    tangents = as_tuple("the tangents", tangents, "jvp(f, (x,), (v,))")
-    if len(primals) != len(tangents):
-        raise SymgradError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    primals, tangents = _paired(fun, primals, tangents)
     nums = tuple(k for k, t in enumerate(tangents) if t is not None)
-    artifact = Compiled(fun, nums, "jvp")._artifact
     arguments = _bind(fun, primals, {}) + [tangents[k] for k in nums]
-    graph = copy.deepcopy(artifact.graph).as_forward()
-    return Inline(graph, arguments, artifact.reads, lambda outs: _split(tuple(outs)))
+    return inlined(Compiled(fun, nums, "jvp")._artifact, arguments, lambda o: _split(tuple(o)))
 
 
 jvp.symgrad_inline = _jvp_inline  # type: ignore[attr-defined]

@@ -4,8 +4,8 @@ simulate(w) runs Euler steps of a particle under the force -grad_x phi(x), phi(x
 charges c of 1 / |x - c|, one charge at (10, 10 - w) and one at (10, 0), from x = (0, 8) with
 velocity (0.75, 0), dt = 0.1, until it crosses the axis x_1 = 0; it returns the squared first
 coordinate of the crossing point (interpolated back to the axis). The answer is argmin_w
-simulate(w) from w = 0 by GradBench's gradient descent (`argmin` below, plain Python, never
-differentiated), which uses d simulate / dw.
+simulate(w) from w = 0 by GradBench's gradient descent (`objectives.descent`, plain Python,
+never differentiated), which uses d simulate / dw.
 
 Nested AD: the inner derivative, grad_x phi, is taken inside simulate, and the outer
 derivative, d/dw, differentiates simulate through its while loop and the inner gradient. The
@@ -23,6 +23,8 @@ so the outer transformation differentiates through them.
 """
 
 import math
+
+from objectives.descent import argmin
 
 import symgrad
 
@@ -72,32 +74,9 @@ def simulate_f(w):
     return (x0 + tau * v0) ** 2
 
 
-def argmin(f, df, x0):
-    """GradBench's gradient descent (cpp/gradbench/gd.hpp) for a scalar x: plain Python."""
-    x = x0
-    fx = f(x)
-    g = df(x)
-    i = 0
-    eta = 1e-5
-    while True:
-        if abs(g) <= 1e-5:
-            return x
-        if i == 10:
-            eta *= 2
-            i = 0
-        else:
-            x_prime = x - eta * g
-            if abs(x - x_prime) <= 1e-5:
-                return x
-            fx_prime = f(x_prime)
-            if fx_prime < fx:
-                x = x_prime
-                fx = fx_prime
-                g = df(x)
-                i += 1
-            else:
-                eta /= 2
-                i = 0
+def _descend(f, df, w0):
+    """argmin_w f(w) from w0 by GradBench's descent (on [w])."""
+    return argmin(lambda x: f(x[0]), lambda x: [df(x[0])], [w0])[0]
 
 
 _reverse_r = symgrad.grad(simulate_r)
@@ -113,19 +92,19 @@ def _forward_f(w):
 
 
 def rr(w0):
-    return argmin(simulate_r, _reverse_r, w0)
+    return _descend(simulate_r, _reverse_r, w0)
 
 
 def rf(w0):
-    return argmin(simulate_f, _reverse_f, w0)
+    return _descend(simulate_f, _reverse_f, w0)
 
 
 def fr(w0):
-    return argmin(simulate_r, _forward_r, w0)
+    return _descend(simulate_r, _forward_r, w0)
 
 
 def ff(w0):
-    return argmin(simulate_f, _forward_f, w0)
+    return _descend(simulate_f, _forward_f, w0)
 
 
 FUNCTIONS = {"rr": rr, "ff": ff, "fr": fr, "rf": rf}

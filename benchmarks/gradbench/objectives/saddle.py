@@ -6,7 +6,7 @@ grad_p inner (the outer derivative, through the whole inner ascent: its while lo
 and its calls of grad_q f); q* = argmax_q f(p*, q) from start with the inner mode again. The
 answer is [p*_0, p*_1, q*_0, q*_1]. The function name gives the modes, outer then inner: r is
 reverse (symgrad.grad), f is forward (symgrad.jvp, one tangent per coordinate). The outer descent
-(`argmin`, `argmax` below) is plain Python and never differentiated; the inner ascent
+(`objectives.descent`) is plain Python and never differentiated; the inner ascent
 (`max_r`, `max_f`) is the code that the outer derivative differentiates.
 
 The points are pairs of floats, as GradBench's C++ tools write them (objective(x1, y1, x2, y2));
@@ -18,6 +18,8 @@ transformation differentiates through them.
 """
 
 import math
+
+from objectives.descent import argmax, argmin
 
 import symgrad
 
@@ -93,38 +95,6 @@ def max_f(p0, p1, s0, s1):
                 eta = eta / 2
                 i = 0
     return f(p0, p1, q0, q1)
-
-
-def argmin(fun, grad, x0):
-    """GradBench's gradient descent (cpp/gradbench/gd.hpp) on a list of floats: plain Python."""
-    x = list(x0)
-    fx = fun(x)
-    g = grad(x)
-    i = 0
-    eta = 1e-5
-    while True:
-        if math.sqrt(sum(gj * gj for gj in g)) <= 1e-5:
-            return x
-        if i == 10:
-            eta *= 2
-            i = 0
-        else:
-            x_prime = [xj - eta * gj for xj, gj in zip(x, g)]
-            if math.sqrt(sum((a - b) * (a - b) for a, b in zip(x, x_prime))) <= 1e-5:
-                return x
-            fx_prime = fun(x_prime)
-            if fx_prime < fx:
-                x = x_prime
-                fx = fx_prime
-                g = grad(x)
-                i += 1
-            else:
-                eta /= 2
-                i = 0
-
-
-def argmax(fun, grad, x0):
-    return argmin(lambda x: -fun(x), lambda x: [-gj for gj in grad(x)], x0)
 
 
 _outer_reverse_r = symgrad.grad(max_r, argnums=(0, 1))
