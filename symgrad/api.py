@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import functools
 import gc
+import importlib.util
 import inspect
 import types
 import warnings
@@ -45,6 +46,7 @@ from symgrad.ir.avals import Aval, of_value
 from symgrad.passes import batch as batching
 from symgrad.passes import forward, reverse, simplify
 from symgrad.passes.avals import infer
+from symgrad.passes.fuse import fuse
 from symgrad.passes.idioms import stop_shifts
 from symgrad.passes.symmetry import by_symmetry
 
@@ -89,6 +91,7 @@ class _Artifact:
     aux: Aux | None = None  # where the aux outputs go (a function with has_aux)
     specialised: OrderedDict = field(default_factory=OrderedDict)  # signature key -> _Artifact
     shape_ints: tuple[int, ...] | None = None  # the int params a specialisation keys on by value
+    backend: str = "numpy"  # "numba": a specialisation's elementwise work as compiled loops
     _graph: Graph | None = None
     _source: str | None = None
     _fn: Callable | None = None
@@ -222,6 +225,9 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
         graph = copy.deepcopy(base)
         simplify(graph, [graph.params[k] for k in artifact.floats], avals=avals)
         doc = f"{artifact.doc}\nSpecialised for {signature}."
+        if artifact.backend == "numba":
+            fuse(graph)
+            doc += " Elementwise work runs as loops compiled by Numba."
         source = _emit(graph, artifact.name, doc)
         found = _Artifact(lambda g: source, lambda: graph, artifact.name, artifact.reads)
     except Exception as e:  # a shape rule's bug must not cost the user the gradient
@@ -319,16 +325,18 @@ def _compile(
     single: bool,
     trees: tuple = (),
     has_aux: bool = False,
+    backend: str = "numpy",
 ) -> _Artifact:
     """The transformation, compiled once per `trees` (the structure of each container
     argument, `(position, symgrad.tree.Treedef)` pairs) and kept until what it read changes."""
-    key = (kind, argnums, single, trees, has_aux)
+    key = (kind, argnums, single, trees, has_aux, backend)
     cached = _CACHE.get(fn, {}).get(key)
     if cached is None or not cached.reads.fresh():
         if kind in JACOBIANS:
             cached = _jacobian(fn, argnums, kind, single)
         else:
             cached = _derivative(fn, argnums, kind, dict(trees), has_aux)
+            cached.backend = backend
         _CACHE.setdefault(fn, {})[key] = cached  # only a finished compilation is cached
     return cached
 
@@ -550,7 +558,9 @@ def _run(artifact: _Artifact, fn: Callable, values) -> Any:
 class Compiled:
     """A differentiated function: call it, read `.source`, inspect `.graph`, `.save(path)`."""
 
-    def __init__(self, fn: Callable, argnums, kind: str, has_aux: bool = False):
+    def __init__(
+        self, fn: Callable, argnums, kind: str, has_aux: bool = False, backend: str = "numpy"
+    ):
         if kind not in KINDS or kind == "hessian":
             raise SymgradError(
                 f"unknown kind {kind!r}; the kinds are {', '.join(KINDS)}",
@@ -577,6 +587,7 @@ class Compiled:
         self.fn = fn
         self.kind = kind
         self.has_aux = has_aux
+        self.backend = checked_backend(backend, kind)
         self.argnums, self._single = _normalise_argnums(fn, argnums)
         self.__name__ = f"{kind}_{getattr(fn, '__name__', 'f')}"
         self.__qualname__ = f"{kind}_{fn.__qualname__}"
@@ -588,7 +599,9 @@ class Compiled:
 
     @property
     def _artifact(self) -> _Artifact:
-        return _compile(self.fn, self.argnums, self.kind, self._single, (), self.has_aux)
+        return _compile(
+            self.fn, self.argnums, self.kind, self._single, (), self.has_aux, self.backend
+        )
 
     @property
     def _latest(self) -> _Artifact:
@@ -596,7 +609,7 @@ class Compiled:
         base, latest, *trees = self._last
         if trees and trees[0]:  # the latest call's, of containers
             artifact = _compile(
-                self.fn, self.argnums, self.kind, self._single, trees[0], self.has_aux
+                self.fn, self.argnums, self.kind, self._single, trees[0], self.has_aux, self.backend
             )
         else:
             artifact = self._artifact
@@ -665,7 +678,9 @@ class Compiled:
             trees.append((k, d))
             leaves += [leaf for leaf, s in zip(ls, d.statics()) if not s]
         trees = tuple(trees)
-        base = _compile(self.fn, self.argnums, self.kind, self._single, trees, self.has_aux)
+        base = _compile(
+            self.fn, self.argnums, self.kind, self._single, trees, self.has_aux, self.backend
+        )
         artifact = specialised(base, leaves)
         self._last = (base, artifact, trees)
         value, aux, flat = self._parts(_run(artifact, self.fn, leaves), base.aux)
@@ -743,12 +758,38 @@ class Compiled:
         return f"<symgrad {self.kind} of {self.fn.__qualname__} argnums={self.argnums}>"
 
 
-def _decorator(kind: str, fun: Callable | None, argnums, has_aux: bool = False) -> Any:
+def _decorator(
+    kind: str, fun: Callable | None, argnums, has_aux: bool = False, backend: str = "numpy"
+) -> Any:
     if fun is None:
-        return lambda f: Compiled(f, argnums, kind, has_aux)
+        return lambda f: Compiled(f, argnums, kind, has_aux, backend)
     if not callable(fun):
         raise SymgradError(f"{kind} expects a function, got {type(fun).__name__}")
-    return Compiled(fun, argnums, kind, has_aux)
+    return Compiled(fun, argnums, kind, has_aux, backend)
+
+
+BACKENDS = ("numpy", "numba")
+
+
+def checked_backend(backend: str, kind: str) -> str:
+    """`backend`, which must be one of `BACKENDS` (and, for "numba", importable)."""
+    if backend not in BACKENDS:
+        raise SymgradError(
+            f"unknown backend {backend!r}; the backends are {', '.join(map(repr, BACKENDS))}"
+        )
+    if backend == "numba":
+        if kind in JACOBIANS:
+            raise SymgradError(
+                f"backend='numba' is not available for {kind} (and hessian) yet: their modules "
+                "are not specialised for their arguments' shapes, which compiled loops need",
+                hint="Use the default backend='numpy' for Jacobians and Hessians.",
+            )
+        if importlib.util.find_spec("numba") is None:
+            raise SymgradError(
+                "backend='numba' needs Numba, which is not installed",
+                hint='pip install "symgrad[numba]" (or pip install numba).',
+            )
+    return backend
 
 
 def _static(maker: Callable) -> Callable:
@@ -760,7 +801,10 @@ def _static(maker: Callable) -> Callable:
 
 @_static
 def grad(
-    fun: Callable | None = None, argnums: int | tuple[int, ...] = 0, has_aux: bool = False
+    fun: Callable | None = None,
+    argnums: int | tuple[int, ...] = 0,
+    has_aux: bool = False,
+    backend: str = "numpy",
 ) -> Any:
     """The gradient of a scalar-valued `fun` with respect to the arguments `argnums`.
 
@@ -768,20 +812,25 @@ def grad(
     gives one gradient, a tuple a tuple of gradients, each shaped and typed like its argument
     (a container's in its structure). With `has_aux`, `fun` returns `(value, aux)` and the call
     `(gradient, aux)`, aux as `fun` computes it (any container of arrays and numbers).
+    `backend="numba"` runs the elementwise work of each specialisation as loops compiled by
+    Numba (docs/api.md, "Backends").
     """
-    return _decorator("grad", fun, argnums, has_aux)
+    return _decorator("grad", fun, argnums, has_aux, backend)
 
 
 @_static
 def value_and_grad(
-    fun: Callable | None = None, argnums: int | tuple[int, ...] = 0, has_aux: bool = False
+    fun: Callable | None = None,
+    argnums: int | tuple[int, ...] = 0,
+    has_aux: bool = False,
+    backend: str = "numpy",
 ) -> Any:
     """Like `grad`, but the call returns `(fun(*args), gradient)`; with `has_aux`,
     `((value, aux), gradient)`."""
-    return _decorator("value_and_grad", fun, argnums, has_aux)
+    return _decorator("value_and_grad", fun, argnums, has_aux, backend)
 
 
-def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
+def vjp(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Callable]:
     """`(fun(*primals), vjp_fn)` where `vjp_fn(ct)` returns one cotangent per primal.
 
     Cotangents are computed for the float primals; non-float primals get None.
@@ -791,7 +840,7 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
     out = run_on_copies(fun, primals)
     if not floats:
         raise NotDifferentiableError(f"vjp of {fun.__qualname__}: no float argument")
-    compiled = Compiled(fun, floats, "vjp")
+    compiled = Compiled(fun, floats, "vjp", backend=backend)
 
     def vjp_fn(ct):
         if np.shape(ct) != np.shape(out):
@@ -810,12 +859,39 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
 
 
 def emit_module(
-    fun: Callable, path: str | None = None, argnums: int | tuple[int, ...] = 0, kind: str = "grad"
+    fun: Callable,
+    path: str | None = None,
+    argnums: int | tuple[int, ...] = 0,
+    kind: str = "grad",
+    backend: str = "numpy",
+    args: tuple | None = None,
 ) -> str:
     """The emitted module of `fun` as text (`kind`: one of `KINDS`, default the gradient); also
-    written to `path` when given."""
+    written to `path` when given. With example arguments `args` (one per parameter of `fun`),
+    the module specialised for their shapes and dtypes, as a call with them runs; without,
+    the shape-polymorphic one. `backend="numba"` compiles loops over known shapes, so it needs
+    `args`."""
     if kind == "hessian":
-        compiled = Compiled(grad(fun, argnums), argnums, "jacfwd")
+        compiled = Compiled(grad(fun, argnums), argnums, "jacfwd", backend=backend)
     else:
-        compiled = Compiled(fun, argnums, kind)
-    return compiled.save(path) if path else compiled._artifact.source
+        compiled = Compiled(fun, argnums, kind, backend=backend)
+    if args is None:
+        if backend != "numpy":
+            raise SymgradError(
+                f"backend={backend!r} emits loops over known shapes: give example arguments",
+                hint="emit_module(f, args=(x, y), backend='numba'); on the command line, "
+                '--args "x: 1000, y: 3x4".',
+            )
+        return compiled.save(path) if path else compiled._artifact.source
+    values = _bind(_root(fun), tuple(args), {})
+    if kind in ("jvp", "vjp"):
+        if kind == "jvp":
+            extra = [values[k] for k in compiled.argnums]
+        else:
+            extra = [run_on_copies(fun, args)]
+        values += [np.zeros_like(v) if isinstance(v, np.ndarray) else 0.0 * v for v in extra]
+    source = specialised(compiled._artifact, values).source
+    if path:
+        with open(path, "w") as f:
+            f.write(source)
+    return source

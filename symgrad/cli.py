@@ -176,7 +176,15 @@ def _check_arguments(fn: Callable, spec: str | None, seed: int) -> tuple[list, l
 def cmd_emit(args) -> int:
     fn = load_function(args.target)
     kind = "grad" if args.mode == "reverse" else "jvp"
-    source = emit_module(fn, args.output, argnums=_argnums(args.argnums, fn), kind=kind)
+    values = _check_arguments(fn, args.args, 0)[0] if args.args else None
+    source = emit_module(
+        fn,
+        args.output,
+        argnums=_argnums(args.argnums, fn),
+        kind=kind,
+        backend=args.backend,
+        args=values,
+    )
     if args.output:
         print(f"wrote {args.output}", file=sys.stderr)
     else:
@@ -267,6 +275,18 @@ def _parser() -> argparse.ArgumentParser:
         default="reverse",
         help="reverse (the gradient; the default) or forward (the JVP, with a tangent argument "
         "<x>_dot per differentiated argument)",
+    )
+    p.add_argument(
+        "--args",
+        metavar="SPEC",
+        help='specialise for these argument shapes, e.g. "x: 1000, W: 3x4" (default: a module '
+        "for any shapes)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["numpy", "numba"],
+        default="numpy",
+        help="numpy (the default) or numba: elementwise work as compiled loops (needs --args)",
     )
     p.add_argument("-o", "--output", metavar="OUT.py", help="write the module here")
     p.set_defaults(run=cmd_emit)

@@ -1,20 +1,82 @@
 """Loading emitted source as a callable that tracebacks, `inspect` and `pdb` can show.
 
-Contract: `load(source, name)` compiles the module under a unique pseudo-file name registered
-with `linecache`, executes it in a fresh namespace, and returns the function `name`.
+Contract: `load(source, name)` compiles the module and executes it in a fresh namespace, and
+returns the function `name`. A NumPy module gets a unique pseudo-file name registered with
+`linecache`. A module with compiled loops (it imports Numba) is written to a file named after
+its content's hash in `cache_dir()` first, once, so that Numba can keep its machine code on disk
+beside it (`cache=True`): a later process loading the same source compiles nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import linecache
+import os
+import sys
+import tempfile
+import types
 from typing import Callable
+
+from symgrad.errors import SymgradError
+
+
+def cache_dir() -> str:
+    """Where modules with compiled loops are written: `$SYMGRAD_CACHE_DIR`, else symgrad's
+    folder in the user's cache (`$XDG_CACHE_HOME`, `~/.cache`)."""
+    found = os.environ.get("SYMGRAD_CACHE_DIR")
+    if found:
+        return found
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "symgrad")
 
 
 def load(source: str, name: str) -> Callable:
     digest = hashlib.sha1(source.encode()).hexdigest()[:12]
+    if "\nimport numba\n" in source:
+        return _module(source, name, digest)[name]
     filename = f"<symgrad {name} {digest}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict = {"__name__": f"symgrad_generated_{name}"}
     exec(compile(source, filename, "exec"), namespace)
     return namespace[name]
+
+
+def _module(source: str, name: str, digest: str) -> dict:
+    """The namespace of a module with compiled loops, loaded from its file and registered in
+    `sys.modules` under a name unique to its source (Numba's cached code finds its module
+    there)."""
+    module_name = f"symgrad_generated_{name}_{digest}"
+    module = sys.modules.get(module_name)
+    if module is None:
+        filename = _written(source, f"{name}_{digest}.py")
+        module = types.ModuleType(module_name)
+        module.__file__ = filename
+        exec(compile(source, filename, "exec"), module.__dict__)
+        sys.modules[module_name] = module
+    return module.__dict__
+
+
+def _written(source: str, base: str) -> str:
+    """The path of a file holding source, written unless it already does (its modification
+    time, which Numba's cache checks, stays that of the first write)."""
+    for folder in (cache_dir(), os.path.join(tempfile.gettempdir(), f"symgrad-{os.getuid()}")):
+        path = os.path.join(folder, base)
+        try:
+            with open(path) as f:
+                if f.read() == source:
+                    return path
+        except OSError:
+            pass
+        try:
+            os.makedirs(folder, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
+            with os.fdopen(fd, "w") as f:
+                f.write(source)
+            os.replace(temporary, path)  # whole, even with another process writing it too
+            return path
+        except OSError:  # not writable: the next folder
+            continue
+    raise SymgradError(
+        f"cannot write the compiled module {base} to {cache_dir()} or a temporary folder",
+        hint="Set SYMGRAD_CACHE_DIR to a writable folder.",
+    )

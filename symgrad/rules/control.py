@@ -32,6 +32,13 @@ of that operand (named after it with `suffix`); branch b computes those listed i
 order, and zeros for the others. Forward mode gives a `cond_vjp` of the same form; reverse mode
 first rewrites it as the `cond` it is (`symgrad.passes.control.as_cond`).
 
+`fused` computes a cluster of elementwise work in one loop nest over the array shape
+`attrs["shape"]` (a compiled backend's, `symgrad.passes.fuse`): its inputs are the values the
+cluster reads, broadcast to that shape or numbers; its body graph computes one entry (params
+for the inputs); its outputs (through `item`) are the arrays of the body's outputs, then, for
+each reduction named in `attrs["folds"]` ("sum", "mean"), the total of one of the last outputs.
+It is made after differentiating, for emitting, and is never differentiated.
+
 These rules are `structured`: the reverse and forward passes and the code generator handle
 them directly (see `symgrad.passes.control`, `symgrad.passes.control_forward` and
 `symgrad.emit.control`), so their `vjp` and `jvp` entries only say which inputs carry
@@ -99,4 +106,12 @@ defrule(
     jvp={"operands": _handled_by_the_pass},
     structured=True,
     math="the derivative of the VJP of the branch the forward pass took (as a cond)",
+)
+defrule(
+    "fused",
+    "*operands",
+    None,
+    structured=True,
+    nondiff=True,
+    math="none: made after differentiating, to emit elementwise work as one compiled loop",
 )

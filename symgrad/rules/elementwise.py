@@ -18,9 +18,9 @@ import numpy as np
 
 from symgrad.ir.avals import PYTHON, Aval
 from symgrad.rules.build import is_const, is_none, ops, value_of
-from symgrad.rules.table import DIAGONAL, binop, call, defrule, unaryop
+from symgrad.rules.table import DIAGONAL, SAME, binop, call, defrule, unaryop
 
-EW = {"shape": "elementwise", "broadcasts": True}
+EW = {"shape": "elementwise", "broadcasts": True, "scalar": SAME}
 
 
 def unary(name, vjp, sympy, math, domain="real", numpy=None, methods=(), emit=None, twin=None):
@@ -331,7 +331,7 @@ defrule(
         "np.where(c > 0, x1, 1.5) | c: 3x1, x1: 3x4",
     ),
     jvp=DIAGONAL,
-    **EW,
+    **{**EW, "scalar": "{1} if {0} else {2}"},  # np.where of numbers is a 0-d array
 )
 
 
@@ -372,5 +372,5 @@ defrule(
         "a.clip(0.1) + np.clip(a, max=0.3) | a: 3x4",
     ),
     jvp=DIAGONAL,
-    **EW,
+    **{**EW, "scalar": None},  # Numba clips arrays only; a bound may be None
 )

@@ -108,7 +108,7 @@ defrule(
     sympy=lambda sp, z: sp.Max(z, 0),
     math="v ⊙ (z > 0)",
     examples=("relu(z) | z: 3x4", "relu(z) | z: 2x3x2"),
-    **EW,
+    **{**EW, "scalar": "np.maximum({0}, 0.0)"},
 )
 defrule(
     "sigmoid",
@@ -121,7 +121,7 @@ defrule(
     sympy=lambda sp, z: 1 / (1 + sp.exp(-z)),
     math="v ⊙ σ(z)(1 − σ(z)), from the saved output",
     examples=("sigmoid(z) | z: 3x4", "sigmoid(z) | z: 4"),
-    **EW,
+    **{**EW, "scalar": "np.exp(-np.logaddexp(0.0, -{0}))"},
 )
 defrule(
     "softmax",

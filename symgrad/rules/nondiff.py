@@ -12,7 +12,7 @@ import numpy as np
 
 from symgrad.ir.avals import ARRAY, PYTHON, Aval, of_value
 from symgrad.rules import runtime
-from symgrad.rules.table import call, compare, defrule, unaryop
+from symgrad.rules.table import SAME, call, compare, defrule, unaryop
 
 _COMPARE = {
     "greater": ">",
@@ -46,6 +46,7 @@ for _name, _symbol in _COMPARE.items():
         nondiff=True,
         shape="elementwise",
         sympy=_indicator(_RELATIONS[_name]),
+        scalar=SAME,
     )
 
 _ELEMENTWISE = (
@@ -85,6 +86,7 @@ for _name in _ELEMENTWISE:
         shape="elementwise",
         methods=("round",) if _name == "round" else (),
         sympy=_SYMPY.get(_name),
+        scalar=None if _name in ("round", "heaviside") else SAME,  # not Numba's on numbers
     )
 
 _OTHER = (

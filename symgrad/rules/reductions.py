@@ -52,6 +52,7 @@ def reduction(name, vjp, jvp, math, numpy, extra="", domain="real"):
         shape="reduce",
         domain={"a": domain},
         examples=examples,
+        fold=name if name in ("sum", "mean") else None,
     )
 
 

@@ -47,6 +47,7 @@ defrule(
         "np.copy(a) | a: 3x4",
         "a.copy() * a | a: 3x4",
     ),
+    scalar="{0}",
 )
 
 

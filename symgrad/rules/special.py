@@ -29,6 +29,7 @@ defrule(
     domain={"x": "positive"},
     examples=("_lgamma(x) | x: 3x4 positive", "_lgamma(x) * x | x: f positive"),
     twins=("scipy.special.gammaln",),
+    scalar="math.lgamma({0})",
     **_SPECIAL,
 )
 defrule(
@@ -61,5 +62,6 @@ defrule(
     math="v ⊙ 2/√π exp(−x²)",
     examples=("_erf(x) | x: 3x4", "_erf(x) * x | x: f"),
     twins=("scipy.special.erf",),
+    scalar="math.erf({0})",
     **_SPECIAL,
 )

@@ -84,6 +84,11 @@ class Rule:
     # dotted name ("scipy.special.gammaln"), known once the user's code has imported them
     specialise: Callable | None = None  # (input Avals by parameter) -> a template computing
     # the same value with what the Avals decide resolved (a helper's rank dispatch), or None
+    scalar: Any = None  # an elementwise rule's spelling on numbers inside a compiled loop
+    # (`symgrad.emit.kernels`): SAME where its NumPy spelling serves (np.exp of a number), or a
+    # template, "np.maximum({0}, 0.0)", {k} the k-th array input; None: never fused
+    fold: str | None = None  # a reduction a compiled loop folds into a running total when it
+    # reduces every axis: "sum" (the total), "mean" (the total over the count)
 
     def __post_init__(self):
         """What a shape class implies, unless the entry says otherwise: an elementwise result or
@@ -196,6 +201,7 @@ class _Marker:
 
 LINEAR: Any = _Marker("LINEAR")  # JVP: the rule applied to the tangent (see the docstring)
 DIAGONAL: Any = _Marker("DIAGONAL")  # JVP: the VJP templates, tangent for cotangent
+SAME: Any = _Marker("SAME")  # scalar: the NumPy spelling computes the same on numbers
 
 
 def diagonal(vjp: dict[str, Callable]) -> dict[str, Callable]:

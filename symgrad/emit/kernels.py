@@ -1,0 +1,160 @@
+"""Compiled loops: each `fused` node as one Numba loop nest, called from the emitted function.
+
+Contract: `write_fused(writer, node)` returns the statement calling the loop nest of one
+`fused` node (`symgrad.passes.fuse`) and adds the nest's source to `writer.kernels`, which
+`emit_module` writes above the functions, after `import numba`. The nest reads each input
+entry by entry (a broadcast input at index 0 along the axes it spans once, a number as it is),
+computes the cluster's work on numbers with each rule's `Rule.scalar` spelling, writes every
+result array in the same pass and adds up the folded sums:
+
+    @numba.njit(cache=True, error_model="numpy")
+    def _fused1(x, t4):
+        \"\"\"float64[1000], entry by entry: 14 steps, 1 total.\"\"\"
+        t8 = np.empty((1000,), np.float64)
+        t9 = 0.0
+        for i in range(1000):
+            x_i = x[i]
+            ...
+            t8[i] = ...
+            t9 += ...
+        return t8, t9
+
+`error_model="numpy"` makes a division by zero give inf or nan, as in NumPy; no `fastmath`, so
+results match the NumPy module's up to the order of additions in a sum. `cache=True` keeps the
+machine code on disk beside the module file (`symgrad.emit.load`).
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+
+from symgrad.emit.codegen import _Writer
+from symgrad.emit.control import _items
+from symgrad.ir.avals import ARRAY
+from symgrad.ir.names import fresh
+from symgrad.rules.table import SAME
+
+DECORATOR = '@numba.njit(cache=True, error_model="numpy")'
+_INDICES = {1: ["i"], 2: ["i", "j"], 3: ["i", "j", "k"]}
+
+
+class Kernels:
+    """The loop nests one module's functions call, in the order they are written."""
+
+    def __init__(self):
+        self.sources: list[str] = []
+
+    def imports(self) -> list[str]:
+        """The module's imports: NumPy, and with loop nests, Numba (and math where one reads it)."""
+        if not self.sources:
+            return ["import numpy as np"]
+        uses_math = any("math." in s for s in self.sources)
+        return ["import math"] * uses_math + ["import numba", "import numpy as np"]
+
+
+class _ScalarWriter(_Writer):
+    """Writes a fused body's statements on numbers (each rule's `scalar` spelling)."""
+
+    def spell(self, rule, args: list[ast.expr], attrs: dict) -> ast.expr:
+        if rule.scalar is SAME:
+            return rule.emit(args, attrs, rule)
+        return _template(rule.scalar, args)
+
+
+def _template(text: str, args: list[ast.expr]) -> ast.expr:
+    """`text` ("np.maximum({0}, 0.0)") with the k-th argument's expression at {k}."""
+    tree = ast.parse(text.format(*[f"_arg{k}" for k in range(len(args))]), mode="eval").body
+
+    class Put(ast.NodeTransformer):
+        def visit_Name(self, node):
+            return args[int(node.id[4:])] if node.id.startswith("_arg") else node
+
+    return Put().visit(tree)
+
+
+def _base(expr: ast.expr) -> str | None:
+    """The variable an argument reads (`x` of `x[:-1]` or `x.T`), to name its parameter."""
+    while isinstance(expr, (ast.Subscript, ast.Attribute)):
+        expr = expr.value
+    return expr.id if isinstance(expr, ast.Name) else None
+
+
+def _dtype(aval) -> str:
+    name = aval.dtype.name
+    return "np.bool_" if name == "bool" else f"np.{name}"
+
+
+def write_fused(writer, node) -> list[str]:
+    body, shape = node.attrs["body"], node.attrs["shape"]
+    kernels = writer.kernels
+    name = f"_fused{len(kernels.sources) + 1}"
+    used = {"np", "math", "numba"}
+    index = [fresh(i, used) for i in _INDICES.get(len(shape), [f"i{k}" for k in range(len(shape))])]
+    outer = [writer.expr(i) for i in node.inputs]
+    args = [fresh(_base(o) or body[p].name or "a", used) for o, p in zip(outer, body.params)]
+    items = _items(writer, node)
+    results = [fresh(items.get(k, "out"), used) for k in range(len(body.outputs))]
+    loads, elements = _loads(body, shape, index, args, used)
+    sub = _ScalarWriter(body, used, elements, nested=True, kernels=kernels)
+    lines = _nest(node, sub, index, results, loads)
+    n_steps = sum(1 for n in body.nodes() if n.op not in ("param", "const"))
+    folds = node.attrs["folds"]
+    doc = f"{node.aval[0].dtype.name}{list(shape)}, entry by entry: {n_steps} steps"
+    doc += f", {len(folds)} total{'s' * (len(folds) != 1)}" if folds else ""
+    source = [DECORATOR, f"def {name}({', '.join(args)}):", f'    """{doc}."""']
+    kernels.sources.append("\n".join(source + ["    " + line for line in lines]))
+    targets = [items.get(k, "_") for k in range(len(body.outputs))]
+    return [f"{', '.join(targets)} = {name}({', '.join(ast.unparse(o) for o in outer)})"]
+
+
+def _loads(body, shape, index, args, used) -> tuple[list[str], dict[int, str]]:
+    """The statements reading each array argument's entry (`x_i = x[i]`; a broadcast one at 0
+    along the axes it spans once), and the name each body param is read by (a number's: its
+    argument's)."""
+    loads, elements = [], {}
+    for p, a in zip(body.params, args):
+        aval = body[p].aval
+        if aval.kind != ARRAY:
+            elements[p] = a
+            continue
+        offset = len(shape) - len(aval.shape)
+        spans = [
+            "0" if d == 1 and shape[offset + k] != 1 else index[offset + k]
+            for k, d in enumerate(aval.shape)
+        ]
+        elements[p] = fresh(f"{a}_{''.join(s for s in spans if s != '0')}".rstrip("_"), used)
+        loads.append(f"{elements[p]} = {a}[{', '.join(spans) if spans else '()'}]")
+    return loads, elements
+
+
+def _nest(node, sub, index, results, loads) -> list[str]:
+    """The kernel's body: the result arrays and totals, the loop nest, the totals finished."""
+    body, shape, folds = node.attrs["body"], node.attrs["shape"], node.attrs["folds"]
+    n_arrays = len(body.outputs) - len(folds)
+    lines = []
+    for k, r in enumerate(results):
+        aval = node.aval[k]
+        if k < n_arrays:
+            lines.append(f"{r} = np.empty({shape!r}, {_dtype(aval)})")
+        else:
+            lines.append(f"{r} = {'0.0' if aval.dtype.kind == 'f' else '0'}")
+    steps = [*loads, *sub.statements()]
+    where = ", ".join(index)
+    for k, o in enumerate(body.outputs):
+        value = ast.unparse(sub.expr(o))
+        steps.append(
+            f"{results[k]}[{where}] = {value}" if k < n_arrays else f"{results[k]} += {value}"
+        )
+    for depth, i in enumerate(index):
+        lines.append("    " * depth + f"for {i} in range({shape[depth]}):")
+    lines += ["    " * len(index) + s for text in steps for s in text.splitlines()]
+    for k, fold in enumerate(folds):
+        r, aval = results[n_arrays + k], node.aval[n_arrays + k]
+        total = f"{r} / {math.prod(shape)}" if fold == "mean" else r
+        if aval.dtype.name not in ("float64", "int64"):
+            total = f"{_dtype(aval)}({total})"
+        if total != r:
+            lines.append(f"{r} = {total}")
+    lines.append(f"return {', '.join(results)}")
+    return lines

@@ -1,0 +1,215 @@
+"""Fusion: clusters of elementwise work become `fused` nodes, one loop nest each when compiled.
+
+Contract: `fuse(graph)` rewrites a specialised graph (every Aval known) in place, for a backend
+that compiles loops (`symgrad.emit.kernels`). A cluster is a set of elementwise nodes of one
+array shape whose rules can be spelled on numbers (`Rule.scalar`), joined along their edges,
+with the reductions of every axis (`Rule.fold`: sum, mean) of its members. Its inputs from
+outside broadcast to its shape (resolved statically) or are numbers. A cluster is worth a loop
+when it holds two computations or more (a fold counts). Each cluster becomes one `fused` node
+(`symgrad.rules.control`): its inputs are the values the cluster reads from outside, its `body`
+a graph of the elementwise work on one entry (params for those inputs, outputs the members
+read outside the cluster, then the operands of its `folds`), and `item`s stand for its results.
+
+Clusters never make a cycle: a set of nodes joins only where no path leaves it and comes back
+(through a node outside) and no member reads a fold of its own cluster (the total is known only
+after the loop). The top-level graph is fused; loop bodies and branches stay as they are.
+"""
+
+from __future__ import annotations
+
+import math
+
+from symgrad.ir import Graph
+from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, broadcast
+from symgrad.rules import RULES
+
+
+def fuse(graph: Graph) -> Graph:
+    """Rewrite each cluster worth a loop as a `fused` node; returns graph."""
+    for members, folds in _clusters(graph):
+        _rewrite(graph, members, folds)
+    return graph
+
+
+def _shape(aval) -> tuple[int, ...] | None:
+    """The shape of a non-empty array of numbers whose Aval is known, else None."""
+    ok = isinstance(aval, Aval) and aval.known and aval.kind == ARRAY and aval.dtype.kind in "biuf"
+    return aval.shape if ok and aval.shape and math.prod(aval.shape) > 0 else None
+
+
+def _operand(aval, shape: tuple[int, ...]) -> bool:
+    """Whether a value of this Aval can be read entry by entry in a loop over `shape`."""
+    if not (isinstance(aval, Aval) and aval.known and aval.dtype.kind in "biuf"):
+        return False
+    if aval.kind in (PYTHON, SCALAR):
+        return True
+    return aval.kind == ARRAY and broadcast([aval.shape, shape]) == shape
+
+
+def _elementwise(graph: Graph, node) -> tuple[int, ...] | None:
+    """The loop shape of an elementwise node a loop can compute, else None."""
+    rule = RULES.get(node.op)
+    if rule is None or rule.shape != "elementwise" or rule.scalar is None:
+        return None
+    if node.attrs.get("kwargs"):
+        return None
+    shape = _shape(node.aval)
+    if shape is None or not all(_operand(graph[i].aval, shape) for i in node.inputs):
+        return None
+    return shape
+
+
+def _fold(graph: Graph, node) -> bool:
+    """A sum or mean of every axis of an array (no dtype or other keywords)."""
+    rule = RULES.get(node.op)
+    if rule is None or rule.fold is None or node.attrs.get("kwargs"):
+        return False
+    shape = _shape(graph[node.inputs[0]].aval) if node.inputs else None
+    axis = node.attrs.get("axis")
+    every = axis is None or (
+        shape is not None
+        and isinstance(axis, tuple)
+        and sorted(a % len(shape) for a in axis) == list(range(len(shape)))
+    )
+    return shape is not None and every and not node.attrs.get("keepdims")
+
+
+class _Clusters:
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.position = {n.id: k for k, n in enumerate(graph.nodes())}
+        self.of: dict[int, int] = {}  # node -> cluster
+        self.members: dict[int, set[int]] = {}
+        self.shape: dict[int, tuple] = {}
+        self.folds: set[int] = set()
+
+    def legal(self, nodes: set[int]) -> bool:
+        """No member reads a fold among them, and no path leaves them and comes back."""
+        g = self.graph
+        if any(i in nodes and i in self.folds for m in nodes for i in g[m].inputs):
+            return False
+        last = max(self.position[m] for m in nodes)
+        stack = [u for m in nodes for u in g.users(m) if u not in nodes]
+        seen: set[int] = set()
+        while stack:
+            n = stack.pop()
+            if n in seen or self.position[n] > last:
+                continue
+            seen.add(n)
+            for u in g.users(n):
+                if u in nodes:
+                    return False
+                stack.append(u)
+        return True
+
+    def join(self, nid: int, shape: tuple, candidates: list[int]) -> None:
+        """Put nid in a new cluster, with each candidate cluster that can join it."""
+        nodes = {nid}
+        for c in candidates:
+            trial = nodes | self.members[c]
+            if self.legal(trial):
+                nodes = trial
+                del self.members[c]
+        cid = nid
+        self.members[cid], self.shape[cid] = nodes, shape
+        for m in nodes:
+            self.of[m] = cid
+
+
+def _clusters(graph: Graph) -> list[tuple[list[int], list[int]]]:
+    """Each cluster worth a loop: (its elementwise members, its folds), in graph order."""
+    cl = _Clusters(graph)
+    for node in graph.nodes():
+        shape = _elementwise(graph, node)
+        if shape is not None:
+            near = dict.fromkeys(
+                cl.of[i] for i in node.inputs if i in cl.of and cl.shape[cl.of[i]] == shape
+            )
+            cl.join(node.id, shape, [c for c in near if c in cl.members])
+        elif _fold(graph, node) and node.inputs[0] in cl.of:
+            c = cl.of[node.inputs[0]]
+            if c in cl.members and cl.legal(cl.members[c] | {node.id}):
+                cl.members[c].add(node.id)
+                cl.of[node.id] = c
+                cl.folds.add(node.id)
+    out = []
+    for nodes in cl.members.values():
+        work = [m for m in nodes if graph[m].op != "const"]
+        if len(work) >= 2:
+            order = sorted(nodes, key=cl.position.__getitem__)
+            folds = [m for m in order if m in cl.folds]
+            out.append(([m for m in order if m not in cl.folds], folds))
+    return sorted(out, key=lambda c: cl.position[c[0][0]])
+
+
+def _rewrite(graph: Graph, members: list[int], folds: list[int]) -> None:
+    """Replace one cluster by a `fused` node and its items."""
+    inside = set(members) | set(folds)
+    shape = graph[members[0]].aval.shape
+    reads: list[int] = []
+    for m in members:
+        for i in graph[m].inputs:
+            if i not in inside and i not in reads and not _number_const(graph, i):
+                reads.append(i)
+    used_outside = [
+        m
+        for m in members
+        if m in graph.outputs or m in graph.checks or any(u not in inside for u in graph.users(m))
+    ]
+    first = graph[members[0]]
+    body = Graph(f"{graph.name}_fused", graph.file, graph.line)
+    copies: dict[int, int] = {}
+    for r in reads:
+        copies[r] = body.param(graph[r].name or "a", graph[r].loc)
+        body[copies[r]].aval = graph[r].aval
+    for m in members:
+        node = graph[m]
+        for i in node.inputs:
+            if i not in copies:  # a number
+                copies[i] = body.const(graph.const_value(i), graph[i].loc)
+                body[copies[i]].aval = graph[i].aval
+        copies[m] = body.add(
+            node.op,
+            [copies[i] for i in node.inputs],
+            node.attrs,
+            node.loc,
+            name=node.name,
+            backward=node.backward,
+            tangent=node.tangent,
+            aval=node.aval,
+        )
+    body.outputs = [copies[m] for m in used_outside] + [copies[graph[f].inputs[0]] for f in folds]
+    results = used_outside + folds
+    fused = graph.add(
+        "fused",
+        reads,
+        {"body": body, "shape": shape, "folds": tuple(graph[f].op for f in folds)},
+        first.loc,
+        backward=first.backward,
+        tangent=first.tangent,
+        aval=tuple(graph[r].aval for r in results),
+    )
+    graph.set_order(fused, min(graph[r].order for r in results))
+    for k, r in enumerate(results):
+        old = graph[r]
+        item = graph.add(
+            "item",
+            (fused,),
+            {"index": k},
+            old.loc,
+            name=old.name,
+            cot_of=old.cot_of,
+            tan_of=old.tan_of,
+            backward=old.backward,
+            tangent=old.tangent,
+            aval=old.aval,
+        )
+        graph.set_order(item, old.order)
+        graph.replace_uses(r, item)
+    graph.remove(inside)
+
+
+def _number_const(graph: Graph, nid: int) -> bool:
+    """A constant number, written into the loop as a literal."""
+    node = graph[nid]
+    return node.op == "const" and isinstance(node.attrs["value"], (bool, int, float))
