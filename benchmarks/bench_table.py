@@ -47,6 +47,8 @@ Rows (one-size rows are judged as the size class named in brackets):
     python benchmarks/bench_table.py --quick        # small sizes, few repeats; used by tests
     python benchmarks/bench_table.py --source       # also print each emitted module
     python benchmarks/bench_table.py --rows 1,rnn   # some rows, by number or name
+    python benchmarks/bench_table.py --backend numba  # loops compiled by Numba (first ms: with
+                                                      # compiling them, on-disk cache cold or warm)
 
 jax, autograd and torch columns are not implemented (none is a dependency).
 """
@@ -512,7 +514,7 @@ def measure(row: Row, size: Size, opts, rng) -> dict:
     symgrad.api._CACHE.clear()  # nothing cached: the first call lowers, compiles and specialises
     try:
         t0 = time.perf_counter()
-        g = symgrad.grad(row.fn, argnums=row.argnums)
+        g = symgrad.grad(row.fn, argnums=row.argnums, backend=opts.backend)
         symgrad.api.specialised(g._artifact, symgrad.api._bind(row.fn, args, {}))  # compiled
         t1 = time.perf_counter()
         emitted = g(*args)
@@ -692,12 +694,18 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes, few repeats (for tests)")
     ap.add_argument("--source", action="store_true", help="print each emitted module")
     ap.add_argument("--rows", help="comma-separated row numbers or names (default: all)")
+    ap.add_argument(
+        "--backend",
+        choices=["numpy", "numba"],
+        default="numpy",
+        help="symgrad's backend (numba: first ms includes compiling the loops)",
+    )
     opts = ap.parse_args(argv)
     rows = select(opts.rows)
 
     # the process's one-time start-up, paid here so that each row's first call is comparable
     t0 = time.perf_counter()
-    symgrad.grad(warmup_loss)(np.ones(3))
+    symgrad.grad(warmup_loss, backend=opts.backend)(np.ones(3))
     startup_ms = 1e3 * (time.perf_counter() - t0)
 
     rng = np.random.default_rng(0)
@@ -710,7 +718,8 @@ def main(argv=None) -> int:
 
     budget, lo, hi = BUDGET[opts.quick]
     print(
-        "symgrad emitted vs hand-written NumPy gradients, float64, forward pass included\n"
+        f"symgrad emitted ({opts.backend} backend) vs hand-written NumPy gradients, float64, "
+        "forward pass included\n"
         f"times: best of N interleaved repeats, N in [{lo}, {hi}] to fill {budget} s per line"
         f"{' (--quick: small sizes only)' if opts.quick else ''}; "
         f"numpy {np.__version__}, python {sys.version.split()[0]}"

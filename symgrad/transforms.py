@@ -58,13 +58,15 @@ def _paired(fun: Callable, primals, tangents) -> tuple[tuple, tuple]:
     return primals, tangents
 
 
-def _jvp_call(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any, str]:
+def _jvp_call(
+    fun: Callable, primals: tuple, tangents: tuple, backend: str = "numpy"
+) -> tuple[Any, Any, str]:
     """(primal_out, tangent_out, emitted source)."""
     primals, tangents = _paired(fun, primals, tangents)
     nums = tuple(
         k for k, (p, t) in enumerate(zip(primals, tangents)) if is_float(p) and t is not None
     )
-    compiled = Compiled(fun, nums, "jvp")
+    compiled = Compiled(fun, nums, "jvp", backend=backend)
     ts = [_tangent_like(fun, k, primals[k], tangents[k]) for k in nums]
     values = _bind(fun, primals, {})  # the same argument errors as a plain call; defaults
     out, out_dot = _split(_call(compiled._artifact, fun, values + ts))
@@ -78,7 +80,7 @@ def _split(result: tuple) -> tuple[Any, Any]:
     return (result[0], result[1]) if n == 1 else (result[:n], result[n:])
 
 
-def jvp(fun: Callable, primals, tangents) -> tuple[Any, Any]:
+def jvp(fun: Callable, primals, tangents, *, backend: str = "numpy") -> tuple[Any, Any]:
     """`(fun(*primals), J tangents)`: the Jacobian-vector product, by emitted forward-mode code.
 
     As in JAX, `primals` and `tangents` are tuples with one entry per positional argument. Float
@@ -87,8 +89,9 @@ def jvp(fun: Callable, primals, tangents) -> tuple[Any, Any]:
     ignored, and None for a float argument means a zero tangent (nothing is computed for it).
     The tangent output has the primal output's shape and dtype. The emitted module is
     `symgrad.Compiled(fun, argnums, "jvp").source` (or `linearize(...)[1].source`).
+    `backend` as in `symgrad.grad`.
     """
-    out, out_dot, _ = _jvp_call(fun, primals, tangents)
+    out, out_dot, _ = _jvp_call(fun, primals, tangents, backend)
     return out, out_dot
 
 
@@ -106,7 +109,7 @@ def _jvp_inline(args: tuple, kwargs: dict) -> Inline:
 jvp.symgrad_inline = _jvp_inline  # type: ignore[attr-defined]
 
 
-def linearize(fun: Callable, *primals) -> tuple[Any, Callable]:
+def linearize(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Callable]:
     """`(fun(*primals), f_jvp)` where `f_jvp(*tangents)` is `jvp(fun, primals, tangents)[1]`.
 
     `f_jvp` has `.source` (the emitted forward-mode module, differentiating every float argument)
@@ -117,7 +120,7 @@ def linearize(fun: Callable, *primals) -> tuple[Any, Callable]:
     floats = tuple(k for k, p in enumerate(primals) if is_float(p))
     if not floats:
         raise NotDifferentiableError(f"linearize of {fun.__qualname__}: no float argument")
-    compiled = Compiled(fun, floats, "jvp")
+    compiled = Compiled(fun, floats, "jvp", backend=backend)
 
     def f_jvp(*tangents):
         if len(tangents) != len(primals):
@@ -133,11 +136,11 @@ def linearize(fun: Callable, *primals) -> tuple[Any, Callable]:
     return out, f_jvp
 
 
-def hvp(fun: Callable, primals, tangents) -> Any:
+def hvp(fun: Callable, primals, tangents, *, backend: str = "numpy") -> Any:
     """The Hessian of scalar `fun` (with respect to its first argument) times the tangent:
     `jvp(grad(fun), primals, tangents)[1]`, by emitted forward-over-reverse code (the gradient's
     tangent), without forming the Hessian. As in `jvp`, one tangent per positional argument."""
-    return _jvp_call(_grad_of(fun, 0), primals, tangents)[1]
+    return _jvp_call(_grad_of(fun, 0), primals, tangents, backend)[1]
 
 
 def _grad_of(fun: Callable, argnums) -> Compiled:
@@ -145,24 +148,26 @@ def _grad_of(fun: Callable, argnums) -> Compiled:
 
 
 @_static
-def jacfwd(fun: Callable, argnums: int | tuple[int, ...] = 0) -> Compiled:
+def jacfwd(fun: Callable, argnums: int | tuple[int, ...] = 0, backend: str = "numpy") -> Compiled:
     """The Jacobian of `fun` by forward mode, a tangent per entry of the argument: shape
-    `out.shape + x.shape` (a tuple of Jacobians for tuple `argnums`). Cheap for few inputs."""
-    return Compiled(fun, argnums, "jacfwd")
+    `out.shape + x.shape` (a tuple of Jacobians for tuple `argnums`). Cheap for few inputs.
+    `backend="numba"` is refused for now (the module is not specialised for shapes)."""
+    return Compiled(fun, argnums, "jacfwd", backend=backend)
 
 
 @_static
-def jacrev(fun: Callable, argnums: int | tuple[int, ...] = 0) -> Compiled:
+def jacrev(fun: Callable, argnums: int | tuple[int, ...] = 0, backend: str = "numpy") -> Compiled:
     """The Jacobian of `fun` by reverse mode, a cotangent per entry of the output: shape
-    `out.shape + x.shape` (a tuple of Jacobians for tuple `argnums`). Cheap for few outputs."""
-    return Compiled(fun, argnums, "jacrev")
+    `out.shape + x.shape` (a tuple of Jacobians for tuple `argnums`). Cheap for few outputs.
+    `backend="numba"` is refused for now, as for jacfwd."""
+    return Compiled(fun, argnums, "jacrev", backend=backend)
 
 
 jacobian = jacrev
 
 
 @_static
-def hessian(fun: Callable, argnums: int | tuple[int, ...] = 0) -> Compiled:
+def hessian(fun: Callable, argnums: int | tuple[int, ...] = 0, backend: str = "numpy") -> Compiled:
     """The Hessian of scalar `fun`: `jacfwd(grad(fun, argnums), argnums)`, shape `x.shape +
     x.shape`; for tuple `argnums`, a tuple of tuples of blocks `H[i][j]` (d² f / dxᵢ dxⱼ)."""
-    return jacfwd(grad(fun, argnums), argnums)
+    return jacfwd(grad(fun, argnums), argnums, backend)

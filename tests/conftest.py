@@ -4,12 +4,34 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import os
 import sys
 import textwrap
 
 import pytest
 
 _COUNTER = itertools.count()
+BACKENDS = [  # the backends a suite runs on: the Numba one where the extra is installed
+    "numpy",
+    pytest.param(
+        "numba",
+        marks=pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="no numba"),
+    ),
+]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _compiled_modules_in_a_temporary_folder(tmp_path_factory):
+    """The Numba backend's modules and machine code go to a fresh folder, not the user's cache:
+    every run compiles, as on a fresh machine."""
+    folder = tmp_path_factory.mktemp("symgrad_cache")
+    saved = os.environ.get("SYMGRAD_CACHE_DIR")
+    os.environ["SYMGRAD_CACHE_DIR"] = str(folder)
+    yield
+    if saved is None:
+        os.environ.pop("SYMGRAD_CACHE_DIR", None)
+    else:
+        os.environ["SYMGRAD_CACHE_DIR"] = saved
 
 
 @pytest.fixture
@@ -50,6 +72,12 @@ def pytest_addoption(parser):
         metavar="N",
         help="differential fuzzing: check N random programs (random seed) instead of the bounded, "
         "derandomized set of the normal suite",
+    )
+    parser.addoption(
+        "--fuzz-backend",
+        default="numpy",
+        choices=["numpy", "numba"],
+        help="the backend tests/test_fuzz.py checks its programs on (default numpy)",
     )
     parser.addoption(
         "--fuzz-long",

@@ -10,7 +10,7 @@ from symgrad.frontend import lower
 from symgrad.ir import to_text
 from symgrad.ir.verify import verify
 from symgrad.passes import reverse
-from tests.conftest import load_module
+from tests.conftest import BACKENDS, load_module
 
 BRANCHES = """
 def on_data(x, w):
@@ -110,10 +110,11 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_branch_gradients_match_central_differences(case, m):
+def test_branch_gradients_match_central_differences(case, m, backend):
     name, args, argnums = CASES[case]
-    symgrad.check_grads(getattr(m, name), args, argnums, modes=("rev", "fwd"))
+    symgrad.check_grads(getattr(m, name), args, argnums, modes=("rev", "fwd"), backend=backend)
 
 
 def test_the_emitted_gradient_replays_the_branch_the_forward_pass_took(m):

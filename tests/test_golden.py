@@ -8,6 +8,7 @@ review the diff of tests/golden/.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pathlib
 
@@ -68,6 +69,18 @@ def test_specialised_source_matches_golden(name):
     for helper in ("_unbroadcast(", "_matmul_vjp", "broadcast_shapes", "np.shape(", "_fit("):
         assert helper not in body, helper  # the shapes decided them
     _compare(f"specialised_{name}", g.source)
+
+
+NUMBA = ("mlp", "rosenbrock")  # also pinned with backend="numba": the loops it compiles
+
+
+@pytest.mark.parametrize("name", NUMBA)
+@pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="no numba")
+def test_numba_source_matches_golden(name):
+    fn, argnums, make = SPECIALISED[name]
+    g = symgrad.grad(fn, argnums=argnums, backend="numba")
+    g(*make(np.random.default_rng(0)))
+    _compare(f"numba_{name}", g.source)
 
 
 def _compare(name: str, source: str) -> None:

@@ -10,7 +10,7 @@ from symgrad.frontend import lower
 from symgrad.ir import to_dot, to_text
 from symgrad.ir.verify import verify
 from symgrad.passes import reverse
-from tests.conftest import load_module
+from tests.conftest import BACKENDS, load_module
 
 RNG = np.random.default_rng(0)
 
@@ -235,10 +235,11 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_loop_gradients_match_central_differences(case, m):
+def test_loop_gradients_match_central_differences(case, m, backend):
     name, args, argnums = CASES[case]
-    symgrad.check_grads(getattr(m, name), args(), argnums, modes=("rev", "fwd"))
+    symgrad.check_grads(getattr(m, name), args(), argnums, modes=("rev", "fwd"), backend=backend)
 
 
 def test_a_while_loop_converges_to_the_analytic_gradient(m):

@@ -35,40 +35,44 @@ def check_grads(
     seed: int = 0,
     modes: Sequence[str] = ("rev",),
     order: int = 1,
+    backend: str = "numpy",
 ) -> None:
     """Assert that symgrad's derivative of f at args agrees with central differences: reverse
     mode (`"rev"`, the gradient or VJP) and, with `"fwd"` in `modes`, forward mode (the JVP).
     With `order=2` (or more), the same checks run on each gradient `grad(f, k)` in turn, as a
     function of the arguments: its VJP is reverse over reverse, its JVP forward over reverse
-    (`modes=("fwd",)` checks forward mode alone: second derivatives through loops)."""
+    (`modes=("fwd",)` checks forward mode alone: second derivatives through loops). `backend`
+    is the transformations' (`symgrad.grad(..., backend=...)`)."""
     from symgrad.api import as_tuple
 
     f = inspect.unwrap(f)  # a decorated function: check the function it decorates
     args = as_tuple("check_grads' args", args, "check_grads(f, (x,))")
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     options = dict(directions=directions, eps=eps, rtol=rtol, atol=atol, seed=seed, modes=modes)
+    options["backend"] = backend
     _check(f, [_as64(a) for a in args], nums, order, **options)
 
 
-def _check(f, args, nums, order, *, directions, eps, rtol, atol, seed, modes) -> None:
+def _check(f, args, nums, order, *, directions, eps, rtol, atol, seed, modes, backend) -> None:
     from symgrad.api import grad, run_on_copies, vjp
     from symgrad.transforms import jvp
 
     if order > 1:
         options = dict(directions=directions, eps=eps, rtol=rtol, atol=atol, seed=seed)
         for k in nums:
-            _check(grad(f, k), args, nums, order - 1, modes=modes, **options)
+            inner = grad(f, k, backend=backend)
+            _check(inner, args, nums, order - 1, modes=modes, backend=backend, **options)
     rng = np.random.default_rng(seed)
     out = np.asarray(run_on_copies(f, args))
     grads: tuple = ()  # reverse mode's, unless only forward mode is checked
     if out.ndim == 0:
         if "rev" in modes:
-            grads = grad(f, argnums=tuple(nums))(*args)
+            grads = grad(f, argnums=tuple(nums), backend=backend)(*args)
         project: Callable = lambda y: float(y)  # noqa: E731
     else:
         ct = rng.standard_normal(out.shape)
         if "rev" in modes:
-            cts = vjp(f, *args)[1](ct)
+            cts = vjp(f, *args, backend=backend)[1](ct)
             grads = tuple(cts[k] for k in nums)
         project = lambda y: float(np.sum(ct * np.asarray(y)))  # noqa: E731
     for k, g in zip(nums, grads):
@@ -93,7 +97,7 @@ def _check(f, args, nums, order, *, directions, eps, rtol, atol, seed, modes) ->
             )
         if "fwd" in modes:
             tangents = [ds[k] if k in ds else _zero_tangent(a) for k, a in enumerate(args)]
-            found["JVP"] = project(jvp(f, tuple(args), tuple(tangents))[1])
+            found["JVP"] = project(jvp(f, tuple(args), tuple(tangents), backend=backend)[1])
         for what, analytic in found.items():
             err = abs(numeric - analytic)
             assert err <= atol + rtol * max(abs(numeric), abs(analytic)), (

@@ -105,7 +105,12 @@ def write_fused(writer, node) -> list[str]:
     source = [DECORATOR, f"def {name}({', '.join(args)}):", f'    """{doc}."""']
     kernels.sources.append("\n".join(source + ["    " + line for line in lines]))
     targets = [items.get(k, "_") for k in range(len(body.outputs))]
-    return [f"{', '.join(targets)} = {name}({', '.join(ast.unparse(o) for o in outer)})"]
+    lines = [f"{', '.join(targets)} = {name}({', '.join(ast.unparse(o) for o in outer)})"]
+    for k, target in enumerate(targets[len(targets) - len(folds) :]):
+        aval = node.aval[len(targets) - len(folds) + k]
+        if target != "_" and aval.dtype.name not in ("float64", "int64"):  # Numba returns a
+            lines.append(f"{target} = {_dtype(aval)}({target})")  # float32 as a Python float
+    return lines
 
 
 def _loads(body, shape, index, args, used) -> tuple[list[str], dict[int, str]]:
@@ -149,12 +154,8 @@ def _nest(node, sub, index, results, loads) -> list[str]:
     for depth, i in enumerate(index):
         lines.append("    " * depth + f"for {i} in range({shape[depth]}):")
     lines += ["    " * len(index) + s for text in steps for s in text.splitlines()]
-    for k, fold in enumerate(folds):
-        r, aval = results[n_arrays + k], node.aval[n_arrays + k]
-        total = f"{r} / {math.prod(shape)}" if fold == "mean" else r
-        if aval.dtype.name not in ("float64", "int64"):
-            total = f"{_dtype(aval)}({total})"
-        if total != r:
-            lines.append(f"{r} = {total}")
-    lines.append(f"return {', '.join(results)}")
+    returned = results[:n_arrays]
+    for r, fold in zip(results[n_arrays:], folds):
+        returned.append(f"{r} / {math.prod(shape)}" if fold == "mean" else r)
+    lines.append(f"return {', '.join(returned)}")
     return lines

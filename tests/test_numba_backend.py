@@ -1,0 +1,253 @@
+"""The Numba backend (`backend="numba"`): elementwise work as compiled loops, checked against
+central differences and the NumPy backend; the fusion pass's clusters; the module on disk.
+
+Every rule the table can spell on numbers (`Rule.scalar`) is fused and checked here, on its
+examples or, for a rule with none (comparisons, floor, ...), inside a differentiable product.
+The loop and branch suites run on this backend too (tests/test_loops.py, test_branches.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import symgrad
+from symgrad.checks.examples import example_function, parse_example, sample
+from symgrad.rules import RULES
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("numba") is None, reason="the numba extra is not installed"
+)
+
+SCALAR = sorted(name for name, rule in RULES.items() if rule.scalar is not None)
+_CALL = {  # a differentiable use of each rule without a differentiable example
+    **{op: "x * np.{}(x, 0.3)" for op in ("greater", "less", "greater_equal", "less_equal")},
+    "equal": "x * np.{}(x, 0.3)",
+    "not_equal": "x * np.{}(x, 0.3)",
+    **{op: "x * np.{}(x > 0, x < 1)" for op in ("logical_and", "logical_or", "logical_xor")},
+    "logical_not": "x * np.{}(x > 0)",
+}
+
+
+def _examples() -> list[tuple[str, str]]:
+    out = []
+    for name in SCALAR:
+        arrays = [e for e in RULES[name].examples if ": f" not in e.split("|", 1)[1]]
+        if arrays:
+            out.append((name, arrays[0]))
+        elif name in _CALL:
+            out.append((name, _CALL[name].format(name) + " | x: 3x4"))
+        else:
+            out.append((name, f"x * np.{name}(x) | x: 3x4"))
+    return out
+
+
+def _fused_ops(graph) -> set[str]:
+    """The ops a specialised graph computes inside compiled loops."""
+    return {
+        inner.op
+        for node in graph.nodes()
+        if node.op == "fused"
+        for inner in node.attrs["body"].nodes()
+    }
+
+
+@pytest.mark.parametrize("name, example", _examples(), ids=[n for n, _ in _examples()])
+def test_each_rule_spelled_on_numbers_is_fused_and_right(name, example):
+    """The example's value through sin, summed: its gradient reads the rule's value."""
+    expr, inputs = parse_example(example)
+    before, _, last = expr.rpartition(";")
+    f = example_function(f"{before}{';' * bool(before)} np.sum(np.sin({last}))", inputs)
+    rng = np.random.default_rng(0)
+    args = [sample(i, rng) for i in inputs]
+    argnums = tuple(k for k, i in enumerate(inputs) if i.differentiable)
+    symgrad.check_grads(f, args, argnums, backend="numba", modes=("rev", "fwd"))
+    compiled = symgrad.grad(f, argnums, backend="numba")  # compiled by check_grads already
+    for a, b in zip(compiled(*args), symgrad.grad(f, argnums)(*args)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert name in _fused_ops(compiled.graph), compiled.source
+
+
+def chain(x):
+    return np.sum(np.exp(np.sin(x) * x) / (1 + x**2) + np.log1p(x**2) * np.tanh(x))
+
+
+def rosenbrock(x):
+    return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def mlp(W1, b1, W2, b2, X, y):
+    h = np.maximum(X @ W1 + b1, 0.0)
+    p = 1 / (1 + np.exp(-(h @ W2 + b2)))
+    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def layer_norm(W, X):
+    z = X @ W
+    mu = np.mean(z, axis=1, keepdims=True)
+    var = np.mean((z - mu) ** 2, axis=1, keepdims=True)
+    return np.sum(np.tanh((z - mu) / np.sqrt(var + 1e-5)) ** 2)
+
+
+def centred(x):
+    return np.sum((x - np.mean(x)) ** 2 * np.sum(x * x))
+
+
+def float32_sum(x):
+    return np.sum(np.sin(x) * x)
+
+
+def rnn(W, U, xs):
+    h = np.zeros(W.shape[0])
+    loss = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + U @ xs[t])
+        loss = loss + np.sum(h * h)
+    return loss
+
+
+RNG = np.random.default_rng(1)
+PROGRAMS = {
+    "chain": (chain, (RNG.uniform(-2, 2, 50),), 0),
+    "rosenbrock": (rosenbrock, (RNG.uniform(-1, 1, 40),), 0),
+    "mlp": (
+        mlp,
+        (
+            RNG.standard_normal((5, 8)) * 0.4,
+            RNG.standard_normal(8) * 0.1,
+            RNG.standard_normal(8) * 0.4,
+            0.1,
+            RNG.standard_normal((12, 5)),
+            (RNG.uniform(size=12) > 0.5).astype(float),
+        ),
+        (0, 1, 2, 3),
+    ),
+    "layer_norm": (layer_norm, (RNG.standard_normal((4, 6)), RNG.standard_normal((3, 4))), 0),
+    "centred": (centred, (RNG.standard_normal((3, 5)),), 0),
+    "rnn": (
+        rnn,
+        (
+            RNG.standard_normal((4, 4)) * 0.4,
+            RNG.standard_normal((4, 3)),
+            RNG.standard_normal((6, 3)),
+        ),
+        (0, 1),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PROGRAMS))
+def test_whole_programs_match_central_differences_and_the_numpy_backend(case):
+    f, args, argnums = PROGRAMS[case]
+    symgrad.check_grads(f, args, argnums, backend="numba", modes=("rev", "fwd"))
+    compiled = symgrad.value_and_grad(f, argnums, backend="numba")
+    value, grads = compiled(*args)
+    value0, grads0 = symgrad.value_and_grad(f, argnums)(*args)
+    np.testing.assert_allclose(value, value0, rtol=1e-12)
+    if not isinstance(argnums, tuple):
+        grads, grads0 = (grads,), (grads0,)
+    for a, b in zip(grads, grads0):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+    if case != "rnn":  # its work is in a loop, whose body runs as NumPy so far
+        assert "@numba.njit(" in compiled.source
+
+
+def test_a_float32_gradient_keeps_its_dtype():
+    x = np.linspace(-1, 1, 30, dtype=np.float32)
+    value, g = symgrad.value_and_grad(float32_sum, backend="numba")(x)
+    assert g.dtype == np.float32 and np.asarray(value).dtype == np.float32
+    np.testing.assert_allclose(g, np.cos(x) * x + np.sin(x), rtol=1e-5)
+
+
+def test_the_chain_is_one_loop_computing_the_gradient_and_the_value_in_one_pass():
+    compiled = symgrad.value_and_grad(chain, backend="numba")
+    compiled(np.linspace(-1, 1, 100))
+    source = compiled.source
+    assert source.count("@numba.njit(") == 1
+    assert "for i in range(100):" in source and "+= " in source  # the value, summed in the loop
+    kernel = source.split("def _fused1", 1)[1].split("\n\n\n", 1)[0]
+    assert "np.sin(x_i)" in kernel and "np.empty((100,), np.float64)" in kernel
+
+
+def test_a_total_read_by_the_cluster_is_not_folded_into_its_loop():
+    """x - mean(x) needs the whole mean before the first difference: two loops, not one."""
+    compiled = symgrad.grad(centred, backend="numba")
+    x = RNG.standard_normal((3, 5))
+    np.testing.assert_allclose(compiled(x), symgrad.grad(centred)(x), rtol=1e-12)
+    for node in compiled.graph.nodes():
+        if node.op == "fused":
+            body_ops = {n.op for n in node.attrs["body"].nodes()}
+            assert not body_ops & {"sum", "mean"}
+
+
+def test_broadcast_inputs_are_read_at_index_zero_along_the_axes_they_span_once():
+    def f(x, b, c):
+        return np.sum(np.tanh(x * b + c) * x)
+
+    args = (RNG.standard_normal((3, 4)), RNG.standard_normal((3, 1)), RNG.standard_normal(4))
+    compiled = symgrad.grad(f, (0, 1, 2), backend="numba")
+    got = compiled(*args)
+    for a, b in zip(got, symgrad.grad(f, (0, 1, 2))(*args)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert "b_i = b[i, 0]" in compiled.source and "c_j = c[j]" in compiled.source
+
+
+def test_unknown_backends_and_missing_numba_are_clear_errors(monkeypatch):
+    with pytest.raises(symgrad.SymgradError, match="unknown backend 'jax'"):
+        symgrad.grad(chain, backend="jax")
+    with pytest.raises(symgrad.SymgradError, match="not available for jacfwd"):
+        symgrad.hessian(chain, backend="numba")
+    with pytest.raises(symgrad.SymgradError, match="give example arguments"):
+        symgrad.emit_module(chain, backend="numba")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "numba" else real(name, *a)
+    )
+    with pytest.raises(symgrad.SymgradError, match=r"pip install \"symgrad\[numba\]\""):
+        symgrad.grad(chain, backend="numba")
+
+
+def test_emit_module_and_the_cli_specialise_for_example_arguments(tmp_path):
+    source = symgrad.emit_module(chain, args=(np.zeros(7),), backend="numba")
+    assert "Specialised for x: float64[7]." in source and "for i in range(7):" in source
+    target = tmp_path / "model.py"
+    target.write_text("import numpy as np\n\n\ndef f(x):\n    return np.sum(np.sin(x) * x)\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "symgrad", "emit", f"{target}:f", "--backend", "numba"]
+        + ["--args", "x: 9"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SYMGRAD_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "@numba.njit(" in out.stdout and "range(9)" in out.stdout
+
+
+def test_the_compiled_module_and_its_machine_code_are_kept_on_disk(tmp_path):
+    """A second process loading the same gradient compiles nothing: Numba's cache files,
+    beside the module file, are written once."""
+    script = textwrap.dedent(
+        f"""
+        import sys, numpy as np, symgrad
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        from test_numba_backend import chain
+        print(symgrad.grad(chain, backend="numba")(np.linspace(0, 1, 5))[2])
+        """
+    )
+    env = {**os.environ, "SYMGRAD_CACHE_DIR": str(tmp_path)}
+    runs = [
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+        for _ in range(2)
+    ]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr + runs[1].stderr
+    assert runs[0].stdout == runs[1].stdout
+    modules = [p for p in os.listdir(tmp_path) if p.endswith(".py")]
+    assert len(modules) == 1 and modules[0].startswith("grad_chain_")
+    cached = os.listdir(tmp_path / "__pycache__")
+    assert any(p.endswith(".nbi") for p in cached) and any(p.endswith(".nbc") for p in cached)
