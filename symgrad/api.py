@@ -92,6 +92,7 @@ class _Artifact:
     specialised: OrderedDict = field(default_factory=OrderedDict)  # signature key -> _Artifact
     shape_ints: tuple[int, ...] | None = None  # the int params a specialisation keys on by value
     backend: str = "numpy"  # "numba": a specialisation's elementwise work as compiled loops
+    fallback: Callable[[], "_Artifact"] | None = None  # the same without compiled loops
     _graph: Graph | None = None
     _source: str | None = None
     _fn: Callable | None = None
@@ -222,14 +223,7 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
         for k, (n, a, v) in enumerate(zip(names, avals, values))
     )
     try:
-        graph = copy.deepcopy(base)
-        simplify(graph, [graph.params[k] for k in artifact.floats], avals=avals)
-        doc = f"{artifact.doc}\nSpecialised for {signature}."
-        if artifact.backend == "numba":
-            fuse(graph)
-            doc += " Elementwise work runs as loops compiled by Numba."
-        source = _emit(graph, artifact.name, doc)
-        found = _Artifact(lambda g: source, lambda: graph, artifact.name, artifact.reads)
+        found = _specialisation(artifact, base, avals, signature, artifact.backend == "numba")
     except Exception as e:  # a shape rule's bug must not cost the user the gradient
         warnings.warn(
             f"symgrad could not specialise {artifact.name} for {signature} ({type(e).__name__}: "
@@ -241,6 +235,24 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
     cache[key] = found
     if len(cache) > _SPECIALISATIONS:
         cache.popitem(last=False)
+    return found
+
+
+def _specialisation(
+    artifact: _Artifact, base: Graph, avals: list, signature: str, loops: bool
+) -> _Artifact:
+    """The module of base specialised for `avals`, with its elementwise work as compiled
+    loops where `loops` (then able to fall back on the plain one, `_run`)."""
+    graph = copy.deepcopy(base)
+    simplify(graph, [graph.params[k] for k in artifact.floats], avals=avals)
+    doc = f"{artifact.doc}\nSpecialised for {signature}."
+    if loops:
+        fuse(graph)
+        doc += " Elementwise work runs as loops compiled by Numba."
+    source = _emit(graph, artifact.name, doc)
+    found = _Artifact(lambda g: source, lambda: graph, artifact.name, artifact.reads)
+    if loops:
+        found.fallback = lambda: _specialisation(artifact, base, avals, signature, False)
     return found
 
 
@@ -553,6 +565,20 @@ def _run(artifact: _Artifact, fn: Callable, values) -> Any:
         if tb is not None and tb.tb_frame.f_code.co_name == "_check_scalar":
             raise NotDifferentiableError(f"{fn.__qualname__}: {e}") from None
         raise
+    except Exception as e:
+        if artifact.fallback is None or not type(e).__module__.startswith("numba"):
+            raise
+        why = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+        warnings.warn(
+            f"symgrad could not compile the loops of {artifact.name} with Numba ({why}); "
+            "running the NumPy module instead. Please report this.",
+            SpecialisationWarning,
+            stacklevel=3,
+        )
+        plain = artifact.fallback()  # from now on, in place of the module that failed
+        artifact._graph, artifact._source, artifact._fn = plain.graph, plain.source, plain.fn
+        artifact.fallback = None
+        return artifact.fn(*values)
 
 
 class Compiled:

@@ -19,6 +19,7 @@ import pytest
 
 import symgrad
 from symgrad.checks.examples import example_function, parse_example, sample
+from symgrad.errors import SpecialisationWarning
 from symgrad.rules import RULES
 
 pytestmark = pytest.mark.skipif(
@@ -251,3 +252,20 @@ def test_the_compiled_module_and_its_machine_code_are_kept_on_disk(tmp_path):
     assert len(modules) == 1 and modules[0].startswith("grad_chain_")
     cached = os.listdir(tmp_path / "__pycache__")
     assert any(p.endswith(".nbi") for p in cached) and any(p.endswith(".nbc") for p in cached)
+
+
+def test_loops_numba_cannot_compile_fall_back_on_the_numpy_module(monkeypatch):
+    """A spelling Numba refuses (here a wrong one, put in for the test) costs the loops, with a
+    warning, never the gradient."""
+    monkeypatch.setattr(RULES["tanh"], "scalar", "np.clip({0}, 0.0, 1.0)")
+
+    def f(x):
+        return np.sum(np.tanh(x) * x)
+
+    x = np.linspace(-1, 1, 6)
+    compiled = symgrad.grad(f, backend="numba")
+    with pytest.warns(SpecialisationWarning, match="could not compile the loops"):
+        g = compiled(x)
+    np.testing.assert_allclose(g, symgrad.grad(f)(x), rtol=1e-12)
+    assert "@numba.njit" not in compiled.source
+    np.testing.assert_allclose(compiled(x), g)  # the NumPy module, from now on
