@@ -269,3 +269,24 @@ def test_loops_numba_cannot_compile_fall_back_on_the_numpy_module(monkeypatch):
     np.testing.assert_allclose(g, symgrad.grad(f)(x), rtol=1e-12)
     assert "@numba.njit" not in compiled.source
     np.testing.assert_allclose(compiled(x), g)  # the NumPy module, from now on
+
+
+def axis_totals(x, w):
+    a = np.sum(np.tanh(x) * w, axis=0)
+    b = np.mean(np.sin(x) * x, axis=1, keepdims=True)
+    c = np.sum(x * w * 2.0, axis=(0, -1), keepdims=True)
+    return np.sum(a**2) + np.sum(b * b) + np.sum(c)
+
+
+def test_sums_and_means_along_axes_are_added_up_in_the_loop():
+    x, w = RNG.standard_normal((4, 5)), RNG.standard_normal(5)
+    symgrad.check_grads(axis_totals, (x, w), (0, 1), backend="numba", modes=("rev", "fwd"))
+    compiled = symgrad.value_and_grad(axis_totals, (0, 1), backend="numba")
+    value, grads = compiled(x, w)
+    value0, grads0 = symgrad.value_and_grad(axis_totals, (0, 1))(x, w)
+    np.testing.assert_allclose(value, value0, rtol=1e-12)
+    for a, b in zip(grads, grads0):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    source = compiled.source
+    assert "a[j] += " in source and "b[i, 0] += " in source and "c[0, 0] += " in source
+    assert "b / 5" in source  # the mean: the total over the 5 entries of each row

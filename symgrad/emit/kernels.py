@@ -5,7 +5,8 @@ Contract: `write_fused(writer, node)` returns the statement calling the loop nes
 `emit_module` writes above the functions, after `import numba`. The nest reads each input
 entry by entry (a broadcast input at index 0 along the axes it spans once, a number as it is),
 computes the cluster's work on numbers with each rule's `Rule.scalar` spelling, writes every
-result array in the same pass and adds up the folded sums:
+result array in the same pass and adds up the folded sums (into a number, or along the axes a
+sum keeps, into an array: `b_bar[j] += ...`):
 
     @numba.njit(cache=True, error_model="numpy")
     def _fused1(x, t4):
@@ -100,7 +101,8 @@ def write_fused(writer, node) -> list[str]:
     lines = _nest(node, sub, index, results, loads)
     n_steps = sum(1 for n in body.nodes() if n.op not in ("param", "const"))
     folds = node.attrs["folds"]
-    doc = f"{node.aval[0].dtype.name}{list(shape)}, entry by entry: {n_steps} steps"
+    doc = f"{node.aval[0].dtype.name}{list(shape)}, entry by entry: {n_steps} step"
+    doc += "s" * (n_steps != 1)
     doc += f", {len(folds)} total{'s' * (len(folds) != 1)}" if folds else ""
     source = [DECORATOR, f"def {name}({', '.join(args)}):", f'    """{doc}."""']
     kernels.sources.append("\n".join(source + ["    " + line for line in lines]))
@@ -108,8 +110,9 @@ def write_fused(writer, node) -> list[str]:
     lines = [f"{', '.join(targets)} = {name}({', '.join(ast.unparse(o) for o in outer)})"]
     for k, target in enumerate(targets[len(targets) - len(folds) :]):
         aval = node.aval[len(targets) - len(folds) + k]
-        if target != "_" and aval.dtype.name not in ("float64", "int64"):  # Numba returns a
-            lines.append(f"{target} = {_dtype(aval)}({target})")  # float32 as a Python float
+        if target != "_" and aval.shape == () and aval.dtype.name not in ("float64", "int64"):
+            lines.append(f"{target} = {_dtype(aval)}({target})")  # Numba returns a float32
+            # number as a Python float
     return lines
 
 
@@ -137,25 +140,26 @@ def _nest(node, sub, index, results, loads) -> list[str]:
     """The kernel's body: the result arrays and totals, the loop nest, the totals finished."""
     body, shape, folds = node.attrs["body"], node.attrs["shape"], node.attrs["folds"]
     n_arrays = len(body.outputs) - len(folds)
-    lines = []
-    for k, r in enumerate(results):
-        aval = node.aval[k]
+    lines, steps = [], [*loads, *sub.statements()]
+    for k, (r, o) in enumerate(zip(results, body.outputs)):
+        aval, value = node.aval[k], ast.unparse(sub.expr(o))
         if k < n_arrays:
             lines.append(f"{r} = np.empty({shape!r}, {_dtype(aval)})")
-        else:
+            steps.append(f"{r}[{', '.join(index)}] = {value}")
+        elif aval.shape == ():
             lines.append(f"{r} = {'0.0' if aval.dtype.kind == 'f' else '0'}")
-    steps = [*loads, *sub.statements()]
-    where = ", ".join(index)
-    for k, o in enumerate(body.outputs):
-        value = ast.unparse(sub.expr(o))
-        steps.append(
-            f"{results[k]}[{where}] = {value}" if k < n_arrays else f"{results[k]} += {value}"
-        )
+            steps.append(f"{r} += {value}")
+        else:  # a total per entry of the axes kept
+            _, reduced, keepdims = folds[k - n_arrays]
+            kept = [("0" if keepdims else "") if d in reduced else i for d, i in enumerate(index)]
+            lines.append(f"{r} = np.zeros({aval.shape!r}, {_dtype(aval)})")
+            steps.append(f"{r}[{', '.join(i for i in kept if i)}] += {value}")
     for depth, i in enumerate(index):
         lines.append("    " * depth + f"for {i} in range({shape[depth]}):")
     lines += ["    " * len(index) + s for text in steps for s in text.splitlines()]
     returned = results[:n_arrays]
-    for r, fold in zip(results[n_arrays:], folds):
-        returned.append(f"{r} / {math.prod(shape)}" if fold == "mean" else r)
+    for r, (op, reduced, _) in zip(results[n_arrays:], folds):
+        count = math.prod(shape[d] for d in reduced)
+        returned.append(f"{r} / {count}" if op == "mean" else r)
     lines.append(f"return {', '.join(returned)}")
     return lines

@@ -3,12 +3,13 @@
 Contract: `fuse(graph)` rewrites a specialised graph (every Aval known) in place, for a backend
 that compiles loops (`symgrad.emit.kernels`). A cluster is a set of elementwise nodes of one
 array shape whose rules can be spelled on numbers (`Rule.scalar`), joined along their edges,
-with the reductions of every axis (`Rule.fold`: sum, mean) of its members. Its inputs from
+with the reductions (`Rule.fold`: sum, mean, along any static axes) of its members. Its inputs from
 outside broadcast to its shape (resolved statically) or are numbers. A cluster is worth a loop
 when it holds two computations or more (a fold counts). Each cluster becomes one `fused` node
 (`symgrad.rules.control`): its inputs are the values the cluster reads from outside, its `body`
 a graph of the elementwise work on one entry (params for those inputs, outputs the members
-read outside the cluster, then the operands of its `folds`), and `item`s stand for its results.
+read outside the cluster, then the operands of its `folds`: (op, axes, keepdims) each), and
+`item`s stand for its results.
 
 Clusters never make a cycle: a set of nodes joins only where no path leaves it and comes back
 (through a node outside) and no member reads a fold of its own cluster (the total is known only
@@ -60,18 +61,25 @@ def _elementwise(graph: Graph, node) -> tuple[int, ...] | None:
 
 
 def _fold(graph: Graph, node) -> bool:
-    """A sum or mean of every axis of an array (no dtype or other keywords)."""
+    """A sum or mean of an array along static axes (no dtype or other keywords)."""
     rule = RULES.get(node.op)
-    if rule is None or rule.fold is None or node.attrs.get("kwargs"):
+    if rule is None or rule.fold is None or node.attrs.get("kwargs") or not node.inputs:
         return False
-    shape = _shape(graph[node.inputs[0]].aval) if node.inputs else None
-    axis = node.attrs.get("axis")
-    every = axis is None or (
-        shape is not None
-        and isinstance(axis, tuple)
-        and sorted(a % len(shape) for a in axis) == list(range(len(shape)))
-    )
-    return shape is not None and every and not node.attrs.get("keepdims")
+    shape = _shape(graph[node.inputs[0]].aval)
+    known = isinstance(node.aval, Aval) and node.aval.known
+    return shape is not None and known and axes(node.attrs.get("axis"), len(shape)) is not None
+
+
+def axes(axis, rank: int) -> tuple[int, ...] | None:
+    """The axes a reduction's `axis` attribute names, sorted and non-negative (None: every
+    axis), or None where it names none of the array's clearly."""
+    if axis is None:
+        return tuple(range(rank))
+    named = (axis,) if isinstance(axis, int) else axis
+    if not isinstance(named, tuple) or not all(type(a) is int and -rank <= a < rank for a in named):
+        return None
+    out = tuple(sorted({a % rank for a in named}))
+    return out if len(out) == len(named) else None
 
 
 class _Clusters:
@@ -180,10 +188,18 @@ def _rewrite(graph: Graph, members: list[int], folds: list[int]) -> None:
         )
     body.outputs = [copies[m] for m in used_outside] + [copies[graph[f].inputs[0]] for f in folds]
     results = used_outside + folds
+    how = tuple(
+        (
+            graph[f].op,
+            axes(graph[f].attrs.get("axis"), len(shape)),
+            bool(graph[f].attrs.get("keepdims")),
+        )
+        for f in folds
+    )
     fused = graph.add(
         "fused",
         reads,
-        {"body": body, "shape": shape, "folds": tuple(graph[f].op for f in folds)},
+        {"body": body, "shape": shape, "folds": how},
         first.loc,
         backward=first.backward,
         tangent=first.tangent,

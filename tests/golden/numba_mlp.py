@@ -25,8 +25,9 @@ def _fused1(a, b1):
 
 @numba.njit(cache=True, error_model="numpy")
 def _fused2(a, b2, y):
-    """float64[16, 1], entry by entry: 15 steps."""
+    """float64[16, 1], entry by entry: 15 steps, 1 total."""
     t3 = np.empty((16, 1), np.float64)
+    b2_bar = np.zeros((1,), np.float64)
     for i in range(16):
         for j in range(1):
             a_ij = a[i, j]
@@ -35,19 +36,36 @@ def _fused2(a, b2, y):
             t1 = np.exp(-(a_ij + b2_j))
             t2 = 1.0 + t1
             p = 1.0 / t2
-            t3[i, j] = (0.0625 * (1 - y_ij) / (1 - p) - 0.0625 * y_ij / p) * p / t2 * t1
-    return t3
+            # line 23: p = 1.0 / (1.0 + np.exp(-(h @ W2 + b2)))
+            t4 = (0.0625 * (1 - y_ij) / (1 - p) - 0.0625 * y_ij / p) * p / t2 * t1
+            t3[i, j] = t4
+            b2_bar[j] += t4
+    return t3, b2_bar
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _fused3(a, t4):
+    """float64[16, 8], entry by entry: 1 step, 1 total."""
+    t6 = np.empty((16, 8), np.float64)
+    b1_bar = np.zeros((8,), np.float64)
+    for i in range(16):
+        for j in range(8):
+            a_ij = a[i, j]
+            t4_ij = t4[i, j]
+            # line 22: h = np.maximum(X @ W1 + b1, 0.0)
+            t1 = a_ij * t4_ij
+            t6[i, j] = t1
+            b1_bar[j] += t1
+    return t6, b1_bar
 
 
 def grad_mlp(W1, b1, W2, b2, X, y):
     h, t4 = _fused1(X @ W1, b1)
-    t3 = _fused2(h @ W2, b2, y)
+    t3, b2_bar = _fused2(h @ W2, b2, y)
     # backward pass
     # line 23: p = 1.0 / (1.0 + np.exp(-(h @ W2 + b2)))
-    b2_bar = np.sum(t3, axis=0)
     W2_bar = h.T @ t3
     # line 22: h = np.maximum(X @ W1 + b1, 0.0)
-    t5 = t3 @ W2.T * t4
-    b1_bar = np.sum(t5, axis=0)
-    W1_bar = X.T @ t5
+    t6, b1_bar = _fused3(t3 @ W2.T, t4)
+    W1_bar = X.T @ t6
     return (W1_bar, b1_bar, W2_bar, b2_bar)
