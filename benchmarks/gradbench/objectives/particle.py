@@ -39,39 +39,37 @@ def phi(x0, x1, w):
 grad_phi = symgrad.grad(phi, argnums=(0, 1))
 
 
-def simulate_r(w):
-    """The squared crossing point for charge offset w; inner gradient by reverse mode."""
-    x0, x1 = 0.0, 8.0
-    v0, v1 = 0.75, 0.0
-    dt = 0.1
-    while True:
-        g0, g1 = grad_phi(x0, x1, w)
-        x0 = x0 + dt * v0
-        x1 = x1 + dt * v1
-        if x1 <= 0.0:
-            break
-        v0 = v0 - dt * g0
-        v1 = v1 - dt * g1
-    tau = -x1 / v1
-    return (x0 + tau * v0) ** 2
+def grad_phi_forward(x0, x1, w):
+    """grad_x phi by forward mode: one JVP per coordinate."""
+    _, g0 = symgrad.jvp(phi, (x0, x1, w), (1.0, 0.0, None))
+    _, g1 = symgrad.jvp(phi, (x0, x1, w), (0.0, 1.0, None))
+    return g0, g1
 
 
-def simulate_f(w):
-    """simulate_r with the inner gradient by forward mode (one JVP per coordinate)."""
-    x0, x1 = 0.0, 8.0
-    v0, v1 = 0.75, 0.0
-    dt = 0.1
-    while True:
-        _, g0 = symgrad.jvp(phi, (x0, x1, w), (1.0, 0.0, None))
-        _, g1 = symgrad.jvp(phi, (x0, x1, w), (0.0, 1.0, None))
-        x0 = x0 + dt * v0
-        x1 = x1 + dt * v1
-        if x1 <= 0.0:
-            break
-        v0 = v0 - dt * g0
-        v1 = v1 - dt * g1
-    tau = -x1 / v1
-    return (x0 + tau * v0) ** 2
+def _simulation(inner_grad):
+    """simulate, with grad_x phi from `inner_grad` (a closure cell symgrad reads through)."""
+
+    def simulate(w):
+        """The squared crossing point for charge offset w."""
+        x0, x1 = 0.0, 8.0
+        v0, v1 = 0.75, 0.0
+        dt = 0.1
+        while True:
+            g0, g1 = inner_grad(x0, x1, w)
+            x0 = x0 + dt * v0
+            x1 = x1 + dt * v1
+            if x1 <= 0.0:
+                break
+            v0 = v0 - dt * g0
+            v1 = v1 - dt * g1
+        tau = -x1 / v1
+        return (x0 + tau * v0) ** 2
+
+    return simulate
+
+
+simulate_r = _simulation(grad_phi)  # the inner gradient by reverse mode
+simulate_f = _simulation(grad_phi_forward)  # by forward mode
 
 
 def _descend(f, df, w0):

@@ -28,73 +28,53 @@ def f(p0, p1, q0, q1):
     return (p0 * p0 + p1 * p1) - (q0 * q0 + q1 * q1)
 
 
-# The inner derivative, grad_q f, outside any nesting (the final argmax calls these directly).
+# The inner derivative, grad_q f (the final argmax calls it, or grad_q_forward, directly).
 grad_q = symgrad.grad(f, argnums=(2, 3))
 
 
-def jvp_q(p0, p1, q0, q1, q0_dot, q1_dot):
-    return symgrad.jvp(f, (p0, p1, q0, q1), (None, None, q0_dot, q1_dot))[1]
-
-
-def max_r(p0, p1, s0, s1):
-    """max_q f(p, q) by gradient ascent from q = s (gd.hpp's argmax, then f there); grad_q f by
-    reverse mode."""
-    q0, q1 = s0, s1
-    fq = f(p0, p1, q0, q1)
-    g0, g1 = grad_q(p0, p1, q0, q1)
-    eta = 1e-5
-    i = 0
-    while True:
-        if math.sqrt(g0 * g0 + g1 * g1) <= 1e-5:
-            break
-        if i == 10:
-            eta = eta * 2
-            i = 0
-        else:
-            n0 = q0 + eta * g0
-            n1 = q1 + eta * g1
-            if math.sqrt((q0 - n0) ** 2 + (q1 - n1) ** 2) <= 1e-5:
-                break
-            fn = f(p0, p1, n0, n1)
-            if fn > fq:
-                q0, q1, fq = n0, n1, fn
-                g0, g1 = grad_q(p0, p1, q0, q1)
-                i = i + 1
-            else:
-                eta = eta / 2
-                i = 0
-    return f(p0, p1, q0, q1)
-
-
-def max_f(p0, p1, s0, s1):
-    """max_r with grad_q f by forward mode: one JVP per coordinate of q."""
-    q0, q1 = s0, s1
-    fq = f(p0, p1, q0, q1)
+def grad_q_forward(p0, p1, q0, q1):
+    """grad_q f by forward mode: one JVP per coordinate of q."""
     _, g0 = symgrad.jvp(f, (p0, p1, q0, q1), (None, None, 1.0, 0.0))
     _, g1 = symgrad.jvp(f, (p0, p1, q0, q1), (None, None, 0.0, 1.0))
-    eta = 1e-5
-    i = 0
-    while True:
-        if math.sqrt(g0 * g0 + g1 * g1) <= 1e-5:
-            break
-        if i == 10:
-            eta = eta * 2
-            i = 0
-        else:
-            n0 = q0 + eta * g0
-            n1 = q1 + eta * g1
-            if math.sqrt((q0 - n0) ** 2 + (q1 - n1) ** 2) <= 1e-5:
+    return g0, g1
+
+
+def _ascent(inner_grad):
+    """max_q, with grad_q f from `inner_grad` (a closure cell symgrad reads through)."""
+
+    def max_q(p0, p1, s0, s1):
+        """max_q f(p, q) by gradient ascent from q = s (gd.hpp's argmax, then f there)."""
+        q0, q1 = s0, s1
+        fq = f(p0, p1, q0, q1)
+        g0, g1 = inner_grad(p0, p1, q0, q1)
+        eta = 1e-5
+        i = 0
+        while True:
+            if math.sqrt(g0 * g0 + g1 * g1) <= 1e-5:
                 break
-            fn = f(p0, p1, n0, n1)
-            if fn > fq:
-                q0, q1, fq = n0, n1, fn
-                _, g0 = symgrad.jvp(f, (p0, p1, q0, q1), (None, None, 1.0, 0.0))
-                _, g1 = symgrad.jvp(f, (p0, p1, q0, q1), (None, None, 0.0, 1.0))
-                i = i + 1
-            else:
-                eta = eta / 2
+            if i == 10:
+                eta = eta * 2
                 i = 0
-    return f(p0, p1, q0, q1)
+            else:
+                n0 = q0 + eta * g0
+                n1 = q1 + eta * g1
+                if math.sqrt((q0 - n0) ** 2 + (q1 - n1) ** 2) <= 1e-5:
+                    break
+                fn = f(p0, p1, n0, n1)
+                if fn > fq:
+                    q0, q1, fq = n0, n1, fn
+                    g0, g1 = inner_grad(p0, p1, q0, q1)
+                    i = i + 1
+                else:
+                    eta = eta / 2
+                    i = 0
+        return f(p0, p1, q0, q1)
+
+    return max_q
+
+
+max_r = _ascent(grad_q)  # the inner derivative by reverse mode
+max_f = _ascent(grad_q_forward)  # by forward mode
 
 
 _outer_reverse_r = symgrad.grad(max_r, argnums=(0, 1))
@@ -134,16 +114,12 @@ def _forward(fun):
     return outer_grad
 
 
-def _grad_q_forward(p0, p1, q0, q1):
-    return [jvp_q(p0, p1, q0, q1, 1.0, 0.0), jvp_q(p0, p1, q0, q1, 0.0, 1.0)]
-
-
 def rr(start):
     return _solve(max_r, _outer_reverse_r, grad_q, start)
 
 
 def ff(start):
-    return _solve(max_f, _forward(max_f), _grad_q_forward, start)
+    return _solve(max_f, _forward(max_f), grad_q_forward, start)
 
 
 def fr(start):
@@ -151,7 +127,7 @@ def fr(start):
 
 
 def rf(start):
-    return _solve(max_f, _outer_reverse_f, _grad_q_forward, start)
+    return _solve(max_f, _outer_reverse_f, grad_q_forward, start)
 
 
 FUNCTIONS = {"rr": rr, "ff": ff, "fr": fr, "rf": rf}
