@@ -108,11 +108,9 @@ def write_fused(writer, node) -> list[str]:
     kernels.sources.append("\n".join(source + ["    " + line for line in lines]))
     targets = [items.get(k, "_") for k in range(len(body.outputs))]
     lines = [f"{', '.join(targets)} = {name}({', '.join(ast.unparse(o) for o in outer)})"]
-    for k, target in enumerate(targets[len(targets) - len(folds) :]):
-        aval = node.aval[len(targets) - len(folds) + k]
+    for target, aval in zip(targets, node.aval):  # Numba returns a float32 number as a
         if target != "_" and aval.shape == () and aval.dtype.name not in ("float64", "int64"):
-            lines.append(f"{target} = {_dtype(aval)}({target})")  # Numba returns a float32
-            # number as a Python float
+            lines.append(f"{target} = {_dtype(aval)}({target})")  # Python float
     return lines
 
 

@@ -74,12 +74,12 @@ def _fold(graph: Graph, node) -> bool:
     shape = _shape(graph[node.inputs[0]].aval)
     if shape is None or not (isinstance(node.aval, Aval) and node.aval.known):
         return False
-    reduced = axes(node.attrs.get("axis"), len(shape))
+    reduced = _axes(node.attrs.get("axis"), len(shape))
     every = reduced == tuple(range(len(shape)))
     return reduced is not None and (every or math.prod(shape) <= AXIS_FOLD_MAX)
 
 
-def axes(axis, rank: int) -> tuple[int, ...] | None:
+def _axes(axis, rank: int) -> tuple[int, ...] | None:
     """The axes a reduction's `axis` attribute names, sorted and non-negative (None: every
     axis), or None where it names none of the array's clearly."""
     if axis is None:
@@ -200,7 +200,7 @@ def _rewrite(graph: Graph, members: list[int], folds: list[int]) -> None:
     how = tuple(
         (
             graph[f].op,
-            axes(graph[f].attrs.get("axis"), len(shape)),
+            _axes(graph[f].attrs.get("axis"), len(shape)),
             bool(graph[f].attrs.get("keepdims")),
         )
         for f in folds
