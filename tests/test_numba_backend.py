@@ -187,6 +187,24 @@ def test_a_total_read_by_the_cluster_is_not_folded_into_its_loop():
             assert not body_ops & {"sum", "mean"}
 
 
+def crossing(a, c, d):
+    """Found by the fuzzer: a (1, 4) loop feeds a (4, 4) one, which feeds back a total along
+    axis 0 (t3_bar = sum(..., axis=0, keepdims=True)) to more (1, 4) work."""
+    t3 = np.sqrt(a * a + 1.0)
+    return np.mean(t3 / (d * d + 1.0)) + np.mean(np.einsum("i,m->", np.squeeze(a), c))
+
+
+def test_two_loops_never_feed_each_other():
+    """No node path leaves a loop and comes back, but one passing through another loop did:
+    a cluster counts as one node when joining is checked (else the graph has a cycle)."""
+    args = (RNG.standard_normal((1, 4)), RNG.standard_normal(2), RNG.standard_normal((4, 4)))
+    symgrad.check_grads(crossing, args, (0, 1, 2), backend="numba")  # (a warning is an error)
+    compiled = symgrad.grad(crossing, (0, 1, 2), backend="numba")
+    for a, b in zip(compiled(*args), symgrad.grad(crossing, (0, 1, 2))(*args)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert compiled.source.count("@numba.njit(") >= 2
+
+
 def test_broadcast_inputs_are_read_at_index_zero_along_the_axes_they_span_once():
     def f(x, b, c):
         return np.sum(np.tanh(x * b + c) * x)

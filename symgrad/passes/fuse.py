@@ -12,8 +12,9 @@ read outside the cluster, then the operands of its `folds`: (op, axes, keepdims)
 `item`s stand for its results.
 
 Clusters never make a cycle: a set of nodes joins only where no path leaves it and comes back
-(through a node outside) and no member reads a fold of its own cluster (the total is known only
-after the loop). The top-level graph is fused; loop bodies and branches stay as they are.
+(through nodes outside, a cluster counting as one node) and no member reads a fold of its own
+cluster (the total is known only after the loop). The top-level graph is fused; loop bodies
+and branches stay as they are.
 """
 
 from __future__ import annotations
@@ -101,22 +102,26 @@ class _Clusters:
         self.folds: set[int] = set()
 
     def legal(self, nodes: set[int]) -> bool:
-        """No member reads a fold among them, and no path leaves them and comes back."""
+        """No member reads a fold among them, and no path leaves them and comes back, counting
+        each other cluster as one node (it runs as one call: a path into one of its members
+        and out of another is a path through it)."""
         g = self.graph
         if any(i in nodes and i in self.folds for m in nodes for i in g[m].inputs):
             return False
-        last = max(self.position[m] for m in nodes)
         stack = [u for m in nodes for u in g.users(m) if u not in nodes]
         seen: set[int] = set()
         while stack:
             n = stack.pop()
-            if n in seen or self.position[n] > last:
+            if n in seen:
                 continue
-            seen.add(n)
-            for u in g.users(n):
-                if u in nodes:
-                    return False
-                stack.append(u)
+            unit = self.members[self.of[n]] if n in self.of else {n}
+            seen |= unit
+            for m in unit:
+                for u in g.users(m):
+                    if u in nodes:
+                        return False
+                    if u not in seen:
+                        stack.append(u)
         return True
 
     def join(self, nid: int, shape: tuple, candidates: list[int]) -> None:
