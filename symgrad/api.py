@@ -248,8 +248,8 @@ def _specialisation(
     doc = f"{artifact.doc}\nSpecialised for {signature}."
     if loops:
         fuse(graph)
-        doc += " Elementwise work runs as loops compiled by Numba."
-    source = _emit(graph, artifact.name, doc)
+        doc += " Elementwise work and loops run compiled by Numba."
+    source = _emit(graph, artifact.name, doc, loops=loops)
     found = _Artifact(lambda g: source, lambda: graph, artifact.name, artifact.reads)
     if loops:
         found.fallback = lambda: _specialisation(artifact, base, avals, signature, False)

@@ -71,7 +71,7 @@ def test_specialised_source_matches_golden(name):
     _compare(f"specialised_{name}", g.source)
 
 
-NUMBA = ("mlp", "rosenbrock")  # also pinned with backend="numba": the loops it compiles
+NUMBA = ("mlp", "rnn", "rosenbrock")  # also pinned with backend="numba": the loops it compiles
 
 
 @pytest.mark.parametrize("name", NUMBA)

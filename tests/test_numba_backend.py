@@ -3,7 +3,8 @@ central differences and the NumPy backend; the fusion pass's clusters; the modul
 
 Every rule the table can spell on numbers (`Rule.scalar`) is fused and checked here, on its
 examples or, for a rule with none (comparisons, floor, ...), inside a differentiable product.
-The loop and branch suites run on this backend too (tests/test_loops.py, test_branches.py).
+The loop and branch suites run on this backend too (tests/test_loops.py, test_branches.py), and
+tests/test_numba_loops.py checks loops compiled whole.
 """
 
 from __future__ import annotations
@@ -155,8 +156,7 @@ def test_whole_programs_match_central_differences_and_the_numpy_backend(case):
         grads, grads0 = (grads,), (grads0,)
     for a, b in zip(grads, grads0):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
-    if case != "rnn":  # its work is in a loop, whose body runs as NumPy so far
-        assert "@numba.njit(" in compiled.source
+    assert "@numba.njit(" in compiled.source
 
 
 def test_a_float32_gradient_keeps_its_dtype():

@@ -331,10 +331,12 @@ def emit_module(
     before: list[tuple[Graph, str, str]] = (),
     after: list[str] = (),
     helpers: set[str] = frozenset(),
+    loops: bool = False,
 ) -> str:
     """`before` lists (graph, name, docstring) of functions emitted above `name`; `after` the
-    source of functions written after it, which call them and the runtime `helpers`."""
-    functions, needed, kernels = [], set(helpers), Kernels()
+    source of functions written after it, which call them and the runtime `helpers`; `loops`
+    compiles the loops Numba can run whole (`symgrad.emit.compiled`)."""
+    functions, needed, kernels = [], set(helpers), Kernels(loops)
     for g, n, d in [*before, (graph, name, None)]:
         text, used = _function(g, n, d, kernels)
         functions.append(text)

@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import ast
 
+from symgrad.emit.compiled import ArrayRows, compiled_loop, compiled_vjp, wrap
 from symgrad.emit.outer_sums import OuterSums
-from symgrad.ir.avals import one_int
-from symgrad.ir.index import Dyn, Slice
+from symgrad.emit.scatter import scatter
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import Cond, Loop, LoopVjp
-from symgrad.rules import RULES
-from symgrad.rules.indexing import index_expr
 
 
 def _item_ids(writer, node) -> dict[int, int]:
@@ -79,10 +77,13 @@ def _body_lines(writer, sub, assign) -> list[str]:
 
 
 def write_loop(writer, node) -> list[str]:
-    """A `loop` as `for i in range(...)`, a `while` as `while <cond>:`."""
+    """A `loop` as `for i in range(...)`, a `while` as `while <cond>:`; a compiled one as a
+    call of the function that runs it (`symgrad.emit.compiled`)."""
     view = Loop(node)
     body, k, ins = view.body, view.k, node.inputs
     items = _items(writer, node)
+    jit = compiled_loop(writer, node)
+    writer.kernels.inside |= jit
     lines: list[str] = []
     index = [fresh(body[view.index_param].name, writer.used)] if view.counted else []
     carried = [
@@ -95,12 +96,17 @@ def write_loop(writer, node) -> list[str]:
     sub = writer.sub_writer(body, dict(zip(body.params, [*index, *carried, *captured])))
     lines += writer.assign(carried, _initial(writer, node, view.carried_inputs))
     stacked = [items.get(k + j) for j in range(view.n_stacked)]  # None: nobody reads it
-    lists = [fresh(f"{s or 'ys'}_list", writer.used) for s in stacked]
-    lines += [f"{name} = []" for name in lists]
-    tape = items.get(k + view.n_stacked) if view.records and not index_only(node) else None
+    tape = items.get(k + view.n_stacked) if view.records and not view.index_only else None
     decisions = view.decisions
-    if tape:
-        lines.append(f"{tape} = []")
+    taped = [carried[j] for j in view.taped]
+    if jit:
+        entry = [(e, body[p].aval) for e, p in zip([*index, *taped], _entry_params(view))]
+        entry += [(_base(sub, d), body[d].aval) for d in decisions]
+        rows = ArrayRows(writer, _range(writer, *ins[:3]), view.breaks)
+        rows.keep([(s, body[o].aval) for s, o in zip(stacked, view.stacked)], tape, entry)
+    else:
+        rows = _Lists(writer, stacked, tape)
+    lines += rows.start()
     if view.counted:
         head = [f"for {index[0]} in {_range(writer, *ins[:3])}:"]
     else:
@@ -108,35 +114,62 @@ def write_loop(writer, node) -> list[str]:
 
     def record() -> list[str]:
         """The tape's entry: the index and carried values, then the decisions taken."""
-        taped = [carried[j] for j in view.taped]
         entry = [ast.Name(n, ast.Load()) for n in [*index, *taped]]
-        entry += [sub.expr(d) for d in decisions]
-        return [f"{tape}.append({ast.unparse(ast.Tuple(entry, ast.Load()))})"] if tape else []
+        return rows.record(entry + [sub.expr(d) for d in decisions])
 
     first_lines = [] if decisions else ["    " + line for line in record()]
 
     def outs() -> list[str]:
-        appends = [
-            f"{name}.append({ast.unparse(sub.expr(o))})" for name, o in zip(lists, body.outputs[k:])
-        ]
+        appends = rows.stack([sub.expr(o) for o in view.stacked])
         assign = writer.assign(carried, [sub.expr(o) for o in body.outputs[:k]])
-        last = (record() if decisions else []) + appends + assign  # decisions: once taken
-        if not view.breaks:
+        last = (record() if decisions else []) + appends + rows.step() + assign
+        if not view.breaks:  # decisions: recorded once taken
             return last
         return _leave(writer, sub, view.leave, carried, last)
 
-    after = [f"{s} = np.stack({name})" for s, name in zip(stacked, lists) if s is not None]
     body_lines = _body_lines(writer, sub, outs)
+    read = {j: i for j, i in _item_ids(writer, node).items() if j < k + view.n_stacked or tape}
+    writer.kernels.inside = False
+    if body_lines == ["    pass"] and view.counted and not read:  # nothing to compute
+        return []
     if first_lines and body_lines == ["    pass"]:  # a loop recomputed for its tape alone
         body_lines = []
-    return lines + head + first_lines + body_lines + after
+    lines += head + first_lines + body_lines + rows.end()
+    if not jit:
+        return lines
+    avals = [writer.graph[i].aval for i in read.values()]
+    return wrap(writer, node, lines, [items[j] for j in read], avals)
 
 
-def index_only(loop) -> bool:
-    """Whether a loop's tape would hold its index alone: the backward loop walks the same
-    range reversed instead, and no tape is recorded."""
-    view = Loop(loop)
-    return view.counted and not view.breaks and not view.n_decisions and not view.taped
+def _entry_params(view) -> list[int]:
+    """The body params whose values a tape entry holds: the index, the carried values taped."""
+    return [view.index_param] * view.counted + [view.carried_params[j] for j in view.taped]
+
+
+class _Lists:
+    """What a Python loop keeps per step, in lists: its tape a list of entries (tuples), a
+    stacked output a list of rows stacked after the loop (`ArrayRows` in a compiled one)."""
+
+    def __init__(self, writer, stacked: list[str | None], tape: str | None):
+        self.stacked, self.tape = stacked, tape
+        self.lists = [fresh(f"{s or 'ys'}_list", writer.used) for s in stacked]
+
+    def start(self) -> list[str]:
+        return [f"{name} = []" for name in self.lists] + [f"{self.tape} = []"] * bool(self.tape)
+
+    def record(self, entry: list[ast.expr]) -> list[str]:
+        return [f"{self.tape}.append({ast.unparse(ast.Tuple(entry, ast.Load()))})"] * bool(
+            self.tape
+        )
+
+    def stack(self, rows: list[ast.expr]) -> list[str]:
+        return [f"{name}.append({ast.unparse(v)})" for name, v in zip(self.lists, rows)]
+
+    def step(self) -> list[str]:
+        return []
+
+    def end(self) -> list[str]:
+        return [f"{s} = np.stack({n})" for s, n in zip(self.stacked, self.lists) if s is not None]
 
 
 def _leave(writer, sub, flag: int, carried: list[str], lines: list[str]) -> list[str]:
@@ -175,10 +208,13 @@ def _while_head(writer, cond, names: list[str]) -> list[str]:
 
 def write_loop_vjp(writer, node) -> list[str]:
     """The tape walked in reverse: each entry unpacked into the body's first params, the
-    running cotangents (`state`) updated, the captured values' cotangents accumulated."""
+    running cotangents (`state`) updated, the captured values' cotangents accumulated; a
+    compiled one as a call of the function that runs it (`symgrad.emit.compiled`)."""
     view = LoopVjp(node)
     body, outs, ins = view.body, view.outs, node.inputs
     tape = ins[0]
+    jit = compiled_vjp(writer, node)
+    writer.kernels.inside |= jit
     name = lambda p: body[p].name  # noqa: E731
     lines: list[str] = []
     entry = [fresh(name(p), writer.used) for p in view.entry_params]
@@ -199,7 +235,11 @@ def write_loop_vjp(writer, node) -> list[str]:
     read = _states_read(writer, node)
     initial = _initial(writer, node, view.state_inputs)
     lines += writer.assign([state[s] for s in read], [initial[s] for s in read])
-    sums = OuterSums(writer, sub, node, results)  # Σ_t outer(a_t, b_t): one product after
+    forward = writer.graph[writer.graph[tape].inputs[0]]
+    walk = _Walk(writer, forward, writer.names.get(tape), entry, rows, stacked) if jit else None
+    steps, given = (walk.steps, walk.given(view.entry_params)) if jit else (None, None)
+    lines += walk.before if jit else []
+    sums = OuterSums(writer, sub, node, results, steps, given)  # Σ_t outer(a_t, b_t): 1 product
     for r, (kind, pos, _) in enumerate(outs):
         if kind == "acc" and r not in sums.rows_of:
             lines.append(f"{results[r]} = np.zeros_like({captured[pos]})")
@@ -213,7 +253,7 @@ def write_loop_vjp(writer, node) -> list[str]:
         for r, (kind, pos, _) in enumerate(outs):
             if kind == "acc" and r not in sums.rows_of:
                 acc, out = results[r], body.outputs[r]
-                add = _scatter(sub, out, acc, captured_params[pos])  # writes no _index_add
+                add = scatter(sub, out, acc, captured_params[pos])  # writes no _index_add
                 if add is None:
                     add = ast.AugAssign(ast.Name(acc, ast.Store()), ast.Add(), sub.expr(out))
                 adds.append(ast.unparse(add))
@@ -221,18 +261,63 @@ def write_loop_vjp(writer, node) -> list[str]:
         values = [sub.expr(body.outputs[r]) for _, r in updates]
         return adds + writer.assign([t for t, _ in updates], values)
 
+    after = sums.after({r: f"np.zeros_like({captured[outs[r][1]]})" for r in sums.rows_of})
+    if jit:
+        lines += walk.head() + _body_lines(writer, sub, assign) + after
+        writer.kernels.inside = False
+        items = _item_ids(writer, node)
+        avals = [writer.graph[items[r]].aval for r in items]
+        return wrap(writer, node, lines, [results[r] for r in items], avals, back=True)
     unpack = "(" + ", ".join(entry) + ("," if len(entry) == 1 else "") + ")"  # (i,) or ()
     target, walk = unpack[1:-1] if len(entry) > 1 else unpack, f"reversed({writer.names[tape]})"
-    forward = writer.graph[writer.graph[tape].inputs[0]]
-    if index_only(forward) and len(entry) == 1:  # the same range, walked back
+    if Loop(forward).index_only and len(entry) == 1:  # the same range, walked back
         unpack = target = entry[0]
         walk = f"reversed({_range(writer, *forward.inputs[:3])})"
     loop = f"for {target} in {walk}:"
     if stacked:  # each step also reads its row of each stacked output's cotangent
         steps = ", ".join([walk, *(f"{s}[::-1]" for s in stacked)])
         loop = f"for {unpack}, {', '.join(rows)} in zip({steps}):"
-    after = sums.after({r: f"np.zeros_like({captured[outs[r][1]]})" for r in sums.rows_of})
     return lines + [loop] + _body_lines(writer, sub, assign) + after
+
+
+class _Walk:
+    """How a compiled backward loop walks its loop's steps from the last: over the arrays of
+    its tape (`h_tape = tape`; step k's entry is `h = h_tape[k]`), or, for a loop that records
+    no tape, over its range (step k's index computed from the bounds). Step k also reads row k
+    of each stacked output's cotangent (`rows`, `stacked`)."""
+
+    def __init__(self, writer, forward, tape, entry: list[str], rows, stacked):
+        k = self.k = fresh("k", writer.used)
+        self.slots: list[str] = []
+        if Loop(forward).index_only:
+            start, stop, step = forward.inputs[:3]
+            n = fresh("n", writer.used)
+            self.before = [f"{n} = len({_range(writer, start, stop, step)})"]
+            self.steps = (n, k)
+            self.reads = [f"{entry[0]} = {_nth(writer, start, step, k)}"]
+        else:
+            self.slots = [fresh(f"{e}_tape", writer.used) for e in entry]
+            unpack = ", ".join(self.slots) + ("," if len(self.slots) == 1 else "")
+            self.before = [f"{unpack} = {tape}"]
+            self.steps = (f"len({self.slots[0]})", k)
+            self.reads = [f"{e} = {slot}[{k}]" for e, slot in zip(entry, self.slots)]
+        self.reads += [f"{row} = {s}[{k}]" for row, s in zip(rows, stacked)]
+
+    def given(self, params: list[int]) -> dict[int, str]:
+        """Body param -> the array on the tape holding its value at every step."""
+        return dict(zip(params, self.slots))
+
+    def head(self) -> list[str]:
+        loop = f"for {self.k} in range({self.steps[0]} - 1, -1, -1):"
+        return [loop, *("    " + r for r in self.reads)]
+
+
+def _nth(writer, start: int, step: int, k: str) -> str:
+    """The index at step k of `range(start, stop, step)`."""
+    g = writer.graph
+    const = lambda i, v: g[i].op == "const" and g[i].attrs["value"] == v  # noqa: E731
+    term = k if const(step, 1) else f"{k} * {ast.unparse(writer.expr(step))}"
+    return term if const(start, 0) else f"{ast.unparse(writer.expr(start))} + {term}"
 
 
 def _states_read(writer, node) -> list[int]:
@@ -247,39 +332,6 @@ def _states_read(writer, node) -> list[int]:
         if body.users(p) or changed or any(r in items for r in rs):
             out.append(s)
     return out
-
-
-def _scatter(sub, out: int, acc: str, captured: int) -> ast.expr | None:
-    """`np.add.at(acc, index, v)` when the cotangent `out` of the `captured` param is
-    `index_add(captured, v, index)` (or that, fitted to it): a row read in the body (`X[k]`)
-    adds into its row of the running cotangent, instead of building a whole array of zeros each
-    step; `acc[index] += v` where the index holds ints and slices alone (no element repeats)."""
-    g = sub.graph
-    if g[out].op == "fit" and g[out].inputs[1] == captured and out in sub.inline:
-        out = g[out].inputs[0]
-    node = g[out]
-    if node.op != "index_add" or out not in sub.inline:
-        return None
-    x, v, *parts = node.inputs
-    if x != captured:
-        return None
-    index = node.attrs["index"]
-    if all(
-        it is None
-        or it is Ellipsis
-        or isinstance(it, (int, Slice))
-        or isinstance(it, Dyn)
-        and one_int(g[parts[it.k]].aval)
-        for it in index
-    ):
-        where = index_expr(index, [sub.expr(p) for p in parts])  # no element can repeat
-        target = ast.Subscript(ast.Name(acc, ast.Load()), where, ast.Store())
-        return ast.AugAssign(target, ast.Add(), sub.expr(v))
-    rule = RULES["index_add"]
-    args = [sub.expr(x), sub.expr(v), ast.List([sub.expr(p) for p in parts], ast.Load())]
-    where = rule.emit(args, node.attrs, rule).args[1]
-    add_at = ast.Attribute(ast.Attribute(ast.Name("np", ast.Load()), "add"), "at")
-    return ast.Expr(ast.Call(add_at, [ast.Name(acc, ast.Load()), where, args[1]], []))
 
 
 def write_cond(writer, node) -> list[str]:

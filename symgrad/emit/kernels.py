@@ -31,20 +31,27 @@ import ast
 import math
 
 from symgrad.emit.codegen import _Writer
+from symgrad.emit.compiled import DECORATOR, dtype_name, numbers_back
 from symgrad.emit.control import _items
 from symgrad.ir.avals import ARRAY
 from symgrad.ir.names import fresh
 from symgrad.rules.table import SAME
 
-DECORATOR = '@numba.njit(cache=True, error_model="numpy")'
 _INDICES = {1: ["i"], 2: ["i", "j"], 3: ["i", "j", "k"]}
 
 
 class Kernels:
-    """The loop nests one module's functions call, in the order they are written."""
+    """The compiled functions one module's functions call, in the order they are written:
+    loop nests, and where `loops` (a module for the Numba backend), whole loops
+    (`symgrad.emit.compiled`; `inside` while one is written)."""
 
-    def __init__(self):
+    def __init__(self, loops: bool = False):
         self.sources: list[str] = []
+        self.loops, self.inside = loops, False
+
+    @property
+    def names(self) -> set[str]:
+        return {s.split("def ", 1)[1].split("(", 1)[0] for s in self.sources}
 
     def imports(self) -> list[str]:
         """The module's imports: NumPy, and with loop nests, Numba (and math where one reads it)."""
@@ -81,11 +88,6 @@ def _base(expr: ast.expr) -> str | None:
     return expr.id if isinstance(expr, ast.Name) else None
 
 
-def _dtype(aval) -> str:
-    name = aval.dtype.name
-    return "np.bool_" if name == "bool" else f"np.{name}"
-
-
 def write_fused(writer, node) -> list[str]:
     body, shape = node.attrs["body"], node.attrs["shape"]
     kernels = writer.kernels
@@ -108,10 +110,7 @@ def write_fused(writer, node) -> list[str]:
     kernels.sources.append("\n".join(source + ["    " + line for line in lines]))
     targets = [items.get(k, "_") for k in range(len(body.outputs))]
     lines = [f"{', '.join(targets)} = {name}({', '.join(ast.unparse(o) for o in outer)})"]
-    for target, aval in zip(targets, node.aval):  # Numba returns a float32 number as a
-        if target != "_" and aval.shape == () and aval.dtype.name not in ("float64", "int64"):
-            lines.append(f"{target} = {_dtype(aval)}({target})")  # Python float
-    return lines
+    return lines + numbers_back(targets, node.aval)
 
 
 def _loads(body, shape, index, args, used) -> tuple[list[str], dict[int, str]]:
@@ -142,7 +141,7 @@ def _nest(node, sub, index, results, loads) -> list[str]:
     for k, (r, o) in enumerate(zip(results, body.outputs)):
         aval, value = node.aval[k], ast.unparse(sub.expr(o))
         if k < n_arrays:
-            lines.append(f"{r} = np.empty({shape!r}, {_dtype(aval)})")
+            lines.append(f"{r} = np.empty({shape!r}, {dtype_name(aval)})")
             steps.append(f"{r}[{', '.join(index)}] = {value}")
         elif aval.shape == ():
             lines.append(f"{r} = {'0.0' if aval.dtype.kind == 'f' else '0'}")
@@ -150,7 +149,7 @@ def _nest(node, sub, index, results, loads) -> list[str]:
         else:  # a total per entry of the axes kept
             _, reduced, keepdims = folds[k - n_arrays]
             kept = [("0" if keepdims else "") if d in reduced else i for d, i in enumerate(index)]
-            lines.append(f"{r} = np.zeros({aval.shape!r}, {_dtype(aval)})")
+            lines.append(f"{r} = np.zeros({aval.shape!r}, {dtype_name(aval)})")
             steps.append(f"{r}[{', '.join(i for i in kept if i)}] += {value}")
     for depth, i in enumerate(index):
         lines.append("    " * depth + f"for {i} in range({shape[depth]}):")

@@ -7,6 +7,9 @@ module). Their `rows_of` (result position -> its two lists) are not accumulated 
 `before()` starts a list per vector (one list for a vector two sums read), `appends()` adds
 this step's vectors, and `after(zeros)` assigns each result `np.stack(A).T @ np.stack(B)` once
 the loop is done (a list read twice stacked once), or `zeros[r]` when the loop ran no step.
+In a compiled loop (`steps`: the step count's text and the step counter's name) the rows go to
+arrays made before the loop instead (`a_rows[k] = a`), and a vector the tape holds already
+(`given`: body param -> its array on the tape) is read from there.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from symgrad.ir.structured import LoopVjp
 
 
 class OuterSums:
-    def __init__(self, writer, sub, node, results: list[str]):
-        self.writer, self.sub = writer, sub
+    def __init__(self, writer, sub, node, results: list[str], steps=None, given=None):
+        self.writer, self.sub, self.steps = writer, sub, steps
         a, body = node.attrs, node.attrs["body"]
-        self.lists: dict[int, str] = {}  # each vector's rows, in a list
+        self.lists: dict[int, str] = {}  # each vector's rows, in a list (or an array)
         self.rows_of: dict[int, list[str]] = {}
         self.results = results
+        given = given or {}
         captured = LoopVjp(node).captured_params
         for r, (kind, pos, _) in enumerate(a["outs"]):
             out = body.outputs[r]
@@ -31,14 +35,26 @@ class OuterSums:
                 continue
             for side, v in zip(("left", "right"), body[out].inputs):
                 base = _row_name(sub, v) or f"{results[r]}_{side}"
-                self.lists.setdefault(v, fresh(f"{base}_rows", writer.used))
+                self.lists.setdefault(v, given.get(v) or fresh(f"{base}_rows", writer.used))
             self.rows_of[r] = [self.lists[v] for v in body[out].inputs]
+        self.made = {v: name for v, name in self.lists.items() if v not in given}
 
     def before(self) -> list[str]:
-        return [f"{name} = []" for name in self.lists.values()]
+        if self.steps is None:
+            return [f"{name} = []" for name in self.made.values()]
+        n, body = self.steps[0], self.sub.graph
+        return [
+            f"{name} = np.empty(({n}, {body[v].aval.shape[0]}), np.{body[v].aval.dtype.name})"
+            for v, name in self.made.items()
+        ]
 
     def appends(self) -> list[str]:
-        return [f"{name}.append({ast.unparse(self.sub.expr(v))})" for v, name in self.lists.items()]
+        if self.steps is None:
+            return [
+                f"{name}.append({ast.unparse(self.sub.expr(v))})" for v, name in self.made.items()
+            ]
+        k = self.steps[1]
+        return [f"{name}[{k}] = {ast.unparse(self.sub.expr(v))}" for v, name in self.made.items()]
 
     def after(self, zeros: dict[int, str]) -> list[str]:
         if not self.rows_of:
@@ -47,16 +63,18 @@ class OuterSums:
         stacked = {}
         lines = []
         for name in dict.fromkeys(lists):
-            if lists.count(name) > 1:
+            if lists.count(name) > 1 and self.steps is None:
                 stacked[name] = fresh(name.removesuffix("_rows") + "_stack", self.writer.used)
                 lines.append(f"{stacked[name]} = np.stack({name})")
         read = lambda name: stacked.get(name, f"np.stack({name})")  # noqa: E731
+        if self.steps is not None:  # arrays already
+            read = lambda name: name  # noqa: E731
         lines += [
             f"{self.results[r]} = {read(a)}.T @ {read(b)}" for r, (a, b) in self.rows_of.items()
         ]
         none = [f"{self.results[r]} = {zeros[r]}" for r in self.rows_of]
         return [
-            f"if {lists[0]}:",
+            f"if {lists[0] if self.steps is None else self.steps[0]}:",
             *("    " + s for s in lines),
             "else:",
             *("    " + s for s in none),

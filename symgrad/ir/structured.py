@@ -68,6 +68,12 @@ class Loop:
         return tuple(self.attrs.get("taped", range(self.k)))
 
     @property
+    def index_only(self) -> bool:
+        """Whether its tape would hold its index alone: the backward loop walks the same range
+        reversed instead, and no tape is recorded."""
+        return self.counted and not self.breaks and not self.n_decisions and not self.taped
+
+    @property
     def entry_size(self) -> int:
         """The length of a tape entry: the index, the taped carried values, the decisions."""
         return self.counted + len(self.taped) + self.n_decisions

@@ -10,8 +10,10 @@ differs between iterations is not known), so a rewrite that reads a body's Avals
 every iteration. A cond's outputs are the join of its branches'. A `loop_vjp`'s tape entries
 take the Avals of the forward loop's body params they record; its running cotangents are
 joined with their next values as carried values are; a captured value's cotangent is an array
-of the captured value's shape and dtype (`np.zeros_like`, added to in place). Anything else (a
-stacked output, the tape itself, a tangent entry) is None.
+of the captured value's shape and dtype (`np.zeros_like`, added to in place). A stacked output
+is an array of its rows, as many as the loop's steps where the range is static and the loop
+cannot break; the backward loop's row of its cotangent is one such row (an array, or a NumPy
+number for a row of a vector). Anything else (the tape itself, a tangent entry) is None.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from symgrad.ir import Graph
-from symgrad.ir.avals import ARRAY, PYTHON, Aval, Sym, join
+from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, Sym, join
 from symgrad.ir.structured import Cond, Loop, LoopVjp, schema
 
 _ROUNDS = 8  # a join loses something each round, so a fixed point comes within a few
@@ -39,7 +41,9 @@ def structured(graph: Graph, node, infer: Callable) -> tuple:
         carried = _fixed_point(body, index, initial, captured, view.next_carried, infer)
         if "cond" in a:
             infer(a["cond"], carried + captured)
-        return (*carried, *[None] * (len(body.outputs) - view.k + 1))
+        steps = None if view.breaks or not view.counted else _steps(ins[:3])
+        stacked = [_stack(body[o].aval, steps) for o in view.stacked]
+        return (*carried, *stacked, *[None] * (len(body.outputs) - view.k - view.n_stacked + 1))
     if node.op == "cond":
         outs = []
         for branch, ps in zip(a["branches"], a["params"]):
@@ -56,12 +60,37 @@ def structured(graph: Graph, node, infer: Callable) -> tuple:
 def _index(body: Graph, bounds: list) -> Aval:
     """`for i in range(start, stop, step)` gives Python ints, each known relative to the index
     (a `Sym` of its own), within the range's bounds where they are static."""
-    values = [b.value if b is not None and type(b.value) is int else None for b in bounds]
+    values = _static(bounds)
     lo = hi = None
-    if None not in values and values[2] != 0 and len(range(*values)):
+    if values is not None and len(range(*values)):
         steps = range(*values)
         lo, hi = min(steps[0], steps[-1]), max(steps[0], steps[-1])
     return Aval((), np.dtype(int), PYTHON, sym=Sym(id(body), 0, lo, hi))
+
+
+def _static(bounds: list) -> list[int] | None:
+    """A range's bounds, where all are static (and the step not 0)."""
+    values = [b.value if b is not None and type(b.value) is int else None for b in bounds]
+    return values if None not in values and values[2] != 0 else None
+
+
+def _steps(bounds: list) -> int | None:
+    values = _static(bounds)
+    return None if values is None else len(range(*values))
+
+
+def _stack(row: Aval | None, steps: int | None) -> Aval | None:
+    """`np.stack` of a loop's rows of this Aval, `steps` of them (None: not known)."""
+    if row is None or row.shape is None or row.dtype is None:
+        return None
+    return Aval((steps, *row.shape), row.dtype, ARRAY)
+
+
+def _row(stacked: Aval | None) -> Aval | None:
+    """One row of a stacked array: an array, or a NumPy number for a row of a vector."""
+    if stacked is None or not stacked.shape or stacked.dtype is None:
+        return None
+    return Aval(stacked.shape[1:], stacked.dtype, ARRAY if len(stacked.shape) > 1 else SCALAR)
 
 
 def _fixed_point(body: Graph, head: list, carried: list, rest: list, outs, infer) -> list:
@@ -99,7 +128,7 @@ def _loop_vjp(graph: Graph, node, ins: list, infer) -> tuple:
     state = [ins[i] for i in view.state_inputs]
     captured = [ins[i] for i in view.captured_inputs]
     entry = _entry(graph, node.inputs[0], view.n_tape)
-    rows = [None] * view.n_stacked
+    rows = [_row(ins[i]) for i in view.row_inputs]
     nxt = {pos: body.outputs[r] for r, (kind, pos, _) in enumerate(view.outs) if kind == "state"}
     outs = [nxt.get(s) for s in range(view.n_state)]  # without gradient: stays as it is
     state = _fixed_point(body, [*entry, *captured], state, rows, outs, infer)

@@ -355,6 +355,10 @@ def simplify(
         dce(graph)
         float64 = float64 or not body and _float64_only(graph)
     for node in graph.nodes():
+        if avals is not None and node.op in ("loop", "cond"):  # a JVP's: fits of tangents
+            for inner in subgraphs(node):
+                typed = [inner[p].aval for p in inner.params]
+                simplify(inner, (), body=True, avals=typed, float64=float64)
         if node.op in ("loop_vjp", "cond_vjp"):  # a VJP body's last params, its seeds, are floats
             for inner in subgraphs(node):
                 seeds = schema(node).seed_params(inner)

@@ -15,16 +15,18 @@ both are 0-d float64s: a Python float, a NumPy float64 and a 0-d array of one gi
 values and dtypes in every operation there, so a running cotangent of `loss = 0.0; loss = loss
 + ...` need not take its type per step (the function's outputs are fitted still); a primitive
 whose rule has a `specialise` hook (a helper dispatching on ranks) becomes the template it picks.
-`fitted(value, x)` says when a gradient needs no `_fit` for its argument x: an ndarray already
-of x's shape and dtype. Each rewrite is exact for the signature the Avals describe, and the
-emitted module is used only for that signature.
+`np.zeros_like(x)` of a Python float x is 0.0, as x's tangent starts in forward mode: a 0-d
+array would take another type on a loop's first step (`loss_dot = loss_dot + ...`), and its
+dtype would not be weak where x's is. `fitted(value, x)` says when a gradient needs no `_fit`
+for its argument x: an ndarray already of x's shape and dtype. Each rewrite is exact for the
+signature the Avals describe, and the emitted module is used only for that signature.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, LARGE, Aval, broadcast, nbytes, one_int
+from symgrad.ir.avals import ARRAY, LARGE, PYTHON, Aval, broadcast, nbytes, one_int
 from symgrad.rules import RULES
 from symgrad.rules.build import Value, building, ops, split_inputs
 from symgrad.rules.shapes import summed_shape
@@ -79,6 +81,9 @@ def rewrite(rw, node) -> int | None:
         x, v, *parts = node.inputs
         zeros = _build(rw, node, lambda x: ops.zeros_like(x), {"x": Value(x)})
         return rw.new(node, "setitem", (zeros, v, *parts), _index_attrs(node))
+    if op == "zeros_like" and len(node.inputs) == 1 and not node.attrs.get("kwargs"):
+        if _python_float(g[node.inputs[0]].aval):  # a tangent starts as its value's type
+            return rw.const(node, 0.0)
     if op == "transpose" and "array" not in node.attrs and _is_array(g[node.inputs[0]].aval):
         return rw.new(node, op, node.inputs, {**node.attrs, "array": True})  # written `a.T`
     if op == "sum" and node.backward and _inner_product(g, node):  # np.sum(a * b): a @ b
@@ -89,6 +94,10 @@ def rewrite(rw, node) -> int | None:
         if template is not None:
             return _build(rw, node, template, {k: Value(i) for k, i in grouped.items()})
     return None
+
+
+def _python_float(aval: Aval | None) -> bool:
+    return aval is not None and aval.kind == PYTHON and aval.dtype == np.float64
 
 
 def _basic_scatter(g, node) -> bool:

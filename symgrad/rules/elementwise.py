@@ -332,6 +332,7 @@ defrule(
     ),
     jvp=DIAGONAL,
     **{**EW, "scalar": "{1} if {0} else {2}"},  # np.where of numbers is a 0-d array
+    jit=True,
 )
 
 

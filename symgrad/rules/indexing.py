@@ -11,7 +11,7 @@ import ast
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, SCALAR, Aval, of_value, result_dtype, standin
+from symgrad.ir.avals import ARRAY, SCALAR, Aval, of_value, one_int, result_dtype, standin
 from symgrad.ir.index import Dyn, Slice
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
@@ -117,6 +117,19 @@ def _slice_lengths(index: tuple, parts: list, shape: tuple) -> dict[int, int] | 
     return out
 
 
+def basic(ins: dict, attrs: dict) -> bool:
+    """Whether an index is basic (ints, slices of ints, None, ...): Numba reads and writes
+    with it as NumPy does (`Rule.jit`); an array of indices or a mask it does not."""
+    parts = ins["parts"]
+    one = lambda b: not isinstance(b, Dyn) or one_int(parts[b.k])  # noqa: E731
+    return all(
+        it is None or it is Ellipsis or isinstance(it, int) or one(it)
+        if not isinstance(it, Slice)
+        else all(one(b) for b in it)
+        for it in attrs["index"]
+    )
+
+
 def _like_x(own_dtype: bool):
     """The Aval of an update of x: shaped like x, typed like x (or like x and v together)."""
 
@@ -144,6 +157,7 @@ defrule(
     view=True,
     vjp={"a": lambda g, a, parts, index: _getitem_vjp(g, a, parts, index)},
     aval=_getitem_aval,
+    jit=basic,
     jvp=LINEAR,
     math="zeros like x with v added at the index (repeats accumulate)",
     examples=(

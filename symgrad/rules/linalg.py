@@ -94,6 +94,20 @@ def _swap_last(m, aval: Aval):
     return ops.transpose(m) if aval.rank == 2 else ops.swapaxes(m, -1, -2)
 
 
+def _blas(a: Aval | None, b: Aval | None, ranks=(1, 2)) -> bool:
+    """Whether Numba multiplies a and b: arrays of these ranks and one float dtype."""
+    return (
+        all(
+            x is not None and x.kind == ARRAY and x.rank in ranks and x.dtype in _FLOATS
+            for x in (a, b)
+        )
+        and a.dtype == b.dtype
+    )
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def bilinear(
     name,
     emit,
@@ -106,6 +120,7 @@ def bilinear(
     helper_shapes,
     aval=None,
     specialise=(None, None),
+    jit=None,
 ):
     """Register a bilinear product and its two VJP helpers, each differentiable again.
     `helper_shapes` are (ct, a, b) shapes on which the helpers are checked; `aval` is the
@@ -127,6 +142,7 @@ def bilinear(
         aval=aval,
         fresh=True,
         value_feeds=True,
+        jit=jit,
     )
     defrule(
         va,
@@ -185,6 +201,7 @@ bilinear(
     (("3x2", "3x4", "4x2"), ("3", "3x4", "4"), ("2", "4", "4x2"), ("2x3x5", "3x4", "2x4x5")),
     aval=_matmul_aval,
     specialise=(_matmul_vjp_a_for, _matmul_vjp_b_for),
+    jit=lambda ins, attrs: _blas(ins["a"], ins["b"]),
 )
 bilinear(
     "dot",
@@ -227,6 +244,7 @@ defrule(
     call("np.outer"),
     numpy=(np.outer,),
     aval=_outer_aval,
+    jit=lambda ins, attrs: _blas(ins["a"], ins["b"], ranks=(1,)),
     fresh=True,
     value_feeds=True,
     vjp={

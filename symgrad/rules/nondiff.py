@@ -162,6 +162,11 @@ def _made(name: str):
     return aval
 
 
+def _plain(ins: dict, attrs: dict) -> bool:
+    """Numba makes the array (`Rule.jit`) when no keyword (a dtype) is given."""
+    return not attrs.get("kwargs")
+
+
 for _name in _OTHER:
     defrule(
         _name,
@@ -175,6 +180,7 @@ for _name in _OTHER:
         fresh=_name in _MADE or _name.startswith("arg"),
         shape_reads=(0,) if _name.endswith("_like") else (),
         aval=_made(_name) if _MADE.get(_name) == "axes" else None,
+        jit=_plain if _MADE.get(_name) in ("like", "shape") else None,
     )
 
 defrule(

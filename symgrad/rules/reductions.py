@@ -30,6 +30,16 @@ def _count(a, ans, axis):
     return ops.size(a) if axis is None else ops.size(a) / ops.size(ans)
 
 
+def _every_axis(ins: dict, attrs: dict) -> bool:
+    """Numba reduces the whole array (`Rule.jit`), with no other argument."""
+    return attrs.get("axis") is None and not attrs.get("keepdims") and not attrs.get("ddof")
+
+
+def _one_axis(ins: dict, attrs: dict) -> bool:
+    """Numba's np.sum also reduces along one axis given as an int."""
+    return _every_axis(ins, attrs) or type(attrs.get("axis")) is int and not attrs.get("keepdims")
+
+
 def reduction(name, vjp, jvp, math, numpy, extra="", domain="real"):
     params = "a, axis=None" + extra + ", keepdims=False"
     ddof = ", ddof=1" if extra else ""
@@ -53,6 +63,7 @@ def reduction(name, vjp, jvp, math, numpy, extra="", domain="real"):
         domain={"a": domain},
         examples=examples,
         fold=name if name in ("sum", "mean") else None,
+        jit=_one_axis if name == "sum" else _every_axis,
     )
 
 

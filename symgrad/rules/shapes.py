@@ -39,6 +39,7 @@ defrule(
     "a",
     call("np.copy"),
     numpy=(np.copy,),
+    jit=lambda ins, attrs: ins["a"] is not None and ins["a"].kind == ARRAY,  # Numba's: arrays
     vjp={"a": lambda g: g},
     shape="elementwise",
     jvp=LINEAR,
@@ -214,6 +215,7 @@ defrule(
     "a, axes=None",
     _emit_transpose,
     numpy=(np.transpose,),
+    jit=True,
     methods=("transpose", "T"),
     vjp={"a": _transpose_vjp},
     view=True,

@@ -89,6 +89,10 @@ class Rule:
     # template, "np.maximum({0}, 0.0)", {k} the k-th array input; None: never fused
     fold: str | None = None  # a reduction a compiled loop folds into a running total when it
     # reduces every axis: "sum" (the total), "mean" (the total over the count)
+    jit: Any = None  # whether its NumPy spelling compiles in Numba's nopython mode, inside a
+    # loop compiled whole (`symgrad.emit.compiled`): True, or a test `(input Avals by parameter,
+    # attrs) -> bool` where Numba takes some inputs only; None: a loop using it stays Python.
+    # True by default where `scalar` is SAME (Numba's ufuncs take arrays as they take numbers)
 
     def __post_init__(self):
         """What a shape class implies, unless the entry says otherwise: an elementwise result or
@@ -99,6 +103,8 @@ class Rule:
             self.value_feeds = self.value_feeds or True
         elif self.view:
             self.value_feeds = self.value_feeds or (0,)
+        if self.jit is None and self.scalar is SAME:
+            self.jit = True
 
     def feeds_value(self, position: int) -> bool:
         """Whether input `position`'s value reaches only the output's value (`value_feeds`)."""

@@ -1,0 +1,322 @@
+"""Loops compiled whole: a `for` loop, and the backward loop walking its tape, as Numba functions.
+
+Contract. In a module emitted for the Numba backend (`Kernels.loops`), `symgrad.emit.control`
+asks `compiled_loop(writer, node)` of each `loop` node and `compiled_vjp(writer, node)` of each
+`loop_vjp` node. Where the answer is yes, it writes the loop's statements as usual, with two
+differences, and `wrap` moves them into a function of their own under `@numba.njit`, called
+where the loop stood (its parameters are the names the statements read before assigning them,
+its results the loop's results read afterwards):
+
+- the tape is preallocated arrays, one per part of an entry (`ArrayRows`), written at step k
+  (`tape_h[k] = h`) and handed to the backward loop as one tuple; a stacked output is an array
+  written row by row. The backward loop walks k from the last step down and reads its entry
+  from those arrays.
+- sums of outer products over the steps (`symgrad.emit.outer_sums`) keep their rows in
+  preallocated arrays too.
+
+A loop is compiled only where Numba computes exactly what the NumPy module does: a counted loop
+(`for ... in range`; a `while` has no step count to preallocate for); every value in it of a
+known shape and dtype, each carried value and running cotangent of one type on every step (Numba
+types a variable once); every primitive one whose NumPy spelling Numba compiles (`Rule.jit`)
+and no runtime helper; no tape or nested backward loop inside it (a nested `for` without a tape
+and a branch are written inline); and, for a loop with a tape, every backward loop walking it
+compiled too (the tape's form is theirs to read). Anything else stays a Python loop. The on-disk
+cache, the error model and the fall-back to the NumPy module on a Numba failure are those of
+`symgrad.emit.kernels`.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+
+from symgrad.emit.scatter import added_at, basic
+from symgrad.ir.avals import ARRAY, TUPLE
+from symgrad.ir.names import fresh
+from symgrad.ir.structured import Cond, Loop, LoopVjp
+from symgrad.rules import RULES, split_inputs
+
+DECORATOR = '@numba.njit(cache=True, error_model="numpy")'
+
+
+def compiled_loop(writer, node) -> bool:
+    """Whether `loop` node is written as a compiled function (see the module docstring)."""
+    kernels = writer.kernels
+    if not kernels.loops or kernels.inside or node.op != "loop":
+        return False
+    view = Loop(node)
+    body = view.body
+    plan = writer.plan.subplans.get(id(body))
+    if not _compiles(body, plan) or not _stable(writer.graph, node):
+        return False
+    parts = [*view.stacked, *view.decisions]
+    if not all(_typed(body[p].aval) for p in parts):
+        return False
+    tape = _tape_item(writer.graph, node)
+    return tape is None or all(
+        writer.graph[u].op == "loop_vjp" and _vjp_compiles(writer, writer.graph[u])
+        for u in writer.graph.users(tape)
+    )
+
+
+def compiled_vjp(writer, node) -> bool:
+    """Whether `loop_vjp` node is written as a compiled function: its loop's tape is arrays
+    (the loop compiled) or the loop records none and the backward loop compiles."""
+    kernels = writer.kernels
+    if not kernels.loops or kernels.inside:
+        return False
+    g = writer.graph
+    item = g[node.inputs[0]]
+    forward = g[item.inputs[0]] if item.op == "item" else None
+    if forward is None or forward.op != "loop":
+        return False
+    if _tape_item(g, forward) is not None:
+        return compiled_loop(writer, forward)
+    return _vjp_compiles(writer, node)
+
+
+def _tape_item(graph, loop) -> int | None:
+    """The item of loop that is its tape, where it records one."""
+    view = Loop(loop)
+    if not view.records or view.index_only:
+        return None
+    position = view.k + view.n_stacked
+    for u in graph.users(loop.id):
+        if graph[u].op == "item" and graph[u].attrs["index"] == position:
+            return u
+    return None
+
+
+def _vjp_compiles(writer, node) -> bool:
+    """Whether a backward loop's body compiles, its running cotangents of one type each (an
+    `index_add` into a captured value's cotangent is written `acc[index] += v`:
+    `symgrad.emit.scatter`)."""
+    view = LoopVjp(node)
+    body = view.body
+    plan = writer.plan.subplans.get(id(body))
+    exempt = set()
+    for r, (kind, pos, _) in enumerate(view.outs):
+        at = added_at(body, body.outputs[r], view.captured_params[pos]) if kind == "acc" else None
+        if at is not None and basic(body, body[at]):
+            exempt.add(at)
+        elif kind == "state":
+            of = body[view.state_params[pos]].aval
+            if not _same_type(body[body.outputs[r]].aval, of):
+                return False
+    return _compiles(body, plan, exempt)
+
+
+def _compiles(graph, plan, exempt=frozenset()) -> bool:
+    """Whether every value of graph (a loop body) compiles under Numba as written."""
+    for node in graph.nodes():
+        if node.op in ("param", "item", "fused"):
+            ok = node.op == "fused" or _typed(node.aval)
+        elif node.op == "const":
+            ok = _literal(node.attrs["value"])
+        elif node.op == "loop":  # a nested loop: inline, so with no tape
+            view = Loop(node)
+            sub = plan.subplans.get(id(view.body)) if plan else None
+            ok = not view.records and not view.n_stacked and not view.breaks
+            ok = ok and _compiles(view.body, sub) and _stable(graph, node)
+        elif node.op in ("cond", "cond_vjp"):
+            ok = all(
+                _compiles(b, plan.subplans.get(id(b)) if plan else None)
+                for b in Cond(node).branches
+            ) and _branches_agree(graph, node)
+        elif RULES[node.op].structured:
+            ok = False
+        elif node.id in exempt:
+            ok = True
+        else:
+            ok = _jit(graph, node, plan) and _typed(node.aval)
+        if not ok:
+            return False
+    return True
+
+
+def _branches_agree(graph, node) -> bool:
+    """Whether both branches give each result one type (a `cond_vjp` branch that does not
+    differentiate a result gives zeros like its operand)."""
+    branches = Cond(node).branches
+    if node.op == "cond":
+        per_branch = [[b[o].aval for o in b.outputs] for b in branches]
+    else:
+        operands = [graph[node.inputs[i]].aval for i in Cond(node).captured_inputs]
+        zeros = [
+            operands[j] if operands[j] and operands[j].kind == ARRAY else None
+            for j, _ in node.attrs["outs"]
+        ]
+        per_branch = [
+            [b[b.outputs[wrt.index(r)]].aval if r in wrt else zeros[r] for r in range(len(zeros))]
+            for b, wrt in zip(branches, node.attrs["wrt"])
+        ]
+    return all(_same_type(a, b) for a, b in zip(*per_branch))
+
+
+def _jit(graph, node, plan) -> bool:
+    """Whether Numba compiles the node's spelling (`Rule.jit`, and no runtime helper; an
+    update in place is `x[index] = v`)."""
+    rule = RULES[node.op]
+    grouped = split_inputs(rule, node.inputs, node.attrs)
+    ins = {
+        name: [graph[i].aval for i in v] if isinstance(v, list) else graph[v].aval
+        for name, v in grouped.items()
+    }
+    if plan is not None and node.id in plan.updates:
+        return RULES["getitem"].jit(ins, node.attrs)
+    if rule.helper is not None or not rule.jit:
+        return False
+    return rule.jit is True or bool(rule.jit(ins, node.attrs))
+
+
+def _typed(aval) -> bool:
+    """Whether Numba can type the value: a number or array of known shape and dtype."""
+    if aval is None:
+        return False
+    if aval.kind == TUPLE:
+        return aval.value is not None
+    return aval.known and aval.dtype.kind in "biuf"
+
+
+def _same_type(a, b) -> bool:
+    """Whether two Avals are one Numba type: the same dtype and shape, both arrays or both
+    numbers. A 0-d value whose kind is not known (a Python number here, a NumPy one there) is
+    a number: Numba types both as one, and a 0-d array is rare (where it meets a number,
+    Numba refuses the module, which then falls back on NumPy's)."""
+    return (
+        _typed(a)
+        and _typed(b)
+        and (a.shape, a.dtype, a.kind == ARRAY) == (b.shape, b.dtype, b.kind == ARRAY)
+    )
+
+
+def _stable(graph, loop) -> bool:
+    """Whether each carried value has one type: initial, inside and next."""
+    view = Loop(loop)
+    body = view.body
+    return all(
+        _same_type(graph[loop.inputs[i]].aval, body[p].aval)
+        and _same_type(body[p].aval, body[o].aval)
+        for i, p, o in zip(view.carried_inputs, view.carried_params, view.next_carried)
+    )
+
+
+def _literal(value) -> bool:
+    if isinstance(value, tuple):
+        return all(_literal(v) for v in value)
+    return value is None or type(value) in (bool, int, float)
+
+
+def dtype_name(aval) -> str:
+    name = aval.dtype.name
+    return "np.bool_" if name == "bool" else f"np.{name}"
+
+
+class ArrayRows:
+    """What a compiled loop keeps per step, in arrays made before it for its `steps` (a
+    range's text): its tape one array per part of an entry (`tape_h[k] = h` at step k),
+    handed on as a tuple, and each stacked output read afterwards an array written row by
+    row (`_Lists` in a Python loop). `keep` says what: (name or None where nobody reads it,
+    Aval) of each stacked output, the tape's name (None: no tape) and (name, Aval) of each
+    part of an entry. A loop that breaks gets them cut to the steps run."""
+
+    def __init__(self, writer, steps: str, breaks: bool):
+        self.used, self.steps, self.breaks = writer.used, steps, breaks
+        self.n, self.k = fresh("n", writer.used), fresh("k", writer.used)
+
+    def keep(self, stacked: list[tuple], tape: str | None, entry: list[tuple]) -> None:
+        self.stacked = stacked
+        self.tape = tape
+        self.slots = [(fresh(f"{tape}_{e}", self.used), a) for e, a in entry] if tape else []
+        self.arrays = [(s, a) for s, a in stacked if s is not None] + self.slots
+
+    def start(self) -> list[str]:
+        if not self.arrays:
+            return []
+        lines = [f"{self.n} = len({self.steps})"]
+        for name, aval in self.arrays:
+            shape = ", ".join([self.n, *(str(d) for d in aval.shape)])
+            shape = f"({shape},)" if not aval.shape else f"({shape})"
+            lines.append(f"{name} = np.empty({shape}, {dtype_name(aval)})")
+        return lines + [f"{self.k} = 0"]
+
+    def record(self, entry: list[ast.expr]) -> list[str]:
+        return [f"{n}[{self.k}] = {ast.unparse(v)}" for (n, _), v in zip(self.slots, entry)]
+
+    def stack(self, rows: list[ast.expr]) -> list[str]:
+        return [f"{s}[{self.k}] = {ast.unparse(v)}" for (s, _), v in zip(self.stacked, rows) if s]
+
+    def step(self) -> list[str]:
+        return [f"{self.k} += 1"] if self.arrays else []
+
+    def end(self) -> list[str]:
+        cut = (lambda name: f"{name}[:{self.k}]") if self.breaks else (lambda name: name)
+        lines = [f"{s} = {cut(s)}" for s, _ in self.stacked if s and self.breaks]
+        if self.tape:
+            parts = [cut(n) for n, _ in self.slots]
+            lines.append(f"{self.tape} = ({', '.join(parts)}{',' * (len(parts) == 1)})")
+        return lines
+
+
+def wrap(writer, node, lines: list[str], results: list[str], avals: list, back=False) -> list[str]:
+    """`lines` (a loop's statements) as a compiled function returning `results` (of these
+    Avals), and the statements that call it in their place."""
+    kernels = writer.kernels
+    name = f"_{'back' if back else 'loop'}{len(kernels.sources) + 1}"
+    params = _free(lines, writer.used, kernels.names)
+    result = ", ".join(results)
+    where = f"`{node.loc.text.strip()}` (line {node.loc.line})" if node.loc else ""
+    doc = f"The loop {where}" + (", run backwards" if back else "")
+    source = [DECORATOR, f"def {name}({', '.join(params)}):", f'    """{doc}."""']
+    source += ["    " + line for line in lines] + [f"    return {result or 'None'}"]
+    kernels.sources.append("\n".join(source))
+    call = f"{name}({', '.join(params)})"
+    if not results:
+        return [call]
+    return [f"{result} = {call}"] + numbers_back(results, avals)
+
+
+def numbers_back(targets: list[str], avals: list) -> list[str]:
+    """Numba returns a 0-d result as a Python number: give a float32 one its dtype back."""
+    return [
+        f"{t} = {dtype_name(a)}({t})"
+        for t, a in zip(targets, avals)
+        if t != "_" and a is not None and a.shape == () and a.dtype.name not in ("float64", "int64")
+    ]
+
+
+def _free(lines: list[str], used: set[str], kernels: set[str]) -> list[str]:
+    """The names `lines` read before assigning them, in the order first read: what the
+    function must be given. Module names (np, the other compiled functions) and Python's
+    builtins are not, unless the emitted code uses the name for a variable."""
+    module = {"np", "math", "numba"} | kernels
+    own = {n for n in dir(builtins) if n not in used}
+    stored: set[str] = set()
+    params: list[str] = []
+
+    class Reads(ast.NodeVisitor):
+        def visit_Name(self, n):
+            if isinstance(n.ctx, ast.Store):
+                stored.add(n.id)
+            elif n.id not in stored and n.id not in params and n.id not in module | own:
+                params.append(n.id)
+
+        def visit_Assign(self, n):  # the value is read before the targets are set
+            self.visit(n.value)
+            for t in n.targets:
+                self.visit(t)
+
+        def visit_AugAssign(self, n):  # `x += v` reads x
+            self.visit(n.value)
+            if isinstance(n.target, ast.Name):
+                self.visit_Name(ast.Name(n.target.id, ast.Load()))
+            self.visit(n.target)
+
+        def visit_For(self, n):
+            self.visit(n.iter)
+            self.visit(n.target)
+            for s in n.body + n.orelse:
+                self.visit(s)
+
+    Reads().visit(ast.parse("\n".join(lines)))
+    return params

@@ -1,0 +1,177 @@
+"""Loops compiled whole by the Numba backend (`symgrad.emit.compiled`): each program's gradient
+is checked against central differences (reverse and forward mode) and the NumPy backend, and
+its source says which loops run compiled (`def _loopN`, `def _backN`) and how the tape is kept
+(arrays written at step k, not a list of tuples).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+import symgrad
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("numba") is None, reason="the numba extra is not installed"
+)
+
+
+def rnn(W, U, xs):
+    h = np.zeros(W.shape[0])
+    loss = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + U @ xs[t])
+        loss = loss + np.sum(h * h)
+    return loss
+
+
+def conv(x, w):
+    k = len(w)
+    out = np.zeros(len(x) - k + 1)
+    for i in range(len(x) - k + 1):
+        out[i] = np.sum(x[i : i + k] * w)
+    return np.sum(out**2)
+
+
+def stops(x, w):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + np.sum(np.sin(x[i] * w))
+        if s > 1.0:
+            break
+    return s * s
+
+
+def branches(x, w):
+    s = 0.0
+    for i in range(x.shape[0]):
+        xi = x[i]
+        if xi > 0:
+            s = s + xi * w
+        else:
+            s = s - 2.0 * xi * w * w
+    return s
+
+
+def branches_reading_rows(x, w):
+    s = 0.0
+    for i in range(x.shape[0]):
+        if x[i] > 0:  # each branch adds into x's cotangent: `_index_add`, a helper, so not
+            s = s + x[i] * w  # compiled (yet)
+        else:
+            s = s - 2.0 * x[i] * w * w
+    return s
+
+
+def stacked(x, w):
+    ys = []
+    for i in range(4):
+        ys.append(np.cos(x * w * i))
+    return np.sum(np.stack(ys) ** 2)
+
+
+def nested(A, v):
+    total = 0.0
+    for i in range(3):
+        u = v
+        for j in range(2):
+            u = np.sin(A @ u) + 0.1 * j
+        total = total + np.sum(u * A[i])
+    return total
+
+
+def strided(x):
+    y = x
+    for i in range(5, 0, -2):
+        y = y * np.cos(x * i)
+    return np.sum(y)
+
+
+def fancy(x, idx):
+    s = 0.0
+    for i in range(3):
+        s = s + np.sum(x[idx] * i)  # an array of indices: Numba's rules differ, so not compiled
+    return s
+
+
+RNG = np.random.default_rng(3)
+PROGRAMS = {  # name: (function, arguments, argnums, compiled loops, compiled backward loops)
+    "rnn": (rnn, (0.4 * RNG.standard_normal((4, 4)), RNG.standard_normal((4, 3)),
+                  RNG.standard_normal((6, 3))), (0, 1), 1, 1),
+    "conv": (conv, (RNG.standard_normal(12), RNG.standard_normal(3)), (0, 1), 1, 1),
+    "stops": (stops, (RNG.uniform(0.1, 0.5, (6, 3)), RNG.uniform(0.5, 1.0, 3)), (0, 1), 1, 1),
+    "branches": (branches, (RNG.standard_normal(7), 0.7), (0, 1), 1, 1),
+    "branches_reading_rows": (branches_reading_rows, (RNG.standard_normal(7), 0.7), (0, 1), 0, 0),
+    "stacked": (stacked, (RNG.standard_normal(5), 0.3), (0, 1), 1, 1),
+    "nested": (nested, (RNG.standard_normal((3, 3)) * 0.5, RNG.standard_normal(3)), (0, 1), 1, 1),
+    "strided": (strided, (RNG.standard_normal(4),), 0, 1, 1),
+    "fancy": (fancy, (RNG.standard_normal(5), np.array([0, 2, 2])), 0, 0, 0),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(PROGRAMS))
+def test_compiled_loops_match_central_differences_and_the_numpy_backend(case):
+    f, args, argnums, loops, backs = PROGRAMS[case]
+    symgrad.check_grads(f, args, argnums, backend="numba", modes=("rev", "fwd"))
+    g = symgrad.grad(f, argnums, backend="numba")
+    got, want = g(*args), symgrad.grad(f, argnums)(*args)
+    for a, b in zip(*(v if isinstance(argnums, tuple) else (v,) for v in (got, want))):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+    source = g.source
+    assert source.count("\ndef _loop") == loops and source.count("\ndef _back") == backs, source
+    assert loops == 0 or "tape.append(" not in source
+
+
+def test_the_tape_is_arrays_written_at_each_step_and_read_back_from_the_last():
+    W, U, xs = PROGRAMS["rnn"][1]
+    g = symgrad.grad(rnn, (0, 1), backend="numba")
+    g(W, U, xs)
+    source = g.source
+    assert "    tape_h_1 = np.empty((n, 4), np.float64)\n" in source
+    assert "        tape_h_1[k] = h_1\n" in source and "    for k_1 in range(len(" in source
+    assert "    W_bar_1 = _back" not in source  # a sum of outer products: one product after
+    assert ".T @ " in source.split("def _back", 1)[1]
+
+
+def test_a_loop_that_breaks_hands_on_the_steps_it_ran():
+    x, w = PROGRAMS["stops"][1]
+    g = symgrad.grad(stops, (0, 1), backend="numba")
+    g(x, w)
+    assert "[:k]" in g.source  # the tape cut to the steps run
+    for later in (x[:2], x[:1]):  # fewer steps than the first call's break
+        np.testing.assert_allclose(g(later, w)[0], symgrad.grad(stops, (0, 1))(later, w)[0])
+
+
+def test_forward_mode_compiles_the_loop_with_its_tangents():
+    W, U, xs = PROGRAMS["rnn"][1]
+    source = symgrad.emit_module(rnn, argnums=(0, 1), kind="jvp", backend="numba", args=(W, U, xs))
+    kernel = source[source.index("def _loop") : source.index("def jvp_rnn")]
+    assert "_fit(" not in kernel and "loss_dot = 0.0" in kernel  # a float's tangent: a float
+
+
+def decay(x, w):
+    for _ in range(3):
+        x = np.tanh(x * w)
+    return np.sum(x)
+
+
+def test_float32_loops_keep_their_dtype():
+    x, w = RNG.standard_normal(5).astype(np.float32), RNG.standard_normal(5).astype(np.float32)
+    tangents = (np.ones(5, np.float32), np.zeros(5, np.float32))
+    value, tangent = symgrad.jvp(decay, (x, w), tangents, backend="numba")
+    assert value.dtype == tangent.dtype == np.float32
+    want = symgrad.jvp(decay, (x, w), tangents)
+    np.testing.assert_allclose(tangent, want[1], rtol=1e-6)
+    source = symgrad.emit_module(decay, argnums=(0, 1), kind="jvp", backend="numba", args=(x, w))
+    assert "def _loop" in source
+
+
+def test_a_float64_total_of_float32_steps_stays_a_python_loop():
+    """`loss = 0.0` then `loss + np.sum(float32)` is a float64 on the first step and a float32
+    after: NumPy's types change, Numba's would not, so the loop is not compiled."""
+    W, U, xs = (a.astype(np.float32) for a in PROGRAMS["rnn"][1])
+    g = symgrad.grad(rnn, (0, 1), backend="numba")
+    gW, _ = g(W, U, xs)
+    assert "def _loop" not in g.source and gW.dtype == np.float32
