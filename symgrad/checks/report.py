@@ -21,6 +21,7 @@ import numpy as np
 
 from symgrad.api import Compiled, _normalise_argnums
 from symgrad.checks.numeric import check_grads
+from symgrad.display import html_table
 
 SYMBOLIC_LIMIT = 64
 PASSED, FAILED, SKIPPED = "passed", "FAILED", "skipped"
@@ -53,6 +54,13 @@ class CheckReport:
     def __repr__(self) -> str:
         checks = ", ".join(f"{c.name} {c.status}" for c in self.checks)
         return f"<CheckReport {self.function}: {'ok' if self.ok else 'FAILED'} ({checks})>"
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython: the report as printed
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:  # notebooks: a table
+        rows = [[c.name, c.status, c.detail] for c in self.checks]
+        return html_table(["check", "status", "detail"], rows, str(self).splitlines()[0])
 
 
 def check(f, *args, argnums=0, seed: int = 0) -> CheckReport:

@@ -28,6 +28,7 @@ import sympy as sp
 from symgrad.api import Compiled
 from symgrad.checks.examples import example_function, parse_example, sample
 from symgrad.checks.sym_array import Undecided, decide_at, exact, symarray
+from symgrad.display import html_table
 from symgrad.errors import SymgradError
 from symgrad.rules import RULES
 
@@ -129,6 +130,14 @@ class RulesReport:
 
     def __repr__(self) -> str:
         return f"<RulesReport ok={self.ok}: {str(self).splitlines()[-1]}>"
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython: the report as printed
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:  # notebooks: a table
+        header = ["rule", "VJP", "JVP", "examples", "backward function", "detail"]
+        rows = [[c.name, c.method, c.jvp, c.examples, c.math, c.detail] for c in self.checks]
+        return html_table(header, rows, str(self).splitlines()[-1])
 
     def to_markdown(self) -> str:
         """The docs page `docs/rules.md`: the table, and how its rows were proved."""
