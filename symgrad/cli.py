@@ -16,8 +16,6 @@ import importlib.util
 import inspect
 import itertools
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
@@ -26,7 +24,7 @@ import numpy as np
 
 from symgrad.api import emit_module, grad
 from symgrad.errors import SymgradError
-from symgrad.ir import to_dot, to_text
+from symgrad.ir import picture, to_dot, to_text
 
 _MODULES = itertools.count()
 
@@ -199,26 +197,14 @@ def cmd_graph(args) -> int:
         print(to_text(graph))
         return 0
     fmt = os.path.splitext(args.output)[1].lstrip(".").lower()
-    if fmt not in ("dot", "gv", "svg", "png"):
+    if fmt not in ("dot", "gv", *picture.FORMATS):
         raise SymgradError(f"-o {args.output}: unknown format; write a .dot, .svg or .png file")
-    dot = to_dot(graph)
     if fmt in ("dot", "gv"):
-        Path(args.output).write_text(dot)
+        Path(args.output).write_text(to_dot(graph))
+        print(f"wrote {args.output}", file=sys.stderr)
     else:
-        exe = shutil.which("dot")
-        if exe is None:
-            raise SymgradError(
-                f"-o {args.output}: drawing a .{fmt} needs Graphviz's `dot` program, which is not "
-                "on PATH",
-                hint="Install Graphviz (apt install graphviz, brew install graphviz or conda "
-                "install graphviz), or write DOT text with -o graph.dot.",
-            )
-        done = subprocess.run(
-            [exe, f"-T{fmt}", "-o", args.output], input=dot, text=True, capture_output=True
-        )
-        if done.returncode != 0:
-            raise SymgradError(f"-o {args.output}: dot failed: {done.stderr.strip()}")
-    print(f"wrote {args.output}", file=sys.stderr)
+        tool = picture.draw(graph, args.output)
+        print(f"wrote {args.output} (drawn with {tool})", file=sys.stderr)
     return 0
 
 
@@ -298,7 +284,7 @@ def _parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         metavar="GRAPH.dot|.svg|.png",
-        help="write the graph (.svg and .png need Graphviz's dot)",
+        help="write the graph (.svg and .png: drawn by Graphviz's dot, else by matplotlib)",
     )
     p.set_defaults(run=cmd_graph)
 

@@ -151,26 +151,42 @@ def test_graph_writes_dot(model, tmp_path):
     assert text.startswith("digraph") and "W_bar" in text
 
 
-def test_graph_picture_without_graphviz_exits_2(model, tmp_path, capsys, monkeypatch):
+def test_graph_picture_without_graphviz_or_matplotlib_exits_2(model, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("shutil.which", lambda name: None)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "matplotlib" else real(name, *a),
+    )
     assert main(["graph", f"{model}:f", "-o", str(tmp_path / "g.svg")]) == 2
     err = capsys.readouterr().err
-    assert "Graphviz" in err and "install graphviz" in err
+    assert "Graphviz" in err and "install graphviz" in err and "matplotlib" in err
     assert not (tmp_path / "g.svg").exists()
 
 
 @pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for dot")
-def test_graph_picture_runs_dot(model, tmp_path, monkeypatch):
+def test_graph_picture_runs_dot(model, tmp_path, monkeypatch, capsys):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    fake = bin_dir / "dot"  # records its arguments, copies the DOT text to the -o file
-    fake.write_text('#!/bin/sh\necho "$@" > "$3.args"\ncat > "$3"\n')
+    fake = bin_dir / "dot"  # records its arguments, answers with the DOT text it read
+    fake.write_text(f'#!/bin/sh\necho "$@" > {bin_dir}/args\ncat\n')
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     out = tmp_path / "g.png"
     assert main(["graph", f"{model}:f", "-o", str(out)]) == 0
-    assert (tmp_path / "g.png.args").read_text().split()[0] == "-Tpng"
+    assert (bin_dir / "args").read_text().split() == ["-Tpng"]
     assert out.read_text().startswith("digraph")
+    assert "(drawn with dot)" in capsys.readouterr().err
+
+
+def test_graph_picture_drawn_with_matplotlib_without_graphviz(model, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    out = tmp_path / "g.png"
+    assert main(["graph", f"{model}:loss", "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(b"\x89PNG")
+    assert "(drawn with matplotlib)" in capsys.readouterr().err
 
 
 def test_graph_unknown_format_exits_2(model, tmp_path, capsys):
