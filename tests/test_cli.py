@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import subprocess
 import sys
@@ -203,8 +204,10 @@ class _Recorded(list):
 
     ok = True
 
-    def check(self, f, *args, argnums=0, seed=0):
+    def check(self, f, *args, argnums=0, seed=0, progress=None):
         self.append((f, args, argnums, seed))
+        progress(0, 1, "")
+        progress(1, 1, "fake")
         return _Report(self.ok)
 
 
@@ -300,7 +303,9 @@ def test_verify_rules_failure_and_unknown_names(monkeypatch, capsys):
         def __str__(self):
             return "tanh FAILED"
 
-    monkeypatch.setattr(symbolic, "verify_rules", lambda names=None, jobs=1: Failing())
+    monkeypatch.setattr(
+        symbolic, "verify_rules", lambda names=None, jobs=1, progress=None: Failing()
+    )
     assert main(["verify-rules", "tanh"]) == 1
     assert "tanh FAILED" in capsys.readouterr().out
     monkeypatch.undo()  # an unknown name is refused before anything is proved
@@ -339,3 +344,35 @@ def test_check_of_a_function_failing_on_the_arguments_exits_2(tmp_path, capsys):
     assert "f raised TypeError" in err and "n = 2" in err and "Traceback" not in err
     assert main(["check", f"{path}:f", "--args", "x: 3, n = two"]) == 2
     assert "is not a Python number" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_verify_rules_counts_the_rules_proved_on_a_terminal(monkeypatch, capsys, quiet):
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    assert main(["verify-rules", "add", "negative", "--jobs", "2", *["--quiet"] * quiet]) == 0
+    counter = sys.stderr.getvalue()
+    if quiet:
+        assert counter == ""
+    else:  # rewritten in place, then erased before the report
+        assert counter.split("\r")[1:-1] == [
+            "0/2 rules proved",
+            "1/2 rules proved (add)",
+            "2/2 rules proved (negative)",
+            " " * len("2/2 rules proved (negative)"),
+        ]
+    assert "negative" in capsys.readouterr().out
+
+
+def test_check_counts_the_checks_on_a_terminal_and_not_in_a_pipe(
+    model, capsys, recorded, monkeypatch
+):
+    assert main(["check", f"{model}:f"]) == 0
+    assert capsys.readouterr().err == ""  # a pipe (pytest's capture): no counter
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    assert main(["check", f"{model}:f"]) == 0
+    assert "\r1/1 checks done (fake)" in sys.stderr.getvalue()

@@ -15,12 +15,14 @@ so). A rule without examples is reported as unverified, never skipped.
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import multiprocessing
 import re
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Callable
 
 import numpy as np
 import sympy as sp
@@ -160,19 +162,36 @@ def _code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def verify_rules(names=None, seed: int = 0, jobs: int = 1) -> RulesReport:
+def verify_rules(
+    names=None, seed: int = 0, jobs: int = 1, progress: Callable | None = None
+) -> RulesReport:
     """Prove every rule (or those in `names`) against SymPy; see the module docstring. `jobs`
-    processes share the rules (the proofs are independent; the report is the same)."""
+    processes share the rules (the proofs are independent; the report is the same).
+    `progress(done, total, name)` is called at the start (0, total, "") and as each rule's
+    proof ends, in the table's order."""
     names = sorted(names or RULES)
     unknown = [n for n in names if n not in RULES]
     if unknown:
         close = difflib.get_close_matches(unknown[0], list(RULES), n=3)
         hint = f"did you mean {', '.join(close)}?" if close else "see symgrad.rules.RULES"
         raise SymgradError(f"no rule named {', '.join(map(repr, unknown))}; {hint}")
+    prove = functools.partial(verify_rule, seed=seed)
     if jobs > 1 and len(names) > 1:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            return RulesReport(pool.starmap(verify_rule, [(n, seed) for n in names], chunksize=1))
-    return RulesReport([verify_rule(name, seed) for name in names])
+            return _collected(pool.imap(prove, names, chunksize=1), len(names), progress)
+    return _collected(map(prove, names), len(names), progress)
+
+
+def _collected(proofs, total: int, progress: Callable | None) -> RulesReport:
+    """The report of `proofs` as they end, each told to `progress` (and the start, as 0 done)."""
+    checks = []
+    if progress is not None:
+        progress(0, total, "")
+    for check in proofs:
+        checks.append(check)
+        if progress is not None:
+            progress(len(checks), total, check.name)
+    return RulesReport(checks)
 
 
 def verify_rule(name: str, seed: int = 0) -> RuleCheck:
