@@ -103,6 +103,7 @@ def test_graph_shows_its_text_ir_without_a_picture_tool(mod, monkeypatch):
     _without(monkeypatch, "matplotlib")
     graph = symgrad.grad(mod.loss).graph
     assert repr(graph) == f"<symgrad graph loss: {len(graph)} nodes>"
+    assert str(graph) == to_text(graph)  # print(graph)
     assert graph._repr_svg_() is None
 
 
