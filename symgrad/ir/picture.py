@@ -25,6 +25,7 @@ from symgrad.ir.printer import labels, to_dot
 
 FORMATS = ("svg", "png")
 BACKWARD = "#fde2e2"  # the fill of a node the reverse pass built, as in to_dot
+LABEL = 60  # characters of a node's label matplotlib draws (a constant array's is long)
 
 
 def draw(graph: Graph, path: str) -> str:
@@ -76,7 +77,7 @@ def _matplotlib(graph: Graph, out, fmt: str) -> None:
     from matplotlib.figure import Figure
 
     layers = list(nx.topological_generations(graph.nx))
-    width = max(len(layer) for layer in layers)
+    width = max((len(layer) for layer in layers), default=1)
     fig = Figure(figsize=(min(3.2 * width, 40), 0.9 * len(layers) + 0.5))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
@@ -92,7 +93,8 @@ def _matplotlib(graph: Graph, out, fmt: str) -> None:
             facecolor=BACKWARD if node.backward else "white",
             linewidth=2 if nid in graph.outputs else 1,
         )
-        label = ax.text(x, y, text[nid], ha="center", va="center", family="monospace", size=8)
+        short = text[nid] if len(text[nid]) <= LABEL else text[nid][: LABEL - 1] + "…"
+        label = ax.text(x, y, short, ha="center", va="center", family="monospace", size=8)
         label.set_bbox(box)
         boxes[nid] = label.get_bbox_patch()
     for a, b in graph.nx.edges():
