@@ -54,10 +54,14 @@ def adam(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
 
 
 def progress(epoch, epochs, value, width=30):
+    """The epoch's bar: redrawn in place on a terminal, a line per epoch into a pipe or a file."""
     done = width * epoch // epochs
-    bar = "#" * done + "." * (width - done)
-    sys.stdout.write(f"\repoch {epoch:>3}/{epochs} [{bar}] loss {value:.4f}")
-    sys.stdout.flush()
+    line = f"epoch {epoch:>3}/{epochs} [{'#' * done}{'.' * (width - done)}] loss {value:.4f}"
+    if sys.stdout.isatty():
+        sys.stdout.write("\r" + line + ("\n" if epoch == epochs else ""))
+        sys.stdout.flush()
+    else:
+        print(line)
 
 
 def accuracy(params, X, y):
@@ -89,7 +93,7 @@ def main(fast: bool = False) -> dict:
     seconds = time.perf_counter() - t0
 
     train_acc, test_acc = accuracy(params, X_train, y_train), accuracy(params, X_test, y_test)
-    print(f"\n\ntrained {epochs} epochs in {seconds:.1f} s")
+    print(f"\ntrained {epochs} epochs in {seconds:.1f} s")
     print(f"training accuracy {train_acc:.1%}, held-out test accuracy {test_acc:.1%}")
     print("\nEach step runs this emitted code (helpers such as `linear` are copied above it):\n")
     print(value_and_grad.source.split("\n\n\n")[-1])

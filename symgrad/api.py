@@ -27,6 +27,7 @@ import networkx as nx
 import numpy as np
 
 from symgrad import tree
+from symgrad.display import Source
 from symgrad.emit import emit_module as _emit
 from symgrad.emit import load
 from symgrad.emit.drivers import BATCHED_HELPERS, jacfwd_driver, jacrev_driver
@@ -642,10 +643,11 @@ class Compiled:
         return latest if base is artifact else artifact
 
     @property
-    def source(self) -> str:
+    def source(self) -> Source:
         """The emitted module, as text: the one specialised for the latest call's argument
-        types (its docstring says which), or before any call the shape-polymorphic one."""
-        return self._latest.source
+        types (its docstring says which), or before any call the shape-polymorphic one.
+        Notebooks show it highlighted (`symgrad.display.Source`)."""
+        return Source(self._latest.source)
 
     @property
     def graph(self) -> Graph:
@@ -781,7 +783,50 @@ class Compiled:
         return inlined(self._artifact, values, result)
 
     def __repr__(self) -> str:
-        return f"<symgrad {self.kind} of {self.fn.__qualname__} argnums={self.argnums}>"
+        return f"<symgrad {self._describe()}>"
+
+    def _describe(self) -> str:
+        """What it computes, as `repr` shows it: "grad of f argnums=(0, 1)", "hessian of f
+        argnums=0" (jacfwd of grad at the same arguments), "grad of (grad of f argnums=0)
+        argnums=0"."""
+        kind, inner = self.kind, self.fn
+        if (
+            kind == "jacfwd"
+            and isinstance(inner, Compiled)
+            and (inner.kind, inner.has_aux, inner._argnums) == ("grad", False, self._argnums)
+        ):
+            kind, inner = "hessian", inner.fn
+        of = f"({inner._describe()})" if isinstance(inner, Compiled) else inner.__qualname__
+        options = [f"argnums={self._argnums}"]
+        if self.has_aux:
+            options.append("has_aux=True")
+        if self.backend != "numpy":
+            options.append(f"backend={self.backend!r}")
+        return f"{kind} of {of} {' '.join(options)}"
+
+    @property
+    def _argnums(self) -> int | tuple[int, ...]:
+        """argnums as the user gave it (a bound method's self not counted)."""
+        nums = tuple(k - (self.bound is not None) for k in self.argnums)
+        return nums[0] if self._single else nums
+
+
+class Derivative:
+    """What `vjp` and `linearize` return: a function of cotangents (tangents) at the primals
+    they were given, with the emitted module's `.source` and `.graph`."""
+
+    def __init__(self, name: str, compiled: Compiled, call: Callable):
+        self.__name__ = self.__qualname__ = name
+        self.source, self.graph = compiled.source, compiled.graph  # compiled now: errors now
+        self._of, self._call = compiled, call
+
+    def __call__(self, *args) -> Any:
+        return self._call(*args)
+
+    def __repr__(self) -> str:
+        return (
+            f"<symgrad {self.__name__} of {self._of.fn.__qualname__} argnums={self._of._argnums}>"
+        )
 
 
 def _decorator(
@@ -856,7 +901,7 @@ def value_and_grad(
     return _decorator("value_and_grad", fun, argnums, has_aux, backend)
 
 
-def vjp(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Callable]:
+def vjp(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Derivative]:
     """`(fun(*primals), vjp_fn)` where `vjp_fn(ct)` returns one cotangent per primal.
 
     Cotangents are computed for the float primals; non-float primals get None.
@@ -868,7 +913,7 @@ def vjp(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Callable]
         raise NotDifferentiableError(f"vjp of {fun.__qualname__}: no float argument")
     compiled = Compiled(fun, floats, "vjp", backend=backend)
 
-    def vjp_fn(ct):
+    def call(ct):
         if np.shape(ct) != np.shape(out):
             raise SymgradError(
                 f"vjp of {fun.__qualname__}: the cotangent has shape "
@@ -879,9 +924,7 @@ def vjp(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Callable]
         it = iter(result)
         return tuple(next(it) if k in floats else None for k in range(len(primals)))
 
-    vjp_fn.source = compiled.source  # type: ignore[attr-defined]
-    vjp_fn.graph = compiled.graph  # type: ignore[attr-defined]
-    return out, vjp_fn
+    return out, Derivative("vjp_fn", compiled, call)
 
 
 def emit_module(
@@ -908,7 +951,7 @@ def emit_module(
                 hint="emit_module(f, args=(x, y), backend='numba'); on the command line, "
                 '--args "x: 1000, y: 3x4".',
             )
-        return compiled.save(path) if path else compiled._artifact.source
+        return Source(compiled.save(path) if path else compiled._artifact.source)
     values = _bind(_root(fun), tuple(args), {})
     if kind in ("jvp", "vjp"):
         if kind == "jvp":
@@ -920,4 +963,4 @@ def emit_module(
     if path:
         with open(path, "w") as f:
             f.write(source)
-    return source
+    return Source(source)

@@ -18,6 +18,7 @@ import numpy as np
 
 from symgrad.api import (
     Compiled,
+    Derivative,
     _bind,
     _call,
     _static,
@@ -109,7 +110,7 @@ def _jvp_inline(args: tuple, kwargs: dict) -> Inline:
 jvp.symgrad_inline = _jvp_inline  # type: ignore[attr-defined]
 
 
-def linearize(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Callable]:
+def linearize(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Derivative]:
     """`(fun(*primals), f_jvp)` where `f_jvp(*tangents)` is `jvp(fun, primals, tangents)[1]`.
 
     `f_jvp` has `.source` (the emitted forward-mode module, differentiating every float argument)
@@ -122,7 +123,7 @@ def linearize(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Cal
         raise NotDifferentiableError(f"linearize of {fun.__qualname__}: no float argument")
     compiled = Compiled(fun, floats, "jvp", backend=backend)
 
-    def f_jvp(*tangents):
+    def call(*tangents):
         if len(tangents) != len(primals):
             raise SymgradError(
                 f"linearize of {fun.__qualname__}: {len(tangents)} tangents for "
@@ -131,9 +132,7 @@ def linearize(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Cal
         ts = [_tangent_like(fun, k, primals[k], tangents[k]) for k in floats]
         return _split(_call(compiled._artifact, fun, values + ts))[1]
 
-    f_jvp.source = compiled.source  # type: ignore[attr-defined]
-    f_jvp.graph = compiled.graph  # type: ignore[attr-defined]
-    return out, f_jvp
+    return out, Derivative("f_jvp", compiled, call)
 
 
 def hvp(fun: Callable, primals, tangents, *, backend: str = "numpy") -> Any:

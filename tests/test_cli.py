@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import subprocess
 import sys
@@ -151,26 +152,42 @@ def test_graph_writes_dot(model, tmp_path):
     assert text.startswith("digraph") and "W_bar" in text
 
 
-def test_graph_picture_without_graphviz_exits_2(model, tmp_path, capsys, monkeypatch):
+def test_graph_picture_without_graphviz_or_matplotlib_exits_2(model, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("shutil.which", lambda name: None)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "matplotlib" else real(name, *a),
+    )
     assert main(["graph", f"{model}:f", "-o", str(tmp_path / "g.svg")]) == 2
     err = capsys.readouterr().err
-    assert "Graphviz" in err and "install graphviz" in err
+    assert "Graphviz" in err and "install graphviz" in err and "matplotlib" in err
     assert not (tmp_path / "g.svg").exists()
 
 
 @pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for dot")
-def test_graph_picture_runs_dot(model, tmp_path, monkeypatch):
+def test_graph_picture_runs_dot(model, tmp_path, monkeypatch, capsys):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    fake = bin_dir / "dot"  # records its arguments, copies the DOT text to the -o file
-    fake.write_text('#!/bin/sh\necho "$@" > "$3.args"\ncat > "$3"\n')
+    fake = bin_dir / "dot"  # records its arguments, answers with the DOT text it read
+    fake.write_text(f'#!/bin/sh\necho "$@" > {bin_dir}/args\ncat\n')
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     out = tmp_path / "g.png"
     assert main(["graph", f"{model}:f", "-o", str(out)]) == 0
-    assert (tmp_path / "g.png.args").read_text().split()[0] == "-Tpng"
+    assert (bin_dir / "args").read_text().split() == ["-Tpng"]
     assert out.read_text().startswith("digraph")
+    assert "(drawn with dot)" in capsys.readouterr().err
+
+
+def test_graph_picture_drawn_with_matplotlib_without_graphviz(model, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    out = tmp_path / "g.png"
+    assert main(["graph", f"{model}:loss", "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(b"\x89PNG")
+    assert "(drawn with matplotlib)" in capsys.readouterr().err
 
 
 def test_graph_unknown_format_exits_2(model, tmp_path, capsys):
@@ -187,8 +204,10 @@ class _Recorded(list):
 
     ok = True
 
-    def check(self, f, *args, argnums=0, seed=0):
+    def check(self, f, *args, argnums=0, seed=0, progress=None):
         self.append((f, args, argnums, seed))
+        progress(0, 1, "")
+        progress(1, 1, "fake")
         return _Report(self.ok)
 
 
@@ -284,7 +303,9 @@ def test_verify_rules_failure_and_unknown_names(monkeypatch, capsys):
         def __str__(self):
             return "tanh FAILED"
 
-    monkeypatch.setattr(symbolic, "verify_rules", lambda names=None, jobs=1: Failing())
+    monkeypatch.setattr(
+        symbolic, "verify_rules", lambda names=None, jobs=1, progress=None: Failing()
+    )
     assert main(["verify-rules", "tanh"]) == 1
     assert "tanh FAILED" in capsys.readouterr().out
     monkeypatch.undo()  # an unknown name is refused before anything is proved
@@ -323,3 +344,35 @@ def test_check_of_a_function_failing_on_the_arguments_exits_2(tmp_path, capsys):
     assert "f raised TypeError" in err and "n = 2" in err and "Traceback" not in err
     assert main(["check", f"{path}:f", "--args", "x: 3, n = two"]) == 2
     assert "is not a Python number" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_verify_rules_counts_the_rules_proved_on_a_terminal(monkeypatch, capsys, quiet):
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    assert main(["verify-rules", "add", "negative", "--jobs", "2", *["--quiet"] * quiet]) == 0
+    counter = sys.stderr.getvalue()
+    if quiet:
+        assert counter == ""
+    else:  # rewritten in place, then erased before the report
+        assert counter.split("\r")[1:-1] == [
+            "0/2 rules proved",
+            "1/2 rules proved (add)",
+            "2/2 rules proved (negative)",
+            " " * len("2/2 rules proved (negative)"),
+        ]
+    assert "negative" in capsys.readouterr().out
+
+
+def test_check_counts_the_checks_on_a_terminal_and_not_in_a_pipe(
+    model, capsys, recorded, monkeypatch
+):
+    assert main(["check", f"{model}:f"]) == 0
+    assert capsys.readouterr().err == ""  # a pipe (pytest's capture): no counter
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    assert main(["check", f"{model}:f"]) == 0
+    assert "\r1/1 checks done (fake)" in sys.stderr.getvalue()

@@ -1,4 +1,5 @@
-"""Every code block in docs/ runs, and prints what the page says it prints.
+"""Every code block in docs/ runs, and prints what the page says it prints; every link leads
+somewhere, and MkDocs builds the pages without a warning.
 
 Each page runs in a fresh interpreter (pages register rules and import their own `model.py`), in
 a temporary folder. A ```python block whose introducing paragraph ends with a backticked file name
@@ -26,6 +27,9 @@ PAGES = sorted(DOCS.glob("*.md"))
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.M | re.S)
 _FILE = re.compile(r"`([\w/]+\.py)`(?:\s*\([^)]*\))?:\s*$|^# ([\w/]+\.py)\n")
 _PATH = re.compile(r"(?:/[\w.-]+)+/(\w+\.py)\b")  # an absolute path to a page's file
+_CODE = re.compile(r"^```.*?^```$|(`+).+?(?<!`)\1(?!`)", re.M | re.S)  # fenced blocks, code spans
+_LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\n]*)\)")
+_TARGET = re.compile(r"https?://\S+|(?=.)(?P<page>[\w/.-]+\.md)?(#[\w-]+)?")
 
 
 def blocks(text: str) -> list[tuple[str, str, str]]:
@@ -80,6 +84,39 @@ def _lines(text: str) -> list[str]:
     """The lines to compare: trailing spaces dropped, paths to the page's files as file names."""
     text = _PATH.sub(lambda m: m.group(1) if Path(m.group(1)).exists() else m.group(0), text)
     return [line.rstrip() for line in text.strip("\n").splitlines()]
+
+
+def links(markdown: str) -> list[tuple[str, str]]:
+    """(text, target) of each inline link Markdown makes, code spans and fenced blocks aside."""
+    return _LINK.findall(_CODE.sub("", markdown))
+
+
+def test_links_finds_what_markdown_would_make_a_link():
+    text = "B[x](v) is a link; `B[x](v)` and ``a `B[y](w)` b`` are code, as is\n```\nB[z](u)\n```\n"
+    assert links(text) == [("x", "v")]
+
+
+@pytest.mark.parametrize("page", [*PAGES, DOCS.parent / "README.md"], ids=lambda p: p.name)
+def test_links_lead_to_a_page_or_a_url(page):
+    """The notation B[x](v) outside code would render as a link to "v": write it as code."""
+    bad = []
+    for text, target in links(page.read_text()):
+        m = _TARGET.fullmatch(target)
+        if m is None or (m["page"] and not (page.parent / m["page"]).exists()):
+            bad.append(f"[{text}]({target})")
+    assert not bad, f"{page.name}: links to nowhere (code spans show notation): {bad}"
+
+
+def test_mkdocs_builds_strictly(tmp_path):
+    pytest.importorskip("mkdocs")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
+        cwd=DOCS.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])

@@ -55,6 +55,8 @@ def test_backprop_necessity_gradient_descent_beats_random_search():
 def test_train_mlp_digits(tmp_path):
     out = run("train_mlp_digits.py", tmp_path)
     assert "epoch   3/3 [" in out and "held-out test accuracy" in out
+    assert "\r" not in out  # in a pipe, one line per epoch
+    assert re.findall(r"(?m)^epoch +(\d)/3 \[", out) == ["1", "2", "3"]
     assert "def value_and_grad_loss(W1, b1, gamma, beta, W2, b2, X, y):" in out
     assert "_layer_norm_vjp_z(" in out
 

@@ -6,12 +6,13 @@ from symgrad.checks.numeric import check_grads
 from symgrad.checks.report import CheckReport, check
 
 
-def verify_rules(names=None, seed: int = 0, jobs: int = 1):
+def verify_rules(names=None, seed: int = 0, jobs: int = 1, progress=None):
     """Prove every backward function in the rule table (or those named) with SymPy, in `jobs`
-    processes; returns a `RulesReport` (see `symgrad.checks.symbolic`)."""
+    processes, calling `progress(done, total, name)` as each rule's proof ends; returns a
+    `RulesReport` (see `symgrad.checks.symbolic`)."""
     from symgrad.checks.symbolic import verify_rules as prove
 
-    return prove(names, seed, jobs)
+    return prove(names, seed, jobs, progress)
 
 
 __all__ = ["CheckReport", "check", "check_grads", "verify_rules"]

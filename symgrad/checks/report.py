@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from symgrad.api import Compiled, _normalise_argnums
 from symgrad.checks.numeric import check_grads
+from symgrad.display import html_table
 
 SYMBOLIC_LIMIT = 64
 PASSED, FAILED, SKIPPED = "passed", "FAILED", "skipped"
@@ -54,17 +56,29 @@ class CheckReport:
         checks = ", ".join(f"{c.name} {c.status}" for c in self.checks)
         return f"<CheckReport {self.function}: {'ok' if self.ok else 'FAILED'} ({checks})>"
 
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython: the report as printed
+        printer.text(str(self))
 
-def check(f, *args, argnums=0, seed: int = 0) -> CheckReport:
-    """Check symgrad's gradient of f at args with both oracles; see the module docstring."""
+    def _repr_html_(self) -> str:  # notebooks: a table
+        rows = [[c.name, c.status, c.detail] for c in self.checks]
+        return html_table(["check", "status", "detail"], rows, str(self).splitlines()[0])
+
+
+def check(f, *args, argnums=0, seed: int = 0, progress: Callable | None = None) -> CheckReport:
+    """Check symgrad's gradient of f at args with both oracles; see the module docstring.
+    `progress(done, total, name)` is called at the start (0, 2, "") and as each check ends."""
     fn = inspect.unwrap(f)
     nums, _ = _normalise_argnums(fn, argnums)
     names = list(inspect.signature(fn).parameters)
     report = CheckReport(f"{fn.__qualname__}({', '.join(names)})", [names[k] for k in nums])
     vjp = Compiled(fn, nums, "vjp")
     vjp._artifact  # compile now: source symgrad cannot handle raises SymgradError here
-    report.checks.append(_numeric(fn, args, nums, seed))
-    report.checks.append(_symbolic(fn, vjp, args, nums, seed))
+    checks = (lambda: _numeric(fn, args, nums, seed), lambda: _symbolic(fn, vjp, args, nums, seed))
+    tell = progress or (lambda done, total, name: None)
+    tell(0, len(checks), "")
+    for run in checks:
+        report.checks.append(run())
+        tell(len(report.checks), len(checks), report.checks[-1].name)
     return report
 
 

@@ -98,6 +98,23 @@ class Graph:
         g.nx.add_edges_from(self.nx.edges(keys=True, data=True))
         return g
 
+    # display: print and IPython show the text IR, notebooks a picture (symgrad.ir.picture) ---
+    def __repr__(self) -> str:
+        return f"<symgrad graph {self.name}: {len(self)} nodes>"
+
+    def __str__(self) -> str:  # print(graph): the text IR
+        from symgrad.ir.printer import to_text  # (the printer imports this module)
+
+        return to_text(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(str(self))
+
+    def _repr_svg_(self) -> str | None:
+        from symgrad.ir.picture import svg
+
+        return svg(self)
+
     # construction ---------------------------------------------------------------------------
     def add(self, op: str, inputs=(), attrs=None, loc: Loc | None = None, **data) -> int:
         inputs = tuple(inputs)

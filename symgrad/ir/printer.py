@@ -3,7 +3,8 @@
 Contract: `to_text` prints one equation per line, `name = op(inputs) {attrs}`, in topological
 order; names are given at print time (`symgrad.ir.names`), as JAX's jaxpr printer does. A node
 owning a sub-graph (a loop's body) is followed by that graph, printed the same way and indented.
-`to_dot` renders the same graph for Graphviz, each sub-graph as a cluster inside its node's.
+`to_dot` renders the same graph for Graphviz, each sub-graph as a cluster inside its node's;
+`labels` are its nodes' labels, `name = op inputs {attrs}`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ def _describe(graph: Graph, nid: int, names: dict[int, str]) -> str:
     args = " ".join(names[i] for i in node.inputs)
     extra = " {" + ", ".join(f"{k}={v!r}" for k, v in attrs.items()) + "}" if attrs else ""
     return f"{node.op} {args}{extra}".rstrip()
+
+
+def labels(graph: Graph) -> dict[int, str]:
+    """Each node's label in pictures: `name = op inputs {attrs}`."""
+    names = assign_names(graph)
+    return {
+        node.id: f"{names[node.id]} = {_describe(graph, node.id, names)}" for node in graph.nodes()
+    }
 
 
 def to_text(graph: Graph) -> str:
@@ -54,9 +63,9 @@ def to_dot(graph: Graph) -> str:
 
 def _dot_nodes(graph: Graph, prefix: str, indent: str) -> list[str]:
     """Nodes and edges of graph (ids `prefix<id>`), sub-graphs as nested clusters."""
-    names, out = assign_names(graph), []
+    names, text, out = assign_names(graph), labels(graph), []
     for node in graph.nodes():
-        label = f"{names[node.id]} = {_describe(graph, node.id, names)}".replace('"', r"\"")
+        label = text[node.id].replace('"', r"\"")
         shape = "ellipse" if node.op == "param" else "box"
         style = ', style=filled, fillcolor="#fde2e2"' if node.backward else ""
         out.append(f'{indent}{prefix}{node.id} [label="{label}", shape={shape}{style}];')

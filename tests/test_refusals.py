@@ -1,0 +1,107 @@
+"""The README's list of refused constructs stays true: each item is refused, with the fence's
+`UnsupportedSyntaxError`, and every construct in the fence's table of refusals is in the list."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+import symgrad
+from symgrad.frontend.fence import REJECT
+
+README = Path(__file__).parents[1] / "README.md"
+
+# Each item of the README's list, as written there, and functions that use what it names.
+REFUSED = {
+    "`return` inside a loop": ["for i in range(3):\n    return x\nreturn x"],
+    "`for ... else` and `while ... else`": [
+        "for i in range(3):\n    x = x + 1\nelse:\n    x = 2 * x\nreturn x",
+        "while x > 0:\n    x = x - 1\nelse:\n    x = 2 * x\nreturn x",
+    ],
+    "code after a `return`, `break` or `continue`": [
+        "return x\nx = 2 * x",
+        "for i in range(3):\n    break\n    x = 2 * x\nreturn x",
+        "for i in range(3):\n    continue\n    x = 2 * x\nreturn x",
+    ],
+    "a path that returns no value": ["if x > 0:\n    return x"],
+    "`*args` and `**kwargs` parameters": [
+        "def f(*xs):\n    return xs[0]",
+        "def f(x, **kw):\n    return x",
+    ],
+    "`obj.attr = v` and `f(x)[i] = v`": [
+        "x.attr = 1.0\nreturn x",
+        "np.ravel(x)[0] = 1.0\nreturn x",
+    ],
+    "`try`, `with`, `raise`, `del`, `global`, `nonlocal`": [
+        "try:\n    y = x\nexcept ValueError:\n    y = x\nreturn y",
+        "with open('f') as h:\n    y = x\nreturn y",
+        "raise ValueError('no')\nreturn x",
+        "y = x\ndel y\nreturn x",
+        "global G\nreturn x",
+        "def g():\n    nonlocal x\n    return x\nreturn g()",
+    ],
+    "a `class` or an `import` inside the function": [
+        "class A:\n    pass\nreturn x",
+        "import math\nreturn x",
+        "from math import pi\nreturn pi * x",
+    ],
+    "`async`, `await`, `yield`, `yield from`": [
+        "async def g(h):\n    async with h:\n        pass\n    async for i in h:\n        await i\n"
+        "return x",
+        "yield x\nreturn x",
+        "yield from x\nreturn x",
+    ],
+    "set and dict comprehensions, a comprehension in a `while` condition or an `assert`, sets, "
+    "f-strings, `:=`, `*` in calls": [
+        "return x * len({i for i in range(3)})",
+        "d = {i: x for i in range(3)}\nreturn d[0]",
+        "while sum([i for i in range(3)]) > 5:\n    x = x + 1\nreturn x",
+        "assert all(i >= 0 for i in range(3))\nreturn x",
+        "s = {1, 2}\nreturn x",
+        "s = f'{x}'\nreturn x",
+        "return (y := x)",
+        "return np.add(*(x, x))",
+    ],
+}
+
+
+def readme_items() -> list[str]:
+    """The README's list: the items between its introduction's colon and "Anything"."""
+    found = re.search(r"^Refused, .*?\)\): (.*?)\. Anything", README.read_text(), re.M | re.S)
+    assert found, "README.md: the paragraph 'Refused, ...: item; item. Anything ...' is gone"
+    return [" ".join(item.split()) for item in re.split(r";\s", found.group(1))]
+
+
+def _function(snippet: str) -> str:
+    if snippet.startswith("def f("):
+        return snippet
+    return "def f(x):\n" + "".join(f"    {line}\n" for line in snippet.splitlines())
+
+
+def test_the_readme_lists_these_items():
+    assert readme_items() == list(REFUSED)
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [s for snippets in REFUSED.values() for s in snippets],
+    ids=lambda s: s.split("\n")[0][:30],
+)
+def test_each_item_is_refused(make_fn, snippet):
+    mod = make_fn(_function(snippet))
+    with pytest.raises(symgrad.UnsupportedSyntaxError):
+        symgrad.grad(mod.f).source
+
+
+def test_every_construct_the_fence_refuses_is_listed():
+    used = {
+        type(node)
+        for snippets in REFUSED.values()
+        for s in snippets
+        for node in ast.walk(ast.parse(_function(s)))
+    }
+    missing = sorted(kind.__name__ for kind in set(REJECT) - used)
+    assert not missing, f"the fence refuses {missing}: add them to README.md's list (and here)"
