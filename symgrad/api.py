@@ -95,7 +95,7 @@ class _Artifact:
     backend: str = "numpy"  # "numba": a specialisation's elementwise work as compiled loops
     fallback: Callable[[], "_Artifact"] | None = None  # the same without compiled loops
     _graph: Graph | None = None
-    _source: str | None = None
+    _source: Source | None = None
     _fn: Callable | None = None
 
     @property
@@ -105,9 +105,9 @@ class _Artifact:
         return self._graph
 
     @property
-    def source(self) -> str:
+    def source(self) -> Source:
         if self._source is None:
-            self._source = self.emit(self.graph)
+            self._source = Source(self.emit(self.graph))
         return self._source
 
     @property
@@ -647,7 +647,7 @@ class Compiled:
         """The emitted module, as text: the one specialised for the latest call's argument
         types (its docstring says which), or before any call the shape-polymorphic one.
         Notebooks show it highlighted (`symgrad.display.Source`)."""
-        return Source(self._latest.source)
+        return self._latest.source
 
     @property
     def graph(self) -> Graph:
