@@ -5,7 +5,8 @@ Contract: `classify(program, directory)` runs symgrad on a program: `Outcome.sta
 modes passes), "refused" (a `SymgradError` whose message starts with the module's path), "wrong"
 (a wrong value, gradient or JVP, or an argument changed) or "crashed" (any other exception, or a
 refusal without a location), with a failure class `key`. `check_program` is the assertion form
-for tests.
+for tests. `BACKEND` (`SYMGRAD_FUZZ_BACKEND`, default numpy) is the backend symgrad runs on; a
+`SpecialisationWarning` (the Numba backend falling back on NumPy) is a crash.
 """
 
 from __future__ import annotations
@@ -16,17 +17,20 @@ import os
 import re
 import sys
 import traceback
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 import symgrad
+from symgrad.errors import SpecialisationWarning
 from symgrad.ir.verify import verify
 from symgrad.rules import RULES
 
 from .control_programs import Program
 
 _COUNTER = itertools.count()
+BACKEND = os.environ.get("SYMGRAD_FUZZ_BACKEND", "numpy")
 _SYMGRAD_DIR = os.path.dirname(os.path.abspath(symgrad.__file__))
 
 
@@ -74,7 +78,9 @@ def classify(program: Program, directory) -> Outcome:
     except Exception as e:
         raise RuntimeError(f"the generated module does not import: {e}\n{program}") from e
     try:
-        return _classify(program, f, path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", SpecialisationWarning)
+            return _classify(program, f, path)
     finally:
         sys.modules.pop(f.__module__, None)
 
@@ -84,7 +90,7 @@ def _classify(program: Program, f, path: str) -> Outcome:
     stage = "value_and_grad"
     try:
         mine = program.copies()
-        g = symgrad.value_and_grad(f, argnums=nums)
+        g = symgrad.value_and_grad(f, argnums=nums, backend=BACKEND)
         value, _ = g(*mine)
         verify(g.graph, RULES)  # the specialised graph, loops and branches included
         for k, (given, orig) in enumerate(zip(mine, args)):
@@ -94,7 +100,7 @@ def _classify(program: Program, f, path: str) -> Outcome:
         if not np.allclose(value, expected, rtol=1e-9, atol=1e-12):
             return Outcome("wrong", "wrong value", f"symgrad {value!r}, Python {expected!r}")
         stage = "check_grads"
-        symgrad.check_grads(f, args, nums, modes=("rev", "fwd"))
+        symgrad.check_grads(f, args, nums, modes=("rev", "fwd"), backend=BACKEND)
         return Outcome("right")
     except symgrad.SymgradError as e:
         if str(e).startswith(path):
@@ -126,7 +132,9 @@ def _noise(f, args, nums) -> bool:
     value squared a few times over)."""
     for eps in (1e-5, 1e-7, 1e-8):
         try:
-            symgrad.check_grads(f, args, nums, modes=("rev", "fwd"), eps=eps, rtol=1e-4, atol=1e-6)
+            symgrad.check_grads(
+                f, args, nums, modes=("rev", "fwd"), eps=eps, rtol=1e-4, atol=1e-6, backend=BACKEND
+            )
             return True
         except Exception:
             continue

@@ -9,7 +9,7 @@ Opt-in long mode: `pytest tests/test_fuzz_control.py --fuzz-long N` or `SYMGRAD_
 checks N programs from fresh seeds (`SYMGRAD_FUZZ_SEED=S` starts at S) and prints a summary.
 Standalone, with a table of failure classes and the smallest (shrunk) reproducer of each:
 
-    python -m tests.test_fuzz_control --count 20000 --seed 1000
+    python -m tests.test_fuzz_control --count 20000 --seed 1000 [--backend numba]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import tempfile
 
 import pytest
 
+from . import control_oracle
 from .control_campaign import run_many
 from .control_oracle import check_program
 from .control_programs import generate
@@ -54,7 +55,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="first seed")
     parser.add_argument("--no-shrink", action="store_true", help="do not shrink reproducers")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--backend", default=control_oracle.BACKEND, help="numpy or numba")
     opts = parser.parse_args(argv)
+    control_oracle.BACKEND = opts.backend
     with tempfile.TemporaryDirectory(prefix="symgrad_fuzz_control_") as directory:
         summary = run_many(
             range(opts.seed, opts.seed + opts.count),

@@ -89,7 +89,14 @@ class _Writer:
     the function's set of `used` names, with its params' names `fixed` by the loop."""
 
     def __init__(
-        self, graph: Graph, used=None, fixed=None, nested: bool = False, plan=None, kernels=None
+        self,
+        graph: Graph,
+        used=None,
+        fixed=None,
+        nested: bool = False,
+        plan=None,
+        kernels=None,
+        helper_names=None,
     ):
         self.graph, self.nested = graph, nested
         self.kernels: Kernels = kernels if kernels is not None else Kernels()  # compiled loops
@@ -101,7 +108,8 @@ class _Writer:
             if node.op != "param" and node.id not in self.inline and not _structured(node.op):
                 self._shorten(node.id)
         order = [n.id for n in graph.nodes() if n.id not in self.inline]
-        self.used = used if used is not None else _helper_names()
+        self.helper_names = helper_names or _helper_names()  # the runtime's functions
+        self.used = used if used is not None else set(self.helper_names)
         same = {s: graph[s].inputs[0] for s in self.plan.updates}  # x[i] = v: still x
         self.names = assign_names(graph, order, reserved=self.used, fixed=fixed, same=same)
         self.used |= set(self.names.values())
@@ -240,7 +248,9 @@ class _Writer:
     def sub_writer(self, graph: Graph, fixed: dict) -> "_Writer":
         """A writer for a loop body, with the params' names `fixed`."""
         plan = self.plan.subplans.get(id(graph))
-        return _Writer(graph, self.used, fixed, nested=True, plan=plan, kernels=self.kernels)
+        return _Writer(
+            graph, self.used, fixed, True, plan, self.kernels, helper_names=self.helper_names
+        )
 
     def assign(self, targets: list[str], values: list[ast.expr], accumulators=()) -> list[str]:
         """Statements setting each target to its value, as if all at once: one assignment per

@@ -52,7 +52,7 @@ def compiled_loop(writer, node) -> bool:
     parts = [*view.stacked, *view.decisions]
     if not all(_typed(body[p].aval) for p in parts):
         return False
-    tape = _tape_item(writer.graph, node)
+    tape = tape_item(writer.graph, node)
     return tape is None or all(
         writer.graph[u].op == "loop_vjp" and _vjp_compiles(writer, writer.graph[u])
         for u in writer.graph.users(tape)
@@ -70,12 +70,32 @@ def compiled_vjp(writer, node) -> bool:
     forward = g[item.inputs[0]] if item.op == "item" else None
     if forward is None or forward.op != "loop":
         return False
-    if _tape_item(g, forward) is not None:
+    if tape_item(g, forward) is not None:
         return compiled_loop(writer, forward)
     return _vjp_compiles(writer, node)
 
 
-def _tape_item(graph, loop) -> int | None:
+def attempt(writer, write) -> list[str] | None:
+    """The lines `write()` gives for a compiled loop, or None, with the writer as it was
+    before, where the function it wrote would call a runtime helper (a spelling the checks
+    above did not foresee, such as an update written `_index_add` in a branch)."""
+    kernels = writer.kernels
+    saved = (set(writer.used), dict(writer.names), set(writer.helpers), len(kernels.sources))
+    kernels.inside = True
+    try:
+        lines = write()
+    finally:
+        kernels.inside = False
+    if lines is None:
+        used, names, helpers, n_sources = saved
+        writer.used.clear()
+        writer.used.update(used)
+        writer.names, writer.helpers = names, helpers
+        del kernels.sources[n_sources:]
+    return lines
+
+
+def tape_item(graph, loop) -> int | None:
     """The item of loop that is its tape, where it records one."""
     view = Loop(loop)
     if not view.records or view.index_only:
@@ -258,12 +278,16 @@ class ArrayRows:
         return lines
 
 
-def wrap(writer, node, lines: list[str], results: list[str], avals: list, back=False) -> list[str]:
+def wrap(
+    writer, node, lines: list[str], results: list[str], avals: list, back=False
+) -> list[str] | None:
     """`lines` (a loop's statements) as a compiled function returning `results` (of these
     Avals), and the statements that call it in their place."""
     kernels = writer.kernels
     name = f"_{'back' if back else 'loop'}{len(kernels.sources) + 1}"
     params = _free(lines, writer.used, kernels.names)
+    if set(params) & writer.helper_names:  # a runtime helper: not Numba's
+        return None
     result = ", ".join(results)
     where = f"`{node.loc.text.strip()}` (line {node.loc.line})" if node.loc else ""
     doc = f"The loop {where}" + (", run backwards" if back else "")

@@ -21,7 +21,14 @@ from __future__ import annotations
 
 import ast
 
-from symgrad.emit.compiled import ArrayRows, compiled_loop, compiled_vjp, wrap
+from symgrad.emit.compiled import (
+    ArrayRows,
+    attempt,
+    compiled_loop,
+    compiled_vjp,
+    tape_item,
+    wrap,
+)
 from symgrad.emit.outer_sums import OuterSums
 from symgrad.emit.scatter import scatter
 from symgrad.ir.names import fresh
@@ -79,11 +86,18 @@ def _body_lines(writer, sub, assign) -> list[str]:
 def write_loop(writer, node) -> list[str]:
     """A `loop` as `for i in range(...)`, a `while` as `while <cond>:`; a compiled one as a
     call of the function that runs it (`symgrad.emit.compiled`)."""
+    if compiled_loop(writer, node):
+        lines = attempt(writer, lambda: _write_loop(writer, node, jit=True))
+        if lines is not None:
+            writer.kernels.arrays.add((id(writer.graph), tape_item(writer.graph, node)))
+            return lines
+    return _write_loop(writer, node, jit=False)
+
+
+def _write_loop(writer, node, jit: bool) -> list[str] | None:
     view = Loop(node)
     body, k, ins = view.body, view.k, node.inputs
     items = _items(writer, node)
-    jit = compiled_loop(writer, node)
-    writer.kernels.inside |= jit
     lines: list[str] = []
     index = [fresh(body[view.index_param].name, writer.used)] if view.counted else []
     carried = [
@@ -129,7 +143,6 @@ def write_loop(writer, node) -> list[str]:
 
     body_lines = _body_lines(writer, sub, outs)
     read = {j: i for j, i in _item_ids(writer, node).items() if j < k + view.n_stacked or tape}
-    writer.kernels.inside = False
     if body_lines == ["    pass"] and view.counted and not read:  # nothing to compute
         return []
     if first_lines and body_lines == ["    pass"]:  # a loop recomputed for its tape alone
@@ -210,11 +223,17 @@ def write_loop_vjp(writer, node) -> list[str]:
     """The tape walked in reverse: each entry unpacked into the body's first params, the
     running cotangents (`state`) updated, the captured values' cotangents accumulated; a
     compiled one as a call of the function that runs it (`symgrad.emit.compiled`)."""
+    if compiled_vjp(writer, node):
+        lines = attempt(writer, lambda: _write_loop_vjp(writer, node, jit=True))
+        if lines is not None:
+            return lines
+    return _write_loop_vjp(writer, node, jit=False)
+
+
+def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     view = LoopVjp(node)
     body, outs, ins = view.body, view.outs, node.inputs
     tape = ins[0]
-    jit = compiled_vjp(writer, node)
-    writer.kernels.inside |= jit
     name = lambda p: body[p].name  # noqa: E731
     lines: list[str] = []
     entry = [fresh(name(p), writer.used) for p in view.entry_params]
@@ -264,13 +283,14 @@ def write_loop_vjp(writer, node) -> list[str]:
     after = sums.after({r: f"np.zeros_like({captured[outs[r][1]]})" for r in sums.rows_of})
     if jit:
         lines += walk.head() + _body_lines(writer, sub, assign) + after
-        writer.kernels.inside = False
         items = _item_ids(writer, node)
         avals = [writer.graph[items[r]].aval for r in items]
         return wrap(writer, node, lines, [results[r] for r in items], avals, back=True)
     unpack = "(" + ", ".join(entry) + ("," if len(entry) == 1 else "") + ")"  # (i,) or ()
     target, walk = unpack[1:-1] if len(entry) > 1 else unpack, f"reversed({writer.names[tape]})"
-    if Loop(forward).index_only and len(entry) == 1:  # the same range, walked back
+    if (id(writer.graph), tape) in writer.kernels.arrays:  # a compiled loop's: arrays
+        walk = f"zip(*(part[::-1] for part in {writer.names[tape]}))"
+    elif Loop(forward).index_only and len(entry) == 1:  # the same range, walked back
         unpack = target = entry[0]
         walk = f"reversed({_range(writer, *forward.inputs[:3])})"
     loop = f"for {target} in {walk}:"

@@ -48,6 +48,7 @@ class Kernels:
     def __init__(self, loops: bool = False):
         self.sources: list[str] = []
         self.loops, self.inside = loops, False
+        self.arrays: set[tuple[int, int]] = set()  # (id of a graph, its tape item) as arrays
 
     @property
     def names(self) -> set[str]:
@@ -99,7 +100,7 @@ def write_fused(writer, node) -> list[str]:
     items = _items(writer, node)
     results = [fresh(items.get(k, "out"), used) for k in range(len(body.outputs))]
     loads, elements = _loads(body, shape, index, args, used)
-    sub = _ScalarWriter(body, used, elements, nested=True, kernels=kernels)
+    sub = _ScalarWriter(body, used, elements, True, None, kernels, writer.helper_names)
     lines = _nest(node, sub, index, results, loads)
     n_steps = sum(1 for n in body.nodes() if n.op not in ("param", "const"))
     folds = node.attrs["folds"]

@@ -13,8 +13,10 @@ read outside the cluster, then the operands of its `folds`: (op, axes, keepdims)
 
 Clusters never make a cycle: a set of nodes joins only where no path leaves it and comes back
 (through nodes outside, a cluster counting as one node) and no member reads a fold of its own
-cluster (the total is known only after the loop). The top-level graph is fused; loop bodies
-and branches stay as they are.
+cluster (the total is known only after the loop). In loop bodies and branches, a cluster that
+adds up a total is a loop too: a step's `np.sum(x[i : i + k] * w)` is one call, with no array
+made for its temporaries (a chain of elementwise work alone, Numba's array expressions already
+compute in one loop where the loop runs compiled).
 """
 
 from __future__ import annotations
@@ -23,13 +25,20 @@ import math
 
 from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, broadcast
+from symgrad.ir.graph import subgraphs
 from symgrad.rules import RULES
 
 
-def fuse(graph: Graph) -> Graph:
-    """Rewrite each cluster worth a loop as a `fused` node; returns graph."""
+def fuse(graph: Graph, body: bool = False) -> Graph:
+    """Rewrite each cluster worth a loop as a `fused` node, in graph and in the graphs its
+    loops and branches own (`body`); returns graph."""
     for members, folds in _clusters(graph):
-        _rewrite(graph, members, folds)
+        if folds or not body:
+            _rewrite(graph, members, folds)
+    for node in graph.nodes():
+        if node.op != "fused":
+            for sub in subgraphs(node):
+                fuse(sub, body=True)
     return graph
 
 
