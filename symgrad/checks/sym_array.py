@@ -8,7 +8,7 @@ they depend on the symbols they are decided inside `decide_at(values)` by substi
 (so code with masks and branches follows the branch that point takes), and raise `Undecided`
 outside it. Python floats become the exact rationals they are written as (or the constant, π, ln 2,
 ..., whose nearest double they are). Linear algebra NumPy cannot do on objects (inv, solve, det,
-norm, std) is done with SymPy matrices.
+norm, std) is done with SymPy matrices; np.sort follows the order at the point.
 """
 
 from __future__ import annotations
@@ -261,6 +261,11 @@ def _solve(a, b):
     return _wrap(result[..., 0] if vector else result)
 
 
+def _sort(a, axis=-1, kind=None, **unused):
+    """np.sort: the entries in the order of their values where `decide_at` puts the symbols."""
+    return np.take_along_axis(a, _ordering(np.argsort)(a, axis=axis), axis)
+
+
 def _where(condition, x=None, y=None):
     c, x, y = (_plain(v) for v in (condition, x, y))
     pick = np.frompyfunc(lambda c_, x_, y_: x_ if _truth(c_) else y_, 3, 1)
@@ -289,6 +294,7 @@ _FUNCTIONS = {
     np.linalg.det: _det,
     np.linalg.solve: _solve,
     np.where: _where,
+    np.sort: _sort,
     np.linalg.norm: _norm,
     np.std: _std,
     np.clip: _clip,

@@ -15,6 +15,7 @@ from symgrad.rules import (  # noqa: F401
     nondiff,
     reductions,
     shapes,
+    sorting,
     special,
 )
 from symgrad.rules.build import Value, add_node, building, ops, split_inputs

@@ -337,3 +337,22 @@ def _erf(x):
 def _index_error(index, n):
     """Fail as Python does for a tuple or list of n items indexed out of range."""
     raise IndexError(f"index {index} is out of range for a tuple or list of {n} items")
+
+
+def _take_along_axis_vjp(g, x, indices, axis=-1):
+    """Zeros shaped like x with g added where np.take_along_axis(x, indices, axis) read it;
+    repeated indices accumulate."""
+    dtype = np.result_type(x, g)
+    if axis is None:  # x read flat
+        out = np.zeros_like(np.ravel(x), dtype=dtype)
+        np.add.at(out, indices, g)
+        return np.reshape(out, np.shape(x))
+    out = np.zeros_like(x, dtype=dtype)
+    nd = np.ndim(x)
+    axis = axis % nd
+    index = tuple(
+        indices if d == axis else np.reshape(np.arange(n), (-1,) + (1,) * (nd - 1 - d))
+        for d, n in enumerate(np.shape(x))
+    )
+    np.add.at(out, index, g)
+    return out
