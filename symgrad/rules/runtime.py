@@ -356,3 +356,30 @@ def _take_along_axis_vjp(g, x, indices, axis=-1):
     )
     np.add.at(out, index, g)
     return out
+
+
+def _shift(x, by=1, axis=-1, fill=0.0):
+    """x moved `by` places along `axis` (out[j] = x[j - by]), `fill` where nothing moved in."""
+    out = np.full_like(x, fill, dtype=np.result_type(x, fill))
+    n = np.shape(x)[axis]
+    if abs(by) < n:
+        src, dst = [slice(None)] * np.ndim(x), [slice(None)] * np.ndim(x)
+        src[axis] = slice(0, n - by) if by >= 0 else slice(-by, n)
+        dst[axis] = slice(by, n) if by >= 0 else slice(0, n + by)
+        out[tuple(dst)] = x[tuple(src)]
+    return out
+
+
+def _linear_scan(c, a, axis=-1, reverse=False):
+    """The first-order linear recurrence r[j] = a[j] r[j - 1] + c[j] along `axis` from r[-1] = 0
+    (from the last entry back, r[j] = a[j] r[j + 1] + c[j], where `reverse`): one step per
+    entry of the axis."""
+    cs = np.moveaxis(c, axis, 0)
+    as_ = np.moveaxis(np.broadcast_to(a, np.shape(c)), axis, 0)
+    out = np.zeros_like(cs, dtype=np.result_type(c, a))
+    steps = range(len(cs) - 1, -1, -1) if reverse else range(len(cs))
+    previous = None
+    for j in steps:
+        out[j] = cs[j] if previous is None else as_[j] * out[previous] + cs[j]
+        previous = j
+    return np.moveaxis(out, 0, axis)
