@@ -7,10 +7,10 @@ them); `sum`, `min` and `max` fold constants at once and otherwise become `sum`/
 `min`/`minimum`, `max`/`maximum` nodes; `float` and `int` fold constants (`float(x)` of an array
 is x); `np.split` gives a list of one `split_part` node per part, and a call returning several
 arrays (`Rule.parts`: `np.linalg.eigh`) NumPy's NamedTuple of one node per part; `xs.append(v)`,
-`np.stack(xs)`, `np.array(xs)` and `len(xs)` read a list a loop fills. A Python function defined in a source
-file (not NumPy's, SciPy's or symgrad's) is read, fenced and inlined with a lowerer of its own,
-at any depth; a recursive call is refused. symgrad's own transformations are spliced in
-(`symgrad.frontend.nested`). Anything else is an `UnknownCallableError` naming
+`np.stack(xs)`, `np.array(xs)` and `len(xs)` read a list a loop fills. A Python function
+defined in a source file (not NumPy's, SciPy's or symgrad's) is read, fenced and inlined with a
+lowerer of its own, at any depth; a recursive call is refused. symgrad's own transformations
+are spliced in (`symgrad.frontend.nested`). Anything else is an `UnknownCallableError` naming
 the callable.
 """
 
