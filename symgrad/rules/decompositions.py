@@ -18,6 +18,7 @@ import ast
 import numpy as np
 
 from symgrad.errors import SymgradError
+from symgrad.ir.avals import ARRAY
 from symgrad.rules.build import ops
 from symgrad.rules.table import STATIC, call, defrule, dotted, literal
 
@@ -41,6 +42,20 @@ def _part_of(path: str):
         return ast.Subscript(whole, ast.Constant(attrs["part"]), ast.Load())
 
     return emit
+
+
+def _matrix(ins: dict, attrs: dict) -> bool:
+    """Numba decomposes one matrix of floats (`Rule.jit`), with the default keywords."""
+    a = ins["a"]
+    return (
+        a is not None
+        and a.kind == ARRAY
+        and a.rank == 2
+        and a.dtype is not None
+        and a.dtype.kind == "f"
+        and not attrs.get("upper", False)
+        and attrs.get("UPLO", "L") == "L"
+    )
 
 
 def _swap(x):
@@ -83,6 +98,7 @@ defrule(
     _part_of("np.linalg.slogdet"),
     numpy=(np.linalg.slogdet,),
     parts=lambda attrs: _SLOGDET,
+    jit=_matrix,
     vjp={"a": _slogdet_vjp},
     jvp={"a": _slogdet_jvp},
     math="log |det A|: v A⁻ᵀ;  the sign: 0",
@@ -127,6 +143,7 @@ defrule(
     call("np.linalg.cholesky"),
     numpy=(np.linalg.cholesky,),
     vjp={"a": _cholesky_vjp},
+    jit=_matrix,
     jvp={"a": _cholesky_jvp},
     math="A = L Lᵀ: L⁻ᵀ Φ(Lᵀ v) L⁻¹ (Φ: the lower triangle, diagonal halved), on the triangle "
     "of A that NumPy reads (the lower; the upper with upper=True)",
@@ -176,6 +193,7 @@ defrule(
     _part_of("np.linalg.eigh"),
     numpy=(np.linalg.eigh,),
     parts=lambda attrs: _EIGH,
+    jit=_matrix,
     validate=_uplo,
     vjp={"a": _eigh_vjp},
     jvp={"a": _eigh_jvp},

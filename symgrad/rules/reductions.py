@@ -16,6 +16,7 @@ zeros, and the scans and shifts they are made of are differentiable again.
 import numpy as np
 
 from symgrad.errors import SymgradError
+from symgrad.ir.avals import ARRAY
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
 from symgrad.rules.table import LINEAR, call, defrule
@@ -332,6 +333,7 @@ defrule(
     numpy=(np.cumprod,),
     methods=("cumprod",),
     vjp={"a": _cumprod_vjp},
+    jit=lambda ins, attrs: attrs["axis"] is None and getattr(ins["a"], "kind", None) == ARRAY,
     jvp={"a": _cumprod_jvp},
     math="Σ over later j of v[j] times the products of the other entries up to j: the scan "
     "s[i] = v[i] + x[i+1] s[i+1] back, times the products before i (no division: exact at 0)",

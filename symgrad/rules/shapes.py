@@ -425,7 +425,7 @@ def _negated(shift):
     return -shift
 
 
-for _name in ("atleast_1d", "atleast_2d"):
+for _name in ("atleast_1d", "atleast_2d", "atleast_3d"):
     defrule(
         _name,
         "a",
@@ -436,4 +436,5 @@ for _name in ("atleast_1d", "atleast_2d"):
         jvp=LINEAR,
         math="reshape v to x's shape",
         examples=(f"np.{_name}(a) * a | a: f", f"np.{_name}(a) | a: 3", f"np.{_name}(a) | a: 2x3"),
+        jit=lambda ins, attrs: ins["a"] is not None and ins["a"].kind == ARRAY,  # not of a float
     )

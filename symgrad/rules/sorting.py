@@ -29,6 +29,11 @@ def _sort_aval(ins: dict, attrs: dict) -> Aval | None:
     return Aval(a.shape, a.dtype, ARRAY) if a.shape else None
 
 
+def _array(a: Aval | None) -> bool:
+    """An ndarray with an axis: Numba sorts its last axis (`Rule.jit`), with no keyword."""
+    return a is not None and a.kind == ARRAY and bool(a.rank)
+
+
 def _order(a, axis, kind):
     return ops.argsort(a, axis=axis) if kind is None else ops.argsort(a, axis=axis, kind=kind)
 
@@ -41,6 +46,7 @@ defrule(
     vjp={"a": lambda g, a, axis, kind: ops.take_along_axis_vjp(g, a, _order(a, axis, kind), axis)},
     jvp={"a": lambda t, a, axis, kind: ops.take_along_axis(t, _order(a, axis, kind), axis)},
     aval=_sort_aval,
+    jit=lambda ins, attrs: attrs["axis"] == -1 and attrs["kind"] is None and _array(ins["a"]),
     fresh=True,
     value_feeds=True,
     math="each entry of v back where its sorted entry came from (argsort; at ties, to one)",
