@@ -383,3 +383,9 @@ def _linear_scan(c, a, axis=-1, reverse=False):
         out[j] = cs[j] if previous is None else as_[j] * out[previous] + cs[j]
         previous = j
     return np.moveaxis(out, 0, axis)
+
+
+def _pad_vjp(g, x, pad_width=0):
+    """The cotangent of x in np.pad(x, pad_width): the part of g inside the padding."""
+    widths = np.broadcast_to(pad_width, (np.ndim(x), 2))
+    return g[tuple(slice(int(b), n - int(a)) for (b, a), n in zip(widths, np.shape(g)))]
