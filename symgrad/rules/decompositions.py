@@ -199,8 +199,8 @@ defrule(
     jvp={"a": _eigh_jvp},
     math="A = V diag(w) Vᵀ: B[w] = V diag(v) Vᵀ;  B[V] = V (F ⊙ Vᵀ v) Vᵀ, F[i, j] = "
     "1 / (w[j] − w[i]) (0 on the diagonal), on the triangle of A NumPy reads. Eigenvectors "
-    "only where the eigenvalues are distinct (each is defined up to its sign, and NumPy's "
-    "choice is kept nearby)",
+    "only where the eigenvalues are distinct (NaN where two are equal; each is defined up to "
+    "its sign, and NumPy's choice is kept nearby)",
     examples=(
         "np.linalg.eigh(a)[0] | a: 2x2",
         "np.linalg.eigh(a, UPLO='U').eigenvectors | a: 2x2",
