@@ -215,15 +215,8 @@ def _split(lw: _Lowerer, args: tuple, kwargs: dict, e: ast.AST) -> list:
 def _parts(lw: _Lowerer, rule, args: tuple, kwargs: dict, e: ast.AST) -> Any:
     """A call returning several arrays (`Rule.parts`): one node per part, in the NamedTuple
     NumPy returns (`w, v = np.linalg.eigh(a)`, `np.linalg.eigh(a).eigenvalues`)."""
-    first = lw.call_rule(rule.name, args, dict(kwargs, part=0), e)
-    result = rule.parts(lw.graph[first.id].attrs)
-    if result is None:
-        return first
-    rest = (
-        lw.call_rule(rule.name, args, dict(kwargs, part=k), e)
-        for k in range(1, len(result._fields))
-    )
-    return result(first, *rest)
+    fields = range(len(rule.parts._fields))
+    return rule.parts(*(lw.call_rule(rule.name, args, dict(kwargs, part=k), e) for k in fields))
 
 
 def _inline(lw: _Lowerer, fn: types.FunctionType, args: tuple, kwargs: dict, e: ast.AST) -> Any:

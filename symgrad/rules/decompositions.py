@@ -27,8 +27,7 @@ _EIGH = type(np.linalg.eigh(np.eye(1)))
 
 
 def _part_of(path: str):
-    """Emit `path(a, statics...)[part]` (the part of NumPy's result), or the call where the
-    attrs make it return one array."""
+    """Emit `path(a, statics...)[part]`: the part of NumPy's result."""
 
     def emit(args, attrs, rule):
         keywords = [
@@ -37,8 +36,6 @@ def _part_of(path: str):
             if p.kind == STATIC and p.name != "part" and attrs.get(p.name, p.default) != p.default
         ]
         whole = ast.Call(dotted(path), list(args), keywords)
-        if rule.parts(attrs) is None:
-            return whole
         return ast.Subscript(whole, ast.Constant(attrs["part"]), ast.Load())
 
     return emit
@@ -97,11 +94,11 @@ defrule(
     "a, part=...",
     _part_of("np.linalg.slogdet"),
     numpy=(np.linalg.slogdet,),
-    parts=lambda attrs: _SLOGDET,
+    parts=_SLOGDET,
     jit=_matrix,
     vjp={"a": _slogdet_vjp},
     jvp={"a": _slogdet_jvp},
-    math="log |det A|: v A⁻ᵀ;  the sign: 0",
+    math="log abs(det A): v A⁻ᵀ;  the sign: 0",
     domain={"a": "invertible"},
     examples=(
         "np.linalg.slogdet(a)[1] | a: 3x3 invertible",
@@ -149,7 +146,7 @@ defrule(
     "of A that NumPy reads (the lower; the upper with upper=True)",
     domain={"a": "invertible"},
     examples=(
-        "np.linalg.cholesky(a) | a: 3x3 invertible",
+        "np.linalg.cholesky(a) | a: 2x2 invertible",
         "np.linalg.cholesky(a, upper=True) | a: 2x2x2 invertible",
     ),
 )
@@ -192,7 +189,7 @@ defrule(
     "a, UPLO='L', part=...",
     _part_of("np.linalg.eigh"),
     numpy=(np.linalg.eigh,),
-    parts=lambda attrs: _EIGH,
+    parts=_EIGH,
     jit=_matrix,
     validate=_uplo,
     vjp={"a": _eigh_vjp},

@@ -316,8 +316,8 @@ def _exclusive(y, axis):
 
 def _cumprod_vjp(g, a, ans, axis):
     x, ax = _flat(a, axis)
-    y, g = _flat(ans, axis)[0], _flat(g, axis)[0]
-    back = ops.linear_scan(g, ops.shift(x, -1, ax), ax, reverse=True) * _exclusive(y, ax)
+    y, v = _flat(ans, axis)[0], _flat(g, axis)[0]
+    back = ops.linear_scan(v, ops.shift(x, -1, ax), ax, reverse=True) * _exclusive(y, ax)
     return ops.reshape(back, ops.shape(a)) if axis is None else back
 
 

@@ -372,10 +372,9 @@ def _shift(x, by=1, axis=-1, fill=0.0):
 
 def _linear_scan(c, a, axis=-1, reverse=False):
     """The first-order linear recurrence r[j] = a[j] r[j - 1] + c[j] along `axis` from r[-1] = 0
-    (from the last entry back, r[j] = a[j] r[j + 1] + c[j], where `reverse`): one step per
-    entry of the axis."""
-    cs = np.moveaxis(c, axis, 0)
-    as_ = np.moveaxis(np.broadcast_to(a, np.shape(c)), axis, 0)
+    (from the last entry back, r[j] = a[j] r[j + 1] + c[j], where `reverse`), a shaped like c:
+    one step per entry of the axis."""
+    cs, as_ = np.moveaxis(c, axis, 0), np.moveaxis(a, axis, 0)
     out = np.zeros_like(cs, dtype=np.result_type(c, a))
     steps = range(len(cs) - 1, -1, -1) if reverse else range(len(cs))
     previous = None
