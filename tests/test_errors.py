@@ -67,6 +67,11 @@ BAD = {
     "no_return": ("y = x", symgrad.UnsupportedSyntaxError, "does not return a value"),
     "varargs": ("return np.sum(x) + np.sum(more[0])", symgrad.UnsupportedSyntaxError, "*args"),
     "invert": ("return np.sum(~x)", symgrad.UnsupportedSyntaxError, "Invert"),
+    "sort_in_place": (
+        "x.sort(axis=0)\n    return np.sum(x)",
+        symgrad.UnsupportedSyntaxError,
+        "x.sort() changes the array in place",
+    ),
     "copy_args": ("return np.sum(x.copy(order='C'))", symgrad.SymgradError, "takes no arguments"),
     "append_then_assign": (
         "rows = []\n    for i in range(2):\n        out = x * i\n        rows.append(out)\n"

@@ -8,7 +8,8 @@ they depend on the symbols they are decided inside `decide_at(values)` by substi
 (so code with masks and branches follows the branch that point takes), and raise `Undecided`
 outside it. Python floats become the exact rationals they are written as (or the constant, π, ln 2,
 ..., whose nearest double they are). Linear algebra NumPy cannot do on objects (inv, solve, det,
-norm, std) is done with SymPy matrices.
+norm, std, slogdet, cholesky, eigh of 2x2 matrices) is done with SymPy matrices; np.sort
+follows the order at the point.
 """
 
 from __future__ import annotations
@@ -261,6 +262,54 @@ def _solve(a, b):
     return _wrap(result[..., 0] if vector else result)
 
 
+def _slogdet(a):
+    """(sign, log |det|), the sign decided where `decide_at` puts the symbols."""
+    det = _plain(_det(a))
+    sign = np.frompyfunc(lambda d: sp.sign(_number(d)), 1, 1)(det)
+    log = np.frompyfunc(lambda d, s: sp.log(s * d), 2, 1)(det, sign)
+    return type(np.linalg.slogdet(np.eye(1)))(_wrap(sign), _wrap(log))
+
+
+def _symmetric(a, upper: bool):
+    """The symmetric matrices the lower (or upper) triangles of a make, as NumPy reads them."""
+    a = np.asarray(_plain(a), dtype=object)
+    tri = np.triu(a) if upper else np.tril(a)
+    return tri + np.swapaxes(np.triu(a, 1) if upper else np.tril(a, -1), -1, -2)
+
+
+def _cholesky(a, upper=False):
+    chol = lambda m: np.array(m.cholesky(hermitian=False), dtype=object)  # noqa: E731
+    lower = np.asarray(_batched(chol, _symmetric(a, upper)), dtype=object)
+    return _wrap(np.swapaxes(lower, -1, -2) if upper else lower)
+
+
+def _eigh2(m):
+    """The eigenvalues (ascending) and unit eigenvectors of a symmetric 2x2 SymPy matrix."""
+    if m.shape != (2, 2):
+        raise NotImplementedError("np.linalg.eigh of symbols: 2x2 matrices only")
+    p, q, r = m[0, 0], m[1, 0], m[1, 1]
+    h = sp.sqrt(((p - r) / 2) ** 2 + q**2)
+    w = [(p + r) / 2 - h, (p + r) / 2 + h]
+    v = np.empty((2, 2), dtype=object)
+    for k, lam in enumerate(w):
+        n = sp.sqrt(q**2 + (lam - p) ** 2)
+        v[0, k], v[1, k] = q / n, (lam - p) / n
+    return np.array(w, dtype=object), v
+
+
+def _eigh(a, UPLO="L"):
+    sym = _symmetric(a, UPLO == "U")
+    parts = [_eigh2(sp.Matrix(sym[idx])) for idx in np.ndindex(*sym.shape[:-2])]
+    w = np.array([p[0] for p in parts], dtype=object).reshape(sym.shape[:-1])
+    v = np.array([p[1] for p in parts], dtype=object).reshape(sym.shape)
+    return type(np.linalg.eigh(np.eye(1)))(_wrap(w), _wrap(v))
+
+
+def _sort(a, axis=-1, kind=None, **unused):
+    """np.sort: the entries in the order of their values where `decide_at` puts the symbols."""
+    return np.take_along_axis(a, _ordering(np.argsort)(a, axis=axis), axis)
+
+
 def _where(condition, x=None, y=None):
     c, x, y = (_plain(v) for v in (condition, x, y))
     pick = np.frompyfunc(lambda c_, x_, y_: x_ if _truth(c_) else y_, 3, 1)
@@ -288,7 +337,11 @@ _FUNCTIONS = {
     np.linalg.inv: _inv,
     np.linalg.det: _det,
     np.linalg.solve: _solve,
+    np.linalg.slogdet: _slogdet,
+    np.linalg.cholesky: _cholesky,
+    np.linalg.eigh: _eigh,
     np.where: _where,
+    np.sort: _sort,
     np.linalg.norm: _norm,
     np.std: _std,
     np.clip: _clip,

@@ -5,11 +5,12 @@ lowerer `lw` and returns the call's value. A NumPy callable in the rule table, `
 an ndarray method (a `Method`) becomes a rule application (`np.array` of a list of arrays stacks
 them); `sum`, `min` and `max` fold constants at once and otherwise become `sum`/`add`,
 `min`/`minimum`, `max`/`maximum` nodes; `float` and `int` fold constants (`float(x)` of an array
-is x); `np.split` gives a list of one `split_part` node per part; `xs.append(v)`, `np.stack(xs)`,
-`np.array(xs)` and `len(xs)` read a list a loop fills. A Python function defined in a source
-file (not NumPy's, SciPy's or symgrad's) is read, fenced and inlined with a lowerer of its own,
-at any depth; a recursive call is refused. symgrad's own transformations are spliced in
-(`symgrad.frontend.nested`). Anything else is an `UnknownCallableError` naming
+is x); `np.split` gives a list of one `split_part` node per part, and a call returning several
+arrays (`Rule.parts`: `np.linalg.eigh`) NumPy's NamedTuple of one node per part; `xs.append(v)`,
+`np.stack(xs)`, `np.array(xs)` and `len(xs)` read a list a loop fills. A Python function
+defined in a source file (not NumPy's, SciPy's or symgrad's) is read, fenced and inlined with a
+lowerer of its own, at any depth; a recursive call is refused. symgrad's own transformations
+are spliced in (`symgrad.frontend.nested`). Anything else is an `UnknownCallableError` naming
 the callable.
 """
 
@@ -78,6 +79,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         rule = RULES["stack"]  # np.array([a, b]) of arrays stacks them
     if rule is not None and rule.name == "asarray" and len(args) == 1 and not kwargs:
         return _asarray(lw, args[0], e)
+    if rule is not None and rule.parts is not None:
+        return _parts(lw, rule, args, kwargs, e)
     if rule is not None:
         return lw.call_rule(rule.name, args, kwargs, e)
     if callee in _FOLDS and not kwargs:
@@ -207,6 +210,13 @@ def _split(lw: _Lowerer, args: tuple, kwargs: dict, e: ast.AST) -> list:
         "axis": values.get("axis", 0),
     }
     return [lw.call_rule("split_part", (values["ary"],), dict(attrs, part=i), e) for i in range(n)]
+
+
+def _parts(lw: _Lowerer, rule, args: tuple, kwargs: dict, e: ast.AST) -> Any:
+    """A call returning several arrays (`Rule.parts`): one node per part, in the NamedTuple
+    NumPy returns (`w, v = np.linalg.eigh(a)`, `np.linalg.eigh(a).eigenvalues`)."""
+    fields = range(len(rule.parts._fields))
+    return rule.parts(*(lw.call_rule(rule.name, args, dict(kwargs, part=k), e) for k in fields))
 
 
 def _inline(lw: _Lowerer, fn: types.FunctionType, args: tuple, kwargs: dict, e: ast.AST) -> Any:

@@ -82,6 +82,12 @@ _AUG = {
     ast.Mod: "%",
 }
 _PROPERTIES = {"T", "shape", "ndim", "size", "dtype"}
+_IN_PLACE = {  # ndarray methods that change the array in place: what to write instead
+    "sort": "b = np.sort(a, axis=...)",
+    "fill": "b = np.full_like(a, value)",
+    "partition": "b = np.sort(a, axis=...)",
+    "put": "b = a.copy(); b[index] = values",
+}
 
 
 def lower(
@@ -391,6 +397,14 @@ class _Lowerer:
                 return self.call_rule(BY_METHOD[e.attr], (base,), {}, e)
             if e.attr in BY_METHOD or e.attr in ("copy", "astype", "reshape", "transpose"):
                 return Method(base, e.attr)
+            if e.attr in _IN_PLACE:
+                raise self.error(
+                    e,
+                    f"{ast.unparse(e.value)}.{e.attr}() changes the array in place, which is not "
+                    "supported",
+                    f"Make a new array instead: {_IN_PLACE[e.attr]}.",
+                    cls=UnsupportedSyntaxError,
+                )
             raise self.error(
                 e, f"the array attribute .{e.attr} is not supported", cls=UnknownCallableError
             )

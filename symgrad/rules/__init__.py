@@ -6,6 +6,7 @@ Importing this package registers every primitive; `RULES` maps IR op names to ru
 from symgrad.rules import (  # noqa: F401
     batching,
     control,
+    decompositions,
     elementwise,
     indexing,
     joins,
@@ -15,6 +16,7 @@ from symgrad.rules import (  # noqa: F401
     nondiff,
     reductions,
     shapes,
+    sorting,
     special,
 )
 from symgrad.rules.build import Value, add_node, building, ops, split_inputs

@@ -105,6 +105,28 @@ unary(
     "v / √(x² + 1)",
     twin="asinh",
 )
+
+
+def _sinc_vjp(g, x, ans):
+    """sinc'(x) = (cos πx − sinc x) / x; at x = 0, its Taylor terms −(π²/3) x + (π⁴/30) x³,
+    whose value and derivatives there are sinc's (to the fourth derivative)."""
+    zero = ops.equal(x, 0.0)
+    taylor = x * (-(pymath.pi**2) / 3 + pymath.pi**4 / 30 * x * x)
+    away = (ops.cos(pymath.pi * x) - ans) / ops.where(zero, 1.0, x)
+    return g * ops.where(zero, taylor, away)
+
+
+defrule(
+    "sinc",
+    "x",
+    call("np.sinc"),
+    numpy=(np.sinc,),
+    vjp={"x": _sinc_vjp},
+    jvp=DIAGONAL,
+    math="v ⊙ (cos πx − sinc x) / x (0 at x = 0, and derivatives there exact to the fourth)",
+    examples=("np.sinc(x) | x: 3x4 withzero", "np.sinc(x) | x: f"),
+    **EW,
+)
 unary(
     "abs",
     lambda g, x: g * ops.where(x >= 0, 1.0, -1.0),  # JAX: the derivative at 0 is 1

@@ -8,11 +8,15 @@ tangent over ties (JAX's convention), var and std contract it with the centred i
 prod's backward helper `prod_vjp` (v ⊙ the product of the other entries, exact where the input
 has zeros) is differentiable again, through `prod_derivative`: the derivative tensors of prod
 contracted with k vectors, whose own derivatives are the same rule with one vector more.
+The running sums and products: cumsum's backward function is cumsum walked back; cumprod's are
+linear scans (`linear_scan`, a loop over the axis) of v and the input, exact where the input has
+zeros, and the scans and shifts they are made of are differentiable again.
 """
 
 import numpy as np
 
 from symgrad.errors import SymgradError
+from symgrad.ir.avals import ARRAY
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
 from symgrad.rules.table import LINEAR, call, defrule
@@ -289,4 +293,100 @@ defrule(
         "a.cumsum() | a: 2x3",
         "np.cumsum(a, axis=0) | a: 5",
     ),
+)
+
+
+# cumprod and the linear scans its derivatives are made of ---------------------------------------
+# y = cumprod(x) has y[j] = x[j] y[j - 1], so its tangent is the linear recurrence
+# ẏ[j] = x[j] ẏ[j - 1] + ẋ[j] y[j - 1]: a `linear_scan` L_x(ẋ ⊙ E), E the exclusive products
+# (`shift` of y, 1 first). A scan's transpose is the scan the other way, with the coefficients
+# shifted one place (Lᵀ_{+, a} = L_{−, shift(a, −1)}), and its derivative in the coefficients is
+# the scan of ȧ ⊙ shift(r): no division, so entries equal to 0 are exact, and every derivative
+# is made of scans and shifts again.
+
+
+def _flat(x, axis):
+    """(x, axis) with axis=None read as NumPy does: x flattened, along axis 0."""
+    return (ops.ravel(x), 0) if axis is None else (x, axis)
+
+
+def _exclusive(y, axis):
+    return ops.shift(y, 1, axis, fill=1.0)
+
+
+def _cumprod_vjp(g, a, ans, axis):
+    x, ax = _flat(a, axis)
+    y, v = _flat(ans, axis)[0], _flat(g, axis)[0]
+    back = ops.linear_scan(v, ops.shift(x, -1, ax), ax, reverse=True) * _exclusive(y, ax)
+    return ops.reshape(back, ops.shape(a)) if axis is None else back
+
+
+def _cumprod_jvp(t, a, ans, axis):
+    x, ax = _flat(a, axis)
+    return ops.linear_scan(_flat(t, axis)[0] * _exclusive(_flat(ans, axis)[0], ax), x, ax)
+
+
+defrule(
+    "cumprod",
+    "a, axis=None",
+    call("np.cumprod"),
+    numpy=(np.cumprod,),
+    methods=("cumprod",),
+    vjp={"a": _cumprod_vjp},
+    jit=lambda ins, attrs: attrs["axis"] is None and getattr(ins["a"], "kind", None) == ARRAY,
+    jvp={"a": _cumprod_jvp},
+    math="Σ over later j of v[j] times the products of the other entries up to j: the scan "
+    "s[i] = v[i] + x[i+1] s[i+1] back, times the products before i (no division: exact at 0)",
+    examples=(
+        "np.cumprod(a, axis=1) | a: 3x4 withzero",
+        "a.cumprod() | a: 2x3",
+        "np.cumprod(a, axis=0) | a: 4x2 withzero",
+    ),
+)
+
+
+def _direction(reverse):
+    return -1 if reverse else 1
+
+
+defrule(
+    "linear_scan",
+    "c, a, axis=-1, reverse=False",
+    call("_linear_scan"),
+    helper=runtime._linear_scan,
+    vjp={
+        "c": lambda g, a, axis, reverse: _scan_transposed(g, a, axis, reverse),
+        "a": lambda g, a, ans, axis, reverse: (
+            _scan_transposed(g, a, axis, reverse) * ops.shift(ans, _direction(reverse), axis)
+        ),
+    },
+    jvp={
+        "c": LINEAR,
+        "a": lambda t, a, ans, axis, reverse: ops.linear_scan(
+            t * ops.shift(ans, _direction(reverse), axis), a, axis, reverse
+        ),
+    },
+    math="r[j] = a[j] r[j∓1] + c[j]:  B[c](v) = the scan of v the other way, coefficients "
+    "a shifted one place;  B[a](v) = B[c](v) ⊙ r shifted one place",
+    examples=(
+        "_linear_scan(c, a, 1) | c: 3x4, a: 3x4",
+        "_linear_scan(c, a, 0, True) | c: 3x2, a: 3x2",
+    ),
+)
+
+
+def _scan_transposed(g, a, axis, reverse):
+    d = _direction(reverse)
+    return ops.linear_scan(g, ops.shift(a, -d, axis), axis, not reverse)
+
+
+defrule(
+    "shift",
+    "x, by=1, axis=-1, fill=0.0",
+    call("_shift"),
+    helper=runtime._shift,
+    vjp={"x": lambda g, by, axis: ops.shift(g, -by, axis)},
+    jvp={"x": lambda t, by, axis: ops.shift(t, by, axis)},
+    math="v shifted back, 0 where nothing moved in",
+    examples=("_shift(x, 1, 0, fill=1.0) | x: 3x2", "_shift(x, -2) | x: 2x4"),
 )

@@ -337,3 +337,54 @@ def _erf(x):
 def _index_error(index, n):
     """Fail as Python does for a tuple or list of n items indexed out of range."""
     raise IndexError(f"index {index} is out of range for a tuple or list of {n} items")
+
+
+def _take_along_axis_vjp(g, x, indices, axis=-1):
+    """Zeros shaped like x with g added where np.take_along_axis(x, indices, axis) read it;
+    repeated indices accumulate."""
+    dtype = np.result_type(x, g)
+    if axis is None:  # x read flat
+        out = np.zeros_like(np.ravel(x), dtype=dtype)
+        np.add.at(out, indices, g)
+        return np.reshape(out, np.shape(x))
+    out = np.zeros_like(x, dtype=dtype)
+    nd = np.ndim(x)
+    axis = axis % nd
+    index = tuple(
+        indices if d == axis else np.reshape(np.arange(n), (-1,) + (1,) * (nd - 1 - d))
+        for d, n in enumerate(np.shape(x))
+    )
+    np.add.at(out, index, g)
+    return out
+
+
+def _shift(x, by=1, axis=-1, fill=0.0):
+    """x moved `by` places along `axis` (out[j] = x[j - by]), `fill` where nothing moved in."""
+    out = np.full_like(x, fill, dtype=np.result_type(x, fill))
+    n = np.shape(x)[axis]
+    if abs(by) < n:
+        src, dst = [slice(None)] * np.ndim(x), [slice(None)] * np.ndim(x)
+        src[axis] = slice(0, n - by) if by >= 0 else slice(-by, n)
+        dst[axis] = slice(by, n) if by >= 0 else slice(0, n + by)
+        out[tuple(dst)] = x[tuple(src)]
+    return out
+
+
+def _linear_scan(c, a, axis=-1, reverse=False):
+    """The first-order linear recurrence r[j] = a[j] r[j - 1] + c[j] along `axis` from r[-1] = 0
+    (from the last entry back, r[j] = a[j] r[j + 1] + c[j], where `reverse`), a shaped like c:
+    one step per entry of the axis."""
+    cs, as_ = np.moveaxis(c, axis, 0), np.moveaxis(a, axis, 0)
+    out = np.zeros_like(cs, dtype=np.result_type(c, a))
+    steps = range(len(cs) - 1, -1, -1) if reverse else range(len(cs))
+    previous = None
+    for j in steps:
+        out[j] = cs[j] if previous is None else as_[j] * out[previous] + cs[j]
+        previous = j
+    return np.moveaxis(out, 0, axis)
+
+
+def _pad_vjp(g, x, pad_width=0):
+    """The cotangent of x in np.pad(x, pad_width): the part of g inside the padding."""
+    widths = np.broadcast_to(pad_width, (np.ndim(x), 2))
+    return g[tuple(slice(int(b), n - int(a)) for (b, a), n in zip(widths, np.shape(g)))]

@@ -1,4 +1,5 @@
-"""Shape primitives: reshape, transpose, expand/squeeze, casts and copies, flips, rolls, tiling.
+"""Shape primitives: reshape, transpose, expand/squeeze, casts and copies, flips, rolls, tiling,
+padding.
 
 Contract: these move entries of one array without arithmetic, so each backward function moves the
 cotangent back: reshape to the input's shape, transpose by the inverse permutation, sum the copies
@@ -11,6 +12,7 @@ import ast
 
 import numpy as np
 
+from symgrad.errors import SymgradError
 from symgrad.ir.avals import ARRAY, TUPLE, Aval, of_value, shape_tuple
 from symgrad.rules import runtime
 from symgrad.rules.build import is_const, is_none, ops, value_of
@@ -425,7 +427,7 @@ def _negated(shift):
     return -shift
 
 
-for _name in ("atleast_1d", "atleast_2d"):
+for _name in ("atleast_1d", "atleast_2d", "atleast_3d"):
     defrule(
         _name,
         "a",
@@ -436,4 +438,39 @@ for _name in ("atleast_1d", "atleast_2d"):
         jvp=LINEAR,
         math="reshape v to x's shape",
         examples=(f"np.{_name}(a) * a | a: f", f"np.{_name}(a) | a: 3", f"np.{_name}(a) | a: 2x3"),
+        jit=lambda ins, attrs: ins["a"] is not None and ins["a"].kind == ARRAY,  # not of a float
     )
+
+
+def _constant_mode(attrs):
+    if attrs["mode"] != "constant":
+        raise SymgradError(
+            f"np.pad with mode={attrs['mode']!r} is not supported; mode='constant' is"
+        )
+
+
+defrule(
+    "pad",
+    "array, pad_width=..., mode='constant', constant_values=0",
+    call("np.pad"),
+    numpy=(np.pad,),
+    validate=_constant_mode,
+    vjp={"array": lambda g, array, pad_width: ops.pad_vjp(g, array, pad_width)},
+    jvp={"array": lambda t, pad_width: ops.pad(t, pad_width)},
+    math="the part of v inside the padding",
+    examples=(
+        "np.pad(a, 1) | a: 3x4",
+        "np.pad(a, ((1, 0), (2, 1)), constant_values=0.5) | a: 2x3",
+        "np.pad(a, (0, 2)) * 2 | a: 3",
+    ),
+)
+defrule(
+    "pad_vjp",
+    "ct, x, pad_width=0",
+    call("_pad_vjp"),
+    helper=runtime._pad_vjp,
+    vjp={"ct": lambda g, pad_width: ops.pad(g, pad_width)},
+    jvp=LINEAR,
+    math="v padded with zeros (each is the other's adjoint)",
+    examples=("_pad_vjp(ct, x, ((1, 0), (2, 1))) | ct: 3x6, x: 2x3 const",),
+)

@@ -89,6 +89,9 @@ class Rule:
     # template, "np.maximum({0}, 0.0)", {k} the k-th array input; None: never fused
     fold: str | None = None  # a reduction a compiled loop folds into a running total when it
     # reduces every axis: "sum" (the total), "mean" (the total over the count)
+    parts: type | None = None  # a call returning several arrays (np.linalg.eigh): the
+    # NamedTuple type NumPy returns them in; source gets one node per field, its index the
+    # static `part`
     jit: Any = None  # whether its NumPy spelling compiles in Numba's nopython mode, inside a
     # loop compiled whole (`symgrad.emit.compiled`): True, or a test `(input Avals by parameter,
     # attrs) -> bool` where Numba takes some inputs only; None: a loop using it stays Python.
