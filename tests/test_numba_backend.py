@@ -308,3 +308,14 @@ def test_sums_and_means_along_axes_are_added_up_in_the_loop():
     source = compiled.source
     assert "a[j] += " in source and "b[i, 0] += " in source and "c[0, 0] += " in source
     assert "b / 5" in source  # the mean: the total over the 5 entries of each row
+
+
+def test_results_added_into_slices_of_zeros_are_added_in_the_loop():
+    """Rosenbrock's backward pass adds two results into x[:-1] and x[1:] of zeros like x (an
+    `_index_add` then an update, above 1 MiB): the loop adds them in at offsets 0 and 1."""
+    x = RNG.uniform(-1, 1, 150_000)
+    g = symgrad.grad(rosenbrock, backend="numba")
+    np.testing.assert_allclose(g(x), symgrad.grad(rosenbrock)(x), rtol=1e-12, atol=1e-12)
+    body = g.source[g.source.index("def _fused") :]
+    assert "x_bar[i] += " in body and "x_bar[i + 1] += " in body
+    assert "_index_add(" not in body and "zeros_like" not in body

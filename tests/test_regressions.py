@@ -170,3 +170,14 @@ def test_new_defaults_are_seen_by_the_next_call():
         assert g(1.0) == 6.0
     finally:
         scaled_square.__defaults__ = (2.0,)
+
+
+def running_products_of_a_number(a, b):
+    return np.sum(np.cumprod(np.tanh(b), axis=0) * a)
+
+
+def test_the_running_product_of_a_number_is_a_vector_of_one():
+    # fuzzer (Numba backend): np.cumprod of a 0-d value along axis 0 is NumPy's vector of one
+    # entry; the backward function shifted along an axis the number does not have
+    args = (np.array([0.35, -0.47, -0.51]), 1.03)
+    symgrad.check_grads(running_products_of_a_number, args, (0, 1), modes=("rev", "fwd"))

@@ -228,8 +228,12 @@ def _literal(value) -> bool:
 
 
 def dtype_name(aval) -> str:
-    name = aval.dtype.name
-    return "np.bool_" if name == "bool" else f"np.{name}"
+    return dtype_name_of(aval.dtype)
+
+
+def dtype_name_of(dtype) -> str:
+    """NumPy's name for a dtype, as emitted code spells it (`np.float64`)."""
+    return "np.bool_" if dtype.name == "bool" else f"np.{dtype.name}"
 
 
 class ArrayRows:

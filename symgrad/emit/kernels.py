@@ -31,7 +31,7 @@ import ast
 import math
 
 from symgrad.emit.codegen import _Writer
-from symgrad.emit.compiled import DECORATOR, dtype_name, numbers_back
+from symgrad.emit.compiled import DECORATOR, dtype_name, dtype_name_of, numbers_back
 from symgrad.emit.control import _items
 from symgrad.ir.avals import ARRAY
 from symgrad.ir.names import fresh
@@ -98,7 +98,7 @@ def write_fused(writer, node) -> list[str]:
     outer = [writer.expr(i) for i in node.inputs]
     args = [fresh(_base(o) or body[p].name or "a", used) for o, p in zip(outer, body.params)]
     items = _items(writer, node)
-    results = [fresh(items.get(k, "out"), used) for k in range(len(body.outputs))]
+    results = [fresh(items.get(k, "out"), used) for k in range(len(node.aval))]
     loads, elements = _loads(body, shape, index, args, used)
     sub = _ScalarWriter(body, used, elements, True, None, kernels, writer.helper_names)
     lines = _nest(node, sub, index, results, loads)
@@ -109,7 +109,7 @@ def write_fused(writer, node) -> list[str]:
     doc += f", {len(folds)} total{'s' * (len(folds) != 1)}" if folds else ""
     source = [DECORATOR, f"def {name}({', '.join(args)}):", f'    """{doc}."""']
     kernels.sources.append("\n".join(source + ["    " + line for line in lines]))
-    targets = [items.get(k, "_") for k in range(len(body.outputs))]
+    targets = [items.get(k, "_") for k in range(len(node.aval))]
     lines = [f"{', '.join(targets)} = {name}({', '.join(ast.unparse(o) for o in outer)})"]
     return lines + numbers_back(targets, node.aval)
 
@@ -137,9 +137,11 @@ def _loads(body, shape, index, args, used) -> tuple[list[str], dict[int, str]]:
 def _nest(node, sub, index, results, loads) -> list[str]:
     """The kernel's body: the result arrays and totals, the loop nest, the totals finished."""
     body, shape, folds = node.attrs["body"], node.attrs["shape"], node.attrs["folds"]
-    n_arrays = len(body.outputs) - len(folds)
+    scatters = node.attrs.get("scatters", ())
+    n_added = sum(len(added) for _, _, added in scatters)
+    n_arrays = len(body.outputs) - len(folds) - n_added
     lines, steps = [], [*loads, *sub.statements()]
-    for k, (r, o) in enumerate(zip(results, body.outputs)):
+    for k, (r, o) in enumerate(zip(results, body.outputs[: len(body.outputs) - n_added])):
         aval, value = node.aval[k], ast.unparse(sub.expr(o))
         if k < n_arrays:
             lines.append(f"{r} = np.empty({shape!r}, {dtype_name(aval)})")
@@ -152,6 +154,11 @@ def _nest(node, sub, index, results, loads) -> list[str]:
             kept = [("0" if keepdims else "") if d in reduced else i for d, i in enumerate(index)]
             lines.append(f"{r} = np.zeros({aval.shape!r}, {dtype_name(aval)})")
             steps.append(f"{r}[{', '.join(i for i in kept if i)}] += {value}")
+    for r, (dest, dtype, added) in zip(results[n_arrays + len(folds) :], scatters):
+        lines.append(f"{r} = np.zeros({dest!r}, {dtype_name_of(dtype)})")
+        for o, offsets in added:
+            at = [f"{i} + {d}" if d else i for i, d in zip(index, offsets)]
+            steps.append(f"{r}[{', '.join(at)}] += {ast.unparse(sub.expr(body.outputs[o]))}")
     for depth, i in enumerate(index):
         lines.append("    " * depth + f"for {i} in range({shape[depth]}):")
     lines += ["    " * len(index) + s for text in steps for s in text.splitlines()]
@@ -159,5 +166,6 @@ def _nest(node, sub, index, results, loads) -> list[str]:
     for r, (op, reduced, _) in zip(results[n_arrays:], folds):
         count = math.prod(shape[d] for d in reduced)
         returned.append(f"{r} / {count}" if op == "mean" else r)
+    returned += results[n_arrays + len(folds) :]
     lines.append(f"return {', '.join(returned)}")
     return lines

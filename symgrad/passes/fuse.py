@@ -17,6 +17,13 @@ cluster (the total is known only after the loop). In loop bodies and branches, a
 adds up a total is a loop too: a step's `np.sum(x[i : i + k] * w)` is one call, with no array
 made for its temporaries (a chain of elementwise work alone, Numba's array expressions already
 compute in one loop where the loop runs compiled).
+
+A loop's results added into slices of an array of zeros made for them (`g = np.zeros_like(x);
+g[:-1] = a; g[1:] += b`, or `_index_add(x, a, [:-1])` for the first two: the backward pass of
+reads `x[:-1]`, `x[1:]`) are added in the loop
+itself, at the slices' offsets (`g[i + 1] += b_i`), and the array is a result of the loop
+(`attrs["scatters"]`: per array, its shape, dtype and (body output, offset per axis) of each
+value added in); no array is made for a or b. Setting the first slice of zeros is adding to it.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import math
 from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, broadcast
 from symgrad.ir.graph import subgraphs
+from symgrad.ir.index import Slice
 from symgrad.rules import RULES
 
 
@@ -35,6 +43,9 @@ def fuse(graph: Graph, body: bool = False) -> Graph:
     for members, folds in _clusters(graph):
         if folds or not body:
             _rewrite(graph, members, folds)
+    for node in list(graph.nodes()):
+        if node.id in graph and node.op in ("zeros_like", "zeros", "index_add"):
+            _absorb(graph, node)
     for node in graph.nodes():
         if node.op != "fused":
             for sub in subgraphs(node):
@@ -246,6 +257,127 @@ def _rewrite(graph: Graph, members: list[int], folds: list[int]) -> None:
         graph.set_order(item, old.order)
         graph.replace_uses(r, item)
     graph.remove(inside)
+
+
+def _absorb(graph: Graph, zeros) -> None:
+    """Fold the chain of slice updates of a fresh array of zeros by one fused node's results
+    into that node (see the module docstring), where there is one."""
+    found = _chain(graph, zeros)
+    if found is None:
+        return
+    fused, steps, last, gone = found
+    a, body = fused.attrs, fused.attrs["body"]
+    n_arrays = len(body.outputs) - len(a["folds"])
+    n_results = len(body.outputs)
+    old = {graph[u].attrs["index"]: u for u in graph.users(fused.id)}
+    moved = [graph[v].attrs["index"] for v, _ in steps]
+    kept = [k for k in range(n_arrays) if k not in moved]
+    order = kept + list(range(n_arrays, len(body.outputs))) + moved
+    body.outputs = [body.outputs[k] for k in order]
+    first = len(body.outputs) - len(moved)
+    added = tuple((first + j, offsets) for j, (_, offsets) in enumerate(steps))
+    dest = graph[last].aval
+    a["scatters"] = ((dest.shape, dest.dtype, added),)
+    avals = list(fused.aval)
+    results = [k for k in range(n_results) if k not in moved]
+    fused.aval = (*(avals[k] for k in results), dest)
+    for new, k in enumerate(results):
+        if k in old:
+            graph[old[k]].attrs["index"] = new
+    node = graph[last]
+    item = graph.add(
+        "item",
+        (fused.id,),
+        {"index": len(results)},
+        node.loc,
+        name=node.name,
+        cot_of=node.cot_of,
+        backward=node.backward,
+        tangent=node.tangent,
+        aval=dest,
+    )
+    graph.set_order(item, node.order)
+    graph.replace_uses(last, item)
+    graph.remove(gone | {v for v, _ in steps})
+
+
+def _chain(graph: Graph, zeros):
+    """(the fused node, [(its item added in, offsets)], the last update, the chain's nodes)
+    of the updates of `zeros` by one fused node's results, or None."""
+    dest = zeros.aval
+    if not (isinstance(dest, Aval) and dest.known and dest.kind == ARRAY) or zeros.attrs.get(
+        "kwargs"
+    ):
+        return None
+    z, fused, steps, gone = zeros.id, None, [], {zeros.id}
+    first = None  # `index_add(x, v, index)`: zeros like x with v at the index, a first step
+    if zeros.op == "index_add":
+        if len(zeros.inputs) != 2:
+            return None
+        first = (zeros.inputs[1], zeros.id, zeros.attrs["index"], set())
+    while z not in graph.outputs and z not in graph.checks or first:
+        users = [graph[u] for u in graph.users(z)]
+        step = first or (_set(graph, z, users) if z == zeros.id else None)
+        step, first = step or _add(graph, z, users), None
+        if step is None:
+            break
+        value, update, index, nodes = step
+        src = graph[graph[value].inputs[0]] if graph[value].op == "item" else None
+        offsets = _offsets(index, dest.shape)
+        if src is None or src.op != "fused" or fused not in (None, src) or offsets is None:
+            break
+        if "scatters" in src.attrs:  # one array of zeros per loop
+            break
+        region, shape = offsets
+        if shape != src.attrs["shape"] or graph[value].aval != Aval(shape, dest.dtype, ARRAY):
+            break
+        if len(graph.users(value)) != 1 or value in graph.outputs:
+            break
+        fused = src
+        steps.append((value, region))
+        gone |= nodes
+        z = update
+    return (fused, steps, z, gone) if steps else None
+
+
+def _set(graph: Graph, z: int, users: list):
+    """`z[index] = v` of a static index, z's only use: (v, the update, index, its nodes)."""
+    if len(users) != 1 or users[0].op != "setitem" or len(users[0].inputs) != 2:
+        return None
+    s = users[0]
+    return (s.inputs[1], s.id, s.attrs["index"], {s.id}) if s.inputs[0] == z else None
+
+
+def _add(graph: Graph, z: int, users: list):
+    """`z[index] = z[index] + v` of a static index, z's only uses."""
+    reads = [u for u in users if u.op == "getitem" and len(u.inputs) == 1]
+    sets = [u for u in users if u.op == "setitem" and len(u.inputs) == 2 and u.inputs[0] == z]
+    if len(users) != 2 or len(reads) != 1 or len(sets) != 1:
+        return None
+    r, s = reads[0], sets[0]
+    total = graph[s.inputs[1]]
+    if total.op != "add" or r.id not in total.inputs or graph.users(r.id) != [total.id]:
+        return None
+    if graph.users(total.id) != [s.id] or r.attrs["index"] != s.attrs["index"]:
+        return None
+    value = total.inputs[1] if total.inputs[0] == r.id else total.inputs[0]
+    return value, s.id, s.attrs["index"], {r.id, total.id, s.id}
+
+
+def _offsets(index: tuple, shape: tuple):
+    """(start per axis, the region's shape) of an index of slices with static bounds and step
+    1 (fewer slices than axes: the rest whole), else None."""
+    if len(index) > len(shape) or not all(isinstance(it, Slice) for it in index):
+        return None
+    starts, region = [], []
+    for d, n in enumerate(shape):
+        it = index[d] if d < len(index) else Slice()
+        if not all(b is None or type(b) is int for b in it) or it.step not in (None, 1):
+            return None
+        start, stop, _ = slice(*it).indices(n)
+        starts.append(start)
+        region.append(max(stop - start, 0))
+    return tuple(starts), tuple(region)
 
 
 def _number_const(graph: Graph, nid: int) -> bool:

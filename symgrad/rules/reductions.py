@@ -306,8 +306,9 @@ defrule(
 
 
 def _flat(x, axis):
-    """(x, axis) with axis=None read as NumPy does: x flattened, along axis 0."""
-    return (ops.ravel(x), 0) if axis is None else (x, axis)
+    """(x, axis) as NumPy reads them: x flattened along axis 0 for axis=None, a number as a
+    vector of one entry."""
+    return (ops.ravel(x), 0) if axis is None else (ops.atleast_1d(x), axis)
 
 
 def _exclusive(y, axis):
@@ -318,7 +319,7 @@ def _cumprod_vjp(g, a, ans, axis):
     x, ax = _flat(a, axis)
     y, v = _flat(ans, axis)[0], _flat(g, axis)[0]
     back = ops.linear_scan(v, ops.shift(x, -1, ax), ax, reverse=True) * _exclusive(y, ax)
-    return ops.reshape(back, ops.shape(a)) if axis is None else back
+    return ops.reshape(back, ops.shape(a))
 
 
 def _cumprod_jvp(t, a, ans, axis):

@@ -11,23 +11,17 @@ import numpy as np
 @numba.njit(cache=True, error_model="numpy")
 def _fused1(x, x_1):
     """float64[9], entry by entry: 9 steps."""
-    t2 = np.empty((9,), np.float64)
-    t4 = np.empty((9,), np.float64)
+    x_bar = np.zeros((10,), np.float64)
     for i in range(9):
         x_i = x[i]
         x_1_i = x_1[i]
         # line 39: return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
         t1 = 200.0 * (x_1_i - x_i ** 2)
-        t2[i] = t1
-        t4[i] = -(2 * (1 - x_i)) - t1 * (2 * x_i)
-    return t2, t4
+        x_bar[i] += -(2 * (1 - x_i)) - t1 * (2 * x_i)
+        x_bar[i + 1] += t1
+    return x_bar
 
 
 def grad_rosenbrock(x):
-    t2, t4 = _fused1(x[:-1], x[1:])
-    # backward pass
-    # line 38: def rosenbrock(x):
-    t3 = np.zeros_like(x)
-    t3[:-1] = t4
-    t3[1:] = t3[1:] + t2
-    return t3
+    x_bar = _fused1(x[:-1], x[1:])
+    return x_bar
