@@ -38,15 +38,17 @@ from symgrad.errors import (
     SpecialisationWarning,
     SymgradError,
 )
+from symgrad.foreign import coerced, failure, known_shapes, like_of
 from symgrad.frontend import lower
 from symgrad.frontend.lower import Aux
 from symgrad.frontend.nested import Inline
 from symgrad.frontend.reads import Reads
 from symgrad.ir import Graph
-from symgrad.ir.avals import Aval, of_value
+from symgrad.ir.avals import Aval, foreign, of_value
 from symgrad.passes import batch as batching
 from symgrad.passes import forward, reverse, simplify
 from symgrad.passes.avals import infer
+from symgrad.passes.copies import uncopied
 from symgrad.passes.fuse import fuse
 from symgrad.passes.idioms import stop_shifts
 from symgrad.passes.symmetry import by_symmetry
@@ -94,6 +96,7 @@ class _Artifact:
     shape_ints: tuple[int, ...] | None = None  # the int params a specialisation keys on by value
     backend: str = "numpy"  # "numba": a specialisation's elementwise work as compiled loops
     fallback: Callable[[], "_Artifact"] | None = None  # the same without compiled loops
+    foreign: bool = False  # for arrays of another library: NumPy floats made its arrays first
     _graph: Graph | None = None
     _source: Source | None = None
     _fn: Callable | None = None
@@ -127,7 +130,15 @@ def _key(v: Any) -> Any:
         return (v.shape, v.dtype)
     if type(v) is float:
         return float
-    return (type(v), getattr(v, "dtype", None))
+    dtype = getattr(v, "dtype", None)
+    if dtype is not None and foreign(v):  # a Dask or CuPy array: its shape is known too
+        return (type(v), of_value(v))
+    return (type(v), dtype)
+
+
+def _library(v: Any) -> str:
+    """For an array of another library, its type as a signature names it (`dask Array `)."""
+    return f"{type(v).__module__.split('.')[0]} {type(v).__name__} " if foreign(v) else ""
 
 
 def _gc_paused(compile_step: Callable) -> Callable:
@@ -217,14 +228,20 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
         return found
     shape_ints = artifact.shape_ints
     known = [_int(v) is not None and k in shape_ints for k, v in enumerate(values)]
-    avals = [of_value(v, static=static) for v, static in zip(values, known)]
     names = [base[p].name for p in base.params]
+    like = like_of(values)  # Dask's, CuPy's: the NumPy floats are made its arrays (`_run`)
+    if like is not None:
+        known_shapes(values, names)
+    typed = values if like is None else coerced(values, like)
+    avals = [of_value(v, static=static) for v, static in zip(typed, known)]
     signature = ", ".join(
-        f"{n}: {a if a is not None else type(v).__name__}" + (f" = {v}" if known[k] else "")
+        f"{n}: {_library(v)}{a if a is not None else type(v).__name__}"
+        + (f" = {v}" if known[k] else "")
         for k, (n, a, v) in enumerate(zip(names, avals, values))
     )
     try:
-        found = _specialisation(artifact, base, avals, signature, artifact.backend == "numba")
+        loops = artifact.backend == "numba" and like is None
+        found = _specialisation(artifact, base, avals, signature, loops, like is not None)
     except Exception as e:  # a shape rule's bug must not cost the user the gradient
         warnings.warn(
             f"symgrad could not specialise {artifact.name} for {signature} ({type(e).__name__}: "
@@ -240,18 +257,29 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
 
 
 def _specialisation(
-    artifact: _Artifact, base: Graph, avals: list, signature: str, loops: bool
+    artifact: _Artifact,
+    base: Graph,
+    avals: list,
+    signature: str,
+    loops: bool,
+    other: bool = False,
 ) -> _Artifact:
     """The module of base specialised for `avals`, with its elementwise work as compiled
-    loops where `loops` (then able to fall back on the plain one, `_run`)."""
+    loops where `loops` (then able to fall back on the plain one, `_run`); for arrays of
+    another library where `other` (`symgrad.foreign`): no array changed in place and no copy
+    made, which Dask's immutable arrays need (NumPy's `np.copy` would compute them)."""
     graph = copy.deepcopy(base)
     simplify(graph, [graph.params[k] for k in artifact.floats], avals=avals)
     doc = f"{artifact.doc}\nSpecialised for {signature}."
     if loops:
         fuse(graph)
         doc += " Elementwise work and loops run compiled by Numba."
-    source = _emit(graph, artifact.name, doc, loops=loops)
+    if other:  # Dask's, CuPy's (`symgrad.foreign`)
+        uncopied(graph)
+        doc += " No array is changed in place or copied."
+    source = _emit(graph, artifact.name, doc, loops=loops, in_place=not other)
     found = _Artifact(lambda g: source, lambda: graph, artifact.name, artifact.reads)
+    found.foreign = other
     if loops:
         found.fallback = lambda: _specialisation(artifact, base, avals, signature, False)
     return found
@@ -557,6 +585,10 @@ def _call(artifact: _Artifact, fn: Callable, values: list) -> Any:
 
 
 def _run(artifact: _Artifact, fn: Callable, values) -> Any:
+    like = None
+    if artifact.foreign:  # NumPy floats made arrays of the other library (`symgrad.foreign`)
+        like = like_of(values)
+        values = coerced(values, like)
     try:
         return artifact.fn(*values)
     except ValueError as e:
@@ -567,6 +599,9 @@ def _run(artifact: _Artifact, fn: Callable, values) -> Any:
             raise NotDifferentiableError(f"{fn.__qualname__}: {e}") from None
         raise
     except Exception as e:
+        unsupported = None if like is None else failure(e, artifact.name, like)
+        if unsupported is not None:
+            raise unsupported from e
         if artifact.fallback is None or not type(e).__module__.startswith("numba"):
             raise
         why = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"

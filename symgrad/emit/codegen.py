@@ -86,7 +86,8 @@ MAX_LINE = 96  # a statement longer than this gets its longest inline part named
 
 class _Writer:
     """Writes one graph's statements. A loop body gets a writer of its own (`nested`), sharing
-    the function's set of `used` names, with its params' names `fixed` by the loop."""
+    the function's set of `used` names, with its params' names `fixed` by the loop. Without
+    `in_place`, no array is changed in place (`x[i] = v` is a new array, `_setitem`)."""
 
     def __init__(
         self,
@@ -97,10 +98,13 @@ class _Writer:
         plan=None,
         kernels=None,
         helper_names=None,
+        in_place: bool = True,
     ):
-        self.graph, self.nested = graph, nested
+        self.graph, self.nested, self.in_place = graph, nested, in_place
         self.kernels: Kernels = kernels if kernels is not None else Kernels()  # compiled loops
-        self.plan = plan or inplace.plan(graph, nested, _inline_of)  # updates in place
+        if plan is None:  # updates in place
+            plan = inplace.plan(graph, nested, _inline_of) if in_place else inplace.Plan()
+        self.plan = plan
         self.inline = _inline_of(graph, nested) - self.plan.forced
         self.helpers: set[str] = set()
         self.names: dict[int, str] = {}
@@ -249,7 +253,14 @@ class _Writer:
         """A writer for a loop body, with the params' names `fixed`."""
         plan = self.plan.subplans.get(id(graph))
         return _Writer(
-            graph, self.used, fixed, True, plan, self.kernels, helper_names=self.helper_names
+            graph,
+            self.used,
+            fixed,
+            True,
+            plan,
+            self.kernels,
+            helper_names=self.helper_names,
+            in_place=self.in_place,
         )
 
     def assign(self, targets: list[str], values: list[ast.expr], accumulators=()) -> list[str]:
@@ -323,10 +334,12 @@ from symgrad.emit.kernels import Kernels, write_fused  # noqa: E402
 WRITERS = {**_CONTROL, "fused": write_fused}
 
 
-def _function(graph: Graph, name: str, doc: str | None, kernels: "Kernels") -> tuple[str, set[str]]:
+def _function(
+    graph: Graph, name: str, doc: str | None, kernels: "Kernels", in_place: bool = True
+) -> tuple[str, set[str]]:
     """The source of one function computing the graph, and the helpers it calls; the compiled
     loops it calls go to `kernels`."""
-    writer = _Writer(graph, kernels=kernels)
+    writer = _Writer(graph, kernels=kernels, in_place=in_place)
     body = writer.body()
     if doc is not None:
         body = [f'"""{doc}"""', *body]
@@ -342,13 +355,15 @@ def emit_module(
     after: list[str] = (),
     helpers: set[str] = frozenset(),
     loops: bool = False,
+    in_place: bool = True,
 ) -> str:
     """`before` lists (graph, name, docstring) of functions emitted above `name`; `after` the
     source of functions written after it, which call them and the runtime `helpers`; `loops`
-    compiles the loops Numba can run whole (`symgrad.emit.compiled`)."""
+    compiles the loops Numba can run whole (`symgrad.emit.compiled`); without `in_place`, the
+    code changes no array in place (for arrays of other libraries: Dask's are immutable)."""
     functions, needed, kernels = [], set(helpers), Kernels(loops)
     for g, n, d in [*before, (graph, name, None)]:
-        text, used = _function(g, n, d, kernels)
+        text, used = _function(g, n, d, kernels, in_place)
         functions.append(text)
         needed |= used
     origin = f"{graph.name} ({os.path.basename(graph.file)}, line {graph.line})"

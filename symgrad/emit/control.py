@@ -31,6 +31,7 @@ from symgrad.emit.compiled import (
 )
 from symgrad.emit.outer_sums import OuterSums
 from symgrad.emit.scatter import scatter
+from symgrad.ir.avals import PYTHON
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import Cond, Loop, LoopVjp
 
@@ -261,7 +262,8 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     sums = OuterSums(writer, sub, node, results, steps, given)  # Σ_t outer(a_t, b_t): 1 product
     for r, (kind, pos, _) in enumerate(outs):
         if kind == "acc" and r not in sums.rows_of:
-            lines.append(f"{results[r]} = np.zeros_like({captured[pos]})")
+            of = writer.graph[ins[view.captured_inputs[pos]]].aval
+            lines.append(f"{results[r]} = {_zeros(captured[pos], of, writer.in_place)}")
     lines += sums.before()
 
     def assign() -> list[str]:
@@ -274,7 +276,7 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
                 acc, out = results[r], body.outputs[r]
                 add = scatter(sub, out, acc, captured_params[pos])  # writes no _index_add
                 if add is None:
-                    add = ast.AugAssign(ast.Name(acc, ast.Store()), ast.Add(), sub.expr(out))
+                    add = _accumulate(acc, sub.expr(out), writer.in_place)
                 adds.append(ast.unparse(add))
         updates = [(state[pos], r) for r, (kind, pos, _) in enumerate(outs) if kind == "state"]
         values = [sub.expr(body.outputs[r]) for _, r in updates]
@@ -384,6 +386,24 @@ def write_cond(writer, node) -> list[str]:
         )
         parts.append(_body_lines(writer, sub, outs))
     return lines + [f"if {ast.unparse(writer.expr(pred))}:", *parts[0], "else:", *parts[1]]
+
+
+def _zeros(name: str, aval, in_place: bool) -> str:
+    """Where a backward loop starts the sum of the cotangents of the captured value `name`:
+    zeros like it, or, without updates in place, 0.0 for a Python float (NumPy's 0-d array
+    would not mix with another library's arrays: CuPy's)."""
+    if not in_place and getattr(aval, "kind", None) == PYTHON:
+        return "0.0"
+    return f"np.zeros_like({name})"
+
+
+def _accumulate(acc: str, value: ast.expr, in_place: bool) -> ast.stmt:
+    """`acc += value`, or without updates in place `acc = acc + value` (a Dask array, or the
+    NumPy 0-d array a Python float's sum starts as, takes no `+=` of one)."""
+    if in_place:
+        return ast.AugAssign(ast.Name(acc, ast.Store()), ast.Add(), value)
+    total = ast.BinOp(ast.Name(acc, ast.Load()), ast.Add(), value)
+    return ast.Assign([ast.Name(acc, ast.Store())], total, lineno=0)
 
 
 def _as_expression(writer, node, captured: list[str], read) -> ast.expr | None:

@@ -2,9 +2,10 @@
 
 Contract: an `Aval` is a value's shape (a tuple of lengths, `None` for a length not known
 statically; the shape itself `None` when even the rank is not known), its dtype (`None` when not
-known), its `kind` ("array" for an ndarray, "scalar" for a NumPy scalar, "python" for a Python
-number, "tuple" for a shape tuple; `None` when not known) and, for small static values (a shape
-tuple, a Python number), the `value` itself; a Python int not known statically may still be
+known), its `kind` ("array" for an ndarray, or an array of another library that NumPy's
+functions dispatch to, `foreign`: Dask's, CuPy's; "scalar" for a NumPy scalar, "python" for a
+Python number, "tuple" for a shape tuple; `None` when not known) and, for small static values (a
+shape tuple, a Python number), the `value` itself; a Python int not known statically may still be
 known relative to another (`sym`: a loop's index plus a constant, with the index's bounds), which
 tells the length of a slice `x[i : i + n]`. `None` in place of an Aval means nothing is known.
 Everything here is exact or unknown, never a guess: a pass may rewrite a node on what an Aval
@@ -85,6 +86,18 @@ def _dim(d: int | None) -> str:
     return "?" if d is None else str(d)
 
 
+def foreign(v: Any) -> bool:
+    """Whether v is an array of another library that NumPy's functions dispatch to
+    (`__array_function__`, NEP 18): a Dask array, a CuPy array. Emitted NumPy code runs on it,
+    computing with that library."""
+    return (
+        not isinstance(v, np.ndarray)
+        and hasattr(type(v), "__array_function__")
+        and isinstance(getattr(v, "shape", None), tuple)
+        and hasattr(v, "dtype")
+    )
+
+
 def of_value(v: Any, static: bool = False) -> Aval | None:
     """The Aval of a concrete value: an argument at call time, or (`static`) a value known when
     compiling, whose Aval keeps a Python number itself too."""
@@ -94,6 +107,9 @@ def of_value(v: Any, static: bool = False) -> Aval | None:
         return Aval(v.shape, v.dtype, ARRAY)
     if isinstance(v, np.generic):
         return Aval((), v.dtype, SCALAR)
+    if foreign(v):  # a length Dask does not know yet (a filtered array's) is unknown here too
+        shape = tuple(None if math.isnan(d) else int(d) for d in v.shape)
+        return Aval(shape, np.dtype(v.dtype), ARRAY)
     if isinstance(v, tuple) and all(isinstance(d, int) and not isinstance(d, bool) for d in v):
         return Aval((len(v),), np.dtype(int), TUPLE, v)
     return None

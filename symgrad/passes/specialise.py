@@ -8,13 +8,15 @@ constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis
 shape and dtype becomes `t[i] = t[i] + v` for a basic index (one buffer for the cotangents of
 several reads of x); `np.sum(a * b)` of two vectors in the backward pass is `a @ b`; a lone
 `index_add(x, v, i)` of a basic index into a small array is zeros like x with `[i] = v`; the
-transpose of an ndarray is written `a.T`; `fit(g, x)` of a g broadcast against x sums it first
-(`fit(np.sum(g, axis=0), x)`), and is g itself where g has x's Aval (but for a function's
-outputs: `own_outputs`), or, in a loop body of a function whose floats are all float64, where
-both are 0-d float64s: a Python float, a NumPy float64 and a 0-d array of one give the same
-values and dtypes in every operation there, so a running cotangent of `loss = 0.0; loss = loss
-+ ...` need not take its type per step (the function's outputs are fitted still); a primitive
-whose rule has a `specialise` hook (a helper dispatching on ranks) becomes the template it picks.
+transpose of an array is written `a.T`, its cast `a.astype(d)` (not `np.array(a, dtype=d)`,
+which would compute a Dask array), and `np.asarray` of it is the array itself; `fit(g, x)` of a
+g broadcast against x sums it first (`fit(np.sum(g, axis=0), x)`), and is g itself where g has
+x's Aval (but for a function's outputs: `own_outputs`), or, in a loop body of a function whose
+floats are all float64, where both are 0-d float64s: a Python float, a NumPy float64 and a 0-d
+array of one give the same values and dtypes in every operation there, so a running cotangent
+of `loss = 0.0; loss = loss + ...` need not take its type per step (the function's outputs are
+fitted still); a primitive whose rule has a `specialise` hook (a helper dispatching on ranks)
+becomes the template it picks.
 `np.zeros_like(x)` of a Python float x is 0.0, as x's tangent starts in forward mode: a 0-d
 array would take another type on a loop's first step (`loss_dot = loss_dot + ...`), and its
 dtype would not be weak where x's is. `fitted(value, x)` says when a gradient needs no `_fit`
@@ -86,6 +88,11 @@ def rewrite(rw, node) -> int | None:
             return rw.const(node, 0.0)
     if op == "transpose" and "array" not in node.attrs and _is_array(g[node.inputs[0]].aval):
         return rw.new(node, op, node.inputs, {**node.attrs, "array": True})  # written `a.T`
+    if op == "astype" and "array" not in node.attrs and _is_array(g[node.inputs[0]].aval):
+        return rw.new(node, op, node.inputs, {**node.attrs, "array": True})  # `a.astype(d)`
+    if op == "asarray" and node.attrs.get("dtype") is None and not node.attrs.get("kwargs"):
+        if _is_array(g[node.inputs[0]].aval):  # np.asarray of an array: the array itself
+            return node.inputs[0]
     if op == "sum" and node.backward and _inner_product(g, node):  # np.sum(a * b): a @ b
         return rw.new(node, "matmul", g[node.inputs[0]].inputs)
     if rule.specialise is not None:

@@ -20,13 +20,18 @@ def _unbroadcast(g, shape):
 
 
 def _fit(g, x):
-    """The finished gradient for argument x: x's shape and dtype (a float for a Python number)."""
+    """The finished gradient for argument x: x's shape and dtype (a float for a Python number,
+    or a 0-d array where g is one of another library: a Dask array stays lazy)."""
     if not hasattr(x, "dtype"):
-        return float(np.sum(g))
+        total = np.sum(g)
+        return float(total) if isinstance(total, np.generic) else total
     if isinstance(x, np.generic):  # a NumPy scalar argument gets a NumPy scalar back
         return x.dtype.type(np.sum(g))
     g = _unbroadcast(g, x.shape)
-    if type(g) is not type(x) or g.shape != x.shape or not getattr(g.flags, "writeable", True):
+    writeable = getattr(getattr(g, "flags", None), "writeable", True)  # (Dask's have no flags)
+    if type(g) is not type(x) or g.shape != x.shape or not writeable:
+        if np.ndim(g) and not isinstance(x, np.ndarray):  # Dask's full_like takes a number
+            return (np.zeros_like(x) + g).astype(x.dtype)
         return np.full_like(x, g)
     return g.astype(x.dtype, copy=False)
 
@@ -186,7 +191,7 @@ def _prod_vjp(g, a, axis=None, keepdims=False):
     before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
     after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
     others = np.reshape(before * after, np.shape(moved))
-    return g * np.transpose(others, np.argsort(rest + list(axes)))
+    return g * np.transpose(others, tuple(np.argsort(rest + list(axes))))
 
 
 def _prod_derivative(a, vs, axis=None):
@@ -232,7 +237,7 @@ def _prod_derivative(a, vs, axis=None):
         for i in range(n)
     ]
     others = np.reshape(np.stack(out, axis=-1), np.shape(moved))
-    return np.transpose(others, np.argsort(rest + list(axes)))
+    return np.transpose(others, tuple(np.argsort(rest + list(axes))))
 
 
 def _solve_vjp_b(g, a, b):

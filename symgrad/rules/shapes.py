@@ -72,6 +72,8 @@ defrule(
 def _emit_astype(args, attrs, rule):
     """`np.array(a, dtype=d)`: a copy as `a.astype(d)` makes, for a Python float too (which
     `2.0 - a` gives where NumPy's `np.subtract(2.0, a)` gives an np.float64)."""
+    if attrs.get("array"):  # of an array (known from its Aval): its method, as Dask's has too
+        return ast.Call(ast.Attribute(args[0], "astype", ast.Load()), [args[1]], [])
     array = ast.Attribute(ast.Name("np", ast.Load()), "array", ast.Load())
     return ast.Call(array, [args[0]], [ast.keyword("dtype", args[1])])
 

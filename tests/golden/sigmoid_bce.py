@@ -7,13 +7,18 @@ import numpy as np
 
 
 def _fit(g, x):
-    """The finished gradient for argument x: x's shape and dtype (a float for a Python number)."""
+    """The finished gradient for argument x: x's shape and dtype (a float for a Python number,
+    or a 0-d array where g is one of another library: a Dask array stays lazy)."""
     if not hasattr(x, "dtype"):
-        return float(np.sum(g))
+        total = np.sum(g)
+        return float(total) if isinstance(total, np.generic) else total
     if isinstance(x, np.generic):  # a NumPy scalar argument gets a NumPy scalar back
         return x.dtype.type(np.sum(g))
     g = _unbroadcast(g, x.shape)
-    if type(g) is not type(x) or g.shape != x.shape or not getattr(g.flags, "writeable", True):
+    writeable = getattr(getattr(g, "flags", None), "writeable", True)  # (Dask's have no flags)
+    if type(g) is not type(x) or g.shape != x.shape or not writeable:
+        if np.ndim(g) and not isinstance(x, np.ndarray):  # Dask's full_like takes a number
+            return (np.zeros_like(x) + g).astype(x.dtype)
         return np.full_like(x, g)
     return g.astype(x.dtype, copy=False)
 
