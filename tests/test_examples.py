@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import symgrad
 
@@ -119,3 +120,17 @@ def test_newton_converges_quadratically_to_the_minimiser():
     xs = newton.newton(newton.START, gradient, lambda x: 2 * hessian(x), steps=200)
     errors = [float(np.linalg.norm(x - newton.MINIMISER)) for x in xs]
     assert errors[-1] < 1e-9 and max(newton.quadratic_ratios(errors)) > 1e3
+
+
+def test_dask_logistic_regression(tmp_path):
+    pytest.importorskip("distributed")
+    out = run("dask_logistic_regression.py", tmp_path)
+    gap = re.search(
+        r"same gradient function on NumPy and on Dask arrays: largest difference (\S+)", out
+    )
+    assert gap and float(gap[1]) < 1e-12, out
+    losses = [float(v) for v in re.findall(r"(?m)^step \d/3: loss ([\d.]+) \(", out)]
+    assert len(losses) == 3 and losses[0] > losses[1] > losses[2], out
+    assert re.search(r"(?m)^   3 [\d.]+ #+$", out), out  # the loss curve
+    peaks = re.findall(r"(?m)^peak memory of worker \S+: (\d+) MiB \(limit 400MiB\)$", out)
+    assert len(peaks) == 2 and all(int(p) < 400 for p in peaks), out
