@@ -9,7 +9,7 @@ chunk of the data once.
 from __future__ import annotations
 
 import importlib.util
-import resource
+import sys
 
 import numpy as np
 import pytest
@@ -119,7 +119,10 @@ def test_one_pass_over_the_data(client, tmp_path):
 
 
 def _peak_memory() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # (Linux: kilobytes)
+    """A worker's peak resident memory: VmHWM (getrusage's maximum counts the test process
+    too, which a worker spawned from it inherits)."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
 
 
 def test_data_larger_than_a_worker_memory(client):
@@ -137,7 +140,8 @@ def test_data_larger_than_a_worker_memory(client):
     got = dask.compute(w_bar, b_bar, *by_hand)
     np.testing.assert_allclose(got[0], got[2], rtol=1e-9)
     np.testing.assert_allclose(got[1], got[3], rtol=1e-9)
-    assert max(client.run(_peak_memory).values()) < 300 * 2**20
+    if sys.platform == "linux":
+        assert max(client.run(_peak_memory).values()) < 300 * 2**20
 
 
 def test_numpy_module_updates_in_place_and_dask_module_does_not(client):
