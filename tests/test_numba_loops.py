@@ -89,6 +89,24 @@ def strided(x):
     return np.sum(y)
 
 
+def newton(a, tol):
+    x = a
+    err = 1.0
+    while err > tol:
+        x_new = 0.5 * (x + a / x)
+        err = np.max(np.abs(x_new - x))
+        x = x_new
+    return np.sum(x)
+
+
+def many_steps(x, n):
+    k = 0.0
+    while k < n:  # more steps than the tape's first room: it grows
+        x = np.sin(x) * 0.9 + 0.1
+        k = k + 1.0
+    return np.sum(x * x)
+
+
 def fancy(x, idx):
     s = 0.0
     for i in range(3):
@@ -107,6 +125,8 @@ PROGRAMS = {  # name: (function, arguments, argnums, compiled loops, compiled ba
     "stacked": (stacked, (RNG.standard_normal(5), 0.3), (0, 1), 1, 1),
     "nested": (nested, (RNG.standard_normal((3, 3)) * 0.5, RNG.standard_normal(3)), (0, 1), 1, 1),
     "strided": (strided, (RNG.standard_normal(4),), 0, 1, 1),
+    "newton": (newton, (RNG.uniform(1, 4, 3), 1e-3), 0, 1, 1),
+    "many_steps": (many_steps, (RNG.standard_normal(3), 40.0), 0, 1, 1),
     "fancy": (fancy, (RNG.standard_normal(5), np.array([0, 2, 2])), 0, 0, 0),
 }  # fmt: skip
 

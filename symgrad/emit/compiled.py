@@ -42,13 +42,19 @@ DECORATOR = '@numba.njit(cache=True, error_model="numpy")'
 def compiled_loop(writer, node) -> bool:
     """Whether `loop` node is written as a compiled function (see the module docstring)."""
     kernels = writer.kernels
-    if not kernels.loops or kernels.inside or node.op != "loop":
+    if not kernels.loops or kernels.inside or node.op not in ("loop", "while"):
         return False
     view = Loop(node)
     body = view.body
     plan = writer.plan.subplans.get(id(body))
     if not _compiles(body, plan) or not _stable(writer.graph, node):
         return False
+    if not view.counted:  # a while: its test compiles, its tape counts its steps
+        test = node.attrs["cond"]
+        if not _compiles(test, writer.plan.subplans.get(id(test))):
+            return False
+        if view.records and not view.entry_size:
+            return False
     parts = [*view.stacked, *view.decisions]
     if not all(_typed(body[p].aval) for p in parts):
         return False
@@ -68,7 +74,7 @@ def compiled_vjp(writer, node) -> bool:
     g = writer.graph
     item = g[node.inputs[0]]
     forward = g[item.inputs[0]] if item.op == "item" else None
-    if forward is None or forward.op != "loop":
+    if forward is None or forward.op not in ("loop", "while"):
         return False
     if tape_item(g, forward) is not None:
         return compiled_loop(writer, forward)
@@ -242,10 +248,14 @@ class ArrayRows:
     handed on as a tuple, and each stacked output read afterwards an array written row by
     row (`_Lists` in a Python loop). `keep` says what: (name or None where nobody reads it,
     Aval) of each stacked output, the tape's name (None: no tape) and (name, Aval) of each
-    part of an entry. A loop that breaks gets them cut to the steps run."""
+    part of an entry. A loop that breaks gets them cut to the steps run. A `while` (`steps`
+    None) starts them with room for `ROOM` steps and doubles it when a step finds them full
+    (`begin`), and cuts them to the steps run."""
 
-    def __init__(self, writer, steps: str, breaks: bool):
-        self.used, self.steps, self.breaks = writer.used, steps, breaks
+    ROOM = 16
+
+    def __init__(self, writer, steps: str | None, breaks: bool):
+        self.used, self.steps, self.breaks = writer.used, steps, breaks or steps is None
         self.n, self.k = fresh("n", writer.used), fresh("k", writer.used)
 
     def keep(self, stacked: list[tuple], tape: str | None, entry: list[tuple]) -> None:
@@ -257,12 +267,21 @@ class ArrayRows:
     def start(self) -> list[str]:
         if not self.arrays:
             return []
-        lines = [f"{self.n} = len({self.steps})"]
+        lines = [f"{self.n} = {self.ROOM if self.steps is None else f'len({self.steps})'}"]
         for name, aval in self.arrays:
             shape = ", ".join([self.n, *(str(d) for d in aval.shape)])
             shape = f"({shape},)" if not aval.shape else f"({shape})"
             lines.append(f"{name} = np.empty({shape}, {dtype_name(aval)})")
         return lines + [f"{self.k} = 0"]
+
+    def begin(self) -> list[str]:
+        """The first statements of a step: room made where the arrays are full (a while)."""
+        if self.steps is not None or not self.arrays:
+            return []
+        grow = [f"{self.n} = 2 * {self.n}"] + [
+            f"{a} = np.concatenate(({a}, np.empty_like({a})))" for a, _ in self.arrays
+        ]
+        return [f"if {self.k} == {self.n}:", *("    " + line for line in grow)]
 
     def record(self, entry: list[ast.expr]) -> list[str]:
         return [f"{n}[{self.k}] = {ast.unparse(v)}" for (n, _), v in zip(self.slots, entry)]

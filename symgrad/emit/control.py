@@ -116,7 +116,8 @@ def _write_loop(writer, node, jit: bool) -> list[str] | None:
     if jit:
         entry = [(e, body[p].aval) for e, p in zip([*index, *taped], _entry_params(view))]
         entry += [(_base(sub, d), body[d].aval) for d in decisions]
-        rows = ArrayRows(writer, _range(writer, *ins[:3]), view.breaks)
+        steps = _range(writer, *ins[:3]) if view.counted else None
+        rows = ArrayRows(writer, steps, view.breaks)
         rows.keep([(s, body[o].aval) for s, o in zip(stacked, view.stacked)], tape, entry)
     else:
         rows = _Lists(writer, stacked, tape)
@@ -131,7 +132,7 @@ def _write_loop(writer, node, jit: bool) -> list[str] | None:
         entry = [ast.Name(n, ast.Load()) for n in [*index, *taped]]
         return rows.record(entry + [sub.expr(d) for d in decisions])
 
-    first_lines = [] if decisions else ["    " + line for line in record()]
+    first_lines = ["    " + line for line in rows.begin() + ([] if decisions else record())]
 
     def outs() -> list[str]:
         appends = rows.stack([sub.expr(o) for o in view.stacked])
@@ -169,6 +170,9 @@ class _Lists:
 
     def start(self) -> list[str]:
         return [f"{name} = []" for name in self.lists] + [f"{self.tape} = []"] * bool(self.tape)
+
+    def begin(self) -> list[str]:
+        return []
 
     def record(self, entry: list[ast.expr]) -> list[str]:
         return [f"{self.tape}.append({ast.unparse(ast.Tuple(entry, ast.Load()))})"] * bool(
