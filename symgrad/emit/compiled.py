@@ -1,28 +1,30 @@
-"""Loops compiled whole: a `for` loop, and the backward loop walking its tape, as Numba functions.
+"""Loops compiled whole: a `for` or `while` loop, and the backward loop walking its tape, as
+Numba functions.
 
 Contract. In a module emitted for the Numba backend (`Kernels.loops`), `symgrad.emit.control`
-asks `compiled_loop(writer, node)` of each `loop` node and `compiled_vjp(writer, node)` of each
-`loop_vjp` node. Where the answer is yes, it writes the loop's statements as usual, with two
-differences, and `wrap` moves them into a function of their own under `@numba.njit`, called
-where the loop stood (its parameters are the names the statements read before assigning them,
-its results the loop's results read afterwards):
+asks `compiled_loop(writer, node)` of each `loop` and `while` node and `compiled_vjp(writer,
+node)` of each `loop_vjp` node. Where the answer is yes, it writes the loop's statements as
+usual, with two differences, and `wrap` moves them into a function of their own under
+`@numba.njit`, called where the loop stood (its parameters are the names the statements read
+before assigning them, its results the loop's results read afterwards):
 
-- the tape is preallocated arrays, one per part of an entry (`ArrayRows`), written at step k
-  (`tape_h[k] = h`) and handed to the backward loop as one tuple; a stacked output is an array
-  written row by row. The backward loop walks k from the last step down and reads its entry
-  from those arrays.
+- the tape is arrays made before the loop, one per part of an entry (`ArrayRows`), written at
+  step k (`tape_h[k] = h`; a `while` starts them with room for some steps and doubles it when
+  full) and handed to the backward loop as one tuple; a stacked output is an array written row
+  by row. The backward loop walks k from the last step down and reads its entry from them.
 - sums of outer products over the steps (`symgrad.emit.outer_sums`) keep their rows in
   preallocated arrays too.
 
-A loop is compiled only where Numba computes exactly what the NumPy module does: a counted loop
-(`for ... in range`; a `while` has no step count to preallocate for); every value in it of a
-known shape and dtype, each carried value and running cotangent of one type on every step (Numba
-types a variable once); every primitive one whose NumPy spelling Numba compiles (`Rule.jit`)
-and no runtime helper; no tape or nested backward loop inside it (a nested `for` without a tape
-and a branch are written inline); and, for a loop with a tape, every backward loop walking it
-compiled too (the tape's form is theirs to read). Anything else stays a Python loop. The on-disk
-cache, the error model and the fall-back to the NumPy module on a Numba failure are those of
-`symgrad.emit.kernels`.
+A loop is compiled only where Numba computes exactly what the NumPy module does: every value in
+it (and in a while's test) of a known shape and dtype, each carried value and running cotangent
+of one type on every step (Numba types a variable once); every primitive one whose NumPy
+spelling Numba compiles (`Rule.jit`) and no runtime helper; no tape or nested backward loop
+inside it (a nested `for` without a tape and a branch are written inline); and, for a loop with
+a tape, every backward loop walking it compiled too (the tape's form is theirs to read).
+`attempt` writes a loop so and takes it back, writer and all, where the function written would
+still call a helper; a backward loop then walks the arrays in Python. Anything else stays a
+Python loop. The on-disk cache, the error model and the fall-back to the NumPy module on a
+Numba failure are those of `symgrad.emit.kernels`.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ DECORATOR = '@numba.njit(cache=True, error_model="numpy")'
 
 
 def compiled_loop(writer, node) -> bool:
-    """Whether `loop` node is written as a compiled function (see the module docstring)."""
+    """Whether a `loop` or `while` node is written as a compiled function (see the module
+    docstring)."""
     kernels = writer.kernels
     if not kernels.loops or kernels.inside or node.op not in ("loop", "while"):
         return False
