@@ -9,6 +9,7 @@ and `linearize` do the same in forward mode, from the table's JVP rules; `jacfwd
 from symgrad import tree
 from symgrad.api import Compiled, emit_module, grad, value_and_grad, vjp
 from symgrad.checks import CheckReport, check, check_grads, verify_rules
+from symgrad.custom import custom_jvp, custom_vjp
 from symgrad.errors import (
     NotDifferentiableError,
     SourceUnavailableError,
@@ -31,6 +32,8 @@ __all__ = [
     "UnsupportedSyntaxError",
     "check",
     "check_grads",
+    "custom_jvp",
+    "custom_vjp",
     "emit_module",
     "grad",
     "hessian",

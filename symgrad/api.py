@@ -599,7 +599,8 @@ class Compiled:
             argnums, single = _normalise_argnums(fn, argnums)
             self.bound, fn, argnums = fn.__self__, method, tuple(k + 1 for k in argnums)
             argnums = argnums[0] if single else argnums
-        if not isinstance(fn, (types.FunctionType, Compiled)):
+        custom = getattr(fn, "symgrad_custom", None)  # symgrad.custom_vjp: lowered with its rule
+        if not isinstance(fn, (types.FunctionType, Compiled)) and not custom:
             what = getattr(fn, "__name__", type(fn).__name__)
             raise SourceUnavailableError(
                 f"cannot differentiate {what}: it is a {type(fn).__name__}, not a Python function "
