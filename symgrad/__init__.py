@@ -17,6 +17,7 @@ from symgrad.errors import (
     UnknownCallableError,
     UnsupportedSyntaxError,
 )
+from symgrad.mapping import vmap
 from symgrad.rules.nondiff import stop_gradient
 from symgrad.transforms import hessian, hvp, jacfwd, jacobian, jacrev, jvp, linearize
 
@@ -48,4 +49,5 @@ __all__ = [
     "value_and_grad",
     "verify_rules",
     "vjp",
+    "vmap",
 ]
