@@ -94,6 +94,21 @@ def test_per_example_gradients_of_a_dict_of_parameters():
     np.testing.assert_allclose(values, [loss(params, x, y) for x, y in zip(X, Y)])
 
 
+def fit(w, x):
+    r = np.sin(x) * w
+    return np.sum(r**2), {"r": r, "n": 3}
+
+
+def test_a_gradient_that_batches_with_its_aux():
+    per_example = symgrad.vmap(symgrad.value_and_grad(fit, has_aux=True), in_axes=(None, 0))
+    (values, aux), grads = per_example(B, X[:, :3])
+    assert per_example.batched and aux["n"] == 3  # (an int of the aux as it is)
+    for i, x in enumerate(X[:, :3]):
+        (value, one), grad = symgrad.value_and_grad(fit, has_aux=True)(B, x)
+        np.testing.assert_allclose([values[i], *aux["r"][i], *grads[i]], [value, *one["r"], *grad])
+    np.testing.assert_allclose(grads[2], 2 * np.sin(X[2, :3]) ** 2 * B)
+
+
 @symgrad.custom_vjp
 def clip_gradient(x):
     return x
