@@ -81,8 +81,9 @@ class custom_vjp(_Custom):  # lower case: JAX's name
         """Give f its derivative: `fwd(*args) -> (y, residuals)`, `bwd(residuals, g) ->`
         one cotangent per argument (a tuple, even of one; None for a zero one)."""
         name = self.fun.__qualname__
-        self.fwd = _function(fwd, f"the forward function of {name}'s custom_vjp rule")
-        self.bwd = _function(bwd, f"the backward function of {name}'s custom_vjp rule")
+        _function(fwd, f"the forward function of {name}'s custom_vjp rule")
+        _function(bwd, f"the backward function of {name}'s custom_vjp rule")
+        self.fwd, self.bwd = fwd, bwd
 
 
 class custom_jvp(_Custom):

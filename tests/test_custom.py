@@ -242,6 +242,7 @@ def test_refusals_name_the_function_and_the_line():
     with pytest.raises(symgrad.SymgradError, match="must be a Python function"):
         symgrad.custom_vjp(np.sin)
     with pytest.raises(symgrad.SymgradError, match="must be a Python function"):
-        log1pexp.defvjp(log1pexp_fwd, np.cos)
+        no_rule.defvjp(log1pexp_fwd, np.cos)
+    assert no_rule.fwd is None  # nothing given
     with pytest.raises(symgrad.SymgradError, match="nondiff_argnums"):
         symgrad.custom_jvp(softplus.fun, nondiff_argnums=(3,))
