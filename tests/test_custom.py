@@ -33,11 +33,19 @@ def softplus_loss(x):
     return np.sum(log1pexp(x) * x)
 
 
+def through_a_helper_and_a_branch(x):
+    if np.sum(x) > 0.0:
+        return softplus_loss(x)
+    return np.sum(log1pexp(-x) ** 2)
+
+
 def test_custom_vjp_is_inlined_and_checked():
     g = symgrad.grad(softplus_loss)
     sigmoid = 1 / (1 + np.exp(-X))
     np.testing.assert_allclose(g(X), np.log1p(np.exp(X)) + X * sigmoid)
     symgrad.check_grads(softplus_loss, (X,), 0, order=2)  # and a Hessian through f_fwd, f_bwd
+    for x in (X, -X):
+        symgrad.check_grads(through_a_helper_and_a_branch, (x,), 0)
     assert "1 - 1 / (1 + " in g.source and "import numpy as np" in g.source
     assert "symgrad" not in g.source.split('"""')[-1]  # the module imports NumPy alone
     with np.errstate(over="ignore"):
