@@ -195,3 +195,25 @@ def test_a_float64_total_of_float32_steps_stays_a_python_loop():
     g = symgrad.grad(rnn, (0, 1), backend="numba")
     gW, _ = g(W, U, xs)
     assert "def _loop" not in g.source and gW.dtype == np.float32
+
+
+def starts_from_an_update(x, y, a):  # found by the control fuzzer on this backend
+    w0 = (a + y) / 2.0
+    w0[0, 2] = x[-1]
+    while True:
+        if x[0] <= -0.8:
+            break
+        w0 = y
+        break
+    return np.mean(w0)
+
+
+def test_a_loop_whose_initial_value_needs_a_helper_computes_it_before_the_call():
+    """The carried value starts as `_setitem(...)` (a runtime helper): computed where the loop
+    is called, so the loop compiles, and its backward loop reads the arrays it recorded."""
+    args = (np.array([0.623, -0.99, 0.363]), RNG.standard_normal((2, 3)), 0.568)
+    g = symgrad.value_and_grad(starts_from_an_update, argnums=2, backend="numba")
+    value, grad = g(*args)
+    want = symgrad.value_and_grad(starts_from_an_update, argnums=2)(*args)
+    np.testing.assert_allclose([value, grad], want)
+    assert "def _loop" in g.source and "def _back" in g.source

@@ -69,8 +69,8 @@ def compiled_loop(writer, node) -> bool:
 
 
 def compiled_vjp(writer, node) -> bool:
-    """Whether `loop_vjp` node is written as a compiled function: its loop's tape is arrays
-    (the loop compiled) or the loop records none and the backward loop compiles."""
+    """Whether `loop_vjp` node is written as a compiled function: its loop's tape was written
+    as arrays (the loop compiled) or the loop records none and the backward loop compiles."""
     kernels = writer.kernels
     if not kernels.loops or kernels.inside:
         return False
@@ -79,8 +79,8 @@ def compiled_vjp(writer, node) -> bool:
     forward = g[item.inputs[0]] if item.op == "item" else None
     if forward is None or forward.op not in ("loop", "while"):
         return False
-    if tape_item(g, forward) is not None:
-        return compiled_loop(writer, forward)
+    if tape_item(g, forward) is not None:  # written as arrays, or not (`attempt`)
+        return (id(g), node.inputs[0]) in kernels.arrays
     return _vjp_compiles(writer, node)
 
 

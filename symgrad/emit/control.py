@@ -108,7 +108,15 @@ def _write_loop(writer, node, jit: bool) -> list[str] | None:
         for i, p in zip(view.captured_inputs, view.captured_params)
     ]
     sub = writer.sub_writer(body, dict(zip(body.params, [*index, *carried, *captured])))
-    lines += writer.assign(carried, _initial(writer, node, view.carried_inputs))
+    initial = _initial(writer, node, view.carried_inputs)
+    before = []  # a compiled loop's initial values computed where it is called
+    if jit:
+        for j, value in enumerate(initial):
+            if not isinstance(value, (ast.Name, ast.Constant)):
+                name = fresh(f"{carried[j]}_0", writer.used)
+                before.append(f"{name} = {ast.unparse(value)}")
+                initial[j] = ast.Name(name, ast.Load())
+    lines += writer.assign(carried, initial)
     stacked = [items.get(k + j) for j in range(view.n_stacked)]  # None: nobody reads it
     tape = items.get(k + view.n_stacked) if view.records and not view.index_only else None
     decisions = view.decisions
@@ -152,7 +160,8 @@ def _write_loop(writer, node, jit: bool) -> list[str] | None:
     if not jit:
         return lines
     avals = [writer.graph[i].aval for i in read.values()]
-    return wrap(writer, node, lines, [items[j] for j in read], avals)
+    compiled = wrap(writer, node, lines, [items[j] for j in read], avals)
+    return None if compiled is None else before + compiled
 
 
 def _entry_params(view) -> list[int]:
