@@ -12,19 +12,11 @@ import numpy as np
 import pytest
 
 import symgrad
+from tests.test_numba_backend import rnn
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("numba") is None, reason="the numba extra is not installed"
 )
-
-
-def rnn(W, U, xs):
-    h = np.zeros(W.shape[0])
-    loss = 0.0
-    for t in range(xs.shape[0]):
-        h = np.tanh(W @ h + U @ xs[t])
-        loss = loss + np.sum(h * h)
-    return loss
 
 
 def conv(x, w):
