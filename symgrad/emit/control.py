@@ -184,9 +184,9 @@ class _Lists:
         return []
 
     def record(self, entry: list[ast.expr]) -> list[str]:
-        return [f"{self.tape}.append({ast.unparse(ast.Tuple(entry, ast.Load()))})"] * bool(
-            self.tape
-        )
+        if not self.tape:
+            return []
+        return [f"{self.tape}.append({ast.unparse(ast.Tuple(entry, ast.Load()))})"]
 
     def stack(self, rows: list[ast.expr]) -> list[str]:
         return [f"{name}.append({ast.unparse(v)})" for name, v in zip(self.lists, rows)]
