@@ -9,6 +9,7 @@ and `linearize` do the same in forward mode, from the table's JVP rules; `jacfwd
 from symgrad import tree
 from symgrad.api import Compiled, emit_module, grad, value_and_grad, vjp
 from symgrad.checks import CheckReport, check, check_grads, verify_rules
+from symgrad.custom import custom_jvp, custom_vjp
 from symgrad.errors import (
     NotDifferentiableError,
     SourceUnavailableError,
@@ -16,6 +17,7 @@ from symgrad.errors import (
     UnknownCallableError,
     UnsupportedSyntaxError,
 )
+from symgrad.mapping import vmap
 from symgrad.rules.nondiff import stop_gradient
 from symgrad.transforms import hessian, hvp, jacfwd, jacobian, jacrev, jvp, linearize
 
@@ -31,6 +33,8 @@ __all__ = [
     "UnsupportedSyntaxError",
     "check",
     "check_grads",
+    "custom_jvp",
+    "custom_vjp",
     "emit_module",
     "grad",
     "hessian",
@@ -45,4 +49,5 @@ __all__ = [
     "value_and_grad",
     "verify_rules",
     "vjp",
+    "vmap",
 ]

@@ -634,7 +634,8 @@ class Compiled:
             argnums, single = _normalise_argnums(fn, argnums)
             self.bound, fn, argnums = fn.__self__, method, tuple(k + 1 for k in argnums)
             argnums = argnums[0] if single else argnums
-        if not isinstance(fn, (types.FunctionType, Compiled)):
+        custom = getattr(fn, "symgrad_custom", None)  # symgrad.custom_vjp: lowered with its rule
+        if not isinstance(fn, (types.FunctionType, Compiled)) and not custom:
             what = getattr(fn, "__name__", type(fn).__name__)
             raise SourceUnavailableError(
                 f"cannot differentiate {what}: it is a {type(fn).__name__}, not a Python function "
@@ -732,6 +733,17 @@ class Compiled:
                 "dataclasses) are arguments of grad and value_and_grad so far",
                 hint="Pass the arrays as separate arguments.",
             )
+        leaves, trees = self.tree_leaves(values)
+        base = _compile(
+            self.fn, self.argnums, self.kind, self._single, trees, self.has_aux, self.backend
+        )
+        artifact = specialised(base, leaves)
+        self._last = (base, artifact, trees)
+        return self.from_leaves(_run(artifact, self.fn, leaves), base.aux, trees)
+
+    def tree_leaves(self, values: list) -> tuple[list, tuple]:
+        """(the module's arguments, the containers' `(position, Treedef)` pairs) for a call on
+        `values`: a container's array and float leaves in its place (a method's self too)."""
         leaves, trees = [], []
         for k, v in enumerate(values):
             if not tree.is_tree(v) and not (k == 0 and self.bound is not None):
@@ -740,13 +752,12 @@ class Compiled:
             ls, d = tree.flatten_object(v)
             trees.append((k, d))
             leaves += [leaf for leaf, s in zip(ls, d.statics()) if not s]
-        trees = tuple(trees)
-        base = _compile(
-            self.fn, self.argnums, self.kind, self._single, trees, self.has_aux, self.backend
-        )
-        artifact = specialised(base, leaves)
-        self._last = (base, artifact, trees)
-        value, aux, flat = self._parts(_run(artifact, self.fn, leaves), base.aux)
+        return leaves, tuple(trees)
+
+    def from_leaves(self, result, aux: Aux | None, trees: tuple) -> Any:
+        """What the module compiled for containers `trees` returned, as the call returns it:
+        each gradient in its argument's structure."""
+        value, aux, flat = self._parts(result, aux)
         flat, structures = iter(flat), dict(trees)
         grads = []
         for k in self.argnums:

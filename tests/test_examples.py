@@ -122,6 +122,40 @@ def test_newton_converges_quadratically_to_the_minimiser():
     assert errors[-1] < 1e-9 and max(newton.quadratic_ratios(errors)) > 1e3
 
 
+def test_the_notebook_runs_and_each_object_shows_as_it_should(monkeypatch):
+    """examples/notebook.ipynb, cell by cell in this process (the last expression of each cell
+    is what Jupyter displays), and through a Jupyter kernel where nbclient is installed."""
+    import ast
+    import json
+
+    monkeypatch.chdir(EXAMPLES)
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    cells = json.loads((EXAMPLES / "notebook.ipynb").read_text())["cells"]
+    shown, namespace = [], {}
+    for cell in (c for c in cells if c["cell_type"] == "code"):
+        *body, last = ast.parse("".join(cell["source"])).body
+        exec(compile(ast.Module(body, []), "<cell>", "exec"), namespace)
+        shown.append(eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace))
+    grad, source, db, graph, hessian, check, rules = shown
+    assert repr(grad) == "<symgrad grad of loss argnums=(0, 1)>"
+    assert "def grad_loss(W, b, x, y):" in source and "grad_loss" in source._repr_html_()
+    assert db.shape == (3,) and repr(hessian) == "<symgrad hessian of loss argnums=0>"
+    assert graph._repr_svg_() is None or "<svg" in graph._repr_svg_()
+    assert "<table>" in check._repr_html_() and "<table>" in rules._repr_html_()
+    if (
+        importlib.util.find_spec("nbclient") is None
+        or importlib.util.find_spec("ipykernel") is None
+    ):
+        return
+    import nbclient
+    import nbformat
+
+    notebook = nbformat.read(EXAMPLES / "notebook.ipynb", as_version=4)
+    nbclient.NotebookClient(
+        notebook, timeout=120, resources={"metadata": {"path": str(EXAMPLES)}}
+    ).execute()
+
+
 def test_dask_logistic_regression(tmp_path):
     pytest.importorskip("distributed")
     out = run("dask_logistic_regression.py", tmp_path)

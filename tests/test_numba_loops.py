@@ -12,19 +12,11 @@ import numpy as np
 import pytest
 
 import symgrad
+from tests.test_numba_backend import rnn
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("numba") is None, reason="the numba extra is not installed"
 )
-
-
-def rnn(W, U, xs):
-    h = np.zeros(W.shape[0])
-    loss = 0.0
-    for t in range(xs.shape[0]):
-        h = np.tanh(W @ h + U @ xs[t])
-        loss = loss + np.sum(h * h)
-    return loss
 
 
 def conv(x, w):
@@ -89,6 +81,24 @@ def strided(x):
     return np.sum(y)
 
 
+def newton(a, tol):
+    x = a
+    err = 1.0
+    while err > tol:
+        x_new = 0.5 * (x + a / x)
+        err = np.max(np.abs(x_new - x))
+        x = x_new
+    return np.sum(x)
+
+
+def many_steps(x, n):
+    k = 0.0
+    while k < n:  # more steps than the tape's first room: it grows
+        x = np.sin(x) * 0.9 + 0.1
+        k = k + 1.0
+    return np.sum(x * x)
+
+
 def fancy(x, idx):
     s = 0.0
     for i in range(3):
@@ -107,6 +117,8 @@ PROGRAMS = {  # name: (function, arguments, argnums, compiled loops, compiled ba
     "stacked": (stacked, (RNG.standard_normal(5), 0.3), (0, 1), 1, 1),
     "nested": (nested, (RNG.standard_normal((3, 3)) * 0.5, RNG.standard_normal(3)), (0, 1), 1, 1),
     "strided": (strided, (RNG.standard_normal(4),), 0, 1, 1),
+    "newton": (newton, (RNG.uniform(1, 4, 3), 1e-3), 0, 1, 1),
+    "many_steps": (many_steps, (RNG.standard_normal(3), 40.0), 0, 1, 1),
     "fancy": (fancy, (RNG.standard_normal(5), np.array([0, 2, 2])), 0, 0, 0),
 }  # fmt: skip
 
@@ -175,3 +187,25 @@ def test_a_float64_total_of_float32_steps_stays_a_python_loop():
     g = symgrad.grad(rnn, (0, 1), backend="numba")
     gW, _ = g(W, U, xs)
     assert "def _loop" not in g.source and gW.dtype == np.float32
+
+
+def starts_from_an_update(x, y, a):  # found by the control fuzzer on this backend
+    w0 = (a + y) / 2.0
+    w0[0, 2] = x[-1]
+    while True:
+        if x[0] <= -0.8:
+            break
+        w0 = y
+        break
+    return np.mean(w0)
+
+
+def test_a_loop_whose_initial_value_needs_a_helper_computes_it_before_the_call():
+    """The carried value starts as `_setitem(...)` (a runtime helper): computed where the loop
+    is called, so the loop compiles, and its backward loop reads the arrays it recorded."""
+    args = (np.array([0.623, -0.99, 0.363]), RNG.standard_normal((2, 3)), 0.568)
+    g = symgrad.value_and_grad(starts_from_an_update, argnums=2, backend="numba")
+    value, grad = g(*args)
+    want = symgrad.value_and_grad(starts_from_an_update, argnums=2)(*args)
+    np.testing.assert_allclose([value, grad], want)
+    assert "def _loop" in g.source and "def _back" in g.source

@@ -9,7 +9,9 @@ entry. Both sides are computed by running NumPy code on `SymArray`s (the user-le
 for the forward function, the emitted module for the VJP or JVP), so what is proved is the code
 users run. Where SymPy cannot decide that a difference is zero, or the example has data-dependent
 parts (masks), the check falls back to exact evaluation at random rational points (and says
-so). A rule without examples is reported as unverified, never skipped.
+so). A rule without examples is reported as unverified, never skipped; the rules that carry
+users' custom derivatives (`symgrad.rules.custom`) are reported as theirs to check, by
+`check_grads` on a function that uses them.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ NO_BACKWARD = "no backward"  # differentiable, but differentiating through it ra
 NO_FORWARD = "no forward"  # differentiable, but forward mode through it raises
 INTERNAL = "internal"  # created by the compiler only: no source can call it
 STRUCTURED = "control flow"  # a loop or branch: no template; proved per function by check
+CUSTOM = "custom"  # carries a user's custom_vjp or custom_jvp rule: check_grads checks its uses
 METHODS = (
     SYMBOLIC,
     POINTS,
@@ -50,6 +53,7 @@ METHODS = (
     NO_FORWARD,
     INTERNAL,
     STRUCTURED,
+    CUSTOM,
 )
 HOW = {
     SYMBOLIC: "symbolically (SymPy)",
@@ -62,6 +66,8 @@ HOW = {
     INTERNAL: "— (compiler-internal: reached only by differentiating a gradient)",
     STRUCTURED: "— (control flow, differentiated by the passes: `symgrad.check` proves a function "
     "with loops and branches symbolically)",
+    CUSTOM: "— (a user's custom_vjp or custom_jvp rule: `symgrad.check_grads` checks a function "
+    "that uses it)",
 }
 
 
@@ -200,6 +206,8 @@ def verify_rule(name: str, seed: int = 0) -> RuleCheck:
     if not rule.vjp and not rule.jvp:
         method = NO_GRADIENT if rule.nondiff else NO_BACKWARD
         return RuleCheck(name, rule.math, method, jvp=_no_jvp(rule))
+    if rule.custom:
+        return RuleCheck(name, rule.math, CUSTOM, jvp=CUSTOM)
     if rule.structured:  # a gradient's loop has forward mode only, so far
         vjp = STRUCTURED if rule.vjp else NO_BACKWARD
         return RuleCheck(name, rule.math, vjp, jvp=STRUCTURED)

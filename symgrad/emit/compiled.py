@@ -1,28 +1,30 @@
-"""Loops compiled whole: a `for` loop, and the backward loop walking its tape, as Numba functions.
+"""Loops compiled whole: a `for` or `while` loop, and the backward loop walking its tape, as
+Numba functions.
 
 Contract. In a module emitted for the Numba backend (`Kernels.loops`), `symgrad.emit.control`
-asks `compiled_loop(writer, node)` of each `loop` node and `compiled_vjp(writer, node)` of each
-`loop_vjp` node. Where the answer is yes, it writes the loop's statements as usual, with two
-differences, and `wrap` moves them into a function of their own under `@numba.njit`, called
-where the loop stood (its parameters are the names the statements read before assigning them,
-its results the loop's results read afterwards):
+asks `compiled_loop(writer, node)` of each `loop` and `while` node and `compiled_vjp(writer,
+node)` of each `loop_vjp` node. Where the answer is yes, it writes the loop's statements as
+usual, with two differences, and `wrap` moves them into a function of their own under
+`@numba.njit`, called where the loop stood (its parameters are the names the statements read
+before assigning them, its results the loop's results read afterwards):
 
-- the tape is preallocated arrays, one per part of an entry (`ArrayRows`), written at step k
-  (`tape_h[k] = h`) and handed to the backward loop as one tuple; a stacked output is an array
-  written row by row. The backward loop walks k from the last step down and reads its entry
-  from those arrays.
+- the tape is arrays made before the loop, one per part of an entry (`ArrayRows`), written at
+  step k (`tape_h[k] = h`; a `while` starts them with room for some steps and doubles it when
+  full) and handed to the backward loop as one tuple; a stacked output is an array written row
+  by row. The backward loop walks k from the last step down and reads its entry from them.
 - sums of outer products over the steps (`symgrad.emit.outer_sums`) keep their rows in
   preallocated arrays too.
 
-A loop is compiled only where Numba computes exactly what the NumPy module does: a counted loop
-(`for ... in range`; a `while` has no step count to preallocate for); every value in it of a
-known shape and dtype, each carried value and running cotangent of one type on every step (Numba
-types a variable once); every primitive one whose NumPy spelling Numba compiles (`Rule.jit`)
-and no runtime helper; no tape or nested backward loop inside it (a nested `for` without a tape
-and a branch are written inline); and, for a loop with a tape, every backward loop walking it
-compiled too (the tape's form is theirs to read). Anything else stays a Python loop. The on-disk
-cache, the error model and the fall-back to the NumPy module on a Numba failure are those of
-`symgrad.emit.kernels`.
+A loop is compiled only where Numba computes exactly what the NumPy module does: every value in
+it (and in a while's test) of a known shape and dtype, each carried value and running cotangent
+of one type on every step (Numba types a variable once); every primitive one whose NumPy
+spelling Numba compiles (`Rule.jit`) and no runtime helper; no tape or nested backward loop
+inside it (a nested `for` without a tape and a branch are written inline); and, for a loop with
+a tape, every backward loop walking it compiled too (the tape's form is theirs to read).
+`attempt` writes a loop so and takes it back, writer and all, where the function written would
+still call a helper; a backward loop then walks the arrays in Python. Anything else stays a
+Python loop. The on-disk cache, the error model and the fall-back to the NumPy module on a
+Numba failure are those of `symgrad.emit.kernels`.
 """
 
 from __future__ import annotations
@@ -40,15 +42,22 @@ DECORATOR = '@numba.njit(cache=True, error_model="numpy")'
 
 
 def compiled_loop(writer, node) -> bool:
-    """Whether `loop` node is written as a compiled function (see the module docstring)."""
+    """Whether a `loop` or `while` node is written as a compiled function (see the module
+    docstring)."""
     kernels = writer.kernels
-    if not kernels.loops or kernels.inside or node.op != "loop":
+    if not kernels.loops or kernels.inside or node.op not in ("loop", "while"):
         return False
     view = Loop(node)
     body = view.body
     plan = writer.plan.subplans.get(id(body))
     if not _compiles(body, plan) or not _stable(writer.graph, node):
         return False
+    if not view.counted:  # a while: its test compiles, its tape counts its steps
+        test = node.attrs["cond"]
+        if not _compiles(test, writer.plan.subplans.get(id(test))):
+            return False
+        if view.records and not view.entry_size:
+            return False
     parts = [*view.stacked, *view.decisions]
     if not all(_typed(body[p].aval) for p in parts):
         return False
@@ -60,18 +69,18 @@ def compiled_loop(writer, node) -> bool:
 
 
 def compiled_vjp(writer, node) -> bool:
-    """Whether `loop_vjp` node is written as a compiled function: its loop's tape is arrays
-    (the loop compiled) or the loop records none and the backward loop compiles."""
+    """Whether `loop_vjp` node is written as a compiled function: its loop's tape was written
+    as arrays (the loop compiled) or the loop records none and the backward loop compiles."""
     kernels = writer.kernels
     if not kernels.loops or kernels.inside:
         return False
     g = writer.graph
     item = g[node.inputs[0]]
     forward = g[item.inputs[0]] if item.op == "item" else None
-    if forward is None or forward.op != "loop":
+    if forward is None or forward.op not in ("loop", "while"):
         return False
-    if tape_item(g, forward) is not None:
-        return compiled_loop(writer, forward)
+    if tape_item(g, forward) is not None:  # written as arrays, or not (`attempt`)
+        return (id(g), node.inputs[0]) in kernels.arrays
     return _vjp_compiles(writer, node)
 
 
@@ -242,10 +251,14 @@ class ArrayRows:
     handed on as a tuple, and each stacked output read afterwards an array written row by
     row (`_Lists` in a Python loop). `keep` says what: (name or None where nobody reads it,
     Aval) of each stacked output, the tape's name (None: no tape) and (name, Aval) of each
-    part of an entry. A loop that breaks gets them cut to the steps run."""
+    part of an entry. A loop that breaks gets them cut to the steps run. A `while` (`steps`
+    None) starts them with room for `ROOM` steps and doubles it when a step finds them full
+    (`begin`), and cuts them to the steps run."""
 
-    def __init__(self, writer, steps: str, breaks: bool):
-        self.used, self.steps, self.breaks = writer.used, steps, breaks
+    ROOM = 16
+
+    def __init__(self, writer, steps: str | None, breaks: bool):
+        self.used, self.steps, self.breaks = writer.used, steps, breaks or steps is None
         self.n, self.k = fresh("n", writer.used), fresh("k", writer.used)
 
     def keep(self, stacked: list[tuple], tape: str | None, entry: list[tuple]) -> None:
@@ -257,12 +270,21 @@ class ArrayRows:
     def start(self) -> list[str]:
         if not self.arrays:
             return []
-        lines = [f"{self.n} = len({self.steps})"]
+        lines = [f"{self.n} = {self.ROOM if self.steps is None else f'len({self.steps})'}"]
         for name, aval in self.arrays:
             shape = ", ".join([self.n, *(str(d) for d in aval.shape)])
             shape = f"({shape},)" if not aval.shape else f"({shape})"
             lines.append(f"{name} = np.empty({shape}, {dtype_name(aval)})")
         return lines + [f"{self.k} = 0"]
+
+    def begin(self) -> list[str]:
+        """The first statements of a step: room made where the arrays are full (a while)."""
+        if self.steps is not None or not self.arrays:
+            return []
+        grow = [f"{self.n} = 2 * {self.n}"] + [
+            f"{a} = np.concatenate(({a}, np.empty_like({a})))" for a, _ in self.arrays
+        ]
+        return [f"if {self.k} == {self.n}:", *("    " + line for line in grow)]
 
     def record(self, entry: list[ast.expr]) -> list[str]:
         return [f"{n}[{self.k}] = {ast.unparse(v)}" for (n, _), v in zip(self.slots, entry)]

@@ -109,7 +109,15 @@ def _write_loop(writer, node, jit: bool) -> list[str] | None:
         for i, p in zip(view.captured_inputs, view.captured_params)
     ]
     sub = writer.sub_writer(body, dict(zip(body.params, [*index, *carried, *captured])))
-    lines += writer.assign(carried, _initial(writer, node, view.carried_inputs))
+    initial = _initial(writer, node, view.carried_inputs)
+    before = []  # a compiled loop's initial values computed where it is called
+    if jit:
+        for j, value in enumerate(initial):
+            if not isinstance(value, (ast.Name, ast.Constant)):
+                name = fresh(f"{carried[j]}_0", writer.used)
+                before.append(f"{name} = {ast.unparse(value)}")
+                initial[j] = ast.Name(name, ast.Load())
+    lines += writer.assign(carried, initial)
     stacked = [items.get(k + j) for j in range(view.n_stacked)]  # None: nobody reads it
     tape = items.get(k + view.n_stacked) if view.records and not view.index_only else None
     decisions = view.decisions
@@ -117,7 +125,8 @@ def _write_loop(writer, node, jit: bool) -> list[str] | None:
     if jit:
         entry = [(e, body[p].aval) for e, p in zip([*index, *taped], _entry_params(view))]
         entry += [(_base(sub, d), body[d].aval) for d in decisions]
-        rows = ArrayRows(writer, _range(writer, *ins[:3]), view.breaks)
+        steps = _range(writer, *ins[:3]) if view.counted else None
+        rows = ArrayRows(writer, steps, view.breaks)
         rows.keep([(s, body[o].aval) for s, o in zip(stacked, view.stacked)], tape, entry)
     else:
         rows = _Lists(writer, stacked, tape)
@@ -132,7 +141,7 @@ def _write_loop(writer, node, jit: bool) -> list[str] | None:
         entry = [ast.Name(n, ast.Load()) for n in [*index, *taped]]
         return rows.record(entry + [sub.expr(d) for d in decisions])
 
-    first_lines = [] if decisions else ["    " + line for line in record()]
+    first_lines = ["    " + line for line in rows.begin() + ([] if decisions else record())]
 
     def outs() -> list[str]:
         appends = rows.stack([sub.expr(o) for o in view.stacked])
@@ -152,7 +161,8 @@ def _write_loop(writer, node, jit: bool) -> list[str] | None:
     if not jit:
         return lines
     avals = [writer.graph[i].aval for i in read.values()]
-    return wrap(writer, node, lines, [items[j] for j in read], avals)
+    compiled = wrap(writer, node, lines, [items[j] for j in read], avals)
+    return None if compiled is None else before + compiled
 
 
 def _entry_params(view) -> list[int]:
@@ -171,10 +181,13 @@ class _Lists:
     def start(self) -> list[str]:
         return [f"{name} = []" for name in self.lists] + [f"{self.tape} = []"] * bool(self.tape)
 
+    def begin(self) -> list[str]:
+        return []
+
     def record(self, entry: list[ast.expr]) -> list[str]:
-        return [f"{self.tape}.append({ast.unparse(ast.Tuple(entry, ast.Load()))})"] * bool(
-            self.tape
-        )
+        if not self.tape:
+            return []
+        return [f"{self.tape}.append({ast.unparse(ast.Tuple(entry, ast.Load()))})"]
 
     def stack(self, rows: list[ast.expr]) -> list[str]:
         return [f"{name}.append({ast.unparse(v)})" for name, v in zip(self.lists, rows)]

@@ -1,11 +1,13 @@
-"""Jacobian drivers: the functions that build a whole Jacobian from emitted JVPs or VJPs.
+"""Drivers: the functions that build a whole Jacobian from emitted JVPs or VJPs, or map one.
 
 Contract: `jacfwd_driver` and `jacrev_driver` return the source of one function that calls the
 emitted JVP or VJP and assembles the Jacobian of shape `out.shape + x.shape`. Batched, it makes
 one call for all the unit seeds at once (a trailing batch axis: `_unit_columns`); otherwise one
 call per entry of each differentiated argument (a column) or of the output (a row), and the
 emitted function itself gives the output's shape. The runtime functions below are copied into
-the module like any other helper; the drivers are not differentiable again.
+the module like any other helper; the drivers are not differentiable again. `vmap_driver`
+returns the source of a function mapping an emitted function over an axis of its arguments
+(`symgrad.vmap`): one call of its batched version, or one call per index, in NumPy alone.
 """
 
 from __future__ import annotations
@@ -175,3 +177,53 @@ def jacrev_driver(
             lines.append(f"{x}_jac = _rows([{r}[{j}] for {r} in {rows}], {out}, {x})")
         lines.append(f"return {_tuple(per_arg)}")
     return f"def {name}({args}):\n" + "\n".join("    " + line for line in lines)
+
+
+def _mapped_item(x: str, axis: int, i: str) -> str:
+    """`x` indexed at `i` along `axis` (`x[i]`, `x[:, i]`, `x[..., i]`)."""
+    if axis >= 0:
+        return f"{x}[{':, ' * axis}{i}]"
+    return f"{x}[..., {i}{', :' * (-axis - 1)}]"
+
+
+def vmap_driver(
+    name: str,
+    doc: str,
+    inner: str,
+    params: list[str],
+    axes: list[int | None],
+    n_out: int,
+    out_axis: int,
+    batched: list[bool] | None = None,
+) -> str:
+    """`inner(*params)` mapped over axis `axes[k]` of each param k (None: not mapped), its
+    `n_out` outputs stacked along `out_axis`. With `batched` (whether each output carries the
+    batch), inner is the batched function: one call on the mapped params with their axis moved
+    last, and each output's batch axis moved to `out_axis` (an output that does not carry it
+    repeated); without, one call of inner per index, the results stacked."""
+    mapped = [(p, a) for p, a in zip(params, axes) if a is not None]
+    first, axis = mapped[0]
+    out, res, i = _locals(params, "out", "results", "i")
+    lines = _doc(doc)
+    if batched is not None:
+        args = [
+            p if a is None or a == -1 else f"np.moveaxis({p}, {a}, -1)"
+            for p, a in zip(params, axes)
+        ]
+        lines.append(f"{out} = {inner}({', '.join(args)})")
+        outs = [out] if n_out == 1 else [f"{out}[{j}]" for j in range(n_out)]
+        n = f"np.shape({first})[{axis}]"
+        stacked = [
+            f"np.moveaxis({o}, -1, {out_axis})"
+            if b
+            else f"np.repeat(np.expand_dims({o}, {out_axis}), {n}, axis={out_axis})"
+            for o, b in zip(outs, batched)
+        ]
+    else:
+        args = [p if a is None else _mapped_item(p, a, i) for p, a in zip(params, axes)]
+        each = f"{inner}({', '.join(args)})"
+        lines.append(f"{res} = [{each} for {i} in range(np.shape({first})[{axis}])]")
+        outs = [res] if n_out == 1 else [f"[{out}[{j}] for {out} in {res}]" for j in range(n_out)]
+        stacked = [f"np.stack({o}, axis={out_axis})" for o in outs]
+    lines.append(f"return {_tuple(stacked)}")
+    return f"def {name}({', '.join(params)}):\n" + "\n".join("    " + line for line in lines)

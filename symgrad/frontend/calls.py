@@ -10,8 +10,9 @@ arrays (`Rule.parts`: `np.linalg.eigh`) NumPy's NamedTuple of one node per part;
 `np.stack(xs)`, `np.array(xs)` and `len(xs)` read a list a loop fills. A Python function
 defined in a source file (not NumPy's, SciPy's or symgrad's) is read, fenced and inlined with a
 lowerer of its own, at any depth; a recursive call is refused. symgrad's own transformations
-are spliced in (`symgrad.frontend.nested`). Anything else is an `UnknownCallableError` naming
-the callable.
+are spliced in (`symgrad.frontend.nested`), and a function with a custom derivative
+(`symgrad.custom_vjp`) is lowered with its rule (`symgrad.frontend.custom`). Anything else is
+an `UnknownCallableError` naming the callable.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from symgrad.errors import UnknownCallableError, UnsupportedSyntaxError
-from symgrad.frontend import aliases, fence, local_functions, nested
+from symgrad.frontend import aliases, custom, fence, local_functions, nested
 from symgrad.frontend.loops import AppendTo
 from symgrad.frontend.values import ListAppend, Method, Stacked, is_const
 from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
@@ -61,6 +62,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return len(args[0])
     if callee is divmod and len(args) == 2 and not kwargs:  # (a // b, a % b)
         return tuple(lw.binop(op(), *args, e) for op in (ast.FloorDiv, ast.Mod))
+    if getattr(callee, "symgrad_custom", None):  # symgrad.custom_vjp, symgrad.custom_jvp
+        return lower_custom(lw, callee, args, kwargs, e)
     inline = getattr(callee, "symgrad_inline", None)
     if inline is not None:  # a compiled grad, symgrad.jvp: its graph spliced in
         return nested.call(lw, inline, args, kwargs, e)
@@ -217,6 +220,11 @@ def _parts(lw: _Lowerer, rule, args: tuple, kwargs: dict, e: ast.AST) -> Any:
     NumPy returns (`w, v = np.linalg.eigh(a)`, `np.linalg.eigh(a).eigenvalues`)."""
     fields = range(len(rule.parts._fields))
     return rule.parts(*(lw.call_rule(rule.name, args, dict(kwargs, part=k), e) for k in fields))
+
+
+def lower_custom(lw: _Lowerer, fn: Any, args: tuple, kwargs: dict, e: ast.AST) -> Any:
+    """A call to a function with a custom derivative, its rule inlined."""
+    return custom.call(lw, fn, args, kwargs, e, _inline)
 
 
 def _inline(lw: _Lowerer, fn: types.FunctionType, args: tuple, kwargs: dict, e: ast.AST) -> Any:

@@ -32,7 +32,7 @@ from symgrad.frontend import aliases, fence, local_functions
 from symgrad.frontend.aliases import Memory
 from symgrad.frontend.booleans import lower_boolop, lower_chain, pick
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
-from symgrad.frontend.calls import DICT_READS, lower_call
+from symgrad.frontend.calls import DICT_READS, lower_call, lower_custom
 from symgrad.frontend.loops import Appender, AppendTo, lower_for, lower_while
 from symgrad.frontend.reads import Reads
 from symgrad.frontend.source import FunctionSource
@@ -98,7 +98,10 @@ def lower(
     parameter given a `symgrad.tree.Treedef` in `trees` (by position) is that container, with
     one param per array or float leaf (`leaf_names`) and its other leaves as constants. Given
     a list `aux`, fn returns `(value, aux)` (JAX's has_aux): the outputs are the value, then
-    the aux's array leaves, and `aux` receives its layout (`Aux`)."""
+    the aux's array leaves, and `aux` receives its layout (`Aux`). A function with a custom
+    derivative (`symgrad.custom_vjp`) is lowered as a call to it: its rule inlined."""
+    custom = fn if getattr(fn, "symgrad_custom", None) else None
+    fn = fn if custom is None else custom.fun
     src = fence.read(fn)
     reads = reads if reads is not None else Reads()
     reads.note(fn, "__code__", fn.__code__)
@@ -119,7 +122,13 @@ def lower(
         env[arg.arg] = tree.unflatten(trees[k], leaves)
     memory = Memory()
     memory.records = {id(r) for k, d in trees.items() for r in tree.records(env[args[k].arg], d)}
-    result = _Lowerer(graph, src, env, (fn.__code__,), memory, reads).run()
+    if custom is None:
+        result = _Lowerer(graph, src, env, (fn.__code__,), memory, reads).run()
+    else:
+        positional = [env[arg.arg] for arg in a.posonlyargs + a.args]
+        keywords = {arg.arg: env[arg.arg] for arg in a.kwonlyargs}
+        lowerer = _Lowerer(graph, src, env, (), memory, reads)
+        result = lower_custom(lowerer, custom, tuple(positional), keywords, src.tree)
     where = src.locate(src.tree.body[-1])
     extra: list = []
     if aux is not None:

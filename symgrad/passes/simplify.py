@@ -7,7 +7,9 @@ dtype changes); constant factors gathered (`0.5 * (2 * x)` is `x`); a scalar bro
 sunk below elementwise ops that would broadcast it anyway (so no full array of one value is
 made); two scatters of one index merged into one; nodes no output needs removed. Every
 rewrite points users at an earlier or new equivalent node. A function's (not a loop body's)
-outputs are then made arrays of their own (`symgrad.passes.outputs`).
+outputs are then made arrays of their own (`symgrad.passes.outputs`). It runs on graphs a
+pass made, never on one still to differentiate: it first makes the primitives of users' custom
+derivatives the plain values they are (`symgrad.rules.custom.settle`).
 Given the params' abstract values (`avals`: a specialisation, as at call time), it also resolves
 what they decide (`symgrad.passes.specialise`): shapes become constants, unbroadcasts become the
 sums they do or nothing, helpers dispatching on ranks become the one line the ranks choose. The
@@ -31,6 +33,7 @@ from symgrad.passes.dce import dce
 from symgrad.passes.outputs import own_outputs
 from symgrad.passes.shapes import SCALAR, shape_classes, shape_key
 from symgrad.rules import RULES
+from symgrad.rules.custom import settle
 
 _EW_BINARY = {"add", "subtract", "multiply", "divide", "power"}
 
@@ -349,6 +352,7 @@ def simplify(
     `avals` (when given) the Avals of all params. A loop `body` keeps its outputs as they are
     (a function's get arrays of their own); `float64` says that every float of the function
     it belongs to is a float64 (see `specialise.rewrite`)."""
+    settle(graph)  # a custom derivative is the pass's that used it (symgrad.rules.custom)
     if avals is not None:  # the bodies' params typed, as every iteration sees them
         infer(graph, avals)
         graph.checks = [c for c in graph.checks if not _provably_scalar(graph, graph[c])]

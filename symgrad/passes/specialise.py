@@ -19,9 +19,11 @@ fitted still); a primitive whose rule has a `specialise` hook (a helper dispatch
 becomes the template it picks.
 `np.zeros_like(x)` of a Python float x is 0.0, as x's tangent starts in forward mode: a 0-d
 array would take another type on a loop's first step (`loss_dot = loss_dot + ...`), and its
-dtype would not be weak where x's is. `fitted(value, x)` says when a gradient needs no `_fit`
-for its argument x: an ndarray already of x's shape and dtype. Each rewrite is exact for the
-signature the Avals describe, and the emitted module is used only for that signature.
+dtype would not be weak where x's is; so is that of any 0-d float64 in a loop body of a
+float64 function (the zero cotangent of a number a backward step does not read).
+`fitted(value, x)` says when a gradient needs no `_fit` for its argument x: an ndarray already
+of x's shape and dtype. Each rewrite is exact for the signature the Avals describe, and the
+emitted module is used only for that signature.
 """
 
 from __future__ import annotations
@@ -84,7 +86,8 @@ def rewrite(rw, node) -> int | None:
         zeros = _build(rw, node, lambda x: ops.zeros_like(x), {"x": Value(x)})
         return rw.new(node, "setitem", (zeros, v, *parts), _index_attrs(node))
     if op == "zeros_like" and len(node.inputs) == 1 and not node.attrs.get("kwargs"):
-        if _python_float(g[node.inputs[0]].aval):  # a tangent starts as its value's type
+        x = g[node.inputs[0]].aval
+        if _python_float(x) or rw.body and rw.float64 and _number64(x):  # (see the docstring)
             return rw.const(node, 0.0)
     if op == "transpose" and "array" not in node.attrs and _is_array(g[node.inputs[0]].aval):
         return rw.new(node, op, node.inputs, {**node.attrs, "array": True})  # written `a.T`

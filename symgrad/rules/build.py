@@ -9,6 +9,7 @@ backward function is itself made of primitives and can be differentiated again.
 
 from __future__ import annotations
 
+import copy
 import inspect
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -156,6 +157,31 @@ def apply(name: str, *args, **kwargs) -> Value:
     if b is None:
         raise RuntimeError("rule templates run only inside building(graph)")
     return Value(add_node(b.graph, RULES[name], args, kwargs, b.loc, **b.data))
+
+
+def location() -> Loc | None:
+    """Where the nodes being built are located (a template's error points there)."""
+    b = _CURRENT.get()
+    return None if b is None else b.loc
+
+
+def splice(sub: Graph, arguments: list) -> list[Value]:
+    """A copy of graph `sub` added to the graph being built, its params bound to `arguments`
+    (Values, in order): the Values of its outputs. The copies keep their own locations (the
+    lines of the function `sub` was lowered from) and take the building flags; the graphs its
+    nodes own are copied too, and its checks become the graph's."""
+    b = _CURRENT.get()
+    if b is None:
+        raise RuntimeError("splice runs only inside building(graph)")
+    sub = copy.deepcopy(sub)
+    ids = {p: a.id for p, a in zip(sub.params, arguments)}
+    for node in sub.nodes():
+        if node.op != "param":
+            inputs = [ids[i] for i in node.inputs]
+            loc = node.loc or b.loc
+            ids[node.id] = b.graph.add(node.op, inputs, node.attrs, loc, name=node.name, **b.data)
+    b.graph.checks += [ids[c] for c in sub.checks]
+    return [Value(ids[o]) for o in sub.outputs]
 
 
 class _Ops:

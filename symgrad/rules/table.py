@@ -67,6 +67,7 @@ class Rule:
     examples: tuple = ()  # "call source | x: 3x4 domain, ..." for generated tests and proofs
     callables: tuple = ()  # the NumPy callables that denote it
     structured: bool = False  # control flow owning sub-graphs; passes handle it themselves
+    custom: bool = False  # carries a user's custom_vjp or custom_jvp rule (symgrad.rules.custom)
     aval: Callable | None = None  # shape rule: (input Avals by parameter, attrs) -> Aval | None,
     # where the facts above do not tell the output's Aval (`symgrad.passes.avals`); it returns
     # NotImplemented where they do

@@ -1,0 +1,256 @@
+"""Custom derivatives with JAX's conventions: symgrad.custom_vjp and symgrad.custom_jvp, their
+rules inlined into emitted code, checked against central differences (or, where the rule is
+deliberately not the derivative, against the hand-derived value), and what is refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad
+
+X = np.array([0.3, -1.2, 2.5])
+
+
+# log(1 + e^x) whose derivative stays finite where e^x overflows -------------------------------
+@symgrad.custom_vjp
+def log1pexp(x):
+    return np.log1p(np.exp(x))
+
+
+def log1pexp_fwd(x):
+    return log1pexp(x), x  # f itself, as in JAX's examples; x is the residual
+
+
+def log1pexp_bwd(x, g):
+    return (g * (1 - 1 / (1 + np.exp(x))),)
+
+
+log1pexp.defvjp(log1pexp_fwd, log1pexp_bwd)
+
+
+def softplus_loss(x):
+    return np.sum(log1pexp(x) * x)
+
+
+def through_a_helper_and_a_branch(x):
+    if np.sum(x) > 0.0:
+        return softplus_loss(x)
+    return np.sum(log1pexp(-x) ** 2)
+
+
+def test_custom_vjp_is_inlined_and_checked():
+    g = symgrad.grad(softplus_loss)
+    sigmoid = 1 / (1 + np.exp(-X))
+    np.testing.assert_allclose(g(X), np.log1p(np.exp(X)) + X * sigmoid)
+    symgrad.check_grads(softplus_loss, (X,), 0, order=2)  # and a Hessian through f_fwd, f_bwd
+    for x in (X, -X):
+        symgrad.check_grads(through_a_helper_and_a_branch, (x,), 0)
+    assert "1 - 1 / (1 + " in g.source and "import numpy as np" in g.source
+    assert "symgrad" not in g.source.split('"""')[-1]  # the module imports NumPy alone
+    with np.errstate(over="ignore"):
+        assert symgrad.grad(log1pexp)(1000.0) == 1.0  # f itself; no inf / inf
+    assert log1pexp(0.0) == np.log(2.0)  # a plain call runs f
+
+
+# gradient clipping in the backward pass: deliberately not the derivative ----------------------
+@symgrad.custom_vjp
+def clip_gradient(lo, hi, x):
+    return x
+
+
+def clip_fwd(lo, hi, x):
+    return x, None
+
+
+def clip_bwd(lo, hi, res, g):
+    return (np.clip(g, lo, hi),)
+
+
+clip_gradient.defvjp(clip_fwd, clip_bwd)
+clipped = symgrad.custom_vjp(clip_gradient.fun, nondiff_argnums=(0, 1))
+clipped.defvjp(clip_fwd, clip_bwd)
+
+
+def clipped_loss(x, w):
+    return np.sum(clipped(-1.0, 1.0, w * x) ** 2)
+
+
+def test_a_backward_function_clipping_the_cotangent():
+    w = np.array([1.0, 2.0, 0.5])
+    dx, dw = symgrad.grad(clipped_loss, argnums=(0, 1))(X, w)
+    clipped_g = np.clip(2 * w * X, -1.0, 1.0)  # by hand: the cotangent of w * x, clipped
+    np.testing.assert_allclose(dx, clipped_g * w)
+    np.testing.assert_allclose(dw, clipped_g * X)
+    assert not np.allclose(dx, 2 * w**2 * X)  # which is not the derivative here
+    (dl, dh, d) = symgrad.grad(clip_free, argnums=(0, 1, 2))(-1.0, 1.0, X)
+    assert dl == dh == 0.0 and np.array_equal(d, np.clip(2 * X, -1.0, 1.0))
+
+
+def clip_free(lo, hi, x):  # no nondiff_argnums: f_bwd returns None for lo and hi
+    return np.sum(clip_gradient2(lo, hi, x) ** 2)
+
+
+@symgrad.custom_vjp
+def clip_gradient2(lo, hi, x):
+    return x
+
+
+def clip2_bwd(res, g):
+    lo, hi = res
+    return (None, 0.0, np.clip(g, lo, hi))
+
+
+def clip2_fwd(lo, hi, x):
+    return x, (lo, hi)
+
+
+clip_gradient2.defvjp(clip2_fwd, clip2_bwd)
+
+
+# a norm whose derivative at 0 is defined -------------------------------------------------------
+@symgrad.custom_jvp
+def safe_norm(x):
+    return np.sqrt(np.sum(x * x))
+
+
+@safe_norm.defjvp
+def safe_norm_jvp(primals, tangents):
+    (x,) = primals
+    (t,) = tangents
+    n = safe_norm(x)
+    safe = np.where(n == 0.0, 1.0, n)
+    return n, np.where(n == 0.0, 0.0, np.sum(x * t) / safe)
+
+
+def spring(x, w):
+    return safe_norm(x * w) ** 2 + 3.0 * safe_norm(x)
+
+
+def test_custom_jvp_in_both_modes_transposed_in_reverse():
+    w = np.array([1.0, 2.0, 0.5])
+    symgrad.check_grads(spring, (X, w), (0, 1), modes=("rev", "fwd"), order=2)
+    zero = np.zeros(3)
+    assert np.array_equal(symgrad.grad(safe_norm)(zero), zero)  # not nan
+    assert symgrad.jvp(safe_norm, (zero,), (np.ones(3),))[1] == 0.0
+    np.testing.assert_allclose(symgrad.grad(spring)(X, w), 2 * w**2 * X + 3 * X / np.linalg.norm(X))
+
+
+@symgrad.custom_jvp
+def softplus(x):
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+@softplus.defjvp
+def softplus_jvp(primals, tangents):
+    (x,) = primals
+    (t,) = tangents
+    return softplus(x), t / (1.0 + np.exp(-x))
+
+
+def softplus_steps(x):
+    s = 0.0
+    for i in range(3):  # a custom rule in a loop's body
+        s = s + np.sum(softplus(x * i - 1.0) ** 2)
+    return s
+
+
+def test_custom_jvp_in_a_loop_and_second_order():
+    symgrad.check_grads(softplus_steps, (X,), 0, modes=("rev", "fwd"))
+    symgrad.check_grads(softplus_steps, (X,), 0, order=2)
+    source = symgrad.linearize(softplus_steps, X)[1].source
+    assert "1.0 + np.exp(-" in source  # the user's tangent, in the forward-mode module
+
+
+# containers and stale rules --------------------------------------------------------------------
+@symgrad.custom_vjp
+def affine(p, x):
+    return p["w"] * x + p["b"]
+
+
+def affine_fwd(p, x):
+    return affine(p, x), (p["w"], x)
+
+
+def affine_bwd(res, g):
+    w, x = res
+    return {"w": np.sum(g * x), "b": np.sum(g)}, g * w
+
+
+affine.defvjp(affine_fwd, affine_bwd)
+
+
+def affine_loss(p, x):
+    return np.sum(np.tanh(affine(p, x)))
+
+
+def test_a_rule_over_a_dict_of_parameters_and_a_new_rule_recompiles():
+    p = {"w": 0.7, "b": -0.2}
+    g = symgrad.grad(affine_loss, argnums=(0, 1))
+    gp, gx = g(p, X)
+    t = 1 - np.tanh(0.7 * X - 0.2) ** 2
+    np.testing.assert_allclose([gp["w"], gp["b"]], [np.sum(t * X), np.sum(t)])
+    np.testing.assert_allclose(gx, 0.7 * t)
+    affine.defvjp(affine_fwd, _doubled_bwd)
+    try:
+        np.testing.assert_allclose(g(p, X)[1], 1.4 * t)
+    finally:
+        affine.defvjp(affine_fwd, affine_bwd)
+
+
+def _doubled_bwd(res, g):
+    w, x = res
+    return {"w": 2 * np.sum(g * x), "b": 2 * np.sum(g)}, 2 * g * w
+
+
+# refusals --------------------------------------------------------------------------------------
+def uses_log1pexp(x):
+    return np.sum(log1pexp(x))
+
+
+@symgrad.custom_vjp
+def no_rule(x):
+    return x
+
+
+def uses_no_rule(x):
+    return np.sum(no_rule(x))
+
+
+@symgrad.custom_vjp
+def short_bwd(x, y):
+    return x * y
+
+
+def _fwd2(x, y):
+    return x * y, (x, y)
+
+
+def _bwd_one(res, g):
+    return (g * res[1],)  # one cotangent for two arguments
+
+
+short_bwd.defvjp(_fwd2, _bwd_one)
+
+
+def uses_short_bwd(x):
+    return np.sum(short_bwd(x, 2.0))
+
+
+def test_refusals_name_the_function_and_the_line():
+    with pytest.raises(symgrad.SymgradError, match="forward mode") as e:
+        symgrad.jvp(uses_log1pexp, (X,), (X,))
+    assert e.value.loc.line == uses_log1pexp.__code__.co_firstlineno + 1
+    assert "log1pexp has a custom_vjp rule" in str(e.value)
+    with pytest.raises(symgrad.SymgradError, match="without its rule") as e:
+        symgrad.grad(uses_no_rule)(X)
+    assert "defvjp" in str(e.value) and e.value.loc.file == __file__
+    with pytest.raises(symgrad.SymgradError, match="must return a tuple of 2 cotangent"):
+        symgrad.grad(uses_short_bwd)(X)
+    with pytest.raises(symgrad.SymgradError, match="must be a Python function"):
+        symgrad.custom_vjp(np.sin)
+    with pytest.raises(symgrad.SymgradError, match="must be a Python function"):
+        no_rule.defvjp(log1pexp_fwd, np.cos)
+    assert no_rule.fwd is None  # nothing given
+    with pytest.raises(symgrad.SymgradError, match="nondiff_argnums"):
+        symgrad.custom_jvp(softplus.fun, nondiff_argnums=(3,))
