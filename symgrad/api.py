@@ -51,6 +51,7 @@ from symgrad.passes.avals import infer
 from symgrad.passes.copies import uncopied
 from symgrad.passes.fuse import fuse
 from symgrad.passes.idioms import stop_shifts
+from symgrad.passes.made_like import made_like
 from symgrad.passes.symmetry import by_symmetry
 
 _CACHE: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
@@ -241,7 +242,8 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
     )
     try:
         loops = artifact.backend == "numba" and like is None
-        found = _specialisation(artifact, base, avals, signature, loops, like is not None)
+        other = None if like is None else next(k for k, v in enumerate(values) if v is like)
+        found = _specialisation(artifact, base, avals, signature, loops, other)
     except Exception as e:  # a shape rule's bug must not cost the user the gradient
         warnings.warn(
             f"symgrad could not specialise {artifact.name} for {signature} ({type(e).__name__}: "
@@ -262,24 +264,26 @@ def _specialisation(
     avals: list,
     signature: str,
     loops: bool,
-    other: bool = False,
+    other: int | None = None,
 ) -> _Artifact:
     """The module of base specialised for `avals`, with its elementwise work as compiled
     loops where `loops` (then able to fall back on the plain one, `_run`); for arrays of
-    another library where `other` (`symgrad.foreign`): no array changed in place and no copy
-    made, which Dask's immutable arrays need (NumPy's `np.copy` would compute them)."""
+    another library, param `other` one of them (`symgrad.foreign`): no array changed in place
+    and no copy made, which Dask's immutable arrays need (NumPy's `np.copy` would compute
+    them), and arrays made from shapes made like param `other` (`made_like`)."""
     graph = copy.deepcopy(base)
     simplify(graph, [graph.params[k] for k in artifact.floats], avals=avals)
     doc = f"{artifact.doc}\nSpecialised for {signature}."
     if loops:
         fuse(graph)
         doc += " Elementwise work and loops run compiled by Numba."
-    if other:  # Dask's, CuPy's (`symgrad.foreign`)
+    if other is not None:  # Dask's, CuPy's (`symgrad.foreign`)
         uncopied(graph)
+        made_like(graph, graph.params[other])
         doc += " No array is changed in place or copied."
-    source = _emit(graph, artifact.name, doc, loops=loops, in_place=not other)
+    source = _emit(graph, artifact.name, doc, loops=loops, in_place=other is None)
     found = _Artifact(lambda g: source, lambda: graph, artifact.name, artifact.reads)
-    found.foreign = other
+    found.foreign = other is not None
     if loops:
         found.fallback = lambda: _specialisation(artifact, base, avals, signature, False)
     return found

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import symgrad
-from tests.fixtures.array_fns import filled, logistic, mlp, recurrent
+from tests.fixtures.array_fns import filled, logistic, mlp, recurrent, taps
 
 cp = pytest.importorskip("cupy")
 
@@ -79,3 +79,10 @@ def test_float32_stays_float32():
     grad = symgrad.grad(logistic)
     got = grad(cp.asarray(w), 0.1, cp.asarray(X), cp.asarray(y))
     _on_gpu_and_equal([got], [grad(w, 0.1, X, y)], rtol=1e-5)
+
+
+def test_an_array_made_from_a_shape_is_made_on_the_gpu():
+    rng = np.random.default_rng(4)
+    w, x = rng.standard_normal(5), rng.standard_normal(400)
+    want = symgrad.grad(taps)(w, x)
+    _on_gpu_and_equal([symgrad.grad(taps)(w, cp.asarray(x))], [want])

@@ -16,7 +16,7 @@ import pytest
 
 import symgrad
 from symgrad.errors import SymgradError
-from tests.fixtures.array_fns import filled, gathered, logistic, mlp, of_dict, recurrent
+from tests.fixtures.array_fns import filled, gathered, logistic, mlp, of_dict, recurrent, taps
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -183,3 +183,14 @@ def test_unknown_lengths_are_refused_with_what_to_do():
     with pytest.raises(SymgradError, match=r"argument 'X' is an array of shape \(nan, 4\)") as e:
         symgrad.grad(logistic)(np.ones(4), 0.1, Xd[keep], yd[keep])
     assert "compute_chunk_sizes()" in str(e.value)
+
+
+def test_an_array_made_from_a_shape_is_made_like_the_data(client):
+    """`np.zeros(n - k + 1)` in the function is `np.zeros_like(x, shape=..., dtype=...)` in the
+    module for Dask data: a Dask array like the others (on CuPy, made on the GPU)."""
+    rng = np.random.default_rng(4)
+    w, x = rng.standard_normal(5), rng.standard_normal(400)
+    g = symgrad.grad(taps)
+    want = g(w, x)
+    _lazy_and_equal([g(w, da.from_array(x, chunks=100))], [want])
+    assert "np.zeros_like(x, shape=(396,), dtype='float64')" in g.source
