@@ -97,6 +97,7 @@ class _Artifact:
     shape_ints: tuple[int, ...] | None = None  # the int params a specialisation keys on by value
     backend: str = "numpy"  # "numba": a specialisation's elementwise work as compiled loops
     fallback: Callable[[], "_Artifact"] | None = None  # the same without compiled loops
+    hinted: bool = False  # its compiled loops compiled, Numba's performance hints silenced
     foreign: bool = False  # for arrays of another library: NumPy floats made its arrays first
     _graph: Graph | None = None
     _source: Source | None = None
@@ -588,13 +589,28 @@ def _call(artifact: _Artifact, fn: Callable, values: list) -> Any:
     return _run(specialised(artifact, values), fn, values)
 
 
+def _invoke(artifact: _Artifact, values) -> Any:
+    """The artifact's function on values. The first call of a module with compiled loops
+    compiles them, without Numba's performance hints (`'@' is faster on contiguous arrays`):
+    they are about the emitted code, which the user did not write."""
+    if artifact.fallback is None or artifact.hinted:
+        return artifact.fn(*values)
+    from numba.core.errors import NumbaPerformanceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        out = artifact.fn(*values)
+    artifact.hinted = True
+    return out
+
+
 def _run(artifact: _Artifact, fn: Callable, values) -> Any:
     like = None
     if artifact.foreign:  # NumPy floats made arrays of the other library (`symgrad.foreign`)
         like = like_of(values)
         values = coerced(values, like)
     try:
-        return artifact.fn(*values)
+        return _invoke(artifact, values)
     except ValueError as e:
         tb = e.__traceback__
         while tb is not None and tb.tb_next is not None:

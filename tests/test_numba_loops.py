@@ -209,3 +209,26 @@ def test_a_loop_whose_initial_value_needs_a_helper_computes_it_before_the_call()
     want = symgrad.value_and_grad(starts_from_an_update, argnums=2)(*args)
     np.testing.assert_allclose([value, grad], want)
     assert "def _loop" in g.source and "def _back" in g.source
+
+
+def strided_dot(x, w):
+    s = 0.0
+    for i in range(3):
+        s = s + np.tanh(x[::2] @ w) * i  # `@` of a strided view: Numba hints it is slower
+    return s
+
+
+def test_numba_performance_hints_about_the_emitted_code_are_not_shown():
+    import warnings
+
+    from numba.core.errors import NumbaPerformanceWarning
+
+    x, w = RNG.standard_normal(6), RNG.standard_normal(3)
+    g = symgrad.grad(strided_dot, (0, 1), backend="numba")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        got = g(x, w)
+    assert not [w for w in seen if issubclass(w.category, NumbaPerformanceWarning)]
+    assert "def _back" in g.source
+    for a, b in zip(got, symgrad.grad(strided_dot, (0, 1))(x, w)):
+        np.testing.assert_allclose(a, b)
