@@ -266,21 +266,15 @@ def _absorb(graph: Graph, zeros) -> None:
     if found is None:
         return
     fused, steps, last, gone = found
-    a, body = fused.attrs, fused.attrs["body"]
-    n_arrays = len(body.outputs) - len(a["folds"])
-    n_results = len(body.outputs)
+    body = fused.attrs["body"]
     old = {graph[u].attrs["index"]: u for u in graph.users(fused.id)}
-    moved = [graph[v].attrs["index"] for v, _ in steps]
-    kept = [k for k in range(n_arrays) if k not in moved]
-    order = kept + list(range(n_arrays, len(body.outputs))) + moved
-    body.outputs = [body.outputs[k] for k in order]
-    first = len(body.outputs) - len(moved)
-    added = tuple((first + j, offsets) for j, (_, offsets) in enumerate(steps))
+    moved = [graph[v].attrs["index"] for v, _ in steps]  # arrays, now added in the loop
+    results = [k for k in range(len(body.outputs)) if k not in moved]  # the arrays left, folds
+    body.outputs = [body.outputs[k] for k in results + moved]
+    added = tuple((len(results) + j, offsets) for j, (_, offsets) in enumerate(steps))
     dest = graph[last].aval
-    a["scatters"] = ((dest.shape, dest.dtype, added),)
-    avals = list(fused.aval)
-    results = [k for k in range(n_results) if k not in moved]
-    fused.aval = (*(avals[k] for k in results), dest)
+    fused.attrs["scatters"] = ((dest.shape, dest.dtype, added),)
+    fused.aval = (*(fused.aval[k] for k in results), dest)
     for new, k in enumerate(results):
         if k in old:
             graph[old[k]].attrs["index"] = new
@@ -305,22 +299,16 @@ def _chain(graph: Graph, zeros):
     """(the fused node, [(its item added in, offsets)], the last update, the chain's nodes)
     of the updates of `zeros` by one fused node's results, or None."""
     dest = zeros.aval
-    if not (isinstance(dest, Aval) and dest.known and dest.kind == ARRAY) or zeros.attrs.get(
-        "kwargs"
-    ):
+    if not (isinstance(dest, Aval) and dest.known and dest.kind == ARRAY):
+        return None
+    if zeros.attrs.get("kwargs") or zeros.id in graph.outputs or zeros.id in graph.checks:
         return None
     z, fused, steps, gone = zeros.id, None, [], {zeros.id}
-    first = None  # `index_add(x, v, index)`: zeros like x with v at the index, a first step
-    if zeros.op == "index_add":
-        if len(zeros.inputs) != 2:
-            return None
-        first = (zeros.inputs[1], zeros.id, zeros.attrs["index"], set())
-    while z not in graph.outputs and z not in graph.checks or first:
-        users = [graph[u] for u in graph.users(z)]
-        step = first or (_set(graph, z, users) if z == zeros.id else None)
-        step, first = step or _add(graph, z, users), None
-        if step is None:
-            break
+    if zeros.op == "index_add":  # `index_add(x, v, index)`: zeros like x, v at the index
+        step = (zeros.inputs[1], z, zeros.attrs["index"], set()) if len(zeros.inputs) == 2 else None
+    else:  # setting a slice of zeros is adding to it
+        step = _set(graph, z, _users(graph, z)) or _add(graph, z, _users(graph, z))
+    while step is not None:
         value, update, index, nodes = step
         src = graph[graph[value].inputs[0]] if graph[value].op == "item" else None
         offsets = _offsets(index, dest.shape)
@@ -337,7 +325,12 @@ def _chain(graph: Graph, zeros):
         steps.append((value, region))
         gone |= nodes
         z = update
+        step = None if z in graph.outputs or z in graph.checks else _add(graph, z, _users(graph, z))
     return (fused, steps, z, gone) if steps else None
+
+
+def _users(graph: Graph, z: int) -> list:
+    return [graph[u] for u in graph.users(z)]
 
 
 def _set(graph: Graph, z: int, users: list):
