@@ -236,11 +236,7 @@ def _literal(value) -> bool:
     return value is None or type(value) in (bool, int, float)
 
 
-def dtype_name(aval) -> str:
-    return dtype_name_of(aval.dtype)
-
-
-def dtype_name_of(dtype) -> str:
+def dtype_name(dtype) -> str:
     """NumPy's name for a dtype, as emitted code spells it (`np.float64`)."""
     return "np.bool_" if dtype.name == "bool" else f"np.{dtype.name}"
 
@@ -274,7 +270,7 @@ class ArrayRows:
         for name, aval in self.arrays:
             shape = ", ".join([self.n, *(str(d) for d in aval.shape)])
             shape = f"({shape},)" if not aval.shape else f"({shape})"
-            lines.append(f"{name} = np.empty({shape}, {dtype_name(aval)})")
+            lines.append(f"{name} = np.empty({shape}, {dtype_name(aval.dtype)})")
         return lines + [f"{self.k} = 0"]
 
     def begin(self) -> list[str]:
@@ -329,7 +325,7 @@ def wrap(
 def numbers_back(targets: list[str], avals: list) -> list[str]:
     """Numba returns a 0-d result as a Python number: give a float32 one its dtype back."""
     return [
-        f"{t} = {dtype_name(a)}({t})"
+        f"{t} = {dtype_name(a.dtype)}({t})"
         for t, a in zip(targets, avals)
         if t != "_" and a is not None and a.shape == () and a.dtype.name not in ("float64", "int64")
     ]

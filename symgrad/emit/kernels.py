@@ -31,7 +31,7 @@ import ast
 import math
 
 from symgrad.emit.codegen import _Writer
-from symgrad.emit.compiled import DECORATOR, dtype_name, dtype_name_of, numbers_back
+from symgrad.emit.compiled import DECORATOR, dtype_name, numbers_back
 from symgrad.emit.control import _items
 from symgrad.ir.avals import ARRAY
 from symgrad.ir.names import fresh
@@ -144,7 +144,7 @@ def _nest(node, sub, index, results, loads) -> list[str]:
     for k, (r, o) in enumerate(zip(results, body.outputs[: len(body.outputs) - n_added])):
         aval, value = node.aval[k], ast.unparse(sub.expr(o))
         if k < n_arrays:
-            lines.append(f"{r} = np.empty({shape!r}, {dtype_name(aval)})")
+            lines.append(f"{r} = np.empty({shape!r}, {dtype_name(aval.dtype)})")
             steps.append(f"{r}[{', '.join(index)}] = {value}")
         elif aval.shape == ():
             lines.append(f"{r} = {'0.0' if aval.dtype.kind == 'f' else '0'}")
@@ -152,10 +152,10 @@ def _nest(node, sub, index, results, loads) -> list[str]:
         else:  # a total per entry of the axes kept
             _, reduced, keepdims = folds[k - n_arrays]
             kept = [("0" if keepdims else "") if d in reduced else i for d, i in enumerate(index)]
-            lines.append(f"{r} = np.zeros({aval.shape!r}, {dtype_name(aval)})")
+            lines.append(f"{r} = np.zeros({aval.shape!r}, {dtype_name(aval.dtype)})")
             steps.append(f"{r}[{', '.join(i for i in kept if i)}] += {value}")
     for r, (dest, dtype, added) in zip(results[n_arrays + len(folds) :], scatters):
-        lines.append(f"{r} = np.zeros({dest!r}, {dtype_name_of(dtype)})")
+        lines.append(f"{r} = np.zeros({dest!r}, {dtype_name(dtype)})")
         for o, offsets in added:
             at = [f"{i} + {d}" if d else i for i, d in zip(index, offsets)]
             steps.append(f"{r}[{', '.join(at)}] += {ast.unparse(sub.expr(body.outputs[o]))}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 
+from symgrad.emit.compiled import dtype_name
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import LoopVjp
 
@@ -44,7 +45,7 @@ class OuterSums:
             return [f"{name} = []" for name in self.made.values()]
         n, body = self.steps[0], self.sub.graph
         return [
-            f"{name} = np.empty(({n}, {body[v].aval.shape[0]}), np.{body[v].aval.dtype.name})"
+            f"{name} = np.empty(({n}, {body[v].aval.shape[0]}), {dtype_name(body[v].aval.dtype)})"
             for v, name in self.made.items()
         ]
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import ast
 
-from symgrad.ir.avals import one_int
-from symgrad.ir.index import Dyn, Slice
-from symgrad.rules import RULES
+from symgrad.rules import RULES, indexing
 from symgrad.rules.indexing import index_expr
 
 
@@ -38,16 +36,8 @@ def _only_output(body, nid: int) -> bool:
 
 
 def basic(body, node) -> bool:
-    """Whether the index of `node` holds ints and slices alone: no element can repeat."""
-    parts = node.inputs[2:]
-    return all(
-        it is None
-        or it is Ellipsis
-        or isinstance(it, (int, Slice))
-        or isinstance(it, Dyn)
-        and one_int(body[parts[it.k]].aval)
-        for it in node.attrs["index"]
-    )
+    """Whether the index of `index_add` node holds ints and slices alone (`indexing.basic`)."""
+    return indexing.basic({"parts": [body[p].aval for p in node.inputs[2:]]}, node.attrs)
 
 
 def scatter(sub, out: int, acc: str, captured: int) -> ast.stmt | None:

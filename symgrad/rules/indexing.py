@@ -118,14 +118,17 @@ def _slice_lengths(index: tuple, parts: list, shape: tuple) -> dict[int, int] | 
 
 
 def basic(ins: dict, attrs: dict) -> bool:
-    """Whether an index is basic (ints, slices of ints, None, ...): Numba reads and writes
-    with it as NumPy does (`Rule.jit`); an array of indices or a mask it does not."""
+    """Whether an index is basic (ints, slices, None, ...), so that no element repeats: Numba
+    reads and writes with it as NumPy does (`Rule.jit`), and an update adds at it with `+=`
+    (`symgrad.emit.scatter`); an array of indices or a mask is not. A slice's bounds are ints
+    however they are known."""
     parts = ins["parts"]
-    one = lambda b: not isinstance(b, Dyn) or one_int(parts[b.k])  # noqa: E731
     return all(
-        it is None or it is Ellipsis or isinstance(it, int) or one(it)
-        if not isinstance(it, Slice)
-        else all(one(b) for b in it)
+        it is None
+        or it is Ellipsis
+        or isinstance(it, (int, Slice))
+        or isinstance(it, Dyn)
+        and one_int(parts[it.k])
         for it in attrs["index"]
     )
 
