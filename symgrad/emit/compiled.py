@@ -36,7 +36,8 @@ from symgrad.emit.scatter import added_at, basic
 from symgrad.ir.avals import ARRAY, TUPLE
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import Cond, Loop, LoopVjp
-from symgrad.rules import RULES, split_inputs
+from symgrad.passes.avals import input_avals
+from symgrad.rules import RULES
 
 DECORATOR = '@numba.njit(cache=True, error_model="numpy")'
 
@@ -49,12 +50,11 @@ def compiled_loop(writer, node) -> bool:
         return False
     view = Loop(node)
     body = view.body
-    plan = writer.plan.subplans.get(id(body))
-    if not _compiles(body, plan) or not _stable(writer.graph, node):
+    if not _compiles(body, _within(writer.plan, body)) or not _stable(writer.graph, node):
         return False
     if not view.counted:  # a while: its test compiles, its tape counts its steps
         test = node.attrs["cond"]
-        if not _compiles(test, writer.plan.subplans.get(id(test))):
+        if not _compiles(test, _within(writer.plan, test)):
             return False
         if view.records and not view.entry_size:
             return False
@@ -122,7 +122,6 @@ def _vjp_compiles(writer, node) -> bool:
     `symgrad.emit.scatter`)."""
     view = LoopVjp(node)
     body = view.body
-    plan = writer.plan.subplans.get(id(body))
     exempt = set()
     for r, (kind, pos, _) in enumerate(view.outs):
         at = added_at(body, body.outputs[r], view.captured_params[pos]) if kind == "acc" else None
@@ -132,7 +131,7 @@ def _vjp_compiles(writer, node) -> bool:
             of = body[view.state_params[pos]].aval
             if not _same_type(body[body.outputs[r]].aval, of):
                 return False
-    return _compiles(body, plan, exempt)
+    return _compiles(body, _within(writer.plan, body), exempt)
 
 
 def _compiles(graph, plan, exempt=frozenset()) -> bool:
@@ -144,14 +143,11 @@ def _compiles(graph, plan, exempt=frozenset()) -> bool:
             ok = _literal(node.attrs["value"])
         elif node.op == "loop":  # a nested loop: inline, so with no tape
             view = Loop(node)
-            sub = plan.subplans.get(id(view.body)) if plan else None
             ok = not view.records and not view.n_stacked and not view.breaks
-            ok = ok and _compiles(view.body, sub) and _stable(graph, node)
+            ok = ok and _compiles(view.body, _within(plan, view.body)) and _stable(graph, node)
         elif node.op in ("cond", "cond_vjp"):
-            ok = all(
-                _compiles(b, plan.subplans.get(id(b)) if plan else None)
-                for b in Cond(node).branches
-            ) and _branches_agree(graph, node)
+            ok = all(_compiles(b, _within(plan, b)) for b in Cond(node).branches)
+            ok = ok and _branches_agree(graph, node)
         elif RULES[node.op].structured:
             ok = False
         elif node.id in exempt:
@@ -161,6 +157,11 @@ def _compiles(graph, plan, exempt=frozenset()) -> bool:
         if not ok:
             return False
     return True
+
+
+def _within(plan, graph):
+    """The in-place plan (`symgrad.emit.inplace`) of a graph a structured node owns."""
+    return None if plan is None else plan.subplans.get(id(graph))
 
 
 def _branches_agree(graph, node) -> bool:
@@ -186,11 +187,7 @@ def _jit(graph, node, plan) -> bool:
     """Whether Numba compiles the node's spelling (`Rule.jit`, and no runtime helper; an
     update in place is `x[index] = v`)."""
     rule = RULES[node.op]
-    grouped = split_inputs(rule, node.inputs, node.attrs)
-    ins = {
-        name: [graph[i].aval for i in v] if isinstance(v, list) else graph[v].aval
-        for name, v in grouped.items()
-    }
+    ins = input_avals(graph, node, rule)
     if plan is not None and node.id in plan.updates:
         return RULES["getitem"].jit(ins, node.attrs)
     if rule.helper is not None or not rule.jit:

@@ -77,12 +77,17 @@ def _exactly(aval):
     return (aval, repr(value)) if isinstance(value, float) else aval
 
 
-def _from_rule(graph: Graph, node, rule: Rule) -> Aval | None:
+def input_avals(graph: Graph, node, rule: Rule) -> dict:
+    """The Avals of node's inputs by the rule's parameter (a list for a sequence)."""
     grouped = split_inputs(rule, node.inputs, node.attrs)
-    ins = {
+    return {
         name: [graph[i].aval for i in v] if isinstance(v, list) else graph[v].aval
         for name, v in grouped.items()
     }
+
+
+def _from_rule(graph: Graph, node, rule: Rule) -> Aval | None:
+    ins = input_avals(graph, node, rule)
     out = NotImplemented if rule.aval is None else rule.aval(ins, node.attrs)
     return implied(rule, ins, node.attrs) if out is NotImplemented else out
 
