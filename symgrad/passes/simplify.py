@@ -359,7 +359,8 @@ def simplify(
         dce(graph)
         float64 = float64 or not body and _float64_only(graph)
     for node in graph.nodes():
-        if avals is not None and node.op in ("loop", "cond"):  # a JVP's: fits of tangents
+        forward = node.op in ("loop", "while", "cond")  # a JVP's bodies: fits of tangents
+        if avals is not None and forward:
             for inner in subgraphs(node):
                 typed = [inner[p].aval for p in inner.params]
                 simplify(inner, (), body=True, avals=typed, float64=float64)
