@@ -181,3 +181,12 @@ def test_the_running_product_of_a_number_is_a_vector_of_one():
     # entry; the backward function shifted along an axis the number does not have
     args = (np.array([0.35, -0.47, -0.51]), 1.03)
     symgrad.check_grads(running_products_of_a_number, args, (0, 1), modes=("rev", "fwd"))
+
+
+def padded_number(a):
+    return np.pad(a, (0, 2)) * 2
+
+
+def test_padding_a_number_leaves_it_as_it_is():
+    # fuzzer: np.pad of a 0-d value is that value; its backward function indexed a float
+    symgrad.check_grads(padded_number, (-1.82,), 0, modes=("rev", "fwd"))

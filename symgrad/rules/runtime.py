@@ -390,6 +390,9 @@ def _linear_scan(c, a, axis=-1, reverse=False):
 
 
 def _pad_vjp(g, x, pad_width=0):
-    """The cotangent of x in np.pad(x, pad_width): the part of g inside the padding."""
+    """The cotangent of x in np.pad(x, pad_width): the part of g inside the padding (a number
+    is not padded: g itself, which may be a number too)."""
+    if np.ndim(x) == 0:
+        return g
     widths = np.broadcast_to(pad_width, (np.ndim(x), 2))
     return g[tuple(slice(int(b), n - int(a)) for (b, a), n in zip(widths, np.shape(g)))]
