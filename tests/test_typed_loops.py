@@ -135,3 +135,54 @@ def test_join_keeps_what_every_value_agrees_on():
     scalar = Aval((), np.dtype("float64"), "scalar")
     assert join(number, scalar) == Aval((), np.dtype("float64"), None)
     assert join(a, None) is None
+
+
+def stacked_layers(W, e, x, seq):
+    layers = W.shape[0] // 2  # static once W's shape is known
+    s = x.copy()
+    total = 0.0
+    for t in range(seq.shape[0] - 1):
+        u = seq[t] * e[0]
+        for i in range(layers):
+            b = u.shape[0]  # sliced by a length the shapes decide: `w[:b]`
+            w = W[2 * i]
+            h = np.tanh(w[:b] * s[2 * i] + w[b:] * u)
+            s[2 * i] = h
+            u = h
+        total = total + np.sum(seq[t + 1] * u * e[1])
+    return total
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_lengths_the_shapes_decide_type_a_nested_loop(backend):
+    """`W.shape[0] // 2` is the number 2 and `w[:b]` of a b the shapes give has a length, so
+    the layer loop nested in the step loop, and its backward loop, are typed throughout: no
+    shape is worked out at run time (an LSTM's layers, as GradBench writes them)."""
+    rng = np.random.default_rng(3)
+    args = (rng.standard_normal((4, 6)), rng.standard_normal((2, 3)))
+    args += (rng.standard_normal((4, 3)), rng.standard_normal((5, 3)))
+    g = symgrad.grad(stacked_layers, argnums=(0, 1), backend=backend)
+    g(*args)
+    body = _body(g.source)
+    assert "layers = 2" in body
+    for helper in ("np.shape", "_unbroadcast", "broadcast_shapes", "_fit"):
+        assert helper not in body
+    symgrad.check_grads(stacked_layers, args, (0, 1), backend=backend)
+
+
+def test_specialisations_whose_kernels_are_spelt_alike_share_them():
+    """Another number of steps of the outer loop, which the compiled functions do not see,
+    runs the kernels already compiled: two modules, one set of Numba functions."""
+    rng = np.random.default_rng(4)
+    g = symgrad.grad(stacked_layers, argnums=(0, 1), backend="numba")
+    W, e, x = rng.standard_normal((4, 6)), rng.standard_normal((2, 3)), rng.standard_normal((4, 3))
+    kernels = []
+    for steps in (5, 7):
+        seq = rng.standard_normal((steps, 3))
+        g(W, e, x, seq)
+        assert f"range({steps - 1})" in g.source
+        symgrad.check_grads(stacked_layers, (W, e, x, seq), (0, 1), backend="numba")
+        namespace = g._latest.fn.__globals__
+        kernels.append({k: v for k, v in namespace.items() if k.startswith(("_loop", "_fused"))})
+    assert kernels[0] and kernels[0].keys() == kernels[1].keys()
+    assert all(kernels[0][k] is kernels[1][k] for k in kernels[0])

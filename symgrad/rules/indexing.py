@@ -70,7 +70,8 @@ def _getitem_aval(ins: dict, attrs: dict) -> Aval | None:
         parts.append(0 if p.shape == () else np.zeros(p.shape, p.dtype))
     if a is None:
         return None
-    lengths = _slice_lengths(attrs["index"], ins["parts"], np.shape(a))
+    index = tuple(_static_bounds(it, ins["parts"]) for it in attrs["index"])
+    lengths = _slice_lengths(index, ins["parts"], np.shape(a))
     if lengths is None:
         return None
 
@@ -81,7 +82,7 @@ def _getitem_aval(ins: dict, attrs: dict) -> Aval | None:
             return slice(0, lengths[k])
         return slice(*it) if isinstance(it, Slice) else it
 
-    index = tuple(item(k, it) for k, it in enumerate(attrs["index"]))
+    index = tuple(item(k, it) for k, it in enumerate(index))
     try:
         out = a[index[0] if isinstance(a, tuple) and len(index) == 1 else index]
     except (IndexError, TypeError):
@@ -89,6 +90,17 @@ def _getitem_aval(ins: dict, attrs: dict) -> Aval | None:
     if isinstance(out, np.generic):
         return Aval((), out.dtype, SCALAR)
     return of_value(out, static=isinstance(a, tuple))  # an array, or part of a shape tuple
+
+
+def _static_bounds(it, parts: list):
+    """A slice with its bounds known statically (`w[:b]` of a b the shapes decide) written as
+    numbers; any other index item as it is."""
+    if not isinstance(it, Slice):
+        return it
+    bounds = [
+        parts[b.k].value if isinstance(b, Dyn) and type(parts[b.k].value) is int else b for b in it
+    ]
+    return Slice(*bounds)
 
 
 def _slice_lengths(index: tuple, parts: list, shape: tuple) -> dict[int, int] | None:

@@ -12,7 +12,7 @@ import numpy as np
 
 from symgrad.ir.avals import ARRAY, PYTHON, Aval, of_value
 from symgrad.rules import runtime
-from symgrad.rules.table import SAME, call, compare, defrule, unaryop
+from symgrad.rules.table import SAME, binop, call, compare, defrule, unaryop
 
 _COMPARE = {
     "greater": ">",
@@ -112,7 +112,6 @@ _OTHER = (
     "diag_indices",
     "tril_indices",
     "triu_indices",
-    "floor_divide",
     "searchsorted",
     "digitize",
 )
@@ -182,6 +181,17 @@ for _name in _OTHER:
         aval=_made(_name) if _MADE.get(_name) == "axes" else None,
         jit=_plain if _MADE.get(_name) in ("like", "shape") else None,
     )
+
+defrule(  # `n // 2`: on static Python ints, folded to its value (`emit.python`)
+    "floor_divide",
+    "x1, x2",
+    binop("//"),
+    numpy=(np.floor_divide,),
+    nondiff=True,
+    examples=("x * (x // 0.7) | x: 3x4",),
+    shape="elementwise",
+    scalar=SAME,
+)
 
 defrule(
     "broadcast_shapes",

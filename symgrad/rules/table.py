@@ -308,6 +308,7 @@ _BINOPS = {  # symbol: the operator's AST node, and what it computes on Python n
     "**": (ast.Pow, operator.pow),
     "@": (ast.MatMult, operator.matmul),
     "%": (ast.Mod, operator.mod),
+    "//": (ast.FloorDiv, operator.floordiv),
 }
 _UNARYOPS = {
     ast.USub: operator.neg,
