@@ -76,3 +76,14 @@ def test_comparison_rule():
     assert fake_eval.mismatches({"a": 1.0}, {"a": 1.0, "b": 2.0})
     assert fake_eval.mismatches([1.0, 2.0], [1.0])
     assert len(fake_eval.mismatches({"a": [0.0, 1.0]}, {"a": [1.0, 0.0]})) == 2
+
+
+@pytest.mark.parametrize("name", ["lse", "lstm"])
+def test_eval_small_on_the_numba_backend(name):
+    """`tool.py --backend numba`: the derivatives from symgrad's Numba backend, held to the same
+    references (lse's fused loops; lstm's compiled layer loop nested in the step loop)."""
+    tool = [*fake_eval.TOOL, "--backend", "numba"]
+    outcomes = fake_eval.play(name, fake_eval.small_cases(name), tool=tool, timeout=300)
+    failed = [fake_eval.describe(o) for o in outcomes if not o.ok]
+    assert outcomes and not failed, "\n".join(failed)
+    assert all(o.valid for o in outcomes)

@@ -3,11 +3,13 @@
     python benchmarks/gradbench/run.py                      # every eval (long: lstm, det, ba, ht)
     python benchmarks/gradbench/run.py --evals lse,llsq     # some evals; the others' results stay
     python benchmarks/gradbench/run.py --evals gmm --first 10 --min-seconds 0.2
+    python benchmarks/gradbench/run.py --backend numba      # the tool's `--backend numba`
 
 Each eval's session goes through `fake_eval.play` with GradBench's defaults (min_runs 1,
 min_seconds 1, one thread) and is checked against the eval's references where they are
-affordable. Its outcomes are kept in `results/<eval>.json`; RESULTS.md is rebuilt from every
-file there, beside the published totals (GradBench nightly of 2026-03-14, seconds).
+affordable. Its outcomes are kept in `results/<backend>/<eval>.json`; RESULTS.md is rebuilt
+from every file there, a column per backend, beside the published totals (GradBench nightly of
+2026-03-14, seconds).
 Score convention: per workload the mean primal time plus the mean derivative time, summed over
 the workloads; for particle and saddle the fastest of the four functions' mean times.
 """
@@ -23,7 +25,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from fake_eval import describe, load, play, workload_cases
+from fake_eval import TOOL, describe, load, play, workload_cases
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -44,16 +46,23 @@ PUBLISHED = {
 }
 
 
+_BACKENDS = {"numpy": "NumPy", "numba": "Numba"}
+
+
 def _mean_s(timings: list[int]) -> float:
     return sum(timings) / len(timings) / 1e9
 
 
-def session(name: str, first: int | None, min_seconds: float) -> dict:
+def session(name: str, first: int | None, min_seconds: float, backend: str = "numpy") -> dict:
     """Play one eval's default workloads; the per-workload means and checks as a JSON record."""
     workloads = load(name).workloads()[:first]
     cases = workload_cases(name, workloads)
     outcomes = play(
-        name, cases, min_seconds=min_seconds, report=lambda o: print(describe(o), flush=True)
+        name,
+        cases,
+        min_seconds=min_seconds,
+        tool=[*TOOL, "--backend", backend],
+        report=lambda o: print(describe(o), flush=True),
     )
     rows: dict[str, dict] = {}
     for outcome in outcomes:
@@ -71,16 +80,16 @@ def session(name: str, first: int | None, min_seconds: float) -> dict:
         "complete": first is None or first >= len(load(name).workloads()),
         "min_seconds": min_seconds,
         "date": datetime.date.today().isoformat(),
-        "machine": machine(),
+        "machine": machine(backend),
     }
 
 
-def machine() -> str:
+def machine(backend: str) -> str:
     threads = os.environ.get("OMP_NUM_THREADS", "1")
     return (
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, NumPy {np.__version__}, "
-        f"{threads} BLAS thread(s), symgrad's NumPy backend"
+        f"{threads} BLAS thread(s), symgrad's {_BACKENDS[backend]} backend"
     )
 
 
@@ -108,7 +117,10 @@ def _verdict(record: dict) -> str:
     return f"valid ({unchecked} of {len(checks)} unchecked)" if unchecked else "valid"
 
 
-def markdown(records: list[dict]) -> str:
+def markdown(records: dict[str, dict[str, dict]]) -> str:
+    """The tables of RESULTS.md: `records[backend][eval]` as `session` gave them."""
+    backends = [b for b in _BACKENDS if records[b]]
+    head = " | ".join(f"symgrad {_BACKENDS[b]} | checked" for b in backends)
     lines = [
         "# symgrad on GradBench",
         "",
@@ -116,27 +128,37 @@ def markdown(records: list[dict]) -> str:
         "in GradBench's score convention; published figures from GradBench's nightly of",
         "2026-03-14 (GitHub-hosted runners, not this machine).",
         "",
-        "| eval | symgrad | checked | manual | jax | pytorch | enzyme | fastest published |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| eval | {head} | manual | jax | pytorch | enzyme | fastest published |",
+        "|---" * (6 + 2 * len(backends)) + "|",
     ]
-    for record in records:
-        manual, jax, torch, enzyme, fastest = PUBLISHED[record["eval"]]
-        mine = _seconds(total(record)) + ("" if record["complete"] else " (partial)")
-        cells = [record["eval"], mine, _verdict(record)]
+    for name in EVALS:
+        if not any(name in records[b] for b in backends):
+            continue
+        manual, jax, torch, enzyme, fastest = PUBLISHED[name]
+        cells = [name]
+        for b in backends:
+            record = records[b].get(name)
+            if record is None:
+                cells += ["–", "–"]
+                continue
+            partial = "" if record["complete"] else " (partial)"
+            cells += [_seconds(total(record)) + partial, _verdict(record)]
         cells += [_seconds(v) for v in (manual, jax, torch, enzyme)] + [fastest]
         lines.append("| " + " | ".join(cells) + " |")
-    for record in records:
-        lines += ["", f"## {record['eval']}", "", f"{record['date']}, {record['machine']}."]
-        lines += ["", "| workload | " + " | ".join(f"{f} ms" for f in record["functions"]) + " |"]
-        lines.append("|---" * (len(record["functions"]) + 1) + "|")
-        for description, row in record["workloads"].items():
-            cells = []
-            for function in record["functions"]:
-                f = row["functions"].get(function)
-                mark = "" if f and f["valid"] is not False else " ✗"
-                value = "failed" if not f or f["mean_s"] is None else f"{f['mean_s'] * 1e3:.4g}"
-                cells.append(value + mark)
-            lines.append(f"| {description} | " + " | ".join(cells) + " |")
+    for b in backends:
+        for record in records[b].values():
+            lines += ["", f"## {record['eval']}, {_BACKENDS[b]} backend", ""]
+            lines += [f"{record['date']}, {record['machine']}.", ""]
+            lines += ["| workload | " + " | ".join(f"{f} ms" for f in record["functions"]) + " |"]
+            lines.append("|---" * (len(record["functions"]) + 1) + "|")
+            for description, row in record["workloads"].items():
+                cells = []
+                for function in record["functions"]:
+                    f = row["functions"].get(function)
+                    mark = "" if f and f["valid"] is not False else " ✗"
+                    value = "failed" if not f or f["mean_s"] is None else f"{f['mean_s'] * 1e3:.4g}"
+                    cells.append(value + mark)
+                lines.append(f"| {description} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -145,17 +167,21 @@ def main(argv=None) -> int:
     parser.add_argument("--evals", default=",".join(EVALS))
     parser.add_argument("--first", type=int, help="only the first N workloads of each eval")
     parser.add_argument("--min-seconds", type=float, default=1.0)
+    parser.add_argument("--backend", choices=sorted(_BACKENDS), default="numpy")
     args = parser.parse_args(argv)
-    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / args.backend).mkdir(parents=True, exist_ok=True)
     for name in args.evals.split(","):
-        record = session(name, args.first, args.min_seconds)
-        (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+        record = session(name, args.first, args.min_seconds, args.backend)
+        (RESULTS / args.backend / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
         print(f"{name}: total {_seconds(total(record))} s, {_verdict(record)}", flush=True)
-    records = [
-        json.loads((RESULTS / f"{n}.json").read_text())
-        for n in EVALS
-        if (RESULTS / f"{n}.json").exists()
-    ]
+    records = {
+        backend: {
+            n: json.loads((RESULTS / backend / f"{n}.json").read_text())
+            for n in EVALS
+            if (RESULTS / backend / f"{n}.json").exists()
+        }
+        for backend in _BACKENDS
+    }
     (HERE / "RESULTS.md").write_text(markdown(records))
     return 0
 

@@ -1,6 +1,6 @@
 """symgrad's GradBench tool: answers an eval's JSON-lines messages on stdin, one line each.
 
-    python benchmarks/gradbench/tool.py [--multithreaded]
+    python benchmarks/gradbench/tool.py [--multithreaded] [--backend numba]
 
 The protocol (GradBench, summarised): the eval writes one JSON object per line and waits for one
 line back carrying the same `id`. `start` is answered with the tool's name; `define` with whether
@@ -8,7 +8,8 @@ line back carrying the same `id`. `start` is answered with the tool's name; `def
 on the converted input, timing each whole call with `perf_counter_ns` until `min_runs` calls and
 `min_seconds` of timed calls are done, and answers the last call's output and every timing;
 anything else (`analysis`) is answered with its id alone. Input conversion and output conversion
-are not timed. The tool exits when its input ends.
+are not timed. The tool exits when its input ends. `--backend numba` has the objectives'
+derivatives use symgrad's Numba backend (`objectives/backend.py`); the default is NumPy's.
 
 Memory: the tool asks glibc's malloc (where there is one) to keep freed memory for reuse instead
 of handing blocks of 128 KiB and more back to the system as soon as they are freed. A gradient
@@ -29,6 +30,8 @@ import sys
 if "--multithreaded" not in sys.argv:  # GradBench's convention: one thread unless asked
     for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_var, "1")
+if "--backend" in sys.argv:  # read by objectives/backend.py, before any objective imports
+    os.environ["SYMGRAD_GRADBENCH_BACKEND"] = sys.argv[sys.argv.index("--backend") + 1]
 
 import contextlib  # noqa: E402
 import ctypes  # noqa: E402

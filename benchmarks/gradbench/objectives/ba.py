@@ -26,6 +26,7 @@ in cache (the same arithmetic, about twice as fast in NumPy as one pass over 10â
 """
 
 import numpy as np
+from objectives.backend import BACKEND
 
 import symgrad
 
@@ -115,14 +116,14 @@ def jacobian(cams, X, w, feats, obs):
     for start, stop, i in _blocks(p):
         size = stop - start
         cam_i, X_i, w_i = cams_t[:, obs[i, 0]], X_t[:, obs[i, 1]], w[i]
-        _, err_vjp = symgrad.vjp(reproj_error, cam_i, X_i, w_i, feats_t[:, i])
+        _, err_vjp = symgrad.vjp(reproj_error, cam_i, X_i, w_i, feats_t[:, i], backend=BACKEND)
         block = np.empty((2, 15, len(w_i)))  # residual row, parameter, observation
         for k in range(2):
             ct = np.zeros((2, len(w_i)))
             ct[k] = 1.0
             block[k, 0:11], block[k, 11:14], block[k, 14], _ = err_vjp(ct)
         blocks[start:stop] = np.transpose(block[:, :, :size], (2, 0, 1))
-        _, d_werr = symgrad.jvp(weight_error, (w_i,), (np.ones_like(w_i),))
+        _, d_werr = symgrad.jvp(weight_error, (w_i,), (np.ones_like(w_i),), backend=BACKEND)
         vals[30 * p + start : 30 * p + stop] = d_werr[:size]
         obs_i = obs[start:stop]
         col_blocks[start:stop, :, 0:11] = (11 * obs_i[:, 0])[:, None, None] + np.arange(11)

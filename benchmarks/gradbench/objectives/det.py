@@ -20,6 +20,7 @@ in memory at ell = 11 without chunking; the tree needs at most ell!/6 values per
 """
 
 import numpy as np
+from objectives.backend import BACKEND
 
 import symgrad
 
@@ -66,8 +67,8 @@ def det_small(A, ell):
     return A[0] * A[3] - A[1] * A[2]
 
 
-_grad_by_minor = symgrad.grad(det_by_minor)
-_grad_small = symgrad.grad(det_small)
+_grad_by_minor = symgrad.grad(det_by_minor, backend=BACKEND)
+_grad_small = symgrad.grad(det_small, backend=BACKEND)
 
 
 def primal(A, ell):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from objectives.backend import BACKEND
 
 import symgrad
 
@@ -81,7 +82,7 @@ def gmm_objective(params, x, m, gamma):
     )
 
 
-gmm_gradient = symgrad.grad(gmm_objective)
+gmm_gradient = symgrad.grad(gmm_objective, backend=BACKEND)
 
 
 def _compile():

@@ -18,6 +18,7 @@ Hessian is diagonal, so H 1 is its diagonal); one call gives J and H together.
 from __future__ import annotations
 
 import numpy as np
+from objectives.backend import BACKEND
 
 import symgrad
 
@@ -35,7 +36,7 @@ def kmeans_cost(points, centroids):
     return np.sum((points - centroids[nearest]) ** 2)
 
 
-kmeans_gradient = symgrad.grad(kmeans_cost, argnums=1)
+kmeans_gradient = symgrad.grad(kmeans_cost, argnums=1, backend=BACKEND)
 
 
 def cost(points, centroids):
@@ -43,7 +44,9 @@ def cost(points, centroids):
 
 
 def dir(points, centroids):
-    J, H = symgrad.jvp(kmeans_gradient, (points, centroids), (None, np.ones_like(centroids)))
+    J, H = symgrad.jvp(
+        kmeans_gradient, (points, centroids), (None, np.ones_like(centroids)), backend=BACKEND
+    )
     return J / H
 
 

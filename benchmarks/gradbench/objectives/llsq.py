@@ -1,6 +1,7 @@
 """llsq: half the squared residual of a degree m-1 polynomial fit of sign(t) on [-1, 1]."""
 
 import numpy as np
+from objectives.backend import BACKEND
 
 import symgrad
 
@@ -16,7 +17,7 @@ def llsq(x, n):
     return 0.5 * np.sum(r * r)
 
 
-FUNCTIONS = {"primal": llsq, "gradient": symgrad.grad(llsq)}
+FUNCTIONS = {"primal": llsq, "gradient": symgrad.grad(llsq, backend=BACKEND)}
 
 
 def prepare(function, input):

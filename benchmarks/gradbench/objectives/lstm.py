@@ -13,6 +13,7 @@ loop over time steps holding the loop over layers; the gradient is symgrad's rev
 """
 
 import numpy as np
+from objectives.backend import BACKEND
 
 import symgrad
 
@@ -52,7 +53,7 @@ def lstm_objective(main_params, extra_params, state, sequence):
     return -total / ((c - 1) * b)
 
 
-_grad = symgrad.grad(lstm_objective, argnums=(0, 1))
+_grad = symgrad.grad(lstm_objective, argnums=(0, 1), backend=BACKEND)
 
 
 def objective(main_params, extra_params, state, sequence):

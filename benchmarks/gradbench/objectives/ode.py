@@ -11,6 +11,7 @@ symgrad's reverse mode through the RK4 loop.
 """
 
 import numpy as np
+from objectives.backend import BACKEND
 
 import symgrad
 
@@ -38,7 +39,7 @@ def last(x, s):
     return runge_kutta(x, s)[-1]
 
 
-_grad_last = symgrad.grad(last)
+_grad_last = symgrad.grad(last, backend=BACKEND)
 
 
 def primal(x, s):
