@@ -9,17 +9,20 @@ result array in the same pass and adds up the folded sums (into a number, or alo
 sum keeps, into an array: `b_bar[j] += ...`):
 
     @numba.njit(cache=True, error_model="numpy")
-    def _fused1(x, t4):
-        \"\"\"float64[1000], entry by entry: 14 steps, 1 total.\"\"\"
-        t8 = np.empty((1000,), np.float64)
+    def _fused1(x, t4, shape):
+        \"\"\"float64, entry by entry: 14 steps, 1 total.\"\"\"
+        t8 = np.empty(shape, np.float64)
         t9 = 0.0
-        for i in range(1000):
+        for i in range(shape[0]):
             x_i = x[i]
             ...
             t8[i] = ...
             t9 += ...
         return t8, t9
 
+called as `t8, t9 = _fused1(x, t4, (1000,))`. The lengths are the nest's arguments, not part of
+its text, so specialisations for other lengths (with the same axes of length 1 broadcast) run
+the same compiled function (`symgrad.emit.load`).
 `error_model="numpy"` makes a division by zero give inf or nan, as in NumPy; no `fastmath`, so
 results match the NumPy module's up to the order of additions in a sum. `cache=True` keeps the
 machine code on disk beside the module file (`symgrad.emit.load`).
@@ -28,7 +31,6 @@ machine code on disk beside the module file (`symgrad.emit.load`).
 from __future__ import annotations
 
 import ast
-import math
 
 from symgrad.emit.codegen import _Writer
 from symgrad.emit.compiled import DECORATOR, dtype_name, numbers_back
@@ -104,14 +106,26 @@ def write_fused(writer, node) -> list[str]:
     lines = _nest(node, sub, index, results, loads)
     n_steps = sum(1 for n in body.nodes() if n.op not in ("param", "const"))
     folds = node.attrs["folds"]
-    doc = f"{node.aval[0].dtype.name}{list(shape)}, entry by entry: {n_steps} step"
+    doc = f"{node.aval[0].dtype.name}, entry by entry: {n_steps} step"
     doc += "s" * (n_steps != 1)
     doc += f", {len(folds)} total{'s' * (len(folds) != 1)}" if folds else ""
-    source = [DECORATOR, f"def {name}({', '.join(args)}):", f'    """{doc}."""']
+    shapes = _shapes(node)
+    params = ", ".join([*args, *shapes])
+    source = [DECORATOR, f"def {name}({params}):", f'    """{doc}."""']
     kernels.sources.append("\n".join(source + ["    " + line for line in lines]))
     targets = [items.get(k, "_") for k in range(len(node.aval))]
-    lines = [f"{', '.join(targets)} = {name}({', '.join(ast.unparse(o) for o in outer)})"]
+    call = [ast.unparse(o) for o in outer] + [repr(tuple(v)) for v in shapes.values()]
+    lines = [f"{', '.join(targets)} = {name}({', '.join(call)})"]
     return lines + numbers_back(targets, node.aval)
+
+
+def _shapes(node) -> dict[str, tuple]:
+    """The shapes a nest takes as arguments, by parameter name: the loop nest's, then that of
+    each array of zeros its results are added into (`scatters`)."""
+    scatters = node.attrs.get("scatters", ())
+    out = {"shape": tuple(node.attrs["shape"])}
+    out.update({f"shape{k + 1}": tuple(dest) for k, (dest, _, _) in enumerate(scatters)})
+    return out
 
 
 def _loads(body, shape, index, args, used) -> tuple[list[str], dict[int, str]]:
@@ -134,6 +148,12 @@ def _loads(body, shape, index, args, used) -> tuple[list[str], dict[int, str]]:
     return loads, elements
 
 
+def _tuple(dims: list[str]) -> str:
+    """A shape tuple's spelling from its lengths' (`""`: an axis left out)."""
+    kept = [d for d in dims if d]
+    return f"({kept[0]},)" if len(kept) == 1 else f"({', '.join(kept)})"
+
+
 def _nest(node, sub, index, results, loads) -> list[str]:
     """The kernel's body: the result arrays and totals, the loop nest, the totals finished."""
     body, shape, folds = node.attrs["body"], node.attrs["shape"], node.attrs["folds"]
@@ -141,10 +161,11 @@ def _nest(node, sub, index, results, loads) -> list[str]:
     n_added = sum(len(added) for _, _, added in scatters)
     n_arrays = len(body.outputs) - len(folds) - n_added
     lines, steps = [], [*loads, *sub.statements()]
+    length = [f"shape[{d}]" for d in range(len(shape))]  # the nest's lengths, its arguments
     for k, (r, o) in enumerate(zip(results, body.outputs[: len(body.outputs) - n_added])):
         aval, value = node.aval[k], ast.unparse(sub.expr(o))
         if k < n_arrays:
-            lines.append(f"{r} = np.empty({shape!r}, {dtype_name(aval.dtype)})")
+            lines.append(f"{r} = np.empty(shape, {dtype_name(aval.dtype)})")
             steps.append(f"{r}[{', '.join(index)}] = {value}")
         elif aval.shape == ():
             lines.append(f"{r} = {'0.0' if aval.dtype.kind == 'f' else '0'}")
@@ -152,20 +173,22 @@ def _nest(node, sub, index, results, loads) -> list[str]:
         else:  # a total per entry of the axes kept
             _, reduced, keepdims = folds[k - n_arrays]
             kept = [("0" if keepdims else "") if d in reduced else i for d, i in enumerate(index)]
-            lines.append(f"{r} = np.zeros({aval.shape!r}, {dtype_name(aval.dtype)})")
+            dims = [("1" if keepdims else "") if d in reduced else n for d, n in enumerate(length)]
+            lines.append(f"{r} = np.zeros({_tuple(dims)}, {dtype_name(aval.dtype)})")
             steps.append(f"{r}[{', '.join(i for i in kept if i)}] += {value}")
-    for r, (dest, dtype, added) in zip(results[n_arrays + len(folds) :], scatters):
-        lines.append(f"{r} = np.zeros({dest!r}, {dtype_name(dtype)})")
+    at_zeros = zip(results[n_arrays + len(folds) :], scatters)
+    for k, (r, (_, dtype, added)) in enumerate(at_zeros):
+        lines.append(f"{r} = np.zeros(shape{k + 1}, {dtype_name(dtype)})")
         for o, offsets in added:
             at = [f"{i} + {d}" if d else i for i, d in zip(index, offsets)]
             steps.append(f"{r}[{', '.join(at)}] += {ast.unparse(sub.expr(body.outputs[o]))}")
     for depth, i in enumerate(index):
-        lines.append("    " * depth + f"for {i} in range({shape[depth]}):")
+        lines.append("    " * depth + f"for {i} in range({length[depth]}):")
     lines += ["    " * len(index) + s for text in steps for s in text.splitlines()]
     returned = results[:n_arrays]
     for r, (op, reduced, _) in zip(results[n_arrays:], folds):
-        count = math.prod(shape[d] for d in reduced)
-        returned.append(f"{r} / {count}" if op == "mean" else r)
+        count = " * ".join(length[d] for d in sorted(reduced)) or "1"
+        returned.append(f"{r} / ({count})" if op == "mean" else r)
     returned += results[n_arrays + len(folds) :]
     lines.append(f"return {', '.join(returned)}")
     return lines

@@ -9,12 +9,12 @@ import numpy as np
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _fused1(a, b1):
-    """float64[16, 8], entry by entry: 3 steps."""
-    h = np.empty((16, 8), np.float64)
-    t4 = np.empty((16, 8), np.bool_)
-    for i in range(16):
-        for j in range(8):
+def _fused1(a, b1, shape):
+    """float64, entry by entry: 3 steps."""
+    h = np.empty(shape, np.float64)
+    t4 = np.empty(shape, np.bool_)
+    for i in range(shape[0]):
+        for j in range(shape[1]):
             a_ij = a[i, j]
             b1_j = b1[j]
             t1 = a_ij + b1_j
@@ -24,12 +24,12 @@ def _fused1(a, b1):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _fused2(a, b2, y):
-    """float64[16, 1], entry by entry: 15 steps, 1 total."""
-    t3 = np.empty((16, 1), np.float64)
-    b2_bar = np.zeros((1,), np.float64)
-    for i in range(16):
-        for j in range(1):
+def _fused2(a, b2, y, shape):
+    """float64, entry by entry: 15 steps, 1 total."""
+    t3 = np.empty(shape, np.float64)
+    b2_bar = np.zeros((shape[1],), np.float64)
+    for i in range(shape[0]):
+        for j in range(shape[1]):
             a_ij = a[i, j]
             b2_j = b2[j]
             y_ij = y[i, j]
@@ -44,12 +44,12 @@ def _fused2(a, b2, y):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _fused3(a, t4):
-    """float64[16, 8], entry by entry: 1 step, 1 total."""
-    t6 = np.empty((16, 8), np.float64)
-    b1_bar = np.zeros((8,), np.float64)
-    for i in range(16):
-        for j in range(8):
+def _fused3(a, t4, shape):
+    """float64, entry by entry: 1 step, 1 total."""
+    t6 = np.empty(shape, np.float64)
+    b1_bar = np.zeros((shape[1],), np.float64)
+    for i in range(shape[0]):
+        for j in range(shape[1]):
             a_ij = a[i, j]
             t4_ij = t4[i, j]
             # line 22: h = np.maximum(X @ W1 + b1, 0.0)
@@ -60,12 +60,12 @@ def _fused3(a, t4):
 
 
 def grad_mlp(W1, b1, W2, b2, X, y):
-    h, t4 = _fused1(X @ W1, b1)
-    t3, b2_bar = _fused2(h @ W2, b2, y)
+    h, t4 = _fused1(X @ W1, b1, (16, 8))
+    t3, b2_bar = _fused2(h @ W2, b2, y, (16, 1))
     # backward pass
     # line 23: p = 1.0 / (1.0 + np.exp(-(h @ W2 + b2)))
     W2_bar = h.T @ t3
     # line 22: h = np.maximum(X @ W1 + b1, 0.0)
-    t6, b1_bar = _fused3(t3 @ W2.T, t4)
+    t6, b1_bar = _fused3(t3 @ W2.T, t4, (16, 8))
     W1_bar = X.T @ t6
     return (W1_bar, b1_bar, W2_bar, b2_bar)

@@ -9,10 +9,10 @@ import numpy as np
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _fused1(x, x_1):
-    """float64[9], entry by entry: 9 steps."""
-    x_bar = np.zeros((10,), np.float64)
-    for i in range(9):
+def _fused1(x, x_1, shape, shape1):
+    """float64, entry by entry: 9 steps."""
+    x_bar = np.zeros(shape1, np.float64)
+    for i in range(shape[0]):
         x_i = x[i]
         x_1_i = x_1[i]
         # line 39: return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
@@ -23,5 +23,5 @@ def _fused1(x, x_1):
 
 
 def grad_rosenbrock(x):
-    x_bar = _fused1(x[:-1], x[1:])
+    x_bar = _fused1(x[:-1], x[1:], (9,), (10,))
     return x_bar
