@@ -50,8 +50,8 @@ def branches(x, w):
 def branches_reading_rows(x, w):
     s = 0.0
     for i in range(x.shape[0]):
-        if x[i] > 0:  # each branch adds into x's cotangent: `_index_add`, a helper, so not
-            s = s + x[i] * w  # compiled (yet)
+        if x[i] > 0:  # each branch adds into x's cotangent: zeros with the row added, as
+            s = s + x[i] * w  # statements in the compiled backward loop
         else:
             s = s - 2.0 * x[i] * w * w
     return s
@@ -113,9 +113,11 @@ PROGRAMS = {  # name: (function, arguments, argnums, compiled loops, compiled ba
     "conv": (conv, (RNG.standard_normal(12), RNG.standard_normal(3)), (0, 1), 1, 1),
     "stops": (stops, (RNG.uniform(0.1, 0.5, (6, 3)), RNG.uniform(0.5, 1.0, 3)), (0, 1), 1, 1),
     "branches": (branches, (RNG.standard_normal(7), 0.7), (0, 1), 1, 1),
-    "branches_reading_rows": (branches_reading_rows, (RNG.standard_normal(7), 0.7), (0, 1), 0, 0),
+    "branches_reading_rows": (branches_reading_rows, (RNG.standard_normal(7), 0.7), (0, 1), 1, 1),
     "stacked": (stacked, (RNG.standard_normal(5), 0.3), (0, 1), 1, 1),
-    "nested": (nested, (RNG.standard_normal((3, 3)) * 0.5, RNG.standard_normal(3)), (0, 1), 1, 1),
+    # the forward loop computes nothing the gradient reads; its backward loop holds the inner
+    # loop, its tape a list, whole
+    "nested": (nested, (RNG.standard_normal((3, 3)) * 0.5, RNG.standard_normal(3)), (0, 1), 0, 1),
     "strided": (strided, (RNG.standard_normal(4),), 0, 1, 1),
     "newton": (newton, (RNG.uniform(1, 4, 3), 1e-3), 0, 1, 1),
     "many_steps": (many_steps, (RNG.standard_normal(3), 40.0), 0, 1, 1),

@@ -106,6 +106,8 @@ class _Writer:
             plan = inplace.plan(graph, nested, _inline_of) if in_place else inplace.Plan()
         self.plan = plan
         self.inline = _inline_of(graph, nested) - self.plan.forced
+        if self.kernels.inside:  # in a compiled loop, updates of copies are statements
+            self.inline -= {n.id for n in graph.nodes() if n.op in ("setitem", "index_add")}
         self.helpers: set[str] = set()
         self.names: dict[int, str] = {}
         for node in list(graph.nodes()):
@@ -188,17 +190,34 @@ class _Writer:
     def statement(self, nid: int) -> str:
         if nid in self.plan.updates:
             return self.update(nid)
+        if self.graph[nid].op in ("setitem", "index_add") and self.kernels.inside:
+            return self.copied_update(nid)
         self.inline.add(nid)  # build this node's own expression, not a reference to its name
         value = self.expr(nid)
         self.inline.discard(nid)
         target = ast.Name(self.names[nid], ast.Store())
         return ast.unparse(ast.Assign([target], value, lineno=0))
 
-    def update(self, nid: int) -> str:
-        """`x[index] = v`: a setitem written in place (`symgrad.emit.inplace`)."""
-        x, v, *parts = (self.expr(i) for i in self.graph[nid].inputs)
+    def update(self, nid: int, x: ast.expr | None = None) -> str:
+        """`x[index] = v`: a setitem written in place (`symgrad.emit.inplace`), or on `x`."""
+        x0, v, *parts = (self.expr(i) for i in self.graph[nid].inputs)
+        x = x0 if x is None else x
         where = index_expr(self.graph[nid].attrs["index"], parts)
         return ast.unparse(ast.Assign([ast.Subscript(x, where, ast.Store())], v, lineno=0))
+
+    def copied_update(self, nid: int) -> str:
+        """`y = x.copy()` then `y[index] = v` (a setitem on a copy), or `y = np.zeros(...)`
+        then `y[index] = v` (an index_add of a basic index, which repeats no element), as
+        statements: what the runtime's `_setitem` and `_index_add` do, written out for a
+        compiled loop, which calls no helper."""
+        node = self.graph[nid]
+        x = self.expr(node.inputs[0])
+        target = ast.Name(self.names[nid], ast.Load())
+        if node.op == "setitem":
+            start = ast.unparse(ast.Call(ast.Attribute(x, "copy", ast.Load()), [], []))
+        else:
+            start = f"np.zeros({ast.unparse(x)}.shape, {dtype_name(node.aval.dtype)})"
+        return f"{target.id} = {start}\n" + self.update(nid, target)
 
     def body(self) -> list[str]:
         lines = self.statements()
@@ -236,7 +255,7 @@ class _Writer:
             if node.op in WRITERS:
                 lines += WRITERS[node.op](self, node)
                 continue
-            lines.append(self.statement(node.id))
+            lines += self.statement(node.id).splitlines()
             if node.id in self.graph.checks:  # a call made for its effect: no name to bind
                 lines[-1] = lines[-1].split(" = ", 1)[1]
         return lines
@@ -328,6 +347,7 @@ def _helper_sources(names: set[str]) -> list[str]:
     return [inspect.getsource(known[n]) for n in sorted(seen)]
 
 
+from symgrad.emit.compiled import dtype_name  # noqa: E402
 from symgrad.emit.control import WRITERS as _CONTROL  # noqa: E402 (they write with _Writer)
 from symgrad.emit.kernels import Kernels, write_fused  # noqa: E402
 

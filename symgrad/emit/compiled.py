@@ -18,8 +18,9 @@ before assigning them, its results the loop's results read afterwards):
 A loop is compiled only where Numba computes exactly what the NumPy module does: every value in
 it (and in a while's test) of a known shape and dtype, each carried value and running cotangent
 of one type on every step (Numba types a variable once); every primitive one whose NumPy
-spelling Numba compiles (`Rule.jit`) and no runtime helper; no tape or nested backward loop
-inside it (a nested `for` without a tape and a branch are written inline); and, for a loop with
+spelling Numba compiles (`Rule.jit`) and no runtime helper (an update of a copy is written
+`y = x.copy(); y[i] = v`); a nested `for` (no `while`) and a branch are written inline, a
+nested loop's tape as a list of tuples walked back by `tape[::-1]`; and, for a loop with
 a tape, every backward loop walking it compiled too (the tape's form is theirs to read).
 `attempt` writes a loop so and takes it back, writer and all, where the function written would
 still call a helper; a backward loop then walks the arrays in Python. Anything else stays a
@@ -63,7 +64,7 @@ def compiled_loop(writer, node) -> bool:
         return False
     tape = tape_item(writer.graph, node)
     return tape is None or all(
-        writer.graph[u].op == "loop_vjp" and _vjp_compiles(writer, writer.graph[u])
+        writer.graph[u].op == "loop_vjp" and _vjp_compiles(writer.plan, writer.graph[u])
         for u in writer.graph.users(tape)
     )
 
@@ -81,7 +82,7 @@ def compiled_vjp(writer, node) -> bool:
         return False
     if tape_item(g, forward) is not None:  # written as arrays, or not (`attempt`)
         return (id(g), node.inputs[0]) in kernels.arrays
-    return _vjp_compiles(writer, node)
+    return _vjp_compiles(writer.plan, node)
 
 
 def attempt(writer, write) -> list[str] | None:
@@ -116,7 +117,7 @@ def tape_item(graph, loop) -> int | None:
     return None
 
 
-def _vjp_compiles(writer, node) -> bool:
+def _vjp_compiles(plan, node) -> bool:
     """Whether a backward loop's body compiles, its running cotangents of one type each (an
     `index_add` into a captured value's cotangent is written `acc[index] += v`:
     `symgrad.emit.scatter`)."""
@@ -131,20 +132,22 @@ def _vjp_compiles(writer, node) -> bool:
             of = body[view.state_params[pos]].aval
             if not _same_type(body[body.outputs[r]].aval, of):
                 return False
-    return _compiles(body, _within(writer.plan, body), exempt)
+    return _compiles(body, _within(plan, body), exempt)
 
 
 def _compiles(graph, plan, exempt=frozenset()) -> bool:
     """Whether every value of graph (a loop body) compiles under Numba as written."""
     for node in graph.nodes():
         if node.op in ("param", "item", "fused"):
-            ok = node.op == "fused" or _typed(node.aval)
+            ok = node.op == "fused" or _typed(node.aval) or _a_listed_tape(graph, node)
         elif node.op == "const":
             ok = _literal(node.attrs["value"])
-        elif node.op == "loop":  # a nested loop: inline, so with no tape
+        elif node.op == "loop":  # a nested loop: inline, its tape a list of tuples
             view = Loop(node)
-            ok = not view.records and not view.n_stacked and not view.breaks
+            ok = not view.n_stacked and not view.breaks and _listed(view)
             ok = ok and _compiles(view.body, _within(plan, view.body)) and _stable(graph, node)
+        elif node.op == "loop_vjp":  # walking such a list back
+            ok = _walks_a_list(graph, node) and _vjp_compiles(plan, node)
         elif node.op in ("cond", "cond_vjp"):
             ok = all(_compiles(b, _within(plan, b)) for b in Cond(node).branches)
             ok = ok and _branches_agree(graph, node)
@@ -157,6 +160,31 @@ def _compiles(graph, plan, exempt=frozenset()) -> bool:
         if not ok:
             return False
     return True
+
+
+def _listed(view: Loop) -> bool:
+    """Whether a nested loop records nothing, or a tape of entries Numba types (a list of
+    tuples, each part of one type on every step)."""
+    if not view.records:
+        return True
+    if view.index_only:  # walked back by `reversed(range(...))`, which Numba lacks
+        return False
+    body = view.body
+    entry = [view.index_param] * view.counted + [view.carried_params[j] for j in view.taped]
+    return all(_typed(body[p].aval) for p in [*entry, *view.decisions])
+
+
+def _a_listed_tape(graph, node) -> bool:
+    """Whether an item is the tape a nested loop of graph keeps as a list (`_listed`)."""
+    loop = graph[node.inputs[0]] if node.op == "item" else None
+    return loop is not None and loop.op == "loop" and tape_item(graph, loop) == node.id
+
+
+def _walks_a_list(graph, node) -> bool:
+    """Whether a nested backward loop walks the list a nested loop of the same graph taped."""
+    item = graph[node.inputs[0]]
+    forward = graph[item.inputs[0]] if item.op == "item" else None
+    return forward is not None and forward.op == "loop" and _listed(Loop(forward))
 
 
 def _within(plan, graph):
@@ -188,8 +216,8 @@ def _jit(graph, node, plan) -> bool:
     update in place is `x[index] = v`)."""
     rule = RULES[node.op]
     ins = input_avals(graph, node, rule)
-    if plan is not None and node.id in plan.updates:
-        return RULES["getitem"].jit(ins, node.attrs)
+    if node.op in ("setitem", "index_add") or plan is not None and node.id in plan.updates:
+        return RULES["getitem"].jit(ins, node.attrs)  # on x itself, or on a copy or zeros
     if rule.helper is not None or not rule.jit:
         return False
     return rule.jit is True or bool(rule.jit(ins, node.attrs))

@@ -305,6 +305,8 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     target, walk = unpack[1:-1] if len(entry) > 1 else unpack, f"reversed({writer.names[tape]})"
     if (id(writer.graph), tape) in writer.kernels.arrays:  # a compiled loop's: arrays
         walk = f"zip(*(part[::-1] for part in {writer.names[tape]}))"
+    elif writer.kernels.inside:  # a list, in a compiled loop (Numba has no `reversed`)
+        walk = f"{writer.names[tape]}[::-1]"
     elif Loop(forward).index_only and len(entry) == 1:  # the same range, walked back
         unpack = target = entry[0]
         walk = f"reversed({_range(writer, *forward.inputs[:3])})"

@@ -9,7 +9,8 @@ this step's vectors, and `after(zeros)` assigns each result `np.stack(A).T @ np.
 the loop is done (a list read twice stacked once), or `zeros[r]` when the loop ran no step.
 In a compiled loop (`steps`: the step count's text and the step counter's name) the rows go to
 arrays made before the loop instead (`a_rows[k] = a`), and a vector the tape holds already
-(`given`: body param -> its array on the tape) is read from there.
+(`given`: body param -> its array on the tape) is read from there. A backward loop nested in a
+compiled one (lists, which Numba cannot stack) adds its outer products step by step.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class OuterSums:
         self.results = results
         given = given or {}
         captured = LoopVjp(node).captured_params
-        for r, (kind, pos, _) in enumerate(a["outs"]):
+        lists = steps is None and writer.kernels.inside  # lists in a compiled loop: add per step
+        for r, (kind, pos, _) in enumerate(a["outs"] if not lists else ()):
             out = body.outputs[r]
             if kind != "acc" or not _outer_of_vectors(body, out, captured[pos]):
                 continue
