@@ -12,6 +12,8 @@ before assigning them, its results the loop's results read afterwards):
   step k (`tape_h[k] = h`; a `while` starts them with room for some steps and doubles it when
   full) and handed to the backward loop as one tuple; a stacked output is an array written row
   by row. The backward loop walks k from the last step down and reads its entry from them.
+  The shape of a row is an argument of the function (`Kernels.literals`: its value at the
+  call), not part of its text.
 - sums of outer products over the steps (`symgrad.emit.outer_sums`) keep their rows in
   preallocated arrays too.
 
@@ -281,6 +283,7 @@ class ArrayRows:
     def __init__(self, writer, steps: str | None, breaks: bool):
         self.used, self.steps, self.breaks = writer.used, steps, breaks or steps is None
         self.n, self.k = fresh("n", writer.used), fresh("k", writer.used)
+        self.literals = writer.kernels.literals
 
     def keep(self, stacked: list[tuple], tape: str | None, entry: list[tuple]) -> None:
         self.stacked = stacked
@@ -293,8 +296,11 @@ class ArrayRows:
             return []
         lines = [f"{self.n} = {self.ROOM if self.steps is None else f'len({self.steps})'}"]
         for name, aval in self.arrays:
-            shape = ", ".join([self.n, *(str(d) for d in aval.shape)])
-            shape = f"({shape},)" if not aval.shape else f"({shape})"
+            shape = f"({self.n},)"
+            if aval.shape:  # a row's shape: an argument (the function serves other lengths)
+                row = fresh(f"{name}_row", self.used)
+                self.literals[row] = repr(tuple(aval.shape))
+                shape = f"{shape} + {row}"
             lines.append(f"{name} = np.empty({shape}, {dtype_name(aval.dtype)})")
         return lines + [f"{self.k} = 0"]
 
@@ -341,7 +347,7 @@ def wrap(
     source = [DECORATOR, f"def {name}({', '.join(params)}):", f'    """{doc}."""']
     source += ["    " + line for line in lines] + [f"    return {result or 'None'}"]
     kernels.sources.append("\n".join(source))
-    call = f"{name}({', '.join(params)})"
+    call = f"{name}({', '.join(kernels.literals.get(p, p) for p in params)})"
     if not results:
         return [call]
     return [f"{result} = {call}"] + numbers_back(results, avals)

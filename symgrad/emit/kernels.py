@@ -51,6 +51,7 @@ class Kernels:
         self.sources: list[str] = []
         self.loops, self.inside = loops, False
         self.arrays: set[tuple[int, int]] = set()  # (id of a graph, its tape item) as arrays
+        self.literals: dict[str, str] = {}  # a parameter of a compiled loop -> its value's text
 
     @property
     def names(self) -> set[str]:
