@@ -813,6 +813,16 @@ class Compiled:
             return jacobian(result, base.out, dict(trees), self.argnums, self._single)
         return self.from_leaves(result, base.aux, trees)
 
+    def on_leaves(self, args: tuple) -> tuple[list, tuple, _Artifact]:
+        """(the module's arguments, the containers, the module) for a call on `args` (a
+        method's self first, defaults filled in), compiled for their containers: what vjp, jvp
+        and linearize call with their cotangents or tangents added."""
+        bound = self.bound is not None
+        values = _bind(self.fn, (self.bound, *args) if bound else args, {})
+        leaves, trees = leaves_of(values, bound)
+        kind, nums = self.kind, self.argnums
+        return leaves, trees, _compile(self.fn, nums, kind, False, trees, False, self.backend)
+
     def from_leaves(self, result, aux: Layout | None, trees: tuple) -> Any:
         """What the module compiled for containers `trees` returned, as the call returns it:
         each gradient in its argument's structure."""
@@ -1007,21 +1017,20 @@ def vjp(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Derivativ
     cotangent in its primal's structure, None at leaves that are no float); other primals get
     None. fun may return a container: ct then has its structure.
     """
-    values = _bind(_root(fun), primals, {})  # defaults filled in, as a call would
     floats = tuple(k for k, v in enumerate(primals) if differentiable(v))
     out = run_on_copies(fun, primals)
     if not floats:
         raise NotDifferentiableError(f"vjp of {fun.__qualname__}: no float argument")
     compiled = Compiled(fun, floats, "vjp", backend=backend)
-    leaves, trees = leaves_of(values)
-    artifact = _compile(fun, floats, "vjp", False, trees, False, backend)
+    leaves, trees, artifact = compiled.on_leaves(primals)
 
     def call(ct):
         cts = output_leaves(fun, "vjp", ct, out, artifact.out)
-        result = _call(artifact, fun, leaves + cts)
+        result = _call(artifact, compiled.fn, leaves + cts)
         result = result if isinstance(result, tuple) else (result,)
-        it = iter(in_structures(iter(result), dict(trees), floats))
-        return tuple(next(it) if k in floats else None for k in range(len(primals)))
+        cotangents = in_structures(iter(result), dict(trees), compiled.argnums)
+        found = dict(zip(floats, cotangents))
+        return tuple(found.get(k) for k in range(len(primals)))
 
     return out, Derivative("vjp_fn", compiled, call, artifact)
 

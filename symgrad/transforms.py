@@ -21,14 +21,13 @@ from symgrad.api import (
     Derivative,
     _bind,
     _call,
-    _compile,
     _static,
     as_tuple,
     grad,
     inlined,
     run_on_copies,
 )
-from symgrad.containers import differentiable, leaves_of, tangent_leaves
+from symgrad.containers import differentiable, tangent_leaves
 from symgrad.errors import NotDifferentiableError, SymgradError
 from symgrad.frontend.nested import Inline
 
@@ -67,18 +66,16 @@ class _Forward:
     def __init__(self, fun: Callable, primals: tuple, nums: tuple[int, ...], backend: str):
         self.fun, self.primals, self.nums = fun, primals, nums
         self.compiled = Compiled(fun, nums, "jvp", backend=backend)
-        values = _bind(fun, primals, {})  # the same argument errors as a plain call; defaults
-        self.leaves, trees = leaves_of(values)
+        self.leaves, trees, self.artifact = self.compiled.on_leaves(primals)
         self.trees = dict(trees)
-        self.artifact = _compile(fun, nums, "jvp", False, trees, False, backend)
 
     def __call__(self, tangents: tuple) -> tuple[Any, Any]:
         """(outputs, their tangents), in the output's structure."""
         ts = []
-        for k in self.nums:
-            cast = lambda at, p, t, k=k: _tangent_like(self.fun, f"argument {k}{at}", p, t)  # noqa: E731
-            ts += tangent_leaves(self.primals[k], tangents[k], self.trees.get(k), cast)
-        result = _call(self.artifact, self.fun, self.leaves + ts)
+        for k, at in zip(self.nums, self.compiled.argnums):  # (a method's self comes first)
+            cast = lambda where, p, t, k=k: _tangent_like(self.fun, f"argument {k}{where}", p, t)  # noqa: E731
+            ts += tangent_leaves(self.primals[k], tangents[k], self.trees.get(at), cast)
+        result = _call(self.artifact, self.compiled.fn, self.leaves + ts)
         layout = self.artifact.out
         if layout is None:
             return _split(result)

@@ -217,3 +217,38 @@ def test_what_cannot_be_done_says_so():
         symgrad.jvp(net, (P, X), (dict(P, b=np.ones(3)), None))
     with pytest.raises(symgrad.SymgradError, match="symgrad.vjp"):
         symgrad.Compiled(net, 0, "vjp")(P, X)
+
+
+class Layer:
+    """An object whose arrays a bound method reads as constants."""
+
+    def __init__(self, W):
+        self.W = W
+
+    def heads(self, x):
+        return {"lin": self.W @ x, "total": np.sum(x**2)}
+
+
+def loop_filled(x):
+    ys = []
+    for i in range(3):
+        ys.append(x[i] * x)
+    return ys
+
+
+def test_bound_methods_in_vjp_jvp_and_jacobians():
+    layer, x = Layer(RNG.standard_normal((2, 3))), RNG.standard_normal(3)
+    out, vjp_fn = symgrad.vjp(layer.heads, x)
+    (x_bar,) = vjp_fn({"lin": np.ones(2), "total": 2.0})
+    np.testing.assert_allclose(x_bar, layer.W.T @ np.ones(2) + 4 * x, rtol=1e-12)
+    _, t = symgrad.jvp(layer.heads, (x,), (np.ones(3),))
+    np.testing.assert_allclose(t["lin"], layer.W @ np.ones(3), rtol=1e-12)
+    J = symgrad.jacrev(layer.heads)(x)
+    np.testing.assert_allclose(J["lin"], layer.W)
+    np.testing.assert_allclose(J["total"], symgrad.jacfwd(layer.heads)(x)["total"])
+    symgrad.check_grads(layer.heads, (x,), 0, modes=("rev", "fwd"))
+
+
+def test_a_list_a_loop_filled_is_returned_stacked():
+    with pytest.raises(symgrad.SymgradError, match=r"returns ys, a list a loop filled"):
+        symgrad.vjp(loop_filled, np.ones(3))

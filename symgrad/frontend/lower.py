@@ -147,6 +147,16 @@ def lower(
         extra = [v.id for v in leaves if isinstance(v, Value)]
     elif out is not None and tree.is_tree(result):
         leaves, treedef = tree.flatten(result)
+        for record in tree.records(result, treedef):  # (the frontend's own, not the user's)
+            if isinstance(record, Stacked):
+                raise SymgradError(
+                    f"{fn.__qualname__} returns {record.name}, a list a loop filled",
+                    where,
+                    hint=f"Return np.stack({record.name}) (one array), or a list or tuple "
+                    "written out item by item.",
+                )
+            if isinstance(record, Method):
+                _Lowerer.as_node(graph, record, where)  # (refused, as any output but arrays)
         dynamic = [isinstance(v, Value) or not tree.is_static(v) for v in leaves]
         out.append(Layout(treedef, [() if d else (v,) for v, d in zip(leaves, dynamic)]))
         graph.outputs = [_Lowerer.as_node(graph, v, where) for v, d in zip(leaves, dynamic) if d]
@@ -607,5 +617,6 @@ class _Lowerer:
             f"the function must return one array or number (it returns a {type(v).__name__})",
             loc,
             hint="A function returning (value, aux) is differentiated with has_aux=True "
-            "(symgrad.grad(f, has_aux=True)); use symgrad.vjp for array outputs.",
+            "(symgrad.grad(f, has_aux=True)); symgrad.vjp, symgrad.jvp and the Jacobians take "
+            "array and container outputs.",
         )
