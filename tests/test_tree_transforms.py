@@ -3,26 +3,12 @@ linearize, jacfwd, jacrev, hessian and gradients differentiated again, as argume
 outputs: against central differences (`check_grads`, float64) and against the same function
 written on flat arrays."""
 
-from dataclasses import dataclass
-from typing import NamedTuple
-
 import numpy as np
 import pytest
 
 import symgrad
 from symgrad import tree
-
-
-class Linear(NamedTuple):
-    W: np.ndarray
-    b: np.ndarray
-
-
-@dataclass
-class Model:
-    lin: Linear
-    gain: float
-    n: int  # no gradient: a constant of the compiled code
+from tests.test_trees import Linear, Model
 
 
 def net(params, X):
