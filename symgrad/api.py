@@ -1064,8 +1064,13 @@ def emit_module(
     if kind in ("jvp", "vjp"):
         if kind == "jvp":
             extra = [values[k] for k in compiled.argnums]
-        else:
-            extra = [run_on_copies(fun, args)]
+        else:  # a cotangent per output (per array or float leaf of a container)
+            out, layout = run_on_copies(fun, args), compiled._artifact.out
+            extra = (
+                [out]
+                if layout is None
+                else [o for o, s in zip(tree.flatten(out)[0], layout.slots) if not s]
+            )
         values += [np.zeros_like(v) if isinstance(v, np.ndarray) else 0.0 * v for v in extra]
     source = specialised(compiled._artifact, values).source
     if path:

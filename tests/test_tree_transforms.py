@@ -98,6 +98,8 @@ def test_a_function_of_arrays_returning_a_tuple():
     y, y_dot = symgrad.jvp(net_flat, (*flat_args(), X), (P["W"], None, None, 1.0, None))
     assert isinstance(y_dot, tuple) and y_dot[0].shape == (4, 2)
     symgrad.check_grads(net_flat, (*flat_args(), X), (0, 1, 2, 3, 4), modes=("rev", "fwd"))
+    source = symgrad.emit_module(net_flat, kind="vjp", argnums=(0, 4), args=(*flat_args(), X))
+    assert "def vjp_net_flat(W, b, V, lam, X, out_0_bar, out_1_bar):" in source
 
 
 @pytest.mark.parametrize(
