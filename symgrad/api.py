@@ -421,7 +421,7 @@ def _single_output(fwd: Graph, kind: str) -> None:
     if len(fwd.outputs) != 1:
         raise SymgradError(
             f"{kind} of {fwd.name}: it returns {len(fwd.outputs)} gradients, not one value",
-            hint="Give the inner grad one argnum, or use symgrad.jacfwd or symgrad.hessian.",
+            hint="Give the inner grad one argnum, or use symgrad.jacfwd, jacrev or hessian.",
         )
 
 
@@ -476,9 +476,10 @@ def _derivative(
         return simplify(copy.deepcopy(graph), [graph.params[k] for k in float_params])
 
     emit = lambda g: _emit(g, name, doc)  # noqa: E731
-    artifact = _Artifact(emit, finish, name, reads, float_params, doc, raw=graph)
-    artifact.aux, artifact.out = (aux[0] if aux else None), (out[0] if out else None)
-    return artifact
+    aux_layout, out_layout = (aux[0] if aux else None), (out[0] if out else None)
+    return _Artifact(
+        emit, finish, name, reads, float_params, doc, raw=graph, aux=aux_layout, out=out_layout
+    )
 
 
 def _leaf_params(
@@ -561,9 +562,7 @@ def _jacobian(
     graph, main, _ = before.pop()
     helpers = BATCHED_HELPERS if batched else DRIVER_HELPERS
     source = _emit(graph, main, f"{what}.", before, [driver], helpers)
-    artifact = _Artifact(lambda g: source, lambda: graph, name, reads)
-    artifact.out = out[0] if out else None
-    return artifact
+    return _Artifact(lambda g: source, lambda: graph, name, reads, out=out[0] if out else None)
 
 
 def _params(fn: Callable) -> list[str]:

@@ -29,6 +29,7 @@ from symgrad.api import (
 )
 from symgrad.containers import differentiable, tangent_leaves
 from symgrad.errors import NotDifferentiableError, SymgradError
+from symgrad.frontend.lower import Layout
 from symgrad.frontend.nested import Inline
 
 
@@ -75,12 +76,7 @@ class _Forward:
         for k, at in zip(self.nums, self.compiled.argnums):  # (a method's self comes first)
             cast = lambda where, p, t, k=k: _tangent_like(self.fun, f"argument {k}{where}", p, t)  # noqa: E731
             ts += tangent_leaves(self.primals[k], tangents[k], self.trees.get(at), cast)
-        result = _call(self.artifact, self.compiled.fn, self.leaves + ts)
-        layout = self.artifact.out
-        if layout is None:
-            return _split(result)
-        n = layout.n_outputs
-        return layout.build(result[:n]), layout.build(result[n:], constants=False)
+        return _outputs(_call(self.artifact, self.compiled.fn, self.leaves + ts), self.artifact.out)
 
 
 def _jvp_call(
@@ -94,9 +90,13 @@ def _jvp_call(
     return _Forward(fun, primals, nums, backend)(tangents)
 
 
-def _split(result: tuple) -> tuple[Any, Any]:
+def _outputs(result: tuple, layout: Layout | None) -> tuple[Any, Any]:
     """(outputs, tangents) from the emitted `(*outputs, *tangents)`: one each, or tuples (the
-    gradients of several arguments, and their tangents)."""
+    gradients of several arguments, and their tangents), or the function's container and its
+    tangent in the container's structure (`layout`)."""
+    if layout is not None:
+        n = layout.n_outputs
+        return layout.build(result[:n]), layout.build(result[n:], constants=False)
     n = len(result) // 2
     return (result[0], result[1]) if n == 1 else (result[:n], result[n:])
 
@@ -125,7 +125,8 @@ def _jvp_inline(args: tuple, kwargs: dict) -> Inline:
     primals, tangents = _paired(fun, primals, tangents)
     nums = tuple(k for k, t in enumerate(tangents) if t is not None)
     arguments = _bind(fun, primals, {}) + [tangents[k] for k in nums]
-    return inlined(Compiled(fun, nums, "jvp")._artifact, arguments, lambda o: _split(tuple(o)))
+    artifact = Compiled(fun, nums, "jvp")._artifact
+    return inlined(artifact, arguments, lambda o: _outputs(tuple(o), artifact.out))
 
 
 jvp.symgrad_inline = _jvp_inline  # type: ignore[attr-defined]

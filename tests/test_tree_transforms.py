@@ -168,6 +168,10 @@ def test_hessian_of_a_dict_of_parameters():
         for j, b in enumerate(KEYS):
             assert np.shape(H[a][b]) == np.shape(P[a]) + np.shape(P[b])
             np.testing.assert_allclose(H[a][b], want[i][j], rtol=1e-10, atol=1e-12)
+    nums = (0, 1, 2, 3)  # jacrev of a gradient of several arguments: a VJP per gradient
+    want_rev = symgrad.jacrev(symgrad.grad(loss_flat, nums), nums)(*flat_args(), X)
+    for a, b in zip(tree.flatten(want)[0], tree.flatten(want_rev)[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     Hr = symgrad.jacrev(symgrad.grad(loss))(P, X)
     for a in KEYS:
         for b in KEYS:
@@ -240,3 +244,19 @@ def test_bound_methods_in_vjp_jvp_and_jacobians():
 def test_a_list_a_loop_filled_is_returned_stacked():
     with pytest.raises(symgrad.SymgradError, match=r"returns ys, a list a loop filled"):
         symgrad.vjp(loop_filled, np.ones(3))
+
+
+def two_heads(x):
+    return {"a": np.sin(x), "b": np.sum(x**2)}
+
+
+def through_a_nested_jvp(x):
+    y, t = symgrad.jvp(two_heads, (x,), (np.ones_like(x),))
+    return np.sum(t["a"] * y["a"]) + t["b"]
+
+
+def test_a_nested_jvp_of_a_function_returning_a_dict():
+    x = np.array([0.3, 0.7, -1.2])
+    want = np.cos(x) ** 2 - np.sin(x) ** 2 + 2.0  # d/dx of sum(cos x sin x) + 2 sum(x)
+    np.testing.assert_allclose(symgrad.grad(through_a_nested_jvp)(x), want, rtol=1e-12)
+    symgrad.check_grads(through_a_nested_jvp, (x,), 0, modes=("rev", "fwd"))
