@@ -33,6 +33,7 @@ from symgrad.containers import (
     in_structures,
     jacobian,
     leaf_argnums,
+    leaf_params,
     leaves_of,
     output_leaves,
 )
@@ -442,7 +443,7 @@ def _derivative(
     aux: list = []
     out: list | None = [] if kind in ("vjp", "jvp") else None
     fwd = source_graph(fn, reads, trees, aux if has_aux else None, out)
-    argnums, holds = _leaf_params(fn, fwd, trees, argnums)
+    argnums, holds = leaf_params(_params(fn), [fwd[p].name for p in fwd.params], trees, argnums)
     if kind == "jvp":
         graph = forward(fwd, list(argnums))
         floats = [graph.params[k] for k in argnums] + graph.params[len(fwd.params) :]
@@ -482,22 +483,6 @@ def _derivative(
     )
 
 
-def _leaf_params(
-    fn: Callable, fwd: Graph, trees: dict | None, argnums: tuple[int, ...]
-) -> tuple[tuple[int, ...], str]:
-    """(the params of argnums' float leaves, a docstring's line saying which container holds
-    which params) for a graph of containers `trees`; argnums and "" without."""
-    if not trees:
-        return argnums, ""
-    names, leaves = _params(fn), [fwd[p].name for p in fwd.params]
-    per_arg = leaf_argnums(len(names), trees, range(len(names)), floats_only=False)
-    holds = "; ".join(
-        f"{names[k]} holds {', '.join(leaves[p] for p in per_arg[k])}" for k in sorted(trees)
-    )
-    argnums = tuple(p for ps in leaf_argnums(len(names), trees, argnums) for p in ps)
-    return argnums, f"\nIts parameters are the leaves of its containers: {holds}."
-
-
 def _jacobian(
     fn: Callable, argnums: tuple[int, ...], kind: str, single: bool, trees: dict | None = None
 ) -> _Artifact:
@@ -511,7 +496,7 @@ def _jacobian(
     reads = Reads()
     out: list = []
     fwd = source_graph(fn, reads, trees, None, out)
-    argnums, holds = _leaf_params(fn, fwd, trees, argnums)
+    argnums, holds = leaf_params(_params(fn), [fwd[p].name for p in fwd.params], trees, argnums)
     params = [fwd[p].name for p in fwd.params]
     wrt = [params[k] for k in argnums]
     what = f"Jacobian of {fwd.name}({', '.join(params)}) with respect to {', '.join(wrt)}"

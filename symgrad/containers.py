@@ -49,6 +49,22 @@ def leaf_argnums(n_args: int, trees: dict, argnums, floats_only: bool = True) ->
     return [first[k] for k in argnums]
 
 
+def leaf_params(
+    names: list[str], leaves: list[str], trees: dict | None, argnums: tuple[int, ...]
+) -> tuple[tuple[int, ...], str]:
+    """(the params of argnums' float leaves, a docstring's line saying which container holds
+    which params) for a graph of containers `trees`, given the function's parameters' `names`
+    and the graph's params' (`leaves`); argnums and "" without containers."""
+    if not trees:
+        return argnums, ""
+    per_arg = leaf_argnums(len(names), trees, range(len(names)), floats_only=False)
+    holds = "; ".join(
+        f"{names[k]} holds {', '.join(leaves[p] for p in per_arg[k])}" for k in sorted(trees)
+    )
+    argnums = tuple(p for ps in leaf_argnums(len(names), trees, argnums) for p in ps)
+    return argnums, f"\nIts parameters are the leaves of its containers: {holds}."
+
+
 def differentiated(d: tree.Treedef) -> list[bool]:
     """Per leaf of a container: whether it is differentiated (a float or a float array)."""
     return [f and not s for f, s in zip(d.floatings(), d.statics())]
