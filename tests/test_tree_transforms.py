@@ -260,3 +260,48 @@ def test_a_nested_jvp_of_a_function_returning_a_dict():
     want = np.cos(x) ** 2 - np.sin(x) ** 2 + 2.0  # d/dx of sum(cos x sin x) + 2 sum(x)
     np.testing.assert_allclose(symgrad.grad(through_a_nested_jvp)(x), want, rtol=1e-12)
     symgrad.check_grads(through_a_nested_jvp, (x,), 0, modes=("rev", "fwd"))
+
+
+def looped(x, params):
+    s = 0.0
+    for i in range(3):
+        s = s + np.sin(x * params["w"][i]) * params["c"]
+    return s
+
+
+def looped_flat(x, w, c):
+    s = 0.0
+    for i in range(3):
+        s = s + np.sin(x * w[i]) * c
+    return s
+
+
+def model_in_a_loop(m, X):
+    z = X
+    for _ in range(2):
+        z = np.tanh(z @ m.lin.W[:, :3] + m.lin.b[:3]) * m.gain
+    return {"z": z, "first": m.lin.W[0] if m.gain > 0 else -m.lin.W[0]}
+
+
+LOOPED = {"w": np.array([0.5, 1.0, 2.0]), "c": 1.5}
+SQUARE = Model(Linear(RNG.standard_normal((3, 3)), RNG.standard_normal(3)), 0.7, 2)
+
+
+def test_containers_read_inside_loops_and_branches():
+    """A loop body or a branch reads a container's leaves as values it captures (they were
+    read as the enclosing graph's nodes, which the body's graph misnumbered)."""
+    x, w, c = 0.3, LOOPED["w"], LOOPED["c"]
+    g = symgrad.grad(looped, argnums=(0, 1))(x, LOOPED)
+    want = symgrad.grad(looped_flat, argnums=(0, 1, 2))(x, w, c)
+    assert g[0] == pytest.approx(want[0], rel=1e-12) and g[1]["c"] == pytest.approx(want[2])
+    np.testing.assert_allclose(g[1]["w"], want[1], rtol=1e-12)
+    symgrad.check_grads(looped, (x, LOOPED), (0, 1), modes=("rev", "fwd"))
+    symgrad.check_grads(looped, (x, LOOPED), (0,), order=2)
+    assert symgrad.grad(symgrad.grad(looped))(x, LOOPED) == pytest.approx(
+        symgrad.grad(symgrad.grad(looped_flat))(x, w, c), rel=1e-12
+    )
+    H = symgrad.hessian(looped, argnums=1)(x, LOOPED)
+    np.testing.assert_allclose(H["w"]["w"], symgrad.hessian(looped_flat, 1)(x, w, c))
+    symgrad.check_grads(model_in_a_loop, (SQUARE, X), (0, 1), modes=("rev", "fwd"))
+    J = symgrad.jacrev(model_in_a_loop)(SQUARE, X)
+    np.testing.assert_allclose(J["first"].lin.W[:, 0], np.eye(3))
