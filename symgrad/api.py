@@ -31,6 +31,7 @@ from symgrad.containers import (
     differentiable,
     gradient_layout,
     in_structures,
+    is_float,
     jacobian,
     leaf_argnums,
     leaf_params,
@@ -581,11 +582,6 @@ def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) 
                     else "Pass floats (np.asarray(x, dtype=float)), or leave it out of argnums."
                 ),
             )
-
-
-def is_float(v) -> bool:
-    """A Python float, a NumPy float scalar or a float array: something to differentiate."""
-    return isinstance(v, float) or np.dtype(getattr(v, "dtype", object)).kind == "f"
 
 
 def run_on_copies(fun: Callable, args) -> Any:

@@ -70,11 +70,14 @@ def differentiated(d: tree.Treedef) -> list[bool]:
     return [f and not s for f, s in zip(d.floatings(), d.statics())]
 
 
+def is_float(v) -> bool:
+    """A Python float, a NumPy float scalar or a float array: something to differentiate."""
+    return isinstance(v, float) or np.dtype(getattr(v, "dtype", object)).kind == "f"
+
+
 def differentiable(v: Any) -> bool:
     """A float, a float array, or a container holding one."""
-    if tree.is_tree(v):
-        return any(differentiated(tree.flatten(v)[1]))
-    return isinstance(v, float) or np.dtype(getattr(v, "dtype", object)).kind == "f"
+    return any(differentiated(tree.flatten(v)[1])) if tree.is_tree(v) else is_float(v)
 
 
 def in_structures(flat: Iterator, trees: dict, argnums) -> list:

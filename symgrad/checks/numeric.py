@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from symgrad import tree
+from symgrad.containers import is_float
 
 
 def _as64(v):
@@ -107,18 +108,14 @@ def _check(f, args, nums, order, *, directions, eps, rtol, atol, seed, modes, ba
 def _floats(x) -> list:
     """The float leaves of x (x itself where it is no container), None in place of others."""
     leaves = tree.flatten(x)[0] if tree.is_tree(x) else [x]
-    return [v if _is_float(v) else None for v in leaves]
-
-
-def _is_float(v) -> bool:
-    return isinstance(v, float) or np.dtype(getattr(v, "dtype", object)).kind == "f"
+    return [v if is_float(v) else None for v in leaves]
 
 
 def _random_like(rng, x):
     """Standard normal entries in x's float leaves' shapes (None at its other leaves)."""
     if not tree.is_tree(x):
         return rng.standard_normal(np.shape(x))
-    return tree.map(lambda v: rng.standard_normal(np.shape(v)) if _is_float(v) else None, x)
+    return tree.map(lambda v: rng.standard_normal(np.shape(v)) if is_float(v) else None, x)
 
 
 def _inner(a, b) -> float:
