@@ -27,6 +27,17 @@ import networkx as nx
 import numpy as np
 
 from symgrad import tree
+from symgrad.containers import (
+    differentiable,
+    gradient_layout,
+    in_structures,
+    is_float,
+    jacobian,
+    leaf_argnums,
+    leaf_params,
+    leaves_of,
+    output_leaves,
+)
 from symgrad.display import Source
 from symgrad.emit import emit_module as _emit
 from symgrad.emit import load
@@ -40,7 +51,7 @@ from symgrad.errors import (
 )
 from symgrad.foreign import coerced, failure, known_shapes, like_of
 from symgrad.frontend import lower
-from symgrad.frontend.lower import Aux
+from symgrad.frontend.lower import Layout
 from symgrad.frontend.nested import Inline
 from symgrad.frontend.reads import Reads
 from symgrad.ir import Graph
@@ -92,7 +103,8 @@ class _Artifact:
     floats: list[int] | None = None  # the float params, where it can be specialised
     doc: str = ""
     raw: Graph | None = None  # the graph to specialise (not simplified yet)
-    aux: Aux | None = None  # where the aux outputs go (a function with has_aux)
+    aux: Layout | None = None  # where the aux outputs go (a function with has_aux)
+    out: Layout | None = None  # where the outputs go (a function returning a container)
     specialised: OrderedDict = field(default_factory=OrderedDict)  # signature key -> _Artifact
     shape_ints: tuple[int, ...] | None = None  # the int params a specialisation keys on by value
     backend: str = "numpy"  # "numba": a specialisation's elementwise work as compiled loops
@@ -330,26 +342,25 @@ def _root(fn: Callable) -> Callable:
 
 
 def source_graph(
-    fn: Callable, reads: Reads, trees: dict | None = None, aux: list | None = None
+    fn: Callable,
+    reads: Reads,
+    trees: dict | None = None,
+    aux: list | None = None,
+    out: list | None = None,
 ) -> Graph:
     """The graph a transformation of `fn` starts from: its lowered source (with the max shifts
     of log-sum-exps and softmaxes stopped, `symgrad.passes.idioms`), or, for a compiled
     gradient (`grad(grad(f))`, `jvp` of a `grad`), the gradient's own graph, differentiated
     again. Its nodes count as forward nodes there (names kept, pass flags cleared), so the new
     pass's lines are the backward pass of the emitted code. What it read goes to `reads`;
-    `trees` and `aux` are `lower`'s."""
+    `trees`, `aux` and `out` are `lower`'s (a gradient of containers returns its arguments'
+    structures: `out` receives their layout, and without `out` it is refused)."""
     if not isinstance(fn, Compiled):
-        return stop_shifts(lower(fn, reads, trees, aux))
+        return stop_shifts(lower(fn, reads, trees, aux, out))
     if fn.has_aux:
         raise SymgradError(
             f"cannot differentiate {fn!r} again: it returns an aux beside its gradient",
             hint="Differentiate symgrad.grad(f) without has_aux.",
-        )
-    if trees:
-        raise SymgradError(
-            f"cannot differentiate {fn!r} of containers: a gradient of a function of dicts, "
-            "lists or dataclasses is not differentiated again yet",
-            hint="Pass the arrays as separate arguments to differentiate twice.",
         )
     if fn.kind != "grad":
         raise SymgradError(
@@ -357,8 +368,29 @@ def source_graph(
             "again",
             hint="Differentiate symgrad.grad(f) (for a Hessian, symgrad.hessian(f)).",
         )
-    reads.extend(fn._artifact.reads)
-    graph = copy.deepcopy(fn._artifact.graph).as_forward()
+    if not trees:
+        artifact = fn._artifact
+    else:  # the gradient compiled for these containers, its outputs in their structures
+        if fn.bound is not None:
+            raise SymgradError(
+                f"cannot differentiate {fn!r} again: the gradient of a bound method is not "
+                "differentiated again yet",
+                hint="Differentiate the gradient of the plain function, self an argument.",
+            )
+        pairs = tuple(sorted(trees.items()))
+        artifact = _compile(fn.fn, fn.argnums, "grad", fn._single, pairs, False, fn.backend)
+        layout = gradient_layout(trees, fn.argnums, fn._single)
+        if layout is not None and out is None:
+            raise SymgradError(
+                f"cannot take the gradient of {fn!r}: it returns a container (a gradient in "
+                "its argument's structure), not one number",
+                hint="Differentiate it with symgrad.jacfwd, symgrad.jacrev or symgrad.hessian, "
+                "or take grad with respect to a float argument.",
+            )
+        if layout is not None:
+            out.append(layout)
+    reads.extend(artifact.reads)
+    graph = copy.deepcopy(artifact.graph).as_forward()
     graph.name = fn.__name__
     return graph
 
@@ -379,7 +411,7 @@ def _compile(
     cached = _CACHE.get(fn, {}).get(key)
     if cached is None or not cached.reads.fresh():
         if kind in JACOBIANS:
-            cached = _jacobian(fn, argnums, kind, single)
+            cached = _jacobian(fn, argnums, kind, single, dict(trees))
         else:
             cached = _derivative(fn, argnums, kind, dict(trees), has_aux)
             cached.backend = backend
@@ -391,7 +423,7 @@ def _single_output(fwd: Graph, kind: str) -> None:
     if len(fwd.outputs) != 1:
         raise SymgradError(
             f"{kind} of {fwd.name}: it returns {len(fwd.outputs)} gradients, not one value",
-            hint="Give the inner grad one argnum, or use symgrad.jacfwd or symgrad.hessian.",
+            hint="Give the inner grad one argnum, or use symgrad.jacfwd, jacrev or hessian.",
         )
 
 
@@ -405,38 +437,36 @@ def _derivative(
     """grad, value_and_grad, vjp (reverse mode) and jvp (forward mode). With `trees`, the
     graph's params are the container arguments' leaves, and the gradients those of their
     float leaves (`leaf_argnums`). With `has_aux`, fn returns (value, aux): the module returns
-    the aux's arrays after the value (value_and_grad) and before the gradients."""
+    the aux's arrays after the value (value_and_grad) and before the gradients. A vjp or jvp
+    of a function returning a container has one output per array or float leaf (the module's
+    `out` layout), and a vjp takes a cotangent for each."""
     reads = Reads()
     aux: list = []
-    fwd = source_graph(fn, reads, trees, aux if has_aux else None)
-    holds = ""
-    if trees:
-        names, leaves = _params(fn), [fwd[p].name for p in fwd.params]
-        per_arg = leaf_argnums(len(names), trees, range(len(names)), floats_only=False)
-        holds = "; ".join(
-            f"{names[k]} holds {', '.join(leaves[p] for p in per_arg[k])}" for k in sorted(trees)
-        )
-        holds = f"\nIts parameters are the leaves of its containers: {holds}."
-        argnums = tuple(p for ps in leaf_argnums(len(names), trees, argnums) for p in ps)
+    out: list | None = [] if kind in ("vjp", "jvp") else None
+    fwd = source_graph(fn, reads, trees, aux if has_aux else None, out)
+    argnums, holds = leaf_params(_params(fn), [fwd[p].name for p in fwd.params], trees, argnums)
     if kind == "jvp":
         graph = forward(fwd, list(argnums))
         floats = [graph.params[k] for k in argnums] + graph.params[len(fwd.params) :]
     else:
-        if not has_aux:
+        if not (has_aux or out):
             _single_output(fwd, kind)
         try:
             graph = reverse(
                 fwd,
                 list(argnums),
-                seed="param" if kind == "vjp" else "one",
+                seed="params" if out else "param" if kind == "vjp" else "one",
                 with_value=kind == "value_and_grad",
-                keep=len(fwd.outputs) - 1,
+                keep=0 if out else len(fwd.outputs) - 1,
             )
         except NotDifferentiableError:  # a gradient's loop: forward over reverse, by symmetry
             second = isinstance(fn, Compiled) and not isinstance(fn.fn, Compiled)
-            if not (second and kind in ("grad", "vjp")):
+            if not (second and kind in ("grad", "vjp") and not out):
                 raise
-            graph = by_symmetry(lower(fn.fn, reads), fn.argnums[0], list(argnums), kind)
+            at = fn.argnums[0]
+            if trees:  # the inner gradient's argument: a float among the containers' leaves
+                at = leaf_argnums(len(_params(fn.fn)), trees, [at], floats_only=False)[0][0]
+            graph = by_symmetry(lower(fn.fn, reads, trees), at, list(argnums), kind)
         floats = [graph.params[k] for k in argnums]
     name = f"{kind}_{fwd.name}"
     wrt = ", ".join(fwd[fwd.params[k]].name for k in argnums)
@@ -448,17 +478,26 @@ def _derivative(
         return simplify(copy.deepcopy(graph), [graph.params[k] for k in float_params])
 
     emit = lambda g: _emit(g, name, doc)  # noqa: E731
-    aux_layout = aux[0] if aux else None
-    return _Artifact(emit, finish, name, reads, float_params, doc, raw=graph, aux=aux_layout)
+    aux_layout, out_layout = (aux[0] if aux else None), (out[0] if out else None)
+    return _Artifact(
+        emit, finish, name, reads, float_params, doc, raw=graph, aux=aux_layout, out=out_layout
+    )
 
 
-def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -> _Artifact:
-    """jacfwd and jacrev: the function itself, its JVPs (one per argument) or VJP, and a
-    driver that calls them once for a batch of all unit seeds (`symgrad.passes.batch`), or,
-    where some primitive cannot batch, once per column or row. The graph is the (last) JVP's or
-    the VJP's. The Jacobian of a gradient by jacfwd is the Hessian, emitted as `hessian_<f>`."""
+def _jacobian(
+    fn: Callable, argnums: tuple[int, ...], kind: str, single: bool, trees: dict | None = None
+) -> _Artifact:
+    """jacfwd and jacrev: the function itself, its JVPs (one per argument) or VJPs (one per
+    output), and a driver that calls them once for a batch of all unit seeds
+    (`symgrad.passes.batch`), or, where some primitive cannot batch, once per column or row. The
+    graph is the last JVP's or VJP's. The Jacobian of a gradient by jacfwd is the Hessian,
+    emitted as `hessian_<f>`. With containers (`trees`, or a container output: the artifact's
+    `out`), the driver returns a tuple per output of a block per differentiated leaf, which
+    `symgrad.containers.jacobian` nests as JAX does."""
     reads = Reads()
-    fwd = source_graph(fn, reads)
+    out: list = []
+    fwd = source_graph(fn, reads, trees, None, out)
+    argnums, holds = leaf_params(_params(fn), [fwd[p].name for p in fwd.params], trees, argnums)
     params = [fwd[p].name for p in fwd.params]
     wrt = [params[k] for k in argnums]
     what = f"Jacobian of {fwd.name}({', '.join(params)}) with respect to {', '.join(wrt)}"
@@ -467,6 +506,10 @@ def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -
         root = _root(fn)
         name = f"hessian_{root.__name__}"
         what = f"Hessian of {root.__name__}({', '.join(params)}) with respect to {', '.join(wrt)}"
+    n_out = len(fwd.outputs)
+    nest = (isinstance(fn, Compiled) and not fn._single, not single)
+    if trees or out:
+        nest = (True, True)
     if kind == "jacfwd":
         graphs, mains = [], []
         for k in argnums:
@@ -475,10 +518,14 @@ def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -
             mains.append(f"jvp_{fwd.name}" + (f"_{params[k]}" if len(argnums) > 1 else ""))
         seeds = [f"its tangent along {params[k]}" for k in argnums]
     else:
-        _single_output(fwd, kind)
-        graphs = [reverse(fwd, list(argnums), seed="param")]
-        simplify(graphs[0], [graphs[0].params[k] for k in argnums] + [graphs[0].params[-1]])
-        mains, seeds = [f"vjp_{fwd.name}"], ["the cotangents of its arguments"]
+        graphs, mains = [], []
+        for i, o in enumerate(fwd.outputs):  # a VJP per output, the others left out
+            one = copy.deepcopy(fwd)
+            one.outputs = [o]
+            graphs.append(reverse(one, list(argnums), seed="param"))
+            simplify(graphs[-1], [graphs[-1].params[k] for k in argnums] + [graphs[-1].params[-1]])
+            mains.append(f"vjp_{fwd.name}" + (f"_{i}" if n_out > 1 else ""))
+        seeds = ["the cotangents of its arguments"] * n_out
     plans = [batching.plan(g, [g.params[-1]]) for g in graphs]
     batched = all(p is not None for p in plans)
     if batched:  # every graph, or none: one driver calls them all
@@ -488,14 +535,12 @@ def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -
     passes = ", ".join(mains)
     if kind == "jacfwd":
         per = "for all entries at once" if batched else "per entry"
-        doc = f"{what}: forward mode ({passes}) {per}."
-        nest = (isinstance(fn, Compiled) and not fn._single, not single)
-        n_out = len(fwd.outputs)
+        doc = f"{what}: forward mode ({passes}) {per}.{holds}"
         driver = jacfwd_driver(name, doc, fwd.name, params, wrt, mains, n_out, nest, batched)
     else:
         per = "for all entries of the output at once" if batched else "per entry of the output"
-        doc = f"{what}: reverse mode ({passes}) {per}."
-        driver = jacrev_driver(name, doc, fwd.name, params, wrt, mains[0], not single, batched)
+        doc = f"{what}: reverse mode ({passes}) {per}.{holds}"
+        driver = jacrev_driver(name, doc, fwd.name, params, wrt, mains, nest, batched)
     before = [(g, m, f"{fwd.name} and {s}.") for g, m, s in zip(graphs, mains, seeds)]
     if not (batched and kind == "jacfwd"):  # the driver calls the function for its output
         primal = simplify(copy.deepcopy(fwd), [])
@@ -503,20 +548,7 @@ def _jacobian(fn: Callable, argnums: tuple[int, ...], kind: str, single: bool) -
     graph, main, _ = before.pop()
     helpers = BATCHED_HELPERS if batched else DRIVER_HELPERS
     source = _emit(graph, main, f"{what}.", before, [driver], helpers)
-    return _Artifact(lambda g: source, lambda: graph, name, reads)
-
-
-def leaf_argnums(n_args: int, trees: dict, argnums, floats_only: bool = True) -> list[list[int]]:
-    """Per argument in argnums, the graph params of its float leaves (a container's; with
-    `floats_only` False, of all its array and float leaves), or of itself: the params are the
-    arguments', a container's array and float leaves in its place."""
-    first, position = {}, 0
-    for k in range(n_args):
-        d = trees.get(k)
-        dynamic = [f for f, s in zip(d.floatings(), d.statics()) if not s] if d else [True]
-        first[k] = [position + j for j, f in enumerate(dynamic) if f or not floats_only]
-        position += len(dynamic)
-    return [first[k] for k in argnums]
+    return _Artifact(lambda g: source, lambda: graph, name, reads, out=out[0] if out else None)
 
 
 def _params(fn: Callable) -> list[str]:
@@ -552,15 +584,12 @@ def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) 
             )
 
 
-def is_float(v) -> bool:
-    """A Python float, a NumPy float scalar or a float array: something to differentiate."""
-    return isinstance(v, float) or np.dtype(getattr(v, "dtype", object)).kind == "f"
-
-
 def run_on_copies(fun: Callable, args) -> Any:
-    """`fun(*args)` on copies of the array arguments: a function that changes its arguments in
-    place (`x += 1`) leaves the caller's as they were, as the emitted code does."""
-    return fun(*(a.copy() if isinstance(a, np.ndarray) else a for a in args))
+    """`fun(*args)` on copies of the array arguments (and of containers' arrays): a function
+    that changes its arguments in place (`x += 1`) leaves the caller's as they were, as the
+    emitted code does."""
+    copied = lambda a: a.copy() if isinstance(a, np.ndarray) else a  # noqa: E731
+    return fun(*(tree.map(copied, a) if tree.is_tree(a) else copied(a) for a in args))
 
 
 def as_tuple(what: str, value: Any, example: str) -> tuple:
@@ -724,7 +753,7 @@ class Compiled:
             hit = self._fast.get(key)
             if hit is not None and hit[0].reads.fresh():
                 self._last = hit
-                return self._finish(_run(hit[1], self.fn, args), hit[0].aux)
+                return self._finish(_run(hit[1], self.fn, args), hit[0])
         if self.bound is not None:  # a method: self's arrays and floats are leaves, constant
             values = _bind(self.fn, (self.bound, *args), kwargs)
             _check_differentiable(self.fn, values, self.argnums)
@@ -741,55 +770,47 @@ class Compiled:
                 self._fast.clear()
             self._shape_ints = base.shape_ints or ()
             self._fast[signature_key(args, self._shape_ints)] = self._last
-        return self._finish(_run(artifact, self.fn, values), base.aux)
+        return self._finish(_run(artifact, self.fn, values), base)
 
     def _call_on_trees(self, values: list) -> Any:
         """A call with containers of parameters: the module compiled for their structure
         runs on their leaves, and each gradient comes back in its argument's structure (None
-        at a leaf that is no float)."""
-        if self.kind not in ("grad", "value_and_grad"):
+        at a leaf that is no float), a Jacobian nested as JAX nests it."""
+        if self.kind not in ("grad", "value_and_grad", *JACOBIANS):
             raise SymgradError(
-                f"{self.kind} of {self.fn.__qualname__}: containers (dicts, lists, tuples, "
-                "dataclasses) are arguments of grad and value_and_grad so far",
-                hint="Pass the arrays as separate arguments.",
+                f"{self.kind} of {self.fn.__qualname__}: a {self.kind} of containers (dicts, "
+                f"lists, tuples, dataclasses) is called as symgrad.{self.kind}(f, ...)",
+                hint=f"Call symgrad.{self.kind}, which flattens the containers.",
             )
-        leaves, trees = self.tree_leaves(values)
+        leaves, trees = leaves_of(values, self.bound is not None)
         base = _compile(
             self.fn, self.argnums, self.kind, self._single, trees, self.has_aux, self.backend
         )
         artifact = specialised(base, leaves)
         self._last = (base, artifact, trees)
-        return self.from_leaves(_run(artifact, self.fn, leaves), base.aux, trees)
+        result = _run(artifact, self.fn, leaves)
+        if self.kind in JACOBIANS:
+            return jacobian(result, base.out, dict(trees), self.argnums, self._single)
+        return self.from_leaves(result, base.aux, trees)
 
-    def tree_leaves(self, values: list) -> tuple[list, tuple]:
-        """(the module's arguments, the containers' `(position, Treedef)` pairs) for a call on
-        `values`: a container's array and float leaves in its place (a method's self too)."""
-        leaves, trees = [], []
-        for k, v in enumerate(values):
-            if not tree.is_tree(v) and not (k == 0 and self.bound is not None):
-                leaves.append(v)
-                continue
-            ls, d = tree.flatten_object(v)
-            trees.append((k, d))
-            leaves += [leaf for leaf, s in zip(ls, d.statics()) if not s]
-        return leaves, tuple(trees)
+    def on_leaves(self, args: tuple) -> tuple[list, tuple, _Artifact]:
+        """(the module's arguments, the containers, the module) for a call on `args` (a
+        method's self first, defaults filled in), compiled for their containers: what vjp, jvp
+        and linearize call with their cotangents or tangents added."""
+        bound = self.bound is not None
+        values = _bind(self.fn, (self.bound, *args) if bound else args, {})
+        leaves, trees = leaves_of(values, bound)
+        kind, nums = self.kind, self.argnums
+        return leaves, trees, _compile(self.fn, nums, kind, False, trees, False, self.backend)
 
-    def from_leaves(self, result, aux: Aux | None, trees: tuple) -> Any:
+    def from_leaves(self, result, aux: Layout | None, trees: tuple) -> Any:
         """What the module compiled for containers `trees` returned, as the call returns it:
         each gradient in its argument's structure."""
         value, aux, flat = self._parts(result, aux)
-        flat, structures = iter(flat), dict(trees)
-        grads = []
-        for k in self.argnums:
-            d = structures.get(k)
-            if d is None:
-                grads.append(next(flat))
-                continue
-            wanted = [f and not s for f, s in zip(d.floatings(), d.statics())]
-            grads.append(tree.unflatten(d, [next(flat) if w else None for w in wanted]))
+        grads = in_structures(iter(flat), dict(trees), self.argnums)
         return self._shaped(value, aux, grads)
 
-    def _parts(self, result, aux: Aux | None) -> tuple[Any, Any, tuple]:
+    def _parts(self, result, aux: Layout | None) -> tuple[Any, Any, tuple]:
         """(value or None, aux or None, gradients) of what a grad or value_and_grad module
         returned: the value, the aux's arrays, then the gradients, each where it has them."""
         flat = result if isinstance(result, tuple) else (result,)
@@ -810,14 +831,16 @@ class Compiled:
             return ((value, aux) if self.has_aux else value), out
         return (out, aux) if self.has_aux else out
 
-    def _finish(self, result, aux: Aux | None = None):
-        """The emitted function's result as the transformation returns it."""
-        if aux is not None:
-            value, aux_value, grads = self._parts(result, aux)
+    def _finish(self, result, base: _Artifact):
+        """What the emitted function of `base` returned, as the transformation returns it."""
+        if base.aux is not None:
+            value, aux_value, grads = self._parts(result, base.aux)
             return self._shaped(value, aux_value, grads)
         kind = self.kind
-        if kind in JACOBIANS:
-            return result
+        if kind in JACOBIANS:  # nested in the structure of a container output
+            if base.out is None:
+                return result
+            return jacobian(result, base.out, {}, self.argnums, self._single)
         if kind == "value_and_grad":
             value, *grads = result
             return value, grads[0] if self._single else tuple(grads)
@@ -881,9 +904,9 @@ class Derivative:
     """What `vjp` and `linearize` return: a function of cotangents (tangents) at the primals
     they were given, with the emitted module's `.source` and `.graph`."""
 
-    def __init__(self, name: str, compiled: Compiled, call: Callable):
+    def __init__(self, name: str, compiled: Compiled, call: Callable, artifact: _Artifact):
         self.__name__ = self.__qualname__ = name
-        self.source, self.graph = compiled.source, compiled.graph  # compiled now: errors now
+        self.source, self.graph = artifact.source, artifact.graph  # compiled now: errors now
         self._of, self._call = compiled, call
 
     def __call__(self, *args) -> Any:
@@ -970,27 +993,26 @@ def value_and_grad(
 def vjp(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Derivative]:
     """`(fun(*primals), vjp_fn)` where `vjp_fn(ct)` returns one cotangent per primal.
 
-    Cotangents are computed for the float primals; non-float primals get None.
+    Cotangents are computed for the float primals (and containers holding floats, each
+    cotangent in its primal's structure, None at leaves that are no float); other primals get
+    None. fun may return a container: ct then has its structure.
     """
-    values = _bind(_root(fun), primals, {})  # defaults filled in, as a call would
-    floats = tuple(k for k, v in enumerate(primals) if is_float(v))
+    floats = tuple(k for k, v in enumerate(primals) if differentiable(v))
     out = run_on_copies(fun, primals)
     if not floats:
         raise NotDifferentiableError(f"vjp of {fun.__qualname__}: no float argument")
     compiled = Compiled(fun, floats, "vjp", backend=backend)
+    leaves, trees, artifact = compiled.on_leaves(primals)
 
     def call(ct):
-        if np.shape(ct) != np.shape(out):
-            raise SymgradError(
-                f"vjp of {fun.__qualname__}: the cotangent has shape "
-                f"{np.shape(ct)}, but the output has shape {np.shape(out)}"
-            )
-        result = _call(compiled._artifact, fun, values + [ct])
+        cts = output_leaves(fun, "vjp", ct, out, artifact.out)
+        result = _call(artifact, compiled.fn, leaves + cts)
         result = result if isinstance(result, tuple) else (result,)
-        it = iter(result)
-        return tuple(next(it) if k in floats else None for k in range(len(primals)))
+        cotangents = in_structures(iter(result), dict(trees), compiled.argnums)
+        found = dict(zip(floats, cotangents))
+        return tuple(found.get(k) for k in range(len(primals)))
 
-    return out, Derivative("vjp_fn", compiled, call)
+    return out, Derivative("vjp_fn", compiled, call, artifact)
 
 
 def emit_module(
@@ -1022,8 +1044,13 @@ def emit_module(
     if kind in ("jvp", "vjp"):
         if kind == "jvp":
             extra = [values[k] for k in compiled.argnums]
-        else:
-            extra = [run_on_copies(fun, args)]
+        else:  # a cotangent per output (per array or float leaf of a container)
+            out, layout = run_on_copies(fun, args), compiled._artifact.out
+            extra = (
+                [out]
+                if layout is None
+                else [o for o, s in zip(tree.flatten(out)[0], layout.slots) if not s]
+            )
         values += [np.zeros_like(v) if isinstance(v, np.ndarray) else 0.0 * v for v in extra]
     source = specialised(compiled._artifact, values).source
     if path:

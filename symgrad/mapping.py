@@ -26,7 +26,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from symgrad import tree
 from symgrad.api import (
     Compiled,
     _bind,
@@ -36,6 +35,7 @@ from symgrad.api import (
     signature,
     source_graph,
 )
+from symgrad.containers import leaves_of
 from symgrad.display import Source
 from symgrad.emit import emit_module, load
 from symgrad.emit.drivers import vmap_driver
@@ -133,9 +133,7 @@ class Vmapped:
         axes += [None] * (len(values) - len(axes))  # defaults: passed as they are
         if gradient:
             _check_differentiable(self.fun.fn, values, self.fun.argnums)
-            leaves, trees = self.fun.tree_leaves(values)
-        else:
-            leaves, trees = _leaves(values)
+        leaves, trees = leaves_of(values, bool(bound))
         leaf_axes = _leaf_axes(values, axes, trees)
         _check_sizes(self.__name__, leaves, leaf_axes)
         module = self._module(trees, tuple(leaf_axes))
@@ -218,19 +216,6 @@ class Vmapped:
     def batched(self) -> bool:
         """Whether the function runs once on the whole batch (else once per index)."""
         return self._shown().batched
-
-
-def _leaves(values: list) -> tuple[list, tuple]:
-    """A plain function's leaves and containers, as `Compiled.tree_leaves` gives a gradient's."""
-    leaves, trees = [], []
-    for k, v in enumerate(values):
-        if not tree.is_tree(v):
-            leaves.append(v)
-            continue
-        ls, d = tree.flatten(v)
-        trees.append((k, d))
-        leaves += [leaf for leaf, s in zip(ls, d.statics()) if not s]
-    return leaves, tuple(trees)
 
 
 def _leaf_axes(values: list, axes: list, trees: tuple) -> list[int | None]:

@@ -25,18 +25,19 @@ from symgrad.api import (
     as_tuple,
     grad,
     inlined,
-    is_float,
     run_on_copies,
 )
+from symgrad.containers import differentiable, tangent_leaves
 from symgrad.errors import NotDifferentiableError, SymgradError
+from symgrad.frontend.lower import Layout
 from symgrad.frontend.nested import Inline
 
 
-def _tangent_like(fun: Callable, k: int, primal, tangent):
+def _tangent_like(fun: Callable, where: str, primal, tangent):
     """The tangent as an argument of the emitted code: the primal's shape and dtype."""
     if np.shape(tangent) != np.shape(primal):
         raise SymgradError(
-            f"jvp of {fun.__qualname__}: the tangent of argument {k} has shape "
+            f"jvp of {fun.__qualname__}: the tangent of {where} has shape "
             f"{np.shape(tangent)}, but the argument has shape {np.shape(primal)}"
         )
     if isinstance(primal, float):
@@ -59,24 +60,43 @@ def _paired(fun: Callable, primals, tangents) -> tuple[tuple, tuple]:
     return primals, tangents
 
 
+class _Forward:
+    """The forward-mode module of fun at these primals (containers flattened, compiled for
+    their structure), differentiating the arguments `nums`; called on their tangents."""
+
+    def __init__(self, fun: Callable, primals: tuple, nums: tuple[int, ...], backend: str):
+        self.fun, self.primals, self.nums = fun, primals, nums
+        self.compiled = Compiled(fun, nums, "jvp", backend=backend)
+        self.leaves, trees, self.artifact = self.compiled.on_leaves(primals)
+        self.trees = dict(trees)
+
+    def __call__(self, tangents: tuple) -> tuple[Any, Any]:
+        """(outputs, their tangents), in the output's structure."""
+        ts = []
+        for k, at in zip(self.nums, self.compiled.argnums):  # (a method's self comes first)
+            cast = lambda where, p, t, k=k: _tangent_like(self.fun, f"argument {k}{where}", p, t)  # noqa: E731
+            ts += tangent_leaves(self.primals[k], tangents[k], self.trees.get(at), cast)
+        return _outputs(_call(self.artifact, self.compiled.fn, self.leaves + ts), self.artifact.out)
+
+
 def _jvp_call(
     fun: Callable, primals: tuple, tangents: tuple, backend: str = "numpy"
-) -> tuple[Any, Any, str]:
-    """(primal_out, tangent_out, emitted source)."""
+) -> tuple[Any, Any]:
+    """(primal_out, tangent_out)."""
     primals, tangents = _paired(fun, primals, tangents)
     nums = tuple(
-        k for k, (p, t) in enumerate(zip(primals, tangents)) if is_float(p) and t is not None
+        k for k, (p, t) in enumerate(zip(primals, tangents)) if differentiable(p) and t is not None
     )
-    compiled = Compiled(fun, nums, "jvp", backend=backend)
-    ts = [_tangent_like(fun, k, primals[k], tangents[k]) for k in nums]
-    values = _bind(fun, primals, {})  # the same argument errors as a plain call; defaults
-    out, out_dot = _split(_call(compiled._artifact, fun, values + ts))
-    return out, out_dot, compiled.source
+    return _Forward(fun, primals, nums, backend)(tangents)
 
 
-def _split(result: tuple) -> tuple[Any, Any]:
+def _outputs(result: tuple, layout: Layout | None) -> tuple[Any, Any]:
     """(outputs, tangents) from the emitted `(*outputs, *tangents)`: one each, or tuples (the
-    gradients of several arguments, and their tangents)."""
+    gradients of several arguments, and their tangents), or the function's container and its
+    tangent in the container's structure (`layout`)."""
+    if layout is not None:
+        n = layout.n_outputs
+        return layout.build(result[:n]), layout.build(result[n:], constants=False)
     n = len(result) // 2
     return (result[0], result[1]) if n == 1 else (result[:n], result[n:])
 
@@ -88,12 +108,13 @@ def jvp(fun: Callable, primals, tangents, *, backend: str = "numpy") -> tuple[An
     arguments (Python floats, float arrays) are differentiated along their tangent, which is
     cast to the argument's dtype and must have its shape; the tangents of other arguments are
     ignored, and None for a float argument means a zero tangent (nothing is computed for it).
+    A container argument's tangent has its structure (None at a leaf: a zero tangent), and a
+    container output's tangent comes in its structure (None at leaves that are no float).
     The tangent output has the primal output's shape and dtype. The emitted module is
     `symgrad.Compiled(fun, argnums, "jvp").source` (or `linearize(...)[1].source`).
     `backend` as in `symgrad.grad`.
     """
-    out, out_dot, _ = _jvp_call(fun, primals, tangents, backend)
-    return out, out_dot
+    return _jvp_call(fun, primals, tangents, backend)
 
 
 def _jvp_inline(args: tuple, kwargs: dict) -> Inline:
@@ -104,7 +125,8 @@ def _jvp_inline(args: tuple, kwargs: dict) -> Inline:
     primals, tangents = _paired(fun, primals, tangents)
     nums = tuple(k for k, t in enumerate(tangents) if t is not None)
     arguments = _bind(fun, primals, {}) + [tangents[k] for k in nums]
-    return inlined(Compiled(fun, nums, "jvp")._artifact, arguments, lambda o: _split(tuple(o)))
+    artifact = Compiled(fun, nums, "jvp")._artifact
+    return inlined(artifact, arguments, lambda o: _outputs(tuple(o), artifact.out))
 
 
 jvp.symgrad_inline = _jvp_inline  # type: ignore[attr-defined]
@@ -117,11 +139,10 @@ def linearize(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Der
     and `.graph`. Unlike JAX's, it runs the forward computation again on each call.
     """
     out = run_on_copies(fun, primals)
-    values = _bind(fun, primals, {})  # defaults filled in, as the call did
-    floats = tuple(k for k, p in enumerate(primals) if is_float(p))
+    floats = tuple(k for k, p in enumerate(primals) if differentiable(p))
     if not floats:
         raise NotDifferentiableError(f"linearize of {fun.__qualname__}: no float argument")
-    compiled = Compiled(fun, floats, "jvp", backend=backend)
+    module = _Forward(fun, primals, floats, backend)
 
     def call(*tangents):
         if len(tangents) != len(primals):
@@ -129,10 +150,9 @@ def linearize(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Der
                 f"linearize of {fun.__qualname__}: {len(tangents)} tangents for "
                 f"{len(primals)} arguments"
             )
-        ts = [_tangent_like(fun, k, primals[k], tangents[k]) for k in floats]
-        return _split(_call(compiled._artifact, fun, values + ts))[1]
+        return module(tangents)[1]
 
-    return out, Derivative("f_jvp", compiled, call)
+    return out, Derivative("f_jvp", module.compiled, call, module.artifact)
 
 
 def hvp(fun: Callable, primals, tangents, *, backend: str = "numpy") -> Any:

@@ -4,7 +4,8 @@ Contract: a tree is a dict, list, tuple, NamedTuple or dataclass instance whose 
 or leaves; anything else is a leaf. `flatten(tree)` gives its leaves in a fixed order (a dict's
 by sorted key, as JAX orders them; a dataclass's by field) and a `Treedef`, a hashable
 description of its structure; `unflatten(treedef, leaves)` builds the same structure around new
-leaves; `map(f, tree, *others)` applies f leaf by leaf. A `Treedef` also says each leaf's path
+leaves; `map(f, tree, *others)` applies f leaf by leaf (the others of the same structure,
+whatever their leaves hold). A `Treedef` also says each leaf's path
 (`paths()`: keys, indices and field names from the root), and `statics` gives the leaves that
 are no array or float (ints, bools, strings, None): symgrad compiles a function of a tree once
 per structure and values of those, as constants, and differentiates the others.
@@ -56,6 +57,18 @@ class Treedef:
         """Per leaf: whether it is a float or a float array."""
         return [leaf.floating for leaf in self.leaves()]
 
+    def structure(self) -> tuple:
+        """The containers alone, without what the leaves hold: equal for two trees whose
+        leaves sit at the same places (a cotangent's and its output's)."""
+        if self.leaf:
+            return ()
+        return (self.kind, self.cls, self.keys, tuple(c.structure() for c in self.children))
+
+
+def tuple_of(children: list[Treedef]) -> Treedef:
+    """The structure of a tuple of trees of these structures."""
+    return Treedef(_TUPLE, None, tuple(range(len(children))), tuple(children))
+
 
 def is_tree(x: Any) -> bool:
     """A container flatten opens (a leaf otherwise)."""
@@ -78,7 +91,7 @@ def unflatten(treedef: Treedef, leaves) -> Any:
 def map(f: Callable, tree: Any, *others: Any) -> Any:  # noqa: A001 (JAX's name)
     leaves, treedef = flatten(tree)
     rest = [flatten(o) for o in others]
-    if any(d != treedef for _, d in rest):
+    if any(d.structure() != treedef.structure() for _, d in rest):
         raise ValueError("trees of different structures")
     return unflatten(treedef, [f(*xs) for xs in zip(leaves, *(ls for ls, _ in rest))])
 

@@ -4,7 +4,9 @@ Contract: `check_grads(f, args, argnums)` raises `AssertionError` (with the numb
 several random directions d, the directional derivative from symgrad, ⟨∇f, d⟩ (or ⟨ct, J d⟩ via
 `vjp` for array outputs, with a random cotangent ct), matches (f(x + εd) − f(x − εd)) / 2ε
 computed in float64; with `modes=("rev", "fwd")`, so does forward mode's J d (`jvp`). It also
-checks each gradient's shape and dtype against its argument. With `order=2`, each gradient is
+checks each gradient's shape and dtype against its argument. Arguments and outputs may be
+containers (`symgrad.tree`): directions and cotangents are drawn for their float leaves, and
+inner products sum over them. With `order=2`, each gradient is
 checked in the same way as a function of the arguments (second derivatives, through `grad` of a
 compiled gradient), and so on for higher orders.
 """
@@ -16,8 +18,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from symgrad import tree
+from symgrad.containers import is_float
+
 
 def _as64(v):
+    if tree.is_tree(v):
+        return tree.map(_as64, v)
     if isinstance(v, np.ndarray) and v.dtype.kind == "f":
         return v.astype(np.float64)
     return v
@@ -63,38 +70,30 @@ def _check(f, args, nums, order, *, directions, eps, rtol, atol, seed, modes, ba
             inner = grad(f, k, backend=backend)
             _check(inner, args, nums, order - 1, modes=modes, backend=backend, **options)
     rng = np.random.default_rng(seed)
-    out = np.asarray(run_on_copies(f, args))
+    out = run_on_copies(f, args)
     grads: tuple = ()  # reverse mode's, unless only forward mode is checked
-    if out.ndim == 0:
+    if not tree.is_tree(out) and np.ndim(out) == 0:
         if "rev" in modes:
             grads = grad(f, argnums=tuple(nums), backend=backend)(*args)
         project: Callable = lambda y: float(y)  # noqa: E731
     else:
-        ct = rng.standard_normal(out.shape)
+        ct = _random_like(rng, out)
         if "rev" in modes:
             cts = vjp(f, *args, backend=backend)[1](ct)
             grads = tuple(cts[k] for k in nums)
-        project = lambda y: float(np.sum(ct * np.asarray(y)))  # noqa: E731
+        project = lambda y: _inner(ct, y)  # noqa: E731
     for k, g in zip(nums, grads):
-        assert np.shape(g) == np.shape(args[k]), (
-            f"gradient for argument {k} has shape {np.shape(g)}, expected {np.shape(args[k])}"
-        )
-        if isinstance(args[k], np.ndarray):
-            assert g.dtype == args[k].dtype, f"gradient {k} has dtype {g.dtype}"
+        _check_like(k, g, args[k])
     for trial in range(directions):
-        ds = {k: rng.standard_normal(np.shape(args[k])) for k in nums}
+        ds = {k: _random_like(rng, args[k]) for k in nums}
         plus, minus = list(args), list(args)
         for k in nums:
-            plus[k] = args[k] + eps * ds[k]
-            minus[k] = args[k] - eps * ds[k]
-            if isinstance(args[k], float):
-                plus[k], minus[k] = float(plus[k]), float(minus[k])
+            plus[k] = _moved(args[k], ds[k], eps)
+            minus[k] = _moved(args[k], ds[k], -eps)
         numeric = (project(run_on_copies(f, plus)) - project(run_on_copies(f, minus))) / (2 * eps)
         found = {}
         if "rev" in modes:
-            found["gradient"] = sum(
-                float(np.sum(np.asarray(g) * ds[k])) for k, g in zip(nums, grads)
-            )
+            found["gradient"] = sum(_inner(g, ds[k]) for k, g in zip(nums, grads))
         if "fwd" in modes:
             tangents = [ds[k] if k in ds else _zero_tangent(a) for k, a in enumerate(args)]
             found["JVP"] = project(jvp(f, tuple(args), tuple(tangents), backend=backend)[1])
@@ -106,6 +105,47 @@ def _check(f, args, nums, order, *, directions, eps, rtol, atol, seed, modes, ba
             )
 
 
+def _floats(x) -> list:
+    """The float leaves of x (x itself where it is no container), None in place of others."""
+    leaves = tree.flatten(x)[0] if tree.is_tree(x) else [x]
+    return [v if is_float(v) else None for v in leaves]
+
+
+def _random_like(rng, x):
+    """Standard normal entries in x's float leaves' shapes (None at its other leaves)."""
+    if not tree.is_tree(x):
+        return rng.standard_normal(np.shape(x))
+    return tree.map(lambda v: rng.standard_normal(np.shape(v)) if is_float(v) else None, x)
+
+
+def _inner(a, b) -> float:
+    """The sum of the products of a's and b's float leaves (a container's leaf by leaf)."""
+    pairs = zip(_floats(a), _floats(b)) if tree.is_tree(a) else [(a, b)]
+    return sum(float(np.sum(u * np.asarray(v))) for u, v in pairs if u is not None)
+
+
+def _moved(x, d, step: float):
+    """x + step * d, leaf by leaf (a Python float stays one; other leaves stay as they are)."""
+    if tree.is_tree(x):
+        return tree.map(lambda v, dv: v if dv is None else _moved(v, dv, step), x, d)
+    moved = x + step * d
+    return float(moved) if isinstance(x, float) else moved
+
+
+def _check_like(k: int, g, x) -> None:
+    """Each gradient leaf has its argument leaf's shape and, for an array, its dtype."""
+    for gv, xv in zip(_floats(g) if tree.is_tree(x) else [g], _floats(x)):
+        if xv is None:
+            continue
+        assert np.shape(gv) == np.shape(xv), (
+            f"gradient for argument {k} has shape {np.shape(gv)}, expected {np.shape(xv)}"
+        )
+        if isinstance(xv, np.ndarray):
+            assert gv.dtype == xv.dtype, f"gradient {k} has dtype {gv.dtype}"
+
+
 def _zero_tangent(a):
     """The tangent of an argument that is held fixed."""
+    if tree.is_tree(a):
+        return tree.map(_zero_tangent, a)
     return np.zeros_like(a) if isinstance(a, (float, np.ndarray)) else a

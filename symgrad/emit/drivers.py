@@ -151,31 +151,36 @@ def jacrev_driver(
     primal: str,
     params: list[str],
     wrt: list[str],
-    vjp: str,
-    nest: bool,
+    vjps: list[str],
+    nest: tuple[bool, bool] = (False, False),
     batched: bool = False,
 ) -> str:
-    """`vjp(*params, out_bar)` returns the cotangent of each of `wrt` (one, or a tuple;
-    `batched`: for a batch of cotangents, all the output's unit arrays in one call). The result
-    is a Jacobian per argument: a tuple of them where there are several or `nest`."""
+    """Each `vjps[i](*params, out_bar)` returns the cotangent of each of `wrt` (one, or a
+    tuple) for a cotangent of output i of `primal` (its only one, or item i of the tuple it
+    returns; `batched`: for a batch of cotangents, all the output's unit arrays in one call).
+    The result is one Jacobian per output and argument: a tuple over the outputs of tuples over
+    the arguments, where there are several or `nest` (outputs, arguments) asks for tuples."""
     args = ", ".join(params)
     out, rows, k, r = _locals(params, "out", "rows", "k", "r")
     lines = [*_doc(doc), f"{out} = {primal}({args})"]
-    if batched:
-        names = [f"{x}_rows" for x in wrt]
-        lines.append(f"{', '.join(names)} = {vjp}({args}, _unit_columns({out}))")
-        jacs = [f"_from_rows({n}, {out}, {x})" for n, x in zip(names, wrt)]
-        lines.append(f"return {_tuple(jacs, nest)}")
-        return f"def {name}({args}):\n" + "\n".join("    " + line for line in lines)
-    lines.append(f"{rows} = [{vjp}({args}, _basis({out}, {k})) for {k} in range(np.size({out}))]")
-    if len(wrt) == 1:
-        lines.append(f"return {_tuple([f'_rows({rows}, {out}, {wrt[0]})'], nest)}")
-    else:
-        per_arg = []
-        for j, x in enumerate(wrt):
-            per_arg.append(f"{x}_jac")
-            lines.append(f"{x}_jac = _rows([{r}[{j}] for {r} in {rows}], {out}, {x})")
-        lines.append(f"return {_tuple(per_arg)}")
+    blocks = []
+    for i, vjp in enumerate(vjps):
+        out_i, at = (out, "") if len(vjps) == 1 else (f"{out}[{i}]", f"_{i}")
+        if batched:
+            names = [f"{x}_rows{at}" for x in wrt]
+            lines.append(f"{', '.join(names)} = {vjp}({args}, _unit_columns({out_i}))")
+            jacs = [f"_from_rows({n}, {out_i}, {x})" for n, x in zip(names, wrt)]
+        else:
+            each = f"{vjp}({args}, _basis({out_i}, {k}))"
+            lines.append(f"{rows}{at} = [{each} for {k} in range(np.size({out_i}))]")
+            jacs = [f"_rows({rows}{at}, {out_i}, {wrt[0]})"]
+            if len(wrt) > 1:
+                jacs = [f"{x}_jac{at}" for x in wrt]
+                for j, x in enumerate(wrt):
+                    each = f"[{r}[{j}] for {r} in {rows}{at}]"
+                    lines.append(f"{jacs[j]} = _rows({each}, {out_i}, {x})")
+        blocks.append(_tuple(jacs, nest[1]))
+    lines.append(f"return {_tuple(blocks, nest[0])}")
     return f"def {name}({args}):\n" + "\n".join("    " + line for line in lines)
 
 

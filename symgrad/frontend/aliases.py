@@ -92,14 +92,26 @@ class BodyEnv(dict):
         return self._inward(name, value)
 
     def _inward(self, name: str, value: Any) -> Any:
-        """A tuple, list or filled list of the enclosing scope, holding this body's params for
-        its graph values (a list a copy: appending to it here is refused)."""
+        """A tuple, list, filled list or container of parameters (a dict, a NamedTuple, a
+        dataclass or a method's self) of the enclosing scope, holding this body's params for
+        its graph values (a list a copy: appending to it here is refused), each named after its
+        key or field."""
         if isinstance(value, Value):
             return self.capture(name, value)
+        if isinstance(value, tuple) and hasattr(type(value), "_fields"):  # a NamedTuple
+            return type(value)(*(self._inward(k, v) for k, v in zip(value._fields, value)))
         if isinstance(value, (tuple, list)) and not is_const(value):
             return type(value)(self._inward(name, v) for v in value)
         if isinstance(value, Stacked):
             return Stacked(self.capture(name, value.value), value.name)
+        if isinstance(value, dict):
+            return {k: self._inward(_named(k, name), v) for k, v in value.items()}
+        if id(value) in self.memory.records:  # a dataclass (or self) of parameters: a copy
+            inward = object.__new__(type(value))
+            for k, v in vars(value).items():
+                object.__setattr__(inward, k, self._inward(k, v))
+            self.memory.records.add(id(inward))
+            return inward
         return value
 
     def capture(self, name: str, value: Value) -> Value:
@@ -128,6 +140,11 @@ class BodyEnv(dict):
         """Bind every name of `names` (one object outside) to the body's `param` for it."""
         for name in names:
             dict.__setitem__(self, name, param)
+
+
+def _named(key: Any, name: str) -> str:
+    """A captured value's name: its key where that is a name, else its container's."""
+    return key if isinstance(key, str) and key.isidentifier() else name
 
 
 _PURE_CALLS = {"range", "len", "enumerate", "zip", "sum", "min", "max", "abs", "float", "int"}

@@ -91,14 +91,20 @@ _IN_PLACE = {  # ndarray methods that change the array in place: what to write i
 
 
 def lower(
-    fn: Callable, reads: Reads | None = None, trees: dict | None = None, aux: list | None = None
+    fn: Callable,
+    reads: Reads | None = None,
+    trees: dict | None = None,
+    aux: list | None = None,
+    out: list | None = None,
 ) -> Graph:
     """The IR graph of fn: one param per parameter, one output (its return value). What it
     read from outside fn (globals, closure cells, helpers' code) is noted in `reads`. A
     parameter given a `symgrad.tree.Treedef` in `trees` (by position) is that container, with
     one param per array or float leaf (`leaf_names`) and its other leaves as constants. Given
     a list `aux`, fn returns `(value, aux)` (JAX's has_aux): the outputs are the value, then
-    the aux's array leaves, and `aux` receives its layout (`Aux`). A function with a custom
+    the aux's array leaves, and `aux` receives its layout (`Layout`). Given a list `out`, fn may
+    return a container (as vjp, jvp and the Jacobians allow): the outputs are its array and
+    float leaves, in flatten order, and `out` receives its layout. A function with a custom
     derivative (`symgrad.custom_vjp`) is lowered as a call to it: its rule inlined."""
     custom = fn if getattr(fn, "symgrad_custom", None) else None
     fn = fn if custom is None else custom.fun
@@ -137,16 +143,38 @@ def lower(
                 f"{fn.__qualname__} has an aux but does not return a pair (value, aux)", where
             )
         result, leaves, treedef = result[0], *tree.flatten(result[1])
-        aux.append(Aux(treedef, [() if isinstance(v, Value) else (v,) for v in leaves]))
+        aux.append(Layout(treedef, [() if isinstance(v, Value) else (v,) for v in leaves]))
         extra = [v.id for v in leaves if isinstance(v, Value)]
+    elif out is not None and tree.is_tree(result):
+        leaves, treedef = tree.flatten(result)
+        for record in tree.records(result, treedef):  # (the frontend's own, not the user's)
+            if isinstance(record, Stacked):
+                raise SymgradError(
+                    f"{fn.__qualname__} returns {record.name}, a list a loop filled",
+                    where,
+                    hint=f"Return np.stack({record.name}) (one array), or a list or tuple "
+                    "written out item by item.",
+                )
+            if isinstance(record, Method):
+                _Lowerer.as_node(graph, record, where)  # (refused, as any output but arrays)
+        dynamic = [isinstance(v, Value) or not tree.is_static(v) for v in leaves]
+        out.append(Layout(treedef, [() if d else (v,) for v, d in zip(leaves, dynamic)]))
+        graph.outputs = [_Lowerer.as_node(graph, v, where) for v, d in zip(leaves, dynamic) if d]
+        for path, v in zip(treedef.paths(), leaves):  # {"loss": ...}: loss, loss_bar, loss_dot
+            if isinstance(v, Value) and graph[v.id].name is None:
+                key = str(path[-1])
+                ok = key.isidentifier() and not keyword.iskeyword(key)
+                graph[v.id].name = key if ok else "out_" + "_".join(map(str, path))
+        return graph
     graph.outputs = [_Lowerer.as_node(graph, result, where), *extra]
     return graph
 
 
 @dataclass(frozen=True)
-class Aux:
-    """Where the aux a function returns beside its value comes from: its structure, and per
-    leaf `()` for the next output of the graph (after the value) or `(constant,)`."""
+class Layout:
+    """Where a container a function returns comes from (the aux beside its value, or its
+    output): its structure, and per leaf `()` for the next output of the graph or
+    `(constant,)`."""
 
     treedef: tree.Treedef
     slots: list
@@ -155,9 +183,12 @@ class Aux:
     def n_outputs(self) -> int:
         return sum(not s for s in self.slots)
 
-    def build(self, outputs) -> Any:
+    def build(self, outputs, constants: bool = True) -> Any:
+        """The container around `outputs`, its constants in place (None with `constants`
+        False: the leaves of its derivatives)."""
         values = iter(outputs)
-        return tree.unflatten(self.treedef, [s[0] if s else next(values) for s in self.slots])
+        leaves = [(s[0] if constants else None) if s else next(values) for s in self.slots]
+        return tree.unflatten(self.treedef, leaves)
 
 
 def leaf_names(args: list[str], trees: dict) -> dict[int, list[str]]:
@@ -586,5 +617,6 @@ class _Lowerer:
             f"the function must return one array or number (it returns a {type(v).__name__})",
             loc,
             hint="A function returning (value, aux) is differentiated with has_aux=True "
-            "(symgrad.grad(f, has_aux=True)); use symgrad.vjp for array outputs.",
+            "(symgrad.grad(f, has_aux=True)); symgrad.vjp, symgrad.jvp and the Jacobians take "
+            "array and container outputs.",
         )
