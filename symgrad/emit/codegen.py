@@ -206,7 +206,7 @@ class _Writer:
         return ast.unparse(ast.Assign([ast.Subscript(x, where, ast.Store())], v, lineno=0))
 
     def copied_update(self, nid: int) -> str:
-        """`y = x.copy()` then `y[index] = v` (a setitem on a copy), or `y = np.zeros(...)`
+        """`y = x.copy()` then `y[index] = v` (a setitem on a copy), or `y = np.zeros_like(x)`
         then `y[index] = v` (an index_add of a basic index, which repeats no element), as
         statements: what the runtime's `_setitem` and `_index_add` do, written out for a
         compiled loop, which calls no helper."""
@@ -216,7 +216,7 @@ class _Writer:
         if node.op == "setitem":
             start = ast.unparse(ast.Call(ast.Attribute(x, "copy", ast.Load()), [], []))
         else:
-            start = f"np.zeros({ast.unparse(x)}.shape, {dtype_name(node.aval.dtype)})"
+            start = f"np.zeros_like({ast.unparse(x)}, {dtype_name(node.aval.dtype)})"
         return f"{target.id} = {start}\n" + self.update(nid, target)
 
     def body(self) -> list[str]:
