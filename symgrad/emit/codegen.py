@@ -190,8 +190,12 @@ class _Writer:
     def statement(self, nid: int) -> str:
         if nid in self.plan.updates:
             return self.update(nid)
-        if self.graph[nid].op in ("setitem", "index_add") and self.kernels.inside:
+        node = self.graph[nid]
+        if node.op in ("setitem", "index_add") and self.kernels.inside:
             return self.copied_update(nid)
+        if node.op == "const" and self.kernels.inside and type(node.attrs["value"]) is int:
+            self.kernels.literals[self.names[nid]] = repr(node.attrs["value"])  # an argument
+            return ""  # (`layers = 2`: the compiled loop takes layers, passed 2)
         self.inline.add(nid)  # build this node's own expression, not a reference to its name
         value = self.expr(nid)
         self.inline.discard(nid)

@@ -48,9 +48,13 @@ def _items(writer, node) -> dict[int, str]:
 
 
 def _name_of(writer, nid: int, lines: list[str], base: str) -> str:
-    """A variable holding input nid (a constant gets one, assigned before the loop)."""
+    """A variable holding input nid (a constant gets one, assigned before the loop; an int, in
+    a compiled loop, is an argument of it)."""
     if nid not in writer.inline:
         return writer.names[nid]
+    node = writer.graph[nid]
+    if writer.kernels.inside and node.op == "const" and type(node.attrs["value"]) is int:
+        return writer.kernels.lift(writer, nid, base)  # an argument of the compiled loop
     name = fresh(base, writer.used)
     lines.append(f"{name} = {ast.unparse(writer.expr(nid))}")
     return name
@@ -72,7 +76,16 @@ def _range(writer, start: int, stop: int, step: int) -> str:
     args = [start, stop, step]
     if const(step, 1):
         args = [stop] if const(start, 0) else [start, stop]
-    return "range(" + ", ".join(ast.unparse(writer.expr(a)) for a in args) + ")"
+    return "range(" + ", ".join(_bound(writer, a) for a in args) + ")"
+
+
+def _bound(writer, nid: int) -> str:
+    """A range's bound; in a compiled loop, an int known statically is an argument of the
+    function (`Kernels.literals`), so that other numbers of steps run the same machine code."""
+    node = writer.graph[nid]
+    if not writer.kernels.inside or node.op != "const" or type(node.attrs["value"]) is not int:
+        return ast.unparse(writer.expr(nid))
+    return writer.kernels.lift(writer, nid, "stop")
 
 
 def _body_lines(writer, sub, assign) -> list[str]:

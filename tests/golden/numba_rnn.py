@@ -9,15 +9,15 @@ import numpy as np
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _loop1(h, tape_h_1_row, tape_h_2_row, W, U, xs):
+def _loop1(h, stop, tape_h_1_row, tape_h_2_row, W, U, xs):
     """The loop `for t in range(xs.shape[0]):` (line 45)."""
     h_1 = h
-    n = len(range(7))
+    n = len(range(stop))
     tape_t = np.empty((n,), np.int64)
     tape_h_1 = np.empty((n,) + tape_h_1_row, np.float64)
     tape_h_2 = np.empty((n,) + tape_h_2_row, np.float64)
     k = 0
-    for t in range(7):
+    for t in range(stop):
         h_2 = np.tanh(W @ h_1 + U @ xs[t])
         tape_t[k] = t
         tape_h_1[k] = h_1
@@ -55,7 +55,7 @@ def _back2(h, tape, xs, W, U):
 
 def grad_rnn(W, U, xs):
     h = np.zeros(5)
-    tape = _loop1(h, (5,), (5,), W, U, xs)
+    tape = _loop1(h, 7, (5,), (5,), W, U, xs)
     # backward pass
     # line 45: for t in range(xs.shape[0]):
     W_bar_1, U_bar_1 = _back2(h, tape, xs, W, U)
