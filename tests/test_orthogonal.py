@@ -93,8 +93,8 @@ def test_svd_of_larger_and_stacked_matrices(shape):
     symgrad.check_grads(f, (a, w), (0,), modes=("rev", "fwd"))
 
 
-@pytest.mark.parametrize("shape", [(5, 3), (4, 4), (2, 6, 2)])
-def test_qr_of_larger_and_stacked_matrices(shape):
+@pytest.mark.parametrize("shape", [(5, 3), (4, 4), (2, 6, 2), (2, 5), (2, 3, 4)])
+def test_qr_of_larger_stacked_and_wide_matrices(shape):
     def f(a):
         q, r = np.linalg.qr(a)
         return np.sum(q * q[..., :1]) + np.sum(np.triu(r) ** 2 * np.arange(r.shape[-1]))

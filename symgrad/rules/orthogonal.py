@@ -6,17 +6,19 @@ compute_uv=False)` is `np.linalg.svdvals(a)`, the singular values alone (`Rule.r
 With k = min(m, n), S = diag(s), dS = Uᵀ ȧ V (k × k) and F[i, j] = 1 / (s[j]² − s[i]²) off the
 diagonal, 0 on it: ṡ = diag(dS); U̇ = U (F ⊙ (dS S + S dSᵀ)) + (ȧ V − U dS) S⁻¹;
 V̇ = V (F ⊙ (S dS + dSᵀ S)) + (ȧᵀ U − V dSᵀ) S⁻¹ (the last terms vanish where U, or V, is square).
-The singular values are differentiable where they are distinct from each other and from 0,
-U and Vh where besides the singular values are distinct (each pair of singular vectors is
-defined up to a common sign, and NumPy's choice is kept nearby); a singular value 0 makes the
-factors' gradients inf or NaN. `full_matrices=True` is refused where U or Vh is asked for: the
+The singular values, and U and Vh, are differentiable where the singular values are distinct
+and nonzero (each pair of singular vectors is defined up to a common sign, and NumPy's choice
+is kept nearby): two equal singular values make the factors' gradients NaN, a zero one inf or
+NaN. `full_matrices=True` is refused where U or Vh is asked for: the
 columns it adds are not unique, so they have no derivative (for a square matrix, write
 full_matrices=False: the same factors).
 `np.linalg.qr(a)` (mode 'reduced') of an m × n matrix with m ≥ n and R invertible: with
 C = Qᵀ ȧ R⁻¹ and Ω = tril(C, −1) − tril(C, −1)ᵀ, Q̇ = Q (Ω − C) + ȧ R⁻¹ and Ṙ = (C − Ω) R.
-A wide matrix (m < n) has no rule here. The proofs run the decompositions on SymPy values with
-`Rule.symbolic`: an SVD of m × 2 and 2 × n matrices in closed form, a QR by Gram-Schmidt, at
-exact rational points (`_at_points_only`).
+A wide matrix (m < n) is a = [X | Y] with X square: Q R_X = X, R = [R_X | Qᵀ Y], so Q and R_X
+move with X as above and R_Y = Qᵀ Y with Q and Y (the slices are empty where m ≥ n).
+The proofs run the decompositions on SymPy values with `Rule.symbolic`: an SVD of m × 2 and
+2 × n matrices in closed form, a QR by Gram-Schmidt, at exact rational points
+(`_at_points_only`).
 """
 
 import numpy as np
@@ -41,8 +43,9 @@ def _column(s):
     return ops.expand_dims(s, -1)
 
 
-def _factors(a, full_matrices, hermitian):
-    return [ops.svd(a, full_matrices, True, hermitian, part=k) for k in range(3)]
+def _factors(a):
+    """U, s and Vh of the reduced SVD (the only one differentiated: `_reduced`)."""
+    return [ops.svd(a, False, part=k) for k in range(3)]
 
 
 def _shapes(ins, attrs):
@@ -77,8 +80,8 @@ def _at_points_only(sp, a):
 # svd --------------------------------------------------------------------------------------------
 
 
-def _svd_vjp(g, a, full_matrices, hermitian, part):
-    u, s, vh = _factors(a, full_matrices, hermitian)
+def _svd_vjp(g, a, part):
+    u, s, vh = _factors(a)
     if part == 1:
         return (u * _row(g)) @ vh
     gaps = _inverse_gaps(s * s)
@@ -91,8 +94,8 @@ def _svd_vjp(g, a, full_matrices, hermitian, part):
     return u @ (inner @ vh + (g - (g @ _swap(vh)) @ vh) / _column(s))
 
 
-def _svd_jvp(t, a, full_matrices, hermitian, part):
-    u, s, vh = _factors(a, full_matrices, hermitian)
+def _svd_jvp(t, a, part):
+    u, s, vh = _factors(a)
     v = _swap(vh)
     tv = t @ v
     ds = _swap(u) @ tv
@@ -181,7 +184,7 @@ defrule(
         "u, s, vh = np.linalg.svd(a, full_matrices=False); u * s[..., None, :] @ vh + u | a: 2x2",
         "np.linalg.svd(a, full_matrices=False).U | a: 3x2",
         "np.linalg.svd(a, full_matrices=False).Vh * np.arange(1, 5) | a: 2x4",
-        "u, s, vh = np.linalg.svd(a, full_matrices=False); np.sum(u) + np.sum(vh) | a: 2x2x3",
+        "np.linalg.svd(a, full_matrices=False).S | a: 2x3x2",
     ),
 )
 
@@ -190,12 +193,12 @@ defrule(
 
 
 def _svdvals_vjp(g, a):
-    u, _, vh = _factors(a, False, False)
+    u, _, vh = _factors(a)
     return (u * _row(g)) @ vh
 
 
 def _svdvals_jvp(t, a):
-    u, _, vh = _factors(a, False, False)
+    u, _, vh = _factors(a)
     return ops.sum(u * (t @ _swap(vh)), axis=-2)
 
 
@@ -221,26 +224,38 @@ defrule(
 # qr ---------------------------------------------------------------------------------------------
 
 
-def _qr_vjp(g, a, mode, part):
+def _qr_split(a, mode):
+    """Q, R, and the parts of a wide matrix a = [X | Y] (X square: Q R_X = X, R = [R_X | Qᵀ Y]):
+    R_X and Y. Of a tall or square matrix, R_X is R and Y has no columns."""
     q, r = (ops.qr(a, mode, part=k) for k in (0, 1))
-    if part == 0:
+    m = ops.shape(a)[-2]
+    return q, r, r[..., :, :m], a[..., :, m:], m
+
+
+def _qr_vjp(g, a, mode, part):
+    q, r, rx, y, m = _qr_split(a, mode)
+    if part == 0:  # B[X] from Q's cotangent; Y gets none
         p = _swap(q) @ g
-        back = g + q @ (ops.tril(p - _swap(p), -1) - p)
-    else:
-        m = g @ _swap(r)
-        back = q @ (m - ops.tril(m - _swap(m), -1))
-    return back @ _swap(ops.inv(r))
+        back = (g + q @ (ops.tril(p - _swap(p), -1) - p)) @ _swap(ops.inv(rx))
+        return ops.concatenate([back, ops.zeros_like(y)], axis=-1)
+    gx, gy = g[..., :, :m], g[..., :, m:]
+    gq = y @ _swap(gy)  # R_Y = Qᵀ Y: a cotangent of Q too
+    p = _swap(q) @ gq
+    n = gx @ _swap(rx)
+    back = gq + q @ (ops.tril(p - _swap(p), -1) - p + n - ops.tril(n - _swap(n), -1))
+    return ops.concatenate([back @ _swap(ops.inv(rx)), q @ gy], axis=-1)
 
 
 def _qr_jvp(t, a, mode, part):
-    q, r = (ops.qr(a, mode, part=k) for k in (0, 1))
-    t_over_r = t @ ops.inv(r)
+    q, r, rx, y, m = _qr_split(a, mode)
+    t_over_r = t[..., :, :m] @ ops.inv(rx)
     c = _swap(q) @ t_over_r
     lower = ops.tril(c, -1)
     omega = lower - _swap(lower)
+    dq = q @ (omega - c) + t_over_r
     if part == 0:
-        return q @ (omega - c) + t_over_r
-    return (c - omega) @ r
+        return dq
+    return ops.concatenate([(c - omega) @ rx, _swap(dq) @ y + _swap(q) @ t[..., :, m:]], axis=-1)
 
 
 def _mode(attrs):
@@ -253,17 +268,21 @@ def _mode(attrs):
 
 
 def _qr_on_symbols(sp, a, mode="reduced"):
-    """Q and R of stacked m × n matrices (m ≥ n) of SymPy values, by Gram-Schmidt."""
+    """Q and R of stacked m × n matrices of SymPy values, by Gram-Schmidt on the first
+    k = min(m, n) columns (R's later columns are Qᵀ times a's)."""
     _at_points_only(sp, a)
-    q, r = np.empty(a.shape, dtype=object), np.zeros(a.shape[:-2] + a.shape[-1:] * 2, object)
-    for idx in np.ndindex(*a.shape[:-2]):
-        for j in range(a.shape[-1]):
+    *lead, m, n = a.shape
+    k = min(m, n)
+    q, r = np.empty((*lead, m, k), dtype=object), np.zeros((*lead, k, n), dtype=object)
+    for idx in np.ndindex(*lead):
+        for j in range(n):
             column = a[idx][:, j]
-            for i in range(j):
+            for i in range(min(j, k)):
                 r[idx][i, j] = q[idx][:, i] @ a[idx][:, j]
                 column = column - r[idx][i, j] * q[idx][:, i]
-            r[idx][j, j] = sp.sqrt(column @ column)
-            q[idx][:, j] = column / r[idx][j, j]
+            if j < k:
+                r[idx][j, j] = sp.sqrt(column @ column)
+                q[idx][:, j] = column / r[idx][j, j]
     return _QR(q, r)
 
 
@@ -279,11 +298,14 @@ defrule(
     symbolic=_qr_on_symbols,
     vjp={"a": _qr_vjp},
     jvp={"a": _qr_jvp},
-    math="a = Q R (reduced, a m × n with m ≥ n, R invertible): B[Q] = (v + Q (tril(P − Pᵀ, "
-    "−1) − P)) R⁻ᵀ, P = Qᵀ v;  B[R] = Q (M − tril(M − Mᵀ, −1)) R⁻ᵀ, M = v Rᵀ",
+    math="a = Q R (reduced, R's first square block invertible): for m ≥ n, B[Q] = (v + Q "
+    "(tril(P − Pᵀ, −1) − P)) R⁻ᵀ, P = Qᵀ v;  B[R] = Q (M − tril(M − Mᵀ, −1)) R⁻ᵀ, M = v Rᵀ; for "
+    "m < n, a = [X | Y], R = [R_X | Qᵀ Y]: B[X] as above with R_X, v_Q + Y v_Yᵀ for Q's "
+    "cotangent, B[Y] = Q v_Y",
     examples=(
         "np.linalg.qr(a)[1] | a: 3x2",
         "q, r = np.linalg.qr(a); q * np.arange(1, 3) + r[..., :1, :] | a: 2x2",
         "np.linalg.qr(a).Q | a: 2x3x2",
+        "q, r = np.linalg.qr(a); r * np.arange(1, 4) + q[..., :1] | a: 2x3",
     ),
 )
