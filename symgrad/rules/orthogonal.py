@@ -304,7 +304,7 @@ defrule(
     "cotangent, B[Y] = Q v_Y",
     examples=(
         "np.linalg.qr(a)[1] | a: 3x2",
-        "q, r = np.linalg.qr(a); q * np.arange(1, 3) + r[..., :1, :] | a: 2x2",
+        "q, r = np.linalg.qr(a); q * np.arange(1, 3) + r[..., :1, :] | a: 2x2 invertible",
         "np.linalg.qr(a).Q | a: 2x3x2",
         "q, r = np.linalg.qr(a); r * np.arange(1, 4) + q[..., :1] | a: 2x3",
     ),
