@@ -8,8 +8,9 @@ they depend on the symbols they are decided inside `decide_at(values)` by substi
 (so code with masks and branches follows the branch that point takes), and raise `Undecided`
 outside it. Python floats become the exact rationals they are written as (or the constant, π, ln 2,
 ..., whose nearest double they are). Linear algebra NumPy cannot do on objects (inv, solve, det,
-norm, std, slogdet, cholesky, eigh of 2x2 matrices) is done with SymPy matrices; np.sort
-follows the order at the point.
+norm, std, slogdet, cholesky, eigh of 2x2 matrices) is done with SymPy matrices, and so is what
+a rule-table entry implements for itself (`Rule.symbolic`: svd, qr); np.sort follows the order
+at the point.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from contextvars import ContextVar
 import numpy as np
 import sympy as sp
 
-from symgrad.rules import RULES
+from symgrad.rules import RULES, rule_for_callable
 
 _AT: ContextVar["_Point | None"] = ContextVar("symgrad_decide_at", default=None)
 _RELATIONS = {
@@ -223,6 +224,10 @@ class SymArray(np.ndarray):
         impl = _FUNCTIONS.get(func)
         if impl is not None:
             return impl(*args, **kwargs)
+        rule = rule_for_callable(func)
+        if rule is not None and rule.symbolic is not None:  # the rule's own (`Rule.symbolic`)
+            out = rule.symbolic(sp, *(_plain(a) for a in args), **kwargs)
+            return type(out)(*map(_wrap, out)) if isinstance(out, tuple) else _wrap(out)
         return _wrap(func._implementation(*args, **kwargs))  # its ufuncs dispatch back here
 
 

@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from symgrad.errors import UnknownCallableError, UnsupportedSyntaxError
+from symgrad.errors import SymgradError, UnknownCallableError, UnsupportedSyntaxError
 from symgrad.frontend import aliases, custom, fence, local_functions, nested
 from symgrad.frontend.loops import AppendTo
 from symgrad.frontend.values import ListAppend, Method, Stacked, is_const
 from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
+from symgrad.rules.table import CONVENTIONS
 
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
@@ -70,6 +71,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     if getattr(callee, "symgrad_static", False):  # symgrad.grad(phi): made now
         return nested.make(lw, callee, args, kwargs, e)
     rule = rule_for_callable(callee)
+    if rule is not None:
+        rule, args, kwargs = _in_rule_terms(lw, rule, callee, args, kwargs, e)
     if rule is None and callee in _BUILTIN_RULES:
         rule = RULES[_BUILTIN_RULES[callee]]
     if (
@@ -117,6 +120,26 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         "(symgrad.rules.RULES) and Python functions defined in source files.",
         cls=UnknownCallableError,
     )
+
+
+def _in_rule_terms(lw: _Lowerer, rule, callee: Any, args: tuple, kwargs: dict, e: ast.AST):
+    """(rule, args, kwargs): the call in its rule's parameters, a twin's own convention
+    (`Rule.twins`: scipy.special.softmax's axis=None) and the rule's route (`Rule.route`:
+    np.linalg.svd(a, compute_uv=False) is np.linalg.svdvals(a)) applied."""
+    convention = CONVENTIONS.get(id(callee))
+    try:
+        if convention is not None:
+            args, kwargs = convention(*args, **kwargs)
+        routed = rule.route(*args, **kwargs) if rule.route is not None else None
+    except TypeError as err:
+        name = f"{getattr(callee, '__module__', '')}.{getattr(callee, '__name__', rule.name)}"
+        raise lw.error(e, f"bad arguments to {name.lstrip('.')}: {err}") from None
+    except SymgradError as err:
+        raise lw.error(e, err.message, err.hint) from None
+    if routed is None:
+        return rule, args, kwargs
+    name, args, kwargs = routed
+    return RULES[name], args, kwargs
 
 
 def _float(lw: _Lowerer, value: Any, e: ast.AST) -> Any:

@@ -15,10 +15,12 @@ from symgrad.rules import (  # noqa: F401
     nn,
     nn_backward,
     nondiff,
+    orthogonal,
     reductions,
     shapes,
     sorting,
     special,
+    vectors,
 )
 from symgrad.rules.build import Value, add_node, building, ops, split_inputs
 from symgrad.rules.table import BY_METHOD, RULES, Rule, rule_for_callable

@@ -57,6 +57,11 @@ def _to_output(t, ans):
     return ops.broadcast_to(t, ops.shape(ans))
 
 
+def _scipy_axis(x, axis=None):
+    """scipy.special.softmax's and log_softmax's call: every axis at once by default."""
+    return (x,), {"axis": axis}
+
+
 def _optional_bias(x, w, b=None, stride=1, padding="valid"):
     return (x, w, b), {"stride": stride, "padding": padding}
 
@@ -132,7 +137,13 @@ defrule(
     jvp=DIAGONAL,  # not diagonal, but symmetric (diag(s) − s sᵀ): the VJP with t for g
     shape="first",
     math="s ⊙ (v − ⟨v, s⟩), s the saved output",
-    examples=("softmax(z) | z: 2x3", "softmax(z, axis=0) | z: 3x2", "softmax(z) | z: 4"),
+    examples=(
+        "softmax(z) | z: 2x3",
+        "softmax(z, axis=0) | z: 3x2",
+        "softmax(z) | z: 4",
+        "softmax(z, axis=None) | z: 2x3",
+    ),
+    twins=(("scipy.special.softmax", _scipy_axis),),
 )
 defrule(
     "log_softmax",
@@ -143,7 +154,12 @@ defrule(
     jvp={"z": lambda t, ans, axis: t - ops.sum(ops.exp(ans) * t, axis=axis, keepdims=True)},
     shape="first",
     math="v − softmax(z) Σ v, softmax(z) = exp of the saved output",
-    examples=("log_softmax(z) | z: 2x3", "log_softmax(z, axis=0) | z: 3x2"),
+    examples=(
+        "log_softmax(z) | z: 2x3",
+        "log_softmax(z, axis=0) | z: 3x2",
+        "log_softmax(z, axis=(0, 1)) | z: 2x3",
+    ),
+    twins=(("scipy.special.log_softmax", _scipy_axis),),
 )
 
 # losses ---------------------------------------------------------------------------------------

@@ -81,8 +81,17 @@ class Rule:
     inline: bool = False  # emitted where it is used, never named (a shape, a tuple of names)
     numeric_helper: bool = False  # its helper is numeric code that cannot run on SymPy
     # symbols (a series, math per entry): symbolic proofs run its `sympy` form in its place
-    twins: tuple[str, ...] = ()  # callables of optional libraries that denote it too, by
-    # dotted name ("scipy.special.gammaln"), known once the user's code has imported them
+    twins: tuple = ()  # callables of optional libraries that denote it too, by dotted name
+    # ("scipy.special.gammaln"), known once the user's code has imported them; a pair
+    # (dotted name, convention) where the twin's call differs from the rule's (its defaults, its
+    # argument order): convention(*args, **kwargs) -> (args, kwargs) in the rule's parameters,
+    # raising SymgradError for arguments the rule cannot take (`CONVENTIONS`)
+    route: Callable | None = None  # (the call's args, kwargs) -> (rule name, args, kwargs)
+    # where another rule denotes the call with these arguments (np.linalg.svd(a,
+    # compute_uv=False) is np.linalg.svdvals(a)), else None
+    symbolic: Callable | None = None  # its NumPy callable on arrays of SymPy values, where
+    # NumPy cannot run it on objects (LAPACK's svd): (sympy module, object arrays and statics as
+    # called) -> what NumPy returns; `symgrad.checks.sym_array` calls it for the proofs
     specialise: Callable | None = None  # (input Avals by parameter) -> a template computing
     # the same value with what the Avals decide resolved (a helper's rank dispatch), or None
     scalar: Any = None  # an elementwise rule's spelling on numbers inside a compiled loop
@@ -126,7 +135,9 @@ RULES: dict[str, Rule] = {}
 BY_CALLABLE: dict[int, str] = {}  # id(numpy callable) -> rule name
 BY_METHOD: dict[str, str] = {}  # ndarray method or attribute name -> rule name
 _KEEP_ALIVE: list = []
-_TWINS: list[tuple[str, str]] = []  # (dotted name, rule name) of twins not registered yet
+_TWINS: list[tuple[str, str, Callable | None]] = []  # (dotted name, rule name, convention)
+# of twins not registered yet
+CONVENTIONS: dict[int, Callable] = {}  # id(twin callable) -> its call in the rule's parameters
 
 
 def parse_params(spec: str) -> tuple[Param, ...]:
@@ -197,7 +208,9 @@ def defrule(
         _KEEP_ALIVE.append(fn)
     for m in methods:
         BY_METHOD[m] = name
-    _TWINS.extend((dotted_name, name) for dotted_name in rule.twins)
+    for twin in rule.twins:
+        dotted_name, convention = twin if isinstance(twin, tuple) else (twin, None)
+        _TWINS.append((dotted_name, name, convention))
     return rule
 
 
@@ -243,13 +256,17 @@ def _resolve_twins() -> bool:
     """Register the twins (`Rule.twins`) of libraries imported since: whether any was.
     Nothing is imported here, so `import symgrad` never imports SciPy."""
     found = []
-    for dotted_name, name in _TWINS:
+    for twin in _TWINS:
+        dotted_name, name, convention = twin
         module_name, _, attr = dotted_name.rpartition(".")
         fn = getattr(sys.modules.get(module_name), attr, None)
-        if fn is not None:
-            BY_CALLABLE.setdefault(id(fn), name)
+        if fn is not None and id(fn) not in BY_CALLABLE:
+            BY_CALLABLE[id(fn)] = name
+            if convention is not None:
+                CONVENTIONS[id(fn)] = convention
             _KEEP_ALIVE.append(fn)
-            found.append((dotted_name, name))
+        if fn is not None:
+            found.append(twin)
     for twin in found:
         _TWINS.remove(twin)
     return bool(found)
