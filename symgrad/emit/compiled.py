@@ -94,10 +94,12 @@ def attempt(writer, write) -> list[str] | None:
     kernels = writer.kernels
     saved = (set(writer.used), dict(writer.names), set(writer.helpers), len(kernels.sources))
     kernels.inside = True
+    kernels.literals, kernels.lifted = {}, {}  # this function's own (its call's values)
     try:
         lines = write()
     finally:
         kernels.inside = False
+        kernels.literals, kernels.lifted = {}, {}
     if lines is None:
         used, names, helpers, n_sources = saved
         writer.used.clear()

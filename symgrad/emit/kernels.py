@@ -51,17 +51,19 @@ class Kernels:
         self.sources: list[str] = []
         self.loops, self.inside = loops, False
         self.arrays: set[tuple[int, int]] = set()  # (id of a graph, its tape item) as arrays
-        self.literals: dict[str, str] = {}  # a parameter of a compiled loop -> its value's text
-        self._lifted: dict[tuple[int, int], str] = {}
+        # while a compiled loop is written (`compiled.attempt`): its parameters that stand for
+        # values known statically -> their text at its call, and const nodes -> those names
+        self.literals: dict[str, str] = {}
+        self.lifted: dict[tuple[int, int], str] = {}
 
     def lift(self, writer, nid: int, name: str) -> str:
         """The parameter of the compiled loop being written that stands for const node nid of
         writer's graph (its value passed where the loop is called)."""
         key = (id(writer.graph), nid)
-        if key not in self._lifted:
-            self._lifted[key] = fresh(name, writer.used)
-            self.literals[self._lifted[key]] = repr(writer.graph[nid].attrs["value"])
-        return self._lifted[key]
+        if key not in self.lifted:
+            self.lifted[key] = fresh(name, writer.used)
+            self.literals[self.lifted[key]] = repr(writer.graph[nid].attrs["value"])
+        return self.lifted[key]
 
     @property
     def names(self) -> set[str]:
