@@ -65,7 +65,7 @@ def _initial(writer, node, positions: range) -> list[ast.expr]:
     for those its body updates in place that are not the loop's to change
     (`symgrad.emit.inplace`)."""
     copied = writer.plan.copied.get(node.id, ())
-    values = [writer.expr(node.inputs[k]) for k in positions]
+    values = [_start(writer, node.inputs[k]) for k in positions]
     copy = ast.Attribute(ast.Name("np", ast.Load()), "copy")
     return [ast.Call(copy, [v], []) if k in copied else v for k, v in zip(positions, values)]
 
@@ -77,6 +77,16 @@ def _range(writer, start: int, stop: int, step: int) -> str:
     if const(step, 1):
         args = [stop] if const(start, 0) else [start, stop]
     return "range(" + ", ".join(_bound(writer, a) for a in args) + ")"
+
+
+def _start(writer, nid: int) -> ast.expr:
+    """A loop's initial value; in a compiled loop, a number known statically other than 0 and
+    ±1 (a backward loop's seed, `-1 / n`) is an argument of the function (`_bound`)."""
+    node = writer.graph[nid]
+    value = node.attrs.get("value") if node.op == "const" else None
+    if writer.kernels.inside and type(value) in (int, float) and value not in (0, 1, -1):
+        return ast.Name(writer.kernels.lift(writer, nid, "start"), ast.Load())
+    return writer.expr(nid)
 
 
 def _bound(writer, nid: int) -> str:
