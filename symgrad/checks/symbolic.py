@@ -7,9 +7,13 @@ by entry; and, for each rule with a forward (JVP) rule, with x and t arrays of s
 emitted JVP at (x, t) must equal the directional derivative d/ds f(x + s t) at s = 0 entry by
 entry. Both sides are computed by running NumPy code on `SymArray`s (the user-level example
 for the forward function, the emitted module for the VJP or JVP), so what is proved is the code
-users run. Where SymPy cannot decide that a difference is zero, or the example has data-dependent
-parts (masks), the check falls back to exact evaluation at random rational points (and says
-so). A rule without examples is reported as unverified, never skipped; the rules that carry
+users run. SymPy's side is its partial derivatives ∂f_j/∂x_i, each taken once per example and
+shared by both proofs: ∂/∂x_i ⟨v, f⟩ = Σ_j v_j ∂f_j/∂x_i and d/ds f_j(x + s t) = Σ_i t_i ∂f_j/∂x_i
+(the chain rule), the sums over the entries and symbols that occur together. Each difference
+is tested by `rational.vanishes` first, SymPy's expand, together and simplify after. Where
+SymPy cannot decide that a difference is zero, or the example has data-dependent parts
+(masks), the check falls back to exact evaluation at random rational points (and says so).
+A rule without examples is reported as unverified, never skipped; the rules that carry
 users' custom derivatives (`symgrad.rules.custom`) are reported as theirs to check, by
 `check_grads` on a function that uses them.
 """
@@ -220,12 +224,7 @@ def verify_rule(name: str, seed: int = 0) -> RuleCheck:
     methods: dict[str, list[str]] = {kind: [] for kind in kinds}
     details = []
     for k, example in enumerate(rule.examples):
-        for kind in kinds:
-            rng = np.random.default_rng(seed + k)  # both at the same values
-            try:
-                method, detail = verify_example(example, rng, kind)
-            except Exception as e:  # a proof that cannot run proves nothing
-                method, detail = UNVERIFIED, f"{example}: {type(e).__name__}: {e}"
+        for kind, (method, detail) in verify_example(example, seed + k, kinds).items():
             methods[kind].append(method)
             if detail:
                 details.append(f"{kind.upper()}: {detail}")
@@ -246,16 +245,31 @@ def _overall(methods: list[str]) -> str:
     return SYMBOLIC
 
 
-def verify_example(example: str, rng: np.random.Generator, kind: str = "vjp") -> tuple[str, str]:
-    """(method, detail) for one example's VJP (or JVP): SYMBOLIC, POINTS or FAILED."""
-    expr, inputs = parse_example(example)
-    f = example_function(expr, inputs)
+def verify_example(example: str, seed: int, kinds=("vjp",)) -> dict[str, tuple[str, str]]:
+    """{kind: (method, detail)} for one example's VJP and JVP (`kinds`): SYMBOLIC, POINTS,
+    FAILED, or UNVERIFIED where the proof cannot run. Both at the same values (a generator
+    seeded with `seed` each), on the same symbols: SymPy's derivatives of f are taken once."""
+    proofs = {}
+    try:
+        expr, inputs = parse_example(example)
+        f = example_function(expr, inputs)
+    except Exception as e:  # a proof that cannot run proves nothing
+        return {kind: (UNVERIFIED, f"{example}: {type(e).__name__}: {e}") for kind in kinds}
     argnums = tuple(k for k, i in enumerate(inputs) if i.differentiable)
-    emitted = Compiled(f, argnums, kind)._artifact.fn
-    prove = prove_vjp if kind == "vjp" else prove_jvp
-    with _forms_for_numeric_helpers(f, emitted):
-        proof = prove(f, emitted, [sample(i, rng) for i in inputs], argnums, rng)
-    return proof.method, f"{example}: {proof.detail}" if proof.detail else ""
+    derivatives = None
+    for kind in kinds:
+        rng = np.random.default_rng(seed)
+        values = [sample(i, rng) for i in inputs]
+        try:
+            emitted = Compiled(f, argnums, kind)._artifact.fn
+            derivatives = derivatives or Derivatives(values, argnums)
+            prove = prove_vjp if kind == "vjp" else prove_jvp
+            with _forms_for_numeric_helpers(f, emitted):
+                proof = prove(f, emitted, values, argnums, rng, derivatives=derivatives)
+            proofs[kind] = proof.method, f"{example}: {proof.detail}" if proof.detail else ""
+        except Exception as e:  # a proof that cannot run proves nothing
+            proofs[kind] = UNVERIFIED, f"{example}: {type(e).__name__}: {e}"
+    return proofs
 
 
 @contextmanager
@@ -302,29 +316,77 @@ class Proof:
     decisions: int = 0  # comparisons decided at the given values (the branch taken)
 
 
-def prove_vjp(f, vjp, values, argnums, rng, *, branch_at_values: bool = False) -> Proof:
+class Derivatives:
+    """f on symbols and SymPy's partial derivatives of its entries, each taken once: the VJP
+    and the JVP proofs of one example share them. The arguments in `argnums` are arrays of
+    symbols (x0_0, x0_1, ...), the others their exact values."""
+
+    def __init__(self, values, argnums):
+        self.xs = [
+            _symbols(f"x{k}_", np.shape(val)) if k in argnums else _constant(val)
+            for k, val in enumerate(values)
+        ]
+        self._entries: list | Exception | None = None
+        self._free: list[set] = []
+        self._partials: dict = {}
+
+    def of(self, f) -> list[sp.Basic]:
+        """f(x)'s entries, flat (computed once; what it raised, raised again)."""
+        if self._entries is None:
+            try:
+                self._entries = _entries(f(*self.xs))
+            except Exception as e:
+                self._entries = e
+            else:
+                self._free = [e.free_symbols for e in self._entries]
+        if isinstance(self._entries, Exception):
+            raise self._entries
+        return self._entries
+
+    def partial(self, j: int, x) -> sp.Basic:
+        """∂f_j/∂x, SymPy's (`of` first)."""
+        if x not in self._free[j]:
+            return sp.S.Zero
+        if (j, x) not in self._partials:
+            self._partials[j, x] = _diff(self._entries[j], x)
+        return self._partials[j, x]
+
+    def gradient(self, v: list, x) -> sp.Basic:
+        """∂/∂x ⟨v, f(x)⟩ = Σ_j v_j ∂f_j/∂x."""
+        return sp.Add(*(vj * self.partial(j, x) for j, vj in enumerate(v) if x in self._free[j]))
+
+    def directional(self, j: int, tangents: dict) -> sp.Basic:
+        """d/ds f_j(x + s t) at s = 0 = Σ_x t_x ∂f_j/∂x, for `tangents` {x: t_x}."""
+        return sp.Add(*(t * self.partial(j, x) for x, t in tangents.items() if x in self._free[j]))
+
+
+def prove_vjp(
+    f, vjp, values, argnums, rng, *, branch_at_values: bool = False, derivatives=None
+) -> Proof:
     """Whether `vjp(*values, v)` (the emitted VJP of f) equals SymPy's ∂/∂x ⟨v, f(x)⟩.
 
     Symbolically first: x[k] for k in argnums becomes an array of symbols, the other arguments
-    their exact values, v an array of symbols. Comparisons that depend on the symbols raise there,
-    unless `branch_at_values`, which decides them at `values` (the branch those values take).
-    Where SymPy cannot show the difference is zero, exactly at the rational point `values` along
-    random rational directions."""
+    their exact values, v an array of symbols; ∂/∂x ⟨v, f(x)⟩ is Σ_j v_j ∂f_j/∂x, from
+    `derivatives` (a `Derivatives` of these values, shared with the JVP's proof) where given.
+    Comparisons that depend on the symbols raise there, unless `branch_at_values`, which
+    decides them at `values` (the branch those values take). Where SymPy cannot show the
+    difference is zero, exactly at the rational point `values` along random rational
+    directions."""
     out_shape = np.shape(f(*values))
     v = _symbols("v", out_shape)
-    xs = [
-        _symbols(f"x{k}_", np.shape(val)) if k in argnums else _constant(val)
-        for k, val in enumerate(values)
-    ]
+    derivatives = derivatives or Derivatives(values, argnums)
+    xs = derivatives.xs
     at = {
         sym: exact(val) for k in argnums for sym, val in zip(np.ravel(xs[k]), np.ravel(values[k]))
     }
     try:
         with decide_at(at) if branch_at_values else nullcontext() as point:
             got = _tuple(_on_symbols(vjp, *xs, v))  # first: it has comparisons to decide
-            loss = _scalar(np.sum(v * f(*xs)))
+            if len(derivatives.of(f)) != v.size:
+                raise ValueError("f's output on symbols has another shape")
+        cotangents = _entries(v)
         if _all_zero(
-            np.ravel(np.asarray(g, dtype=object))[i] - _diff(loss, sym)
+            np.ravel(np.asarray(g, dtype=object))[i] - derivatives.gradient(cotangents, sym)
             for k, g in zip(argnums, got)
             for i, sym in enumerate(np.ravel(xs[k]))
         ):
@@ -334,25 +396,25 @@ def prove_vjp(f, vjp, values, argnums, rng, *, branch_at_values: bool = False) -
     return _at_points(f, vjp, values, argnums, v, rng)
 
 
-def prove_jvp(f, jvp, values, argnums, rng) -> Proof:
+def prove_jvp(f, jvp, values, argnums, rng, *, derivatives=None) -> Proof:
     """Whether `jvp(*values, *tangents)[1]` (the emitted JVP of f) equals SymPy's directional
     derivative d/ds f(x + s t) at s = 0, entry by entry.
 
     Symbolically first: x[k] and t[k] for k in argnums become arrays of symbols, the other
-    arguments their exact values. Where SymPy cannot show the difference is zero (or comparisons
-    depend on the symbols), exactly at the rational point `values` along random rational t."""
-    s = sp.Symbol("s", real=True)
-    xs = [
-        _symbols(f"x{k}_", np.shape(val)) if k in argnums else _constant(val)
-        for k, val in enumerate(values)
-    ]
+    arguments their exact values; the directional derivative is Σ_x t_x ∂f_j/∂x (the chain
+    rule), from `derivatives` (shared with the VJP's proof) where given. Where SymPy cannot
+    show the difference is zero (or comparisons depend on the symbols), exactly at the
+    rational point `values` along random rational t (there as d/ds f(x + s t) at s = 0)."""
+    derivatives = derivatives or Derivatives(values, argnums)
+    xs = derivatives.xs
     ts = {k: _symbols(f"t{k}_", np.shape(values[k])) for k in argnums}
+    tangents = {x: t for k in argnums for x, t in zip(np.ravel(xs[k]), np.ravel(ts[k]))}
     try:
         _, got = jvp(*xs, *(ts[k] for k in argnums))
-        moved = [xs[k] + s * ts[k] if k in ts else xs[k] for k in range(len(xs))]
+        expected = range(len(derivatives.of(f)))
         if _all_zero(
-            g - _diff(e, s).subs(s, 0)
-            for g, e in zip(_entries(got), _entries(f(*moved)), strict=True)
+            g - derivatives.directional(j, tangents)
+            for g, j in zip(_entries(got), expected, strict=True)
         ):
             return Proof(SYMBOLIC)
     except (Undecided, TypeError, IndexError, ValueError):  # masks, data-dependent code
