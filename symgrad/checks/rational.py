@@ -112,7 +112,8 @@ class _Evaluation:
             elif parts[0] == "root" and (parts[1], parts[3]) not in keys:
                 keys[parts[1], parts[3]] = len(keys)
                 self.roots.append((len(keys) - 1, parts[1], parts[3]))
-        self.ring = PolyRing([sp.Dummy() for _ in range(max(len(keys), 1))], QQ)
+        # named, not Dummy: a ring of n generators is the same ring each time (SymPy caches it)
+        self.ring = PolyRing(sp.symbols(f"g:{max(len(keys), 1)}"), QQ)
         self.keys = keys
         self.values: dict = {}
         self._powers: dict = {}
