@@ -136,7 +136,7 @@ def test_check_report_is_a_table():
 
 
 def test_rules_report_is_a_table():
-    from symgrad.checks.symbolic import SYMBOLIC, RuleCheck, RulesReport
+    from symgrad.checks.rules_report import SYMBOLIC, RuleCheck, RulesReport
 
     report = RulesReport([RuleCheck("tanh", "v ⊙ (1 − y²)", SYMBOLIC, 2)])
     html = report._repr_html_()
@@ -146,7 +146,7 @@ def test_rules_report_is_a_table():
 
 def test_ipython_shows_each_object_as_a_notebook_asks(mod, monkeypatch):
     formatters = pytest.importorskip("IPython.core.formatters")
-    from symgrad.checks.symbolic import SYMBOLIC, RuleCheck, RulesReport
+    from symgrad.checks.rules_report import SYMBOLIC, RuleCheck, RulesReport
 
     shown = lambda obj: formatters.DisplayFormatter().format(obj)[0]  # noqa: E731 mime -> data
     hessian = symgrad.hessian(mod.loss)

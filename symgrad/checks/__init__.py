@@ -9,7 +9,7 @@ from symgrad.checks.report import CheckReport, check
 def verify_rules(names=None, seed: int = 0, jobs: int = 1, progress=None):
     """Prove every backward function in the rule table (or those named) with SymPy, in `jobs`
     processes, calling `progress(done, total, name)` as each rule's proof ends; returns a
-    `RulesReport` (see `symgrad.checks.symbolic`)."""
+    `RulesReport` (see `symgrad.checks.rules_report`)."""
     from symgrad.checks.symbolic import verify_rules as prove
 
     return prove(names, seed, jobs, progress)
