@@ -1026,8 +1026,9 @@ def emit_module(
     """The emitted module of `fun` as text (`kind`: one of `KINDS`, default the gradient); also
     written to `path` when given. With example arguments `args` (one per parameter of `fun`),
     the module specialised for their shapes and dtypes, as a call with them runs; without,
-    the shape-polymorphic one. `backend="numba"` compiles loops over known shapes, so it needs
-    `args`."""
+    the shape-polymorphic one (containers of parameters need `args`: the module is compiled for
+    their structure, with a parameter per leaf). `backend="numba"` compiles loops over known
+    shapes, so it needs `args`."""
     if kind == "hessian":
         compiled = Compiled(grad(fun, argnums), argnums, "jacfwd", backend=backend)
     else:
@@ -1041,6 +1042,9 @@ def emit_module(
             )
         return Source(compiled.save(path) if path else compiled._artifact.source)
     values = _bind(_root(fun), tuple(args), {})
+    if kind not in ("jvp", "vjp") and any(tree.is_tree(v) for v in values):
+        leaves, _, artifact = compiled.on_leaves(tuple(args))  # compiled for the containers
+        return _written(specialised(artifact, leaves).source, path)
     if kind in ("jvp", "vjp"):
         if kind == "jvp":
             extra = [values[k] for k in compiled.argnums]
@@ -1052,7 +1056,11 @@ def emit_module(
                 else [o for o, s in zip(tree.flatten(out)[0], layout.slots) if not s]
             )
         values += [np.zeros_like(v) if isinstance(v, np.ndarray) else 0.0 * v for v in extra]
-    source = specialised(compiled._artifact, values).source
+    return _written(specialised(compiled._artifact, values).source, path)
+
+
+def _written(source: str, path: str | None) -> Source:
+    """The module's source, also written to `path` when given."""
     if path:
         with open(path, "w") as f:
             f.write(source)

@@ -190,3 +190,26 @@ def test_has_aux_with_containers_and_its_errors():
 def lambda_free_pair(params, X):
     z = X @ params["W"]
     return np.sum(z**2), z
+
+
+def test_emit_module_with_containers_in_the_example_arguments(tmp_path):
+    """The module is compiled for the containers' structure, a parameter per leaf; it runs on
+    its own and gives the gradient the call gives."""
+
+    def loss(params, x):
+        return np.sum(np.tanh(x @ params["W"] + params["b"]) ** 2)
+
+    rng = np.random.default_rng(5)
+    params = {"W": rng.standard_normal((3, 2)), "b": rng.standard_normal(2)}
+    x = rng.standard_normal((4, 3))
+    path = tmp_path / "grad_loss.py"
+    source = symgrad.emit_module(loss, str(path), args=(params, x))
+    assert "def grad_loss(W, b, x):" in source and path.read_text() == source
+    namespace: dict = {}
+    exec(compile(source, str(path), "exec"), namespace)
+    W_bar, b_bar = namespace["grad_loss"](params["W"], params["b"], x)
+    want = symgrad.grad(loss)(params, x)
+    np.testing.assert_allclose(W_bar, want["W"], rtol=1e-12)
+    np.testing.assert_allclose(b_bar, want["b"], rtol=1e-12)
+    with pytest.raises(symgrad.SymgradError, match=r"emit_module example arguments"):
+        symgrad.emit_module(loss)

@@ -42,7 +42,8 @@ def index_spec(lw: _Lowerer, index: Any, e: ast.AST) -> tuple[list, tuple]:
                 e,
                 f"index {item!r} of an array is not supported",
                 "A gradient of a function of dicts (or other containers) is compiled for their "
-                "structure when it is first called: call it before reading .source or .graph.",
+                "structure when it is first called: call it before reading .source or .graph, "
+                "and give emit_module example arguments (args=...).",
             )
         raise lw.error(e, f"index {item!r} is not supported")
 
