@@ -234,3 +234,21 @@ def test_numba_performance_hints_about_the_emitted_code_are_not_shown():
     assert "def _back" in g.source
     for a, b in zip(got, symgrad.grad(strided_dot, (0, 1))(x, w)):
         np.testing.assert_allclose(a, b)
+
+
+def rows_of_a_number(x, y, a):
+    xs = []
+    for _ in y:
+        xs.append(a)
+    return sum(xs)
+
+
+def test_a_loop_input_numba_cannot_compute_keeps_the_loop_in_python():
+    """The backward loop reads the stacked cotangent, written inline where the loop is called
+    (`np.broadcast_to(np.expand_dims(1.0, axis=0), (2,))`, which Numba refuses on a number):
+    the loop is compiled only if its function can compute such inputs (found by the control
+    fuzzer, seed 98215: the module fell back on NumPy's with a warning)."""
+    args = (RNG.standard_normal(3), RNG.standard_normal((2, 3)), 0.109)
+    symgrad.check_grads(rows_of_a_number, args, (0, 1, 2), backend="numba")
+    g = symgrad.grad(rows_of_a_number, (0, 1, 2), backend="numba")
+    assert g(*args)[2] == 2.0
