@@ -243,12 +243,13 @@ def rows_of_a_number(x, y, a):
     return sum(xs)
 
 
-def test_a_loop_input_numba_cannot_compute_keeps_the_loop_in_python():
-    """The backward loop reads the stacked cotangent, written inline where the loop is called
-    (`np.broadcast_to(np.expand_dims(1.0, axis=0), (2,))`, which Numba refuses on a number):
-    the loop is compiled only if its function can compute such inputs (found by the control
-    fuzzer, seed 98215: the module fell back on NumPy's with a warning)."""
+def test_a_compiled_loops_inputs_are_computed_where_it_is_called():
+    """The backward loop reads the stacked cotangent, an expression NumPy computes and Numba
+    refuses (`np.broadcast_to(np.expand_dims(1.0, axis=0), (2,))`): it is computed where the
+    compiled loop is called, and passed in (found by the control fuzzer, seed 98215: it was
+    computed inside, and the module fell back on NumPy's with a warning)."""
     args = (RNG.standard_normal(3), RNG.standard_normal((2, 3)), 0.109)
     symgrad.check_grads(rows_of_a_number, args, (0, 1, 2), backend="numba")
     g = symgrad.grad(rows_of_a_number, (0, 1, 2), backend="numba")
     assert g(*args)[2] == 2.0
+    assert "ys_bar = np.broadcast_to" in g.source.split("def grad_", 1)[1]

@@ -55,8 +55,6 @@ def compiled_loop(writer, node) -> bool:
     body = view.body
     if not _compiles(body, _within(writer.plan, body)) or not _stable(writer.graph, node):
         return False
-    if not all(_inline_compiles(writer, i) for i in node.inputs):
-        return False
     if not view.counted:  # a while: its test compiles, its tape counts its steps
         test = node.attrs["cond"]
         if not _compiles(test, _within(writer.plan, test)):
@@ -84,22 +82,9 @@ def compiled_vjp(writer, node) -> bool:
     forward = g[item.inputs[0]] if item.op == "item" else None
     if forward is None or forward.op not in ("loop", "while"):
         return False
-    if not all(_inline_compiles(writer, i) for i in node.inputs[1:]):
-        return False
     if tape_item(g, forward) is not None:  # written as arrays, or not (`attempt`)
         return (id(g), node.inputs[0]) in kernels.arrays
     return _vjp_compiles(writer.plan, node)
-
-
-def _inline_compiles(writer, nid: int) -> bool:
-    """Whether an input of a loop compiles where the loop's function computes it: a value
-    written inline is computed there (`ys_bar = np.broadcast_to(...)`), a named one is its
-    argument."""
-    node = writer.graph[nid]
-    if nid not in writer.inline or node.op == "const":
-        return True
-    ok = _jit(writer.graph, node, writer.plan) and _typed(node.aval)
-    return ok and all(_inline_compiles(writer, i) for i in node.inputs)
 
 
 def attempt(writer, write) -> list[str] | None:

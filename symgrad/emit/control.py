@@ -127,13 +127,13 @@ def _write_loop(writer, node, jit: bool) -> list[str] | None:
     carried = [
         items.get(j) or fresh(body[p].name, writer.used) for j, p in enumerate(view.carried_params)
     ]
+    before: list[str] = []  # a compiled loop's inputs computed where it is called
     captured = [
-        _name_of(writer, ins[i], lines, body[p].name)
+        _name_of(writer, ins[i], before if jit else lines, body[p].name)
         for i, p in zip(view.captured_inputs, view.captured_params)
     ]
     sub = writer.sub_writer(body, dict(zip(body.params, [*index, *carried, *captured])))
     initial = _initial(writer, node, view.carried_inputs)
-    before = []  # a compiled loop's initial values computed where it is called
     if jit:
         for j, value in enumerate(initial):
             if not isinstance(value, (ast.Name, ast.Constant)):
@@ -273,9 +273,10 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     tape = ins[0]
     name = lambda p: body[p].name  # noqa: E731
     lines: list[str] = []
+    outside: list[str] = []  # a compiled loop's inputs computed where it is called
     entry = [fresh(name(p), writer.used) for p in view.entry_params]
     captured = [
-        _name_of(writer, ins[i], lines, name(p))
+        _name_of(writer, ins[i], outside if jit else lines, name(p))
         for i, p in zip(view.captured_inputs, view.captured_params)
     ]
     results = [fresh(name, writer.used) for _, _, name in outs]
@@ -285,7 +286,9 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     state = [
         of_state.get(s) or fresh(name(p), writer.used) for s, p in enumerate(view.state_params)
     ]
-    stacked = [_name_of(writer, ins[i], lines, "ys_bar") for i in view.row_inputs]  # of stacks
+    stacked = [
+        _name_of(writer, ins[i], outside if jit else lines, "ys_bar") for i in view.row_inputs
+    ]
     rows = [fresh(f"{name}_t", writer.used) for name in stacked]  # and of this step's row
     sub = writer.sub_writer(body, dict(zip(body.params, [*entry, *captured, *state, *rows])))
     read = _states_read(writer, node)
@@ -323,7 +326,8 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
         lines += walk.head() + _body_lines(writer, sub, assign) + after
         items = _item_ids(writer, node)
         avals = [writer.graph[items[r]].aval for r in items]
-        return wrap(writer, node, lines, [results[r] for r in items], avals, back=True)
+        compiled = wrap(writer, node, lines, [results[r] for r in items], avals, back=True)
+        return None if compiled is None else outside + compiled
     unpack = "(" + ", ".join(entry) + ("," if len(entry) == 1 else "") + ")"  # (i,) or ()
     target, walk = unpack[1:-1] if len(entry) > 1 else unpack, f"reversed({writer.names[tape]})"
     if (id(writer.graph), tape) in writer.kernels.arrays:  # a compiled loop's: arrays
