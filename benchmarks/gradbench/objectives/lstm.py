@@ -70,12 +70,13 @@ FUNCTIONS = {"objective": objective, "jacobian": jacobian}
 
 def _compile():
     """Compile the gradient at define time (not timed), as in lse.py, on 14 bits (the width of
-    every workload's characters), two layers and three characters."""
+    every workload's characters), two layers and ten characters (a number of steps equal to
+    another number the loops read would be one argument, and another machine code)."""
     rng = np.random.default_rng(0)
     b, layers = 14, 2
     main = rng.random((2 * layers, 4 * b))
     state = rng.random((2 * layers, b))
-    jacobian(main, rng.random((3, b)), state, (rng.random((3, b)) > 0.5).astype(float))
+    jacobian(main, rng.random((3, b)), state, (rng.random((10, b)) > 0.5).astype(float))
 
 
 _compile()
