@@ -167,3 +167,25 @@ def test_a_zero_cotangent_of_a_removed_output_takes_its_shape(m, name, args):
     expected = symgrad.grad(fn, argnums=tuple(wrt))(*args)
     for got, want in zip(load(source, "grad_fn")(*args), expected):
         np.testing.assert_allclose(got, want)
+
+
+def _dead_sum_beside_a_stack(x, y, a):
+    u1 = x
+    x = np.zeros_like(u1)
+    xs4 = []
+    for _ in range(2):
+        xs4.append(y)
+        x += u1  # nobody reads x: its running cotangent is zero, but u1's adds it
+    return np.mean(xs4[0])
+
+
+def test_a_running_cotangent_the_body_hands_on_as_is_starts_before_the_loop():
+    """The backward loop's cotangent of u1 adds x's running cotangent as it is (the body's
+    output is the param itself): x_bar must be made before the loop though nothing else reads
+    it (the control fuzzer, seed 99150: a NameError in the emitted code)."""
+    rng = np.random.default_rng(0)
+    args = (rng.standard_normal(3), rng.standard_normal((2, 3)), -0.006)
+    symgrad.check_grads(_dead_sum_beside_a_stack, args, (0, 1, 2))
+    value, (gx, gy, ga) = symgrad.value_and_grad(_dead_sum_beside_a_stack, (0, 1, 2))(*args)
+    assert not gx.any() and ga == 0.0
+    np.testing.assert_allclose(gy, np.full((2, 3), 1 / 6))
