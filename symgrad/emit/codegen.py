@@ -193,7 +193,7 @@ class _Writer:
         node = self.graph[nid]
         if node.op in ("setitem", "index_add") and self.kernels.inside:
             return self.copied_update(nid)
-        if node.op == "const" and self.kernels.inside and type(node.attrs["value"]) is int:
+        if self.kernels.constant(self, nid):
             self.kernels.literals[self.names[nid]] = repr(node.attrs["value"])  # an argument
             return ""  # (`layers = 2`: the compiled loop takes layers, passed 2)
         self.inline.add(nid)  # build this node's own expression, not a reference to its name

@@ -174,8 +174,7 @@ def _listed(view: Loop) -> bool:
     if view.index_only:  # walked back by `reversed(range(...))`, which Numba lacks
         return False
     body = view.body
-    entry = [view.index_param] * view.counted + [view.carried_params[j] for j in view.taped]
-    return all(_typed(body[p].aval) for p in [*entry, *view.decisions])
+    return all(_typed(body[p].aval) for p in [*view.entry_params, *view.decisions])
 
 
 def _a_listed_tape(graph, node) -> bool:

@@ -52,8 +52,7 @@ def _name_of(writer, nid: int, lines: list[str], base: str) -> str:
     a compiled loop, is an argument of it)."""
     if nid not in writer.inline:
         return writer.names[nid]
-    node = writer.graph[nid]
-    if writer.kernels.inside and node.op == "const" and type(node.attrs["value"]) is int:
+    if writer.kernels.constant(writer, nid):
         return writer.kernels.lift(writer, nid, base)  # an argument of the compiled loop
     name = fresh(base, writer.used)
     lines.append(f"{name} = {ast.unparse(writer.expr(nid))}")
@@ -82,9 +81,7 @@ def _range(writer, start: int, stop: int, step: int) -> str:
 def _start(writer, nid: int) -> ast.expr:
     """A loop's initial value; in a compiled loop, a number known statically other than 0 and
     ±1 (a backward loop's seed, `-1 / n`) is an argument of the function (`_bound`)."""
-    node = writer.graph[nid]
-    value = node.attrs.get("value") if node.op == "const" else None
-    if writer.kernels.inside and type(value) in (int, float) and value not in (0, 1, -1):
+    if writer.kernels.constant(writer, nid, (int, float), besides=(0, 1, -1)):
         return ast.Name(writer.kernels.lift(writer, nid, "start"), ast.Load())
     return writer.expr(nid)
 
@@ -92,10 +89,9 @@ def _start(writer, nid: int) -> ast.expr:
 def _bound(writer, nid: int) -> str:
     """A range's bound; in a compiled loop, an int known statically is an argument of the
     function (`Kernels.literals`), so that other numbers of steps run the same machine code."""
-    node = writer.graph[nid]
-    if not writer.kernels.inside or node.op != "const" or type(node.attrs["value"]) is not int:
-        return ast.unparse(writer.expr(nid))
-    return writer.kernels.lift(writer, nid, "stop")
+    if writer.kernels.constant(writer, nid):
+        return writer.kernels.lift(writer, nid, "stop")
+    return ast.unparse(writer.expr(nid))
 
 
 def _body_lines(writer, sub, assign) -> list[str]:
@@ -146,7 +142,7 @@ def _write_loop(writer, node, jit: bool) -> list[str] | None:
     decisions = view.decisions
     taped = [carried[j] for j in view.taped]
     if jit:
-        entry = [(e, body[p].aval) for e, p in zip([*index, *taped], _entry_params(view))]
+        entry = [(e, body[p].aval) for e, p in zip([*index, *taped], view.entry_params)]
         entry += [(_base(sub, d), body[d].aval) for d in decisions]
         steps = _range(writer, *ins[:3]) if view.counted else None
         rows = ArrayRows(writer, steps, view.breaks)
@@ -186,11 +182,6 @@ def _write_loop(writer, node, jit: bool) -> list[str] | None:
     avals = [writer.graph[i].aval for i in read.values()]
     compiled = wrap(writer, node, lines, [items[j] for j in read], avals)
     return None if compiled is None else before + compiled
-
-
-def _entry_params(view) -> list[int]:
-    """The body params whose values a tape entry holds: the index, the carried values taped."""
-    return [view.index_param] * view.counted + [view.carried_params[j] for j in view.taped]
 
 
 class _Lists:

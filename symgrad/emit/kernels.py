@@ -56,6 +56,13 @@ class Kernels:
         self.literals: dict[str, str] = {}
         self.lifted: dict[tuple[int, int], str] = {}
 
+    def constant(self, writer, nid: int, numbers=(int,), besides=()) -> bool:
+        """Whether node nid of writer's graph, read in the compiled loop being written, is a
+        number it takes as an argument: a constant of one of these types, but for `besides`."""
+        node = writer.graph[nid]
+        value = node.attrs.get("value") if node.op == "const" else None
+        return self.inside and type(value) in numbers and value not in besides
+
     def lift(self, writer, nid: int, name: str) -> str:
         """The parameter of the compiled loop being written that stands for const node nid of
         writer's graph (its value passed where the loop is called)."""

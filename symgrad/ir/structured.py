@@ -115,6 +115,12 @@ class Loop:
         return self.body.params[self.counted :]
 
     @property
+    def entry_params(self) -> list[int]:
+        """The params whose values a tape entry holds (before its decisions): the index, then
+        the carried values `taped` lists."""
+        return [self.index_param] * self.counted + [self.carried_params[j] for j in self.taped]
+
+    @property
     def next_carried(self) -> list[int]:
         return self.body.outputs[: self.k]
 
