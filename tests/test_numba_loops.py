@@ -253,3 +253,13 @@ def test_a_compiled_loops_inputs_are_computed_where_it_is_called():
     g = symgrad.grad(rows_of_a_number, (0, 1, 2), backend="numba")
     assert g(*args)[2] == 2.0
     assert "ys_bar = np.broadcast_to" in g.source.split("def grad_", 1)[1]
+
+
+def test_a_compiled_backward_loop_adds_a_read_slices_cotangent_in_place():
+    """`x[i : i + k]` read at each step: the backward loop adds its cotangent into x's at the
+    slice (`x_bar[i:j] += ...`), never through zeros as large as x made at every step."""
+    x, w = PROGRAMS["conv"][1]
+    g = symgrad.grad(conv, (0, 1), backend="numba")
+    g(x, w)
+    back = g.source.split("def _back", 1)[1].split("\n\n\n", 1)[0]
+    assert "] += " in back and "np.zeros_like(x, " not in back, back

@@ -282,6 +282,12 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     ]
     rows = [fresh(f"{name}_t", writer.used) for name in stacked]  # and of this step's row
     sub = writer.sub_writer(body, dict(zip(body.params, [*entry, *captured, *state, *rows])))
+    if writer.kernels.inside:  # zeros with v added into a captured value's cotangent: `+=` there
+        sub.inline |= {  # (a compiled loop's other updates are statements: `copied_update`)
+            body.outputs[r]
+            for r, (kind, _, _) in enumerate(outs)
+            if kind == "acc" and body[body.outputs[r]].op == "index_add"
+        }
     read = _states_read(writer, node)
     initial = _initial(writer, node, view.state_inputs)
     lines += writer.assign([state[s] for s in read], [initial[s] for s in read])
