@@ -7,6 +7,7 @@ its source says which loops run compiled (`def _loopN`, `def _backN`) and how th
 from __future__ import annotations
 
 import importlib.util
+import re
 
 import numpy as np
 import pytest
@@ -256,10 +257,34 @@ def test_a_compiled_loops_inputs_are_computed_where_it_is_called():
 
 
 def test_a_compiled_backward_loop_adds_a_read_slices_cotangent_in_place():
-    """`x[i : i + k]` read at each step: the backward loop adds its cotangent into x's at the
-    slice (`x_bar[i:j] += ...`), never through zeros as large as x made at every step."""
+    """`x[i : i + k]` read at each step: the backward loop's nests add their values into x's
+    and w's cotangents where they compute them, x's at the slice (`_fused3(x_bar_1[i_1:t5],
+    t6, w, (3,))`), never through zeros as large as x made at every step, nor an array made
+    for the values."""
     x, w = PROGRAMS["conv"][1]
     g = symgrad.grad(conv, (0, 1), backend="numba")
     g(x, w)
     back = g.source.split("def _back", 1)[1].split("\n\n\n", 1)[0]
-    assert "] += " in back and "np.zeros_like(x, " not in back, back
+    assert "np.zeros_like(x, " not in back and "+=" not in back, back
+    assert re.search(r"\n +_fused\d\(x_bar_1\[i_1:t5\], t6, w, \(3,\)\)", back), back
+    assert re.search(r"\n +_fused\d\(w_bar_1, t6, x\[i_1:t5\], \(3,\)\)", back), back
+    nests = g.source.split("def _back", 1)[0]
+    assert "x_bar_1[i] += t6 * w_i" in nests and "w_bar_1[i] += t6 * x_i" in nests, nests
+
+
+def sines_of_rows(W, x):
+    s = 0.0
+    for i in range(W.shape[0]):
+        s = s + np.sum(np.sin(W[i] * x) * s)
+    return s
+
+
+def test_a_backward_steps_nest_adds_into_a_row_and_a_whole_cotangent():
+    """One nest computes both values a step adds, W's row's and x's, and adds them in: into
+    the row `W_bar_1[i_1]` and into x_bar whole; checked against central differences."""
+    args = (RNG.standard_normal((4, 3)), RNG.standard_normal(3))
+    symgrad.check_grads(sines_of_rows, args, (0, 1), backend="numba")
+    g = symgrad.grad(sines_of_rows, (0, 1), backend="numba")
+    g(*args)
+    assert re.search(r"_fused1\(W_bar_1\[i_1\], x_bar_1, ", g.source), g.source
+    assert "added into W_bar_1, x_bar_1" in g.source, g.source

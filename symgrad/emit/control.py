@@ -30,7 +30,7 @@ from symgrad.emit.compiled import (
     wrap,
 )
 from symgrad.emit.outer_sums import OuterSums
-from symgrad.emit.scatter import scatter
+from symgrad.emit.scatter import into, scatter
 from symgrad.ir.avals import PYTHON
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import Cond, Loop, LoopVjp
@@ -296,6 +296,12 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     steps, given = (walk.steps, walk.given(view.entry_params)) if jit else (None, None)
     lines += walk.before if jit else []
     sums = OuterSums(writer, sub, node, results, steps, given)  # Σ_t outer(a_t, b_t): 1 product
+    accs = {
+        r: (results[r], view.captured_params[pos])
+        for r, (kind, pos, _) in enumerate(outs)
+        if kind == "acc" and r not in sums.rows_of
+    }
+    added = into(sub, accs) if writer.in_place else set()  # by the nests computing them
     for r, (kind, pos, _) in enumerate(outs):
         if kind == "acc" and r not in sums.rows_of:
             of = writer.graph[ins[view.captured_inputs[pos]]].aval
@@ -306,11 +312,10 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
         """Accumulate into the captured values' cotangents (reading this step's carried
         cotangents), then pass the carried cotangents on to the step before."""
         adds = sums.appends()
-        captured_params = view.captured_params
-        for r, (kind, pos, _) in enumerate(outs):
-            if kind == "acc" and r not in sums.rows_of:
-                acc, out = results[r], body.outputs[r]
-                add = scatter(sub, out, acc, captured_params[pos])  # writes no _index_add
+        for r, (acc, captured) in accs.items():
+            if r not in added:
+                out = body.outputs[r]
+                add = scatter(sub, out, acc, captured)  # writes no _index_add
                 if add is None:
                     add = _accumulate(acc, sub.expr(out), writer.in_place)
                 adds.append(ast.unparse(add))

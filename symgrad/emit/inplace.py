@@ -251,6 +251,8 @@ def _origins(graph: Graph, private, p: Plan) -> dict[int, frozenset]:
             out[n] = own
         elif n in updates:
             out[n] = out[node.inputs[0]]
+        elif node.op == "item" and fresh(graph[node.inputs[0]].op):
+            out[n] = own  # a result of a loop nest (`fused`), made by it
         elif node.op == "item":
             src = graph[node.inputs[0]]
             k = _carried_input(src, node.attrs["index"])

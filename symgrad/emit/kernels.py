@@ -119,22 +119,26 @@ def write_fused(writer, node) -> list[str]:
     index = [fresh(i, used) for i in _INDICES.get(len(shape), [f"i{k}" for k in range(len(shape))])]
     outer = [writer.expr(i) for i in node.inputs]
     args = [fresh(_base(o) or body[p].name or "a", used) for o, p in zip(outer, body.params)]
-    items = _items(writer, node)
-    results = [fresh(items.get(k, "out"), used) for k in range(len(node.aval))]
+    items, into = _items(writer, node), writer.into.get(node.id)
+    named = {k: _base(ast.parse(d, mode="eval").body) or "acc" for k, d in enumerate(into or ())}
+    results = [fresh((named or items).get(k, "out"), used) for k in range(len(node.aval))]
     loads, elements = _loads(body, shape, index, args, used)
     sub = _ScalarWriter(body, used, elements, True, None, kernels, writer.helper_names)
-    lines = _nest(node, sub, index, results, loads)
+    lines = _nest(node, sub, index, results, loads, into is not None)
     n_steps = sum(1 for n in body.nodes() if n.op not in ("param", "const"))
     folds = node.attrs["folds"]
     doc = f"{node.aval[0].dtype.name}, entry by entry: {n_steps} step"
     doc += "s" * (n_steps != 1)
     doc += f", {len(folds)} total{'s' * (len(folds) != 1)}" if folds else ""
+    doc += f", added into {', '.join(results)}" if into else ""
     shapes = _shapes(node)
-    params = ", ".join([*args, *shapes])
+    params = ", ".join([*(results if into else ()), *args, *shapes])
     source = [DECORATOR, f"def {name}({params}):", f'    """{doc}."""']
     kernels.sources.append("\n".join(source + ["    " + line for line in lines]))
-    targets = [items.get(k, "_") for k in range(len(node.aval))]
     call = [ast.unparse(o) for o in outer] + [repr(tuple(v)) for v in shapes.values()]
+    if into:
+        return [f"{name}({', '.join([*into, *call])})"]
+    targets = [items.get(k, "_") for k in range(len(node.aval))]
     lines = [f"{', '.join(targets)} = {name}({', '.join(call)})"]
     return lines + numbers_back(targets, node.aval)
 
@@ -174,8 +178,9 @@ def _tuple(dims: list[str]) -> str:
     return f"({kept[0]},)" if len(kept) == 1 else f"({', '.join(kept)})"
 
 
-def _nest(node, sub, index, results, loads) -> list[str]:
-    """The kernel's body: the result arrays and totals, the loop nest, the totals finished."""
+def _nest(node, sub, index, results, loads, into: bool = False) -> list[str]:
+    """The kernel's body: the result arrays and totals, the loop nest, the totals finished;
+    `into`: the results are arrays of the nest's shape it adds into (`scatter.into`)."""
     body, shape, folds = node.attrs["body"], node.attrs["shape"], node.attrs["folds"]
     scatters = node.attrs.get("scatters", ())
     n_added = sum(len(added) for _, _, added in scatters)
@@ -184,7 +189,9 @@ def _nest(node, sub, index, results, loads) -> list[str]:
     length = [f"shape[{d}]" for d in range(len(shape))]  # the nest's lengths, its arguments
     for k, (r, o) in enumerate(zip(results, body.outputs[: len(body.outputs) - n_added])):
         aval, value = node.aval[k], ast.unparse(sub.expr(o))
-        if k < n_arrays:
+        if into:
+            steps.append(f"{r}[{', '.join(index)}] += {value}")
+        elif k < n_arrays:
             lines.append(f"{r} = np.empty(shape, {dtype_name(aval.dtype)})")
             steps.append(f"{r}[{', '.join(index)}] = {value}")
         elif aval.shape == ():
@@ -210,5 +217,4 @@ def _nest(node, sub, index, results, loads) -> list[str]:
         count = " * ".join(length[d] for d in sorted(reduced)) or "1"
         returned.append(f"{r} / ({count})" if op == "mean" else r)
     returned += results[n_arrays + len(folds) :]
-    lines.append(f"return {', '.join(returned)}")
-    return lines
+    return lines if into else lines + [f"return {', '.join(returned)}"]

@@ -7,6 +7,13 @@ an update of the running cotangent `acc`: `acc[index] += v` where the index hold
 slices alone (no element repeats), else `np.add.at(acc, index, v)`; None where `out` is not
 such a node (or is named by a statement of its own). A row read in the body (`X[k]`) so adds
 into its row, instead of building a whole array of zeros each step.
+
+`into(sub, outs, accs)` finds the `fused` nodes of the body (`symgrad.passes.fuse`) whose every
+result is such a v, or is itself an output added whole into its cotangent (`acc += v`): their
+loop nest adds each result into its running cotangent where it computes it, with no array made
+for it (`symgrad.emit.kernels`). It gives, by fused node, the array each result is added into
+(`acc`, or `acc[i:j]` where the index's parts are named before the nest is called), and sets
+`sub.into` to it; the outputs so added are left out of the step's other updates.
 """
 
 from __future__ import annotations
@@ -57,3 +64,39 @@ def scatter(sub, out: int, acc: str, captured: int) -> ast.stmt | None:
     where = rule.emit(args, node.attrs, rule).args[1]
     add_at = ast.Attribute(ast.Attribute(ast.Name("np", ast.Load()), "add"), "at")
     return ast.Expr(ast.Call(add_at, [ast.Name(acc, ast.Load()), where, args[1]], []))
+
+
+def into(sub, outs: dict[int, tuple[str, int]]) -> set[int]:
+    """outs: body output position -> (its running cotangent's name, the captured param). Sets
+    `sub.into` (see the module docstring); returns the output positions it adds."""
+    g, position = sub.graph, {n.id: k for k, n in enumerate(sub.graph.nodes())}
+    dest: dict[int, dict[int, tuple[int, ast.expr]]] = {}  # fused -> result -> (output, array)
+    for r, (acc, captured) in outs.items():
+        out, name = g.outputs[r], ast.Name(acc, ast.Load())
+        at = added_at(g, out, captured)
+        item = g[at].inputs[1] if at == out and basic(g, g[at]) else out
+        if g[item].op != "item" or g[g[item].inputs[0]].op != "fused":
+            continue
+        fused = g[item].inputs[0]
+        alone = g.users(item) == [at] if at == out else _only_output(g, item)
+        region = indexing.region(g, g[at]) if at == out else g[captured].aval.shape
+        if not alone or region != g[item].aval.shape:
+            continue
+        if at == out:
+            parts = g[out].inputs[2:]
+            if any(
+                g[p].op != "const" and (p in sub.inline or position[p] > position[fused])
+                for p in parts
+            ):
+                continue
+            where = index_expr(g[out].attrs["index"], [sub.expr(p) for p in parts])
+            name = ast.Subscript(name, where, ast.Load())
+        dest.setdefault(fused, {})[g[item].attrs["index"]] = (r, name)
+    added = set()
+    for fused, results in dest.items():
+        node = g[fused]
+        if node.attrs["folds"] or "scatters" in node.attrs or len(results) != len(node.aval):
+            continue
+        sub.into[fused] = [ast.unparse(results[k][1]) for k in range(len(node.aval))]
+        added |= {r for r, _ in results.values()}
+    return added

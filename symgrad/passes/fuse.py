@@ -16,7 +16,12 @@ Clusters never make a cycle: a set of nodes joins only where no path leaves it a
 cluster (the total is known only after the loop). In loop bodies and branches, a cluster that
 adds up a total is a loop too: a step's `np.sum(x[i : i + k] * w)` is one call, with no array
 made for its temporaries (a chain of elementwise work alone, Numba's array expressions already
-compute in one loop where the loop runs compiled).
+compute in one loop where the loop runs compiled). So is a cluster of a backward loop's body
+(`loop_vjp`) whose every value read outside it is added, entry for entry, into the running
+cotangent of a value the loop captures (`_added`: `w_bar += g * x[i : i + k]`, or at a view of
+it, `x_bar[i : i + k] += g * w`, where the shapes decide that the view has the value's shape):
+the nest adds them in where it computes them (`symgrad.emit.scatter.into`), and no array is
+made for them at each step.
 
 A loop's results added into slices of an array of zeros made for them (`g = np.zeros_like(x);
 g[:-1] = a; g[1:] += b`, or `_index_add(x, a, [:-1])` for the first two: the backward pass of
@@ -34,14 +39,18 @@ from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, broadcast
 from symgrad.ir.graph import subgraphs
 from symgrad.ir.index import Slice
+from symgrad.ir.structured import LoopVjp
 from symgrad.rules import RULES
+from symgrad.rules.indexing import basic, region
 
 
-def fuse(graph: Graph, body: bool = False) -> Graph:
+def fuse(graph: Graph, body: bool = False, added: frozenset = frozenset()) -> Graph:
     """Rewrite each cluster worth a loop as a `fused` node, in graph and in the graphs its
-    loops and branches own (`body`); returns graph."""
+    loops and branches own (`body`; `added`: the values a backward loop's step adds into its
+    running cotangents); returns graph."""
     for members, folds in _clusters(graph):
-        if folds or not body:
+        work = len(folds) + sum(1 for m in members if graph[m].op != "const")
+        if work >= 2 and (folds or not body) or not folds and _all_added(graph, members, added):
             _rewrite(graph, members, folds)
     for node in list(graph.nodes()):
         if node.id in graph and node.op in ("zeros_like", "zeros", "index_add"):
@@ -49,8 +58,42 @@ def fuse(graph: Graph, body: bool = False) -> Graph:
     for node in graph.nodes():
         if node.op != "fused":
             for sub in subgraphs(node):
-                fuse(sub, body=True)
+                fuse(sub, body=True, added=_added(node) if node.op == "loop_vjp" else frozenset())
     return graph
+
+
+def _all_added(graph: Graph, members: list[int], added: frozenset) -> bool:
+    """Whether every value of the cluster read outside it is added into a running cotangent."""
+    inside = set(members)
+    read = [
+        m for m in members if m in graph.outputs or any(u not in inside for u in graph.users(m))
+    ]
+    return bool(read) and all(m in added for m in read)
+
+
+def _added(node) -> frozenset:
+    """The values a `loop_vjp`'s step adds, entry for entry, into the running cotangent of a
+    captured value x: a body output of x's shape and dtype (`acc += v`), or v of an output
+    `index_add(x, v, index)` of a basic index whose region has v's shape where the shapes
+    decide it (`acc[index] += v`, a view of acc: broadcasting nothing)."""
+    view = LoopVjp(node)
+    body, out = view.body, set()
+    for r, (kind, pos, _) in enumerate(view.outs):
+        if kind != "acc":
+            continue
+        o, x = body.outputs[r], body[view.captured_params[pos]]
+        if body.users(o) or body.outputs.count(o) != 1:
+            continue
+        v = body[o].inputs[1] if body[o].op == "index_add" else o
+        shape = _shape(body[v].aval)
+        if shape is None or body[v].aval.dtype != x.aval.dtype:
+            continue
+        if v == o:
+            out |= {v} if shape == x.aval.shape else set()
+        elif body[o].inputs[0] == x.id and body.users(v) == [o] and v not in body.outputs:
+            parts = {"parts": [body[p].aval for p in body[o].inputs[2:]]}
+            out |= {v} if basic(parts, body[o].attrs) and region(body, body[o]) == shape else set()
+    return frozenset(out)
 
 
 def _shape(aval) -> tuple[int, ...] | None:
@@ -176,8 +219,7 @@ def _clusters(graph: Graph) -> list[tuple[list[int], list[int]]]:
                 cl.folds.add(node.id)
     out = []
     for nodes in cl.members.values():
-        work = [m for m in nodes if graph[m].op != "const"]
-        if len(work) >= 2:
+        if any(graph[m].op != "const" for m in nodes):
             order = sorted(nodes, key=cl.position.__getitem__)
             folds = [m for m in order if m in cl.folds]
             out.append(([m for m in order if m not in cl.folds], folds))
@@ -316,13 +358,13 @@ def _chain(graph: Graph, zeros):
             break
         if "scatters" in src.attrs:  # one array of zeros per loop
             break
-        region, shape = offsets
+        starts, shape = offsets
         if shape != src.attrs["shape"] or graph[value].aval != Aval(shape, dest.dtype, ARRAY):
             break
         if len(graph.users(value)) != 1 or value in graph.outputs:
             break
         fused = src
-        steps.append((value, region))
+        steps.append((value, starts))
         gone |= nodes
         z = update
         step = None if z in graph.outputs or z in graph.checks else _add(graph, z, _users(graph, z))

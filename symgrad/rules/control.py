@@ -113,5 +113,6 @@ defrule(
     None,
     structured=True,
     nondiff=True,
+    fresh=True,  # its results are arrays its loop nest makes, or numbers
     math="none: made after differentiating, to emit elementwise work as one compiled loop",
 )

@@ -92,6 +92,14 @@ def _getitem_aval(ins: dict, attrs: dict) -> Aval | None:
     return of_value(out, static=isinstance(a, tuple))  # an array, or part of a shape tuple
 
 
+def region(graph, node) -> tuple[int, ...] | None:
+    """The shape of the region of x that an `index_add(x, v, parts)` or `setitem` node's index
+    selects, where the shapes decide it (as x[index]'s: no clipping), else None."""
+    ins = {"a": graph[node.inputs[0]].aval, "parts": [graph[p].aval for p in node.inputs[2:]]}
+    out = _getitem_aval(ins, node.attrs)
+    return out.shape if out is not None and out.kind == ARRAY and out.known else None
+
+
 def _static_bounds(it, parts: list):
     """A slice with its bounds known statically (`w[:b]` of a b the shapes decide) written as
     numbers; any other index item as it is."""
