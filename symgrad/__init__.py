@@ -7,7 +7,7 @@ and `linearize` do the same in forward mode, from the table's JVP rules; `jacfwd
 """
 
 from symgrad import tree
-from symgrad.api import Compiled, emit_module, grad, value_and_grad, vjp
+from symgrad.api import Compiled, emit_module, grad, jit, value_and_grad, vjp
 from symgrad.checks import CheckReport, check, check_grads, verify_rules
 from symgrad.custom import custom_jvp, custom_vjp
 from symgrad.errors import (
@@ -42,6 +42,7 @@ __all__ = [
     "jacfwd",
     "jacobian",
     "jacrev",
+    "jit",
     "jvp",
     "linearize",
     "stop_gradient",

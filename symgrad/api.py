@@ -325,7 +325,7 @@ def _normalise_argnums(fn: Callable, argnums) -> tuple[tuple[int, ...], bool]:
 
 
 JACOBIANS = ("jacfwd", "jacrev")  # kinds whose call returns the driver's result as it is
-KINDS = ("grad", "value_and_grad", "vjp", "jvp", *JACOBIANS, "hessian")  # what emit_module emits
+KINDS = ("grad", "value_and_grad", "vjp", "jvp", *JACOBIANS, "hessian", "jit")  # emit_module's
 _WHAT = {
     "grad": "Gradient",
     "value_and_grad": "Value and gradient",
@@ -442,12 +442,14 @@ def _derivative(
     `out` layout), and a vjp takes a cotangent for each."""
     reads = Reads()
     aux: list = []
-    out: list | None = [] if kind in ("vjp", "jvp") else None
+    out: list | None = [] if kind in ("vjp", "jvp", "jit") else None
     fwd = source_graph(fn, reads, trees, aux if has_aux else None, out)
     argnums, holds = leaf_params(_params(fn), [fwd[p].name for p in fwd.params], trees, argnums)
     if kind == "jvp":
         graph = forward(fwd, list(argnums))
         floats = [graph.params[k] for k in argnums] + graph.params[len(fwd.params) :]
+    elif kind == "jit":  # the function itself
+        graph, floats = fwd, []
     else:
         if not (has_aux or out):
             _single_output(fwd, kind)
@@ -471,7 +473,8 @@ def _derivative(
     name = f"{kind}_{fwd.name}"
     wrt = ", ".join(fwd[fwd.params[k]].name for k in argnums)
     params = ", ".join(fwd[p].name for p in fwd.params)
-    doc = f"{_WHAT[kind]} of {fwd.name}({params}) with respect to {wrt}.{holds}"
+    doc = f"{_WHAT.get(kind)} of {fwd.name}({params}) with respect to {wrt}.{holds}"
+    doc = f"{fwd.name}({params}), compiled.{holds}" if kind == "jit" else doc
     float_params = [graph.params.index(p) for p in floats]
 
     def finish() -> Graph:
@@ -686,8 +689,9 @@ class Compiled:
         custom = getattr(fn, "symgrad_custom", None)  # symgrad.custom_vjp: lowered with its rule
         if not isinstance(fn, (types.FunctionType, Compiled)) and not custom:
             what = getattr(fn, "__name__", type(fn).__name__)
+            verb = "compile" if kind == "jit" else "differentiate"
             raise SourceUnavailableError(
-                f"cannot differentiate {what}: it is a {type(fn).__name__}, not a Python function "
+                f"cannot {verb} {what}: it is a {type(fn).__name__}, not a Python function "
                 "with source",
                 hint=f"Wrap it in a `def` in a source file: def f(x): return np.sum({what}(x)).",
             )
@@ -699,6 +703,7 @@ class Compiled:
         self.fn = fn
         self.kind = kind
         self.has_aux = has_aux
+        argnums = () if kind == "jit" else argnums  # it differentiates nothing
         self.backend = checked_backend(backend, kind)
         self.argnums, self._single = _normalise_argnums(fn, argnums)
         self.__name__ = f"{kind}_{getattr(fn, '__name__', 'f')}"
@@ -776,7 +781,7 @@ class Compiled:
         """A call with containers of parameters: the module compiled for their structure
         runs on their leaves, and each gradient comes back in its argument's structure (None
         at a leaf that is no float), a Jacobian nested as JAX nests it."""
-        if self.kind not in ("grad", "value_and_grad", *JACOBIANS):
+        if self.kind not in ("grad", "value_and_grad", "jit", *JACOBIANS):
             raise SymgradError(
                 f"{self.kind} of {self.fn.__qualname__}: a {self.kind} of containers (dicts, "
                 f"lists, tuples, dataclasses) is called as symgrad.{self.kind}(f, ...)",
@@ -789,6 +794,8 @@ class Compiled:
         artifact = specialised(base, leaves)
         self._last = (base, artifact, trees)
         result = _run(artifact, self.fn, leaves)
+        if self.kind == "jit":
+            return _returned(result, base.out)
         if self.kind in JACOBIANS:
             return jacobian(result, base.out, dict(trees), self.argnums, self._single)
         return self.from_leaves(result, base.aux, trees)
@@ -837,6 +844,8 @@ class Compiled:
             value, aux_value, grads = self._parts(result, base.aux)
             return self._shaped(value, aux_value, grads)
         kind = self.kind
+        if kind == "jit":  # what the function returns
+            return _returned(result, base.out)
         if kind in JACOBIANS:  # nested in the structure of a container output
             if base.out is None:
                 return result
@@ -886,7 +895,7 @@ class Compiled:
         ):
             kind, inner = "hessian", inner.fn
         of = f"({inner._describe()})" if isinstance(inner, Compiled) else inner.__qualname__
-        options = [f"argnums={self._argnums}"]
+        options = [f"argnums={self._argnums}"] if kind != "jit" else []
         if self.has_aux:
             options.append("has_aux=True")
         if self.backend != "numpy":
@@ -976,6 +985,21 @@ def grad(
     Numba (docs/api.md, "Backends").
     """
     return _decorator("grad", fun, argnums, has_aux, backend)
+
+
+def _returned(result, out: Layout | None) -> Any:
+    """What a jit's function returns, from its module's outputs (a container's leaves)."""
+    if out is None:
+        return result
+    return out.build(result if isinstance(result, tuple) else (result,))
+
+
+def jit(fun: Callable | None = None, backend: str = "numpy") -> Any:
+    """`fun` itself, compiled as the transformations are: specialised at each call for its
+    arguments' shapes and dtypes, and with `backend="numba"` its loops and elementwise work
+    run as Numba code. The call returns what `fun` returns (an array, a number, or a tuple of
+    them); `.source` shows the module. Use as `jit(f)` or `@jit(backend="numba")`."""
+    return _decorator("jit", fun, (), False, backend)
 
 
 @_static

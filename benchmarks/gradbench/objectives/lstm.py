@@ -9,7 +9,9 @@ layer i, row 2i+1 its cell) and `sequence` (c × b, the bits of the text's chara
 
 `objective` is that float; `jacobian` is its gradient with respect to `main_params` (row-major)
 followed by the one with respect to `extra_params`, one flat list. The loss is plain NumPy, a
-loop over time steps holding the loop over layers; the gradient is symgrad's reverse mode.
+loop over time steps holding the loop over layers; the gradient is symgrad's reverse mode. On
+the Numba backend the loss is run as `symgrad.jit` of the same function (its loops compiled,
+as JAX's tool runs its loss under `jax.jit`).
 """
 
 import numpy as np
@@ -56,8 +58,11 @@ def lstm_objective(main_params, extra_params, state, sequence):
 _grad = symgrad.grad(lstm_objective, argnums=(0, 1), backend=BACKEND)
 
 
+_loss = symgrad.jit(lstm_objective, backend=BACKEND) if BACKEND == "numba" else lstm_objective
+
+
 def objective(main_params, extra_params, state, sequence):
-    return lstm_objective(main_params, extra_params, state, sequence)
+    return _loss(main_params, extra_params, state, sequence)
 
 
 def jacobian(main_params, extra_params, state, sequence):
@@ -69,14 +74,17 @@ FUNCTIONS = {"objective": objective, "jacobian": jacobian}
 
 
 def _compile():
-    """Compile the gradient at define time (not timed), as in lse.py, on 14 bits (the width of
-    every workload's characters), two layers and ten characters (a number of steps equal to
-    another number the loops read would be one argument, and another machine code)."""
+    """Compile the loss and its gradient at define time (not timed), as in lse.py, on 14 bits
+    (the width of every workload's characters), two layers and ten characters (a number of
+    steps equal to another number the loops read would be one argument, and another machine
+    code)."""
     rng = np.random.default_rng(0)
     b, layers = 14, 2
     main = rng.random((2 * layers, 4 * b))
     state = rng.random((2 * layers, b))
-    jacobian(main, rng.random((3, b)), state, (rng.random((10, b)) > 0.5).astype(float))
+    args = (main, rng.random((3, b)), state, (rng.random((10, b)) > 0.5).astype(float))
+    objective(*args)
+    jacobian(*args)
 
 
 _compile()

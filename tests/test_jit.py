@@ -1,0 +1,99 @@
+"""symgrad.jit: the function itself, emitted and specialised as the transformations are, on
+both backends; what it returns equals what the function returns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad
+from tests.conftest import BACKENDS
+
+RNG = np.random.default_rng(7)
+
+
+def rnn(W, U, xs):
+    h = np.zeros(W.shape[0])
+    loss = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + U @ xs[t])
+        loss = loss + np.sum(h**2)
+    return loss
+
+
+def clipped_steps(x, n):
+    y = x.copy()
+    for _ in range(n):
+        if np.sum(y) > 1.0:
+            y = y * 0.5
+        else:
+            y = y + np.sin(y)
+    return y
+
+
+def several(x, params):
+    z = params["w"] * x + params["b"]
+    return {"mean": np.mean(z), "rows": (np.exp(z), z**2)}
+
+
+CASES = {
+    "rnn": (
+        rnn,
+        lambda: (
+            RNG.standard_normal((5, 5)),
+            RNG.standard_normal((5, 3)),
+            RNG.standard_normal((7, 3)),
+        ),
+    ),
+    "branches_in_a_loop": (clipped_steps, lambda: (RNG.standard_normal(6), 4)),
+    "containers": (
+        several,
+        lambda: (RNG.standard_normal(4), {"w": 2.0, "b": RNG.standard_normal(4)}),
+    ),
+}
+
+
+def _same(a, b):
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, tuple):
+        assert isinstance(b, tuple) and len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    else:
+        assert np.shape(a) == np.shape(b)
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", CASES)
+def test_jit_returns_what_the_function_returns(case, backend):
+    fn, make = CASES[case]
+    f = symgrad.jit(fn, backend=backend)
+    for _ in range(2):  # a new signature, then the same again
+        args = make()
+        _same(f(*args), fn(*args))
+    assert f"def jit_{fn.__name__}(" in f.source
+
+
+def test_a_jit_on_numba_runs_the_users_loop_compiled():
+    pytest.importorskip("numba")
+    f = symgrad.jit(rnn, backend="numba")
+    f(*CASES["rnn"][1]())
+    assert "@numba.njit" in f.source and "def _loop" in f.source, f.source
+    assert "rnn(W, U, xs), compiled." in f.source
+    assert repr(f) == "<symgrad jit of rnn backend='numba'>"
+
+
+def test_emit_module_of_a_jit():
+    source = symgrad.emit_module(rnn, kind="jit")
+    assert "def jit_rnn(W, U, xs):" in source and "np.tanh(W @ h_1 + U @ xs[t])" in source
+
+
+def test_jit_refuses_what_it_cannot_read():
+    with pytest.raises(symgrad.SymgradError, match="jit expects a function"):
+        symgrad.jit(3)
+    with pytest.raises(symgrad.SymgradError, match="cannot compile print"):
+        symgrad.jit(print)
