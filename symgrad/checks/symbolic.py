@@ -405,13 +405,17 @@ def _all_zero(differences) -> bool:
         d = _exact_floats(d)
         if d == 0 or vanishes(d):  # the cheap exact test first; it decides nearly all
             continue
+        if d.has(sp.Heaviside, sp.Max, sp.Min, sp.Piecewise):  # piecewise: beyond simplify
+            if vanishes(sp.expand(d)):  # the same test, on the pieces' arguments expanded
+                continue
+            return False  # exact points decide
         tests = [lambda e: sp.expand(e) == 0, _numerator_vanishes]
         if any(p.exp.is_negative for p in d.atoms(sp.Pow)):  # a fraction: common denominator
             tests.reverse()  # first (expanding it whole first costs the most, in vain)
         if any(test(d) for test in tests):
             continue
-        if sp.count_ops(d) > 300 or d.has(sp.Heaviside, sp.Max, sp.Min, sp.Piecewise):
-            return False  # too big for simplify, or piecewise: exact points decide
+        if sp.count_ops(d) > 300:
+            return False  # too big for simplify: exact points decide
         if sp.simplify(d) != 0:
             return False
     return True
