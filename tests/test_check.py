@@ -10,7 +10,8 @@ import pytest
 
 import symgrad
 from symgrad.checks.rules_report import FAILED, POINTS, SYMBOLIC, RulesReport
-from symgrad.rules import RULES, ops
+from symgrad.rules import RULES, ops, orthogonal
+from symgrad.rules.decompositions import _inverse_gaps, _swap
 
 RULES_PAGE = Path(__file__).parents[1] / "docs" / "rules.md"
 RNG = np.random.default_rng(0)
@@ -37,6 +38,16 @@ def test_the_docs_page_is_the_table_of_every_rule_in_order():
     assert all(rows) and [m[1] for m in rows] == sorted(RULES), STALE
 
 
+def _svd_vjp_flipped(g, a, part):
+    """svd's VJP with B[U]'s J + Jᵀ written J − Jᵀ (proved at exact points, `rational_svd`)."""
+    if part != 0:
+        return orthogonal._svd_vjp(g, a, part)
+    u, s, vh = orthogonal._factors(a)
+    j = _inverse_gaps(s * s) * (_swap(u) @ g)
+    inner = (j - _swap(j)) * s[..., None, :]
+    return (u @ inner + (g - u @ (_swap(u) @ g)) / s[..., None, :]) @ vh
+
+
 @pytest.mark.parametrize(
     "name, param, wrong, method",
     [
@@ -45,6 +56,7 @@ def test_the_docs_page_is_the_table_of_every_rule_in_order():
         ("sum", "a", lambda g, a: 2 * g + 0 * a, SYMBOLIC),
         ("maximum", "x1", lambda g, x1, x2: g * (x1 < x2), POINTS),  # the mask inverted
         ("lgamma", "x", lambda g, x: g * ops.polygamma(x, n=1), SYMBOLIC),  # a numeric helper
+        ("svd", "a", _svd_vjp_flipped, POINTS),  # one sign flipped
     ],
 )
 def test_a_wrong_rule_fails_and_is_named(monkeypatch, name, param, wrong, method):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from symgrad.checks.factored import factored
 from symgrad.rules import RULES
 
 DOMAINS = {  # name: (low, high) of the uniform sample; special cases below
@@ -28,6 +29,8 @@ DOMAINS = {  # name: (low, high) of the uniform sample; special cases below
     "invertible": (-0.5, 0.5),  # plus 3 I
     "probability": (0.05, 0.95),  # inside (0, 1): probabilities, targets
     "const": (-2.0, 2.0),  # an array input that is not differentiated (a shape, a saved value)
+    "rational_svd": (0.5, 2.0),  # singular values: U diag(s) Vᵀ of rational factors (`factored`)
+    "rational_qr": (0.5, 2.0),  # R's diagonal: Q R of rational factors (`factored`)
 }
 _COUNTER = itertools.count()
 
@@ -62,6 +65,8 @@ def parse_example(example: str) -> tuple[str, list[Input]]:
 def sample(inp: Input, rng: np.random.Generator):
     """A float64 value for the input, in its domain (a Python float for shape 'f')."""
     low, high = DOMAINS[inp.domain]
+    if inp.domain.startswith("rational_"):
+        return factored(inp.domain.removeprefix("rational_"), inp.dims, rng, low, high)
     x = rng.uniform(low, high, inp.dims)
     if inp.domain == "invertible":
         x = x + 3 * np.eye(inp.dims[-1])

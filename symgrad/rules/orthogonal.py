@@ -18,7 +18,8 @@ A wide matrix (m < n) is a = [X | Y] with X square: Q R_X = X, R = [R_X | Qᵀ Y
 move with X as above and R_Y = Qᵀ Y with Q and Y (the slices are empty where m ≥ n).
 The proofs run the decompositions on SymPy values with `Rule.symbolic`: an SVD of m × 2 and
 2 × n matrices in closed form, a QR by Gram-Schmidt, at exact rational points
-(`_at_points_only`).
+(`_at_points_only`) whose factors are rational (the examples' domains `rational_svd` and
+`rational_qr`, `symgrad.checks.factored`): there the closed forms' square roots are rationals.
 """
 
 import numpy as np
@@ -180,11 +181,12 @@ defrule(
     "Singular values where distinct and nonzero; U and Vh only there (NaN where two are equal; "
     "each pair of singular vectors is defined up to its sign, and NumPy's choice is kept nearby)",
     examples=(
-        "np.linalg.svd(a, full_matrices=False)[1] | a: 3x2",
-        "u, s, vh = np.linalg.svd(a, full_matrices=False); u * s[..., None, :] @ vh + u | a: 2x2",
-        "np.linalg.svd(a, full_matrices=False).U | a: 3x2",
-        "np.linalg.svd(a, full_matrices=False).Vh * np.arange(1, 5) | a: 2x4",
-        "np.linalg.svd(a, full_matrices=False).S | a: 2x3x2",
+        "np.linalg.svd(a, full_matrices=False)[1] | a: 3x2 rational_svd",
+        "u, s, vh = np.linalg.svd(a, full_matrices=False); u * s[..., None, :] @ vh + u "
+        "| a: 2x2 rational_svd",
+        "np.linalg.svd(a, full_matrices=False).U | a: 3x2 rational_svd",
+        "np.linalg.svd(a, full_matrices=False).Vh * np.arange(1, 5) | a: 2x4 rational_svd",
+        "np.linalg.svd(a, full_matrices=False).S | a: 2x3x2 rational_svd",
     ),
 )
 
@@ -214,9 +216,9 @@ defrule(
     math="U diag(v) Vh (a = U diag(s) Vh reduced; where the singular values are distinct "
     "and nonzero)",
     examples=(
-        "np.linalg.svdvals(a) | a: 3x2",
-        "np.linalg.svd(a, compute_uv=False) * np.arange(1, 3) | a: 2x4",
-        "np.sum(np.linalg.svd(a, False, False)) | a: 2x2x2",
+        "np.linalg.svdvals(a) | a: 3x2 rational_svd",
+        "np.linalg.svd(a, compute_uv=False) * np.arange(1, 3) | a: 2x4 rational_svd",
+        "np.sum(np.linalg.svd(a, False, False)) | a: 2x2x2 rational_svd",
     ),
 )
 
@@ -303,9 +305,9 @@ defrule(
     "m < n, a = [X | Y], R = [R_X | Qᵀ Y]: B[X] as above with R_X, v_Q + Y v_Yᵀ for Q's "
     "cotangent, B[Y] = Q v_Y",
     examples=(
-        "np.linalg.qr(a)[1] | a: 3x2",
-        "q, r = np.linalg.qr(a); q * np.arange(1, 3) + r[..., :1, :] | a: 2x2 invertible",
-        "np.linalg.qr(a).Q | a: 2x3x2",
-        "q, r = np.linalg.qr(a); r * np.arange(1, 4) + q[..., :1] | a: 2x3",
+        "np.linalg.qr(a)[1] | a: 3x2 rational_qr",
+        "q, r = np.linalg.qr(a); q * np.arange(1, 3) + r[..., :1, :] | a: 2x2 rational_qr",
+        "np.linalg.qr(a).Q | a: 2x3x2 rational_qr",
+        "q, r = np.linalg.qr(a); r * np.arange(1, 4) + q[..., :1] | a: 2x3 rational_qr",
     ),
 )
