@@ -900,7 +900,7 @@ class Compiled:
             options.append("has_aux=True")
         if self.backend != "numpy":
             options.append(f"backend={self.backend!r}")
-        return f"{kind} of {of} {' '.join(options)}"
+        return " ".join([f"{kind} of {of}", *options])
 
     @property
     def _argnums(self) -> int | tuple[int, ...]:

@@ -88,6 +88,7 @@ def test_a_jit_on_numba_runs_the_users_loop_compiled():
 
 
 def test_emit_module_of_a_jit():
+    assert repr(symgrad.jit(rnn)) == "<symgrad jit of rnn>"
     source = symgrad.emit_module(rnn, kind="jit")
     assert "def jit_rnn(W, U, xs):" in source and "np.tanh(W @ h_1 + U @ xs[t])" in source
 

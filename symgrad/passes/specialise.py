@@ -4,7 +4,9 @@ Contract: with every node's `aval` inferred (`symgrad.passes.avals`) for one cal
 `rewrite(rewriter, node)` gives an equivalent node that does no work the Avals decide, or None:
 a value that depends only on shapes (`np.shape(x)`, `np.broadcast_shapes`, a size) becomes a
 constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis=0)`);
-`broadcast_to(v, shape)` of a v of that shape becomes v; `t + index_add(x, v, i)` of one
+`broadcast_to(v, shape)` of a v of that shape becomes v; a sum is pushed below a negation or
+into an einsum (`symgrad.passes.pushdown`); a reshape to the shape its array has (or had
+before a reshape, `expand_dims` or `squeeze`) is that array; `t + index_add(x, v, i)` of one
 shape and dtype becomes `t[i] = t[i] + v` for a basic index (one buffer for the cotangents of
 several reads of x); `np.sum(a * b)` of two vectors in the backward pass is `a @ b`; a lone
 `index_add(x, v, i)` of a basic index into a small array is zeros like x with `[i] = v`; the
@@ -31,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from symgrad.ir.avals import ARRAY, LARGE, PYTHON, Aval, broadcast, nbytes, one_int
+from symgrad.passes.pushdown import pushed_sum
 from symgrad.rules import RULES
 from symgrad.rules.build import Value, building, ops, split_inputs
 from symgrad.rules.shapes import summed_shape
@@ -43,6 +46,16 @@ def rewrite(rw, node) -> int | None:
         return None
     if aval is not None and aval.value is not None:  # known statically: a shape, a length
         return rw.const(node, aval.value)
+    if op == "sum":
+        pushed = pushed_sum(rw, node)
+        if pushed is not None:
+            return pushed
+    if op == "reshape" and aval is not None and aval.known:  # back to the shape it had
+        inner = g[node.inputs[0]]
+        source = inner.inputs[0] if inner.op in ("reshape", "expand_dims", "squeeze") else None
+        for x in (inner.id, source):
+            if x is not None and g[x].aval is not None and g[x].aval == aval:
+                return x
     if op in ("unbroadcast", "broadcast_to"):
         v = g[node.inputs[0]].aval
         if aval is not None and v is not None and v.shape == aval.shape and aval.known:

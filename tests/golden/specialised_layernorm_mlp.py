@@ -32,7 +32,7 @@ def grad_layernorm_mlp(W1, b1, W2, b2, X, Y):
     # line 30: var = np.mean((a - mu) ** 2, axis=1, keepdims=True)
     t8 = np.sum(-t6 * t3 / t2, axis=1, keepdims=True) / (2 * t2) / 6.0 * (2 * t1)
     # line 29: mu = np.mean(a, axis=1, keepdims=True)
-    mu_bar = np.sum(-t7, axis=1, keepdims=True) + np.sum(-t8, axis=1, keepdims=True)
+    mu_bar = -np.sum(t7, axis=1, keepdims=True) - np.sum(t8, axis=1, keepdims=True)
     # line 28: a = X @ W1 + b1
     a_bar = t7 + t8 + mu_bar / 6.0
     b1_bar = np.sum(a_bar, axis=0)

@@ -1,0 +1,79 @@
+"""Sums pushed below what they add up, where that does less work.
+
+Contract: `pushed_sum(rw, node)` (a `symgrad.passes.simplify` rewriter whose graph has its
+Avals) gives, for a `np.sum` node, an equivalent node that sums fewer numbers, or None:
+
+- `np.sum(-x)` is `-np.sum(x)` (the negation on the smaller array);
+- a sum of an `einsum`'s output along indices that one operand alone holds, at its full
+  length (no axis of length 1 broadcast there), is that einsum of the operand summed first:
+  `np.sum(np.einsum('nki,kij->nkj', g, Q), axis=0)` is `np.einsum('ki,kij->kj', np.sum(g,
+  axis=0), Q)`, which multiplies K·D·D numbers, not N·K·D·D (the backward pass of
+  `Q_k (x_n - mu_k)` reads so for mu's cotangent). With keepdims, the summed axes are put
+  back with `np.expand_dims`.
+
+The value summed must be read by the sum alone (else both would be computed).
+"""
+
+from __future__ import annotations
+
+from symgrad.ir.avals import ARRAY, Aval
+from symgrad.rules.linalg import parse_einsum
+
+
+def pushed_sum(rw, node) -> int | None:
+    g = rw.g
+    if node.op != "sum" or set(node.attrs) - {"axis", "keepdims"} or len(node.inputs) != 1:
+        return None
+    x = g[node.inputs[0]]
+    if g.users(x.id) != [node.id] or x.id in g.outputs or x.id in g.checks:
+        return None
+    if x.op == "negative" and len(x.inputs) == 1:
+        total = rw.new(node, "sum", x.inputs, dict(node.attrs))
+        return rw.new(node, "negative", (total,))
+    if x.op == "einsum":
+        return _einsum_summed(rw, node, x)
+    return None
+
+
+def _einsum_summed(rw, node, einsum) -> int | None:
+    g, aval = rw.g, einsum.aval
+    operands = [g[i].aval for i in einsum.inputs]
+    if not (_known(aval) and all(_known(a) for a in operands)):
+        return None
+    terms, out = parse_einsum(einsum.attrs["subscripts"], len(operands))
+    axis = node.attrs.get("axis")
+    axes = range(len(out)) if axis is None else (axis,) if isinstance(axis, int) else axis
+    if not isinstance(axes, (range, tuple)) or not all(type(a) is int for a in axes):
+        return None
+    summed = {out[a % len(out)] for a in axes} if out else set()
+    holders = {c: [k for k, t in enumerate(terms) if c in t] for c in summed}
+    if not summed or any(len(h) != 1 for h in holders.values()):
+        return None
+    length = dict(zip(out, aval.shape))
+    for c, (k,) in holders.items():  # the operand's full length: nothing broadcast along c
+        if operands[k].shape[terms[k].index(c)] != length[c]:
+            return None
+    inputs, new_terms = [], []
+    for i, term in zip(einsum.inputs, terms):
+        drop = tuple(p for p, c in enumerate(term) if c in summed)
+        if drop:
+            i = rw.new(node, "sum", (i,), {"axis": _one(drop), "keepdims": False})
+        inputs.append(i)
+        new_terms.append("".join(c for c in term if c not in summed))
+    kept = "".join(c for c in out if c not in summed)
+    spec = ",".join(new_terms) + "->" + kept
+    attrs = {"n_operands": len(inputs), "subscripts": spec}
+    result = rw.new(node, "einsum", tuple(inputs), attrs)
+    if node.attrs.get("keepdims"):
+        back = tuple(sorted(a % len(out) for a in axes))
+        result = rw.new(node, "expand_dims", (result,), {"axis": _one(back)})
+    return result
+
+
+def _one(axes: tuple):
+    """An axis tuple as NumPy code writes it: a lone axis as an int."""
+    return axes[0] if len(axes) == 1 else axes
+
+
+def _known(aval) -> bool:
+    return isinstance(aval, Aval) and aval.known and aval.kind == ARRAY
