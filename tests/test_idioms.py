@@ -32,6 +32,22 @@ def lse_of_a_vector(z, w):
     return np.sum(w * (m + np.log(np.sum(np.exp(z - m)))))
 
 
+def lse_rows_indexed(z, w):  # the shift's kept axis dropped by indexing: m[:, 0]
+    m = np.max(z, axis=1, keepdims=True)
+    return np.sum(w[:, 0] * (m[:, 0] + np.log(np.sum(np.exp(z - m), axis=1))))
+
+
+def lse_columns_squeezed(z, w):  # dropped by np.squeeze
+    m = np.max(z, axis=0, keepdims=True)
+    return np.sum(w[0] * (np.squeeze(m, axis=0) + np.log(np.sum(np.exp(z - m), axis=0))))
+
+
+def lse_other_column(z, w):  # m[:, 1] is not the shift of the sum: its gradient stays
+    m = np.max(z, axis=1, keepdims=True)
+    m2 = np.concatenate([m, 2.0 * m], axis=1)
+    return np.sum(w[:, 0] * (m2[:, 1] + np.log(np.sum(np.exp(z - m), axis=1))))
+
+
 RNG = np.random.default_rng(0)
 Z, W = RNG.standard_normal((4, 5)), RNG.standard_normal((4, 5))
 CASES = [
@@ -39,6 +55,9 @@ CASES = [
     (softmax_weighted, (Z, W), True),
     (shift_used_elsewhere, (Z, W), False),
     (lse_of_a_vector, (Z[0], W[0]), True),
+    (lse_rows_indexed, (Z, W), True),
+    (lse_columns_squeezed, (Z, W), True),
+    (lse_other_column, (Z, W), False),
 ]
 
 

@@ -2,7 +2,9 @@
 
 Contract: `stop_shifts(graph)` finds the max shift that users write for numerical stability,
 `m = np.max(z, axis, keepdims=True)` used as `z - m`, in a log-sum-exp
-`m + np.log(np.sum(np.exp(z - m), axis, keepdims=True))` or a softmax
+`m + np.log(np.sum(np.exp(z - m), axis, keepdims=True))` (or, summed without keepdims, with m's
+kept axes dropped: `m[:, 0] + np.log(np.sum(np.exp(z - m), axis=1))`, `np.squeeze(m, axis) +
+...`) or a softmax
 `np.exp(z - m) / np.sum(np.exp(z - m), axis, keepdims=True)`. Either value is the same for any
 shift m, so its derivative with respect to m is exactly zero; the chain rule would compute it
 anyway (the gradient of `max` and two cancelling terms, five passes over z). Those uses of m
@@ -13,6 +15,7 @@ into m from them. Uses of m elsewhere are left as they are.
 from __future__ import annotations
 
 from symgrad.ir import Graph
+from symgrad.ir.index import Slice
 
 
 def stop_shifts(graph: Graph) -> Graph:
@@ -20,9 +23,12 @@ def stop_shifts(graph: Graph) -> Graph:
         if node.op == "add":
             for k in (0, 1):
                 m, log = node.inputs[k], node.inputs[1 - k]
-                if graph[log].op != "log" or not _shifted_sum(graph, graph[log].inputs[0], m):
+                if graph[log].op != "log":
                     continue
                 total = graph[log].inputs[0]
+                squeezed = _squeezed(graph, m, total)  # m[:, 0] of the m the sum reads
+                if squeezed is None and not _shifted_sum(graph, total, m):
+                    continue
                 s = _shift_of(graph, total)
                 e = graph[total].inputs[0]
                 if (
@@ -30,9 +36,10 @@ def stop_shifts(graph: Graph) -> Graph:
                     and _only(graph, e, {total})
                     and _only(graph, total, {log})
                     and _only(graph, log, {node.id})
+                    and (squeezed is None or _only(graph, m, {node.id}))
                 ):
-                    _stop(graph, node.id, m)
-                    _stop(graph, s, m)
+                    _stop(graph, m if squeezed is not None else node.id, squeezed or m)
+                    _stop(graph, s, squeezed or m)
         if node.op == "divide":
             e, total = node.inputs
             s = _exp_shift(graph, e)
@@ -85,6 +92,32 @@ def _shifted_sum(graph: Graph, total: int, m: int | None) -> bool:
         mx = graph[mx.inputs[0]]
     reduced = graph[total].attrs
     return mx.op == "max" and all(mx.attrs.get(a) == reduced.get(a) for a in ("axis", "keepdims"))
+
+
+def _squeezed(graph: Graph, m: int, total: int) -> int | None:
+    """M for m = M[:, 0] or np.squeeze(M, axis), where total = sum(exp(z - M), axis) without
+    keepdims and M = max(z, axis, keepdims=True): m holds M's values, with the axes the sum
+    drops dropped."""
+    node, s = graph[m], _shift_of(graph, total)
+    if node.op not in ("getitem", "squeeze") or s is None or node.inputs[0] != graph[s].inputs[1]:
+        return None
+    mx, reduced = graph[node.inputs[0]], graph[total].attrs
+    if mx.op != "max" or not mx.attrs.get("keepdims") or reduced.get("keepdims"):
+        return None
+    axis = mx.attrs.get("axis")
+    axes = (axis,) if isinstance(axis, int) else axis
+    if reduced.get("axis") != axis or not isinstance(axes, tuple):
+        return None
+    if node.op == "squeeze":  # (without an axis, it would drop other axes of length 1 too)
+        dropped = node.attrs.get("axis")
+        return mx.id if dropped is not None and dropped in (axis, axes) else None
+    index = node.attrs.get("index", ())
+    if len(node.inputs) != 1 or not all(type(a) is int and a >= 0 for a in axes):
+        return None
+    ints = tuple(d for d, it in enumerate(index) if type(it) is int)
+    full = all(it == Slice() for d, it in enumerate(index) if d not in ints)
+    zeros = all(index[d] in (0, -1) for d in ints)
+    return mx.id if full and zeros and ints == tuple(sorted(axes)) else None
 
 
 def _stop(graph: Graph, user: int, m: int) -> None:
