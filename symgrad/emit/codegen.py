@@ -110,6 +110,7 @@ class _Writer:
             self.inline -= {n.id for n in graph.nodes() if n.op in ("setitem", "index_add")}
         self.helpers: set[str] = set()
         self.into: dict[int, list[str]] = {}  # fused node -> arrays it adds into (`scatter.into`)
+        self.adds_into: dict[int, str] = {}  # a step adding into a running cotangent -> its name
         self.names: dict[int, str] = {}
         for node in list(graph.nodes()):
             if node.op != "param" and node.id not in self.inline and not _structured(node.op):
@@ -247,6 +248,9 @@ class _Writer:
         last_loc = None
         started_backward = self.nested  # a loop body does not announce the backward pass
         for node in self.graph.nodes():
+            if node.id in self.adds_into:  # `acc[i] += v` (`symgrad.emit.scatter.chains`)
+                lines.append(add_step(self, node.id))
+                continue
             if node.op in ("param", "item") or node.id in self.inline:
                 continue  # an item is bound by its loop's statements
             if node.backward and not started_backward:
@@ -355,6 +359,7 @@ def _helper_sources(names: set[str]) -> list[str]:
 from symgrad.emit.compiled import dtype_name  # noqa: E402
 from symgrad.emit.control import WRITERS as _CONTROL  # noqa: E402 (they write with _Writer)
 from symgrad.emit.kernels import Kernels, write_fused  # noqa: E402
+from symgrad.emit.scatter import add_step  # noqa: E402
 
 WRITERS = {**_CONTROL, "fused": write_fused}
 

@@ -30,7 +30,7 @@ from symgrad.emit.compiled import (
     wrap,
 )
 from symgrad.emit.outer_sums import OuterSums
-from symgrad.emit.scatter import into, scatter
+from symgrad.emit.scatter import chains, into
 from symgrad.ir.avals import PYTHON
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import Cond, Loop, LoopVjp
@@ -282,12 +282,6 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     ]
     rows = [fresh(f"{name}_t", writer.used) for name in stacked]  # and of this step's row
     sub = writer.sub_writer(body, dict(zip(body.params, [*entry, *captured, *state, *rows])))
-    if writer.kernels.inside:  # zeros with v added into a captured value's cotangent: `+=` there
-        sub.inline |= {  # (a compiled loop's other updates are statements: `copied_update`)
-            body.outputs[r]
-            for r, (kind, _, _) in enumerate(outs)
-            if kind == "acc" and body[body.outputs[r]].op == "index_add"
-        }
     read = _states_read(writer, node)
     initial = _initial(writer, node, view.state_inputs)
     lines += writer.assign([state[s] for s in read], [initial[s] for s in read])
@@ -302,6 +296,8 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
         if kind == "acc" and r not in sums.rows_of
     }
     added = into(sub, accs) if writer.in_place else set()  # by the nests computing them
+    if writer.in_place:  # zeros with values added at indices: `acc[i] += v` at each (`chains`)
+        added |= chains(sub, {r: a for r, a in accs.items() if r not in added})
     for r, (kind, pos, _) in enumerate(outs):
         if kind == "acc" and r not in sums.rows_of:
             of = writer.graph[ins[view.captured_inputs[pos]]].aval
@@ -312,13 +308,11 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
         """Accumulate into the captured values' cotangents (reading this step's carried
         cotangents), then pass the carried cotangents on to the step before."""
         adds = sums.appends()
-        for r, (acc, captured) in accs.items():
+        for r, (acc, _) in accs.items():
             if r not in added:
-                out = body.outputs[r]
-                add = scatter(sub, out, acc, captured)  # writes no _index_add
-                if add is None:
-                    add = _accumulate(acc, sub.expr(out), writer.in_place)
-                adds.append(ast.unparse(add))
+                adds.append(
+                    ast.unparse(_accumulate(acc, sub.expr(body.outputs[r]), writer.in_place))
+                )
         updates = [(state[pos], r) for r, (kind, pos, _) in enumerate(outs) if kind == "state"]
         values = [sub.expr(body.outputs[r]) for _, r in updates]
         return adds + writer.assign([t for t, _ in updates], values)

@@ -2,11 +2,13 @@
 
 Contract: `added_at(body, out, captured)` is the `index_add` node of a backward loop's body
 whose result is the body output `out`, the cotangent of the `captured` param (directly or
-fitted to it), used nowhere else; else None. `scatter(sub, out, acc, captured)` writes it as
-an update of the running cotangent `acc`: `acc[index] += v` where the index holds ints and
-slices alone (no element repeats), else `np.add.at(acc, index, v)`; None where `out` is not
-such a node (or is named by a statement of its own). A row read in the body (`X[k]`) so adds
-into its row, instead of building a whole array of zeros each step.
+fitted to it), used nowhere else; else None. `chains(sub, accs)` writes such an output, and
+each later update `z[j] = z[j] + w` of the same zeros (`added_steps`), as updates of the
+running cotangent `acc`, each where its step stands: `acc[index] += v` where the index holds
+ints and slices alone (no element repeats), else `np.add.at(acc, index, v)`. Nothing else
+reads the zeros or a step, so the running cotangent ends the step as `acc += out` would leave
+it, and nothing reads it but these updates. A row read in the body (`X[k]`) so adds into its
+row, instead of building a whole array of zeros each step.
 
 `into(sub, outs, accs)` finds the `fused` nodes of the body (`symgrad.passes.fuse`) whose every
 result is such a v, or is itself an output added whole into its cotangent (`acc += v`): their
@@ -47,23 +49,76 @@ def basic(body, node) -> bool:
     return indexing.basic({"parts": [body[p].aval for p in node.inputs[2:]]}, node.attrs)
 
 
-def scatter(sub, out: int, acc: str, captured: int) -> ast.stmt | None:
-    g = sub.graph
-    if g[out].op == "fit" and g[out].inputs[1] == captured and out in sub.inline:
-        out = g[out].inputs[0]
-    node = g[out]
-    if node.op != "index_add" or out not in sub.inline or node.inputs[0] != captured:
+def added_steps(body, out: int, captured: int) -> tuple[list[int], set[int]] | None:
+    """(the updates, first to last; the nodes between them) of a body output `out` that adds
+    values into the cotangent of the `captured` param x: `index_add(x, v, i)`, then any number
+    of updates `z[j] = z[j] + w` of a basic index, each of the last (the simplifier's one
+    buffer for several reads of x: `symgrad.passes.specialise`), directly or fitted to x; None
+    where `out` is no such chain, or something else reads a value of it."""
+    if not _only_output(body, out):
         return None
+    steps, between = [], set()
+    if body[out].op == "fit" and body[out].inputs[1] == captured:
+        between.add(out)
+        out = body[out].inputs[0]
+        if body.users(out) != list(between) or out in body.outputs:
+            return None
+    node = body[out]
+    while node.op == "setitem" and basic(body, node):
+        z, total, *parts = node.inputs
+        reads = [i for i in body[total].inputs if _reads_at(body, i, z, node)]
+        if body[total].op != "add" or len(reads) != 1 or set(body.users(z)) != {reads[0], node.id}:
+            return None
+        if body.users(reads[0]) != [total] or body.users(total) != [node.id]:
+            return None
+        steps.append(node.id)
+        between |= {reads[0], total}
+        node = body[z]
+    if node.op != "index_add" or node.inputs[0] != captured:
+        return None
+    steps.append(node.id)
+    return steps[::-1], between
+
+
+def _reads_at(body, i: int, z: int, update) -> bool:
+    """Whether node i is `z[index]` at the update's index."""
+    node = body[i]
+    same = node.attrs.get("index") == update.attrs["index"]
+    return node.op == "getitem" and node.inputs == (z, *update.inputs[2:]) and same
+
+
+def chains(sub, accs: dict[int, tuple[str, int]]) -> set[int]:
+    """accs: body output position -> (its running cotangent's name, the captured param). Each
+    output that is a chain (`added_steps`) whose values between its steps are written inline
+    is added step by step into its running cotangent, each step where it stands
+    (`sub.adds_into`, written by `add_step`); returns the positions so added."""
+    g, out = sub.graph, set()
+    for r, (acc, captured) in accs.items():
+        found = added_steps(g, g.outputs[r], captured)
+        if found is not None and found[1] <= sub.inline:
+            sub.adds_into.update(dict.fromkeys(found[0], acc))
+            out.add(r)
+    return out
+
+
+def add_step(sub, nid: int) -> str:
+    """`acc[index] += v` for a step of a chain (`chains`): an `index_add(x, v, index)`, or an
+    update `z[index] = z[index] + v`; `np.add.at(acc, index, v)` where the index may repeat."""
+    g, acc = sub.graph, ast.Name(sub.adds_into[nid], ast.Load())
+    node = g[nid]
     x, v, *parts = node.inputs
+    if node.op == "setitem":  # z[i] = z[i] + w
+        read, w = g[v].inputs
+        v = w if g[read].op == "getitem" and g[read].inputs[0] == x else read
     if basic(g, node):
         where = index_expr(node.attrs["index"], [sub.expr(p) for p in parts])
-        target = ast.Subscript(ast.Name(acc, ast.Load()), where, ast.Store())
-        return ast.AugAssign(target, ast.Add(), sub.expr(v))
+        target = ast.Subscript(acc, where, ast.Store())
+        return ast.unparse(ast.AugAssign(target, ast.Add(), sub.expr(v)))
     rule = RULES["index_add"]
     args = [sub.expr(x), sub.expr(v), ast.List([sub.expr(p) for p in parts], ast.Load())]
     where = rule.emit(args, node.attrs, rule).args[1]
     add_at = ast.Attribute(ast.Attribute(ast.Name("np", ast.Load()), "add"), "at")
-    return ast.Expr(ast.Call(add_at, [ast.Name(acc, ast.Load()), where, args[1]], []))
+    return ast.unparse(ast.Expr(ast.Call(add_at, [acc, where, args[1]], [])))
 
 
 def into(sub, outs: dict[int, tuple[str, int]]) -> set[int]:
@@ -99,4 +154,5 @@ def into(sub, outs: dict[int, tuple[str, int]]) -> set[int]:
             continue
         sub.into[fused] = [ast.unparse(results[k][1]) for k in range(len(node.aval))]
         added |= {r for r, _ in results.values()}
+        sub.inline |= {g.outputs[r] for r, _ in results.values()}  # (never written)
     return added
