@@ -21,6 +21,7 @@ import numpy as np
 from objectives.backend import BACKEND
 
 import symgrad
+from symgrad.passes.fuse import AXIS_FOLD_MAX
 
 
 def logsumexp(v, axis):
@@ -87,15 +88,24 @@ gmm_gradient = symgrad.grad(gmm_objective, backend=BACKEND)
 
 def _compile():
     """Compile the gradient for the parameters' dict at define time (not timed); each new shape
-    is still specialised on its first (timed) call, as jax.jit does."""
+    is still specialised on its first (timed) call, as jax.jit does. On the Numba backend, a
+    sum along some axes is added up in its loop nest below `AXIS_FOLD_MAX` entries and by NumPy
+    above (symgrad.passes.fuse), so the nests come in three forms here, by whether the K x N x D
+    and K x N arrays are past that size: one shape of each is compiled (the machine code serves
+    every shape of the same form)."""
     rng = np.random.default_rng(0)
-    params = {
-        "alpha": rng.random(2),
-        "mu": rng.random((2, 3)),
-        "q": rng.random((2, 3)),
-        "l": rng.random((2, 3)),
-    }
-    gmm_gradient(params, rng.random((4, 3)), 0, 1.0)
+    shapes = [(2, 4, 3)]  # K, N, D
+    if BACKEND == "numba":
+        n = AXIS_FOLD_MAX // 10 + 1
+        shapes += [(5, n, 3), (11, n, 3)]  # K N D past it, then K N too
+    for k, n, d in shapes:
+        params = {
+            "alpha": rng.random(k),
+            "mu": rng.random((k, d)),
+            "q": rng.random((k, d)),
+            "l": rng.random((k, d * (d - 1) // 2)),
+        }
+        gmm_gradient(params, rng.random((n, d)), 0, 1.0)
 
 
 _compile()
