@@ -177,7 +177,8 @@ def _gc_paused(compile_step: Callable) -> Callable:
 def signature_key(values, shape_ints: tuple[int, ...]) -> tuple:
     """What a specialisation for these arguments depends on: each one's type (`_key`) and the
     values of the ints that decide shapes (`_shape_ints`)."""
-    return tuple([_key(v) for v in values]) + tuple([_int(values[k]) for k in shape_ints])
+    keys = tuple([_key(v) for v in values])
+    return keys + tuple([_int(values[k]) for k in shape_ints]) if shape_ints else keys
 
 
 def _int(v: Any) -> int | None:
@@ -641,32 +642,45 @@ def _run(artifact: _Artifact, fn: Callable, values) -> Any:
     if artifact.foreign:  # NumPy floats made arrays of the other library (`symgrad.foreign`)
         like = like_of(values)
         values = coerced(values, like)
+    elif artifact._fn is not None and (artifact.fallback is None or artifact.hinted):
+        try:  # the common case, called often: the module's function, loaded, on the values
+            return artifact._fn(*values)
+        except Exception as e:
+            return _failed(artifact, fn, values, e, None)
     try:
         return _invoke(artifact, values)
-    except ValueError as e:
-        tb = e.__traceback__
+    except Exception as e:
+        return _failed(artifact, fn, values, e, like)
+
+
+def _failed(artifact: _Artifact, fn: Callable, values, error: Exception, like) -> Any:
+    """What a call of the module that raised `error` gives: a `NotDifferentiableError` for a
+    value that is no scalar, an unsupported operation on another library's arrays named, or
+    on a Numba failure, the NumPy module's result (once warned); else the error itself."""
+    if isinstance(error, ValueError):
+        tb = error.__traceback__
         while tb is not None and tb.tb_next is not None:
             tb = tb.tb_next
         if tb is not None and tb.tb_frame.f_code.co_name == "_check_scalar":
-            raise NotDifferentiableError(f"{fn.__qualname__}: {e}") from None
-        raise
-    except Exception as e:
-        unsupported = None if like is None else failure(e, artifact.name, like)
-        if unsupported is not None:
-            raise unsupported from e
-        if artifact.fallback is None or not type(e).__module__.startswith("numba"):
-            raise
-        why = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-        warnings.warn(
-            f"symgrad could not compile the loops of {artifact.name} with Numba ({why}); "
-            "running the NumPy module instead. Please report this.",
-            SpecialisationWarning,
-            stacklevel=3,
-        )
-        plain = artifact.fallback()  # from now on, in place of the module that failed
-        artifact._graph, artifact._source, artifact._fn = plain.graph, plain.source, plain.fn
-        artifact.fallback = None
-        return artifact.fn(*values)
+            raise NotDifferentiableError(f"{fn.__qualname__}: {error}") from None
+        raise error
+    unsupported = None if like is None else failure(error, artifact.name, like)
+    if unsupported is not None:
+        raise unsupported from error
+    if artifact.fallback is None or not type(error).__module__.startswith("numba"):
+        raise error
+    why = str(error).strip()
+    why = f"{type(error).__name__}: {why.splitlines()[0] if why else ''}"
+    warnings.warn(
+        f"symgrad could not compile the loops of {artifact.name} with Numba ({why}); "
+        "running the NumPy module instead. Please report this.",
+        SpecialisationWarning,
+        stacklevel=4,
+    )
+    plain = artifact.fallback()  # from now on, in place of the module that failed
+    artifact._graph, artifact._source, artifact._fn = plain.graph, plain.source, plain.fn
+    artifact.fallback = None
+    return artifact.fn(*values)
 
 
 class Compiled:
