@@ -285,3 +285,26 @@ def test_an_int_that_decides_a_length_is_part_of_the_signature():
     for k in (0, 2):  # an index decides no length: one module for every k
         np.testing.assert_allclose(pick(x, k), _central(_scaled_pick, x, k), rtol=1e-6, atol=1e-8)
         assert "k: pyint64[]." in pick.source
+
+
+POSITIONS = [
+    ("argmin", (4, 5, 6), (), {}),
+    ("argmin", (4, 5, 6), (1,), {}),
+    ("argmax", (4, 5, 6), (), {"axis": -1, "keepdims": True}),
+    ("argmax", (4, 5, 6), (), {"keepdims": True}),
+    ("argmax", (7,), (), {}),
+    ("argsort", (4, 5), (), {}),
+    ("argsort", (4, 5), (0,), {}),
+    ("argsort", (4, 5), (), {"axis": None}),
+]
+
+
+@pytest.mark.parametrize("name, shape, args, kwargs", POSITIONS)
+def test_the_positions_of_maxima_minima_and_sorts_have_numpys_shape(name, shape, args, kwargs):
+    """np.argmin, np.argmax, np.argsort: the Aval of what NumPy returns, from the shape alone
+    (so that what reads them, `centroids[nearest]`, is specialised too)."""
+    x = np.random.default_rng(0).standard_normal(shape)
+    ins = {"args": [of_value(x), *(of_value(a, static=True) for a in args)]}
+    got = RULES[name].aval(ins, {"kwargs": tuple(kwargs.items())})
+    want = np.asarray(getattr(np, name)(x, *args, **kwargs))
+    assert (got.shape, got.dtype) == (want.shape, want.dtype)

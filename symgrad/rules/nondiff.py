@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, PYTHON, Aval, of_value
+from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, of_value
 from symgrad.rules import runtime
 from symgrad.rules.table import SAME, binop, call, compare, defrule, unaryop
 
@@ -161,6 +161,36 @@ def _made(name: str):
     return aval
 
 
+def _positions(name: str):
+    """The shape rule of np.argmax, np.argmin (the array's shape without the axis, or () for
+    every axis; with keepdims, that axis of length 1) and np.argsort (its shape, or its size
+    for axis=None): integer arrays of NumPy's index type."""
+
+    def aval(ins: dict, attrs: dict) -> Aval | None:
+        args, options = ins["args"], dict(attrs.get("kwargs", ()))
+        if not args or args[0] is None or not args[0].known or args[0].kind == PYTHON:
+            return None
+        if len(args) > 2 or set(options) - {"axis", "keepdims"}:
+            return None
+        if len(args) == 2:
+            if args[1] is None or args[1].kind != PYTHON or "axis" in options:
+                return None
+            options["axis"] = args[1].value
+        shape, axis = args[0].shape, options.get("axis", -1 if name == "argsort" else None)
+        if axis is not None and (type(axis) is not int or not -len(shape) <= axis < len(shape)):
+            return None
+        along = range(len(shape)) if axis is None else (axis % len(shape),)
+        if name == "argsort":
+            out = (math.prod(shape),) if axis is None else shape
+        elif options.get("keepdims"):
+            out = tuple(1 if d in along else n for d, n in enumerate(shape))
+        else:
+            out = tuple(n for d, n in enumerate(shape) if d not in along)
+        return Aval(out, np.dtype(np.intp), ARRAY if out else SCALAR)
+
+    return aval
+
+
 def _plain(ins: dict, attrs: dict) -> bool:
     """Numba makes the array (`Rule.jit`) when no keyword (a dtype) is given."""
     return not attrs.get("kwargs")
@@ -178,7 +208,11 @@ for _name in _OTHER:
         ndarray=_MADE.get(_name),
         fresh=_name in _MADE or _name.startswith("arg"),
         shape_reads=(0,) if _name.endswith("_like") else (),
-        aval=_made(_name) if _MADE.get(_name) == "axes" else None,
+        aval=_made(_name)
+        if _MADE.get(_name) == "axes"
+        else _positions(_name)
+        if _name in ("argmax", "argmin", "argsort")
+        else None,
         jit=_plain if _MADE.get(_name) in ("like", "shape") else None,
     )
 
