@@ -5,10 +5,12 @@ Contract: with every node's `aval` inferred (`symgrad.passes.avals`) for one cal
 a value that depends only on shapes (`np.shape(x)`, `np.broadcast_shapes`, a size) becomes a
 constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis=0)`);
 `broadcast_to(v, shape)` of a v of that shape becomes v; a sum is pushed below a negation or
-into an einsum (`symgrad.passes.pushdown`); a reshape to the shape its array has (or had
-before a reshape, `expand_dims` or `squeeze`) is that array; `t + index_add(x, v, i)` of one
-shape and dtype becomes `t[i] = t[i] + v` for a basic index (one buffer for the cotangents of
-several reads of x); `np.sum(a * b)` of two vectors in the backward pass is `a @ b`; a lone
+into an einsum (`symgrad.passes.pushdown`); a read of an update's result at a place it did
+not write reads the array before it (`symgrad.passes.disjoint`); a reshape to the shape its
+array has (or had before a reshape, `expand_dims` or `squeeze`) is that array;
+`t + index_add(x, v, i)` of one shape and dtype becomes `t[i] = t[i] + v` for a basic index
+(one buffer for the cotangents of several reads of x); `np.sum(a * b)` of two vectors in the
+backward pass is `a @ b`; a lone
 `index_add(x, v, i)` of a basic index into a small array is zeros like x with `[i] = v`; the
 transpose of an array is written `a.T`, its cast `a.astype(d)` (not `np.array(a, dtype=d)`,
 which would compute a Dask array), and `np.asarray` of it is the array itself; `fit(g, x)` of a
@@ -33,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from symgrad.ir.avals import ARRAY, LARGE, PYTHON, Aval, broadcast, nbytes, one_int
+from symgrad.passes.disjoint import read_past
 from symgrad.passes.pushdown import pushed_sum
 from symgrad.rules import RULES
 from symgrad.rules.build import Value, building, ops, split_inputs
@@ -50,6 +53,10 @@ def rewrite(rw, node) -> int | None:
         pushed = pushed_sum(rw, node)
         if pushed is not None:
             return pushed
+    if op == "getitem":
+        past = read_past(rw, node)
+        if past is not None:
+            return past
     if op == "reshape" and aval is not None and aval.known:  # back to the shape it had
         inner = g[node.inputs[0]]
         source = inner.inputs[0] if inner.op in ("reshape", "expand_dims", "squeeze") else None
