@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import math
 
 from symgrad.emit.scatter import added_at, basic
 from symgrad.ir.avals import ARRAY, TUPLE
@@ -53,7 +54,9 @@ def compiled_loop(writer, node) -> bool:
         return False
     view = Loop(node)
     body = view.body
-    if not _compiles(body, _within(writer.plan, body)) or not _stable(writer.graph, node):
+    if _large(body) or not _compiles(body, _within(writer.plan, body)):
+        return False
+    if not _stable(writer.graph, node):
         return False
     if not view.counted:  # a while: its test compiles, its tape counts its steps
         test = node.attrs["cond"]
@@ -84,7 +87,30 @@ def compiled_vjp(writer, node) -> bool:
         return False
     if tape_item(g, forward) is not None:  # written as arrays, or not (`attempt`)
         return (id(g), node.inputs[0]) in kernels.arrays
-    return _vjp_compiles(writer.plan, node)
+    return not _large(node.attrs["body"]) and _vjp_compiles(writer.plan, node)
+
+
+LOOP_ARRAY_MAX = 1 << 14  # entries: a loop whose body makes a larger array at each step stays a
+# Python loop (its nests still compiled): its array work outweighs a step's Python overhead,
+# NumPy's own loops run it faster than Numba's array expressions, and the tape keeps each
+# step's arrays instead of copying them into rows (measured: GradBench ode, n = 10^4 to 10^5)
+
+
+def _large(body) -> bool:
+    """Whether a loop body makes an array of more than `LOOP_ARRAY_MAX` entries."""
+    for node in body.nodes():
+        if node.op == "param":  # what it reads as it is (a weight matrix) costs no step
+            continue
+        avals = node.aval if isinstance(node.aval, tuple) else (node.aval,)
+        for a in avals:
+            if (
+                a is not None
+                and a.kind == ARRAY
+                and a.known
+                and math.prod(a.shape) > LOOP_ARRAY_MAX
+            ):
+                return True
+    return False
 
 
 def attempt(writer, write) -> list[str] | None:
