@@ -288,3 +288,24 @@ def test_a_backward_steps_nest_adds_into_a_row_and_a_whole_cotangent():
     g(*args)
     assert re.search(r"_fused1\(W_bar_1\[i_1\], x_bar_1, ", g.source), g.source
     assert "added into W_bar_1, x_bar_1" in g.source, g.source
+
+
+def decayed(x, s):
+    y = x
+    for _ in range(s):
+        y = y + 0.1 * np.sin(y)
+    return np.sum(y)
+
+
+def test_a_loop_making_large_arrays_each_step_stays_a_python_loop():
+    """A step that makes arrays of more than `LOOP_ARRAY_MAX` entries runs as a Python loop
+    (its array work dominates; compiled, the tape would copy every step's arrays), a small
+    one compiled; both against central differences."""
+    from symgrad.emit.compiled import LOOP_ARRAY_MAX
+
+    for n, compiled in ((8, True), (LOOP_ARRAY_MAX + 1, False)):
+        x = RNG.standard_normal(n)
+        symgrad.check_grads(decayed, (x, 3), 0, backend="numba")
+        g = symgrad.grad(decayed, backend="numba")
+        g(x, 3)
+        assert ("def _loop" in g.source) == compiled, g.source
