@@ -8,17 +8,9 @@ import pytest
 
 import symgrad
 from tests.conftest import BACKENDS
+from tests.fixtures.golden_fns import rnn
 
 RNG = np.random.default_rng(7)
-
-
-def rnn(W, U, xs):
-    h = np.zeros(W.shape[0])
-    loss = 0.0
-    for t in range(xs.shape[0]):
-        h = np.tanh(W @ h + U @ xs[t])
-        loss = loss + np.sum(h**2)
-    return loss
 
 
 def clipped_steps(x, n):
