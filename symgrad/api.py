@@ -474,8 +474,10 @@ def _derivative(
     name = f"{kind}_{fwd.name}"
     wrt = ", ".join(fwd[fwd.params[k]].name for k in argnums)
     params = ", ".join(fwd[p].name for p in fwd.params)
-    doc = f"{_WHAT.get(kind)} of {fwd.name}({params}) with respect to {wrt}.{holds}"
-    doc = f"{fwd.name}({params}), compiled.{holds}" if kind == "jit" else doc
+    if kind == "jit":
+        doc = f"{fwd.name}({params}), compiled.{holds}"
+    else:
+        doc = f"{_WHAT[kind]} of {fwd.name}({params}) with respect to {wrt}.{holds}"
     float_params = [graph.params.index(p) for p in floats]
 
     def finish() -> Graph:
@@ -642,11 +644,6 @@ def _run(artifact: _Artifact, fn: Callable, values) -> Any:
     if artifact.foreign:  # NumPy floats made arrays of the other library (`symgrad.foreign`)
         like = like_of(values)
         values = coerced(values, like)
-    elif artifact._fn is not None and (artifact.fallback is None or artifact.hinted):
-        try:  # the common case, called often: the module's function, loaded, on the values
-            return artifact._fn(*values)
-        except Exception as e:
-            return _failed(artifact, fn, values, e, None)
     try:
         return _invoke(artifact, values)
     except Exception as e:

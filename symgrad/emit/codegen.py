@@ -109,7 +109,7 @@ class _Writer:
         if self.kernels.inside:  # in a compiled loop, updates of copies are statements
             self.inline -= {n.id for n in graph.nodes() if n.op in ("setitem", "index_add")}
         self.helpers: set[str] = set()
-        self.into: dict[int, list[str]] = {}  # fused node -> arrays it adds into (`scatter.into`)
+        self.into: dict[int, list] = {}  # fused node -> (acc, array) it adds into (`scatter.into`)
         self.adds_into: dict[int, str] = {}  # a step adding into a running cotangent -> its name
         self.names: dict[int, str] = {}
         for node in list(graph.nodes()):

@@ -120,8 +120,8 @@ def write_fused(writer, node) -> list[str]:
     outer = [writer.expr(i) for i in node.inputs]
     args = [fresh(_base(o) or body[p].name or "a", used) for o, p in zip(outer, body.params)]
     items, into = _items(writer, node), writer.into.get(node.id)
-    named = {k: _base(ast.parse(d, mode="eval").body) or "acc" for k, d in enumerate(into or ())}
-    results = [fresh((named or items).get(k, "out"), used) for k in range(len(node.aval))]
+    named = dict(enumerate(acc for acc, _ in into)) if into else items  # into: (acc, array)
+    results = [fresh(named.get(k, "out"), used) for k in range(len(node.aval))]
     loads, elements = _loads(body, shape, index, args, used)
     sub = _ScalarWriter(body, used, elements, True, None, kernels, writer.helper_names)
     lines = _nest(node, sub, index, results, loads, into is not None)
@@ -137,7 +137,7 @@ def write_fused(writer, node) -> list[str]:
     kernels.sources.append("\n".join(source + ["    " + line for line in lines]))
     call = [ast.unparse(o) for o in outer] + [repr(tuple(v)) for v in shapes.values()]
     if into:
-        return [f"{name}({', '.join([*into, *call])})"]
+        return [f"{name}({', '.join([*(array for _, array in into), *call])})"]
     targets = [items.get(k, "_") for k in range(len(node.aval))]
     lines = [f"{', '.join(targets)} = {name}({', '.join(call)})"]
     return lines + numbers_back(targets, node.aval)

@@ -1,21 +1,23 @@
 """A backward loop's step adding into the part of a captured value's cotangent it read.
 
-Contract: `added_at(body, out, captured)` is the `index_add` node of a backward loop's body
-whose result is the body output `out`, the cotangent of the `captured` param (directly or
-fitted to it), used nowhere else; else None. `chains(sub, accs)` writes such an output, and
-each later update `z[j] = z[j] + w` of the same zeros (`added_steps`), as updates of the
-running cotangent `acc`, each where its step stands: `acc[index] += v` where the index holds
-ints and slices alone (no element repeats), else `np.add.at(acc, index, v)`. Nothing else
-reads the zeros or a step, so the running cotangent ends the step as `acc += out` would leave
-it, and nothing reads it but these updates. A row read in the body (`X[k]`) so adds into its
-row, instead of building a whole array of zeros each step.
+Contract: `added_at(body, out, captured)` is the `index_add` node of a backward loop's body (a
+chain of one step, `added_steps`) whose result is the body output `out`, the cotangent of the
+`captured` param (directly or fitted to it), used nowhere else; else None. `chains(sub, accs)`
+writes such an output, and each later update `z[j] = z[j] + w` of the same zeros
+(`added_steps`), as updates of the running cotangent `acc`, each where its step stands:
+`acc[index] += v` where the index holds ints and slices alone (no element repeats), else
+`np.add.at(acc, index, v)`. Nothing else reads the zeros or a step, so the running cotangent
+ends the step as `acc += out` would leave it, and nothing reads it but these updates. A row
+read in the body (`X[k]`) so adds into its row, instead of building a whole array of zeros each
+step.
 
-`into(sub, outs, accs)` finds the `fused` nodes of the body (`symgrad.passes.fuse`) whose every
+`into(sub, accs)` finds the `fused` nodes of the body (`symgrad.passes.fuse`) whose every
 result is such a v, or is itself an output added whole into its cotangent (`acc += v`): their
 loop nest adds each result into its running cotangent where it computes it, with no array made
-for it (`symgrad.emit.kernels`). It gives, by fused node, the array each result is added into
-(`acc`, or `acc[i:j]` where the index's parts are named before the nest is called), and sets
-`sub.into` to it; the outputs so added are left out of the step's other updates.
+for it (`symgrad.emit.kernels`). It gives, by fused node, per result its running cotangent's
+name and the array it is added into (`acc`, or `acc[i:j]` where the index's parts are named
+before the nest is called), and sets `sub.into` to it; the outputs so added are left out of the
+step's other updates.
 """
 
 from __future__ import annotations
@@ -27,17 +29,8 @@ from symgrad.rules.indexing import index_expr
 
 
 def added_at(body, out: int, captured: int) -> int | None:
-    if not _only_output(body, out):
-        return None
-    node = body[out]
-    if node.op == "fit" and node.inputs[1] == captured:
-        inner = node.inputs[0]
-        if body.users(inner) != [out] or inner in body.outputs:
-            return None
-        out, node = inner, body[inner]
-    if node.op != "index_add" or node.inputs[0] != captured:
-        return None
-    return out
+    found = added_steps(body, out, captured)  # a chain of one step: the index_add alone
+    return found[0][0] if found is not None and len(found[0]) == 1 else None
 
 
 def _only_output(body, nid: int) -> bool:
@@ -152,7 +145,9 @@ def into(sub, outs: dict[int, tuple[str, int]]) -> set[int]:
         node = g[fused]
         if node.attrs["folds"] or "scatters" in node.attrs or len(results) != len(node.aval):
             continue
-        sub.into[fused] = [ast.unparse(results[k][1]) for k in range(len(node.aval))]
+        sub.into[fused] = [
+            (outs[results[k][0]][0], ast.unparse(results[k][1])) for k in range(len(node.aval))
+        ]
         added |= {r for r, _ in results.values()}
         sub.inline |= {g.outputs[r] for r, _ in results.values()}  # (never written)
     return added

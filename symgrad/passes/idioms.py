@@ -38,8 +38,9 @@ def stop_shifts(graph: Graph) -> Graph:
                     and _only(graph, log, {node.id})
                     and (squeezed is None or _only(graph, m, {node.id}))
                 ):
-                    _stop(graph, m if squeezed is not None else node.id, squeezed or m)
-                    _stop(graph, s, squeezed or m)
+                    shift = m if squeezed is None else squeezed
+                    _stop(graph, node.id if squeezed is None else m, shift)
+                    _stop(graph, s, shift)
         if node.op == "divide":
             e, total = node.inputs
             s = _exp_shift(graph, e)

@@ -26,7 +26,7 @@ in cache (the same arithmetic, about twice as fast in NumPy as one pass over 10â
 """
 
 import numpy as np
-from objectives.backend import BACKEND
+from objectives.backend import BACKEND, compiled
 
 import symgrad
 
@@ -98,7 +98,7 @@ def _blocks(p):
 # On the Numba backend the residuals run as symgrad.jit of the same function: one fused loop
 # nest over the block's observations instead of a NumPy pass per operation (as JAX's tool runs
 # its objective under jax.jit)
-_reproj = symgrad.jit(reproj_error, backend=BACKEND) if BACKEND == "numba" else reproj_error
+_reproj = compiled(reproj_error)
 
 
 def objective(cams, X, w, feats, obs):

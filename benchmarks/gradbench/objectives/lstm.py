@@ -15,7 +15,7 @@ as JAX's tool runs its loss under `jax.jit`).
 """
 
 import numpy as np
-from objectives.backend import BACKEND
+from objectives.backend import BACKEND, compiled
 
 import symgrad
 
@@ -58,7 +58,7 @@ def lstm_objective(main_params, extra_params, state, sequence):
 _grad = symgrad.grad(lstm_objective, argnums=(0, 1), backend=BACKEND)
 
 
-_loss = symgrad.jit(lstm_objective, backend=BACKEND) if BACKEND == "numba" else lstm_objective
+_loss = compiled(lstm_objective)
 
 
 def objective(main_params, extra_params, state, sequence):
