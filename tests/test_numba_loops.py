@@ -297,10 +297,10 @@ def decayed(x, s):
     return np.sum(y)
 
 
-def test_a_loop_making_large_arrays_each_step_stays_a_python_loop():
-    """A step that makes arrays of more than `LOOP_ARRAY_MAX` entries runs as a Python loop
-    (its array work dominates; compiled, the tape would copy every step's arrays), a small
-    one compiled; both against central differences."""
+def test_a_loop_taping_large_arrays_stays_a_python_loop():
+    """A loop whose tape would copy arrays of more than `LOOP_ARRAY_MAX` entries into rows at
+    every step runs as a Python loop (its tape keeps the arrays as they are), a small one
+    compiled; both against central differences."""
     from symgrad.emit.compiled import LOOP_ARRAY_MAX
 
     for n, compiled in ((8, True), (LOOP_ARRAY_MAX + 1, False)):
