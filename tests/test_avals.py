@@ -107,6 +107,24 @@ def test_avals_are_what_numpy_computes(name, example):
         check_typed(reverse(graph, argnums, seed="param"), [*args, ct])
 
 
+def _python_arithmetic(a, n, flag):
+    b = -a * 0.5 - n // 2 + n / 4
+    return b**2 + n**-1 + (n % 3) * b + (flag + flag) * (-flag) + abs((-a) ** 0.5)
+
+
+def test_operators_on_python_numbers_give_python_numbers():
+    """`a * 0.5` of a Python float is a Python float (a loop carrying one keeps its type), and
+    `True + True` a Python int, `n ** -1` a Python float; a power to a float may be complex, so
+    only its shape is claimed."""
+    graph = lower(_python_arithmetic)
+    check_typed(graph, [1.5, 7, True])
+    kinds = {(n.op, n.aval.kind if n.aval else None) for n in graph.nodes()}
+    ops = ["multiply", "subtract", "add", "divide", "floor_divide", "remainder", "negative"]
+    assert {(op, PYTHON) for op in ops} <= kinds, kinds
+    assert {("power", PYTHON), ("power", None)} <= kinds  # b ** 2, (-a) ** 0.5
+    assert all(n.aval.shape == () for n in graph.nodes())
+
+
 def test_the_common_primitives_are_typed():
     """A shape rule, or facts implying one, for what ordinary models use."""
     for name in ["matmul", "add", "tanh", "sum", "mean", "getitem", "transpose", "reshape",

@@ -63,6 +63,16 @@ BAD = {
     "undefined": ("return np.sum(x * nowhere)", symgrad.UnknownCallableError, "nowhere"),
     "global_array": ("return np.sum(x * TABLE)", symgrad.SymgradError, "TABLE"),
     "einsum_diag": ("return np.einsum('ii->', x)", symgrad.SymgradError, "repeated index"),
+    "einsum_keyword": (
+        "return np.einsum('ij,ij->', x, x, optimise=True)",
+        symgrad.SymgradError,
+        "einsum: got an unexpected keyword argument 'optimise'",
+    ),
+    "einsum_optimize": (
+        "return np.einsum('ij,ij->', x, x, optimize=x)",
+        symgrad.SymgradError,
+        "optimize= must be a constant",
+    ),
     "norm_ord": ("return np.linalg.norm(x, ord=1)", symgrad.SymgradError, "ord=1"),
     "no_return": ("y = x", symgrad.UnsupportedSyntaxError, "does not return a value"),
     "varargs": ("return np.sum(x) + np.sum(more[0])", symgrad.UnsupportedSyntaxError, "*args"),

@@ -107,6 +107,16 @@ def fancy(x, idx):
     return s
 
 
+def empty_loop_then_branch(y, a):  # found by the control fuzzer on this backend
+    for _ in range(0):
+        a *= 0.5  # a Python float stays one: the branch not taken gives it the cotangent 0.0
+    if np.mean(y) < -1.1:
+        pass
+    else:
+        a = np.sum(y)
+    return a
+
+
 RNG = np.random.default_rng(3)
 PROGRAMS = {  # name: (function, arguments, argnums, compiled loops, compiled backward loops)
     "rnn": (rnn, (0.4 * RNG.standard_normal((4, 4)), RNG.standard_normal((4, 3)),
@@ -123,6 +133,8 @@ PROGRAMS = {  # name: (function, arguments, argnums, compiled loops, compiled ba
     "newton": (newton, (RNG.uniform(1, 4, 3), 1e-3), 0, 1, 1),
     "many_steps": (many_steps, (RNG.standard_normal(3), 40.0), 0, 1, 1),
     "fancy": (fancy, (RNG.standard_normal(5), np.array([0, 2, 2])), 0, 0, 0),
+    "empty_loop_then_branch": (empty_loop_then_branch, (RNG.standard_normal(3), -0.9), (0, 1),
+                               1, 1),
 }  # fmt: skip
 
 
@@ -164,6 +176,26 @@ def test_forward_mode_compiles_the_loop_with_its_tangents():
     source = symgrad.emit_module(rnn, argnums=(0, 1), kind="jvp", backend="numba", args=(W, U, xs))
     kernel = source[source.index("def _loop") : source.index("def jvp_rnn")]
     assert "_fit(" not in kernel and "loss_dot = 0.0" in kernel  # a float's tangent: a float
+
+
+def zero_tangent_of_a_numpy_number(y, a):  # found by the control fuzzer on this backend
+    s = np.sum(np.zeros_like(y))  # a NumPy float64
+    k = 0
+    while k < 2:
+        k += 1
+        for _ in range(0):  # carries s's tangent, or a's, a float: so is s's zero tangent
+            s = a
+            y = y + s
+    return np.sum(y) + s
+
+
+def test_a_numpy_numbers_zero_tangent_takes_a_python_floats_type():
+    args = (RNG.standard_normal(3), -0.4)
+    symgrad.check_grads(zero_tangent_of_a_numpy_number, args, 1, backend="numba", modes=("fwd",))
+    source = symgrad.emit_module(
+        zero_tangent_of_a_numpy_number, argnums=1, kind="jvp", backend="numba", args=args
+    )
+    assert "def _loop" in source and "s_1_dot = 0.0" in source
 
 
 def decay(x, w):

@@ -428,10 +428,11 @@ def write_cond(writer, node) -> list[str]:
     return lines + [f"if {ast.unparse(writer.expr(pred))}:", *parts[0], "else:", *parts[1]]
 
 
-def _zeros(name: str, aval, in_place: bool) -> str:
-    """Where a backward loop starts the sum of the cotangents of the captured value `name`:
-    zeros like it, or, without updates in place, 0.0 for a Python float (NumPy's 0-d array
-    would not mix with another library's arrays: CuPy's)."""
+def _zeros(name: str, aval, in_place: bool = False) -> str:
+    """The zero cotangent of the value `name` (where a backward loop starts the sum of a
+    captured value's cotangents, what a branch gives one it does not read): zeros like it, or,
+    without updates in place, 0.0 for a Python float (a 0-d array would not mix with another
+    library's arrays, CuPy's, nor take the float's type in a compiled branch or loop)."""
     if not in_place and getattr(aval, "kind", None) == PYTHON:
         return "0.0"
     return f"np.zeros_like({name})"
@@ -479,6 +480,7 @@ def write_cond_vjp(writer, node) -> list[str]:
     seeds = [node.inputs[i] for i in view.seed_inputs]
     lines: list[str] = []
     captured = [_name_of(writer, i, lines, "t") for i in operands]
+    avals = [writer.graph[i].aval for i in operands]
     read = [  # whether a branch reads seed k (one of an output without gradient may go unread)
         any(b.users(q) or q in b.outputs for b in branches for q in [view.seed_params(b)[k]])
         for k in range(len(seeds))
@@ -496,7 +498,7 @@ def write_cond_vjp(writer, node) -> list[str]:
             values = [
                 sub.expr(branch.outputs[wrt.index(r)])
                 if r in wrt
-                else ast.parse(f"np.zeros_like({captured[j]})", mode="eval").body
+                else ast.parse(_zeros(captured[j], avals[j]), mode="eval").body
                 for r, (j, _) in enumerate(outs)
             ]
             return writer.assign(results, values)

@@ -572,6 +572,9 @@ class _Lowerer:
             if rule.adapt is not None:  # a NumPy calling convention (einsum's subscripts first)
                 args, kwargs = rule.adapt(*args, **kwargs)
             values = bind(rule, args, kwargs)
+        except TypeError as err:  # the adapter's signature: a keyword it does not take
+            detail = str(err).split(") ", 1)[-1]  # (not the adapter's own name)
+            raise SymgradError(f"bad arguments to {name}: {detail}", loc) from None
         except SymgradError as err:
             raise SymgradError(err.message, loc, err.hint) from None
         for p in rule.params:

@@ -17,6 +17,8 @@ of rewrites.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from symgrad.ir import Graph
@@ -127,6 +129,8 @@ def implied(rule: Rule, ins: dict, attrs: dict) -> Aval | None:
         return None
     if shape is None:
         return None
+    if python and flat and all(a.kind == PYTHON for a in flat):
+        return _spelt(python, flat)
     tiny_ins = {k: _each(small, v) for k, v in ins.items()}
     if rule.ndarray == "shape":  # np.zeros((1, 1)) tells np.zeros((n, m))'s dtype
         seq = next(iter(tiny_ins))
@@ -148,6 +152,20 @@ def _kind(rule: Rule, shape: tuple, tiny, ins: list[Aval]) -> str | None:
     if rule.shape == "elementwise" and any(a.kind is None for a in ins):
         return None
     return SCALAR if getattr(tiny, "dtype", None) is not None else None
+
+
+def _spelt(python, ins: list[Aval]) -> Aval | None:
+    """An operator on Python numbers gives the Python number Python gives (`True + True` is the
+    int 2, where NumPy keeps a bool); of a power to an exponent not known, as an int, only its
+    shape (of a negative float to a float: a complex)."""
+    values = [small(a) for a in ins]
+    if None in values:
+        return None
+    if python is operator.pow:
+        if type(ins[1].value) is not int:
+            return Aval(())
+        values[1] = ins[1].value  # 1.0 ** 3 is a float, 1 ** 3 an int, 1 ** -1 a float
+    return Aval((), np.dtype(type(python(*values))), PYTHON)
 
 
 def reduced(shape: tuple, axis, keepdims: bool) -> tuple | None:

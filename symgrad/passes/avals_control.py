@@ -10,10 +10,11 @@ differs between iterations is not known), so a rewrite that reads a body's Avals
 every iteration. A cond's outputs are the join of its branches'. A `loop_vjp`'s tape entries
 take the Avals of the forward loop's body params they record; its running cotangents are
 joined with their next values as carried values are; a captured value's cotangent is an array
-of the captured value's shape and dtype (`np.zeros_like`, added to in place). A stacked output
-is an array of its rows, as many as the loop's steps where the range is static and the loop
-cannot break; the backward loop's row of its cotangent is one such row (an array, or a NumPy
-number for a row of a vector). Anything else (the tape itself, a tangent entry) is None.
+of the captured value's shape and dtype (`np.zeros_like`, added to in place), or for a Python
+float either that or a Python float; a branch's zero cotangent of a Python float is 0.0. A
+stacked output is an array of its rows, as many as the loop's steps where the range is static
+and the loop cannot break; the backward loop's row of its cotangent is one such row (an array,
+or a NumPy number for a row of a vector). Anything else (the tape itself, a tangent entry) is None.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def _cond_vjp(node, ins: list, infer) -> tuple:
         infer(branch, [operands[j] for j in ps] + seeds)
         for r, (j, _) in enumerate(outs):
             columns[r].append(
-                branch[branch.outputs[wrt.index(r)]].aval if r in wrt else _zeros(operands[j])
+                branch[branch.outputs[wrt.index(r)]].aval if r in wrt else _zeros(operands[j], 0.0)
             )
     return tuple(join(*column) for column in columns)
 
@@ -133,7 +134,7 @@ def _loop_vjp(graph: Graph, node, ins: list, infer) -> tuple:
     outs = [nxt.get(s) for s in range(view.n_state)]  # without gradient: stays as it is
     state = _fixed_point(body, [*entry, *captured], state, rows, outs, infer)
     return tuple(
-        state[pos] if kind == "state" else _zeros(captured[pos]) for kind, pos, _ in view.outs
+        state[pos] if kind == "state" else _zeros(captured[pos], None) for kind, pos, _ in view.outs
     )
 
 
@@ -151,8 +152,11 @@ def _entry(graph: Graph, tape: int, n_tape: int) -> list:
     return out if len(out) == n_tape else [None] * n_tape
 
 
-def _zeros(aval: Aval | None) -> Aval | None:
-    """What `np.zeros_like` of a value of this Aval gives."""
+def _zeros(aval: Aval | None, python: float | None) -> Aval | None:
+    """What the zero cotangent of a value of this Aval is: `np.zeros_like` of it, or for a
+    Python float the number `python` (None: either, as the emitter decides)."""
     if aval is None or aval.shape is None or aval.dtype is None:
         return None
+    if aval.kind == PYTHON and aval.dtype == np.float64:
+        return None if python is None else Aval((), aval.dtype, PYTHON)
     return Aval(aval.shape, aval.dtype, ARRAY)

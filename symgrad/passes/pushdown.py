@@ -62,7 +62,7 @@ def _einsum_summed(rw, node, einsum) -> int | None:
         new_terms.append("".join(c for c in term if c not in summed))
     kept = "".join(c for c in out if c not in summed)
     spec = ",".join(new_terms) + "->" + kept
-    attrs = {"n_operands": len(inputs), "subscripts": spec}
+    attrs = {**einsum.attrs, "n_operands": len(inputs), "subscripts": spec}
     result = rw.new(node, "einsum", tuple(inputs), attrs)
     if node.attrs.get("keepdims"):
         back = tuple(sorted(a % len(out) for a in axes))

@@ -442,7 +442,7 @@ def parse_einsum(subscripts: str, n: int) -> tuple[list[str], str]:
     return ins, out
 
 
-def _einsum_vjp(g, operands, subscripts):
+def _einsum_vjp(g, operands, subscripts, optimize):
     ins, out = parse_einsum(subscripts, len(operands))
     grads = []
     for i, (term, x) in enumerate(zip(ins, operands)):
@@ -450,7 +450,7 @@ def _einsum_vjp(g, operands, subscripts):
         known = set(out).union(*(set(t) for t, _ in others))
         kept = "".join(c for c in term if c in known)
         spec = ",".join([out] + [t for t, _ in others]) + "->" + kept
-        gi = ops.einsum([g] + [o for _, o in others], subscripts=spec)
+        gi = ops.einsum([g] + [o for _, o in others], subscripts=spec, optimize=optimize)
         missing = tuple(k for k, c in enumerate(term) if c not in known)  # axes only x has
         if not missing:
             grads.append(ops.unbroadcast(gi, ops.shape(x)))  # x's length-1 axes einsum broadcast
@@ -463,10 +463,11 @@ def _einsum_vjp(g, operands, subscripts):
     return grads
 
 
-def _einsum_jvp(t, operands, subscripts):
+def _einsum_jvp(t, operands, subscripts, optimize):
     """The product rule: Σ_k einsum(operands with operand k replaced by its tangent)."""
+    how = {"optimize": optimize}
     terms = [
-        ops.einsum(operands[:k] + [tk] + operands[k + 1 :], subscripts=subscripts)
+        ops.einsum(operands[:k] + [tk] + operands[k + 1 :], subscripts=subscripts, **how)
         for k, tk in enumerate(t)
         if tk is not None
     ]
@@ -477,11 +478,20 @@ def _einsum_jvp(t, operands, subscripts):
 
 
 def _emit_einsum(args, attrs, rule):
+    optimize = attrs.get("optimize", False)  # the user's: the order of the contractions
     return ast.Call(
         ast.Attribute(ast.Name("np", ast.Load()), "einsum", ast.Load()),
         [ast.Constant(attrs["subscripts"]), *args[0].elts],
-        [],
+        [ast.keyword("optimize", ast.Constant(optimize))] if optimize is not False else [],
     )
+
+
+def _einsum_adapt(subscripts, *operands, optimize=False):
+    """NumPy's spelling, subscripts first; `optimize` (a bool or a strategy's name) is taken on
+    by the einsums of the derivatives."""
+    if not isinstance(optimize, (bool, str)):
+        raise SymgradError("einsum's optimize= must be a constant: a bool or 'greedy'/'optimal'")
+    return (list(operands),), {"subscripts": subscripts, "optimize": optimize}
 
 
 def _einsum_aval(ins: dict, attrs: dict) -> Aval | None:
@@ -505,10 +515,10 @@ def _einsum_aval(ins: dict, attrs: dict) -> Aval | None:
 
 defrule(
     "einsum",
-    "[operands], subscripts=...",
+    "[operands], subscripts=..., optimize=False",
     _emit_einsum,
     numpy=(np.einsum,),
-    adapt=lambda subscripts, *operands: ((list(operands),), {"subscripts": subscripts}),
+    adapt=_einsum_adapt,
     validate=lambda attrs: parse_einsum(attrs["subscripts"], attrs["n_operands"]),
     aval=_einsum_aval,
     vjp={"operands": _einsum_vjp},
@@ -522,6 +532,7 @@ defrule(
         "np.einsum('ij->j', a) | a: 3x4",
         "np.einsum('ij,ij->', a, b) | a: 3x4, b: 3x4",
         "np.einsum('ij,jk,k->i', a, b, c) | a: 2x3, b: 3x4, c: 4",
+        "np.einsum('jrc,jic->jir', a, b, optimize=True) | a: 2x3x3, b: 2x4x3",
     ),
 )
 

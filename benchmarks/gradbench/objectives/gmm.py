@@ -65,9 +65,9 @@ def gmm_objective(params, x, m, gamma):
     n, d = x.shape
     Qs = precision_factors(q, l)
     # Q_j (x_i - mu_j) = Q_j x_i - Q_j mu_j for all i, j: one batched matrix product (BLAS).
-    # WORKAROUND(einsum-optimize): np.einsum("jrc,jic->jir", Qs, centred, optimize=True) makes
-    # symgrad fail with a bare TypeError, and without optimize= its einsums (forward and backward)
-    # do not use BLAS: the gradient is ~6x slower than with matmul.
+    # (np.einsum("jrc,jic->jir", Qs, centred, optimize=True) is differentiated as well, its
+    # derivatives' einsums with the same optimize=; without optimize= NumPy's einsum does not
+    # use BLAS, and the gradient is ~6x slower than with matmul.)
     # Expanding Q_j (x_i - mu_j) rather than multiplying the centred points x[None] - mu[:, None]
     # saves ~30% of the gradient at 64_100: there symgrad's backward forms the K x N x D cotangent
     # of the centred points with a second batched product, then sums it over the points.
