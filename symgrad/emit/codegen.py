@@ -19,9 +19,9 @@ import os
 import textwrap
 
 from symgrad.emit import drivers, inplace
-from symgrad.emit.frees import free
+from symgrad.emit.frees import FREED, free
 from symgrad.ir import Graph
-from symgrad.ir.avals import LARGE, nbytes
+from symgrad.ir.avals import nbytes
 from symgrad.ir.names import assign_names
 from symgrad.ir.structured import schema
 from symgrad.rules import RULES, batching, runtime
@@ -233,13 +233,13 @@ class _Writer:
         return free(lines, self.large())
 
     def large(self) -> set[str]:
-        """The names of values that the Avals say are arrays of at least `LARGE` bytes."""
+        """The names of values that the Avals say are arrays of at least `FREED` bytes."""
         out = set()
         for nid, name in self.names.items():
             if nid not in self.graph or self.graph[nid].op == "param":
                 continue
             aval = self.graph[nid].aval
-            if not isinstance(aval, tuple) and (nbytes(aval) or 0) >= LARGE:
+            if not isinstance(aval, tuple) and (nbytes(aval) or 0) >= FREED:
                 out.add(name)
         return out
 

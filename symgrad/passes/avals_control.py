@@ -42,7 +42,7 @@ def structured(graph: Graph, node, infer: Callable) -> tuple:
         carried = _fixed_point(body, index, initial, captured, view.next_carried, infer)
         if "cond" in a:
             infer(a["cond"], carried + captured)
-        steps = None if view.breaks or not view.counted else _steps(ins[:3])
+        steps = None if view.breaks or not view.counted else static_steps(ins[:3])
         stacked = [_stack(body[o].aval, steps) for o in view.stacked]
         return (*carried, *stacked, *[None] * (len(body.outputs) - view.k - view.n_stacked + 1))
     if node.op == "cond":
@@ -75,7 +75,8 @@ def _static(bounds: list) -> list[int] | None:
     return values if None not in values and values[2] != 0 else None
 
 
-def _steps(bounds: list) -> int | None:
+def static_steps(bounds: list) -> int | None:
+    """The number of steps of a range whose bounds' Avals are these, where all are static."""
     values = _static(bounds)
     return None if values is None else len(range(*values))
 

@@ -30,6 +30,7 @@ from symgrad.ir.structured import LoopVjp, schema
 from symgrad.passes import residuals, specialise, tape
 from symgrad.passes.avals import infer, node_aval
 from symgrad.passes.dce import dce
+from symgrad.passes.hoist import hoist_products
 from symgrad.passes.outputs import own_outputs
 from symgrad.passes.shapes import SCALAR, shape_classes, shape_key
 from symgrad.rules import RULES
@@ -381,6 +382,9 @@ def simplify(
         changed = False
         for node in list(graph.nodes()):
             if node.op in ("param", "const") or node.id not in graph:
+                continue
+            if rw.typed and hoist_products(rw, node):  # a step's A @ X[i]: (X @ A.T)[i]
+                changed = True
                 continue
             new = rw.rewrite(node)
             if new is not None and new != node.id:

@@ -9,7 +9,7 @@ import numpy as np
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _loop1(h, stop, tape_h_1_row, tape_h_2_row, W, U, xs):
+def _loop1(h, stop, tape_h_1_row, tape_h_2_row, W, t1):
     """The loop `for t in range(xs.shape[0]):` (line 45)."""
     h_1 = h
     n = len(range(stop))
@@ -18,7 +18,7 @@ def _loop1(h, stop, tape_h_1_row, tape_h_2_row, W, U, xs):
     tape_h_2 = np.empty((n,) + tape_h_2_row, np.float64)
     k = 0
     for t in range(stop):
-        h_2 = np.tanh(W @ h_1 + U @ xs[t])
+        h_2 = np.tanh(W @ h_1 + t1[t])
         tape_t[k] = t
         tape_h_1[k] = h_1
         tape_h_2[k] = h_2
@@ -33,20 +33,20 @@ def _back2(h, tape, xs, W, U):
     """The loop `for t in range(xs.shape[0]):` (line 45), run backwards."""
     h_bar = np.zeros_like(h)
     t_1_tape, h_3_tape, h_4_tape = tape
-    t3_rows = np.empty((len(t_1_tape), 5), np.float64)
+    t4_rows = np.empty((len(t_1_tape), 5), np.float64)
     xs_rows = np.empty((len(t_1_tape), 3), np.float64)
     for k_1 in range(len(t_1_tape) - 1, -1, -1):
         t_1 = t_1_tape[k_1]
         h_3 = h_3_tape[k_1]
         h_4 = h_4_tape[k_1]
         # line 46: h = np.tanh(W @ h + U @ xs[t])
-        t3 = (h_bar + 2 * h_4) * (1 - h_4 ** 2)
-        t3_rows[k_1] = t3
+        t4 = (h_bar + 2 * h_4) * (1 - h_4 ** 2)
+        t4_rows[k_1] = t4
         xs_rows[k_1] = xs[t_1]
-        h_bar = W.T @ t3
+        h_bar = W.T @ t4
     if len(t_1_tape):
-        W_bar_1 = t3_rows.T @ h_3_tape
-        U_bar_1 = t3_rows.T @ xs_rows
+        W_bar_1 = t4_rows.T @ h_3_tape
+        U_bar_1 = t4_rows.T @ xs_rows
     else:
         W_bar_1 = np.zeros_like(W)
         U_bar_1 = np.zeros_like(U)
@@ -55,7 +55,8 @@ def _back2(h, tape, xs, W, U):
 
 def grad_rnn(W, U, xs):
     h = np.zeros(5)
-    tape = _loop1(h, 7, (5,), (5,), W, U, xs)
+    t1 = xs @ U.T
+    tape = _loop1(h, 7, (5,), (5,), W, t1)
     # backward pass
     # line 45: for t in range(xs.shape[0]):
     W_bar_1, U_bar_1 = _back2(h, tape, xs, W, U)

@@ -9,29 +9,30 @@ import numpy as np
 
 def grad_rnn(W, U, xs):
     h = np.zeros(5)
+    t1 = xs @ U.T
     h_1 = h
     tape = []
     for t in range(7):
-        h_2 = np.tanh(W @ h_1 + U @ xs[t])
+        h_2 = np.tanh(W @ h_1 + t1[t])
         tape.append((t, h_1, h_2))
         h_1 = h_2
     # backward pass
     # line 45: for t in range(xs.shape[0]):
     h_bar = np.zeros_like(h)
-    t3_rows = []
+    t4_rows = []
     h_3_rows = []
     xs_rows = []
     for t_1, h_3, h_4 in reversed(tape):
         # line 46: h = np.tanh(W @ h + U @ xs[t])
-        t3 = (h_bar + 2 * h_4) * (1 - h_4 ** 2)
-        t3_rows.append(t3)
+        t4 = (h_bar + 2 * h_4) * (1 - h_4 ** 2)
+        t4_rows.append(t4)
         h_3_rows.append(h_3)
         xs_rows.append(xs[t_1])
-        h_bar = W.T @ t3
-    if t3_rows:
-        t3_stack = np.stack(t3_rows)
-        W_bar_1 = t3_stack.T @ np.stack(h_3_rows)
-        U_bar_1 = t3_stack.T @ np.stack(xs_rows)
+        h_bar = W.T @ t4
+    if t4_rows:
+        t4_stack = np.stack(t4_rows)
+        W_bar_1 = t4_stack.T @ np.stack(h_3_rows)
+        U_bar_1 = t4_stack.T @ np.stack(xs_rows)
     else:
         W_bar_1 = np.zeros_like(W)
         U_bar_1 = np.zeros_like(U)
