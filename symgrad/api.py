@@ -23,7 +23,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import networkx as nx
 import numpy as np
 
 from symgrad import tree
@@ -200,7 +199,7 @@ def _shape_ints(graph: Graph, values: list) -> tuple[int, ...]:
     changed = [nid for nid, shape in blind.items() if told.get(nid) != shape]
     if not changed:
         return ()
-    decide = set().union(*(nx.ancestors(graph.nx, nid) for nid in changed))
+    decide = graph.ancestors_of([i for nid in changed for i in graph[nid].inputs])
     return tuple(k for k in ints if graph.params[k] in decide)
 
 
