@@ -8,7 +8,7 @@ always exist before their users; `nodes()` lists them in topological order, `ord
 creation order) breaking ties, so a node rewritten by a pass keeps the place of the node it
 replaces. The graph keeps its nodes and their users itself (passes rewrite it thousands of times
 while compiling); `graph.nx`, the networkx graph (an edge per operand, its position `pos`), is
-built when asked for and kept until the graph changes.
+built (networkx imported) when asked for and kept until the graph changes.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from __future__ import annotations
 import copy
 import heapq
 from dataclasses import dataclass, field
-from typing import Any, Iterator, KeysView
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, Iterator, KeysView
 
 from symgrad.errors import Loc
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass
@@ -104,8 +105,11 @@ class Graph:
     @property
     def nx(self) -> nx.MultiDiGraph:
         """The graph as networkx holds it: a node per node (its `Node` as data `node`), an
-        edge from each input to its user per operand (its position as data `pos`)."""
+        edge from each input to its user per operand (its position as data `pos`). networkx
+        is imported here, when first asked for: compiling never needs it."""
         if self._nx is None:
+            import networkx as nx
+
             g = nx.MultiDiGraph()
             for nid, node in self._nodes.items():
                 g.add_node(nid, node=node)

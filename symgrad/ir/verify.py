@@ -14,8 +14,6 @@ each other.
 
 from __future__ import annotations
 
-import networkx as nx
-
 from symgrad.ir.graph import Graph, subgraphs
 from symgrad.ir.structured import schema
 
@@ -23,6 +21,8 @@ STRUCTURAL = {"param", "const"}
 
 
 def verify(graph: Graph, known_ops=None) -> None:
+    import networkx as nx  # (not imported with symgrad: compiling never needs it)
+
     assert nx.is_directed_acyclic_graph(graph.nx), f"{graph.name}: the graph has a cycle"
     uses: dict[int, list[int]] = {nid: [] for nid in graph.ids()}
     for node in graph.nodes():
