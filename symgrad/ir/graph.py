@@ -274,21 +274,20 @@ class Graph:
 
     def descendants_of(self, roots) -> set[int]:
         """The roots and every node computed from them."""
-        seen: set[int] = set()
-        stack = list(roots)
-        while stack:
-            n = stack.pop()
-            if n not in seen:
-                seen.add(n)
-                stack.extend(self._users[n])
-        return seen
+        return _reached(roots, self._users.__getitem__)
 
     def ancestors_of(self, roots) -> set[int]:
-        seen: set[int] = set()
-        stack = list(roots)
-        while stack:
-            n = stack.pop()
-            if n not in seen:
-                seen.add(n)
-                stack.extend(self[n].inputs)
-        return seen
+        """The roots and every node they are computed from."""
+        return _reached(roots, lambda n: self._nodes[n].inputs)
+
+
+def _reached(roots, step) -> set[int]:
+    """The roots and every node reached from them, a step giving the nodes next to one."""
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        n = stack.pop()
+        if n not in seen:
+            seen.add(n)
+            stack.extend(step(n))
+    return seen
