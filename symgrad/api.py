@@ -23,7 +23,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import networkx as nx
 import numpy as np
 
 from symgrad import tree
@@ -58,7 +57,7 @@ from symgrad.ir import Graph
 from symgrad.ir.avals import Aval, foreign, of_value
 from symgrad.passes import batch as batching
 from symgrad.passes import forward, reverse, simplify
-from symgrad.passes.avals import infer
+from symgrad.passes.avals import infer, node_aval
 from symgrad.passes.copies import uncopied
 from symgrad.passes.fuse import fuse
 from symgrad.passes.idioms import stop_shifts
@@ -190,18 +189,31 @@ def _shape_ints(graph: Graph, values: list) -> tuple[int, ...]:
     """The positions of the Python int arguments whose values decide a length in the graph
     (`np.ones(n)`, `x[:n]`): a specialisation knows their values, as it knows an array's
     shape, and is keyed on them. Found by inferring the graph's Avals with the ints' values
-    unknown and known: an int decides a length where knowing it tells more of some shape."""
+    unknown, then known (again only for the nodes computed from them, the others' cannot
+    change): an int decides a length where knowing it tells more of some shape."""
     ints = [k for k, v in enumerate(values) if type(v) is int]
     if not ints:
         return ()
-    typed = copy.deepcopy(graph)  # (inferring sets every node's Aval anew)
-    blind = _shapes(typed, [of_value(v) for v in values])
-    told = _shapes(typed, [of_value(v, static=k in ints) for k, v in enumerate(values)])
-    changed = [nid for nid, shape in blind.items() if told.get(nid) != shape]
+    typed = infer(copy.deepcopy(graph), [of_value(v) for v in values])  # (sets node Avals)
+    after = typed.descendants_of([typed.params[k] for k in ints])
+    blind = {nid: _shape(typed[nid].aval) for nid in after}
+    for k in ints:
+        typed[typed.params[k]].aval = of_value(values[k], static=True)
+    for node in typed.nodes():
+        if node.id in after and node.op != "param":
+            node.aval = node_aval(typed, node)
+    changed = [nid for nid in after if _shape(typed[nid].aval) != blind[nid]]
     if not changed:
         return ()
-    decide = set().union(*(nx.ancestors(graph.nx, nid) for nid in changed))
+    decide = graph.ancestors_of([i for nid in changed for i in graph[nid].inputs])
     return tuple(k for k in ints if graph.params[k] in decide)
+
+
+def _shape(aval) -> Any:
+    """A node's shape (a structured node's: its outputs'), None where unknown."""
+    if isinstance(aval, tuple):
+        return tuple(a.shape if isinstance(a, Aval) else None for a in aval)
+    return aval.shape if isinstance(aval, Aval) else None
 
 
 def inlined(artifact: _Artifact, arguments: list, result: Callable[[list], Any]) -> Inline:
@@ -209,18 +221,6 @@ def inlined(artifact: _Artifact, arguments: list, result: Callable[[list], Any])
     a copy whose nodes count as forward nodes, bound to `arguments`."""
     graph = copy.deepcopy(artifact.graph).as_forward()
     return Inline(graph, arguments, artifact.reads, result)
-
-
-def _shapes(graph: Graph, avals: list) -> dict:
-    """Every node's shape(s) (a structured node's: its outputs') given the params' Avals,
-    inferred on `graph` (which keeps them)."""
-    typed = infer(graph, avals)
-    shape = lambda a: a.shape if isinstance(a, Aval) else None  # noqa: E731
-    out = {}
-    for node in typed.nodes():
-        a = node.aval
-        out[node.id] = tuple(map(shape, a)) if isinstance(a, tuple) else shape(a)
-    return out
 
 
 @_gc_paused

@@ -136,7 +136,7 @@ def _late_reads(graph, mutator: int, k_in: int, origins: dict, pos: Callable, po
     buffer = origins[graph[mutator].inputs[k_in]]
     at = pos(mutator)
     late, memo = set(), {}
-    for i in graph.nx.nodes:
+    for i in graph.ids():
         if i in post or not origins[i] & buffer:
             continue
         if i in graph.outputs:

@@ -1,4 +1,4 @@
-"""The IR: a graph of primitive applications held in networkx (the only package importing it)."""
+"""The IR: a graph of primitive applications (its networkx view: the only package importing it)."""
 
 from symgrad.ir.graph import Graph, Node
 from symgrad.ir.index import Dyn

@@ -1,11 +1,14 @@
-"""The IR graph: primitive applications as nodes of a networkx MultiDiGraph.
+"""The IR graph: primitive applications as nodes, with a networkx MultiDiGraph view.
 
 Contract: a node is an application of one primitive (`op`, a rule-table name, or one of the
 structural ops `param` and `const`) to an ordered tuple of input nodes plus static `attrs`.
-Operand order is kept in `Node.inputs` (a value used twice, as in `x * x`, appears twice and is two
-parallel edges in networkx). Node ids grow in creation order and inputs always exist before their
-users; `nodes()` lists them in topological order, `order` (by default creation order) breaking
-ties, so a node rewritten by a pass keeps the place of the node it replaces.
+Operand order is kept in `Node.inputs` (a value used twice, as in `x * x`, appears twice: twice
+among its users, two parallel edges in networkx). Node ids grow in creation order and inputs
+always exist before their users; `nodes()` lists them in topological order, `order` (by default
+creation order) breaking ties, so a node rewritten by a pass keeps the place of the node it
+replaces. The graph keeps its nodes and their users itself (passes rewrite it thousands of times
+while compiling); `graph.nx`, the networkx graph (an edge per operand, its position `pos`), is
+built (networkx imported) when asked for and kept until the graph changes.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from __future__ import annotations
 import copy
 import heapq
 from dataclasses import dataclass, field
-from typing import Any, Iterator
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, Iterator, KeysView
 
 from symgrad.errors import Loc
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass
@@ -72,13 +76,14 @@ class Graph:
         self.name = name
         self.file = file
         self.line = line
-        self.nx = nx.MultiDiGraph()
         self.params: list[int] = []
         self.outputs: list[int] = []
         self.checks: list[int] = []  # nodes computed for their effect (a raised error) alone
         self._next = 0
         self._order: list[int] | None = None  # nodes() until the graph changes
-        self._nodes: dict[int, Node] = {}  # the nodes by id, as the networkx graph holds them
+        self._nodes: dict[int, Node] = {}  # the nodes by id, in creation order
+        self._users: dict[int, list[int]] = {}  # by node: each use of it, once per operand
+        self._nx: nx.MultiDiGraph | None = None  # the networkx view until the graph changes
 
     def __deepcopy__(self, memo: dict) -> "Graph":
         """A copy whose nodes (and the graphs they own) can be rewritten; constant values are
@@ -89,14 +94,34 @@ class Graph:
         g.params, g.outputs, g.checks = list(self.params), list(self.outputs), list(self.checks)
         g._order = None if self._order is None else list(self._order)
         g._nodes = {}
-        g.nx = nx.MultiDiGraph()
         for nid, node in self._nodes.items():
             new = copy.copy(node)
             new.attrs = {k: _copied(v, memo) for k, v in node.attrs.items()}
             g._nodes[nid] = new
-            g.nx.add_node(nid, node=new)
-        g.nx.add_edges_from(self.nx.edges(keys=True, data=True))
+        g._users = {nid: list(users) for nid, users in self._users.items()}
+        g._nx = None
         return g
+
+    @property
+    def nx(self) -> nx.MultiDiGraph:
+        """The graph as networkx holds it: a node per node (its `Node` as data `node`), an
+        edge from each input to its user per operand (its position as data `pos`). networkx
+        is imported here, when first asked for: compiling never needs it."""
+        if self._nx is None:
+            import networkx as nx
+
+            g = nx.MultiDiGraph()
+            for nid, node in self._nodes.items():
+                g.add_node(nid, node=node)
+            for nid, node in self._nodes.items():
+                for pos, i in enumerate(node.inputs):
+                    if i in self._nodes:
+                        g.add_edge(i, nid, pos=pos)
+            self._nx = g
+        return self._nx
+
+    def _changed(self) -> None:
+        self._order = self._nx = None
 
     # display: print and IPython show the text IR, notebooks a picture (symgrad.ir.picture) ---
     def __repr__(self) -> str:
@@ -118,18 +143,19 @@ class Graph:
     # construction ---------------------------------------------------------------------------
     def add(self, op: str, inputs=(), attrs=None, loc: Loc | None = None, **data) -> int:
         inputs = tuple(inputs)
+        users = self._users
         for i in inputs:
-            if i not in self.nx:
+            if i not in users:
                 raise ValueError(f"input {i} of new {op} node is not in graph {self.name}")
         node = Node(self._next, op, inputs, dict(attrs or {}), loc, **data)
         if node.order < 0:
             node.order = node.id
         self._next += 1
-        self._order = None
-        self.nx.add_node(node.id, node=node)
+        self._changed()
         self._nodes[node.id] = node
-        for pos, i in enumerate(inputs):
-            self.nx.add_edge(i, node.id, pos=pos)
+        users[node.id] = []
+        for i in inputs:
+            users[i].append(node.id)
         return node.id
 
     def param(self, name: str, loc: Loc | None = None) -> int:
@@ -148,7 +174,11 @@ class Graph:
         return nid in self._nodes
 
     def __len__(self) -> int:
-        return self.nx.number_of_nodes()
+        return len(self._nodes)
+
+    def ids(self) -> KeysView[int]:
+        """Every node's id, in creation order (no topological order worked out)."""
+        return self._nodes.keys()
 
     def nodes(self) -> Iterator[Node]:
         """All nodes in a deterministic topological order (`order`, then id, where free),
@@ -189,7 +219,7 @@ class Graph:
 
     def users(self, nid: int) -> list[int]:
         """Each use of nid, once per operand position (x * x lists the product twice)."""
-        return sorted(v for _, v in self.nx.out_edges(nid))
+        return sorted(self._users[nid])
 
     def is_const(self, nid: int) -> bool:
         return self[nid].op == "const"
@@ -198,11 +228,17 @@ class Graph:
         return self[nid].attrs["value"]
 
     def remove(self, nids) -> None:
-        nids = list(nids)
-        self.nx.remove_nodes_from(nids)
+        """Remove the nodes nids (the uses they make with them)."""
+        self._changed()
+        users = self._users
         for nid in nids:
-            self._nodes.pop(nid, None)
-        self._order = None
+            node = self._nodes.pop(nid, None)
+            if node is None:
+                continue
+            del users[nid]
+            for i in node.inputs:
+                if i in users:
+                    users[i].remove(nid)
 
     def as_forward(self) -> "Graph":
         """Count every node as a forward node, for a pass that differentiates this graph again
@@ -214,20 +250,23 @@ class Graph:
     def set_inputs(self, nid: int, inputs) -> None:
         """Make `inputs` the operands of node nid, in order (its edges follow)."""
         node = self[nid]
-        self._order = None
-        self.nx.remove_edges_from(list(self.nx.in_edges(nid, keys=True)))
+        self._changed()
+        users = self._users
+        for i in node.inputs:
+            if i in users:
+                users[i].remove(nid)
         node.inputs = tuple(inputs)
-        for pos, i in enumerate(node.inputs):
-            self.nx.add_edge(i, nid, pos=pos)
+        for i in node.inputs:
+            users[i].append(nid)
 
     def replace_uses(self, old: int, new: int) -> None:
         """Point every user of `old` (and the outputs) at `new`."""
-        self._order = None
-        edges = list(self.nx.out_edges(old, keys=True, data="pos"))
-        for u, v, k, pos in edges:
-            self.nx.remove_edge(u, v, k)
-            self.nx.add_edge(new, v, pos=pos)
-        for user in {v for _, v, _, _ in edges}:
+        self._changed()
+        moved = self._users[old]
+        if old != new:
+            self._users[old] = []
+            self._users[new].extend(moved)
+        for user in set(moved):
             node = self[user]
             node.inputs = tuple(new if i == old else i for i in node.inputs)
         self.outputs = [new if o == old else o for o in self.outputs]
@@ -235,17 +274,20 @@ class Graph:
 
     def descendants_of(self, roots) -> set[int]:
         """The roots and every node computed from them."""
-        seen = set(roots)
-        for r in roots:
-            seen |= nx.descendants(self.nx, r)
-        return seen
+        return _reached(roots, self._users.__getitem__)
 
     def ancestors_of(self, roots) -> set[int]:
-        seen: set[int] = set()
-        stack = list(roots)
-        while stack:
-            n = stack.pop()
-            if n not in seen:
-                seen.add(n)
-                stack.extend(self[n].inputs)
-        return seen
+        """The roots and every node they are computed from."""
+        return _reached(roots, lambda n: self._nodes[n].inputs)
+
+
+def _reached(roots, step) -> set[int]:
+    """The roots and every node reached from them, a step giving the nodes next to one."""
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        n = stack.pop()
+        if n not in seen:
+            seen.add(n)
+            stack.extend(step(n))
+    return seen

@@ -8,7 +8,8 @@ has one, else what its facts imply: `shape` ("elementwise": the broadcast of the
 "reduce": the axes left; "first": input 0's; "scalar": 0-d), `ndarray` ("like": the first
 input's shape; "shape": the shape the first input gives), `view` (the view applied to a
 stand-in that costs no memory), `reads_shape` (the value itself, computed from stand-ins);
-arithmetic on static Python numbers gives its static value. Dtypes come from the NumPy
+arithmetic on static Python numbers gives its static value. `infer_again` brings them up to
+date after rewrites. Dtypes come from the NumPy
 callable applied to tiny values of the inputs' dtypes. Whatever cannot be told exactly is None:
 data-dependent lengths, primitives without a shape rule. A node's Aval is remembered by its
 op, shape rule, inputs' Avals and attributes, as passes infer a graph again after each round
@@ -36,6 +37,29 @@ def infer(graph: Graph, params: list[Aval | None]) -> Graph:
     for node in graph.nodes():
         if node.op != "param":
             node.aval = node_aval(graph, node)
+    return graph
+
+
+def infer_again(graph: Graph, rewired: set[int]) -> Graph:
+    """Bring the Avals of an inferred graph up to date after rewrites that added nodes (their
+    Avals set) and changed the inputs of the nodes `rewired`: those nodes, the nodes reading a
+    value whose Aval changed, and the structured nodes are inferred again, as `infer` would
+    infer them, and no other (their inputs' Avals are the same)."""
+    moved: set[int] = set()
+    for node in graph.nodes():
+        if node.op == "param":
+            continue
+        rule = RULES.get(node.op)
+        if (
+            node.id in rewired
+            or rule is not None
+            and rule.structured
+            or any(i in moved for i in node.inputs)
+        ):
+            aval = node_aval(graph, node)
+            if aval is not node.aval:
+                node.aval = aval
+                moved.add(node.id)
     return graph
 
 

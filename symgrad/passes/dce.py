@@ -11,4 +11,4 @@ from symgrad.ir import Graph
 
 def dce(graph: Graph) -> None:
     keep = graph.ancestors_of(graph.outputs + graph.checks) | set(graph.params)
-    graph.remove([n.id for n in graph.nodes() if n.id not in keep])
+    graph.remove([nid for nid in graph.ids() if nid not in keep])

@@ -148,5 +148,5 @@ def forward(fwd: Graph, wrt: list[int], body: bool = False) -> Graph:
 
 def _key_new(graph: Graph, keys: dict) -> None:
     """Shape classes for the nodes added since `keys` was last brought up to date."""
-    for nid in sorted(set(graph.nx.nodes) - set(keys)):
+    for nid in sorted(set(graph.ids()) - set(keys)):
         keys[nid] = shape_key(graph, graph[nid], keys)

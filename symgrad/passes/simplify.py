@@ -28,7 +28,7 @@ from symgrad.ir.avals import Aval
 from symgrad.ir.graph import subgraphs
 from symgrad.ir.structured import LoopVjp, schema
 from symgrad.passes import residuals, specialise, tape
-from symgrad.passes.avals import infer, node_aval
+from symgrad.passes.avals import infer, infer_again, node_aval
 from symgrad.passes.dce import dce
 from symgrad.passes.hoist import hoist_products
 from symgrad.passes.outputs import own_outputs
@@ -39,7 +39,8 @@ from symgrad.rules.custom import settle
 _EW_BINARY = {"add", "subtract", "multiply", "divide", "power"}
 
 
-def cse(graph: Graph) -> bool:
+def cse(graph: Graph, rewired: set[int]) -> bool:
+    """Merge identical nodes; the users pointed at the node kept go to `rewired`."""
     seen: dict[tuple, int] = {}
     changed = False
     for node in list(graph.nodes()):
@@ -47,6 +48,7 @@ def cse(graph: Graph) -> bool:
             continue
         key = node.key()
         if key in seen:
+            rewired.update(graph.users(node.id))
             graph.replace_uses(node.id, seen[key])
             _keep_naming(graph, seen[key], node)
             changed = True
@@ -89,13 +91,18 @@ def _float_aval(aval) -> bool:
 
 
 class _Rewriter:
-    def __init__(self, graph: Graph, float_params: set[int], avals, body: bool, float64: bool):
+    def __init__(
+        self, graph: Graph, float_params: set[int], avals, body: bool, float64: bool, rewired
+    ):
         self.g, self.body = graph, body
         self.keys = shape_classes(graph)
         self.typed = avals is not None
         self.float64 = float64  # every float of the function is a float64
         if self.typed:  # again: a rewrite may refine a dtype (`s * y` for broadcast_to(s) * y)
-            infer(graph, avals)
+            if rewired is None:
+                infer(graph, avals)
+            else:  # (the Avals of a round of rewrites ago, brought up to date)
+                infer_again(graph, rewired)
         self.floats = _floats(graph, float_params)
 
     def new(self, like, op: str, inputs, attrs=None) -> int:
@@ -293,6 +300,10 @@ class _Rewriter:
         return None
 
 
+def _union(a: set | None, b: set) -> set | None:
+    return None if a is None else a | b
+
+
 def _fits_like(graph: Graph, a: int, b: int) -> bool:
     """Both are `fit(_, x)` for the same x: the same shape and dtype."""
     return graph[a].op == graph[b].op == "fit" and graph[a].inputs[1] == graph[b].inputs[1]
@@ -375,10 +386,13 @@ def simplify(
             if avals is not None and node.op == "loop_vjp":
                 residuals.record(graph, node)  # what the VJP reads, taped, not recomputed
                 tape.untape(graph, node)  # values only the recomputation read, or a shape
+    rewired = None  # the nodes whose inputs changed since the last round (None: infer all)
     for _ in range(20):
-        cse(graph)
+        merged: set[int] = set()
+        cse(graph, merged)
         dce(graph)
-        rw = _Rewriter(graph, set(float_params), avals, body, float64)
+        rw = _Rewriter(graph, set(float_params), avals, body, float64, _union(rewired, merged))
+        rewired = set()
         changed = False
         for node in list(graph.nodes()):
             if node.op in ("param", "const") or node.id not in graph:
@@ -388,6 +402,7 @@ def simplify(
                 continue
             new = rw.rewrite(node)
             if new is not None and new != node.id:
+                rewired.update(graph.users(node.id))
                 graph.replace_uses(node.id, new)
                 _keep_naming(graph, new, node)
                 changed = True

@@ -234,6 +234,11 @@ class _NotConst(Exception):
 
 
 def bind(rule: Rule, args: tuple, kwargs: dict) -> dict[str, Any]:
+    """The arguments by the rule's parameter, defaults applied (`kwargs`: the keywords a rule
+    passes on to NumPy)."""
+    bound = _bound(rule, args, kwargs)
+    if bound is not None:
+        return bound
     try:
         bound = signature(rule).bind(*args, **kwargs)
     except TypeError as e:
@@ -243,6 +248,30 @@ def bind(rule: Rule, args: tuple, kwargs: dict) -> dict[str, Any]:
     if missing:
         raise SymgradError(f"{rule.name} needs the argument {missing[0]!r}")
     return dict(bound.arguments)
+
+
+def _bound(rule: Rule, args: tuple, kwargs: dict) -> dict[str, Any] | None:
+    """`bind`'s result, worked out without `inspect` (it runs for every node a template adds):
+    None where a parameter is `*args` or an argument does not fit (`inspect` says why)."""
+    params = rule.params
+    if len(args) > len(params) or any(p.varargs for p in params):
+        return None
+    out: dict[str, Any] = {}
+    for k, p in enumerate(params):
+        if k < len(args) and p.name not in kwargs:
+            out[p.name] = args[k]
+        elif k >= len(args) and p.name in kwargs:
+            out[p.name] = kwargs[p.name]
+        elif k >= len(args) and p.kind == STATIC and p.default is not inspect.Parameter.empty:
+            out[p.name] = p.default
+        else:
+            return None
+    extra = {k: v for k, v in kwargs.items() if k not in out}
+    if extra and not rule.kwargs:
+        return None
+    if rule.kwargs:
+        out["kwargs"] = extra
+    return out
 
 
 def add_node(graph: Graph, rule: Rule, args: tuple, kwargs: dict, loc: Loc | None, **data) -> int:
