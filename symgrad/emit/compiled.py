@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import math
 
 from symgrad.emit.scatter import added_at, basic
 from symgrad.ir.avals import ARRAY, TUPLE
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import Cond, Loop, LoopVjp
 from symgrad.passes.avals import input_avals
-from symgrad.passes.fuse import copies_large
 from symgrad.rules import RULES
 
 DECORATOR = '@numba.njit(cache=True, error_model="numpy")'
@@ -54,7 +54,7 @@ def compiled_loop(writer, node) -> bool:
         return False
     view = Loop(node)
     body = view.body
-    if copies_large(view) or not _compiles(body, _within(writer.plan, body)):
+    if _large(view) or not _compiles(body, _within(writer.plan, body)):
         return False
     if not _stable(writer.graph, node):
         return False
@@ -88,6 +88,25 @@ def compiled_vjp(writer, node) -> bool:
     if tape_item(g, forward) is not None:  # written as arrays, or not (`attempt`)
         return (id(g), node.inputs[0]) in kernels.arrays
     return _vjp_compiles(writer.plan, node)
+
+
+LOOP_ARRAY_MAX = 1 << 14  # entries: a loop that would copy larger arrays into rows at each
+# step (its tape's entries, its stacked outputs) stays a Python loop, its nests still compiled:
+# the Python loop's tape keeps each step's arrays as they are (measured: GradBench ode, n = 10^4
+# to 10^5, 1.8x slower compiled); a loop copying nothing is compiled whatever its sizes (the taps
+# convolution at n = 2*10^5 runs faster so)
+
+
+def _large(view: Loop) -> bool:
+    """Whether a loop copies an array of more than `LOOP_ARRAY_MAX` entries into rows at each
+    step: a taped carried value, or a stacked output."""
+    body = view.body
+    copied = [body[p].aval for p in view.entry_params] if view.records else []
+    copied += [body[o].aval for o in view.stacked]
+    return any(
+        a is not None and a.kind == ARRAY and a.known and math.prod(a.shape) > LOOP_ARRAY_MAX
+        for a in copied
+    )
 
 
 def attempt(writer, write) -> list[str] | None:

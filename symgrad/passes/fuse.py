@@ -21,10 +21,7 @@ compute in one loop where the loop runs compiled). So is a cluster of a backward
 cotangent of a value the loop captures (`_added`: `w_bar += g * x[i : i + k]`, or at a view of
 it, `x_bar[i : i + k] += g * w`, where the shapes decide that the view has the value's shape):
 the nest adds them in where it computes them (`symgrad.emit.scatter.into`), and no array is
-made for them at each step. The body of a loop that stays a Python loop, for the large arrays
-it would copy at each step (`copies_large`, judged by `symgrad.emit.compiled` too), and of the
-backward loop walking its tape, is fused as the graph is: no array expression of theirs runs
-compiled otherwise.
+made for them at each step.
 
 A loop's results added into slices of an array of zeros made for them (`g = np.zeros_like(x);
 g[:-1] = a; g[1:] += b`, or `_index_add(x, a, [:-1])` for the first two: the backward pass of
@@ -42,7 +39,7 @@ from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, broadcast
 from symgrad.ir.graph import subgraphs
 from symgrad.ir.index import Slice
-from symgrad.ir.structured import Loop, LoopVjp
+from symgrad.ir.structured import LoopVjp
 from symgrad.rules import RULES
 from symgrad.rules.indexing import basic, region
 
@@ -60,38 +57,9 @@ def fuse(graph: Graph, body: bool = False, added: frozenset = frozenset()) -> Gr
             _absorb(graph, node)
     for node in graph.nodes():
         if node.op != "fused":
-            inside = not _python_loop(graph, node)  # (a Python loop's body: as the graph's)
             for sub in subgraphs(node):
-                fuse(sub, inside, _added(node) if node.op == "loop_vjp" else frozenset())
+                fuse(sub, body=True, added=_added(node) if node.op == "loop_vjp" else frozenset())
     return graph
-
-
-LOOP_ARRAY_MAX = 1 << 14  # entries: a loop that would copy larger arrays into rows at each
-# step (its tape's entries, its stacked outputs) stays a Python loop, its nests still compiled:
-# the Python loop's tape keeps each step's arrays as they are (measured: GradBench ode, n = 10^4
-# to 10^5, 1.8x slower compiled); a loop copying nothing is compiled whatever its sizes (the taps
-# convolution at n = 2*10^5 runs faster so)
-
-
-def copies_large(view: Loop) -> bool:
-    """Whether a loop copies an array of more than `LOOP_ARRAY_MAX` entries into rows at each
-    step: a taped carried value, or a stacked output."""
-    body = view.body
-    copied = [body[p].aval for p in view.entry_params] if view.records else []
-    copied += [body[o].aval for o in view.stacked]
-    return any(
-        a is not None and a.kind == ARRAY and a.known and math.prod(a.shape) > LOOP_ARRAY_MAX
-        for a in copied
-    )
-
-
-def _python_loop(graph: Graph, node) -> bool:
-    """A loop that stays a Python loop for the arrays it copies (`copies_large`), or the
-    backward loop walking its tape: their bodies' chains of elementwise work are nests too."""
-    if node.op == "loop_vjp":
-        item = graph[node.inputs[0]]
-        node = graph[item.inputs[0]] if item.op == "item" else item
-    return node.op in ("loop", "while") and copies_large(Loop(node))
 
 
 def _all_added(graph: Graph, members: list[int], added: frozenset) -> bool:
