@@ -187,6 +187,13 @@ def test_each_signature_gets_its_module():
     assert "_fit" not in g.source
 
 
+def test_a_numpy_float64_is_a_numpy_scalar_not_a_python_float():
+    """np.float64 subclasses float, but NumPy types it strongly: np.float64(0.5) * a float32
+    array is float64, where 0.5 * it stays float32."""
+    assert of_value(np.float64(0.5)).kind == SCALAR and of_value(0.5).kind == PYTHON
+    assert of_value(np.float64(0.5)).dtype == (np.float64(0.5) * np.ones(2, np.float32)).dtype
+
+
 def test_python_float_and_numpy_scalar_arguments_keep_their_types():
     def f(a, x):
         return np.sum(a * x**2)

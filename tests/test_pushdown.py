@@ -1,5 +1,5 @@
-"""Sums pushed below what they add up (`symgrad.passes.pushdown`): the same values, fewer
-numbers added."""
+"""Sums pushed below what they add up, scalings onto a product's smallest operand
+(`symgrad.passes.pushdown`): the same values, fewer numbers added or multiplied."""
 
 from __future__ import annotations
 
@@ -28,6 +28,18 @@ def shared(a, b):  # the einsum is read twice: it is computed once, not pushed
     return np.sum(e, axis=0) + e[0]
 
 
+def scaled(g, q):
+    return 2.0 * np.einsum("ji,jir->jir", g, q)
+
+
+def scaled_product(a, b):
+    return (a @ b) * 3.0
+
+
+def scaled_float32(c, a, b):  # a NumPy float64 c scaling float32 operands: float64, not pushed
+    return c * (a @ b)
+
+
 CASES = {
     "batch_rows": (
         batch_rows,
@@ -41,14 +53,31 @@ CASES = {
     ),
     "negated": (negated, (RNG.standard_normal((3, 4)),), "-np.sum(np.exp(a), axis=1)"),
     "shared": (shared, (RNG.standard_normal((5, 3)), RNG.standard_normal((3, 4))), None),
+    "scaled": (
+        scaled,
+        (RNG.standard_normal((2, 5)), RNG.standard_normal((2, 5, 3))),
+        "np.einsum('ji,jir->jir', 2.0 * g, q)",
+    ),
+    "scaled_product": (
+        scaled_product,
+        (RNG.standard_normal((4, 2)), RNG.standard_normal((2, 6))),
+        "a * 3.0 @ b",
+    ),
+    "scaled_float32": (
+        scaled_float32,
+        (np.float64(0.5), *(RNG.standard_normal(s).astype(np.float32) for s in ((4, 2), (2, 6)))),
+        "c * (a @ b)",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_a_pushed_sum_computes_the_same_values(case):
+def test_a_pushed_sum_or_scaling_computes_the_same_values(case):
     fn, args, pushed = CASES[case]
     f = symgrad.jit(fn)
-    np.testing.assert_allclose(f(*args), fn(*args), rtol=1e-12, atol=1e-13)
+    got, want = f(*args), fn(*args)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+    assert got.dtype == want.dtype
     if pushed is None:
         assert f.source.count("np.einsum(") == 1, f.source
     else:
@@ -72,3 +101,17 @@ def test_the_gradient_of_a_centred_product_sums_over_the_batch_first():
     g = symgrad.grad(loss, argnums=(0, 1))
     g(*args)
     assert "np.einsum('ki,kij->kj', np.sum(" in g.source, g.source
+
+
+def test_the_cotangent_of_a_squared_product_scales_the_smaller_operand():
+    """GMM's backward `2 * np.einsum('ji,jir->jir', -0.5 * g, Qx)`: the 2 and the -0.5 meet on
+    the K x N operand, and no pass over the K x N x D product scales it."""
+
+    def loss(g, q):
+        return np.sum(g * np.einsum("jir,jir->ji", q, q))
+
+    args = (RNG.standard_normal((2, 5)), RNG.standard_normal((2, 5, 3)))
+    symgrad.check_grads(loss, args, (0, 1))
+    g = symgrad.grad(loss, argnums=1)
+    g(*args)
+    assert "q_bar = np.einsum('ji,jir->jir', 2 * g, q)" in g.source, g.source

@@ -101,7 +101,7 @@ def foreign(v: Any) -> bool:
 def of_value(v: Any, static: bool = False) -> Aval | None:
     """The Aval of a concrete value: an argument at call time, or (`static`) a value known when
     compiling, whose Aval keeps a Python number itself too."""
-    if isinstance(v, (bool, int, float)):
+    if type(v) in (bool, int, float):  # (not np.float64, a float subclass NumPy types strongly)
         return Aval((), np.dtype(type(v)), PYTHON, v if static else None)
     if type(v) is np.ndarray:  # a subclass (np.matrix) may compute differently: unknown
         return Aval(v.shape, v.dtype, ARRAY)

@@ -1,4 +1,4 @@
-"""Sums pushed below what they add up, where that does less work.
+"""Sums and scalings pushed below what they add up or multiply, where that does less work.
 
 Contract: `pushed_sum(rw, node)` (a `symgrad.passes.simplify` rewriter whose graph has its
 Avals) gives, for a `np.sum` node, an equivalent node that sums fewer numbers, or None:
@@ -12,11 +12,21 @@ Avals) gives, for a `np.sum` node, an equivalent node that sums fewer numbers, o
   back with `np.expand_dims`.
 
 The value summed must be read by the sum alone (else both would be computed).
+
+`pushed_scale(rw, node)` gives, for `c * p` (either order) of a number c and a product p (an
+`einsum` or a `matmul`) that the multiplication alone reads, the product with c multiplying
+its smallest operand, where that operand is smaller than p: `2 * np.einsum('ji,jir->jir', g,
+Qx)` is `np.einsum('ji,jir->jir', 2 * g, Qx)`, K·N numbers scaled, not K·N·D (and `2 * (-0.5
+* t)` then folds). Where the scaling could change a dtype (a NumPy float64 c and float32
+arrays) nothing is pushed. The result agrees with the original to rounding (exactly for a
+power of two).
 """
 
 from __future__ import annotations
 
-from symgrad.ir.avals import ARRAY, Aval
+import math
+
+from symgrad.ir.avals import ARRAY, Aval, result_dtype
 from symgrad.rules.linalg import parse_einsum
 
 
@@ -32,6 +42,31 @@ def pushed_sum(rw, node) -> int | None:
         return rw.new(node, "negative", (total,))
     if x.op == "einsum":
         return _einsum_summed(rw, node, x)
+    return None
+
+
+def pushed_scale(rw, node) -> int | None:
+    g = rw.g
+    if node.op != "multiply" or len(node.inputs) != 2 or node.attrs:
+        return None
+    for side in (0, 1):
+        c, p = g[node.inputs[side]], g[node.inputs[1 - side]]
+        if p.op not in ("einsum", "matmul") or c.aval is None or c.aval.shape != ():
+            continue
+        if g.users(p.id) != [node.id] or p.id in g.outputs or p.id in g.checks:
+            continue
+        operands = [g[i].aval for i in p.inputs]
+        if not (_known(p.aval) and all(_known(a) for a in operands)):
+            continue
+        k = min(range(len(operands)), key=lambda j: math.prod(operands[j].shape))
+        small = operands[k]
+        if math.prod(small.shape) >= math.prod(p.aval.shape):
+            continue
+        if result_dtype(c.aval, small) != small.dtype or node.aval != p.aval:
+            continue
+        inputs = list(p.inputs)
+        inputs[k] = rw.new(node, "multiply", (c.id, inputs[k]) if side == 0 else (inputs[k], c.id))
+        return rw.new(node, p.op, tuple(inputs), dict(p.attrs))
     return None
 
 

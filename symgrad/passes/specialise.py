@@ -5,8 +5,9 @@ Contract: with every node's `aval` inferred (`symgrad.passes.avals`) for one cal
 a value that depends only on shapes (`np.shape(x)`, `np.broadcast_shapes`, a size) becomes a
 constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis=0)`);
 `broadcast_to(v, shape)` of a v of that shape becomes v; a sum is pushed below a negation or
-into an einsum (`symgrad.passes.pushdown`); a read of an update's result at a place it did
-not write reads the array before it (`symgrad.passes.disjoint`); a reshape to the shape its
+into an einsum, a scaling of a product onto its smallest operand (`symgrad.passes.pushdown`);
+a read of an update's result at a place it did not write reads the array before it
+(`symgrad.passes.disjoint`); a reshape to the shape its
 array has (or had before a reshape, `expand_dims` or `squeeze`) is that array;
 `t + index_add(x, v, i)` of one shape and dtype becomes `t[i] = t[i] + v` for a basic index
 (one buffer for the cotangents of several reads of x); `np.sum(a * b)` of two vectors in the
@@ -38,7 +39,7 @@ import numpy as np
 
 from symgrad.ir.avals import ARRAY, LARGE, PYTHON, SCALAR, Aval, broadcast, nbytes, one_int
 from symgrad.passes.disjoint import read_past
-from symgrad.passes.pushdown import pushed_sum
+from symgrad.passes.pushdown import pushed_scale, pushed_sum
 from symgrad.rules import RULES
 from symgrad.rules.build import Value, building, ops, split_inputs
 from symgrad.rules.shapes import summed_shape
@@ -51,8 +52,8 @@ def rewrite(rw, node) -> int | None:
         return None
     if aval is not None and aval.value is not None:  # known statically: a shape, a length
         return rw.const(node, aval.value)
-    if op == "sum":
-        pushed = pushed_sum(rw, node)
+    if op in ("sum", "multiply"):
+        pushed = pushed_sum(rw, node) if op == "sum" else pushed_scale(rw, node)
         if pushed is not None:
             return pushed
     if op == "getitem":
