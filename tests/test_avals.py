@@ -187,6 +187,20 @@ def test_each_signature_gets_its_module():
     assert "_fit" not in g.source
 
 
+def _with_a_constant_total(x):
+    total = 0
+    for r in range(1, 4):  # an int, then a float: its shape (0-d) is known, its dtype not
+        total = total + 0.5 * r
+    return np.sum(x**2) + total
+
+
+def test_a_shape_is_known_where_the_dtype_is_not():
+    """The gradient does not compute a constant's shape (nor the constant) to broadcast 1.0."""
+    g = symgrad.grad(_with_a_constant_total)
+    assert np.allclose(g(np.arange(3.0)), 2 * np.arange(3.0))
+    assert "for r in" not in g.source and "broadcast_shapes" not in g.source, g.source
+
+
 def test_a_numpy_float64_is_a_numpy_scalar_not_a_python_float():
     """np.float64 subclasses float, but NumPy types it strongly: np.float64(0.5) * a float32
     array is float64, where 0.5 * it stays float32."""

@@ -131,7 +131,7 @@ def implied(rule: Rule, ins: dict, attrs: dict) -> Aval | None:
         if type(value) in (int, float, bool):
             return of_value(value, static=True)
     if rule.reads_shape:
-        value = call(rule, {k: _each(standin, v) for k, v in ins.items()}, attrs)
+        value = call(rule, {k: _each(_shaped, v) for k, v in ins.items()}, attrs)
         return of_value(value.item() if isinstance(value, np.generic) else value, static=True)
     if rule.view and all(a is not None and a.known for a in flat):
         out = call(rule, {k: _each(standin, v) for k, v in ins.items()}, attrs)
@@ -178,17 +178,25 @@ def _kind(rule: Rule, shape: tuple, tiny, ins: list[Aval]) -> str | None:
     return SCALAR if getattr(tiny, "dtype", None) is not None else None
 
 
+def _shaped(aval: Aval | None):
+    """A stand-in of the Aval's shape, for a rule whose value is a shape: of any dtype where
+    the dtype is not known (a loop's total that starts an int and ends a float is 0-d)."""
+    if aval is not None and aval.dtype is None and aval.shape is not None:
+        aval = Aval(aval.shape, np.dtype(float), aval.kind, aval.value, aval.sym)
+    return standin(aval)
+
+
 def _spelt(python, ins: list[Aval]) -> Aval | None:
     """An operator on Python numbers gives the Python number Python gives (`True + True` is the
-    int 2, where NumPy keeps a bool); of a power to an exponent not known, as an int, only its
-    shape (of a negative float to a float: a complex)."""
+    int 2, where NumPy keeps a bool), its dtype not known where an operand's is not; of a power
+    to an exponent not known, as an int, only the shape (of a negative float: a complex)."""
     values = [small(a) for a in ins]
-    if None in values:
-        return None
     if python is operator.pow:
-        if type(ins[1].value) is not int:
+        if type(ins[1].value) is not int or None in values:
             return Aval(())
         values[1] = ins[1].value  # 1.0 ** 3 is a float, 1 ** 3 an int, 1 ** -1 a float
+    if None in values:  # an int or a float (a loop's total that starts an int)
+        return Aval((), None, PYTHON)
     return Aval((), np.dtype(type(python(*values))), PYTHON)
 
 

@@ -71,7 +71,7 @@ class Rule:
     aval: Callable | None = None  # shape rule: (input Avals by parameter, attrs) -> Aval | None,
     # where the facts above do not tell the output's Aval (`symgrad.passes.avals`); it returns
     # NotImplemented where they do
-    reads_shape: bool = False  # the value depends on the inputs' shapes and dtypes alone
+    reads_shape: bool = False  # the value depends on the inputs' shapes alone
     shape_reads: tuple[int, ...] = ()  # input positions read for their shape, dtype and type
     # alone (`fit`'s target, `np.zeros_like`'s array): an update in place may come before
     value_feeds: tuple[int, ...] | bool = ()  # input positions whose values decide the
