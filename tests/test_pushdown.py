@@ -115,3 +115,21 @@ def test_the_cotangent_of_a_squared_product_scales_the_smaller_operand():
     g = symgrad.grad(loss, argnums=1)
     g(*args)
     assert "q_bar = np.einsum('ji,jir->jir', 2 * g, q)" in g.source, g.source
+
+
+def test_a_new_axis_gets_its_cotangent_as_a_plain_sum():
+    """The cotangent of `a[:, None]` is `np.sum(b, axis=1)`, not the reshape of a sum that
+    kept its axis (`np.reshape(np.sum(b, axis=1, keepdims=True), (3,))`); so for a negation."""
+
+    def plain(a, b):
+        return np.sum(a[:, None] * b)
+
+    def negated(a, b):
+        return np.sum((b - a[:, None]) * b)
+
+    args = (RNG.standard_normal(3), RNG.standard_normal((3, 4)))
+    for fn, want in ((plain, "a_bar = np.sum(b, axis=1)\n"), (negated, "= -np.sum(b, axis=1)\n")):
+        symgrad.check_grads(fn, args, 0)
+        g = symgrad.grad(fn)
+        g(*args)
+        assert want in g.source and "reshape" not in g.source, g.source

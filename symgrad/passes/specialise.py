@@ -8,7 +8,8 @@ constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis
 into an einsum, a scaling of a product onto its smallest operand (`symgrad.passes.pushdown`);
 a read of an update's result at a place it did not write reads the array before it
 (`symgrad.passes.disjoint`); a reshape to the shape its
-array has (or had before a reshape, `expand_dims` or `squeeze`) is that array;
+array has (or had before a reshape, `expand_dims` or `squeeze`) is that array, and one of a sum
+that kept its axes to the shape without them is the sum without keepdims;
 `t + index_add(x, v, i)` of one shape and dtype becomes `t[i] = t[i] + v` for a basic index
 (one buffer for the cotangents of several reads of x); `np.sum(a * b)` of two vectors in the
 backward pass is `a @ b`; a lone
@@ -38,6 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from symgrad.ir.avals import ARRAY, LARGE, PYTHON, SCALAR, Aval, broadcast, nbytes, one_int
+from symgrad.passes.avals import reduced
 from symgrad.passes.disjoint import read_past
 from symgrad.passes.pushdown import pushed_scale, pushed_sum
 from symgrad.rules import RULES
@@ -66,6 +68,9 @@ def rewrite(rw, node) -> int | None:
         for x in (inner.id, source):
             if x is not None and g[x].aval is not None and g[x].aval == aval:
                 return x
+        dropped = _kept_dims_dropped(rw, node, inner)
+        if dropped is not None:
+            return dropped
     if op in ("unbroadcast", "broadcast_to"):
         v = g[node.inputs[0]].aval
         if aval is not None and v is not None and v.shape == aval.shape and aval.known:
@@ -127,6 +132,27 @@ def rewrite(rw, node) -> int | None:
         if template is not None:
             return _build(rw, node, template, {k: Value(i) for k, i in grouped.items()})
     return None
+
+
+def _kept_dims_dropped(rw, node, inner) -> int | None:
+    """`np.reshape(np.sum(x, axis, keepdims=True), s)` (or of its negation), s the shape of the
+    sum without the kept axes, read by the reshape alone: `np.sum(x, axis)`."""
+    g, negated = rw.g, inner.op == "negative"
+    total = g[inner.inputs[0]] if negated else inner
+    if (
+        total.op != "sum"
+        or not total.attrs.get("keepdims")
+        or set(total.attrs) - {"axis", "keepdims"}
+    ):
+        return None
+    if any(len(g.users(v.id)) != 1 for v in {inner.id: inner, total.id: total}.values()):
+        return None
+    x = g[total.inputs[0]].aval
+    axis = total.attrs.get("axis")
+    if x is None or x.shape is None or reduced(x.shape, axis, False) != node.aval.shape:
+        return None
+    out = rw.new(node, "sum", total.inputs, {"axis": axis, "keepdims": False})
+    return rw.new(node, "negative", (out,)) if negated else out
 
 
 def _python_float(aval: Aval | None) -> bool:
