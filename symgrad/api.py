@@ -175,14 +175,16 @@ def _gc_paused(compile_step: Callable) -> Callable:
 
 def signature_key(values, shape_ints: tuple[int, ...]) -> tuple:
     """What a specialisation for these arguments depends on: each one's type (`_key`) and the
-    values of the ints that decide shapes (`_shape_ints`). Every cached call builds it: a
-    plain loop, with `_key`'s NumPy array case inlined, is the cheapest way (Python 3.11)."""
-    keys = []
+    values of the ints that decide shapes (`_shape_ints`). Every cached call builds it, so it
+    is built the cheapest way for a few arguments (Python 3.11): a flat tuple grown in a plain
+    loop, a NumPy array's shape and dtype two entries (no other argument's entry is a tuple
+    of ints), `_key`'s other cases one."""
+    key = ()
     for v in values:
-        keys.append((v.shape, v.dtype) if type(v) is np.ndarray else _key(v))
-    for k in shape_ints:
-        keys.append(_int(values[k]))
-    return tuple(keys)
+        key += (v.shape, v.dtype) if type(v) is np.ndarray else (_key(v),)
+    for k in shape_ints:  # (a call may leave a defaulted int out: no value for it then)
+        key += (_int(values[k]) if k < len(values) else None,)
+    return key
 
 
 def _int(v: Any) -> int | None:
