@@ -799,8 +799,7 @@ class Compiled:
             if len(self._fast) >= _SPECIALISATIONS or self._shape_ints != (base.shape_ints or ()):
                 self._fast.clear()
             self._shape_ints = base.shape_ints or ()
-            as_is = self._as_is(base)
-            self._fast[signature_key(args, self._shape_ints)] = (self._last, as_is)
+            self._fast[signature_key(args, self._shape_ints)] = (self._last, self._as_is(base))
         return self._finish(_run(artifact, self.fn, values), base)
 
     def _call_on_trees(self, values: list) -> Any:
