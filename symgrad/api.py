@@ -108,7 +108,7 @@ class _Artifact:
     shape_ints: tuple[int, ...] | None = None  # the int params a specialisation keys on by value
     backend: str = "numpy"  # "numba": a specialisation's elementwise work as compiled loops
     fallback: Callable[[], "_Artifact"] | None = None  # the same without compiled loops
-    hinted: bool = False  # its compiled loops compiled, Numba's performance hints silenced
+    ready: bool = False  # `_fn` loaded and called (compiled loops compiled): a call calls it
     foreign: bool = False  # for arrays of another library: NumPy floats made its arrays first
     _graph: Graph | None = None
     _source: Source | None = None
@@ -175,9 +175,16 @@ def _gc_paused(compile_step: Callable) -> Callable:
 
 def signature_key(values, shape_ints: tuple[int, ...]) -> tuple:
     """What a specialisation for these arguments depends on: each one's type (`_key`) and the
-    values of the ints that decide shapes (`_shape_ints`)."""
-    keys = tuple([_key(v) for v in values])
-    return keys + tuple([_int(values[k]) for k in shape_ints]) if shape_ints else keys
+    values of the ints that decide shapes (`_shape_ints`). Every cached call builds it, so it
+    is built the cheapest way for a few arguments (Python 3.11): a flat tuple grown in a plain
+    loop, a NumPy array's shape and dtype two entries (no other argument's entry is a tuple
+    of ints), `_key`'s other cases one."""
+    key = ()
+    for v in values:
+        key += (v.shape, v.dtype) if type(v) is np.ndarray else (_key(v),)
+    for k in shape_ints:  # (a call may leave a defaulted int out: no value for it then)
+        key += (_int(values[k]) if k < len(values) else None,)
+    return key
 
 
 def _int(v: Any) -> int | None:
@@ -625,17 +632,20 @@ def _call(artifact: _Artifact, fn: Callable, values: list) -> Any:
 
 
 def _invoke(artifact: _Artifact, values) -> Any:
-    """The artifact's function on values. The first call of a module with compiled loops
-    compiles them, without Numba's performance hints (`'@' is faster on contiguous arrays`):
-    they are about the emitted code, which the user did not write."""
-    if artifact.fallback is None or artifact.hinted:
-        return artifact.fn(*values)
+    """The artifact's function on values, loaded first where it is not yet (then `ready`). The
+    first call of a module with compiled loops compiles them, without Numba's performance
+    hints (`'@' is faster on contiguous arrays`): they are about the emitted code, which the
+    user did not write."""
+    if artifact.fallback is None:
+        fn = artifact.fn
+        artifact.ready = True
+        return fn(*values)
     from numba.core.errors import NumbaPerformanceWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NumbaPerformanceWarning)
         out = artifact.fn(*values)
-    artifact.hinted = True
+    artifact.ready = True
     return out
 
 
@@ -645,6 +655,8 @@ def _run(artifact: _Artifact, fn: Callable, values) -> Any:
         like = like_of(values)
         values = coerced(values, like)
     try:
+        if artifact.ready:  # a module called before: its function itself (no property, no call)
+            return artifact._fn(*values)
         return _invoke(artifact, values)
     except Exception as e:
         return _failed(artifact, fn, values, e, like)
@@ -721,7 +733,7 @@ class Compiled:
         self.__qualname__ = f"{kind}_{fn.__qualname__}"
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
-        self._fast: dict = {}  # argument key -> (artifact, its specialisation), see __call__
+        self._fast: dict = {}  # argument key -> ((artifact, specialisation), as_is), see __call__
         self._shape_ints: tuple[int, ...] = ()  # the ints its key holds the values of
         self._last: tuple = (None, None)  # the latest call's (artifact, specialisation)
 
@@ -765,11 +777,13 @@ class Compiled:
 
     def __call__(self, *args, **kwargs):
         if not kwargs:  # the fast path: a signature called before, nothing it read changed
-            key = signature_key(args, self._shape_ints)
-            hit = self._fast.get(key)
-            if hit is not None and hit[0].reads.fresh():
-                self._last = hit
-                return self._finish(_run(hit[1], self.fn, args), hit[0])
+            hit = self._fast.get(signature_key(args, self._shape_ints))
+            if hit is not None:
+                last, as_is = hit
+                if last[0].reads.fresh():
+                    self._last = last
+                    result = _run(last[1], self.fn, args)
+                    return result if as_is else self._finish(result, last[0])
         if self.bound is not None:  # a method: self's arrays and floats are leaves, constant
             values = _bind(self.fn, (self.bound, *args), kwargs)
             _check_differentiable(self.fn, values, self.argnums)
@@ -785,7 +799,7 @@ class Compiled:
             if len(self._fast) >= _SPECIALISATIONS or self._shape_ints != (base.shape_ints or ()):
                 self._fast.clear()
             self._shape_ints = base.shape_ints or ()
-            self._fast[signature_key(args, self._shape_ints)] = self._last
+            self._fast[signature_key(args, self._shape_ints)] = (self._last, self._as_is(base))
         return self._finish(_run(artifact, self.fn, values), base)
 
     def _call_on_trees(self, values: list) -> Any:
@@ -848,6 +862,13 @@ class Compiled:
         if self.kind == "value_and_grad":
             return ((value, aux) if self.has_aux else value), out
         return (out, aux) if self.has_aux else out
+
+    def _as_is(self, base: _Artifact) -> bool:
+        """Whether `_finish` returns what the emitted function of `base` returned as it is
+        (decided once per signature, so that a cached call skips it)."""
+        if base.aux is not None or base.out is not None:
+            return False
+        return self.kind in ("jit", *JACOBIANS) or (self.kind == "grad" and self._single)
 
     def _finish(self, result, base: _Artifact):
         """What the emitted function of `base` returned, as the transformation returns it."""

@@ -326,6 +326,19 @@ def test_an_int_that_decides_a_length_is_part_of_the_signature():
         assert "k: pyint64[]." in pick.source
 
 
+def _head_sum(x, n=3):
+    return np.sum(x[:n] ** 2)
+
+
+def test_a_defaulted_int_that_decides_a_length_may_be_left_out_of_a_call():
+    g = symgrad.grad(_head_sum)
+    x = np.arange(5.0)
+    for _ in range(2):  # (the second time on the fast path)
+        np.testing.assert_array_equal(g(x, 2), [0, 2, 0, 0, 0])
+        np.testing.assert_array_equal(g(x), [0, 2, 4, 0, 0])
+        np.testing.assert_array_equal(g(x, n=4), [0, 2, 4, 6, 0])
+
+
 POSITIONS = [
     ("argmin", (4, 5, 6), (), {}),
     ("argmin", (4, 5, 6), (1,), {}),
