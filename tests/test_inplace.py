@@ -291,3 +291,31 @@ def test_forward_mode_updates_the_tangent_in_place(m):
     assert "        out_1_dot[i] = np.sum(x_dot[i:t2] * w + w_dot * t3)\n" in f_jvp.source
     hessian = symgrad.hessian(m.conv1d).source  # forward over reverse: both loops
     assert "_setitem" not in hessian and "out_bar_dot[i_1] = 0.0" in hessian
+
+
+def centred_squares(x, mu):
+    y = x @ np.ones((x.shape[1], x.shape[1]))  # a new array, large
+    y -= mu  # written in place: the result is y's memory
+    return np.sum(np.exp(-(y**2)))
+
+
+def kept_before(x, mu):
+    y = x * 2.0
+    z = y - mu  # y is read again below: z gets its own array
+    return np.sum(z * y)
+
+
+@pytest.mark.parametrize("fn", [centred_squares, kept_before])
+def test_large_elementwise_results_reuse_a_dead_operands_memory(fn):
+    """`y = y - mu` of a large new y that nothing reads afterwards is `y -= mu` (no array made
+    for the result, y's memory not held beside it); where y is read afterwards, it is not."""
+    from symgrad.emit.frees import FREED
+
+    rows = FREED // 8 // 4 + 1  # x @ ... is rows x 4 float64s: past FREED bytes
+    rng = np.random.default_rng(0)
+    args = (rng.standard_normal((rows, 4)) * 0.1, rng.standard_normal(4) * 0.1)
+    symgrad.check_grads(fn, args, (0, 1), modes=("rev", "fwd"), eps=1e-6)
+    g = symgrad.grad(fn, (0, 1))
+    g(*args)
+    code = [line for line in g.source.splitlines() if not line.lstrip().startswith("#")]
+    assert any(line.endswith(" -= mu") for line in code) == (fn is centred_squares), g.source

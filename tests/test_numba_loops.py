@@ -198,6 +198,25 @@ def test_a_numpy_numbers_zero_tangent_takes_a_python_floats_type():
     assert "def _loop" in source and "s_1_dot = 0.0" in source
 
 
+def mean_or_float(x, a):  # found by the control fuzzer on this backend
+    s = a
+    for _ in range(2):
+        s = np.mean(x)  # a Python float or a NumPy float64: its cotangent starts at 0.0
+    k = 0
+    while k < 3:
+        k += 1
+        x = x - s
+    return np.mean(x)
+
+
+def test_the_zero_cotangent_of_a_number_of_either_kind_is_a_float():
+    args = (RNG.standard_normal(3), -0.2)
+    symgrad.check_grads(mean_or_float, args, (0, 1), backend="numba", modes=("rev", "fwd"))
+    g = symgrad.grad(mean_or_float, (0, 1), backend="numba")
+    g(*args)
+    assert "np.zeros_like(s" not in g.source, g.source
+
+
 def decay(x, w):
     for _ in range(3):
         x = np.tanh(x * w)

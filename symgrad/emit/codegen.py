@@ -207,8 +207,13 @@ class _Writer:
         return ast.unparse(ast.Assign([target], value, lineno=0))
 
     def update(self, nid: int, x: ast.expr | None = None) -> str:
-        """`x[index] = v`: a setitem written in place (`symgrad.emit.inplace`), or on `x`."""
-        x0, v, *parts = (self.expr(i) for i in self.graph[nid].inputs)
+        """`x[index] = v`: a setitem written in place (`symgrad.emit.inplace`), or on `x`; or
+        `x += v` (`-=`, `*=`, `/=`), an elementwise operation written in place."""
+        node = self.graph[nid]
+        x0, v, *parts = (self.expr(i) for i in node.inputs)
+        if node.op in inplace.AUGMENTED:
+            target = ast.Name(x0.id, ast.Store())
+            return ast.unparse(ast.AugAssign(target, inplace.AUGMENTED[node.op](), v, lineno=0))
         x = x0 if x is None else x
         where = index_expr(self.graph[nid].attrs["index"], parts)
         return ast.unparse(ast.Assign([ast.Subscript(x, where, ast.Store())], v, lineno=0))

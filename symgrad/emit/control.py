@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import ast
 
+import numpy as np
+
 from symgrad.emit.compiled import (
     ArrayRows,
     attempt,
@@ -31,7 +33,7 @@ from symgrad.emit.compiled import (
 )
 from symgrad.emit.outer_sums import OuterSums
 from symgrad.emit.scatter import chains, into
-from symgrad.ir.avals import PYTHON
+from symgrad.ir.avals import ARRAY, PYTHON
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import Cond, Loop, LoopVjp
 
@@ -430,12 +432,20 @@ def write_cond(writer, node) -> list[str]:
 
 def _zeros(name: str, aval, in_place: bool = False) -> str:
     """The zero cotangent of the value `name` (where a backward loop starts the sum of a
-    captured value's cotangents, what a branch gives one it does not read): zeros like it, or,
-    without updates in place, 0.0 for a Python float (a 0-d array would not mix with another
-    library's arrays, CuPy's, nor take the float's type in a compiled branch or loop)."""
-    if not in_place and getattr(aval, "kind", None) == PYTHON:
+    captured value's cotangents, what a branch gives one it does not read): zeros like it, or
+    0.0 for a float64 number (Python's, NumPy's, or one that may be either), and without
+    updates in place for any Python float (a 0-d array would not mix with another library's
+    arrays, CuPy's, nor take a number's type in a compiled branch or loop)."""
+    kind = getattr(aval, "kind", ARRAY)
+    if not in_place and kind == PYTHON or kind != ARRAY and _float64_number(aval):
         return "0.0"
     return f"np.zeros_like({name})"
+
+
+def _float64_number(aval) -> bool:
+    """A 0-d float64 that is no array (a Python float, a NumPy float64, or either): its zero is
+    0.0, as it is a number on every step of a compiled loop (a 0-d array would not unify)."""
+    return aval is not None and aval.shape == () and aval.dtype == np.float64
 
 
 def _accumulate(acc: str, value: ast.expr, in_place: bool) -> ast.stmt:

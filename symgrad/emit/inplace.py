@@ -29,6 +29,12 @@ otherwise, when the body does update j, the loop starts from a copy (`np.copy(x)
 `Plan.copied`). Branches hand nothing over: an update in a branch copies unless it updates an
 array the branch made.
 
+The same rules let an elementwise `x + v`, `x - v`, `x * v` or `x / v` of the function's own
+graph (not a loop's or branch's) be written `x += v` (and so on), its result under x's name,
+where x is an array of at least `symgrad.emit.frees.FREED` bytes of the result's shape and
+dtype: no array is made for the result, and x's memory is not held beside it (the user's
+`Qx -= Qmu[:, None, :]` stays in place; NumPy reads a v that overlaps x before writing).
+
 `plan(graph, nested, inline_of, private)` decides for one graph (`private`: the params handed
 over to it) and, recursively, for the graphs its loops and branches own (`Plan.subplans`, by
 `id(graph)`). `inline_of(graph, nested)` gives the values the code generator writes inline; an
@@ -39,10 +45,13 @@ nodes' `order` only, not what they compute).
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from typing import Callable
 
+from symgrad.emit.frees import FREED
 from symgrad.ir import Graph
+from symgrad.ir.avals import ARRAY, nbytes
 from symgrad.ir.graph import subgraphs
 from symgrad.ir.structured import Loop, LoopVjp, schema
 from symgrad.passes.aliasing import fresh, meta_use, reads_value
@@ -67,7 +76,7 @@ def plan(graph: Graph, nested: bool, inline_of: Callable, private=frozenset()) -
     inline = inline_of(graph, nested)
     p = Plan()
     for node in list(graph.nodes()):
-        if node.op == "setitem":
+        if node.op == "setitem" or not nested and _augmentable(graph, node):
             _try_update(graph, node, inline, private, p)
         elif node.op in _LOOPS:
             _try_loop(graph, node, inline, private, p, inline_of)
@@ -88,6 +97,17 @@ def _try_update(graph: Graph, node, inline: set, private, p: Plan) -> None:
         p.updates.append(node.id)
         p.mutated |= origins[x]
         p.forced = forced - ({x} if graph[x].op == "param" else set())
+
+
+AUGMENTED = {"add": ast.Add, "subtract": ast.Sub, "multiply": ast.Mult, "divide": ast.Div}
+
+
+def _augmentable(graph: Graph, node) -> bool:
+    """An elementwise `x op v` that `x op= v` computes: x a large array of the result's Aval."""
+    if node.op not in AUGMENTED or len(node.inputs) != 2 or node.attrs:
+        return False
+    aval, x = node.aval, graph[node.inputs[0]].aval
+    return aval is not None and aval.kind == ARRAY and x == aval and (nbytes(aval) or 0) >= FREED
 
 
 def _owned(graph: Graph, origin: frozenset, private) -> bool:

@@ -27,8 +27,9 @@ becomes the template it picks.
 array would take another type on a loop's first step (`loss_dot = loss_dot + ...`), and its
 dtype would not be weak where x's is; so is that of any 0-d float64 in a loop body of a
 float64 function (the zero cotangent of a number a backward step does not read), and of a
-NumPy float64 anywhere in one (the tangent a loop carries in for a number it may replace with a
-Python float: a compiled loop's carried value takes one type).
+float64 number (a NumPy one, or one that may be either) anywhere in one (the tangent or
+cotangent a loop carries in for a number it may replace with a Python float: a compiled loop's
+carried value takes one type).
 `fitted(value, x)` says when a gradient needs no `_fit` for its argument x: an ndarray already
 of x's shape and dtype. Each rewrite is exact for the signature the Avals describe, and the
 emitted module is used only for that signature.
@@ -38,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, LARGE, PYTHON, SCALAR, Aval, broadcast, nbytes, one_int
+from symgrad.ir.avals import ARRAY, LARGE, PYTHON, Aval, broadcast, nbytes, one_int
 from symgrad.passes.avals import reduced
 from symgrad.passes.disjoint import read_past
 from symgrad.passes.pushdown import pushed_scale, pushed_sum
@@ -115,7 +116,7 @@ def rewrite(rw, node) -> int | None:
         return rw.new(node, "setitem", (zeros, v, *parts), _index_attrs(node))
     if op == "zeros_like" and len(node.inputs) == 1 and not node.attrs.get("kwargs"):
         x = g[node.inputs[0]].aval
-        if _python_float(x) or rw.float64 and _number64(x) and (rw.body or x.kind == SCALAR):
+        if _python_float(x) or rw.float64 and _number64(x) and (rw.body or x.kind != ARRAY):
             return rw.const(node, 0.0)
     if op == "transpose" and "array" not in node.attrs and _is_array(g[node.inputs[0]].aval):
         return rw.new(node, op, node.inputs, {**node.attrs, "array": True})  # written `a.T`
