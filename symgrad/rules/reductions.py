@@ -272,11 +272,12 @@ defrule(
 
 
 def _cumsum_vjp(g, a, axis):
-    """The sums of v from each position to the end: np.cumsum walked back."""
-    if axis is None:
-        back = ops.flip(ops.cumsum(ops.flip(ops.ravel(g), axis=0), axis=0), axis=0)
-        return ops.reshape(back, ops.shape(a))
-    return ops.flip(ops.cumsum(ops.flip(g, axis=axis), axis=axis), axis=axis)
+    """The sums of v from each position to the end: np.cumsum walked back, in a's shape (the
+    cumsum of a 0-d a along axis 0 has one axis)."""
+    if axis is None:  # along the flattened a
+        g, axis = ops.ravel(g), 0
+    back = ops.flip(ops.cumsum(ops.flip(g, axis=axis), axis=axis), axis=axis)
+    return ops.reshape(back, ops.shape(a))
 
 
 defrule(
@@ -292,6 +293,7 @@ defrule(
         "np.cumsum(a, axis=1) | a: 3x4",
         "a.cumsum() | a: 2x3",
         "np.cumsum(a, axis=0) | a: 5",
+        "np.cumsum(np.sum(a), axis=0) | a: 3",
     ),
 )
 
