@@ -31,9 +31,10 @@ array the branch made.
 
 The same rules let an elementwise `x + v`, `x - v`, `x * v` or `x / v` of the function's own
 graph (not a loop's or branch's) be written `x += v` (and so on), its result under x's name,
-where x is an array of at least `symgrad.emit.frees.FREED` bytes of the result's shape and
-dtype: no array is made for the result, and x's memory is not held beside it (the user's
-`Qx -= Qmu[:, None, :]` stays in place; NumPy reads a v that overlaps x before writing).
+where x is a statement's array (not a temporary written inline, which NumPy reuses itself)
+of at least `symgrad.emit.frees.FREED` bytes, of the result's shape and dtype: no array is
+made for the result, and x's memory is not held beside it (a logsumexp's `beta -= top`; NumPy
+reads a v that overlaps x before writing).
 
 `plan(graph, nested, inline_of, private)` decides for one graph (`private`: the params handed
 over to it) and, recursively, for the graphs its loops and branches own (`Plan.subplans`, by
@@ -76,7 +77,7 @@ def plan(graph: Graph, nested: bool, inline_of: Callable, private=frozenset()) -
     inline = inline_of(graph, nested)
     p = Plan()
     for node in list(graph.nodes()):
-        if node.op == "setitem" or not nested and _augmentable(graph, node):
+        if node.op == "setitem" or not nested and _augmentable(graph, node, inline):
             _try_update(graph, node, inline, private, p)
         elif node.op in _LOOPS:
             _try_loop(graph, node, inline, private, p, inline_of)
@@ -102,9 +103,13 @@ def _try_update(graph: Graph, node, inline: set, private, p: Plan) -> None:
 AUGMENTED = {"add": ast.Add, "subtract": ast.Sub, "multiply": ast.Mult, "divide": ast.Div}
 
 
-def _augmentable(graph: Graph, node) -> bool:
-    """An elementwise `x op v` that `x op= v` computes: x a large array of the result's Aval."""
+def _augmentable(graph: Graph, node, inline: set) -> bool:
+    """An elementwise `x op v` that `x op= v` computes: x a large array of the result's Aval,
+    a statement already (one written inline is a temporary NumPy reuses itself; made a
+    statement, it would be computed, and held, earlier)."""
     if node.op not in AUGMENTED or len(node.inputs) != 2 or node.attrs:
+        return False
+    if node.inputs[0] in inline:
         return False
     aval, x = node.aval, graph[node.inputs[0]].aval
     return aval is not None and aval.kind == ARRAY and x == aval and (nbytes(aval) or 0) >= FREED
