@@ -497,6 +497,29 @@ def list_item_is_the_appended_argument(x, y):
     w = xs[0]
     w -= x[0]  # changes y
     return y[-1, 2]
+
+
+def argument_through_an_empty_loop_and_an_if(x, y):  # found by the control fuzzer
+    w0 = 2 if x[1] < -0.7 else y
+    w1 = y
+    k = 0
+    while k < 0:
+        k += 1
+        w1 = 0.1
+    w1 += x[0]  # changes y, and w0 with it, if the loop ran no iteration
+    return np.mean(w0)
+
+
+def argument_through_an_empty_loop_into_another(x, y):  # found by the control fuzzer
+    w0 = y
+    w1 = y
+    k = 0
+    while k < 0:
+        k += 1
+        w1 = 0.1
+    for i in range(1):
+        w1 += x[0]  # changes y, and w0 with it, if the while ran no iteration
+    return np.mean(w0)
 """
 
 VEC = np.array([0.7, -1.3, 2.1])
@@ -571,6 +594,8 @@ REFUSED = {  # name: (arguments, words of the message)
     "loop_name_becomes_the_argument_then_written": ((VEC,), "only arrays the function created"),
     "loop_name_becomes_asarray_of_the_argument": ((VEC,), "only arrays the function created"),
     "list_item_is_the_appended_argument": ((VEC, MAT), "the list xs that the loop"),
+    "argument_through_an_empty_loop_and_an_if": ((VEC, MAT), "after the if on line"),
+    "argument_through_an_empty_loop_into_another": ((VEC, MAT), "from before this loop or if"),
 }
 
 

@@ -330,8 +330,8 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
     base = base_of(graph, old.id)
     bases = sorted(bases_of(graph, old.id))  # base, and a loop result's initial view
     reason = memory.unsure.get((graph, old.id))
-    for b in bases:
-        reason = reason or iterated(lw, b)
+    for b in bases:  # (what a loop's result may be, if it ran no iteration, may be unsure)
+        reason = reason or memory.unsure.get((graph, b)) or iterated(lw, b)
     if reason is not None:
         raise lw.error(
             where,
@@ -528,14 +528,19 @@ def _levels(lw: _Lowerer, nid: int):
 
 def _outside(lw: _Lowerer, nid: int) -> list[str]:
     """Names of enclosing scopes holding the array `nid` (in a tuple or list too), the array it
-    views or a view of it, other than the names this scope binds to it: an update in place here
-    would reach them (a name read here as a value of its own would not see it either)."""
+    views or a view of it, or the array it may be (`Memory.may_be`), other than the names this
+    scope binds to it: an update in place here would reach them (a name read here as a value
+    of its own would not see it either)."""
     here = {nid, base_of(lw.graph, nid)} | _views_of(lw.graph, base_of(lw.graph, nid))
     seen = {k for _, k in _holding(lw, here, None)}  # names this scope's updates reach
     found = []
     for level, at in list(_levels(lw, nid))[1:]:
         base = base_of(level.graph, at)
         ids = {at, base} | _views_of(level.graph, base)
+        may = lw.memory.may_be.get((level.graph, at))  # a loop's result: its initial array
+        if may is not None:
+            other = base_of(level.graph, may[0])
+            ids |= {may[0], other} | _views_of(level.graph, other)
         holding = [k for _, k in _holding(level, ids, None)]
         found += [k for k in holding if k not in seen]
         seen |= set(holding)

@@ -10,8 +10,8 @@ differs between iterations is not known), so a rewrite that reads a body's Avals
 every iteration. A cond's outputs are the join of its branches'. A `loop_vjp`'s tape entries
 take the Avals of the forward loop's body params they record; its running cotangents are
 joined with their next values as carried values are; a captured value's cotangent is an array
-of the captured value's shape and dtype (`np.zeros_like`, added to in place), or for a Python
-float either that or a Python float; a branch's zero cotangent of a Python float is 0.0. A
+of the captured value's shape and dtype (`np.zeros_like`, added to in place), or for a
+float64 number a float64 number; a branch's zero cotangent of a float64 number is 0.0. A
 stacked output is an array of its rows, as many as the loop's steps where the range is static
 and the loop cannot break; the backward loop's row of its cotangent is one such row (an array,
 or a NumPy number for a row of a vector). Anything else (the tape itself, a tangent entry) is None.
@@ -154,10 +154,15 @@ def _entry(graph: Graph, tape: int, n_tape: int) -> list:
 
 
 def _zeros(aval: Aval | None, python: float | None) -> Aval | None:
-    """What the zero cotangent of a value of this Aval is: `np.zeros_like` of it, or for a
-    Python float the number `python` (None: either, as the emitter decides)."""
+    """What the zero cotangent of a value of this Aval is, as `symgrad.emit.control._zeros`
+    writes it: the Python float `python` for a float64 number that is no array (None: a
+    backward loop's sum of such cotangents, started at 0.0, a number of either kind), and
+    `np.zeros_like` of anything else but a Python number (0.0 or a 0-d array, as the emitter
+    decides)."""
     if aval is None or aval.shape is None or aval.dtype is None:
         return None
-    if aval.kind == PYTHON and aval.dtype == np.float64:
-        return None if python is None else Aval((), aval.dtype, PYTHON)
+    if aval.kind != ARRAY and aval.shape == () and aval.dtype == np.float64:
+        return Aval((), aval.dtype, None if python is None else PYTHON)
+    if aval.kind == PYTHON:
+        return None
     return Aval(aval.shape, aval.dtype, ARRAY)
