@@ -520,6 +520,18 @@ def argument_through_an_empty_loop_into_another(x, y):  # found by the control f
     for i in range(1):
         w1 += x[0]  # changes y, and w0 with it, if the while ran no iteration
     return np.mean(w0)
+
+
+def two_names_through_an_empty_loop(x):  # found by the control fuzzer
+    u0 = x * 1.0
+    u1 = u0
+    k = 0
+    while k < 0:
+        k += 1
+        u0 = np.zeros_like(x)
+        u1 = np.asarray(u1)
+    u0[2] = x[0]  # changes u1 too, if the loop ran no iteration
+    return np.sum(u1)
 """
 
 VEC = np.array([0.7, -1.3, 2.1])
@@ -596,6 +608,7 @@ REFUSED = {  # name: (arguments, words of the message)
     "list_item_is_the_appended_argument": ((VEC, MAT), "the list xs that the loop"),
     "argument_through_an_empty_loop_and_an_if": ((VEC, MAT), "after the if on line"),
     "argument_through_an_empty_loop_into_another": ((VEC, MAT), "from before this loop or if"),
+    "two_names_through_an_empty_loop": ((VEC,), "if it ran no iteration"),
 }
 
 

@@ -437,15 +437,20 @@ def carry_out_unsure(lw: _Lowerer, env: BodyEnv, outputs) -> None:
 
 def _unbind_what_it_may_be(lw: _Lowerer, old: Value, name: str, line: int) -> None:
     """Before `name`'s array `old` changes in place: the names holding an array it may be
-    (`Memory.may_be`: the array a loop's name held before it, if it ran no iteration), the
-    array that one is a view of, or a view of those, cannot be read afterwards."""
-    for (graph, first), (second, why) in list(lw.memory.may_be.items()):
+    (`Memory.may_be`: the array a loop's name held before it, if it ran no iteration, or
+    another loop result that may be that array too), the array that one is a view of, or a
+    view of those, cannot be read afterwards."""
+    may_be = lw.memory.may_be
+    for (graph, first), (second, why) in list(may_be.items()):
         if graph is not lw.graph or old.id not in (first, second):
             continue
         other = second if old.id == first else first
+        others = {other} | {  # other loop results that may be that array too
+            v for (g, v), (w, _) in may_be.items() if g is graph and w == second and v != old.id
+        }
         ids = set()
-        for base in {other} | bases_of(lw.graph, other):  # `r = y[1]`: y changes with r
-            ids |= {base} | _views_of(lw.graph, base)
+        for base in others | {b for o in others for b in bases_of(lw.graph, o)}:
+            ids |= {base} | _views_of(lw.graph, base)  # `r = y[1]`: y changes with r
         for env, k in _holding(lw, ids, name):
             dict.__setitem__(
                 env, k, Unbound(f"may be {what(name)}, {why}, and line {line} changed it")
