@@ -221,6 +221,11 @@ class Graph:
         """Each use of nid, once per operand position (x * x lists the product twice)."""
         return sorted(self._users[nid])
 
+    def read_alone_by(self, nid: int, reader: int) -> bool:
+        """Whether `reader` is nid's one use and nid is no output or check: a rewrite of the
+        reader may stop computing nid."""
+        return self._users[nid] == [reader] and nid not in self.outputs and nid not in self.checks
+
     def is_const(self, nid: int) -> bool:
         return self[nid].op == "const"
 

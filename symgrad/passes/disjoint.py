@@ -20,10 +20,10 @@ def read_past(rw, node) -> int | None:
     if node.op != "getitem" or len(node.inputs) != 1:
         return None
     update = g[node.inputs[0]]
-    if update.op != "setitem" or len(update.inputs) != 2 or g.users(update.id) != [node.id]:
-        return None  # (read by more, the update stays, and x read after it would be copied)
-    if update.id in g.outputs or update.id in g.checks:
+    if update.op != "setitem" or len(update.inputs) != 2:
         return None
+    if not g.read_alone_by(update.id, node.id):
+        return None  # (read by more, the update stays, and x read after it would be copied)
     x = g[update.inputs[0]].aval
     if not (isinstance(x, Aval) and x.known and x.kind == ARRAY and x.shape):
         return None

@@ -35,7 +35,7 @@ def pushed_sum(rw, node) -> int | None:
     if node.op != "sum" or set(node.attrs) - {"axis", "keepdims"} or len(node.inputs) != 1:
         return None
     x = g[node.inputs[0]]
-    if g.users(x.id) != [node.id] or x.id in g.outputs or x.id in g.checks:
+    if not g.read_alone_by(x.id, node.id):
         return None
     if x.op == "negative" and len(x.inputs) == 1:
         total = rw.new(node, "sum", x.inputs, dict(node.attrs))
@@ -53,7 +53,7 @@ def pushed_scale(rw, node) -> int | None:
         c, p = g[node.inputs[side]], g[node.inputs[1 - side]]
         if p.op not in ("einsum", "matmul") or c.aval is None or c.aval.shape != ():
             continue
-        if g.users(p.id) != [node.id] or p.id in g.outputs or p.id in g.checks:
+        if not g.read_alone_by(p.id, node.id):
             continue
         operands = [g[i].aval for i in p.inputs]
         if not (_known(p.aval) and all(_known(a) for a in operands)):

@@ -140,13 +140,11 @@ def _kept_dims_dropped(rw, node, inner) -> int | None:
     sum without the kept axes, read by the reshape alone: `np.sum(x, axis)`."""
     g, negated = rw.g, inner.op == "negative"
     total = g[inner.inputs[0]] if negated else inner
-    if (
-        total.op != "sum"
-        or not total.attrs.get("keepdims")
-        or set(total.attrs) - {"axis", "keepdims"}
-    ):
+    if total.op != "sum" or set(total.attrs) != {"axis", "keepdims"} or not total.attrs["keepdims"]:
         return None
-    if any(len(g.users(v.id)) != 1 for v in {inner.id: inner, total.id: total}.values()):
+    if not g.read_alone_by(inner.id, node.id):
+        return None
+    if negated and not g.read_alone_by(total.id, inner.id):
         return None
     x = g[total.inputs[0]].aval
     axis = total.attrs.get("axis")
@@ -181,7 +179,7 @@ def _inner_product(g, node) -> bool:
     """Whether a `sum` over every axis is of the product of two float vectors of one shape and
     dtype that nothing else reads (one BLAS dot instead of a product and a sum)."""
     prod = g[node.inputs[0]]
-    if prod.op != "multiply" or g.users(prod.id) != [node.id] or prod.id in g.outputs:
+    if prod.op != "multiply" or not g.read_alone_by(prod.id, node.id):
         return False
     if node.attrs.get("axis") not in (None, 0, (0,)) or node.attrs.get("keepdims"):
         return False
