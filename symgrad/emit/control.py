@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import ast
 
-import numpy as np
-
 from symgrad.emit.compiled import (
     ArrayRows,
     attempt,
@@ -33,7 +31,7 @@ from symgrad.emit.compiled import (
 )
 from symgrad.emit.outer_sums import OuterSums
 from symgrad.emit.scatter import chains, into
-from symgrad.ir.avals import ARRAY, PYTHON
+from symgrad.ir.avals import ARRAY, PYTHON, float64_number
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import Cond, Loop, LoopVjp
 
@@ -437,15 +435,9 @@ def _zeros(name: str, aval, in_place: bool = False) -> str:
     updates in place for any Python float (a 0-d array would not mix with another library's
     arrays, CuPy's, nor take a number's type in a compiled branch or loop)."""
     kind = getattr(aval, "kind", ARRAY)
-    if not in_place and kind == PYTHON or kind != ARRAY and _float64_number(aval):
+    if not in_place and kind == PYTHON or float64_number(aval):
         return "0.0"
     return f"np.zeros_like({name})"
-
-
-def _float64_number(aval) -> bool:
-    """A 0-d float64 that is no array (a Python float, a NumPy float64, or either): its zero is
-    0.0, as it is a number on every step of a compiled loop (a 0-d array would not unify)."""
-    return aval is not None and aval.shape == () and aval.dtype == np.float64
 
 
 def _accumulate(acc: str, value: ast.expr, in_place: bool) -> ast.stmt:

@@ -74,6 +74,13 @@ def nbytes(aval: Aval | None) -> int | None:
     return math.prod(aval.shape) * aval.dtype.itemsize
 
 
+def float64_number(aval: Aval | None) -> bool:
+    """Whether the value is a float64 number, no array (a Python float, a NumPy float64, or one
+    that may be either): its zero cotangent is 0.0, a number on every step of a compiled loop,
+    where a 0-d array would not unify."""
+    return aval is not None and aval.kind != ARRAY and aval.shape == () and aval.dtype == np.float64
+
+
 def one_int(aval: Aval | None) -> bool:
     """Whether the value is one int (0-d, of an integer dtype), not an array of them: an index
     part that cannot repeat an element."""

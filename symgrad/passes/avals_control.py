@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from symgrad.ir import Graph
-from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, Sym, join
+from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, Sym, float64_number, join
 from symgrad.ir.structured import Cond, Loop, LoopVjp, schema
 
 _ROUNDS = 8  # a join loses something each round, so a fixed point comes within a few
@@ -161,7 +161,7 @@ def _zeros(aval: Aval | None, python: float | None) -> Aval | None:
     decides)."""
     if aval is None or aval.shape is None or aval.dtype is None:
         return None
-    if aval.kind != ARRAY and aval.shape == () and aval.dtype == np.float64:
+    if float64_number(aval):
         return Aval((), aval.dtype, None if python is None else PYTHON)
     if aval.kind == PYTHON:
         return None
