@@ -293,7 +293,8 @@ def _specialisation(
     and no copy made, which Dask's immutable arrays need (NumPy's `np.copy` would compute
     them), and arrays made from shapes made like param `other` (`made_like`)."""
     graph = copy.deepcopy(base)
-    simplify(graph, [graph.params[k] for k in artifact.floats], avals=avals)
+    floats = [graph.params[k] for k in artifact.floats]
+    simplify(graph, floats, avals=avals, batch_loops=other is None)
     doc = f"{artifact.doc}\nSpecialised for {signature}."
     if loops:
         fuse(graph)

@@ -7,6 +7,7 @@ import itertools
 import os
 import sys
 import textwrap
+import weakref
 
 import pytest
 
@@ -36,6 +37,17 @@ def _compiled_modules_in_a_temporary_folder(tmp_path_factory):
         os.environ.pop("SYMGRAD_CACHE_DIR", None)
     else:
         os.environ["SYMGRAD_CACHE_DIR"] = saved
+
+
+@pytest.fixture
+def loops_kept(monkeypatch):
+    """Loops emitted as loops, for tests of how they are: no loop vectorised
+    (`symgrad.passes.vectorise`), and nothing compiled before reused."""
+    import symgrad.api
+
+    simplify = importlib.import_module("symgrad.passes.simplify")
+    monkeypatch.setattr(simplify, "vectorised", lambda rw, node: None)
+    monkeypatch.setattr(symgrad.api, "_CACHE", weakref.WeakKeyDictionary())
 
 
 @pytest.fixture

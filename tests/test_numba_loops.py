@@ -13,19 +13,12 @@ import numpy as np
 import pytest
 
 import symgrad
+from tests.fixtures.array_fns import elements as conv
 from tests.test_numba_backend import rnn
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("numba") is None, reason="the numba extra is not installed"
 )
-
-
-def conv(x, w):
-    k = len(w)
-    out = np.zeros(len(x) - k + 1)
-    for i in range(len(x) - k + 1):
-        out[i] = np.sum(x[i : i + k] * w)
-    return np.sum(out**2)
 
 
 def stops(x, w):
@@ -121,7 +114,7 @@ RNG = np.random.default_rng(3)
 PROGRAMS = {  # name: (function, arguments, argnums, compiled loops, compiled backward loops)
     "rnn": (rnn, (0.4 * RNG.standard_normal((4, 4)), RNG.standard_normal((4, 3)),
                   RNG.standard_normal((6, 3))), (0, 1), 1, 1),
-    "conv": (conv, (RNG.standard_normal(12), RNG.standard_normal(3)), (0, 1), 1, 1),
+    "conv": (conv, (RNG.standard_normal(12), RNG.standard_normal(3)), (0, 1), 0, 0),  # batched
     "stops": (stops, (RNG.uniform(0.1, 0.5, (6, 3)), RNG.uniform(0.5, 1.0, 3)), (0, 1), 1, 1),
     "branches": (branches, (RNG.standard_normal(7), 0.7), (0, 1), 1, 1),
     "branches_reading_rows": (branches_reading_rows, (RNG.standard_normal(7), 0.7), (0, 1), 1, 1),
@@ -307,7 +300,7 @@ def test_a_compiled_loops_inputs_are_computed_where_it_is_called():
     assert "ys_bar = np.broadcast_to" in g.source.split("def grad_", 1)[1]
 
 
-def test_a_compiled_backward_loop_adds_a_read_slices_cotangent_in_place():
+def test_a_compiled_backward_loop_adds_a_read_slices_cotangent_in_place(loops_kept):
     """`x[i : i + k]` read at each step: the backward loop's nests add their values into x's
     and w's cotangents where they compute them, x's at the slice (`_fused3(x_bar_1[i_1:t5],
     t6, w, (3,))`), never through zeros as large as x made at every step, nor an array made

@@ -33,6 +33,7 @@ from symgrad.passes.dce import dce
 from symgrad.passes.hoist import hoist_products
 from symgrad.passes.outputs import own_outputs
 from symgrad.passes.shapes import SCALAR, shape_classes, shape_key
+from symgrad.passes.vectorise import vectorised
 from symgrad.rules import RULES
 from symgrad.rules.custom import settle
 
@@ -359,11 +360,14 @@ def simplify(
     body: bool = False,
     avals: list | None = None,
     float64: bool = False,
+    batch_loops: bool = True,
 ) -> Graph:
     """Simplify in place (and return) the graph; `float_params` are params known to be floats,
     `avals` (when given) the Avals of all params. A loop `body` keeps its outputs as they are
     (a function's get arrays of their own); `float64` says that every float of the function
-    it belongs to is a float64 (see `specialise.rewrite`)."""
+    it belongs to is a float64 (see `specialise.rewrite`); `batch_loops` whether loops of
+    independent steps may become whole-array code (`symgrad.passes.vectorise`: NumPy's
+    windows and correlations, which another library's arrays may lack)."""
     settle(graph)  # a custom derivative is the pass's that used it (symgrad.rules.custom)
     if avals is not None:  # the bodies' params typed, as every iteration sees them
         infer(graph, avals)
@@ -375,14 +379,14 @@ def simplify(
         if avals is not None and forward:
             for inner in subgraphs(node):
                 typed = [inner[p].aval for p in inner.params]
-                simplify(inner, (), body=True, avals=typed, float64=float64)
+                simplify(inner, (), True, typed, float64, batch_loops)
         if node.op in ("loop_vjp", "cond_vjp"):  # a VJP body's last params, its seeds, are floats
             for inner in subgraphs(node):
                 seeds = schema(node).seed_params(inner)
                 typed = None if avals is None else [inner[p].aval for p in inner.params]
-                simplify(inner, seeds, body=True, avals=typed, float64=float64)
+                simplify(inner, seeds, True, typed, float64, batch_loops)
                 if node.op == "loop_vjp" and _constant_states(graph, node):
-                    simplify(inner, seeds, body=True, avals=typed, float64=float64)
+                    simplify(inner, seeds, True, typed, float64, batch_loops)
             if avals is not None and node.op == "loop_vjp":
                 residuals.record(graph, node)  # what the VJP reads, taped, not recomputed
                 tape.untape(graph, node)  # values only the recomputation read, or a shape
@@ -398,6 +402,14 @@ def simplify(
             if node.op in ("param", "const") or node.id not in graph:
                 continue
             if rw.typed and hoist_products(rw, node):  # a step's A @ X[i]: (X @ A.T)[i]
+                changed = True
+                continue
+            batched = vectorised(rw, node) if rw.typed and batch_loops else None
+            if batched:
+                for item, new in batched.items():
+                    rewired.update(graph.users(item))
+                    graph.replace_uses(item, new)
+                    _keep_naming(graph, new, graph[item])
                 changed = True
                 continue
             new = rw.rewrite(node)

@@ -41,6 +41,7 @@ import numpy as np
 
 from symgrad.ir.avals import ARRAY, LARGE, PYTHON, Aval, broadcast, nbytes, one_int
 from symgrad.passes.avals import reduced
+from symgrad.passes.correlations import correlated
 from symgrad.passes.disjoint import read_past
 from symgrad.passes.pushdown import pushed_scale, pushed_sum
 from symgrad.rules import RULES
@@ -59,6 +60,10 @@ def rewrite(rw, node) -> int | None:
         pushed = pushed_sum(rw, node) if op == "sum" else pushed_scale(rw, node)
         if pushed is not None:
             return pushed
+    if op in ("sum", "matmul", "window_sums"):  # products of a vector's sliding windows
+        found = correlated(rw, node)
+        if found is not None:
+            return found
     if op == "getitem":
         past = read_past(rw, node)
         if past is not None:

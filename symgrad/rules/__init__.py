@@ -21,6 +21,7 @@ from symgrad.rules import (  # noqa: F401
     sorting,
     special,
     vectors,
+    windows,
 )
 from symgrad.rules.build import Value, add_node, building, ops, split_inputs
 from symgrad.rules.table import BY_METHOD, RULES, Rule, rule_for_callable

@@ -375,6 +375,36 @@ def _shift(x, by=1, axis=-1, fill=0.0):
     return out
 
 
+def _window_sums(ct, x, window_shape, axis=None):
+    """B[x](v) of `np.lib.stride_tricks.sliding_window_view(x, window_shape, axis)`: each
+    window's cotangent (its entries along ct's last axis) added back where the window lies in x;
+    a loop over the shorter of the window and the windows' count."""
+    axis = 0 if axis is None else axis % np.ndim(x)
+    out = np.zeros_like(ct, shape=np.shape(x))
+    dst, src = np.moveaxis(out, axis, 0), np.moveaxis(ct, axis, 0)
+    count = np.shape(src)[0]
+    if window_shape <= count:
+        for j in range(window_shape):
+            dst[j : j + count] += src[..., j]
+    else:
+        for i in range(count):
+            dst[i : i + window_shape] += np.moveaxis(src[i], -1, 0)
+    return out
+
+
+def _correlate(a, v):
+    """out[i] = Σ_j a[i + j] v[j] for vectors a and v, len(a) >= len(v): np.correlate's
+    'valid' mode (one entry per place v fits in a)."""
+    if np.shape(v)[0] > np.shape(a)[0]:  # (np.correlate would swap them)
+        raise ValueError("_correlate takes a vector a at least as long as v")
+    return np.correlate(a, v, mode="valid")
+
+
+def _convolve(a, v):
+    """out[p] = Σ_{i + j = p} a[i] v[j] for vectors a and v: np.convolve's 'full' mode."""
+    return np.convolve(a, v)
+
+
 def _linear_scan(c, a, axis=-1, reverse=False):
     """The first-order linear recurrence r[j] = a[j] r[j - 1] + c[j] along `axis` from r[-1] = 0
     (from the last entry back, r[j] = a[j] r[j + 1] + c[j], where `reverse`), a shaped like c:
