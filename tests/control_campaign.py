@@ -197,12 +197,15 @@ class Summary:
         return "\n".join(lines)
 
 
-def run_many(seeds, directory, shrink_failures: bool = False, progress: bool = False) -> Summary:
-    """Generate and classify a program per seed; optionally shrink each class's examples."""
+def run_many(
+    seeds, directory, shrink_failures: bool = False, progress: bool = False, make=generate
+) -> Summary:
+    """Generate (`make(seed)`) and classify a program per seed; optionally shrink each class's
+    examples."""
     summary = Summary()
     start = time.time()
     for count, seed in enumerate(seeds, 1):
-        program = generate(seed)
+        program = make(seed)
         summary.add(program, classify(program, directory))
         if progress and count % 100 == 0:
             c = summary.counts

@@ -288,7 +288,7 @@ def rows_of_a_number(x, y, a):
     return sum(xs)
 
 
-def test_a_compiled_loops_inputs_are_computed_where_it_is_called():
+def test_a_compiled_loops_inputs_are_computed_where_it_is_called(loops_kept):
     """The backward loop reads the stacked cotangent, an expression NumPy computes and Numba
     refuses (`np.broadcast_to(np.expand_dims(1.0, axis=0), (2,))`): it is computed where the
     compiled loop is called, and passed in (found by the control fuzzer, seed 98215: it was

@@ -6,8 +6,10 @@ returns `{item node: equivalent new node}` for the loop's results, or None where
 loop as it is. Each step's work becomes one operation on a batch of all the steps (a leading
 axis, step t of the range at position t), as `jax.vmap` batches a function:
 
-- the range is static, of two steps or more, walking up (a `loop_vjp`: the reversed range of a
-  forward loop whose tape holds its index alone);
+- the range is static, of two steps or more, walking up; a `loop_vjp` walks back a forward loop
+  of such a range that cannot break, and batches with it: what its tape holds for the backward
+  steps (`symgrad.passes.residuals`) is the forward loop's batches of those values, and a
+  carried array taped before a step wrote its entry is the array before the loop there;
 - the index i enters only as `i + c` (c a static int) in a subscript of a value the loop
   captures: `x[i + c]` is the slice `x[a : a + n]`, `x[i + c1 : i + c2]` rows of the window
   view `sliding_window_view(x, c2 - c1)` (`symgrad.rules.windows`); every read is in bounds;
@@ -19,8 +21,9 @@ axis, step t of the range at position t), as `jax.vmap` batches a function:
   summed into (`acc = acc + v`, `acc - v`, read nowhere else): it becomes one slice assignment
   or the sum of the batch added once; a stacked row is the batch itself; a backward loop's
   cotangent of a captured value, summed over the steps, is the batch summed over its leading
-  axis, or, where each step adds it at `[i + c]` or `[i + c1 : i + c2]`, one addition at a
-  slice or the windows' sums (`_window_sums`);
+  axis, or, where each step adds it at `[i + c]` or `[i + c1 : i + c2]` (`index_add`, and
+  further values added there, `t[i] = t[i] + v`), one addition at a slice or the windows' sums
+  (`_window_sums`) per place;
 - every batched value has the Aval of the step's with the leading axis before it (checked for
   each new node: NumPy's promotion of a batch is that of its rows), and none that is made (not
   a view) holds more than `LIMIT` entries or the largest array the loop reads, whichever is
@@ -54,18 +57,39 @@ class _Refused(Exception):
 
 
 def vectorised(rw, node) -> dict[int, int] | None:
-    if node.op == "loop":
-        plan = _for_loop(rw.g, node)
-    elif node.op == "loop_vjp":
-        plan = _backward_loop(rw.g, node)
-    else:
+    if node.op not in ("loop", "loop_vjp"):
         return None
+    plan = _for_loop(rw.g, node) if node.op == "loop" else _backward_loop(rw.g, node)
     if plan is None:
         return None
     try:
+        if node.op == "loop_vjp":
+            _taped_batches(rw, node, plan[1])
         return _Batch(rw, node, *plan).results()
     except _Refused:  # what it made so far is read by nothing: dead code
         return None
+
+
+def _taped_batches(rw, node, roles: dict) -> None:
+    """The roles of a backward loop's taped values (what its steps read of the forward's,
+    `symgrad.passes.residuals`): the forward loop's batches of them, where it batches."""
+    taped = LoopVjp(node).entry_params[1:]
+    if not taped:
+        return
+    forward = rw.g[rw.g[node.inputs[0]].inputs[0]]
+    plan = _for_loop(rw.g, forward, taped=True)
+    if plan is None:
+        raise _Refused
+    batch = _Batch(rw, forward, *plan)
+    batch.results()  # (the forward loop's own results are dead until it is batched itself)
+    view = Loop(forward)
+    for p, j in zip(taped, view.taped):  # a carried value before the step: entries it writes
+        role = batch.env.get(view.next_carried[j]) if j < view.k else None
+        if role is None or role[0] != "written":
+            raise _Refused
+        roles[p] = ("before", forward.inputs[view.carried_inputs[j]], role[3])
+    for p, out in zip(taped[len(view.taped) :], view.decisions):
+        roles[p] = ("bat", batch.batch_of(out))
 
 
 def _items(g, node) -> dict[int, list[int]]:
@@ -81,17 +105,18 @@ def _walk_up(g, bounds) -> range | None:
     return steps if steps is not None and steps.step > 0 and len(steps) >= 2 else None
 
 
-def _for_loop(g, node):
+def _for_loop(g, node, taped: bool = False):
     """(range, param roles, outputs) of a `for` loop that may batch, else None. An output is
     (item index, body output, what it is: "carried" with its param and initial value, or
-    "stacked")."""
+    "stacked"). Where `taped`, its tape may be read (by a backward loop batched with it). A
+    step's decisions are the values its backward step reads (a branch would refuse)."""
     view = Loop(node)
-    if not view.counted or view.breaks or view.n_decisions or "cond" in view.attrs:
+    if not view.counted or view.breaks or "cond" in view.attrs:
         return None
     steps = _walk_up(g, node.inputs[:3])
     items = _items(g, node)
     tape = view.k + view.n_stacked
-    if steps is None or view.records and tape in items:
+    if steps is None or view.records and tape in items and not taped:
         return None
     roles = {view.index_param: ("aff", 0)}
     outputs = []
@@ -107,16 +132,17 @@ def _for_loop(g, node):
 
 
 def _backward_loop(g, node):
-    """The same for a `loop_vjp` walking back a forward loop's index alone: its running
-    cotangents are carried values, and its cotangents of captured values ("acc") are summed
-    over the steps."""
+    """The same for a `loop_vjp` walking back a forward `for` loop that cannot break: its
+    running cotangents are carried values, and its cotangents of captured values ("acc") are
+    summed over the steps (its taped values' roles are `_taped_batches`')."""
     view = LoopVjp(node)
     tape = g[node.inputs[0]]
-    if view.n_tape != 1 or tape.op != "item":
+    if tape.op != "item":
         return None
     forward = g[tape.inputs[0]]
-    if forward.op != "loop" or not Loop(forward).index_only:
-        return None
+    fview = Loop(forward) if forward.op == "loop" else None
+    if fview is None or not fview.counted or fview.breaks or "cond" in fview.attrs:
+        return None  # (a loop that may break tapes the steps it took)
     steps = _walk_up(g, forward.inputs[:3])
     if steps is None:
         return None
@@ -125,6 +151,8 @@ def _backward_loop(g, node):
         roles[p] = ("inv", node.inputs[i])
     for p, i in zip(view.row_params, view.row_inputs):  # row t of the stacked cotangents
         roles[p] = ("bat", node.inputs[i])
+    for p, i in zip(view.state_params, view.state_inputs):  # (unchanged where no output)
+        roles[p] = ("inv", node.inputs[i])
     outputs = []
     for j, ((kind, k, _), out) in enumerate(zip(view.outs, view.body.outputs)):
         if kind == "state":
@@ -148,7 +176,8 @@ class _Batch:
         sizes = [_size(self.g[i].aval) for i in node.inputs]
         self.limit = max([LIMIT, *(s for s in sizes if s is not None)])
         self.windows: dict[tuple, int] = {}
-        self.reads: dict[int, set[int]] = {}  # carried param: offsets it is read at
+        self.reads: dict[int, dict[int, int]] = {}  # carried param: its reads, their offsets
+        self.writes: dict[int, set[int]] = {}  # carried param: its writes
 
     # the body, node by node ------------------------------------------------------------------
     def results(self) -> dict[int, int]:
@@ -174,6 +203,15 @@ class _Batch:
             return ("inv", self.rw.const(self.node, m.attrs["value"]))
         if rule is None or rule.structured:
             raise _Refused
+        if m.op == "getitem" and roles[0][0] in ("written", "before"):
+            return self.entry_read(m, roles)
+        if {"scatter", "scatter_entry"} & kinds:
+            return self.scattered(m, roles)
+        if m.op == "setitem" and roles[0][0] == "written" and roles[1][0] in ("inv", "bat"):
+            _, p, _, c = roles[0]  # the entry written again
+            if m.attrs["index"] != _ELEMENT or roles[2:] != [("aff", c)]:
+                raise _Refused
+            return ("written", p, roles[1], c)
         if "carried" in kinds:
             return self.update(m, roles)
         if kinds <= {"inv"} and m.op not in ("setitem", "index_add"):
@@ -182,17 +220,41 @@ class _Batch:
             return self.offset(m, roles)
         if m.op == "getitem" and roles[0][0] == "inv" and kinds - {"inv"} == {"aff"}:
             return self.read(m, roles[0][1], roles[1:])
-        if m.op == "index_add" and roles[0][0] == "inv" and roles[1][0] == "bat":
-            return ("scatter", m, roles)
+        if m.op == "index_add" and roles[0][0] == "inv" and roles[1][0] in ("bat", "inv"):
+            return ("scatter", roles[0][1], ((m, roles[1], roles[2:]),))
         if kinds - {"inv", "bat"}:
             raise _Refused
         if rule.shape == "elementwise":
             return self.elementwise(m, roles)
+        if m.op == "broadcast_to" and [r[0] for r in roles] == ["bat", "inv"]:
+            return self.broadcast(m, roles[0][1])
         if rule.shape == "reduce" and len(roles) == 1 and set(m.attrs) <= {"axis", "keepdims"}:
             return self.reduction(m, roles[0][1])
         if m.op == "matmul" and not m.attrs:
             return self.product(m, roles)
         raise _Refused
+
+    def entry_read(self, m, roles) -> tuple:
+        """A step's entry [i + c] of a carried value, read after the step wrote it (the value
+        written) or, in a backward loop, before the forward step did (its initial value)."""
+        (kind, *what), index = roles[0], roles[1:]
+        if m.attrs["index"] != _ELEMENT or [r[0] for r in index] != ["aff"]:
+            raise _Refused
+        c = index[0][1]
+        if kind == "written":
+            (value_kind, v), written = what[1], self.body[m.inputs[0]].inputs[1]
+            if c != what[2]:
+                raise _Refused
+            if m.aval == self.body[written].aval:
+                return (value_kind, v)
+            if value_kind == "bat":  # (a Python float read back from a NumPy array)
+                raise _Refused
+            shape = self.rw.const(self.node, (self.n, *_known(m.aval).shape))
+            return ("bat", self.new(m, "broadcast_to", [v, shape]))  # the same at every step
+        init, wrote = what
+        if c != wrote:
+            raise _Refused
+        return ("bat", self.rows(m, init, self.steps[0] + self.entry(init, c)))
 
     def offset(self, m, roles) -> tuple:
         """i + c, c + i, i - c: the index moved by a static int."""
@@ -236,7 +298,7 @@ class _Batch:
 
     def whole(self, x: int, start: int) -> bool:
         """Whether the steps' entries [i + c], from `start`, are all of x's."""
-        aval = self.g[x].aval
+        aval = _known(self.g[x].aval)
         return start == 0 and self.steps.step == 1 and aval.shape[:1] == (self.n,)
 
     def slice(self, start: int) -> dict:
@@ -258,11 +320,24 @@ class _Batch:
         rank = self.rank(m.id)
         args = []
         for kind, v in roles:  # a batch of fewer axes than the result: length-1 axes after n
-            have = len(self.g[v].aval.shape) - 1 if kind == "bat" else rank
+            have = len(_known(self.g[v].aval).shape) - 1 if kind == "bat" else rank
             if have < rank:
                 v = self.new(m, "expand_dims", [v], {"axis": _axes(1, rank - have)}, check=False)
             args.append(v)
         return ("bat", self.new(m, m.op, args, dict(m.attrs)))
+
+    def broadcast(self, m, v: int) -> tuple:
+        """np.broadcast_to(v, shape) of a static shape: to (steps, *shape), v's axes after the
+        steps' (length-1 axes put in where v has fewer)."""
+        shape = self.body[m.inputs[1]].aval
+        if shape is None or not isinstance(shape.value, tuple) or m.aval is None:
+            raise _Refused
+        have = len(_known(self.g[v].aval).shape) - 1
+        if have < len(shape.value):
+            axes = _axes(1, len(shape.value) - have)
+            v = self.new(m, "expand_dims", [v], {"axis": axes}, check=False)
+        to = self.rw.const(self.node, (self.n, *shape.value))
+        return ("bat", self.new(m, "broadcast_to", [v, to]))
 
     def reduction(self, m, v: int) -> tuple:
         rank = self.rank(m.inputs[0])
@@ -286,6 +361,9 @@ class _Batch:
             if ra == 2:  # A v for each row v: the rows times A's transpose
                 a = self.new(m, "transpose", [a], {"axes": None}, check=False)
             return ("bat", self.new(m, "matmul", [b, a]))
+        if ka == kb == "bat" and ra == rb == 1:  # a dot product per step
+            attrs = {"n_operands": 2, "subscripts": "ij,ij->i"}
+            return ("bat", self.new(m, "einsum", [a, b], attrs))
         if ka == "bat" and ra >= 2 and kb == "inv" or kb == "bat" and rb >= 2 and ka == "inv":
             return ("bat", self.new(m, "matmul", [a, b]))  # stacks of matrices broadcast
         raise _Refused
@@ -295,12 +373,13 @@ class _Batch:
         """A carried value read at its step's entry, written there, or summed into."""
         p = m.inputs[0]
         if m.op == "getitem" and roles[0][0] == "carried" and m.attrs["index"] == _ELEMENT:
-            if [kind for kind, _ in roles[1:]] == ["aff"]:  # its step's entry, read
+            if [r[0] for r in roles[1:]] == ["aff"]:  # its step's entry, read
                 c = self.entry(roles[0][1], roles[1][1])
                 self.reads.setdefault(p, {})[m.id] = c
                 return ("bat", self.rows(m, roles[0][1], self.steps[0] + c))
         if m.op == "setitem" and roles[0][0] == "carried" and m.attrs["index"] == _ELEMENT:
             if roles[1][0] in ("inv", "bat") and roles[2][0] == "aff":
+                self.writes.setdefault(p, set()).add(m.id)
                 return ("written", p, roles[1], self.entry(roles[0][1], roles[2][1]))
         if m.op in ("add", "subtract"):
             for k in (0, 1) if m.op == "add" else (0,):
@@ -314,14 +393,14 @@ class _Batch:
             return init
         if role is None or role[0] not in ("written", "summed") or role[1] != p:
             raise _Refused
-        readers = [u for u in self.body.users(p) if u != o]
+        readers = [u for u in self.body.users(p) if u != o and u not in self.writes.get(p, ())]
         if role[0] == "written":
             _, _, (kind, v), c = role
             reads = self.reads.get(p, {})
             if set(readers) != set(reads) or set(reads.values()) - {c}:
                 raise _Refused  # read elsewhere than at the entry it writes
-            region = self.body[p].aval.shape[1:]
-            written = self.body[self.body[o].inputs[1]].aval
+            region = _known(self.body[p].aval).shape[1:]
+            written = _known(self.body[self.body[o].inputs[1]].aval)
             if self.body[o].aval != self.body[p].aval or kind == "bat" and written.shape != region:
                 raise _Refused
             start = self.steps[0] + c
@@ -331,7 +410,8 @@ class _Batch:
         _, _, op, v, row = role
         if readers or self.body[o].aval != self.body[p].aval:
             raise _Refused
-        carried_shape, row_shape = self.body[p].aval.shape, self.body[row].aval.shape
+        carried_shape = _known(self.body[p].aval).shape
+        row_shape = _known(self.body[row].aval).shape
         if broadcast([carried_shape, row_shape]) != carried_shape:
             raise _Refused
         total = self.new(self.body[o], "sum", [v], {"axis": 0, "keepdims": False}, check=False)
@@ -343,17 +423,34 @@ class _Batch:
         if role is None or want is None or not want.known:
             raise _Refused
         if role[0] == "bat":
-            per = self.body[o].aval
+            per = _known(self.body[o].aval)
             if per.shape != want.shape or per.dtype != want.dtype:
                 raise _Refused
             return self.new(self.body[o], "sum", [role[1]], {"axis": 0}, check=False)
-        if role[0] != "scatter":
+        if role[0] == "inv" and self.body[o].op in ("zeros_like", "zeros"):
+            return role[1]  # (a cotangent no step adds to)
+        if role[0] != "scatter" or _known(self.body[o].aval).shape != want.shape:
             raise _Refused
-        m, ((_, x), (_, v), *parts) = role[1], role[2]
-        if any(kind != "aff" for kind, _ in parts) or m.aval.shape != want.shape:
+        x, terms = role[1:]
+        total = None
+        for m, value, parts in terms:
+            term = self.added(m, x, value, parts)
+            total = term if total is None else self.new(m, "add", [total, term], check=False)
+        made = self.g[total].aval
+        if made is None or made.shape != want.shape or made.dtype != want.dtype:
+            raise _Refused
+        return total
+
+    def added(self, m, x: int, value: tuple, parts: list) -> int:
+        """The steps' values added at their indices of zeros like x."""
+        kind, v = value
+        if any(part[0] != "aff" for part in parts):
             raise _Refused
         rows = self.g[self.read(m, x, parts, check=False)[1]]  # where the steps add
-        if self.g[v].aval.shape != rows.aval.shape:
+        if kind == "inv":  # the same value at every step
+            shape = self.rw.const(self.node, _known(rows.aval).shape)
+            v = self.new(m, "broadcast_to", [v, shape], check=False)
+        if _known(self.g[v].aval).shape != _known(rows.aval).shape:
             raise _Refused
         if rows.id == x:  # every entry of x, once each
             total = v
@@ -364,10 +461,34 @@ class _Batch:
             if rows.op == "getitem":
                 v = self.new(m, "index_add", [windows.id, v], dict(rows.attrs), check=False)
             total = self.new(m, "window_sums", [v, x], dict(windows.attrs), check=False)
-        made = self.g[total].aval
-        if made is None or made.shape != want.shape or made.dtype != want.dtype:
-            raise _Refused
         return total
+
+    def scattered(self, m, roles) -> tuple:
+        """A step's value added at its entry [i + c] or window [i + c1 : i + c2] of a scatter
+        (a backward step's cotangent of x, after a `t[i] = t[i] + v` rewrite): `t[i]`,
+        `t[i] + v`, then the entry set to that, one more term of the scatter."""
+        kinds, index = [r[0] for r in roles], m.attrs.get("index")
+        if m.op == "getitem" and kinds[0] == "scatter" and index in (_ELEMENT, _WINDOW):
+            if set(kinds[1:]) == {"aff"}:
+                return ("scatter_entry", m.inputs[0], index, roles[1:])
+        if m.op == "setitem" and kinds[:2] == ["scatter", "scatter_plus"]:
+            (_, x, terms), (_, of, at, parts, value) = roles[:2]
+            if of == m.inputs[0] and index == at and roles[2:] == parts:
+                return ("scatter", x, (*terms, (m, value, parts)))
+            raise _Refused
+        if m.op not in ("add", "subtract") or len(roles) != 2:
+            raise _Refused
+        if kinds[0] == "scatter_entry":  # t[i] + v, t[i] - v
+            entry, value = roles
+        elif m.op == "add" and kinds[1] == "scatter_entry":  # v + t[i]
+            value, entry = roles
+        else:
+            raise _Refused
+        if value[0] not in ("bat", "inv"):
+            raise _Refused
+        if m.op == "subtract":
+            value = (value[0], self.new(m, "negative", [value[1]], check=value[0] == "bat"))
+        return ("scatter_plus", *entry[1:], value)
 
     # helpers ----------------------------------------------------------------------------------
     def batch_of(self, o: int) -> int:
@@ -411,6 +532,13 @@ class _Batch:
 def _axes(first: int, count: int):
     axes = tuple(range(first, first + count))
     return axes[0] if len(axes) == 1 else axes  # (no axes: (), the value itself)
+
+
+def _known(aval: Aval | None) -> Aval:
+    """The Aval, where its shape and dtype are known (else the loop is left as it is)."""
+    if aval is None or not aval.known:
+        raise _Refused
+    return aval
 
 
 def _size(aval: Aval | None) -> int | None:
