@@ -11,7 +11,8 @@ exp, cos, squares, products with `w` and `v`), sums windows, takes `A[i + c] @ v
 its results as entries `out[i + c] = ...` (also `out[i + c] = out[i + c] * ...` of an `out`
 made from x), totals `acc = acc + ...` of numbers, and totals of windows `accv = accv + ...`.
 Every read is in bounds. Sometimes, on purpose, a step reads the entry the step before wrote
-(`out[i + c - 1]`), so its steps are not independent and the loop must stay one. `f` returns a
+(`out[i + c - 1]`), so its steps are not independent, or reads a slice whose length changes
+from step to step (`x[i + c : n]`), and the loop must stay one. `f` returns a
 smooth number made of the results, so central differences are an oracle; a program is kept
 when Python runs it to a finite value of moderate size.
 """
@@ -47,6 +48,8 @@ class _Gen:
     def number(self, depth: int = 0) -> str:
         r = self.rng
         leaf = depth >= MAX_DEPTH or r.random() < 0.3
+        if leaf and r.random() < 0.03:  # a length that changes from step to step: a loop
+            return f"np.sum(np.sin({r.choice('xy')}[{self.at(self.offset(1))} : {self.n}]))"
         if leaf:
             return r.choice(
                 [

@@ -74,6 +74,13 @@ def clipped_windows(x):  # the last windows are shorter (Python clips slices): n
     return s
 
 
+def tails(x):  # x[i : 6], x[1 : i + 2]: a length that changes from step to step
+    s = 0.0
+    for i in range(4):
+        s = s + np.sum(np.sin(x[i:6])) * np.sum(x[1 : i + 2])
+    return s
+
+
 def carried_state(x):  # the step reads what the last one computed
     h = 0.0
     for i in range(len(x)):
@@ -106,6 +113,7 @@ CASES = {  # name: (function, arguments, argnums, where a loop is left, text in 
                     (0, 1), (), "np.sin("),
     "recurrence": (recurrence, (RNG.standard_normal(6),), (0,), BOTH, None),
     "clipped_windows": (clipped_windows, (RNG.standard_normal(6),), (0,), BOTH, None),
+    "tails": (tails, (RNG.standard_normal(7),), (0,), BOTH, None),
     "carried_state": (carried_state, (RNG.standard_normal(5),), (0,), BOTH, None),
     "large_taps": (large_taps, (w3, RNG.standard_normal(40_000)), (0,), BOTH, None),
 }  # fmt: skip

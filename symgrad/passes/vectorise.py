@@ -270,8 +270,8 @@ class _Batch:
     def read(self, m, x: int, parts: list, check: bool = True) -> tuple:
         """x[i + c] (rows a, a + step, ...) or x[i + c1 : i + c2] (rows of its windows)."""
         xa = self.g[x].aval
-        if xa is None or not xa.known or not xa.shape:
-            raise _Refused
+        if xa is None or not xa.known or not xa.shape or any(p[0] != "aff" for p in parts):
+            raise _Refused  # (x[i : n]: a length that changes from step to step)
         length, index = xa.shape[0], m.attrs["index"]
         first, last = self.steps[0], self.steps[-1]
         if index == _ELEMENT and len(parts) == 1:
@@ -415,6 +415,9 @@ class _Batch:
         if broadcast([carried_shape, row_shape]) != carried_shape:
             raise _Refused
         total = self.new(self.body[o], "sum", [v], {"axis": 0, "keepdims": False}, check=False)
+        if op == "add" and self.g[init].op in ("zeros", "zeros_like"):
+            if self.g[total].aval == self.g[init].aval:  # 0 + total: the total, a new array
+                return total
         return self.new(self.body[o], op, [init, total], check=False)
 
     def summed(self, o: int, captured: int) -> int:

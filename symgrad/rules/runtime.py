@@ -395,7 +395,7 @@ def _window_sums(ct, x, window_shape, axis=None):
 def _correlate(a, v):
     """out[i] = Σ_j a[i + j] v[j] for vectors a and v, len(a) >= len(v): np.correlate's
     'valid' mode (one entry per place v fits in a)."""
-    if np.shape(v)[0] > np.shape(a)[0]:  # (np.correlate would swap them)
+    if len(v) > len(a):  # (np.correlate would swap them)
         raise ValueError("_correlate takes a vector a at least as long as v")
     return np.correlate(a, v, mode="valid")
 
