@@ -235,7 +235,7 @@ def test_reads_of_one_array_share_one_cotangent_buffer():
     symgrad.check_grads(_rosenbrock, (x,), 0)
     assert g.source.count("np.zeros_like(x)") == 1  # one buffer: the first read's cotangent
     assert "[:-1] = " in g.source and "_index_add" not in g.source  # written into it,
-    assert "[1:] = " in g.source  # and the second read's cotangent added into the same buffer
+    assert "[1:] += " in g.source  # and the second read's cotangent added into the same buffer
     args = (x, np.arange(7.0), np.array([1, 1, 2]))  # repeated indices accumulate
     g = symgrad.grad(_reads_with_repeats)
     assert np.allclose(g(*args), args[1] + 2 * np.bincount([1, 1, 2], minlength=7) * x

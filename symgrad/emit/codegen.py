@@ -216,7 +216,20 @@ class _Writer:
             return ast.unparse(ast.AugAssign(target, inplace.AUGMENTED[node.op](), v, lineno=0))
         x = x0 if x is None else x
         where = index_expr(self.graph[nid].attrs["index"], parts)
-        return ast.unparse(ast.Assign([ast.Subscript(x, where, ast.Store())], v, lineno=0))
+        target = ast.Subscript(x, where, ast.Store())
+        if self.adds_at_index(nid, v, target):  # x[i] = x[i] + w: x[i] += w
+            return ast.unparse(ast.AugAssign(target, ast.Add(), v.right, lineno=0))
+        return ast.unparse(ast.Assign([target], v, lineno=0))
+
+    def adds_at_index(self, nid: int, v: ast.expr, target: ast.Subscript) -> bool:
+        """Whether the value `v` a setitem writes is `x[i] + w`, written out here, of x[i] the
+        entries it writes, with the dtype x has (`+=` casts no further than `=` would)."""
+        if not (isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add)):
+            return False
+        if ast.unparse(v.left) != ast.unparse(ast.Subscript(target.value, target.slice)):
+            return False
+        x, total = (self.graph[i].aval for i in self.graph[nid].inputs[:2])
+        return None not in (x, total) and total.dtype is not None and total.dtype == x.dtype
 
     def copied_update(self, nid: int) -> str:
         """`y = x.copy()` then `y[index] = v` (a setitem on a copy), or `y = np.zeros_like(x)`

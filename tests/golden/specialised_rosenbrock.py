@@ -15,5 +15,5 @@ def grad_rosenbrock(x):
     # line 38: def rosenbrock(x):
     t3 = np.zeros_like(x)
     t3[:-1] = -(2 * (1 - t1)) - t2 * (2 * t1)
-    t3[1:] = t3[1:] + t2
+    t3[1:] += t2
     return t3
