@@ -44,7 +44,7 @@ CASES = {
     "batch_rows": (
         batch_rows,
         (RNG.standard_normal((5, 3)), RNG.standard_normal((3, 4))),
-        "np.einsum('j,jk->k', np.sum(a, axis=0), b)",
+        "np.sum(a, axis=0) @ b",
     ),
     "kept": (
         kept,
@@ -79,7 +79,7 @@ def test_a_pushed_sum_or_scaling_computes_the_same_values(case):
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
     assert got.dtype == want.dtype
     if pushed is None:
-        assert f.source.count("np.einsum(") == 1, f.source
+        assert f.source.count("np.einsum(") + f.source.count(" @ ") == 1, f.source
     else:
         assert pushed in f.source, f.source
 

@@ -60,6 +60,20 @@ def taped_steps(X, w):  # the backward steps read what the forward ones taped: b
     return np.sum(out**2)
 
 
+def over_rows(X, W):  # a loop over an array's rows: the rows are the batch
+    total = 0.0
+    for row in X:
+        total = total + np.sum(np.tanh(row @ W))
+    return total
+
+
+def row_writes(X, W):
+    out = np.zeros((X.shape[0], W.shape[1]))
+    for i, x in enumerate(X):
+        out[i, :] = np.tanh(x @ W)
+    return np.sum(out**2)
+
+
 def recurrence(x):  # reads the entry the step before wrote: not independent
     out = np.zeros(len(x))
     for i in range(1, len(x)):
@@ -109,6 +123,10 @@ CASES = {  # name: (function, arguments, argnums, where a loop is left, text in 
                     (0, 1), (), "A @ v"),
     "rows_of_matrix": (rows_of_matrix, (RNG.standard_normal((4, 3)), RNG.standard_normal(3)),
                        (0, 1), (), "axis=1"),
+    "over_rows": (over_rows, (RNG.standard_normal((5, 3)), RNG.standard_normal((3, 2))), (0, 1),
+                  (), "X.T @ "),
+    "row_writes": (row_writes, (RNG.standard_normal((5, 3)), RNG.standard_normal((3, 2))),
+                   (0, 1), (), "X.T @ "),
     "taped_steps": (taped_steps, (RNG.standard_normal((4, 3)), RNG.standard_normal(3)),
                     (0, 1), (), "np.sin("),
     "recurrence": (recurrence, (RNG.standard_normal(6),), (0,), BOTH, None),

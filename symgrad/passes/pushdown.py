@@ -5,13 +5,17 @@ Avals) gives, for a `np.sum` node, an equivalent node that sums fewer numbers, o
 
 - `np.sum(-x)` is `-np.sum(x)` (the negation on the smaller array);
 - a sum of an `einsum`'s output along indices that one operand alone holds, at its full
-  length (no axis of length 1 broadcast there), is that einsum of the operand summed first:
+  length (no axis of length 1 broadcast there), is that einsum of the operand summed first
+  (along indices several hold, the einsum without them in its output, which sums them):
   `np.sum(np.einsum('nki,kij->nkj', g, Q), axis=0)` is `np.einsum('ki,kij->kj', np.sum(g,
   axis=0), Q)`, which multiplies K·D·D numbers, not N·K·D·D (the backward pass of
   `Q_k (x_n - mu_k)` reads so for mu's cotangent). With keepdims, the summed axes are put
   back with `np.expand_dims`.
 
 The value summed must be read by the sum alone (else both would be computed).
+
+`einsum_product(rw, node)` gives, for a two-operand einsum of matrices or vectors that is a
+matrix product (`np.einsum('ni,nj->ij', a, b)`), that product (`a.T @ b`), which BLAS computes.
 
 `pushed_scale(rw, node)` gives, for `c * p` (either order) of a number c and a product p (an
 `einsum` or a `matmul`) that the multiplication alone reads, the product with c multiplying
@@ -82,8 +86,10 @@ def _einsum_summed(rw, node, einsum) -> int | None:
         return None
     summed = {out[a % len(out)] for a in axes} if out else set()
     holders = {c: [k for k, t in enumerate(terms) if c in t] for c in summed}
-    if not summed or any(len(h) != 1 for h in holders.values()):
+    if not summed:
         return None
+    if any(len(h) != 1 for h in holders.values()):  # the einsum sums them: no axis made
+        return _einsum_kept(rw, node, einsum, terms, "".join(c for c in out if c not in summed))
     length = dict(zip(out, aval.shape))
     for c, (k,) in holders.items():  # the operand's full length: nothing broadcast along c
         if operands[k].shape[terms[k].index(c)] != length[c]:
@@ -103,6 +109,45 @@ def _einsum_summed(rw, node, einsum) -> int | None:
         back = tuple(sorted(a % len(out) for a in axes))
         result = rw.new(node, "expand_dims", (result,), {"axis": _one(back)})
     return result
+
+
+def einsum_product(rw, node) -> int | None:
+    """A two-operand einsum of matrices or vectors that is a matrix product,
+    `np.einsum('ni,nj->ij', a, b)`, written as one (`a.T @ b`): BLAS, where einsum runs its own
+    loops."""
+    attrs = node.attrs
+    if node.op != "einsum" or attrs.get("n_operands") != 2 or attrs.get("optimize", False):
+        return None
+    if any(rw.g[u].op == "sum" for u in rw.g.users(node.id)):
+        return None  # (a sum may be pushed into it first: `pushed_sum`)
+    (ta, tb), out = parse_einsum(attrs["subscripts"], 2)
+    shared = set(ta) & set(tb)
+    if len(shared) != 1 or len(set(ta)) != len(ta) or len(set(tb)) != len(tb):
+        return None
+    if not (1 <= len(ta) <= 2 and 1 <= len(tb) <= 2):
+        return None
+    (c,) = shared
+    i, j = ta.replace(c, ""), tb.replace(c, "")
+    a, b = node.inputs
+    if out != i + j and out == j + i:  # (b @ a)'s layout
+        a, b, ta, tb, i, j = b, a, tb, ta, j, i
+    if out != i + j or not all(_known(rw.g[x].aval) for x in (a, b)):
+        return None
+    if ta != i + c:
+        a = rw.new(node, "transpose", (a,), {"axes": None})
+    if tb != c + j:
+        b = rw.new(node, "transpose", (b,), {"axes": None})
+    product = rw.new(node, "matmul", (a, b))
+    return product if rw.g[product].aval == node.aval else None
+
+
+def _einsum_kept(rw, node, einsum, terms: list, kept: str) -> int | None:
+    """The einsum with only the output indices `kept` (the others summed by it)."""
+    if node.attrs.get("keepdims"):
+        return None
+    attrs = {**einsum.attrs, "subscripts": ",".join(terms) + "->" + kept}
+    result = rw.new(node, "einsum", einsum.inputs, attrs)
+    return result if rw.g[result].aval == node.aval else None
 
 
 def _one(axes: tuple):

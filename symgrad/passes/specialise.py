@@ -43,7 +43,7 @@ from symgrad.ir.avals import ARRAY, LARGE, PYTHON, Aval, broadcast, nbytes, one_
 from symgrad.passes.avals import reduced
 from symgrad.passes.correlations import correlated
 from symgrad.passes.disjoint import read_past
-from symgrad.passes.pushdown import pushed_scale, pushed_sum
+from symgrad.passes.pushdown import einsum_product, pushed_scale, pushed_sum
 from symgrad.rules import RULES
 from symgrad.rules.build import Value, building, ops, split_inputs
 from symgrad.rules.shapes import summed_shape
@@ -60,6 +60,10 @@ def rewrite(rw, node) -> int | None:
         pushed = pushed_sum(rw, node) if op == "sum" else pushed_scale(rw, node)
         if pushed is not None:
             return pushed
+    if op == "einsum":
+        product = einsum_product(rw, node)
+        if product is not None:
+            return product
     if op in ("sum", "matmul", "window_sums"):  # products of a vector's sliding windows
         found = correlated(rw, node)
         if found is not None:

@@ -209,7 +209,7 @@ class _Batch:
             return self.scattered(m, roles)
         if m.op == "setitem" and roles[0][0] == "written" and roles[1][0] in ("inv", "bat"):
             _, p, _, c = roles[0]  # the entry written again
-            if m.attrs["index"] != _ELEMENT or roles[2:] != [("aff", c)]:
+            if _index(m) != _ELEMENT or roles[2:] != [("aff", c)]:
                 raise _Refused
             return ("written", p, roles[1], c)
         if "carried" in kinds:
@@ -232,13 +232,17 @@ class _Batch:
             return self.reduction(m, roles[0][1])
         if m.op == "matmul" and not m.attrs:
             return self.product(m, roles)
+        if m.op == "outer" and self.rank(m.inputs[0]) == self.rank(m.inputs[1]) == 1:
+            a, b = (("n" if kind == "bat" else "") + c for (kind, _), c in zip(roles, "ij"))
+            attrs = {"n_operands": 2, "subscripts": f"{a},{b}->nij"}  # an outer product a step
+            return ("bat", self.new(m, "einsum", [r[1] for r in roles], attrs))
         raise _Refused
 
     def entry_read(self, m, roles) -> tuple:
         """A step's entry [i + c] of a carried value, read after the step wrote it (the value
         written) or, in a backward loop, before the forward step did (its initial value)."""
         (kind, *what), index = roles[0], roles[1:]
-        if m.attrs["index"] != _ELEMENT or [r[0] for r in index] != ["aff"]:
+        if _index(m) != _ELEMENT or [r[0] for r in index] != ["aff"]:
             raise _Refused
         c = index[0][1]
         if kind == "written":
@@ -272,7 +276,7 @@ class _Batch:
         xa = self.g[x].aval
         if xa is None or not xa.known or not xa.shape or any(p[0] != "aff" for p in parts):
             raise _Refused  # (x[i : n]: a length that changes from step to step)
-        length, index = xa.shape[0], m.attrs["index"]
+        length, index = xa.shape[0], _index(m)
         first, last = self.steps[0], self.steps[-1]
         if index == _ELEMENT and len(parts) == 1:
             c = parts[0][1]
@@ -372,12 +376,12 @@ class _Batch:
     def update(self, m, roles) -> tuple:
         """A carried value read at its step's entry, written there, or summed into."""
         p = m.inputs[0]
-        if m.op == "getitem" and roles[0][0] == "carried" and m.attrs["index"] == _ELEMENT:
+        if m.op == "getitem" and roles[0][0] == "carried" and _index(m) == _ELEMENT:
             if [r[0] for r in roles[1:]] == ["aff"]:  # its step's entry, read
                 c = self.entry(roles[0][1], roles[1][1])
                 self.reads.setdefault(p, {})[m.id] = c
                 return ("bat", self.rows(m, roles[0][1], self.steps[0] + c))
-        if m.op == "setitem" and roles[0][0] == "carried" and m.attrs["index"] == _ELEMENT:
+        if m.op == "setitem" and roles[0][0] == "carried" and _index(m) == _ELEMENT:
             if roles[1][0] in ("inv", "bat") and roles[2][0] == "aff":
                 self.writes.setdefault(p, set()).add(m.id)
                 return ("written", p, roles[1], self.entry(roles[0][1], roles[2][1]))
@@ -470,7 +474,7 @@ class _Batch:
         """A step's value added at its entry [i + c] or window [i + c1 : i + c2] of a scatter
         (a backward step's cotangent of x, after a `t[i] = t[i] + v` rewrite): `t[i]`,
         `t[i] + v`, then the entry set to that, one more term of the scatter."""
-        kinds, index = [r[0] for r in roles], m.attrs.get("index")
+        kinds, index = [r[0] for r in roles], _index(m)
         if m.op == "getitem" and kinds[0] == "scatter" and index in (_ELEMENT, _WINDOW):
             if set(kinds[1:]) == {"aff"}:
                 return ("scatter_entry", m.inputs[0], index, roles[1:])
@@ -535,6 +539,17 @@ class _Batch:
 def _axes(first: int, count: int):
     axes = tuple(range(first, first + count))
     return axes[0] if len(axes) == 1 else axes  # (no axes: (), the value itself)
+
+
+def _index(m) -> tuple | None:
+    """m's index less the whole-axis slices after its first item: `x[i, :]` is `x[i]`."""
+    index = m.attrs.get("index")
+    if not index:
+        return index
+    whole = len(index)
+    while whole > 1 and index[whole - 1] == Slice(None, None, None):
+        whole -= 1
+    return index[:whole]
 
 
 def _known(aval: Aval | None) -> Aval:
