@@ -9,8 +9,9 @@ has one, else what its facts imply: `shape` ("elementwise": the broadcast of the
 input's shape; "shape": the shape the first input gives), `view` (the view applied to a
 stand-in that costs no memory), `reads_shape` (the value itself, computed from stand-ins);
 arithmetic on static Python numbers gives its static value. `infer_again` brings them up to
-date after rewrites. Dtypes come from the NumPy
-callable applied to tiny values of the inputs' dtypes. Whatever cannot be told exactly is None:
+date after rewrites; within `with kept(graph)`, inference leaves no trace (the Avals are set
+back on leaving). Dtypes come from the NumPy callable applied to tiny values of the inputs'
+dtypes. Whatever cannot be told exactly is None:
 data-dependent lengths, primitives without a shape rule. A node's Aval is remembered by its
 op, shape rule, inputs' Avals and attributes, as passes infer a graph again after each round
 of rewrites.
@@ -19,11 +20,14 @@ of rewrites.
 from __future__ import annotations
 
 import operator
+from contextlib import contextmanager
+from typing import Iterator
 
 import numpy as np
 
 from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, broadcast, of_value, small, standin
+from symgrad.ir.graph import subgraphs
 from symgrad.passes.avals_control import structured
 from symgrad.rules import RULES
 from symgrad.rules.build import split_inputs
@@ -38,6 +42,25 @@ def infer(graph: Graph, params: list[Aval | None]) -> Graph:
         if node.op != "param":
             node.aval = node_aval(graph, node)
     return graph
+
+
+@contextmanager
+def kept(graph: Graph) -> Iterator[Graph]:
+    """The graph, to infer its Avals for a while: on leaving, every node's Aval (in the graphs
+    its structured nodes own too) is set back to what it was, as if a copy had been inferred."""
+    saved = []
+    todo = [graph]
+    while todo:
+        g = todo.pop()
+        for nid in g.ids():
+            node = g[nid]
+            saved.append((node, node.aval))
+            todo.extend(subgraphs(node))
+    try:
+        yield graph
+    finally:
+        for node, aval in saved:
+            node.aval = aval
 
 
 def infer_again(graph: Graph, rewired: set[int]) -> Graph:
