@@ -41,9 +41,14 @@ class Node:
 
     def key(self) -> tuple:
         """What makes two nodes compute the same value (for CSE): op, inputs, typed attrs."""
-        if not self.attrs:
-            return (self.op, self.inputs, ())
-        return (self.op, self.inputs, tuple(sorted((k, _typed(v)) for k, v in self.attrs.items())))
+        return (self.op, self.inputs, attrs_key(self.attrs))
+
+
+def attrs_key(attrs: dict) -> tuple:
+    """Attributes as a key: equal where they are the same values of the same types."""
+    if not attrs:
+        return ()
+    return tuple(sorted((k, _typed(v)) for k, v in attrs.items()))
 
 
 def _typed(v: Any) -> Any:
