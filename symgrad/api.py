@@ -57,7 +57,7 @@ from symgrad.ir import Graph
 from symgrad.ir.avals import Aval, foreign, of_value
 from symgrad.passes import batch as batching
 from symgrad.passes import forward, reverse, simplify
-from symgrad.passes.avals import infer, node_aval
+from symgrad.passes.avals import infer, kept, node_aval
 from symgrad.passes.copies import uncopied
 from symgrad.passes.fuse import fuse
 from symgrad.passes.idioms import stop_shifts
@@ -197,19 +197,21 @@ def _shape_ints(graph: Graph, values: list) -> tuple[int, ...]:
     (`np.ones(n)`, `x[:n]`): a specialisation knows their values, as it knows an array's
     shape, and is keyed on them. Found by inferring the graph's Avals with the ints' values
     unknown, then known (again only for the nodes computed from them, the others' cannot
-    change): an int decides a length where knowing it tells more of some shape."""
+    change): an int decides a length where knowing it tells more of some shape. The graph's
+    own Avals are left as they were."""
     ints = [k for k, v in enumerate(values) if type(v) is int]
     if not ints:
         return ()
-    typed = infer(copy.deepcopy(graph), [of_value(v) for v in values])  # (sets node Avals)
-    after = typed.descendants_of([typed.params[k] for k in ints])
-    blind = {nid: _shape(typed[nid].aval) for nid in after}
-    for k in ints:
-        typed[typed.params[k]].aval = of_value(values[k], static=True)
-    for node in typed.nodes():
-        if node.id in after and node.op != "param":
-            node.aval = node_aval(typed, node)
-    changed = [nid for nid in after if _shape(typed[nid].aval) != blind[nid]]
+    with kept(graph):
+        infer(graph, [of_value(v) for v in values])
+        after = graph.descendants_of([graph.params[k] for k in ints])
+        blind = {nid: _shape(graph[nid].aval) for nid in after}
+        for k in ints:
+            graph[graph.params[k]].aval = of_value(values[k], static=True)
+        for node in graph.nodes():
+            if node.id in after and node.op != "param":
+                node.aval = node_aval(graph, node)
+        changed = [nid for nid in after if _shape(graph[nid].aval) != blind[nid]]
     if not changed:
         return ()
     decide = graph.ancestors_of([i for nid in changed for i in graph[nid].inputs])

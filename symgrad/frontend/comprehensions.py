@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 import builtins
 import itertools
+from collections import Counter
 
 from symgrad.frontend.source import FunctionSource
 
@@ -39,18 +40,29 @@ _FOLDS = {"sum", "min", "max"}  # builtins whose one argument is a list of terms
 
 def desugar(src: FunctionSource) -> None:
     fn = src.tree
-    if any(isinstance(n, _COMPREHENSIONS) for n in ast.walk(fn)):
+    nodes = list(ast.walk(fn))
+    if any(isinstance(n, _COMPREHENSIONS) for n in nodes):
         args = fn.args
         params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+        names = [n for n in nodes if isinstance(n, ast.Name)]
+        bound = params | {n.id for n in names if isinstance(n.ctx, ast.Store)}
         builtin_sum = src.fn.__globals__.get("sum", builtins.sum) is builtins.sum
-        _Desugar(fn, params, builtin_sum and "sum" not in _bound(fn)).block(fn.body)
+        sums = builtin_sum and "sum" not in bound
+        _Desugar(fn, params, sums, Counter(n.id for n in names)).block(fn.body)
 
 
 class _Desugar:
-    def __init__(self, fn: ast.FunctionDef, params: set[str], sums: bool):
+    def __init__(self, fn: ast.FunctionDef, params: set[str], sums: bool, names: Counter):
         self.fn, self.params = fn, params
         self.sums = sums  # `sum` is Python's: sum(<generator>) folds as it goes
         self.taken: set[str] = set()  # names this rewrite introduced
+        self._names: Counter | None = names  # fn's Name ids, counted; None once changed
+
+    def names(self) -> Counter:
+        """How many times each name is read or bound in the function (as it stands now)."""
+        if self._names is None:
+            self._names = Counter(n.id for n in ast.walk(self.fn) if isinstance(n, ast.Name))
+        return self._names
 
     def block(self, stmts: list[ast.stmt]) -> None:
         """Rewrite a block in place: each statement's comprehensions before it."""
@@ -66,6 +78,7 @@ class _Desugar:
             ):
                 out.append(s)  # (`ys = [...]` fills ys itself)
         stmts[:] = out
+        self._names = None
 
     def hoisted(self, s: ast.stmt) -> list[ast.stmt]:
         """The statements filling the lists that replace the comprehensions s evaluates once."""
@@ -88,6 +101,7 @@ class _Desugar:
                     setattr(parent, field, here)
                 else:
                     getattr(parent, field)[index] = here
+                self._names = None
         return out
 
     def list_name(self, s: ast.stmt, parent: ast.AST, comp: ast.expr) -> str:
@@ -107,11 +121,11 @@ class _Desugar:
         renames: dict[str, str] = {}
         heads = []
         for k, gen in enumerate(comp.generators):
-            iterable = gen.iter if k == 0 else _renamed(gen.iter, renames)
+            iterable = gen.iter if k == 0 else self.renamed(gen.iter, renames)
             for target in _names(gen.target):
                 renames[target] = self.fresh(target) if self.in_use(target, comp) else target
-            heads.append((_renamed(gen.target, renames), iterable, gen))
-        item = _renamed(comp.elt, renames)
+            heads.append((self.renamed(gen.target, renames), iterable, gen))
+        item = self.renamed(comp.elt, renames)
         if start is None:
             append = ast.Attribute(ast.Name(name, ast.Load()), "append", ast.Load())
             body: list[ast.stmt] = [ast.Expr(ast.Call(append, [item], []))]
@@ -120,7 +134,7 @@ class _Desugar:
             body = [ast.Assign([ast.Name(name, ast.Store())], added)]
         for target, iterable, gen in reversed(heads):
             for test in reversed(gen.ifs):
-                body = [ast.If(_renamed(test, renames), body, [])]
+                body = [ast.If(self.renamed(test, renames), body, [])]
             body = [ast.For(target, iterable, body, [])]
         self.block(body)  # the comprehensions nested in it
         first = ast.List([], ast.Load()) if start is None else start
@@ -130,16 +144,23 @@ class _Desugar:
     def in_use(self, name: str, comp: ast.AST) -> bool:
         """Whether the function uses `name` outside the comprehension (or this rewrite did)."""
         inside = sum(isinstance(n, ast.Name) and n.id == name for n in ast.walk(comp))
-        everywhere = sum(isinstance(n, ast.Name) and n.id == name for n in ast.walk(self.fn))
-        return name in self.params or name in self.taken or everywhere > inside
+        return name in self.params or name in self.taken or self.names()[name] > inside
 
     def fresh(self, base: str) -> str:
-        used = {n.id for n in ast.walk(self.fn) if isinstance(n, ast.Name)} | self.params
+        used = self.names().keys() | self.params
         for name in itertools.chain([base], (f"{base}_{k}" for k in itertools.count(1))):
             if name not in used and name not in self.taken:
                 self.taken.add(name)
                 return name
         raise AssertionError("unreachable")
+
+    def renamed(self, node: ast.expr, renames: dict[str, str]) -> ast.expr:
+        """node, its names renamed in place (`renames`: old name -> new)."""
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and n.id in renames and renames[n.id] != n.id:
+                n.id = renames[n.id]
+                self._names = None
+        return node
 
 
 def _outermost(root: ast.AST, sums: bool):
@@ -175,21 +196,5 @@ def _summed(node: ast.AST) -> bool:
     )
 
 
-def _bound(fn: ast.FunctionDef) -> set[str]:
-    """The names the function binds (params, assignments, loop targets)."""
-    args = fn.args
-    names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
-    return names | {
-        n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-    }
-
-
 def _names(target: ast.expr) -> list[str]:
     return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
-
-
-def _renamed(node: ast.expr, renames: dict[str, str]) -> ast.expr:
-    for n in ast.walk(node):
-        if isinstance(n, ast.Name) and n.id in renames:
-            n.id = renames[n.id]
-    return node

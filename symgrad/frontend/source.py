@@ -63,7 +63,7 @@ def read_function(fn: Callable) -> FunctionSource:
     tree = module.body[0]
     if not isinstance(tree, ast.FunctionDef):
         raise SourceUnavailableError(f"the source of {name} is not a `def` statement")
-    if not _is_source_of(text, tree, inspect.unwrap(fn).__code__, file):
+    if not _is_source_of(text, tree, inspect.unwrap(fn), file):
         raise SourceUnavailableError(
             f"the source of {name} in {file} is not the code it runs: the file changed after "
             "the function was defined",
@@ -82,17 +82,30 @@ def read_function(fn: Callable) -> FunctionSource:
 _CHECKED: dict[tuple[types.CodeType, str], bool] = {}  # (code, source text) -> the verdict
 
 
-def _is_source_of(text: str, tree: ast.FunctionDef, code: types.CodeType, file: str) -> bool:
-    """Whether `text` (parsed: `tree`) is the source of `code`, compiled once per pair."""
-    key = (code, text)
+def _is_source_of(text: str, tree: ast.FunctionDef, fn: types.FunctionType, file: str) -> bool:
+    """Whether `text` (parsed: `tree`) is the source of fn's code, compiled once per pair."""
+    key = (fn.__code__, text)
     if key not in _CHECKED:
-        _CHECKED[key] = _compiles_to(tree, code, file)
+        _CHECKED[key] = _compiles_to(tree, fn.__code__, file, _imported(fn))
     return _CHECKED[key]
 
 
-def _compiles_to(tree: ast.FunctionDef, code: types.CodeType, file: str) -> bool:
+def _imported(fn: types.FunctionType) -> list[str]:
+    """The global names fn's code (nested code too) reads that hold modules: as a rule bound by
+    an import, which makes CPython compile a call of their attributes (`np.sum(x)`) without the
+    method call it compiles for other names."""
+    names = {n for c in (fn.__code__, *_codes(fn.__code__)) for n in c.co_names}
+    module = getattr(fn, "__globals__", {})
+    return sorted(n for n in names if isinstance(module.get(n), types.ModuleType))
+
+
+def _compiles_to(
+    tree: ast.FunctionDef, code: types.CodeType, file: str, imported: list[str]
+) -> bool:
     """Whether the `def` compiles to `code` (its bytecode, names and constants): whether it
-    is the source of the function that runs. Free variables are bound by an enclosing def."""
+    is the source of the function that runs. Free variables are bound by an enclosing def. The
+    module compiled imports the names `imported`, as the function's own module does, so that
+    the bytecode is as a rule the same and compares equal without decoding it (`_ops`)."""
     fdef = ast.FunctionDef(
         tree.name, tree.args, tree.body, [], tree.returns, tree.type_comment, **_type_params(tree)
     )
@@ -107,7 +120,8 @@ def _compiles_to(tree: ast.FunctionDef, code: types.CodeType, file: str) -> bool
         for k, v in _type_params(tree).items():
             setattr(outer, k, [] if v is not None else v)
         stmts = [outer]
-    module = ast.fix_missing_locations(ast.Module(stmts, []))
+    imports: list[ast.stmt] = [ast.Import([ast.alias(n)]) for n in imported]
+    module = ast.fix_missing_locations(ast.Module(imports + stmts, []))
     try:
         compiled = compile(module, file, "exec", flags=code.co_flags & _FUTURE, dont_inherit=True)
     except (SyntaxError, ValueError):

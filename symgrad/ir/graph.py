@@ -41,7 +41,14 @@ class Node:
 
     def key(self) -> tuple:
         """What makes two nodes compute the same value (for CSE): op, inputs, typed attrs."""
-        return (self.op, self.inputs, tuple(sorted((k, _typed(v)) for k, v in self.attrs.items())))
+        return (self.op, self.inputs, attrs_key(self.attrs))
+
+
+def attrs_key(attrs: dict) -> tuple:
+    """Attributes as a key: equal where they are the same values of the same types."""
+    if not attrs:
+        return ()
+    return tuple(sorted((k, _typed(v)) for k, v in attrs.items()))
 
 
 def _typed(v: Any) -> Any:
@@ -190,23 +197,27 @@ class Graph:
 
     def _sorted(self) -> list[int]:
         """Kahn's algorithm, taking the free node of least (order, id) first."""
-        nodes = self._nodes
-        waiting = dict.fromkeys(nodes, 0)
-        users: dict[int, list[int]] = {nid: [] for nid in nodes}
-        for node in nodes.values():
+        nodes, users = self._nodes, self._users  # (each use of a node: once per operand)
+        waiting: dict[int, int] = {}  # a node -> its operands not listed yet
+        free = []
+        for nid, node in nodes.items():
+            k = len(node.inputs)
             for i in node.inputs:
-                if i in nodes:
-                    waiting[node.id] += 1
-                    users[i].append(node.id)
-        free = [(nodes[n].order, n) for n, k in waiting.items() if k == 0]
+                if i not in nodes:  # (an input removed before its user)
+                    k -= 1
+            if k:
+                waiting[nid] = k
+            else:
+                free.append((node.order, nid))
         heapq.heapify(free)
         out = []
         while free:
             _, nid = heapq.heappop(free)
             out.append(nid)
             for user in users[nid]:
-                waiting[user] -= 1
-                if not waiting[user]:
+                k = waiting[user] - 1
+                waiting[user] = k
+                if not k:
                     heapq.heappush(free, (nodes[user].order, user))
         if len(out) != len(nodes):
             raise ValueError(f"graph {self.name} has a cycle")

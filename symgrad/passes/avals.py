@@ -9,8 +9,9 @@ has one, else what its facts imply: `shape` ("elementwise": the broadcast of the
 input's shape; "shape": the shape the first input gives), `view` (the view applied to a
 stand-in that costs no memory), `reads_shape` (the value itself, computed from stand-ins);
 arithmetic on static Python numbers gives its static value. `infer_again` brings them up to
-date after rewrites. Dtypes come from the NumPy
-callable applied to tiny values of the inputs' dtypes. Whatever cannot be told exactly is None:
+date after rewrites; within `with kept(graph)`, inference leaves no trace (the Avals are set
+back on leaving). Dtypes come from the NumPy callable applied to tiny values of the inputs'
+dtypes. Whatever cannot be told exactly is None:
 data-dependent lengths, primitives without a shape rule. A node's Aval is remembered by its
 op, shape rule, inputs' Avals and attributes, as passes infer a graph again after each round
 of rewrites.
@@ -19,11 +20,14 @@ of rewrites.
 from __future__ import annotations
 
 import operator
+from contextlib import contextmanager
+from typing import Iterator
 
 import numpy as np
 
 from symgrad.ir import Graph
-from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, broadcast, of_value, small, standin
+from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, TUPLE, Aval, broadcast, of_value, small, standin
+from symgrad.ir.graph import attrs_key, subgraphs
 from symgrad.passes.avals_control import structured
 from symgrad.rules import RULES
 from symgrad.rules.build import split_inputs
@@ -38,6 +42,25 @@ def infer(graph: Graph, params: list[Aval | None]) -> Graph:
         if node.op != "param":
             node.aval = node_aval(graph, node)
     return graph
+
+
+@contextmanager
+def kept(graph: Graph) -> Iterator[Graph]:
+    """The graph, to infer its Avals for a while: on leaving, every node's Aval (in the graphs
+    its structured nodes own too) is set back to what it was, as if a copy had been inferred."""
+    saved = []
+    todo = [graph]
+    while todo:
+        g = todo.pop()
+        for nid in g.ids():
+            node = g[nid]
+            saved.append((node, node.aval))
+            todo.extend(subgraphs(node))
+    try:
+        yield graph
+    finally:
+        for node, aval in saved:
+            node.aval = aval
 
 
 def infer_again(graph: Graph, rewired: set[int]) -> Graph:
@@ -155,27 +178,61 @@ def implied(rule: Rule, ins: dict, attrs: dict) -> Aval | None:
         return None
     if python and flat and all(a.kind == PYTHON for a in flat):
         return _spelt(python, flat)
+    dtype, array = _tiny(rule, ins, attrs, len(shape))
+    return Aval(tuple(shape), dtype, _kind(rule, shape, dtype, array, flat))
+
+
+def _tiny(rule: Rule, ins: dict, attrs: dict, rank: int) -> tuple:
+    """(dtype, whether an ndarray) of the rule's NumPy callable on tiny values of the inputs'
+    ranks and dtypes (`small`), remembered by what makes those values (not the lengths): most
+    of a graph's values share a few dtypes and ranks."""
+    try:
+        made = tuple((k, _each(_small_key, v)) for k, v in ins.items())
+        key = (rule.name, rule.callables, made, attrs_key(attrs), rank)
+        return _TINY[key]
+    except TypeError:  # an attribute that cannot be a key
+        key = None
+    except KeyError:
+        pass
     tiny_ins = {k: _each(small, v) for k, v in ins.items()}
     if rule.ndarray == "shape":  # np.zeros((1, 1)) tells np.zeros((n, m))'s dtype
         seq = next(iter(tiny_ins))
-        tiny_ins[seq] = [(1,) * len(shape), *tiny_ins[seq][1:]]
+        tiny_ins[seq] = [(1,) * rank, *tiny_ins[seq][1:]]
     tiny = call(rule, tiny_ins, attrs)
-    dtype = getattr(tiny, "dtype", None)
-    return Aval(tuple(shape), dtype, _kind(rule, shape, tiny, flat))
+    out = (getattr(tiny, "dtype", None), isinstance(tiny, np.ndarray))
+    if key is not None:
+        if len(_TINY) >= _MEMO_SIZE:
+            _TINY.clear()
+        _TINY[key] = out
+    return out
 
 
-def _kind(rule: Rule, shape: tuple, tiny, ins: list[Aval]) -> str | None:
+_TINY: dict = {}
+
+
+def _small_key(aval: Aval | None):
+    """What `small(aval)` is made of."""
+    if aval is None or aval.shape is None or aval.dtype is None:
+        return None
+    if aval.kind == TUPLE:
+        return (TUPLE, aval.value)
+    if aval.kind == PYTHON:
+        return (PYTHON, aval.dtype)
+    return (len(aval.shape), aval.dtype)
+
+
+def _kind(rule: Rule, shape: tuple, dtype, array: bool, ins: list[Aval]) -> str | None:
     """An ndarray where it has an axis. A 0-d result of NumPy operands is a NumPy scalar, but
     of Python numbers alone it depends on the spelling (`2.0 * x` is a Python number,
     `np.sin(x)` a NumPy one), and a 0-d result of an elementwise rule on an unknown kind may be
-    either."""
-    if shape or rule.shape != "elementwise" and isinstance(tiny, np.ndarray):
+    either. (`dtype` and `array`: of the tiny result, `_tiny`.)"""
+    if shape or rule.shape != "elementwise" and array:
         return ARRAY
     if rule.shape == "elementwise" and not any(a.kind in (ARRAY, SCALAR) for a in ins):
         return None
     if rule.shape == "elementwise" and any(a.kind is None for a in ins):
         return None
-    return SCALAR if getattr(tiny, "dtype", None) is not None else None
+    return SCALAR if dtype is not None else None
 
 
 def _shaped(aval: Aval | None):

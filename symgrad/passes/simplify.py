@@ -402,6 +402,7 @@ def simplify(
         graph.checks = [c for c in graph.checks if not _provably_scalar(graph, graph[c])]
         dce(graph)
         float64 = float64 or not body and _float64_only(graph)
+    taped = False  # whether a VJP's tape changed the graph since it was inferred
     for node in graph.nodes():
         forward = node.op in ("loop", "while", "cond")  # a JVP's bodies: fits of tangents
         if avals is not None and forward:
@@ -418,7 +419,10 @@ def simplify(
             if avals is not None and node.op == "loop_vjp":
                 residuals.record(graph, node)  # what the VJP reads, taped, not recomputed
                 tape.untape(graph, node)  # values only the recomputation read, or a shape
-    rewired = None  # the nodes whose inputs changed since the last round (None: infer all)
+                taped = True
+    # the nodes whose inputs changed since the graph was last inferred (None: infer it all; a
+    # structured node, its bodies simplified, is inferred again in any case)
+    rewired = set() if avals is not None and not taped else None
     for _ in range(20):
         merged: set[int] = set()
         cse(graph, merged)
