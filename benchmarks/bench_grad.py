@@ -186,15 +186,18 @@ CASES = [  # name, transformation, function, hand-written derivative, argnums, i
 
 
 def interleaved_best(fns, args, repeats, warmup):
-    """Best (min) wall time in seconds of each fn(*args), runs interleaved round by round."""
+    """Best (min) wall time in seconds of each fn(*args), runs interleaved round by round, each
+    round starting one function further (none always runs right after the same other: a slow
+    Python loop leaves the caches cold for whatever follows it)."""
     for _ in range(warmup):
         for f in fns:
             f(*args)
     best = [float("inf")] * len(fns)
-    for _ in range(repeats):
-        for i, f in enumerate(fns):
+    for r in range(repeats):
+        for k in range(len(fns)):
+            i = (r + k) % len(fns)
             t0 = time.perf_counter()
-            f(*args)
+            fns[i](*args)
             best[i] = min(best[i], time.perf_counter() - t0)
     return best
 

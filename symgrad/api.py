@@ -62,6 +62,7 @@ from symgrad.passes.copies import uncopied
 from symgrad.passes.fuse import fuse
 from symgrad.passes.idioms import stop_shifts
 from symgrad.passes.made_like import made_like
+from symgrad.passes.methods import spell_methods
 from symgrad.passes.symmetry import by_symmetry
 
 _CACHE: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
@@ -301,6 +302,8 @@ def _specialisation(
     if loops:
         fuse(graph)
         doc += " Elementwise work and loops run compiled by Numba."
+    else:
+        spell_methods(graph)  # `g.sum(axis=0)`: no dispatch through np.sum
     if other is not None:  # Dask's, CuPy's (`symgrad.foreign`)
         uncopied(graph)
         made_like(graph, graph.params[other])

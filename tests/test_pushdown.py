@@ -44,14 +44,14 @@ CASES = {
     "batch_rows": (
         batch_rows,
         (RNG.standard_normal((5, 3)), RNG.standard_normal((3, 4))),
-        "np.sum(a, axis=0) @ b",
+        "a.sum(axis=0) @ b",
     ),
     "kept": (
         kept,
         (RNG.standard_normal((6, 2, 3)), RNG.standard_normal((2, 3, 4))),
-        "np.einsum('ki,ki->k', np.sum(a, axis=0), np.sum(b, axis=2))",
+        "np.einsum('ki,ki->k', a.sum(axis=0), b.sum(axis=2))",
     ),
-    "negated": (negated, (RNG.standard_normal((3, 4)),), "-np.sum(np.exp(a), axis=1)"),
+    "negated": (negated, (RNG.standard_normal((3, 4)),), "-np.exp(a).sum(axis=1)"),
     "shared": (shared, (RNG.standard_normal((5, 3)), RNG.standard_normal((3, 4))), None),
     "scaled": (
         scaled,
@@ -100,7 +100,7 @@ def test_the_gradient_of_a_centred_product_sums_over_the_batch_first():
     symgrad.check_grads(loss, args, (0, 1))
     g = symgrad.grad(loss, argnums=(0, 1))
     g(*args)
-    assert "np.einsum('ki,kij->kj', np.sum(" in g.source, g.source
+    assert "np.einsum('ki,kij->kj', t2.sum(axis=0)" in g.source, g.source
 
 
 def test_the_cotangent_of_a_squared_product_scales_the_smaller_operand():
@@ -128,7 +128,7 @@ def test_a_new_axis_gets_its_cotangent_as_a_plain_sum():
         return np.sum((b - a[:, None]) * b)
 
     args = (RNG.standard_normal(3), RNG.standard_normal((3, 4)))
-    for fn, want in ((plain, "a_bar = np.sum(b, axis=1)\n"), (negated, "= -np.sum(b, axis=1)\n")):
+    for fn, want in ((plain, "a_bar = b.sum(axis=1)\n"), (negated, "= -b.sum(axis=1)\n")):
         symgrad.check_grads(fn, args, 0)
         g = symgrad.grad(fn)
         g(*args)

@@ -57,7 +57,7 @@ def reduction(name, vjp, jvp, math, numpy, extra="", domain="real"):
     defrule(
         name,
         params,
-        call(f"np.{name}"),
+        call(f"np.{name}", method=name),
         numpy=numpy,
         methods=(name,),
         vjp={"a": vjp},

@@ -298,8 +298,10 @@ def literal(value: Any) -> ast.expr:
     return ast.Constant(value)
 
 
-def call(path: str) -> Callable:
-    """Emit as a call `path(arrays..., static=value, ...)`, statics only when not default."""
+def call(path: str, method: str | None = None) -> Callable:
+    """Emit as a call `path(arrays..., static=value, ...)`, statics only when not default; or,
+    given the name of the array `method` that computes the same and the attribute `array` (the
+    first operand is known to be an array: `symgrad.passes.methods`), as `a.method(...)`."""
 
     def emit(args: list[ast.expr], attrs: dict, rule: Rule) -> ast.expr:
         keywords = [
@@ -311,9 +313,12 @@ def call(path: str) -> Callable:
         positional = []
         for p, a in zip(rule.array_params, args):
             positional.extend(a.elts if p.varargs else [a])
+        if method is not None and attrs.get("array"):
+            return ast.Call(ast.Attribute(positional[0], method, ast.Load()), [], keywords)
         return ast.Call(dotted(path), positional, keywords)
 
     emit.calls = path  # what it calls, in the rule's own parameter order
+    emit.method = method
     return emit
 
 

@@ -9,32 +9,32 @@ import numpy as np
 
 def grad_layernorm_mlp(W1, b1, W2, b2, X, Y):
     a = X @ W1 + b1
-    mu = np.mean(a, axis=1, keepdims=True)
+    mu = a.mean(axis=1, keepdims=True)
     t1 = a - mu
-    var = np.mean(t1 ** 2, axis=1, keepdims=True)
+    var = (t1 ** 2).mean(axis=1, keepdims=True)
     t2 = np.sqrt(var + 1e-05)
     t3 = t1 / t2
     h = np.tanh(t3)
     z = h @ W2 + b2
-    m = np.max(z, axis=1, keepdims=True)
+    m = z.max(axis=1, keepdims=True)
     t4 = np.exp(z - m)
     # backward pass
     # line 34: lse = m + np.log(np.sum(np.exp(z - m), axis=1, keepdims=True))
-    t5 = np.sum(0.25 * Y, axis=1, keepdims=True) / np.sum(t4, axis=1, keepdims=True) * t4
+    t5 = (0.25 * Y).sum(axis=1, keepdims=True) / t4.sum(axis=1, keepdims=True) * t4
     # line 32: z = h @ W2 + b2
     z_bar = -0.25 * Y + t5
-    b2_bar = np.sum(z_bar, axis=0)
+    b2_bar = z_bar.sum(axis=0)
     h_bar = z_bar @ W2.T
     W2_bar = h.T @ z_bar
     # line 31: h = np.tanh((a - mu) / np.sqrt(var + 1e-5))
     t6 = h_bar * (1 - h ** 2)
     t7 = t6 / t2
     # line 30: var = np.mean((a - mu) ** 2, axis=1, keepdims=True)
-    t8 = np.sum(-t6 * t3 / t2, axis=1, keepdims=True) / (2 * t2) / 6.0 * (2 * t1)
+    t8 = (-t6 * t3 / t2).sum(axis=1, keepdims=True) / (2 * t2) / 6.0 * (2 * t1)
     # line 29: mu = np.mean(a, axis=1, keepdims=True)
-    mu_bar = -np.sum(t7, axis=1, keepdims=True) - np.sum(t8, axis=1, keepdims=True)
+    mu_bar = -t7.sum(axis=1, keepdims=True) - t8.sum(axis=1, keepdims=True)
     # line 28: a = X @ W1 + b1
     a_bar = t7 + t8 + mu_bar / 6.0
-    b1_bar = np.sum(a_bar, axis=0)
+    b1_bar = a_bar.sum(axis=0)
     W1_bar = X.T @ a_bar
     return (W1_bar, b1_bar, W2_bar, b2_bar)

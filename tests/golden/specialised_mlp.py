@@ -17,11 +17,11 @@ def grad_mlp(W1, b1, W2, b2, X, y):
     # line 23: p = 1.0 / (1.0 + np.exp(-(h @ W2 + b2)))
     p_bar = 0.0625 * (1 - y) / (1 - p) - 0.0625 * y / p
     t4 = p_bar * p / t3 * t2
-    b2_bar = np.sum(t4, axis=0)
+    b2_bar = t4.sum(axis=0)
     h_bar = t4 @ W2.T
     W2_bar = h.T @ t4
     # line 22: h = np.maximum(X @ W1 + b1, 0.0)
     t5 = h_bar * (t1 > 0.0)
-    b1_bar = np.sum(t5, axis=0)
+    b1_bar = t5.sum(axis=0)
     W1_bar = X.T @ t5
     return (W1_bar, b1_bar, W2_bar, b2_bar)

@@ -10,10 +10,10 @@ def _fit(g, x):
     """The finished gradient for argument x: x's shape and dtype (a float for a Python number,
     or a 0-d array where g is one of another library: a Dask array stays lazy)."""
     if not hasattr(x, "dtype"):
-        total = np.sum(g)
+        total = g if isinstance(g, np.generic) else np.sum(g)  # (a NumPy number: as it is)
         return float(total) if isinstance(total, np.generic) else total
     if isinstance(x, np.generic):  # a NumPy scalar argument gets a NumPy scalar back
-        return x.dtype.type(np.sum(g))
+        return x.dtype.type(g if isinstance(g, np.generic) else np.sum(g))
     g = _unbroadcast(g, x.shape)
     writeable = getattr(getattr(g, "flags", None), "writeable", True)  # (Dask's have no flags)
     if type(g) is not type(x) or g.shape != x.shape or not writeable:
