@@ -102,7 +102,8 @@ class Graph:
         g._order = None if self._order is None else list(self._order)
         g._nodes = {}
         for nid, node in self._nodes.items():
-            new = copy.copy(node)
+            new = Node.__new__(Node)  # copy.copy(node), without its reduce protocol's cost
+            new.__dict__.update(node.__dict__)
             new.attrs = {k: _copied(v, memo) for k, v in node.attrs.items()}
             g._nodes[nid] = new
         g._users = {nid: list(users) for nid, users in self._users.items()}
