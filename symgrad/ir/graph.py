@@ -245,13 +245,14 @@ class Graph:
         return self[nid].attrs["value"]
 
     def remove(self, nids) -> None:
-        """Remove the nodes nids (the uses they make with them)."""
-        self._changed()
+        """Remove the nodes nids (the uses they make with them). Removing none leaves the
+        graph, and the order `nodes()` worked out, as they were."""
         users = self._users
         for nid in nids:
             node = self._nodes.pop(nid, None)
             if node is None:
                 continue
+            self._changed()
             del users[nid]
             for i in node.inputs:
                 if i in users:
