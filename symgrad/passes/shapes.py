@@ -27,6 +27,34 @@ def shape_classes(graph: Graph) -> dict[int, frozenset]:
     return keys
 
 
+def shape_classes_again(graph: Graph, keys: dict, rewired: set[int]) -> dict[int, frozenset]:
+    """What `shape_classes(graph)` returns, given `keys`, its result for the graph before
+    rewrites that added nodes (their keys in `keys`), removed nodes and changed the inputs of
+    the nodes `rewired` (and of structured nodes): those nodes, the nodes reading a value whose
+    key changed and the tangents of loops' outputs (keyed by what they are tangents of) get
+    their keys again, in the same order, and the others keep theirs."""
+    out: dict[int, frozenset] = {}
+    moved: set[int] = set()
+    for node in graph.nodes():
+        nid = node.id
+        old = keys.get(nid)
+        if (
+            old is None
+            or nid in rewired
+            or node.op == "item"
+            or any(i in moved for i in node.inputs)
+            or node.op not in ("param", "const")
+            and RULES[node.op].structured
+        ):
+            key = shape_key(graph, node, out)
+            if key != old:
+                moved.add(nid)
+            out[nid] = key
+        else:
+            out[nid] = old
+    return out
+
+
 _HOLDS_SHAPE = {"shape", "broadcast_shapes"}
 
 

@@ -32,7 +32,7 @@ from symgrad.passes.avals import infer, infer_again, node_aval
 from symgrad.passes.dce import dce
 from symgrad.passes.hoist import hoist_products
 from symgrad.passes.outputs import own_outputs
-from symgrad.passes.shapes import SCALAR, shape_classes, shape_key
+from symgrad.passes.shapes import SCALAR, shape_classes, shape_classes_again, shape_key
 from symgrad.passes.vectorise import vectorised
 from symgrad.rules import RULES
 from symgrad.rules.custom import settle
@@ -92,11 +92,25 @@ def _float_aval(aval) -> bool:
 
 
 class _Rewriter:
+    """One round of rewrites. `rewired` (None: unknown) are the nodes whose inputs changed since
+    the last round, whose shape classes were `keys` (None: none yet): both the Avals and the
+    classes are brought up to date, not worked out again."""
+
     def __init__(
-        self, graph: Graph, float_params: set[int], avals, body: bool, float64: bool, rewired
+        self,
+        graph: Graph,
+        float_params: set[int],
+        avals,
+        body: bool,
+        float64: bool,
+        rewired,
+        keys: dict | None = None,
     ):
         self.g, self.body = graph, body
-        self.keys = shape_classes(graph)
+        if keys is None or rewired is None:
+            self.keys = shape_classes(graph)
+        else:
+            self.keys = shape_classes_again(graph, keys, rewired)
         self.typed = avals is not None
         self.float64 = float64  # every float of the function is a float64
         if self.typed:  # again: a rewrite may refine a dtype (`s * y` for broadcast_to(s) * y)
@@ -423,12 +437,14 @@ def simplify(
     # the nodes whose inputs changed since the graph was last inferred (None: infer it all; a
     # structured node, its bodies simplified, is inferred again in any case)
     rewired = set() if avals is not None and not taped else None
+    keys = None  # the shape classes of the last round (`shapes.shape_classes`)
     for _ in range(20):
         merged: set[int] = set()
         cse(graph, merged)
         dce(graph)
-        rw = _Rewriter(graph, set(float_params), avals, body, float64, _union(rewired, merged))
-        rewired = set()
+        changes = _union(rewired, merged)
+        rw = _Rewriter(graph, set(float_params), avals, body, float64, changes, keys)
+        keys, rewired = rw.keys, set()
         changed = False
         for node in list(graph.nodes()):
             if node.op in ("param", "const") or node.id not in graph:
