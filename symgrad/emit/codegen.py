@@ -104,10 +104,14 @@ class _Writer:
     ):
         self.graph, self.nested, self.in_place = graph, nested, in_place
         self.kernels: Kernels = kernels if kernels is not None else Kernels()  # compiled loops
-        if plan is None:  # updates in place
-            plan = inplace.plan(graph, nested, _inline_of) if in_place else inplace.Plan()
+        if plan is None and in_place:  # updates in place
+            plan = inplace.plan(graph, nested, _inline_of)
+            inline = plan.inline  # (_inline_of's: planning changes only the nodes' order)
+        else:
+            plan = plan if plan is not None else inplace.Plan()
+            inline = _inline_of(graph, nested)
         self.plan = plan
-        self.inline = _inline_of(graph, nested) - self.plan.forced
+        self.inline = inline - self.plan.forced
         if self.kernels.inside:  # in a compiled loop, updates of copies are statements
             self.inline -= {n.id for n in graph.nodes() if n.op in ("setitem", "index_add")}
         self.helpers: set[str] = set()

@@ -70,12 +70,13 @@ class Plan:
     copied: dict[int, set[int]] = field(default_factory=dict)  # loop -> inputs copied first
     mutated: set[int] = field(default_factory=set)  # the buffers changed in place
     origins: dict[int, frozenset] = field(default_factory=dict)
+    inline: set[int] = field(default_factory=set)  # inline_of(graph, nested), as plan() read it
 
 
 def plan(graph: Graph, nested: bool, inline_of: Callable, private=frozenset()) -> Plan:
     schedule(graph)
     inline = inline_of(graph, nested)
-    p = Plan()
+    p = Plan(inline=inline)
     for node in list(graph.nodes()):
         if node.op == "setitem" or not nested and _augmentable(graph, node, inline):
             _try_update(graph, node, inline, private, p)
