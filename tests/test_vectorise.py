@@ -74,6 +74,13 @@ def row_writes(X, W):
     return np.sum(out**2)
 
 
+def zipped(x, y):  # stops at the shorter: np.minimum(len(x), len(y)) steps
+    s = 0.0
+    for a, b in zip(x, y):
+        s = s + a * np.exp(b)
+    return s
+
+
 def recurrence(x):  # reads the entry the step before wrote: not independent
     out = np.zeros(len(x))
     for i in range(1, len(x)):
@@ -127,6 +134,7 @@ CASES = {  # name: (function, arguments, argnums, where a loop is left, text in 
                   (), "X.T @ "),
     "row_writes": (row_writes, (RNG.standard_normal((5, 3)), RNG.standard_normal((3, 2))),
                    (0, 1), (), "X.T @ "),
+    "zipped": (zipped, (RNG.standard_normal(6), RNG.standard_normal(4)), (0, 1), (), "[0:4]"),
     "taped_steps": (taped_steps, (RNG.standard_normal((4, 3)), RNG.standard_normal(3)),
                     (0, 1), (), "np.sin("),
     "recurrence": (recurrence, (RNG.standard_normal(6),), (0,), BOTH, None),

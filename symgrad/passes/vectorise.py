@@ -6,10 +6,11 @@ returns `{item node: equivalent new node}` for the loop's results, or None where
 loop as it is. Each step's work becomes one operation on a batch of all the steps (a leading
 axis, step t of the range at position t), as `jax.vmap` batches a function:
 
-- the range is static, of two steps or more, walking up; a `loop_vjp` walks back a forward loop
-  of such a range that cannot break, and batches with it: what its tape holds for the backward
-  steps (`symgrad.passes.residuals`) is the forward loop's batches of those values, and a
-  carried array taped before a step wrote its entry is the array before the loop there;
+- the range is static (a `zip` loop's `np.minimum` of static lengths too), of two steps or
+  more, walking up; a `loop_vjp` walks back a forward loop of such a range that cannot break,
+  and batches with it: what its tape holds for the backward steps
+  (`symgrad.passes.residuals`) is the forward loop's batches of those values, and a carried
+  array taped before a step wrote its entry is the array before the loop there;
 - the index i enters only as `i + c` (c a static int) in a subscript of a value the loop
   captures: `x[i + c]` is the slice `x[a : a + n]`, `x[i + c1 : i + c2]` rows of the window
   view `sliding_window_view(x, c2 - c1)` (`symgrad.rules.windows`); every read is in bounds;
@@ -43,7 +44,6 @@ import math
 from symgrad.ir.avals import PYTHON, Aval, broadcast
 from symgrad.ir.index import Dyn, Slice
 from symgrad.ir.structured import Loop, LoopVjp
-from symgrad.passes.avals_control import static_range
 from symgrad.rules import RULES
 
 LIMIT = 1 << 16  # entries of a batched temporary that are always worth a loop's overhead
@@ -101,8 +101,24 @@ def _items(g, node) -> dict[int, list[int]]:
 
 
 def _walk_up(g, bounds) -> range | None:
-    steps = static_range([g[b].aval for b in bounds])
-    return steps if steps is not None and steps.step > 0 and len(steps) >= 2 else None
+    values = [_bound(g, b) for b in bounds]
+    if None in values or values[2] <= 0:
+        return None
+    steps = range(*values)
+    return steps if len(steps) >= 2 else None
+
+
+def _bound(g, nid: int) -> int | None:
+    """A range bound's static int: its Aval's, or the least (greatest) of static ints, as a
+    `zip` loop stops at `np.minimum(len(x), len(y))` (as a bound, np.int64 or int alike)."""
+    aval, node = g[nid].aval, g[nid]
+    if aval is not None and type(aval.value) is int:
+        return aval.value
+    if node.op in ("minimum", "maximum") and len(node.inputs) == 2:
+        values = [_bound(g, i) for i in node.inputs]
+        if None not in values:
+            return min(values) if node.op == "minimum" else max(values)
+    return None
 
 
 def _for_loop(g, node, taped: bool = False):
