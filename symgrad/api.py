@@ -302,8 +302,7 @@ def _specialisation(
     if loops:
         fuse(graph)
         doc += " Elementwise work and loops run compiled by Numba."
-    else:
-        spell_methods(graph)  # `g.sum(axis=0)`: no dispatch through np.sum
+    spell_methods(graph)  # `g.sum(axis=0)`, `a.T`: no dispatch through np.sum
     if other is not None:  # Dask's, CuPy's (`symgrad.foreign`)
         uncopied(graph)
         made_like(graph, graph.params[other])

@@ -1,11 +1,13 @@
-"""Method spellings: a reduction of a value known to be an array written as the array's method.
+"""Method spellings: a value known to be an array written with its method or attribute.
 
 Contract: `spell_methods(graph)` sets, on every node of the typed graph (and of the graphs its
 structured nodes own) whose rule's emitter has an array `method` (`symgrad.rules.table.call`:
-`np.sum` is `.sum`) and whose first operand's Aval is an array, the attribute `array`: the
-node is then emitted `g.sum(axis=0)`, not `np.sum(g, axis=0)`. Both compute the same; the
-method skips the dispatch `np.sum` goes through first (about 2 µs a call, much of a small
-gradient's time). Run it last, on a specialised graph: no rewrite is written for the attribute.
+`np.sum` is `.sum`; transpose's `.T`, a cast's `.astype`) and whose first operand's Aval is an
+array, the attribute `array`: the node is then emitted `g.sum(axis=0)`, `a.T`,
+`a.astype(d)`, not `np.sum(g, axis=0)`, `np.transpose(a)`, `np.array(a, dtype=d)`. Both
+compute the same; the method skips the dispatch `np.sum` goes through first (about 2 µs a
+call, much of a small gradient's time), and `np.array` would compute a Dask array. Run it
+last, on a specialised graph: no rewrite is written for the attribute.
 """
 
 from __future__ import annotations

@@ -453,19 +453,13 @@ def simplify(
                 changed = True
                 continue
             batched = vectorised(rw, node) if rw.typed and batch_loops else None
-            if batched:
-                for item, new in batched.items():
-                    rewired.update(graph.users(item))
-                    graph.replace_uses(item, new)
-                    _keep_naming(graph, new, graph[item])
-                changed = True
-                continue
-            new = rw.rewrite(node)
-            if new is not None and new != node.id:
-                rewired.update(graph.users(node.id))
-                graph.replace_uses(node.id, new)
-                _keep_naming(graph, new, node)
-                changed = True
+            new = None if batched else rw.rewrite(node)  # (a loop: its results, batched)
+            moved = batched or ({node.id: new} if new is not None and new != node.id else {})
+            for old, equal in moved.items():
+                rewired.update(graph.users(old))
+                _keep_naming(graph, equal, graph[old])
+                graph.replace_uses(old, equal)
+            changed = changed or bool(moved)
         dce(graph)
         if not changed:
             break

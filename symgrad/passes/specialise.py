@@ -13,9 +13,8 @@ that kept its axes to the shape without them is the sum without keepdims;
 `t + index_add(x, v, i)` of one shape and dtype becomes `t[i] = t[i] + v` for a basic index
 (one buffer for the cotangents of several reads of x); `np.sum(a * b)` of two vectors in the
 backward pass is `a @ b`; a lone
-`index_add(x, v, i)` of a basic index into a small array is zeros like x with `[i] = v`; the
-transpose of an array is written `a.T`, its cast `a.astype(d)` (not `np.array(a, dtype=d)`,
-which would compute a Dask array), and `np.asarray` of it is the array itself; `fit(g, x)` of a
+`index_add(x, v, i)` of a basic index into a small array is zeros like x with `[i] = v`;
+`np.asarray` of an array is the array itself; `fit(g, x)` of a
 g broadcast against x sums it first (`fit(np.sum(g, axis=0), x)`), and is g itself where g has
 x's Aval (but for a function's outputs: `own_outputs`), or, in a loop body of a function whose
 floats are all float64, where both are 0-d float64s: a Python float, a NumPy float64 and a 0-d
@@ -127,10 +126,6 @@ def rewrite(rw, node) -> int | None:
         x = g[node.inputs[0]].aval
         if _python_float(x) or rw.float64 and _number64(x) and (rw.body or x.kind != ARRAY):
             return rw.const(node, 0.0)
-    if op == "transpose" and "array" not in node.attrs and _is_array(g[node.inputs[0]].aval):
-        return rw.new(node, op, node.inputs, {**node.attrs, "array": True})  # written `a.T`
-    if op == "astype" and "array" not in node.attrs and _is_array(g[node.inputs[0]].aval):
-        return rw.new(node, op, node.inputs, {**node.attrs, "array": True})  # `a.astype(d)`
     if op == "asarray" and node.attrs.get("dtype") is None and not node.attrs.get("kwargs"):
         if _is_array(g[node.inputs[0]].aval):  # np.asarray of an array: the array itself
             return node.inputs[0]

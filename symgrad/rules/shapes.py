@@ -78,6 +78,9 @@ def _emit_astype(args, attrs, rule):
     return ast.Call(array, [args[0]], [ast.keyword("dtype", args[1])])
 
 
+_emit_astype.method = "astype"  # its spelling on an array (`symgrad.passes.methods`)
+
+
 def _astype_vjp(g, a, dtype):
     """v, or nothing for a cast to an integer or boolean type (dtype known when compiling)."""
     if is_const(dtype) and not is_none(dtype):
@@ -212,6 +215,7 @@ def _emit_transpose(args, attrs, rule):
 
 _np_transpose = call("np.transpose")
 _emit_transpose.calls = _np_transpose.calls
+_emit_transpose.method = "T"  # its spelling on an array (`symgrad.passes.methods`)
 
 
 defrule(
