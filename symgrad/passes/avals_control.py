@@ -75,16 +75,10 @@ def _static(bounds: list) -> list[int] | None:
     return values if None not in values and values[2] != 0 else None
 
 
-def static_range(bounds: list) -> range | None:
-    """The range whose bounds' Avals are these, where all are static."""
-    values = _static(bounds)
-    return None if values is None else range(*values)
-
-
 def static_steps(bounds: list) -> int | None:
     """The number of steps of a range whose bounds' Avals are these, where all are static."""
-    steps = static_range(bounds)
-    return None if steps is None else len(steps)
+    values = _static(bounds)
+    return None if values is None else len(range(*values))
 
 
 def _stack(row: Aval | None, steps: int | None) -> Aval | None:

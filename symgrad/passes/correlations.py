@@ -15,9 +15,9 @@ them), c for a float vector, and the windows' `x[a : a + K + k - 1]` is y:
   `_convolve(c, d)`: entry p is Σ_{i + j = p} c[i] d[j].
 
 A product must be read by the rewritten node alone (else it would be computed anyway), and
-every operand be of one float dtype. The vectorised
-loops of `symgrad.passes.vectorise` (a convolution written with a loop) read so; so does code
-written with `sliding_window_view`. The results agree to rounding (sums in another order).
+every operand be of one float dtype. The vectorised loops of `symgrad.passes.vectorise` (a
+convolution written with a loop) read so; so does code written with `sliding_window_view`.
+The results agree to rounding (sums in another order).
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ def correlated(rw, node) -> int | None:
             w, c = prod.inputs[side], prod.inputs[1 - side]
             if along == 0:  # Σ_i c[i] W[i, j]: c stands as a column
                 c = _column(g, c)
-            found = c is not None and _correlation(rw, node, w, c, along)
-            if found:
+            found = None if c is None else _correlation(rw, node, w, c, along)
+            if found is not None:
                 return found
     if node.op == "window_sums":
         return _convolution(rw, node)
