@@ -149,8 +149,10 @@ def test_the_tape_is_arrays_written_at_each_step_and_read_back_from_the_last():
     g = symgrad.grad(rnn, (0, 1), backend="numba")
     g(W, U, xs)
     source = g.source
-    assert "    tape_h_1 = np.empty((n,) + tape_h_1_row, np.float64)\n" in source  # row: argument
-    assert "        tape_h_1[k] = h_1\n" in source and "    for k_1 in range(len(" in source
+    # the row's shape is an argument; h before a step is h after the one before: one array
+    assert "    tape_h_1 = np.empty((n + 1,) + tape_h_1_row, np.float64)\n" in source
+    assert "        tape_h_1[t + 1] = h_2\n" in source
+    assert "    for t_1 in range(n_1 - 1, -1, -1)" in source
     assert "    W_bar_1 = _back" not in source  # a sum of outer products: one product after
     assert ".T @ " in source.split("def _back", 1)[1]
 

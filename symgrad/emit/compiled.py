@@ -85,8 +85,8 @@ def compiled_vjp(writer, node) -> bool:
     forward = g[item.inputs[0]] if item.op == "item" else None
     if forward is None or forward.op not in ("loop", "while"):
         return False
-    if tape_item(g, forward) is not None:  # written as arrays, or not (`attempt`)
-        return (id(g), node.inputs[0]) in kernels.arrays
+    if tape_item(g, forward) is not None and (id(g), node.inputs[0]) not in kernels.arrays:
+        return False  # a list (a loop written in Python, or compiled after all: `attempt`)
     return _vjp_compiles(writer.plan, node)
 
 
@@ -292,40 +292,64 @@ def dtype_name(dtype) -> str:
 
 
 class ArrayRows:
-    """What a compiled loop keeps per step, in arrays made before it for its `steps` (a
-    range's text): its tape one array per part of an entry (`tape_h[k] = h` at step k),
-    handed on as a tuple, and each stacked output read afterwards an array written row by
-    row (`_Lists` in a Python loop). `keep` says what: (name or None where nobody reads it,
-    Aval) of each stacked output, the tape's name (None: no tape) and (name, Aval) of each
-    part of an entry. A loop that breaks gets them cut to the steps run. A `while` (`steps`
-    None) starts them with room for `ROOM` steps and doubles it when a step finds them full
-    (`begin`), and cuts them to the steps run."""
+    """What a loop keeps per step in arrays made before it (a compiled loop, and a Python one
+    of small rows: `arrays_fit`) for its `steps` (their count's text): its tape one array per
+    part of an entry but the index (`tape_h[k] = h` at step k; the index is recomputed from k,
+    and taped only by a loop that can break), handed on as a tuple, and each stacked output
+    read afterwards an array written row by row (`_Lists` keeps lists). `keep` says what:
+    (name or None where nobody reads it, Aval) of each stacked output, the tape's name (None:
+    no tape) and (name, Aval) of each part of an entry. A loop that breaks gets them cut to
+    the steps run. A `while` (`steps` None) starts them with room for `ROOM` steps and doubles
+    it when a step finds them full (`begin`), and cuts them to the steps run. Step k is the
+    index itself where the loop counts from 0 by 1 and cannot break (`index`)."""
 
     ROOM = 16
 
-    def __init__(self, writer, steps: str | None, breaks: bool):
+    def __init__(self, writer, steps: str | None, breaks: bool, index: str | None = None):
         self.used, self.steps, self.breaks = writer.used, steps, breaks or steps is None
-        self.n, self.k = fresh("n", writer.used), fresh("k", writer.used)
+        self.inside = writer.kernels.inside  # in a compiled function: shapes are arguments
+        self.counter = index is None or self.breaks
+        self.k = fresh("k", writer.used) if self.counter else index
+        self.n = steps if steps is not None and steps.isdigit() else fresh("n", writer.used)
         self.literals = writer.kernels.literals
 
-    def keep(self, stacked: list[tuple], tape: str | None, entry: list[tuple]) -> None:
+    def keep(self, stacked: list[tuple], tape: str | None, entry: list[tuple], shifted=()) -> None:
+        """`shifted` pairs (i, j) of entry parts where part i at step k + 1 is part j at step
+        k (a carried value taped, and its next value taped too: an RNN's h before and after
+        its step): both are one array of a row more (`h_tape[k + 1] = h_next`, read as
+        `h_tape[:-1]` and `h_tape[1:]`), its first row the carried value's initial value."""
         self.stacked = stacked
         self.tape = tape
         self.slots = [(fresh(f"{tape}_{e}", self.used), a) for e, a in entry] if tape else []
-        self.arrays = [(s, a) for s, a in stacked if s is not None] + self.slots
+        self.shifted = {j: i for i, j in shifted} if tape else {}
+        self.first = {i: v for i, v in enumerate(entry) if i in self.shifted.values()}
+        made = [s for j, s in enumerate(self.slots) if j not in self.shifted]
+        self.arrays = [(s, a) for s, a in stacked if s is not None] + made
 
     def start(self) -> list[str]:
         if not self.arrays:
             return []
-        lines = [f"{self.n} = {self.ROOM if self.steps is None else f'len({self.steps})'}"]
+        lines = []
+        if self.n != self.steps:
+            lines.append(f"{self.n} = {self.ROOM if self.steps is None else self.steps}")
         for name, aval in self.arrays:
-            shape = f"({self.n},)"
-            if aval.shape:  # a row's shape: an argument (the function serves other lengths)
+            n = self.n if name not in self._longer() else _plus_one(self.n)
+            if not aval.shape:
+                shape = f"({n},)"
+            elif self.inside:  # a row's shape: an argument (the function serves other lengths)
                 row = fresh(f"{name}_row", self.used)
                 self.literals[row] = repr(tuple(aval.shape))
-                shape = f"{shape} + {row}"
-            lines.append(f"{name} = np.empty({shape}, {dtype_name(aval.dtype)})")
-        return lines + [f"{self.k} = 0"]
+                shape = f"({n},) + {row}"
+            else:
+                shape = "(" + ", ".join([n, *map(str, aval.shape)]) + ")"
+            lines.append(f"{name} = {empty(shape, aval.dtype, self.inside)}")
+        for i, (value, _) in self.first.items():  # a shifted pair's first row
+            lines.append(f"{self.slots[i][0]}[0] = {value}")
+        return lines + [f"{self.k} = 0"] * self.counter
+
+    def _longer(self) -> set[str]:
+        """The arrays of a row more: those of the carried values of `shifted` pairs."""
+        return {self.slots[i][0] for i in self.shifted.values()}
 
     def begin(self) -> list[str]:
         """The first statements of a step: room made where the arrays are full (a while)."""
@@ -337,21 +361,69 @@ class ArrayRows:
         return [f"if {self.k} == {self.n}:", *("    " + line for line in grow)]
 
     def record(self, entry: list[ast.expr]) -> list[str]:
-        return [f"{n}[{self.k}] = {ast.unparse(v)}" for (n, _), v in zip(self.slots, entry)]
+        lines = []
+        for j, ((name, _), v) in enumerate(zip(self.slots, entry)):
+            if j in self.shifted:  # into the carried value's array, a row on
+                lines.append(f"{self.slots[self.shifted[j]][0]}[{self.k} + 1] = {ast.unparse(v)}")
+            elif j not in self.shifted.values():
+                lines.append(f"{name}[{self.k}] = {ast.unparse(v)}")
+        return lines
 
     def stack(self, rows: list[ast.expr]) -> list[str]:
         return [f"{s}[{self.k}] = {ast.unparse(v)}" for (s, _), v in zip(self.stacked, rows) if s]
 
     def step(self) -> list[str]:
-        return [f"{self.k} += 1"] if self.arrays else []
+        return [f"{self.k} += 1"] if self.arrays and self.counter else []
 
     def end(self) -> list[str]:
         cut = (lambda name: f"{name}[:{self.k}]") if self.breaks else (lambda name: name)
         lines = [f"{s} = {cut(s)}" for s, _ in self.stacked if s and self.breaks]
         if self.tape:
             parts = [cut(n) for n, _ in self.slots]
+            for j, i in self.shifted.items():
+                name = self.slots[i][0]
+                parts[i] = f"{name}[:{self.k}]" if self.breaks else f"{name}[:-1]"
+                parts[j] = f"{name}[1 : {self.k} + 1]" if self.breaks else f"{name}[1:]"
             lines.append(f"{self.tape} = ({', '.join(parts)}{',' * (len(parts) == 1)})")
         return lines
+
+
+def _plus_one(n: str) -> str:
+    return str(int(n) + 1) if n.isdigit() else f"{n} + 1"
+
+
+def empty(shape: str, dtype, spelt: bool = True) -> str:
+    """`np.empty(shape)` of a dtype (float64, NumPy's default, named only where `spelt`)."""
+    if not spelt and dtype.name == "float64":
+        return f"np.empty({shape})"
+    return f"np.empty({shape}, {dtype_name(dtype)})"
+
+
+def arrays_fit(writer, node) -> bool:
+    """Whether a Python `for` loop of a specialised NumPy module keeps its tape and stacked
+    outputs in arrays (`ArrayRows`) rather than lists of arrays: it cannot break, each part
+    is an array of known shape and dtype (a number would come back as NumPy's), of at most
+    `LOOP_ARRAY_MAX` entries, and every reader of its tape a backward loop. Small rows cost
+    a Python object each in a list; in an array, 8 bytes an entry and no stacking after."""
+    if not writer.in_place or writer.kernels.inside or node.op != "loop":
+        return False
+    view = Loop(node)
+    body = view.body
+    if view.breaks or _large(view):
+        return False
+    parts = list(view.stacked)
+    if view.records:  # its tape's entries, but the index
+        parts += [*view.entry_params[1:], *view.decisions]
+    if not parts or not all(_an_array(body[p].aval) for p in parts):
+        return False
+    g, tape = writer.graph, tape_item(writer.graph, node)
+    if tape is not None and tape in g.outputs:  # read by a backward loop of another graph
+        return False
+    return tape is None or all(g[u].op == "loop_vjp" for u in g.users(tape))
+
+
+def _an_array(aval) -> bool:
+    return _typed(aval) and aval.kind == ARRAY and aval.rank >= 1
 
 
 def wrap(

@@ -23,6 +23,7 @@ import ast
 
 from symgrad.emit.compiled import (
     ArrayRows,
+    arrays_fit,
     attempt,
     compiled_loop,
     compiled_vjp,
@@ -32,6 +33,7 @@ from symgrad.emit.compiled import (
 from symgrad.emit.outer_sums import OuterSums
 from symgrad.emit.scatter import chains, into
 from symgrad.ir.avals import ARRAY, PYTHON, float64_number
+from symgrad.ir.index import Dyn
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import Cond, Loop, LoopVjp
 
@@ -70,12 +72,36 @@ def _initial(writer, node, positions: range) -> list[ast.expr]:
 
 
 def _range(writer, start: int, stop: int, step: int) -> str:
-    g = writer.graph
-    const = lambda i, v: g[i].op == "const" and g[i].attrs["value"] == v  # noqa: E731
     args = [start, stop, step]
-    if const(step, 1):
-        args = [stop] if const(start, 0) else [start, stop]
+    if _const(writer, step, 1):
+        args = [stop] if _const(writer, start, 0) else [start, stop]
     return "range(" + ", ".join(_bound(writer, a) for a in args) + ")"
+
+
+def _const(writer, nid: int, value) -> bool:
+    node = writer.graph[nid]
+    return node.op == "const" and node.attrs["value"] == value
+
+
+def _from_zero_by_one(writer, start: int, step: int) -> bool:
+    """Whether a range's index is its step count: `range(stop)`."""
+    return _const(writer, start, 0) and _const(writer, step, 1)
+
+
+def _count(writer, start: int, stop: int, step: int) -> str:
+    """The number of steps of a range: a literal where its bounds are (outside a compiled
+    loop, which takes them as arguments), else `len(range(...))`."""
+    g = writer.graph
+    bounds = [g[i].attrs.get("value") if g[i].op == "const" else None for i in (start, stop, step)]
+    if not writer.kernels.inside and all(type(b) is int for b in bounds):
+        return str(len(range(*bounds)))
+    return f"len({_range(writer, start, stop, step)})"
+
+
+def _index_recomputed(view: Loop) -> bool:
+    """Whether a tape kept in arrays leaves out the index: a `for` loop that cannot break
+    (the backward loop computes step k's index from the range; `_Walk`)."""
+    return view.counted and not view.breaks
 
 
 def _start(writer, nid: int) -> ast.expr:
@@ -111,10 +137,15 @@ def write_loop(writer, node) -> list[str]:
         if lines is not None:
             writer.kernels.arrays.add((id(writer.graph), tape_item(writer.graph, node)))
             return lines
-    return _write_loop(writer, node, jit=False)
+    arrays = arrays_fit(writer, node)
+    if arrays:
+        writer.kernels.arrays.add((id(writer.graph), tape_item(writer.graph, node)))
+    return _write_loop(writer, node, jit=False, arrays=arrays)
 
 
-def _write_loop(writer, node, jit: bool) -> list[str] | None:
+def _write_loop(writer, node, jit: bool, arrays: bool = False) -> list[str] | None:
+    """The loop's lines (`jit`: to compile), keeping its tape and stacked outputs in arrays
+    (`ArrayRows`; always in a compiled loop) or in lists."""
     view = Loop(node)
     body, k, ins = view.body, view.k, node.inputs
     items = _items(writer, node)
@@ -141,12 +172,23 @@ def _write_loop(writer, node, jit: bool) -> list[str] | None:
     tape = items.get(k + view.n_stacked) if view.records and not view.index_only else None
     decisions = view.decisions
     taped = [carried[j] for j in view.taped]
-    if jit:
-        entry = [(e, body[p].aval) for e, p in zip([*index, *taped], view.entry_params)]
+    recorded = [*index, *taped]  # a tape entry's parts before its decisions
+    if jit or arrays:
+        if _index_recomputed(view):
+            recorded = taped
+        params = view.entry_params[len(view.entry_params) - len(recorded) :]
+        entry = [(e, body[p].aval) for e, p in zip(recorded, params)]
         entry += [(_base(sub, d), body[d].aval) for d in decisions]
-        steps = _range(writer, *ins[:3]) if view.counted else None
-        rows = ArrayRows(writer, steps, view.breaks)
-        rows.keep([(s, body[o].aval) for s, o in zip(stacked, view.stacked)], tape, entry)
+        steps = _count(writer, *ins[:3]) if view.counted else None
+        by_one = view.counted and _from_zero_by_one(writer, ins[0], ins[2])
+        rows = ArrayRows(writer, steps, view.breaks, index[0] if by_one else None)
+        off = len(recorded) - len(taped)  # the index, where taped
+        shifted = [
+            (off + pos, len(recorded) + decisions.index(view.next_carried[j]))
+            for pos, j in enumerate(view.taped)
+            if view.next_carried[j] in decisions
+        ]
+        rows.keep([(s, body[o].aval) for s, o in zip(stacked, view.stacked)], tape, entry, shifted)
     else:
         rows = _Lists(writer, stacked, tape)
     lines += rows.start()
@@ -157,7 +199,7 @@ def _write_loop(writer, node, jit: bool) -> list[str] | None:
 
     def record() -> list[str]:
         """The tape's entry: the index and carried values, then the decisions taken."""
-        entry = [ast.Name(n, ast.Load()) for n in [*index, *taped]]
+        entry = [ast.Name(n, ast.Load()) for n in recorded]
         return rows.record(entry + [sub.expr(d) for d in decisions])
 
     first_lines = ["    " + line for line in rows.begin() + ([] if decisions else record())]
@@ -286,9 +328,12 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     initial = _initial(writer, node, view.state_inputs)
     lines += writer.assign([state[s] for s in read], [initial[s] for s in read])
     forward = writer.graph[writer.graph[tape].inputs[0]]
-    walk = _Walk(writer, forward, writer.names.get(tape), entry, rows, stacked) if jit else None
-    steps, given = (walk.steps, walk.given(view.entry_params)) if jit else (None, None)
-    lines += walk.before if jit else []
+    arrays = jit or (id(writer.graph), tape) in writer.kernels.arrays and not writer.kernels.inside
+    walk = _Walk(writer, forward, writer.names.get(tape), entry, rows, stacked) if arrays else None
+    steps, given = (walk.steps, walk.given(view.entry_params)) if arrays else (None, None)
+    if arrays:  # rows of a captured array at the index: a slice of it
+        given |= walk.slices(sub, view)
+    lines += walk.before if arrays else []
     sums = OuterSums(writer, sub, node, results, steps, given)  # Σ_t outer(a_t, b_t): 1 product
     accs = {
         r: (results[r], view.captured_params[pos])
@@ -318,17 +363,23 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
         return adds + writer.assign([t for t, _ in updates], values)
 
     after = sums.after({r: f"np.zeros_like({captured[outs[r][1]]})" for r in sums.rows_of})
-    if jit:
-        lines += walk.head() + _body_lines(writer, sub, assign) + after
-        items = _item_ids(writer, node)
-        avals = [writer.graph[items[r]].aval for r in items]
-        compiled = wrap(writer, node, lines, [results[r] for r in items], avals, back=True)
-        return None if compiled is None else outside + compiled
+    head = walk.head() if arrays else [_list_walk(writer, node, entry, rows, stacked)]
+    lines += head + _body_lines(writer, sub, assign) + after
+    if not jit:
+        return lines
+    items = _item_ids(writer, node)
+    avals = [writer.graph[items[r]].aval for r in items]
+    compiled = wrap(writer, node, lines, [results[r] for r in items], avals, back=True)
+    return None if compiled is None else outside + compiled
+
+
+def _list_walk(writer, node, entry, rows, stacked) -> str:
+    """The head of a backward loop over the list its loop taped: `for h in reversed(tape):`
+    (or over its range walked back, where it tapes nothing)."""
+    tape, forward = node.inputs[0], writer.graph[writer.graph[node.inputs[0]].inputs[0]]
     unpack = "(" + ", ".join(entry) + ("," if len(entry) == 1 else "") + ")"  # (i,) or ()
     target, walk = unpack[1:-1] if len(entry) > 1 else unpack, f"reversed({writer.names[tape]})"
-    if (id(writer.graph), tape) in writer.kernels.arrays:  # a compiled loop's: arrays
-        walk = f"zip(*(part[::-1] for part in {writer.names[tape]}))"
-    elif writer.kernels.inside:  # a list, in a compiled loop (Numba has no `reversed`)
+    if writer.kernels.inside:  # a list, in a compiled loop (Numba has no `reversed`)
         walk = f"{writer.names[tape]}[::-1]"
     elif Loop(forward).index_only and len(entry) == 1:  # the same range, walked back
         unpack = target = entry[0]
@@ -337,47 +388,84 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     if stacked:  # each step also reads its row of each stacked output's cotangent
         steps = ", ".join([walk, *(f"{s}[::-1]" for s in stacked)])
         loop = f"for {unpack}, {', '.join(rows)} in zip({steps}):"
-    return lines + [loop] + _body_lines(writer, sub, assign) + after
+    return loop
 
 
 class _Walk:
-    """How a compiled backward loop walks its loop's steps from the last: over the arrays of
-    its tape (`h_tape = tape`; step k's entry is `h = h_tape[k]`), or, for a loop that records
-    no tape, over its range (step k's index computed from the bounds). Step k also reads row k
-    of each stacked output's cotangent (`rows`, `stacked`)."""
+    """How a backward loop walks the arrays its loop's tape keeps (`ArrayRows`) from the last
+    step: step k's entry is `h = h_tape[k]` (`h_tape, ... = tape`), and the index, which a
+    `for` loop that cannot break does not tape, is computed from k and the bounds (it is k
+    itself for `range(stop)`); a loop that records no tape is walked over its range alike.
+    Step k also reads row k of each stacked output's cotangent (`rows`, `stacked`). A Python
+    loop walks `reversed(range(n))`, a compiled one `range(n - 1, -1, -1)`."""
 
     def __init__(self, writer, forward, tape, entry: list[str], rows, stacked):
-        k = self.k = fresh("k", writer.used)
-        self.slots: list[str] = []
-        if Loop(forward).index_only:
-            start, stop, step = forward.inputs[:3]
-            n = fresh("n", writer.used)
-            self.before = [f"{n} = len({_range(writer, start, stop, step)})"]
-            self.steps = (n, k)
-            self.reads = [f"{entry[0]} = {_nth(writer, start, step, k)}"]
+        view = Loop(forward)
+        self.inside = writer.kernels.inside
+        counted = view.counted and (view.index_only or _index_recomputed(view))
+        bounds = forward.inputs[:3]
+        by_one = counted and _from_zero_by_one(writer, bounds[0], bounds[2])
+        k = self.k = entry[0] if by_one else fresh("k", writer.used)
+        taped = entry[1:] if counted else entry
+        self.slots = [fresh(f"{e}_tape", writer.used) for e in taped]
+        unpack = ", ".join(self.slots) + ("," if len(self.slots) == 1 else "")
+        self.before = [f"{unpack} = {tape}"] if self.slots else []
+        self.reads = [f"{e} = {slot}[{k}]" for e, slot in zip(taped, self.slots)]
+        self.bounds = None  # a range's (start, step) where static, start >= 0 and step >= 1
+        if counted:
+            values = [writer.graph[b].attrs.get("value") for b in (bounds[0], bounds[2])]
+            if all(type(v) is int for v in values) and values[0] >= 0 and values[1] >= 1:
+                self.bounds = tuple(values)
+            n = _count(writer, *bounds)
+            if not n.isdigit():
+                self.before.append(f"{fresh('n', writer.used)} = {n}")
+                n = self.before[-1].split(" = ", 1)[0]
+            if not by_one:
+                self.reads.insert(0, f"{entry[0]} = {_nth(writer, bounds[0], bounds[2], k)}")
         else:
-            self.slots = [fresh(f"{e}_tape", writer.used) for e in entry]
-            unpack = ", ".join(self.slots) + ("," if len(self.slots) == 1 else "")
-            self.before = [f"{unpack} = {tape}"]
-            self.steps = (f"len({self.slots[0]})", k)
-            self.reads = [f"{e} = {slot}[{k}]" for e, slot in zip(entry, self.slots)]
+            n = f"len({self.slots[0]})"
+        self.steps = (n, k)
         self.reads += [f"{row} = {s}[{k}]" for row, s in zip(rows, stacked)]
 
     def given(self, params: list[int]) -> dict[int, str]:
-        """Body param -> the array on the tape holding its value at every step."""
-        return dict(zip(params, self.slots))
+        """Body param (of a tape entry's, `params`) -> the array on the tape holding its value
+        at every step."""
+        return dict(zip(params[len(params) - len(self.slots) :], self.slots))
+
+    def slices(self, sub, view: LoopVjp) -> dict[int, str]:
+        """Body node -> the array of its values at every step, for each read `x[i]` of a
+        captured array x at the index i of a range of static start (at least 0) and step (at
+        least 1): `x[:n]`, or x itself where it has n rows. An outer product's rows read from
+        there (`symgrad.emit.outer_sums`) need no copy."""
+        if self.bounds is None or not view.entry_params:
+            return {}
+        start, step = self.bounds
+        body, index = view.body, view.entry_params[0]
+        captured, n = set(view.captured_params), self.steps[0]
+        out = {}
+        for node in body.nodes():
+            x = node.inputs[0] if node.op == "getitem" else None
+            if x not in captured or node.inputs[1:] != (index,) or node.attrs["index"] != (Dyn(0),):
+                continue
+            name, rows = sub.names[x], body[x].aval
+            if (start, step) != (0, 1):
+                out[node.id] = f"{name}[{start} : {start} + {n} * {step} : {step}]"
+            elif rows is not None and rows.known and n.isdigit() and rows.shape[:1] == (int(n),):
+                out[node.id] = name
+            else:
+                out[node.id] = f"{name}[:{n}]"
+        return out
 
     def head(self) -> list[str]:
-        loop = f"for {self.k} in range({self.steps[0]} - 1, -1, -1):"
-        return [loop, *("    " + r for r in self.reads)]
+        n = self.steps[0]
+        steps = f"range({n} - 1, -1, -1)" if self.inside else f"reversed(range({n}))"
+        return [f"for {self.k} in {steps}:", *("    " + r for r in self.reads)]
 
 
 def _nth(writer, start: int, step: int, k: str) -> str:
     """The index at step k of `range(start, stop, step)`."""
-    g = writer.graph
-    const = lambda i, v: g[i].op == "const" and g[i].attrs["value"] == v  # noqa: E731
-    term = k if const(step, 1) else f"{k} * {ast.unparse(writer.expr(step))}"
-    return term if const(start, 0) else f"{ast.unparse(writer.expr(start))} + {term}"
+    term = k if _const(writer, step, 1) else f"{k} * {ast.unparse(writer.expr(step))}"
+    return term if _const(writer, start, 0) else f"{ast.unparse(writer.expr(start))} + {term}"
 
 
 def _states_read(writer, node) -> list[int]:

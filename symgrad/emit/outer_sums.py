@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 
-from symgrad.emit.compiled import dtype_name
+from symgrad.emit.compiled import empty
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import LoopVjp
 
@@ -45,9 +45,9 @@ class OuterSums:
     def before(self) -> list[str]:
         if self.steps is None:
             return [f"{name} = []" for name in self.made.values()]
-        n, body = self.steps[0], self.sub.graph
+        n, body, inside = self.steps[0], self.sub.graph, self.writer.kernels.inside
         return [
-            f"{name} = np.empty(({n}, {body[v].aval.shape[0]}), {dtype_name(body[v].aval.dtype)})"
+            f"{name} = {empty(f'({n}, {body[v].aval.shape[0]})', body[v].aval.dtype, inside)}"
             for v, name in self.made.items()
         ]
 
@@ -76,6 +76,8 @@ class OuterSums:
             f"{self.results[r]} = {read(a)}.T @ {read(b)}" for r, (a, b) in self.rows_of.items()
         ]
         none = [f"{self.results[r]} = {zeros[r]}" for r in self.rows_of]
+        if self.steps is not None and self.steps[0].isdigit():  # a number of steps known
+            return lines if int(self.steps[0]) else none
         return [
             f"if {lists[0] if self.steps is None else self.steps[0]}:",
             *("    " + s for s in lines),

@@ -179,6 +179,9 @@ class _Rewriter:
             gathered = self.gather_constants(node)
             if gathered is not None:
                 return gathered
+            quotient = self.reciprocal_times(node)
+            if quotient is not None:
+                return quotient
         if op in ("add", "subtract"):  # a + -b, a - -c * b: a - b, a + c * b
             stripped = self.strip_negation(ins[1]) if g[ins[1]].op != "const" else None
             if stripped is not None:
@@ -301,6 +304,18 @@ class _Rewriter:
         factors = [self.unscaled(node, *a[1:]), self.unscaled(node, *b[1:])]
         product = self.new(node, "multiply", tuple(factors))
         return self.new(node, "multiply", (self.const(node, a[0] * b[0]), product))
+
+    def reciprocal_times(self, node) -> int | None:
+        """(1 / b) * a -> a / b, the reciprocal read by this product alone (the cotangent of
+        `a / b` times another factor): one pass fewer, and `a / b` met again is one value."""
+        g = self.g
+        for k in (0, 1):
+            d, a = g[node.inputs[k]], node.inputs[1 - k]
+            if d.op != "divide" or _number(g, d.inputs[0]) != 1 or a not in self.floats:
+                continue
+            if _number(g, a) is None and g.read_alone_by(d.id, node.id):
+                return self.new(node, "divide", (a, d.inputs[1]))
+        return None
 
     def scaled(self, nid: int, reader: int) -> tuple | None:
         """(c, y, expand_dims attrs or None) where nid, read by `reader` alone, is c * y for a

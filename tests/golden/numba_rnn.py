@@ -9,44 +9,37 @@ import numpy as np
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _loop1(h, stop, tape_h_1_row, tape_h_2_row, W, t1):
+def _loop1(h, stop, tape_h_1_row, W, t1):
     """The loop `for t in range(xs.shape[0]):` (line 45)."""
     h_1 = h
     n = len(range(stop))
-    tape_t = np.empty((n,), np.int64)
-    tape_h_1 = np.empty((n,) + tape_h_1_row, np.float64)
-    tape_h_2 = np.empty((n,) + tape_h_2_row, np.float64)
-    k = 0
+    tape_h_1 = np.empty((n + 1,) + tape_h_1_row, np.float64)
+    tape_h_1[0] = h_1
     for t in range(stop):
         h_2 = np.tanh(W @ h_1 + t1[t])
-        tape_t[k] = t
-        tape_h_1[k] = h_1
-        tape_h_2[k] = h_2
-        k += 1
+        tape_h_1[t + 1] = h_2
         h_1 = h_2
-    tape = (tape_t, tape_h_1, tape_h_2)
+    tape = (tape_h_1[:-1], tape_h_1[1:])
     return tape
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _back2(h, tape, xs, W, U):
+def _back2(h, tape, stop_1, W, xs, U):
     """The loop `for t in range(xs.shape[0]):` (line 45), run backwards."""
     h_bar = np.zeros_like(h)
-    t_1_tape, h_3_tape, h_4_tape = tape
-    t4_rows = np.empty((len(t_1_tape), 5), np.float64)
-    xs_rows = np.empty((len(t_1_tape), 3), np.float64)
-    for k_1 in range(len(t_1_tape) - 1, -1, -1):
-        t_1 = t_1_tape[k_1]
-        h_3 = h_3_tape[k_1]
-        h_4 = h_4_tape[k_1]
+    h_3_tape, h_4_tape = tape
+    n_1 = len(range(stop_1))
+    t4_rows = np.empty((n_1, 5), np.float64)
+    for t_1 in range(n_1 - 1, -1, -1):
+        h_3 = h_3_tape[t_1]
+        h_4 = h_4_tape[t_1]
         # line 46: h = np.tanh(W @ h + U @ xs[t])
         t4 = (h_bar + 2 * h_4) * (1 - h_4 ** 2)
-        t4_rows[k_1] = t4
-        xs_rows[k_1] = xs[t_1]
+        t4_rows[t_1] = t4
         h_bar = W.T @ t4
-    if len(t_1_tape):
+    if n_1:
         W_bar_1 = t4_rows.T @ h_3_tape
-        U_bar_1 = t4_rows.T @ xs_rows
+        U_bar_1 = t4_rows.T @ xs[:n_1]
     else:
         W_bar_1 = np.zeros_like(W)
         U_bar_1 = np.zeros_like(U)
@@ -56,8 +49,8 @@ def _back2(h, tape, xs, W, U):
 def grad_rnn(W, U, xs):
     h = np.zeros(5)
     t1 = xs @ U.T
-    tape = _loop1(h, 7, (5,), (5,), W, t1)
+    tape = _loop1(h, 7, (5,), W, t1)
     # backward pass
     # line 45: for t in range(xs.shape[0]):
-    W_bar_1, U_bar_1 = _back2(h, tape, xs, W, U)
+    W_bar_1, U_bar_1 = _back2(h, tape, 7, W, xs, U)
     return (W_bar_1, U_bar_1)

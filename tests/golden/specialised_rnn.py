@@ -11,29 +11,25 @@ def grad_rnn(W, U, xs):
     h = np.zeros(5)
     t1 = xs @ U.T
     h_1 = h
-    tape = []
+    tape_h_1 = np.empty((8, 5))
+    tape_h_1[0] = h_1
     for t in range(7):
         h_2 = np.tanh(W @ h_1 + t1[t])
-        tape.append((t, h_1, h_2))
+        tape_h_1[t + 1] = h_2
         h_1 = h_2
+    tape = (tape_h_1[:-1], tape_h_1[1:])
     # backward pass
     # line 45: for t in range(xs.shape[0]):
     h_bar = np.zeros_like(h)
-    t4_rows = []
-    h_3_rows = []
-    xs_rows = []
-    for t_1, h_3, h_4 in reversed(tape):
+    h_3_tape, h_4_tape = tape
+    t4_rows = np.empty((7, 5))
+    for t_1 in reversed(range(7)):
+        h_3 = h_3_tape[t_1]
+        h_4 = h_4_tape[t_1]
         # line 46: h = np.tanh(W @ h + U @ xs[t])
         t4 = (h_bar + 2 * h_4) * (1 - h_4 ** 2)
-        t4_rows.append(t4)
-        h_3_rows.append(h_3)
-        xs_rows.append(xs[t_1])
+        t4_rows[t_1] = t4
         h_bar = W.T @ t4
-    if t4_rows:
-        t4_stack = np.stack(t4_rows)
-        W_bar_1 = t4_stack.T @ np.stack(h_3_rows)
-        U_bar_1 = t4_stack.T @ np.stack(xs_rows)
-    else:
-        W_bar_1 = np.zeros_like(W)
-        U_bar_1 = np.zeros_like(U)
+    W_bar_1 = t4_rows.T @ h_3_tape
+    U_bar_1 = t4_rows.T @ xs
     return (W_bar_1, U_bar_1)
