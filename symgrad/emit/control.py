@@ -329,7 +329,10 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     lines += writer.assign([state[s] for s in read], [initial[s] for s in read])
     forward = writer.graph[writer.graph[tape].inputs[0]]
     arrays = jit or (id(writer.graph), tape) in writer.kernels.arrays and not writer.kernels.inside
-    walk = _Walk(writer, forward, writer.names.get(tape), entry, rows, stacked) if arrays else None
+    index_read = bool(view.entry_params) and bool(body.users(view.entry_params[0]))
+    walk = None
+    if arrays:
+        walk = _Walk(writer, forward, writer.names.get(tape), entry, rows, stacked, index_read)
     steps, given = (walk.steps, walk.given(view.entry_params)) if arrays else (None, None)
     if arrays:  # rows of a captured array at the index: a slice of it
         given |= walk.slices(sub, view)
@@ -399,7 +402,7 @@ class _Walk:
     Step k also reads row k of each stacked output's cotangent (`rows`, `stacked`). A Python
     loop walks `reversed(range(n))`, a compiled one `range(n - 1, -1, -1)`."""
 
-    def __init__(self, writer, forward, tape, entry: list[str], rows, stacked):
+    def __init__(self, writer, forward, tape, entry: list[str], rows, stacked, index_read=True):
         view = Loop(forward)
         self.inside = writer.kernels.inside
         counted = view.counted and (view.index_only or _index_recomputed(view))
@@ -420,7 +423,7 @@ class _Walk:
             if not n.isdigit():
                 self.before.append(f"{fresh('n', writer.used)} = {n}")
                 n = self.before[-1].split(" = ", 1)[0]
-            if not by_one:
+            if not by_one and index_read:
                 self.reads.insert(0, f"{entry[0]} = {_nth(writer, bounds[0], bounds[2], k)}")
         else:
             n = f"len({self.slots[0]})"
@@ -449,7 +452,8 @@ class _Walk:
                 continue
             name, rows = sub.names[x], body[x].aval
             if (start, step) != (0, 1):
-                out[node.id] = f"{name}[{start} : {start} + {n} * {step} : {step}]"
+                stop = start + int(n) * step if n.isdigit() else f"{start} + {n} * {step}"
+                out[node.id] = f"{name}[{start} : {stop} : {step}]"
             elif rows is not None and rows.known and n.isdigit() and rows.shape[:1] == (int(n),):
                 out[node.id] = name
             else:
@@ -464,8 +468,15 @@ class _Walk:
 
 def _nth(writer, start: int, step: int, k: str) -> str:
     """The index at step k of `range(start, stop, step)`."""
-    term = k if _const(writer, step, 1) else f"{k} * {ast.unparse(writer.expr(step))}"
-    return term if _const(writer, start, 0) else f"{ast.unparse(writer.expr(start))} + {term}"
+    by = writer.graph[step].attrs.get("value") if writer.graph[step].op == "const" else None
+    sign = "-" if type(by) is int and by < 0 else "+"
+    if type(by) is int and abs(by) == 1:
+        term = k
+    else:
+        term = f"{k} * {abs(by) if sign == '-' else ast.unparse(writer.expr(step))}"
+    if _const(writer, start, 0):
+        return term if sign == "+" else f"-{term}"
+    return f"{ast.unparse(writer.expr(start))} {sign} {term}"
 
 
 def _states_read(writer, node) -> list[int]:
