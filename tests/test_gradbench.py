@@ -78,11 +78,12 @@ def test_comparison_rule():
     assert len(fake_eval.mismatches({"a": [0.0, 1.0]}, {"a": [1.0, 0.0]})) == 2
 
 
-@pytest.mark.parametrize("name", ["lse", "llsq"])
+@pytest.mark.parametrize("name", ["lse", "llsq", "particle"])
 def test_eval_small_on_the_numba_backend(name):
     """`tool.py --backend numba`: the derivatives from symgrad's Numba backend, held to the same
-    references (lse's fused loops, llsq's compiled loop; lstm's loops, compiled whole, take
-    seconds to compile: tests/test_typed_loops.py has their form, small)."""
+    references (lse's fused loops, llsq's compiled loop, particle's while loops compiled whole
+    with their nested gradients; lstm's loops, compiled whole, take seconds to compile:
+    tests/test_typed_loops.py has their form, small)."""
     tool = [*fake_eval.TOOL, "--backend", "numba"]
     outcomes = fake_eval.play(name, fake_eval.small_cases(name), tool=tool, timeout=300)
     failed = [fake_eval.describe(o) for o in outcomes if not o.ok]

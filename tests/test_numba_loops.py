@@ -7,6 +7,7 @@ its source says which loops run compiled (`def _loopN`, `def _backN`) and how th
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 
 import numpy as np
@@ -100,6 +101,23 @@ def fancy(x, idx):
     return s
 
 
+def falling(w):
+    """GradBench's particle, in brief: Python floats, a while loop that breaks mid-step (the
+    velocity is updated only on steps that do not break: a branch whose cotangent is the
+    number 0.0 on the other side), the crossing point interpolated."""
+    x0, x1, v0, v1 = 0.0, 8.0, 0.75, 0.0
+    while True:
+        r = math.sqrt((x0 - 10.0) ** 2 + (x1 - 10.0 + w) ** 2)
+        x0 = x0 + 0.1 * v0
+        x1 = x1 + 0.1 * v1
+        if x1 <= 0.0:
+            break
+        v0 = v0 - 0.1 * (x0 - 10.0) / r**3
+        v1 = v1 - 0.1 * ((x1 - 10.0 + w) / r**3 + 1.0)
+    tau = -x1 / v1
+    return (x0 + tau * v0) ** 2
+
+
 def empty_loop_then_branch(y, a):  # found by the control fuzzer on this backend
     for _ in range(0):
         a *= 0.5  # a Python float stays one: the branch not taken gives it the cotangent 0.0
@@ -126,6 +144,7 @@ PROGRAMS = {  # name: (function, arguments, argnums, compiled loops, compiled ba
     "newton": (newton, (RNG.uniform(1, 4, 3), 1e-3), 0, 1, 1),
     "many_steps": (many_steps, (RNG.standard_normal(3), 40.0), 0, 1, 1),
     "fancy": (fancy, (RNG.standard_normal(5), np.array([0, 2, 2])), 0, 0, 0),
+    "falling": (falling, (0.3,), 0, 1, 1),
     "empty_loop_then_branch": (empty_loop_then_branch, (RNG.standard_normal(3), -0.9), (0, 1),
                                1, 1),
 }  # fmt: skip

@@ -37,7 +37,7 @@ import builtins
 import math
 
 from symgrad.emit.scatter import added_at, basic
-from symgrad.ir.avals import ARRAY, TUPLE
+from symgrad.ir.avals import ARRAY, TUPLE, float64_number
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import Cond, Loop, LoopVjp
 from symgrad.passes.avals import input_avals
@@ -225,8 +225,10 @@ def _branches_agree(graph, node) -> bool:
         per_branch = [[b[o].aval for o in b.outputs] for b in branches]
     else:
         operands = [graph[node.inputs[i]].aval for i in Cond(node).captured_inputs]
-        zeros = [
-            operands[j] if operands[j] and operands[j].kind == ARRAY else None
+        zeros = [  # what `control._zeros` writes: zeros like an array, 0.0 for a number
+            operands[j]
+            if operands[j] and (operands[j].kind == ARRAY or float64_number(operands[j]))
+            else None
             for j, _ in node.attrs["outs"]
         ]
         per_branch = [

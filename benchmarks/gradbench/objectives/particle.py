@@ -24,6 +24,7 @@ so the outer transformation differentiates through them.
 
 import math
 
+from objectives.backend import BACKEND, compiled
 from objectives.descent import argmin
 
 import symgrad
@@ -41,8 +42,8 @@ grad_phi = symgrad.grad(phi, argnums=(0, 1))
 
 def grad_phi_forward(x0, x1, w):
     """grad_x phi by forward mode: one JVP per coordinate."""
-    _, g0 = symgrad.jvp(phi, (x0, x1, w), (1.0, 0.0, None))
-    _, g1 = symgrad.jvp(phi, (x0, x1, w), (0.0, 1.0, None))
+    _, g0 = symgrad.jvp(phi, (x0, x1, w), (1.0, 0.0, None), backend=BACKEND)
+    _, g1 = symgrad.jvp(phi, (x0, x1, w), (0.0, 1.0, None), backend=BACKEND)
     return g0, g1
 
 
@@ -77,32 +78,34 @@ def _descend(f, df, w0):
     return argmin(lambda x: f(x[0]), lambda x: [df(x[0])], [w0])[0]
 
 
-_reverse_r = symgrad.grad(simulate_r)
-_reverse_f = symgrad.grad(simulate_f)
+_primal_r = compiled(simulate_r)  # what the descent calls for f (compiled on Numba's backend)
+_primal_f = compiled(simulate_f)
+_reverse_r = symgrad.grad(simulate_r, backend=BACKEND)
+_reverse_f = symgrad.grad(simulate_f, backend=BACKEND)
 
 
 def _forward_r(w):
-    return symgrad.jvp(simulate_r, (w,), (1.0,))[1]
+    return symgrad.jvp(simulate_r, (w,), (1.0,), backend=BACKEND)[1]
 
 
 def _forward_f(w):
-    return symgrad.jvp(simulate_f, (w,), (1.0,))[1]
+    return symgrad.jvp(simulate_f, (w,), (1.0,), backend=BACKEND)[1]
 
 
 def rr(w0):
-    return _descend(simulate_r, _reverse_r, w0)
+    return _descend(_primal_r, _reverse_r, w0)
 
 
 def rf(w0):
-    return _descend(simulate_f, _reverse_f, w0)
+    return _descend(_primal_f, _reverse_f, w0)
 
 
 def fr(w0):
-    return _descend(simulate_r, _forward_r, w0)
+    return _descend(_primal_r, _forward_r, w0)
 
 
 def ff(w0):
-    return _descend(simulate_f, _forward_f, w0)
+    return _descend(_primal_f, _forward_f, w0)
 
 
 FUNCTIONS = {"rr": rr, "ff": ff, "fr": fr, "rf": rf}

@@ -19,6 +19,7 @@ transformation differentiates through them.
 
 import math
 
+from objectives.backend import BACKEND, compiled
 from objectives.descent import argmax, argmin
 
 import symgrad
@@ -29,13 +30,13 @@ def f(p0, p1, q0, q1):
 
 
 # The inner derivative, grad_q f (the final argmax calls it, or grad_q_forward, directly).
-grad_q = symgrad.grad(f, argnums=(2, 3))
+grad_q = symgrad.grad(f, argnums=(2, 3), backend=BACKEND)
 
 
 def grad_q_forward(p0, p1, q0, q1):
     """grad_q f by forward mode: one JVP per coordinate of q."""
-    _, g0 = symgrad.jvp(f, (p0, p1, q0, q1), (None, None, 1.0, 0.0))
-    _, g1 = symgrad.jvp(f, (p0, p1, q0, q1), (None, None, 0.0, 1.0))
+    _, g0 = symgrad.jvp(f, (p0, p1, q0, q1), (None, None, 1.0, 0.0), backend=BACKEND)
+    _, g1 = symgrad.jvp(f, (p0, p1, q0, q1), (None, None, 0.0, 1.0), backend=BACKEND)
     return g0, g1
 
 
@@ -77,16 +78,19 @@ max_r = _ascent(grad_q)  # the inner derivative by reverse mode
 max_f = _ascent(grad_q_forward)  # by forward mode
 
 
-_outer_reverse_r = symgrad.grad(max_r, argnums=(0, 1))
-_outer_reverse_f = symgrad.grad(max_f, argnums=(0, 1))
+_primal = {max_r: compiled(max_r), max_f: compiled(max_f)}  # the outer descent's f
+_outer_reverse_r = symgrad.grad(max_r, argnums=(0, 1), backend=BACKEND)
+_outer_reverse_f = symgrad.grad(max_f, argnums=(0, 1), backend=BACKEND)
 
 
 def _solve(inner_max, outer_grad, inner_grad, start):
     """[p*, q*]: the outer descent over p, then the ascent over q at p*."""
     s0, s1 = start
 
+    primal = _primal[inner_max]
+
     def outer(p):
-        return inner_max(p[0], p[1], s0, s1)
+        return primal(p[0], p[1], s0, s1)
 
     def outer_d(p):
         return outer_grad(p[0], p[1], s0, s1)
@@ -107,8 +111,8 @@ def _forward(fun):
     """d fun / d(p0, p1) by forward mode: one symgrad.jvp per coordinate of p."""
 
     def outer_grad(p0, p1, s0, s1):
-        d0 = symgrad.jvp(fun, (p0, p1, s0, s1), (1.0, 0.0, None, None))[1]
-        d1 = symgrad.jvp(fun, (p0, p1, s0, s1), (0.0, 1.0, None, None))[1]
+        d0 = symgrad.jvp(fun, (p0, p1, s0, s1), (1.0, 0.0, None, None), backend=BACKEND)[1]
+        d1 = symgrad.jvp(fun, (p0, p1, s0, s1), (0.0, 1.0, None, None), backend=BACKEND)[1]
         return [d0, d1]
 
     return outer_grad
