@@ -18,7 +18,7 @@ import symgrad
 from symgrad.checks.examples import example_function, parse_example, sample
 from symgrad.emit.codegen import _helper_functions
 from symgrad.frontend import lower
-from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, TUPLE, Aval, broadcast, of_value
+from symgrad.ir.avals import ARRAY, DTYPE, PYTHON, SCALAR, TUPLE, Aval, broadcast, of_value
 from symgrad.passes import reverse
 from symgrad.passes.avals import infer
 from symgrad.rules import RULES
@@ -65,10 +65,11 @@ def assert_matches(aval: Aval, value, what: str) -> None:
         SCALAR: lambda v: isinstance(v, np.generic),
         PYTHON: lambda v: isinstance(v, (bool, int, float)),
         TUPLE: lambda v: isinstance(v, tuple),
+        DTYPE: lambda v: isinstance(v, (type, np.dtype)),  # np.float32, or x.dtype's value
     }
     if aval.kind is not None:
         assert kinds[aval.kind](value), f"{what}: {aval} is not {type(value).__name__}"
-    shape = value if aval.kind == TUPLE else np.shape(value)
+    shape = value if aval.kind == TUPLE else () if aval.kind == DTYPE else np.shape(value)
     if aval.kind == TUPLE:
         assert aval.value in (None, value), f"{what}: {aval} holds {value}"
     elif aval.shape is not None:
@@ -360,3 +361,45 @@ def test_the_positions_of_maxima_minima_and_sorts_have_numpys_shape(name, shape,
     got = RULES[name].aval(ins, {"kwargs": tuple(kwargs.items())})
     want = np.asarray(getattr(np, name)(x, *args, **kwargs))
     assert (got.shape, got.dtype) == (want.shape, want.dtype)
+
+
+def _zeros_positional(x):
+    return np.sum((np.zeros(x.shape[0], np.float32) + x) ** 2)
+
+
+def _zeros_of_its_dtype(x):
+    return np.sum((np.zeros(x.shape[0], x.dtype) + x) ** 2)
+
+
+def _zeros_dtype_keyword(x):
+    return np.sum((np.zeros(x.shape[0], dtype=x.dtype) + x) ** 2)
+
+
+def _full_like_dtype_keyword(x):
+    return np.sum((np.full_like(x, 2.0, dtype=x.dtype) * x) ** 2)
+
+
+def _cast_to_its_dtype(x):
+    return np.sum((np.ones(x.shape[0]).astype(x.dtype) + x) ** 2)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        _zeros_positional,
+        _zeros_of_its_dtype,
+        _zeros_dtype_keyword,
+        _full_like_dtype_keyword,
+        _cast_to_its_dtype,
+    ],
+)
+def test_a_dtype_given_as_a_value_is_known_statically(fn):
+    """`x.dtype` and `np.float32` are dtypes the Avals know (`DTYPE`), also as a computed
+    keyword (`dtype=x.dtype`, passed by position): the specialised gradient is typed (no `_fit`
+    or `_unbroadcast` where the shapes decide), keeps float32, and is right."""
+    x = np.linspace(-1.0, 1.0, 5)
+    symgrad.check_grads(fn, (x,), 0)
+    g = symgrad.grad(fn)
+    assert g(x.astype(np.float32)).dtype == np.float32
+    body = g.source[g.source.index("\ndef grad_") :]
+    assert "_fit(" not in body and "_unbroadcast(" not in body and "np.float32" in body, body

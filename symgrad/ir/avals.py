@@ -4,14 +4,16 @@ Contract: an `Aval` is a value's shape (a tuple of lengths, `None` for a length 
 statically; the shape itself `None` when even the rank is not known), its dtype (`None` when not
 known), its `kind` ("array" for an ndarray, or an array of another library that NumPy's
 functions dispatch to, `foreign`: Dask's, CuPy's; "scalar" for a NumPy scalar, "python" for a
-Python number, "tuple" for a shape tuple; `None` when not known) and, for small static values (a
-shape tuple, a Python number), the `value` itself; a Python int not known statically may still be
-known relative to another (`sym`: a loop's index plus a constant, with the index's bounds), which
-tells the length of a slice `x[i : i + n]`. `None` in place of an Aval means nothing is known.
-Everything here is exact or unknown, never a guess: a pass may rewrite a node on what an Aval
-says. `join` is what is known of a value that may be any of several (a loop's carried value
-over its iterations). `standin(aval)` is an array of that shape and dtype that costs no memory
-(every entry shares one element), for working out what a view or an index does to a shape.
+Python number, "tuple" for a shape tuple, "dtype" for a dtype given as a value (`x.dtype`,
+`np.float32`); `None` when not known) and, for small static values (a shape tuple, a Python
+number, a dtype: as its scalar type), the `value` itself; a Python int not known statically may
+still be known relative to another (`sym`: a loop's index plus a constant, with the index's
+bounds), which tells the length of a slice `x[i : i + n]`. `None` in place of an Aval means
+nothing is known. Everything here is exact or unknown, never a guess: a pass may rewrite a node
+on what an Aval says. `join` is what is known of a value that may be any of several (a loop's
+carried value over its iterations). `standin(aval)` is an array of that shape and dtype that
+costs no memory (every entry shares one element), for working out what a view or an index does
+to a shape.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-ARRAY, SCALAR, PYTHON, TUPLE = "array", "scalar", "python", "tuple"
+ARRAY, SCALAR, PYTHON, TUPLE, DTYPE = "array", "scalar", "python", "tuple", "dtype"
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,15 @@ def of_value(v: Any, static: bool = False) -> Aval | None:
         return Aval(shape, np.dtype(v.dtype), ARRAY)
     if isinstance(v, tuple) and all(isinstance(d, int) and not isinstance(d, bool) for d in v):
         return Aval((len(v),), np.dtype(int), TUPLE, v)
+    if v in (bool, int, float, complex) or isinstance(v, type) and issubclass(v, np.generic):
+        return of_dtype(np.dtype(v), v)
     return None
+
+
+def of_dtype(dtype: np.dtype, spelling: type | None = None) -> Aval:
+    """The Aval of a dtype given as a value, known statically: its scalar type (`np.float32`,
+    or `spelling`, the Python type that named it) stands for it (`small`)."""
+    return Aval((), dtype, DTYPE, spelling or dtype.type)
 
 
 def shape_tuple(shape: tuple[int, ...]) -> Aval:
@@ -172,7 +182,7 @@ def standin(aval: Aval) -> Any:
     Python number, else a read-only broadcast of one element. None if the Aval is not known."""
     if aval is None or not aval.known:
         return None
-    if aval.kind == TUPLE:
+    if aval.kind in (TUPLE, DTYPE):
         return aval.value
     if aval.kind == PYTHON:
         return aval.value if aval.value is not None else aval.dtype.type(1).item()
@@ -190,7 +200,7 @@ def small(aval: Aval) -> Any:
     function gives for it. None where the rank or dtype is not known."""
     if aval is None or aval.shape is None or aval.dtype is None:
         return None
-    if aval.kind == TUPLE:
+    if aval.kind in (TUPLE, DTYPE):
         return aval.value
     if aval.kind == PYTHON:
         return aval.dtype.type(1).item()

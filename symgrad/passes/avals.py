@@ -26,7 +26,18 @@ from typing import Iterator
 import numpy as np
 
 from symgrad.ir import Graph
-from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, TUPLE, Aval, broadcast, of_value, small, standin
+from symgrad.ir.avals import (
+    ARRAY,
+    DTYPE,
+    PYTHON,
+    SCALAR,
+    TUPLE,
+    Aval,
+    broadcast,
+    of_value,
+    small,
+    standin,
+)
 from symgrad.ir.graph import attrs_key, subgraphs
 from symgrad.passes.avals_control import structured
 from symgrad.rules import RULES
@@ -214,8 +225,8 @@ def _small_key(aval: Aval | None):
     """What `small(aval)` is made of."""
     if aval is None or aval.shape is None or aval.dtype is None:
         return None
-    if aval.kind == TUPLE:
-        return (TUPLE, aval.value)
+    if aval.kind in (TUPLE, DTYPE):
+        return (aval.kind, aval.value)
     if aval.kind == PYTHON:
         return (PYTHON, aval.dtype)
     return (len(aval.shape), aval.dtype)

@@ -290,7 +290,7 @@ def add_bound(graph: Graph, rule: Rule, values: dict, loc: Loc | None, **data) -
             return v.id
         return graph.add("const", (), {"value": v}, loc, **data)
 
-    for k, v in values.pop("kwargs", {}).items():
+    for k, v in _positional(graph, rule, values).items():
         attrs.setdefault("kwargs", [])
         attrs["kwargs"].append((k, _static(graph, rule, k, v, loc)))
     if "kwargs" in attrs:
@@ -311,6 +311,34 @@ def add_bound(graph: Graph, rule: Rule, values: dict, loc: Loc | None, **data) -
         except SymgradError as e:
             raise SymgradError(e.message, loc, e.hint) from None
     return graph.add(rule.name, inputs, attrs, loc, **data)
+
+
+def _positional(graph: Graph, rule: Rule, values: dict) -> dict:
+    """The keyword arguments of a `*args` rule (NumPy's constructors) that stay keywords (they
+    must be static). One whose value is computed (`dtype=x.dtype`) is passed by position where
+    the NumPy function takes it so (`np.zeros(n, x.dtype)`), after the defaults of the
+    parameters before it that the call leaves out: it becomes an input, as in a call written
+    so."""
+    kwargs = values.pop("kwargs", {})
+    computed = [k for k, v in kwargs.items() if isinstance(v, Value) and not graph.is_const(v.id)]
+    seq = next((p.name for p in rule.params if p.kind == SEQ), None)
+    if not computed or seq is None or not rule.callables:
+        return kwargs
+    try:
+        params = list(inspect.signature(rule.callables[0]).parameters.values())
+    except (TypeError, ValueError):
+        return kwargs
+    args, names = list(values[seq]), [p.name for p in params]
+    for k in sorted((k for k in computed if k in names), key=names.index):
+        at = names.index(k)
+        if params[at].kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD or at < len(args):
+            continue
+        gap = params[len(args) : at]
+        if any(p.name in kwargs or p.default is inspect.Parameter.empty for p in gap):
+            continue
+        args += [p.default for p in gap] + [kwargs.pop(k)]
+    values[seq] = args
+    return kwargs
 
 
 def _static(graph: Graph, rule: Rule, name: str, v: Any, loc: Loc | None) -> Any:

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, of_value
+from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, of_dtype, of_value
 from symgrad.rules import runtime
 from symgrad.rules.table import SAME, binop, call, compare, defrule, unaryop
 
@@ -274,6 +274,9 @@ defrule(
     nondiff=True,
     fresh=True,
     shape_reads=(0,),
+    aval=lambda ins, attrs: (
+        None if ins["a"] is None or ins["a"].dtype is None else of_dtype(ins["a"].dtype)
+    ),
 )
 
 

@@ -13,7 +13,7 @@ import ast
 import numpy as np
 
 from symgrad.errors import SymgradError
-from symgrad.ir.avals import ARRAY, TUPLE, Aval, of_value, shape_tuple
+from symgrad.ir.avals import ARRAY, DTYPE, TUPLE, Aval, of_value, shape_tuple
 from symgrad.rules import runtime
 from symgrad.rules.build import is_const, is_none, ops, value_of
 from symgrad.rules.table import LINEAR, call, defrule
@@ -90,6 +90,15 @@ def _astype_vjp(g, a, dtype):
     return g
 
 
+def _astype_aval(ins: dict, attrs: dict):
+    """a's shape in the dtype given, where it is known (`a.astype(x.dtype)`, `np.float32`); an
+    array of an array, and of a number, whichever the spelling gives."""
+    a, dtype = ins["a"], ins["dtype"]
+    if a is None or a.shape is None or dtype is None or dtype.kind != DTYPE:
+        return NotImplemented
+    return Aval(a.shape, dtype.dtype, ARRAY if a.kind == ARRAY else None)
+
+
 def _astype_jvp(t, a, dtype):
     """The tangent cast like the value, or zeros for a cast to integers (as the VJP)."""
     if is_const(dtype) and not is_none(dtype):
@@ -104,6 +113,7 @@ defrule(
     _emit_astype,
     vjp={"a": _astype_vjp},
     shape="first",
+    aval=_astype_aval,
     value_feeds=(0,),
     jvp={"a": _astype_jvp},
     math="v (nothing through a cast to integers)",
