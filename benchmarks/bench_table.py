@@ -243,12 +243,12 @@ def gmm_grad_by_hand(alpha, mu, q, tril, x, m, gamma):
     Qs[:, diag, diag] = eq
     Qs[:, rows, cols] = tril
     xc = x[:, None, :] - mu[None, :, :]  # (n, k, d)
-    z = np.einsum("kij,nkj->nki", Qs, xc)  # Q_k (x_n - mu_k)
+    z = np.einsum("kij,nkj->nki", Qs, xc, optimize=True)  # Q_k (x_n - mu_k), by BLAS
     beta = alpha + q.sum(axis=1) - 0.5 * np.sum(z * z, axis=2)
     w = np.exp(beta - beta.max(axis=1, keepdims=True))
     w /= w.sum(axis=1, keepdims=True)  # responsibilities: dF / d beta
     wz = w[:, :, None] * z  # -dF / dz
-    G = -np.einsum("nki,nkj->kij", wz, xc)  # dF / dQ_k
+    G = -np.einsum("nki,nkj->kij", wz, xc, optimize=True)  # dF / dQ_k
     counts = w.sum(axis=0)
     softmax_alpha = np.exp(alpha - alpha.max())
     softmax_alpha /= softmax_alpha.sum()

@@ -14,8 +14,10 @@ Avals) gives, for a `np.sum` node, an equivalent node that sums fewer numbers, o
 
 The value summed must be read by the sum alone (else both would be computed).
 
-`einsum_product(rw, node)` gives, for a two-operand einsum of matrices or vectors that is a
-matrix product (`np.einsum('ni,nj->ij', a, b)`), that product (`a.T @ b`), which BLAS computes.
+`einsum_product(rw, node)` gives, for a two-operand einsum that is a matrix product of matrices
+or vectors (`np.einsum('ni,nj->ij', a, b)`) or of stacks of them (`'kij,nkj->nki'`), that
+product (`a.T @ b`, a batched `@` between transposes), which BLAS computes; not where a sum
+reads it (pushed into it first).
 
 `pushed_scale(rw, node)` gives, for `c * p` (either order) of a number c and a product p (an
 `einsum` or a `matmul`) that the multiplication alone reads, the product with c multiplying
@@ -112,26 +114,33 @@ def _einsum_summed(rw, node, einsum) -> int | None:
 
 
 def einsum_product(rw, node) -> int | None:
-    """A two-operand einsum of matrices or vectors that is a matrix product,
-    `np.einsum('ni,nj->ij', a, b)`, written as one (`a.T @ b`): BLAS, where einsum runs its own
-    loops."""
+    """A two-operand einsum that is a matrix product, written as one: BLAS, where einsum runs
+    its own loops. Of matrices or vectors, `np.einsum('ni,nj->ij', a, b)` is `a.T @ b`; of
+    stacks of matrices (indices both operands and the result hold: a batch), one index summed
+    and one kept from each side, a batched product, `np.einsum('kij,nkj->nki', Q, x)` is
+    `np.transpose(Q @ np.transpose(x, (1, 2, 0)), (2, 0, 1))`, where each kept side has two
+    entries or more (a product with one column is a loop einsum runs faster)."""
     attrs = node.attrs
     if node.op != "einsum" or attrs.get("n_operands") != 2 or attrs.get("optimize", False):
         return None
-    if any(rw.g[u].op == "sum" for u in rw.g.users(node.id)):
+    if _summed_later(rw.g, node.id):
         return None  # (a sum may be pushed into it first: `pushed_sum`)
     (ta, tb), out = parse_einsum(attrs["subscripts"], 2)
-    shared = set(ta) & set(tb)
-    if len(shared) != 1 or len(set(ta)) != len(ta) or len(set(tb)) != len(tb):
+    if len(set(ta)) != len(ta) or len(set(tb)) != len(tb):
         return None
-    if not (1 <= len(ta) <= 2 and 1 <= len(tb) <= 2):
+    if not all(_known(rw.g[x].aval) for x in node.inputs):
+        return None
+    if any(x in ta and x in tb for x in out):
+        return _batched_product(rw, node, ta, tb, out)
+    shared = set(ta) & set(tb)
+    if len(shared) != 1 or not (1 <= len(ta) <= 2 and 1 <= len(tb) <= 2):
         return None
     (c,) = shared
     i, j = ta.replace(c, ""), tb.replace(c, "")
     a, b = node.inputs
     if out != i + j and out == j + i:  # (b @ a)'s layout
         a, b, ta, tb, i, j = b, a, tb, ta, j, i
-    if out != i + j or not all(_known(rw.g[x].aval) for x in (a, b)):
+    if out != i + j:
         return None
     if ta != i + c:
         a = rw.new(node, "transpose", (a,), {"axes": None})
@@ -139,6 +148,62 @@ def einsum_product(rw, node) -> int | None:
         b = rw.new(node, "transpose", (b,), {"axes": None})
     product = rw.new(node, "matmul", (a, b))
     return product if rw.g[product].aval == node.aval else None
+
+
+def _summed_later(g, nid: int) -> bool:
+    """Whether a sum reads nid, or its negation or a scaling of it that is read alone (the
+    sum moves past them: `pushed_sum`, `pushed_scale`); so does an `unbroadcast` or `fit`
+    that changes the shape (a later round sees it as the sum it is)."""
+    for u in g.users(nid):
+        user = g[u]
+        if user.op in ("unbroadcast", "fit"):
+            same = user.aval is not None and g[nid].aval is not None
+            if not (same and user.aval.shape == g[nid].aval.shape):
+                return True
+            if _summed_later(g, u):
+                return True
+            continue
+        if user.op == "sum":
+            return True
+        scaled = user.op == "multiply" and any(
+            i != nid and g[i].aval is not None and g[i].aval.shape == () for i in user.inputs
+        )
+        if (user.op == "negative" or scaled) and g.read_alone_by(nid, u):
+            return _summed_later(g, u)
+    return False
+
+
+def _batched_product(rw, node, ta: str, tb: str, out: str) -> int | None:
+    """`einsum_product` of stacks: the batch indices first, then (kept, summed) on the left
+    and (summed, kept) on the right, by transposes; the product's axes put in the result's
+    order. The operands swap sides where that puts the kept indices in the result's order."""
+    batch = [x for x in out if x in ta and x in tb]
+    summed = [x for x in ta if x in tb and x not in out]
+    left = [x for x in ta if x not in tb]
+    right = [x for x in tb if x not in ta]
+    if len(summed) != 1 or len(left) != 1 or len(right) != 1:
+        return None
+    if set(out) != set(batch + left + right):  # an index summed from one side alone
+        return None
+    a, b = node.inputs
+    lengths = {x: n for t, v in ((ta, a), (tb, b)) for x, n in zip(t, rw.g[v].aval.shape)}
+    if lengths[left[0]] < 2 or lengths[right[0]] < 2:
+        return None
+    if out.index(left[0]) > out.index(right[0]):  # b's kept index first: b on the left
+        a, b, ta, tb, left, right = b, a, tb, ta, right, left
+    a = _permuted(rw, node, a, ta, [*batch, left[0], summed[0]])
+    b = _permuted(rw, node, b, tb, [*batch, summed[0], right[0]])
+    product = rw.new(node, "matmul", (a, b))
+    result = _permuted(rw, node, product, "".join([*batch, left[0], right[0]]), list(out))
+    return result if rw.g[result].aval == node.aval else None
+
+
+def _permuted(rw, node, x: int, indices: str, order: list) -> int:
+    """x, whose axes hold `indices`, transposed to hold them in `order` (x itself if so)."""
+    axes = tuple(indices.index(i) for i in order)
+    if axes == tuple(range(len(axes))):
+        return x
+    return rw.new(node, "transpose", (x,), {"axes": axes})
 
 
 def _einsum_kept(rw, node, einsum, terms: list, kept: str) -> int | None:
