@@ -416,13 +416,15 @@ class _Walk:
         self.reads = [f"{e} = {slot}[{k}]" for e, slot in zip(taped, self.slots)]
         self.bounds = None  # a range's (start, step) where static, start >= 0 and step >= 1
         if counted:
-            values = [writer.graph[b].attrs.get("value") for b in (bounds[0], bounds[2])]
+            g = writer.graph
+            values = [g[b].attrs["value"] if g[b].op == "const" else None for b in bounds[::2]]
             if all(type(v) is int for v in values) and values[0] >= 0 and values[1] >= 1:
                 self.bounds = tuple(values)
             n = _count(writer, *bounds)
-            if not n.isdigit():
-                self.before.append(f"{fresh('n', writer.used)} = {n}")
-                n = self.before[-1].split(" = ", 1)[0]
+            if not n.isdigit():  # a count known when the loop runs: a variable
+                name = fresh("n", writer.used)
+                self.before.append(f"{name} = {n}")
+                n = name
             if not by_one and index_read:
                 self.reads.insert(0, f"{entry[0]} = {_nth(writer, bounds[0], bounds[2], k)}")
         else:
