@@ -215,12 +215,39 @@ def _argument(i: dis.Instruction):
     return i.argval
 
 
-def own_nodes(node: ast.AST):
+def own_nodes(node: ast.AST) -> list[ast.AST]:
     """The nodes of node (itself included) that are not inside a def nested in it (a nested
-    def itself is one of them)."""
-    stack = [node]
+    def itself is one of them), each before its children, in `ast.iter_child_nodes`' order
+    (found without its generators, which cost more than the nodes they list)."""
+    out, stack = [], [node]
     while stack:
         n = stack.pop()
-        yield n
+        if not isinstance(n, ast.AST):  # (a list field may hold a str or None)
+            continue
+        out.append(n)
         if not isinstance(n, ast.FunctionDef) or n is node:
-            stack.extend(reversed(list(ast.iter_child_nodes(n))))
+            children = []
+            for field in n._fields:
+                value = getattr(n, field, None)
+                if type(value) is list:
+                    children += value
+                else:
+                    children.append(value)
+            stack += reversed(children)
+    return out
+
+
+def walk(node: ast.AST) -> list[ast.AST]:
+    """The nodes `ast.walk(node)` finds, in another order, without its generators."""
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.AST):
+            out.append(n)
+            for field in n._fields:
+                value = getattr(n, field, None)
+                if type(value) is list:
+                    stack += value
+                else:
+                    stack.append(value)
+    return out
