@@ -16,9 +16,11 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import linecache
 import math
 import os
 import textwrap
+import types
 from typing import Callable
 
 from symgrad.emit import drivers, inplace
@@ -464,9 +466,16 @@ def _helper_sources(names: set[str], known: dict) -> list[str]:
 
 @functools.cache
 def _source(helper: Callable) -> str:
-    """A helper's source, read once (`inspect.getsource` tokenizes its file's lines at every
-    call)."""
-    return inspect.getsource(helper)
+    """A helper's source, read once: its file's lines from its first to the last its code
+    (nested code too) has a position on, as `inspect.getsource` gives them (which tokenizes
+    the file from the helper's first line; tests/test_api.py checks every helper's)."""
+    code = inspect.unwrap(helper).__code__
+    todo, end = [code], 0
+    while todo:
+        c = todo.pop()
+        end = max([end, *(e for _, e, _, _ in c.co_positions() if e)])
+        todo += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+    return "".join(linecache.getlines(code.co_filename)[code.co_firstlineno - 1 : end])
 
 
 from symgrad.emit.compiled import dtype_name  # noqa: E402
