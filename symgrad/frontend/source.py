@@ -147,19 +147,22 @@ def _compiles_to(
     fdef = ast.FunctionDef(
         tree.name, tree.args, tree.body, [], tree.returns, tree.type_comment, **_type_params(tree)
     )
-    stmts: list[ast.stmt] = [fdef]
+    # the parsed nodes have positions: only the new ones are given theirs (no walk of the tree)
+    stmts: list[ast.stmt] = [ast.copy_location(fdef, tree)]
     if code.co_freevars:
         cells = [
-            ast.Assign([ast.Name(v, ast.Store())], ast.Constant(None)) for v in code.co_freevars
+            ast.fix_missing_locations(ast.Assign([ast.Name(v, ast.Store())], ast.Constant(None)))
+            for v in code.co_freevars
         ]
         outer = ast.FunctionDef("_symgrad_outer", ast.arguments([], [], None, [], [], None, []))
-        outer.body, outer.decorator_list, outer.returns = [*cells, fdef], [], None
+        outer.body, outer.decorator_list, outer.returns = [], [], None
         outer.type_comment = None
         for k, v in _type_params(tree).items():
             setattr(outer, k, [] if v is not None else v)
+        ast.fix_missing_locations(outer).body = [*cells, fdef]
         stmts = [outer]
-    imports: list[ast.stmt] = [ast.Import([ast.alias(n)]) for n in imported]
-    module = ast.fix_missing_locations(ast.Module(imports + stmts, []))
+    imports = [ast.fix_missing_locations(ast.Import([ast.alias(n)])) for n in imported]
+    module = ast.Module([*imports, *stmts], [])
     try:
         compiled = compile(module, file, "exec", flags=code.co_flags & _FUTURE, dont_inherit=True)
     except (SyntaxError, ValueError):
