@@ -116,6 +116,17 @@ def test_same_function_gives_byte_identical_source(make_fn):
     assert a.split('"""', 2)[2] == b.split('"""', 2)[2]
 
 
+def test_emitted_helpers_are_their_source_as_inspect_reads_it():
+    import inspect
+
+    from symgrad.emit import codegen
+
+    helpers = codegen._helper_functions()
+    assert helpers
+    for helper in helpers.values():
+        assert codegen._source(helper) == inspect.getsource(helper), helper.__name__
+
+
 def test_graph_is_a_networkx_graph_of_the_gradient(mod):
     g = symgrad.grad(mod.loss).graph
     import networkx as nx

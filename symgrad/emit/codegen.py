@@ -16,8 +16,11 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import linecache
+import math
 import os
 import textwrap
+import types
 from typing import Callable
 
 from symgrad.emit import drivers, inplace
@@ -86,6 +89,90 @@ def _captured_inputs(node) -> list[int]:
 MAX_LINE = 96  # a statement longer than this gets its longest inline part named
 
 
+def _fits(statement: ast.stmt) -> bool:
+    """Whether the statement is at most `MAX_LINE` long, unparsed only where its length may
+    be more than that (most statements are far shorter: `_lengths` tells them)."""
+    return _lengths(statement)[1] <= MAX_LINE or len(ast.unparse(statement)) <= MAX_LINE
+
+
+def _longest(parts: dict[int, ast.expr]) -> int:
+    """The part (by id) whose expression unparses longest, of two as long the later id:
+    unparsing only the parts that `_lengths` says may be it."""
+    bounds = {i: _lengths(e) for i, e in parts.items()}
+    floor = max(least for least, _ in bounds.values())
+    candidates = [i for i, (_, most) in bounds.items() if most >= floor]
+    return max((len(ast.unparse(parts[i])), i) for i in candidates)[1]
+
+
+_UNKNOWN = (0, 1 << 30)  # the lengths `_lengths` gives a node of a kind rules do not emit
+
+
+def _lengths(node: ast.AST) -> tuple[int, int]:
+    """Bounds (at least, at most) on the length of `ast.unparse(node)`, for the nodes rules
+    emit, found without unparsing it: at most with parentheses around every operator,
+    constant and tuple, at least with none."""
+    t = type(node)
+    if t is ast.Name:
+        return len(node.id), len(node.id)
+    if t is ast.Constant:  # (a number maybe parenthesised, an int's attribute `1 .real`)
+        v = node.value
+        if v is None or type(v) in (int, bool, str) or type(v) is float and math.isfinite(v):
+            n = len(repr(v))
+            return n, n + 2
+    elif t is ast.BinOp:  # `a + b` to `(a ** b)`
+        (a, b), (c, d) = _lengths(node.left), _lengths(node.right)
+        return a + c + 3, b + d + 6
+    elif t is ast.UnaryOp:  # `-a` to `(not a)`
+        a, b = _lengths(node.operand)
+        return a + 1, b + 6
+    elif t is ast.Attribute:  # `a.x` to `1 .x`
+        a, b = _lengths(node.value)
+        return a + len(node.attr) + 1, b + len(node.attr) + 2
+    elif t is ast.Call:  # `f()`, `f(a, k=b)`
+        a, b = _lengths(node.func)
+        parts = (*node.args, *node.keywords)
+        for part in parts:
+            c, d = _lengths(part)
+            a, b = a + c + 2, b + d + 2
+        return a + 2 - 2 * bool(parts), b + 2
+    elif t is ast.keyword:  # `k=a`, `**a`
+        a, b = _lengths(node.value)
+        n = 2 if node.arg is None else len(node.arg) + 1
+        return a + n, b + n
+    elif t is ast.Starred:
+        a, b = _lengths(node.value)
+        return a + 1, b + 1
+    elif t is ast.Subscript:
+        (a, b), (c, d) = _lengths(node.value), _lengths(node.slice)
+        return a + c + 2, b + d + 2
+    elif t is ast.Slice:  # `a:b:c`
+        a, b = 1, 2
+        for part in (node.lower, node.upper, node.step):
+            if part is not None:
+                c, d = _lengths(part)
+                a, b = a + c, b + d
+        return a, b
+    elif t is ast.Tuple or t is ast.List:  # `a, b` to `(a,)`
+        a, b = 0, 3
+        for e in node.elts:
+            c, d = _lengths(e)
+            a, b = a + c + 2, b + d + 2
+        return max(a - 2, 0), b
+    elif t is ast.Compare:  # `a < b` to `(a not in b)`
+        a, b = _lengths(node.left)
+        for e in node.comparators:
+            c, d = _lengths(e)
+            a, b = a + c + 3, b + d + 10
+        return a, b
+    elif t is ast.Assign:  # `a = b`
+        a, b = _lengths(node.value)
+        for target in node.targets:
+            c, d = _lengths(target)
+            a, b = a + c + 3, b + d + 3
+        return a, b
+    return _UNKNOWN
+
+
 class _Writer:
     """Writes one graph's statements. A loop body gets a writer of its own (`nested`), sharing
     the function's set of `used` names, with its params' names `fixed` by the loop. Without
@@ -131,14 +218,11 @@ class _Writer:
     def _shorten(self, nid: int) -> None:
         """Name the longest inline parts of nid's statement until it fits on a line."""
         placeholder = ast.Name("t99", ast.Load())
-        while len(ast.unparse(self._expr_or(nid, placeholder, top=True))) > MAX_LINE:
-            parts = [
-                (len(ast.unparse(self._expr_or(i, placeholder))), i)
-                for i in self._inline_parts(nid)
-            ]
+        while not _fits(self._expr_or(nid, placeholder, top=True)):
+            parts = {i: self._expr_or(i, placeholder) for i in self._inline_parts(nid)}
             if not parts:
                 return
-            _, longest = max(parts)
+            longest = _longest(parts)
             self.inline.discard(longest)
             self._shorten(longest)
 
@@ -382,9 +466,16 @@ def _helper_sources(names: set[str], known: dict) -> list[str]:
 
 @functools.cache
 def _source(helper: Callable) -> str:
-    """A helper's source, read once (`inspect.getsource` tokenizes its file's lines at every
-    call)."""
-    return inspect.getsource(helper)
+    """A helper's source, read once: its file's lines from its first to the last its code
+    (nested code too) has a position on, as `inspect.getsource` gives them (which tokenizes
+    the file from the helper's first line; tests/test_api.py checks every helper's)."""
+    code = inspect.unwrap(helper).__code__
+    todo, end = [code], 0
+    while todo:
+        c = todo.pop()
+        end = max([end, *(e for _, e, _, _ in c.co_positions() if e)])
+        todo += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+    return "".join(linecache.getlines(code.co_filename)[code.co_firstlineno - 1 : end])
 
 
 from symgrad.emit.compiled import dtype_name  # noqa: E402

@@ -32,7 +32,7 @@ import builtins
 import itertools
 from collections import Counter
 
-from symgrad.frontend.source import FunctionSource
+from symgrad.frontend.source import FunctionSource, walk
 
 _COMPREHENSIONS = (ast.ListComp, ast.GeneratorExp)
 _FOLDS = {"sum", "min", "max"}  # builtins whose one argument is a list of terms
@@ -40,7 +40,7 @@ _FOLDS = {"sum", "min", "max"}  # builtins whose one argument is a list of terms
 
 def desugar(src: FunctionSource) -> None:
     fn = src.tree
-    nodes = list(ast.walk(fn))
+    nodes = walk(fn)
     if any(isinstance(n, _COMPREHENSIONS) for n in nodes):
         args = fn.args
         params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
@@ -61,7 +61,7 @@ class _Desugar:
     def names(self) -> Counter:
         """How many times each name is read or bound in the function (as it stands now)."""
         if self._names is None:
-            self._names = Counter(n.id for n in ast.walk(self.fn) if isinstance(n, ast.Name))
+            self._names = Counter(n.id for n in walk(self.fn) if isinstance(n, ast.Name))
         return self._names
 
     def block(self, stmts: list[ast.stmt]) -> None:
@@ -143,7 +143,7 @@ class _Desugar:
 
     def in_use(self, name: str, comp: ast.AST) -> bool:
         """Whether the function uses `name` outside the comprehension (or this rewrite did)."""
-        inside = sum(isinstance(n, ast.Name) and n.id == name for n in ast.walk(comp))
+        inside = sum(isinstance(n, ast.Name) and n.id == name for n in walk(comp))
         return name in self.params or name in self.taken or self.names()[name] > inside
 
     def fresh(self, base: str) -> str:
@@ -171,9 +171,10 @@ def _outermost(root: ast.AST, sums: bool):
     stack = [root]
     while stack:
         node = stack.pop()
-        for field, value in ast.iter_fields(node):
+        for field in node._fields:  # (ast.iter_fields' generator costs more than the walk)
             if isinstance(node, ast.FunctionDef) and field not in ("args", "decorator_list"):
                 continue
+            value = getattr(node, field, None)
             items = value if isinstance(value, list) else [value]
             for index, child in enumerate(items):
                 if not isinstance(child, ast.AST):

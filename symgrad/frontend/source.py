@@ -47,36 +47,74 @@ def read_function(fn: Callable) -> FunctionSource:
         )
     try:
         file = inspect.getsourcefile(fn) or inspect.getfile(fn)
-        lines, start = inspect.getsourcelines(fn)
+        found = _quick_lines(fn)
+        read = _parsed(*found, fn, file) if found is not None else None
+        if read is None:  # (inspect tokenizes the file from fn's first line)
+            read = _parsed(*inspect.getsourcelines(fn), fn, file, name)
     except (OSError, TypeError) as e:
         raise SourceUnavailableError(
             f"cannot read the source of {name}: {e}",
             hint="symgrad differentiates Python functions defined in a file (or registered with "
             "linecache); built-ins, C extensions and functions typed into a bare REPL have none.",
         ) from None
-    text = "".join(lines)
-    indent = len(lines[0]) - len(lines[0].lstrip())
-    try:
-        module = ast.parse(textwrap.dedent(text))
-    except SyntaxError as e:
-        raise SourceUnavailableError(f"cannot parse the source of {name}: {e}") from None
-    tree = module.body[0]
-    if not isinstance(tree, ast.FunctionDef):
-        raise SourceUnavailableError(f"the source of {name} is not a `def` statement")
-    if not _is_source_of(text, tree, inspect.unwrap(fn), file):
-        raise SourceUnavailableError(
-            f"the source of {name} in {file} is not the code it runs: the file changed after "
-            "the function was defined",
-            hint="Reload the module (importlib.reload) or run the definition again, so that "
-            "the function runs what its file says.",
-        )
-    ast.increment_lineno(tree, start - 1)
+    tree, indent = read
     if indent:
         for node in ast.walk(tree):
             if hasattr(node, "col_offset"):
                 node.col_offset += indent
     tree.decorator_list = []
     return FunctionSource(fn, tree, file)
+
+
+def _quick_lines(fn: Callable) -> tuple[list[str], int] | None:
+    """fn's source lines and the number of the first, as `inspect.getsourcelines` gives them,
+    found without tokenizing: from fn's first line to the last its code (nested code too) has
+    a position on, where the next line of code is indented no deeper than the first (else the
+    body goes on, past code compiled away: None, as for code of no function)."""
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    if code is None:
+        return None
+    lines, k = inspect.findsource(code)
+    end = max((e for c in (code, *_codes(code)) for _, e, _, _ in c.co_positions() if e), default=0)
+    if end <= k:
+        return None
+    depth = len(lines[k]) - len(lines[k].lstrip())
+    for line in lines[end:]:
+        text = line.lstrip()
+        if text and not text.startswith("#"):
+            if len(line) - len(text) > depth:
+                return None
+            break
+    return lines[k:end], k + 1
+
+
+def _parsed(
+    lines: list[str], start: int, fn: Callable, file: str, name: str | None = None
+) -> tuple[ast.FunctionDef, int] | None:
+    """The `def` of `lines` (starting at line `start` of the file), with the file's line
+    numbers, and the indent its column numbers lack; where it is not fn's source, a
+    `SourceUnavailableError` saying why, or, without fn's `name`, None."""
+    text = "".join(lines)
+    indent = len(lines[0]) - len(lines[0].lstrip())
+    try:  # (blank lines before it give it the file's line numbers)
+        module = ast.parse("\n" * (start - 1) + textwrap.dedent(text))
+    except SyntaxError as e:
+        if name is None:
+            return None
+        raise SourceUnavailableError(f"cannot parse the source of {name}: {e}") from None
+    tree = module.body[0]
+    if isinstance(tree, ast.FunctionDef) and _is_source_of(text, tree, inspect.unwrap(fn), file):
+        return tree, indent
+    if name is None:
+        return None
+    if not isinstance(tree, ast.FunctionDef):
+        raise SourceUnavailableError(f"the source of {name} is not a `def` statement")
+    raise SourceUnavailableError(
+        f"the source of {name} in {file} is not the code it runs: the file changed after "
+        "the function was defined",
+        hint="Reload the module (importlib.reload) or run the definition again, so that "
+        "the function runs what its file says.",
+    )
 
 
 _CHECKED: dict[tuple[types.CodeType, str], bool] = {}  # (code, source text) -> the verdict
@@ -109,19 +147,22 @@ def _compiles_to(
     fdef = ast.FunctionDef(
         tree.name, tree.args, tree.body, [], tree.returns, tree.type_comment, **_type_params(tree)
     )
-    stmts: list[ast.stmt] = [fdef]
+    # the parsed nodes have positions: only the new ones are given theirs (no walk of the tree)
+    stmts: list[ast.stmt] = [ast.copy_location(fdef, tree)]
     if code.co_freevars:
         cells = [
-            ast.Assign([ast.Name(v, ast.Store())], ast.Constant(None)) for v in code.co_freevars
+            ast.fix_missing_locations(ast.Assign([ast.Name(v, ast.Store())], ast.Constant(None)))
+            for v in code.co_freevars
         ]
         outer = ast.FunctionDef("_symgrad_outer", ast.arguments([], [], None, [], [], None, []))
-        outer.body, outer.decorator_list, outer.returns = [*cells, fdef], [], None
+        outer.body, outer.decorator_list, outer.returns = [], [], None
         outer.type_comment = None
         for k, v in _type_params(tree).items():
             setattr(outer, k, [] if v is not None else v)
+        ast.fix_missing_locations(outer).body = [*cells, fdef]
         stmts = [outer]
-    imports: list[ast.stmt] = [ast.Import([ast.alias(n)]) for n in imported]
-    module = ast.fix_missing_locations(ast.Module(imports + stmts, []))
+    imports = [ast.fix_missing_locations(ast.Import([ast.alias(n)])) for n in imported]
+    module = ast.Module([*imports, *stmts], [])
     try:
         compiled = compile(module, file, "exec", flags=code.co_flags & _FUTURE, dont_inherit=True)
     except (SyntaxError, ValueError):
@@ -177,12 +218,39 @@ def _argument(i: dis.Instruction):
     return i.argval
 
 
-def own_nodes(node: ast.AST):
+def own_nodes(node: ast.AST) -> list[ast.AST]:
     """The nodes of node (itself included) that are not inside a def nested in it (a nested
-    def itself is one of them)."""
-    stack = [node]
+    def itself is one of them), each before its children, in `ast.iter_child_nodes`' order
+    (found without its generators, which cost more than the nodes they list)."""
+    out, stack = [], [node]
     while stack:
         n = stack.pop()
-        yield n
+        if not isinstance(n, ast.AST):  # (a list field may hold a str or None)
+            continue
+        out.append(n)
         if not isinstance(n, ast.FunctionDef) or n is node:
-            stack.extend(reversed(list(ast.iter_child_nodes(n))))
+            children = []
+            for field in n._fields:
+                value = getattr(n, field, None)
+                if type(value) is list:
+                    children += value
+                else:
+                    children.append(value)
+            stack += reversed(children)
+    return out
+
+
+def walk(node: ast.AST) -> list[ast.AST]:
+    """The nodes `ast.walk(node)` finds, in another order, without its generators."""
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.AST):
+            out.append(n)
+            for field in n._fields:
+                value = getattr(n, field, None)
+                if type(value) is list:
+                    stack += value
+                else:
+                    stack.append(value)
+    return out
