@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import ast
 
+from symgrad.syntax import walk
+
 FREED = 1 << 12  # bytes: an array this big is freed after its last reader (a `del` costs less
 # than such an array's share of the peak: an RNN's 200 x 256 input projections, freed after
 # the forward loop, bring its gradient's peak from 1.40x to 1.19x the hand-written one's; a
@@ -55,19 +57,6 @@ def free(lines: list[str], large: set[str]) -> list[str]:
 
 
 def _names(trees: list) -> set[str]:
-    """The ids of the `ast.Name`s in the trees: what `ast.walk` finds, at a quarter of its cost
-    (its generators cost more than the statements they walk; a function's lines are walked
-    at every emit)."""
-    out, stack = set(), list(trees)
-    while stack:
-        node = stack.pop()
-        if type(node) is ast.Name:
-            out.add(node.id)
-        elif isinstance(node, ast.AST):  # (a list field may hold a str or None: no Name)
-            for field in node._fields:
-                value = getattr(node, field, None)
-                if type(value) is list:
-                    stack += value
-                else:
-                    stack.append(value)
-    return out
+    """The ids of the `ast.Name`s in the trees (`symgrad.syntax.walk`: a function's lines are
+    walked at every emit)."""
+    return {n.id for tree in trees for n in walk(tree) if type(n) is ast.Name}

@@ -32,7 +32,8 @@ import builtins
 import itertools
 from collections import Counter
 
-from symgrad.frontend.source import FunctionSource, walk
+from symgrad.frontend.source import FunctionSource
+from symgrad.syntax import walk
 
 _COMPREHENSIONS = (ast.ListComp, ast.GeneratorExp)
 _FOLDS = {"sum", "min", "max"}  # builtins whose one argument is a list of terms

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from symgrad.errors import Loc, SourceUnavailableError
+from symgrad.syntax import children
 
 _FUTURE = 0x1FE0000  # co_flags bits that are `from __future__` features (CO_FUTURE_*)
 
@@ -220,8 +221,7 @@ def _argument(i: dis.Instruction):
 
 def own_nodes(node: ast.AST) -> list[ast.AST]:
     """The nodes of node (itself included) that are not inside a def nested in it (a nested
-    def itself is one of them), each before its children, in `ast.iter_child_nodes`' order
-    (found without its generators, which cost more than the nodes they list)."""
+    def itself is one of them), each before its children, in `ast.iter_child_nodes`' order."""
     out, stack = [], [node]
     while stack:
         n = stack.pop()
@@ -229,28 +229,5 @@ def own_nodes(node: ast.AST) -> list[ast.AST]:
             continue
         out.append(n)
         if not isinstance(n, ast.FunctionDef) or n is node:
-            children = []
-            for field in n._fields:
-                value = getattr(n, field, None)
-                if type(value) is list:
-                    children += value
-                else:
-                    children.append(value)
-            stack += reversed(children)
-    return out
-
-
-def walk(node: ast.AST) -> list[ast.AST]:
-    """The nodes `ast.walk(node)` finds, in another order, without its generators."""
-    out, stack = [], [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, ast.AST):
-            out.append(n)
-            for field in n._fields:
-                value = getattr(n, field, None)
-                if type(value) is list:
-                    stack += value
-                else:
-                    stack.append(value)
+            stack += reversed(children(n))
     return out
