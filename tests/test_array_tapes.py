@@ -49,7 +49,7 @@ def two_carried(W, U, xs):
     return np.sum(h * c)
 
 
-def big_rows(W, U, xs):  # rows past LOOP_ARRAY_MAX stay in lists: a copy per step costs more
+def big_rows(W, U, xs):  # rows past ROW_MAX stay in lists: a copy per step costs more
     h = np.zeros(W.shape[1])
     for t in range(xs.shape[0]):
         h = np.tanh(h * W[0] + U[0] * xs[t, 0])
@@ -80,10 +80,10 @@ def test_a_loop_tapes_into_arrays_and_its_gradient_is_right(fn):
 
 
 def test_rows_too_large_stay_in_lists():
-    from symgrad.emit.compiled import LOOP_ARRAY_MAX
+    from symgrad.emit.compiled import ROW_MAX
 
     rng = np.random.default_rng(6)
-    for n, arrays in ((8, True), (LOOP_ARRAY_MAX + 1, False)):
+    for n, arrays in ((8, True), (ROW_MAX + 1, False)):
         args = (rng.standard_normal((1, n)), rng.standard_normal((1, n)))
         args += (rng.standard_normal((3, 1)),)
         g = symgrad.grad(big_rows, (0, 1))

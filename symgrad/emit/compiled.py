@@ -401,22 +401,28 @@ def empty(shape: str, dtype, spelt: bool = True) -> str:
     return f"np.empty({shape}, {dtype_name(dtype)})"
 
 
+ROW_MAX = 1 << 10  # entries: a Python loop keeps rows up to this long in arrays (`arrays_fit`)
+# (a list keeps each step's array as it is, an array copies it: measured, GradBench llsq's
+# running powers of n = 2048 to 16392 entries took 7-10% longer in arrays)
+
+
 def arrays_fit(writer, node) -> bool:
     """Whether a Python `for` loop of a specialised NumPy module keeps its tape and stacked
     outputs in arrays (`ArrayRows`) rather than lists of arrays: it cannot break, each part
     is an array of known shape and dtype (a number would come back as NumPy's), of at most
-    `LOOP_ARRAY_MAX` entries, and every reader of its tape a backward loop. Small rows cost
-    a Python object each in a list; in an array, 8 bytes an entry and no stacking after."""
+    `ROW_MAX` entries, and every reader of its tape a backward loop. Small rows cost a Python
+    object each in a list, and are stacked after it; in an array, 8 bytes an entry."""
     if not writer.in_place or writer.kernels.inside or node.op != "loop":
         return False
     view = Loop(node)
     body = view.body
-    if view.breaks or _large(view):
+    if view.breaks:
         return False
     parts = list(view.stacked)
     if view.records:  # its tape's entries, but the index
         parts += [*view.entry_params[1:], *view.decisions]
-    if not parts or not all(_an_array(body[p].aval) for p in parts):
+    avals = [body[p].aval for p in parts]
+    if not avals or not all(_an_array(a) and math.prod(a.shape) <= ROW_MAX for a in avals):
         return False
     g, tape = writer.graph, tape_item(writer.graph, node)
     if tape is not None and tape in g.outputs:  # read by a backward loop of another graph
