@@ -11,6 +11,7 @@ be a read-only broadcast; a backward loop's sum for a captured value is its own 
 from __future__ import annotations
 
 from symgrad.ir import Graph
+from symgrad.ir.avals import PYTHON
 from symgrad.passes import specialise
 from symgrad.rules import RULES
 
@@ -54,9 +55,11 @@ def own_outputs(graph: Graph, typed: bool = False) -> None:
             continue
         v = value = node.inputs[0]
         vnode = graph[v]
-        # a new array: not an argument, a constant or a value the function also returns
+        # a new array: not an argument, a constant or a value the function also returns (a
+        # Python number, which no one changes in place, is returned as it is)
         fresh = vnode.op not in ("param", "const") and v not in graph.outputs
-        if not fresh or v in seen or RULES.get(vnode.op) and RULES[vnode.op].view:
+        number = typed and vnode.aval is not None and vnode.aval.kind == PYTHON
+        if not number and (not fresh or v in seen or RULES.get(vnode.op) and RULES[vnode.op].view):
             v = graph.add("copy", (v,), {}, vnode.loc, backward=node.backward, tangent=node.tangent)
             graph[v].aval = vnode.aval
             graph.set_inputs(o, (v,) + node.inputs[1:])

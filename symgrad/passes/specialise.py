@@ -30,8 +30,8 @@ float64 number (a NumPy one, or one that may be either) anywhere in one (the tan
 cotangent a loop carries in for a number it may replace with a Python float: a compiled loop's
 carried value takes one type).
 `fitted(value, x)` says when a gradient needs no `_fit` for its argument x: an ndarray already
-of x's shape and dtype. Each rewrite is exact for the signature the Avals describe, and the
-emitted module is used only for that signature.
+of x's shape and dtype, or a Python float for a Python float. Each rewrite is exact for the
+signature the Avals describe, and the emitted module is used only for that signature.
 """
 
 from __future__ import annotations
@@ -242,7 +242,10 @@ def _build(rw, node, template, args: dict) -> int:
 
 
 def fitted(value: Aval | None, x: Aval | None) -> bool:
-    """Whether a gradient of Aval `value` is already what `_fit(value, x)` would return."""
+    """Whether a gradient of Aval `value` is already what `_fit(value, x)` would return: an
+    ndarray of x's shape and dtype, or a Python float for a Python float."""
     if value is None or x is None or not x.known:
         return False
+    if value.kind == x.kind == PYTHON:
+        return value.dtype == x.dtype == np.float64
     return value.kind == x.kind == ARRAY and value.shape == x.shape and value.dtype == x.dtype
