@@ -12,6 +12,7 @@ higher derivatives are the first-order passes run on emitted gradient graphs. Tr
 from __future__ import annotations
 
 import inspect
+from collections import OrderedDict
 from typing import Any, Callable
 
 import numpy as np
@@ -35,6 +36,8 @@ from symgrad.frontend.nested import Inline
 
 def _tangent_like(fun: Callable, where: str, primal, tangent):
     """The tangent as an argument of the emitted code: the primal's shape and dtype."""
+    if type(primal) is float and type(tangent) in (float, int):  # (the common case, first)
+        return float(tangent)
     if np.shape(tangent) != np.shape(primal):
         raise SymgradError(
             f"jvp of {fun.__qualname__}: the tangent of {where} has shape "
@@ -61,22 +64,38 @@ def _paired(fun: Callable, primals, tangents) -> tuple[tuple, tuple]:
 
 
 class _Forward:
-    """The forward-mode module of fun at these primals (containers flattened, compiled for
-    their structure), differentiating the arguments `nums`; called on their tangents."""
+    """The forward-mode module of fun differentiating the arguments `nums` (containers
+    flattened, compiled for their structure), called on primals and their tangents. Where
+    every argument is given, each a float or an array, the module is kept for the next call
+    while nothing it read has changed (`Reads.fresh`), as a compiled call's fast path does:
+    `symgrad.jvp` in a loop pays no binding and flattening per call."""
 
-    def __init__(self, fun: Callable, primals: tuple, nums: tuple[int, ...], backend: str):
-        self.fun, self.primals, self.nums = fun, primals, nums
+    PLAIN = (float, np.ndarray)  # arguments that are their own leaves
+
+    def __init__(self, fun: Callable, nums: tuple[int, ...], backend: str):
+        self.fun, self.nums = fun, nums
         self.compiled = Compiled(fun, nums, "jvp", backend=backend)
-        self.leaves, trees, self.artifact = self.compiled.on_leaves(primals)
-        self.trees = dict(trees)
+        self.plain: Any = None  # the module for plain arguments, all given
+        params = inspect.signature(self.compiled.fn).parameters.values()
+        positional = all(p.kind == p.POSITIONAL_OR_KEYWORD for p in params)
+        self.arity = len(params) if positional and self.compiled.bound is None else None
 
-    def __call__(self, tangents: tuple) -> tuple[Any, Any]:
+    def __call__(self, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
         """(outputs, their tangents), in the output's structure."""
+        plain = len(primals) == self.arity and all(type(p) in self.PLAIN for p in primals)
+        if plain and self.plain is not None and self.plain.reads.fresh():
+            leaves, trees, artifact = list(primals), {}, self.plain
+        else:
+            leaves, pairs, artifact = self.compiled.on_leaves(primals)
+            trees, self.plain = dict(pairs), artifact if plain else None
         ts = []
         for k, at in zip(self.nums, self.compiled.argnums):  # (a method's self comes first)
             cast = lambda where, p, t, k=k: _tangent_like(self.fun, f"argument {k}{where}", p, t)  # noqa: E731
-            ts += tangent_leaves(self.primals[k], tangents[k], self.trees.get(at), cast)
-        return _outputs(_call(self.artifact, self.compiled.fn, self.leaves + ts), self.artifact.out)
+            ts += tangent_leaves(primals[k], tangents[k], trees.get(at), cast)
+        return _outputs(_call(artifact, self.compiled.fn, leaves + ts), artifact.out)
+
+
+_FORWARDS: OrderedDict = OrderedDict()  # (fun, nums, backend) -> its _Forward, the latest 64
 
 
 def _jvp_call(
@@ -85,9 +104,21 @@ def _jvp_call(
     """(primal_out, tangent_out)."""
     primals, tangents = _paired(fun, primals, tangents)
     nums = tuple(
-        k for k, (p, t) in enumerate(zip(primals, tangents)) if differentiable(p) and t is not None
+        k
+        for k, (p, t) in enumerate(zip(primals, tangents))
+        if t is not None and (type(p) is float or differentiable(p))
     )
-    return _Forward(fun, primals, nums, backend)(tangents)
+    key = (fun, nums, backend)
+    try:
+        forward = _FORWARDS.pop(key)
+    except KeyError:
+        forward = _Forward(fun, nums, backend)
+    except TypeError:  # (an unhashable callable)
+        return _Forward(fun, nums, backend)(primals, tangents)
+    _FORWARDS[key] = forward
+    if len(_FORWARDS) > 64:
+        _FORWARDS.popitem(last=False)
+    return forward(primals, tangents)
 
 
 def _outputs(result: tuple, layout: Layout | None) -> tuple[Any, Any]:
@@ -142,7 +173,8 @@ def linearize(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Der
     floats = tuple(k for k, p in enumerate(primals) if differentiable(p))
     if not floats:
         raise NotDifferentiableError(f"linearize of {fun.__qualname__}: no float argument")
-    module = _Forward(fun, primals, floats, backend)
+    module = _Forward(fun, floats, backend)
+    artifact = module.compiled.on_leaves(primals)[2]
 
     def call(*tangents):
         if len(tangents) != len(primals):
@@ -150,9 +182,9 @@ def linearize(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Der
                 f"linearize of {fun.__qualname__}: {len(tangents)} tangents for "
                 f"{len(primals)} arguments"
             )
-        return module(tangents)[1]
+        return module(primals, tangents)[1]
 
-    return out, Derivative("f_jvp", module.compiled, call, module.artifact)
+    return out, Derivative("f_jvp", module.compiled, call, artifact)
 
 
 def hvp(fun: Callable, primals, tangents, *, backend: str = "numpy") -> Any:

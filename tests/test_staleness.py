@@ -37,6 +37,16 @@ def test_a_changed_module_constant(cfg):
     assert np.allclose(symgrad.grad(cfg.g)(x), 6 * x)
 
 
+def test_a_changed_module_constant_under_the_functional_jvp(cfg):
+    """`symgrad.jvp` keeps the module of its latest call for plain arguments (floats, arrays),
+    and drops it once something it read changed."""
+    t = np.array([1.0, 0.0])
+    assert np.allclose(symgrad.jvp(cfg.g, (x,), (t,))[1], 4 * x @ t)
+    assert np.allclose(symgrad.jvp(cfg.g, (x,), (t,))[1], 4 * x @ t)  # (the module kept)
+    cfg.SCALE = 3.0
+    assert np.allclose(symgrad.jvp(cfg.g, (x,), (t,)), (3 * x @ x, 6 * x @ t))
+
+
 def test_a_redefined_helper(cfg, make_fn):
     g = symgrad.grad(cfg.g)
     g(x)
