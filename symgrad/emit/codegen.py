@@ -296,8 +296,14 @@ class _Writer:
 
     def update(self, nid: int, x: ast.expr | None = None) -> str:
         """`x[index] = v`: a setitem written in place (`symgrad.emit.inplace`), or on `x`; or
-        `x += v` (`-=`, `*=`, `/=`), an elementwise operation written in place."""
+        `x += v` (`-=`, `*=`, `/=`) or `np.exp(x, out=x)`, an elementwise operation written in
+        place."""
         node = self.graph[nid]
+        if len(node.inputs) == 1 and inplace.unary_ufunc(node.op):  # np.exp(x, out=x)
+            x1 = self.expr(node.inputs[0])
+            call = self.spell(RULES[node.op], [x1], node.attrs)
+            call.keywords.append(ast.keyword("out", ast.Name(x1.id, ast.Load())))
+            return ast.unparse(call)
         x0, v, *parts = (self.expr(i) for i in node.inputs)
         if node.op in inplace.AUGMENTED:
             target = ast.Name(x0.id, ast.Store())

@@ -34,7 +34,9 @@ graph (not a loop's or branch's) be written `x += v` (and so on), its result und
 where x is a statement's array (not a temporary written inline, which NumPy reuses itself)
 of at least `symgrad.emit.frees.FREED` bytes, of the result's shape and dtype: no array is
 made for the result, and x's memory is not held beside it (a logsumexp's `beta -= top`; NumPy
-reads a v that overlaps x before writing).
+reads a v that overlaps x before writing). So is a ufunc of one operand, `np.exp(x, out=x)`,
+where x may be a temporary too (written as a statement then): a logsumexp's gradient
+`t1 = x - a; np.exp(t1, out=t1)` makes one array of x's size, not two.
 
 `plan(graph, nested, inline_of, private)` decides for one graph (`private`: the params handed
 over to it) and, recursively, for the graphs its loops and branches own (`Plan.subplans`, by
@@ -47,8 +49,11 @@ nodes' `order` only, not what they compute).
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass, field
 from typing import Callable
+
+import numpy as np
 
 from symgrad.emit.frees import FREED
 from symgrad.ir import Graph
@@ -56,6 +61,8 @@ from symgrad.ir.avals import ARRAY, nbytes
 from symgrad.ir.graph import subgraphs
 from symgrad.ir.structured import Loop, LoopVjp, schema
 from symgrad.passes.aliasing import fresh, meta_use, reads_value
+from symgrad.rules import RULES
+from symgrad.rules.table import ARRAY as ARRAY_PARAM
 
 INF = float("inf")
 _LOOPS = ("loop", "while", "loop_vjp")
@@ -104,13 +111,31 @@ def _try_update(graph: Graph, node, inline: set, private, p: Plan) -> None:
 AUGMENTED = {"add": ast.Add, "subtract": ast.Sub, "multiply": ast.Mult, "divide": ast.Div}
 
 
-def _augmentable(graph: Graph, node, inline: set) -> bool:
-    """An elementwise `x op v` that `x op= v` computes: x a large array of the result's Aval,
-    a statement already (one written inline is a temporary NumPy reuses itself; made a
-    statement, it would be computed, and held, earlier)."""
-    if node.op not in AUGMENTED or len(node.inputs) != 2 or node.attrs:
+@functools.cache
+def unary_ufunc(op: str) -> bool:
+    """Whether the rule is a NumPy ufunc of one operand spelt as a call of it (`np.exp(x)`,
+    not `-x`), which writes into its operand given as `out=`."""
+    rule = RULES.get(op)
+    fn = rule.callables[0] if rule is not None and rule.callables else None
+    if not isinstance(fn, np.ufunc) or fn.nin != 1 or fn.nout != 1 or rule.helper is not None:
         return False
-    if node.inputs[0] in inline:
+    if [p.kind for p in rule.params] != [ARRAY_PARAM]:  # (`*args`: a list of operands)
+        return False
+    spelt = rule.emit([ast.Name("x", ast.Load())], {}, rule)
+    return isinstance(spelt, ast.Call) and len(spelt.args) == 1 and not spelt.keywords
+
+
+def _augmentable(graph: Graph, node, inline: set) -> bool:
+    """An elementwise `x op v` that `x op= v` computes, or `f(x)` of a ufunc f that
+    `f(x, out=x)` does: x a large array of the result's Aval; for `x op v`, a statement
+    already (one written inline is a temporary NumPy reuses itself for the operator; made a
+    statement, it would be computed, and held, earlier), where a ufunc call makes a new array
+    whatever its operand (`np.exp(x - a)`: x - a is written as a statement, and exp's result
+    takes its place)."""
+    unary = len(node.inputs) == 1 and unary_ufunc(node.op)
+    if not unary and (node.op not in AUGMENTED or len(node.inputs) != 2):
+        return False
+    if node.attrs or not unary and node.inputs[0] in inline:
         return False
     aval, x = node.aval, graph[node.inputs[0]].aval
     return aval is not None and aval.kind == ARRAY and x == aval and (nbytes(aval) or 0) >= FREED
