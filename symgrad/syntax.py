@@ -1,14 +1,20 @@
 """Walks of Python syntax trees without `ast`'s generators, which cost more than the nodes they
-list (a function's source is walked at every compile, its emitted lines at every emit).
+list (a function's source is walked at every compile, its emitted lines at every emit), and of
+compiled code for the source lines it spans.
 
 Contract: `children(node)` is the values of node's fields in `ast.iter_child_nodes`' order, a
 list field's items in place of the list (they may be other than nodes: a str, None);
-`walk(node)` every node of the tree, as `ast.walk` finds them but in another order.
+`walk(node)` every node of the tree, as `ast.walk` finds them but in another order;
+`nested_codes(code)` the code objects compiled inside code (defs, lambdas, comprehensions), at
+every depth; `last_line(code)` the last line that code or code nested in it has a position on
+(0 where none): where a function's source ends, found without tokenizing its file.
 """
 
 from __future__ import annotations
 
 import ast
+import types
+from typing import Iterator
 
 
 def children(node: ast.AST) -> list:
@@ -30,3 +36,16 @@ def walk(node: ast.AST) -> list[ast.AST]:
             out.append(n)
             stack += children(n)
     return out
+
+
+def nested_codes(code: types.CodeType) -> Iterator[types.CodeType]:
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            yield c
+            yield from nested_codes(c)
+
+
+def last_line(code: types.CodeType) -> int:
+    return max(
+        (e for c in (code, *nested_codes(code)) for _, e, _, _ in c.co_positions() if e), default=0
+    )

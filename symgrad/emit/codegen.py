@@ -20,7 +20,6 @@ import linecache
 import math
 import os
 import textwrap
-import types
 from typing import Callable
 
 from symgrad.emit import drivers, inplace
@@ -32,6 +31,7 @@ from symgrad.ir.structured import schema
 from symgrad.rules import RULES, batching, runtime
 from symgrad.rules.indexing import index_expr
 from symgrad.rules.table import ARRAY, SEQ, literal
+from symgrad.syntax import last_line
 
 
 def _always_inline(op: str) -> bool:
@@ -476,12 +476,8 @@ def _source(helper: Callable) -> str:
     (nested code too) has a position on, as `inspect.getsource` gives them (which tokenizes
     the file from the helper's first line; tests/test_api.py checks every helper's)."""
     code = inspect.unwrap(helper).__code__
-    todo, end = [code], 0
-    while todo:
-        c = todo.pop()
-        end = max([end, *(e for _, e, _, _ in c.co_positions() if e)])
-        todo += [k for k in c.co_consts if isinstance(k, types.CodeType)]
-    return "".join(linecache.getlines(code.co_filename)[code.co_firstlineno - 1 : end])
+    lines = linecache.getlines(code.co_filename)
+    return "".join(lines[code.co_firstlineno - 1 : last_line(code)])
 
 
 from symgrad.emit.compiled import dtype_name  # noqa: E402

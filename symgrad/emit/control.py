@@ -78,9 +78,14 @@ def _range(writer, start: int, stop: int, step: int) -> str:
     return "range(" + ", ".join(_bound(writer, a) for a in args) + ")"
 
 
-def _const(writer, nid: int, value) -> bool:
+def _value(writer, nid: int):
+    """The value of a const node, None for any other."""
     node = writer.graph[nid]
-    return node.op == "const" and node.attrs["value"] == value
+    return node.attrs["value"] if node.op == "const" else None
+
+
+def _const(writer, nid: int, value) -> bool:
+    return writer.graph[nid].op == "const" and _value(writer, nid) == value
 
 
 def _from_zero_by_one(writer, start: int, step: int) -> bool:
@@ -91,8 +96,7 @@ def _from_zero_by_one(writer, start: int, step: int) -> bool:
 def _count(writer, start: int, stop: int, step: int) -> str:
     """The number of steps of a range: a literal where its bounds are (outside a compiled
     loop, which takes them as arguments), else `len(range(...))`."""
-    g = writer.graph
-    bounds = [g[i].attrs.get("value") if g[i].op == "const" else None for i in (start, stop, step)]
+    bounds = [_value(writer, i) for i in (start, stop, step)]
     if not writer.kernels.inside and all(type(b) is int for b in bounds):
         return str(len(range(*bounds)))
     return f"len({_range(writer, start, stop, step)})"
@@ -416,8 +420,7 @@ class _Walk:
         self.reads = [f"{e} = {slot}[{k}]" for e, slot in zip(taped, self.slots)]
         self.bounds = None  # a range's (start, step) where static, start >= 0 and step >= 1
         if counted:
-            g = writer.graph
-            values = [g[b].attrs["value"] if g[b].op == "const" else None for b in bounds[::2]]
+            values = [_value(writer, b) for b in bounds[::2]]
             if all(type(v) is int for v in values) and values[0] >= 0 and values[1] >= 1:
                 self.bounds = tuple(values)
             n = _count(writer, *bounds)
@@ -470,7 +473,7 @@ class _Walk:
 
 def _nth(writer, start: int, step: int, k: str) -> str:
     """The index at step k of `range(start, stop, step)`."""
-    by = writer.graph[step].attrs.get("value") if writer.graph[step].op == "const" else None
+    by = _value(writer, step)
     sign = "-" if type(by) is int and by < 0 else "+"
     if type(by) is int and abs(by) == 1:
         term = k

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from symgrad.errors import Loc, SourceUnavailableError
-from symgrad.syntax import children
+from symgrad.syntax import children, last_line, nested_codes
 
 _FUTURE = 0x1FE0000  # co_flags bits that are `from __future__` features (CO_FUTURE_*)
 
@@ -76,7 +76,7 @@ def _quick_lines(fn: Callable) -> tuple[list[str], int] | None:
     if code is None:
         return None
     lines, k = inspect.findsource(code)
-    end = max((e for c in (code, *_codes(code)) for _, e, _, _ in c.co_positions() if e), default=0)
+    end = last_line(code)
     if end <= k:
         return None
     depth = len(lines[k]) - len(lines[k].lstrip())
@@ -133,7 +133,7 @@ def _imported(fn: types.FunctionType) -> list[str]:
     """The global names fn's code (nested code too) reads that hold modules: as a rule bound by
     an import, which makes CPython compile a call of their attributes (`np.sum(x)`) without the
     method call it compiles for other names."""
-    names = {n for c in (fn.__code__, *_codes(fn.__code__)) for n in c.co_names}
+    names = {n for c in (fn.__code__, *nested_codes(fn.__code__)) for n in c.co_names}
     module = getattr(fn, "__globals__", {})
     return sorted(n for n in names if isinstance(module.get(n), types.ModuleType))
 
@@ -168,18 +168,11 @@ def _compiles_to(
         compiled = compile(module, file, "exec", flags=code.co_flags & _FUTURE, dont_inherit=True)
     except (SyntaxError, ValueError):
         return False
-    return any(_same(c, code) for c in _codes(compiled) if c.co_name == code.co_name)
+    return any(_same(c, code) for c in nested_codes(compiled) if c.co_name == code.co_name)
 
 
 def _type_params(tree: ast.FunctionDef) -> dict:
     return {"type_params": tree.type_params} if hasattr(tree, "type_params") else {}
-
-
-def _codes(code: types.CodeType):
-    for c in code.co_consts:
-        if isinstance(c, types.CodeType):
-            yield c
-            yield from _codes(c)
 
 
 def _same(a: types.CodeType, b: types.CodeType) -> bool:
