@@ -50,7 +50,12 @@ Rows (one-size rows are judged as the size class named in brackets):
     python benchmarks/bench_table.py --backend numba  # loops compiled by Numba (first ms: with
                                                       # compiling them, on-disk cache cold or warm)
 
-jax, autograd and torch columns are not implemented (none is a dependency).
+With JAX importable (`pip install jax jaxlib`; not a dependency), a second table times
+`jax.jit(jax.grad(f))` of each row written in jax.numpy (`jax_rows.py`), in interleaved rounds
+of its own with the hand-written gradient, after checking that the two agree: its first call
+(tracing and XLA compiling) and its ratio to the hand-written gradient, beside symgrad's
+(symgrad / jax: the ratio of the two ratios). `--no-jax` leaves it out; `--quick` does too.
+Run as a script, every library gets one thread (BLAS, XLA), as the issues' measurements did.
 """
 
 from __future__ import annotations
@@ -64,7 +69,15 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
+if __name__ == "__main__":  # one thread everywhere, set before NumPy and JAX load their pools
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
+import jax_rows  # noqa: E402
+import numpy as np  # noqa: E402
+
+if __name__ == "__main__":
+    jax_rows.single_threaded()
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from bench_grad import (  # noqa: E402
@@ -541,7 +554,25 @@ def measure(row: Row, size: Size, opts, rng) -> dict:
     if row.loop_by_hand:
         result["loop_ms"] = 1e3 * times[2]
     result["mem"] = [peak_mib(f, args) for f in fns]
+    if not (opts.quick or opts.no_jax):
+        result.update(beside_jax(row, args))
     return result
+
+
+def beside_jax(row: Row, args: tuple) -> dict:
+    """jax.jit's gradient of the row (`jax_rows`), checked against the hand-written one, then
+    timed in rounds of its own with it (a JAX call between two NumPy calls slows the small
+    ones that follow: their rounds stay as they were)."""
+    jax_grad = jax_rows.gradient(row.key, row.argnums)
+    if jax_grad is None:
+        return {}
+    found = {"jax_first_ms": jax_grad.prepare(args)}
+    why = disagreement(jax_grad.result(), row.by_hand(*args))
+    if why:
+        return {**found, "jax_error": f"DISAGREES with {row.by_hand.__name__}: {why}"}
+    fns = [jax_grad, row.by_hand]
+    times = interleaved_best(fns, args, repeats_for(fns, args, *BUDGET[False]), 0)
+    return {**found, "jax_ms": 1e3 * times[0], "jax_hand_ms": 1e3 * times[1]}
 
 
 def per_call_overhead(quick: bool) -> str:
@@ -661,11 +692,52 @@ def geomean(values: list[float]) -> float:
     return math.exp(sum(map(math.log, values)) / len(values))
 
 
-def other_tools() -> str:
+def report_jax(results: list[dict]) -> None:
+    """The second table: jax.jit's gradient beside symgrad's, both against the hand-written
+    one of the same interleaved rounds."""
+    timed = [r for r in results if "jax_ms" in r or "jax_error" in r]
+    if not timed:
+        return
+    import jax
+
+    print(
+        f"\njax.jit(jax.grad(f)) beside symgrad (jax {jax.__version__}, one thread, float64; "
+        "first ms: tracing and XLA compiling)"
+    )
+    head = (
+        f"{'#':>2} {'problem':<32} {'size':<17} {'jax first ms':>12} {'jax ms':>10} "
+        f"{'jax / hand':>10} {'symgrad / hand':>14} {'symgrad / jax':>13}"
+    )
+    print(head + "\n" + "-" * len(head))
+    for r in timed:
+        row, size = r["row"], r["size"]
+        start = f"{ROWS.index(row) + 1:>2} {row.title:<32} {size.dims:<17}"
+        if "jax_error" in r:
+            print(f"{start} ERROR jax {r['jax_error']}")
+            continue
+        jax_ratio, ours = r["jax_ms"] / r["jax_hand_ms"], r["emitted_ms"] / r["hand_ms"]
+        print(
+            f"{start} {r['jax_first_ms']:>12.1f} {r['jax_ms']:>10.3f} {jax_ratio:>9.2f}x "
+            f"{ours:>13.2f}x {ours / jax_ratio:>12.2f}x"
+        )
+    both = [r for r in timed if "jax_ms" in r]
+    if both:
+        versus = [r["emitted_ms"] / r["hand_ms"] / (r["jax_ms"] / r["jax_hand_ms"]) for r in both]
+        gm, ahead = geomean(versus), sum(v < 1 for v in versus)
+        print(
+            f"symgrad / jax geometric mean over {len(both)} lines: {gm:.2f}x; "
+            f"symgrad faster on {ahead} of {len(both)}"
+        )
+
+
+def other_tools(results: list[dict], opts) -> str:
+    """What the tables left out of the other AD tools."""
     found = [m for m in ("jax", "autograd", "torch") if importlib.util.find_spec(m) is not None]
+    if "jax" in found and not (opts.quick or opts.no_jax):
+        found.remove("jax")
     if not found:
-        return "jax, autograd, torch: none importable, so no columns for them"
-    return f"importable but without a column here (not implemented): {', '.join(found)}"
+        return ""
+    return f"importable but without a column here: {', '.join(found)}"
 
 
 def select(spec: str | None) -> list[Row]:
@@ -700,6 +772,7 @@ def main(argv=None) -> int:
         default="numpy",
         help="symgrad's backend (numba: first ms includes compiling the loops)",
     )
+    ap.add_argument("--no-jax", action="store_true", help="no jax.jit table, even with JAX")
     opts = ap.parse_args(argv)
     rows = select(opts.rows)
 
@@ -727,7 +800,10 @@ def main(argv=None) -> int:
     print(f"first gradient in this process (start-up, tiny function): {startup_ms:.1f} ms")
     report(results)
     print(per_call_overhead(opts.quick))
-    print(other_tools())
+    report_jax(results)
+    others = other_tools(results, opts)
+    if others:
+        print(others)
     return 1 if any("error" in r for r in results) else 0
 
 
