@@ -419,3 +419,38 @@ def test_a_gradient_of_python_floats_is_python_floats_without_fit():
     body = g.source[g.source.index("\ndef grad_") :]
     assert "_fit(" not in body and "np.copy" not in body, body
     symgrad.check_grads(_on_floats, (1.5, 2.0, -1.0), (0, 1, 2))
+
+
+def _packed_lower(x, packed):
+    d = x.shape[1]
+    rows, cols = np.tril_indices(d, -1)
+    diag = np.diag_indices(d)
+    L = np.zeros((x.shape[0], d, d))
+    L[:, diag[0], diag[1]] = np.exp(x)
+    L[:, rows, cols] = packed
+    return np.sum(np.tanh(L @ L))
+
+
+@pytest.mark.parametrize(
+    "name, args", [("triu_indices", (4, 1)), ("tril_indices", (5, -1)), ("diag_indices", (3,))]
+)
+def test_index_tuples_of_static_sizes_have_their_arrays_avals(name, args):
+    ins = {"args": [of_value(a, static=True) for a in args]}
+    got = RULES[name].aval(ins, {})
+    want = getattr(np, name)(*args)
+    assert [(a.shape, a.dtype, a.kind) for a in got.parts] == [
+        (w.shape, w.dtype, ARRAY) for w in want
+    ]
+
+
+def test_a_matrix_filled_at_index_tuples_is_specialised():
+    """`np.tril_indices(d, -1)` and `np.diag_indices(d)` of a static d: a tuple of arrays whose
+    lengths are known, so that what `L[:, rows, cols]` reads has a shape and the packed
+    entries' gradient needs no `_fit` or `_unbroadcast` (GradBench gmm's packed matrices)."""
+    rng = np.random.default_rng(1)
+    x, packed = rng.standard_normal((3, 4)), 0.3 * rng.standard_normal((3, 6))
+    symgrad.check_grads(_packed_lower, (x, packed), (0, 1))
+    g = symgrad.grad(_packed_lower, argnums=(0, 1))
+    g(x, packed)
+    body = g.source[g.source.index("\ndef grad_") :]
+    assert "_fit(" not in body and "_unbroadcast(" not in body, body

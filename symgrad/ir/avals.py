@@ -5,7 +5,9 @@ statically; the shape itself `None` when even the rank is not known), its dtype 
 known), its `kind` ("array" for an ndarray, or an array of another library that NumPy's
 functions dispatch to, `foreign`: Dask's, CuPy's; "scalar" for a NumPy scalar, "python" for a
 Python number, "tuple" for a shape tuple, "dtype" for a dtype given as a value (`x.dtype`,
-`np.float32`); `None` when not known) and, for small static values (a shape tuple, a Python
+`np.float32`), "indices" for a tuple of index arrays (`np.triu_indices(d, 1)`: its shape and
+dtype not known, as it is no array, and its `parts` the tuple of its arrays' Avals, which an
+int index reads); `None` when not known) and, for small static values (a shape tuple, a Python
 number, a dtype: as its scalar type), the `value` itself; a Python int not known statically may
 still be known relative to another (`sym`: a loop's index plus a constant, with the index's
 bounds), which tells the length of a slice `x[i : i + n]`. `None` in place of an Aval means
@@ -25,6 +27,7 @@ from typing import Any
 import numpy as np
 
 ARRAY, SCALAR, PYTHON, TUPLE, DTYPE = "array", "scalar", "python", "tuple", "dtype"
+INDICES = "indices"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class Aval:
     kind: str | None = None
     value: Any = None  # a shape tuple or a Python number known statically
     sym: Sym | None = None  # a Python int not known, but known relative to another one
+    parts: tuple | None = None  # of "indices": the Avals of its arrays
 
     @property
     def rank(self) -> int | None:
@@ -61,6 +65,8 @@ class Aval:
     def __str__(self) -> str:
         if self.kind == TUPLE and self.value is not None:
             return f"tuple{self.value}"
+        if self.kind == INDICES:
+            return f"({', '.join(map(str, self.parts))})"
         dims = "?" if self.shape is None else ",".join(_dim(d) for d in self.shape)
         dtype = "?" if self.dtype is None else self.dtype.name
         return f"{'py' if self.kind == PYTHON else ''}{dtype}[{dims}]"

@@ -11,7 +11,7 @@ import ast
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, SCALAR, Aval, of_value, one_int, result_dtype, standin
+from symgrad.ir.avals import ARRAY, INDICES, SCALAR, Aval, of_value, one_int, result_dtype, standin
 from symgrad.ir.index import Dyn, Slice
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
@@ -61,7 +61,12 @@ def _whole(index) -> bool:
 
 def _getitem_aval(ins: dict, attrs: dict) -> Aval | None:
     """The index applied to a stand-in of a (no memory); an int part stands in as 0, an integer
-    array part as zeros of its shape. A slice bound or mask known only at run time: unknown."""
+    array part as zeros of its shape. A slice bound or mask known only at run time: unknown.
+    Of a tuple of index arrays (`np.triu_indices`), an int index reads one array's Aval."""
+    if ins["a"] is not None and ins["a"].kind == INDICES:
+        (k,) = attrs["index"] if len(attrs["index"]) == 1 else (None,)
+        count = len(ins["a"].parts)
+        return ins["a"].parts[k] if type(k) is int and -count <= k < count else None
     a = standin(ins["a"])
     parts = []
     for p in ins["parts"]:

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, of_dtype, of_value
+from symgrad.ir.avals import ARRAY, INDICES, PYTHON, SCALAR, Aval, of_dtype, of_value
 from symgrad.rules import runtime
 from symgrad.rules.table import SAME, binop, call, compare, defrule, unaryop
 
@@ -191,6 +191,29 @@ def _positions(name: str):
     return aval
 
 
+_INDEX_TUPLES = ("diag_indices", "tril_indices", "triu_indices")  # (arrays of static lengths)
+
+
+def _index_tuple(name: str):
+    """The shape rule of np.diag_indices, np.tril_indices, np.triu_indices: where every
+    argument is a static int, the tuple of index arrays they make (kind "indices": an int
+    index reads one), their lengths from the call itself (on the same ints: at most d² / 2
+    entries of each, made once when compiling)."""
+
+    def aval(ins: dict, attrs: dict) -> Aval | None:
+        args = ins["args"]
+        if (
+            not args
+            or attrs.get("kwargs")
+            or any(a is None or type(a.value) is not int for a in args)
+        ):
+            return None
+        made = getattr(np, name)(*(a.value for a in args))
+        return Aval(None, None, INDICES, parts=tuple(of_value(part) for part in made))
+
+    return aval
+
+
 def _plain(ins: dict, attrs: dict) -> bool:
     """Numba makes the array (`Rule.jit`) when no keyword (a dtype) is given."""
     return not attrs.get("kwargs")
@@ -212,6 +235,8 @@ for _name in _OTHER:
         if _MADE.get(_name) == "axes"
         else _positions(_name)
         if _name in ("argmax", "argmin", "argsort")
+        else _index_tuple(_name)
+        if _name in _INDEX_TUPLES
         else None,
         jit=_plain if _MADE.get(_name) in ("like", "shape") else None,
     )
