@@ -12,8 +12,9 @@ Each function is the row's NumPy function as a JAX user writes it: the same oper
 static (`static_argnums`). Two rows use JAX's loop primitives where a Python loop would unroll
 into one operation per step: the RNN's steps as `lax.scan`, and the element-by-element
 convolution as `lax.fori_loop` (1,996 steps); the convolution over its 5 or 31 taps stays a
-Python loop, which jit unrolls. XLA runs on one thread (`XLA_FLAGS`, set before JAX is
-imported: call `single_threaded()` first), in float64 (`jax_enable_x64`).
+Python loop, which jit unrolls. XLA is asked for one thread (`XLA_FLAGS`, set before JAX is
+imported: call `single_threaded()` first; bench_table.py also keeps the process to one core, as
+XLA's CPU client runs threads of its own whatever the flags say), in float64 (`jax_enable_x64`).
 """
 
 from __future__ import annotations
