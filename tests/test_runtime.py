@@ -1,0 +1,65 @@
+"""The runtime helpers emitted modules carry (symgrad.rules.runtime), against NumPy itself."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+import symgrad
+from symgrad.rules.runtime import _index_add
+
+ROWS = [  # (rows of x, tail of its shape, how many reads): both sides of the bincount cut-off
+    (3, (2,), 5),
+    (10, (4,), 100),
+    (10, (8,), 1000),
+    (100, (2, 3), 3000),
+    (50, (), 600),
+    (7, (65,), 2000),  # rows wider than 64 entries: np.add.at itself
+]
+
+
+@pytest.mark.parametrize("n, tail, reads", ROWS)
+def test_index_add_at_rows_is_np_add_at(n, tail, reads):
+    """`x[rows]`'s cotangent, `rows` one int array (negative and repeated entries, int64 or
+    uint32), v of the read's shape, broadcast, a number, or with an unpickled float64 dtype
+    (as a cached Numba function returns): the very sums np.add.at makes."""
+    rng = np.random.default_rng(reads)
+    x = np.zeros((n, *tail))
+    signed = rng.integers(-n, n, reads)
+    for rows in (signed, (signed % n).astype(np.uint32)):
+        odd = pickle.loads(pickle.dumps(np.dtype(np.float64)))
+        read = rng.standard_normal((reads, *tail))
+        for v in (read, read.view(odd), rng.standard_normal(tail), 2.5):
+            want = np.zeros_like(x)
+            np.add.at(want, rows, v)
+            got = _index_add(x, np.s_[rows], v)
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_index_add_out_of_bounds_raises_as_numpy_does():
+    x = np.zeros((40, 30))
+    for rows in (np.array([0, 40] * 300), np.array([-41] * 600)):
+        with pytest.raises(IndexError):
+            _index_add(x, rows, np.ones((600, 30)))
+
+
+def _nearest_cost(points, centroids):
+    nearest = np.argmin(np.sum((points[:, None, :] - centroids[None, :, :]) ** 2, axis=2), axis=1)
+    return np.sum((points - centroids[nearest]) ** 2)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_gather_of_rows_differentiates_through_the_row_sums(backend):
+    """k-means' cost: centroids[nearest] read 400 times, its cotangent added at the rows."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    rng = np.random.default_rng(5)
+    points, centroids = rng.standard_normal((400, 3)), rng.standard_normal((6, 3))
+    symgrad.check_grads(_nearest_cost, (points, centroids), 1)
+    g = symgrad.grad(_nearest_cost, argnums=1, backend=backend)
+    nearest = np.argmin(((points[:, None] - centroids[None]) ** 2).sum(axis=2), axis=1)
+    want = np.zeros_like(centroids)
+    np.add.at(want, nearest, -2 * (points - centroids[nearest]))
+    np.testing.assert_allclose(g(points, centroids), want, rtol=1e-12, atol=1e-12)
