@@ -22,13 +22,13 @@ ROWS = [  # (rows of x, tail of its shape, how many reads): both sides of the bi
 
 @pytest.mark.parametrize("n, tail, reads", ROWS)
 def test_index_add_at_rows_is_np_add_at(n, tail, reads):
-    """`x[rows]`'s cotangent, `rows` one int array (negative and repeated entries, int64 or
-    uint32), v of the read's shape, broadcast, a number, or with an unpickled float64 dtype
+    """`x[rows]`'s cotangent, `rows` one int array (negative and repeated entries, int64, int8
+    or uint32), v of the read's shape, broadcast, a number, or with an unpickled float64 dtype
     (as a cached Numba function returns): the very sums np.add.at makes."""
     rng = np.random.default_rng(reads)
     x = np.zeros((n, *tail))
     signed = rng.integers(-n, n, reads)
-    for rows in (signed, (signed % n).astype(np.uint32)):
+    for rows in (signed, signed.astype(np.int8), (signed % n).astype(np.uint32)):
         odd = pickle.loads(pickle.dumps(np.dtype(np.float64)))
         read = rng.standard_normal((reads, *tail))
         for v in (read, read.view(odd), rng.standard_normal(tail), 2.5):
