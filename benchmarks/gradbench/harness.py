@@ -9,7 +9,9 @@ module's `FUNCTIONS[function]` on the converted input, timing each whole call wi
 the last call's output and every timing; anything else (`analysis`) is answered with its id
 alone. Input conversion (`prepare`) and output conversion (`output`) are not timed; everything
 inside the call is, the first call included (one-off costs such as compilation on a new shape
-are paid there, as in GradBench's own tools). The tool exits when its input ends.
+are paid there, as in GradBench's own tools), unless the tool asks for a warm-up: one untimed
+call before the timed ones (not GradBench's contract; `frameworks/tool.py --warm-up` offers it
+to show JAX's compiled steady state apart). The tool exits when its input ends.
 
 A tool's module per eval has `FUNCTIONS` (`{gradbench name: callable}`, the timed calls),
 `prepare(function, input) -> tuple` (the callable's arguments) and `output(function, value)`
@@ -71,7 +73,7 @@ def timed_runs(call, args, input) -> tuple[object, list[int]]:
     return result, timings
 
 
-def evaluate(load: Loader, message: dict) -> dict:
+def evaluate(load: Loader, message: dict, warm_up: bool = False) -> dict:
     """The answer to an `evaluate` message (success or the error, never an exception)."""
     try:
         module = load(message["module"])
@@ -79,7 +81,10 @@ def evaluate(load: Loader, message: dict) -> dict:
         if function not in module.FUNCTIONS:
             raise KeyError(f"module {message['module']!r} has no function {function!r}")
         args = module.prepare(function, message["input"])
-        result, timings = timed_runs(module.FUNCTIONS[function], args, message["input"])
+        call = module.FUNCTIONS[function]
+        if warm_up:
+            call(*args)  # untimed: compiles for this input's shapes
+        result, timings = timed_runs(call, args, message["input"])
         output = module.output(function, result)
         json.dumps(output, allow_nan=False)  # NaN / infinity cannot travel: refuse them here
     except Exception as error:  # noqa: BLE001 - every failure is an answer, never a crash
@@ -96,26 +101,28 @@ def define(load: Loader, message: dict) -> dict:
     return {"success": True}
 
 
-def answer(tool: str, load: Loader, message: dict) -> dict:
+def answer(tool: str, load: Loader, message: dict, warm_up: bool = False) -> dict:
     kind = message.get("kind")
     if kind == "start":
         body = {"tool": tool}
     elif kind == "define":
         body = define(load, message)
     elif kind == "evaluate":
-        body = evaluate(load, message)
+        body = evaluate(load, message, warm_up)
     else:
         body = {}
     return {"id": message["id"], **body}
 
 
-def serve(tool: str, load: Loader) -> None:
-    """Answer the messages on stdin, one line each on stdout, until stdin ends."""
+def serve(tool: str, load: Loader, warm_up: bool = False) -> None:
+    """Answer the messages on stdin, one line each on stdout, until stdin ends (`warm_up`: one
+    untimed call of each evaluate's function before the timed ones)."""
     keep_freed_memory()
     answers = sys.stdout
     with contextlib.redirect_stdout(sys.stderr):  # modules' prints must not become answers
         for line in sys.stdin:
             if line.strip():
-                reply = json.dumps(answer(tool, load, json.loads(line)), allow_nan=False)
+                message = json.loads(line)
+                reply = json.dumps(answer(tool, load, message, warm_up), allow_nan=False)
                 answers.write(reply + "\n")
                 answers.flush()

@@ -6,12 +6,14 @@
     python benchmarks/gradbench/run.py --backend numba      # symgrad's tool, `--backend numba`
     python benchmarks/gradbench/run.py --tool jax --evals gmm,kmeans,lse,llsq,ode
     python benchmarks/gradbench/run.py --tool pytorch --python /tmp/venv-fw/bin/python ...
+    python benchmarks/gradbench/run.py --tool jax --warm-up ...  # + one untimed call each
 
 The tools: symgrad's (`tool.py`, on its NumPy or Numba backend) and the frameworks' tool
 (`frameworks/tool.py --framework jax|pytorch`), run by `--python` (default: this Python). Each
 eval's session goes through `fake_eval.play` with GradBench's defaults (min_runs 1, min_seconds
 1, one thread) and is checked against the eval's references where they are affordable. Its
-outcomes are kept in `results/<column>/<eval>.json` (column: numpy, numba, jax, pytorch);
+outcomes are kept in `results/<column>/<eval>.json` (column: numpy, numba, jax, pytorch, and
+jax-warm or pytorch-warm for `--warm-up`, which is not GradBench's contract: the steady state);
 RESULTS.md is rebuilt from every file there, a column per tool, beside the published totals
 (GradBench nightly of 2026-03-14, seconds).
 Score convention: per workload the mean primal time plus the mean derivative time, summed over
@@ -56,15 +58,19 @@ COLUMNS = {
     "numpy": "symgrad NumPy",
     "numba": "symgrad Numba",
     "jax": "jax (this machine)",
+    "jax-warm": "jax warmed up (this machine)",
     "pytorch": "pytorch (this machine)",
+    "pytorch-warm": "pytorch warmed up (this machine)",
 }
 FRAMEWORKS = ("jax", "pytorch")
 
 
 def tool_command(column: str, python: str = sys.executable) -> list[str]:
     """The command line of the tool behind a result column."""
-    if column in FRAMEWORKS:
-        return [python, str(HERE / "frameworks" / "tool.py"), "--framework", column]
+    framework, _, warm = column.partition("-")
+    if framework in FRAMEWORKS:
+        command = [python, str(HERE / "frameworks" / "tool.py"), "--framework", framework]
+        return command + ["--warm-up"] * bool(warm)
     return [python, str(HERE / "tool.py"), "--backend", column]
 
 
@@ -119,12 +125,14 @@ _VERSIONS = {
 def machine(column: str, python: str = sys.executable) -> str:
     threads = os.environ.get("OMP_NUM_THREADS", "1")
     where = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    if column in FRAMEWORKS:
+    framework, _, warm = column.partition("-")
+    if framework in FRAMEWORKS:
         script = "import numpy, platform; print(platform.python_version(), numpy.__version__)"
-        versions = [script, _VERSIONS[column]]
+        versions = [script, _VERSIONS[framework]]
         found = [subprocess.check_output([python, "-c", v], text=True).strip() for v in versions]
-        (py, numpy_version), framework = found[0].split(), found[1]
-        return f"{where}, Python {py}, NumPy {numpy_version}, {framework}, one thread"
+        (py, numpy_version), name = found[0].split(), found[1]
+        warmed = ", one untimed call before the timed ones" if warm else ""
+        return f"{where}, Python {py}, NumPy {numpy_version}, {name}, one thread{warmed}"
     return (
         f"{where}, Python {platform.python_version()}, NumPy {np.__version__}, "
         f"{threads} BLAS thread(s), symgrad's {COLUMNS[column].split()[1]} backend"
@@ -159,7 +167,9 @@ _SECTIONS = {
     "numpy": "NumPy backend",
     "numba": "Numba backend",
     "jax": "JAX (this machine)",
+    "jax-warm": "JAX warmed up (this machine; not GradBench's contract)",
     "pytorch": "PyTorch (this machine)",
+    "pytorch-warm": "PyTorch warmed up (this machine; not GradBench's contract)",
 }
 _PUBLISHED_HEAD = "manual (published) | jax (published) | pytorch (published) | enzyme (published)"
 
@@ -219,8 +229,13 @@ def main(argv=None) -> int:
     parser.add_argument("--tool", choices=("symgrad", *FRAMEWORKS), default="symgrad")
     parser.add_argument("--backend", choices=("numpy", "numba"), default="numpy")
     parser.add_argument("--python", default=sys.executable, help="the Python that runs the tool")
+    parser.add_argument("--warm-up", action="store_true", help="frameworks: one untimed call")
     args = parser.parse_args(argv)
     column = args.backend if args.tool == "symgrad" else args.tool
+    if args.warm_up:
+        if args.tool == "symgrad":
+            parser.error("--warm-up is for --tool jax or pytorch")
+        column += "-warm"
     (RESULTS / column).mkdir(parents=True, exist_ok=True)
     for name in args.evals.split(","):
         record = session(name, args.first, args.min_seconds, column, args.python)

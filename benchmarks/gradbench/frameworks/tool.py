@@ -1,6 +1,7 @@
 """A GradBench tool for JAX or PyTorch, measured by the same harness as symgrad's tool.
 
     python benchmarks/gradbench/frameworks/tool.py --framework jax|pytorch [--multithreaded]
+                                                   [--warm-up]
 
 It speaks the protocol and keeps the timing contract of `../harness.py`, the code that serves
 symgrad's `tool.py`, so both are measured alike on the same machine: `define` imports
@@ -17,6 +18,8 @@ What is timed, per framework (SPEC §2-3 and §10 say what GradBench's own tools
   compilation"); nothing is warmed up outside the timed calls. Unlike GradBench's tool, each
   timed call waits for its result (`jax.block_until_ready`), so asynchronous dispatch cannot
   leave work outside the clock. Inputs are on the device before the clock starts.
+  `--warm-up` (not GradBench's contract) makes one untimed call before the timed ones, so that
+  the times are the compiled steady state; `run.py --warm-up` keeps those results apart.
 - pytorch: eager PyTorch; each derivative call builds its autograd graph and runs
   `torch.autograd.grad`, all timed, as GradBench's PyTorch tool does.
 
@@ -80,12 +83,13 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--framework", choices=FRAMEWORKS, required=True)
     parser.add_argument("--multithreaded", action="store_true")
+    parser.add_argument("--warm-up", action="store_true", help="one untimed call first")
     args = parser.parse_args(argv)
     configure(args.framework, args.multithreaded)
     sys.path[:0] = [str(HERE), str(HERE.parent)]  # <framework>_objectives, then harness
     from harness import serve
 
-    serve(args.framework, loader(args.framework))
+    serve(args.framework, loader(args.framework), warm_up=args.warm_up)
 
 
 if __name__ == "__main__":
