@@ -29,6 +29,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,20 @@ def _mean_s(timings: list[int]) -> float:
     return sum(timings) / len(timings) / 1e9
 
 
+def _busy_seconds() -> tuple[float, float] | None:
+    """(CPU seconds every process has used, those of this one and its finished children), or
+    None where /proc/stat is missing: their differences over a session give the other
+    processes' load, which slows a one-thread benchmark on a small machine."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:9]]
+    except OSError:
+        return None
+    mine = os.times()
+    own = mine.user + mine.system + mine.children_user + mine.children_system
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK"), own
+
+
 def session(
     name: str,
     first: int | None,
@@ -88,6 +103,7 @@ def session(
     """Play one eval's default workloads; the per-workload means and checks as a JSON record."""
     workloads = load(name).workloads()[:first]
     cases = workload_cases(name, workloads)
+    started, busy = time.perf_counter(), _busy_seconds()
     outcomes = play(
         name,
         cases,
@@ -95,6 +111,10 @@ def session(
         tool=tool_command(column, python),
         report=lambda o: print(describe(o), flush=True),
     )
+    others = None
+    if busy and (now := _busy_seconds()):
+        load_s = (now[0] - busy[0]) - (now[1] - busy[1])
+        others = round(max(0.0, load_s) / (time.perf_counter() - started), 2)
     rows: dict[str, dict] = {}
     for outcome in outcomes:
         row = rows.setdefault(outcome.case.description, {"functions": {}, "problems": []})
@@ -113,6 +133,7 @@ def session(
         "min_seconds": min_seconds,
         "date": datetime.date.today().isoformat(),
         "machine": machine(column, python),
+        "others_cores": others,  # cores other processes kept busy, on average, meanwhile
     }
 
 
@@ -208,6 +229,11 @@ def markdown(records: dict[str, dict[str, dict]]) -> str:
         for record in records[c].values():
             lines += ["", f"## {record['eval']}, {_SECTIONS[c]}", ""]
             lines += [f"{record['date']}, {record['machine']}.", ""]
+            if record.get("others_cores") is not None:
+                lines[-1:-1] = [
+                    f"Other processes kept {record['others_cores']:.2f} of the "
+                    "machine's cores busy, on average, during the run.",
+                ]
             lines += ["| workload | " + " | ".join(f"{f} ms" for f in record["functions"]) + " |"]
             lines.append("|---" * (len(record["functions"]) + 1) + "|")
             for description, row in record["workloads"].items():
