@@ -9,19 +9,29 @@ import numpy as np
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _fused1(x, x_1, shape, shape1):
-    """float64, entry by entry: 9 steps."""
-    x_bar = np.zeros(shape1, np.float64)
-    for i in range(shape[0]):
-        x_i = x[i]
-        x_1_i = x_1[i]
-        # line 39: return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-        t1 = 200.0 * (x_1_i - x_i ** 2)
-        x_bar[i] += -(2 * (1 - x_i)) - t1 * (2 * x_i)
-        x_bar[i + 1] += t1
+def _fused1(t1, x, shape):
+    """float64, entry by entry, from the last: 13 steps."""
+    t3_1 = 0.0
+    x_bar = np.empty(shape, np.float64)
+    i = shape[0] - 1
+    t2 = 200.0 * (x[i - 1] - t1[i - 1] ** 2)
+    t3 = t2 * (2 * t1[i - 1])
+    t4 = 0.0
+    x_bar[i] = t4 + t2
+    t3_1 = t3
+    for i in range(shape[0] - 2, 0, -1):
+        t2 = 200.0 * (x[i - 1] - t1[i - 1] ** 2)
+        t3 = t2 * (2 * t1[i - 1])
+        t4 = -(2 * (1 - t1[i])) - t3_1
+        x_bar[i] = t4 + t2
+        t3_1 = t3
+    i = 0
+    t4 = -(2 * (1 - t1[i])) - t3_1
+    x_bar[i] = t4
     return x_bar
 
 
 def grad_rosenbrock(x):
-    x_bar = _fused1(x[:-1], x[1:], (9,), (10,))
+    t1 = x[:-1]
+    x_bar = _fused1(t1, x[1:], (10,))
     return x_bar
