@@ -59,6 +59,14 @@ def steps(x, s):
     return np.sum(y * y)
 
 
+def both_ways(x):  # reads at the index before and after: one index of work runs ahead
+    a = np.sin(x)
+    c = np.zeros_like(x)
+    c[1:] = a[1:] * a[:-1]
+    d = c[:-1] + 2.0 * c[1:]
+    return np.sum(d * d)
+
+
 CASES = {
     "differences": (differences, (RNG.standard_normal(30), RNG.standard_normal(30)), (0, 1)),
     "shifted_zeros": (shifted_zeros, (RNG.standard_normal(20),), 0),
@@ -66,6 +74,7 @@ CASES = {
     "ends": (ends, (RNG.standard_normal(9), RNG.standard_normal(9)), (0, 1)),
     "steps": (steps, (RNG.standard_normal(12), 4), 0),
     "rk4": (rk4, (RNG.uniform(1.0, 2.0, 16), 5), 0),
+    "both_ways": (both_ways, (RNG.standard_normal(15),), 0),
 }
 
 
@@ -128,6 +137,17 @@ def test_a_primal_step_compiled_by_jit_is_one_nest():
     compiled = symgrad.jit(run, backend="numba")
     np.testing.assert_allclose(compiled(x, 5), run(x, 5), rtol=1e-14)
     assert compiled.source.count("def _fused") == 1, compiled.source
+
+
+@numba_only
+@numba_only
+def test_reads_both_ways_run_from_the_first_index_with_work_ahead():
+    x = RNG.standard_normal(15)
+    g = symgrad.value_and_grad(both_ways, backend="numba")
+    g(x)
+    kernels = [k for n, k in _kernels(g.source).items() if n.startswith("_fused")]
+    assert kernels and not any("from the last" in k for k in kernels), g.source
+    assert any("range(-1, " in k or "i = -1" in k for k in kernels), g.source
 
 
 @numba_only

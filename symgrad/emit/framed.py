@@ -107,17 +107,17 @@ def _next(off, order: int, nest: tuple) -> bool:
     return at(off, nest) == (0,) * (len(nest) - 1) + (-order,)
 
 
-def _segments(frames: list, nest: tuple, order: int) -> list[tuple[Bound, Bound]]:
-    """The pieces of the last axis, in the order the loop runs them, where no frame begins
-    or ends inside one."""
+def _segments(frames: list, nest: tuple, order: int, start: int) -> list[tuple[Bound, Bound]]:
+    """The pieces of the last axis from `start`, in the order the loop runs them, where no
+    frame begins or ends inside one."""
     d, n = len(nest) - 1, nest[-1]
-    cuts: dict[int, Bound] = {0: Bound(0, 0), n: Bound(1, 0)}
+    cuts: dict[int, Bound] = {start: Bound(0, start), n: Bound(1, 0)}
     for frame in frames:
         axis = frame[d]
         hi = axis.lo.plus(1) if axis.point else axis.hi
         for b in (axis.lo, hi):
             cuts.setdefault(b.at(n), b)
-    points = sorted(v for v in cuts if 0 <= v <= n)
+    points = sorted(v for v in cuts if start <= v <= n)
     pieces = [(cuts[a], cuts[b]) for a, b in zip(points, points[1:])]
     return pieces if order > 0 else pieces[::-1]
 
@@ -219,8 +219,10 @@ def write_framed(writer, node, scalar_writer, base, shape_argument) -> list[str]
         sub.piece = piece
         out = []
         for p in spans:
-            where = ", ".join(_loads(body[p].aval, frames[p], index, nest))
-            out.append(("", f"{names[p]} = {arg_of[p]}[{where}]"))
+            test = piece.test(frames[p], index)
+            if test is not None:
+                where = ", ".join(_loads(body[p].aval, frames[p], index, nest))
+                out.append((test, f"{names[p]} = {arg_of[p]}[{where}]"))
         for n in body.nodes():
             test = piece.test(frames[n.id], index) if n.id in frames else None
             if n.op in ("param", "const") or n.id in sub.inline or test is None:
@@ -257,7 +259,8 @@ def write_framed(writer, node, scalar_writer, base, shape_argument) -> list[str]
         return out
 
     all_frames = [*frames.values(), *node.attrs["regions"].values()]
-    pieces = [_Segment(lo, hi, nest) for lo, hi in _segments(all_frames, nest, order)]
+    start = node.attrs.get("start", 0)
+    pieces = [_Segment(lo, hi, nest) for lo, hi in _segments(all_frames, nest, order, start)]
     lines = before + _loops(index, order, nest, pieces, steps)
     returned = [r for k, r in enumerate(results[:n_arrays]) if k not in into]
     for r, (op, reduced, _), o in zip(results[n_arrays:], folds, body.outputs[n_arrays:]):

@@ -65,6 +65,7 @@ def rewrite(graph: Graph, members: list[int], folds: list[int], roles: dict) -> 
     attrs = {"body": body, "shape": shape, "folds": how}
     if lay is not None:
         attrs.update(frames=built.frames, regions=built.regions, order=lay.order)
+        attrs["start"] = lay.start
     fused = graph.add(
         "fused",
         built.reads,
@@ -163,11 +164,11 @@ class _Body:
             w, off = self.lay.reads[(m, pos)]
             if not any(c for _, c in off) and not any(k for k, _ in off):
                 return self.copies[w]
-            if (w, off) not in self.shifted:
+            if (w, off, frame) not in self.shifted:
                 at = body.add("getitem", (self.copies[w],), {"offset": off}, aval=graph[w].aval)
-                self.shifted[(w, off)] = at
+                self.shifted[(w, off, frame)] = at
                 self.frames[at] = frame
-            return self.shifted[(w, off)]
+            return self.shifted[(w, off, frame)]
         if i in self.copies:
             return self.copies[i]
         if _number_const(graph, i):

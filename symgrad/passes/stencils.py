@@ -12,11 +12,15 @@ nodes of three more `role`s, each with a static basic index (`frames.static_inde
 
 `layout(graph, members, roles)` places the members in the nest's index space (`frames`): the
 nest's shape is the largest of its members', every member of that shape spans it, an update's
-value lies where the update writes it, and elementwise work where its operands lie. It gives
-the `Layout` (per member its frame, per update its region, per read of a member through a view
-or as an update's value the member read and the offset, the order the nest runs in), or None
-where the members cannot be placed so: a member placed nowhere, a read of no fixed offset,
-reads at offsets that need both orders, a view of a view.
+value lies where the update writes it, and elementwise work where its operands lie (`_place`).
+It gives the `Layout` (per member its frame, per update its region, per read of a member
+through a view or as an update's value the member read and the offset, the order the nest
+runs in), or None where the members cannot be placed so: a member placed nowhere, a read of no
+fixed offset, a view of a view, reads at offsets that need both orders and cross axes. A nest
+whose reads at an offset go along its last axis alone runs from its first index where it can
+(`_retimed`): each member computed as many indices ahead as the values read from it need (its
+frame moved back by as many, the axis starting below 0), where that keeps no value longer than
+one index or the offsets need both orders.
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ class Layout(NamedTuple):
     regions: dict  # update -> the Frame of the region it writes
     reads: dict  # (member, input position) -> (member read, Offset): through a view, or a value
     order: int  # 1: from the first index; -1: from the last
+    start: int = 0  # the first index of the last axis (below 0 where work is retimed)
 
 
 def layout(graph, members, roles: dict) -> Layout | None:
@@ -118,9 +123,45 @@ def layout(graph, members, roles: dict) -> Layout | None:
                 return None
             reads[(m, pos)] = (w, off)
     order = fr.direction([off for _, off in reads.values()], nest)
+    if order != 1:  # from the first index where that keeps no value longer than one index
+        retimed = _retimed(cells, frames, regions, reads, nest)
+        near = retimed is not None and all(c >= -1 for _, o in retimed.reads.values() for _, c in o)
+        if retimed is not None and (order is None or near):
+            return retimed
     if order is None:
         return None
     return Layout(nest, frames, regions, reads, order)
+
+
+def _retimed(cells: list[int], frames: dict, regions: dict, reads: dict, nest: tuple):
+    """The layout running from the first index of a nest whose reads at an offset go along
+    its last axis alone (by a number of indices), each member computed that many indices
+    ahead that every value it reads is computed at the same index or before: where m reads w
+    at i + d, w runs at least d indices ahead of m (the longest such chain, `ahead[w]`). The
+    frames and regions move back by their member's lead, the offsets by the difference; the
+    last axis then starts below 0. None where an offset crosses other axes."""
+    last = len(nest) - 1
+    for _, off in reads.values():
+        if any(off[d] != (0, 0) for d in range(last)) or off[last][0]:
+            return None
+    ahead, position = dict.fromkeys(cells, 0), {m: k for k, m in enumerate(cells)}
+    for (m, _), (w, off) in sorted(reads.items(), key=lambda r: -position[r[0][0]]):
+        ahead[w] = max(ahead[w], ahead[m] + off[last][1])  # (m's readers came before)
+    moved = {m: _moved(f, -ahead[m]) for m, f in frames.items()}
+    spans = {u: _moved(f, -ahead[u]) for u, f in regions.items()}
+    offsets = {}
+    for (m, pos), (w, off) in reads.items():
+        k, c = off[last]
+        offsets[(m, pos)] = (w, (*off[:last], (k, c + ahead[m] - ahead[w])))
+    start = min(f[last].lo.at(nest[last]) for f in moved.values())
+    return Layout(nest, moved, spans, offsets, 1, min(start, 0))
+
+
+def _moved(frame, by: int):
+    """The frame moved along the last axis by `by` indices."""
+    *rest, axis = frame
+    hi = None if axis.hi is None else axis.hi.plus(by)
+    return (*rest, fr.Axis(axis.lo.plus(by), hi))
 
 
 def _place(graph, m: int, roles: dict, frames: dict, nest: tuple) -> bool:

@@ -9,29 +9,26 @@ import numpy as np
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _fused1(t1, x, shape):
-    """float64, entry by entry, from the last: 13 steps."""
-    t3_1 = 0.0
+def _fused1(x, x_1, shape):
+    """float64, entry by entry: 13 steps."""
+    t1_1 = 0.0
     x_bar = np.empty(shape, np.float64)
-    i = shape[0] - 1
-    t2 = 200.0 * (x[i - 1] - t1[i - 1] ** 2)
-    t3 = t2 * (2 * t1[i - 1])
-    t4 = 0.0
-    x_bar[i] = t4 + t2
-    t3_1 = t3
-    for i in range(shape[0] - 2, 0, -1):
-        t2 = 200.0 * (x[i - 1] - t1[i - 1] ** 2)
-        t3 = t2 * (2 * t1[i - 1])
-        t4 = -(2 * (1 - t1[i])) - t3_1
-        x_bar[i] = t4 + t2
-        t3_1 = t3
     i = 0
-    t4 = -(2 * (1 - t1[i])) - t3_1
-    x_bar[i] = t4
+    t1 = 200.0 * (x_1[i] - x[i] ** 2)
+    t2 = -(2 * (1 - x[i])) - t1 * (2 * x[i])
+    x_bar[i] = t2
+    t1_1 = t1
+    for i in range(1, shape[0] - 1):
+        t1 = 200.0 * (x_1[i] - x[i] ** 2)
+        t2 = -(2 * (1 - x[i])) - t1 * (2 * x[i])
+        x_bar[i] = t2 + t1_1
+        t1_1 = t1
+    i = shape[0] - 1
+    t2 = 0.0
+    x_bar[i] = t2 + t1_1
     return x_bar
 
 
 def grad_rosenbrock(x):
-    t1 = x[:-1]
-    x_bar = _fused1(t1, x[1:], (10,))
+    x_bar = _fused1(x[:-1], x[1:], (10,))
     return x_bar
