@@ -48,6 +48,7 @@ from symgrad.ir.graph import subgraphs
 from symgrad.ir.structured import LoopVjp
 from symgrad.passes import frames
 from symgrad.passes.absorb import absorb
+from symgrad.passes.dce import dce
 from symgrad.passes.fused_nodes import axes, prune, rewrite
 from symgrad.passes.stencils import ELEMENTWISE, VIEW, data_inputs, layout, role
 from symgrad.rules import RULES
@@ -79,6 +80,7 @@ def fuse(graph: Graph, body: bool = False, added: frozenset = frozenset()) -> Gr
     for node in list(graph.nodes()):
         if node.op == "fused" and "frames" in node.attrs:
             prune(graph, node)
+    dce(graph)  # (slices a nest reads through the arrays they slice)
     for node in list(graph.nodes()):
         if node.id in graph and node.op in ("zeros_like", "zeros", "index_add"):
             absorb(graph, node)

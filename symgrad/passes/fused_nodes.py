@@ -17,6 +17,8 @@ another nest read for its shape alone) and the work only they needed.
 from __future__ import annotations
 
 from symgrad.ir import Graph
+from symgrad.ir.avals import ARRAY, Aval
+from symgrad.passes import frames as fr
 from symgrad.passes.stencils import ELEMENTWISE, FILLED, UPDATE, VIEW, layout
 from symgrad.rules import RULES
 
@@ -175,6 +177,8 @@ class _Body:
             c = body.const(graph.const_value(i), graph[i].loc)
             body[c].aval = graph[i].aval
             return c
+        if self.lay is not None:  # a slice of an array from outside: that array, read there
+            i, frame = _unviewed(graph, i, frame, self.lay.shape) or (i, frame)
         if (i, frame) not in self.params:
             p = body.param(graph[i].name or "a", graph[i].loc)
             body[p].aval = graph[i].aval
@@ -183,6 +187,38 @@ class _Body:
             if self.lay is not None:
                 self.frames[p] = frame
         return self.params[(i, frame)]
+
+
+def _unviewed(graph: Graph, view: int, frame, nest: tuple):
+    """(the array, its frame) where a value read from outside in this frame is a slice of an
+    array (every index item a slice: `x[1:]` read at the entries of z[1:] is x read at i), so
+    that the nest reads the array itself, once per index where two slices of it agree; else
+    None."""
+    node = graph[view]
+    if node.op != "getitem" or len(node.inputs) != 1:
+        return None
+    base = graph[node.inputs[0]].aval
+    if not (isinstance(base, Aval) and base.known and base.kind == ARRAY):
+        return None
+    index = fr.static_index(node.attrs["index"], len(base.shape))
+    axes = fr.ranged(frame)
+    if index is None or any(type(it) is int for it in index) or len(axes) != len(base.shape):
+        return None
+    if fr.lengths(frame, nest) != node.aval.shape:
+        return None
+    out = list(frame)
+    for d, it, n in zip(axes, index, base.shape):
+        lo, length = frame[d].lo, nest[d]
+        start = slice(it.start, it.stop).indices(n)[0]
+        if it.start is not None and it.start < 0 and start == n + it.start and n == length:
+            begin = fr.Bound(lo.k - 1, lo.c - it.start)  # (from the end: the length cancels)
+        else:
+            begin = fr.Bound(lo.k, lo.c - start)
+        end = fr.Bound(begin.k + 1, begin.c) if n == length else begin.plus(n)
+        if not {begin.k, end.k} <= {0, 1} or begin.at(length) != lo.at(length) - start:
+            return None
+        out[d] = fr.Axis(begin, end)
+    return node.inputs[0], tuple(out)
 
 
 def _number_const(graph: Graph, nid: int) -> bool:

@@ -9,7 +9,7 @@ import numpy as np
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _fused1(x, x_1, y_1, a, y_1_1, h, a_1, shape):
+def _fused1(x, x_1, y_1, a, h, a_1, shape):
     """float64, entry by entry: 29 steps."""
     t1_1 = 0.0
     t2_1 = 0.0
@@ -17,30 +17,32 @@ def _fused1(x, x_1, y_1, a, y_1_1, h, a_1, shape):
     t5 = np.empty(shape, np.float64)
     y_2 = np.empty(shape, np.float64)
     i = 0
-    y_1_1_i = y_1_1[i]
+    x_1_i = x_1[i]
+    y_1_i = y_1[i]
     k1 = x
-    t1 = y_1_1_i + a * k1
+    t1 = y_1_i + a * k1
     k2 = x
-    t2 = y_1_1_i + a * k2
+    t2 = y_1_i + a * k2
     k3 = x
-    t3 = y_1_1_i + h * k3
+    t3 = y_1_i + h * k3
     k4 = x
     t5[i] = t1
-    y_2[i] = y_1_1_i + a_1 * (k1 + 2 * k2 + 2 * k3 + k4)
+    y_2[i] = y_1_i + a_1 * (k1 + 2 * k2 + 2 * k3 + k4)
     t1_1 = t1
     t2_1 = t2
     t3_1 = t3
     for i in range(1, shape[0]):
-        y_1_1_i = y_1_1[i]
-        k1 = x_1[i - 1] * y_1[i - 1]
-        t1 = y_1_1_i + a * k1
-        k2 = x_1[i - 1] * t1_1
-        t2 = y_1_1_i + a * k2
-        k3 = x_1[i - 1] * t2_1
-        t3 = y_1_1_i + h * k3
-        k4 = x_1[i - 1] * t3_1
+        x_1_i = x_1[i]
+        y_1_i = y_1[i]
+        k1 = x_1_i * y_1[i - 1]
+        t1 = y_1_i + a * k1
+        k2 = x_1_i * t1_1
+        t2 = y_1_i + a * k2
+        k3 = x_1_i * t2_1
+        t3 = y_1_i + h * k3
+        k4 = x_1_i * t3_1
         t5[i] = t1
-        y_2[i] = y_1_1_i + a_1 * (k1 + 2 * k2 + 2 * k3 + k4)
+        y_2[i] = y_1_i + a_1 * (k1 + 2 * k2 + 2 * k3 + k4)
         t1_1 = t1
         t2_1 = t2
         t3_1 = t3
@@ -55,7 +57,7 @@ def _loop2(y, s, tape_y_1_row, tape_t5_row, x, h, shape):
     tape_y_1 = np.empty((n,) + tape_y_1_row, np.float64)
     tape_t5 = np.empty((n,) + tape_t5_row, np.float64)
     for _ in range(s):
-        t5, y_2 = _fused1(x[0], x[1:], y_1[:-1], h / 2, y_1, h, h / 6, shape)
+        t5, y_2 = _fused1(x[0], x, y_1, h / 2, h, h / 6, shape)
         tape_y_1[_] = y_1
         tape_t5[_] = t5
         y_1 = y_2
@@ -64,114 +66,119 @@ def _loop2(y, s, tape_y_1_row, tape_t5_row, x, h, shape):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _fused3(x, t6, t8, t7, y_3, h, shape):
+def _fused3(x, x_1, t, t6, y_3, h, shape):
     """float64, entry by entry: 12 steps."""
     t1_1 = 0.0
-    t10 = np.empty(shape, np.float64)
-    t11 = np.empty(shape, np.float64)
+    t8 = np.empty(shape, np.float64)
+    t9 = np.empty(shape, np.float64)
     i = 0
+    x_1_i = x_1[i]
     y_3_i = y_3[i]
     k2 = x
-    t1 = y_3_i + t7 * k2
+    t1 = y_3_i + t6 * k2
     k3 = x
-    t10[i] = t1
-    t11[i] = y_3_i + h * k3
+    t8[i] = t1
+    t9[i] = y_3_i + h * k3
     t1_1 = t1
     for i in range(1, shape[0]):
+        x_1_i = x_1[i]
         y_3_i = y_3[i]
-        k2 = t6[i - 1] * t8[i - 1]
-        t1 = y_3_i + t7 * k2
-        k3 = t6[i - 1] * t1_1
-        t10[i] = t1
-        t11[i] = y_3_i + h * k3
+        k2 = x_1_i * t[i - 1]
+        t1 = y_3_i + t6 * k2
+        k3 = x_1_i * t1_1
+        t8[i] = t1
+        t9[i] = y_3_i + h * k3
         t1_1 = t1
-    return t10, t11
+    return t8, t9
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _fused4(x_bar_1, y_bar, a, t11, t6, h, t10, t7, t8, y_3, y_bar_1, shape):
+def _fused4(x_bar_1, y_bar, a, t9, x, h, t8, t6, t, y_3, shape):
     """float64, entry by entry, from the last: 46 steps, added into x_bar_1."""
     t1_1 = 0.0
     t5_1 = 0.0
-    t12_1 = 0.0
-    t15_1 = 0.0
+    t10_1 = 0.0
+    t13_1 = 0.0
     y_3_bar = np.empty(shape, np.float64)
     i = shape[0] - 1
     y_bar_i = y_bar[i]
+    x_i = x[i]
     t1 = y_bar_i * a
     t2 = t1 * 2
-    t4 = t1 * t11[i - 1]
+    t4 = t1 * t9[i - 1]
     t5 = t2 + 0.0 * h
-    t12 = t2 + 0.0 * t7
-    t14 = t1 + 0.0 * t7
-    t15 = t14 * t6[i - 1]
-    t16 = y_bar_i
-    t17 = t16
-    t18 = t17
-    t19 = t4
-    t20 = t19 + t5 * t10[i - 1]
+    t10 = t2 + 0.0 * t6
+    t12 = t1 + 0.0 * t6
+    t13 = t12 * x_i
+    t14 = y_bar_i
+    t15 = t14
+    t16 = t15
+    t17 = t4
+    t18 = t17 + t5 * t8[i - 1]
+    t19 = t18
+    t20 = t19 + t10 * t[i - 1]
     t21 = t20
-    t22 = t21 + t12 * t8[i - 1]
-    t23 = t22
-    t24 = t23 + t14 * y_3[i - 1]
-    y_3_bar[i] = t18
-    x_bar_1[i] += t24
+    t22 = t21 + t12 * y_3[i - 1]
+    y_3_bar[i] = t16
+    x_bar_1[i] += t22
     t1_1 = t1
     t5_1 = t5
-    t12_1 = t12
-    t15_1 = t15
+    t10_1 = t10
+    t13_1 = t13
     for i in range(shape[0] - 2, 0, -1):
         y_bar_i = y_bar[i]
+        x_i = x[i]
         t1 = y_bar_i * a
         t2 = t1 * 2
-        t3 = t1_1 * t6[i]
-        t4 = t1 * t11[i - 1]
+        t3 = t1_1 * x[i + 1]
+        t4 = t1 * t9[i - 1]
         t5 = t2 + t3 * h
-        t9 = t5_1 * t6[i]
-        t12 = t2 + t9 * t7
-        t13 = t12_1 * t6[i]
-        t14 = t1 + t13 * t7
-        t15 = t14 * t6[i - 1]
-        t16 = y_bar_1[i] + t3
-        t17 = t16 + t9
-        t18 = t17 + t13
-        t19 = t4
-        t20 = t19 + t5 * t10[i - 1]
+        t7 = t5_1 * x[i + 1]
+        t10 = t2 + t7 * t6
+        t11 = t10_1 * x[i + 1]
+        t12 = t1 + t11 * t6
+        t13 = t12 * x_i
+        t14 = y_bar_i + t3
+        t15 = t14 + t7
+        t16 = t15 + t11
+        t17 = t4
+        t18 = t17 + t5 * t8[i - 1]
+        t19 = t18
+        t20 = t19 + t10 * t[i - 1]
         t21 = t20
-        t22 = t21 + t12 * t8[i - 1]
-        t23 = t22
-        t24 = t23 + t14 * y_3[i - 1]
-        y_3_bar[i] = t18 + t15_1
-        x_bar_1[i] += t24
+        t22 = t21 + t12 * y_3[i - 1]
+        y_3_bar[i] = t16 + t13_1
+        x_bar_1[i] += t22
         t1_1 = t1
         t5_1 = t5
-        t12_1 = t12
-        t15_1 = t15
+        t10_1 = t10
+        t13_1 = t13
     i = 0
     y_bar_i = y_bar[i]
+    x_i = x[i]
     t1 = y_bar_i * a
     t2 = t1 * 2
-    t3 = t1_1 * t6[i]
+    t3 = t1_1 * x[i + 1]
     t4 = 0.0
     t5 = t2 + t3 * h
-    t9 = t5_1 * t6[i]
-    t12 = t2 + t9 * t7
-    t13 = t12_1 * t6[i]
-    t14 = t1 + t13 * t7
-    t16 = y_bar_1[i] + t3
-    t17 = t16 + t9
-    t18 = t17 + t13
-    t19 = t4 + t1
+    t7 = t5_1 * x[i + 1]
+    t10 = t2 + t7 * t6
+    t11 = t10_1 * x[i + 1]
+    t12 = t1 + t11 * t6
+    t14 = y_bar_i + t3
+    t15 = t14 + t7
+    t16 = t15 + t11
+    t17 = t4 + t1
+    t18 = t17
+    t19 = t18 + t5
     t20 = t19
-    t21 = t20 + t5
+    t21 = t20 + t10
     t22 = t21
-    t23 = t22 + t12
-    t24 = t23
-    y_3_bar[i] = t18 + t15_1
-    x_bar_1[i] += t24 + t14
+    y_3_bar[i] = t16 + t13_1
+    x_bar_1[i] += t22 + t12
     t1_1 = t1
     t5_1 = t5
-    t12_1 = t12
+    t10_1 = t10
     return y_3_bar
 
 
@@ -185,12 +192,10 @@ def _back5(t2, tape, s, x, h, shape_1):
     for __1 in range(n_1 - 1, -1, -1):
         y_3 = y_3_tape[__1]
         t = t_tape[__1]
-        t6 = x[1:]
-        t7 = h / 2
-        t8 = t[:-1]
-        t10, t11 = _fused3(x[0], t6, t8, t7, y_3, h, shape_1)
+        t6 = h / 2
+        t8, t9 = _fused3(x[0], x, t, t6, y_3, h, shape_1)
         # line 66: y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        y_3_bar = _fused4(x_bar_1, y_bar, h / 6, t11[:-1], t6, h, t10[:-1], t7, t8, y_3[:-1], y_bar[:-1], shape_1)
+        y_3_bar = _fused4(x_bar_1, y_bar, h / 6, t9, x, h, t8, t6, t, y_3, shape_1)
         y_bar = y_3_bar
     return x_bar_1
 
