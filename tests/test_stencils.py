@@ -67,6 +67,24 @@ def both_ways(x):  # reads at the index before and after: one index of work runs
     return np.sum(d * d)
 
 
+def windows(x, y, w):  # found by the loop fuzzer (seed 195): a piece of the axis no work covers
+    out = np.zeros(7)
+    for i in range(0, 5):
+        out[i + 2] = np.sum(np.sin(y[i + 2 : 7])) + np.tanh(np.exp(0.5 * x[i]))
+    return np.sum(np.sin(out) * out) + np.sum(w * w)
+
+
+def _bump(v, s):
+    v[-1] += s
+    return v
+
+
+def last_entry(x, y):  # found by the control fuzzer (seed 47): x[2] and x[-1] are one entry
+    x = np.zeros_like(x)
+    _bump(x, np.exp(x[2]))
+    return np.mean(x * y[1])
+
+
 CASES = {
     "differences": (differences, (RNG.standard_normal(30), RNG.standard_normal(30)), (0, 1)),
     "shifted_zeros": (shifted_zeros, (RNG.standard_normal(20),), 0),
@@ -75,6 +93,8 @@ CASES = {
     "steps": (steps, (RNG.standard_normal(12), 4), 0),
     "rk4": (rk4, (RNG.uniform(1.0, 2.0, 16), 5), 0),
     "both_ways": (both_ways, (RNG.standard_normal(15),), 0),
+    "windows": (windows, (RNG.standard_normal(7), RNG.standard_normal(7), np.ones(2)), (0, 2)),
+    "last_entry": (last_entry, (RNG.standard_normal(3), RNG.standard_normal((2, 3))), 1),
 }
 
 

@@ -291,14 +291,18 @@ def write_framed(writer, node, scalar_writer, base, shape_argument) -> list[str]
 
 def _loops(index: list[str], order: int, nest: tuple, pieces: list, steps) -> list[str]:
     """The loop nest: a loop over each axis but the last, then one loop per piece of the
-    last (an assignment of the index for a piece of one), each running `steps(piece)`, a
-    statement under its test (one `if` for a run of statements under the same one)."""
+    last (an assignment of the index for a piece of one) with work to do, each running
+    `steps(piece)`, a statement under its test (one `if` for a run of statements under the
+    same one)."""
     lines, last = [], len(nest) - 1
     for d, i in enumerate(index[:-1]):
         bounds = f"shape[{d}]" if order > 0 else f"shape[{d}] - 1, -1, -1"
         lines.append("    " * d + f"for {i} in range({bounds}):")
     outer = "    " * last
     for piece in pieces:
+        work = steps(piece)
+        if not work:  # (nothing lies there: an entry no value of the nest covers)
+            continue
         i, n = index[-1], nest[-1]
         if piece.hi.at(n) - piece.lo.at(n) == 1:
             head = f"{i} = {_bound(piece.lo, last)}"
@@ -310,13 +314,15 @@ def _loops(index: list[str], order: int, nest: tuple, pieces: list, steps) -> li
             head += f"{_bound(piece.lo.plus(-1), last)}, -1):"
         lines.append(outer + head)
         pad, current = outer + "    " * head.startswith("for "), None
-        for test, text in steps(piece):
+        for test, text in work:
             if test != current:
                 current = test
                 if test:
                     lines.append(f"{pad}if {test}:")
             inner = pad + "    " * bool(test)
             lines += [inner + s for s in text.splitlines()]
+    if last and lines[-1].lstrip().startswith("for "):
+        lines.append(outer + "pass")
     return lines
 
 

@@ -121,6 +121,8 @@ def layout(graph, members, roles: dict) -> Layout | None:
             off = None if source is None or reader is None else fr.offset(reader, source)
             if off is None or fr.lengths(source, nest) != fr.lengths(reader, nest):
                 return None
+            if not any(fr.at(off, nest)):  # (the same index for these lengths: `x[-1]` at 2)
+                off = tuple((0, 0) for _ in off)
             reads[(m, pos)] = (w, off)
     order = fr.direction([off for _, off in reads.values()], nest)
     if order != 1:  # from the first index where that keeps no value longer than one index
@@ -152,7 +154,8 @@ def _retimed(cells: list[int], frames: dict, regions: dict, reads: dict, nest: t
     offsets = {}
     for (m, pos), (w, off) in reads.items():
         k, c = off[last]
-        offsets[(m, pos)] = (w, (*off[:last], (k, c + ahead[m] - ahead[w])))
+        later = (*off[:last], (k, c + ahead[m] - ahead[w]))
+        offsets[(m, pos)] = (w, later if any(fr.at(later, nest)) else off[:last] + ((0, 0),))
     start = min(f[last].lo.at(nest[last]) for f in moved.values())
     return Layout(nest, moved, spans, offsets, 1, min(start, 0))
 
