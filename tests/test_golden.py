@@ -48,6 +48,7 @@ SPECIALISED = {  # name: (function, argnums, the call's arguments)
         lambda rng: [0.5 * rng.standard_normal((5, 5)), rng.standard_normal((5, 3)),
                      rng.standard_normal((7, 3))],
     ),
+    "rk4": (golden_fns.rk4, 0, lambda rng: [rng.uniform(1.0, 2.0, 8), 3]),
 }  # fmt: skip
 
 
@@ -71,7 +72,7 @@ def test_specialised_source_matches_golden(name):
     _compare(f"specialised_{name}", g.source)
 
 
-NUMBA = ("mlp", "rnn", "rosenbrock")  # also pinned with backend="numba": the loops it compiles
+NUMBA = ("mlp", "rnn", "rosenbrock", "rk4")  # also pinned with backend="numba": what it compiles
 
 
 @pytest.mark.parametrize("name", NUMBA)

@@ -324,15 +324,16 @@ def test_a_compiled_loops_inputs_are_computed_where_it_is_called(loops_kept):
 def test_a_compiled_backward_loop_adds_a_read_slices_cotangent_in_place(loops_kept):
     """`x[i : i + k]` read at each step: the backward loop's nests add their values into x's
     and w's cotangents where they compute them, x's at the slice (`_fused3(x_bar_1[i_1:t5],
-    t6, w, (3,))`), never through zeros as large as x made at every step, nor an array made
-    for the values."""
+    t6, w, shape_1)`, the nests' lengths an argument of the loop's function), never through
+    zeros as large as x made at every step, nor an array made for the values."""
     x, w = PROGRAMS["conv"][1]
     g = symgrad.grad(conv, (0, 1), backend="numba")
     g(x, w)
     back = g.source.split("def _back", 1)[1].split("\n\n\n", 1)[0]
     assert "np.zeros_like(x, " not in back and "+=" not in back, back
-    assert re.search(r"\n +_fused\d\(x_bar_1\[i_1:t5\], t6, w, \(3,\)\)", back), back
-    assert re.search(r"\n +_fused\d\(w_bar_1, t6, x\[i_1:t5\], \(3,\)\)", back), back
+    assert re.search(r"\n +_fused\d\(x_bar_1\[i_1:t5\], t6, w, shape_\d\)", back), back
+    assert re.search(r"\n +_fused\d\(w_bar_1, t6, x\[i_1:t5\], shape_\d\)", back), back
+    assert re.search(r"_back\d\(.*, \(3,\)\)", g.source), g.source  # (their lengths)
     nests = g.source.split("def _back", 1)[0]
     assert "x_bar_1[i] += t6 * w_i" in nests and "w_bar_1[i] += t6 * x_i" in nests, nests
 
@@ -362,15 +363,19 @@ def decayed(x, s):
     return np.sum(y)
 
 
-def test_a_loop_taping_large_arrays_stays_a_python_loop():
-    """A loop whose tape would copy arrays of more than `LOOP_ARRAY_MAX` entries into rows at
-    every step runs as a Python loop (its tape keeps the arrays as they are), a small one
-    compiled; both against central differences."""
+def test_a_loop_taping_large_arrays_keeps_them_in_typed_lists():
+    """A compiled loop whose tape would copy arrays of more than `LOOP_ARRAY_MAX` entries into
+    rows at every step keeps each step's array as it is, in a typed list (rows of one array
+    made at each call fault its pages in anew), a small one rows; both against central
+    differences."""
     from symgrad.emit.compiled import LOOP_ARRAY_MAX
 
-    for n, compiled in ((8, True), (LOOP_ARRAY_MAX + 1, False)):
+    for n, listed in ((8, False), (LOOP_ARRAY_MAX + 1, True)):
         x = RNG.standard_normal(n)
         symgrad.check_grads(decayed, (x, 3), 0, backend="numba")
         g = symgrad.grad(decayed, backend="numba")
         g(x, 3)
-        assert ("def _loop" in g.source) == compiled, g.source
+        assert "def _loop1(" in g.source and "def _back2(" in g.source, g.source
+        assert ("tape_y = numba.typed.List()" in g.source) == listed, g.source
+        assert ("tape_y.append(y)" in g.source) == listed, g.source
+        assert ("tape_y[_] = y" in g.source) == (not listed), g.source

@@ -161,8 +161,8 @@ def test_independent_steps_become_whole_array_code(case, backend):
         loops = [line for line in _code(main) if line.lstrip().startswith("for ")]
         if backend == "numpy" or kind not in looped:  # (Numba's kept: compiled kernels)
             assert bool(loops) == (kind in looped), source
-        if text is not None and kind == "grad":
-            assert text in source, source
+        if text is not None and kind == "grad" and backend == "numpy":  # (Numba's nests read
+            assert text in source, source  # the arrays the slices slice)
 
 
 def test_a_convolution_loop_reads_as_the_textbook_gradient():

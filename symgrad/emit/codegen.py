@@ -202,7 +202,7 @@ class _Writer:
         if self.kernels.inside:  # in a compiled loop, updates of copies are statements
             self.inline -= {n.id for n in graph.nodes() if n.op in ("setitem", "index_add")}
         self.helpers: set[str] = set()
-        self.into: dict[int, list] = {}  # fused node -> (acc, array) it adds into (`scatter.into`)
+        self.into: dict[int, dict] = {}  # fused node -> result -> (acc, array) (`scatter.into`)
         self.adds_into: dict[int, str] = {}  # a step adding into a running cotangent -> its name
         self.names: dict[int, str] = {}
         self.helper_names = helper_names or _helper_names()  # the runtime's functions

@@ -10,8 +10,11 @@ before assigning them, its results the loop's results read afterwards):
 
 - the tape is arrays made before the loop, one per part of an entry (`ArrayRows`), written at
   step k (`tape_h[k] = h`; a `while` starts them with room for some steps and doubles it when
-  full) and handed to the backward loop as one tuple; a stacked output is an array written row
-  by row. The backward loop walks k from the last step down and reads its entry from them.
+  full) and handed to the backward loop as one tuple; a part of more than `LOOP_ARRAY_MAX`
+  entries is a typed list instead, keeping each step's array as it is (`tape_h.append(h)`,
+  as a Python loop's tape does: a step's array is never changed in place once taped,
+  `symgrad.emit.inplace`). A stacked output is an array written row by row. The backward loop
+  walks k from the last step down and reads its entry from them (`h = tape_h[k]`).
   The shape of a row is an argument of the function (`Kernels.literals`: its value at the
   call), not part of its text.
 - sums of outer products over the steps (`symgrad.emit.outer_sums`) keep their rows in
@@ -90,23 +93,28 @@ def compiled_vjp(writer, node) -> bool:
     return _vjp_compiles(writer.plan, node)
 
 
-LOOP_ARRAY_MAX = 1 << 14  # entries: a loop that would copy larger arrays into rows at each
-# step (its tape's entries, its stacked outputs) stays a Python loop, its nests still compiled:
-# the Python loop's tape keeps each step's arrays as they are (measured: GradBench ode, n = 10^4
-# to 10^5, 1.8x slower compiled); a loop copying nothing is compiled whatever its sizes (the taps
-# convolution at n = 2*10^5 runs faster so)
+LOOP_ARRAY_MAX = 1 << 14  # entries: a compiled loop tapes larger arrays in typed lists of
+# the arrays as they are, not rows of one array made before it (measured, GradBench ode at
+# n = 10^5: each call's fresh 80 MB array of rows, written row by row, faulted its pages in
+# and took 2.5x the loop's own work); a loop whose stacked outputs are larger stays a Python
+# loop, its nests still compiled (a loop copying nothing is compiled whatever its sizes: the
+# taps convolution at n = 2*10^5 runs faster so)
+
+
+def large(aval) -> bool:
+    """Whether a value is an array of more than `LOOP_ARRAY_MAX` entries."""
+    return (
+        aval is not None
+        and aval.kind == ARRAY
+        and aval.known
+        and math.prod(aval.shape) > LOOP_ARRAY_MAX
+    )
 
 
 def _large(view: Loop) -> bool:
     """Whether a loop copies an array of more than `LOOP_ARRAY_MAX` entries into rows at each
-    step: a taped carried value, or a stacked output."""
-    body = view.body
-    copied = [body[p].aval for p in view.entry_params] if view.records else []
-    copied += [body[o].aval for o in view.stacked]
-    return any(
-        a is not None and a.kind == ARRAY and a.known and math.prod(a.shape) > LOOP_ARRAY_MAX
-        for a in copied
-    )
+    step: a stacked output (a tape's large parts are lists)."""
+    return any(large(view.body[o].aval) for o in view.stacked)
 
 
 def attempt(writer, write) -> list[str] | None:
@@ -300,10 +308,12 @@ class ArrayRows:
     and taped only by a loop that can break), handed on as a tuple, and each stacked output
     read afterwards an array written row by row (`_Lists` keeps lists). `keep` says what:
     (name or None where nobody reads it, Aval) of each stacked output, the tape's name (None:
-    no tape) and (name, Aval) of each part of an entry. A loop that breaks gets them cut to
-    the steps run. A `while` (`steps` None) starts them with room for `ROOM` steps and doubles
-    it when a step finds them full (`begin`), and cuts them to the steps run. Step k is the
-    index itself where the loop counts from 0 by 1 and cannot break (`index`)."""
+    no tape) and (name, Aval) of each part of an entry; in a compiled loop, a part of more than
+    `LOOP_ARRAY_MAX` entries is a typed list of each step's array (`listed`). A loop that
+    breaks gets them cut to the steps run. A `while` (`steps` None) starts them with room for
+    `ROOM` steps and doubles it when a step finds them full (`begin`), and cuts them to the
+    steps run. Step k is the index itself where the loop counts from 0 by 1 and cannot break
+    (`index`)."""
 
     ROOM = 16
 
@@ -323,6 +333,10 @@ class ArrayRows:
         self.stacked = stacked
         self.tape = tape
         self.slots = [(fresh(f"{tape}_{e}", self.used), a) for e, a in entry] if tape else []
+        self.listed = {s for s, a in self.slots if self.inside and large(a)}  # typed lists
+        shifted = [
+            (i, j) for i, j in shifted if not {self.slots[i][0], self.slots[j][0]} & self.listed
+        ]
         self.shifted = {j: i for i, j in shifted} if tape else {}
         self.first = {i: v for i, v in enumerate(entry) if i in self.shifted.values()}
         made = [s for j, s in enumerate(self.slots) if j not in self.shifted]
@@ -335,6 +349,9 @@ class ArrayRows:
         if self.n != self.steps:
             lines.append(f"{self.n} = {self.ROOM if self.steps is None else self.steps}")
         for name, aval in self.arrays:
+            if name in self.listed:
+                lines.append(f"{name} = numba.typed.List()")
+                continue
             n = self.n if name not in self._longer() else _plus_one(self.n)
             if not aval.shape:
                 shape = f"({n},)"
@@ -358,7 +375,9 @@ class ArrayRows:
         if self.steps is not None or not self.arrays:
             return []
         grow = [f"{self.n} = 2 * {self.n}"] + [
-            f"{a} = np.concatenate(({a}, np.empty_like({a})))" for a, _ in self.arrays
+            f"{a} = np.concatenate(({a}, np.empty_like({a})))"
+            for a, _ in self.arrays
+            if a not in self.listed
         ]
         return [f"if {self.k} == {self.n}:", *("    " + line for line in grow)]
 
@@ -367,6 +386,8 @@ class ArrayRows:
         for j, ((name, _), v) in enumerate(zip(self.slots, entry)):
             if j in self.shifted:  # into the carried value's array, a row on
                 lines.append(f"{self.slots[self.shifted[j]][0]}[{self.k} + 1] = {ast.unparse(v)}")
+            elif name in self.listed:
+                lines.append(f"{name}.append({ast.unparse(v)})")
             elif j not in self.shifted.values():
                 lines.append(f"{name}[{self.k}] = {ast.unparse(v)}")
         return lines
@@ -381,7 +402,7 @@ class ArrayRows:
         cut = (lambda name: f"{name}[:{self.k}]") if self.breaks else (lambda name: name)
         lines = [f"{s} = {cut(s)}" for s, _ in self.stacked if s and self.breaks]
         if self.tape:
-            parts = [cut(n) for n, _ in self.slots]
+            parts = [n if n in self.listed else cut(n) for n, _ in self.slots]
             for j, i in self.shifted.items():
                 name = self.slots[i][0]
                 parts[i] = f"{name}[:{self.k}]" if self.breaks else f"{name}[:-1]"

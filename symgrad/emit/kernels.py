@@ -112,6 +112,10 @@ def _base(expr: ast.expr) -> str | None:
 
 
 def write_fused(writer, node) -> list[str]:
+    if "frames" in node.attrs:  # slices read or updated in the nest (`symgrad.emit.framed`)
+        from symgrad.emit.framed import write_framed
+
+        return write_framed(writer, node, _ScalarWriter, _base, shape_argument)
     body, shape = node.attrs["body"], node.attrs["shape"]
     kernels = writer.kernels
     name = f"_fused{len(kernels.sources) + 1}"
@@ -120,7 +124,7 @@ def write_fused(writer, node) -> list[str]:
     outer = [writer.expr(i) for i in node.inputs]
     args = [fresh(_base(o) or body[p].name or "a", used) for o, p in zip(outer, body.params)]
     items, into = _items(writer, node), writer.into.get(node.id)
-    named = dict(enumerate(acc for acc, _ in into)) if into else items  # into: (acc, array)
+    named = {k: acc for k, (acc, _) in into.items()} if into else items  # into: (acc, array)
     results = [fresh(named.get(k, "out"), used) for k in range(len(node.aval))]
     loads, elements = _loads(body, shape, index, args, used)
     sub = _ScalarWriter(body, used, elements, True, None, kernels, writer.helper_names)
@@ -135,12 +139,27 @@ def write_fused(writer, node) -> list[str]:
     params = ", ".join([*(results if into else ()), *args, *shapes])
     source = [DECORATOR, f"def {name}({params}):", f'    """{doc}."""']
     kernels.sources.append("\n".join(source + ["    " + line for line in lines]))
-    call = [ast.unparse(o) for o in outer] + [repr(tuple(v)) for v in shapes.values()]
+    call = [ast.unparse(o) for o in outer] + [shape_argument(writer, v) for v in shapes.values()]
     if into:
-        return [f"{name}({', '.join([*(array for _, array in into), *call])})"]
+        return [f"{name}({', '.join([*(array for _, array in into.values()), *call])})"]
     targets = [items.get(k, "_") for k in range(len(node.aval))]
     lines = [f"{', '.join(targets)} = {name}({', '.join(call)})"]
     return lines + numbers_back(targets, node.aval)
+
+
+def shape_argument(writer, shape: tuple) -> str:
+    """A nest's lengths where it is called: `(1000,)`; in a compiled loop, a parameter of the
+    loop's function standing for them (`Kernels.literals`), so that its text serves other
+    lengths too."""
+    text, literals = repr(tuple(shape)), writer.kernels.literals
+    if not writer.kernels.inside:
+        return text
+    same = [n for n, v in literals.items() if v == text and n.startswith("shape")]
+    if same:
+        return same[0]
+    name = fresh("shape", writer.used)
+    literals[name] = text
+    return name
 
 
 def _shapes(node) -> dict[str, tuple]:

@@ -12,12 +12,13 @@ read in the body (`X[k]`) so adds into its row, instead of building a whole arra
 step.
 
 `into(sub, accs)` finds the `fused` nodes of the body (`symgrad.passes.fuse`) whose every
-result is such a v, or is itself an output added whole into its cotangent (`acc += v`): their
-loop nest adds each result into its running cotangent where it computes it, with no array made
-for it (`symgrad.emit.kernels`). It gives, by fused node, per result its running cotangent's
-name and the array it is added into (`acc`, or `acc[i:j]` where the index's parts are named
-before the nest is called), and sets `sub.into` to it; the outputs so added are left out of the
-step's other updates.
+result is such a v, or is itself an output added whole into its cotangent (`acc += v`) (of a
+nest reading or updating slices, `symgrad.emit.framed`, any such results): their loop nest
+adds each into its running cotangent where it computes it, with no array made for it
+(`symgrad.emit.kernels`). It gives, by fused node, per result so added (by position) its
+running cotangent's name and the array it is added into (`acc`, or `acc[i:j]` where the
+index's parts are named before the nest is called), and sets `sub.into` to it; the outputs so
+added are left out of the step's other updates.
 """
 
 from __future__ import annotations
@@ -143,11 +144,12 @@ def into(sub, outs: dict[int, tuple[str, int]]) -> set[int]:
     added = set()
     for fused, results in dest.items():
         node = g[fused]
-        if node.attrs["folds"] or "scatters" in node.attrs or len(results) != len(node.aval):
+        every = len(results) == len(node.aval) or "frames" in node.attrs  # (framed: any)
+        if node.attrs["folds"] or "scatters" in node.attrs or not every:
             continue
-        sub.into[fused] = [
-            (outs[results[k][0]][0], ast.unparse(results[k][1])) for k in range(len(node.aval))
-        ]
+        sub.into[fused] = {
+            k: (outs[results[k][0]][0], ast.unparse(results[k][1])) for k in sorted(results)
+        }
         added |= {r for r, _ in results.values()}
         sub.inline |= {g.outputs[r] for r, _ in results.values()}  # (never written)
     return added

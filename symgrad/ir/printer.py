@@ -19,7 +19,7 @@ def _describe(graph: Graph, nid: int, names: dict[int, str]) -> str:
         return repr(node.attrs["value"])
     if node.op == "param":
         return f"param[{node.attrs['index']}]"
-    hidden = ("body", "branches")
+    hidden = ("body", "branches", "frames", "regions")  # (a fused node's are per body node)
     attrs = {k: v for k, v in node.attrs.items() if not k.startswith("n_") and k not in hidden}
     args = " ".join(names[i] for i in node.inputs)
     extra = " {" + ", ".join(f"{k}={v!r}" for k, v in attrs.items()) + "}" if attrs else ""

@@ -2,14 +2,11 @@
 
 Contract: `fuse(graph)` rewrites a specialised graph (every Aval known) in place, for a backend
 that compiles loops (`symgrad.emit.kernels`). A cluster is a set of elementwise nodes of one
-array shape whose rules can be spelled on numbers (`Rule.scalar`), joined along their edges,
+array shape (of several where it reads slices: below) whose rules can be spelled on numbers
+(`Rule.scalar`), joined along their edges,
 with the reductions (`Rule.fold`: sum, mean, along any static axes) of its members. Its inputs from
 outside broadcast to its shape (resolved statically) or are numbers. A cluster is worth a loop
-when it holds two computations or more (a fold counts). Each cluster becomes one `fused` node
-(`symgrad.rules.control`): its inputs are the values the cluster reads from outside, its `body`
-a graph of the elementwise work on one entry (params for those inputs, outputs the members
-read outside the cluster, then the operands of its `folds`: (op, axes, keepdims) each), and
-`item`s stand for its results.
+when it holds two computations or more (a fold counts).
 
 Clusters never make a cycle: a set of nodes joins only where no path leaves it and comes back
 (through nodes outside, a cluster counting as one node) and no member reads a fold of its own
@@ -23,12 +20,22 @@ it, `x_bar[i : i + k] += g * w`, where the shapes decide that the view has the v
 the nest adds them in where it computes them (`symgrad.emit.scatter.into`), and no array is
 made for them at each step.
 
-A loop's results added into slices of an array of zeros made for them (`g = np.zeros_like(x);
-g[:-1] = a; g[1:] += b`, or `_index_add(x, a, [:-1])` for the first two: the backward pass of
-reads `x[:-1]`, `x[1:]`) are added in the loop
-itself, at the slices' offsets (`g[i + 1] += b_i`), and the array is a result of the loop
-(`attrs["scatters"]`: per array, its shape, dtype and (body output, offset per axis) of each
-value added in); no array is made for a or b. Setting the first slice of zeros is adding to it.
+A cluster may also read and update slices (`symgrad.passes.stencils`): read its members through
+static slices (`y[:-1]`), update slices of them or of arrays of zeros it fills (`z[0] = x0;
+z[1:] = x[1:] * y[:-1]`, the backward pass's `index_add`), and compute elementwise work on
+numbers read at single entries (`g[0] + w[0]`), its members then of several shapes, each placed
+in the nest's index space (`stencils.layout`; the fused node's `frames` and `regions` by body
+node, and the `order` its loop runs in); a member read at an offset is a `getitem` of its copy
+in the body with that `offset`. Such a cluster is worth a loop with one computation, in a loop
+body too: Numba spells slices updated with arrays, and arrays of zeros, as many passes and
+arrays of their own. Two clusters of work never join through a node that reads one of them at
+an offset (`_Clusters.join`); a backward pass so gets one nest recomputing the forward values
+from the first index and one computing the cotangents from the last. Results of such a nest
+nothing reads (read by another nest for their shape alone) are dropped.
+
+A loop's results added into slices of an array of zeros made for them are added in the loop
+itself where no nest takes the updates in (`symgrad.passes.absorb`). Each cluster becomes one
+`fused` node (`symgrad.passes.fused_nodes`).
 """
 
 from __future__ import annotations
@@ -38,8 +45,12 @@ import math
 from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, broadcast
 from symgrad.ir.graph import subgraphs
-from symgrad.ir.index import Slice
 from symgrad.ir.structured import LoopVjp
+from symgrad.passes import frames
+from symgrad.passes.absorb import absorb
+from symgrad.passes.dce import dce
+from symgrad.passes.fused_nodes import axes, prune, rewrite
+from symgrad.passes.stencils import ELEMENTWISE, VIEW, data_inputs, layout, role
 from symgrad.rules import RULES
 from symgrad.rules.indexing import basic, region
 
@@ -48,18 +59,51 @@ def fuse(graph: Graph, body: bool = False, added: frozenset = frozenset()) -> Gr
     """Rewrite each cluster worth a loop as a `fused` node, in graph and in the graphs its
     loops and branches own (`body`; `added`: the values a backward loop's step adds into its
     running cotangents); returns graph."""
-    for members, folds in _clusters(graph):
-        work = len(folds) + sum(1 for m in members if graph[m].op != "const")
-        if work >= 2 and (folds or not body) or not folds and _all_added(graph, members, added):
-            _rewrite(graph, members, folds)
+    plain: set[int] = set()  # nodes of clusters reading slices not worth a loop: work alone
+    while True:
+        found, sparse = _clusters(graph, plain), set()
+        for members, _, roles in found:
+            if roles and not _dense(graph, members, roles):
+                sparse |= set(members)
+        if not sparse:
+            break
+        plain |= sparse
+    for members, folds, roles in found:
+        work = len(folds) + sum(1 for m in members if m not in roles and graph[m].op != "const")
+        if roles:  # slices read or updated, arrays filled: worth a loop with any work
+            worth = work >= 1
+        else:
+            worth = work >= 2 and (folds or not body)
+            worth = worth or not folds and _all_added(graph, members, added)
+        if worth:
+            rewrite(graph, members, folds, roles)
+    for node in list(graph.nodes()):
+        if node.op == "fused" and "frames" in node.attrs:
+            prune(graph, node)
+    dce(graph)  # (slices a nest reads through the arrays they slice)
     for node in list(graph.nodes()):
         if node.id in graph and node.op in ("zeros_like", "zeros", "index_add"):
-            _absorb(graph, node)
+            absorb(graph, node)
     for node in graph.nodes():
         if node.op != "fused":
             for sub in subgraphs(node):
                 fuse(sub, body=True, added=_added(node) if node.op == "loop_vjp" else frozenset())
     return graph
+
+
+def _dense(graph: Graph, members: list[int], roles: dict) -> bool:
+    """Whether some elementwise work of a cluster reading or updating slices spans half its
+    nest or more along every axis: its loop then fills arrays mostly with work, not with the
+    zeros or copies around a few entries or rows updated (`g[1] = ...` stays NumPy's)."""
+    lay = layout(graph, members, {m: roles.get(m, ELEMENTWISE) for m in members})
+    if lay is None:
+        return False
+    spans = [
+        math.prod(frames.lengths(lay.frames[m], lay.shape))
+        for m in members
+        if m not in roles and graph[m].op != "const" and len(graph[m].aval.shape) == len(lay.shape)
+    ]
+    return 2 * max(spans, default=0) >= math.prod(lay.shape)
 
 
 def _all_added(graph: Graph, members: list[int], added: frozenset) -> bool:
@@ -124,6 +168,18 @@ def _elementwise(graph: Graph, node) -> tuple[int, ...] | None:
     return shape
 
 
+def _on_numbers(graph: Graph, node) -> bool:
+    """Whether node is elementwise work on numbers a loop can compute: a member of a nest only
+    where it reads an entry the nest computes (`w[0] + v`, an update's value at one index)."""
+    rule = RULES.get(node.op)
+    if rule is None or rule.shape != "elementwise" or rule.scalar is None:
+        return False
+    aval = node.aval
+    if node.attrs.get("kwargs") or not (isinstance(aval, Aval) and aval.known):
+        return False
+    return aval.shape == () and all(_operand(graph[i].aval, ()) for i in node.inputs)
+
+
 AXIS_FOLD_MAX = 1 << 16  # entries: a total along some axes (an array of them) is added up in
 # the loop below this size, where it saves a call; above it, NumPy's vectorised reduction beats
 # the loop's adding into an array (measured: the MLP rows of benchmarks/bench_table.py)
@@ -138,21 +194,9 @@ def _fold(graph: Graph, node) -> bool:
     shape = _shape(graph[node.inputs[0]].aval)
     if shape is None or not (isinstance(node.aval, Aval) and node.aval.known):
         return False
-    reduced = _axes(node.attrs.get("axis"), len(shape))
+    reduced = axes(node.attrs.get("axis"), len(shape))
     every = reduced == tuple(range(len(shape)))
     return reduced is not None and (every or math.prod(shape) <= AXIS_FOLD_MAX)
-
-
-def _axes(axis, rank: int) -> tuple[int, ...] | None:
-    """The axes a reduction's `axis` attribute names, sorted and non-negative (None: every
-    axis), or None where it names none of the array's clearly."""
-    if axis is None:
-        return tuple(range(rank))
-    named = (axis,) if isinstance(axis, int) else axis
-    if not isinstance(named, tuple) or not all(type(a) is int and -rank <= a < rank for a in named):
-        return None
-    out = tuple(sorted({a % rank for a in named}))
-    return out if len(out) == len(named) else None
 
 
 class _Clusters:
@@ -161,13 +205,14 @@ class _Clusters:
         self.position = {n.id: k for k, n in enumerate(graph.nodes())}
         self.of: dict[int, int] = {}  # node -> cluster
         self.members: dict[int, set[int]] = {}
-        self.shape: dict[int, tuple] = {}
         self.folds: set[int] = set()
+        self.roles: dict[int, str] = {}  # members other than elementwise work (`stencils`)
 
     def legal(self, nodes: set[int]) -> bool:
-        """No member reads a fold among them, and no path leaves them and comes back, counting
+        """No member reads a fold among them, no path leaves them and comes back, counting
         each other cluster as one node (it runs as one call: a path into one of its members
-        and out of another is a path through it)."""
+        and out of another is a path through it), and, where they read or update slices or
+        fill arrays, one loop nest can compute them (`stencils.layout`)."""
         g = self.graph
         if any(i in nodes and i in self.folds for m in nodes for i in g[m].inputs):
             return False
@@ -185,237 +230,104 @@ class _Clusters:
                         return False
                     if u not in seen:
                         stack.append(u)
-        return True
+        return self.placed(nodes) is not None
 
-    def join(self, nid: int, shape: tuple, candidates: list[int]) -> None:
-        """Put nid in a new cluster, with each candidate cluster that can join it."""
+    def placed(self, nodes: set[int]):
+        """The layout of nodes (`stencils.layout`; True where none is needed: elementwise work
+        of one shape), or None where they cannot be placed in one nest."""
+        if not any(m in self.roles for m in nodes):
+            return True
+        cells = sorted((m for m in nodes if m not in self.folds), key=self.position.__getitem__)
+        return layout(self.graph, cells, {m: self.roles.get(m, ELEMENTWISE) for m in cells})
+
+    def join(self, nid: int, candidates: list[int], alone: bool = True) -> None:
+        """Put nid in a new cluster, with each candidate cluster that can join it (`alone`:
+        even where none can). Two clusters of work join through nid only where neither reads
+        the other at an offset: that would tie the order of each one's loop to the other's
+        (a backward pass's recomputation of its forward values runs from the first index, the
+        cotangents of the values it shifts from the last) for the saving of one array."""
         nodes = {nid}
         for c in candidates:
             trial = nodes | self.members[c]
-            if self.legal(trial):
+            if self.legal(trial) and not self._tied(nodes, self.members[c], trial):
                 nodes = trial
                 del self.members[c]
+        if len(nodes) == 1 and not alone:
+            return
         cid = nid
-        self.members[cid], self.shape[cid] = nodes, shape
+        self.members[cid] = nodes
         for m in nodes:
             self.of[m] = cid
 
+    def _tied(self, a: set[int], b: set[int], trial: set[int]) -> bool:
+        """Whether a and b both hold work and one reads the other at an offset."""
+        work = [any(m not in self.roles and m not in self.folds for m in part) for part in (a, b)]
+        if not all(work) or len(a) == 1:
+            return False
+        lay = self.placed(trial)
+        return lay is not True and any(
+            (m in a) != (w in a) and any(k or c for k, c in off)
+            for (m, _), (w, off) in lay.reads.items()
+        )
 
-def _clusters(graph: Graph) -> list[tuple[list[int], list[int]]]:
-    """Each cluster worth a loop: (its elementwise members, its folds), in graph order."""
+
+def _clusters(graph: Graph, plain=frozenset()) -> list[tuple[list[int], list[int], dict]]:
+    """Each cluster worth a loop: (its members, its folds, the roles of its members other
+    than elementwise work), in graph order; the nodes in `plain` join as elementwise work
+    alone, if at all."""
     cl = _Clusters(graph)
     for node in graph.nodes():
-        shape = _elementwise(graph, node)
-        if shape is not None:
+        kind = None if node.id in plain else role(graph, node)
+        kind = kind or (ELEMENTWISE if _elementwise(graph, node) else None)
+        numbers = kind is None and node.id not in plain and _on_numbers(graph, node)
+        kind = ELEMENTWISE if numbers else kind
+        if kind == VIEW:  # joins the cluster of the value it reads, if any (`stencils`)
+            w = node.inputs[0]
+            if w in cl.of and cl.roles.get(w) != VIEW and w not in cl.folds:
+                c = cl.of[w]
+                if c in cl.members:
+                    cl.roles[node.id] = VIEW
+                    cl.members[c].add(node.id)
+                    cl.of[node.id] = c
+        elif kind is not None:
+            if kind != ELEMENTWISE:
+                cl.roles[node.id] = kind
             near = dict.fromkeys(
-                cl.of[i] for i in node.inputs if i in cl.of and cl.shape[cl.of[i]] == shape
+                cl.of[i]
+                for k in data_inputs(node, kind)
+                if (i := node.inputs[k]) in cl.of and _joins(graph, node, kind, i, cl.roles)
             )
-            cl.join(node.id, shape, [c for c in near if c in cl.members])
+            near = [c for c in near if c in cl.members]
+            if numbers:  # only in a nest reading or updating slices (`stencils`)
+                near = [c for c in near if any(m in cl.roles for m in cl.members[c])]
+            cl.join(node.id, near, alone=not numbers)
         elif _fold(graph, node) and node.inputs[0] in cl.of:
             c = cl.of[node.inputs[0]]
+            if cl.roles.get(node.inputs[0]) == VIEW:
+                continue
             if c in cl.members and cl.legal(cl.members[c] | {node.id}):
                 cl.members[c].add(node.id)
                 cl.of[node.id] = c
                 cl.folds.add(node.id)
     out = []
     for nodes in cl.members.values():
+        inside = nodes - cl.folds
+        read = {i for m in inside for i in graph[m].inputs if i in inside}
+        views = {m for m in inside if cl.roles.get(m) == VIEW and m not in read}
+        nodes = nodes - views  # views nothing in the cluster reads
         if any(graph[m].op != "const" for m in nodes):
             order = sorted(nodes, key=cl.position.__getitem__)
             folds = [m for m in order if m in cl.folds]
-            out.append(([m for m in order if m not in cl.folds], folds))
+            roles = {m: cl.roles[m] for m in order if m in cl.roles}
+            out.append(([m for m in order if m not in cl.folds], folds, roles))
     return sorted(out, key=lambda c: cl.position[c[0][0]])
 
 
-def _rewrite(graph: Graph, members: list[int], folds: list[int]) -> None:
-    """Replace one cluster by a `fused` node and its items."""
-    inside = set(members) | set(folds)
-    shape = graph[members[0]].aval.shape
-    reads: list[int] = []
-    for m in members:
-        for i in graph[m].inputs:
-            if i not in inside and i not in reads and not _number_const(graph, i):
-                reads.append(i)
-    used_outside = [
-        m
-        for m in members
-        if m in graph.outputs or m in graph.checks or any(u not in inside for u in graph.users(m))
-    ]
-    first = graph[members[0]]
-    body = Graph(f"{graph.name}_fused", graph.file, graph.line)
-    copies: dict[int, int] = {}
-    for r in reads:
-        copies[r] = body.param(graph[r].name or "a", graph[r].loc)
-        body[copies[r]].aval = graph[r].aval
-    for m in members:
-        node = graph[m]
-        for i in node.inputs:
-            if i not in copies:  # a number
-                copies[i] = body.const(graph.const_value(i), graph[i].loc)
-                body[copies[i]].aval = graph[i].aval
-        copies[m] = body.add(
-            node.op,
-            [copies[i] for i in node.inputs],
-            node.attrs,
-            node.loc,
-            name=node.name,
-            backward=node.backward,
-            tangent=node.tangent,
-            aval=node.aval,
-        )
-    body.outputs = [copies[m] for m in used_outside] + [copies[graph[f].inputs[0]] for f in folds]
-    results = used_outside + folds
-    how = tuple(
-        (
-            graph[f].op,
-            _axes(graph[f].attrs.get("axis"), len(shape)),
-            bool(graph[f].attrs.get("keepdims")),
-        )
-        for f in folds
-    )
-    fused = graph.add(
-        "fused",
-        reads,
-        {"body": body, "shape": shape, "folds": how},
-        first.loc,
-        backward=first.backward,
-        tangent=first.tangent,
-        aval=tuple(graph[r].aval for r in results),
-    )
-    graph.set_order(fused, min(graph[r].order for r in results))
-    for k, r in enumerate(results):
-        old = graph[r]
-        item = graph.add(
-            "item",
-            (fused,),
-            {"index": k},
-            old.loc,
-            name=old.name,
-            cot_of=old.cot_of,
-            tan_of=old.tan_of,
-            backward=old.backward,
-            tangent=old.tangent,
-            aval=old.aval,
-        )
-        graph.set_order(item, old.order)
-        graph.replace_uses(r, item)
-    graph.remove(inside)
-
-
-def _absorb(graph: Graph, zeros) -> None:
-    """Fold the chain of slice updates of a fresh array of zeros by one fused node's results
-    into that node (see the module docstring), where there is one."""
-    found = _chain(graph, zeros)
-    if found is None:
-        return
-    fused, steps, last, gone = found
-    body = fused.attrs["body"]
-    old = {graph[u].attrs["index"]: u for u in graph.users(fused.id)}
-    moved = [graph[v].attrs["index"] for v, _ in steps]  # arrays, now added in the loop
-    results = [k for k in range(len(body.outputs)) if k not in moved]  # the arrays left, folds
-    body.outputs = [body.outputs[k] for k in results + moved]
-    added = tuple((len(results) + j, offsets) for j, (_, offsets) in enumerate(steps))
-    dest = graph[last].aval
-    fused.attrs["scatters"] = ((dest.shape, dest.dtype, added),)
-    fused.aval = (*(fused.aval[k] for k in results), dest)
-    for new, k in enumerate(results):
-        if k in old:
-            graph[old[k]].attrs["index"] = new
-    node = graph[last]
-    item = graph.add(
-        "item",
-        (fused.id,),
-        {"index": len(results)},
-        node.loc,
-        name=node.name,
-        cot_of=node.cot_of,
-        backward=node.backward,
-        tangent=node.tangent,
-        aval=dest,
-    )
-    graph.set_order(item, node.order)
-    graph.replace_uses(last, item)
-    graph.remove(gone | {v for v, _ in steps})
-
-
-def _chain(graph: Graph, zeros):
-    """(the fused node, [(its item added in, offsets)], the last update, the chain's nodes)
-    of the updates of `zeros` by one fused node's results, or None."""
-    dest = zeros.aval
-    if not (isinstance(dest, Aval) and dest.known and dest.kind == ARRAY):
-        return None
-    if zeros.attrs.get("kwargs") or zeros.id in graph.outputs or zeros.id in graph.checks:
-        return None
-    z, fused, steps, gone = zeros.id, None, [], {zeros.id}
-    if zeros.op == "index_add":  # `index_add(x, v, index)`: zeros like x, v at the index
-        step = (zeros.inputs[1], z, zeros.attrs["index"], set()) if len(zeros.inputs) == 2 else None
-    else:  # setting a slice of zeros is adding to it
-        step = _set(graph, z, _users(graph, z)) or _add(graph, z, _users(graph, z))
-    while step is not None:
-        value, update, index, nodes = step
-        src = graph[graph[value].inputs[0]] if graph[value].op == "item" else None
-        offsets = _offsets(index, dest.shape)
-        if src is None or src.op != "fused" or fused not in (None, src) or offsets is None:
-            break
-        if "scatters" in src.attrs:  # one array of zeros per loop
-            break
-        starts, shape = offsets
-        if shape != src.attrs["shape"] or graph[value].aval != Aval(shape, dest.dtype, ARRAY):
-            break
-        if len(graph.users(value)) != 1 or value in graph.outputs:
-            break
-        fused = src
-        steps.append((value, starts))
-        gone |= nodes
-        z = update
-        step = None if z in graph.outputs or z in graph.checks else _add(graph, z, _users(graph, z))
-    return (fused, steps, z, gone) if steps else None
-
-
-def _users(graph: Graph, z: int) -> list:
-    return [graph[u] for u in graph.users(z)]
-
-
-def _set(graph: Graph, z: int, users: list):
-    """`z[index] = v` of a static index, z's only use: (v, the update, index, its nodes)."""
-    if len(users) != 1 or users[0].op != "setitem" or len(users[0].inputs) != 2:
-        return None
-    s = users[0]
-    return (s.inputs[1], s.id, s.attrs["index"], {s.id}) if s.inputs[0] == z else None
-
-
-def _add(graph: Graph, z: int, users: list):
-    """`z[index] = z[index] + v` of a static index, z's only uses."""
-    reads = [u for u in users if u.op == "getitem" and len(u.inputs) == 1]
-    sets = [u for u in users if u.op == "setitem" and len(u.inputs) == 2 and u.inputs[0] == z]
-    if len(users) != 2 or len(reads) != 1 or len(sets) != 1:
-        return None
-    r, s = reads[0], sets[0]
-    total = graph[s.inputs[1]]
-    if total.op != "add" or r.id not in total.inputs or graph.users(r.id) != [total.id]:
-        return None
-    if graph.users(total.id) != [s.id] or r.attrs["index"] != s.attrs["index"]:
-        return None
-    value = total.inputs[1] if total.inputs[0] == r.id else total.inputs[0]
-    return value, s.id, s.attrs["index"], {r.id, total.id, s.id}
-
-
-def _offsets(index: tuple, shape: tuple):
-    """(start per axis, the region's shape) of an index of slices with static bounds and step
-    1 (fewer slices than axes: the rest whole), else None."""
-    if len(index) > len(shape) or not all(isinstance(it, Slice) for it in index):
-        return None
-    starts, region = [], []
-    for d, n in enumerate(shape):
-        it = index[d] if d < len(index) else Slice()
-        if not all(b is None or type(b) is int for b in it) or it.step not in (None, 1):
-            return None
-        start, stop, _ = slice(*it).indices(n)
-        starts.append(start)
-        region.append(max(stop - start, 0))
-    return tuple(starts), tuple(region)
-
-
-def _number_const(graph: Graph, nid: int) -> bool:
-    """A constant number, written into the loop as a literal."""
-    node = graph[nid]
-    return node.op == "const" and isinstance(node.attrs["value"], (bool, int, float))
+def _joins(graph: Graph, node, kind: str, i: int, roles: dict) -> bool:
+    """Whether node may join the cluster of its operand i: elementwise work the cluster of an
+    operand of its own shape (a value, or a view of one); an update, that of its array or
+    value; a view, that of the value it reads."""
+    if kind != ELEMENTWISE:
+        return True
+    shape = graph[i].aval.shape if isinstance(graph[i].aval, Aval) else None
+    return shape == node.aval.shape

@@ -122,6 +122,9 @@ _MADE = {  # the arrays these make (Rule.ndarray)
 }
 
 
+_FILLS = {"zeros_like": 0, "zeros": 0, "ones_like": 1, "ones": 1}  # (Rule.fill)
+
+
 def _lengths(name: str, args: list, attrs: dict) -> tuple | None:
     """The shape np.<name>(*args, **attrs) makes, from static lengths and bounds."""
     if name == "linspace":
@@ -239,6 +242,7 @@ for _name in _OTHER:
         if _name in _INDEX_TUPLES
         else None,
         jit=_plain if _MADE.get(_name) in ("like", "shape") else None,
+        fill=_FILLS.get(_name),
     )
 
 defrule(  # `n // 2`: on static Python ints, folded to its value (`emit.python`)

@@ -11,7 +11,7 @@ symgrad's reverse mode through the RK4 loop.
 """
 
 import numpy as np
-from objectives.backend import BACKEND
+from objectives.backend import BACKEND, compiled
 
 import symgrad
 
@@ -40,10 +40,11 @@ def last(x, s):
 
 
 _grad_last = symgrad.grad(last, backend=BACKEND)
+_primal = compiled(runge_kutta)
 
 
 def primal(x, s):
-    return runge_kutta(x, s)
+    return _primal(x, s)
 
 
 def gradient(x, s):
@@ -54,7 +55,8 @@ FUNCTIONS = {"primal": primal, "gradient": gradient}
 
 
 def _compile():
-    """Compile the gradient at define time (not timed), as in lse.py."""
+    """Compile the primal and the gradient at define time (not timed), as in lse.py."""
+    primal(np.linspace(1.0, 2.0, 3), 2)
     gradient(np.linspace(1.0, 2.0, 3), 2)
 
 
