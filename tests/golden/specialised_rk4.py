@@ -12,10 +12,37 @@ def _index_add(x, index, v):
     out = np.zeros_like(x, dtype=np.result_type(x, v))
     parts = index if isinstance(index, tuple) else (index,)
     if any(np.ndim(p) > 0 or isinstance(p, list) for p in parts):
-        np.add.at(out, index, v)
+        if not _rows_added(out, parts, v):
+            np.add.at(out, index, v)
     else:
         out[index] += v
     return out
+
+
+def _rows_added(out, parts, v) -> bool:
+    """Whether v was added into `out` (float64 zeros) at the rows of one int array indexing its
+    first axis (`x[rows]`'s cotangent), a column at a time as np.bincount adds: in np.add.at's
+    order, so the same sums, about 3x faster for rows of 2 to 64 entries (np.add.at is fast
+    itself where a row is one entry), and 10x and more on an array whose dtype is an unpickled
+    copy of float64's, as a cached Numba function's are: np.add.at takes its slow path then."""
+    rows = parts[0]
+    if len(parts) != 1 or type(rows) is not np.ndarray or rows.ndim != 1:
+        return False
+    if rows.dtype.kind not in "iu" or type(out) is not np.ndarray or out.dtype != np.float64:
+        return False
+    if out.ndim < 2 or out.size == 0 or not (type(v) is np.ndarray or type(v) in (float, int)):
+        return False
+    n, width = out.shape[0], out[0].size
+    if not 2 <= width <= 64 or rows.size * width < 512:
+        return False
+    low = rows.min()
+    if not -n <= low <= rows.max() < n:  # (np.add.at raises the IndexError)
+        return False
+    rows = (rows % n if low < 0 else rows).astype(np.intp, copy=False)
+    columns = np.broadcast_to(v, (rows.size, *out.shape[1:])).reshape(rows.size, width)
+    for j, total in enumerate(out.reshape(n, width).T):
+        total[:] = np.bincount(rows, columns[:, j], n)
+    return True
 
 
 def grad_rk4(x, s):
