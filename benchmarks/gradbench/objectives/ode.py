@@ -7,7 +7,9 @@ f(y)_i = x_i · y_{i−1}, h = 2 / s and y = 0, each of the s steps is
     y  = y + h/6 · (k1 + 2 k2 + 2 k3 + k4)
 
 `primal` is y (n floats); `gradient` is ∇_x y_{n−1}, the gradient of the last entry, from
-symgrad's reverse mode through the RK4 loop.
+symgrad's reverse mode through the RK4 loop. On the Numba backend the primal is run as
+`symgrad.jit` of the same function (its loop compiled, as JAX's tool runs its primal under
+`jax.jit`): one loop nest per step.
 """
 
 import numpy as np
