@@ -17,6 +17,8 @@ ROWS = [  # (rows of x, tail of its shape, how many reads): both sides of the bi
     (100, (2, 3), 3000),
     (50, (), 600),
     (7, (65,), 2000),  # rows wider than 64 entries: np.add.at itself
+    (40, (1,), 600),  # and rows of one entry
+    (6, (0,), 600),  # and rows of none
 ]
 
 

@@ -64,14 +64,16 @@ def _rows_added(out, parts, v) -> bool:
     itself where a row is one entry), and 10x and more on an array whose dtype is an unpickled
     copy of float64's, as a cached Numba function's are: np.add.at takes its slow path then."""
     rows = parts[0]
-    if len(parts) != 1 or type(rows) is not np.ndarray or rows.ndim != 1:
+    if len(parts) != 1 or type(rows) is not np.ndarray or type(out) is not np.ndarray:
         return False
-    if rows.dtype.kind not in "iu" or type(out) is not np.ndarray or out.dtype != np.float64:
+    if out.ndim < 2 or out.size == 0 or rows.size * out.size < 512 * out.shape[0]:
+        return False  # (a few entries: np.add.at)
+    n, width = out.shape[0], out.size // out.shape[0]
+    if rows.ndim != 1 or rows.dtype.kind not in "iu" or out.dtype != np.float64:
         return False
-    if out.ndim < 2 or out.size == 0 or not (type(v) is np.ndarray or type(v) in (float, int)):
+    if not 2 <= width <= 64:
         return False
-    n, width = out.shape[0], out[0].size
-    if not 2 <= width <= 64 or rows.size * width < 512:
+    if not (type(v) is np.ndarray or type(v) in (float, int)):
         return False
     low = rows.min()
     if not -n <= low <= rows.max() < n:  # (np.add.at raises the IndexError)
