@@ -559,7 +559,7 @@ def measure(row: Row, size: Size, opts, rng) -> dict:
     if row.loop_by_hand:
         result["loop_ms"] = 1e3 * times[2]
     result["mem"] = [peak_mib(f, args) for f in fns]
-    if not (opts.quick or opts.no_jax):
+    if opts.jax:
         result.update(beside_jax(row, args))
     return result
 
@@ -735,10 +735,10 @@ def report_jax(results: list[dict]) -> None:
         )
 
 
-def other_tools(results: list[dict], opts) -> str:
+def other_tools(opts) -> str:
     """What the tables left out of the other AD tools."""
     found = [m for m in ("jax", "autograd", "torch") if importlib.util.find_spec(m) is not None]
-    if "jax" in found and not (opts.quick or opts.no_jax):
+    if "jax" in found and opts.jax:
         found.remove("jax")
     if not found:
         return ""
@@ -779,6 +779,7 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--no-jax", action="store_true", help="no jax.jit table, even with JAX")
     opts = ap.parse_args(argv)
+    opts.jax = not (opts.quick or opts.no_jax)  # the jax.jit table (`beside_jax`)
     rows = select(opts.rows)
 
     # the process's one-time start-up, paid here so that each row's first call is comparable
@@ -806,7 +807,7 @@ def main(argv=None) -> int:
     report(results)
     print(per_call_overhead(opts.quick))
     report_jax(results)
-    others = other_tools(results, opts)
+    others = other_tools(opts)
     if others:
         print(others)
     return 1 if any("error" in r for r in results) else 0

@@ -217,6 +217,15 @@ def _index_tuple(name: str):
     return aval
 
 
+def _shape_rule(name: str):
+    """The shape rule (`Rule.aval`) of one of `_OTHER`, where it has its own."""
+    if _MADE.get(name) == "axes":
+        return _made(name)
+    if name in ("argmax", "argmin", "argsort"):
+        return _positions(name)
+    return _index_tuple(name) if name in _INDEX_TUPLES else None
+
+
 def _plain(ins: dict, attrs: dict) -> bool:
     """Numba makes the array (`Rule.jit`) when no keyword (a dtype) is given."""
     return not attrs.get("kwargs")
@@ -234,13 +243,7 @@ for _name in _OTHER:
         ndarray=_MADE.get(_name),
         fresh=_name in _MADE or _name.startswith("arg"),
         shape_reads=(0,) if _name.endswith("_like") else (),
-        aval=_made(_name)
-        if _MADE.get(_name) == "axes"
-        else _positions(_name)
-        if _name in ("argmax", "argmin", "argsort")
-        else _index_tuple(_name)
-        if _name in _INDEX_TUPLES
-        else None,
+        aval=_shape_rule(_name),
         jit=_plain if _MADE.get(_name) in ("like", "shape") else None,
         fill=_FILLS.get(_name),
     )
