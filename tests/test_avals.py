@@ -454,3 +454,50 @@ def test_a_matrix_filled_at_index_tuples_is_specialised():
     g(x, packed)
     body = g.source[g.source.index("\ndef grad_") :]
     assert "_fit(" not in body and "_unbroadcast(" not in body, body
+
+
+JOINS = [(name, ex) for name, ex in EXAMPLES if name in ("stack", "concatenate")]
+
+
+@pytest.mark.parametrize("name, example", JOINS, ids=[f"{n}: {e}" for n, e in JOINS])
+def test_joins_have_their_shapes(name, example):
+    """np.stack and np.concatenate of arrays of known shapes have a known shape and dtype (what
+    NumPy computes: `check_typed`), so that what is done with the join is specialised too."""
+    expr, inputs = parse_example(example)
+    args = [sample(i, np.random.default_rng(0)) for i in inputs]
+    graph = lower(example_function(expr, inputs))
+    check_typed(graph, args)
+    joins = [n for n in graph.nodes() if n.op == name]
+    assert joins and all(n.aval is not None and n.aval.known for n in joins)
+
+
+@pytest.mark.parametrize(
+    "arrays, axis, shape",
+    [
+        ([(None, 3), (4, 3)], 0, (2, 4, 3)),  # a length known in one array is known in all
+        ([(2, 3), (2, 4)], 0, None),  # NumPy raises
+        ([(2, 3), (2, 3)], -1, (2, 3, 2)),
+        ([(2, 3), (2, 3)], 3, None),
+    ],
+)
+def test_a_stack_of_partly_known_shapes(arrays, axis, shape):
+    rule = RULES["stack"]
+    ins = {"arrays": [Aval(s, np.dtype(np.float64), ARRAY) for s in arrays]}
+    out = rule.aval(ins, {"axis": axis})
+    assert (out.shape if out is not None else None) == shape
+
+
+def _first_of_a_stack(a, b):
+    e = np.stack([a * b, np.sin(a)])
+    return np.sum(e[0] ** 2)
+
+
+def test_a_row_of_a_stack_is_the_array_stacked_there():
+    """A stack's first row read is the array stacked there (`read_joined`)."""
+    rng = np.random.default_rng(2)
+    args = [rng.standard_normal(6), rng.standard_normal(6)]
+    g = symgrad.grad(_first_of_a_stack, argnums=(0, 1))
+    g(*args)
+    symgrad.check_grads(_first_of_a_stack, args, (0, 1))
+    code = [line for line in g.source.splitlines() if not line.lstrip().startswith("#")]
+    assert not any("e[0]" in line for line in code) and "a * b" in g.source, g.source

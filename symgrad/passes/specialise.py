@@ -6,10 +6,10 @@ a value that depends only on shapes (`np.shape(x)`, `np.broadcast_shapes`, a siz
 constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis=0)`);
 `broadcast_to(v, shape)` of a v of that shape becomes v; a sum is pushed below a negation or
 into an einsum, a scaling of a product onto its smallest operand (`symgrad.passes.pushdown`);
-a read of an update's result at a place it did not write reads the array before it
-(`symgrad.passes.disjoint`); a reshape to the shape its
-array has (or had before a reshape, `expand_dims` or `squeeze`) is that array, and one of a sum
-that kept its axes to the shape without them is the sum without keepdims;
+a read of an update's result at a place it did not write reads the array before it, and a
+read of one array's row of `np.stack` is that array (`symgrad.passes.disjoint`); a reshape to
+the shape its array has (or had before a reshape, `expand_dims` or `squeeze`) is that array,
+and one of a sum that kept its axes to the shape without them is the sum without keepdims;
 `t + index_add(x, v, i)` of one shape and dtype becomes `t[i] = t[i] + v` for a basic index
 (one buffer for the cotangents of several reads of x); `np.sum(a * b)` of two vectors in the
 backward pass is `a @ b`; a lone
@@ -41,7 +41,7 @@ import numpy as np
 from symgrad.ir.avals import ARRAY, LARGE, PYTHON, Aval, broadcast, nbytes, one_int
 from symgrad.passes.avals import reduced
 from symgrad.passes.correlations import correlated
-from symgrad.passes.disjoint import read_past
+from symgrad.passes.disjoint import read_joined, read_past
 from symgrad.passes.pushdown import einsum_product, pushed_scale, pushed_sum
 from symgrad.rules import RULES
 from symgrad.rules.build import Value, building, ops, split_inputs
@@ -71,6 +71,9 @@ def rewrite(rw, node) -> int | None:
         past = read_past(rw, node)
         if past is not None:
             return past
+        joined = read_joined(rw, node)
+        if joined is not None:
+            return joined
     if op == "reshape" and aval is not None and aval.known:  # back to the shape it had
         inner = g[node.inputs[0]]
         source = inner.inputs[0] if inner.op in ("reshape", "expand_dims", "squeeze") else None

@@ -11,6 +11,7 @@ import ast
 
 import numpy as np
 
+from symgrad.ir.avals import ARRAY, Aval
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
 from symgrad.rules.table import LINEAR, call, defrule, literal
@@ -35,6 +36,44 @@ def _join_parts(g, arrays, axis, stacked):
     return parts
 
 
+def _joined(stacked: bool):
+    """The shape rule of a join: the arrays' shapes (a length known in one of them known in
+    all) joined along axis, a new one of as many entries as arrays (stacked) or the lengths
+    added up; the dtype NumPy's promotion gives them as arrays. None where the ranks or dtypes
+    are not known, or the shapes cannot be joined (NumPy raises)."""
+
+    def aval(ins, attrs) -> Aval | None:
+        arrays, axis = ins["arrays"], attrs.get("axis", 0)
+        if not arrays or any(a is None or a.shape is None or a.dtype is None for a in arrays):
+            return None
+        dtype = np.result_type(*(a.dtype for a in arrays))
+        if axis is None and not stacked:  # the flattened arrays, one after another
+            sizes = [None if None in a.shape else int(np.prod(a.shape)) for a in arrays]
+            return Aval((None if None in sizes else sum(sizes),), dtype, ARRAY)
+        rank = len(arrays[0].shape)
+        if any(len(a.shape) != rank for a in arrays) or not isinstance(axis, int):
+            return None
+        ends = rank + 1 if stacked else rank  # (stack: a new axis; concatenate: one of rank)
+        if not -ends <= axis < ends:
+            return None
+        axis %= ends
+        shape = []
+        for k in range(rank):
+            dims = [a.shape[k] for a in arrays]
+            if not stacked and k == axis:
+                shape.append(None if None in dims else sum(dims))
+                continue
+            known = {d for d in dims if d is not None}
+            if len(known) > 1:
+                return None
+            shape.append(known.pop() if known else None)
+        if stacked:
+            shape.insert(axis, len(arrays))
+        return Aval(tuple(shape), dtype, ARRAY)
+
+    return aval
+
+
 defrule(
     "concatenate",
     "[arrays], axis=0",
@@ -42,6 +81,7 @@ defrule(
     numpy=(np.concatenate,),
     fresh=True,
     ndarray="axes",
+    aval=_joined(stacked=False),
     vjp={"arrays": lambda g, arrays, axis: _join_parts(g, arrays, axis, False)},
     jvp=LINEAR,
     math="the slice of v each array filled",
@@ -59,6 +99,7 @@ defrule(
     numpy=(np.stack,),
     fresh=True,
     ndarray="axes",
+    aval=_joined(stacked=True),
     vjp={"arrays": lambda g, arrays, axis: _join_parts(g, arrays, axis, True)},
     jvp=LINEAR,
     math="the index of v each array filled",
