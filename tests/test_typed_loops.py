@@ -9,6 +9,8 @@ made one matrix product. Every gradient here is checked against central differen
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -164,7 +166,7 @@ def test_lengths_the_shapes_decide_type_a_nested_loop(backend):
     for helper in ("np.shape", "_unbroadcast", "broadcast_shapes", "_fit"):
         assert helper not in source
     if backend == "numba":  # the step loop, its layer loop and tape, compiled whole
-        assert "def _loop1(" in source and "def _back2(" in source, source
+        assert "def _loop1(" in source and re.search(r"def _back\d\(", source), source
         assert "for t_1 in range(n_1 - 1, -1, -1):" in source and "tape_1[::-1]" in source
     symgrad.check_grads(stacked_layers, args, (0, 1), backend=backend)
 

@@ -7,14 +7,17 @@ constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis
 `broadcast_to(v, shape)` of a v of that shape becomes v; a sum is pushed below a negation or
 into an einsum, a scaling of a product onto its smallest operand (`symgrad.passes.pushdown`);
 a read of an update's result at a place it did not write reads the array before it, and a
-read of one array's row of `np.stack` is that array (`symgrad.passes.disjoint`); a reshape to
+read of one array's row of `np.stack` is that array, and one of what an update just wrote the
+value written (`symgrad.passes.disjoint`); a reshape to
 the shape its array has (or had before a reshape, `expand_dims` or `squeeze`) is that array,
 and one of a sum that kept its axes to the shape without them is the sum without keepdims;
 `t + index_add(x, v, i)` of one shape and dtype becomes `t[i] = t[i] + v` for a basic index
 (one buffer for the cotangents of several reads of x); `np.sum(a * b)` of two vectors in the
 backward pass is `a @ b`; a lone
 `index_add(x, v, i)` of a basic index into a small array is zeros like x with `[i] = v`;
-`np.asarray` of an array is the array itself; `fit(g, x)` of a
+`np.asarray` of an array is the array itself; an index's runtime parts known statically are
+written into it (`g[t:t + n]` of a known t and n: `g[3:6]`); work on zeros is dropped
+(`symgrad.passes.zeros`); `fit(g, x)` of a
 g broadcast against x sums it first (`fit(np.sum(g, axis=0), x)`), and is g itself where g has
 x's Aval (but for a function's outputs: `own_outputs`), or, in a loop body of a function whose
 floats are all float64, where both are 0-d float64s: a Python float, a NumPy float64 and a 0-d
@@ -39,10 +42,12 @@ from __future__ import annotations
 import numpy as np
 
 from symgrad.ir.avals import ARRAY, LARGE, PYTHON, Aval, broadcast, nbytes, one_int
+from symgrad.ir.index import folded
 from symgrad.passes.avals import reduced
 from symgrad.passes.correlations import correlated
-from symgrad.passes.disjoint import read_joined, read_past
+from symgrad.passes.disjoint import read_joined, read_past, read_written
 from symgrad.passes.pushdown import einsum_product, pushed_scale, pushed_sum
+from symgrad.passes.zeros import rewrite as on_zeros
 from symgrad.rules import RULES
 from symgrad.rules.build import Value, building, ops, split_inputs
 from symgrad.rules.shapes import summed_shape
@@ -55,6 +60,9 @@ def rewrite(rw, node) -> int | None:
         return None
     if aval is not None and aval.value is not None:  # known statically: a shape, a length
         return rw.const(node, aval.value)
+    zero = on_zeros(rw, node)  # work on structural zeros, dropped
+    if zero is not None:
+        return zero
     if op in ("sum", "multiply"):
         pushed = pushed_sum(rw, node) if op == "sum" else pushed_scale(rw, node)
         if pushed is not None:
@@ -67,13 +75,18 @@ def rewrite(rw, node) -> int | None:
         found = correlated(rw, node)
         if found is not None:
             return found
+    if op in ("getitem", "setitem", "index_add"):
+        static = _static_index(rw, node)
+        if static is not None:
+            return static
     if op == "getitem":
         past = read_past(rw, node)
         if past is not None:
             return past
-        joined = read_joined(rw, node)
-        if joined is not None:
-            return joined
+        for read in (read_joined, read_written):
+            found = read(rw, node)
+            if found is not None:
+                return found
     if op == "reshape" and aval is not None and aval.known:  # back to the shape it had
         inner = g[node.inputs[0]]
         source = inner.inputs[0] if inner.op in ("reshape", "expand_dims", "squeeze") else None
@@ -209,6 +222,25 @@ def _number64(aval: Aval | None) -> bool:
 
 def _is_array(aval: Aval | None) -> bool:
     return aval is not None and aval.kind == ARRAY
+
+
+def _static_index(rw, node) -> int | None:
+    """The same indexing with the runtime parts of the index that are Python ints known
+    statically (a slice's bounds from shapes: `g[t:t + n]`) written into its static index."""
+    g = rw.g
+    n_parts = node.attrs["n_parts"]
+    first = len(node.inputs) - n_parts
+    parts = node.inputs[first:]
+    known = {k: g.const_value(i) for k, i in enumerate(parts) if _static_int(g, i)}
+    if not known:
+        return None
+    index, left = folded(node.attrs["index"], known)
+    attrs = {**node.attrs, "n_parts": len(left), "index": index}
+    return rw.new(node, node.op, node.inputs[:first] + tuple(parts[k] for k in left), attrs)
+
+
+def _static_int(g, nid: int) -> bool:
+    return g.is_const(nid) and type(g.const_value(nid)) is int
 
 
 def _index_attrs(node) -> dict:

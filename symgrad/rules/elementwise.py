@@ -196,6 +196,7 @@ defrule(
     math="v ⊙ x2; v ⊙ x1",
     examples=binary_examples("{0} * {1}", "real", "real"),
     jvp=DIAGONAL,
+    zeros=(("x1",), ("x2",)),
     **EW,
 )
 defrule(
@@ -209,6 +210,7 @@ defrule(
     domain={"x2": "positive"},
     examples=binary_examples("{0} / {1}", "real", "positive"),
     jvp=DIAGONAL,
+    zeros=(("x1",),),
     **EW,
 )
 
@@ -347,6 +349,7 @@ defrule(
         "y": lambda g, condition: ops.where(condition, 0.0, g),
     },
     math="where(c, v, 0); where(c, 0, v)",
+    zeros=(("x", "y"),),
     domain={"condition": "bool"},
     examples=(
         "np.where(x1 > 0.3, x1 * 2.0, x2) | x1: 3x4, x2: 4",

@@ -99,6 +99,9 @@ class Rule:
     # template, "np.maximum({0}, 0.0)", {k} the k-th array input; None: never fused
     fold: str | None = None  # a reduction a compiled loop folds into a running total when it
     # reduces every axis: "sum" (the total), "mean" (the total over the count)
+    zeros: tuple = ()  # groups of inputs (by parameter name) that, all zeros, make the output
+    # zeros whatever the other inputs (multiply: ("x1",), ("x2",); where: ("x", "y")), beside
+    # each input the rule is linear in (`jvp` LINEAR): `symgrad.passes.zeros`
     fill: int | None = None  # an array constructor's value at every entry (np.zeros_like: 0),
     # which a compiled loop reads as a number (`symgrad.passes.stencils`)
     parts: type | None = None  # a call returning several arrays (np.linalg.eigh): the

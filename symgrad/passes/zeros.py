@@ -1,0 +1,116 @@
+"""Structural zeros: the work done on values known to be all zeros, dropped.
+
+Contract. A value is zeros (`is_zeros`) where it is made so: `np.zeros`, `np.zeros_like` (a
+rule whose `fill` is 0), or a Python 0 or 0.0. In a graph whose Avals are known (a
+specialisation), `rewrite(rw, node)` (a `symgrad.passes.simplify` rewriter) gives an
+equivalent node that does no work, or None:
+
+- `np.zeros(shape)` of node's Aval (a float64 array) where every input of one group of its
+  rule is zeros: the inputs it is linear in (`jvp` LINEAR: a slice of zeros, a stack of
+  zeros, a product of matrices one of which is zeros, a part of zeros an update did not
+  write: `symgrad.passes.disjoint.past`) each make a group, and `Rule.zeros`
+  lists more (the factors of a product). A group of `Rule.zeros` counts in the backward pass
+  alone: there a zero cotangent times a partial derivative that is not finite is zero, as JAX's
+  symbolic zeros make it (an output the function does not read passes no gradient), where
+  NumPy's arithmetic would give nan; in the forward pass `0.0 * x` stays as it is;
+- x for `x + zeros`, `zeros + x` and `x - zeros`, and `-x` for `zeros - x`, of x's Aval (a
+  sum whose shape and dtype the zeros do not change);
+- x for an update of x (`x[i] = v`) that writes zeros into zeros, or x's own entries back;
+- `np.zeros(shape)` for a backward pass's `np.zeros_like(x)` (a cotangent's buffer) of an x
+  of known Aval that nothing else reads and that is computed (no param, no view): x need not
+  be computed for its shape.
+
+So the cotangents of values the output does not depend on, which reverse mode starts as
+zeros (`np.stack([e0, e1])[0]` read alone: e1's cotangent is a row of zeros), vanish with the
+work they would do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symgrad.ir.avals import ARRAY, Aval
+from symgrad.passes.disjoint import past
+from symgrad.rules import RULES, split_inputs
+from symgrad.rules.table import LINEAR
+
+
+def is_zeros(g, nid: int) -> bool:
+    node = g[nid]
+    if node.op == "const":
+        v = node.attrs["value"]
+        return type(v) in (int, float) and v == 0
+    rule = RULES.get(node.op)
+    return rule is not None and rule.fill == 0
+
+
+def _zeros_aval(aval) -> bool:
+    """An Aval a value of zeros made with `np.zeros(shape)` has."""
+    return isinstance(aval, Aval) and aval.known and aval.kind == ARRAY and aval.dtype == np.float64
+
+
+def rewrite(rw, node) -> int | None:
+    g, op = rw.g, node.op
+    if op == "zeros_like" and len(node.inputs) == 1 and not node.attrs.get("kwargs"):
+        x = node.inputs[0]
+        rule = RULES.get(g[x].op)
+        work = rule is not None and not rule.view and not is_zeros(g, x)  # (not a param, a view)
+        if node.backward and work and _zeros_aval(node.aval) and g.read_alone_by(x, node.id):
+            return _made(rw, node)
+        return None
+    if op in ("add", "subtract"):
+        return _sum_with_zeros(rw, node)
+    if op == "setitem":
+        return _update_of_nothing(rw, node)
+    if op == "getitem" and _zeros_aval(node.aval):  # a part of zeros that an update missed
+        x = past(g, node)
+        if x is not None and is_zeros(g, x):
+            return _made(rw, node)
+    rule = RULES.get(op)
+    if rule is None or rule.fill is not None or not _zeros_aval(node.aval):
+        return None
+    grouped = split_inputs(rule, node.inputs, node.attrs)
+    groups = [(p,) for p, t in rule.jvp.items() if t is LINEAR]
+    if node.backward:
+        groups += list(rule.zeros)
+    for group in groups:
+        ids = [i for p in group for i in _as_list(grouped.get(p))]
+        if ids and all(is_zeros(g, i) for i in ids):
+            return _made(rw, node)
+    return None
+
+
+def _as_list(ids) -> list[int]:
+    return [] if ids is None else ids if isinstance(ids, list) else [ids]
+
+
+def _made(rw, node) -> int:
+    """`np.zeros(shape)` of node's Aval, beside node."""
+    shape = rw.const(node, tuple(node.aval.shape))
+    return rw.new(node, "zeros", (shape,), {"n_args": 1})
+
+
+def _sum_with_zeros(rw, node) -> int | None:
+    g = rw.g
+    a, b = node.inputs
+    for zero, other in ((b, a), (a, b)):
+        if is_zeros(g, zero) and g[other].aval == node.aval and _zeros_aval(node.aval):
+            if other == a or node.op == "add":
+                return other
+            return rw.new(node, "negative", (other,))
+    return None
+
+
+def _update_of_nothing(rw, node) -> int | None:
+    """x for `x[i] = v` of zeros into zeros, or of x[i] itself (the same index)."""
+    g = rw.g
+    if len(node.inputs) < 2:
+        return None
+    x, v, *parts = node.inputs
+    if g[x].aval != node.aval:
+        return None
+    if is_zeros(g, x) and is_zeros(g, v) and g[x].op != "const":
+        return x
+    read = g[v]
+    same = read.op == "getitem" and read.attrs == node.attrs and read.inputs == (x, *parts)
+    return x if same else None

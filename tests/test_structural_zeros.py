@@ -1,0 +1,59 @@
+"""Structural zeros (`symgrad.passes.zeros`): the cotangents a value the output does not read
+starts with are zeros, and the work they would do is dropped; forward values stay exact."""
+
+import numpy as np
+import pytest
+
+import symgrad
+
+
+def _first_row(a, b):
+    e = np.stack([a * b, np.sin(a) * b])
+    return np.sum(e[0] ** 2)
+
+
+def _first_part(a, b):
+    e = np.concatenate([a * b, np.exp(a)])
+    return np.sum(e[:3])
+
+
+def _a_slice_of_a_cotangent(a, b):
+    z = np.zeros((2, 4))
+    z[0] = a * b
+    z[1] = np.tanh(a)
+    return np.sum(z[0] * b)
+
+
+@pytest.mark.parametrize(
+    "fn, unused", [(_first_row, "np.sin"), (_a_slice_of_a_cotangent, "np.tanh")]
+)
+def test_what_the_output_does_not_read_is_not_differentiated(fn, unused):
+    rng = np.random.default_rng(3)
+    args = [rng.standard_normal(4), rng.standard_normal(4)]
+    symgrad.check_grads(fn, args, (0, 1))
+    g = symgrad.grad(fn, argnums=(0, 1))
+    g(*args)
+    backward = g.source.split("# backward pass")[1].splitlines()
+    code = [line for line in backward if not line.lstrip().startswith("#")]
+    assert not any(unused in line or "np.cos" in line for line in code), g.source
+
+
+def test_a_concatenation_read_in_part_is_differentiated_in_part():
+    rng = np.random.default_rng(4)
+    args = [rng.standard_normal(3), rng.standard_normal(3)]
+    symgrad.check_grads(_first_part, args, (0, 1))
+    g = symgrad.grad(_first_part, argnums=(0, 1))
+    g(*args)
+    assert "np.exp" not in g.source.split("def grad__first_part")[1], g.source
+
+
+def _zeros_times(x):
+    return np.sum(np.zeros(3) * x) + np.sum(x)
+
+
+def test_forward_products_with_zeros_keep_numpy_arithmetic():
+    """`np.zeros(3) * x` is nan where x is inf: a forward value is computed as NumPy does."""
+    x = np.array([1.0, np.inf, 2.0])
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(symgrad.jit(_zeros_times)(x)) and np.isnan(_zeros_times(x))
+    np.testing.assert_array_equal(symgrad.grad(_zeros_times)(np.ones(3)), np.ones(3))
