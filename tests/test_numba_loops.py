@@ -379,3 +379,56 @@ def test_a_loop_taping_large_arrays_keeps_them_in_typed_lists():
         assert ("tape_y = numba.typed.List()" in g.source) == listed, g.source
         assert ("tape_y.append(y)" in g.source) == listed, g.source
         assert ("tape_y[_] = y" in g.source) == (not listed), g.source
+
+
+def taps(w, x, b):
+    m = x.shape[0] - w.shape[0] + 1
+    out = np.zeros(m)
+    for j in range(w.shape[0]):
+        out = out + w[j] * x[j : j + m]
+    return np.sum(np.maximum(out + b, 0.0) ** 2)
+
+
+def taps_from(w, x, out0):
+    out = out0  # the caller's array: never changed
+    for j in range(w.shape[0]):
+        out = out + w[j] * x[j : j + out0.shape[0]]
+    return np.sum(out**2) + np.sum(out0)
+
+
+def taps_from_ones_read_after(w, x):
+    m = x.shape[0] - w.shape[0] + 1
+    z = np.ones(m)  # read again after the loop: the loop cannot change it
+    out = z
+    for j in range(w.shape[0]):
+        out = out + w[j] * x[j : j + m]
+    return np.sum(out**2) + np.sum(z * x[:m])
+
+
+def test_a_loop_adding_into_a_carried_array_of_its_own_adds_in_place(loops_kept):
+    """`out = out + w[j] * x[j : j + m]`, out an array of zeros the loop alone reads: the
+    step's nest adds its values into out's array (`_fused1(out_1, ...)`, no array made at
+    each step, `fuse.summed`); against central differences and the NumPy backend."""
+    args = (RNG.standard_normal(4), RNG.standard_normal(12), 0.2)
+    symgrad.check_grads(taps, args, (0, 1, 2), backend="numba")
+    g = symgrad.grad(taps, (0, 1, 2), backend="numba")
+    for a, b in zip(g(*args), symgrad.grad(taps, (0, 1, 2))(*args)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+    loop = g.source.split("def _loop", 1)[1].split("\n\n\n", 1)[0]
+    assert re.search(r"\n +_fused\d\(out_1, w\[j\], x\[j:j \+ m\], shape\w*\)\n", loop), loop
+    assert "out_1 = out_1" not in loop and "added into out_1" in g.source, g.source
+
+
+@pytest.mark.parametrize("f", [taps_from, taps_from_ones_read_after])
+def test_a_carried_array_someone_else_reads_is_not_added_into(loops_kept, f):
+    """The loop starts from the caller's array, or from ones read again after it: each step
+    makes its array, and the caller's is left as it was; against central differences."""
+    w, x = RNG.standard_normal(3), RNG.standard_normal(10)
+    args = (w, x, RNG.standard_normal(8)) if f is taps_from else (w, x)
+    kept = [a.copy() for a in args]
+    symgrad.check_grads(f, args, tuple(range(len(args))), backend="numba")
+    g = symgrad.grad(f, tuple(range(len(args))), backend="numba")
+    for a, b in zip(g(*args), symgrad.grad(f, tuple(range(len(args))))(*args)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+    assert all(np.array_equal(a, b) for a, b in zip(args, kept))
+    assert "added into out" not in g.source, g.source

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import symgrad
-from symgrad.rules.runtime import _index_add
+from symgrad.rules.runtime import _fit, _index_add
 
 ROWS = [  # (rows of x, tail of its shape, how many reads): both sides of the bincount cut-off
     (3, (2,), 5),
@@ -65,3 +65,11 @@ def test_a_gather_of_rows_differentiates_through_the_row_sums(backend):
     want = np.zeros_like(centroids)
     np.add.at(want, nearest, -2 * (points - centroids[nearest]))
     np.testing.assert_allclose(g(points, centroids), want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("g", [2.5, np.float64(2.5), np.array(2.5), np.array([1.0, 1.5]), 2])
+def test_fit_to_a_python_number_is_a_python_float(g):
+    """A Python number's gradient is a Python float: a total as it is (a compiled nest returns
+    a Python float, a NumPy module a NumPy number), an array summed."""
+    out = _fit(g, 0.1)
+    assert type(out) is float and out == float(np.sum(g))

@@ -31,11 +31,12 @@ from symgrad.emit.compiled import (
     wrap,
 )
 from symgrad.emit.outer_sums import OuterSums
-from symgrad.emit.scatter import chains, into
+from symgrad.emit.scatter import chains, into, into_carried
 from symgrad.ir.avals import ARRAY, PYTHON, float64_number
 from symgrad.ir.index import Dyn
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import Cond, Loop, LoopVjp
+from symgrad.passes.fuse import summed as sums
 
 
 def _item_ids(writer, node) -> dict[int, int]:
@@ -164,6 +165,7 @@ def _write_loop(writer, node, jit: bool, arrays: bool = False) -> list[str] | No
         for i, p in zip(view.captured_inputs, view.captured_params)
     ]
     sub = writer.sub_writer(body, dict(zip(body.params, [*index, *carried, *captured])))
+    summed = into_carried(sub, sums(writer.graph, node), carried)  # added in place, by nests
     initial = _initial(writer, node, view.carried_inputs)
     if jit:
         for j, value in enumerate(initial):
@@ -210,7 +212,10 @@ def _write_loop(writer, node, jit: bool, arrays: bool = False) -> list[str] | No
 
     def outs() -> list[str]:
         appends = rows.stack([sub.expr(o) for o in view.stacked])
-        assign = writer.assign(carried, [sub.expr(o) for o in body.outputs[:k]])
+        kept = [j for j in range(k) if j not in summed]
+        assign = writer.assign(
+            [carried[j] for j in kept], [sub.expr(body.outputs[j]) for j in kept]
+        )
         last = (record() if decisions else []) + appends + rows.step() + assign
         if not view.breaks:  # decisions: recorded once taken
             return last

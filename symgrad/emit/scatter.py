@@ -18,7 +18,9 @@ adds each into its running cotangent where it computes it, with no array made fo
 (`symgrad.emit.kernels`). It gives, by fused node, per result so added (by position) its
 running cotangent's name and the array it is added into (`acc`, or `acc[i:j]` where the
 index's parts are named before the nest is called), and sets `sub.into` to it; the outputs so
-added are left out of the step's other updates.
+added are left out of the step's other updates. `into_carried(sub, sums, carried)` does the
+same for a forward loop's nests computing the v of `out = out + v` (`symgrad.passes.fuse.
+summed`): each adds v into the carried array, which the loop then carries on unchanged.
 """
 
 from __future__ import annotations
@@ -140,16 +142,36 @@ def into(sub, outs: dict[int, tuple[str, int]]) -> set[int]:
                 continue
             where = index_expr(g[out].attrs["index"], [sub.expr(p) for p in parts])
             name = ast.Subscript(name, where, ast.Load())
-        dest.setdefault(fused, {})[g[item].attrs["index"]] = (r, name)
-    added = set()
+        dest.setdefault(fused, {})[g[item].attrs["index"]] = (r, acc, ast.unparse(name))
+    return _nests_into(sub, dest)
+
+
+def into_carried(sub, sums: dict[int, int], carried: list[str]) -> set[int]:
+    """sums: a forward loop's body outputs `p + v` -> v (`symgrad.passes.fuse.summed`);
+    carried: the carried values' names. Sets `sub.into` for the nests whose every result is
+    such a v: each adds its v into p's array (`out_1[i] += ...`), which the loop then carries
+    on as it is; returns the carried positions so computed."""
+    g, dest = sub.graph, {}
+    for j, o in enumerate(g.outputs[: len(carried)]):
+        v = sums.get(o)
+        if v is not None and g[v].op == "item" and g[g[v].inputs[0]].op == "fused":
+            if g.users(v) == [o]:
+                entry = (j, carried[j], carried[j])
+                dest.setdefault(g[v].inputs[0], {})[g[v].attrs["index"]] = entry
+    return _nests_into(sub, {f: r for f, r in dest.items() if "frames" not in g[f].attrs})
+
+
+def _nests_into(sub, dest: dict[int, dict[int, tuple[int, str, str]]]) -> set[int]:
+    """dest: fused node -> its result -> (the body output's position, the running value's
+    name, the array added into). Sets `sub.into` for the nests whose every result is so added
+    (of a framed nest, any); returns the positions of the outputs so computed."""
+    g, added = sub.graph, set()
     for fused, results in dest.items():
         node = g[fused]
         every = len(results) == len(node.aval) or "frames" in node.attrs  # (framed: any)
         if node.attrs["folds"] or "scatters" in node.attrs or not every:
             continue
-        sub.into[fused] = {
-            k: (outs[results[k][0]][0], ast.unparse(results[k][1])) for k in sorted(results)
-        }
-        added |= {r for r, _ in results.values()}
-        sub.inline |= {g.outputs[r] for r, _ in results.values()}  # (never written)
+        sub.into[fused] = {k: results[k][1:] for k in sorted(results)}
+        added |= {r for r, _, _ in results.values()}
+        sub.inline |= {g.outputs[r] for r, _, _ in results.values()}  # (never written)
     return added

@@ -18,7 +18,10 @@ compute in one loop where the loop runs compiled). So is a cluster of a backward
 cotangent of a value the loop captures (`_added`: `w_bar += g * x[i : i + k]`, or at a view of
 it, `x_bar[i : i + k] += g * w`, where the shapes decide that the view has the value's shape):
 the nest adds them in where it computes them (`symgrad.emit.scatter.into`), and no array is
-made for them at each step.
+made for them at each step. So is a cluster of a forward loop's body computing the v of a
+carried array's `out = out + v` (`summed`: an array the loop alone reads, untaped), the
+addition itself kept out of it: the nest adds v into the carried array in place
+(`symgrad.emit.scatter.into_carried`), where each step made an array as large as out.
 
 A cluster may also read and update slices (`symgrad.passes.stencils`): read its members through
 static slices (`y[:-1]`), update slices of them or of arrays of zeros it fills (`z[0] = x0;
@@ -45,9 +48,10 @@ import math
 from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, broadcast
 from symgrad.ir.graph import subgraphs
-from symgrad.ir.structured import LoopVjp
+from symgrad.ir.structured import Loop, LoopVjp
 from symgrad.passes import frames
 from symgrad.passes.absorb import absorb
+from symgrad.passes.aliasing import fresh
 from symgrad.passes.dce import dce
 from symgrad.passes.fused_nodes import axes, prune, rewrite
 from symgrad.passes.stencils import ELEMENTWISE, VIEW, data_inputs, layout, role
@@ -55,13 +59,14 @@ from symgrad.rules import RULES
 from symgrad.rules.indexing import basic, region
 
 
-def fuse(graph: Graph, body: bool = False, added: frozenset = frozenset()) -> Graph:
+def fuse(graph: Graph, body: bool = False, added=frozenset(), apart=frozenset()) -> Graph:
     """Rewrite each cluster worth a loop as a `fused` node, in graph and in the graphs its
-    loops and branches own (`body`; `added`: the values a backward loop's step adds into its
-    running cotangents); returns graph."""
+    loops and branches own (`body`; `added`: the values a loop's step adds into its running
+    cotangents or carried arrays; `apart`: the additions into carried arrays, `summed`, which
+    join no cluster); returns graph."""
     plain: set[int] = set()  # nodes of clusters reading slices not worth a loop: work alone
     while True:
-        found, sparse = _clusters(graph, plain), set()
+        found, sparse = _clusters(graph, plain, apart), set()
         for members, _, roles in found:
             if roles and not _dense(graph, members, roles):
                 sparse |= set(members)
@@ -85,7 +90,10 @@ def fuse(graph: Graph, body: bool = False, added: frozenset = frozenset()) -> Gr
         if node.id in graph and node.op in ("zeros_like", "zeros", "index_add"):
             absorb(graph, node)
     for node in graph.nodes():
-        if node.op != "fused":
+        if node.op == "loop":  # `out = out + v`: v added into the carried array (`summed`)
+            sums = summed(graph, node)
+            fuse(node.attrs["body"], True, frozenset(sums.values()), frozenset(sums))
+        elif node.op != "fused":
             for sub in subgraphs(node):
                 fuse(sub, body=True, added=_added(node) if node.op == "loop_vjp" else frozenset())
     return graph
@@ -104,6 +112,33 @@ def _dense(graph: Graph, members: list[int], roles: dict) -> bool:
         if m not in roles and graph[m].op != "const" and len(graph[m].aval.shape) == len(lay.shape)
     ]
     return 2 * max(spans, default=0) >= math.prod(lay.shape)
+
+
+def summed(graph: Graph, node) -> dict[int, int]:
+    """For a `loop` node of graph, {body output `p + v`: v} of each carried array p that the
+    loop may update in place and each step adds v to, entry for entry (`out = out + w[j] *
+    x[j : j + m]`): p's initial value is a new array (`aliasing.fresh`, or a nest's result)
+    the loop alone reads, its tape does not record p, and its body reads p only there and
+    `p + v` only as p's next value, v of p's shape and dtype. A nest computing v then adds it
+    into p's array (`symgrad.emit.scatter.into`) where the step would make a new one."""
+    view, out = Loop(node), {}
+    body = view.body
+    for j, (i, p) in enumerate(zip(view.carried_inputs, view.carried_params)):
+        o, init = body.outputs[j], graph[node.inputs[i]]
+        made = fresh(init.op) or init.op == "item" and graph[init.inputs[0]].op == "fused"
+        if not made or graph.users(init.id) != [node.id] or init.id in graph.outputs:
+            continue
+        if view.records and j in view.taped or body[o].op != "add" or body.users(p) != [o]:
+            continue
+        if body.users(o) or body.outputs.count(o) != 1 or o in body.checks:
+            continue
+        others = [v for v in body[o].inputs if v != p]
+        if len(others) == 1 and body[o].inputs.count(p) == 1:
+            shape, v = _shape(body[p].aval), others[0]
+            if shape is not None and _shape(body[v].aval) == shape == _shape(body[o].aval):
+                if body[v].aval.dtype == body[p].aval.dtype == body[o].aval.dtype:
+                    out[o] = v
+    return out
 
 
 def _all_added(graph: Graph, members: list[int], added: frozenset) -> bool:
@@ -271,12 +306,16 @@ class _Clusters:
         )
 
 
-def _clusters(graph: Graph, plain=frozenset()) -> list[tuple[list[int], list[int], dict]]:
+def _clusters(
+    graph: Graph, plain=frozenset(), apart=frozenset()
+) -> list[tuple[list[int], list[int], dict]]:
     """Each cluster worth a loop: (its members, its folds, the roles of its members other
     than elementwise work), in graph order; the nodes in `plain` join as elementwise work
-    alone, if at all."""
+    alone, if at all, those in `apart` none."""
     cl = _Clusters(graph)
     for node in graph.nodes():
+        if node.id in apart:
+            continue
         kind = None if node.id in plain else role(graph, node)
         kind = kind or (ELEMENTWISE if _elementwise(graph, node) else None)
         numbers = kind is None and node.id not in plain and _on_numbers(graph, node)

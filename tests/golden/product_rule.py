@@ -10,7 +10,7 @@ def _fit(g, x):
     """The finished gradient for argument x: x's shape and dtype (a float for a Python number,
     or a 0-d array where g is one of another library: a Dask array stays lazy)."""
     if not hasattr(x, "dtype"):
-        total = g if isinstance(g, np.generic) else np.sum(g)  # (a NumPy number: as it is)
+        total = g if type(g) is float or isinstance(g, np.generic) else np.sum(g)  # (a number)
         return float(total) if isinstance(total, np.generic) else total
     if isinstance(x, np.generic):  # a NumPy scalar argument gets a NumPy scalar back
         return x.dtype.type(g if isinstance(g, np.generic) else np.sum(g))
