@@ -6,11 +6,11 @@ a value that depends only on shapes (`np.shape(x)`, `np.broadcast_shapes`, a siz
 constant; `unbroadcast(g, shape)` becomes g or the sums it does (`np.sum(g, axis=0)`);
 `broadcast_to(v, shape)` of a v of that shape becomes v; a sum is pushed below a negation or
 into an einsum, a scaling of a product onto its smallest operand (`symgrad.passes.pushdown`);
-a read of an update's result at a place it did not write reads the array before it, and a
-read of one array's row of `np.stack` is that array, and one of what an update just wrote the
-value written (`symgrad.passes.disjoint`); a reshape to
-the shape its array has (or had before a reshape, `expand_dims` or `squeeze`) is that array,
-and one of a sum that kept its axes to the shape without them is the sum without keepdims;
+a read of an update's result at a place it did not write reads the array before it; a read
+of one row of `np.stack` is the array stacked there; a read of a seed an update just wrote is
+the seed (`symgrad.passes.disjoint`); a reshape to the shape its array has (or had before a
+reshape, `expand_dims` or `squeeze`) is that array, and one of a sum that kept its axes to the
+shape without them is the sum without keepdims;
 `t + index_add(x, v, i)` of one shape and dtype becomes `t[i] = t[i] + v` for a basic index
 (one buffer for the cotangents of several reads of x); `np.sum(a * b)` of two vectors in the
 backward pass is `a @ b`; a lone

@@ -138,20 +138,17 @@ def jacobian(cams, X, w, feats, obs):
     for start, stop, i in _blocks(p):
         size = stop - start
         cam_i, X_i, w_i = cams_t[:, obs[i, 0]], X_t[:, obs[i, 1]], w[i]
-        block = np.empty((2, 15, len(w_i)))  # residual row, parameter, observation
-        for k, residual_grad in enumerate(_residual_grads):
-            block[k, 0:11], block[k, 11:14], block[k, 14] = residual_grad(
-                cam_i, X_i, w_i, feats_t[:, i]
-            )
-        blocks[start:stop] = np.transpose(block[:, :, :size], (2, 0, 1))
+        for k, residual_grad in enumerate(_residual_grads):  # straight into row k of the blocks
+            d_cam, d_X, d_w = residual_grad(cam_i, X_i, w_i, feats_t[:, i])
+            out = blocks[start:stop, k]
+            out[:, 0:11], out[:, 11:14], out[:, 14] = d_cam[:, :size].T, d_X[:, :size].T, d_w[:size]
         _, d_werr = symgrad.jvp(weight_error, (w_i,), (np.ones_like(w_i),), backend=BACKEND)
         vals[30 * p + start : 30 * p + stop] = d_werr[:size]
         obs_i = obs[start:stop]
-        row = np.empty((size, 15), dtype=np.int32)  # the columns of both rows of a block
+        row = col_blocks[start:stop, 0]  # the columns of both rows of a block
         row[:, 0:11] = (11 * obs_i[:, 0])[:, None] + np.arange(11)
         row[:, 11:14] = (11 * n + 3 * obs_i[:, 1])[:, None] + np.arange(3)
         row[:, 14] = np.arange(w_col + start, w_col + stop)
-        col_blocks[start:stop, 0] = row
         col_blocks[start:stop, 1] = row
     cols[30 * p :] = np.arange(w_col, w_col + p)
     rows = np.empty(3 * p + 1, dtype=np.int32)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from objectives.backend import BACKEND, compiled
+from objectives.backend import BACKEND
 
 import symgrad
 from symgrad.passes.fuse import AXIS_FOLD_MAX
@@ -84,16 +84,15 @@ def gmm_objective(params, x, m, gamma):
 
 
 gmm_gradient = symgrad.grad(gmm_objective, backend=BACKEND)
-gmm_primal = compiled(gmm_objective)  # (the batched products in the layout BLAS takes)
 
 
 def _compile():
-    """Compile the gradient and the primal for the parameters' dict at define time (not
-    timed); each new shape is still specialised on its first (timed) call, as jax.jit does. On
-    the Numba backend, a sum along some axes is added up in its loop nest below `AXIS_FOLD_MAX`
-    entries and by NumPy above (symgrad.passes.fuse), so the nests come in three forms here, by
-    whether the K x N x D and K x N arrays are past that size: one shape of each is compiled
-    (the machine code serves every shape of the same form)."""
+    """Compile the gradient for the parameters' dict at define time (not timed); each new shape
+    is still specialised on its first (timed) call, as jax.jit does. On the Numba backend, a
+    sum along some axes is added up in its loop nest below `AXIS_FOLD_MAX` entries and by NumPy
+    above (symgrad.passes.fuse), so the nests come in three forms here, by whether the K x N x D
+    and K x N arrays are past that size: one shape of each is compiled (the machine code serves
+    every shape of the same form)."""
     rng = np.random.default_rng(0)
     shapes = [(2, 4, 3)]  # K, N, D
     if BACKEND == "numba":
@@ -107,14 +106,13 @@ def _compile():
             "l": rng.random((k, d * (d - 1) // 2)),
         }
         gmm_gradient(params, rng.random((n, d)), 0, 1.0)
-        gmm_primal(params, rng.random((n, d)), 0, 1.0)
 
 
 _compile()
 
 
 def objective(params, x, m, gamma):
-    return gmm_primal(params, x, m, gamma)
+    return gmm_objective(params, x, m, gamma)
 
 
 def jacobian(params, x, m, gamma):

@@ -16,6 +16,7 @@ import numpy as np
 from objectives.backend import BACKEND, compiled
 
 import symgrad
+from symgrad.emit.compiled import LOOP_ARRAY_MAX
 
 
 def f(x, y):
@@ -57,9 +58,14 @@ FUNCTIONS = {"primal": primal, "gradient": gradient}
 
 
 def _compile():
-    """Compile the primal and the gradient at define time (not timed), as in lse.py."""
-    primal(np.linspace(1.0, 2.0, 3), 2)
-    gradient(np.linspace(1.0, 2.0, 3), 2)
+    """Compile the primal and the gradient at define time (not timed), as in lse.py, in each
+    form their machine code takes: one step or more, and n at most `LOOP_ARRAY_MAX` or past it
+    (the backward loop's tape: rows of an array, or a list of them), n as large as the
+    smallest workload's (a small array's updates are written otherwise)."""
+    for n in (1000, LOOP_ARRAY_MAX + 1):
+        for s in (1, 2):
+            primal(np.linspace(1.0, 2.0, n), s)
+            gradient(np.linspace(1.0, 2.0, n), s)
 
 
 _compile()

@@ -111,6 +111,16 @@ def ff(w0):
 FUNCTIONS = {"rr": rr, "ff": ff, "fr": fr, "rf": rf}
 
 
+def _compile():
+    """Compile what the four functions call at define time (not timed), at another w than
+    the eval's: on the Numba backend, the machine code of every loop they run."""
+    for f in (_primal_r, _primal_f, _reverse_r, _reverse_f, _forward_r, _forward_f):
+        f(0.25)
+
+
+_compile()
+
+
 def prepare(function, input):
     return (float(input["w"]),)
 
