@@ -62,7 +62,7 @@ def _loop2(y, s, tape_y_1_row, tape_t5_row, x, h, shape):
         tape_t5[_] = t5
         y_1 = y_2
     tape = (tape_y_1, tape_t5)
-    return tape
+    return y_1, tape
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -203,10 +203,10 @@ def _back5(t2, tape, s, x, h, shape_1):
 def grad_rk4(x, s):
     h = 2.0 / s
     y = np.zeros_like(x)
-    tape = _loop2(y, s, (8,), (8,), x, h, (8,))
+    y_1, tape = _loop2(y, s, (8,), (8,), x, h, (8,))
     # backward pass
     # line 67: return y[-1]
-    t2 = np.zeros((8,))
+    t2 = np.zeros_like(y_1)
     t2[-1] = 1.0
     # line 61: for _ in range(s):
     x_bar_1 = _back5(t2, tape, s, x, h, (8,))

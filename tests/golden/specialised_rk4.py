@@ -79,7 +79,7 @@ def grad_rk4(x, s):
     tape = (tape_y_1, tape_t7)
     # backward pass
     # line 67: return y[-1]
-    t2 = np.zeros((8,))
+    t2 = np.zeros_like(y_1)
     t2[-1] = 1.0
     # line 61: for _ in range(s):
     y_bar = t2
