@@ -101,3 +101,17 @@ def test_batched_code_calls_each_primitive_once_for_all_seeds(tmp_path):
     driver = source[source.index("def hessian_f") :]
     assert "_unit_columns(x)" in driver and " in range(" not in driver
     assert "_per_column" not in source  # every primitive here has a vectorised batching rule
+
+
+@pytest.mark.parametrize(
+    "a_shape, b_shape, batched",
+    [((7, 5), (5, 3, 4), "b"), ((2, 7, 5), (5, 3, 4), "b"), ((5,), (5, 3, 4), "b"),
+     ((7, 5), (5, 4), "b"), ((7, 5, 4), (5, 3), "a"), ((5, 4), (5, 7), "a"),
+     ((2, 7, 5, 4), (5, 3), "a"), ((7, 5, 4), (2, 5, 3), "a")],
+)  # fmt: skip
+def test_a_batched_product_is_the_product_of_each_column(a_shape, b_shape, batched):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    columns = (b if batched == "b" else a).shape[-1]
+    each = [a @ b[..., k] if batched == "b" else a[..., k] @ b for k in range(columns)]
+    np.testing.assert_allclose(batching._matmul_batched(a, b, batched), np.stack(each, axis=-1))
