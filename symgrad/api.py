@@ -54,7 +54,7 @@ from symgrad.frontend.lower import Layout
 from symgrad.frontend.nested import Inline
 from symgrad.frontend.reads import Reads
 from symgrad.ir import Graph
-from symgrad.ir.avals import Aval, foreign, of_value
+from symgrad.ir.avals import ARRAY, PYTHON, Aval, foreign, of_value
 from symgrad.passes import batch as batching
 from symgrad.passes import forward, reverse, simplify
 from symgrad.passes.avals import infer, kept, node_aval
@@ -109,6 +109,8 @@ class _Artifact:
     shape_ints: tuple[int, ...] | None = None  # the int params a specialisation keys on by value
     backend: str = "numpy"  # "numba": a specialisation's elementwise work as compiled loops
     fallback: Callable[[], "_Artifact"] | None = None  # the same without compiled loops
+    typed: Callable[[list, str], str] | None = None  # (Avals, signature) -> the specialised
+    # module's source, for a module of several graphs (a Jacobian's: `_typed_jacfwd`)
     ready: bool = False  # `_fn` loaded and called (compiled loops compiled): a call calls it
     foreign: bool = False  # for arrays of another library: NumPy floats made its arrays first
     _graph: Graph | None = None
@@ -295,6 +297,11 @@ def _specialisation(
     another library, param `other` one of them (`symgrad.foreign`): no array changed in place
     and no copy made, which Dask's immutable arrays need (NumPy's `np.copy` would compute
     them), and arrays made from shapes made like param `other` (`made_like`)."""
+    if artifact.typed is not None:  # (its graphs typed alike, on NumPy: no loops, no foreign)
+        if loops or other is not None:
+            return artifact
+        source = artifact.typed(avals, signature)
+        return _Artifact(lambda g: source, lambda: artifact.graph, artifact.name, artifact.reads)
     graph = copy.deepcopy(base)
     floats = [graph.params[k] for k in artifact.floats]
     simplify(graph, floats, avals=avals, batch_loops=other is None)
@@ -563,10 +570,47 @@ def _jacobian(
     if not (batched and kind == "jacfwd"):  # the driver calls the function for its output
         primal = simplify(copy.deepcopy(fwd), [])
         before.insert(0, (primal, fwd.name, f"{fwd.name}({', '.join(params)}), as read."))
-    graph, main, _ = before.pop()
     helpers = BATCHED_HELPERS if batched else DRIVER_HELPERS
-    source = _emit(graph, main, f"{what}.", before, [driver], helpers)
-    return _Artifact(lambda g: source, lambda: graph, name, reads, out=out[0] if out else None)
+    graph, main, _ = before[-1]
+    source = _emit(graph, main, f"{what}.", before[:-1], [driver], helpers)
+    artifact = _Artifact(lambda g: source, lambda: graph, name, reads, out=out[0] if out else None)
+    if kind == "jacfwd" and not (batched or trees or out):  # specialised as a JVP is
+        artifact.floats, artifact.raw = list(argnums), fwd  # (`_shape_ints` types fwd)
+
+        def typed(avals: list, signature: str) -> str:
+            return _typed_jacfwd(
+                before, argnums, avals, f"{what}.\nSpecialised for {signature}.", driver, helpers
+            )
+
+        artifact.typed = typed
+    return artifact
+
+
+def _typed_jacfwd(before: list, argnums, avals: list, doc: str, driver: str, helpers) -> str:
+    """The source of a Jacobian's module of one JVP per seed (`before`: the function, then a
+    JVP per argument in `argnums`, each (graph, name, doc)) with every graph simplified for the
+    arguments' Avals, and each JVP's tangent typed as the driver's seed (`_basis`) is."""
+    typed = []
+    for j, (g, main, what) in enumerate(before):
+        t = copy.deepcopy(g)
+        if j == 0:  # the function itself
+            simplify(t, [], avals=avals)
+        else:
+            k = argnums[j - 1]
+            simplify(t, [t.params[k], t.params[-1]], avals=[*avals, _seed(avals[k])])
+        spell_methods(t)
+        typed.append((t, main, what))
+    graph, main, _ = typed.pop()
+    return _emit(graph, main, doc, typed, [driver], helpers)
+
+
+def _seed(aval: Aval | None) -> Aval | None:
+    """The Aval of the driver's unit seed `_basis(x, k)` for an x of Aval `aval`: 1.0 for a
+    Python float, else an array of x's shape and dtype (`np.zeros_like` of a NumPy scalar is a
+    0-d array)."""
+    if aval is None or aval.kind == PYTHON:
+        return aval if aval is None else Aval((), np.dtype(float), PYTHON)
+    return Aval(aval.shape, aval.dtype, ARRAY)
 
 
 def _params(fn: Callable) -> list[str]:
@@ -987,7 +1031,7 @@ def checked_backend(backend: str, kind: str) -> str:
         if kind in JACOBIANS:
             raise SymgradError(
                 f"backend='numba' is not available for {kind} (and hessian) yet: their modules "
-                "are not specialised for their arguments' shapes, which compiled loops need",
+                "are not compiled (nor, where batched, specialised for the arguments' shapes)",
                 hint="Use the default backend='numpy' for Jacobians and Hessians.",
             )
         if importlib.util.find_spec("numba") is None:

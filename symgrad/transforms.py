@@ -202,7 +202,9 @@ def _grad_of(fun: Callable, argnums) -> Compiled:
 def jacfwd(fun: Callable, argnums: int | tuple[int, ...] = 0, backend: str = "numpy") -> Compiled:
     """The Jacobian of `fun` by forward mode, a tangent per entry of the argument: shape
     `out.shape + x.shape` (a tuple of Jacobians for tuple `argnums`). Cheap for few inputs.
-    `backend="numba"` is refused for now (the module is not specialised for shapes)."""
+    Where its JVPs run one seed at a time (a loop or branch keeps them from batching), the
+    module is specialised for the arguments' shapes and dtypes, as `jvp`'s is.
+    `backend="numba"` is refused for now (no Jacobian's module is compiled yet)."""
     return Compiled(fun, argnums, "jacfwd", backend=backend)
 
 

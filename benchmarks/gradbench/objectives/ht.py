@@ -190,9 +190,9 @@ _SEEDS = np.eye(26)  # the unit tangents of theta
 def pose_jacobian(theta, parents, base_relatives, inverse_base_absolutes):
     """d posed / d theta (posed size x 26), a column per theta by symgrad's forward mode
     (`symgrad.jvp` along each unit vector). The skeleton's loop and branches keep its tangents
-    from being batched; `symgrad.jvp` is specialised for the shapes and, on the Numba backend,
-    runs the loop over the bones compiled, where `symgrad.jacfwd`'s modules are neither yet
-    (9.4 and 5.0 ms against 11.7 per Jacobian here, NumPy and Numba)."""
+    from being batched; `symgrad.jvp` on the Numba backend runs the loop over the bones
+    compiled, where `symgrad.jacfwd`'s module is specialised but not compiled yet (5.0 ms
+    against 9.6 per Jacobian here; on NumPy the two take 9.5-10 ms)."""
     primals = (theta, parents, base_relatives, inverse_base_absolutes)
     columns = [
         symgrad.jvp(pose_transforms, primals, (seed, None, None, None), backend=BACKEND)[1]

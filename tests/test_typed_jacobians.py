@@ -1,0 +1,50 @@
+"""A Jacobian whose JVPs run one seed at a time (a loop or branch keeps them from batching) is
+specialised for its arguments as a JVP is: its module typed, without the helpers the shapes
+decide, and its values those of central differences (float64, float32, a Python float, a NumPy
+number)."""
+
+import numpy as np
+import pytest
+
+import symgrad
+
+
+def rolled(x, a):
+    """A loop: jacfwd calls its JVP once per entry of x."""
+    y = x
+    for _ in range(3):
+        y = np.tanh(a * y) + y[::-1] * 0.5
+    return y
+
+
+def central(f, args, k, eps=1e-6):
+    x = np.asarray(args[k], dtype=np.float64)
+    cols = []
+    for j in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[j] = eps
+        hi = [*args[:k], x + e if x.ndim else float(x + e), *args[k + 1 :]]
+        lo = [*args[:k], x - e if x.ndim else float(x - e), *args[k + 1 :]]
+        cols.append((np.asarray(f(*hi)) - np.asarray(f(*lo))) / (2 * eps))
+    return np.reshape(np.stack(cols, axis=-1), np.shape(f(*args)) + x.shape)
+
+
+@pytest.mark.parametrize("a", [0.7, np.float64(0.7)], ids=["float", "numpy number"])
+def test_a_jacobian_per_seed_is_specialised(a):
+    x = np.linspace(-1.0, 1.0, 5)
+    jac = symgrad.jacfwd(rolled, argnums=(0, 1))
+    jx, ja = jac(x, a)
+    np.testing.assert_allclose(jx, central(rolled, (x, a), 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ja, central(rolled, (x, float(a)), 1), rtol=1e-6, atol=1e-8)
+    source = jac.source
+    assert "Specialised for x: float64[5]" in source, source
+    jvps = source[source.index("def jvp_rolled_x") : source.index("def jacfwd_rolled")]
+    steps = [line for line in jvps.splitlines() if line.startswith(" " * 8)]  # the loops' bodies
+    assert steps and not any("_fit(" in line for line in steps), source  # (each step's, typed)
+
+
+def test_a_float32_jacobian_stays_float32():
+    x = np.linspace(-1.0, 1.0, 4, dtype=np.float32)
+    jx = symgrad.jacfwd(rolled)(x, 0.7)
+    assert jx.dtype == np.float32
+    np.testing.assert_allclose(jx, central(rolled, (x.astype(np.float64), 0.7), 0), rtol=1e-3)
