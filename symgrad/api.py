@@ -54,7 +54,7 @@ from symgrad.frontend.lower import Layout
 from symgrad.frontend.nested import Inline
 from symgrad.frontend.reads import Reads
 from symgrad.ir import Graph
-from symgrad.ir.avals import ARRAY, PYTHON, Aval, foreign, of_value
+from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, foreign, of_value
 from symgrad.passes import batch as batching
 from symgrad.passes import forward, reverse, simplify
 from symgrad.passes.avals import infer, kept, node_aval
@@ -574,42 +574,48 @@ def _jacobian(
     graph, main, _ = before[-1]
     source = _emit(graph, main, f"{what}.", before[:-1], [driver], helpers)
     artifact = _Artifact(lambda g: source, lambda: graph, name, reads, out=out[0] if out else None)
-    if kind == "jacfwd" and not (batched or trees or out):  # specialised as a JVP is
+    if not (batched or trees or out):  # specialised as a JVP or a VJP is
         artifact.floats, artifact.raw = list(argnums), fwd  # (`_shape_ints` types fwd)
 
         def typed(avals: list, signature: str) -> str:
-            return _typed_jacfwd(
-                before, argnums, avals, f"{what}.\nSpecialised for {signature}.", driver, helpers
-            )
+            doc = f"{what}.\nSpecialised for {signature}."
+            return _typed_jacobian(before, kind, argnums, avals, doc, driver, helpers)
 
         artifact.typed = typed
     return artifact
 
 
-def _typed_jacfwd(before: list, argnums, avals: list, doc: str, driver: str, helpers) -> str:
-    """The source of a Jacobian's module of one JVP per seed (`before`: the function, then a
-    JVP per argument in `argnums`, each (graph, name, doc)) with every graph simplified for the
-    arguments' Avals, and each JVP's tangent typed as the driver's seed (`_basis`) is."""
-    typed = []
+def _typed_jacobian(before: list, kind: str, argnums, avals: list, doc, driver, helpers) -> str:
+    """The source of a Jacobian's module of one JVP or VJP per seed (`before`: the function,
+    then a JVP per argument in `argnums` or a VJP per output, each (graph, name, doc)) with
+    every graph simplified for the arguments' Avals, and each seed (a JVP's tangent, a VJP's
+    cotangent) typed as the driver's (`_basis` of the argument or of the output) is."""
+    typed, outs = [], []
     for j, (g, main, what) in enumerate(before):
         t = copy.deepcopy(g)
-        if j == 0:  # the function itself
+        if j == 0:  # the function itself: its outputs' Avals type the cotangents
             simplify(t, [], avals=avals)
-        else:
+            outs = [t[o].aval for o in t.outputs]
+        elif kind == "jacfwd":
             k = argnums[j - 1]
             simplify(t, [t.params[k], t.params[-1]], avals=[*avals, _seed(avals[k])])
+        else:
+            seeds = [t.params[k] for k in argnums] + [t.params[-1]]
+            simplify(t, seeds, avals=[*avals, _seed(outs[j - 1])])
         spell_methods(t)
         typed.append((t, main, what))
     graph, main, _ = typed.pop()
     return _emit(graph, main, doc, typed, [driver], helpers)
 
 
-def _seed(aval: Aval | None) -> Aval | None:
+def _seed(aval) -> Aval | None:
     """The Aval of the driver's unit seed `_basis(x, k)` for an x of Aval `aval`: 1.0 for a
-    Python float, else an array of x's shape and dtype (`np.zeros_like` of a NumPy scalar is a
-    0-d array)."""
-    if aval is None or aval.kind == PYTHON:
-        return aval if aval is None else Aval((), np.dtype(float), PYTHON)
+    Python number, else an array of x's shape and dtype (`np.zeros_like` of a NumPy scalar is
+    a 0-d array); None where x's is not known."""
+    if not isinstance(aval, Aval) or aval.kind not in (PYTHON, SCALAR, ARRAY):
+        return None
+    if aval.kind == PYTHON:
+        return Aval((), np.dtype(float), PYTHON)
     return Aval(aval.shape, aval.dtype, ARRAY)
 
 

@@ -212,6 +212,7 @@ def jacfwd(fun: Callable, argnums: int | tuple[int, ...] = 0, backend: str = "nu
 def jacrev(fun: Callable, argnums: int | tuple[int, ...] = 0, backend: str = "numpy") -> Compiled:
     """The Jacobian of `fun` by reverse mode, a cotangent per entry of the output: shape
     `out.shape + x.shape` (a tuple of Jacobians for tuple `argnums`). Cheap for few outputs.
+    Where its VJPs run one seed at a time, the module is specialised as `jacfwd`'s is.
     `backend="numba"` is refused for now, as for jacfwd."""
     return Compiled(fun, argnums, "jacrev", backend=backend)
 

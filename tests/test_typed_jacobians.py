@@ -1,7 +1,7 @@
-"""A Jacobian whose JVPs run one seed at a time (a loop or branch keeps them from batching) is
-specialised for its arguments as a JVP is: its module typed, without the helpers the shapes
-decide, and its values those of central differences (float64, float32, a Python float, a NumPy
-number)."""
+"""A Jacobian whose JVPs (or VJPs) run one seed at a time (a loop or branch keeps them from
+batching) is specialised for its arguments as a JVP is: its module typed, without the helpers
+the shapes decide, and its values those of central differences (float64, float32, a Python
+float, a NumPy number)."""
 
 import numpy as np
 import pytest
@@ -48,3 +48,13 @@ def test_a_float32_jacobian_stays_float32():
     jx = symgrad.jacfwd(rolled)(x, 0.7)
     assert jx.dtype == np.float32
     np.testing.assert_allclose(jx, central(rolled, (x.astype(np.float64), 0.7), 0), rtol=1e-3)
+
+
+@pytest.mark.parametrize("a", [0.7, np.float32(0.7)], ids=["float", "numpy number"])
+def test_a_jacobian_per_output_entry_is_specialised(a):
+    x = np.linspace(-1.0, 1.0, 4)
+    jac = symgrad.jacrev(rolled, argnums=(0, 1))
+    jx, ja = jac(x, a)
+    np.testing.assert_allclose(jx, central(rolled, (x, float(a)), 0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(ja, central(rolled, (x, float(a)), 1), rtol=1e-5, atol=1e-7)
+    assert "Specialised for x: float64[4]" in jac.source, jac.source
