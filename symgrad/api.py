@@ -16,6 +16,7 @@ import functools
 import gc
 import importlib.util
 import inspect
+import math
 import types
 import warnings
 import weakref
@@ -574,46 +575,55 @@ def _jacobian(
     graph, main, _ = before[-1]
     source = _emit(graph, main, f"{what}.", before[:-1], [driver], helpers)
     artifact = _Artifact(lambda g: source, lambda: graph, name, reads, out=out[0] if out else None)
-    if not (batched or trees or out):  # specialised as a JVP or a VJP is
+    if not (trees or out):  # specialised as a JVP or a VJP is
         artifact.floats, artifact.raw = list(argnums), fwd  # (`_shape_ints` types fwd)
+        primal = not (batched and kind == "jacfwd")  # (`before` starts with the function)
 
         def typed(avals: list, signature: str) -> str:
             doc = f"{what}.\nSpecialised for {signature}."
-            return _typed_jacobian(before, kind, argnums, avals, doc, driver, helpers)
+            graphs = (before, kind, argnums, primal, batched)
+            return _typed_jacobian(graphs, avals, doc, driver, helpers)
 
         artifact.typed = typed
     return artifact
 
 
-def _typed_jacobian(before: list, kind: str, argnums, avals: list, doc, driver, helpers) -> str:
-    """The source of a Jacobian's module of one JVP or VJP per seed (`before`: the function,
-    then a JVP per argument in `argnums` or a VJP per output, each (graph, name, doc)) with
-    every graph simplified for the arguments' Avals, and each seed (a JVP's tangent, a VJP's
-    cotangent) typed as the driver's (`_basis` of the argument or of the output) is."""
+def _typed_jacobian(graphs: tuple, avals: list, doc: str, driver: str, helpers) -> str:
+    """The source of a Jacobian's module (`graphs`: `before`, a list of (graph, name, doc): the
+    function where `primal`, then a JVP per argument in `argnums` or a VJP per output; the kind;
+    argnums; primal; whether `batched`) with every graph simplified for the arguments' Avals,
+    and each seed (a JVP's tangent, a VJP's cotangent) typed as the driver's is: `_basis` of
+    the argument or of the output, or `_unit_columns` of it where `batched`."""
+    before, kind, argnums, primal, batched = graphs
     typed, outs = [], []
     for j, (g, main, what) in enumerate(before):
         t = copy.deepcopy(g)
-        if j == 0:  # the function itself: its outputs' Avals type the cotangents
+        if primal and j == 0:  # the function itself: its outputs' Avals type the cotangents
             simplify(t, [], avals=avals)
             outs = [t[o].aval for o in t.outputs]
         elif kind == "jacfwd":
-            k = argnums[j - 1]
-            simplify(t, [t.params[k], t.params[-1]], avals=[*avals, _seed(avals[k])])
+            k = argnums[j - primal]
+            simplify(t, [t.params[k], t.params[-1]], avals=[*avals, _seed(avals[k], batched)])
         else:
             seeds = [t.params[k] for k in argnums] + [t.params[-1]]
-            simplify(t, seeds, avals=[*avals, _seed(outs[j - 1])])
+            simplify(t, seeds, avals=[*avals, _seed(outs[j - 1], batched)])
         spell_methods(t)
         typed.append((t, main, what))
     graph, main, _ = typed.pop()
     return _emit(graph, main, doc, typed, [driver], helpers)
 
 
-def _seed(aval) -> Aval | None:
-    """The Aval of the driver's unit seed `_basis(x, k)` for an x of Aval `aval`: 1.0 for a
-    Python number, else an array of x's shape and dtype (`np.zeros_like` of a NumPy scalar is
-    a 0-d array); None where x's is not known."""
-    if not isinstance(aval, Aval) or aval.kind not in (PYTHON, SCALAR, ARRAY):
+def _seed(aval, batched: bool) -> Aval | None:
+    """The Aval of the driver's unit seed for an x of Aval `aval` (None where it is not known):
+    `_basis(x, k)` is 1.0 for a Python number, else an array of x's shape and dtype
+    (`np.zeros_like` of a NumPy scalar is a 0-d array); batched, `_unit_columns(x)` is an
+    array of x's shape and one axis more, x's size long, of x's dtype (float64 for a Python
+    number)."""
+    if not isinstance(aval, Aval) or aval.kind not in (PYTHON, SCALAR, ARRAY) or not aval.known:
         return None
+    if batched:
+        dtype = np.dtype(float) if aval.kind == PYTHON else aval.dtype
+        return Aval((*aval.shape, math.prod(aval.shape)), dtype, ARRAY)
     if aval.kind == PYTHON:
         return Aval((), np.dtype(float), PYTHON)
     return Aval(aval.shape, aval.dtype, ARRAY)
@@ -1037,7 +1047,7 @@ def checked_backend(backend: str, kind: str) -> str:
         if kind in JACOBIANS:
             raise SymgradError(
                 f"backend='numba' is not available for {kind} (and hessian) yet: their modules "
-                "are not compiled (nor, where batched, specialised for the arguments' shapes)",
+                "are not compiled yet",
                 hint="Use the default backend='numpy' for Jacobians and Hessians.",
             )
         if importlib.util.find_spec("numba") is None:

@@ -202,8 +202,8 @@ def _grad_of(fun: Callable, argnums) -> Compiled:
 def jacfwd(fun: Callable, argnums: int | tuple[int, ...] = 0, backend: str = "numpy") -> Compiled:
     """The Jacobian of `fun` by forward mode, a tangent per entry of the argument: shape
     `out.shape + x.shape` (a tuple of Jacobians for tuple `argnums`). Cheap for few inputs.
-    Where its JVPs run one seed at a time (a loop or branch keeps them from batching), the
-    module is specialised for the arguments' shapes and dtypes, as `jvp`'s is.
+    Its module is specialised for the arguments' shapes and dtypes, as `jvp`'s is (but for
+    containers of arguments or outputs).
     `backend="numba"` is refused for now (no Jacobian's module is compiled yet)."""
     return Compiled(fun, argnums, "jacfwd", backend=backend)
 
@@ -212,7 +212,7 @@ def jacfwd(fun: Callable, argnums: int | tuple[int, ...] = 0, backend: str = "nu
 def jacrev(fun: Callable, argnums: int | tuple[int, ...] = 0, backend: str = "numpy") -> Compiled:
     """The Jacobian of `fun` by reverse mode, a cotangent per entry of the output: shape
     `out.shape + x.shape` (a tuple of Jacobians for tuple `argnums`). Cheap for few outputs.
-    Where its VJPs run one seed at a time, the module is specialised as `jacfwd`'s is.
+    Its module is specialised as `jacfwd`'s is.
     `backend="numba"` is refused for now, as for jacfwd."""
     return Compiled(fun, argnums, "jacrev", backend=backend)
 

@@ -1,7 +1,7 @@
-"""A Jacobian whose JVPs (or VJPs) run one seed at a time (a loop or branch keeps them from
-batching) is specialised for its arguments as a JVP is: its module typed, without the helpers
-the shapes decide, and its values those of central differences (float64, float32, a Python
-float, a NumPy number)."""
+"""A Jacobian's module is specialised for its arguments as a JVP's is: typed, without the
+helpers the shapes decide, its values those of central differences (float64, float32, a Python
+float, a NumPy number), whether its JVPs (or VJPs) run one seed at a time (a loop keeps them
+from batching) or all at once."""
 
 import numpy as np
 import pytest
@@ -58,3 +58,25 @@ def test_a_jacobian_per_output_entry_is_specialised(a):
     np.testing.assert_allclose(jx, central(rolled, (x, float(a)), 0), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(ja, central(rolled, (x, float(a)), 1), rtol=1e-5, atol=1e-7)
     assert "Specialised for x: float64[4]" in jac.source, jac.source
+
+
+def layer(W, x):
+    """No loop: the JVPs and VJPs run all seeds at once (a trailing batch axis)."""
+    return np.tanh(W @ x) * np.sum(x[:3])
+
+
+@pytest.mark.parametrize("transform", [symgrad.jacfwd, symgrad.jacrev])
+def test_a_batched_jacobian_is_specialised(transform):
+    rng = np.random.default_rng(5)
+    W, x = rng.standard_normal((3, 4)), rng.standard_normal(4)
+    jac = transform(layer, argnums=(0, 1))
+    jw, jx = jac(W, x)
+    np.testing.assert_allclose(jw, central(layer, (W, x), 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(jx, central(layer, (W, x), 1), rtol=1e-6, atol=1e-8)
+    assert "Specialised for W: float64[3,4], x: float64[4]" in jac.source, jac.source
+    hessian = symgrad.hessian(squared, argnums=1)(W, x)
+    np.testing.assert_allclose(hessian, central(symgrad.grad(squared, 1), (W, x), 1), rtol=1e-5)
+
+
+def squared(W, x):
+    return np.sum(layer(W, x) ** 2)
