@@ -573,8 +573,11 @@ def _jacobian(
         before.insert(0, (primal, fwd.name, f"{fwd.name}({', '.join(params)}), as read."))
     helpers = BATCHED_HELPERS if batched else DRIVER_HELPERS
     graph, main, _ = before[-1]
-    source = _emit(graph, main, f"{what}.", before[:-1], [driver], helpers)
-    artifact = _Artifact(lambda g: source, lambda: graph, name, reads, out=out[0] if out else None)
+
+    def emit(g: Graph) -> str:  # the shape-polymorphic module, when asked for (`.save`)
+        return _emit(graph, main, f"{what}.", before[:-1], [driver], helpers)
+
+    artifact = _Artifact(emit, lambda: graph, name, reads, out=out[0] if out else None)
     if not (trees or out):  # specialised as a JVP or a VJP is
         artifact.floats, artifact.raw = list(argnums), fwd  # (`_shape_ints` types fwd)
         primal = not (batched and kind == "jacfwd")  # (`before` starts with the function)
