@@ -111,7 +111,7 @@ class _Artifact:
     backend: str = "numpy"  # "numba": a specialisation's elementwise work as compiled loops
     fallback: Callable[[], "_Artifact"] | None = None  # the same without compiled loops
     typed: Callable[[list, str], str] | None = None  # (Avals, signature) -> the specialised
-    # module's source, for a module of several graphs (a Jacobian's: `_typed_jacfwd`)
+    # module's source, for a module of several graphs (a Jacobian's: `_typed_jacobian`)
     ready: bool = False  # `_fn` loaded and called (compiled loops compiled): a call calls it
     foreign: bool = False  # for arrays of another library: NumPy floats made its arrays first
     _graph: Graph | None = None

@@ -51,9 +51,15 @@ def _zeros_times(x):
     return np.sum(np.zeros(3) * x) + np.sum(x)
 
 
-def test_forward_products_with_zeros_keep_numpy_arithmetic():
-    """`np.zeros(3) * x` is nan where x is inf: a forward value is computed as NumPy does."""
+def _zeros_matmul(x):
+    return np.sum(np.zeros((2, 3)) @ x) + np.sum(x)
+
+
+@pytest.mark.parametrize("fn", [_zeros_times, _zeros_matmul])
+def test_forward_products_with_zeros_keep_numpy_arithmetic(fn):
+    """`np.zeros(3) * x` and `np.zeros((2, 3)) @ x` are nan where x is inf: a forward value is
+    computed as NumPy does."""
     x = np.array([1.0, np.inf, 2.0])
     with np.errstate(invalid="ignore"):
-        assert np.isnan(symgrad.jit(_zeros_times)(x)) and np.isnan(_zeros_times(x))
-    np.testing.assert_array_equal(symgrad.grad(_zeros_times)(np.ones(3)), np.ones(3))
+        assert np.isnan(symgrad.jit(fn)(x)) and np.isnan(fn(x))
+    np.testing.assert_array_equal(symgrad.grad(fn)(np.ones(3)), np.ones(3))

@@ -8,11 +8,12 @@ equivalent node that does no work, or None:
 - `np.zeros(shape)` of node's Aval (a float64 array) where every input of one group of its
   rule is zeros: the inputs it is linear in (`jvp` LINEAR: a slice of zeros, a stack of
   zeros, a product of matrices one of which is zeros, a part of zeros an update did not
-  write: `symgrad.passes.disjoint.past`) each make a group, and `Rule.zeros`
-  lists more (the factors of a product). A group of `Rule.zeros` counts in the backward pass
-  alone: there a zero cotangent times a partial derivative that is not finite is zero, as JAX's
-  symbolic zeros make it (an output the function does not read passes no gradient), where
-  NumPy's arithmetic would give nan; in the forward pass `0.0 * x` stays as it is;
+  write: `symgrad.passes.disjoint.past`) each make a group, and `Rule.zeros` lists more (the
+  factors of a product). A product (a group of `Rule.zeros`, or a linear input beside other
+  differentiable ones: `zeros @ x`) counts in the backward pass alone: there a zero cotangent
+  times a partial derivative that is not finite is zero, as JAX's symbolic zeros make it (an
+  output the function does not read passes no gradient), where NumPy's arithmetic would give
+  nan; in the forward pass `0.0 * x` and `np.zeros((2, 3)) @ x` stay as they are;
 - x for `x + zeros`, `zeros + x` and `x - zeros`, and `-x` for `zeros - x`, of x's Aval (a
   sum whose shape and dtype the zeros do not change);
 - x for an update of x (`x[i] = v`) that writes zeros into zeros, or x's own entries back;
@@ -73,7 +74,8 @@ def rewrite(rw, node) -> int | None:
     if rule is None or rule.fill is not None or not _zeros_aval(node.aval):
         return None
     grouped = split_inputs(rule, node.inputs, node.attrs)
-    groups = [(p,) for p, t in rule.jvp.items() if t is LINEAR]
+    alone = len(rule.vjp) == 1  # (linear in its one differentiable input: no product)
+    groups = [(p,) for p, t in rule.jvp.items() if t is LINEAR and (alone or node.backward)]
     if node.backward:
         groups += list(rule.zeros)
     for group in groups:
