@@ -104,6 +104,12 @@ def in_domain(v, domain: str) -> bool:
         return np.abs(v).min() > GAP
     if domain == "invertible":
         return v.ndim >= 2 and v.shape[-1] == v.shape[-2] > 1 and np.linalg.cond(v).max() < 20
+    if domain.endswith(("svd", "qr")):  # full rank (QR's R invertible), and for the SVD
+        if v.ndim < 2:  # singular values apart: differentiable (a broadcast matrix's rows alike,
+            return False  # a cross product's rows in one plane: a zero one, its vectors arbitrary)
+        s = np.linalg.svd(v, compute_uv=False)
+        gaps = -np.diff(s, axis=-1) if s.shape[-1] > 1 and domain.endswith("svd") else s
+        return bool(s.min() > GAP and gaps.min() > GAP)
     return True
 
 
