@@ -568,7 +568,8 @@ def _jacobian(
         doc = f"{what}: reverse mode ({passes}) {per}.{holds}"
         driver = jacrev_driver(name, doc, fwd.name, params, wrt, mains, nest, batched)
     before = [(g, m, f"{fwd.name} and {s}.") for g, m, s in zip(graphs, mains, seeds)]
-    if not (batched and kind == "jacfwd"):  # the driver calls the function for its output
+    has_primal = not (batched and kind == "jacfwd")  # the driver calls the function itself
+    if has_primal:
         primal = simplify(copy.deepcopy(fwd), [])
         before.insert(0, (primal, fwd.name, f"{fwd.name}({', '.join(params)}), as read."))
     helpers = BATCHED_HELPERS if batched else DRIVER_HELPERS
@@ -580,32 +581,32 @@ def _jacobian(
     artifact = _Artifact(emit, lambda: graph, name, reads, out=out[0] if out else None)
     if not (trees or out):  # specialised as a JVP or a VJP is
         artifact.floats, artifact.raw = list(argnums), fwd  # (`_shape_ints` types fwd)
-        primal = not (batched and kind == "jacfwd")  # (`before` starts with the function)
+        seeds = (kind, argnums, has_primal, batched)
 
         def typed(avals: list, signature: str) -> str:
             doc = f"{what}.\nSpecialised for {signature}."
-            graphs = (before, kind, argnums, primal, batched)
-            return _typed_jacobian(graphs, avals, doc, driver, helpers)
+            return _typed_jacobian(before, seeds, avals, doc, driver, helpers)
 
         artifact.typed = typed
     return artifact
 
 
-def _typed_jacobian(graphs: tuple, avals: list, doc: str, driver: str, helpers) -> str:
-    """The source of a Jacobian's module (`graphs`: `before`, a list of (graph, name, doc): the
-    function where `primal`, then a JVP per argument in `argnums` or a VJP per output; the kind;
-    argnums; primal; whether `batched`) with every graph simplified for the arguments' Avals,
-    and each seed (a JVP's tangent, a VJP's cotangent) typed as the driver's is: `_basis` of
-    the argument or of the output, or `_unit_columns` of it where `batched`."""
-    before, kind, argnums, primal, batched = graphs
+def _typed_jacobian(before: list, seeds: tuple, avals: list, doc: str, driver, helpers) -> str:
+    """The source of a Jacobian's module (`before`, a list of (graph, name, doc): the function
+    where the driver calls it, then a JVP per argument or a VJP per output) with every graph
+    simplified for the arguments' Avals, and each seed (a JVP's tangent, a VJP's cotangent)
+    typed as the driver's is (`seeds`: the kind, argnums, whether `before` starts with the
+    function, whether batched): `_basis` of the argument or of the output, or `_unit_columns`
+    of it where batched."""
+    kind, argnums, has_primal, batched = seeds
     typed, outs = [], []
     for j, (g, main, what) in enumerate(before):
         t = copy.deepcopy(g)
-        if primal and j == 0:  # the function itself: its outputs' Avals type the cotangents
+        if has_primal and j == 0:  # the function itself: its outputs' Avals type the cotangents
             simplify(t, [], avals=avals)
             outs = [t[o].aval for o in t.outputs]
         elif kind == "jacfwd":
-            k = argnums[j - primal]
+            k = argnums[j - has_primal]
             simplify(t, [t.params[k], t.params[-1]], avals=[*avals, _seed(avals[k], batched)])
         else:
             seeds = [t.params[k] for k in argnums] + [t.params[-1]]

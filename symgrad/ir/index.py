@@ -30,10 +30,11 @@ def is_basic(index: tuple, dyn_kinds: tuple[str, ...]) -> bool:
     return True
 
 
-def folded(index: tuple, known: dict[int, int]) -> tuple[tuple, list[int]]:
-    """The index with the runtime parts whose values are known (`known`: part k -> its int)
-    written in, and the parts left (their numbers before, in order), numbered from 0 again."""
-    left = [k for k in range(_parts(index)) if k not in known]
+def folded(index: tuple, n_parts: int, known: dict[int, int]) -> tuple[tuple, list[int]]:
+    """The index of `n_parts` runtime parts with those whose values are known (`known`: part
+    k -> its int) written in, and the parts left (their numbers before, in order), numbered
+    from 0 again."""
+    left = [k for k in range(n_parts) if k not in known]
     renumbered = {k: Dyn(n) for n, k in enumerate(left)}
 
     def item(it):
@@ -44,10 +45,3 @@ def folded(index: tuple, known: dict[int, int]) -> tuple[tuple, list[int]]:
         return it
 
     return tuple(item(it) for it in index), left
-
-
-def _parts(index: tuple) -> int:
-    """How many runtime parts the index reads."""
-    ks = [it.k for it in index if isinstance(it, Dyn)]
-    ks += [b.k for it in index if isinstance(it, Slice) for b in it if isinstance(b, Dyn)]
-    return max(ks, default=-1) + 1

@@ -35,10 +35,8 @@ def read_written(rw, node) -> int | None:
     of one (a seed: `g[0] = 1.0`) with the read's Aval: the value just written. (A value
     computed stays read from the array: `x[i] += v` twice updates x in place.)"""
     g = rw.g
-    if node.op != "getitem" or len(node.inputs) != 1:
-        return None
-    update = g[node.inputs[0]]
-    if update.op != "setitem" or len(update.inputs) != 2 or update.attrs != node.attrs:
+    update = _read_of(g, node, "setitem")
+    if update is None or len(update.inputs) != 2 or update.attrs != node.attrs:
         return None
     v = g[update.inputs[1]]
     filled = v.op in RULES and RULES[v.op].fill is not None
@@ -50,10 +48,8 @@ def read_written(rw, node) -> int | None:
 
 def past(g, node) -> int | None:
     """The array x a `getitem` of `x[i] = v` reads past (see the module docstring), else None."""
-    if node.op != "getitem" or len(node.inputs) != 1:
-        return None
-    update = g[node.inputs[0]]
-    if update.op != "setitem" or len(update.inputs) != 2:
+    update = _read_of(g, node, "setitem")
+    if update is None or len(update.inputs) != 2:
         return None
     x = g[update.inputs[0]].aval
     if not (isinstance(x, Aval) and x.known and x.kind == ARRAY and x.shape):
@@ -63,6 +59,15 @@ def past(g, node) -> int | None:
     if written is None or read is None or written & read:
         return None
     return update.inputs[0]
+
+
+def _read_of(g, node, op: str):
+    """The node a static read (`getitem` with no runtime index part) reads, where it is an
+    `op` node, else None."""
+    if node.op != "getitem" or len(node.inputs) != 1:
+        return None
+    source = g[node.inputs[0]]
+    return source if source.op == op else None
 
 
 def _positions(index: tuple, n: int) -> set[int] | None:
@@ -81,11 +86,9 @@ def _positions(index: tuple, n: int) -> set[int] | None:
 
 def read_joined(rw, node) -> int | None:
     g = rw.g
-    if node.op != "getitem" or len(node.inputs) != 1:
-        return None
-    join = g[node.inputs[0]]
+    join = _read_of(g, node, "stack")
     index = node.attrs["index"]
-    if join.op != "stack" or join.attrs.get("axis", 0) != 0 or len(index) != 1:
+    if join is None or join.attrs.get("axis", 0) != 0 or len(index) != 1:
         return None
     (k,) = index
     n = len(join.inputs)

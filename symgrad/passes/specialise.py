@@ -234,7 +234,7 @@ def _static_index(rw, node) -> int | None:
     known = {k: g.const_value(i) for k, i in enumerate(parts) if _static_int(g, i)}
     if not known:
         return None
-    index, left = folded(node.attrs["index"], known)
+    index, left = folded(node.attrs["index"], n_parts, known)
     attrs = {**node.attrs, "n_parts": len(left), "index": index}
     return rw.new(node, node.op, node.inputs[:first] + tuple(parts[k] for k in left), attrs)
 
