@@ -16,8 +16,9 @@ It then prints, per row and size:
   N chosen so that each row takes a fixed time budget;
 - ratio = emitted / hand, and the peak traced memory (tracemalloc, one call each side) of both
   and its ratio;
-- a geometric mean of the time ratios, and a per-call overhead: a compiled gradient's call on
-  10 elements minus a direct call of the emitted function it dispatches to.
+- a geometric mean of the time ratios, and per-call overheads: a call of a compiled gradient,
+  of `symgrad.jvp` and of a vjp's function on 10 elements minus a direct call of the emitted
+  function it dispatches to.
 
 Targets are printed beside the numbers as ok / MISS and never change the exit status: a large row
 at most 1.2x the hand-written time, a small row at most 1.5x, the geometric mean at most 1.1x,
@@ -581,31 +582,53 @@ def beside_jax(row: Row, args: tuple) -> dict:
 
 
 def per_call_overhead(quick: bool) -> str:
-    """A compiled gradient's call on 10 elements minus a direct call of its emitted function."""
+    """A call of grad, jvp and a vjp's function on 10 elements minus a direct call of the
+    emitted function it runs (the module specialised for the arguments' shapes and dtypes)."""
     x = np.linspace(-1.0, 1.0, 10)
+    t = np.ones(10)
     g = symgrad.grad(chain_loss)
-    g(x)
-    try:  # the module specialised for x's shape and dtype, as g's call dispatches to it
-        direct = symgrad.api.specialised(g._artifact, [x]).fn
-    except (AttributeError, TypeError) as e:
-        return f"per-call overhead: unavailable ({type(e).__name__}: {first_line(e)})"
-    assert disagreement(direct(x), g(x)) is None
+    _, vjp_fn = symgrad.vjp(chain_loss, x)
+    cases = [
+        ("grad", lambda x: g(x), lambda: (symgrad.api.specialised(g._artifact, [x]).fn, ())),
+        ("jvp", lambda x: symgrad.jvp(chain_loss, (x,), (t,)), lambda: _jvp_module(x, t)),
+        ("vjp_fn", lambda x: vjp_fn(1.0), lambda: _vjp_module(vjp_fn, x)),
+    ]
     calls = 200 if quick else 2000
 
-    def many(f):
+    def many(f, *args):
         def run(x):
             for _ in range(calls):
-                f(x)
+                f(x, *args)
 
         return run
 
-    t_compiled, t_direct = interleaved_best([many(g), many(direct)], (x,), 3 if quick else 15, 1)
-    us = 1e6 / calls
-    return (
-        f"per-call overhead (chain, n=10): {us * (t_compiled - t_direct):.2f} us  "
-        f"(compiled call {us * t_compiled:.2f} us, "
-        f"the emitted function directly {us * t_direct:.2f} us)"
-    )
+    parts = []
+    for name, call, module in cases:
+        want = call(x)
+        try:
+            direct, extra = module()
+        except (AttributeError, TypeError, KeyError, StopIteration) as e:
+            return f"per-call overhead: unavailable ({type(e).__name__}: {first_line(e)})"
+        got = direct(x, *extra)
+        assert disagreement(got, want if name != "vjp_fn" else want[0]) is None, name
+        fns = [many(call), many(direct, *extra)]
+        t_call, t_direct = interleaved_best(fns, (x,), 3 if quick else 15, 1)
+        us = 1e6 / calls
+        parts.append(f"{name} {us * (t_call - t_direct):.2f} us ({us * t_direct:.2f} us direct)")
+    return "per-call overhead (chain, n=10): " + ", ".join(parts)
+
+
+def _jvp_module(x, t):
+    """The emitted function `symgrad.jvp(chain_loss, (x,), (t,))` runs, and its extra argument."""
+    fast = symgrad.transforms._FAST[(chain_loss, "numpy")]
+    module = next(iter(fast.modules.values()))[2]
+    return (lambda x, t: tuple(module.fn(x, t))), (t,)
+
+
+def _vjp_module(vjp_fn, x):
+    """The emitted function `vjp_fn(1.0)` runs, and its extra argument."""
+    artifact = symgrad.api.specialised(vjp_fn._of.on_leaves((x,))[2], [x, 1.0])
+    return artifact.fn, (1.0,)
 
 
 def mark(ok: bool) -> str:

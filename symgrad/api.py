@@ -695,11 +695,6 @@ def _bind(fn: Callable, args: tuple, kwargs: dict) -> list:
     return list(bound.arguments.values())
 
 
-def _call(artifact: _Artifact, fn: Callable, values: list) -> Any:
-    """The compiled module, specialised for `values`, called on them."""
-    return _run(specialised(artifact, values), fn, values)
-
-
 def _invoke(artifact: _Artifact, values) -> Any:
     """The artifact's function on values, loaded first where it is not yet (then `ready`). The
     first call of a module with compiled loops compiles them, without Numba's performance
@@ -1128,16 +1123,27 @@ def vjp(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Derivativ
         raise NotDifferentiableError(f"vjp of {fun.__qualname__}: no float argument")
     compiled = Compiled(fun, floats, "vjp", backend=backend)
     leaves, trees, artifact = compiled.on_leaves(primals)
+    fast: dict = {}  # a cotangent's `_key` -> the module specialised for it (see below)
 
     def call(ct):
-        cts = output_leaves(fun, "vjp", ct, out, artifact.out)
-        result = _call(artifact, compiled.fn, leaves + cts)
+        module = fast.get(_key(ct))
+        if module is None:
+            cts = output_leaves(fun, "vjp", ct, out, artifact.out)
+            module = specialised(artifact, leaves + cts)
+            if not trees and artifact.out is None and type(ct) in _PLAIN_COTANGENTS:
+                fast[_key(ct)] = module  # one array or number of a shape its key says: checked
+        else:
+            cts = [ct]
+        result = _run(module, compiled.fn, leaves + cts)
         result = result if isinstance(result, tuple) else (result,)
         cotangents = in_structures(iter(result), dict(trees), compiled.argnums)
         found = dict(zip(floats, cotangents))
         return tuple(found.get(k) for k in range(len(primals)))
 
     return out, Derivative("vjp_fn", compiled, call, artifact)
+
+
+_PLAIN_COTANGENTS = (float, np.ndarray, np.float64, np.float32)
 
 
 def emit_module(

@@ -18,15 +18,18 @@ from typing import Any, Callable
 import numpy as np
 
 from symgrad.api import (
+    _SPECIALISATIONS,
     Compiled,
     Derivative,
     _bind,
-    _call,
+    _run,
     _static,
     as_tuple,
     grad,
     inlined,
     run_on_copies,
+    signature_key,
+    specialised,
 )
 from symgrad.containers import differentiable, tangent_leaves
 from symgrad.errors import NotDifferentiableError, SymgradError
@@ -65,43 +68,90 @@ def _paired(fun: Callable, primals, tangents) -> tuple[tuple, tuple]:
 
 class _Forward:
     """The forward-mode module of fun differentiating the arguments `nums` (containers
-    flattened, compiled for their structure), called on primals and their tangents. Where
-    every argument is given, each a float or an array, the module is kept for the next call
-    while nothing it read has changed (`Reads.fresh`), as a compiled call's fast path does:
-    `symgrad.jvp` in a loop pays no binding and flattening per call."""
-
-    PLAIN = (float, np.ndarray)  # arguments that are their own leaves
+    flattened, compiled for their structure), called on primals and their tangents."""
 
     def __init__(self, fun: Callable, nums: tuple[int, ...], backend: str):
         self.fun, self.nums = fun, nums
         self.compiled = Compiled(fun, nums, "jvp", backend=backend)
-        self.plain: Any = None  # the module for plain arguments, all given
         params = inspect.signature(self.compiled.fn).parameters.values()
         positional = all(p.kind == p.POSITIONAL_OR_KEYWORD for p in params)
         self.arity = len(params) if positional and self.compiled.bound is None else None
 
-    def __call__(self, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
-        """(outputs, their tangents), in the output's structure."""
-        plain = len(primals) == self.arity and all(type(p) in self.PLAIN for p in primals)
-        if plain and self.plain is not None and self.plain.reads.fresh():
-            leaves, trees, artifact = list(primals), {}, self.plain
-        else:
-            leaves, pairs, artifact = self.compiled.on_leaves(primals)
-            trees, self.plain = dict(pairs), artifact if plain else None
+    def __call__(self, primals: tuple, tangents: tuple, fast: _Fast | None) -> tuple[Any, Any]:
+        """(outputs, their tangents), in the output's structure. The module specialised for
+        these arguments goes to `fast` where it ran on them as they were given, so that a
+        call with arguments of their types skips the binding, flattening and casting."""
+        leaves, pairs, artifact = self.compiled.on_leaves(primals)
+        trees = dict(pairs)
         ts = []
         for k, at in zip(self.nums, self.compiled.argnums):  # (a method's self comes first)
             cast = lambda where, p, t, k=k: _tangent_like(self.fun, f"argument {k}{where}", p, t)  # noqa: E731
             ts += tangent_leaves(primals[k], tangents[k], trees.get(at), cast)
-        return _outputs(_call(artifact, self.compiled.fn, leaves + ts), artifact.out)
+        values = leaves + ts
+        module = specialised(artifact, values)
+        result = _outputs(_run(module, self.compiled.fn, values), artifact.out)
+        if fast is not None and self._as_given(primals, tangents, ts):
+            fast.learn(primals, tangents, self, artifact, module)
+        return result
+
+    def _as_given(self, primals: tuple, tangents: tuple, ts: list) -> bool:
+        """Whether the module's arguments were the primals, then the tangents, as given:
+        every argument there, each a float or an array, each tangent one the cast kept."""
+        return (
+            len(primals) == self.arity
+            and all(type(p) in (float, np.ndarray) for p in primals)
+            and all(t is tangents[k] for k, t in zip(self.nums, ts))
+        )
+
+
+class _Fast:
+    """The jvp modules of one function by the types of the latest calls' arguments
+    (`signature_key` of primals and tangents, as a compiled call's fast path keys them): a
+    call with arguments of those types, nothing the function read changed since, runs its
+    module on them directly. Learnt only from calls whose module ran on the arguments as
+    given (`_Forward._as_given`): none of them needs a cast or a check."""
+
+    def __init__(self):
+        self.shape_ints: tuple[int, ...] = ()  # the int primals whose values the keys hold
+        self.modules: dict = {}  # key -> (its _Forward, the artifact, the specialised module)
+
+    def __call__(self, primals: tuple, tangents: tuple) -> tuple[Any, Any] | None:
+        hit = self.modules.get(signature_key(primals + tangents, self.shape_ints))
+        if hit is None or not hit[1].reads.fresh():
+            return None
+        forward, artifact, module = hit
+        nums = forward.nums  # (all of them where there are as many: a subset of the positions)
+        picked = tangents if len(nums) == len(tangents) else tuple(tangents[k] for k in nums)
+        values = primals + picked
+        return _outputs(_run(module, forward.compiled.fn, values), artifact.out)
+
+    def learn(self, primals: tuple, tangents: tuple, forward: _Forward, artifact, module) -> None:
+        shape_ints = artifact.shape_ints or ()
+        if shape_ints != self.shape_ints or len(self.modules) >= _SPECIALISATIONS:
+            self.modules.clear()
+            self.shape_ints = shape_ints
+        key = signature_key(primals + tangents, shape_ints)
+        self.modules[key] = (forward, artifact, module)
 
 
 _FORWARDS: OrderedDict = OrderedDict()  # (fun, nums, backend) -> its _Forward, the latest 64
+_FAST: OrderedDict = OrderedDict()  # (fun, backend) -> its _Fast, the latest 64
 
 
 def _jvp_call(
     fun: Callable, primals: tuple, tangents: tuple, backend: str = "numpy"
 ) -> tuple[Any, Any]:
     """(primal_out, tangent_out)."""
+    fast = None
+    if type(primals) is tuple and type(tangents) is tuple:  # (the common case, first)
+        try:
+            fast = _FAST.get((fun, backend))
+        except TypeError:  # (an unhashable callable)
+            pass
+        if fast is not None:
+            result = fast(primals, tangents)
+            if result is not None:
+                return result
     primals, tangents = _paired(fun, primals, tangents)
     nums = tuple(
         k
@@ -114,11 +164,14 @@ def _jvp_call(
     except KeyError:
         forward = _Forward(fun, nums, backend)
     except TypeError:  # (an unhashable callable)
-        return _Forward(fun, nums, backend)(primals, tangents)
+        return _Forward(fun, nums, backend)(primals, tangents, None)
     _FORWARDS[key] = forward
-    if len(_FORWARDS) > 64:
-        _FORWARDS.popitem(last=False)
-    return forward(primals, tangents)
+    if fast is None:
+        fast = _FAST[(fun, backend)] = _Fast()
+    for table in (_FORWARDS, _FAST):
+        if len(table) > 64:
+            table.popitem(last=False)
+    return forward(primals, tangents, fast)
 
 
 def _outputs(result: tuple, layout: Layout | None) -> tuple[Any, Any]:
@@ -175,14 +228,18 @@ def linearize(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Der
         raise NotDifferentiableError(f"linearize of {fun.__qualname__}: no float argument")
     module = _Forward(fun, floats, backend)
     artifact = module.compiled.on_leaves(primals)[2]
+    fast = _Fast()
 
     def call(*tangents):
+        result = fast(primals, tangents)
+        if result is not None:
+            return result[1]
         if len(tangents) != len(primals):
             raise SymgradError(
                 f"linearize of {fun.__qualname__}: {len(tangents)} tangents for "
                 f"{len(primals)} arguments"
             )
-        return module(primals, tangents)[1]
+        return module(primals, tangents, fast)[1]
 
     return out, Derivative("f_jvp", module.compiled, call, artifact)
 

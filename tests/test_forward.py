@@ -157,3 +157,33 @@ def test_jvp_through_a_rule_without_a_forward_rule_says_so(monkeypatch):
 
     with pytest.raises(symgrad.NotDifferentiableError, match="forward-mode"):
         symgrad.jvp(f, (np.ones(2),), (np.ones(2),))
+
+
+def test_repeated_calls_skip_binding_and_casting_only_where_the_arguments_allow():
+    """A jvp, linearize or vjp_fn called again with arguments of the same types runs the
+    module it specialised directly; a tangent that needs a cast, a tangent or cotangent of
+    another shape, a length-deciding int of another value each take the full path."""
+
+    def f(x, n, y):
+        return np.sum(x[:n] ** 2) * y
+
+    x32, x64 = np.arange(4.0, dtype=np.float32), np.arange(4.0)
+    for _ in range(2):  # a float64 tangent of a float32 array: cast on every call
+        out, out_dot = symgrad.jvp(f, (x32, 3, 2.0), (np.ones(4), None, 0.0))
+        assert out_dot.dtype == np.float32 and out_dot == 2 * 2 * (0 + 1 + 2)
+    for n in (3, 3, 2, 4, 2):  # n decides a length: its value is part of the key
+        out, out_dot = symgrad.jvp(f, (x64, n, 2.0), (np.ones(4), None, 1.0))
+        assert out == 2 * np.sum(x64[:n] ** 2)
+        assert out_dot == 2 * 2 * np.sum(x64[:n]) + np.sum(x64[:n] ** 2)
+    with pytest.raises(symgrad.SymgradError, match="shape"):  # after fast calls: still checked
+        symgrad.jvp(f, (x64, 2, 2.0), (np.ones(3), None, 1.0))
+    out, f_jvp = symgrad.linearize(f, x64, 3, 2.0)
+    for t in (1.0, 1.0, 0.5):
+        assert f_jvp(np.ones(4), None, t) == 2 * 2 * 3 + 5 * t
+    _, vjp_fn = symgrad.vjp(f, x64, 3, 2.0)
+    for ct in (1.0, 1.0, np.float64(2.0), 3):
+        dx, dn, dy = vjp_fn(ct)
+        assert np.array_equal(dx, ct * 2 * 2 * np.array([0, 1, 2, 0])) and dn is None
+        assert dy == 5 * ct
+    with pytest.raises(symgrad.SymgradError, match="shape"):
+        vjp_fn(np.ones(2))
