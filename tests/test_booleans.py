@@ -72,3 +72,32 @@ def test_and_is_written_as_python_writes_it():
     g = symgrad.grad(search)
     g(np.sort(X), 0.3)
     assert " and x[i] < t" in g.source
+
+
+def squares(xs, n):
+    s = 0.0
+    for d in range(n):
+        s = s + np.sum(xs[d] ** 2)  # d known at run time only: a chain of conditional expressions
+    return s
+
+
+def test_an_item_picked_at_run_time_from_a_long_list_is_written_in_linear_work(monkeypatch):
+    """Each level of the chain `xs[0] if d == 0 or d == -n else (xs[1] if ...)` is written
+    once: trying a cond as an expression once wrote its branches in full, and writing it as
+    statements wrote them again, so a list of 12 items took 4,119 writes of a cond (36 now)."""
+    writes = []
+    cond = symgrad.emit.codegen.WRITERS["cond"]
+    monkeypatch.setitem(
+        symgrad.emit.codegen.WRITERS, "cond", lambda w, node: writes.append(1) or cond(w, node)
+    )
+    counts = {}
+    for n in (4, 12):
+        xs = [np.full(3, float(k)) for k in range(n)]
+        writes.clear()
+        grads = symgrad.grad(squares)(xs, n - 1)
+        counts[n] = len(writes)
+        assert all(
+            np.array_equal(g, 2 * x if k < n - 1 else 0 * x)
+            for k, (g, x) in enumerate(zip(grads, xs))
+        )
+    assert 0 < counts[12] <= 4 * counts[4], counts

@@ -569,7 +569,7 @@ def _as_expression(writer, node, captured: list[str], read) -> ast.expr | None:
     pred, values = node.inputs[0], []
     for branch, params in zip(node.attrs["branches"], node.attrs["params"]):
         sub = writer.sub_writer(branch, dict(zip(branch.params, [captured[j] for j in params])))
-        if sub.statements():
+        if _has_statements(sub):
             return None
         out = branch.outputs[read[0]]
         given = branch[out].op == "param" and node.inputs[1 + params[branch.params.index(out)]]
@@ -582,6 +582,16 @@ def _as_expression(writer, node, captured: list[str], read) -> ast.expr | None:
     if kind_a == "pred":
         return ast.BoolOp(ast.Or(), [test, b])
     return ast.IfExp(test, a, b)
+
+
+def _has_statements(sub) -> bool:
+    """Whether `sub.statements()` writes a line, told without writing them: a node that is no
+    param or item and is not written inline (a structured node never is). Writing them would
+    try a nested cond as an expression first too, then write it again as statements: twice the
+    work per level of nesting, 2^9 conds for an item of a list of 9 picked at run time."""
+    return bool(sub.adds_into) or any(
+        n.op not in ("param", "item") and n.id not in sub.inline for n in sub.graph.nodes()
+    )
 
 
 def write_cond_vjp(writer, node) -> list[str]:
