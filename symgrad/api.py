@@ -298,11 +298,14 @@ def _specialisation(
     another library, param `other` one of them (`symgrad.foreign`): no array changed in place
     and no copy made, which Dask's immutable arrays need (NumPy's `np.copy` would compute
     them), and arrays made from shapes made like param `other` (`made_like`)."""
-    if artifact.typed is not None:  # (its graphs typed alike, on NumPy: no loops, no foreign)
-        if loops or other is not None:
+    if artifact.typed is not None:  # a Jacobian's graphs, typed alike (not for foreign arrays)
+        if other is not None:
             return artifact
-        source = artifact.typed(avals, signature)
-        return _Artifact(lambda g: source, lambda: artifact.graph, artifact.name, artifact.reads)
+        source = artifact.typed(avals, signature, loops)
+        found = _Artifact(lambda g: source, lambda: artifact.graph, artifact.name, artifact.reads)
+        if loops:
+            found.fallback = lambda: _specialisation(artifact, base, avals, signature, False)
+        return found
     graph = copy.deepcopy(base)
     floats = [graph.params[k] for k in artifact.floats]
     simplify(graph, floats, avals=avals, batch_loops=other is None)
@@ -435,7 +438,7 @@ def _compile(
             cached = _jacobian(fn, argnums, kind, single, dict(trees))
         else:
             cached = _derivative(fn, argnums, kind, dict(trees), has_aux)
-            cached.backend = backend
+        cached.backend = backend
         _CACHE.setdefault(fn, {})[key] = cached  # only a finished compilation is cached
     return cached
 
@@ -583,21 +586,26 @@ def _jacobian(
         artifact.floats, artifact.raw = list(argnums), fwd  # (`_shape_ints` types fwd)
         seeds = (kind, argnums, has_primal, batched)
 
-        def typed(avals: list, signature: str) -> str:
+        def typed(avals: list, signature: str, loops: bool) -> str:
             doc = f"{what}.\nSpecialised for {signature}."
-            return _typed_jacobian(before, seeds, avals, doc, driver, helpers)
+            if loops:
+                doc += " Elementwise work and loops run compiled by Numba."
+            return _typed_jacobian(before, seeds, avals, doc, driver, helpers, loops)
 
         artifact.typed = typed
     return artifact
 
 
-def _typed_jacobian(before: list, seeds: tuple, avals: list, doc: str, driver, helpers) -> str:
+def _typed_jacobian(
+    before: list, seeds: tuple, avals: list, doc: str, driver, helpers, loops: bool
+) -> str:
     """The source of a Jacobian's module (`before`, a list of (graph, name, doc): the function
     where the driver calls it, then a JVP per argument or a VJP per output) with every graph
     simplified for the arguments' Avals, and each seed (a JVP's tangent, a VJP's cotangent)
     typed as the driver's is (`seeds`: the kind, argnums, whether `before` starts with the
     function, whether batched): `_basis` of the argument or of the output, or `_unit_columns`
-    of it where batched."""
+    of it where batched. With `loops`, each graph's elementwise work and loops are compiled
+    by Numba, as a gradient's are; the driver stays Python."""
     kind, argnums, has_primal, batched = seeds
     typed, outs = [], []
     for j, (g, main, what) in enumerate(before):
@@ -611,10 +619,12 @@ def _typed_jacobian(before: list, seeds: tuple, avals: list, doc: str, driver, h
         else:
             seeds = [t.params[k] for k in argnums] + [t.params[-1]]
             simplify(t, seeds, avals=[*avals, _seed(outs[j - 1], batched)])
+        if loops:
+            fuse(t)
         spell_methods(t)
         typed.append((t, main, what))
     graph, main, _ = typed.pop()
-    return _emit(graph, main, doc, typed, [driver], helpers)
+    return _emit(graph, main, doc, typed, [driver], helpers, loops=loops)
 
 
 def _seed(aval, batched: bool) -> Aval | None:
@@ -791,7 +801,7 @@ class Compiled:
         self.kind = kind
         self.has_aux = has_aux
         argnums = () if kind == "jit" else argnums  # it differentiates nothing
-        self.backend = checked_backend(backend, kind)
+        self.backend = checked_backend(backend)
         self.argnums, self._single = _normalise_argnums(fn, argnums)
         self.__name__ = f"{kind}_{getattr(fn, '__name__', 'f')}"
         self.__qualname__ = f"{kind}_{fn.__qualname__}"
@@ -1036,24 +1046,17 @@ def _decorator(
 BACKENDS = ("numpy", "numba")
 
 
-def checked_backend(backend: str, kind: str) -> str:
+def checked_backend(backend: str) -> str:
     """`backend`, which must be one of `BACKENDS` (and, for "numba", importable)."""
     if backend not in BACKENDS:
         raise SymgradError(
             f"unknown backend {backend!r}; the backends are {', '.join(map(repr, BACKENDS))}"
         )
-    if backend == "numba":
-        if kind in JACOBIANS:
-            raise SymgradError(
-                f"backend='numba' is not available for {kind} (and hessian) yet: their modules "
-                "are not compiled yet",
-                hint="Use the default backend='numpy' for Jacobians and Hessians.",
-            )
-        if importlib.util.find_spec("numba") is None:
-            raise SymgradError(
-                "backend='numba' needs Numba, which is not installed",
-                hint='pip install "symgrad[numba]" (or pip install numba).',
-            )
+    if backend == "numba" and importlib.util.find_spec("numba") is None:
+        raise SymgradError(
+            "backend='numba' needs Numba, which is not installed",
+            hint='pip install "symgrad[numba]" (or pip install numba).',
+        )
     return backend
 
 

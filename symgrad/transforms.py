@@ -260,8 +260,9 @@ def jacfwd(fun: Callable, argnums: int | tuple[int, ...] = 0, backend: str = "nu
     """The Jacobian of `fun` by forward mode, a tangent per entry of the argument: shape
     `out.shape + x.shape` (a tuple of Jacobians for tuple `argnums`). Cheap for few inputs.
     Its module is specialised for the arguments' shapes and dtypes, as `jvp`'s is (but for
-    containers of arguments or outputs).
-    `backend="numba"` is refused for now (no Jacobian's module is compiled yet)."""
+    containers of arguments or outputs). With `backend="numba"`, the JVPs' loops and
+    elementwise work run compiled, as a gradient's do (the driver assembling the Jacobian
+    stays Python)."""
     return Compiled(fun, argnums, "jacfwd", backend=backend)
 
 
@@ -269,8 +270,7 @@ def jacfwd(fun: Callable, argnums: int | tuple[int, ...] = 0, backend: str = "nu
 def jacrev(fun: Callable, argnums: int | tuple[int, ...] = 0, backend: str = "numpy") -> Compiled:
     """The Jacobian of `fun` by reverse mode, a cotangent per entry of the output: shape
     `out.shape + x.shape` (a tuple of Jacobians for tuple `argnums`). Cheap for few outputs.
-    Its module is specialised as `jacfwd`'s is.
-    `backend="numba"` is refused for now, as for jacfwd."""
+    Its module is specialised, and with `backend="numba"` compiled, as `jacfwd`'s is."""
     return Compiled(fun, argnums, "jacrev", backend=backend)
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from symgrad.ir import Graph
-from symgrad.ir.avals import Aval
+from symgrad.ir.avals import Aval, float64_number
 from symgrad.ir.graph import subgraphs
 from symgrad.ir.structured import LoopVjp, schema
 from symgrad.passes import residuals, specialise, tape
@@ -195,6 +195,8 @@ class _Rewriter:
             return ins[1]
         if op in ("divide", "power") and _number(g, ins[1]) == 1 and ins[0] in self.floats:
             return ins[0]
+        if op == "power" and _number(g, ins[1]) == 0 and float64_number(g[ins[0]].aval):
+            return self.const(node, 1.0)  # (IEEE's pow(x, 0) is 1 for every x, NaN and inf too)
         if op == "add" and ins[0] == ins[1] and ins[0] in self.floats:
             return self.new(node, "multiply", (self.const(node, 2), ins[0]))
         if op == "shape":
