@@ -21,7 +21,7 @@ complicated variant preceded by the two columns ∂err[3i + j]/∂us[i][0], ∂e
 The objective is the composition of `pose_transforms` (theta → the posed skeleton: the loop
 over bones with the parent chain, the rotation matrices built element by element, the branch on
 the norm) and the residuals of the skinned vertices. Every derivative is symgrad's forward mode:
-of the skeleton per theta (`jvp`, its loop and branches keep symgrad from batching the 26
+of the skeleton per theta (`jacfwd`, its loop and branches keep symgrad from batching the 26
 tangents), then of the residuals along those 26 skeleton tangents in one batched pass (`jacfwd`),
 and along a common shift of every us[i] (2 tangents; err_i depends on us[i] only, so this
 gives each residual's own entries of the block-diagonal us Jacobian). See `jacobian`.
@@ -177,28 +177,17 @@ def make_residuals(is_mirrored):
     return {
         "residuals": residuals,
         "residuals_simple": residuals_simple,
-        "jac_theta": symgrad.jacfwd(along_theta),
-        "jac_theta_simple": symgrad.jacfwd(along_theta_simple),
-        "jac_us": symgrad.jacfwd(along_us),
+        "jac_theta": symgrad.jacfwd(along_theta, backend=BACKEND),
+        "jac_theta_simple": symgrad.jacfwd(along_theta_simple, backend=BACKEND),
+        "jac_us": symgrad.jacfwd(along_us, backend=BACKEND),
     }
 
 
 _MODEL = {flag: make_residuals(flag) for flag in (False, True)}
-_SEEDS = np.eye(26)  # the unit tangents of theta
-
-
-def pose_jacobian(theta, parents, base_relatives, inverse_base_absolutes):
-    """d posed / d theta (posed size x 26), a column per theta by symgrad's forward mode
-    (`symgrad.jvp` along each unit vector). The skeleton's loop and branches keep its tangents
-    from being batched; `symgrad.jvp` on the Numba backend runs the loop over the bones
-    compiled, where `symgrad.jacfwd`'s module is specialised but not compiled yet (5.0 ms
-    against 9.6 per Jacobian here; on NumPy the two take 9.5-10 ms)."""
-    primals = (theta, parents, base_relatives, inverse_base_absolutes)
-    columns = [
-        symgrad.jvp(pose_transforms, primals, (seed, None, None, None), backend=BACKEND)[1]
-        for seed in _SEEDS
-    ]
-    return np.stack(columns, axis=-1)
+pose_jacobian = symgrad.jacfwd(pose_transforms, backend=BACKEND)
+pose_jacobian.__doc__ = """d posed / d theta (posed size x 26) by symgrad's forward mode, a column per
+theta: the skeleton's loop and branches keep its 26 tangents from being batched into one pass.
+On the Numba backend each pass runs the loop over the bones compiled."""
 
 
 def weighted_vertices(base_positions, weights):
