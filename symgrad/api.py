@@ -308,7 +308,7 @@ def _specialisation(
         return found
     graph = copy.deepcopy(base)
     floats = [graph.params[k] for k in artifact.floats]
-    simplify(graph, floats, avals=avals, batch_loops=other is None)
+    simplify(graph, floats, avals=avals, batch_loops=other is None, compiled=loops)
     doc = f"{artifact.doc}\nSpecialised for {signature}."
     if loops:
         fuse(graph)
@@ -611,14 +611,15 @@ def _typed_jacobian(
     for j, (g, main, what) in enumerate(before):
         t = copy.deepcopy(g)
         if has_primal and j == 0:  # the function itself: its outputs' Avals type the cotangents
-            simplify(t, [], avals=avals)
+            simplify(t, [], avals=avals, compiled=loops)
             outs = [t[o].aval for o in t.outputs]
         elif kind == "jacfwd":
             k = argnums[j - has_primal]
-            simplify(t, [t.params[k], t.params[-1]], avals=[*avals, _seed(avals[k], batched)])
+            floats = [t.params[k], t.params[-1]]
+            simplify(t, floats, avals=[*avals, _seed(avals[k], batched)], compiled=loops)
         else:
-            seeds = [t.params[k] for k in argnums] + [t.params[-1]]
-            simplify(t, seeds, avals=[*avals, _seed(outs[j - 1], batched)])
+            floats = [t.params[k] for k in argnums] + [t.params[-1]]
+            simplify(t, floats, avals=[*avals, _seed(outs[j - 1], batched)], compiled=loops)
         if loops:
             fuse(t)
         spell_methods(t)

@@ -420,13 +420,16 @@ def simplify(
     avals: list | None = None,
     float64: bool = False,
     batch_loops: bool = True,
+    compiled: bool = False,
 ) -> Graph:
     """Simplify in place (and return) the graph; `float_params` are params known to be floats,
     `avals` (when given) the Avals of all params. A loop `body` keeps its outputs as they are
     (a function's get arrays of their own); `float64` says that every float of the function
     it belongs to is a float64 (see `specialise.rewrite`); `batch_loops` whether loops of
     independent steps may become whole-array code (`symgrad.passes.vectorise`: NumPy's
-    windows and correlations, which another library's arrays may lack)."""
+    windows and correlations, which another library's arrays may lack), and `compiled`
+    whether the loops left run compiled (Numba), which makes a loop the better choice for a
+    batch larger than the loop's arrays, even one a correlation reads in one pass."""
     settle(graph)  # a custom derivative is the pass's that used it (symgrad.rules.custom)
     if avals is not None:  # the bodies' params typed, as every iteration sees them
         infer(graph, avals)
@@ -439,14 +442,14 @@ def simplify(
         if avals is not None and forward:
             for inner in subgraphs(node):
                 typed = [inner[p].aval for p in inner.params]
-                simplify(inner, (), True, typed, float64, batch_loops)
+                simplify(inner, (), True, typed, float64, batch_loops, compiled)
         if node.op in ("loop_vjp", "cond_vjp"):  # a VJP body's last params, its seeds, are floats
             for inner in subgraphs(node):
                 seeds = schema(node).seed_params(inner)
                 typed = None if avals is None else [inner[p].aval for p in inner.params]
-                simplify(inner, seeds, True, typed, float64, batch_loops)
+                simplify(inner, seeds, True, typed, float64, batch_loops, compiled)
                 if node.op == "loop_vjp" and _constant_states(graph, node):
-                    simplify(inner, seeds, True, typed, float64, batch_loops)
+                    simplify(inner, seeds, True, typed, float64, batch_loops, compiled)
             if avals is not None and node.op == "loop_vjp":
                 residuals.record(graph, node)  # what the VJP reads, taped, not recomputed
                 tape.untape(graph, node)  # values only the recomputation read, or a shape
@@ -469,7 +472,7 @@ def simplify(
             if rw.typed and hoist_products(rw, node):  # a step's A @ X[i]: (X @ A.T)[i]
                 changed = True
                 continue
-            batched = vectorised(rw, node) if rw.typed and batch_loops else None
+            batched = vectorised(rw, node, compiled) if rw.typed and batch_loops else None
             new = None if batched else rw.rewrite(node)  # (a loop: its results, batched)
             moved = batched or ({node.id: new} if new is not None and new != node.id else {})
             for old, equal in moved.items():

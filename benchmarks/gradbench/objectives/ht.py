@@ -185,9 +185,9 @@ def make_residuals(is_mirrored):
 
 _MODEL = {flag: make_residuals(flag) for flag in (False, True)}
 pose_jacobian = symgrad.jacfwd(pose_transforms, backend=BACKEND)
-pose_jacobian.__doc__ = """d posed / d theta (posed size x 26) by symgrad's forward mode, a column per
-theta: the skeleton's loop and branches keep its 26 tangents from being batched into one pass.
-On the Numba backend each pass runs the loop over the bones compiled."""
+pose_jacobian.__doc__ = """d posed / d theta (posed size x 26) by symgrad's forward mode, a
+column per theta: the skeleton's loop and branches keep its 26 tangents from being batched into
+one pass. On the Numba backend each pass runs the loop over the bones compiled."""
 
 
 def weighted_vertices(base_positions, weights):
