@@ -359,7 +359,8 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
             f"Write {name} = {name} {op} ... for a new value.",
             cls=UnsupportedSyntaxError,
         )
-    if not holders:
+    if not holders:  # no other name sees the change now; but a loop's next iteration may
+        memory.maybe.add(memory.first(graph, old.id))  # (`carried.mark_unsure`: `u = x` after)
         return False
     if known:
         update(lw, old, new, where, name)
