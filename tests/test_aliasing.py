@@ -414,6 +414,14 @@ def fresh_carried_array_subtracted_then_the_argument(x, y):
         u = np.asarray(x)
     return np.mean(u)
 
+def fresh_carried_array_subtracted_in_a_branch_then_the_argument(x, y):
+    u = np.zeros_like(x)
+    for i in range(3):
+        if i >= 1:
+            u -= y[0]  # (x itself, bound by the iteration before)
+        u = x
+    return np.mean(u)
+
 def carried_becomes_an_array_from_outside_by_asarray(x, y):
     w = x - y
     u = y[0] + w
@@ -601,6 +609,10 @@ REFUSED = {  # name: (arguments, words of the message)
     "carried_becomes_a_view_then_changed": ((VEC, MAT), "the loop makes x hold an array"),
     "carried_becomes_an_array_from_outside_by_asarray": ((VEC, MAT), "the loop makes u hold"),
     "fresh_carried_array_subtracted_then_the_argument": ((VEC, MAT), "the loop makes u hold"),
+    "fresh_carried_array_subtracted_in_a_branch_then_the_argument": (
+        (VEC, MAT),
+        "the loop makes u hold",
+    ),
     "row_through_a_loop_that_may_not_run_changed": ((VEC, MAT), "goes over its rows"),
     "view_through_a_loop_that_may_not_run_changed": ((VEC, MAT), "may share memory with r"),
     "carried_becomes_a_view_in_a_nested_loop_then_changed": (

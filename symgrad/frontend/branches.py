@@ -76,6 +76,9 @@ def _finish(lw: _Lowerer, pred: Value, s: ast.AST, lowered, names, values) -> No
     changed = _changed_objects(lw, lowered)
     for (_, env), vals in zip(lowered, values):
         vals += [_state(lw, env, x) for x in changed]
+        for param, outer in env.outer_ids.items():  # (`x -= v` no other name saw: a loop's
+            if lw.memory.was_changed(env.body, param, maybe=True):  # next iteration may)
+                lw.memory.maybe.add(lw.memory.first(lw.graph, outer))
     outputs_named = names + [None] * len(changed)  # a changed array's state has no name
     items = _fold_flags(lw, pred, outputs_named, _cond(lw, pred, s, lowered, values), s)
     for (_, env), vals in zip(lowered, values):
