@@ -96,10 +96,11 @@ class _Forward:
 
     def _as_given(self, primals: tuple, tangents: tuple, ts: list) -> bool:
         """Whether the module's arguments were the primals, then the tangents, as given:
-        every argument there, each a float or an array, each tangent one the cast kept."""
+        every argument there, each a float, an int or an array, each tangent one the cast
+        kept."""
         return (
             len(primals) == self.arity
-            and all(type(p) in (float, np.ndarray) for p in primals)
+            and all(type(p) in (float, int, np.ndarray) for p in primals)
             and all(t is tangents[k] for k, t in zip(self.nums, ts))
         )
 

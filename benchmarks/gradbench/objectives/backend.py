@@ -1,6 +1,6 @@
 """The symgrad backend the objectives' derivatives use: `numpy` (the default) or `numba`, as
-`tool.py --backend` chose (it sets `SYMGRAD_GRADBENCH_BACKEND` before any objective imports).
-The Jacobian transforms (`jacfwd`) always use NumPy's: symgrad does not compile them yet.
+`tool.py --backend` chose (it sets `SYMGRAD_GRADBENCH_BACKEND` before any objective imports),
+the Jacobian transforms (ht's `jacfwd`) included.
 `compiled(f)` is the primal an objective times, where that measures no slower than f itself:
 `symgrad.jit` of f, as JAX's tool runs its primal under `jax.jit`. On the NumPy backend that is
 f's emitted forward pass, specialised for its arguments' shapes (updates in place, large
