@@ -190,3 +190,17 @@ def padded_number(a):
 def test_padding_a_number_leaves_it_as_it_is():
     # fuzzer: np.pad of a 0-d value is that value; its backward function indexed a float
     symgrad.check_grads(padded_number, (-1.82,), 0, modes=("rev", "fwd"))
+
+
+def test_a_product_by_minus_one_is_a_negation_either_side():
+    """`x * -1.0` is `-x` (exactly, a zero's sign included), as `-1.0 * x` was: the tangent of
+    1 / sqrt(u) wrote `-a * b / c * -1.0 / c`, now `a * b / c / c`."""
+
+    def f(x):
+        return np.sum(np.sin(x) * -1.0 + -1.0 * np.cos(x))
+
+    x = np.array([0.0, 0.5, -1.5])
+    g = symgrad.value_and_grad(f)
+    value, grad = g(x)
+    assert value == f(x) and np.array_equal(grad, -np.cos(x) + np.sin(x))
+    assert "-1" not in g.source.split("def value_and_grad_f")[1], g.source

@@ -176,6 +176,8 @@ class _Rewriter:
                 return ins[1]
             if _number(g, ins[0]) == -1 and ins[1] in self.floats:
                 return self.new(node, "negative", ins[1:])
+            if _number(g, ins[1]) == -1 and ins[0] in self.floats:
+                return self.new(node, "negative", ins[:1])
             gathered = self.gather_constants(node)
             if gathered is not None:
                 return gathered
