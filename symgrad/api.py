@@ -943,7 +943,8 @@ class Compiled:
         (decided once per signature, so that a cached call skips it)."""
         if base.aux is not None or base.out is not None:
             return False
-        return self.kind in ("jit", *JACOBIANS) or (self.kind == "grad" and self._single)
+        single = self._single and self.kind in ("grad", "value_and_grad")  # (its pair, as is)
+        return self.kind in ("jit", *JACOBIANS) or single
 
     def _finish(self, result, base: _Artifact):
         """What the emitted function of `base` returned, as the transformation returns it."""
