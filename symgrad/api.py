@@ -110,8 +110,8 @@ class _Artifact:
     shape_ints: tuple[int, ...] | None = None  # the int params a specialisation keys on by value
     backend: str = "numpy"  # "numba": a specialisation's elementwise work as compiled loops
     fallback: Callable[[], "_Artifact"] | None = None  # the same without compiled loops
-    typed: Callable[[list, str], str] | None = None  # (Avals, signature) -> the specialised
-    # module's source, for a module of several graphs (a Jacobian's: `_typed_jacobian`)
+    typed: Callable[[list, str, bool], str] | None = None  # (Avals, signature, loops) -> the
+    # specialised module's source, for a module of several graphs (a Jacobian's: `_typed_jacobian`)
     ready: bool = False  # `_fn` loaded and called (compiled loops compiled): a call calls it
     foreign: bool = False  # for arrays of another library: NumPy floats made its arrays first
     _graph: Graph | None = None
@@ -1131,12 +1131,13 @@ def vjp(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Derivativ
     fast: dict = {}  # a cotangent's `_key` -> the module specialised for it (see below)
 
     def call(ct):
-        module = fast.get(_key(ct))
+        key = _key(ct)
+        module = fast.get(key)
         if module is None:
             cts = output_leaves(fun, "vjp", ct, out, artifact.out)
             module = specialised(artifact, leaves + cts)
             if not trees and artifact.out is None and type(ct) in _PLAIN_COTANGENTS:
-                fast[_key(ct)] = module  # one array or number of a shape its key says: checked
+                fast[key] = module  # one array or number of a shape its key says: checked
         else:
             cts = [ct]
         result = _run(module, compiled.fn, leaves + cts)

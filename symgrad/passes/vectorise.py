@@ -196,7 +196,7 @@ class _Batch:
         roles: dict,
         outputs: list,
         items: dict,
-        strict: bool = False,
+        strict: bool,
     ):
         self.rw, self.g, self.node = rw, rw.g, node
         self.body = node.attrs["body"]
