@@ -182,10 +182,11 @@ def signature_key(values, shape_ints: tuple[int, ...]) -> tuple:
     values of the ints that decide shapes (`_shape_ints`). Every cached call builds it, so it
     is built the cheapest way for a few arguments (Python 3.11): a flat tuple grown in a plain
     loop, a NumPy array's shape and dtype two entries (no other argument's entry is a tuple
-    of ints), `_key`'s other cases one."""
+    of ints), a float's `_key` written out, `_key`'s other cases one."""
     key = ()
     for v in values:
-        key += (v.shape, v.dtype) if type(v) is np.ndarray else (_key(v),)
+        t = type(v)
+        key += (v.shape, v.dtype) if t is np.ndarray else (float,) if t is float else (_key(v),)
     for k in shape_ints:  # (a call may leave a defaulted int out: no value for it then)
         key += (_int(values[k]) if k < len(values) else None,)
     return key

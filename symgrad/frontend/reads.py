@@ -7,24 +7,23 @@ derivative of the function only while they are unchanged.
 Contract: `Reads` records each such look-up with the value it gave (`note`, `note_cell`);
 `fresh()` looks each up again and says whether every one still gives the same object (or, for
 numbers, strings and tuples of them, an equal value of the same type). It costs one dict or
-attribute look-up per name read, so a cache hit stays in the microseconds (each call of a
-compiled function asks it).
+attribute look-up per name read, in one expression written for them (`_checker`), so a cache
+hit stays in the microseconds (each call of a compiled function asks it).
 """
 
 from __future__ import annotations
 
-from functools import partial
+import keyword
 from types import CellType, ModuleType
-from typing import Any
+from typing import Any, Callable
 
-_MISSING = object()
 _CELL = object()  # the `name` of a closure cell's entry
 
 
 class Reads:
     def __init__(self):
         self._items: dict[tuple[int, Any], tuple[Any, Any, Any, bool]] = {}
-        self._checks: tuple | None = None  # (look-up, value, plain) per item, made by `fresh`
+        self._checks: Callable[[], bool] | None = None  # made by `fresh` (`_checker`)
 
     def note(self, where: Any, name: str, value: Any) -> None:
         """`where[name]` (a dict: a module's globals) or `where.name` gave `value`."""
@@ -44,27 +43,42 @@ class Reads:
 
     def fresh(self) -> bool:
         if self._checks is None:
-            self._checks = tuple(
-                (_look_up(where, name), v, p) for where, name, v, p in self._items.values()
-            )
-        try:
-            for look_up, value, plain in self._checks:
-                now = look_up()
-                if now is not value and not (plain and type(now) is type(value) and now == value):
-                    return False
-        except ValueError:  # an emptied cell
-            return False
-        return True
+            self._checks = _checker(list(self._items.values()))
+        return self._checks()
 
 
-def _look_up(where: Any, name: Any) -> partial:
-    """`where[name]` (`where.name`, a cell's contents) looked up again, as a call of C functions
-    made once (cheaper than working out which look-up it is at each call)."""
-    if name is _CELL:
-        return partial(getattr, where, "cell_contents")
-    if type(where) is dict:
-        return partial(where.get, name, _MISSING)
-    return partial(getattr, where, name, _MISSING)
+def _checker(items: list) -> Callable[[], bool]:
+    """A function saying whether each item's look-up (`where[name]`, `where.name`, a cell's
+    contents) still gives its value, written as one expression of those look-ups (`w0.__code__
+    is v0 and w1.cell_contents is v1 and ...`): cheaper than calling a look-up per item."""
+    env: dict[str, Any] = {"_same": _same}
+    terms = []
+    for k, (where, name, value, plain) in enumerate(items):
+        env[f"w{k}"], env[f"v{k}"] = where, value
+        if name is _CELL:
+            now = f"w{k}.cell_contents"
+        elif type(where) is dict:
+            now = f"w{k}[{name!r}]"
+        elif name.isidentifier() and not keyword.iskeyword(name):
+            now = f"w{k}.{name}"
+        else:
+            env[f"n{k}"] = name
+            now = f"getattr(w{k}, n{k})"
+        terms.append(f"_same({now}, v{k})" if plain else f"{now} is v{k}")
+    source = (
+        "def fresh():\n"
+        "    try:\n"
+        f"        return {' and '.join(terms) or 'True'}\n"
+        "    except (AttributeError, KeyError, ValueError):  # (gone, or an emptied cell)\n"
+        "        return False\n"
+    )
+    exec(source, env)
+    return env["fresh"]
+
+
+def _same(now: Any, value: Any) -> bool:
+    """Whether a number, a string or a tuple of them read now is the one read before."""
+    return now is value or (type(now) is type(value) and now == value)
 
 
 def _plain(v: Any) -> bool:

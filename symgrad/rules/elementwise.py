@@ -3,7 +3,11 @@
 Contract: every rule here maps arrays of broadcast-compatible shapes to their broadcast shape; the
 reverse pass sums each cotangent back to its input's shape (so templates ignore broadcasting).
 Templates use `ans` (the saved output) where the textbook backward function does: tanh, sigmoid,
-exp, sqrt. Their Jacobians are diagonal, so each JVP is its VJP with the tangent for the
+exp, sqrt. Where a template divides by a primal value, it multiplies the cotangent by a local
+derivative of primal values alone where that saves work (sqrt: `g * (0.5 / ans)`; divide's x2:
+`-g * (ans / x2)`): the factor is computed once for every cotangent and tangent that needs it
+(common subexpressions), off the cotangent's chain of dependent operations, where `g / (2 * ans)`
+divided each one anew. Their Jacobians are diagonal, so each JVP is its VJP with the tangent for the
 cotangent (`jvp=DIAGONAL`); a tangent may keep its input's (smaller) shape, and broadcasts.
 Piecewise rules follow JAX: abs has derivative sign(x), and 1 at 0; maximum/minimum
 share a tie evenly between two arrays (JAX's balanced rule) and give 0 at a tie with a constant
@@ -71,7 +75,7 @@ unary(
 )
 unary("log1p", lambda g, x: g / (1 + x), lambda sp, x: sp.log(1 + x), "v / (1 + x)", "positive")
 unary("expm1", lambda g, ans: g * (ans + 1), lambda sp, x: sp.exp(x) - 1, "v ⊙ (expm1(x) + 1)")
-unary("sqrt", lambda g, ans: g / (2 * ans), lambda sp, x: sp.sqrt(x), "v / (2 √x)", "positive")
+unary("sqrt", lambda g, ans: g * (0.5 / ans), lambda sp, x: sp.sqrt(x), "v / (2 √x)", "positive")
 unary("cbrt", lambda g, ans: g / (3 * ans**2), lambda sp, x: sp.cbrt(x), "v / (3 ∛x²)", "positive")
 unary("square", lambda g, x: g * (2 * x), lambda sp, x: x**2, "2 v ⊙ x")
 unary("reciprocal", lambda g, ans: -g * ans**2, lambda sp, x: 1 / x, "−v / x²", "positive")
@@ -204,7 +208,7 @@ defrule(
     "x1, x2",
     binop("/"),
     numpy=(np.divide, np.true_divide),
-    vjp={"x1": lambda g, x2: g / x2, "x2": lambda g, ans, x2: -g * ans / x2},
+    vjp={"x1": lambda g, x2: g / x2, "x2": lambda g, ans, x2: -g * (ans / x2)},
     sympy=lambda sp, a, b: a / b,
     math="v / x2; −v ⊙ x1 / x2²",
     domain={"x2": "positive"},

@@ -37,7 +37,7 @@ def _fused2(a, b2, y, shape):
             t2 = 1.0 + t1
             p = 1.0 / t2
             # line 23: p = 1.0 / (1.0 + np.exp(-(h @ W2 + b2)))
-            t4 = (0.0625 * (1 - y_ij) / (1 - p) - 0.0625 * y_ij / p) * p / t2 * t1
+            t4 = (0.0625 * (1 - y_ij) / (1 - p) - 0.0625 * y_ij / p) * (p / t2) * t1
             t3[i, j] = t4
             b2_bar[j] += t4
     return t3, b2_bar

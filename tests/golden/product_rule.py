@@ -41,7 +41,7 @@ def grad_product_rule(x, y):
     # line 18: return np.sum(s * s + np.exp(x) / y)
     t3 = np.broadcast_to(1.0 / y, np.broadcast_shapes(np.shape(x), np.shape(y)))
     t4 = _unbroadcast(t3, np.shape(x))
-    t5 = _unbroadcast(-(t2 / y) / y, np.shape(y))
+    t5 = _unbroadcast(-(t2 / y / y), np.shape(y))
     t6 = t4 * t2
     # line 17: s = np.sin(x) * y
     s_bar = 2 * s

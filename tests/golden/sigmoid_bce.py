@@ -57,5 +57,5 @@ def grad_sigmoid_bce(w, X, y):
     # line 12: p = 1.0 / (1.0 + np.exp(-(X @ w)))
     p_bar = _unbroadcast(np.broadcast_to(t5 * y, t4), np.shape(t1)) / p - t6
     # line 11: def sigmoid_bce(w, X, y):
-    w_bar = _fit(_matmul_vjp_b(p_bar * p / t3 * t2, X, w), w)
+    w_bar = _fit(_matmul_vjp_b(p_bar * (p / t3) * t2, X, w), w)
     return w_bar

@@ -16,7 +16,7 @@ def grad_mlp(W1, b1, W2, b2, X, y):
     # backward pass
     # line 23: p = 1.0 / (1.0 + np.exp(-(h @ W2 + b2)))
     p_bar = 0.0625 * (1 - y) / (1 - p) - 0.0625 * y / p
-    t4 = p_bar * p / t3 * t2
+    t4 = p_bar * (p / t3) * t2
     b2_bar = t4.sum(axis=0)
     h_bar = t4 @ W2.T
     W2_bar = h.T @ t4
