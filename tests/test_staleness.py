@@ -111,3 +111,38 @@ def test_checking_a_cache_hit_is_cheap(cfg):
     reads = g._artifact.reads
     per_check = min(timeit.repeat(reads.fresh, number=1000, repeat=3)) / 1000
     assert per_check < 1e-3  # microseconds in practice; bounded loosely (not a benchmark)
+
+
+def test_a_read_is_stale_once_its_name_is_gone_rebound_or_of_another_type():
+    """`Reads.fresh` on each kind of look-up: a global (`where[name]`), an attribute (named
+    like a keyword too: `getattr`), a closure cell, and numbers compared by type and value."""
+    from types import CellType, SimpleNamespace
+
+    from symgrad.frontend.reads import Reads
+
+    helper, other = (lambda v: v), (lambda v: v)
+    globals_ = {"SCALE": 1000003, "helper": helper}
+    module = SimpleNamespace(attr=helper)
+    setattr(module, "class", 3.5)
+    cell = CellType(helper)
+    reads = Reads()
+    reads.note(globals_, "SCALE", globals_["SCALE"])
+    reads.note(globals_, "helper", helper)
+    reads.note(module, "attr", helper)
+    reads.note(module, "class", 3.5)
+    reads.note_cell(cell, helper)
+    assert reads.fresh()
+    put = globals_.__setitem__
+    changes = [
+        (lambda: put("SCALE", 1000003.0), lambda: put("SCALE", int("1000003"))),
+        (lambda: globals_.pop("helper"), lambda: put("helper", helper)),
+        (lambda: put("helper", other), lambda: put("helper", helper)),
+        (lambda: delattr(module, "attr"), lambda: setattr(module, "attr", helper)),
+        (lambda: setattr(module, "class", 3.25), lambda: setattr(module, "class", 3.5)),
+        (lambda: delattr(cell, "cell_contents"), lambda: setattr(cell, "cell_contents", helper)),
+    ]
+    for change, undo in changes:
+        change()
+        assert not reads.fresh()
+        undo()
+        assert reads.fresh()  # (an equal number of the same type, another object, is the same)
