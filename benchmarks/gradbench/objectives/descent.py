@@ -17,14 +17,14 @@ def argmin(fun, grad, x0):
     i = 0
     eta = 1e-5
     while True:
-        if math.sqrt(sum(gj * gj for gj in g)) <= 1e-5:
+        if _norm(g) <= 1e-5:
             return x
         if i == 10:
             eta *= 2
             i = 0
         else:
             x_prime = [xj - eta * gj for xj, gj in zip(x, g)]
-            if math.sqrt(sum((a - b) * (a - b) for a, b in zip(x, x_prime))) <= 1e-5:
+            if _distance(x, x_prime) <= 1e-5:
                 return x
             fx_prime = fun(x_prime)
             if fx_prime < fx:
@@ -35,6 +35,23 @@ def argmin(fun, grad, x0):
             else:
                 eta /= 2
                 i = 0
+
+
+def _norm(v):
+    """math.sqrt(sum(a * a for a in v)), the terms added in the same order (no generator: the
+    descent asks at every step, on one or two numbers)."""
+    total = 0
+    for a in v:
+        total += a * a
+    return math.sqrt(total)
+
+
+def _distance(u, v):
+    """math.sqrt(sum((a - b) * (a - b) for a, b in zip(u, v))), in the same order."""
+    total = 0
+    for a, b in zip(u, v):
+        total += (a - b) * (a - b)
+    return math.sqrt(total)
 
 
 def argmax(fun, grad, x0):
