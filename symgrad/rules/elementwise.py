@@ -5,10 +5,11 @@ reverse pass sums each cotangent back to its input's shape (so templates ignore 
 Templates use `ans` (the saved output) where the textbook backward function does: tanh, sigmoid,
 exp, sqrt. Where a template divides by a primal value, it multiplies the cotangent by a local
 derivative of primal values alone where that saves work (sqrt: `g * (0.5 / ans)`; divide's x2:
-`-g * (ans / x2)`): the factor is computed once for every cotangent and tangent that needs it
-(common subexpressions), off the cotangent's chain of dependent operations, where `g / (2 * ans)`
-divided each one anew. Their Jacobians are diagonal, so each JVP is its VJP with the tangent for the
-cotangent (`jvp=DIAGONAL`); a tangent may keep its input's (smaller) shape, and broadcasts.
+`-g * (ans / x2)`, and `-g * (ans * ans)` for `1 / x2`): the factor is computed once for every
+cotangent and tangent that needs it (common subexpressions), off the cotangent's chain of
+dependent operations, where `g / (2 * ans)` divided each one anew. Their Jacobians are diagonal,
+so each JVP is its VJP with the tangent for the cotangent (`jvp=DIAGONAL`); a tangent may keep
+its input's (smaller) shape, and broadcasts.
 Piecewise rules follow JAX: abs has derivative sign(x), and 1 at 0; maximum/minimum
 share a tie evenly between two arrays (JAX's balanced rule) and give 0 at a tie with a constant
 (`np.maximum(z, 0.0)` is relu: jax.nn.relu's derivative at 0 is 0). SymPy forms receive the
@@ -203,16 +204,27 @@ defrule(
     zeros=(("x1",), ("x2",)),
     **EW,
 )
+
+
+def _divide_vjp_x2(g, ans, x1, x2):
+    """−v x1 / x2²: −v (ans / x2), or −v ans² where x1 is the number 1 (a reciprocal: one
+    multiplication where the division was)."""
+    if is_const(x1) and isinstance(value_of(x1), (int, float)) and value_of(x1) == 1:
+        return -g * (ans * ans)
+    return -g * (ans / x2)
+
+
 defrule(
     "divide",
     "x1, x2",
     binop("/"),
     numpy=(np.divide, np.true_divide),
-    vjp={"x1": lambda g, x2: g / x2, "x2": lambda g, ans, x2: -g * (ans / x2)},
+    vjp={"x1": lambda g, x2: g / x2, "x2": _divide_vjp_x2},
     sympy=lambda sp, a, b: a / b,
     math="v / x2; −v ⊙ x1 / x2²",
     domain={"x2": "positive"},
-    examples=binary_examples("{0} / {1}", "real", "positive"),
+    examples=binary_examples("{0} / {1}", "real", "positive")
+    + ("1.0 / x2 | x2: 3x4 positive", "1 / x2 | x2: f positive"),
     jvp=DIAGONAL,
     zeros=(("x1",),),
     **EW,

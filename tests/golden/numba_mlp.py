@@ -34,12 +34,11 @@ def _fused2(a, b2, y, shape):
             b2_j = b2[j]
             y_ij = y[i, j]
             t1 = np.exp(-(a_ij + b2_j))
-            t2 = 1.0 + t1
-            p = 1.0 / t2
+            p = 1.0 / (1.0 + t1)
             # line 23: p = 1.0 / (1.0 + np.exp(-(h @ W2 + b2)))
-            t4 = (0.0625 * (1 - y_ij) / (1 - p) - 0.0625 * y_ij / p) * (p / t2) * t1
-            t3[i, j] = t4
-            b2_bar[j] += t4
+            t2 = (0.0625 * (1 - y_ij) / (1 - p) - 0.0625 * y_ij / p) * (p * p) * t1
+            t3[i, j] = t2
+            b2_bar[j] += t2
     return t3, b2_bar
 
 

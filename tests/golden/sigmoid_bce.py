@@ -47,15 +47,14 @@ def _unbroadcast(g, shape):
 def grad_sigmoid_bce(w, X, y):
     t1 = X @ w
     t2 = np.exp(-t1)
-    t3 = 1.0 + t2
-    p = 1.0 / t3
+    p = 1.0 / (1.0 + t2)
     # backward pass
     # line 13: return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
-    t4 = np.broadcast_shapes(np.shape(y), np.shape(t1))
-    t5 = -1.0 / np.prod(t4)
-    t6 = _unbroadcast(np.broadcast_to(t5 * (1 - y), t4), np.shape(t1)) / (1 - p)
+    t3 = np.broadcast_shapes(np.shape(y), np.shape(t1))
+    t4 = -1.0 / np.prod(t3)
+    t5 = _unbroadcast(np.broadcast_to(t4 * (1 - y), t3), np.shape(t1)) / (1 - p)
     # line 12: p = 1.0 / (1.0 + np.exp(-(X @ w)))
-    p_bar = _unbroadcast(np.broadcast_to(t5 * y, t4), np.shape(t1)) / p - t6
+    p_bar = _unbroadcast(np.broadcast_to(t4 * y, t3), np.shape(t1)) / p - t5
     # line 11: def sigmoid_bce(w, X, y):
-    w_bar = _fit(_matmul_vjp_b(p_bar * (p / t3) * t2, X, w), w)
+    w_bar = _fit(_matmul_vjp_b(p_bar * (p * p) * t2, X, w), w)
     return w_bar

@@ -11,17 +11,16 @@ def grad_mlp(W1, b1, W2, b2, X, y):
     t1 = X @ W1 + b1
     h = np.maximum(t1, 0.0)
     t2 = np.exp(-(h @ W2 + b2))
-    t3 = 1.0 + t2
-    p = 1.0 / t3
+    p = 1.0 / (1.0 + t2)
     # backward pass
     # line 23: p = 1.0 / (1.0 + np.exp(-(h @ W2 + b2)))
     p_bar = 0.0625 * (1 - y) / (1 - p) - 0.0625 * y / p
-    t4 = p_bar * (p / t3) * t2
-    b2_bar = t4.sum(axis=0)
-    h_bar = t4 @ W2.T
-    W2_bar = h.T @ t4
+    t3 = p_bar * (p * p) * t2
+    b2_bar = t3.sum(axis=0)
+    h_bar = t3 @ W2.T
+    W2_bar = h.T @ t3
     # line 22: h = np.maximum(X @ W1 + b1, 0.0)
-    t5 = h_bar * (t1 > 0.0)
-    b1_bar = t5.sum(axis=0)
-    W1_bar = X.T @ t5
+    t4 = h_bar * (t1 > 0.0)
+    b1_bar = t4.sum(axis=0)
+    W1_bar = X.T @ t4
     return (W1_bar, b1_bar, W2_bar, b2_bar)
