@@ -166,6 +166,34 @@ def test_a_float32_gradient_keeps_its_dtype():
     np.testing.assert_allclose(g, np.cos(x) * x + np.sin(x), rtol=1e-5)
 
 
+def zero_total(x, y):
+    s = np.sum(x * y - y * x)  # 0: a total computed in a compiled loop
+    return np.sum(x) / (1.0 + s) + 1.0 / s
+
+
+def zero_carried(x):
+    s, v = 0.0, 1.0
+    while v > 0.1:  # s: a Python float, then a NumPy one (a loop compiled whole)
+        s = s + np.sum(x * x - x * x) * v
+        v = v * 0.5
+    return np.sum(x) + 1.0 / s
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero", "ignore:invalid value")
+@pytest.mark.parametrize("fn", [zero_total, zero_carried])
+def test_numbers_from_compiled_loops_keep_numpys_semantics(fn):
+    """A compiled function returns a number as a Python float; where the NumPy module holds a
+    NumPy float, the caller gets one back: `1.0 / s` of a zero total is inf there, as in the
+    function itself, not a ZeroDivisionError."""
+    x, y = np.linspace(1.0, 2.0, 8), np.ones(8)
+    args = (x, y)[: fn.__code__.co_argcount]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert symgrad.jit(fn, backend="numba")(*args) == fn(*args) == np.inf
+        want = symgrad.grad(fn)(*args)
+        assert np.isnan(want).any()
+        np.testing.assert_array_equal(symgrad.grad(fn, backend="numba")(*args), want)
+
+
 def test_the_chain_is_one_loop_computing_the_gradient_and_the_value_in_one_pass():
     compiled = symgrad.value_and_grad(chain, backend="numba")
     compiled(np.linspace(-1, 1, 100))

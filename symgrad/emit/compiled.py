@@ -40,7 +40,7 @@ import builtins
 import math
 
 from symgrad.emit.scatter import added_at, basic
-from symgrad.ir.avals import ARRAY, TUPLE, float64_number
+from symgrad.ir.avals import ARRAY, SCALAR, TUPLE, float64_number
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import Cond, Loop, LoopVjp
 from symgrad.passes.avals import input_avals
@@ -474,15 +474,22 @@ def wrap(
     call = f"{name}({', '.join(kernels.literals.get(p, p) for p in params)})"
     if not results:
         return [call]
-    return [f"{result} = {call}"] + numbers_back(results, avals)
+    return [f"{result} = {call}"] + numbers_back(results, avals, False)  # (called outside)
 
 
-def numbers_back(targets: list[str], avals: list) -> list[str]:
-    """Numba returns a 0-d result as a Python number: give a float32 one its dtype back."""
+def numbers_back(targets: list[str], avals: list, inside: bool) -> list[str]:
+    """Numba returns a number as a Python number: give it its NumPy type back where the
+    NumPy module's is a NumPy number or may be one (Aval kind SCALAR, or not known: a
+    carried value that starts as a Python number): a float32 its dtype, and a float64 NumPy's
+    semantics, which Python's float lacks (`1.0 / s` of a zero total is inf, not a
+    ZeroDivisionError; `s.dtype`). A Python number, or a 0-d array, comes back as it is; in
+    a compiled loop (`inside`), where Numba computes on both alike, a float64 or an int64
+    too."""
     return [
         f"{t} = {dtype_name(a.dtype)}({t})"
         for t, a in zip(targets, avals)
-        if t != "_" and a is not None and a.shape == () and a.dtype.name not in ("float64", "int64")
+        if t != "_" and a is not None and a.shape == () and a.dtype is not None
+        if a.kind in (SCALAR, None) and not (inside and a.dtype.name in ("float64", "int64"))
     ]
 
 

@@ -286,7 +286,7 @@ def write_framed(writer, node, scalar_writer, base, shape_argument) -> list[str]
     kept = [k for k in range(len(node.aval)) if k not in into]
     targets = [items.get(k, "_") for k in kept]
     out = [f"{', '.join(targets)} = {call}"]
-    return out + numbers_back(targets, [node.aval[k] for k in kept])
+    return out + numbers_back(targets, [node.aval[k] for k in kept], kernels.inside)
 
 
 def _loops(index: list[str], order: int, nest: tuple, pieces: list, steps) -> list[str]:

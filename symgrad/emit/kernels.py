@@ -144,7 +144,7 @@ def write_fused(writer, node) -> list[str]:
         return [f"{name}({', '.join([*(array for _, array in into.values()), *call])})"]
     targets = [items.get(k, "_") for k in range(len(node.aval))]
     lines = [f"{', '.join(targets)} = {name}({', '.join(call)})"]
-    return lines + numbers_back(targets, node.aval)
+    return lines + numbers_back(targets, node.aval, kernels.inside)
 
 
 def shape_argument(writer, shape: tuple) -> str:
