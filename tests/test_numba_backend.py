@@ -172,8 +172,8 @@ def zero_total(x, y):
 
 
 def zero_carried(x):
-    s, v = 0.0, 1.0
-    while v > 0.1:  # s: a Python float, then a NumPy one (a loop compiled whole)
+    s, v = np.sum(x) * 0.0, 1.0
+    while v > 0.1:  # s: a NumPy float on every step (a loop compiled whole)
         s = s + np.sum(x * x - x * x) * v
         v = v * 0.5
     return np.sum(x) + 1.0 / s

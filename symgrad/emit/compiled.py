@@ -479,17 +479,18 @@ def wrap(
 
 def numbers_back(targets: list[str], avals: list, inside: bool) -> list[str]:
     """Numba returns a number as a Python number: give it its NumPy type back where the
-    NumPy module's is a NumPy number or may be one (Aval kind SCALAR, or not known: a
-    carried value that starts as a Python number): a float32 its dtype, and a float64 NumPy's
-    semantics, which Python's float lacks (`1.0 / s` of a zero total is inf, not a
-    ZeroDivisionError; `s.dtype`). A Python number, or a 0-d array, comes back as it is; in
-    a compiled loop (`inside`), where Numba computes on both alike, a float64 or an int64
-    too."""
+    NumPy module's is a NumPy number (Aval kind SCALAR): a float32 its dtype, and a float64
+    NumPy's semantics, which Python's float lacks (`1.0 / s` of a zero total is inf, not a
+    ZeroDivisionError; `s.dtype`). A Python number, or a 0-d array, comes back as it is, and
+    so does a number of either kind (a carried value that starts as a Python number: Numba's
+    float is as right as NumPy's, and cheaper to compute on in Python); in a compiled loop
+    (`inside`), where Numba computes on both alike, a float64 or an int64 too."""
     return [
         f"{t} = {dtype_name(a.dtype)}({t})"
         for t, a in zip(targets, avals)
         if t != "_" and a is not None and a.shape == () and a.dtype is not None
-        if a.kind in (SCALAR, None) and not (inside and a.dtype.name in ("float64", "int64"))
+        if (a.kind == SCALAR or a.kind is None and a.dtype.name not in ("float64", "int64"))
+        and not (inside and a.dtype.name in ("float64", "int64"))
     ]
 
 
