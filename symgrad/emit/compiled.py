@@ -489,9 +489,16 @@ def numbers_back(targets: list[str], avals: list, inside: bool) -> list[str]:
         f"{t} = {dtype_name(a.dtype)}({t})"
         for t, a in zip(targets, avals)
         if t != "_" and a is not None and a.shape == () and a.dtype is not None
-        if (a.kind == SCALAR or a.kind is None and a.dtype.name not in ("float64", "int64"))
-        and not (inside and a.dtype.name in ("float64", "int64"))
+        if _numpy_number(a, native=a.dtype.name in ("float64", "int64"), inside=inside)
     ]
+
+
+def _numpy_number(aval, native: bool, inside: bool) -> bool:
+    """Whether a number of this Aval comes back from Numba as another type than the NumPy
+    module's (`native`: of a dtype Python's float or int holds)."""
+    if native:
+        return aval.kind == SCALAR and not inside
+    return aval.kind in (SCALAR, None)
 
 
 def _free(lines: list[str], used: set[str], kernels: set[str]) -> list[str]:
