@@ -66,6 +66,9 @@ def _paired(fun: Callable, primals, tangents) -> tuple[tuple, tuple]:
     return primals, tangents
 
 
+_AS_GIVEN = (float, int, np.ndarray, np.float64, np.float32)
+
+
 class _Forward:
     """The forward-mode module of fun differentiating the arguments `nums` (containers
     flattened, compiled for their structure), called on primals and their tangents."""
@@ -96,11 +99,12 @@ class _Forward:
 
     def _as_given(self, primals: tuple, tangents: tuple, ts: list) -> bool:
         """Whether the module's arguments were the primals, then the tangents, as given:
-        every argument there, each a float, an int or an array, each tangent one the cast
-        kept."""
+        every argument there, each a float (Python's or NumPy's: a result of an earlier call),
+        an int or an array, each tangent one the cast kept. (Not a NumPy int: its value, which
+        may decide a length, is no part of the key.)"""
         return (
             len(primals) == self.arity
-            and all(type(p) in (float, int, np.ndarray) for p in primals)
+            and all(type(p) in _AS_GIVEN for p in primals)
             and all(t is tangents[k] for k, t in zip(self.nums, ts))
         )
 
