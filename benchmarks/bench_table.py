@@ -621,7 +621,7 @@ def per_call_overhead(quick: bool) -> str:
 def _jvp_module(x, t):
     """The emitted function `symgrad.jvp(chain_loss, (x,), (t,))` runs, and its extra argument."""
     fast = symgrad.transforms._FAST[(chain_loss, "numpy")]
-    module = next(iter(fast.modules.values()))[2]
+    module = next(iter(fast.entries.values()))[2]
     return (lambda x, t: tuple(module.fn(x, t))), (t,)
 
 

@@ -197,6 +197,29 @@ def _int(v: Any) -> int | None:
     return v if type(v) is int else None
 
 
+class Learnt:
+    """What a cached call's fast path looks up: an entry (a specialised module, and what the
+    call needs with it) per signature of the arguments of the latest calls, `signature_key`
+    with the values of the ints in `shape_ints`, the most recent `_SPECIALISATIONS` of them.
+    A call looks `entries` up itself (no method call on the hot path)."""
+
+    def __init__(self):
+        self.shape_ints: tuple[int, ...] = ()  # the positions of the ints the keys hold
+        self.entries: dict = {}
+
+    def learn(self, values, shape_ints: tuple[int, ...], entry) -> None:
+        """Keep `entry` for calls on arguments like `values`, whose module keys the ints at
+        `shape_ints` by value (another module's positions start the entries afresh)."""
+        if shape_ints != self.shape_ints or len(self.entries) >= _SPECIALISATIONS:
+            self.entries.clear()
+            self.shape_ints = shape_ints
+        self.entries[signature_key(values, shape_ints)] = entry
+
+
+_AS_GIVEN = (float, np.ndarray, np.float64, np.float32)  # a module's arguments as they are,
+# keyed whole by `signature_key` (an int is too where its value is part of the key)
+
+
 def _shape_ints(graph: Graph, values: list) -> tuple[int, ...]:
     """The positions of the Python int arguments whose values decide a length in the graph
     (`np.ones(n)`, `x[:n]`): a specialisation knows their values, as it knows an array's
@@ -286,6 +309,9 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
     return found
 
 
+_COMPILED_DOC = " Elementwise work and loops run compiled by Numba."  # (a module's docstring)
+
+
 def _specialisation(
     artifact: _Artifact,
     base: Graph,
@@ -313,7 +339,7 @@ def _specialisation(
     doc = f"{artifact.doc}\nSpecialised for {signature}."
     if loops:
         fuse(graph)
-        doc += " Elementwise work and loops run compiled by Numba."
+        doc += _COMPILED_DOC
     spell_methods(graph)  # `g.sum(axis=0)`, `a.T`: no dispatch through np.sum
     if other is not None:  # Dask's, CuPy's (`symgrad.foreign`)
         uncopied(graph)
@@ -590,7 +616,7 @@ def _jacobian(
         def typed(avals: list, signature: str, loops: bool) -> str:
             doc = f"{what}.\nSpecialised for {signature}."
             if loops:
-                doc += " Elementwise work and loops run compiled by Numba."
+                doc += _COMPILED_DOC
             return _typed_jacobian(before, seeds, avals, doc, driver, helpers, loops)
 
         artifact.typed = typed
@@ -809,8 +835,7 @@ class Compiled:
         self.__qualname__ = f"{kind}_{fn.__qualname__}"
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
-        self._fast: dict = {}  # argument key -> ((artifact, specialisation), as_is), see __call__
-        self._shape_ints: tuple[int, ...] = ()  # the ints its key holds the values of
+        self._fast = Learnt()  # ((artifact, specialisation), as_is) per signature: __call__
         self._last: tuple = (None, None)  # the latest call's (artifact, specialisation)
 
     @property
@@ -853,7 +878,7 @@ class Compiled:
 
     def __call__(self, *args, **kwargs):
         if not kwargs:  # the fast path: a signature called before, nothing it read changed
-            hit = self._fast.get(signature_key(args, self._shape_ints))
+            hit = self._fast.entries.get(signature_key(args, self._fast.shape_ints))
             if hit is not None:
                 last, as_is = hit
                 if last[0].reads.fresh():
@@ -872,10 +897,7 @@ class Compiled:
         artifact = specialised(base, values)
         self._last = (base, artifact)
         if not kwargs and len(values) == len(args):  # all given: the same call binds the same
-            if len(self._fast) >= _SPECIALISATIONS or self._shape_ints != (base.shape_ints or ()):
-                self._fast.clear()
-            self._shape_ints = base.shape_ints or ()
-            self._fast[signature_key(args, self._shape_ints)] = (self._last, self._as_is(base))
+            self._fast.learn(args, base.shape_ints or (), (self._last, self._as_is(base)))
         return self._finish(_run(artifact, self.fn, values), base)
 
     def _call_on_trees(self, values: list) -> Any:
@@ -1129,16 +1151,15 @@ def vjp(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Derivativ
         raise NotDifferentiableError(f"vjp of {fun.__qualname__}: no float argument")
     compiled = Compiled(fun, floats, "vjp", backend=backend)
     leaves, trees, artifact = compiled.on_leaves(primals)
-    fast: dict = {}  # a cotangent's `_key` -> the module specialised for it (see below)
+    fast = Learnt()  # the module specialised for a cotangent, by its signature (see below)
 
     def call(ct):
-        key = _key(ct)
-        module = fast.get(key)
+        module = fast.entries.get(signature_key((ct,), ()))
         if module is None:
             cts = output_leaves(fun, "vjp", ct, out, artifact.out)
             module = specialised(artifact, leaves + cts)
-            if not trees and artifact.out is None and type(ct) in _PLAIN_COTANGENTS:
-                fast[key] = module  # one array or number of a shape its key says: checked
+            if not trees and artifact.out is None and type(ct) in _AS_GIVEN:
+                fast.learn((ct,), (), module)  # one array or number of a shape its key says
         else:
             cts = [ct]
         result = _run(module, compiled.fn, leaves + cts)
@@ -1148,9 +1169,6 @@ def vjp(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Derivativ
         return tuple(found.get(k) for k in range(len(primals)))
 
     return out, Derivative("vjp_fn", compiled, call, artifact)
-
-
-_PLAIN_COTANGENTS = (float, np.ndarray, np.float64, np.float32)
 
 
 def emit_module(

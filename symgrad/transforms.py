@@ -18,9 +18,10 @@ from typing import Any, Callable
 import numpy as np
 
 from symgrad.api import (
-    _SPECIALISATIONS,
+    _AS_GIVEN,
     Compiled,
     Derivative,
+    Learnt,
     _bind,
     _run,
     _static,
@@ -66,9 +67,6 @@ def _paired(fun: Callable, primals, tangents) -> tuple[tuple, tuple]:
     return primals, tangents
 
 
-_AS_GIVEN = (float, int, np.ndarray, np.float64, np.float32)
-
-
 class _Forward:
     """The forward-mode module of fun differentiating the arguments `nums` (containers
     flattened, compiled for their structure), called on primals and their tangents."""
@@ -94,7 +92,7 @@ class _Forward:
         module = specialised(artifact, values)
         result = _outputs(_run(module, self.compiled.fn, values), artifact.out)
         if fast is not None and self._as_given(primals, tangents, ts):
-            fast.learn(primals, tangents, self, artifact, module)
+            fast.learn(primals + tangents, artifact.shape_ints or (), (self, artifact, module))
         return result
 
     def _as_given(self, primals: tuple, tangents: tuple, ts: list) -> bool:
@@ -104,24 +102,21 @@ class _Forward:
         may decide a length, is no part of the key.)"""
         return (
             len(primals) == self.arity
-            and all(type(p) in _AS_GIVEN for p in primals)
+            and all(type(p) is int or type(p) in _AS_GIVEN for p in primals)
             and all(t is tangents[k] for k, t in zip(self.nums, ts))
         )
 
 
-class _Fast:
+class _Fast(Learnt):
     """The jvp modules of one function by the types of the latest calls' arguments
     (`signature_key` of primals and tangents, as a compiled call's fast path keys them): a
     call with arguments of those types, nothing the function read changed since, runs its
     module on them directly. Learnt only from calls whose module ran on the arguments as
-    given (`_Forward._as_given`): none of them needs a cast or a check."""
-
-    def __init__(self):
-        self.shape_ints: tuple[int, ...] = ()  # the int primals whose values the keys hold
-        self.modules: dict = {}  # key -> (its _Forward, the artifact, the specialised module)
+    given (`_Forward._as_given`): none of them needs a cast or a check. An entry: (its
+    _Forward, the artifact, the specialised module)."""
 
     def __call__(self, primals: tuple, tangents: tuple) -> tuple[Any, Any] | None:
-        hit = self.modules.get(signature_key(primals + tangents, self.shape_ints))
+        hit = self.entries.get(signature_key(primals + tangents, self.shape_ints))
         if hit is None or not hit[1].reads.fresh():
             return None
         forward, artifact, module = hit
@@ -129,14 +124,6 @@ class _Fast:
         picked = tangents if len(nums) == len(tangents) else tuple(tangents[k] for k in nums)
         values = primals + picked
         return _outputs(_run(module, forward.compiled.fn, values), artifact.out)
-
-    def learn(self, primals: tuple, tangents: tuple, forward: _Forward, artifact, module) -> None:
-        shape_ints = artifact.shape_ints or ()
-        if shape_ints != self.shape_ints or len(self.modules) >= _SPECIALISATIONS:
-            self.modules.clear()
-            self.shape_ints = shape_ints
-        key = signature_key(primals + tangents, shape_ints)
-        self.modules[key] = (forward, artifact, module)
 
 
 _FORWARDS: OrderedDict = OrderedDict()  # (fun, nums, backend) -> its _Forward, the latest 64

@@ -175,11 +175,11 @@ def test_repeated_calls_skip_binding_and_casting_only_where_the_arguments_allow(
         out, out_dot = symgrad.jvp(f, (x64, n, 2.0), (np.ones(4), None, 1.0))
         assert out == 2 * np.sum(x64[:n] ** 2)
         assert out_dot == 2 * 2 * np.sum(x64[:n]) + np.sum(x64[:n] ** 2)
-    assert len(symgrad.transforms._FAST[(f, "numpy")].modules) == 3  # (one per length)
+    assert len(symgrad.transforms._FAST[(f, "numpy")].entries) == 3  # (one per length)
     for y in (np.float64(2.0), np.float64(3.0)):  # a NumPy float (an earlier result): learnt
         out, out_dot = symgrad.jvp(f, (x64, 3, y), (np.ones(4), None, 1.0))
         assert out == y * 5 and out_dot == y * 2 * 3 + 5 and type(out) is np.float64
-    assert len(symgrad.transforms._FAST[(f, "numpy")].modules) == 4
+    assert len(symgrad.transforms._FAST[(f, "numpy")].entries) == 4
     with pytest.raises(symgrad.SymgradError, match="shape"):  # after fast calls: still checked
         symgrad.jvp(f, (x64, 2, 2.0), (np.ones(3), None, 1.0))
     out, f_jvp = symgrad.linearize(f, x64, 3, 2.0)
