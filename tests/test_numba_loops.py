@@ -137,9 +137,9 @@ PROGRAMS = {  # name: (function, arguments, argnums, compiled loops, compiled ba
     "branches": (branches, (RNG.standard_normal(7), 0.7), (0, 1), 1, 1),
     "branches_reading_rows": (branches_reading_rows, (RNG.standard_normal(7), 0.7), (0, 1), 1, 1),
     "stacked": (stacked, (RNG.standard_normal(5), 0.3), (0, 1), 1, 1),
-    # the forward loop computes nothing the gradient reads; its backward loop holds the inner
-    # loop, its tape a list, whole
-    "nested": (nested, (RNG.standard_normal((3, 3)) * 0.5, RNG.standard_normal(3)), (0, 1), 0, 1),
+    # the forward loop stacks the inner loop's tape entries at each step, and the backward
+    # loop, whole, reads them back (`symgrad.passes.residuals_nested`)
+    "nested": (nested, (RNG.standard_normal((3, 3)) * 0.5, RNG.standard_normal(3)), (0, 1), 1, 1),
     "strided": (strided, (RNG.standard_normal(4),), 0, 1, 1),
     "newton": (newton, (RNG.uniform(1, 4, 3), 1e-3), 0, 1, 1),
     "many_steps": (many_steps, (RNG.standard_normal(3), 40.0), 0, 1, 1),

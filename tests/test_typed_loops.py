@@ -165,10 +165,73 @@ def test_lengths_the_shapes_decide_type_a_nested_loop(backend):
     assert "layers = 2" in source or backend == "numba"  # (numba: the loops' argument, 2)
     for helper in ("np.shape", "_unbroadcast", "broadcast_shapes", "_fit"):
         assert helper not in source
-    if backend == "numba":  # the step loop, its layer loop and tape, compiled whole
+    if backend == "numba":  # the step loop, its layer loop and tape, compiled whole; the
+        # step loop stacks the layer loop's tape entries, which the backward loop reads back
         assert "def _loop1(" in source and re.search(r"def _back\d\(", source), source
-        assert "for t_1 in range(n_1 - 1, -1, -1):" in source and "tape_1[::-1]" in source
+        assert "for t_1 in range(n_2 - 1, -1, -1):" in source and "[::-1]" not in source
+        assert "h_rows_1 = h_rows_1_tape[t_1]" in source and "h_1 = h_rows_1[i_2]" in source
     symgrad.check_grads(stacked_layers, args, (0, 1), backend=backend)
+
+
+def _backward(source: str) -> list[str]:
+    """The lines of the backward pass, comments left out: the compiled backward loops, or the
+    lines after `# backward pass`."""
+    if "def _back" in source:
+        backward = source[source.index("def _back") :]
+    else:
+        backward = source.split("# backward pass")[-1]
+    return [line for line in backward.splitlines() if not line.strip().startswith("#")]
+
+
+def layers_from(W, e, x, seq, first):
+    """`stacked_layers` with a layer loop starting at `first`, and a branch in its body."""
+    s = x.copy()
+    total = 0.0
+    for t in range(seq.shape[0] - 1):
+        u = seq[t] * e[0]
+        for i in range(first, W.shape[0] // 2):
+            h = np.tanh(W[2 * i, :3] * s[2 * i] + W[2 * i, 3:] * u)
+            if np.sum(h) > 0:
+                h = h * e[1]
+            s[2 * i] = h
+            u = h
+        total = total + np.sum(seq[t + 1] * np.sin(u))
+    return total
+
+
+def triangle(W, x):
+    """A nested loop whose length the outer index decides."""
+    total = 0.0
+    h = x
+    for t in range(3):
+        for i in range(t + 1):  # noqa: B007 (a loop over an index it does not read)
+            h = np.tanh(W @ h)
+        total = total + np.sum(h**2)
+    return total
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_the_outer_loop_tapes_the_residuals_of_a_nested_one(backend):
+    """The backward step loop reads the layer loop's activations, stacked by the forward step
+    loop (`symgrad.passes.residuals_nested`), instead of running the layer loop again to tape
+    them; a layer loop starting elsewhere than 0, or whose length the step decides, stays
+    recomputed. Every gradient against central differences."""
+    rng = np.random.default_rng(4)
+    args = (rng.standard_normal((4, 6)), rng.standard_normal((2, 3)))
+    args += (rng.standard_normal((4, 3)), rng.standard_normal((5, 3)))
+    g = symgrad.grad(stacked_layers, argnums=(0, 1), backend=backend)
+    g(*args)
+    verify(g.graph, RULES)
+    symgrad.check_grads(stacked_layers, args, (0, 1), backend=backend)
+    assert not any("np.tanh" in line for line in _backward(g.source)), g.source
+    assert any("h_rows" in line for line in _backward(g.source))
+    for first in (0, 1):
+        symgrad.check_grads(layers_from, (*args, first), (0, 1), backend=backend)
+    g = symgrad.grad(layers_from, argnums=(0, 1), backend=backend)
+    g(*args, 1)
+    assert "h_rows" not in g.source and "tape_1.append((" in g.source  # starts at 1
+    W, x = 0.5 * rng.standard_normal((3, 3)), rng.standard_normal(3)
+    symgrad.check_grads(triangle, (W, x), 0, backend=backend)
 
 
 def test_specialisations_whose_kernels_are_spelt_alike_share_them():

@@ -176,9 +176,11 @@ def _compiles(graph, plan, exempt=frozenset()) -> bool:
             ok = node.op == "fused" or _typed(node.aval) or _a_listed_tape(graph, node)
         elif node.op == "const":
             ok = _literal(node.attrs["value"])
-        elif node.op == "loop":  # a nested loop: inline, its tape a list of tuples
-            view = Loop(node)
-            ok = not view.n_stacked and not view.breaks and _listed(view)
+        elif node.op == "loop":  # a nested loop: inline, its tape a list of tuples (its
+            view = Loop(node)  # stacked outputs arrays, where it has no tape)
+            stacks = not view.n_stacked or not _a_tape(view) and not _large(view)
+            ok = stacks and not view.breaks and _listed(view)
+            ok = ok and all(_typed(view.body[o].aval) for o in view.stacked)
             ok = ok and _compiles(view.body, _within(plan, view.body)) and _stable(graph, node)
         elif node.op == "loop_vjp":  # walking such a list back
             ok = _walks_a_list(graph, node) and _vjp_compiles(plan, node)
@@ -196,21 +198,27 @@ def _compiles(graph, plan, exempt=frozenset()) -> bool:
     return True
 
 
+def _a_tape(view: Loop) -> bool:
+    """Whether a loop records a tape (one not of its index alone: its range is walked back)."""
+    return view.records and not view.index_only
+
+
 def _listed(view: Loop) -> bool:
-    """Whether a nested loop records nothing, or a tape of entries Numba types (a list of
+    """Whether a nested loop records no tape, or a tape of entries Numba types (a list of
     tuples, each part of one type on every step)."""
-    if not view.records:
+    if not _a_tape(view):
         return True
-    if view.index_only:  # walked back by `reversed(range(...))`, which Numba lacks
-        return False
     body = view.body
     return all(_typed(body[p].aval) for p in [*view.entry_params, *view.decisions])
 
 
 def _a_listed_tape(graph, node) -> bool:
-    """Whether an item is the tape a nested loop of graph keeps as a list (`_listed`)."""
+    """Whether an item is the tape of a nested loop of graph: a list (`_listed`), or nothing
+    where the loop would tape its index alone."""
     loop = graph[node.inputs[0]] if node.op == "item" else None
-    return loop is not None and loop.op == "loop" and tape_item(graph, loop) == node.id
+    if loop is None or loop.op != "loop" or not Loop(loop).records:
+        return False
+    return node.attrs["index"] == Loop(loop).k + Loop(loop).n_stacked
 
 
 def _walks_a_list(graph, node) -> bool:

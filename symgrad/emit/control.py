@@ -179,7 +179,7 @@ def _write_loop(writer, node, jit: bool, arrays: bool = False) -> list[str] | No
     decisions = view.decisions
     taped = [carried[j] for j in view.taped]
     recorded = [*index, *taped]  # a tape entry's parts before its decisions
-    if jit or arrays:
+    if jit or arrays or writer.kernels.inside and view.n_stacked:  # (no tape: `_listed`)
         if _index_recomputed(view):
             recorded = taped
         params = view.entry_params[len(view.entry_params) - len(recorded) :]
@@ -337,7 +337,9 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     initial = _initial(writer, node, view.state_inputs)
     lines += writer.assign([state[s] for s in read], [initial[s] for s in read])
     forward = writer.graph[writer.graph[tape].inputs[0]]
-    arrays = jit or (id(writer.graph), tape) in writer.kernels.arrays and not writer.kernels.inside
+    inside = writer.kernels.inside
+    arrays = jit or (id(writer.graph), tape) in writer.kernels.arrays and not inside
+    arrays = arrays or inside and Loop(forward).index_only  # no tape: its range walked back
     index_read = bool(view.entry_params) and bool(body.users(view.entry_params[0]))
     walk = None
     if arrays:

@@ -21,8 +21,10 @@ from __future__ import annotations
 from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY
 from symgrad.ir.structured import Loop, LoopVjp
+from symgrad.passes import residuals_nested as nested
 from symgrad.passes import tape
 from symgrad.passes.dce import dce
+from symgrad.passes.twins import ancestry_ok, copy_node
 from symgrad.rules import RULES
 
 
@@ -32,35 +34,53 @@ def record(graph: Graph, back) -> None:
         return
     vjp, fwd = back.attrs["body"], loop.attrs["body"]
     to_fwd = _param_map(graph, loop, back)
-    found = [r for r in _recomputed(vjp) if _ancestry_ok(vjp, r, to_fwd)]
-    view = Loop(loop)
-    n_decisions = view.n_decisions
+    found = [r for r in _recomputed(vjp) if ancestry_ok(vjp, r, to_fwd)]
     keys = {node.key(): node.id for node in fwd.nodes() if node.op != "param"}
-    at = view.k + view.n_stacked + n_decisions  # the new entries: after the decisions
-    params = list(vjp.params)
-    n_tape = back.attrs["n_tape"]
-    taken = set()
+    entries = _Entries(loop, back, to_fwd)
     for r in found:
-        if vjp.ancestors_of([r]) & taken:  # computed from a taped value: recomputed from it
-            continue  # (`1 - h ** 2` from the taped h)
-        out = _copy(vjp, fwd, r, to_fwd, keys)
-        fwd.outputs.insert(at, out)
-        at += 1
-        q = vjp.param(vjp[r].name or fwd[out].name or "t")
-        vjp.set_order(q, vjp[r].order)
+        if vjp.ancestors_of([r]) & entries.taken:  # computed from a taped value: recomputed
+            continue  # from it (`1 - h ** 2` from the taped h)
+        q = entries.add(copy_node(vjp, fwd, r, to_fwd, keys), vjp[r].name, vjp[r].order)
         vjp.replace_uses(r, q)
-        to_fwd[q] = out
-        taken.add(q)
-        params.insert(n_tape, q)
-        n_tape += 1
-    if not taken:
-        return
-    vjp.params = params
-    for position, p in enumerate(vjp.params):
-        vjp[p].attrs["index"] = position
-    dce(vjp)
-    loop.attrs["n_decisions"] = n_decisions + len(taken)
-    back.attrs["n_tape"] = n_tape
+    nested.stack(vjp, fwd, to_fwd, keys, entries.add)
+    entries.close()
+
+
+class _Entries:
+    """The entries a loop's tape gains: each a value of the forward body, recorded after its
+    decisions, and a param of the backward body after its entry's others."""
+
+    def __init__(self, loop, back, to_fwd: dict):
+        self.loop, self.back, self.to_fwd = loop, back, to_fwd
+        self.fwd, self.vjp = loop.attrs["body"], back.attrs["body"]
+        view = Loop(loop)
+        self.n_decisions = view.n_decisions
+        self.at = view.k + view.n_stacked + view.n_decisions  # the new entries: at the end
+        self.params, self.n_tape = list(self.vjp.params), back.attrs["n_tape"]
+        self.taken: set[int] = set()
+
+    def add(self, out: int, name: str, order: float) -> int:
+        """The backward body's new param for the forward body's value `out`, recorded."""
+        self.fwd.outputs.insert(self.at, out)
+        self.at += 1
+        q = self.vjp.param(name or self.fwd[out].name or "t")
+        self.vjp.set_order(q, order)
+        self.to_fwd[q] = out
+        self.taken.add(q)
+        self.params.insert(self.n_tape, q)
+        self.n_tape += 1
+        return q
+
+    def close(self) -> None:
+        if not self.taken:
+            return
+        vjp = self.vjp
+        vjp.params = [p for p in self.params if p in vjp]
+        for position, p in enumerate(vjp.params):
+            vjp[p].attrs["index"] = position
+        dce(vjp)
+        self.loop.attrs["n_decisions"] = self.n_decisions + len(self.taken)
+        self.back.attrs["n_tape"] = self.n_tape
 
 
 def _param_map(graph: Graph, loop, back) -> dict[int, int]:
@@ -97,33 +117,3 @@ def _recomputed(vjp: Graph) -> list[int]:
         if node.id in vjp.outputs or any(u.backward or u.tangent for u in readers):
             out.append(node.id)
     return out
-
-
-def _ancestry_ok(vjp: Graph, r: int, to_fwd: dict) -> bool:
-    """Whether r is computed from mapped params by plain primitives alone."""
-    for a in vjp.ancestors_of([r]):
-        node = vjp[a]
-        if node.op == "param" and a not in to_fwd:
-            return False
-        if node.backward or node.tangent:
-            return False
-        if node.op not in ("param", "const") and RULES[node.op].structured:
-            return False
-    return True
-
-
-def _copy(vjp: Graph, fwd: Graph, r: int, to_fwd: dict, keys: dict) -> int:
-    """The forward-body node computing what r computes in the backward body (made if none)."""
-    made = dict(to_fwd)
-    needed = vjp.ancestors_of([r])
-    for node in vjp.nodes():
-        if node.id not in needed or node.id in made:
-            continue
-        inputs = tuple(made[i] for i in node.inputs)
-        probe = type(node)(-1, node.op, inputs, node.attrs)
-        nid = keys.get(probe.key())
-        if nid is None:
-            nid = fwd.add(node.op, inputs, dict(node.attrs), node.loc, name=node.name)
-            keys[fwd[nid].key()] = nid
-        made[node.id] = nid
-    return made[r]

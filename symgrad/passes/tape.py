@@ -117,30 +117,36 @@ def same_meta(graph: Graph, nid: int, param: int) -> bool:
 
 
 def prune(graph: Graph) -> None:
-    """Drop from each loop of graph the carried values nothing needs: no item reads the result,
-    no other output of the body (nor a while loop's condition, nor the tape) reads the value. A
-    loop recomputed by a backward pass often carries an array only its own next value needs
-    (the VJP reads its shape from the initial value), and it need not be computed, nor taped."""
+    """Drop from each loop of graph the carried values nothing needs: no item of them is read,
+    its tape does not record them, and nothing needed (its other outputs, its condition, the
+    next value of a carried value needed) is computed from them; values that need only each
+    other go together. A loop recomputed by a backward pass often carries an array only its
+    own next value needs (the VJP reads its shape from the initial value), and it need not be
+    computed, nor taped."""
     for node in list(graph.nodes()):
-        if node.op not in ("loop", "while"):
-            continue
-        for j in reversed(range(node.attrs["n_carried"])):
-            if _dead(graph, node, j):
+        if node.op in ("loop", "while") and "dotted" not in node.attrs:
+            for j in sorted(_unneeded(graph, node), reverse=True):
                 _drop(graph, node, j)
 
 
-def _dead(graph: Graph, loop, j: int) -> bool:
+def _unneeded(graph: Graph, loop) -> set[int]:
     view = Loop(loop)
-    a, body = loop.attrs, view.body
-    if view.records and j in view.taped or "dotted" in a:
-        return False
+    body, k, params = view.body, view.k, view.carried_params
+    needed = set(view.taped) if view.records else set()
     for u in graph.users(loop.id):
-        if graph[u].attrs["index"] == j and (graph.users(u) or u in graph.outputs):
-            return False
-    others = body.outputs[:j] + body.outputs[j + 1 :] + body.checks
-    if view.carried_params[j] in body.ancestors_of(others):
-        return False
-    return "cond" not in a or not a["cond"].users(a["cond"].params[j])
+        j = graph[u].attrs["index"]
+        if j < k and (graph.users(u) or u in graph.outputs):
+            needed.add(j)
+    cond = loop.attrs.get("cond")
+    if cond is not None:
+        needed |= {j for j in range(k) if cond.users(cond.params[j])}
+    roots = body.outputs[k:] + body.checks
+    while True:
+        reached = body.ancestors_of(roots + [view.next_carried[j] for j in needed])
+        grown = needed | {j for j in range(k) if params[j] in reached}
+        if grown == needed:
+            return set(range(k)) - needed
+        needed = grown
 
 
 def _drop(graph: Graph, loop, j: int) -> None:
