@@ -203,7 +203,8 @@ class _Writer:
             self.inline -= {n.id for n in graph.nodes() if n.op in ("setitem", "index_add")}
         self.helpers: set[str] = set()
         self.into: dict[int, dict] = {}  # fused node -> result -> (acc, array) (`scatter.into`)
-        self.adds_into: dict[int, str] = {}  # a step adding into a running cotangent -> its name
+        self.adds_into: dict[int, str | None] = {}  # a step adding into a running cotangent ->
+        # where (its name, or a part of it), None where its value's own steps add it there
         self.names: dict[int, str] = {}
         self.helper_names = helper_names or _helper_names()  # the runtime's functions
         for node in list(graph.nodes()):
@@ -363,7 +364,8 @@ class _Writer:
         started_backward = self.nested  # a loop body does not announce the backward pass
         for node in self.graph.nodes():
             if node.id in self.adds_into:  # `acc[i] += v` (`symgrad.emit.scatter.chains`)
-                lines.append(add_step(self, node.id))
+                if self.adds_into[node.id] is not None:  # (None: its value's steps added it)
+                    lines.append(add_step(self, node.id))
                 continue
             if node.op in ("param", "item") or node.id in self.inline:
                 continue  # an item is bound by its loop's statements

@@ -9,7 +9,9 @@ writes such an output, and each later update `z[j] = z[j] + w` of the same zeros
 `np.add.at(acc, index, v)`. Nothing else reads the zeros or a step, so the running cotangent
 ends the step as `acc += out` would leave it, and nothing reads it but these updates. A row
 read in the body (`X[k]`) so adds into its row, instead of building a whole array of zeros each
-step.
+step; a v that is itself such a chain (the row read whole, then in parts: `w = X[k]; w[:b]`)
+adds each of its steps into its part of that row (`acc[k][:b] += u`), and makes no row of
+zeros either.
 
 `into(sub, accs)` finds the `fused` nodes of the body (`symgrad.passes.fuse`) whose every
 result is such a v, or is itself an output added whole into its cotangent (`acc += v`) (of a
@@ -53,12 +55,19 @@ def added_steps(body, out: int, captured: int) -> tuple[list[int], set[int]] | N
     where `out` is no such chain, or something else reads a value of it."""
     if not _only_output(body, out):
         return None
-    steps, between = [], set()
+    between: set[int] = set()
     if body[out].op == "fit" and body[out].inputs[1] == captured:
         between.add(out)
         out = body[out].inputs[0]
         if body.users(out) != list(between) or out in body.outputs:
             return None
+    return _steps(body, out, captured, between)
+
+
+def _steps(body, out: int, captured: int | None, between: set[int]):
+    """`added_steps` from `out` (already read by one thing alone) on, the first step adding
+    into zeros like `captured` (None: like anything)."""
+    steps = []
     node = body[out]
     while node.op == "setitem" and basic(body, node):
         z, total, *parts = node.inputs
@@ -70,7 +79,7 @@ def added_steps(body, out: int, captured: int) -> tuple[list[int], set[int]] | N
         steps.append(node.id)
         between |= {reads[0], total}
         node = body[z]
-    if node.op != "index_add" or node.inputs[0] != captured:
+    if node.op != "index_add" or captured is not None and node.inputs[0] != captured:
         return None
     steps.append(node.id)
     return steps[::-1], between
@@ -93,19 +102,61 @@ def chains(sub, accs: dict[int, tuple[str, int]]) -> set[int]:
         found = added_steps(g, g.outputs[r], captured)
         if found is not None and found[1] <= sub.inline:
             sub.adds_into.update(dict.fromkeys(found[0], acc))
+            for step in found[0]:
+                _nest(sub, step, acc)
             out.add(r)
     return out
+
+
+def _nest(sub, step: int, acc: str) -> None:
+    """Where a step adds, at a basic index, a value that is itself zeros with values added into
+    parts of it (a chain: the cotangent of a row read whole, then sliced, `w = W[i]; w[:b]`),
+    read by that step alone and of the indexed part's shape, the value's steps add into that
+    part of the running cotangent (`acc[i][:b] += v`), and the step itself adds nothing: no
+    row of zeros is made. The index's parts must be computed before the value's first step."""
+    g = sub.graph
+    node = g[step]
+    if not basic(g, node):
+        return
+    v, reader = _added(g, node)
+    if g.users(v) != [reader] or v in g.outputs:
+        return
+    found = _steps(g, v, None, set())
+    if found is None or not found[1] <= sub.inline:
+        return
+    aval = g[v].aval
+    if getattr(aval, "shape", None) is None or indexing.region(g, node) != aval.shape:
+        return
+    position = {n.id: k for k, n in enumerate(g.nodes())}
+    first = min(position[s] for s in found[0])
+    for p in node.inputs[2:]:
+        if g[p].op != "const" and (p in sub.inline or position[p] > first):
+            return
+    where = index_expr(node.attrs["index"], [sub.expr(p) for p in node.inputs[2:]])
+    part = ast.unparse(ast.Subscript(ast.Name(acc, ast.Load()), where, ast.Load()))
+    sub.adds_into.update(dict.fromkeys(found[0], part))
+    sub.adds_into[step] = None
+
+
+def _added(g, node) -> tuple[int, int]:
+    """(the value a step adds, the node reading it): `index_add(x, v, index)`'s v, or the w of
+    an update `z[index] = z[index] + w`."""
+    if node.op == "index_add":
+        return node.inputs[1], node.id
+    total = node.inputs[1]
+    read, w = g[total].inputs
+    if g[read].op == "getitem" and g[read].inputs[0] == node.inputs[0]:
+        return w, total
+    return read, total
 
 
 def add_step(sub, nid: int) -> str:
     """`acc[index] += v` for a step of a chain (`chains`): an `index_add(x, v, index)`, or an
     update `z[index] = z[index] + v`; `np.add.at(acc, index, v)` where the index may repeat."""
-    g, acc = sub.graph, ast.Name(sub.adds_into[nid], ast.Load())
+    g, acc = sub.graph, ast.parse(sub.adds_into[nid], mode="eval").body
     node = g[nid]
-    x, v, *parts = node.inputs
-    if node.op == "setitem":  # z[i] = z[i] + w
-        read, w = g[v].inputs
-        v = w if g[read].op == "getitem" and g[read].inputs[0] == x else read
+    x, _, *parts = node.inputs
+    v = _added(g, node)[0]
     if basic(g, node):
         where = index_expr(node.attrs["index"], [sub.expr(p) for p in parts])
         target = ast.Subscript(acc, where, ast.Store())

@@ -10,17 +10,19 @@ Each step of the backward loop recomputes a nested loop (an LSTM's layers, at a 
 record that loop's tape for the nested backward loop. Where the forward body runs the same loop
 (the same inputs, from the same params; counting from 0 by 1, over a static number of steps,
 at least one), that loop stacks each iteration's tape entry instead, as outputs: its taped
-carried values and the residuals it records (`symgrad.passes.residuals`), copied into its body
-as residuals are. The outer tape records those stacks (and any result of the loop the backward
-step reads), and the nested backward loop reads row i of each, captured, where it read its
-tape entry at step i. The recomputed loop then has nothing left to compute (`tape.prune`
-drops its carried values): its backward loop walks its range reversed. A nested loop whose
-entry comes through another loop or a branch, or whose forward twin differs, stays
-recomputed.
+carried values (or the parts of one the nested backward loop reads at indices computed from
+its index, where they are smaller: rows 2i and 2i+1 of an LSTM's whole state) and the
+residuals it records (`symgrad.passes.residuals`), copied into its body as residuals are.
+The outer tape records those stacks (and any result of the loop the backward step reads), and
+the nested backward loop reads row i of each, captured, where it read its tape entry at step
+i. The recomputed loop then has nothing left to compute (`tape.prune` drops its carried
+values): its backward loop walks its range reversed. A nested loop whose entry comes through
+another loop or a branch, or whose forward twin differs, stays recomputed.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 from symgrad.ir import Graph
@@ -97,37 +99,67 @@ def _stacked(vjp: Graph, fwd: Graph, inner, back, twin, add: Callable) -> bool:
     parts = [view.carried_params[j] for j in view.taped] + view.decisions
     if not all(ancestry_ok(body, d, to_twin) for d in parts):
         return False
-    tkeys = {n.key(): n.id for n in tbody.nodes() if n.op != "param"}
-    rows = [copy_node(body, tbody, d, to_twin, tkeys) for d in parts]
-    first = tview.k + tview.n_stacked  # after its stacked outputs
-    tbody.outputs[first:first] = rows
-    twin.attrs["n_stacked"] = tview.n_stacked + len(rows)
     bview = LoopVjp(back)
     bbody = bview.body
     index, *entry = bview.entry_params
     captured, rest = bview.captured_params, [*bview.state_params, *bview.row_params]
+    tkeys = {n.key(): n.id for n in tbody.nodes() if n.op != "param"}
+    rows = []  # (the twin's value to stack, the backward body's node it stands for)
+    for d, e in zip(parts, entry):
+        value = copy_node(body, tbody, d, to_twin, tkeys)
+        reads = _rows_read(bbody, e, index)
+        to_tbody = {index: tview.index_param, e: value}
+        rows += [(copy_node(bbody, tbody, r, to_tbody, tkeys), r) for r in reads]
+    first = tview.k + tview.n_stacked  # after its stacked outputs
+    tbody.outputs[first:first] = [value for value, _ in rows]
+    twin.attrs["n_stacked"] = tview.n_stacked + len(rows)
     stacks, new = [], []
-    for r, e in enumerate(entry):
-        name = f"{bbody[e].name or 't'}_rows"
+    for r, (_, read) in enumerate(rows):
+        name = f"{bbody[read].name or 't'}_rows"
         item = fwd.add("item", (twin.id,), {"index": first + r}, twin.loc, name=name)
         fwd.set_order(item, twin.order)
         stacks.append(add(item, name, inner.order))
         c = bbody.param(name)
-        got = bbody.add("getitem", (c, index), dict(_ROW), bbody[e].loc, name=bbody[e].name)
-        bbody.replace_uses(e, got)
-        bbody.remove([e])
+        got = bbody.add("getitem", (c, index), dict(_ROW), bbody[read].loc, name=bbody[read].name)
+        bbody.replace_uses(read, got)
         new.append(c)
+    dce(bbody)
+    bbody.remove(entry)
     bbody.params = [index, *captured, *new, *rest]
     for position, p in enumerate(bbody.params):
         bbody[p].attrs["index"] = position
     vjp.set_inputs(back.id, (*back.inputs, *stacks))
     back.attrs["n_tape"] = 1
     back.attrs["n_operands"] += len(stacks)
-    body.outputs = body.outputs[:first]  # it records its index alone
+    body.outputs = body.outputs[: view.k + view.n_stacked]  # it records its index alone
     inner.attrs.update(n_decisions=0, taped=())
     dce(body)
     _results(vjp, fwd, inner, twin, add)
     return True
+
+
+def _rows_read(bbody: Graph, e: int, index: int) -> list[int]:
+    """What the backward body reads of tape entry e: e itself, nothing (unread), or where it
+    reads only parts of e at indices computed from the step's index (`s[2 * i]` of an LSTM's
+    whole state, at layer i), those parts, where they hold fewer entries than e."""
+    users = bbody.users(e)
+    if not users:
+        return []
+    parts = [bbody[u] for u in set(users)]
+    size = _entries(bbody[e].aval)
+    if size is None or any(u.op != "getitem" or u.inputs.count(e) != 1 for u in parts):
+        return [e]
+    if any(u.inputs[0] != e or not ancestry_ok(bbody, u.id, {e: e, index: index}) for u in parts):
+        return [e]
+    sizes = [_entries(u.aval) for u in parts]
+    if None in sizes or sum(sizes) >= size:
+        return [e]
+    return [u.id for u in parts]
+
+
+def _entries(aval) -> int | None:
+    shape = getattr(aval, "shape", None)
+    return None if shape is None or None in shape else math.prod(shape)
 
 
 def _results(vjp: Graph, fwd: Graph, inner, twin, add: Callable) -> None:
