@@ -210,12 +210,25 @@ def triangle(W, x):
     return total
 
 
+def changing_rows(x, y):
+    """A nested loop carrying w, 0.0 at its first step and an array after: its tape entries
+    differ in shape, and cannot be stacked."""
+    total = 0.0
+    for t in range(2):
+        w = 0.0
+        for i in range(2):  # noqa: B007 (a loop over an index it does not read)
+            w = w + np.sin(x * w) * y[t]
+        total = total + np.sum(np.sin(w))
+    return total
+
+
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_the_outer_loop_tapes_the_residuals_of_a_nested_one(backend):
     """The backward step loop reads the layer loop's activations, stacked by the forward step
     loop (`symgrad.passes.residuals_nested`), instead of running the layer loop again to tape
-    them; a layer loop starting elsewhere than 0, or whose length the step decides, stays
-    recomputed. Every gradient against central differences."""
+    them; a layer loop starting elsewhere than 0, whose length the step decides, or whose
+    entries change shape from step to step, stays recomputed. Every gradient against central
+    differences."""
     rng = np.random.default_rng(4)
     args = (rng.standard_normal((4, 6)), rng.standard_normal((2, 3)))
     args += (rng.standard_normal((4, 3)), rng.standard_normal((5, 3)))
@@ -233,6 +246,8 @@ def test_the_outer_loop_tapes_the_residuals_of_a_nested_one(backend):
     assert "h_rows" not in g.source and "tape_1.append((" in g.source  # starts at 1
     W, x = 0.5 * rng.standard_normal((3, 3)), rng.standard_normal(3)
     symgrad.check_grads(triangle, (W, x), 0, backend=backend)
+    args = (rng.standard_normal(3), rng.standard_normal((2, 3)))
+    symgrad.check_grads(changing_rows, args, (0, 1), backend=backend)
 
 
 def test_specialisations_whose_kernels_are_spelt_alike_share_them():

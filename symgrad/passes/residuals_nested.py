@@ -103,13 +103,15 @@ def _stacked(vjp: Graph, fwd: Graph, inner, back, twin, add: Callable) -> bool:
     bbody = bview.body
     index, *entry = bview.entry_params
     captured, rest = bview.captured_params, [*bview.state_params, *bview.row_params]
+    reads = [_rows_read(bbody, e, index) for e in entry]
+    if any(_entries(bbody[r].aval) is None for rs in reads for r in rs):
+        return False  # (a row's shape or dtype differs between steps: `0.0`, then an array)
     tkeys = {n.key(): n.id for n in tbody.nodes() if n.op != "param"}
     rows = []  # (the twin's value to stack, the backward body's node it stands for)
-    for d, e in zip(parts, entry):
+    for d, e, rs in zip(parts, entry, reads):
         value = copy_node(body, tbody, d, to_twin, tkeys)
-        reads = _rows_read(bbody, e, index)
         to_tbody = {index: tview.index_param, e: value}
-        rows += [(copy_node(bbody, tbody, r, to_tbody, tkeys), r) for r in reads]
+        rows += [(copy_node(bbody, tbody, r, to_tbody, tkeys), r) for r in rs]
     first = tview.k + tview.n_stacked  # after its stacked outputs
     tbody.outputs[first:first] = [value for value, _ in rows]
     twin.attrs["n_stacked"] = tview.n_stacked + len(rows)
@@ -158,8 +160,11 @@ def _rows_read(bbody: Graph, e: int, index: int) -> list[int]:
 
 
 def _entries(aval) -> int | None:
+    """The number of entries of a value of this Aval, where its shape and dtype are known."""
     shape = getattr(aval, "shape", None)
-    return None if shape is None or None in shape else math.prod(shape)
+    if shape is None or None in shape or aval.dtype is None:
+        return None
+    return math.prod(shape)
 
 
 def _results(vjp: Graph, fwd: Graph, inner, twin, add: Callable) -> None:
