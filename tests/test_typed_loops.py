@@ -222,6 +222,26 @@ def changing_rows(x, y):
     return total
 
 
+def _steps(h, mode):
+    for i in range(2):  # noqa: B007 (a loop over an index it does not read)
+        if mode:
+            h = np.sin(h) + h
+        else:
+            h = np.cos(h) * h
+    return h
+
+
+def twin_loops(x, seq):
+    """Two loops of one source line, from the same values: one differentiated, one only
+    tested. The first is not the second's twin."""
+    total = 0.0
+    for t in range(3):
+        u = x * seq[t]
+        scale = 1.0 if np.sum(_steps(u, True)) > 0.0 else 2.0
+        total = total + scale * np.sum(_steps(u, False) ** 2)
+    return total
+
+
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_the_outer_loop_tapes_the_residuals_of_a_nested_one(backend):
     """The backward step loop reads the layer loop's activations, stacked by the forward step
@@ -248,6 +268,8 @@ def test_the_outer_loop_tapes_the_residuals_of_a_nested_one(backend):
     symgrad.check_grads(triangle, (W, x), 0, backend=backend)
     args = (rng.standard_normal(3), rng.standard_normal((2, 3)))
     symgrad.check_grads(changing_rows, args, (0, 1), backend=backend)
+    args = (np.array([0.3, -0.2, 0.5]), np.array([0.5, 1.5, -0.7]))
+    symgrad.check_grads(twin_loops, args, 0, backend=backend)  # (the stacking loop: its own)
 
 
 def test_specialisations_whose_kernels_are_spelt_alike_share_them():

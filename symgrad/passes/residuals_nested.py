@@ -74,19 +74,35 @@ def _walked_by(vjp: Graph, inner):
 
 
 def _twin(fwd: Graph, inner, ins: list):
-    """The loop of fwd that runs what `inner` runs (its inputs `ins`), recording no tape."""
+    """The loop of fwd that runs what `inner` runs, recording no tape: its inputs are `ins`,
+    and its body computes the same results from its params, node by node (two loops of one
+    source line, inlined twice, may differ in a constant)."""
     if None in ins:
         return None
     view = Loop(inner)
+    n = view.k + view.n_stacked
     for node in fwd.nodes():
         if node.op != "loop" or node.inputs != tuple(ins) or "dotted" in node.attrs:
             continue
         other = Loop(node)
         if other.records or other.n_decisions or other.breaks:
             continue
-        if (other.k, other.n_stacked) == (view.k, view.n_stacked):
+        if (other.k, other.n_stacked) == (view.k, view.n_stacked) and _same(view, other, n):
             return node
     return None
+
+
+def _same(view: Loop, other: Loop, n: int) -> bool:
+    """Whether two loop bodies compute their first n outputs alike from their params."""
+    body, tbody = view.body, other.body
+    if len(body.params) != len(tbody.params):
+        return False
+    to_other = dict(zip(body.params, tbody.params))
+    tkeys = {node.key(): node.id for node in tbody.nodes() if node.op != "param"}
+    for out, twin_out in zip(body.outputs[:n], tbody.outputs[:n]):
+        if copy_node(body, tbody, out, to_other, tkeys, make=False) != twin_out:
+            return False
+    return True
 
 
 def _stacked(vjp: Graph, fwd: Graph, inner, back, twin, add: Callable) -> bool:
