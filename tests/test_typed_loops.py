@@ -246,8 +246,9 @@ def twin_loops(x, seq):
 def test_the_outer_loop_tapes_the_residuals_of_a_nested_one(backend):
     """The backward step loop reads the layer loop's activations, stacked by the forward step
     loop (`symgrad.passes.residuals_nested`), instead of running the layer loop again to tape
-    them; a layer loop starting elsewhere than 0, whose length the step decides, or whose
-    entries change shape from step to step, stays recomputed. Every gradient against central
+    them, and the layer loop's backward adds into the step loop's running cotangent of W. A
+    layer loop starting elsewhere than 0, whose length the step decides, or whose entries
+    change shape from step to step, stays recomputed. Every gradient against central
     differences."""
     rng = np.random.default_rng(4)
     args = (rng.standard_normal((4, 6)), rng.standard_normal((2, 3)))
@@ -259,6 +260,8 @@ def test_the_outer_loop_tapes_the_residuals_of_a_nested_one(backend):
     assert not any("np.tanh" in line for line in _backward(g.source)), g.source
     assert any("h_rows" in line for line in _backward(g.source))
     assert "s_rows" not in g.source  # the rows of the state it reads, not the whole state
+    # the layer loop's backward adds into W's running cotangent: no zeros of its own
+    assert sum("zeros_like(W)" in line for line in _backward(g.source)) == 1, g.source
     for first in (0, 1):
         symgrad.check_grads(layers_from, (*args, first), (0, 1), backend=backend)
     g = symgrad.grad(layers_from, argnums=(0, 1), backend=backend)

@@ -203,6 +203,8 @@ class _Writer:
             self.inline -= {n.id for n in graph.nodes() if n.op in ("setitem", "index_add")}
         self.helpers: set[str] = set()
         self.into: dict[int, dict] = {}  # fused node -> result -> (acc, array) (`scatter.into`)
+        self.passed: dict[int, str] = {}  # a nested backward loop's result -> the running
+        # cotangent it adds into itself (`symgrad.emit.control._passed_on`)
         self.adds_into: dict[int, str | None] = {}  # a step adding into a running cotangent ->
         # where (its name, or a part of it), None where its value's own steps add it there
         self.names: dict[int, str] = {}

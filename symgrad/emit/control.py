@@ -32,7 +32,7 @@ from symgrad.emit.compiled import (
 )
 from symgrad.emit.outer_sums import OuterSums
 from symgrad.emit.scatter import chains, into, into_carried
-from symgrad.ir.avals import ARRAY, PYTHON, float64_number
+from symgrad.ir.avals import ARRAY, PYTHON, Aval, float64_number
 from symgrad.ir.index import Dyn
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import Cond, Loop, LoopVjp
@@ -349,6 +349,13 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
         given |= walk.slices(sub, view)
     lines += walk.before if arrays else []
     sums = OuterSums(writer, sub, node, results, steps, given)  # Σ_t outer(a_t, b_t): 1 product
+    passed = {}  # the results added into the running cotangent of the loop around it
+    for r, item in _item_ids(writer, node).items():
+        if item in writer.passed and outs[r][0] == "acc":
+            passed[r] = writer.passed[item]
+            if r not in sums.rows_of:
+                results[r] = passed[r]
+                writer.rename(item, results[r])
     accs = {
         r: (results[r], view.captured_params[pos])
         for r, (kind, pos, _) in enumerate(outs)
@@ -357,8 +364,9 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     added = into(sub, accs) if writer.in_place else set()  # by the nests computing them
     if writer.in_place:  # zeros with values added at indices: `acc[i] += v` at each (`chains`)
         added |= chains(sub, {r: a for r, a in accs.items() if r not in added})
+        added |= _passed_on(sub, {r: a for r, a in accs.items() if r not in added})
     for r, (kind, pos, _) in enumerate(outs):
-        if kind == "acc" and r not in sums.rows_of:
+        if kind == "acc" and r not in sums.rows_of and r not in passed:
             of = writer.graph[ins[view.captured_inputs[pos]]].aval
             lines.append(f"{results[r]} = {_zeros(captured[pos], of, writer.in_place)}")
     lines += sums.before()
@@ -377,6 +385,7 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
         return adds + writer.assign([t for t, _ in updates], values)
 
     after = sums.after({r: f"np.zeros_like({captured[outs[r][1]]})" for r in sums.rows_of})
+    after += [f"{passed[r]} += {results[r]}" for r in sums.rows_of if r in passed]
     head = walk.head() if arrays else [_list_walk(writer, node, entry, rows, stacked)]
     lines += head + _body_lines(writer, sub, assign) + after
     if not jit:
@@ -385,6 +394,28 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     avals = [writer.graph[items[r]].aval for r in items]
     compiled = wrap(writer, node, lines, [results[r] for r in items], avals, back=True)
     return None if compiled is None else outside + compiled
+
+
+def _passed_on(sub, accs: dict[int, tuple[str, int]]) -> set[int]:
+    """accs: body output position -> (its running cotangent's name, the captured param). The
+    outputs that are the cotangent a nested backward loop gives of a value it captures, read
+    nowhere else: that loop adds into the running cotangent itself, with no zeros of its own
+    (`sub.passed`); returns their positions."""
+    g, out = sub.graph, set()
+    for r, (acc, captured) in accs.items():
+        o = g.outputs[r]
+        if g[o].op != "item" or g.users(o) or g.outputs.count(o) != 1:
+            continue
+        a, b = g[o].aval, g[captured].aval
+        if not all(isinstance(v, Aval) and v.kind == ARRAY and v.known for v in (a, b)):
+            continue
+        if (a.shape, a.dtype) != (b.shape, b.dtype):
+            continue  # (added whole, an array of the captured value's shape and dtype)
+        back = g[g[o].inputs[0]]
+        if back.op == "loop_vjp" and LoopVjp(back).outs[g[o].attrs["index"]][0] == "acc":
+            sub.passed[o] = acc
+            out.add(r)
+    return out
 
 
 def _list_walk(writer, node, entry, rows, stacked) -> str:
