@@ -9,8 +9,9 @@ params (matched node by node, as CSE matches; a node it lacks is added to it) be
 entry of the tape: an output of the forward body after its decisions (recorded with them, at
 the end of each iteration) and a param of the backward body after its entry's others. What
 only the recomputation needed is then dead in the backward body and removed. Values computed
-through a nested loop or branch, or from a decision, stay recomputed, as do those computed
-from a taped value (`1 - h ** 2` from the taped `h`).
+through a nested branch, or from a decision, stay recomputed, as do those computed from a
+taped value (`1 - h ** 2` from the taped `h`); a nested loop's tape is stacked by the forward
+body's run of it where it can be (`symgrad.passes.residuals_nested`).
 
 The tape then holds what the VJP needs, as a hand-written backward pass keeps the forward
 activations; recomputation (the tape of carried values alone) trades that memory for time.
