@@ -60,7 +60,7 @@ class _Entries:
         self.params, self.n_tape = list(self.vjp.params), back.attrs["n_tape"]
         self.taken: set[int] = set()
 
-    def add(self, out: int, name: str, order: float) -> int:
+    def add(self, out: int, name: str | None, order: float) -> int:
         """The backward body's new param for the forward body's value `out`, recorded."""
         self.fwd.outputs.insert(self.at, out)
         self.at += 1
