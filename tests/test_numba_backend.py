@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -221,6 +222,34 @@ def crossing(a, c, d):
     axis 0 (t3_bar = sum(..., axis=0, keepdims=True)) to more (1, 4) work."""
     t3 = np.sqrt(a * a + 1.0)
     return np.mean(t3 / (d * d + 1.0)) + np.mean(np.einsum("i,m->", np.squeeze(a), c))
+
+
+def _scaled_head(v, s):
+    for j in range(2):
+        v[j] = v[j] * s + 0.1
+    return v
+
+
+def zeros_read_at_an_offset(x, a):
+    """(found by the control fuzzer, seed 1100296)"""
+    u0 = x * 1.0
+    u0 = _scaled_head(u0, a / (1.5 + np.sin(-0.2)))
+    x = np.zeros_like(u0)
+    u0[-1] += x[-1] - (x[1] - a)
+    u0 -= np.cos(np.tanh(x))
+    return np.mean(u0) + np.mean(x) + a
+
+
+def test_a_nest_keeps_an_array_of_zeros_it_reads_at_an_offset():
+    """A nest that fills x with zeros and reads x at an offset keeps x's entries (0.0) for
+    the read: it wrote the name of a value it never computed, and Numba refused the module."""
+    args = (RNG.standard_normal(3), 0.649)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpecialisationWarning)
+        value, (da,) = symgrad.value_and_grad(zeros_read_at_an_offset, (1,), backend="numba")(*args)
+        symgrad.check_grads(zeros_read_at_an_offset, args, 1, backend="numba")
+    assert np.isclose(value, zeros_read_at_an_offset(args[0].copy(), args[1]), rtol=1e-12)
+    assert np.isclose(da, symgrad.grad(zeros_read_at_an_offset, 1)(*args), rtol=1e-12)
 
 
 def test_two_loops_never_feed_each_other():

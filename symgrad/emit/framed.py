@@ -255,7 +255,7 @@ def write_framed(writer, node, scalar_writer, base, shape_argument) -> list[str]
                 target = sub.keep[w]
                 if w not in carried:
                     target += f"[{', '.join(_entry(frames[w], index))}]"
-                out.append((test, f"{target} = {sub.names[w]}"))
+                out.append((test, f"{target} = {ast.unparse(sub.expr(w))}"))  # (a fill: 0.0)
         return out
 
     all_frames = [*frames.values(), *node.attrs["regions"].values()]
