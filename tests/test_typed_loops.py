@@ -18,6 +18,7 @@ import symgrad
 from symgrad.ir.avals import ARRAY, PYTHON, Aval, Sym, join
 from symgrad.ir.index import Dyn, Slice
 from symgrad.ir.verify import verify
+from symgrad.passes.residuals_nested import STACKED_MAX
 from symgrad.rules import RULES
 from symgrad.rules.indexing import _slice_lengths
 from tests.fixtures.array_fns import elements as conv_elements
@@ -240,6 +241,36 @@ def twin_loops(x, seq):
         scale = 1.0 if np.sum(_steps(u, True)) > 0.0 else 2.0
         total = total + scale * np.sum(_steps(u, False) ** 2)
     return total
+
+
+def squashed(x):
+    total = 0.0
+    for t in range(2):
+        h = x * (t + 1.0)
+        for i in range(2):  # noqa: B007 (a loop over an index it does not read)
+            h = np.tanh(h)
+        total = total + np.sum(h)
+    return total
+
+
+def test_a_nested_loop_whose_stacks_would_be_large_stays_recomputed():
+    """Stacked for every step of the outer loop, the nested loop's activations would take
+    memory without bound: beyond `STACKED_MAX` entries a step they are recomputed."""
+    rng = np.random.default_rng(7)
+    for n, stacked in ((10, True), (STACKED_MAX, False)):
+        x = rng.standard_normal(n)
+        g = symgrad.grad(squashed)
+        g(x)
+        assert ("h_rows" in g.source) == stacked, g.source
+        if n == 10:
+            symgrad.check_grads(squashed, (x,), 0)
+        else:  # (too large for central differences: against d/dx tanh(tanh(cx)), c = 1, 2)
+            np.testing.assert_allclose(
+                g(x),
+                (1 - np.tanh(np.tanh(x)) ** 2) * (1 - np.tanh(x) ** 2)
+                + 2 * (1 - np.tanh(np.tanh(2 * x)) ** 2) * (1 - np.tanh(2 * x) ** 2),
+                rtol=1e-12,
+            )
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])

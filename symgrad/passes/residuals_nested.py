@@ -17,7 +17,8 @@ The outer tape records those stacks (and any result of the loop the backward ste
 the nested backward loop reads row i of each, captured, where it read its tape entry at step
 i. The recomputed loop then has nothing left to compute (`tape.prune` drops its carried
 values): its backward loop walks its range reversed. A nested loop whose entry comes through
-another loop or a branch, or whose forward twin differs, stays recomputed.
+another loop or a branch, whose forward twin differs, or whose stacks would hold more than
+`STACKED_MAX` entries a step (the outer tape keeps them for every step), stays recomputed.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from symgrad.passes.dce import dce
 from symgrad.passes.twins import ancestry_ok, copy_node
 
 _ROW = {"n_parts": 1, "index": (Dyn(0),)}  # rows[i]
+STACKED_MAX = 1 << 14  # entries a step of the outer loop may stack (128 KiB of float64): more
+# stays recomputed, as a tape of the outer loop's steps times that would take too much memory
 
 
 def stack(vjp: Graph, fwd: Graph, to_fwd: dict, keys: dict, add: Callable) -> None:
@@ -120,8 +123,11 @@ def _stacked(vjp: Graph, fwd: Graph, inner, back, twin, add: Callable) -> bool:
     index, *entry = bview.entry_params
     captured, rest = bview.captured_params, [*bview.state_params, *bview.row_params]
     reads = [_rows_read(bbody, e, index) for e in entry]
-    if any(_entries(bbody[r].aval) is None for rs in reads for r in rs):
+    sizes = [_entries(bbody[r].aval) for rs in reads for r in rs]
+    if None in sizes:
         return False  # (a row's shape or dtype differs between steps: `0.0`, then an array)
+    if static_steps([vjp[b].aval for b in inner.inputs[:3]]) * sum(sizes) > STACKED_MAX:
+        return False  # (memory: kept for every step of the outer loop)
     tkeys = {n.key(): n.id for n in tbody.nodes() if n.op != "param"}
     rows = []  # (the twin's value to stack, the backward body's node it stands for)
     for d, e, rs in zip(parts, entry, reads):
