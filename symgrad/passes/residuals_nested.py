@@ -111,7 +111,8 @@ def _same(view: Loop, other: Loop, n: int) -> bool:
 def _stacked(vjp: Graph, fwd: Graph, inner, back, twin, add: Callable) -> bool:
     """Make `twin` stack what `inner` tapes, `back` read it from the outer tape (`add`), and
     `inner` record its index alone; False (nothing changed) where an entry's value comes
-    through a nested loop or branch."""
+    through a nested loop or branch, changes shape or dtype from step to step, or the stacks
+    would exceed `STACKED_MAX` entries."""
     view, tview = Loop(inner), Loop(twin)
     body, tbody = view.body, tview.body
     to_twin = dict(zip(body.params, tbody.params))
