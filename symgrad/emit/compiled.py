@@ -144,7 +144,7 @@ def tape_item(graph, loop) -> int | None:
     view = Loop(loop)
     if not view.records or view.index_only:
         return None
-    position = view.k + view.n_stacked
+    position = view.n_results
     for u in graph.users(loop.id):
         if graph[u].op == "item" and graph[u].attrs["index"] == position:
             return u
@@ -218,11 +218,12 @@ def _a_listed_tape(graph, node) -> bool:
     loop = graph[node.inputs[0]] if node.op == "item" else None
     if loop is None or loop.op != "loop" or not Loop(loop).records:
         return False
-    return node.attrs["index"] == Loop(loop).k + Loop(loop).n_stacked
+    return node.attrs["index"] == Loop(loop).n_results
 
 
 def _walks_a_list(graph, node) -> bool:
-    """Whether a nested backward loop walks the list a nested loop of the same graph taped."""
+    """Whether a nested backward loop walks the list a nested loop of the same graph taped (or
+    that loop's range, where it tapes its index alone)."""
     item = graph[node.inputs[0]]
     forward = graph[item.inputs[0]] if item.op == "item" else None
     return forward is not None and forward.op == "loop" and _listed(Loop(forward))

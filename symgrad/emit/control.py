@@ -322,7 +322,8 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
         for i, p in zip(view.captured_inputs, view.captured_params)
     ]
     results = [fresh(name, writer.used) for _, _, name in outs]
-    for r, item in _item_ids(writer, node).items():  # the results live in the running variables
+    items = _item_ids(writer, node)
+    for r, item in items.items():  # the results live in the running variables
         writer.rename(item, results[r])
     of_state = {pos: results[r] for r, (kind, pos, _) in enumerate(outs) if kind == "state"}
     state = [
@@ -350,7 +351,7 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     lines += walk.before if arrays else []
     sums = OuterSums(writer, sub, node, results, steps, given)  # Σ_t outer(a_t, b_t): 1 product
     passed = {}  # the results added into the running cotangent of the loop around it
-    for r, item in _item_ids(writer, node).items():
+    for r, item in items.items():
         if item in writer.passed and outs[r][0] == "acc":
             passed[r] = writer.passed[item]
             if r not in sums.rows_of:
@@ -390,7 +391,6 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     lines += head + _body_lines(writer, sub, assign) + after
     if not jit:
         return lines
-    items = _item_ids(writer, node)
     avals = [writer.graph[items[r]].aval for r in items]
     compiled = wrap(writer, node, lines, [results[r] for r in items], avals, back=True)
     return None if compiled is None else outside + compiled

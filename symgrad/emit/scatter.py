@@ -97,23 +97,25 @@ def chains(sub, accs: dict[int, tuple[str, int]]) -> set[int]:
     output that is a chain (`added_steps`) whose values between its steps are written inline
     is added step by step into its running cotangent, each step where it stands
     (`sub.adds_into`, written by `add_step`); returns the positions so added."""
-    g, out = sub.graph, set()
+    g, out, position = sub.graph, set(), None
     for r, (acc, captured) in accs.items():
         found = added_steps(g, g.outputs[r], captured)
         if found is not None and found[1] <= sub.inline:
             sub.adds_into.update(dict.fromkeys(found[0], acc))
+            position = position or {n.id: k for k, n in enumerate(g.nodes())}
             for step in found[0]:
-                _nest(sub, step, acc)
+                _nest(sub, step, acc, position)
             out.add(r)
     return out
 
 
-def _nest(sub, step: int, acc: str) -> None:
+def _nest(sub, step: int, acc: str, position: dict[int, int]) -> None:
     """Where a step adds, at a basic index, a value that is itself zeros with values added into
     parts of it (a chain: the cotangent of a row read whole, then sliced, `w = W[i]; w[:b]`),
     read by that step alone and of the indexed part's shape, the value's steps add into that
     part of the running cotangent (`acc[i][:b] += v`), and the step itself adds nothing: no
-    row of zeros is made. The index's parts must be computed before the value's first step."""
+    row of zeros is made. The index's parts must be computed before the value's first step
+    (`position`: each node's in the order statements are written)."""
     g = sub.graph
     node = g[step]
     if not basic(g, node):
@@ -127,7 +129,6 @@ def _nest(sub, step: int, acc: str) -> None:
     aval = g[v].aval
     if getattr(aval, "shape", None) is None or indexing.region(g, node) != aval.shape:
         return
-    position = {n.id: k for k, n in enumerate(g.nodes())}
     first = min(position[s] for s in found[0])
     for p in node.inputs[2:]:
         if g[p].op != "const" and (p in sub.inline or position[p] > first):

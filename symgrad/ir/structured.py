@@ -63,6 +63,12 @@ class Loop:
         return bool(self.attrs.get("tape"))
 
     @property
+    def n_results(self) -> int:
+        """Its results every run gives: the carried values, then the stacked outputs (its tape,
+        where it records one, is the item after them)."""
+        return self.k + self.n_stacked
+
+    @property
     def taped(self) -> tuple[int, ...]:
         """The carried values (by position) its tape records."""
         return tuple(self.attrs.get("taped", range(self.k)))

@@ -67,8 +67,7 @@ def _walked_by(vjp: Graph, inner):
             return None
     if not static_steps([vjp[b].aval for b in (start, stop, step)]):
         return None
-    tape_at = view.k + view.n_stacked
-    items = [u for u in vjp.users(inner.id) if vjp[u].attrs["index"] == tape_at]
+    items = [u for u in vjp.users(inner.id) if vjp[u].attrs["index"] == view.n_results]
     readers = vjp.users(items[0]) if len(items) == 1 else []
     if len(readers) != 1 or vjp[readers[0]].op != "loop_vjp":
         return None
@@ -83,25 +82,25 @@ def _twin(fwd: Graph, inner, ins: list):
     if None in ins:
         return None
     view = Loop(inner)
-    n = view.k + view.n_stacked
     for node in fwd.nodes():
         if node.op != "loop" or node.inputs != tuple(ins) or "dotted" in node.attrs:
             continue
         other = Loop(node)
         if other.records or other.n_decisions or other.breaks:
             continue
-        if (other.k, other.n_stacked) == (view.k, view.n_stacked) and _same(view, other, n):
+        if (other.k, other.n_stacked) == (view.k, view.n_stacked) and _same(view, other):
             return node
     return None
 
 
-def _same(view: Loop, other: Loop, n: int) -> bool:
-    """Whether two loop bodies compute their first n outputs alike from their params."""
+def _same(view: Loop, other: Loop) -> bool:
+    """Whether two loops' bodies compute their results alike from their params."""
     body, tbody = view.body, other.body
     if len(body.params) != len(tbody.params):
         return False
     to_other = dict(zip(body.params, tbody.params))
     tkeys = {node.key(): node.id for node in tbody.nodes() if node.op != "param"}
+    n = view.n_results
     for out, twin_out in zip(body.outputs[:n], tbody.outputs[:n]):
         if copy_node(body, tbody, out, to_other, tkeys, make=False) != twin_out:
             return False
@@ -135,7 +134,7 @@ def _stacked(vjp: Graph, fwd: Graph, inner, back, twin, add: Callable) -> bool:
         value = copy_node(body, tbody, d, to_twin, tkeys)
         to_tbody = {index: tview.index_param, e: value}
         rows += [(copy_node(bbody, tbody, r, to_tbody, tkeys), r) for r in rs]
-    first = tview.k + tview.n_stacked  # after its stacked outputs
+    first = tview.n_results  # after its stacked outputs
     tbody.outputs[first:first] = [value for value, _ in rows]
     twin.attrs["n_stacked"] = tview.n_stacked + len(rows)
     stacks, new = [], []
@@ -156,7 +155,7 @@ def _stacked(vjp: Graph, fwd: Graph, inner, back, twin, add: Callable) -> bool:
     vjp.set_inputs(back.id, (*back.inputs, *stacks))
     back.attrs["n_tape"] = 1
     back.attrs["n_operands"] += len(stacks)
-    body.outputs = body.outputs[: view.k + view.n_stacked]  # it records its index alone
+    body.outputs = body.outputs[: view.n_results]  # it records its index alone
     inner.attrs.update(n_decisions=0, taped=())
     dce(body)
     _results(vjp, fwd, inner, twin, add)
@@ -196,7 +195,7 @@ def _results(vjp: Graph, fwd: Graph, inner, twin, add: Callable) -> None:
     twins = {fwd[u].attrs["index"]: u for u in fwd.users(twin.id)}
     for u in list(vjp.users(inner.id)):
         j = vjp[u].attrs["index"]
-        if j >= view.k + view.n_stacked or not (vjp.users(u) or u in vjp.outputs):
+        if j >= view.n_results or not (vjp.users(u) or u in vjp.outputs):
             continue
         if j not in twins:
             twins[j] = fwd.add("item", (twin.id,), {"index": j}, twin.loc, name=vjp[u].name)
