@@ -400,6 +400,55 @@ def test_sums_and_means_along_axes_are_added_up_in_the_loop():
     assert "b / (shape[1])" in source  # the mean: the total over the entries of each row
 
 
+def shifted_extremes(a, x, mu):
+    """A log-sum-exp shifted by each row's max (a min read too), and a lone broadcast
+    difference (GMM's centred points, `x[:, None, :] - mu[None, :, :]`)."""
+    b = np.tanh(a) * 2.0
+    m = np.max(b, axis=1, keepdims=True)
+    low = np.min(b, axis=0)
+    lse = m[:, 0] + np.log(np.sum(np.exp(b - m), axis=1))
+    xc = x[:, None, :] - mu[None, :, :]
+    return np.sum(lse) + np.sum(low**2) + np.max(b) * np.sum((xc @ np.ones(2)) ** 2)
+
+
+def test_maxima_minima_and_a_lone_broadcast_run_in_loops():
+    """A max or min along axes is folded in the loop computing its operand (`np.maximum` of
+    the running value and each entry: NaN at a NaN entry, as np.max gives), and one
+    elementwise computation that broadcasts an array is a loop of its own (NumPy's iterator
+    runs it in inner loops as short as its last axis). Both agree with the NumPy module and
+    central differences."""
+    args = (RNG.standard_normal((6, 4)), RNG.standard_normal((7, 2)), RNG.standard_normal((3, 2)))
+    symgrad.check_grads(shifted_extremes, args, (0, 1, 2), backend="numba")
+    compiled = symgrad.value_and_grad(shifted_extremes, (0, 1, 2), backend="numba")
+    value, grads = compiled(*args)
+    value0, grads0 = symgrad.value_and_grad(shifted_extremes, (0, 1, 2))(*args)
+    np.testing.assert_allclose(value, value0, rtol=1e-12)
+    for got, want in zip(grads, grads0):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    source = compiled.source
+    for fold in ("np.maximum(m[i, 0], ", "np.minimum(low[j], ", "np.maximum(t"):
+        assert fold in source, source
+    assert "b.max(" not in source and "b.min(" not in source, source
+    kernels = [node.attrs["body"] for node in compiled.graph.nodes() if node.op == "fused"]
+    assert any({n.op for n in body.nodes()} == {"param", "subtract"} for body in kernels)
+    a = args[0].copy()
+    a[2, 1] = np.nan
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(symgrad.jit(shifted_extremes, backend="numba")(a, *args[1:]))
+
+
+def integer_extremes(x, k):
+    return np.sum(x * np.max(k * 2, axis=0))
+
+
+def test_a_max_of_integers_stays_numpys():
+    """A max or min folds floats only: its running value starts at -inf (+inf)."""
+    x, k = RNG.standard_normal(3), np.arange(6).reshape(2, 3)
+    compiled = symgrad.grad(integer_extremes, backend="numba")
+    np.testing.assert_array_equal(compiled(x, k), np.max(k * 2, axis=0))
+    assert "np.maximum(" not in compiled.source
+
+
 def test_results_added_into_slices_of_zeros_are_written_once_in_the_loop():
     """Rosenbrock's backward pass adds two results into x[:-1] and x[1:] of zeros like x (an
     `_index_add` then an update, above 1 MiB): one loop writes each entry of x's cotangent

@@ -32,6 +32,7 @@ from symgrad.emit.inplace import Plan
 from symgrad.ir.avals import ARRAY
 from symgrad.ir.names import fresh
 from symgrad.passes.frames import Bound, at, lengths, ranged
+from symgrad.rules import RULES
 
 _INDICES = ["i", "j", "k"]
 
@@ -202,17 +203,19 @@ def write_framed(writer, node, scalar_writer, base, shape_argument) -> list[str]
             continue
         if k < n_arrays and ranged(frame):
             before.append(f"{r} = np.empty({_shape_text(frame)}, {dtype_name(aval.dtype)})")
-        elif k < n_arrays or aval.shape == ():  # a number: computed at one index, or a total
+        elif k < n_arrays:  # a number computed at one index
             before.append(f"{r} = {_zero(aval.dtype)}")
-        else:  # a total per entry of the axes kept
-            _, reduced, keepdims = folds[k - n_arrays]
+        elif aval.shape == ():  # a fold into one running value
+            before.append(f"{r} = {RULES[folds[k - n_arrays][0]].fold.first(aval.dtype.kind)}")
+        else:  # a fold into a running value per entry of the axes kept
+            op, reduced, keepdims = folds[k - n_arrays]
             dims = [
                 ("1" if keepdims else "") if a in reduced else n
                 for a, n in enumerate(_sizes(frame))
             ]
             dims = [x for x in dims if x]
             shape = f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
-            before.append(f"{r} = np.zeros({shape}, {dtype_name(aval.dtype)})")
+            before.append(f"{r} = {RULES[op].fold.array(shape, dtype_name(aval.dtype))}")
 
     def steps(piece: _Segment) -> list[tuple[str, str]]:
         """The statements of one index in this piece of the last axis, each with its test."""
@@ -243,12 +246,15 @@ def write_framed(writer, node, scalar_writer, base, shape_argument) -> list[str]
                 out.append((test, f"{r} = {value}"))
             elif k < n_arrays:
                 out.append((test, f"{r}[{', '.join(own)}] = {value}"))
-            elif node.aval[k].shape == ():
-                out.append((test, f"{r} += {value}"))
-            else:
-                _, reduced, keepdims = folds[k - n_arrays]
-                kept = [("0" if keepdims else "") if a in reduced else e for a, e in enumerate(own)]
-                out.append((test, f"{r}[{', '.join(x for x in kept if x)}] += {value}"))
+            else:  # a fold
+                op, reduced, keepdims = folds[k - n_arrays]
+                target = r
+                if node.aval[k].shape != ():
+                    kept = [
+                        ("0" if keepdims else "") if a in reduced else e for a, e in enumerate(own)
+                    ]
+                    target += f"[{', '.join(x for x in kept if x)}]"
+                out.append((test, RULES[op].fold.step.format(r=target, v=value)))
         for w in stored:
             test = piece.test(frames[w], index)
             if test is not None:
@@ -266,7 +272,7 @@ def write_framed(writer, node, scalar_writer, base, shape_argument) -> list[str]
     for r, (op, reduced, _), o in zip(results[n_arrays:], folds, body.outputs[n_arrays:]):
         sizes = _sizes(frames[o])
         count = " * ".join(sizes[a] for a in sorted(reduced)) or "1"
-        returned.append(f"{r} / ({count})" if op == "mean" else r)
+        returned.append(f"{r} / ({count})" if RULES[op].fold.mean else r)
     if returned:
         lines.append(f"return {', '.join(returned)}")
     work = [n for n in body.nodes() if n.op not in ("param", "const") and "offset" not in n.attrs]

@@ -5,8 +5,9 @@ Contract: `write_fused(writer, node)` returns the statement calling the loop nes
 `emit_module` writes above the functions, after `import numba`. The nest reads each input
 entry by entry (a broadcast input at index 0 along the axes it spans once, a number as it is),
 computes the cluster's work on numbers with each rule's `Rule.scalar` spelling, writes every
-result array in the same pass and adds up the folded sums (into a number, or along the axes a
-sum keeps, into an array: `b_bar[j] += ...`):
+result array in the same pass and folds the reductions it holds (`Rule.fold`: into a number, or
+along the axes a reduction keeps, into an array: `b_bar[j] += ...`, `m[i, 0] = np.maximum(m[i,
+0], ...)`):
 
     @numba.njit(cache=True, error_model="numpy")
     def _fused1(x, t4, shape):
@@ -37,6 +38,7 @@ from symgrad.emit.compiled import DECORATOR, dtype_name, numbers_back
 from symgrad.emit.control import _items
 from symgrad.ir.avals import ARRAY
 from symgrad.ir.names import fresh
+from symgrad.rules import RULES
 from symgrad.rules.table import SAME
 
 _INDICES = {1: ["i"], 2: ["i", "j"], 3: ["i", "j", "k"]}
@@ -213,15 +215,21 @@ def _nest(node, sub, index, results, loads, into: bool = False) -> list[str]:
         elif k < n_arrays:
             lines.append(f"{r} = np.empty(shape, {dtype_name(aval.dtype)})")
             steps.append(f"{r}[{', '.join(index)}] = {value}")
-        elif aval.shape == ():
-            lines.append(f"{r} = {'0.0' if aval.dtype.kind == 'f' else '0'}")
-            steps.append(f"{r} += {value}")
-        else:  # a total per entry of the axes kept
-            _, reduced, keepdims = folds[k - n_arrays]
-            kept = [("0" if keepdims else "") if d in reduced else i for d, i in enumerate(index)]
-            dims = [("1" if keepdims else "") if d in reduced else n for d, n in enumerate(length)]
-            lines.append(f"{r} = np.zeros({_tuple(dims)}, {dtype_name(aval.dtype)})")
-            steps.append(f"{r}[{', '.join(i for i in kept if i)}] += {value}")
+        else:  # a fold: one running value, or one per entry of the axes kept
+            op, reduced, keepdims = folds[k - n_arrays]
+            fold, target = RULES[op].fold, r
+            if aval.shape == ():
+                lines.append(f"{r} = {fold.first(aval.dtype.kind)}")
+            else:
+                kept = [
+                    ("0" if keepdims else "") if d in reduced else i for d, i in enumerate(index)
+                ]
+                dims = [
+                    ("1" if keepdims else "") if d in reduced else n for d, n in enumerate(length)
+                ]
+                lines.append(f"{r} = {fold.array(_tuple(dims), dtype_name(aval.dtype))}")
+                target = f"{r}[{', '.join(i for i in kept if i)}]"
+            steps.append(fold.step.format(r=target, v=value))
     at_zeros = zip(results[n_arrays + len(folds) :], scatters)
     for k, (r, (_, dtype, added)) in enumerate(at_zeros):
         lines.append(f"{r} = np.zeros(shape{k + 1}, {dtype_name(dtype)})")
@@ -234,6 +242,6 @@ def _nest(node, sub, index, results, loads, into: bool = False) -> list[str]:
     returned = results[:n_arrays]
     for r, (op, reduced, _) in zip(results[n_arrays:], folds):
         count = " * ".join(length[d] for d in sorted(reduced)) or "1"
-        returned.append(f"{r} / ({count})" if op == "mean" else r)
+        returned.append(f"{r} / ({count})" if RULES[op].fold.mean else r)
     returned += results[n_arrays + len(folds) :]
     return lines if into else lines + [f"return {', '.join(returned)}"]

@@ -36,7 +36,8 @@ first rewrites it as the `cond` it is (`symgrad.passes.control.as_cond`).
 `attrs["shape"]` (a compiled backend's, `symgrad.passes.fuse`): its inputs are the values the
 cluster reads, broadcast to that shape or numbers; its body graph computes one entry (params
 for the inputs); its outputs (through `item`) are the arrays of the body's outputs, then, for
-each reduction named in `attrs["folds"]` ("sum", "mean"), the total of one of the last outputs.
+each reduction named in `attrs["folds"]` (one with a `Rule.fold`: sum, mean, max, min), its
+value along its axes of one of the last outputs.
 It is made after differentiating, for emitting, and is never differentiated.
 
 These rules are `structured`: the reverse and forward passes and the code generator handle

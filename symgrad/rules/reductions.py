@@ -19,7 +19,7 @@ from symgrad.errors import SymgradError
 from symgrad.ir.avals import ARRAY
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
-from symgrad.rules.table import LINEAR, call, defrule
+from symgrad.rules.table import LINEAR, Fold, call, defrule
 
 
 def _spread(g, a, axis, keepdims):
@@ -44,6 +44,14 @@ def _one_axis(ins: dict, attrs: dict) -> bool:
     return _every_axis(ins, attrs) or type(attrs.get("axis")) is int and not attrs.get("keepdims")
 
 
+_FOLDS = {  # np.maximum: NaN at a NaN entry, as np.max gives (Python's max drops it)
+    "sum": Fold(0, "{r} += {v}"),
+    "mean": Fold(0, "{r} += {v}", mean=True),
+    "max": Fold(float("-inf"), "{r} = np.maximum({r}, {v})"),
+    "min": Fold(float("inf"), "{r} = np.minimum({r}, {v})"),
+}
+
+
 def reduction(name, vjp, jvp, math, numpy, extra="", domain="real"):
     params = "a, axis=None" + extra + ", keepdims=False"
     ddof = ", ddof=1" if extra else ""
@@ -66,7 +74,7 @@ def reduction(name, vjp, jvp, math, numpy, extra="", domain="real"):
         shape="reduce",
         domain={"a": domain},
         examples=examples,
-        fold=name if name in ("sum", "mean") else None,
+        fold=_FOLDS.get(name),
         jit=_one_axis if name == "sum" else _every_axis,
     )
 

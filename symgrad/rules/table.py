@@ -40,6 +40,34 @@ class Param:
     varargs: bool = False  # a SEQ given as separate positional arguments (`*args`)
 
 
+@dataclass(frozen=True)
+class Fold:
+    """How a compiled loop reduces entries into a running value r (`symgrad.emit.kernels`):
+    r starts at `start`, takes each entry v by the statement `step` ({r}, {v} its text), and
+    is the result, or the result times the count of entries where `mean`. A `start` that is
+    no int (inf) folds floats only."""
+
+    start: float
+    step: str
+    mean: bool = False
+
+    def first(self, kind: str) -> str:
+        """r's first value for a dtype of this kind ("f", "i", ...), as loop source."""
+        if self.start in (float("inf"), float("-inf")):
+            return "np.inf" if self.start > 0 else "-np.inf"
+        return repr(float(self.start)) if kind == "f" else repr(int(self.start))
+
+    def takes(self, kind: str) -> bool:
+        """Whether it folds entries of a dtype of this kind."""
+        return kind == "f" or self.start not in (float("inf"), float("-inf"))
+
+    def array(self, shape: str, dtype: str) -> str:
+        """Loop source making an array of running values of this shape and dtype (text)."""
+        if self.start == 0:
+            return f"np.zeros({shape}, {dtype})"
+        return f"np.full({shape}, {self.first('f')}, {dtype})"
+
+
 @dataclass
 class Rule:
     name: str
@@ -97,8 +125,8 @@ class Rule:
     scalar: Any = None  # an elementwise rule's spelling on numbers inside a compiled loop
     # (`symgrad.emit.kernels`): SAME where its NumPy spelling serves (np.exp of a number), or a
     # template, "np.maximum({0}, 0.0)", {k} the k-th array input; None: never fused
-    fold: str | None = None  # a reduction a compiled loop folds into a running total when it
-    # reduces every axis: "sum" (the total), "mean" (the total over the count)
+    fold: Fold | None = None  # a reduction a compiled loop folds into a running value, entry
+    # by entry, along static axes (`symgrad.passes.fuse`)
     zeros: tuple = ()  # groups of inputs (by parameter name) that, all zeros, make the output
     # zeros whatever the other inputs (multiply: ("x1",), ("x2",); where: ("x", "y")), beside
     # each input the rule is linear in (`jvp` LINEAR): `symgrad.passes.zeros`
