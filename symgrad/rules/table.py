@@ -44,7 +44,7 @@ class Param:
 class Fold:
     """How a compiled loop reduces entries into a running value r (`symgrad.emit.kernels`):
     r starts at `start`, takes each entry v by the statement `step` ({r}, {v} its text), and
-    is the result, or the result times the count of entries where `mean`. A `start` that is
+    is the result, or the result over the count of entries where `mean`. A `start` that is
     no int (inf) folds floats only."""
 
     start: float
