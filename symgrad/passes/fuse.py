@@ -7,7 +7,7 @@ array shape (of several where it reads slices: below) whose rules can be spelled
 min, along any static axes) of its members. Its inputs from outside broadcast to its shape
 (resolved statically) or are numbers. A cluster is worth a loop when it holds two computations
 or more (a fold counts), or, outside loop bodies, one that reads an array broadcast to its
-shape (`_broadcasts`: NumPy runs it in short inner loops).
+shape such that NumPy runs it in short inner loops (`_broadcasts`).
 
 Clusters never make a cycle: a set of nodes joins only where no path leaves it and comes back
 (through nodes outside, a cluster counting as one node) and no member reads a fold of its own
@@ -102,20 +102,39 @@ def fuse(graph: Graph, body: bool = False, added=frozenset(), apart=frozenset())
 
 
 def _broadcasts(graph: Graph, members: list[int]) -> bool:
-    """Whether some member reads an array broadcast to its shape (`x[:, None, :] - mu`,
-    `a + b` with b a row). NumPy's iterator cannot merge the axes such an array is broadcast
-    along with those it is not, and runs inner loops as short as the last run of them: one
-    loop nest beats it, most where that run is short (measured, one thread: a (1000, 5, 2)
-    `x[:, None, :] - mu[None, :, :]` 127 against 17 us, a (512, 512) `a + b[None, :]` 202
-    against 110 us; a difference of two arrays of one shape, NumPy's one inner loop, is as
-    fast as the nest and stays NumPy's)."""
+    """Whether some member reads an array broadcast to its shape such that NumPy's iterator
+    runs it in inner loops of at most `SHORT_RUN_MAX` entries (`_run`): one loop nest beats it
+    (measured, one thread: a (1000, 5, 2) `x[:, None, :] - mu[None, :, :]`, runs of 2, 127
+    against 17 us). Longer runs stay NumPy's: its loop is as fast, and where it updates an
+    operand in place (`scores += np.sum(c**2, axis=1)`, a (10000, 1000) array) the nest's new
+    array costs more (measured: GradBench kmeans' cost 48 against 80 ms)."""
     for m in members:
         shape = graph[m].aval.shape
-        for i in graph[m].inputs:
-            aval = graph[i].aval
-            if isinstance(aval, Aval) and aval.kind == ARRAY and aval.shape not in ((), shape):
-                return True
+        operands = [graph[i].aval for i in graph[m].inputs]
+        arrays = [a.shape for a in operands if isinstance(a, Aval) and a.kind == ARRAY]
+        if any(a not in ((), shape) for a in arrays) and _run(shape, arrays) <= SHORT_RUN_MAX:
+            return True
     return False
+
+
+SHORT_RUN_MAX = 64  # entries: see _broadcasts
+
+
+def _run(shape: tuple[int, ...], operands: list[tuple[int, ...]]) -> int:
+    """The entries of one inner loop of NumPy's iterator computing an array of `shape` from
+    arrays of these shapes: the last axes along which each operand is broadcast or not alike
+    (axes of length 1 aside), merged into one."""
+
+    def how(d: int) -> tuple[bool, ...]:  # per operand: broadcast along axis d
+        return tuple(len(a) + d < len(shape) or a[d - len(shape)] != shape[d] for a in operands)
+
+    axes = [d for d in range(len(shape)) if shape[d] != 1]
+    run = 1
+    for d in reversed(axes):
+        if how(d) != how(axes[-1]):
+            break
+        run *= shape[d]
+    return run
 
 
 def _dense(graph: Graph, members: list[int], roles: dict) -> bool:
