@@ -175,7 +175,7 @@ def _write_loop(writer, node, jit: bool, arrays: bool = False) -> list[str] | No
                 initial[j] = ast.Name(name, ast.Load())
     lines += writer.assign(carried, initial)
     stacked = [items.get(k + j) for j in range(view.n_stacked)]  # None: nobody reads it
-    tape = items.get(k + view.n_stacked) if view.records and not view.index_only else None
+    tape = items.get(view.n_results) if view.records and not view.index_only else None
     decisions = view.decisions
     taped = [carried[j] for j in view.taped]
     recorded = [*index, *taped]  # a tape entry's parts before its decisions
@@ -222,7 +222,7 @@ def _write_loop(writer, node, jit: bool, arrays: bool = False) -> list[str] | No
         return _leave(writer, sub, view.leave, carried, last)
 
     body_lines = _body_lines(writer, sub, outs)
-    read = {j: i for j, i in _item_ids(writer, node).items() if j < k + view.n_stacked or tape}
+    read = {j: i for j, i in _item_ids(writer, node).items() if j < view.n_results or tape}
     if body_lines == ["    pass"] and view.counted and not read:  # nothing to compute
         return []
     if first_lines and body_lines == ["    pass"]:  # a loop recomputed for its tape alone

@@ -93,7 +93,7 @@ def active_outputs(graph: Graph, node, depends: set[int], kind: str = "vjp") -> 
         if grown == carried:
             break
         carried = grown
-    n = k + view.n_stacked  # then its tape, active as the loop is
+    n = view.n_results  # then its tape, active as the loop is
     stacked = {k + j for j, o in enumerate(view.stacked) if o in reached}
     return {j for j in carried if j < k} | stacked | {n}
 
