@@ -205,17 +205,18 @@ def write_framed(writer, node, scalar_writer, base, shape_argument) -> list[str]
             before.append(f"{r} = np.empty({_shape_text(frame)}, {dtype_name(aval.dtype)})")
         elif k < n_arrays:  # a number computed at one index
             before.append(f"{r} = {_zero(aval.dtype)}")
-        elif aval.shape == ():  # a fold into one running value
-            before.append(f"{r} = {RULES[folds[k - n_arrays][0]].fold.first(aval.dtype.kind)}")
-        else:  # a fold into a running value per entry of the axes kept
+        else:  # a fold: one running value, or one per entry of the axes kept
             op, reduced, keepdims = folds[k - n_arrays]
-            dims = [
-                ("1" if keepdims else "") if a in reduced else n
-                for a, n in enumerate(_sizes(frame))
-            ]
-            dims = [x for x in dims if x]
-            shape = f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
-            before.append(f"{r} = {RULES[op].fold.array(shape, dtype_name(aval.dtype))}")
+            shape = None
+            if aval.shape != ():
+                dims = [
+                    ("1" if keepdims else "") if a in reduced else n
+                    for a, n in enumerate(_sizes(frame))
+                ]
+                dims = [x for x in dims if x]
+                shape = f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
+            fold = RULES[op].fold
+            before.append(f"{r} = {fold.made(shape, dtype_name(aval.dtype), aval.dtype.kind)}")
 
     def steps(piece: _Segment) -> list[tuple[str, str]]:
         """The statements of one index in this piece of the last axis, each with its test."""
@@ -272,7 +273,7 @@ def write_framed(writer, node, scalar_writer, base, shape_argument) -> list[str]
     for r, (op, reduced, _), o in zip(results[n_arrays:], folds, body.outputs[n_arrays:]):
         sizes = _sizes(frames[o])
         count = " * ".join(sizes[a] for a in sorted(reduced)) or "1"
-        returned.append(f"{r} / ({count})" if RULES[op].fold.mean else r)
+        returned.append(RULES[op].fold.result(r, count))
     if returned:
         lines.append(f"return {', '.join(returned)}")
     work = [n for n in body.nodes() if n.op not in ("param", "const") and "offset" not in n.attrs]

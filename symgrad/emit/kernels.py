@@ -217,18 +217,16 @@ def _nest(node, sub, index, results, loads, into: bool = False) -> list[str]:
             steps.append(f"{r}[{', '.join(index)}] = {value}")
         else:  # a fold: one running value, or one per entry of the axes kept
             op, reduced, keepdims = folds[k - n_arrays]
-            fold, target = RULES[op].fold, r
-            if aval.shape == ():
-                lines.append(f"{r} = {fold.first(aval.dtype.kind)}")
-            else:
+            fold, target, shape_text = RULES[op].fold, r, None
+            if aval.shape != ():
                 kept = [
                     ("0" if keepdims else "") if d in reduced else i for d, i in enumerate(index)
                 ]
                 dims = [
                     ("1" if keepdims else "") if d in reduced else n for d, n in enumerate(length)
                 ]
-                lines.append(f"{r} = {fold.array(_tuple(dims), dtype_name(aval.dtype))}")
-                target = f"{r}[{', '.join(i for i in kept if i)}]"
+                target, shape_text = f"{r}[{', '.join(i for i in kept if i)}]", _tuple(dims)
+            lines.append(f"{r} = {fold.made(shape_text, dtype_name(aval.dtype), aval.dtype.kind)}")
             steps.append(fold.step.format(r=target, v=value))
     at_zeros = zip(results[n_arrays + len(folds) :], scatters)
     for k, (r, (_, dtype, added)) in enumerate(at_zeros):
@@ -242,6 +240,6 @@ def _nest(node, sub, index, results, loads, into: bool = False) -> list[str]:
     returned = results[:n_arrays]
     for r, (op, reduced, _) in zip(results[n_arrays:], folds):
         count = " * ".join(length[d] for d in sorted(reduced)) or "1"
-        returned.append(f"{r} / ({count})" if RULES[op].fold.mean else r)
+        returned.append(RULES[op].fold.result(r, count))
     returned += results[n_arrays + len(folds) :]
     return lines if into else lines + [f"return {', '.join(returned)}"]

@@ -101,6 +101,9 @@ def fuse(graph: Graph, body: bool = False, added=frozenset(), apart=frozenset())
     return graph
 
 
+SHORT_RUN_MAX = 64  # entries: see _broadcasts
+
+
 def _broadcasts(graph: Graph, members: list[int]) -> bool:
     """Whether some member reads an array broadcast to its shape such that NumPy's iterator
     runs it in inner loops of at most `SHORT_RUN_MAX` entries (`_run`): one loop nest beats it
@@ -115,9 +118,6 @@ def _broadcasts(graph: Graph, members: list[int]) -> bool:
         if any(a not in ((), shape) for a in arrays) and _run(shape, arrays) <= SHORT_RUN_MAX:
             return True
     return False
-
-
-SHORT_RUN_MAX = 64  # entries: see _broadcasts
 
 
 def _run(shape: tuple[int, ...], operands: list[tuple[int, ...]]) -> int:

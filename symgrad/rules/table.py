@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 import operator
 import sys
 from dataclasses import dataclass, field
@@ -51,21 +52,26 @@ class Fold:
     step: str
     mean: bool = False
 
-    def first(self, kind: str) -> str:
-        """r's first value for a dtype of this kind ("f", "i", ...), as loop source."""
-        if self.start in (float("inf"), float("-inf")):
-            return "np.inf" if self.start > 0 else "-np.inf"
-        return repr(float(self.start)) if kind == "f" else repr(int(self.start))
-
     def takes(self, kind: str) -> bool:
-        """Whether it folds entries of a dtype of this kind."""
-        return kind == "f" or self.start not in (float("inf"), float("-inf"))
+        """Whether it folds entries of a dtype of this kind ("f", "i", ...)."""
+        return kind == "f" or not math.isinf(self.start)
 
-    def array(self, shape: str, dtype: str) -> str:
-        """Loop source making an array of running values of this shape and dtype (text)."""
+    def made(self, shape: str | None, dtype: str, kind: str) -> str:
+        """Loop source for r's first value: a number (`shape` None), or an array of running
+        values of that shape (text) and dtype (its name, of this kind)."""
+        if math.isinf(self.start):
+            first = "np.inf" if self.start > 0 else "-np.inf"
+        else:
+            first = repr(float(self.start)) if kind == "f" else repr(int(self.start))
+        if shape is None:
+            return first
         if self.start == 0:
             return f"np.zeros({shape}, {dtype})"
-        return f"np.full({shape}, {self.first('f')}, {dtype})"
+        return f"np.full({shape}, {first}, {dtype})"
+
+    def result(self, r: str, count: str) -> str:
+        """Loop source for the reduction's value from r, the count of entries it took."""
+        return f"{r} / ({count})" if self.mean else r
 
 
 @dataclass
