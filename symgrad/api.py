@@ -1152,6 +1152,7 @@ def vjp(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Derivativ
     compiled = Compiled(fun, floats, "vjp", backend=backend)
     leaves, trees, artifact = compiled.on_leaves(primals)
     fast = Learnt()  # the module specialised for a cotangent, by its signature (see below)
+    every = not trees and len(floats) == len(primals)  # the module's results, as they are
 
     def call(ct):
         module = fast.entries.get(signature_key((ct,), ()))
@@ -1164,9 +1165,12 @@ def vjp(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Derivativ
             cts = [ct]
         result = _run(module, compiled.fn, leaves + cts)
         result = result if isinstance(result, tuple) else (result,)
-        cotangents = in_structures(iter(result), dict(trees), compiled.argnums)
-        found = dict(zip(floats, cotangents))
-        return tuple(found.get(k) for k in range(len(primals)))
+        if every:
+            return result
+        cotangents = [None] * len(primals)
+        for k, c in zip(floats, in_structures(iter(result), dict(trees), compiled.argnums)):
+            cotangents[k] = c
+        return tuple(cotangents)
 
     return out, Derivative("vjp_fn", compiled, call, artifact)
 

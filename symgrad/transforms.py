@@ -90,10 +90,12 @@ class _Forward:
             ts += tangent_leaves(primals[k], tangents[k], trees.get(at), cast)
         values = leaves + ts
         module = specialised(artifact, values)
-        result = _outputs(_run(module, self.compiled.fn, values), artifact.out)
+        result = _run(module, self.compiled.fn, values)
         if fast is not None and self._as_given(primals, tangents, ts):
-            fast.learn(primals + tangents, artifact.shape_ints or (), (self, artifact, module))
-        return result
+            as_is = artifact.out is None and len(result) == 2  # (one output and its tangent)
+            entry = (self, artifact, module, as_is)
+            fast.learn(primals + tangents, artifact.shape_ints or (), entry)
+        return _outputs(result, artifact.out)
 
     def _as_given(self, primals: tuple, tangents: tuple, ts: list) -> bool:
         """Whether the module's arguments were the primals, then the tangents, as given:
@@ -113,37 +115,30 @@ class _Fast(Learnt):
     call with arguments of those types, nothing the function read changed since, runs its
     module on them directly. Learnt only from calls whose module ran on the arguments as
     given (`_Forward._as_given`): none of them needs a cast or a check. An entry: (its
-    _Forward, the artifact, the specialised module)."""
+    _Forward, the artifact, the specialised module, whether what the module returns is the
+    result as it is: `(out, out_dot)`)."""
 
     def __call__(self, primals: tuple, tangents: tuple) -> tuple[Any, Any] | None:
         hit = self.entries.get(signature_key(primals + tangents, self.shape_ints))
         if hit is None or not hit[1].reads.fresh():
             return None
-        forward, artifact, module = hit
+        forward, artifact, module, as_is = hit
         nums = forward.nums  # (all of them where there are as many: a subset of the positions)
         picked = tangents if len(nums) == len(tangents) else tuple(tangents[k] for k in nums)
-        values = primals + picked
-        return _outputs(_run(module, forward.compiled.fn, values), artifact.out)
+        result = _run(module, forward.compiled.fn, primals + picked)
+        return result if as_is else _outputs(result, artifact.out)
 
 
 _FORWARDS: OrderedDict = OrderedDict()  # (fun, nums, backend) -> its _Forward, the latest 64
 _FAST: OrderedDict = OrderedDict()  # (fun, backend) -> its _Fast, the latest 64
 
 
-def _jvp_call(
-    fun: Callable, primals: tuple, tangents: tuple, backend: str = "numpy"
+def _jvp_compiled(
+    fun: Callable, primals: tuple, tangents: tuple, backend: str, fast: _Fast | None
 ) -> tuple[Any, Any]:
-    """(primal_out, tangent_out)."""
-    fast = None
-    if type(primals) is tuple and type(tangents) is tuple:  # (the common case, first)
-        try:
-            fast = _FAST.get((fun, backend))
-        except TypeError:  # (an unhashable callable)
-            pass
-        if fast is not None:
-            result = fast(primals, tangents)
-            if result is not None:
-                return result
+    """(primal_out, tangent_out) of a `jvp` call that is not on `fast`'s path (the fast
+    entries of fun, if any yet): its module found (compiled where it is new) and learnt for
+    calls like it."""
     primals, tangents = _paired(fun, primals, tangents)
     nums = tuple(
         k
@@ -190,7 +185,17 @@ def jvp(fun: Callable, primals, tangents, *, backend: str = "numpy") -> tuple[An
     `symgrad.Compiled(fun, argnums, "jvp").source` (or `linearize(...)[1].source`).
     `backend` as in `symgrad.grad`.
     """
-    return _jvp_call(fun, primals, tangents, backend)
+    fast = None
+    if type(primals) is tuple and type(tangents) is tuple:  # (the common case, first)
+        try:
+            fast = _FAST.get((fun, backend))
+        except TypeError:  # (an unhashable callable)
+            pass
+        if fast is not None:
+            result = fast(primals, tangents)
+            if result is not None:
+                return result
+    return _jvp_compiled(fun, primals, tangents, backend, fast)
 
 
 def _jvp_inline(args: tuple, kwargs: dict) -> Inline:
@@ -240,7 +245,7 @@ def hvp(fun: Callable, primals, tangents, *, backend: str = "numpy") -> Any:
     """The Hessian of scalar `fun` (with respect to its first argument) times the tangent:
     `jvp(grad(fun), primals, tangents)[1]`, by emitted forward-over-reverse code (the gradient's
     tangent), without forming the Hessian. As in `jvp`, one tangent per positional argument."""
-    return _jvp_call(_grad_of(fun, 0), primals, tangents, backend)[1]
+    return jvp(_grad_of(fun, 0), primals, tangents, backend=backend)[1]
 
 
 def _grad_of(fun: Callable, argnums) -> Compiled:

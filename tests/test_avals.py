@@ -421,6 +421,30 @@ def test_a_gradient_of_python_floats_is_python_floats_without_fit():
     symgrad.check_grads(_on_floats, (1.5, 2.0, -1.0), (0, 1, 2))
 
 
+def _weighted_square(x, s):
+    return np.sum(x * x) * s
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numpy_numbers_are_returned_as_they_are_without_fit(dtype):
+    """A tangent or gradient that is a NumPy number of its primal's dtype (the tangent of a
+    sum, the gradient of a NumPy scalar argument) is returned as it is: no `_fit` call, which
+    would only make the same number again, and the types are the primal's."""
+    x, s = np.linspace(-1.0, 1.0, 5).astype(dtype), dtype(1.5)
+    out, out_dot = symgrad.jvp(_weighted_square, (x, s), (np.ones(5, dtype), dtype(0.5)))
+    assert type(out) is type(out_dot) is dtype
+    np.testing.assert_allclose(out_dot, 2 * np.sum(x) * s + 0.5 * np.sum(x * x), rtol=1e-6)
+    forward = symgrad.Compiled(_weighted_square, (0, 1), "jvp")._artifact
+    forward = symgrad.api.specialised(forward, [x, s, np.ones(5, dtype), dtype(0.5)])
+    g = symgrad.grad(_weighted_square, (0, 1))
+    dx, ds = g(x, s)
+    assert dx.dtype == dtype and type(ds) is dtype
+    for source in (forward.source, g.source):
+        body = source[source.index("\ndef ") :]
+        assert "_fit(" not in body and "np.copy" not in body, body
+    symgrad.check_grads(_weighted_square, (x.astype(float), np.float64(s)), (0, 1))
+
+
 def _packed_lower(x, packed):
     d = x.shape[1]
     rows, cols = np.tril_indices(d, -1)

@@ -11,7 +11,7 @@ be a read-only broadcast; a backward loop's sum for a captured value is its own 
 from __future__ import annotations
 
 from symgrad.ir import Graph
-from symgrad.ir.avals import PYTHON
+from symgrad.ir.avals import PYTHON, SCALAR
 from symgrad.passes import specialise
 from symgrad.rules import RULES
 
@@ -56,9 +56,9 @@ def own_outputs(graph: Graph, typed: bool = False) -> None:
         v = value = node.inputs[0]
         vnode = graph[v]
         # a new array: not an argument, a constant or a value the function also returns (a
-        # Python number, which no one changes in place, is returned as it is)
+        # number, Python's or NumPy's, which no one changes in place, is returned as it is)
         fresh = vnode.op not in ("param", "const") and v not in graph.outputs
-        number = typed and vnode.aval is not None and vnode.aval.kind == PYTHON
+        number = typed and vnode.aval is not None and vnode.aval.kind in (PYTHON, SCALAR)
         if not number and (not fresh or v in seen or RULES.get(vnode.op) and RULES[vnode.op].view):
             v = graph.add("copy", (v,), {}, vnode.loc, backward=node.backward, tangent=node.tangent)
             graph[v].aval = vnode.aval

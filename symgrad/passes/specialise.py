@@ -33,7 +33,8 @@ float64 number (a NumPy one, or one that may be either) anywhere in one (the tan
 cotangent a loop carries in for a number it may replace with a Python float: a compiled loop's
 carried value takes one type).
 `fitted(value, x)` says when a gradient needs no `_fit` for its argument x: an ndarray already
-of x's shape and dtype, or a Python float for a Python float. Each rewrite is exact for the
+of x's shape and dtype, a NumPy number of x's dtype for a NumPy number (a jvp's tangent of a
+sum), or a Python float for a Python float. Each rewrite is exact for the
 signature the Avals describe, and the emitted module is used only for that signature.
 """
 
@@ -41,7 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, LARGE, PYTHON, Aval, broadcast, nbytes, one_int
+from symgrad.ir.avals import ARRAY, LARGE, PYTHON, SCALAR, Aval, broadcast, nbytes, one_int
 from symgrad.ir.index import folded
 from symgrad.passes.avals import reduced
 from symgrad.passes.correlations import correlated
@@ -278,9 +279,12 @@ def _build(rw, node, template, args: dict) -> int:
 
 def fitted(value: Aval | None, x: Aval | None) -> bool:
     """Whether a gradient of Aval `value` is already what `_fit(value, x)` would return: an
-    ndarray of x's shape and dtype, or a Python float for a Python float."""
+    ndarray of x's shape and dtype, a NumPy number of x's dtype for a NumPy number, or a
+    Python float for a Python float."""
     if value is None or x is None or not x.known:
         return False
     if value.kind == x.kind == PYTHON:
         return value.dtype == x.dtype == np.float64
+    if value.kind == x.kind == SCALAR:
+        return value.dtype == x.dtype is not None
     return value.kind == x.kind == ARRAY and value.shape == x.shape and value.dtype == x.dtype
