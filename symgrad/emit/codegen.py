@@ -19,6 +19,7 @@ import inspect
 import linecache
 import math
 import os
+import sys
 import textwrap
 from typing import Callable
 
@@ -444,14 +445,19 @@ class _Placeholders(dict):
 
 def _helper_functions() -> dict:
     """The functions an emitted module may carry: those of `symgrad.rules.runtime` and of every
-    other module holding a rule's helper (`symgrad.nn`), by name."""
-    modules = {m.__name__: m for m in (runtime, drivers, batching)}
-    for rule in RULES.values():
-        if rule.helper is not None:
-            modules.setdefault(rule.helper.__module__, inspect.getmodule(rule.helper))
+    other module holding a rule's helper (`symgrad.nn`), by name; found again only where
+    another module holds one (a module of rules imported since)."""
+    names = dict.fromkeys(m.__name__ for m in (runtime, drivers, batching))
+    names.update(dict.fromkeys(r.helper.__module__ for r in RULES.values() if r.helper))
+    return _functions_of(tuple(names))
+
+
+@functools.lru_cache(maxsize=8)
+def _functions_of(modules: tuple[str, ...]) -> dict:
+    """The functions defined in these modules, by name (a later module's first); read only."""
     return {
         name: obj
-        for module in modules.values()
+        for module in map(sys.modules.__getitem__, modules)
         for name, obj in vars(module).items()
         if inspect.isfunction(obj) and obj.__module__ == module.__name__
     }

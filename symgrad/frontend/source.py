@@ -14,6 +14,7 @@ import ast
 import dis
 import inspect
 import linecache
+import re
 import textwrap
 import types
 from dataclasses import dataclass
@@ -72,10 +73,14 @@ def _quick_lines(fn: Callable) -> tuple[list[str], int] | None:
     found without tokenizing: from fn's first line to the last its code (nested code too) has
     a position on, where the next line of code is indented no deeper than the first (else the
     body goes on, past code compiled away: None, as for code of no function)."""
-    code = getattr(inspect.unwrap(fn), "__code__", None)
+    inner = inspect.unwrap(fn)
+    code = getattr(inner, "__code__", None)
     if code is None:
         return None
-    lines, k = inspect.findsource(code)
+    found = _file_lines(code, getattr(inner, "__globals__", None))
+    if found is None:
+        return None
+    lines, k = found
     end = last_line(code)
     if end <= k:
         return None
@@ -87,6 +92,25 @@ def _quick_lines(fn: Callable) -> tuple[list[str], int] | None:
                 return None
             break
     return lines[k:end], k + 1
+
+
+_DEF = re.compile(r"^(\s*def\s)|(\s*async\s+def\s)|(.*(?<!\w)lambda(:|\s))|^(\s*@)")
+
+
+def _file_lines(code: types.CodeType, module_globals: dict | None) -> tuple[list, int] | None:
+    """The lines of code's file and the index of its `def` (or first decorator) line, as
+    `inspect.findsource(code)` gives them, or None where there are none. The file's module is
+    the function's globals: `inspect.getmodule` would look for it through `sys.modules`, every
+    module of which it checks again on each call (milliseconds where thousands are loaded)."""
+    file = inspect.getsourcefile(code) or code.co_filename
+    linecache.checkcache(file)
+    lines = linecache.getlines(file, module_globals)
+    k = code.co_firstlineno - 1
+    if not lines or k >= len(lines):
+        return None
+    while k > 0 and not _DEF.match(lines[k]):
+        k -= 1
+    return lines, k
 
 
 def _parsed(
