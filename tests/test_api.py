@@ -116,6 +116,36 @@ def test_same_function_gives_byte_identical_source(make_fn):
     assert a.split('"""', 2)[2] == b.split('"""', 2)[2]
 
 
+def test_reading_a_functions_source_looks_through_no_module_list(make_fn, monkeypatch):
+    """A decorated function's source (its `def` found from the decorator's line) is read with
+    the function's globals: `inspect.getmodule`, which `inspect.findsource` calls, checks
+    every loaded module again on each call (milliseconds in a test process)."""
+    import inspect
+
+    mod = make_fn(
+        """
+        import functools
+
+        def keep(f):
+            @functools.wraps(f)
+            def wrapper(*args):
+                return f(*args)
+            return wrapper
+
+        @keep
+        def f(x):
+            return np.sum(np.sin(x) * x)
+        """
+    )
+    calls, getmodule = [], inspect.getmodule
+    monkeypatch.setattr(inspect, "getmodule", lambda *a: calls.append(a) or getmodule(*a))
+    x = np.linspace(-1.0, 1.0, 4)
+    got = symgrad.grad(mod.f)(x)
+    monkeypatch.undo()
+    assert not calls
+    np.testing.assert_allclose(got, np.cos(x) * x + np.sin(x), rtol=1e-12)
+
+
 def test_emitted_helpers_are_their_source_as_inspect_reads_it():
     import inspect
 
