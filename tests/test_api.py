@@ -117,10 +117,13 @@ def test_same_function_gives_byte_identical_source(make_fn):
 
 
 def test_reading_a_functions_source_looks_through_no_module_list(make_fn, monkeypatch):
-    """A decorated function's source (its `def` found from the decorator's line) is read with
-    the function's globals: `inspect.getmodule`, which `inspect.findsource` calls, checks
-    every loaded module again on each call (milliseconds in a test process)."""
+    """A decorated function's source (its `def` found from the decorator's line) and one that
+    linecache holds (no file) are read with the function's globals: `inspect.getmodule`,
+    which `inspect.findsource` calls, checks every loaded module again on each call
+    (milliseconds in a test process)."""
     import inspect
+
+    from symgrad.checks.examples import Input, example_function
 
     mod = make_fn(
         """
@@ -137,13 +140,15 @@ def test_reading_a_functions_source_looks_through_no_module_list(make_fn, monkey
             return np.sum(np.sin(x) * x)
         """
     )
+    cubed = example_function("np.sum(x ** 3)", [Input("x", "4", "real")])  # (linecache's source)
     calls, getmodule = [], inspect.getmodule
     monkeypatch.setattr(inspect, "getmodule", lambda *a: calls.append(a) or getmodule(*a))
     x = np.linspace(-1.0, 1.0, 4)
-    got = symgrad.grad(mod.f)(x)
+    got = symgrad.grad(mod.f)(x), symgrad.grad(cubed)(x)
     monkeypatch.undo()
     assert not calls
-    np.testing.assert_allclose(got, np.cos(x) * x + np.sin(x), rtol=1e-12)
+    np.testing.assert_allclose(got[0], np.cos(x) * x + np.sin(x), rtol=1e-12)
+    np.testing.assert_allclose(got[1], 3 * x**2, rtol=1e-12)
 
 
 def test_emitted_helpers_are_their_source_as_inspect_reads_it():

@@ -48,7 +48,7 @@ def read_function(fn: Callable) -> FunctionSource:
             hint="Define it with `def` instead.",
         )
     try:
-        file = inspect.getsourcefile(fn) or inspect.getfile(fn)
+        file = inspect.getfile(fn)  # (its code's file: getsourcefile may look through sys.modules)
         found = _quick_lines(fn)
         read = _parsed(*found, fn, file) if found is not None else None
         if read is None:  # (inspect tokenizes the file from fn's first line)
@@ -101,8 +101,9 @@ def _file_lines(code: types.CodeType, module_globals: dict | None) -> tuple[list
     """The lines of code's file and the index of its `def` (or first decorator) line, as
     `inspect.findsource(code)` gives them, or None where there are none. The file's module is
     the function's globals: `inspect.getmodule` would look for it through `sys.modules`, every
-    module of which it checks again on each call (milliseconds where thousands are loaded)."""
-    file = inspect.getsourcefile(code) or code.co_filename
+    module of which it checks again on each call (milliseconds where thousands are loaded),
+    for a code object (`inspect.getsourcefile`'s, where the file is not on disk) too."""
+    file = code.co_filename
     linecache.checkcache(file)
     lines = linecache.getlines(file, module_globals)
     k = code.co_firstlineno - 1
