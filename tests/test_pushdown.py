@@ -117,6 +117,25 @@ def test_the_cotangent_of_a_squared_product_scales_the_smaller_operand():
     assert "q_bar = np.einsum('ji,jir->jir', 2 * g, q)" in g.source, g.source
 
 
+def _scaled_square(x, y):
+    return np.sum(x * x) + 0.5 * np.sum(x * y)
+
+
+def test_a_derivatives_sum_of_a_scaled_array_scales_the_total():
+    """`np.sum(c * v)` of a number c in a tangent or a cotangent is `c * np.sum(v)`: jvp's
+    tangent of `np.sum(x * x)` is `2 * (x_dot * x).sum()`, one pass over the entries fewer.
+    The primal's own sum, `0.5 * np.sum(x * y)`, keeps its order of operations (its rounding
+    is the function's). Both right against central differences."""
+    x, y = RNG.standard_normal(6), RNG.standard_normal(6)
+    symgrad.check_grads(_scaled_square, (x, y), (0, 1), modes=("rev", "fwd"))
+    artifact = symgrad.Compiled(_scaled_square, (0,), "jvp")._artifact
+    source = symgrad.api.specialised(artifact, [x, y, np.ones(6)]).source
+    assert "2 * (x_dot * x).sum()" in source and "0.5 * (x * y).sum()" in source, source
+    out, out_dot = symgrad.jvp(_scaled_square, (x, y), (np.ones(6), None))
+    assert out == _scaled_square(x, y)  # the same operations as the function: the same bits
+    np.testing.assert_allclose(out_dot, np.sum(2 * x + 0.5 * y), rtol=1e-13)
+
+
 def test_a_new_axis_gets_its_cotangent_as_a_plain_sum():
     """The cotangent of `a[:, None]` is `np.sum(b, axis=1)`, not the reshape of a sum that
     kept its axis (`np.reshape(np.sum(b, axis=1, keepdims=True), (3,))`); so for a negation."""

@@ -12,6 +12,10 @@ Avals) gives, for a `np.sum` node, an equivalent node that sums fewer numbers, o
   `Q_k (x_n - mu_k)` reads so for mu's cotangent). With keepdims, the summed axes are put
   back with `np.expand_dims`.
 
+In a derivative (a backward or tangent node), `np.sum(c * v)` of a number c is `c * np.sum(v)`
+(along the same axes), where that keeps v's dtype: c multiplies the total, not every entry (the
+result agrees to rounding; the primal's sums keep theirs).
+
 The value summed must be read by the sum alone (else both would be computed).
 
 `einsum_product(rw, node)` gives, for a two-operand einsum that is a matrix product of matrices
@@ -48,6 +52,25 @@ def pushed_sum(rw, node) -> int | None:
         return rw.new(node, "negative", (total,))
     if x.op == "einsum":
         return _einsum_summed(rw, node, x)
+    if x.op == "multiply" and (node.backward or node.tangent):
+        return _scale_summed(rw, node, x)
+    return None
+
+
+def _scale_summed(rw, node, product) -> int | None:
+    """`np.sum(c * v)` of a number c: `c * np.sum(v)`, c multiplying the total, not every
+    entry of v (a derivative only: the primal's sum keeps its rounding)."""
+    g = rw.g
+    for side in (0, 1):
+        c, v = g[product.inputs[side]], g[product.inputs[1 - side]]
+        if c.aval is None or c.aval.shape != () or not _known(v.aval) or v.aval.kind != ARRAY:
+            continue
+        if result_dtype(c.aval, v.aval) != v.aval.dtype or product.aval != v.aval:
+            continue
+        total = rw.new(node, "sum", (v.id,), dict(node.attrs))
+        if g[total].aval != node.aval:
+            return None
+        return rw.new(node, "multiply", (c.id, total) if side == 0 else (total, c.id))
     return None
 
 

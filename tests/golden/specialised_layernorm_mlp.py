@@ -20,7 +20,7 @@ def grad_layernorm_mlp(W1, b1, W2, b2, X, Y):
     t4 = np.exp(z - m)
     # backward pass
     # line 34: lse = m + np.log(np.sum(np.exp(z - m), axis=1, keepdims=True))
-    t5 = (0.25 * Y).sum(axis=1, keepdims=True) / t4.sum(axis=1, keepdims=True) * t4
+    t5 = 0.25 * Y.sum(axis=1, keepdims=True) / t4.sum(axis=1, keepdims=True) * t4
     # line 32: z = h @ W2 + b2
     z_bar = -0.25 * Y + t5
     b2_bar = z_bar.sum(axis=0)
