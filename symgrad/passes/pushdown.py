@@ -12,11 +12,14 @@ Avals) gives, for a `np.sum` node, an equivalent node that sums fewer numbers, o
   `Q_k (x_n - mu_k)` reads so for mu's cotangent). With keepdims, the summed axes are put
   back with `np.expand_dims`.
 
-In a derivative (a backward or tangent node) outside loop bodies, `np.sum(c * v)` of a number c
-is `c * np.sum(v)` (along the same axes), where that keeps v's dtype: c multiplies the total,
-not every entry (the result agrees to rounding; the primal's sums keep theirs). In a loop body
-it is left as it is: there a running cotangent scaled so took a NumPy number's type, and the
-backward loop of `s = s + np.sum(np.sin(W[i] * x) * s)` no longer compiled whole (Numba).
+In a derivative (a backward or tangent node) of a NumPy module outside loop bodies,
+`np.sum(c * v)` of a number c is `c * np.sum(v)` (along the same axes), where that keeps v's
+dtype: c multiplies the total, not every entry (the result agrees to rounding; the primal's sums
+keep theirs). Elsewhere it is left as it is. In a loop body, a running cotangent scaled so took
+a NumPy number's type, and the backward loop of `s = s + np.sum(np.sin(W[i] * x) * s)` no
+longer compiled whole (Numba). In a module of compiled loop nests, the scaling costs no pass of
+its own, and the sum of a scaled array folds into a nest where the sum of a parameter alone
+(the layer-norm MLP's `Y.sum(axis=1)`) stays a NumPy call.
 
 The value summed must be read by the sum alone (else both would be computed).
 
@@ -54,7 +57,7 @@ def pushed_sum(rw, node) -> int | None:
         return rw.new(node, "negative", (total,))
     if x.op == "einsum":
         return _einsum_summed(rw, node, x)
-    if x.op == "multiply" and (node.backward or node.tangent) and not rw.body:
+    if x.op == "multiply" and (node.backward or node.tangent) and not (rw.body or rw.compiled):
         return _scale_summed(rw, node, x)
     return None
 

@@ -94,7 +94,8 @@ def _float_aval(aval) -> bool:
 class _Rewriter:
     """One round of rewrites. `rewired` (None: unknown) are the nodes whose inputs changed since
     the last round, whose shape classes were `keys` (None: none yet): both the Avals and the
-    classes are brought up to date, not worked out again."""
+    classes are brought up to date, not worked out again. `compiled`: the module's elementwise
+    work runs in compiled loop nests (the Numba backend)."""
 
     def __init__(
         self,
@@ -105,8 +106,9 @@ class _Rewriter:
         float64: bool,
         rewired,
         keys: dict | None = None,
+        compiled: bool = False,
     ):
-        self.g, self.body = graph, body
+        self.g, self.body, self.compiled = graph, body, compiled
         if keys is None or rewired is None:
             self.keys = shape_classes(graph)
         else:
@@ -465,7 +467,7 @@ def simplify(
         cse(graph, merged)
         dce(graph)
         changes = _union(rewired, merged)
-        rw = _Rewriter(graph, set(float_params), avals, body, float64, changes, keys)
+        rw = _Rewriter(graph, set(float_params), avals, body, float64, changes, keys, compiled)
         keys, rewired = rw.keys, set()
         changed = False
         for node in list(graph.nodes()):
