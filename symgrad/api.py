@@ -767,7 +767,8 @@ def _run(artifact: _Artifact, fn: Callable, values) -> Any:
 def _failed(artifact: _Artifact, fn: Callable, values, error: Exception, like) -> Any:
     """What a call of the module that raised `error` gives: a `NotDifferentiableError` for a
     value that is no scalar, an unsupported operation on another library's arrays named, or
-    on a Numba failure, the NumPy module's result (once warned); else the error itself."""
+    on a Numba failure (or a module with compiled loops that does not load), the NumPy
+    module's result (once warned); else the error itself."""
     if isinstance(error, ValueError):
         tb = error.__traceback__
         while tb is not None and tb.tb_next is not None:
@@ -778,8 +779,9 @@ def _failed(artifact: _Artifact, fn: Callable, values, error: Exception, like) -
     unsupported = None if like is None else failure(error, artifact.name, like)
     if unsupported is not None:
         raise unsupported from error
-    if artifact.fallback is None or not type(error).__module__.startswith("numba"):
-        raise error
+    numba_failed = type(error).__module__.startswith("numba")
+    if artifact.fallback is None or not (numba_failed or isinstance(error, SyntaxError)):
+        raise error  # (a SyntaxError: the module with compiled loops, written wrong)
     why = str(error).strip()
     why = f"{type(error).__name__}: {why.splitlines()[0] if why else ''}"
     warnings.warn(

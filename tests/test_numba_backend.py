@@ -379,6 +379,25 @@ def test_loops_numba_cannot_compile_fall_back_on_the_numpy_module(monkeypatch):
     np.testing.assert_allclose(compiled(x), g)  # the NumPy module, from now on
 
 
+def test_a_module_of_loops_written_wrong_falls_back_on_the_numpy_module(monkeypatch):
+    """A module with compiled loops that does not load (here a nest's subscript made empty, as
+    a 0-d array's once was: `d[]`) costs the loops, with a warning, never the gradient."""
+    from symgrad.emit import framed
+
+    monkeypatch.setattr(framed, "_where", lambda entry: ", ".join(entry))
+
+    def f(x, c, d):
+        t = np.concatenate([x, c])
+        return np.sum(np.minimum(d, t[0:2]))
+
+    args = (np.array([-0.7]), np.array([0.3]), np.array(0.1))
+    compiled = symgrad.grad(f, (0, 1, 2), backend="numba")
+    with pytest.warns(SpecialisationWarning, match="SyntaxError"):
+        got = compiled(*args)
+    for a, b in zip(got, symgrad.grad(f, (0, 1, 2))(*args)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
 def axis_totals(x, w):
     a = np.sum(np.tanh(x) * w, axis=0)
     b = np.mean(np.sin(x) * x, axis=1, keepdims=True)

@@ -85,6 +85,11 @@ def last_entry(x, y):  # found by the control fuzzer (seed 47): x[2] and x[-1] a
     return np.mean(x * y[1])
 
 
+def zero_d(x, c, d):  # found by the rule-table fuzzer: a 0-d array read by a framed nest
+    t = np.concatenate([x, c])  # (its one entry was written `d[]`, a SyntaxError; now `d[()]`)
+    return np.sum(np.minimum(d, t[0:2]))
+
+
 CASES = {
     "differences": (differences, (RNG.standard_normal(30), RNG.standard_normal(30)), (0, 1)),
     "shifted_zeros": (shifted_zeros, (RNG.standard_normal(20),), 0),
@@ -95,6 +100,7 @@ CASES = {
     "both_ways": (both_ways, (RNG.standard_normal(15),), 0),
     "windows": (windows, (RNG.standard_normal(7), RNG.standard_normal(7), np.ones(2)), (0, 2)),
     "last_entry": (last_entry, (RNG.standard_normal(3), RNG.standard_normal((2, 3))), 1),
+    "zero_d": (zero_d, (np.array([-0.7]), np.array([0.3]), np.array(0.1)), (0, 1, 2)),
 }
 
 

@@ -101,6 +101,11 @@ def _loads(aval, frame, index: list[str], nest: tuple) -> list[str]:
     ]
 
 
+def _where(entry: list[str]) -> str:
+    """An entry's subscript: `i, 0`, or `()` for a 0-d array's one entry."""
+    return ", ".join(entry) or "()"
+
+
 def _next(off, order: int, nest: tuple) -> bool:
     """Whether an offset reads the value at the index just before, along the last axis."""
     if any(k for k, _ in off):
@@ -225,7 +230,7 @@ def write_framed(writer, node, scalar_writer, base, shape_argument) -> list[str]
         for p in spans:
             test = piece.test(frames[p], index)
             if test is not None:
-                where = ", ".join(_loads(body[p].aval, frames[p], index, nest))
+                where = _where(_loads(body[p].aval, frames[p], index, nest))
                 out.append((test, f"{names[p]} = {arg_of[p]}[{where}]"))
         for n in body.nodes():
             test = piece.test(frames[n.id], index) if n.id in frames else None
@@ -353,7 +358,7 @@ def _framed_writer(scalar_writer):
             if node.op == "param":
                 if nid in self.spans or node.aval.kind != ARRAY:
                     return ast.Name(self.names[nid], ast.Load())
-                where = ", ".join(_loads(node.aval, self.frames[nid], self.index, self.nest))
+                where = _where(_loads(node.aval, self.frames[nid], self.index, self.nest))
                 return ast.parse(f"{self.arg_of[nid]}[{where}]", mode="eval").body
             if nid not in self.inline:
                 return ast.Name(self.names[nid], ast.Load())
