@@ -72,9 +72,7 @@ def _scale_summed(rw, node, product) -> int | None:
             continue
         if result_dtype(c.aval, v.aval) != v.aval.dtype or product.aval != v.aval:
             continue
-        total = rw.new(node, "sum", (v.id,), dict(node.attrs))
-        if g[total].aval != node.aval:
-            return None
+        total = rw.new(node, "sum", (v.id,), dict(node.attrs))  # (v has c * v's Aval)
         return rw.new(node, "multiply", (c.id, total) if side == 0 else (total, c.id))
     return None
 
