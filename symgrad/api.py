@@ -885,7 +885,14 @@ class Compiled:
                 last, as_is = hit
                 if last[0].reads.fresh():
                     self._last = last
-                    result = _run(last[1], self.fn, args)
+                    artifact = last[1]
+                    if artifact.ready and not artifact.foreign:  # (`_run`, one call fewer)
+                        try:
+                            result = artifact._fn(*args)
+                        except Exception as e:
+                            result = _failed(artifact, self.fn, args, e, None)
+                    else:
+                        result = _run(artifact, self.fn, args)
                     return result if as_is else self._finish(result, last[0])
         if self.bound is not None:  # a method: self's arrays and floats are leaves, constant
             values = _bind(self.fn, (self.bound, *args), kwargs)
@@ -898,9 +905,10 @@ class Compiled:
         base = self._artifact
         artifact = specialised(base, values)
         self._last = (base, artifact)
+        result = _run(artifact, self.fn, values)
         if not kwargs and len(values) == len(args):  # all given: the same call binds the same
-            self._fast.learn(args, base.shape_ints or (), (self._last, self._as_is(base)))
-        return self._finish(_run(artifact, self.fn, values), base)
+            self._fast.learn(args, base.shape_ints or (), (self._last, self._as_is(base, result)))
+        return self._finish(result, base)
 
     def _call_on_trees(self, values: list) -> Any:
         """A call with containers of parameters: the module compiled for their structure
@@ -963,13 +971,15 @@ class Compiled:
             return ((value, aux) if self.has_aux else value), out
         return (out, aux) if self.has_aux else out
 
-    def _as_is(self, base: _Artifact) -> bool:
-        """Whether `_finish` returns what the emitted function of `base` returned as it is
-        (decided once per signature, so that a cached call skips it)."""
+    def _as_is(self, base: _Artifact, result) -> bool:
+        """Whether `_finish` returns `result`, what the emitted function of `base` returned,
+        as it is (decided once per signature, so that a cached call skips it: the module of a
+        signature returns results of one structure)."""
         if base.aux is not None or base.out is not None:
             return False
         single = self._single and self.kind in ("grad", "value_and_grad")  # (its pair, as is)
-        return self.kind in ("jit", *JACOBIANS) or single
+        several = self.kind == "grad" and isinstance(result, tuple)  # a tuple of gradients
+        return self.kind in ("jit", *JACOBIANS) or single or several
 
     def _finish(self, result, base: _Artifact):
         """What the emitted function of `base` returned, as the transformation returns it."""
