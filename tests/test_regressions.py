@@ -204,3 +204,22 @@ def test_a_product_by_minus_one_is_a_negation_either_side():
     value, grad = g(x)
     assert value == f(x) and np.array_equal(grad, -np.cos(x) + np.sin(x))
     assert "-1" not in g.source.split("def value_and_grad_f")[1], g.source
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # `for`: a name its index reads was taken for one the loop binds, so that after the loop
+        # `np` (or `idx`) was "bound only inside the loop"
+        "for k in range(2):\n        y[np.array([0, 2])] = x[k : k + 2] * y[1]\n"
+        "        y[idx] = y[idx] + x[k]",
+        # `if`: ... and for one each branch must bind
+        "if x[0] > 0:\n        y[np.array([0, 2])] = x[:2]\n    else:\n        y[idx] = x[2]",
+    ],
+)
+def test_an_element_assignment_binds_its_array_not_the_names_its_index_reads(body, make_fn):
+    m = make_fn(
+        f"def f(x):\n    idx = 1\n    y = np.ones(3)\n    {body}\n"
+        "    return np.sum(y * np.arange(1.0, 4.0)) + x[idx] * np.sum(x)\n"
+    )
+    symgrad.check_grads(m.f, [rng.uniform(0.5, 1.5, (4,))], 0, modes=("rev", "fwd"))

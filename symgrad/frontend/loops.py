@@ -95,10 +95,22 @@ def assigned_names(stmts: list[ast.stmt]) -> list[str]:
             elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
                 targets = [node.target]
             for t in targets:
-                for sub in ast.walk(t):
-                    if isinstance(sub, ast.Name):
-                        out.setdefault(sub.id)
+                for name in _bound_by(t):
+                    out.setdefault(name)
     return list(out)
+
+
+def _bound_by(target: ast.expr):
+    """The names an assignment target binds: the name itself, each of a tuple's or list's,
+    and the array an element assignment changes (`y` of `y[i] = v`), but not the names its
+    index reads (`i`, `np` of `y[np.array(...)] = v`)."""
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for item in target.elts:
+            yield from _bound_by(item)
+    elif isinstance(target, (ast.Starred, ast.Subscript, ast.Attribute)):
+        yield from _bound_by(target.value)
 
 
 def lower_for(lw: _Lowerer, s: ast.For) -> None:

@@ -22,14 +22,6 @@ class Slice(NamedTuple):
     step: object = None
 
 
-def is_basic(index: tuple, dyn_kinds: tuple[str, ...]) -> bool:
-    """True if the index selects without advanced (array) indexing: no element can repeat."""
-    for item in index:
-        if isinstance(item, Dyn) and dyn_kinds[item.k] != "int":
-            return False
-    return True
-
-
 def folded(index: tuple, n_parts: int, known: dict[int, int]) -> tuple[tuple, list[int]]:
     """The index of `n_parts` runtime parts with those whose values are known (`known`: part
     k -> its int) written in, and the parts left (their numbers before, in order), numbered

@@ -28,7 +28,7 @@ from symgrad.ir.avals import Aval, float64_number
 from symgrad.ir.graph import subgraphs
 from symgrad.ir.structured import LoopVjp, schema
 from symgrad.passes import residuals, specialise, tape
-from symgrad.passes.avals import infer, infer_again, node_aval
+from symgrad.passes.avals import infer, infer_again, kept, node_aval
 from symgrad.passes.dce import dce
 from symgrad.passes.hoist import hoist_products
 from symgrad.passes.outputs import own_outputs
@@ -155,10 +155,9 @@ class _Rewriter:
             merged = self.one_scatter(node)  # place its copy (symgrad.emit.inplace)
             if merged is not None:
                 return merged
-        if self.typed:
-            typed = specialise.rewrite(self, node)
-            if typed is not None:
-                return typed
+        typed = specialise.rewrite(self, node) if self.typed else specialise.hooked(self, node)
+        if typed is not None:
+            return typed
         python = getattr(RULES[op].emit, "python", None)  # spelt as a Python operator
         if python and all(_number(g, i) is not None for i in ins):
             try:
@@ -411,6 +410,26 @@ def _float64_only(graph: Graph) -> bool:
     return True
 
 
+def _infer_untyped(graph: Graph) -> None:
+    """The Avals of a graph whose params' are unknown (those no argument decides); where a
+    shape rule fails, none (its bug costs these Avals, not the shape-polymorphic module)."""
+    try:
+        with kept(graph):  # (whatever happens, the Avals are put back as they were)
+            infer(graph, [None] * len(graph.params))
+            inferred = [(node, node.aval) for node in _all_nodes(graph)]
+    except Exception:
+        return
+    for node, aval in inferred:
+        node.aval = aval
+
+
+def _all_nodes(graph: Graph):
+    for node in graph.nodes():
+        yield node
+        for sub in subgraphs(node):
+            yield from _all_nodes(sub)
+
+
 def _provably_scalar(graph: Graph, check) -> bool:
     """A `check_scalar` of a value whose Aval is 0-d checks nothing."""
     value = graph[check.inputs[0]].aval
@@ -435,6 +454,8 @@ def simplify(
     whether the loops left run compiled (Numba), which makes a loop the better choice for a
     batch larger than the loop's arrays, even one a correlation reads in one pass."""
     settle(graph)  # a custom derivative is the pass's that used it (symgrad.rules.custom)
+    if avals is None and not body:  # what no argument decides: constants, loop indices
+        _infer_untyped(graph)
     if avals is not None:  # the bodies' params typed, as every iteration sees them
         infer(graph, avals)
         graph.checks = [c for c in graph.checks if not _provably_scalar(graph, graph[c])]

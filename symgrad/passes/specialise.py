@@ -148,12 +148,27 @@ def rewrite(rw, node) -> int | None:
             return node.inputs[0]
     if op == "sum" and node.backward and _inner_product(g, node):  # np.sum(a * b): a @ b
         return rw.new(node, "matmul", g[node.inputs[0]].inputs)
-    if rule.specialise is not None:
-        grouped = split_inputs(rule, node.inputs, node.attrs)
-        template = rule.specialise({k: g[i].aval for k, i in grouped.items()})
-        if template is not None:
-            return _build(rw, node, template, {k: Value(i) for k, i in grouped.items()})
-    return None
+    return hooked(rw, node)
+
+
+def hooked(rw, node) -> int | None:
+    """The template a rule's `specialise` hook picks for the node's input Avals, built; None
+    where the rule has no hook or the hook picks none. (An untyped graph, simplified for the
+    shape-polymorphic module, has the Avals that no argument decides: its constants' and its
+    loops' indices'.)"""
+    rule = RULES.get(node.op)
+    if rule is None or rule.specialise is None:
+        return None
+    grouped = split_inputs(rule, node.inputs, node.attrs)
+    template = rule.specialise({k: _each(i, lambda j: rw.g[j].aval) for k, i in grouped.items()})
+    if template is None:
+        return None
+    return _build(rw, node, template, {k: _each(i, Value) for k, i in grouped.items()})
+
+
+def _each(ids, f):
+    """f of an input, or the list of f of a sequence parameter's inputs."""
+    return [f(j) for j in ids] if type(ids) is list else f(ids)
 
 
 def _kept_dims_dropped(rw, node, inner) -> int | None:

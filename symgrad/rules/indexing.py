@@ -214,6 +214,49 @@ defrule(
     jvp=LINEAR,
     math="v[index]",
 )
+
+
+def _kept(index) -> bool:
+    """Whether an assignment's index may write an entry twice: it has a runtime part that is
+    no slice bound, which may be an array or list of ints, so that the cotangent goes only to
+    the writes NumPy keeps (`_kept_writes`; its `specialise` hook drops it where the Avals
+    show ints or masks)."""
+    return any(isinstance(it, Dyn) for it in index)
+
+
+def _kept_for(ins: dict):
+    """`_kept_writes` of an index whose parts are known to be ints or masks: v itself."""
+    parts = ins["parts"]
+    if all(p is not None and p.known and (p.shape == () or p.dtype.kind == "b") for p in parts):
+        return lambda x, v, parts: v
+    return None
+
+
+defrule(
+    "kept_writes",
+    "x, v, [parts], index=()",
+    _at_index("_kept_writes"),
+    helper=runtime._kept_writes,
+    shape_reads=(0,),  # x's shape alone
+    aval=lambda ins, attrs: ins["v"],
+    specialise=_kept_for,
+    vjp={"v": lambda g, x, parts, index: ops.kept_writes(x, g, parts, index=index)},
+    jvp=LINEAR,
+    math="v with zeros at the writes that another write of the same entry overrides",
+)  # (its examples are setitem's: an index of repeated entries)
+
+
+def _setitem_vjp_v(g, v, parts, index):
+    """The region's cotangent (the writes kept, where an index may repeat) summed to v's
+    shape."""
+    if _whole(index):
+        return ops.unbroadcast(g, ops.shape(v))
+    region = ops.getitem(g, parts, index=index)
+    if _kept(index):
+        region = ops.kept_writes(g, region, parts, index=index)
+    return ops.unbroadcast(region, ops.shape(v))
+
+
 defrule(
     "setitem",
     "x, v, [parts], index=()",
@@ -226,9 +269,7 @@ defrule(
         "x": lambda g, parts, index: (
             ops.zeros_like(g) if _whole(index) else ops.setitem(g, 0.0, parts, index=index)
         ),
-        "v": lambda g, v, parts, index: ops.unbroadcast(
-            g if _whole(index) else ops.getitem(g, parts, index=index), ops.shape(v)
-        ),
+        "v": _setitem_vjp_v,
     },
     jvp={
         "x": lambda t, parts, index: (
@@ -254,5 +295,7 @@ defrule(
         "y = a.copy(); y[a > 0] = 0.5; y * b | a: 3x4, b: 3x4",
         "y = np.zeros_like(b); y[b.shape[0] - 1, :] = a; y | a: 3, b: 2x3",
         "y = a * 2.0; y[...] = b; y * a | a: 3x4, b: 4",
+        "y = np.zeros_like(b); y[np.array([0, 1, 1, 3])] = a; y * b | a: 4, b: 4",
+        "y = a * 1.0; y[[2, 0, 2]] = b; y * a | a: 3x2, b: f",
     ),
 )

@@ -92,6 +92,20 @@ def _setitem(x, index, v):
     return out
 
 
+def _kept_writes(x, index, v):
+    """v, shaped like x[index], with zeros where `x[index] = ...` writes an entry of x that
+    the same assignment writes again and the other write is kept: an index array that repeats
+    an entry writes it more than once, and NumPy keeps one of the writes (the last, in
+    practice). Which one, NumPy says by doing the same assignment of each write's number."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if not any(isinstance(p, list) or np.ndim(p) and p.dtype.kind in "iu" for p in parts):
+        return v  # (ints, slices and masks: no entry is written twice)
+    writes = np.reshape(np.cumsum(np.ones_like(v, dtype=np.intp)) - 1, np.shape(v))
+    kept = np.zeros_like(x, dtype=writes.dtype)
+    kept[index] = writes
+    return np.where(kept[index] == writes, v, 0)
+
+
 def _matmul_vjp_a(g, a, b):
     """Cotangent of a in a @ b for every operand rank NumPy's matmul accepts."""
     if np.ndim(a) == 1 and np.ndim(b) == 1:

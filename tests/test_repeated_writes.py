@@ -1,0 +1,118 @@
+"""Assignments through an index that repeats an entry: `y[[0, 1, 1]] = v` writes entry 1 twice,
+and NumPy keeps one of the writes (the last, in practice). The value that lost has no effect on
+y, so its cotangent is zero: a gradient that gave it the entry's cotangent too was silently
+wrong (it once did). Each case is checked against central differences, both modes, on every
+backend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad
+from tests.conftest import BACKENDS
+
+rng = np.random.default_rng(11)
+
+CASES = {  # name: (source of f(x), x's shape)
+    "vector_of_values": (
+        """
+        def f(x):
+            y = np.zeros(4)
+            y[np.array([0, 1, 1, 3])] = x[:4]
+            return np.sum(y * np.arange(1.0, 5.0))
+        """,
+        (6,),
+    ),
+    "list_index": (
+        """
+        def f(x):
+            y = x * 2.0
+            y[[2, 0, 2, 2]] = x[1:5] ** 2
+            return np.sum(np.sin(y))
+        """,
+        (6,),
+    ),
+    "one_value_broadcast": (
+        """
+        def f(x):
+            y = np.zeros(4)
+            y[np.array([0, 1, 1, 3])] = x[0]
+            return np.sum(y * np.arange(1.0, 5.0))
+        """,
+        (3,),
+    ),
+    "pairs_of_indices": (
+        """
+        def f(x):
+            Y = np.zeros((3, 3))
+            Y[np.array([0, 2, 0]), np.array([1, 1, 1])] = x[:3]
+            return np.sum(Y * np.arange(9.0).reshape(3, 3))
+        """,
+        (4,),
+    ),
+    "rows_and_a_slice": (
+        """
+        def f(x):
+            Y = np.ones((3, 4))
+            Y[np.array([1, 1, 0]), 1:] = x.reshape(3, 3)
+            return np.sum(Y ** 2 * np.arange(12.0).reshape(3, 4))
+        """,
+        (9,),
+    ),
+    "added_in_place": (  # y[i] += v reads y[i] then writes: one of the sums is kept
+        """
+        def f(x):
+            y = x[:4] * 1.0
+            y[np.array([0, 1, 1, 3])] += x[2:]
+            return np.sum(y * np.arange(1.0, 5.0))
+        """,
+        (6,),
+    ),
+    "in_a_loop": (
+        """
+        def f(x):
+            y = np.zeros(3)
+            for k in range(2):
+                y[np.array([0, 2, 2])] = x[3 * k : 3 * k + 3] * y[1] + x[k]
+                y[1] = y[1] + 0.5
+            return np.sum(y * np.arange(1.0, 4.0))
+        """,
+        (6,),
+    ),
+    "loop_of_element_writes": (  # a loop of independent steps writing entries of p
+        """
+        def f(x):
+            p = np.array([1, 0, 1, 1, 2])
+            y = np.zeros(3)
+            for i in range(5):
+                y[p[i]] = x[i] ** 2
+            return np.sum(y * np.arange(1.0, 4.0))
+        """,
+        (5,),
+    ),
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_write_that_is_overwritten_has_no_gradient(name, backend, make_fn):
+    source, shape = CASES[name]
+    m = make_fn(source)
+    x = rng.uniform(0.5, 1.5, shape)
+    symgrad.check_grads(m.f, [x], 0, modes=("rev", "fwd"), backend=backend)
+
+
+def test_the_gradient_of_an_overwritten_value_is_zero(make_fn):
+    m = make_fn(CASES["vector_of_values"][0])
+    g = symgrad.grad(m.f)(np.ones(6))
+    np.testing.assert_array_equal(g, [1.0, 0.0, 2.0, 4.0, 0.0, 0.0])  # x[1] lost to x[2]
+
+
+def test_the_shape_polymorphic_module_masks_overwritten_values_too(make_fn, tmp_path):
+    m = make_fn(CASES["one_value_broadcast"][0])
+    path = tmp_path / "grad_f.py"
+    symgrad.grad(m.f).save(str(path))
+    namespace: dict = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    np.testing.assert_array_equal(namespace["grad_f"](np.ones(3)), [1.0 + 2.0 + 4.0, 0.0, 0.0])
