@@ -10,7 +10,10 @@ dtype not known, as it is no array, and its `parts` the tuple of its arrays' Ava
 int index reads); `None` when not known) and, for small static values (a shape tuple, a Python
 number, a dtype: as its scalar type), the `value` itself; a Python int not known statically may
 still be known relative to another (`sym`: a loop's index plus a constant, with the index's
-bounds), which tells the length of a slice `x[i : i + n]`. `None` in place of an Aval means
+bounds), which tells the length of a slice `x[i : i + n]`; an integer array whose entries are
+known to index distinct places (`distinct`: `np.arange`'s, or the arrays of `np.triu_indices`
+taken together) says so, which tells that an assignment through it writes no entry twice.
+`None` in place of an Aval means
 nothing is known. Everything here is exact or unknown, never a guess: a pass may rewrite a node
 on what an Aval says. `join` is what is known of a value that may be any of several (a loop's
 carried value over its iterations). `standin(aval)` is an array of that shape and dtype that
@@ -21,7 +24,7 @@ to a shape.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,6 +47,31 @@ class Sym:
         return Sym(self.token, self.offset + by, self.lo, self.hi)
 
 
+@dataclass(frozen=True, eq=False)
+class Distinct:
+    """Of an integer array: it is array k of n of the same shape (made by one call, the
+    `group`) whose entries, taken together at each position, are never the same twice; n = 1:
+    its own entries are distinct (`np.arange(n)`). A fact of the value, not of its type: two
+    Avals that differ in it alone are equal."""
+
+    group: object
+    k: int = 0
+    n: int = 1
+
+
+def distinct_places(parts: list) -> bool:
+    """Whether integer arrays of these Avals, indexing an array together (each of the shape they
+    broadcast to), name distinct places: one of them has distinct entries, or they hold every
+    array of a group."""
+    marks = [p.distinct for p in parts]
+    if not parts or None in marks or len({p.shape for p in parts}) != 1:
+        return False
+    groups = {(m.group, m.n) for m in marks}
+    return any(m.n == 1 for m in marks) or any(
+        {m.k for m in marks if m.group is g} == set(range(n)) for g, n in groups
+    )
+
+
 @dataclass(frozen=True)
 class Aval:
     shape: tuple[int | None, ...] | None
@@ -52,6 +80,7 @@ class Aval:
     value: Any = None  # a shape tuple or a Python number known statically
     sym: Sym | None = None  # a Python int not known, but known relative to another one
     parts: tuple | None = None  # of "indices": the Avals of its arrays
+    distinct: Distinct | None = field(default=None, compare=False)  # of an integer array
 
     @property
     def rank(self) -> int | None:

@@ -11,7 +11,17 @@ import ast
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, INDICES, SCALAR, Aval, of_value, one_int, result_dtype, standin
+from symgrad.ir.avals import (
+    ARRAY,
+    INDICES,
+    SCALAR,
+    Aval,
+    distinct_places,
+    of_value,
+    one_int,
+    result_dtype,
+    standin,
+)
 from symgrad.ir.index import Dyn, Slice
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
@@ -225,9 +235,15 @@ def _kept(index) -> bool:
 
 
 def _kept_for(ins: dict):
-    """`_kept_writes` of an index whose parts are known to be ints or masks: v itself."""
+    """`_kept_writes` of an index that writes no entry twice, as its parts' Avals show: v
+    itself. So does one of ints, slices and masks, or of integer arrays that name distinct
+    places (`distinct_places`: `np.arange`'s, `np.triu_indices`'), without a mask."""
     parts = ins["parts"]
-    if all(p is not None and p.known and (p.shape == () or p.dtype.kind == "b") for p in parts):
+    if any(p is None or not p.known for p in parts):
+        return None
+    arrays = [p for p in parts if p.shape != () and p.dtype.kind != "b"]
+    masks = any(p.shape != () and p.dtype.kind == "b" for p in parts)
+    if not arrays or not masks and distinct_places(arrays):
         return lambda x, v, parts: v
     return None
 

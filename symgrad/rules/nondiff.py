@@ -7,10 +7,11 @@ They accept any keyword argument, passed on verbatim (keywords must be compile-t
 
 import ast
 import math
+from dataclasses import replace
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, INDICES, PYTHON, SCALAR, Aval, of_dtype, of_value
+from symgrad.ir.avals import ARRAY, INDICES, PYTHON, SCALAR, Aval, Distinct, of_dtype, of_value
 from symgrad.rules import runtime
 from symgrad.rules.table import SAME, binop, call, compare, defrule, unaryop
 
@@ -159,7 +160,8 @@ def _made(name: str):
         if name == "linspace":
             tiny, attrs = tiny[:2], {**attrs, "num": 2}
         made = getattr(np, name)(*tiny, **attrs)
-        return Aval(shape, made.dtype, ARRAY)
+        ints = name == "arange" and made.dtype.kind in "iu"  # (a step of 0 raises)
+        return Aval(shape, made.dtype, ARRAY, distinct=Distinct(object()) if ints else None)
 
     return aval
 
@@ -189,7 +191,9 @@ def _positions(name: str):
             out = tuple(1 if d in along else n for d, n in enumerate(shape))
         else:
             out = tuple(n for d, n in enumerate(shape) if d not in along)
-        return Aval(out, np.dtype(np.intp), ARRAY if out else SCALAR)
+        permutation = name == "argsort" and len(out) == 1  # (of a vector, or of every entry)
+        distinct = Distinct(object()) if permutation else None
+        return Aval(out, np.dtype(np.intp), ARRAY if out else SCALAR, distinct=distinct)
 
     return aval
 
@@ -201,7 +205,8 @@ def _index_tuple(name: str):
     """The shape rule of np.diag_indices, np.tril_indices, np.triu_indices: where every
     argument is a static int, the tuple of index arrays they make (kind "indices": an int
     index reads one), their lengths from the call itself (on the same ints: at most d² / 2
-    entries of each, made once when compiling)."""
+    entries of each, made once when compiling). Each pair of a triangle's arrays names one
+    place, and each of the diagonal's arrays has distinct entries (`Aval.distinct`)."""
 
     def aval(ins: dict, attrs: dict) -> Aval | None:
         args = ins["args"]
@@ -212,7 +217,13 @@ def _index_tuple(name: str):
         ):
             return None
         made = getattr(np, name)(*(a.value for a in args))
-        return Aval(None, None, INDICES, parts=tuple(of_value(part) for part in made))
+        if name == "diag_indices":  # each of its arrays is np.arange(n)
+            marks = [Distinct(object()) for _ in made]
+        else:  # a triangle's two arrays together
+            group = object()
+            marks = [Distinct(group, k, len(made)) for k in range(len(made))]
+        parts = tuple(replace(of_value(p), distinct=m) for p, m in zip(made, marks))
+        return Aval(None, None, INDICES, parts=parts)
 
     return aval
 
