@@ -475,6 +475,35 @@ class Builder:
         s = self.shape_of(t)
         if not s:
             raise _Reject("index")
+        parts = self.index_parts(s)
+        if self.flip(0.1):
+            thr = self.choice([0.0, 0.3, -0.5])
+            if _gap_to(self.env[t], [thr]) > GAP:
+                return self.assign(f"{t}[{t} > {thr}]")
+        return self.assign(f"{t}[{', '.join(parts)}]")
+
+    def write(self):
+        """`y = t * 1.0` then `y[index] = u`: an assignment to elements, through an index that
+        may repeat an entry (NumPy keeps one of the writes: the others have no gradient)."""
+        t = self.operand()
+        s = self.shape_of(t)
+        if not s:
+            raise _Reject("write")
+        index = ", ".join(self.index_parts(s))
+        y = self.bind(f"{t} * 1.0", self.env[t] * 1.0)
+        region = np.shape(eval(f"_y[{index}]", {"_y": self.env[y], "np": np}))
+        fits = [v for v in self.values if _broadcasts(self.shape_of(v), region) and v != y]
+        fits = [v for v in fits if np.broadcast_shapes(self.shape_of(v), region) == region]
+        u = self.choice(fits) if fits and self.flip(0.6) else self.fitting(region)
+        exec(f"_y[{index}] = _u", {"_y": self.env[y], "_u": self.env[u], "np": np})
+        self.lines.append(f"    {y}[{index}] = {u}")
+        self.values.remove(y)  # (the latest value again, after u)
+        self.values.append(y)
+        return y
+
+    def index_parts(self, s: tuple) -> list[str]:
+        """The items of an index into an array of shape s: ints, slices, steps, None, and at
+        most one list of ints (repeats allowed)."""
         parts = []
         for d in s[: self.integer(1, len(s))]:
             kind = self.choice(["int", "slice", "step", "all", "rev", "none", "fancy"])
@@ -496,11 +525,7 @@ class Builder:
                 parts.append(":")
         if self.flip(0.15):
             parts = ["...", parts[-1]]
-        if self.flip(0.1):
-            thr = self.choice([0.0, 0.3, -0.5])
-            if _gap_to(self.env[t], [thr]) > GAP:
-                return self.assign(f"{t}[{t} > {thr}]")
-        return self.assign(f"{t}[{', '.join(parts)}]")
+        return parts
 
     def join(self):
         t = self.operand()
@@ -589,6 +614,7 @@ class Builder:
             (self.reshape, 1),
             (self.transpose, 1),
             (self.index, 2),
+            (self.write, 1),
             (self.join, 1),
             (self.select, 1),
             (self.split, 1),
