@@ -80,6 +80,15 @@ CASES = {  # name: (source of f(x), x's shape)
         """,
         (6,),
     ),
+    "arange_that_wraps_around": (  # uint8's arange: 0, 128, 0, 128 (not distinct)
+        """
+        def f(x):
+            y = np.zeros(130)
+            y[np.arange(0, 512, 128, dtype=np.uint8)] = x[:4]
+            return np.sum(y * np.arange(130.0))
+        """,
+        (4,),
+    ),
     "loop_of_element_writes": (  # a loop of independent steps writing entries of p
         """
         def f(x):

@@ -11,14 +11,13 @@ int index reads); `None` when not known) and, for small static values (a shape t
 number, a dtype: as its scalar type), the `value` itself; a Python int not known statically may
 still be known relative to another (`sym`: a loop's index plus a constant, with the index's
 bounds), which tells the length of a slice `x[i : i + n]`; an integer array whose entries are
-known to index distinct places (`distinct`: `np.arange`'s, or the arrays of `np.triu_indices`
-taken together) says so, which tells that an assignment through it writes no entry twice.
-`None` in place of an Aval means
-nothing is known. Everything here is exact or unknown, never a guess: a pass may rewrite a node
-on what an Aval says. `join` is what is known of a value that may be any of several (a loop's
-carried value over its iterations). `standin(aval)` is an array of that shape and dtype that
-costs no memory (every entry shares one element), for working out what a view or an index does
-to a shape.
+known to index distinct places (`distinct`: `np.arange`'s of int arguments, or the arrays of
+`np.triu_indices` taken together) says so, which tells that an assignment through it writes no
+entry twice. `None` in place of an Aval means nothing is known. Everything here is exact or
+unknown, never a guess: a pass may rewrite a node on what an Aval says. `join` is what is known
+of a value that may be any of several (a loop's carried value over its iterations).
+`standin(aval)` is an array of that shape and dtype that costs no memory (every entry shares one
+element), for working out what a view or an index does to a shape.
 """
 
 from __future__ import annotations

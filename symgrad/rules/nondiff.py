@@ -160,7 +160,7 @@ def _made(name: str):
         if name == "linspace":
             tiny, attrs = tiny[:2], {**attrs, "num": 2}
         made = getattr(np, name)(*tiny, **attrs)
-        ints = name == "arange" and made.dtype.kind in "iu"  # (a step of 0 raises)
+        ints = name == "arange" and all(type(v) is int for v in values) and not attrs
         return Aval(shape, made.dtype, ARRAY, distinct=Distinct(object()) if ints else None)
 
     return aval
