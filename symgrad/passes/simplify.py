@@ -5,7 +5,10 @@ with no more nodes on any path: identical nodes merged; arithmetic on Python-num
 folded; `x * 1`, `x + 0`, `x ** 1`, `--x` dropped where x is known to be a float array (so no
 dtype changes); constant factors gathered (`0.5 * (2 * x)` is `x`); a scalar broadcast to a shape
 sunk below elementwise ops that would broadcast it anyway (so no full array of one value is
-made); two scatters of one index merged into one; nodes no output needs removed. Every
+made); two scatters of one index merged into one; in a backward pass, a cotangent that
+np.where zeroed kept zero through the products that read it (`where(c, v, 0) * d` is
+`where(c, v * d, 0)`: the same values, but 0 where the zero times an infinite or NaN partial
+derivative of the untaken branch gave NaN); nodes no output needs removed. Every
 rewrite points users at an earlier or new equivalent node. A function's (not a loop body's)
 outputs are then made arrays of their own (`symgrad.passes.outputs`). It runs on graphs a
 pass made, never on one still to differentiate: it first makes the primitives of users' custom
@@ -185,6 +188,12 @@ class _Rewriter:
             quotient = self.reciprocal_times(node)
             if quotient is not None:
                 return quotient
+        if node.backward and op in ("multiply", "divide", "negative", "add", "subtract"):
+            rewrite = {"negative": self.masked_negation, "add": self.masked_sum}.get(op)
+            rewrite = rewrite or (self.masked_sum if op == "subtract" else self.masked_product)
+            masked = rewrite(node)
+            if masked is not None:
+                return masked
         if op in ("add", "subtract"):  # a + -b, a - -c * b: a - b, a + c * b
             stripped = self.strip_negation(ins[1]) if g[ins[1]].op != "const" else None
             if stripped is not None:
@@ -288,6 +297,74 @@ class _Rewriter:
         shapes = [self.new(node, "shape", (i,)) for i in arrays]
         return self.new(node, "broadcast_shapes", shapes, {"n_shapes": len(shapes)})
 
+    def masked_product(self, node) -> int | None:
+        """`where(c, v, 0) * d` (or `/ d`, or `where(c, 0, v)`) in a backward pass is
+        `where(c, v * d, 0)`: the entries of a cotangent that np.where set to zero stay zero.
+        0 * d is NaN where d is not finite, which is where a partial derivative of the branch
+        np.where did not take often is: d log(x) / dx at 0, of `np.where(x > 0, np.log(x),
+        x)`, whose true derivative there is 1. Done where every reader of the where is such a
+        product (or a negation, `masked_negation`), so that none reads it as it is."""
+        for k in (0, 1) if node.op == "multiply" else (0,):
+            masked = self.masked(node.inputs[k])
+            if masked is None:
+                continue
+            c, zero, v = masked
+            d = node.inputs[1 - k]
+            product = self.new(node, node.op, (v, d) if k == 0 else (d, v))
+            return self.masked_where(node, c, zero, product)
+        return None
+
+    def masked_negation(self, node) -> int | None:
+        """`-where(c, v, 0)` in a backward pass (see `masked_product`): `where(c, -v, 0)`."""
+        masked = self.masked(node.inputs[0])
+        if masked is None:
+            return None
+        c, zero, v = masked
+        return self.masked_where(node, c, zero, self.new(node, "negative", (v,)))
+
+    def masked_sum(self, node) -> int | None:
+        """`where(c, a, 0) ± where(c, b, 0)` in a backward pass: `where(c, a ± b, 0)`, and
+        `where(c, a, 0) ± where(c, 0, b)`: `where(c, a, ±b)` (one select, not two and a sum;
+        the same entries up to the sign of a zero)."""
+        one, two = (self.masked(i, alone_by=node.id) for i in node.inputs)
+        if one is None or two is None or one[0] != two[0]:
+            return None
+        c, zero, a = one
+        b = two[2]
+        if zero == two[1]:
+            return self.masked_where(node, c, zero, self.new(node, node.op, (a, b)))
+        if node.op == "subtract":
+            b = self.new(node, "negative", (b,))
+        return self.new(node, "where", (c, a, b) if zero == 1 else (c, b, a))
+
+    def masked(self, nid: int, alone_by: int | None = None):
+        """(c, k, v) for a value `where(c, v, 0)` (k = 1: the zero is the second branch) or
+        `where(c, 0, v)` (k = 0) of a backward pass that the products and negations that read
+        it may each take apart (`masked_product`), or, with `alone_by`, that only that node
+        reads; else None. A number v only in a function whose floats are all float64 (`v * d`
+        takes d's dtype, where `where(c, v, 0)` is a float64 array)."""
+        g = self.g
+        w = g[nid]
+        if w.op != "where" or not w.backward:
+            return None
+        readers = g.users(nid)
+        if alone_by is not None:
+            if not g.read_alone_by(nid, alone_by):
+                return None
+        elif not all(_masks(g, u, nid) for u in readers):
+            return None
+        c, *branches = w.inputs
+        for zero in (1, 0):
+            v = branches[1 - zero]
+            if _number(g, branches[zero]) == 0 and (_number(g, v) is None or self.float64):
+                return c, zero, v
+        return None
+
+    def masked_where(self, like, c: int, zero: int, v: int) -> int:
+        """`where(c, v, 0)` (zero = 1) or `where(c, 0, v)` (zero = 0), beside `like`."""
+        z = self.const(like, 0.0)
+        return self.new(like, "where", (c, v, z) if zero == 1 else (c, z, v))
+
     def gather_constants(self, node) -> int | None:
         """c1 * (c2 * y) and friends -> (c1 * c2) * y; (c1 * a) * (c2 * b) -> (c1 * c2) *
         (a * b), a factor maybe under `np.expand_dims` (the cotangent of `-0.5 * z ** 2` is
@@ -361,6 +438,15 @@ class _Rewriter:
                 return inner
             return self.new(node, "broadcast_to", (inner, b.inputs[1]))
         return None
+
+
+def _masks(g: Graph, reader: int, w: int) -> bool:
+    """Whether `reader` takes where-node w apart (`_Rewriter.masked_product`): a product of
+    the backward pass, w not its divisor, or a negation."""
+    r = g[reader]
+    if not r.backward:
+        return False
+    return r.op in ("multiply", "negative") or r.op == "divide" and r.inputs[0] == w != r.inputs[1]
 
 
 def _union(a: set | None, b: set) -> set | None:
