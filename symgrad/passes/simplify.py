@@ -345,7 +345,7 @@ class _Rewriter:
         takes d's dtype, where `where(c, v, 0)` is a float64 array)."""
         g = self.g
         w = g[nid]
-        if w.op != "where" or not w.backward:
+        if w.op != "where" or not w.backward or nid in g.outputs:  # (an output is read as is)
             return None
         readers = g.users(nid)
         if alone_by is not None:
