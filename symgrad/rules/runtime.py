@@ -98,7 +98,7 @@ def _kept_writes(x, index, v):
     an entry writes it more than once, and NumPy keeps one of the writes (the last, in
     practice). Which one, NumPy says by doing the same assignment of each write's number."""
     parts = index if isinstance(index, tuple) else (index,)
-    if not any(isinstance(p, list) or np.ndim(p) and p.dtype.kind in "iu" for p in parts):
+    if not any(isinstance(p, (list, tuple)) or np.ndim(p) and p.dtype.kind in "iu" for p in parts):
         return v  # (ints, slices and masks: no entry is written twice)
     writes = np.reshape(np.cumsum(np.ones_like(v, dtype=np.intp)) - 1, np.shape(v))
     kept = np.zeros_like(x, dtype=writes.dtype)
