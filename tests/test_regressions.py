@@ -223,3 +223,16 @@ def test_an_element_assignment_binds_its_array_not_the_names_its_index_reads(bod
         "    return np.sum(y * np.arange(1.0, 4.0)) + x[idx] * np.sum(x)\n"
     )
     symgrad.check_grads(m.f, [rng.uniform(0.5, 1.5, (4,))], 0, modes=("rev", "fwd"))
+
+
+def test_int_of_a_length_is_an_int_known_with_the_shapes(make_fn):
+    # `int(len(x) / 2)` was refused ("cannot differentiate a call to int"): a length computed
+    m = make_fn(
+        "def f(x):\n    k = int(len(x) / 2)\n    m = int(np.sqrt(x.size))\n"
+        "    return np.sum(x[:k] ** 2) + float(k) * x[-1] + np.sum(x[:m] * x[-m:])\n"
+    )
+    x = rng.uniform(-1, 1, (9,))
+    symgrad.check_grads(m.f, [x], 0, modes=("rev", "fwd"))
+    grad = symgrad.grad(m.f)
+    grad(x)
+    assert "x[:4]" in grad.source  # k known when specialised

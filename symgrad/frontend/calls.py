@@ -34,7 +34,7 @@ from symgrad.rules.table import CONVENTIONS
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
 
-_BUILTIN_RULES = {abs: "abs", len: "len"}
+_BUILTIN_RULES = {abs: "abs", len: "len", int: "int"}
 _FOLDS = {sum: ("sum", "add"), min: ("min", "minimum"), max: ("max", "maximum")}
 DICT_READS = ("keys", "values", "items", "get")  # of a container of parameters
 _ON_STACKED = (np.stack, np.array, np.asarray, len, sum, min, max)
@@ -70,6 +70,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return nested.call(lw, inline, args, kwargs, e)
     if getattr(callee, "symgrad_static", False):  # symgrad.grad(phi): made now
         return nested.make(lw, callee, args, kwargs, e)
+    if callee in (float, int) and len(args) == 1 and not kwargs and is_const(args[0]):
+        return callee(args[0])  # (known when lowering: a length, a static loop bound)
     rule = rule_for_callable(callee)
     if rule is not None:
         rule, args, kwargs = _in_rule_terms(lw, rule, callee, args, kwargs, e)
@@ -91,11 +93,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return lw.call_rule(rule.name, args, kwargs, e)
     if callee in _FOLDS and not kwargs:
         return callee(*args) if is_const(args) else _fold(lw, callee, args, e)
-    if callee is float or callee is int:
-        if len(args) == 1 and is_const(args[0]):
-            return callee(args[0])
-        if callee is float and len(args) == 1:
-            return _float(lw, args[0], e)
+    if callee is float and len(args) == 1:
+        return _float(lw, args[0], e)
     if isinstance(callee, types.FunctionType) and not _is_library(callee):
         return _inline(lw, callee, args, kwargs, e)
     if isinstance(callee, local_functions.LocalFunction):

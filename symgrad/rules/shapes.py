@@ -13,7 +13,7 @@ import ast
 import numpy as np
 
 from symgrad.errors import SymgradError
-from symgrad.ir.avals import ARRAY, DTYPE, TUPLE, Aval, of_value, shape_tuple
+from symgrad.ir.avals import ARRAY, DTYPE, PYTHON, TUPLE, Aval, of_value, shape_tuple
 from symgrad.rules import runtime
 from symgrad.rules.build import is_const, is_none, ops, value_of
 from symgrad.rules.table import LINEAR, call, defrule
@@ -205,6 +205,30 @@ defrule(
     aval=_len_aval,
     fresh=True,
     shape_reads=(0,),
+)
+
+
+def _int_aval(ins: dict, attrs: dict):
+    """`int(x)`: a Python int, known statically where x is (a length divided, `len(x) / 2`)."""
+    x = ins["x"]
+    if x is None or x.shape != () or x.dtype is None or x.dtype.kind not in "biuf":
+        return None
+    value = int(x.value) if isinstance(x.value, (int, float)) else None
+    return Aval((), np.dtype(int), PYTHON, value)
+
+
+defrule(
+    "int",
+    "x",
+    call("int"),
+    nondiff=True,
+    shape="scalar",
+    aval=_int_aval,
+    fresh=True,
+    examples=(
+        "x[: int(x.shape[0] / 2)] * 2.0 | x: 5",
+        "x * int(np.sqrt(x.size)) | x: 2x2",
+    ),
 )
 
 
