@@ -16,7 +16,7 @@ zeros, and the scans and shifts they are made of are differentiable again.
 import numpy as np
 
 from symgrad.errors import SymgradError
-from symgrad.ir.avals import ARRAY
+from symgrad.ir.avals import ARRAY, Aval
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
 from symgrad.rules.table import LINEAR, Fold, call, defrule
@@ -303,6 +303,67 @@ defrule(
         "np.cumsum(a, axis=0) | a: 5",
         "np.cumsum(np.sum(a), axis=0) | a: 3",
     ),
+)
+
+
+def _differences(sign: int):
+    """The shape rule of np.diff (sign -1: n entries fewer along axis, none below 0) and of its
+    VJP (sign 1: n more), in the array's dtype (floats: np.diff of booleans is another op)."""
+
+    def aval(ins: dict, attrs: dict) -> Aval | None:
+        a = next(iter(ins.values()))
+        n, axis = attrs.get("n", 1), attrs.get("axis", -1)
+        if a is None or a.shape is None or a.dtype is None or a.dtype.kind not in "fc":
+            return None
+        if not a.shape or not -len(a.shape) <= axis < len(a.shape):
+            return None
+        shape = list(a.shape)
+        if shape[axis] is not None:
+            shape[axis] = max(shape[axis] + sign * n, 0)
+        return Aval(tuple(shape), a.dtype, ARRAY)
+
+    return aval
+
+
+def _one_or_more(attrs):
+    n, axis = attrs.get("n", 1), attrs.get("axis", -1)
+    if type(n) is not int or n < 1 or type(axis) is not int:
+        raise SymgradError(
+            f"np.diff with n={n!r}, axis={axis!r} is not supported: n a constant int of at least "
+            "1 and axis a constant int are (n=0 gives the array itself: use it)"
+        )
+
+
+defrule(
+    "diff",
+    "a, n=1, axis=-1",
+    call("np.diff"),
+    numpy=(np.diff,),
+    validate=_one_or_more,
+    aval=_differences(-1),
+    fresh=True,
+    vjp={"a": lambda g, n, axis: ops.diff_vjp(g, n=n, axis=axis)},
+    jvp=LINEAR,
+    math="v's differences' adjoint n times: (Dᵀv)[j] = v[j − 1] − v[j] (0 past the ends)",
+    examples=(
+        "np.diff(a) | a: 5",
+        "np.diff(a, axis=0) | a: 3x4",
+        "np.diff(a, 2) * a[:3] | a: 5",
+        "np.diff(a, n=2, axis=1) | a: 2x4",
+        "np.sum(np.diff(a) ** 2) | a: 6",
+    ),
+)
+defrule(
+    "diff_vjp",
+    "ct, n=1, axis=-1",
+    call("_diff_vjp"),
+    helper=runtime._diff_vjp,
+    aval=_differences(1),
+    fresh=True,
+    vjp={"ct": lambda g, n, axis: ops.diff(g, n=n, axis=axis)},
+    jvp=LINEAR,
+    math="np.diff of v, n times (each is the other's adjoint)",
+    examples=("_diff_vjp(ct, 1, -1) | ct: 3x4", "_diff_vjp(ct, 2, 0) | ct: 2x3"),
 )
 
 

@@ -462,6 +462,18 @@ def _linear_scan(c, a, axis=-1, reverse=False):
     return np.moveaxis(out, 0, axis)
 
 
+def _diff_vjp(g, n=1, axis=-1):
+    """The cotangent of a in np.diff(a, n, axis): a difference's adjoint n times, each
+    (Dᵀ g)[j] = g[j - 1] - g[j] along axis (g taken as 0 past either end)."""
+    for _ in range(n):
+        widths = [(0, 0)] * np.ndim(g)
+        widths[axis] = (1, 0)
+        before = np.pad(g, widths)
+        widths[axis] = (0, 1)
+        g = before - np.pad(g, widths)
+    return g
+
+
 def _pad_vjp(g, x, pad_width=0):
     """The cotangent of x in np.pad(x, pad_width): the part of g inside the padding (a number
     is not padded: g itself, which may be a number too)."""
