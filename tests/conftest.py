@@ -25,6 +25,14 @@ BACKENDS = [  # the backends a suite runs on: the Numba one where the extra is i
 ]
 
 
+def on_backends(cases, numba_cases) -> list:
+    """(case, backend) pairs to parametrise over: every case on NumPy, and those named in
+    numba_cases on Numba too where it is installed (each compiles for seconds: a few stand for
+    the rest)."""
+    numba = [pytest.param(name, "numba", marks=BACKENDS[1].marks) for name in numba_cases]
+    return [(name, "numpy") for name in sorted(cases)] + numba
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _compiled_modules_in_a_temporary_folder(tmp_path_factory):
     """The Numba backend's modules and machine code go to a fresh folder, not the user's cache:

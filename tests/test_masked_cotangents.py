@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import symgrad
-from tests.conftest import BACKENDS
+from tests.conftest import on_backends
 
 CASES = {  # name: (source of f(x), x: points where the untaken branch's derivative is NaN)
     "sqrt_of_positives": (
@@ -44,16 +44,7 @@ CASES = {  # name: (source of f(x), x: points where the untaken branch's derivat
 }
 
 
-NUMBA_CASES = [
-    "sqrt_of_positives",
-    "in_a_loop",
-]  # (each compiles for seconds: a few stand for the rest)
-PAIRS = [(name, "numpy") for name in sorted(CASES)] + [
-    pytest.param(name, "numba", marks=BACKENDS[1].marks) for name in NUMBA_CASES
-]
-
-
-@pytest.mark.parametrize("name, backend", PAIRS)
+@pytest.mark.parametrize("name, backend", on_backends(CASES, ["sqrt_of_positives", "in_a_loop"]))
 def test_the_untaken_branch_gives_no_nan(name, backend, make_fn):
     source, points = CASES[name]
     m = make_fn(source)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import symgrad
-from tests.conftest import BACKENDS
+from tests.conftest import on_backends
 
 rng = np.random.default_rng(11)
 
@@ -103,17 +103,9 @@ CASES = {  # name: (source of f(x), x's shape)
 }
 
 
-NUMBA_CASES = [
-    "vector_of_values",
-    "pairs_of_indices",
-    "in_a_loop",
-]  # (each compiles for seconds: a few stand for the rest)
-PAIRS = [(name, "numpy") for name in sorted(CASES)] + [
-    pytest.param(name, "numba", marks=BACKENDS[1].marks) for name in NUMBA_CASES
-]
-
-
-@pytest.mark.parametrize("name, backend", PAIRS)
+@pytest.mark.parametrize(
+    "name, backend", on_backends(CASES, ["vector_of_values", "pairs_of_indices", "in_a_loop"])
+)
 def test_a_write_that_is_overwritten_has_no_gradient(name, backend, make_fn):
     source, shape = CASES[name]
     m = make_fn(source)
