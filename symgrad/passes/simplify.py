@@ -41,6 +41,13 @@ from symgrad.rules import RULES
 from symgrad.rules.custom import settle
 
 _EW_BINARY = {"add", "subtract", "multiply", "divide", "power"}
+_MASKED = {  # a backward pass's op that takes a select's zeros apart: its `_Rewriter` method
+    "multiply": "masked_product",
+    "divide": "masked_product",
+    "negative": "masked_negation",
+    "add": "masked_sum",
+    "subtract": "masked_sum",
+}
 
 
 def cse(graph: Graph, rewired: set[int]) -> bool:
@@ -188,10 +195,8 @@ class _Rewriter:
             quotient = self.reciprocal_times(node)
             if quotient is not None:
                 return quotient
-        if node.backward and op in ("multiply", "divide", "negative", "add", "subtract"):
-            rewrite = {"negative": self.masked_negation, "add": self.masked_sum}.get(op)
-            rewrite = rewrite or (self.masked_sum if op == "subtract" else self.masked_product)
-            masked = rewrite(node)
+        if node.backward and op in _MASKED:
+            masked = getattr(self, _MASKED[op])(node)
             if masked is not None:
                 return masked
         if op in ("add", "subtract"):  # a + -b, a - -c * b: a - b, a + c * b
@@ -347,11 +352,10 @@ class _Rewriter:
         w = g[nid]
         if w.op != "where" or not w.backward or nid in g.outputs:  # (an output is read as is)
             return None
-        readers = g.users(nid)
         if alone_by is not None:
             if not g.read_alone_by(nid, alone_by):
                 return None
-        elif not all(_masks(g, u, nid) for u in readers):
+        elif not all(_masks(g, u, nid) for u in g.users(nid)):
             return None
         c, *branches = w.inputs
         for zero in (1, 0):
