@@ -58,7 +58,7 @@ from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, foreign, of_value
 from symgrad.passes import batch as batching
 from symgrad.passes import forward, reverse, simplify
-from symgrad.passes.avals import infer, kept, node_aval
+from symgrad.passes.avals import infer, kept, may_decide_shapes, node_aval
 from symgrad.passes.copies import uncopied
 from symgrad.passes.fuse import fuse
 from symgrad.passes.idioms import stop_shifts
@@ -226,9 +226,10 @@ def _shape_ints(graph: Graph, values: list) -> tuple[int, ...]:
     shape, and is keyed on them. Found by inferring the graph's Avals with the ints' values
     unknown, then known (again only for the nodes computed from them, the others' cannot
     change): an int decides a length where knowing it tells more of some shape. The graph's
-    own Avals are left as they were."""
+    own Avals are left as they were. Where the rule table tells that no shape depends on
+    their values (`may_decide_shapes`), none is inferred."""
     ints = [k for k, v in enumerate(values) if type(v) is int]
-    if not ints:
+    if not ints or not may_decide_shapes(graph, [graph.params[k] for k in ints]):
         return ()
     with kept(graph):
         infer(graph, [of_value(v) for v in values])

@@ -18,9 +18,10 @@ import symgrad
 from symgrad.checks.examples import example_function, parse_example, sample
 from symgrad.emit.codegen import _helper_functions
 from symgrad.frontend import lower
+from symgrad.frontend.reads import Reads
 from symgrad.ir.avals import ARRAY, DTYPE, PYTHON, SCALAR, TUPLE, Aval, broadcast, of_value
 from symgrad.passes import reverse
-from symgrad.passes.avals import infer
+from symgrad.passes.avals import infer, may_decide_shapes
 from symgrad.rules import RULES
 from symgrad.rules.table import ARRAY as ARRAY_PARAM
 from symgrad.rules.table import SEQ
@@ -338,6 +339,36 @@ def test_a_defaulted_int_that_decides_a_length_may_be_left_out_of_a_call():
         np.testing.assert_array_equal(g(x, 2), [0, 2, 0, 0, 0])
         np.testing.assert_array_equal(g(x), [0, 2, 4, 0, 0])
         np.testing.assert_array_equal(g(x, n=4), [0, 2, 4, 6, 0])
+
+
+def _weighted(x, m):  # m's value reaches only values: through a loop, a tuple's item
+    total = 0.0
+    for r in range(1, x.shape[0] + 1):
+        total = total + np.log(m + r)
+    return np.sum(x * (m + 1)) + total
+
+
+def _window_in_loop(x, n):  # n decides a length inside a loop's body
+    total = 0.0
+    for _ in range(2):
+        total = total + np.sum(x[:n])
+    return total
+
+
+def _steps(x, n):  # n decides a loop's trip count
+    for _ in range(n):
+        x = np.sin(x)
+    return np.sum(x)
+
+
+@pytest.mark.parametrize(
+    "fn, decides",
+    [(_weighted, False), (_scaled_pick, True), (_head_sum, True), (_polyfit_sign, True)]
+    + [(_window_in_loop, True), (_steps, True)],
+)
+def test_the_rule_table_tells_which_ints_may_decide_a_shape(fn, decides):
+    graph = lower(fn, Reads())
+    assert may_decide_shapes(graph, [graph.params[1]]) == decides  # (_scaled_pick: a maybe)
 
 
 POSITIONS = [

@@ -39,6 +39,7 @@ from symgrad.ir.avals import (
     standin,
 )
 from symgrad.ir.graph import attrs_key, subgraphs
+from symgrad.ir.structured import schema
 from symgrad.passes.avals_control import structured
 from symgrad.rules import RULES
 from symgrad.rules.build import split_inputs
@@ -95,6 +96,37 @@ def infer_again(graph: Graph, rewired: set[int]) -> Graph:
                 node.aval = aval
                 moved.add(node.id)
     return graph
+
+
+def may_decide_shapes(graph: Graph, seeds) -> bool:
+    """Whether the values of the nodes `seeds` may decide some shape in the graph: a node
+    computed from them reads one at an input that may change its shape (`Rule.value_feeds`
+    says which never do; `Rule.shape_reads`, which are not read for their value). A
+    structured node's bounds and branch conditions may; its bodies are asked in turn for the
+    params that its inputs computed from seeds stand for. False proves that no shape depends
+    on them; True is only a maybe."""
+    varying = set(seeds)
+    for node in graph.nodes():
+        rule = RULES.get(node.op)
+        shape_reads = () if rule is None else rule.shape_reads  # (their values unread)
+        hits = [p for p, i in enumerate(node.inputs) if i in varying and p not in shape_reads]
+        if not hits:
+            continue
+        varying.add(node.id)
+        view = schema(node)
+        if view is not None:
+            inner: dict = {}
+            for pos, sub, param in view.sub_params():
+                if pos in hits:
+                    inner.setdefault(id(sub), (sub, []))[1].append(param)
+            if len(hits) > sum(len(params) for _, params in inner.values()):
+                return True  # a bound, a condition, a tape
+            if any(may_decide_shapes(sub, params) for sub, params in inner.values()):
+                return True
+            continue
+        if rule is None or not all(rule.feeds_value(p) for p in hits):
+            return True
+    return False
 
 
 def node_aval(graph: Graph, node) -> Aval | tuple | None:

@@ -80,6 +80,7 @@ defrule(
     vjp={"tup": _handled_by_the_pass},
     jvp={"tup": _handled_by_the_pass},
     structured=True,
+    value_feeds=(0,),
     math="v at position index of the loop's outputs",
 )
 defrule(

@@ -373,6 +373,7 @@ defrule(
     call("_check_scalar"),
     helper=runtime._check_scalar,
     nondiff=True,
+    value_feeds=(0,),
     math="raises unless the output is 0-d",
 )
 defrule(
