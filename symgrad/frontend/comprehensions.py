@@ -49,12 +49,16 @@ def desugar(src: FunctionSource) -> None:
         bound = params | {n.id for n in names if isinstance(n.ctx, ast.Store)}
         builtin_sum = src.fn.__globals__.get("sum", builtins.sum) is builtins.sum
         sums = builtin_sum and "sum" not in bound
-        _Desugar(fn, params, sums, Counter(n.id for n in names)).block(fn.body)
+        lines = {n.lineno for n in nodes if isinstance(n, _COMPREHENSIONS)}
+        _Desugar(fn, params, sums, Counter(n.id for n in names), lines).block(fn.body)
 
 
 class _Desugar:
-    def __init__(self, fn: ast.FunctionDef, params: set[str], sums: bool, names: Counter):
+    def __init__(
+        self, fn: ast.FunctionDef, params: set[str], sums: bool, names: Counter, lines: set[int]
+    ):
         self.fn, self.params = fn, params
+        self.lines = lines  # the lines comprehensions start on: a root spanning none has none
         self.sums = sums  # `sum` is Python's: sum(<generator>) folds as it goes
         self.taken: set[str] = set()  # names this rewrite introduced
         self._names: Counter | None = names  # fn's Name ids, counted; None once changed
@@ -87,6 +91,7 @@ class _Desugar:
             return []
         heads = {ast.If: ["test"], ast.For: ["iter"]}.get(type(s))
         roots = [getattr(s, f) for f in heads] if heads else [s]
+        roots = [r for r in roots if self.may_hold(r)]
         out: list[ast.stmt] = []
         for root in roots:
             for parent, field, index, comp in _outermost(root, self.sums):
@@ -104,6 +109,12 @@ class _Desugar:
                     getattr(parent, field)[index] = here
                 self._names = None
         return out
+
+    def may_hold(self, root: ast.AST) -> bool:
+        """Whether a comprehension may be in root: one starts on a line it spans (a node
+        this rewrite made, with no place yet, may hold one)."""
+        first, last = getattr(root, "lineno", None), getattr(root, "end_lineno", None)
+        return first is None or last is None or any(first <= k <= last for k in self.lines)
 
     def list_name(self, s: ast.stmt, parent: ast.AST, comp: ast.expr) -> str:
         """`ys` for `ys = [...]`; `terms` for the terms of `sum`, `min` or `max`; else `items`."""
