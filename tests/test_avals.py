@@ -80,7 +80,8 @@ def assert_matches(aval: Aval, value, what: str) -> None:
         if aval.dtype is not None:
             assert np.result_type(value) == aval.dtype, f"{what}: {aval} is {np.result_type(value)}"
         if aval.value is not None:
-            assert aval.value == value, f"{what}: {aval} is {value}"
+            same = aval.value == value or aval.value != aval.value and value != value  # (NaN)
+            assert same, f"{what}: {aval} is {value}"
 
 
 def check_typed(graph, args) -> int:

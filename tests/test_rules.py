@@ -30,3 +30,18 @@ def test_vjp_matches_central_differences(name, example):
     symgrad.check_grads(f, args, argnums)
     ops = {node.op for node in lower(f).nodes()}
     assert name in ops, f"the example does not exercise {name}: {sorted(ops)}"
+
+
+def _nan_ignoring(x):  # fmax/fmin of x and NaN is x: its derivative there is 1
+    gaps = np.where(x > 0, np.nan, -2.0 * x)
+    return np.sum(np.fmax(x, gaps) * x) + np.sum(np.fmin(gaps, np.sin(x)))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_fmax_and_fmin_give_the_cotangent_to_the_number_beside_a_nan(backend):
+    if backend == "numba":
+        pytest.importorskip("numba")
+    x = np.array([-1.5, -0.3, 0.4, 1.2, 2.0])
+    symgrad.check_grads(_nan_ignoring, (x,), modes=("rev", "fwd"), backend=backend)
+    want = np.where(x > 0, 2 * x, -4 * x) + np.cos(x)
+    np.testing.assert_allclose(symgrad.grad(_nan_ignoring, backend=backend)(x), want)

@@ -74,6 +74,12 @@ unary(
     "v / (x ln 10)",
     "positive",
 )
+unary(
+    "exp2",
+    lambda g, ans: g * (ans * 0.6931471805599453),
+    lambda sp, x: 2**x,
+    "v ⊙ 2ˣ ln 2",
+)
 unary("log1p", lambda g, x: g / (1 + x), lambda sp, x: sp.log(1 + x), "v / (1 + x)", "positive")
 unary("expm1", lambda g, ans: g * (ans + 1), lambda sp, x: sp.exp(x) - 1, "v ⊙ (expm1(x) + 1)")
 unary("sqrt", lambda g, ans: g * (0.5 / ans), lambda sp, x: sp.sqrt(x), "v / (2 √x)", "positive")
@@ -266,6 +272,23 @@ def _winner_vjp(g, x1, x2, wins):
     return g * (wins(x1, x2) + 0.5 * ops.equal(x1, x2))
 
 
+def _nan_ignoring_vjp(larger: bool) -> dict:
+    """np.fmax's VJP (larger) or np.fmin's: x1 wins where it is larger (smaller), or where x2
+    is NaN and x1 is not."""
+
+    def wins(a, b):
+        beats = a > b if larger else a < b
+        if is_const(b) and not np.isnan(value_of(b)).any():
+            return beats
+        over_nan = ops.logical_and(ops.isnan(b), ops.logical_not(ops.isnan(a)))
+        return ops.logical_or(beats, over_nan)
+
+    return {
+        "x1": lambda g, x1, x2: _winner_vjp(g, x1, x2, wins),
+        "x2": lambda g, x1, x2: _winner_vjp(g, x2, x1, wins),
+    }
+
+
 defrule(
     "maximum",
     "x1, x2",
@@ -296,6 +319,21 @@ defrule(
     jvp=DIAGONAL,
     **EW,
 )
+for _name, _max, _wins in (("fmax", True, ">"), ("fmin", False, "<")):  # a NaN never wins
+    defrule(
+        _name,
+        "x1, x2",
+        call(f"np.{_name}"),
+        numpy=(getattr(np, _name),),
+        vjp=_nan_ignoring_vjp(_max),
+        sympy=(lambda sp, a, b: sp.Max(a, b)) if _max else (lambda sp, a, b: sp.Min(a, b)),
+        math=f"v ⊙ [x1 {_wins} x2 or x2 is NaN] (ties as np.{_name[1:]}imum)",
+        examples=binary_examples(f"np.{_name}", "real", "real"),
+        jvp=DIAGONAL,
+        **EW,
+    )
+
+
 defrule(
     "logaddexp",
     "x1, x2",

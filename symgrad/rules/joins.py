@@ -1,4 +1,5 @@
-"""Joins and splits: concatenate and stack many arrays into one; np.split one into its parts.
+"""Joins and splits: concatenate, stack, vstack and hstack many arrays into one; np.split one
+into its parts.
 
 Contract: these move entries between arrays without arithmetic, so each backward function moves
 the cotangent back: a join's cotangent is sliced apart (each array gets the slice, or the index
@@ -107,6 +108,75 @@ defrule(
         "np.stack([a, b]) | a: 2x3, b: 2x3",
         "np.stack((a, b), axis=1) | a: 2x3, b: 2x3",
         "np.stack([a, a * b], axis=-1) | a: 2x3, b: 2x3",
+    ),
+)
+
+
+def _stacked_parts(g, tup, axis: int):
+    """Cotangent of each array np.vstack (axis 0) or np.hstack (axis 1, after making g at
+    least 2-D: a join of vectors is one) joined: its slice of g along axis, as long as the
+    array made at least 2-D is along it, in the array's shape."""
+    g = ops.atleast_2d(g)
+    lead = (slice(None),) * axis
+    parts, start = [], None
+    for x in tup:
+        n = ops.shape(ops.atleast_2d(x))[axis]
+        stop = n if start is None else start + n
+        parts.append(ops.reshape(g[lead + (slice(start, stop),)], ops.shape(x)))
+        start = stop
+    return parts
+
+
+def _stacked_aval(vertical: bool):
+    """The shape rule of np.vstack (vertical) and np.hstack: concatenate's, of the arrays
+    made at least 2-D (at least 1-D), along axis 0 (hstack's vectors) or 1."""
+    joined = _joined(stacked=False)
+
+    def aval(ins, attrs) -> Aval | None:
+        arrays = ins["tup"]
+        if not arrays or any(a is None or a.shape is None for a in arrays):
+            return None
+        rank = 2 if vertical else 1
+        made = [Aval((1,) * (rank - len(a.shape)) + a.shape, a.dtype, ARRAY) for a in arrays]
+        axis = 0 if vertical or len(made[0].shape) == 1 else 1
+        return joined({"arrays": made}, {"axis": axis})
+
+    return aval
+
+
+defrule(
+    "vstack",
+    "[tup]",
+    call("np.vstack"),
+    numpy=(np.vstack, np.row_stack) if hasattr(np, "row_stack") else (np.vstack,),
+    fresh=True,
+    ndarray="axes",
+    aval=_stacked_aval(vertical=True),
+    vjp={"tup": lambda g, tup: _stacked_parts(g, tup, 0)},
+    jvp=LINEAR,
+    math="the rows of v each array filled, in its shape",
+    examples=(
+        "np.vstack([a, b]) | a: 3, b: 3",
+        "np.vstack((a, b, a)) | a: 2x3, b: 1x3",
+        "np.vstack([a, b]) | a: 3, b: 2x3",
+    ),
+)
+defrule(
+    "hstack",
+    "[tup]",
+    call("np.hstack"),
+    numpy=(np.hstack,),
+    fresh=True,
+    ndarray="axes",
+    aval=_stacked_aval(vertical=False),
+    vjp={"tup": lambda g, tup: _stacked_parts(g, tup, 1)},
+    jvp=LINEAR,
+    math="the columns of v (entries, for vectors) each array filled, in its shape",
+    examples=(
+        "np.hstack([a, b]) | a: 3, b: 2",
+        "np.hstack((a, b, a)) | a: 2x3, b: 2x1",
+        "np.hstack([a, b]) | a: f, b: 2",
+        "np.hstack([a, b]) | a: 2x1x3, b: 2x2x3",
     ),
 )
 

@@ -468,13 +468,26 @@ def _negated(shift):
     return -shift
 
 
-for _name in ("atleast_1d", "atleast_2d", "atleast_3d"):
+def _has_rank(rank: int):
+    """np.atleast_{rank}d of an array of that many axes or more: the array itself (as NumPy
+    returns it)."""
+
+    def pick(ins: dict):
+        a = ins["a"]
+        known = a is not None and a.kind == ARRAY and a.shape is not None
+        return (lambda a: a) if known and len(a.shape) >= rank else None
+
+    return pick
+
+
+for _rank, _name in enumerate(("atleast_1d", "atleast_2d", "atleast_3d"), 1):
     defrule(
         _name,
         "a",
         call(f"np.{_name}"),
         numpy=(getattr(np, _name),),
         vjp=_back_to_shape,
+        specialise=_has_rank(_rank),
         view=True,
         jvp=LINEAR,
         math="reshape v to x's shape",
