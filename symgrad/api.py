@@ -814,6 +814,12 @@ class Compiled:
             argnums, single = _normalise_argnums(fn, argnums)
             self.bound, fn, argnums = fn.__self__, method, tuple(k + 1 for k in argnums)
             argnums = argnums[0] if single else argnums
+        if isinstance(fn, Compiled) and fn.bound is not None:  # a method's gradient, again:
+            argnums, single = _normalise_argnums(fn, argnums)  # that of its function, self bound
+            self.bound, nums = fn.bound, fn.argnums[0] if fn._single else fn.argnums
+            fn = Compiled(fn.fn, nums, fn.kind, fn.has_aux, fn.backend)
+            argnums = tuple(k + 1 for k in argnums)
+            argnums = argnums[0] if single else argnums
         custom = getattr(fn, "symgrad_custom", None)  # symgrad.custom_vjp: lowered with its rule
         if not isinstance(fn, (types.FunctionType, Compiled)) and not custom:
             what = getattr(fn, "__name__", type(fn).__name__)

@@ -1,4 +1,4 @@
-"""`and`, `or`, `not` and chained comparisons, with Python's short circuit."""
+"""`and`, `or`, `not` and chained comparisons, with Python's short circuit; `is None` and `in`."""
 
 import numpy as np
 import pytest
@@ -46,6 +46,15 @@ def known_when_compiling(x, flag):
     return np.sum(x) * scale
 
 
+def optional_mask(x, mask=None, params={"a": 2.0}, names=("w",)):  # noqa: B006 (read only)
+    s = np.sum(x**2) if mask is None else np.sum(mask * x**2)
+    if mask is not None and "a" in params:
+        s = s + params["a"] * np.sum(mask)
+    if "b" not in params and "w" in names and None is not names:
+        s = s * 1.5
+    return s
+
+
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal(8)
 CASES = [
@@ -56,6 +65,8 @@ CASES = [
     (chain_of_three, (np.array([0.1, 0.5, 0.9, 0.2, 0.3, 0.4, 6.0, 7.0]),)),
     (known_when_compiling, (X, True)),
     (known_when_compiling, (X, False)),
+    (optional_mask, (X,)),  # `is None` of an argument: asked when it runs
+    (optional_mask, (X, X**2)),
 ]
 
 
@@ -101,3 +112,19 @@ def test_an_item_picked_at_run_time_from_a_long_list_is_written_in_linear_work(m
             for k, (g, x) in enumerate(zip(grads, xs))
         )
     assert 0 < counts[12] <= 4 * counts[4], counts
+
+
+def identical(x):
+    y = x * 2.0
+    return np.sum(y) if y is x else np.sum(x)
+
+
+def member(x):
+    return np.sum(x) if 2.0 in [x[0], x[1]] else 0.0
+
+
+@pytest.mark.parametrize("fn, what", [(identical, "identity (is)"), (member, "membership (in)")])
+def test_identity_and_membership_of_computed_values_are_refused(fn, what):
+    with pytest.raises(symgrad.SymgradError, match=r"not supported") as caught:
+        symgrad.grad(fn)(X)
+    assert what in str(caught.value) and "test_booleans.py" in str(caught.value)

@@ -40,6 +40,25 @@ def test_enumerate_over_zip_of_three():
     symgrad.check_grads(zipped_three, (A, A[::-1].copy(), A**2), (0, 1, 2))
 
 
+def counted_from(a, first):
+    s = 0.0
+    for i, x in enumerate(a, start=1):
+        s = s + i * x**2
+    for k, x in enumerate(reversed(a[:4]), first):  # a start computed when it runs
+        s = s + k * x
+    for j, c in enumerate([0.5, 2.0], 3):  # a list spelled out
+        s = s + j * c * a[j]
+    return s
+
+
+@pytest.mark.parametrize("first", [0, 2, -3])
+def test_enumerate_counts_from_its_start(first):
+    # enumerate(xs, start) was refused
+    symgrad.check_grads(counted_from, (A, first), (0,), modes=("rev", "fwd"))
+    value = symgrad.value_and_grad(counted_from)(A, first)[0]
+    assert value == pytest.approx(counted_from(A, first), rel=1e-12)
+
+
 def tuple_at_run_time(a, b, c):
     t = (a, b, c)
     s = 0.0

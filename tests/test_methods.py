@@ -43,6 +43,18 @@ def test_a_bound_method_differentiates_with_its_self_as_constants():
     assert value == pytest.approx(MODEL.loss_of(MODEL.W, X), rel=1e-12) and g.shape == X.shape
 
 
+def test_a_bound_methods_gradient_differentiates_again():
+    # hessian(MODEL.loss_of) and the transforms of grad(MODEL.loss_of) bound the gradient's
+    # arguments without self ("missing a required argument")
+    x, tangent = X[0], RNG.standard_normal(3)
+    symgrad.check_grads(MODEL.loss_of, (MODEL.W, x), 1, order=2, modes=("rev", "fwd"))
+    hessian = symgrad.hessian(MODEL.loss_of, argnums=1)(MODEL.W, x)
+    gradient = symgrad.grad(MODEL.loss_of, argnums=1)
+    _, along = symgrad.jvp(gradient, (MODEL.W, x), (np.zeros_like(MODEL.W), tangent))
+    np.testing.assert_allclose(hessian @ tangent, along, rtol=1e-10)
+    np.testing.assert_allclose(hessian, hessian.T, rtol=1e-10)
+
+
 def test_a_plain_object_is_not_differentiated_and_says_how():
     with pytest.raises(symgrad.NotDifferentiableError, match="dataclass"):
         symgrad.grad(Model.loss)(MODEL, X, Y)

@@ -236,3 +236,32 @@ def test_int_of_a_length_is_an_int_known_with_the_shapes(make_fn):
     grad = symgrad.grad(m.f)
     grad(x)
     assert "x[:4]" in grad.source  # k known when specialised
+
+
+def test_the_gradient_of_det_at_a_singular_matrix_is_its_adjugate(make_fn):
+    # det's backward function was det(A) A⁻ᵀ, and np.linalg.inv raised LinAlgError at a singular
+    # A, whose gradient (the adjugate's transpose, a polynomial in A) exists
+    m = make_fn("def f(a):\n    return np.linalg.det(a) * np.sum(a)\n")
+    singular = np.array([[[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.5, -1.0, 2.0]], np.eye(3)])
+    symgrad.check_grads(m.f, [singular], 0, modes=("rev", "fwd"))
+    det = make_fn("def f(a):\n    return np.linalg.det(a)\n").f
+    pair = np.array([[1.0, 2.0], [2.0, 4.0]])
+    np.testing.assert_allclose(symgrad.grad(det)(pair), [[4.0, -2.0], [-2.0, 1.0]], atol=1e-12)
+
+
+def test_a_squared_norm_at_zero_has_a_gradient(make_fn):
+    # the chain rule wrote (2 n) / n for the derivative of n ** 2, n = np.linalg.norm(x): NaN
+    # at x = 0 (an L2 penalty on weights that start at zeros); (a * d ** k) / d is a * d ** (k - 1)
+    m = make_fn(
+        "def f(w, x):\n"
+        "    return np.sum(np.linalg.norm(x * w, axis=1) ** 2) + 0.1 * np.linalg.norm(w) ** 3\n"
+    )
+    w, x = np.zeros(3), rng.uniform(-1, 1, (4, 3))
+    x[1] = 0.0
+    gw, gx = symgrad.grad(m.f, argnums=(0, 1))(w, x)
+    np.testing.assert_array_equal(gw, 2 * np.sum(x * x * w, axis=0))
+    np.testing.assert_array_equal(gx, np.zeros_like(x))
+    symgrad.check_grads(m.f, [w + 0.5, x + 0.1], (0, 1), modes=("rev", "fwd"))
+    grad = symgrad.grad(m.f)
+    grad(w, x)
+    assert "/" not in grad.source.split("def grad_f")[1]  # no quotient left

@@ -73,6 +73,41 @@ def test_a_changed_closure_cell(make_fn):
     assert np.allclose(g(x), 10 * x)
 
 
+def test_lists_and_dicts_changed_in_place(make_fn):
+    """Lowering reads a module's list or dict (or a closure's) into constants: a change of an
+    entry in place, the container the same object, makes the gradient stale (it was not)."""
+    mod = make_fn(
+        """
+        COEFFS = [1.0, 2.0]
+        CFG = {"scale": 2.0, "powers": [2, 3]}
+
+        def poly(x):
+            return np.sum(COEFFS[0] * x + COEFFS[1] * x ** 2)
+
+        def scaled(x):
+            return np.sum(CFG["scale"] * x ** CFG["powers"][0])
+
+        def make(weights):
+            def f(x):
+                return np.sum(weights[0] * x ** 2)
+            return f
+        """
+    )
+    weights = [2.0]
+    closure = mod.make(weights)
+    grads = [symgrad.grad(f) for f in (mod.poly, mod.scaled, closure)]
+    value_and_grad = symgrad.value_and_grad(mod.poly)
+    assert np.allclose(grads[0](x), 1 + 4 * x) and np.allclose(value_and_grad(x)[1], 1 + 4 * x)
+    assert np.allclose(grads[1](x), 4 * x) and np.allclose(grads[2](x), 4 * x)
+    mod.COEFFS[0] = 5.0
+    mod.CFG["powers"][0] = 3  # (a list inside the dict)
+    weights[0] = 3.0
+    assert np.allclose(grads[0](x), 5 + 4 * x)
+    value, gradient = value_and_grad(x)
+    assert np.isclose(value, mod.poly(x)) and np.allclose(gradient, 5 + 4 * x)
+    assert np.allclose(grads[1](x), 6 * x**2) and np.allclose(grads[2](x), 6 * x)
+
+
 def test_a_source_file_edited_after_import_is_refused(make_fn):
     mod = make_fn("def f(x):\n    return np.sum(x ** 2)\n")
     with open(mod.__file__, "w") as out:
@@ -115,13 +150,14 @@ def test_checking_a_cache_hit_is_cheap(cfg):
 
 def test_a_read_is_stale_once_its_name_is_gone_rebound_or_of_another_type():
     """`Reads.fresh` on each kind of look-up: a global (`where[name]`), an attribute (named
-    like a keyword too: `getattr`), a closure cell, and numbers compared by type and value."""
+    like a keyword too: `getattr`), a closure cell, numbers compared by type and value, and a
+    dict's or list's entries, at every depth."""
     from types import CellType, SimpleNamespace
 
     from symgrad.frontend.reads import Reads
 
     helper, other = (lambda v: v), (lambda v: v)
-    globals_ = {"SCALE": 1000003, "helper": helper}
+    globals_ = {"SCALE": 1000003, "helper": helper, "CFG": {"w": [1.0, helper]}}
     module = SimpleNamespace(attr=helper)
     setattr(module, "class", 3.5)
     cell = CellType(helper)
@@ -131,7 +167,9 @@ def test_a_read_is_stale_once_its_name_is_gone_rebound_or_of_another_type():
     reads.note(module, "attr", helper)
     reads.note(module, "class", 3.5)
     reads.note_cell(cell, helper)
+    reads.note(globals_, "CFG", globals_["CFG"])
     assert reads.fresh()
+    weights = globals_["CFG"]["w"]
     put = globals_.__setitem__
     changes = [
         (lambda: put("SCALE", 1000003.0), lambda: put("SCALE", int("1000003"))),
@@ -140,6 +178,10 @@ def test_a_read_is_stale_once_its_name_is_gone_rebound_or_of_another_type():
         (lambda: delattr(module, "attr"), lambda: setattr(module, "attr", helper)),
         (lambda: setattr(module, "class", 3.25), lambda: setattr(module, "class", 3.5)),
         (lambda: delattr(cell, "cell_contents"), lambda: setattr(cell, "cell_contents", helper)),
+        (lambda: weights.__setitem__(0, 1), lambda: weights.__setitem__(0, 1.0)),  # (a type)
+        (lambda: weights.__setitem__(1, other), lambda: weights.__setitem__(1, helper)),
+        (lambda: weights.append(2.0), lambda: weights.pop()),
+        (lambda: globals_["CFG"].pop("w"), lambda: globals_["CFG"].__setitem__("w", weights)),
     ]
     for change, undo in changes:
         change()

@@ -158,9 +158,9 @@ def verify_example(example: str, seed: int, kinds=("vjp",)) -> dict[str, tuple[s
 @contextmanager
 def _forms_for_numeric_helpers(*functions):
     """Within it, the helpers of rules whose helper is numeric code (`Rule.numeric_helper`:
-    a series, math.lgamma per entry) are their SymPy forms, entry by entry, in the modules of
-    `functions`: what is proved is the rule's mathematics, and the generated numeric tests
-    check the helper's numbers."""
+    a series, math.lgamma per entry, an SVD) are their SymPy forms, entry by entry (or their
+    own, `Rule.symbolic`, on whole arrays), in the modules of `functions`: what is proved is
+    the rule's mathematics, and the generated numeric tests check the helper's numbers."""
     saved = []
     for fn in functions:
         module = fn.__globals__
@@ -168,12 +168,23 @@ def _forms_for_numeric_helpers(*functions):
             name = rule.helper.__name__ if rule.numeric_helper else None
             if name in module:
                 saved.append((module, name, module[name]))
-                module[name] = _entrywise(rule)
+                module[name] = _whole(rule) if rule.symbolic else _entrywise(rule)
     try:
         yield
     finally:
         for module, name, helper in reversed(saved):
             module[name] = helper
+
+
+def _whole(rule):
+    """The rule's own form on arrays of SymPy values (`Rule.symbolic`: the adjugate of each
+    matrix), called as its helper is."""
+
+    def form(*args, **kwargs):
+        plain = [np.asarray(a, dtype=object) if isinstance(a, np.ndarray) else a for a in args]
+        return symarray(rule.symbolic(sp, *plain, **kwargs))
+
+    return form
 
 
 def _entrywise(rule):

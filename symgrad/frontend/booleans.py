@@ -9,7 +9,13 @@ IR, symgrad.frontend.branches) whose second operand is lowered in its own branch
 order, and those after a false comparison not at all. `pick(lw, items, index, e)` gives
 `items[index]` of a tuple or list for an index known only at run time: the item whose
 position (or position minus the length) the index equals, as conditional expressions, and
-`_index_error` (Python's IndexError) where it equals none.
+`_index_error` (Python's IndexError) where it equals none. `identity_or_membership(lw, op, left,
+right, e)` decides `is`, `is not`, `in` and `not in` when compiling: `mask is None` is false
+for an array or a number computed in the function, and asked when it runs of an argument (an
+`is_none` node, which a specialisation knows: an argument whose Aval is known is no None);
+`"bias" in params` asks a dict's keys (a container of parameters) or a constant list, tuple
+or string. Identity of two computed values, and membership among computed values, are
+refused.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ import itertools
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
+from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.branches import lower_ifexp
+from symgrad.frontend.values import is_const
 from symgrad.rules import Value, runtime
 
 if TYPE_CHECKING:
@@ -37,6 +45,25 @@ def lower_boolop(lw: _Lowerer, e: ast.BoolOp) -> Any:
             return lw.expr(second) if bool(value) == is_and else value
         body, orelse = (second, name) if is_and else (name, second)
         return lower_ifexp(lw, ast.copy_location(ast.IfExp(name, body, orelse), e))
+
+
+def identity_or_membership(lw: _Lowerer, op: ast.cmpop, left: Any, right: Any, e) -> bool:
+    if isinstance(op, (ast.Is, ast.IsNot)):
+        other = right if left is None else left if right is None else None
+        if isinstance(other, Value) and lw.graph[other.id].op == "param":  # None when called?
+            return lw.call_rule("is_none", (other,), {"negated": isinstance(op, ast.IsNot)}, e)
+        if left is None or right is None or is_const(left) and is_const(right):
+            same = left is right  # (a value computed at run time is never None)
+            return same if isinstance(op, ast.Is) else not same
+        what = "identity (is) of values computed when the function runs"
+        hint = "Compare them with == (np.array_equal for arrays)."
+    else:
+        if is_const(left) and (isinstance(right, dict) or is_const(right)):
+            found = left in right  # (a dict of parameters: its keys)
+            return found if isinstance(op, ast.In) else not found
+        what = "membership (in) among values computed when the function runs"
+        hint = "Test a constant's membership in a constant list, tuple or dict."
+    raise lw.error(e, f"{what} is not supported", hint, UnsupportedSyntaxError)
 
 
 def lower_chain(lw: _Lowerer, e: ast.Compare) -> Any:

@@ -310,13 +310,15 @@ def _unreversed(lw: _Lowerer, it: ast.expr) -> ast.expr:
     """`reversed(...)` (also inside `enumerate(...)`) as the iteration it is: a range walked
     back (`range(b - 1, a - 1, -1)` for `range(a, b)`; a constant step's last element first),
     or `xs[::-1]`, the rows or items of xs from the last."""
-    if not isinstance(it, ast.Call) or it.keywords:
+    if not isinstance(it, ast.Call):
         return it
     fn = lw.expr(it.func)
-    if fn is enumerate and len(it.args) == 1:
+    if fn is enumerate and it.args:
         inner = _unreversed(lw, it.args[0])
-        return it if inner is it.args[0] else ast.copy_location(ast.Call(it.func, [inner], []), it)
-    if fn is not reversed or len(it.args) != 1:
+        if inner is it.args[0]:
+            return it
+        return ast.copy_location(ast.Call(it.func, [inner, *it.args[1:]], it.keywords), it)
+    if fn is not reversed or len(it.args) != 1 or it.keywords:
         return it
     arg = it.args[0]
     if not _is_call_of(lw, arg, range):
@@ -352,8 +354,11 @@ class _Iteration:
     def __init__(self, lw: _Lowerer, s: ast.For):
         self.lw, self.s, self.static = lw, s, None
         it, target = _unreversed(lw, s.iter), s.target
-        fn = lw.expr(it.func) if isinstance(it, ast.Call) and not it.keywords else None
-        nodes = it.args if fn is not None else [it]
+        fn = lw.expr(it.func) if isinstance(it, ast.Call) else None
+        self.start = _start(lw, it) if fn is enumerate else 0  # enumerate(xs, start=1)
+        if fn is not None and it.keywords and fn is not enumerate:
+            fn = None
+        nodes = (it.args[:1] if fn is enumerate else it.args) if fn is not None else [it]
         if fn is enumerate and len(nodes) == 1 and _is_call_of(lw, nodes[0], zip):
             nodes = nodes[0].args  # enumerate(zip(xs, ys)): the rows of each, and the index
         args = [lw.expr(a) for a in nodes] if fn is not None else []
@@ -374,7 +379,10 @@ class _Iteration:
             self.index_name, sequences = "k", [lw.expr(it)]
         sequences = [q.value if isinstance(q, Stacked) else q for q in sequences]  # its rows
         if len(sequences) == 1 and isinstance(sequences[0], (tuple, list)):
-            self.static = sequences[0] if not self.enumerated else list(enumerate(sequences[0]))
+            items = sequences[0]
+            self.static = list(enumerate(items, self.start)) if self.enumerated else items
+            if self.enumerated and not isinstance(self.start, int):
+                raise lw.error(it, "enumerate() of a list spelled out counts from a constant")
             return
         for seq, node in zip(sequences, nodes):
             if not isinstance(seq, Value):
@@ -402,9 +410,25 @@ class _Iteration:
             for seq in self.sequences
         ]
         if self.enumerated:
-            dict.__setitem__(env, self.index_name, index)
+            start = self.start  # (a value computed outside the loop: captured)
+            if isinstance(start, Value):
+                start = env.capture(self.lw.graph[start.id].name or "start", start)
+            zero = isinstance(start, int) and start == 0
+            count = index if zero else child.binop(ast.Add(), index, start, s)
+            dict.__setitem__(env, self.index_name, count)
             target = target.elts[1]
         child.bind(target, rows[0] if len(rows) == 1 else tuple(rows), 0, s)
+
+
+def _start(lw: _Lowerer, it: ast.Call) -> Any:
+    """The `start` of `enumerate(xs, start)` (0 where not given): an int, or one computed."""
+    given = it.args[1:] + [k.value for k in it.keywords if k.arg == "start"]
+    if len(it.args) > 2 or any(k.arg != "start" for k in it.keywords) or len(given) > 1:
+        raise lw.error(it, "enumerate() takes a sequence and a start", cls=UnsupportedSyntaxError)
+    start = lw.expr(given[0]) if given else 0
+    if not (isinstance(start, Value) or isinstance(start, int) and not isinstance(start, bool)):
+        raise lw.error(given[0], "enumerate()'s start is an integer")
+    return start
 
 
 def _is_call_of(lw: _Lowerer, node: ast.expr, fn) -> bool:

@@ -28,9 +28,9 @@ import numpy as np
 
 from symgrad import tree
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
-from symgrad.frontend import aliases, fence, local_functions
+from symgrad.frontend import aliases, fence, local_functions, sequences
 from symgrad.frontend.aliases import Memory
-from symgrad.frontend.booleans import lower_boolop, lower_chain, pick
+from symgrad.frontend.booleans import identity_or_membership, lower_boolop, lower_chain, pick
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
 from symgrad.frontend.calls import DICT_READS, lower_call, lower_custom
 from symgrad.frontend.loops import Appender, AppendTo, lower_for, lower_while
@@ -325,7 +325,7 @@ class _Lowerer:
         decides, or makes unbound the names that would see the change if it cannot tell)."""
         first = len(self.graph)
         old = self.expr(s.target)
-        value = self.binop(s.op, old, self.expr(s.value), s)
+        value = self.binop(s.op, old, self.expr(s.value), s, augmented=True)
         name = s.target.id if isinstance(s.target, ast.Name) else None
         if name is not None and isinstance(old, Value) and isinstance(value, Value):
             if aliases.augmented(self, old, value, s, name, _AUG[type(s.op)]):
@@ -532,9 +532,17 @@ class _Lowerer:
     def e_BinOp(self, e: ast.BinOp) -> Any:
         return self.binop(e.op, self.expr(e.left), self.expr(e.right), e)
 
-    def binop(self, op: ast.operator, left: Any, right: Any, e: ast.AST) -> Any:
+    def binop(
+        self, op: ast.operator, left: Any, right: Any, e: ast.AST, augmented: bool = False
+    ) -> Any:
         if is_const(left) and is_const(right) and type(op) in _PY_BINOPS:
-            return _PY_BINOPS[type(op)](left, right)
+            try:
+                return _PY_BINOPS[type(op)](left, right)
+            except (TypeError, ValueError, ArithmeticError) as err:  # ([1] + 2, 1 / 0)
+                raise self.error(e, f"{type(err).__name__}: {err}") from None
+        joined = sequences.binop(self, op, left, right, e, augmented)
+        if joined is not NotImplemented:
+            return joined
         name = _BINOP_RULES.get(type(op))
         if name is None:
             raise self.error(
@@ -549,6 +557,8 @@ class _Lowerer:
         if len(e.ops) != 1:
             return lower_chain(self, e)
         left, right = self.expr(e.left), self.expr(e.comparators[0])
+        if isinstance(e.ops[0], (ast.Is, ast.IsNot, ast.In, ast.NotIn)):  # known now
+            return identity_or_membership(self, e.ops[0], left, right, e)
         name = _CMP_RULES.get(type(e.ops[0]))
         if name is None:
             raise self.error(

@@ -6,9 +6,13 @@ derivative of the function only while they are unchanged.
 
 Contract: `Reads` records each such look-up with the value it gave (`note`, `note_cell`);
 `fresh()` looks each up again and says whether every one still gives the same object (or, for
-numbers, strings and tuples of them, an equal value of the same type). It costs one dict or
-attribute look-up per name read, in one expression written for them (`_checker`), so a cache
-hit stays in the microseconds (each call of a compiled function asks it).
+numbers, strings and tuples of them, an equal value of the same type), and for a list or dict
+(a module's `COEFFS = [1.0, 2.0]`, a `CFG` dict, which lowering reads into constants) one whose
+contents are still those it had, entry by entry, of the same types (`_contents`): a change in
+place (`COEFFS[0] = 5.0`) makes the gradient stale, as a new value does. It costs one dict or
+attribute look-up per name read, in one expression written for them (`_checker`), and a walk of
+each list or dict read, so a cache hit stays in the microseconds (each call of a compiled
+function asks it).
 """
 
 from __future__ import annotations
@@ -29,11 +33,11 @@ class Reads:
         """`where[name]` (a dict: a module's globals) or `where.name` gave `value`."""
         if isinstance(where, ModuleType) and where.__name__.split(".")[0] == "numpy":
             return  # NumPy's own functions and constants
-        self._items.setdefault((id(where), name), (where, name, value, _plain(value)))
+        self._items.setdefault((id(where), name), (where, name, value, _kind(value)))
         self._checks = None
 
     def note_cell(self, cell: CellType, value: Any) -> None:
-        self._items.setdefault((id(cell), _CELL), (cell, _CELL, value, _plain(value)))
+        self._items.setdefault((id(cell), _CELL), (cell, _CELL, value, _kind(value)))
         self._checks = None
 
     def extend(self, other: Reads) -> None:
@@ -51,10 +55,12 @@ def _checker(items: list) -> Callable[[], bool]:
     """A function saying whether each item's look-up (`where[name]`, `where.name`, a cell's
     contents) still gives its value, written as one expression of those look-ups (`w0.__code__
     is v0 and w1.cell_contents is v1 and ...`): cheaper than calling a look-up per item."""
-    env: dict[str, Any] = {"_same": _same}
+    env: dict[str, Any] = {"_same": _same, "_contents": _contents}
     terms = []
-    for k, (where, name, value, plain) in enumerate(items):
+    for k, (where, name, value, kind) in enumerate(items):
         env[f"w{k}"], env[f"v{k}"] = where, value
+        if isinstance(kind, _Contents):
+            env[f"c{k}"] = tuple(kind)  # (what it held when it was read)
         if name is _CELL:
             now = f"w{k}.cell_contents"
         elif type(where) is dict:
@@ -64,7 +70,10 @@ def _checker(items: list) -> Callable[[], bool]:
         else:
             env[f"n{k}"] = name
             now = f"getattr(w{k}, n{k})"
-        terms.append(f"_same({now}, v{k})" if plain else f"{now} is v{k}")
+        if isinstance(kind, _Contents):
+            terms.append(f"_contents({now}) == c{k}")
+        else:
+            terms.append(f"_same({now}, v{k})" if kind is _PLAIN else f"{now} is v{k}")
     source = (
         "def fresh():\n"
         "    try:\n"
@@ -81,7 +90,36 @@ def _same(now: Any, value: Any) -> bool:
     return now is value or (type(now) is type(value) and now == value)
 
 
+_PLAIN, _OBJECT = "plain", "object"  # how a value read is compared (or its `_Contents`)
+_PLAIN_TYPES = (int, float, complex, str, bool, bytes, type(None))
+
+
+def _kind(v: Any) -> Any:
+    """How a value read is compared: `_PLAIN`, `_OBJECT` (by identity), or for a list, dict
+    or tuple holding more than numbers, its contents as they are now (`_contents`)."""
+    if _plain(v):
+        return _PLAIN
+    return _Contents(_contents(v)) if isinstance(v, (list, dict, tuple)) else _OBJECT
+
+
+class _Contents(tuple):
+    """A container's contents when it was read (`_contents`)."""
+
+
 def _plain(v: Any) -> bool:
     if isinstance(v, tuple):
         return all(_plain(x) for x in v)
-    return isinstance(v, (int, float, complex, str, bool, bytes, type(None)))
+    return isinstance(v, _PLAIN_TYPES)
+
+
+def _contents(v: Any) -> Any:
+    """What a list, dict or tuple holds, at every depth, as a value that compares equal only to
+    the same contents: each number, string or None with its type (1 and 1.0 differ), any other
+    object by identity (a function, an array: arrays are never folded)."""
+    if isinstance(v, (list, tuple)):
+        return (type(v), tuple(_contents(x) for x in v))
+    if isinstance(v, dict):
+        return (dict, tuple((k, _contents(x)) for k, x in v.items()))
+    if isinstance(v, _PLAIN_TYPES):
+        return (type(v), v)
+    return (object, id(v))

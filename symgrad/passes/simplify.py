@@ -195,6 +195,10 @@ class _Rewriter:
             quotient = self.reciprocal_times(node)
             if quotient is not None:
                 return quotient
+        if op == "divide" and node.backward:
+            cancelled = self.cancelled(node)
+            if cancelled is not None:
+                return cancelled
         if node.backward and op in _MASKED:
             masked = getattr(self, _MASKED[op])(node)
             if masked is not None:
@@ -233,6 +237,11 @@ class _Rewriter:
             return self.new(node, op, unique, {"n_shapes": len(unique)})
         if op in _EW_BINARY:
             return self.sink_broadcast(node)
+        if op == "expand_dims" and self.typed and node.aval is not None and node.aval.known:
+            b = g[ins[0]]  # expand_dims(broadcast_to(s, S)): broadcast_to(s, S expanded)
+            if b.op == "broadcast_to" and self.keys[b.inputs[0]] == SCALAR:
+                shape = self.const(node, node.aval.shape)
+                return self.new(node, "broadcast_to", (b.inputs[0], shape))
         if op == "negative" and g[ins[0]].op == "broadcast_to":  # -broadcast_to(s, S)
             b = g[ins[0]]
             if self.keys[b.inputs[0]] == SCALAR:
@@ -402,6 +411,46 @@ class _Rewriter:
             if _number(g, a) is None and g.read_alone_by(d.id, node.id):
                 return self.new(node, "divide", (a, d.inputs[1]))
         return None
+
+    def cancelled(self, node) -> int | None:
+        """(a * d) / d -> a, and (a * d ** k) / d -> a * d ** (k - 1), in a backward pass (a
+        number a broadcast to d's shape): equal where d is not 0, and where it is, the limit
+        that a gradient continuous there takes, not NaN (`np.linalg.norm(x) ** 2` at x = 0:
+        2 n / n, n the norm)."""
+        g = self.g
+        d = node.inputs[1]
+        if _number(g, d) is not None or d not in self.floats:
+            return None
+        top = g[node.inputs[0]]
+        factors = list(top.inputs) if top.op == "multiply" else [top.id]
+        for k, f in enumerate(factors):
+            rest = self.fewer(node, f, d)
+            if rest is None:
+                continue
+            others = factors[:k] + factors[k + 1 :] + ([] if rest == () else [rest])
+            if len(others) == 2:
+                return self.new(node, "multiply", tuple(others))
+            a = others[0] if others else self.const(node, 1.0)  # (d / d)
+            number = _number(g, a)
+            if number is not None:
+                shape = self.new(node, "shape", (d,))
+                return self.new(node, "broadcast_to", (self.const(node, float(number)), shape))
+            if a in self.floats and self.keys[a] == self.keys[node.id]:
+                return a
+            return None
+        return None
+
+    def fewer(self, like, f: int, d: int):
+        """Factor f with one factor d taken out: () for d itself, d ** (k - 1) for d ** k
+        (a number k > 1); None where d is no factor of f."""
+        g = self.g
+        if f == d:
+            return ()
+        node = g[f]
+        k = _number(g, node.inputs[1]) if node.op == "power" else None
+        if node.op != "power" or node.inputs[0] != d or k is None or k <= 1:
+            return None
+        return d if k == 2 else self.new(like, "power", (d, self.const(like, k - 1)))
 
     def scaled(self, nid: int, reader: int) -> tuple | None:
         """(c, y, expand_dims attrs or None) where nid, read by `reader` alone, is c * y for a

@@ -410,11 +410,48 @@ defrule(
     "a",
     call("np.linalg.det"),
     numpy=(np.linalg.det,),
-    vjp={"a": lambda g, ans, a: ops.expand_dims(g * ans, axis=(-1, -2)) * _swap(ops.inv(a))},
-    jvp={"a": lambda t, ans, a: ans * ops.sum(_swap(ops.inv(a)) * t, axis=(-2, -1))},
-    math="v det(A) A⁻ᵀ",
+    vjp={"a": lambda g, a: ops.expand_dims(g, axis=(-1, -2)) * _swap(ops.adjugate(a))},
+    jvp={"a": lambda t, a: ops.sum(_swap(ops.adjugate(a)) * t, axis=(-2, -1))},
+    math="v adj(A)ᵀ (det(A) A⁻ᵀ where A is invertible; a singular A's too)",
     domain={"a": "invertible"},
     examples=("np.linalg.det(a) | a: 3x3 invertible", "np.linalg.det(a) | a: 2x3x3 invertible"),
+)
+
+
+def _adjugate_on_symbols(sp, a):
+    """adj of each matrix of a stack of SymPy values (`Rule.symbolic`, for the proofs)."""
+    out = np.empty(a.shape, dtype=object)
+    for idx in np.ndindex(*a.shape[:-2]):
+        out[idx] = np.array(sp.Matrix(a[idx]).adjugate(), dtype=object)
+    return out
+
+
+def _adjugate_vjp(g, ans, a):
+    """d adj(A) = tr(A⁻¹ dA) adj(A) − adj(A) dA A⁻¹ (for an invertible A), transposed."""
+    inv_t = _swap(ops.inv(a))
+    return ops.sum(g * ans, axis=(-2, -1), keepdims=True) * inv_t - _swap(ans) @ g @ inv_t
+
+
+defrule(
+    "adjugate",
+    "a",
+    call("_adjugate"),
+    helper=runtime._adjugate,
+    numeric_helper=True,
+    symbolic=_adjugate_on_symbols,
+    fresh=True,
+    value_feeds=True,
+    aval=lambda ins, attrs: ins["a"],
+    vjp={"a": _adjugate_vjp},
+    jvp={
+        "a": lambda t, ans, a: (
+            ops.sum(_swap(ops.inv(a)) * t, axis=(-2, -1), keepdims=True) * ans
+            - ans @ t @ ops.inv(a)
+        )
+    },
+    math="⟨v, adj A⟩ A⁻ᵀ − adj(A)ᵀ v A⁻ᵀ",
+    domain={"a": "invertible"},
+    examples=("_adjugate(a) | a: 3x3 invertible", "_adjugate(a) | a: 2x2x2 invertible"),
 )
 
 

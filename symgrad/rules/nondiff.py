@@ -286,6 +286,24 @@ def _product(shape: tuple | None) -> int | None:
     return None if shape is None else int(np.prod(shape))
 
 
+def _emit_is_none(args, attrs, rule):
+    op = ast.IsNot() if attrs.get("negated") else ast.Is()
+    return ast.Compare(args[0], [op], [ast.Constant(None)])
+
+
+defrule(
+    "is_none",
+    "a, negated=False",
+    _emit_is_none,
+    nondiff=True,
+    fresh=True,
+    aval=lambda ins, attrs: (  # an argument's Aval is known only where it is no None
+        None if ins["a"] is None else of_value(bool(attrs.get("negated")), static=True)
+    ),
+    math="`a is None` (`a is not None`) of an argument: None where a caller leaves it out",
+)
+
+
 _SHAPE_ONLY = {"nondiff": True, "reads_shape": True, "fresh": True}
 defrule(
     "shape_size",

@@ -176,6 +176,20 @@ def _split_part_vjp(g, x, sections=1, axis=0, part=0):
     return out
 
 
+def _adjugate(a):
+    """The adjugate of each matrix of a stack, adj(A) = det(A) A⁻¹ where A is invertible, and
+    where it is not too (it is a polynomial in A's entries): from the SVD A = U S Vᵀ, adj(A) =
+    det(U) det(Vᵀ) V diag(Π_{j≠i} s_j) Uᵀ, each product of the other singular values made
+    without a division."""
+    u, s, vt = np.linalg.svd(a)
+    ones = np.ones_like(s[..., :1])
+    before = np.cumprod(np.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    sign = np.linalg.det(u) * np.linalg.det(vt)
+    others = (before * after)[..., :, None] * np.swapaxes(u, -1, -2)
+    return sign[..., None, None] * (np.swapaxes(vt, -1, -2) @ others)
+
+
 def _dot_vjp_a(g, a, b):
     """Cotangent of a in np.dot(a, b): the sum over b's other axes of g times b."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:

@@ -16,7 +16,7 @@ from symgrad.errors import SymgradError
 from symgrad.ir.avals import ARRAY, DTYPE, PYTHON, TUPLE, Aval, of_value, shape_tuple
 from symgrad.rules import runtime
 from symgrad.rules.build import is_const, is_none, ops, value_of
-from symgrad.rules.table import LINEAR, call, defrule
+from symgrad.rules.table import LINEAR, binop, call, defrule
 
 _back_to_shape = {"a": lambda g, a: ops.reshape(g, ops.shape(a))}
 
@@ -185,6 +185,29 @@ def _tuple_aval(ins: dict, attrs: dict) -> Aval | None:
 
 defrule("make_tuple", "*items", _emit_tuple, nondiff=True, inline=True, aval=_tuple_aval)
 defrule("make_list", "*items", _emit_list, nondiff=True)
+
+
+def _concat_aval(ins: dict, attrs: dict) -> Aval | None:
+    """Two tuples joined: known where both are, as long as both where their lengths are."""
+    a, b = ins["a"], ins["b"]
+    if a is None or b is None or TUPLE not in (a.kind, b.kind):
+        return None
+    if a.value is not None and b.value is not None:
+        return of_value(tuple(a.value) + tuple(b.value), static=True)
+    if a.shape is None or b.shape is None or None in a.shape + b.shape:
+        return None
+    return Aval((a.shape[0] + b.shape[0],), np.dtype(int), TUPLE)
+
+
+defrule(
+    "concat",
+    "a, b",
+    binop("+"),
+    nondiff=True,
+    aval=_concat_aval,
+    fresh=True,
+    math="Python's + of two tuples: one after the other (x.shape[:1] + (2,))",
+)
 
 
 def _len_aval(ins: dict, attrs: dict):

@@ -114,7 +114,8 @@ class Rule:
     fresh: bool = False  # the result is a new array or number, sharing memory with no input
     inline: bool = False  # emitted where it is used, never named (a shape, a tuple of names)
     numeric_helper: bool = False  # its helper is numeric code that cannot run on SymPy
-    # symbols (a series, math per entry): symbolic proofs run its `sympy` form in its place
+    # symbols (a series, math per entry, an SVD): symbolic proofs run its `sympy` form (entry
+    # by entry), or its `symbolic` one (on whole arrays), in its place
     twins: tuple = ()  # callables of optional libraries that denote it too, by dotted name
     # ("scipy.special.gammaln"), known once the user's code has imported them; a pair
     # (dotted name, convention) where the twin's call differs from the rule's (its defaults, its

@@ -1,0 +1,110 @@
+"""Python's `+` and `*` on lists and tuples: concatenation and repetition, not arithmetic.
+
+Contract: `binop(lw, op, left, right, e)` is `left op right` where Python's sequence semantics
+apply, and NotImplemented where NumPy's arithmetic does (a list beside an array is read as an
+array). A list or tuple the function builds (`[x[0], y]`, `(n, 2)`) is a Python object while
+lowering, so `+` of two lists or of two tuples joins them, and `*` by a constant int repeats
+one, now; `l += [v]` extends a list the function built in place, as Python does (every name
+holding it sees the change; a list of constants, which may be the caller's, is copied). A
+tuple known only when the function runs (a shape: `x.shape`, `x.shape[1:]`, or one such joined
+to another) joined to a tuple is a `concat` node. What Python
+refuses (a list + a tuple, a tuple + a number, a sequence times a float) and a repetition by a
+count computed at run time are refused.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+from symgrad.errors import UnsupportedSyntaxError
+from symgrad.frontend.values import is_const
+from symgrad.ir.index import Slice
+from symgrad.rules import Value
+
+if TYPE_CHECKING:
+    from symgrad.frontend.lower import _Lowerer
+
+_TUPLES = ("shape", "make_tuple", "concat")  # ops whose value is a tuple
+_INTS = ("len", "size", "ndim")  # ops whose value is an int (so is a shape's entry)
+
+
+def binop(lw: _Lowerer, op: ast.operator, left: Any, right: Any, e: ast.AST, augmented=False):
+    kinds = [_kind(lw, v) for v in (left, right)]
+    if kinds == [None, None]:
+        return NotImplemented
+    if isinstance(op, ast.Add) and augmented and isinstance(left, list):
+        if isinstance(right, (list, tuple)):  # `l += [v]`, `l += (v,)`: l extended
+            if is_const(left):  # (a constant's list may be the caller's: a new one)
+                return left + list(right)
+            left += right  # (a list this function built: changed in place, as in Python)
+            return left
+    if None not in kinds:  # two sequences: only + joins them
+        if not isinstance(op, ast.Add) or kinds[0] != kinds[1]:
+            raise _refused(lw, e, f"{_symbol(op)} of a {kinds[0]} and a {kinds[1]}")
+        if isinstance(left, Value) or isinstance(right, Value):  # a tuple known when it runs
+            return lw.call_rule("concat", (left, right), {}, e)
+        return left + right
+    seq, other = (left, right) if kinds[0] else (right, left)
+    if isinstance(seq, Value) and not _array_like(lw, other):  # a shape and a number
+        raise _refused(lw, e, f"{_symbol(op)} of a tuple and a number")
+    if not isinstance(op, ast.Mult) or isinstance(seq, Value):
+        return _not_a_number(lw, e, op, other)
+    if isinstance(other, int) and not isinstance(other, bool):
+        return seq * other  # (a repetition)
+    if isinstance(other, Value) and _int_valued(lw, other):
+        raise _refused(lw, e, "* of a list or tuple by a count computed when the function runs")
+    return _not_a_number(lw, e, op, other)
+
+
+_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+
+
+def _symbol(op: ast.operator) -> str:
+    return _OPS.get(type(op), type(op).__name__)
+
+
+def _not_a_number(lw: _Lowerer, e: ast.AST, op: ast.operator, other: Any):
+    """NumPy's arithmetic of a sequence and an array; Python refuses it with a number."""
+    if is_const(other) and not isinstance(other, (list, tuple)):
+        raise _refused(lw, e, f"{_symbol(op)} of a list or tuple and a number")
+    return NotImplemented
+
+
+def _kind(lw: _Lowerer, v: Any) -> str | None:
+    """`list` or `tuple` for a Python list or tuple, or a value whose op makes a tuple."""
+    if isinstance(v, (list, tuple)):
+        return type(v).__name__
+    return "tuple" if isinstance(v, Value) and _tuple_valued(lw, v.id) else None
+
+
+def _tuple_valued(lw: _Lowerer, nid: int) -> bool:
+    node = lw.graph[nid]
+    if node.op in _TUPLES:
+        return True
+    index = node.attrs.get("index", ())
+    sliced = node.op == "getitem" and len(index) == 1 and isinstance(index[0], Slice)
+    return sliced and _tuple_valued(lw, node.inputs[0])
+
+
+def _int_valued(lw: _Lowerer, v: Value) -> bool:
+    node = lw.graph[v.id]
+    if node.op in _INTS:
+        return True
+    index = node.attrs.get("index", ())
+    entry = node.op == "getitem" and len(index) == 1 and isinstance(index[0], int)
+    return entry and _tuple_valued(lw, node.inputs[0])
+
+
+def _array_like(lw: _Lowerer, v: Any) -> bool:
+    return isinstance(v, Value) and not _int_valued(lw, v)
+
+
+def _refused(lw: _Lowerer, e: ast.AST, what: str) -> Exception:
+    return lw.error(
+        e,
+        f"{what} is not supported",
+        "Python joins lists and tuples with + and repeats them with * by a constant int; "
+        "build an array with np.concatenate, np.stack or np.tile for arithmetic.",
+        cls=UnsupportedSyntaxError,
+    )

@@ -1,0 +1,103 @@
+"""Python's + and * on lists and tuples are concatenation and repetition, as in plain Python,
+never NumPy arithmetic: `x.shape[:1] + (2,)` is the shape (n, 2), `[a] + [b, c]` a list of
+three, `[a] * 3` a list of three (symgrad once added and multiplied them as arrays, a silent
+wrong value and gradient). Each function's value is checked against the function itself and
+its derivatives against central differences; what Python refuses is refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad
+from tests.conftest import on_backends
+
+
+def shape_joined(x):
+    z = np.zeros(x.shape[:1] + (2,))
+    return np.sum((z + x[:, None]) ** 2)
+
+
+def shape_extended(x):
+    return np.sum(x.reshape(x.shape + (1,)) * np.ones((1, 2)))
+
+
+def shape_repeated(x):
+    n = len(x)
+    return np.sum(np.ones((n,) * 2) @ x)
+
+
+def lists_joined(x):
+    entries = [x[0]] + [x[1], x[2]]
+    return np.sum(np.array(entries) ** 2)
+
+
+def list_repeated(x):
+    return np.sum(np.array([x[0], x[1]] * 2) * np.arange(4)) * len([x[2]] * 3)
+
+
+def tuples_joined(x):
+    t = (x[0], x[1]) + (x[2],)
+    return t[0] * t[1] + t[2] * len(t)
+
+
+def list_extended(x):
+    entries = [x[0]]
+    alias = entries
+    entries += [x[1]]
+    entries += (x[2] ** 2,)
+    return sum(alias) * len(alias)
+
+
+def arrays_joined(a):
+    return np.sum(np.concatenate([a] + [a * 2]) ** 2) + np.sum(np.stack([a] * 2) ** 3)
+
+
+def array_times_list(x):  # a list beside an array: NumPy's arithmetic
+    return np.sum(x * [1.0, 2.0, 3.0] + [x[0], x[1], x[2]] * x)
+
+
+CASES = {
+    f.__name__: f
+    for f in (shape_joined, shape_extended, shape_repeated, lists_joined, list_repeated)
+    + (tuples_joined, list_extended, arrays_joined, array_times_list)
+}
+
+
+@pytest.mark.parametrize("name, backend", on_backends(CASES, ["shape_joined", "list_extended"]))
+def test_plus_and_times_of_sequences_are_pythons(name, backend):
+    f, x = CASES[name], np.array([0.5, -1.25, 2.0])
+    value, _ = symgrad.value_and_grad(f, backend=backend)(x)
+    np.testing.assert_allclose(value, f(x), rtol=1e-12)
+    symgrad.check_grads(f, (x,), modes=("rev", "fwd"), backend=backend)
+
+
+def list_and_tuple(x):
+    return sum([x[0]] + (x[1],))
+
+
+def shape_and_number(x):
+    return np.zeros(x.shape + 1)
+
+
+def list_times_float(x):
+    return sum([x[0]] * 2.0)
+
+
+def list_times_a_length(x):
+    return sum([x[0]] * len(x))
+
+
+@pytest.mark.parametrize(
+    "f, message",
+    [
+        (list_and_tuple, "+ of a list and a tuple"),
+        (shape_and_number, "+ of a tuple and a number"),
+        (list_times_float, "* of a list or tuple and a number"),
+        (list_times_a_length, "by a count computed when the function runs"),
+    ],
+)
+def test_what_python_refuses_is_refused(f, message):
+    with pytest.raises(symgrad.SymgradError, match="not supported") as caught:
+        symgrad.grad(f)(np.array([0.5, -1.25, 2.0]))
+    assert message in str(caught.value) and "test_sequences.py" in str(caught.value)
