@@ -42,6 +42,31 @@ def test_math_constants_are_folded():
     assert "3.14159" in g.source
 
 
+def python_builtins(x, y):
+    n = round(y * 3.0)  # an int: it counts
+    return (
+        math.log(y, 2)
+        + math.log(y, y + 1.0)
+        + pow(y, 3)
+        + round(y, 1) * y
+        + math.radians(y) * math.degrees(y)
+        + np.sum(x[:n])
+        + (np.sum(x) if (x > -5).all() and not (x > 5).any() else 0.0)
+    )
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_round_pow_and_a_logarithms_base(backend):
+    # round(), pow() and math.log(x, base) were refused, and so were x.any() and x.all()
+    if backend == "numba":
+        pytest.importorskip("numba")
+    x = np.array([0.3, -0.7, 1.1, 0.4, 2.0, -1.2])
+    for y in (0.9, 1.7):
+        symgrad.check_grads(python_builtins, (x, y), (0, 1), backend=backend)
+        value = symgrad.value_and_grad(python_builtins, backend=backend)(x, y)[0]
+        assert math.isclose(value, python_builtins(x, y), rel_tol=1e-12)
+
+
 try:
     from scipy import special
 except ImportError:  # SciPy is optional

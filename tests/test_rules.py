@@ -45,3 +45,14 @@ def test_fmax_and_fmin_give_the_cotangent_to_the_number_beside_a_nan(backend):
     symgrad.check_grads(_nan_ignoring, (x,), modes=("rev", "fwd"), backend=backend)
     want = np.where(x > 0, 2 * x, -4 * x) + np.cos(x)
     np.testing.assert_allclose(symgrad.grad(_nan_ignoring, backend=backend)(x), want)
+
+
+def _nan_skipping(x):
+    return np.sum(np.nansum(np.where(x > 0.5, np.nan, x) ** 2, axis=0) * np.arange(1.0, 4.0))
+
+
+def test_nansum_passes_no_cotangent_to_a_nan():
+    x = np.array([[0.2, -0.7, 1.1], [0.9, 0.4, -1.3]])
+    symgrad.check_grads(_nan_skipping, (x,), modes=("rev", "fwd"))
+    want = np.where(x > 0.5, 0.0, 2 * x) * np.arange(1.0, 4.0)
+    np.testing.assert_allclose(symgrad.grad(_nan_skipping)(x), want, rtol=1e-12)

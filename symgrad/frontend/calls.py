@@ -5,20 +5,22 @@ lowerer `lw` and returns the call's value. A NumPy callable in the rule table, `
 an ndarray method (a `Method`) becomes a rule application (`np.array` of a list of arrays stacks
 them); `sum`, `min` and `max` fold constants at once and otherwise become `sum`/`add`,
 `min`/`minimum`, `max`/`maximum` nodes; `float` and `int` fold constants (`float(x)` of an array
-is x); `np.split` gives a list of one `split_part` node per part, and a call returning several
-arrays (`Rule.parts`: `np.linalg.eigh`) NumPy's NamedTuple of one node per part; `xs.append(v)`,
-`np.stack(xs)`, `np.array(xs)` and `len(xs)` read a list a loop fills. A Python function
-defined in a source file (not NumPy's, SciPy's or symgrad's) is read, fenced and inlined with a
-lowerer of its own, at any depth; a recursive call is refused. symgrad's own transformations
-are spliced in (`symgrad.frontend.nested`), and a function with a custom derivative
-(`symgrad.custom_vjp`) is lowered with its rule (`symgrad.frontend.custom`). Anything else is
-an `UnknownCallableError` naming the callable.
+is x); `round(x)` is `int(np.round(x))` (`round(x, n)`: `np.round(x, n)`) and `math.log(x, b)`
+is `log(x) / log(b)`; `np.split` gives a list of one `split_part` node per part, and a call
+returning several arrays (`Rule.parts`: `np.linalg.eigh`) NumPy's NamedTuple of one node per
+part; `xs.append(v)`, `np.stack(xs)`, `np.array(xs)` and `len(xs)` read a list a loop
+fills. A Python function defined in a source file (not NumPy's, SciPy's or symgrad's) is read,
+fenced and inlined with a lowerer of its own, at any depth; a recursive call is refused.
+symgrad's own transformations are spliced in (`symgrad.frontend.nested`), and a function with
+a custom derivative (`symgrad.custom_vjp`) is lowered with its rule
+(`symgrad.frontend.custom`). Anything else is an `UnknownCallableError` naming the callable.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
+import math
 import types
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +74,12 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return nested.make(lw, callee, args, kwargs, e)
     if callee in (float, int) and len(args) == 1 and not kwargs and is_const(args[0]):
         return callee(args[0])  # (known when lowering: a length, a static loop bound)
+    if callee is round and not kwargs and 1 <= len(args) <= 2 and not is_const(args):
+        rounded = lw.call_rule("round", args, {}, e)  # (half to even, as Python's)
+        return rounded if len(args) == 2 else lw.call_rule("int", (rounded,), {}, e)
+    if callee is math.log and len(args) == 2 and not kwargs and not is_const(args):
+        base = math.log(args[1]) if is_const(args[1]) else lw.call_rule("log", args[1:], {}, e)
+        return lw.binop(ast.Div(), lw.call_rule("log", args[:1], {}, e), base, e)
     rule = rule_for_callable(callee)
     if rule is not None:
         rule, args, kwargs = _in_rule_terms(lw, rule, callee, args, kwargs, e)

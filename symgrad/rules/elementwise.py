@@ -29,17 +29,18 @@ EW = {"shape": "elementwise", "broadcasts": True, "scalar": SAME}
 
 
 def unary(name, vjp, sympy, math, domain="real", numpy=None, methods=(), emit=None, twin=None):
-    """An elementwise function of one input. `twin` names its function in Python's math module
-    (default: the same name, where math has it), which denotes it too: math.exp(x) of a float
-    is np.exp(x), a NumPy float (a float)."""
-    fn = numpy if numpy is not None else getattr(np, name)
+    """An elementwise function of one input (`numpy`: the NumPy callables denoting it, default
+    np.<name>). `twin` names its function in Python's math module (default: the same name,
+    where math has it), which denotes it too: math.exp(x) of a float is np.exp(x), a NumPy
+    float (a float)."""
+    fns = numpy if isinstance(numpy, tuple) else (numpy or getattr(np, name),)
     examples = (f"np.{name}(x) | x: 3x4 {domain}", f"np.{name}(x) | x: f {domain}")
     python = getattr(pymath, twin or name, None)
     defrule(
         name,
         "x",
         emit or call(f"np.{name}"),
-        numpy=(fn,) if python is None else (fn, python),
+        numpy=fns if python is None else (*fns, python),
         methods=methods,
         vjp={"x": vjp},
         sympy=sympy,
@@ -79,6 +80,22 @@ unary(
     lambda g, ans: g * (ans * 0.6931471805599453),
     lambda sp, x: 2**x,
     "v ⊙ 2ˣ ln 2",
+)
+unary(
+    "deg2rad",
+    lambda g: g * (pymath.pi / 180),
+    lambda sp, x: x * sp.pi / 180,
+    "v π / 180",
+    numpy=(np.deg2rad, np.radians),
+    twin="radians",
+)
+unary(
+    "rad2deg",
+    lambda g: g * (180 / pymath.pi),
+    lambda sp, x: x * 180 / sp.pi,
+    "v 180 / π",
+    numpy=(np.rad2deg, np.degrees),
+    twin="degrees",
 )
 unary("log1p", lambda g, x: g / (1 + x), lambda sp, x: sp.log(1 + x), "v / (1 + x)", "positive")
 unary("expm1", lambda g, ans: g * (ans + 1), lambda sp, x: sp.exp(x) - 1, "v ⊙ (expm1(x) + 1)")
@@ -249,7 +266,7 @@ defrule(
     "power",
     "x1, x2",
     binop("**"),
-    numpy=(np.power, pymath.pow),
+    numpy=(np.power, pymath.pow, pow),
     vjp={
         "x1": lambda g, x1, x2: _power_vjp_base(g, x1, x2),
         "x2": lambda g, ans, x1: g * ans * ops.log(ops.where(ops.equal(x1, 0), 1.0, x1)),

@@ -256,6 +256,22 @@ defrule(
     examples=("np.outer(a, b) | a: 3, b: 4", "np.outer(a, b) | a: 2x2, b: 3"),
 )
 defrule(
+    "vdot",
+    "a, b",
+    call("np.vdot"),
+    numpy=(np.vdot,),
+    shape="scalar",
+    fresh=True,
+    value_feeds=True,
+    vjp={
+        "a": lambda g, a, b: ops.reshape(g * ops.ravel(b), ops.shape(a)),
+        "b": lambda g, a, b: ops.reshape(g * ops.ravel(a), ops.shape(b)),
+    },
+    jvp=LINEAR,
+    math="B[a](v) = v b (in a's shape);  B[b](v) = v a (in b's shape)",
+    examples=("np.vdot(a, b) | a: 4, b: 4", "np.vdot(a, b) | a: 2x3, b: 3x2"),
+)
+defrule(
     "trace",
     "a",
     call("np.trace"),

@@ -251,7 +251,7 @@ for _name in _OTHER:
         numpy=(getattr(np, _name),),
         nondiff=True,
         kwargs=True,
-        methods=(_name,) if _name in ("argmax", "argmin", "argsort") else (),
+        methods=(_name,) if _name in ("argmax", "argmin", "argsort", "any", "all") else (),
         ndarray=_MADE.get(_name),
         fresh=_name in _MADE or _name.startswith("arg"),
         shape_reads=(0,) if _name.endswith("_like") else (),

@@ -52,22 +52,22 @@ _FOLDS = {  # np.maximum: NaN at a NaN entry, as np.max gives (Python's max drop
 }
 
 
-def reduction(name, vjp, jvp, math, numpy, extra="", domain="real"):
+def reduction(name, vjp, jvp, math, numpy, extra="", domain="real", method=True):
     params = "a, axis=None" + extra + ", keepdims=False"
     ddof = ", ddof=1" if extra else ""
     examples = (
         f"np.{name}(a) | a: 3x4 {domain}",
         f"np.{name}(a, axis=1{ddof}) | a: 3x4 {domain}",
         f"np.{name}(a, axis=(0, 2), keepdims=True) | a: 2x3x4 {domain}",
-        f"a.{name}(axis=-1) | a: 2x3x4 {domain}",
+        f"{'a.' if method else 'np.'}{name}({'' if method else 'a, '}axis=-1) | a: 2x3x4 {domain}",
         f"np.{name}(a, 0) | a: 3x4 {domain}",
     )
     defrule(
         name,
         params,
-        call(f"np.{name}", method=name),
+        call(f"np.{name}", method=name if method else None),
         numpy=numpy,
-        methods=(name,),
+        methods=(name,) if method else (),
         vjp={"a": vjp},
         jvp={"a": jvp},
         math=math,
@@ -136,6 +136,16 @@ reduction(
     LINEAR,
     "broadcast v / n over the reduced axes",
     (np.mean,),
+)
+reduction(
+    "nansum",
+    lambda g, a, axis, keepdims: ops.where(ops.isnan(a), 0.0, _spread(g, a, axis, keepdims)),
+    lambda t, a, axis, keepdims: ops.sum(
+        ops.where(ops.isnan(a), 0.0, t), axis=axis, keepdims=keepdims
+    ),
+    "broadcast v over the reduced axes, 0 at NaNs",
+    (np.nansum,),
+    method=False,
 )
 reduction(
     "prod",
