@@ -101,3 +101,39 @@ def test_what_python_refuses_is_refused(f, message):
     with pytest.raises(symgrad.SymgradError, match="not supported") as caught:
         symgrad.grad(f)(np.array([0.5, -1.25, 2.0]))
     assert message in str(caught.value) and "test_sequences.py" in str(caught.value)
+
+
+def starred_targets(x, w):
+    batch, *dims = x.shape
+    *lead, last = x.shape
+    first, *rest = [w[0], w[1], w[2]]
+    a, *middle, z = (w[0], w[1], w[2], w[0] * w[1])
+    h = x.reshape(batch, int(np.prod(dims)))
+    return np.sum(h**2) * last * len(lead) + first * sum(rest) + len(middle) * a * z
+
+
+def keys_iterated(w, params={"a": 2.0, "b": -1.0}):  # noqa: B006 (read only)
+    total = 0.0
+    for name in params:
+        total = total + params[name] * np.sum(w**2)
+    for k, name in enumerate(params, 1):
+        total = total + k * len(name) * w[0]
+    return total
+
+
+def test_starred_targets_and_a_dicts_keys():
+    # `n, *rest = x.shape` was refused ("a starred expression"), and so was `for k in params:`
+    x, w = np.random.default_rng(0).standard_normal((3, 2, 2)), np.array([0.3, -0.5, 1.2])
+    for f, args, nums in [(starred_targets, (x, w), (0, 1)), (keys_iterated, (w,), (0,))]:
+        symgrad.check_grads(f, args, nums, modes=("rev", "fwd"))
+        assert symgrad.value_and_grad(f, nums)(*args)[0] == pytest.approx(f(*args), rel=1e-12)
+
+
+def starred_array(x):
+    first, *rest = x
+    return first
+
+
+def test_a_starred_target_of_an_array_is_refused():
+    with pytest.raises(symgrad.SymgradError, match="a starred target of an array"):
+        symgrad.grad(starred_array)(np.ones((2, 2)))

@@ -44,7 +44,7 @@ REJECT: dict[type, tuple[str, str]] = {
     ast.Set: ("a set", "use a tuple"),
     ast.JoinedStr: ("an f-string", "strings play no part in a gradient"),
     ast.NamedExpr: ("an assignment expression (:=)", "assign in a statement of its own"),
-    ast.Starred: ("a starred expression", "pass the arguments one by one"),
+    ast.Starred: ("a starred expression", "pass the arguments one by one"),  # (a target's is fine)
 }
 
 
@@ -72,6 +72,8 @@ def check(src: FunctionSource, fn: ast.FunctionDef | None = None) -> None:
                 check(src, node)  # a nested def: a function of its own
                 continue
             kind = REJECT.get(type(node))
+            if isinstance(node, ast.Starred) and isinstance(node.ctx, ast.Store):
+                kind = None  # a starred assignment target: `n, *rest = x.shape`
             if kind is not None:
                 what, instead = kind
                 raise UnsupportedSyntaxError(

@@ -378,6 +378,8 @@ class _Iteration:
         else:
             self.index_name, sequences = "k", [lw.expr(it)]
         sequences = [q.value if isinstance(q, Stacked) else q for q in sequences]  # its rows
+        if len(sequences) == 1 and isinstance(sequences[0], dict):  # a dict of parameters
+            sequences = [list(sequences[0])]  # (its keys, in order)
         if len(sequences) == 1 and isinstance(sequences[0], (tuple, list)):
             items = sequences[0]
             self.static = list(enumerate(items, self.start)) if self.enumerated else items

@@ -309,9 +309,13 @@ class _Lowerer:
                     node.name = target.id
             self.env[target.id] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
-            items = self.unpack(value, len(target.elts), target)
+            stars = [k for k, t in enumerate(target.elts) if isinstance(t, ast.Starred)]
+            if stars:  # `n, *rest = x.shape`
+                items = sequences.starred(self, value, len(target.elts), stars, target)
+            else:
+                items = self.unpack(value, len(target.elts), target)
             for t, v in zip(target.elts, items):
-                self.bind(t, v, first, s)
+                self.bind(t.value if isinstance(t, ast.Starred) else t, v, first, s)
         elif isinstance(target, ast.Subscript):
             setitem(self, target, value)
         else:

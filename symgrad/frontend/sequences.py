@@ -9,7 +9,9 @@ holding it sees the change; a list of constants, which may be the caller's, is c
 tuple known only when the function runs (a shape: `x.shape`, `x.shape[1:]`, or one such joined
 to another) joined to a tuple is a `concat` node. What Python
 refuses (a list + a tuple, a tuple + a number, a sequence times a float) and a repetition by a
-count computed at run time are refused.
+count computed at run time are refused. `starred(lw, value, n, stars, e)` unpacks a list or tuple,
+or a shape, into n targets one of which is starred (`n, *rest = x.shape`: rest the shape's
+tail, a tuple where Python makes a list).
 """
 
 from __future__ import annotations
@@ -108,3 +110,21 @@ def _refused(lw: _Lowerer, e: ast.AST, what: str) -> Exception:
         "build an array with np.concatenate, np.stack or np.tile for arithmetic.",
         cls=UnsupportedSyntaxError,
     )
+
+
+def starred(lw: _Lowerer, value: Any, n: int, stars: list[int], e: ast.AST) -> list:
+    """The n values `a, *b, c = value` binds, b at position stars[0] (Python allows one)."""
+    k, after = stars[0], n - 1 - stars[0]
+    if isinstance(value, (list, tuple)):
+        if len(value) < n - 1:
+            raise lw.error(e, f"cannot unpack {len(value)} values into {n - 1} names and a star")
+        end = len(value) - after
+        return [*value[:k], list(value[k:end]), *value[end:]]
+    if not (isinstance(value, Value) and _tuple_valued(lw, value.id)):
+        raise _refused(lw, e, "a starred target of an array or a number")
+
+    def item(index) -> Value:
+        return lw.call_rule("getitem", (value, []), {"index": (index,)}, e)
+
+    rest = item(Slice(k, -after if after else None, None))
+    return [*(item(j) for j in range(k)), rest, *(item(j - after) for j in range(after))]
