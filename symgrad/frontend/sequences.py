@@ -7,11 +7,11 @@ lowering, so `+` of two lists or of two tuples joins them, and `*` by a constant
 one, now; `l += [v]` extends a list the function built in place, as Python does (every name
 holding it sees the change; a list of constants, which may be the caller's, is copied). A
 tuple known only when the function runs (a shape: `x.shape`, `x.shape[1:]`, or one such joined
-to another) joined to a tuple is a `concat` node. What Python
-refuses (a list + a tuple, a tuple + a number, a sequence times a float) and a repetition by a
-count computed at run time are refused. `starred(lw, value, n, stars, e)` unpacks a list or tuple,
-or a shape, into n targets one of which is starred (`n, *rest = x.shape`: rest the shape's
-tail, a tuple where Python makes a list).
+to another) joined to a tuple is a `concat` node. What Python refuses (a list + a tuple, a
+tuple + a number, a sequence times a float) and a repetition by a count computed at run time
+are refused. `starred(lw, value, n, stars, e)` unpacks a list or tuple, or a shape, into n
+targets one of which is starred (`n, *rest = x.shape`: rest the shape's tail, a tuple where
+Python makes a list).
 """
 
 from __future__ import annotations
