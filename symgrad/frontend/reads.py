@@ -92,6 +92,7 @@ def _same(now: Any, value: Any) -> bool:
 
 _PLAIN, _OBJECT = "plain", "object"  # how a value read is compared (or its `_Contents`)
 _PLAIN_TYPES = (int, float, complex, str, bool, bytes, type(None))
+_PLAIN_SET = frozenset(_PLAIN_TYPES)
 
 
 def _kind(v: Any) -> Any:
@@ -114,12 +115,24 @@ def _plain(v: Any) -> bool:
 
 def _contents(v: Any) -> Any:
     """What a list, dict or tuple holds, at every depth, as a value that compares equal only to
-    the same contents: each number, string or None with its type (1 and 1.0 differ), any other
-    object by identity (a function, an array: arrays are never folded)."""
-    if isinstance(v, (list, tuple)):
-        return (type(v), tuple(_contents(x) for x in v))
-    if isinstance(v, dict):
-        return (dict, tuple((k, _contents(x)) for k, x in v.items()))
-    if isinstance(v, _PLAIN_TYPES):
-        return (type(v), v)
+    the same contents: its entries (a dict's keys too) with their types (1 and 1.0 differ), any
+    entry not a number, string or None by its contents if a container, else by identity (a
+    function, an array: arrays are never folded). Made of C-level copies where every entry is a
+    number or a string (a module's config dict: each call of a compiled function asks it)."""
+    kind = type(v)
+    if kind is dict:
+        entries = list(v.values())
+        types = tuple(map(type, entries))
+        if _PLAIN_SET.issuperset(types):
+            return (dict, tuple(v), tuple(entries), types)
+        return (dict, tuple(v), tuple(map(_contents, entries)))
+    if kind is list or kind is tuple:
+        types = tuple(map(type, v))
+        if _PLAIN_SET.issuperset(types):
+            return (kind, tuple(v), types)
+        return (kind, tuple(map(_contents, v)))
+    if kind in _PLAIN_SET:
+        return (kind, v)
+    if isinstance(v, (list, tuple, dict)):  # (a subclass: its entries, as a plain one's)
+        return (kind, _contents(dict(v) if isinstance(v, dict) else list(v)))
     return (object, id(v))
