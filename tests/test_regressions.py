@@ -265,3 +265,17 @@ def test_a_squared_norm_at_zero_has_a_gradient(make_fn):
     grad = symgrad.grad(m.f)
     grad(w, x)
     assert "/" not in grad.source.split("def grad_f")[1]  # no quotient left
+
+
+def test_take_is_the_subscript_it_is(make_fn):
+    # np.take and x.take were refused
+    m = make_fn(
+        "def f(E, x, idx):\n"
+        "    rows = np.take(E, idx, axis=0)\n"
+        "    cols = E.take([0, 2], axis=-1)\n"
+        "    return np.sum(rows ** 2) + np.sum(cols * np.take(x, [3, 0, 3, 1])[:, None]) + E.take(4)\n"
+    )
+    E, x = rng.standard_normal((4, 3)), rng.standard_normal(4)
+    idx = np.array([1, 1, 3])  # (a repeat: its cotangents add up)
+    symgrad.check_grads(m.f, [E, x, idx], (0, 1), modes=("rev", "fwd"))
+    assert symgrad.value_and_grad(m.f)(E, x, idx)[0] == pytest.approx(m.f(E, x, idx), rel=1e-12)

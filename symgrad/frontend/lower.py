@@ -439,7 +439,7 @@ class _Lowerer:
         if isinstance(base, Value):
             if e.attr in _PROPERTIES:
                 return self.call_rule(BY_METHOD[e.attr], (base,), {}, e)
-            if e.attr in BY_METHOD or e.attr in ("copy", "astype", "reshape", "transpose"):
+            if e.attr in BY_METHOD or e.attr in ("copy", "astype", "reshape", "transpose", "take"):
                 return Method(base, e.attr)
             if e.attr in _IN_PLACE:
                 raise self.error(
