@@ -273,7 +273,8 @@ def test_take_is_the_subscript_it_is(make_fn):
         "def f(E, x, idx):\n"
         "    rows = np.take(E, idx, axis=0)\n"
         "    cols = E.take([0, 2], axis=-1)\n"
-        "    return np.sum(rows ** 2) + np.sum(cols * np.take(x, [3, 0, 3, 1])[:, None]) + E.take(4)\n"
+        "    picked = np.take(x, [3, 0, 3, 1])[:, None]\n"
+        "    return np.sum(rows ** 2) + np.sum(cols * picked) + E.take(4)\n"
     )
     E, x = rng.standard_normal((4, 3)), rng.standard_normal(4)
     idx = np.array([1, 1, 3])  # (a repeat: its cotangents add up)
