@@ -644,9 +644,9 @@ def simplify(
                 _keep_naming(graph, equal, graph[old])
                 graph.replace_uses(old, equal)
             changed = changed or bool(moved)
-        dce(graph)
-        if not changed:
-            break
+        if not changed:  # (a round that changed nothing left nothing dead: the next one's
+            break  # dce, after its CSE, removes what this one's rewrites left)
+    dce(graph)
     if not body:
         own_outputs(graph, typed=avals is not None)
         dce(graph)
