@@ -71,7 +71,9 @@ def rewrite(rw, node) -> int | None:
         if x is not None and is_zeros(g, x):
             return _made(rw, node)
     rule = RULES.get(op)
-    if rule is None or rule.fill is not None or not _zeros_aval(node.aval):
+    if rule is None or rule.fill is not None or not any(is_zeros(g, i) for i in node.inputs):
+        return None  # (most nodes read no zeros: asked first, it costs least)
+    if not _zeros_aval(node.aval):
         return None
     grouped = split_inputs(rule, node.inputs, node.attrs)
     alone = len(rule.vjp) == 1  # (linear in its one differentiable input: no product)
