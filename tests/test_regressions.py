@@ -280,3 +280,19 @@ def test_take_is_the_subscript_it_is(make_fn):
     idx = np.array([1, 1, 3])  # (a repeat: its cotangents add up)
     symgrad.check_grads(m.f, [E, x, idx], (0, 1), modes=("rev", "fwd"))
     assert symgrad.value_and_grad(m.f)(E, x, idx)[0] == pytest.approx(m.f(E, x, idx), rel=1e-12)
+
+
+def test_average_with_and_without_weights(make_fn):
+    # np.average was refused
+    m = make_fn(
+        "def f(a, w, v):\n"
+        "    return (np.average(a) + np.sum(np.average(a, axis=1, weights=w))\n"
+        "            + np.sum(np.average(a, axis=0, weights=v, keepdims=True))\n"
+        "            + np.average(a, weights=a ** 2))\n"
+    )
+    a = rng.uniform(0.5, 1.5, (3, 4))
+    w, v = rng.uniform(0.5, 1.5, 4), rng.uniform(0.5, 1.5, 3)
+    symgrad.check_grads(m.f, [a, w, v], (0, 1, 2), modes=("rev", "fwd"))
+    assert symgrad.value_and_grad(m.f)(a, w, v)[0] == pytest.approx(m.f(a, w, v), rel=1e-12)
+    with pytest.raises(symgrad.SymgradError, match="returned=True"):
+        symgrad.grad(make_fn("def g(a):\n    return np.average(a, returned=True)[0]\n").g)(a)

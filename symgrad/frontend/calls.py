@@ -6,7 +6,8 @@ an ndarray method (a `Method`) becomes a rule application (`np.array` of a list 
 them); `sum`, `min` and `max` fold constants at once and otherwise become `sum`/`add`,
 `min`/`minimum`, `max`/`maximum` nodes; `float` and `int` fold constants (`float(x)` of an array
 is x); `round(x)` is `int(np.round(x))` (`round(x, n)`: `np.round(x, n)`) and `math.log(x, b)`
-is `log(x) / log(b)`; `np.take(a, i, axis)` is the subscript it is; `np.split` gives a list of
+is `log(x) / log(b)`; `np.take(a, i, axis)` is the subscript it is, and `np.average` a mean
+or a quotient of sums; `np.split` gives a list of
 one `split_part` node per part, and a call returning several arrays (`Rule.parts`:
 `np.linalg.eigh`) NumPy's NamedTuple of one node per part; `xs.append(v)`, `np.stack(xs)`,
 `np.array(xs)` and `len(xs)` read a list a loop fills. A Python function defined in a source
@@ -117,6 +118,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return _split(lw, args, kwargs, e)
     if callee is np.take:
         return _take(lw, args, kwargs, e)
+    if callee is np.average:
+        return _average(lw, args, kwargs, e)
     what = (
         getattr(callee, "__qualname__", None)
         or getattr(callee, "__name__", None)
@@ -259,6 +262,39 @@ def _take(lw: _Lowerer, args: tuple, kwargs: dict, e: ast.AST) -> Any:
 
 def _take_signature(a, indices, axis=None, mode="raise"):
     """np.take's parameters (without `out`)."""
+
+
+def _average(lw: _Lowerer, args: tuple, kwargs: dict, e: ast.AST) -> Any:
+    """`np.average(a, axis, weights, keepdims=...)`: np.mean without weights; with them,
+    `sum(a * w, axis) / sum(w, axis)`, w in the shape NumPy gives it for a's axes (1-D
+    weights along axis: `weights_shape`)."""
+    try:
+        bound = inspect.signature(_average_signature).bind(*args, **kwargs)
+    except TypeError as err:
+        raise lw.error(e, f"bad arguments to np.average: {err}") from None
+    a, axis, weights, returned, keepdims = (
+        bound.arguments.get(k, d)
+        for k, d in (("a", None), ("axis", None), ("weights", None), ("returned", False))
+        + (("keepdims", False),)
+    )
+    if returned:
+        raise lw.error(
+            e,
+            "np.average(..., returned=True) is not supported",
+            "Compute the sum of the weights beside it: np.sum(w, axis).",
+            cls=UnsupportedSyntaxError,
+        )
+    reduce = {"axis": axis, "keepdims": keepdims}
+    if weights is None:
+        return lw.call_rule("mean", (a,), reduce, e)
+    shape = lw.call_rule("weights_shape", (a, weights), {"axis": axis}, e)
+    w = lw.call_rule("reshape", (weights, shape), {}, e)
+    total = lw.call_rule("sum", (lw.binop(ast.Mult(), a, w, e),), reduce, e)
+    return lw.binop(ast.Div(), total, lw.call_rule("sum", (w,), reduce, e), e)
+
+
+def _average_signature(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    """np.average's parameters."""
 
 
 def _split(lw: _Lowerer, args: tuple, kwargs: dict, e: ast.AST) -> list:

@@ -470,3 +470,16 @@ defrule(
     math="v shifted back, 0 where nothing moved in",
     examples=("_shift(x, 1, 0, fill=1.0) | x: 3x2", "_shift(x, -2) | x: 2x4"),
 )
+
+
+defrule(  # (np.average's weights, before they multiply a: `symgrad.frontend.calls`)
+    "weights_shape",
+    "a, weights, axis=None",
+    call("_weights_shape"),
+    helper=runtime._weights_shape,
+    nondiff=True,
+    reads_shape=True,
+    shape_reads=(0, 1),
+    fresh=True,
+    math="the weights' shape for a's axes (np.average)",
+)

@@ -176,6 +176,22 @@ def _split_part_vjp(g, x, sections=1, axis=0, part=0):
     return out
 
 
+def _weights_shape(a, weights, axis=None):
+    """The shape np.average gives its weights before it multiplies a by them: theirs where it
+    is a's, else a's ones with the weights' length along axis (1-D weights, as NumPy checks)."""
+    if np.shape(weights) == np.shape(a):
+        return np.shape(weights)
+    if axis is None:
+        raise TypeError("Axis must be specified when shapes of a and weights differ.")
+    if np.ndim(weights) != 1:
+        raise TypeError("1D weights expected when shapes of a and weights differ.")
+    if np.shape(weights)[0] != np.shape(a)[axis]:
+        raise ValueError("Length of weights not compatible with specified axis.")
+    shape = [1] * np.ndim(a)
+    shape[axis] = np.shape(weights)[0]
+    return tuple(shape)
+
+
 def _adjugate(a):
     """The adjugate of each matrix of a stack, adj(A) = det(A) A⁻¹ where A is invertible, and
     where it is not too (it is a polynomial in A's entries): from the SVD A = U S Vᵀ, adj(A) =
