@@ -296,3 +296,30 @@ def test_average_with_and_without_weights(make_fn):
     assert symgrad.value_and_grad(m.f)(a, w, v)[0] == pytest.approx(m.f(a, w, v), rel=1e-12)
     with pytest.raises(symgrad.SymgradError, match="returned=True"):
         symgrad.grad(make_fn("def g(a):\n    return np.average(a, returned=True)[0]\n").g)(a)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "np.sum(np.pad(x, (k, 1)) ** 2)",
+        "np.sum(np.sum(x[None, :] * x[:, None], axis=(0, k)) ** 2)",
+        "np.sum(np.transpose(x[None, :] * x[:, None], (k, 1 - k))[0] ** 2)",
+    ],
+)
+def test_a_computed_int_inside_a_static_tuple_is_refused(body, make_fn):
+    # the int's Value leaked into the emitted code (`pad_width=(Value(1), 1)`: NameError) or
+    # crashed a shape rule (TypeError)
+    m = make_fn(f"def f(x, k):\n    return {body}\n")
+    with pytest.raises(symgrad.SymgradError, match="must be a constant known when"):
+        symgrad.grad(m.f)(rng.standard_normal(4), 1)
+
+
+def test_a_roll_by_a_tuple_of_computed_ints(make_fn):
+    # its backward function negated the tuple: `np.roll(g, -(k, 1))`, a TypeError
+    m = make_fn(
+        "def f(x, k):\n"
+        "    return np.sum(np.roll(x, (k, 1), axis=(0, 1)) * np.arange(x.size).reshape(x.shape))\n"
+    )
+    x = rng.standard_normal((2, 3))
+    for k in (1, -2):
+        symgrad.check_grads(m.f, [x, k], 0, modes=("rev", "fwd"))

@@ -197,11 +197,14 @@ ops = _Ops()
 
 
 def const_of(graph: Graph, v: Any) -> Any:
-    """The compile-time value of v (a Python literal, or a Value of a const node), else raise."""
+    """The compile-time value of v (a Python literal, or a Value of a const node, or a tuple or
+    list of them), else raise."""
     if isinstance(v, Value):
         if graph.is_const(v.id):
             return graph.const_value(v.id)
         raise _NotConst
+    if type(v) in (tuple, list):  # (`axis=(0, k)`: every entry known)
+        return type(v)(const_of(graph, x) for x in v)
     return v
 
 

@@ -484,11 +484,12 @@ defrule(
 
 
 def _negated(shift):
-    """-shift, for an int or a tuple of ints (constant) or a runtime int."""
+    """-shift, for an int or a tuple of ints, constant or computed (`(k, 1)`: an array of
+    them negated, which np.roll takes as it takes the tuple)."""
     if is_const(shift):
         value = value_of(shift)
         return tuple(-s for s in value) if isinstance(value, (tuple, list)) else -value
-    return -shift
+    return -ops.asarray(shift)
 
 
 def _has_rank(rank: int):
