@@ -267,6 +267,20 @@ def test_a_squared_norm_at_zero_has_a_gradient(make_fn):
     assert "/" not in grad.source.split("def grad_f")[1]  # no quotient left
 
 
+def test_a_squared_norm_at_zero_has_a_derivative_in_every_transform(make_fn):
+    # only grad cancelled (2 n) / n: vjp's and jacrev's `v / n * (2 * n)` and forward mode's
+    # `2 n * (s / n)` stayed NaN at x == y
+    f = make_fn("def f(x, y):\n    return np.linalg.norm(x - y) ** 2\n").f
+    x = np.array([1.0, 2.0])
+    zero = np.zeros(2)
+    value, pullback = symgrad.vjp(f, x, x)
+    np.testing.assert_array_equal(pullback(1.0)[0], zero)
+    np.testing.assert_array_equal(symgrad.jacrev(f)(x, x), zero)
+    np.testing.assert_array_equal(symgrad.jacfwd(f)(x, x), zero)
+    assert symgrad.jvp(f, (x, x), (np.ones(2), zero))[1] == 0.0
+    np.testing.assert_allclose(symgrad.hessian(f)(x, x), 2 * np.eye(2))
+
+
 def test_take_is_the_subscript_it_is(make_fn):
     # np.take and x.take were refused
     m = make_fn(

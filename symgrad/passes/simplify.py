@@ -195,7 +195,7 @@ class _Rewriter:
             quotient = self.reciprocal_times(node)
             if quotient is not None:
                 return quotient
-        if op == "divide" and node.backward:
+        if op in ("divide", "multiply") and (node.backward or node.tangent):
             cancelled = self.cancelled(node)
             if cancelled is not None:
                 return cancelled
@@ -413,44 +413,63 @@ class _Rewriter:
         return None
 
     def cancelled(self, node) -> int | None:
-        """(a * d) / d -> a, and (a * d ** k) / d -> a * d ** (k - 1), in a backward pass (a
-        number a broadcast to d's shape): equal where d is not 0, and where it is, the limit
-        that a gradient continuous there takes, not NaN (`np.linalg.norm(x) ** 2` at x = 0:
-        2 n / n, n the norm)."""
+        """In a backward or forward pass, `(a * d) / d` -> a, `(a * d ** k) / d` -> a * d ** (k -
+        1), and `(a / d) * (c * d)` -> a * c: equal where d is not 0, and where it is, the limit
+        that a derivative continuous there takes, not NaN (`np.linalg.norm(x) ** 2` at x = 0:
+        2 n / n, n the norm). The result keeps the node's shape (a number broadcast to it)."""
         g = self.g
-        d = node.inputs[1]
+        if node.op == "divide":
+            d, rest = node.inputs[1], (lambda: self.quotient(node, node.inputs[0], node.inputs[1]))
+            a = None
+        else:  # (a / d) * q
+            quotients = [k for k in (0, 1) if g[node.inputs[k]].op == "divide"]
+            if not quotients:
+                return None
+            k = quotients[0]
+            a, d = g[node.inputs[k]].inputs
+            rest = lambda: self.quotient(node, node.inputs[1 - k], d)  # noqa: E731
         if _number(g, d) is not None or d not in self.floats:
             return None
-        top = g[node.inputs[0]]
-        factors = list(top.inputs) if top.op == "multiply" else [top.id]
-        for k, f in enumerate(factors):
-            rest = self.fewer(node, f, d)
-            if rest is None:
-                continue
-            others = factors[:k] + factors[k + 1 :] + ([] if rest == () else [rest])
-            if len(others) == 2:
-                return self.new(node, "multiply", tuple(others))
-            a = others[0] if others else self.const(node, 1.0)  # (d / d)
-            number = _number(g, a)
-            if number is not None:
-                shape = self.new(node, "shape", (d,))
-                return self.new(node, "broadcast_to", (self.const(node, float(number)), shape))
-            if a in self.floats and self.keys[a] == self.keys[node.id]:
-                return a
+        q = rest()
+        if q is None:
             return None
+        if a is not None:
+            q = a if q == () else self.new(node, "multiply", (a, q))
+        elif q == ():
+            q = self.const(node, 1.0)
+        number = _number(g, q)
+        if number is not None:  # (every other factor a number: the node has d's shape)
+            shape = self.new(node, "shape", (d,))
+            return self.new(node, "broadcast_to", (self.const(node, float(number)), shape))
+        if q not in self.floats:
+            return None
+        if self.keys[q] == self.keys[node.id]:
+            return q
+        if self.typed and node.aval is not None and node.aval.known:
+            return self.new(node, "broadcast_to", (q, self.const(node, node.aval.shape)))
         return None
 
-    def fewer(self, like, f: int, d: int):
-        """Factor f with one factor d taken out: () for d itself, d ** (k - 1) for d ** k
-        (a number k > 1); None where d is no factor of f."""
+    def quotient(self, like, q: int, d: int, depth: int = 3):
+        """q / d with one factor d taken out of q: () for d itself, d ** (k - 1) for d ** k (a
+        number k > 1), a product with the factor taken out of one operand; None where d is
+        no factor of q (looked for `depth` products deep)."""
         g = self.g
-        if f == d:
+        if q == d:
             return ()
-        node = g[f]
-        k = _number(g, node.inputs[1]) if node.op == "power" else None
-        if node.op != "power" or node.inputs[0] != d or k is None or k <= 1:
+        node = g[q]
+        if node.op == "power" and node.inputs[0] == d:
+            k = _number(g, node.inputs[1])
+            if k is None or k <= 1:
+                return None
+            return d if k == 2 else self.new(like, "power", (d, self.const(like, k - 1)))
+        if node.op != "multiply" or depth == 0:
             return None
-        return d if k == 2 else self.new(like, "power", (d, self.const(like, k - 1)))
+        for k in (0, 1):
+            taken = self.quotient(like, node.inputs[k], d, depth - 1)
+            if taken is not None:
+                other = node.inputs[1 - k]
+                return other if taken == () else self.new(like, "multiply", (taken, other))
+        return None
 
     def scaled(self, nid: int, reader: int) -> tuple | None:
         """(c, y, expand_dims attrs or None) where nid, read by `reader` alone, is c * y for a
