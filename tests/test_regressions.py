@@ -337,3 +337,17 @@ def test_a_roll_by_a_tuple_of_computed_ints(make_fn):
     x = rng.standard_normal((2, 3))
     for k in (1, -2):
         symgrad.check_grads(m.f, [x, k], 0, modes=("rev", "fwd"))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_power_of_a_computed_int_at_zero(backend, make_fn):
+    # Numba's power of an int exponent raised ZeroDivisionError at x = 0 (x ** (n - 1) in the
+    # gradient at n = 0, x ** n itself at n < 0), where NumPy gives inf
+    if backend == "numba":
+        pytest.importorskip("numba")
+    f = make_fn("def f(x, n):\n    return np.sum(x ** n)\n").f
+    x = np.array([0.0, 2.0])
+    with np.errstate(divide="ignore", invalid="ignore"):  # (0.0 ** -1.0, masked: NumPy warns)
+        np.testing.assert_array_equal(symgrad.grad(f, backend=backend)(x, 0), [0.0, 0.0])
+        assert symgrad.jit(f, backend=backend)(x, -1) == np.inf
+    symgrad.check_grads(f, [x + 0.5, 3], 0, backend=backend)

@@ -220,6 +220,8 @@ class _Rewriter:
             return self.const(node, 1.0)  # (IEEE's pow(x, 0) is 1 for every x, NaN and inf too)
         if op == "add" and ins[0] == ins[1] and ins[0] in self.floats:
             return self.new(node, "multiply", (self.const(node, 2), ins[0]))
+        if op == "power" and self.compiled and self.typed:  # x ** n of a computed int n:
+            return self.float_exponent(node)  # Numba's raises at x = 0, n < 0 (NumPy: inf)
         if op == "shape":
             return self.shape_without_value(node)
         if op == "unbroadcast" and self.keys[ins[0]] == self.keys[node.id]:
@@ -411,6 +413,19 @@ class _Rewriter:
             if _number(g, a) is None and g.read_alone_by(d.id, node.id):
                 return self.new(node, "divide", (a, d.inputs[1]))
         return None
+
+    def float_exponent(self, node) -> int | None:
+        """x ** (n * 1.0) for x ** n, x of floats and n computed ints (integral floats: the
+        same powers; Numba's power of an int exponent raises ZeroDivisionError at x = 0 for
+        n < 0, NumPy's and Numba's of a float one give inf)."""
+        g = self.g
+        x, n = (g[i].aval for i in node.inputs)
+        if _number(g, node.inputs[1]) is not None or not _float_aval(x):
+            return None
+        if n is None or n.dtype is None or n.dtype.kind not in "iu":
+            return None
+        exponent = self.new(node, "multiply", (node.inputs[1], self.const(node, 1.0)))
+        return self.new(node, "power", (node.inputs[0], exponent))
 
     def cancelled(self, node) -> int | None:
         """In a backward or forward pass, `(a * d) / d` -> a, `(a * d ** k) / d` -> a * d ** (k -

@@ -255,11 +255,13 @@ defrule(
 
 
 def _power_vjp_base(g, x1, x2):
-    """v x2 x1^(x2−1), and 0 where x2 = 0 (x ** 0 is constant, also at x = 0)."""
+    """v x2 x1^(x2−1), and 0 where x2 = 0 (x ** 0 is constant, also at x = 0). A computed
+    exponent less one is a float: an int one (`x ** n` at n = 0) made Numba's power raise
+    ZeroDivisionError at x = 0, where NumPy's gives inf (masked here)."""
     if is_const(x2) and isinstance(value_of(x2), (int, float)):
         p = value_of(x2)
         return g * 0.0 if p == 0 else g * (p * x1 ** (p - 1))
-    return g * ops.where(ops.equal(x2, 0), 0.0, x2 * x1 ** (x2 - 1))
+    return g * ops.where(ops.equal(x2, 0), 0.0, x2 * x1 ** (x2 - 1.0))
 
 
 defrule(
