@@ -1221,7 +1221,14 @@ def emit_module(
             )
         return Source(compiled.save(path) if path else compiled._artifact.source)
     values = _bind(_root(fun), tuple(args), {})
-    if kind not in ("jvp", "vjp") and any(tree.is_tree(v) for v in values):
+    if kind in ("jvp", "vjp") and any(tree.is_tree(v) for v in values):
+        raise SymgradError(
+            f"emit_module(kind={kind!r}) of container arguments (dicts, lists, tuples, "
+            "dataclasses) is not supported yet",
+            hint="Emit the gradient or a Jacobian of them (kind='grad', 'jacrev'), which take "
+            "their leaves, or pass the arrays as arguments of their own.",
+        )
+    if any(tree.is_tree(v) for v in values):
         leaves, _, artifact = compiled.on_leaves(tuple(args))  # compiled for the containers
         return _written(specialised(artifact, leaves).source, path)
     if kind in ("jvp", "vjp"):

@@ -213,3 +213,6 @@ def test_emit_module_with_containers_in_the_example_arguments(tmp_path):
     np.testing.assert_allclose(b_bar, want["b"], rtol=1e-12)
     with pytest.raises(symgrad.SymgradError, match=r"emit_module example arguments"):
         symgrad.emit_module(loss)
+    for kind in ("jvp", "vjp"):  # (an internal TypeError, or a misleading refusal)
+        with pytest.raises(symgrad.SymgradError, match=r"container arguments .* not supported"):
+            symgrad.emit_module(loss, kind=kind, args=(params, x))
