@@ -351,3 +351,20 @@ def test_a_power_of_a_computed_int_at_zero(backend, make_fn):
         np.testing.assert_array_equal(symgrad.grad(f, backend=backend)(x, 0), [0.0, 0.0])
         assert symgrad.jit(f, backend=backend)(x, -1) == np.inf
     symgrad.check_grads(f, [x + 0.5, 3], 0, backend=backend)
+
+
+def test_a_saved_module_keeps_the_trailing_defaults(make_fn, tmp_path):
+    # `def grad_f(x, k, flag)`: the saved module could not be called as f is, without flag
+    m = make_fn(
+        "def f(x, k, flag=True, scale=2.0):\n"
+        "    return np.sum(x[:k] ** 2) * scale if flag else np.sum(x)\n"
+    )
+    g = symgrad.grad(m.f)
+    path = tmp_path / "grad_f.py"
+    g.save(str(path))
+    namespace: dict = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    assert "def grad_f(x, k, flag=True, scale=2.0):" in path.read_text()
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(namespace["grad_f"](x, 2), g(x, 2))
+    np.testing.assert_array_equal(namespace["grad_f"](x, 2, False), g(x, 2, False))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import inspect
 import keyword
 import operator
 from dataclasses import dataclass
@@ -90,6 +91,18 @@ _IN_PLACE = {  # ndarray methods that change the array in place: what to write i
 }
 
 
+def _constant_defaults(fn: Callable) -> dict[str, Any]:
+    """fn's parameters' defaults that are numbers, strings, None or tuples of them, by name."""
+    params = inspect.signature(fn).parameters.values()
+    return {p.name: p.default for p in params if p.default is not p.empty and _literal(p.default)}
+
+
+def _literal(v: Any) -> bool:
+    if type(v) is tuple:
+        return all(_literal(x) for x in v)
+    return v is None or type(v) in (bool, int, float, complex, str)
+
+
 def lower(
     fn: Callable,
     reads: Reads | None = None,
@@ -126,6 +139,8 @@ def lower(
             for static in trees[k].statics()
         ]
         env[arg.arg] = tree.unflatten(trees[k], leaves)
+    if not trees:  # (the emitted function's too, where they end its parameters)
+        graph.defaults = _constant_defaults(fn)
     memory = Memory()
     memory.records = {id(r) for k, d in trees.items() for r in tree.records(env[args[k].arg], d)}
     if custom is None:

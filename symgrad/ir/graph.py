@@ -86,6 +86,7 @@ class Graph:
         self.params: list[int] = []
         self.outputs: list[int] = []
         self.checks: list[int] = []  # nodes computed for their effect (a raised error) alone
+        self.defaults: dict[str, Any] = {}  # params' default values (constants), by name
         self._next = 0
         self._order: list[int] | None = None  # nodes() until the graph changes
         self._nodes: dict[int, Node] = {}  # the nodes by id, in creation order
