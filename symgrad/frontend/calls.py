@@ -6,16 +6,15 @@ an ndarray method (a `Method`) becomes a rule application (`np.array` of a list 
 them); `sum`, `min` and `max` fold constants at once and otherwise become `sum`/`add`,
 `min`/`minimum`, `max`/`maximum` nodes; `float` and `int` fold constants (`float(x)` of an array
 is x); `round(x)` is `int(np.round(x))` (`round(x, n)`: `np.round(x, n)`) and `math.log(x, b)`
-is `log(x) / log(b)`; `np.take(a, i, axis)` is the subscript it is, and `np.average` a mean
-or a quotient of sums; `np.split` gives a list of
-one `split_part` node per part, and a call returning several arrays (`Rule.parts`:
-`np.linalg.eigh`) NumPy's NamedTuple of one node per part; `xs.append(v)`, `np.stack(xs)`,
-`np.array(xs)` and `len(xs)` read a list a loop fills. A Python function defined in a source
-file (not NumPy's, SciPy's or symgrad's) is read, fenced and inlined with a lowerer of its own,
-at any depth; a recursive call is refused. symgrad's own transformations are spliced in
-(`symgrad.frontend.nested`), and a function with a custom derivative (`symgrad.custom_vjp`) is
-lowered with its rule (`symgrad.frontend.custom`). Anything else is an `UnknownCallableError`
-naming the callable.
+is `log(x) / log(b)`; NumPy functions that are compositions of primitives (`np.take`,
+`np.average`, `np.split`) are lowered as such (`symgrad.frontend.composites`); a call returning
+several arrays (`Rule.parts`: `np.linalg.eigh`) gives NumPy's NamedTuple of one node per part;
+`xs.append(v)`, `np.stack(xs)`, `np.array(xs)` and `len(xs)` read a list a loop fills. A Python
+function defined in a source file (not NumPy's, SciPy's or symgrad's) is read, fenced and
+inlined with a lowerer of its own, at any depth; a recursive call is refused. symgrad's own
+transformations are spliced in (`symgrad.frontend.nested`), and a function with a custom
+derivative (`symgrad.custom_vjp`) is lowered with its rule (`symgrad.frontend.custom`). Anything
+else is an `UnknownCallableError` naming the callable.
 """
 
 from __future__ import annotations
@@ -29,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from symgrad.errors import SymgradError, UnknownCallableError, UnsupportedSyntaxError
-from symgrad.frontend import aliases, custom, fence, local_functions, nested
+from symgrad.frontend import aliases, composites, custom, fence, local_functions, nested
+from symgrad.frontend.composites import COMPOSITES
 from symgrad.frontend.loops import AppendTo
-from symgrad.frontend.subscripts import getitem
 from symgrad.frontend.values import ListAppend, Method, Stacked, is_const
 from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
 from symgrad.rules.table import CONVENTIONS
@@ -114,12 +113,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     if isinstance(callee, types.MethodType) and isinstance(method, types.FunctionType):
         if not _is_library(method):  # a method of self, or a classmethod: self comes first
             return _inline(lw, method, (callee.__self__, *args), kwargs, e)
-    if callee is np.split:
-        return _split(lw, args, kwargs, e)
-    if callee is np.take:
-        return _take(lw, args, kwargs, e)
-    if callee is np.average:
-        return _average(lw, args, kwargs, e)
+    if callee in COMPOSITES:  # np.take, np.average, np.split: the primitives they are
+        return composites.lower(lw, callee, args, kwargs, e)
     what = (
         getattr(callee, "__qualname__", None)
         or getattr(callee, "__name__", None)
@@ -237,77 +232,8 @@ def _call_method(lw: _Lowerer, m: Method, args: tuple, kwargs: dict, e: ast.AST)
     if m.name == "astype":
         return lw.call_rule("astype", (m.receiver,) + args, kwargs, e)
     if m.name == "take":
-        return _take(lw, (m.receiver,) + args, kwargs, e)
+        return composites.lower(lw, np.take, (m.receiver,) + args, kwargs, e)
     return lw.call_rule(BY_METHOD[m.name], (m.receiver,) + args, kwargs, e)
-
-
-def _take(lw: _Lowerer, args: tuple, kwargs: dict, e: ast.AST) -> Any:
-    """`np.take(a, indices, axis)` (`a.take(...)`): the subscript it is, `a[..., indices]`
-    along axis (of the flattened a where axis is None)."""
-    try:
-        bound = inspect.signature(_take_signature).bind(*args, **kwargs)
-    except TypeError as err:
-        raise lw.error(e, f"bad arguments to np.take: {err}") from None
-    a, indices, axis = (bound.arguments.get(k) for k in ("a", "indices", "axis"))
-    if bound.arguments.get("mode", "raise") != "raise":
-        raise lw.error(e, "np.take's mode must be 'raise' (an index out of range raises)")
-    if axis is None:
-        return getitem(lw, lw.call_rule("ravel", (a,), {}, e), indices, e)
-    if not isinstance(axis, int) or isinstance(axis, bool):
-        raise lw.error(e, "np.take's axis must be an int known when the function is compiled")
-    if axis >= 0:
-        return getitem(lw, a, (slice(None),) * axis + (indices,), e)
-    return getitem(lw, a, (Ellipsis, indices) + (slice(None),) * (-axis - 1), e)
-
-
-def _take_signature(a, indices, axis=None, mode="raise"):
-    """np.take's parameters (without `out`)."""
-
-
-def _average(lw: _Lowerer, args: tuple, kwargs: dict, e: ast.AST) -> Any:
-    """`np.average(a, axis, weights, keepdims=...)`: np.mean without weights; with them,
-    `sum(a * w, axis) / sum(w, axis)`, w in the shape NumPy gives it for a's axes (1-D
-    weights along axis: `weights_shape`)."""
-    try:
-        bound = inspect.signature(_average_signature).bind(*args, **kwargs)
-    except TypeError as err:
-        raise lw.error(e, f"bad arguments to np.average: {err}") from None
-    a, axis, weights, returned, keepdims = (
-        bound.arguments.get(k, d)
-        for k, d in (("a", None), ("axis", None), ("weights", None), ("returned", False))
-        + (("keepdims", False),)
-    )
-    if returned:
-        raise lw.error(
-            e,
-            "np.average(..., returned=True) is not supported",
-            "Compute the sum of the weights beside it: np.sum(w, axis).",
-            cls=UnsupportedSyntaxError,
-        )
-    reduce = {"axis": axis, "keepdims": keepdims}
-    if weights is None:
-        return lw.call_rule("mean", (a,), reduce, e)
-    shape = lw.call_rule("weights_shape", (a, weights), {"axis": axis}, e)
-    w = lw.call_rule("reshape", (weights, shape), {}, e)
-    total = lw.call_rule("sum", (lw.binop(ast.Mult(), a, w, e),), reduce, e)
-    return lw.binop(ast.Div(), total, lw.call_rule("sum", (w,), reduce, e), e)
-
-
-def _average_signature(a, axis=None, weights=None, returned=False, *, keepdims=False):
-    """np.average's parameters."""
-
-
-def _split(lw: _Lowerer, args: tuple, kwargs: dict, e: ast.AST) -> list:
-    values = dict(zip(("ary", "indices_or_sections", "axis"), args), **kwargs)
-    sections = values.get("indices_or_sections")
-    if not is_const(sections) or isinstance(sections, (float, str)):
-        raise lw.error(e, "np.split needs a constant number of sections or split indices")
-    n = sections if isinstance(sections, int) else len(sections) + 1
-    attrs = {
-        "sections": tuple(sections) if isinstance(sections, list) else sections,
-        "axis": values.get("axis", 0),
-    }
-    return [lw.call_rule("split_part", (values["ary"],), dict(attrs, part=i), e) for i in range(n)]
 
 
 def _parts(lw: _Lowerer, rule, args: tuple, kwargs: dict, e: ast.AST) -> Any:

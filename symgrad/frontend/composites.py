@@ -1,0 +1,91 @@
+"""NumPy functions that are compositions of primitives, lowered as the subscripts, sums and
+products they are (as `jax.numpy` writes its functions with `lax`'s primitives).
+
+Contract: `COMPOSITES` maps a NumPy callable to its lowering, a function whose parameters are
+`lw`, `e` and then the NumPy function's own (its defaults too), registered with
+`@composite(np.f)`. `lower(lw, fn, args, kwargs, e)` binds the call to those parameters (a bad
+call is a `SymgradError` naming the function, the file and the line) and returns the value the
+lowering builds with the lowerer `lw`. No rule-table entry is needed: the primitives used
+carry their derivatives. `np.take(a, i, axis)` is `a[..., i]` along axis (of the flattened a
+where axis is None); `np.average` is `np.mean` without weights and `sum(a * w) / sum(w)` with
+them, 1-D weights shaped for a's axes as NumPy shapes them (`weights_shape`); `np.split` is one
+`split_part` node per part, in a list.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from symgrad.errors import UnsupportedSyntaxError
+from symgrad.frontend.subscripts import getitem
+from symgrad.frontend.values import is_const
+
+if TYPE_CHECKING:
+    from symgrad.frontend.lower import _Lowerer
+
+COMPOSITES: dict[Callable, Callable] = {}
+
+
+def composite(fn: Callable):
+    def register(lowering: Callable) -> Callable:
+        COMPOSITES[fn] = lowering
+        return lowering
+
+    return register
+
+
+def lower(lw: _Lowerer, fn: Callable, args: tuple, kwargs: dict, e: ast.AST) -> Any:
+    lowering = COMPOSITES[fn]
+    try:
+        bound = inspect.signature(lowering).bind(lw, e, *args, **kwargs)
+    except TypeError as err:
+        raise lw.error(e, f"bad arguments to np.{fn.__name__}: {err}") from None
+    bound.apply_defaults()
+    return lowering(*bound.args, **bound.kwargs)
+
+
+@composite(np.take)
+def _take(lw: _Lowerer, e: ast.AST, a, indices, axis=None, mode="raise") -> Any:
+    if mode != "raise":
+        raise lw.error(e, "np.take's mode must be 'raise' (an index out of range raises)")
+    if axis is None:
+        return getitem(lw, lw.call_rule("ravel", (a,), {}, e), indices, e)
+    if not isinstance(axis, int) or isinstance(axis, bool):
+        raise lw.error(e, "np.take's axis must be an int known when the function is compiled")
+    if axis >= 0:
+        return getitem(lw, a, (slice(None),) * axis + (indices,), e)
+    return getitem(lw, a, (Ellipsis, indices) + (slice(None),) * (-axis - 1), e)
+
+
+@composite(np.average)
+def _average(
+    lw: _Lowerer, e: ast.AST, a, axis=None, weights=None, returned=False, *, keepdims=False
+) -> Any:
+    if returned:
+        raise lw.error(
+            e,
+            "np.average(..., returned=True) is not supported",
+            "Compute the sum of the weights beside it: np.sum(w, axis).",
+            cls=UnsupportedSyntaxError,
+        )
+    reduce = {"axis": axis, "keepdims": keepdims}
+    if weights is None:
+        return lw.call_rule("mean", (a,), reduce, e)
+    shape = lw.call_rule("weights_shape", (a, weights), {"axis": axis}, e)
+    w = lw.call_rule("reshape", (weights, shape), {}, e)
+    total = lw.call_rule("sum", (lw.binop(ast.Mult(), a, w, e),), reduce, e)
+    return lw.binop(ast.Div(), total, lw.call_rule("sum", (w,), reduce, e), e)
+
+
+@composite(np.split)
+def _split(lw: _Lowerer, e: ast.AST, ary, indices_or_sections, axis=0) -> list:
+    sections = indices_or_sections
+    if not is_const(sections) or isinstance(sections, (float, str)):
+        raise lw.error(e, "np.split needs a constant number of sections or split indices")
+    n = sections if isinstance(sections, int) else len(sections) + 1
+    attrs = {"sections": tuple(sections) if isinstance(sections, list) else sections, "axis": axis}
+    return [lw.call_rule("split_part", (ary,), dict(attrs, part=i), e) for i in range(n)]
