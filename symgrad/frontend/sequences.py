@@ -82,20 +82,21 @@ def _kind(lw: _Lowerer, v: Any) -> str | None:
 
 def _tuple_valued(lw: _Lowerer, nid: int) -> bool:
     node = lw.graph[nid]
-    if node.op in _TUPLES:
-        return True
-    index = node.attrs.get("index", ())
-    sliced = node.op == "getitem" and len(index) == 1 and isinstance(index[0], Slice)
-    return sliced and _tuple_valued(lw, node.inputs[0])
+    return node.op in _TUPLES or _read_of_a_tuple(lw, node, Slice)
 
 
 def _int_valued(lw: _Lowerer, v: Value) -> bool:
     node = lw.graph[v.id]
-    if node.op in _INTS:
-        return True
+    return node.op in _INTS or _read_of_a_tuple(lw, node, int)
+
+
+def _read_of_a_tuple(lw: _Lowerer, node, item: type) -> bool:
+    """Whether node is `t[i]` of a tuple t computed when the function runs, the index i of
+    type `item` (a `Slice`: a tuple again; an int: an int)."""
     index = node.attrs.get("index", ())
-    entry = node.op == "getitem" and len(index) == 1 and isinstance(index[0], int)
-    return entry and _tuple_valued(lw, node.inputs[0])
+    if node.op != "getitem" or len(index) != 1 or not isinstance(index[0], item):
+        return False
+    return _tuple_valued(lw, node.inputs[0])
 
 
 def _array_like(lw: _Lowerer, v: Any) -> bool:

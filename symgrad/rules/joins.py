@@ -144,41 +144,41 @@ def _stacked_aval(vertical: bool):
     return aval
 
 
-defrule(
-    "vstack",
-    "[tup]",
-    call("np.vstack"),
-    numpy=(np.vstack, np.row_stack) if hasattr(np, "row_stack") else (np.vstack,),
-    fresh=True,
-    ndarray="axes",
-    aval=_stacked_aval(vertical=True),
-    vjp={"tup": lambda g, tup: _stacked_parts(g, tup, 0)},
-    jvp=LINEAR,
-    math="the rows of v each array filled, in its shape",
-    examples=(
-        "np.vstack([a, b]) | a: 3, b: 3",
-        "np.vstack((a, b, a)) | a: 2x3, b: 1x3",
-        "np.vstack([a, b]) | a: 3, b: 2x3",
+_STACKED = {  # name: (the axis joined, what each array's cotangent is, examples)
+    "vstack": (
+        0,
+        "the rows of v each array filled, in its shape",
+        ("np.vstack([a, b]) | a: 3, b: 3", "np.vstack((a, b, a)) | a: 2x3, b: 1x3")
+        + ("np.vstack([a, b]) | a: 3, b: 2x3",),
     ),
-)
-defrule(
-    "hstack",
-    "[tup]",
-    call("np.hstack"),
-    numpy=(np.hstack,),
-    fresh=True,
-    ndarray="axes",
-    aval=_stacked_aval(vertical=False),
-    vjp={"tup": lambda g, tup: _stacked_parts(g, tup, 1)},
-    jvp=LINEAR,
-    math="the columns of v (entries, for vectors) each array filled, in its shape",
-    examples=(
-        "np.hstack([a, b]) | a: 3, b: 2",
-        "np.hstack((a, b, a)) | a: 2x3, b: 2x1",
-        "np.hstack([a, b]) | a: f, b: 2",
-        "np.hstack([a, b]) | a: 2x1x3, b: 2x2x3",
+    "hstack": (
+        1,
+        "the columns of v (entries, for vectors) each array filled, in its shape",
+        ("np.hstack([a, b]) | a: 3, b: 2", "np.hstack((a, b, a)) | a: 2x3, b: 2x1")
+        + ("np.hstack([a, b]) | a: f, b: 2", "np.hstack([a, b]) | a: 2x1x3, b: 2x2x3"),
     ),
-)
+}
+
+
+def _stacked_vjp(axis: int) -> dict:
+    return {"tup": lambda g, tup: _stacked_parts(g, tup, axis)}
+
+
+for _name, (_axis, _math, _examples) in _STACKED.items():
+    _aliases = (np.row_stack,) if _name == "vstack" and hasattr(np, "row_stack") else ()
+    defrule(
+        _name,
+        "[tup]",
+        call(f"np.{_name}"),
+        numpy=(getattr(np, _name), *_aliases),
+        fresh=True,
+        ndarray="axes",
+        aval=_stacked_aval(vertical=_axis == 0),
+        vjp=_stacked_vjp(_axis),
+        jvp=LINEAR,
+        math=_math,
+        examples=_examples,
+    )
 
 
 def _emit_split_part(args, attrs, rule):
