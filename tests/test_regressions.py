@@ -368,3 +368,13 @@ def test_a_saved_module_keeps_the_trailing_defaults(make_fn, tmp_path):
     x = np.array([1.0, 2.0, 3.0])
     np.testing.assert_array_equal(namespace["grad_f"](x, 2), g(x, 2))
     np.testing.assert_array_equal(namespace["grad_f"](x, 2, False), g(x, 2, False))
+
+
+def test_sincs_derivative_near_zero_is_accurate(make_fn):
+    # (cos πx − sinc x) / x lost every digit to cancellation at x = 1e-8 (-2.2e-8, not -3.3e-8)
+    f = make_fn("def f(x):\n    return np.sum(np.sinc(x))\n").f
+    x = np.array([1e-8, -1e-5, 1e-3, 0.0, 0.3])
+    p = np.pi * x
+    want = np.where(x == 0, 0.0, (np.cos(p) - np.sinc(x)) / np.where(x == 0, 1.0, x))
+    want[:3] = -(np.pi**2) / 3 * x[:3] + np.pi**4 / 30 * x[:3] ** 3  # (the series, there)
+    np.testing.assert_allclose(symgrad.grad(f)(x), want, rtol=1e-9, atol=0)

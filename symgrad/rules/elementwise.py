@@ -136,12 +136,14 @@ unary(
 
 
 def _sinc_vjp(g, x, ans):
-    """sinc'(x) = (cos πx − sinc x) / x; at x = 0, its Taylor terms −(π²/3) x + (π⁴/30) x³,
-    whose value and derivatives there are sinc's (to the fourth derivative)."""
-    zero = ops.equal(x, 0.0)
+    """sinc'(x) = (cos πx − sinc x) / x; for |x| < 0.002, its Taylor terms −(π²/3) x +
+    (π⁴/30) x³, whose value and derivatives at 0 are sinc's (to the fourth derivative): the
+    quotient's cancellation there (relative error ε / x²: all of it at x = 1e-8) exceeds the
+    terms left out (0.35 x⁴) below 0.002, and both stay under 2e-11 relative."""
+    near = ops.abs(x) < 0.002
     taylor = x * (-(pymath.pi**2) / 3 + pymath.pi**4 / 30 * x * x)
-    away = (ops.cos(pymath.pi * x) - ans) / ops.where(zero, 1.0, x)
-    return g * ops.where(zero, taylor, away)
+    away = (ops.cos(pymath.pi * x) - ans) / ops.where(near, 1.0, x)
+    return g * ops.where(near, taylor, away)
 
 
 defrule(
@@ -151,7 +153,7 @@ defrule(
     numpy=(np.sinc,),
     vjp={"x": _sinc_vjp},
     jvp=DIAGONAL,
-    math="v ⊙ (cos πx − sinc x) / x (0 at x = 0, and derivatives there exact to the fourth)",
+    math="v ⊙ (cos πx − sinc x) / x (near 0 its Taylor terms: exact at 0 to the 4th derivative)",
     examples=("np.sinc(x) | x: 3x4 withzero", "np.sinc(x) | x: f"),
     **EW,
 )
