@@ -137,3 +137,17 @@ def starred_array(x):
 def test_a_starred_target_of_an_array_is_refused():
     with pytest.raises(symgrad.SymgradError, match="a starred target of an array"):
         symgrad.grad(starred_array)(np.ones((2, 2)))
+
+
+def repeated_by_an_argument(a, n):
+    return np.sum(np.array([a] * n) ** 2)
+
+
+@pytest.mark.parametrize("transform", [symgrad.value_and_grad, symgrad.jit])
+def test_a_list_times_an_int_argument_is_refused_when_it_runs(transform):
+    # it was NumPy's product, np.stack([a]) * n: 45 where Python's repetition gives 15
+    with pytest.raises(symgrad.SymgradError, match="times an int repeats it"):
+        transform(repeated_by_an_argument)(np.array([1.0, 2.0]), 3)
+    value = transform(repeated_by_an_argument)(np.array([1.0, 2.0]), np.array([[1.0], [3.0]]))
+    want = repeated_by_an_argument(np.array([1.0, 2.0]), np.array([[1.0], [3.0]]))
+    assert np.allclose(value[0] if isinstance(value, tuple) else value, want)

@@ -9,7 +9,9 @@ holding it sees the change; a list of constants, which may be the caller's, is c
 tuple known only when the function runs (a shape: `x.shape`, `x.shape[1:]`, or one such joined
 to another) joined to a tuple is a `concat` node. What Python refuses (a list + a tuple, a
 tuple + a number, a sequence times a float) and a repetition by a count computed at run time
-are refused. `starred(lw, value, n, stars, e)` unpacks a list or tuple, or a shape, into n
+are refused; a list times a value known only when the function runs is a `list_times` node, a
+product where that value is no int (its Aval decides when specialised), and an error when it
+runs where it is one. `starred(lw, value, n, stars, e)` unpacks a list or tuple, or a shape, into n
 targets one of which is starred (`n, *rest = x.shape`: rest the shape's tail, a tuple where
 Python makes a list).
 """
@@ -56,6 +58,8 @@ def binop(lw: _Lowerer, op: ast.operator, left: Any, right: Any, e: ast.AST, aug
         return seq * other  # (a repetition)
     if isinstance(other, Value) and _int_valued(lw, other):
         raise _refused(lw, e, "* of a list or tuple by a count computed when the function runs")
+    if isinstance(other, Value):  # an array (a product) or an int (a repetition) when it runs
+        return lw.call_rule("list_times", (seq, other), {}, e)
     return _not_a_number(lw, e, op, other)
 
 

@@ -22,6 +22,7 @@ import math as pymath
 import numpy as np
 
 from symgrad.ir.avals import PYTHON, Aval
+from symgrad.rules import runtime
 from symgrad.rules.build import is_const, is_none, ops, value_of
 from symgrad.rules.table import DIAGONAL, SAME, binop, call, defrule, unaryop
 
@@ -228,6 +229,30 @@ defrule(
     jvp=DIAGONAL,
     zeros=(("x1",), ("x2",)),
     **EW,
+)
+
+
+def _product_if_no_int(ins: dict):
+    """`_list_times` where other's Aval shows no int: the product (NumPy's, as Python's)."""
+    other = ins["other"]
+    if other is None or other.dtype is None or other.dtype.kind in "biu":
+        return None
+    return lambda seq, other: seq * other
+
+
+defrule(  # `[a, b] * n` of a computed n (`symgrad.frontend.sequences`)
+    "list_times",
+    "seq, other",
+    call("_list_times"),
+    helper=runtime._list_times,
+    vjp={"seq": lambda g, other: g * other, "other": lambda g, seq: g * seq},
+    math="v ⊙ other; v ⊙ seq (a product: an int other, a repetition in Python, raises)",
+    specialise=_product_if_no_int,
+    jvp=DIAGONAL,
+    zeros=(("seq",), ("other",)),
+    examples=("_list_times(x1, x2) | x1: 3, x2: 2x3", "_list_times(x1, x2) | x1: 3, x2: f"),
+    shape="elementwise",
+    broadcasts=True,
 )
 
 

@@ -176,6 +176,19 @@ def _split_part_vjp(g, x, sections=1, axis=0, part=0):
     return out
 
 
+def _list_times(seq, other):
+    """`[a, b] * other` for a list or tuple (seq, as an array here) and a value known only when
+    the function runs: NumPy's product where other is an array or a float; where it is an int,
+    Python repeats the list instead, which symgrad does not do for a count known so late."""
+    if isinstance(other, (int, np.integer)):  # (a bool too)
+        raise TypeError(
+            "symgrad: a list or tuple times an int repeats it in Python; with a count known only "
+            "when the function runs, this is not supported (write np.array([...]) * n for a "
+            "product, or a constant count for a repetition)"
+        )
+    return seq * other
+
+
 def _weights_shape(a, weights, axis=None):
     """The shape np.average gives its weights before it multiplies a by them: theirs where it
     is a's, else a's ones with the weights' length along axis (1-D weights, as NumPy checks)."""
