@@ -593,11 +593,13 @@ def _jacobian(
     if kind == "jacfwd":
         per = "for all entries at once" if batched else "per entry"
         doc = f"{what}: forward mode ({passes}) {per}.{holds}"
-        driver = jacfwd_driver(name, doc, fwd.name, params, wrt, mains, n_out, nest, batched)
+        driver = jacfwd_driver(
+            name, doc, fwd.name, params, wrt, mains, n_out, nest, batched, fwd.defaults
+        )
     else:
         per = "for all entries of the output at once" if batched else "per entry of the output"
         doc = f"{what}: reverse mode ({passes}) {per}.{holds}"
-        driver = jacrev_driver(name, doc, fwd.name, params, wrt, mains, nest, batched)
+        driver = jacrev_driver(name, doc, fwd.name, params, wrt, mains, nest, batched, fwd.defaults)
     before = [(g, m, f"{fwd.name} and {s}.") for g, m, s in zip(graphs, mains, seeds)]
     has_primal = not (batched and kind == "jacfwd")  # the driver calls the function itself
     if has_primal:

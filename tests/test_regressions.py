@@ -368,6 +368,10 @@ def test_a_saved_module_keeps_the_trailing_defaults(make_fn, tmp_path):
     x = np.array([1.0, 2.0, 3.0])
     np.testing.assert_array_equal(namespace["grad_f"](x, 2), g(x, 2))
     np.testing.assert_array_equal(namespace["grad_f"](x, 2, False), g(x, 2, False))
+    hessian = symgrad.hessian(m.f)  # (a Jacobian's driver too)
+    hessian.save(str(path))
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    np.testing.assert_array_equal(namespace["hessian_f"](x, 2), hessian(x, 2))
 
 
 def test_sincs_derivative_near_zero_is_accurate(make_fn):

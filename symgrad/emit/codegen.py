@@ -512,11 +512,7 @@ def _function(
     body = writer.body()
     if doc is not None:
         body = [f'"""{doc}"""', *body]
-    names = [writer.names[p] for p in graph.params]
-    first = len(names)  # the trailing parameters with defaults keep them (the user's)
-    while first and names[first - 1] in graph.defaults:
-        first -= 1
-    signature = ", ".join(names[:first] + [f"{n}={graph.defaults[n]!r}" for n in names[first:]])
+    signature = drivers.signature([writer.names[p] for p in graph.params], graph.defaults)
     return f"def {name}({signature}):\n" + textwrap.indent("\n".join(body), "    "), writer.helpers
 
 

@@ -96,6 +96,17 @@ def _locals(params: list[str], *names: str) -> list[str]:
     return free
 
 
+def signature(params: list[str], defaults: dict | None = None) -> str:
+    """The parameters as a `def` lists them: those that end the list and have a default (a
+    constant of the user's function, by name) keep it, so that the emitted function is called
+    as the user's is."""
+    defaults = defaults or {}
+    first = len(params)
+    while first and params[first - 1] in defaults:
+        first -= 1
+    return ", ".join(params[:first] + [f"{n}={defaults[n]!r}" for n in params[first:]])
+
+
 def jacfwd_driver(
     name: str,
     doc: str,
@@ -106,13 +117,14 @@ def jacfwd_driver(
     n_out: int,
     nest: tuple[bool, bool] = (False, False),
     batched: bool = False,
+    defaults: dict | None = None,
 ) -> str:
     """Each `jvps[j](*params, x_dot)` returns `(*outputs, *their tangents)` along `wrt[j]`
     (`batched`: for a batch of tangents, all of `wrt[j]`'s unit arrays in one call). The result
     is one Jacobian per output and argument: a tuple over the outputs of tuples over the
     arguments, where there are several or `nest` (outputs, arguments) asks for tuples."""
     if batched:
-        return _jacfwd_batched(name, doc, params, wrt, jvps, n_out, nest)
+        return _jacfwd_batched(name, doc, params, wrt, jvps, n_out, nest, defaults)
     args = ", ".join(params)
     out, k, c = _locals(params, "out", "k", "c")
     lines = [*_doc(doc), f"{out} = {primal}({args})"]
@@ -128,10 +140,10 @@ def jacfwd_driver(
             lines.append(f"{per_arg[-1]} = _columns({cols}, {out_i}, {x})")
         blocks.append(_tuple(per_arg, nest[1]))
     lines.append(f"return {_tuple(blocks, nest[0])}")
-    return f"def {name}({args}):\n" + "\n".join("    " + line for line in lines)
+    return f"def {name}({signature(params, defaults)}):\n" + "\n".join("    " + x for x in lines)
 
 
-def _jacfwd_batched(name, doc, params, wrt, jvps, n_out, nest) -> str:
+def _jacfwd_batched(name, doc, params, wrt, jvps, n_out, nest, defaults) -> str:
     args = ", ".join(params)
     (res,) = _locals(params, "res")
     lines = _doc(doc)
@@ -142,7 +154,7 @@ def _jacfwd_batched(name, doc, params, wrt, jvps, n_out, nest) -> str:
             blocks[i].append(f"{x}_jac" if n_out == 1 else f"jac_{i}_{x}")
             lines.append(f"{blocks[i][-1]} = _from_columns({res}[{n_out + i}], {res}[{i}], {x})")
     lines.append(f"return {_tuple([_tuple(b, nest[1]) for b in blocks], nest[0])}")
-    return f"def {name}({args}):\n" + "\n".join("    " + line for line in lines)
+    return f"def {name}({signature(params, defaults)}):\n" + "\n".join("    " + x for x in lines)
 
 
 def jacrev_driver(
@@ -154,6 +166,7 @@ def jacrev_driver(
     vjps: list[str],
     nest: tuple[bool, bool] = (False, False),
     batched: bool = False,
+    defaults: dict | None = None,
 ) -> str:
     """Each `vjps[i](*params, out_bar)` returns the cotangent of each of `wrt` (one, or a
     tuple) for a cotangent of output i of `primal` (its only one, or item i of the tuple it
@@ -181,7 +194,7 @@ def jacrev_driver(
                     lines.append(f"{jacs[j]} = _rows({each}, {out_i}, {x})")
         blocks.append(_tuple(jacs, nest[1]))
     lines.append(f"return {_tuple(blocks, nest[0])}")
-    return f"def {name}({args}):\n" + "\n".join("    " + line for line in lines)
+    return f"def {name}({signature(params, defaults)}):\n" + "\n".join("    " + x for x in lines)
 
 
 def _mapped_item(x: str, axis: int, i: str) -> str:
