@@ -382,3 +382,9 @@ def test_sincs_derivative_near_zero_is_accurate(make_fn):
     want = np.where(x == 0, 0.0, (np.cos(p) - np.sinc(x)) / np.where(x == 0, 1.0, x))
     want[:3] = -(np.pi**2) / 3 * x[:3] + np.pi**4 / 30 * x[:3] ** 3  # (the series, there)
     np.testing.assert_allclose(symgrad.grad(f)(x), want, rtol=1e-9, atol=0)
+
+
+def test_average_along_a_computed_axis_is_refused_by_name(make_fn):
+    m = make_fn("def f(a, w, k):\n    return np.sum(np.average(a, axis=k, weights=w))\n")
+    with pytest.raises(symgrad.SymgradError, match="np.average's axis must be an int known"):
+        symgrad.grad(m.f)(np.ones((2, 3)), np.ones(3), 1)

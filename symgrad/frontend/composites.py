@@ -75,6 +75,8 @@ def _average(
     reduce = {"axis": axis, "keepdims": keepdims}
     if weights is None:
         return lw.call_rule("mean", (a,), reduce, e)
+    if axis is not None and (not isinstance(axis, int) or isinstance(axis, bool)):
+        raise lw.error(e, "np.average's axis must be an int known when the function is compiled")
     shape = lw.call_rule("weights_shape", (a, weights), {"axis": axis}, e)
     w = lw.call_rule("reshape", (weights, shape), {}, e)
     total = lw.call_rule("sum", (lw.binop(ast.Mult(), a, w, e),), reduce, e)
