@@ -4,7 +4,8 @@ Contract: a tree is a dict, list, tuple, NamedTuple or dataclass instance whose 
 or leaves; anything else is a leaf. `flatten(tree)` gives its leaves in a fixed order (a dict's
 by sorted key, as JAX orders them; a dataclass's by field) and a `Treedef`, a hashable
 description of its structure; `unflatten(treedef, leaves)` builds the same structure around new
-leaves; `map(f, tree, *others)` applies f leaf by leaf (the others of the same structure,
+leaves (a dict with its keys in its own order again: `for W in params.values()` runs as in
+Python); `map(f, tree, *others)` applies f leaf by leaf (the others of the same structure,
 whatever their leaves hold). A `Treedef` also says each leaf's path
 (`paths()`: keys, indices and field names from the root), and `statics` gives the leaves that
 are no array or float (ints, bools, strings, None): symgrad compiles a function of a tree once
@@ -34,6 +35,8 @@ class Treedef:
     children: tuple = ()
     static: tuple = ()
     floating: bool = False  # a leaf that is a float or a float array: one to differentiate
+    order: tuple = ()  # a dict's keys in its own order, where that is not sorted: the order
+    # `unflatten` builds it in, so that the function iterates it as Python does
 
     @property
     def leaf(self) -> bool:
@@ -150,9 +153,11 @@ def _flatten(x: Any, leaves: list) -> Treedef:
         kind = np.dtype(getattr(x, "dtype", object)).kind
         floating = isinstance(x, float) or kind in "fc"
         return Treedef(None, static=(x,) if is_static(x) else (), floating=floating)
+    order: tuple = ()
     if kind == _DICT:
         keys = tuple(sorted(x))
         items = [x[k] for k in keys]
+        order = tuple(x) if tuple(x) != keys else ()
     elif kind == _DATA:
         keys = tuple(f.name for f in dataclasses.fields(x))
         items = [getattr(x, k) for k in keys]
@@ -161,7 +166,8 @@ def _flatten(x: Any, leaves: list) -> Treedef:
     else:
         keys, items = tuple(range(len(x))), list(x)
     cls = type(x) if kind in (_NAMED, _DATA) else None
-    return Treedef(kind, cls, keys, tuple(_flatten(item, leaves) for item in items))
+    children = tuple(_flatten(item, leaves) for item in items)
+    return Treedef(kind, cls, keys, children, order=order)
 
 
 def _build(d: Treedef, leaves) -> Any:
@@ -169,7 +175,8 @@ def _build(d: Treedef, leaves) -> Any:
         return next(leaves)
     items = [_build(c, leaves) for c in d.children]
     if d.kind == _DICT:
-        return dict(zip(d.keys, items))
+        built = dict(zip(d.keys, items))
+        return {k: built[k] for k in d.order} if d.order else built
     if d.kind == _LIST:
         return items
     if d.kind == _TUPLE:

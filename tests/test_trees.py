@@ -216,3 +216,31 @@ def test_emit_module_with_containers_in_the_example_arguments(tmp_path):
     for kind in ("jvp", "vjp"):  # (an internal TypeError, or a misleading refusal)
         with pytest.raises(symgrad.SymgradError, match=r"container arguments .* not supported"):
             symgrad.emit_module(loss, kind=kind, args=(params, x))
+
+
+def layers_in_order(params, x):
+    h = x
+    for W in params.values():
+        h = np.sin(W @ h)
+    for name, W in params.items():
+        h = h + len(name) * np.sum(W) * 0.1
+    return np.sum(h * np.arange(h.shape[0]))
+
+
+def test_a_dicts_own_order_is_the_order_it_is_iterated_in():
+    # its leaves were rebuilt into a dict by sorted key: `for W in params.values()` ran the
+    # layers of {"z_first": A, "a_second": B} as B then A (a silent wrong value and gradient)
+    rng = np.random.default_rng(7)
+    params = {"z_first": rng.standard_normal((3, 3)), "a_second": rng.standard_normal((3, 3))}
+    x = rng.standard_normal(3)
+    value, grads = symgrad.value_and_grad(layers_in_order)(params, x)
+    assert value == pytest.approx(layers_in_order(params, x), rel=1e-12)
+    assert list(grads) == ["z_first", "a_second"]  # (the gradient in the argument's order)
+    h = 1e-6
+    for key in params:
+        for idx in np.ndindex(3, 3):
+            up, down = ({k: v.copy() for k, v in params.items()} for _ in range(2))
+            up[key][idx] += h
+            down[key][idx] -= h
+            slope = (layers_in_order(up, x) - layers_in_order(down, x)) / (2 * h)
+            assert grads[key][idx] == pytest.approx(slope, rel=1e-6, abs=1e-8)
