@@ -1,5 +1,7 @@
 """Bound methods: self's attributes are constants, its helpers inlined."""
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
@@ -58,3 +60,36 @@ def test_a_bound_methods_gradient_differentiates_again():
 def test_a_plain_object_is_not_differentiated_and_says_how():
     with pytest.raises(symgrad.NotDifferentiableError, match="dataclass"):
         symgrad.grad(Model.loss)(MODEL, X, Y)
+
+
+@dataclass
+class Layer:
+    W: np.ndarray
+    b: np.ndarray
+
+    def __call__(self, x):
+        return np.tanh(self.W @ x + self.b)
+
+
+def through_layers(layers, x):
+    for layer in layers:
+        x = layer(x)
+    return np.sum(x**2)
+
+
+def test_a_callable_object_is_its_call_method():
+    # layer(x) of a dataclass with __call__ crashed (TypeError: unhashable type) where its
+    # method called by name worked
+    layers = [Layer(RNG.standard_normal((3, 3)), RNG.standard_normal(3)) for _ in range(2)]
+    x = RNG.standard_normal(3)
+    value, (grads, _) = symgrad.value_and_grad(through_layers, argnums=(0, 1))(layers, x)
+    assert value == pytest.approx(through_layers(layers, x), rel=1e-12)
+    h = 1e-6
+    for k, layer in enumerate(layers):
+        for idx in np.ndindex(3, 3):
+            layer.W[idx] += h
+            up = through_layers(layers, x)
+            layer.W[idx] -= 2 * h
+            down = through_layers(layers, x)
+            layer.W[idx] += h
+            assert grads[k].W[idx] == pytest.approx((up - down) / (2 * h), rel=1e-6, abs=1e-9)

@@ -23,6 +23,7 @@ import ast
 import inspect
 import math
 import types
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -85,7 +86,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     rule = rule_for_callable(callee)
     if rule is not None:
         rule, args, kwargs = _in_rule_terms(lw, rule, callee, args, kwargs, e)
-    if rule is None and callee in _BUILTIN_RULES:
+    known = callee if isinstance(callee, Hashable) else None  # (a dataclass: unhashable)
+    if rule is None and known in _BUILTIN_RULES:
         rule = RULES[_BUILTIN_RULES[callee]]
     if (
         rule is not None
@@ -101,7 +103,7 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return _parts(lw, rule, args, kwargs, e)
     if rule is not None:
         return lw.call_rule(rule.name, args, kwargs, e)
-    if callee in _FOLDS and not kwargs:
+    if known in _FOLDS and not kwargs:
         return callee(*args) if is_const(args) else _fold(lw, callee, args, e)
     if callee is float and len(args) == 1:
         return _float(lw, args[0], e)
@@ -113,7 +115,10 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     if isinstance(callee, types.MethodType) and isinstance(method, types.FunctionType):
         if not _is_library(method):  # a method of self, or a classmethod: self comes first
             return _inline(lw, method, (callee.__self__, *args), kwargs, e)
-    if callee in COMPOSITES:  # np.take, np.average, np.split: the primitives they are
+    method = type(callee).__call__ if callable(callee) else None  # an object called: layer(x)
+    if isinstance(method, types.FunctionType) and not _is_library(method):
+        return _inline(lw, method, (callee, *args), kwargs, e)
+    if known in COMPOSITES:  # np.take, np.average, np.split: the primitives they are
         return composites.lower(lw, callee, args, kwargs, e)
     what = (
         getattr(callee, "__qualname__", None)
