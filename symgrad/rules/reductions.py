@@ -472,7 +472,7 @@ defrule(
 )
 
 
-defrule(  # (np.average's weights, before they multiply a: `symgrad.frontend.calls`)
+defrule(  # (np.average's weights, before they multiply a: `symgrad.frontend.composites`)
     "weights_shape",
     "a, weights, axis=None",
     call("_weights_shape"),
