@@ -62,3 +62,25 @@ def test_the_gradient_is_the_taken_branchs_even_where_the_other_is_infinite(make
         warnings.simplefilter("ignore", RuntimeWarning)
         np.testing.assert_array_equal(grad(np.array([-1.0, 0.0, 0.5])), [1.0, 1.0, 2.0])
     assert "np.where(x > 0, 1.0 / x, 1.0)" in grad.source  # one select, as written by hand
+
+
+def normalised(X):
+    n = np.linalg.norm(X, axis=1, keepdims=True)
+    return np.sum(X / np.maximum(n, 1e-8) * np.arange(1.0, 3.0))
+
+
+def clamped_norm(x):
+    return np.maximum(np.linalg.norm(x), 1.0)
+
+
+def test_a_mask_multiplied_in_is_a_select_too():
+    # maximum's backward function multiplies by its mask (`g * (n > eps)`), and the quotient
+    # by n that follows made 0 / 0 at a zero row: NaN where the derivative is finite
+    X = np.array([[0.0, 0.0], [1.0, 2.0]])
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # (np.where computes both branches)
+        gX = symgrad.grad(normalised)(X)
+        g0 = symgrad.grad(clamped_norm)(np.zeros(3))
+    np.testing.assert_allclose(gX[0], 1e8 * np.arange(1.0, 3.0))
+    np.testing.assert_array_equal(g0, np.zeros(3))
+    symgrad.check_grads(normalised, (X + 0.5,), modes=("rev", "fwd"))

@@ -41,6 +41,7 @@ from symgrad.rules import RULES
 from symgrad.rules.custom import settle
 
 _EW_BINARY = {"add", "subtract", "multiply", "divide", "power"}
+_COMPARISONS = {"greater", "less", "greater_equal", "less_equal", "equal", "not_equal"}
 _MASKED = {  # a backward pass's op that takes a select's zeros apart: its `_Rewriter` method
     "multiply": "masked_product",
     "divide": "masked_product",
@@ -354,19 +355,25 @@ class _Rewriter:
         return self.new(node, "where", (c, a, b) if zero == 1 else (c, b, a))
 
     def masked(self, nid: int, alone_by: int | None = None):
-        """(c, k, v) for a value `where(c, v, 0)` (k = 1: the zero is the second branch) or
-        `where(c, 0, v)` (k = 0) of a backward pass that the products and negations that read
-        it may each take apart (`masked_product`), or, with `alone_by`, that only that node
-        reads; else None. A number v only in a function whose floats are all float64 (`v * d`
-        takes d's dtype, where `where(c, v, 0)` is a float64 array)."""
+        """(c, k, v) for a value `where(c, v, 0)` (k = 1: the zero is the second branch; `v *
+        (a > b)` is one, c the comparison) or `where(c, 0, v)` (k = 0) of a backward pass that
+        the products and negations that read it may each take apart (`masked_product`), or,
+        with `alone_by`, that only that node reads; else None. A number v only in a function
+        whose floats are all float64 (`v * d` takes d's dtype, where `where(c, v, 0)` is a
+        float64 array)."""
         g = self.g
         w = g[nid]
-        if w.op != "where" or not w.backward or nid in g.outputs:  # (an output is read as is)
-            return None
+        if w.op not in ("where", "multiply") or not w.backward or nid in g.outputs:
+            return None  # (an output is read as is)
         if alone_by is not None:
             if not g.read_alone_by(nid, alone_by):
                 return None
         elif not all(_masks(g, u, nid) for u in g.users(nid)):
+            return None
+        if w.op == "multiply":  # v * (a > b): maximum's and relu's backward functions
+            for k in (0, 1):
+                if g[w.inputs[k]].op in _COMPARISONS and w.inputs[1 - k] in self.floats:
+                    return w.inputs[k], 1, w.inputs[1 - k]
             return None
         c, *branches = w.inputs
         for zero in (1, 0):
