@@ -456,9 +456,10 @@ defrule(
         "np.where(c > 0, x1, 1.5) | c: 3x1, x1: 3x4",
     ),
     jvp=DIAGONAL,
-    **{**EW, "scalar": "{1} if {0} else {2}"},  # np.where of numbers is a 0-d array,
-    jit=lambda ins, attrs: any(a is not None and a.rank for a in ins.values()),  # which
-)  # Numba's loops do not take for a number (`x[1] += np.where(c, 0.0, t)`)
+    **{**EW, "scalar": "{1} if {0} else {2}"},  # np.where of numbers is a 0-d array, which
+    # a loop compiled whole does not take for a number (`x[1] += np.where(c, 0.0, t)`)
+    jit=lambda ins, attrs: any(a is not None and a.rank for a in ins.values()),
+)
 
 
 def _clip_vjp(g, a, a_min, a_max, which):
