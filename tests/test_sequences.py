@@ -97,7 +97,7 @@ def list_times_a_length(x):
         (list_times_a_length, "by a count computed when the function runs"),
     ],
 )
-def test_what_python_refuses_is_refused(f, message):
+def test_what_python_refuses_and_a_repetition_by_a_computed_count_are_refused(f, message):
     with pytest.raises(symgrad.SymgradError, match="not supported") as caught:
         symgrad.grad(f)(np.array([0.5, -1.25, 2.0]))
     assert message in str(caught.value) and "test_sequences.py" in str(caught.value)
