@@ -63,3 +63,17 @@ def test_forward_products_with_zeros_keep_numpy_arithmetic(fn):
     with np.errstate(invalid="ignore"):
         assert np.isnan(symgrad.jit(fn)(x)) and np.isnan(fn(x))
     np.testing.assert_array_equal(symgrad.grad(fn)(np.ones(3)), np.ones(3))
+
+
+def truncated_into_ints(x, labels):
+    out = np.zeros_like(labels)  # (ints)
+    for i in range(3):
+        out[i] = x[i] * 10  # truncated: constant near x
+    return np.sum(out * x[:3]) + np.sum(out) * x[3]
+
+
+def test_a_value_of_integers_passes_no_cotangent():
+    # the cotangent of the int array went on to x through the write: [3, -7, 24] for [3, -7, 12]
+    x = np.array([0.3, -0.7, 1.2, 0.5])
+    want = np.array([3.0, -7.0, 12.0, 8.0])
+    np.testing.assert_allclose(symgrad.grad(truncated_into_ints)(x, np.arange(3)), want)

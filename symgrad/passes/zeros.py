@@ -14,6 +14,9 @@ equivalent node that does no work, or None:
   times a partial derivative that is not finite is zero, as JAX's symbolic zeros make it (an
   output the function does not read passes no gradient), where NumPy's arithmetic would give
   nan; in the forward pass `0.0 * x` and `np.zeros((2, 3)) @ x` stay as they are;
+- `np.zeros(shape)` for a backward pass's cotangent (a float64 array) of a value of integers
+  (`out[i] = x[i] * 10` into an int array truncates: near x, out is constant, and its
+  cotangent passes nothing to x);
 - x for `x + zeros`, `zeros + x` and `x - zeros`, and `-x` for `zeros - x`, of x's Aval (a
   sum whose shape and dtype the zeros do not change);
 - x for an update of x (`x[i] = v`) that writes zeros into zeros, or x's own entries back;
@@ -55,6 +58,8 @@ def _zeros_aval(aval) -> bool:
 
 def rewrite(rw, node) -> int | None:
     g, op = rw.g, node.op
+    if node.backward and _of_an_integer(g, node.cot_of) and _zeros_aval(node.aval):
+        return _made(rw, node)  # (a float written into an int array: truncated, constant)
     if op == "zeros_like" and len(node.inputs) == 1 and not node.attrs.get("kwargs"):
         x = node.inputs[0]
         rule = RULES.get(g[x].op)  # (a new array computed for nothing else: not a param, a
@@ -85,6 +90,13 @@ def rewrite(rw, node) -> int | None:
         if ids and all(is_zeros(g, i) for i in ids):
             return _made(rw, node)
     return None
+
+
+def _of_an_integer(g, forward: int | None) -> bool:
+    """Whether `forward` (a cotangent's forward node) holds integers, whose cotangent is zeros:
+    nothing near an integer value is another integer value."""
+    aval = g[forward].aval if forward is not None and forward in g else None
+    return isinstance(aval, Aval) and aval.dtype is not None and aval.dtype.kind in "biu"
 
 
 def _as_list(ids) -> list[int]:
