@@ -388,3 +388,16 @@ def test_average_along_a_computed_axis_is_refused_by_name(make_fn):
     m = make_fn("def f(a, w, k):\n    return np.sum(np.average(a, axis=k, weights=w))\n")
     with pytest.raises(symgrad.SymgradError, match="np.average's axis must be an int known"):
         symgrad.grad(m.f)(np.ones((2, 3)), np.ones(3), 1)
+
+
+def test_a_write_through_asarray_with_a_dtype_is_refused(make_fn):
+    # np.asarray(a, dtype=float) is a itself for a float64 a: the write to b changed a in NumPy
+    # but not in symgrad (14.18 against 2.02)
+    m = make_fn(
+        "def f(x):\n    a = x * 1.0\n    b = np.asarray(a, dtype=float)\n"
+        "    b[0] = 5.0 * x[1]\n    return np.sum(a ** 2)\n"
+    )
+    with pytest.raises(symgrad.SymgradError, match="np.asarray on line .* gives the same array"):
+        symgrad.grad(m.f)(np.array([0.3, -0.7, 1.2]))
+    reads = make_fn("def g(x):\n    return np.sum(np.asarray(x * 2.0, dtype=float) ** 2)\n").g
+    symgrad.check_grads(reads, [np.array([0.3, -0.7, 1.2])], 0, modes=("rev", "fwd"))

@@ -97,8 +97,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         and isinstance(args[0], (list, tuple))
     ):
         rule = RULES["stack"]  # np.array([a, b]) of arrays stacks them
-    if rule is not None and rule.name == "asarray" and len(args) == 1 and not kwargs:
-        return _asarray(lw, args[0], e)
+    if rule is not None and rule.name == "asarray" and len(args) == 1 and set(kwargs) <= {"dtype"}:
+        return _asarray(lw, args[0], e, kwargs.get("dtype"))
     if rule is not None and rule.parts is not None:
         return _parts(lw, rule, args, kwargs, e)
     if rule is not None:
@@ -191,16 +191,19 @@ def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -
     )
 
 
-def _asarray(lw: _Lowerer, value: Any, e: ast.AST) -> Any:
-    """`np.asarray(a)`: `a` itself where it is an ndarray, a new array where it is a number.
-    Where lowering cannot tell, neither may be changed in place afterwards."""
-    if isinstance(value, Value) and aliases.array_kind(lw.graph, value.id, lw.memory):
+def _asarray(lw: _Lowerer, value: Any, e: ast.AST, dtype: Any = None) -> Any:
+    """`np.asarray(a)`: `a` itself where it is an ndarray, a new array where it is a number;
+    with a dtype, a itself where it has that dtype, else a new array. Where lowering cannot
+    tell, neither may be changed in place afterwards."""
+    array = isinstance(value, Value) and aliases.array_kind(lw.graph, value.id, lw.memory)
+    if array and dtype is None:
         return value
-    out = lw.call_rule("asarray", (value,), {}, e)
+    out = lw.call_rule("asarray", (value,), {} if dtype is None else {"dtype": dtype}, e)
     if isinstance(value, Value):
         reason = (
             f"np.asarray on line {lw.src.locate(e).line} gives the same array for an ndarray "
-            "and a new one for a number, and symgrad cannot tell which it got"
+            "(of its dtype) and a new one for a number (or another dtype), and symgrad cannot "
+            "tell which it got"
         )
         for v in (value, out):
             lw.memory.mark_unsure(lw.graph, v.id, reason)
