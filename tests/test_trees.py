@@ -244,3 +244,29 @@ def test_a_dicts_own_order_is_the_order_it_is_iterated_in():
             down[key][idx] -= h
             slope = (layers_in_order(up, x) - layers_in_order(down, x)) / (2 * h)
             assert grads[key][idx] == pytest.approx(slope, rel=1e-6, abs=1e-8)
+
+
+def sliced_layers(params, x):
+    for W, b in params[:-1]:
+        x = np.tanh(W @ x + b)
+    W, b = params[-1]
+    return np.sum(W @ x + b) + sum(np.sum(b) for _, b in params[::-2])
+
+
+def test_a_list_of_parameters_sliced():
+    # `params[:-1]` was refused ("subscript of a non-array value")
+    rng = np.random.default_rng(3)
+    params = [(rng.standard_normal((3, 3)), rng.standard_normal(3)) for _ in range(3)]
+    x = rng.standard_normal(3)
+    value, grads = symgrad.value_and_grad(sliced_layers)(params, x)
+    assert value == pytest.approx(sliced_layers(params, x), rel=1e-12)
+    h = 1e-6
+    for k in range(3):
+        for idx in np.ndindex(3):
+            b = params[k][1]
+            b[idx] += h
+            up = sliced_layers(params, x)
+            b[idx] -= 2 * h
+            down = sliced_layers(params, x)
+            b[idx] += h
+            assert grads[k][1][idx] == pytest.approx((up - down) / (2 * h), rel=1e-6, abs=1e-9)

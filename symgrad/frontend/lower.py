@@ -91,6 +91,12 @@ _IN_PLACE = {  # ndarray methods that change the array in place: what to write i
 }
 
 
+def _const_slice(index: Any) -> bool:
+    """A slice whose bounds and step are known when compiling (`params[:-1]`)."""
+    parts = (index.start, index.stop, index.step) if isinstance(index, slice) else None
+    return parts is not None and all(p is None or is_const(p) for p in parts)
+
+
 def _constant_defaults(fn: Callable) -> dict[str, Any]:
     """fn's parameters' defaults that are numbers, strings, None or tuples of them, by name."""
     params = inspect.signature(fn).parameters.values()
@@ -503,8 +509,8 @@ class _Lowerer:
     def e_Subscript(self, e: ast.Subscript) -> Any:
         base = self.expr(e.value)
         index = self.expr(e.slice)
-        if isinstance(base, (tuple, list)) and is_const(index):
-            return base[index]
+        if isinstance(base, (tuple, list)) and (is_const(index) or _const_slice(index)):
+            return base[index]  # (a slice: a new list or tuple, as Python makes)
         if isinstance(base, (tuple, list)) and isinstance(index, Value):  # known when run
             return pick(self, base, index, e)
         if isinstance(base, dict) and is_const(index):  # a container of parameters
