@@ -128,3 +128,31 @@ def test_identity_and_membership_of_computed_values_are_refused(fn, what):
     with pytest.raises(symgrad.SymgradError, match=r"not supported") as caught:
         symgrad.grad(fn)(X)
     assert what in str(caught.value) and "test_booleans.py" in str(caught.value)
+
+
+def masks_combined(x, lo):
+    inside = (x > lo) & (x < 1.0)
+    outside = ~inside | (x > 5.0)
+    either = inside ^ (x < -1.0)
+    return np.sum(np.where(inside, x**2, 0.0) + np.where(outside, np.sin(x), 0.0) + x * either)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_masks_combine_with_and_or_xor_and_invert(backend):
+    # `&`, `|`, `^` and `~` on boolean arrays were refused
+    if backend == "numba":
+        pytest.importorskip("numba")
+    x = np.array([-1.5, -0.3, 0.4, 0.9, 1.7, 6.0])
+    symgrad.check_grads(masks_combined, (x, 0.0), (0,), modes=("rev", "fwd"), backend=backend)
+    value = symgrad.value_and_grad(masks_combined, backend=backend)(x, 0.0)[0]
+    assert value == pytest.approx(masks_combined(x, 0.0), rel=1e-12)
+
+
+def and_of_floats(x):
+    return np.sum(x & x)
+
+
+def test_bitwise_operators_of_arrays_that_are_not_masks_are_refused():
+    # (NumPy refuses `&` and `~` of floats; a gradient of zeros would hide it)
+    with pytest.raises(symgrad.SymgradError, match="BitAnd is not supported"):
+        symgrad.grad(and_of_floats)(X)

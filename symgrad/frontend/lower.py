@@ -53,6 +53,9 @@ _BINOP_RULES = {
     ast.MatMult: "matmul",
     ast.FloorDiv: "floor_divide",
     ast.Mod: "remainder",
+    ast.BitAnd: "bitwise_and",
+    ast.BitOr: "bitwise_or",
+    ast.BitXor: "bitwise_xor",
 }
 _PY_BINOPS = {
     ast.Add: operator.add,
@@ -62,6 +65,15 @@ _PY_BINOPS = {
     ast.Pow: operator.pow,
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
+    ast.BitAnd: operator.and_,
+    ast.BitOr: operator.or_,
+    ast.BitXor: operator.xor,
+}
+_MASK_RULES = ("bitwise_and", "bitwise_or", "bitwise_xor")
+_MASKS = {  # ops whose values are masks (bools)
+    *("greater", "less", "greater_equal", "less_equal", "equal", "not_equal", "invert"),
+    *("logical_and", "logical_or", "logical_xor", "logical_not", "isnan", "isinf", "isfinite"),
+    *_MASK_RULES,
 }
 _CMP_RULES = {
     ast.Gt: "greater",
@@ -547,10 +559,12 @@ class _Lowerer:
             return self.call_rule("positive", (v,), {}, e)
         if isinstance(e.op, ast.Not):  # of a condition (of an array, Python's error)
             return self.call_rule("not", (v,), {}, e)
+        if isinstance(e.op, ast.Invert) and self.boolean(v):  # `~mask`, a mask computed
+            return self.call_rule("invert", (v,), {}, e)
         raise self.error(
             e,
             f"the operator {type(e.op).__name__} on arrays is not supported",
-            "Use np.logical_not for boolean arrays.",
+            "~ takes a mask the function computed (~(x > 0)); else use np.logical_not.",
             UnsupportedSyntaxError,
         )
 
@@ -569,14 +583,23 @@ class _Lowerer:
         if joined is not NotImplemented:
             return joined
         name = _BINOP_RULES.get(type(op))
+        if name in _MASK_RULES and not (self.boolean(left) and self.boolean(right)):
+            name = None  # (`&` of floats: Python's TypeError, never a gradient of zeros)
         if name is None:
             raise self.error(
                 e,
                 f"the operator {type(op).__name__} is not supported on arrays",
-                "Supported on arrays: + - * / // ** @.",
+                "Supported on arrays: + - * / // ** @ %, and & | ^ of masks the function computed.",
                 UnsupportedSyntaxError,
             )
         return self.call_rule(name, (left, right), {}, e)
+
+    def boolean(self, v: Any) -> bool:
+        """Whether v is a mask the function computed (a comparison, `np.isnan`, a logical or
+        bitwise op of masks) or a constant bool or int, which `&`, `|`, `^` and `~` take."""
+        if isinstance(v, (bool, int, np.bool_, np.integer)):
+            return True
+        return isinstance(v, Value) and self.graph[v.id].op in _MASKS
 
     def e_Compare(self, e: ast.Compare) -> Any:
         if len(e.ops) != 1:

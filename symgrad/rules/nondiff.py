@@ -50,6 +50,33 @@ for _name, _symbol in _COMPARE.items():
         scalar=SAME,
     )
 
+_BITWISE = {  # `mask & (x < 1)`: on bools, and, or, exclusive or (0/1 truth values in SymPy)
+    "bitwise_and": ("&", lambda sp, a, b: a * b),
+    "bitwise_or": ("|", lambda sp, a, b: a + b - a * b),
+    "bitwise_xor": ("^", lambda sp, a, b: a + b - 2 * a * b),
+}
+for _name, (_symbol, _form) in _BITWISE.items():
+    defrule(
+        _name,
+        "x1, x2",
+        binop(_symbol),
+        numpy=(getattr(np, _name),),
+        nondiff=True,
+        shape="elementwise",
+        sympy=_form,
+        scalar=SAME,
+    )
+defrule(  # `~mask`: on bools, not (on ints, NumPy's and Python's bitwise not)
+    "invert",
+    "x",
+    unaryop(ast.Invert),
+    numpy=(np.invert,),
+    nondiff=True,
+    shape="elementwise",
+    sympy=lambda sp, a: 1 - a,
+    scalar=SAME,
+)
+
 _ELEMENTWISE = (
     "sign",
     "floor",

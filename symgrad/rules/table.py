@@ -371,6 +371,9 @@ _BINOPS = {  # symbol: the operator's AST node, and what it computes on Python n
     "@": (ast.MatMult, operator.matmul),
     "%": (ast.Mod, operator.mod),
     "//": (ast.FloorDiv, operator.floordiv),
+    "&": (ast.BitAnd, operator.and_),
+    "|": (ast.BitOr, operator.or_),
+    "^": (ast.BitXor, operator.xor),
 }
 _UNARYOPS = {
     ast.USub: operator.neg,
