@@ -64,7 +64,7 @@ for _name, (_symbol, _form) in _BITWISE.items():
         nondiff=True,
         shape="elementwise",
         sympy=_form,
-        scalar=SAME,
+        jit=True,  # (of masks: not spelled on numbers in a fused loop, whose entries are floats)
     )
 defrule(  # `~mask`: on bools, not (on ints, NumPy's and Python's bitwise not)
     "invert",
@@ -74,7 +74,7 @@ defrule(  # `~mask`: on bools, not (on ints, NumPy's and Python's bitwise not)
     nondiff=True,
     shape="elementwise",
     sympy=lambda sp, a: 1 - a,
-    scalar=SAME,
+    jit=True,
 )
 
 _ELEMENTWISE = (
