@@ -38,34 +38,30 @@ def _indicator(relation: str):
     return lambda sp, a, b: sp.Piecewise((1, getattr(sp, relation)(a, b)), (0, True))
 
 
-for _name, _symbol in _COMPARE.items():
+def _binary(name: str, emit, sympy, **facts) -> None:
+    """A comparison or a bitwise op: elementwise, of no gradient."""
     defrule(
-        _name,
+        name,
         "x1, x2",
-        compare(_symbol),
-        numpy=(getattr(np, _name),),
+        emit,
+        numpy=(getattr(np, name),),
         nondiff=True,
         shape="elementwise",
-        sympy=_indicator(_RELATIONS[_name]),
-        scalar=SAME,
+        sympy=sympy,
+        **facts,
     )
+
+
+for _name, _symbol in _COMPARE.items():
+    _binary(_name, compare(_symbol), _indicator(_RELATIONS[_name]), scalar=SAME)
 
 _BITWISE = {  # `mask & (x < 1)`: on bools, and, or, exclusive or (0/1 truth values in SymPy)
     "bitwise_and": ("&", lambda sp, a, b: a * b),
     "bitwise_or": ("|", lambda sp, a, b: a + b - a * b),
     "bitwise_xor": ("^", lambda sp, a, b: a + b - 2 * a * b),
 }
-for _name, (_symbol, _form) in _BITWISE.items():
-    defrule(
-        _name,
-        "x1, x2",
-        binop(_symbol),
-        numpy=(getattr(np, _name),),
-        nondiff=True,
-        shape="elementwise",
-        sympy=_form,
-        jit=True,  # (of masks: not spelled on numbers in a fused loop, whose entries are floats)
-    )
+for _name, (_symbol, _form) in _BITWISE.items():  # (of masks: not spelled on numbers in a
+    _binary(_name, binop(_symbol), _form, jit=True)  # fused loop, whose entries are floats)
 defrule(  # `~mask`: on bools, not (on ints, NumPy's and Python's bitwise not)
     "invert",
     "x",
