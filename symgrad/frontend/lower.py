@@ -70,11 +70,6 @@ _PY_BINOPS = {
     ast.BitXor: operator.xor,
 }
 _MASK_RULES = ("bitwise_and", "bitwise_or", "bitwise_xor")
-_MASKS = {  # ops whose values are masks (bools)
-    *("greater", "less", "greater_equal", "less_equal", "equal", "not_equal", "invert"),
-    *("logical_and", "logical_or", "logical_xor", "logical_not", "isnan", "isinf", "isfinite"),
-    *_MASK_RULES,
-}
 _CMP_RULES = {
     ast.Gt: "greater",
     ast.Lt: "less",
@@ -599,7 +594,10 @@ class _Lowerer:
         bitwise op of masks) or a constant bool or int, which `&`, `|`, `^` and `~` take."""
         if isinstance(v, (bool, int, np.bool_, np.integer)):
             return True
-        return isinstance(v, Value) and self.graph[v.id].op in _MASKS
+        if not isinstance(v, Value):
+            return False
+        rule = RULES.get(self.graph[v.id].op)
+        return rule is not None and rule.mask
 
     def e_Compare(self, e: ast.Compare) -> Any:
         if len(e.ops) != 1:

@@ -48,6 +48,7 @@ def _binary(name: str, emit, sympy, **facts) -> None:
         nondiff=True,
         shape="elementwise",
         sympy=sympy,
+        mask=True,
         **facts,
     )
 
@@ -70,6 +71,7 @@ defrule(  # `~mask`: on bools, not (on ints, NumPy's and Python's bitwise not)
     nondiff=True,
     shape="elementwise",
     sympy=lambda sp, a: 1 - a,
+    mask=True,
     jit=True,
 )
 
@@ -112,6 +114,7 @@ for _name in _ELEMENTWISE:
         methods=("round",) if _name == "round" else (),
         sympy=_SYMPY.get(_name),
         scalar=None if _name in ("round", "heaviside") else SAME,  # not Numba's on numbers
+        mask=_name.startswith(("is", "logical_")),
     )
 
 _OTHER = (

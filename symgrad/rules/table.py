@@ -105,6 +105,8 @@ class Rule:
     aval: Callable | None = None  # shape rule: (input Avals by parameter, attrs) -> Aval | None,
     # where the facts above do not tell the output's Aval (`symgrad.passes.avals`); it returns
     # NotImplemented where they do
+    mask: bool = False  # its value is a mask (bools): a comparison, np.isnan, a logical or a
+    # bitwise op; `&`, `|`, `^` and `~` take such values (`symgrad.frontend.lower`)
     reads_shape: bool = False  # the value depends on the inputs' shapes alone
     shape_reads: tuple[int, ...] = ()  # input positions read for their shape, dtype and type
     # alone (`fit`'s target, `np.zeros_like`'s array): an update in place may come before
