@@ -198,8 +198,14 @@ class Graph:
         return map(self._nodes.__getitem__, self._order)  # (a generator's steps cost more)
 
     def _sorted(self) -> list[int]:
-        """Kahn's algorithm, taking the free node of least (order, id) first."""
+        """Kahn's algorithm, taking the free node of least (order, id) first: the least
+        topological order by (order, id). Where listing every node by (order, id) puts each
+        after its operands (as lowering and most passes leave a graph), that is the order."""
         nodes, users = self._nodes, self._users  # (each use of a node: once per operand)
+        key = {nid: (node.order, nid) for nid, node in nodes.items()}
+        listed = sorted(key, key=key.__getitem__)
+        if all(key[i] < key[nid] for nid in listed for i in nodes[nid].inputs if i in key):
+            return listed
         waiting: dict[int, int] = {}  # a node -> its operands not listed yet
         free = []
         for nid, node in nodes.items():

@@ -30,7 +30,7 @@ from symgrad.ir import Graph
 from symgrad.ir.avals import Aval, float64_number
 from symgrad.ir.graph import subgraphs
 from symgrad.ir.structured import LoopVjp, schema
-from symgrad.passes import residuals, specialise, tape
+from symgrad.passes import residuals, specialise, tape, zeros
 from symgrad.passes.avals import infer, infer_again, kept, node_aval
 from symgrad.passes.dce import dce
 from symgrad.passes.hoist import hoist_products
@@ -166,7 +166,11 @@ class _Rewriter:
             merged = self.one_scatter(node)  # place its copy (symgrad.emit.inplace)
             if merged is not None:
                 return merged
-        typed = specialise.rewrite(self, node) if self.typed else specialise.hooked(self, node)
+        if self.typed:
+            typed = specialise.rewrite(self, node)
+        else:
+            typed = zeros.integer_cotangent(self, node)
+            typed = specialise.hooked(self, node) if typed is None else typed
         if typed is not None:
             return typed
         python = getattr(RULES[op].emit, "python", None)  # spelt as a Python operator
