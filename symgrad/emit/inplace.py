@@ -57,7 +57,7 @@ import numpy as np
 
 from symgrad.emit.frees import FREED
 from symgrad.ir import Graph
-from symgrad.ir.avals import ARRAY, nbytes
+from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, nbytes
 from symgrad.ir.graph import subgraphs
 from symgrad.ir.structured import Loop, LoopVjp, schema
 from symgrad.passes.aliasing import fresh, meta_use, reads_value
@@ -300,6 +300,8 @@ def _origins(graph: Graph, private, p: Plan) -> dict[int, frozenset]:
         own = frozenset((n,))
         if node.op in ("param", "const") or fresh(node.op) and n not in updates:
             out[n] = own
+        elif getattr(node.aval, "kind", None) in (SCALAR, PYTHON):
+            out[n] = own  # a number (`y[i - 1]` of a vector): a copy, not a view
         elif n in updates:
             out[n] = out[node.inputs[0]]
         elif node.op == "item" and fresh(graph[node.inputs[0]].op):

@@ -20,7 +20,7 @@ activations; recomputation (the tape of carried values alone) trades that memory
 from __future__ import annotations
 
 from symgrad.ir import Graph
-from symgrad.ir.avals import ARRAY
+from symgrad.ir.avals import ARRAY, SCALAR
 from symgrad.ir.structured import Loop, LoopVjp
 from symgrad.passes import residuals_nested as nested
 from symgrad.passes import tape
@@ -35,7 +35,8 @@ def record(graph: Graph, back) -> None:
         return
     vjp, fwd = back.attrs["body"], loop.attrs["body"]
     to_fwd = _param_map(graph, loop, back)
-    found = [r for r in _recomputed(vjp) if ancestry_ok(vjp, r, to_fwd)]
+    carried = {q for q, p in to_fwd.items() if p in Loop(loop).carried_params}
+    found = [r for r in _recomputed(vjp, carried) if ancestry_ok(vjp, r, to_fwd)]
     keys = {node.key(): node.id for node in fwd.nodes() if node.op != "param"}
     entries = _Entries(loop, back, to_fwd)
     for r in found:
@@ -102,19 +103,33 @@ def _param_map(graph: Graph, loop, back) -> dict[int, int]:
     return out
 
 
-def _recomputed(vjp: Graph) -> list[int]:
+def _recomputed(vjp: Graph, carried: set[int]) -> list[int]:
     """The forward values of the backward body that backward values (or outputs) read and
-    that cost work to recompute, in order."""
+    that cost work to recompute, in order; and its elements of a taped carried array (params
+    `carried`), which cost its whole copy on the tape each iteration (`y[i - 1]` of
+    `y[i] = y[i - 1] * x[i]`: O(n) memory where the array's copies take O(n^2))."""
     out = []
     for node in vjp.nodes():
         if node.backward or node.tangent or node.op in ("param", "const"):
             continue
         rule = RULES.get(node.op)
-        if rule is None or rule.view or rule.reads_shape or rule.structured or rule.nondiff:
+        if _element_of(node, carried):
+            pass
+        elif rule is None or rule.view or rule.reads_shape or rule.structured or rule.nondiff:
             continue
-        if getattr(node.aval, "kind", None) != ARRAY or not node.aval.rank:
+        elif getattr(node.aval, "kind", None) != ARRAY or not node.aval.rank:
             continue  # a number (`i + k`) costs less to compute again than to keep
         readers = [vjp[u] for u in vjp.users(node.id)]
         if node.id in vjp.outputs or any(u.backward or u.tangent for u in readers):
             out.append(node.id)
     return out
+
+
+def _element_of(node, carried: set[int]) -> bool:
+    """Whether node reads one element (a NumPy scalar: a copy, not a view) of a param in
+    `carried`."""
+    return (
+        node.op == "getitem"
+        and node.inputs[0] in carried
+        and getattr(node.aval, "kind", None) == SCALAR
+    )
