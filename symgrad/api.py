@@ -365,7 +365,7 @@ def _normalise_argnums(fn: Callable, argnums) -> tuple[tuple[int, ...], bool]:
     nums = (argnums,) if single else tuple(argnums)
     params = signature(fn).parameters.values()
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
-        lower(_root(fn))  # refuses *args/**kwargs, naming the file and line
+        lower(user_function(fn))  # refuses *args/**kwargs, naming the file and line
     n = len(params)
     for k in nums:
         if not isinstance(k, int) or isinstance(k, bool) or not -n <= k < n:
@@ -386,7 +386,7 @@ _WHAT = {
 }
 
 
-def _root(fn: Callable) -> Callable:
+def user_function(fn: Callable) -> Callable:
     """The user's function under any number of compiled transformations."""
     while isinstance(fn, Compiled):
         fn = fn.fn
@@ -560,7 +560,7 @@ def _jacobian(
     what = f"Jacobian of {fwd.name}({', '.join(params)}) with respect to {', '.join(wrt)}"
     name = f"{kind}_{fwd.name}"
     if isinstance(fn, Compiled) and kind == "jacfwd":
-        root = _root(fn)
+        root = user_function(fn)
         name = f"hessian_{root.__name__}"
         what = f"Hessian of {root.__name__}({', '.join(params)}) with respect to {', '.join(wrt)}"
     n_out = len(fwd.outputs)
@@ -1226,7 +1226,7 @@ def emit_module(
                 '--args "x: 1000, y: 3x4".',
             )
         return Source(compiled.save(path) if path else compiled._artifact.source)
-    values = _bind(_root(fun), tuple(args), {})
+    values = _bind(user_function(fun), tuple(args), {})
     if kind in ("jvp", "vjp") and any(tree.is_tree(v) for v in values):
         raise SymgradError(
             f"emit_module(kind={kind!r}) of container arguments (dicts, lists, tuples, "

@@ -4,7 +4,7 @@ Contract: `main(argv)` returns the exit status: 0 on success, 1 when a check or 
 verification fails, 2 on a user error (a `SymgradError`, a missing file or function, a bad
 argument spec), whose message goes to stderr without a traceback. Functions are named as
 `FILE.py:FUNC`; the file is imported as a fresh module with its directory on `sys.path`, and
-decorated functions (`@symgrad.grad`, `functools.wraps`) are unwrapped to the user's function.
+functions decorated with `@symgrad.grad` (and the like) are the user's function they decorate.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from symgrad.api import emit_module, grad
+from symgrad.api import emit_module, grad, user_function
 from symgrad.errors import SymgradError
 from symgrad.ir import picture, to_dot, to_text
 
@@ -61,7 +61,7 @@ def load_function(target: str) -> Callable:
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise SymgradError(f"{path}: no function {name!r}{hint}")
         obj = getattr(obj, part)
-    fn = inspect.unwrap(obj)  # symgrad.Compiled and functools.wraps both set __wrapped__
+    fn = user_function(obj)  # (a function decorated with @symgrad.grad: the function it decorates)
     if not callable(fn):
         raise SymgradError(f"{path}: {name!r} is a {type(fn).__name__}, not a function")
     return fn

@@ -31,9 +31,9 @@ from symgrad.api import (
     _bind,
     _check_differentiable,
     _compile,
-    _root,
     signature,
     source_graph,
+    user_function,
 )
 from symgrad.containers import leaves_of
 from symgrad.display import Source
@@ -91,7 +91,7 @@ class Vmapped:
         if out_axes is None or _axis(out_axes, "out_axes") is None:
             raise SymgradError("vmap: out_axes must be an int (symgrad stacks every output)")
         self.fun, self.out_axes = fun, out_axes
-        self.root = _root(fun)
+        self.root = user_function(fun)
         name = getattr(fun, "__name__", "f")
         self.__name__ = self.__qualname__ = f"vmap_{name}"
         self.__wrapped__ = fun

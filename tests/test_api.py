@@ -127,13 +127,11 @@ def test_reading_a_functions_source_looks_through_no_module_list(make_fn, monkey
 
     mod = make_fn(
         """
-        import functools
+        REGISTERED = []
 
         def keep(f):
-            @functools.wraps(f)
-            def wrapper(*args):
-                return f(*args)
-            return wrapper
+            REGISTERED.append(f)
+            return f
 
         @keep
         def f(x):
@@ -252,3 +250,38 @@ def test_tuples_of_arguments_are_asked_for_by_name(mod):
         symgrad.hvp(mod.vector, x, x)
     with pytest.raises(symgrad.SymgradError, match=r"check_grads\(f, \(x,\)\)"):
         symgrad.check_grads(mod.vector, x)
+
+
+def test_a_decorators_wrapper_is_refused_not_read_as_the_function_inside(make_fn):
+    # symgrad read the source of the function inside (inspect follows __wrapped__) and missed
+    # the wrapper's work: half the gradient of top_doubled, silently
+    mod = make_fn(
+        """
+        import functools
+
+        def double(f):
+            @functools.wraps(f)
+            def wrapper(*args):
+                return 2 * f(*args)
+            return wrapper
+
+        @double
+        def doubled(x):
+            return np.sum(x ** 2)
+
+        def calls_it(x):
+            return doubled(x) + 1.0
+
+        class Model:
+            @double
+            def loss(self, x):
+                return np.sum(x ** 3)
+        """
+    )
+    x = np.array([0.5, -1.0])
+    for fn in (mod.doubled, mod.calls_it, mod.Model().loss):
+        with pytest.raises(symgrad.SourceUnavailableError, match="decorator's wrapper"):
+            symgrad.grad(fn)(x)
+        with pytest.raises(symgrad.SourceUnavailableError):
+            symgrad.check_grads(fn, (x,))
+    np.testing.assert_allclose(symgrad.grad(mod.doubled.__wrapped__)(x), 2 * x)

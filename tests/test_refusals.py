@@ -43,8 +43,9 @@ REFUSED = {
         "global G\nreturn x",
         "def g():\n    nonlocal x\n    return x\nreturn g()",
     ],
-    "a `class` or an `import` inside the function": [
+    "a `class`, an `import` or a decorated `def` inside the function": [
         "class A:\n    pass\nreturn x",
+        "@np.vectorize\ndef g(y):\n    return 2 * y\nreturn g(x)",
         "import math\nreturn x",
         "from math import pi\nreturn pi * x",
     ],

@@ -13,7 +13,6 @@ compiled gradient), and so on for higher orders.
 
 from __future__ import annotations
 
-import inspect
 from typing import Callable, Sequence
 
 import numpy as np
@@ -50,9 +49,9 @@ def check_grads(
     function of the arguments: its VJP is reverse over reverse, its JVP forward over reverse
     (`modes=("fwd",)` checks forward mode alone: second derivatives through loops). `backend`
     is the transformations' (`symgrad.grad(..., backend=...)`)."""
-    from symgrad.api import as_tuple
+    from symgrad.api import as_tuple, user_function
 
-    f = inspect.unwrap(f)  # a decorated function: check the function it decorates
+    f = user_function(f)  # a function decorated with @symgrad.grad: check the function it decorates
     args = as_tuple("check_grads' args", args, "check_grads(f, (x,))")
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     options = dict(directions=directions, eps=eps, rtol=rtol, atol=atol, seed=seed, modes=modes)

@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from symgrad.api import Compiled, _normalise_argnums
+from symgrad.api import Compiled, _normalise_argnums, user_function
 from symgrad.checks.numeric import check_grads
 from symgrad.display import html_table
 
@@ -67,7 +67,7 @@ class CheckReport:
 def check(f, *args, argnums=0, seed: int = 0, progress: Callable | None = None) -> CheckReport:
     """Check symgrad's gradient of f at args with both oracles; see the module docstring.
     `progress(done, total, name)` is called at the start (0, 2, "") and as each check ends."""
-    fn = inspect.unwrap(f)
+    fn = user_function(f)  # (a function decorated with @symgrad.grad: the function it decorates)
     nums, _ = _normalise_argnums(fn, argnums)
     names = list(inspect.signature(fn).parameters)
     report = CheckReport(f"{fn.__qualname__}({', '.join(names)})", [names[k] for k in nums])

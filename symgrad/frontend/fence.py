@@ -69,6 +69,13 @@ def check(src: FunctionSource, fn: ast.FunctionDef | None = None) -> None:
     for stmt in fn.body:
         for node in own_nodes(stmt):
             if isinstance(node, ast.FunctionDef):
+                if node.decorator_list:  # (lowering binds the def itself to its name)
+                    raise UnsupportedSyntaxError(
+                        f"a decorated function defined inside the function ({node.name})",
+                        src.locate(node.decorator_list[0]),
+                        "Define it at module level, or apply the decorator in a statement "
+                        f"of its own: {node.name}_d = decorator({node.name}).",
+                    )
                 check(src, node)  # a nested def: a function of its own
                 continue
             kind = REJECT.get(type(node))

@@ -64,8 +64,17 @@ def read_function(fn: Callable) -> FunctionSource:
         for node in ast.walk(tree):
             if hasattr(node, "col_offset"):
                 node.col_offset += indent
+    source = FunctionSource(fn, tree, file)
+    if (inspect.isfunction(fn) or inspect.ismethod(fn)) and inspect.unwrap(fn) is not fn:
+        raise SourceUnavailableError(  # (inspect reads the source of the function inside)
+            f"{name} is a decorator's wrapper (functools.wraps): what the wrapper does to the "
+            "function's arguments and value is not in the source symgrad would read",
+            source.locate(tree.decorator_list[0] if tree.decorator_list else tree),
+            f"Differentiate {fn.__name__}.__wrapped__ (the function itself) where the "
+            "decorator leaves its value as it is, or write the wrapper's work into a function.",
+        )
     tree.decorator_list = []
-    return FunctionSource(fn, tree, file)
+    return source
 
 
 def _quick_lines(fn: Callable) -> tuple[list[str], int] | None:
