@@ -1227,6 +1227,7 @@ def emit_module(
             )
         return Source(compiled.save(path) if path else compiled._artifact.source)
     values = _bind(user_function(fun), tuple(args), {})
+    _check_differentiable(user_function(fun), values, compiled.argnums)
     if kind in ("jvp", "vjp") and any(tree.is_tree(v) for v in values):
         raise SymgradError(
             f"emit_module(kind={kind!r}) of container arguments (dicts, lists, tuples, "

@@ -155,7 +155,7 @@ def _flatten(x: Any, leaves: list) -> Treedef:
         return Treedef(None, static=(x,) if is_static(x) else (), floating=floating)
     order: tuple = ()
     if kind == _DICT:
-        keys = tuple(sorted(x))
+        keys = _sorted_keys(x)
         items = [x[k] for k in keys]
         order = tuple(x) if tuple(x) != keys else ()
     elif kind == _DATA:
@@ -168,6 +168,15 @@ def _flatten(x: Any, leaves: list) -> Treedef:
     cls = type(x) if kind in (_NAMED, _DATA) else None
     children = tuple(_flatten(item, leaves) for item in items)
     return Treedef(kind, cls, keys, children, order=order)
+
+
+def _sorted_keys(d: dict) -> tuple:
+    """A dict's keys sorted, or where they are of types Python cannot compare (`{0: a, "b":
+    b}`), by type name and repr."""
+    try:
+        return tuple(sorted(d))
+    except TypeError:
+        return tuple(sorted(d, key=lambda k: (type(k).__name__, repr(k))))
 
 
 def _build(d: Treedef, leaves) -> Any:

@@ -285,3 +285,32 @@ def test_a_decorators_wrapper_is_refused_not_read_as_the_function_inside(make_fn
         with pytest.raises(symgrad.SourceUnavailableError):
             symgrad.check_grads(fn, (x,))
     np.testing.assert_allclose(symgrad.grad(mod.doubled.__wrapped__)(x), 2 * x)
+
+
+class _Sub(np.ndarray):
+    pass
+
+
+def _bias(b, z):
+    return np.sum(np.tanh(z + b) ** 2)
+
+
+def test_an_ndarray_subclass_argument(tmp_path):
+    # any subclass (np.memmap, a user's) raised "truth value of an array is ambiguous"
+    z = np.random.default_rng(0).standard_normal((4, 3))
+    b = np.array([0.1, -0.2, 0.3])
+    t = np.tanh(z + b)
+    want = np.sum(2 * t * (1 - t**2), axis=0)
+    mapped = np.memmap(tmp_path / "b.dat", dtype=float, mode="w+", shape=(3,))
+    mapped[:] = b
+    for arg in (b.view(_Sub), mapped):
+        np.testing.assert_allclose(symgrad.grad(_bias)(arg, z), want)
+
+
+def _with_a_mode(x, act="tanh"):
+    return np.sum(np.tanh(x)) if act == "tanh" else np.sum(x)
+
+
+def test_emit_module_refuses_argnums_of_a_str_as_grad_does():
+    with pytest.raises(symgrad.NotDifferentiableError, match="'act'"):
+        symgrad.emit_module(_with_a_mode, argnums=1, args=(np.ones(2), "tanh"))

@@ -93,3 +93,32 @@ def test_a_callable_object_is_its_call_method():
             down = through_layers(layers, x)
             layer.W[idx] += h
             assert grads[k].W[idx] == pytest.approx((up - down) / (2 * h), rel=1e-6, abs=1e-9)
+
+
+class Scaled:
+    scale = 2.0  # a class attribute, read through self
+
+    def __init__(self, W):
+        self.W = W
+
+    @property
+    def doubled(self):
+        return self.W * 2.0
+
+    def loss(self, x):
+        return np.sum(self.scale * x**2) + np.sum(self.doubled * x)
+
+
+def test_a_property_is_its_getter_and_a_class_attribute_is_read_again():
+    # a property read inside a method raised an internal RuntimeError; a class attribute
+    # changed after the first call kept the gradient of its old value
+    W, x = np.array([1.0, 2.0, 3.0]), np.array([0.3, -1.2, 0.8])
+    model = Scaled(W)
+    g = symgrad.grad(model.loss)
+    np.testing.assert_allclose(g(x), 2 * 2.0 * x + 2 * W)
+    try:
+        Scaled.scale = 6.0
+        np.testing.assert_allclose(g(x), 2 * 6.0 * x + 2 * W)
+        np.testing.assert_allclose(symgrad.grad(Scaled(W).loss)(x), 2 * 6.0 * x + 2 * W)
+    finally:
+        Scaled.scale = 2.0

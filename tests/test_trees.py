@@ -270,3 +270,16 @@ def test_a_list_of_parameters_sliced():
             down = sliced_layers(params, x)
             b[idx] += h
             assert grads[k][1][idx] == pytest.approx((up - down) / (2 * h), rel=1e-6, abs=1e-9)
+
+
+def keyed(p):
+    return np.sum(p[0] ** 2) + np.sum(p["a"] ** 3)
+
+
+def test_a_dict_whose_keys_python_cannot_order():
+    # sorting {0: ..., "a": ...} raised an internal TypeError
+    x = np.array([0.3, -1.2, 0.8])
+    got = symgrad.grad(keyed)({0: x, "a": x + 1})
+    assert list(got) == [0, "a"]
+    np.testing.assert_allclose(got[0], 2 * x)
+    np.testing.assert_allclose(got["a"], 3 * (x + 1) ** 2)

@@ -275,6 +275,37 @@ def _inline(lw: _Lowerer, fn: types.FunctionType, args: tuple, kwargs: dict, e: 
     return lw.inlined(src, env).run()
 
 
+def record_attribute(lw: _Lowerer, record: Any, e: ast.Attribute) -> Any:
+    """`self.name` (or a field of a dataclass of parameters): an attribute of the instance (a
+    leaf or a constant of its container), or one its class holds, read from the class as it is
+    now each call (`Reads`): a constant, a method, a property's getter inlined on `record`."""
+    try:
+        own = e.attr in vars(record)
+    except TypeError:  # (a class with __slots__: its fields are descriptors of the class)
+        own = True
+    if own:
+        return getattr(record, e.attr)
+    owner = next((c for c in type(record).__mro__ if e.attr in vars(c)), None)
+    if owner is None:
+        raise lw.error(
+            e, f"{type(record).__name__} has no attribute {e.attr!r}", cls=UnknownCallableError
+        )
+    found = vars(owner)[e.attr]
+    lw.reads.note(owner, e.attr, found)
+    if isinstance(found, property) and isinstance(found.fget, types.FunctionType):
+        return _inline(lw, found.fget, (record,), {}, e)
+    plain = (types.FunctionType, staticmethod, classmethod, type)
+    if hasattr(type(found), "__get__") and not isinstance(found, plain):
+        raise lw.error(
+            e,
+            f"attribute .{e.attr} of {type(record).__name__} is a {type(found).__name__}, which "
+            "symgrad does not read",
+            "Compute the value in a method, and call it.",
+            cls=UnknownCallableError,
+        )
+    return getattr(record, e.attr)
+
+
 def _is_library(fn: types.FunctionType) -> bool:
     module = fn.__module__ or ""
     return module.split(".")[0] in ("numpy", "symgrad", "scipy")

@@ -33,7 +33,7 @@ from symgrad.frontend import aliases, fence, local_functions, sequences
 from symgrad.frontend.aliases import Memory
 from symgrad.frontend.booleans import identity_or_membership, lower_boolop, lower_chain, pick
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
-from symgrad.frontend.calls import DICT_READS, lower_call, lower_custom
+from symgrad.frontend.calls import DICT_READS, lower_call, lower_custom, record_attribute
 from symgrad.frontend.loops import Appender, AppendTo, lower_for, lower_while
 from symgrad.frontend.reads import Reads
 from symgrad.frontend.source import FunctionSource
@@ -484,8 +484,8 @@ class _Lowerer:
             return getattr(base, e.attr)  # of a container of parameters
         if hasattr(type(base), "_fields") and e.attr in type(base)._fields:
             return getattr(base, e.attr)  # a NamedTuple's field
-        if id(base) in self.memory.records:  # a dataclass of parameters: its field
-            return getattr(base, e.attr)
+        if id(base) in self.memory.records:  # a dataclass (or self) of parameters
+            return record_attribute(self, base, e)
         if is_const(base) or isinstance(base, (tuple, list)):
             raise self.error(e, f"attribute .{e.attr} of a constant is not supported")
         try:

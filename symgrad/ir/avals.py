@@ -155,7 +155,7 @@ def of_value(v: Any, static: bool = False) -> Aval | None:
         return Aval(shape, np.dtype(v.dtype), ARRAY)
     if isinstance(v, tuple) and all(isinstance(d, int) and not isinstance(d, bool) for d in v):
         return Aval((len(v),), np.dtype(int), TUPLE, v)
-    if v in (bool, int, float, complex) or isinstance(v, type) and issubclass(v, np.generic):
+    if isinstance(v, type) and (v in (bool, int, float, complex) or issubclass(v, np.generic)):
         return of_dtype(np.dtype(v), v)
     return None
 
