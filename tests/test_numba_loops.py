@@ -432,3 +432,27 @@ def test_a_carried_array_someone_else_reads_is_not_added_into(loops_kept, f):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
     assert all(np.array_equal(a, b) for a, b in zip(args, kept))
     assert "added into out" not in g.source, g.source
+
+
+def past_the_end(x):
+    s = 0.0
+    for i in range(x.shape[0] + 1):
+        s = s + x[i] ** 2
+    return s
+
+
+def before_the_start(x):
+    out = np.zeros_like(x)
+    for i in range(x.shape[0]):
+        out[i] = x[i - 2] + 2.0 * x[i]
+    return np.sum(out**3)
+
+
+@pytest.mark.parametrize("fn, x", [(past_the_end, np.ones(4)), (before_the_start, np.ones(1))])
+def test_an_index_out_of_bounds_raises_as_in_numpy(fn, x):
+    # the compiled loop read (and its backward loop wrote) outside the array: a value and a
+    # gradient from other memory, often a crash at exit
+    with pytest.raises(IndexError):
+        fn(x)
+    with pytest.raises(IndexError):
+        symgrad.value_and_grad(fn, backend="numba")(x)

@@ -47,6 +47,9 @@ from symgrad.passes.avals import input_avals
 from symgrad.rules import RULES
 
 DECORATOR = '@numba.njit(cache=True, error_model="numpy")'
+# a loop of the user's indexes as its code says (x[i - 2], x[i] past the end): Numba raises
+# IndexError there as NumPy does, where unchecked it would read and write outside the array
+CHECKED = '@numba.njit(cache=True, error_model="numpy", boundscheck=True)'
 
 
 def compiled_loop(writer, node) -> bool:
@@ -477,7 +480,7 @@ def wrap(
     result = ", ".join(results)
     where = f"`{node.loc.text.strip()}` (line {node.loc.line})" if node.loc else ""
     doc = f"The loop {where}" + (", run backwards" if back else "")
-    source = [DECORATOR, f"def {name}({', '.join(params)}):", f'    """{doc}."""']
+    source = [CHECKED, f"def {name}({', '.join(params)}):", f'    """{doc}."""']
     source += ["    " + line for line in lines] + [f"    return {result or 'None'}"]
     kernels.sources.append("\n".join(source))
     call = f"{name}({', '.join(kernels.literals.get(p, p) for p in params)})"

@@ -49,7 +49,7 @@ def _fused1(x, x_1, y_1, a, h, a_1, shape):
     return t5, y_2
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", boundscheck=True)
 def _loop2(y, s, tape_y_1_row, tape_t5_row, x, h, shape):
     """The loop `for _ in range(s):` (line 61)."""
     y_1 = y
@@ -182,7 +182,7 @@ def _fused4(x_bar_1, y_bar, a, t9, x, h, t8, t6, t, y_3, shape):
     return y_3_bar
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", boundscheck=True)
 def _back5(t2, tape, s, x, h, shape_1):
     """The loop `for _ in range(s):` (line 61), run backwards."""
     y_bar = t2

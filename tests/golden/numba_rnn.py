@@ -8,7 +8,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", boundscheck=True)
 def _loop1(h, stop, tape_h_1_row, W, t1):
     """The loop `for t in range(xs.shape[0]):` (line 45)."""
     h_1 = h
@@ -23,7 +23,7 @@ def _loop1(h, stop, tape_h_1_row, W, t1):
     return tape
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", boundscheck=True)
 def _back2(h, tape, stop_1, W, xs, U):
     """The loop `for t in range(xs.shape[0]):` (line 45), run backwards."""
     h_bar = np.zeros_like(h)
