@@ -293,7 +293,7 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
         for k, (n, a, v) in enumerate(zip(names, avals, values))
     )
     try:
-        loops = artifact.backend == "numba" and like is None
+        loops = artifact.backend == "numba" and like is None and all(map(_numba_types, avals))
         other = None if like is None else next(k for k, v in enumerate(values) if v is like)
         found = _specialisation(artifact, base, avals, signature, loops, other)
     except Exception as e:  # a shape rule's bug must not cost the user the gradient
@@ -311,6 +311,16 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
 
 
 _COMPILED_DOC = " Elementwise work and loops run compiled by Numba."  # (a module's docstring)
+_NOT_NUMBAS = frozenset(map(np.dtype, (np.float16, np.longdouble, np.clongdouble))) - {
+    np.dtype(np.float64),  # (where long double is a double: Windows)
+    np.dtype(np.complex128),
+}
+
+
+def _numba_types(aval) -> bool:
+    """Whether Numba has the dtype of a value of this Aval (float16 and long double: none)."""
+    dtype = getattr(aval, "dtype", None)
+    return dtype is None or dtype not in _NOT_NUMBAS
 
 
 def _specialisation(

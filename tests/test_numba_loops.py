@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -456,3 +457,17 @@ def test_an_index_out_of_bounds_raises_as_in_numpy(fn, x):
         fn(x)
     with pytest.raises(IndexError):
         symgrad.value_and_grad(fn, backend="numba")(x)
+
+
+def test_a_dtype_numba_lacks_runs_the_numpy_module():
+    # float16 raised Numba's own NotImplementedError (long double warned "please report")
+    def f(x):
+        return np.sum(np.sin(x) * x**2)
+
+    for dtype in (np.float16, np.longdouble):
+        x = np.array([0.5, 1.0], dtype=dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = symgrad.grad(f, backend="numba")(x)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got.astype(float), symgrad.grad(f)(x).astype(float))

@@ -8,11 +8,13 @@ of an explicit Runge-Kutta loop and two per backward step); and the geometry of 
 from __future__ import annotations
 
 import importlib.util
+import warnings
 
 import numpy as np
 import pytest
 
 import symgrad
+from symgrad.errors import SpecialisationWarning
 from symgrad.ir.index import Slice
 from symgrad.passes import frames as fr
 from tests.fixtures.golden_fns import rk4
@@ -90,6 +92,17 @@ def zero_d(x, c, d):  # found by the rule-table fuzzer: a 0-d array read by a fr
     return np.sum(np.minimum(d, t[0:2]))
 
 
+def wrapped_end(x):  # the last entry read back from the first (an offset of -(n - 1)):
+    out = np.zeros(len(x) + 1)  # written i - (n + 1), a wrong value and gradient
+    out[:-1] = np.exp(x)
+    out[-1] = out[0]
+    return np.sum(out**2)
+
+
+def empty_slice(x):  # x[:0]'s cotangent, an update of no entry, had no frame: a crash
+    return np.sum(x[:0] ** 2) - np.sum(x[0:] ** 3)
+
+
 CASES = {
     "differences": (differences, (RNG.standard_normal(30), RNG.standard_normal(30)), (0, 1)),
     "shifted_zeros": (shifted_zeros, (RNG.standard_normal(20),), 0),
@@ -101,6 +114,8 @@ CASES = {
     "windows": (windows, (RNG.standard_normal(7), RNG.standard_normal(7), np.ones(2)), (0, 2)),
     "last_entry": (last_entry, (RNG.standard_normal(3), RNG.standard_normal((2, 3))), 1),
     "zero_d": (zero_d, (np.array([-0.7]), np.array([0.3]), np.array(0.1)), (0, 1, 2)),
+    "wrapped_end": (wrapped_end, (RNG.standard_normal(5),), 0),
+    "empty_slice": (empty_slice, (RNG.standard_normal(2),), 0),
 }
 
 
@@ -109,7 +124,9 @@ CASES = {
 def test_slices_read_and_updated_in_nests_match_central_differences_and_numpy(case):
     f, args, argnums = CASES[case]
     symgrad.check_grads(f, args, argnums, backend="numba", modes=("rev", "fwd"))
-    got = symgrad.value_and_grad(f, argnums, backend="numba")(*args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpecialisationWarning)
+        got = symgrad.value_and_grad(f, argnums, backend="numba")(*args)
     want = symgrad.value_and_grad(f, argnums)(*args)
     np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
     pairs = zip(got[1], want[1]) if isinstance(argnums, tuple) else [(got[1], want[1])]

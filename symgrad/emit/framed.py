@@ -56,9 +56,11 @@ def _plus(index: str, k: int, c: int, d: int) -> str:
     """`index + (shape[d] * k + c)` as text."""
     if not k:
         return index if not c else f"{index} + {c}" if c > 0 else f"{index} - {-c}"
-    length = f"shape[{d}]"
+    sign = "+" if k > 0 else "-"
+    k, c = abs(k), c if k > 0 else -c  # index - (shape[d] * |k| - c) where k < 0
+    length = f"shape[{d}]" if k == 1 else f"{k} * shape[{d}]"
     term = length if not c else f"({length} + {c})" if c > 0 else f"({length} - {-c})"
-    return f"{index} + {term}" if k > 0 else f"{index} - {term}"
+    return f"{index} {sign} {term}"
 
 
 def _entry(frame, index: list[str]) -> list[str]:

@@ -103,6 +103,8 @@ def layout(graph, members, roles: dict) -> Layout | None:
         if not fr.within(frames[m], nest) or fr.lengths(frames[m], nest) != shapes[m]:
             return None
     regions = {m: _region(graph, m, frames[m], nest) for m in cells if roles[m] == UPDATE}
+    if None in regions.values():  # an update of no entry (`x[:0]`'s cotangent): no frame
+        return None
     reads = {}
     for m in cells:
         node = graph[m]
