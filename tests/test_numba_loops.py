@@ -471,3 +471,19 @@ def test_a_dtype_numba_lacks_runs_the_numpy_module():
             got = symgrad.grad(f, backend="numba")(x)
         assert got.dtype == dtype
         np.testing.assert_allclose(got.astype(float), symgrad.grad(f)(x).astype(float))
+
+
+def steps_of(x, k):
+    h = x
+    for i in range(k):
+        h = np.tanh(h * 1.5 + 0.1)
+    return np.sum(h)
+
+
+def test_a_range_of_a_0d_array_stays_a_python_loop():
+    # Numba's range refused the 0-d array: a "could not compile, please report" warning
+    x = np.linspace(-1.0, 1.0, 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = symgrad.grad(steps_of, backend="numba")(x, np.array(2))
+    np.testing.assert_allclose(got, symgrad.grad(steps_of)(x, 2))

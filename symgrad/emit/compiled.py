@@ -60,7 +60,9 @@ def compiled_loop(writer, node) -> bool:
         return False
     view = Loop(node)
     body = view.body
-    if _large(view) or not _compiles(body, _within(writer.plan, body)):
+    if _large(view) or _array_bounds(writer.graph, node):
+        return False
+    if not _compiles(body, _within(writer.plan, body)):
         return False
     if not _stable(writer.graph, node):
         return False
@@ -89,11 +91,18 @@ def compiled_vjp(writer, node) -> bool:
     g = writer.graph
     item = g[node.inputs[0]]
     forward = g[item.inputs[0]] if item.op == "item" else None
-    if forward is None or forward.op not in ("loop", "while"):
+    if forward is None or forward.op not in ("loop", "while") or _array_bounds(g, forward):
         return False
     if tape_item(g, forward) is not None and (id(g), node.inputs[0]) not in kernels.arrays:
         return False  # a list (a loop written in Python, or compiled after all: `attempt`)
     return _vjp_compiles(writer.plan, node)
+
+
+def _array_bounds(graph, loop) -> bool:
+    """Whether a `for` loop's range has a bound that is an array (`range(k)` of a 0-d int
+    array, which Numba's range refuses)."""
+    bounds = loop.inputs[:3] if loop.op == "loop" else ()
+    return any(getattr(graph[b].aval, "kind", None) == ARRAY for b in bounds)
 
 
 LOOP_ARRAY_MAX = 1 << 14  # entries: a compiled loop tapes larger arrays in typed lists of
