@@ -475,7 +475,7 @@ def test_a_dtype_numba_lacks_runs_the_numpy_module():
 
 def steps_of(x, k):
     h = x
-    for i in range(k):
+    for _ in range(k):
         h = np.tanh(h * 1.5 + 0.1)
     return np.sum(h)
 
