@@ -870,15 +870,27 @@ class Compiled:
         )
 
     @property
-    def _latest(self) -> _Artifact:
-        """The module for the signature of the latest call, or the shape-polymorphic one."""
-        base, latest, *trees = self._last
-        if trees and trees[0]:  # the latest call's, of containers
-            artifact = _compile(
+    def _polymorphic(self) -> _Artifact:
+        """The shape-polymorphic module: for the containers of the latest call where it had
+        some (a method's self is one), else for arrays and numbers."""
+        _, _, *trees = self._last
+        if trees and trees[0]:
+            return _compile(
                 self.fn, self.argnums, self.kind, self._single, trees[0], self.has_aux, self.backend
             )
-        else:
-            artifact = self._artifact
+        if self.bound is not None:
+            raise SymgradError(
+                f"{self.__qualname__} of a method: its module is compiled for its object's "
+                "attributes, which a call gives",
+                hint="Call it once first, then save it (or read .source).",
+            )
+        return self._artifact
+
+    @property
+    def _latest(self) -> _Artifact:
+        """The module for the signature of the latest call, or the shape-polymorphic one."""
+        base, latest, *_ = self._last
+        artifact = self._polymorphic
         return latest if base is artifact else artifact
 
     @property
@@ -895,8 +907,9 @@ class Compiled:
 
     def save(self, path: str) -> str:
         """Write the shape-polymorphic module (for any argument shapes) to `path`; it imports
-        only NumPy. Returns the source."""
-        source = self._artifact.source
+        only NumPy (for the containers of the latest call, where it had some). Returns the
+        source."""
+        source = self._polymorphic.source
         with open(path, "w") as f:
             f.write(source)
         return source

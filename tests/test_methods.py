@@ -122,3 +122,15 @@ def test_a_property_is_its_getter_and_a_class_attribute_is_read_again():
         np.testing.assert_allclose(symgrad.grad(Scaled(W).loss)(x), 2 * 6.0 * x + 2 * W)
     finally:
         Scaled.scale = 2.0
+
+
+def test_a_methods_gradient_saves_the_module_of_its_objects_attributes(tmp_path):
+    # save() lowered self as an array ("the array attribute .scale is not supported")
+    model = Scaled(np.array([1.0, 2.0, 3.0]))
+    g = symgrad.grad(model.loss)
+    with pytest.raises(symgrad.SymgradError, match="Call it once first"):
+        g.save(str(tmp_path / "before.py"))
+    x = np.array([0.3, -1.2, 0.8])
+    g(x)
+    source = g.save(str(tmp_path / "after.py"))
+    assert "def grad_loss(W, x):" in source, source
