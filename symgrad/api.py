@@ -790,6 +790,8 @@ def _failed(artifact: _Artifact, fn: Callable, values, error: Exception, like) -
     if isinstance(error, ValueError):
         if raised_by == "_check_scalar":
             raise NotDifferentiableError(f"{fn.__qualname__}: {error}") from None
+        if raised_by in ("_vector_norm", "_vector"):  # a matrix norm: not in the module
+            raise SymgradError(f"{fn.__qualname__}: {str(error).removeprefix('symgrad: ')}")
         raise error
     if isinstance(error, TypeError) and raised_by == "_list_times":  # `[a] * n`, n an int
         raise SymgradError(f"{fn.__qualname__}: {str(error).removeprefix('symgrad: ')}") from None

@@ -73,7 +73,12 @@ BAD = {
         symgrad.SymgradError,
         "optimize= must be a constant",
     ),
-    "norm_ord": ("return np.linalg.norm(x, ord=1)", symgrad.SymgradError, "ord=1"),
+    "norm_ord": ("return np.linalg.norm(x, ord='nuc')", symgrad.SymgradError, "ord='nuc'"),
+    "norm_axes": (
+        "return np.linalg.norm(x, ord=1, axis=(0, 1))",
+        symgrad.SymgradError,
+        "ord=1 and axis=(0, 1)",
+    ),
     "no_return": ("y = x", symgrad.UnsupportedSyntaxError, "does not return a value"),
     "varargs": ("return np.sum(x) + np.sum(more[0])", symgrad.UnsupportedSyntaxError, "*args"),
     "invert": ("return np.sum(~x)", symgrad.UnsupportedSyntaxError, "Invert"),

@@ -322,7 +322,16 @@ def _where(condition, x=None, y=None):
 
 
 def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 (NumPy's name)
-    return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+    """The 2-norm (Frobenius) and a vector's p-norms, as NumPy defines them."""
+    reduce = {"axis": axis, "keepdims": keepdims}
+    if ord in (None, "fro", 2):
+        return np.sqrt(np.sum(x * x, **reduce))
+    if ord == 1:
+        return np.sum(np.abs(x), **reduce)
+    if ord in (np.inf, -np.inf):
+        return (np.max if ord > 0 else np.min)(np.abs(x), **reduce)
+    p = sp.nsimplify(ord)
+    return np.sum(np.abs(x) ** p, **reduce) ** (1 / p)
 
 
 def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kwargs):

@@ -40,6 +40,8 @@ signature the Avals describe, and the emitted module is used only for that signa
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from symgrad.ir.avals import ARRAY, LARGE, PYTHON, SCALAR, Aval, broadcast, nbytes, one_int
@@ -163,7 +165,9 @@ def hooked(rw, node) -> int | None:
     template = rule.specialise({k: _each(i, lambda j: rw.g[j].aval) for k, i in grouped.items()})
     if template is None:
         return None
-    return _build(rw, node, template, {k: _each(i, Value) for k, i in grouped.items()})
+    args = {k: _each(i, Value) for k, i in grouped.items()}
+    statics = inspect.signature(template).parameters.keys() - args.keys()  # (those it takes)
+    return _build(rw, node, template, {**args, **{k: node.attrs[k] for k in statics}})
 
 
 def _each(ids, f):

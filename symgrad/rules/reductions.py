@@ -16,7 +16,7 @@ zeros, and the scans and shifts they are made of are differentiable again.
 import numpy as np
 
 from symgrad.errors import SymgradError
-from symgrad.ir.avals import ARRAY, Aval
+from symgrad.ir.avals import ARRAY, SCALAR, Aval
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
 from symgrad.rules.table import LINEAR, Fold, call, defrule
@@ -255,20 +255,59 @@ reduction(
 )
 
 
+def _vector_ord(ord_) -> bool:
+    """Whether ord names a vector norm (a p-norm, p > 0 or ±inf) other than the 2-norm."""
+    number = isinstance(ord_, (int, float)) and not isinstance(ord_, bool)
+    return number and (ord_ > 0 or ord_ == -np.inf) and ord_ != 2
+
+
 def _norm_ord(attrs):
-    """The 2-norm of vectors and the Frobenius norm of matrices; ord=2 only along one axis
-    (on a matrix it would be the spectral norm)."""
+    """The 2-norm of vectors and the Frobenius norm of matrices; along one axis, a p-norm of
+    vectors (ord=1, 2, 3.5, np.inf, -np.inf; a matrix's own norms are not differentiated)."""
     ord_, axis = attrs["ord"], attrs["axis"]
-    if ord_ is None or ord_ == "fro" or ord_ == 2 and isinstance(axis, int):
+    if ord_ is None or ord_ == "fro" or (ord_ == 2 or _vector_ord(ord_)) and isinstance(axis, int):
         return
     raise SymgradError(
-        f"np.linalg.norm with ord={ord_!r} is not supported; the 2-norm (ord=None, or ord=2 "
-        "with an int axis) and the Frobenius norm are"
+        f"np.linalg.norm with ord={ord_!r}{'' if axis is None else f' and axis={axis!r}'} is not "
+        "supported; the 2-norm and Frobenius norm (ord=None), and a vector's p-norm (ord=1, 2, "
+        "3.5, np.inf: of a vector, or along an int axis) are"
     )
 
 
-def _norm_vjp(g, ans, x, axis, keepdims):
-    return _spread(g / ans, x, axis, keepdims) * x
+def _as_vector(x, ord=None, axis=None, keepdims=False):
+    """np.linalg.norm(x, ord) of a p-norm (ord=1, 2, np.inf) of all of x: a vector's, which
+    symgrad differentiates (`vector_norm`, `Rule.route`); of a matrix, a matrix norm."""
+    if axis is None and (ord == 2 or _vector_ord(ord)):
+        return "vector_norm", (x,), {"ord": ord, "keepdims": keepdims}
+    return None
+
+
+def _sign(x):
+    """The derivative of |x|: 1 at 0, as in JAX (`np.abs`)."""
+    return ops.where(x >= 0, 1.0, -1.0)
+
+
+def _slopes(ans, x, ord, axis, keepdims):
+    """d ans / d x of a p-norm along axis: sign x ⊙ |x|^(p-1) / ans^(p-1); for ±inf, sign x at
+    the entries of largest (smallest) |x|, shared among ties."""
+    if ord == 1:
+        return _sign(x)
+    if ord in (np.inf, -np.inf):
+        peak = ops.equal(ops.abs(x), _spread(ans, x, axis, keepdims))
+        return _sign(x) * peak / ops.sum(peak, axis=axis, keepdims=True)
+    return _sign(x) * (ops.abs(x) / _spread(ans, x, axis, keepdims)) ** (ord - 1)
+
+
+def _norm_vjp(g, ans, x, ord, axis, keepdims):
+    if ord in (None, "fro", 2):  # (v / ‖x‖ first: n ** 2's 2 n v / n then cancels to 2 v)
+        return _spread(g / ans, x, axis, keepdims) * x
+    return _spread(g, x, axis, keepdims) * _slopes(ans, x, ord, axis, keepdims)
+
+
+def _norm_jvp(t, ans, x, ord, axis, keepdims):
+    if ord in (None, "fro", 2):
+        return ops.sum(x * t, axis=axis, keepdims=keepdims) / ans
+    return ops.sum(t * _slopes(ans, x, ord, axis, keepdims), axis=axis, keepdims=keepdims)
 
 
 defrule(
@@ -277,16 +316,85 @@ defrule(
     call("np.linalg.norm"),
     numpy=(np.linalg.norm,),
     vjp={"x": _norm_vjp},
-    jvp={"x": lambda t, ans, x, axis, keepdims: ops.sum(x * t, axis=axis, keepdims=keepdims) / ans},
+    jvp={"x": _norm_jvp},
     shape="reduce",
     validate=_norm_ord,
+    route=_as_vector,
     examples=(
         "np.linalg.norm(x) | x: 3x4",
         "np.linalg.norm(x, axis=1) | x: 3x4",
         "np.linalg.norm(x, axis=0, keepdims=True) | x: 3x4",
+        "np.linalg.norm(x, 1, axis=1) | x: 3x4 nonzero",
+        "np.linalg.norm(x, np.inf, axis=0) | x: 3x4 nonzero",
+        "np.linalg.norm(x, 3, axis=-1, keepdims=True) | x: 3x4 nonzero",
     ),
-    math="broadcast v / ‖x‖ over the reduced axes, ⊙ x (2-norm and Frobenius)",
+    math="broadcast v ⊙ sign x ⊙ |x|^(p-1) / ‖x‖_p^(p-1) over the reduced axes (p = 2: v / ‖x‖ "
+    "⊙ x, also Frobenius; p = 1: sign x; ±inf: sign x at the extreme entries, shared by ties)",
 )
+
+
+def _vector_norm_vjp(g, ans, x, ord, keepdims):
+    return _norm_vjp(g, ans, ops.vector(x), ord, None, keepdims)  # (all of a vector)
+
+
+def _vector_norm_jvp(t, ans, x, ord, keepdims):
+    return _norm_jvp(t, ans, ops.vector(x), ord, None, keepdims)
+
+
+def _of_a_vector(ins: dict):
+    """A vector_norm of what is known to be a vector: np.linalg.norm along its axis."""
+    x = ins["x"]
+    if x is None or x.kind != ARRAY or x.shape is None or len(x.shape) != 1:
+        return None
+    return lambda x, ord, keepdims: ops.norm(x, ord=ord, axis=0, keepdims=keepdims)
+
+
+defrule(
+    "vector_norm",
+    "x, ord=None, keepdims=False",
+    call("_vector_norm"),
+    helper=runtime._vector_norm,
+    vjp={"x": _vector_norm_vjp},
+    jvp={"x": _vector_norm_jvp},
+    aval=lambda ins, attrs: _vector_norm_aval(ins["x"], attrs["keepdims"]),
+    specialise=_of_a_vector,
+    examples=(
+        "np.linalg.norm(x, 1) | x: 4 nonzero",
+        "np.linalg.norm(x, -np.inf) | x: 4 nonzero",
+        "np.linalg.norm(x, ord=2.5, keepdims=True) | x: 4 nonzero",
+        "np.linalg.norm(x, 2) | x: 3",
+    ),
+    math="as norm's along the one axis (it raises where x is not a vector)",
+)
+
+
+def _vector_alone(ins: dict):
+    """`_vector(x)` of what is known to be a vector: x."""
+    x = ins["x"]
+    known = x is not None and x.kind == ARRAY and x.shape is not None and len(x.shape) == 1
+    return (lambda x: x) if known else None
+
+
+defrule(
+    "vector",
+    "x",
+    call("_vector"),
+    helper=runtime._vector,
+    vjp={"x": lambda g: g},
+    jvp=LINEAR,
+    view=True,
+    aval=lambda ins, attrs: ins["x"],
+    specialise=_vector_alone,
+    examples=("_vector(x) | x: 4",),
+    math="v (it raises where x is not a vector)",
+)
+
+
+def _vector_norm_aval(x, keepdims: bool) -> Aval | None:
+    if x is None or x.dtype is None or x.dtype.kind not in "fc":
+        return None
+    dtype = np.dtype(np.float32) if x.dtype in (np.float32, np.complex64) else np.dtype(float)
+    return Aval((1,), dtype, ARRAY) if keepdims else Aval((), dtype, SCALAR)
 
 
 def _cumsum_vjp(g, a, axis):

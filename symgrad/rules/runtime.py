@@ -176,6 +176,27 @@ def _split_part_vjp(g, x, sections=1, axis=0, part=0):
     return out
 
 
+def _vector_norm(x, ord=None, keepdims=False):
+    """np.linalg.norm(x, ord) of a vector (a p-norm); of a matrix it is a matrix norm, which
+    the gradient symgrad wrote does not compute."""
+    if np.ndim(x) != 1:
+        raise ValueError(
+            f"symgrad: np.linalg.norm(x, ord={ord!r}) of an array of shape {np.shape(x)} is a "
+            "matrix norm, which symgrad does not differentiate (a vector's p-norm it does)"
+        )
+    return np.linalg.norm(x, ord, keepdims=keepdims)
+
+
+def _vector(x):
+    """x, a vector (the derivative of a vector's p-norm reads it), else the error."""
+    if np.ndim(x) != 1:
+        raise ValueError(
+            f"symgrad: np.linalg.norm(x, ord) of an array of shape {np.shape(x)} is a matrix "
+            "norm, which symgrad does not differentiate (a vector's p-norm it does)"
+        )
+    return x
+
+
 def _list_times(seq, other):
     """`[a, b] * other` for a list or tuple (seq, as an array here) and a value known only when
     the function runs: NumPy's product where other is an array or a float; where it is an int,
