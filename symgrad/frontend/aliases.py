@@ -50,6 +50,7 @@ class Memory:
         self.unsure: dict[tuple, str] = {}
         self.kinds: dict[tuple, str | None] = {}  # a body's params: `array_kind` of its value
         self.records: set[int] = set()  # dataclass instances holding parameters (by id)
+        self.appended: dict[tuple, str] = {}  # a loop's result that its list's last item is
 
     def first(self, graph: Graph, nid: int) -> tuple:
         """The first value of the object `nid` holds (itself unless an update made it)."""
@@ -349,14 +350,18 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
         for b in bases:
             memory.maybe.add(memory.first(graph, b))
     _unbind_what_it_may_be(lw, old, name, lw.src.locate(where).line)
-    outside = [] if known else [w for b in bases for w in _outside(lw, b)]
-    if outside:
+    outside = [w for b in bases for w in _outside(lw, b)]
+    if outside:  # (a name, or an item of a list, from before this loop or if)
+        why = (
+            "which symgrad cannot follow into the loop or if"
+            if known
+            else "and symgrad cannot tell an ndarray from a number here"
+        )
         raise lw.error(
             where,
             f"`{name} {op}= ...` changes {name} in place if it is an ndarray, and "
-            f"{', '.join(outside)}, from before this loop or if, would see it; symgrad cannot "
-            "tell an ndarray from a number here",
-            f"Write {name} = {name} {op} ... for a new value.",
+            f"{', '.join(outside)}, from before this loop or if, would see it, {why}",
+            f"Write {name} = {name} {op} ... for a new value (or hold a copy: {name}.copy()).",
             cls=UnsupportedSyntaxError,
         )
     if not holders:  # no other name sees the change now; but a loop's next iteration may
@@ -398,8 +403,12 @@ def refuse_if_appended(lw: _Lowerer, old: Value, name: str, where, what: str, in
 def list_holding(lw: _Lowerer, value: Value) -> str | None:
     """The name of a loop's list to which an iteration appended `value`'s array (as it was
     when the loop's body began, or as it is), a view of it, or the array it views, seen from
-    this function, the functions that inlined it and the loop bodies it is in."""
+    this function, the functions that inlined it and the loop bodies it is in; or of which
+    a loop that ran before holds the last item (`Memory.appended`)."""
     for level, nid in _levels(lw, value.id):
+        held = lw.memory.appended.get(lw.memory.first(level.graph, base_of(level.graph, nid)))
+        if held is not None:
+            return held
         scope = level
         while scope is not None:
             env = scope.env

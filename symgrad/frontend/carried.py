@@ -12,6 +12,7 @@ and is still held.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,22 +28,45 @@ if TYPE_CHECKING:
 
 
 def refuse_appended_and_updated(lw, s, body: Graph, env, slots, params, appenders) -> None:
-    """A carried array appended to a list as it is, whose elements the next iteration assigns
-    to: Python's list would hold that one array, changed afterwards; symgrad's the values."""
+    """A carried array appended to a list as it is (or a view of it), which the body changes
+    in place (`acc += v`, `acc[i] = v`): the next iteration changes the items appended before,
+    as Python's list holds that one array; symgrad's holds the values."""
+    memory = lw.memory
     for slot, param in zip(slots, params):
-        name = slot.names[0]
-        final = dict.get(env, name)
-        if not any(n.op == "setitem" and n.inputs[0] == param.id for n in body.nodes()):
+        name, final = slot.names[0], dict.get(env, slot.names[0])
+        changed = memory.was_changed(body, param.id)
+        array = (
+            aliases.array_kind(body, param.id, memory)
+            or isinstance(slot.value, Value)
+            and (
+                aliases.array_kind(lw.graph, slot.value.id, memory)  # (an array before the loop)
+            )
+        )
+        maybe = array and any(  # `acc += v` of an array,
+            isinstance(n, ast.AugAssign) and getattr(n.target, "id", None) in slot.names
+            for n in ast.walk(ast.Module(s.body, []))  # in a branch or nested loop too
+        )
+        if not (changed or maybe):
             continue
+        kept = {(body, param.id)}  # the object the next iteration starts from
+        if isinstance(final, Value):
+            kept.add(memory.first(body, aliases.base_of(body, final.id)))
         for a in appenders:
-            if isinstance(final, Value) and isinstance(a.value, Value) and a.value.id == final.id:
+            if appended_object(memory, body, a) in kept:
                 raise lw.error(
                     s,
-                    f"{a.name}.append({name}) keeps the array {name}, whose elements the next "
-                    "iteration assigns to, changing the list's items too",
+                    f"{a.name}.append(...) keeps the array {name} (or a view of it), which the "
+                    "next iteration changes in place, changing the list's items too",
                     f"Append a copy: {a.name}.append({name}.copy()).",
                     cls=UnsupportedSyntaxError,
                 )
+
+
+def appended_object(memory, body: Graph, appender) -> tuple | None:
+    """The object (`Memory.first`) of the array an appender's value is, or is a view of."""
+    if not isinstance(appender.value, Value):
+        return None
+    return memory.first(body, aliases.base_of(body, appender.value.id))
 
 
 @dataclass

@@ -240,6 +240,14 @@ def _lower_loop_once(
             lw.memory.may_be[(lw.graph, item.id)] = (slot.value.id, why)
         for name in slot.names:
             lw.env[name] = item
+    for k, slot in enumerate(slots):  # a list whose last item is the loop's result itself
+        final = finals[k]
+        last = isinstance(final, Value) and lw.memory.first(body, aliases.base_of(body, final.id))
+        for a in appenders:
+            if last and carried.appended_object(lw.memory, body, a) == last:
+                result = lw.env[slot.names[0]]
+                if isinstance(result, Value):
+                    lw.memory.appended[lw.memory.first(lw.graph, result.id)] = a.name
     shared = carried.list_items_are_arrays(lw, env, appenders, slots, params, items, loc)
     aliases.carry_out_unsure(lw, env, zip(finals, items))
     carried.mark_unsure(lw, s, env, slots, params, finals, items)
