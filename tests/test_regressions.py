@@ -415,3 +415,30 @@ def test_p_norms_of_vectors(make_fn):
     symgrad.check_grads(m.rows, (rng.standard_normal((3, 4)),), modes=("rev", "fwd"))
     with pytest.raises(symgrad.SymgradError, match="matrix norm"):
         symgrad.grad(m.l1)(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "return np.sum(np.full(3, c) * np.arange(3.0))",
+        "return np.sum(np.full_like(np.ones(3), fill_value=c) ** 2)",
+        "return np.sum(np.linspace(0.0, c, 5) ** 2)",
+        "return np.sum(np.arange(c, c + 0.5, 0.1))",
+    ],
+)
+def test_a_constructor_of_a_differentiated_value_is_refused_not_zero(make_fn, body):
+    # np.full's fill value, np.linspace's bounds and np.arange's start passed no gradient:
+    # d/dc of sum(full(3, c) * [0, 1, 2]) was 0.0, silently
+    f = make_fn(f"def f(c):\n    {body}\n").f
+    with pytest.raises(symgrad.NotDifferentiableError, match="no derivative of np"):
+        symgrad.grad(f)(0.7)
+    with pytest.raises(symgrad.NotDifferentiableError):
+        symgrad.jvp(f, (0.7,), (1.0,))
+
+
+def test_constructors_of_constants_and_lengths_are_differentiated_past(make_fn):
+    m = make_fn(
+        "def f(x):\n    n = x.shape[0]\n    return np.sum(x * np.arange(n)) + "
+        "np.sum(np.linspace(0, 1, n) * x) + np.sum(np.full(n, 2.0) * x)\n"
+    )
+    symgrad.check_grads(m.f, (np.array([0.5, 1.0, 2.0]),), modes=("rev", "fwd"))

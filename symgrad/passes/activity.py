@@ -42,7 +42,13 @@ def active(graph: Graph, wrt: list[int], kind: str = "vjp") -> set[int]:
     needed = graph.ancestors_of(graph.outputs)
     outputs: dict[int, set[int]] = {}  # loop or cond -> its active output positions
     for node in graph.nodes():
-        if node.op in ("param", "const") or RULES[node.op].nondiff:
+        if node.op in ("param", "const"):
+            continue
+        rule = RULES[node.op]
+        if rule.nondiff:
+            smooth = rule.smooth_in(len(node.inputs)) if rule.smooth_in else ()
+            if any(node.inputs[k] in depends for k in smooth if k < len(node.inputs)):
+                blocked.append(node)
             continue
         if node.op == "item" and node.inputs[0] in outputs:
             if node.attrs["index"] in outputs[node.inputs[0]]:
@@ -55,6 +61,15 @@ def active(graph: Graph, wrt: list[int], kind: str = "vjp") -> set[int]:
             blocked.append(node)
     what = "backward function" if kind == "vjp" else "forward-mode (JVP) rule"
     for node in blocked:
+        if node.id in needed and RULES[node.op].nondiff:
+            raise NotDifferentiableError(
+                f"np.{node.op}'s value changes with a value symgrad differentiates here (the "
+                f"fill value, a bound), and symgrad has no derivative of np.{node.op} yet",
+                node.loc,
+                "Write it with arithmetic: np.zeros(shape) + v for np.full(shape, v), "
+                "start + (stop - start) * np.linspace(0.0, 1.0, n) for np.linspace(start, stop, "
+                "n), start + step * np.arange(n) for np.arange(start, stop, step).",
+            )
         if node.id in needed:
             raise NotDifferentiableError(
                 f"'{node.op}' has no {what} yet, so symgrad cannot differentiate "

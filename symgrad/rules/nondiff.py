@@ -264,6 +264,14 @@ def _shape_rule(name: str):
     return _index_tuple(name) if name in _INDEX_TUPLES else None
 
 
+_SMOOTH_IN = {  # (Rule.smooth_in) np.full(shape, v), np.linspace(start, stop, ...), np.arange(
+    "full": lambda n: (1,),  # start, stop, step): stop decides the length alone
+    "full_like": lambda n: (1,),
+    "linspace": lambda n: (0, 1),
+    "arange": lambda n: (0, 2) if n > 1 else (),
+}
+
+
 def _plain(ins: dict, attrs: dict) -> bool:
     """Numba makes the array (`Rule.jit`) when no keyword (a dtype) is given."""
     return not attrs.get("kwargs")
@@ -284,6 +292,7 @@ for _name in _OTHER:
         aval=_shape_rule(_name),
         jit=_plain if _MADE.get(_name) in ("like", "shape") else None,
         fill=_FILLS.get(_name),
+        smooth_in=_SMOOTH_IN.get(_name),
     )
 
 defrule(  # `n // 2`: on static Python ints, folded to its value (`emit.python`)
