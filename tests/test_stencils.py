@@ -103,6 +103,13 @@ def empty_slice(x):  # x[:0]'s cotangent, an update of no entry, had no frame: a
     return np.sum(x[:0] ** 2) - np.sum(x[0:] ** 3)
 
 
+def oscillator(y0, k):  # k's cotangent, a number, was added up in a nest as `k_bar[] += ...`
+    y = y0
+    for _ in range(10):
+        y = y + 0.1 * np.array([y[1], -k * y[0]])
+    return y[0]
+
+
 CASES = {
     "differences": (differences, (RNG.standard_normal(30), RNG.standard_normal(30)), (0, 1)),
     "shifted_zeros": (shifted_zeros, (RNG.standard_normal(20),), 0),
@@ -116,6 +123,7 @@ CASES = {
     "zero_d": (zero_d, (np.array([-0.7]), np.array([0.3]), np.array(0.1)), (0, 1, 2)),
     "wrapped_end": (wrapped_end, (RNG.standard_normal(5),), 0),
     "empty_slice": (empty_slice, (RNG.standard_normal(2),), 0),
+    "oscillator": (oscillator, (np.array([1.0, 0.2]), 2.0), (0, 1)),
 }
 
 

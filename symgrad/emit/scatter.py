@@ -183,7 +183,7 @@ def into(sub, outs: dict[int, tuple[str, int]]) -> set[int]:
         fused = g[item].inputs[0]
         alone = g.users(item) == [at] if at == out else _only_output(g, item)
         region = indexing.region(g, g[at]) if at == out else g[captured].aval.shape
-        if not alone or region != g[item].aval.shape:
+        if not alone or region != g[item].aval.shape or not region:  # (a number: returned)
             continue
         if at == out:
             parts = g[out].inputs[2:]
