@@ -684,3 +684,51 @@ def test_a_loop_that_changes_nothing_in_place_carries_what_it_did(make_fn):
     (loop,) = [n for n in lower(mod.rnn).nodes() if n.op == "loop"]
     assert loop.attrs["n_carried"] == 1  # h alone: h0, which h held before the loop, is not
     symgrad.check_grads(mod.rnn, (VEC, 0.5), (0, 1), modes=("rev", "fwd"))
+
+
+CONTAINERS = """
+def through_a_dict(x):
+    d = {"a": np.zeros(len(x))}
+    acc = d["a"]
+    for i in range(len(x)):
+        acc[i] = x[i] ** 3
+    return np.sum(d["a"])
+
+def named_before_the_loop(x):
+    state = {"h": np.zeros(len(x))}
+    h = state["h"]
+    for i in range(len(x)):
+        h[i] = x[i] ** 2
+    return np.sum(state["h"])
+
+def read_from_a_dict_in_the_loop(x):
+    state = {"h": np.zeros(len(x))}
+    for i in range(len(x)):
+        h = state["h"]
+        h[i] = x[i] ** 2
+    return np.sum(state["h"])
+
+def a_view_in_a_list(x):
+    Y = np.zeros((2, len(x)))
+    rows = [Y[0], Y[1]]
+    for i in range(len(x)):
+        Y[0, i] = x[i] ** 2
+    return np.sum(rows[0])
+"""
+
+
+def test_a_dicts_item_sees_an_update_through_another_name(make_fn):
+    # d["a"] kept the zeros it held (0.0 for 9.0, silently)
+    m = make_fn(CONTAINERS)
+    x = np.array([1.0, 2.0])
+    for fn in (m.through_a_dict, m.named_before_the_loop):
+        assert symgrad.jit(fn)(x) == fn(x.copy())
+        symgrad.check_grads(fn, (x,), modes=("rev", "fwd"))
+
+
+@pytest.mark.parametrize("name", ["read_from_a_dict_in_the_loop", "a_view_in_a_list"])
+def test_an_update_a_containers_item_would_see_is_refused(make_fn, name):
+    # the item kept the value it had before the loop (0.0 for 14.0, silently)
+    fn = getattr(make_fn(CONTAINERS), name)
+    with pytest.raises(symgrad.UnsupportedSyntaxError):
+        symgrad.grad(fn)(np.array([1.0, 2.0, 3.0]))

@@ -234,17 +234,25 @@ def _holds(v: Any, nid: int) -> bool:
         return v.id == nid
     if isinstance(v, (tuple, list)):
         return any(_holds(x, nid) for x in v)
+    if type(v) is dict:
+        return any(_holds(x, nid) for x in v.values())
     return False
 
 
-def _replaced(v: Any, old: int, new: Value) -> Any:
+def _replaced(v: Any, old: int, new: Value, views: set[int] = frozenset(), why=None) -> Any:
+    """v with the value `old` replaced by `new` in it (in a tuple, a list, a dict), and the
+    values in `views` (views of old) by `why`, an `Unbound`; a list or dict changed in place
+    (one object, however many names hold it)."""
     if isinstance(v, Value):
-        return new if v.id == old else v
+        return new if v.id == old else why if v.id in views else v
     if isinstance(v, tuple):
-        items = tuple(_replaced(x, old, new) for x in v)
+        items = tuple(_replaced(x, old, new, views, why) for x in v)
         return v if all(a is b for a, b in zip(items, v)) else items
     if isinstance(v, list):
-        v[:] = [_replaced(x, old, new) for x in v]  # one list, however many names hold it
+        v[:] = [_replaced(x, old, new, views, why) for x in v]
+    if type(v) is dict:
+        for k, x in v.items():
+            v[k] = _replaced(x, old, new, views, why)
     return v
 
 
@@ -305,17 +313,13 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
     views = _views_of(graph, old.id)
     line = lw.src.locate(where).line
     _unbind_what_it_may_be(lw, old, name, line)
+    why = Unbound(f"is a view of {what(name)}, which line {line} changed")
     for scope in _scopes(lw):
         env = scope.env
         for k, v in list(dict.items(env)):
-            if isinstance(v, Value) and v.id in views:
-                dict.__setitem__(
-                    env, k, Unbound(f"is a view of {what(name)}, which line {line} changed")
-                )
-            else:
-                replaced = _replaced(v, old.id, new)
-                if replaced is not v:
-                    dict.__setitem__(env, k, replaced)
+            replaced = _replaced(v, old.id, new, views, why)  # (a view in a list: an item
+            if replaced is not v:  # that reading is an error)
+                dict.__setitem__(env, k, replaced)
 
 
 def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, op: str) -> bool:

@@ -165,6 +165,18 @@ def check_body(lw, s, env: BodyEnv, slots, params, again: Again) -> Again | None
     aliasing through the loop cannot be modelled."""
     more = Again([], set(), {})
     slot_names = {n for slot in slots for n in slot.names}
+    named = {p.id for p in env.read_as.values()}
+    for p in env.outer_ids:  # read through a dict, list or tuple alone: no name to carry
+        if p not in named and lw.memory.was_changed(env.body, p):
+            raise lw.error(
+                s,
+                f"the loop changes in place an array it reads from a dict, list or tuple made "
+                f"before it ({env.body[p].name}), whose item would see the change; symgrad "
+                "carries names through a loop, not a container's items",
+                "Bind the array to a name before the loop (h = state['h']) and change it "
+                "through that name, or make a new array in the loop.",
+                cls=UnsupportedSyntaxError,
+            )
     for name, param in env.read_as.items():  # names read from before the loop
         final = dict.get(env, name)
         if name in slot_names or final is param:

@@ -517,13 +517,14 @@ class _Lowerer:
         base = self.expr(e.value)
         index = self.expr(e.slice)
         if isinstance(base, (tuple, list)) and (is_const(index) or _const_slice(index)):
-            return base[index]  # (a slice: a new list or tuple, as Python makes)
+            return self.readable(base[index], e)  # (a slice: a new list or tuple, as Python
+            # makes)
         if isinstance(base, (tuple, list)) and isinstance(index, Value):  # known when run
             return pick(self, base, index, e)
         if isinstance(base, dict) and is_const(index):  # a container of parameters
             if index not in base:
                 raise self.error(e, f"the key {index!r} is not in the dict", cls=SymgradError)
-            return base[index]
+            return self.readable(base[index], e)
         shared = base.shared if isinstance(base, Stacked) else None
         if isinstance(base, Stacked):  # an item of a list a loop filled: a row of the stack
             base = base.value
@@ -643,6 +644,19 @@ class _Lowerer:
                 values[p.name] = [self.as_value(x, e, p.name in rule.vjp) for x in seq]
         return Value(add_bound(self.graph, rule, values, loc))
 
+    def readable(self, v: Any, e: ast.AST) -> Any:
+        """v, read from a container, unless it (or an item of it) is `Unbound`: an error."""
+        items = v if isinstance(v, (tuple, list)) else [v]
+        for item in items:
+            if isinstance(item, Unbound):
+                raise self.error(
+                    e,
+                    f"{ast.unparse(e)} {item.reason}",
+                    item.hint or "Read the array itself, or keep a copy: v.copy().",
+                    cls=UnsupportedSyntaxError,
+                )
+        return v
+
     def as_value(self, v: Any, e: ast.AST, data: bool = False) -> Any:
         """An argument for an array parameter. Constants stay Python values. A sequence holding
         graph values is, for a differentiable parameter (`data`), an array built with np.stack
@@ -662,6 +676,7 @@ class _Lowerer:
                 f"Write np.stack({v.name}) (or {v.name}[i], len({v.name})).",
                 cls=UnsupportedSyntaxError,
             )
+        self.readable(v, e)
         if isinstance(v, Method) or not (isinstance(v, Value) or is_const(v)):
             raise self.error(e, f"{getattr(v, '__name__', type(v).__name__)} is not an array")
         return v
