@@ -63,13 +63,15 @@ def reverse_loop(graph: Graph, loop, item_cts: dict, live: set, reverse: Callabl
     loop.attrs.update(tape=True, n_decisions=len(decisions))
     tape_index = {"index": k + n_stacked}
     tape_item = graph.add("item", (loop.id,), tape_index, loop.loc, name="tape", order=loop.order)
+    body_params = view.carried_params
     bars = []  # the cotangents of the carried values, then of the stacked outputs
     with building(graph, loop.loc, backward=True):
         for j in range(k + n_stacked):
             g = item_cts.get((loop.id, j))
-            if g is None:  # no gradient: zeros of the value's shape
-                like = Value(operands[j]) if j < k else output(graph, loop, j)
-                g = ops.zeros_like(like).id
+            if g is None:  # no gradient: zeros of the value's shape (the initial value's
+                alike = j < k and tape.same_meta(body, view.next_carried[j], body_params[j])
+                like = Value(operands[j]) if alike else output(graph, loop, j)  # where every
+                g = ops.zeros_like(like).id  # iteration keeps it: x = x[1:] does not)
             bars.append(g)
     outs = tuple(
         ("state", j, names[j] + "_bar") if j < k else ("acc", j - k, names[j] + "_bar") for j in wrt

@@ -20,7 +20,7 @@ def grad_rnn(W, U, xs):
     tape = (tape_h_1[:-1], tape_h_1[1:])
     # backward pass
     # line 45: for t in range(xs.shape[0]):
-    h_bar = np.zeros_like(h)
+    h_bar = np.zeros_like(h_1)
     h_3_tape, h_4_tape = tape
     t4_rows = np.empty((7, 5))
     for t_1 in reversed(range(7)):
