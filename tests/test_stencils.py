@@ -110,6 +110,17 @@ def oscillator(y0, k):  # k's cotangent, a number, was added up in a nest as `k_
     return y[0]
 
 
+def sines_of_a_slice(x):  # the cotangent x[1:]'s nest added into zeros: written with the
+    t = np.concatenate([np.sin(x[1:])])  # nest's shape at no offset ([a, b] for [0, a, b])
+    return np.sum(t * t)
+
+
+def overlapping_slices(x, w):
+    t5 = np.concatenate([x[-4:3], w[1:4]])
+    t6 = np.maximum(t5, 0.0) ** 2
+    return np.sum(t5 * t5) + np.mean(t6[-4:4] * x[1:5]) + t5[0] * t6[2]
+
+
 CASES = {
     "differences": (differences, (RNG.standard_normal(30), RNG.standard_normal(30)), (0, 1)),
     "shifted_zeros": (shifted_zeros, (RNG.standard_normal(20),), 0),
@@ -124,6 +135,12 @@ CASES = {
     "wrapped_end": (wrapped_end, (RNG.standard_normal(5),), 0),
     "empty_slice": (empty_slice, (RNG.standard_normal(2),), 0),
     "oscillator": (oscillator, (np.array([1.0, 0.2]), 2.0), (0, 1)),
+    "sines_of_a_slice": (sines_of_a_slice, (np.array([0.3, -0.5, 0.8]),), 0),
+    "overlapping_slices": (
+        overlapping_slices,
+        (np.linspace(-0.7, 0.9, 6), np.linspace(0.5, -0.4, 6)),
+        (0, 1),
+    ),
 }
 
 

@@ -73,8 +73,8 @@ def _chain(graph: Graph, zeros):
         offsets = _offsets(index, dest.shape)
         if src is None or src.op != "fused" or fused not in (None, src) or offsets is None:
             break
-        if "scatters" in src.attrs:  # one array of zeros per loop
-            break
+        if "scatters" in src.attrs or "frames" in src.attrs:  # one array of zeros per loop,
+            break  # and a nest of slices writes its results itself (`symgrad.emit.framed`)
         starts, shape = offsets
         if shape != src.attrs["shape"] or graph[value].aval != Aval(shape, dest.dtype, ARRAY):
             break
