@@ -94,6 +94,11 @@ BAD = {
         symgrad.UnsupportedSyntaxError,
         "holds that array, not a copy",
     ),
+    "while_reads_its_list": (  # (it never ended: the test read the list before the loop)
+        "ys = []\n    while len(ys) < 4:\n        ys.append(x * 2.0)\n    return np.sum(ys[0])",
+        symgrad.UnsupportedSyntaxError,
+        "the condition reads ys, which the loop appends to",
+    ),
     "early_return": (
         "return np.sum(x)\n    y = x",
         symgrad.UnsupportedSyntaxError,

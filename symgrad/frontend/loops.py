@@ -161,6 +161,17 @@ def _lower_loop_once(
     stacked = [n for n in _appended_names(s.body) if n in lw.env and lw.env[n] == []]
     captured: list[tuple[str, int]] = []
     attrs: dict = {"n_carried": len(slots), "n_stacked": len(stacked)}
+    read = [n.id for n in ast.walk(s.test) if isinstance(n, ast.Name)] if op == "while" else []
+    for name in stacked:  # (lowered once, the test would read the list as it is before)
+        if name in read:
+            raise lw.error(
+                s.test,
+                f"the condition reads {name}, which the loop appends to: symgrad stacks what "
+                "a loop appends, and a test of it would not see it grow",
+                f"Count the iterations in a variable of their own (n = n + 1) and test that, "
+                f"or loop a known number of times: for _ in range(...): {name}.append(...).",
+                cls=UnsupportedSyntaxError,
+            )
     if op == "while":
         attrs["cond"] = _condition_graph(lw, s, slots, captured, breaks)
     body = Graph(f"{lw.graph.name}.{op}", lw.graph.file, s.lineno)
