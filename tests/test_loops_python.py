@@ -84,3 +84,21 @@ def test_a_tuple_indexed_at_run_time_picks_as_python_does():
         assert np.array_equal(gb, 2.0 * np.ones(4) * (k % 2 == 1))
     with pytest.raises(IndexError, match="out of range"):
         g(a, b, 2)
+
+
+LINKS = (1.0, 0.5, 0.25)
+
+
+def planar_arm(thetas):
+    x, angle = 0.0, 0.0
+    for length, theta in zip(LINKS, thetas):
+        angle = angle + theta
+        x = x + length * np.cos(angle)
+    return x
+
+
+def test_zip_of_a_constant_tuple_of_numbers_and_an_array():
+    # refused: "a for loop goes over range(), an array, enumerate() or zip(), not a tuple"
+    for thetas in (np.array([0.3, -0.2, 0.5]), np.array([0.3, -0.2])):  # (zip: the shortest)
+        assert symgrad.jit(planar_arm)(thetas) == pytest.approx(planar_arm(thetas), rel=1e-15)
+        symgrad.check_grads(planar_arm, (thetas,), modes=("rev", "fwd"))

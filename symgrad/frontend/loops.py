@@ -33,7 +33,7 @@ from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.jumps import FLAGS, STOP, desugar
 from symgrad.frontend.source import own_nodes
 from symgrad.frontend.subscripts import getitem
-from symgrad.frontend.values import Stacked, Unbound
+from symgrad.frontend.values import Stacked, Unbound, is_number
 from symgrad.ir import Graph
 from symgrad.rules import Value
 
@@ -405,6 +405,10 @@ class _Iteration:
             if self.enumerated and not isinstance(self.start, int):
                 raise lw.error(it, "enumerate() of a list spelled out counts from a constant")
             return
+        sequences = [  # zip(LENGTHS, xs) of a constant tuple of numbers: its array's rows
+            lw.as_value(q, n, True) if isinstance(q, (tuple, list)) and _numbers(q) else q
+            for q, n in zip(sequences, nodes)
+        ]
         for seq, node in zip(sequences, nodes):
             if not isinstance(seq, Value):
                 raise lw.error(
@@ -439,6 +443,11 @@ class _Iteration:
             dict.__setitem__(env, self.index_name, count)
             target = target.elts[1]
         child.bind(target, rows[0] if len(rows) == 1 else tuple(rows), 0, s)
+
+
+def _numbers(items) -> bool:
+    """Whether a tuple or list spelled out holds numbers alone (constants, not bools)."""
+    return bool(items) and all(is_number(v) for v in items)
 
 
 def _start(lw: _Lowerer, it: ast.Call) -> Any:
