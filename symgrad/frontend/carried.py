@@ -34,19 +34,15 @@ def refuse_appended_and_updated(lw, s, body: Graph, env, slots, params, appender
     memory = lw.memory
     for slot, param in zip(slots, params):
         name, final = slot.names[0], dict.get(env, slot.names[0])
-        changed = memory.was_changed(body, param.id)
-        array = (
-            aliases.array_kind(body, param.id, memory)
-            or isinstance(slot.value, Value)
-            and (
-                aliases.array_kind(lw.graph, slot.value.id, memory)  # (an array before the loop)
-            )
+        before = slot.value.id if isinstance(slot.value, Value) else None
+        array = aliases.array_kind(body, param.id, memory) or (
+            before is not None and aliases.array_kind(lw.graph, before, memory)
         )
-        maybe = array and any(  # `acc += v` of an array,
+        augmented = any(  # `acc += v` of an array: in place (in a branch or nested loop too)
             isinstance(n, ast.AugAssign) and getattr(n.target, "id", None) in slot.names
-            for n in ast.walk(ast.Module(s.body, []))  # in a branch or nested loop too
+            for n in ast.walk(ast.Module(s.body, []))
         )
-        if not (changed or maybe):
+        if not (memory.was_changed(body, param.id) or array and augmented):
             continue
         kept = {(body, param.id)}  # the object the next iteration starts from
         if isinstance(final, Value):

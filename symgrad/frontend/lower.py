@@ -517,8 +517,7 @@ class _Lowerer:
         base = self.expr(e.value)
         index = self.expr(e.slice)
         if isinstance(base, (tuple, list)) and (is_const(index) or _const_slice(index)):
-            return self.readable(base[index], e)  # (a slice: a new list or tuple, as Python
-            # makes)
+            return self.readable(base[index], e)  # (a slice: a new list or tuple)
         if isinstance(base, (tuple, list)) and isinstance(index, Value):  # known when run
             return pick(self, base, index, e)
         if isinstance(base, dict) and is_const(index):  # a container of parameters
