@@ -63,12 +63,12 @@ def active(graph: Graph, wrt: list[int], kind: str = "vjp") -> set[int]:
     for node in blocked:
         if node.id in needed and RULES[node.op].nondiff:
             raise NotDifferentiableError(
-                f"np.{node.op}'s value changes with a value symgrad differentiates here (the "
-                f"fill value, a bound), and symgrad has no derivative of np.{node.op} yet",
+                f"np.{node.op}'s value changes with a value symgrad differentiates here (a "
+                f"bound, a step), and symgrad has no derivative of np.{node.op} yet",
                 node.loc,
-                "Write it with arithmetic: np.zeros(shape) + v for np.full(shape, v), "
-                "start + (stop - start) * np.linspace(0.0, 1.0, n) for np.linspace(start, stop, "
-                "n), start + step * np.arange(n) for np.arange(start, stop, step).",
+                "Write it with arithmetic: start + (stop - start) * np.linspace(0.0, 1.0, n) "
+                "for np.linspace(start, stop, n), start + step * np.arange(n) for "
+                "np.arange(start, stop, step).",
             )
         if node.id in needed:
             raise NotDifferentiableError(

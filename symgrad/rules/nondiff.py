@@ -13,6 +13,7 @@ import numpy as np
 
 from symgrad.ir.avals import ARRAY, INDICES, PYTHON, SCALAR, Aval, Distinct, of_dtype, of_value
 from symgrad.rules import runtime
+from symgrad.rules.build import ops
 from symgrad.rules.table import SAME, binop, call, compare, defrule, unaryop
 
 _COMPARE = {
@@ -264,11 +265,34 @@ def _shape_rule(name: str):
     return _index_tuple(name) if name in _INDEX_TUPLES else None
 
 
-_SMOOTH_IN = {  # (Rule.smooth_in) np.full(shape, v), np.linspace(start, stop, ...), np.arange(
-    "full": lambda n: (1,),  # start, stop, step): stop decides the length alone
-    "full_like": lambda n: (1,),
-    "linspace": lambda n: (0, 1),
+_SMOOTH_IN = {  # (Rule.smooth_in) np.linspace(start, stop, ...), np.arange(start, stop, step):
+    "linspace": lambda n: (0, 1),  # stop decides the length alone
     "arange": lambda n: (0, 2) if n > 1 else (),
+}
+
+
+def _fill_vjp(g, args):
+    """np.full(shape, v), np.full_like(a, v): v's cotangent is v summed over the entries it
+    fills (to v's shape: a fill may broadcast); the shape's and a's values are not read."""
+    out = [ops.unbroadcast(g, ops.shape(args[1])) if k == 1 else None for k in range(len(args))]
+    out[0] = ops.zeros_like(args[0])  # (np.full_like's a, read for its shape alone)
+    return out
+
+
+def _fill_jvp(t, ans, args):
+    if len(t) < 2 or t[1] is None:  # (np.full_like(a, 3.0) of a differentiated a: a constant)
+        return ops.zeros_like(ans)
+    return ops.broadcast_to(t[1], ops.shape(ans)) + ops.zeros_like(ans)
+
+
+_FILL_EXAMPLES = {
+    "full": ("np.full(3, v) * w | v: f, w: 3", "np.full((2, 3), v) * w | v: 3, w: 2x3"),
+    "full_like": ("np.full_like(w, v) * w | v: f, w: 3",),
+}
+_FILLED = {  # np.full's and np.full_like's fill value is differentiated
+    "vjp": {"args": _fill_vjp},
+    "jvp": {"args": _fill_jvp},
+    "math": "v summed over the entries the fill value fills (to its shape)",
 }
 
 
@@ -283,7 +307,7 @@ for _name in _OTHER:
         "*args",
         call(f"np.{_name}"),
         numpy=(getattr(np, _name),),
-        nondiff=True,
+        nondiff=_name not in ("full", "full_like"),
         kwargs=True,
         methods=(_name,) if _name in ("argmax", "argmin", "argsort", "any", "all") else (),
         ndarray=_MADE.get(_name),
@@ -293,6 +317,8 @@ for _name in _OTHER:
         jit=_plain if _MADE.get(_name) in ("like", "shape") else None,
         fill=_FILLS.get(_name),
         smooth_in=_SMOOTH_IN.get(_name),
+        examples=_FILL_EXAMPLES.get(_name, ()),
+        **(_FILLED if _name in ("full", "full_like") else {}),
     )
 
 defrule(  # `n // 2`: on static Python ints, folded to its value (`emit.python`)
