@@ -487,3 +487,19 @@ def test_a_range_of_a_0d_array_stays_a_python_loop():
         warnings.simplefilter("error")
         got = symgrad.grad(steps_of, backend="numba")(x, np.array(2))
     np.testing.assert_allclose(got, symgrad.grad(steps_of)(x, 2))
+
+
+def ellipsis_update(x):
+    a = np.sin(x)
+    for i in range(2):
+        a[...] += x[i]
+    return np.sum(a**2)
+
+
+def test_an_update_of_every_entry_through_an_ellipsis_stays_a_python_loop():
+    # Numba has no a[...]: its NotImplementedError reached the user
+    x = np.array([0.3, -1.2, 0.7])
+    got = symgrad.value_and_grad(ellipsis_update, backend="numba")(x)
+    want = symgrad.value_and_grad(ellipsis_update)(x)
+    np.testing.assert_allclose(got[0], want[0])
+    np.testing.assert_allclose(got[1], want[1])

@@ -310,7 +310,7 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
         graph[new.id].attrs["owned"] = False
     memory.changed.add(origin)
     memory.latest[origin] = new.id
-    views = _views_of(graph, old.id)
+    views = views_of(graph, old.id)
     line = lw.src.locate(where).line
     _unbind_what_it_may_be(lw, old, name, line)
     why = Unbound(f"is a view of {what(name)}, which line {line} changed")
@@ -347,7 +347,7 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
     refuse_if_appended(
         lw, old, name, where, f"`{name} {op}= ...` would change", f"write {name} = {name} {op} ..."
     )
-    ids = {old.id} | {i for b in bases for i in {b} | _views_of(graph, b)}
+    ids = {old.id} | {i for b in bases for i in {b} | views_of(graph, b)}
     holders = _holding(lw, ids, name)
     known = base == old.id and array_kind(graph, old.id, memory) is not None
     if not known:
@@ -464,7 +464,7 @@ def _unbind_what_it_may_be(lw: _Lowerer, old: Value, name: str, line: int) -> No
         }
         ids = set()
         for base in others | {b for o in others for b in bases_of(lw.graph, o)}:
-            ids |= {base} | _views_of(lw.graph, base)  # `r = y[1]`: y changes with r
+            ids |= {base} | views_of(lw.graph, base)  # `r = y[1]`: y changes with r
         for env, k in _holding(lw, ids, name):
             dict.__setitem__(
                 env, k, Unbound(f"may be {what(name)}, {why}, and line {line} changed it")
@@ -550,23 +550,23 @@ def _outside(lw: _Lowerer, nid: int) -> list[str]:
     views or a view of it, or the array it may be (`Memory.may_be`), other than the names this
     scope binds to it: an update in place here would reach them (a name read here as a value
     of its own would not see it either)."""
-    here = {nid, base_of(lw.graph, nid)} | _views_of(lw.graph, base_of(lw.graph, nid))
+    here = {nid, base_of(lw.graph, nid)} | views_of(lw.graph, base_of(lw.graph, nid))
     seen = {k for _, k in _holding(lw, here, None)}  # names this scope's updates reach
     found = []
     for level, at in list(_levels(lw, nid))[1:]:
         base = base_of(level.graph, at)
-        ids = {at, base} | _views_of(level.graph, base)
+        ids = {at, base} | views_of(level.graph, base)
         may = lw.memory.may_be.get((level.graph, at))  # a loop's result: its initial array
         if may is not None:
             other = base_of(level.graph, may[0])
-            ids |= {may[0], other} | _views_of(level.graph, other)
+            ids |= {may[0], other} | views_of(level.graph, other)
         holding = [k for _, k in _holding(level, ids, None)]
         found += [k for k in holding if k not in seen]
         seen |= set(holding)
     return found
 
 
-def _views_of(graph: Graph, nid: int) -> set[int]:
+def views_of(graph: Graph, nid: int) -> set[int]:
     """Values that may share memory with nid: views of it, and views of those."""
     out: set[int] = set()
     stack = [nid]

@@ -98,7 +98,10 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     ):
         rule = RULES["stack"]  # np.array([a, b]) of arrays stacks them
     if rule is not None and rule.name == "asarray" and len(args) == 1 and set(kwargs) <= {"dtype"}:
-        return _asarray(lw, args[0], e, kwargs.get("dtype"))
+        same = _asarray(lw, args[0], e, kwargs.get("dtype"))
+        if callee is np.array and isinstance(args[0], Value):  # a copy, as NumPy makes: not the
+            return lw.call_rule("copy", (same,), {}, e)  # array itself (b[0] = 5 changed it)
+        return same
     if rule is not None and rule.parts is not None:
         return _parts(lw, rule, args, kwargs, e)
     if rule is not None:

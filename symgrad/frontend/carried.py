@@ -161,6 +161,24 @@ def check_body(lw, s, env: BodyEnv, slots, params, again: Again) -> Again | None
     aliasing through the loop cannot be modelled."""
     more = Again([], set(), {})
     slot_names = {n for slot in slots for n in slot.names}
+    for slot, param in zip(slots, params):  # a view of a carried array, or the array itself
+        if not isinstance(slot.value, Value):  # read through a container, captured as it was
+            continue  # before the loop: stale once an iteration changed the array in place
+        if not lw.memory.was_changed(env.body, param.id, True):
+            continue
+        base = aliases.base_of(lw.graph, slot.value.id)
+        same = {slot.value.id, base} | aliases.views_of(lw.graph, base)
+        for p, outer in env.outer_ids.items():
+            if outer in same and env.body.users(p):
+                raise lw.error(
+                    s,
+                    f"the loop changes {slot.names[0]} in place, and reads "
+                    f"{env.body[p].name or 'a value'}, a view of it (or it, held by a list, "
+                    "tuple or dict) from before the loop, which would see each change",
+                    f"Read {slot.names[0]} itself in the loop (b = a[1:] inside it), or "
+                    "copy the view before the loop (b = a[1:].copy()) where a copy is meant.",
+                    cls=UnsupportedSyntaxError,
+                )
     named = {p.id for p in env.read_as.values()}
     for p in env.outer_ids:  # read through a dict, list or tuple alone: no name to carry
         if p not in named and lw.memory.was_changed(env.body, p):

@@ -168,6 +168,12 @@ def basic(ins: dict, attrs: dict) -> bool:
     )
 
 
+def _compiled(ins: dict, attrs: dict) -> bool:
+    """Whether Numba reads and writes with the index (`Rule.jit`): a basic one, without `...`
+    (`a[...] += v` has no lowering in Numba)."""
+    return basic(ins, attrs) and all(it is not Ellipsis for it in attrs["index"])
+
+
 def _like_x(own_dtype: bool):
     """The Aval of an update of x: shaped like x, typed like x (or like x and v together)."""
 
@@ -195,7 +201,7 @@ defrule(
     view=True,
     vjp={"a": lambda g, a, parts, index: _getitem_vjp(g, a, parts, index)},
     aval=_getitem_aval,
-    jit=basic,
+    jit=_compiled,
     jvp=LINEAR,
     math="zeros like x with v added at the index (repeats accumulate)",
     examples=(

@@ -598,6 +598,7 @@ defrule(
     methods=("diagonal",),
     vjp={"a": lambda g, a, offset, axis1, axis2: ops.diagonal_vjp(g, a, offset, axis1, axis2)},
     jvp=LINEAR,
+    view=True,  # (NumPy's: a read-only view of a)
     math="v on the diagonal of zeros like x",
     examples=(
         "np.diagonal(a) | a: 4x4",
@@ -622,6 +623,7 @@ defrule(
     numpy=(np.diag,),
     vjp={"v": lambda g, v, k: ops.diag_vjp(g, v, k)},
     jvp=LINEAR,
+    view=True,  # (of a matrix, NumPy's diagonal view; of a vector, a new matrix)
     math="the k-th diagonal of v (a vector x); v on it, in zeros like x (a matrix x)",
     examples=("np.diag(v) | v: 3", "np.diag(v, -1) | v: 3", "np.diag(v, 1) | v: 3x4"),
 )
