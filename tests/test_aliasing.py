@@ -784,3 +784,17 @@ def test_a_view_or_item_that_would_see_a_change_is_refused(make_fn, name):
     fn = getattr(make_fn(COPIES_AND_VIEWS), name)
     with pytest.raises(symgrad.UnsupportedSyntaxError):
         symgrad.grad(fn)(np.array([0.3, -1.2, 0.7, 2.1, -0.4, 1.5]))
+
+
+def test_a_loop_over_a_tuple_holding_one_array_twice_changes_it_twice(make_fn):
+    # each element's body started from the array as it was before the loop: 18 for 54
+    m = make_fn(
+        "def f(x):\n    a = x.copy()\n    for z in [a, a]:\n        z[...] *= x[0]\n"
+        "    return np.sum(a)\n\n\n"
+        "def g(x):\n    a = x.copy()\n    b = a\n    for z in (a, b):\n"
+        "        z[1] = z[1] * x[0]\n    return np.sum(a)\n"
+    )
+    x = np.array([3.0, 1.0, 2.0])
+    for fn in (m.f, m.g):
+        assert symgrad.jit(fn)(x) == fn(x.copy())
+        symgrad.check_grads(fn, (x,), modes=("rev", "fwd"))

@@ -301,8 +301,8 @@ def _lower_unrolled(lw: _Lowerer, s: ast.For, items: list) -> None:
     break that runs whatever the values (a break on a runtime value is refused)."""
     stmts, breaks = desugar(s.body)
     saved = {flag: dict.get(lw.env, flag, _MISSING) for flag in FLAGS}
-    for value in items:
-        lw.bind(s.target, value, len(lw.graph), s)
+    for value in items:  # (an item whose array an earlier element's body changed: as it is)
+        lw.bind(s.target, _as_it_is(lw, value), len(lw.graph), s)
         lw.block(stmts)
         stop = dict.__getitem__(lw.env, STOP) if breaks else False
         if isinstance(stop, Value):
@@ -323,6 +323,16 @@ def _lower_unrolled(lw: _Lowerer, s: ast.For, items: list) -> None:
 
 
 _MISSING = object()
+
+
+def _as_it_is(lw: _Lowerer, v: Any) -> Any:
+    """An item of a tuple or list spelled out (or of its enumerate pairs), each array as it is
+    now: `for z in (a, a)` changes the one array twice."""
+    if isinstance(v, Value):
+        return Value(lw.memory.latest.get(lw.memory.first(lw.graph, v.id), v.id))
+    if isinstance(v, tuple) and not hasattr(type(v), "_fields"):
+        return tuple(_as_it_is(lw, x) for x in v)
+    return v
 
 
 def _unreversed(lw: _Lowerer, it: ast.expr) -> ast.expr:
