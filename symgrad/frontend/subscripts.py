@@ -62,6 +62,14 @@ def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
     """`a[index] = value`: a new array, which every name holding the old one now holds."""
     name = target.value.id if isinstance(target.value, ast.Name) else None
     old = lw.env[name] if name in lw.env else None
+    if isinstance(old, (list, tuple, dict)):
+        raise lw.error(
+            target,
+            f"assigning to an item of the {type(old).__name__} {name} is not supported",
+            "Build a new one with the item you want (a list comprehension, {**d, 'k': v}), or "
+            "keep the array in a name of its own.",
+            cls=UnsupportedSyntaxError,
+        )
     if not isinstance(old, Value) or not owned(lw.graph, old.id):
         raise lw.error(
             target,
