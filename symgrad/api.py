@@ -43,6 +43,7 @@ from symgrad.emit import emit_module as _emit
 from symgrad.emit import load
 from symgrad.emit.drivers import BATCHED_HELPERS, jacfwd_driver, jacrev_driver
 from symgrad.emit.drivers import HELPERS as DRIVER_HELPERS
+from symgrad.emit.guard import guarded
 from symgrad.errors import (
     NotDifferentiableError,
     SourceUnavailableError,
@@ -1262,7 +1263,7 @@ def emit_module(
         )
     if any(tree.is_tree(v) for v in values):
         leaves, _, artifact = compiled.on_leaves(tuple(args))  # compiled for the containers
-        return _written(specialised(artifact, leaves).source, path)
+        return _written(_checked(artifact, leaves), path)
     if kind in ("jvp", "vjp"):
         if kind == "jvp":
             extra = [values[k] for k in compiled.argnums]
@@ -1274,7 +1275,14 @@ def emit_module(
                 else [o for o, s in zip(tree.flatten(out)[0], layout.slots) if not s]
             )
         values += [np.zeros_like(v) if isinstance(v, np.ndarray) else 0.0 * v for v in extra]
-    return _written(specialised(compiled._artifact, values).source, path)
+    return _written(_checked(compiled._artifact, values), path)
+
+
+def _checked(artifact: _Artifact, values: list) -> str:
+    """The module specialised for `values`, checking that it is called with their shapes,
+    dtypes and static ints (`symgrad.emit.guard`)."""
+    source = specialised(artifact, values).source
+    return guarded(source, artifact.name, values, artifact.shape_ints or ())
 
 
 def _written(source: str, path: str | None) -> Source:

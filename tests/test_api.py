@@ -314,3 +314,24 @@ def _with_a_mode(x, act="tanh"):
 def test_emit_module_refuses_argnums_of_a_str_as_grad_does():
     with pytest.raises(symgrad.NotDifferentiableError, match="'act'"):
         symgrad.emit_module(_with_a_mode, argnums=1, args=(np.ones(2), "tanh"))
+
+
+def _steps(x, k):
+    s = 0.0
+    for i in range(k):
+        s = s + np.sum(np.sin(x) * i)
+    return s
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_module_emitted_for_example_arguments_checks_its_arguments(make_fn, backend):
+    # run on other shapes, the module gave gradients of the example's shape, or read out of
+    # bounds (Numba), silently
+    pytest.importorskip(backend)
+    module = make_fn(symgrad.emit_module(_steps, args=(np.ones(5), 3), backend=backend))
+    x = np.linspace(-1.0, 1.0, 5)
+    np.testing.assert_allclose(module.grad__steps(x, 3), symgrad.grad(_steps)(x, 3))
+    np.testing.assert_allclose(module.grad__steps(x, 4), symgrad.grad(_steps)(x, 4))
+    for wrong in ((np.ones(4), 3), (np.ones(5, dtype=np.float32), 3)):
+        with pytest.raises(ValueError, match=r"specialised for x: float64\[5\]"):
+            module.grad__steps(*wrong)

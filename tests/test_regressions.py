@@ -441,3 +441,13 @@ def test_constructors_of_constants_and_lengths_are_differentiated_past(make_fn):
     )
     symgrad.check_grads(m.f, (np.array([0.5, 1.0, 2.0]),), modes=("rev", "fwd"))
     symgrad.check_grads(m.filled, (0.7, np.array([0.5, 1.0, 2.0])), (0, 1), modes=("rev", "fwd"))
+
+
+def test_a_fill_value_with_leading_axes_of_length_one(make_fn):
+    # found by the fuzzer: np.full(3, b) of b of shape (1, 3) summed b's cotangent over every
+    # entry ([[111, 111, 111]] for [[1, 10, 100]]), and its JVP raised ValueError
+    m = make_fn(
+        "def f(b, c):\n    return np.sum(np.full(3, b) * c) + np.sum(np.full_like(c, b) ** 2)\n"
+    )
+    b, c = np.array([[0.5, -1.0, 2.0]]), np.array([1.0, 10.0, 100.0])
+    symgrad.check_grads(m.f, (b, c), (0, 1), modes=("rev", "fwd"))

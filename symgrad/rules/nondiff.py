@@ -273,8 +273,12 @@ _SMOOTH_IN = {  # (Rule.smooth_in) np.linspace(start, stop, ...), np.arange(star
 
 def _fill_vjp(g, args):
     """np.full(shape, v), np.full_like(a, v): v's cotangent is v summed over the entries it
-    fills (to v's shape: a fill may broadcast); the shape's and a's values are not read."""
-    out = [ops.unbroadcast(g, ops.shape(args[1])) if k == 1 else None for k in range(len(args))]
+    fills, to v's shape (a fill may broadcast, and have leading axes of length 1 more than
+    the array: v of shape (1, 3) fills np.full(3, v)); the shape's and a's values are not
+    read."""
+    v = args[1]
+    spread = ops.broadcast_to(g, ops.broadcast_shapes(ops.shape(g), ops.shape(v)))
+    out = [ops.unbroadcast(spread, ops.shape(v)) if k == 1 else None for k in range(len(args))]
     out[0] = ops.zeros_like(args[0])  # (np.full_like's a, read for its shape alone)
     return out
 
@@ -282,11 +286,15 @@ def _fill_vjp(g, args):
 def _fill_jvp(t, ans, args):
     if len(t) < 2 or t[1] is None:  # (np.full_like(a, 3.0) of a differentiated a: a constant)
         return ops.zeros_like(ans)
-    return ops.broadcast_to(t[1], ops.shape(ans)) + ops.zeros_like(ans)
+    return ops.full_like(ans, t[1])
 
 
 _FILL_EXAMPLES = {
-    "full": ("np.full(3, v) * w | v: f, w: 3", "np.full((2, 3), v) * w | v: 3, w: 2x3"),
+    "full": (
+        "np.full(3, v) * w | v: f, w: 3",
+        "np.full((2, 3), v) * w | v: 3, w: 2x3",
+        "np.full(3, v) * w | v: 1x3, w: 3",
+    ),
     "full_like": ("np.full_like(w, v) * w | v: f, w: 3",),
 }
 _FILLED = {  # np.full's and np.full_like's fill value is differentiated
