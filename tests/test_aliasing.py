@@ -798,3 +798,39 @@ def test_a_loop_over_a_tuple_holding_one_array_twice_changes_it_twice(make_fn):
     for fn in (m.f, m.g):
         assert symgrad.jit(fn)(x) == fn(x.copy())
         symgrad.check_grads(fn, (x,), modes=("rev", "fwd"))
+
+
+STATEMENTS = """
+def halves(x):
+    a = x + np.zeros(6)
+    a[:3], a[3:] = a[3:], a[:3]
+    return np.sum(a * x)
+
+def chained(x):
+    a = x + np.zeros(6)
+    a[1:] = b = a[:-1]
+    return np.sum(b * x[1:])
+
+def entries_swapped(x):
+    y = x.copy()
+    for j in range(len(y) - 1):
+        if y[j] > y[j + 1]:
+            y[j], y[j + 1] = y[j + 1], y[j]
+    return np.sum(y * np.arange(len(y)))
+"""
+
+
+@pytest.mark.parametrize("name", ["halves", "chained"])
+def test_a_view_an_earlier_target_of_the_statement_changed_is_refused(make_fn, name):
+    # the statement assigned the view's value from before the update ([3 4 5 0 1 2] for
+    # [3 4 5 3 4 5]), silently
+    fn = getattr(make_fn(STATEMENTS), name)
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="view of the array a"):
+        symgrad.grad(fn)(np.arange(6.0))
+
+
+def test_entries_swapped_in_one_statement(make_fn):
+    fn = make_fn(STATEMENTS).entries_swapped
+    x = np.array([3.0, 1.0, 2.0, 0.5])
+    assert symgrad.jit(fn)(x) == fn(x.copy())
+    symgrad.check_grads(fn, (x,))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import inspect
 import keyword
 import operator
@@ -40,6 +41,7 @@ from symgrad.frontend.source import FunctionSource
 from symgrad.frontend.subscripts import getitem, setitem
 from symgrad.frontend.values import ListAppend, Method, Stacked, Unbound, is_const
 from symgrad.ir import Graph
+from symgrad.ir.index import Dyn
 from symgrad.rules import BY_METHOD, RULES, Value
 from symgrad.rules.build import add_bound, bind
 from symgrad.rules.table import ARRAY, SEQ
@@ -304,8 +306,9 @@ class _Lowerer:
         if isinstance(s, ast.Assign):
             first = len(self.graph)
             value = self.expr(s.value)
-            for target in s.targets:
-                self.bind(target, value, first, s)
+            with self.pending([value]) as held:  # (`a[1:] = b = a[:-1]`: b a stale view)
+                for target in s.targets:
+                    self.bind(target, self.assigned(held[0], target, value), first, s)
         elif isinstance(s, ast.AnnAssign):
             if s.value is not None:
                 self.bind(s.target, self.expr(s.value), len(self.graph), s)
@@ -342,8 +345,11 @@ class _Lowerer:
                 items = sequences.starred(self, value, len(target.elts), stars, target)
             else:
                 items = self.unpack(value, len(target.elts), target)
-            for t, v in zip(target.elts, items):
-                self.bind(t.value if isinstance(t, ast.Starred) else t, v, first, s)
+            items = list(items)
+            with self.pending(list(items)) as held:  # (`a[:3], a[3:] = a[3:], a[:3]`)
+                for t, k in zip(target.elts, range(len(held))):
+                    t = t.value if isinstance(t, ast.Starred) else t
+                    self.bind(t, self.assigned(held[k], t, items[k]), first, s)
         elif isinstance(target, ast.Subscript):
             setitem(self, target, value)
         else:
@@ -642,6 +648,36 @@ class _Lowerer:
                     raise self.error(e, f"{name} expects a list or tuple of arrays")
                 values[p.name] = [self.as_value(x, e, p.name in rule.vjp) for x in seq]
         return Value(add_bound(self.graph, rule, values, loc))
+
+    @contextlib.contextmanager
+    def pending(self, values: list):
+        """`values`, about to be assigned, held in the scope while earlier targets are: an
+        update in place by one of them rebinds what they hold of its array, and makes a view
+        of it `Unbound`, as it does a name's (`aliases.update`)."""
+        key = f"<pending {id(values)}>"  # (no name: nothing reads it)
+        dict.__setitem__(self.env, key, values)
+        try:
+            yield values
+        finally:
+            dict.pop(self.env, key, None)
+
+    def assigned(self, v: Any, target: ast.AST, before: Any) -> Any:
+        """v, about to be assigned to target, unless an earlier target's update made it stale:
+        an error, but for an entry read with ints (`y[0], y[2] = y[2], y[0]`: of a vector a
+        number, read before the update, as `before`)."""
+        if isinstance(v, Unbound) and isinstance(before, Value):
+            node = self.graph[before.id]
+            index = node.attrs.get("index", ()) if node.op == "getitem" else ()
+            if index and all(type(it) is int or isinstance(it, Dyn) for it in index):
+                return before  # (ints, or arrays of them: a copy; a row of a matrix would not be)
+        if isinstance(v, Unbound):
+            raise self.error(
+                target,
+                f"the value assigned to {ast.unparse(target)} {v.reason}",
+                "Copy it first (v.copy()), or assign in statements of their own.",
+                cls=UnsupportedSyntaxError,
+            )
+        return v
 
     def readable(self, v: Any, e: ast.AST) -> Any:
         """v, read from a container, unless it (or an item of it) is `Unbound`: an error."""
