@@ -834,3 +834,47 @@ def test_entries_swapped_in_one_statement(make_fn):
     x = np.array([3.0, 1.0, 2.0, 0.5])
     assert symgrad.jit(fn)(x) == fn(x.copy())
     symgrad.check_grads(fn, (x,))
+
+
+CALLS = """
+def incr(a):
+    a[0] = a[0] + 10.0
+    return a
+
+def operand_then_call(x):
+    a = x + np.zeros(3)
+    return np.sum((a + incr(a)) * x)
+
+def shared_then_call(x):
+    a = x + np.zeros(3)
+    b = a
+    b += incr(a) * x
+    return np.sum(a)
+
+def used_before_the_call(x):
+    a = x + np.zeros(3)
+    y = a * 2.0 + incr(a)
+    return np.sum(y * x)
+
+def call_first(x):
+    a = x + np.zeros(3)
+    b = incr(a)
+    return np.sum((a + b) * x)
+"""
+
+
+@pytest.mark.parametrize("name", ["operand_then_call", "shared_then_call"])
+def test_a_call_changing_an_array_the_statement_read_before_is_refused(make_fn, name):
+    # `a + incr(a)` added the value of a from before the call ([12, 4, 6] for [22, 4, 6]);
+    # `b += incr(a) * y` lost the += altogether, silently
+    fn = getattr(make_fn(CALLS), name)
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="read before the call"):
+        symgrad.grad(fn)(np.array([1.0, 2.0, 3.0]))
+
+
+@pytest.mark.parametrize("name", ["used_before_the_call", "call_first"])
+def test_a_call_changing_an_array_read_and_used_before_it(make_fn, name):
+    fn = getattr(make_fn(CALLS), name)
+    x = np.array([1.0, 2.0, 3.0])
+    assert symgrad.jit(fn)(x) == fn(x.copy())
+    symgrad.check_grads(fn, (x,))

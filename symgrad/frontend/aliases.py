@@ -305,6 +305,15 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
             cls=UnsupportedSyntaxError,
         )
     origin = memory.first(graph, old.id)
+    if origin in lw.waiting:
+        raise lw.error(
+            where,
+            f"this changes {what(name)} in place, which the statement calling this function "
+            "read before the call and uses after it: Python's use sees the change",
+            "Call the function in a statement of its own, before the statement that reads the "
+            "array (or pass it a copy).",
+            cls=UnsupportedSyntaxError,
+        )
     memory.origin[(graph, new.id)] = origin
     if not owned(graph, old.id):  # still the argument's (or a view's) memory
         graph[new.id].attrs["owned"] = False

@@ -67,7 +67,9 @@ def call(lw: _Lowerer, fn: LocalFunction, args: tuple, kwargs: dict, e: ast.AST)
     env = _Scope(scope)
     env.update(bound.arguments)
     src = FunctionSource(fn.src.fn, fn.tree, fn.src.file)  # the globals of the one defining it
-    return type(lw)(lw.graph, src, env, lw.stack + (fn.tree,), lw.memory, lw.reads, lw).run()
+    child = type(lw)(lw.graph, src, env, lw.stack + (fn.tree,), lw.memory, lw.reads, lw)
+    child.waiting = lw.waiting_for(bound.arguments.values())
+    return child.run()
 
 
 def _local(lw: _Lowerer, node: ast.FunctionDef) -> LocalFunction:

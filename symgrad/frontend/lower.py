@@ -23,6 +23,7 @@ import contextlib
 import inspect
 import keyword
 import operator
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -265,6 +266,9 @@ class _Lowerer:
         self.graph, self.src, self.env, self.stack = graph, src, env, stack
         self.memory, self.reads, self.parent = memory, reads, parent
         self.enclosing = enclosing  # a loop body's or branch's: the lowerer of the enclosing scope
+        self.read_now: Counter = Counter()  # the values names gave in the statement being lowered
+        self.stmt_first = 0  # the graph's first node of that statement
+        self.waiting: frozenset = frozenset()  # objects the callers' statements read, not used yet
         fn = src.fn
         self.globals = fn.__globals__
         self.cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
@@ -279,7 +283,22 @@ class _Lowerer:
         self.reads.note(src.fn, "__code__", src.fn.__code__)
         self.reads.note(src.fn, "__defaults__", src.fn.__defaults__)
         self.reads.note(src.fn, "__kwdefaults__", src.fn.__kwdefaults__)
-        return type(self)(self.graph, src, env, stack, self.memory, self.reads, parent=self)
+        child = type(self)(self.graph, src, env, stack, self.memory, self.reads, parent=self)
+        child.waiting = self.waiting_for(env.values())
+        return child
+
+    def waiting_for(self, arguments) -> frozenset:
+        """The objects whose values this statement read by name before the call it is making
+        and has not used yet (`a` of `a + incr(a)`; not the call's own arguments), and those
+        its callers' statements wait for: a change in place by the call would be one Python's
+        later use sees (`aliases.update` refuses it)."""
+        graph = self.graph
+        used = Counter(
+            i for n in range(self.stmt_first, graph._next) if n in graph for i in graph[n].inputs
+        )
+        passed = Counter(v.id for v in arguments if isinstance(v, Value))
+        left = [i for i, c in self.read_now.items() if c - used[i] - passed[i] > 0]
+        return self.waiting | {self.memory.first(graph, i) for i in left}
 
     def run(self) -> Any:
         return self.block(fold_returns(self.src.tree.body))
@@ -301,6 +320,7 @@ class _Lowerer:
 
     # statements -----------------------------------------------------------------------------
     def stmt(self, s: ast.stmt) -> Any:
+        self.read_now, self.stmt_first = Counter(), self.graph._next
         if isinstance(s, ast.Return):
             return self.expr(s.value)
         if isinstance(s, ast.Assign):
@@ -438,6 +458,8 @@ class _Lowerer:
                         self.reads.note(scope, name, scope[name])
                     return self.outside(scope[name], name, e)
                 value = scope[name]
+                if isinstance(value, Value):
+                    self.read_now[value.id] += 1
                 if isinstance(value, Unbound):
                     raise self.error(
                         e,
