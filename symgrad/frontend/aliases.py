@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.values import Stacked, Unbound, is_const
 from symgrad.ir import Graph
+from symgrad.ir.index import Dyn
 from symgrad.ir.structured import Loop
 from symgrad.rules import RULES, Value
 
@@ -587,6 +588,15 @@ def views_of(graph: Graph, nid: int) -> set[int]:
                     out.add(user)
                     stack.append(user)
     return out
+
+
+def entry_read(graph: Graph, nid: int) -> bool:
+    """Whether nid reads entries by ints or arrays of them (`y[i]`, `y[idx]`): of a vector a
+    number, or an index array's copy (of a matrix, `A[0]` would be a row, a view: symgrad
+    reads it as the copy it is of a vector)."""
+    node = graph[nid]
+    index = node.attrs.get("index", ()) if node.op == "getitem" else ()
+    return bool(index) and all(type(it) is int or isinstance(it, Dyn) for it in index)
 
 
 def array_kind(graph: Graph, nid: int, memory: Memory) -> str | None:

@@ -167,7 +167,8 @@ def check_body(lw, s, env: BodyEnv, slots, params, again: Again) -> Again | None
         if not lw.memory.was_changed(env.body, param.id, True):
             continue
         base = aliases.base_of(lw.graph, slot.value.id)
-        same = {slot.value.id, base} | aliases.views_of(lw.graph, base)
+        views = {v for v in aliases.views_of(lw.graph, base) if not aliases.entry_read(lw.graph, v)}
+        same = {slot.value.id, base} | views
         for p, outer in env.outer_ids.items():
             if outer in same and env.body.users(p):
                 raise lw.error(

@@ -42,7 +42,6 @@ from symgrad.frontend.source import FunctionSource
 from symgrad.frontend.subscripts import getitem, setitem
 from symgrad.frontend.values import ListAppend, Method, Stacked, Unbound, is_const
 from symgrad.ir import Graph
-from symgrad.ir.index import Dyn
 from symgrad.rules import BY_METHOD, RULES, Value
 from symgrad.rules.build import add_bound, bind
 from symgrad.rules.table import ARRAY, SEQ
@@ -688,10 +687,8 @@ class _Lowerer:
         an error, but for an entry read with ints (`y[0], y[2] = y[2], y[0]`: of a vector a
         number, read before the update, as `before`)."""
         if isinstance(v, Unbound) and isinstance(before, Value):
-            node = self.graph[before.id]
-            index = node.attrs.get("index", ()) if node.op == "getitem" else ()
-            if index and all(type(it) is int or isinstance(it, Dyn) for it in index):
-                return before  # (ints, or arrays of them: a copy; a row of a matrix would not be)
+            if aliases.entry_read(self.graph, before.id):
+                return before
         if isinstance(v, Unbound):
             raise self.error(
                 target,
