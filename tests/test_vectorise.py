@@ -195,7 +195,7 @@ def test_a_convolution_loop_reads_as_the_textbook_gradient():
         "x_bar = _convolve(t1, w)",
         "w_bar = _correlate(x, t1)",
         "return (x_bar, w_bar)",
-    ], source
+    ], g.source
 
 
 def test_vectorised_values_equal_the_loops():
