@@ -323,7 +323,11 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
     views = views_of(graph, old.id)
     line = lw.src.locate(where).line
     _unbind_what_it_may_be(lw, old, name, line)
-    why = Unbound(f"is a view of {what(name)}, which line {line} changed")
+    why = Unbound(
+        f"is a view of {what(name)}, which line {line} changed",
+        "A view sees its array's changes in NumPy: take it again after the change (v = a[1:]), "
+        "or copy it before the change where the old values are meant (v = a[1:].copy()).",
+    )
     for scope in _scopes(lw):
         env = scope.env
         for k, v in list(dict.items(env)):
