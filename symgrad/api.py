@@ -780,7 +780,8 @@ def _run(artifact: _Artifact, fn: Callable, values) -> Any:
 
 def _failed(artifact: _Artifact, fn: Callable, values, error: Exception, like) -> Any:
     """What a call of the module that raised `error` gives: a `NotDifferentiableError` for a
-    value that is no scalar, a `SymgradError` for a list repeated by a computed int, an
+    value that is no scalar, a `SymgradError` for what a runtime helper refuses (its message
+    begins "symgrad: ": a list repeated by a computed int, a matrix norm), an
     unsupported operation on another library's arrays named, or
     on a Numba failure (or a module with compiled loops that does not load), the NumPy
     module's result (once warned); else the error itself."""
@@ -788,14 +789,13 @@ def _failed(artifact: _Artifact, fn: Callable, values, error: Exception, like) -
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     raised_by = tb.tb_frame.f_code.co_name if tb is not None else None
+    message = str(error)
+    if isinstance(error, (ValueError, TypeError)) and message.startswith("symgrad: "):
+        raise SymgradError(f"{fn.__qualname__}: {message.removeprefix('symgrad: ')}") from None
     if isinstance(error, ValueError):
         if raised_by == "_check_scalar":
             raise NotDifferentiableError(f"{fn.__qualname__}: {error}") from None
-        if raised_by in ("_vector_norm", "_vector"):  # a matrix norm: not in the module
-            raise SymgradError(f"{fn.__qualname__}: {str(error).removeprefix('symgrad: ')}")
         raise error
-    if isinstance(error, TypeError) and raised_by == "_list_times":  # `[a] * n`, n an int
-        raise SymgradError(f"{fn.__qualname__}: {str(error).removeprefix('symgrad: ')}") from None
     unsupported = None if like is None else failure(error, artifact.name, like)
     if unsupported is not None:
         raise unsupported from error

@@ -45,8 +45,7 @@ def guarded(source: str, function: str, values: list, static: tuple = ()) -> str
     check += [f"{indent}    or {t}\n" for t in tests[1:]]
     check += [f"{indent}):\n", f"{indent}    raise ValueError(\n"]
     pieces = textwrap.wrap(message, 76, break_long_words=False)
-    check += [
-        f"{indent}        {p + ' ' * (k < len(pieces) - 1)!r}\n" for k, p in enumerate(pieces)
-    ]
+    pieces = [p + " " for p in pieces[:-1]] + pieces[-1:]  # (the spaces between, kept)
+    check += [f"{indent}        {p!r}\n" for p in pieces]
     check += [f"{indent}    )\n"]
     return "".join(lines[:at] + check + lines[at:])

@@ -44,11 +44,9 @@ def refuse_appended_and_updated(lw, s, body: Graph, env, slots, params, appender
         )
         if not (memory.was_changed(body, param.id) or array and augmented):
             continue
-        kept = {(body, param.id)}  # the object the next iteration starts from
-        if isinstance(final, Value):
-            kept.add(memory.first(body, aliases.base_of(body, final.id)))
+        kept = {(body, param.id), object_of(memory, body, final)}  # the next iteration's
         for a in appenders:
-            if appended_object(memory, body, a) in kept:
+            if object_of(memory, body, a.value) in kept - {None}:
                 raise lw.error(
                     s,
                     f"{a.name}.append(...) keeps the array {name} (or a view of it), which the "
@@ -58,11 +56,11 @@ def refuse_appended_and_updated(lw, s, body: Graph, env, slots, params, appender
                 )
 
 
-def appended_object(memory, body: Graph, appender) -> tuple | None:
-    """The object (`Memory.first`) of the array an appender's value is, or is a view of."""
-    if not isinstance(appender.value, Value):
+def object_of(memory, body: Graph, v: Any) -> tuple | None:
+    """The object (`Memory.first`) of the array v is, or is a view of (None: no array)."""
+    if not isinstance(v, Value):
         return None
-    return memory.first(body, aliases.base_of(body, appender.value.id))
+    return memory.first(body, aliases.base_of(body, v.id))
 
 
 @dataclass

@@ -251,12 +251,11 @@ def _lower_loop_once(
             lw.memory.may_be[(lw.graph, item.id)] = (slot.value.id, why)
         for name in slot.names:
             lw.env[name] = item
-    for k, slot in enumerate(slots):  # a list whose last item is the loop's result itself
-        final = finals[k]
-        last = isinstance(final, Value) and lw.memory.first(body, aliases.base_of(body, final.id))
+    for slot, final in zip(slots, finals):  # a list whose last item is the loop's result
+        last = carried.object_of(lw.memory, body, final)
+        result = lw.env[slot.names[0]]
         for a in appenders:
-            if last and carried.appended_object(lw.memory, body, a) == last:
-                result = lw.env[slot.names[0]]
+            if last is not None and carried.object_of(lw.memory, body, a.value) == last:
                 if isinstance(result, Value):
                     lw.memory.appended[lw.memory.first(lw.graph, result.id)] = a.name
     shared = carried.list_items_are_arrays(lw, env, appenders, slots, params, items, loc)

@@ -366,7 +366,7 @@ class _Lowerer:
                 items = self.unpack(value, len(target.elts), target)
             items = list(items)
             with self.pending(list(items)) as held:  # (`a[:3], a[3:] = a[3:], a[:3]`)
-                for t, k in zip(target.elts, range(len(held))):
+                for k, t in enumerate(target.elts):
                     t = t.value if isinstance(t, ast.Starred) else t
                     self.bind(t, self.assigned(held[k], t, items[k]), first, s)
         elif isinstance(target, ast.Subscript):
@@ -686,17 +686,16 @@ class _Lowerer:
         """v, about to be assigned to target, unless an earlier target's update made it stale:
         an error, but for an entry read with ints (`y[0], y[2] = y[2], y[0]`: of a vector a
         number, read before the update, as `before`)."""
-        if isinstance(v, Unbound) and isinstance(before, Value):
-            if aliases.entry_read(self.graph, before.id):
-                return before
-        if isinstance(v, Unbound):
-            raise self.error(
-                target,
-                f"the value assigned to {ast.unparse(target)} {v.reason}",
-                "Copy it first (v.copy()), or assign in statements of their own.",
-                cls=UnsupportedSyntaxError,
-            )
-        return v
+        if not isinstance(v, Unbound):
+            return v
+        if isinstance(before, Value) and aliases.entry_read(self.graph, before.id):
+            return before
+        raise self.error(
+            target,
+            f"the value assigned to {ast.unparse(target)} {v.reason}",
+            "Copy it first (v.copy()), or assign in statements of their own.",
+            cls=UnsupportedSyntaxError,
+        )
 
     def readable(self, v: Any, e: ast.AST) -> Any:
         """v, read from a container, unless it (or an item of it) is `Unbound`: an error."""

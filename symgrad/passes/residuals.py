@@ -113,12 +113,11 @@ def _recomputed(vjp: Graph, carried: set[int]) -> list[int]:
         if node.backward or node.tangent or node.op in ("param", "const"):
             continue
         rule = RULES.get(node.op)
-        if _element_of(node, carried):
-            pass
-        elif rule is None or rule.view or rule.reads_shape or rule.structured or rule.nondiff:
-            continue
-        elif getattr(node.aval, "kind", None) != ARRAY or not node.aval.rank:
-            continue  # a number (`i + k`) costs less to compute again than to keep
+        if not _element_of(node, carried):
+            if rule is None or rule.view or rule.reads_shape or rule.structured or rule.nondiff:
+                continue
+            if getattr(node.aval, "kind", None) != ARRAY or not node.aval.rank:
+                continue  # a number (`i + k`) costs less to compute again than to keep
         readers = [vjp[u] for u in vjp.users(node.id)]
         if node.id in vjp.outputs or any(u.backward or u.tangent for u in readers):
             out.append(node.id)

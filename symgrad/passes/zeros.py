@@ -58,9 +58,9 @@ def _zeros_aval(aval) -> bool:
 
 def rewrite(rw, node) -> int | None:
     g, op = rw.g, node.op
-    if op != "zeros" and node.backward and _of_an_integer(g, node.cot_of):
-        if _zeros_aval(node.aval):  # (a float written into an int array: truncated, constant)
-            return _made(rw, node)
+    made = integer_cotangent(rw, node)  # (a float written into an int array: truncated)
+    if made is not None:
+        return made
     if op == "zeros_like" and len(node.inputs) == 1 and not node.attrs.get("kwargs"):
         x = node.inputs[0]
         rule = RULES.get(g[x].op)  # (a new array computed for nothing else: not a param, a
@@ -94,11 +94,14 @@ def rewrite(rw, node) -> int | None:
 
 
 def integer_cotangent(rw, node) -> int | None:
-    """In a graph whose Avals are not known (the shape-polymorphic module), a backward pass's
-    cotangent of a value known to hold integers (a constant's, a loop index's, an int array's
-    that a float is written into): `np.zeros(np.shape(value))`."""
+    """A backward pass's cotangent of a value known to hold integers (a constant's, a loop
+    index's, an int array's that a float is written into): `np.zeros(shape)` of its Aval (a
+    float64 array's) where the Avals are known, else `np.zeros(np.shape(value))` (the
+    shape-polymorphic module)."""
     if node.op == "zeros" or not node.backward or not _of_an_integer(rw.g, node.cot_of):
         return None
+    if rw.typed:
+        return _made(rw, node) if _zeros_aval(node.aval) else None
     shape = rw.new(node, "shape", (node.cot_of,))
     return rw.new(node, "zeros", (shape,), {"n_args": 1})
 

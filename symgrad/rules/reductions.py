@@ -341,6 +341,15 @@ def _vector_norm_jvp(t, ans, x, ord, keepdims):
     return _norm_jvp(t, ans, ops.vector(x), ord, None, keepdims)
 
 
+def _vector_norm_aval(x, keepdims: bool) -> Aval | None:
+    """A vector's p-norm: a number of its float dtype (float32 or float64), or, kept, one
+    entry."""
+    if x is None or x.dtype is None or x.dtype.kind not in "fc":
+        return None
+    dtype = np.dtype(np.float32) if x.dtype in (np.float32, np.complex64) else np.dtype(float)
+    return Aval((1,), dtype, ARRAY) if keepdims else Aval((), dtype, SCALAR)
+
+
 def _of_a_vector(ins: dict):
     """A vector_norm of what is known to be a vector: np.linalg.norm along its axis."""
     x = ins["x"]
@@ -388,13 +397,6 @@ defrule(
     examples=("_vector(x) | x: 4",),
     math="v (it raises where x is not a vector)",
 )
-
-
-def _vector_norm_aval(x, keepdims: bool) -> Aval | None:
-    if x is None or x.dtype is None or x.dtype.kind not in "fc":
-        return None
-    dtype = np.dtype(np.float32) if x.dtype in (np.float32, np.complex64) else np.dtype(float)
-    return Aval((1,), dtype, ARRAY) if keepdims else Aval((), dtype, SCALAR)
 
 
 def _cumsum_vjp(g, a, axis):

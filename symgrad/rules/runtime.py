@@ -179,16 +179,11 @@ def _split_part_vjp(g, x, sections=1, axis=0, part=0):
 def _vector_norm(x, ord=None, keepdims=False):
     """np.linalg.norm(x, ord) of a vector (a p-norm); of a matrix it is a matrix norm, which
     the gradient symgrad wrote does not compute."""
-    if np.ndim(x) != 1:
-        raise ValueError(
-            f"symgrad: np.linalg.norm(x, ord={ord!r}) of an array of shape {np.shape(x)} is a "
-            "matrix norm, which symgrad does not differentiate (a vector's p-norm it does)"
-        )
-    return np.linalg.norm(x, ord, keepdims=keepdims)
+    return np.linalg.norm(_vector(x), ord, keepdims=keepdims)
 
 
 def _vector(x):
-    """x, a vector (the derivative of a vector's p-norm reads it), else the error."""
+    """x, a vector (a vector's p-norm, and its derivative, read it), else the error."""
     if np.ndim(x) != 1:
         raise ValueError(
             f"symgrad: np.linalg.norm(x, ord) of an array of shape {np.shape(x)} is a matrix "

@@ -145,8 +145,8 @@ class Rule:
     # NamedTuple type NumPy returns them in; source gets one node per field, its index the
     # static `part`
     smooth_in: Callable[[int], tuple] | None = None  # a `nondiff` rule's inputs (positions,
-    # given how many it has) its value changes smoothly with (np.full's fill value, np.linspace's
-    # bounds): a differentiated value reaching them is refused, not given a zero derivative
+    # given how many it has) its value changes smoothly with (np.linspace's bounds, np.arange's
+    # start and step): a differentiated value reaching them is refused, not given zero
     jit: Any = None  # whether its NumPy spelling compiles in Numba's nopython mode, inside a
     # loop compiled whole (`symgrad.emit.compiled`): True, or a test `(input Avals by parameter,
     # attrs) -> bool` where Numba takes some inputs only; None: a loop using it stays Python.
