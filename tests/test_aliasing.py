@@ -811,6 +811,11 @@ def chained(x):
     a[1:] = b = a[:-1]
     return np.sum(b * x[1:])
 
+def rows_swapped(A):
+    B = A * 1.0
+    B[0], B[1] = B[1], B[0]
+    return np.sum(B * np.arange(B.size).reshape(B.shape))
+
 def entries_swapped(x):
     y = x.copy()
     for j in range(len(y) - 1):
@@ -834,6 +839,19 @@ def test_entries_swapped_in_one_statement(make_fn):
     x = np.array([3.0, 1.0, 2.0, 0.5])
     assert symgrad.jit(fn)(x) == fn(x.copy())
     symgrad.check_grads(fn, (x,))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_rows_swapped_in_one_statement_are_refused_when_it_runs(make_fn, backend):
+    # `B[1]` is a row of a matrix, a view: NumPy assigns row 1 to both (79.0); symgrad took
+    # it as the entry of a vector it would be, and swapped them (43.0), silently
+    fn = make_fn(STATEMENTS).rows_swapped
+    A = np.arange(6.0).reshape(2, 3) + 1
+    for transform in (symgrad.grad, symgrad.jit):
+        with pytest.raises(symgrad.SymgradError, match=r"B\[1\] \(line \d+ of .*a view"):
+            transform(fn, backend=backend)(A)
+    with pytest.raises(ValueError, match="a view"):  # the module for any shapes checks too
+        make_fn(symgrad.emit_module(fn, kind="grad")).grad_rows_swapped(A)
 
 
 CALLS = """

@@ -23,6 +23,7 @@ import contextlib
 import inspect
 import keyword
 import operator
+import os
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -685,10 +686,15 @@ class _Lowerer:
     def assigned(self, v: Any, target: ast.AST, before: Any) -> Any:
         """v, about to be assigned to target, unless an earlier target's update made it stale:
         an error, but for an entry read with ints (`y[0], y[2] = y[2], y[0]`: of a vector a
-        number, read before the update, as `before`)."""
+        number, read before the update, as `before`; of a matrix a row, a view, which the
+        module refuses when it runs: `_check_entry`)."""
         if not isinstance(v, Unbound):
             return v
         if isinstance(before, Value) and aliases.entry_read(self.graph, before.id):
+            loc = self.src.locate(target)
+            what = f"{ast.unparse(target)} (line {loc.line} of {os.path.basename(loc.file)})"
+            values = {"v": before, "what": what}
+            self.graph.checks.append(add_bound(self.graph, RULES["check_entry"], values, loc))
             return before
         raise self.error(
             target,

@@ -614,10 +614,11 @@ def _all_nodes(graph: Graph):
             yield from _all_nodes(sub)
 
 
-def _provably_scalar(graph: Graph, check) -> bool:
-    """A `check_scalar` of a value whose Aval is 0-d checks nothing."""
+def _checks_nothing(graph: Graph, check) -> bool:
+    """A `check_scalar` or `check_entry` of a value whose Aval is 0-d checks nothing."""
     value = graph[check.inputs[0]].aval
-    return check.op == "check_scalar" and isinstance(value, Aval) and value.shape == ()
+    ops = ("check_scalar", "check_entry")
+    return check.op in ops and isinstance(value, Aval) and value.shape == ()
 
 
 def simplify(
@@ -642,7 +643,7 @@ def simplify(
         _infer_untyped(graph)
     if avals is not None:  # the bodies' params typed, as every iteration sees them
         infer(graph, avals)
-        graph.checks = [c for c in graph.checks if not _provably_scalar(graph, graph[c])]
+        graph.checks = [c for c in graph.checks if not _checks_nothing(graph, graph[c])]
         dce(graph)
         float64 = float64 or not body and _float64_only(graph)
     taped = False  # whether a VJP's tape changed the graph since it was inferred

@@ -45,6 +45,19 @@ def _check_scalar(out):
         )
 
 
+def _check_entry(v, what=""):
+    """An entry read with ints that a tuple assignment reads after an earlier target changed
+    its array: of a vector a number, read before (as symgrad does); of a matrix a row, a view,
+    whose values NumPy reads after the change, which symgrad does not follow."""
+    if np.ndim(v) != 0:
+        raise ValueError(
+            f"symgrad: {what} is assigned a part of an array that an earlier target of the "
+            f"same assignment changed (a view, of shape {np.shape(v)}: NumPy assigns what it "
+            "holds after the change). Copy it first (.copy()), or assign in statements of "
+            "their own."
+        )
+
+
 def _index_add(x, index, v):
     """Zeros shaped like x with v added at x[index]; repeated indices accumulate."""
     out = np.zeros_like(x, dtype=np.result_type(x, v))

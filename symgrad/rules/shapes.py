@@ -400,6 +400,15 @@ defrule(
     math="raises unless the output is 0-d",
 )
 defrule(
+    "check_entry",
+    "v, what=''",
+    call("_check_entry"),
+    helper=runtime._check_entry,
+    nondiff=True,
+    value_feeds=(0,),
+    math="raises unless the entry read is 0-d (a number, not a view)",
+)
+defrule(
     "flip",
     "m, axis=None",
     call("np.flip"),
