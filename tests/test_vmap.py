@@ -61,6 +61,25 @@ def test_vmap_matches_a_loop_over_examples(f, args, in_axes, batched):
     assert (f"def {f.__name__}_batched(" in body) == batched
 
 
+def scaled_sines(x, c):
+    return np.sin(x) * c + x * (c * 2.0)
+
+
+def summed_sines(x, c):
+    return np.sum(scaled_sines(x, c))
+
+
+def test_an_unmapped_python_float_keeps_the_dtype_of_the_arrays():
+    # a Python number's dtype is weak: float32 * 2.0 is float32 (it came back float64, the
+    # number made a length-1 array of its own)
+    x = X.astype(np.float32)
+    for f, batched in ((scaled_sines, True), (symgrad.grad(summed_sines), False)):
+        v = symgrad.vmap(f, in_axes=(0, None))
+        got, want = v(x, 2.0), _loop(f, x, 2.0, axes=(0, None))
+        assert v.batched == batched and got.dtype == want.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
 def test_out_axes_and_an_output_that_is_not_mapped():
     v = symgrad.vmap(layer, in_axes=(None, 1, None), out_axes=-1)
     np.testing.assert_allclose(v(W, X.T, B), [layer(W, x, B) for x in X])

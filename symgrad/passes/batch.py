@@ -85,7 +85,8 @@ def _elementwise(nid: int, unbatched: list[int]):
             i = graph[nid].inputs[pos]
             if graph.is_const(i) and isinstance(graph.const_value(i), (int, float, bool)):
                 continue  # a Python number broadcasts as it is
-            _rewire(graph, nid, pos, _derived(graph, nid, "expand_dims", (i,), {"axis": -1}))
+            unmapped = _derived(graph, nid, "batched", (i,), {"fn": "_unmapped", "n_arrays": 1})
+            _rewire(graph, nid, pos, unmapped)  # (a Python number stays one: its dtype is weak)
 
     return step
 

@@ -105,6 +105,13 @@ def _expand_dims_batched(a, axis):
     return np.expand_dims(a, axes)
 
 
+def _unmapped(v):
+    """v, which has no batch axis, made to broadcast against an operand that has one (last):
+    an array with an axis gets a length-1 axis there; a number stays as it is (a Python float
+    then keeps the dtype of the arrays it meets, as in the unbatched function)."""
+    return np.expand_dims(v, -1) if np.ndim(v) else v
+
+
 def _with_batch(x, v):
     """x broadcast to carry v's batch axis (a template for the shape of a scatter's result)."""
     return np.broadcast_to(np.expand_dims(x, -1), np.shape(x) + np.shape(v)[-1:])
