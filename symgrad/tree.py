@@ -20,6 +20,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from symgrad.errors import SymgradError
+
 _LIST, _TUPLE, _DICT, _NAMED, _DATA = "list", "tuple", "dict", "namedtuple", "dataclass"
 _OBJECT = "object"  # an object's attributes, flattened on request (`flatten_object`)
 
@@ -33,10 +35,12 @@ class Treedef:
     cls: Any = None
     keys: tuple = ()
     children: tuple = ()
-    static: tuple = ()
+    static: tuple = dataclasses.field(default=(), compare=False)  # (compared as `static_key`)
     floating: bool = False  # a leaf that is a float or a float array: one to differentiate
     order: tuple = ()  # a dict's keys in its own order, where that is not sorted: the order
     # `unflatten` builds it in, so that the function iterates it as Python does
+
+    static_key: tuple = ()  # what tells static leaves apart: their types too (1 and True)
 
     @property
     def leaf(self) -> bool:
@@ -152,7 +156,9 @@ def _flatten(x: Any, leaves: list) -> Treedef:
         leaves.append(x)
         kind = np.dtype(getattr(x, "dtype", object)).kind
         floating = isinstance(x, float) or kind in "fc"
-        return Treedef(None, static=(x,) if is_static(x) else (), floating=floating)
+        if not is_static(x):
+            return Treedef(None, floating=floating)
+        return Treedef(None, static=(x,), floating=floating, static_key=_static_key(x))
     order: tuple = ()
     if kind == _DICT:
         keys = _sorted_keys(x)
@@ -168,6 +174,21 @@ def _flatten(x: Any, leaves: list) -> Treedef:
     cls = type(x) if kind in (_NAMED, _DATA) else None
     children = tuple(_flatten(item, leaves) for item in items)
     return Treedef(kind, cls, keys, children, order=order)
+
+
+def _static_key(x: Any) -> tuple:
+    """What a static leaf is compiled for: its type and value (a slice by its bounds)."""
+    if isinstance(x, slice):
+        return (slice, (x.start, x.stop, x.step))
+    try:
+        hash(x)
+    except TypeError:
+        raise SymgradError(
+            f"a container argument holds a {type(x).__name__}, which symgrad can neither "
+            "differentiate nor compile as a constant (it is not hashable)",
+            hint="Pass arrays, numbers, strings, None or tuples in containers of parameters.",
+        ) from None
+    return (type(x), x)
 
 
 def _sorted_keys(d: dict) -> tuple:

@@ -451,3 +451,13 @@ def test_a_fill_value_with_leading_axes_of_length_one(make_fn):
     )
     b, c = np.array([[0.5, -1.0, 2.0]]), np.array([1.0, 10.0, 100.0])
     symgrad.check_grads(m.f, (b, c), (0, 1), modes=("rev", "fwd"))
+
+
+def test_constants_of_zero_of_either_sign_are_two_values(make_fn):
+    # CSE took 0.0 and -0.0 for one constant (0.0 == -0.0): arctan2(-0.0, y) became
+    # arctan2(0.0, y), pi for -pi, silently
+    f = make_fn(
+        "def f(x, y):\n    return np.sum(x * np.arctan2(0.0, y) + x ** 2 * np.arctan2(-0.0, y))\n"
+    ).f
+    x, y = np.array([0.5, 1.5]), -np.ones(2)
+    np.testing.assert_allclose(symgrad.grad(f)(x, y), np.pi - 2 * np.pi * x)

@@ -157,7 +157,14 @@ def test_a_read_is_stale_once_its_name_is_gone_rebound_or_of_another_type():
     from symgrad.frontend.reads import Reads
 
     helper, other = (lambda v: v), (lambda v: v)
-    globals_ = {"SCALE": 1000003, "helper": helper, "CFG": {"w": [1.0, helper]}}
+    globals_ = {
+        "SCALE": 1000003,
+        "helper": helper,
+        "CFG": {"w": [1.0, helper]},
+        "ZERO": 0.0,
+        "INDEX": (1,),
+        "SIGNS": [0.0, 1.0],
+    }
     module = SimpleNamespace(attr=helper)
     setattr(module, "class", 3.5)
     cell = CellType(helper)
@@ -168,6 +175,9 @@ def test_a_read_is_stale_once_its_name_is_gone_rebound_or_of_another_type():
     reads.note(module, "class", 3.5)
     reads.note_cell(cell, helper)
     reads.note(globals_, "CFG", globals_["CFG"])
+    for name in ("ZERO", "INDEX", "SIGNS"):
+        reads.note(globals_, name, globals_[name])
+    reads.note_absent(globals_, "abs")  # (a builtin read: no global of its name)
     assert reads.fresh()
     weights = globals_["CFG"]["w"]
     put = globals_.__setitem__
@@ -182,9 +192,76 @@ def test_a_read_is_stale_once_its_name_is_gone_rebound_or_of_another_type():
         (lambda: weights.__setitem__(1, other), lambda: weights.__setitem__(1, helper)),
         (lambda: weights.append(2.0), lambda: weights.pop()),
         (lambda: globals_["CFG"].pop("w"), lambda: globals_["CFG"].__setitem__("w", weights)),
+        (lambda: put("ZERO", -0.0), lambda: put("ZERO", float("0"))),  # (equal, another sign)
+        (lambda: put("INDEX", (True,)), lambda: put("INDEX", (int("1"),))),  # (1 == True)
+        (
+            lambda: globals_["SIGNS"].__setitem__(0, -0.0),
+            lambda: globals_["SIGNS"].__setitem__(0, 0.0),
+        ),
+        (lambda: put("abs", helper), lambda: globals_.pop("abs")),  # (it hides the builtin)
     ]
     for change, undo in changes:
         change()
         assert not reads.fresh()
         undo()
         assert reads.fresh()  # (an equal number of the same type, another object, is the same)
+
+
+def test_what_hides_a_builtin_an_id_freed_and_defaults_make_it_stale(make_fn):
+    """A global defined later that hides a builtin the function called, a new object in a
+    list where the old one was (at its address, maybe), and the function's own defaults
+    (the emitted module's signature) each make a gradient stale; it kept the old one."""
+    mod = make_fn(
+        """
+        class Relu:
+            def __call__(self, z):
+                return np.maximum(z, 0.0)
+
+        class Square:
+            def __call__(self, z):
+                return z ** 2
+
+        LAYERS = [Relu()]
+
+        def powers(x):
+            return np.sum(abs(x) ** 2)
+
+        def layers(x):
+            return np.sum(LAYERS[0](x))
+
+        def scaled(x, s=2.0):
+            return np.sum(x * s)
+
+        def cube(z):
+            return z ** 3
+        """
+    )
+    v = np.array([0.5, -1.5, 2.0])
+    g = symgrad.grad(mod.powers)
+    assert np.allclose(g(v), 2 * v)
+    mod.abs = mod.cube  # (Python's powers now calls it)
+    assert np.allclose(g(v), 6 * v**5)
+    g = symgrad.grad(mod.layers)
+    assert np.allclose(g(v), v > 0)
+    mod.LAYERS[0] = mod.Square()
+    assert np.allclose(g(v), 2 * v)
+    g = symgrad.grad(mod.scaled)
+    assert np.allclose(g(v), 2.0)
+    mod.scaled.__defaults__ = (5.0,)
+    assert np.allclose(g(v), 5.0) and "s=5.0" in symgrad.emit_module(mod.scaled)
+
+
+def test_static_leaves_of_another_type_are_another_module():
+    # {"i": 1} and {"i": True} were one module (1 == True): x[True] is every entry
+    def pick(p, x):
+        return np.sum(x[p["i"]] ** 2)
+
+    g = symgrad.grad(pick, argnums=1)
+    v = np.array([0.5, 1.5, -0.3])
+    assert np.allclose(g({"i": 1}, v), [0.0, 3.0, 0.0])
+    with pytest.raises(symgrad.SymgradError, match="index True"):
+        g({"i": True}, v)
+    # an unhashable leaf is refused by name (it raised TypeError), a slice compiled as one
+    with pytest.raises(symgrad.SymgradError, match="holds a set"):
+        g({"i": 1, "s": {1}}, v)
+    assert np.allclose(g({"i": 1, "s": slice(0, 2)}, v), [0.0, 3.0, 0.0])

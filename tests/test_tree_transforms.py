@@ -241,9 +241,17 @@ def test_bound_methods_in_vjp_jvp_and_jacobians():
     symgrad.check_grads(layer.heads, (x,), 0, modes=("rev", "fwd"))
 
 
+def loop_filled_aux(x):
+    ys = [x * i for i in range(3)]
+    return np.sum(x**2), ys
+
+
 def test_a_list_a_loop_filled_is_returned_stacked():
     with pytest.raises(symgrad.SymgradError, match=r"returns ys, a list a loop filled"):
         symgrad.vjp(loop_filled, np.ones(3))
+    # as an aux, it came back as symgrad's own object (`Stacked`), not a list
+    with pytest.raises(symgrad.SymgradError, match=r"returns ys, a list a loop filled"):
+        symgrad.grad(loop_filled_aux, has_aux=True)(np.ones(3))
 
 
 def two_heads(x):

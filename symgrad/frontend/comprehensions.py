@@ -49,6 +49,7 @@ def desugar(src: FunctionSource) -> None:
         bound = params | {n.id for n in names if isinstance(n.ctx, ast.Store)}
         builtin_sum = src.fn.__globals__.get("sum", builtins.sum) is builtins.sum
         sums = builtin_sum and "sum" not in bound
+        src.builtins = ("sum",) if sums else ()
         lines = {n.lineno for n in nodes if isinstance(n, _COMPREHENSIONS)}
         _Desugar(fn, params, sums, Counter(n.id for n in names), lines).block(fn.body)
 

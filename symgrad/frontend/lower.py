@@ -119,6 +119,13 @@ def _literal(v: Any) -> bool:
     return v is None or type(v) in (bool, int, float, complex, str)
 
 
+def _note_builtins(reads: Reads, src: FunctionSource) -> None:
+    """Note what reading src took for builtins: the module's globals of their names."""
+    for name in src.builtins:
+        scope = src.fn.__globals__
+        reads.note(scope, name, scope[name]) if name in scope else reads.note_absent(scope, name)
+
+
 def lower(
     fn: Callable,
     reads: Reads | None = None,
@@ -140,6 +147,9 @@ def lower(
     src = fence.read(fn)
     reads = reads if reads is not None else Reads()
     reads.note(fn, "__code__", fn.__code__)
+    reads.note(fn, "__defaults__", fn.__defaults__)  # (the emitted function's own defaults)
+    reads.note(fn, "__kwdefaults__", fn.__kwdefaults__)
+    _note_builtins(reads, src)
     graph = Graph(src.tree.name, src.file, src.tree.lineno)
     env = {}
     a = src.tree.args
@@ -173,21 +183,14 @@ def lower(
             raise SymgradError(
                 f"{fn.__qualname__} has an aux but does not return a pair (value, aux)", where
             )
-        result, leaves, treedef = result[0], *tree.flatten(result[1])
+        leaves, treedef = tree.flatten(result[1])
+        _returnable(graph, fn, result[1], treedef, where)
+        result = result[0]
         aux.append(Layout(treedef, [() if isinstance(v, Value) else (v,) for v in leaves]))
         extra = [v.id for v in leaves if isinstance(v, Value)]
     elif out is not None and tree.is_tree(result):
         leaves, treedef = tree.flatten(result)
-        for record in tree.records(result, treedef):  # (the frontend's own, not the user's)
-            if isinstance(record, Stacked):
-                raise SymgradError(
-                    f"{fn.__qualname__} returns {record.name}, a list a loop filled",
-                    where,
-                    hint=f"Return np.stack({record.name}) (one array), or a list or tuple "
-                    "written out item by item.",
-                )
-            if isinstance(record, Method):
-                _Lowerer.as_node(graph, record, where)  # (refused, as any output but arrays)
+        _returnable(graph, fn, result, treedef, where)
         dynamic = [isinstance(v, Value) or not tree.is_static(v) for v in leaves]
         out.append(Layout(treedef, [() if d else (v,) for v, d in zip(leaves, dynamic)]))
         graph.outputs = [_Lowerer.as_node(graph, v, where) for v, d in zip(leaves, dynamic) if d]
@@ -199,6 +202,21 @@ def lower(
         return graph
     graph.outputs = [_Lowerer.as_node(graph, result, where), *extra]
     return graph
+
+
+def _returnable(graph: Graph, fn: Callable, result: Any, treedef, where) -> None:
+    """Refuse a container returned that holds what only the frontend has: a list a loop
+    filled (`Stacked`), a method not called."""
+    for record in tree.records(result, treedef):  # (the frontend's own, not the user's)
+        if isinstance(record, Stacked):
+            raise SymgradError(
+                f"{fn.__qualname__} returns {record.name}, a list a loop filled",
+                where,
+                hint=f"Return np.stack({record.name}) (one array), or a list or tuple "
+                "written out item by item.",
+            )
+        if isinstance(record, Method):
+            _Lowerer.as_node(graph, record, where)  # (refused, as any output but arrays)
 
 
 @dataclass(frozen=True)
@@ -283,6 +301,7 @@ class _Lowerer:
         self.reads.note(src.fn, "__code__", src.fn.__code__)
         self.reads.note(src.fn, "__defaults__", src.fn.__defaults__)
         self.reads.note(src.fn, "__kwdefaults__", src.fn.__kwdefaults__)
+        _note_builtins(self.reads, src)
         child = type(self)(self.graph, src, env, stack, self.memory, self.reads, parent=self)
         child.waiting = self.waiting_for(env.values())
         return child
@@ -456,6 +475,8 @@ class _Lowerer:
                 if scope is not self.env:
                     if scope is self.globals:
                         self.reads.note(scope, name, scope[name])
+                    else:  # a builtin, until the module defines that name
+                        self.reads.note_absent(self.globals, name)
                     return self.outside(scope[name], name, e)
                 value = scope[name]
                 if isinstance(value, Value):

@@ -4,9 +4,11 @@ Lowering folds what it finds by name: module constants, closure cells, the helpe
 inlines (their code and defaults), attributes of modules. A gradient compiled from those is the
 derivative of the function only while they are unchanged.
 
-Contract: `Reads` records each such look-up with the value it gave (`note`, `note_cell`);
-`fresh()` looks each up again and says whether every one still gives the same object (or, for
-numbers, strings and tuples of them, an equal value of the same type), and for a list or dict
+Contract: `Reads` records each such look-up with the value it gave (`note`, `note_cell`), and
+each builtin read where the module has no global of its name (`note_absent`: one defined later
+hides it); `fresh()` looks each up again and says whether every one still gives the same object
+(or, for numbers, strings and tuples of them, an equal value of the same types, 0.0 and -0.0
+told apart), and no global hides a builtin read, and for a list or dict
 (a module's `COEFFS = [1.0, 2.0]`, a `CFG` dict, which lowering reads into constants) one whose
 contents are still those it had, entry by entry, of the same types (`_contents`): a change in
 place (`COEFFS[0] = 5.0`) makes the gradient stale, as a new value does. It costs one dict or
@@ -34,6 +36,11 @@ class Reads:
         if isinstance(where, ModuleType) and where.__name__.split(".")[0] == "numpy":
             return  # NumPy's own functions and constants
         self._items.setdefault((id(where), name), (where, name, value, _kind(value)))
+        self._checks = None
+
+    def note_absent(self, where: dict, name: str) -> None:
+        """`where` (a module's globals) had no `name`: a builtin of that name was read."""
+        self._items.setdefault((id(where), name), (where, name, None, _ABSENT))
         self._checks = None
 
     def note_cell(self, cell: CellType, value: Any) -> None:
@@ -70,7 +77,9 @@ def _checker(items: list) -> Callable[[], bool]:
         else:
             env[f"n{k}"] = name
             now = f"getattr(w{k}, n{k})"
-        if isinstance(kind, _Contents):
+        if kind is _ABSENT:
+            terms.append(f"{name!r} not in w{k}")
+        elif isinstance(kind, _Contents):
             terms.append(f"_contents({now}) == c{k}")
         else:
             terms.append(f"_same({now}, v{k})" if kind is _PLAIN else f"{now} is v{k}")
@@ -87,10 +96,18 @@ def _checker(items: list) -> Callable[[], bool]:
 
 def _same(now: Any, value: Any) -> bool:
     """Whether a number, a string or a tuple of them read now is the one read before."""
-    return now is value or (type(now) is type(value) and now == value)
+    return now is value or (type(now) is type(value) and _exact(now) == _exact(value))
 
 
-_PLAIN, _OBJECT = "plain", "object"  # how a value read is compared (or its `_Contents`)
+def _exact(v: Any) -> Any:
+    """A plain value as a value equal only to the same one: of the same types at every depth
+    (1 and True differ), a float's sign too (0.0 and -0.0 differ; NaN is NaN)."""
+    if isinstance(v, tuple):
+        return tuple((type(x), _exact(x)) for x in v)
+    return repr(v) if isinstance(v, (float, complex)) else v
+
+
+_PLAIN, _OBJECT, _ABSENT = "plain", "object", "absent"  # how a read is compared (or `_Contents`)
 _PLAIN_TYPES = (int, float, complex, str, bool, bytes, type(None))
 _PLAIN_SET = frozenset(_PLAIN_TYPES)
 
@@ -124,15 +141,37 @@ def _contents(v: Any) -> Any:
         entries = list(v.values())
         types = tuple(map(type, entries))
         if _PLAIN_SET.issuperset(types):
-            return (dict, tuple(v), tuple(entries), types)
+            return (dict, tuple(v), tuple(entries), types, _zeros(entries))
         return (dict, tuple(v), tuple(map(_contents, entries)))
     if kind is list or kind is tuple:
         types = tuple(map(type, v))
         if _PLAIN_SET.issuperset(types):
-            return (kind, tuple(v), types)
+            return (kind, tuple(v), types, _zeros(v))
         return (kind, tuple(map(_contents, v)))
     if kind in _PLAIN_SET:
-        return (kind, v)
+        return (kind, _exact(v))
     if isinstance(v, (list, tuple, dict)):  # (a subclass: its entries, as a plain one's)
         return (kind, _contents(dict(v) if isinstance(v, dict) else list(v)))
-    return (object, id(v))
+    return (object, _Identity(v))
+
+
+def _zeros(entries) -> tuple:
+    """The signs of the zeros among plain entries (0.0 == -0.0; a scan in C where none is 0)."""
+    if 0 not in entries:
+        return ()
+    return tuple(repr(x) for x in entries if type(x) is float and x == 0)
+
+
+class _Identity:
+    """An object compared by identity, held (so that its id is not another's later)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any):
+        self.obj = obj
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, _Identity) and other.obj is self.obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)

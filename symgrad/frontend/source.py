@@ -31,6 +31,7 @@ class FunctionSource:
     fn: Callable
     tree: ast.FunctionDef
     file: str
+    builtins: tuple = ()  # builtins read while reading it (`sum` of a generator, folded)
 
     def locate(self, node: ast.AST) -> Loc:
         line = getattr(node, "lineno", self.tree.lineno)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import heapq
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, KeysView
 
@@ -54,6 +55,8 @@ def attrs_key(attrs: dict) -> tuple:
 def _typed(v: Any) -> Any:
     if isinstance(v, (tuple, list)):
         return (type(v).__name__, tuple(_typed(x) for x in v))
+    if isinstance(v, float) and v == 0:  # 0.0 == -0.0, but np.arctan2(-0.0, -1.0) is -pi
+        return (type(v).__name__, v, math.copysign(1.0, v))
     return (type(v).__name__, v)
 
 
