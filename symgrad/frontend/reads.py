@@ -82,7 +82,8 @@ def _checker(items: list) -> Callable[[], bool]:
         elif isinstance(kind, _Contents):
             terms.append(f"_contents({now}) == c{k}")
         else:
-            terms.append(f"_same({now}, v{k})" if kind is _PLAIN else f"{now} is v{k}")
+            same = f"{now} is v{k}"
+            terms.append(f"({same} or _same({now}, v{k}))" if kind is _PLAIN else same)
     source = (
         "def fresh():\n"
         "    try:\n"
