@@ -461,3 +461,16 @@ def test_constants_of_zero_of_either_sign_are_two_values(make_fn):
     ).f
     x, y = np.array([0.5, 1.5]), -np.ones(2)
     np.testing.assert_allclose(symgrad.grad(f)(x, y), np.pi - 2 * np.pi * x)
+
+
+def test_numpy_scalars_read_from_containers_are_numbers(make_fn):
+    # "float32 is not an array": a NumPy scalar from a dict (a global one, or a static leaf
+    # of a container argument) was refused where one a global name held was folded
+    m = make_fn(
+        "CFG = {'s': np.float32(2.0), 'n': np.int64(3)}\n\n\n"
+        "def f(x):\n    return np.sum(x * CFG['s']) * CFG['n']\n\n\n"
+        "def g(p, x):\n    return np.sum(x * p['k']) + p['k'] * 2\n"
+    )
+    x = np.array([0.5, 1.0, 2.0])
+    np.testing.assert_allclose(symgrad.grad(m.f)(x), 6.0)
+    np.testing.assert_allclose(symgrad.grad(m.g, argnums=1)({"k": np.int64(3)}, x), 3.0)

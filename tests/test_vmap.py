@@ -80,6 +80,16 @@ def test_an_unmapped_python_float_keeps_the_dtype_of_the_arrays():
         np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
+def summed_over_axis_0(x):
+    return np.sum(x, axis=0)
+
+
+def test_an_axis_an_example_lacks_is_numpys_axis_error():
+    # each example 0-d: ZeroDivisionError (axis % 0) from the batched sum
+    with pytest.raises(np.exceptions.AxisError):
+        symgrad.vmap(summed_over_axis_0)(np.ones(3))
+
+
 def test_out_axes_and_an_output_that_is_not_mapped():
     v = symgrad.vmap(layer, in_axes=(None, 1, None), out_axes=-1)
     np.testing.assert_allclose(v(W, X.T, B), [layer(W, x, B) for x in X])

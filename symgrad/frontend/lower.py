@@ -757,6 +757,8 @@ class _Lowerer:
                 cls=UnsupportedSyntaxError,
             )
         self.readable(v, e)
+        if isinstance(v, np.generic) and v.dtype.kind in "biuf":  # (a dict's, a container's)
+            return v.item()  # a number, as a NumPy scalar a global name holds is (`outside`)
         if isinstance(v, Method) or not (isinstance(v, Value) or is_const(v)):
             raise self.error(e, f"{getattr(v, '__name__', type(v).__name__)} is not an array")
         return v

@@ -25,7 +25,8 @@ def _batch_axes(a, axis):
     nd = np.ndim(a) - 1
     if axis is None:
         return tuple(range(nd))
-    return tuple(ax % nd for ax in (axis if isinstance(axis, tuple) else (axis,)))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple(np.lib.array_utils.normalize_axis_index(ax, nd) for ax in axes)  # (AxisError)
 
 
 def _sum_batched(a, axis=None, keepdims=False):
