@@ -296,3 +296,79 @@ def test_new_arrays_appended_and_a_running_total_are_fine(make_fn):
     x = np.array([1.0, 2.0])
     assert symgrad.jit(fn)(x) == fn(x)
     symgrad.check_grads(fn, (x,), modes=("rev", "fwd"))
+
+
+TRAJECTORIES = """
+def euler(x0, k):
+    x = x0
+    xs = [x0]
+    for t in range(5):
+        x = x - 0.1 * k * x ** 3
+        xs.append(x)
+    return np.sum(np.stack(xs) ** 2) + xs[-1][0] + len(xs)
+
+def two_loops(x0, n):
+    xs = [x0, 2.0 * x0]
+    for t in range(n):
+        xs.append(x0 * t)
+    for t in range(2):
+        xs.append(np.sin(x0) * t)
+    return np.sum(np.stack(xs) * np.arange(len(xs))[:, None])
+
+def numbers(x0):
+    vals = [0.0, 1.0]
+    i = 0
+    while i < 3:
+        vals.append(np.sum(x0) * i)
+        i += 1
+    return np.sum(np.array(vals) ** 2)
+
+def start_changed_in_the_loop(x0):
+    x = x0 * 1.0
+    xs = [x]
+    for t in range(3):
+        x += 0.1 * x ** 2
+        xs.append(x.copy())
+    return np.sum(np.stack(xs))
+
+def start_changed_after_the_loop(x0):
+    x = x0 * 1.0
+    xs = [x]
+    for t in range(3):
+        xs.append(x * t)
+    x[0] = 5.0
+    return np.sum(np.stack(xs))
+
+def read_while_filled(x0):
+    xs = [x0]
+    for t in range(3):
+        xs.append(xs[-1] * 2.0)
+    return np.sum(np.stack(xs))
+"""
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_loop_fills_a_list_holding_items_before_it(make_fn, backend):
+    # `xs = [x0]` then `xs.append(x)`: a trajectory from its start (it was refused)
+    m = make_fn(TRAJECTORIES)
+    x0 = np.array([0.3, -0.7])
+    for f, args in ((m.euler, (x0, 0.7)), (m.two_loops, (x0, 2)), (m.two_loops, (x0, 0))):
+        assert np.isclose(symgrad.jit(f, backend=backend)(*args), f(*args))
+        symgrad.check_grads(f, args, 0, modes=("rev", "fwd"), backend=backend)
+    symgrad.check_grads(m.euler, (x0, 0.7), 1, backend=backend)
+    symgrad.check_grads(m.numbers, (x0,), backend=backend)
+
+
+@pytest.mark.parametrize(
+    "name, match",
+    [
+        ("start_changed_in_the_loop", "the list xs holds it"),
+        ("start_changed_after_the_loop", "the list xs holds it"),
+        ("read_while_filled", "xs is the list this loop fills"),
+    ],
+)
+def test_what_a_list_filled_after_its_first_items_refuses(make_fn, name, match):
+    # Python's list holds x itself, which the change in place reaches: the stack of the items
+    # as they were appended would be wrong
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match=match):
+        symgrad.grad(getattr(make_fn(TRAJECTORIES), name))(np.array([0.3, -0.7]))

@@ -158,7 +158,10 @@ def _lower_loop_once(
     ]
     kept += [n for n in again.carry if n not in kept]
     slots = carried.slots(lw, s, kept, again, aliases.may_update(s.body))
-    stacked = [n for n in _appended_names(s.body) if n in lw.env and lw.env[n] == []]
+    stacked = [n for n in _appended_names(s.body) if n in lw.env and _fillable(lw.env[n])]
+    before = {n: lw.env[n] for n in stacked}  # what each list holds before the loop
+    for name in stacked:
+        _hold_items(lw, name, before[name], loc)
     captured: list[tuple[str, int]] = []
     attrs: dict = {"n_carried": len(slots), "n_stacked": len(stacked)}
     read = [n.id for n in ast.walk(s.test) if isinstance(n, ast.Name)] if op == "while" else []
@@ -263,13 +266,51 @@ def _lower_loop_once(
     carried.mark_unsure(lw, s, env, slots, params, finals, items)
     for j, name in enumerate(stacked):
         item = lw.graph.add("item", (loop,), {"index": len(slots) + j}, loc, name=name)
-        lw.env[name] = Stacked(Value(item), name, shared.get(name))
+        value = _after_items(lw, before[name], Value(item), s)
+        lw.env[name] = Stacked(value, name, shared.get(name) or _held(before[name], name, loc))
     for name, unbound in again.unbound.items():
         lw.env[name] = unbound
     for name in targets + names:
         if name not in kept and name not in again.unbound:
             lw.env[name] = Unbound(f"is bound only inside the loop on line {loc.line}")
     return None
+
+
+def _fillable(v: Any) -> bool:
+    """Whether a loop may fill this list: empty, or holding arrays and numbers (`xs = [x0]`),
+    or filled by an earlier loop (a `Stacked`): the loop appends the rows after them."""
+    items_ok = isinstance(v, list) and all(isinstance(x, Value) or is_number(x) for x in v)
+    return items_ok or isinstance(v, Stacked)
+
+
+def _held(before: Any, name: str, loc) -> str | None:
+    """Why an array the list held before the loop may not be changed in place (None: none)."""
+    if isinstance(before, Stacked):
+        return before.shared
+    if not any(isinstance(x, Value) for x in before):
+        return None
+    return f"the list {name} holds it (filled by the loop on line {loc.line}: a list holds the array, not a copy)"
+
+
+def _hold_items(lw: _Lowerer, name: str, before: Any, loc) -> None:
+    """The arrays a list holds before a loop fills it stay its items: changing them in place
+    (in the loop or after it) would change its rows, which symgrad stacked as they were."""
+    reason = _held(before, name, loc)
+    for x in before if isinstance(before, list) else ():
+        if isinstance(x, Value) and reason is not None:
+            lw.memory.mark_unsure(lw.graph, aliases.base_of(lw.graph, x.id), reason)
+            lw.memory.mark_unsure(lw.graph, x.id, reason)
+
+
+def _after_items(lw: _Lowerer, before: Any, filled: Value, s: ast.stmt) -> Value:
+    """The rows of a list a loop filled: those it held before (`xs = [x0]`), then the loop's."""
+    if isinstance(before, Stacked):
+        head = before.value
+    elif before:
+        head = lw.call_rule("stack", ([lw.as_value(x, s, True) for x in before],), {}, s)
+    else:
+        return filled
+    return lw.call_rule("concatenate", ([head, filled],), {}, s)
 
 
 def _condition_graph(lw: _Lowerer, s: ast.While, slots, captured, breaks) -> Graph:

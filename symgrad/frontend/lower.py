@@ -573,6 +573,15 @@ class _Lowerer:
             if index not in base:
                 raise self.error(e, f"the key {index!r} is not in the dict", cls=SymgradError)
             return self.readable(base[index], e)
+        if isinstance(base, Appender):
+            raise self.error(
+                e,
+                f"{base.name} is the list this loop fills: symgrad stacks what it appends after "
+                "the loop, and an item read inside it would not see it grow",
+                f"Keep the value appended last in a variable of its own (x = ...; "
+                f"{base.name}.append(x)) and read that.",
+                cls=UnsupportedSyntaxError,
+            )
         shared = base.shared if isinstance(base, Stacked) else None
         if isinstance(base, Stacked):  # an item of a list a loop filled: a row of the stack
             base = base.value

@@ -85,10 +85,36 @@ def _elementwise(nid: int, unbatched: list[int]):
             i = graph[nid].inputs[pos]
             if graph.is_const(i) and isinstance(graph.const_value(i), (int, float, bool)):
                 continue  # a Python number broadcasts as it is
-            unmapped = _derived(graph, nid, "batched", (i,), {"fn": "_unmapped", "n_arrays": 1})
-            _rewire(graph, nid, pos, unmapped)  # (a Python number stays one: its dtype is weak)
+            rank = getattr(graph[i].aval, "rank", None)
+            if rank == 0:
+                continue  # (so does a 0-d value)
+            if rank is None and _maybe_a_number(graph, i):  # which `_unmapped` keeps one (its
+                attrs = {"fn": "_unmapped", "n_arrays": 1}  # dtype is weak: float32 * 2.0 is
+                unmapped = _derived(graph, nid, "batched", (i,), attrs)  # float32)
+            else:
+                unmapped = _derived(graph, nid, "expand_dims", (i,), {"axis": -1})
+            _rewire(graph, nid, pos, unmapped)
 
     return step
+
+
+def _maybe_a_number(graph: Graph, nid: int) -> bool:
+    """Whether a value may be a Python number when it runs: a param, a number, or Python's
+    arithmetic on such values (a NumPy function's value is an array or a NumPy scalar)."""
+    todo, seen = [nid], set()
+    while todo:
+        node = graph[todo.pop()]
+        if node.id in seen or node.op == "param":
+            continue
+        seen.add(node.id)
+        if node.op == "const":
+            if not isinstance(node.attrs["value"], (int, float, complex)):
+                return False
+        elif getattr(RULES[node.op].emit, "python", None) is None:  # (no Python operator)
+            return False
+        else:
+            todo.extend(node.inputs)
+    return True
 
 
 def _index(nid: int, template: int | None = None, like: int | None = None):
