@@ -289,7 +289,10 @@ def _held(before: Any, name: str, loc) -> str | None:
         return before.shared
     if not any(isinstance(x, Value) for x in before):
         return None
-    return f"the list {name} holds it (filled by the loop on line {loc.line}: a list holds the array, not a copy)"
+    return (
+        f"the list {name} holds it (filled by the loop on line {loc.line}: a list holds the "
+        "array, not a copy)"
+    )
 
 
 def _hold_items(lw: _Lowerer, name: str, before: Any, loc) -> None:
