@@ -896,3 +896,15 @@ def test_a_call_changing_an_array_read_and_used_before_it(make_fn, name):
     x = np.array([1.0, 2.0, 3.0])
     assert symgrad.jit(fn)(x) == fn(x.copy())
     symgrad.check_grads(fn, (x,))
+
+
+def test_an_array_updated_in_place_in_a_loop_through_a_second_name(make_fn):
+    # `c = b = np.zeros_like(x)`, then `c += ...` in a loop: refused ("cannot tell an ndarray
+    # from a number"), though np.zeros_like makes an ndarray: the update's value had lost it
+    fn = make_fn(
+        "def f(x, a):\n    b = np.zeros_like(x)\n    c = b\n    for i in range(3):\n"
+        "        c += a * x\n    return np.sum(b ** 2)\n"
+    ).f
+    x = np.array([0.3, -0.5])
+    assert symgrad.jit(fn)(x, 0.7) == pytest.approx(fn(x, 0.7))
+    symgrad.check_grads(fn, (x, 0.7), (0, 1), modes=("rev", "fwd"))

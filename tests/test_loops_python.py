@@ -40,6 +40,22 @@ def test_enumerate_over_zip_of_three():
     symgrad.check_grads(zipped_three, (A, A[::-1].copy(), A**2), (0, 1, 2))
 
 
+def zipped_reversed(a, b):
+    s = 0.0
+    for x, y in zip(reversed(a), b[1:]):
+        s = s * 0.5 + x * y
+    for k, (x, y) in enumerate(zip(a, reversed(b[:5]))):
+        s = s + k * x * y
+    return s
+
+
+def test_zip_of_reversed_sequences():
+    # `reversed(...)` inside zip was "cannot differentiate a call to reversed"
+    b = A[::-1] ** 2
+    assert symgrad.jit(zipped_reversed)(A, b) == pytest.approx(zipped_reversed(A, b), rel=1e-12)
+    symgrad.check_grads(zipped_reversed, (A, b), (0, 1), modes=("rev", "fwd"))
+
+
 def counted_from(a, first):
     s = 0.0
     for i, x in enumerate(a, start=1):

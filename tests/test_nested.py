@@ -60,6 +60,17 @@ def particle(w):
 
 def jacobian_inside(w):
     return np.sum(symgrad.jacfwd(phi)(np.array([0.0, 8.0]), charges(w)))
+
+
+def jvp_of_a_nested_def(x):
+    def cube(y):
+        return np.sum(y ** 3)
+    return symgrad.jvp(cube, (x,), (x,))[1]
+
+
+def grad_of_a_lambda(x):
+    square = lambda y: np.sum(y ** 2)  # noqa: E731
+    return symgrad.grad(square)(x)[0]
 """
 
 CASES = ["made_outside", "made_inside", "value_and_both", "forward_inside", "particle"]
@@ -88,6 +99,13 @@ def test_the_inner_gradient_is_code_of_the_outer_one(module):
 def test_a_jacobian_inside_is_refused_with_its_place(module):
     with pytest.raises(symgrad.SymgradError, match=r"jacfwd of phi.*only grad and value_and_grad"):
         symgrad.grad(module.jacobian_inside)(0.0)
+
+
+@pytest.mark.parametrize("name", ["jvp_of_a_nested_def", "grad_of_a_lambda"])
+def test_a_function_defined_inside_is_refused_by_name(module, name):
+    # jvp's raised AttributeError ('LocalFunction' object has no attribute '__qualname__')
+    with pytest.raises(symgrad.SymgradError, match="defined inside the differentiated function"):
+        symgrad.grad(getattr(module, name))(np.array([0.3, -0.5, 0.8]))
 
 
 def test_an_inner_change_recompiles_the_outer(make_fn):

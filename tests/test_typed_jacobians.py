@@ -80,3 +80,16 @@ def test_a_batched_jacobian_is_specialised(transform):
 
 def squared(W, x):
     return np.sum(layer(W, x) ** 2)
+
+
+def linear_in_x(x):
+    return np.sum(x * 2.0) + np.sum(np.abs(x))
+
+
+def test_a_jacobian_of_zeros_has_the_dtype_of_its_tangents():
+    # a Hessian that is zeros everywhere came back float64 for a float32 argument
+    x = np.array([0.3, -0.2, 0.5], np.float32)
+    for jacobian in (symgrad.hessian(linear_in_x), symgrad.jacrev(symgrad.grad(linear_in_x))):
+        H = jacobian(x)
+        assert H.dtype == np.float32 and not H.any()
+    assert symgrad.hessian(linear_in_x)(x.astype(np.float64)).dtype == np.float64

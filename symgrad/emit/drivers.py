@@ -55,15 +55,21 @@ def _from_columns(cols, out, x):
     unbatched zero tangent means out does not depend on x."""
     shape = np.shape(out) + np.shape(x)
     if np.ndim(cols) == np.ndim(out):
-        return np.zeros_like(out, shape=shape, dtype=float)
+        return np.zeros_like(out, shape=shape, dtype=_zeros_dtype(cols))
     return np.reshape(cols, shape)
+
+
+def _zeros_dtype(tangent):
+    """The dtype of a Jacobian of zeros: its tangent's (or cotangent's) where a float's."""
+    dtype = np.result_type(tangent)
+    return dtype if dtype.kind in "fc" else np.float64
 
 
 def _from_rows(rows, out, x):
     """The Jacobian of out with respect to x from a batch of its rows (the last axis)."""
     shape = np.shape(out) + np.shape(x)
     if np.ndim(rows) == np.ndim(x):
-        return np.zeros_like(x, shape=shape, dtype=float)
+        return np.zeros_like(x, shape=shape, dtype=_zeros_dtype(rows))
     return np.reshape(np.moveaxis(rows, -1, 0), shape)
 
 

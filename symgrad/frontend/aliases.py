@@ -387,6 +387,7 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
         return False
     if known:
         update(lw, old, new, where, name)
+        memory.kinds[(graph, new.id)] = array_kind(graph, old.id, memory)  # (the same array)
         return True
     line = lw.src.locate(where).line
     for env, k in holders:
@@ -608,7 +609,7 @@ def array_kind(graph: Graph, nid: int, memory: Memory) -> str | None:
     "array" (an ndarray, maybe 0-d: `+=` on it is in place too) or None (maybe a number), from
     its rule's `ndarray` fact, an elementwise rule's operands, or a body param's outer value."""
     node = graph[nid]
-    if node.op == "param":
+    if node.op == "param" or (graph, nid) in memory.kinds:  # (an update in place: its array's)
         return memory.kinds.get((graph, nid))
     rule = RULES.get(node.op)
     first = graph[node.inputs[0]] if node.inputs else None

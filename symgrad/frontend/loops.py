@@ -390,6 +390,11 @@ def _unreversed(lw: _Lowerer, it: ast.expr) -> ast.expr:
         if inner is it.args[0]:
             return it
         return ast.copy_location(ast.Call(it.func, [inner, *it.args[1:]], it.keywords), it)
+    if fn is zip and not it.keywords:  # zip(reversed(xs), ys): the rows of xs[::-1]
+        args = [_unreversed(lw, a) if _is_call_of(lw, a, reversed) else a for a in it.args]
+        if all(a is b for a, b in zip(args, it.args)):
+            return it
+        return ast.copy_location(ast.Call(it.func, args, []), it)
     if fn is not reversed or len(it.args) != 1 or it.keywords:
         return it
     arg = it.args[0]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from symgrad.errors import SymgradError
+from symgrad.frontend.local_functions import LocalFunction
 from symgrad.frontend.reads import Reads
 from symgrad.ir import Graph
 from symgrad.rules import Value
@@ -36,6 +37,7 @@ class Inline:
 
 
 def call(lw: _Lowerer, inline_of: Callable, args: tuple, kwargs: dict, e) -> Any:
+    _no_local_functions(lw, args, kwargs, e)
     try:
         inline = inline_of(args, kwargs)
     except SymgradError as err:
@@ -46,12 +48,26 @@ def call(lw: _Lowerer, inline_of: Callable, args: tuple, kwargs: dict, e) -> Any
 
 def make(lw: _Lowerer, maker: Callable, args: tuple, kwargs: dict, e) -> Any:
     """`symgrad.grad(phi, argnums=1)` in the function: made now, from constants."""
+    _no_local_functions(lw, args, kwargs, e)
     if any(isinstance(v, Value) for v in (*args, *kwargs.values())):
         raise lw.error(e, f"symgrad.{maker.__name__} takes a function and constants here")
     try:
         return maker(*args, **kwargs)
     except SymgradError as err:
         raise lw.error(e, err.message, err.hint) from None
+
+
+def _no_local_functions(lw: _Lowerer, args: tuple, kwargs: dict, e) -> None:
+    """A transformation inside the function differentiates functions defined outside it."""
+    for v in (*args, *kwargs.values()):
+        if isinstance(v, LocalFunction):
+            name = "this lambda" if v.name == "<lambda>" else v.name
+            raise lw.error(
+                e,
+                f"{name} is defined inside the differentiated function: symgrad transforms "
+                "it there only where it is defined at module level",
+                f"Define {name} at module level (a def), its free values passed as arguments.",
+            )
 
 
 def splice(lw: _Lowerer, graph: Graph, arguments: list, e) -> list[Value]:

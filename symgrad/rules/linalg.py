@@ -273,25 +273,33 @@ defrule(
 )
 defrule(
     "trace",
-    "a",
+    "a, offset=0, axis1=0, axis2=1",
     call("np.trace"),
     numpy=(np.trace,),
     methods=("trace",),
-    vjp={"a": lambda g, a: ops.trace_vjp(g, a)},
+    vjp={"a": lambda g, a, offset, axis1, axis2: ops.trace_vjp(g, a, offset, axis1, axis2)},
     jvp=LINEAR,
-    math="v I (on the first two axes)",
-    examples=("np.trace(a) | a: 4x4", "a.trace() | a: 3x3", "np.trace(a) | a: 3x3x2"),
+    math="v I (on the first two axes; on the offset diagonal of axis1 and axis2)",
+    examples=(
+        "np.trace(a) | a: 4x4",
+        "a.trace() | a: 3x3",
+        "np.trace(a) | a: 3x3x2",
+        "np.trace(a, 1) | a: 3x4",
+        "a.trace(offset=-1, axis1=1, axis2=2) | a: 2x3x3",
+    ),
 )
 defrule(
     "trace_vjp",
-    "ct, x",
+    "ct, x, offset=0, axis1=0, axis2=1",
     call("_trace_vjp"),
     helper=runtime._trace_vjp,
-    vjp={"ct": lambda g: ops.trace(g)},
+    vjp={"ct": lambda g, offset, axis1, axis2: ops.trace(g, offset, axis1, axis2)},
     jvp=LINEAR,
     examples=(
         "_trace_vjp(ct, x) | ct: , x: 4x4 const",
         "_trace_vjp(ct, x) | ct: 2, x: 3x3x2 const",
+        "_trace_vjp(ct, x, 1) | ct: , x: 3x4 const",
+        "_trace_vjp(ct, x, -1, 1, 2) | ct: 2, x: 2x3x3 const",
     ),
     math="trace v",
 )

@@ -148,7 +148,13 @@ def _expand_to(g, x, axis, keepdims):
     return np.broadcast_to(g, np.shape(x))
 
 
-def _trace_vjp(g, x):
+def _trace_vjp(g, x, offset=0, axis1=0, axis2=1):
+    """Zeros shaped like x with g (the trace's cotangent, over x's other axes) on each entry of
+    the diagonal the trace sums."""
+    if offset or (axis1, axis2) != (0, 1):
+        n = np.diagonal(x, offset, axis1, axis2).shape[-1]  # (a view: nothing copied)
+        g = np.broadcast_to(np.expand_dims(g, -1), np.shape(g) + (n,))
+        return _diagonal_vjp(g, x, offset, axis1, axis2)
     out = np.zeros_like(x, dtype=np.result_type(x, g))
     i = np.arange(min(np.shape(x)[:2]))  # the diagonal of a rectangular matrix is the shorter side
     out[i, i] = g
