@@ -129,6 +129,14 @@ def empty_loop_then_branch(y, a):  # found by the control fuzzer on this backend
     return a
 
 
+def running_extremes(x):  # starts that are no finite numbers (a NameError: `_loop1(inf, ...)`)
+    m, big = np.inf, -math.inf
+    for i in range(x.shape[0]):
+        m = min(m, x[i] * 2.0)
+        big = max(big, x[i] ** 2)
+    return m + big
+
+
 RNG = np.random.default_rng(3)
 PROGRAMS = {  # name: (function, arguments, argnums, compiled loops, compiled backward loops)
     "rnn": (rnn, (0.4 * RNG.standard_normal((4, 4)), RNG.standard_normal((4, 3)),
@@ -146,6 +154,7 @@ PROGRAMS = {  # name: (function, arguments, argnums, compiled loops, compiled ba
     "many_steps": (many_steps, (RNG.standard_normal(3), 40.0), 0, 1, 1),
     "fancy": (fancy, (RNG.standard_normal(5), np.array([0, 2, 2])), 0, 0, 0),
     "falling": (falling, (0.3,), 0, 1, 1),
+    "running_extremes": (running_extremes, (np.array([0.7, 0.3, 0.9]),), 0, 1, 1),
     "empty_loop_then_branch": (empty_loop_then_branch, (RNG.standard_normal(3), -0.9), (0, 1),
                                1, 1),
 }  # fmt: skip

@@ -39,7 +39,7 @@ from symgrad.emit.control import _items
 from symgrad.ir.avals import ARRAY
 from symgrad.ir.names import fresh
 from symgrad.rules import RULES
-from symgrad.rules.table import SAME
+from symgrad.rules.table import SAME, literal
 
 _INDICES = {1: ["i"], 2: ["i", "j"], 3: ["i", "j", "k"]}
 
@@ -71,7 +71,7 @@ class Kernels:
         key = (id(writer.graph), nid)
         if key not in self.lifted:
             self.lifted[key] = fresh(name, writer.used)
-            self.literals[self.lifted[key]] = repr(writer.graph[nid].attrs["value"])
+            self.literals[self.lifted[key]] = ast.unparse(literal(writer.graph[nid].attrs["value"]))
         return self.lifted[key]
 
     @property

@@ -338,9 +338,15 @@ def literal(value: Any) -> ast.expr:
     if isinstance(value, type):  # a dtype: float, np.float32
         module = "np." if value.__module__ == "numpy" else ""
         return dotted(module + value.__name__)
+    if isinstance(value, float) and not math.isfinite(value):  # (emitted modules import np)
+        return dotted("np.nan") if math.isnan(value) else literal_inf(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
         return ast.UnaryOp(ast.USub(), ast.Constant(-value))
     return ast.Constant(value)
+
+
+def literal_inf(value: float) -> ast.expr:
+    return dotted("np.inf") if value > 0 else ast.UnaryOp(ast.USub(), dotted("np.inf"))
 
 
 def call(path: str, method: str | None = None) -> Callable:
