@@ -596,12 +596,11 @@ REFUSED = {  # name: (arguments, words of the message)
     "alias_made_after_an_update_of_unknown_type": ((VEC,), "may change it in place"),
     "appended_then_updated": ((VEC, MAT), "was appended to xs"),
     "list_item_updated_after_the_loop": ((VEC, MAT), "the list xs that the loop"),
-    "loop_that_may_not_run": ((VEC, MAT), "a view of it, made in a loop or branch"),
+    "loop_that_may_not_run": ((VEC, MAT), "after the loop on line"),
     "own_array_then_a_view": ((VEC, MAT), "only arrays the function created"),
     "elif_binds_an_argument": ((VEC, -0.7), "after the if on line"),
     "asarray_in_a_loop": ((VEC, 0.5), "np.asarray on line"),
     "helper_changes_what_was_appended": ((VEC,), "was appended to xs"),
-    "view_made_in_a_branch": ((VEC, MAT), "a view of it, made in a loop or branch"),
     "argument_kept_by_a_loop_that_may_rebind": ((VEC, 0.3), "if it ran no iteration"),
     "appended_then_changed_in_a_nested_loop": ((VEC, MAT), "was appended to xs"),
     "rows_appended_then_changed": ((VEC, MAT), "the list xs that the loop"),
@@ -661,6 +660,17 @@ def test_aliasing_symgrad_cannot_model_is_a_located_refusal(m, name):
     message = str(info.value)
     assert words in message
     assert message.startswith(m.__file__ + ":")  # file, line and column of the construct
+
+
+def test_an_entry_a_branch_read_is_a_number_checked_when_it_runs(m):
+    # `u = y[-1] if ... else x` then `y *= ...`: of a vector, y[-1] is a number (it was
+    # refused: "a view of it, made in a loop or branch"); of a matrix, a row, which would see
+    # the change: refused when it runs
+    f = m.view_made_in_a_branch
+    y = np.array([0.5, -1.0, 2.0])
+    assert symgrad.jit(f)(VEC, y.copy()) == pytest.approx(_python(f, (VEC, y)))
+    with pytest.raises(symgrad.SymgradError, match=r"y\[\.\.\.\] \(line \d+ .*a view"):
+        symgrad.grad(f)(VEC, MAT)
 
 
 def test_the_loop_is_kept_and_the_alias_follows_it(m):
@@ -908,3 +918,30 @@ def test_an_array_updated_in_place_in_a_loop_through_a_second_name(make_fn):
     x = np.array([0.3, -0.5])
     assert symgrad.jit(fn)(x, 0.7) == pytest.approx(fn(x, 0.7))
     symgrad.check_grads(fn, (x, 0.7), (0, 1), modes=("rev", "fwd"))
+
+
+FILLS = """
+def previous_in_the_expression(x):
+    y = np.zeros_like(x)
+    for i in range(x.shape[0]):
+        y[i] = x[i] ** 2 + (y[i - 1] if i > 0 else 1.0)
+    return np.sum(y * np.arange(x.shape[0]))
+
+def previous_named(x):
+    y = np.zeros(3)
+    for i in range(3):
+        prev = y[i - 1] if i > 0 else 1.0
+        y[i] = prev * x[i]
+    return np.sum(y)
+"""
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_fill_loop_reading_the_entry_before_in_a_branch(make_fn, backend):
+    # refused: "a view of it, made in a loop or branch, may be held afterwards" (of a vector,
+    # y[i - 1] is a number)
+    m = make_fn(FILLS)
+    x = np.array([0.5, -1.0, 2.0])
+    for f in (m.previous_in_the_expression, m.previous_named):
+        assert symgrad.jit(f, backend=backend)(x) == pytest.approx(f(x))
+        symgrad.check_grads(f, (x,), modes=("rev", "fwd"), backend=backend)

@@ -25,6 +25,7 @@ array it changes.
 from __future__ import annotations
 
 import ast
+import os
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
@@ -33,6 +34,7 @@ from symgrad.ir import Graph
 from symgrad.ir.index import Dyn
 from symgrad.ir.structured import Loop
 from symgrad.rules import RULES, Value
+from symgrad.rules.build import add_bound
 
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
@@ -459,9 +461,31 @@ def carry_out_unsure(lw: _Lowerer, env: BodyEnv, outputs) -> None:
                 memory.mark_unsure(lw.graph, item.id, reason)
             base = base_of(env.body, value.id)
             if base != value.id and base in env.outer_ids:  # a view of an array from outside
+                if entry_read(env.body, value.id):  # `y[i - 1] if i > 0 else 1.0`
+                    loc = env.body[value.id].loc
+                    checked_entry(env.body, value, f"{item_name(env.body, value)} ({_at(loc)})")
+                    continue
                 reason = "a view of it, made in a loop or branch, may be held afterwards"
                 memory.mark_unsure(lw.graph, env.outer_ids[base], reason)
                 memory.mark_unsure(lw.graph, item.id, reason)
+
+
+def checked_entry(graph: Graph, value: Value, what: str) -> None:
+    """Read `value`, an entry read by ints (`entry_read`), as the number it is of a vector:
+    the module checks, when it runs, that it is one (of a matrix it is a row, a view, which
+    would see a later change of its array: `symgrad.rules.runtime._check_entry`)."""
+    check = add_bound(graph, RULES["check_entry"], {"v": value, "what": what}, graph[value.id].loc)
+    graph.checks.append(check)
+
+
+def item_name(graph: Graph, value: Value) -> str:
+    """How the message of a check names an entry read: `y[...]`, after its array's name."""
+    base = graph[base_of(graph, value.id)]
+    return f"{base.name}[...]" if base.name else "an entry read"
+
+
+def _at(loc) -> str:
+    return f"line {loc.line} of {os.path.basename(loc.file)}" if loc else "the function"
 
 
 def _unbind_what_it_may_be(lw: _Lowerer, old: Value, name: str, line: int) -> None:

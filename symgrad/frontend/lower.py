@@ -722,9 +722,8 @@ class _Lowerer:
             return v
         if isinstance(before, Value) and aliases.entry_read(self.graph, before.id):
             loc = self.src.locate(target)
-            what = f"{ast.unparse(target)} (line {loc.line} of {os.path.basename(loc.file)})"
-            values = {"v": before, "what": what}
-            self.graph.checks.append(add_bound(self.graph, RULES["check_entry"], values, loc))
+            what = f"the value assigned to {ast.unparse(target)} ({aliases._at(loc)})"
+            aliases.checked_entry(self.graph, before, what)
             return before
         raise self.error(
             target,

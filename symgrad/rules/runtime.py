@@ -46,15 +46,16 @@ def _check_scalar(out):
 
 
 def _check_entry(v, what=""):
-    """An entry read with ints that a tuple assignment reads after an earlier target changed
-    its array: of a vector a number, read before (as symgrad does); of a matrix a row, a view,
-    whose values NumPy reads after the change, which symgrad does not follow."""
+    """An entry read with ints, of an array changed in place while the value is held (by a
+    later target of a tuple assignment, after an if or a loop that read it): of a vector a
+    number, read before the change (as symgrad reads it); of a matrix a row, a view, whose
+    values NumPy reads after the change, which symgrad does not follow."""
     if np.ndim(v) != 0:
         raise ValueError(
-            f"symgrad: {what} is assigned a part of an array that an earlier target of the "
-            f"same assignment changed (a view, of shape {np.shape(v)}: NumPy assigns what it "
-            "holds after the change). Copy it first (.copy()), or assign in statements of "
-            "their own."
+            f"symgrad: {what} is a part of an array that changes in place while it is held "
+            f"(a view, of shape {np.shape(v)}, which in NumPy sees the change; symgrad reads "
+            "entries by ints as the numbers they are of a vector). Copy it where it is read "
+            "(.copy()), or change the array after its last use."
         )
 
 
