@@ -462,8 +462,8 @@ def carry_out_unsure(lw: _Lowerer, env: BodyEnv, outputs) -> None:
             base = base_of(env.body, value.id)
             if base != value.id and base in env.outer_ids:  # a view of an array from outside
                 if entry_read(env.body, value.id):  # `y[i - 1] if i > 0 else 1.0`
-                    loc = env.body[value.id].loc
-                    checked_entry(env.body, value, f"{item_name(env.body, value)} ({_at(loc)})")
+                    where = where_in(env.body[value.id].loc)
+                    checked_entry(env.body, value, f"{item_name(env.body, value)} ({where})")
                     continue
                 reason = "a view of it, made in a loop or branch, may be held afterwards"
                 memory.mark_unsure(lw.graph, env.outer_ids[base], reason)
@@ -484,7 +484,7 @@ def item_name(graph: Graph, value: Value) -> str:
     return f"{base.name}[...]" if base.name else "an entry read"
 
 
-def _at(loc) -> str:
+def where_in(loc) -> str:
     return f"line {loc.line} of {os.path.basename(loc.file)}" if loc else "the function"
 
 

@@ -23,7 +23,6 @@ import contextlib
 import inspect
 import keyword
 import operator
-import os
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -722,7 +721,7 @@ class _Lowerer:
             return v
         if isinstance(before, Value) and aliases.entry_read(self.graph, before.id):
             loc = self.src.locate(target)
-            what = f"the value assigned to {ast.unparse(target)} ({aliases._at(loc)})"
+            what = f"the value assigned to {ast.unparse(target)} ({aliases.where_in(loc)})"
             aliases.checked_entry(self.graph, before, what)
             return before
         raise self.error(
