@@ -154,3 +154,35 @@ def test_an_index_of_distinct_places_is_not_masked(make_fn):
         grad(*args)
         assert ("_kept_writes(" in grad.source) == masked
         symgrad.check_grads(fn, args, (0, 1), modes=("rev", "fwd"))
+
+
+ADD_AT = """
+def histogram(x, w):
+    y = np.zeros(4)
+    np.add.at(y, np.array([0, 1, 1, 3, 0]), w * x)
+    np.add.at(y, 2, 1.5)
+    return np.sum(y ** 2)
+
+def rows_and_entries(X, v):
+    Y = np.zeros((3, 2))
+    np.add.at(Y, (np.array([0, 2, 0]), np.array([1, 1, 1])), v)
+    np.add.at(Y, np.array([1, 1]), X)
+    return np.sum(Y * np.arange(6).reshape(3, 2)) + np.sum(Y ** 2)
+
+def on_an_argument(y, x):
+    np.add.at(y, np.array([0, 0]), x)
+    return np.sum(y)
+"""
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_np_add_at_adds_every_write(make_fn, backend):
+    # `np.add.at(y, idx, v)`: an entry named twice gets both (where y[idx] += v keeps one);
+    # it was "cannot differentiate a call to at"
+    m = make_fn(ADD_AT)
+    x, X = rng.standard_normal(5), rng.standard_normal((2, 2))
+    for f, args in ((m.histogram, (x, 0.7)), (m.rows_and_entries, (X, rng.standard_normal(3)))):
+        assert symgrad.jit(f, backend=backend)(*args) == pytest.approx(f(*args), rel=1e-12)
+        symgrad.check_grads(f, args, (0, 1), modes=("rev", "fwd"), backend=backend)
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="only arrays the function created"):
+        symgrad.grad(m.on_an_argument, argnums=1)(np.zeros(3), 1.0)

@@ -29,7 +29,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from symgrad.errors import SymgradError, UnknownCallableError, UnsupportedSyntaxError
-from symgrad.frontend import aliases, composites, custom, fence, local_functions, nested
+from symgrad.frontend import (
+    aliases,
+    composites,
+    custom,
+    fence,
+    local_functions,
+    nested,
+    subscripts,
+)
 from symgrad.frontend.composites import COMPOSITES
 from symgrad.frontend.loops import AppendTo
 from symgrad.frontend.values import ListAppend, Method, Stacked, is_const
@@ -68,6 +76,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return len(args[0])
     if callee is divmod and len(args) == 2 and not kwargs:  # (a // b, a % b)
         return tuple(lw.binop(op(), *args, e) for op in (ast.FloorDiv, ast.Mod))
+    if getattr(callee, "__self__", None) is np.add and callee.__name__ == "at":
+        return subscripts.add_at(lw, args, e)  # np.add.at(a, indices, b)
     if getattr(callee, "symgrad_custom", None):  # symgrad.custom_vjp, symgrad.custom_jvp
         return lower_custom(lw, callee, args, kwargs, e)
     inline = getattr(callee, "symgrad_inline", None)

@@ -20,7 +20,7 @@ function asks it).
 from __future__ import annotations
 
 import keyword
-from types import CellType, ModuleType
+from types import CellType, MethodType, ModuleType
 from typing import Any, Callable
 
 _CELL = object()  # the `name` of a closure cell's entry
@@ -35,6 +35,14 @@ class Reads:
         """`where[name]` (a dict: a module's globals) or `where.name` gave `value`."""
         if isinstance(where, ModuleType) and where.__name__.split(".")[0] == "numpy":
             return  # NumPy's own functions and constants
+        if type(where).__module__ == "numpy":  # a ufunc's methods (`np.add.at`: a new bound
+            return  # method at each look-up, never `is` the one read before)
+        if getattr(value, "__self__", None) is where:  # a method of where: new at each look-up
+            if isinstance(value, MethodType):  # (a Python one: compared by its function)
+                item = (where, name, value.__func__, _METHOD)
+                self._items.setdefault((id(where), name), item)
+                self._checks = None
+            return  # (a builtin one, `CFG.get`: its type's, which stays)
         self._items.setdefault((id(where), name), (where, name, value, _kind(value)))
         self._checks = None
 
@@ -79,6 +87,8 @@ def _checker(items: list) -> Callable[[], bool]:
             now = f"getattr(w{k}, n{k})"
         if kind is _ABSENT:
             terms.append(f"{name!r} not in w{k}")
+        elif kind is _METHOD:
+            terms.append(f"{now}.__func__ is v{k}")
         elif isinstance(kind, _Contents):
             terms.append(f"_contents({now}) == c{k}")
         else:
@@ -108,7 +118,8 @@ def _exact(v: Any) -> Any:
     return repr(v) if isinstance(v, (float, complex)) else v
 
 
-_PLAIN, _OBJECT, _ABSENT = "plain", "object", "absent"  # how a read is compared (or `_Contents`)
+_PLAIN, _OBJECT, _ABSENT, _METHOD = "plain", "object", "absent", "method"  # how a read is
+# compared (or its `_Contents`)
 _PLAIN_TYPES = (int, float, complex, str, bool, bytes, type(None))
 _PLAIN_SET = frozenset(_PLAIN_TYPES)
 

@@ -62,6 +62,33 @@ def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
     """`a[index] = value`: a new array, which every name holding the old one now holds."""
     name = target.value.id if isinstance(target.value, ast.Name) else None
     old = lw.env[name] if name in lw.env else None
+    _writable(lw, old, name, target)
+    parts, spec = index_spec(lw, lw.expr(target.slice), target)
+    new = lw.call_rule("setitem", (old, value, parts), {"index": spec}, target)
+    update(lw, old, new, target, name)
+
+
+def add_at(lw: _Lowerer, args: tuple, e: ast.Call) -> None:
+    """`np.add.at(a, indices, b)`: b added to a at a[indices] in place, an entry named twice
+    getting both (where `a[indices] += b` keeps one): a + the scatter of b (`index_add`)."""
+    if len(args) != 3 or e.keywords or not isinstance(e.args[0], ast.Name):
+        raise lw.error(
+            e,
+            "np.add.at is supported as np.add.at(a, indices, b), a an array named",
+            cls=UnsupportedSyntaxError,
+        )
+    old, index, b = args
+    name = e.args[0].id
+    _writable(lw, old, name, e)
+    parts, spec = index_spec(lw, index, e)
+    read = lw.call_rule("getitem", (old, parts), {"index": spec}, e)  # (for its shape)
+    full = lw.call_rule("broadcast_to", (b, lw.call_rule("shape", (read,), {}, e)), {}, e)
+    scattered = lw.call_rule("index_add", (old, full, parts), {"index": spec}, e)
+    update(lw, old, lw.binop(ast.Add(), old, scattered, e), e, name)
+
+
+def _writable(lw: _Lowerer, old: Any, name: str | None, target: ast.AST) -> None:
+    """Refuse an update of entries of what is no array the function made."""
     if isinstance(old, (list, tuple, dict)):
         raise lw.error(
             target,
@@ -81,6 +108,3 @@ def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
     refuse_if_appended(
         lw, old, name, target, "assigning to its elements would change", "assign before appending"
     )
-    parts, spec = index_spec(lw, lw.expr(target.slice), target)
-    new = lw.call_rule("setitem", (old, value, parts), {"index": spec}, target)
-    update(lw, old, new, target, name)
