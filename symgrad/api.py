@@ -479,6 +479,15 @@ def _compile(
             cached = _derivative(fn, argnums, kind, dict(trees), has_aux)
         cached.backend = backend
         _CACHE.setdefault(fn, {})[key] = cached  # only a finished compilation is cached
+        if not cached.reads.fresh():  # (something it read is new at each look-up)
+            names = ", ".join(cached.reads.stale())
+            warnings.warn(
+                f"symgrad: what {fn.__qualname__} reads from outside ({names}) "
+                "gives a new object at each look-up (a property making one?), so each call "
+                "compiles it again: pass it as an argument, or read it once into a global",
+                SpecialisationWarning,
+                stacklevel=3,
+            )
     return cached
 
 

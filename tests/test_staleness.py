@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import symgrad
+from symgrad.errors import SpecialisationWarning
 
 x = np.array([1.0, 2.0])
 
@@ -296,3 +297,23 @@ def test_a_global_objects_method_and_a_ufuncs_are_read_once(make_fn):
     mod.Model.forward = mod.cube  # (the method itself changed: stale)
     assert not g._last[0].reads.fresh()
     np.testing.assert_allclose(g(v), [3 * (v[0] + v[1]) ** 2] * 2 + [3 * v[2] ** 2])
+
+
+def test_a_read_new_at_each_look_up_is_said(make_fn):
+    # a property making a new object: every call compiles again; say so, and what it is
+    mod = make_fn(
+        """
+        class Cfg:
+            @property
+            def scale(self):
+                return object()
+
+        CFG = Cfg()
+
+        def f(x):
+            s = CFG.scale
+            return np.sum(x ** 2)
+        """
+    )
+    with pytest.warns(SpecialisationWarning, match=r"\(scale\) gives a new object"):
+        symgrad.grad(mod.f)(np.ones(2))

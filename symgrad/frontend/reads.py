@@ -65,6 +65,15 @@ class Reads:
             self._checks = _checker(list(self._items.values()))
         return self._checks()
 
+    def stale(self) -> list[str]:
+        """The names read whose look-up no longer gives what it gave (slow: for messages)."""
+        return [
+            name if name is not _CELL else "a closure cell"
+            for item in self._items.values()
+            for name in [item[1]]
+            if not _checker([item])()
+        ]
+
 
 def _checker(items: list) -> Callable[[], bool]:
     """A function saying whether each item's look-up (`where[name]`, `where.name`, a cell's
