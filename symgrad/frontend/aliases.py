@@ -65,7 +65,9 @@ class Memory:
         return (graph, nid) in self.changed or maybe and (graph, nid) in self.maybe
 
     def mark_unsure(self, graph: Graph, nid: int, reason: str) -> None:
-        self.unsure.setdefault((graph, nid), reason)
+        held = self.unsure.get((graph, nid))
+        if held is None or isinstance(held, Checkable) and not isinstance(reason, Checkable):
+            self.unsure[(graph, nid)] = reason  # (a reason no check lifts wins)
 
 
 class BodyEnv(dict):
@@ -298,7 +300,7 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
     `new`: rebind every name and item holding it, in this scope and its callers'; names holding
     a view of it become unbound."""
     memory, graph = lw.memory, lw.graph
-    reason = memory.unsure.get((graph, old.id)) or iterated(lw, old.id)
+    reason = unsure(memory, graph, old.id) or iterated(lw, old.id)
     if reason is not None:
         raise lw.error(
             where,
@@ -350,9 +352,9 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
         graph[new.id].attrs["owned"] = False
     base = base_of(graph, old.id)
     bases = sorted(bases_of(graph, old.id))  # base, and a loop result's initial view
-    reason = memory.unsure.get((graph, old.id))
+    reason = unsure(memory, graph, old.id)
     for b in bases:  # (what a loop's result may be, if it ran no iteration, may be unsure)
-        reason = reason or memory.unsure.get((graph, b)) or iterated(lw, b)
+        reason = reason or unsure(memory, graph, b) or iterated(lw, b)
     if reason is not None:
         raise lw.error(
             where,
@@ -461,13 +463,40 @@ def carry_out_unsure(lw: _Lowerer, env: BodyEnv, outputs) -> None:
                 memory.mark_unsure(lw.graph, item.id, reason)
             base = base_of(env.body, value.id)
             if base != value.id and base in env.outer_ids:  # a view of an array from outside
-                if entry_read(env.body, value.id):  # `y[i - 1] if i > 0 else 1.0`
-                    where = where_in(env.body[value.id].loc)
-                    checked_entry(env.body, value, f"{item_name(env.body, value)} ({where})")
-                    continue
                 reason = "a view of it, made in a loop or branch, may be held afterwards"
-                memory.mark_unsure(lw.graph, env.outer_ids[base], reason)
-                memory.mark_unsure(lw.graph, item.id, reason)
+                if entry_read(env.body, value.id):  # `y[i - 1] if i > 0 else 1.0`: a number
+                    what = f"{item_name(env.body, value)} ({where_in(env.body[value.id].loc)})"
+                    reason = Checkable(reason, [(env.body, value, what)])  # (of a vector)
+                for key in ((lw.graph, env.outer_ids[base]), (lw.graph, item.id)):
+                    held = memory.unsure.get(key)
+                    if isinstance(held, Checkable) and isinstance(reason, Checkable):
+                        held.checks += reason.checks
+                    else:
+                        memory.mark_unsure(*key, reason)
+
+
+class Checkable(str):
+    """Why a value is unsure (`Memory.unsure`) where a check when the module runs can make it
+    sure: the entries read by ints that a branch or loop gave out (of a vector numbers, of a
+    matrix rows: views), which an update of their array in place makes `checked_entry`s."""
+
+    def __new__(cls, text: str, checks: list):
+        made = super().__new__(cls, text)
+        made.checks = checks
+        return made
+
+
+def unsure(memory: Memory, graph: Graph, nid: int) -> str | None:
+    """Why an update of nid in place is refused (`Memory.unsure`), None where nothing is, or
+    where checking, when the module runs, the entries a branch or loop gave out suffices (they
+    are checked from now on)."""
+    reason = memory.unsure.get((graph, nid))
+    if not isinstance(reason, Checkable):
+        return reason
+    for body, value, what in reason.checks:
+        if not any(body[c].inputs == (value.id,) for c in body.checks):
+            checked_entry(body, value, what)
+    return None
 
 
 def checked_entry(graph: Graph, value: Value, what: str) -> None:

@@ -304,7 +304,8 @@ def record_attribute(lw: _Lowerer, record: Any, e: ast.Attribute) -> Any:
             e, f"{type(record).__name__} has no attribute {e.attr!r}", cls=UnknownCallableError
         )
     found = vars(owner)[e.attr]
-    lw.reads.note(owner, e.attr, found)
+    lw.reads.note(vars(owner), e.attr, found)  # (its entry: `owner.name` of a staticmethod is
+    # the function inside, a classmethod's a new bound method at each look-up)
     if isinstance(found, property) and isinstance(found.fget, types.FunctionType):
         return _inline(lw, found.fget, (record,), {}, e)
     plain = (types.FunctionType, staticmethod, classmethod, type)

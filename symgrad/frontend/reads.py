@@ -20,7 +20,7 @@ function asks it).
 from __future__ import annotations
 
 import keyword
-from types import CellType, MethodType, ModuleType
+from types import CellType, MappingProxyType, MethodType, ModuleType
 from typing import Any, Callable
 
 _CELL = object()  # the `name` of a closure cell's entry
@@ -87,7 +87,7 @@ def _checker(items: list) -> Callable[[], bool]:
             env[f"c{k}"] = tuple(kind)  # (what it held when it was read)
         if name is _CELL:
             now = f"w{k}.cell_contents"
-        elif type(where) is dict:
+        elif type(where) in (dict, MappingProxyType):  # (a class's: `vars(cls)`)
             now = f"w{k}[{name!r}]"
         elif name.isidentifier() and not keyword.iskeyword(name):
             now = f"w{k}.{name}"
