@@ -110,6 +110,7 @@ class _Artifact:
     specialised: OrderedDict = field(default_factory=OrderedDict)  # signature key -> _Artifact
     shape_ints: tuple[int, ...] | None = None  # the int params a specialisation keys on by value
     backend: str = "numpy"  # "numba": a specialisation's elementwise work as compiled loops
+    defaults: tuple = (None, None)  # the function's __defaults__, __kwdefaults__ when compiled
     fallback: Callable[[], "_Artifact"] | None = None  # the same without compiled loops
     typed: Callable[[list, str, bool], str] | None = None  # (Avals, signature, loops) -> the
     # specialised module's source, for a module of several graphs (a Jacobian's: `_typed_jacobian`)
@@ -472,12 +473,16 @@ def _compile(
     argument, `(position, symgrad.tree.Treedef)` pairs) and kept until what it read changes."""
     key = (kind, argnums, single, trees, has_aux, backend)
     cached = _CACHE.get(fn, {}).get(key)
-    if cached is None or not cached.reads.fresh():
+    # the function's defaults, which the emitted function's signature holds (not in `reads`:
+    # a cached call passes the module every argument, so only a new module reads them)
+    root = user_function(fn)
+    defaults = (getattr(root, "__defaults__", None), getattr(root, "__kwdefaults__", None))
+    if cached is None or not cached.reads.fresh() or not _same_defaults(cached, defaults):
         if kind in JACOBIANS:
             cached = _jacobian(fn, argnums, kind, single, dict(trees))
         else:
             cached = _derivative(fn, argnums, kind, dict(trees), has_aux)
-        cached.backend = backend
+        cached.backend, cached.defaults = backend, defaults
         _CACHE.setdefault(fn, {})[key] = cached  # only a finished compilation is cached
         if not cached.reads.fresh():  # (something it read is new at each look-up)
             names = ", ".join(cached.reads.stale())
@@ -489,6 +494,11 @@ def _compile(
                 stacklevel=3,
             )
     return cached
+
+
+def _same_defaults(artifact: _Artifact, defaults: tuple) -> bool:
+    """Whether the function's defaults are the objects they were when it was compiled."""
+    return all(a is b for a, b in zip(artifact.defaults, defaults))
 
 
 def _single_output(fwd: Graph, kind: str) -> None:

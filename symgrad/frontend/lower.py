@@ -145,9 +145,7 @@ def lower(
     fn = fn if custom is None else custom.fun
     src = fence.read(fn)
     reads = reads if reads is not None else Reads()
-    reads.note(fn, "__code__", fn.__code__)
-    reads.note(fn, "__defaults__", fn.__defaults__)  # (the emitted function's own defaults)
-    reads.note(fn, "__kwdefaults__", fn.__kwdefaults__)
+    reads.note(fn, "__code__", fn.__code__)  # (its defaults: `api._compile`)
     _note_builtins(reads, src)
     graph = Graph(src.tree.name, src.file, src.tree.lineno)
     env = {}
