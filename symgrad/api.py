@@ -991,12 +991,12 @@ class Compiled:
             return jacobian(result, base.out, dict(trees), self.argnums, self._single)
         return self.from_leaves(result, base.aux, trees)
 
-    def on_leaves(self, args: tuple) -> tuple[list, tuple, _Artifact]:
+    def on_leaves(self, args: tuple, kwargs: dict | None = None) -> tuple[list, tuple, _Artifact]:
         """(the module's arguments, the containers, the module) for a call on `args` (a
         method's self first, defaults filled in), compiled for their containers: what vjp, jvp
         and linearize call with their cotangents or tangents added."""
         bound = self.bound is not None
-        values = _bind(self.fn, (self.bound, *args) if bound else args, {})
+        values = _bind(self.fn, (self.bound, *args) if bound else args, kwargs or {})
         leaves, trees = leaves_of(values, bound)
         kind, nums = self.kind, self.argnums
         return leaves, trees, _compile(self.fn, nums, kind, False, trees, False, self.backend)
@@ -1271,8 +1271,11 @@ def emit_module(
                 '--args "x: 1000, y: 3x4".',
             )
         return Source(compiled.save(path) if path else compiled._artifact.source)
-    values = _bind(user_function(fun), tuple(args), {})
-    _check_differentiable(user_function(fun), values, compiled.argnums)
+    bound = compiled.bound is not None  # (a method: its self the function's first argument)
+    target = compiled.fn if bound else user_function(fun)
+    positional, keywords = _example_call(target, (compiled.bound,) * bound + tuple(args))
+    values = _bind(target, positional, keywords)
+    _check_differentiable(target, values, compiled.argnums)
     if kind in ("jvp", "vjp") and any(tree.is_tree(v) for v in values):
         raise SymgradError(
             f"emit_module(kind={kind!r}) of container arguments (dicts, lists, tuples, "
@@ -1280,8 +1283,8 @@ def emit_module(
             hint="Emit the gradient or a Jacobian of them (kind='grad', 'jacrev'), which take "
             "their leaves, or pass the arrays as arguments of their own.",
         )
-    if any(tree.is_tree(v) for v in values):
-        leaves, _, artifact = compiled.on_leaves(tuple(args))  # compiled for the containers
+    if bound or any(tree.is_tree(v) for v in values):
+        leaves, _, artifact = compiled.on_leaves(positional[bound:], keywords)
         return _written(_checked(artifact, leaves), path)
     if kind in ("jvp", "vjp"):
         if kind == "jvp":
@@ -1295,6 +1298,15 @@ def emit_module(
             )
         values += [np.zeros_like(v) if isinstance(v, np.ndarray) else 0.0 * v for v in extra]
     return _written(_checked(compiled._artifact, values), path)
+
+
+def _example_call(fn: Callable, args: tuple) -> tuple[tuple, dict]:
+    """`emit_module`'s example `args` (one per parameter of fn, in order) as a call's
+    positional and keyword-only arguments."""
+    params = list(signature(fn).parameters.values())
+    n = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+    named = [p.name for p in params if p.kind == p.KEYWORD_ONLY]
+    return args[:n], dict(zip(named, args[n:]))
 
 
 def _checked(artifact: _Artifact, values: list) -> str:

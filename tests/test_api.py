@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import traceback
@@ -335,3 +336,51 @@ def test_a_module_emitted_for_example_arguments_checks_its_arguments(make_fn, ba
     for wrong in ((np.ones(4), 3), (np.ones(5, dtype=np.float32), 3)):
         with pytest.raises(ValueError, match=r"specialised for x: float64\[5\]"):
             module.grad__steps(*wrong)
+
+
+EMITTED = """
+def step(x, shape):
+    return np.sum(np.tanh(x * shape + 1.0) * x)
+
+def rows(X, w):
+    total = 0.0
+    for row in X:
+        total = total + np.tanh(row @ w)
+    return total
+
+def scaled(x, *, scale=2.0):
+    return np.sum(x * scale)
+
+def weighted(x, y, *, alpha):
+    return np.sum(x * y * alpha)
+
+class Model:
+    def __init__(self, W):
+        self.W = W
+
+    def loss(self, x):
+        return np.sum((self.W @ x) ** 2)
+"""
+
+
+def test_emitted_modules_of_awkward_names_and_signatures(make_fn):
+    # a parameter named `shape` (the Numba nest's own: SyntaxError), a function named like the
+    # Jacobian driver's locals (`rows`: UnboundLocalError), keyword-only parameters and a bound
+    # method given example arguments (refused, IndexError); a guard before the docstring
+    m = make_fn(EMITTED)
+    x = np.array([0.5, -1.0, 2.0])
+    if importlib.util.find_spec("numba") is not None:
+        module = make_fn(symgrad.emit_module(m.step, args=(x, 0.5), backend="numba"))
+        np.testing.assert_allclose(module.grad_step(x, 0.5), symgrad.grad(m.step)(x, 0.5))
+    X = np.arange(6.0).reshape(2, 3) / 6
+    module = make_fn(symgrad.emit_module(m.rows, kind="jacrev"))
+    np.testing.assert_allclose(module.jacrev_rows(X, x), symgrad.jacrev(m.rows)(X, x))
+    module = make_fn(symgrad.emit_module(m.scaled, args=(x, 0.5)))
+    np.testing.assert_allclose(module.grad_scaled(x, 0.5), 0.5)
+    module = make_fn(symgrad.emit_module(m.weighted, args=(x, x, 2.0)))
+    np.testing.assert_allclose(module.grad_weighted(x, x, 2.0), 2 * x)
+    W = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, -1.0]])
+    source = symgrad.emit_module(m.Model(W).loss, args=(x,))
+    assert "def grad_loss(" in source
+    module = make_fn(symgrad.emit_module(m.rows, kind="jacrev", args=(X, x)))
+    assert module.jacrev_rows.__doc__.startswith("Jacobian of rows")

@@ -91,7 +91,8 @@ def _doc(doc: str) -> list[str]:
 
 
 def _locals(params: list[str], *names: str) -> list[str]:
-    """The driver's local names, each with underscores added until no argument has it."""
+    """The driver's local names, each with underscores added until no argument, and no
+    function it calls, has it."""
     taken = set(params) | {"np"} | {f"{p}_{s}" for p in params for s in ("cols", "jac", "rows")}
     free = []
     for name in names:
@@ -132,7 +133,7 @@ def jacfwd_driver(
     if batched:
         return _jacfwd_batched(name, doc, params, wrt, jvps, n_out, nest, defaults)
     args = ", ".join(params)
-    out, k, c = _locals(params, "out", "k", "c")
+    out, k, c = _locals([*params, primal, *jvps], "out", "k", "c")
     lines = [*_doc(doc), f"{out} = {primal}({args})"]
     for x, jvp in zip(wrt, jvps):
         lines.append(f"{x}_cols = [{jvp}({args}, _basis({x}, {k})) for {k} in range(np.size({x}))]")
@@ -151,7 +152,7 @@ def jacfwd_driver(
 
 def _jacfwd_batched(name, doc, params, wrt, jvps, n_out, nest, defaults) -> str:
     args = ", ".join(params)
-    (res,) = _locals(params, "res")
+    (res,) = _locals([*params, *jvps], "res")
     lines = _doc(doc)
     blocks: list[list[str]] = [[] for _ in range(n_out)]
     for x, jvp in zip(wrt, jvps):
@@ -180,7 +181,7 @@ def jacrev_driver(
     The result is one Jacobian per output and argument: a tuple over the outputs of tuples over
     the arguments, where there are several or `nest` (outputs, arguments) asks for tuples."""
     args = ", ".join(params)
-    out, rows, k, r = _locals(params, "out", "rows", "k", "r")
+    out, rows, k, r = _locals([*params, primal, *vjps], "out", "rows", "k", "r")
     lines = [*_doc(doc), f"{out} = {primal}({args})"]
     blocks = []
     for i, vjp in enumerate(vjps):
@@ -227,7 +228,7 @@ def vmap_driver(
     repeated); without, one call of inner per index, the results stacked."""
     mapped = [(p, a) for p, a in zip(params, axes) if a is not None]
     first, axis = mapped[0]
-    out, res, i = _locals(params, "out", "results", "i")
+    out, res, i = _locals([*params, inner], "out", "results", "i")
     lines = _doc(doc)
     if batched is not None:
         args = [

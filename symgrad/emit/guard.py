@@ -36,7 +36,10 @@ def guarded(source: str, function: str, values: list, static: tuple = ()) -> str
         return source
     lines = source.splitlines(keepends=True)
     at = fn.args.args[-1].end_lineno if fn.args.args else fn.lineno  # (after the def line)
-    indent = " " * fn.body[0].col_offset
+    first = fn.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+        at = first.end_lineno  # (after its docstring, which stays its __doc__)
+    indent = " " * first.col_offset
     message = (
         f"{function} was specialised for {', '.join(made)} (emitted with example arguments); "
         "emit it for these arguments, or without them for any shapes"
