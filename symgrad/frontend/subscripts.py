@@ -24,6 +24,13 @@ if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
 
 
+CONTAINERS = (  # the hint where a container argument is read as an array
+    "A gradient of a function of dicts, dataclasses or other containers is compiled for "
+    "their structure when it is first called: call it before reading .source or .graph, and "
+    "give emit_module example arguments (args=...)."
+)
+
+
 def index_spec(lw: _Lowerer, index: Any, e: ast.AST) -> tuple[list, tuple]:
     """The graph values an index reads (`parts`) and its static form (`spec`)."""
     items = index if isinstance(index, tuple) else (index,)
@@ -38,13 +45,7 @@ def index_spec(lw: _Lowerer, index: Any, e: ast.AST) -> tuple[list, tuple]:
         if isinstance(item, (int, type(None), type(Ellipsis))) and not isinstance(item, bool):
             return item
         if isinstance(item, str):  # a dict's key, on a value compiled as an array
-            raise lw.error(
-                e,
-                f"index {item!r} of an array is not supported",
-                "A gradient of a function of dicts (or other containers) is compiled for their "
-                "structure when it is first called: call it before reading .source or .graph, "
-                "and give emit_module example arguments (args=...).",
-            )
+            raise lw.error(e, f"index {item!r} of an array is not supported", CONTAINERS)
         raise lw.error(e, f"index {item!r} is not supported")
 
     spec = tuple(static(i) for i in items)
