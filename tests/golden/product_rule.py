@@ -12,6 +12,8 @@ def _fit(g, x):
     if not hasattr(x, "dtype"):
         total = g if type(g) is float or isinstance(g, np.generic) else np.sum(g)  # (a number)
         return float(total) if isinstance(total, np.generic) else total
+    if x.dtype.kind in "biu" and np.any(g):  # (in x's dtype it would be truncated)
+        raise ValueError(f"no gradient with respect to an array of {x.dtype}: pass floats")
     if isinstance(x, np.generic):  # a NumPy scalar argument gets a NumPy scalar back
         return x.dtype.type(g if isinstance(g, np.generic) else np.sum(g))
     g = _unbroadcast(g, x.shape)
