@@ -969,3 +969,17 @@ def test_an_entry_checked_when_it_runs_does_not_hide_a_view(make_fn, name):
     # the entry's check lifts its own doubt alone: the branch's slice may still be a view
     with pytest.raises(symgrad.UnsupportedSyntaxError, match="a view of it, made in a loop"):
         symgrad.grad(getattr(make_fn(MIXED), name))(np.array([1.0, 2.0, 3.0]))
+
+
+def test_an_entry_a_branch_gave_out_that_an_update_reads_is_not_checked(make_fn):
+    # found by the fuzzer: `w0[0] = x if c else w0[0]` assigns the row NumPy reads before the
+    # update; checking it raised for a matrix (so did `y[0] if c else x` with no update at all)
+    m = make_fn(
+        "def f(x, y):\n    w0 = np.zeros_like(y)\n    w0[0] = x if x[-1] <= 0.2 else w0[0]\n"
+        "    return np.sum(w0 * np.arange(6).reshape(2, 3))\n\n\n"
+        "def g(x, y):\n    u = y[0] if np.mean(y) <= 0.4 else x\n    return np.sum(u)\n"
+    )
+    x, y = np.array([-0.7, 0.5, 0.1]), np.array([[-0.7, -0.8, -0.1], [0.2, 0.1, 0.7]])
+    for f in (m.f, m.g):
+        assert symgrad.jit(f)(x, y) == pytest.approx(f(x, y.copy()))
+        symgrad.check_grads(f, (x, y), (0, 1), modes=("rev", "fwd"))

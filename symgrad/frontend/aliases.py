@@ -300,7 +300,7 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
     `new`: rebind every name and item holding it, in this scope and its callers'; names holding
     a view of it become unbound."""
     memory, graph = lw.memory, lw.graph
-    reason = unsure(memory, graph, old.id) or iterated(lw, old.id)
+    reason = unsure(lw, old.id) or iterated(lw, old.id)
     if reason is not None:
         raise lw.error(
             where,
@@ -352,9 +352,9 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
         graph[new.id].attrs["owned"] = False
     base = base_of(graph, old.id)
     bases = sorted(bases_of(graph, old.id))  # base, and a loop result's initial view
-    reason = unsure(memory, graph, old.id)
+    reason = unsure(lw, old.id)
     for b in bases:  # (what a loop's result may be, if it ran no iteration, may be unsure)
-        reason = reason or unsure(memory, graph, b) or iterated(lw, b)
+        reason = reason or unsure(lw, b) or iterated(lw, b)
     if reason is not None:
         raise lw.error(
             where,
@@ -466,7 +466,7 @@ def carry_out_unsure(lw: _Lowerer, env: BodyEnv, outputs) -> None:
                 reason = "a view of it, made in a loop or branch, may be held afterwards"
                 if entry_read(env.body, value.id):  # `y[i - 1] if i > 0 else 1.0`: a number
                     what = f"{item_name(env.body, value)} ({where_in(env.body[value.id].loc)})"
-                    reason = Checkable(reason, [(env.body, value, what)])  # (of a vector)
+                    reason = Checkable(reason, [(env.body, value, what, item.id)])
                 for key in ((lw.graph, env.outer_ids[base]), (lw.graph, item.id)):
                     held = memory.unsure.get(key)
                     if isinstance(held, Checkable) and isinstance(reason, Checkable):
@@ -486,15 +486,17 @@ class Checkable(str):
         return made
 
 
-def unsure(memory: Memory, graph: Graph, nid: int) -> str | None:
+def unsure(lw: _Lowerer, nid: int) -> str | None:
     """Why an update of nid in place is refused (`Memory.unsure`), None where nothing is, or
-    where checking, when the module runs, the entries a branch or loop gave out suffices (they
-    are checked from now on)."""
-    reason = memory.unsure.get((graph, nid))
+    where checking, when the module runs, the entries a branch or loop gave out suffices: those
+    a name (or a container) still holds are checked from now on (one the update itself reads,
+    `w[0] = x if c else w[0]`, is read before it, as NumPy reads it)."""
+    reason = lw.memory.unsure.get((lw.graph, nid))
     if not isinstance(reason, Checkable):
         return reason
-    for body, value, what in reason.checks:
-        if not any(body[c].inputs == (value.id,) for c in body.checks):
+    for body, value, what, item in reason.checks:
+        held = _holding(lw, {item}, None)
+        if held and not any(body[c].inputs == (value.id,) for c in body.checks):
             checked_entry(body, value, what)
     return None
 

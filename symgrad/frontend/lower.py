@@ -342,6 +342,9 @@ class _Lowerer:
         if isinstance(s, ast.Assign):
             first = len(self.graph)
             value = self.expr(s.value)
+            if len(s.targets) == 1:  # (the update itself reads the value: NumPy reads it first)
+                self.bind(s.targets[0], value, first, s)
+                return None
             with self.pending([value]) as held:  # (`a[1:] = b = a[:-1]`: b a stale view)
                 for target in s.targets:
                     self.bind(target, self.assigned(held[0], target, value), first, s)
