@@ -8,7 +8,7 @@ Contract: `Reads` records each such look-up with the value it gave (`note`, `not
 each builtin read where the module has no global of its name (`note_absent`: one defined later
 hides it); `fresh()` looks each up again and says whether every one still gives the same object
 (or, for numbers, strings and tuples of them, an equal value of the same types, 0.0 and -0.0
-told apart), and no global hides a builtin read, and for a list or dict
+told apart; a method by its function), and no global hides a builtin read, and for a list or dict
 (a module's `COEFFS = [1.0, 2.0]`, a `CFG` dict, which lowering reads into constants) one whose
 contents are still those it had, entry by entry, of the same types (`_contents`): a change in
 place (`COEFFS[0] = 5.0`) makes the gradient stale, as a new value does. It costs one dict or
@@ -67,12 +67,12 @@ class Reads:
 
     def stale(self) -> list[str]:
         """The names read whose look-up no longer gives what it gave (slow: for messages)."""
-        return [
-            name if name is not _CELL else "a closure cell"
-            for item in self._items.values()
-            for name in [item[1]]
-            if not _checker([item])()
-        ]
+        items = self._items.values()
+        return [_name(item[1]) for item in items if not _checker([item])()]
+
+
+def _name(name: Any) -> str:
+    return "a closure cell" if name is _CELL else name
 
 
 def _checker(items: list) -> Callable[[], bool]:
@@ -127,8 +127,8 @@ def _exact(v: Any) -> Any:
     return repr(v) if isinstance(v, (float, complex)) else v
 
 
-_PLAIN, _OBJECT, _ABSENT, _METHOD = "plain", "object", "absent", "method"  # how a read is
-# compared (or its `_Contents`)
+# how a value read is compared (or by its `_Contents`)
+_PLAIN, _OBJECT, _ABSENT, _METHOD = "plain", "object", "absent", "method"
 _PLAIN_TYPES = (int, float, complex, str, bool, bytes, type(None))
 _PLAIN_SET = frozenset(_PLAIN_TYPES)
 
