@@ -299,8 +299,10 @@ def _hold_items(lw: _Lowerer, name: str, before: Any, loc) -> None:
     """The arrays a list holds before a loop fills it stay its items: changing them in place
     (in the loop or after it) would change its rows, which symgrad stacked as they were."""
     reason = _held(before, name, loc)
-    for x in before if isinstance(before, list) else ():
-        if isinstance(x, Value) and reason is not None:
+    if reason is None or not isinstance(before, list):
+        return
+    for x in before:
+        if isinstance(x, Value):
             lw.memory.mark_unsure(lw.graph, aliases.base_of(lw.graph, x.id), reason)
             lw.memory.mark_unsure(lw.graph, x.id, reason)
 

@@ -120,9 +120,12 @@ def _literal(v: Any) -> bool:
 
 def _note_builtins(reads: Reads, src: FunctionSource) -> None:
     """Note what reading src took for builtins: the module's globals of their names."""
+    scope = src.fn.__globals__
     for name in src.builtins:
-        scope = src.fn.__globals__
-        reads.note(scope, name, scope[name]) if name in scope else reads.note_absent(scope, name)
+        if name in scope:
+            reads.note(scope, name, scope[name])
+        else:
+            reads.note_absent(scope, name)
 
 
 def lower(
