@@ -300,7 +300,7 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
     `new`: rebind every name and item holding it, in this scope and its callers'; names holding
     a view of it become unbound."""
     memory, graph = lw.memory, lw.graph
-    reason = unsure(lw, old.id) or iterated(lw, old.id)
+    reason = unsure(lw, old.id, new) or iterated(lw, old.id)
     if reason is not None:
         raise lw.error(
             where,
@@ -352,9 +352,9 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
         graph[new.id].attrs["owned"] = False
     base = base_of(graph, old.id)
     bases = sorted(bases_of(graph, old.id))  # base, and a loop result's initial view
-    reason = unsure(lw, old.id)
+    reason = unsure(lw, old.id, new)
     for b in bases:  # (what a loop's result may be, if it ran no iteration, may be unsure)
-        reason = reason or unsure(lw, b) or iterated(lw, b)
+        reason = reason or unsure(lw, b, new) or iterated(lw, b)
     if reason is not None:
         raise lw.error(
             where,
@@ -466,7 +466,7 @@ def carry_out_unsure(lw: _Lowerer, env: BodyEnv, outputs) -> None:
                 reason = "a view of it, made in a loop or branch, may be held afterwards"
                 if entry_read(env.body, value.id):  # `y[i - 1] if i > 0 else 1.0`: a number
                     what = f"{item_name(env.body, value)} ({where_in(env.body[value.id].loc)})"
-                    reason = Checkable(reason, [(env.body, value, what, item.id)])
+                    reason = Checkable(reason, [(env.body, value, what, lw.graph, item.id)])
                 for key in ((lw.graph, env.outer_ids[base]), (lw.graph, item.id)):
                     held = memory.unsure.get(key)
                     if isinstance(held, Checkable) and isinstance(reason, Checkable):
@@ -486,17 +486,26 @@ class Checkable(str):
         return made
 
 
-def unsure(lw: _Lowerer, nid: int) -> str | None:
-    """Why an update of nid in place is refused (`Memory.unsure`), None where nothing is, or
-    where checking, when the module runs, the entries a branch or loop gave out suffices: those
-    a name (or a container) still holds are checked from now on (one the update itself reads,
-    `w[0] = x if c else w[0]`, is read before it, as NumPy reads it)."""
-    reason = lw.memory.unsure.get((lw.graph, nid))
+def unsure(lw: _Lowerer, nid: int, new: Value) -> str | None:
+    """Why an update of nid in place (to `new`) is refused (`Memory.unsure`), None where nothing
+    is, or where checking, when the module runs, the entries a branch or loop gave out
+    suffices: those a name or a container still holds, or a statement being lowered may read
+    after the update (`(A[0] if c else x) + incr(A)`), are checked from now on; one that only
+    what the update writes reads (`y[i] = x[i] + (y[i - 1] if i else 0.0)`) is read before it,
+    as NumPy reads it (a value in an expression has one reader, its enclosing expression)."""
+    graph = lw.graph
+    reason = lw.memory.unsure.get((graph, nid))
     if not isinstance(reason, Checkable):
         return reason
-    for body, value, what, item in reason.checks:
-        held = _holding(lw, {item}, None)
-        if held and not any(body[c].inputs == (value.id,) for c in body.checks):
+    for body, value, what, home, item in reason.checks:
+        if home is graph:
+            readers = set(graph.users(item))
+            read = bool(readers) and readers <= graph.ancestors_of([new.id]) | {new.id}
+            pending = any(s.graph is graph and item >= s.stmt_first for s in _scopes(lw))
+            kept = _holding(lw, {item}, None) or pending and not read
+        else:  # (an update in a loop or branch after the one that gave it out: checked)
+            kept = True
+        if kept and not any(body[c].inputs == (value.id,) for c in body.checks):
             checked_entry(body, value, what)
     return None
 
