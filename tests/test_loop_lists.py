@@ -372,3 +372,17 @@ def test_what_a_list_filled_after_its_first_items_refuses(make_fn, name, match):
     # as they were appended would be wrong
     with pytest.raises(symgrad.UnsupportedSyntaxError, match=match):
         symgrad.grad(getattr(make_fn(TRAJECTORIES), name))(np.array([0.3, -0.7]))
+
+
+def test_a_while_loop_that_runs_no_step_fills_nothing(make_fn):
+    # `xs = [x]` and a while loop that appends nothing: np.stack of the loop's empty list
+    # raised ValueError in the module (and len(xs) of an empty list a while loop filled)
+    m = make_fn(
+        "def f(x):\n    xs = [x]\n    h = x\n    while np.sum(h) > 100.0:\n"
+        "        h = h * 0.5\n        xs.append(h)\n"
+        "    return np.sum(np.stack(xs)) + len(xs) + np.sum(xs[-1])\n"
+    )
+    for x in (np.array([1.0, 2.0]), np.array([100.0, 200.0])):
+        for backend in ("numpy", "numba"):
+            assert symgrad.jit(m.f, backend=backend)(x) == pytest.approx(m.f(x))
+            symgrad.check_grads(m.f, (x,), backend=backend)

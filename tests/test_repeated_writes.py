@@ -186,3 +186,11 @@ def test_np_add_at_adds_every_write(make_fn, backend):
         symgrad.check_grads(f, args, (0, 1), modes=("rev", "fwd"), backend=backend)
     with pytest.raises(symgrad.UnsupportedSyntaxError, match="only arrays the function created"):
         symgrad.grad(m.on_an_argument, argnums=1)(np.zeros(3), 1.0)
+
+
+def test_np_add_at_keeps_the_arrays_dtype(make_fn):
+    # a float64 value added into a float32 array made it float64 (NumPy writes into a)
+    m = make_fn("def f(x):\n    a = x * 2.0\n    np.add.at(a, [0, 0], 0.1)\n    return np.sum(a)\n")
+    x = np.ones(2, np.float32)
+    value, grad = symgrad.value_and_grad(m.f)(x)
+    assert value.dtype == m.f(x).dtype == np.float32 and grad.dtype == np.float32

@@ -27,6 +27,7 @@ from symgrad.emit.compiled import (
     attempt,
     compiled_loop,
     compiled_vjp,
+    dtype_name,
     tape_item,
     wrap,
 )
@@ -196,7 +197,7 @@ def _write_loop(writer, node, jit: bool, arrays: bool = False) -> list[str] | No
         ]
         rows.keep([(s, body[o].aval) for s, o in zip(stacked, view.stacked)], tape, entry, shifted)
     else:
-        rows = _Lists(writer, stacked, tape)
+        rows = _Lists(writer, stacked, tape, [body[o].aval for o in view.stacked])
     lines += rows.start()
     if view.counted:
         head = [f"for {index[0]} in {_range(writer, *ins[:3])}:"]
@@ -239,8 +240,8 @@ class _Lists:
     """What a Python loop keeps per step, in lists: its tape a list of entries (tuples), a
     stacked output a list of rows stacked after the loop (`ArrayRows` in a compiled one)."""
 
-    def __init__(self, writer, stacked: list[str | None], tape: str | None):
-        self.stacked, self.tape = stacked, tape
+    def __init__(self, writer, stacked: list[str | None], tape: str | None, avals=()):
+        self.stacked, self.tape, self.avals = stacked, tape, list(avals)
         self.lists = [fresh(f"{s or 'ys'}_list", writer.used) for s in stacked]
 
     def start(self) -> list[str]:
@@ -261,7 +262,18 @@ class _Lists:
         return []
 
     def end(self) -> list[str]:
-        return [f"{s} = np.stack({n})" for s, n in zip(self.stacked, self.lists) if s is not None]
+        """The stacks, of none of a known row's shape where the loop ran no step (a list that
+        held items before it, `xs = [x0]`, is its rows then: `symgrad.frontend.loops`)."""
+        lines = []
+        for s, n, aval in zip(self.stacked, self.lists, self.avals + [None] * len(self.lists)):
+            if s is None:
+                continue
+            stack = f"np.stack({n})"
+            if isinstance(aval, Aval) and aval.known and aval.kind in (ARRAY, PYTHON):
+                empty = f"np.empty({(0, *aval.shape)!r}, {dtype_name(aval.dtype)})"
+                stack = f"{stack} if {n} else {empty}"
+            lines.append(f"{s} = {stack}")
+        return lines
 
 
 def _leave(writer, sub, flag: int, carried: list[str], lines: list[str]) -> list[str]:

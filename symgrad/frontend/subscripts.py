@@ -85,7 +85,9 @@ def add_at(lw: _Lowerer, args: tuple, e: ast.Call) -> None:
     read = lw.call_rule("getitem", (old, parts), {"index": spec}, e)  # (for its shape)
     full = lw.call_rule("broadcast_to", (b, lw.call_rule("shape", (read,), {}, e)), {}, e)
     scattered = lw.call_rule("index_add", (old, full, parts), {"index": spec}, e)
-    update(lw, old, lw.binop(ast.Add(), old, scattered, e), e, name)
+    total = lw.binop(ast.Add(), old, scattered, e)  # (written into a: a's dtype, as NumPy's)
+    new = lw.call_rule("setitem", (old, total, []), {"index": (Ellipsis,)}, e)
+    update(lw, old, new, e, name)
 
 
 def _writable(lw: _Lowerer, old: Any, name: str | None, target: ast.AST) -> None:
