@@ -298,6 +298,8 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
         loops = artifact.backend == "numba" and like is None and all(map(_numba_types, avals))
         other = None if like is None else next(k for k, v in enumerate(values) if v is like)
         found = _specialisation(artifact, base, avals, signature, loops, other)
+    except SymgradError:  # (what the arguments' types make refused: `simplify._refuse_views`)
+        raise
     except Exception as e:  # a shape rule's bug must not cost the user the gradient
         warnings.warn(
             f"symgrad could not specialise {artifact.name} for {signature} ({type(e).__name__}: "

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from symgrad.errors import SymgradError
 from symgrad.ir import Graph
 from symgrad.ir.avals import Aval, float64_number
 from symgrad.ir.graph import subgraphs
@@ -39,6 +40,7 @@ from symgrad.passes.shapes import SCALAR, shape_classes, shape_classes_again, sh
 from symgrad.passes.vectorise import vectorised
 from symgrad.rules import RULES
 from symgrad.rules.custom import settle
+from symgrad.rules.runtime import _entry_view
 
 _EW_BINARY = {"add", "subtract", "multiply", "divide", "power"}
 _COMPARISONS = {"greater", "less", "greater_equal", "less_equal", "equal", "not_equal"}
@@ -614,6 +616,15 @@ def _all_nodes(graph: Graph):
             yield from _all_nodes(sub)
 
 
+def _refuse_views(graph: Graph) -> None:
+    """A `check_entry` of a value whose Aval has an axis (a matrix's row read by ints, held
+    while its array changes in place) is refused now, where it was written."""
+    for c in graph.checks:
+        check, value = graph[c], graph[graph[c].inputs[0]].aval
+        if check.op == "check_entry" and isinstance(value, Aval) and value.rank:
+            raise SymgradError(_entry_view(check.attrs["what"], value.shape), check.loc)
+
+
 def _checks_nothing(graph: Graph, check) -> bool:
     """A `check_scalar` or `check_entry` of a value whose Aval is 0-d checks nothing."""
     value = graph[check.inputs[0]].aval
@@ -643,6 +654,7 @@ def simplify(
         _infer_untyped(graph)
     if avals is not None:  # the bodies' params typed, as every iteration sees them
         infer(graph, avals)
+        _refuse_views(graph)
         graph.checks = [c for c in graph.checks if not _checks_nothing(graph, graph[c])]
         dce(graph)
         float64 = float64 or not body and _float64_only(graph)

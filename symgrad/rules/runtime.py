@@ -53,12 +53,17 @@ def _check_entry(v, what=""):
     number, read before the change (as symgrad reads it); of a matrix a row, a view, whose
     values NumPy reads after the change, which symgrad does not follow."""
     if np.ndim(v) != 0:
-        raise ValueError(
-            f"symgrad: {what} is a part of an array that changes in place while it is held "
-            f"(a view, of shape {np.shape(v)}, which in NumPy sees the change; symgrad reads "
-            "entries by ints as the numbers they are of a vector). Copy it where it is read "
-            "(.copy()), or change the array after its last use."
-        )
+        raise ValueError(f"symgrad: {_entry_view(what, np.shape(v))}")
+
+
+def _entry_view(what, shape):
+    """Why an entry read by ints that is a row of a matrix is refused (`_check_entry`)."""
+    return (
+        f"{what} is a part of an array that changes in place while it is held (a view, of "
+        f"shape {shape}, which in NumPy sees the change; symgrad reads entries by ints as the "
+        "numbers they are of a vector). Copy it where it is read (.copy()), or change the "
+        "array after its last use."
+    )
 
 
 def _index_add(x, index, v):
