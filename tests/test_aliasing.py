@@ -858,7 +858,7 @@ def test_rows_swapped_in_one_statement_are_refused_when_it_runs(make_fn, backend
     fn = make_fn(STATEMENTS).rows_swapped
     A = np.arange(6.0).reshape(2, 3) + 1
     for transform in (symgrad.grad, symgrad.jit):
-        with pytest.raises(symgrad.SymgradError, match=r"B\[1\] \(line \d+ of .*a view"):
+        with pytest.raises(symgrad.SymgradError, match=r"B\[.*\] \(line \d+ of .*a view"):
             transform(fn, backend=backend)(A)
     with pytest.raises(ValueError, match="a view"):  # the module for any shapes checks too
         make_fn(symgrad.emit_module(fn, kind="grad")).grad_rows_swapped(A)
@@ -1014,3 +1014,37 @@ def test_an_entry_an_expression_holds_while_a_call_changes_its_array(make_fn):
     X = np.array([[0.5, -1.0], [2.0, 0.3], [1.1, -0.4]])
     assert symgrad.jit(m.rows_filled)(X) == pytest.approx(m.rows_filled(X))
     symgrad.check_grads(m.rows_filled, (X,), modes=("rev", "fwd"))
+
+
+ENTRY_KEPT = """
+def kept_then_set(x):
+    a = x * 1.0
+    old = a[0]
+    a[1] = 5.0
+    return old * np.sum(a)
+
+def kept_then_added(x):
+    a = x * 1.0
+    old = a[0]
+    np.add.at(a, [1, 1], 5.0)
+    return old * np.sum(a)
+
+def row_kept_then_set(x):
+    A = np.outer(x, x)
+    old = A[0]
+    A[1] = 5.0
+    return np.sum(old) * np.sum(A)
+"""
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_an_entry_kept_in_a_name_while_its_array_changes(make_fn, backend):
+    # `old = a[0]; a[1] = 5.0`: of a vector, old is a number (it was refused: "'old' is a view
+    # of the array a"); of a matrix, a row, refused where it was read
+    m = make_fn(ENTRY_KEPT)
+    x = np.array([1.0, 2.0, 3.0])
+    for f in (m.kept_then_set, m.kept_then_added):
+        assert symgrad.jit(f, backend=backend)(x) == pytest.approx(f(x))
+        symgrad.check_grads(f, (x,), modes=("rev", "fwd"), backend=backend)
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match=r"A\[\.\.\.\] .*a view"):
+        symgrad.grad(m.row_kept_then_set, backend=backend)(x)

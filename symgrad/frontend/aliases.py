@@ -325,6 +325,12 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
     memory.changed.add(origin)
     memory.latest[origin] = new.id
     views = views_of(graph, old.id)
+    for v in [v for v in views if entry_read(graph, v)]:  # of a vector numbers, read before
+        views.discard(v)  # (`old = a[0]; a[1] = 5.0`): where held, checked when it runs
+        if _holding(lw, {v}, None):
+            checked_entry(
+                graph, Value(v), f"{item_name(graph, Value(v))} ({where_in(graph[v].loc)})"
+            )
     line = lw.src.locate(where).line
     _unbind_what_it_may_be(lw, old, name, line)
     why = Unbound(

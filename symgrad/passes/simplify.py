@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from symgrad.errors import SymgradError
+from symgrad.errors import UnsupportedSyntaxError
 from symgrad.ir import Graph
 from symgrad.ir.avals import Aval, float64_number
 from symgrad.ir.graph import subgraphs
@@ -622,7 +622,7 @@ def _refuse_views(graph: Graph) -> None:
     for c in graph.checks:
         check, value = graph[c], graph[graph[c].inputs[0]].aval
         if check.op == "check_entry" and isinstance(value, Aval) and value.rank:
-            raise SymgradError(_entry_view(check.attrs["what"], value.shape), check.loc)
+            raise UnsupportedSyntaxError(_entry_view(check.attrs["what"], value.shape), check.loc)
 
 
 def _checks_nothing(graph: Graph, check) -> bool:
