@@ -240,8 +240,8 @@ class _Lists:
     """What a Python loop keeps per step, in lists: its tape a list of entries (tuples), a
     stacked output a list of rows stacked after the loop (`ArrayRows` in a compiled one)."""
 
-    def __init__(self, writer, stacked: list[str | None], tape: str | None, avals=()):
-        self.stacked, self.tape, self.avals = stacked, tape, list(avals)
+    def __init__(self, writer, stacked: list[str | None], tape: str | None, avals: list):
+        self.stacked, self.tape, self.avals = stacked, tape, avals  # (avals: the rows')
         self.lists = [fresh(f"{s or 'ys'}_list", writer.used) for s in stacked]
 
     def start(self) -> list[str]:
@@ -265,7 +265,7 @@ class _Lists:
         """The stacks, of none of a known row's shape where the loop ran no step (a list that
         held items before it, `xs = [x0]`, is its rows then: `symgrad.frontend.loops`)."""
         lines = []
-        for s, n, aval in zip(self.stacked, self.lists, self.avals + [None] * len(self.lists)):
+        for s, n, aval in zip(self.stacked, self.lists, self.avals):
             if s is None:
                 continue
             stack = f"np.stack({n})"

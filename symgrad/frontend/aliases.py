@@ -328,9 +328,7 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
     for v in [v for v in views if entry_read(graph, v)]:  # of a vector numbers, read before
         views.discard(v)  # (`old = a[0]; a[1] = 5.0`): where held, checked when it runs
         if _holding(lw, {v}, None):
-            checked_entry(
-                graph, Value(v), f"{item_name(graph, Value(v))} ({where_in(graph[v].loc)})"
-            )
+            checked_entry(graph, Value(v))
     line = lw.src.locate(where).line
     _unbind_what_it_may_be(lw, old, name, line)
     why = Unbound(
@@ -471,8 +469,7 @@ def carry_out_unsure(lw: _Lowerer, env: BodyEnv, outputs) -> None:
             if base != value.id and base in env.outer_ids:  # a view of an array from outside
                 reason = "a view of it, made in a loop or branch, may be held afterwards"
                 if entry_read(env.body, value.id):  # `y[i - 1] if i > 0 else 1.0`: a number
-                    what = f"{item_name(env.body, value)} ({where_in(env.body[value.id].loc)})"
-                    reason = Checkable(reason, [(env.body, value, what, lw.graph, item.id)])
+                    reason = Checkable(reason, [(env.body, value, lw.graph, item.id)])
                 for key in ((lw.graph, env.outer_ids[base]), (lw.graph, item.id)):
                     held = memory.unsure.get(key)
                     if isinstance(held, Checkable) and isinstance(reason, Checkable):
@@ -503,7 +500,7 @@ def unsure(lw: _Lowerer, nid: int, new: Value) -> str | None:
     reason = lw.memory.unsure.get((graph, nid))
     if not isinstance(reason, Checkable):
         return reason
-    for body, value, what, home, item in reason.checks:
+    for body, value, home, item in reason.checks:
         if home is graph:
             readers = set(graph.users(item))
             read = bool(readers) and readers <= graph.ancestors_of([new.id]) | {new.id}
@@ -511,23 +508,25 @@ def unsure(lw: _Lowerer, nid: int, new: Value) -> str | None:
             kept = _holding(lw, {item}, None) or pending and not read
         else:  # (an update in a loop or branch after the one that gave it out: checked)
             kept = True
-        if kept and not any(body[c].inputs == (value.id,) for c in body.checks):
-            checked_entry(body, value, what)
+        if kept:
+            checked_entry(body, value)
     return None
 
 
-def checked_entry(graph: Graph, value: Value, what: str) -> None:
+def checked_entry(graph: Graph, value: Value, what: str | None = None) -> None:
     """Read `value`, an entry read by ints (`entry_read`), as the number it is of a vector:
     the module checks, when it runs, that it is one (of a matrix it is a row, a view, which
-    would see a later change of its array: `symgrad.rules.runtime._check_entry`)."""
-    check = add_bound(graph, RULES["check_entry"], {"v": value, "what": what}, graph[value.id].loc)
+    would see a later change of its array: `symgrad.rules.runtime._check_entry`), once. The
+    check's message names it by `what`, or by its array's name and its line."""
+    if any(graph[c].op == "check_entry" and graph[c].inputs == (value.id,) for c in graph.checks):
+        return
+    loc = graph[value.id].loc
+    if what is None:
+        base = graph[base_of(graph, value.id)]
+        what = f"{base.name}[...]" if base.name else "an entry read"
+        what += f" ({where_in(loc)})"
+    check = add_bound(graph, RULES["check_entry"], {"v": value, "what": what}, loc)
     graph.checks.append(check)
-
-
-def item_name(graph: Graph, value: Value) -> str:
-    """How the message of a check names an entry read: `y[...]`, after its array's name."""
-    base = graph[base_of(graph, value.id)]
-    return f"{base.name}[...]" if base.name else "an entry read"
 
 
 def where_in(loc) -> str:

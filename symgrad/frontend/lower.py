@@ -722,9 +722,10 @@ class _Lowerer:
 
     def assigned(self, v: Any, target: ast.AST, before: Any) -> Any:
         """v, about to be assigned to target, unless an earlier target's update made it stale:
-        an error, but for an entry read with ints (`y[0], y[2] = y[2], y[0]`: of a vector a
-        number, read before the update, as `before`; of a matrix a row, a view, which the
-        module refuses when it runs: `_check_entry`)."""
+        an error, but for an entry read with ints, read before the update as `before` and
+        checked (`aliases.checked_entry`). (The update itself checks the entries a name holds,
+        as `y[0], y[2] = y[2], y[0]` holds them while its targets are assigned; this takes an
+        entry another way made stale: an array the updated one may be.)"""
         if not isinstance(v, Unbound):
             return v
         if isinstance(before, Value) and aliases.entry_read(self.graph, before.id):
