@@ -208,6 +208,8 @@ class _Writer:
         # cotangent it adds into itself (`symgrad.emit.control._passed_on`)
         self.adds_into: dict[int, str | None] = {}  # a step adding into a running cotangent ->
         # where (its name, or a part of it), None where its value's own steps add it there
+        self.after: dict[int, list[Callable[[], list[str]]]] = {}  # what writes lines after a
+        # value's statements (its stacked row, `inplace.Plan.early`; a param's come first)
         self.names: dict[int, str] = {}
         self.helper_names = helper_names or _helper_names()  # the runtime's functions
         for node in list(graph.nodes()):
@@ -365,6 +367,8 @@ class _Writer:
         lines: list[str] = []
         last_loc = None
         started_backward = self.nested  # a loop body does not announce the backward pass
+        for p in self.graph.params:
+            lines += [line for write in self.after.get(p, ()) for line in write()]
         for node in self.graph.nodes():
             if node.id in self.adds_into:  # `acc[i] += v` (`symgrad.emit.scatter.chains`)
                 if self.adds_into[node.id] is not None:  # (None: its value's steps added it)
@@ -382,10 +386,11 @@ class _Writer:
                 last_loc = (loc.line, loc.file)
             if node.op in WRITERS:
                 lines += WRITERS[node.op](self, node)
-                continue
-            lines += self.statement(node.id).splitlines()
-            if node.id in self.graph.checks:  # a call made for its effect: no name to bind
-                lines[-1] = lines[-1].split(" = ", 1)[1]
+            else:
+                lines += self.statement(node.id).splitlines()
+                if node.id in self.graph.checks:  # a call made for its effect: no name to bind
+                    lines[-1] = lines[-1].split(" = ", 1)[1]
+            lines += [line for write in self.after.get(node.id, ()) for line in write()]
         return lines
 
     def rename(self, nid: int, name: str) -> None:

@@ -413,8 +413,14 @@ class ArrayRows:
                 lines.append(f"{name}[{self.k}] = {ast.unparse(v)}")
         return lines
 
-    def stack(self, rows: list[ast.expr]) -> list[str]:
-        return [f"{s}[{self.k}] = {ast.unparse(v)}" for (s, _), v in zip(self.stacked, rows) if s]
+    def stack(self, rows: list[ast.expr | None]) -> list[str]:
+        """Each step's rows (None: a row written already, `row`)."""
+        return [line for j, v in enumerate(rows) if v is not None for line in self.row(j, v)]
+
+    def row(self, j: int, value: ast.expr) -> list[str]:
+        """Stacked output j's row (none where nobody reads the output)."""
+        s = self.stacked[j][0]
+        return [f"{s}[{self.k}] = {ast.unparse(value)}"] if s else []
 
     def step(self) -> list[str]:
         return [f"{self.k} += 1"] if self.arrays and self.counter else []

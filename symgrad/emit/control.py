@@ -199,6 +199,11 @@ def _write_loop(writer, node, jit: bool, arrays: bool = False) -> list[str] | No
     else:
         rows = _Lists(writer, stacked, tape, [body[o].aval for o in view.stacked])
     lines += rows.start()
+    early = sub.plan.early  # rows written where they are computed
+    for j, o in enumerate(view.stacked):
+        if o in early:
+            at = body[o].inputs[0] if body[o].op == "item" else o
+            sub.after.setdefault(at, []).append(lambda j=j, o=o: rows.row(j, sub.expr(o)))
     if view.counted:
         head = [f"for {index[0]} in {_range(writer, *ins[:3])}:"]
     else:
@@ -212,7 +217,7 @@ def _write_loop(writer, node, jit: bool, arrays: bool = False) -> list[str] | No
     first_lines = ["    " + line for line in rows.begin() + ([] if decisions else record())]
 
     def outs() -> list[str]:
-        appends = rows.stack([sub.expr(o) for o in view.stacked])
+        appends = rows.stack([None if o in early else sub.expr(o) for o in view.stacked])
         kept = [j for j in range(k) if j not in summed]
         assign = writer.assign(
             [carried[j] for j in kept], [sub.expr(body.outputs[j]) for j in kept]
@@ -255,8 +260,14 @@ class _Lists:
             return []
         return [f"{self.tape}.append({ast.unparse(ast.Tuple(entry, ast.Load()))})"]
 
-    def stack(self, rows: list[ast.expr]) -> list[str]:
-        return [f"{name}.append({ast.unparse(v)})" for name, v in zip(self.lists, rows)]
+    def stack(self, rows: list[ast.expr | None]) -> list[str]:
+        """Each step's rows (None: a row written already, `row`)."""
+        appended = [(name, v) for name, v in zip(self.lists, rows) if v is not None]
+        return [f"{name}.append({ast.unparse(v)})" for name, v in appended]
+
+    def row(self, j: int, value: ast.expr) -> list[str]:
+        """Stacked output j's row where it is computed: a copy, the array changes later."""
+        return [f"{self.lists[j]}.append({ast.unparse(value)}.copy())"]
 
     def step(self) -> list[str]:
         return []

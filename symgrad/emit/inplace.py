@@ -38,12 +38,17 @@ reads a v that overlaps x before writing). So is a ufunc of one operand, `np.exp
 where x may be a temporary too (written as a statement then): a logsumexp's gradient
 `t1 = x - a; np.exp(t1, out=t1)` makes one array of x's size, not two.
 
-`plan(graph, nested, inline_of, private)` decides for one graph (`private`: the params handed
-over to it) and, recursively, for the graphs its loops and branches own (`Plan.subplans`, by
-`id(graph)`). `inline_of(graph, nested)` gives the values the code generator writes inline; an
-update and its x are written as statements (`Plan.forced`). Before deciding, `schedule` moves
-each update after the other reads of x where that passes no use of the update (it changes the
-nodes' `order` only, not what they compute).
+A loop's stacked row that may share memory with an array its body changes in place (`s[2 * i]`
+of a state `s` the step then updates) is written into its stack where it is computed, before the
+update (`Plan.early`): as an array's row, or a copy appended to a list. It is then no later read
+of that array, and does not keep the loop from handing the array over.
+
+`plan(graph, nested, inline_of, private, rows)` decides for one graph (`private`: the params handed
+over to it; `rows`: the outputs that are only stacked rows) and, recursively, for the graphs its
+loops and branches own (`Plan.subplans`, by `id(graph)`). `inline_of(graph, nested)` gives the
+values the code generator writes inline; an update and its x are written as statements
+(`Plan.forced`). Before deciding, `schedule` moves each update after the other reads of x where that
+passes no use of the update (it changes the nodes' `order` only, not what they compute).
 """
 
 from __future__ import annotations
@@ -78,30 +83,35 @@ class Plan:
     mutated: set[int] = field(default_factory=set)  # the buffers changed in place
     origins: dict[int, frozenset] = field(default_factory=dict)
     inline: set[int] = field(default_factory=set)  # inline_of(graph, nested), as plan() read it
+    early: set[int] = field(default_factory=set)  # stacked rows written where computed
 
 
-def plan(graph: Graph, nested: bool, inline_of: Callable, private=frozenset()) -> Plan:
+def plan(
+    graph: Graph, nested: bool, inline_of: Callable, private=frozenset(), rows=frozenset()
+) -> Plan:
     schedule(graph)
     inline = inline_of(graph, nested)
     p = Plan(inline=inline)
     for node in list(graph.nodes()):
         if node.op == "setitem" or not nested and _augmentable(graph, node, inline):
-            _try_update(graph, node, inline, private, p)
+            _try_update(graph, node, inline, private, p, rows)
         elif node.op in _LOOPS:
-            _try_loop(graph, node, inline, private, p, inline_of)
+            _try_loop(graph, node, inline, private, p, inline_of, rows)
         for sub in subgraphs(node):
             if id(sub) not in p.subplans:
                 p.subplans[id(sub)] = plan(sub, True, inline_of)
     p.origins = _origins(graph, private, p)
+    written = set(graph.ids()) - (inline - p.forced)
+    p.early = {r for r in rows if r in written and p.origins[r] & p.mutated}
     return p
 
 
-def _try_update(graph: Graph, node, inline: set, private, p: Plan) -> None:
+def _try_update(graph: Graph, node, inline: set, private, p: Plan, rows) -> None:
     x = node.inputs[0]
     origins = _origins(graph, private, p)
     if not _owned(graph, origins[x], private):
         return
-    forced = _settle(graph, node.id, 0, origins, inline, p.forced | {node.id, x})
+    forced = _settle(graph, node.id, 0, origins, inline, p.forced | {node.id, x}, rows)
     if forced is not None:
         p.updates.append(node.id)
         p.mutated |= origins[x]
@@ -149,14 +159,16 @@ def _owned(graph: Graph, origin: frozenset, private) -> bool:
     return b in private if graph[b].op == "param" else fresh(graph[b].op)
 
 
-def _settle(graph, mutator: int, k_in: int, origins: dict, inline: set, forced: set):
+def _settle(graph, mutator: int, k_in: int, origins: dict, inline: set, forced: set, rows=()):
     """The values to write as statements so that rules 2 and 3 hold for `mutator` changing its
     input k_in in place (a value read late because it is written inline into a later statement
-    is computed before the update instead, where it can be), or None if they cannot hold."""
+    is computed before the update instead, where it can be; so is a stacked row, `rows`, to be
+    written where it is computed), or None if they cannot hold."""
     post = graph.descendants_of([mutator])
     order = {n.id: k for k, n in enumerate(graph.nodes())}
     while True:
-        late = _late_reads(graph, mutator, k_in, origins, _positions(graph, inline - forced), post)
+        pos = _positions(graph, inline - forced)
+        late = _late_reads(graph, mutator, k_in, origins, pos, post, rows)
         if late is None:
             return None
         if not late:
@@ -181,16 +193,19 @@ def _first_made(graph: Graph, r: int, inline: set, before: int, order: dict) -> 
     return c
 
 
-def _late_reads(graph, mutator: int, k_in: int, origins: dict, pos: Callable, post: set):
+def _late_reads(graph, mutator: int, k_in: int, origins: dict, pos: Callable, post: set, rows=()):
     """The nodes that read, after `mutator`, a value computed before it that may share the memory
-    it changes (None if an output is such a value, or mutator reads it through another input)."""
+    it changes (None if an output is such a value, or mutator reads it through another input),
+    a stacked row (`rows`) reading itself where it is written."""
     buffer = origins[graph[mutator].inputs[k_in]]
     at = pos(mutator)
     late, memo = set(), {}
     for i in graph.ids():
         if i in post or not origins[i] & buffer:
             continue
-        if i in graph.outputs:
+        if i in rows and pos(i) > at:
+            late.add(i)
+        elif i in graph.outputs and i not in rows:
             return None
         for u in sorted(set(graph.users(i))):
             user = graph[u]
@@ -257,19 +272,29 @@ def _kept(node) -> list[int]:
     return [o for o, (kind, _, _) in zip(body.outputs, node.attrs["outs"]) if kind == "state"]
 
 
-def _try_loop(graph, node, inline, private, p: Plan, inline_of) -> None:
+def _rows(node) -> frozenset:
+    """The body outputs of a forward loop that are only its stacked rows (`Plan.early`)."""
+    view = schema(node)
+    if not isinstance(view, Loop):
+        return frozenset()
+    outputs = list(view.body.outputs)
+    return frozenset(o for o in view.stacked if outputs.count(o) == 1)
+
+
+def _try_loop(graph, node, inline, private, p: Plan, inline_of, rows=()) -> None:
     origins = _origins(graph, private, p)
     body = node.attrs["body"]
     alone = {}  # carried inputs the loop may change in place: the statements that needs
     for k, _, _ in _carried(node):
         if _owned(graph, origins[node.inputs[k]], private):
-            forced = _settle(graph, node.id, k, origins, inline, p.forced)
+            forced = _settle(graph, node.id, k, origins, inline, p.forced, rows)
             if forced is not None:
                 alone[k] = forced
     candidates = _carried(node)
     while True:
-        sub = plan(body, True, inline_of, frozenset(q for _, q, _ in candidates))
-        kept = _kept(node)
+        handed = frozenset(q for _, q, _ in candidates)
+        sub = plan(body, True, inline_of, handed, _rows(node))
+        kept = [o for o in _kept(node) if o not in sub.early]
         exact, ok = {}, []
         for k, param, out in candidates:
             mine = sub.origins[out]
@@ -292,7 +317,9 @@ def _try_loop(graph, node, inline, private, p: Plan, inline_of) -> None:
 
 def _origins(graph: Graph, private, p: Plan) -> dict[int, frozenset]:
     """For each value, the buffers it may share memory with: its own (a node that may make a new
-    array), a param's; an update in place, a loop's carried value handed over, x's."""
+    array), a param's; an update in place, a loop's carried value handed over, x's; a forward
+    loop's stacked output, its own; a carried value it does not hand over, its own and those of
+    the inputs it may come from (`_carried_through`)."""
     updates = set(p.updates)
     out: dict[int, frozenset] = {}
     for node in graph.nodes():
@@ -314,12 +341,44 @@ def _origins(graph: Graph, private, p: Plan) -> dict[int, frozenset]:
                 out[n] = own
             elif exact is not None:
                 out[n] = out[src.inputs[k]] | (frozenset() if exact else own)
+            elif _stacked(src, node.attrs["index"]):  # its rows, copied into an array
+                out[n] = own
+            elif k is not None and (through := _carried_through(src, k, p)) is not None:
+                out[n] = own.union(*(out[i] for i in through))
             else:
                 out[n] = own.union(*(out[i] for i in src.inputs))
         else:
             shared = [out[i] for k, i in enumerate(node.inputs) if not meta_use(node, k)]
             out[n] = own.union(*shared)
     return out
+
+
+def _stacked(node, index: int) -> bool:
+    """Whether item `index` of node is a stacked output of a forward loop (a new array)."""
+    view = schema(node)
+    return isinstance(view, Loop) and view.k <= index < view.n_results
+
+
+def _carried_through(node, k: int, p: Plan) -> set[int] | None:
+    """The inputs of a forward loop (planned in p) whose memory its carried value of input k may
+    share, where the loop hands it no array: its initial value's, and those whose params its next
+    value may share, step after step (None where the loop is not planned yet)."""
+    view = schema(node)
+    sub = p.subplans.get(id(view.body)) if isinstance(view, Loop) else None
+    if sub is None or not sub.origins:
+        return None
+    carried = dict(zip(view.carried_params, view.carried_inputs))
+    captured = dict(zip(view.captured_params, view.captured_inputs))
+    nexts = dict(zip(view.carried_inputs, view.next_carried))
+    through, todo = {k}, [k]
+    while todo:
+        for b in sub.origins[nexts[todo.pop()]]:
+            if b in captured:
+                through.add(captured[b])
+            elif b in carried and carried[b] not in through:
+                through.add(carried[b])
+                todo.append(carried[b])
+    return {node.inputs[i] for i in through}
 
 
 def _carried_input(node, index: int) -> int | None:
