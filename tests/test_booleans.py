@@ -79,6 +79,24 @@ def test_a_boolean_expression_computes_and_differentiates_as_python(fn, args):
     assert value == pytest.approx(fn(*args), rel=1e-12)
 
 
+def scaled_if(use, w):  # the condition is the first argument: node 0 of the graph
+    return (2.0 if use else 1.0) * np.sum(w**2)
+
+
+def or_first(s, w):
+    return (s or 1.0) * np.sum(w**2)
+
+
+@pytest.mark.parametrize("fn", [scaled_if, or_first])
+@pytest.mark.parametrize("first", [0.0, 0, False, 3.0])
+def test_a_condition_that_is_the_first_argument_keeps_the_other_branch(fn, first):
+    w = X[:3]
+    value, grad = symgrad.value_and_grad(fn, argnums=1)(first, w)
+    assert value == pytest.approx(fn(first, w), rel=1e-12)
+    assert symgrad.jit(fn)(first, w) == pytest.approx(fn(first, w), rel=1e-12)
+    assert np.allclose(grad, 2 * fn(first, w) / np.sum(w**2) * w)
+
+
 def test_and_is_written_as_python_writes_it():
     g = symgrad.grad(search)
     g(np.sort(X), 0.3)

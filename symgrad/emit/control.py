@@ -628,7 +628,9 @@ def _as_expression(writer, node, captured: list[str], read) -> ast.expr | None:
         if _has_statements(sub):
             return None
         out = branch.outputs[read[0]]
-        given = branch[out].op == "param" and node.inputs[1 + params[branch.params.index(out)]]
+        given = None  # the cond's input the branch gives, if it gives one
+        if branch[out].op == "param":
+            given = node.inputs[1 + params[branch.params.index(out)]]
         values.append(("pred" if given == pred else None, sub.expr(out), sub))
     test = writer.expr(pred)
     (kind_a, a, sub_a), (kind_b, b, sub_b) = values
