@@ -151,3 +151,38 @@ def test_a_list_times_an_int_argument_is_refused_when_it_runs(transform):
     value = transform(repeated_by_an_argument)(np.array([1.0, 2.0]), np.array([[1.0], [3.0]]))
     want = repeated_by_an_argument(np.array([1.0, 2.0]), np.array([[1.0], [3.0]]))
     assert np.allclose(value[0] if isinstance(value, tuple) else value, want)
+
+
+def sum_from_an_entry(x):
+    return np.sum(sum([x[0], x[1]], x[2]))  # Python's start: x[2] + x[0] + x[1]
+
+
+def sum_of_rows_from_one(x):
+    return np.sum(sum(x, 1.0) ** 2)
+
+
+def sum_of_numbers_from_a_keyword(a, b, c):
+    return sum((a, b), start=c) * 2.0
+
+
+def sum_of_a_filled_list_from_a_start(x):
+    xs = []
+    for i in range(3):
+        xs.append(x[i] ** 2)
+    return np.sum(sum(xs, 5.0)) + sum(xs, start=x[0]) + sum((x[i] for i in range(2)), 1.5)
+
+
+@pytest.mark.parametrize(
+    "f, args, nums",
+    [
+        (sum_from_an_entry, (np.arange(1.0, 7.0).reshape(3, 2),), (0,)),
+        (sum_of_rows_from_one, (np.arange(1.0, 7.0).reshape(3, 2),), (0,)),
+        (sum_of_numbers_from_a_keyword, (1.0, 2.0, 3.0), (0, 1, 2)),
+        (sum_of_a_filled_list_from_a_start, (np.array([0.5, 1.5, 2.0]),), (0,)),
+    ],
+)
+def test_sum_starts_from_its_second_argument_as_pythons_does(f, args, nums):
+    # sum(seq, start) once stacked start with the items (x[2] added as a third item of a
+    # list, a value of 32.0 for 21.0), and was refused over a list a loop filled
+    symgrad.check_grads(f, args, nums, modes=("rev", "fwd"))
+    assert symgrad.value_and_grad(f, nums)(*args)[0] == pytest.approx(f(*args), rel=1e-12)

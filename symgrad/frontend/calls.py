@@ -116,8 +116,10 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return _parts(lw, rule, args, kwargs, e)
     if rule is not None:
         return lw.call_rule(rule.name, args, kwargs, e)
-    if known in _FOLDS and not kwargs:
-        return callee(*args) if is_const(args) else _fold(lw, callee, args, e)
+    if known in _FOLDS and (not kwargs or known is sum):
+        if is_const(args) and is_const(tuple(kwargs.values())):
+            return callee(*args, **kwargs)
+        return _fold(lw, callee, args, e, kwargs)
     if callee is float and len(args) == 1:
         return _float(lw, args[0], e)
     if isinstance(callee, types.FunctionType) and not _is_library(callee):
@@ -193,8 +195,8 @@ def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -
         return rows if axis == 0 else lw.call_rule("moveaxis", (rows, 0, axis), {}, e)
     if callee is len and len(args) == 1:
         return lw.call_rule("len", (rows,), {}, e)
-    if callee in _FOLDS and len(args) == 1 and not kwargs:
-        return _fold(lw, callee, (rows,), e)
+    if callee in _FOLDS and (len(args) == 1 and not kwargs or callee is sum):
+        return _fold(lw, callee, (rows, *args[1:]), e, kwargs)
     raise lw.error(
         e,
         f"{args[0].name} is a list a loop filled; this call on it is not supported",
@@ -225,19 +227,38 @@ def _asarray(lw: _Lowerer, value: Any, e: ast.AST, dtype: Any = None) -> Any:
     return out
 
 
-def _fold(lw: _Lowerer, fn, args: tuple, e: ast.AST) -> Any:
+def _fold(lw: _Lowerer, fn, args: tuple, e: ast.AST, kwargs=None) -> Any:
     """Python's sum, min and max: over a tuple or list of values, elementwise (`sum` adds
-    them up from 0); over one array, along its first axis, as Python iterates it."""
+    them up from its start, 0 unless given: `sum(xs, start)`); over one array, along its
+    first axis, as Python iterates it."""
     reduce_rule, binary_rule = _FOLDS[fn]
+    args, start = _start(lw, fn, args, kwargs or {}, e)
     if len(args) == 1 and isinstance(args[0], Value):
-        return lw.call_rule(reduce_rule, (args[0],), {"axis": 0}, e)
+        total = lw.call_rule(reduce_rule, (args[0],), {"axis": 0}, e)
+        return total if start is None else lw.call_rule(binary_rule, (start, total), {}, e)
     items = list(args[0]) if len(args) == 1 else list(args)
-    if not items:
+    if not items and start is None:
         raise lw.error(e, f"{fn.__name__}() of an empty sequence")
-    total = 0 if fn is sum else items.pop(0)
+    if fn is sum:
+        total = 0 if start is None else start
+    else:
+        total = items.pop(0)
     for item in items:
         total = lw.call_rule(binary_rule, (total, item), {}, e)
     return total
+
+
+def _start(lw: _Lowerer, fn, args: tuple, kwargs: dict, e: ast.AST) -> tuple[tuple, Any]:
+    """(the iterable or items, sum's start or None) of a call of sum, min or max."""
+    if fn is not sum:
+        if kwargs:
+            raise lw.error(e, f"{fn.__name__}() takes no keyword arguments here")
+        return args, None
+    if set(kwargs) - {"start"} or len(args) + len(kwargs) > 2 or not args:
+        raise lw.error(e, "sum() takes an iterable and, optionally, a start: sum(xs, start)")
+    if len(args) == 2:
+        return args[:1], args[1]
+    return args, kwargs.get("start")
 
 
 def _call_method(lw: _Lowerer, m: Method, args: tuple, kwargs: dict, e: ast.AST) -> Any:
