@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import symgrad
+from tests.conftest import BACKENDS
 
 rng = np.random.default_rng(7)
 
@@ -474,3 +475,28 @@ def test_numpy_scalars_read_from_containers_are_numbers(make_fn):
     x = np.array([0.5, 1.0, 2.0])
     np.testing.assert_allclose(symgrad.grad(m.f)(x), 6.0)
     np.testing.assert_allclose(symgrad.grad(m.g, argnums=1)({"k": np.int64(3)}, x), 3.0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_int_to_a_negative_int_power_is_pythons_float(make_fn, backend):
+    # Numba's power of two ints is an int: (i + 1) ** -2 was 0 in a compiled loop, and the
+    # value and gradient silently wrong (0.3 and [1, 0, 0] for 0.497 and [1, 0.25, 0.111])
+    m = make_fn(
+        """
+        def f(x):
+            s = 0.0
+            for i in range(x.shape[0]):
+                s = s + x[i] * (i + 1) ** -2 + x[i] * pow(i + 2, -1)
+            return s
+
+        def g(x, k):
+            return np.sum(np.sin(x) * k ** -1 + x)
+        """
+    )
+    x = np.array([0.3, 0.7, 0.2])
+    value, grad = symgrad.value_and_grad(m.f, backend=backend)(x)
+    assert value == pytest.approx(m.f(x), rel=1e-12)
+    np.testing.assert_allclose(grad, 1.0 / np.arange(1, 4) ** 2 + 1.0 / np.arange(2, 5))
+    # an array of ints: NumPy refuses it when it runs, symgrad where it is written
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="write a float exponent"):
+        symgrad.grad(m.g, backend=backend)(x, np.array([1, 2, 3]))

@@ -28,7 +28,7 @@ import numpy as np
 
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.ir import Graph
-from symgrad.ir.avals import Aval, float64_number
+from symgrad.ir.avals import PYTHON, Aval, float64_number
 from symgrad.ir.graph import subgraphs
 from symgrad.ir.structured import LoopVjp, schema
 from symgrad.passes import residuals, specialise, tape, zeros
@@ -227,6 +227,10 @@ class _Rewriter:
             return self.const(node, 1.0)  # (IEEE's pow(x, 0) is 1 for every x, NaN and inf too)
         if op == "add" and ins[0] == ins[1] and ins[0] in self.floats:
             return self.new(node, "multiply", (self.const(node, 2), ins[0]))
+        if op == "power" and self.typed:
+            negative = self.int_to_negative_power(node)
+            if negative is not None:
+                return negative
         if op == "power" and self.compiled and self.typed:  # x ** n of a computed int n:
             return self.float_exponent(node)  # Numba's raises at x = 0, n < 0 (NumPy: inf)
         if op == "shape":
@@ -426,6 +430,25 @@ class _Rewriter:
             if _number(g, a) is None and g.read_alone_by(d.id, node.id):
                 return self.new(node, "divide", (a, d.inputs[1]))
         return None
+
+    def int_to_negative_power(self, node) -> int | None:
+        """n ** -k.0 for n ** -k of a Python int n and a constant int k > 0: the float Python
+        computes (Numba's power of ints is an int, 2 ** -2 == 0). Of NumPy ints, which NumPy
+        refuses when it runs, refused where it is written."""
+        g = self.g
+        k, x = _number(g, node.inputs[1]), g[node.inputs[0]].aval
+        if type(k) is not int or k >= 0 or not isinstance(x, Aval) or x.dtype is None:
+            return None
+        if x.dtype.kind not in "biu":
+            return None
+        if x.kind != PYTHON:
+            raise UnsupportedSyntaxError(
+                "an array of integers to a negative integer power, which NumPy refuses "
+                "('Integers to negative integer powers are not allowed'): write a float "
+                f"exponent (** {float(k)})",
+                node.loc,
+            )
+        return self.new(node, "power", (node.inputs[0], self.const(node, float(k))))
 
     def float_exponent(self, node) -> int | None:
         """x ** (n * 1.0) for x ** n, x of floats and n computed ints (integral floats: the
