@@ -267,6 +267,24 @@ def test_a_float64_total_of_float32_steps_stays_a_python_loop():
     assert "def _loop" not in g.source and gW.dtype == np.float32
 
 
+def nested_total(A):
+    s = 0.0
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            s = s + A[i, j]
+    return s
+
+
+def test_a_float32_total_of_nested_loops_stays_python_and_a_float32():
+    """The same through two loops: the inner loop's total took a float64 type (joining the
+    dtypes float64 and unknown gave float64, NumPy's dtype equals None), the loops compiled,
+    and the total came back a float64 Python float for NumPy's float32."""
+    A = np.full((2, 3), 0.1, np.float32)
+    value, grad = symgrad.value_and_grad(nested_total, backend="numba")(A)
+    assert isinstance(value, np.float32) and value == nested_total(A) and grad.dtype == np.float32
+    assert symgrad.jit(nested_total, backend="numba")(A).dtype == np.float32
+
+
 def starts_from_an_update(x, y, a):  # found by the control fuzzer on this backend
     w0 = (a + y) / 2.0
     w0[0, 2] = x[-1]

@@ -90,6 +90,19 @@ class Aval:
         """Every length of the shape and the dtype are known."""
         return self.shape is not None and None not in self.shape and self.dtype is not None
 
+    def __eq__(self, other) -> bool:
+        """Field by field, a dtype equal to an unknown one (None) only where both are unknown
+        (the generated comparison took np.dtype('float64') == None, which NumPy says is True)."""
+        if not isinstance(other, Aval):
+            return NotImplemented
+        return _equal(self.dtype, other.dtype) and (
+            self.shape,
+            self.kind,
+            self.value,
+            self.sym,
+            self.parts,
+        ) == (other.shape, other.kind, other.value, other.sym, other.parts)
+
     def __str__(self) -> str:
         if self.kind == TUPLE and self.value is not None:
             return f"tuple{self.value}"
@@ -205,10 +218,15 @@ def join(*avals: Aval | None) -> Aval | None:
     shape = None
     if None not in shapes and len({len(s) for s in shapes}) == 1:
         shape = tuple(d[0] if len(set(d)) == 1 else None for d in zip(*shapes))
-    same = lambda f: f(first) if all(f(a) == f(first) for a in rest) else None  # noqa: E731
+    same = lambda f: f(first) if all(_equal(f(a), f(first)) for a in rest) else None  # noqa: E731
     value = same(lambda a: (type(a.value), a.value))
     kinds = same(lambda a: a.dtype), same(lambda a: a.kind)
     return Aval(shape, *kinds, value[1] if value else None, same(lambda a: a.sym))
+
+
+def _equal(a, b) -> bool:
+    """a == b, None equal to None alone (NumPy's dtype equals None: np.dtype(None) is float64)."""
+    return a is b or a is not None and b is not None and a == b
 
 
 def standin(aval: Aval) -> Any:
