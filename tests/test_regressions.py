@@ -500,3 +500,32 @@ def test_an_int_to_a_negative_int_power_is_pythons_float(make_fn, backend):
     # an array of ints: NumPy refuses it when it runs, symgrad where it is written
     with pytest.raises(symgrad.UnsupportedSyntaxError, match="write a float exponent"):
         symgrad.grad(m.g, backend=backend)(x, np.array([1, 2, 3]))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_loop_total_that_starts_as_an_int_is_differentiated(make_fn, backend):
+    # the backward loop fitted the cotangent of the int the total starts as to int, which
+    # raised "no gradient with respect to an array of int64" for a float argument's gradient
+    m = make_fn(
+        """
+        def product(x, k):
+            s = k[0]
+            for i in range(x.shape[0]):
+                s = s * x[i]
+            return s
+
+        def rnn(W, h0):
+            h = h0
+            for t in range(3):
+                h = np.tanh(W @ h)
+            return np.sum(h)
+        """
+    )
+    x, k = np.array([0.5, 2.0]), np.array([2, 3])
+    np.testing.assert_allclose(symgrad.grad(m.product, backend=backend)(x, k), [4.0, 1.0])
+    W = np.random.default_rng(0).standard_normal((3, 3)) * 0.5
+    h0 = np.array([1, 2, 0])
+    symgrad.check_grads(m.rnn, (W, h0), 0)
+    np.testing.assert_allclose(
+        symgrad.grad(m.rnn, backend=backend)(W, h0), symgrad.grad(m.rnn)(W, h0)
+    )

@@ -214,10 +214,15 @@ def _output(lw: _Lowerer, where: ast.AST, name: str, value: Any) -> Any:
             f"Bind {name} before the if, so that it has a value whichever way the code runs.",
             cls=UnsupportedSyntaxError,
         )
+    what = "the value returned" if name == RETURN else name
+    hint = "Branches may only choose between arrays and numbers"
+    if isinstance(value, (tuple, list)):  # (each part named in the branches works)
+        hint += f": give each part a name in both branches and make the {type(value).__name__}"
+        hint += " after the if"
     raise lw.error(
         where,
-        f"a branch gives {name} a {type(value).__name__}",
-        "Branches may only choose between arrays and numbers.",
+        f"a branch gives {what} a {type(value).__name__}",
+        hint + ".",
         cls=UnsupportedSyntaxError,
     )
 

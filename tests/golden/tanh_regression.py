@@ -8,12 +8,15 @@ import numpy as np
 
 def _fit(g, x):
     """The finished gradient for argument x: x's shape and dtype (a float for a Python number,
-    or a 0-d array where g is one of another library: a Dask array stays lazy)."""
+    or a 0-d array where g is one of another library: a Dask array stays lazy); for integers,
+    floats (in x's dtype it would be truncated: an int argument of a module for any shapes,
+    a loop's running total that starts as an int)."""
     if not hasattr(x, "dtype"):
         total = g if type(g) is float or isinstance(g, np.generic) else np.sum(g)  # (a number)
         return float(total) if isinstance(total, np.generic) else total
-    if x.dtype.kind in "biu" and np.any(g):  # (in x's dtype it would be truncated)
-        raise ValueError(f"no gradient with respect to an array of {x.dtype}: pass floats")
+    if x.dtype.kind in "biu":
+        total = _unbroadcast(g, np.shape(x))
+        return np.float64(np.sum(total)) if isinstance(x, np.generic) else total + np.zeros(x.shape)
     if isinstance(x, np.generic):  # a NumPy scalar argument gets a NumPy scalar back
         return x.dtype.type(g if isinstance(g, np.generic) else np.sum(g))
     g = _unbroadcast(g, x.shape)
