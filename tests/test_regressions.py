@@ -529,3 +529,29 @@ def test_a_loop_total_that_starts_as_an_int_is_differentiated(make_fn, backend):
     np.testing.assert_allclose(
         symgrad.grad(m.rnn, backend=backend)(W, h0), symgrad.grad(m.rnn)(W, h0)
     )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_float_of_a_value_is_pythons_float(make_fn, backend):
+    # float(n) was np.positive(n): an int stayed an int (float(n) ** -1 raised "Integers to
+    # negative integer powers"), and a NumPy int64 made x32 * float(n) a float64
+    m = make_fn(
+        """
+        def inverse(x, n):
+            return x[0] * float(n) ** -1 + float(x[1]) * np.sum(x) + float(np.sum(x ** 2)) * x[0]
+
+        def weighted(x):
+            s = 0.0
+            for i in range(x.shape[0]):
+                s = s + float(i) * x[i]
+            return s
+        """
+    )
+    x = np.array([0.3, 0.7])
+    value, grad = symgrad.value_and_grad(m.inverse, backend=backend)(x, 2)
+    assert value == pytest.approx(m.inverse(x, 2), rel=1e-12)
+    symgrad.check_grads(m.inverse, (x, 2), 0, modes=("rev", "fwd"))
+    assert symgrad.value_and_grad(m.weighted, backend=backend)(x)[0] == pytest.approx(0.7)
+    x32 = x.astype(np.float32)
+    assert symgrad.value_and_grad(m.weighted, backend=backend)(x32)[0].dtype == np.float32
+    assert symgrad.jit(m.inverse, backend=backend)(x32, 2).dtype == m.inverse(x32, 2).dtype

@@ -228,7 +228,7 @@ class Derivatives:
         """f(x)'s entries, flat (computed once; what it raised, raised again)."""
         if self._entries is None:
             try:
-                self._entries = _entries(f(*self.xs))
+                self._entries = _entries(_on_symbols(f, *self.xs))
             except Exception as e:
                 self._entries = e
             else:
@@ -304,7 +304,7 @@ def prove_jvp(f, jvp, values, argnums, rng, *, derivatives=None) -> Proof:
     ts = {k: _symbols(f"t{k}_", np.shape(values[k])) for k in argnums}
     tangents = {x: t for k in argnums for x, t in zip(np.ravel(xs[k]), np.ravel(ts[k]))}
     try:
-        _, got = jvp(*xs, *(ts[k] for k in argnums))
+        _, got = _on_symbols(jvp, *xs, *(ts[k] for k in argnums))
         expected = range(len(derivatives.of(f)))
         if _all_zero(
             g - derivatives.directional(j, tangents)
@@ -323,10 +323,10 @@ def _jvp_at_points(f, jvp, values, argnums, rng, directions: int = 2) -> Proof:
     point = [_constant(val) for val in values]
     for _ in range(directions):
         ds = {k: symarray(np.round(rng.uniform(-1, 1, np.shape(values[k])), 3)) for k in argnums}
-        _, got = jvp(*point, *(ds[k] for k in argnums))
+        _, got = _on_symbols(jvp, *point, *(ds[k] for k in argnums))
         moved = [point[k] + s * ds[k] if k in ds else point[k] for k in range(len(point))]
         with decide_at({s: 0}):
-            expected = _entries(f(*moved))
+            expected = _entries(_on_symbols(f, *moved))
         for g, e in zip(_entries(got), expected, strict=True):
             d = g - slope_at_zero(e, s)
             if vanishes(d) or (d := sp.expand(d)) == 0:
@@ -363,14 +363,15 @@ def _tuple(x) -> tuple:
 
 
 def _float(x):
-    """Python's float for numbers; a SymPy expression stays one (the emitted `_fit` turns a
-    Python float argument's cotangent into a float)."""
+    """Python's float for numbers; a SymPy value stays one, exact (the emitted `_fit` turns a
+    Python float argument's cotangent into a float, the rule `float` any number)."""
     value = x.item() if isinstance(x, np.ndarray) and x.size == 1 else x
-    return value if isinstance(value, sp.Basic) and not value.is_Number else float(x)
+    return value if isinstance(value, sp.Basic) else float(x)
 
 
 def _on_symbols(emitted, *args):
-    """Call emitted code on SymPy values: its `float` keeps expressions."""
+    """Call emitted code, or an example's function, on SymPy values: its `float` keeps
+    expressions."""
     module = emitted.__globals__
     module["float"] = _float
     try:
@@ -442,7 +443,7 @@ def _at_points(f, vjp, values, argnums, v, rng, directions: int = 2) -> Proof:
         ds = {k: symarray(np.round(rng.uniform(-1, 1, np.shape(values[k])), 3)) for k in argnums}
         moved = [point[k] + s * ds[k] if k in ds else point[k] for k in range(len(point))]
         with decide_at({s: 0}):
-            loss = _scalar(np.sum(v * f(*moved)))
+            loss = _scalar(np.sum(v * _on_symbols(f, *moved)))
         expected = slope_at_zero(loss, s)
         actual = sum((_scalar(np.sum(g * ds[k])) for k, g in zip(argnums, got)), sp.Integer(0))
         d = actual - expected

@@ -120,8 +120,6 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         if is_const(args) and is_const(tuple(kwargs.values())):
             return callee(*args, **kwargs)
         return _fold(lw, callee, args, e, kwargs)
-    if callee is float and len(args) == 1:
-        return _float(lw, args[0], e)
     if isinstance(callee, types.FunctionType) and not _is_library(callee):
         return _inline(lw, callee, args, kwargs, e)
     if isinstance(callee, local_functions.LocalFunction):
@@ -169,17 +167,6 @@ def _in_rule_terms(lw: _Lowerer, rule, callee: Any, args: tuple, kwargs: dict, e
         return rule, args, kwargs
     name, args, kwargs = routed
     return RULES[name], args, kwargs
-
-
-def _float(lw: _Lowerer, value: Any, e: ast.AST) -> Any:
-    """`float(x)`: x's number. Of an array (a 0-d one, or one of one entry) a new value, as an
-    array x may be changed in place afterwards (a reduction's result is a number already)."""
-    if not isinstance(value, Value):
-        return value
-    rule = RULES.get(lw.graph[value.id].op)
-    if rule is not None and rule.shape in ("reduce", "scalar"):
-        return value
-    return lw.call_rule("positive", (value,), {}, e)
 
 
 def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -> Any:

@@ -255,6 +255,35 @@ defrule(
 )
 
 
+def _float_aval(ins: dict, attrs: dict):
+    """`float(x)`: a Python float, of a number or an array of one entry, known statically where
+    x is."""
+    x = ins["x"]
+    if x is None or x.shape is None or x.dtype is None or x.dtype.kind not in "biuf":
+        return None
+    if None in x.shape or int(np.prod(x.shape)) != 1:
+        return None
+    value = float(x.value) if isinstance(x.value, (int, float)) else None
+    return Aval((), np.dtype(float), PYTHON, value)
+
+
+defrule(
+    "float",
+    "x",
+    call("float"),
+    numpy=(float,),
+    vjp={"x": lambda g, x: ops.broadcast_to(g, ops.shape(x))},
+    jvp=LINEAR,
+    shape="scalar",
+    aval=_float_aval,
+    fresh=True,
+    jit=lambda ins, attrs: ins["x"] is not None and ins["x"].kind != ARRAY,
+    sympy=lambda sp, x: x,
+    math="v, in x's shape (x a number, or an array of one entry)",
+    examples=("float(x[1]) * x | x: 3", "float(np.sum(x ** 2)) * x | x: 2x2"),
+)
+
+
 def _transpose_vjp(g, axes):
     if axes is None:
         return ops.transpose(g)
