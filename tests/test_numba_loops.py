@@ -285,6 +285,26 @@ def test_a_float32_total_of_nested_loops_stays_python_and_a_float32():
     assert symgrad.jit(nested_total, backend="numba")(A).dtype == np.float32
 
 
+def damped(x):
+    y = x
+    for k in range(3):
+        y = np.sin(y) + 0.5 * y
+    return np.sum(y**2)
+
+
+def test_a_number_in_float32_work_of_a_compiled_loop_keeps_it_float32():
+    """`0.5 * y` of a float32 y is float32 in NumPy, float64 in Numba: the forward-mode loop's
+    carried y changed type, Numba refused the module ("Please report this") and the NumPy
+    module ran. The number is written `np.float32(0.5)` in compiled code."""
+    x, t = np.array([0.3, -0.7, 1.1], np.float32), np.ones(3, np.float32)
+    value, tangent = symgrad.jvp(damped, (x,), (t,), backend="numba")  # (warnings: errors)
+    want = symgrad.jvp(damped, (x,), (t,))
+    assert value.dtype == tangent.dtype == np.float32
+    np.testing.assert_allclose([value, tangent], want, rtol=1e-5)
+    source = symgrad.emit_module(damped, kind="jvp", backend="numba", args=(x,))
+    assert "def _loop" in source and "np.float32(0.5) * y" in source
+
+
 def starts_from_an_update(x, y, a):  # found by the control fuzzer on this backend
     w0 = (a + y) / 2.0
     w0[0, 2] = x[-1]

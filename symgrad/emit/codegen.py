@@ -26,12 +26,12 @@ from typing import Callable
 from symgrad.emit import drivers, inplace
 from symgrad.emit.frees import FREED, free
 from symgrad.ir import Graph
-from symgrad.ir.avals import nbytes
+from symgrad.ir.avals import Aval, nbytes
 from symgrad.ir.names import assign_names
 from symgrad.ir.structured import schema
 from symgrad.rules import RULES, batching, runtime
 from symgrad.rules.indexing import index_expr
-from symgrad.rules.table import ARRAY, SEQ, literal
+from symgrad.rules.table import ARRAY, SEQ, dotted, literal
 from symgrad.syntax import last_line
 
 
@@ -267,9 +267,9 @@ class _Writer:
             self.helpers |= {node.attrs["fn"], node.attrs.get("of", "")} & self.helper_names
         args: list[ast.expr] = []
         pos = 0
-        for p in rule.params:
+        for k, p in enumerate(rule.params):
             if p.kind == ARRAY:
-                args.append(self.expr(node.inputs[pos]))
+                args.append(self._operand(node, k, node.inputs[pos]))
                 pos += 1
             elif p.kind == SEQ:
                 n = node.attrs["n_" + p.name]
@@ -278,6 +278,23 @@ class _Writer:
                 )
                 pos += n
         return self.spell(rule, args, node.attrs)
+
+    def _operand(self, node, k: int, i: int) -> ast.expr:
+        """Input i of node as its k-th parameter: in a compiled function, a Python number in
+        elementwise work of float32 (float16) arrays as a number of that dtype (`0.5 * y` of a
+        float32 y is float32 in NumPy, float64 in Numba; an int exponent stays an int)."""
+        arg, source, aval = self.expr(i), self.graph[i], node.aval
+        if not self.kernels.inside or source.op != "const":
+            return arg
+        if type(source.attrs["value"]) not in (int, float):
+            return arg
+        if RULES[node.op].shape != "elementwise" or node.op == "power" and k == 1:
+            return arg
+        if not isinstance(aval, Aval) or aval.dtype is None or aval.dtype.kind != "f":
+            return arg
+        if aval.dtype.itemsize >= 8:
+            return arg
+        return ast.Call(dotted(f"np.{aval.dtype.name}"), [arg], [])
 
     def spell(self, rule, args: list[ast.expr], attrs: dict) -> ast.expr:
         """A primitive applied to `args`, as NumPy code."""
