@@ -186,3 +186,35 @@ def test_sum_starts_from_its_second_argument_as_pythons_does(f, args, nums):
     # list, a value of 32.0 for 21.0), and was refused over a list a loop filled
     symgrad.check_grads(f, args, nums, modes=("rev", "fwd"))
     assert symgrad.value_and_grad(f, nums)(*args)[0] == pytest.approx(f(*args), rel=1e-12)
+
+
+def layers_zipped(params, x):
+    for W, b in zip(params["W"], params["b"]):
+        x = np.tanh(W @ x + b)
+    return np.sum(x)
+
+
+def layers_counted(params, x):
+    for i, (W, b) in enumerate(zip(params["W"], params["b"]), 1):
+        x = np.tanh(W @ x + b) * i
+    for i, W in zip(range(2), params["W"]):  # a range of constants beside a list
+        x = np.tanh(W @ x) + i
+    return np.sum(x)
+
+
+def pairs(a, b, x):
+    s = 0.0
+    for u, v in zip([a, b], [b, a]):
+        s = s + u * v * x
+    return s
+
+
+def test_zip_of_lists_is_unrolled_as_a_list_is():
+    # "a for loop goes over range(), an array, enumerate() or zip(), not a list"
+    rng = np.random.default_rng(0)
+    params = {"W": [rng.standard_normal((3, 3)) for _ in range(2)], "b": [np.ones(3)] * 2}
+    x = rng.standard_normal(3)
+    for f in (layers_zipped, layers_counted):
+        symgrad.check_grads(f, (params, x), (0, 1), modes=("rev", "fwd"))
+        assert symgrad.value_and_grad(f)(params, x)[0] == pytest.approx(f(params, x), rel=1e-12)
+    symgrad.check_grads(pairs, (1.5, 2.0, 3.0), (0, 1, 2))

@@ -440,7 +440,7 @@ class _Iteration:
         nodes = (it.args[:1] if fn is enumerate else it.args) if fn is not None else [it]
         if fn is enumerate and len(nodes) == 1 and _is_call_of(lw, nodes[0], zip):
             nodes = nodes[0].args  # enumerate(zip(xs, ys)): the rows of each, and the index
-        args = [lw.expr(a) for a in nodes] if fn is not None else []
+        args = [self._sequence(a, fn) for a in nodes] if fn is not None else []
         if fn is range:
             self.bounds, self.sequences = _range_bounds(lw, it, args), []
             self.index_name = _name(lw, target, "a loop over range() binds one name")
@@ -459,8 +459,8 @@ class _Iteration:
         sequences = [q.value if isinstance(q, Stacked) else q for q in sequences]  # its rows
         if len(sequences) == 1 and isinstance(sequences[0], dict):  # a dict of parameters
             sequences = [list(sequences[0])]  # (its keys, in order)
-        if len(sequences) == 1 and isinstance(sequences[0], (tuple, list)):
-            items = sequences[0]
+        if sequences and all(isinstance(q, (tuple, list)) for q in sequences):
+            items = sequences[0] if len(sequences) == 1 else list(zip(*sequences))
             self.static = list(enumerate(items, self.start)) if self.enumerated else items
             if self.enumerated and not isinstance(self.start, int):
                 raise lw.error(it, "enumerate() of a list spelled out counts from a constant")
@@ -483,6 +483,16 @@ class _Iteration:
         for n in lengths[1:]:
             stop = lw.call_rule("minimum", (stop, n), {}, it)
         self.bounds = (0, stop, 1)
+
+    def _sequence(self, node: ast.expr, fn) -> Any:
+        """What one argument of range(), enumerate() or zip() is; in a zip, a range() of
+        constants is its ints (`zip(range(3), layers)`, a list spelled out beside lists)."""
+        lw = self.lw
+        if fn is not range and _is_call_of(lw, node, range) and not node.keywords:
+            bounds = [lw.expr(a) for a in node.args]
+            if all(type(b) is int for b in bounds):
+                return tuple(range(*bounds))
+        return lw.expr(node)
 
     def bind_targets(self, child: _Lowerer, env: BodyEnv, index: Value) -> None:
         """Bind the loop's names in the body: the index, and the rows the sequences give."""
