@@ -53,6 +53,11 @@ def gmm_constant(alpha, m):
     return np.sum(alpha**2) * log_gamma
 
 
+def lists_of_lists(X):  # a list of the lists an inner comprehension makes: a matrix
+    rows = [[np.sin(X[i, j]) * X[j, i] for j in range(3)] for i in range(2)]
+    return np.sum(np.array(rows[1])) + len(rows) * np.sum(np.stack(rows) ** 2)
+
+
 def in_a_while_condition(x):
     n = 0
     while sum(1 for j in range(n)) < 3:
@@ -71,6 +76,7 @@ CASES = [
     (nested, (X[1],), (0,)),
     (names_stay_the_comprehensions_own, (X[2],), (0,)),
     (gmm_constant, (X[3], 3), (0,)),
+    (lists_of_lists, (RNG.standard_normal((3, 3)),), (0,)),
 ]
 
 
@@ -109,3 +115,18 @@ def nested_def_with_a_comprehension(x):
 
 def test_a_comprehension_in_a_nested_def_stays_in_it():
     symgrad.check_grads(nested_def_with_a_comprehension, (X[0],), (0,))
+
+
+def smallest_after_the_first(x):
+    return min(x[i] for i in range(x.shape[0]) if i > 0)
+
+
+def products(a, b):
+    return np.sum(np.array([u * v for u in a for v in b]))
+
+
+@pytest.mark.parametrize("fn", [smallest_after_the_first, products])
+def test_a_comprehension_of_a_length_known_when_it_runs_is_refused_in_its_words(fn):
+    # the message named the list symgrad made of it: "terms.append must run exactly once"
+    with pytest.raises(UnsupportedSyntaxError, match="with an if clause or several for"):
+        symgrad.grad(fn, argnums=0)(*([np.ones(3)] * fn.__code__.co_argcount))

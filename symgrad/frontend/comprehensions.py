@@ -51,7 +51,9 @@ def desugar(src: FunctionSource) -> None:
         sums = builtin_sum and "sum" not in bound
         src.builtins = ("sum",) if sums else ()
         lines = {n.lineno for n in nodes if isinstance(n, _COMPREHENSIONS)}
-        _Desugar(fn, params, sums, Counter(n.id for n in names), lines).block(fn.body)
+        desugared = _Desugar(fn, params, sums, Counter(n.id for n in names), lines)
+        desugared.block(fn.body)
+        src.lists = frozenset(desugared.taken)
 
 
 class _Desugar:

@@ -51,13 +51,22 @@ class Appender:
 
     def append(self, lw: _Lowerer, value: Any, e: ast.AST) -> None:
         if lw.graph is not self.graph or self.value is not None:
+            if self.name in lw.src.lists:  # a comprehension's: an if or a second for
+                raise lw.error(
+                    e,
+                    "a list comprehension, or min() or max() of a generator, with an if "
+                    "clause or several for clauses is not supported (sum() of one is)",
+                    "Select with np.where, nest one comprehension in another, or write the "
+                    "loop with a running total.",
+                    cls=UnsupportedSyntaxError,
+                )
             raise lw.error(
                 e,
                 f"{self.name}.append must run exactly once in every iteration",
                 "Append at the top level of the loop body, once.",
                 cls=UnsupportedSyntaxError,
             )
-        self.value = value
+        self.value = value.value if isinstance(value, Stacked) else value  # (a list's rows)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ class FunctionSource:
     tree: ast.FunctionDef
     file: str
     builtins: tuple = ()  # builtins read while reading it (`sum` of a generator, folded)
+    lists: frozenset = frozenset()  # the lists its comprehensions became (`terms`, `items`)
 
     def locate(self, node: ast.AST) -> Loc:
         line = getattr(node, "lineno", self.tree.lineno)
