@@ -555,3 +555,30 @@ def test_float_of_a_value_is_pythons_float(make_fn, backend):
     x32 = x.astype(np.float32)
     assert symgrad.value_and_grad(m.weighted, backend=backend)(x32)[0].dtype == np.float32
     assert symgrad.jit(m.inverse, backend=backend)(x32, 2).dtype == m.inverse(x32, 2).dtype
+
+
+def test_a_helper_that_fills_an_array_and_returns_nothing_is_inlined(make_fn):
+    # "function fill does not return a value on every path": a helper with no return
+    # returns None, as Python's does
+    m = make_fn(
+        """
+        def fill(buf, v):
+            buf[0] = v * 2
+
+        def f(x):
+            b = np.zeros(2)
+            fill(b, x[0])
+            return np.sum(b * x)
+
+        def uses_none(x):
+            y = fill(np.zeros(2), x[0])
+            return y * 2
+        """
+    )
+    x = np.array([1.5, 2.0])
+    assert symgrad.value_and_grad(m.f)(x)[0] == pytest.approx(m.f(x))
+    symgrad.check_grads(m.f, (x,), 0, modes=("rev", "fwd"))
+    with pytest.raises(symgrad.SymgradError, match="NoneType"):
+        symgrad.grad(m.uses_none)(x)
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="does not return a value"):
+        symgrad.grad(m.fill)(x, 1.0)  # the function differentiated must return one

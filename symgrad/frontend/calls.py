@@ -284,7 +284,7 @@ def _inline(lw: _Lowerer, fn: types.FunctionType, args: tuple, kwargs: dict, e: 
             f"recursive call to {fn.__qualname__} is not supported",
             cls=UnsupportedSyntaxError,
         )
-    src = fence.read(fn)
+    src = fence.read(fn, helper=True)
     try:
         bound = inspect.signature(fn).bind(*args, **kwargs)
     except TypeError as err:

@@ -48,18 +48,24 @@ REJECT: dict[type, tuple[str, str]] = {
 }
 
 
-def read(fn) -> FunctionSource:
+def read(fn, helper: bool = False) -> FunctionSource:
     """fn's source as lowering takes it: read, its comprehensions written as the loops they
-    are (`symgrad.frontend.comprehensions`), and checked."""
+    are (`symgrad.frontend.comprehensions`), and checked (a `helper` it calls may end with no
+    return, returning None, as one that fills an array it is given does)."""
     src = read_function(fn)
     comprehensions.desugar(src)
-    check(src)
+    check(src, helper=helper)
     return src
 
 
-def check(src: FunctionSource, fn: ast.FunctionDef | None = None) -> None:
-    """Check the function (or `fn`, a def nested in it, with the same rules)."""
+def check(src: FunctionSource, fn: ast.FunctionDef | None = None, helper: bool = False) -> None:
+    """Check the function (or `fn`, a def nested in it, with the same rules; as a helper, a
+    body with no return at all returns None)."""
+    helper = helper or fn is not None
     fn = fn or src.tree
+    if helper and not any(isinstance(n, ast.Return) for n in own_nodes(fn)):
+        end = ast.Return(ast.Constant(None))
+        fn.body.append(ast.fix_missing_locations(ast.copy_location(end, fn.body[-1])))
     args = fn.args
     if args.vararg or args.kwarg:
         bad = args.vararg or args.kwarg
