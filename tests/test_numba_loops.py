@@ -287,7 +287,7 @@ def test_a_float32_total_of_nested_loops_stays_python_and_a_float32():
 
 def damped(x):
     y = x
-    for k in range(3):
+    for _k in range(3):
         y = np.sin(y) + 0.5 * y
     return np.sum(y**2)
 
