@@ -386,3 +386,23 @@ def test_a_while_loop_that_runs_no_step_fills_nothing(make_fn):
         for backend in ("numpy", "numba"):
             assert symgrad.jit(m.f, backend=backend)(x) == pytest.approx(m.f(x))
             symgrad.check_grads(m.f, (x,), backend=backend)
+
+
+def heads_joined(X, W):
+    hs = []
+    for h in range(3):
+        hs.append(np.tanh(X @ W[h]))
+    parts = [X[:, 2 * h : 2 * h + 2] * (h + 1.0) for h in range(2)]
+    Y = np.concatenate(hs, axis=-1)  # (4, 6): the heads side by side
+    return np.sum(Y**2) + np.sum(np.concatenate(hs, axis=1) * Y) + np.sum(np.concatenate(parts))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_np_concatenate_of_a_list_a_loop_filled(backend):
+    # "concatenate expects a list or tuple of arrays": multi-head attention's np.concatenate
+    pytest.importorskip(backend)
+    rng = np.random.default_rng(0)
+    X, W = rng.standard_normal((4, 5)), rng.standard_normal((3, 5, 2))
+    value, _ = symgrad.value_and_grad(heads_joined, (0, 1), backend=backend)(X, W)
+    assert value == pytest.approx(heads_joined(X, W), rel=1e-12)
+    symgrad.check_grads(heads_joined, (X, W), (0, 1), modes=("rev", "fwd"))

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 _BUILTIN_RULES = {abs: "abs", len: "len", int: "int"}
 _FOLDS = {sum: ("sum", "add"), min: ("min", "minimum"), max: ("max", "maximum")}
 DICT_READS = ("keys", "values", "items", "get")  # of a container of parameters
-_ON_STACKED = (np.stack, np.array, np.asarray, len, sum, min, max)
+_ON_STACKED = (np.stack, np.array, np.asarray, np.concatenate, len, sum, min, max)
 
 
 def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
@@ -170,8 +170,9 @@ def _in_rule_terms(lw: _Lowerer, rule, callee: Any, args: tuple, kwargs: dict, e
 
 
 def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -> Any:
-    """A call on a list a loop filled: np.stack(xs) (along any axis), np.array(xs), len(xs),
-    and Python's sum, min and max over its items."""
+    """A call on a list a loop filled: np.stack(xs) (along any axis), np.array(xs),
+    np.concatenate(xs) (along any axis), len(xs), and Python's sum, min and max over its
+    items."""
     rows = args[0].value
     if callee in (np.stack, np.array, np.asarray) and len(args) == 1 and not kwargs:
         return rows
@@ -182,6 +183,11 @@ def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -
         return rows if axis == 0 else lw.call_rule("moveaxis", (rows, 0, axis), {}, e)
     if callee is len and len(args) == 1:
         return lw.call_rule("len", (rows,), {}, e)
+    if callee is np.concatenate and set(kwargs) <= {"axis"} and len(args) <= 2:
+        axis = args[1] if len(args) == 2 else kwargs.get("axis", 0)
+        if not isinstance(axis, int) or isinstance(axis, bool):
+            raise lw.error(e, "np.concatenate of a list a loop filled takes a constant int axis")
+        return _joined(lw, rows, axis, e)
     if callee in _FOLDS and (len(args) == 1 and not kwargs or callee is sum):
         return _fold(lw, callee, (rows, *args[1:]), e, kwargs)
     raise lw.error(
@@ -212,6 +218,18 @@ def _asarray(lw: _Lowerer, value: Any, e: ast.AST, dtype: Any = None) -> Any:
         if not aliases.owned(lw.graph, value.id):  # it may be the argument (or view) itself
             lw.graph[out.id].attrs["owned"] = False
     return out
+
+
+def _joined(lw: _Lowerer, rows: Value, axis: int, e: ast.AST) -> Value:
+    """`np.concatenate(xs, axis)` of a list a loop filled, from its rows stacked along a new
+    first axis: that axis moved beside the items' `axis`, then the two merged into one."""
+    at = axis if axis >= 0 else axis - 1  # (the stacked array has an axis more)
+    moved = rows if at == 0 else lw.call_rule("moveaxis", (rows, 0, at), {}, e)
+    shape = lw.call_rule("shape", (moved,), {}, e)
+    head = subscripts.getitem(lw, shape, slice(None, at), e) if at else ()
+    tail = subscripts.getitem(lw, shape, slice(at + 2, None), e) if at != -2 else ()
+    merged = lw.binop(ast.Add(), lw.binop(ast.Add(), head, (-1,), e), tail, e)
+    return lw.call_rule("reshape", (moved, merged), {}, e)
 
 
 def _fold(lw: _Lowerer, fn, args: tuple, e: ast.AST, kwargs=None) -> Any:
