@@ -582,3 +582,20 @@ def test_a_helper_that_fills_an_array_and_returns_nothing_is_inlined(make_fn):
         symgrad.grad(m.uses_none)(x)
     with pytest.raises(symgrad.UnsupportedSyntaxError, match="does not return a value"):
         symgrad.grad(m.fill)(x, 1.0)  # the function differentiated must return one
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_special_functions_of_float32_are_float32(make_fn, backend):
+    # scipy.special's gammaln, erf and digamma of float32 are float32; symgrad's were float64
+    pytest.importorskip("scipy")
+    m = make_fn(
+        """
+        from scipy.special import digamma, erf, gammaln
+
+        def f(x):
+            return np.sum(gammaln(x)) + np.sum(erf(x) * x) + np.sum(digamma(x))
+        """
+    )
+    x = np.array([1.5, 2.5], np.float32)
+    value, grad = symgrad.value_and_grad(m.f, backend=backend)(x)
+    assert value.dtype == grad.dtype == np.float32 and value == pytest.approx(m.f(x), rel=1e-6)

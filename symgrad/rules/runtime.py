@@ -403,11 +403,21 @@ def _solve_jvp_a(t, a, b, x):
 
 
 def _by_entry(fn, x):
-    """fn, a function of one float (Python's math), on x: a float for a number, entry by
-    entry for an array."""
-    if np.ndim(x) == 0:
+    """fn, a function of one float (Python's math), on x: a float for a Python number, entry
+    by entry for an array, in the float dtype NumPy's ufuncs give (float32 for float32, as
+    scipy.special's)."""
+    if type(x) in (int, float):
         return fn(x)
-    return np.vectorize(fn, otypes=[np.float64])(x)
+    dtype = _float_dtype(x)
+    if np.ndim(x) == 0:
+        return dtype.type(fn(x))
+    return np.vectorize(fn, otypes=[dtype])(x)
+
+
+def _float_dtype(x):
+    """The dtype of scipy.special's result for x: float32 for float32, else float64."""
+    dtype = np.result_type(x)
+    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
 def _lgamma(x):
@@ -422,6 +432,7 @@ def _polygamma(x, n=0):
     entry, for real x off the poles 0, -1, -2, ...: the recurrence ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x + 1) +
     (-1)ⁿ⁺¹ n! / xⁿ⁺¹ moves x to 10 or more, where the asymptotic series (seven Bernoulli
     terms) is exact to rounding."""
+    dtype = _float_dtype(x)
     x = np.asarray(x, dtype=np.float64)
     factorial = float(np.prod(np.arange(1, n + 1)))
     sign = 1.0 if n % 2 else -1.0  # (-1)ⁿ⁺¹
@@ -442,7 +453,7 @@ def _polygamma(x, n=0):
             rising = float(np.prod(np.arange(2 * k + 1, 2 * k + n)))  # (2k+n-1)! / (2k)!
             series = series + b * rising / x ** (2 * k + n)
         series = sign * series
-    result = out + series
+    result = (out + series).astype(dtype, copy=False)
     return result if result.ndim else result[()]
 
 
