@@ -611,7 +611,12 @@ def _jacobian(
         for i, o in enumerate(fwd.outputs):  # a VJP per output, the others left out
             one = copy.deepcopy(fwd)
             one.outputs = [o]
-            graphs.append(reverse(one, list(argnums), seed="param"))
+            try:
+                graphs.append(reverse(one, list(argnums), seed="param"))
+            except NotDifferentiableError:  # a gradient's loop: the same matrix forward
+                if not isinstance(fn, Compiled):
+                    raise
+                return _jacobian(fn, argnums, "jacfwd", single, trees)
             simplify(graphs[-1], [graphs[-1].params[k] for k in argnums] + [graphs[-1].params[-1]])
             mains.append(f"vjp_{fwd.name}" + (f"_{i}" if n_out > 1 else ""))
         seeds = ["the cotangents of its arguments"] * n_out

@@ -114,6 +114,8 @@ def active_outputs(graph: Graph, node, depends: set[int], kind: str = "vjp") -> 
 
 
 _REVERSE_OF_REVERSE = (
-    "Reverse mode over a gradient's loops is not supported yet; forward over reverse is: "
-    "symgrad.hessian(f), symgrad.hvp(f, ...), symgrad.jvp(symgrad.grad(f), ...)."
+    "Reverse mode over a gradient's loops is not supported yet; forward mode over it is: "
+    "for a gradient of f, symgrad.hessian(f), symgrad.hvp(f, ...) or "
+    "symgrad.jvp(symgrad.grad(f), ...); for a function that calls symgrad.grad itself, "
+    "symgrad.jacfwd or symgrad.jvp of that function."
 )
