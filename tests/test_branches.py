@@ -153,3 +153,26 @@ def test_a_name_bound_in_one_branch_only_cannot_be_read_after(make_fn):
     )
     with pytest.raises(symgrad.UnsupportedSyntaxError, match="one branch of the if"):
         symgrad.grad(mod.f).source
+
+
+def pair(a, b):
+    if a > 0:
+        return a * b, np.sin(b)
+    return b, a * a
+
+
+def through_a_pair(x):
+    p, q = pair(x[0], x)
+    if np.sum(x) > 0:
+        r = [x * 2.0, np.sin(x)]
+    else:
+        r = [x**2, x]
+    return np.sum(p + q) + np.sum(r[0] * r[1])
+
+
+@pytest.mark.parametrize("x", [np.array([0.5, 1.0]), np.array([-0.5, -1.0])])
+def test_branches_that_give_tuples_of_one_length(x):
+    # "a branch gives <return> a tuple ... Branches may only choose between arrays and numbers"
+    value, _ = symgrad.value_and_grad(through_a_pair)(x)
+    assert value == pytest.approx(through_a_pair(x), rel=1e-12)
+    symgrad.check_grads(through_a_pair, (x,), 0, modes=("rev", "fwd"))

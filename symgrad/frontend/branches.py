@@ -59,14 +59,37 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
         if gone:
             unbound[name] = gone[0]
     kept = [k for k, name in enumerate(outputs) if name not in unbound]
-    names = [outputs[k] for k in kept]
-    values = [[_output(lw, s, outputs[k], e[k]) for k in kept] for e in ends]
+    names, values, joined = _parts([outputs[k] for k in kept], [[e[k] for k in kept] for e in ends])
+    values = [[_output(lw, s, name, v) for name, v in zip(names, vals)] for vals in values]
     _finish(lw, pred, s, lowered, names, values)
+    for name, (kind, parts) in joined.items():  # a tuple each branch gave: its parts' items
+        lw.env[name] = kind(dict.pop(lw.env, part) for part in parts)
     for name, value in unbound.items():
         lw.env[name] = value
     for name in bound[0] + bound[1]:
         if name not in outputs:
             lw.env[name] = Unbound(f"is bound in only one branch of the if on line {loc.line}")
+
+
+def _parts(names: list[str], values: list[list]) -> tuple[list, list, dict]:
+    """Names whose value is a tuple (or list) of as many items in each branch (`return a, b`
+    in both), one output per item (named `<name>[k]`, which no source can spell): the names
+    and each branch's values, and for each tuple's name its type and its parts' names."""
+    out_names, out_values, joined = [], [[] for _ in values], {}
+    for k, name in enumerate(names):
+        ends = [vals[k] for vals in values]
+        kinds = {type(v) for v in ends}
+        if len(kinds) == 1 and kinds <= {tuple, list} and len({len(v) for v in ends}) == 1:
+            parts = [f"{name}[{j}]" for j in range(len(ends[0]))]
+            joined[name] = (kinds.pop(), parts)
+            out_names += parts
+            for vals, v in zip(out_values, ends):
+                vals.extend(v)
+            continue
+        out_names.append(name)
+        for vals, v in zip(out_values, ends):
+            vals.append(v)
+    return out_names, out_values, joined
 
 
 def _finish(lw: _Lowerer, pred: Value, s: ast.AST, lowered, names, values) -> None:
@@ -215,10 +238,10 @@ def _output(lw: _Lowerer, where: ast.AST, name: str, value: Any) -> Any:
             cls=UnsupportedSyntaxError,
         )
     what = "the value returned" if name == RETURN else name
-    hint = "Branches may only choose between arrays and numbers"
-    if isinstance(value, (tuple, list)):  # (each part named in the branches works)
-        hint += f": give each part a name in both branches and make the {type(value).__name__}"
-        hint += " after the if"
+    hint = "Branches may only choose between arrays and numbers, and tuples of them"
+    if isinstance(value, (tuple, list)):  # (of other lengths, or nested)
+        hint += f" of one length: give each part a name in both branches and make the "
+        hint += f"{type(value).__name__} after the if"
     raise lw.error(
         where,
         f"a branch gives {what} a {type(value).__name__}",
