@@ -240,7 +240,7 @@ def _output(lw: _Lowerer, where: ast.AST, name: str, value: Any) -> Any:
     what = "the value returned" if name == RETURN else name
     hint = "Branches may only choose between arrays and numbers, and tuples of them"
     if isinstance(value, (tuple, list)):  # (of other lengths, or nested)
-        hint += f" of one length: give each part a name in both branches and make the "
+        hint += " of one length: give each part a name in both branches and make the "
         hint += f"{type(value).__name__} after the if"
     raise lw.error(
         where,
