@@ -7,6 +7,7 @@ import ast
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import symgrad
@@ -106,3 +107,27 @@ def test_every_construct_the_fence_refuses_is_listed():
     }
     missing = sorted(kind.__name__ for kind in set(REJECT) - used)
     assert not missing, f"the fence refuses {missing}: add them to README.md's list (and here)"
+
+
+class _Model:  # a plain class (no dataclass) holding its weights
+    def __init__(self, W):
+        self.W = W
+
+    def __call__(self, x):
+        return np.tanh(self.W @ x)
+
+
+def _called(m, x):
+    return np.sum(m(x))
+
+
+def _attribute(m, x):
+    return np.sum(m.W @ x)
+
+
+@pytest.mark.parametrize("f, says", [(_called, "cannot be called"), (_attribute, "attribute .W")])
+def test_a_plain_object_argument_is_refused_with_what_works(f, says):
+    # "cannot differentiate a call to symgrad.rules.build.Value" named symgrad's own class
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match=says) as info:
+        symgrad.grad(f, argnums=1)(_Model(np.eye(2)), np.ones(2))
+    assert "symgrad.grad(model.loss)" in str(info.value) and "build.Value" not in str(info.value)

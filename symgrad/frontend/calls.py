@@ -133,6 +133,13 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return _inline(lw, method, (callee, *args), kwargs, e)
     if known in COMPOSITES:  # np.take, np.average, np.split: the primitives they are
         return composites.lower(lw, callee, args, kwargs, e)
+    if isinstance(callee, Value):  # an argument read as an array: an object called, `m(x)`
+        raise lw.error(
+            e,
+            f"{ast.unparse(e.func)} is read as an array, which cannot be called",
+            subscripts.OBJECTS.strip(),
+            cls=UnsupportedSyntaxError,
+        )
     what = (
         getattr(callee, "__qualname__", None)
         or getattr(callee, "__name__", None)

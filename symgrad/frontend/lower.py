@@ -39,7 +39,7 @@ from symgrad.frontend.calls import DICT_READS, lower_call, lower_custom, record_
 from symgrad.frontend.loops import Appender, AppendTo, lower_for, lower_while
 from symgrad.frontend.reads import Reads
 from symgrad.frontend.source import FunctionSource
-from symgrad.frontend.subscripts import CONTAINERS, getitem, setitem
+from symgrad.frontend.subscripts import CONTAINERS, OBJECTS, getitem, setitem
 from symgrad.frontend.values import ListAppend, Method, Stacked, Unbound, is_const
 from symgrad.ir import Graph
 from symgrad.rules import BY_METHOD, RULES, Value
@@ -529,12 +529,15 @@ class _Lowerer:
                     f"Make a new array instead: {_IN_PLACE[e.attr]}.",
                     cls=UnsupportedSyntaxError,
                 )
-            param = self.graph[base.id].op == "param"  # (maybe a dataclass, compiled as one)
+            if self.graph[base.id].op == "param":  # (maybe a dataclass, compiled as one)
+                raise self.error(
+                    e,
+                    f"{ast.unparse(e.value)} is read as an array, which has no attribute .{e.attr}",
+                    OBJECTS + CONTAINERS,
+                    cls=UnsupportedSyntaxError,
+                )
             raise self.error(
-                e,
-                f"the array attribute .{e.attr} is not supported",
-                CONTAINERS if param else None,
-                cls=UnknownCallableError,
+                e, f"the array attribute .{e.attr} is not supported", cls=UnknownCallableError
             )
         if isinstance(base, dict) and e.attr in DICT_READS:
             return getattr(base, e.attr)  # of a container of parameters

@@ -29,6 +29,11 @@ CONTAINERS = (  # the hint where a container argument is read as an array
     "their structure when it is first called: call it before reading .source or .graph, and "
     "give emit_module example arguments (args=...)."
 )
+OBJECTS = (  # the hint where an argument read as an array is used as an object
+    "An object holding arrays is read as parameters where it is a dataclass, a dict, a tuple "
+    "or a list, or the self of a method: differentiate the bound method "
+    "(symgrad.grad(model.loss)), or make its class a dataclass. "
+)
 
 
 def index_spec(lw: _Lowerer, index: Any, e: ast.AST) -> tuple[list, tuple]:
