@@ -350,3 +350,6 @@ def main(argv: list[str] | None = None) -> int:
     except SymgradError as e:
         print(f"symgrad {args.command}: error: {e}" if e.loc is None else str(e), file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped early (`... | head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (Python's flush)
+        return 0

@@ -80,6 +80,15 @@ def test_emit_prints_the_module(model, capsys):
     assert "def grad_loss(W, b, x, y" in out and "return (W_bar, b_bar)" in out
 
 
+def test_a_reader_that_stops_early_ends_the_command_quietly(model, monkeypatch):
+    # `python -m symgrad emit f.py:g | head` ended in a BrokenPipeError traceback
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone: every write fails with EPIPE
+    with os.fdopen(write, "w", buffering=1) as closed:
+        monkeypatch.setattr(sys, "stdout", closed)
+        assert main(["emit", f"{model}:loss", "--argnums", "0,1"]) == 0
+
+
 def test_emit_writes_a_module_that_runs(model, tmp_path, capsys):
     out = tmp_path / "out" / "grad_loss.py"
     out.parent.mkdir()
