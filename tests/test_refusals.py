@@ -131,3 +131,24 @@ def test_a_plain_object_argument_is_refused_with_what_works(f, says):
     with pytest.raises(symgrad.UnsupportedSyntaxError, match=says) as info:
         symgrad.grad(f, argnums=1)(_Model(np.eye(2)), np.ones(2))
     assert "symgrad.grad(model.loss)" in str(info.value) and "build.Value" not in str(info.value)
+
+
+def _key_computed(params, x):
+    for i in range(2):
+        x = np.tanh(params["W%d" % i] @ x)
+    return np.sum(x)
+
+
+def _item(params, x):
+    return x[0].item() * x[1]
+
+
+@pytest.mark.parametrize(
+    "f, says, hint",
+    [(_key_computed, "a key computed when", "for k in d"), (_item, ".item", "float(x[0])")],
+)
+def test_a_refusal_says_what_to_write_instead(f, says, hint):
+    # "subscript of a non-array value", and ".item is not supported" with no suggestion
+    with pytest.raises(symgrad.SymgradError, match=re.escape(says)) as info:
+        symgrad.grad(f, argnums=1)({"W0": np.eye(2), "W1": np.eye(2)}, np.ones(2))
+    assert hint in str(info.value)

@@ -100,6 +100,12 @@ _IN_PLACE = {  # ndarray methods that change the array in place: what to write i
 }
 
 
+_INSTEAD = {  # ndarray attributes with no rule: what to write instead
+    "item": "Instead: float({0}) (or int({0})) of an entry.",
+    "tolist": "Instead: keep the array ({0}), or float({0}[i]) of an entry.",
+}
+
+
 def _const_slice(index: Any) -> bool:
     """A slice whose bounds and step are known when compiling (`params[:-1]`)."""
     parts = (index.start, index.stop, index.step) if isinstance(index, slice) else None
@@ -536,8 +542,12 @@ class _Lowerer:
                     OBJECTS + CONTAINERS,
                     cls=UnsupportedSyntaxError,
                 )
+            hint = _INSTEAD.get(e.attr, "").format(ast.unparse(e.value))
             raise self.error(
-                e, f"the array attribute .{e.attr} is not supported", cls=UnknownCallableError
+                e,
+                f"the array attribute .{e.attr} is not supported",
+                hint or None,
+                cls=UnknownCallableError,
             )
         if isinstance(base, dict) and e.attr in DICT_READS:
             return getattr(base, e.attr)  # of a container of parameters
@@ -583,6 +593,14 @@ class _Lowerer:
             if index not in base:
                 raise self.error(e, f"the key {index!r} is not in the dict", cls=SymgradError)
             return self.readable(base[index], e)
+        if isinstance(base, dict):
+            raise self.error(
+                e,
+                "a dict read with a key computed when the function runs is not supported",
+                "Its keys must be known when compiling: loop over the dict (for k in d) or "
+                "over a tuple of its keys, or keep the arrays in a list read by index.",
+                cls=UnsupportedSyntaxError,
+            )
         if isinstance(base, Appender):
             raise self.error(
                 e,
