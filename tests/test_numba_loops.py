@@ -323,6 +323,22 @@ def test_a_number_in_float32_work_of_a_compiled_loop_keeps_it_float32():
     assert "def _loop" in source and "np.float32(0.5) * y" in source
 
 
+def above(x):
+    s = x[0] * 0.0
+    for i in range(x.shape[0]):
+        if x[i] > 0.1:
+            s = s + x[i] * 2.0
+    return s
+
+
+def test_a_float32_compared_with_a_number_in_a_compiled_loop_compares_in_float32():
+    """NumPy compares float32(0.1) > 0.1 in float32 (False); Numba in float64 (True): the
+    compiled loop took the branch NumPy does not, a silently wrong value (0.6 for 0.4)."""
+    x = np.array([0.1, 0.2, 0.05], np.float32)
+    compiled = symgrad.jit(above, backend="numba")
+    assert compiled(x) == above(x) and "x[i] > np.float32(0.1)" in compiled.source
+
+
 def starts_from_an_update(x, y, a):  # found by the control fuzzer on this backend
     w0 = (a + y) / 2.0
     w0[0, 2] = x[-1]

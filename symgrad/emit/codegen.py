@@ -26,7 +26,7 @@ from typing import Callable
 from symgrad.emit import drivers, inplace
 from symgrad.emit.frees import FREED, free
 from symgrad.ir import Graph
-from symgrad.ir.avals import Aval, nbytes
+from symgrad.ir.avals import PYTHON, Aval, nbytes
 from symgrad.ir.names import assign_names
 from symgrad.ir.structured import schema
 from symgrad.rules import RULES, batching, runtime
@@ -281,20 +281,26 @@ class _Writer:
 
     def _operand(self, node, k: int, i: int) -> ast.expr:
         """Input i of node as its k-th parameter: in a compiled function, a Python number in
-        elementwise work of float32 (float16) arrays as a number of that dtype (`0.5 * y` of a
-        float32 y is float32 in NumPy, float64 in Numba; an int exponent stays an int)."""
-        arg, source, aval = self.expr(i), self.graph[i], node.aval
+        elementwise work on float32 (float16) values as a number of that dtype (`0.5 * y` of a
+        float32 y is float32 in NumPy, float64 in Numba; `y > 0.1` compares in float32 in
+        NumPy, in float64 in Numba; an int exponent stays an int)."""
+        arg, source = self.expr(i), self.graph[i]
         if not self.kernels.inside or source.op != "const":
             return arg
         if type(source.attrs["value"]) not in (int, float):
             return arg
         if RULES[node.op].shape != "elementwise" or node.op == "power" and k == 1:
             return arg
-        if not isinstance(aval, Aval) or aval.dtype is None or aval.dtype.kind != "f":
+        others = [self.graph[j].aval for j in node.inputs if j != i]
+        floats = {
+            a.dtype
+            for a in others
+            if isinstance(a, Aval) and a.dtype is not None and a.dtype.kind == "f"
+            if a.kind != PYTHON  # (a Python float takes the other's dtype, as this one)
+        }
+        if len(floats) != 1 or next(iter(floats)).itemsize >= 8:
             return arg
-        if aval.dtype.itemsize >= 8:
-            return arg
-        return ast.Call(dotted(f"np.{aval.dtype.name}"), [arg], [])
+        return ast.Call(dotted(f"np.{next(iter(floats)).name}"), [arg], [])
 
     def spell(self, rule, args: list[ast.expr], attrs: dict) -> ast.expr:
         """A primitive applied to `args`, as NumPy code."""
