@@ -339,6 +339,19 @@ def test_a_float32_compared_with_a_number_in_a_compiled_loop_compares_in_float32
     assert compiled(x) == above(x) and "x[i] > np.float32(0.1)" in compiled.source
 
 
+def selected(x):
+    return np.sum(np.where(x > 0.1, x, 0.0) * 2.0 + np.exp(x)) + np.sum(np.maximum(x, 0.1) * x)
+
+
+def test_a_float32_compared_with_a_number_in_a_loop_nest_compares_in_float32():
+    """The same in a fused loop nest: np.where(x > 0.1, ...) and np.maximum(x, 0.1) chose the
+    other side at x = float32(0.1), in the value and the gradient."""
+    x = np.array([0.1, 0.2, 0.05], np.float32)
+    value, grad = symgrad.value_and_grad(selected, backend="numba")(x)
+    want, want_grad = symgrad.value_and_grad(selected)(x)
+    assert value == want == selected(x) and np.array_equal(grad, want_grad)
+
+
 def starts_from_an_update(x, y, a):  # found by the control fuzzer on this backend
     w0 = (a + y) / 2.0
     w0[0, 2] = x[-1]

@@ -179,6 +179,8 @@ class _Writer:
     the function's set of `used` names, with its params' names `fixed` by the loop. Without
     `in_place`, no array is changed in place (`x[i] = v` is a new array, `_setitem`)."""
 
+    compiled = False  # whether its code is always compiled (a loop nest's body)
+
     def __init__(
         self,
         graph: Graph,
@@ -285,7 +287,7 @@ class _Writer:
         float32 y is float32 in NumPy, float64 in Numba; `y > 0.1` compares in float32 in
         NumPy, in float64 in Numba; an int exponent stays an int)."""
         arg, source = self.expr(i), self.graph[i]
-        if not self.kernels.inside or source.op != "const":
+        if not (self.kernels.inside or self.compiled) or source.op != "const":
             return arg
         if type(source.attrs["value"]) not in (int, float):
             return arg

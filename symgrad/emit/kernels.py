@@ -89,6 +89,8 @@ class Kernels:
 class _ScalarWriter(_Writer):
     """Writes a fused body's statements on numbers (each rule's `scalar` spelling)."""
 
+    compiled = True
+
     def spell(self, rule, args: list[ast.expr], attrs: dict) -> ast.expr:
         if rule.scalar is SAME:
             return rule.emit(args, attrs, rule)
