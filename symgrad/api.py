@@ -322,9 +322,10 @@ _NOT_NUMBAS = frozenset(map(np.dtype, (np.float16, np.longdouble, np.clongdouble
 
 
 def _numba_types(aval) -> bool:
-    """Whether Numba has the dtype of a value of this Aval (float16 and long double: none)."""
+    """Whether Numba has the dtype of a value of this Aval (float16 and long double: none;
+    nor an array of the other byte order, `np.dtype(">f8")` here)."""
     dtype = getattr(aval, "dtype", None)
-    return dtype is None or dtype not in _NOT_NUMBAS
+    return dtype is None or dtype.isnative and dtype not in _NOT_NUMBAS
 
 
 def _specialisation(

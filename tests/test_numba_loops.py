@@ -554,12 +554,13 @@ def test_an_index_out_of_bounds_raises_as_in_numpy(fn, x):
 
 
 def test_a_dtype_numba_lacks_runs_the_numpy_module():
-    # float16 raised Numba's own NotImplementedError (long double warned "please report")
+    # float16 raised Numba's own NotImplementedError (long double, or the other byte order,
+    # warned "please report")
     def f(x):
         return np.sum(np.sin(x) * x**2)
 
-    for dtype in (np.float16, np.longdouble):
-        x = np.array([0.5, 1.0], dtype=dtype)
+    for dtype in (np.float16, np.longdouble, np.dtype(np.float64).newbyteorder("S")):
+        x = np.array([0.5, 1.0], dtype=dtype)  # (the last: the other byte order than native)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             got = symgrad.grad(f, backend="numba")(x)
