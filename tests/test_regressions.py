@@ -599,3 +599,14 @@ def test_special_functions_of_float32_are_float32(make_fn, backend):
     x = np.array([1.5, 2.5], np.float32)
     value, grad = symgrad.value_and_grad(m.f, backend=backend)(x)
     assert value.dtype == grad.dtype == np.float32 and value == pytest.approx(m.f(x), rel=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_mask_squared_is_numpys_int8(make_fn, backend):
+    # m ** 2 of bools is np.square(m), int8, in NumPy; symgrad typed it as np.power's int64,
+    # so a float32 result came back a float64 on the Numba backend
+    m = make_fn("def f(x, m):\n    return np.sum(np.exp(x) * m + m ** 2 * x)\n")
+    x, mask = np.ones(3, np.float32), np.array([True, False, True])
+    value, grad = symgrad.value_and_grad(m.f, backend=backend)(x, mask)
+    assert value.dtype == grad.dtype == np.float32
+    assert value == pytest.approx(m.f(x, mask), rel=1e-6)

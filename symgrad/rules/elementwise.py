@@ -21,7 +21,7 @@ import math as pymath
 
 import numpy as np
 
-from symgrad.ir.avals import PYTHON, Aval
+from symgrad.ir.avals import ARRAY, PYTHON, Aval
 from symgrad.rules import runtime
 from symgrad.rules.build import is_const, is_none, ops, value_of
 from symgrad.rules.table import DIAGONAL, SAME, binop, call, defrule, unaryop
@@ -291,6 +291,20 @@ def _power_vjp_base(g, x1, x2):
     return g * ops.where(ops.equal(x2, 0), 0.0, x2 * x1 ** (x2 - 1.0))
 
 
+def _power_aval(ins: dict, attrs: dict):
+    """`x1 ** x2` as the operator computes it: an array to a static exponent (2, 0.5, -1, ...)
+    is np.square (np.sqrt, np.reciprocal, ...) of it, whose dtype is np.power's but for bools
+    (np.square of bools is int8, np.power's int64); else what the facts imply."""
+    x1, x2 = ins["x1"], ins["x2"]
+    if x1 is None or x2 is None or x2.kind != PYTHON or type(x2.value) not in (int, float):
+        return NotImplemented
+    if x1.kind != ARRAY or not x1.known or x1.dtype.kind != "b":
+        return NotImplemented
+    with np.errstate(all="ignore"):
+        dtype = (np.ones((1,), x1.dtype) ** x2.value).dtype
+    return Aval(x1.shape, dtype, ARRAY)
+
+
 defrule(
     "power",
     "x1, x2",
@@ -301,6 +315,7 @@ defrule(
         "x2": lambda g, ans, x1: g * ans * ops.log(ops.where(ops.equal(x1, 0), 1.0, x1)),
     },
     sympy=lambda sp, a, b: a**b,
+    aval=_power_aval,
     math="v ⊙ x2 x1^(x2−1) (0 where x2 = 0); v ⊙ x1^x2 ln x1 (0 where x1 = 0)",
     domain={"x1": "positive"},
     examples=binary_examples("{0} ** {1}", "positive", "real")
