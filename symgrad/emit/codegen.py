@@ -282,10 +282,12 @@ class _Writer:
         return self.spell(rule, args, node.attrs)
 
     def _operand(self, node, k: int, i: int) -> ast.expr:
-        """Input i of node as its k-th parameter: in a compiled function, a Python number in
-        elementwise work on float32 (float16) values as a number of that dtype (`0.5 * y` of a
-        float32 y is float32 in NumPy, float64 in Numba; `y > 0.1` compares in float32 in
-        NumPy, in float64 in Numba; an int exponent stays an int)."""
+        """Input i of node as its k-th parameter: in compiled code, a Python number in
+        elementwise work on float32 (float16) values as a number of that dtype, which NumPy
+        gives it (`0.5 * y` of a float32 y is float32 in NumPy, float64 in Numba; `y > 0.1`
+        compares in float32 in NumPy, in float64 in Numba); an int exponent stays an int.
+        (Numba computes on narrow ints in int64, whatever the number: `k + 1` of a uint8 k
+        does not wrap at 256 there.)"""
         arg, source = self.expr(i), self.graph[i]
         if not (self.kernels.inside or self.compiled) or source.op != "const":
             return arg
@@ -293,12 +295,11 @@ class _Writer:
             return arg
         if RULES[node.op].shape != "elementwise" or node.op == "power" and k == 1:
             return arg
-        others = [self.graph[j].aval for j in node.inputs if j != i]
-        floats = {
+        floats = {  # the other operands' float dtypes (not a mask's: `where(c, x, 0.0)`)
             a.dtype
-            for a in others
-            if isinstance(a, Aval) and a.dtype is not None and a.dtype.kind == "f"
-            if a.kind != PYTHON  # (a Python float takes the other's dtype, as this one)
+            for j in node.inputs
+            if j != i and isinstance(a := self.graph[j].aval, Aval) and a.dtype is not None
+            if a.kind != PYTHON and a.dtype.kind == "f"  # (a Python float takes the other's)
         }
         if len(floats) != 1 or next(iter(floats)).itemsize >= 8:
             return arg
