@@ -174,3 +174,21 @@ def test_bitwise_operators_of_arrays_that_are_not_masks_are_refused():
     # (NumPy refuses `&` and `~` of floats; a gradient of zeros would hide it)
     with pytest.raises(symgrad.SymgradError, match="BitAnd is not supported"):
         symgrad.grad(and_of_floats)(X)
+
+
+def parity_weighted(x, n):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + x[i] * (i & 1) + x[i] ** 2 * (n >> 1) + x[i] * ((i ^ 1) | (1 << i))
+    return s
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_bitwise_operators_of_ints_and_a_constant(backend):
+    # `i & 1` of a loop's index was refused ("BitAnd is not supported on arrays")
+    if backend == "numba":
+        pytest.importorskip("numba")
+    x = np.array([0.5, -1.0, 2.0, 0.25])
+    value, _ = symgrad.value_and_grad(parity_weighted, backend=backend)(x, 5)
+    assert value == pytest.approx(parity_weighted(x, 5), rel=1e-12)
+    symgrad.check_grads(parity_weighted, (x, 5), (0,), backend=backend)

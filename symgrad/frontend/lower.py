@@ -58,6 +58,8 @@ _BINOP_RULES = {
     ast.BitAnd: "bitwise_and",
     ast.BitOr: "bitwise_or",
     ast.BitXor: "bitwise_xor",
+    ast.LShift: "left_shift",
+    ast.RShift: "right_shift",
 }
 _PY_BINOPS = {
     ast.Add: operator.add,
@@ -70,8 +72,10 @@ _PY_BINOPS = {
     ast.BitAnd: operator.and_,
     ast.BitOr: operator.or_,
     ast.BitXor: operator.xor,
+    ast.LShift: operator.lshift,
+    ast.RShift: operator.rshift,
 }
-_MASK_RULES = ("bitwise_and", "bitwise_or", "bitwise_xor")
+_BITWISE = ("bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift")
 _CMP_RULES = {
     ast.Gt: "greater",
     ast.Lt: "less",
@@ -664,16 +668,24 @@ class _Lowerer:
         if joined is not NotImplemented:
             return joined
         name = _BINOP_RULES.get(type(op))
-        if name in _MASK_RULES and not (self.boolean(left) and self.boolean(right)):
+        if name in _BITWISE and not self.bitwise(left, right):
             name = None  # (`&` of floats: Python's TypeError, never a gradient of zeros)
         if name is None:
             raise self.error(
                 e,
                 f"the operator {type(op).__name__} is not supported on arrays",
-                "Supported on arrays: + - * / // ** @ %, and & | ^ of masks the function computed.",
+                "Supported on arrays: + - * / // ** @ %, and & | ^ << >> of masks and ints.",
                 UnsupportedSyntaxError,
             )
         return self.call_rule(name, (left, right), {}, e)
+
+    def bitwise(self, left: Any, right: Any) -> bool:
+        """Whether `&`, `|`, `^`, `<<` and `>>` take these operands: two masks the function
+        computed, results of these operators, or constant bools or ints; or a value and a
+        constant int (`i & 1`, `n >> 1`: of ints; NumPy raises for a float, as Python does)."""
+        ints = [isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (left, right)]
+        made = [isinstance(v, Value) and self.graph[v.id].op in _BITWISE for v in (left, right)]
+        return all(self.boolean(v) or m for v, m in zip((left, right), made)) or any(ints)
 
     def boolean(self, v: Any) -> bool:
         """Whether v is a mask the function computed (a comparison, `np.isnan`, a logical or

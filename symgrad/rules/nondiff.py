@@ -49,8 +49,7 @@ def _binary(name: str, emit, sympy, **facts) -> None:
         nondiff=True,
         shape="elementwise",
         sympy=sympy,
-        mask=True,
-        **facts,
+        **{"mask": True, **facts},
     )
 
 
@@ -64,6 +63,11 @@ _BITWISE = {  # `mask & (x < 1)`: on bools, and, or, exclusive or (0/1 truth val
 }
 for _name, (_symbol, _form) in _BITWISE.items():  # (of masks: not spelled on numbers in a
     _binary(_name, binop(_symbol), _form, jit=True)  # fused loop, whose entries are floats)
+for _name, (_symbol, _form) in {  # `i >> 1`, `n << k`: of ints, their shifts
+    "left_shift": ("<<", lambda sp, a, b: a * 2**b),
+    "right_shift": (">>", lambda sp, a, b: sp.floor(a / 2**b)),
+}.items():
+    _binary(_name, binop(_symbol), _form, jit=True, mask=False)
 defrule(  # `~mask`: on bools, not (on ints, NumPy's and Python's bitwise not)
     "invert",
     "x",

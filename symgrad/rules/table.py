@@ -385,6 +385,8 @@ _BINOPS = {  # symbol: the operator's AST node, and what it computes on Python n
     "&": (ast.BitAnd, operator.and_),
     "|": (ast.BitOr, operator.or_),
     "^": (ast.BitXor, operator.xor),
+    "<<": (ast.LShift, operator.lshift),
+    ">>": (ast.RShift, operator.rshift),
 }
 _UNARYOPS = {
     ast.USub: operator.neg,
