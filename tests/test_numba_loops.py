@@ -285,24 +285,6 @@ def test_a_float32_total_of_nested_loops_stays_python_and_a_float32():
     assert symgrad.jit(nested_total, backend="numba")(A).dtype == np.float32
 
 
-def running_squares(q, ys):
-    m, total = 0.0, 0.0
-    for y in ys:
-        v = y - m
-        total += v * v
-        m = m + q * v
-    return total
-
-
-def test_a_total_that_starts_as_a_python_float_comes_back_a_numpy_number():
-    # a NumPy float64 after a step in NumPy's module; Numba's Python float came back as it was
-    ys = np.array([0.1, 0.5, -0.3])
-    want = running_squares(0.5, ys)
-    value, _ = symgrad.value_and_grad(running_squares, backend="numba")(0.5, ys)
-    assert type(value) is type(want) is np.float64 and value == pytest.approx(want)
-    assert type(symgrad.jit(running_squares, backend="numba")(0.5, ys)) is np.float64
-
-
 def damped(x):
     y = x
     for _k in range(3):

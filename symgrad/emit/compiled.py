@@ -506,12 +506,12 @@ def wrap(
 
 def numbers_back(targets: list[str], avals: list, inside: bool) -> list[str]:
     """Numba returns a number as a Python number: give it its NumPy type back where the
-    NumPy module's is a NumPy number (Aval kind SCALAR), or may be one (kind None: a carried
-    total that starts as a Python number and is a NumPy one after a step): a float32 its
-    dtype, and a float64 NumPy's semantics, which Python's float lacks (`1.0 / s` of a zero
-    total is inf, not a ZeroDivisionError; `s.dtype`). A Python number, or a 0-d array, comes
-    back as it is; in a compiled loop (`inside`), where Numba computes on both alike, a
-    float64 or an int64 too."""
+    NumPy module's is a NumPy number (Aval kind SCALAR): a float32 its dtype, and a float64
+    NumPy's semantics, which Python's float lacks (`1.0 / s` of a zero total is inf, not a
+    ZeroDivisionError; `s.dtype`). A Python number, or a 0-d array, comes back as it is, and
+    so does a number of either kind (a carried value that starts as a Python number: Numba's
+    float is as right as NumPy's, and cheaper to compute on in Python); in a compiled loop
+    (`inside`), where Numba computes on both alike, a float64 or an int64 too."""
     return [
         f"{t} = {dtype_name(a.dtype)}({t})"
         for t, a in zip(targets, avals)
@@ -523,8 +523,8 @@ def numbers_back(targets: list[str], avals: list, inside: bool) -> list[str]:
 def _numpy_number(aval, native: bool, inside: bool) -> bool:
     """Whether a number of this Aval comes back from Numba as another type than the NumPy
     module's (`native`: of a dtype Python's float or int holds)."""
-    if native and inside:
-        return False
+    if native:
+        return aval.kind == SCALAR and not inside
     return aval.kind in (SCALAR, None)
 
 
