@@ -231,13 +231,20 @@ defrule(
 )
 
 
-def _int_aval(ins: dict, attrs: dict):
-    """`int(x)`: a Python int, known statically where x is (a length divided, `len(x) / 2`)."""
-    x = ins["x"]
-    if x is None or x.shape != () or x.dtype is None or x.dtype.kind not in "biuf":
-        return None
-    value = int(x.value) if isinstance(x.value, (int, float)) else None
-    return Aval((), np.dtype(int), PYTHON, value)
+def _python_number(kind: type):
+    """The Aval rule of `int(x)` or `float(x)` (`kind`): a Python number, of a number or an
+    array of one entry, known statically where x is (a length divided, `len(x) / 2`)."""
+
+    def aval(ins: dict, attrs: dict):
+        x = ins["x"]
+        if x is None or x.shape is None or x.dtype is None or x.dtype.kind not in "biuf":
+            return None
+        if None in x.shape or int(np.prod(x.shape)) != 1:
+            return None
+        value = kind(x.value) if isinstance(x.value, (int, float)) else None
+        return Aval((), np.dtype(kind), PYTHON, value)
+
+    return aval
 
 
 defrule(
@@ -246,25 +253,13 @@ defrule(
     call("int"),
     nondiff=True,
     shape="scalar",
-    aval=_int_aval,
+    aval=_python_number(int),
     fresh=True,
     examples=(
         "x[: int(x.shape[0] / 2)] * 2.0 | x: 5",
         "x * int(np.sqrt(x.size)) | x: 2x2",
     ),
 )
-
-
-def _float_aval(ins: dict, attrs: dict):
-    """`float(x)`: a Python float, of a number or an array of one entry, known statically where
-    x is."""
-    x = ins["x"]
-    if x is None or x.shape is None or x.dtype is None or x.dtype.kind not in "biuf":
-        return None
-    if None in x.shape or int(np.prod(x.shape)) != 1:
-        return None
-    value = float(x.value) if isinstance(x.value, (int, float)) else None
-    return Aval((), np.dtype(float), PYTHON, value)
 
 
 defrule(
@@ -275,7 +270,7 @@ defrule(
     vjp={"x": lambda g, x: ops.broadcast_to(g, ops.shape(x))},
     jvp=LINEAR,
     shape="scalar",
-    aval=_float_aval,
+    aval=_python_number(float),
     fresh=True,
     jit=lambda ins, attrs: ins["x"] is not None and ins["x"].kind != ARRAY,
     sympy=lambda sp, x: x,
