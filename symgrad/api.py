@@ -808,7 +808,8 @@ def _run(artifact: _Artifact, fn: Callable, values) -> Any:
 def _failed(artifact: _Artifact, fn: Callable, values, error: Exception, like) -> Any:
     """What a call of the module that raised `error` gives: a `NotDifferentiableError` for a
     value that is no scalar, a `SymgradError` for what a runtime helper refuses (its message
-    begins "symgrad: ": a list repeated by a computed int, a matrix norm), an
+    begins "symgrad: ": a list repeated by a computed int, a matrix norm) and for the items of
+    a list a loop filled that `np.stack` cannot stack, an
     unsupported operation on another library's arrays named, or
     on a Numba failure (or a module with compiled loops that does not load), the NumPy
     module's result (once warned); else the error itself."""
@@ -822,6 +823,13 @@ def _failed(artifact: _Artifact, fn: Callable, values, error: Exception, like) -
     if isinstance(error, ValueError):
         if raised_by == "_check_scalar":
             raise NotDifferentiableError(f"{fn.__qualname__}: {error}") from None
+        if raised_by == "stack" and "same shape" in message:  # the rows of a list a loop filled
+            raise SymgradError(
+                f"{fn.__qualname__}: the items a loop appended to a list have different shapes "
+                "(slices that grow, lists of different lengths): symgrad stacks the items of a "
+                "list a loop fills, which must have one shape",
+                hint="Append items of one shape (pad them), or keep each in a name of its own.",
+            ) from None
         raise error
     unsupported = None if like is None else failure(error, artifact.name, like)
     if unsupported is not None:

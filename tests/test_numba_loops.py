@@ -334,6 +334,25 @@ def test_a_float32_compared_with_a_number_in_a_loop_nest_compares_in_float32():
     assert value == want == selected(x) and np.array_equal(grad, want_grad)
 
 
+def above_c(x, c):
+    s = x[0] * 0.0
+    for i in range(x.shape[0]):
+        if x[i] > c:
+            s = s + x[i] * float(x[i] > 0.3)  # (float of a bool: a loop that stays Python)
+    return s + np.sum(np.where(x > c, 2.0 * x, -x) * np.sin(x)) + np.sum(np.maximum(x, c))
+
+
+def test_a_python_float_argument_beside_float32_values_is_a_float32_in_compiled_code():
+    # c = 0.1 passed in was compared in float64 (the constant 0.1 was not, any more)
+    x = np.array([0.1, 0.7, 0.3], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, grad = symgrad.value_and_grad(above_c, (0, 1), backend="numba")(x, 0.1)
+        assert symgrad.jit(above_c, backend="numba")(x, 0.1) == above_c(x, 0.1)
+    want, want_grad = symgrad.value_and_grad(above_c, (0, 1))(x, 0.1)
+    assert value == want and np.array_equal(grad[0], want_grad[0]) and grad[1] == want_grad[1]
+
+
 def starts_from_an_update(x, y, a):  # found by the control fuzzer on this backend
     w0 = (a + y) / 2.0
     w0[0, 2] = x[-1]

@@ -610,3 +610,27 @@ def test_a_mask_squared_is_numpys_int8(make_fn, backend):
     value, grad = symgrad.value_and_grad(m.f, backend=backend)(x, mask)
     assert value.dtype == grad.dtype == np.float32
     assert value == pytest.approx(m.f(x, mask), rel=1e-6)
+
+
+def test_stacking_items_of_different_shapes_and_returning_none_are_refused(make_fn):
+    # np.stack's ValueError of a ragged list reached the user; `return fill(out, x)` of a
+    # helper returning nothing gave a gradient of zeros
+    m = make_fn(
+        """
+        def ragged(x):
+            M = [[x[i] * x[j] for j in range(i + 1)] for i in range(3)]
+            return M[2][1] * M[1][0]
+
+        def fill(out, x):
+            out[:] = x * 2
+
+        def nothing(x):
+            out = np.zeros_like(x)
+            return fill(out, x)
+        """
+    )
+    x = np.arange(1.0, 4.0)
+    with pytest.raises(symgrad.SymgradError, match="different shapes"):
+        symgrad.grad(m.ragged)(x)
+    with pytest.raises(symgrad.SymgradError, match="returns None"):
+        symgrad.grad(m.nothing)(x)

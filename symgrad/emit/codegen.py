@@ -35,6 +35,16 @@ from symgrad.rules.table import ARRAY, SEQ, dotted, literal
 from symgrad.syntax import last_line
 
 
+def _a_python_number(aval) -> bool:
+    """Whether a value of this Aval is a Python int or float (no bool): NumPy's weak number."""
+    return (
+        isinstance(aval, Aval)
+        and aval.kind == PYTHON
+        and aval.dtype is not None
+        and (aval.dtype.kind in "iuf")
+    )
+
+
 def _always_inline(op: str) -> bool:
     return op == "const" or RULES[op].inline
 
@@ -282,16 +292,19 @@ class _Writer:
         return self.spell(rule, args, node.attrs)
 
     def _operand(self, node, k: int, i: int) -> ast.expr:
-        """Input i of node as its k-th parameter: in compiled code, a Python number in
-        elementwise work on float32 (float16) values as a number of that dtype, which NumPy
-        gives it (`0.5 * y` of a float32 y is float32 in NumPy, float64 in Numba; `y > 0.1`
-        compares in float32 in NumPy, in float64 in Numba); an int exponent stays an int.
-        (Numba computes on narrow ints in int64, whatever the number: `k + 1` of a uint8 k
-        does not wrap at 256 there.)"""
+        """Input i of node as its k-th parameter: in compiled code, a Python number (a constant,
+        or an argument or value known to be one) in elementwise work on float32 (float16)
+        values as a number of that dtype, which NumPy gives it (`0.5 * y` of a float32 y is
+        float32 in NumPy, float64 in Numba; `y > 0.1` and `y > c` compare in float32 in NumPy,
+        in float64 in Numba); an int exponent stays an int. (Numba computes on narrow ints in
+        int64, whatever the number: `k + 1` of a uint8 k does not wrap at 256 there.)"""
         arg, source = self.expr(i), self.graph[i]
-        if not (self.kernels.inside or self.compiled) or source.op != "const":
+        if not (self.kernels.inside or self.compiled):
             return arg
-        if type(source.attrs["value"]) not in (int, float):
+        if source.op == "const":
+            if type(source.attrs["value"]) not in (int, float):
+                return arg
+        elif not _a_python_number(source.aval):
             return arg
         if RULES[node.op].shape != "elementwise" or node.op == "power" and k == 1:
             return arg

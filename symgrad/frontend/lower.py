@@ -187,6 +187,12 @@ def lower(
         lowerer = _Lowerer(graph, src, env, (), memory, reads)
         result = lower_custom(lowerer, custom, tuple(positional), keywords, src.tree)
     where = src.locate(src.tree.body[-1])
+    if result is None:  # (`return fill(out, x)` of a helper that returns nothing)
+        raise SymgradError(
+            f"{fn.__qualname__} returns None, not an array or a number",
+            where,
+            hint="Return the array or number computed (`fill(out, x); return out`).",
+        )
     extra: list = []
     if aux is not None:
         if not (isinstance(result, (tuple, list)) and len(result) == 2):

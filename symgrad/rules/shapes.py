@@ -272,7 +272,7 @@ defrule(
     shape="scalar",
     aval=_python_number(float),
     fresh=True,
-    jit=lambda ins, attrs: ins["x"] is not None and ins["x"].kind != ARRAY,
+    jit=lambda ins, attrs: (x := ins["x"]) is not None and x.kind != ARRAY and x.dtype != bool,
     sympy=lambda sp, x: x,
     math="v, in x's shape (x a number, or an array of one entry)",
     examples=("float(x[1]) * x | x: 3", "float(np.sum(x ** 2)) * x | x: 2x2"),
