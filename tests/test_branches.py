@@ -161,8 +161,16 @@ def pair(a, b):
     return b, a * a
 
 
+def nested_pair(x):
+    if x[0] > 0:
+        return (x[0], (x[1], x[2]))
+    return (x[1], (x[0] * x[2], x[2]))
+
+
 def through_a_pair(x):
+    a, (b, c) = nested_pair(x)
     p, q = pair(x[0], x)
+    p = p + a * b * c
     if np.sum(x) > 0:
         r = [x * 2.0, np.sin(x)]
     else:
@@ -170,7 +178,7 @@ def through_a_pair(x):
     return np.sum(p + q) + np.sum(r[0] * r[1])
 
 
-@pytest.mark.parametrize("x", [np.array([0.5, 1.0]), np.array([-0.5, -1.0])])
+@pytest.mark.parametrize("x", [np.array([0.5, 1.0, 2.0]), np.array([-0.5, -1.0, 0.5])])
 def test_branches_that_give_tuples_of_one_length(x):
     # "a branch gives <return> a tuple ... Branches may only choose between arrays and numbers"
     value, _ = symgrad.value_and_grad(through_a_pair)(x)

@@ -62,8 +62,8 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
     names, values, joined = _parts([outputs[k] for k in kept], [[e[k] for k in kept] for e in ends])
     values = [[_output(lw, s, name, v) for name, v in zip(names, vals)] for vals in values]
     _finish(lw, pred, s, lowered, names, values)
-    for name, (kind, parts) in joined.items():  # a tuple each branch gave: its parts' items
-        lw.env[name] = kind(dict.pop(lw.env, part) for part in parts)
+    for name, (kind, parts) in reversed(joined.items()):  # a tuple each branch gave: its
+        lw.env[name] = kind(dict.pop(lw.env, part) for part in parts)  # parts', inner first
     for name, value in unbound.items():
         lw.env[name] = value
     for name in bound[0] + bound[1]:
@@ -73,18 +73,18 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
 
 def _parts(names: list[str], values: list[list]) -> tuple[list, list, dict]:
     """Names whose value is a tuple (or list) of as many items in each branch (`return a, b`
-    in both), one output per item (named `<name>[k]`, which no source can spell): the names
-    and each branch's values, and for each tuple's name its type and its parts' names."""
+    in both; nested ones too), one output per item (named `<name>[k]`, which no source can
+    spell): the names and each branch's values, and for each tuple's name its type and its
+    parts' names, the outer tuples first."""
     out_names, out_values, joined = [], [[] for _ in values], {}
-    for k, name in enumerate(names):
-        ends = [vals[k] for vals in values]
+    todo = [(name, [vals[k] for vals in values]) for k, name in enumerate(names)]
+    while todo:
+        name, ends = todo.pop(0)
         kinds = {type(v) for v in ends}
         if len(kinds) == 1 and kinds <= {tuple, list} and len({len(v) for v in ends}) == 1:
             parts = [f"{name}[{j}]" for j in range(len(ends[0]))]
             joined[name] = (kinds.pop(), parts)
-            out_names += parts
-            for vals, v in zip(out_values, ends):
-                vals.extend(v)
+            todo[:0] = [(part, [v[j] for v in ends]) for j, part in enumerate(parts)]
             continue
         out_names.append(name)
         for vals, v in zip(out_values, ends):
@@ -237,7 +237,7 @@ def _output(lw: _Lowerer, where: ast.AST, name: str, value: Any) -> Any:
             f"Bind {name} before the if, so that it has a value whichever way the code runs.",
             cls=UnsupportedSyntaxError,
         )
-    what = "the value returned" if name == RETURN else name
+    what = name.replace(RETURN, "the value returned", 1)  # (`<return>[1]`: a part of it)
     hint = "Branches may only choose between arrays and numbers, and tuples of them"
     if isinstance(value, (tuple, list)):  # (of other lengths, or nested)
         hint += " of one length: give each part a name in both branches and make the "
