@@ -37,12 +37,8 @@ from symgrad.syntax import last_line
 
 def _a_python_number(aval) -> bool:
     """Whether a value of this Aval is a Python int or float (no bool): NumPy's weak number."""
-    return (
-        isinstance(aval, Aval)
-        and aval.kind == PYTHON
-        and aval.dtype is not None
-        and (aval.dtype.kind in "iuf")
-    )
+    kind = aval.dtype.kind if isinstance(aval, Aval) and aval.dtype is not None else None
+    return kind in ("i", "u", "f") and aval.kind == PYTHON
 
 
 def _always_inline(op: str) -> bool:
@@ -314,9 +310,10 @@ class _Writer:
             if j != i and isinstance(a := self.graph[j].aval, Aval) and a.dtype is not None
             if a.kind != PYTHON and a.dtype.kind == "f"  # (a Python float takes the other's)
         }
-        if len(floats) != 1 or next(iter(floats)).itemsize >= 8:
+        if len(floats) != 1:
             return arg
-        return ast.Call(dotted(f"np.{next(iter(floats)).name}"), [arg], [])
+        (dtype,) = floats
+        return arg if dtype.itemsize >= 8 else ast.Call(dotted(f"np.{dtype.name}"), [arg], [])
 
     def spell(self, rule, args: list[ast.expr], attrs: dict) -> ast.expr:
         """A primitive applied to `args`, as NumPy code."""

@@ -203,9 +203,10 @@ def _late_reads(graph, mutator: int, k_in: int, origins: dict, pos: Callable, po
     for i in graph.ids():
         if i in post or not origins[i] & buffer:
             continue
-        if i in rows and pos(i) > at:
-            late.add(i)
-        elif i in graph.outputs and i not in rows:
+        if i in rows:  # (its row is written where it is computed)
+            if pos(i) > at:
+                late.add(i)
+        elif i in graph.outputs:
             return None
         for u in sorted(set(graph.users(i))):
             user = graph[u]

@@ -137,7 +137,7 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         raise lw.error(
             e,
             f"{ast.unparse(e.func)} is read as an array, which cannot be called",
-            subscripts.OBJECTS.strip(),
+            subscripts.OBJECTS,
             cls=UnsupportedSyntaxError,
         )
     what = (

@@ -549,7 +549,7 @@ class _Lowerer:
                 raise self.error(
                     e,
                     f"{ast.unparse(e.value)} is read as an array, which has no attribute .{e.attr}",
-                    OBJECTS + CONTAINERS,
+                    f"{OBJECTS} {CONTAINERS}",
                     cls=UnsupportedSyntaxError,
                 )
             hint = _INSTEAD.get(e.attr, "").format(ast.unparse(e.value))

@@ -32,7 +32,7 @@ CONTAINERS = (  # the hint where a container argument is read as an array
 OBJECTS = (  # the hint where an argument read as an array is used as an object
     "An object holding arrays is read as parameters where it is a dataclass, a dict, a tuple "
     "or a list, or the self of a method: differentiate the bound method "
-    "(symgrad.grad(model.loss)), or make its class a dataclass. "
+    "(symgrad.grad(model.loss)), or make its class a dataclass."
 )
 
 
