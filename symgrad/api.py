@@ -314,7 +314,8 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
     return found
 
 
-_COMPILED_DOC = " Elementwise work and loops run compiled by Numba."  # (a module's docstring)
+_COMPILED_DOC = " Numba backend: elementwise work and loops compiled, where NumPy is not faster."
+# (a module's docstring)
 _NOT_NUMBAS = frozenset(map(np.dtype, (np.float16, np.longdouble, np.clongdouble))) - {
     np.dtype(np.float64),  # (where long double is a double: Windows)
     np.dtype(np.complex128),

@@ -547,3 +547,31 @@ def test_one_compiled_nest_serves_every_length():
         np.testing.assert_allclose(compiled(x), symgrad.grad(chain)(x), rtol=1e-12)
         nests.append(compiled._latest.fn.__globals__["_fused1"])
     assert nests[0] is nests[1] and len(nests[0].signatures) == 1
+
+
+LOGSUMEXP_SOFTMAX = """
+    def f(z, w):
+        a = np.max(z, axis=1, keepdims=True)
+        e = np.exp(z - a)
+        return np.sum(w * (a[:, 0] + np.log(np.sum(e, axis=1)))) + np.sum(np.tanh(z) * w[:, None])
+    """
+
+
+@pytest.mark.parametrize("simd", [True, False])
+def test_vectorised_numpy_functions_of_large_arrays_stay_numpys(simd, make_fn, monkeypatch):
+    """Where NumPy computes exp, log and tanh with AVX-512 loops (`Rule.simd`), several times
+    faster than a loop nest calling the C library per entry, the nests leave them to NumPy on
+    arrays of `SIMD_MIN` entries or more, and compute the work around them; elsewhere, and on
+    small arrays, the nests compute them too. Both agree with the NumPy module."""
+    from symgrad.passes import fuse
+
+    monkeypatch.setattr(fuse, "numpy_simd", lambda: simd)
+    f = make_fn(LOGSUMEXP_SOFTMAX).f
+    for rows, vectorised in ((64, simd), (4, False)):  # 64 x 16 entries, and 4 x 16
+        z, w = RNG.standard_normal((rows, 16)), RNG.standard_normal(rows)
+        compiled = symgrad.grad(f, (0, 1), backend="numba")
+        for a, b in zip(compiled(z, w), symgrad.grad(f, (0, 1))(z, w)):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+        fused = _fused_ops(compiled.graph)
+        assert ("exp" in fused or "tanh" in fused) is not vectorised, compiled.source
+        assert "@numba.njit(" in compiled.source  # the work around them still compiled

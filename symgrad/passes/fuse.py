@@ -37,6 +37,12 @@ an offset (`_Clusters.join`); a backward pass so gets one nest recomputing the f
 from the first index and one computing the cotangents from the last. Results of such a nest
 nothing reads (read by another nest for their shape alone) are dropped.
 
+Where NumPy runs its AVX-512 loops on this CPU (`numpy_simd`), an elementwise function it
+computes with them (`Rule.simd`: exp, log, tanh, ...) on an array of `SIMD_MIN` entries or more
+joins no cluster outside loop bodies: NumPy's call computes it 4-70x faster than a nest calling
+the C library per entry (Numba from PyPI has no vectorised math library), and the work around it
+still runs in nests.
+
 A loop's results added into slices of an array of zeros made for them are added in the loop
 itself where no nest takes the updates in (`symgrad.passes.absorb`). Each cluster becomes one
 `fused` node (`symgrad.passes.fused_nodes`).
@@ -44,6 +50,7 @@ itself where no nest takes the updates in (`symgrad.passes.absorb`). Each cluste
 
 from __future__ import annotations
 
+import functools
 import math
 
 from symgrad.ir import Graph
@@ -67,7 +74,7 @@ def fuse(graph: Graph, body: bool = False, added=frozenset(), apart=frozenset())
     join no cluster); returns graph."""
     plain: set[int] = set()  # nodes of clusters reading slices not worth a loop: work alone
     while True:
-        found, sparse = _clusters(graph, plain, apart), set()
+        found, sparse = _clusters(graph, plain, apart, body), set()
         for members, _, roles in found:
             if roles and not _dense(graph, members, roles):
                 sparse |= set(members)
@@ -228,8 +235,10 @@ def _operand(aval, shape: tuple[int, ...]) -> bool:
     return aval.kind == ARRAY and broadcast([aval.shape, shape]) == shape
 
 
-def _elementwise(graph: Graph, node) -> tuple[int, ...] | None:
-    """The loop shape of an elementwise node a loop can compute, else None."""
+def _elementwise(graph: Graph, node, vectorised: bool = False) -> tuple[int, ...] | None:
+    """The loop shape of an elementwise node a loop can compute, else None; with
+    `vectorised`, None too for one NumPy computes much faster (`_vectorised`: a loop
+    compiled whole computes it on numbers in any case, so in loop bodies it is not asked)."""
     rule = RULES.get(node.op)
     if rule is None or rule.shape != "elementwise" or rule.scalar is None:
         return None
@@ -238,7 +247,31 @@ def _elementwise(graph: Graph, node) -> tuple[int, ...] | None:
     shape = _shape(node.aval)
     if shape is None or not all(_operand(graph[i].aval, shape) for i in node.inputs):
         return None
-    return shape
+    return None if vectorised and _vectorised(rule, node.aval) else shape
+
+
+def _vectorised(rule, aval: Aval) -> bool:
+    """Whether NumPy computes the rule on an array of this Aval much faster than a loop nest
+    (`Rule.simd`, on a CPU it runs those loops on: `numpy_simd`; from `SIMD_MIN` entries)."""
+    return aval.dtype.name in rule.simd and math.prod(aval.shape) >= SIMD_MIN and numpy_simd()
+
+
+SIMD_MIN = 512  # entries: from this size NumPy's vectorised np.exp of an array, as a call of
+# its own, beats a loop nest's per-entry C library call (measured, one thread, float64 and
+# float32: `np.exp(x - a)` and its sum 6.5 us in the nest, 4.0 us as NumPy calls at 1024
+# entries, 21 against 6.7 us at 4096; the nest ahead below 256)
+
+
+@functools.cache
+def numpy_simd() -> bool:
+    """Whether NumPy runs its AVX-512 loops on this CPU (`Rule.simd`): its dispatch of np.exp
+    on float64 (`numpy.lib.introspect`, NumPy 2.1 and later; older ones: no)."""
+    try:
+        from numpy.lib.introspect import opt_func_info
+    except ImportError:
+        return False
+    found = opt_func_info(func_name="^exp$", signature="^float64$").get("exp", {})
+    return any(t["current"].startswith(("X86_V4", "AVX512")) for t in found.values())
 
 
 def _on_numbers(graph: Graph, node) -> bool:
@@ -355,17 +388,18 @@ class _Clusters:
 
 
 def _clusters(
-    graph: Graph, plain=frozenset(), apart=frozenset()
+    graph: Graph, plain=frozenset(), apart=frozenset(), body: bool = False
 ) -> list[tuple[list[int], list[int], dict]]:
     """Each cluster worth a loop: (its members, its folds, the roles of its members other
     than elementwise work), in graph order; the nodes in `plain` join as elementwise work
-    alone, if at all, those in `apart` none."""
+    alone, if at all, those in `apart` none; outside loop bodies (`body`), nodes NumPy
+    computes much faster (`_vectorised`) none."""
     cl = _Clusters(graph)
     for node in graph.nodes():
         if node.id in apart:
             continue
         kind = None if node.id in plain else role(graph, node)
-        kind = kind or (ELEMENTWISE if _elementwise(graph, node) else None)
+        kind = kind or (ELEMENTWISE if _elementwise(graph, node, not body) else None)
         numbers = kind is None and node.id not in plain and _on_numbers(graph, node)
         kind = ELEMENTWISE if numbers else kind
         if kind == VIEW:  # joins the cluster of the value it reads, if any (`stencils`)
