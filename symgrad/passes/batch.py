@@ -14,9 +14,11 @@ or none. Run it after `simplify`: shape reasoning does not know about the batch 
 from __future__ import annotations
 
 from symgrad.ir import Graph
-from symgrad.ir.index import Slice
+from symgrad.ir.avals import INDICES
+from symgrad.ir.index import Dyn, Slice
 from symgrad.rules import RULES
 from symgrad.rules.batching import BATCH
+from symgrad.rules.nondiff import INDEX_TUPLES as _INDEX_TUPLES
 from symgrad.rules.table import SEQ, STATIC
 
 
@@ -46,10 +48,13 @@ def plan(graph: Graph, seeds: list[int]) -> list | None:
         if rule.structured:
             return None
         names = [p.name for p in rule.array_params]
+        first = {"getitem": 1, "index_add": 2}.get(node.op)  # the index's first runtime part
+        if first is not None and any(_a_tuple(graph, i) is None for i in node.inputs[first:]):
+            return None  # (a tuple of index arrays of a length not known)
         if node.op == "getitem" and hits == [0]:  # the index's runtime parts are not batched
-            steps.append(_index(node.id))
+            steps.append(_index(node.id, first))
         elif node.op == "index_add" and hits == [1]:
-            steps.append(_index(node.id, template=0, like=1))
+            steps.append(_index(node.id, first, template=0, like=1))
         elif rule.nondiff or any(p.kind == SEQ for p in rule.params):
             return None  # a shape or comparison of a batched value; a list of arrays
         elif rule.shape == "elementwise":
@@ -117,11 +122,22 @@ def _maybe_a_number(graph: Graph, nid: int) -> bool:
     return True
 
 
-def _index(nid: int, template: int | None = None, like: int | None = None):
-    """A subscript (or the scatter of one) with a trailing `:` for the batch axis; a scatter's
-    template array first gets the batch axis of the values it receives."""
+def _a_tuple(graph: Graph, nid: int) -> int | None:
+    """How many index arrays a runtime part of an index is a tuple of (np.triu_indices'),
+    0 where it is one array or int; None where it is such a tuple of a length not known."""
+    aval = graph[nid].aval
+    if getattr(aval, "kind", None) == INDICES:
+        return len(aval.parts)
+    return None if graph[nid].op in _INDEX_TUPLES else 0
+
+
+def _index(nid: int, first: int, template: int | None = None, like: int | None = None):
+    """A subscript (or the scatter of one), its index's runtime parts from input `first` on,
+    with a trailing `:` for the batch axis; a scatter's template array first gets the batch
+    axis of the values it receives."""
 
     def step(graph: Graph) -> None:
+        _spliced(graph, nid, first)
         node = graph[nid]
         node.attrs = dict(node.attrs, index=tuple(node.attrs.get("index", ())) + (Slice(),))
         if template is not None:
@@ -130,6 +146,36 @@ def _index(nid: int, template: int | None = None, like: int | None = None):
             _rewire(graph, nid, template, shaped)
 
     return step
+
+
+def _spliced(graph: Graph, nid: int, first: int) -> None:
+    """Each runtime part of node nid's index that is a tuple of index arrays (`x[iu]` of
+    `iu = np.triu_indices(n)`) as its arrays, one part each (`x[iu[0], iu[1]]`): after it, the
+    batch axis's `:` would make NumPy read the tuple as one array indexing one axis."""
+    node = graph[nid]
+    parts = node.inputs[first:]
+    if not any(_a_tuple(graph, p) for p in parts):
+        return
+    spread, new = {}, []  # part k -> the Dyns of its arrays; the parts afterwards
+    for k, p in enumerate(parts):
+        if not _a_tuple(graph, p):
+            spread[k] = (Dyn(len(new)),)
+            new.append(p)
+            continue
+        spread[k] = ()
+        for j, aval in enumerate(graph[p].aval.parts):
+            spread[k] += (Dyn(len(new)),)
+            new.append(_derived(graph, nid, "getitem", (p,), {"index": (j,), "n_parts": 0}))
+            graph[new[-1]].aval = aval
+
+    def item(it):
+        if isinstance(it, Slice):
+            return (Slice(*(item(b)[0] if isinstance(b, Dyn) else b for b in it)),)
+        return spread[it.k] if isinstance(it, Dyn) else (it,)
+
+    index = tuple(x for it in node.attrs["index"] for x in item(it))
+    graph.set_inputs(nid, node.inputs[:first] + tuple(new))
+    node.attrs = dict(node.attrs, index=index, n_parts=len(new))
 
 
 def _call(nid: int, fn: str, kwargs: dict, **extra):

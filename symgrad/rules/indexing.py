@@ -216,6 +216,7 @@ defrule(
         "a[:, None] * b | a: 3, b: 4",
         "a[..., None, :] * a[:, :, None] | a: 2x3",
         "a[a.shape[0] - 1] | a: 3x4",
+        "a[np.triu_indices(3, 1)] | a: 3x3",  # a tuple of index arrays
     ),
 )
 defrule(

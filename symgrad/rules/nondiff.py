@@ -230,7 +230,7 @@ def _positions(name: str):
     return aval
 
 
-_INDEX_TUPLES = ("diag_indices", "tril_indices", "triu_indices")  # (arrays of static lengths)
+INDEX_TUPLES = ("diag_indices", "tril_indices", "triu_indices")  # (arrays of static lengths)
 
 
 def _index_tuple(name: str):
@@ -266,7 +266,7 @@ def _shape_rule(name: str):
         return _made(name)
     if name in ("argmax", "argmin", "argsort"):
         return _positions(name)
-    return _index_tuple(name) if name in _INDEX_TUPLES else None
+    return _index_tuple(name) if name in INDEX_TUPLES else None
 
 
 _SMOOTH_IN = {  # (Rule.smooth_in) np.linspace(start, stop, ...), np.arange(start, stop, step):
