@@ -28,6 +28,8 @@ CASES = {  # name: (parameters, returned expression, argument shapes; "f" a Pyth
     "array_of_arrays": ("x, y", "np.sum(np.array([[x, y], [y, x]]) ** 2)", [(3,), (3,)]),
     "concatenate_with_list": ("w, b", "np.sum(np.concatenate([w, [b]]) ** 2)", [(3,), "f"]),
     "multiply_by_list": ("x, a, b", "np.sum(x * [a, b])", [(3, 2), "f", "f"]),
+    # np.where(c) of one argument is np.nonzero(c) (it was refused as np.where missing x)
+    "where_of_one_argument": ("x", "np.sum(x[np.where(x > 0.2)] ** 2)", [(3, 4)]),
     "dot_of_lists": ("x, y", "np.dot([np.sum(x), np.sum(y ** 2)], [1.0, 2.0])", [(4,), (4,)]),
     # astype's dtype is not an array operand
     "astype_inside_product": ("x, y", "np.sum(y.astype(np.float64) * x)", [(3,), (3,)]),

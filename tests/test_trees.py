@@ -48,6 +48,33 @@ def penalty(params, lam):
     return total / len(params)
 
 
+def layers_by_fstring(params, X):  # keys made from a loop's index: the loop unrolled
+    h = X
+    for i in range(1, len(params) // 2 + 1):
+        h = np.tanh(h @ params[f"W{i}"] + params[f"b{i}"])
+    return np.sum(h**2)
+
+
+def layers_by_str(params, X):
+    h = X
+    for i in range(1, 3):
+        h = np.tanh(h @ params["W" + str(i)] + params["b%d" % i])
+    return np.sum(h**2)
+
+
+def layers_by_format(params, X):
+    h = np.tanh(X @ params["W{}".format(1)] + params["b1"])
+    weights = sum(np.sum(w**2) for k, w in params.items() if k.startswith("W"))
+    return np.sum(h) + weights
+
+
+def key_at_run_time(params, n):  # n not known when compiling: the loop is not unrolled
+    total = 0.0
+    for i in range(n):
+        total = total + np.sum(params[f"W{i + 1}"])
+    return total
+
+
 def numeric_grad(f, args, k, eps=1e-6):
     """Central differences of f along each float leaf of args[k], in its structure."""
     leaves, treedef = tree.flatten(args[k])
@@ -101,6 +128,9 @@ CASES = [
     (deep, (DEEP, X)),
     (model_loss, (MODEL, X)),
     (penalty, (PARAMS, 0.1)),
+    (layers_by_fstring, (PARAMS, X)),
+    (layers_by_str, (PARAMS, X)),
+    (layers_by_format, (PARAMS, X)),
 ]
 
 
@@ -141,6 +171,8 @@ def test_what_is_not_supported_yet_says_so():
         symgrad.grad(symgrad.grad(mlp))(PARAMS, X, Y)
     with pytest.raises(symgrad.NotDifferentiableError, match="holding no float"):
         symgrad.grad(deep)({"layers": [], "scale": 1}, X)
+    with pytest.raises(symgrad.SymgradError, match="an f-string of a value computed when"):
+        symgrad.grad(key_at_run_time)(PARAMS, 1)
 
 
 def test_flatten_unflatten_and_map():

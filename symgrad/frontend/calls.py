@@ -85,8 +85,10 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return nested.call(lw, inline, args, kwargs, e)
     if getattr(callee, "symgrad_static", False):  # symgrad.grad(phi): made now
         return nested.make(lw, callee, args, kwargs, e)
-    if callee in (float, int) and len(args) == 1 and not kwargs and is_const(args[0]):
-        return callee(args[0])  # (known when lowering: a length, a static loop bound)
+    if callee in (float, int, str) and len(args) == 1 and not kwargs and is_const(args[0]):
+        return callee(args[0])  # (known when lowering: a length, a static loop bound, a key)
+    if isinstance(getattr(callee, "__self__", None), str) and is_const((*args, *kwargs.values())):
+        return callee(*args, **kwargs)  # a string's method on constants (a dict's key)
     if callee is round and not kwargs and 1 <= len(args) <= 2 and not is_const(args):
         rounded = lw.call_rule("round", args, {}, e)  # (half to even, as Python's)
         return rounded if len(args) == 2 else lw.call_rule("int", (rounded,), {}, e)

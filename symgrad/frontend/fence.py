@@ -42,7 +42,6 @@ REJECT: dict[type, tuple[str, str]] = {
         "compute it in a statement of its own",
     ),
     ast.Set: ("a set", "use a tuple"),
-    ast.JoinedStr: ("an f-string", "strings play no part in a gradient"),
     ast.NamedExpr: ("an assignment expression (:=)", "assign in a statement of its own"),
     ast.Starred: ("a starred expression", "pass the arguments one by one"),  # (a target's is fine)
 }

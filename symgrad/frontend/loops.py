@@ -454,6 +454,8 @@ class _Iteration:
             self.bounds, self.sequences = _range_bounds(lw, it, args), []
             self.index_name = _name(lw, target, "a loop over range() binds one name")
             self.enumerated = False
+            if all(type(b) is int for b in self.bounds) and _keys_of(s.body, self.index_name):
+                self.static = list(range(*self.bounds))  # one body per index: an int there
             return
         self.enumerated = fn is enumerate and len(args) >= 1
         if self.enumerated:
@@ -522,6 +524,31 @@ class _Iteration:
             dict.__setitem__(env, self.index_name, count)
             target = target.elts[1]
         child.bind(target, rows[0] if len(rows) == 1 else tuple(rows), 0, s)
+
+
+def _keys_of(body: list[ast.stmt], index: str) -> bool:
+    """Whether the body reads a subscript whose key is a string made from the loop's index
+    (`params[f"W{i}"]`, `params["W" + str(i)]`, `params["W%d" % i]`): a dict's key, known
+    when compiling where the loop is unrolled."""
+
+    def stringly(node: ast.AST) -> bool:
+        if isinstance(node, ast.JoinedStr):
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return node.func.id == "str"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            return node.func.attr == "format" and isinstance(node.func.value, ast.Constant)
+        sides = (node.left, node.right) if isinstance(node, ast.BinOp) else ()
+        return any(isinstance(x, ast.Constant) and isinstance(x.value, str) for x in sides)
+
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Subscript):
+                inside = list(ast.walk(node.slice))
+                named = any(isinstance(n, ast.Name) and n.id == index for n in inside)
+                if named and any(stringly(n) for n in inside):
+                    return True
+    return False
 
 
 def _numbers(items) -> bool:

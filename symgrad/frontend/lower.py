@@ -460,6 +460,28 @@ class _Lowerer:
     def e_Constant(self, e: ast.Constant) -> Any:
         return e.value
 
+    def e_JoinedStr(self, e: ast.JoinedStr) -> str:
+        """An f-string of values known when compiling (`f"W{i}"` of an unrolled loop's index:
+        a dict's key), as Python formats it."""
+        out = []
+        for part in e.values:
+            if not isinstance(part, ast.FormattedValue):
+                out.append(self.expr(part))
+                continue
+            value = self.expr(part.value)
+            if not is_const(value):
+                raise self.error(
+                    part,
+                    "an f-string of a value computed when the function runs is not supported",
+                    "Strings play no part in a gradient; a dict's key made from a loop's index "
+                    "is known when compiling in a loop over range() of constants.",
+                    cls=UnsupportedSyntaxError,
+                )
+            convert = {-1: lambda v: v, 115: str, 114: repr, 97: ascii}[part.conversion]
+            spec = self.expr(part.format_spec) if part.format_spec is not None else ""
+            out.append(format(convert(value), spec))
+        return "".join(out)
+
     def e_Dict(self, e: ast.Dict) -> dict:
         """A dict of values by constant keys (a container, as an argument may be)."""
         out = {}
@@ -565,6 +587,8 @@ class _Lowerer:
             return getattr(base, e.attr)  # a NamedTuple's field
         if id(base) in self.memory.records:  # a dataclass (or self) of parameters
             return record_attribute(self, base, e)
+        if isinstance(base, str) and not e.attr.startswith("_") and hasattr(str, e.attr):
+            return getattr(base, e.attr)  # a string's method (`"W{}".format(i)`, a key's)
         if is_const(base) or isinstance(base, (tuple, list)):
             raise self.error(e, f"attribute .{e.attr} of a constant is not supported")
         try:

@@ -27,19 +27,19 @@ from symgrad.rules.build import is_const, is_none, ops, value_of
 from symgrad.rules.table import DIAGONAL, SAME, binop, call, defrule, unaryop
 
 EW = {"shape": "elementwise", "broadcasts": True, "scalar": SAME}
-VECTOR = ("float32", "float64")  # Rule.simd of NumPy's SVML-derived loops (float64 sin and
-# cos are not: NumPy's run as fast as the C library's)
+VECTOR = ("float32", "float64")  # Rule.simd of NumPy's SVML-derived loops
+PLAIN = {"simd": ()}  # (arithmetic: a loop nest's is as fast)
 
 
-def unary(
-    name, vjp, sympy, math, domain="real", numpy=None, methods=(), emit=None, twin=None, simd=()
-):
+def unary(name, vjp, sympy, math, domain="real", numpy=None, methods=(), emit=None, **facts):
     """An elementwise function of one input (`numpy`: the NumPy callables denoting it, default
     np.<name>). `twin` names its function in Python's math module (default: the same name,
     where math has it), which denotes it too: math.exp(x) of a float is np.exp(x), a NumPy
-    float (a float). `simd`: `Rule.simd`."""
+    float (a float). NumPy computes it with vectorised loops (`Rule.simd`) unless `simd`
+    says otherwise."""
     fns = numpy if isinstance(numpy, tuple) else (numpy or getattr(np, name),)
     examples = (f"np.{name}(x) | x: 3x4 {domain}", f"np.{name}(x) | x: f {domain}")
+    twin, facts = facts.pop("twin", None), {"simd": VECTOR, **facts}
     python = getattr(pymath, twin or name, None)
     defrule(
         name,
@@ -53,8 +53,8 @@ def unary(
         domain={"x": domain},
         examples=examples,
         jvp=DIAGONAL,
-        simd=simd,
         **EW,
+        **facts,
     )
 
 
@@ -65,15 +65,14 @@ def binary_examples(spelling: str, d1: str = "real", d2: str = "real") -> tuple[
     return tuple(call_.format("x1", "x2") + f" | x1: {a} {d1}, x2: {b} {d2}" for a, b in shapes)
 
 
-unary("exp", lambda g, ans: g * ans, lambda sp, x: sp.exp(x), "v ⊙ exp(x)", simd=VECTOR)
-unary("log", lambda g, x: g / x, lambda sp, x: sp.log(x), "v / x", "positive", simd=VECTOR)
+unary("exp", lambda g, ans: g * ans, lambda sp, x: sp.exp(x), "v ⊙ exp(x)")
+unary("log", lambda g, x: g / x, lambda sp, x: sp.log(x), "v / x", "positive")
 unary(
     "log2",
     lambda g, x: g / (x * 0.6931471805599453),
     lambda sp, x: sp.log(x, 2),
     "v / (x ln 2)",
     "positive",
-    simd=VECTOR,
 )
 unary(
     "log10",
@@ -81,14 +80,12 @@ unary(
     lambda sp, x: sp.log(x, 10),
     "v / (x ln 10)",
     "positive",
-    simd=VECTOR,
 )
 unary(
     "exp2",
     lambda g, ans: g * (ans * 0.6931471805599453),
     lambda sp, x: 2**x,
     "v ⊙ 2ˣ ln 2",
-    simd=VECTOR,
 )
 unary(
     "deg2rad",
@@ -97,6 +94,7 @@ unary(
     "v π / 180",
     numpy=(np.deg2rad, np.radians),
     twin="radians",
+    **PLAIN,
 )
 unary(
     "rad2deg",
@@ -105,43 +103,24 @@ unary(
     "v 180 / π",
     numpy=(np.rad2deg, np.degrees),
     twin="degrees",
+    **PLAIN,
 )
+unary("log1p", lambda g, x: g / (1 + x), lambda sp, x: sp.log(1 + x), "v / (1 + x)", "positive")
+unary("expm1", lambda g, ans: g * (ans + 1), lambda sp, x: sp.exp(x) - 1, "v ⊙ (expm1(x) + 1)")
 unary(
-    "log1p",
-    lambda g, x: g / (1 + x),
-    lambda sp, x: sp.log(1 + x),
-    "v / (1 + x)",
+    "sqrt",
+    lambda g, ans: g * (0.5 / ans),
+    lambda sp, x: sp.sqrt(x),
+    "v / (2 √x)",
     "positive",
-    simd=VECTOR,
+    **PLAIN,
 )
-unary(
-    "expm1",
-    lambda g, ans: g * (ans + 1),
-    lambda sp, x: sp.exp(x) - 1,
-    "v ⊙ (expm1(x) + 1)",
-    simd=VECTOR,
-)
-unary("sqrt", lambda g, ans: g * (0.5 / ans), lambda sp, x: sp.sqrt(x), "v / (2 √x)", "positive")
-unary(
-    "cbrt",
-    lambda g, ans: g / (3 * ans**2),
-    lambda sp, x: sp.cbrt(x),
-    "v / (3 ∛x²)",
-    "positive",
-    simd=VECTOR,
-)
-unary("square", lambda g, x: g * (2 * x), lambda sp, x: x**2, "2 v ⊙ x")
-unary("reciprocal", lambda g, ans: -g * ans**2, lambda sp, x: 1 / x, "−v / x²", "positive")
+unary("cbrt", lambda g, ans: g / (3 * ans**2), lambda sp, x: sp.cbrt(x), "v / (3 ∛x²)", "positive")
+unary("square", lambda g, x: g * (2 * x), lambda sp, x: x**2, "2 v ⊙ x", **PLAIN)
+unary("reciprocal", lambda g, ans: -g * ans**2, lambda sp, x: 1 / x, "−v / x²", "positive", **PLAIN)
 unary("sin", lambda g, x: g * ops.cos(x), lambda sp, x: sp.sin(x), "v ⊙ cos x", simd=("float32",))
 unary("cos", lambda g, x: -g * ops.sin(x), lambda sp, x: sp.cos(x), "−v ⊙ sin x", simd=("float32",))
-unary(
-    "tan",
-    lambda g, ans: g * (1 + ans**2),
-    lambda sp, x: sp.tan(x),
-    "v ⊙ (1 + tan² x)",
-    "unit",
-    simd=VECTOR,
-)
+unary("tan", lambda g, ans: g * (1 + ans**2), lambda sp, x: sp.tan(x), "v ⊙ (1 + tan² x)", "unit")
 unary(
     "arcsin",
     lambda g, x: g / ops.sqrt(1 - x**2),
@@ -149,7 +128,6 @@ unary(
     "v / √(1 − x²)",
     "unit",
     twin="asin",
-    simd=VECTOR,
 )
 unary(
     "arccos",
@@ -158,32 +136,17 @@ unary(
     "−v / √(1 − x²)",
     "unit",
     twin="acos",
-    simd=VECTOR,
 )
-unary(
-    "arctan",
-    lambda g, x: g / (1 + x**2),
-    lambda sp, x: sp.atan(x),
-    "v / (1 + x²)",
-    twin="atan",
-    simd=VECTOR,
-)
-unary("sinh", lambda g, x: g * ops.cosh(x), lambda sp, x: sp.sinh(x), "v ⊙ cosh x", simd=VECTOR)
-unary("cosh", lambda g, x: g * ops.sinh(x), lambda sp, x: sp.cosh(x), "v ⊙ sinh x", simd=VECTOR)
-unary(
-    "tanh",
-    lambda g, ans: g * (1 - ans**2),
-    lambda sp, x: sp.tanh(x),
-    "v ⊙ (1 − tanh² x)",
-    simd=VECTOR,
-)
+unary("arctan", lambda g, x: g / (1 + x**2), lambda sp, x: sp.atan(x), "v / (1 + x²)", twin="atan")
+unary("sinh", lambda g, x: g * ops.cosh(x), lambda sp, x: sp.sinh(x), "v ⊙ cosh x")
+unary("cosh", lambda g, x: g * ops.sinh(x), lambda sp, x: sp.cosh(x), "v ⊙ sinh x")
+unary("tanh", lambda g, ans: g * (1 - ans**2), lambda sp, x: sp.tanh(x), "v ⊙ (1 − tanh² x)")
 unary(
     "arcsinh",
     lambda g, x: g / ops.sqrt(x**2 + 1),
     lambda sp, x: sp.asinh(x),
     "v / √(x² + 1)",
     twin="asinh",
-    simd=VECTOR,
 )
 
 
@@ -218,9 +181,10 @@ unary(
     numpy=np.abs,
     methods=("__abs__",),
     twin="fabs",
+    **PLAIN,
 )
-unary("negative", lambda g: -g, lambda sp, x: -x, "−v", emit=unaryop(ast.USub))
-unary("positive", lambda g: g, lambda sp, x: x, "v")
+unary("negative", lambda g: -g, lambda sp, x: -x, "−v", emit=unaryop(ast.USub), **PLAIN)
+unary("positive", lambda g: g, lambda sp, x: x, "v", **PLAIN)
 
 
 def _index_arithmetic(sign: int):
