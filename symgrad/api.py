@@ -588,6 +588,7 @@ def _jacobian(
     reads = Reads()
     out: list = []
     fwd = source_graph(fn, reads, trees, None, out)
+    given = argnums  # (by argument: a fallback on jacfwd starts again from them)
     argnums, holds = leaf_params(_params(fn), [fwd[p].name for p in fwd.params], trees, argnums)
     params = [fwd[p].name for p in fwd.params]
     wrt = [params[k] for k in argnums]
@@ -618,7 +619,7 @@ def _jacobian(
             except NotDifferentiableError:  # a gradient's loop: the same matrix forward
                 if not isinstance(fn, Compiled):
                     raise
-                return _jacobian(fn, argnums, "jacfwd", single, trees)
+                return _jacobian(fn, given, "jacfwd", single, trees)
             simplify(graphs[-1], [graphs[-1].params[k] for k in argnums] + [graphs[-1].params[-1]])
             mains.append(f"vjp_{fwd.name}" + (f"_{i}" if n_out > 1 else ""))
         seeds = ["the cotangents of its arguments"] * n_out

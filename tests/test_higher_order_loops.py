@@ -9,6 +9,7 @@ import pytest
 
 import symgrad
 from tests.conftest import load_module
+from tests.test_higher_order import numeric_jacobian
 
 RNG = np.random.default_rng(11)
 
@@ -321,6 +322,26 @@ def test_reverse_over_reverse_through_a_loop_is_forward_over_reverse_by_symmetry
     # same matrix as jacfwd's, computed forward over reverse
     J = symgrad.jacrev(symgrad.grad(m.running_product))(x)
     np.testing.assert_allclose(J, H, rtol=1e-10, atol=1e-12)
+
+
+def test_jacrev_of_a_gradient_through_a_loop_with_a_container_before_its_argument(make_fn):
+    """jacrev's fallback on forward over reverse took argnums already counted among the
+    containers' leaves for arguments: d(grad_x)/dp came back for d(grad_x)/dx, or a KeyError."""
+    m = make_fn(
+        """
+        def f(q, x, p):
+            s = 0.0
+            for i in range(2):
+                s = s + q["a"][i] * x[i] ** 3 + q["b"][i] * x[i] * p["c"][i] ** 2
+            return s
+        """
+    )
+    q = {"a": np.array([0.5, 1.5]), "b": np.array([2.0, -1.0])}
+    x, p = np.array([0.3, 0.7]), {"c": np.array([0.4, 0.9])}
+    g = symgrad.grad(m.f, argnums=1)
+    want = numeric_jacobian(lambda x: g(q, x, p), [x], 0)
+    np.testing.assert_allclose(symgrad.jacrev(g, argnums=1)(q, x, p), want, rtol=1e-6)
+    np.testing.assert_allclose(symgrad.hessian(m.f, argnums=1)(q, x, p), want, rtol=1e-6)
 
 
 def test_reverse_over_reverse_through_branches(m):
