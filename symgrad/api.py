@@ -149,6 +149,8 @@ def _key(v: Any) -> Any:
         return (v.shape, v.dtype)
     if type(v) is float:
         return float
+    if isinstance(v, (type, np.dtype)):  # a dtype given as an argument (x.astype(dt)): its own
+        return (type(v), v)
     dtype = getattr(v, "dtype", None)
     if dtype is not None and foreign(v):  # a Dask or CuPy array: its shape is known too
         return (type(v), of_value(v))

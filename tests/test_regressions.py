@@ -636,3 +636,32 @@ def test_stacking_items_of_different_shapes_and_returning_none_are_refused(make_
         symgrad.grad(m.ragged)(x)
     with pytest.raises(symgrad.SymgradError, match="returns None"):
         symgrad.grad(m.nothing)(x)
+
+
+def _cast_by(x, dt):
+    y = (x * 10.0).astype(dt)
+    return np.sum(y * x)
+
+
+def _cast_only(x, dt):
+    y = x.astype(dt)
+    return np.sum(y * y)
+
+
+def test_a_dtype_given_as_an_argument_decides_the_cast_and_its_own_specialisation():
+    """x.astype(dt) of a dt given when the function runs: to an integer dtype, a string or
+    np.dtype one too, nothing flows back through the cast (it flowed as through a float
+    cast); and int, float, np.float32 and np.float64 are told apart by the specialisations'
+    keys (every class had one key: a module for float ran for int)."""
+    x = np.linspace(0.11, 1.0, 5)
+    truth = {"int": np.floor(10 * x), "float": 20 * x}
+    g = symgrad.grad(_cast_by)
+    for dt, kind in [
+        (float, "float"), (int, "int"), ("int64", "int"), (np.dtype("int32"), "int"),
+        ("float64", "float"), (np.float64, "float"), (np.int64, "int"),
+    ]:  # fmt: skip
+        np.testing.assert_allclose(g(x, dt), truth[kind], rtol=1e-12, err_msg=repr(dt))
+        _, tangent = symgrad.jvp(_cast_by, (x, dt), (np.ones(5), None))
+        assert tangent == pytest.approx(np.sum(truth[kind]), rel=1e-12), dt
+    j = symgrad.jit(_cast_only)
+    assert j(x, np.float32).dtype == np.float32 and j(x, np.float64).dtype == np.float64

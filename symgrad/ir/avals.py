@@ -170,6 +170,8 @@ def of_value(v: Any, static: bool = False) -> Aval | None:
         return Aval((len(v),), np.dtype(int), TUPLE, v)
     if isinstance(v, type) and (v in (bool, int, float, complex) or issubclass(v, np.generic)):
         return of_dtype(np.dtype(v), v)
+    if isinstance(v, np.dtype) and v.isnative:  # np.dtype("int64"): its scalar type's
+        return of_dtype(v)
     return None
 
 

@@ -82,12 +82,20 @@ _emit_astype.method = "astype"  # its spelling on an array (`symgrad.passes.meth
 
 
 def _astype_vjp(g, a, dtype):
-    """v, or nothing for a cast to an integer or boolean type (dtype known when compiling)."""
+    """v, or nothing for a cast to an integer or boolean type: decided when compiling where
+    the dtype is known then, else when it runs (`_inexact`)."""
     if is_const(dtype) and not is_none(dtype):
         kind = np.dtype(value_of(dtype)).kind
         if kind in "biu":
             return ops.zeros_like(a)
-    return g
+        return g
+    return ops.where(_inexact(dtype), g, 0.0)
+
+
+def _inexact(dtype):
+    """Whether a dtype given when the function runs (`x.astype(dt)`) is a float or complex
+    one: 0.5 cast to it is 0.5 (an integer's 0, a bool's True)."""
+    return ops.equal(ops.astype(0.5, dtype), 0.5)
 
 
 def _astype_aval(ins: dict, attrs: dict):
@@ -104,7 +112,8 @@ def _astype_jvp(t, a, dtype):
     if is_const(dtype) and not is_none(dtype):
         if np.dtype(value_of(dtype)).kind in "biu":
             return ops.zeros_like(a)
-    return ops.astype(t, dtype)
+        return ops.astype(t, dtype)
+    return ops.astype(ops.where(_inexact(dtype), t, 0.0), dtype)
 
 
 defrule(
