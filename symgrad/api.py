@@ -753,8 +753,14 @@ def run_on_copies(fun: Callable, args) -> Any:
     """`fun(*args)` on copies of the array arguments (and of containers' arrays): a function
     that changes its arguments in place (`x += 1`) leaves the caller's as they were, as the
     emitted code does."""
+    return fun(*copies(args))
+
+
+def copies(args) -> tuple:
+    """The arguments with each array (a container's too) copied: what a `vjp_fn` or an
+    `f_jvp` holds, so that the caller changing an array in place later changes nothing."""
     copied = lambda a: a.copy() if isinstance(a, np.ndarray) else a  # noqa: E731
-    return fun(*(tree.map(copied, a) if tree.is_tree(a) else copied(a) for a in args))
+    return tuple(tree.map(copied, a) if tree.is_tree(a) else copied(a) for a in args)
 
 
 def as_tuple(what: str, value: Any, example: str) -> tuple:
@@ -1236,6 +1242,7 @@ def vjp(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Derivativ
     None. fun may return a container: ct then has its structure.
     """
     floats = tuple(k for k, v in enumerate(primals) if differentiable(v))
+    primals = copies(primals)  # (the point vjp_fn differentiates at, as it is now)
     out = run_on_copies(fun, primals)
     if not floats:
         raise NotDifferentiableError(f"vjp of {fun.__qualname__}: no float argument")

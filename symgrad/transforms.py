@@ -26,6 +26,7 @@ from symgrad.api import (
     _run,
     _static,
     as_tuple,
+    copies,
     grad,
     inlined,
     run_on_copies,
@@ -217,8 +218,11 @@ def linearize(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Der
     """`(fun(*primals), f_jvp)` where `f_jvp(*tangents)` is `jvp(fun, primals, tangents)[1]`.
 
     `f_jvp` has `.source` (the emitted forward-mode module, differentiating every float argument)
-    and `.graph`. Unlike JAX's, it runs the forward computation again on each call.
+    and `.graph`. Unlike JAX's, it runs the forward computation again on each call, at the
+    primals as they were given (copies: changing an array in place later changes nothing),
+    reading the globals its function reads as they are then.
     """
+    primals = copies(primals)
     out = run_on_copies(fun, primals)
     floats = tuple(k for k, p in enumerate(primals) if differentiable(p))
     if not floats:

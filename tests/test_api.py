@@ -393,3 +393,20 @@ def test_a_module_for_any_shapes_gives_floats_for_an_integer_argument(make_fn):
     np.testing.assert_allclose(module.grad_f(np.zeros(3), np.ones(3)), 1.0)
     g = module.grad_f(np.arange(3), np.ones(3))
     assert g.dtype == np.float64 and np.allclose(g, np.cos(np.arange(3)))
+
+
+def _cubed_sin(x):
+    return np.sin(x) * x**2
+
+
+def test_vjp_fn_and_f_jvp_keep_the_point_they_were_made_at():
+    """An array the caller changes in place after vjp() or linearize() changes neither vjp_fn
+    nor f_jvp: they differentiate at the primals as given (they read the caller's array)."""
+    x = np.linspace(0.2, 1.1, 4)
+    want = np.cos(x) * x**2 + 2 * x * np.sin(x)  # the diagonal Jacobian at x
+    x_held = x.copy()
+    _, vjp_fn = symgrad.vjp(_cubed_sin, x_held)
+    _, f_jvp = symgrad.linearize(_cubed_sin, x_held)
+    x_held[:] = 0.5
+    np.testing.assert_allclose(vjp_fn(np.ones(4))[0], want, rtol=1e-12)
+    np.testing.assert_allclose(f_jvp(np.ones(4)), want, rtol=1e-12)
