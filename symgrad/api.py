@@ -720,7 +720,19 @@ def _params(fn: Callable) -> list[str]:
     return list(signature(fn).parameters)
 
 
+def refuse_matrices(fn: Callable, values) -> None:
+    """An np.matrix argument is refused: its * and ** are matrix products."""
+    for name, v in zip(_params(fn), values):
+        if isinstance(v, np.matrix):
+            raise SymgradError(
+                f"{fn.__qualname__}: argument {name!r} is an np.matrix, whose * and ** are "
+                "matrix products where symgrad's code computes NumPy arrays' elementwise ones",
+                hint=f"Pass np.asarray({name}).",
+            )
+
+
 def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) -> None:
+    refuse_matrices(fn, values)
     names = _params(fn)
     for k in argnums:
         v = values[k]

@@ -29,6 +29,7 @@ from symgrad.api import (
     copies,
     grad,
     inlined,
+    refuse_matrices,
     run_on_copies,
     signature_key,
     specialised,
@@ -65,6 +66,7 @@ def _paired(fun: Callable, primals, tangents) -> tuple[tuple, tuple]:
             f"{len(tangents)} tangents (give one tangent per positional argument; None for "
             "those not differentiated)"
         )
+    refuse_matrices(fun, primals)
     return primals, tangents
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import symgrad
+from tests.conftest import BACKENDS
 
 SOURCE = """
 def loop_alias(x):
@@ -1048,3 +1049,24 @@ def test_an_entry_kept_in_a_name_while_its_array_changes(make_fn, backend):
         symgrad.check_grads(f, (x,), modes=("rev", "fwd"), backend=backend)
     with pytest.raises(symgrad.UnsupportedSyntaxError, match=r"A\[\.\.\.\] .*a view"):
         symgrad.grad(m.row_kept_then_set, backend=backend)(x)
+
+
+def _adds_into_its_argument(x, y):
+    x += y
+    return np.sum(x * y)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_arguments_sharing_memory_with_one_changed_in_place_are_refused_when_run(backend):
+    """`x += y` of an argument x, called as f(a, a): Python's update changes y too (56.0),
+    symgrad's new array does not (it gave 28.0, silently). The module checks, when it runs,
+    that no other argument shares x's memory; apart, the value is Python's."""
+    a, b = np.arange(1.0, 4.0), np.arange(2.0, 5.0)
+    for transform in (symgrad.jit, symgrad.grad, symgrad.value_and_grad):
+        with pytest.raises(symgrad.SymgradError, match="shares its memory"):
+            transform(_adds_into_its_argument, backend=backend)(a, a)
+        with pytest.raises(symgrad.SymgradError, match="shares its memory"):
+            transform(_adds_into_its_argument, backend=backend)(a, a[::-1])
+    assert symgrad.jit(_adds_into_its_argument, backend=backend)(a, b) == 49.0
+    np.testing.assert_allclose(symgrad.grad(_adds_into_its_argument)(a, b), b)
+    np.testing.assert_array_equal(a, np.arange(1.0, 4.0))  # (the caller's array as it was)

@@ -19,7 +19,7 @@ from symgrad.checks.examples import example_function, parse_example, sample
 from symgrad.emit.codegen import _helper_functions
 from symgrad.frontend import lower
 from symgrad.frontend.reads import Reads
-from symgrad.ir.avals import ARRAY, DTYPE, PYTHON, SCALAR, TUPLE, Aval, broadcast, of_value
+from symgrad.ir.avals import ARRAY, DTYPE, INDICES, PYTHON, SCALAR, TUPLE, Aval, broadcast, of_value
 from symgrad.passes import reverse
 from symgrad.passes.avals import infer, may_decide_shapes
 from symgrad.rules import RULES
@@ -67,7 +67,13 @@ def assert_matches(aval: Aval, value, what: str) -> None:
         PYTHON: lambda v: isinstance(v, (bool, int, float)),
         TUPLE: lambda v: isinstance(v, tuple),
         DTYPE: lambda v: isinstance(v, (type, np.dtype)),  # np.float32, or x.dtype's value
+        INDICES: lambda v: isinstance(v, tuple) and len(v) == len(aval.parts),
     }
+    if aval.kind == INDICES:  # a tuple of index arrays (np.triu_indices'): each its part's
+        assert kinds[INDICES](value), f"{what}: {aval} is not {value}"
+        for k, (part, array) in enumerate(zip(aval.parts, value)):
+            assert_matches(part, array, f"{what}, array {k}")
+        return
     if aval.kind is not None:
         assert kinds[aval.kind](value), f"{what}: {aval} is not {type(value).__name__}"
     shape = value if aval.kind == TUPLE else () if aval.kind == DTYPE else np.shape(value)

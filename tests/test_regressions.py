@@ -665,3 +665,19 @@ def test_a_dtype_given_as_an_argument_decides_the_cast_and_its_own_specialisatio
         assert tangent == pytest.approx(np.sum(truth[kind]), rel=1e-12), dt
     j = symgrad.jit(_cast_only)
     assert j(x, np.float32).dtype == np.float32 and j(x, np.float64).dtype == np.float64
+
+
+def _elementwise_square(A):
+    return np.sum(A * A)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_an_np_matrix_argument_is_refused():
+    """np.matrix's * is a matrix product: the module's elementwise code gave another value
+    (silently, for a square one)."""
+    m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    for transform in (symgrad.grad, symgrad.jit, symgrad.jacfwd, symgrad.hessian):
+        with pytest.raises(symgrad.SymgradError, match="np.asarray"):
+            transform(_elementwise_square)(m)
+    with pytest.raises(symgrad.SymgradError, match="np.asarray"):
+        symgrad.jvp(_elementwise_square, (m,), (np.ones((2, 2)),))

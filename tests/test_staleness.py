@@ -120,6 +120,18 @@ def test_a_source_file_edited_after_import_is_refused(make_fn):
     assert value == mod.f(x) and np.allclose(gradient, 3 * x**2)
 
 
+@pytest.mark.parametrize("old, new", [("0.0", "-0.0"), ("(1, 2.0)", "(1.0, 2)"), ("2", "2.0")])
+def test_an_edit_to_a_constant_equal_in_python_is_an_edit(make_fn, old, new):
+    """0.0 == -0.0 and (1, 2.0) == (1.0, 2): an edit between them was missed, and symgrad
+    compiled the file's text where Python ran the old code (arctan2's sign flipped)."""
+    body = "def f(x):\n    return np.sum(np.arctan2({0}, x) * np.sum({0}))\n"
+    mod = make_fn(body.format(old))
+    with open(mod.__file__, "w") as out:
+        out.write("import numpy as np\n\n" + body.format(new))
+    with pytest.raises(symgrad.SymgradError, match="not the code it runs"):
+        symgrad.jit(mod.f)(-x)
+
+
 def test_closures_and_methods_read_their_own_source(make_fn):
     mod = make_fn(
         """

@@ -355,6 +355,8 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
     if not owned(graph, old.id):  # if an ndarray, still the argument's (or a view's) memory
         graph[new.id].attrs["owned"] = False
     base = base_of(graph, old.id)
+    if graph[base].op == "param" and not isinstance(lw.env, BodyEnv):
+        _checked_apart(lw, base, f"`{name} {op}= ...` ({where_in(lw.src.locate(where))})")
     bases = sorted(bases_of(graph, old.id))  # base, and a loop result's initial view
     reason = unsure(lw, old.id, new)
     for b in bases:  # (what a loop's result may be, if it ran no iteration, may be unsure)
@@ -527,6 +529,20 @@ def checked_entry(graph: Graph, value: Value, what: str | None = None) -> None:
         what += f" ({where_in(loc)})"
     check = add_bound(graph, RULES["check_entry"], {"v": value, "what": what}, loc)
     graph.checks.append(check)
+
+
+def _checked_apart(lw: _Lowerer, param: int, what: str) -> None:
+    """An argument the function may change in place (`x += v`: an ndarray's update, which
+    symgrad makes a new value): the module checks, when it runs, that no other argument
+    shares its memory (`f(a, a)`), whose value Python's update would change too, once."""
+    graph = lw.graph
+    others = [Value(p) for p in graph.params if p != param]
+    if not others or any(
+        graph[c].op == "check_apart" and graph[c].inputs[0] == param for c in graph.checks
+    ):
+        return
+    values = {"x": Value(param), "others": others, "what": what}
+    graph.checks.append(add_bound(graph, RULES["check_apart"], values, graph[param].loc))
 
 
 def where_in(loc) -> str:

@@ -220,9 +220,21 @@ def _same(a: types.CodeType, b: types.CodeType) -> bool:
         if isinstance(x, types.CodeType) and isinstance(y, types.CodeType):
             if not _same(x, y):
                 return False
-        elif type(x) is not type(y) or x != y and x == x:
+        elif not _same_constant(x, y):
             return False
     return True
+
+
+def _same_constant(x, y) -> bool:
+    """Constants alike in type and value, -0.0 and 0.0 told apart, NaN like NaN, a tuple's
+    items alike one by one (`(1, 2.0)` is not `(1.0, 2)`)."""
+    if type(x) is not type(y):
+        return False
+    if isinstance(x, (float, complex)):
+        return repr(x) == repr(y)
+    if type(x) is tuple:
+        return len(x) == len(y) and all(_same_constant(a, b) for a, b in zip(x, y))
+    return x == y
 
 
 _JUMPS = set(dis.hasjrel) | set(dis.hasjabs)

@@ -490,6 +490,7 @@ defrule(
     **{**EW, "scalar": "{1} if {0} else {2}"},  # np.where of numbers is a 0-d array, which
     # a loop compiled whole does not take for a number (`x[1] += np.where(c, 0.0, t)`)
     jit=lambda ins, attrs: any(a is not None and a.rank for a in ins.values()),
+    route=lambda condition, *xy: None if xy else ("nonzero", (condition,), {}),  # np.where(c)
 )
 
 

@@ -59,6 +59,19 @@ def _check_entry(v, what=""):
         raise ValueError(f"symgrad: {_entry_view(what, np.shape(v))}")
 
 
+def _check_apart(x, others, what=""):
+    """An argument x the function changes in place (`x += v`), which symgrad computes as a new
+    value: no other argument may share its memory, whose value Python's update changes too."""
+    if type(x) is np.ndarray and any(
+        type(o) is np.ndarray and np.may_share_memory(x, o) for o in others
+    ):
+        raise ValueError(
+            f"symgrad: {what} changes an argument in place, and another argument shares its "
+            "memory: Python's result then depends on the update, which symgrad's code (a new "
+            "array) does not share. Pass a copy of one of them."
+        )
+
+
 def _entry_view(what, shape):
     """Why an entry read by ints that is a row of a matrix is refused (`_check_entry`)."""
     return (

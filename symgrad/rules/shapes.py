@@ -442,6 +442,15 @@ defrule(
     math="raises unless the entry read is 0-d (a number, not a view)",
 )
 defrule(
+    "check_apart",
+    "x, [others], what=''",
+    call("_check_apart"),
+    helper=runtime._check_apart,
+    nondiff=True,
+    value_feeds=(),
+    math="raises if another argument shares memory with x, which the function updates in place",
+)
+defrule(
     "flip",
     "m, axis=None",
     call("np.flip"),
