@@ -575,3 +575,44 @@ def test_vectorised_numpy_functions_of_large_arrays_stay_numpys(simd, make_fn, m
         fused = _fused_ops(compiled.graph)
         assert ("exp" in fused or "tanh" in fused) is not vectorised, compiled.source
         assert "@numba.njit(" in compiled.source  # the work around them still compiled
+
+
+NUMBERS_AS_NUMPY = """
+    def wraps(k):
+        return np.sum(k * 3 + k // 2)
+
+    def wraps_below(x, k):
+        return np.sum(x * (k - 1))
+
+    def inverse_square(x):
+        return np.sum(x ** -2 + x)
+
+    def windows(x, w):
+        out = np.zeros(len(x) - 2)
+        for i in range(len(x) - 2):
+            out[i] = np.sum(x[i : i + 3] * w)
+        return np.sum(out ** 2)
+    """
+
+
+def test_compiled_numbers_compute_as_numpys(make_fn):
+    """uint8 arithmetic wraps at 256 (Numba computes in int64: 919 for 151), an int beside
+    uint64 values is a uint64 (Numba's mix is a float64: `k - 1` at 0 gave 0, not 2**64 - 1),
+    a float to a negative int power at 0 is inf (Numba's raised ZeroDivisionError), and a
+    float32 window's total adds up in float32 (it added in float64)."""
+    m = make_fn(NUMBERS_AS_NUMPY)
+    k = np.array([1, 2, 3, 252, 5], dtype=np.uint8)
+    assert symgrad.jit(m.wraps, backend="numba")(k) == m.wraps(k) == 151
+    x, k64 = np.ones(3), np.array([0, 1, 2], dtype=np.uint64)
+    assert symgrad.jit(m.wraps_below, backend="numba")(x, k64) == m.wraps_below(x, k64)
+    g = symgrad.grad(m.wraps_below, backend="numba")(x, k64)
+    np.testing.assert_array_equal(g, (k64 - 1).astype(float))
+    x = np.array([0.0, 1.0, 2.0])
+    with np.errstate(divide="ignore"):
+        assert symgrad.jit(m.inverse_square, backend="numba")(x) == np.inf
+        g = symgrad.grad(m.inverse_square, backend="numba")(x)
+    np.testing.assert_array_equal(g, [-np.inf, -1.0, 0.75])
+    x32 = np.linspace(0.1, 0.9, 8, dtype=np.float32)
+    w32 = np.array([0.3, -0.2, 0.7], dtype=np.float32)
+    value, _ = symgrad.value_and_grad(m.windows, backend="numba")(x32, w32)
+    assert value == m.windows(x32, w32)

@@ -681,3 +681,20 @@ def test_an_np_matrix_argument_is_refused():
             transform(_elementwise_square)(m)
     with pytest.raises(symgrad.SymgradError, match="np.asarray"):
         symgrad.jvp(_elementwise_square, (m,), (np.ones((2, 2)),))
+
+
+def _sqrt_where_positive(x):
+    return np.sum(np.where(x > 0, np.sqrt(x), 0.0))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_masked_cotangent_of_float32_keeps_the_branch_not_taken_out(backend):
+    """`where(c, 1.0, 0.0) * (0.5 / sqrt(x))`: at x < 0 the mask's 0 times the NaN of the branch
+    np.where did not take was NaN in float32 (float64 wrote `where(c, 0.5 / sqrt(x), 0.0)`)."""
+    x = np.array([0.5, -0.3, 1.2])
+    want = np.where(x > 0, 0.5 / np.sqrt(np.abs(x)), 0.0)
+    for dtype in (np.float64, np.float32):
+        with np.errstate(invalid="ignore"):
+            g = symgrad.grad(_sqrt_where_positive, backend=backend)(x.astype(dtype))
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g, want, rtol=1e-6)

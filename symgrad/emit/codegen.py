@@ -41,6 +41,20 @@ def _a_python_number(aval) -> bool:
     return kind in ("i", "u", "f") and aval.kind == PYTHON
 
 
+def _wrapped(expr: ast.expr, aval, number: bool) -> ast.expr:
+    """In compiled code, an elementwise result of an integer dtype narrower than 64 bits cast
+    to it (`np.uint8(k * 3)`, an array's by `.astype`; `number`: a loop nest's, always a
+    number): Numba computes on narrow ints in int64, so `k * 3` of a uint8 k did not wrap at
+    256 there as it does in NumPy."""
+    dtype = aval.dtype if isinstance(aval, Aval) else None
+    if dtype is None or dtype.kind not in "iu" or dtype.itemsize >= 8:
+        return expr
+    cast = dotted(f"np.{dtype.name}")
+    if number or aval.shape == ():
+        return ast.Call(cast, [expr], [])
+    return ast.Call(ast.Attribute(expr, "astype", ast.Load()), [cast], [])
+
+
 def _always_inline(op: str) -> bool:
     return op == "const" or RULES[op].inline
 
@@ -285,15 +299,19 @@ class _Writer:
                     ast.List([self.expr(i) for i in node.inputs[pos : pos + n]], ast.Load())
                 )
                 pos += n
-        return self.spell(rule, args, node.attrs)
+        out = self.spell(rule, args, node.attrs)
+        if (self.kernels.inside or self.compiled) and rule.shape == "elementwise":
+            return _wrapped(out, node.aval, number=self.compiled)
+        return out
 
     def _operand(self, node, k: int, i: int) -> ast.expr:
         """Input i of node as its k-th parameter: in compiled code, a Python number (a constant,
         or an argument or value known to be one) in elementwise work on float32 (float16)
         values as a number of that dtype, which NumPy gives it (`0.5 * y` of a float32 y is
         float32 in NumPy, float64 in Numba; `y > 0.1` and `y > c` compare in float32 in NumPy,
-        in float64 in Numba); an int exponent stays an int. (Numba computes on narrow ints in
-        int64, whatever the number: `k + 1` of a uint8 k does not wrap at 256 there.)"""
+        in float64 in Numba), and an int beside uint64 values a uint64 (Numba's mix is a
+        float64: `k - 1` of a uint64 k at 0 did not wrap); an int exponent stays an int, but a
+        negative one of a float is a float. (Narrow ints: `_wrapped`.)"""
         arg, source = self.expr(i), self.graph[i]
         if not (self.kernels.inside or self.compiled):
             return arg
@@ -302,18 +320,33 @@ class _Writer:
                 return arg
         elif not _a_python_number(source.aval):
             return arg
-        if RULES[node.op].shape != "elementwise" or node.op == "power" and k == 1:
+        if node.op == "power" and k == 1:  # an int exponent stays an int, but a negative
+            value = source.attrs.get("value") if source.op == "const" else None  # one of a
+            base = self.graph[node.inputs[0]].aval  # float: Numba's raises at 0 (NumPy: inf)
+            negative = type(value) is int and value < 0
+            floating = isinstance(base, Aval) and base.dtype is not None and base.dtype.kind == "f"
+            return literal(float(value)) if negative and floating else arg
+        if RULES[node.op].shape != "elementwise":
             return arg
-        floats = {  # the other operands' float dtypes (not a mask's: `where(c, x, 0.0)`)
+        others = {  # the other operands' dtypes (not a mask's: `where(c, x, 0.0)`)
             a.dtype
             for j in node.inputs
             if j != i and isinstance(a := self.graph[j].aval, Aval) and a.dtype is not None
-            if a.kind != PYTHON and a.dtype.kind == "f"  # (a Python float takes the other's)
+            if a.kind != PYTHON and a.dtype.kind in "fu"  # (a Python float takes the other's)
         }
-        if len(floats) != 1:
+        if len(others) != 1:
             return arg
-        (dtype,) = floats
-        return arg if dtype.itemsize >= 8 else ast.Call(dotted(f"np.{dtype.name}"), [arg], [])
+        (dtype,) = others
+        if dtype.kind == "u":  # an int beside uint64 values: uint64 (Numba's mix: float64)
+            if source.op == "const":
+                integer = type(source.attrs["value"]) is int
+            else:
+                integer = source.aval.dtype.kind == "i"
+            if dtype.itemsize < 8 or not integer:
+                return arg
+        elif dtype.itemsize >= 8:
+            return arg
+        return ast.Call(dotted(f"np.{dtype.name}"), [arg], [])
 
     def spell(self, rule, args: list[ast.expr], attrs: dict) -> ast.expr:
         """A primitive applied to `args`, as NumPy code."""

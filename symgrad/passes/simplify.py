@@ -368,9 +368,10 @@ class _Rewriter:
         """(c, k, v) for a value `where(c, v, 0)` (k = 1: the zero is the second branch; `v *
         (a > b)` is one, c the comparison) or `where(c, 0, v)` (k = 0) of a backward pass that
         the products and negations that read it may each take apart (`masked_product`), or,
-        with `alone_by`, that only that node reads; else None. A number v only in a function
-        whose floats are all float64 (`v * d` takes d's dtype, where `where(c, v, 0)` is a
-        float64 array)."""
+        with `alone_by`, that only that node reads; else None. (Of a number v, `where(c, v *
+        d, 0)` takes d's dtype where `where(c, v, 0) * d` of a float32 d was float64: the
+        gradient is cast to its argument's dtype in either case, and a float32 NaN of the
+        branch not taken no longer reaches it.)"""
         g = self.g
         w = g[nid]
         if w.op not in ("where", "multiply") or not w.backward or nid in g.outputs:
@@ -388,7 +389,7 @@ class _Rewriter:
         c, *branches = w.inputs
         for zero in (1, 0):
             v = branches[1 - zero]
-            if _number(g, branches[zero]) == 0 and (_number(g, v) is None or self.float64):
+            if _number(g, branches[zero]) == 0:
                 return c, zero, v
         return None
 

@@ -63,8 +63,8 @@ class Fold:
             first = "np.inf" if self.start > 0 else "-np.inf"
         else:
             first = repr(float(self.start)) if kind == "f" else repr(int(self.start))
-        if shape is None:
-            return first
+        if shape is None:  # (a float32 total adds in float32, as NumPy's sum does)
+            return first if dtype in ("np.float64", "np.int64") else f"{dtype}({first})"
         if self.start == 0:
             return f"np.zeros({shape}, {dtype})"
         return f"np.full({shape}, {first}, {dtype})"
