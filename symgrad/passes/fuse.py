@@ -39,9 +39,13 @@ nothing reads (read by another nest for their shape alone) are dropped.
 
 Where NumPy runs its AVX-512 loops on this CPU (`numpy_simd`), an elementwise function it
 computes with them (`Rule.simd`: exp, log, tanh, ...) on an array of `SIMD_MIN` entries or more
-joins no cluster outside loop bodies: NumPy's call computes it 4-70x faster than a nest calling
-the C library per entry (Numba from PyPI has no vectorised math library), and the work around it
-still runs in nests.
+is left to NumPy outside loop bodies: its call computes it 4-70x faster than a nest calling the
+C library per entry (Numba from PyPI has no vectorised math library), and the work around it
+still runs in nests. That holds where the clusters without such functions make at most one more
+array for each function left out of a nest (a logsumexp's `np.exp(x - a)`: its array is made
+anyway; measured, one thread, 640,000 entries: 1.0 against 9.0 ms); where they would make
+many (the elementwise chain's gradient, one pass without them, five arrays more with them: 61
+against 49 ms), the nests compute them.
 
 A loop's results added into slices of an array of zeros made for them are added in the loop
 itself where no nest takes the updates in (`symgrad.passes.absorb`). Each cluster becomes one
@@ -72,25 +76,15 @@ def fuse(graph: Graph, body: bool = False, added=frozenset(), apart=frozenset())
     loops and branches own (`body`; `added`: the values a loop's step adds into its running
     cotangents or carried arrays; `apart`: the additions into carried arrays, `summed`, which
     join no cluster); returns graph."""
-    plain: set[int] = set()  # nodes of clusters reading slices not worth a loop: work alone
-    while True:
-        found, sparse = _clusters(graph, plain, apart, body), set()
-        for members, _, roles in found:
-            if roles and not _dense(graph, members, roles):
-                sparse |= set(members)
-        if not sparse:
-            break
-        plain |= sparse
+    found = _worth(graph, _found(graph, apart, False), body, added)
+    vectorised = [n.id for n in graph.nodes() if not body and _vectorised_node(graph, n)]
+    if vectorised:  # left to NumPy where that makes at most one more array for each
+        split = _worth(graph, _found(graph, apart, True), body, added)
+        taken = {m for members, _, _ in found for m in members} & set(vectorised)
+        if _made(graph, split) - _made(graph, found) <= len(taken):
+            found = split
     for members, folds, roles in found:
-        work = len(folds) + sum(1 for m in members if m not in roles and graph[m].op != "const")
-        if roles:  # slices read or updated, arrays filled: worth a loop with any work
-            worth = work >= 1
-        else:
-            worth = work >= 2 and (folds or not body)
-            worth = worth or not folds and _all_added(graph, members, added)
-            worth = worth or not body and work == 1 and _broadcasts(graph, members)
-        if worth:
-            rewrite(graph, members, folds, roles)
+        rewrite(graph, members, folds, roles)
     for node in list(graph.nodes()):
         if node.op == "fused" and "frames" in node.attrs:
             prune(graph, node)
@@ -106,6 +100,49 @@ def fuse(graph: Graph, body: bool = False, added=frozenset(), apart=frozenset())
             for sub in subgraphs(node):
                 fuse(sub, body=True, added=_added(node) if node.op == "loop_vjp" else frozenset())
     return graph
+
+
+def _found(graph: Graph, apart: frozenset, vectorised: bool) -> list:
+    """The clusters (`_clusters`), those reading slices sparsely (`_dense`) made work alone."""
+    plain: set[int] = set()  # nodes of clusters reading slices not worth a loop: work alone
+    while True:
+        found, sparse = _clusters(graph, plain, apart, vectorised), set()
+        for members, _, roles in found:
+            if roles and not _dense(graph, members, roles):
+                sparse |= set(members)
+        if not sparse:
+            return found
+        plain |= sparse
+
+
+def _worth(graph: Graph, found: list, body: bool, added: frozenset) -> list:
+    """The clusters worth a loop."""
+    out = []
+    for members, folds, roles in found:
+        work = len(folds) + sum(1 for m in members if m not in roles and graph[m].op != "const")
+        if roles:  # slices read or updated, arrays filled: worth a loop with any work
+            worth = work >= 1
+        else:
+            worth = work >= 2 and (folds or not body)
+            worth = worth or not folds and _all_added(graph, members, added)
+            worth = worth or not body and work == 1 and _broadcasts(graph, members)
+        if worth:
+            out.append((members, folds, roles))
+    return out
+
+
+def _made(graph: Graph, found: list) -> int:
+    """How many arrays the graph's code makes with these clusters as loop nests: a value of a
+    nest read outside it, or one NumPy computes."""
+    of = {m: k for k, (members, _, _) in enumerate(found) for m in members}
+    count = 0
+    for node in graph.nodes():
+        if not (isinstance(node.aval, Aval) and node.aval.kind == ARRAY) or node.op == "param":
+            continue
+        c = of.get(node.id)
+        read = node.id in graph.outputs or any(of.get(u, -1) != c for u in graph.users(node.id))
+        count += c is None or read
+    return count
 
 
 SHORT_RUN_MAX = 64  # entries: see _broadcasts
@@ -250,6 +287,11 @@ def _elementwise(graph: Graph, node, vectorised: bool = False) -> tuple[int, ...
     return None if vectorised and _vectorised(rule, node.aval) else shape
 
 
+def _vectorised_node(graph: Graph, node) -> bool:
+    """Whether a loop nest could compute the node, but NumPy much faster (`_vectorised`)."""
+    return _elementwise(graph, node) is not None and _vectorised(RULES[node.op], node.aval)
+
+
 def _vectorised(rule, aval: Aval) -> bool:
     """Whether NumPy computes the rule on an array of this Aval much faster than a loop nest
     (`Rule.simd`, on a CPU it runs those loops on: `numpy_simd`; from `SIMD_MIN` entries)."""
@@ -388,18 +430,18 @@ class _Clusters:
 
 
 def _clusters(
-    graph: Graph, plain=frozenset(), apart=frozenset(), body: bool = False
+    graph: Graph, plain=frozenset(), apart=frozenset(), vectorised: bool = False
 ) -> list[tuple[list[int], list[int], dict]]:
-    """Each cluster worth a loop: (its members, its folds, the roles of its members other
-    than elementwise work), in graph order; the nodes in `plain` join as elementwise work
-    alone, if at all, those in `apart` none; outside loop bodies (`body`), nodes NumPy
-    computes much faster (`_vectorised`) none."""
+    """Each cluster: (its members, its folds, the roles of its members other than
+    elementwise work), in graph order; the nodes in `plain` join as elementwise work alone,
+    if at all, those in `apart` none; with `vectorised`, nodes NumPy computes much faster
+    (`_vectorised`) none."""
     cl = _Clusters(graph)
     for node in graph.nodes():
         if node.id in apart:
             continue
         kind = None if node.id in plain else role(graph, node)
-        kind = kind or (ELEMENTWISE if _elementwise(graph, node, not body) else None)
+        kind = kind or (ELEMENTWISE if _elementwise(graph, node, vectorised) else None)
         numbers = kind is None and node.id not in plain and _on_numbers(graph, node)
         kind = ELEMENTWISE if numbers else kind
         if kind == VIEW:  # joins the cluster of the value it reads, if any (`stencils`)
