@@ -38,10 +38,10 @@ from the first index and one computing the cotangents from the last. Results of 
 nothing reads (read by another nest for their shape alone) are dropped.
 
 Where NumPy runs its AVX-512 loops on this CPU (`numpy_simd`), an elementwise function it
-computes with them (`Rule.simd`: exp, log, tanh, ...) on an array of `SIMD_MIN` entries or more
-is left to NumPy outside loop bodies: its call computes it 4-70x faster than a nest calling the
-C library per entry (Numba from PyPI has no vectorised math library), and the work around it
-still runs in nests. That holds where the clusters without such functions make at most one more
+computes with them (`Rule.simd`: exp, log, tanh, ...) on an array is left to NumPy outside loop
+bodies, at any size (`_vectorised`): its call computes it 4-70x faster than a nest calling the C
+library per entry (Numba from PyPI has no vectorised math library), and the work around it still
+runs in nests. That holds where the clusters without such functions make at most one more
 array for each function left out of a nest (a logsumexp's `np.exp(x - a)`: its array is made
 anyway; measured, one thread, 640,000 entries: 1.0 against 9.0 ms); where they would make
 many (the elementwise chain's gradient, one pass without them, five arrays more with them: 61
@@ -294,14 +294,12 @@ def _vectorised_node(graph: Graph, node) -> bool:
 
 def _vectorised(rule, aval: Aval) -> bool:
     """Whether NumPy computes the rule on an array of this Aval much faster than a loop nest
-    (`Rule.simd`, on a CPU it runs those loops on: `numpy_simd`; from `SIMD_MIN` entries)."""
-    return aval.dtype.name in rule.simd and math.prod(aval.shape) >= SIMD_MIN and numpy_simd()
-
-
-SIMD_MIN = 512  # entries: from this size NumPy's vectorised np.exp of an array, as a call of
-# its own, beats a loop nest's per-entry C library call (measured, one thread, float64 and
-# float32: `np.exp(x - a)` and its sum 6.5 us in the nest, 4.0 us as NumPy calls at 1024
-# entries, 21 against 6.7 us at 4096; the nest ahead below 256)
+    (`Rule.simd`, on a CPU it runs those loops on: `numpy_simd`), at any size: a nest's text,
+    and so its machine code, serves every length (measured, one thread: `np.exp(x - a)` and
+    its sum 6.5 us in a nest, 4.0 us as NumPy calls at 1024 entries, 21 against 6.7 us at
+    4096; at 16 entries 1.1 against 1.9 us, which costs less than compiling other nests anew
+    for each size: a second or so in the first call)."""
+    return aval.dtype.name in rule.simd and numpy_simd()
 
 
 @functools.cache
