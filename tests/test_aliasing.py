@@ -1068,5 +1068,7 @@ def test_arguments_sharing_memory_with_one_changed_in_place_are_refused_when_run
         with pytest.raises(symgrad.SymgradError, match="shares its memory"):
             transform(_adds_into_its_argument, backend=backend)(a, a[::-1])
     assert symgrad.jit(_adds_into_its_argument, backend=backend)(a, b) == 49.0
+    c = np.arange(1.0, 7.0)  # views of one array whose entries do not overlap: Python's value
+    assert symgrad.jit(_adds_into_its_argument, backend=backend)(c[::2], c[1::2]) == 100.0
     np.testing.assert_allclose(symgrad.grad(_adds_into_its_argument)(a, b), b)
     np.testing.assert_array_equal(a, np.arange(1.0, 4.0))  # (the caller's array as it was)

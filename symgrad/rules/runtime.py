@@ -63,7 +63,7 @@ def _check_apart(x, others, what=""):
     """An argument x the function changes in place (`x += v`), which symgrad computes as a new
     value: no other argument may share its memory, whose value Python's update changes too."""
     if type(x) is np.ndarray and any(
-        type(o) is np.ndarray and np.may_share_memory(x, o) for o in others
+        type(o) is np.ndarray and np.shares_memory(x, o) for o in others
     ):
         raise ValueError(
             f"symgrad: {what} changes an argument in place, and another argument shares its "
