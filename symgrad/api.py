@@ -551,7 +551,7 @@ def _derivative(
             )
         except NotDifferentiableError:  # a gradient's loop: forward over reverse, by symmetry
             second = isinstance(fn, Compiled) and not isinstance(fn.fn, Compiled)
-            if not (second and kind in ("grad", "vjp") and not out):
+            if not (second and kind in ("grad", "value_and_grad", "vjp") and not out):
                 raise
             at = fn.argnums[0]
             if trees:  # the inner gradient's argument: a float among the containers' leaves

@@ -344,6 +344,26 @@ def test_jacrev_of_a_gradient_through_a_loop_with_a_container_before_its_argumen
     np.testing.assert_allclose(symgrad.hessian(m.f, argnums=1)(q, x, p), want, rtol=1e-6)
 
 
+def test_value_and_grad_of_a_gradient_through_a_loop(make_fn):
+    """value_and_grad of a scalar gradient through a loop, by symmetry as grad's is (it was
+    refused: 'loop_vjp' has no backward function)."""
+    m = make_fn(
+        """
+        def f(a, x):
+            s = 0.0
+            for i in range(len(x)):
+                s = s + a * x[i] ** 2 * a
+            return s
+        """
+    )
+    x = np.array([0.5, 1.5, 2.0])
+    g = symgrad.grad(m.f, argnums=0)
+    value, (da, dx) = symgrad.value_and_grad(g, argnums=(0, 1))(1.5, x)
+    assert value == pytest.approx(g(1.5, x), rel=1e-12)
+    assert da == pytest.approx(2 * np.sum(x**2), rel=1e-12)
+    np.testing.assert_allclose(dx, numeric_jacobian(lambda x: g(1.5, x), [x], 0), rtol=1e-6)
+
+
 def test_reverse_over_reverse_through_branches(m):
     d1 = symgrad.grad(m.piecewise)
     d2, d3 = symgrad.grad(d1), symgrad.grad(symgrad.grad(d1))

@@ -6,7 +6,8 @@ Second derivatives are symmetric, so uᵀ ∂/∂x_j (∂f/∂x_k) = ∂/∂x_k 
 the gradient for a cotangent u is the tangent of the gradients ∂f/∂x_j along the tangent u of
 x_k (forward over reverse). With `kind="vjp"` the graph takes u as a new last param
 `<x_k>_bar_bar`; with `kind="grad"` u is 1 (the gradient ∂f/∂x_k must then be a scalar, which
-the graph checks when it runs). The outputs are one derivative per entry of `wrt`. The API uses
+the graph checks when it runs), and with `kind="value_and_grad"` too, ∂f/∂x_k its first
+output. The outputs are one derivative per entry of `wrt`. The API uses
 this where reverse over reverse cannot run (a loop's backward function has no VJP yet).
 """
 
@@ -20,11 +21,15 @@ from symgrad.rules import Value, building, ops
 
 
 def by_symmetry(fwd: Graph, k: int, wrt: list[int], kind: str) -> Graph:
-    grads = reverse(fwd, wrt)
-    simplify(grads, [grads.params[j] for j in wrt])
+    every = sorted(set(wrt) | {k}) if kind == "value_and_grad" else wrt
+    grads = reverse(fwd, every)
+    simplify(grads, [grads.params[j] for j in every])
     graph = forward(grads.as_forward(), [k])  # (*gradients, *their tangents along x_k)
     u, x = graph.params[-1], graph.params[k]
-    graph.outputs = graph.outputs[len(wrt) :]
+    values, tangents = graph.outputs[: len(every)], graph.outputs[len(every) :]
+    graph.outputs = [tangents[every.index(j)] for j in wrt]
+    if kind == "value_and_grad":  # the gradient's value, ∂f/∂x_k, first
+        graph.outputs.insert(0, values[every.index(k)])
     if kind == "vjp":
         graph[u].name = f"{graph[x].name}_bar_bar"
         return graph
