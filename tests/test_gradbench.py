@@ -89,3 +89,25 @@ def test_eval_small_on_the_numba_backend(name):
     failed = [fake_eval.describe(o) for o in outcomes if not o.ok]
     assert outcomes and not failed, "\n".join(failed)
     assert all(o.valid for o in outcomes)
+
+
+@pytest.mark.parametrize("name", ["gmm", "lstm"])
+def test_the_directional_check_of_a_large_gradient_catches_a_wrong_one(name):
+    """Where a gradient is too large for the reference's central differences, `check` compares
+    its products with random directions with central differences along them: the reference
+    gradient of a small input passes, and the same with one entry off by 1e-3 does not."""
+    import numpy as np
+
+    module = fake_eval.load(name)
+    function = module.FUNCTIONS[1]
+    _, data = module.small_workloads()[0]
+    right = module.reference(function, data)
+    assert module.check(function, data, right) == []
+    if isinstance(right, dict):
+        wrong = {k: np.array(v, dtype=float) for k, v in right.items()}
+        wrong["alpha"][0] += 1e-3
+        wrong = {k: v.tolist() for k, v in wrong.items()}
+    else:
+        wrong = list(right)
+        wrong[0] += 1e-3
+    assert module.check(function, data, wrong)

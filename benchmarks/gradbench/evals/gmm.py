@@ -17,7 +17,8 @@ d k, ties by (d, k).
 
 `objective` answers a number; `jacobian` an object {alpha, mu, q, l} in the inputs' shapes.
 The reference objective is a plain loop over the components; the reference gradient is central
-differences of it, for inputs with at most `MAX_FD_PARAMETERS` parameters (None beyond).
+differences of it, for inputs with at most `MAX_FD_PARAMETERS` parameters; beyond, `check`
+compares the Jacobian's products with three random directions with central differences.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from fake_eval import directional
 
 FUNCTIONS = ("objective", "jacobian")
 
@@ -177,3 +179,26 @@ def reference(function: str, input: dict):
     if sum(a[key].size for key in KEYS) > MAX_FD_PARAMETERS:
         return None
     return gradient(a, m, gamma)
+
+
+def check(function: str, input: dict, output) -> list[str] | None:
+    """Where the Jacobian has too many entries for `reference`'s central differences: its
+    products with three random directions against central differences of `objective` along
+    them (float64)."""
+    if function == "objective":
+        return None
+    a = _arrays(input)
+    m, gamma = int(input["m"]), float(input["gamma"])
+    sizes = [a[key].size for key in KEYS]
+    theta = np.concatenate([a[key].ravel() for key in KEYS])
+    gradient = np.concatenate([np.asarray(output[key], dtype=np.float64).ravel() for key in KEYS])
+
+    def loss(points):
+        out = []
+        for point in points:
+            parts = dict(zip(KEYS, np.split(point, np.cumsum(sizes)[:-1])))
+            b = {key: parts[key].reshape(a[key].shape) for key in KEYS}
+            out.append(objective(a["x"], b["alpha"], b["mu"], b["q"], b["l"], m, gamma))
+        return np.array(out)
+
+    return directional(loss, theta, gradient)

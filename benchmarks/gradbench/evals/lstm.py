@@ -22,6 +22,7 @@ without a seed; this module seeds it once per workload list, for reproducible ru
 import math
 
 import numpy as np
+from fake_eval import directional
 
 FUNCTIONS = ("objective", "jacobian")
 LAYERS = (2, 4, 6)
@@ -250,3 +251,25 @@ def reference(function, input):
         sequence,
     )
     return ((values[:p] - values[p:]) / (2 * eps)).tolist()
+
+
+def check(function, input, output) -> list[str] | None:
+    """Where the gradient is too large for `reference`: its products with three random
+    directions against central differences of the objective along them (float64)."""
+    if function == "objective":
+        return None
+    main = np.asarray(input["main_params"], dtype=np.float64)
+    extra = np.asarray(input["extra_params"], dtype=np.float64)
+    state = np.asarray(input["state"], dtype=np.float64)
+    sequence = np.asarray(input["sequence"], dtype=np.float64)
+    theta = np.concatenate((main.ravel(), extra.ravel()))
+
+    def loss(points):
+        return _loss(
+            points[:, : main.size].reshape((-1,) + main.shape),
+            points[:, main.size :].reshape((-1,) + extra.shape),
+            state,
+            sequence,
+        )
+
+    return directional(loss, theta, np.asarray(output, dtype=np.float64))
