@@ -36,6 +36,7 @@ from symgrad.containers import (
     leaf_argnums,
     leaf_params,
     leaves_of,
+    no_matrices,
     output_leaves,
 )
 from symgrad.display import Source
@@ -720,19 +721,8 @@ def _params(fn: Callable) -> list[str]:
     return list(signature(fn).parameters)
 
 
-def refuse_matrices(fn: Callable, values) -> None:
-    """An np.matrix argument is refused: its * and ** are matrix products."""
-    for name, v in zip(_params(fn), values):
-        if isinstance(v, np.matrix):
-            raise SymgradError(
-                f"{fn.__qualname__}: argument {name!r} is an np.matrix, whose * and ** are "
-                "matrix products where symgrad's code computes NumPy arrays' elementwise ones",
-                hint=f"Pass np.asarray({name}).",
-            )
-
-
 def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) -> None:
-    refuse_matrices(fn, values)
+    no_matrices(values, f"an argument of {fn.__qualname__}")
     names = _params(fn)
     for k in argnums:
         v = values[k]
@@ -770,9 +760,32 @@ def run_on_copies(fun: Callable, args) -> Any:
 
 def copies(args) -> tuple:
     """The arguments with each array (a container's too) copied: what a `vjp_fn` or an
-    `f_jvp` holds, so that the caller changing an array in place later changes nothing."""
-    copied = lambda a: a.copy() if isinstance(a, np.ndarray) else a  # noqa: E731
+    `f_jvp` holds, so that the caller changing an array in place later changes nothing.
+    Arrays that share memory share it in their copies too (`f(a, a)`, `f(a[:4], a[2:])`: one
+    copy of what they view), so the function computes on them what it computes on theirs."""
+    leaves = [x for a in args for x in (tree.flatten(a)[0] if tree.is_tree(a) else [a])]
+    roots = [_root(x) for x in leaves if type(x) is np.ndarray]
+    shared = {id(r): r for r in roots if sum(q is r for q in roots) > 1}
+    made: dict[int, np.ndarray] = {}
+
+    def copied(a):
+        if type(a) is not np.ndarray:
+            return a.copy() if isinstance(a, np.ndarray) else a
+        root = _root(a)
+        if id(root) not in shared or not (root.flags.c_contiguous or root.flags.f_contiguous):
+            return a.copy()
+        whole = made.setdefault(id(root), root.copy(order="K"))
+        offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+        return np.ndarray(a.shape, a.dtype, whole, offset, a.strides)
+
     return tuple(tree.map(copied, a) if tree.is_tree(a) else copied(a) for a in args)
+
+
+def _root(a: np.ndarray) -> np.ndarray:
+    """The array whose memory a views (a itself where it owns its memory)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
 
 
 def as_tuple(what: str, value: Any, example: str) -> tuple:
@@ -827,6 +840,14 @@ def _run(artifact: _Artifact, fn: Callable, values) -> Any:
         return _failed(artifact, fn, values, e, like)
 
 
+def refused(fn: Callable, error: Exception) -> None:
+    """Raise a runtime helper's refusal (a ValueError or TypeError whose message begins
+    "symgrad: ") as the SymgradError it is."""
+    message = str(error)
+    if isinstance(error, (ValueError, TypeError)) and message.startswith("symgrad: "):
+        raise SymgradError(f"{fn.__qualname__}: {message.removeprefix('symgrad: ')}") from None
+
+
 def _failed(artifact: _Artifact, fn: Callable, values, error: Exception, like) -> Any:
     """What a call of the module that raised `error` gives: a `NotDifferentiableError` for a
     value that is no scalar, a `SymgradError` for what a runtime helper refuses (its message
@@ -840,8 +861,7 @@ def _failed(artifact: _Artifact, fn: Callable, values, error: Exception, like) -
         tb = tb.tb_next
     raised_by = tb.tb_frame.f_code.co_name if tb is not None else None
     message = str(error)
-    if isinstance(error, (ValueError, TypeError)) and message.startswith("symgrad: "):
-        raise SymgradError(f"{fn.__qualname__}: {message.removeprefix('symgrad: ')}") from None
+    refused(fn, error)
     if isinstance(error, ValueError):
         if raised_by == "_check_scalar":
             raise NotDifferentiableError(f"{fn.__qualname__}: {error}") from None
@@ -1254,12 +1274,12 @@ def vjp(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Derivativ
     None. fun may return a container: ct then has its structure.
     """
     floats = tuple(k for k, v in enumerate(primals) if differentiable(v))
-    primals = copies(primals)  # (the point vjp_fn differentiates at, as it is now)
     out = run_on_copies(fun, primals)
     if not floats:
         raise NotDifferentiableError(f"vjp of {fun.__qualname__}: no float argument")
     compiled = Compiled(fun, floats, "vjp", backend=backend)
     leaves, trees, artifact = compiled.on_leaves(primals)
+    leaves = list(copies(leaves))  # (the point vjp_fn differentiates at, a method's self too)
     fast = Learnt()  # the module specialised for a cotangent, by its signature (see below)
     every = not trees and len(floats) == len(primals)  # the module's results, as they are
 

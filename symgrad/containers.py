@@ -33,7 +33,19 @@ def leaves_of(values: list, bound: bool = False) -> tuple[list, tuple]:
         ls, d = tree.flatten_object(v)
         trees.append((k, d))
         leaves += [leaf for leaf, s in zip(ls, d.statics()) if not s]
-    return leaves, tuple(trees)
+    return no_matrices(leaves, "an argument"), tuple(trees)
+
+
+def no_matrices(arrays: list, what: str) -> list:
+    """arrays, where none is an np.matrix (its * and ** are matrix products, where symgrad's
+    code computes an array's elementwise ones)."""
+    if any(isinstance(a, np.matrix) for a in arrays):
+        raise SymgradError(
+            f"{what} holds an np.matrix, whose * and ** are matrix products where symgrad's "
+            "code computes NumPy arrays' elementwise ones",
+            hint="Pass np.asarray(m).",
+        )
+    return arrays
 
 
 def leaf_argnums(n_args: int, trees: dict, argnums, floats_only: bool = True) -> list[list[int]]:
@@ -140,7 +152,7 @@ def output_leaves(fun: Callable, what: str, value: Any, out: Any, layout: Layout
                 f"{what} of {name}: the cotangent{at} has shape {np.shape(v)}, but the "
                 f"output{at} has shape {np.shape(o)}"
             )
-    return [v for _, v, _ in pairs]
+    return no_matrices([v for _, v, _ in pairs], f"the cotangent of {what}")
 
 
 def tangent_leaves(
@@ -150,7 +162,7 @@ def tangent_leaves(
     or float where d is None): its differentiated leaves' tangents, each `cast(where, primal
     leaf, tangent leaf)`; None at a leaf is a zero tangent."""
     if d is None:
-        return [cast("", primal, tangent)]
+        return [cast("", primal, no_matrices([tangent], "a tangent")[0])]
     tangents, td = tree.flatten(tangent)
     if td.structure() != d.structure():
         raise SymgradError(
@@ -164,7 +176,7 @@ def tangent_leaves(
         if w:
             t = np.zeros_like(p) if t is None else t
             out.append(cast(f" at {_path(path)}", p, t))
-    return out
+    return no_matrices(out, "a tangent")
 
 
 def _path(path: tuple) -> str:

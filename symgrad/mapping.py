@@ -31,6 +31,7 @@ from symgrad.api import (
     _bind,
     _check_differentiable,
     _compile,
+    refused,
     signature,
     source_graph,
     user_function,
@@ -137,7 +138,11 @@ class Vmapped:
         leaf_axes = _leaf_axes(values, axes, trees)
         _check_sizes(self.__name__, leaves, leaf_axes)
         module = self._module(trees, tuple(leaf_axes))
-        result = module.fn(*leaves)
+        try:
+            result = module.fn(*leaves)
+        except (ValueError, TypeError) as e:
+            refused(self.root, e)
+            raise
         if not gradient:
             return result
         aux = _compile(*self._compiled_key(trees)).aux

@@ -29,12 +29,11 @@ from symgrad.api import (
     copies,
     grad,
     inlined,
-    refuse_matrices,
     run_on_copies,
     signature_key,
     specialised,
 )
-from symgrad.containers import differentiable, tangent_leaves
+from symgrad.containers import differentiable, no_matrices, tangent_leaves
 from symgrad.errors import NotDifferentiableError, SymgradError
 from symgrad.frontend.lower import Layout
 from symgrad.frontend.nested import Inline
@@ -66,7 +65,7 @@ def _paired(fun: Callable, primals, tangents) -> tuple[tuple, tuple]:
             f"{len(tangents)} tangents (give one tangent per positional argument; None for "
             "those not differentiated)"
         )
-    refuse_matrices(fun, primals)
+    no_matrices(primals, f"an argument of {getattr(fun, '__qualname__', fun)}")
     return primals, tangents
 
 
@@ -222,7 +221,7 @@ def linearize(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Der
     `f_jvp` has `.source` (the emitted forward-mode module, differentiating every float argument)
     and `.graph`. Unlike JAX's, it runs the forward computation again on each call, at the
     primals as they were given (copies: changing an array in place later changes nothing),
-    reading the globals its function reads as they are then.
+    reading the globals its function reads, and a method's self, as they are then.
     """
     primals = copies(primals)
     out = run_on_copies(fun, primals)

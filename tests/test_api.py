@@ -410,3 +410,19 @@ def test_vjp_fn_and_f_jvp_keep_the_point_they_were_made_at():
     x_held[:] = 0.5
     np.testing.assert_allclose(vjp_fn(np.ones(4))[0], want, rtol=1e-12)
     np.testing.assert_allclose(f_jvp(np.ones(4)), want, rtol=1e-12)
+
+
+class _Scaled:
+    def __init__(self, w):
+        self.w = w
+
+    def f(self, x):
+        return np.sum(np.sin(self.w * x))
+
+
+def test_vjp_fn_of_a_method_keeps_its_selfs_arrays():
+    m, x = _Scaled(np.array([0.5, 1.5, -1.0])), np.array([0.2, 0.4, 0.6])
+    _, vjp_fn = symgrad.vjp(m.f, x)
+    want = m.w * np.cos(m.w * x)
+    m.w[:] = 3.0
+    np.testing.assert_allclose(vjp_fn(1.0)[0], want, rtol=1e-12)

@@ -698,3 +698,28 @@ def test_a_masked_cotangent_of_float32_keeps_the_branch_not_taken_out(backend):
             g = symgrad.grad(_sqrt_where_positive, backend=backend)(x.astype(dtype))
         assert g.dtype == dtype
         np.testing.assert_allclose(g, want, rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_an_np_matrix_anywhere_among_the_arrays_is_refused():
+    """In a container, as a cotangent or tangent, under vjp, linearize and vmap too."""
+    m, a = np.matrix([[1.0, 2.0], [3.0, 4.0]]), np.ones((2, 2))
+    cases = [
+        lambda: symgrad.grad(_elementwise_square_of_dict)({"A": m}),
+        lambda: symgrad.vjp(_elementwise_square, m),
+        lambda: symgrad.linearize(_elementwise_square, m),
+        lambda: symgrad.vmap(_elementwise_square)(m),
+        lambda: symgrad.vjp(_elementwise_double, a)[1](m),
+        lambda: symgrad.jvp(_elementwise_square, (a,), (m,)),
+    ]
+    for case in cases:
+        with pytest.raises(symgrad.SymgradError, match="np.asarray"):
+            case()
+
+
+def _elementwise_square_of_dict(p):
+    return np.sum(p["A"] * p["A"])
+
+
+def _elementwise_double(A):
+    return A * 2.0

@@ -545,6 +545,37 @@ def _checked_apart(lw: _Lowerer, param: int, what: str) -> None:
     graph.checks.append(add_bound(graph, RULES["check_apart"], values, graph[param].loc))
 
 
+def checked_in_blocks(lw: _Lowerer) -> None:
+    """An argument changed in place (`x += v`) inside a loop or an if, where the value
+    `augmented` sees is the body's own: checked apart from the other arguments as at the top
+    level (`_checked_apart`), from the function's start."""
+    graph = lw.graph
+    params = {graph[p].name: p for p in graph.params}
+    for stmt in lw.src.tree.body:
+        if not isinstance(stmt, (ast.For, ast.While, ast.If)):
+            continue
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                name = node.target.id
+                held = dict.get(lw.env, name)
+                if name in params and isinstance(held, Value) and held.id == params[name]:
+                    op = AUG_SPELLING.get(type(node.op), "")
+                    where = where_in(lw.src.locate(node))
+                    _checked_apart(lw, params[name], f"`{name} {op}= ...` ({where})")
+
+
+AUG_SPELLING = {  # an augmented assignment's operator, as its message spells it
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Pow: "**",
+    ast.MatMult: "@",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+}
+
+
 def where_in(loc) -> str:
     return f"line {loc.line} of {os.path.basename(loc.file)}" if loc else "the function"
 

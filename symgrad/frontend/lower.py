@@ -85,16 +85,6 @@ _CMP_RULES = {
     ast.NotEq: "not_equal",
 }
 _PY_CMPS = {op: getattr(operator, f) for op, f in zip(_CMP_RULES, "gt lt ge le eq ne".split())}
-_AUG = {
-    ast.Add: "+",
-    ast.Sub: "-",
-    ast.Mult: "*",
-    ast.Div: "/",
-    ast.Pow: "**",
-    ast.MatMult: "@",
-    ast.FloorDiv: "//",
-    ast.Mod: "%",
-}
 _PROPERTIES = {"T", "shape", "ndim", "size", "dtype"}
 _IN_PLACE = {  # ndarray methods that change the array in place: what to write instead
     "sort": "b = np.sort(a, axis=...)",
@@ -180,7 +170,9 @@ def lower(
     memory = Memory()
     memory.records = {id(r) for k, d in trees.items() for r in tree.records(env[args[k].arg], d)}
     if custom is None:
-        result = _Lowerer(graph, src, env, (fn.__code__,), memory, reads).run()
+        lowerer = _Lowerer(graph, src, env, (fn.__code__,), memory, reads)
+        aliases.checked_in_blocks(lowerer)
+        result = lowerer.run()
     else:
         positional = [env[arg.arg] for arg in a.posonlyargs + a.args]
         keywords = {arg.arg: env[arg.arg] for arg in a.kwonlyargs}
@@ -424,7 +416,7 @@ class _Lowerer:
         value = self.binop(s.op, old, self.expr(s.value), s, augmented=True)
         name = s.target.id if isinstance(s.target, ast.Name) else None
         if name is not None and isinstance(old, Value) and isinstance(value, Value):
-            if aliases.augmented(self, old, value, s, name, _AUG[type(s.op)]):
+            if aliases.augmented(self, old, value, s, name, aliases.AUG_SPELLING[type(s.op)]):
                 return
         self.bind(s.target, value, first, s)
 

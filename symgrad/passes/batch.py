@@ -18,7 +18,7 @@ from symgrad.ir.avals import INDICES
 from symgrad.ir.index import Dyn, Slice
 from symgrad.rules import RULES
 from symgrad.rules.batching import BATCH
-from symgrad.rules.nondiff import INDEX_TUPLES as _INDEX_TUPLES
+from symgrad.rules.nondiff import TUPLES
 from symgrad.rules.table import SEQ, STATIC
 
 
@@ -128,7 +128,7 @@ def _a_tuple(graph: Graph, nid: int) -> int | None:
     aval = graph[nid].aval
     if getattr(aval, "kind", None) == INDICES:
         return len(aval.parts)
-    return None if graph[nid].op in _INDEX_TUPLES else 0
+    return None if graph[nid].op in TUPLES else 0
 
 
 def _index(nid: int, first: int, template: int | None = None, like: int | None = None):

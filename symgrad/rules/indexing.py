@@ -217,6 +217,7 @@ defrule(
         "a[..., None, :] * a[:, :, None] | a: 2x3",
         "a[a.shape[0] - 1] | a: 3x4",
         "a[np.triu_indices(3, 1)] | a: 3x3",  # a tuple of index arrays
+        "a[np.nonzero(a > 0.1)] | a: 3x4",  # one of a length known when it runs
     ),
 )
 defrule(

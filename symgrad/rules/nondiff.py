@@ -231,6 +231,7 @@ def _positions(name: str):
 
 
 INDEX_TUPLES = ("diag_indices", "tril_indices", "triu_indices")  # (arrays of static lengths)
+TUPLES = (*INDEX_TUPLES, "nonzero")  # the rules giving a tuple of index arrays
 
 
 def _index_tuple(name: str):
@@ -260,12 +261,24 @@ def _index_tuple(name: str):
     return aval
 
 
+def _nonzero(ins: dict, attrs: dict) -> Aval | None:
+    """np.nonzero(a) (np.where(a) of one argument): a tuple of one index array per axis of a
+    (kind "indices"), of a length known only when it runs."""
+    args = ins["args"]
+    if len(args) != 1 or attrs.get("kwargs") or args[0] is None or not args[0].shape:
+        return None
+    part = Aval((None,), np.dtype(np.intp), ARRAY)
+    return Aval(None, None, INDICES, parts=(part,) * len(args[0].shape))
+
+
 def _shape_rule(name: str):
     """The shape rule (`Rule.aval`) of one of `_OTHER`, where it has its own."""
     if _MADE.get(name) == "axes":
         return _made(name)
     if name in ("argmax", "argmin", "argsort"):
         return _positions(name)
+    if name == "nonzero":
+        return _nonzero
     return _index_tuple(name) if name in INDEX_TUPLES else None
 
 
