@@ -62,6 +62,14 @@ def layers_by_str(params, X):
     return np.sum(h**2)
 
 
+def layers_by_a_key_of_its_own(params, X):
+    h = X
+    for i in range(1, 3):
+        key = f"W{i}"
+        h = np.tanh(h @ params.get(key) + params.get("b%d" % i))
+    return np.sum(h**2)
+
+
 def layers_by_format(params, X):
     h = np.tanh(X @ params["W{}".format(1)] + params["b1"])
     weights = sum(np.sum(w**2) for k, w in params.items() if k.startswith("W"))
@@ -131,6 +139,7 @@ CASES = [
     (layers_by_fstring, (PARAMS, X)),
     (layers_by_str, (PARAMS, X)),
     (layers_by_format, (PARAMS, X)),
+    (layers_by_a_key_of_its_own, (PARAMS, X)),
 ]
 
 

@@ -359,6 +359,15 @@ def _lower_unrolled(lw: _Lowerer, s: ast.For, items: list) -> None:
         lw.bind(s.target, _as_it_is(lw, value), len(lw.graph), s)
         lw.block(stmts)
         stop = dict.__getitem__(lw.env, STOP) if breaks else False
+        if isinstance(stop, Value) and _is_call_of(lw, s.iter, range):
+            raise lw.error(
+                s,
+                "a break on a runtime value in a loop over range() that reads a dict by keys "
+                "made from its index (unrolled, one body per index) is not supported",
+                "Read the dict's arrays into a list before the loop (Ws = [p[f'W{i}'] for i "
+                "in range(n)]) and index that list in a loop of its own.",
+                cls=UnsupportedSyntaxError,
+            )
         if isinstance(stop, Value):
             raise lw.error(
                 s,
@@ -527,9 +536,9 @@ class _Iteration:
 
 
 def _keys_of(body: list[ast.stmt], index: str) -> bool:
-    """Whether the body reads a subscript whose key is a string made from the loop's index
-    (`params[f"W{i}"]`, `params["W" + str(i)]`, `params["W%d" % i]`): a dict's key, known
-    when compiling where the loop is unrolled."""
+    """Whether the body makes a string from the loop's index (`params[f"W{i}"]`, `params["W"
+    + str(i)]`, `params.get("W%d" % i)`, `key = "W{}".format(i)`): a dict's key, known when
+    compiling where the loop is unrolled."""
 
     def stringly(node: ast.AST) -> bool:
         if isinstance(node, ast.JoinedStr):
@@ -543,10 +552,8 @@ def _keys_of(body: list[ast.stmt], index: str) -> bool:
 
     for stmt in body:
         for node in ast.walk(stmt):
-            if isinstance(node, ast.Subscript):
-                inside = list(ast.walk(node.slice))
-                named = any(isinstance(n, ast.Name) and n.id == index for n in inside)
-                if named and any(stringly(n) for n in inside):
+            if stringly(node):
+                if any(isinstance(n, ast.Name) and n.id == index for n in ast.walk(node)):
                     return True
     return False
 
