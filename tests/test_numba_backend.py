@@ -28,6 +28,16 @@ pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("numba") is None, reason="the numba extra is not installed"
 )
 
+
+@pytest.fixture(autouse=True)
+def _nests_compute_every_function(monkeypatch):
+    """The nests compute every rule they can spell, on any CPU: where NumPy's vectorised
+    loops would take some (`fuse.numpy_simd`), the tests that say so ask for them."""
+    from symgrad.passes import fuse
+
+    monkeypatch.setattr(fuse, "numpy_simd", lambda: False)
+
+
 SCALAR = sorted(name for name, rule in RULES.items() if rule.scalar is not None)
 _CALL = {  # a differentiable use of each rule without a differentiable example
     **{op: "x * np.{}(x, 0.3)" for op in ("greater", "less", "greater_equal", "less_equal")},
@@ -599,6 +609,18 @@ NUMBERS_AS_NUMPY = """
     def inverse_square(x):
         return np.sum(x ** -2 + x)
 
+    def compared(u):
+        return np.sum((u * 1) > -1)
+
+    def squared(k):
+        return np.sum(k**2 + 1)
+
+    def mixed(a, b):
+        return np.sum(a + b * 2)
+
+    def either(a, b):
+        return np.sum(((a > 0) + (b > 0)) * a)
+
     def windows(x, w):
         out = np.zeros(len(x) - 2)
         for i in range(len(x) - 2):
@@ -609,7 +631,8 @@ NUMBERS_AS_NUMPY = """
 
 def test_compiled_numbers_compute_as_numpys(make_fn):
     """uint8 arithmetic wraps at 256 (Numba computes in int64: 919 for 151), an int beside
-    uint64 values is a uint64 (Numba's mix is a float64: `k - 1` at 0 gave 0, not 2**64 - 1),
+    uint64 values is a uint64 (Numba's mix is a float64: `k - 1` at 0 gave 0, not 2**64 - 1)
+    but compares as it is, int8 with uint64 is float64, a sum of bools is their or,
     a float to a negative int power at 0 is inf (Numba's raised ZeroDivisionError), and a
     float32 window's total adds up in float32 (it added in float64)."""
     m = make_fn(NUMBERS_AS_NUMPY)
@@ -624,6 +647,15 @@ def test_compiled_numbers_compute_as_numpys(make_fn):
         assert symgrad.jit(m.inverse_square, backend="numba")(x) == np.inf
         g = symgrad.grad(m.inverse_square, backend="numba")(x)
     np.testing.assert_array_equal(g, [-np.inf, -1.0, 0.75])
+    u = np.array([0, 1, 2**63, 5], dtype=np.uint64)  # (u > -1 compares exactly in NumPy)
+    assert symgrad.jit(m.compared, backend="numba")(u) == m.compared(u) == 4
+    k = np.array([2**31 + 1, 2**31 + 3, 12345], dtype=np.uint64)  # (uint64 ** 2: uint64)
+    assert symgrad.jit(m.squared, backend="numba")(k) == m.squared(k)
+    a, b = np.array([1, 2, 3], dtype=np.int8), np.array([2**64 - 1, 5, 2**63], dtype=np.uint64)
+    assert symgrad.jit(m.mixed, backend="numba")(a, b) == m.mixed(a, b)  # (float64 in NumPy)
+    a, b = np.array([1.0, -2.0, 3.0, 0.5]), np.array([2.0, 1.0, -1.0, 4.0])  # (bool + bool: or)
+    assert symgrad.jit(m.either, backend="numba")(a, b) == m.either(a, b) == 2.5
+    np.testing.assert_array_equal(symgrad.grad(m.either, backend="numba")(a, b), [1, 1, 1, 1])
     x32 = np.linspace(0.1, 0.9, 8, dtype=np.float32)
     w32 = np.array([0.3, -0.2, 0.7], dtype=np.float32)
     value, _ = symgrad.value_and_grad(m.windows, backend="numba")(x32, w32)

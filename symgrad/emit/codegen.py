@@ -41,15 +41,17 @@ def _a_python_number(aval) -> bool:
     return kind in ("i", "u", "f") and aval.kind == PYTHON
 
 
-def _wrapped(expr: ast.expr, aval, number: bool) -> ast.expr:
+def _wrapped(expr: ast.expr, node, number: bool) -> ast.expr:
     """In compiled code, an elementwise result of an integer dtype narrower than 64 bits cast
     to it (`np.uint8(k * 3)`, an array's by `.astype`; `number`: a loop nest's, always a
     number): Numba computes on narrow ints in int64, so `k * 3` of a uint8 k did not wrap at
-    256 there as it does in NumPy."""
+    256 there as it does in NumPy. So is a sum of bools (NumPy's is their or, Numba's 2)."""
+    aval = node.aval
     dtype = aval.dtype if isinstance(aval, Aval) else None
-    if dtype is None or dtype.kind not in "iu" or dtype.itemsize >= 8:
+    narrow = dtype is not None and dtype.kind in "iu" and dtype.itemsize < 8
+    if not (narrow or dtype is not None and dtype.kind == "b" and node.op == "add"):
         return expr
-    cast = dotted(f"np.{dtype.name}")
+    cast = dotted(dtype_name(dtype))
     if number or aval.shape == ():
         return ast.Call(cast, [expr], [])
     return ast.Call(ast.Attribute(expr, "astype", ast.Load()), [cast], [])
@@ -301,52 +303,69 @@ class _Writer:
                 pos += n
         out = self.spell(rule, args, node.attrs)
         if (self.kernels.inside or self.compiled) and rule.shape == "elementwise":
-            return _wrapped(out, node.aval, number=self.compiled)
+            return _wrapped(out, node, number=self.compiled)
         return out
 
     def _operand(self, node, k: int, i: int) -> ast.expr:
-        """Input i of node as its k-th parameter: in compiled code, a Python number (a constant,
-        or an argument or value known to be one) in elementwise work on float32 (float16)
-        values as a number of that dtype, which NumPy gives it (`0.5 * y` of a float32 y is
-        float32 in NumPy, float64 in Numba; `y > 0.1` and `y > c` compare in float32 in NumPy,
-        in float64 in Numba), and an int beside uint64 values a uint64 (Numba's mix is a
-        float64: `k - 1` of a uint64 k at 0 did not wrap); an int exponent stays an int, but a
-        negative one of a float is a float. (Narrow ints: `_wrapped`.)"""
-        arg, source = self.expr(i), self.graph[i]
+        """Input i of node as its k-th parameter; in compiled code's elementwise work, cast
+        where Numba would compute otherwise than NumPy (`_cast`)."""
+        arg = self.expr(i)
         if not (self.kernels.inside or self.compiled):
             return arg
-        if source.op == "const":
-            if type(source.attrs["value"]) not in (int, float):
-                return arg
-        elif not _a_python_number(source.aval):
-            return arg
-        if node.op == "power" and k == 1:  # an int exponent stays an int, but a negative
-            value = source.attrs.get("value") if source.op == "const" else None  # one of a
-            base = self.graph[node.inputs[0]].aval  # float: Numba's raises at 0 (NumPy: inf)
-            negative = type(value) is int and value < 0
-            floating = isinstance(base, Aval) and base.dtype is not None and base.dtype.kind == "f"
-            return literal(float(value)) if negative and floating else arg
         if RULES[node.op].shape != "elementwise":
             return arg
+        cast = self._cast(node, k, self.graph[i])
+        if isinstance(cast, float):
+            return literal(cast)
+        return arg if cast is None else ast.Call(dotted(f"np.{cast.name}"), [arg], [])
+
+    def _cast(self, node, k: int, source):
+        """What compiled code casts operand k (`source`) of an elementwise node to, as NumPy
+        computes it (a dtype, a float literal, or None):
+        - an integer array or NumPy int where the result is a float: the result's dtype
+          (int8 with uint64 is float64 in NumPy, int64 in Numba);
+        - a Python number (a constant, or an argument known to be one) beside float32
+          (float16) values: that dtype (`0.5 * y` of a float32 y is float32 in NumPy, float64
+          in Numba; `y > 0.1` compares in float32 in NumPy, in float64 in Numba);
+        - a Python int beside uint64 values, in arithmetic: uint64 (Numba's mix is a float64:
+          `k - 1` of a uint64 k at 0 did not wrap); compared, as it is (NumPy compares
+          exactly: `u > -1`);
+        - an exponent: a negative int constant of a float's, a float (Numba's int power
+          raises at 0, NumPy's gives inf); a non-negative one of a uint64's, a uint64 (Numba
+          types uint64 ** int64 as int64).
+        (Narrow ints and bools: `_wrapped`.)"""
+        out = node.aval.dtype if isinstance(node.aval, Aval) else None
+        mine = source.aval if isinstance(source.aval, Aval) else None
+        python = source.op == "const" and type(source.attrs["value"]) in (int, float)
+        python = python or source.op != "const" and _a_python_number(mine)
+        if not python:
+            integer = mine is not None and mine.dtype is not None and mine.dtype.kind in "iu"
+            return out if integer and out is not None and out.kind == "f" else None
+        value = source.attrs.get("value") if source.op == "const" else None
+        integer = type(value) is int if source.op == "const" else mine.dtype.kind == "i"
+        if node.op == "power" and k == 1:
+            base = self.graph[node.inputs[0]].aval
+            base = base.dtype if isinstance(base, Aval) else None
+            if base is not None and base.kind == "f" and integer and value is not None:
+                return float(value) if value < 0 else None
+            wide = base is not None and base.kind == "u" and base.itemsize == 8
+            if wide and integer and value is not None and value >= 0:
+                return base
+            return None
         others = {  # the other operands' dtypes (not a mask's: `where(c, x, 0.0)`)
             a.dtype
             for j in node.inputs
-            if j != i and isinstance(a := self.graph[j].aval, Aval) and a.dtype is not None
+            if j != source.id and isinstance(a := self.graph[j].aval, Aval) and a.dtype is not None
             if a.kind != PYTHON and a.dtype.kind in "fu"  # (a Python float takes the other's)
         }
         if len(others) != 1:
-            return arg
+            return None
         (dtype,) = others
-        if dtype.kind == "u":  # an int beside uint64 values: uint64 (Numba's mix: float64)
-            if source.op == "const":
-                integer = type(source.attrs["value"]) is int
-            else:
-                integer = source.aval.dtype.kind == "i"
-            if dtype.itemsize < 8 or not integer:
-                return arg
-        elif dtype.itemsize >= 8:
-            return arg
-        return ast.Call(dotted(f"np.{dtype.name}"), [arg], [])
+        if dtype.kind == "f":
+            return dtype if dtype.itemsize < 8 else None
+        compared = out is not None and out.kind == "b"
+        arithmetic = dtype.itemsize == 8 and integer and not compared
+        return dtype if arithmetic and (value is None or value >= 0) else None
 
     def spell(self, rule, args: list[ast.expr], attrs: dict) -> ast.expr:
         """A primitive applied to `args`, as NumPy code."""
