@@ -23,6 +23,8 @@ import sys
 import textwrap
 from typing import Callable
 
+import numpy as np
+
 from symgrad.emit import drivers, inplace
 from symgrad.emit.frees import FREED, free
 from symgrad.ir import Graph
@@ -314,16 +316,22 @@ class _Writer:
             return arg
         if RULES[node.op].shape != "elementwise":
             return arg
-        cast = self._cast(node, k, self.graph[i])
+        source = self.graph[i]
+        cast = self._cast(node, k, source)
         if isinstance(cast, float):
             return literal(cast)
-        return arg if cast is None else ast.Call(dotted(f"np.{cast.name}"), [arg], [])
+        if cast is None:
+            return arg
+        to = dotted(dtype_name(cast))
+        if not self.compiled and isinstance(source.aval, Aval) and source.aval.shape != ():
+            return ast.Call(ast.Attribute(arg, "astype", ast.Load()), [to], [])  # (an array's)
+        return ast.Call(to, [arg], [])
 
     def _cast(self, node, k: int, source):
         """What compiled code casts operand k (`source`) of an elementwise node to, as NumPy
         computes it (a dtype, a float literal, or None):
-        - an integer array or NumPy int where the result is a float: the result's dtype
-          (int8 with uint64 is float64 in NumPy, int64 in Numba);
+        - an integer array or NumPy int beside uint64 values where the result is a float:
+          the result's dtype (int8 with uint64 is float64 in NumPy, int64 in Numba);
         - a Python number (a constant, or an argument known to be one) beside float32
           (float16) values: that dtype (`0.5 * y` of a float32 y is float32 in NumPy, float64
           in Numba; `y > 0.1` compares in float32 in NumPy, in float64 in Numba);
@@ -340,7 +348,11 @@ class _Writer:
         python = python or source.op != "const" and _a_python_number(mine)
         if not python:
             integer = mine is not None and mine.dtype is not None and mine.dtype.kind in "iu"
-            return out if integer and out is not None and out.kind == "f" else None
+            wide = any(
+                isinstance(a := self.graph[j].aval, Aval) and a.dtype == np.uint64
+                for j in node.inputs
+            )
+            return out if integer and wide and out is not None and out.kind == "f" else None
         value = source.attrs.get("value") if source.op == "const" else None
         integer = type(value) is int if source.op == "const" else mine.dtype.kind == "i"
         if node.op == "power" and k == 1:
