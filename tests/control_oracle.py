@@ -103,7 +103,9 @@ def _classify(program: Program, f, path: str) -> Outcome:
         symgrad.check_grads(f, args, nums, modes=("rev", "fwd"), backend=BACKEND)
         return Outcome("right")
     except symgrad.SymgradError as e:
-        if str(e).startswith(path):
+        # located where it is compiled (`path:line:col`), or, refused when the module runs,
+        # by the line of the function's file that its check names (`line 9 of f.py`)
+        if str(e).startswith(path) or f" of {os.path.basename(path)})" in str(e):
             return Outcome("refused", f"{type(e).__name__}: {_refusal(e)}", str(e))
         return Outcome("crashed", f"unlocated {type(e).__name__}: {_short(str(e))}", str(e))
     except AssertionError as e:
