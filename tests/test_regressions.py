@@ -723,3 +723,19 @@ def _elementwise_square_of_dict(p):
 
 def _elementwise_double(A):
     return A * 2.0
+
+
+def _narrow_total(k):
+    s = k[0] * 0
+    for i in range(k.shape[0]):
+        s = s + k[i] * 3
+    return s
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_narrow_int_carried_through_a_loop_wraps_as_pythons(backend):
+    """The loop's int8 total wraps (-124); as a sum it was an int64 (300 + ...)."""
+    k = np.array([100, 100, 100], dtype=np.int8)
+    with np.errstate(over="ignore"):
+        got, want = symgrad.jit(_narrow_total, backend=backend)(k), _narrow_total(k)
+    assert got == want and got.dtype == want.dtype == np.int8

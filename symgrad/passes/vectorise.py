@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from symgrad.ir.avals import PYTHON, Aval, broadcast
 from symgrad.ir.index import Dyn, Slice
 from symgrad.ir.structured import Loop, LoopVjp
@@ -452,6 +454,9 @@ class _Batch:
         row_shape = _known(self.body[row].aval).shape
         if broadcast([carried_shape, row_shape]) != carried_shape:
             raise _Refused
+        dtype = _known(self.body[p].aval).dtype
+        if np.zeros(0, dtype).sum().dtype != dtype:  # (a narrow int's sum is an int64: the
+            raise _Refused  # loop's carried int8 wraps where the sum would not)
         total = self.new(self.body[o], "sum", [v], {"axis": 0, "keepdims": False}, check=False)
         correlation = correlated(self.rw, self.g[total])  # Σ_j w[j] x[j : j + m]: one pass
         if correlation is not None:  # (its batch of products, however large, left unread)
