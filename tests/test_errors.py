@@ -81,7 +81,7 @@ BAD = {
     ),
     "no_return": ("y = x", symgrad.UnsupportedSyntaxError, "does not return a value"),
     "varargs": ("return np.sum(x) + np.sum(more[0])", symgrad.UnsupportedSyntaxError, "*args"),
-    "invert": ("return np.sum(~x)", symgrad.UnsupportedSyntaxError, "Invert"),
+    "invert": ("return np.sum(~(x * 2.0))", symgrad.UnsupportedSyntaxError, "Invert"),
     "sort_in_place": (
         "x.sort(axis=0)\n    return np.sum(x)",
         symgrad.UnsupportedSyntaxError,

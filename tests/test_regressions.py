@@ -739,3 +739,30 @@ def test_a_narrow_int_carried_through_a_loop_wraps_as_pythons(backend):
     with np.errstate(over="ignore"):
         got, want = symgrad.jit(_narrow_total, backend=backend)(k), _narrow_total(k)
     assert got == want and got.dtype == want.dtype == np.int8
+
+
+def _negated_unsigned(x, u):
+    return np.sum(x * (-u) + x) + np.sum((-u) + x)
+
+
+def test_a_negated_unsigned_or_narrow_int_wraps_before_it_meets_a_float():
+    """-u of a uint8 u wraps (3 -> 253) before x * (-u) or (-u) + x: `x - u` and `1 - u`, as
+    the simplifier had it, were silently other values and gradients (both backends)."""
+    x = np.array([0.5, 1.5, 2.5])
+    for u in (np.array([3, 0, 200], np.uint8), np.array([-128, 5, 100], np.int8)):
+        value, g = symgrad.value_and_grad(_negated_unsigned)(x, u)
+        assert value == _negated_unsigned(x, u)
+        np.testing.assert_array_equal(g, (-u).astype(float) + 2)
+
+
+def _masked_by_argument(s, mask):
+    s = s.copy()
+    s[~mask] = -np.inf
+    return np.sum(np.exp(s - s.max()))
+
+
+def test_the_inverse_of_a_mask_given_as_an_argument():
+    """`~mask` of a boolean argument (attention's masking) was refused: it is Python's `~`."""
+    s, mask = np.array([0.1, 0.5, 0.2]), np.array([True, False, True])
+    symgrad.check_grads(_masked_by_argument, (s, mask), (0,))
+    assert symgrad.jit(_masked_by_argument)(s, mask) == _masked_by_argument(s, mask)

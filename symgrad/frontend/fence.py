@@ -36,7 +36,11 @@ REJECT: dict[type, tuple[str, str]] = {
         "compute it in a statement of its own",
     ),
     ast.SetComp: ("a set comprehension", "build the array with NumPy operations"),
-    ast.DictComp: ("a dict comprehension", "build the array with NumPy operations"),
+    ast.DictComp: (
+        "a dict comprehension",
+        "write the dict out ({'W': W - lr * gW, 'b': b - lr * gb}), or build an array with "
+        "NumPy operations",
+    ),
     ast.GeneratorExp: (
         "a generator expression in a while condition or an assert",
         "compute it in a statement of its own",

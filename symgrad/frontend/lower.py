@@ -666,12 +666,13 @@ class _Lowerer:
             return self.call_rule("positive", (v,), {}, e)
         if isinstance(e.op, ast.Not):  # of a condition (of an array, Python's error)
             return self.call_rule("not", (v,), {}, e)
-        if isinstance(e.op, ast.Invert) and self.boolean(v):  # `~mask`, a mask computed
+        argument = isinstance(v, Value) and self.graph[v.id].op == "param"  # (a mask given:
+        if isinstance(e.op, ast.Invert) and (self.boolean(v) or argument):  # ~ as Python's)
             return self.call_rule("invert", (v,), {}, e)
         raise self.error(
             e,
             f"the operator {type(e.op).__name__} on arrays is not supported",
-            "~ takes a mask the function computed (~(x > 0)); else use np.logical_not.",
+            "~ takes a mask (~(x > 0), ~mask of an argument); else use np.logical_not.",
             UnsupportedSyntaxError,
         )
 

@@ -100,6 +100,13 @@ def _floats(graph: Graph, float_params: set[int]) -> set[int]:
     return out
 
 
+def _integral(node) -> bool:
+    """Whether a node's value is known to be of an integer or bool dtype (its negation then
+    wraps in that dtype: not a float's sign)."""
+    aval = node.aval
+    return isinstance(aval, Aval) and aval.dtype is not None and aval.dtype.kind in "biu"
+
+
 def _float_aval(aval) -> bool:
     return isinstance(aval, Aval) and aval.dtype is not None and aval.dtype.kind in "fc"
 
@@ -210,12 +217,14 @@ class _Rewriter:
             masked = getattr(self, _MASKED[op])(node)
             if masked is not None:
                 return masked
-        if op in ("add", "subtract"):  # a + -b, a - -c * b: a - b, a + c * b
-            stripped = self.strip_negation(ins[1]) if g[ins[1]].op != "const" else None
+        # a + -b, a - -c * b: a - b, a + c * b, but for an int's negation (-u of a uint8 u
+        # wraps before a float x meets it: `-u + x` is not `x - u`)
+        if op in ("add", "subtract") and g[ins[1]].op != "const" and not _integral(g[ins[1]]):
+            stripped = self.strip_negation(ins[1])
             if stripped is not None:
                 flipped = "subtract" if op == "add" else "add"
                 return self.new(node, flipped, (ins[0], stripped))
-        if op == "add" and g[ins[0]].op == "negative":  # -a + b
+        if op == "add" and g[ins[0]].op == "negative" and not _integral(g[ins[0]]):  # -a + b
             return self.new(node, "subtract", (ins[1], g[ins[0]].inputs[0]))
         if op in ("add", "subtract") and _number(g, ins[1]) == 0 and ins[0] in self.floats:
             return ins[0]
@@ -283,10 +292,10 @@ class _Rewriter:
 
     def strip_negation(self, nid: int) -> int | None:
         """-x for x = -a, -a * b, (-a * b) / c, -2.0 * b, ...: the same product without the
-        sign."""
+        sign, but for an int's negation (of a uint8 a, -a wraps: not a float's sign)."""
         node = self.g[nid]
         if node.op == "negative":
-            return node.inputs[0]
+            return None if _integral(node) else node.inputs[0]
         c = _number(self.g, nid)
         if c is not None and c < 0:
             return self.const(node, -c)
