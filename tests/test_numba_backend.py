@@ -621,6 +621,9 @@ NUMBERS_AS_NUMPY = """
     def either(a, b):
         return np.sum(((a > 0) + (b > 0)) * a)
 
+    def halves(x, k):
+        return np.sum(np.sqrt(k) * x + np.log1p(k) * x)
+
     def windows(x, w):
         out = np.zeros(len(x) - 2)
         for i in range(len(x) - 2):
@@ -656,6 +659,11 @@ def test_compiled_numbers_compute_as_numpys(make_fn):
     a, b = np.array([1.0, -2.0, 3.0, 0.5]), np.array([2.0, 1.0, -1.0, 4.0])  # (bool + bool: or)
     assert symgrad.jit(m.either, backend="numba")(a, b) == m.either(a, b) == 2.5
     np.testing.assert_array_equal(symgrad.grad(m.either, backend="numba")(a, b), [1, 1, 1, 1])
+    k8, x = np.array([3, 7, 11], dtype=np.int8), np.array([0.5, 1.5, 2.5])  # (float16 in NumPy:
+    assert symgrad.jit(m.halves, backend="numba")(x, k8) == m.halves(x, k8)  # not Numba's)
+    np.testing.assert_array_equal(
+        symgrad.grad(m.halves, backend="numba")(x, k8), symgrad.grad(m.halves)(x, k8)
+    )
     x32 = np.linspace(0.1, 0.9, 8, dtype=np.float32)
     w32 = np.array([0.3, -0.2, 0.7], dtype=np.float32)
     value, _ = symgrad.value_and_grad(m.windows, backend="numba")(x32, w32)

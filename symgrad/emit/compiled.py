@@ -285,7 +285,7 @@ def _typed(aval) -> bool:
         return False
     if aval.kind == TUPLE:
         return aval.value is not None
-    return aval.known and aval.dtype.kind in "biuf"
+    return aval.known and aval.dtype.kind in "biuf" and aval.dtype.name != "float16"  # (none)
 
 
 def _same_type(a, b) -> bool:

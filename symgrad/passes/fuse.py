@@ -57,6 +57,8 @@ from __future__ import annotations
 import functools
 import math
 
+import numpy as np
+
 from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, broadcast
 from symgrad.ir.graph import subgraphs
@@ -259,13 +261,19 @@ def _added(node) -> frozenset:
 
 def _shape(aval) -> tuple[int, ...] | None:
     """The shape of a non-empty array of numbers whose Aval is known, else None."""
-    ok = isinstance(aval, Aval) and aval.known and aval.kind == ARRAY and aval.dtype.kind in "biuf"
+    ok = isinstance(aval, Aval) and aval.known and aval.kind == ARRAY and _numbas(aval.dtype)
     return aval.shape if ok and aval.shape and math.prod(aval.shape) > 0 else None
+
+
+def _numbas(dtype) -> bool:
+    """Whether a loop nest computes in the dtype: a bool, int or float Numba has (no float16,
+    which NumPy gives an int8's sqrt: Numba refuses it)."""
+    return dtype.kind in "biuf" and dtype != np.float16
 
 
 def _operand(aval, shape: tuple[int, ...]) -> bool:
     """Whether a value of this Aval can be read entry by entry in a loop over `shape`."""
-    if not (isinstance(aval, Aval) and aval.known and aval.dtype.kind in "biuf"):
+    if not (isinstance(aval, Aval) and aval.known and _numbas(aval.dtype)):
         return False
     if aval.kind in (PYTHON, SCALAR):
         return True
