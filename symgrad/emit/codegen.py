@@ -338,9 +338,9 @@ class _Writer:
         - a Python int beside uint64 values, in arithmetic: uint64 (Numba's mix is a float64:
           `k - 1` of a uint64 k at 0 did not wrap); compared, as it is (NumPy compares
           exactly: `u > -1`);
-        - an exponent: a negative int constant of a float's, a float (Numba's int power
-          raises at 0, NumPy's gives inf); a non-negative one of a uint64's, a uint64 (Numba
-          types uint64 ** int64 as int64).
+        - an exponent: a negative int constant of a float's, a float of its dtype (Numba's
+          int power raises at 0, NumPy's gives inf); a non-negative one of a uint64's, a
+          uint64 (Numba types uint64 ** int64 as int64).
         (Narrow ints and bools: `_wrapped`.)"""
         out = node.aval.dtype if isinstance(node.aval, Aval) else None
         mine = source.aval if isinstance(source.aval, Aval) else None
@@ -359,7 +359,9 @@ class _Writer:
             base = self.graph[node.inputs[0]].aval
             base = base.dtype if isinstance(base, Aval) else None
             if base is not None and base.kind == "f" and integer and value is not None:
-                return float(value) if value < 0 else None
+                if value >= 0:
+                    return None
+                return float(value) if base.itemsize >= 8 else base  # (float32's, float32)
             wide = base is not None and base.kind == "u" and base.itemsize == 8
             if wide and integer and value is not None and value >= 0:
                 return base
