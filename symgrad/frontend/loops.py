@@ -464,7 +464,9 @@ class _Iteration:
             self.index_name = _name(lw, target, "a loop over range() binds one name")
             self.enumerated = False
             if all(type(b) is int for b in self.bounds) and _keys_of(s.body, self.index_name):
-                self.static = list(range(*self.bounds))  # one body per index: an int there
+                steps = range(*self.bounds)
+                if len(steps) <= UNROLLED_MAX:
+                    self.static = list(steps)  # one body per index: an int there
             return
         self.enumerated = fn is enumerate and len(args) >= 1
         if self.enumerated:
@@ -550,12 +552,21 @@ def _keys_of(body: list[ast.stmt], index: str) -> bool:
         sides = (node.left, node.right) if isinstance(node, ast.BinOp) else ()
         return any(isinstance(x, ast.Constant) and isinstance(x.value, str) for x in sides)
 
-    for stmt in body:
-        for node in ast.walk(stmt):
-            if stringly(node):
-                if any(isinstance(n, ast.Name) and n.id == index for n in ast.walk(node)):
-                    return True
+    messages = {id(n.msg) for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Assert)}
+    todo = list(body)
+    while todo:
+        node = todo.pop()
+        if id(node) in messages:  # (an assertion's message is no key)
+            continue
+        if stringly(node):
+            if any(isinstance(n, ast.Name) and n.id == index for n in ast.walk(node)):
+                return True
+        todo.extend(ast.iter_child_nodes(node))
     return False
+
+
+UNROLLED_MAX = 1024  # steps: a longer loop making keys from its index stays a loop (refused
+# where it reads a dict by them), its bodies too many to write out
 
 
 def _numbers(items) -> bool:
