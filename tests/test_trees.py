@@ -324,3 +324,21 @@ def test_a_dict_whose_keys_python_cannot_order():
     assert list(got) == [0, "a"]
     np.testing.assert_allclose(got[0], 2 * x)
     np.testing.assert_allclose(got["a"], 3 * (x + 1) ** 2)
+
+
+def test_an_assertions_f_string_message_unrolls_no_loop(make_fn):
+    """Only strings that can be keys unroll a loop: an assertion's message is no key."""
+    m = make_fn(
+        """
+        def checked_sum(x):
+            s = 0.0
+            for i in range(50):
+                assert x[i] == x[i], f"entry {i} is NaN"
+                s = s + x[i] ** 2
+            return s
+        """
+    )
+    g = symgrad.grad(m.checked_sum)
+    x = np.linspace(0.5, 1.5, 50)
+    np.testing.assert_allclose(g(x), 2 * x)
+    assert len(list(g.graph.nodes())) < 50  # (not a body per step)
