@@ -20,7 +20,7 @@ import math
 import types
 import warnings
 import weakref
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -62,7 +62,7 @@ from symgrad.passes import batch as batching
 from symgrad.passes import forward, reverse, simplify
 from symgrad.passes.avals import infer, kept, may_decide_shapes, node_aval
 from symgrad.passes.copies import uncopied
-from symgrad.passes.fuse import fuse
+from symgrad.passes.fuse import NOT_NUMBAS, fuse
 from symgrad.passes.idioms import stop_shifts
 from symgrad.passes.made_like import made_like
 from symgrad.passes.methods import spell_methods
@@ -319,17 +319,13 @@ def specialised(artifact: _Artifact, values: list) -> _Artifact:
 
 _COMPILED_DOC = " Numba backend: elementwise work and loops compiled, where NumPy is not faster."
 # (a module's docstring)
-_NOT_NUMBAS = frozenset(map(np.dtype, (np.float16, np.longdouble, np.clongdouble))) - {
-    np.dtype(np.float64),  # (where long double is a double: Windows)
-    np.dtype(np.complex128),
-}
 
 
 def _numba_types(aval) -> bool:
     """Whether Numba has the dtype of a value of this Aval (float16 and long double: none;
     nor an array of the other byte order, `np.dtype(">f8")` here)."""
     dtype = getattr(aval, "dtype", None)
-    return dtype is None or dtype.isnative and dtype not in _NOT_NUMBAS
+    return dtype is None or dtype.isnative and dtype not in NOT_NUMBAS
 
 
 def _specialisation(
@@ -764,15 +760,14 @@ def copies(args) -> tuple:
     Arrays that share memory share it in their copies too (`f(a, a)`, `f(a[:4], a[2:])`: one
     copy of what they view), so the function computes on them what it computes on theirs."""
     leaves = [x for a in args for x in (tree.flatten(a)[0] if tree.is_tree(a) else [a])]
-    roots = [_root(x) for x in leaves if type(x) is np.ndarray]
-    shared = {id(r): r for r in roots if sum(q is r for q in roots) > 1}
+    counts = Counter(id(_root(x)) for x in leaves if type(x) is np.ndarray)
     made: dict[int, np.ndarray] = {}
 
     def copied(a):
         if type(a) is not np.ndarray:
             return a.copy() if isinstance(a, np.ndarray) else a
         root = _root(a)
-        if id(root) not in shared or not (root.flags.c_contiguous or root.flags.f_contiguous):
+        if counts[id(root)] < 2 or not (root.flags.c_contiguous or root.flags.f_contiguous):
             return a.copy()
         whole = made.setdefault(id(root), root.copy(order="K"))
         offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]

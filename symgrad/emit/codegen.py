@@ -53,10 +53,16 @@ def _wrapped(expr: ast.expr, node, number: bool) -> ast.expr:
     narrow = dtype is not None and dtype.kind in "iu" and dtype.itemsize < 8
     if not (narrow or dtype is not None and dtype.kind == "b" and node.op == "add"):
         return expr
-    cast = dotted(dtype_name(dtype))
-    if number or aval.shape == ():
-        return ast.Call(cast, [expr], [])
-    return ast.Call(ast.Attribute(expr, "astype", ast.Load()), [cast], [])
+    return _as(expr, dtype, number or aval.shape == ())
+
+
+def _as(expr: ast.expr, dtype, number: bool) -> ast.expr:
+    """expr cast to dtype in compiled code: a number's `np.uint8(expr)`, an array's
+    `expr.astype(np.uint8)`."""
+    to = dotted(dtype_name(dtype))
+    if number:
+        return ast.Call(to, [expr], [])
+    return ast.Call(ast.Attribute(expr, "astype", ast.Load()), [to], [])
 
 
 def _always_inline(op: str) -> bool:
@@ -322,10 +328,8 @@ class _Writer:
             return literal(cast)
         if cast is None:
             return arg
-        to = dotted(dtype_name(cast))
-        if not self.compiled and isinstance(source.aval, Aval) and source.aval.shape != ():
-            return ast.Call(ast.Attribute(arg, "astype", ast.Load()), [to], [])  # (an array's)
-        return ast.Call(to, [arg], [])
+        array = isinstance(source.aval, Aval) and source.aval.shape != ()
+        return _as(arg, cast, self.compiled or not array)
 
     def _cast(self, node, k: int, source):
         """What compiled code casts operand k (`source`) of an elementwise node to, as NumPy

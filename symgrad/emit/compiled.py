@@ -44,6 +44,7 @@ from symgrad.ir.avals import ARRAY, SCALAR, TUPLE, float64_number
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import Cond, Loop, LoopVjp
 from symgrad.passes.avals import input_avals
+from symgrad.passes.fuse import numbas
 from symgrad.rules import RULES
 
 DECORATOR = '@numba.njit(cache=True, error_model="numpy")'
@@ -285,7 +286,7 @@ def _typed(aval) -> bool:
         return False
     if aval.kind == TUPLE:
         return aval.value is not None
-    return aval.known and aval.dtype.kind in "biuf" and aval.dtype.name != "float16"  # (none)
+    return aval.known and numbas(aval.dtype)
 
 
 def _same_type(a, b) -> bool:

@@ -359,21 +359,20 @@ def _lower_unrolled(lw: _Lowerer, s: ast.For, items: list) -> None:
         lw.bind(s.target, _as_it_is(lw, value), len(lw.graph), s)
         lw.block(stmts)
         stop = dict.__getitem__(lw.env, STOP) if breaks else False
-        if isinstance(stop, Value) and _is_call_of(lw, s.iter, range):
-            raise lw.error(
-                s,
-                "a break on a runtime value in a loop over range() that reads a dict by keys "
-                "made from its index (unrolled, one body per index) is not supported",
-                "Read the dict's arrays into a list before the loop (Ws = [p[f'W{i}'] for i "
-                "in range(n)]) and index that list in a loop of its own.",
-                cls=UnsupportedSyntaxError,
-            )
         if isinstance(stop, Value):
+            if _is_call_of(lw, s.iter, range):  # (unrolled for the keys made from its index)
+                what = "range() that reads a dict by keys made from its index (unrolled)"
+                hint = (
+                    "Read the dict's arrays into a list before the loop (Ws = [p[f'W{i}'] for "
+                    "i in range(n)]) and index that list in a loop of its own."
+                )
+            else:
+                what = "a tuple or list spelled out in the source"
+                hint = "Stack the items into an array and loop over its rows."
             raise lw.error(
                 s,
-                "a break on a runtime value in a loop over a tuple or list spelled out in the "
-                "source is not supported",
-                "Stack the items into an array and loop over its rows.",
+                f"a break on a runtime value in a loop over {what} is not supported",
+                hint,
                 cls=UnsupportedSyntaxError,
             )
         if stop:

@@ -79,10 +79,11 @@ def fuse(graph: Graph, body: bool = False, added=frozenset(), apart=frozenset())
     cotangents or carried arrays; `apart`: the additions into carried arrays, `summed`, which
     join no cluster); returns graph."""
     found = _worth(graph, _found(graph, apart, False), body, added)
-    vectorised = [n.id for n in graph.nodes() if not body and _vectorised_node(graph, n)]
-    if vectorised:  # left to NumPy where that makes at most one more array for each
+    taken = set()  # the nodes NumPy computes much faster, in loop nests as clustered
+    if not body and numpy_simd():
+        taken = {m for members, _, _ in found for m in members if _vectorised_node(graph, graph[m])}
+    if taken:  # left to NumPy where that makes at most one more array for each
         split = _worth(graph, _found(graph, apart, True), body, added)
-        taken = {m for members, _, _ in found for m in members} & set(vectorised)
         if _made(graph, split) - _made(graph, found) <= len(taken):
             found = split
     for members, folds, roles in found:
@@ -261,19 +262,24 @@ def _added(node) -> frozenset:
 
 def _shape(aval) -> tuple[int, ...] | None:
     """The shape of a non-empty array of numbers whose Aval is known, else None."""
-    ok = isinstance(aval, Aval) and aval.known and aval.kind == ARRAY and _numbas(aval.dtype)
+    ok = isinstance(aval, Aval) and aval.known and aval.kind == ARRAY and numbas(aval.dtype)
     return aval.shape if ok and aval.shape and math.prod(aval.shape) > 0 else None
 
 
-def _numbas(dtype) -> bool:
-    """Whether a loop nest computes in the dtype: a bool, int or float Numba has (no float16,
-    which NumPy gives an int8's sqrt: Numba refuses it)."""
-    return dtype.kind in "biuf" and dtype != np.float16
+NOT_NUMBAS = frozenset(map(np.dtype, (np.float16, np.longdouble, np.clongdouble))) - {
+    np.dtype(np.float64),  # (where long double is a double: Windows)
+    np.dtype(np.complex128),
+}  # the dtypes Numba has not: float16 (NumPy's for an int8's sqrt too) and long double
+
+
+def numbas(dtype) -> bool:
+    """Whether compiled code computes in the dtype: a bool, int or float Numba has."""
+    return dtype.kind in "biuf" and dtype not in NOT_NUMBAS
 
 
 def _operand(aval, shape: tuple[int, ...]) -> bool:
     """Whether a value of this Aval can be read entry by entry in a loop over `shape`."""
-    if not (isinstance(aval, Aval) and aval.known and _numbas(aval.dtype)):
+    if not (isinstance(aval, Aval) and aval.known and numbas(aval.dtype)):
         return False
     if aval.kind in (PYTHON, SCALAR):
         return True

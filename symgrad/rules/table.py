@@ -138,7 +138,7 @@ class Rule:
     # by entry, along static axes (`symgrad.passes.fuse`)
     simd: tuple = ()  # the dtypes (names) NumPy computes it in with vectorised loops where the
     # CPU has AVX-512 (measured: 4-70x the per-entry C library call of a compiled loop on numbers):
-    # a loop nest leaves it to NumPy on large arrays there (`symgrad.passes.fuse`)
+    # a loop nest leaves it to NumPy there (`symgrad.passes.fuse`)
     zeros: tuple = ()  # groups of inputs (by parameter name) that, all zeros, make the output
     # zeros whatever the other inputs (multiply: ("x1",), ("x2",); where: ("x", "y")), beside
     # each input the rule is linear in (`jvp` LINEAR): `symgrad.passes.zeros`
