@@ -111,6 +111,7 @@ class _Artifact:
     specialised: OrderedDict = field(default_factory=OrderedDict)  # signature key -> _Artifact
     shape_ints: tuple[int, ...] | None = None  # the int params a specialisation keys on by value
     backend: str = "numpy"  # "numba": a specialisation's elementwise work as compiled loops
+    recompute: bool = False  # a specialisation's loops tape what they carry, not their residuals
     defaults: tuple = (None, None)  # the function's __defaults__, __kwdefaults__ when compiled
     fallback: Callable[[], "_Artifact"] | None = None  # the same without compiled loops
     typed: Callable[[list, str, bool], str] | None = None  # (Avals, signature, loops) -> the
@@ -351,7 +352,14 @@ def _specialisation(
         return found
     graph = copy.deepcopy(base)
     floats = [graph.params[k] for k in artifact.floats]
-    simplify(graph, floats, avals=avals, batch_loops=other is None, compiled=loops)
+    simplify(
+        graph,
+        floats,
+        avals=avals,
+        batch_loops=other is None,
+        compiled=loops,
+        residuals_taped=not artifact.recompute,
+    )
     doc = f"{artifact.doc}\nSpecialised for {signature}."
     if loops:
         fuse(graph)
@@ -471,10 +479,11 @@ def _compile(
     trees: tuple = (),
     has_aux: bool = False,
     backend: str = "numpy",
+    recompute: bool = False,
 ) -> _Artifact:
     """The transformation, compiled once per `trees` (the structure of each container
     argument, `(position, symgrad.tree.Treedef)` pairs) and kept until what it read changes."""
-    key = (kind, argnums, single, trees, has_aux, backend)
+    key = (kind, argnums, single, trees, has_aux, backend, recompute)
     cached = _CACHE.get(fn, {}).get(key)
     # the function's defaults, which the emitted function's signature holds (not in `reads`:
     # a cached call passes the module every argument, so only a new module reads them)
@@ -485,7 +494,7 @@ def _compile(
             cached = _jacobian(fn, argnums, kind, single, dict(trees))
         else:
             cached = _derivative(fn, argnums, kind, dict(trees), has_aux)
-        cached.backend, cached.defaults = backend, defaults
+        cached.backend, cached.recompute, cached.defaults = backend, recompute, defaults
         _CACHE.setdefault(fn, {})[key] = cached  # only a finished compilation is cached
         if not cached.reads.fresh():  # (something it read is new at each look-up)
             names = ", ".join(cached.reads.stale())
@@ -892,7 +901,13 @@ class Compiled:
     """A differentiated function: call it, read `.source`, inspect `.graph`, `.save(path)`."""
 
     def __init__(
-        self, fn: Callable, argnums, kind: str, has_aux: bool = False, backend: str = "numpy"
+        self,
+        fn: Callable,
+        argnums,
+        kind: str,
+        has_aux: bool = False,
+        backend: str = "numpy",
+        recompute: bool = False,
     ):
         if kind not in KINDS or kind == "hessian":
             raise SymgradError(
@@ -908,7 +923,7 @@ class Compiled:
         if isinstance(fn, Compiled) and fn.bound is not None:  # a method's gradient, again:
             argnums, single = _normalise_argnums(fn, argnums)  # that of its function, self bound
             self.bound, nums = fn.bound, fn.argnums[0] if fn._single else fn.argnums
-            fn = Compiled(fn.fn, nums, fn.kind, fn.has_aux, fn.backend)
+            fn = Compiled(fn.fn, nums, fn.kind, fn.has_aux, fn.backend, fn.recompute)
             argnums = tuple(k + 1 for k in argnums)
             argnums = argnums[0] if single else argnums
         custom = getattr(fn, "symgrad_custom", None)  # symgrad.custom_vjp: lowered with its rule
@@ -930,6 +945,7 @@ class Compiled:
         self.has_aux = has_aux
         argnums = () if kind == "jit" else argnums  # it differentiates nothing
         self.backend = checked_backend(backend)
+        self.recompute = _recompute_of(kind, recompute)
         self.argnums, self._single = _normalise_argnums(fn, argnums)
         self.__name__ = f"{kind}_{getattr(fn, '__name__', 'f')}"
         self.__qualname__ = f"{kind}_{fn.__qualname__}"
@@ -939,9 +955,14 @@ class Compiled:
         self._last: tuple = (None, None)  # the latest call's (artifact, specialisation)
 
     @property
+    def _emission(self) -> tuple[str, bool]:
+        """How its modules are emitted: (backend, recompute), the last arguments of `_compile`."""
+        return self.backend, self.recompute
+
+    @property
     def _artifact(self) -> _Artifact:
         return _compile(
-            self.fn, self.argnums, self.kind, self._single, (), self.has_aux, self.backend
+            self.fn, self.argnums, self.kind, self._single, (), self.has_aux, *self._emission
         )
 
     @property
@@ -951,7 +972,13 @@ class Compiled:
         _, _, *trees = self._last
         if trees and trees[0]:
             return _compile(
-                self.fn, self.argnums, self.kind, self._single, trees[0], self.has_aux, self.backend
+                self.fn,
+                self.argnums,
+                self.kind,
+                self._single,
+                trees[0],
+                self.has_aux,
+                *self._emission,
             )
         if self.bound is not None:
             raise SymgradError(
@@ -1033,7 +1060,7 @@ class Compiled:
             )
         leaves, trees = leaves_of(values, self.bound is not None)
         base = _compile(
-            self.fn, self.argnums, self.kind, self._single, trees, self.has_aux, self.backend
+            self.fn, self.argnums, self.kind, self._single, trees, self.has_aux, *self._emission
         )
         artifact = specialised(base, leaves)
         self._last = (base, artifact, trees)
@@ -1052,7 +1079,7 @@ class Compiled:
         values = _bind(self.fn, (self.bound, *args) if bound else args, kwargs or {})
         leaves, trees = leaves_of(values, bound)
         kind, nums = self.kind, self.argnums
-        return leaves, trees, _compile(self.fn, nums, kind, False, trees, False, self.backend)
+        return leaves, trees, _compile(self.fn, nums, kind, False, trees, False, *self._emission)
 
     def from_leaves(self, result, aux: Layout | None, trees: tuple) -> Any:
         """What the module compiled for containers `trees` returned, as the call returns it:
@@ -1154,6 +1181,8 @@ class Compiled:
             options.append("has_aux=True")
         if self.backend != "numpy":
             options.append(f"backend={self.backend!r}")
+        if self.recompute:
+            options.append("recompute=True")
         return " ".join([f"{kind} of {of}", *options])
 
     @property
@@ -1182,13 +1211,33 @@ class Derivative:
 
 
 def _decorator(
-    kind: str, fun: Callable | None, argnums, has_aux: bool = False, backend: str = "numpy"
+    kind: str,
+    fun: Callable | None,
+    argnums,
+    has_aux: bool = False,
+    backend: str = "numpy",
+    recompute: bool = False,
 ) -> Any:
     if fun is None:
-        return lambda f: Compiled(f, argnums, kind, has_aux, backend)
+        return lambda f: Compiled(f, argnums, kind, has_aux, backend, recompute)
     if not callable(fun):
         raise SymgradError(f"{kind} expects a function, got {type(fun).__name__}")
-    return Compiled(fun, argnums, kind, has_aux, backend)
+    return Compiled(fun, argnums, kind, has_aux, backend, recompute)
+
+
+RECOMPUTING = ("grad", "value_and_grad", "vjp")  # the kinds whose modules run a backward pass
+
+
+def _recompute_of(kind: str, recompute) -> bool:
+    """`recompute`, which must be a bool, and True only for a kind in `RECOMPUTING`."""
+    if not isinstance(recompute, bool):
+        raise SymgradError(f"recompute must be True or False, not {recompute!r}")
+    if recompute and kind not in RECOMPUTING:
+        raise SymgradError(
+            f"recompute is an option of {', '.join(RECOMPUTING)}, which run a backward pass, "
+            f"not of {kind}"
+        )
+    return recompute
 
 
 BACKENDS = ("numpy", "numba")
@@ -1221,6 +1270,7 @@ def grad(
     argnums: int | tuple[int, ...] = 0,
     has_aux: bool = False,
     backend: str = "numpy",
+    recompute: bool = False,
 ) -> Any:
     """The gradient of a scalar-valued `fun` with respect to the arguments `argnums`.
 
@@ -1229,9 +1279,11 @@ def grad(
     (a container's in its structure). With `has_aux`, `fun` returns `(value, aux)` and the call
     `(gradient, aux)`, aux as `fun` computes it (any container of arrays and numbers).
     `backend="numba"` runs the elementwise work of each specialisation as loops compiled by
-    Numba (docs/api.md, "Backends").
+    Numba (docs/api.md, "Backends"). With `recompute=True` a loop's tape holds only the values
+    it carries from step to step, and each backward step recomputes its forward step's other
+    values: less memory, about one more forward pass of time (docs/api.md, "Recomputation").
     """
-    return _decorator("grad", fun, argnums, has_aux, backend)
+    return _decorator("grad", fun, argnums, has_aux, backend, recompute)
 
 
 def _returned(result, out: Layout | None) -> Any:
@@ -1255,24 +1307,28 @@ def value_and_grad(
     argnums: int | tuple[int, ...] = 0,
     has_aux: bool = False,
     backend: str = "numpy",
+    recompute: bool = False,
 ) -> Any:
     """Like `grad`, but the call returns `(fun(*args), gradient)`; with `has_aux`,
     `((value, aux), gradient)`."""
-    return _decorator("value_and_grad", fun, argnums, has_aux, backend)
+    return _decorator("value_and_grad", fun, argnums, has_aux, backend, recompute)
 
 
-def vjp(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Derivative]:
+def vjp(
+    fun: Callable, *primals, backend: str = "numpy", recompute: bool = False
+) -> tuple[Any, Derivative]:
     """`(fun(*primals), vjp_fn)` where `vjp_fn(ct)` returns one cotangent per primal.
 
     Cotangents are computed for the float primals (and containers holding floats, each
     cotangent in its primal's structure, None at leaves that are no float); other primals get
-    None. fun may return a container: ct then has its structure.
+    None. fun may return a container: ct then has its structure. `backend` and `recompute`
+    as for `grad`.
     """
     floats = tuple(k for k, v in enumerate(primals) if differentiable(v))
     out = run_on_copies(fun, primals)
     if not floats:
         raise NotDifferentiableError(f"vjp of {fun.__qualname__}: no float argument")
-    compiled = Compiled(fun, floats, "vjp", backend=backend)
+    compiled = Compiled(fun, floats, "vjp", backend=backend, recompute=recompute)
     leaves, trees, artifact = compiled.on_leaves(primals)
     leaves = list(copies(leaves))  # (the point vjp_fn differentiates at, a method's self too)
     fast = Learnt()  # the module specialised for a cotangent, by its signature (see below)
@@ -1306,17 +1362,19 @@ def emit_module(
     kind: str = "grad",
     backend: str = "numpy",
     args: tuple | None = None,
+    recompute: bool = False,
 ) -> str:
     """The emitted module of `fun` as text (`kind`: one of `KINDS`, default the gradient); also
     written to `path` when given. With example arguments `args` (one per parameter of `fun`),
     the module specialised for their shapes and dtypes, as a call with them runs; without,
     the shape-polymorphic one (containers of parameters need `args`: the module is compiled for
     their structure, with a parameter per leaf). `backend="numba"` compiles loops over known
-    shapes, so it needs `args`."""
+    shapes, so it needs `args`; `recompute` is `grad`'s (the polymorphic module recomputes)."""
     if kind == "hessian":
+        _recompute_of(kind, recompute)
         compiled = Compiled(grad(fun, argnums), argnums, "jacfwd", backend=backend)
     else:
-        compiled = Compiled(fun, argnums, kind, backend=backend)
+        compiled = Compiled(fun, argnums, kind, backend=backend, recompute=recompute)
     if args is None:
         if backend != "numpy":
             raise SymgradError(

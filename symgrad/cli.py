@@ -182,6 +182,7 @@ def cmd_emit(args) -> int:
         kind=kind,
         backend=args.backend,
         args=values,
+        recompute=args.recompute,
     )
     if args.output:
         print(f"wrote {args.output}", file=sys.stderr)
@@ -299,6 +300,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=["numpy", "numba"],
         default="numpy",
         help="numpy (the default) or numba: elementwise work as compiled loops (needs --args)",
+    )
+    p.add_argument(
+        "--recompute",
+        action="store_true",
+        help="loops tape only what they carry and recompute each step backwards (less "
+        "memory, more time; with --args, reverse mode)",
     )
     p.add_argument("-o", "--output", metavar="OUT.py", help="write the module here")
     p.set_defaults(run=cmd_emit)

@@ -42,43 +42,48 @@ def check_grads(
     modes: Sequence[str] = ("rev",),
     order: int = 1,
     backend: str = "numpy",
+    recompute: bool = False,
 ) -> None:
     """Assert that symgrad's derivative of f at args agrees with central differences: reverse
     mode (`"rev"`, the gradient or VJP) and, with `"fwd"` in `modes`, forward mode (the JVP).
     With `order=2` (or more), the same checks run on each gradient `grad(f, k)` in turn, as a
     function of the arguments: its VJP is reverse over reverse, its JVP forward over reverse
     (`modes=("fwd",)` checks forward mode alone: second derivatives through loops). `backend`
-    is the transformations' (`symgrad.grad(..., backend=...)`)."""
+    is the transformations' (`symgrad.grad(..., backend=...)`), and so is `recompute`, of
+    reverse mode's."""
     from symgrad.api import as_tuple, user_function
 
     f = user_function(f)  # a function decorated with @symgrad.grad: check the function it decorates
     args = as_tuple("check_grads' args", args, "check_grads(f, (x,))")
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     options = dict(directions=directions, eps=eps, rtol=rtol, atol=atol, seed=seed, modes=modes)
-    options["backend"] = backend
+    options.update(backend=backend, recompute=recompute)
     _check(f, [_as64(a) for a in args], nums, order, **options)
 
 
-def _check(f, args, nums, order, *, directions, eps, rtol, atol, seed, modes, backend) -> None:
+def _check(
+    f, args, nums, order, *, directions, eps, rtol, atol, seed, modes, backend, recompute
+) -> None:
     from symgrad.api import grad, run_on_copies, vjp
     from symgrad.transforms import jvp
 
     if order > 1:
         options = dict(directions=directions, eps=eps, rtol=rtol, atol=atol, seed=seed)
+        options.update(modes=modes, backend=backend, recompute=recompute)
         for k in nums:
-            inner = grad(f, k, backend=backend)
-            _check(inner, args, nums, order - 1, modes=modes, backend=backend, **options)
+            inner = grad(f, k, backend=backend, recompute=recompute)
+            _check(inner, args, nums, order - 1, **options)
     rng = np.random.default_rng(seed)
     out = run_on_copies(f, args)
     grads: tuple = ()  # reverse mode's, unless only forward mode is checked
     if not tree.is_tree(out) and np.ndim(out) == 0:
         if "rev" in modes:
-            grads = grad(f, argnums=tuple(nums), backend=backend)(*args)
+            grads = grad(f, argnums=tuple(nums), backend=backend, recompute=recompute)(*args)
         project: Callable = lambda y: float(y)  # noqa: E731
     else:
         ct = _random_like(rng, out)
         if "rev" in modes:
-            cts = vjp(f, *args, backend=backend)[1](ct)
+            cts = vjp(f, *args, backend=backend, recompute=recompute)[1](ct)
             grads = tuple(cts[k] for k in nums)
         project = lambda y: _inner(ct, y)  # noqa: E731
     for k, g in zip(nums, grads):

@@ -673,6 +673,7 @@ def simplify(
     float64: bool = False,
     batch_loops: bool = True,
     compiled: bool = False,
+    residuals_taped: bool = True,
 ) -> Graph:
     """Simplify in place (and return) the graph; `float_params` are params known to be floats,
     `avals` (when given) the Avals of all params. A loop `body` keeps its outputs as they are
@@ -681,7 +682,10 @@ def simplify(
     independent steps may become whole-array code (`symgrad.passes.vectorise`: NumPy's
     windows and correlations, which another library's arrays may lack), and `compiled`
     whether the loops left run compiled (Numba), which makes a loop the better choice for a
-    batch larger than the loop's arrays, even one a correlation reads in one pass."""
+    batch larger than the loop's arrays, even one a correlation reads in one pass.
+    `residuals_taped`: whether a typed loop's tape records the values its backward loop reads
+    (`symgrad.passes.residuals`), or only what it carries, the backward loop recomputing the
+    rest (`recompute=True` of the transformations: less memory, more time)."""
     settle(graph)  # a custom derivative is the pass's that used it (symgrad.rules.custom)
     if avals is None and not body:  # what no argument decides: constants, loop indices
         _infer_untyped(graph)
@@ -691,22 +695,27 @@ def simplify(
         graph.checks = [c for c in graph.checks if not _checks_nothing(graph, graph[c])]
         dce(graph)
         float64 = float64 or not body and _float64_only(graph)
+
+    def inside(sub: Graph, float_params, typed) -> None:  # a structured node's body
+        simplify(sub, float_params, True, typed, float64, batch_loops, compiled, residuals_taped)
+
     taped = False  # whether a VJP's tape changed the graph since it was inferred
     for node in graph.nodes():
         forward = node.op in ("loop", "while", "cond")  # a JVP's bodies: fits of tangents
         if avals is not None and forward:
             for inner in subgraphs(node):
                 typed = [inner[p].aval for p in inner.params]
-                simplify(inner, (), True, typed, float64, batch_loops, compiled)
+                inside(inner, (), typed)
         if node.op in ("loop_vjp", "cond_vjp"):  # a VJP body's last params, its seeds, are floats
             for inner in subgraphs(node):
                 seeds = schema(node).seed_params(inner)
                 typed = None if avals is None else [inner[p].aval for p in inner.params]
-                simplify(inner, seeds, True, typed, float64, batch_loops, compiled)
+                inside(inner, seeds, typed)
                 if node.op == "loop_vjp" and _constant_states(graph, node):
-                    simplify(inner, seeds, True, typed, float64, batch_loops, compiled)
+                    inside(inner, seeds, typed)
             if avals is not None and node.op == "loop_vjp":
-                residuals.record(graph, node)  # what the VJP reads, taped, not recomputed
+                if residuals_taped:
+                    residuals.record(graph, node)  # what the VJP reads, taped, not recomputed
                 tape.untape(graph, node)  # values only the recomputation read, or a shape
                 taped = True
     # the nodes whose inputs changed since the graph was last inferred (None: infer it all; a
