@@ -389,12 +389,17 @@ def _normalise_argnums(fn: Callable, argnums) -> tuple[tuple[int, ...], bool]:
     params = signature(fn).parameters.values()
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
         lower(user_function(fn))  # refuses *args/**kwargs, naming the file and line
-    n = len(params)
+    n = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+    keywords = n < len(params)  # keyword-only parameters, which argnums never counts (JAX's)
     for k in nums:
         if not isinstance(k, int) or isinstance(k, bool) or not -n <= k < n:
             raise SymgradError(
                 f"argnums {argnums!r} does not fit {fn.__qualname__}, which has "
-                f"{n} parameter{'s' * (n != 1)}"
+                f"{n} {'positional ' * keywords}parameter{'s' * (n != 1)}",
+                hint="argnums counts the positional parameters, as JAX's: make a keyword-only "
+                "one positional to differentiate it."
+                if keywords
+                else None,
             )
     return tuple(k % n for k in nums), single
 

@@ -197,3 +197,11 @@ def test_argnums_out_of_range_names_the_count(make_fn):
     m = make_fn("def f(x):\n    return np.sum(x)\n")
     with pytest.raises(symgrad.SymgradError, match="which has 1 parameter$"):
         symgrad.grad(m.f, argnums=1)
+
+
+def test_argnums_count_the_positional_parameters_as_jaxs(make_fn):
+    """-1 was the keyword-only s (d/ds where JAX gives d/dy), and 2 differentiated it."""
+    m = make_fn("def h(x, y=1.0, *, s=2.0):\n    return x * y * s\n")
+    assert symgrad.grad(m.h, argnums=-1)(1.0, 3.0) == 2.0
+    with pytest.raises(symgrad.SymgradError, match="which has 2 positional parameters"):
+        symgrad.grad(m.h, argnums=2)

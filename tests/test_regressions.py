@@ -755,6 +755,31 @@ def test_a_negated_unsigned_or_narrow_int_wraps_before_it_meets_a_float():
         np.testing.assert_array_equal(g, (-u).astype(float) + 2)
 
 
+def _negated_in_vmap(x, u):
+    return np.sum(x - (-u)) + np.sum(x * (-u + 1.5)) + np.sum(x - (-u * 2))
+
+
+def test_a_negated_narrow_int_wraps_under_vmap_too():
+    """vmap's graphs have no dtypes: `x - (-u)` was `x + u`, `-u + 1.5` was `1.5 - u`."""
+    x = np.array([[0.5, 1.5], [1.0, 2.0]])
+    for u in (np.array([-128, 64], np.int8), np.array([40000, 1], np.uint16)):
+        got = symgrad.vmap(_negated_in_vmap, in_axes=(0, None))(x, u)
+        np.testing.assert_array_equal(got, [_negated_in_vmap(row, u) for row in x])
+
+
+def _scaled_twice(x, u):
+    return np.sum(u * 2 * 0.5 * x) + np.sum(x * (0.5 * (2 * u))) + np.sum((2 * u) * (0.5 * x))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_constants_are_not_gathered_across_a_narrow_ints_product(backend):
+    """2 * u of a uint8 u wraps (200 -> 144) before 0.5 meets it: `u * 2 * 0.5` was `u * 1.0`."""
+    x, u = np.array([1.0, 2.0]), np.array([200, 3], np.uint8)
+    value, g = symgrad.value_and_grad(_scaled_twice, backend=backend)(x, u)
+    assert value == _scaled_twice(x, u)
+    np.testing.assert_array_equal(g, 3 * (u * 2 * 0.5))
+
+
 def _masked_by_argument(s, mask):
     s = s.copy()
     s[~mask] = -np.inf

@@ -217,14 +217,14 @@ class _Rewriter:
             masked = getattr(self, _MASKED[op])(node)
             if masked is not None:
                 return masked
-        # a + -b, a - -c * b: a - b, a + c * b, but for an int's negation (-u of a uint8 u
-        # wraps before a float x meets it: `-u + x` is not `x - u`)
-        if op in ("add", "subtract") and g[ins[1]].op != "const" and not _integral(g[ins[1]]):
+        # a + -b, a - -c * b: a - b, a + c * b, for floats only (-u of a uint8 u wraps before
+        # a float x meets it: `-u + x` is not `x - u`)
+        if op in ("add", "subtract") and g[ins[1]].op != "const" and ins[1] in self.floats:
             stripped = self.strip_negation(ins[1])
             if stripped is not None:
                 flipped = "subtract" if op == "add" else "add"
                 return self.new(node, flipped, (ins[0], stripped))
-        if op == "add" and g[ins[0]].op == "negative" and not _integral(g[ins[0]]):  # -a + b
+        if op == "add" and g[ins[0]].op == "negative" and ins[0] in self.floats:  # -a + b
             return self.new(node, "subtract", (ins[1], g[ins[0]].inputs[0]))
         if op in ("add", "subtract") and _number(g, ins[1]) == 0 and ins[0] in self.floats:
             return ins[0]
@@ -415,15 +415,15 @@ class _Rewriter:
         for outer_c, inner in ((0, 1), (1, 0)):
             c1 = _number(g, node.inputs[outer_c])
             inner_node = g[node.inputs[inner]]
-            if c1 is None or inner_node.op != "multiply":
-                continue
+            if c1 is None or inner_node.op != "multiply" or inner_node.id not in self.floats:
+                continue  # (2 * u of a uint8 u wraps: 0.5 * (2 * u) is not u)
             for k in (0, 1):
                 c2 = _number(g, inner_node.inputs[k])
                 if c2 is not None:
                     y = inner_node.inputs[1 - k]
                     return self.new(node, "multiply", (self.const(node, c1 * c2), y))
         a, b = (self.scaled(i, node.id) for i in node.inputs)
-        if a is None or b is None:
+        if a is None or b is None or any(i not in self.floats for i in node.inputs):
             return None
         factors = [self.unscaled(node, *a[1:]), self.unscaled(node, *b[1:])]
         product = self.new(node, "multiply", tuple(factors))
