@@ -17,7 +17,6 @@ from symgrad.ir import Graph
 from symgrad.ir.avals import INDICES
 from symgrad.ir.index import Dyn, Slice
 from symgrad.rules import RULES
-from symgrad.rules.batching import BATCH
 from symgrad.rules.nondiff import TUPLES
 from symgrad.rules.table import SEQ, STATIC
 
@@ -55,12 +54,17 @@ def plan(graph: Graph, seeds: list[int]) -> list | None:
             steps.append(_index(node.id, first))
         elif node.op == "index_add" and hits == [1]:
             steps.append(_index(node.id, first, template=0, like=1))
-        elif rule.nondiff or any(p.kind == SEQ for p in rule.params):
-            return None  # a shape or comparison of a batched value; a list of arrays
+        elif rule.nondiff:
+            return None  # a shape or comparison of a batched value
+        elif any(p.kind == SEQ for p in rule.params):  # a list of arrays, the rule's one input
+            if len(rule.array_params) != 1 or rule.array_params[0].name not in rule.batch:
+                return None
+            fn, kwargs = rule.batch[rule.array_params[0].name]
+            steps.append(_call(node.id, fn, {**kwargs, "batched": tuple(hits)}))
         elif rule.shape == "elementwise":
             steps.append(_elementwise(node.id, [p for p in range(len(names)) if p not in hits]))
-        elif len(hits) == 1 and names[hits[0]] in BATCH.get(node.op, {}):
-            fn, kwargs = BATCH[node.op][names[hits[0]]]
+        elif len(hits) == 1 and names[hits[0]] in rule.batch:
+            fn, kwargs = rule.batch[names[hits[0]]]
             steps.append(_call(node.id, fn, kwargs))
         elif len(hits) == 1 and getattr(rule.emit, "calls", None):
             steps.append(_call(node.id, "_per_column", {}, of=rule.emit.calls, column=hits[0]))

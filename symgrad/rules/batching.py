@@ -2,8 +2,8 @@
 
 Contract: a batched value carries one extra, trailing axis: column k is the value for seed k (the
 Jacobian drivers seed the k-th unit vector). Elementwise primitives batch by NumPy broadcasting
-alone, once their unbatched operands get a trailing axis of length 1 (the pass does that). `BATCH`
-names, per primitive and per batched parameter, the runtime function below that computes the
+alone, once their unbatched operands get a trailing axis of length 1 (the pass does that). A
+rule's `batch` names, per batched parameter, the runtime function below that computes the
 primitive column by column in one vectorised call; `getitem` and `index_add` batch by one more
 `:` in their index. Any other primitive emitted as a call is applied by `_per_column`, a loop
 over the columns of that one call. Everything here is emitted into modules like the runtime
@@ -89,6 +89,10 @@ def _reshape_batched(a, shape):
     return np.reshape(a, shape + np.shape(a)[-1:])
 
 
+def _ravel_batched(a):
+    return np.reshape(a, (-1,) + np.shape(a)[-1:])
+
+
 def _transpose_batched(a, axes=None):
     nd = np.ndim(a) - 1
     axes = tuple(reversed(range(nd))) if axes is None else tuple(ax % nd for ax in axes)
@@ -140,6 +144,21 @@ def _matmul_vjp_b_batched(g, a, b):
     return np.moveaxis(np.reshape(out, np.shape(g)[-1:] + np.shape(b)), 0, -1)
 
 
+def _einsum_batched(*operands, subscripts, optimize=False, batched=()):
+    """np.einsum where the operands at positions `batched` have a trailing batch axis: one more
+    index, new to the subscripts, on those and on the output."""
+    terms, _, out = subscripts.replace(" ", "").partition("->")
+    terms = terms.split(",")
+    if "->" not in subscripts:  # (the implicit output: the indices met once, in order)
+        letters = "".join(terms)
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    z = next(
+        c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in subscripts
+    )
+    terms = [t + z if k in batched else t for k, t in enumerate(terms)]
+    return np.einsum(",".join(terms) + "->" + out + z, *operands, optimize=optimize)
+
+
 def _per_column(fn, k, /, *args, **kwargs):
     """fn applied to each column of its argument k (a trailing batch axis), stacked last: for a
     primitive without a vectorised batching rule."""
@@ -147,22 +166,6 @@ def _per_column(fn, k, /, *args, **kwargs):
     before, after = args[:k], args[k + 1 :]
     cols = [fn(*before, args[k][..., j], *after, **kwargs) for j in range(n)]
     return np.stack(cols, axis=-1)
-
-
-BATCH: dict[str, dict[str, tuple[str, dict]]] = {
-    "sum": {"a": ("_sum_batched", {})},
-    "mean": {"a": ("_mean_batched", {})},
-    "matmul": {"a": ("_matmul_batched", {"batched": "a"}), "b": ("_matmul_batched", {})},
-    "unbroadcast": {"ct": ("_unbroadcast_batched", {})},
-    "fit": {"ct": ("_fit_batched", {})},
-    "broadcast_to": {"array": ("_broadcast_to_batched", {})},
-    "reshape": {"a": ("_reshape_batched", {})},
-    "transpose": {"a": ("_transpose_batched", {})},
-    "swapaxes": {"a": ("_swapaxes_batched", {})},
-    "expand_dims": {"a": ("_expand_dims_batched", {})},
-    "matmul_vjp_a": {"ct": ("_matmul_vjp_a_batched", {})},
-    "matmul_vjp_b": {"ct": ("_matmul_vjp_b_batched", {})},
-}
 
 
 def _emit_batched(args, attrs, rule):

@@ -121,10 +121,12 @@ def bilinear(
     aval=None,
     specialise=(None, None),
     jit=None,
+    batched=False,
 ):
     """Register a bilinear product and its two VJP helpers, each differentiable again.
     `helper_shapes` are (ct, a, b) shapes on which the helpers are checked; `aval` is the
-    product's shape rule, `specialise` the helpers' (`Rule.specialise`)."""
+    product's shape rule, `specialise` the helpers' (`Rule.specialise`); `batched`: the three
+    have batching functions, `_<name>_batched` and `_<helper>_batched`."""
     va, vb = name + "_vjp_a", name + "_vjp_b"
     defrule(
         name,
@@ -143,6 +145,12 @@ def bilinear(
         fresh=True,
         value_feeds=True,
         jit=jit,
+        batch={
+            "a": (f"_{name}_batched", {"batched": "a"}),
+            "b": (f"_{name}_batched", {}),
+        }
+        if batched
+        else {},
     )
     defrule(
         va,
@@ -161,6 +169,7 @@ def bilinear(
         jvp=LINEAR,
         aval=_like("a"),
         specialise=specialise[0],
+        batch={"ct": (f"_{va}_batched", {})} if batched else {},
     )
     defrule(
         vb,
@@ -179,6 +188,7 @@ def bilinear(
         jvp=LINEAR,
         aval=_like("b"),
         specialise=specialise[1],
+        batch={"ct": (f"_{vb}_batched", {})} if batched else {},
     )
 
 
@@ -202,6 +212,7 @@ bilinear(
     aval=_matmul_aval,
     specialise=(_matmul_vjp_a_for, _matmul_vjp_b_for),
     jit=lambda ins, attrs: _blas(ins["a"], ins["b"]),
+    batched=True,
 )
 bilinear(
     "dot",
@@ -584,6 +595,7 @@ defrule(
     aval=_einsum_aval,
     vjp={"operands": _einsum_vjp},
     jvp={"operands": _einsum_jvp},
+    batch={"operands": ("_einsum_batched", {})},
     math="v contracted with the other operands, back to the operand's indices",
     examples=(
         "np.einsum('ij,jk->ik', a, b) | a: 3x4, b: 4x2",

@@ -76,6 +76,7 @@ def reduction(name, vjp, jvp, math, numpy, extra="", domain="real", method=True)
         examples=examples,
         fold=_FOLDS.get(name),
         jit=_one_axis if name == "sum" else _every_axis,
+        batch={"a": (f"_{name}_batched", {})} if name in ("sum", "mean") else {},
     )
 
 

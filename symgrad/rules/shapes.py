@@ -35,6 +35,7 @@ defrule(
         "a.reshape(2, -1) | a: 3x4",
         "a.reshape((a.shape[0], -1)) | a: 2x3x2",
     ),
+    batch={"a": ("_reshape_batched", {})},
 )
 defrule(
     "copy",
@@ -146,6 +147,7 @@ defrule(
         "np.ravel(a) | a: 3x4",
         "a.flatten() | a: 2x3",
     ),
+    batch={"a": ("_ravel_batched", {})},
 )
 defrule(
     "expand_dims",
@@ -160,6 +162,7 @@ defrule(
         "np.expand_dims(a, 1) | a: 3x4",
         "np.expand_dims(a, axis=(0, 2)) | a: 3",
     ),
+    batch={"a": ("_expand_dims_batched", {})},
 )
 defrule(
     "squeeze",
@@ -325,6 +328,7 @@ defrule(
         "a.transpose(2, 0, 1) | a: 2x3x4",
         "np.transpose(a) | a: 2x3x4",
     ),
+    batch={"a": ("_transpose_batched", {})},
 )
 defrule(
     "swapaxes",
@@ -340,6 +344,7 @@ defrule(
         "np.swapaxes(a, 0, 2) | a: 2x3x4",
         "a.swapaxes(-1, -2) | a: 2x3x4",
     ),
+    batch={"a": ("_swapaxes_batched", {})},
 )
 defrule(
     "moveaxis",
@@ -394,6 +399,7 @@ defrule(
         "np.broadcast_to(a, (2, 3, 4)) | a: 3x1",
         "np.broadcast_to(a, (3, 4)) | a: f",
     ),
+    batch={"array": ("_broadcast_to_batched", {})},
 )
 defrule(
     "unbroadcast",
@@ -409,6 +415,7 @@ defrule(
     ),
     jvp=LINEAR,
     math="broadcast v to the shape before the sum",
+    batch={"ct": ("_unbroadcast_batched", {})},
 )
 defrule(
     "fit",
@@ -422,6 +429,7 @@ defrule(
     examples=("_fit(ct, x) | ct: 3x4, x: 3x4 const",),
     jvp=LINEAR,
     math="broadcast v to the shape before the sum",
+    batch={"ct": ("_fit_batched", {})},
 )
 defrule(
     "check_scalar",

@@ -41,8 +41,8 @@ def dot(a, b):
 
 
 def cross(a, b):
-    # WORKAROUND(np_cross): symgrad has no rule for np.cross (/tmp/gb_repro/np_cross.py), so the
-    # cross product is written by components (3-vectors here are tuples of rows).
+    # By components: the 3-vectors here are tuples of rows, one column per observation, where
+    # np.cross (which symgrad differentiates) takes arrays with the vectors' axis last.
     return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
 
 

@@ -130,10 +130,10 @@ def make_residuals(is_mirrored):
         transforms = np.reshape(posed[: 12 * n_bones], (n_bones, 3, 4))
         G = np.reshape(posed[12 * n_bones : 12 * n_bones + 9], (3, 3))
         # pos_v = Σ_b weights[v, b] (M_b x_v) = Σ_b Σ_j (weights[v, b] x_v[j]) M_b[:, j]: the
-        # weighted vertices times the bones' transform columns, one matrix product.
-        # WORKAROUND(einsum_jacfwd_batch): the sum is naturally
-        # np.einsum("vb,bij,vj->vi", weights, transforms, base_positions), but symgrad's jacfwd
-        # cannot batch einsum (one forward pass per theta instead of one for all); @ batches.
+        # weighted vertices times the bones' transform columns, one matrix product. (The
+        # einsum "vb,bij,vj->vi" of weights, transforms and base positions is the same sum, and
+        # symgrad's jacfwd batches it too, but its 26 tangents took 5.2 ms against 0.27 ms at
+        # 100 points, 33 against 28 ms at 10^5, as each multiplies out every bone's weights.)
         columns = np.reshape(np.transpose(transforms, (0, 2, 1)), (4 * n_bones, 3))
         positions = weighted @ columns
         if is_mirrored:
@@ -150,14 +150,11 @@ def make_residuals(is_mirrored):
             + u1 * positions[corner[:, 1]]
             + (1.0 - u0 - u1) * positions[corner[:, 2]]
         )
-        # WORKAROUND(ravel_jacfwd_batch): np.ravel(points - hit) is the natural flattening, but
-        # in symgrad's batched jacfwd np.ravel runs column by column; np.reshape batches.
-        return np.reshape(points - hit, -1)
+        return np.ravel(points - hit)
 
     def residuals_simple(posed, correspondences, points, weighted):
         positions = skinned_positions(posed, weighted)
-        # WORKAROUND(ravel_jacfwd_batch): np.reshape instead of np.ravel, as above.
-        return np.reshape(points - positions[correspondences], -1)
+        return np.ravel(points - positions[correspondences])
 
     # The Jacobian's columns through the posed skeleton (see `jacobian`): the residuals at the
     # skeleton posed0 + dposed_dtheta @ dtheta, and at us + dus.
