@@ -103,6 +103,37 @@ def test_batched_code_calls_each_primitive_once_for_all_seeds(tmp_path):
     assert "_per_column" not in source  # every primitive here has a vectorised batching rule
 
 
+def test_lists_of_operands_batch_too(tmp_path):
+    """einsum, stack and concatenate (a list of operands, some batched) and ravel: one pass for
+    every seed, where the Jacobian had looped over the seeds (a forward pass each)."""
+    from tests.conftest import load_module
+
+    mod = load_module(
+        tmp_path,
+        """
+        def f(W, T, x):
+            p = np.einsum("vb,bij,vj->vi", W, T, x)
+            q = np.concatenate([np.stack([p, x[:, :3]], axis=-1), np.ones((5, 3, 1))], axis=2)
+            return np.ravel(np.sin(q))
+        """,
+    )
+    rng = np.random.default_rng(0)
+    args = rng.standard_normal((5, 3)), rng.standard_normal((3, 3, 4)), rng.standard_normal((5, 4))
+    for transform in (symgrad.jacfwd, symgrad.jacrev):
+        J = transform(mod.f, argnums=(0, 1, 2))
+        J(*args)
+        driver = J.source[J.source.index(f"def {transform.__name__}_f") :]
+        assert " in range(" not in driver and "_per_column" not in J.source
+    symgrad.check_grads(mod.f, args, (0, 1, 2), modes=("rev", "fwd"))
+    for k, fwd in enumerate(symgrad.jacfwd(mod.f, argnums=(0, 1, 2))(*args)):
+        h, moved = 1e-6, [list(args), list(args)]
+        columns = []
+        for e in _units(args[k]):
+            moved[0][k], moved[1][k] = args[k] + h * e, args[k] - h * e
+            columns.append((mod.f(*moved[0]) - mod.f(*moved[1])) / (2 * h))
+        np.testing.assert_allclose(fwd, np.reshape(np.stack(columns, -1), fwd.shape), atol=1e-8)
+
+
 @pytest.mark.parametrize(
     "a_shape, b_shape, batched",
     [((7, 5), (5, 3, 4), "b"), ((2, 7, 5), (5, 3, 4), "b"), ((5,), (5, 3, 4), "b"),

@@ -159,6 +159,21 @@ def _einsum_batched(*operands, subscripts, optimize=False, batched=()):
     return np.einsum(",".join(terms) + "->" + out + z, *operands, optimize=optimize)
 
 
+def _joined_batched(*arrays, axis=0, batched=(), stacked=False):
+    """np.stack (`stacked`) or np.concatenate of arrays of which those at positions `batched`
+    have a trailing batch axis: the others are broadcast along one, and `axis` counts the
+    logical axes (None: concatenate's flattened arrays)."""
+    n = np.shape(arrays[batched[0]])[-1]
+    cols = [
+        a if k in batched else np.broadcast_to(np.expand_dims(a, -1), np.shape(a) + (n,))
+        for k, a in enumerate(arrays)
+    ]
+    if axis is None:
+        return np.concatenate([np.reshape(c, (-1, n)) for c in cols])
+    rank = np.ndim(cols[0]) - 1 + stacked  # the logical rank of the result
+    return (np.stack if stacked else np.concatenate)(cols, axis=axis % rank)
+
+
 def _per_column(fn, k, /, *args, **kwargs):
     """fn applied to each column of its argument k (a trailing batch axis), stacked last: for a
     primitive without a vectorised batching rule."""

@@ -84,6 +84,7 @@ defrule(
     ndarray="axes",
     aval=_joined(stacked=False),
     vjp={"arrays": lambda g, arrays, axis: _join_parts(g, arrays, axis, False)},
+    batch={"arrays": ("_joined_batched", {})},
     jvp=LINEAR,
     math="the slice of v each array filled",
     examples=(
@@ -102,6 +103,7 @@ defrule(
     ndarray="axes",
     aval=_joined(stacked=True),
     vjp={"arrays": lambda g, arrays, axis: _join_parts(g, arrays, axis, True)},
+    batch={"arrays": ("_joined_batched", {"stacked": True})},
     jvp=LINEAR,
     math="the index of v each array filled",
     examples=(
