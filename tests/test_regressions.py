@@ -791,3 +791,19 @@ def test_the_inverse_of_a_mask_given_as_an_argument():
     s, mask = np.array([0.1, 0.5, 0.2]), np.array([True, False, True])
     symgrad.check_grads(_masked_by_argument, (s, mask), (0,))
     assert symgrad.jit(_masked_by_argument)(s, mask) == _masked_by_argument(s, mask)
+
+
+def _trajectory(x, w):
+    hs = [w]
+    for i in range(len(x)):
+        hs.append(w * x[i])
+    return np.sum(np.stack(hs) ** 2) + np.sum(np.concatenate(hs)) * len(hs)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_trajectory_of_a_loop_that_runs_no_step(backend):
+    """x[i] of an empty x had no Aval, so the appended rows had no shape: `np.stack([])` raised
+    ValueError where Python stacks the first item alone."""
+    x, w = np.zeros(0), np.array([1.0, 2.0])
+    assert symgrad.jit(_trajectory, backend=backend)(x, w) == _trajectory(x, w)
+    np.testing.assert_array_equal(symgrad.grad(_trajectory, 1, backend=backend)(x, w), 2 * w + 1)

@@ -100,11 +100,39 @@ def _getitem_aval(ins: dict, attrs: dict) -> Aval | None:
     index = tuple(item(k, it) for k, it in enumerate(index))
     try:
         out = a[index[0] if isinstance(a, tuple) and len(index) == 1 else index]
-    except (IndexError, TypeError):
+    except IndexError:
+        out = _read_past_the_end(a, index)
+    except TypeError:
+        return None
+    if out is None:
         return None
     if isinstance(out, np.generic):
         return Aval((), out.dtype, SCALAR)
     return of_value(out, static=isinstance(a, tuple))  # an array, or part of a shape tuple
+
+
+def _read_past_the_end(a, index: tuple):
+    """a[index] where an int reads an axis of length 0 (`x[i]` of an empty x, in a loop that
+    runs no step): the same read of a stand-in one entry long on each such axis, which has the
+    read's shape (NumPy raises IndexError where it runs). None for any other IndexError."""
+    if not isinstance(a, np.ndarray) or not all(
+        it is None or it is Ellipsis or isinstance(it, (int, np.integer, slice)) for it in index
+    ):
+        return None
+    consumed = sum(it is not None and it is not Ellipsis for it in index)
+    axes, shape = iter(range(a.ndim)), list(a.shape)
+    for it in index:
+        if it is Ellipsis:
+            for _ in range(a.ndim - consumed):
+                next(axes)
+        elif it is not None:
+            k = next(axes, None)
+            if k is not None and not isinstance(it, slice):
+                shape[k] = max(shape[k], 1)
+    try:
+        return np.broadcast_to(np.ones((), a.dtype), tuple(shape))[index]
+    except IndexError:
+        return None
 
 
 def region(graph, node) -> tuple[int, ...] | None:
