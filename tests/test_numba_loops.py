@@ -599,3 +599,19 @@ def test_an_update_of_every_entry_through_an_ellipsis_stays_a_python_loop():
     want = symgrad.value_and_grad(ellipsis_update)(x)
     np.testing.assert_allclose(got[0], want[0])
     np.testing.assert_allclose(got[1], want[1])
+
+
+def damped_abs(x):
+    m = 0.0
+    for j in range(len(x)):
+        m = m * 0.5 + x[j]
+    return abs(m)
+
+
+def test_a_backward_loop_starting_from_a_0d_array_compiles():
+    """The seed of abs(m) is np.where(m >= 0, 1.0, -1.0), a 0-d array, where the backward loop
+    carries a number: Numba refused to unify the two, and the module fell back on NumPy's."""
+    x = np.array([0.3, -1.0, 2.0, 3.0])
+    g = symgrad.grad(damped_abs, backend="numba")  # (a SpecialisationWarning fails the test)
+    np.testing.assert_allclose(g(x), 0.5 ** np.arange(3, -1, -1))
+    assert "def _back" in g.source and "m_bar[()]" in g.source

@@ -40,7 +40,7 @@ import builtins
 import math
 
 from symgrad.emit.scatter import added_at, basic
-from symgrad.ir.avals import ARRAY, SCALAR, TUPLE, float64_number
+from symgrad.ir.avals import ARRAY, SCALAR, TUPLE, Aval, float64_number
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import Cond, Loop, LoopVjp
 from symgrad.passes.avals import input_avals
@@ -78,7 +78,8 @@ def compiled_loop(writer, node) -> bool:
         return False
     tape = tape_item(writer.graph, node)
     return tape is None or all(
-        writer.graph[u].op == "loop_vjp" and _vjp_compiles(writer.plan, writer.graph[u])
+        writer.graph[u].op == "loop_vjp"
+        and _vjp_compiles(writer.plan, writer.graph, writer.graph[u])
         for u in writer.graph.users(tape)
     )
 
@@ -96,7 +97,7 @@ def compiled_vjp(writer, node) -> bool:
         return False
     if tape_item(g, forward) is not None and (id(g), node.inputs[0]) not in kernels.arrays:
         return False  # a list (a loop written in Python, or compiled after all: `attempt`)
-    return _vjp_compiles(writer.plan, node)
+    return _vjp_compiles(writer.plan, g, node)
 
 
 def _array_bounds(graph, loop) -> bool:
@@ -164,12 +165,15 @@ def tape_item(graph, loop) -> int | None:
     return None
 
 
-def _vjp_compiles(plan, node) -> bool:
-    """Whether a backward loop's body compiles, its running cotangents of one type each (an
-    `index_add` into a captured value's cotangent is written `acc[index] += v`:
-    `symgrad.emit.scatter`)."""
+def _vjp_compiles(plan, graph, node) -> bool:
+    """Whether a backward loop (of graph) compiles, its running cotangents of one type each,
+    initial (a 0-d array read as its number: `number_of`), inside and next (an `index_add`
+    into a captured value's cotangent is written `acc[index] += v`: `symgrad.emit.scatter`)."""
     view = LoopVjp(node)
     body = view.body
+    for i, p in zip(view.state_inputs, view.state_params):
+        if not _same_type(number_of(graph[node.inputs[i]].aval, body[p].aval), body[p].aval):
+            return False
     exempt = set()
     for r, (kind, pos, _) in enumerate(view.outs):
         at = added_at(body, body.outputs[r], view.captured_params[pos]) if kind == "acc" else None
@@ -196,7 +200,7 @@ def _compiles(graph, plan, exempt=frozenset()) -> bool:
             ok = ok and all(_typed(view.body[o].aval) for o in view.stacked)
             ok = ok and _compiles(view.body, _within(plan, view.body)) and _stable(graph, node)
         elif node.op == "loop_vjp":  # walking such a list back
-            ok = _walks_a_list(graph, node) and _vjp_compiles(plan, node)
+            ok = _walks_a_list(graph, node) and _vjp_compiles(plan, graph, node)
         elif node.op in ("cond", "cond_vjp"):
             ok = all(_compiles(b, _within(plan, b)) for b in Cond(node).branches)
             ok = ok and _branches_agree(graph, node)
@@ -287,6 +291,16 @@ def _typed(aval) -> bool:
     if aval.kind == TUPLE:
         return aval.value is not None
     return aval.known and numbas(aval.dtype)
+
+
+def number_of(aval, carried):
+    """The Aval a compiled loop starts a carried value of Aval `carried` from: a 0-d array's,
+    where the loop carries a number (`np.where` of numbers, the seed of `abs(m)`), as the number
+    its entry `a[()]` is; any other as it is."""
+    zero_d = aval is not None and aval.kind == ARRAY and aval.shape == ()
+    if zero_d and carried is not None and carried.kind != ARRAY:
+        return Aval((), aval.dtype, SCALAR)
+    return aval
 
 
 def _same_type(a, b) -> bool:

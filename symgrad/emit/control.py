@@ -28,6 +28,7 @@ from symgrad.emit.compiled import (
     compiled_loop,
     compiled_vjp,
     dtype_name,
+    number_of,
     tape_item,
     wrap,
 )
@@ -359,6 +360,15 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     sub = writer.sub_writer(body, dict(zip(body.params, [*entry, *captured, *state, *rows])))
     read = _states_read(writer, node)
     initial = _initial(writer, node, view.state_inputs)
+    if jit:  # (a 0-d array where the compiled loop carries a number: its entry, `a[()]`)
+        starts = [writer.graph[ins[i]].aval for i in view.state_inputs]
+        carried = [body[p].aval for p in view.state_params]
+        initial = [
+            ast.Subscript(v, ast.Tuple([], ast.Load()), ast.Load())
+            if number_of(a, c) is not a
+            else v
+            for v, a, c in zip(initial, starts, carried)
+        ]
     lines += writer.assign([state[s] for s in read], [initial[s] for s in read])
     forward = writer.graph[writer.graph[tape].inputs[0]]
     inside = writer.kernels.inside

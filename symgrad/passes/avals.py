@@ -270,7 +270,7 @@ def _kind(rule: Rule, shape: tuple, dtype, array: bool, ins: list[Aval]) -> str 
     of Python numbers alone it depends on the spelling (`2.0 * x` is a Python number,
     `np.sin(x)` a NumPy one), and a 0-d result of an elementwise rule on an unknown kind may be
     either. (`dtype` and `array`: of the tiny result, `_tiny`.)"""
-    if shape or rule.shape != "elementwise" and array:
+    if shape or array:  # (np.where of numbers too: a 0-d array, where a ufunc's is a number)
         return ARRAY
     if rule.shape == "elementwise" and not any(a.kind in (ARRAY, SCALAR) for a in ins):
         return None

@@ -53,7 +53,8 @@ def _matmul_batched(a, b, batched="b"):
         if np.ndim(b) == 2:  # a vector per column: the columns are a matrix
             return a @ b
         if np.ndim(a) == 2 and np.ndim(b) == 3:  # (m, n) @ (n, p, k): (m, p * k) at once
-            return np.reshape(a @ np.reshape(b, (np.shape(b)[0], -1)), (-1, *np.shape(b)[1:]))
+            n, p, k = np.shape(b)  # (spelt out: -1 is ambiguous in an empty array's shape)
+            return np.reshape(a @ np.reshape(b, (n, p * k)), (np.shape(a)[0], p, k))
         return np.moveaxis(a @ _batch_first(b, np.ndim(a)), 0, -1)
     if np.ndim(a) == 2:  # a vector per column
         return b @ a if np.ndim(b) == 1 else np.swapaxes(b, -1, -2) @ a
