@@ -807,3 +807,18 @@ def test_a_trajectory_of_a_loop_that_runs_no_step(backend):
     x, w = np.zeros(0), np.array([1.0, 2.0])
     assert symgrad.jit(_trajectory, backend=backend)(x, w) == _trajectory(x, w)
     np.testing.assert_array_equal(symgrad.grad(_trajectory, 1, backend=backend)(x, w), 2 * w + 1)
+
+
+def _scaled_by_depth(params, x):
+    n = len(params["layers"])
+    for i, layer in enumerate(params["layers"]):
+        x = np.tanh(layer["W"] @ x) if i < n - 1 else layer["W"] @ x
+    return np.sum(x) * len(params)
+
+
+def test_len_of_a_list_of_layers():
+    """len() of a list of dicts was refused: 'dict is not an array'."""
+    rng = np.random.default_rng(0)
+    params = {"layers": [{"W": rng.standard_normal((3, 3))} for _ in range(3)]}
+    x = rng.standard_normal(3)
+    symgrad.check_grads(_scaled_by_depth, (params, x), (0, 1))

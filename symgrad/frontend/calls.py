@@ -72,8 +72,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     if isinstance(getattr(callee, "__self__", None), dict) and callee.__name__ in DICT_READS:
         out = callee(*args, **kwargs)  # a container of parameters, read
         return list(out) if callee.__name__ != "get" else out
-    if callee is len and len(args) == 1 and isinstance(args[0], dict):
-        return len(args[0])
+    if callee is len and len(args) == 1 and isinstance(args[0], (dict, list, tuple)):
+        return len(args[0])  # (a container's, or a list's of its layers: known when lowering)
     if callee is divmod and len(args) == 2 and not kwargs:  # (a // b, a % b)
         return tuple(lw.binop(op(), *args, e) for op in (ast.FloorDiv, ast.Mod))
     if getattr(callee, "__self__", None) is np.add and callee.__name__ == "at":
