@@ -142,6 +142,11 @@ class Vmapped:
             result = module.fn(*leaves)
         except (ValueError, TypeError) as e:
             refused(self.root, e)
+            if isinstance(e, np.exceptions.AxisError) and _raised_in(e, module.fn):
+                raise SymgradError(  # (the driver's np.moveaxis or np.stack along out_axes)
+                    f"{self.__name__}: out_axes={self.out_axes} does not fit its output ({e})",
+                    hint="out_axes counts the axes of the output with the mapped axis in it.",
+                ) from None
             raise
         if not gradient:
             return result
@@ -251,6 +256,18 @@ def _check_sizes(name: str, leaves: list, axes: list) -> None:
         raise SymgradError(f"{name}: the mapped axes have different lengths {sorted(sizes)}")
     if 0 in sizes:
         raise SymgradError(f"{name}: the mapped axis has length 0")
+
+
+def _raised_in(error: Exception, fn: Callable) -> bool:
+    """Whether `fn`'s own frame is the innermost of the emitted module's in the traceback (the
+    error comes from a call it makes itself, not from the function it maps)."""
+    module_file, last = fn.__code__.co_filename, None
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == module_file:
+            last = tb.tb_frame.f_code
+        tb = tb.tb_next
+    return last is fn.__code__
 
 
 def vmap(fun: Callable, in_axes: Any = 0, out_axes: int = 0) -> Vmapped:

@@ -179,6 +179,9 @@ def test_refusals():
         symgrad.vmap(symgrad.jacfwd(relu_ratio))
     with pytest.raises(symgrad.SymgradError, match="vmap of a vmap"):
         symgrad.vmap(symgrad.vmap(relu_ratio))
+    for out_axes in (2, -3):  # (NumPy's AxisError from the driver's np.moveaxis had come out)
+        with pytest.raises(symgrad.SymgradError, match=f"out_axes={out_axes} does not fit"):
+            symgrad.vmap(layer, in_axes=(None, 0, None), out_axes=out_axes)(W, X, B)
     with pytest.raises(symgrad.SymgradError, match="outermost transformation") as e:
         symgrad.grad(sums_a_map)(X)
     assert e.value.loc.line == sums_a_map.__code__.co_firstlineno + 1
