@@ -146,3 +146,25 @@ def test_a_batched_product_is_the_product_of_each_column(a_shape, b_shape, batch
     columns = (b if batched == "b" else a).shape[-1]
     each = [a @ b[..., k] if batched == "b" else a[..., k] @ b for k in range(columns)]
     np.testing.assert_allclose(batching._matmul_batched(a, b, batched), np.stack(each, axis=-1))
+
+
+def test_jacobians_of_an_argument_with_no_entries(tmp_path):
+    """A batch of no seeds: `np.reshape(a, (-1, 0))` is ambiguous, so jacfwd and hessian of a
+    ravel, a reshape with -1 or a concatenate(axis=None) of an empty argument raised."""
+    from tests.conftest import load_module
+
+    mod = load_module(
+        tmp_path,
+        """
+        def flat(X, c):
+            return np.concatenate([np.ravel(X), c], axis=None)
+
+        def squares(X):
+            return np.sum(np.reshape(X, (-1, 2)) ** 2)
+        """,
+    )
+    X, c = np.zeros((0, 2)), np.ones(2)
+    assert symgrad.jacfwd(mod.flat, argnums=(0, 1))(X, c)[0].shape == (2, 0, 2)
+    np.testing.assert_array_equal(symgrad.jacfwd(mod.flat, argnums=1)(X, c), np.eye(2))
+    assert symgrad.jacfwd(mod.flat, argnums=1)(np.ones((2, 2)), np.zeros(0)).shape == (4, 0)
+    assert symgrad.hessian(mod.squares)(X).shape == (0, 2, 0, 2)

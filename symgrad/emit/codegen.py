@@ -587,8 +587,14 @@ def _helper_sources(names: set[str], known: dict) -> list[str]:
         if name in seen:
             continue
         seen.add(name)
-        todo.extend(n for n in known[name].__code__.co_names if n in known)
+        todo.extend(n for n in _names_read(known[name].__code__) if n in known)
     return [_source(known[n]) for n in sorted(seen)]
+
+
+def _names_read(code) -> set[str]:
+    """The global names a function's code reads, its comprehensions' and inner functions' too."""
+    inner = (c for c in code.co_consts if isinstance(c, type(code)))
+    return set(code.co_names).union(*map(_names_read, inner))
 
 
 @functools.cache

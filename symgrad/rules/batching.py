@@ -85,13 +85,21 @@ def _broadcast_to_batched(array, shape):
     return np.broadcast_to(array, tuple(shape) + np.shape(array)[-1:])
 
 
+def _logical_size(a) -> int:
+    """The number of entries of each column of a (its axes but the trailing batch axis)."""
+    return int(np.prod(np.shape(a)[:-1]))
+
+
 def _reshape_batched(a, shape):
     shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    if -1 in shape:  # (spelt out: beside a batch of no seeds, -1 is ambiguous)
+        known = int(np.prod([d for d in shape if d != -1]))
+        shape = tuple(_logical_size(a) // known if d == -1 and known else d for d in shape)
     return np.reshape(a, shape + np.shape(a)[-1:])
 
 
 def _ravel_batched(a):
-    return np.reshape(a, (-1,) + np.shape(a)[-1:])
+    return np.reshape(a, (_logical_size(a),) + np.shape(a)[-1:])
 
 
 def _transpose_batched(a, axes=None):
@@ -170,7 +178,7 @@ def _joined_batched(*arrays, axis=0, batched=(), stacked=False):
         for k, a in enumerate(arrays)
     ]
     if axis is None:
-        return np.concatenate([np.reshape(c, (-1, n)) for c in cols])
+        return np.concatenate([np.reshape(c, (_logical_size(c), n)) for c in cols])
     rank = np.ndim(cols[0]) - 1 + stacked  # the logical rank of the result
     return (np.stack if stacked else np.concatenate)(cols, axis=axis % rank)
 
