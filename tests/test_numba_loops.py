@@ -615,3 +615,29 @@ def test_a_backward_loop_starting_from_a_0d_array_compiles():
     g = symgrad.grad(damped_abs, backend="numba")  # (a SpecialisationWarning fails the test)
     np.testing.assert_allclose(g(x), 0.5 ** np.arange(3, -1, -1))
     assert "def _back" in g.source and "m_bar[()]" in g.source
+
+
+def divided_by_steps(x):
+    s = 0.0
+    for i in range(len(x)):
+        s = s + x[i] * (10 // (i - 2)) + x[i] * (10 % (i - 2)) + x[i] * (i // 2)
+    return s
+
+
+def test_python_ints_divided_by_zero_raise_as_pythons():
+    """Numba's `10 // 0` of Python ints is 0 under NumPy's error model: a loop whose divisor
+    may be 0 stays Python's, which raises ZeroDivisionError; `i // 2` still compiles."""
+    with pytest.raises(ZeroDivisionError):
+        symgrad.jit(divided_by_steps, backend="numba")(np.ones(5))
+    x = np.array([0.5, -1.0])
+    assert symgrad.jit(divided_by_steps, backend="numba")(x) == divided_by_steps(x)
+    np.testing.assert_allclose(symgrad.grad(divided_by_steps, backend="numba")(x), [-5.0, -10.0])
+    halves = symgrad.jit(halved, backend="numba")
+    assert halves(x) == halved(x) and "def _loop" in halves.source
+
+
+def halved(x):
+    s = 0.0
+    for i in range(len(x)):
+        s = s + x[i] * (i // 2) + x[i] * (i % 3)
+    return s

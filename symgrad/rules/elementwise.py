@@ -24,7 +24,7 @@ import numpy as np
 from symgrad.ir.avals import ARRAY, PYTHON, Aval
 from symgrad.rules import runtime
 from symgrad.rules.build import is_const, is_none, ops, value_of
-from symgrad.rules.table import DIAGONAL, SAME, binop, call, defrule, unaryop
+from symgrad.rules.table import DIAGONAL, SAME, binop, call, defrule, int_division_jit, unaryop
 
 EW = {"shape": "elementwise", "broadcasts": True, "scalar": SAME}
 VECTOR = ("float32", "float64")  # Rule.simd of NumPy's SVML-derived loops
@@ -436,6 +436,7 @@ defrule(
     domain={"x2": "positive"},
     examples=binary_examples("{0} % {1}", "real", "positive") + ("np.mod(x1, 0.7) | x1: 3x4",),
     jvp=DIAGONAL,
+    jit=int_division_jit,
     **EW,
 )
 defrule(

@@ -14,7 +14,7 @@ import numpy as np
 from symgrad.ir.avals import ARRAY, INDICES, PYTHON, SCALAR, Aval, Distinct, of_dtype, of_value
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
-from symgrad.rules.table import SAME, binop, call, compare, defrule, unaryop
+from symgrad.rules.table import SAME, binop, call, compare, defrule, int_division_jit, unaryop
 
 _COMPARE = {
     "greater": ">",
@@ -355,6 +355,7 @@ defrule(  # `n // 2`: on static Python ints, folded to its value (`emit.python`)
     examples=("x * (x // 0.7) | x: 3x4",),
     shape="elementwise",
     scalar=SAME,
+    jit=int_division_jit,
 )
 
 defrule(

@@ -403,6 +403,17 @@ _UNARYOPS = {
 }
 
 
+def int_division_jit(ins: dict, attrs: dict) -> bool:
+    """`Rule.jit` of `//` and `%`: Numba's (NumPy's error model) give 0 where Python's ints
+    raise ZeroDivisionError, so not of two Python ints by a divisor not known to be nonzero."""
+    a, b = ins["x1"], ins["x2"]
+    python_ints = all(
+        v is not None and v.kind == "python" and v.dtype is not None and v.dtype.kind in "iub"
+        for v in (a, b)
+    )
+    return not python_ints or b.value is not None and b.value != 0
+
+
 def binop(symbol: str) -> Callable:
     node, python = _BINOPS[symbol]
 
