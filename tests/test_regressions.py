@@ -822,3 +822,23 @@ def test_len_of_a_list_of_layers():
     params = {"layers": [{"W": rng.standard_normal((3, 3))} for _ in range(3)]}
     x = rng.standard_normal(3)
     symgrad.check_grads(_scaled_by_depth, (params, x), (0, 1))
+
+
+def _total_as_aux(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + x[i] ** 2
+    return s, {"s": s}
+
+
+def test_a_number_returned_twice_stays_a_number():
+    """The value returned again as aux was copied, and np.copy of np.float64 is a 0-d array."""
+    x = np.array([1.0, 2.0, 3.0])
+    (value, aux), _ = symgrad.value_and_grad(_total_as_aux, has_aux=True)(x)
+    assert type(value) is type(aux["s"]) is np.float64 and value == aux["s"] == 14.0
+    twice = symgrad.grad(_scaled_twice_by, argnums=(0, 0))(1.5, 2.0)
+    assert twice == (2.0, 2.0) and all(type(g) is float for g in twice)
+
+
+def _scaled_twice_by(a, b):
+    return a * b

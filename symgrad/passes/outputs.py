@@ -36,6 +36,12 @@ def _accumulated(graph: Graph, item) -> bool:
     return src.op == "loop_vjp" and src.attrs["outs"][item.attrs["index"]][0] == "acc"
 
 
+def _a_number(node, typed: bool) -> bool:
+    """Whether a typed graph's node is a number, Python's or NumPy's: no one changes it in
+    place, so it is returned as it is (np.copy of a NumPy number is a 0-d array)."""
+    return typed and node.aval is not None and node.aval.kind in (PYTHON, SCALAR)
+
+
 def own_outputs(graph: Graph, typed: bool = False) -> None:
     """Make each gradient a new array: a `fit` whose value is an argument (after `1.0 * y`
     became `y`, say), a constant, a view, or a value another output also returns gets a copy.
@@ -44,8 +50,8 @@ def own_outputs(graph: Graph, typed: bool = False) -> None:
     seen: set[int] = set()
     for k in range(len(graph.outputs)):  # (replace_uses makes a new list of outputs)
         o = graph.outputs[k]
-        if o in graph.outputs[:k]:  # argnums=(0, 0): the same gradient twice, as two arrays
-            twice = graph[o]
+        if o in graph.outputs[:k] and not _a_number(graph[o], typed):  # argnums=(0, 0): the
+            twice = graph[o]  # same gradient twice, as two arrays (a number as it is, twice)
             op, ins = ("fit", twice.inputs) if twice.op == "fit" else ("copy", (o,))
             graph.outputs[k] = o = graph.add(
                 op, ins, {}, twice.loc, backward=True, cot_of=twice.cot_of, aval=twice.aval
@@ -58,7 +64,7 @@ def own_outputs(graph: Graph, typed: bool = False) -> None:
         # a new array: not an argument, a constant or a value the function also returns (a
         # number, Python's or NumPy's, which no one changes in place, is returned as it is)
         fresh = vnode.op not in ("param", "const") and v not in graph.outputs
-        number = typed and vnode.aval is not None and vnode.aval.kind in (PYTHON, SCALAR)
+        number = _a_number(vnode, typed)
         if not number and (not fresh or v in seen or RULES.get(vnode.op) and RULES[vnode.op].view):
             v = graph.add("copy", (v,), {}, vnode.loc, backward=node.backward, tangent=node.tangent)
             graph[v].aval = vnode.aval
