@@ -143,9 +143,20 @@ def _item(params, x):
     return x[0].item() * x[1]
 
 
+def _lambdas_appended(params, x):  # (the message had said the function returns a function)
+    fs = []
+    for k in range(2):
+        fs.append(lambda v, k=k: v * params["W0"][k, k])
+    return sum(np.sum(g(x)) for g in fs)
+
+
 @pytest.mark.parametrize(
     "f, says, hint",
-    [(_key_computed, "a key computed when", "for k in d"), (_item, ".item", "float(x[0])")],
+    [
+        (_key_computed, "a key computed when", "for k in d"),
+        (_item, ".item", "float(x[0])"),
+        (_lambdas_appended, "loop carries or appends a function", "ys.append(f(x))"),
+    ],
 )
 def test_a_refusal_says_what_to_write_instead(f, says, hint):
     # "subscript of a non-array value", and ".item is not supported" with no suggestion

@@ -31,6 +31,7 @@ from symgrad.errors import SymgradError, UnsupportedSyntaxError
 from symgrad.frontend import aliases, carried
 from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.jumps import FLAGS, STOP, desugar
+from symgrad.frontend.local_functions import LocalFunction
 from symgrad.frontend.source import own_nodes
 from symgrad.frontend.subscripts import getitem
 from symgrad.frontend.values import Stacked, Unbound, is_number
@@ -239,6 +240,16 @@ def _lower_loop_once(
     if isinstance(stop, Value) or stop:  # the body's last output: whether to leave the loop
         outs.append(stop)
         attrs["breaks"] = True
+    for v in outs:
+        if isinstance(v, LocalFunction) or callable(v) and not isinstance(v, Value):
+            raise lw.error(  # (`fs.append(lambda v: v * k)`)
+                s,
+                f"this loop carries or appends a function ({getattr(v, 'name', v)}): the "
+                "values a loop carries from step to step, or appends to a list, are arrays and "
+                "numbers",
+                "Call the function inside the loop and keep its value: ys.append(f(x)).",
+                cls=UnsupportedSyntaxError,
+            )
     body.outputs = [child.as_node(body, v, loc) for v in outs]
     if op == "while":  # the condition takes every value the body captured too
         for name, _ in env.captured[len(captured) :]:
