@@ -756,11 +756,13 @@ def test_a_negated_unsigned_or_narrow_int_wraps_before_it_meets_a_float():
 
 
 def _negated_in_vmap(x, u):
-    return np.sum(x - (-u)) + np.sum(x * (-u + 1.5)) + np.sum(x - (-u * 2))
+    wrapped = np.sum(x - (-u)) + np.sum(x * (-u + 1.5)) + np.sum(x - (-u * 2))
+    return wrapped + np.sum(x - (-u) * 0.5) + np.sum(x - (-u * 2) * 0.5)  # (a float product)
 
 
 def test_a_negated_narrow_int_wraps_under_vmap_too():
-    """vmap's graphs have no dtypes: `x - (-u)` was `x + u`, `-u + 1.5` was `1.5 - u`."""
+    """vmap's graphs have no dtypes: `x - (-u)` was `x + u`, `-u + 1.5` was `1.5 - u`, and
+    `x - (-u) * 0.5` was `x + u * 0.5`."""
     x = np.array([[0.5, 1.5], [1.0, 2.0]])
     for u in (np.array([-128, 64], np.int8), np.array([40000, 1], np.uint16)):
         got = symgrad.vmap(_negated_in_vmap, in_axes=(0, None))(x, u)

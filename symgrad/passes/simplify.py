@@ -100,13 +100,6 @@ def _floats(graph: Graph, float_params: set[int]) -> set[int]:
     return out
 
 
-def _integral(node) -> bool:
-    """Whether a node's value is known to be of an integer or bool dtype (its negation then
-    wraps in that dtype: not a float's sign)."""
-    aval = node.aval
-    return isinstance(aval, Aval) and aval.dtype is not None and aval.dtype.kind in "biu"
-
-
 def _float_aval(aval) -> bool:
     return isinstance(aval, Aval) and aval.dtype is not None and aval.dtype.kind in "fc"
 
@@ -217,9 +210,8 @@ class _Rewriter:
             masked = getattr(self, _MASKED[op])(node)
             if masked is not None:
                 return masked
-        # a + -b, a - -c * b: a - b, a + c * b, for floats only (-u of a uint8 u wraps before
-        # a float x meets it: `-u + x` is not `x - u`)
-        if op in ("add", "subtract") and g[ins[1]].op != "const" and ins[1] in self.floats:
+        # a + -b, a - -c * b: a - b, a + c * b, for floats only (`strip_negation`)
+        if op in ("add", "subtract") and g[ins[1]].op != "const":
             stripped = self.strip_negation(ins[1])
             if stripped is not None:
                 flipped = "subtract" if op == "add" else "add"
@@ -292,13 +284,16 @@ class _Rewriter:
 
     def strip_negation(self, nid: int) -> int | None:
         """-x for x = -a, -a * b, (-a * b) / c, -2.0 * b, ...: the same product without the
-        sign, but for an int's negation (of a uint8 a, -a wraps: not a float's sign)."""
+        sign, for floats only, at every level (-a of a uint8 a wraps: not a float's sign, and
+        `(-u) * 0.5` is not `-(u * 0.5)`); a negative number, a factor of a float's product."""
         node = self.g[nid]
-        if node.op == "negative":
-            return None if _integral(node) else node.inputs[0]
         c = _number(self.g, nid)
         if c is not None and c < 0:
             return self.const(node, -c)
+        if nid not in self.floats:
+            return None
+        if node.op == "negative":
+            return node.inputs[0]
         if node.op in ("multiply", "divide"):
             for k in (0, 1) if node.op == "multiply" else (0,):
                 inner = self.strip_negation(node.inputs[k])

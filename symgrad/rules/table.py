@@ -29,6 +29,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from symgrad.ir.avals import PYTHON
+
 ARRAY, STATIC, SEQ = "array", "static", "seq"
 _NO_DEFAULT = inspect.Parameter.empty
 
@@ -408,7 +410,7 @@ def int_division_jit(ins: dict, attrs: dict) -> bool:
     raise ZeroDivisionError, so not of two Python ints by a divisor not known to be nonzero."""
     a, b = ins["x1"], ins["x2"]
     python_ints = all(
-        v is not None and v.kind == "python" and v.dtype is not None and v.dtype.kind in "iub"
+        v is not None and v.kind == PYTHON and v.dtype is not None and v.dtype.kind in "iub"
         for v in (a, b)
     )
     return not python_ints or b.value is not None and b.value != 0
