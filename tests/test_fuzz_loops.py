@@ -35,8 +35,8 @@ def test_most_of_the_programs_loops_are_vectorised(tmp_path, monkeypatch):
     simplify = importlib.import_module("symgrad.passes.simplify")
     batched, vectorised = [], simplify.vectorised
 
-    def counting(rw, node, compiled):
-        found = vectorised(rw, node, compiled)
+    def counting(rw, node):
+        found = vectorised(rw, node)
         if found:
             batched.append(node.op)
         return found

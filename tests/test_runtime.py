@@ -73,3 +73,33 @@ def test_fit_to_a_python_number_is_a_python_float(g):
     a Python float, a NumPy module a NumPy number), an array summed."""
     out = _fit(g, 0.1)
     assert type(out) is float and out == float(np.sum(g))
+
+
+@pytest.mark.parametrize(
+    "n, k",
+    [(1, 1), (5, 1), (7, 3), (6, 6), (600, 5), (1100, 31), (1100, 1000), (40, 39), (3000, 1500)],
+)
+def test_the_numba_backends_correlate_and_convolve_are_numpys(n, k):
+    """`symgrad.rules.runtime_compiled`'s helpers, compiled as its modules compile them, give
+    np.correlate's and np.convolve's results up to the order of additions: both vectors
+    either way round, blocks of outputs cut anywhere, float32 in float32, and NumPy's own
+    result where the loops would not be faster or the dtypes differ."""
+    numba = pytest.importorskip("numba")
+    from symgrad.emit.codegen import _source
+    from symgrad.rules import runtime_compiled as rc
+
+    namespace = {"np": np, "numba": numba}
+    for name in ("_correlate", "_convolve"):
+        exec(_source(getattr(rc, name)), namespace)
+    for name in rc.NJIT:
+        namespace[name] = numba.njit(error_model="numpy")(getattr(rc, name))
+    rng = np.random.default_rng(n * 7 + k)
+    for dtype, rtol in ((np.float64, 1e-12), (np.float32, 1e-4)):
+        a, v = rng.standard_normal(n).astype(dtype), rng.standard_normal(k).astype(dtype)
+        got, want = namespace["_correlate"](a, v), np.correlate(a, v, mode="valid")
+        assert got.dtype == want.dtype and np.allclose(got, want, rtol=rtol, atol=rtol)
+        for x, y in ((a, v), (v, a)):
+            got, want = namespace["_convolve"](x, y), np.convolve(x, y)
+            assert got.dtype == want.dtype and np.allclose(got, want, rtol=rtol, atol=rtol)
+    a, v = rng.standard_normal(n), rng.standard_normal(k).astype(np.float32)  # (NumPy's)
+    assert np.allclose(namespace["_correlate"](a, v), np.correlate(a, v, mode="valid"))

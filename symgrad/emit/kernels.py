@@ -78,9 +78,10 @@ class Kernels:
     def names(self) -> set[str]:
         return {s.split("def ", 1)[1].split("(", 1)[0] for s in self.sources}
 
-    def imports(self) -> list[str]:
-        """The module's imports: NumPy, and with loop nests, Numba (and math where one reads it)."""
-        if not self.sources:
+    def imports(self, numba: bool = False) -> list[str]:
+        """The module's imports: NumPy, and with loop nests (or helpers that are compiled
+        loops, `numba`), Numba (and math where a nest reads it)."""
+        if not self.sources and not numba:
             return ["import numpy as np"]
         uses_math = any("math." in s for s in self.sources)
         return ["import math"] * uses_math + ["import numba", "import numpy as np"]

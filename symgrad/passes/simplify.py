@@ -676,8 +676,7 @@ def simplify(
     it belongs to is a float64 (see `specialise.rewrite`); `batch_loops` whether loops of
     independent steps may become whole-array code (`symgrad.passes.vectorise`: NumPy's
     windows and correlations, which another library's arrays may lack), and `compiled`
-    whether the loops left run compiled (Numba), which makes a loop the better choice for a
-    batch larger than the loop's arrays, even one a correlation reads in one pass.
+    whether the loops left run compiled (Numba).
     `residuals_taped`: whether a typed loop's tape records the values its backward loop reads
     (`symgrad.passes.residuals`), or only what it carries, the backward loop recomputing the
     rest (`recompute=True` of the transformations: less memory, more time)."""
@@ -731,7 +730,7 @@ def simplify(
             if rw.typed and hoist_products(rw, node):  # a step's A @ X[i]: (X @ A.T)[i]
                 changed = True
                 continue
-            batched = vectorised(rw, node, compiled) if rw.typed and batch_loops else None
+            batched = vectorised(rw, node) if rw.typed and batch_loops else None
             new = None if batched else rw.rewrite(node)  # (a loop: its results, batched)
             moved = batched or ({node.id: new} if new is not None and new != node.id else {})
             for old, equal in moved.items():

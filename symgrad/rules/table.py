@@ -97,6 +97,8 @@ class Rule:
     # input (np.zeros_like, np.asarray); "axes": with at least one axis (np.stack); None: it
     # may be a number (an elementwise result is an array where an operand has an axis)
     helper: Callable | None = None  # a runtime function emitted into modules that call it
+    compiled_helper: Callable | None = None  # the function of helper's name that modules of
+    # the Numba backend carry in its place (`symgrad.rules.runtime_compiled`: loops it compiles)
     math: str = ""  # the backward function in math notation, for docs and reports
     adapt: Callable | None = None  # reorders a NumPy-style call into the rule's parameters
     validate: Callable | None = None  # checks static attributes; raises SymgradError

@@ -15,7 +15,7 @@ import numpy as np
 
 from symgrad.errors import SymgradError
 from symgrad.ir.avals import ARRAY, Aval, result_dtype
-from symgrad.rules import runtime
+from symgrad.rules import runtime, runtime_compiled
 from symgrad.rules.build import ops
 from symgrad.rules.table import LINEAR, call, defrule
 
@@ -94,6 +94,7 @@ defrule(
     "a, v",
     call("_correlate"),
     helper=runtime._correlate,
+    compiled_helper=runtime_compiled._correlate,
     aval=_lengths(lambda n, k: n - k + 1),
     fresh=True,
     vjp={"a": lambda g, v: ops.convolve(g, v), "v": lambda g, a: ops.correlate(a, g)},
@@ -106,6 +107,7 @@ defrule(
     "a, v",
     call("_convolve"),
     helper=runtime._convolve,
+    compiled_helper=runtime_compiled._convolve,
     aval=_lengths(lambda n, k: n + k - 1),
     fresh=True,
     vjp={"a": lambda g, v: ops.correlate(g, v), "v": lambda g, a: ops.correlate(g, a)},
