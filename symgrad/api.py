@@ -17,6 +17,7 @@ import gc
 import importlib.util
 import inspect
 import math
+import threading
 import types
 import warnings
 import weakref
@@ -36,8 +37,8 @@ from symgrad.containers import (
     leaf_argnums,
     leaf_params,
     leaves_of,
-    no_matrices,
     output_leaves,
+    real_arrays,
 )
 from symgrad.display import Source
 from symgrad.emit import emit_module as _emit
@@ -125,19 +126,19 @@ class _Artifact:
     @property
     def graph(self) -> Graph:
         if self._graph is None:
-            self._graph = self.finish()
+            _made(self, "_graph", self.finish)
         return self._graph
 
     @property
     def source(self) -> Source:
         if self._source is None:
-            self._source = Source(self.emit(self.graph))
+            _made(self, "_source", lambda: Source(self.emit(self.graph)))
         return self._source
 
     @property
     def fn(self) -> Callable:
         if self._fn is None:
-            self._fn = load(self.source, self.name)
+            _made(self, "_fn", lambda: load(self.source, self.name))
         return self._fn
 
 
@@ -164,23 +165,37 @@ def _library(v: Any) -> str:
     return f"{type(v).__module__.split('.')[0]} {type(v).__name__} " if foreign(v) else ""
 
 
-def _gc_paused(compile_step: Callable) -> Callable:
-    """Run a compilation step with the cyclic garbage collector paused. Compiling allocates
-    thousands of short-lived objects, so a collection often falls inside it, and the full one
-    scans the whole heap (NumPy, networkx, ast): tens of milliseconds, more than the step
-    itself. Python collects as usual once the step is done."""
+_COMPILING = threading.RLock()  # held by each compilation step: threads compile one at a time
+
+
+def _compiling(compile_step: Callable) -> Callable:
+    """Run a compilation step holding `_COMPILING`, with the cyclic garbage collector paused.
+    Threads compile one at a time: the steps fill caches that the others read (a specialised
+    module, the artifact of a signature), and CPython 3.11's `ast` is not safe to use from
+    several threads at once. Compiling allocates thousands of short-lived objects, so a
+    collection often falls inside it, and the full one scans the whole heap (NumPy, networkx,
+    ast): tens of milliseconds, more than the step itself. Python collects as usual once the
+    step is done."""
 
     @functools.wraps(compile_step)
     def paused(*args, **kwargs):
-        if not gc.isenabled():
-            return compile_step(*args, **kwargs)
-        gc.disable()
-        try:
-            return compile_step(*args, **kwargs)
-        finally:
-            gc.enable()
+        with _COMPILING:
+            if not gc.isenabled():
+                return compile_step(*args, **kwargs)
+            gc.disable()
+            try:
+                return compile_step(*args, **kwargs)
+            finally:
+                gc.enable()
 
     return paused
+
+
+@_compiling
+def _made(artifact: _Artifact, name: str, make: Callable[[], Any]) -> None:
+    """Set the artifact's attribute `name` to `make()`, unless another thread just did."""
+    if getattr(artifact, name) is None:
+        setattr(artifact, name, make())
 
 
 def signature_key(values, shape_ints: tuple[int, ...]) -> tuple:
@@ -267,7 +282,7 @@ def inlined(artifact: _Artifact, arguments: list, result: Callable[[list], Any])
     return Inline(graph, arguments, artifact.reads, result)
 
 
-@_gc_paused
+@_compiling
 def specialised(artifact: _Artifact, values: list) -> _Artifact:
     """The artifact specialised on the types (shapes, dtypes) of `values`, as `jax.jit`
     specialises: compiled on first use per signature, the latest `_SPECIALISATIONS` kept."""
@@ -475,7 +490,7 @@ def source_graph(
     return graph
 
 
-@_gc_paused
+@_compiling
 def _compile(
     fn: Callable,
     argnums: tuple[int, ...],
@@ -576,6 +591,11 @@ def _derivative(
         doc = f"{fwd.name}({params}), compiled.{holds}"
     else:
         doc = f"{_WHAT[kind]} of {fwd.name}({params}) with respect to {wrt}.{holds}"
+    if has_aux and aux:  # (a call returns the gradient first, as JAX's: the module does not)
+        n = aux[0].n_outputs
+        first = "the value, then " if kind == "value_and_grad" else ""
+        held = "the aux" if n == 1 else f"the aux's {n} arrays"
+        doc += f"\nReturns {first}{held}, then the gradient{'s' * (len(argnums) > 1)}."
     float_params = [graph.params.index(p) for p in floats]
 
     def finish() -> Graph:
@@ -732,7 +752,7 @@ def _params(fn: Callable) -> list[str]:
 
 
 def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) -> None:
-    no_matrices(values, f"an argument of {fn.__qualname__}")
+    real_arrays(values, f"an argument of {fn.__qualname__}")
     names = _params(fn)
     for k in argnums:
         v = values[k]
@@ -948,12 +968,24 @@ class Compiled:
         self.fn = fn
         self.kind = kind
         self.has_aux = has_aux
+        if kind != "jit" and isinstance(argnums, (tuple, list)) and not argnums:
+            raise SymgradError(
+                f"{kind} of {getattr(fn, '__qualname__', fn)} with argnums=() differentiates "
+                "nothing",
+                hint="Name the arguments to differentiate: argnums=0, argnums=(0, 1).",
+            )
         argnums = () if kind == "jit" else argnums  # it differentiates nothing
         self.backend = checked_backend(backend)
         self.recompute = _recompute_of(kind, recompute)
         self.argnums, self._single = _normalise_argnums(fn, argnums)
         self.__name__ = f"{kind}_{getattr(fn, '__name__', 'f')}"
         self.__qualname__ = f"{kind}_{fn.__qualname__}"
+        if kind == "jacfwd" and isinstance(fn, Compiled):  # as its module names it (`_jacobian`)
+            root = user_function(fn)
+            self.__name__, self.__qualname__ = (
+                f"hessian_{root.__name__}",
+                f"hessian_{root.__qualname__}",
+            )
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
         self._fast = Learnt()  # ((artifact, specialisation), as_is) per signature: __call__
@@ -1017,8 +1049,11 @@ class Compiled:
         only NumPy (for the containers of the latest call, where it had some). Returns the
         source."""
         source = self._polymorphic.source
-        with open(path, "w") as f:
-            f.write(source)
+        try:
+            with open(path, "w") as f:
+                f.write(source)
+        except OSError as e:
+            raise SymgradError(f"cannot write the module to {path}: {e.strerror}") from None
         return source
 
     def __call__(self, *args, **kwargs):
@@ -1047,10 +1082,10 @@ class Compiled:
             return self._call_on_trees(values)
         base = self._artifact
         artifact = specialised(base, values)
-        self._last = (base, artifact)
+        self._last = last = (base, artifact)  # (`last`: another thread may set `_last` too)
         result = _run(artifact, self.fn, values)
         if not kwargs and len(values) == len(args):  # all given: the same call binds the same
-            self._fast.learn(args, base.shape_ints or (), (self._last, self._as_is(base, result)))
+            self._fast.learn(args, base.shape_ints or (), (last, self._as_is(base, result)))
         return self._finish(result, base)
 
     def _call_on_trees(self, values: list) -> Any:

@@ -33,18 +33,27 @@ def leaves_of(values: list, bound: bool = False) -> tuple[list, tuple]:
         ls, d = tree.flatten_object(v)
         trees.append((k, d))
         leaves += [leaf for leaf, s in zip(ls, d.statics()) if not s]
-    return no_matrices(leaves, "an argument"), tuple(trees)
+    return real_arrays(leaves, "an argument"), tuple(trees)
 
 
-def no_matrices(arrays: list, what: str) -> list:
+def real_arrays(arrays: list, what: str) -> list:
     """arrays, where none is an np.matrix (its * and ** are matrix products, where symgrad's
-    code computes an array's elementwise ones)."""
+    code computes an array's elementwise ones) or complex (the rules are those of real
+    functions: abs, ** and exp of complex values would take wrong derivatives)."""
     if any(isinstance(a, np.matrix) for a in arrays):
         raise SymgradError(
             f"{what} holds an np.matrix, whose * and ** are matrix products where symgrad's "
             "code computes NumPy arrays' elementwise ones",
             hint="Pass np.asarray(m).",
         )
+    for a in arrays:
+        if isinstance(a, complex) or getattr(getattr(a, "dtype", None), "kind", "") == "c":
+            raise SymgradError(
+                f"{what} is complex ({getattr(a, 'dtype', type(a).__name__)}): symgrad "
+                "differentiates real-valued code, its rules (abs, **, exp) are those of real "
+                "functions",
+                hint="Pass the real and imaginary parts as two float arrays.",
+            )
     return arrays
 
 
@@ -145,14 +154,24 @@ def output_leaves(fun: Callable, what: str, value: Any, out: Any, layout: Layout
         outs = tree.flatten(out)[0]
         paths = layout.treedef.paths()
         pairs = [(p, v, o) for p, v, o, s in zip(paths, values, outs, layout.slots) if not s]
+    out = []
     for path, v, o in pairs:
+        at = f" at {_path(path)}" if path else ""
+        if v is None and not is_float(o):  # (no gradient flows back from ints: none given)
+            v = np.zeros(np.shape(o))
+        if v is None or isinstance(v, (str, bytes)):
+            raise SymgradError(
+                f"{what} of {name}: the cotangent{at} is {v!r}, where the output{at} is a "
+                f"float{'' if np.ndim(o) == 0 else ' array'}",
+                hint="Give a float (an array of the output's shape) for each float output.",
+            )
         if np.shape(v) != np.shape(o):
-            at = f" at {_path(path)}" if path else ""
             raise SymgradError(
                 f"{what} of {name}: the cotangent{at} has shape {np.shape(v)}, but the "
                 f"output{at} has shape {np.shape(o)}"
             )
-    return no_matrices([v for _, v, _ in pairs], f"the cotangent of {what}")
+        out.append(v)
+    return real_arrays(out, f"the cotangent of {what}")
 
 
 def tangent_leaves(
@@ -162,7 +181,7 @@ def tangent_leaves(
     or float where d is None): its differentiated leaves' tangents, each `cast(where, primal
     leaf, tangent leaf)`; None at a leaf is a zero tangent."""
     if d is None:
-        return [cast("", primal, no_matrices([tangent], "a tangent")[0])]
+        return [cast("", primal, real_arrays([tangent], "a tangent")[0])]
     tangents, td = tree.flatten(tangent)
     if td.structure() != d.structure():
         raise SymgradError(
@@ -176,7 +195,7 @@ def tangent_leaves(
         if w:
             t = np.zeros_like(p) if t is None else t
             out.append(cast(f" at {_path(path)}", p, t))
-    return no_matrices(out, "a tangent")
+    return real_arrays(out, "a tangent")
 
 
 def _path(path: tuple) -> str:

@@ -77,11 +77,18 @@ class Vmapped:
                 hint="Map the function, or its gradient: vmap(grad(f), in_axes=...).",
             )
         if not gradient and not isinstance(fun, types.FunctionType):
+            if isinstance(fun, types.MethodType):
+                raise SymgradError(
+                    f"vmap of the method {fun.__qualname__!r}: symgrad maps Python functions "
+                    "and their gradients so far",
+                    hint="Map a function calling it, `def loss(x): return model.loss(x)`, or "
+                    "its gradient: vmap(grad(model.loss)).",
+                )
             if not getattr(fun, "symgrad_custom", None):
+                inner = " (a vmap of a vmap is not supported yet)" * isinstance(fun, Vmapped)
                 raise SymgradError(
                     f"vmap of {getattr(fun, '__qualname__', fun)!r}: it is a "
-                    f"{type(fun).__name__}, not a Python function with source (a vmap of a "
-                    "vmap is not supported yet)",
+                    f"{type(fun).__name__}, not a Python function with source{inner}",
                     hint="Map a function defined with def; write the inner map as a loop or "
                     "as NumPy on the whole batch.",
                 )

@@ -33,7 +33,7 @@ from symgrad.api import (
     signature_key,
     specialised,
 )
-from symgrad.containers import differentiable, no_matrices, tangent_leaves
+from symgrad.containers import differentiable, real_arrays, tangent_leaves
 from symgrad.errors import NotDifferentiableError, SymgradError
 from symgrad.frontend.lower import Layout
 from symgrad.frontend.nested import Inline
@@ -65,7 +65,7 @@ def _paired(fun: Callable, primals, tangents) -> tuple[tuple, tuple]:
             f"{len(tangents)} tangents (give one tangent per positional argument; None for "
             "those not differentiated)"
         )
-    no_matrices(primals, f"an argument of {getattr(fun, '__qualname__', fun)}")
+    real_arrays(primals, f"an argument of {getattr(fun, '__qualname__', fun)}")
     return primals, tangents
 
 
@@ -250,11 +250,7 @@ def hvp(fun: Callable, primals, tangents, *, backend: str = "numpy") -> Any:
     """The Hessian of scalar `fun` (with respect to its first argument) times the tangent:
     `jvp(grad(fun), primals, tangents)[1]`, by emitted forward-over-reverse code (the gradient's
     tangent), without forming the Hessian. As in `jvp`, one tangent per positional argument."""
-    return jvp(_grad_of(fun, 0), primals, tangents, backend=backend)[1]
-
-
-def _grad_of(fun: Callable, argnums) -> Compiled:
-    return fun if isinstance(fun, Compiled) and fun.kind == "grad" else grad(fun, argnums)
+    return jvp(grad(fun), primals, tangents, backend=backend)[1]
 
 
 @_static

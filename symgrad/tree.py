@@ -89,7 +89,10 @@ def flatten(tree: Any) -> tuple[list, Treedef]:
 
 def unflatten(treedef: Treedef, leaves) -> Any:
     it = iter(leaves)
-    out = _build(treedef, it)
+    try:
+        out = _build(treedef, it)
+    except StopIteration:
+        raise ValueError("fewer leaves than the tree has") from None
     if next(it, _END) is not _END:
         raise ValueError("more leaves than the tree has")
     return out

@@ -1106,3 +1106,28 @@ def test_vjp_holds_arguments_sharing_memory_as_they_share_it():
     assert out == _adds_into_its_argument(b, b)
     with pytest.raises(symgrad.SymgradError, match="shares its memory"):
         vjp_fn(1.0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_entry_read_by_an_index_array_or_a_mask_is_a_copy(make_fn, backend):
+    """`a[idx]` and `a[a == 0]` copy (NumPy's advanced indexing): an update of a after it
+    changes neither, so holding them is no view's problem."""
+    mod = make_fn(
+        """
+        def by_mask(x):
+            a = np.zeros(4)
+            w = a[a == 0]
+            a[1] = x[1] * 7
+            return np.sum(w) * x[0] + np.sum(a * x)
+
+        def by_indices(x):
+            a = x * 2.0
+            v = a[np.array([1, 2])]
+            a[1] = x[1] * 7
+            return np.sum(v * x[:2]) + np.sum(a * x)
+        """
+    )
+    x = np.array([0.7, -0.2, 1.3, -0.9])
+    for fn in (mod.by_mask, mod.by_indices):
+        assert np.isclose(symgrad.value_and_grad(fn, backend=backend)(x)[0], fn(x))
+        symgrad.check_grads(fn, (x,), backend=backend)

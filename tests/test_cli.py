@@ -102,6 +102,13 @@ def test_emit_writes_a_module_that_runs(model, tmp_path, capsys):
         np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
+def test_emit_into_a_folder_that_does_not_exist_exits_2(model, tmp_path, capsys):
+    out = tmp_path / "nowhere" / "grad_loss.py"
+    assert main(["emit", f"{model}:loss", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write the module to {out}" in err and "Traceback" not in err
+
+
 def test_emit_of_a_decorated_function(model, capsys):
     assert main(["emit", f"{model}:g"]) == 0
     assert "def grad_g(x=1.5):" in capsys.readouterr().out  # (its default kept)

@@ -219,3 +219,26 @@ def test_the_gradient_of_a_gradient_through_a_loop_by_symmetry(mod):
     with pytest.raises(symgrad.NotDifferentiableError, match="scalar output"):
         symgrad.grad(symgrad.grad(mod.looped))(x, 3)  # its gradient is a vector
     symgrad.check_grads(mod.looped, (x, 3), order=2, modes=("rev", "fwd"))
+
+
+def test_hvp_of_a_gradient_is_the_hessian_of_the_gradient(make_fn):
+    mod = make_fn("def g(x):\n    return x**4\n")
+    dg = symgrad.grad(mod.g)
+    assert np.isclose(symgrad.hvp(dg, (0.7,), (1.0,)), 24 * 0.7)  # (4x³)'' = 24x
+    assert np.isclose(symgrad.hvp(mod.g, (0.7,), (1.0,)), 12 * 0.7**2)
+
+
+def test_a_hessians_name_is_its_modules_function(make_fn):
+    mod = make_fn("def phi(x):\n    return np.sum(x**3)\n")
+    h = symgrad.hessian(mod.phi)
+    h(X)
+    namespace = {}
+    exec(h.source, namespace)
+    assert h.__name__ == "hessian_phi" and h.__name__ in namespace
+
+
+@pytest.mark.parametrize("make", ["grad", "value_and_grad", "jacfwd", "jacrev", "hessian"])
+def test_empty_argnums_are_refused(make_fn, make):
+    mod = make_fn("def f(x, y):\n    return np.sum(x * y)\n")
+    with pytest.raises(symgrad.SymgradError, match="differentiates nothing"):
+        getattr(symgrad, make)(mod.f, argnums=())(X, X)

@@ -418,3 +418,33 @@ def test_a_carried_array_whose_shape_changes_and_is_not_read_after(make_fn, name
         if name != "maybe_shorter" and len(x) < 4:
             continue
         symgrad.check_grads(fn, (x,), modes=("rev", "fwd"))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_range_whose_step_is_an_expression(make_fn, backend):
+    """The backward loop's index is `start + k * (step)`, the step's expression in brackets."""
+    mod = make_fn(
+        """
+        def total(x, k):
+            s = 0.0
+            for i in range(k, len(x), k + 1):
+                s = s + x[i] ** 2
+            return s
+
+        def halves(x, k):
+            s = 0.0
+            for i in range(1, len(x), k // 2 + 1):
+                s = s + np.sin(x[i])
+            return s
+
+        def filled(x, k):
+            out = np.zeros(len(x))
+            for i in range(0, len(x), k + 1):
+                out[i] = x[i] ** 3
+            return np.sum(out)
+        """
+    )
+    x = np.array([0.7, 0.2, 1.3, 0.9, 0.35, -0.4, 1.1])
+    for fn in (mod.total, mod.halves, mod.filled):
+        for k in (0, 1, 2, 3):
+            symgrad.check_grads(fn, (x, k), backend=backend)

@@ -163,3 +163,27 @@ def test_a_refusal_says_what_to_write_instead(f, says, hint):
     with pytest.raises(symgrad.SymgradError, match=re.escape(says)) as info:
         symgrad.grad(f, argnums=1)({"W0": np.eye(2), "W1": np.eye(2)}, np.ones(2))
     assert hint in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "body, says",
+    [
+        ("return np.sum(np.abs(x * 1j))", "the complex number 1j"),
+        ("return np.sum(np.abs(x * C))", "'C' is complex"),
+        ("return np.sum(np.abs(x.astype(np.complex128)) ** 2)", "a complex dtype"),
+        ("return np.sum(np.abs(np.zeros(3, dtype=complex) + x) ** 2)", "a complex dtype"),
+    ],
+)
+def test_complex_numbers_are_refused(make_fn, body, says):
+    mod = make_fn(f"C = 2j\n\ndef f(x):\n    {body}\n")
+    with pytest.raises(symgrad.SymgradError, match=says):
+        symgrad.grad(mod.f)(np.ones(3))
+
+
+def test_a_complex_argument_is_refused_even_when_not_differentiated(make_fn):
+    mod = make_fn("def f(x, c):\n    return np.sum(np.abs(x * c))\n")
+    for c in (np.array([1j, 2.0, 1.0]), 1j):
+        with pytest.raises(symgrad.SymgradError, match="is complex"):
+            symgrad.grad(mod.f)(np.ones(3), c)
+        with pytest.raises(symgrad.SymgradError, match="is complex"):
+            symgrad.jvp(mod.f, (np.ones(3), c), (np.ones(3), None))

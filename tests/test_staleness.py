@@ -329,3 +329,25 @@ def test_a_read_new_at_each_look_up_is_said(make_fn):
     )
     with pytest.warns(SpecialisationWarning, match=r"\(scale\) gives a new object"):
         symgrad.grad(mod.f)(np.ones(2))
+
+
+def test_a_class_whose_call_is_replaced(make_fn):
+    mod = make_fn(
+        """
+        class Model:
+            def __call__(self, x):
+                return np.sum(x**2)
+
+        M = Model()
+
+        def f(x):
+            return M(x)
+
+        def cube(self, x):
+            return np.sum(x**3)
+        """
+    )
+    g = symgrad.grad(mod.f)
+    assert np.allclose(g(x), 2 * x)
+    mod.Model.__call__ = mod.cube
+    assert np.allclose(g(x), 3 * x**2)

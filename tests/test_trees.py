@@ -342,3 +342,30 @@ def test_an_assertions_f_string_message_unrolls_no_loop(make_fn):
     x = np.linspace(0.5, 1.5, 50)
     np.testing.assert_allclose(g(x), 2 * x)
     assert len(list(g.graph.nodes())) < 50  # (not a body per step)
+
+
+def test_unflatten_with_too_few_or_too_many_leaves():
+    _, treedef = tree.flatten({"a": 1.0, "b": 2.0})
+    with pytest.raises(ValueError, match="fewer leaves"):
+        tree.unflatten(treedef, [1.0])
+    with pytest.raises(ValueError, match="more leaves"):
+        tree.unflatten(treedef, [1.0, 2.0, 3.0])
+
+
+def test_a_vjps_cotangent_none_is_refused_at_a_float_and_zero_at_an_int(make_fn):
+    mod = make_fn(
+        """
+        def f(x):
+            return np.sum(x**2)
+
+        def g(x):
+            return {"y": x**2, "k": np.arange(3)}
+        """
+    )
+    x = np.array([0.5, -1.0, 2.0])
+    _, vjp_fn = symgrad.vjp(mod.f, x)
+    with pytest.raises(symgrad.SymgradError, match="the cotangent is None"):
+        vjp_fn(None)
+    _, vjp_fn = symgrad.vjp(mod.g, x)
+    (dx,) = vjp_fn({"y": np.ones(3), "k": None})
+    assert np.allclose(dx, 2 * x)

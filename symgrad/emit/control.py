@@ -28,6 +28,7 @@ from symgrad.emit.compiled import (
     compiled_loop,
     compiled_vjp,
     dtype_name,
+    large,
     number_of,
     tape_item,
     wrap,
@@ -378,7 +379,7 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     walk = None
     if arrays:
         walk = _Walk(writer, forward, writer.names.get(tape), entry, rows, stacked, index_read)
-    steps, given = (walk.steps, walk.given(view.entry_params)) if arrays else (None, None)
+    steps, given = (walk.steps, walk.given(body, view.entry_params)) if arrays else (None, None)
     if arrays:  # rows of a captured array at the index: a slice of it
         given |= walk.slices(sub, view)
     lines += walk.before if arrays else []
@@ -506,10 +507,12 @@ class _Walk:
         self.steps = (n, k)
         self.reads += [f"{row} = {s}[{k}]" for row, s in zip(rows, stacked)]
 
-    def given(self, params: list[int]) -> dict[int, str]:
+    def given(self, body, params: list[int]) -> dict[int, str]:
         """Body param (of a tape entry's, `params`) -> the array on the tape holding its value
-        at every step."""
-        return dict(zip(params[len(params) - len(self.slots) :], self.slots))
+        at every step; not for a large array, which a compiled loop's tape keeps in a list
+        (`compiled.large`)."""
+        pairs = zip(params[len(params) - len(self.slots) :], self.slots)
+        return {p: slot for p, slot in pairs if not large(body[p].aval)}
 
     def slices(self, sub, view: LoopVjp) -> dict[int, str]:
         """Body node -> the array of its values at every step, for each read `x[i]` of a
@@ -545,14 +548,13 @@ class _Walk:
 def _nth(writer, start: int, step: int, k: str) -> str:
     """The index at step k of `range(start, stop, step)`."""
     by = _value(writer, step)
-    sign = "-" if type(by) is int and by < 0 else "+"
-    if type(by) is int and abs(by) == 1:
-        term = k
-    else:
-        term = f"{k} * {abs(by) if sign == '-' else ast.unparse(writer.expr(step))}"
+    down = type(by) is int and by < 0
+    term: ast.expr = ast.Name(k, ast.Load())
+    if type(by) is not int or abs(by) != 1:  # (as an AST: `k * (n + 1)` gets its brackets)
+        term = ast.BinOp(term, ast.Mult(), ast.Constant(-by) if down else writer.expr(step))
     if _const(writer, start, 0):
-        return term if sign == "+" else f"-{term}"
-    return f"{ast.unparse(writer.expr(start))} {sign} {term}"
+        return ast.unparse(ast.UnaryOp(ast.USub(), term) if down else term)
+    return ast.unparse(ast.BinOp(writer.expr(start), ast.Sub() if down else ast.Add(), term))
 
 
 def _states_read(writer, node) -> list[int]:

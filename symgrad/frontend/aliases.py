@@ -520,14 +520,16 @@ def checked_entry(graph: Graph, value: Value, what: str | None = None) -> None:
     the module checks, when it runs, that it is one (of a matrix it is a row, a view, which
     would see a later change of its array: `symgrad.rules.runtime._check_entry`), once. The
     check's message names it by `what`, or by its array's name and its line."""
-    if any(graph[c].op == "check_entry" and graph[c].inputs == (value.id,) for c in graph.checks):
+    if any(graph[c].op == "check_entry" and graph[c].inputs[0] == value.id for c in graph.checks):
         return
-    loc = graph[value.id].loc
+    node = graph[value.id]
+    loc = node.loc
     if what is None:
         base = graph[base_of(graph, value.id)]
         what = f"{base.name}[...]" if base.name else "an entry read"
         what += f" ({where_in(loc)})"
-    check = add_bound(graph, RULES["check_entry"], {"v": value, "what": what}, loc)
+    index = [Value(i) for i in node.inputs[1:]] if node.op == "getitem" else []
+    check = add_bound(graph, RULES["check_entry"], {"v": value, "index": index, "what": what}, loc)
     graph.checks.append(check)
 
 

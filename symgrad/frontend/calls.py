@@ -132,6 +132,7 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
             return _inline(lw, method, (callee.__self__, *args), kwargs, e)
     method = type(callee).__call__ if callable(callee) else None  # an object called: layer(x)
     if isinstance(method, types.FunctionType) and not _is_library(method):
+        lw.reads.note(type(callee), "__call__", method)  # (its class's, which may change)
         return _inline(lw, method, (callee, *args), kwargs, e)
     if known in COMPOSITES:  # np.take, np.average, np.split: the primitives they are
         return composites.lower(lw, callee, args, kwargs, e)

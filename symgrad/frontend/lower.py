@@ -86,6 +86,23 @@ _CMP_RULES = {
 }
 _PY_CMPS = {op: getattr(operator, f) for op, f in zip(_CMP_RULES, "gt lt ge le eq ne".split())}
 _PROPERTIES = {"T", "shape", "ndim", "size", "dtype"}
+
+
+def _complex(v: Any) -> bool:
+    """Whether v is a complex number, array or type (a dtype), or a tuple or list holding one."""
+    if isinstance(v, (tuple, list)):
+        return any(map(_complex, v))
+    if isinstance(v, type):
+        return issubclass(v, (complex, np.complexfloating))
+    return isinstance(v, (complex, np.complexfloating)) or (
+        isinstance(v, np.ndarray) and v.dtype.kind == "c"
+    )
+
+
+_REAL = (  # the hint where a complex number turns up: the rules are those of real functions
+    "symgrad differentiates real-valued code: its rules (abs, **, exp) are those of real "
+    "functions. Write the real and imaginary parts as two float arrays."
+)
 _IN_PLACE = {  # ndarray methods that change the array in place: what to write instead
     "sort": "b = np.sort(a, axis=...)",
     "fill": "b = np.full_like(a, value)",
@@ -450,6 +467,8 @@ class _Lowerer:
         return lower_boolop(self, e)
 
     def e_Constant(self, e: ast.Constant) -> Any:
+        if _complex(e.value):
+            raise self.error(e, f"the complex number {e.value!r} is not supported", _REAL)
         return e.value
 
     def e_JoinedStr(self, e: ast.JoinedStr) -> str:
@@ -527,6 +546,9 @@ class _Lowerer:
 
     def outside(self, obj: Any, name: str, e: ast.AST) -> Any:
         """A value from the function's closure, globals or builtins, as a frontend value."""
+        if _complex(obj):
+            what = "a complex dtype" if isinstance(obj, type) else f"complex ({obj!r})"
+            raise self.error(e, f"{name!r} is {what}, which is not supported", _REAL)
         if is_const(obj):
             return obj
         if isinstance(obj, np.generic) and obj.dtype.kind in "biuf":

@@ -50,12 +50,13 @@ def _check_scalar(out):
         )
 
 
-def _check_entry(v, what=""):
-    """An entry read with ints, of an array changed in place while the value is held (by a
-    later target of a tuple assignment, after an if or a loop that read it): of a vector a
-    number, read before the change (as symgrad reads it); of a matrix a row, a view, whose
-    values NumPy reads after the change, which symgrad does not follow."""
-    if np.ndim(v) != 0:
+def _check_entry(v, index, what=""):
+    """An entry read with ints (the index's values known when the function runs), of an array
+    changed in place while the value is held (by a later target of a tuple assignment, after
+    an if or a loop that read it): of a vector a number, read before the change (as symgrad
+    reads it), and by an array of ints or a mask a copy; by ints, of a matrix a row, a view,
+    whose values NumPy reads after the change, which symgrad does not follow."""
+    if np.ndim(v) != 0 and not any(np.ndim(i) for i in index):
         raise ValueError(f"symgrad: {_entry_view(what, np.shape(v))}")
 
 

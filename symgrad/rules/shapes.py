@@ -442,12 +442,12 @@ defrule(
 )
 defrule(
     "check_entry",
-    "v, what=''",
+    "v, [index], what=''",
     call("_check_entry"),
     helper=runtime._check_entry,
     nondiff=True,
     value_feeds=(0,),
-    math="raises unless the entry read is 0-d (a number, not a view)",
+    math="raises unless the entry read is 0-d (a number) or a copy (an index array's), not a view",
 )
 defrule(
     "check_apart",
