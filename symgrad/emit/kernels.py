@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import ast
 
+import numpy as np
+
 from symgrad.emit.codegen import _Writer
 from symgrad.emit.compiled import DECORATOR, dtype_name, numbers_back
 from symgrad.emit.control import _items
@@ -88,14 +90,27 @@ class Kernels:
 
 
 class _ScalarWriter(_Writer):
-    """Writes a fused body's statements on numbers (each rule's `scalar` spelling)."""
+    """Writes a fused body's statements on numbers (each rule's `scalar` spelling; in a nest
+    marked `vector`, its `vector` function of a float64, which LLVM vectorises)."""
 
     compiled = True
+    vector = False
 
-    def spell(self, rule, args: list[ast.expr], attrs: dict) -> ast.expr:
+    def spell(self, rule, args: list[ast.expr], attrs: dict, node=None) -> ast.expr:
+        if self.vector and rule.vector is not None and _float64s(self.graph, node):
+            self.helpers.add(rule.vector.__name__)
+            return ast.Call(ast.Name(rule.vector.__name__, ast.Load()), args, [])
         if rule.scalar is SAME:
             return rule.emit(args, attrs, rule)
         return _template(rule.scalar, args)
+
+
+def _float64s(graph, node) -> bool:
+    """Whether node (where given) and its inputs are float64 numbers or arrays."""
+    if node is None:
+        return False
+    values = [node, *(graph[i] for i in node.inputs)]
+    return all(getattr(v.aval, "dtype", None) == np.float64 for v in values)
 
 
 def _template(text: str, args: list[ast.expr]) -> ast.expr:
@@ -133,7 +148,9 @@ def write_fused(writer, node) -> list[str]:
     results = [fresh(named.get(k, "out"), used) for k in range(len(node.aval))]
     loads, elements = _loads(body, shape, index, args, used)
     sub = _ScalarWriter(body, used, elements, True, None, kernels, writer.helper_names)
+    sub.vector = node.attrs.get("vector", False)
     lines = _nest(node, sub, index, results, loads, into is not None)
+    writer.helpers |= sub.helpers  # (vectorised functions: `Rule.vector`)
     n_steps = sum(1 for n in body.nodes() if n.op not in ("param", "const"))
     folds = node.attrs["folds"]
     doc = f"{node.aval[0].dtype.name}, entry by entry: {n_steps} step"

@@ -23,6 +23,7 @@ import numpy as np
 
 from symgrad.ir.avals import ARRAY, PYTHON, Aval
 from symgrad.rules import runtime
+from symgrad.rules import runtime_vector as rv
 from symgrad.rules.build import is_const, is_none, ops, value_of
 from symgrad.rules.table import DIAGONAL, SAME, binop, call, defrule, int_division_jit, unaryop
 
@@ -65,8 +66,8 @@ def binary_examples(spelling: str, d1: str = "real", d2: str = "real") -> tuple[
     return tuple(call_.format("x1", "x2") + f" | x1: {a} {d1}, x2: {b} {d2}" for a, b in shapes)
 
 
-unary("exp", lambda g, ans: g * ans, lambda sp, x: sp.exp(x), "v ⊙ exp(x)")
-unary("log", lambda g, x: g / x, lambda sp, x: sp.log(x), "v / x", "positive")
+unary("exp", lambda g, ans: g * ans, lambda sp, x: sp.exp(x), "v ⊙ exp(x)", vector=rv._vexp)
+unary("log", lambda g, x: g / x, lambda sp, x: sp.log(x), "v / x", "positive", vector=rv._vlog)
 unary(
     "log2",
     lambda g, x: g / (x * 0.6931471805599453),
@@ -105,8 +106,21 @@ unary(
     twin="degrees",
     **PLAIN,
 )
-unary("log1p", lambda g, x: g / (1 + x), lambda sp, x: sp.log(1 + x), "v / (1 + x)", "positive")
-unary("expm1", lambda g, ans: g * (ans + 1), lambda sp, x: sp.exp(x) - 1, "v ⊙ (expm1(x) + 1)")
+unary(
+    "log1p",
+    lambda g, x: g / (1 + x),
+    lambda sp, x: sp.log(1 + x),
+    "v / (1 + x)",
+    "positive",
+    vector=rv._vlog1p,
+)
+unary(
+    "expm1",
+    lambda g, ans: g * (ans + 1),
+    lambda sp, x: sp.exp(x) - 1,
+    "v ⊙ (expm1(x) + 1)",
+    vector=rv._vexpm1,
+)
 unary(
     "sqrt",
     lambda g, ans: g * (0.5 / ans),
@@ -140,7 +154,13 @@ unary(
 unary("arctan", lambda g, x: g / (1 + x**2), lambda sp, x: sp.atan(x), "v / (1 + x²)", twin="atan")
 unary("sinh", lambda g, x: g * ops.cosh(x), lambda sp, x: sp.sinh(x), "v ⊙ cosh x")
 unary("cosh", lambda g, x: g * ops.sinh(x), lambda sp, x: sp.cosh(x), "v ⊙ sinh x")
-unary("tanh", lambda g, ans: g * (1 - ans**2), lambda sp, x: sp.tanh(x), "v ⊙ (1 − tanh² x)")
+unary(
+    "tanh",
+    lambda g, ans: g * (1 - ans**2),
+    lambda sp, x: sp.tanh(x),
+    "v ⊙ (1 − tanh² x)",
+    vector=rv._vtanh,
+)
 unary(
     "arcsinh",
     lambda g, x: g / ops.sqrt(x**2 + 1),

@@ -99,6 +99,9 @@ class Rule:
     helper: Callable | None = None  # a runtime function emitted into modules that call it
     compiled_helper: Callable | None = None  # the function of helper's name that modules of
     # the Numba backend carry in its place (`symgrad.rules.runtime_compiled`: loops it compiles)
+    vector: Callable | None = None  # its function on a float64 number that LLVM vectorises in
+    # a loop nest (`symgrad.rules.runtime_vector`), spelt in place of `scalar` in the nests of
+    # large float64 arrays (`fused` nodes `symgrad.passes.fuse` marks "vector")
     math: str = ""  # the backward function in math notation, for docs and reports
     adapt: Callable | None = None  # reorders a NumPy-style call into the rule's parameters
     validate: Callable | None = None  # checks static attributes; raises SymgradError
