@@ -187,3 +187,24 @@ def test_a_complex_argument_is_refused_even_when_not_differentiated(make_fn):
             symgrad.grad(mod.f)(np.ones(3), c)
         with pytest.raises(symgrad.SymgradError, match="is complex"):
             symgrad.jvp(mod.f, (np.ones(3), c), (np.ones(3), None))
+
+
+def test_np_correlate_and_convolve_in_their_default_modes(make_fn):
+    mod = make_fn(
+        """
+        def f(x, w):
+            return np.sum(np.correlate(x, w) ** 2) + np.sum(np.convolve(x, w, mode="full") * x[0])
+
+        def same(x, w):
+            return np.sum(np.convolve(x, w, mode="same"))
+
+        def swapped(x, w):
+            return np.sum(np.correlate(w, x))
+        """
+    )
+    x, w = np.linspace(-1.0, 2.0, 12), np.array([0.5, -1.0, 0.25])
+    symgrad.check_grads(mod.f, (x, w), argnums=(0, 1), modes=("rev", "fwd"))
+    with pytest.raises(symgrad.SymgradError, match=r"mode='same'\) is not supported"):
+        symgrad.grad(mod.same)(x, w)
+    with pytest.raises(symgrad.SymgradError, match="v longer than a"):
+        symgrad.grad(mod.swapped)(x, w)

@@ -277,10 +277,12 @@ def write_framed(writer, node, scalar_writer, base, shape_argument) -> list[str]
     pieces = [_Segment(lo, hi, nest) for lo, hi in _segments(all_frames, nest, order, start)]
     lines = before + _loops(index, order, nest, pieces, steps)
     returned = [r for k, r in enumerate(results[:n_arrays]) if k not in into]
-    for r, (op, reduced, _), o in zip(results[n_arrays:], folds, body.outputs[n_arrays:]):
+    outs = zip(results[n_arrays:], folds, body.outputs[n_arrays:], node.aval[n_arrays:])
+    for r, (op, reduced, _), o, aval in outs:
         sizes = _sizes(frames[o])
         count = " * ".join(sizes[a] for a in sorted(reduced)) or "1"
-        returned.append(RULES[op].fold.result(r, count))
+        shape = None if aval.shape == () else "()"  # (`Fold.made` took a number's None)
+        returned.append(RULES[op].fold.result(r, count, shape, dtype_name(aval.dtype)))
     if returned:
         lines.append(f"return {', '.join(returned)}")
     work = [n for n in body.nodes() if n.op not in ("param", "const") and "offset" not in n.attrs]

@@ -258,8 +258,10 @@ def _nest(node, sub, index, results, loads, into: bool = False) -> list[str]:
         lines.append("    " * depth + f"for {i} in range({length[depth]}):")
     lines += ["    " * len(index) + s for text in steps for s in text.splitlines()]
     returned = results[:n_arrays]
-    for r, (op, reduced, _) in zip(results[n_arrays:], folds):
+    for k, (r, (op, reduced, _)) in enumerate(zip(results[n_arrays:], folds)):
         count = " * ".join(length[d] for d in sorted(reduced)) or "1"
-        returned.append(RULES[op].fold.result(r, count))
+        aval = node.aval[n_arrays + k]
+        shape_text = None if aval.shape == () else "()"  # (`Fold.made` took a number's None)
+        returned.append(RULES[op].fold.result(r, count, shape_text, dtype_name(aval.dtype)))
     returned += results[n_arrays + len(folds) :]
     return lines if into else lines + [f"return {', '.join(returned)}"]

@@ -553,7 +553,7 @@ def _correlate(a, v):
     """out[i] = Σ_j a[i + j] v[j] for vectors a and v, len(a) >= len(v): np.correlate's
     'valid' mode (one entry per place v fits in a)."""
     if len(v) > len(a):  # (np.correlate would swap them)
-        raise ValueError("_correlate takes a vector a at least as long as v")
+        raise ValueError("symgrad: np.correlate(a, v) of a v longer than a is not supported")
     return np.correlate(a, v, mode="valid")
 
 

@@ -19,7 +19,7 @@ def _correlate(a, v):
     one dtype and the outputs are as many as v's entries or 256 (fewer: np.correlate's dot
     product per output is faster), else np.correlate."""
     if len(v) > len(a):  # (np.correlate would swap them)
-        raise ValueError("_correlate takes a vector a at least as long as v")
+        raise ValueError("symgrad: np.correlate(a, v) of a v longer than a is not supported")
     many = len(a) - len(v) + 1 >= min(len(v), 256)
     if len(v) and many and a.dtype == v.dtype and a.dtype.kind == "f":
         return _correlate_loops(a, v)

@@ -65,15 +65,24 @@ class Fold:
             first = "np.inf" if self.start > 0 else "-np.inf"
         else:
             first = repr(float(self.start)) if kind == "f" else repr(int(self.start))
-        if shape is None:  # (a float32 total adds in float32, as NumPy's sum does)
-            return first if dtype in ("np.float64", "np.int64") else f"{dtype}({first})"
+        if shape is None:
+            plain = dtype in ("np.float64", "np.int64") or self._wide(shape, dtype)
+            return first if plain else f"{dtype}({first})"
         if self.start == 0:
             return f"np.zeros({shape}, {dtype})"
         return f"np.full({shape}, {first}, {dtype})"
 
-    def result(self, r: str, count: str) -> str:
-        """Loop source for the reduction's value from r, the count of entries it took."""
-        return f"{r} / ({count})" if self.mean else r
+    def result(self, r: str, count: str, shape: str | None = None, dtype: str = "") -> str:
+        """Loop source for the reduction's value from r, the count of entries it took (`shape`
+        and `dtype` as `made` took them)."""
+        value = f"{r} / ({count})" if self.mean else r
+        return f"np.float32({value})" if self._wide(shape, dtype) else value
+
+    def _wide(self, shape: str | None, dtype: str) -> bool:
+        """Whether r is a float32 total added up in float64, a float32 again at the end:
+        NumPy's float32 sum adds pairwise, whose error grows as log n; adding one entry after
+        the other in float32 lost 6e-4 relative at 65,536 entries."""
+        return shape is None and dtype == "np.float32" and self.start == 0
 
 
 @dataclass

@@ -77,41 +77,82 @@ defrule(
 )
 
 
-def _lengths(combine):
+def _lengths(combine, name: str):
+    """The Aval rule of np.<name> of two vectors, whose length is combine(n, k); a length
+    below 1 is refused (np.correlate's v longer than a: NumPy swaps them)."""
+
     def aval(ins: dict, attrs: dict) -> Aval | None:
         a, v = ins["a"], ins["v"]
         if a is None or v is None or a.shape is None or v.shape is None or a.dtype is None:
             return None
         if len(a.shape) != 1 or len(v.shape) != 1 or None in (*a.shape, *v.shape):
             return None
-        return Aval((combine(a.shape[0], v.shape[0]),), result_dtype(a, v), ARRAY)
+        n = combine(a.shape[0], v.shape[0])
+        if n < 1:
+            raise SymgradError(
+                f"np.{name}(a, v) of a of length {a.shape[0]} and v of {v.shape[0]} is not "
+                "supported (v longer than a)",
+                hint=f"np.{name}(v, a)[::-1] is the same: pass the longer one first.",
+            )
+        return Aval((n,), result_dtype(a, v), ARRAY)
 
     return aval
+
+
+def _mode(name: str, default: str):
+    """The adapter of np.<name>(a, v, mode=default): the rule's (a, v), its one mode."""
+
+    def adapt(a, v, mode=default):
+        if mode != default:
+            instead = {
+                "same": "np.convolve(a, v)[(len(v) - 1) // 2 :][: max(len(a), len(v))]",
+                "full": "np.convolve(a, v[::-1])",
+            }.get(mode, f"np.{name}(a, v)")
+            raise SymgradError(
+                f"np.{name}(a, v, mode={mode!r}) is not supported: symgrad's {name} is its "
+                f"mode={default!r}",
+                hint=f"Write it from that one: {instead}.",
+            )
+        return (a, v), {}
+
+    return adapt
 
 
 defrule(
     "correlate",
     "a, v",
     call("_correlate"),
+    numpy=(np.correlate,),
+    adapt=_mode("correlate", "valid"),
     helper=runtime._correlate,
     compiled_helper=runtime_compiled._correlate,
-    aval=_lengths(lambda n, k: n - k + 1),
+    aval=_lengths(lambda n, k: n - k + 1, "correlate"),
     fresh=True,
     vjp={"a": lambda g, v: ops.convolve(g, v), "v": lambda g, a: ops.correlate(a, g)},
     jvp=LINEAR,
     math="B[a](v') = v' convolved with v (full);  B[v](v') = a correlated with v' (valid)",
-    examples=("_correlate(a, v) | a: 6, v: 3", "_correlate(a, v) | a: 4, v: 4"),
+    examples=(
+        "_correlate(a, v) | a: 6, v: 3",
+        "_correlate(a, v) | a: 4, v: 4",
+        "np.correlate(a, v) | a: 5, v: 2",
+    ),
 )
 defrule(
     "convolve",
     "a, v",
     call("_convolve"),
+    numpy=(np.convolve,),
+    adapt=_mode("convolve", "full"),
     helper=runtime._convolve,
     compiled_helper=runtime_compiled._convolve,
-    aval=_lengths(lambda n, k: n + k - 1),
+    aval=_lengths(lambda n, k: n + k - 1, "convolve"),
     fresh=True,
     vjp={"a": lambda g, v: ops.correlate(g, v), "v": lambda g, a: ops.correlate(g, a)},
     jvp=LINEAR,
     math="B[a](v') = v' correlated with v (valid);  B[v](v') = v' correlated with a (valid)",
-    examples=("_convolve(a, v) | a: 5, v: 3", "_convolve(a, v) | a: 2, v: 4"),
+    examples=(
+        "_convolve(a, v) | a: 5, v: 3",
+        "_convolve(a, v) | a: 2, v: 4",
+        "np.convolve(a, v, mode='full') | a: 3, v: 3",
+    ),
 )
