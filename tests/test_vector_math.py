@@ -25,7 +25,10 @@ FUNCS = {
     "log": (np.log, mpmath.log),
     "log1p": (np.log1p, mpmath.log1p),
     "tanh": (np.tanh, mpmath.tanh),
+    "sin": (np.sin, mpmath.sin),
+    "cos": (np.cos, mpmath.cos),
 }
+BOUND = 2.0**21  # sin and cos: exact below it, nan beyond (a nest's second pass computes them)
 
 SPECIAL = np.array(
     [
@@ -147,14 +150,17 @@ def sample_points(fn, seed=2024):
             _logu(r, 400, 1.0, 1e308, False),
             r.uniform(-0.9, 3, 500),
         ]
-    else:
+    elif fn == "tanh":
         p = [
             _logu(r, 600, 1e-300, 1.0),
             r.uniform(-3, 3, 600),
             _logu(r, 500, 1.0, 30.0),
             r.uniform(-0.7, 0.7, 300),
         ]
-    finite_special = SPECIAL[np.isfinite(SPECIAL)]
+    else:  # sin, cos: near multiples of pi/2 too, where the reduction loses most
+        near = np.pi / 2 * r.integers(1, 1 << 20, 400) + r.normal(0, 1e-9, 400)
+        p = [_logu(r, 500, 1e-300, 1.0), r.uniform(-10, 10, 500), _logu(r, 600, 1.0, BOUND), near]
+    finite_special = SPECIAL[np.isfinite(SPECIAL) & (np.abs(SPECIAL) <= BOUND)]
     return np.concatenate(p + [finite_special])
 
 
@@ -189,12 +195,13 @@ def test_vs_mpmath(loops, fn):
 
 @pytest.mark.parametrize("fn", list(FUNCS))
 def test_special(loops, fn):
+    special = SPECIAL[~(np.abs(SPECIAL) > BOUND) | np.isinf(SPECIAL)] if fn in "sincos" else SPECIAL
     with np.errstate(all="ignore"):
-        y = loops[fn](SPECIAL)
-        ref = FUNCS[fn][0](SPECIAL)
+        y = loops[fn](special)
+        ref = FUNCS[fn][0](special)
     assert np.array_equal(np.isnan(y), np.isnan(ref)), (fn, SPECIAL, y, ref)
     m = ~np.isnan(ref)
-    y, ref, x = y[m], ref[m], SPECIAL[m]
+    y, ref, x = y[m], ref[m], special[m]
     exact = ~np.isfinite(ref) | (ref == 0) | ~np.isfinite(y) | (y == 0)
     bad = exact & (y.view(np.int64) != ref.view(np.int64))  # inf, +-0: bitwise
     assert not bad.any(), (fn, x[bad], y[bad], ref[bad])
@@ -218,3 +225,20 @@ def test_a_large_nest_calls_them_and_agrees_with_the_numpy_backend(make_fn):
     small = symgrad.grad(mod.chain, backend="numba")
     small(x[:100])  # (a nest of 100 entries: the C library's, compiled sooner)
     assert "_vexp" not in small.source
+
+
+def test_sin_and_cos_beyond_their_bound_are_the_c_librarys(make_fn):
+    """A nest with sin and cos of arguments beyond 2**21 (or infinite) runs again with the C
+    library's functions: NumPy's results, where the vectorised ones gave nan."""
+    mod = make_fn("def f(x):\n    return np.sum(np.sin(x) * np.cos(2 * x) + np.exp(-x * x))\n")
+    x = np.random.default_rng(1).uniform(-4, 4, 1 << 16)
+    g = symgrad.value_and_grad(mod.f, backend="numba")
+    for big in (None, 3.5e6, 1e300):
+        y = x.copy()
+        if big is not None:
+            y[[5, 700]] = big, -big
+        with np.errstate(over="ignore"):  # ((1e300)**2)
+            (value, grad), want = g(y), symgrad.value_and_grad(mod.f)(y)
+        np.testing.assert_allclose(grad, want[1], rtol=1e-13, atol=1e-15)
+        assert np.isclose(value, want[0], rtol=1e-12)
+    assert "_vsin(" in g.source and "if beyond:" in g.source, g.source

@@ -91,15 +91,22 @@ class Kernels:
 
 class _ScalarWriter(_Writer):
     """Writes a fused body's statements on numbers (each rule's `scalar` spelling; in a nest
-    marked `vector`, its `vector` function of a float64, which LLVM vectorises)."""
+    marked `vector`, its `vector` function of a float64, which LLVM vectorises). `limited`
+    collects the arguments of vector functions exact only below a bound (`exact_below`: sin
+    and cos), as (text, bound); None: such a function is not used."""
 
     compiled = True
     vector = False
+    limited: list | None = None
 
     def spell(self, rule, args: list[ast.expr], attrs: dict, node=None) -> ast.expr:
-        if self.vector and rule.vector is not None and _float64s(self.graph, node):
-            self.helpers.add(rule.vector.__name__)
-            return ast.Call(ast.Name(rule.vector.__name__, ast.Load()), args, [])
+        fn = rule.vector if self.vector and _float64s(self.graph, node) else None
+        bound = getattr(fn, "exact_below", None)
+        if fn is not None and (bound is None or self.limited is not None):
+            if bound is not None:
+                self.limited.append((ast.unparse(args[0]), bound))
+            self.helpers.add(fn.__name__)
+            return ast.Call(ast.Name(fn.__name__, ast.Load()), args, [])
         if rule.scalar is SAME:
             return rule.emit(args, attrs, rule)
         return _template(rule.scalar, args)
@@ -149,7 +156,11 @@ def write_fused(writer, node) -> list[str]:
     loads, elements = _loads(body, shape, index, args, used)
     sub = _ScalarWriter(body, used, elements, True, None, kernels, writer.helper_names)
     sub.vector = node.attrs.get("vector", False)
-    lines = _nest(node, sub, index, results, loads, into is not None)
+    again = None  # where sin or cos is vectorised: the C library's, in a second pass if needed
+    if sub.vector and not into and not node.attrs.get("scatters"):
+        sub.limited = []
+        again = _ScalarWriter(body, used, elements, True, None, kernels, writer.helper_names)
+    lines = _nest(node, sub, index, results, loads, into is not None, again)
     writer.helpers |= sub.helpers  # (vectorised functions: `Rule.vector`)
     n_steps = sum(1 for n in body.nodes() if n.op not in ("param", "const"))
     folds = node.attrs["folds"]
@@ -219,21 +230,47 @@ def _tuple(dims: list[str]) -> str:
     return f"({kept[0]},)" if len(kept) == 1 else f"({', '.join(kept)})"
 
 
-def _nest(node, sub, index, results, loads, into: bool = False) -> list[str]:
+def _nest(node, sub, index, results, loads, into: bool = False, again=None) -> list[str]:
     """The kernel's body: the result arrays and totals, the loop nest, the totals finished;
-    `into`: the results are arrays of the nest's shape it adds into (`scatter.into`)."""
-    body, shape, folds = node.attrs["body"], node.attrs["shape"], node.attrs["folds"]
+    `into`: the results are arrays of the nest's shape it adds into (`scatter.into`). Where
+    sub vectorised functions exact only below a bound (`_ScalarWriter.limited`: sin, cos), the
+    nest counts the entries with an argument beyond it, and where there are some, runs again
+    with `again`'s statements (the C library's functions), its totals started afresh."""
+    length = [f"shape[{d}]" for d in range(len(node.attrs["shape"]))]  # (its arguments)
+    made, started, steps = _pass(node, sub, index, results, loads, into, length)
+    limited = dict(sub.limited or ())
+    if again is not None and limited:
+        made.insert(0, "beyond = 0  # entries whose sin or cos the C library computes, after")
+        steps += [f"beyond += abs({text}) > {bound!r}" for text, bound in limited.items()]
+    lines = made + started + _loops(index, length, steps)
+    if again is not None and limited:
+        _, started, steps = _pass(node, again, index, results, loads, into, length)
+        lines += ["if beyond:", *("    " + line for line in started + _loops(index, length, steps))]
+    return lines if into else lines + [f"return {', '.join(_returned(node, results, length))}"]
+
+
+def _loops(index: list[str], length: list[str], steps: list[str]) -> list[str]:
+    """The loop nest over `index`, its innermost body `steps`."""
+    lines = [
+        "    " * depth + f"for {i} in range({length[depth]}):" for depth, i in enumerate(index)
+    ]
+    return lines + ["    " * len(index) + s for text in steps for s in text.splitlines()]
+
+
+def _pass(node, sub, index, results, loads, into: bool, length: list[str]) -> tuple:
+    """(the statements making the result arrays, those starting the totals, the statements of
+    one entry) as sub writes them."""
+    body, folds = node.attrs["body"], node.attrs["folds"]
     scatters = node.attrs.get("scatters", ())
     n_added = sum(len(added) for _, _, added in scatters)
     n_arrays = len(body.outputs) - len(folds) - n_added
-    lines, steps = [], [*loads, *sub.statements()]
-    length = [f"shape[{d}]" for d in range(len(shape))]  # the nest's lengths, its arguments
+    made, started, steps = [], [], [*loads, *sub.statements()]
     for k, (r, o) in enumerate(zip(results, body.outputs[: len(body.outputs) - n_added])):
         aval, value = node.aval[k], ast.unparse(sub.expr(o))
         if into:
             steps.append(f"{r}[{', '.join(index)}] += {value}")
         elif k < n_arrays:
-            lines.append(f"{r} = np.empty(shape, {dtype_name(aval.dtype)})")
+            made.append(f"{r} = np.empty(shape, {dtype_name(aval.dtype)})")
             steps.append(f"{r}[{', '.join(index)}] = {value}")
         else:  # a fold: one running value, or one per entry of the axes kept
             op, reduced, keepdims = folds[k - n_arrays]
@@ -246,22 +283,27 @@ def _nest(node, sub, index, results, loads, into: bool = False) -> list[str]:
                     ("1" if keepdims else "") if d in reduced else n for d, n in enumerate(length)
                 ]
                 target, shape_text = f"{r}[{', '.join(i for i in kept if i)}]", _tuple(dims)
-            lines.append(f"{r} = {fold.made(shape_text, dtype_name(aval.dtype), aval.dtype.kind)}")
+            kind = aval.dtype.kind
+            started.append(f"{r} = {fold.made(shape_text, dtype_name(aval.dtype), kind)}")
             steps.append(fold.step.format(r=target, v=value))
     at_zeros = zip(results[n_arrays + len(folds) :], scatters)
     for k, (r, (_, dtype, added)) in enumerate(at_zeros):
-        lines.append(f"{r} = np.zeros(shape{k + 1}, {dtype_name(dtype)})")
+        made.append(f"{r} = np.zeros(shape{k + 1}, {dtype_name(dtype)})")
         for o, offsets in added:
             at = [f"{i} + {d}" if d else i for i, d in zip(index, offsets)]
             steps.append(f"{r}[{', '.join(at)}] += {ast.unparse(sub.expr(body.outputs[o]))}")
-    for depth, i in enumerate(index):
-        lines.append("    " * depth + f"for {i} in range({length[depth]}):")
-    lines += ["    " * len(index) + s for text in steps for s in text.splitlines()]
+    return made, started, steps
+
+
+def _returned(node, results: list[str], length: list[str]) -> list[str]:
+    """What the kernel returns: its arrays, its totals finished, its arrays of zeros added to."""
+    body, folds = node.attrs["body"], node.attrs["folds"]
+    n_added = sum(len(added) for _, _, added in node.attrs.get("scatters", ()))
+    n_arrays = len(body.outputs) - len(folds) - n_added
     returned = results[:n_arrays]
     for k, (r, (op, reduced, _)) in enumerate(zip(results[n_arrays:], folds)):
         count = " * ".join(length[d] for d in sorted(reduced)) or "1"
         aval = node.aval[n_arrays + k]
         shape_text = None if aval.shape == () else "()"  # (`Fold.made` took a number's None)
         returned.append(RULES[op].fold.result(r, count, shape_text, dtype_name(aval.dtype)))
-    returned += results[n_arrays + len(folds) :]
-    return lines if into else lines + [f"return {', '.join(returned)}"]
+    return returned + results[n_arrays + len(folds) :]

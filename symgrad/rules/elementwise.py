@@ -132,8 +132,22 @@ unary(
 unary("cbrt", lambda g, ans: g / (3 * ans**2), lambda sp, x: sp.cbrt(x), "v / (3 ∛x²)", "positive")
 unary("square", lambda g, x: g * (2 * x), lambda sp, x: x**2, "2 v ⊙ x", **PLAIN)
 unary("reciprocal", lambda g, ans: -g * ans**2, lambda sp, x: 1 / x, "−v / x²", "positive", **PLAIN)
-unary("sin", lambda g, x: g * ops.cos(x), lambda sp, x: sp.sin(x), "v ⊙ cos x", simd=("float32",))
-unary("cos", lambda g, x: -g * ops.sin(x), lambda sp, x: sp.cos(x), "−v ⊙ sin x", simd=("float32",))
+unary(
+    "sin",
+    lambda g, x: g * ops.cos(x),
+    lambda sp, x: sp.sin(x),
+    "v ⊙ cos x",
+    simd=("float32",),
+    vector=rv._vsin,
+)
+unary(
+    "cos",
+    lambda g, x: -g * ops.sin(x),
+    lambda sp, x: sp.cos(x),
+    "−v ⊙ sin x",
+    simd=("float32",),
+    vector=rv._vcos,
+)
 unary("tan", lambda g, ans: g * (1 + ans**2), lambda sp, x: sp.tan(x), "v ⊙ (1 + tan² x)", "unit")
 unary(
     "arcsin",
