@@ -24,6 +24,7 @@ NJIT = (
     "_vexpm1",
     "_vlog",
     "_vlog1p",
+    "_vlog_edges",
     "_vlog_kernel",
     "_vlog_split",
     "_vkcos",
@@ -196,16 +197,7 @@ def _vlog(x):
     k, m = _vlog_split(xs)
     if sub:
         k = k - 54
-    res = _vlog_kernel(m - 1.0, k, 0.0)
-    if x == 0.0:
-        res = -np.inf
-    if x < 0.0:
-        res = np.nan
-    if x == np.inf:
-        res = x
-    if x != x:
-        res = x
-    return res
+    return _vlog_edges(x, _vlog_kernel(m - 1.0, k, 0.0), 0.0)
 
 
 def _vlog1p(x):
@@ -229,9 +221,15 @@ def _vlog1p(x):
     res = _vlog_kernel(f, k, c)
     if abs(x) < tiny:  # keeps -0.0
         res = x
-    if x == -1.0:
+    return _vlog_edges(x, res, -1.0)
+
+
+def _vlog_edges(x, res, pole):
+    """res, a logarithm's value at x, at its edges: -inf at the pole, nan below it, x at inf
+    and nan (log's pole is 0, log1p's -1)."""
+    if x == pole:
         res = -np.inf
-    if x < -1.0:
+    if x < pole:
         res = np.nan
     if x == np.inf:
         res = x
