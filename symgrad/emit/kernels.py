@@ -240,12 +240,16 @@ def _nest(node, sub, index, results, loads, into: bool = False, again=None) -> l
     made, started, steps = _pass(node, sub, index, results, loads, into, length)
     limited = dict(sub.limited or ())
     if again is not None and limited:
-        made.insert(0, "beyond = 0  # entries whose sin or cos the C library computes, after")
-        steps += [f"beyond += abs({text}) > {bound!r}" for text, bound in limited.items()]
+        flag = fresh("beyond", sub.used)
+        made.insert(0, f"{flag} = 0  # entries whose sin or cos the C library computes, after")
+        steps += [f"{flag} += abs({text}) > {bound!r}" for text, bound in limited.items()]
     lines = made + started + _loops(index, length, steps)
     if again is not None and limited:
         _, started, steps = _pass(node, again, index, results, loads, into, length)
-        lines += ["if beyond:", *("    " + line for line in started + _loops(index, length, steps))]
+        lines += [
+            f"if {flag}:",
+            *("    " + line for line in started + _loops(index, length, steps)),
+        ]
     return lines if into else lines + [f"return {', '.join(_returned(node, results, length))}"]
 
 
