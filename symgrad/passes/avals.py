@@ -26,6 +26,7 @@ from typing import Iterator
 
 import numpy as np
 
+from symgrad.errors import SymgradError
 from symgrad.ir import Graph
 from symgrad.ir.avals import (
     ARRAY,
@@ -181,7 +182,12 @@ def input_avals(graph: Graph, node, rule: Rule) -> dict:
 
 def _from_rule(graph: Graph, node, rule: Rule) -> Aval | None:
     ins = input_avals(graph, node, rule)
-    out = NotImplemented if rule.aval is None else rule.aval(ins, node.attrs)
+    try:
+        out = NotImplemented if rule.aval is None else rule.aval(ins, node.attrs)
+    except SymgradError as e:  # what the shapes refuse (np.correlate's v longer than a): where
+        if e.loc is not None or node.loc is None:
+            raise
+        raise type(e)(e.message, node.loc, e.hint) from None
     return implied(rule, ins, node.attrs) if out is NotImplemented else out
 
 
