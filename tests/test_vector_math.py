@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import inspect
 import types
+import warnings
 
 import mpmath
 import numpy as np
 import pytest
 
 import symgrad
+from symgrad.errors import SpecialisationWarning
 from symgrad.rules import runtime_vector
 
 numba = pytest.importorskip("numba")
@@ -242,3 +244,27 @@ def test_sin_and_cos_beyond_their_bound_are_the_c_librarys(make_fn):
         np.testing.assert_allclose(grad, want[1], rtol=1e-13, atol=1e-15)
         assert np.isclose(value, want[0], rtol=1e-12)
     assert "_vsin(" in g.source and "if beyond:" in g.source, g.source
+
+
+def test_names_of_the_users_never_hide_a_nests_own(make_fn):
+    """Locals named `beyond`, `abs`, `_vsin` or `_vexp` in a large nest with sin and exp: the
+    nest's count, the builtin and the vectorised functions keep their names."""
+    mod = make_fn(
+        """
+        def f(x):
+            beyond = x * 0.5
+            abs = np.exp(-x * beyond)
+            _vsin = np.sin(beyond) * abs
+            _vexp = np.cos(x) + _vsin
+            return np.sum(_vexp)
+        """
+    )
+    x = np.random.default_rng(2).uniform(-3, 3, (256, 256))
+    x[0, 0], x[-1, -1] = 1e300, 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpecialisationWarning)
+        with np.errstate(over="ignore", invalid="ignore"):
+            got = symgrad.value_and_grad(mod.f, backend="numba")(x)
+            want = symgrad.value_and_grad(mod.f)(x)
+    assert np.allclose(got[0], want[0], rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12, atol=1e-15)

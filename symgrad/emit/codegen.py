@@ -248,7 +248,8 @@ class _Writer:
             if node.op != "param" and node.id not in self.inline and not _structured(node.op):
                 self._shorten(node.id)
         order = [n.id for n in graph.nodes() if n.id not in self.inline]
-        self.used = used if used is not None else set(self.helper_names)
+        self.used = used if used is not None else set()
+        self.used |= self.helper_names  # (a name of one of them stays its function's)
         same = {s: graph[s].inputs[0] for s in self.plan.updates}  # x[i] = v: still x
         self.names = assign_names(graph, order, reserved=self.used, fixed=fixed, same=same)
         self.used |= set(self.names.values())

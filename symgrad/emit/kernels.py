@@ -146,7 +146,7 @@ def write_fused(writer, node) -> list[str]:
     body, shape = node.attrs["body"], node.attrs["shape"]
     kernels = writer.kernels
     name = f"_fused{len(kernels.sources) + 1}"
-    used = {"np", "math", "numba", *_shapes(node)}  # (the lengths' names: no argument's)
+    used = {"np", "math", "numba", "abs", *_shapes(node)}  # (the lengths' names: no argument's)
     index = [fresh(i, used) for i in _INDICES.get(len(shape), [f"i{k}" for k in range(len(shape))])]
     outer = [writer.expr(i) for i in node.inputs]
     args = [fresh(_base(o) or body[p].name or "a", used) for o, p in zip(outer, body.params)]
