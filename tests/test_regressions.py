@@ -844,3 +844,24 @@ def test_a_number_returned_twice_stays_a_number():
 
 def _scaled_twice_by(a, b):
     return a * b
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_constants_are_gathered_only_where_that_computes_the_same_floats(make_fn, backend):
+    """`x * 0.1 * 10.0` is not `x * 1.0` (nor `x * 1e300 * 1e-300`, which overflows, `x`):
+    constants gather only where one is a power of two (`0.5 * (2 * y)` is `1.0 * y`)."""
+    mod = make_fn(
+        """
+        def tenth(x):
+            return np.sum(x * 0.1 * 10.0 - x)
+
+        def huge(x):
+            return np.sum(x * 1e300 * 1e-300)
+        """
+    )
+    for x in (np.array([3.0, 0.7, 1.1]), np.array([0.7, -0.2, 1.3], dtype=np.float32)):
+        value, _ = symgrad.value_and_grad(mod.tenth, backend=backend)(x)
+        assert value == mod.tenth(x) and value != 0
+    with np.errstate(over="ignore"):
+        x = np.array([1e10, 2.0])
+        assert symgrad.value_and_grad(mod.huge, backend=backend)(x)[0] == np.inf == mod.huge(x)

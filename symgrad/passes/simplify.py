@@ -24,6 +24,8 @@ nothing it no longer needs (`symgrad.passes.tape.untape`).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from symgrad.errors import UnsupportedSyntaxError
@@ -75,6 +77,15 @@ def _keep_naming(graph: Graph, kept: int, dropped) -> None:
     k = graph[kept]
     if (k.backward or k.tangent) and k.name is None and k.cot_of is None and k.tan_of is None:
         k.name, k.cot_of, k.tan_of = dropped.name, dropped.cot_of, dropped.tan_of
+
+
+def _exactly_scaled(c1, c2) -> bool:
+    """Whether c1 or c2 is a power of two (of either sign), whose product with a float is
+    exact: c1 * (c2 * y) is then (c1 * c2) * y, float for float, overflow aside of neither."""
+    return any(
+        isinstance(c, (int, float)) and c != 0 and math.isfinite(c) and abs(math.frexp(c)[0]) == 0.5
+        for c in (c1, c2)
+    )
 
 
 def _number(graph: Graph, nid: int):
@@ -405,7 +416,9 @@ class _Rewriter:
     def gather_constants(self, node) -> int | None:
         """c1 * (c2 * y) and friends -> (c1 * c2) * y; (c1 * a) * (c2 * b) -> (c1 * c2) *
         (a * b), a factor maybe under `np.expand_dims` (the cotangent of `-0.5 * z ** 2` is
-        `-0.5 * g * (2 * z)`: g * z, one pass over z's size fewer)."""
+        `-0.5 * g * (2 * z)`: g * z, one pass over z's size fewer). Only where one of c1 and
+        c2 is a power of two, which scales exactly: then the products are the same floats
+        (`x * 0.1 * 10.0` is not `x * 1.0`, nor `x * 1e300 * 1e-300`, inf, `x`)."""
         g = self.g
         for outer_c, inner in ((0, 1), (1, 0)):
             c1 = _number(g, node.inputs[outer_c])
@@ -414,11 +427,13 @@ class _Rewriter:
                 continue  # (2 * u of a uint8 u wraps: 0.5 * (2 * u) is not u)
             for k in (0, 1):
                 c2 = _number(g, inner_node.inputs[k])
-                if c2 is not None:
+                if c2 is not None and _exactly_scaled(c1, c2):
                     y = inner_node.inputs[1 - k]
                     return self.new(node, "multiply", (self.const(node, c1 * c2), y))
         a, b = (self.scaled(i, node.id) for i in node.inputs)
         if a is None or b is None or any(i not in self.floats for i in node.inputs):
+            return None
+        if not _exactly_scaled(a[0], b[0]):
             return None
         factors = [self.unscaled(node, *a[1:]), self.unscaled(node, *b[1:])]
         product = self.new(node, "multiply", tuple(factors))
