@@ -448,34 +448,3 @@ def test_a_range_whose_step_is_an_expression(make_fn, backend):
     for fn in (mod.total, mod.halves, mod.filled):
         for k in (0, 1, 2, 3):
             symgrad.check_grads(fn, (x, k), backend=backend)
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_range_of_bounds_known_when_run_inside_zip_or_enumerate(make_fn, backend):
-    """`zip(range(n), y)`, `zip(reversed(range(n)), x)` and `enumerate(range(1, n, 2))` of an
-    n known when the function runs: the range's ints, as np.arange makes them."""
-    mod = make_fn(
-        """
-        def zipped(x, y):
-            h = 0.0
-            for i, v in zip(range(len(x)), y):
-                h = np.tanh(h + x[i] * v)
-            return h
-
-        def back(x):
-            h = 0.0
-            for i, a in zip(reversed(range(len(x))), x):
-                h = np.sin(h + x[i] * a)
-            return h
-
-        def counted(x):
-            h = 0.0
-            for j, i in enumerate(range(1, len(x), 2)):
-                h = np.tanh(h + x[i] * j)
-            return h
-        """
-    )
-    x, y = np.linspace(0.1, 1.0, 9), np.linspace(1.0, 2.0, 5)
-    symgrad.check_grads(mod.zipped, (x, y), argnums=(0, 1), backend=backend)
-    symgrad.check_grads(mod.back, (x,), backend=backend)
-    symgrad.check_grads(mod.counted, (x,), backend=backend)

@@ -517,15 +517,13 @@ class _Iteration:
         self.bounds = (0, stop, 1)
 
     def _sequence(self, node: ast.expr, fn) -> Any:
-        """What one argument of range(), enumerate() or zip() is; in a zip or an enumerate, a
-        range() of constants is its ints (`zip(range(3), layers)`, a list spelled out beside
-        lists), one of bounds known when the function runs the array of them (np.arange)."""
+        """What one argument of range(), enumerate() or zip() is; in a zip, a range() of
+        constants is its ints (`zip(range(3), layers)`, a list spelled out beside lists)."""
         lw = self.lw
         if fn is not range and _is_call_of(lw, node, range) and not node.keywords:
             bounds = [lw.expr(a) for a in node.args]
             if all(type(b) is int for b in bounds):
                 return tuple(range(*bounds))
-            return lw.call_rule("arange", tuple(bounds), {}, node)
         return lw.expr(node)
 
     def bind_targets(self, child: _Lowerer, env: BodyEnv, index: Value) -> None:
