@@ -200,6 +200,9 @@ def test_np_correlate_and_convolve_in_their_default_modes(make_fn):
 
         def swapped(x, w):
             return np.sum(np.correlate(w, x))
+
+        def number(x, w):
+            return np.sum(np.convolve(2.5, x))
         """
     )
     x, w = np.linspace(-1.0, 2.0, 12), np.array([0.5, -1.0, 0.25])
@@ -209,3 +212,20 @@ def test_np_correlate_and_convolve_in_their_default_modes(make_fn):
     with pytest.raises(symgrad.SymgradError, match="v longer than a") as e:
         symgrad.grad(mod.swapped)(x, w)
     assert "np.correlate(w, x)" in e.value.loc.text  # (where it is called)
+    with pytest.raises(symgrad.SymgradError, match="np.convolve of a number"):
+        symgrad.grad(mod.number)(x, w)
+
+
+def test_a_range_of_bounds_known_when_run_inside_zip_is_refused_clearly(make_fn):
+    """Its ints would be np.arange's int64s, where Python's are ints (`2 ** -i`): refused."""
+    mod = make_fn(
+        """
+        def f(x, y):
+            h = 0.0
+            for i, v in zip(range(len(x)), y):
+                h = h + x[i] * v
+            return h
+        """
+    )
+    with pytest.raises(symgrad.SymgradError, match=r"range\(\) inside zip\(\) needs bounds"):
+        symgrad.grad(mod.f)(np.ones(3), np.ones(3))

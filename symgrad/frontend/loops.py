@@ -524,6 +524,13 @@ class _Iteration:
             bounds = [lw.expr(a) for a in node.args]
             if all(type(b) is int for b in bounds):
                 return tuple(range(*bounds))
+            raise lw.error(
+                node,
+                f"range() inside {fn.__name__}() needs bounds known when compiling",
+                "Loop over the range itself and read the other sequences by its index: "
+                "for i in range(n): v = ys[i].",
+                cls=UnsupportedSyntaxError,
+            )
         return lw.expr(node)
 
     def bind_targets(self, child: _Lowerer, env: BodyEnv, index: Value) -> None:

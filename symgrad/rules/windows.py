@@ -103,6 +103,11 @@ def _mode(name: str, default: str):
     """The adapter of np.<name>(a, v, mode=default): the rule's (a, v), its one mode."""
 
     def adapt(a, v, mode=default):
+        if any(isinstance(u, (int, float)) for u in (a, v)):
+            raise SymgradError(
+                f"np.{name} of a number is not supported: symgrad's {name} takes two vectors",
+                hint="A number times the vector is the same: 2.5 * v.",
+            )
         if mode != default:
             instead = {
                 "same": "np.convolve(a, v)[(len(v) - 1) // 2 :][: max(len(a), len(v))]",
