@@ -1125,9 +1125,30 @@ def test_an_entry_read_by_an_index_array_or_a_mask_is_a_copy(make_fn, backend):
             v = a[np.array([1, 2])]
             a[1] = x[1] * 7
             return np.sum(v * x[:2]) + np.sum(a * x)
+
+        def by_an_argument(x, idx):
+            a = x * 1.0
+            b = a[idx]
+            a[0] = 5.0 * x[1]
+            return np.sum(b * b) + np.sum(a)
+
+        def in_a_loop(x):
+            a = x * 1.0
+            s = 0.0
+            for i in range(3):
+                b = a[np.array([i, i + 1])]
+                a[i + 1] = a[i] * 2.0
+                s = s + np.sum(b * b)
+            return s
         """
     )
     x = np.array([0.7, -0.2, 1.3, -0.9])
-    for fn in (mod.by_mask, mod.by_indices):
-        assert np.isclose(symgrad.value_and_grad(fn, backend=backend)(x)[0], fn(x))
-        symgrad.check_grads(fn, (x,), backend=backend)
+    for fn, args in (
+        (mod.by_mask, (x,)),
+        (mod.by_indices, (x,)),
+        (mod.by_an_argument, (x, np.array([0, 2]))),
+        (mod.in_a_loop, (x,)),
+    ):
+        copies = [a.copy() for a in args]
+        assert np.isclose(symgrad.value_and_grad(fn, backend=backend)(*args)[0], fn(*copies))
+        symgrad.check_grads(fn, args, backend=backend)

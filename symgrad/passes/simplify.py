@@ -660,17 +660,26 @@ def _all_nodes(graph: Graph):
 
 
 def _refuse_views(graph: Graph) -> None:
-    """A `check_entry` of a value whose Aval has an axis (a matrix's row read by ints, held
-    while its array changes in place) is refused now, where it was written."""
+    """A `check_entry` of a value whose Aval has an axis, read by ints alone (a matrix's row,
+    a view, held while its array changes in place) is refused now, where it was written."""
     for c in graph.checks:
         check, value = graph[c], graph[graph[c].inputs[0]].aval
-        if check.op == "check_entry" and isinstance(value, Aval) and value.rank:
+        if check.op != "check_entry" or not isinstance(value, Aval) or not value.rank:
+            continue
+        index = [graph[i].aval for i in check.inputs[1:]]
+        if all(isinstance(a, Aval) and a.shape == () for a in index):
             raise UnsupportedSyntaxError(_entry_view(check.attrs["what"], value.shape), check.loc)
 
 
 def _checks_nothing(graph: Graph, check) -> bool:
-    """A `check_scalar` or `check_entry` of a value whose Aval is 0-d checks nothing."""
+    """A `check_scalar` or `check_entry` of a value whose Aval is 0-d checks nothing, nor a
+    `check_entry` of a value read by an array of ints or a mask (a copy)."""
     value = graph[check.inputs[0]].aval
+    if check.op == "check_entry" and any(
+        isinstance(a, Aval) and a.shape is not None and len(a.shape) > 0
+        for a in (graph[i].aval for i in check.inputs[1:])
+    ):
+        return True
     ops = ("check_scalar", "check_entry")
     return check.op in ops and isinstance(value, Aval) and value.shape == ()
 
