@@ -865,3 +865,16 @@ def test_constants_are_gathered_only_where_that_computes_the_same_floats(make_fn
     with np.errstate(over="ignore"):
         x = np.array([1e10, 2.0])
         assert symgrad.value_and_grad(mod.huge, backend=backend)(x)[0] == np.inf == mod.huge(x)
+
+
+def test_the_functions_own_products_keep_their_order(make_fn):
+    """`x * 2.0 * 0.5` of 1e308 overflows in NumPy's order: the value is inf, not x; the
+    backward pass still gathers (`-0.5 * z**2`'s cotangent is `-z`)."""
+    mod = make_fn(
+        "def f(x):\n    return np.sum(x * 2.0 * 0.5)\n\ndef g(z):\n    return np.sum(-0.5 * z**2)\n"
+    )
+    with np.errstate(over="ignore"):
+        assert symgrad.value_and_grad(mod.f)(np.array([1e308, 1.0]))[0] == np.inf
+    grad_g = symgrad.grad(mod.g)
+    grad_g(np.ones(3))
+    assert "z_bar = -z" in grad_g.source, grad_g.source

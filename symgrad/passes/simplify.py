@@ -416,10 +416,14 @@ class _Rewriter:
     def gather_constants(self, node) -> int | None:
         """c1 * (c2 * y) and friends -> (c1 * c2) * y; (c1 * a) * (c2 * b) -> (c1 * c2) *
         (a * b), a factor maybe under `np.expand_dims` (the cotangent of `-0.5 * z ** 2` is
-        `-0.5 * g * (2 * z)`: g * z, one pass over z's size fewer). Only where one of c1 and
-        c2 is a power of two, which scales exactly: then the products are the same floats
-        (`x * 0.1 * 10.0` is not `x * 1.0`, nor `x * 1e300 * 1e-300`, inf, `x`)."""
+        `-0.5 * g * (2 * z)`: g * z, one pass over z's size fewer). Only in derivative code
+        (the user's own products are computed in their order: `x * 2.0 * 0.5` of 1e308 is inf),
+        and where one of c1 and c2 is a power of two, which scales exactly: then the products
+        are the same floats but past the ends of the float range (`x * 0.1 * 10.0` is not
+        `x * 1.0`, nor `x * 1e300 * 1e-300`, inf, `x`)."""
         g = self.g
+        if not (node.backward or node.tangent):
+            return None
         for outer_c, inner in ((0, 1), (1, 0)):
             c1 = _number(g, node.inputs[outer_c])
             inner_node = g[node.inputs[inner]]
