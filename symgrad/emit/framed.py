@@ -281,8 +281,8 @@ def write_framed(writer, node, scalar_writer, base, shape_argument) -> list[str]
     for r, (op, reduced, _), o, aval in outs:
         sizes = _sizes(frames[o])
         count = " * ".join(sizes[a] for a in sorted(reduced)) or "1"
-        shape = None if aval.shape == () else "()"  # (`Fold.made` took a number's None)
-        returned.append(RULES[op].fold.result(r, count, shape, dtype_name(aval.dtype)))
+        number = dtype_name(aval.dtype) if aval.shape == () else None
+        returned.append(RULES[op].fold.result(r, count, number))
     if returned:
         lines.append(f"return {', '.join(returned)}")
     work = [n for n in body.nodes() if n.op not in ("param", "const") and "offset" not in n.attrs]

@@ -308,6 +308,6 @@ def _returned(node, results: list[str], length: list[str]) -> list[str]:
     for k, (r, (op, reduced, _)) in enumerate(zip(results[n_arrays:], folds)):
         count = " * ".join(length[d] for d in sorted(reduced)) or "1"
         aval = node.aval[n_arrays + k]
-        shape_text = None if aval.shape == () else "()"  # (`Fold.made` took a number's None)
-        returned.append(RULES[op].fold.result(r, count, shape_text, dtype_name(aval.dtype)))
+        number = dtype_name(aval.dtype) if aval.shape == () else None
+        returned.append(RULES[op].fold.result(r, count, number))
     return returned + results[n_arrays + len(folds) :]

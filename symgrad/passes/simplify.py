@@ -670,22 +670,27 @@ def _refuse_views(graph: Graph) -> None:
         check, value = graph[c], graph[graph[c].inputs[0]].aval
         if check.op != "check_entry" or not isinstance(value, Aval) or not value.rank:
             continue
-        index = [graph[i].aval for i in check.inputs[1:]]
-        if all(isinstance(a, Aval) and a.shape == () for a in index):
+        if _read_by_an_array(graph, check) is False:
             raise UnsupportedSyntaxError(_entry_view(check.attrs["what"], value.shape), check.loc)
 
 
 def _checks_nothing(graph: Graph, check) -> bool:
     """A `check_scalar` or `check_entry` of a value whose Aval is 0-d checks nothing, nor a
     `check_entry` of a value read by an array of ints or a mask (a copy)."""
-    value = graph[check.inputs[0]].aval
-    if check.op == "check_entry" and any(
-        isinstance(a, Aval) and a.shape is not None and len(a.shape) > 0
-        for a in (graph[i].aval for i in check.inputs[1:])
-    ):
+    if check.op == "check_entry" and _read_by_an_array(graph, check):
         return True
+    value = graph[check.inputs[0]].aval
     ops = ("check_scalar", "check_entry")
     return check.op in ops and isinstance(value, Aval) and value.shape == ()
+
+
+def _read_by_an_array(graph: Graph, check) -> bool | None:
+    """Whether a `check_entry`'s value was read by an array of ints or a mask (True: a copy),
+    by ints alone (False), or None where an index's Aval does not say."""
+    index = [graph[i].aval for i in check.inputs[1:]]
+    if any(isinstance(a, Aval) and a.rank for a in index):
+        return True
+    return False if all(isinstance(a, Aval) and a.rank == 0 for a in index) else None
 
 
 def simplify(

@@ -209,7 +209,8 @@ class _Batch:
         self.limit = max([LIMIT, *(s for s in sizes if s is not None)])
         self.windows: dict[tuple, int] = {}
         self.oversized: list[int] = []  # made batches over `limit`: none may reach a result
-        self.strict = strict  # none may be made at all (for a compiled loop, cheap itself)
+        self.strict = strict  # none may be made at all (a forward loop's, which a backward
+        # loop's batches read: `_taped_batches`)
         self.reads: dict[int, dict[int, int]] = {}  # carried param: its reads, their offsets
         self.writes: dict[int, set[int]] = {}  # carried param: its writes
 

@@ -66,23 +66,23 @@ class Fold:
         else:
             first = repr(float(self.start)) if kind == "f" else repr(int(self.start))
         if shape is None:
-            plain = dtype in ("np.float64", "np.int64") or self._wide(shape, dtype)
+            plain = dtype in ("np.float64", "np.int64") or self._wide(dtype)
             return first if plain else f"{dtype}({first})"
         if self.start == 0:
             return f"np.zeros({shape}, {dtype})"
         return f"np.full({shape}, {first}, {dtype})"
 
-    def result(self, r: str, count: str, shape: str | None = None, dtype: str = "") -> str:
-        """Loop source for the reduction's value from r, the count of entries it took (`shape`
-        and `dtype` as `made` took them)."""
+    def result(self, r: str, count: str, number: str | None = None) -> str:
+        """Loop source for the reduction's value from r, the count of entries it took
+        (`number`: the dtype's name where r is a number, as `made` had it)."""
         value = f"{r} / ({count})" if self.mean else r
-        return f"np.float32({value})" if self._wide(shape, dtype) else value
+        return f"np.float32({value})" if self._wide(number) else value
 
-    def _wide(self, shape: str | None, dtype: str) -> bool:
-        """Whether r is a float32 total added up in float64, a float32 again at the end:
-        NumPy's float32 sum adds pairwise, whose error grows as log n; adding one entry after
-        the other in float32 lost 6e-4 relative at 65,536 entries."""
-        return shape is None and dtype == "np.float32" and self.start == 0
+    def _wide(self, number: str | None) -> bool:
+        """Whether a number r of this dtype (its name) is a float32 total added up in float64,
+        a float32 again at the end: NumPy's float32 sum adds pairwise, whose error grows as
+        log n; adding one entry after the other in float32 lost 6e-4 relative at 65,536."""
+        return number == "np.float32" and self.start == 0
 
 
 @dataclass

@@ -99,6 +99,15 @@ def _lengths(combine, name: str):
     return aval
 
 
+_LENGTHS = ", m and n the shorter and the longer length"
+_OTHER_MODES = {  # (function, mode): the same from the mode symgrad has (checked against NumPy)
+    ("convolve", "same"): "np.convolve(a, v)[(m - 1) // 2 :][:n]" + _LENGTHS,
+    ("convolve", "valid"): "np.convolve(a, v)[m - 1 : n]" + _LENGTHS,
+    ("correlate", "full"): "np.convolve(a, v[::-1])",
+    ("correlate", "same"): "np.convolve(a, v[::-1])[(len(v) - 1) // 2 :][: len(a)]",
+}
+
+
 def _mode(name: str, default: str):
     """The adapter of np.<name>(a, v, mode=default): the rule's (a, v), its one mode."""
 
@@ -109,10 +118,7 @@ def _mode(name: str, default: str):
                 hint="A number times the vector is the same: 2.5 * v.",
             )
         if mode != default:
-            instead = {
-                "same": "np.convolve(a, v)[(len(v) - 1) // 2 :][: max(len(a), len(v))]",
-                "full": "np.convolve(a, v[::-1])",
-            }.get(mode, f"np.{name}(a, v)")
+            instead = _OTHER_MODES.get((name, mode), f"np.{name}(a, v)")
             raise SymgradError(
                 f"np.{name}(a, v, mode={mode!r}) is not supported: symgrad's {name} is its "
                 f"mode={default!r}",
