@@ -15,13 +15,12 @@ NJIT = ("_correlate_loops", "_convolve_loops")  # the functions emitted under nu
 
 def _correlate(a, v):
     """out[i] = Σ_j a[i + j] v[j] for vectors a and v, len(a) >= len(v): np.correlate's
-    'valid' mode (one entry per place v fits in a); compiled loops where both are floats of
-    one dtype and the outputs are as many as v's entries or 256 (fewer: np.correlate's dot
-    product per output is faster), else np.correlate."""
+    'valid' mode (one entry per place v fits in a); compiled loops where there are 1024
+    outputs or more and both are floats of one dtype, else np.correlate (as fast below, and
+    its dot product per output faster for fewer outputs than v's entries)."""
     if len(v) > len(a):  # (np.correlate would swap them)
         raise ValueError("symgrad: np.correlate(a, v) of a v longer than a is not supported")
-    many = len(a) - len(v) + 1 >= min(len(v), 256)
-    if len(v) and many and a.dtype == v.dtype and a.dtype.kind == "f":
+    if len(a) - len(v) >= 1023 and len(v) and a.dtype == v.dtype and a.dtype.kind == "f":
         return _correlate_loops(a, v)
     return np.correlate(a, v, mode="valid")
 
