@@ -133,6 +133,15 @@ def test_a_plain_object_argument_is_refused_with_what_works(f, says):
     assert "symgrad.grad(model.loss)" in str(info.value) and "build.Value" not in str(info.value)
 
 
+def test_a_function_passed_as_an_argument_is_refused_with_what_works():
+    """`f(x, act)` called with np.tanh: the refusal says where a chosen function can come from
+    (it had said only that an array cannot be called)."""
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="closure") as info:
+        symgrad.grad(_called, argnums=1)(np.tanh, np.ones(2))
+    assert "global" in str(info.value)
+    assert "test_refusals.py" in str(info.value)
+
+
 def _key_computed(params, x):  # (a loop over range() of constants would be unrolled)
     for i in range(len(x) - 1):
         x = np.tanh(params["W%d" % i] @ x)

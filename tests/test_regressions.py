@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import symgrad
+from symgrad import check_grads
 from tests.conftest import BACKENDS
 
 rng = np.random.default_rng(7)
@@ -878,3 +879,22 @@ def test_the_functions_own_products_keep_their_order(make_fn):
     grad_g = symgrad.grad(mod.g)
     grad_g(np.ones(3))
     assert "z_bar = -z" in grad_g.source, grad_g.source
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_tile_and_repeat_take_a_bool_count(make_fn, backend):
+    """`np.tile(x, True)` is one tile, as NumPy reads it (its backward pass had raised
+    TypeError in np.reshape)."""
+    mod = make_fn(
+        """
+        def tiled(x, k):
+            return np.sum(np.tile(x, (k, 2)) ** 2) + np.sum(np.tile(x, k) ** 3)
+
+        def repeated(x, k):
+            return np.sum(np.repeat(x, k) ** 2)
+        """
+    )
+    x = np.array([0.5, -1.0, 2.0])
+    for fn in (mod.tiled, mod.repeated):
+        for k in (True, np.True_, False):
+            check_grads(fn, (x, k), backend=backend)

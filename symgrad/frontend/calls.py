@@ -139,8 +139,11 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     if isinstance(callee, Value):  # an argument read as an array: an object called, `m(x)`
         raise lw.error(
             e,
-            f"{ast.unparse(e.func)} is read as an array, which cannot be called",
-            subscripts.OBJECTS,
+            f"{ast.unparse(e.func)} is read as an array (as every argument is, or a container "
+            "of them), which cannot be called",
+            "A function the caller chooses is called where it is read from a global or a "
+            "closure (`def make(act):` returning a function that calls act), not from an "
+            "argument. " + subscripts.OBJECTS,
             cls=UnsupportedSyntaxError,
         )
     what = (

@@ -188,7 +188,7 @@ def _trace_vjp(g, x, offset=0, axis1=0, axis2=1):
 
 def _tile_vjp(g, x, reps):
     """Sum the tiles of g back onto x's shape."""
-    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    reps = tuple(int(r) for r in np.ravel(reps))  # (a bool counts as NumPy's tile reads it)
     shape = np.shape(x)
     nd = max(len(shape), len(reps))
     shape = (1,) * (nd - len(shape)) + tuple(shape)
