@@ -254,3 +254,60 @@ def test_refusals_name_the_function_and_the_line():
     assert no_rule.fwd is None  # nothing given
     with pytest.raises(symgrad.SymgradError, match="nondiff_argnums"):
         symgrad.custom_jvp(softplus.fun, nondiff_argnums=(3,))
+
+
+# a backward function returning a cotangent of another shape than its argument's -------------
+@symgrad.custom_vjp
+def wrong_shape(x, s):
+    return np.sin(x) * s
+
+
+def wrong_shape_fwd(x, s):
+    return np.sin(x) * s, (x, s)
+
+
+def wrong_shape_total(res, g):  # x's cotangent summed: one number for every entry
+    x, s = res
+    return np.sum(g * np.cos(x) * s), np.sum(g * np.sin(x))
+
+
+def wrong_shape_outer(res, g):  # x's cotangent as a column: broadcast into a matrix
+    x, s = res
+    return (g * np.cos(x) * s)[:, None], np.sum(g * np.sin(x))
+
+
+def uses_wrong_shape(x, s):
+    return np.sum(wrong_shape(x, s) * x)
+
+
+@pytest.mark.parametrize("bwd", [wrong_shape_total, wrong_shape_outer])
+def test_a_cotangent_of_another_shape_is_refused(bwd, tmp_path):
+    """As JAX does: the cotangent had been broadcast into the gradient, silently wrong. The
+    specialised module refuses it when compiling; the module for any shapes when it runs."""
+    wrong_shape.defvjp(wrong_shape_fwd, bwd)
+    try:
+        with pytest.raises(symgrad.SymgradError, match=r"of wrong_shape returned a cotangent") as e:
+            symgrad.grad(uses_wrong_shape)(X, 2.0)
+        assert e.value.loc.file == __file__ and "(3,)" in str(e.value)
+        source = symgrad.emit_module(uses_wrong_shape)
+        namespace = {}
+        exec(compile(source, str(tmp_path / "m.py"), "exec"), namespace)
+        with pytest.raises(ValueError, match="returned a cotangent of shape"):
+            namespace["grad_uses_wrong_shape"](X, 2.0)
+    finally:
+        wrong_shape.defvjp(wrong_shape_fwd, wrong_shape_right)
+
+
+def wrong_shape_right(res, g):
+    x, s = res
+    return g * np.cos(x) * s, np.sum(g * np.sin(x))
+
+
+def test_a_cotangent_of_the_right_shape_is_checked_when_compiling_only():
+    wrong_shape.defvjp(wrong_shape_fwd, wrong_shape_right)
+    g = symgrad.grad(uses_wrong_shape, argnums=(0, 1))
+    symgrad.check_grads(uses_wrong_shape, (X, 2.0), argnums=(0, 1))
+    g(X, 2.0)
+    assert "_cotangent_of" not in g.source and "_cotangent_of" in symgrad.emit_module(
+        uses_wrong_shape, argnums=(0, 1)
+    )

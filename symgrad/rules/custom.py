@@ -29,8 +29,9 @@ import weakref
 from symgrad.errors import SymgradError
 from symgrad.ir import Graph
 from symgrad.ir.graph import subgraphs
+from symgrad.rules import runtime
 from symgrad.rules.build import Value, add_node, location, ops, splice
-from symgrad.rules.table import RULES, call, defrule
+from symgrad.rules.table import LINEAR, RULES, call, defrule
 
 _SPLICED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # bwd -> {(node, g): cts}
 
@@ -39,15 +40,42 @@ def _itself(args, attrs, rule):
     return args[0]
 
 
-def _backward(g, ans, captured, primals, bwd, slots):
+def _backward(g, ans, captured, primals, bwd, slots, of):
     """The primals' cotangents: the backward function spliced in once per node and cotangent
-    (the reverse pass asks once per primal)."""
+    (the reverse pass asks once per primal), each checked to have its primal's shape."""
     done = _SPLICED.setdefault(bwd, {})
     key = (ans.id, g.id)
     if key not in done:
         outs = splice(bwd, [*captured, g])
-        done[key] = [ops.zeros_like(p) if s is None else outs[s] for s, p in zip(slots, primals)]
+        what = f"the custom_vjp backward function of {of}"
+        done[key] = [
+            ops.zeros_like(p) if s is None else ops.cotangent_of(outs[s], p, what=what)
+            for s, p in zip(slots, primals)
+        ]
     return done[key]
+
+
+def _same_shape(ins, attrs):
+    """A cotangent's Aval, where it has its primal's shape (or either is not known); a shape
+    the Avals show to differ is refused when the function is specialised."""
+    ct, x = ins["ct"], ins["x"]
+    if ct is not None and x is not None and ct.known and x.known and ct.shape != x.shape:
+        raise SymgradError(
+            f"{attrs['what']} returned a cotangent of shape {ct.shape} for an argument of shape "
+            f"{x.shape}",
+            location(),
+            hint="Return one cotangent per argument, each of its argument's shape (as JAX "
+            "requires).",
+        )
+    return ct
+
+
+def _checked(ins):
+    """The cotangent itself where the Avals show it has its primal's shape."""
+    ct, x = ins["ct"], ins["x"]
+    if ct is not None and x is not None and ct.known and x.known and ct.shape == x.shape:
+        return lambda ct, x: ct
+    return None
 
 
 def _no_forward(t, of):
@@ -73,6 +101,22 @@ defrule(
     inline=True,
     aval=lambda ins, attrs: ins["y"],
     math="the user's f_bwd(residuals, v): one cotangent per argument (no forward mode, as in JAX)",
+)
+defrule(
+    "cotangent_of",
+    "ct, x, what=''",
+    call("_cotangent_of"),
+    helper=runtime._cotangent_of,
+    vjp={"ct": lambda g: g},
+    jvp=LINEAR,
+    shape="first",
+    shape_reads=(1,),
+    value_feeds=(0,),
+    view=True,
+    aval=_same_shape,
+    specialise=_checked,
+    examples=("_cotangent_of(ct, x) | ct: 3x4, x: 3x4 const",),
+    math="v: ct itself, which raises unless it has x's shape (a custom_vjp rule's cotangent)",
 )
 defrule(
     "custom_jvp",

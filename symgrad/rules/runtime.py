@@ -60,6 +60,17 @@ def _check_entry(v, index, what=""):
         raise ValueError(f"symgrad: {_entry_view(what, np.shape(v))}")
 
 
+def _cotangent_of(ct, x, what=""):
+    """ct, the cotangent a custom_vjp rule's backward function returned for x: of x's shape
+    (another would be broadcast into the gradient, silently wrong)."""
+    if np.shape(ct) != np.shape(x):
+        raise ValueError(
+            f"symgrad: {what} returned a cotangent of shape {np.shape(ct)} for an argument of "
+            f"shape {np.shape(x)}"
+        )
+    return ct
+
+
 def _check_apart(x, others, what=""):
     """An argument x the function changes in place (`x += v`), which symgrad computes as a new
     value: no other argument may share its memory, whose value Python's update changes too."""
