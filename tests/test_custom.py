@@ -281,7 +281,7 @@ def uses_wrong_shape(x, s):
 
 
 @pytest.mark.parametrize("bwd", [wrong_shape_total, wrong_shape_outer])
-def test_a_cotangent_of_another_shape_is_refused(bwd, tmp_path):
+def test_a_shaped_as_another_shape_is_refused(bwd, tmp_path):
     """As JAX does: the cotangent had been broadcast into the gradient, silently wrong. The
     specialised module refuses it when compiling; the module for any shapes when it runs."""
     wrong_shape.defvjp(wrong_shape_fwd, bwd)
@@ -303,11 +303,36 @@ def wrong_shape_right(res, g):
     return g * np.cos(x) * s, np.sum(g * np.sin(x))
 
 
-def test_a_cotangent_of_the_right_shape_is_checked_when_compiling_only():
+def test_a_shaped_as_the_right_shape_is_checked_when_compiling_only():
     wrong_shape.defvjp(wrong_shape_fwd, wrong_shape_right)
     g = symgrad.grad(uses_wrong_shape, argnums=(0, 1))
     symgrad.check_grads(uses_wrong_shape, (X, 2.0), argnums=(0, 1))
     g(X, 2.0)
-    assert "_cotangent_of" not in g.source and "_cotangent_of" in symgrad.emit_module(
+    assert "_shaped_as" not in g.source and "_shaped_as" in symgrad.emit_module(
         uses_wrong_shape, argnums=(0, 1)
     )
+
+
+@symgrad.custom_jvp
+def summed_tangent(x):
+    return np.sin(x)
+
+
+@summed_tangent.defjvp
+def summed_tangent_jvp(primals, tangents):  # the tangent summed: one number for every entry
+    (x,), (t,) = primals, tangents
+    return np.sin(x), np.sum(np.cos(x) * t)
+
+
+def uses_summed_tangent(x):
+    return np.sum(summed_tangent(x) * x)
+
+
+def test_a_tangent_of_another_shape_is_refused():
+    """jvp had given 2.35 where J @ 1 is 1.18 (the tangent broadcast into the value's)."""
+    for run in (
+        lambda: symgrad.jvp(uses_summed_tangent, (X,), (np.ones(3),)),
+        lambda: symgrad.grad(uses_summed_tangent)(X),
+    ):
+        with pytest.raises(symgrad.SymgradError, match=r"summed_tangent_jvp returned a tangent"):
+            run()

@@ -78,6 +78,9 @@ def _jvp(lw: _Lowerer, custom, nondiff: list, diff: list, e, inline: Callable) -
     out = _pair(lw, inline(lw, custom.jvp, arguments, {}, e), custom.jvp, "(y, tangent)", e)
     name = custom.jvp.__qualname__
     y, tangent = _one(lw, out[0], f"{name}'s y", e), _one(lw, out[1], f"{name}'s tangent", e)
+    if isinstance(tangent, Value) and isinstance(y, Value):  # (0.0: a zero tangent)
+        what = f"the custom_jvp rule {name} returned a tangent"
+        tangent = lw.call_rule("shaped_as", (tangent, y), {"what": what, "of": "its value"}, e)
     return lw.call_rule("custom_jvp", (y, tangent), {}, e)
 
 

@@ -47,34 +47,33 @@ def _backward(g, ans, captured, primals, bwd, slots, of):
     key = (ans.id, g.id)
     if key not in done:
         outs = splice(bwd, [*captured, g])
-        what = f"the custom_vjp backward function of {of}"
+        what = f"the custom_vjp backward function of {of} returned a cotangent"
         done[key] = [
-            ops.zeros_like(p) if s is None else ops.cotangent_of(outs[s], p, what=what)
+            ops.zeros_like(p) if s is None else ops.shaped_as(outs[s], p, what, "an argument")
             for s, p in zip(slots, primals)
         ]
     return done[key]
 
 
 def _same_shape(ins, attrs):
-    """A cotangent's Aval, where it has its primal's shape (or either is not known); a shape
-    the Avals show to differ is refused when the function is specialised."""
-    ct, x = ins["ct"], ins["x"]
-    if ct is not None and x is not None and ct.known and x.known and ct.shape != x.shape:
+    """v's Aval, where it has x's shape (or either is not known); a shape the Avals show to
+    differ is refused when the function is specialised."""
+    v, x = ins["v"], ins["x"]
+    if v is not None and x is not None and v.known and x.known and v.shape != x.shape:
         raise SymgradError(
-            f"{attrs['what']} returned a cotangent of shape {ct.shape} for an argument of shape "
-            f"{x.shape}",
+            f"{attrs['what']} of shape {v.shape} for {attrs['of']} of shape {x.shape}",
             location(),
-            hint="Return one cotangent per argument, each of its argument's shape (as JAX "
-            "requires).",
+            hint="A custom_vjp rule returns one cotangent per argument, each of its argument's "
+            "shape, and a custom_jvp rule a tangent of its value's shape (as JAX requires).",
         )
-    return ct
+    return v
 
 
 def _checked(ins):
-    """The cotangent itself where the Avals show it has its primal's shape."""
-    ct, x = ins["ct"], ins["x"]
-    if ct is not None and x is not None and ct.known and x.known and ct.shape == x.shape:
-        return lambda ct, x: ct
+    """v itself where the Avals show it has x's shape."""
+    v, x = ins["v"], ins["x"]
+    if v is not None and x is not None and v.known and x.known and v.shape == x.shape:
+        return lambda v, x: v
     return None
 
 
@@ -103,11 +102,11 @@ defrule(
     math="the user's f_bwd(residuals, v): one cotangent per argument (no forward mode, as in JAX)",
 )
 defrule(
-    "cotangent_of",
-    "ct, x, what=''",
-    call("_cotangent_of"),
-    helper=runtime._cotangent_of,
-    vjp={"ct": lambda g: g},
+    "shaped_as",
+    "v, x, what='', of=''",
+    call("_shaped_as"),
+    helper=runtime._shaped_as,
+    vjp={"v": lambda g: g},
     jvp=LINEAR,
     shape="first",
     shape_reads=(1,),
@@ -115,8 +114,8 @@ defrule(
     view=True,
     aval=_same_shape,
     specialise=_checked,
-    examples=("_cotangent_of(ct, x) | ct: 3x4, x: 3x4 const",),
-    math="v: ct itself, which raises unless it has x's shape (a custom_vjp rule's cotangent)",
+    examples=("_shaped_as(v, x) | v: 3x4, x: 3x4 const",),
+    math="v: the value itself, which raises unless it has x's shape (a custom rule's result)",
 )
 defrule(
     "custom_jvp",

@@ -60,15 +60,12 @@ def _check_entry(v, index, what=""):
         raise ValueError(f"symgrad: {_entry_view(what, np.shape(v))}")
 
 
-def _cotangent_of(ct, x, what=""):
-    """ct, the cotangent a custom_vjp rule's backward function returned for x: of x's shape
-    (another would be broadcast into the gradient, silently wrong)."""
-    if np.shape(ct) != np.shape(x):
-        raise ValueError(
-            f"symgrad: {what} returned a cotangent of shape {np.shape(ct)} for an argument of "
-            f"shape {np.shape(x)}"
-        )
-    return ct
+def _shaped_as(v, x, what="", of=""):
+    """v, which a custom rule's function returned for x (a cotangent for an argument, a tangent
+    for the value): of x's shape (another would be broadcast into the result, silently wrong)."""
+    if np.shape(v) != np.shape(x):
+        raise ValueError(f"symgrad: {what} of shape {np.shape(v)} for {of} of shape {np.shape(x)}")
+    return v
 
 
 def _check_apart(x, others, what=""):
