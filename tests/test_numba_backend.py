@@ -679,3 +679,32 @@ def test_a_float32_total_adds_up_in_float64(make_fn):
     exact = np.sum(np.tanh(x.astype(np.float64) * 0.9 + 0.1) ** 2)
     assert type(value) is np.float32 and g.dtype == np.float32
     assert abs(value - exact) <= 1e-6 * exact
+
+
+def test_integer_arithmetic_raises_where_numpys_raises(make_fn):
+    """Where NumPy raises on integers, Numba's arithmetic gave numbers: an int array to a
+    negative int power known only when the function runs (0, 1 and -2**63), and a Python int
+    out of a uint8 array's range (wrapped: 300 read as 44). Those nodes are NumPy's."""
+    mod = make_fn(
+        """
+        def power(x, k, m):
+            return np.sum(x * (k ** m + 1))
+
+        def offset(x, k, c):
+            return np.sum(x * (k + c))
+        """
+    )
+    x, k = np.ones(4), np.arange(4)
+    for m in (np.int64(-2), np.full(4, -2)):
+        with pytest.raises(ValueError, match="negative integer powers"):
+            symgrad.value_and_grad(mod.power, backend="numba")(x, k, m)
+    for m in (2, np.int64(3)):
+        got = symgrad.value_and_grad(mod.power, backend="numba")(x, k, m)
+        np.testing.assert_array_equal(got[1], k**m + 1)
+    small = np.array([1, 100, 250, 7], dtype=np.uint8)
+    for c in (300, -1):
+        with pytest.raises(OverflowError):
+            symgrad.grad(mod.offset, backend="numba")(x, small, c)
+    np.testing.assert_array_equal(
+        symgrad.grad(mod.offset, backend="numba")(x, small, 200), small + 200
+    )

@@ -46,6 +46,7 @@ from symgrad.ir.structured import Cond, Loop, LoopVjp
 from symgrad.passes.avals import input_avals
 from symgrad.passes.fuse import numbas
 from symgrad.rules import RULES
+from symgrad.rules.table import numba_agrees
 
 DECORATOR = '@numba.njit(cache=True, error_model="numpy")'
 # a loop of the user's indexes as its code says (x[i - 2], x[i] past the end): Numba raises
@@ -279,7 +280,7 @@ def _jit(graph, node, plan) -> bool:
     ins = input_avals(graph, node, rule)
     if node.op in ("setitem", "index_add") or plan is not None and node.id in plan.updates:
         return RULES["getitem"].jit(ins, node.attrs)  # on x itself, or on a copy or zeros
-    if rule.helper is not None or not rule.jit:
+    if rule.helper is not None or not rule.jit or not numba_agrees(rule, ins):
         return False
     return rule.jit is True or bool(rule.jit(ins, node.attrs))
 

@@ -66,11 +66,13 @@ from symgrad.ir.structured import Loop, LoopVjp
 from symgrad.passes import frames
 from symgrad.passes.absorb import absorb
 from symgrad.passes.aliasing import fresh
+from symgrad.passes.avals import input_avals
 from symgrad.passes.dce import dce
 from symgrad.passes.fused_nodes import axes, prune, rewrite
 from symgrad.passes.stencils import ELEMENTWISE, VIEW, data_inputs, layout, role
 from symgrad.rules import RULES
 from symgrad.rules.indexing import basic, region
+from symgrad.rules.table import numba_agrees
 
 VECTOR_MIN = 1 << 15  # entries a call of a nest computes (over the steps of a loop around it)
 # whose exp, log and tanh are then vectorised (`Rule.vector`):
@@ -339,6 +341,8 @@ def _elementwise(graph: Graph, node, vectorised: bool = False) -> tuple[int, ...
         return None
     shape = _shape(node.aval)
     if shape is None or not all(_operand(graph[i].aval, shape) for i in node.inputs):
+        return None
+    if not numba_agrees(rule, input_avals(graph, node, rule)):
         return None
     return None if vectorised and _vectorised(rule, node.aval) else shape
 

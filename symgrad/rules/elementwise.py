@@ -354,6 +354,14 @@ def _power_aval(ins: dict, attrs: dict):
     return Aval(x1.shape, dtype, ARRAY)
 
 
+def _int_power_differs(ins: dict) -> bool:
+    """An integer to an integer power not known to be at least 0: NumPy raises ValueError for
+    a negative one (a Python int's is a float), where Numba gives 0, 1 or -2**63."""
+    x1, x2 = ins["x1"], ins["x2"]
+    ints = all(a is not None and a.dtype is not None and a.dtype.kind in "iub" for a in (x1, x2))
+    return ints and not (type(x2.value) is int and x2.value >= 0)
+
+
 defrule(
     "power",
     "x1, x2",
@@ -365,6 +373,7 @@ defrule(
     },
     sympy=lambda sp, a, b: a**b,
     aval=_power_aval,
+    ints_differ=_int_power_differs,
     math="v ⊙ x2 x1^(x2−1) (0 where x2 = 0); v ⊙ x1^x2 ln x1 (0 where x1 = 0)",
     domain={"x1": "positive"},
     examples=binary_examples("{0} ** {1}", "positive", "real")

@@ -174,6 +174,9 @@ class Rule:
     # loop compiled whole (`symgrad.emit.compiled`): True, or a test `(input Avals by parameter,
     # attrs) -> bool` where Numba takes some inputs only; None: a loop using it stays Python.
     # True by default where `scalar` is SAME (Numba's ufuncs take arrays as they take numbers)
+    ints_differ: Callable | None = None  # (input Avals by parameter) -> whether Numba's
+    # integer arithmetic gives a number where NumPy raises on such inputs (`int ** -2`): the
+    # Numba backend leaves the node to NumPy (`numba_agrees`)
 
     def __post_init__(self):
         """What a shape class implies, unless the entry says otherwise: an elementwise result or
@@ -417,6 +420,34 @@ _UNARYOPS = {
     ast.Invert: operator.invert,
     ast.Not: operator.not_,
 }
+
+
+def numba_agrees(rule: Rule, ins: dict) -> bool:
+    """Whether Numba computes the rule on inputs of these Avals (by parameter) as NumPy does,
+    as far as integers go: NumPy raises OverflowError where a Python int does not fit the
+    dtype of an integer array it meets (`uint8_array + 300`), and Numba wraps it, so no Python
+    int of a value not known meets an integer array of another dtype than int64; and the
+    rule's own `ints_differ`."""
+    avals = [a for v in ins.values() for a in (v if isinstance(v, list) else [v])]
+    narrow = any(
+        a is not None
+        and a.kind != PYTHON
+        and a.dtype is not None
+        and a.dtype.kind in "iu"
+        and a.dtype.name != "int64"
+        for a in avals
+    )
+    unknown_int = any(
+        a is not None
+        and a.kind == PYTHON
+        and a.value is None
+        and a.dtype is not None
+        and a.dtype.kind in "iu"
+        for a in avals
+    )
+    if narrow and unknown_int:
+        return False
+    return rule.ints_differ is None or not rule.ints_differ(ins)
 
 
 def int_division_jit(ins: dict, attrs: dict) -> bool:
