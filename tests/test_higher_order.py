@@ -83,11 +83,12 @@ def test_jacobian_tuple_conventions_follow_jax(mod):
     one = symgrad.jacrev(mod.layer, argnums=(1,))(X, W)
     assert isinstance(one, tuple) and len(one) == 1
     np.testing.assert_allclose(one[0], both[1], rtol=1e-12)
-    # a scalar output gives the gradient's shape; a scalar argument a trailing ()
+    # a scalar output gives the gradient's shape; a scalar argument a trailing (), and of a
+    # scalar output its type (a Python float's derivative is one)
     np.testing.assert_allclose(
         symgrad.jacfwd(mod.energy)(X, W), symgrad.grad(mod.energy)(X, W), rtol=1e-12
     )
-    assert symgrad.jacrev(mod.pair, argnums=1)(X, 0.7).shape == ()
+    assert type(symgrad.jacrev(mod.pair, argnums=1)(X, 0.7)) is float
     assert symgrad.jacfwd(mod.cubic)(0.3) == pytest.approx(symgrad.grad(mod.cubic)(0.3))
 
 
@@ -242,3 +243,16 @@ def test_empty_argnums_are_refused(make_fn, make):
     mod = make_fn("def f(x, y):\n    return np.sum(x * y)\n")
     with pytest.raises(symgrad.SymgradError, match="differentiates nothing"):
         getattr(symgrad, make)(mod.f, argnums=())(X, X)
+
+
+def test_a_numbers_jacobian_and_hessian_are_numbers_of_its_type(make_fn):
+    """As a gradient's: a Python float gets a Python float (they had been 0-d arrays), a NumPy
+    number its type, a 0-d array a 0-d array."""
+    mod = make_fn("def f(x):\n    return np.sin(x) * x**2\n")
+    d1 = np.cos(0.7) * 0.7**2 + 2 * 0.7 * np.sin(0.7)
+    for transform in (symgrad.jacfwd, symgrad.jacrev, symgrad.hessian):
+        for x in (0.7, np.float64(0.7), np.float32(0.7), np.array(0.7)):
+            got = transform(mod.f)(x)
+            assert type(got) is type(x), (transform, type(x), type(got))
+            if transform is not symgrad.hessian and not isinstance(x, np.float32):
+                assert np.isclose(got, d1, rtol=1e-12)

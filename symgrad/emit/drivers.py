@@ -26,20 +26,28 @@ def _basis(x, k):
     return e
 
 
+def _number_like(jac, x):
+    """jac, or where it is a number's derivative (0-d) for a number x, of x's type: a Python
+    float for a Python float, a NumPy number for a NumPy number, as a gradient gives."""
+    if np.ndim(jac) or not (isinstance(x, (float, np.generic))):
+        return jac
+    return x.dtype.type(jac) if isinstance(x, np.generic) else float(jac)
+
+
 def _columns(cols, out, x):
     """The Jacobian of out with respect to x from its columns, one per entry of x."""
     shape = np.shape(out) + np.shape(x)
     if not cols:
-        return np.zeros_like(out, shape=shape, dtype=float)
-    return np.reshape(np.stack(cols, axis=-1), shape)
+        return _number_like(np.zeros_like(out, shape=shape, dtype=float), x)
+    return _number_like(np.reshape(np.stack(cols, axis=-1), shape), x)
 
 
 def _rows(rows, out, x):
     """The Jacobian of out with respect to x from its rows, one per entry of out."""
     shape = np.shape(out) + np.shape(x)
     if not rows:
-        return np.zeros_like(x, shape=shape, dtype=float)
-    return np.reshape(np.stack(rows), shape)
+        return _number_like(np.zeros_like(x, shape=shape, dtype=float), x)
+    return _number_like(np.reshape(np.stack(rows), shape), x)
 
 
 def _unit_columns(x):
@@ -55,8 +63,8 @@ def _from_columns(cols, out, x):
     unbatched zero tangent means out does not depend on x."""
     shape = np.shape(out) + np.shape(x)
     if np.ndim(cols) == np.ndim(out):
-        return np.zeros_like(out, shape=shape, dtype=_zeros_dtype(cols))
-    return np.reshape(cols, shape)
+        return _number_like(np.zeros_like(out, shape=shape, dtype=_zeros_dtype(cols)), x)
+    return _number_like(np.reshape(cols, shape), x)
 
 
 def _zeros_dtype(tangent):
@@ -69,12 +77,12 @@ def _from_rows(rows, out, x):
     """The Jacobian of out with respect to x from a batch of its rows (the last axis)."""
     shape = np.shape(out) + np.shape(x)
     if np.ndim(rows) == np.ndim(x):
-        return np.zeros_like(x, shape=shape, dtype=_zeros_dtype(rows))
-    return np.reshape(np.moveaxis(rows, -1, 0), shape)
+        return _number_like(np.zeros_like(x, shape=shape, dtype=_zeros_dtype(rows)), x)
+    return _number_like(np.reshape(np.moveaxis(rows, -1, 0), shape), x)
 
 
-HELPERS = {"_basis", "_columns", "_rows"}
-BATCHED_HELPERS = {"_unit_columns", "_from_columns", "_from_rows"}
+HELPERS = {"_basis", "_columns", "_rows", "_number_like"}
+BATCHED_HELPERS = {"_unit_columns", "_from_columns", "_from_rows", "_number_like"}
 
 
 def _tuple(items: list[str], nest: bool = False) -> str:
