@@ -693,6 +693,22 @@ def _read_by_an_array(graph: Graph, check) -> bool | None:
     return False if all(isinstance(a, Aval) and a.rank == 0 for a in index) else None
 
 
+def _near(graph: Graph, changed: set[int], inputs: dict) -> set[int]:
+    """The nodes a round after the first rewrites: those a rewrite of the last round (or its
+    CSE and dce) may have made rewritable, the changed nodes (new ones, those whose inputs
+    changed: `changed`) and the inputs of those dce removed (fewer users), with their users
+    (a rewrite reads its inputs' inputs and users). A rewrite depending on nodes farther off
+    waits for the next specialisation's simplify: fewer rounds rewrite every node again."""
+    seeds = {n for n in changed if n in graph}
+    for nid, ins in inputs.items():
+        if nid not in graph:
+            seeds.update(i for i in ins if i in graph)
+    near = set(seeds)
+    for n in seeds:
+        near.update(graph.users(n))
+    return near
+
+
 def simplify(
     graph: Graph,
     float_params=(),
@@ -749,16 +765,22 @@ def simplify(
     # structured node, its bodies simplified, is inferred again in any case)
     rewired = set() if avals is not None and not taped else None
     keys = None  # the shape classes of the last round (`shapes.shape_classes`)
+    near = None  # the nodes a round rewrites (None: every one; see `_near`)
     for _ in range(20):
         merged: set[int] = set()
+        inputs = {n.id: n.inputs for n in graph.nodes()}  # (of the nodes dce may remove)
         cse(graph, merged)
         dce(graph)
+        if near is not None:
+            near = _near(graph, near | merged, inputs)
         changes = _union(rewired, merged)
         rw = _Rewriter(graph, set(float_params), avals, body, float64, changes, keys, compiled)
         keys, rewired = rw.keys, set()
-        changed = False
+        changed, first_new = False, graph._next
         for node in list(graph.nodes()):
             if node.op in ("param", "const") or node.id not in graph:
+                continue
+            if near is not None and node.id not in near:
                 continue
             if rw.typed and hoist_products(rw, node):  # a step's A @ X[i]: (X @ A.T)[i]
                 changed = True
@@ -773,6 +795,7 @@ def simplify(
             changed = changed or bool(moved)
         if not changed:  # (a round that changed nothing left nothing dead: the next one's
             break  # dce, after its CSE, removes what this one's rewrites left)
+        near = rewired | {n for n in range(first_new, graph._next) if n in graph}
     dce(graph)
     if not body:
         own_outputs(graph, typed=avals is not None)
