@@ -80,11 +80,15 @@ class _Forward:
         positional = all(p.kind == p.POSITIONAL_OR_KEYWORD for p in params)
         self.arity = len(params) if positional and self.compiled.bound is None else None
 
-    def __call__(self, primals: tuple, tangents: tuple, fast: _Fast | None) -> tuple[Any, Any]:
+    def __call__(
+        self, primals: tuple, tangents: tuple, fast: _Fast | None, at: tuple | None = None
+    ) -> tuple[Any, Any]:
         """(outputs, their tangents), in the output's structure. The module specialised for
         these arguments goes to `fast` where it ran on them as they were given, so that a
-        call with arguments of their types skips the binding, flattening and casting."""
-        leaves, pairs, artifact = self.compiled.on_leaves(primals)
+        call with arguments of their types skips the binding, flattening and casting. `at`:
+        what `Compiled.on_leaves` gave for the primals once (linearize's point: the module
+        compiled then, whatever the function reads changing since)."""
+        leaves, pairs, artifact = at or self.compiled.on_leaves(primals)
         trees = dict(pairs)
         ts = []
         for k, at in zip(self.nums, self.compiled.argnums):  # (a method's self comes first)
@@ -120,9 +124,11 @@ class _Fast(Learnt):
     _Forward, the artifact, the specialised module, whether what the module returns is the
     result as it is: `(out, out_dot)`)."""
 
-    def __call__(self, primals: tuple, tangents: tuple) -> tuple[Any, Any] | None:
+    def __call__(self, primals: tuple, tangents: tuple, frozen=False) -> tuple[Any, Any] | None:
+        """The call's result, where an entry serves it (`frozen`: whether or not what the
+        function reads changed since: linearize's, whose entries are its point's module)."""
         hit = self.entries.get(signature_key(primals + tangents, self.shape_ints))
-        if hit is None or not hit[1].reads.fresh():
+        if hit is None or not (frozen or hit[1].reads.fresh()):
             return None
         forward, artifact, module, as_is = hit
         nums = forward.nums  # (all of them where there are as many: a subset of the positions)
@@ -219,9 +225,11 @@ def linearize(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Der
     """`(fun(*primals), f_jvp)` where `f_jvp(*tangents)` is `jvp(fun, primals, tangents)[1]`.
 
     `f_jvp` has `.source` (the emitted forward-mode module, differentiating every float argument)
-    and `.graph`. Unlike JAX's, it runs the forward computation again on each call, at the
-    primals as they were given (copies: changing an array in place later changes nothing),
-    reading the globals its function reads, and a method's self, as they are then.
+    and `.graph`. As JAX's, it is the derivative at the point: the module compiled when
+    linearize was called, with the globals its function read and a method's self as they were
+    then (a global changed later changes nothing, as for vjp's function). Unlike JAX's, it runs
+    the forward computation again on each call, at the primals as they were given (copies:
+    changing an array in place later changes nothing either).
     """
     primals = copies(primals)
     out = run_on_copies(fun, primals)
@@ -229,11 +237,11 @@ def linearize(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Der
     if not floats:
         raise NotDifferentiableError(f"linearize of {fun.__qualname__}: no float argument")
     module = _Forward(fun, floats, backend)
-    artifact = module.compiled.on_leaves(primals)[2]
+    at = module.compiled.on_leaves(primals)
     fast = _Fast()
 
     def call(*tangents):
-        result = fast(primals, tangents)
+        result = fast(primals, tangents, frozen=True)
         if result is not None:
             return result[1]
         if len(tangents) != len(primals):
@@ -241,9 +249,9 @@ def linearize(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Der
                 f"linearize of {fun.__qualname__}: {len(tangents)} tangents for "
                 f"{len(primals)} arguments"
             )
-        return module(primals, tangents, fast)[1]
+        return module(primals, tangents, fast, at)[1]
 
-    return out, Derivative("f_jvp", module.compiled, call, artifact)
+    return out, Derivative("f_jvp", module.compiled, call, at[2])
 
 
 def hvp(fun: Callable, primals, tangents, *, backend: str = "numpy") -> Any:

@@ -11,6 +11,7 @@ import pytest
 
 import symgrad
 from symgrad.errors import SpecialisationWarning
+from tests.conftest import BACKENDS
 
 x = np.array([1.0, 2.0])
 
@@ -351,3 +352,19 @@ def test_a_class_whose_call_is_replaced(make_fn):
     assert np.allclose(g(x), 2 * x)
     mod.Model.__call__ = mod.cube
     assert np.allclose(g(x), 3 * x**2)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_linearize_is_the_derivative_at_its_point_whatever_changes_later(make_fn, backend):
+    """f_jvp had followed a global changed after linearize (4.98 where its point's derivative,
+    and vjp's function, give 1.99), out of step with the `out` linearize returned with it."""
+    mod = make_fn("SCALE = 2.0\n\ndef f(x):\n    return np.sum(np.sin(x) * SCALE)\n")
+    x, t = np.array([0.1, 0.2]), np.array([1.0, 0.0])
+    out, f_jvp = symgrad.linearize(mod.f, x, backend=backend)
+    _, vjp_fn = symgrad.vjp(mod.f, x, backend=backend)
+    before = f_jvp(t)
+    mod.SCALE = 5.0
+    for tangent in (t, t.astype(np.float32)):  # (the fast path, and another module)
+        assert f_jvp(tangent) == pytest.approx(before) == pytest.approx(2 * np.cos(0.1))
+    assert vjp_fn(1.0)[0][0] == pytest.approx(before)
+    assert symgrad.jvp(mod.f, (x,), (t,))[1] == pytest.approx(5 * np.cos(0.1))
