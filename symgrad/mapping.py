@@ -39,7 +39,7 @@ from symgrad.api import (
 from symgrad.containers import leaves_of
 from symgrad.display import Source
 from symgrad.emit import emit_module, load
-from symgrad.emit.drivers import vmap_driver
+from symgrad.emit.drivers import VMAP_HELPERS, vmap_driver
 from symgrad.errors import SymgradError
 from symgrad.frontend.nested import Inline
 from symgrad.frontend.reads import Reads
@@ -203,7 +203,7 @@ class Vmapped:
             driver = vmap_driver(
                 f"vmap_{name}", doc, main, params, list(axes), n_out, self.out_axes
             )
-        source = Source(emit_module(graph, main, f"{what}.", [], [driver]))
+        source = Source(emit_module(graph, main, f"{what}.", [], [driver], VMAP_HELPERS))
         return _Module(source, graph, steps is not None, reads, load(source, f"vmap_{name}"))
 
     def _shown(self) -> _Module:

@@ -43,13 +43,13 @@ def test_batched_jacobians_match_one_seed_at_a_time(name, example):
     fwds = symgrad.jacfwd(f, argnums=tuple(diff))(*args)
     revs = symgrad.jacrev(f, argnums=tuple(diff))(*args)
     for k, fwd, rev in zip(diff, fwds, revs):
-        assert fwd.shape == rev.shape == np.shape(out) + np.shape(args[k])
+        assert np.shape(fwd) == np.shape(rev) == np.shape(out) + np.shape(args[k])
         tangents = [None] * len(args)
         cols = []
         for e in _units(args[k]):
             tangents[k] = e
             cols.append(np.asarray(symgrad.jvp(f, tuple(args), tuple(tangents))[1]))
-        expected = np.reshape(np.stack(cols, axis=-1), fwd.shape)
+        expected = np.reshape(np.stack(cols, axis=-1), np.shape(fwd))
         np.testing.assert_allclose(fwd, expected, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(rev, expected, rtol=1e-9, atol=1e-11)
     k = diff[0]
@@ -70,7 +70,9 @@ def test_batched_jacobians_match_one_seed_at_a_time(name, example):
     for e in _units(args[k]):
         tangents[k] = e
         cols.append(np.asarray(symgrad.jvp(_first(s, k), (*args, w), tuple(tangents))[1]))
-    np.testing.assert_allclose(H, np.reshape(np.stack(cols, -1), H.shape), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(
+        H, np.reshape(np.stack(cols, -1), np.shape(H)), rtol=1e-9, atol=1e-10
+    )
 
 
 def _first(s, k):

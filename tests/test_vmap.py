@@ -192,3 +192,13 @@ per_row = symgrad.vmap(relu_ratio)
 
 def sums_a_map(x):
     return np.sum(per_row(x))
+
+
+def test_results_of_other_shapes_for_other_indices_are_refused(make_fn):
+    """`x[x > 0]` per row: NumPy's stacking error had reached the user."""
+    mod = make_fn("def f(x):\n    return x[x > 0]\n")
+    with pytest.raises(symgrad.SymgradError, match=r"shapes \(1,\), \(2,\) for different indices"):
+        symgrad.vmap(mod.f)(np.array([[1.0, -2.0], [3.0, 4.0]]))
+    np.testing.assert_array_equal(
+        symgrad.vmap(mod.f)(np.array([[1.0, -2.0], [3.0, -4.0]])), [[1.0], [3.0]]
+    )

@@ -81,7 +81,19 @@ def _from_rows(rows, out, x):
     return _number_like(np.reshape(np.moveaxis(rows, -1, 0), shape), x)
 
 
+def _stacked(results, axis):
+    """np.stack of a mapped function's results, one per index, along axis: of one shape."""
+    shapes = sorted({np.shape(r) for r in results})
+    if len(shapes) > 1:
+        raise ValueError(
+            f"symgrad: vmap: the function's results have shapes {', '.join(map(str, shapes))} "
+            "for different indices, where they stack only of one shape (as in JAX)"
+        )
+    return np.stack(results, axis=axis)
+
+
 HELPERS = {"_basis", "_columns", "_rows", "_number_like"}
+VMAP_HELPERS = {"_stacked"}
 BATCHED_HELPERS = {"_unit_columns", "_from_columns", "_from_rows", "_number_like"}
 
 
@@ -257,6 +269,6 @@ def vmap_driver(
         each = f"{inner}({', '.join(args)})"
         lines.append(f"{res} = [{each} for {i} in range(np.shape({first})[{axis}])]")
         outs = [res] if n_out == 1 else [f"[{out}[{j}] for {out} in {res}]" for j in range(n_out)]
-        stacked = [f"np.stack({o}, axis={out_axis})" for o in outs]
+        stacked = [f"_stacked({o}, {out_axis})" for o in outs]
     lines.append(f"return {_tuple(stacked)}")
     return f"def {name}({', '.join(params)}):\n" + "\n".join("    " + line for line in lines)
