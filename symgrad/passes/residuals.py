@@ -106,8 +106,9 @@ def _param_map(graph: Graph, loop, back) -> dict[int, int]:
 def _recomputed(vjp: Graph, carried: set[int]) -> list[int]:
     """The forward values of the backward body that backward values (or outputs) read and
     that cost work to recompute, in order; and its elements of a taped carried array (params
-    `carried`), which cost its whole copy on the tape each iteration (`y[i - 1]` of
-    `y[i] = y[i - 1] * x[i]`: O(n) memory where the array's copies take O(n^2))."""
+    `carried`) that any value reads, which cost its whole copy on the tape each iteration
+    (`y[i - 1]` of `y[i] = y[i - 1] * x[i]`, `u[i + 1] - u[i]` of an update of u[i]: O(n)
+    memory where the array's copies take O(n^2))."""
     out = []
     for node in vjp.nodes():
         if node.backward or node.tangent or node.op in ("param", "const"):
@@ -121,6 +122,8 @@ def _recomputed(vjp: Graph, carried: set[int]) -> list[int]:
         readers = [vjp[u] for u in vjp.users(node.id)]
         if node.id in vjp.outputs or any(u.backward or u.tangent for u in readers):
             out.append(node.id)
+        elif readers and _element_of(node, carried):  # read to recompute a number (`u[i + 1]
+            out.append(node.id)  # - u[i]`): taped, or the whole array is, at every step
     return out
 
 
