@@ -131,6 +131,22 @@ def test_page_runs_and_prints_what_it_says(page, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_the_readme_shows_the_gradient_its_snippet_emits(tmp_path):
+    """The README's first block, run on arrays as a file of its own, emits the function its
+    second block shows (it had shown the module for any shapes where `.source` after a call
+    is the specialised one)."""
+    readme = (DOCS.parent / "README.md").read_text()
+    snippet, shown = [code for lang, code, _ in blocks(readme) if lang == "python"][:2]
+    setup = "rng = np.random.default_rng(0)\nW, b = rng.random((3, 4)), rng.random(3)\n"
+    setup += "x, y = rng.random(4), rng.random(3)\n"
+    script = tmp_path / "readme.py"
+    script.write_text(snippet.replace("dW, db = loss", setup + "dW, db = loss"))
+    namespace: dict = {"__name__": "readme"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(script.read_text(), str(script), "exec"), namespace)
+    assert namespace["loss"].source.split("\n\n\n")[-1].strip() == shown.strip()
+
+
 if __name__ == "__main__":  # SYMGRAD_UPDATE_DOCS=1 python -m pytest tests/test_docs.py rewrites
     found = run_page(Path(sys.argv[1]), update=os.environ.get("SYMGRAD_UPDATE_DOCS") == "1")
     print("\n\n".join(found))
