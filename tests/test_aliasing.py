@@ -1152,3 +1152,31 @@ def test_an_entry_read_by_an_index_array_or_a_mask_is_a_copy(make_fn, backend):
         copies = [a.copy() for a in args]
         assert np.isclose(symgrad.value_and_grad(fn, backend=backend)(*args)[0], fn(*copies))
         symgrad.check_grads(fn, args, backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_copies_numpy_makes_are_copies(make_fn, backend):
+    """`a.flatten()` and `np.array(a)` copy, as NumPy's do: a later change of a is not theirs
+    (both had been refused as views: "'r' is a view of the array a", "np.asarray gives the
+    same array")."""
+    mod = make_fn(
+        """
+        def flattened(x):
+            a = x * 1.0
+            r = a.flatten()
+            a[0] = 5.0
+            return np.sum(r ** 2) + np.sum(a * x)
+
+        def arrayed(x):
+            a = x * 1.0
+            r = np.array(a)
+            s = np.array(a, dtype=np.float64)
+            a[0] = 5.0
+            s[1] = 3.0
+            return np.sum(r ** 2) + np.sum(s * x) + np.sum(a * x)
+        """
+    )
+    x = np.array([0.5, 1.5, 2.0])
+    for fn in (mod.flattened, mod.arrayed):
+        symgrad.check_grads(fn, (x,), backend=backend)
+        assert symgrad.value_and_grad(fn, backend=backend)(x)[0] == pytest.approx(fn(x))

@@ -110,10 +110,11 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     ):
         rule = RULES["stack"]  # np.array([a, b]) of arrays stacks them
     if rule is not None and rule.name == "asarray" and len(args) == 1 and set(kwargs) <= {"dtype"}:
-        same = _asarray(lw, args[0], e, kwargs.get("dtype"))
         if callee is np.array and isinstance(args[0], Value):  # a copy, as NumPy makes: not the
-            return lw.call_rule("copy", (same,), {}, e)  # array itself (b[0] = 5 changed it)
-        return same
+            dtype = kwargs.get("dtype")  # array itself (b[0] = 5 changed it), whatever a is
+            cast = args[0] if dtype is None else lw.call_rule("asarray", args, kwargs, e)
+            return lw.call_rule("copy", (cast,), {}, e)
+        return _asarray(lw, args[0], e, kwargs.get("dtype"))
     if rule is not None and rule.parts is not None:
         return _parts(lw, rule, args, kwargs, e)
     if rule is not None:
@@ -293,7 +294,8 @@ def _call_method(lw: _Lowerer, m: Method, args: tuple, kwargs: dict, e: ast.AST)
         return lw.call_rule("astype", (m.receiver,) + args, kwargs, e)
     if m.name == "take":
         return composites.lower(lw, np.take, (m.receiver,) + args, kwargs, e)
-    return lw.call_rule(BY_METHOD[m.name], (m.receiver,) + args, kwargs, e)
+    out = lw.call_rule(BY_METHOD[m.name], (m.receiver,) + args, kwargs, e)
+    return lw.call_rule("copy", (out,), {}, e) if m.name == "flatten" else out  # (ravel's view)
 
 
 def _parts(lw: _Lowerer, rule, args: tuple, kwargs: dict, e: ast.AST) -> Any:
