@@ -238,3 +238,29 @@ def test_a_range_of_bounds_known_when_run_inside_zip_is_refused_clearly(make_fn)
     )
     with pytest.raises(symgrad.SymgradError, match=r"range\(\) inside zip\(\) needs bounds"):
         symgrad.grad(mod.f)(np.ones(3), np.ones(3))
+
+
+def test_a_loop_target_bound_before_the_loop_is_refused_with_what_works(make_fn):
+    """`i = 0; for i in range(n): ...; x[i]` had been refused as bound only inside the loop;
+    the refusal says what the target is, and a name of one's own works."""
+    mod = make_fn(
+        """
+        def target(x):
+            i = 0
+            for i in range(len(x)):
+                x = x * 1.0
+            return x[i] ** 2
+
+        def own(x):
+            last = 0
+            for i in range(len(x)):
+                x = x * 1.0
+                last = i
+            return x[last] ** 2
+        """
+    )
+    x = np.array([0.5, 1.5, 2.0])
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="target of the loop") as info:
+        symgrad.grad(mod.target)(x)
+    assert "i_last = i" in str(info.value)
+    np.testing.assert_array_equal(symgrad.grad(mod.own)(x), [0.0, 0.0, 4.0])

@@ -141,8 +141,9 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
     is lowered again (a few times at most) while it changes arrays held by names it does not
     carry, or names it carries as one array part ways without changing it."""
     again = carried.Again([], set(), {})
+    bound = [n for n in targets if _bound(lw, n)]  # (a target bound before: its message)
     while True:
-        more = _lower_loop_once(lw, s, op, it, targets, again)
+        more = _lower_loop_once(lw, s, op, it, targets, again, bound)
         if not more:
             return
         again.carry += [n for n in more.carry if n not in again.carry]
@@ -152,8 +153,16 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
         again.unbound.update(more.unbound)
 
 
+def _bound(lw, name: str) -> bool:
+    """Whether a name is bound to a value that reading it gives (not an `Unbound`)."""
+    try:
+        return not isinstance(lw.env[name], Unbound)
+    except KeyError:
+        return False
+
+
 def _lower_loop_once(
-    lw, s, op: str, it, targets: list[str], again: carried.Again
+    lw, s, op: str, it, targets: list[str], again: carried.Again, bound=()
 ) -> carried.Again | None:
     loc = lw.src.locate(s)
     stmts, breaks = desugar(s.body)
@@ -291,7 +300,15 @@ def _lower_loop_once(
     for name, unbound in again.unbound.items():
         lw.env[name] = unbound
     for name in targets + names:
-        if name not in kept and name not in again.unbound:
+        if name in bound and name not in kept and name not in again.unbound:
+            lw.env[name] = Unbound(
+                f"is the target of the loop on line {loc.line}, whose last value symgrad does not "
+                "keep after the loop (Python's is the last step's, or the value from before "
+                "where the loop runs no step)",
+                f"Keep it in a name of your own in the loop ({name}_last = {name}, bound before "
+                "the loop too), and read that.",
+            )
+        elif name not in kept and name not in again.unbound:
             lw.env[name] = Unbound(f"is bound only inside the loop on line {loc.line}")
     return None
 
