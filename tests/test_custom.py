@@ -4,6 +4,8 @@ deliberately not the derivative, against the hand-derived value), and what is re
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -336,3 +338,51 @@ def test_a_tangent_of_another_shape_is_refused():
     ):
         with pytest.raises(symgrad.SymgradError, match=r"summed_tangent_jvp returned a tangent"):
             run()
+
+
+@functools.partial(symgrad.custom_vjp, nondiff_argnums=(1,))
+def scaled_vjp(x, s):
+    return np.sin(x) * s
+
+
+def scaled_fwd(x, s):
+    return np.sin(x) * s, (x,)
+
+
+def scaled_bwd(s, res, g):
+    (x,) = res
+    return (g * np.cos(x) * s,)
+
+
+scaled_vjp.defvjp(scaled_fwd, scaled_bwd)
+
+
+@functools.partial(symgrad.custom_jvp, nondiff_argnums=(1,))
+def scaled_jvp(x, s):
+    return np.sin(x) * s
+
+
+@scaled_jvp.defjvp
+def scaled_jvp_rule(s, primals, tangents):
+    (x,), (t,) = primals, tangents
+    return np.sin(x) * s, np.cos(x) * s * t
+
+
+def uses_scaled_vjp(x, s):
+    return np.sum(scaled_vjp(x, s))
+
+
+def uses_scaled_jvp(x, s):
+    return np.sum(scaled_jvp(x, s))
+
+
+@pytest.mark.parametrize("f", [uses_scaled_vjp, uses_scaled_jvp])
+def test_a_nondiff_argument_that_is_differentiated_is_refused(f):
+    """As JAX refuses it: its derivative had been 0 where sum(sin(x)) = 0.30 is right. With
+    respect to x alone, and in a Hessian (the rule's functions as ordinary code), it works."""
+    with pytest.raises(symgrad.NotDifferentiableError, match="nondiff_argnums of scaled"):
+        symgrad.grad(f, argnums=(0, 1))(X, 2.0)
+    with pytest.raises(symgrad.NotDifferentiableError, match="nondiff_argnums"):
+        symgrad.jvp(f, (X, 2.0), (np.zeros(3), 1.0))
+    np.testing.assert_allclose(symgrad.grad(f)(X, 2.0), 2.0 * np.cos(X), rtol=1e-12)
+    np.testing.assert_allclose(symgrad.hessian(f)(X, 2.0), np.diag(-2.0 * np.sin(X)), atol=1e-12)

@@ -50,7 +50,7 @@ def call(lw: _Lowerer, custom, args: tuple, kwargs: dict, e, inline: Callable) -
         raise lw.error(e, f"bad call to {fun.__qualname__}: {err}") from None
     bound.apply_defaults()
     values = list(bound.arguments.values())
-    nondiff = [values[k] for k in custom.nondiff_argnums]
+    nondiff = [_fixed(lw, values[k], fun, e) for k in custom.nondiff_argnums]
     diff = [v for k, v in enumerate(values) if k not in custom.nondiff_argnums]
     if kind == "jvp":
         return _jvp(lw, custom, nondiff, diff, e, inline)
@@ -60,6 +60,19 @@ def call(lw: _Lowerer, custom, args: tuple, kwargs: dict, e, inline: Callable) -
     bwd, captured, slots = _backward(lw, custom, nondiff, out[1], diff, e)
     attrs = {"bwd": bwd, "slots": slots, "of": fun.__qualname__}
     return lw.call_rule("custom_vjp", (y, captured, primals), attrs, e)
+
+
+def _fixed(lw: _Lowerer, arg: Any, fun: Callable, e) -> Any:
+    """A nondiff argument, each array leaf marked `nondiff_arg`: what the rule gives no
+    derivative, which a differentiated value may not reach (`symgrad.passes.activity`)."""
+    leaves, treedef = tree.flatten(arg)
+    marked = [
+        lw.call_rule("nondiff_arg", (v,), {"of": fun.__qualname__}, e)
+        if isinstance(v, Value)
+        else v
+        for v in leaves
+    ]
+    return tree.unflatten(treedef, marked)
 
 
 def _jvp(lw: _Lowerer, custom, nondiff: list, diff: list, e, inline: Callable) -> Any:

@@ -61,6 +61,10 @@ def active(graph: Graph, wrt: list[int], kind: str = "vjp") -> set[int]:
             blocked.append(node)
     what = "backward function" if kind == "vjp" else "forward-mode (JVP) rule"
     for node in blocked:
+        refusal = RULES[node.op].refusal
+        if node.id in needed and refusal is not None:
+            message, hint = refusal(node.attrs)
+            raise NotDifferentiableError(message, node.loc, hint)
         if node.id in needed and RULES[node.op].nondiff:
             raise NotDifferentiableError(
                 f"np.{node.op}'s value changes with a value symgrad differentiates here (a "

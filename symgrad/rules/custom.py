@@ -142,6 +142,33 @@ defrule(
     aval=lambda ins, attrs: ins["x"],
     math="x as a custom_jvp rule reads it: not differentiated while the rule is used",
 )
+
+
+def _nondiff_refusal(attrs: dict) -> tuple[str, str]:
+    return (
+        f"an argument in nondiff_argnums of {attrs['of']} (a custom rule's function) depends "
+        "on a value symgrad differentiates here, and the rule gives it no derivative (JAX "
+        "refuses this too)",
+        "Pass it as an ordinary argument (its cotangent returned by the backward function, its "
+        "tangent read by the JVP function), or pass a value that does not depend on what is "
+        "differentiated.",
+    )
+
+
+defrule(
+    "nondiff_arg",
+    "x, of=''",
+    _itself,
+    nondiff=True,
+    custom=True,
+    shape="first",
+    view=True,
+    inline=True,
+    aval=lambda ins, attrs: ins["x"],
+    smooth_in=lambda n: (0,),
+    refusal=_nondiff_refusal,
+    math="x as a custom rule's nondiff_argnums read it: a differentiated value is refused",
+)
 defrule(
     "tangent_seed",
     "x",
@@ -154,7 +181,7 @@ defrule(
     math="v: the zero tangent a custom_jvp rule is given, whose derivative is x's",
 )
 
-_ITSELF = ("custom_vjp", "custom_jvp", "custom_primal")
+_ITSELF = ("custom_vjp", "custom_jvp", "custom_primal", "nondiff_arg")
 
 
 def settle(graph: Graph) -> bool:

@@ -169,7 +169,9 @@ class Rule:
     # static `part`
     smooth_in: Callable[[int], tuple] | None = None  # a `nondiff` rule's inputs (positions,
     # given how many it has) its value changes smoothly with (np.linspace's bounds, np.arange's
-    # start and step): a differentiated value reaching them is refused, not given zero
+    # start and step, a custom rule's nondiff_argnums): a differentiated value reaching them is
+    # refused, not given zero, with `refusal(attrs)`'s (message, hint) where it has one
+    refusal: Callable[[dict], tuple[str, str]] | None = None
     jit: Any = None  # whether its NumPy spelling compiles in Numba's nopython mode, inside a
     # loop compiled whole (`symgrad.emit.compiled`): True, or a test `(input Avals by parameter,
     # attrs) -> bool` where Numba takes some inputs only; None: a loop using it stays Python.
