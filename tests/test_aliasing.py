@@ -1156,9 +1156,9 @@ def test_an_entry_read_by_an_index_array_or_a_mask_is_a_copy(make_fn, backend):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_copies_numpy_makes_are_copies(make_fn, backend):
-    """`a.flatten()` and `np.array(a)` copy, as NumPy's do: a later change of a is not theirs
-    (both had been refused as views: "'r' is a view of the array a", "np.asarray gives the
-    same array")."""
+    """`a.flatten()`, `np.array(a)` and `s[()]` of a 0-d s copy, as NumPy's do: a later
+    change of a is not theirs (all had been refused as views: "'r' is a view of the array a",
+    "np.asarray gives the same array")."""
     mod = make_fn(
         """
         def flattened(x):
@@ -1174,9 +1174,15 @@ def test_copies_numpy_makes_are_copies(make_fn, backend):
             a[0] = 5.0
             s[1] = 3.0
             return np.sum(r ** 2) + np.sum(s * x) + np.sum(a * x)
+
+        def zero_d(x):
+            s = np.zeros(())
+            v = s[()]
+            s[()] = x[0] ** 2
+            return v + s * 2.0 + np.sum(x)
         """
     )
     x = np.array([0.5, 1.5, 2.0])
-    for fn in (mod.flattened, mod.arrayed):
+    for fn in (mod.flattened, mod.arrayed, mod.zero_d):
         symgrad.check_grads(fn, (x,), backend=backend)
         assert symgrad.value_and_grad(fn, backend=backend)(x)[0] == pytest.approx(fn(x))

@@ -716,10 +716,13 @@ def views_of(graph: Graph, nid: int) -> set[int]:
 def entry_read(graph: Graph, nid: int) -> bool:
     """Whether nid reads entries by ints or arrays of them (`y[i]`, `y[idx]`): of a vector a
     number, or an index array's copy (of a matrix, `A[0]` would be a row, a view: symgrad
-    reads it as the copy it is of a vector)."""
+    reads it as the copy it is of a vector); or by an empty index, `s[()]`: of a 0-d array
+    a number (of one with axes, the whole array's view)."""
     node = graph[nid]
-    index = node.attrs.get("index", ()) if node.op == "getitem" else ()
-    return bool(index) and all(type(it) is int or isinstance(it, Dyn) for it in index)
+    if node.op != "getitem" or "index" not in node.attrs:
+        return False
+    index = node.attrs["index"]
+    return all(type(it) is int or isinstance(it, Dyn) for it in index)
 
 
 def array_kind(graph: Graph, nid: int, memory: Memory) -> str | None:
