@@ -29,6 +29,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
+from symgrad.frontend.liveness import read_after
 from symgrad.frontend.values import Stacked, Unbound, is_const
 from symgrad.ir import Graph
 from symgrad.ir.index import Dyn
@@ -234,6 +235,19 @@ def _holding(lw: _Lowerer, ids: set[int], name: str) -> list[tuple[dict, str]]:
     ]
 
 
+def _held_and_read(lw: _Lowerer, nid: int, where: ast.AST) -> bool:
+    """Whether a name or container holds nid and may be read after the update at `where`
+    (`symgrad.frontend.liveness`; a caller's name, or one of another function's source, is
+    taken as read)."""
+    for scope in _scopes(lw):
+        for k, v in dict.items(scope.env):
+            if not _holds(v, nid):
+                continue
+            if scope.src.tree is not lw.src.tree or read_after(lw.src.tree, k, where):
+                return True
+    return False
+
+
 def _holds(v: Any, nid: int) -> bool:
     if isinstance(v, Value):
         return v.id == nid
@@ -326,8 +340,8 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
     memory.latest[origin] = new.id
     views = views_of(graph, old.id)
     for v in [v for v in views if entry_read(graph, v)]:  # of a vector numbers, read before
-        views.discard(v)  # (`old = a[0]; a[1] = 5.0`): where held, checked when it runs
-        if _holding(lw, {v}, None):
+        views.discard(v)  # (`old = a[0]; a[1] = 5.0`): where held and read, checked when it runs
+        if _held_and_read(lw, v, where):
             checked_entry(graph, Value(v))
     line = lw.src.locate(where).line
     _unbind_what_it_may_be(lw, old, name, line)

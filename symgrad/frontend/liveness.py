@@ -1,0 +1,97 @@
+"""Liveness of a name in a function's source: whether a statement's change of an array in place
+can reach a later read of a name holding part of it.
+
+Contract: `read_after(tree, name, where)` is False only where the function `tree` (its source,
+as read) provably never reads `name` after the statement holding the node `where` (an update
+`H[t + 1] = ...`) has run, with the value it holds then; True wherever that is not certain:
+- `where` is not a node of `tree` (a statement symgrad wrote: a comprehension made a loop);
+- the name is never bound in `tree` by a plain assignment, or is declared global or nonlocal;
+- a nested function, lambda or class reads it (it may be called at any time);
+- a read of it follows the statement in the source;
+- a loop around the statement can run it again: where a `while`'s test reads it, or where its
+  body does not rebind it (a plain `name = ...` at the body's top level, not reading it) before
+  the first statement that reads it or holds the update.
+
+So an RNN step's `h = H[t]; H[t + 1] = np.tanh(W @ h + x[t])` holds a row of H across the
+update of another row, but reads it no more: `symgrad.frontend.aliases.update` need not check
+that the row is a number.
+"""
+
+from __future__ import annotations
+
+import ast
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def read_after(tree: ast.FunctionDef, name: str, where: ast.AST) -> bool:
+    path = _path(tree, where)
+    if path is None:
+        return True
+    statement = next((n for n in reversed(path) if isinstance(n, ast.stmt)), None)
+    if statement is None or getattr(statement, "end_lineno", None) is None:
+        return True
+    end = (statement.end_lineno, statement.end_col_offset)
+    bound = False
+    for node in ast.walk(tree):
+        if node is not tree and isinstance(node, _SCOPES) and _reads(node, name):
+            return True
+        if isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
+            return True
+        if isinstance(node, ast.Assign) and _rebinds(node, name):
+            bound = True
+        if _read(node, name) and (node.lineno, node.col_offset) >= end:
+            return True
+    if not bound:
+        return True
+    for k, node in enumerate(path):
+        if isinstance(node, (ast.For, ast.While)) and node is not tree:
+            if isinstance(node, ast.While) and _reads(node.test, name):
+                return True
+            if not _rebound_first(node.body, name, path[k + 1]):
+                return True
+    return False
+
+
+def _path(tree: ast.AST, where: ast.AST) -> list[ast.AST] | None:
+    """The nodes from tree down to `where` (itself included), or None where it is not in tree."""
+    if tree is where:
+        return [tree]
+    for child in ast.iter_child_nodes(tree):
+        found = _path(child, where)
+        if found is not None:
+            return [tree, *found]
+    return None
+
+
+def _reads(node: ast.AST, name: str) -> bool:
+    return any(_read(n, name) for n in ast.walk(node))
+
+
+def _read(node: ast.AST, name: str) -> bool:
+    """Whether node itself reads name: a load of it, or `name += ...` (a Store that reads)."""
+    if isinstance(node, ast.AugAssign):
+        return isinstance(node.target, ast.Name) and node.target.id == name
+    return isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)
+
+
+def _rebinds(node: ast.AST, name: str) -> bool:
+    """Whether node is `name = value` (one plain target) whose value does not read name."""
+    return (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id == name
+        and not _reads(node.value, name)
+    )
+
+
+def _rebound_first(body: list[ast.stmt], name: str, holding: ast.AST) -> bool:
+    """Whether a loop's next step rebinds name at its body's top level before it reads it or
+    reaches `holding` (the statement of the body that holds the update)."""
+    for statement in body:
+        if statement is holding or _reads(statement, name):
+            return False
+        if _rebinds(statement, name):
+            return True
+    return False

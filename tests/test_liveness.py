@@ -1,0 +1,89 @@
+"""A row read from an array that an update then changes is accepted where nothing reads it
+after the update (`symgrad.frontend.liveness`), and still refused (or checked) wherever
+something may: after the update, in a loop's next step before it is rebound, in a nested
+function, through `+=` or another name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad
+from tests.conftest import BACKENDS
+
+SOURCE = """
+def rnn(W, xs):  # h read only before the update of another row: accepted
+    T, n = xs.shape
+    H = np.zeros((T + 1, n))
+    for t in range(T):
+        h = H[t]
+        H[t + 1] = np.tanh(W @ h + xs[t])
+    return np.sum(H ** 2)
+
+def same_row_after(W, xs):  # h read after its own row changed: NumPy's h sees it
+    H = np.ones((3, 2)) * xs[0, 0]
+    h = H[0]
+    H[0] = W[0] * 2.0
+    return np.sum(h * W[1])
+
+def next_step_reads(W, xs):  # the next step reads h before rebinding it
+    T, n = xs.shape
+    H = np.zeros((T + 1, n))
+    h = H[0]
+    for t in range(T):
+        H[t + 1] = np.tanh(W @ h + xs[t])
+        h = H[t + 1]
+    return np.sum(H ** 2) + np.sum(h)
+
+def nested_reader(W, xs):
+    H = np.ones((3, 2)) * xs[0, 0]
+    def later():
+        return h * 2.0
+    h = H[0]
+    H[0] = W[0] * 3.0
+    return np.sum(later())
+
+def aug_read(W, xs):
+    H = np.ones((3, 2)) * xs[0, 0]
+    h = H[0]
+    H[0] = W[0] * 3.0
+    s = 1.0
+    s += np.sum(h)
+    return s
+
+def alias_read(W, xs):
+    H = np.ones((3, 2)) * xs[0, 0]
+    h = H[0]
+    g = h
+    H[0] = W[0] * 3.0
+    return np.sum(g)
+"""
+
+REFUSED = ["same_row_after", "next_step_reads", "nested_reader", "aug_read", "alias_read"]
+
+
+@pytest.fixture(scope="module")
+def mod(tmp_path_factory):
+    from tests.conftest import load_module
+
+    return load_module(tmp_path_factory.mktemp("liveness"), SOURCE)
+
+
+def _args():
+    rng = np.random.default_rng(0)
+    return 0.3 * rng.standard_normal((2, 2)), rng.standard_normal((4, 2))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_row_not_read_after_the_update_is_accepted(mod, backend):
+    """`h = H[t]; H[t + 1] = np.tanh(W @ h + xs[t])`: refused before, as a view held."""
+    W, xs = _args()
+    value, _ = symgrad.value_and_grad(mod.rnn, backend=backend)(W, xs)
+    assert value == pytest.approx(mod.rnn(W, xs), rel=1e-12)
+    symgrad.check_grads(mod.rnn, (W, xs), backend=backend)
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_a_row_that_may_be_read_after_the_update_is_still_refused(mod, name):
+    with pytest.raises(symgrad.SymgradError, match="changes in place while it is held"):
+        symgrad.grad(getattr(mod, name))(*_args())
