@@ -130,17 +130,15 @@ defrule(
     aval=lambda ins, attrs: ins["y"],
     math="v, sent to the tangent of the user's f_jvp (which reverse mode transposes)",
 )
+_MARK = dict(  # the facts of a mark on a value x: x itself, through which nothing is differentiated
+    nondiff=True, custom=True, shape="first", view=True, inline=True, aval=lambda ins, a: ins["x"]
+)
 defrule(
     "custom_primal",
     "x",
     _itself,
-    nondiff=True,
-    custom=True,
-    shape="first",
-    view=True,
-    inline=True,
-    aval=lambda ins, attrs: ins["x"],
     math="x as a custom_jvp rule reads it: not differentiated while the rule is used",
+    **_MARK,
 )
 
 
@@ -159,15 +157,10 @@ defrule(
     "nondiff_arg",
     "x, of=''",
     _itself,
-    nondiff=True,
-    custom=True,
-    shape="first",
-    view=True,
-    inline=True,
-    aval=lambda ins, attrs: ins["x"],
     smooth_in=lambda n: (0,),
     refusal=_nondiff_refusal,
     math="x as a custom rule's nondiff_argnums read it: a differentiated value is refused",
+    **_MARK,
 )
 defrule(
     "tangent_seed",
