@@ -6,7 +6,8 @@ as read) provably never reads `name` after the statement holding the node `where
 `H[t + 1] = ...`) has run, with the value it holds then; True wherever that is not certain:
 - `where` is not a node of `tree` (a statement symgrad wrote: a comprehension made a loop);
 - the name is never bound in `tree` by a plain assignment, or is declared global or nonlocal;
-- a nested function, lambda or class reads it (it may be called at any time);
+- a nested function, lambda, class or generator expression reads it (it may run at any
+  time);
 - a read of it follows the statement in the source;
 - a loop around the statement can run it again: where a `while`'s test reads it, or where its
   body does not rebind it (a plain `name = ...` at the body's top level, not reading it) before
@@ -21,7 +22,9 @@ from __future__ import annotations
 
 import ast
 
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.GeneratorExp)
+# (code that may run later than where it stands: a generator reads its iterable's entries
+# when it is advanced)
 
 
 def read_after(tree: ast.FunctionDef, name: str, where: ast.AST) -> bool:
