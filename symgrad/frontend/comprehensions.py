@@ -178,6 +178,31 @@ class _Desugar:
         return node
 
 
+_CONSUMERS = {"sum", "min", "max", "list", "tuple", "sorted", "any", "all"}
+
+
+def _consumed(parent: ast.AST, field: str) -> bool:
+    """Whether a generator expression, an argument (`field`) of `parent`, is consumed by it at
+    once: by a builtin that reads it all (`sum`, `list`, ...) or a NumPy function. Anywhere else
+    (bound to a name, in a container, passed to a function of one's own) Python reads its
+    items later, when what they read may have changed: its loops, written before the statement,
+    would read them now."""
+    if not isinstance(parent, ast.Call) or field != "args":
+        return False
+    f = parent.func
+    if isinstance(f, ast.Name):
+        return f.id in _CONSUMERS
+    return (
+        isinstance(f, ast.Attribute)
+        and isinstance(f.value, ast.Name)
+        and f.value.id
+        in (
+            "np",
+            "numpy",
+        )
+    )
+
+
 def _outermost(root: ast.AST, sums: bool):
     """(parent, field, index or None, node) for each list comprehension or generator
     expression in root that no other one holds, outside lambdas and outside the body of a
@@ -194,6 +219,8 @@ def _outermost(root: ast.AST, sums: bool):
             for index, child in enumerate(items):
                 if not isinstance(child, ast.AST):
                     continue
+                if isinstance(child, ast.GeneratorExp) and not _consumed(node, field):
+                    continue  # (lazy: left for the fence to refuse)
                 if isinstance(child, _COMPREHENSIONS) or sums and _summed(child):
                     yield node, field, index if isinstance(value, list) else None, child
                 elif not isinstance(child, (ast.Lambda, ast.SetComp, ast.DictComp)):

@@ -42,8 +42,10 @@ REJECT: dict[type, tuple[str, str]] = {
         "NumPy operations",
     ),
     ast.GeneratorExp: (
-        "a generator expression in a while condition or an assert",
-        "compute it in a statement of its own",
+        "a generator expression read later than where it stands (bound to a name, in a "
+        "container, passed to a function of your own, in a while condition or an assert)",
+        "pass it straight to the call that reads it (sum(...), np.stack(...)), or write a list "
+        "comprehension [...], which Python computes where it stands",
     ),
     ast.Set: ("a set", "use a tuple"),
     ast.NamedExpr: ("an assignment expression (:=)", "assign in a statement of its own"),

@@ -2,9 +2,12 @@
 can reach a later read of a name holding part of it.
 
 Contract: `read_after(tree, name, where)` is False only where the function `tree` (its source,
-as read) provably never reads `name` after the statement holding the node `where` (an update
-`H[t + 1] = ...`) has run, with the value it holds then; True wherever that is not certain:
-- `where` is not a node of `tree` (a statement symgrad wrote: a comprehension made a loop);
+as read) provably never reads `name` after the simple statement holding the node `where` (the
+target of an update, `H[t + 1] = ...`) has run, with the value it holds then; True wherever
+that is not certain:
+- `where` is not a node of `tree` (a statement symgrad wrote: a comprehension made a loop), or
+  is a statement itself (an `if` or a loop whose branches or steps made the update: a read
+  inside it may follow), or lies in a statement holding others;
 - the name is never bound in `tree` by a plain assignment, or is declared global or nonlocal;
 - a nested function, lambda, class or generator expression reads it (it may run at any
   time);
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import ast
 
+_SIMPLE = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr)  # statements holding no others
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.GeneratorExp)
 # (code that may run later than where it stands: a generator reads its iterable's entries
 # when it is advanced)
@@ -29,10 +33,10 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.
 
 def read_after(tree: ast.FunctionDef, name: str, where: ast.AST) -> bool:
     path = _path(tree, where)
-    if path is None:
-        return True
+    if path is None or isinstance(where, ast.stmt):  # (an `if` or a loop whose statements
+        return True  # changed it: reads inside it may follow the change)
     statement = next((n for n in reversed(path) if isinstance(n, ast.stmt)), None)
-    if statement is None or getattr(statement, "end_lineno", None) is None:
+    if not isinstance(statement, _SIMPLE) or getattr(statement, "end_lineno", None) is None:
         return True
     end = (statement.end_lineno, statement.end_col_offset)
     bound = False
