@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.liveness import read_after
+from symgrad.frontend.local_functions import LocalFunction
 from symgrad.frontend.values import Stacked, Unbound, is_const
 from symgrad.ir import Graph
 from symgrad.ir.index import Dyn
@@ -235,11 +236,26 @@ def _holding(lw: _Lowerer, ids: set[int], name: str) -> list[tuple[dict, str]]:
     ]
 
 
+def _a_default_holding(lw: _Lowerer, ids: set[int]) -> str | None:
+    """The name of a local function (a def or a lambda bound to a name, of this scope or a
+    caller's) one of whose defaults holds one of `ids`."""
+    for scope in _scopes(lw):
+        for v in dict.values(scope.env):
+            if isinstance(v, LocalFunction):
+                defaults = [p.default for p in v.signature.parameters.values()]
+                if any(_holds(d, i) for d in defaults for i in ids):
+                    return v.name
+    return None
+
+
 def _held_and_read(lw: _Lowerer, nid: int, where: ast.AST) -> bool:
     """Whether a name or container holds nid and may be read after the update at `where`
     (`symgrad.frontend.liveness`; a caller's name, or one of another function's source, is
     taken as read)."""
+    graph = lw.graph
     for scope in _scopes(lw):
+        if scope is not lw and scope.graph is graph and nid >= scope.stmt_first:
+            return True  # read by a caller's statement before the call: it may use it after
         for k, v in dict.items(scope.env):
             if not _holds(v, nid):
                 continue
@@ -331,6 +347,16 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
             "read before the call and uses after it: Python's use sees the change",
             "Call the function in a statement of its own, before the statement that reads the "
             "array (or pass it a copy).",
+            cls=UnsupportedSyntaxError,
+        )
+    held = _a_default_holding(lw, {old.id} | views_of(graph, old.id))
+    if held is not None:
+        raise lw.error(
+            where,
+            f"this changes {what(name)} in place, which a default of the local function {held} "
+            "holds (or a view of it): Python's default is that object, which symgrad does not "
+            "follow",
+            "Pass the array to the function as an argument where it is called.",
             cls=UnsupportedSyntaxError,
         )
     memory.origin[(graph, new.id)] = origin
