@@ -125,9 +125,23 @@ def default_array(W, xs):
     g = lambda y, A=H: np.sum(A[0] * y)
     H[0] = W[0] * 5.0
     return g(W[1])
+
+def tuple_target(W, xs):  # the second target's index reads h after H[1] is stored
+    H = np.ones((2, 2)) + W[0] ** 2
+    h = H[1]
+    y = np.zeros(2)
+    H[1], y[int(h[0] > 0)] = -1.0 - W[1] ** 2, 1.0
+    return np.sum(y * W[0])
+
+def add_at_in_expression(W, xs):  # H changes while the expression that read H[1] runs
+    H = np.ones((2, 2)) * W[0]
+    y = H[1] * (np.add.at(H, 1, W[1]), 2.0)[1]
+    return np.sum(y * y)
 """
 
 REFUSED = [
+    "tuple_target",
+    "add_at_in_expression",
     "helper_in_expression",
     "default_view",
     "default_array",

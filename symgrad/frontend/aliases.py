@@ -29,7 +29,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
-from symgrad.frontend.liveness import read_after
+from symgrad.frontend.liveness import in_expression, read_after
 from symgrad.frontend.local_functions import LocalFunction
 from symgrad.frontend.values import Stacked, Unbound, is_const
 from symgrad.ir import Graph
@@ -253,9 +253,10 @@ def _held_and_read(lw: _Lowerer, nid: int, where: ast.AST) -> bool:
     (`symgrad.frontend.liveness`; a caller's name, or one of another function's source, is
     taken as read)."""
     graph = lw.graph
+    midway = in_expression(lw.src.tree, where)  # (`np.add.at` in an expression, a tuple target)
     for scope in _scopes(lw):
-        if scope is not lw and scope.graph is graph and nid >= scope.stmt_first:
-            return True  # read by a caller's statement before the call: it may use it after
+        if (scope is not lw or midway) and scope.graph is graph and nid >= scope.stmt_first:
+            return True  # read by a statement before the update in it: it may use it after
         for k, v in dict.items(scope.env):
             if not _holds(v, nid):
                 continue

@@ -2,12 +2,13 @@
 can reach a later read of a name holding part of it.
 
 Contract: `read_after(tree, name, where)` is False only where the function `tree` (its source,
-as read) provably never reads `name` after the simple statement holding the node `where` (the
-target of an update, `H[t + 1] = ...`) has run, with the value it holds then; True wherever
-that is not certain:
+as read) provably never reads `name` after the assignment whose one target is the node `where`
+(an update, `H[t + 1] = ...`) has run, with the value it holds then; True wherever that is not
+certain:
 - `where` is not a node of `tree` (a statement symgrad wrote: a comprehension made a loop), or
   is a statement itself (an `if` or a loop whose branches or steps made the update: a read
-  inside it may follow), or lies in a statement holding others;
+  inside it may follow), or is not an assignment's one target (`H[1], y[h[0]] = ...` reads h
+  after storing H[1]; `np.add.at(H, ...)` in an expression changes H while it is evaluated);
 - the name is never bound in `tree` by a plain assignment, or is declared global or nonlocal;
 - a nested function, lambda, class or generator expression reads it (it may run at any
   time);
@@ -15,6 +16,9 @@ that is not certain:
 - a loop around the statement can run it again: where a `while`'s test reads it, or where its
   body does not rebind it (a plain `name = ...` at the body's top level, not reading it) before
   the first statement that reads it or holds the update.
+
+`in_expression(tree, where)` says whether such an update may come while its statement is still
+being evaluated (values the statement read before it may be used after it).
 
 So an RNN step's `h = H[t]; H[t + 1] = np.tanh(W @ h + x[t])` holds a row of H across the
 update of another row, but reads it no more: `symgrad.frontend.aliases.update` need not check
@@ -25,7 +29,6 @@ from __future__ import annotations
 
 import ast
 
-_SIMPLE = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr)  # statements holding no others
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.GeneratorExp)
 # (code that may run later than where it stands: a generator reads its iterable's entries
 # when it is advanced)
@@ -36,7 +39,7 @@ def read_after(tree: ast.FunctionDef, name: str, where: ast.AST) -> bool:
     if path is None or isinstance(where, ast.stmt):  # (an `if` or a loop whose statements
         return True  # changed it: reads inside it may follow the change)
     statement = next((n for n in reversed(path) if isinstance(n, ast.stmt)), None)
-    if not isinstance(statement, _SIMPLE) or getattr(statement, "end_lineno", None) is None:
+    if not _the_target(statement, where) or getattr(statement, "end_lineno", None) is None:
         return True
     end = (statement.end_lineno, statement.end_col_offset)
     bound = False
@@ -58,6 +61,26 @@ def read_after(tree: ast.FunctionDef, name: str, where: ast.AST) -> bool:
             if not _rebound_first(node.body, name, path[k + 1]):
                 return True
     return False
+
+
+def in_expression(tree: ast.FunctionDef, where: ast.AST) -> bool:
+    """Whether the update at `where` may come before the end of its statement's evaluation:
+    anything but the one target of an assignment (`H[1], y[i] = ...` stores H[1] before it
+    reads `i`; `np.add.at(H, ...)` changes H while its expression is evaluated). Where
+    `where` is not found in `tree`: True."""
+    path = _path(tree, where)
+    if path is None or isinstance(where, ast.stmt):
+        return True
+    statement = next((n for n in reversed(path) if isinstance(n, ast.stmt)), None)
+    return not _the_target(statement, where)
+
+
+def _the_target(statement: ast.AST | None, where: ast.AST) -> bool:
+    """Whether `where` is the one target of an assignment statement (its value and the
+    target's own index are read before the update)."""
+    if isinstance(statement, ast.Assign):
+        return len(statement.targets) == 1 and statement.targets[0] is where
+    return isinstance(statement, (ast.AugAssign, ast.AnnAssign)) and statement.target is where
 
 
 def _path(tree: ast.AST, where: ast.AST) -> list[ast.AST] | None:
