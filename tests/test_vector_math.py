@@ -229,32 +229,6 @@ def test_a_large_nest_calls_them_and_agrees_with_the_numpy_backend(make_fn):
     assert "_vexp" not in small.source
 
 
-def test_a_loop_bodys_chain_is_a_vectorised_nest_where_the_steps_add_up(make_fn):
-    """An RNN step's `np.tanh(W @ h + U @ x)` of 128 entries, 300 steps: one nest calling
-    `_vtanh` and `_vsin` per step (38,400 entries a call); 20 steps leave them to Numba's
-    array expression."""
-    mod = make_fn(
-        """
-        def rnn(W, U, xs):
-            h = np.zeros(W.shape[0])
-            loss = 0.0
-            for t in range(xs.shape[0]):
-                h = np.tanh(W @ h + U @ xs[t]) + 0.1 * np.sin(xs[t, 0] * h)
-                loss = loss + np.sum(h**2)
-            return loss
-        """
-    )
-    rng = np.random.default_rng(3)
-    W, U = 0.4 * rng.standard_normal((128, 128)) / 11, rng.standard_normal((128, 8))
-    for steps, vector in ((300, True), (20, False)):
-        xs = rng.standard_normal((steps, 8))
-        fast = symgrad.grad(mod.rnn, argnums=(0, 1, 2), backend="numba")
-        got, want = fast(W, U, xs), symgrad.grad(mod.rnn, argnums=(0, 1, 2))(W, U, xs)
-        assert ("_vtanh(" in fast.source and "_vsin(" in fast.source) is vector, fast.source
-        for a, b in zip(got, want):
-            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
-
-
 def test_sin_and_cos_beyond_their_bound_are_the_c_librarys(make_fn):
     """A nest with sin and cos of arguments beyond 2**21 (or infinite) runs again with the C
     library's functions: NumPy's results, where the vectorised ones gave nan."""

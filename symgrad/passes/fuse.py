@@ -74,25 +74,21 @@ from symgrad.rules import RULES
 from symgrad.rules.indexing import basic, region
 from symgrad.rules.table import numba_agrees
 
-VECTOR_MIN = 1 << 15  # entries a call of a nest computes (over the steps of a loop around it)
-# whose exp, log and tanh are then vectorised (`Rule.vector`):
+VECTOR_MIN = 1 << 16  # entries of a nest whose exp, log and tanh are vectorised (`Rule.vector`):
 # 0.4 s more to compile per function, 5-10 ns less per entry
 
 
-def fuse(
-    graph: Graph, body: bool = False, added=frozenset(), apart=frozenset(), runs: int = 1
-) -> Graph:
+def fuse(graph: Graph, body: bool = False, added=frozenset(), apart=frozenset()) -> Graph:
     """Rewrite each cluster worth a loop as a `fused` node, in graph and in the graphs its
     loops and branches own (`body`; `added`: the values a loop's step adds into its running
     cotangents or carried arrays; `apart`: the additions into carried arrays, `summed`, which
-    join no cluster; `runs`: how many times the graph runs per call, a loop body's steps where
-    the shapes decide them); returns graph."""
-    found = _worth(graph, _found(graph, apart, False), body, added, runs)
+    join no cluster); returns graph."""
+    found = _worth(graph, _found(graph, apart, False), body, added)
     taken = set()  # the nodes NumPy computes much faster, in loop nests as clustered
     if not body and numpy_simd():
         taken = {m for members, _, _ in found for m in members if _vectorised_node(graph, graph[m])}
     if taken:  # left to NumPy where that makes at most one more array for each
-        split = _worth(graph, _found(graph, apart, True), body, added, runs)
+        split = _worth(graph, _found(graph, apart, True), body, added)
         if _made(graph, split) - _made(graph, found) <= len(taken):
             found = split
     for members, folds, roles in found:
@@ -100,21 +96,19 @@ def fuse(
     for node in list(graph.nodes()):
         if node.op == "fused" and "frames" in node.attrs:
             prune(graph, node)
-        elif node.op == "fused" and runs * math.prod(node.attrs["shape"]) >= VECTOR_MIN:
+        elif node.op == "fused" and math.prod(node.attrs["shape"]) >= VECTOR_MIN:
             node.attrs["vector"] = True  # (its exp, log, tanh: `Rule.vector`)
     dce(graph)  # (slices a nest reads through the arrays they slice)
     for node in list(graph.nodes()):
         if node.id in graph and node.op in ("zeros_like", "zeros", "index_add"):
             absorb(graph, node)
     for node in graph.nodes():
-        steps = runs * _steps(graph, node)
         if node.op == "loop":  # `out = out + v`: v added into the carried array (`summed`)
             sums = summed(graph, node)
-            fuse(node.attrs["body"], True, frozenset(sums.values()), frozenset(sums), steps)
+            fuse(node.attrs["body"], True, frozenset(sums.values()), frozenset(sums))
         elif node.op != "fused":
-            added = _added(node) if node.op == "loop_vjp" else frozenset()
             for sub in subgraphs(node):
-                fuse(sub, body=True, added=added, runs=steps)
+                fuse(sub, body=True, added=_added(node) if node.op == "loop_vjp" else frozenset())
     return graph
 
 
@@ -131,26 +125,8 @@ def _found(graph: Graph, apart: frozenset, vectorised: bool) -> list:
         plain |= sparse
 
 
-def _steps(graph: Graph, node) -> int:
-    """How many times a loop's body runs where the shapes decide it (a `for` over a range of
-    constant bounds, or the backward loop walking its tape), else 1 (a branch, a `while`)."""
-    forward = node
-    if node.op == "loop_vjp":
-        item = graph[node.inputs[0]]
-        forward = graph[item.inputs[0]] if item.op == "item" else None
-    if forward is None or forward.op != "loop":
-        return 1
-    bounds = [graph[b] for b in forward.inputs[:3]]
-    if not all(b.op == "const" and type(b.attrs["value"]) is int for b in bounds):
-        return 1
-    return max(len(range(*(b.attrs["value"] for b in bounds))), 1)
-
-
-def _worth(graph: Graph, found: list, body: bool, added: frozenset, runs: int = 1) -> list:
-    """The clusters worth a loop. In a loop body, a chain of elementwise work is one where
-    its vectorised functions pay (`Rule.vector` on float64, `VECTOR_MIN` entries over the
-    steps: an RNN's `np.tanh(W @ h + u)`, which Numba's array expression computes with the C
-    library's tanh one entry at a time)."""
+def _worth(graph: Graph, found: list, body: bool, added: frozenset) -> list:
+    """The clusters worth a loop."""
     out = []
     for members, folds, roles in found:
         work = len(folds) + sum(1 for m in members if m not in roles and graph[m].op != "const")
@@ -160,7 +136,6 @@ def _worth(graph: Graph, found: list, body: bool, added: frozenset, runs: int = 
             worth = work >= 2 and (folds or not body)
             worth = worth or not folds and _all_added(graph, members, added)
             worth = worth or not body and work == 1 and _broadcasts(graph, members)
-            worth = worth or body and _vector_pays(graph, members, runs)
         if worth:
             out.append((members, folds, roles))
     return out
@@ -256,18 +231,6 @@ def summed(graph: Graph, node) -> dict[int, int]:
                 if body[v].aval.dtype == body[p].aval.dtype == body[o].aval.dtype:
                     out[o] = v
     return out
-
-
-def _vector_pays(graph: Graph, members: list[int], runs: int) -> bool:
-    """Whether a loop body's cluster computes a function vectorised in a nest (`Rule.vector`)
-    on float64 arrays of at least 8 entries (one vector), `VECTOR_MIN` entries over the steps."""
-    for m in members:
-        aval = graph[m].aval
-        if RULES[graph[m].op].vector is None or aval.dtype != np.float64:
-            continue
-        if math.prod(aval.shape) >= 8 and runs * math.prod(aval.shape) >= VECTOR_MIN:
-            return True
-    return False
 
 
 def _all_added(graph: Graph, members: list[int], added: frozenset) -> bool:
