@@ -179,6 +179,7 @@ class _Desugar:
 
 
 _CONSUMERS = {"sum", "min", "max", "list", "tuple", "sorted", "any", "all"}
+_NUMPY = ("np", "numpy")
 
 
 def _consumed(parent: ast.AST, field: str) -> bool:
@@ -192,15 +193,7 @@ def _consumed(parent: ast.AST, field: str) -> bool:
     f = parent.func
     if isinstance(f, ast.Name):
         return f.id in _CONSUMERS
-    return (
-        isinstance(f, ast.Attribute)
-        and isinstance(f.value, ast.Name)
-        and f.value.id
-        in (
-            "np",
-            "numpy",
-        )
-    )
+    return isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in _NUMPY
 
 
 def _outermost(root: ast.AST, sums: bool):
