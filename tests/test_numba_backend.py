@@ -684,7 +684,8 @@ def test_a_float32_total_adds_up_in_float64(make_fn):
 def test_integer_arithmetic_raises_where_numpys_raises(make_fn):
     """Where NumPy raises on integers, Numba's arithmetic gave numbers: an int array to a
     negative int power known only when the function runs (0, 1 and -2**63), and a Python int
-    out of a uint8 array's range (wrapped: 300 read as 44). Those nodes are NumPy's."""
+    out of a uint8 or int8 array's range, an argument or a literal (wrapped: 300 read as 44).
+    Those nodes are NumPy's."""
     mod = make_fn(
         """
         def power(x, k, m):
@@ -692,6 +693,15 @@ def test_integer_arithmetic_raises_where_numpys_raises(make_fn):
 
         def offset(x, k, c):
             return np.sum(x * (k + c))
+
+        def literal(x, k):
+            return np.sum(x * (k + 300))
+
+        def in_a_loop(x, k):
+            s = 0.0
+            for i in range(len(x)):
+                s = s + x[i] * (k[i] * 1000)
+            return s
         """
     )
     x, k = np.ones(4), np.arange(4)
@@ -708,3 +718,6 @@ def test_integer_arithmetic_raises_where_numpys_raises(make_fn):
     np.testing.assert_array_equal(
         symgrad.grad(mod.offset, backend="numba")(x, small, 200), small + 200
     )
+    for fn, k in ((mod.literal, small), (mod.in_a_loop, small.astype(np.int8))):
+        with pytest.raises(OverflowError):  # (a literal: 300 had been read as 44)
+            symgrad.grad(fn, backend="numba")(x, k)

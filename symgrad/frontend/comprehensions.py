@@ -178,22 +178,19 @@ class _Desugar:
         return node
 
 
-_CONSUMERS = {"sum", "min", "max", "list", "tuple", "sorted", "any", "all"}
-_NUMPY = ("np", "numpy")
+_CONSUMERS = {"sum", "min", "max", "list", "tuple", "sorted", "any", "all"}  # (NumPy's functions
+# take no generator as the list it makes: np.array of one is an object, np.stack refuses it)
 
 
 def _consumed(parent: ast.AST, field: str) -> bool:
     """Whether a generator expression, an argument (`field`) of `parent`, is consumed by it at
-    once: by a builtin that reads it all (`sum`, `list`, ...) or a NumPy function. Anywhere else
-    (bound to a name, in a container, passed to a function of one's own) Python reads its
-    items later, when what they read may have changed: its loops, written before the statement,
+    once: by a builtin that reads it all (`sum`, `list`, ...). Anywhere else (bound to a name,
+    in a container, passed to a function of one's own or to NumPy) Python reads its items
+    later, when what they read may have changed: its loops, written before the statement,
     would read them now."""
     if not isinstance(parent, ast.Call) or field != "args":
         return False
-    f = parent.func
-    if isinstance(f, ast.Name):
-        return f.id in _CONSUMERS
-    return isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in _NUMPY
+    return isinstance(parent.func, ast.Name) and parent.func.id in _CONSUMERS
 
 
 def _outermost(root: ast.AST, sums: bool):

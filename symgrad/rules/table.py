@@ -29,6 +29,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
+
 from symgrad.ir.avals import PYTHON
 
 ARRAY, STATIC, SEQ = "array", "static", "seq"
@@ -427,28 +429,21 @@ _UNARYOPS = {
 def numba_agrees(rule: Rule, ins: dict) -> bool:
     """Whether Numba computes the rule on inputs of these Avals (by parameter) as NumPy does,
     as far as integers go: NumPy raises OverflowError where a Python int does not fit the
-    dtype of an integer array it meets (`uint8_array + 300`), and Numba wraps it, so no Python
-    int of a value not known meets an integer array of another dtype than int64; and the
-    rule's own `ints_differ`."""
+    dtype of an integer array or number it meets (`uint8_array + 300`, `int8_a[i] * 1000`), and
+    Numba wraps it; so no Python int meets one of a dtype it does not fit (its value known) or
+    of another dtype than int64 (not known); and the rule's own `ints_differ`."""
     avals = [a for v in ins.values() for a in (v if isinstance(v, list) else [v])]
-    narrow = any(
-        a is not None
-        and a.kind != PYTHON
-        and a.dtype is not None
-        and a.dtype.kind in "iu"
-        and a.dtype.name != "int64"
-        for a in avals
-    )
-    unknown_int = any(
-        a is not None
-        and a.kind == PYTHON
-        and a.value is None
-        and a.dtype is not None
-        and a.dtype.kind in "iu"
-        for a in avals
-    )
-    if narrow and unknown_int:
-        return False
+    ints = [a for a in avals if a is not None and a.dtype is not None and a.dtype.kind in "iu"]
+    typed = [a.dtype for a in ints if a.kind != PYTHON]
+    for a in ints:
+        if a.kind != PYTHON or not typed:
+            continue
+        if a.value is None and any(d.name != "int64" for d in typed):
+            return False
+        if type(a.value) is int and any(
+            not np.iinfo(d).min <= a.value <= np.iinfo(d).max for d in typed
+        ):
+            return False
     return rule.ints_differ is None or not rule.ints_differ(ins)
 
 
