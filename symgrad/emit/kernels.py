@@ -261,13 +261,20 @@ def _loops(index: list[str], length: list[str], steps: list[str]) -> list[str]:
     return lines + ["    " * len(index) + s for text in steps for s in text.splitlines()]
 
 
+def _counts(node) -> tuple[int, int]:
+    """(how many arrays, how many values added into arrays of zeros) a nest's body gives
+    besides its totals: its outputs are the arrays, the totals, then the values added."""
+    n_added = sum(len(added) for _, _, added in node.attrs.get("scatters", ()))
+    n_outputs = len(node.attrs["body"].outputs)
+    return n_outputs - len(node.attrs["folds"]) - n_added, n_added
+
+
 def _pass(node, sub, index, results, loads, into: bool, length: list[str]) -> tuple:
     """(the statements making the result arrays, those starting the totals, the statements of
     one entry) as sub writes them."""
     body, folds = node.attrs["body"], node.attrs["folds"]
     scatters = node.attrs.get("scatters", ())
-    n_added = sum(len(added) for _, _, added in scatters)
-    n_arrays = len(body.outputs) - len(folds) - n_added
+    n_arrays, n_added = _counts(node)
     made, started, steps = [], [], [*loads, *sub.statements()]
     for k, (r, o) in enumerate(zip(results, body.outputs[: len(body.outputs) - n_added])):
         aval, value = node.aval[k], ast.unparse(sub.expr(o))
@@ -301,9 +308,8 @@ def _pass(node, sub, index, results, loads, into: bool, length: list[str]) -> tu
 
 def _returned(node, results: list[str], length: list[str]) -> list[str]:
     """What the kernel returns: its arrays, its totals finished, its arrays of zeros added to."""
-    body, folds = node.attrs["body"], node.attrs["folds"]
-    n_added = sum(len(added) for _, _, added in node.attrs.get("scatters", ()))
-    n_arrays = len(body.outputs) - len(folds) - n_added
+    folds = node.attrs["folds"]
+    n_arrays, _ = _counts(node)
     returned = results[:n_arrays]
     for k, (r, (op, reduced, _)) in enumerate(zip(results[n_arrays:], folds)):
         count = " * ".join(length[d] for d in sorted(reduced)) or "1"

@@ -29,7 +29,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
-from symgrad.frontend.liveness import in_expression, read_after
+from symgrad.frontend.liveness import placed, read_after
 from symgrad.frontend.local_functions import LocalFunction
 from symgrad.frontend.values import Stacked, Unbound, is_const
 from symgrad.ir import Graph
@@ -248,19 +248,21 @@ def _a_default_holding(lw: _Lowerer, ids: set[int]) -> str | None:
     return None
 
 
-def _held_and_read(lw: _Lowerer, nid: int, where: ast.AST) -> bool:
-    """Whether a name or container holds nid and may be read after the update at `where`
+def _held_and_read(lw: _Lowerer, nid: int, place: tuple | None) -> bool:
+    """Whether a name or container holds nid and may be read after the update at `place`
     (`symgrad.frontend.liveness`; a caller's name, or one of another function's source, is
-    taken as read)."""
+    taken as read), or a statement read nid before an update made while it is evaluated (a
+    caller's, calling the function that makes it; this one's, where the update has no place:
+    `np.add.at` in an expression, a tuple target)."""
     graph = lw.graph
-    midway = in_expression(lw.src.tree, where)  # (`np.add.at` in an expression, a tuple target)
     for scope in _scopes(lw):
-        if (scope is not lw or midway) and scope.graph is graph and nid >= scope.stmt_first:
-            return True  # read by a statement before the update in it: it may use it after
+        midway = scope is not lw or place is None
+        if midway and scope.graph is graph and nid >= scope.stmt_first:
+            return True
         for k, v in dict.items(scope.env):
             if not _holds(v, nid):
                 continue
-            if scope.src.tree is not lw.src.tree or read_after(lw.src.tree, k, where):
+            if scope.src.tree is not lw.src.tree or read_after(lw.src.tree, k, place):
                 return True
     return False
 
@@ -366,9 +368,11 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
     memory.changed.add(origin)
     memory.latest[origin] = new.id
     views = views_of(graph, old.id)
-    for v in [v for v in views if entry_read(graph, v)]:  # of a vector numbers, read before
-        views.discard(v)  # (`old = a[0]; a[1] = 5.0`): where held and read, checked when it runs
-        if _held_and_read(lw, v, where):
+    entries = [v for v in views if entry_read(graph, v)]  # of a vector numbers, read before
+    place = placed(lw.src.tree, where) if entries else None
+    for v in entries:  # (`old = a[0]; a[1] = 5.0`): where held and read, checked when it runs
+        views.discard(v)
+        if _held_and_read(lw, v, place):
             checked_entry(graph, Value(v))
     line = lw.src.locate(where).line
     _unbind_what_it_may_be(lw, old, name, line)

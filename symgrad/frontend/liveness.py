@@ -1,14 +1,14 @@
 """Liveness of a name in a function's source: whether a statement's change of an array in place
 can reach a later read of a name holding part of it.
 
-Contract: `read_after(tree, name, where)` is False only where the function `tree` (its source,
-as read) provably never reads `name` after the assignment whose one target is the node `where`
-(an update, `H[t + 1] = ...`) has run, with the value it holds then; True wherever that is not
-certain:
-- `where` is not a node of `tree` (a statement symgrad wrote: a comprehension made a loop), or
-  is a statement itself (an `if` or a loop whose branches or steps made the update: a read
-  inside it may follow), or is not an assignment's one target (`H[1], y[h[0]] = ...` reads h
-  after storing H[1]; `np.add.at(H, ...)` in an expression changes H while it is evaluated);
+Contract: `placed(tree, where)` finds the update at node `where` in the function `tree` (its
+source, as read): the assignment whose one target it is (`H[t + 1] = ...`), or None where
+the update may come before its statement is done or symgrad cannot tell. `read_after(tree,
+name, place)` is False only where `tree` provably never reads `name` after that assignment
+has run, with the value it holds then; True wherever that is not certain:
+- the update has no place (`placed` gave None: `where` is not a node of `tree`, as in a
+  statement symgrad wrote; an `if` or a loop whose branches or steps made it; a later target
+  of a tuple assignment, `np.add.at` in an expression);
 - the name is never bound in `tree` by a plain assignment, or is declared global or nonlocal;
 - a nested function, lambda, class or generator expression reads it (it may run at any
   time);
@@ -16,9 +16,6 @@ certain:
 - a loop around the statement can run it again: where a `while`'s test reads it, or where its
   body does not rebind it (a plain `name = ...` at the body's top level, not reading it) before
   the first statement that reads it or holds the update.
-
-`in_expression(tree, where)` says whether such an update may come while its statement is still
-being evaluated (values the statement read before it may be used after it).
 
 So an RNN step's `h = H[t]; H[t + 1] = np.tanh(W @ h + x[t])` holds a row of H across the
 update of another row, but reads it no more: `symgrad.frontend.aliases.update` need not check
@@ -34,13 +31,27 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.
 # when it is advanced)
 
 
-def read_after(tree: ast.FunctionDef, name: str, where: ast.AST) -> bool:
+def placed(tree: ast.FunctionDef, where: ast.AST) -> tuple[list, ast.stmt] | None:
+    """(the nodes from tree down to `where`, the statement holding it) where `where` is the one
+    target of an assignment (its value and the target's own index are read before the
+    update); None elsewhere: not a node of `tree`, a statement itself (an `if` or a loop whose
+    branches or steps made the update: a read inside it may follow), or in another place
+    (`H[1], y[i] = ...` stores H[1] before it reads `i`; `np.add.at(H, ...)` changes H while
+    its expression is evaluated), where the update may come before its statement is done."""
     path = _path(tree, where)
-    if path is None or isinstance(where, ast.stmt):  # (an `if` or a loop whose statements
-        return True  # changed it: reads inside it may follow the change)
+    if path is None or isinstance(where, ast.stmt):
+        return None
     statement = next((n for n in reversed(path) if isinstance(n, ast.stmt)), None)
     if not _the_target(statement, where) or getattr(statement, "end_lineno", None) is None:
+        return None
+    return path, statement
+
+
+def read_after(tree: ast.FunctionDef, name: str, place: tuple | None) -> bool:
+    """Whether `name` may be read after the update at `place` (`placed`; None: True)."""
+    if place is None:
         return True
+    path, statement = place
     end = (statement.end_lineno, statement.end_col_offset)
     bound = False
     for node in ast.walk(tree):
@@ -61,18 +72,6 @@ def read_after(tree: ast.FunctionDef, name: str, where: ast.AST) -> bool:
             if not _rebound_first(node.body, name, path[k + 1]):
                 return True
     return False
-
-
-def in_expression(tree: ast.FunctionDef, where: ast.AST) -> bool:
-    """Whether the update at `where` may come before the end of its statement's evaluation:
-    anything but the one target of an assignment (`H[1], y[i] = ...` stores H[1] before it
-    reads `i`; `np.add.at(H, ...)` changes H while its expression is evaluated). Where
-    `where` is not found in `tree`: True."""
-    path = _path(tree, where)
-    if path is None or isinstance(where, ast.stmt):
-        return True
-    statement = next((n for n in reversed(path) if isinstance(n, ast.stmt)), None)
-    return not _the_target(statement, where)
 
 
 def _the_target(statement: ast.AST | None, where: ast.AST) -> bool:

@@ -55,26 +55,31 @@ def _backward(g, ans, captured, primals, bwd, slots, of):
     return done[key]
 
 
+def _shapes(ins) -> tuple | None:
+    """(v's shape, x's shape), where both Avals know them."""
+    v, x = ins["v"], ins["x"]
+    known = v is not None and x is not None and v.known and x.known
+    return (v.shape, x.shape) if known else None
+
+
 def _same_shape(ins, attrs):
     """v's Aval, where it has x's shape (or either is not known); a shape the Avals show to
     differ is refused when the function is specialised."""
-    v, x = ins["v"], ins["x"]
-    if v is not None and x is not None and v.known and x.known and v.shape != x.shape:
+    shapes = _shapes(ins)
+    if shapes is not None and shapes[0] != shapes[1]:
         raise SymgradError(
-            f"{attrs['what']} of shape {v.shape} for {attrs['of']} of shape {x.shape}",
+            f"{attrs['what']} of shape {shapes[0]} for {attrs['of']} of shape {shapes[1]}",
             location(),
             hint="A custom_vjp rule returns one cotangent per argument, each of its argument's "
             "shape, and a custom_jvp rule a tangent of its value's shape (as JAX requires).",
         )
-    return v
+    return ins["v"]
 
 
 def _checked(ins):
     """v itself where the Avals show it has x's shape."""
-    v, x = ins["v"], ins["x"]
-    if v is not None and x is not None and v.known and x.known and v.shape == x.shape:
-        return lambda v, x: v
-    return None
+    shapes = _shapes(ins)
+    return (lambda v, x: v) if shapes is not None and shapes[0] == shapes[1] else None
 
 
 def _no_forward(t, of):
