@@ -318,7 +318,7 @@ def owned(graph: Graph, nid: int) -> bool:
             for out in branch.outputs[k : k + 1]
         )
     rule = RULES[node.op]
-    if rule.view and rule.shape == "elementwise":  # the array itself (np.asarray): its owner's
+    if rule.itself:  # the array itself (np.asarray) or a new one: its owner's
         return owned(graph, node.inputs[0])
     return not rule.view
 

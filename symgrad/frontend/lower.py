@@ -433,6 +433,8 @@ class _Lowerer:
         value = self.binop(s.op, old, self.expr(s.value), s, augmented=True)
         name = s.target.id if isinstance(s.target, ast.Name) else None
         if name is not None and isinstance(old, Value) and isinstance(value, Value):
+            what = f"`{name} {aliases.AUG_SPELLING[type(s.op)]}= ...`"  # a's shape and dtype
+            value = self.call_rule("updated", (value, old), {"what": what}, s)  # (an ndarray's)
             if aliases.augmented(self, old, value, s, name, aliases.AUG_SPELLING[type(s.op)]):
                 return
         self.bind(s.target, value, first, s)

@@ -20,6 +20,7 @@ from symgrad.rules import (  # noqa: F401
     shapes,
     sorting,
     special,
+    updates,
     vectors,
     windows,
 )

@@ -81,6 +81,22 @@ def _fit_batched(ct, x):
     return np.array(np.broadcast_to(ct, np.shape(x) + np.shape(ct)[-1:]), dtype=dtype)
 
 
+def _updated_batched(v, a, what=""):
+    """_updated of each column of v (a trailing batch axis) for a, which has one too where it
+    has v's rank (`a op w` never has fewer axes than a)."""
+    if not isinstance(a, np.ndarray):
+        return v
+    shape = np.shape(v) if np.ndim(a) == np.ndim(v) else np.shape(v)[:-1]
+    if shape != a.shape:
+        raise ValueError(
+            f"symgrad: {what} makes a value of shape {shape}, which the array it updates in "
+            f"place, of shape {a.shape}, cannot hold (non-broadcastable output)"
+        )
+    if not np.can_cast(np.result_type(v), a.dtype, "same_kind"):
+        raise TypeError(f"symgrad: {what}: cannot cast {np.result_type(v)} to {a.dtype}")
+    return np.asarray(v, dtype=a.dtype)
+
+
 def _broadcast_to_batched(array, shape):
     return np.broadcast_to(array, tuple(shape) + np.shape(array)[-1:])
 

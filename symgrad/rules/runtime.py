@@ -68,6 +68,24 @@ def _shaped_as(v, x, what="", of=""):
     return v
 
 
+def _updated(v, a, what=""):
+    """What `a op= w` leaves in a, v being `a op w`: for an ndarray a, NumPy's update in place,
+    v in a's shape (a v of another raises) and dtype (cast by the 'same_kind' rule), an ndarray
+    (of a 0-d a too); for a number a, v."""
+    if not isinstance(a, np.ndarray):
+        return v
+    if type(v) is np.ndarray and v.shape == a.shape and v.dtype == a.dtype:
+        return v
+    if np.shape(v) != a.shape:
+        raise ValueError(
+            f"symgrad: {what} makes a value of shape {np.shape(v)}, which the array it updates "
+            f"in place, of shape {a.shape}, cannot hold (non-broadcastable output)"
+        )
+    out = np.empty_like(a)
+    np.copyto(out, v, casting="same_kind")
+    return out
+
+
 def _check_apart(x, others, what=""):
     """An argument x the function changes in place (`x += v`), which symgrad computes as a new
     value: no other argument may share its memory, whose value Python's update changes too."""

@@ -62,6 +62,7 @@ defrule(
     numpy=(np.asarray, np.array),
     ndarray="like",
     view=True,  # np.asarray of an array is that array: a change through one changes both
+    itself=True,
     vjp={"a": lambda g: g},
     shape="elementwise",
     jvp=LINEAR,

@@ -136,6 +136,8 @@ class Rule:
     # output's value only, never its shape or dtype (True: every input), so that a use of the
     # output's shape alone reads none of them
     fresh: bool = False  # the result is a new array or number, sharing memory with no input
+    itself: bool = False  # the result is input 0's array itself, or a new array (np.asarray,
+    # an update's value: `symgrad.rules.updates`): it is owned where input 0 is
     inline: bool = False  # emitted where it is used, never named (a shape, a tuple of names)
     numeric_helper: bool = False  # its helper is numeric code that cannot run on SymPy
     # symbols (a series, math per entry, an SVD): symbolic proofs run its `sympy` form (entry
