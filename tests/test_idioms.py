@@ -48,8 +48,25 @@ def lse_other_column(z, w):  # m[:, 1] is not the shift of the sum: its gradient
     return np.sum(w[:, 0] * (m2[:, 1] + np.log(np.sum(np.exp(z - m), axis=1))))
 
 
+def lse_rows_unkept(z, w):  # without keepdims, m lines up with z's columns: not a shift per row
+    m = np.max(z, axis=1)
+    return np.sum(w[:, 0] * (m + np.log(np.sum(np.exp(z - m), axis=1))))
+
+
+def softmax_rows_unkept(z, w):
+    m = np.max(z, axis=1)
+    e = np.exp(z - m)
+    return np.sum(e / np.sum(e, axis=1) * w)
+
+
+def lse_columns_unkept(z, w):  # axis 0, the leading one: m lines up with z's columns, a shift
+    m = np.max(z, axis=0)
+    return np.sum(w[0] * (m + np.log(np.sum(np.exp(z - m), axis=0))))
+
+
 RNG = np.random.default_rng(0)
 Z, W = RNG.standard_normal((4, 5)), RNG.standard_normal((4, 5))
+SQUARE, SQUARE_W = RNG.standard_normal((4, 4)), RNG.standard_normal((4, 4))
 CASES = [
     (cross_entropy, (Z, np.eye(5)[[0, 2, 1, 4]]), True),
     (softmax_weighted, (Z, W), True),
@@ -58,6 +75,9 @@ CASES = [
     (lse_rows_indexed, (Z, W), True),
     (lse_columns_squeezed, (Z, W), True),
     (lse_other_column, (Z, W), False),
+    (lse_rows_unkept, (SQUARE, SQUARE_W), False),
+    (softmax_rows_unkept, (SQUARE, SQUARE_W), False),
+    (lse_columns_unkept, (Z, W), True),
 ]
 
 

@@ -6,7 +6,9 @@ Contract: `stop_shifts(graph)` finds the max shift that users write for numerica
 kept axes dropped: `m[:, 0] + np.log(np.sum(np.exp(z - m), axis=1))`, `np.squeeze(m, axis) +
 ...`) or a softmax
 `np.exp(z - m) / np.sum(np.exp(z - m), axis, keepdims=True)`. Either value is the same for any
-shift m, so its derivative with respect to m is exactly zero; the chain rule would compute it
+shift m that is one number per slice summed (m keeps the reduced axes, or they are z's leading
+axes: `np.max(z, axis=1)` without keepdims lines up with z's columns, not its rows), so its
+derivative with respect to m is exactly zero; the chain rule would compute it
 anyway (the gradient of `max` and two cancelling terms, five passes over z). Those uses of m
 become `stop_gradient(m)`: the code computes the same values, and no cotangent or tangent flows
 into m from them. Uses of m elsewhere are left as they are.
@@ -92,7 +94,20 @@ def _shifted_sum(graph: Graph, total: int, m: int | None) -> bool:
     if mx.op == "stop_gradient":
         mx = graph[mx.inputs[0]]
     reduced = graph[total].attrs
-    return mx.op == "max" and all(mx.attrs.get(a) == reduced.get(a) for a in ("axis", "keepdims"))
+    same = all(mx.attrs.get(a) == reduced.get(a) for a in ("axis", "keepdims"))
+    return mx.op == "max" and same and _constant_along_sums(mx.attrs)
+
+
+def _constant_along_sums(attrs: dict) -> bool:
+    """Whether `z - m`, m = max(z, axis, keepdims), shifts each slice the sum adds up by one
+    number: m keeps the reduced axes (keepdims), or has none (axis None), or they are z's
+    leading axes, m's axes then lining up with z's last ones. (`np.max(z, axis=1)` of a square
+    z without keepdims lines up with z's columns, `z - m` shifting each row by every m[j].)"""
+    axis = attrs.get("axis")
+    if attrs.get("keepdims") or axis is None:
+        return True
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return all(type(a) is int for a in axes) and sorted(axes) == list(range(len(axes)))
 
 
 def _squeezed(graph: Graph, m: int, total: int) -> int | None:
