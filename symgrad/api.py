@@ -73,14 +73,31 @@ _CACHE: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary(
 _SIGNATURES: "weakref.WeakKeyDictionary[Callable, tuple]" = weakref.WeakKeyDictionary()
 
 
+def defaults_of(fn: Callable) -> tuple:
+    """fn's defaults as they are now: `__defaults__` (a tuple), and the items of
+    `__kwdefaults__` (a dict, which `f.__kwdefaults__["c"] = 5.0` changes in place)."""
+    kw = getattr(fn, "__kwdefaults__", None)
+    return (getattr(fn, "__defaults__", None), None if kw is None else tuple(kw.items()))
+
+
+def same_defaults(known: tuple, now: tuple) -> bool:
+    """Whether two `defaults_of` hold the same objects."""
+    if known[0] is not now[0] or (known[1] is None) != (now[1] is None):
+        return False
+    pairs = zip(known[1] or (), now[1] or ())
+    return len(known[1] or ()) == len(now[1] or ()) and all(
+        k == j and v is w for (k, v), (j, w) in pairs
+    )
+
+
 def signature(fn: Callable) -> inspect.Signature:
     """`inspect.signature(fn)`, worked out once per function and its defaults (a call binds
     its arguments with it, and working it out costs more than a small gradient's whole call);
-    new defaults (`f.__defaults__ = ...`) give a new one."""
-    defaults = (getattr(fn, "__defaults__", None), getattr(fn, "__kwdefaults__", None))
+    new defaults (`f.__defaults__ = ...`, `f.__kwdefaults__["c"] = ...`) give a new one."""
+    defaults = defaults_of(fn)
     try:
         known, sig = _SIGNATURES[fn]
-        if known[0] is defaults[0] and known[1] is defaults[1]:
+        if same_defaults(known, defaults):
             return sig
     except (KeyError, TypeError):
         pass
@@ -113,7 +130,7 @@ class _Artifact:
     shape_ints: tuple[int, ...] | None = None  # the int params a specialisation keys on by value
     backend: str = "numpy"  # "numba": a specialisation's elementwise work as compiled loops
     recompute: bool = False  # a specialisation's loops tape what they carry, not their residuals
-    defaults: tuple = (None, None)  # the function's __defaults__, __kwdefaults__ when compiled
+    defaults: tuple = (None, None)  # the function's defaults when compiled (`defaults_of`)
     fallback: Callable[[], "_Artifact"] | None = None  # the same without compiled loops
     typed: Callable[[list, str, bool], str] | None = None  # (Avals, signature, loops) -> the
     # specialised module's source, for a module of several graphs (a Jacobian's: `_typed_jacobian`)
@@ -275,11 +292,18 @@ def _shape(aval) -> Any:
     return aval.shape if isinstance(aval, Aval) else None
 
 
-def inlined(artifact: _Artifact, arguments: list, result: Callable[[list], Any]) -> Inline:
-    """The artifact's graph as a caller splices it in (nested AD, `symgrad.frontend.nested`):
-    a copy whose nodes count as forward nodes, bound to `arguments`."""
+def inlined(
+    artifact: _Artifact, fn: Callable, arguments: list, result: Callable[[list], Any]
+) -> Inline:
+    """The artifact's graph, of a transformation of fn, as a caller splices it in (nested AD,
+    `symgrad.frontend.nested`): a copy whose nodes count as forward nodes, bound to
+    `arguments`, which fn's defaults filled in: the caller reads them too."""
     graph = copy.deepcopy(artifact.graph).as_forward()
-    return Inline(graph, arguments, artifact.reads, result)
+    reads, root = Reads(), user_function(fn)
+    reads.extend(artifact.reads)
+    for attr in ("__defaults__", "__kwdefaults__"):
+        reads.note(root, attr, getattr(root, attr, None))
+    return Inline(graph, arguments, reads, result)
 
 
 @_compiling
@@ -508,8 +532,8 @@ def _compile(
     # the function's defaults, which the emitted function's signature holds (not in `reads`:
     # a cached call passes the module every argument, so only a new module reads them)
     root = user_function(fn)
-    defaults = (getattr(root, "__defaults__", None), getattr(root, "__kwdefaults__", None))
-    if cached is None or not cached.reads.fresh() or not _same_defaults(cached, defaults):
+    defaults = defaults_of(root)
+    if cached is None or not cached.reads.fresh() or not same_defaults(cached.defaults, defaults):
         if kind in JACOBIANS:
             cached = _jacobian(fn, argnums, kind, single, dict(trees))
         else:
@@ -526,11 +550,6 @@ def _compile(
                 stacklevel=3,
             )
     return cached
-
-
-def _same_defaults(artifact: _Artifact, defaults: tuple) -> bool:
-    """Whether the function's defaults are the objects they were when it was compiled."""
-    return all(a is b for a, b in zip(artifact.defaults, defaults))
 
 
 def _single_output(fwd: Graph, kind: str) -> None:
@@ -1199,7 +1218,7 @@ class Compiled:
             value, grads = (outs[0], outs[1:]) if self.kind == "value_and_grad" else (None, outs)
             return self._shaped(value, None, grads)
 
-        return inlined(self._artifact, values, result)
+        return inlined(self._artifact, self.fn, values, result)
 
     def __repr__(self) -> str:
         return f"<symgrad {self._describe()}>"

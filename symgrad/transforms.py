@@ -215,7 +215,7 @@ def _jvp_inline(args: tuple, kwargs: dict) -> Inline:
     nums = tuple(k for k, t in enumerate(tangents) if t is not None)
     arguments = _bind(fun, primals, {}) + [tangents[k] for k in nums]
     artifact = Compiled(fun, nums, "jvp")._artifact
-    return inlined(artifact, arguments, lambda o: _outputs(tuple(o), artifact.out))
+    return inlined(artifact, fun, arguments, lambda o: _outputs(tuple(o), artifact.out))
 
 
 jvp.symgrad_inline = _jvp_inline  # type: ignore[attr-defined]

@@ -265,6 +265,42 @@ def test_what_hides_a_builtin_an_id_freed_and_defaults_make_it_stale(make_fn):
     assert np.allclose(g(v), 5.0) and "s=5.0" in symgrad.emit_module(mod.scaled)
 
 
+def test_keyword_only_defaults_changed_in_place(make_fn):
+    """`f.__kwdefaults__["c"] = 5.0` changes the dict Python reads in place: every
+    transformation of f, and a function calling grad(f), follows it (they kept c = 2.0)."""
+    mod = make_fn(
+        """
+        def f(x, *, c=2.0):
+            return np.sum(c * x ** 2)
+
+        def head(x, *, n=2):
+            return np.sum(x[:n] ** 2)
+        """
+    )
+    v = np.array([0.5, -1.5, 2.0])
+    grad_f = symgrad.grad(mod.f)
+    outer = make_fn(
+        f"""
+        import {mod.__name__} as m
+
+        def outer(x):
+            return np.sum(m.G(x) * x)
+        """
+    )
+    mod.G = grad_f
+    g, j, nested = symgrad.grad(mod.f), symgrad.jit(mod.f), symgrad.grad(outer.outer)
+    assert np.allclose(g(v), 4 * v) and np.isclose(j(v), mod.f(v))
+    assert np.allclose(nested(v), 8 * v)  # d/dx sum(2c x²)
+    mod.f.__kwdefaults__["c"] = 5.0
+    assert np.allclose(g(v), 10 * v) and np.isclose(j(v), mod.f(v))
+    assert np.allclose(symgrad.grad(mod.f)(v), 10 * v)
+    assert np.allclose(nested(v), 20 * v)
+    lengths = symgrad.grad(mod.head)
+    assert np.allclose(lengths(v), [1.0, -3.0, 0.0])
+    mod.head.__kwdefaults__["n"] = 3
+    assert np.allclose(lengths(v), 2 * v)
+
+
 def test_static_leaves_of_another_type_are_another_module():
     # {"i": 1} and {"i": True} were one module (1 == True): x[True] is every entry
     def pick(p, x):
