@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import symgrad
+from tests.conftest import BACKENDS
 
 SOURCE = """
 def rows_squared(X):
@@ -386,6 +387,33 @@ def test_a_while_loop_that_runs_no_step_fills_nothing(make_fn):
         for backend in ("numpy", "numba"):
             assert symgrad.jit(m.f, backend=backend)(x) == pytest.approx(m.f(x))
             symgrad.check_grads(m.f, (x,), backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_for_loop_that_runs_no_step_fills_nothing(make_fn, backend):
+    # a list of numbers a loop of len(x) - 1 steps fills, for a one-entry x: np.stack of the
+    # empty list raised ValueError in the module (a row of a vector is a NumPy number)
+    m = make_fn(
+        """
+        def comprehension(x):
+            xs = [x[i] * x[i + 1] for i in range(len(x) - 1)]
+            return sum(xs) + np.sum(x ** 2)
+
+        def walked(x):
+            xs = []
+            for i in range(len(x) - 1):
+                xs.append(x[i] * x[i + 1])
+            s = 0.0
+            for v in xs:
+                s = s + v
+            return s + np.sum(x ** 2)
+        """
+    )
+    for f in (m.comprehension, m.walked):
+        for x in (np.array([0.7]), np.array([0.7, -1.2, 0.4])):
+            value, _ = symgrad.value_and_grad(f, backend=backend)(x)
+            assert value == pytest.approx(f(x))
+            symgrad.check_grads(f, (x,), modes=("rev", "fwd"), backend=backend)
 
 
 def heads_joined(X, W):

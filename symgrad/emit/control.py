@@ -35,7 +35,7 @@ from symgrad.emit.compiled import (
 )
 from symgrad.emit.outer_sums import OuterSums
 from symgrad.emit.scatter import chains, into, into_carried
-from symgrad.ir.avals import ARRAY, PYTHON, Aval, float64_number
+from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, float64_number
 from symgrad.ir.index import Dyn
 from symgrad.ir.names import fresh
 from symgrad.ir.structured import Cond, Loop, LoopVjp
@@ -275,15 +275,18 @@ class _Lists:
         return []
 
     def end(self) -> list[str]:
-        """The stacks, of none of a known row's shape where the loop ran no step (a list that
-        held items before it, `xs = [x0]`, is its rows then: `symgrad.frontend.loops`)."""
+        """The stacks, of none of a known row's rank and dtype where the loop ran no step (a
+        list that held items before it, `xs = [x0]`, is its rows then: `symgrad.frontend.loops`);
+        a length that the steps decide is 0 then."""
         lines = []
         for s, n, aval in zip(self.stacked, self.lists, self.avals):
             if s is None:
                 continue
             stack = f"np.stack({n})"
-            if isinstance(aval, Aval) and aval.known and aval.kind in (ARRAY, PYTHON):
-                empty = f"np.empty({(0, *aval.shape)!r}, {dtype_name(aval.dtype)})"
+            ranked = isinstance(aval, Aval) and aval.shape is not None and aval.dtype is not None
+            if ranked and aval.kind in (ARRAY, SCALAR, PYTHON):  # (a length that steps decide:
+                shape = tuple(0 if d is None else d for d in aval.shape)  # none, of no step)
+                empty = f"np.empty({(0, *shape)!r}, {dtype_name(aval.dtype)})"
                 stack = f"{stack} if {n} else {empty}"
             lines.append(f"{s} = {stack}")
         return lines
