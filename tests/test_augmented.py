@@ -49,6 +49,15 @@ def number_total(x):
     return t * np.sum(x)
 
 
+def aliased(x):
+    y = np.zeros(len(x))
+    y += x
+    w = y
+    w *= 2.0
+    y[0] = 0.0
+    return np.sum(w * x)
+
+
 def mapped(x):
     s = np.zeros(3)
     s += x * x
@@ -83,6 +92,15 @@ def test_a_zero_d_total_stays_an_array(mod, backend):
     jitted = symgrad.jit(f, backend=backend)
     np.testing.assert_allclose(jitted(X), f(X), rtol=1e-12)
     assert "_updated" not in jitted.source  # (np.asarray: specialised)
+    symgrad.check_grads(f, (X,), modes=("rev", "fwd"), backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_names_sharing_an_updated_array_see_each_update(mod, backend):
+    """`w = y; w *= 2.0; y[0] = 0.0` after `y += x`: one array (it was refused once, the
+    update's value not read as the array the function made)."""
+    f = mod.aliased
+    np.testing.assert_allclose(symgrad.jit(f, backend=backend)(X), f(X), rtol=1e-12)
     symgrad.check_grads(f, (X,), modes=("rev", "fwd"), backend=backend)
 
 

@@ -787,7 +787,7 @@ def array_kind(graph: Graph, nid: int, memory: Memory) -> str | None:
         return "axes"
     if rule.ndarray is not None:
         return "array"
-    if rule.shape == "elementwise" and any(
+    if (rule.shape == "elementwise" or rule.itself) and any(
         array_kind(graph, i, memory) == "axes" for i in node.inputs
     ):
         return "axes"

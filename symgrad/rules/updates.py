@@ -74,8 +74,7 @@ defrule(
     jvp=LINEAR,
     shape_reads=(1,),
     value_feeds=(0,),
-    view=True,
-    itself=True,
+    itself=True,  # (no view: no name holds a op w, nor another node, at lowering)
     aval=_aval,
     specialise=_as_is,
     batch={"v": ("_updated_batched", {})},
