@@ -345,6 +345,13 @@ def read_while_filled(x0):
     for t in range(3):
         xs.append(xs[-1] * 2.0)
     return np.sum(np.stack(xs))
+
+def appended_after_the_loop(x0):
+    xs = []
+    for t in range(3):
+        xs.append(x0 * t)
+    xs.append(x0 ** 2)
+    return np.sum(np.stack(xs))
 """
 
 
@@ -366,7 +373,8 @@ def test_a_loop_fills_a_list_holding_items_before_it(make_fn, backend):
         ("start_changed_in_the_loop", "the list xs holds it"),
         ("start_changed_after_the_loop", "the list xs holds it"),
         ("read_while_filled", "xs is the list this loop fills"),
-    ],
+        ("appended_after_the_loop", r"xs.append after the loop that filled xs"),  # (it named
+    ],  # the frontend's own object: "Stacked(value=Value(5), ...) has no attribute 'append'")
 )
 def test_what_a_list_filled_after_its_first_items_refuses(make_fn, name, match):
     # Python's list holds x itself, which the change in place reaches: the stack of the items

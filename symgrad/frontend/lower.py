@@ -607,6 +607,16 @@ class _Lowerer:
             return getattr(base, e.attr)  # a string's method (`"W{}".format(i)`, a key's)
         if is_const(base) or isinstance(base, (tuple, list)):
             raise self.error(e, f"attribute .{e.attr} of a constant is not supported")
+        if isinstance(base, Stacked):  # (`out.append(...)` after the loop that filled out)
+            raise self.error(
+                e,
+                f"{base.name}.{e.attr} after the loop that filled {base.name}: symgrad reads "
+                f"the list a loop filled as the array of its items (np.stack({base.name})), "
+                "which a loop fills alone",
+                f"Append inside the loop, or join after it: np.concatenate([np.stack("
+                f"{base.name}), row[None]]).",
+                cls=UnsupportedSyntaxError,
+            )
         try:
             value = getattr(base, e.attr)
         except AttributeError:
