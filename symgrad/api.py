@@ -93,8 +93,9 @@ def same_defaults(known: tuple, now: tuple) -> bool:
 def signature(fn: Callable) -> inspect.Signature:
     """`inspect.signature(fn)`, worked out once per function and its defaults (a call binds
     its arguments with it, and working it out costs more than a small gradient's whole call);
-    new defaults (`f.__defaults__ = ...`, `f.__kwdefaults__["c"] = ...`) give a new one."""
-    defaults = defaults_of(fn)
+    new defaults (`f.__defaults__ = ...`, `f.__kwdefaults__["c"] = ...`) give a new one, of
+    the function a transformation transforms too (its signature is that function's)."""
+    defaults = defaults_of(user_function(fn))
     try:
         known, sig = _SIGNATURES[fn]
         if same_defaults(known, defaults):

@@ -289,10 +289,13 @@ def test_keyword_only_defaults_changed_in_place(make_fn):
     )
     mod.G = grad_f
     g, j, nested = symgrad.grad(mod.f), symgrad.jit(mod.f), symgrad.grad(outer.outer)
+    h = symgrad.hessian(mod.f)  # (jacfwd of a grad: the grad's signature is f's)
     assert np.allclose(g(v), 4 * v) and np.isclose(j(v), mod.f(v))
     assert np.allclose(nested(v), 8 * v)  # d/dx sum(2c x²)
+    assert np.allclose(h(v), 4 * np.eye(3))
     mod.f.__kwdefaults__["c"] = 5.0
     assert np.allclose(g(v), 10 * v) and np.isclose(j(v), mod.f(v))
+    assert np.allclose(h(v), 10 * np.eye(3))
     assert np.allclose(symgrad.grad(mod.f)(v), 10 * v)
     assert np.allclose(nested(v), 20 * v)
     lengths = symgrad.grad(mod.head)
