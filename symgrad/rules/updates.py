@@ -8,45 +8,33 @@ more axes, raises), a's dtype (cast by the 'same_kind' rule: a float32 total sta
 int one refuses a float) and stays an ndarray (a 0-d array stays one, where `a + w` is a NumPy
 number). For a number (a Python or NumPy scalar), `a op= w` is `a = a op w`. Specialised code
 drops the node where the Avals show that `a op w` already is what the update leaves (the same
-shape and dtype, an ndarray, or `a` a number); a shape they show to differ is refused then.
+shape and dtype, an ndarray, or `a` a number); what a cannot hold raises when it runs, as in NumPy.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from symgrad.errors import SymgradError
 from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval
 from symgrad.rules import runtime
-from symgrad.rules.build import location, ops
+from symgrad.rules.build import ops
 from symgrad.rules.table import LINEAR, call, defrule
 
 
 def _aval(ins: dict, attrs: dict) -> Aval | None:
-    """a's shape and dtype for an ndarray a, v's Aval for a number; a shape of v the Avals show
-    to differ from a's is NumPy's ValueError, refused when compiling."""
+    """a's shape and dtype for an ndarray a, v's Aval for a number; None where v's shape or
+    dtype is one a cannot hold (a loop's first step may see a number there, which its fixed
+    point joins with the array it becomes): the helper decides when it runs, raising as
+    NumPy raises."""
     v, a = ins["v"], ins["a"]
     if a is None or a.kind is None:
         return None
     if a.kind in (SCALAR, PYTHON):
         return v
-    known = v is not None and v.shape is not None and a.shape is not None
-    if known and None not in v.shape + a.shape and v.shape != a.shape:
-        raise SymgradError(
-            f"{attrs['what']} makes a value of shape {v.shape}, which the array it updates in "
-            f"place, of shape {a.shape}, cannot hold (NumPy raises: non-broadcastable output)",
-            location(),
-            hint="Write the new value to a new name (a = a + w: an array of the larger shape).",
-        )
-    if v is not None and v.dtype is not None and a.dtype is not None:
-        if not np.can_cast(v.dtype, a.dtype, "same_kind"):
-            raise SymgradError(
-                f"{attrs['what']} makes a value of dtype {v.dtype}, which the array it updates "
-                f"in place, of dtype {a.dtype}, cannot hold (NumPy raises: the 'same_kind' rule)",
-                location(),
-                hint=f"Make the array of dtype {v.dtype} where it is created, or write the new "
-                "value to a new name.",
-            )
+    if v is None or v.shape is None or a.shape is None or v.shape != a.shape:
+        return None
+    if v.dtype is None or a.dtype is None or not np.can_cast(v.dtype, a.dtype, "same_kind"):
+        return None
     return Aval(a.shape, a.dtype, ARRAY)
 
 
@@ -59,6 +47,8 @@ def _as_is(ins: dict):
         return lambda v, a: v
     if not (v.known and a.known and v.shape == a.shape):
         return None
+    if not np.can_cast(v.dtype, a.dtype, "same_kind"):
+        return None  # (the helper raises, as NumPy does)
     if v.dtype != a.dtype:  # (a float32 total: the sum cast back, as NumPy's update casts it)
         dtype = a.dtype.type  # (spelt np.float32)
         return lambda v, a: ops.astype(v, dtype)
