@@ -133,6 +133,8 @@ def test_the_module_for_any_shapes_checks_when_it_runs(mod, tmp_path):
 def test_batched_updates_map_each_row(mod):
     """vmap and jacfwd batch `_updated` (a trailing axis on the value, or on both)."""
     xs = np.random.default_rng(0).normal(size=(4, 3))
-    np.testing.assert_allclose(symgrad.vmap(mod.mapped)(xs), [mod.mapped(x) for x in xs])
+    mapped = symgrad.vmap(mod.mapped)
+    np.testing.assert_allclose(mapped(xs), [mod.mapped(x) for x in xs])
+    assert mapped.batched  # (one run for the batch: `s *= 2.0` of the mapped s as well)
     np.testing.assert_allclose(symgrad.jacfwd(mod.mapped)(X), np.diag(4 * X), rtol=1e-12)
     np.testing.assert_allclose(symgrad.jacrev(mod.mapped)(X), np.diag(4 * X), rtol=1e-12)

@@ -63,8 +63,8 @@ def plan(graph: Graph, seeds: list[int]) -> list | None:
             steps.append(_call(node.id, fn, {**kwargs, "batched": tuple(hits)}))
         elif rule.shape == "elementwise":
             steps.append(_elementwise(node.id, [p for p in range(len(names)) if p not in hits]))
-        elif len(hits) == 1 and names[hits[0]] in rule.batch:
-            fn, kwargs = rule.batch[names[hits[0]]]
+        elif _batched_names(names, hits) in rule.batch:
+            fn, kwargs = rule.batch[_batched_names(names, hits)]
             steps.append(_call(node.id, fn, kwargs))
         elif len(hits) == 1 and getattr(rule.emit, "calls", None):
             steps.append(_call(node.id, "_per_column", {}, of=rule.emit.calls, column=hits[0]))
@@ -72,6 +72,11 @@ def plan(graph: Graph, seeds: list[int]) -> list | None:
             return None
         batched.add(node.id)
     return steps
+
+
+def _batched_names(names: list[str], hits: list[int]):
+    """The key of `Rule.batch` for these batched inputs: a name, or a tuple of names."""
+    return names[hits[0]] if len(hits) == 1 else tuple(names[p] for p in hits)
 
 
 def _rewire(graph: Graph, nid: int, pos: int, new: int) -> None:

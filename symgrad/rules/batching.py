@@ -81,12 +81,12 @@ def _fit_batched(ct, x):
     return np.array(np.broadcast_to(ct, np.shape(x) + np.shape(ct)[-1:]), dtype=dtype)
 
 
-def _updated_batched(v, a, what=""):
-    """_updated of each column of v (a trailing batch axis) for a, which has one too where it
-    has v's rank (`a op w` never has fewer axes than a)."""
+def _updated_batched(v, a, what="", both=False):
+    """_updated of each column of v (a trailing batch axis) for a, batched too where `both`
+    (`x += ...` of a mapped x)."""
     if not isinstance(a, np.ndarray):
         return v
-    shape = np.shape(v) if np.ndim(a) == np.ndim(v) else np.shape(v)[:-1]
+    shape = np.shape(v) if both else np.shape(v)[:-1]
     if shape != a.shape:
         raise ValueError(
             f"symgrad: {what} makes a value of shape {shape}, which the array it updates in "

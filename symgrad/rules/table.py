@@ -121,7 +121,8 @@ class Rule:
     structured: bool = False  # control flow owning sub-graphs; passes handle it themselves
     batch: dict = field(default_factory=dict)  # per parameter, the function of
     # `symgrad.rules.batching` computing the rule on that input with a trailing batch axis, and
-    # its keywords: {"a": ("_sum_batched", {})}; a list parameter's gets `batched=` the positions
+    # its keywords: {"a": ("_sum_batched", {})}; for parameters batched together, keyed by the
+    # tuple of their names ({("v", "a"): ...}); a list parameter's gets `batched=` the positions
     # of its batched entries (`symgrad.passes.batch`)
     custom: bool = False  # carries a user's custom_vjp or custom_jvp rule (symgrad.rules.custom)
     aval: Callable | None = None  # shape rule: (input Avals by parameter, attrs) -> Aval | None,

@@ -39,18 +39,15 @@ def _aval(ins: dict, attrs: dict) -> Aval | None:
 
 
 def _as_is(ins: dict):
-    """v itself where the Avals show the update leaves it as it is."""
+    """v itself where the Avals show the update leaves it as it is (`_aval`'s cases)."""
     v, a = ins["v"], ins["a"]
-    if v is None or a is None or a.kind is None:
-        return None
-    if a.kind in (SCALAR, PYTHON):
+    if v is not None and a is not None and a.kind in (SCALAR, PYTHON):
         return lambda v, a: v
-    if not (v.known and a.known and v.shape == a.shape):
-        return None
-    if not np.can_cast(v.dtype, a.dtype, "same_kind"):
-        return None  # (the helper raises, as NumPy does)
-    if v.dtype != a.dtype:  # (a float32 total: the sum cast back, as NumPy's update casts it)
-        dtype = a.dtype.type  # (spelt np.float32)
+    held = _aval(ins, {})
+    if held is None or not (held.known and v.known):
+        return None  # (what a cannot hold: the helper raises, as NumPy does)
+    if v.dtype != held.dtype:  # (a float32 total: the sum cast back, as NumPy's update casts it)
+        dtype = held.dtype.type  # (spelt np.float32)
         return lambda v, a: ops.astype(v, dtype)
     return (lambda v, a: v) if v.kind == ARRAY else lambda v, a: ops.asarray(v)  # (of a 0-d a)
 
@@ -67,7 +64,7 @@ defrule(
     itself=True,  # (no view: no name holds a op w, nor another node, at lowering)
     aval=_aval,
     specialise=_as_is,
-    batch={"v": ("_updated_batched", {})},
+    batch={"v": ("_updated_batched", {}), ("v", "a"): ("_updated_batched", {"both": True})},
     examples=("_updated(v, a) | v: 3x4, a: 3x4 const",),
     math="v: the value itself, in a's shape and dtype where a is an ndarray (`a += w`)",
 )
