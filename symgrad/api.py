@@ -77,16 +77,17 @@ def defaults_of(fn: Callable) -> tuple:
     """fn's defaults as they are now: `__defaults__` (a tuple), and the items of
     `__kwdefaults__` (a dict, which `f.__kwdefaults__["c"] = 5.0` changes in place)."""
     kw = getattr(fn, "__kwdefaults__", None)
-    return (getattr(fn, "__defaults__", None), None if kw is None else tuple(kw.items()))
+    return (getattr(fn, "__defaults__", None), tuple(kw.items()) if kw else ())
 
 
 def same_defaults(known: tuple, now: tuple) -> bool:
     """Whether two `defaults_of` hold the same objects."""
-    if known[0] is not now[0] or (known[1] is None) != (now[1] is None):
-        return False
-    pairs = zip(known[1] or (), now[1] or ())
-    return len(known[1] or ()) == len(now[1] or ()) and all(
-        k == j and v is w for (k, v), (j, w) in pairs
+    (args, kw), (args_now, kw_now) = known, now
+    pairs = zip(kw, kw_now)
+    return (
+        args is args_now
+        and len(kw) == len(kw_now)
+        and all(k == j and v is w for (k, v), (j, w) in pairs)
     )
 
 
@@ -131,7 +132,7 @@ class _Artifact:
     shape_ints: tuple[int, ...] | None = None  # the int params a specialisation keys on by value
     backend: str = "numpy"  # "numba": a specialisation's elementwise work as compiled loops
     recompute: bool = False  # a specialisation's loops tape what they carry, not their residuals
-    defaults: tuple = (None, None)  # the function's defaults when compiled (`defaults_of`)
+    defaults: tuple = (None, ())  # the function's defaults when compiled (`defaults_of`)
     fallback: Callable[[], "_Artifact"] | None = None  # the same without compiled loops
     typed: Callable[[list, str, bool], str] | None = None  # (Avals, signature, loops) -> the
     # specialised module's source, for a module of several graphs (a Jacobian's: `_typed_jacobian`)

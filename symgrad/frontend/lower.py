@@ -433,9 +433,9 @@ class _Lowerer:
         value = self.binop(s.op, old, self.expr(s.value), s, augmented=True)
         name = s.target.id if isinstance(s.target, ast.Name) else None
         if name is not None and isinstance(old, Value) and isinstance(value, Value):
-            what = f"`{name} {aliases.AUG_SPELLING[type(s.op)]}= ...`"  # a's shape and dtype
-            value = self.call_rule("updated", (value, old), {"what": what}, s)  # (an ndarray's)
-            if aliases.augmented(self, old, value, s, name, aliases.AUG_SPELLING[type(s.op)]):
+            op = aliases.AUG_SPELLING[type(s.op)]  # a's shape and dtype, where an ndarray's:
+            value = self.call_rule("updated", (value, old), {"what": f"`{name} {op}= ...`"}, s)
+            if aliases.augmented(self, old, value, s, name, op):
                 return
         self.bind(s.target, value, first, s)
 
