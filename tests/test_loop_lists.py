@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import symgrad
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, load_module
 
 SOURCE = """
 def rows_squared(X):
@@ -422,6 +422,27 @@ def test_a_for_loop_that_runs_no_step_fills_nothing(make_fn, backend):
             value, _ = symgrad.value_and_grad(f, backend=backend)(x)
             assert value == pytest.approx(f(x))
             symgrad.check_grads(f, (x,), modes=("rev", "fwd"), backend=backend)
+
+
+def test_a_module_for_any_shapes_stacks_the_rows_of_no_step(make_fn, tmp_path):
+    # the shape-polymorphic module (emit_module, .save) knows no row's shape: np.stack of the
+    # loop's empty list raised ValueError where the function itself runs fine
+    m = make_fn(
+        """
+        def f(x, n):
+            hs = []
+            h = x
+            for t in range(n):
+                h = np.tanh(h * 0.5 + x)
+                hs.append(h)
+            return np.sum(h) + sum(np.sum(v) for v in hs) + len(hs)
+        """
+    )
+    module = load_module(tmp_path, symgrad.emit_module(m.f))
+    x = np.array([0.3, -0.4, 1.1])
+    for n in (0, 2):
+        assert np.allclose(module.grad_f(x, n), symgrad.grad(m.f)(x, n))
+        symgrad.check_grads(m.f, (x, n), argnums=0)
 
 
 def heads_joined(X, W):
