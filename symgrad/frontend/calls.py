@@ -74,6 +74,11 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return list(out) if callee.__name__ != "get" else out
     if callee is len and len(args) == 1 and isinstance(args[0], (dict, list, tuple)):
         return len(args[0])  # (a container's, or a list's of its layers: known when lowering)
+    if isinstance(callee, type) and issubclass(callee, tuple) and hasattr(callee, "_fields"):
+        try:  # a NamedTuple: a container, as a tuple is
+            return callee(*args, **kwargs)
+        except TypeError as err:
+            raise lw.error(e, f"bad arguments to {callee.__qualname__}: {err}") from None
     if callee is divmod and len(args) == 2 and not kwargs:  # (a // b, a % b)
         return tuple(lw.binop(op(), *args, e) for op in (ast.FloorDiv, ast.Mod))
     if getattr(callee, "__self__", None) is np.add and callee.__name__ == "at":

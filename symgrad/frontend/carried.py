@@ -13,9 +13,11 @@ and is still held.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from symgrad import tree
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend import aliases
 from symgrad.frontend.aliases import BodyEnv
@@ -71,6 +73,12 @@ class Slot:
     names: list[str]
     value: Any
 
+    @property
+    def spelt(self) -> str:
+        """The name of its param and result in the graph: `state_0` for a container's leaf
+        (`state[0]`, `Container`)."""
+        return re.sub(r"\W+", "_", self.names[0]).strip("_")
+
 
 @dataclass
 class Again:
@@ -86,6 +94,83 @@ class Again:
 
     def __bool__(self) -> bool:
         return bool(self.carry or self.apart or self.unbound or self.numbers or self.unowned)
+
+
+@dataclass
+class Container:
+    """A tuple, list or dict of arrays and numbers (`state = (h, c)`) that the body binds anew:
+    carried leaf by leaf, leaf k under the name `leaves[k]` (`state[0]`, which no source can
+    spell), bound beside the container's name while the loop is lowered."""
+
+    treedef: tree.Treedef
+    leaves: list[str]
+    what: str  # its type's name, and length: "tuple of 2"
+
+    def value(self, env) -> Any:
+        """The container of the leaves' values in env."""
+        return tree.unflatten(self.treedef, [env[name] for name in self.leaves])
+
+
+def containers(lw: _Lowerer, names: list[str], skip) -> dict[str, Container]:
+    """The names (of `names`, not in `skip`) holding a container of arrays and numbers, their
+    leaves bound in lw.env under names of their own."""
+    out: dict[str, Container] = {}
+    for name in names:
+        if name in skip or name not in lw.env:
+            continue
+        leaves = _leaves(lw.env[name])
+        if leaves is None:
+            continue
+        values, treedef = leaves
+        paths = ["".join(f"[{k!r}]" for k in p) for p in treedef.paths()]
+        out[name] = Container(treedef, [f"{name}{p}" for p in paths], _what(lw.env[name]))
+        for leaf, value in zip(out[name].leaves, values):
+            lw.env[leaf] = value
+    return out
+
+
+def _leaves(value: Any) -> tuple[list, tree.Treedef] | None:
+    """(leaves, structure) of a tuple, list or dict (nested) of arrays and numbers; else None."""
+    if not isinstance(value, (tuple, list, dict)):
+        return None
+    values, treedef = tree.flatten(value)
+    kinds = {d.kind for d in _nodes(treedef)}
+    if not values or kinds - {"tuple", "list", "dict", "namedtuple"}:
+        return None
+    if all(isinstance(v, (Value, bool)) or is_number(v) for v in values):
+        return values, treedef
+    return None
+
+
+def _nodes(d: tree.Treedef):
+    if not d.leaf:
+        yield d
+        for c in d.children:
+            yield from _nodes(c)
+
+
+def _what(value: Any) -> str:
+    size = f" of {len(value)}" if isinstance(value, (tuple, list, dict)) else ""
+    return f"{type(value).__name__}{size}"
+
+
+def unpack(lw: _Lowerer, s, env, held: dict[str, Container]) -> None:
+    """At the end of the body, each container's leaves bound to its leaves' names (refused
+    where the body bound the name to a container of another structure)."""
+    for name, c in held.items():
+        value = dict.get(env, name)
+        leaves = _leaves(value)
+        if leaves is None or leaves[1].structure() != c.treedef.structure():
+            raise lw.error(
+                s,
+                f"the loop binds {name!r} to a {_what(value)}, where it held a {c.what} before "
+                "it, of arrays and numbers: a container a loop carries keeps its structure "
+                "from one iteration to the next, and holds arrays and numbers",
+                f"Keep {name} a container of the same items in every iteration.",
+                cls=UnsupportedSyntaxError,
+            )
+        for leaf, v in zip(c.leaves, leaves[0]):
+            dict.__setitem__(env, leaf, v)
 
 
 def slots(lw: _Lowerer, s, carried: list[str], again: Again, share: bool) -> list[Slot]:

@@ -142,15 +142,21 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
     carry, or names it carries as one array part ways without changing it."""
     again = carried.Again([], set(), {})
     bound = [n for n in targets if _bound(lw, n)]  # (a target bound before: its message)
+    skip = {*targets, *_appended_names(s.body)}
+    held = carried.containers(lw, assigned_names(s.body), skip)  # `state = (h, c)`
     while True:
-        more = _lower_loop_once(lw, s, op, it, targets, again, bound)
+        more = _lower_loop_once(lw, s, op, it, targets, again, bound, held)
         if not more:
-            return
+            break
         again.carry += [n for n in more.carry if n not in again.carry]
         again.apart |= more.apart
         again.numbers |= more.numbers
         again.unowned |= more.unowned
         again.unbound.update(more.unbound)
+    for name, c in held.items():  # the container of the leaves' values after the loop
+        lw.env[name] = c.value(lw.env)
+        for leaf in c.leaves:
+            dict.pop(lw.env, leaf)
 
 
 def _bound(lw, name: str) -> bool:
@@ -162,11 +168,13 @@ def _bound(lw, name: str) -> bool:
 
 
 def _lower_loop_once(
-    lw, s, op: str, it, targets: list[str], again: carried.Again, bound=()
+    lw, s, op: str, it, targets: list[str], again: carried.Again, bound=(), held=None
 ) -> carried.Again | None:
     loc = lw.src.locate(s)
     stmts, breaks = desugar(s.body)
-    names = assigned_names(s.body)
+    held = held or {}
+    names = [n for n in assigned_names(s.body) if n not in held]
+    names += [leaf for c in held.values() for leaf in c.leaves]
     kept = [  # the names whose values flow from one iteration to the next
         n
         for n in names
@@ -195,11 +203,11 @@ def _lower_loop_once(
                 cls=UnsupportedSyntaxError,
             )
     if op == "while":
-        attrs["cond"] = _condition_graph(lw, s, slots, captured, breaks)
+        attrs["cond"] = _condition_graph(lw, s, slots, captured, breaks, held)
     body = Graph(f"{lw.graph.name}.{op}", lw.graph.file, s.lineno)
     env = BodyEnv(lw, body, [])
     index = Value(body.param(it.index_name, loc)) if it is not None else None
-    params = [env.param(slot.names[0], slot.value, loc) for slot in slots]
+    params = [env.param(slot.spelt, slot.value, loc) for slot in slots]
     for slot, param in zip(slots, params):
         env.bind_group(slot.names, param)
         if isinstance(slot.value, Value):
@@ -210,6 +218,8 @@ def _lower_loop_once(
             body[param.id].attrs["owned"] = False
     for name, unbound in again.unbound.items():
         dict.__setitem__(env, name, unbound)
+    for name, c in held.items():
+        dict.__setitem__(env, name, c.value(env))
     for name, nid in captured:  # the condition's captured values come first, in its order
         env.capture(name, Value(nid))
     appenders = [Appender(name, body) for name in stacked]
@@ -229,6 +239,7 @@ def _lower_loop_once(
     for a in appenders:
         if a.value is None:
             raise lw.error(s, f"the loop body does not always append to {a.name}")
+    carried.unpack(lw, s, env, held)
     more = carried.check_body(lw, s, env, slots, params, again)
     if more:
         return more
@@ -270,7 +281,7 @@ def _lower_loop_once(
     loop = lw.graph.add(op, [*bounds, *operands], attrs, loc)
     items = []
     for k, slot in enumerate(slots):
-        item = Value(lw.graph.add("item", (loop,), {"index": k}, loc, name=slot.names[0]))
+        item = Value(lw.graph.add("item", (loop,), {"index": k}, loc, name=slot.spelt))
         items.append(item)
         if isinstance(slot.value, Value) and lw.memory.was_changed(body, params[k].id, True):
             lw.memory.maybe.add(lw.memory.first(lw.graph, slot.value.id))  # the first iteration's
@@ -355,14 +366,16 @@ def _after_items(lw: _Lowerer, before: Any, filled: Value, s: ast.stmt) -> Value
     return lw.call_rule("concatenate", ([head, filled],), {}, s)
 
 
-def _condition_graph(lw: _Lowerer, s: ast.While, slots, captured, breaks) -> Graph:
+def _condition_graph(lw: _Lowerer, s: ast.While, slots, captured, breaks, held) -> Graph:
     """The graph of a while loop's condition: params the carried values, then what it reads.
     A loop that can break may test a constant true value (`while True:`)."""
     loc = lw.src.locate(s.test)
     graph = Graph(f"{lw.graph.name}.while_cond", lw.graph.file, s.lineno)
     env = BodyEnv(lw, graph, captured)
     for slot in slots:
-        env.bind_group(slot.names, env.param(slot.names[0], slot.value, loc))
+        env.bind_group(slot.names, env.param(slot.spelt, slot.value, loc))
+    for name, c in held.items():
+        dict.__setitem__(env, name, c.value(env))
     test = lw.scope(graph, env).expr(s.test)
     if not isinstance(test, Value):
         if not (breaks and isinstance(test, (bool, int, float)) and test):
