@@ -22,6 +22,7 @@ import numpy as np
 import sympy as sp
 
 from symgrad.rules import RULES, rule_for_callable
+from symgrad.rules.table import CONVENTIONS
 
 _AT: ContextVar["_Point | None"] = ContextVar("symgrad_decide_at", default=None)
 _RELATIONS = {
@@ -360,3 +361,34 @@ _FUNCTIONS = {
     np.std: _std,
     np.clip: _clip,
 }
+
+
+class _Typed:
+    """A NumPy scalar type (np.float64) for code running on SymPy values: called, its rule's
+    form on them (`Rule.symbolic`), where NumPy would take a Python float or int of the value;
+    as a dtype (`np.zeros(n, np.float64)`), the type's."""
+
+    def __init__(self, scalar_type: type, rule):
+        self.dtype = np.dtype(scalar_type)
+        self.scalar_type, self.rule = scalar_type, rule
+
+    def __call__(self, *args, **kwargs):
+        convention = CONVENTIONS.get(id(self.scalar_type))
+        if convention is not None:
+            args, kwargs = convention(*args, **kwargs)
+        return self.rule.symbolic(sp, *args, **kwargs)
+
+
+class _NumPyOnSymbols:
+    """The `np` of code running on SymPy values: NumPy, but its scalar types denoting a rule
+    with a symbolic form (`np.float64(x)`: `Rule.symbolic`) are `_Typed`."""
+
+    def __getattr__(self, name: str):
+        attr = getattr(np, name)
+        rule = rule_for_callable(attr) if isinstance(attr, type) else None
+        if rule is not None and rule.symbolic is not None:
+            return _Typed(attr, rule)
+        return attr
+
+
+NUMPY_ON_SYMBOLS = _NumPyOnSymbols()

@@ -51,7 +51,7 @@ from symgrad.checks.rules_report import (
     RuleCheck,
     RulesReport,
 )
-from symgrad.checks.sym_array import Undecided, decide_at, exact, symarray
+from symgrad.checks.sym_array import NUMPY_ON_SYMBOLS, Undecided, decide_at, exact, symarray
 from symgrad.errors import SymgradError
 from symgrad.rules import RULES
 
@@ -371,13 +371,18 @@ def _float(x):
 
 def _on_symbols(emitted, *args):
     """Call emitted code, or an example's function, on SymPy values: its `float` keeps
-    expressions."""
+    expressions, and so do NumPy's scalar types (`NUMPY_ON_SYMBOLS`)."""
     module = emitted.__globals__
+    numpy = module.get("np")
     module["float"] = _float
+    if numpy is np:
+        module["np"] = NUMPY_ON_SYMBOLS
     try:
         return emitted(*args)
     finally:
         del module["float"]
+        if numpy is np:
+            module["np"] = numpy
 
 
 def _exact_floats(expr):

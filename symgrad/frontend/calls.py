@@ -161,7 +161,7 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     full = f"{module}.{what}" if module and module != "builtins" else what
     raise lw.error(
         e,
-        f"cannot differentiate a call to {full}",
+        f"cannot compile a call to {full}",
         "symgrad knows the NumPy functions in its rule table "
         "(symgrad.rules.RULES) and Python functions defined in source files.",
         cls=UnknownCallableError,

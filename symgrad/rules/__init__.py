@@ -17,6 +17,7 @@ from symgrad.rules import (  # noqa: F401
     nondiff,
     orthogonal,
     reductions,
+    scalar_types,
     shapes,
     sorting,
     special,

@@ -1,0 +1,84 @@
+"""NumPy's scalar types called as functions (`symgrad.rules.scalar_types`): `np.float32(2.0)`,
+`np.float64(x[0])`, `np.float32(a)` of an array. Values, dtypes and types against the function's
+own (`jit`), gradients against central differences; a cast to an integer type passes none."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad
+from tests.conftest import BACKENDS, load_module
+
+SOURCE = """
+def float32_constant(x):
+    return np.sum(np.float32(2.0) * x)
+
+
+def float64_entry(x):
+    c = np.float64(x[0])
+    return c * np.sum(x) + np.float64(3) + np.float64()
+
+
+def float32_array(x):
+    return np.float32(x) ** 2
+
+
+def float32_number(s):
+    return np.float32(s) * 2.5
+
+
+def truncated(x):
+    return np.sum(np.int64(x) * x)
+"""
+
+X = np.array([1.5, -2.25, 3.1])
+
+
+@pytest.fixture(scope="module")
+def m(tmp_path_factory):
+    return load_module(tmp_path_factory.mktemp("scalar_types"), SOURCE)
+
+
+def same(got, want) -> bool:
+    return (
+        type(got) is type(want)
+        and getattr(got, "dtype", None) == getattr(want, "dtype", None)
+        and np.array_equal(got, want)
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("float32_constant", (X,)),
+        ("float64_entry", (X,)),
+        ("float32_array", (X,)),
+        ("float32_array", (X.astype(np.float32),)),
+        ("float32_number", (0.7,)),
+        ("float32_number", (np.float64(0.7),)),
+        ("truncated", (X,)),
+    ],
+)
+def test_jit_gives_what_the_function_gives(m, name, args, backend):
+    f = getattr(m, name)
+    assert same(symgrad.jit(f, backend=backend)(*args), f(*args))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", ["float32_constant", "float64_entry", "truncated"])
+def test_gradients_through_a_scalar_type(m, name, backend):
+    symgrad.check_grads(getattr(m, name), (X,), modes=("rev", "fwd"), backend=backend)
+
+
+def test_a_float32_cast_passes_the_cotangent_in_the_arguments_dtype(m):
+    # d/dx sum(float32(x) ** 2) = 2 float32(x), given back in x's dtype
+    vjp = symgrad.vjp(m.float32_array, X)[1]
+    (got,) = vjp(np.ones(3, np.float32))
+    assert got.dtype == np.float64
+    assert np.allclose(got, 2.0 * X.astype(np.float32))
+
+
+def test_a_cast_to_an_integer_type_passes_nothing(m):
+    assert np.array_equal(symgrad.grad(m.truncated)(X), np.trunc(X))
