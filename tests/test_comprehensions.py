@@ -58,6 +58,21 @@ def lists_of_lists(X):  # a list of the lists an inner comprehension makes: a ma
     return np.sum(np.array(rows[1])) + len(rows) * np.sum(np.stack(rows) ** 2)
 
 
+def read_by_list_tuple_and_sorted(x):  # builtins that read a generator at once
+    v = list(np.sin(x[i]) * x[i] for i in range(3))
+    t = tuple(x[i] ** 2 for i in range(x.shape[0]))
+    s = sorted(x[i] * 2.0 for i in range(x.shape[0]))
+    return v[0] + v[2] * sum(v) + t[1] * len(t) + s[0] + 3.0 * s[-1]
+
+
+def read_by_any_and_all(x):
+    if any(x[i] > 2.0 for i in range(x.shape[0])):
+        return np.sum(x**2)
+    if all(x[i] < 0.0 for i in range(x.shape[0])):
+        return np.sum(x)
+    return np.sum(x**3)
+
+
 def in_a_while_condition(x):
     n = 0
     while sum(1 for j in range(n)) < 3:
@@ -77,6 +92,10 @@ CASES = [
     (names_stay_the_comprehensions_own, (X[2],), (0,)),
     (gmm_constant, (X[3], 3), (0,)),
     (lists_of_lists, (RNG.standard_normal((3, 3)),), (0,)),
+    (read_by_list_tuple_and_sorted, (X[4],), (0,)),
+    (read_by_any_and_all, (np.array([0.5, -1.5, 3.0]),), (0,)),
+    (read_by_any_and_all, (np.array([-0.5, -1.5, -3.0]),), (0,)),
+    (read_by_any_and_all, (np.array([0.5, 1.5, -1.0]),), (0,)),
 ]
 
 

@@ -51,6 +51,7 @@ _BUILTIN_RULES = {abs: "abs", len: "len", int: "int"}
 _FOLDS = {sum: ("sum", "add"), min: ("min", "minimum"), max: ("max", "maximum")}
 DICT_READS = ("keys", "values", "items", "get")  # of a container of parameters
 _ON_STACKED = (np.stack, np.array, np.asarray, np.concatenate, len, sum, min, max)
+_ON_STACKED += (list, tuple, sorted, any, all)
 
 
 def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
@@ -190,11 +191,18 @@ def _in_rule_terms(lw: _Lowerer, rule, callee: Any, args: tuple, kwargs: dict, e
 
 def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -> Any:
     """A call on a list a loop filled: np.stack(xs) (along any axis), np.array(xs),
-    np.concatenate(xs) (along any axis), len(xs), and Python's sum, min and max over its
-    items."""
+    np.concatenate(xs) (along any axis), len(xs), Python's sum, min and max over its
+    items, list(xs) and tuple(xs) (the list), sorted(xs) (its items sorted, np.sort's), and
+    any(xs) and all(xs) (np.any's and np.all's of its items)."""
     rows = args[0].value
     if callee in (np.stack, np.array, np.asarray) and len(args) == 1 and not kwargs:
         return rows
+    if callee in (list, tuple) and len(args) == 1 and not kwargs:
+        return args[0]
+    if callee is sorted and len(args) == 1 and not kwargs:
+        return lw.call_rule("sort", (rows,), {"axis": 0}, e)
+    if callee in (any, all) and len(args) == 1 and not kwargs:
+        return lw.call_rule(callee.__name__, (rows,), {}, e)
     if callee is np.stack and set(kwargs) <= {"axis"} and len(args) <= 2:
         axis = args[1] if len(args) == 2 else kwargs.get("axis", 0)
         if not isinstance(axis, int) or isinstance(axis, bool):
