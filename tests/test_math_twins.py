@@ -67,6 +67,26 @@ def test_round_pow_and_a_logarithms_base(backend):
         assert math.isclose(value, python_builtins(x, y), rel_tol=1e-12)
 
 
+def integral(x):
+    n = x.shape[0]
+    k = math.floor(n / 2) + math.ceil(n / 5) - math.trunc(-1.5) + round(2.5)
+    k = k + int(math.fmod(7.0, 3.0)) + math.factorial(3) - math.comb(4, 2)
+    return np.sum(x[:k]) * math.sqrt(2.0) + math.floor(np.sum(x)) * x[0]
+
+
+def test_integral_math_functions_and_calls_on_constants():
+    # math.floor, math.ceil and math.trunc were refused, and any math function of constants
+    x = np.arange(9.0) * 0.3 + 0.1
+    symgrad.check_grads(integral, (x,))
+    assert symgrad.jit(integral)(x) == integral(x)
+
+
+def test_a_math_function_of_constants_that_raises_says_so(make_fn):
+    m = make_fn("import math\n\ndef f(x):\n    return np.sum(x) * math.log(-1.0)\n")
+    with pytest.raises(symgrad.SymgradError, match="log of these constants raises: math domain"):
+        symgrad.grad(m.f)(np.ones(2))
+
+
 try:
     from scipy import special
 except ImportError:  # SciPy is optional

@@ -5,8 +5,9 @@ lowerer `lw` and returns the call's value. A NumPy callable in the rule table, `
 an ndarray method (a `Method`) becomes a rule application (`np.array` of a list of arrays stacks
 them); `sum`, `min` and `max` fold constants at once and otherwise become `sum`/`add`,
 `min`/`minimum`, `max`/`maximum` nodes; `float` and `int` fold constants (`float(x)` of an array
-is x); `round(x)` is `int(np.round(x))` (`round(x, n)`: `np.round(x, n)`) and `math.log(x, b)`
-is `log(x) / log(b)`; NumPy functions that are compositions of primitives (`np.take`,
+is x), and so do `round` and `math`'s functions; `round(x)` is `int(np.round(x))` (`round(x, n)`:
+`np.round(x, n)`), `math.floor(x)` is `int(np.floor(x))` (`ceil`, `trunc` alike) and
+`math.log(x, b)` is `log(x) / log(b)`; NumPy functions that are compositions of primitives (`np.take`,
 `np.average`, `np.split`) are lowered as such (`symgrad.frontend.composites`); a call returning
 several arrays (`Rule.parts`: `np.linalg.eigh`) gives NumPy's NamedTuple of one node per part;
 `xs.append(v)`, `np.stack(xs)`, `np.array(xs)` and `len(xs)` read a list a loop fills. A Python
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 _BUILTIN_RULES = {abs: "abs", len: "len", int: "int"}
 _FOLDS = {sum: ("sum", "add"), min: ("min", "minimum"), max: ("max", "maximum")}
 DICT_READS = ("keys", "values", "items", "get")  # of a container of parameters
+_TO_INT = {math.floor: "floor", math.ceil: "ceil", math.trunc: "trunc"}  # an int, of NumPy's
 _ON_STACKED = (np.stack, np.array, np.asarray, np.concatenate, len, sum, min, max)
 _ON_STACKED += (list, tuple, sorted, any, all)
 
@@ -93,8 +95,15 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return nested.make(lw, callee, args, kwargs, e)
     if callee in (float, int, str) and len(args) == 1 and not kwargs and is_const(args[0]):
         return callee(args[0])  # (known when lowering: a length, a static loop bound, a key)
+    if _folds(callee) and is_const((*args, *kwargs.values())):  # math.floor(n / 2), round(2.5)
+        try:
+            return callee(*args, **kwargs)
+        except (ArithmeticError, ValueError, TypeError) as err:
+            raise lw.error(e, f"{callee.__name__} of these constants raises: {err}") from None
     if isinstance(getattr(callee, "__self__", None), str) and is_const((*args, *kwargs.values())):
         return callee(*args, **kwargs)  # a string's method on constants (a dict's key)
+    if callee in _TO_INT and len(args) == 1 and not kwargs and not is_const(args):
+        return lw.call_rule("int", (lw.call_rule(_TO_INT[callee], args, {}, e),), {}, e)
     if callee is round and not kwargs and 1 <= len(args) <= 2 and not is_const(args):
         rounded = lw.call_rule("round", args, {}, e)  # (half to even, as Python's)
         return rounded if len(args) == 2 else lw.call_rule("int", (rounded,), {}, e)
@@ -187,6 +196,12 @@ def _in_rule_terms(lw: _Lowerer, rule, callee: Any, args: tuple, kwargs: dict, e
         return rule, args, kwargs
     name, args, kwargs = routed
     return RULES[name], args, kwargs
+
+
+def _folds(callee: Any) -> bool:
+    """Whether a call of this callable on constants is computed when lowering: Python's
+    `math` functions and `round`, which give a number of numbers."""
+    return callee is round or getattr(callee, "__module__", None) == "math"
 
 
 def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -> Any:
