@@ -94,10 +94,10 @@ BAD = {
         symgrad.UnsupportedSyntaxError,
         "holds that array, not a copy",
     ),
-    "list_item": (  # (it said "only arrays the function created can be assigned")
-        "xs = [x, x * 2.0]\n    xs[0] = x * 3.0\n    return np.sum(xs[0])",
+    "tuple_item": (  # (it said "only arrays the function created can be assigned")
+        "xs = (x, x * 2.0)\n    xs[0] = x * 3.0\n    return np.sum(xs[0])",
         symgrad.UnsupportedSyntaxError,
-        "assigning to an item of the list xs",
+        "assigning to an item of the tuple xs",
     ),
     "while_reads_its_list": (  # (it never ended: the test read the list before the loop)
         "ys = []\n    while len(ys) < 4:\n        ys.append(x * 2.0)\n    return np.sum(ys[0])",

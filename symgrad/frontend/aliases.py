@@ -56,6 +56,8 @@ class Memory:
         self.kinds: dict[tuple, str | None] = {}  # a body's params: `array_kind` of its value
         self.records: set[int] = set()  # dataclass instances holding parameters (by id)
         self.appended: dict[tuple, str] = {}  # a loop's result that its list's last item is
+        self.made: dict[int, tuple] = {}  # dicts and lists the function made, by id: (the
+        # container, the graph of the block that made it), which `d[k] = v` may change there
 
     def first(self, graph: Graph, nid: int) -> tuple:
         """The first value of the object `nid` holds (itself unless an update made it)."""

@@ -62,8 +62,7 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
     names, values, joined = _parts([outputs[k] for k in kept], [[e[k] for k in kept] for e in ends])
     values = [[_output(lw, s, name, v) for name, v in zip(names, vals)] for vals in values]
     _finish(lw, pred, s, lowered, names, values)
-    for name, (kind, parts) in reversed(joined.items()):  # a tuple each branch gave: its
-        lw.env[name] = kind(dict.pop(lw.env, part) for part in parts)  # parts', inner first
+    _rejoin(lw, joined)
     for name, value in unbound.items():
         lw.env[name] = value
     for name in bound[0] + bound[1]:
@@ -72,24 +71,53 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
 
 
 def _parts(names: list[str], values: list[list]) -> tuple[list, list, dict]:
-    """Names whose value is a tuple (or list) of as many items in each branch (`return a, b`
-    in both; nested ones too), one output per item (named `<name>[k]`, which no source can
-    spell): the names and each branch's values, and for each tuple's name its type and its
-    parts' names, the outer tuples first."""
+    """Names whose value is a container of one structure in each branch (`return a, b` in
+    both; a tuple or list of as many items, a dict of the same keys, a NamedTuple of one type;
+    nested ones too), one output per item (named `<name>[k]`, which no source can spell): the
+    names and each branch's values, and for each container's name what builds it from its
+    items and its parts' names, the outer containers first."""
     out_names, out_values, joined = [], [[] for _ in values], {}
     todo = [(name, [vals[k] for vals in values]) for k, name in enumerate(names)]
     while todo:
         name, ends = todo.pop(0)
-        kinds = {type(v) for v in ends}
-        if len(kinds) == 1 and kinds <= {tuple, list} and len({len(v) for v in ends}) == 1:
-            parts = [f"{name}[{j}]" for j in range(len(ends[0]))]
-            joined[name] = (kinds.pop(), parts)
-            todo[:0] = [(part, [v[j] for v in ends]) for j, part in enumerate(parts)]
+        keys = _keys(ends)
+        if keys is not None:
+            parts = [f"{name}[{k!r}]" for k in keys]
+            joined[name] = (_builder(ends[0], keys), parts)
+            todo[:0] = [(part, [v[k] for v in ends]) for k, part in zip(keys, parts)]
             continue
         out_names.append(name)
         for vals, v in zip(out_values, ends):
             vals.append(v)
     return out_names, out_values, joined
+
+
+def _keys(ends: list) -> list | None:
+    """The keys (indices) of the items of containers of one structure, one per branch."""
+    kinds = {type(v) for v in ends}
+    if len(kinds) != 1:
+        return None
+    first = ends[0]
+    if isinstance(first, (tuple, list)) and len({len(v) for v in ends}) == 1:
+        return list(range(len(first)))
+    if isinstance(first, dict) and all(v.keys() == first.keys() for v in ends):
+        return list(first)
+    return None
+
+
+def _builder(like: Any, keys: list):
+    """What builds a container like `like` from its items, in the order of `keys`."""
+    if isinstance(like, dict):
+        return lambda items: dict(zip(keys, items))
+    if hasattr(type(like), "_fields"):  # a NamedTuple
+        return lambda items: type(like)(*items)
+    return type(like)
+
+
+def _rejoin(lw: _Lowerer, joined: dict) -> None:
+    """Each container a branch gave, bound again from its parts (inner ones first)."""
+    for name, (build, parts) in reversed(joined.items()):
+        lw.env[name] = build([dict.pop(lw.env, part) for part in parts])
 
 
 def _finish(lw: _Lowerer, pred: Value, s: ast.AST, lowered, names, values) -> None:
@@ -201,14 +229,17 @@ def lower_ifexp(lw: _Lowerer, e: ast.IfExp) -> Any:
     pred = _condition(lw, e.test)
     if not isinstance(pred, Value):
         return lw.expr(e.body if pred else e.orelse)
-    lowered, values = [], []
+    lowered, ends = [], []
     for x in (e.body, e.orelse):
         graph = Graph(f"{lw.graph.name}.if", lw.graph.file, e.lineno)
         env = BodyEnv(lw, graph, [])
         child = lw.scope(graph, env)
-        values.append([_output(lw, e, "the value", child.expr(x))])
+        ends.append([child.expr(x)])
         lowered.append((child, env))
-    _finish(lw, pred, e, lowered, [_VALUE], values)  # bound to a name no source can spell
+    names, values, joined = _parts([_VALUE], ends)  # bound to a name no source can spell
+    values = [[_output(lw, e, name, v) for name, v in zip(names, vals)] for vals in values]
+    _finish(lw, pred, e, lowered, names, values)
+    _rejoin(lw, joined)
     value = dict.pop(lw.env, _VALUE)
     if isinstance(value, Value) and lw.graph[value.id].op == "item":
         lw.graph[lw.graph[value.id].inputs[0]].attrs["expression"] = True  # written as one
@@ -238,9 +269,12 @@ def _output(lw: _Lowerer, where: ast.AST, name: str, value: Any) -> Any:
             cls=UnsupportedSyntaxError,
         )
     what = name.replace(RETURN, "the value returned", 1)  # (`<return>[1]`: a part of it)
-    hint = "Branches may only choose between arrays and numbers, and tuples of them"
-    if isinstance(value, (tuple, list)):  # (of other lengths, or nested)
-        hint += " of one length: give each part a name in both branches and make the "
+    what = what.replace(_VALUE, "the value", 1)
+    hint = (
+        "Branches may only choose between arrays and numbers, and tuples, lists and dicts of them"
+    )
+    if isinstance(value, (tuple, list, dict)):  # (of other lengths or keys)
+        hint += " of one structure: give each part a name in both branches and make the "
         hint += f"{type(value).__name__} after the if"
     raise lw.error(
         where,

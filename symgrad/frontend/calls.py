@@ -7,15 +7,16 @@ them); `sum`, `min` and `max` fold constants at once and otherwise become `sum`/
 `min`/`minimum`, `max`/`maximum` nodes; `float` and `int` fold constants (`float(x)` of an array
 is x), and so do `round` and `math`'s functions; `round(x)` is `int(np.round(x))` (`round(x, n)`:
 `np.round(x, n)`), `math.floor(x)` is `int(np.floor(x))` (`ceil`, `trunc` alike) and
-`math.log(x, b)` is `log(x) / log(b)`; NumPy functions that are compositions of primitives (`np.take`,
-`np.average`, `np.split`) are lowered as such (`symgrad.frontend.composites`); a call returning
-several arrays (`Rule.parts`: `np.linalg.eigh`) gives NumPy's NamedTuple of one node per part;
-`xs.append(v)`, `np.stack(xs)`, `np.array(xs)` and `len(xs)` read a list a loop fills. A Python
-function defined in a source file (not NumPy's, SciPy's or symgrad's) is read, fenced and
-inlined with a lowerer of its own, at any depth; a recursive call is refused. symgrad's own
-transformations are spliced in (`symgrad.frontend.nested`), and a function with a custom
-derivative (`symgrad.custom_vjp`) is lowered with its rule (`symgrad.frontend.custom`). Anything
-else is an `UnknownCallableError` naming the callable.
+`math.log(x, b)` is `log(x) / log(b)`; NumPy functions that are compositions of primitives
+(`np.take`, `np.average`, `np.split`) are lowered as such (`symgrad.frontend.composites`); a
+call returning several arrays (`Rule.parts`: `np.linalg.eigh`) gives NumPy's NamedTuple of one
+node per part; a NamedTuple class called is that container; `xs.append(v)`, `np.stack(xs)`,
+`np.array(xs)` and `len(xs)` read a list a loop fills. A Python function defined in a source
+file (not NumPy's, SciPy's or symgrad's) is read, fenced and inlined with a lowerer of its own,
+at any depth; a recursive call is refused. symgrad's own transformations are spliced in
+(`symgrad.frontend.nested`), and a function with a custom derivative (`symgrad.custom_vjp`) is
+lowered with its rule (`symgrad.frontend.custom`). Anything else is an `UnknownCallableError`
+naming the callable.
 """
 
 from __future__ import annotations
@@ -102,8 +103,9 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
             raise lw.error(e, f"{callee.__name__} of these constants raises: {err}") from None
     if isinstance(getattr(callee, "__self__", None), str) and is_const((*args, *kwargs.values())):
         return callee(*args, **kwargs)  # a string's method on constants (a dict's key)
-    if callee in _TO_INT and len(args) == 1 and not kwargs and not is_const(args):
-        return lw.call_rule("int", (lw.call_rule(_TO_INT[callee], args, {}, e),), {}, e)
+    integral = _TO_INT.get(callee) if isinstance(callee, Hashable) else None
+    if integral and len(args) == 1 and not kwargs and not is_const(args):
+        return lw.call_rule("int", (lw.call_rule(integral, args, {}, e),), {}, e)
     if callee is round and not kwargs and 1 <= len(args) <= 2 and not is_const(args):
         rounded = lw.call_rule("round", args, {}, e)  # (half to even, as Python's)
         return rounded if len(args) == 2 else lw.call_rule("int", (rounded,), {}, e)

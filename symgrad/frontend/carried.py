@@ -105,10 +105,20 @@ class Container:
     treedef: tree.Treedef
     leaves: list[str]
     what: str  # its type's name, and length: "tuple of 2"
+    mutable: bool = False  # a dict or list the function made, which no other name holds: the
+    # body may change its items (`d[k] = v`, `symgrad.frontend.subscripts`)
 
     def value(self, env) -> Any:
         """The container of the leaves' values in env."""
         return tree.unflatten(self.treedef, [env[name] for name in self.leaves])
+
+    def bind(self, lw: _Lowerer, env, graph: Graph, name: str) -> None:
+        """The container's name bound in env (a body's or a condition's, of `graph`) to the
+        container of its leaves' params, whose items the body may change where `mutable`."""
+        value = self.value(env)
+        dict.__setitem__(env, name, value)
+        if self.mutable:
+            lw.memory.made[id(value)] = (value, graph)
 
 
 def containers(lw: _Lowerer, names: list[str], skip) -> dict[str, Container]:
@@ -123,7 +133,11 @@ def containers(lw: _Lowerer, names: list[str], skip) -> dict[str, Container]:
             continue
         values, treedef = leaves
         paths = ["".join(f"[{k!r}]" for k in p) for p in treedef.paths()]
-        out[name] = Container(treedef, [f"{name}{p}" for p in paths], _what(lw.env[name]))
+        value = lw.env[name]
+        alone = not any(v is value for k, v in dict.items(lw.env) if k != name)
+        made = lw.memory.made.get(id(value))
+        mutable = made is not None and made[0] is value and alone
+        out[name] = Container(treedef, [f"{name}{p}" for p in paths], _what(value), mutable)
         for leaf, value in zip(out[name].leaves, values):
             lw.env[leaf] = value
     return out

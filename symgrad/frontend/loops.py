@@ -154,7 +154,7 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
         again.unowned |= more.unowned
         again.unbound.update(more.unbound)
     for name, c in held.items():  # the container of the leaves' values after the loop
-        lw.env[name] = c.value(lw.env)
+        lw.env[name] = lw.made(c.value(lw.env)) if c.mutable else c.value(lw.env)
         for leaf in c.leaves:
             dict.pop(lw.env, leaf)
 
@@ -219,7 +219,7 @@ def _lower_loop_once(
     for name, unbound in again.unbound.items():
         dict.__setitem__(env, name, unbound)
     for name, c in held.items():
-        dict.__setitem__(env, name, c.value(env))
+        c.bind(lw, env, body, name)
     for name, nid in captured:  # the condition's captured values come first, in its order
         env.capture(name, Value(nid))
     appenders = [Appender(name, body) for name in stacked]

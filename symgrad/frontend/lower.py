@@ -31,7 +31,7 @@ import numpy as np
 
 from symgrad import tree
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
-from symgrad.frontend import aliases, fence, local_functions, sequences
+from symgrad.frontend import aliases, fence, local_functions, sequences, subscripts
 from symgrad.frontend.aliases import Memory
 from symgrad.frontend.booleans import identity_or_membership, lower_boolop, lower_chain, pick
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
@@ -430,6 +430,8 @@ class _Lowerer:
         decides, or makes unbound the names that would see the change if it cannot tell)."""
         first = len(self.graph)
         old = self.expr(s.target)
+        if isinstance(s.target, ast.Subscript) and isinstance(old, Value):
+            subscripts.refuse_augmented_item(self, s.target)
         value = self.binop(s.op, old, self.expr(s.value), s, augmented=True)
         name = s.target.id if isinstance(s.target, ast.Name) else None
         if name is not None and isinstance(old, Value) and isinstance(value, Value):
@@ -496,24 +498,40 @@ class _Lowerer:
         return "".join(out)
 
     def e_Dict(self, e: ast.Dict) -> dict:
-        """A dict of values by constant keys (a container, as an argument may be)."""
-        out = {}
+        """A dict of values by constant keys (a container, as an argument may be), `**d` of a
+        dict known when compiling spread into it."""
+        out: dict = {}
         for k, v in zip(e.keys, e.values):
-            key = None if k is None else self.expr(k)
-            if k is None or not is_const(key):
+            if k is None:
+                spread = self.expr(v)
+                if not isinstance(spread, dict):
+                    raise self.error(
+                        v,
+                        f"** of a {type(spread).__name__} in a dict: only a dict's items spread",
+                        cls=UnsupportedSyntaxError,
+                    )
+                out.update(spread)
+                continue
+            key = self.expr(k)
+            if not is_const(key):
                 raise self.error(
-                    k or v,
-                    "a dict's keys must be constants known when compiling (no ** in a dict)",
+                    k,
+                    "a dict's keys must be constants known when compiling",
                     cls=UnsupportedSyntaxError,
                 )
             out[key] = self.expr(v)
-        return out
+        return self.made(out)
 
     def e_Tuple(self, e: ast.Tuple) -> tuple:
         return tuple(self.expr(x) for x in e.elts)
 
     def e_List(self, e: ast.List) -> list:
-        return [self.expr(x) for x in e.elts]
+        return self.made([self.expr(x) for x in e.elts])
+
+    def made(self, container: dict | list) -> dict | list:
+        """A dict or list this block made, which `d[k] = v` may change (`subscripts.setitem`)."""
+        self.memory.made[id(container)] = (container, self.graph)
+        return container
 
     def e_Name(self, e: ast.Name) -> Any:
         name = e.id

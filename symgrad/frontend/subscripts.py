@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.aliases import owned, refuse_if_appended, update
+from symgrad.frontend.values import is_const
 from symgrad.ir.index import Dyn, Slice
 from symgrad.rules import Value
 
@@ -65,9 +66,13 @@ def getitem(lw: _Lowerer, base: Value, index: Any, e: ast.AST) -> Value:
 
 
 def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
-    """`a[index] = value`: a new array, which every name holding the old one now holds."""
+    """`a[index] = value`: a new array, which every name holding the old one now holds; of a
+    dict or list the function made, the container itself changed (`_set_item`)."""
     name = target.value.id if isinstance(target.value, ast.Name) else None
     old = lw.env[name] if name in lw.env else None
+    if isinstance(old, (dict, list)):
+        _set_item(lw, old, name, lw.expr(target.slice), value, target)
+        return
     _writable(lw, old, name, target)
     parts, spec = index_spec(lw, lw.expr(target.slice), target)
     new = lw.call_rule("setitem", (old, value, parts), {"index": spec}, target)
@@ -95,14 +100,60 @@ def add_at(lw: _Lowerer, args: tuple, e: ast.Call) -> None:
     update(lw, old, new, e, name)
 
 
-def _writable(lw: _Lowerer, old: Any, name: str | None, target: ast.AST) -> None:
-    """Refuse an update of entries of what is no array the function made."""
-    if isinstance(old, (list, tuple, dict)):
+def _set_item(lw: _Lowerer, old: dict | list, name: str, key: Any, value: Any, target) -> None:
+    """`d[k] = v` or `xs[i] = v`, k or i a constant, on a dict or list this block made
+    (`Memory.made`): the container changed, as every name holding it sees. One made elsewhere
+    (an argument's, the caller's) or before a loop or branch this block is (which reads a
+    copy of it) is refused."""
+    kind = type(old).__name__
+    made = lw.memory.made.get(id(old))
+    if made is None or made[0] is not old or made[1] is not lw.graph:
+        new = "{**" + f"{name}, 'k': v" + "}" if kind == "dict" else "[...]"
         raise lw.error(
             target,
-            f"assigning to an item of the {type(old).__name__} {name} is not supported",
-            "Build a new one with the item you want (a list comprehension, {**d, 'k': v}), or "
-            "keep the array in a name of its own.",
+            f"assigning to an item of the {kind} {name} is supported where the function made "
+            f"the {kind} (or in a loop that carries it, where no other name holds it), not in a "
+            f"branch, and not on an argument's or a global's {kind}, whose change the caller "
+            "would see",
+            f"Bind {name} to a new {kind}: {name} = {new}.",
+            cls=UnsupportedSyntaxError,
+        )
+    if not is_const(key) or isinstance(old, list) and type(key) is not int:
+        raise lw.error(
+            target,
+            f"an item of the {kind} {name} is assigned by a key known when compiling "
+            f"({'an int' if kind == 'list' else 'a constant'}), not {key!r}",
+            cls=UnsupportedSyntaxError,
+        )
+    try:
+        old[key] = value
+    except IndexError as err:
+        raise lw.error(target, f"{name}[{key!r}] = ...: {err}") from None
+
+
+def refuse_augmented_item(lw: _Lowerer, target: ast.Subscript) -> None:
+    """`d[k] += v` of an array in a dict or list: NumPy's update in place of the array, which
+    names holding it see; symgrad makes a new one."""
+    name = target.value.id if isinstance(target.value, ast.Name) else None
+    old = lw.env[name] if name in lw.env else None
+    if isinstance(old, (dict, list, tuple)):
+        text = ast.unparse(target)
+        raise lw.error(
+            target,
+            f"`{text} op= ...` of an array in a {type(old).__name__} is not supported (NumPy "
+            "changes that array in place)",
+            f"Write {text} = {text} + ... (a new array).",
+            cls=UnsupportedSyntaxError,
+        )
+
+
+def _writable(lw: _Lowerer, old: Any, name: str | None, target: ast.AST) -> None:
+    """Refuse an update of entries of what is no array the function made."""
+    if isinstance(old, tuple):
+        raise lw.error(
+            target,
+            f"assigning to an item of the tuple {name}: a tuple cannot change",
+            "Build a new one with the item you want.",
             cls=UnsupportedSyntaxError,
         )
     if not isinstance(old, Value) or not owned(lw.graph, old.id):

@@ -1,0 +1,124 @@
+"""Dicts and lists of arrays as ordinary code uses them: `d[k] = v` and `xs[i] = v` on a container
+the function made (every name holding it sees the change, as in Python; in a loop that carries
+it too), `{**d, "k": v}`, and branches or conditional expressions giving tuples, lists or dicts
+of one structure. Values against the function's own, gradients against central differences;
+what symgrad cannot model (the caller's container changed, a change in a branch, an array in a
+container updated in place) is refused, saying so."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad
+from tests.conftest import BACKENDS, load_module
+
+SOURCE = """
+def cache(x, W):
+    c = {}
+    c["h1"] = np.tanh(W @ x)
+    c["h2"] = np.sin(c["h1"]) * 2.0
+    alias = c
+    c["out"] = np.sum(alias["h2"] ** 2)
+    return c["out"] + np.sum(alias["h1"])
+
+
+def items(x, W):
+    v = [x, W @ x, 3.0]
+    v[1] = v[0] * v[2] + v[1]
+    v[-1] = np.sum(v[1])
+    return v[-1] * np.sum(v[0])
+
+
+def spread(x, W):
+    p = {"w": x, "b": 0.5}
+    q = {**p, "w": W @ x}
+    return np.sum(q["w"] ** 2) + q["b"] + np.sum(p["w"])
+
+
+def sgd(x, W):
+    p = {"w": x * 1.0, "b": 0.1}
+    for i in range(3):
+        pred = W @ p["w"] + p["b"]
+        p["w"] = p["w"] - 0.1 * (W.T @ pred)
+        p["b"] = p["b"] - 0.1 * np.sum(pred)
+    p["done"] = np.sum(p["w"] ** 2)
+    return p["done"] + p["b"]
+
+
+def chosen(x, W):
+    a, b = (x, W @ x) if np.sum(x) > 0 else (W @ x, x)
+    d = {"a": a, "k": 1.0} if np.sum(a) > np.sum(b) else {"a": b, "k": 2.0}
+    if np.sum(b) > 0:
+        d = {**d, "a": np.sin(d["a"])}
+    return np.sum(a * 2.0 + b) + np.sum(d["a"]) * d["k"]
+
+
+def the_callers(p):
+    p["w"] = p["w"] * 2.0
+    return np.sum(p["w"])
+
+
+def in_a_branch(x, W):
+    p = {"w": x * 1.0}
+    if np.sum(x) > 0:
+        p["w"] = W @ x
+    return np.sum(p["w"])
+
+
+def held_twice(x, W):
+    p = {"w": x * 1.0}
+    q = p
+    for i in range(2):
+        p["w"] = W @ p["w"]
+    return np.sum(q["w"])
+
+
+def updated(x, W):
+    p = {"w": x * 1.0}
+    p["w"] += W @ x
+    return np.sum(p["w"])
+
+
+def other_lengths(x, W):
+    a = (x, W @ x) if np.sum(x) > 0 else (x,)
+    return np.sum(a[0])
+"""
+
+USED = ["cache", "items", "spread", "sgd", "chosen"]
+W = np.array([[0.5, 0.1, 0.0], [0.2, 0.4, -0.3], [0.0, 0.3, 0.6]])
+X = np.array([0.3, -1.4, 2.0])
+
+
+@pytest.fixture(scope="module")
+def m(tmp_path_factory):
+    return load_module(tmp_path_factory.mktemp("container_items"), SOURCE)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", USED)
+def test_containers_as_ordinary_code_uses_them(m, name, backend):
+    f = getattr(m, name)
+    for x in (X, -X, X[::-1]):
+        assert symgrad.jit(f, backend=backend)(x, W) == pytest.approx(f(x, W), rel=1e-12)
+        symgrad.check_grads(f, (x, W), modes=("rev", "fwd"), backend=backend)
+
+
+@pytest.mark.parametrize(
+    "name, match",
+    [
+        ("in_a_branch", r"assigning to an item of the dict p is supported where the function"),
+        ("held_twice", r"in a loop that carries it, where no other name holds it"),
+        ("updated", r"`p\['w'\] op= \.\.\.` of an array in a dict is not supported"),
+        ("other_lengths", r"a branch gives the value a tuple"),
+    ],
+)
+def test_what_cannot_be_modelled_is_refused(m, name, match):
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match=match):
+        symgrad.grad(getattr(m, name))(X, W)
+
+
+def test_the_callers_dict_is_not_changed_behind_its_back(m):
+    # Python changes the caller's dict; symgrad's gradient would not: refused, naming it
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="an argument's or a global's dict"):
+        symgrad.grad(m.the_callers)({"w": X})
