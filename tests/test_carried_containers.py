@@ -83,6 +83,22 @@ def grows(x, W):
     return np.sum(st[0])
 
 
+def reordered(x, W):
+    st = {"a": x, "b": W @ x}
+    for t in range(2):
+        st = {"b": st["b"] * 2.0, "a": st["a"]}
+    return sum(k * np.sum(v) for k, v in enumerate(st.values()))
+
+
+def changed_through_a_name(x, W):
+    st = (x * 1.0, W @ x)
+    for t in range(3):
+        a = st[0]
+        st = (st[1], a)
+        a *= 2.0
+    return np.sum(st[0])
+
+
 def drops(x, W):
     st = {"a": x, "b": x}
     for t in range(2):
@@ -119,6 +135,10 @@ def test_the_carried_leaves_are_named_after_the_container(m):
     [
         ("grows", r"binds 'st' to a tuple of 2, where it held a tuple of 1 before it"),
         ("drops", r"binds 'st' to a dict of 1, where it held a dict of 2 before it"),
+        # the dict rebuilt with its keys in the body's order took them in the first one's
+        ("reordered", r"binds 'st' to a dict of its keys in another order than before it"),
+        # (it said "binds 'st' to a Unbound")
+        ("changed_through_a_name", r"'st' may share memory with a, which line \d+ changes"),
     ],
 )
 def test_a_container_whose_structure_the_loop_changes_is_refused(m, name, match):

@@ -80,6 +80,11 @@ def updated(x, W):
     return np.sum(p["w"])
 
 
+def keys_in_other_orders(x, W):
+    d = {"a": x, "b": W @ x} if np.sum(x) > 0 else {"b": x, "a": W @ x}
+    return sum(k * np.sum(v) for k, v in enumerate(d.values()))
+
+
 def other_lengths(x, W):
     a = (x, W @ x) if np.sum(x) > 0 else (x,)
     return np.sum(a[0])
@@ -111,6 +116,7 @@ def test_containers_as_ordinary_code_uses_them(m, name, backend):
         ("held_twice", r"in a loop that carries it, where no other name holds it"),
         ("updated", r"`p\['w'\] op= \.\.\.` of an array in a dict is not supported"),
         ("other_lengths", r"a branch gives the value a tuple"),
+        ("keys_in_other_orders", r"a branch gives the value a dict"),  # (iterated in order)
     ],
 )
 def test_what_cannot_be_modelled_is_refused(m, name, match):

@@ -100,7 +100,7 @@ def _keys(ends: list) -> list | None:
     first = ends[0]
     if isinstance(first, (tuple, list)) and len({len(v) for v in ends}) == 1:
         return list(range(len(first)))
-    if isinstance(first, dict) and all(v.keys() == first.keys() for v in ends):
+    if isinstance(first, dict) and all(list(v) == list(first) for v in ends):  # (in order)
         return list(first)
     return None
 

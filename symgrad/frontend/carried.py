@@ -163,6 +163,11 @@ def _nodes(d: tree.Treedef):
             yield from _nodes(c)
 
 
+def _orders(d: tree.Treedef) -> tuple:
+    """The dicts' key orders in a structure (`Treedef.structure` has their keys sorted)."""
+    return (d.order, tuple(_orders(c) for c in d.children))
+
+
 def _what(value: Any) -> str:
     size = f" of {len(value)}" if isinstance(value, (tuple, list, dict)) else ""
     return f"{type(value).__name__}{size}"
@@ -174,6 +179,8 @@ def unpack(lw: _Lowerer, s, env, held: dict[str, Container]) -> None:
     for name, c in held.items():
         value = dict.get(env, name)
         leaves = _leaves(value)
+        if isinstance(value, Unbound):  # (why: a change in place another name would see)
+            raise lw.error(s, f"{name!r} {value.reason}", value.hint, cls=UnsupportedSyntaxError)
         if leaves is None or leaves[1].structure() != c.treedef.structure():
             raise lw.error(
                 s,
@@ -181,6 +188,15 @@ def unpack(lw: _Lowerer, s, env, held: dict[str, Container]) -> None:
                 "it, of arrays and numbers: a container a loop carries keeps its structure "
                 "from one iteration to the next, and holds arrays and numbers",
                 f"Keep {name} a container of the same items in every iteration.",
+                cls=UnsupportedSyntaxError,
+            )
+        if _orders(leaves[1]) != _orders(c.treedef):
+            raise lw.error(
+                s,
+                f"the loop binds {name!r} to a dict of its keys in another order than before "
+                "it: a loop over its keys would take them in another order from the second "
+                "step on",
+                f"Keep the keys of {name} in one order.",
                 cls=UnsupportedSyntaxError,
             )
         for leaf, v in zip(c.leaves, leaves[0]):
