@@ -641,3 +641,28 @@ def halved(x):
     for i in range(len(x)):
         s = s + x[i] * (i // 2) + x[i] * (i % 3)
     return s
+
+
+def shifted(x):
+    b, c = x * 2.0, x * 3.0
+    for t in range(2):
+        b, c = c, np.sin(b) + c  # c's array is carried on as b: not added into
+    return np.sum(b) + 3.0 * np.sum(c)
+
+
+def shifted_sum(x):
+    a, s, c = x * 1.0, x * 4.0, x * 3.0
+    for t in range(2):
+        v = np.sin(a)
+        a, s, c = c * 0.5, s + v, v  # the v added into s is carried on as c: made each step
+    return np.sum(a) + 2.0 * np.sum(s) + 3.0 * np.sum(c)
+
+
+@pytest.mark.parametrize("f", [shifted, shifted_sum])
+def test_a_carried_array_carried_on_as_another_value_is_not_added_into(loops_kept, f):
+    # the step's nest added sin(b) into c's array, which b's next value still was (a wrong
+    # value and gradient), or made no array for the v it added where another value carries v
+    # on (NameError in the module)
+    x = np.array([0.3, -0.4, 0.5])
+    assert symgrad.jit(f, backend="numba")(x) == pytest.approx(f(x), rel=1e-12)
+    symgrad.check_grads(f, (x,), backend="numba", modes=("rev", "fwd"))

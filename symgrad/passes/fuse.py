@@ -213,8 +213,9 @@ def summed(graph: Graph, node) -> dict[int, int]:
     """For a `loop` node of graph, {body output `p + v`: v} of each carried array p that the
     loop may update in place and each step adds v to, entry for entry (`out = out + w[j] *
     x[j : j + m]`): p's initial value is a new array (`aliasing.fresh`, or a nest's result)
-    the loop alone reads, its tape does not record p, and its body reads p only there and
-    `p + v` only as p's next value, v of p's shape and dtype. A nest computing v then adds it
+    the loop alone reads, its tape does not record p, and its body reads p only there (not
+    as another carried value's next one) and `p + v` only as p's next value, v of p's shape
+    and dtype (and no carried value's next one). A nest computing v then adds it
     into p's array (`symgrad.emit.scatter.into`) where the step would make a new one."""
     view, out = Loop(node), {}
     body = view.body
@@ -225,9 +226,13 @@ def summed(graph: Graph, node) -> dict[int, int]:
             continue
         if view.records and j in view.taped or body[o].op != "add" or body.users(p) != [o]:
             continue
+        if p in body.outputs:  # (carried on as another value: `b, c = c, f(b) + c`)
+            continue
         if body.users(o) or body.outputs.count(o) != 1 or o in body.checks:
             continue
         others = [v for v in body[o].inputs if v != p]
+        if len(others) == 1 and others[0] in body.outputs:  # (v carried on too: `c = v`)
+            continue
         if len(others) == 1 and body[o].inputs.count(p) == 1:
             shape, v = _shape(body[p].aval), others[0]
             if shape is not None and _shape(body[v].aval) == shape == _shape(body[o].aval):
