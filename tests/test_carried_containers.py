@@ -6,6 +6,8 @@ body changes is refused, naming it."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -144,3 +146,27 @@ def test_the_carried_leaves_are_named_after_the_container(m):
 def test_a_container_whose_structure_the_loop_changes_is_refused(m, name, match):
     with pytest.raises(symgrad.UnsupportedSyntaxError, match=match):
         symgrad.grad(getattr(m, name))(X, np.eye(3))
+
+
+def test_values_a_loop_carries_that_only_each_other_need_go_together(make_fn):
+    # the recomputed loop dropped b (no item read) before acc, whose next value reads b:
+    # "could not specialise ... (KeyError: 3)", the module for any shapes run instead
+    m = make_fn(
+        """
+        def f(x):
+            a, b = x, 2.0 * x
+            acc = 0.0
+            for t in range(2):
+                w = 1.0
+                for v in (a, b):
+                    acc = acc + w * np.sum(v)
+                    w = 10.0
+                a, b = a, b
+            return acc
+        """
+    )
+    x = np.array([1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.allclose(symgrad.grad(m.f)(x), [42.0, 42.0])
+    symgrad.check_grads(m.f, (x,), modes=("rev", "fwd"))

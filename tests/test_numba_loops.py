@@ -645,14 +645,14 @@ def halved(x):
 
 def shifted(x):
     b, c = x * 2.0, x * 3.0
-    for t in range(2):
+    for _ in range(2):
         b, c = c, np.sin(b) + c  # c's array is carried on as b: not added into
     return np.sum(b) + 3.0 * np.sum(c)
 
 
 def shifted_sum(x):
     a, s, c = x * 1.0, x * 4.0, x * 3.0
-    for t in range(2):
+    for _ in range(2):
         v = np.sin(a)
         a, s, c = c * 0.5, s + v, v  # the v added into s is carried on as c: made each step
     return np.sum(a) + 2.0 * np.sum(s) + 3.0 * np.sum(c)

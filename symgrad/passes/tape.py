@@ -125,8 +125,7 @@ def prune(graph: Graph) -> None:
     computed, nor taped."""
     for node in list(graph.nodes()):
         if node.op in ("loop", "while") and "dotted" not in node.attrs:
-            for j in sorted(_unneeded(graph, node), reverse=True):
-                _drop(graph, node, j)
+            _drop(graph, node, _unneeded(graph, node))
 
 
 def _unneeded(graph: Graph, loop) -> set[int]:
@@ -149,28 +148,38 @@ def _unneeded(graph: Graph, loop) -> set[int]:
         needed = grown
 
 
-def _drop(graph: Graph, loop, j: int) -> None:
-    """Remove carried value j: its operand, body param and output, condition param, and item;
-    the items, tape positions and params after it move down one."""
+def _drop(graph: Graph, loop, dropped: set[int]) -> None:
+    """Remove the carried values `dropped`: their operands, body params and outputs,
+    condition params, and items; the items, tape positions and params after each move down.
+    All at once: one may be read by the next value of another dropped one (`acc + sum(b)`,
+    neither needed), whose param would be gone before it."""
+    if not dropped:
+        return
     view = Loop(loop)
     a, body, start = loop.attrs, view.body, view.first_carried
-    param = body.params.index(view.carried_params[j])
+    params = [body.params.index(view.carried_params[j]) for j in sorted(dropped)]
+    kept = [j for j in range(view.k) if j not in dropped]
     for u in graph.users(loop.id):
         index = graph[u].attrs["index"]
-        if index == j:
+        if index in dropped:
             graph.remove([u])
-        elif index > j:
-            graph[u].attrs["index"] = index - 1
-    graph.set_inputs(loop.id, loop.inputs[: start + j] + loop.inputs[start + j + 1 :])
-    body.outputs.pop(j)
-    dce(body)  # what only the dropped value needed
-    _drop_param(body, param)
+        elif index < view.k:
+            graph[u].attrs["index"] = kept.index(index)
+        else:
+            graph[u].attrs["index"] = index - len(dropped)
+    gone = {start + j for j in dropped}
+    graph.set_inputs(loop.id, [i for k, i in enumerate(loop.inputs) if k not in gone])
+    body.outputs = [o for k, o in enumerate(body.outputs) if k not in dropped]
+    dce(body)  # what only the dropped values needed
+    for position in reversed(params):
+        _drop_param(body, position)
     if "cond" in a:
-        _drop_param(a["cond"], j)
-    a["n_carried"] -= 1
+        for j in sorted(dropped, reverse=True):
+            _drop_param(a["cond"], j)
+    a["n_carried"] -= len(dropped)
     a["n_operands"] = len(loop.inputs) - start
     if "taped" in a:
-        a["taped"] = tuple(t - (t > j) for t in a["taped"])
+        a["taped"] = tuple(t - sum(d < t for d in dropped) for t in a["taped"])
 
 
 def _drop_param(g: Graph, position: int) -> None:
