@@ -24,6 +24,13 @@ class State(NamedTuple):
     h: object
     c: object
 
+    def energy(self):
+        return np.sum(self.h**2) * np.sum(self.c)
+
+    @property
+    def hc(self):
+        return self.h * self.c
+
 
 def lstm(x, W):
     state = (np.zeros(3), np.zeros(3))
@@ -40,6 +47,13 @@ def named(x, W):
         c2 = np.tanh(W @ state.h) + state.c
         state = State(np.tanh(c2), c2)
     return np.sum(state.h * state.c)
+
+
+def named_methods(x, W):
+    state = State._make([x * 0.5, np.ones(3)])
+    for t in range(3):
+        state = state._replace(h=np.tanh(W @ state.hc) + 0.1 * state.energy())
+    return state.energy() + np.sum(state._asdict()["c"])
 
 
 def steps(x, W):
@@ -108,7 +122,7 @@ def drops(x, W):
     return np.sum(st["a"])
 """
 
-CARRIED = ["lstm", "named", "steps", "tested", "branches", "nested"]
+CARRIED = ["lstm", "named", "named_methods", "steps", "tested", "branches", "nested"]
 
 
 @pytest.fixture(scope="module")

@@ -54,6 +54,21 @@ def chosen(x, W):
     return np.sum(a * 2.0 + b) + np.sum(d["a"]) * d["k"]
 
 
+def comprehended(x, W):
+    params = {"w": x * 1.0, "v": W @ x}
+    for it in range(2):
+        grads = {k: np.tanh(W @ v) for k, v in params.items()}
+        params = {k: v - 0.1 * grads[k] * np.sum(v) for k, v in params.items()}
+    d = {f"w{i}": x * (i + 1.0) for i in range(3)}
+    e = {k: d[k] ** 2 for k in d if k != "w1"}
+    return sum(np.sum(v**2) for v in params.values()) + np.sum(e["w2"]) * len(e)
+
+
+def keys_at_run_time(x, W):
+    d = {k: x * k for k in (1.0, 2.0) if np.sum(x) > k}
+    return np.sum(d[1.0])
+
+
 def the_callers(p):
     p["w"] = p["w"] * 2.0
     return np.sum(p["w"])
@@ -90,7 +105,7 @@ def other_lengths(x, W):
     return np.sum(a[0])
 """
 
-USED = ["cache", "items", "spread", "sgd", "chosen"]
+USED = ["cache", "items", "spread", "sgd", "chosen", "comprehended"]
 W = np.array([[0.5, 0.1, 0.0], [0.2, 0.4, -0.3], [0.0, 0.3, 0.6]])
 X = np.array([0.3, -1.4, 2.0])
 
@@ -116,6 +131,7 @@ def test_containers_as_ordinary_code_uses_them(m, name, backend):
         ("held_twice", r"in a loop that carries it, where no other name holds it"),
         ("updated", r"`p\['w'\] op= \.\.\.` of an array in a dict is not supported"),
         ("other_lengths", r"a branch gives the value a tuple"),
+        ("keys_at_run_time", r"a dict comprehension's if decides on a value known only when"),
         ("keys_in_other_orders", r"a branch gives the value a dict"),  # (iterated in order)
     ],
 )

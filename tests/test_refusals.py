@@ -56,10 +56,11 @@ REFUSED = {
         "yield x\nreturn x",
         "yield from x\nreturn x",
     ],
-    "set and dict comprehensions, a comprehension in a `while` condition or an `assert`, sets, "
-    "f-strings of runtime values, `:=`, `*` in calls": [
+    "set comprehensions and dict comprehensions of keys known only at run time, a comprehension "
+    "in a `while` condition or an `assert`, sets, f-strings of runtime values, `:=`, `*` in "
+    "calls": [
         "return x * len({i for i in range(3)})",
-        "d = {i: x for i in range(3)}\nreturn d[0]",
+        "d = {i: x for i in range(len(x))}\nreturn d[0]",
         "while sum([i for i in range(3)]) > 5:\n    x = x + 1\nreturn x",
         "assert all(i >= 0 for i in range(3))\nreturn x",
         "s = {1, 2}\nreturn x",

@@ -76,6 +76,11 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     if isinstance(getattr(callee, "__self__", None), dict) and callee.__name__ in DICT_READS:
         out = callee(*args, **kwargs)  # a container of parameters, read
         return list(out) if callee.__name__ != "get" else out
+    if _named_tuples(callee):  # st._replace(h=...), State._make([...]): containers made
+        try:
+            return callee(*args, **kwargs)
+        except (TypeError, ValueError) as err:
+            raise lw.error(e, f"bad arguments to {callee.__name__}: {err}") from None
     if callee is len and len(args) == 1 and isinstance(args[0], (dict, list, tuple)):
         return len(args[0])  # (a container's, or a list's of its layers: known when lowering)
     if isinstance(callee, type) and issubclass(callee, tuple) and hasattr(callee, "_fields"):
@@ -359,14 +364,29 @@ def _inline(lw: _Lowerer, fn: types.FunctionType, args: tuple, kwargs: dict, e: 
     return lw.inlined(src, env).run()
 
 
+NAMED_READS = ("_replace", "_asdict", "_make", "_fields")  # a NamedTuple's, run as they are
+
+
+def _named_tuples(callee: Any) -> bool:
+    """Whether callee is a NamedTuple's (or its class's) method of `NAMED_READS`, which make
+    a container of the items they are given."""
+    owner = getattr(callee, "__self__", None)
+    cls = owner if isinstance(owner, type) else type(owner)
+    return hasattr(cls, "_fields") and getattr(callee, "__name__", None) in NAMED_READS
+
+
 def record_attribute(lw: _Lowerer, record: Any, e: ast.Attribute) -> Any:
-    """`self.name` (or a field of a dataclass of parameters): an attribute of the instance (a
-    leaf or a constant of its container), or one its class holds, read from the class as it is
-    now each call (`Reads`): a constant, a method, a property's getter inlined on `record`."""
-    try:
-        own = e.attr in vars(record)
-    except TypeError:  # (a class with __slots__: its fields are descriptors of the class)
-        own = True
+    """`self.name` (or a field of a dataclass of parameters, an attribute of a NamedTuple): an
+    attribute of the instance (a leaf or a constant of its container), or one its class holds,
+    read from the class as it is now each call (`Reads`): a constant, a method, a property's
+    getter inlined on `record`."""
+    if hasattr(type(record), "_fields"):  # a NamedTuple (its fields read before)
+        own = e.attr in NAMED_READS
+    else:
+        try:
+            own = e.attr in vars(record)
+        except TypeError:  # (a class with __slots__: its fields are descriptors of the class)
+            own = True
     if own:
         return getattr(record, e.attr)
     owner = next((c for c in type(record).__mro__ if e.attr in vars(c)), None)

@@ -36,11 +36,6 @@ REJECT: dict[type, tuple[str, str]] = {
         "compute it in a statement of its own",
     ),
     ast.SetComp: ("a set comprehension", "build the array with NumPy operations"),
-    ast.DictComp: (
-        "a dict comprehension",
-        "write the dict out ({'W': W - lr * gW, 'b': b - lr * gb}), or build an array with "
-        "NumPy operations",
-    ),
     ast.GeneratorExp: (
         "a generator expression read later than where it stands (bound to a name, in a "
         "container, passed to a function of your own, in a while condition or an assert)",

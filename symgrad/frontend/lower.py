@@ -36,7 +36,7 @@ from symgrad.frontend.aliases import Memory
 from symgrad.frontend.booleans import identity_or_membership, lower_boolop, lower_chain, pick
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
 from symgrad.frontend.calls import DICT_READS, lower_call, lower_custom, record_attribute
-from symgrad.frontend.loops import Appender, AppendTo, lower_for, lower_while
+from symgrad.frontend.loops import Appender, AppendTo, assigned_names, lower_for, lower_while
 from symgrad.frontend.reads import Reads
 from symgrad.frontend.source import FunctionSource
 from symgrad.frontend.subscripts import CONTAINERS, OBJECTS, getitem, setitem
@@ -291,6 +291,19 @@ def leaf_names(args: list[str], trees: dict) -> dict[int, list[str]]:
     return out
 
 
+_UNSET = object()  # (a name a comprehension binds, unbound before it)
+
+
+def _is_range(e: ast.expr) -> bool:
+    return (
+        isinstance(e, ast.Call)
+        and isinstance(e.func, ast.Name)
+        and e.func.id == "range"
+        and not e.keywords
+        and 1 <= len(e.args) <= 3
+    )
+
+
 class _Lowerer:
     """Interprets one function body; loop bodies, branches and inlined calls get a _Lowerer of
     their own (an inlined call's `parent` is its caller's, in the same graph)."""
@@ -461,6 +474,77 @@ class _Lowerer:
             )
         return method(e)
 
+    def e_DictComp(self, e: ast.DictComp) -> dict:
+        """`{k: f(v) for k, v in params.items() if ...}` over containers known when compiling
+        (a dict's keys or items, a tuple or list, a range of constants): the dict of each
+        item's key and value, its variables its own (`comprehended`)."""
+        out: dict = {}
+
+        def each() -> None:
+            key = self.expr(e.key)
+            if not is_const(key):
+                raise self.error(
+                    e.key,
+                    "a dict's keys must be constants known when compiling",
+                    cls=UnsupportedSyntaxError,
+                )
+            out[key] = self.expr(e.value)
+
+        self.comprehended(e.generators, each, e)
+        return self.made(out)
+
+    def comprehended(self, generators: list[ast.comprehension], each, e: ast.expr) -> None:
+        """`each()` once per item the generators give, their targets bound, unrolled: each
+        goes over a container known when compiling, and each `if` is decided then."""
+        if not generators:
+            each()
+            return
+        gen = generators[0]
+        items = self.expr(gen.iter) if not _is_range(gen.iter) else self.constant_range(gen.iter)
+        if isinstance(items, dict):
+            items = list(items)
+        if gen.is_async or not isinstance(items, (tuple, list, range)):
+            raise self.error(
+                gen.iter,
+                "a dict comprehension goes over a dict's keys or items, a tuple, a list or a "
+                "range known when compiling (its keys are known then)",
+                "Write the dict out, or go over the container of parameters itself.",
+                cls=UnsupportedSyntaxError,
+            )
+        names = assigned_names([ast.Assign([gen.target], ast.Constant(0))])
+        saved = {n: dict.get(self.env, n, _UNSET) for n in names}
+        try:
+            for item in items:
+                self.bind(gen.target, item, len(self.graph), e)
+                tests = [self.expr(t) for t in gen.ifs]
+                if any(isinstance(t, Value) for t in tests):
+                    raise self.error(
+                        gen.ifs[0],
+                        "a dict comprehension's if decides on a value known only when the code "
+                        "runs (which keys the dict has would depend on it)",
+                        "Keep every key, and choose each value with np.where.",
+                        cls=UnsupportedSyntaxError,
+                    )
+                if all(tests):
+                    self.comprehended(generators[1:], each, e)
+        finally:
+            for n, v in saved.items():
+                if v is _UNSET:
+                    dict.pop(self.env, n, None)
+                else:
+                    dict.__setitem__(self.env, n, v)
+
+    def constant_range(self, e: ast.Call) -> range:
+        args = [self.expr(a) for a in e.args]
+        if not all(type(a) is int for a in args):
+            raise self.error(
+                e,
+                "a dict comprehension over a range of bounds known only when the code runs",
+                "Its keys are known then only: build an array, or a list with a comprehension.",
+                cls=UnsupportedSyntaxError,
+            )
+        return range(*args)
+
     def e_IfExp(self, e: ast.IfExp) -> Any:
         return lower_ifexp(self, e)
 
@@ -619,8 +703,8 @@ class _Lowerer:
             return getattr(base, e.attr)  # of a container of parameters
         if hasattr(type(base), "_fields") and e.attr in type(base)._fields:
             return getattr(base, e.attr)  # a NamedTuple's field
-        if id(base) in self.memory.records:  # a dataclass (or self) of parameters
-            return record_attribute(self, base, e)
+        if id(base) in self.memory.records or hasattr(type(base), "_fields"):
+            return record_attribute(self, base, e)  # a dataclass (or self), a NamedTuple
         if isinstance(base, str) and not e.attr.startswith("_") and hasattr(str, e.attr):
             return getattr(base, e.attr)  # a string's method (`"W{}".format(i)`, a key's)
         if is_const(base) or isinstance(base, (tuple, list)):
