@@ -108,14 +108,29 @@ def map(f: Callable, tree: Any, *others: Any) -> Any:  # noqa: A001 (JAX's name)
 
 def flatten_object(obj: Any) -> tuple[list, Treedef]:
     """A tree as `flatten` gives it, or any other object's attributes (`vars`) as one: the
-    `self` of a method, read as a container of its arrays and floats."""
+    `self` of a method, read as a container of its arrays and floats, and so, inside it, the
+    objects of classes of the user's own it holds (`self.layers`, a list of layers each
+    holding its W and b), each once."""
     if is_tree(obj):
         return flatten(obj)
-    attrs = vars(obj)
     leaves: list = []
+    return leaves, _object(obj, leaves, {id(obj)})
+
+
+def _object(obj: Any, leaves: list, seen: set) -> Treedef:
+    attrs = vars(obj)
     keys = tuple(sorted(attrs))
-    children = tuple(_flatten(attrs[k], leaves) for k in keys)
-    return leaves, Treedef(_OBJECT, type(obj), keys, children)
+    children = tuple(_flatten(attrs[k], leaves, seen) for k in keys)
+    return Treedef(_OBJECT, type(obj), keys, children)
+
+
+def _users_object(x: Any) -> bool:
+    """An instance of a class of the user's (not a library's or Python's), with attributes."""
+    cls = type(x)
+    module = (getattr(cls, "__module__", None) or "").split(".")[0]
+    if module in ("builtins", "numpy", "scipy", "symgrad", "types", "functools", "typing"):
+        return False
+    return isinstance(getattr(x, "__dict__", None), dict) and not isinstance(x, type)
 
 
 def records(x: Any, treedef: Treedef) -> list:
@@ -153,8 +168,17 @@ def _kind(x: Any) -> str | None:
     return None
 
 
-def _flatten(x: Any, leaves: list) -> Treedef:
+def _flatten(x: Any, leaves: list, seen: set | None = None) -> Treedef:
+    """x's structure, its leaves appended to `leaves`; where `seen` (the ids of the objects
+    flattened so far, `flatten_object`), an object of the user's own it holds is a container
+    of its attributes too, unless one of them can be no leaf (a set: then it is a leaf)."""
     kind = _kind(x)
+    if kind is None and seen is not None and id(x) not in seen and _users_object(x):
+        n = len(leaves)
+        try:
+            return _object(x, leaves, seen | {id(x)})
+        except SymgradError:
+            del leaves[n:]
     if kind is None:
         leaves.append(x)
         kind = np.dtype(getattr(x, "dtype", object)).kind
@@ -175,7 +199,7 @@ def _flatten(x: Any, leaves: list) -> Treedef:
     else:
         keys, items = tuple(range(len(x))), list(x)
     cls = type(x) if kind in (_NAMED, _DATA) else None
-    children = tuple(_flatten(item, leaves) for item in items)
+    children = tuple(_flatten(item, leaves, seen) for item in items)
     return Treedef(kind, cls, keys, children, order=order)
 
 

@@ -128,7 +128,7 @@ def test_containers_as_ordinary_code_uses_them(m, name, backend):
     "name, match",
     [
         ("in_a_branch", r"assigning to an item of the dict p is supported where the function"),
-        ("held_twice", r"in a loop that carries it, where no other name holds it"),
+        ("held_twice", r"in a loop that carries it, where nothing else holds it"),
         ("updated", r"`p\['w'\] op= \.\.\.` of an array in a dict is not supported"),
         ("other_lengths", r"a branch gives the value a tuple"),
         ("keys_at_run_time", r"a dict comprehension's if decides on a value known only when"),

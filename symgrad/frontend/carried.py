@@ -134,13 +134,43 @@ def containers(lw: _Lowerer, names: list[str], skip) -> dict[str, Container]:
         values, treedef = leaves
         paths = ["".join(f"[{k!r}]" for k in p) for p in treedef.paths()]
         value = lw.env[name]
-        alone = not any(v is value for k, v in dict.items(lw.env) if k != name)
         made = lw.memory.made.get(id(value))
-        mutable = made is not None and made[0] is value and alone
+        mutable = made is not None and made[0] is value and not _held_elsewhere(lw, name, value)
         out[name] = Container(treedef, [f"{name}{p}" for p in paths], _what(value), mutable)
         for leaf, value in zip(out[name].leaves, values):
             lw.env[leaf] = value
     return out
+
+
+def _held_elsewhere(lw: _Lowerer, name: str, value: Any) -> bool:
+    """Whether anything but `name` here holds the container `value`: another name, a container,
+    of this scope, the scopes around it (`BodyEnv.outer`, `enclosing`) or the callers'
+    (`parent`). A loop's change of its items then reaches them, which the loop's carrying it
+    anew (a new container bound to `name` after it) would not."""
+    scopes, seen = [lw], set()
+    while scopes:
+        at = scopes.pop()
+        if at is None or id(at) in seen:
+            continue
+        seen.add(id(at))
+        scopes += [at.parent, at.enclosing]
+        env = at.env
+        while isinstance(env, dict):
+            for k, v in dict.items(env):
+                if not (env is lw.env and k == name) and _holds(v, value):
+                    return True
+            env = getattr(env, "outer", None)
+    return False
+
+
+def _holds(v: Any, value: Any) -> bool:
+    if v is value:
+        return True
+    if isinstance(v, (tuple, list)):
+        return any(_holds(x, value) for x in v)
+    if isinstance(v, dict):
+        return any(_holds(x, value) for x in v.values())
+    return False
 
 
 def _leaves(value: Any) -> tuple[list, tree.Treedef] | None:

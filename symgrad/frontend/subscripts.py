@@ -112,9 +112,9 @@ def _set_item(lw: _Lowerer, old: dict | list, name: str, key: Any, value: Any, t
         raise lw.error(
             target,
             f"assigning to an item of the {kind} {name} is supported where the function made "
-            f"the {kind} (or in a loop that carries it, where no other name holds it), not in a "
-            f"branch, and not on an argument's or a global's {kind}, whose change the caller "
-            "would see",
+            f"the {kind} (or in a loop that carries it, where nothing else holds it: no other "
+            f"name, container or caller), not in a branch, and not on an argument's or a "
+            f"global's {kind}, whose change the caller would see",
             f"Bind {name} to a new {kind}: {name} = {new}.",
             cls=UnsupportedSyntaxError,
         )

@@ -275,10 +275,19 @@ defrule(
 )
 
 
+def _float_as_is(ins: dict):
+    """x itself where it is a Python float already (`math.exp(a)` of one)."""
+    x = ins["x"]
+    if x is not None and x.kind == PYTHON and x.dtype == np.float64:
+        return lambda x: x
+    return None
+
+
 defrule(
     "float",
     "x",
     call("float"),
+    specialise=_float_as_is,
     numpy=(float,),
     vjp={"x": lambda g, x: ops.broadcast_to(g, ops.shape(x))},
     jvp=LINEAR,
