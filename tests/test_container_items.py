@@ -64,6 +64,31 @@ def comprehended(x, W):
     return sum(np.sum(v**2) for v in params.values()) + np.sum(e["w2"]) * len(e)
 
 
+def copies(x, W):
+    d = {"a": x, "b": W @ x}
+    e = dict(d)
+    e["a"] = e["a"] * 3.0
+    g = d.copy()
+    g["b"] = np.sin(g["b"])
+    xs = [x, 2.0]
+    ys = list(xs)
+    ys[1] = 5.0
+    zs = xs.copy()
+    zs[0] = zs[0] + 1.0
+    return np.sum(d["a"] + e["a"] + g["b"] + d["b"]) + xs[1] * ys[1] + np.sum(zs[0] * xs[0])
+
+
+def a_list_of_dicts(x, W):
+    xs = [{"a": x * 2.0} for i in range(3)]
+    return np.sum(xs[2]["a"])
+
+
+def an_item_of_a_filled_list(x, W):
+    xs = [x[i] * 2.0 for i in range(3)]
+    xs[0] = 5.0
+    return sum(xs)
+
+
 def keys_at_run_time(x, W):
     d = {k: x * k for k in (1.0, 2.0) if np.sum(x) > k}
     return np.sum(d[1.0])
@@ -105,7 +130,7 @@ def other_lengths(x, W):
     return np.sum(a[0])
 """
 
-USED = ["cache", "items", "spread", "sgd", "chosen", "comprehended"]
+USED = ["cache", "items", "spread", "sgd", "chosen", "comprehended", "copies"]
 W = np.array([[0.5, 0.1, 0.0], [0.2, 0.4, -0.3], [0.0, 0.3, 0.6]])
 X = np.array([0.3, -1.4, 2.0])
 
@@ -132,6 +157,10 @@ def test_containers_as_ordinary_code_uses_them(m, name, backend):
         ("updated", r"`p\['w'\] op= \.\.\.` of an array in a dict is not supported"),
         ("other_lengths", r"a branch gives the value a tuple"),
         ("keys_at_run_time", r"a dict comprehension's if decides on a value known only when"),
+        # (it said "the function must return one array or number (it returns a dict)")
+        ("a_list_of_dicts", r"a loop that fills a list appends arrays and numbers; this one"),
+        # (it said "only arrays the function created can be assigned to element by element")
+        ("an_item_of_a_filled_list", r"assigning to an item of xs, a list a loop filled"),
         ("keys_in_other_orders", r"a branch gives the value a dict"),  # (iterated in order)
     ],
 )

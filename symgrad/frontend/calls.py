@@ -76,6 +76,13 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     if isinstance(getattr(callee, "__self__", None), dict) and callee.__name__ in DICT_READS:
         out = callee(*args, **kwargs)  # a container of parameters, read
         return list(out) if callee.__name__ != "get" else out
+    copied = (
+        getattr(callee, "__self__", None) if getattr(callee, "__name__", "") == "copy" else None
+    )
+    if isinstance(copied, (dict, list)) and not args and not kwargs:
+        return lw.made(copied.copy())  # d.copy(), xs.copy(): a new container of the same items
+    if callee in (dict, list) and len(args) == 1 and not kwargs and type(args[0]) in (dict, list):
+        return lw.made(callee(args[0]))  # dict(d), list(xs), a copy
     if _named_tuples(callee):  # st._replace(h=...), State._make([...]): containers made
         try:
             return callee(*args, **kwargs)

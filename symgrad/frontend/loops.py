@@ -34,7 +34,7 @@ from symgrad.frontend.jumps import FLAGS, STOP, desugar
 from symgrad.frontend.local_functions import LocalFunction
 from symgrad.frontend.source import own_nodes
 from symgrad.frontend.subscripts import getitem
-from symgrad.frontend.values import Stacked, Unbound, is_number
+from symgrad.frontend.values import Stacked, Unbound, is_const, is_number
 from symgrad.ir import Graph
 from symgrad.rules import Value
 
@@ -239,6 +239,15 @@ def _lower_loop_once(
     for a in appenders:
         if a.value is None:
             raise lw.error(s, f"the loop body does not always append to {a.name}")
+        if isinstance(a.value, (tuple, list, dict)) and not is_const(a.value):
+            kind = type(a.value).__name__  # (a comprehension's item: its `items` list)
+            raise lw.error(
+                s,
+                f"a loop that fills a list appends arrays and numbers; this one appends a {kind}",
+                f"Fill a list per item of the {kind} (hs.append(h); cs.append(c)), or stack "
+                "them into one array per step.",
+                cls=UnsupportedSyntaxError,
+            )
     carried.unpack(lw, s, env, held)
     more = carried.check_body(lw, s, env, slots, params, again)
     if more:

@@ -672,6 +672,8 @@ class _Lowerer:
             return AppendTo(base)
         if isinstance(base, list) and e.attr == "append":
             return self.list_append(base, e)
+        if isinstance(base, (list, dict)) and e.attr == "copy":
+            return base.copy  # (a new container of the same items: `calls.lower_call`)
         if isinstance(base, Value):
             if e.attr in _PROPERTIES:
                 return self.call_rule(BY_METHOD[e.attr], (base,), {}, e)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.aliases import owned, refuse_if_appended, update
-from symgrad.frontend.values import is_const
+from symgrad.frontend.values import Stacked, is_const
 from symgrad.ir.index import Dyn, Slice
 from symgrad.rules import Value
 
@@ -149,6 +149,14 @@ def refuse_augmented_item(lw: _Lowerer, target: ast.Subscript) -> None:
 
 def _writable(lw: _Lowerer, old: Any, name: str | None, target: ast.AST) -> None:
     """Refuse an update of entries of what is no array the function made."""
+    if isinstance(old, Stacked):
+        raise lw.error(
+            target,
+            f"assigning to an item of {name}, a list a loop filled (read as np.stack({name})), "
+            "is not supported",
+            f"Stack it into an array of your own first: a = np.stack({name}); a[i] = v.",
+            cls=UnsupportedSyntaxError,
+        )
     if isinstance(old, tuple):
         raise lw.error(
             target,
