@@ -294,10 +294,68 @@ def test_loops_in_the_ir_are_nested_graphs(m):
     verify(reverse(graph, [0, 1]))
 
 
-def test_a_name_bound_only_in_the_loop_cannot_be_read_after_it(make_fn):
-    mod = make_fn("def f(x, n):\n    for i in range(n):\n        y = x * i\n    return np.sum(y)\n")
-    with pytest.raises(symgrad.UnsupportedSyntaxError, match="'y' is bound only inside the loop"):
-        symgrad.grad(mod.f).source
+LAST_VALUES = """
+def bisection(x, a):
+    lo = 0.0
+    hi = 1.0
+    for i in range(20):
+        mid = 0.5 * (lo + hi)
+        if np.sum(x) * mid > a:
+            hi = mid
+        else:
+            lo = mid
+    return mid * np.sum(x * x)
+
+
+def target(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + x[i]
+        y = x * i
+    return s * i + np.sum(y)
+
+
+def rows(X, n):
+    t = 0.0
+    for row in X:
+        t = t + np.sum(row)
+        h = np.tanh(row) * t
+    return np.sum(h) + np.sum(row)
+
+
+def broken(x, n):
+    for i in range(x.shape[0]):
+        v = x[i] * 2.0
+        if v > 1.0:
+            break
+    return v * i
+
+
+def tested(x, n):
+    s = x * 1.0
+    while np.sum(s) < 10.0:
+        last = s
+        s = s * 1.5 + 0.1
+    return np.sum(last)
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", ["bisection", "target", "rows", "broken", "tested"])
+def test_a_name_first_bound_in_a_loop_holds_its_last_value_after_it(make_fn, name, backend):
+    # they were refused: "'mid' is bound only inside the loop"
+    f = getattr(make_fn(LAST_VALUES), name)
+    args = (np.array([0.3, 0.9, 0.7]), 0.5 if name == "bisection" else 3)
+    if name == "rows":
+        args = (np.array([[0.3, 0.2], [-0.5, 0.4], [0.1, 0.9]]), 0)
+    assert symgrad.jit(f, backend=backend)(*args) == pytest.approx(f(*args), rel=1e-12)
+    symgrad.check_grads(f, args, 0, modes=("rev", "fwd"), backend=backend)
+
+
+def test_a_name_first_bound_in_a_loop_that_ran_no_step_raises(make_fn):
+    f = make_fn(LAST_VALUES).target
+    with pytest.raises(IndexError):  # (Python's NameError)
+        symgrad.grad(f)(np.ones(3), 0)
 
 
 @pytest.mark.parametrize(

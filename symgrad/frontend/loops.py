@@ -13,8 +13,8 @@ enclosing graph gets a `loop` node and one `item` per carried variable, rebound 
 value, so the emitted code is a loop whatever the trip count. Variables holding one array are
 carried once, with every name holding it, and the body is lowered again where it changes an
 array that names it does not carry hold (`symgrad.frontend.carried`). A
-name first bound inside the loop may not be read after it (its value would depend on the trip
-count being at least 1).
+name first bound inside the loop (a target too) that code after it reads is stacked, step by
+step, and holds its last row after the loop (`_lasts`), as Python's holds the last step's.
 
 `break` and `continue` are rewritten first (`symgrad.frontend.jumps`). A body that can break
 has one more output, last: whether to leave the loop after this iteration (attribute `breaks`
@@ -255,7 +255,9 @@ def _lower_loop_once(
     carried.refuse_appended_and_updated(lw, s, body, env, slots, params, appenders)
     finals = [dict.__getitem__(env, slot.names[0]) for slot in slots]
     carried.refuse_changed_then_dropped(lw, s, body, slots, params, finals)
-    outs = finals + [a.value for a in appenders]
+    lasts = _lasts(lw, s, env, targets + names, set(kept) | set(bound) | set(again.unbound))
+    outs = finals + [a.value for a in appenders] + list(lasts.values())
+    attrs["n_stacked"] += len(lasts)
     stop = dict.__getitem__(env, STOP) if breaks else False
     if op == "while" and not isinstance(stop, Value) and not stop:
         cond = attrs["cond"]
@@ -317,9 +319,15 @@ def _lower_loop_once(
         item = lw.graph.add("item", (loop,), {"index": len(slots) + j}, loc, name=name)
         value = _after_items(lw, before[name], Value(item), s)
         lw.env[name] = Stacked(value, name, shared.get(name) or _held(before[name], name, loc))
+    for j, name in enumerate(lasts):  # its value in each step, stacked: the last one's
+        index = {"index": len(slots) + len(stacked) + j}
+        rows = lw.graph.add("item", (loop,), index, loc, name=f"{name}_steps")
+        lw.env[name] = getitem(lw, Value(rows), -1, s)
     for name, unbound in again.unbound.items():
         lw.env[name] = unbound
     for name in targets + names:
+        if name in lasts:
+            continue
         if name in bound and name not in kept and name not in again.unbound:
             lw.env[name] = Unbound(
                 f"is the target of the loop on line {loc.line}, whose last value symgrad does not "
@@ -331,6 +339,30 @@ def _lower_loop_once(
         elif name not in kept and name not in again.unbound:
             lw.env[name] = Unbound(f"is bound only inside the loop on line {loc.line}")
     return None
+
+
+def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set) -> dict[str, Any]:
+    """The names (of `names`, not in `skip`: carried, bound before the loop) that the body
+    binds, to an array or a number, and code after the loop reads (a target first bound by
+    the loop, `mid` of a bisection): their values at the end of each step, by name. The loop
+    stacks them, and each name holds its last row after it, as Python's does (an IndexError
+    where the loop ran no step, where Python's is a NameError)."""
+    end = (s.end_lineno, s.end_col_offset)
+    later = {
+        n.id
+        for n in ast.walk(lw.src.tree)
+        if isinstance(n, ast.Name)
+        and isinstance(n.ctx, ast.Load)
+        and (n.lineno, n.col_offset) > end
+    }
+    out: dict[str, Any] = {}
+    for name in names:
+        value = dict.get(env, name)
+        if name in skip or name not in later or name in out:
+            continue
+        if isinstance(value, Value) or is_number(value):
+            out[name] = value
+    return out
 
 
 def _fillable(v: Any) -> bool:
