@@ -90,3 +90,15 @@ def test_jit_refuses_what_it_cannot_read():
         symgrad.jit(3)
     with pytest.raises(symgrad.SymgradError, match="cannot compile print"):
         symgrad.jit(print)
+
+
+def times_one(s):
+    return s * 1.0, 1.0 * s, s + 0.0, s - 0.0, s / 1.0, s**1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_identity_of_a_0d_array_gives_a_numpy_number(backend):
+    # `s * 1.0` of a 0-d array was s itself: a 0-d array where NumPy gives an np.float64
+    got, want = symgrad.jit(times_one, backend=backend)(np.array(2.5)), times_one(np.array(2.5))
+    assert [type(v) for v in got] == [type(v) for v in want] == [np.float64] * 6
+    assert got == want

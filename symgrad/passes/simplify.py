@@ -171,6 +171,12 @@ class _Rewriter:
     def const(self, like, value) -> int:
         return self.new(like, "const", (), {"value": value})
 
+    def alike(self, node, x: int) -> bool:
+        """Whether x may stand for node (`x * 1`): not where the Avals tell them apart, as a
+        0-d array x and its product, a NumPy number."""
+        a, b = node.aval, self.g[x].aval
+        return not (isinstance(a, Aval) and isinstance(b, Aval)) or a.kind == b.kind
+
     def rewrite(self, node) -> int | None:
         """An equivalent node to use instead of `node`, or None."""
         g, op = self.g, node.op
@@ -199,9 +205,9 @@ class _Rewriter:
             if stripped is not None:
                 return stripped
         if op == "multiply":
-            if _number(g, ins[1]) == 1 and ins[0] in self.floats:
+            if _number(g, ins[1]) == 1 and ins[0] in self.floats and self.alike(node, ins[0]):
                 return ins[0]
-            if _number(g, ins[0]) == 1 and ins[1] in self.floats:
+            if _number(g, ins[0]) == 1 and ins[1] in self.floats and self.alike(node, ins[1]):
                 return ins[1]
             if _number(g, ins[0]) == -1 and ins[1] in self.floats:
                 return self.new(node, "negative", ins[1:])
@@ -230,11 +236,14 @@ class _Rewriter:
         if op == "add" and g[ins[0]].op == "negative" and ins[0] in self.floats:  # -a + b
             return self.new(node, "subtract", (ins[1], g[ins[0]].inputs[0]))
         if op in ("add", "subtract") and _number(g, ins[1]) == 0 and ins[0] in self.floats:
-            return ins[0]
+            if self.alike(node, ins[0]):
+                return ins[0]
         if op == "add" and _number(g, ins[0]) == 0 and ins[1] in self.floats:
-            return ins[1]
+            if self.alike(node, ins[1]):
+                return ins[1]
         if op in ("divide", "power") and _number(g, ins[1]) == 1 and ins[0] in self.floats:
-            return ins[0]
+            if self.alike(node, ins[0]):
+                return ins[0]
         if op == "power" and _number(g, ins[1]) == 0 and float64_number(g[ins[0]].aval):
             return self.const(node, 1.0)  # (IEEE's pow(x, 0) is 1 for every x, NaN and inf too)
         if op == "add" and ins[0] == ins[1] and ins[0] in self.floats:
