@@ -81,23 +81,6 @@ def test_integral_math_functions_and_calls_on_constants():
     assert symgrad.jit(integral)(x) == integral(x)
 
 
-def of_numbers(a, b):
-    return math.exp(a) + math.atan2(a, b) * math.sqrt(a * a + b * b) + math.log(a + 2.0)
-
-
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
-@pytest.mark.parametrize("kind", [float, np.float64, np.float32])
-def test_math_functions_take_and_give_pythons_floats(backend, kind):
-    # a float32 gave a float32 (its value off in the 8th digit), a float an np.float64
-    if backend == "numba":
-        pytest.importorskip("numba")
-    args = (kind(0.7), kind(1.3))
-    got, want = symgrad.jit(of_numbers, backend=backend)(*args), of_numbers(*args)
-    assert type(got) is float and got == want
-    if kind is not np.float32:
-        symgrad.check_grads(of_numbers, args, (0, 1), backend=backend)
-
-
 def test_a_math_function_of_constants_that_raises_says_so(make_fn):
     m = make_fn("import math\n\ndef f(x):\n    return np.sum(x) * math.log(-1.0)\n")
     with pytest.raises(symgrad.SymgradError, match="log of these constants raises: math domain"):

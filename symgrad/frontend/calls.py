@@ -146,11 +146,6 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return _asarray(lw, args[0], e, kwargs.get("dtype"))
     if rule is not None and rule.parts is not None:
         return _parts(lw, rule, args, kwargs, e)
-    if rule is not None and _python_floats(callee, rule):  # math.exp(a): Python's floats
-        args = tuple(
-            lw.call_rule("float", (a,), {}, e) if isinstance(a, Value) else a for a in args
-        )
-        return lw.call_rule("float", (lw.call_rule(rule.name, args, kwargs, e),), {}, e)
     if rule is not None:
         return lw.call_rule(rule.name, args, kwargs, e)
     if known in _FOLDS and (not kwargs or known is sum):
@@ -215,13 +210,6 @@ def _in_rule_terms(lw: _Lowerer, rule, callee: Any, args: tuple, kwargs: dict, e
         return rule, args, kwargs
     name, args, kwargs = routed
     return RULES[name], args, kwargs
-
-
-def _python_floats(callee: Any, rule) -> bool:
-    """Whether callee is one of Python's `math` functions of floats: it takes Python floats
-    (a float32 number is made one first) and gives one, where its NumPy twin keeps a float32
-    and gives NumPy's numbers."""
-    return getattr(callee, "__module__", None) == "math" and not (rule.nondiff or rule.mask)
 
 
 def _folds(callee: Any) -> bool:
