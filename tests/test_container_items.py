@@ -78,6 +78,14 @@ def copies(x, W):
     return np.sum(d["a"] + e["a"] + g["b"] + d["b"]) + xs[1] * ys[1] + np.sum(zs[0] * xs[0])
 
 
+def list_changes(x, W):
+    a = [x[0]]
+    a.extend([x[1], (W @ x)[2] * 2.0])
+    a.insert(0, np.sin(x[0]))
+    last = a.pop()
+    return sum(a) * last + len(a)
+
+
 def a_list_of_dicts(x, W):
     xs = [{"a": x * 2.0} for i in range(3)]
     return np.sum(xs[2]["a"])
@@ -130,7 +138,7 @@ def other_lengths(x, W):
     return np.sum(a[0])
 """
 
-USED = ["cache", "items", "spread", "sgd", "chosen", "comprehended", "copies"]
+USED = ["cache", "items", "spread", "sgd", "chosen", "comprehended", "copies", "list_changes"]
 W = np.array([[0.5, 0.1, 0.0], [0.2, 0.4, -0.3], [0.0, 0.3, 0.6]])
 X = np.array([0.3, -1.4, 2.0])
 

@@ -42,7 +42,7 @@ from symgrad.frontend import (
 )
 from symgrad.frontend.composites import COMPOSITES
 from symgrad.frontend.loops import AppendTo
-from symgrad.frontend.values import ListAppend, Method, Stacked, is_const
+from symgrad.frontend.values import LIST_CHANGES, ListAppend, Method, Stacked, is_const
 from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
 from symgrad.rules.table import CONVENTIONS
 
@@ -76,6 +76,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     if isinstance(getattr(callee, "__self__", None), dict) and callee.__name__ in DICT_READS:
         out = callee(*args, **kwargs)  # a container of parameters, read
         return list(out) if callee.__name__ != "get" else out
+    if isinstance(getattr(callee, "__self__", None), list) and callee.__name__ in LIST_CHANGES:
+        return _list_change(lw, callee, args, kwargs, e)
     copied = (
         getattr(callee, "__self__", None) if getattr(callee, "__name__", "") == "copy" else None
     )
@@ -372,6 +374,43 @@ def _inline(lw: _Lowerer, fn: types.FunctionType, args: tuple, kwargs: dict, e: 
 
 
 NAMED_READS = ("_replace", "_asdict", "_make", "_fields")  # a NamedTuple's, run as they are
+
+
+def _list_change(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.Call) -> Any:
+    """`xs.extend(items)` of a tuple or list, `xs.insert(i, v)`, `xs.pop()` or `xs.pop(i)`, an
+    index a constant int: the list changed now, as every name holding it sees."""
+    name, items = callee.__name__, callee.__self__
+    made = lw.memory.made.get(id(items))
+    if made is None or made[0] is not items:
+        raise lw.error(
+            e,
+            f"list.{name} of an argument's or a global's list, whose change the caller would "
+            "see, is not supported",
+            "Make a list of your own: xs = list(xs).",
+            cls=UnsupportedSyntaxError,
+        )
+    ok = not kwargs and (
+        name == "extend"
+        and len(args) == 1
+        and isinstance(args[0], (tuple, list))
+        or name == "insert"
+        and len(args) == 2
+        and type(args[0]) is int
+        or name == "pop"
+        and len(args) <= 1
+        and all(type(a) is int for a in args)
+    )
+    if not ok:
+        what = "a tuple or list" if name == "extend" else "constant ints"
+        raise lw.error(
+            e,
+            f"list.{name} takes {what} here (the list's items are known when compiling)",
+            cls=UnsupportedSyntaxError,
+        )
+    try:
+        return callee(*args)
+    except IndexError as err:
+        raise lw.error(e, f"list.{name}: {err}") from None
 
 
 def _named_tuples(callee: Any) -> bool:

@@ -40,7 +40,7 @@ from symgrad.frontend.loops import Appender, AppendTo, assigned_names, lower_for
 from symgrad.frontend.reads import Reads
 from symgrad.frontend.source import FunctionSource
 from symgrad.frontend.subscripts import CONTAINERS, OBJECTS, getitem, setitem
-from symgrad.frontend.values import ListAppend, Method, Stacked, Unbound, is_const
+from symgrad.frontend.values import LIST_CHANGES, ListAppend, Method, Stacked, Unbound, is_const
 from symgrad.ir import Graph
 from symgrad.rules import BY_METHOD, RULES, Value
 from symgrad.rules.build import add_bound, bind
@@ -670,7 +670,7 @@ class _Lowerer:
         base = self.expr(e.value)
         if isinstance(base, Appender) and e.attr == "append":
             return AppendTo(base)
-        if isinstance(base, list) and e.attr == "append":
+        if isinstance(base, list) and e.attr in ("append", *LIST_CHANGES):
             return self.list_append(base, e)
         if isinstance(base, (list, dict)) and e.attr == "copy":
             return base.copy  # (a new container of the same items: `calls.lower_call`)
@@ -732,19 +732,20 @@ class _Lowerer:
         self.reads.note(base, e.attr, value)
         return self.outside(value, e.attr, e)
 
-    def list_append(self, items: list, e: ast.Attribute) -> ListAppend:
-        """`xs.append` on a list made in this scope. A list made before a loop or an if (other
-        than one a loop fills, empty before it) cannot grow inside it."""
+    def list_append(self, items: list, e: ast.Attribute) -> Any:
+        """`xs.append` (or `extend`, `insert`, `pop`: `LIST_CHANGES`, the list's own method,
+        run when lowering) on a list made in this scope. A list made before a loop or an if
+        (other than one a loop fills, empty before it) cannot change inside it."""
         name = e.value.id if isinstance(e.value, ast.Name) else None
         if isinstance(self.env, aliases.BodyEnv) and not dict.__contains__(self.env, name):
             raise self.error(
                 e,
-                f"appending to {name or 'a list'}, made before this loop or if, is not supported",
+                f"{e.attr} of {name or 'a list'}, made before this loop or if, is not supported",
                 "A loop may fill a list that is empty before it, appending once per iteration "
                 "(xs = [] ... for ...: xs.append(v)); build other lists where they are used.",
                 cls=UnsupportedSyntaxError,
             )
-        return ListAppend(items)
+        return ListAppend(items) if e.attr == "append" else getattr(items, e.attr)
 
     def e_Subscript(self, e: ast.Subscript) -> Any:
         base = self.expr(e.value)

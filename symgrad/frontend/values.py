@@ -42,6 +42,9 @@ class Method:
     name: str
 
 
+LIST_CHANGES = ("extend", "insert", "pop")  # a list's own methods, run when lowering
+
+
 @dataclass(frozen=True)
 class ListAppend:
     """`xs.append` for a Python list `xs` of this scope (not a list a loop fills), waiting to
