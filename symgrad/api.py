@@ -778,7 +778,7 @@ def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) 
     for k in argnums:
         v = values[k]
         dtype = getattr(v, "dtype", None)
-        if tree.is_tree(v):
+        if tree.is_tree(v) and not tree.is_object(v):
             if not any(tree.flatten(v)[1].floatings()):
                 raise NotDifferentiableError(
                     f"cannot differentiate {fn.__qualname__} with respect to argument "

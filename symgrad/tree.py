@@ -78,13 +78,14 @@ def tuple_of(children: list[Treedef]) -> Treedef:
 
 
 def is_tree(x: Any) -> bool:
-    """A container flatten opens (a leaf otherwise)."""
-    return _kind(x) is not None
+    """A container flatten opens (a leaf otherwise): an object of a class of the user's own
+    too (a model passed as an argument), its attributes its items."""
+    return _kind(x) is not None or _users_object(x)
 
 
 def flatten(tree: Any) -> tuple[list, Treedef]:
     leaves: list = []
-    return leaves, _flatten(tree, leaves)
+    return leaves, _flatten(tree, leaves, set())
 
 
 def unflatten(treedef: Treedef, leaves) -> Any:
@@ -124,13 +125,28 @@ def _object(obj: Any, leaves: list, seen: set) -> Treedef:
     return Treedef(_OBJECT, type(obj), keys, children)
 
 
+_LIBRARIES = frozenset(
+    "builtins numpy scipy symgrad types functools typing collections dask cupy torch jax jaxlib "
+    "pandas xarray numba sympy networkx".split()
+)
+_ARRAY_PROTOCOLS = ("__array__", "__array_function__", "__array_ufunc__", "__dask_graph__")
+
+
 def _users_object(x: Any) -> bool:
-    """An instance of a class of the user's (not a library's or Python's), with attributes."""
+    """An instance of a class of the user's (not a library's or Python's, and no array of
+    any library: Dask's, CuPy's are leaves), with attributes."""
     cls = type(x)
-    module = (getattr(cls, "__module__", None) or "").split(".")[0]
-    if module in ("builtins", "numpy", "scipy", "symgrad", "types", "functools", "typing"):
+    if (getattr(cls, "__module__", None) or "").split(".")[0] in _LIBRARIES:
         return False
-    return isinstance(getattr(x, "__dict__", None), dict) and not isinstance(x, type)
+    if isinstance(x, type) or any(hasattr(cls, p) for p in _ARRAY_PROTOCOLS):
+        return False
+    return isinstance(getattr(x, "__dict__", None), dict)
+
+
+def is_object(x: Any) -> bool:
+    """An object of a class of the user's own (no dataclass), read as a container of its
+    attributes (`flatten`)."""
+    return _kind(x) is None and _users_object(x)
 
 
 def records(x: Any, treedef: Treedef) -> list:
@@ -207,6 +223,8 @@ def _static_key(x: Any) -> tuple:
     """What a static leaf is compiled for: its type and value (a slice by its bounds)."""
     if isinstance(x, slice):
         return (slice, (x.start, x.stop, x.step))
+    if _users_object(x):  # (one flatten could not open, holding a set): by identity, not by
+        return (type(x), _Identity(x))  # its __eq__, which may overlook what the code reads
     try:
         hash(x)
     except TypeError:
@@ -216,6 +234,21 @@ def _static_key(x: Any) -> tuple:
             hint="Pass arrays, numbers, strings, None or tuples in containers of parameters.",
         ) from None
     return (type(x), x)
+
+
+class _Identity:
+    """An object as a key by identity (holding it, so that its id stays its own)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any):
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Identity) and other.obj is self.obj
 
 
 def _sorted_keys(d: dict) -> tuple:

@@ -97,9 +97,26 @@ def an_item_of_a_filled_list(x, W):
     return sum(xs)
 
 
+def comprehension_scopes(x, W):
+    v = x * 1.0
+    params = {"a": W @ x, "b": np.sin(x)}
+
+    def scaled(z):
+        return z * v  # f's v, not the comprehension's
+
+    fs = {k: (lambda z: z * v) for k, v in params.items()}  # the comprehension's last v
+    e = {k: scaled(v) for k, v in params.items()}
+    return np.sum(fs["a"](x)) + np.sum(e["a"]) + np.sum(v)
+
+
 def keys_at_run_time(x, W):
     d = {k: x * k for k in (1.0, 2.0) if np.sum(x) > k}
     return np.sum(d[1.0])
+
+
+def appends_to_the_callers(p):
+    p["hist"].append(p["w"])
+    return np.sum(p["w"]) * len(p["hist"])
 
 
 def the_callers(p):
@@ -138,7 +155,17 @@ def other_lengths(x, W):
     return np.sum(a[0])
 """
 
-USED = ["cache", "items", "spread", "sgd", "chosen", "comprehended", "copies", "list_changes"]
+USED = [
+    "cache",
+    "items",
+    "spread",
+    "sgd",
+    "chosen",
+    "comprehended",
+    "copies",
+    "list_changes",
+    "comprehension_scopes",
+]
 W = np.array([[0.5, 0.1, 0.0], [0.2, 0.4, -0.3], [0.0, 0.3, 0.6]])
 X = np.array([0.3, -1.4, 2.0])
 
@@ -175,6 +202,12 @@ def test_containers_as_ordinary_code_uses_them(m, name, backend):
 def test_what_cannot_be_modelled_is_refused(m, name, match):
     with pytest.raises(symgrad.UnsupportedSyntaxError, match=match):
         symgrad.grad(getattr(m, name))(X, W)
+
+
+def test_the_callers_list_is_not_grown_behind_its_back(m):
+    # the append went to symgrad's copy: len(hist) stayed 0, where Python's grows each call
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="an argument's or a global's list"):
+        symgrad.jit(m.appends_to_the_callers)({"w": X, "hist": []})
 
 
 def test_the_callers_dict_is_not_changed_behind_its_back(m):

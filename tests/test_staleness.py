@@ -407,3 +407,33 @@ def test_linearize_is_the_derivative_at_its_point_whatever_changes_later(make_fn
         assert f_jvp(tangent) == pytest.approx(before) == pytest.approx(2 * np.cos(0.1))
     assert vjp_fn(1.0)[0][0] == pytest.approx(before)
     assert symgrad.jvp(mod.f, (x,), (t,))[1] == pytest.approx(5 * np.cos(0.1))
+
+
+class _Act:
+    """Equal (and hashed) by name alone; its set keeps symgrad from reading it as a container."""
+
+    def __init__(self, name, alpha):
+        self.name, self.alpha, self.tags = name, alpha, {name}
+
+    def __eq__(self, other):
+        return isinstance(other, _Act) and other.name == self.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+class _Scaled:
+    def __init__(self, act):
+        self.act = act
+
+    def loss(self, x):
+        return np.sum(np.tanh(self.act.alpha * x))
+
+
+def test_an_object_equal_to_the_last_by_its_eq_is_not_taken_for_it():
+    # a constant object was keyed by ==: one equal by name alone got the last one's gradient
+    x = np.array([0.3, -0.4, 0.9])
+    m = _Scaled(_Act("t", 0.5))
+    symgrad.grad(m.loss)(x)
+    m.act = _Act("t", 3.0)
+    assert np.allclose(symgrad.grad(m.loss)(x), 3.0 * (1 - np.tanh(3.0 * x) ** 2))

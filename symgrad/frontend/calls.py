@@ -87,7 +87,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return lw.made(callee(args[0]))  # dict(d), list(xs), a copy
     if _named_tuples(callee):  # st._replace(h=...), State._make([...]): containers made
         try:
-            return callee(*args, **kwargs)
+            out = callee(*args, **kwargs)
+            return lw.made(out) if isinstance(out, dict) else out  # (`_asdict()`'s a new one)
         except (TypeError, ValueError) as err:
             raise lw.error(e, f"bad arguments to {callee.__name__}: {err}") from None
     if callee is len and len(args) == 1 and isinstance(args[0], (dict, list, tuple)):
@@ -379,16 +380,7 @@ NAMED_READS = ("_replace", "_asdict", "_make", "_fields")  # a NamedTuple's, run
 def _list_change(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.Call) -> Any:
     """`xs.extend(items)` of a tuple or list, `xs.insert(i, v)`, `xs.pop()` or `xs.pop(i)`, an
     index a constant int: the list changed now, as every name holding it sees."""
-    name, items = callee.__name__, callee.__self__
-    made = lw.memory.made.get(id(items))
-    if made is None or made[0] is not items:
-        raise lw.error(
-            e,
-            f"list.{name} of an argument's or a global's list, whose change the caller would "
-            "see, is not supported",
-            "Make a list of your own: xs = list(xs).",
-            cls=UnsupportedSyntaxError,
-        )
+    name = callee.__name__
     ok = not kwargs and (
         name == "extend"
         and len(args) == 1

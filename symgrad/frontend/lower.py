@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import copy
 import inspect
 import keyword
 import operator
@@ -291,7 +292,42 @@ def leaf_names(args: list[str], trees: dict) -> dict[int, list[str]]:
     return out
 
 
-_UNSET = object()  # (a name a comprehension binds, unbound before it)
+def _own_names(e: ast.DictComp, env: dict) -> ast.DictComp:
+    """A copy of the comprehension whose variables have names no other code reads (`v_1` for
+    `v`), as Python gives a comprehension a scope of its own: a function defined before it
+    reads the enclosing `v`, a lambda made in it the comprehension's (its last value). Its
+    first iterable is the enclosing scope's, as it stands."""
+    bound = assigned_names([ast.Assign([g.target], ast.Constant(0)) for g in e.generators])
+    taken = set(env) | {n.id for n in ast.walk(e) if isinstance(n, ast.Name)}
+    fresh = {}
+    for name in bound:
+        k = 1
+        while f"{name}_{k}" in taken:
+            k += 1
+        fresh[name] = f"{name}_{k}"
+        taken.add(fresh[name])
+    first = e.generators[0].iter
+    copied = _Renamed(fresh).visit(copy.deepcopy(e))
+    copied.generators[0].iter = first
+    return copied
+
+
+class _Renamed(ast.NodeTransformer):
+    """Names renamed (`fresh`), except where a lambda's parameters bind them anew."""
+
+    def __init__(self, fresh: dict[str, str]):
+        self.fresh = fresh
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        node.id = self.fresh.get(node.id, node.id)
+        return node
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.Lambda:
+        shadowed = {a.arg for a in node.args.args + node.args.kwonlyargs + node.args.posonlyargs}
+        inner = _Renamed({k: v for k, v in self.fresh.items() if k not in shadowed})
+        node.args = inner.visit(node.args)
+        node.body = inner.visit(node.body)
+        return node
 
 
 def _is_range(e: ast.expr) -> bool:
@@ -479,6 +515,7 @@ class _Lowerer:
         (a dict's keys or items, a tuple or list, a range of constants): the dict of each
         item's key and value, its variables its own (`comprehended`)."""
         out: dict = {}
+        e = _own_names(e, self.env)
 
         def each() -> None:
             key = self.expr(e.key)
@@ -511,28 +548,19 @@ class _Lowerer:
                 "Write the dict out, or go over the container of parameters itself.",
                 cls=UnsupportedSyntaxError,
             )
-        names = assigned_names([ast.Assign([gen.target], ast.Constant(0))])
-        saved = {n: dict.get(self.env, n, _UNSET) for n in names}
-        try:
-            for item in items:
-                self.bind(gen.target, item, len(self.graph), e)
-                tests = [self.expr(t) for t in gen.ifs]
-                if any(isinstance(t, Value) for t in tests):
-                    raise self.error(
-                        gen.ifs[0],
-                        "a dict comprehension's if decides on a value known only when the code "
-                        "runs (which keys the dict has would depend on it)",
-                        "Keep every key, and choose each value with np.where.",
-                        cls=UnsupportedSyntaxError,
-                    )
-                if all(tests):
-                    self.comprehended(generators[1:], each, e)
-        finally:
-            for n, v in saved.items():
-                if v is _UNSET:
-                    dict.pop(self.env, n, None)
-                else:
-                    dict.__setitem__(self.env, n, v)
+        for item in items:  # (its names its own, `_own_names`: a lambda made here reads them)
+            self.bind(gen.target, item, len(self.graph), e)
+            tests = [self.expr(t) for t in gen.ifs]
+            if any(isinstance(t, Value) for t in tests):
+                raise self.error(
+                    gen.ifs[0],
+                    "a dict comprehension's if decides on a value known only when the code "
+                    "runs (which keys the dict has would depend on it)",
+                    "Keep every key, and choose each value with np.where.",
+                    cls=UnsupportedSyntaxError,
+                )
+            if all(tests):
+                self.comprehended(generators[1:], each, e)
 
     def constant_range(self, e: ast.Call) -> range:
         args = [self.expr(a) for a in e.args]
@@ -745,7 +773,22 @@ class _Lowerer:
                 "(xs = [] ... for ...: xs.append(v)); build other lists where they are used.",
                 cls=UnsupportedSyntaxError,
             )
+        self.refuse_unmade(items, f"{e.attr} of", e)
         return ListAppend(items) if e.attr == "append" else getattr(items, e.attr)
+
+    def refuse_unmade(self, items: list, what: str, e: ast.AST) -> None:
+        """Refuse a change of a list the function did not make (`Memory.made`): an argument's
+        or a global's (`self.hist`), whose change the caller would see; symgrad's would not."""
+        made = self.memory.made.get(id(items))
+        if made is None or made[0] is not items:
+            name = ast.unparse(e.value) if isinstance(e, ast.Attribute) else "the list"
+            raise self.error(
+                e,
+                f"{what} {name}, an argument's or a global's list, whose change the caller "
+                "would see, is not supported",
+                f"Make a list of your own (xs = list({name})), and return it.",
+                cls=UnsupportedSyntaxError,
+            )
 
     def e_Subscript(self, e: ast.Subscript) -> Any:
         base = self.expr(e.value)

@@ -40,7 +40,8 @@ def binop(lw: _Lowerer, op: ast.operator, left: Any, right: Any, e: ast.AST, aug
     if isinstance(op, ast.Add) and augmented and isinstance(left, list):
         if isinstance(right, (list, tuple)):  # `l += [v]`, `l += (v,)`: l extended
             if is_const(left):  # (a constant's list may be the caller's: a new one)
-                return left + list(right)
+                return lw.made(left + list(right))
+            lw.refuse_unmade(left, "`+=` of", e)  # (the caller's list: it would see it grow)
             left += right  # (a list this function built: changed in place, as in Python)
             return left
     if None not in kinds:  # two sequences: only + joins them
@@ -48,14 +49,16 @@ def binop(lw: _Lowerer, op: ast.operator, left: Any, right: Any, e: ast.AST, aug
             raise _refused(lw, e, f"{_symbol(op)} of a {kinds[0]} and a {kinds[1]}")
         if isinstance(left, Value) or isinstance(right, Value):  # a tuple known when it runs
             return lw.call_rule("concat", (left, right), {}, e)
-        return left + right
+        joined = left + right
+        return lw.made(joined) if isinstance(joined, list) else joined
     seq, other = (left, right) if kinds[0] else (right, left)
     if isinstance(seq, Value) and not _array_like(lw, other):  # a shape and a number
         raise _refused(lw, e, f"{_symbol(op)} of a tuple and a number")
     if not isinstance(op, ast.Mult) or isinstance(seq, Value):
         return _not_a_number(lw, e, op, other)
     if isinstance(other, int) and not isinstance(other, bool):
-        return seq * other  # (a repetition)
+        repeated = seq * other  # (a repetition)
+        return lw.made(repeated) if isinstance(repeated, list) else repeated
     if isinstance(other, Value) and _int_valued(lw, other):
         raise _refused(lw, e, "* of a list or tuple by a count computed when the function runs")
     if isinstance(other, Value):  # an array (a product) or an int (a repetition) when it runs

@@ -122,7 +122,8 @@ def _set_item(lw: _Lowerer, old: dict | list, name: str, key: Any, value: Any, t
         raise lw.error(
             target,
             f"an item of the {kind} {name} is assigned by a key known when compiling "
-            f"({'an int' if kind == 'list' else 'a constant'}), not {key!r}",
+            f"({'an int' if kind == 'list' else 'a constant'}), not "
+            + ("a value known only when the code runs" if isinstance(key, Value) else repr(key)),
             cls=UnsupportedSyntaxError,
         )
     try:
