@@ -778,7 +778,17 @@ def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) 
     for k in argnums:
         v = values[k]
         dtype = getattr(v, "dtype", None)
-        if tree.is_tree(v) and not tree.is_object(v):
+        if tree.is_tree(v):
+            held = tree.held_object(tree.flatten(v)[1])
+            if held is not None:
+                what = "is" if tree.is_object(v) else f"is a {type(v).__name__} holding"
+                raise NotDifferentiableError(
+                    f"cannot differentiate {fn.__qualname__} with respect to argument "
+                    f"{names[k]!r}: it {what} a {held.__name__}, an object of a class of yours, "
+                    "whose attributes symgrad reads as constants",
+                    hint="Make its class a dataclass, whose fields symgrad differentiates, or "
+                    "leave it out of argnums.",
+                )
             if not any(tree.flatten(v)[1].floatings()):
                 raise NotDifferentiableError(
                     f"cannot differentiate {fn.__qualname__} with respect to argument "

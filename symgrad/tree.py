@@ -140,7 +140,16 @@ def _users_object(x: Any) -> bool:
         return False
     if isinstance(x, type) or any(hasattr(cls, p) for p in _ARRAY_PROTOCOLS):
         return False
+    if cls.__new__ is not object.__new__:  # (an int's, an Enum's, a C type's: made otherwise)
+        return False
     return isinstance(getattr(x, "__dict__", None), dict)
+
+
+def held_object(d: Treedef) -> type | None:
+    """The class of an object of the user's own (`is_object`) a structure holds, or None."""
+    if d.kind == _OBJECT:
+        return d.cls
+    return next((c for c in (held_object(k) for k in d.children) if c is not None), None)
 
 
 def is_object(x: Any) -> bool:
@@ -207,8 +216,10 @@ def _flatten(x: Any, leaves: list, seen: set | None = None) -> Treedef:
         keys = _sorted_keys(x)
         items = [x[k] for k in keys]
         order = tuple(x) if tuple(x) != keys else ()
-    elif kind == _DATA:
-        keys = tuple(f.name for f in dataclasses.fields(x))
+    elif kind == _DATA:  # its fields, then what else the instance holds (`self.scale = 3.0`
+        keys = tuple(f.name for f in dataclasses.fields(x))  # over a class attribute)
+        own = getattr(x, "__dict__", None)
+        keys += tuple(sorted(k for k in own or () if k not in keys))
         items = [getattr(x, k) for k in keys]
     elif kind == _NAMED:
         keys, items = tuple(type(x)._fields), list(x)

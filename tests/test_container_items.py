@@ -105,8 +105,11 @@ def comprehension_scopes(x, W):
         return z * v  # f's v, not the comprehension's
 
     fs = {k: (lambda z: z * v) for k, v in params.items()}  # the comprehension's last v
+    gs = {k: (lambda z, v=v: z * v) for k, v in params.items()}  # each its own v
     e = {k: scaled(v) for k, v in params.items()}
-    return np.sum(fs["a"](x)) + np.sum(e["a"]) + np.sum(v)
+    ys = [x[0]][:]
+    ys.append(v[1])  # (a slice of a list is a new list)
+    return np.sum(fs["a"](x)) + np.sum(gs["a"](x)) + np.sum(e["a"]) + np.sum(v) + sum(ys)
 
 
 def keys_at_run_time(x, W):

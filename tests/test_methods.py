@@ -1,5 +1,7 @@
 """Bound methods: self's attributes are constants, its helpers inlined."""
 
+import enum
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,3 +136,61 @@ def test_a_methods_gradient_saves_the_module_of_its_objects_attributes(tmp_path)
     g(x)
     source = g.save(str(tmp_path / "after.py"))
     assert "def grad_loss(W, x):" in source, source
+
+
+class _Mode(enum.IntEnum):
+    A = 1
+    B = 2
+
+
+class _Meters(float):
+    pass
+
+
+class _Plain:
+    """A plain object holding what symgrad cannot make anew (an IntEnum, a float of a
+    subclass, a C type's object): those stay leaves, read as constants."""
+
+    def __init__(self, W):
+        self.W, self.mode, self.scale, self.log = W, _Mode.B, _Meters(2.5), io.StringIO()
+
+    def __call__(self, x):
+        return np.sum(np.tanh(self.W @ x)) * self.scale * int(self.mode)
+
+
+@dataclass
+class _Scaled:
+    W: np.ndarray
+    scale = 1.0  # (a class attribute: the instance's own shadows it)
+
+    def __call__(self, x):
+        return np.sum(self.W @ x) * self.scale
+
+
+def _through(m, x):
+    return m(x)
+
+
+def test_objects_symgrad_cannot_make_anew_stay_leaves():
+    # object.__new__(_Mode) is not safe: a TypeError reached the user
+    m, x = _Plain(np.array([[0.5, 0.1], [0.2, 0.4]])), np.array([0.3, -0.7])
+    assert symgrad.jit(_through)(m, x) == pytest.approx(_through(m, x), rel=1e-12)
+    symgrad.check_grads(_through, (m, x), argnums=1)
+
+
+def test_a_dataclass_instances_own_attribute_shadows_its_class_attribute():
+    # the dataclass was rebuilt from its fields alone: self.scale read the class's 1.0
+    d = _Scaled(np.eye(2))
+    d.scale = 3.0
+    x = np.array([0.3, -0.7])
+    assert symgrad.jit(_through)(d, x) == pytest.approx(_through(d, x), rel=1e-12)
+    assert np.allclose(symgrad.grad(_through, argnums=1)(d, x), [3.0, 3.0])
+
+
+def test_a_container_holding_a_plain_object_is_not_differentiated():
+    with pytest.raises(symgrad.NotDifferentiableError, match="dict holding a _Plain"):
+        symgrad.grad(_through_dict, argnums=0)({"m": _Plain(np.eye(2))}, np.ones(2))
+
+
+def _through_dict(d, x):
+    return d["m"](x)

@@ -323,10 +323,13 @@ class _Renamed(ast.NodeTransformer):
         return node
 
     def visit_Lambda(self, node: ast.Lambda) -> ast.Lambda:
-        shadowed = {a.arg for a in node.args.args + node.args.kwonlyargs + node.args.posonlyargs}
-        inner = _Renamed({k: v for k, v in self.fresh.items() if k not in shadowed})
-        node.args = inner.visit(node.args)
-        node.body = inner.visit(node.body)
+        args = node.args  # (its defaults are evaluated here, its body where it is called)
+        args.defaults = [self.visit(d) for d in args.defaults]
+        args.kw_defaults = [d if d is None else self.visit(d) for d in args.kw_defaults]
+        shadowed = {a.arg for a in args.args + args.kwonlyargs + args.posonlyargs}
+        node.body = _Renamed({k: v for k, v in self.fresh.items() if k not in shadowed}).visit(
+            node.body
+        )
         return node
 
 
@@ -794,7 +797,8 @@ class _Lowerer:
         base = self.expr(e.value)
         index = self.expr(e.slice)
         if isinstance(base, (tuple, list)) and (is_const(index) or _const_slice(index)):
-            return self.readable(base[index], e)  # (a slice: a new list or tuple)
+            item = self.readable(base[index], e)  # (a slice: a new list or tuple)
+            return self.made(item) if isinstance(index, slice) and isinstance(item, list) else item
         if isinstance(base, (tuple, list)) and isinstance(index, Value):  # known when run
             return pick(self, base, index, e)
         if isinstance(base, dict) and is_const(index):  # a container of parameters
