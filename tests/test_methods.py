@@ -194,3 +194,17 @@ def test_a_container_holding_a_plain_object_is_not_differentiated():
 
 def _through_dict(d, x):
     return d["m"](x)
+
+
+def _by_mode(x, c):
+    if c == _Mode.A:
+        return np.sum(x**2) * c
+    return np.sum(x) * _Mode.B
+
+
+def test_an_int_enums_member_is_written_as_its_int():
+    # its repr `<_Mode.B: 2>` was written into the module: a SyntaxError reached the user
+    x = np.array([0.3, -0.7])
+    for c in _Mode:
+        assert symgrad.jit(_by_mode)(x, c) == pytest.approx(_by_mode(x, c), rel=1e-12)
+        symgrad.check_grads(_by_mode, (x, c), argnums=0)

@@ -371,6 +371,9 @@ def literal(value: Any) -> ast.expr:
     if isinstance(value, type):  # a dtype: float, np.float32
         module = "np." if value.__module__ == "numpy" else ""
         return dotted(module + value.__name__)
+    if isinstance(value, (int, float, str)) and type(value).__module__ not in ("builtins", "numpy"):
+        value = next(t(value) for t in (bool, int, float, str) if isinstance(value, t))  # (an
+        # IntEnum's member, a float of a subclass: its repr, `<Mode.A: 1>`, is no source)
     if isinstance(value, float) and not math.isfinite(value):  # (emitted modules import np)
         return dotted("np.nan") if math.isnan(value) else literal_inf(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
