@@ -445,6 +445,53 @@ def test_a_module_for_any_shapes_stacks_the_rows_of_no_step(make_fn, tmp_path):
         symgrad.check_grads(m.f, (x, n), argnums=0)
 
 
+BRANCHES = """
+def both(x, n):
+    out = []
+    for i in range(n):
+        if x[i % 3] > 0:
+            out.append(x * i)
+        else:
+            out.append(-np.sin(x))
+    return np.sum(np.stack(out) ** 2)
+
+
+def nested(x, n):
+    out = []
+    for i in range(n):
+        if i % 2 == 0:
+            if x[0] > 0:
+                out.append(x[1] * 2.0)
+            else:
+                out.append(x[2])
+        else:
+            out.append(x[0] * x[1])
+    return sum(out)
+
+
+def tested(x, n):
+    out = []
+    s = x * 1.0
+    while np.sum(s) < 4.0:
+        if s[0] > s[1]:
+            out.append(s[0])
+        else:
+            out.append(s[1] * 2.0)
+        s = s * 1.5 + 0.2
+    return sum(out) * len(out)
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", ["both", "nested", "tested"])
+def test_each_branch_of_an_if_appends_once(make_fn, name, backend):
+    # "out.append must run exactly once in every iteration": an append in each branch is one
+    f = getattr(make_fn(BRANCHES), name)
+    for x in (np.array([0.3, -0.4, 0.5]), np.array([-0.3, 0.4, 0.6])):
+        assert symgrad.jit(f, backend=backend)(x, 5) == pytest.approx(f(x, 5), rel=1e-12)
+        symgrad.check_grads(f, (x, 5), 0, modes=("rev", "fwd"), backend=backend)
+
+
 def heads_joined(X, W):
     hs = []
     for h in range(3):

@@ -17,7 +17,7 @@ from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend import aliases
 from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.jumps import FLAGS, READABLE
-from symgrad.frontend.loops import assigned_names
+from symgrad.frontend.loops import Appender, appended_in_branch, assigned_names
 from symgrad.frontend.source import own_nodes
 from symgrad.frontend.values import Unbound, is_number
 from symgrad.ir import Graph
@@ -33,7 +33,7 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
         lw.block(s.body if pred else s.orelse)
         return
     loc = lw.src.locate(s)
-    bound = [assigned_names(s.body), assigned_names(s.orelse)]
+    bound = [assigned_names(b) + _appended(lw, b) for b in (s.body, s.orelse)]
     outputs = [
         n
         for n in dict.fromkeys(bound[0] + bound[1])
@@ -68,6 +68,22 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
     for name in bound[0] + bound[1]:
         if name not in outputs:
             lw.env[name] = Unbound(f"is bound in only one branch of the if on line {loc.line}")
+    for name in _appended(lw, s.body + s.orelse):  # what both branches appended, the if's
+        appender, value = lw.env[name.strip("<>").split(".")[0]], dict.get(lw.env, name)
+        if not lw.branch and isinstance(appender, Appender) and not isinstance(value, Unbound):
+            dict.pop(lw.env, name)
+            appender.append(lw, value, s)  # (in an enclosing branch, its if's, in turn)
+
+
+def _appended(lw: _Lowerer, stmts: list[ast.stmt]) -> list[str]:
+    """The names (`appended_in_branch`) of what the block appends to lists a loop fills."""
+    out = []
+    for node in (n for stmt in stmts for n in ast.walk(stmt)):
+        f = getattr(node, "func", None)
+        if isinstance(f, ast.Attribute) and f.attr == "append" and isinstance(f.value, ast.Name):
+            if f.value.id in lw.env and isinstance(lw.env[f.value.id], Appender):
+                out.append(appended_in_branch(f.value.id))
+    return list(dict.fromkeys(out))
 
 
 def _parts(names: list[str], values: list[list]) -> tuple[list, list, dict]:
@@ -151,6 +167,7 @@ def _lower_branch(lw: _Lowerer, s: ast.If, stmts: list, groups: dict) -> tuple:
                 env.read_as[h] = param
             env.bind_group(holders, param)
     child = lw.scope(graph, env)
+    child.branch = True
     child.block(stmts)
     return child, env
 

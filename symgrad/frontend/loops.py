@@ -51,6 +51,13 @@ class Appender:
         self.name, self.graph, self.value = name, graph, None
 
     def append(self, lw: _Lowerer, value: Any, e: ast.AST) -> None:
+        """The step's value appended; in a branch of an if (`lw.branch`), the value that branch
+        appends, which the if gives out (`branches.lower_if`): every branch appending once
+        appends once per step."""
+        hidden = appended_in_branch(self.name)
+        if lw.branch and self.name not in lw.src.lists and not dict.__contains__(lw.env, hidden):
+            dict.__setitem__(lw.env, hidden, value)
+            return
         if lw.graph is not self.graph or self.value is not None:
             if self.name in lw.src.lists:  # a comprehension's: an if or a second for
                 raise lw.error(
@@ -68,6 +75,11 @@ class Appender:
                 cls=UnsupportedSyntaxError,
             )
         self.value = value.value if isinstance(value, Stacked) else value  # (a list's rows)
+
+
+def appended_in_branch(name: str) -> str:
+    """The name (no source's) of what a branch of an if appends to a loop's list `name`."""
+    return f"<{name}.append>"
 
 
 @dataclass(frozen=True)
@@ -238,7 +250,13 @@ def _lower_loop_once(
             lw.memory.iterated.pop(key, None)
     for a in appenders:
         if a.value is None:
-            raise lw.error(s, f"the loop body does not always append to {a.name}")
+            raise lw.error(
+                s,
+                f"the loop appends to {a.name} in some steps only: a list a loop fills gets one "
+                "item in every iteration",
+                "Append once in each branch of the if, or once after it.",
+                cls=UnsupportedSyntaxError,
+            )
         if isinstance(a.value, (tuple, list, dict)) and not is_const(a.value):
             kind = type(a.value).__name__  # (a comprehension's item: its `items` list)
             raise lw.error(

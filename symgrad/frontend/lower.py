@@ -361,6 +361,7 @@ class _Lowerer:
         self.graph, self.src, self.env, self.stack = graph, src, env, stack
         self.memory, self.reads, self.parent = memory, reads, parent
         self.enclosing = enclosing  # a loop body's or branch's: the lowerer of the enclosing scope
+        self.branch = False  # a branch of an if: what it appends to a loop's list, the if gives
         self.read_now: Counter = Counter()  # the values names gave in the statement being lowered
         self.stmt_first = 0  # the graph's first node of that statement
         self.waiting: frozenset = frozenset()  # objects the callers' statements read, not used yet
