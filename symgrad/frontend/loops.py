@@ -273,7 +273,8 @@ def _lower_loop_once(
     carried.refuse_appended_and_updated(lw, s, body, env, slots, params, appenders)
     finals = [dict.__getitem__(env, slot.names[0]) for slot in slots]
     carried.refuse_changed_then_dropped(lw, s, body, slots, params, finals)
-    lasts = _lasts(lw, s, env, targets + names, set(kept) | set(bound) | set(again.unbound))
+    skip = set(kept) | set(bound) | set(again.unbound)
+    lasts = _lasts(lw, s, env, targets + names, skip, index, finals)
     outs = finals + [a.value for a in appenders] + list(lasts.values())
     attrs["n_stacked"] += len(lasts)
     stop = dict.__getitem__(env, STOP) if breaks else False
@@ -359,27 +360,35 @@ def _lower_loop_once(
     return None
 
 
-def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set) -> dict[str, Any]:
+def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> dict[str, Any]:
     """The names (of `names`, not in `skip`: carried, bound before the loop) that the body
     binds, to an array or a number, and code after the loop reads (a target first bound by
     the loop, `mid` of a bisection): their values at the end of each step, by name. The loop
     stacks them, and each name holds its last row after it, as Python's does (an IndexError
-    where the loop ran no step, where Python's is a NameError)."""
+    where the loop ran no step, where Python's is a NameError). Not a value that may be an
+    array something else holds after the loop (the range's index aside: a number): a body
+    param (a carried or captured array, a row of what the loop goes over), a view of one, or
+    a carried value's next one (`t = s` with s carried), which Python's name would hold
+    itself, the stack a copy of it."""
     end = (s.end_lineno, s.end_col_offset)
-    later = {
-        n.id
-        for n in ast.walk(lw.src.tree)
-        if isinstance(n, ast.Name)
-        and isinstance(n.ctx, ast.Load)
-        and (n.lineno, n.col_offset) > end
-    }
+    later = set()
+    for n in ast.walk(lw.src.tree):
+        target = n.target if isinstance(n, ast.AugAssign) else None  # (`t += 1.0` reads t)
+        n = target if isinstance(target, ast.Name) else n
+        if isinstance(n, ast.Name) and (n.lineno, n.col_offset) > end:
+            later.add(n.id) if target is not None or isinstance(n.ctx, ast.Load) else None
+    body = env.body
+    shared = {*body.params, *(v.id for v in finals if isinstance(v, Value))}
     out: dict[str, Any] = {}
     for name in names:
         value = dict.get(env, name)
         if name in skip or name not in later or name in out:
             continue
-        if isinstance(value, Value) or is_number(value):
+        if is_number(value) or index is not None and value is not None and value.id == index.id:
             out[name] = value
+        elif isinstance(value, Value) and aliases.base_of(body, value.id) not in shared:
+            if value.id not in shared and aliases.owned(body, value.id):
+                out[name] = value
     return out
 
 
