@@ -387,6 +387,12 @@ def test_a_name_first_bound_in_a_loop_to_an_array_held_elsewhere_is_refused(make
         symgrad.jit(f)(np.array([0.3, 0.2, 0.9, 0.7]))
 
 
+def test_a_loops_index_read_after_it_is_pythons_int(make_fn):
+    f = make_fn("def f(x):\n    for i in range(3):\n        x = x * 2.0\n    return x[:i], i\n").f
+    got, want = symgrad.jit(f)(np.ones(4)), f(np.ones(4))
+    assert type(got[1]) is int and got[1] == want[1] and np.array_equal(got[0], want[0])
+
+
 def test_a_name_first_bound_in_a_loop_that_ran_no_step_raises(make_fn):
     f = make_fn(LAST_VALUES).target
     with pytest.raises(IndexError):  # (Python's NameError)

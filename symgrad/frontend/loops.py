@@ -338,10 +338,12 @@ def _lower_loop_once(
         item = lw.graph.add("item", (loop,), {"index": len(slots) + j}, loc, name=name)
         value = _after_items(lw, before[name], Value(item), s)
         lw.env[name] = Stacked(value, name, shared.get(name) or _held(before[name], name, loc))
-    for j, name in enumerate(lasts):  # its value in each step, stacked: the last one's
-        index = {"index": len(slots) + len(stacked) + j}
-        rows = lw.graph.add("item", (loop,), index, loc, name=f"{name}_steps")
-        lw.env[name] = getitem(lw, Value(rows), -1, s)
+    for j, (name, value) in enumerate(lasts.items()):  # its value in each step: the last one's
+        at = {"index": len(slots) + len(stacked) + j}
+        rows = lw.graph.add("item", (loop,), at, loc, name=f"{name}_steps")
+        last = getitem(lw, Value(rows), -1, s)
+        counted = index is not None and isinstance(value, Value) and value.id == index.id
+        lw.env[name] = lw.call_rule("int", (last,), {}, s) if counted else last  # (Python's int)
     for name, unbound in again.unbound.items():
         lw.env[name] = unbound
     for name in targets + names:
@@ -384,7 +386,8 @@ def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> 
         value = dict.get(env, name)
         if name in skip or name not in later or name in out:
             continue
-        if is_number(value) or index is not None and value is not None and value.id == index.id:
+        counted = index is not None and isinstance(value, Value) and value.id == index.id
+        if is_number(value) or counted:
             out[name] = value
         elif isinstance(value, Value) and aliases.base_of(body, value.id) not in shared:
             if value.id not in shared and aliases.owned(body, value.id):
