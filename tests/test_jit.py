@@ -102,3 +102,10 @@ def test_an_identity_of_a_0d_array_gives_a_numpy_number(backend):
     got, want = symgrad.jit(times_one, backend=backend)(np.array(2.5)), times_one(np.array(2.5))
     assert [type(v) for v in got] == [type(v) for v in want] == [np.float64] * 6
     assert got == want
+
+
+def test_an_identity_of_an_argument_returned_is_a_new_array():
+    # `x * 1.0` of an argument was x itself: the caller's array, where NumPy gives a new one
+    x = np.array([0.5, 1.5])
+    got = symgrad.jit(times_one)(x)
+    assert not any(v is x for v in got) and all(np.array_equal(v, x) for v in got)

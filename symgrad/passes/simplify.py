@@ -173,10 +173,13 @@ class _Rewriter:
 
     def alike(self, node, x: int) -> bool:
         """Whether x may stand for node (`x * 1`): not where the Avals tell a value of the
-        function apart from it, as a 0-d array x and its product, a NumPy number (a
-        derivative's may: the code reading it takes either)."""
+        function apart from it, as a 0-d array x and its product, a NumPy number, nor where
+        the function returns it and x is an argument (a derivative's may: the code reading it
+        takes either)."""
         if node.backward or node.tangent:
             return True
+        if not self.body and node.id in self.g.outputs and self.g[x].op == "param":
+            return False  # (the function returns a new array, not its argument itself)
         a, b = node.aval, self.g[x].aval
         return not (isinstance(a, Aval) and isinstance(b, Aval)) or a.kind == b.kind
 

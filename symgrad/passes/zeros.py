@@ -128,6 +128,8 @@ def _sum_with_zeros(rw, node) -> int | None:
     a, b = node.inputs
     for zero, other in ((b, a), (a, b)):
         if is_zeros(g, zero) and g[other].aval == node.aval and _zeros_aval(node.aval):
+            if not rw.alike(node, other):  # (x + 0.0 returned: a new array, not x)
+                return None
             if other == a or node.op == "add":
                 return other
             return rw.new(node, "negative", (other,))
