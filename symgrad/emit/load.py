@@ -17,9 +17,11 @@ import ast
 import hashlib
 import linecache
 import os
+import re
 import sys
 import tempfile
 import types
+import warnings
 from typing import Callable
 
 from symgrad.errors import SymgradError
@@ -66,11 +68,28 @@ def _registered(source: str, base: str) -> types.ModuleType:
     module = sys.modules.get(module_name)
     if module is None:
         filename = _written(source, f"{base}.py")
+        _hints_hidden(os.path.dirname(filename))
         module = types.ModuleType(module_name)
         module.__file__ = filename
         exec(compile(source, filename, "exec"), module.__dict__)
         sys.modules[module_name] = module
     return module
+
+
+def _hints_hidden(folder: str) -> None:
+    """Numba's performance hints (`'@' is faster on contiguous arrays`) about the modules in
+    folder, which symgrad wrote, not shown: at any call that compiles (a new array layout),
+    where the user's own Numba code keeps its hints."""
+    if folder in _QUIET:
+        return
+    from numba.core.errors import NumbaPerformanceWarning
+
+    pattern = re.escape(os.path.join(folder, ""))  # (a warning's module: its file's path)
+    warnings.filterwarnings("ignore", category=NumbaPerformanceWarning, module=pattern)
+    _QUIET.add(folder)
+
+
+_QUIET: set[str] = set()
 
 
 def _kernels(source: str) -> tuple[str, list[str]] | None:
