@@ -870,10 +870,20 @@ def _bind(fn: Callable, args: tuple, kwargs: dict) -> list:
 
 
 def _invoke(artifact: _Artifact, values) -> Any:
-    """The artifact's function on values, loaded first where it is not yet (then `ready`; a
-    module with compiled loops shows none of Numba's performance hints about its code, which
-    the user did not write: `symgrad.emit.load`)."""
-    out = artifact.fn(*values)
+    """The artifact's function on values, loaded first where it is not yet (then `ready`). The
+    first call of a module with compiled loops compiles them, without Numba's performance
+    hints (`'@' is faster on contiguous arrays`): they are about the emitted code, which the
+    user did not write (a later call's compiling, for a new array layout, has them hidden by
+    `symgrad.emit.load`'s filter)."""
+    if artifact.fallback is None:
+        fn = artifact.fn
+        artifact.ready = True
+        return fn(*values)
+    from numba.core.errors import NumbaPerformanceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        out = artifact.fn(*values)
     artifact.ready = True
     return out
 

@@ -80,16 +80,10 @@ def _hints_hidden(folder: str) -> None:
     """Numba's performance hints (`'@' is faster on contiguous arrays`) about the modules in
     folder, which symgrad wrote, not shown: at any call that compiles (a new array layout),
     where the user's own Numba code keeps its hints."""
-    if folder in _QUIET:
-        return
     from numba.core.errors import NumbaPerformanceWarning
 
     pattern = re.escape(os.path.join(folder, ""))  # (a warning's module: its file's path)
     warnings.filterwarnings("ignore", category=NumbaPerformanceWarning, module=pattern)
-    _QUIET.add(folder)
-
-
-_QUIET: set[str] = set()
 
 
 def _kernels(source: str) -> tuple[str, list[str]] | None:
