@@ -73,6 +73,15 @@ def read_by_any_and_all(x):
     return np.sum(x**3)
 
 
+def read_over_a_tuple(x):  # a generator over a tuple the source spells out (unrolled)
+    y = 2.0 * x
+    if any(np.max(a) > 3.0 for a in [x, y]):
+        t = tuple(p * 2.0 for p in (x, y))
+        return np.sum(t[0] * t[1])
+    s = sorted(np.sum(a) for a in (x, y, -x))
+    return s[0] * s[2] + float(all(np.min(a) > -5.0 for a in (x, y)))
+
+
 def in_a_while_condition(x):
     n = 0
     while sum(1 for j in range(n)) < 3:
@@ -93,6 +102,8 @@ CASES = [
     (gmm_constant, (X[3], 3), (0,)),
     (lists_of_lists, (RNG.standard_normal((3, 3)),), (0,)),
     (read_by_list_tuple_and_sorted, (X[4],), (0,)),
+    (read_over_a_tuple, (np.array([0.3, -0.4, 0.5]),), (0,)),
+    (read_over_a_tuple, (np.array([2.0, -0.4, 0.5]),), (0,)),
     (read_by_any_and_all, (np.array([0.5, -1.5, 3.0]),), (0,)),
     (read_by_any_and_all, (np.array([-0.5, -1.5, -3.0]),), (0,)),
     (read_by_any_and_all, (np.array([0.5, 1.5, -1.0]),), (0,)),

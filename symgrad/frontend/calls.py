@@ -73,6 +73,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         return None
     if args and isinstance(args[0], Stacked) and callee in _ON_STACKED:
         return _stacked(lw, callee, args, kwargs, e)
+    if callee in _READERS and len(args) == 1 and not kwargs and type(args[0]) in (list, tuple):
+        return _read(lw, callee, args[0], e)  # any(v > 0 for v in (a, b)): its list unrolled
     if isinstance(getattr(callee, "__self__", None), dict) and callee.__name__ in DICT_READS:
         out = callee(*args, **kwargs)  # a container of parameters, read
         return list(out) if callee.__name__ != "get" else out
@@ -213,6 +215,22 @@ def _in_rule_terms(lw: _Lowerer, rule, callee: Any, args: tuple, kwargs: dict, e
         return rule, args, kwargs
     name, args, kwargs = routed
     return RULES[name], args, kwargs
+
+
+def _read(lw: _Lowerer, callee: Any, items: list | tuple, e: ast.Call) -> Any:
+    """list, tuple, sorted, any or all of a list or tuple of values: a new list or tuple of
+    them; sorted, any and all of the items stacked, as of a list a loop filled (constants:
+    Python's)."""
+    if is_const(items):
+        out = callee(items)
+        return lw.made(out) if isinstance(out, list) else out
+    if callee in (list, tuple):
+        return lw.made(list(items)) if callee is list else tuple(items)
+    rows = lw.call_rule("stack", (list(items),), {}, e)
+    return _stacked(lw, callee, (Stacked(rows, "the list"),), {}, e)
+
+
+_READERS = (list, tuple, sorted, any, all)
 
 
 def _folds(callee: Any) -> bool:

@@ -245,10 +245,15 @@ def slots(lw: _Lowerer, s, carried: list[str], again: Again, share: bool) -> lis
             or not isinstance(value, (Value, bool))
             and not is_number(value)
         ):
+            container = isinstance(value, (tuple, list, dict))
             raise lw.error(
                 s,
                 f"the loop changes {name!r}, which holds a {type(value).__name__} here",
-                "Only arrays and numbers may be carried from one iteration to the next.",
+                "A loop carries arrays and numbers, and tuples, lists and dicts of them of one "
+                "structure; a list that grows is one a loop fills: empty before it, appended "
+                "to once per step (xs.append(v))."
+                if container
+                else "Only arrays and numbers may be carried from one iteration to the next.",
                 cls=UnsupportedSyntaxError,
             )
         key = aliases.identity(lw.env, name) if share and name not in again.apart else None

@@ -274,7 +274,7 @@ def _lower_loop_once(
     finals = [dict.__getitem__(env, slot.names[0]) for slot in slots]
     carried.refuse_changed_then_dropped(lw, s, body, slots, params, finals)
     skip = set(kept) | set(bound) | set(again.unbound)
-    lasts = _lasts(lw, s, env, targets + names, skip, index, finals)
+    lasts, held_after = _lasts(lw, s, env, targets + names, skip, index, finals)
     outs = finals + [a.value for a in appenders] + list(lasts.values())
     attrs["n_stacked"] += len(lasts)
     stop = dict.__getitem__(env, STOP) if breaks else False
@@ -357,12 +357,19 @@ def _lower_loop_once(
                 f"Keep it in a name of your own in the loop ({name}_last = {name}, bound before "
                 "the loop too), and read that.",
             )
+        elif name in held_after:
+            lw.env[name] = Unbound(
+                f"is bound only inside the loop on line {loc.line}, to an array something else "
+                "holds after it too (a row or a view of an array, or one the loop carries), "
+                "which a change in place after the loop would reach",
+                f"Bind a copy in the loop ({name} = {name}.copy()), or bind {name} before it.",
+            )
         elif name not in kept and name not in again.unbound:
             lw.env[name] = Unbound(f"is bound only inside the loop on line {loc.line}")
     return None
 
 
-def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> dict[str, Any]:
+def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> tuple:
     """The names (of `names`, not in `skip`: carried, bound before the loop) that the body
     binds, to an array or a number, and code after the loop reads (a target first bound by
     the loop, `mid` of a bisection): their values at the end of each step, by name. The loop
@@ -371,7 +378,7 @@ def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> 
     array something else holds after the loop (the range's index aside: a number): a body
     param (a carried or captured array, a row of what the loop goes over), a view of one, or
     a carried value's next one (`t = s` with s carried), which Python's name would hold
-    itself, the stack a copy of it."""
+    itself, the stack a copy of it: (the values by name, the names so left out)."""
     end = (s.end_lineno, s.end_col_offset)
     later = set()
     for n in ast.walk(lw.src.tree):
@@ -382,6 +389,7 @@ def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> 
     body = env.body
     shared = {*body.params, *(v.id for v in finals if isinstance(v, Value))}
     out: dict[str, Any] = {}
+    left_out = set()
     for name in names:
         value = dict.get(env, name)
         if name in skip or name not in later or name in out:
@@ -389,10 +397,13 @@ def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> 
         counted = index is not None and isinstance(value, Value) and value.id == index.id
         if is_number(value) or counted:
             out[name] = value
-        elif isinstance(value, Value) and aliases.base_of(body, value.id) not in shared:
-            if value.id not in shared and aliases.owned(body, value.id):
+        elif isinstance(value, Value):
+            alone = value.id not in shared and aliases.base_of(body, value.id) not in shared
+            if alone and aliases.owned(body, value.id):
                 out[name] = value
-    return out
+            else:
+                left_out.add(name)
+    return out, left_out
 
 
 def _fillable(v: Any) -> bool:
