@@ -82,6 +82,13 @@ def read_over_a_tuple(x):  # a generator over a tuple the source spells out (unr
     return s[0] * s[2] + float(all(np.min(a) > -5.0 for a in (x, y)))
 
 
+def lambdas_made_in_one(x):  # each lambda's v its own default; the body reads its parameter
+    v = x * 0.5
+    fs = [(lambda z, v=v: z * v) for v in (2.0, 3.0)]
+    gs = [(lambda z: z * v) for v in (4.0, 5.0)]  # noqa: B023 (the last v, as Python reads)
+    return np.sum(fs[0](x)) + np.sum(gs[0](x)) + np.sum(v * x)
+
+
 def in_a_while_condition(x):
     n = 0
     while sum(1 for j in range(n)) < 3:
@@ -103,6 +110,7 @@ CASES = [
     (lists_of_lists, (RNG.standard_normal((3, 3)),), (0,)),
     (read_by_list_tuple_and_sorted, (X[4],), (0,)),
     (read_over_a_tuple, (np.array([0.3, -0.4, 0.5]),), (0,)),
+    (lambdas_made_in_one, (X[0],), (0,)),
     (read_over_a_tuple, (np.array([2.0, -0.4, 0.5]),), (0,)),
     (read_by_any_and_all, (np.array([0.5, -1.5, 3.0]),), (0,)),
     (read_by_any_and_all, (np.array([-0.5, -1.5, -3.0]),), (0,)),

@@ -33,7 +33,7 @@ import itertools
 from collections import Counter
 
 from symgrad.frontend.source import FunctionSource
-from symgrad.syntax import walk
+from symgrad.syntax import rename, walk
 
 _COMPREHENSIONS = (ast.ListComp, ast.GeneratorExp)
 _FOLDS = {"sum", "min", "max"}  # builtins whose one argument is a list of terms
@@ -170,11 +170,10 @@ class _Desugar:
         raise AssertionError("unreachable")
 
     def renamed(self, node: ast.expr, renames: dict[str, str]) -> ast.expr:
-        """node, its names renamed in place (`renames`: old name -> new)."""
-        for n in ast.walk(node):
-            if isinstance(n, ast.Name) and n.id in renames and renames[n.id] != n.id:
-                n.id = renames[n.id]
-                self._names = None
+        """node, its names renamed in place (`renames`: old name -> new; not a lambda's own
+        parameters: `symgrad.syntax.rename`)."""
+        if rename(node, renames):
+            self._names = None
         return node
 
 

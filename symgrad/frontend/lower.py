@@ -46,6 +46,7 @@ from symgrad.ir import Graph
 from symgrad.rules import BY_METHOD, RULES, Value
 from symgrad.rules.build import add_bound, bind
 from symgrad.rules.table import ARRAY, SEQ
+from symgrad.syntax import rename
 
 _BINOP_RULES = {
     ast.Add: "add",
@@ -307,30 +308,10 @@ def _own_names(e: ast.DictComp, env: dict) -> ast.DictComp:
         fresh[name] = f"{name}_{k}"
         taken.add(fresh[name])
     first = e.generators[0].iter
-    copied = _Renamed(fresh).visit(copy.deepcopy(e))
+    copied = copy.deepcopy(e)
+    rename(copied, fresh)
     copied.generators[0].iter = first
     return copied
-
-
-class _Renamed(ast.NodeTransformer):
-    """Names renamed (`fresh`), except where a lambda's parameters bind them anew."""
-
-    def __init__(self, fresh: dict[str, str]):
-        self.fresh = fresh
-
-    def visit_Name(self, node: ast.Name) -> ast.Name:
-        node.id = self.fresh.get(node.id, node.id)
-        return node
-
-    def visit_Lambda(self, node: ast.Lambda) -> ast.Lambda:
-        args = node.args  # (its defaults are evaluated here, its body where it is called)
-        args.defaults = [self.visit(d) for d in args.defaults]
-        args.kw_defaults = [d if d is None else self.visit(d) for d in args.kw_defaults]
-        shadowed = {a.arg for a in args.args + args.kwonlyargs + args.posonlyargs}
-        node.body = _Renamed({k: v for k, v in self.fresh.items() if k not in shadowed}).visit(
-            node.body
-        )
-        return node
 
 
 def _is_range(e: ast.expr) -> bool:
