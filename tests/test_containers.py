@@ -222,6 +222,15 @@ def comprehension_scopes(x, W):
     return np.sum(fs["a"](x)) + np.sum(gs["a"](x)) + np.sum(e["a"]) + np.sum(v) + sum(ys)
 
 
+def heads(x, W):  # slice objects, as attention code cuts heads
+    q = np.outer(x, W @ x)
+    out = 0.0
+    for h in range(3):
+        sl = slice(h, h + 1)
+        out = out + np.sum(np.tanh(q[:, sl] @ q[sl, :]))
+    return out + np.sum(q[slice(2)])
+
+
 def keys_at_run_time(x, W):
     d = {k: x * k for k in (1.0, 2.0) if np.sum(x) > k}
     return np.sum(d[1.0])
@@ -279,6 +288,7 @@ USED = [
     "copies",
     "list_changes",
     "comprehension_scopes",
+    "heads",
 ]
 W = np.array([[0.5, 0.1, 0.0], [0.2, 0.4, -0.3], [0.0, 0.3, 0.6]])
 X = np.array([0.3, -1.4, 2.0])

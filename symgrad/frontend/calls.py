@@ -100,6 +100,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
             return callee(*args, **kwargs)
         except TypeError as err:
             raise lw.error(e, f"bad arguments to {callee.__qualname__}: {err}") from None
+    if callee is slice and 1 <= len(args) <= 3 and not kwargs:  # x[:, slice(lo, hi)]
+        return slice(*args)  # (an index's bounds: constants, or values known when it runs)
     if callee is divmod and len(args) == 2 and not kwargs:  # (a // b, a % b)
         return tuple(lw.binop(op(), *args, e) for op in (ast.FloorDiv, ast.Mod))
     if getattr(callee, "__self__", None) is np.add and callee.__name__ == "at":
