@@ -379,20 +379,14 @@ def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> 
     param (a carried or captured array, a row of what the loop goes over), a view of one, or
     a carried value's next one (`t = s` with s carried), which Python's name would hold
     itself, the stack a copy of it: (the values by name, the names so left out)."""
-    end = (s.end_lineno, s.end_col_offset)
-    later = set()
-    for n in ast.walk(lw.src.tree):
-        target = n.target if isinstance(n, ast.AugAssign) else None  # (`t += 1.0` reads t)
-        n = target if isinstance(target, ast.Name) else n
-        if isinstance(n, ast.Name) and (n.lineno, n.col_offset) > end:
-            later.add(n.id) if target is not None or isinstance(n.ctx, ast.Load) else None
+    end, read_last = (s.end_lineno, s.end_col_offset), lw.src.read_last()
     body = env.body
     shared = {*body.params, *(v.id for v in finals if isinstance(v, Value))}
     out: dict[str, Any] = {}
     left_out = set()
     for name in names:
         value = dict.get(env, name)
-        if name in skip or name not in later or name in out:
+        if name in skip or read_last.get(name, end) <= end or name in out:
             continue
         counted = index is not None and isinstance(value, Value) and value.id == index.id
         if is_number(value) or counted:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from symgrad.errors import Loc, SourceUnavailableError
-from symgrad.syntax import children, last_line, nested_codes
+from symgrad.syntax import children, last_line, nested_codes, walk
 
 _FUTURE = 0x1FE0000  # co_flags bits that are `from __future__` features (CO_FUTURE_*)
 
@@ -33,6 +33,20 @@ class FunctionSource:
     file: str
     builtins: tuple = ()  # builtins read while reading it (`sum` of a generator, folded)
     lists: frozenset = frozenset()  # the lists its comprehensions became (`terms`, `items`)
+    _read_last: dict | None = None  # (`read_last`'s, once)
+
+    def read_last(self) -> dict[str, tuple[int, int]]:
+        """Where the function last reads each name (line, column; `t += 1` reads t too)."""
+        if self._read_last is None:
+            found: dict[str, tuple[int, int]] = {}
+            for n in walk(self.tree):
+                target = n.target if isinstance(n, ast.AugAssign) else None
+                n = target if isinstance(target, ast.Name) else n
+                if isinstance(n, ast.Name) and (target is not None or isinstance(n.ctx, ast.Load)):
+                    at = (n.lineno, n.col_offset)
+                    found[n.id] = max(found.get(n.id, at), at)
+            self._read_last = found
+        return self._read_last
 
     def locate(self, node: ast.AST) -> Loc:
         line = getattr(node, "lineno", self.tree.lineno)
