@@ -609,7 +609,7 @@ def _derivative(
     wrt = ", ".join(fwd[fwd.params[k]].name for k in argnums)
     params = ", ".join(fwd[p].name for p in fwd.params)
     if kind == "jit":
-        doc = f"{fwd.name}({params}), compiled.{holds}"
+        doc = f"{fwd.name}({params}), compiled.{holds}{_returns_doc(fwd.name, out)}"
     else:
         doc = f"{_WHAT[kind]} of {fwd.name}({params}) with respect to {wrt}.{holds}"
     if has_aux and aux:  # (a call returns the gradient first, as JAX's: the module does not)
@@ -627,6 +627,19 @@ def _derivative(
     return _Artifact(
         emit, finish, name, reads, float_params, doc, raw=graph, aux=aux_layout, out=out_layout
     )
+
+
+def _returns_doc(name: str, out: list | None) -> str:
+    """What a compiled function's module returns, where `name` returns a container or a
+    constant (`Layout`): its arrays and numbers leaf by leaf, the constants left out."""
+    layout = out[0] if out else None
+    if layout is None or layout.treedef.leaf and not layout.slots[0]:
+        return ""
+    paths = ["".join(f"[{k!r}]" for k in p) for p in layout.treedef.paths()]
+    returned = [p or "its value" for p, s in zip(paths, layout.slots) if not s]
+    kept = [f"{p or 'its value'} = {s[0]!r}" for p, s in zip(paths, layout.slots) if s]
+    text = f"\nReturns, of what {name} returns, {', '.join(returned) or 'nothing'}"
+    return text + (f" (constants: {', '.join(kept)})." if kept else ".")
 
 
 def _jacobian(

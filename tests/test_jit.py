@@ -109,3 +109,15 @@ def test_an_identity_of_an_argument_returned_is_a_new_array():
     x = np.array([0.5, 1.5])
     got = symgrad.jit(times_one)(x)
     assert not any(v is x for v in got) and all(np.array_equal(v, x) for v in got)
+
+
+def with_constants(x):
+    return {"a": x * 2.0, "n": 3, "m": (round(2.5), x[0])}
+
+
+def test_a_jit_modules_docstring_says_what_it_returns():
+    # the module returns the output's arrays and numbers leaf by leaf, constants left out:
+    # its docstring did not say which
+    source = symgrad.emit_module(with_constants, kind="jit")
+    assert "Returns, of what with_constants returns, ['a'], ['m'][1] (constants: " in source
+    assert "['n'] = 3" in source and "['m'][0] = 2" in source
