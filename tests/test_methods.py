@@ -208,3 +208,36 @@ def test_an_int_enums_member_is_written_as_its_int():
     for c in _Mode:
         assert symgrad.jit(_by_mode)(x, c) == pytest.approx(_by_mode(x, c), rel=1e-12)
         symgrad.check_grads(_by_mode, (x, c), argnums=0)
+
+
+class _Base:
+    def act(self, z):
+        return np.tanh(z)
+
+    def loss(self, x):
+        return np.sum(self.act(x * self.k))
+
+
+class _Child(_Base):
+    def __init__(self, k):
+        self.k = k
+
+    def act(self, z):
+        return np.sin(z) + super().act(z)
+
+
+def _cos_act(self, z):
+    return np.cos(z)
+
+
+def test_super_in_a_method_inlines_the_parents():
+    # "cannot compile a call to super"
+    c, x = _Child(1.3), np.array([0.3, -0.4, 0.5])
+    assert symgrad.jit(c.loss)(x) == pytest.approx(c.loss(x), rel=1e-12)
+    symgrad.check_grads(c.loss, (x,))
+    old = _Base.act
+    try:  # the parent's method changed: compiled again
+        _Base.act = _cos_act
+        assert symgrad.jit(c.loss)(x) == pytest.approx(c.loss(x), rel=1e-12)
+    finally:
+        _Base.act = old

@@ -100,6 +100,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
             return callee(*args, **kwargs)
         except TypeError as err:
             raise lw.error(e, f"bad arguments to {callee.__qualname__}: {err}") from None
+    if callee is super and not args and not kwargs:  # super().act(z) in a method
+        return _super(lw, e)
     if callee is slice and 1 <= len(args) <= 3 and not kwargs:  # x[:, slice(lo, hi)]
         return slice(*args)  # (an index's bounds: constants, or values known when it runs)
     if callee is divmod and len(args) == 2 and not kwargs:  # (a // b, a % b)
@@ -233,6 +235,22 @@ def _read(lw: _Lowerer, callee: Any, items: list | tuple, e: ast.Call) -> Any:
 
 
 _READERS = (list, tuple, sorted, any, all)
+
+
+def _super(lw: _Lowerer, e: ast.Call) -> Any:
+    """`super()` in a method being inlined: the proxy of its class's parents for its first
+    argument (self, the instance or its record), whose methods are inlined in turn."""
+    cell = lw.cells.get("__class__")
+    params = lw.src.tree.args.posonlyargs + lw.src.tree.args.args
+    this = lw.env.get(params[0].arg) if params and params[0].arg in lw.env else None
+    cls = cell.cell_contents if cell is not None else None
+    if not isinstance(cls, type) or not isinstance(this, cls):
+        raise lw.error(
+            e,
+            "super() is supported in a method of a class, called on an instance of it",
+            cls=UnsupportedSyntaxError,
+        )
+    return super(cls, this)
 
 
 def _folds(callee: Any) -> bool:

@@ -742,6 +742,12 @@ class _Lowerer:
                 f"{getattr(base, '__name__', base)!s} has no attribute {e.attr!r}",
                 cls=UnknownCallableError,
             ) from None
+        if isinstance(base, super):  # (its parents' entry: the proxy is new at each call)
+            mro = type(base.__self__).__mro__
+            after = mro[mro.index(base.__thisclass__) + 1 :]
+            owner = next(c for c in after if e.attr in vars(c))
+            self.reads.note(vars(owner), e.attr, vars(owner)[e.attr])
+            return value
         self.reads.note(base, e.attr, value)
         return self.outside(value, e.attr, e)
 
