@@ -241,3 +241,19 @@ def test_super_in_a_method_inlines_the_parents():
         assert symgrad.jit(c.loss)(x) == pytest.approx(c.loss(x), rel=1e-12)
     finally:
         _Base.act = old
+
+
+class _Private:
+    def __init__(self, W):
+        self.__W = W
+
+    def __call__(self, x):
+        return np.sum(np.tanh(self.__W @ x))
+
+
+def test_a_methods_private_names_are_its_classs():
+    # `self.__W` is `self._Private__W` in the code: "the file changed after the function was
+    # defined", read without the class
+    m, x = _Private(np.array([[0.5, 0.1], [0.2, 0.4]])), np.array([0.3, -0.7])
+    assert symgrad.jit(_through)(m, x) == pytest.approx(_through(m, x), rel=1e-12)
+    symgrad.check_grads(_through, (m, x), argnums=1)

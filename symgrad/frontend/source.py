@@ -76,10 +76,15 @@ def read_function(fn: Callable) -> FunctionSource:
             "linecache); built-ins, C extensions and functions typed into a bare REPL have none.",
         ) from None
     tree, indent = read
-    if indent:
-        for node in ast.walk(tree):
-            if hasattr(node, "col_offset"):
-                node.col_offset += indent
+    owner = _class_of(fn)
+    for node in ast.walk(tree) if indent or owner else ():
+        if indent and hasattr(node, "col_offset"):
+            node.col_offset += indent
+        if owner:  # `self.__W` of a method of class C: `self._C__W`, as Python compiles it
+            if isinstance(node, ast.Attribute) and _private(node.attr):
+                node.attr = f"_{owner}{node.attr}"
+            elif isinstance(node, ast.Name) and _private(node.id):
+                node.id = f"_{owner}{node.id}"
     source = FunctionSource(fn, tree, file)
     if (inspect.isfunction(fn) or inspect.ismethod(fn)) and inspect.unwrap(fn) is not fn:
         raise SourceUnavailableError(  # (inspect reads the source of the function inside)
@@ -91,6 +96,18 @@ def read_function(fn: Callable) -> FunctionSource:
         )
     tree.decorator_list = []
     return source
+
+
+def _class_of(fn: Callable) -> str | None:
+    """The name, without its leading underscores, of the class fn is defined in (its
+    `__qualname__`'s part before its own), whose private names (`__W`) its code mangles."""
+    parts = getattr(fn, "__qualname__", "").split(".")
+    owner = parts[-2].lstrip("_") if len(parts) > 1 and parts[-2] != "<locals>" else ""
+    return owner or None
+
+
+def _private(name: str) -> bool:
+    return name.startswith("__") and not name.endswith("__")
 
 
 def _quick_lines(fn: Callable) -> tuple[list[str], int] | None:
@@ -212,6 +229,9 @@ def _compiles_to(
             setattr(outer, k, [] if v is not None else v)
         ast.fix_missing_locations(outer).body = [*cells, fdef]
         stmts = [outer]
+    owner = _class_named(code)
+    if owner is not None:  # (a method's private names compile mangled in its class's body)
+        stmts = [ast.fix_missing_locations(ast.ClassDef(owner, [], [], stmts, [], **_no_params()))]
     imports = [ast.fix_missing_locations(ast.Import([ast.alias(n)])) for n in imported]
     module = ast.Module([*imports, *stmts], [])
     try:
@@ -219,6 +239,19 @@ def _compiles_to(
     except (SyntaxError, ValueError):
         return False
     return any(_same(c, code) for c in nested_codes(compiled) if c.co_name == code.co_name)
+
+
+def _class_named(code: types.CodeType) -> str | None:
+    """The class whose private names code holds mangled (`_C__W`), by its qualified name."""
+    parts = code.co_qualname.split(".") if hasattr(code, "co_qualname") else []
+    owner = parts[-2] if len(parts) > 1 and parts[-2] != "<locals>" else None
+    prefix = f"_{owner.lstrip('_')}__" if owner else None
+    names = (*code.co_names, *code.co_varnames)
+    return owner if prefix and any(n.startswith(prefix) for n in names) else None
+
+
+def _no_params() -> dict:
+    return {"type_params": []} if "type_params" in ast.ClassDef._fields else {}
 
 
 def _type_params(tree: ast.FunctionDef) -> dict:
