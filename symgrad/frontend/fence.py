@@ -32,8 +32,8 @@ REJECT: dict[type, tuple[str, str]] = {
     ast.ImportFrom: ("an import inside the function", "import at module level"),
     ast.Raise: ("raise", "validate arguments before calling the gradient"),
     ast.ListComp: (
-        "a list comprehension in a while condition or an assert",
-        "compute it in a statement of its own",
+        "a list comprehension in a while condition, an assert or a dict comprehension",
+        "compute it in a statement of its own (a list per key: a loop over the dict's items)",
     ),
     ast.SetComp: ("a set comprehension", "build the array with NumPy operations"),
     ast.GeneratorExp: (
