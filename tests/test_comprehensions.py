@@ -182,3 +182,39 @@ def test_a_generator_expression_read_later_is_refused():
     written as loops where it stood, it had read the old row (silently wrong)."""
     with pytest.raises(UnsupportedSyntaxError, match="generator expression read later"):
         symgrad.grad(kept_generator)(X[0])
+
+
+SORTED = """
+def repeated(x):
+    return np.sum(np.array(sorted((x[1], x[0])) * 2))
+
+
+def of_arrays(x):
+    return np.sum(x) * any((x, x - 1.0))
+
+
+def of_rows(x):
+    s = sorted((x[:2], x[1:3]))
+    return np.sum(s[0])
+
+
+def truth(x):
+    s = sorted((x[1], x[0]))
+    if s:
+        return x[0] * 2.0
+    return x[0]
+"""
+
+
+def test_what_sorted_any_and_all_read_are_numbers_as_pythons(make_fn):
+    # sorted() was an array (`* 2` doubled its entries: Python repeats the list); any() and
+    # sorted() of arrays gave a value where Python raises; `if sorted(...)` raised NumPy's
+    m = make_fn(SORTED)
+    x = np.array([0.3, -1.2, 1.7])
+    with pytest.raises(UnsupportedSyntaxError, match="a list a loop filled"):
+        symgrad.jit(m.repeated)(x)
+    for f in (m.of_arrays, m.of_rows):
+        with pytest.raises(symgrad.SymgradError, match="of arrays .* Python compares them"):
+            symgrad.jit(f)(x)
+    assert symgrad.jit(m.truth)(x) == m.truth(x)
+    symgrad.check_grads(m.truth, (x,))

@@ -19,7 +19,7 @@ from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.jumps import FLAGS, READABLE
 from symgrad.frontend.loops import Appender, appended_in_branch, assigned_names
 from symgrad.frontend.source import own_nodes
-from symgrad.frontend.values import Unbound, is_number
+from symgrad.frontend.values import Stacked, Unbound, is_number
 from symgrad.ir import Graph
 from symgrad.rules import Value
 
@@ -272,6 +272,8 @@ def _condition(lw: _Lowerer, test: ast.expr) -> Any:
         return pred
     if isinstance(pred, (tuple, list, str)):
         return bool(pred)
+    if isinstance(pred, Stacked):  # (a list's truth: whether it holds items)
+        return lw.call_rule("greater", (lw.call_rule("len", (pred.value,), {}, test), 0), {}, test)
     raise lw.error(test, f"a condition on a {type(pred).__name__} is not supported")
 
 

@@ -22,6 +22,7 @@ naming the callable.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import math
 import types
@@ -44,6 +45,7 @@ from symgrad.frontend.composites import COMPOSITES
 from symgrad.frontend.loops import AppendTo
 from symgrad.frontend.values import LIST_CHANGES, ListAppend, Method, Stacked, is_const
 from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
+from symgrad.rules.build import add_bound
 from symgrad.rules.table import CONVENTIONS
 
 if TYPE_CHECKING:
@@ -63,6 +65,12 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     kwargs = {k.arg: lw.expr(k.value) for k in e.keywords}
     if None in kwargs:
         raise lw.error(e, "**kwargs in a call is not supported", cls=UnsupportedSyntaxError)
+    if callee is functools.partial and args and callable(args[0]):  # partial(f, a) made here
+        return functools.partial(*args, **kwargs)
+    while isinstance(callee, functools.partial):  # f's call with the partial's arguments first
+        held = [lw.outside(a, "an argument the partial holds", e) for a in callee.args]
+        keywords = {k: lw.outside(v, k, e) for k, v in callee.keywords.items()}
+        callee, args, kwargs = callee.func, (*held, *args), {**keywords, **kwargs}
     if isinstance(callee, Method):
         return _call_method(lw, callee, args, kwargs, e)
     if isinstance(callee, AppendTo) and len(args) == 1 and not kwargs:
@@ -269,9 +277,13 @@ def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -
         return rows
     if callee in (list, tuple) and len(args) == 1 and not kwargs:
         return args[0]
-    if callee is sorted and len(args) == 1 and not kwargs:
-        return lw.call_rule("sort", (rows,), {"axis": 0}, e)
-    if callee in (any, all) and len(args) == 1 and not kwargs:
+    if callee in (sorted, any, all) and len(args) == 1 and not kwargs:
+        what = f"{callee.__name__}() on line {lw.src.locate(e).line}"
+        loc = lw.src.locate(e)
+        check = add_bound(lw.graph, RULES["check_numbers"], {"items": rows, "what": what}, loc)
+        lw.graph.checks.append(check)  # (of numbers, as Python compares them)
+        if callee is sorted:  # a list still: `+`, `*` of it are a list's, not arithmetic
+            return Stacked(lw.call_rule("sort", (rows,), {"axis": 0}, e), "sorted(...)")
         return lw.call_rule(callee.__name__, (rows,), {}, e)
     if callee is np.stack and set(kwargs) <= {"axis"} and len(args) <= 2:
         axis = args[1] if len(args) == 2 else kwargs.get("axis", 0)

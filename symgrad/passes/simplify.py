@@ -691,10 +691,13 @@ def _refuse_views(graph: Graph) -> None:
 
 def _checks_nothing(graph: Graph, check) -> bool:
     """A `check_scalar` or `check_entry` of a value whose Aval is 0-d checks nothing, nor a
-    `check_entry` of a value read by an array of ints or a mask (a copy)."""
+    `check_entry` of a value read by an array of ints or a mask (a copy), nor a
+    `check_numbers` of items whose Aval is a vector."""
     if check.op == "check_entry" and _read_by_an_array(graph, check):
         return True
     value = graph[check.inputs[0]].aval
+    if check.op == "check_numbers":
+        return isinstance(value, Aval) and value.shape is not None and len(value.shape) == 1
     ops = ("check_scalar", "check_entry")
     return check.op in ops and isinstance(value, Aval) and value.shape == ()
 

@@ -50,6 +50,16 @@ def _check_scalar(out):
         )
 
 
+def _check_numbers(items, what=""):
+    """The items of a list `sorted`, `any` or `all` reads (stacked: `items`) are numbers: of
+    arrays with an axis Python's comparison or truth value raises."""
+    if np.ndim(items) != 1:
+        raise ValueError(
+            f"symgrad: {what} of arrays (items of shape {np.shape(items)[1:]}): Python compares "
+            "them or takes their truth value, which raises for an array of more than one entry"
+        )
+
+
 def _check_entry(v, index, what=""):
     """An entry read with ints (the index's values known when the function runs), of an array
     changed in place while the value is held (by a later target of a tuple assignment, after

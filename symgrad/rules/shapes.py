@@ -460,6 +460,15 @@ defrule(
     math="raises unless the entry read is 0-d (a number) or a copy (an index array's), not a view",
 )
 defrule(
+    "check_numbers",
+    "items, what=''",
+    call("_check_numbers"),
+    helper=runtime._check_numbers,
+    nondiff=True,
+    value_feeds=(),
+    math="raises unless the items sorted(), any() or all() read are numbers (stacked: 1-d)",
+)
+defrule(
     "check_apart",
     "x, [others], what=''",
     call("_check_apart"),
