@@ -75,3 +75,27 @@ def test_a_local_function_computes_and_differentiates_as_python(fn, args, argnum
 def test_a_recursive_local_function_is_refused():
     with pytest.raises(symgrad.UnsupportedSyntaxError, match="recursive call to down"):
         symgrad.grad(recursive)(X[0])
+
+
+def test_a_partial_is_its_function_with_its_arguments_first(make_fn):
+    # "cannot compile a call to functools.partial"
+    m = make_fn(
+        """
+        import functools
+
+
+        def base(x, scale, power=2):
+            return np.sum(scale * x**power)
+
+
+        loss = functools.partial(base, scale=3.0)
+
+
+        def f(x):
+            made = functools.partial(base, 2.0 * x)
+            return loss(x) + functools.partial(base, power=3)(x, 0.5) + made(1.5)
+        """
+    )
+    x = np.array([0.3, -0.7, 1.1])
+    assert symgrad.jit(m.f)(x) == pytest.approx(m.f(x), rel=1e-12)
+    symgrad.check_grads(m.f, (x,))
