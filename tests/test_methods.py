@@ -257,3 +257,30 @@ def test_a_methods_private_names_are_its_classs():
     m, x = _Private(np.array([[0.5, 0.1], [0.2, 0.4]])), np.array([0.3, -0.7])
     assert symgrad.jit(_through)(m, x) == pytest.approx(_through(m, x), rel=1e-12)
     symgrad.check_grads(_through, (m, x), argnums=1)
+
+
+class _Scaled2(_Base):
+    @property
+    def scale(self):
+        return self.W * 2.0
+
+
+class _Kid(_Scaled2):
+    def __init__(self, W, k):
+        self.W, self.k = W, k
+
+    def loss(self, x):
+        return np.sum(super().scale * x) + np.sum(self.__helper(x))
+
+    def __helper(self, x, __a=2.0):  # (a private method and parameter)
+        return x * __a * self.k
+
+
+def test_a_parents_property_through_super_and_private_parameters():
+    # super().scale ran the getter while lowering (baked in; or RuntimeError of arithmetic on
+    # the frontend's values); a private parameter read a global of its mangled name
+    k, x = _Kid(np.array([1.0, 2.0, 3.0]), 1.5), np.array([0.3, -0.4, 0.5])
+    assert symgrad.jit(k.loss)(x) == pytest.approx(k.loss(x), rel=1e-12)
+    symgrad.check_grads(k.loss, (x,))
+    k.W = k.W * 3.0
+    assert symgrad.jit(k.loss)(x) == pytest.approx(k.loss(x), rel=1e-12)

@@ -65,9 +65,9 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     kwargs = {k.arg: lw.expr(k.value) for k in e.keywords}
     if None in kwargs:
         raise lw.error(e, "**kwargs in a call is not supported", cls=UnsupportedSyntaxError)
-    if callee is functools.partial and args and callable(args[0]):  # partial(f, a) made here
-        return functools.partial(*args, **kwargs)
     while isinstance(callee, functools.partial):  # f's call with the partial's arguments first
+        lw.reads.note(callee, "args", callee.args)  # (a list it holds changed: compiled again)
+        lw.reads.note(callee, "keywords", callee.keywords)
         held = [lw.outside(a, "an argument the partial holds", e) for a in callee.args]
         keywords = {k: lw.outside(v, k, e) for k, v in callee.keywords.items()}
         callee, args, kwargs = callee.func, (*held, *args), {**keywords, **kwargs}
@@ -259,6 +259,31 @@ def _super(lw: _Lowerer, e: ast.Call) -> Any:
             cls=UnsupportedSyntaxError,
         )
     return super(cls, this)
+
+
+def super_attribute(lw: _Lowerer, proxy: super, e: ast.Attribute) -> Any:
+    """`super().name`: the entry of the first class after the method's own in the instance's
+    order of classes that has it (read for staleness: the proxy is new at each call), a
+    method bound to the instance, a property's getter inlined on it."""
+    order = type(proxy.__self__).__mro__
+    owner = next(
+        (c for c in order[order.index(proxy.__thisclass__) + 1 :] if e.attr in vars(c)), None
+    )
+    if owner is None:
+        raise lw.error(e, f"super() has no attribute {e.attr!r}", cls=UnknownCallableError)
+    found = vars(owner)[e.attr]
+    lw.reads.note(vars(owner), e.attr, found)
+    if isinstance(found, property) and isinstance(found.fget, types.FunctionType):
+        return _inline(lw, found.fget, (proxy.__self__,), {}, e)
+    if not isinstance(found, (types.FunctionType, staticmethod, classmethod)):
+        raise lw.error(
+            e,
+            f"super().{e.attr} is a {type(found).__name__} of {owner.__name__}, which symgrad "
+            "does not read through super()",
+            "Read it as self." + e.attr + ", or compute it in a method.",
+            cls=UnknownCallableError,
+        )
+    return getattr(proxy, e.attr)
 
 
 def _folds(callee: Any) -> bool:

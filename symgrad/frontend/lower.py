@@ -36,7 +36,13 @@ from symgrad.frontend import aliases, fence, local_functions, sequences, subscri
 from symgrad.frontend.aliases import Memory
 from symgrad.frontend.booleans import identity_or_membership, lower_boolop, lower_chain, pick
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
-from symgrad.frontend.calls import DICT_READS, lower_call, lower_custom, record_attribute
+from symgrad.frontend.calls import (
+    DICT_READS,
+    lower_call,
+    lower_custom,
+    record_attribute,
+    super_attribute,
+)
 from symgrad.frontend.loops import Appender, AppendTo, assigned_names, lower_for, lower_while
 from symgrad.frontend.reads import Reads
 from symgrad.frontend.source import FunctionSource
@@ -734,6 +740,8 @@ class _Lowerer:
                 f"{base.name}), row[None]]).",
                 cls=UnsupportedSyntaxError,
             )
+        if isinstance(base, super):  # its parents' method, or property's getter inlined
+            return super_attribute(self, base, e)
         try:
             value = getattr(base, e.attr)
         except AttributeError:
@@ -742,12 +750,6 @@ class _Lowerer:
                 f"{getattr(base, '__name__', base)!s} has no attribute {e.attr!r}",
                 cls=UnknownCallableError,
             ) from None
-        if isinstance(base, super):  # (its parents' entry: the proxy is new at each call)
-            mro = type(base.__self__).__mro__
-            after = mro[mro.index(base.__thisclass__) + 1 :]
-            owner = next(c for c in after if e.attr in vars(c))
-            self.reads.note(vars(owner), e.attr, vars(owner)[e.attr])
-            return value
         self.reads.note(base, e.attr, value)
         return self.outside(value, e.attr, e)
 

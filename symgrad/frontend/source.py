@@ -80,11 +80,10 @@ def read_function(fn: Callable) -> FunctionSource:
     for node in ast.walk(tree) if indent or owner else ():
         if indent and hasattr(node, "col_offset"):
             node.col_offset += indent
-        if owner:  # `self.__W` of a method of class C: `self._C__W`, as Python compiles it
-            if isinstance(node, ast.Attribute) and _private(node.attr):
-                node.attr = f"_{owner}{node.attr}"
-            elif isinstance(node, ast.Name) and _private(node.id):
-                node.id = f"_{owner}{node.id}"
+        if owner and node is not tree:  # `self.__W` in a method of class C: `self._C__W`
+            for field in _MANGLED.get(type(node), ()):
+                if _private(getattr(node, field) or ""):
+                    setattr(node, field, f"_{owner}{getattr(node, field)}")
     source = FunctionSource(fn, tree, file)
     if (inspect.isfunction(fn) or inspect.ismethod(fn)) and inspect.unwrap(fn) is not fn:
         raise SourceUnavailableError(  # (inspect reads the source of the function inside)
@@ -104,6 +103,14 @@ def _class_of(fn: Callable) -> str | None:
     parts = getattr(fn, "__qualname__", "").split(".")
     owner = parts[-2].lstrip("_") if len(parts) > 1 and parts[-2] != "<locals>" else ""
     return owner or None
+
+
+_MANGLED = {  # the fields of names Python mangles in a class's body
+    ast.Attribute: ("attr",),
+    ast.Name: ("id",),
+    ast.arg: ("arg",),
+    ast.FunctionDef: ("name",),
+}
 
 
 def _private(name: str) -> bool:

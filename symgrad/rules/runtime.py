@@ -53,7 +53,7 @@ def _check_scalar(out):
 def _check_numbers(items, what=""):
     """The items of a list `sorted`, `any` or `all` reads (stacked: `items`) are numbers: of
     arrays with an axis Python's comparison or truth value raises."""
-    if np.ndim(items) != 1:
+    if np.ndim(items) == 0 or np.size(items) != np.shape(items)[0]:  # (one entry each: fine)
         raise ValueError(
             f"symgrad: {what} of arrays (items of shape {np.shape(items)[1:]}): Python compares "
             "them or takes their truth value, which raises for an array of more than one entry"
