@@ -437,3 +437,37 @@ def test_an_object_equal_to_the_last_by_its_eq_is_not_taken_for_it():
     symgrad.grad(m.loss)(x)
     m.act = _Act("t", 3.0)
     assert np.allclose(symgrad.grad(m.loss)(x), 3.0 * (1 - np.tanh(3.0 * x) ** 2))
+
+
+class _Top:
+    def act(self, z):
+        return np.tanh(z)
+
+    def loss(self, x):
+        return np.sum(self.act(x))
+
+
+class _Middle(_Top):
+    pass
+
+
+class _Bottom(_Middle):
+    def loss2(self, x):
+        return np.sum(super().act(x))
+
+
+def _sine(self, z):
+    return np.sin(z)
+
+
+def test_a_method_given_to_a_class_between_is_read_again():
+    # only the class that had `act` was read: giving it to _Middle later went unnoticed
+    m, x = _Bottom(), np.array([0.3, -0.4, 0.5])
+    for f in (m.loss, m.loss2):
+        symgrad.grad(f)(x)
+    try:
+        _Middle.act = _sine
+        for f in (m.loss, m.loss2):
+            assert np.allclose(symgrad.grad(f)(x), np.cos(x))
+    finally:
+        del _Middle.act

@@ -261,6 +261,13 @@ def _super(lw: _Lowerer, e: ast.Call) -> Any:
     return super(cls, this)
 
 
+def _read_from(lw: _Lowerer, order: tuple, owner: type, name: str) -> None:
+    """Note, for staleness, that the classes before `owner` in `order` lack `name`: one
+    given it later (`B.act = ...` of an intermediate class) would be what Python reads."""
+    for cls in order[: order.index(owner)]:
+        lw.reads.note_absent(vars(cls), name)
+
+
 def super_attribute(lw: _Lowerer, proxy: super, e: ast.Attribute) -> Any:
     """`super().name`: the entry of the first class after the method's own in the instance's
     order of classes that has it (read for staleness: the proxy is new at each call), a
@@ -271,6 +278,7 @@ def super_attribute(lw: _Lowerer, proxy: super, e: ast.Attribute) -> Any:
     )
     if owner is None:
         raise lw.error(e, f"super() has no attribute {e.attr!r}", cls=UnknownCallableError)
+    _read_from(lw, order[order.index(proxy.__thisclass__) + 1 :], owner, e.attr)
     found = vars(owner)[e.attr]
     lw.reads.note(vars(owner), e.attr, found)
     if isinstance(found, property) and isinstance(found.fget, types.FunctionType):
@@ -507,6 +515,7 @@ def record_attribute(lw: _Lowerer, record: Any, e: ast.Attribute) -> Any:
         raise lw.error(
             e, f"{type(record).__name__} has no attribute {e.attr!r}", cls=UnknownCallableError
         )
+    _read_from(lw, type(record).__mro__, owner, e.attr)
     found = vars(owner)[e.attr]
     lw.reads.note(vars(owner), e.attr, found)  # (its entry: `owner.name` of a staticmethod is
     # the function inside, a classmethod's a new bound method at each look-up)
