@@ -218,3 +218,15 @@ def test_what_sorted_any_and_all_read_are_numbers_as_pythons(make_fn):
             symgrad.jit(f)(x)
     assert symgrad.jit(m.truth)(x) == m.truth(x)
     symgrad.check_grads(m.truth, (x,))
+
+
+def test_any_all_and_bool_give_pythons_bool(make_fn):
+    # any() gave np.bool_, and bool(x) was "cannot compile a call to bool"
+    m = make_fn(
+        "def f(x):\n    return any(v > 0.5 for v in (x[0], x[1]))\n\n\n"
+        "def g(x):\n    return np.sum(x) * bool(x[0] > 0)\n"
+    )
+    x = np.array([0.3, 0.7])
+    assert symgrad.jit(m.f)(x) is True
+    assert symgrad.jit(m.g)(x) == m.g(x)
+    symgrad.check_grads(m.g, (x,))

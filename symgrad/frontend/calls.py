@@ -51,7 +51,7 @@ from symgrad.rules.table import CONVENTIONS
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
 
-_BUILTIN_RULES = {abs: "abs", len: "len", int: "int"}
+_BUILTIN_RULES = {abs: "abs", len: "len", int: "int", bool: "bool"}
 _FOLDS = {sum: ("sum", "add"), min: ("min", "minimum"), max: ("max", "maximum")}
 DICT_READS = ("keys", "values", "items", "get")  # of a container of parameters
 _TO_INT = {math.floor: "floor", math.ceil: "ceil", math.trunc: "trunc"}  # an int, of NumPy's
@@ -317,7 +317,7 @@ def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -
         lw.graph.checks.append(check)  # (of numbers, as Python compares them)
         if callee is sorted:  # a list still: `+`, `*` of it are a list's, not arithmetic
             return Stacked(lw.call_rule("sort", (rows,), {"axis": 0}, e), "sorted(...)")
-        return lw.call_rule(callee.__name__, (rows,), {}, e)
+        return lw.call_rule("bool", (lw.call_rule(callee.__name__, (rows,), {}, e),), {}, e)
     if callee is np.stack and set(kwargs) <= {"axis"} and len(args) <= 2:
         axis = args[1] if len(args) == 2 else kwargs.get("axis", 0)
         if not isinstance(axis, int) or isinstance(axis, bool):

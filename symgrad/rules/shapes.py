@@ -245,8 +245,8 @@ defrule(
 
 
 def _python_number(kind: type):
-    """The Aval rule of `int(x)` or `float(x)` (`kind`): a Python number, of a number or an
-    array of one entry, known statically where x is (a length divided, `len(x) / 2`)."""
+    """The Aval rule of `int(x)`, `float(x)` or `bool(x)` (`kind`): a Python number, of a
+    number or an array of one entry, known statically where x is (`len(x) / 2`)."""
 
     def aval(ins: dict, attrs: dict):
         x = ins["x"]
@@ -272,6 +272,18 @@ defrule(
         "x[: int(x.shape[0] / 2)] * 2.0 | x: 5",
         "x * int(np.sqrt(x.size)) | x: 2x2",
     ),
+)
+
+defrule(
+    "bool",
+    "x",
+    call("bool"),
+    nondiff=True,
+    mask=True,
+    shape="scalar",
+    aval=_python_number(bool),
+    fresh=True,
+    examples=("x * bool(x[0] > 0) | x: 3",),
 )
 
 
