@@ -81,6 +81,21 @@ def test_integral_math_functions_and_calls_on_constants():
     assert symgrad.jit(integral)(x) == integral(x)
 
 
+def rounded(a, x):
+    return round(a, 2) + np.sum(x * round(float(x[0]), 1)) + np.sum(round(x[1], 2) * x)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_round_to_digits_is_pythons(backend):
+    # round(2.675, 2) was np.round's 2.68 (an np.float64), where Python's gives 2.67
+    if backend == "numba":
+        pytest.importorskip("numba")
+    x = np.array([0.3555, -0.7, 1.1])
+    got, want = symgrad.jit(rounded, backend=backend)(2.675, x), rounded(2.675, x)
+    assert got == want and type(got) is type(want)
+    symgrad.check_grads(rounded, (2.6712, x), (0, 1), backend=backend)  # (off a rounding step)
+
+
 def test_a_math_function_of_constants_that_raises_says_so(make_fn):
     m = make_fn("import math\n\ndef f(x):\n    return np.sum(x) * math.log(-1.0)\n")
     with pytest.raises(symgrad.SymgradError, match="log of these constants raises: math domain"):

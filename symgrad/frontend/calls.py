@@ -5,18 +5,18 @@ lowerer `lw` and returns the call's value. A NumPy callable in the rule table, `
 an ndarray method (a `Method`) becomes a rule application (`np.array` of a list of arrays stacks
 them); `sum`, `min` and `max` fold constants at once and otherwise become `sum`/`add`,
 `min`/`minimum`, `max`/`maximum` nodes; `float` and `int` fold constants (`float(x)` of an array
-is x), and so do `round` and `math`'s functions; `round(x)` is `int(np.round(x))` (`round(x, n)`:
-`np.round(x, n)`), `math.floor(x)` is `int(np.floor(x))` (`ceil`, `trunc` alike) and
-`math.log(x, b)` is `log(x) / log(b)`; NumPy functions that are compositions of primitives
-(`np.take`, `np.average`, `np.split`) are lowered as such (`symgrad.frontend.composites`); a
-call returning several arrays (`Rule.parts`: `np.linalg.eigh`) gives NumPy's NamedTuple of one
-node per part; a NamedTuple class called is that container; `xs.append(v)`, `np.stack(xs)`,
-`np.array(xs)` and `len(xs)` read a list a loop fills. A Python function defined in a source
-file (not NumPy's, SciPy's or symgrad's) is read, fenced and inlined with a lowerer of its own,
-at any depth; a recursive call is refused. symgrad's own transformations are spliced in
-(`symgrad.frontend.nested`), and a function with a custom derivative (`symgrad.custom_vjp`) is
-lowered with its rule (`symgrad.frontend.custom`). Anything else is an `UnknownCallableError`
-naming the callable.
+is x), and so do `round` and `math`'s functions; `round(x)` is `int(np.round(x))` (`round(x, n)`
+of a constant n: Python's, `round_digits`), `math.floor(x)` is `int(np.floor(x))` (`ceil`,
+`trunc` alike) and `math.log(x, b)` is `log(x) / log(b)`; NumPy functions that are compositions
+of primitives (`np.take`, `np.average`, `np.split`) are lowered as such
+(`symgrad.frontend.composites`); a call returning several arrays (`Rule.parts`:
+`np.linalg.eigh`) gives NumPy's NamedTuple of one node per part; a NamedTuple class called is
+that container; `xs.append(v)`, `np.stack(xs)`, `np.array(xs)` and `len(xs)` read a list a loop
+fills. A Python function defined in a source file (not NumPy's, SciPy's or symgrad's) is read,
+fenced and inlined with a lowerer of its own, at any depth; a recursive call is refused.
+symgrad's own transformations are spliced in (`symgrad.frontend.nested`), and a function with a
+custom derivative (`symgrad.custom_vjp`) is lowered with its rule (`symgrad.frontend.custom`).
+Anything else is an `UnknownCallableError` naming the callable.
 """
 
 from __future__ import annotations
@@ -135,6 +135,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     integral = _TO_INT.get(callee) if isinstance(callee, Hashable) else None
     if integral and len(args) == 1 and not kwargs and not is_const(args):
         return lw.call_rule("int", (lw.call_rule(integral, args, {}, e),), {}, e)
+    if callee is round and not kwargs and len(args) == 2 and type(args[1]) is int:
+        return lw.call_rule("round_digits", args[:1], {"ndigits": args[1]}, e)  # (Python's)
     if callee is round and not kwargs and 1 <= len(args) <= 2 and not is_const(args):
         rounded = lw.call_rule("round", args, {}, e)  # (half to even, as Python's)
         return rounded if len(args) == 2 else lw.call_rule("int", (rounded,), {}, e)

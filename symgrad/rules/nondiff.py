@@ -122,6 +122,17 @@ for _name in _ELEMENTWISE:
         mask=_name.startswith(("is", "logical_")),
     )
 
+defrule(  # `round(x, 2)`: Python's round, correctly rounded (np.round's scaling is not: of 2.675,
+    # 2.68); of an array or a NumPy number, their __round__, NumPy's (`calls.lower_call`)
+    "round_digits",
+    "x, ndigits=...",
+    call("round"),
+    nondiff=True,
+    shape="elementwise",
+    aval=lambda ins, attrs: ins["x"] and Aval(ins["x"].shape, ins["x"].dtype, ins["x"].kind),
+    examples=("x * round(float(x[0]), 2) | x: 3",),
+)
+
 _OTHER = (
     "argmax",
     "argmin",
