@@ -1,15 +1,17 @@
 """Containers of parameters (pytrees): flatten them into leaves, and build them back.
 
 Contract: a tree is a dict, list, tuple, NamedTuple or dataclass instance whose items are trees
-or leaves; anything else is a leaf. `flatten(tree)` gives its leaves in a fixed order (a dict's
-by sorted key, as JAX orders them; a dataclass's by field) and a `Treedef`, a hashable
-description of its structure; `unflatten(treedef, leaves)` builds the same structure around new
-leaves (a dict with its keys in its own order again: `for W in params.values()` runs as in
-Python); `map(f, tree, *others)` applies f leaf by leaf (the others of the same structure,
-whatever their leaves hold). A `Treedef` also says each leaf's path
-(`paths()`: keys, indices and field names from the root), and `statics` gives the leaves that
-are no array or float (ints, bools, strings, None): symgrad compiles a function of a tree once
-per structure and values of those, as constants, and differentiates the others.
+or leaves, or an object of a class of the user's own (not a library's, nor one `object.__new__`
+cannot make: an IntEnum, a float subclass) whose attributes are (`vars`; one holding what can be
+no leaf, a set, is a leaf itself, keyed by identity); anything else is a leaf. `flatten(tree)`
+gives its leaves in a fixed order (a dict's by sorted key, as JAX orders them; a dataclass's by
+field) and a `Treedef`, a hashable description of its structure; `unflatten(treedef, leaves)`
+builds the same structure around new leaves (a dict with its keys in its own order again: `for W
+in params.values()` runs as in Python); `map(f, tree, *others)` applies f leaf by leaf (the
+others of the same structure, whatever their leaves hold). A `Treedef` also says each leaf's
+path (`paths()`: keys, indices and field names from the root), and `statics` gives the leaves
+that are no array or float (ints, bools, strings, None): symgrad compiles a function of a tree
+once per structure and values of those, as constants, and differentiates the others.
 """
 
 from __future__ import annotations
