@@ -792,7 +792,8 @@ def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) 
         v = values[k]
         dtype = getattr(v, "dtype", None)
         if tree.is_tree(v):
-            held = tree.held_object(tree.flatten(v)[1])
+            structure = tree.flatten(v)[1]
+            held = tree.held_object(structure)
             if held is not None:
                 what = "is" if tree.is_object(v) else f"is a {type(v).__name__} holding"
                 raise NotDifferentiableError(
@@ -802,7 +803,7 @@ def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) 
                     hint="Make its class a dataclass, whose fields symgrad differentiates, or "
                     "leave it out of argnums.",
                 )
-            if not any(tree.flatten(v)[1].floatings()):
+            if not any(structure.floatings()):
                 raise NotDifferentiableError(
                     f"cannot differentiate {fn.__qualname__} with respect to argument "
                     f"{names[k]!r}: it is a {type(v).__name__} holding no float or float array",

@@ -25,7 +25,7 @@ import numpy as np
 from symgrad.errors import SymgradError
 
 _LIST, _TUPLE, _DICT, _NAMED, _DATA = "list", "tuple", "dict", "namedtuple", "dataclass"
-_OBJECT = "object"  # an object's attributes, flattened on request (`flatten_object`)
+_OBJECT = "object"  # an object of a class of the user's own: its attributes (`vars`)
 
 
 @dataclass(frozen=True)
@@ -195,12 +195,13 @@ def _kind(x: Any) -> str | None:
     return None
 
 
-def _flatten(x: Any, leaves: list, seen: set | None = None) -> Treedef:
-    """x's structure, its leaves appended to `leaves`; where `seen` (the ids of the objects
-    flattened so far, `flatten_object`), an object of the user's own it holds is a container
-    of its attributes too, unless one of them can be no leaf (a set: then it is a leaf)."""
+def _flatten(x: Any, leaves: list, seen: set) -> Treedef:
+    """x's structure, its leaves appended to `leaves`: an object of the user's own it holds
+    is a container of its attributes too, unless it is one of `seen` (the ids of the objects
+    being flattened, its holders: a cycle) or one of its attributes can be no leaf (a set:
+    then it is a leaf)."""
     kind = _kind(x)
-    if kind is None and seen is not None and id(x) not in seen and _users_object(x):
+    if kind is None and id(x) not in seen and _users_object(x):
         n = len(leaves)
         try:
             return _object(x, leaves, seen | {id(x)})

@@ -59,6 +59,12 @@ class Memory:
         self.made: dict[int, tuple] = {}  # dicts and lists the function made, by id: (the
         # container, the graph of the block that made it), which `d[k] = v` may change there
 
+    def maker(self, container: Any) -> Graph | None:
+        """The graph of the block that made this dict or list (`made`), or None: one the
+        function did not make (an argument's, a global's, a copy a body reads)."""
+        made = self.made.get(id(container))
+        return made[1] if made is not None and made[0] is container else None
+
     def first(self, graph: Graph, nid: int) -> tuple:
         """The first value of the object `nid` holds (itself unless an update made it)."""
         key = (graph, nid)

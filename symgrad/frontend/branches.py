@@ -17,7 +17,7 @@ from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend import aliases
 from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.jumps import FLAGS, READABLE
-from symgrad.frontend.loops import Appender, appended_in_branch, assigned_names
+from symgrad.frontend.loops import Appender, appended_in_branch, appended_names, assigned_names
 from symgrad.frontend.source import own_nodes
 from symgrad.frontend.values import Stacked, Unbound, is_number
 from symgrad.ir import Graph
@@ -33,7 +33,10 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
         lw.block(s.body if pred else s.orelse)
         return
     loc = lw.src.locate(s)
-    bound = [assigned_names(b) + _appended(lw, b) for b in (s.body, s.orelse)]
+    bound = [
+        assigned_names(b) + [appended_in_branch(xs) for xs in _appended(lw, b)]
+        for b in (s.body, s.orelse)
+    ]
     outputs = [
         n
         for n in dict.fromkeys(bound[0] + bound[1])
@@ -68,22 +71,17 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
     for name in bound[0] + bound[1]:
         if name not in outputs:
             lw.env[name] = Unbound(f"is bound in only one branch of the if on line {loc.line}")
-    for name in _appended(lw, s.body + s.orelse):  # what both branches appended, the if's
-        appender, value = lw.env[name.strip("<>").split(".")[0]], dict.get(lw.env, name)
+    for xs in _appended(lw, s.body + s.orelse):  # what both branches appended, the if's
+        name = appended_in_branch(xs)
+        appender, value = lw.env[xs], dict.get(lw.env, name)
         if not lw.branch and isinstance(appender, Appender) and not isinstance(value, Unbound):
             dict.pop(lw.env, name)
             appender.append(lw, value, s)  # (in an enclosing branch, its if's, in turn)
 
 
 def _appended(lw: _Lowerer, stmts: list[ast.stmt]) -> list[str]:
-    """The names (`appended_in_branch`) of what the block appends to lists a loop fills."""
-    out = []
-    for node in (n for stmt in stmts for n in ast.walk(stmt)):
-        f = getattr(node, "func", None)
-        if isinstance(f, ast.Attribute) and f.attr == "append" and isinstance(f.value, ast.Name):
-            if f.value.id in lw.env and isinstance(lw.env[f.value.id], Appender):
-                out.append(appended_in_branch(f.value.id))
-    return list(dict.fromkeys(out))
+    """The names `xs` of the lists a loop fills that the block appends to (`xs.append(...)`)."""
+    return [n for n in appended_names(stmts) if n in lw.env and isinstance(lw.env[n], Appender)]
 
 
 def _parts(names: list[str], values: list[list]) -> tuple[list, list, dict]:

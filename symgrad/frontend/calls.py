@@ -263,11 +263,20 @@ def _super(lw: _Lowerer, e: ast.Call) -> Any:
     return super(cls, this)
 
 
-def _read_from(lw: _Lowerer, order: tuple, owner: type, name: str) -> None:
-    """Note, for staleness, that the classes before `owner` in `order` lack `name`: one
-    given it later (`B.act = ...` of an intermediate class) would be what Python reads."""
+def _class_entry(lw: _Lowerer, order: tuple, e: ast.Attribute, subject: str) -> tuple:
+    """The first class in `order` holding `e.attr` and its entry there, read for staleness
+    (`Reads`): the entry (`owner.name` of a staticmethod is the function inside, a
+    classmethod's a new bound method at each look-up), and the absence of the name from the
+    classes before it (one given it later, `B.act = ...` of an intermediate class, would be
+    what Python reads)."""
+    owner = next((c for c in order if e.attr in vars(c)), None)
+    if owner is None:
+        raise lw.error(e, f"{subject} has no attribute {e.attr!r}", cls=UnknownCallableError)
     for cls in order[: order.index(owner)]:
-        lw.reads.note_absent(vars(cls), name)
+        lw.reads.note_absent(vars(cls), e.attr)
+    found = vars(owner)[e.attr]
+    lw.reads.note(vars(owner), e.attr, found)
+    return owner, found
 
 
 def super_attribute(lw: _Lowerer, proxy: super, e: ast.Attribute) -> Any:
@@ -275,14 +284,8 @@ def super_attribute(lw: _Lowerer, proxy: super, e: ast.Attribute) -> Any:
     order of classes that has it (read for staleness: the proxy is new at each call), a
     method bound to the instance, a property's getter inlined on it."""
     order = type(proxy.__self__).__mro__
-    owner = next(
-        (c for c in order[order.index(proxy.__thisclass__) + 1 :] if e.attr in vars(c)), None
-    )
-    if owner is None:
-        raise lw.error(e, f"super() has no attribute {e.attr!r}", cls=UnknownCallableError)
-    _read_from(lw, order[order.index(proxy.__thisclass__) + 1 :], owner, e.attr)
-    found = vars(owner)[e.attr]
-    lw.reads.note(vars(owner), e.attr, found)
+    after = order[order.index(proxy.__thisclass__) + 1 :]
+    owner, found = _class_entry(lw, after, e, "super()")
     if isinstance(found, property) and isinstance(found.fget, types.FunctionType):
         return _inline(lw, found.fget, (proxy.__self__,), {}, e)
     if not isinstance(found, (types.FunctionType, staticmethod, classmethod)):
@@ -306,32 +309,32 @@ def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -
     """A call on a list a loop filled: np.stack(xs) (along any axis), np.array(xs),
     np.concatenate(xs) (along any axis), len(xs), Python's sum, min and max over its
     items, list(xs) and tuple(xs) (the list), sorted(xs) (its items sorted, np.sort's), and
-    any(xs) and all(xs) (np.any's and np.all's of its items)."""
+    any(xs) and all(xs) (np.any's and np.all's of its items, which are checked to be
+    numbers)."""
     rows = args[0].value
     if callee in (np.stack, np.array, np.asarray) and len(args) == 1 and not kwargs:
         return rows
     if callee in (list, tuple) and len(args) == 1 and not kwargs:
         return args[0]
     if callee in (sorted, any, all) and len(args) == 1 and not kwargs:
-        what = f"{callee.__name__}() on line {lw.src.locate(e).line}"
         loc = lw.src.locate(e)
+        what = f"{callee.__name__}() on line {loc.line}"
         check = add_bound(lw.graph, RULES["check_numbers"], {"items": rows, "what": what}, loc)
         lw.graph.checks.append(check)  # (of numbers, as Python compares them)
         if callee is sorted:  # a list still: `+`, `*` of it are a list's, not arithmetic
             return Stacked(lw.call_rule("sort", (rows,), {"axis": 0}, e), "sorted(...)")
         return lw.call_rule("bool", (lw.call_rule(callee.__name__, (rows,), {}, e),), {}, e)
-    if callee is np.stack and set(kwargs) <= {"axis"} and len(args) <= 2:
+    if callee in (np.stack, np.concatenate) and set(kwargs) <= {"axis"} and len(args) <= 2:
         axis = args[1] if len(args) == 2 else kwargs.get("axis", 0)
         if not isinstance(axis, int) or isinstance(axis, bool):
-            raise lw.error(e, "np.stack of a list a loop filled takes a constant int axis")
+            raise lw.error(
+                e, f"np.{callee.__name__} of a list a loop filled takes a constant int axis"
+            )
+        if callee is np.concatenate:
+            return _joined(lw, rows, axis, e)
         return rows if axis == 0 else lw.call_rule("moveaxis", (rows, 0, axis), {}, e)
     if callee is len and len(args) == 1:
         return lw.call_rule("len", (rows,), {}, e)
-    if callee is np.concatenate and set(kwargs) <= {"axis"} and len(args) <= 2:
-        axis = args[1] if len(args) == 2 else kwargs.get("axis", 0)
-        if not isinstance(axis, int) or isinstance(axis, bool):
-            raise lw.error(e, "np.concatenate of a list a loop filled takes a constant int axis")
-        return _joined(lw, rows, axis, e)
     if callee in _FOLDS and (len(args) == 1 and not kwargs or callee is sum):
         return _fold(lw, callee, (rows, *args[1:]), e, kwargs)
     raise lw.error(
@@ -512,15 +515,7 @@ def record_attribute(lw: _Lowerer, record: Any, e: ast.Attribute) -> Any:
             own = True
     if own:
         return getattr(record, e.attr)
-    owner = next((c for c in type(record).__mro__ if e.attr in vars(c)), None)
-    if owner is None:
-        raise lw.error(
-            e, f"{type(record).__name__} has no attribute {e.attr!r}", cls=UnknownCallableError
-        )
-    _read_from(lw, type(record).__mro__, owner, e.attr)
-    found = vars(owner)[e.attr]
-    lw.reads.note(vars(owner), e.attr, found)  # (its entry: `owner.name` of a staticmethod is
-    # the function inside, a classmethod's a new bound method at each look-up)
+    _, found = _class_entry(lw, type(record).__mro__, e, type(record).__name__)
     if isinstance(found, property) and isinstance(found.fget, types.FunctionType):
         return _inline(lw, found.fget, (record,), {}, e)
     plain = (types.FunctionType, staticmethod, classmethod, type)

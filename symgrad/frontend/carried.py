@@ -113,8 +113,9 @@ class Container:
         return tree.unflatten(self.treedef, [env[name] for name in self.leaves])
 
     def bind(self, lw: _Lowerer, env, graph: Graph, name: str) -> None:
-        """The container's name bound in env (a body's or a condition's, of `graph`) to the
-        container of its leaves' params, whose items the body may change where `mutable`."""
+        """The container's name bound in a body's env (of `graph`) to the container of its
+        leaves' params, whose items the body may change where `mutable` (a while loop's
+        condition binds `value` alone: it changes none)."""
         value = self.value(env)
         dict.__setitem__(env, name, value)
         if self.mutable:
@@ -134,8 +135,7 @@ def containers(lw: _Lowerer, names: list[str], skip) -> dict[str, Container]:
         values, treedef = leaves
         paths = ["".join(f"[{k!r}]" for k in p) for p in treedef.paths()]
         value = lw.env[name]
-        made = lw.memory.made.get(id(value))
-        mutable = made is not None and made[0] is value and not _held_elsewhere(lw, name, value)
+        mutable = lw.memory.maker(value) is not None and not _held_elsewhere(lw, name, value)
         out[name] = Container(treedef, [f"{name}{p}" for p in paths], _what(value), mutable)
         for leaf, value in zip(out[name].leaves, values):
             lw.env[leaf] = value

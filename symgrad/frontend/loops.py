@@ -89,7 +89,7 @@ class AppendTo:
     appender: Appender
 
 
-def _appended_names(stmts: list[ast.stmt]) -> list[str]:
+def appended_names(stmts: list[ast.stmt]) -> list[str]:
     """Names `xs` of the `xs.append(...)` calls in a block, in order."""
     out: dict[str, None] = {}
     for stmt in stmts:
@@ -154,7 +154,7 @@ def _lower_loop(lw: _Lowerer, s, op: str, it: _Iteration | None, targets: list[s
     carry, or names it carries as one array part ways without changing it."""
     again = carried.Again([], set(), {})
     bound = [n for n in targets if _bound(lw, n)]  # (a target bound before: its message)
-    skip = {*targets, *_appended_names(s.body)}
+    skip = {*targets, *appended_names(s.body)}
     held = carried.containers(lw, assigned_names(s.body), skip)  # `state = (h, c)`
     while True:
         more = _lower_loop_once(lw, s, op, it, targets, again, bound, held)
@@ -197,7 +197,7 @@ def _lower_loop_once(
     ]
     kept += [n for n in again.carry if n not in kept]
     slots = carried.slots(lw, s, kept, again, aliases.may_update(s.body))
-    stacked = [n for n in _appended_names(s.body) if n in lw.env and _fillable(lw.env[n])]
+    stacked = [n for n in appended_names(s.body) if n in lw.env and _fillable(lw.env[n])]
     before = {n: lw.env[n] for n in stacked}  # what each list holds before the loop
     for name in stacked:
         _hold_items(lw, name, before[name], loc)

@@ -772,8 +772,7 @@ class _Lowerer:
     def refuse_unmade(self, items: list, what: str, e: ast.AST) -> None:
         """Refuse a change of a list the function did not make (`Memory.made`): an argument's
         or a global's (`self.hist`), whose change the caller would see; symgrad's would not."""
-        made = self.memory.made.get(id(items))
-        if made is None or made[0] is not items:
+        if self.memory.maker(items) is None:
             name = ast.unparse(e.value) if isinstance(e, ast.Attribute) else "the list"
             raise self.error(
                 e,

@@ -100,9 +100,14 @@ def read_function(fn: Callable) -> FunctionSource:
 def _class_of(fn: Callable) -> str | None:
     """The name, without its leading underscores, of the class fn is defined in (its
     `__qualname__`'s part before its own), whose private names (`__W`) its code mangles."""
-    parts = getattr(fn, "__qualname__", "").split(".")
-    owner = parts[-2].lstrip("_") if len(parts) > 1 and parts[-2] != "<locals>" else ""
-    return owner or None
+    return (_enclosing_class(getattr(fn, "__qualname__", "")) or "").lstrip("_") or None
+
+
+def _enclosing_class(qualname: str) -> str | None:
+    """The name of the class a qualified name (`C.f`) is defined in, as written: None for a
+    module's function or one local to a function (`g.<locals>.f`)."""
+    parts = qualname.split(".")
+    return parts[-2] if len(parts) > 1 and parts[-2] != "<locals>" else None
 
 
 _MANGLED = {  # the fields of names Python mangles in a class's body
@@ -250,8 +255,7 @@ def _compiles_to(
 
 def _class_named(code: types.CodeType) -> str | None:
     """The class whose private names code holds mangled (`_C__W`), by its qualified name."""
-    parts = code.co_qualname.split(".") if hasattr(code, "co_qualname") else []
-    owner = parts[-2] if len(parts) > 1 and parts[-2] != "<locals>" else None
+    owner = _enclosing_class(getattr(code, "co_qualname", ""))
     prefix = f"_{owner.lstrip('_')}__" if owner else None
     names = (*code.co_names, *code.co_varnames)
     return owner if prefix and any(n.startswith(prefix) for n in names) else None

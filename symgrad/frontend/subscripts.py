@@ -106,8 +106,7 @@ def _set_item(lw: _Lowerer, old: dict | list, name: str, key: Any, value: Any, t
     (an argument's, the caller's) or before a loop or branch this block is (which reads a
     copy of it) is refused."""
     kind = type(old).__name__
-    made = lw.memory.made.get(id(old))
-    if made is None or made[0] is not old or made[1] is not lw.graph:
+    if lw.memory.maker(old) is not lw.graph:
         new = "{**" + f"{name}, 'k': v" + "}" if kind == "dict" else "[...]"
         raise lw.error(
             target,

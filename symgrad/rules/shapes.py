@@ -288,7 +288,7 @@ defrule(
 
 
 def _float_as_is(ins: dict):
-    """x itself where it is a Python float already (`math.exp(a)` of one)."""
+    """x itself where it is a Python float already (`float(x)` of one: no call emitted)."""
     x = ins["x"]
     if x is not None and x.kind == PYTHON and x.dtype == np.float64:
         return lambda x: x
