@@ -4,6 +4,7 @@ import is refused instead of differentiated."""
 
 from __future__ import annotations
 
+import textwrap
 import timeit
 
 import numpy as np
@@ -119,6 +120,43 @@ def test_a_source_file_edited_after_import_is_refused(make_fn):
     mod.__spec__.loader.exec_module(mod)  # as importlib.reload does
     value, gradient = symgrad.value_and_grad(mod.f)(x)
     assert value == mod.f(x) and np.allclose(gradient, 3 * x**2)
+
+
+_BLOCKS = """
+def f(x, c):
+    y = x
+    if c > 0:
+        y = y * 2.0
+        if c > 1:
+            y = y + 1.0
+            y = y * 1.5
+    else:
+        y = y - 1.0
+    y = np.sin(y)
+    for i in range(2):
+        if c > 2:
+            y = y * 3.0
+        y = y + 0.5
+    return np.sum(y)
+"""
+
+
+@pytest.mark.parametrize(
+    "moved",
+    [
+        ("            y = y * 1.5\n", "        y = y * 1.5\n"),  # out of the inner if
+        ("        y = y - 1.0\n    y = np.sin(y)", "        y = y - 1.0\n        y = np.sin(y)"),
+        ("        y = y + 0.5\n    return", "            y = y + 0.5\n    return"),  # into the if
+    ],
+)
+def test_a_statement_moved_into_or_out_of_a_block_is_an_edit(make_fn, moved):
+    """The same instructions, but a jump reaching another one: comparing instructions without
+    their jumps' targets took the edited file for the code that ran (its gradient taken)."""
+    mod = make_fn(_BLOCKS)
+    with open(mod.__file__, "w") as out:
+        out.write("import numpy as np\n\n" + textwrap.dedent(_BLOCKS).replace(*moved))
+    with pytest.raises(symgrad.SymgradError, match="not the code it runs"):
+        symgrad.value_and_grad(mod.f)(x, -1.0)
 
 
 @pytest.mark.parametrize("old, new", [("0.0", "-0.0"), ("(1, 2.0)", "(1.0, 2)"), ("2", "2.0")])

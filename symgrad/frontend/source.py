@@ -300,20 +300,26 @@ _SAME_OP = {"LOAD_METHOD": "LOAD_ATTR"}  # how a run may have rewritten an instr
 
 
 def _ops(code: types.CodeType) -> list[tuple]:
-    """The instructions with their arguments (a jump's target left out): bytecode as run,
-    which CPython may have specialised, compares equal to the same code freshly compiled (a
-    module knows its imports and may push a NULL where a lone def loads a method)."""
-    return [
-        (_SAME_OP.get(i.opname, i.opname), _argument(i))
-        for i in dis.get_instructions(code)
-        if i.opname not in ("CACHE", "EXTENDED_ARG", "NOP", "PUSH_NULL")
-    ]
+    """The instructions with their arguments, a jump's target as the place of the instruction
+    it reaches among those compared: bytecode as run, which CPython may have specialised,
+    compares equal to the same code freshly compiled (a module knows its imports and may push
+    a NULL where a lone def loads a method, which moves every offset after it)."""
+    everything = list(dis.get_instructions(code))
+    kept = [i for i in everything if i.opname not in ("CACHE", "EXTENDED_ARG", "NOP", "PUSH_NULL")]
+    place, k = {}, len(kept)  # offset -> the place of the first instruction kept from there on
+    for i in reversed(everything):
+        if k and kept[k - 1] is i:
+            k -= 1
+        place[i.offset] = k
+    return [(_SAME_OP.get(i.opname, i.opname), _argument(i, place)) for i in kept]
 
 
-def _argument(i: dis.Instruction):
-    """An instruction's argument, as compared: none for a jump's target; a nested function's
-    code is compared with the constants."""
-    if i.opcode in _JUMPS or isinstance(i.argval, types.CodeType):
+def _argument(i: dis.Instruction, place: dict[int, int]):
+    """An instruction's argument, as compared: a jump's, the place of its target; a nested
+    function's code is compared with the constants."""
+    if i.opcode in _JUMPS:
+        return ("to", place.get(i.argval, i.argval))
+    if isinstance(i.argval, types.CodeType):
         return None
     return i.argval
 
