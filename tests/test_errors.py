@@ -205,3 +205,23 @@ def test_argnums_count_the_positional_parameters_as_jaxs(make_fn):
     assert symgrad.grad(m.h, argnums=-1)(1.0, 3.0) == 2.0
     with pytest.raises(symgrad.SymgradError, match="which has 2 positional parameters"):
         symgrad.grad(m.h, argnums=2)
+
+
+@pytest.mark.parametrize(
+    "body, read",
+    [
+        ("return np.sum(WS[0] * x)", "WS[0] * x"),
+        ("return np.sum(D['a'] * x)", "D['a'] * x"),
+        ("s = 0.0\n    for w in WS:\n        s = s + np.sum(w * x)\n    return s", "w * x"),
+    ],
+)
+def test_an_array_a_global_container_holds_is_refused_as_one(make_fn, body, read):
+    """An array held by a global list or dict, read in the function, was refused as
+    "ndarray is not an array"."""
+    m = make_fn(
+        f"WS = [np.ones(2), np.ones(2)]\nD = {{'a': np.ones(2)}}\n\ndef f(x):\n    {body}\n"
+    )
+    with pytest.raises(symgrad.SymgradError) as info:
+        symgrad.grad(m.f).source
+    assert f"{read} reads an array from outside the function" in str(info.value)
+    assert "Pass it as an argument" in str(info.value)

@@ -1006,6 +1006,14 @@ class _Lowerer:
         self.readable(v, e)
         if isinstance(v, np.generic) and v.dtype.kind in "biuf":  # (a dict's, a container's)
             return v.item()  # a number, as a NumPy scalar a global name holds is (`outside`)
+        if isinstance(v, np.ndarray):  # (an item of a global list, a dict's entry)
+            raise self.error(
+                e,
+                f"{ast.unparse(e)} reads an array from outside the function (one a global "
+                "or a closure's container holds)",
+                "Pass it as an argument: emitted gradients are standalone code "
+                "and do not embed arrays.",
+            )
         if isinstance(v, Method) or not (isinstance(v, Value) or is_const(v)):
             raise self.error(e, f"{getattr(v, '__name__', type(v).__name__)} is not an array")
         return v
