@@ -284,3 +284,50 @@ def test_a_parents_property_through_super_and_private_parameters():
     symgrad.check_grads(k.loss, (x,))
     k.W = k.W * 3.0
     assert symgrad.jit(k.loss)(x) == pytest.approx(k.loss(x), rel=1e-12)
+
+
+class Module:  # PyTorch's way: calling a module runs its forward
+    def __call__(self, x):
+        return self.forward(x)
+
+
+class Dense(Module):
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+    def forward(self, x):
+        return np.tanh(x @ self.W + self.b)
+
+
+class Sequence(Module):
+    def __init__(self, *layers):
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class Chain(Module):  # a module holding itself: calls that would never end
+    def forward(self, x):
+        return self.next(x) if x.ndim > 5 else x
+
+    def __init__(self):
+        self.next = self
+
+
+def _model_loss(x, model):
+    return np.sum(model(x) ** 2)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_modules_calling_modules_through_one_call_method(backend):
+    """Sequence.__call__ runs Sequence.forward, which calls each layer's (the same)
+    Module.__call__: refused as a recursive call, though each ran on another object."""
+    pytest.importorskip(backend)
+    inner = Sequence(Dense(RNG.standard_normal((3, 4)), RNG.standard_normal(4)))
+    model = Sequence(inner, Dense(RNG.standard_normal((4, 2)), RNG.standard_normal(2)))
+    symgrad.check_grads(_model_loss, (X, model), 0, backend=backend)
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="recursive call to Module.__call__"):
+        symgrad.grad(_model_loss)(X, Chain())

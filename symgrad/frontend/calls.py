@@ -444,10 +444,17 @@ def lower_custom(lw: _Lowerer, fn: Any, args: tuple, kwargs: dict, e: ast.AST) -
 
 
 def _inline(lw: _Lowerer, fn: types.FunctionType, args: tuple, kwargs: dict, e: ast.AST) -> Any:
-    if fn.__code__ in lw.stack:
+    frame = _frame(fn, args)
+    if frame in lw.stack:
         raise lw.error(
             e,
             f"recursive call to {fn.__qualname__} is not supported",
+            cls=UnsupportedSyntaxError,
+        )
+    if len(lw.stack) >= MAX_DEPTH:
+        raise lw.error(
+            e,
+            f"calls nested more than {MAX_DEPTH} deep (the call of {fn.__qualname__} here)",
             cls=UnsupportedSyntaxError,
         )
     src = fence.read(fn, helper=True)
@@ -459,7 +466,21 @@ def _inline(lw: _Lowerer, fn: types.FunctionType, args: tuple, kwargs: dict, e: 
     env = {}
     for name, value in bound.arguments.items():
         env[name] = lw.outside(value, name, e) if not _is_frontend(value) else value
-    return lw.inlined(src, env).run()
+    return lw.inlined(src, env, frame).run()
+
+
+MAX_DEPTH = 64  # calls of the user's functions inlined inside one another
+
+
+def _frame(fn: types.FunctionType, args: tuple) -> Hashable:
+    """What a call inlined is, for telling recursion: its code, and the object its first
+    argument is where that is an object of the user's (`self`): a module's `__call__` calling
+    the `forward` of each layer, which calls the same `__call__` on another object, is not
+    recursion (the objects are known when compiling, and their count bounds the depth)."""
+    first = args[0] if args else None
+    if first is None or _is_frontend(first) or isinstance(first, (type, types.ModuleType)):
+        return fn.__code__
+    return (fn.__code__, id(first))
 
 
 NAMED_READS = ("_replace", "_asdict", "_make", "_fields")  # a NamedTuple's, run as they are

@@ -360,9 +360,10 @@ class _Lowerer:
         """A lowerer for a loop body, a branch or a condition: a scope over a graph of its own."""
         return type(self)(graph, self.src, env, self.stack, self.memory, self.reads, None, self)
 
-    def inlined(self, src: FunctionSource, env: dict) -> _Lowerer:
-        """A lowerer for a call this one inlines: the callee's names, in this graph."""
-        stack = self.stack + (src.fn.__code__,)
+    def inlined(self, src: FunctionSource, env: dict, frame: Any) -> _Lowerer:
+        """A lowerer for a call this one inlines: the callee's names, in this graph (`frame`:
+        what the call is on the stack of calls inlined, `calls._frame`)."""
+        stack = self.stack + (frame,)
         self.reads.note(src.fn, "__code__", src.fn.__code__)
         self.reads.note(src.fn, "__defaults__", src.fn.__defaults__)
         self.reads.note(src.fn, "__kwdefaults__", src.fn.__kwdefaults__)
