@@ -96,6 +96,15 @@ def in_a_while_condition(x):
     return np.sum(x) * n
 
 
+def read_by_numpy_functions(W, x):  # NumPy reads a list of arrays as their stack
+    errs = [np.sum((W[k] - x) ** 2) for k in range(W.shape[0])]
+    rows = []
+    for k in range(W.shape[0]):
+        rows.append(np.tanh(W[k] * x))
+    top = np.max(rows, axis=0)
+    return np.mean(errs) + np.std(errs) + np.sum(np.where(top > 0.0, top, rows[0]))
+
+
 RNG = np.random.default_rng(0)
 W, X = RNG.standard_normal((3, 4)), RNG.standard_normal((5, 4))
 CASES = [
@@ -115,6 +124,7 @@ CASES = [
     (read_by_any_and_all, (np.array([0.5, -1.5, 3.0]),), (0,)),
     (read_by_any_and_all, (np.array([-0.5, -1.5, -3.0]),), (0,)),
     (read_by_any_and_all, (np.array([0.5, 1.5, -1.0]),), (0,)),
+    (read_by_numpy_functions, (W, X[0]), (0, 1)),
 ]
 
 
@@ -230,3 +240,14 @@ def test_any_all_and_bool_give_pythons_bool(make_fn):
     assert symgrad.jit(m.f)(x) is True
     assert symgrad.jit(m.g)(x) == m.g(x)
     symgrad.check_grads(m.g, (x,))
+
+
+def test_list_arithmetic_on_a_list_a_loop_filled_is_refused(make_fn):
+    """`errs * 2` repeats the list and `errs + errs` joins it (np.mean of either is not
+    np.mean(np.stack(errs) * 2)): refused, where a NumPy function reads the list as its stack."""
+    for expr in ("errs * 2", "errs + errs"):
+        m = make_fn(
+            f"def f(x):\n    errs = [np.sum(x * k) for k in range(3)]\n    return np.mean({expr})\n"
+        )
+        with pytest.raises(UnsupportedSyntaxError, match="a list a loop filled"):
+            symgrad.grad(m.f)(np.ones(2))

@@ -163,6 +163,9 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
             cast = args[0] if dtype is None else lw.call_rule("asarray", args, kwargs, e)
             return lw.call_rule("copy", (cast,), {}, e)
         return _asarray(lw, args[0], e, kwargs.get("dtype"))
+    if rule is not None:  # np.mean(xs) of a list a loop filled: of its stack, as NumPy's
+        args = tuple(a.value if isinstance(a, Stacked) else a for a in args)
+        kwargs = {k: a.value if isinstance(a, Stacked) else a for k, a in kwargs.items()}
     if rule is not None and rule.parts is not None:
         return _parts(lw, rule, args, kwargs, e)
     if rule is not None:
