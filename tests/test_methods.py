@@ -331,3 +331,25 @@ def test_modules_calling_modules_through_one_call_method(backend):
     symgrad.check_grads(_model_loss, (X, model), 0, backend=backend)
     with pytest.raises(symgrad.UnsupportedSyntaxError, match="recursive call to Module.__call__"):
         symgrad.grad(_model_loss)(X, Chain())
+
+
+class Activated:
+    act = "tanh"  # the NumPy function it applies, by name
+
+    def __init__(self, W):
+        self.W = W
+
+    def loss(self, x):
+        act = getattr(np, self.act)
+        return np.sum(act(self.W * x)) * getattr(x, "shape")[0]
+
+
+def test_getattr_of_a_constant_name_is_the_attribute():
+    model = Activated(RNG.standard_normal(3))
+    x = RNG.standard_normal(3)
+    symgrad.check_grads(model.loss, (x,), 0)
+    Activated.act = "sin"  # read again: the gradient is compiled anew
+    try:
+        assert np.allclose(symgrad.grad(model.loss)(x), 3 * model.W * np.cos(model.W * x))
+    finally:
+        Activated.act = "tanh"

@@ -154,8 +154,8 @@ def _key_computed(params, x):  # (a loop over range() of constants would be unro
     return np.sum(x)
 
 
-def _item(params, x):
-    return x[0].item() * x[1]
+def _tolist(params, x):
+    return x.tolist()[0] * x[1]
 
 
 def _lambdas_appended(params, x):  # (the message had said the function returns a function)
@@ -169,12 +169,12 @@ def _lambdas_appended(params, x):  # (the message had said the function returns 
     "f, says, hint",
     [
         (_key_computed, "a key computed when", "for k in d"),
-        (_item, ".item", "float(x[0])"),
+        (_tolist, ".tolist", "float(x[i])"),
         (_lambdas_appended, "loop carries or appends a function", "ys.append(f(x))"),
     ],
 )
 def test_a_refusal_says_what_to_write_instead(f, says, hint):
-    # "subscript of a non-array value", and ".item is not supported" with no suggestion
+    # "subscript of a non-array value", and ".tolist is not supported" with no suggestion
     with pytest.raises(symgrad.SymgradError, match=re.escape(says)) as info:
         symgrad.grad(f, argnums=1)({"W0": np.eye(2), "W1": np.eye(2)}, np.ones(2))
     assert hint in str(info.value)

@@ -30,6 +30,12 @@ def float32_number(s):
 
 def truncated(x):
     return np.sum(np.int64(x) * x)
+
+
+def items(x):  # .item(): the Python number of an entry (a float, an int, a bool)
+    total = np.sum(x ** 2).item()
+    count = np.sum(x > 0.0).item()
+    return total * x[0].item() + count + (x > 0.0)[1].item()
 """
 
 X = np.array([1.5, -2.25, 3.1])
@@ -59,6 +65,8 @@ def same(got, want) -> bool:
         ("float32_number", (0.7,)),
         ("float32_number", (np.float64(0.7),)),
         ("truncated", (X,)),
+        ("items", (X,)),
+        ("items", (X.astype(np.float32),)),
     ],
 )
 def test_jit_gives_what_the_function_gives(m, name, args, backend):
@@ -67,7 +75,7 @@ def test_jit_gives_what_the_function_gives(m, name, args, backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("name", ["float32_constant", "float64_entry", "truncated"])
+@pytest.mark.parametrize("name", ["float32_constant", "float64_entry", "truncated", "items"])
 def test_gradients_through_a_scalar_type(m, name, backend):
     symgrad.check_grads(getattr(m, name), (X,), modes=("rev", "fwd"), backend=backend)
 

@@ -130,6 +130,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
             return callee(*args, **kwargs)
         except (ArithmeticError, ValueError, TypeError) as err:
             raise lw.error(e, f"{callee.__name__} of these constants raises: {err}") from None
+    if callee is getattr and len(args) == 2 and not kwargs and type(args[1]) is str:
+        return _getattr(lw, args[1], e)
     if isinstance(getattr(callee, "__self__", None), str) and is_const((*args, *kwargs.values())):
         return callee(*args, **kwargs)  # a string's method on constants (a dict's key)
     integral = _TO_INT.get(callee) if isinstance(callee, Hashable) else None
@@ -432,6 +434,25 @@ def _call_method(lw: _Lowerer, m: Method, args: tuple, kwargs: dict, e: ast.AST)
         return composites.lower(lw, np.take, (m.receiver,) + args, kwargs, e)
     out = lw.call_rule(BY_METHOD[m.name], (m.receiver,) + args, kwargs, e)
     return lw.call_rule("copy", (out,), {}, e) if m.name == "flatten" else out  # (ravel's view)
+
+
+def _getattr(lw: _Lowerer, name: str, e: ast.Call) -> Any:
+    """`getattr(obj, "name")` of a constant name: `obj.name`, where obj is a name or an
+    attribute of one (read again, as the attribute reads it: nothing runs twice)."""
+    base = e.args[0]
+    while isinstance(base, ast.Attribute):
+        base = base.value
+    if not isinstance(base, ast.Name) or not name.isidentifier():
+        raise lw.error(
+            e,
+            "getattr of an object a call or an operation computes, or of a name that is not "
+            "an identifier, is not supported",
+            "Bind the object to a name first: obj = ...; getattr(obj, name).",
+            cls=UnsupportedSyntaxError,
+        )
+    read = ast.copy_location(ast.Attribute(e.args[0], name, ast.Load()), e)
+    read.end_lineno, read.end_col_offset = e.end_lineno, e.end_col_offset
+    return lw.expr(read)
 
 
 def _parts(lw: _Lowerer, rule, args: tuple, kwargs: dict, e: ast.AST) -> Any:

@@ -120,7 +120,6 @@ _IN_PLACE = {  # ndarray methods that change the array in place: what to write i
 
 
 _INSTEAD = {  # ndarray attributes with no rule: what to write instead
-    "item": "Instead: float({0}) (or int({0})) of an entry.",
     "tolist": "Instead: keep the array ({0}), or float({0}[i]) of an entry.",
 }
 

@@ -272,6 +272,12 @@ def _vector(x):
     return x
 
 
+def _item(x):
+    """`x.item()`: the Python number of an array of one entry (or of a NumPy number); a Python
+    number as it is (where symgrad computed the entry as one)."""
+    return x.item() if hasattr(x, "item") else x
+
+
 def _list_times(seq, other):
     """`[a, b] * other` for a list or tuple (seq, as an array here) and a value known only when
     the function runs: NumPy's product where other is an array or a float; where it is an int,

@@ -313,6 +313,39 @@ defrule(
 )
 
 
+def _item_aval(ins: dict, attrs: dict):
+    """`x.item()`: the Python number of x's kind (bool, int or float)."""
+    x = ins["x"]
+    if x is None or x.dtype is None or x.dtype.kind not in "biuf":
+        return None
+    kind = {"b": bool, "i": int, "u": int, "f": float}[x.dtype.kind]
+    return _python_number(kind)(ins, attrs)
+
+
+def _python_as_is(ins: dict):
+    """x itself where it is a Python number already (its entry: no call emitted)."""
+    x = ins["x"]
+    return (lambda x: x) if x is not None and x.kind == PYTHON else None
+
+
+defrule(
+    "to_item",
+    "x",
+    call("_item", "item"),
+    helper=runtime._item,
+    methods=("item",),
+    specialise=_python_as_is,
+    vjp={"x": lambda g, x: ops.broadcast_to(g, ops.shape(x))},
+    jvp=LINEAR,
+    shape="scalar",
+    aval=_item_aval,
+    fresh=True,
+    sympy=lambda sp, x: x,
+    math="v, in x's shape (x an array of one entry, or a number)",
+    examples=("_item(x[1]) * x | x: 3", "_item(np.sum(x ** 2)) * x | x: 2x2"),
+)
+
+
 def _transpose_vjp(g, axes):
     if axes is None:
         return ops.transpose(g)
