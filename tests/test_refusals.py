@@ -155,7 +155,7 @@ def _key_computed(params, x):  # (a loop over range() of constants would be unro
 
 
 def _tolist(params, x):
-    return x.tolist()[0] * x[1]
+    return (2.0 * x).tolist()[0] * x[1]
 
 
 def _lambdas_appended(params, x):  # (the message had said the function returns a function)
@@ -169,7 +169,7 @@ def _lambdas_appended(params, x):  # (the message had said the function returns 
     "f, says, hint",
     [
         (_key_computed, "a key computed when", "for k in d"),
-        (_tolist, ".tolist", "float(x[i])"),
+        (_tolist, ".tolist", "keep the array (2.0 * x)"),
         (_lambdas_appended, "loop carries or appends a function", "ys.append(f(x))"),
     ],
 )
