@@ -102,11 +102,17 @@ def check_typed(graph, args) -> int:
     return known
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name, example", EXAMPLES, ids=[f"{n}: {e}" for n, e in EXAMPLES])
-def test_avals_are_what_numpy_computes(name, example):
+def test_avals_are_what_numpy_computes(name, example, dtype):
+    """Every example, its float arrays float64 or float32 (a float32 gradient came back float64
+    where a helper's Aval took the seed 1.0 as weak and np.tensordot took it as float64)."""
     expr, inputs = parse_example(example)
     f = example_function(expr, inputs)
     args = [sample(i, np.random.default_rng(0)) for i in inputs]
+    args = [
+        a.astype(dtype) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in args
+    ]
     graph = lower(f)
     check_typed(graph, args)
     argnums = [k for k, i in enumerate(inputs) if i.differentiable]
@@ -114,6 +120,42 @@ def test_avals_are_what_numpy_computes(name, example):
         out = run_nodes(graph, args)[graph.outputs[0]]
         ct = np.ones_like(out) if isinstance(out, np.ndarray) else 1.0
         check_typed(reverse(graph, argnums, seed="param"), [*args, ct])
+
+
+def _inner(a, b):
+    return np.inner(a, b)
+
+
+def _einsum(a, b):
+    return 0.5 * np.einsum("i,i->", a, b)
+
+
+def _dot(a, b):
+    return np.dot(a, b)
+
+
+def _outer(a, b):
+    return -np.sum(np.outer(a, b))
+
+
+PRODUCTS = [_inner, _einsum, _dot, _outer]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float32), (np.float32, np.float64)])
+@pytest.mark.parametrize("k", range(len(PRODUCTS)))
+def test_gradients_of_products_have_their_arguments_dtypes(k, dtypes, backend):
+    """np.inner and np.einsum of float32 vectors gave float64 gradients (np.tensordot took the
+    seed 1.0 as a float64 array), and np.dot of a float32 and a float64 vector swapped the two
+    gradients' dtypes (a helper's Aval was its own operand's dtype, not the other's)."""
+    pytest.importorskip(backend)
+    rng = np.random.default_rng(1)
+    a, b = (rng.standard_normal(4).astype(t) for t in dtypes)
+    grads = symgrad.grad(PRODUCTS[k], argnums=(0, 1), backend=backend)(a, b)
+    want = symgrad.grad(PRODUCTS[k], argnums=(0, 1))(a.astype(np.float64), b.astype(np.float64))
+    for got, arg, w in zip(grads, (a, b), want):
+        assert got.dtype == arg.dtype
+        assert np.allclose(got, w, rtol=1e-5)
 
 
 def _python_arithmetic(a, n, flag):

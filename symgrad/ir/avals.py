@@ -249,6 +249,17 @@ def result_dtype(*avals: Aval | None) -> np.dtype | None:
     return None if any(v is None for v in values) else np.result_type(*values)
 
 
+def strong_dtype(*avals: Aval | None) -> np.dtype | None:
+    """The dtype of a result of a function that makes arrays of its operands first (np.einsum,
+    np.outer, np.tensordot): a Python float is a float64 array there, not a weak number."""
+    values = [small(a) for a in avals]
+    if any(v is None for v in values):
+        return None
+    return np.result_type(
+        *(np.asarray(v) if isinstance(v, (bool, int, float)) else v for v in values)
+    )
+
+
 def small(aval: Aval) -> Any:
     """A tiny value of this Aval's rank and dtype (every length 1), to learn what dtype a NumPy
     function gives for it. None where the rank or dtype is not known."""

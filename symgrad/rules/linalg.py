@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from symgrad.errors import SymgradError
-from symgrad.ir.avals import ARRAY, SCALAR, Aval, broadcast, result_dtype
+from symgrad.ir.avals import ARRAY, SCALAR, Aval, broadcast, result_dtype, strong_dtype
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
 from symgrad.rules.table import LINEAR, binop, call, defrule
@@ -37,14 +37,18 @@ def _matmul_aval(ins: dict, attrs: dict) -> Aval | None:
     return Aval(shape, result_dtype(a, b), ARRAY if shape else None)
 
 
-def _like(name: str):
-    """The Aval of a backward helper whose result has the shape of its input `name`."""
+def _like(name: str, other: str, strong: bool = False):
+    """The Aval of a backward helper whose result has the shape of its input `name`, and the
+    dtype of the cotangent times the `other` operand (a float32 a's, of a float64 b: float64,
+    which `fit` gives a's dtype back); `strong`: the helper contracts with np.tensordot, which
+    takes a Python number as a float64 array, not weakly as arithmetic does."""
 
     def aval(ins: dict, attrs: dict) -> Aval | None:
         x, ct = ins[name], ins["ct"]
         if x is None or ct is None or x.shape is None:
             return None
-        return Aval(x.shape, result_dtype(x, ct), ARRAY if x.shape else None)
+        dtype = (strong_dtype if strong else result_dtype)(ct, ins[other])
+        return Aval(x.shape, dtype, ARRAY if x.shape else None)
 
     return aval
 
@@ -54,7 +58,7 @@ def _outer_aval(ins: dict, attrs: dict) -> Aval | None:
     a, b = ins["a"], ins["b"]
     if a is None or b is None or not a.known or not b.known:
         return None
-    return Aval((math.prod(a.shape), math.prod(b.shape)), result_dtype(a, b), ARRAY)
+    return Aval((math.prod(a.shape), math.prod(b.shape)), strong_dtype(a, b), ARRAY)
 
 
 def _matmul_vjp_a_for(ins: dict):
@@ -122,11 +126,13 @@ def bilinear(
     specialise=(None, None),
     jit=None,
     batched=False,
+    contracts=False,
 ):
     """Register a bilinear product and its two VJP helpers, each differentiable again.
     `helper_shapes` are (ct, a, b) shapes on which the helpers are checked; `aval` is the
     product's shape rule, `specialise` the helpers' (`Rule.specialise`); `batched`: the three
-    have batching functions, `_<name>_batched` and `_<helper>_batched`."""
+    have batching functions, `_<name>_batched` and `_<helper>_batched`; `contracts`: the
+    helpers contract with np.tensordot (a Python number a float64 array there)."""
     va, vb = name + "_vjp_a", name + "_vjp_b"
     defrule(
         name,
@@ -167,7 +173,7 @@ def bilinear(
             "b": lambda g, ct, b: getattr(ops, vb)(ct, g, b),
         },
         jvp=LINEAR,
-        aval=_like("a"),
+        aval=_like("a", "b", contracts),
         specialise=specialise[0],
         batch={"ct": (f"_{va}_batched", {})} if batched else {},
     )
@@ -186,7 +192,7 @@ def bilinear(
             "a": lambda g, ct, a: getattr(ops, va)(ct, a, g),
         },
         jvp=LINEAR,
-        aval=_like("b"),
+        aval=_like("b", "a", contracts),
         specialise=specialise[1],
         batch={"ct": (f"_{vb}_batched", {})} if batched else {},
     )
@@ -247,6 +253,7 @@ bilinear(
         "np.inner(a, b) | a: 2x3x4, b: 4",
     ),
     (("", "4", "4"), ("3x2", "3x4", "2x4"), ("2x3", "2x3x4", "4")),
+    contracts=True,
 )
 
 defrule(
@@ -582,7 +589,7 @@ def _einsum_aval(ins: dict, attrs: dict) -> Aval | None:
     shape = tuple(sizes[c] for c in out)
     if any(n is None for n in shape):
         return None
-    return Aval(shape, result_dtype(*avals), ARRAY if shape else SCALAR)
+    return Aval(shape, strong_dtype(*avals), ARRAY if shape else SCALAR)  # (np.asarray's)
 
 
 defrule(
