@@ -119,3 +119,22 @@ def test_scipy_special_functions_are_twins_once_imported():
     g = symgrad.grad(scipy_special)
     g(x)
     assert "_polygamma(x" in g.source and "special." not in g.source
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("twin, name", TWINS, ids=[t for t, _ in TWINS])
+def test_a_math_function_gives_pythons_float(twin, name, backend, make_fn):
+    """math.exp(s) of a Python float is a Python float, which NumPy takes weakly: s times a
+    float32 array stays float32 (np.exp(s), a float64 NumPy number, made it float64)."""
+    pytest.importorskip(backend)
+    rule = RULES[name]
+    args = ", ".join("s" for _ in rule.array_params)
+    m = make_fn(
+        f"import math\n\ndef f(s, x):\n    return np.sum(math.{twin}({args}) * x)\n\n"
+        f"def g(s):\n    return math.{twin}({args})\n"
+    )
+    s, x = 0.4, np.array([1.5, -0.5], np.float32)
+    value, (ds, dx) = symgrad.value_and_grad(m.f, argnums=(0, 1), backend=backend)(s, x)
+    assert type(value) is type(m.f(s, x)) and value == pytest.approx(m.f(s, x), rel=1e-6)
+    assert type(ds) is float and dx.dtype == np.float32
+    assert type(symgrad.jit(m.g, backend=backend)(s)) is float

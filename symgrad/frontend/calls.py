@@ -170,6 +170,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         kwargs = {k: a.value if isinstance(a, Stacked) else a for k, a in kwargs.items()}
     if rule is not None and rule.parts is not None:
         return _parts(lw, rule, args, kwargs, e)
+    if rule is not None and _folds(callee) and not rule.nondiff:  # math.exp(s): Python's float
+        return lw.call_rule("float", (lw.call_rule(rule.name, args, kwargs, e),), {}, e)
     if rule is not None:
         return lw.call_rule(rule.name, args, kwargs, e)
     if known in _FOLDS and (not kwargs or known is sum):

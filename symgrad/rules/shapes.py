@@ -250,8 +250,8 @@ def _python_number(kind: type):
 
     def aval(ins: dict, attrs: dict):
         x = ins["x"]
-        if x is None or x.shape is None or x.dtype is None or x.dtype.kind not in "biuf":
-            return None
+        if x is None or x.shape is None or x.dtype is not None and x.dtype.kind not in "biuf":
+            return None  # (a number of a dtype not known: lgamma's of a Python float)
         if None in x.shape or int(np.prod(x.shape)) != 1:
             return None
         value = kind(x.value) if isinstance(x.value, (int, float)) else None
