@@ -34,7 +34,7 @@ _DEFINE = {"vjp": "f.defvjp(f_fwd, f_bwd)", "jvp": "f.defjvp(f_jvp)"}
 def call(lw: _Lowerer, custom, args: tuple, kwargs: dict, e, inline: Callable) -> Any:
     kind, fun = custom.symgrad_custom, custom.fun
     rule = [getattr(custom, attr) for attr in _RULE[kind]]
-    if any(r is not None and r.__code__ in lw.stack for r in rule):  # inside its own rule
+    if any(r is not None and lw.running(r.__code__) for r in rule):  # inside its own rule
         return inline(lw, fun, args, kwargs, e)
     if None in rule:
         raise lw.error(

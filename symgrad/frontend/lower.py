@@ -371,6 +371,10 @@ class _Lowerer:
         child.waiting = self.waiting_for(env.values())
         return child
 
+    def running(self, code) -> bool:
+        """Whether a call of this code is being inlined, on any object (`calls._frame`)."""
+        return any(f is code or isinstance(f, tuple) and f[0] is code for f in self.stack)
+
     def waiting_for(self, arguments) -> frozenset:
         """The objects whose values this statement read by name before the call it is making
         and has not used yet (`a` of `a + incr(a)`; not the call's own arguments), and those
