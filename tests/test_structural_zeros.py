@@ -92,3 +92,36 @@ def test_the_shape_polymorphic_module_passes_no_cotangent_through_integers(make_
     x = np.array([0.3, -0.7, 1.2])
     np.testing.assert_allclose(module.grad_truncated_into_an_int_array(x), [3.0, -7.0, 12.0])
     np.testing.assert_allclose(symgrad.grad(truncated_into_an_int_array)(x), [3.0, -7.0, 12.0])
+
+
+def written_into_ints(x):
+    y = np.zeros(3, dtype=np.int64)
+    y[1] = x[0] * 10.0  # truncated: constant near x
+    return np.sum(y * x)
+
+
+def written_into_bools(x):
+    y = np.zeros(3, dtype=bool)
+    y[0:2] = x[:2] * 10.0
+    return np.sum(y * x)
+
+
+def added_into_ints(x):
+    y = np.zeros(3, dtype=np.int64)
+    y += (x * 10.0).astype(np.int64)
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("fn", [written_into_ints, written_into_bools, added_into_ints])
+def test_a_value_of_integers_has_no_tangent(fn, backend):
+    """Forward mode passed the tangent of a float written into an int array on (written in
+    ints, truncated: jvp 5.0 where the derivative is 0 for written_into_ints, a Hessian of
+    10 at [1, 0]), and for `y += ...` cast the float tangent into the ints (TypeError)."""
+    pytest.importorskip(backend)
+    x, t = np.array([0.33, 0.5, 0.7]), np.array([1.0, 0.3, -0.2])
+    gradient = symgrad.grad(fn, backend=backend)(x)
+    for _ in range(2):  # the first call and a later one
+        _, tangent = symgrad.jvp(fn, (x,), (t,), backend=backend)
+        assert tangent == pytest.approx(gradient @ t, rel=1e-12)
+    np.testing.assert_array_equal(symgrad.hessian(fn, backend=backend)(x), np.zeros((3, 3)))

@@ -16,7 +16,8 @@ equivalent node that does no work, or None:
   nan; in the forward pass `0.0 * x` and `np.zeros((2, 3)) @ x` stay as they are;
 - `np.zeros(shape)` for a backward pass's cotangent (a float64 array) of a value of integers
   (`out[i] = x[i] * 10` into an int array truncates: near x, out is constant, and its
-  cotangent passes nothing to x);
+  cotangent passes nothing to x), and for a forward pass's tangent of one (of any dtype, the
+  zeros float64: its tangent written into the ints was truncated, or cast into them raised);
 - x for `x + zeros`, `zeros + x` and `x - zeros`, and `-x` for `zeros - x`, of x's Aval (a
   sum whose shape and dtype the zeros do not change);
 - x for an update of x (`x[i] = v`) that writes zeros into zeros, or x's own entries back;
@@ -94,22 +95,35 @@ def rewrite(rw, node) -> int | None:
 
 
 def integer_cotangent(rw, node) -> int | None:
-    """A backward pass's cotangent of a value known to hold integers (a constant's, a loop
-    index's, an int array's that a float is written into): `np.zeros(shape)` of its Aval (a
-    float64 array's) where the Avals are known, else `np.zeros(np.shape(value))` (the
+    """A backward pass's cotangent, or a forward pass's tangent, of a value known to hold
+    integers (a constant's, a loop index's, an int array's that a float is written into):
+    `np.zeros(shape)` of its Aval (a float64 array's; a tangent's an array of any dtype, whose
+    zeros are float64) where the Avals are known, else `np.zeros(np.shape(value))` (the
     shape-polymorphic module)."""
-    if node.op == "zeros" or not node.backward or not _of_an_integer(rw.g, node.cot_of):
+    of = node.cot_of if node.backward else node.tan_of if node.tangent else None
+    if node.op == "zeros" or of is None:
         return None
-    if rw.typed:
+    if not _of_an_integer(rw.g, of) and not (node.tangent and _integers(node.aval)):
+        return None  # (a tangent in integers: of a value the specialiser replaced, `y += n`)
+    if rw.typed and node.backward:
         return _made(rw, node) if _zeros_aval(node.aval) else None
-    shape = rw.new(node, "shape", (node.cot_of,))
+    primal = rw.g[of].aval if of in rw.g else None
+    if rw.typed and isinstance(primal, Aval) and primal.known and primal.kind == ARRAY:
+        shape = rw.const(node, tuple(primal.shape))  # (a tangent's Aval may not be known)
+        return rw.new(node, "zeros", (shape,), {"n_args": 1})
+    if rw.typed:
+        return None
+    shape = rw.new(node, "shape", (of,))
     return rw.new(node, "zeros", (shape,), {"n_args": 1})
 
 
 def _of_an_integer(g, forward: int | None) -> bool:
     """Whether `forward` (a cotangent's forward node) holds integers, whose cotangent is zeros:
     nothing near an integer value is another integer value."""
-    aval = g[forward].aval if forward is not None and forward in g else None
+    return forward is not None and forward in g and _integers(g[forward].aval)
+
+
+def _integers(aval) -> bool:
     return isinstance(aval, Aval) and aval.dtype is not None and aval.dtype.kind in "biu"
 
 
