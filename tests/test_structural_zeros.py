@@ -112,8 +112,17 @@ def added_into_ints(x):
     return np.sum(y * x)
 
 
+def written_into_ints_in_a_loop(x):  # (its tangent carried by the loop)
+    y = np.zeros(3, dtype=np.int64)
+    for i in range(3):
+        y[i] = x[i] * 10.0
+    return np.sum(y * x)
+
+
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
-@pytest.mark.parametrize("fn", [written_into_ints, written_into_bools, added_into_ints])
+@pytest.mark.parametrize(
+    "fn", [written_into_ints, written_into_bools, added_into_ints, written_into_ints_in_a_loop]
+)
 def test_a_value_of_integers_has_no_tangent(fn, backend):
     """Forward mode passed the tangent of a float written into an int array on (written in
     ints, truncated: jvp 5.0 where the derivative is 0 for written_into_ints, a Hessian of

@@ -135,7 +135,8 @@ def forward(fwd: Graph, wrt: list[int], body: bool = False) -> Graph:
         with building(graph, graph[o].loc, tangent=True, order=graph[o].order):
             t = Value(tangents[o]) if o in tangents else ops.zeros_like(Value(o))
             finished.append(ops.fit(t, Value(o)).id)
-        if body:
+        if body:  # (the tangent of what it gives out: zeros for a value of integers)
+            graph[finished[-1]].tan_of = graph[finished[-1]].tan_of or o
             continue
         if graph[o].op == "param":  # f(x) = x: x_dot is taken by the argument
             single = len(graph.outputs) == 1
