@@ -52,9 +52,12 @@ def _rows(rows, out, x):
 
 def _unit_columns(x):
     """A batch of all of x's unit arrays: shape x.shape + (x.size,), column k the k-th."""
-    n = np.size(x)
+    n = int(np.prod(np.shape(x)))  # (np.size: Dask warns)
     e = np.zeros_like(x, shape=(n, n), dtype=getattr(x, "dtype", np.float64))
-    e[np.arange(n), np.arange(n)] = 1
+    if isinstance(e, np.ndarray):
+        np.fill_diagonal(e, 1)
+    else:  # (another library's array: Dask's takes no assignment to its diagonal)
+        e = e + np.eye(n, dtype=e.dtype)
     return np.reshape(e, np.shape(x) + (n,))
 
 
