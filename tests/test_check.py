@@ -145,3 +145,12 @@ def test_check_raises_symgrad_errors_for_source_it_cannot_compile():
 
     with pytest.raises(symgrad.SymgradError, match="try"):
         symgrad.check(f, np.ones(3))
+
+
+@pytest.mark.parametrize(
+    "options", [{"modes": ()}, {"modes": ("sideways",)}, {"directions": 0}, {"order": 0}]
+)
+def test_check_grads_refuses_to_check_nothing(options):
+    """Each of these passed without checking anything, whatever the derivative."""
+    with pytest.raises(symgrad.SymgradError, match="check nothing"):
+        symgrad.check_grads(np.sin, (np.ones(3),), **options)

@@ -19,6 +19,7 @@ import numpy as np
 
 from symgrad import tree
 from symgrad.containers import is_float
+from symgrad.errors import SymgradError
 
 
 def _as64(v):
@@ -55,6 +56,17 @@ def check_grads(
 
     f = user_function(f)  # a function decorated with @symgrad.grad: check the function it decorates
     args = as_tuple("check_grads' args", args, "check_grads(f, (x,))")
+    modes = (modes,) if isinstance(modes, str) else tuple(modes)
+    if not modes or not set(modes) <= {"rev", "fwd"}:
+        raise SymgradError(
+            f"check_grads' modes are 'rev' and 'fwd' (one or both); it was given {modes!r}, "
+            "which would check nothing"
+        )
+    if type(directions) is not int or directions < 1 or type(order) is not int or order < 1:
+        raise SymgradError(
+            f"check_grads checks at least one direction, of order 1 or more (it was given "
+            f"directions={directions!r}, order={order!r}), or it would check nothing"
+        )
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     options = dict(directions=directions, eps=eps, rtol=rtol, atol=atol, seed=seed, modes=modes)
     options.update(backend=backend, recompute=recompute)
