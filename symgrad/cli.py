@@ -130,10 +130,24 @@ def _literal(name: str, text: str):
     return value
 
 
-def _check_arguments(fn: Callable, spec: str | None, seed: int) -> tuple[list, list[int]]:
-    """(argument values, indices of the float ones) from the spec, then the defaults."""
+def _sampled(inp, rng: np.random.Generator):
+    """A value for one input of --args, or a SymgradError saying why there is none."""
     from symgrad.checks.examples import sample
 
+    dims = inp.dims
+    if inp.domain == "invertible" and (len(dims) < 2 or dims[-1] != dims[-2]):
+        raise SymgradError(
+            f"--args: {inp.name} is 'invertible', which takes square matrices (or a stack of "
+            f"them); its shape is {inp.shape or 'a number'}"
+        )
+    try:
+        return sample(inp, rng)
+    except MemoryError:
+        raise SymgradError(f"--args: {inp.name} of shape {inp.shape} does not fit in memory") from None
+
+
+def _check_arguments(fn: Callable, spec: str | None, seed: int) -> tuple[list, list[int]]:
+    """(argument values, indices of the float ones) from the spec, then the defaults."""
     sig = inspect.signature(fn)
     params = [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     names = [p.name for p in params]
@@ -149,7 +163,7 @@ def _check_arguments(fn: Callable, spec: str | None, seed: int) -> tuple[list, l
             given[name] = inp[1]
             frozen.add(name)
             continue
-        given[name] = sample(inp, rng)
+        given[name] = _sampled(inp, rng)
         if not inp.differentiable:
             frozen.add(name)
     missing = [p.name for p in params if p.name not in given and p.default is p.empty]
@@ -242,7 +256,10 @@ def cmd_verify_rules(args) -> int:
         report = verify_rules(args.rules or None, jobs=args.jobs, progress=progress)
     print(report)
     if args.markdown:
-        Path(args.markdown).write_text(report.to_markdown())
+        try:
+            Path(args.markdown).write_text(report.to_markdown())
+        except OSError as e:
+            raise SymgradError(f"cannot write {args.markdown}: {e.strerror}") from None
         print(f"wrote {args.markdown}", file=sys.stderr)
     return 0 if report.ok else 1
 

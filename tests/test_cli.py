@@ -141,6 +141,21 @@ def test_bad_targets_exit_2(model, capsys, target, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["check", "{model}:loss", "--args", "W: 3x4 invertible, b: 3, x: 4, y: 3"], "square"),
+        (["emit", "{model}:loss", "--args", "W: 99999999x99999999"], "does not fit in memory"),
+        (["verify-rules", "negative", "--markdown", "{model}/no/rules.md"], "cannot write"),
+    ],
+)
+def test_bad_arguments_are_errors_not_tracebacks(model, capsys, argv, message):
+    """Each raised from inside symgrad (ValueError, MemoryError, FileNotFoundError)."""
+    assert main([a.format(model=model) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
 def test_bad_argnums_exit_2(model, capsys):
     assert main(["emit", f"{model}:loss", "--argnums", "Q"]) == 2
     assert "'Q' is neither an index nor a parameter of loss(W, b, x, y)" in capsys.readouterr().err
