@@ -143,7 +143,8 @@ def _sampled(inp, rng: np.random.Generator):
     try:
         return sample(inp, rng)
     except MemoryError:
-        raise SymgradError(f"--args: {inp.name} of shape {inp.shape} does not fit in memory") from None
+        what = f"{inp.name} of shape {inp.shape}"
+        raise SymgradError(f"--args: {what} does not fit in memory") from None
 
 
 def _check_arguments(fn: Callable, spec: str | None, seed: int) -> tuple[list, list[int]]:
