@@ -340,10 +340,10 @@ def start_changed_after_the_loop(x0):
     x[0] = 5.0
     return np.sum(np.stack(xs))
 
-def read_while_filled(x0):
+def read_while_filled(x0):  # (its last item is read as a name of its own: trajectories)
     xs = [x0]
     for t in range(3):
-        xs.append(xs[-1] * 2.0)
+        xs.append(xs[0] * 2.0)
     return np.sum(np.stack(xs))
 
 def appended_after_the_loop(x0):
@@ -510,3 +510,80 @@ def test_np_concatenate_of_a_list_a_loop_filled(backend):
     value, _ = symgrad.value_and_grad(heads_joined, (0, 1), backend=backend)(X, W)
     assert value == pytest.approx(heads_joined(X, W), rel=1e-12)
     symgrad.check_grads(heads_joined, (X, W), (0, 1), modes=("rev", "fwd"))
+
+
+TRAJECTORY_SOURCE = """
+def euler(x0, v):
+    xs = [x0]
+    for t in range(20):
+        xs.append(xs[-1] + 0.1 * np.sin(xs[-1]) * v)
+    return np.sum(np.stack(xs) ** 2)
+
+
+def read_after_the_append(x0, v):
+    xs = []
+    for t in range(5):
+        xs.append(x0 * t + v)
+        y = np.sum(xs[-1] ** 2)
+        x0 = x0 + 0.1 * y
+    return np.sum(np.stack(xs)) + np.sum(x0)
+
+
+def appended_in_each_branch(x0, v):
+    xs = [x0]
+    for t in range(6):
+        if np.sum(xs[-1]) > 0:
+            xs.append(xs[-1] * 0.9 - 0.1 * v)
+        else:
+            xs.append(np.tanh(xs[-1]) + 0.3)
+    return np.sum(np.stack(xs) ** 3)
+
+
+def tested_by_a_while(x0, v):
+    xs = [x0]
+    while np.sum(xs[-1] ** 2) > 0.01:
+        xs.append(xs[-1] * 0.5 + 0.01 * v)
+    return np.sum(np.stack(xs)) + len(xs)
+
+
+def two_lists_and_an_inner_loop(x0, v):
+    xs, vs = [x0], [v]
+    for t in range(10):
+        a = -np.sin(xs[-1])
+        for k in range(2):
+            a = a + 0.1 * np.cos(vs[-1])
+        vs.append(vs[-1] + 0.1 * a)
+        xs.append(xs[-1] + 0.1 * vs[-1])
+    return np.sum(np.stack(xs) ** 2) + np.sum(vs[-1])
+"""
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "euler",
+        "read_after_the_append",
+        "appended_in_each_branch",
+        "tested_by_a_while",
+        "two_lists_and_an_inner_loop",
+    ],
+)
+def test_a_loop_reads_the_last_item_of_the_list_it_fills(make_fn, name, backend):
+    """A trajectory (xs.append(step(xs[-1]))) was refused: "xs is the list this loop fills"."""
+    pytest.importorskip(backend)
+    f = getattr(make_fn(TRAJECTORY_SOURCE), name)
+    rng = np.random.default_rng(5)
+    args = (rng.standard_normal(3), rng.standard_normal(3))
+    symgrad.check_grads(f, args, (0, 1), modes=("rev", "fwd"), backend=backend)
+    value, _ = symgrad.value_and_grad(f, argnums=(0, 1), backend=backend)(*args)
+    assert value == pytest.approx(f(*args), rel=1e-12)
+
+
+def test_the_last_item_of_an_empty_list_is_refused_where_python_raises(make_fn):
+    m = make_fn(
+        "def f(x):\n    xs = []\n    for t in range(3):\n        xs.append(xs[-1] * x)\n"
+        "    return np.sum(np.stack(xs))\n"
+    )
+    with pytest.raises(symgrad.SymgradError, match="list index out of range"):
+        symgrad.grad(m.f)(np.ones(2))

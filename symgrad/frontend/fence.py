@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 
 from symgrad.errors import UnsupportedSyntaxError
-from symgrad.frontend import comprehensions
+from symgrad.frontend import comprehensions, trajectories
 from symgrad.frontend.branches import fold_returns
 from symgrad.frontend.jumps import always_jumps
 from symgrad.frontend.source import FunctionSource, own_nodes, read_function
@@ -50,10 +50,13 @@ REJECT: dict[type, tuple[str, str]] = {
 
 def read(fn, helper: bool = False) -> FunctionSource:
     """fn's source as lowering takes it: read, its comprehensions written as the loops they
-    are (`symgrad.frontend.comprehensions`), and checked (a `helper` it calls may end with no
-    return, returning None, as one that fills an array it is given does)."""
+    are (`symgrad.frontend.comprehensions`), a loop's reads of the last item of the list it
+    fills written as a name of their own (`symgrad.frontend.trajectories`), and checked (a
+    `helper` it calls may end with no return, returning None, as one that fills an array it
+    is given does)."""
     src = read_function(fn)
     comprehensions.desugar(src)
+    trajectories.desugar(src)
     check(src, helper=helper)
     return src
 

@@ -790,7 +790,11 @@ class _Lowerer:
         base = self.expr(e.value)
         index = self.expr(e.slice)
         if isinstance(base, (tuple, list)) and (is_const(index) or _const_slice(index)):
-            item = self.readable(base[index], e)  # (a slice: a new list or tuple)
+            try:
+                item = self.readable(base[index], e)  # (a slice: a new list or tuple)
+            except (IndexError, TypeError) as err:  # (as Python's, known when compiling)
+                what = f"a {type(base).__name__} of {len(base)} items"
+                raise self.error(e, f"{ast.unparse(e)} of {what}: {err}") from None
             return self.made(item) if isinstance(index, slice) and isinstance(item, list) else item
         if isinstance(base, (tuple, list)) and isinstance(index, Value):  # known when run
             return pick(self, base, index, e)
