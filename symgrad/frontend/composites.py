@@ -56,9 +56,14 @@ def _take(lw: _Lowerer, e: ast.AST, a, indices, axis=None, mode="raise") -> Any:
         return getitem(lw, lw.call_rule("ravel", (a,), {}, e), indices, e)
     if not isinstance(axis, int) or isinstance(axis, bool):
         raise lw.error(e, "np.take's axis must be an int known when the function is compiled")
+    return along(lw, a, indices, axis, e)
+
+
+def along(lw: _Lowerer, a: Any, index: Any, axis: int, e: ast.AST) -> Any:
+    """a[index] along axis (a negative one counted from the end)."""
     if axis >= 0:
-        return getitem(lw, a, (slice(None),) * axis + (indices,), e)
-    return getitem(lw, a, (Ellipsis, indices) + (slice(None),) * (-axis - 1), e)
+        return getitem(lw, a, (slice(None),) * axis + (index,), e)
+    return getitem(lw, a, (Ellipsis, index) + (slice(None),) * (-axis - 1), e)
 
 
 @composite(np.average)
@@ -91,3 +96,6 @@ def _split(lw: _Lowerer, e: ast.AST, ary, indices_or_sections, axis=0) -> list:
     n = sections if isinstance(sections, int) else len(sections) + 1
     attrs = {"sections": tuple(sections) if isinstance(sections, list) else sections, "axis": axis}
     return [lw.call_rule("split_part", (ary,), dict(attrs, part=i), e) for i in range(n)]
+
+
+from symgrad.frontend import composites_arrays, composites_stats  # noqa: E402, F401 (registered)

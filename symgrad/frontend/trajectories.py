@@ -39,8 +39,11 @@ _SCOPES = (ast.FunctionDef, ast.Lambda)
 
 
 def desugar(src: FunctionSource) -> None:
-    taken = {n.id for n in walk(src.tree) if isinstance(n, ast.Name)}
-    taken |= {a.arg for a in walk(src.tree) if isinstance(a, ast.arg)}
+    nodes = walk(src.tree)
+    if not any(isinstance(n, ast.Subscript) and _minus_one(n.slice) for n in nodes):
+        return  # (no xs[-1] at all: the usual function, at the cost of one walk)
+    taken = {n.id for n in nodes if isinstance(n, ast.Name)}
+    taken |= {a.arg for a in nodes if isinstance(a, ast.arg)}
     _block(src.tree.body, taken)
 
 
@@ -132,16 +135,15 @@ def _is_last(node: ast.AST, name: str) -> bool:
     """Whether node reads `name[-1]`."""
     if not (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load)):
         return False
-    index = node.slice
-    minus_one = isinstance(index, ast.Constant) and index.value == -1 and type(index.value) is int
-    minus_one = minus_one or (
-        isinstance(index, ast.UnaryOp)
-        and isinstance(index.op, ast.USub)
-        and isinstance(index.operand, ast.Constant)
-        and type(index.operand.value) is int
-        and index.operand.value == 1
-    )
-    return minus_one and _named(node.value, name)
+    return _minus_one(node.slice) and _named(node.value, name)
+
+
+def _minus_one(index: ast.AST) -> bool:
+    """Whether an index is the int -1 (parsed as `-(1)`, or folded)."""
+    if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub):
+        one = index.operand
+        return isinstance(one, ast.Constant) and type(one.value) is int and one.value == 1
+    return isinstance(index, ast.Constant) and type(index.value) is int and index.value == -1
 
 
 def _named(node: ast.AST, name: str) -> bool:

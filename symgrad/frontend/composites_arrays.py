@@ -1,0 +1,119 @@
+"""NumPy's array functions that are compositions of primitives (`symgrad.frontend.composites`):
+flips and rotations, appending, differences of a flattened array, and chains and powers of
+matrix products, each lowered as NumPy computes it (the same views, the same products in the
+same order).
+
+Contract: `np.flipud(m)` is `m[::-1]` and `np.fliplr(m)` is `m[:, ::-1]`; `np.rot90(m, k,
+axes)` of a constant k and axes is flips and a swap of the two axes, as NumPy's (views of m);
+`np.append(arr, values, axis)` is the concatenation of the two (flattened where axis is None);
+`np.ediff1d(a)` is `np.diff(np.ravel(a))`; `np.linalg.multi_dot(arrays)` is their products
+from the left; `np.linalg.matrix_power(a, n)` of a constant n other than 0 is NumPy's products
+(by the bits of n, of `np.linalg.inv(a)` for a negative n; a itself for n = 1).
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from symgrad.frontend.composites import composite
+from symgrad.frontend.subscripts import getitem
+
+if TYPE_CHECKING:
+    from symgrad.frontend.lower import _Lowerer
+
+_REVERSED = slice(None, None, -1)
+
+
+def _static_int(lw: _Lowerer, e: ast.AST, value: Any, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise lw.error(e, f"{what} must be an int known when the function is compiled")
+    return value
+
+
+@composite(np.flipud)
+def _flipud(lw: _Lowerer, e: ast.AST, m) -> Any:
+    return getitem(lw, m, _REVERSED, e)
+
+
+@composite(np.fliplr)
+def _fliplr(lw: _Lowerer, e: ast.AST, m) -> Any:
+    return getitem(lw, m, (slice(None), _REVERSED), e)
+
+
+@composite(np.rot90)
+def _rot90(lw: _Lowerer, e: ast.AST, m, k=1, axes=(0, 1)) -> Any:
+    k = _static_int(lw, e, k, "np.rot90's k") % 4
+    if not (isinstance(axes, tuple) and len(axes) == 2 and all(type(a) is int for a in axes)):
+        raise lw.error(e, "np.rot90's axes must be two ints known when the function is compiled")
+    if axes[0] == axes[1]:
+        raise lw.error(e, "np.rot90's axes must be different")
+    first, second = axes
+    if k == 0:
+        return getitem(lw, m, slice(None), e)
+    if k == 2:
+        flipped = lw.call_rule("flip", (m,), {"axis": first}, e)
+        return lw.call_rule("flip", (flipped,), {"axis": second}, e)
+    if k == 1:
+        flipped = lw.call_rule("flip", (m,), {"axis": second}, e)
+        return lw.call_rule("swapaxes", (flipped, first, second), {}, e)
+    swapped = lw.call_rule("swapaxes", (m, first, second), {}, e)
+    return lw.call_rule("flip", (swapped,), {"axis": second}, e)
+
+
+@composite(np.append)
+def _append(lw: _Lowerer, e: ast.AST, arr, values, axis=None) -> Any:
+    if axis is None:
+        parts = [lw.call_rule("ravel", (a,), {}, e) for a in (arr, values)]
+        return lw.call_rule("concatenate", (parts,), {}, e)
+    axis = _static_int(lw, e, axis, "np.append's axis")
+    return lw.call_rule("concatenate", ([arr, values],), {"axis": axis}, e)
+
+
+@composite(np.ediff1d)
+def _ediff1d(lw: _Lowerer, e: ast.AST, ary, to_end=None, to_begin=None) -> Any:
+    if to_end is not None or to_begin is not None:
+        raise lw.error(
+            e,
+            "np.ediff1d's to_end and to_begin are not supported",
+            "Join them to the differences: np.concatenate([begin, np.ediff1d(a), end]).",
+        )
+    return lw.call_rule("diff", (lw.call_rule("ravel", (ary,), {}, e),), {}, e)
+
+
+@composite(np.linalg.multi_dot)
+def _multi_dot(lw: _Lowerer, e: ast.AST, arrays, *, out=None) -> Any:
+    if out is not None or not isinstance(arrays, (list, tuple)) or len(arrays) < 2:
+        raise lw.error(e, "np.linalg.multi_dot takes a list or tuple of two arrays or more")
+    product = arrays[0]
+    for a in arrays[1:]:
+        product = lw.binop(ast.MatMult(), product, a, e)
+    return product
+
+
+@composite(np.linalg.matrix_power)
+def _matrix_power(lw: _Lowerer, e: ast.AST, a, n) -> Any:
+    n = _static_int(lw, e, n, "np.linalg.matrix_power's n")
+    if n == 0:
+        raise lw.error(
+            e,
+            "np.linalg.matrix_power(a, 0) is not supported (an identity of a's shape)",
+            "Write the identity itself: np.eye(a.shape[-1]) (of a's shape, for a stack).",
+        )
+    if n < 0:
+        a, n = lw.call_rule("inv", (a,), {}, e), -n
+    times = lambda x, y: lw.binop(ast.MatMult(), x, y, e)  # noqa: E731
+    if n <= 3:  # (NumPy's short cuts: a, a @ a, (a @ a) @ a)
+        result = a
+        for _ in range(n - 1):
+            result = times(result, a)
+        return result
+    z = result = None
+    while n > 0:  # the bits of n, from the lowest: NumPy's products, in its order
+        z = a if z is None else times(z, z)
+        n, bit = divmod(n, 2)
+        if bit:
+            result = z if result is None else times(result, z)
+    return result

@@ -1,0 +1,133 @@
+"""NumPy's statistics and integration functions that are compositions of primitives
+(`symgrad.frontend.composites`), each lowered as NumPy computes it.
+
+Contract: `np.ptp(a, axis, keepdims)` is max minus min; `np.nanmean` is `np.nansum` (a
+rule) over the count of the entries that are not NaN (a slice of NaN alone: NaN, as NumPy's);
+`np.median(a, axis)` of a constant axis (or None) is the mean of the two middle entries of
+np.sort (the middle one twice where the count is odd: exactly it), NaN where the slice holds a
+NaN, as NumPy's; `np.cov(m, rowvar=True, bias, ddof)` is NumPy's product of the centred rows
+over the count less ddof, squeezed; `np.trapezoid(y, x, dx, axis)` is NumPy's sum of
+`d * (y[1:] + y[:-1]) / 2.0` along the axis (with x, along the last axis). Their other options
+are refused with what to write instead.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from symgrad.frontend.composites import along, composite
+from symgrad.frontend.subscripts import getitem
+from symgrad.frontend.values import is_const
+
+if TYPE_CHECKING:
+    from symgrad.frontend.lower import _Lowerer
+
+
+def _axis(lw: _Lowerer, e: ast.AST, axis: Any, what: str) -> int | None:
+    if axis is None or isinstance(axis, int) and not isinstance(axis, bool):
+        return axis
+    raise lw.error(e, f"{what}'s axis must be an int (or None) known when the function is compiled")
+
+
+def _refuse(lw: _Lowerer, e: ast.AST, what: str, **given) -> None:
+    """Refuse the options given a value other than their default (None or False)."""
+    for name, value in given.items():
+        if value is not None and value is not False:
+            raise lw.error(e, f"{what}'s {name}= is not supported")
+
+
+@composite(np.ptp)
+def _ptp(lw: _Lowerer, e: ast.AST, a, axis=None, out=None, keepdims=False) -> Any:
+    _refuse(lw, e, "np.ptp", out=out)
+    reduce = {"axis": _axis(lw, e, axis, "np.ptp"), "keepdims": keepdims}
+    high, low = (lw.call_rule(f, (a,), reduce, e) for f in ("max", "min"))
+    return lw.binop(ast.Sub(), high, low, e)
+
+
+def _not_nan(lw: _Lowerer, a: Any, e: ast.AST) -> Any:
+    return lw.call_rule("logical_not", (lw.call_rule("isnan", (a,), {}, e),), {}, e)
+
+
+@composite(np.nanmean)
+def _nanmean(lw: _Lowerer, e: ast.AST, a, axis=None, dtype=None, out=None, keepdims=False) -> Any:
+    _refuse(lw, e, "np.nanmean", dtype=dtype, out=out)
+    reduce = {"axis": _axis(lw, e, axis, "np.nanmean"), "keepdims": keepdims}
+    total = lw.call_rule("nansum", (a,), reduce, e)  # (a rule of its own)
+    count = lw.call_rule("sum", (_not_nan(lw, a, e),), reduce, e)
+    return lw.binop(ast.Div(), total, count, e)
+
+
+@composite(np.median)
+def _median(
+    lw: _Lowerer, e: ast.AST, a, axis=None, out=None, overwrite_input=False, keepdims=False
+) -> Any:
+    _refuse(lw, e, "np.median", out=out, keepdims=keepdims)
+    axis = _axis(lw, e, axis, "np.median")
+    flat = lw.call_rule("ravel", (a,), {}, e) if axis is None else a
+    on = 0 if axis is None else axis
+    ordered = lw.call_rule("sort", (flat,), {"axis": on}, e)
+    n = getitem(lw, lw.call_rule("shape", (ordered,), {}, e), on, e)
+    low = lw.binop(ast.FloorDiv(), lw.binop(ast.Sub(), n, 1, e), 2, e)
+    high = lw.binop(ast.FloorDiv(), n, 2, e)
+    middle = [along(lw, ordered, k, on, e) for k in (low, high)]
+    median = lw.binop(ast.Mult(), lw.binop(ast.Add(), *middle, e), 0.5, e)
+    nan = lw.call_rule("any", (lw.call_rule("isnan", (a,), {}, e),), {"axis": axis}, e)
+    return lw.call_rule("where", (nan, np.nan, median), {}, e)
+
+
+@composite(np.cov)
+def _cov(
+    lw: _Lowerer,
+    e: ast.AST,
+    m,
+    y=None,
+    rowvar=True,
+    bias=False,
+    ddof=None,
+    fweights=None,
+    aweights=None,
+    *,
+    dtype=None,
+) -> Any:
+    _refuse(lw, e, "np.cov", y=y, fweights=fweights, aweights=aweights, dtype=dtype)
+    if rowvar is not True:
+        raise lw.error(
+            e,
+            "np.cov(m, rowvar=False) is not supported",
+            "Give it the variables as rows: np.cov(m.T).",
+        )
+    if ddof is not None and not (is_const(ddof) and type(ddof) is int):
+        raise lw.error(e, "np.cov's ddof must be an int known when the function is compiled")
+    ddof = (0 if bias else 1) if ddof is None else ddof
+    x = lw.call_rule("atleast_2d", (m,), {}, e)
+    mean = lw.call_rule("mean", (x,), {"axis": 1}, e)
+    centred = lw.binop(ast.Sub(), x, getitem(lw, mean, (slice(None), None), e), e)
+    n = getitem(lw, lw.call_rule("shape", (x,), {}, e), 1, e)
+    fact = lw.binop(ast.Sub(), n, ddof, e)
+    product = lw.binop(ast.MatMult(), centred, lw.call_rule("transpose", (centred,), {}, e), e)
+    scaled = lw.binop(ast.Mult(), product, lw.binop(ast.Div(), 1, fact, e), e)
+    return lw.call_rule("squeeze", (scaled,), {}, e)
+
+
+@composite(np.trapezoid)
+def _trapezoid(lw: _Lowerer, e: ast.AST, y, x=None, dx=1.0, axis=-1) -> Any:
+    axis = _axis(lw, e, axis, "np.trapezoid")
+    if axis is None:
+        raise lw.error(e, "np.trapezoid's axis must be an int")
+    if x is None:
+        d = dx
+    elif axis == -1:
+        d = lw.call_rule("diff", (x,), {"axis": -1}, e)
+    else:
+        raise lw.error(
+            e,
+            "np.trapezoid(y, x, axis=...) along another axis than the last is not supported",
+            "Move the axis last first: np.trapezoid(np.moveaxis(y, axis, -1), x).",
+        )
+    ends = [along(lw, y, part, axis, e) for part in (slice(1, None), slice(None, -1))]
+    heights = lw.binop(ast.Add(), *ends, e)
+    areas = lw.binop(ast.Div(), lw.binop(ast.Mult(), d, heights, e), 2.0, e)
+    return lw.call_rule("sum", (areas,), {"axis": axis}, e)

@@ -1,0 +1,126 @@
+"""NumPy functions lowered as the primitives they are (`symgrad.frontend.composites`, its
+`composites_arrays` and `composites_stats`): values NumPy's to the last bit, gradients and
+tangents against central differences, both backends."""
+
+import numpy as np
+import pytest
+
+import symgrad
+
+
+def flips(A):
+    W = np.arange(12.0)
+    return np.sum(np.flipud(A) * W.reshape(3, 4)) + np.sum(np.fliplr(A) ** 2 * W.reshape(3, 4))
+
+
+def rotations(A):
+    W = np.arange(12.0)
+    quarter, half = np.rot90(A), np.rot90(A, 2)
+    return (
+        np.sum(quarter * W.reshape(4, 3))
+        + np.sum(half * W.reshape(3, 4))
+        + np.sum(np.rot90(A, 3) ** 2 * W.reshape(4, 3))
+        + np.sum(np.rot90(A, 0) * W.reshape(3, 4))
+        + np.sum(np.rot90(A, 1, axes=(1, 0))[0] * W[:3])
+    )
+
+
+def appended(a, b):
+    W = np.arange(12.0)
+    joined = np.append(a[None], b[None, :3], axis=0)
+    return np.sum(np.append(a, b) ** 2 * W[:7]) + np.sum(joined**3)
+
+
+def differences(A):
+    return np.sum(np.ediff1d(A) ** 2)
+
+
+def products(A, B, v):
+    return np.sum(np.linalg.multi_dot([v, A, B, B.T]) ** 2)
+
+
+def powers(A):
+    p5, p1 = np.linalg.matrix_power(A, 5), np.linalg.matrix_power(A, 1)
+    return np.sum(p5) + np.sum(np.linalg.matrix_power(A, -2)) + np.sum(p1 * 2.0)
+
+
+def ranges(A):
+    return np.sum(np.ptp(A, axis=0) ** 2) + np.ptp(A)
+
+
+def without_nans(A):
+    B = np.where(A > 0.5, np.nan, A)
+    return np.nansum(B * 2.0) + np.sum(np.nanmean(B, axis=1))
+
+
+def medians(A):
+    return np.median(A) + np.sum(np.median(A, axis=0) ** 2) + np.sum(np.median(A, axis=-1))
+
+
+def covariances(A):
+    return np.sum(np.cov(A) ** 2) + np.sum(np.cov(A, bias=True)) + np.cov(A[0], ddof=0)
+
+
+def areas(y, x):
+    return (
+        np.sum(np.trapezoid(y) ** 2)
+        + np.sum(np.trapezoid(y, dx=0.5, axis=0))
+        + np.sum(np.trapezoid(y, x))
+    )
+
+
+RNG = np.random.default_rng(0)
+A = RNG.standard_normal((3, 4))
+S = RNG.standard_normal((3, 3)) / 3 + np.eye(3)
+CASES = [
+    (flips, (A,)),
+    (rotations, (A,)),
+    (appended, (RNG.standard_normal(3), RNG.standard_normal(4))),
+    (differences, (A,)),
+    (products, (S, S * 0.5, RNG.standard_normal(3))),
+    (powers, (S,)),
+    (ranges, (A,)),
+    (without_nans, (RNG.random((3, 4)),)),
+    (medians, (A,)),
+    (covariances, (A,)),
+    (areas, (A, np.cumsum(RNG.random(4)))),
+]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("fn, args", CASES, ids=[f.__name__ for f, _ in CASES])
+def test_a_composition_is_numpys_value_and_differentiates(fn, args, backend):
+    pytest.importorskip(backend)
+    nums = tuple(range(len(args)))
+    symgrad.check_grads(fn, args, nums, modes=("rev", "fwd"), backend=backend)
+    value = symgrad.jit(fn, backend=backend)(*args)
+    if backend == "numpy":
+        assert value == fn(*args)
+    else:  # (Numba's loops may add in another order)
+        assert value == pytest.approx(fn(*args), rel=1e-13)
+
+
+def test_a_median_of_a_slice_with_a_nan_is_nan():
+    x = np.array([[1.0, np.nan, 3.0], [4.0, 5.0, 6.0]])
+    got = symgrad.jit(medians_by_row)(x)
+    np.testing.assert_array_equal(got, np.median(x, axis=1))
+
+
+def medians_by_row(x):
+    return np.median(x, axis=1)
+
+
+@pytest.mark.parametrize(
+    "body, says",
+    [
+        ("np.cov(x, rowvar=False)", "rowvar=False"),
+        ("np.rot90(x, int(x[0, 0]))", "k must be an int"),
+        ("np.linalg.matrix_power(x, 0)", r"matrix_power\(a, 0\) is not supported"),
+        ("np.trapezoid(x, x[0], axis=0)", "another axis than the last"),
+        ("np.nanmean(x, out=x)", "out= is not supported"),
+    ],
+)
+def test_what_a_composition_refuses_says_so(make_fn, body, says):
+    m = make_fn(f"def f(x):\n    return np.sum({body})\n")
+    with pytest.raises(symgrad.SymgradError, match=says):
+        symgrad.grad(m.f)(np.eye(3) + 0.5)
