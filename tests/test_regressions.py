@@ -898,3 +898,21 @@ def test_tile_and_repeat_take_a_bool_count(make_fn, backend):
     for fn in (mod.tiled, mod.repeated):
         for k in (True, np.True_, False):
             check_grads(fn, (x, k), backend=backend)
+
+
+def test_reshape_and_ravel_take_c_order_and_refuse_another(make_fn):
+    """order="C" (NumPy's default, written out) was refused: "unexpected keyword argument"."""
+    mod = make_fn(
+        """
+        def c_order(x):
+            y = x.reshape(2, 2, order="C")
+            return np.sum(y.ravel(order="C") ** 2) + np.sum(np.reshape(x, (4,), "C") ** 3)
+
+        def f_order(x):
+            return np.sum(np.ravel(x.reshape(2, 2), "F")[:2])
+        """
+    )
+    x = np.array([0.5, -1.0, 0.3, 0.2])
+    check_grads(mod.c_order, (x,))
+    with pytest.raises(symgrad.SymgradError, match=r"np.ravel\(..., order='F'\) is not supported"):
+        symgrad.grad(mod.f_order)(x)

@@ -20,12 +20,34 @@ from symgrad.rules.table import LINEAR, binop, call, defrule
 
 _back_to_shape = {"a": lambda g, a: ops.reshape(g, ops.shape(a))}
 
+
+def _c_order(name: str, order: str) -> None:
+    """`order` must be "C" (NumPy's default: row-major)."""
+    if order != "C":
+        raise SymgradError(
+            f"{name}(..., order={order!r}) is not supported (symgrad reads arrays in C "
+            "order, row by row)",
+            hint="Transpose instead: a.T.reshape(...) reads a column by column.",
+        )
+
+
+def _reshape_adapt(a, shape, order="C"):
+    _c_order("np.reshape", order)
+    return (a, shape), {}
+
+
+def _ravel_adapt(a, order="C"):
+    _c_order("np.ravel", order)
+    return (a,), {}
+
+
 defrule(
     "reshape",
     "a, shape",
     call("np.reshape"),
     numpy=(np.reshape,),
     methods=("reshape",),
+    adapt=_reshape_adapt,
     vjp=_back_to_shape,
     view=True,
     jvp=LINEAR,
@@ -140,6 +162,7 @@ defrule(
     call("np.ravel"),
     numpy=(np.ravel,),
     methods=("ravel", "flatten"),
+    adapt=_ravel_adapt,
     vjp=_back_to_shape,
     view=True,
     jvp=LINEAR,
