@@ -4,6 +4,8 @@ tuple's comma: `for (i_1), ct in zip(...)` bound the tuple)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -587,3 +589,58 @@ def test_the_last_item_of_an_empty_list_is_refused_where_python_raises(make_fn):
     )
     with pytest.raises(symgrad.SymgradError, match="list index out of range"):
         symgrad.grad(m.f)(np.ones(2))
+
+
+ALIASED_SOURCE = """
+def through_another_name(x):
+    xs = [x]
+    ys = xs
+    for t in range(3):
+        ys.append(x * t)
+    return np.sum(np.stack(xs)) + len(xs)
+
+
+def held_by_a_dict(x):
+    xs = []
+    d = {"h": xs}
+    for t in range(3):
+        xs.append(x * t)
+    return np.sum(np.stack(d["h"]))
+
+
+def into_the_callers_list(x, xs):
+    for t in range(3):
+        xs.append(xs[-1] * x)
+    return xs[-1]
+
+
+def fill(hist, x):
+    for t in range(3):
+        hist.append(x * t)
+    return 0.0
+
+
+def through_a_helper(x):
+    h = []
+    fill(h, x)
+    return np.sum(np.stack(h))
+"""
+
+
+@pytest.mark.parametrize(
+    "name, says",
+    [
+        ("through_another_name", "which xs holds too"),
+        ("held_by_a_dict", "which d holds too"),
+        ("into_the_callers_list", "an argument's or a global's list"),
+        ("through_a_helper", "which h (a caller) holds too"),
+    ],
+)
+def test_a_loop_filling_a_list_another_holder_sees_is_refused(make_fn, name, says):
+    """Python's list grows for every name holding it; symgrad bound the stack to the name the
+    loop appends to alone: the other read the list as it was (1.7 where 6.8), and a caller's
+    list never grew."""
+    f = getattr(make_fn(ALIASED_SOURCE), name)
+    args = (0.7, [2.0]) if name == "into_the_callers_list" else (0.7,)
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match=re.escape(says)):
+        symgrad.value_and_grad(f)(*args)

@@ -200,6 +200,7 @@ def _lower_loop_once(
     stacked = [n for n in appended_names(s.body) if n in lw.env and _fillable(lw.env[n])]
     before = {n: lw.env[n] for n in stacked}  # what each list holds before the loop
     for name in stacked:
+        _refuse_held(lw, s, name, before[name])
         _hold_items(lw, name, before[name], loc)
     captured: list[tuple[str, int]] = []
     attrs: dict = {"n_carried": len(slots), "n_stacked": len(stacked)}
@@ -398,6 +399,37 @@ def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> 
             else:
                 left_out.add(name)
     return out, left_out
+
+
+def _refuse_held(lw: _Lowerer, s: ast.stmt, name: str, items: Any) -> None:
+    """Refuse a loop filling a list that is not the function's own, or that another name or
+    container holds too: the loop binds `name` alone to what it fills (`Stacked`), where
+    Python's list grows for every holder (`ys = xs`; a caller's list)."""
+    if isinstance(items, list) and lw.memory.maker(items) is None:
+        raise lw.error(
+            s,
+            f"the loop appends to {name}, an argument's or a global's list, whose change the "
+            "caller would see, which is not supported",
+            f"Make a list of your own (xs = list({name})), fill it, and return it.",
+            cls=UnsupportedSyntaxError,
+        )
+    scope, where = lw, ""
+    while scope is not None:
+        for other, v in dict.items(scope.env):
+            inside = v if isinstance(v, (list, tuple)) else ()
+            inside = v.values() if isinstance(v, dict) else inside
+            if (other != name or where) and (v is items or any(x is items for x in inside)):
+                raise lw.error(
+                    s,
+                    f"the loop appends to {name}, which {other}{where} holds too: symgrad fills "
+                    f"{name} alone, where Python's list grows for every name holding it",
+                    f"Append to one name and bind the other after the loop ({other} = {name}).",
+                    cls=UnsupportedSyntaxError,
+                )
+        if scope.enclosing is not None:
+            scope = scope.enclosing
+        else:
+            scope, where = scope.parent, " (a caller)"
 
 
 def _fillable(v: Any) -> bool:
