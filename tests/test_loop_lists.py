@@ -644,3 +644,52 @@ def test_a_loop_filling_a_list_another_holder_sees_is_refused(make_fn, name, say
     args = (0.7, [2.0]) if name == "into_the_callers_list" else (0.7,)
     with pytest.raises(symgrad.UnsupportedSyntaxError, match=re.escape(says)):
         symgrad.value_and_grad(f)(*args)
+
+
+FILLED_SOURCE = """
+def item_by_length(x):
+    xs = [x]
+    for t in range(3):
+        xs.append(xs[len(xs) - 1] * 1.5)
+    return xs[-1]
+
+
+def popped(x):
+    xs = [x, x]
+    for t in range(3):
+        xs.append(xs.pop() * 1.5)
+    return xs[-1]
+
+
+def stacked_vertically(x):
+    rows = []
+    for t in range(4):
+        rows.append(np.sum((x - t * 0.37) ** 2))
+    return np.sum(np.vstack(rows) ** 2)
+
+
+def median_of_the_list(x):
+    rows = []
+    for t in range(4):
+        rows.append(np.sum((x - t * 0.37) ** 2))
+    return np.median(rows)
+"""
+
+
+@pytest.mark.parametrize(
+    "name, says",
+    [
+        ("item_by_length", "xs is the list this loop fills"),  # ("Appender is not an array")
+        ("popped", "xs is the list this loop fills"),  # ("<...Appender object...> has no ...")
+        ("stacked_vertically", "np.vstack of rows, a list a loop filled"),  # ("expects a list")
+    ],
+)
+def test_what_a_list_a_loop_fills_refuses_says_so(make_fn, name, says):
+    f = getattr(make_fn(FILLED_SOURCE), name)
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match=re.escape(says)):
+        symgrad.grad(f)(np.array([0.3, 0.5, 0.8]))
+
+
+def test_a_composition_reads_a_list_a_loop_filled_as_its_stack(make_fn):
+    f = make_fn(FILLED_SOURCE).median_of_the_list
+    symgrad.check_grads(f, (np.array([0.3, 0.5, 0.8]),))

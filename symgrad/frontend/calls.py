@@ -46,7 +46,7 @@ from symgrad.frontend.loops import AppendTo
 from symgrad.frontend.values import LIST_CHANGES, ListAppend, Method, Stacked, is_const
 from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
 from symgrad.rules.build import add_bound
-from symgrad.rules.table import CONVENTIONS
+from symgrad.rules.table import CONVENTIONS, SEQ
 
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
@@ -165,9 +165,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
             cast = args[0] if dtype is None else lw.call_rule("asarray", args, kwargs, e)
             return lw.call_rule("copy", (cast,), {}, e)
         return _asarray(lw, args[0], e, kwargs.get("dtype"))
-    if rule is not None:  # np.mean(xs) of a list a loop filled: of its stack, as NumPy's
-        args = tuple(a.value if isinstance(a, Stacked) else a for a in args)
-        kwargs = {k: a.value if isinstance(a, Stacked) else a for k, a in kwargs.items()}
+    if rule is not None or known in COMPOSITES:  # np.mean(xs) of a list a loop filled
+        args, kwargs = _stacks(lw, rule, args, kwargs, e)
     if rule is not None and rule.parts is not None:
         return _parts(lw, rule, args, kwargs, e)
     if rule is not None and _folds(callee) and not rule.nondiff:  # math.exp(s): Python's float
@@ -436,6 +435,26 @@ def _call_method(lw: _Lowerer, m: Method, args: tuple, kwargs: dict, e: ast.AST)
         return composites.lower(lw, np.take, (m.receiver,) + args, kwargs, e)
     out = lw.call_rule(BY_METHOD[m.name], (m.receiver,) + args, kwargs, e)
     return lw.call_rule("copy", (out,), {}, e) if m.name == "flatten" else out  # (ravel's view)
+
+
+def _stacks(lw: _Lowerer, rule, args: tuple, kwargs: dict, e: ast.AST) -> tuple[tuple, dict]:
+    """A NumPy function's arguments with each list a loop filled as its stack, as NumPy reads
+    a list of arrays; where the function takes a list of arrays itself (np.vstack), refused:
+    it reads the items, not their stack."""
+    stacked = [a for a in (*args, *kwargs.values()) if isinstance(a, Stacked)]
+    if not stacked:
+        return args, kwargs
+    if rule is not None and any(p.kind == SEQ for p in rule.params):
+        name = stacked[0].name
+        raise lw.error(
+            e,
+            f"np.{rule.name} of {name}, a list a loop filled, is not supported",
+            f"Join its items as you mean them: np.stack({name}) (along a new axis) or "
+            f"np.concatenate({name}) (along an axis of theirs).",
+            cls=UnsupportedSyntaxError,
+        )
+    args = tuple(a.value if isinstance(a, Stacked) else a for a in args)
+    return args, {k: a.value if isinstance(a, Stacked) else a for k, a in kwargs.items()}
 
 
 def _getattr(lw: _Lowerer, name: str, e: ast.Call) -> Any:

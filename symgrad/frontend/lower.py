@@ -689,10 +689,25 @@ class _Lowerer:
             )
         return obj
 
+    def filling(self, base: Appender, e: ast.AST) -> SymgradError:
+        """The error of a use of a list inside the loop that fills it, other than an append
+        per step and a read of its last item (`symgrad.frontend.trajectories`)."""
+        return self.error(
+            e,
+            f"{base.name} is the list this loop fills: symgrad stacks what it appends after "
+            f"the loop, and a use of it inside the loop other than one {base.name}.append per "
+            f"step and a read of its last item, {base.name}[-1], would not see it grow",
+            f"Keep what you read in a variable of its own (x = ...; {base.name}.append(x)), "
+            "or read the list after the loop.",
+            cls=UnsupportedSyntaxError,
+        )
+
     def e_Attribute(self, e: ast.Attribute) -> Any:
         base = self.expr(e.value)
         if isinstance(base, Appender) and e.attr == "append":
             return AppendTo(base)
+        if isinstance(base, Appender):
+            raise self.filling(base, e)
         if isinstance(base, list) and e.attr in ("append", *LIST_CHANGES):
             return self.list_append(base, e)
         if isinstance(base, (list, dict)) and e.attr == "copy":
@@ -811,14 +826,7 @@ class _Lowerer:
                 cls=UnsupportedSyntaxError,
             )
         if isinstance(base, Appender):
-            raise self.error(
-                e,
-                f"{base.name} is the list this loop fills: symgrad stacks what it appends after "
-                "the loop, and an item read inside it would not see it grow",
-                f"Keep the value appended last in a variable of its own (x = ...; "
-                f"{base.name}.append(x)) and read that.",
-                cls=UnsupportedSyntaxError,
-            )
+            raise self.filling(base, e)
         shared = base.shared if isinstance(base, Stacked) else None
         if isinstance(base, Stacked):  # an item of a list a loop filled: a row of the stack
             base = base.value
@@ -1004,6 +1012,8 @@ class _Lowerer:
                 return self.call_rule("stack", ([self.as_value(x, e, True) for x in v],), {}, e)
             kind = "make_list" if isinstance(v, list) else "make_tuple"
             return self.call_rule(kind, tuple(v), {}, e)
+        if isinstance(v, Appender):
+            raise self.filling(v, e)
         if isinstance(v, Stacked):
             raise self.error(
                 e,

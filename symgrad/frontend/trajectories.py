@@ -71,10 +71,13 @@ def _loop(loop: ast.For | ast.While, taken: set[str]) -> list[ast.stmt]:
         last = _fresh(f"{name}_last", taken)
         early = bool(tested) and any(_is_last(n, name) for n in _own(loop.test))
         early = early or _order(loop.body, name) != "appended"
+        reads = [n for part in tested + loop.body for n in _own(part) if _is_last(n, name)]
+        first = min(reads, key=lambda n: (n.lineno, n.col_offset))
         _Reads(name, last).visit(loop)
         _bind_appends(loop.body, name, last)
-        if early:
+        if early:  # (its read located at the loop's first: an empty list's error points there)
             read = ast.Subscript(ast.Name(name, ast.Load()), ast.Constant(-1), ast.Load())
+            read = ast.fix_missing_locations(ast.copy_location(read, first))
             before.append(_at(ast.Assign([ast.Name(last, ast.Store())], read), loop))
     return before
 
