@@ -940,7 +940,11 @@ def _failed(artifact: _Artifact, fn: Callable, values, error: Exception, like) -
     if isinstance(error, ValueError):
         if raised_by == "_check_scalar":
             raise NotDifferentiableError(f"{fn.__qualname__}: {error}") from None
-        if raised_by == "stack" and "same shape" in message:  # the rows of a list a loop filled
+        joined = raised_by == "stack" and "same shape" in message
+        lines = str(artifact.source).splitlines() if tb is not None else []
+        line = lines[tb.tb_lineno - 1] if 0 < tb.tb_lineno <= len(lines) else ""
+        ranks = "input arrays must have same number of dimensions" in message  # (C's: no frame)
+        if joined or ranks and "np.concatenate([np.stack(" in line:  # (a list's first items)
             raise SymgradError(
                 f"{fn.__qualname__}: the items a loop appended to a list have different shapes "
                 "(slices that grow, lists of different lengths): symgrad stacks the items of a "

@@ -693,3 +693,14 @@ def test_what_a_list_a_loop_fills_refuses_says_so(make_fn, name, says):
 def test_a_composition_reads_a_list_a_loop_filled_as_its_stack(make_fn):
     f = make_fn(FILLED_SOURCE).median_of_the_list
     symgrad.check_grads(f, (np.array([0.3, 0.5, 0.8]),))
+
+
+def test_a_list_of_a_number_then_arrays_is_a_symgrad_error(make_fn):
+    """Python reads xs[-1] alone; symgrad stacks the items, a number's and arrays' (NumPy's
+    ValueError of np.concatenate reached the caller)."""
+    m = make_fn(
+        "def f(s, v):\n    xs = [s]\n    for t in range(3):\n        xs.append(xs[-1] * v + 0.1)\n"
+        "    return np.sum(xs[-1])\n"
+    )
+    with pytest.raises(symgrad.SymgradError, match="items a loop appended to a list have"):
+        symgrad.jit(m.f)(0.7, np.array([0.41, 0.62, 0.83]))
