@@ -138,3 +138,13 @@ def test_a_math_function_gives_pythons_float(twin, name, backend, make_fn):
     assert type(value) is type(m.f(s, x)) and value == pytest.approx(m.f(s, x), rel=1e-6)
     assert type(ds) is float and dx.dtype == np.float32
     assert type(symgrad.jit(m.g, backend=backend)(s)) is float
+
+
+def test_a_math_function_of_a_float32_number_computes_in_float64(make_fn):
+    """Python converts the number to a float first: math.exp(np.float32(100)) is finite,
+    where np.exp of it overflowed float32 (inf, and an inf gradient)."""
+    m = make_fn("import math\n\ndef f(x):\n    return math.exp(x[0]) * 1e-40 + math.sqrt(x[1])\n")
+    x = np.array([100.0, 2.0], np.float32)
+    value, gradient = symgrad.value_and_grad(m.f)(x)
+    assert value == m.f(x) and type(value) is float
+    assert gradient.dtype == np.float32 and np.all(np.isfinite(gradient))

@@ -169,8 +169,10 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         args, kwargs = _stacks(lw, rule, args, kwargs, e)
     if rule is not None and rule.parts is not None:
         return _parts(lw, rule, args, kwargs, e)
-    if rule is not None and _folds(callee) and not rule.nondiff:  # math.exp(s): Python's float
-        return lw.call_rule("float", (lw.call_rule(rule.name, args, kwargs, e),), {}, e)
+    if rule is not None and _folds(callee) and not rule.nondiff:  # math.exp(s): Python's
+        floats = [lw.call_rule("float", (a,), {}, e) if isinstance(a, Value) else a for a in args]
+        value = lw.call_rule(rule.name, tuple(floats), kwargs, e)  # (of floats, a float)
+        return lw.call_rule("float", (value,), {}, e)
     if rule is not None:
         return lw.call_rule(rule.name, args, kwargs, e)
     if known in _FOLDS and (not kwargs or known is sum):
