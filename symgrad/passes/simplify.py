@@ -30,7 +30,7 @@ import numpy as np
 
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.ir import Graph
-from symgrad.ir.avals import PYTHON, Aval, float64_number
+from symgrad.ir.avals import PYTHON, TUPLE, Aval, float64_number
 from symgrad.ir.graph import subgraphs
 from symgrad.ir.structured import LoopVjp, schema
 from symgrad.passes import residuals, specialise, tape, zeros
@@ -689,6 +689,20 @@ def _refuse_views(graph: Graph) -> None:
             raise UnsupportedSyntaxError(_entry_view(check.attrs["what"], value.shape), check.loc)
 
 
+def _known_shapes(graph: Graph) -> None:
+    """`np.shape(v)` of a v whose Aval knows its shape, as that tuple: v is not computed for
+    its shape alone (a loop whose result only a backward pass's unbroadcast reads the shape of
+    is not simplified, only to be dropped)."""
+    for node in list(graph.nodes()):
+        if node.op != "shape" or len(node.inputs) != 1:
+            continue
+        aval = graph[node.inputs[0]].aval
+        if isinstance(aval, Aval) and aval.known and aval.kind != TUPLE:
+            const = graph.const(tuple(aval.shape), node.loc)
+            graph[const].aval = graph[node.id].aval
+            graph.replace_uses(node.id, const)
+
+
 def _checks_nothing(graph: Graph, check) -> bool:
     """A `check_scalar` or `check_entry` of a value whose Aval is 0-d checks nothing, nor a
     `check_entry` of a value read by an array of ints or a mask (a copy), nor a
@@ -754,6 +768,7 @@ def simplify(
         infer(graph, avals)
         _refuse_views(graph)
         graph.checks = [c for c in graph.checks if not _checks_nothing(graph, graph[c])]
+        _known_shapes(graph)
         dce(graph)
         float64 = float64 or not body and _float64_only(graph)
 

@@ -329,6 +329,7 @@ defrule(
     shape="scalar",
     aval=_python_number(float),
     fresh=True,
+    value_feeds=True,  # (a number whatever x's value: no shape depends on it through here)
     jit=lambda ins, attrs: (x := ins["x"]) is not None and x.kind != ARRAY and x.dtype != bool,
     sympy=lambda sp, x: x,
     math="v, in x's shape (x a number, or an array of one entry)",
@@ -363,6 +364,7 @@ defrule(
     shape="scalar",
     aval=_item_aval,
     fresh=True,
+    value_feeds=True,
     sympy=lambda sp, x: x,
     math="v, in x's shape (x an array of one entry, or a number)",
     examples=("_item(x[1]) * x | x: 3", "_item(np.sum(x ** 2)) * x | x: 2x2"),
