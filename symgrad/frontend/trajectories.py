@@ -30,6 +30,8 @@ lowering to refuse.
 from __future__ import annotations
 
 import ast
+import linecache
+import re
 
 from symgrad.frontend.source import FunctionSource
 from symgrad.syntax import walk
@@ -38,10 +40,17 @@ _LOOPS = (ast.For, ast.While)
 _SCOPES = (ast.FunctionDef, ast.Lambda)
 
 
+_LAST = re.compile(r"\[\s*-\s*1\s*\]")  # `[-1]`, however spaced
+
+
 def desugar(src: FunctionSource) -> None:
-    nodes = walk(src.tree)
+    tree = src.tree
+    lines = linecache.getlines(src.file)[tree.lineno - 1 : tree.end_lineno]
+    if lines and not _LAST.search("".join(lines)):
+        return  # (no xs[-1] in the text: the usual function, without a walk of its tree)
+    nodes = walk(tree)
     if not any(isinstance(n, ast.Subscript) and _minus_one(n.slice) for n in nodes):
-        return  # (no xs[-1] at all: the usual function, at the cost of one walk)
+        return
     taken = {n.id for n in nodes if isinstance(n, ast.Name)}
     taken |= {a.arg for a in nodes if isinstance(a, ast.arg)}
     _block(src.tree.body, taken)

@@ -697,8 +697,9 @@ def _known_shapes(graph: Graph) -> None:
         if node.op != "shape" or len(node.inputs) != 1:
             continue
         aval = graph[node.inputs[0]].aval
-        if isinstance(aval, Aval) and aval.known and aval.kind != TUPLE:
-            const = graph.const(tuple(aval.shape), node.loc)
+        shape = aval.shape if isinstance(aval, Aval) and aval.kind != TUPLE else None
+        if shape is not None and None not in shape:
+            const = graph.const(tuple(shape), node.loc)
             graph[const].aval = graph[node.id].aval
             graph.replace_uses(node.id, const)
 
