@@ -769,7 +769,8 @@ def simplify(
         infer(graph, avals)
         _refuse_views(graph)
         graph.checks = [c for c in graph.checks if not _checks_nothing(graph, graph[c])]
-        _known_shapes(graph)
+        if not body:
+            _known_shapes(graph)
         dce(graph)
         float64 = float64 or not body and _float64_only(graph)
 
