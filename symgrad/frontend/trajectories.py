@@ -82,7 +82,11 @@ def _loop(loop: ast.For | ast.While, taken: set[str]) -> list[ast.stmt]:
         early = early or _order(loop.body, name) != "appended"
         reads = [n for part in tested + loop.body for n in _own(part) if _is_last(n, name)]
         first = min(reads, key=lambda n: (n.lineno, n.col_offset))
-        _Reads(name, last).visit(loop)
+        reader = _Reads(name, last)  # (not a for's iterable: read once, before the loop)
+        for stmt in loop.body:
+            reader.visit(stmt)
+        if tested:
+            loop.test = reader.visit(loop.test)
         _bind_appends(loop.body, name, last)
         if early:  # (its read located at the loop's first: an empty list's error points there)
             read = ast.Subscript(ast.Name(name, ast.Load()), ast.Constant(-1), ast.Load())
