@@ -587,8 +587,9 @@ def test_the_last_item_of_an_empty_list_is_refused_where_python_raises(make_fn):
         "def f(x):\n    xs = []\n    for t in range(3):\n        xs.append(xs[-1] * x)\n"
         "    return np.sum(np.stack(xs))\n"
     )
-    with pytest.raises(symgrad.SymgradError, match="list index out of range"):
+    with pytest.raises(symgrad.SymgradError, match="list index out of range") as info:
         symgrad.grad(m.f)(np.ones(2))
+    assert "give the list its first item before the loop" in str(info.value)
 
 
 ALIASED_SOURCE = """

@@ -809,7 +809,14 @@ class _Lowerer:
                 item = self.readable(base[index], e)  # (a slice: a new list or tuple)
             except (IndexError, TypeError) as err:  # (as Python's, known when compiling)
                 what = f"a {type(base).__name__} of {len(base)} items"
-                raise self.error(e, f"{ast.unparse(e)} of {what}: {err}") from None
+                hint = (
+                    "symgrad reads the last item of the list a loop fills before the loop "
+                    "(the loop may read it before its first append): give the list its first "
+                    "item before the loop"
+                    if getattr(e, "trajectory", False)
+                    else None
+                )
+                raise self.error(e, f"{ast.unparse(e)} of {what}: {err}", hint) from None
             return self.made(item) if isinstance(index, slice) and isinstance(item, list) else item
         if isinstance(base, (tuple, list)) and isinstance(index, Value):  # known when run
             return pick(self, base, index, e)

@@ -91,6 +91,7 @@ def _loop(loop: ast.For | ast.While, taken: set[str]) -> list[ast.stmt]:
         if early:  # (its read located at the loop's first: an empty list's error points there)
             read = ast.Subscript(ast.Name(name, ast.Load()), ast.Constant(-1), ast.Load())
             read = ast.fix_missing_locations(ast.copy_location(read, first))
+            read.trajectory = True  # (an empty list's error says why it is read so early)
             before.append(_at(ast.Assign([ast.Name(last, ast.Store())], read), loop))
     return before
 
