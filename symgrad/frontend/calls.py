@@ -13,7 +13,11 @@ of primitives (`np.take`, `np.average`, `np.split`) are lowered as such
 `np.linalg.eigh`) gives NumPy's NamedTuple of one node per part; a NamedTuple class called is
 that container; `xs.append(v)`, `np.stack(xs)`, `np.array(xs)` and `len(xs)` read a list a loop
 fills. A Python function defined in a source file (not NumPy's, SciPy's or symgrad's) is read,
-fenced and inlined with a lowerer of its own, at any depth; a recursive call is refused.
+fenced and inlined with a lowerer of its own, at any depth (64 calls); a recursive call (the same
+code on the same object of the user's: `_frame`) is refused. `getattr(obj, "name")` of a constant
+name is `obj.name`; a `math` function computes on floats, as Python's (`float(np.exp(float(x)))`,
+the casts dropped where the Avals show Python floats); a list a loop filled, given to a NumPy
+function, is its stack, as NumPy reads it (`_stacks`).
 symgrad's own transformations are spliced in (`symgrad.frontend.nested`), and a function with a
 custom derivative (`symgrad.custom_vjp`) is lowered with its rule (`symgrad.frontend.custom`).
 Anything else is an `UnknownCallableError` naming the callable.
