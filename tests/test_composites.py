@@ -124,3 +124,42 @@ def test_what_a_composition_refuses_says_so(make_fn, body, says):
     m = make_fn(f"def f(x):\n    return np.sum({body})\n")
     with pytest.raises(symgrad.SymgradError, match=says):
         symgrad.grad(m.f)(np.eye(3) + 0.5)
+
+
+def median_of_all(x):
+    return np.median(x)
+
+
+def median_by_column(x):
+    return np.median(x, axis=0)
+
+
+def mean_without_nans(x):
+    return np.nanmean(x, axis=0)
+
+
+def covariance(x):
+    return np.cov(x, ddof=1)
+
+
+def covariance_of_too_few(x):
+    return np.cov(x, ddof=3)
+
+
+@pytest.mark.parametrize(
+    "fn, args",
+    [
+        (median_by_column, (np.array([[True, False], [True, True]]),)),  # (True + True: True)
+        (median_of_all, (np.array([1e308, 1.7e308, 1.6e308]),)),  # (a + a overflowed)
+        (median_of_all, (np.array([2**62 + 1, 2**62 + 3, 2**62 + 5]),)),  # (int64 wrapped)
+        (median_of_all, (np.array([3.0, 1.0, 2.0], np.float32),)),  # (a 0-d array, not a number)
+        (mean_without_nans, (np.array([[1.0, np.nan], [2.0, 3.0]], np.float32),)),  # (float64)
+        (covariance, (np.array([[1.0, 2.0], [0.5, 3.0]], np.float32),)),  # (NumPy's float64)
+        (covariance_of_too_few, (np.array([[1.0, 2.0], [0.5, 3.0]]),)),  # (count - ddof < 0)
+    ],
+)
+def test_a_composition_gives_numpys_value_type_and_dtype(fn, args):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        got, want = symgrad.jit(fn)(*args), fn(*args)
+    assert type(got) is type(want) and np.result_type(got) == np.result_type(want)
+    np.testing.assert_array_equal(got, want)

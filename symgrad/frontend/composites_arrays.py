@@ -1,14 +1,15 @@
 """NumPy's array functions that are compositions of primitives (`symgrad.frontend.composites`):
 flips and rotations, appending, differences of a flattened array, and chains and powers of
-matrix products, each lowered as NumPy computes it (the same views, the same products in the
-same order).
+matrix products, each lowered as NumPy computes it (the same views; the same products in the
+same order but for multi_dot's).
 
 Contract: `np.flipud(m)` is `m[::-1]` and `np.fliplr(m)` is `m[:, ::-1]`; `np.rot90(m, k,
 axes)` of a constant k and axes is flips and a swap of the two axes, as NumPy's (views of m);
 `np.append(arr, values, axis)` is the concatenation of the two (flattened where axis is None);
 `np.ediff1d(a)` is `np.diff(np.ravel(a))`; `np.linalg.multi_dot(arrays)` is their products
-from the left; `np.linalg.matrix_power(a, n)` of a constant n other than 0 is NumPy's products
-(by the bits of n, of `np.linalg.inv(a)` for a negative n; a itself for n = 1).
+from the left (NumPy picks the cheapest order: equal up to rounding);
+`np.linalg.matrix_power(a, n)` of a constant n other than 0 is NumPy's products (by the bits of
+n, of `np.linalg.inv(a)` for a negative n; a itself for n = 1).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def _fliplr(lw: _Lowerer, e: ast.AST, m) -> Any:
 @composite(np.rot90)
 def _rot90(lw: _Lowerer, e: ast.AST, m, k=1, axes=(0, 1)) -> Any:
     k = _static_int(lw, e, k, "np.rot90's k") % 4
+    axes = tuple(axes) if isinstance(axes, list) else axes
     if not (isinstance(axes, tuple) and len(axes) == 2 and all(type(a) is int for a in axes)):
         raise lw.error(e, "np.rot90's axes must be two ints known when the function is compiled")
     if axes[0] == axes[1]:

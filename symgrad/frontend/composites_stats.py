@@ -3,10 +3,10 @@
 
 Contract: `np.ptp(a, axis, keepdims)` is max minus min; `np.nanmean` is `np.nansum` (a
 rule) over the count of the entries that are not NaN (a slice of NaN alone: NaN, as NumPy's);
-`np.median(a, axis)` of a constant axis (or None) is the mean of the two middle entries of
-np.sort (the middle one twice where the count is odd: exactly it), NaN where the slice holds a
-NaN, as NumPy's; `np.cov(m, rowvar=True, bias, ddof)` is NumPy's product of the centred rows
-over the count less ddof, squeezed; `np.trapezoid(y, x, dx, axis)` is NumPy's sum of
+`np.median(a, axis)` of a constant axis (or None) is the mean of the middle entry of np.sort
+(or two), NaN where the slice holds a NaN, as NumPy's; `np.cov(m, rowvar=True, bias, ddof)` is
+NumPy's product of the centred rows (in float64) over the count less ddof (at least 0),
+squeezed; `np.trapezoid(y, x, dx, axis)` is NumPy's sum of
 `d * (y[1:] + y[:-1]) / 2.0` along the axis (with x, along the last axis). Their other options
 are refused with what to write instead.
 """
@@ -57,7 +57,8 @@ def _nanmean(lw: _Lowerer, e: ast.AST, a, axis=None, dtype=None, out=None, keepd
     reduce = {"axis": _axis(lw, e, axis, "np.nanmean"), "keepdims": keepdims}
     total = lw.call_rule("nansum", (a,), reduce, e)  # (a rule of its own)
     count = lw.call_rule("sum", (_not_nan(lw, a, e),), reduce, e)
-    return lw.binop(ast.Div(), total, count, e)
+    dtype = lw.call_rule("dtype", (total,), {}, e)  # (NumPy divides in the sum's dtype)
+    return lw.binop(ast.Div(), total, lw.call_rule("astype", (count, dtype), {}, e), e)
 
 
 @composite(np.median)
@@ -71,11 +72,12 @@ def _median(
     ordered = lw.call_rule("sort", (flat,), {"axis": on}, e)
     n = getitem(lw, lw.call_rule("shape", (ordered,), {}, e), on, e)
     low = lw.binop(ast.FloorDiv(), lw.binop(ast.Sub(), n, 1, e), 2, e)
-    high = lw.binop(ast.FloorDiv(), n, 2, e)
-    middle = [along(lw, ordered, k, on, e) for k in (low, high)]
-    median = lw.binop(ast.Mult(), lw.binop(ast.Add(), *middle, e), 0.5, e)
+    high = lw.binop(ast.Add(), lw.binop(ast.FloorDiv(), n, 2, e), 1, e)
+    middle = along(lw, ordered, slice(low, high), on, e)  # (one entry, or two: their mean)
+    median = lw.call_rule("mean", (middle,), {"axis": on}, e)
     nan = lw.call_rule("any", (lw.call_rule("isnan", (a,), {}, e),), {"axis": axis}, e)
-    return lw.call_rule("where", (nan, np.nan, median), {}, e)
+    chosen = lw.call_rule("where", (nan, np.nan, median), {}, e)
+    return getitem(lw, chosen, (), e)  # (a NumPy number of a 0-d result, as NumPy's)
 
 
 @composite(np.cov)
@@ -102,11 +104,11 @@ def _cov(
     if ddof is not None and not (is_const(ddof) and type(ddof) is int):
         raise lw.error(e, "np.cov's ddof must be an int known when the function is compiled")
     ddof = (0 if bias else 1) if ddof is None else ddof
-    x = lw.call_rule("atleast_2d", (m,), {}, e)
+    x = lw.call_rule("astype", (lw.call_rule("atleast_2d", (m,), {}, e), np.float64), {}, e)
     mean = lw.call_rule("mean", (x,), {"axis": 1}, e)
     centred = lw.binop(ast.Sub(), x, getitem(lw, mean, (slice(None), None), e), e)
     n = getitem(lw, lw.call_rule("shape", (x,), {}, e), 1, e)
-    fact = lw.binop(ast.Sub(), n, ddof, e)
+    fact = lw.call_rule("maximum", (lw.binop(ast.Sub(), n, ddof, e), 0), {}, e)  # (NumPy's)
     product = lw.binop(ast.MatMult(), centred, lw.call_rule("transpose", (centred,), {}, e), e)
     scaled = lw.binop(ast.Mult(), product, lw.binop(ast.Div(), 1, fact, e), e)
     return lw.call_rule("squeeze", (scaled,), {}, e)
