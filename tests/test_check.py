@@ -154,3 +154,15 @@ def test_check_grads_refuses_to_check_nothing(options):
     """Each of these passed without checking anything, whatever the derivative."""
     with pytest.raises(symgrad.SymgradError, match="check nothing"):
         symgrad.check_grads(np.sin, (np.ones(3),), **options)
+
+
+def _scaled(x, n):
+    return np.sum(x) * n
+
+
+def test_check_grads_and_check_of_missing_arguments_are_symgrad_errors():
+    """The function's own TypeError reached the caller (grad says "bad arguments")."""
+    with pytest.raises(symgrad.SymgradError, match="bad arguments for _scaled"):
+        symgrad.check_grads(_scaled, (np.ones(2),))
+    with pytest.raises(symgrad.SymgradError, match="bad arguments for _scaled"):
+        symgrad.check(_scaled)

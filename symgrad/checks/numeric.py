@@ -13,6 +13,7 @@ compiled gradient), and so on for higher orders.
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable, Sequence
 
 import numpy as np
@@ -56,6 +57,12 @@ def check_grads(
 
     f = user_function(f)  # a function decorated with @symgrad.grad: check the function it decorates
     args = as_tuple("check_grads' args", args, "check_grads(f, (x,))")
+    try:  # (a wrong count of arguments: the function's own TypeError, before symgrad's)
+        inspect.signature(f).bind(*args)
+    except TypeError as e:
+        raise SymgradError(f"check_grads: bad arguments for {f.__qualname__}: {e}") from None
+    except ValueError:  # (no signature to read: a NumPy function)
+        pass
     modes = (modes,) if isinstance(modes, str) else tuple(modes)
     if not modes or not set(modes) <= {"rev", "fwd"}:
         raise SymgradError(
