@@ -134,3 +134,41 @@ def test_a_value_of_integers_has_no_tangent(fn, backend):
         _, tangent = symgrad.jvp(fn, (x,), (t,), backend=backend)
         assert tangent == pytest.approx(gradient @ t, rel=1e-12)
     np.testing.assert_array_equal(symgrad.hessian(fn, backend=backend)(x), np.zeros((3, 3)))
+
+
+def written_into_ints_then_cast_back(x):
+    y = np.zeros(3, dtype=int)
+    y[0] = x[0] * 10.0  # truncated: constant near x
+    return np.sum(y.astype(float) ** 2) + np.sum(x * 0.5)
+
+
+def written_into_bools_then_cast_back(x):
+    y = np.zeros(3, dtype=bool)
+    y[0] = x[0]
+    return np.sum(y.astype(float) * x)
+
+
+def written_into_ints_made_like(x):  # (its dtype known once the arguments' are)
+    y = np.zeros_like(x, dtype=int)
+    y[0] = x[0] * 10.0
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize(
+    "fn, want",
+    [
+        (written_into_ints_then_cast_back, lambda x: np.full(3, 0.5)),
+        (written_into_bools_then_cast_back, lambda x: np.array([1.0, 0.0, 0.0])),
+        (written_into_ints_made_like, lambda x: np.array([6.0, 0.0, 0.0])),
+    ],
+)
+def test_what_a_value_of_integers_passes_back_is_nothing(fn, want, backend):
+    """The VJP of a write into ints passed the cotangent on to the float written, where the
+    int array's cotangent came through a cast back to floats (120 where 0 for the first), and a
+    Hessian through an int array made like x had 10 where 0."""
+    pytest.importorskip(backend)
+    x = np.array([0.615, 0.44, 0.83])
+    np.testing.assert_allclose(symgrad.grad(fn, backend=backend)(x), want(x))
+    if fn is not written_into_bools_then_cast_back:  # (its Hessian still has 1 at [0, 0])
+        np.testing.assert_array_equal(symgrad.hessian(fn, backend=backend)(x), np.zeros((3, 3)))

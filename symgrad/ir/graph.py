@@ -34,6 +34,8 @@ class Node:
     loc: Loc | None = None
     name: str | None = None  # the source variable this value was bound to, if any
     cot_of: int | None = None  # for a cotangent: the forward node it belongs to
+    vjp_of: int | None = None  # for a cotangent's contribution to an input: the node whose VJP
+    # made it (zeros where that node's value holds integers: `symgrad.passes.zeros`)
     backward: bool = False  # built by the reverse pass
     tan_of: int | None = None  # for a tangent: the forward node it belongs to
     tangent: bool = False  # built by the forward-mode pass

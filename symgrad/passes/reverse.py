@@ -91,6 +91,7 @@ def reverse(
             if i not in live:
                 continue
             template = rule.vjp[name]
+            first = graph._next  # (the nodes the template makes: nid's own contribution)
             with building(graph, node.loc, backward=True):
                 avail = dict(args, g=Value(g), ans=Value(nid))
                 contrib = template(**{p: avail[p] for p in _template_params(template)})
@@ -98,6 +99,8 @@ def reverse(
                     contrib = contrib[k]
                 if rule.broadcasts and keys.get(i) != keys.get(nid):
                     contrib = ops.unbroadcast(contrib, ops.shape(Value(i)))
+            if contrib.id >= first:
+                graph[contrib.id].vjp_of = nid
             cts.setdefault(i, []).append(contrib.id)
 
     outputs = ([out] if with_value else []) + graph.outputs[1 : 1 + keep]

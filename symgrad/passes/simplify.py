@@ -77,6 +77,8 @@ def _keep_naming(graph: Graph, kept: int, dropped) -> None:
     k = graph[kept]
     if (k.backward or k.tangent) and k.name is None and k.cot_of is None and k.tan_of is None:
         k.name, k.cot_of, k.tan_of = dropped.name, dropped.cot_of, dropped.tan_of
+    if k.backward and k.cot_of is None and k.vjp_of is None:  # (a contribution simplified)
+        k.vjp_of = dropped.vjp_of
 
 
 def _exactly_scaled(c1, c2) -> bool:

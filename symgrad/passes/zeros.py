@@ -16,8 +16,10 @@ equivalent node that does no work, or None:
   nan; in the forward pass `0.0 * x` and `np.zeros((2, 3)) @ x` stay as they are;
 - `np.zeros(shape)` for a backward pass's cotangent (a float64 array) of a value of integers
   (`out[i] = x[i] * 10` into an int array truncates: near x, out is constant, and its
-  cotangent passes nothing to x), and for a forward pass's tangent of one (of any dtype, the
-  zeros float64: its tangent written into the ints was truncated, or cast into them raised);
+  cotangent passes nothing to x), for what such a value's VJP passes on (`Node.vjp_of`: where
+  its cotangent is another's, `out.astype(float)`'s), and for a forward pass's tangent of
+  either (of any dtype, the zeros float64: a tangent written into ints was truncated, or cast
+  into them raised);
 - x for `x + zeros`, `zeros + x` and `x - zeros`, and `-x` for `zeros - x`, of x's Aval (a
   sum whose shape and dtype the zeros do not change);
 - x for an update of x (`x[i] = v`) that writes zeros into zeros, or x's own entries back;
@@ -101,6 +103,14 @@ def integer_cotangent(rw, node) -> int | None:
     zeros are float64) where the Avals are known, else `np.zeros(np.shape(value))` (the
     shape-polymorphic module)."""
     of = node.cot_of if node.backward else node.tan_of if node.tangent else None
+    made = node.vjp_of  # (a gradient's, differentiated again: its tangent's too)
+    if made is None and node.tangent and node.tan_of in rw.g:
+        made = rw.g[node.tan_of].vjp_of
+    if rw.typed and _made_of_integers(rw.g, made):
+        aval = node.aval  # (what a VJP passes on from a value of integers: y[i] = x into ints)
+        if isinstance(aval, Aval) and aval.shape == () and aval.dtype == np.float64:
+            return rw.const(node, 0.0)
+        return _made(rw, node) if _zeros_aval(aval) else None
     if node.op == "zeros" or of is None:
         return None
     if not _of_an_integer(rw.g, of) and not (node.tangent and _integers(node.aval)):
@@ -115,6 +125,16 @@ def integer_cotangent(rw, node) -> int | None:
         return None
     shape = rw.new(node, "shape", (of,))
     return rw.new(node, "zeros", (shape,), {"n_args": 1})
+
+
+def _made_of_integers(g, nid: int | None) -> bool:
+    """Whether nid holds integers, or is a VJP's contribution from such a value (whose own
+    contributions, reverse over reverse, pass nothing on either)."""
+    while nid is not None and nid in g:
+        if _integers(g[nid].aval):
+            return True
+        nid = g[nid].vjp_of
+    return False
 
 
 def _of_an_integer(g, forward: int | None) -> bool:
