@@ -942,7 +942,7 @@ def _failed(artifact: _Artifact, fn: Callable, values, error: Exception, like) -
             raise NotDifferentiableError(f"{fn.__qualname__}: {error}") from None
         joined = raised_by == "stack" and "same shape" in message
         lines = str(artifact.source).splitlines() if tb is not None else []
-        line = lines[tb.tb_lineno - 1] if 0 < tb.tb_lineno <= len(lines) else ""
+        line = lines[tb.tb_lineno - 1] if lines and 0 < tb.tb_lineno <= len(lines) else ""
         ranks = "input arrays must have same number of dimensions" in message  # (C's: no frame)
         if joined or ranks and "np.concatenate([np.stack(" in line:  # (a list's first items)
             raise SymgradError(

@@ -806,7 +806,7 @@ class _Lowerer:
         index = self.expr(e.slice)
         if isinstance(base, (tuple, list)) and (is_const(index) or _const_slice(index)):
             try:
-                item = self.readable(base[index], e)  # (a slice: a new list or tuple)
+                found = base[index]  # (a slice: a new list or tuple)
             except (IndexError, TypeError) as err:  # (as Python's, known when compiling)
                 what = f"a {type(base).__name__} of {len(base)} items"
                 hint = (
@@ -817,6 +817,7 @@ class _Lowerer:
                     else None
                 )
                 raise self.error(e, f"{ast.unparse(e)} of {what}: {err}", hint) from None
+            item = self.readable(found, e)
             return self.made(item) if isinstance(index, slice) and isinstance(item, list) else item
         if isinstance(base, (tuple, list)) and isinstance(index, Value):  # known when run
             return pick(self, base, index, e)

@@ -136,7 +136,8 @@ def forward(fwd: Graph, wrt: list[int], body: bool = False) -> Graph:
             t = Value(tangents[o]) if o in tangents else ops.zeros_like(Value(o))
             finished.append(ops.fit(t, Value(o)).id)
         if body:  # (the tangent of what it gives out: zeros for a value of integers)
-            graph[finished[-1]].tan_of = graph[finished[-1]].tan_of or o
+            if graph[finished[-1]].tan_of is None:
+                graph[finished[-1]].tan_of = o
             continue
         if graph[o].op == "param":  # f(x) = x: x_dot is taken by the argument
             single = len(graph.outputs) == 1

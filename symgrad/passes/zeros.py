@@ -102,7 +102,8 @@ def integer_cotangent(rw, node) -> int | None:
     `np.zeros(shape)` of its Aval (a float64 array's; a tangent's an array of any dtype, whose
     zeros are float64) where the Avals are known, else `np.zeros(np.shape(value))` (the
     shape-polymorphic module)."""
-    of = node.cot_of if node.backward else node.tan_of if node.tangent else None
+    if node.op == "zeros":
+        return None
     made = node.vjp_of  # (a gradient's, differentiated again: its tangent's too)
     if made is None and node.tangent and node.tan_of in rw.g:
         made = rw.g[node.tan_of].vjp_of
@@ -111,7 +112,8 @@ def integer_cotangent(rw, node) -> int | None:
         if isinstance(aval, Aval) and aval.shape == () and aval.dtype == np.float64:
             return rw.const(node, 0.0)
         return _made(rw, node) if _zeros_aval(aval) else None
-    if node.op == "zeros" or of is None:
+    of = node.cot_of if node.backward else node.tan_of if node.tangent else None
+    if of is None:
         return None
     if not _of_an_integer(rw.g, of) and not (node.tangent and _integers(node.aval)):
         return None  # (a tangent in integers: of a value the specialiser replaced, `y += n`)
