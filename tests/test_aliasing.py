@@ -548,6 +548,22 @@ def two_names_through_an_empty_loop(x):  # found by the control fuzzer
         u1 = np.asarray(u1)
     u0[2] = x[0]  # changes u1 too, if the loop ran no iteration
     return np.sum(u1)
+
+
+def array_written_out_then_changed(x):  # (was refused: "only arrays the function created")
+    w = np.array([0.5, 2.0, -1.0])
+    same = w
+    other = np.array([0.5, 2.0, -1.0])  # a new array of its own
+    w[1] = x[0] * x[2]
+    same[2] += x[1]
+    return np.sum(w * x) + np.sum(same * other * x) + np.sum(np.asarray([1.0, 2.0, 3.0]) * x)
+
+
+def array_written_out_filled_in_a_loop(x):
+    out = np.asarray([0.0, 0.0, 0.0])
+    for i in range(3):
+        out[i] = np.sin(x[i]) * (i + 1)
+    return np.sum(out * out)
 """
 
 VEC = np.array([0.7, -1.3, 2.1])
@@ -578,6 +594,8 @@ RIGHT = {
     "helper_scales_in_place": (VEC, 1.5),
     "float_of_an_array_changed_afterwards": (VEC,),
     "zero_d_array_assigned_whole": (VEC,),
+    "array_written_out_then_changed": (VEC,),
+    "array_written_out_filled_in_a_loop": (VEC,),
 }
 REFUSED = {  # name: (arguments, words of the message)
     "augassign_unknown_type": ((VEC,), "in place for an ndarray, not for a number"),

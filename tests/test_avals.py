@@ -84,7 +84,8 @@ def assert_matches(aval: Aval, value, what: str) -> None:
         for d, n in zip(aval.shape, shape):
             assert d in (None, n), f"{what}: {aval} has shape {shape}"
         if aval.dtype is not None:
-            assert np.result_type(value) == aval.dtype, f"{what}: {aval} is {np.result_type(value)}"
+            dtype = np.asarray(value).dtype if type(value) is list else np.result_type(value)
+            assert dtype == aval.dtype, f"{what}: {aval} is {dtype}"  # (a list NumPy reads)
         if aval.value is not None:
             same = aval.value == value or aval.value != aval.value and value != value  # (NaN)
             assert same, f"{what}: {aval} is {value}"

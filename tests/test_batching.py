@@ -12,7 +12,7 @@ import pytest
 
 import symgrad
 from symgrad.checks.examples import Input, example_function, parse_example, sample
-from symgrad.rules import RULES, batching
+from symgrad.rules import RULES, batching, runtime
 
 EXAMPLES = [(name, ex) for name in sorted(RULES) for ex in RULES[name].examples]
 
@@ -150,6 +150,25 @@ def test_a_batched_product_is_the_product_of_each_column(a_shape, b_shape, batch
     columns = (b if batched == "b" else a).shape[-1]
     each = [a @ b[..., k] if batched == "b" else a[..., k] @ b for k in range(columns)]
     np.testing.assert_allclose(batching._matmul_batched(a, b, batched), np.stack(each, axis=-1))
+
+
+@pytest.mark.parametrize(
+    "a_shape, b_shape",
+    [((4,), (2, 4, 3)), ((4,), (5, 2, 4, 3)), ((4,), (4, 3)), ((4,), (4,)), ((2, 3, 4), (4,)),
+     ((3, 4), (2, 4, 5)), ((2, 3, 4), (4, 5)), ((1, 3, 4), (2, 4, 5))],
+)  # fmt: skip
+def test_a_matmul_vjp_of_a_batch_of_cotangents_is_the_vjp_of_each(a_shape, b_shape):
+    """jacrev of x @ B for a vector x and a stack of matrices B raised NumPy's ValueError (the
+    vector's row axis missing from the batched cotangent), and so did the Hessian through it."""
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    g = rng.standard_normal((*np.shape(a @ b), 3))
+    for vjp, batched in [
+        (runtime._matmul_vjp_a, batching._matmul_vjp_a_batched),
+        (runtime._matmul_vjp_b, batching._matmul_vjp_b_batched),
+    ]:
+        each = [vjp(g[..., k], a, b) for k in range(3)]
+        np.testing.assert_allclose(batched(g, a, b), np.stack(each, axis=-1), atol=1e-12)
 
 
 def test_jacobians_of_an_argument_with_no_entries(tmp_path):

@@ -54,7 +54,7 @@ BAD = {
     "setattr": ("x.flat = 1.0\n    return np.sum(x)", symgrad.UnsupportedSyntaxError, "attribute"),
     "unknown": ("return np.sum(np.fft.fft(x).real)", symgrad.UnknownCallableError, "fft"),
     "random": ("return np.sum(x * np.random.rand(3))", symgrad.UnknownCallableError, "rand"),
-    "print": ("print(x)\n    return np.sum(x)", symgrad.UnknownCallableError, "print"),
+    "open": ("open(x)\n    return np.sum(x)", symgrad.UnknownCallableError, "open"),
     "axis": (
         "return np.sum(np.sum(x, axis=x.ndim - 1))",
         symgrad.SymgradError,

@@ -28,6 +28,8 @@ import ast
 import os
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.liveness import placed, read_after
 from symgrad.frontend.local_functions import LocalFunction
@@ -326,7 +328,10 @@ def owned(graph: Graph, nid: int) -> bool:
             for out in branch.outputs[k : k + 1]
         )
     rule = RULES[node.op]
-    if rule.itself:  # the array itself (np.asarray) or a new one: its owner's
+    if rule.itself:  # the array itself (np.asarray) or a new one: its owner's, a new one of
+        source = graph[node.inputs[0]]  # a list or number written out (np.array([1.0, 2.0]))
+        if source.op == "const" and not isinstance(source.attrs["value"], np.ndarray):
+            return True
         return owned(graph, node.inputs[0])
     return not rule.view
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from symgrad import tree
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
-from symgrad.frontend import aliases, fence, local_functions, sequences, subscripts
+from symgrad.frontend import aliases, fence, local_functions, prints, sequences, subscripts
 from symgrad.frontend.aliases import Memory
 from symgrad.frontend.booleans import identity_or_membership, lower_boolop, lower_chain, pick
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
@@ -426,7 +426,8 @@ class _Lowerer:
         elif isinstance(s, ast.AugAssign):
             self.augassign(s)
         elif isinstance(s, ast.Expr):
-            self.expr(s.value)  # a docstring, or a call whose value is unused (and so dropped)
+            if not prints.only_prints(self, s.value):  # (left out, as asserts are)
+                self.expr(s.value)  # a docstring, or a call whose value is unused (dropped)
         elif isinstance(s, ast.For):
             lower_for(self, s)
         elif isinstance(s, ast.If):

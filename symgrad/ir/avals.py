@@ -168,11 +168,25 @@ def of_value(v: Any, static: bool = False) -> Aval | None:
         return Aval(shape, np.dtype(v.dtype), ARRAY)
     if isinstance(v, tuple) and all(isinstance(d, int) and not isinstance(d, bool) for d in v):
         return Aval((len(v),), np.dtype(int), TUPLE, v)
+    if static and type(v) is list and _numbers(v):  # np.array([0.5, 1.0])'s list, written out:
+        array = np.asarray(v)  # its shape and dtype as an array (a list is no array: no kind)
+        return Aval(array.shape, array.dtype, None)
     if isinstance(v, type) and (v in (bool, int, float, complex) or issubclass(v, np.generic)):
         return of_dtype(np.dtype(v), v)
     if isinstance(v, np.dtype) and v.isnative:  # np.dtype("int64"): its scalar type's
         return of_dtype(v)
     return None
+
+
+def _numbers(v: list) -> bool:
+    """Whether v is a list of Python numbers, or of such lists, all of one length (rectangular):
+    what NumPy reads as an array of numbers."""
+    try:
+        return np.asarray(v).dtype.kind in "biuf" and all(
+            type(x) in (bool, int, float, list) for x in v
+        )
+    except ValueError:  # (ragged)
+        return False
 
 
 def of_dtype(dtype: np.dtype, spelling: type | None = None) -> Aval:

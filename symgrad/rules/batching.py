@@ -155,7 +155,10 @@ def _front_like(x, g):
 
 
 def _matmul_vjp_a_batched(g, a, b):
-    """_matmul_vjp_a for a batch of cotangents g: the batch becomes a leading stack axis."""
+    """_matmul_vjp_a for a batch of cotangents g: the batch becomes a leading stack axis. A
+    vector a before a stack of matrices b is the row a[None, :], g's row axis put back."""
+    if np.ndim(a) == 1 and np.ndim(b) > 2:
+        return _matmul_vjp_a_batched(np.expand_dims(g, -3), a[None, :], b)[0]
     out = _matmul_vjp_a(np.moveaxis(g, -1, 0), _front_like(a, g), b)
     return np.moveaxis(np.reshape(out, np.shape(g)[-1:] + np.shape(a)), 0, -1)
 

@@ -232,6 +232,15 @@ def is_none(v: Any) -> bool:
     )
 
 
+def updated_from(v: Any, op: str) -> Any:
+    """Inside a template: the value a chain of `op` nodes (updates of their first input: `x[i]
+    = w`) started from, v itself where v is no such node's."""
+    b = _CURRENT.get()
+    while isinstance(v, Value) and b is not None and b.graph[v.id].op == op:
+        v = Value(b.graph[v.id].inputs[0])
+    return v
+
+
 class _NotConst(Exception):
     pass
 

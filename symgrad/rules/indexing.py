@@ -24,8 +24,8 @@ from symgrad.ir.avals import (
 )
 from symgrad.ir.index import Dyn, Slice
 from symgrad.rules import runtime
-from symgrad.rules.build import ops
-from symgrad.rules.table import LINEAR, defrule
+from symgrad.rules.build import ops, updated_from
+from symgrad.rules.table import LINEAR, call, defrule
 
 
 def index_expr(index: tuple, parts: list[ast.expr]) -> ast.expr:
@@ -298,15 +298,65 @@ defrule(
 )  # (its examples are setitem's: an index of repeated entries)
 
 
-def _setitem_vjp_v(g, v, parts, index):
+def _floats_for(ins: dict):
+    """`_floats_only` where the Avals show what `like` holds: v itself for floats; zeros for
+    an array v where integers or bools (a number v keeps the helper: `np.zeros_like` of it is
+    a 0-d array)."""
+    like, v = ins["like"], ins["v"]
+    if like is None or like.dtype is None:
+        return None
+    if like.dtype.kind in "fc":
+        return lambda v, like: v
+    if v is not None and v.kind == ARRAY:
+        return lambda v, like: ops.zeros_like(v)
+    return None
+
+
+def _floats_only_on_symbols(sp, v, like):
+    """`_floats_only` in the proofs: an array of SymPy values (objects) stands for floats."""
+    if np.result_type(like).kind in "fcO":
+        return v
+    return np.zeros(np.shape(v))
+
+
+defrule(
+    "floats_only",
+    "v, like",
+    call("_floats_only"),
+    helper=runtime._floats_only,
+    shape_reads=(1,),  # like's dtype alone
+    aval=lambda ins, attrs: ins["v"],
+    specialise=_floats_for,
+    numeric_helper=True,  # (np.result_type of SymPy values is object's)
+    symbolic=_floats_only_on_symbols,
+    vjp={"v": lambda g, like: ops.floats_only(g, like)},
+    jvp=LINEAR,
+    math="v where like holds floats, else zeros",
+    examples=(
+        "_floats_only(v, x) * v | v: 3x4, x: 3x4 const",
+        "_floats_only(v, x.astype(int)) * v | v: 3, x: 3 const",
+    ),
+)
+
+
+def _first(x):
+    """The array x's updates (`x[i] = v`, in a chain) started from: of x's dtype, which updates
+    keep, and read for its dtype alone where x's own value is not needed."""
+    return updated_from(x, "setitem")
+
+
+def _setitem_vjp_v(g, x, v, parts, index):
     """The region's cotangent (the writes kept, where an index may repeat) summed to v's
-    shape."""
+    shape; zeros where the array written holds integers or bools (`_floats_only` of the array
+    x's updates started from: its dtype, which updates keep, read alone, so that a loop
+    filling an array need not tape it)."""
+    like = _first(x)
     if _whole(index):
-        return ops.unbroadcast(g, ops.shape(v))
+        return ops.floats_only(ops.unbroadcast(g, ops.shape(v)), like)
     region = ops.getitem(g, parts, index=index)
     if _kept(index):
         region = ops.kept_writes(g, region, parts, index=index)
-    return ops.unbroadcast(region, ops.shape(v))
+    return ops.floats_only(ops.unbroadcast(region, ops.shape(v)), like)
 
 
 defrule(
@@ -328,15 +378,20 @@ defrule(
             ops.zeros_like(t) if _whole(index) else ops.setitem(t, 0.0, parts, index=index)
         ),
         "v": lambda t, x, parts, index: (
-            ops.broadcast_to(t, ops.shape(x))
+            ops.broadcast_to(ops.floats_only(t, _first(x)), ops.shape(x))
             if _whole(index)
-            else ops.setitem(ops.zeros_like(x), t, parts, index=index)
+            else ops.setitem(
+                ops.zeros_like(x),
+                ops.floats_only(t, _first(x)),
+                parts,
+                index=index,
+            )
         ),
     },
-    jvp_joint=lambda t, parts, index: (
-        ops.broadcast_to(t["v"], ops.shape(t["x"]))
+    jvp_joint=lambda t, x, parts, index: (
+        ops.broadcast_to(ops.floats_only(t["v"], _first(x)), ops.shape(t["x"]))
         if _whole(index)
-        else ops.setitem(t["x"], t["v"], parts, index=index)
+        else ops.setitem(t["x"], ops.floats_only(t["v"], _first(x)), parts, index=index)
     ),
     math="B[x](v) = v with zeros at the index;  B[value](v) = v[index] (summed to its shape)",
     examples=(

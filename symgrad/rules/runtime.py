@@ -166,6 +166,15 @@ def _setitem(x, index, v):
     return out
 
 
+def _floats_only(v, like):
+    """v where `like` holds floats (or complex numbers), else zeros like v: nothing passes
+    through an array of integers or bools (a float written into one is truncated: near it,
+    the array is constant)."""
+    if np.result_type(like).kind in "fc":
+        return v
+    return type(v)(0) if isinstance(v, (float, np.generic)) else np.zeros_like(v)
+
+
 def _kept_writes(x, index, v):
     """v, shaped like x[index], with zeros where `x[index] = ...` writes an entry of x that
     the same assignment writes again and the other write is kept: an index array that repeats

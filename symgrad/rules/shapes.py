@@ -77,6 +77,11 @@ defrule(
 )
 
 
+def _to_integers(dtype) -> bool:
+    """Whether a static dtype (`np.array(x, dtype=int)`) is an integer or boolean one."""
+    return dtype is not None and np.dtype(dtype).kind in "biu"
+
+
 defrule(
     "asarray",
     "a, dtype=None",
@@ -85,10 +90,12 @@ defrule(
     ndarray="like",
     view=True,  # np.asarray of an array is that array: a change through one changes both
     itself=True,
-    vjp={"a": lambda g: g},
+    vjp={"a": lambda g, a, dtype: ops.zeros_like(a) if _to_integers(dtype) else g},
     shape="elementwise",
-    jvp=LINEAR,
-    math="v",
+    jvp={
+        "a": lambda t, a, dtype: ops.zeros_like(a) if _to_integers(dtype) else ops.asarray(t, dtype)
+    },
+    math="v (nothing through a cast to integers)",
     examples=("np.asarray(a) * np.array(a) | a: 3x4",),
 )
 
