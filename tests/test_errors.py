@@ -104,6 +104,16 @@ BAD = {
         symgrad.UnsupportedSyntaxError,
         "the condition reads ys, which the loop appends to",
     ),
+    "einsum_ellipsis_summed": (
+        "return np.sum(np.einsum('...i->i', x))",
+        symgrad.SymgradError,
+        "an operand's '...', or an index before it, that no other operand",
+    ),
+    "tensordot_axes": (
+        "return np.sum(np.tensordot(x, x, axes=len(x) - 2))",
+        symgrad.SymgradError,
+        "np.tensordot's axes must be a count",
+    ),
     "early_return": (
         "return np.sum(x)\n    y = x",
         symgrad.UnsupportedSyntaxError,

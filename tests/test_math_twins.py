@@ -148,3 +148,28 @@ def test_a_math_function_of_a_float32_number_computes_in_float64(make_fn):
     value, gradient = symgrad.value_and_grad(m.f)(x)
     assert value == m.f(x) and type(value) is float
     assert gradient.dtype == np.float32 and np.all(np.isfinite(gradient))
+
+
+def builtins_in_a_loop(x):
+    s = x[0] * 0.0
+    for i in range(len(x)):
+        s = s + abs(i - 2) * x[i] + min(i, 2) * x[i] + max(x[i], 0.1) * abs(x[i])
+    return s
+
+
+def builtins_of_a_number(v):
+    return abs(v) + min(v, 2.0) * max(v, 0.5, -v)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_abs_min_and_max_of_python_numbers_give_python_numbers(backend):
+    """Python's abs, min and max were NumPy's (np.abs(i - 2) an np.int64), which made a float32
+    total float64 (4.6999998 where 4.7), and a Python float's value an np.float64."""
+    pytest.importorskip(backend)
+    x = np.array([0.3, -0.5, 0.7, 1.2], np.float32)
+    value, gradient = symgrad.value_and_grad(builtins_in_a_loop, backend=backend)(x)
+    assert type(value) is type(builtins_in_a_loop(x)) and value == builtins_in_a_loop(x)
+    assert gradient.dtype == np.float32
+    symgrad.check_grads(builtins_in_a_loop, (x.astype(float),), modes=("rev", "fwd"))
+    value, slope = symgrad.value_and_grad(builtins_of_a_number, backend=backend)(3.0)
+    assert type(value) is float and value == builtins_of_a_number(3.0) and slope == 3.0

@@ -57,10 +57,16 @@ def array_times_list(x):  # a list beside an array: NumPy's arithmetic
     return np.sum(x * [1.0, 2.0, 3.0] + [x[0], x[1], x[2]] * x)
 
 
+def entries_of_a_dtype(x):  # (was refused: "bad arguments to stack: ... 'dtype'")
+    y = np.array([x[0] * x[1], x[2] ** 2], dtype=float)
+    ints = np.array([x[0] * 7, x[1]], dtype=int)  # (truncated: no gradient through them)
+    return np.sum(y * y) + np.sum(ints * x[1:])
+
+
 CASES = {
     f.__name__: f
     for f in (shape_joined, shape_extended, shape_repeated, lists_joined, list_repeated)
-    + (tuples_joined, list_extended, arrays_joined, array_times_list)
+    + (tuples_joined, list_extended, arrays_joined, array_times_list, entries_of_a_dtype)
 }
 
 

@@ -161,8 +161,11 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         and args
         and not is_const(args[0])
         and isinstance(args[0], (list, tuple))
-    ):
-        rule = RULES["stack"]  # np.array([a, b]) of arrays stacks them
+    ):  # np.array([a, b]) of arrays stacks them (cast to its dtype, where it is given)
+        if set(kwargs) == {"dtype"} and len(args) == 1:
+            stacked = lw.call_rule("stack", args, {}, e)
+            return lw.call_rule("asarray", (stacked,), kwargs, e)
+        rule = RULES["stack"]
     if rule is not None and rule.name == "asarray" and len(args) == 1 and set(kwargs) <= {"dtype"}:
         if callee is np.array and isinstance(args[0], Value):  # a copy, as NumPy makes: not the
             dtype = kwargs.get("dtype")  # array itself (b[0] = 5 changed it), whatever a is
@@ -178,7 +181,8 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
         value = lw.call_rule(rule.name, tuple(floats), kwargs, e)  # (of floats, a float)
         return lw.call_rule("float", (value,), {}, e)
     if rule is not None:
-        return lw.call_rule(rule.name, args, kwargs, e)
+        value = lw.call_rule(rule.name, args, kwargs, e)
+        return _builtin(lw, value, callee) if callee is abs else value
     if known in _FOLDS and (not kwargs or known is sum):
         if is_const(args) and is_const(tuple(kwargs.values())):
             return callee(*args, **kwargs)
@@ -409,7 +413,19 @@ def _fold(lw: _Lowerer, fn, args: tuple, e: ast.AST, kwargs=None) -> Any:
         total = items.pop(0)
     for item in items:
         total = lw.call_rule(binary_rule, (total, item), {}, e)
+        total = total if fn is sum else _builtin(lw, total, fn)
     return total
+
+
+def _builtin(lw: _Lowerer, value: Any, fn) -> Any:
+    """value, a node of Python's `abs`, `min` or `max` of two values, spelt as that builtin:
+    of Python numbers a Python number, as Python's (`np.minimum` gives a NumPy one, which a
+    float32 array it meets becomes float64 with; of NaN, the operand Python keeps); of an
+    array, `abs` is `np.abs`, and `min` and `max` raise as Python does."""
+    if isinstance(value, Value) and not lw.graph.is_const(value.id):
+        node = lw.graph[value.id]
+        node.attrs = {**node.attrs, "builtin": fn.__name__}
+    return value
 
 
 def _start(lw: _Lowerer, fn, args: tuple, kwargs: dict, e: ast.AST) -> tuple[tuple, Any]:

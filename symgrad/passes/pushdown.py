@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 
 from symgrad.ir.avals import ARRAY, Aval, result_dtype
-from symgrad.rules.linalg import parse_einsum
+from symgrad.rules.linalg import ELLIPSIS, parse_einsum
 
 
 def pushed_sum(rw, node) -> int | None:
@@ -108,6 +108,8 @@ def _einsum_summed(rw, node, einsum) -> int | None:
     if not (_known(aval) and all(_known(a) for a in operands)):
         return None
     terms, out = parse_einsum(einsum.attrs["subscripts"], len(operands))
+    if ELLIPSIS in "".join(terms):  # (how many axes '...' stands for: not read here)
+        return None
     axis = node.attrs.get("axis")
     axes = range(len(out)) if axis is None else (axis,) if isinstance(axis, int) else axis
     if not isinstance(axes, (range, tuple)) or not all(type(a) is int for a in axes):
@@ -152,7 +154,7 @@ def einsum_product(rw, node) -> int | None:
     if _summed_later(rw.g, node.id):
         return None  # (a sum may be pushed into it first: `pushed_sum`)
     (ta, tb), out = parse_einsum(attrs["subscripts"], 2)
-    if len(set(ta)) != len(ta) or len(set(tb)) != len(tb):
+    if ELLIPSIS in ta + tb or len(set(ta)) != len(ta) or len(set(tb)) != len(tb):
         return None
     if not all(_known(rw.g[x].aval) for x in node.inputs):
         return None

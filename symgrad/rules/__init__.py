@@ -5,6 +5,7 @@ Importing this package registers every primitive; `RULES` maps IR op names to ru
 
 from symgrad.rules import (  # noqa: F401
     batching,
+    contractions,
     control,
     custom,
     decompositions,

@@ -177,9 +177,10 @@ def _einsum_batched(*operands, subscripts, optimize=False, batched=()):
     index, new to the subscripts, on those and on the output."""
     terms, _, out = subscripts.replace(" ", "").partition("->")
     terms = terms.split(",")
-    if "->" not in subscripts:  # (the implicit output: the indices met once, in order)
-        letters = "".join(terms)
+    if "->" not in subscripts:  # (the implicit output: '...', then the indices met once)
+        letters = "".join(terms).replace("...", "")
         out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+        out = "..." * ("..." in subscripts) + out
     z = next(
         c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in subscripts
     )

@@ -37,7 +37,7 @@ def _matmul_aval(ins: dict, attrs: dict) -> Aval | None:
     return Aval(shape, result_dtype(a, b), ARRAY if shape else None)
 
 
-def _like(name: str, other: str, strong: bool = False):
+def operand_like(name: str, other: str, strong: bool = False):
     """The Aval of a backward helper whose result has the shape of its input `name`, and the
     dtype of the cotangent times the `other` operand (a float32 a's, of a float64 b: float64,
     which `fit` gives a's dtype back); `strong`: the helper contracts with np.tensordot, which
@@ -173,7 +173,7 @@ def bilinear(
             "b": lambda g, ct, b: getattr(ops, vb)(ct, g, b),
         },
         jvp=LINEAR,
-        aval=_like("a", "b", contracts),
+        aval=operand_like("a", "b", contracts),
         specialise=specialise[0],
         batch={"ct": (f"_{va}_batched", {})} if batched else {},
     )
@@ -192,7 +192,7 @@ def bilinear(
             "a": lambda g, ct, a: getattr(ops, va)(ct, a, g),
         },
         jvp=LINEAR,
-        aval=_like("b", "a", contracts),
+        aval=operand_like("b", "a", contracts),
         specialise=specialise[1],
         batch={"ct": (f"_{vb}_batched", {})} if batched else {},
     )
@@ -500,23 +500,36 @@ defrule(
 # einsum -------------------------------------------------------------------------------------
 
 
+ELLIPSIS = "*"  # '...' in a parsed term: the axes it stands for, broadcast across operands
+
+
 def parse_einsum(subscripts: str, n: int) -> tuple[list[str], str]:
-    """'ij,jk->ik' -> (['ij', 'jk'], 'ik'); implicit output (no '->') made explicit."""
-    s = subscripts.replace(" ", "")
-    if "." in s:
-        raise SymgradError(f"einsum {subscripts!r}: '...' is not supported; name every axis")
+    """'ij,jk->ik' -> (['ij', 'jk'], 'ik'); '...ij,...jk' -> (['*ij', '*jk'], '*ik') (each
+    '...' one `ELLIPSIS`); implicit output (no '->') made explicit, as NumPy makes it."""
+    s = subscripts.replace(" ", "").replace("...", ELLIPSIS)
+    if "." in s or any(term.count(ELLIPSIS) > 1 for term in s.replace("->", ",").split(",")):
+        raise SymgradError(f"einsum {subscripts!r}: a '.' that is no one '...' per operand")
     lhs, _, out = s.partition("->")
     ins = lhs.split(",")
     if len(ins) != n:
         raise SymgradError(f"einsum {subscripts!r} names {len(ins)} operands but has {n}")
     if "->" not in s:
-        letters = "".join(ins)
+        letters = "".join(ins).replace(ELLIPSIS, "")
         out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
-    for term in ins:
+        out = ELLIPSIS * (ELLIPSIS in lhs) + out
+    for k, term in enumerate(ins):
         if len(set(term)) != len(term):
             raise SymgradError(
                 f"einsum {subscripts!r}: a repeated index within one operand "
                 "(a diagonal) is not supported; use np.diagonal or np.trace"
+            )
+        elsewhere = set(out).union(*(ins[:k] + ins[k + 1 :]))
+        before = term[: term.find(ELLIPSIS)] + ELLIPSIS if ELLIPSIS in term else ""
+        if not set(before) <= elsewhere:  # (its cotangent's axes summed over, placed back
+            raise SymgradError(  # from the last: the '...' axes, of a number not known, and
+                # those before them would have no place)
+                f"einsum {subscripts!r}: an operand's '...', or an index before it, that no "
+                "other operand or the output has is not supported; sum those axes first (np.sum)"
             )
     return ins, out
 
@@ -527,17 +540,21 @@ def _einsum_vjp(g, operands, subscripts, optimize):
     for i, (term, x) in enumerate(zip(ins, operands)):
         others = [(t, o) for j, (t, o) in enumerate(zip(ins, operands)) if j != i]
         known = set(out).union(*(set(t) for t, _ in others))
-        kept = "".join(c for c in term if c in known)
-        spec = ",".join([out] + [t for t, _ in others]) + "->" + kept
+        star = ELLIPSIS not in term and ELLIPSIS in known  # ('...' axes x lacks: summed below)
+        kept = ELLIPSIS * star + "".join(c for c in term if c in known)
+        spec = (",".join([out] + [t for t, _ in others]) + "->" + kept).replace(ELLIPSIS, "...")
         gi = ops.einsum([g] + [o for _, o in others], subscripts=spec, optimize=optimize)
-        missing = tuple(k for k, c in enumerate(term) if c not in known)  # axes only x has
-        if not missing:
-            grads.append(ops.unbroadcast(gi, ops.shape(x)))  # x's length-1 axes einsum broadcast
+        missing = tuple(k - len(term) for k, c in enumerate(term) if c not in known)  # axes
+        # only x has, from its last (`parse_einsum`: none in a term with '...')
+        if not missing:  # x's length-1 axes einsum broadcast, and '...' axes x lacks
+            grads.append(ops.unbroadcast(gi, ops.shape(x)))
             continue
         gi = ops.expand_dims(gi, axis=missing)
         # the length-1 axes einsum broadcast, summed to x's shape with 1 on the missing axes (an
         # unbroadcast's result has its target shape), then broadcast along those
-        ones = ops.make_tuple(*(1 if k in missing else ops.shape(x)[k] for k in range(len(term))))
+        ones = ops.make_tuple(
+            *(1 if k - len(term) in missing else ops.shape(x)[k] for k in range(len(term)))
+        )
         grads.append(ops.broadcast_to(ops.unbroadcast(gi, ones), ops.shape(x)))
     return grads
 
@@ -581,12 +598,20 @@ def _einsum_aval(ins: dict, attrs: dict) -> Aval | None:
         return None
     terms, out = parse_einsum(attrs["subscripts"], len(avals))
     sizes: dict[str, int | None] = {}
+    spans = []  # the axes each operand's '...' stands for
     for term, a in zip(terms, avals):
-        if len(term) != len(a.shape):
+        at, many = term.find(ELLIPSIS), len(a.shape) - len(term) + 1
+        if len(term) != len(a.shape) and (at < 0 or many < 0):
             return None
+        if at >= 0:
+            spans.append(a.shape[at : at + many])
+            term = term[:at] + "." * many + term[at + 1 :]  # ('.': axes sized by broadcasting)
         for c, n in zip(term, a.shape):
             sizes[c] = n if sizes.get(c) in (None, 1) else sizes[c]
-    shape = tuple(sizes[c] for c in out)
+    lengths = {ELLIPSIS: broadcast(spans) or ()} if spans else {}
+    if spans and lengths[ELLIPSIS] is None:
+        return None
+    shape = tuple(n for c in out for n in lengths.get(c, (sizes.get(c),)))
     if any(n is None for n in shape):
         return None
     return Aval(shape, strong_dtype(*avals), ARRAY if shape else SCALAR)  # (np.asarray's)
@@ -613,6 +638,9 @@ defrule(
         "np.einsum('ij,ij->', a, b) | a: 3x4, b: 3x4",
         "np.einsum('ij,jk,k->i', a, b, c) | a: 2x3, b: 3x4, c: 4",
         "np.einsum('jrc,jic->jir', a, b, optimize=True) | a: 2x3x3, b: 2x4x3",
+        "np.einsum('...ij,...jk->...ik', a, b) | a: 2x3x4, b: 4x2",
+        "np.einsum('...i,...i', a, b) | a: 2x3, b: 3",
+        "np.einsum('i...,i->...', a, b) | a: 3x2x2, b: 3",
     ),
 )
 

@@ -354,6 +354,73 @@ def _dot_vjp_b(g, a, b):
     return contracted if np.ndim(b) == 1 else np.moveaxis(contracted, 0, -2)
 
 
+def _tensordot_pairs(rank_a, rank_b, axes):
+    """np.tensordot's axes, of operands of these ranks, as two lists: a's and b's axes
+    (non-negative), paired in order."""
+    if isinstance(axes, int):
+        return list(range(rank_a - axes, rank_a)), list(range(axes))
+    on_a, on_b = ([k] if isinstance(k, int) else list(k) for k in axes)
+    return [k % rank_a for k in on_a], [k % rank_b for k in on_b]
+
+
+def _tensordot_vjp_plan(rank_a, rank_b, axes, of_a):
+    """For the cotangent of a (`of_a`) or of b in np.tensordot(a, b, axes), of operands of these
+    ranks: the axes np.tensordot contracts (the cotangent's b-part with b's free axes, or a's
+    free axes with its a-part), and the order np.transpose puts what is left in."""
+    on_a, on_b = _tensordot_pairs(rank_a, rank_b, axes)
+    free_a = [k for k in range(rank_a) if k not in on_a]
+    free_b = [k for k in range(rank_b) if k not in on_b]
+    if of_a:  # left: a's free axes, then b's contracted ones in b's order
+        left = free_a + [on_a[on_b.index(k)] for k in sorted(on_b)]
+        contracted = (list(range(len(free_a), len(free_a) + len(free_b))), free_b)
+    else:  # left: a's contracted axes in a's order, then b's free ones
+        left = [on_b[on_a.index(k)] for k in sorted(on_a)] + free_b
+        contracted = (free_a, list(range(len(free_a))))
+    return contracted, tuple(int(k) for k in np.argsort(left))
+
+
+def _tensordot_vjp_a(g, a, b, axes=2):
+    """Cotangent of a in np.tensordot(a, b, axes): g contracted with b over b's free axes,
+    what is left put in a's order."""
+    contracted, order = _tensordot_vjp_plan(np.ndim(a), np.ndim(b), axes, True)
+    return np.transpose(np.tensordot(g, b, axes=contracted), order)
+
+
+def _tensordot_vjp_b(g, a, b, axes=2):
+    """Cotangent of b in np.tensordot(a, b, axes): a contracted with g over a's free axes,
+    what is left put in b's order."""
+    contracted, order = _tensordot_vjp_plan(np.ndim(a), np.ndim(b), axes, False)
+    return np.transpose(np.tensordot(a, g, axes=contracted), order)
+
+
+def _kron_blocks(a, b):
+    """The shapes of a and b padded to one rank, as np.kron pads them."""
+    rank = max(np.ndim(a), np.ndim(b))
+    pad = lambda x: (1,) * (rank - np.ndim(x)) + np.shape(x)  # noqa: E731
+    return pad(a), pad(b)
+
+
+def _kron_vjp_a(g, a, b):
+    """Cotangent of a in np.kron(a, b): each entry of a scales a block of b's shape, so its
+    cotangent is its block of g summed against b."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _unbroadcast(g * b, np.shape(a))
+    sa, sb = _kron_blocks(a, b)
+    blocks = np.reshape(g, [n for pair in zip(sa, sb) for n in pair])
+    spread = np.reshape(b, [n for m in sb for n in (1, m)])
+    return np.reshape(np.sum(blocks * spread, axis=tuple(range(1, 2 * len(sa), 2))), np.shape(a))
+
+
+def _kron_vjp_b(g, a, b):
+    """Cotangent of b in np.kron(a, b): the blocks of g, each times its entry of a, summed."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _unbroadcast(g * a, np.shape(b))
+    sa, sb = _kron_blocks(a, b)
+    blocks = np.reshape(g, [n for pair in zip(sa, sb) for n in pair])
+    spread = np.reshape(a, [n for m in sa for n in (m, 1)])
+    return np.reshape(np.sum(blocks * spread, axis=tuple(range(0, 2 * len(sa), 2))), np.shape(b))
+
+
 def _inner_vjp_a(g, a, b):
     """Cotangent of a in np.inner(a, b): contract g with b over b's leading axes."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:

@@ -388,7 +388,9 @@ def literal_inf(value: float) -> ast.expr:
 def call(path: str, method: str | None = None) -> Callable:
     """Emit as a call `path(arrays..., static=value, ...)`, statics only when not default; or,
     given the name of the array `method` that computes the same and the attribute `array` (the
-    first operand is known to be an array: `symgrad.passes.methods`), as `a.method(...)`."""
+    first operand is known to be an array: `symgrad.passes.methods`), as `a.method(...)`; a
+    node with the attribute `builtin` (Python's `abs`, `min`, `max` the user called, which
+    keep Python numbers Python numbers) as that builtin's call."""
 
     def emit(args: list[ast.expr], attrs: dict, rule: Rule) -> ast.expr:
         keywords = [
@@ -402,6 +404,8 @@ def call(path: str, method: str | None = None) -> Callable:
             positional.extend(a.elts if p.varargs else [a])
         if method is not None and attrs.get("array"):
             return ast.Call(ast.Attribute(positional[0], method, ast.Load()), [], keywords)
+        if attrs.get("builtin") and not keywords:
+            return ast.Call(ast.Name(attrs["builtin"], ast.Load()), positional, [])
         return ast.Call(dotted(path), positional, keywords)
 
     emit.calls = path  # what it calls, in the rule's own parameter order
