@@ -69,6 +69,20 @@ def areas(y, x):
     )
 
 
+def reduced_with_options(A):  # (dtype=, where= and initial= were refused: bad arguments)
+    m = A > -0.5
+    return (
+        np.sum(A, where=m)
+        + np.mean(A * A, axis=1, where=m).sum()
+        + A.sum(axis=0, dtype=np.float64).sum()
+        + np.prod(A[0], initial=2.0)
+        + np.sum(A, initial=1.5)
+        + np.var(A, dtype=float)
+        + np.prod(A, axis=0, where=m).sum()
+        + np.nansum(A, where=m)
+    )
+
+
 RNG = np.random.default_rng(0)
 A = RNG.standard_normal((3, 4))
 S = RNG.standard_normal((3, 3)) / 3 + np.eye(3)
@@ -84,6 +98,7 @@ CASES = [
     (medians, (A,)),
     (covariances, (A,)),
     (areas, (A, np.cumsum(RNG.random(4)))),
+    (reduced_with_options, (A,)),
 ]
 
 
@@ -118,6 +133,7 @@ def medians_by_row(x):
         ("np.linalg.matrix_power(x, 0)", r"matrix_power\(a, 0\) is not supported"),
         ("np.trapezoid(x, x[0], axis=0)", "another axis than the last"),
         ("np.nanmean(x, out=x)", "out= is not supported"),
+        ("np.max(x, initial=0.0)", "np.max's initial= is not supported"),
     ],
 )
 def test_what_a_composition_refuses_says_so(make_fn, body, says):

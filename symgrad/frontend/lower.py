@@ -32,7 +32,15 @@ import numpy as np
 
 from symgrad import tree
 from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
-from symgrad.frontend import aliases, fence, local_functions, prints, sequences, subscripts
+from symgrad.frontend import (
+    aliases,
+    fence,
+    local_functions,
+    prints,
+    reduction_options,
+    sequences,
+    subscripts,
+)
 from symgrad.frontend.aliases import Memory
 from symgrad.frontend.booleans import identity_or_membership, lower_boolop, lower_chain, pick
 from symgrad.frontend.branches import fold_returns, lower_if, lower_ifexp
@@ -944,6 +952,8 @@ class _Lowerer:
     # rule applications ----------------------------------------------------------------------
     def call_rule(self, name: str, args: tuple, kwargs: dict, e: ast.AST) -> Value:
         rule = RULES[name]
+        if rule.shape == "reduce" and reduction_options.OPTIONS & kwargs.keys():
+            return reduction_options.lower(self, name, args, kwargs, e)  # (np.sum(x, where=m))
         loc = self.src.locate(e)
         try:
             if rule.adapt is not None:  # a NumPy calling convention (einsum's subscripts first)

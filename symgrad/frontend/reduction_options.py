@@ -1,0 +1,62 @@
+"""The options of NumPy's reductions that are compositions of primitives: `dtype=`, `where=`
+and `initial=`.
+
+Contract: `lower(lw, name, args, kwargs, e)` lowers a reduction rule's call (np.sum and its
+method, np.nansum, np.prod, np.mean; np.var and np.std with `dtype=` alone) whose keywords
+hold any of `OPTIONS`, as NumPy computes it:
+- `dtype=d`: the entries cast to d first (`a.astype(d)`), then reduced (NumPy accumulates in
+  d: of floats, the same sum);
+- `where=m`: the entries m leaves out are 0 for a sum (1 for a product) before the reduction;
+  a mean divides by how many m keeps (a count of a's dtype, so a float32 mean stays float32);
+- `initial=v` (a sum's or a product's): added to (multiplied into) the result.
+Anything else (`np.max(..., initial=v)`, `out=`) is refused, naming the option.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+from symgrad.errors import UnsupportedSyntaxError
+
+if TYPE_CHECKING:
+    from symgrad.frontend.lower import _Lowerer
+
+OPTIONS = frozenset({"dtype", "where", "initial"})
+_FILLED = {"sum": 0, "nansum": 0, "mean": 0, "prod": 1}  # where= fills the rest with these
+_CAST = {*_FILLED, "var", "std"}  # dtype= alone
+
+
+def lower(lw: _Lowerer, name: str, args: tuple, kwargs: dict, e: ast.AST) -> Any:
+    kwargs = dict(kwargs)
+    given = {k: kwargs.pop(k) for k in OPTIONS & kwargs.keys()}
+    allowed = {"dtype"} if name in _CAST else set()
+    allowed |= {"where"} if name in _FILLED else set()
+    allowed |= {"initial"} if name in ("sum", "nansum", "prod") else set()
+    refused = sorted(given.keys() - allowed)
+    if refused:
+        raise lw.error(
+            e,
+            f"np.{name}'s {', '.join(f'{k}=' for k in refused)} is not supported",
+            "Apply it yourself: np.where(mask, x, fill) before the reduction, or cast first.",
+            cls=UnsupportedSyntaxError,
+        )
+    a, rest = (args[0], args[1:]) if args else (kwargs.pop("a"), ())
+    if given.get("dtype") is not None:
+        a = lw.call_rule("astype", (a, given["dtype"]), {}, e)
+    where = given.get("where")
+    if where is not None:
+        a = lw.call_rule("where", (where, a, _FILLED[name]), {}, e)
+    if name == "mean" and where is not None:  # the total over how many entries where= keeps
+        ones = lw.call_rule("ones_like", (a,), {}, e)
+        count = lw.call_rule(
+            "sum", (lw.call_rule("where", (where, ones, 0), {}, e), *rest), kwargs, e
+        )
+        total = lw.binop(ast.Div(), lw.call_rule("sum", (a, *rest), kwargs, e), count, e)
+    else:
+        total = lw.call_rule(name, (a, *rest), kwargs, e)
+    initial = given.get("initial")
+    if initial is not None:
+        op = ast.Mult() if name == "prod" else ast.Add()
+        total = lw.binop(op, total, initial, e)
+    return total
