@@ -112,6 +112,27 @@ def scipy_special(x):
     return np.sum(special.gammaln(x) + special.digamma(x) * special.erf(x) + special.expit(x))
 
 
+def call_price(S, K, T, r, sigma):  # Black-Scholes, as finance code writes it
+    d1 = (np.log(S / K) + (r + 0.5 * sigma**2) * T) / (sigma * np.sqrt(T))
+    d2 = d1 - sigma * np.sqrt(T)
+    return np.sum(S * special.ndtr(d1) - K * np.exp(-r * T) * special.ndtr(d2))
+
+
+def tails(x):  # (far in a tail: erfc, not 1 - erf)
+    return np.sum(special.erfc(x) * 1e17 + math.erfc(x[0]) * special.ndtr(-x) * 1e20)
+
+
+@pytest.mark.skipif(special is None, reason="SciPy is not installed")
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_the_normal_distribution_function_and_erfc_are_scipys(backend):
+    pytest.importorskip(backend)
+    S = np.array([90.0, 100.0, 110.0])
+    symgrad.check_grads(call_price, (S, 100.0, 1.0, 0.05, 0.2), (0, 4), order=2, backend=backend)
+    x = np.array([0.3, 2.0, 6.0, 7.5])
+    symgrad.check_grads(tails, (x,), modes=("rev", "fwd"), backend=backend)
+    assert symgrad.jit(tails, backend=backend)(x) == pytest.approx(tails(x), rel=1e-14)
+
+
 @pytest.mark.skipif(special is None, reason="SciPy is not installed")
 def test_scipy_special_functions_are_twins_once_imported():
     x = np.linspace(0.5, 2.0, 5)

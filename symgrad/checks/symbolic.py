@@ -386,8 +386,8 @@ def _on_symbols(emitted, *args):
 
 
 def _exact_floats(expr):
-    """expr with each float that is a small rational times a power of π (π, √π, 1/√π, 1/π) to
-    15 digits written as that (`2/√π` for 1.1283791670955126, as a float or as the rational
+    """expr with each float that is a small rational times a power of π or 2π (π, √π, 1/√π,
+    1/π, 1/√(2π)) to 15 digits written as that (`2/√π` for 1.1283791670955126, as a float or as the rational
     its digits spell): emitted code holds floats where the mathematics has π, and the proofs
     compare exact values. Only for symbolic differences, whose numbers are the code's
     constants (values at a point are rationals of every size)."""
@@ -400,12 +400,14 @@ def _exact_floats(expr):
 
 
 def _over_pi(x: float):
-    """c π^e for a small rational c and e in ±1, ±1/2 where x is that to 15 digits, else None."""
-    for e in (sp.S.Half, -sp.S.Half, sp.S.One, -sp.S.One):
-        scaled = x / float(sp.pi**e)
-        c = Fraction(scaled).limit_denominator(1000)
-        if c and abs(float(c) - scaled) <= 1e-15 * abs(scaled):
-            return sp.Rational(c.numerator, c.denominator) * sp.pi**e
+    """c b^e for a small rational c, b = π or 2π (the normal density's 1/√(2π)) and e in ±1,
+    ±1/2 where x is that to 15 digits, else None."""
+    for base in (sp.pi, 2 * sp.pi):
+        for e in (sp.S.Half, -sp.S.Half, sp.S.One, -sp.S.One):
+            scaled = x / float(base**e)
+            c = Fraction(scaled).limit_denominator(1000)
+            if c and abs(float(c) - scaled) <= 1e-15 * abs(scaled):
+                return sp.Rational(c.numerator, c.denominator) * base**e
     return None
 
 

@@ -614,6 +614,22 @@ def _erf(x):
     return _by_entry(math.erf, x)
 
 
+def _erfc(x):
+    """The complementary error function, entry by entry: Python's math.erfc (accurate where
+    erf(x) is near 1, as 1 - erf(x) is not)."""
+    import math
+
+    return _by_entry(math.erfc, x)
+
+
+def _ndtr(x):
+    """The standard normal distribution function, entry by entry: erfc(-x / √2) / 2, with
+    Python's math.erfc (accurate far in the lower tail)."""
+    import math
+
+    return _by_entry(lambda v: 0.5 * math.erfc(-v / math.sqrt(2.0)), x)
+
+
 def _index_error(index, n):
     """Fail as Python does for a tuple or list of n items indexed out of range."""
     raise IndexError(f"index {index} is out of range for a tuple or list of {n} items")

@@ -1,5 +1,6 @@
-"""Special functions: log Γ and the polygamma functions, its derivatives; the error function;
-x log y; log Σ exp. With SciPy installed, scipy.special's functions of the same name are theirs.
+"""Special functions: log Γ and the polygamma functions, its derivatives; the error function,
+its complement and the normal distribution function (scipy.special.ndtr); x log y; log Σ exp.
+With SciPy installed, scipy.special's functions of the same name are theirs.
 
 Contract: `lgamma` is Python's math.lgamma (log |Γ(x)|) entry by entry, and `polygamma` with
 static order n is ψ⁽ⁿ⁾, the (n + 1)-th derivative of log Γ, so each one's VJP is the next:
@@ -76,6 +77,37 @@ defrule(
     examples=("_erf(x) | x: 3x4", "_erf(x) * x | x: f"),
     twins=("scipy.special.erf",),
     scalar="math.erf({0})",
+    **_SPECIAL,
+)
+
+
+defrule(
+    "erfc",
+    "x",
+    call("_erfc"),
+    helper=runtime._erfc,
+    numpy=(math.erfc,),
+    vjp={"x": lambda g, x: g * (-2 / math.sqrt(math.pi)) * ops.exp(-(x**2))},
+    jvp=DIAGONAL,
+    sympy=lambda sp, x: sp.erfc(x),
+    math="v ⊙ −2/√π exp(−x²)",
+    examples=("_erfc(x) | x: 3x4", "_erfc(x) * x | x: f"),
+    twins=("scipy.special.erfc",),
+    scalar="math.erfc({0})",
+    **_SPECIAL,
+)
+defrule(
+    "ndtr",
+    "x",
+    call("_ndtr"),
+    helper=runtime._ndtr,
+    vjp={"x": lambda g, x: g * (1 / math.sqrt(2 * math.pi)) * ops.exp(-(x**2) / 2)},
+    jvp=DIAGONAL,
+    sympy=lambda sp, x: sp.erfc(-x / sp.sqrt(2)) / 2,
+    math="v ⊙ exp(−x²/2) / √(2π)",
+    examples=("_ndtr(x) | x: 3x4", "_ndtr(x) * x | x: f"),
+    twins=("scipy.special.ndtr",),
+    scalar="0.5 * math.erfc(-({0}) / math.sqrt(2.0))",
     **_SPECIAL,
 )
 
