@@ -579,6 +579,8 @@ def _derivative(
     aux: list = []
     out: list | None = [] if kind in ("vjp", "jvp", "jit") else None
     fwd = source_graph(fn, reads, trees, aux if has_aux else None, out)
+    if out == [] and isinstance(fn, Compiled) and not fn._single:  # a gradient's tuple, (g,)
+        out.append(gradient_layout({}, fn.argnums, False))  # too, as jvp's and vjp's values
     argnums, holds = leaf_params(_params(fn), [fwd[p].name for p in fwd.params], trees, argnums)
     if kind == "jvp":
         graph = forward(fwd, list(argnums))

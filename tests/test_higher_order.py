@@ -153,6 +153,33 @@ def test_jvp_and_vjp_of_a_gradient(mod):
     assert gx.shape == (3,) and isinstance(gy, float) and tx.shape == (3,)
 
 
+def test_jvp_vjp_and_jit_of_a_gradient_of_a_tuple_of_argnums_keep_its_tuple(mod):
+    """Of grad(f, argnums=(0,)), jvp and linearize gave bare arrays where the gradient is a
+    1-tuple (out_dot[0] silently the tangent's first row), and vjp took no cotangent at all."""
+    v, u = RNG.standard_normal(3), RNG.standard_normal(3)
+    hessian = numeric_jacobian(symgrad.grad(mod.energy), (X, W), 0)
+    one = symgrad.grad(mod.energy, argnums=(0,))
+    (value,), (tangent,) = symgrad.jvp(one, (X, W), (v, None))
+    np.testing.assert_allclose(value, symgrad.grad(mod.energy)(X, W), rtol=1e-12)
+    np.testing.assert_allclose(tangent, hessian @ v, rtol=1e-6, atol=1e-8)
+    out, lin = symgrad.linearize(one, X, W)
+    assert type(out) is tuple and type(lin(v, np.zeros_like(W))) is tuple
+    out, back = symgrad.vjp(one, X, W)
+    assert type(out) is tuple and len(out) == 1
+    np.testing.assert_allclose(back((u,))[0], hessian.T @ u, rtol=1e-6, atol=1e-8)
+    assert type(symgrad.jit(one)(X, W)) is tuple
+    both = symgrad.grad(mod.pair, argnums=(0, 1))
+    (gx, gy), back = symgrad.vjp(both, X, 0.7)
+    cx, cy = back((u, 1.0))  # (was refused: "it returns 2 gradients, not one value")
+
+    def paired(x, y):  # ⟨(u, 1), the gradient⟩, whose gradient the vjp is
+        gx, gy = both(x, y)
+        return u @ gx + gy
+
+    np.testing.assert_allclose(cx, numeric_jacobian(paired, (X, 0.7), 0), rtol=1e-6, atol=1e-8)
+    assert cy == pytest.approx(numeric_jacobian(paired, (X, 0.7), 1), rel=1e-6)
+
+
 def test_check_grads_order_two(mod):
     symgrad.check_grads(mod.energy, (X, W), argnums=(0, 1), order=2, modes=("rev", "fwd"))
 

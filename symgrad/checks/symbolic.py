@@ -387,10 +387,10 @@ def _on_symbols(emitted, *args):
 
 def _exact_floats(expr):
     """expr with each float that is a small rational times a power of π or 2π (π, √π, 1/√π,
-    1/π, 1/√(2π)) to 15 digits written as that (`2/√π` for 1.1283791670955126, as a float or as the rational
-    its digits spell): emitted code holds floats where the mathematics has π, and the proofs
-    compare exact values. Only for symbolic differences, whose numbers are the code's
-    constants (values at a point are rationals of every size)."""
+    1/π, 1/√(2π)) to 15 digits written as that (`2/√π` for 1.1283791670955126, as a float or
+    as the rational its digits spell): emitted code holds floats where the mathematics has
+    π, and the proofs compare exact values. Only for symbolic differences, whose numbers are
+    the code's constants (values at a point are rationals of every size)."""
     expr = sp.sympify(expr)
     numbers = expr.atoms(sp.Float) | {
         r for r in expr.atoms(sp.Rational) if r.q > 10**12 and not r.is_Integer
