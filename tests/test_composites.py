@@ -134,6 +134,7 @@ def medians_by_row(x):
         ("np.trapezoid(x, x[0], axis=0)", "another axis than the last"),
         ("np.nanmean(x, out=x)", "out= is not supported"),
         ("np.max(x, initial=0.0)", "np.max's initial= is not supported"),
+        ("np.mean(x, dtype=int)", "np.mean's dtype= is not supported"),
     ],
 )
 def test_what_a_composition_refuses_says_so(make_fn, body, says):

@@ -105,9 +105,9 @@ BAD = {
         "the condition reads ys, which the loop appends to",
     ),
     "einsum_ellipsis_summed": (
-        "return np.sum(np.einsum('...i->i', x))",
+        "return np.sum(np.einsum('...ij->...i', x))",
         symgrad.SymgradError,
-        "an operand's '...', or an index before it, that no other operand",
+        "an operand with '...' and an index (or '...') that no other operand",
     ),
     "tensordot_axes": (
         "return np.sum(np.tensordot(x, x, axes=len(x) - 2))",

@@ -194,3 +194,33 @@ def test_abs_min_and_max_of_python_numbers_give_python_numbers(backend):
     symgrad.check_grads(builtins_in_a_loop, (x.astype(float),), modes=("rev", "fwd"))
     value, slope = symgrad.value_and_grad(builtins_of_a_number, backend=backend)(3.0)
     assert type(value) is float and value == builtins_of_a_number(3.0) and slope == 3.0
+
+
+def python_min(x, y):
+    return min(x, y) * 3.0 + max(y, x, 0.25)
+
+
+@pytest.mark.parametrize("x, y", [(0.5, np.nan), (np.nan, 0.5), (0.5, 0.5), (0.7, 0.2)])
+def test_python_min_and_max_pick_as_python_does(x, y):
+    """min(0.5, nan) is 0.5 in Python (the first, which nan does not beat): its gradient was
+    NumPy's minimum's (0, 0, as neither beats the other) where 3 goes to the first."""
+    value, (dx, dy) = symgrad.value_and_grad(python_min, argnums=(0, 1))(x, y)
+    want = python_min(x, y)
+    assert value == want or np.isnan(value) and np.isnan(want)
+    second_min = y < x  # (Python's min keeps the first unless the second beats it)
+    kept = "y" if not x > y else "x"  # (max(y, x, 0.25): y first, then x, then 0.25)
+    kept = kept if not 0.25 > max(y, x) else "constant"
+    wx = 3.0 * (not second_min) + (kept == "x")
+    wy = 3.0 * second_min + (kept == "y")
+    assert (dx, dy) == (wx, wy)
+
+
+def mapped_min(v):
+    return min(v, 0.5) * v + abs(v)
+
+
+def test_vmap_of_python_min_maps_numpys():
+    """A batch of values took Python's min of arrays (ValueError: the truth of an array)."""
+    v = np.array([0.3, 0.9, -0.5])
+    got = symgrad.vmap(symgrad.grad(mapped_min))(v)
+    np.testing.assert_allclose(got, [symgrad.grad(mapped_min)(float(e)) for e in v])

@@ -30,6 +30,23 @@ def training_step(x, steps=3):
 def pops_while_printing(x, xs):
     print(xs.pop())  # (changes xs: not left out)
     return np.sum(x)
+
+
+def push(xs, v):
+    xs.append(v)
+    return v
+
+
+def helper_while_printing(x):
+    xs = [x[0]]
+    print(push(xs, x[1]))  # (changes xs: not left out)
+    return np.sum(np.stack(xs))
+
+
+def logs_of_a_logger_made_here(x):
+    logging.getLogger("symgrad.tests.prints").info("norm %s", np.linalg.norm(x))
+    print(f"{x.mean():.3f}", len(x), float(np.sum(x)))
+    return np.sum(x**2)
 """
 
 
@@ -57,3 +74,7 @@ def test_prints_and_logs_are_left_out_and_the_derivative_is_the_functions(m, bac
 def test_a_print_whose_argument_changes_something_is_lowered_as_a_call(m):
     with pytest.raises(symgrad.SymgradError, match="pop of xs"):
         symgrad.grad(m.pops_while_printing)(np.ones(2), [1.0, 2.0])
+    x = np.array([0.5, -1.5])  # (a helper's append was left out: the sum of x[0] alone)
+    with pytest.raises(symgrad.SymgradError, match="call to print"):
+        symgrad.grad(m.helper_while_printing)(x)
+    np.testing.assert_array_equal(symgrad.grad(m.logs_of_a_logger_made_here)(x), 2 * x)

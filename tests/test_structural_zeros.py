@@ -229,3 +229,46 @@ def _central(f, x, k, h=1e-6):
     e = np.zeros_like(x)
     e[k] = h
     return (f(x + e) - f(x - e)) / (2 * h)
+
+
+def floats_made_from_ints(x):
+    y = np.zeros(3, dtype=int)
+    y[0] = x[0] * 10.0  # (ints: constant near x)
+    z = y * 1.0  # a float array made of the ints: not the int array itself
+    z[1] = x[1]
+    return np.sum(z * x)
+
+
+def floats_filled_with_ints(x):
+    y = np.zeros(3, dtype=int)
+    y[0] = x[0] * 10.0
+    z = np.zeros(3)
+    z[:] = y
+    z[1] = x[1]
+    return np.sum(z * x)
+
+
+def floats_added_ints(x):
+    y = np.zeros(3, dtype=int)
+    y[0] = x[0] * 10.0
+    z = np.zeros(3)
+    z += y
+    z[1] = x[1]
+    return np.sum(z * x)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("fn", [floats_made_from_ints, floats_filled_with_ints, floats_added_ints])
+def test_a_float_array_made_of_ints_passes_what_is_written_into_it(fn, backend):
+    """`y * 1.0` of an int array a float was written into was taken for y itself (a float, as
+    its written value is): z then was the int array, and z[1] = x[1] truncated (0.93 where
+    1.2004, gradient [3, 0, 0]); forward mode through `z[:] = y` and `z += y` lost z[1]'s
+    tangent (an Aval of the ints' tangent, of this round's rewrite)."""
+    pytest.importorskip(backend)
+    x = np.array([0.31, 0.52, 0.77])
+    value, gradient = symgrad.value_and_grad(fn, backend=backend)(x)
+    assert value == pytest.approx(fn(x), rel=1e-14)
+    np.testing.assert_allclose(gradient, [3.0, 2 * x[1], 0.0], rtol=1e-12)
+    np.testing.assert_allclose(symgrad.jacfwd(fn, backend=backend)(x), gradient, rtol=1e-12)
+    hessian = symgrad.hessian(fn, backend=backend)(x)
+    np.testing.assert_allclose(hessian, np.diag([0.0, 2.0, 0.0]), atol=1e-12)

@@ -5,7 +5,8 @@ Contract: `lower(lw, name, args, kwargs, e)` lowers a reduction rule's call (np.
 method, np.nansum, np.prod, np.mean; np.var and np.std with `dtype=` alone) whose keywords
 hold any of `OPTIONS`, as NumPy computes it:
 - `dtype=d`: the entries cast to d first (`a.astype(d)`), then reduced (NumPy accumulates in
-  d: of floats, the same sum);
+  d: of floats, the same sum); of a mean, a variance or a standard deviation, a float d
+  known when compiling (NumPy computes one of ints in ints);
 - `where=m`: the entries m leaves out are 0 for a sum (1 for a product) before the reduction;
   a mean divides by how many m keeps (a count of a's dtype, so a float32 mean stays float32);
 - `initial=v` (a sum's or a product's): added to (multiplied into) the result.
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import ast
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from symgrad.errors import UnsupportedSyntaxError
 
@@ -33,6 +36,9 @@ def lower(lw: _Lowerer, name: str, args: tuple, kwargs: dict, e: ast.AST) -> Any
     allowed = {"dtype"} if name in _CAST else set()
     allowed |= {"where"} if name in _FILLED else set()
     allowed |= {"initial"} if name in ("sum", "nansum", "prod") else set()
+    cast = given.get("dtype")
+    if name in ("mean", "var", "std") and cast is not None and not _floats(cast):
+        allowed -= {"dtype"}  # (NumPy computes in that dtype: a mean of ints is an int)
     refused = sorted(given.keys() - allowed)
     if refused:
         raise lw.error(
@@ -60,3 +66,11 @@ def lower(lw: _Lowerer, name: str, args: tuple, kwargs: dict, e: ast.AST) -> Any
         op = ast.Mult() if name == "prod" else ast.Add()
         total = lw.binop(op, total, initial, e)
     return total
+
+
+def _floats(dtype: Any) -> bool:
+    """Whether a dtype given when compiling is a float (or complex) one."""
+    try:
+        return np.dtype(dtype).kind in "fc"
+    except TypeError:  # (a value known only when it runs: x.dtype)
+        return False

@@ -95,6 +95,8 @@ def _derived(graph: Graph, like: int, op: str, inputs, attrs) -> int:
 
 def _elementwise(nid: int, unbatched: list[int]):
     def step(graph: Graph) -> None:
+        if graph[nid].attrs.get("builtin"):  # (Python's abs, min, max: NumPy's, on a batch)
+            graph[nid].attrs = {**graph[nid].attrs, "builtin": ""}
         for pos in unbatched:
             i = graph[nid].inputs[pos]
             if graph.is_const(i) and isinstance(graph.const_value(i), (int, float, bool)):

@@ -100,17 +100,49 @@ def _number(graph: Graph, nid: int):
 
 
 def _floats(graph: Graph, float_params: set[int]) -> set[int]:
-    """Nodes known to hold float values: float params and differentiable ops on float inputs."""
+    """Nodes known to hold float values: float params, nodes whose Aval says so, and, where it
+    does not tell the dtype, differentiable ops on float inputs, of a dtype given as a float
+    one (`x.astype(int)` holds ints), an update of its array's (`Rule.dtype_of`: a float
+    written into an int array is an int array)."""
     out = set(float_params)
     for node in graph.nodes():
-        if _float_aval(node.aval):
-            out.add(node.id)
-        elif node.op == "const" and isinstance(node.attrs["value"], float):
-            out.add(node.id)
-        elif node.op not in ("param", "const") and not RULES[node.op].nondiff:
-            if any(i in out for i in node.inputs):
+        dtype = node.aval.dtype if isinstance(node.aval, Aval) else None
+        if dtype is not None or node.op in ("param", "const"):
+            value = node.attrs.get("value") if node.op == "const" else None
+            if dtype is not None and dtype.kind in "fc" or isinstance(value, float):
                 out.add(node.id)
+            continue
+        rule = RULES[node.op]
+        if rule.nondiff:
+            continue
+        given = _given_dtype(graph, node, rule)
+        if given is not None:
+            if given is not _NOT_KNOWN and given.kind in "fc":
+                out.add(node.id)
+            continue
+        inputs = [node.inputs[k] for k in rule.dtype_of] if rule.dtype_of else node.inputs
+        if any(i in out for i in inputs):
+            out.add(node.id)
     return out
+
+
+_NOT_KNOWN = object()
+
+
+def _given_dtype(graph: Graph, node, rule) -> np.dtype | object | None:
+    """The dtype a call gives its result (`dtype=` static, or a `dtype` input): its np.dtype,
+    `_NOT_KNOWN` where it is a value known only when it runs, None where none is given."""
+    given = node.attrs.get("dtype", dict(node.attrs.get("kwargs", ())).get("dtype"))
+    names = [p.name for p in rule.array_params]
+    if given is None and "dtype" in names and names.index("dtype") < len(node.inputs):
+        source = graph[node.inputs[names.index("dtype")]]
+        given = source.attrs["value"] if source.op == "const" else _NOT_KNOWN
+    if given is None or given is _NOT_KNOWN:
+        return given
+    try:
+        return np.dtype(given)
+    except TypeError:
+        return _NOT_KNOWN
 
 
 def _float_aval(aval) -> bool:

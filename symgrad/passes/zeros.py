@@ -115,8 +115,9 @@ def integer_cotangent(rw, node) -> int | None:
     of = node.cot_of if node.backward else node.tan_of if node.tangent else None
     if of is None:
         return None
-    if not _of_an_integer(rw.g, of) and not (node.tangent and _integers(node.aval)):
-        return None  # (a tangent in integers: of a value the specialiser replaced, `y += n`)
+    replaced = node.tangent and of not in rw.g and _integers(node.aval)  # (a tangent in
+    if not _of_an_integer(rw.g, of) and not replaced:  # integers, of a value the specialiser
+        return None  # replaced: `y += n`; of a float value, an Aval of this round's inputs')
     if rw.typed and node.backward:
         return _made(rw, node) if _zeros_aval(node.aval) else None
     primal = rw.g[of].aval if of in rw.g else None

@@ -383,12 +383,41 @@ defrule(
 )
 
 
-def _winner_vjp(g, x1, x2, wins):
+def _winner_vjp(g, x1, x2, wins, python=""):
     """Cotangent of x1 in maximum/minimum: v where x1 wins, v/2 at ties between two arrays.
-    Against a constant (relu is np.maximum(z, 0.0)) the tie gets 0, the relu convention."""
+    Against a constant (relu is np.maximum(z, 0.0)) the tie gets 0, the relu convention. Of
+    Python's min or max (`python`: whether x1 is its "first" or "second" operand), v where
+    Python picks x1: the second where it beats the first, else the first (at a tie, or beside
+    a NaN)."""
+    if python:
+        second_wins = wins(x1, x2) if python == "second" else wins(x2, x1)
+        return g * (second_wins if python == "second" else ops.logical_not(second_wins))
     if is_const(x2):
         return g * wins(x1, x2)
     return g * (wins(x1, x2) + 0.5 * ops.equal(x1, x2))
+
+
+def _extreme(name: str, wins, spelling: str):
+    """np.maximum or np.minimum, and Python's max or min of two values (`builtin`, which
+    `symgrad.frontend.calls` sets: spelt as Python's, the first kept at ties and NaNs)."""
+    defrule(
+        name,
+        "x1, x2, builtin=''",
+        call(f"np.{name}"),
+        numpy=(getattr(np, name),),
+        vjp={
+            "x1": lambda g, x1, x2, builtin: _winner_vjp(g, x1, x2, wins, builtin and "first"),
+            "x2": lambda g, x1, x2, builtin: _winner_vjp(g, x2, x1, wins, builtin and "second"),
+        },
+        sympy=(lambda sp, a, b: sp.Max(a, b))
+        if spelling == ">"
+        else (lambda sp, a, b: sp.Min(a, b)),
+        math=f"v ⊙ [x1 {spelling} x2] (ties: v/2 to each array; 0 against a constant; Python's "
+        f"{'max' if spelling == '>' else 'min'}: the first)",
+        examples=binary_examples(f"np.{name}", "real", "real"),
+        jvp=DIAGONAL,
+        **EW,
+    )
 
 
 def _nan_ignoring_vjp(larger: bool) -> dict:
@@ -408,36 +437,8 @@ def _nan_ignoring_vjp(larger: bool) -> dict:
     }
 
 
-defrule(
-    "maximum",
-    "x1, x2",
-    call("np.maximum"),
-    numpy=(np.maximum,),
-    vjp={
-        "x1": lambda g, x1, x2: _winner_vjp(g, x1, x2, lambda a, b: a > b),
-        "x2": lambda g, x1, x2: _winner_vjp(g, x2, x1, lambda a, b: a > b),
-    },
-    sympy=lambda sp, a, b: sp.Max(a, b),
-    math="v ⊙ [x1 > x2] (ties: v/2 to each array; 0 against a constant)",
-    examples=binary_examples("np.maximum", "real", "real"),
-    jvp=DIAGONAL,
-    **EW,
-)
-defrule(
-    "minimum",
-    "x1, x2",
-    call("np.minimum"),
-    numpy=(np.minimum,),
-    vjp={
-        "x1": lambda g, x1, x2: _winner_vjp(g, x1, x2, lambda a, b: a < b),
-        "x2": lambda g, x1, x2: _winner_vjp(g, x2, x1, lambda a, b: a < b),
-    },
-    sympy=lambda sp, a, b: sp.Min(a, b),
-    math="v ⊙ [x1 < x2] (ties: v/2 to each array; 0 against a constant)",
-    examples=binary_examples("np.minimum", "real", "real"),
-    jvp=DIAGONAL,
-    **EW,
-)
+_extreme("maximum", lambda a, b: a > b, ">")
+_extreme("minimum", lambda a, b: a < b, "<")
 for _name, _max, _wins in (("fmax", True, ">"), ("fmin", False, "<")):  # a NaN never wins
     defrule(
         _name,

@@ -203,11 +203,12 @@ def _compiled(ins: dict, attrs: dict) -> bool:
 
 
 def _like_x(own_dtype: bool):
-    """The Aval of an update of x: shaped like x, typed like x (or like x and v together)."""
+    """The Aval of an update of x: shaped like x, typed like x (or like x and v together); of
+    an x whose shape is not known, its dtype where the update keeps it."""
 
     def aval(ins: dict, attrs: dict) -> Aval | None:
         x = ins["x"]
-        if x is None or x.shape is None:
+        if x is None or x.shape is None and (not own_dtype or x.dtype is None):
             return None
         return Aval(x.shape, x.dtype if own_dtype else result_dtype(x, ins["v"]), ARRAY)
 
@@ -366,6 +367,7 @@ defrule(
     helper=runtime._setitem,
     fresh=True,  # a copy with the values set
     ndarray="like",
+    dtype_of=(0,),  # (x's: the values are cast into it)
     aval=_like_x(own_dtype=True),
     vjp={
         "x": lambda g, parts, index: (

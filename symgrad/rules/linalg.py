@@ -524,12 +524,12 @@ def parse_einsum(subscripts: str, n: int) -> tuple[list[str], str]:
                 "(a diagonal) is not supported; use np.diagonal or np.trace"
             )
         elsewhere = set(out).union(*(ins[:k] + ins[k + 1 :]))
-        before = term[: term.find(ELLIPSIS)] + ELLIPSIS if ELLIPSIS in term else ""
-        if not set(before) <= elsewhere:  # (its cotangent's axes summed over, placed back
-            raise SymgradError(  # from the last: the '...' axes, of a number not known, and
-                # those before them would have no place)
-                f"einsum {subscripts!r}: an operand's '...', or an index before it, that no "
-                "other operand or the output has is not supported; sum those axes first (np.sum)"
+        if ELLIPSIS in term and not set(term) <= elsewhere:  # (its cotangent, summed over
+            raise SymgradError(  # those axes, put back along them: where they are, among
+                # the '...' axes of a number not known here, is not known either)
+                f"einsum {subscripts!r}: an operand with '...' and an index (or '...') that no "
+                "other operand or the output has is not supported; sum those axes first "
+                "(np.sum)"
             )
     return ins, out
 
@@ -544,17 +544,18 @@ def _einsum_vjp(g, operands, subscripts, optimize):
         kept = ELLIPSIS * star + "".join(c for c in term if c in known)
         spec = (",".join([out] + [t for t, _ in others]) + "->" + kept).replace(ELLIPSIS, "...")
         gi = ops.einsum([g] + [o for _, o in others], subscripts=spec, optimize=optimize)
-        missing = tuple(k - len(term) for k, c in enumerate(term) if c not in known)  # axes
-        # only x has, from its last (`parse_einsum`: none in a term with '...')
-        if not missing:  # x's length-1 axes einsum broadcast, and '...' axes x lacks
+        missing = tuple(k for k, c in enumerate(term) if c not in known)  # axes only x has
+        if not missing:  # (`parse_einsum`: none in a term with '...'); x's length-1 axes
+            # einsum broadcast, and '...' axes x lacks, summed
             grads.append(ops.unbroadcast(gi, ops.shape(x)))
             continue
+        if star:  # the '...' axes x lacks (gi's first), summed before x's own are put back
+            lengths = (ops.shape(x)[k] for k, c in enumerate(term) if c in known)
+            gi = ops.unbroadcast(gi, ops.make_tuple(*lengths))
         gi = ops.expand_dims(gi, axis=missing)
         # the length-1 axes einsum broadcast, summed to x's shape with 1 on the missing axes (an
         # unbroadcast's result has its target shape), then broadcast along those
-        ones = ops.make_tuple(
-            *(1 if k - len(term) in missing else ops.shape(x)[k] for k in range(len(term)))
-        )
+        ones = ops.make_tuple(*(1 if k in missing else ops.shape(x)[k] for k in range(len(term))))
         grads.append(ops.broadcast_to(ops.unbroadcast(gi, ones), ops.shape(x)))
     return grads
 

@@ -11,7 +11,17 @@ from dataclasses import replace
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, INDICES, PYTHON, SCALAR, Aval, Distinct, of_dtype, of_value
+from symgrad.ir.avals import (
+    ARRAY,
+    DTYPE,
+    INDICES,
+    PYTHON,
+    SCALAR,
+    Aval,
+    Distinct,
+    of_dtype,
+    of_value,
+)
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
 from symgrad.rules.table import SAME, binop, call, compare, defrule, int_division_jit, unaryop
@@ -282,10 +292,38 @@ def _nonzero(ins: dict, attrs: dict) -> Aval | None:
     return Aval(None, None, INDICES, parts=(part,) * len(args[0].shape))
 
 
+def _of_a_shape(name: str):
+    """The shape rule of np.zeros, np.ones, np.empty and np.full where their shape is not
+    known (a shape-polymorphic module's arrays of an argument's length): the dtype alone, given
+    or the default (np.full's of its fill value), of an array of unknown shape."""
+
+    def aval(ins: dict, attrs: dict) -> Aval | None:
+        args, options = ins["args"], dict(attrs.get("kwargs", ()))
+        if args and args[0] is not None and args[0].shape is not None:
+            return NotImplemented  # (its shape known: what the rule's facts imply)
+        given = len(args) > 1 + (name == "full")  # (a dtype given by position)
+        dtype = args[-1] if given else None
+        if given and (dtype is None or dtype.kind != DTYPE):
+            return None
+        if "dtype" in options:
+            return Aval(None, np.dtype(options["dtype"]), ARRAY)
+        if dtype is not None:
+            return Aval(None, dtype.dtype, ARRAY)
+        if name == "full":
+            fill = args[1] if len(args) > 1 else None
+            kind = fill is not None and fill.kind == PYTHON and fill.dtype is not None
+            return Aval(None, np.result_type(fill.dtype.type(0)), ARRAY) if kind else None
+        return Aval(None, np.dtype(float), ARRAY)
+
+    return aval
+
+
 def _shape_rule(name: str):
     """The shape rule (`Rule.aval`) of one of `_OTHER`, where it has its own."""
     if _MADE.get(name) == "axes":
         return _made(name)
+    if _MADE.get(name) == "shape":
+        return _of_a_shape(name)
     if name in ("argmax", "argmin", "argsort"):
         return _positions(name)
     if name == "nonzero":

@@ -136,6 +136,8 @@ class Rule:
     value_feeds: tuple[int, ...] | bool = ()  # input positions whose values decide the
     # output's value only, never its shape or dtype (True: every input), so that a use of the
     # output's shape alone reads none of them
+    dtype_of: tuple[int, ...] = ()  # input positions whose dtype the output has, where it is
+    # not their promotion (an update keeps its array's: a float written into ints is ints)
     fresh: bool = False  # the result is a new array or number, sharing memory with no input
     itself: bool = False  # the result is input 0's array itself, or a new array (np.asarray,
     # an update's value: `symgrad.rules.updates`): it is owned where input 0 is
@@ -393,6 +395,8 @@ def call(path: str, method: str | None = None) -> Callable:
     keep Python numbers Python numbers) as that builtin's call."""
 
     def emit(args: list[ast.expr], attrs: dict, rule: Rule) -> ast.expr:
+        if attrs.get("builtin"):
+            return ast.Call(ast.Name(attrs["builtin"], ast.Load()), args, [])
         keywords = [
             ast.keyword(p.name, literal(attrs[p.name]))
             for p in rule.params
@@ -404,8 +408,6 @@ def call(path: str, method: str | None = None) -> Callable:
             positional.extend(a.elts if p.varargs else [a])
         if method is not None and attrs.get("array"):
             return ast.Call(ast.Attribute(positional[0], method, ast.Load()), [], keywords)
-        if attrs.get("builtin") and not keywords:
-            return ast.Call(ast.Name(attrs["builtin"], ast.Load()), positional, [])
         return ast.Call(dotted(path), positional, keywords)
 
     emit.calls = path  # what it calls, in the rule's own parameter order
