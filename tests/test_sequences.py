@@ -63,10 +63,17 @@ def entries_of_a_dtype(x):  # (was refused: "bad arguments to stack: ... 'dtype'
     return np.sum(y * y) + np.sum(ints * x[1:])
 
 
+def shape_repeated_by_a_length(x):  # (was refused: "by a count computed when it runs")
+    w = x[:1] * 2.0
+    column = np.reshape(w, (-1,) + (1,) * (x.ndim - 1))
+    return np.sum(column * x) + np.sum(np.zeros((1,) * x.ndim) + x)
+
+
 CASES = {
     f.__name__: f
     for f in (shape_joined, shape_extended, shape_repeated, lists_joined, list_repeated)
     + (tuples_joined, list_extended, arrays_joined, array_times_list, entries_of_a_dtype)
+    + (shape_repeated_by_a_length,)
 }
 
 
@@ -100,7 +107,7 @@ def list_times_a_length(x):
         (list_and_tuple, "+ of a list and a tuple"),
         (shape_and_number, "+ of a tuple and a number"),
         (list_times_float, "* of a list or tuple and a number"),
-        (list_times_a_length, "by a count computed when the function runs"),
+        (list_times_a_length, "* of a list by a count computed when the function runs"),
     ],
 )
 def test_what_python_refuses_and_a_repetition_by_a_computed_count_are_refused(f, message):

@@ -7,8 +7,9 @@ lowering, so `+` of two lists or of two tuples joins them, and `*` by a constant
 one, now; `l += [v]` extends a list the function built in place, as Python does (every name
 holding it sees the change; a list of constants, which may be the caller's, is copied). A
 tuple known only when the function runs (a shape: `x.shape`, `x.shape[1:]`, or one such joined
-to another) joined to a tuple is a `concat` node. What Python refuses (a list + a tuple, a
-tuple + a number, a sequence times a float) and a repetition by a count computed at run time
+to another) joined to a tuple is a `concat` node, and a tuple of ints repeated by a count
+computed from lengths (`(1,) * (x.ndim - 1)`) a `repeat_tuple` node. What Python refuses (a list + a
+tuple, a tuple + a number, a sequence times a float) and a list's repetition by such a count
 are refused; a list times a value known only when the function runs is a `list_times` node, a
 product where that value is no int (its Aval decides when specialised), and an error when it
 runs where it is one. `starred(lw, value, n, stars, e)` unpacks a list or tuple, or a shape, into n
@@ -29,7 +30,7 @@ from symgrad.rules import Value
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
 
-_TUPLES = ("shape", "make_tuple", "concat")  # ops whose value is a tuple
+_TUPLES = ("shape", "make_tuple", "concat", "repeat_tuple")  # ops whose value is a tuple
 _INTS = ("len", "size", "ndim")  # ops whose value is an int (so is a shape's entry)
 
 
@@ -60,7 +61,9 @@ def binop(lw: _Lowerer, op: ast.operator, left: Any, right: Any, e: ast.AST, aug
         repeated = seq * other  # (a repetition)
         return lw.made(repeated) if isinstance(repeated, list) else repeated
     if isinstance(other, Value) and _int_valued(lw, other):
-        raise _refused(lw, e, "* of a list or tuple by a count computed when the function runs")
+        if isinstance(seq, tuple) and all(type(v) is int for v in seq):  # (1,) * (x.ndim - 1)
+            return lw.call_rule("repeat_tuple", (seq, other), {}, e)  # (a shape, when it runs)
+        raise _refused(lw, e, "* of a list by a count computed when the function runs")
     if isinstance(other, Value):  # an array (a product) or an int (a repetition) when it runs
         return lw.call_rule("list_times", (seq, other), {}, e)
     return _not_a_number(lw, e, op, other)
@@ -93,8 +96,19 @@ def _tuple_valued(lw: _Lowerer, nid: int) -> bool:
 
 
 def _int_valued(lw: _Lowerer, v: Value) -> bool:
+    """Whether v is an int computed from lengths: a length, a shape's entry, or +, -, * and //
+    of such ints and int constants (`x.ndim - 1`)."""
     node = lw.graph[v.id]
+    if node.op in _ARITHMETIC:
+        return all(_int_valued(lw, Value(i)) or _an_int(lw, i) for i in node.inputs)
     return node.op in _INTS or _read_of_a_tuple(lw, node, int)
+
+
+_ARITHMETIC = ("add", "subtract", "multiply", "floor_divide")
+
+
+def _an_int(lw: _Lowerer, nid: int) -> bool:
+    return lw.graph.is_const(nid) and type(lw.graph.const_value(nid)) is int
 
 
 def _read_of_a_tuple(lw: _Lowerer, node, item: type) -> bool:

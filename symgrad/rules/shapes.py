@@ -253,6 +253,28 @@ defrule(
 )
 
 
+def _repeat_aval(ins: dict, attrs: dict) -> Aval | None:
+    """A tuple repeated: known where the tuple and the count are (the count a length the
+    specialisation knows: `x.ndim - 1`)."""
+    seq, count = ins["seq"], ins["count"]
+    if seq is None or count is None or seq.kind != TUPLE or seq.value is None:
+        return None
+    if count.kind != PYTHON or type(count.value) is not int:
+        return None
+    return of_value(tuple(seq.value) * count.value, static=True)
+
+
+defrule(
+    "repeat_tuple",
+    "seq, count",
+    binop("*"),
+    nondiff=True,
+    aval=_repeat_aval,
+    fresh=True,
+    math="Python's * of a tuple and an int: the tuple repeated ((1,) * (x.ndim - 1))",
+)
+
+
 def _len_aval(ins: dict, attrs: dict):
     """len of an array of known shape, or of a shape tuple: known statically."""
     a = ins["obj"]
