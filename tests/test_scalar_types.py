@@ -90,3 +90,24 @@ def test_a_float32_cast_passes_the_cotangent_in_the_arguments_dtype(m):
 
 def test_a_cast_to_an_integer_type_passes_nothing(m):
     assert np.array_equal(symgrad.grad(m.truncated)(X), np.trunc(X))
+
+
+SPACING = np.linspace(0.0, 1.0, 11)[1]  # (a NumPy float64, as a grid's spacing is)
+HALF = np.float32(0.5)
+
+
+def global_numpy_numbers(u):
+    return np.sum(u * SPACING) + np.sum(u * u) * HALF
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_global_numpy_float_is_a_numpy_float(backend):
+    """A global np.float64 was read as a Python float, which a float32 array takes weakly:
+    the loss was computed in float32 (np.float32(0.3) where NumPy gives np.float64)."""
+    pytest.importorskip(backend)
+    u = np.array([1.0, 2.0, 3.0], np.float32)
+    value, gradient = symgrad.value_and_grad(global_numpy_numbers, backend=backend)(u)
+    want = global_numpy_numbers(u)
+    assert type(value) is type(want) and value == pytest.approx(want, rel=1e-12)
+    assert gradient.dtype == np.float32
+    symgrad.check_grads(global_numpy_numbers, (u.astype(float),), modes=("rev", "fwd"))

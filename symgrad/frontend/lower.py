@@ -680,6 +680,14 @@ class _Lowerer:
                 return value
         raise self.error(e, f"name {name!r} is not defined", cls=UnknownCallableError)
 
+    def numpy_number(self, v: np.generic, e: ast.AST) -> Any:
+        """A NumPy number from outside the function: a float one as written in the function
+        (`np.float64(0.05)`: a float32 array times it is float64, as NumPy computes it); an
+        int or bool one as the Python number (a length, a loop's bound: known statically)."""
+        if v.dtype.kind != "f":
+            return v.item()
+        return self.call_rule("scalar_type", (v.item(),), {"dtype": v.dtype.name}, e)
+
     def outside(self, obj: Any, name: str, e: ast.AST) -> Any:
         """A value from the function's closure, globals or builtins, as a frontend value."""
         if _complex(obj):
@@ -688,7 +696,7 @@ class _Lowerer:
         if is_const(obj):
             return obj
         if isinstance(obj, np.generic) and obj.dtype.kind in "biuf":
-            return obj.item()
+            return self.numpy_number(obj, e)
         if isinstance(obj, np.ndarray):
             raise self.error(
                 e,
@@ -1042,7 +1050,7 @@ class _Lowerer:
             )
         self.readable(v, e)
         if isinstance(v, np.generic) and v.dtype.kind in "biuf":  # (a dict's, a container's)
-            return v.item()  # a number, as a NumPy scalar a global name holds is (`outside`)
+            return self.numpy_number(v, e)  # as a global name's is (`outside`)
         if isinstance(v, np.ndarray):  # (an item of a global list, a dict's entry)
             raise self.error(
                 e,
