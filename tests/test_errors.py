@@ -114,6 +114,11 @@ BAD = {
         symgrad.SymgradError,
         "np.tensordot's axes must be a count",
     ),
+    "tuple_index": (  # (an index of its ints would be one integer array's)
+        "z = np.zeros((2,) * x.ndim)\n    z[(0,) * x.ndim] = np.sum(x)\n    return np.sum(z)",
+        symgrad.UnsupportedSyntaxError,
+        "an index that is a tuple computed when the function runs",
+    ),
     "early_return": (
         "return np.sum(x)\n    y = x",
         symgrad.UnsupportedSyntaxError,

@@ -87,10 +87,10 @@ def _kind(lw: _Lowerer, v: Any) -> str | None:
     """`list` or `tuple` for a Python list or tuple, or a value whose op makes a tuple."""
     if isinstance(v, (list, tuple)):
         return type(v).__name__
-    return "tuple" if isinstance(v, Value) and _tuple_valued(lw, v.id) else None
+    return "tuple" if isinstance(v, Value) and tuple_valued(lw, v.id) else None
 
 
-def _tuple_valued(lw: _Lowerer, nid: int) -> bool:
+def tuple_valued(lw: _Lowerer, nid: int) -> bool:
     node = lw.graph[nid]
     return node.op in _TUPLES or _read_of_a_tuple(lw, node, Slice)
 
@@ -117,7 +117,7 @@ def _read_of_a_tuple(lw: _Lowerer, node, item: type) -> bool:
     index = node.attrs.get("index", ())
     if node.op != "getitem" or len(index) != 1 or not isinstance(index[0], item):
         return False
-    return _tuple_valued(lw, node.inputs[0])
+    return tuple_valued(lw, node.inputs[0])
 
 
 def _array_like(lw: _Lowerer, v: Any) -> bool:
@@ -142,7 +142,7 @@ def starred(lw: _Lowerer, value: Any, n: int, stars: list[int], e: ast.AST) -> l
             raise lw.error(e, f"cannot unpack {len(value)} values into {n - 1} names and a star")
         end = len(value) - after
         return [*value[:k], list(value[k:end]), *value[end:]]
-    if not (isinstance(value, Value) and _tuple_valued(lw, value.id)):
+    if not (isinstance(value, Value) and tuple_valued(lw, value.id)):
         raise _refused(lw, e, "a starred target of an array or a number")
 
     def item(index) -> Value:

@@ -16,6 +16,7 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
+from symgrad.frontend import sequences
 from symgrad.frontend.aliases import owned, refuse_if_appended, update
 from symgrad.frontend.values import Stacked, is_const
 from symgrad.ir.index import Dyn, Slice
@@ -38,7 +39,16 @@ OBJECTS = (  # the hint where an argument read as an array is used as an object
 
 
 def index_spec(lw: _Lowerer, index: Any, e: ast.AST) -> tuple[list, tuple]:
-    """The graph values an index reads (`parts`) and its static form (`spec`)."""
+    """The graph values an index reads (`parts`) and its static form (`spec`). A tuple
+    computed when the function runs (`(0,) * x.ndim`, `x.shape[:1]`) is refused: an index of
+    its ints would be read as one integer array's."""
+    if isinstance(index, Value) and sequences.tuple_valued(lw, index.id):
+        raise lw.error(
+            e,
+            "an index that is a tuple computed when the function runs is not supported",
+            "Write the index's entries out (x[0, 0]), or index a reshaped array.",
+            cls=UnsupportedSyntaxError,
+        )
     items = index if isinstance(index, tuple) else (index,)
     parts: list = []
 

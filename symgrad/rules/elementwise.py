@@ -391,10 +391,27 @@ def _winner_vjp(g, x1, x2, wins, python=""):
     a NaN)."""
     if python:
         second_wins = wins(x1, x2) if python == "second" else wins(x2, x1)
-        return g * (second_wins if python == "second" else ops.logical_not(second_wins))
+        picked = second_wins + 0.0 if python == "second" else 1.0 - second_wins  # (floats:
+        return g * picked  # a product with a mask is np.where, which a compiled loop lacks)
     if is_const(x2):
         return g * wins(x1, x2)
     return g * (wins(x1, x2) + 0.5 * ops.equal(x1, x2))
+
+
+def _python_pick(ins: dict, attrs: dict):
+    """The Aval of Python's min or max of two values (`builtin`): the operands' where they
+    agree; a number of their dtype where only their kinds differ (which one Python picks, a
+    Python or a NumPy number, is known when it runs); else nothing known. NumPy's: the facts'."""
+    if not attrs.get("builtin"):
+        return NotImplemented
+    a, b = ins["x1"], ins["x2"]
+    if a is None or b is None:
+        return None
+    if a == b:
+        return a
+    if a.shape == b.shape == () and a.dtype is not None and a.dtype == b.dtype:
+        return Aval((), a.dtype, None)
+    return None
 
 
 def _extreme(name: str, wins, spelling: str):
@@ -416,6 +433,7 @@ def _extreme(name: str, wins, spelling: str):
         f"{'max' if spelling == '>' else 'min'}: the first)",
         examples=binary_examples(f"np.{name}", "real", "real"),
         jvp=DIAGONAL,
+        aval=_python_pick,
         **EW,
     )
 
