@@ -559,6 +559,28 @@ def array_written_out_then_changed(x):  # (was refused: "only arrays the functio
     return np.sum(w * x) + np.sum(same * other * x) + np.sum(np.asarray([1.0, 2.0, 3.0]) * x)
 
 
+def integrator_from_arguments(x0, v0):  # (was refused: v0 "would see it", read no more)
+    x, v = x0, v0
+    for _ in range(3):
+        v -= 0.1 * x
+        x += 0.1 * v
+    return np.sum(x**2) + np.sum(v)
+
+
+def alias_read_in_the_loop(x0):  # x is x0: in place, x0 changes too (a number's would not)
+    x = x0
+    for _ in range(3):
+        x -= 0.1 * x0
+    return np.sum(x)
+
+
+def alias_read_after_the_loop(x0):
+    x = x0
+    for _ in range(3):
+        x -= 0.1
+    return np.sum(x) + np.sum(x0)
+
+
 def array_written_out_filled_in_a_loop(x):
     out = np.asarray([0.0, 0.0, 0.0])
     for i in range(3):
@@ -596,6 +618,7 @@ RIGHT = {
     "zero_d_array_assigned_whole": (VEC,),
     "array_written_out_then_changed": (VEC,),
     "array_written_out_filled_in_a_loop": (VEC,),
+    "integrator_from_arguments": (VEC, VEC + 1),
 }
 REFUSED = {  # name: (arguments, words of the message)
     "augassign_unknown_type": ((VEC,), "in place for an ndarray, not for a number"),
@@ -647,6 +670,8 @@ REFUSED = {  # name: (arguments, words of the message)
     "argument_through_an_empty_loop_and_an_if": ((VEC, MAT), "after the if on line"),
     "argument_through_an_empty_loop_into_another": ((VEC, MAT), "from before this loop or if"),
     "two_names_through_an_empty_loop": ((VEC,), "if it ran no iteration"),
+    "alias_read_in_the_loop": ((VEC,), "may share memory with x"),
+    "alias_read_after_the_loop": ((VEC,), "x0, from before this loop or if, would see it"),
 }
 
 

@@ -436,7 +436,7 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
         for b in bases:
             memory.maybe.add(memory.first(graph, b))
     _unbind_what_it_may_be(lw, old, name, lw.src.locate(where).line)
-    outside = [w for b in bases for w in _outside(lw, b)]
+    outside = [w for b in bases for w in _outside(lw, b, placed(lw.src.tree, where.target))]
     if outside:  # (a name, or an item of a list, from before this loop or if)
         why = (
             "which symgrad cannot follow into the loop or if"
@@ -736,11 +736,13 @@ def _levels(lw: _Lowerer, nid: int):
         lw = lw.enclosing
 
 
-def _outside(lw: _Lowerer, nid: int) -> list[str]:
+def _outside(lw: _Lowerer, nid: int, place: tuple | None) -> list[str]:
     """Names of enclosing scopes holding the array `nid` (in a tuple or list too), the array it
     views or a view of it, or the array it may be (`Memory.may_be`), other than the names this
     scope binds to it: an update in place here would reach them (a name read here as a value
-    of its own would not see it either)."""
+    of its own would not see it either). Names of this function that nothing reads after the
+    update at `place` (`liveness.read_after`: `x, v = x0, v0` before a loop updating v, x0 and
+    v0 read no more) are left out: in place or not, what the function reads is the same."""
     here = {nid, base_of(lw.graph, nid)} | views_of(lw.graph, base_of(lw.graph, nid))
     seen = {k for _, k in _holding(lw, here, None)}  # names this scope's updates reach
     found = []
@@ -752,7 +754,9 @@ def _outside(lw: _Lowerer, nid: int) -> list[str]:
             other = base_of(level.graph, may[0])
             ids |= {may[0], other} | views_of(level.graph, other)
         holding = [k for _, k in _holding(level, ids, None)]
-        found += [k for k in holding if k not in seen]
+        mine = level.src.tree is lw.src.tree  # (this function's: its reads are known)
+        read = [k for k in holding if not mine or read_after(lw.src.tree, k, place, False)]
+        found += [k for k in read if k not in seen]
         seen |= set(holding)
     return found
 

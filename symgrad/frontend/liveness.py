@@ -47,8 +47,12 @@ def placed(tree: ast.FunctionDef, where: ast.AST) -> tuple[list, ast.stmt] | Non
     return path, statement
 
 
-def read_after(tree: ast.FunctionDef, name: str, place: tuple | None) -> bool:
-    """Whether `name` may be read after the update at `place` (`placed`; None: True)."""
+def read_after(tree: ast.FunctionDef, name: str, place: tuple | None, callers: bool = True) -> bool:
+    """Whether `name` may be read after the update at `place` (`placed`; None: True): by a
+    later statement, or by a loop holding the update, which reads it again in its next step
+    unless it rebinds it first; a name the function never binds (a parameter) is taken as
+    read by its caller, unless `callers` is False (an update symgrad computes as a new value,
+    as a parameter's own `x += v`, changes nothing the caller holds)."""
     if place is None:
         return True
     path, statement = place
@@ -63,10 +67,10 @@ def read_after(tree: ast.FunctionDef, name: str, place: tuple | None) -> bool:
             bound = True
         if _read(node, name) and (node.lineno, node.col_offset) >= end:
             return True
-    if not bound:
+    if not bound and callers:
         return True
     for k, node in enumerate(path):
-        if isinstance(node, (ast.For, ast.While)) and node is not tree:
+        if isinstance(node, (ast.For, ast.While)) and node is not tree and _reads(node, name):
             if isinstance(node, ast.While) and _reads(node.test, name):
                 return True
             if not _rebound_first(node.body, name, path[k + 1]):
