@@ -581,6 +581,17 @@ def alias_read_after_the_loop(x0):
     return np.sum(x) + np.sum(x0)
 
 
+def ufunc_into_an_array(x):  # (was refused: "bad arguments to multiply: ... 'out'")
+    y = np.empty_like(x)
+    np.multiply(x, x[::-1], out=y)
+    alias = y
+    np.sin(y, out=y)
+    z = np.add(y, 1.0, out=(y,))
+    for _ in range(2):
+        np.tanh(z, out=z)
+    return np.sum(z * alias) + np.sum(y)
+
+
 def array_written_out_filled_in_a_loop(x):
     out = np.asarray([0.0, 0.0, 0.0])
     for i in range(3):
@@ -619,6 +630,7 @@ RIGHT = {
     "array_written_out_then_changed": (VEC,),
     "array_written_out_filled_in_a_loop": (VEC,),
     "integrator_from_arguments": (VEC, VEC + 1),
+    "ufunc_into_an_array": (VEC,),
 }
 REFUSED = {  # name: (arguments, words of the message)
     "augassign_unknown_type": ((VEC,), "in place for an ndarray, not for a number"),

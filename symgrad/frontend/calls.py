@@ -69,6 +69,32 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     kwargs = {k.arg: lw.expr(k.value) for k in e.keywords}
     if None in kwargs:
         raise lw.error(e, "**kwargs in a call is not supported", cls=UnsupportedSyntaxError)
+    if kwargs.get("out") is not None and isinstance(callee, np.ufunc):
+        return _into(lw, e, callee, args, kwargs)
+    return _lowered(lw, e, callee, args, kwargs)
+
+
+def _into(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> Any:
+    """`np.f(..., out=y)` of a ufunc, y a name (or a tuple of one): `y[...] = np.f(...)`, which
+    every name holding y sees (y an array the function made, as such an assignment needs),
+    and y, changed, its value."""
+    target = next(k.value for k in e.keywords if k.arg == "out")
+    if isinstance(target, ast.Tuple) and len(target.elts) == 1:
+        target = target.elts[0]
+    if not isinstance(target, ast.Name):
+        raise lw.error(
+            e,
+            f"out= of {ast.unparse(target)} is not supported",
+            "Write y[...] = np.f(...) for the array y.",
+            cls=UnsupportedSyntaxError,
+        )
+    value = _lowered(lw, e, callee, args, {k: v for k, v in kwargs.items() if k != "out"})
+    whole = ast.Subscript(target, ast.Constant(Ellipsis), ast.Store())
+    subscripts.setitem(lw, ast.copy_location(whole, target), value)
+    return lw.env[target.id]
+
+
+def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> Any:
     while isinstance(callee, functools.partial):  # f's call with the partial's arguments first
         lw.reads.note(callee, "args", callee.args)  # (a list it holds changed: compiled again)
         lw.reads.note(callee, "keywords", callee.keywords)
