@@ -502,6 +502,21 @@ defrule(
     **EW,
 )
 defrule(
+    "fmod",
+    "x1, x2",
+    call("np.fmod"),
+    numpy=(np.fmod, pymath.fmod),
+    vjp={"x1": lambda g: g, "x2": lambda g, x1, x2: -g * ops.trunc(x1 / x2)},
+    sympy=lambda sp, a, b: sp.Piecewise(
+        (a - b * sp.floor(a / b), a / b >= 0), (a - b * sp.ceiling(a / b), True)
+    ),
+    math="v;  −v ⊙ trunc(x1 / x2) (almost everywhere: the sign of x1, as C's fmod)",
+    domain={"x2": "positive"},
+    examples=binary_examples("np.fmod", "real", "positive") + ("np.fmod(x1, 0.7) | x1: 3x4",),
+    jvp=DIAGONAL,
+    **EW,
+)
+defrule(
     "hypot",
     "x1, x2",
     call("np.hypot"),
