@@ -224,3 +224,20 @@ def test_vmap_of_python_min_maps_numpys():
     v = np.array([0.3, 0.9, -0.5])
     got = symgrad.vmap(symgrad.grad(mapped_min))(v)
     np.testing.assert_allclose(got, [symgrad.grad(mapped_min)(float(e)) for e in v])
+
+
+def row_max(x):
+    return max(x[0], x[1]) * 2.0
+
+
+def row_min(x):
+    return min(x[0], x[1]) * 2.0
+
+
+@pytest.mark.parametrize("fn", [row_max, row_min])
+def test_vmap_of_python_min_and_max_picks_as_python_in_each_row(fn):
+    """A batch computed np.maximum and np.minimum: a NaN second operand came through (nan
+    where Python's max keeps the first: 0.6)."""
+    xs = np.array([[0.3, np.nan], [0.5, 0.2], [np.nan, 0.1], [0.4, 0.4], [0.1, 0.5]])
+    want = [fn(row) for row in xs]
+    np.testing.assert_array_equal(symgrad.vmap(fn)(xs), want)

@@ -95,7 +95,8 @@ def _derived(graph: Graph, like: int, op: str, inputs, attrs) -> int:
 
 def _elementwise(nid: int, unbatched: list[int]):
     def step(graph: Graph) -> None:
-        if graph[nid].attrs.get("builtin"):  # (Python's abs, min, max: NumPy's, on a batch)
+        picked = graph[nid].attrs.get("builtin")  # (Python's abs, min, max: NumPy's on a batch,
+        if picked:  # Python's pick column by column: `_python_pick`)
             graph[nid].attrs = {**graph[nid].attrs, "builtin": ""}
         for pos in unbatched:
             i = graph[nid].inputs[pos]
@@ -110,8 +111,20 @@ def _elementwise(nid: int, unbatched: list[int]):
             else:
                 unmapped = _derived(graph, nid, "expand_dims", (i,), {"axis": -1})
             _rewire(graph, nid, pos, unmapped)
+        if picked in ("min", "max"):
+            _python_pick(graph, nid, "less" if picked == "min" else "greater")
 
     return step
+
+
+def _python_pick(graph: Graph, nid: int, beats: str) -> None:
+    """Python's min or max of two operands (node nid, its operands batched alike), for a batch:
+    where the second beats the first (`beats`), the second, else the first (at a tie, or beside
+    a NaN, which np.minimum and np.maximum would give)."""
+    first, second = graph[nid].inputs
+    wins = _derived(graph, nid, beats, (second, first), {})
+    graph[nid].op, graph[nid].attrs = "where", {}
+    graph.set_inputs(nid, (wins, second, first))
 
 
 def _maybe_a_number(graph: Graph, nid: int) -> bool:
