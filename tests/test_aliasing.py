@@ -592,6 +592,23 @@ def ufunc_into_an_array(x):  # (was refused: "bad arguments to multiply: ... 'ou
     return np.sum(z * alias) + np.sum(y)
 
 
+def _doubled_in_a_loop(a):
+    for _ in range(2):
+        a *= 2.0  # (the caller's array, in place)
+    return a
+
+
+def helper_doubles_its_argument_in_a_loop(x0):  # Python: 4 x0 (symgrad said x0: 3.0, [1, 1])
+    _doubled_in_a_loop(x0)
+    return np.sum(x0)
+
+
+def ufunc_into_ints(x):
+    y = np.zeros(3, dtype=np.int64)
+    np.multiply(x, 2.0, out=y)  # NumPy refuses to cast floats into ints here (same_kind)
+    return np.sum(y * x)
+
+
 def array_written_out_filled_in_a_loop(x):
     out = np.asarray([0.0, 0.0, 0.0])
     for i in range(3):
@@ -683,6 +700,7 @@ REFUSED = {  # name: (arguments, words of the message)
     "argument_through_an_empty_loop_into_another": ((VEC, MAT), "from before this loop or if"),
     "two_names_through_an_empty_loop": ((VEC,), "if it ran no iteration"),
     "alias_read_in_the_loop": ((VEC,), "may share memory with x"),
+    "helper_doubles_its_argument_in_a_loop": ((VEC,), "x0, from before this loop or if"),
     "alias_read_after_the_loop": ((VEC,), "x0, from before this loop or if, would see it"),
 }
 
@@ -1241,3 +1259,16 @@ def test_copies_numpy_makes_are_copies(make_fn, backend):
     for fn in (mod.flattened, mod.arrayed, mod.zero_d):
         symgrad.check_grads(fn, (x,), backend=backend)
         assert symgrad.value_and_grad(fn, backend=backend)(x)[0] == pytest.approx(fn(x))
+
+
+def test_an_integrator_given_one_array_twice_is_refused_when_it_runs(m):
+    """f(b, b) of `x, v = x0, v0` updated in a loop: Python updates one array through both
+    names (3.66 where symgrad's new arrays gave 4.23)."""
+    b = VEC.copy()
+    with pytest.raises(symgrad.SymgradError, match="another argument shares its memory"):
+        symgrad.grad(m.integrator_from_arguments, (0, 1))(b, b)
+
+
+def test_a_ufunc_into_ints_raises_as_numpy_does(m):
+    with pytest.raises(TypeError, match="same_kind"):
+        symgrad.grad(m.ufunc_into_ints)(VEC.copy())

@@ -437,6 +437,8 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
             memory.maybe.add(memory.first(graph, b))
     _unbind_what_it_may_be(lw, old, name, lw.src.locate(where).line)
     outside = [w for b in bases for w in _outside(lw, b, placed(lw.src.tree, where.target))]
+    for b in bases:  # (an argument an alias changes, `v -= ...` of `x, v = x0, v0`: apart from
+        _argument_apart(lw, b, f"`{name} {op}= ...` ({where_in(lw.src.locate(where))})")  # f(a, a))
     if outside:  # (a name, or an item of a list, from before this loop or if)
         why = (
             "which symgrad cannot follow into the loop or if"
@@ -754,11 +756,31 @@ def _outside(lw: _Lowerer, nid: int, place: tuple | None) -> list[str]:
             other = base_of(level.graph, may[0])
             ids |= {may[0], other} | views_of(level.graph, other)
         holding = [k for _, k in _holding(level, ids, None)]
-        mine = level.src.tree is lw.src.tree  # (this function's: its reads are known)
-        read = [k for k in holding if not mine or read_after(lw.src.tree, k, place, False)]
+        mine = level.src.tree is lw.src.tree  # (this function's: its reads are known; of a
+        callers = not _differentiated(lw)  # helper, its caller reads what its params hold)
+        read = [k for k in holding if not mine or read_after(lw.src.tree, k, place, callers)]
         found += [k for k in read if k not in seen]
         seen |= set(holding)
     return found
+
+
+def _differentiated(lw: _Lowerer) -> bool:
+    """Whether lw lowers the function differentiated (a scope of it: its arguments are the
+    caller's, which the emitted code never changes), not a helper it calls."""
+    while lw.enclosing is not None:
+        lw = lw.enclosing
+    return lw.parent is None
+
+
+def _argument_apart(lw: _Lowerer, nid: int, what: str) -> None:
+    """Where the array nid is, in the function differentiated, one of its arguments (through
+    the enclosing scopes of loops and branches), checked apart from the others when the module
+    runs (`_checked_apart`): an update in place through another name changes it."""
+    for level, at in _levels(lw, nid):
+        base = base_of(level.graph, at)
+        top = level.parent is None and level.enclosing is None
+        if top and level.graph[base].op == "param":
+            _checked_apart(level, base, what)
 
 
 def views_of(graph: Graph, nid: int) -> set[int]:

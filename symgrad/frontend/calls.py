@@ -89,6 +89,9 @@ def _into(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> Any:
             cls=UnsupportedSyntaxError,
         )
     value = _lowered(lw, e, callee, args, {k: v for k, v in kwargs.items() if k != "out"})
+    if isinstance(lw.env.get(target.id), Value):  # (y's shape and dtype, cast as a ufunc's
+        what = f"out={target.id}"  # output: 'same_kind', a float into ints raising)
+        value = lw.call_rule("updated", (value, lw.env[target.id]), {"what": what}, e)
     whole = ast.Subscript(target, ast.Constant(Ellipsis), ast.Store())
     subscripts.setitem(lw, ast.copy_location(whole, target), value)
     return lw.env[target.id]
