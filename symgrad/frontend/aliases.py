@@ -437,8 +437,8 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
             memory.maybe.add(memory.first(graph, b))
     _unbind_what_it_may_be(lw, old, name, lw.src.locate(where).line)
     outside = [w for b in bases for w in _outside(lw, b, placed(lw.src.tree, where.target))]
-    for b in bases:  # (an argument an alias changes, `v -= ...` of `x, v = x0, v0`: apart from
-        _argument_apart(lw, b, f"`{name} {op}= ...` ({where_in(lw.src.locate(where))})")  # f(a, a))
+    for b in bases:  # (an argument an alias changes: `v -= ...` of `x, v = x0, v0`, f(a, a))
+        _argument_apart(lw, b, f"`{name} {op}= ...` ({where_in(lw.src.locate(where))})")
     if outside:  # (a name, or an item of a list, from before this loop or if)
         why = (
             "which symgrad cannot follow into the loop or if"
