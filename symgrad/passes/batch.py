@@ -96,7 +96,7 @@ def _derived(graph: Graph, like: int, op: str, inputs, attrs) -> int:
 def _elementwise(nid: int, unbatched: list[int]):
     def step(graph: Graph) -> None:
         picked = graph[nid].attrs.get("builtin")  # (Python's abs, min, max: NumPy's on a batch,
-        if picked:  # Python's pick column by column: `_python_pick`)
+        if picked:  # Python's pick column by column: `_picked_by_python`)
             graph[nid].attrs = {**graph[nid].attrs, "builtin": ""}
         for pos in unbatched:
             i = graph[nid].inputs[pos]
@@ -112,12 +112,12 @@ def _elementwise(nid: int, unbatched: list[int]):
                 unmapped = _derived(graph, nid, "expand_dims", (i,), {"axis": -1})
             _rewire(graph, nid, pos, unmapped)
         if picked in ("min", "max"):
-            _python_pick(graph, nid, "less" if picked == "min" else "greater")
+            _picked_by_python(graph, nid, "less" if picked == "min" else "greater")
 
     return step
 
 
-def _python_pick(graph: Graph, nid: int, beats: str) -> None:
+def _picked_by_python(graph: Graph, nid: int, beats: str) -> None:
     """Python's min or max of two operands (node nid, its operands batched alike), for a batch:
     where the second beats the first (`beats`), the second, else the first (at a tie, or beside
     a NaN, which np.minimum and np.maximum would give)."""

@@ -106,12 +106,11 @@ def _floats(graph: Graph, float_params: set[int]) -> set[int]:
     written into an int array is an int array)."""
     out = set(float_params)
     for node in graph.nodes():
-        dtype = node.aval.dtype if isinstance(node.aval, Aval) else None
-        if dtype is not None or node.op in ("param", "const"):
-            value = node.attrs.get("value") if node.op == "const" else None
-            if dtype is not None and dtype.kind in "fc" or isinstance(value, float):
-                out.add(node.id)
+        if _float_aval(node.aval) or node.op == "const" and isinstance(node.attrs["value"], float):
+            out.add(node.id)
             continue
+        if node.op in ("param", "const") or getattr(node.aval, "dtype", None) is not None:
+            continue  # (of a dtype known, no float's)
         rule = RULES[node.op]
         if rule.nondiff:
             continue

@@ -116,10 +116,7 @@ def _astype_vjp(g, a, dtype):
     """v, or nothing for a cast to an integer or boolean type: decided when compiling where
     the dtype is known then, else when it runs (`_inexact`)."""
     if is_const(dtype) and not is_none(dtype):
-        kind = np.dtype(value_of(dtype)).kind
-        if kind in "biu":
-            return ops.zeros_like(a)
-        return g
+        return ops.zeros_like(a) if _to_integers(value_of(dtype)) else g
     return ops.where(_inexact(dtype), g, 0.0)
 
 
@@ -141,9 +138,7 @@ def _astype_aval(ins: dict, attrs: dict):
 def _astype_jvp(t, a, dtype):
     """The tangent cast like the value, or zeros for a cast to integers (as the VJP)."""
     if is_const(dtype) and not is_none(dtype):
-        if np.dtype(value_of(dtype)).kind in "biu":
-            return ops.zeros_like(a)
-        return ops.astype(t, dtype)
+        return ops.zeros_like(a) if _to_integers(value_of(dtype)) else ops.astype(t, dtype)
     return ops.astype(ops.where(_inexact(dtype), t, 0.0), dtype)
 
 
