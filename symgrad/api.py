@@ -95,17 +95,19 @@ def signature(fn: Callable) -> inspect.Signature:
     """`inspect.signature(fn)`, worked out once per function and its defaults (a call binds
     its arguments with it, and working it out costs more than a small gradient's whole call);
     new defaults (`f.__defaults__ = ...`, `f.__kwdefaults__["c"] = ...`) give a new one, of
-    the function a transformation transforms too (its signature is that function's)."""
-    defaults = defaults_of(user_function(fn))
+    the function a transformation transforms too (its signature is that function's), and so
+    does new code (`f.__code__ = g.__code__`)."""
+    user = user_function(fn)
+    code, defaults = getattr(user, "__code__", None), defaults_of(user)
     try:
-        known, sig = _SIGNATURES[fn]
-        if same_defaults(known, defaults):
+        known_code, known, sig = _SIGNATURES[fn]
+        if known_code is code and same_defaults(known, defaults):
             return sig
     except (KeyError, TypeError):
         pass
     sig = inspect.signature(fn)
     try:
-        _SIGNATURES[fn] = (defaults, sig)
+        _SIGNATURES[fn] = (code, defaults, sig)
     except TypeError:  # not weakly referable
         pass
     return sig

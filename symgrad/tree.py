@@ -209,7 +209,7 @@ def _flatten(x: Any, leaves: list, seen: set) -> Treedef:
             del leaves[n:]
     if kind is None:
         leaves.append(x)
-        kind = np.dtype(getattr(x, "dtype", object)).kind
+        kind = np.dtype(object if isinstance(x, type) else getattr(x, "dtype", object)).kind
         floating = isinstance(x, float) or kind in "fc"
         if not is_static(x):
             return Treedef(None, floating=floating)

@@ -28,6 +28,10 @@ def several(x, params):
     return {"mean": np.mean(z), "rows": (np.exp(z), z**2)}
 
 
+def with_its_dtype(x):
+    return np.sum(x**2), x.dtype, np.float32  # (a dtype, and a type: what f returns)
+
+
 CASES = {
     "rnn": (
         rnn,
@@ -42,6 +46,7 @@ CASES = {
         several,
         lambda: (RNG.standard_normal(4), {"w": 2.0, "b": RNG.standard_normal(4)}),
     ),
+    "dtypes": (with_its_dtype, lambda: (RNG.standard_normal(3).astype(np.float32),)),
 }
 
 
@@ -54,6 +59,8 @@ def _same(a, b):
         assert isinstance(b, tuple) and len(a) == len(b)
         for x, y in zip(a, b):
             _same(x, y)
+    elif isinstance(a, (np.dtype, type)):  # (a dtype, not its scalar type)
+        assert type(a) is type(b) and a == b
     else:
         assert np.shape(a) == np.shape(b)
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

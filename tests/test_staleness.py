@@ -262,7 +262,8 @@ def test_a_read_is_stale_once_its_name_is_gone_rebound_or_of_another_type():
 def test_what_hides_a_builtin_an_id_freed_and_defaults_make_it_stale(make_fn):
     """A global defined later that hides a builtin the function called, a new object in a
     list where the old one was (at its address, maybe), and the function's own defaults
-    (the emitted module's signature) each make a gradient stale; it kept the old one."""
+    (the emitted module's signature) and code each make a gradient stale; it kept the old
+    one."""
     mod = make_fn(
         """
         class Relu:
@@ -286,6 +287,9 @@ def test_what_hides_a_builtin_an_id_freed_and_defaults_make_it_stale(make_fn):
 
         def cube(z):
             return z ** 3
+
+        def cosines(x, c=1.0):
+            return np.sum(np.cos(x) * c)
         """
     )
     v = np.array([0.5, -1.5, 2.0])
@@ -301,6 +305,8 @@ def test_what_hides_a_builtin_an_id_freed_and_defaults_make_it_stale(make_fn):
     assert np.allclose(g(v), 2.0)
     mod.scaled.__defaults__ = (5.0,)
     assert np.allclose(g(v), 5.0) and "s=5.0" in symgrad.emit_module(mod.scaled)
+    mod.scaled.__code__ = mod.cosines.__code__  # (s=5.0 now c: its code binds one argument
+    assert np.allclose(g(v), -5.0 * np.sin(v))  # fewer, and kept the old code's signature)
 
 
 def test_keyword_only_defaults_changed_in_place(make_fn):

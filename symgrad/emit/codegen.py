@@ -28,7 +28,7 @@ import numpy as np
 from symgrad.emit import drivers, inplace
 from symgrad.emit.frees import FREED, free
 from symgrad.ir import Graph
-from symgrad.ir.avals import PYTHON, Aval, nbytes
+from symgrad.ir.avals import DTYPE, PYTHON, Aval, nbytes
 from symgrad.ir.names import assign_names
 from symgrad.ir.structured import schema
 from symgrad.rules import RULES, batching, runtime
@@ -41,6 +41,14 @@ def _a_python_number(aval) -> bool:
     """Whether a value of this Aval is a Python int or float (no bool): NumPy's weak number."""
     kind = aval.dtype.kind if isinstance(aval, Aval) and aval.dtype is not None else None
     return kind in ("i", "u", "f") and aval.kind == PYTHON
+
+
+def _as_returned(expr: ast.expr, aval) -> ast.expr:
+    """An output as the function returns it: a dtype read from an array (`x.dtype`, known
+    statically and spelt `np.float64` where it is an argument) as `np.dtype(np.float64)`."""
+    if isinstance(aval, Aval) and aval.kind == DTYPE and isinstance(aval.value, np.dtype):
+        return ast.Call(ast.Attribute(ast.Name("np", ast.Load()), "dtype", ast.Load()), [expr], [])
+    return expr
 
 
 def _wrapped(expr: ast.expr, node, number: bool) -> ast.expr:
@@ -454,7 +462,7 @@ class _Writer:
 
     def body(self) -> list[str]:
         lines = self.statements()
-        outs = [self.expr(o) for o in self.graph.outputs]
+        outs = [_as_returned(self.expr(o), self.graph[o].aval) for o in self.graph.outputs]
         result = outs[0] if len(outs) == 1 else ast.Tuple(outs, ast.Load())
         lines.append(ast.unparse(ast.Return(result)))
         return free(lines, self.large())

@@ -190,9 +190,9 @@ def _numbers(v: list) -> bool:
 
 
 def of_dtype(dtype: np.dtype, spelling: type | None = None) -> Aval:
-    """The Aval of a dtype given as a value, known statically: its scalar type (`np.float32`,
-    or `spelling`, the Python type that named it) stands for it (`small`)."""
-    return Aval((), dtype, DTYPE, spelling or dtype.type)
+    """The Aval of a dtype given as a value, known statically: the dtype (`x.dtype`), or
+    `spelling`, the type that named it (`float`, `np.float32`), stands for it (`small`)."""
+    return Aval((), dtype, DTYPE, spelling or dtype)
 
 
 def shape_tuple(shape: tuple[int, ...]) -> Aval:

@@ -370,6 +370,8 @@ def literal(value: Any) -> ast.expr:
         return ast.Tuple([literal(v) for v in value], ast.Load())
     if isinstance(value, list):
         return ast.List([literal(v) for v in value], ast.Load())
+    if isinstance(value, np.dtype):  # (its scalar type's name: np.zeros(3, np.float64))
+        value = value.type
     if isinstance(value, type):  # a dtype: float, np.float32
         module = "np." if value.__module__ == "numpy" else ""
         return dotted(module + value.__name__)
