@@ -592,6 +592,22 @@ def ufunc_into_an_array(x):  # (was refused: "bad arguments to multiply: ... 'ou
     return np.sum(z * alias) + np.sum(y)
 
 
+def ufunc_into_an_alias_in_a_loop(x):  # prev is h: h + x each step (was 3.0 where 9.0)
+    h = np.zeros_like(x)
+    prev = h
+    for _ in range(3):
+        np.add(prev, x, out=h)
+    return np.sum(h)
+
+
+def rnn_step_into_an_alias(x):  # (was 0.157 where 0.422: prev read as before the loop)
+    h = np.zeros(2)
+    prev = h
+    for t in range(3):
+        np.tanh(prev * 0.5 + x[t], out=h)
+    return np.sum(h * h)
+
+
 def _doubled_in_a_loop(a):
     for _ in range(2):
         a *= 2.0  # (the caller's array, in place)
@@ -648,6 +664,8 @@ RIGHT = {
     "array_written_out_filled_in_a_loop": (VEC,),
     "integrator_from_arguments": (VEC, VEC + 1),
     "ufunc_into_an_array": (VEC,),
+    "ufunc_into_an_alias_in_a_loop": (VEC,),
+    "rnn_step_into_an_alias": (VEC,),
 }
 REFUSED = {  # name: (arguments, words of the message)
     "augassign_unknown_type": ((VEC,), "in place for an ndarray, not for a number"),

@@ -170,7 +170,8 @@ _PURE_CALLS = {"range", "len", "enumerate", "zip", "sum", "min", "max", "abs", "
 
 def may_update(stmts: list[ast.stmt]) -> bool:
     """Whether a block may change an array in place: it assigns to elements, uses an augmented
-    assignment, or calls a function that is not NumPy's, a builtin's or `append`."""
+    assignment, calls a function that is not NumPy's, a builtin's or `append`, or gives a
+    NumPy function an `out=`."""
     for stmt in stmts:
         for node in ast.walk(stmt):
             if isinstance(node, ast.AugAssign):
@@ -178,6 +179,8 @@ def may_update(stmts: list[ast.stmt]) -> bool:
             if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
                 return True
             if isinstance(node, ast.Call):
+                if any(k.arg == "out" for k in node.keywords):
+                    return True
                 f = node.func
                 if isinstance(f, ast.Name) and f.id not in _PURE_CALLS:
                     return True
