@@ -118,6 +118,20 @@ def large_taps(w, x):  # its batch, (taps x length), far larger than x: a correl
     return np.sum(out * out)
 
 
+def python_picks(x, y):  # Python's max, min, abs of entries: NumPy's on the batch, picking
+    s = 0.0  # as Python does (was `max(x, y).sum(axis=0)`: a ValueError)
+    for i in range(len(x)):
+        s = s + max(x[i], y[i]) * x[i] + min(x[i], y[i], 0.5) * y[i] + abs(x[i]) * y[i]
+    return s
+
+
+def python_round(x, y):  # Python's round of each entry: no array's (was `round(x, ndigits=1)`)
+    s = 0.0
+    for i in range(len(x)):
+        s = s + round(x[i], 1) * y[i]
+    return s
+
+
 x12, w3 = RNG.standard_normal(12), RNG.standard_normal(3)
 BOTH = ("grad", "jvp")
 CASES = {  # name: (function, arguments, argnums, where a loop is left, text in the source)
@@ -142,6 +156,10 @@ CASES = {  # name: (function, arguments, argnums, where a loop is left, text in 
     "clipped_windows": (clipped_windows, (RNG.standard_normal(6),), (0,), BOTH, None),
     "tails": (tails, (RNG.standard_normal(7),), (0,), BOTH, None),
     "carried_state": (carried_state, (RNG.standard_normal(5),), (0,), BOTH, None),
+    "python_picks": (python_picks, (RNG.standard_normal(5), RNG.standard_normal(5)), (0, 1),
+                     ("jvp",), "np.where("),  # (its JVP's loop is kept, as of NumPy's picks)
+    "python_round": (python_round, (RNG.standard_normal(5), RNG.standard_normal(5)), (1,),
+                     BOTH, None),
     "large_taps": (large_taps, (w3, RNG.standard_normal(40_000)), (0,), (), "_correlate(x, w)"),
 }  # fmt: skip
 

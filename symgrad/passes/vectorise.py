@@ -43,6 +43,7 @@ its windows. The results agree with the loop's to rounding (the sums add in anot
 
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
@@ -358,6 +359,11 @@ class _Batch:
         return c
 
     def elementwise(self, m, roles) -> tuple:
+        """The step's operation on the batch; one spelt as Python's builtin (abs, min, max the
+        user called) as NumPy's, min and max picking as Python does (the first at a tie or
+        beside a NaN); Python's round of numbers (`round(x[i], 1)`) not at all."""
+        if getattr(RULES[m.op].emit, "calls", None) in vars(builtins):
+            raise _Refused
         rank = self.rank(m.id)
         args = []
         for kind, v in roles:  # a batch of fewer axes than the result: length-1 axes after n
@@ -365,7 +371,14 @@ class _Batch:
             if have < rank:
                 v = self.new(m, "expand_dims", [v], {"axis": _axes(1, rank - have)}, check=False)
             args.append(v)
-        return ("bat", self.new(m, m.op, args, dict(m.attrs)))
+        picked = m.attrs.get("builtin")
+        if picked in ("min", "max"):
+            first, second = args
+            beats = self.new(
+                m, "less" if picked == "min" else "greater", [second, first], {}, False
+            )
+            return ("bat", self.new(m, "where", [beats, second, first]))
+        return ("bat", self.new(m, m.op, args, {**m.attrs, "builtin": ""} if picked else m.attrs))
 
     def broadcast(self, m, v: int) -> tuple:
         """np.broadcast_to(v, shape) of a static shape: to (steps, *shape), v's axes after the
