@@ -80,7 +80,21 @@ def reduced_with_options(A):  # (dtype=, where= and initial= were refused: bad a
         + np.var(A, dtype=float)
         + np.prod(A, axis=0, where=m).sum()
         + np.nansum(A, where=m)
+        + np.sum(m, initial=0.5) * np.sum(A)  # (0.5 cast to the count's ints: 0, as NumPy's)
     )
+
+
+def started_from_a_float64(x):
+    return np.sum(x, initial=np.float64(0.05)) + np.prod(x, axis=0, initial=np.float64(2.0))
+
+
+def test_initial_is_cast_to_the_results_dtype():
+    """NumPy starts a reduction from initial cast to the result's dtype: of float32 entries a
+    float32 (symgrad's was float64), of bools an int (0.5 was kept: a count of 0.5 too many)."""
+    x = RNG.standard_normal((3, 2)).astype(np.float32)
+    for backend in ("numpy", "numba"):
+        got = symgrad.jit(started_from_a_float64, backend=backend)(x)
+        assert got.dtype == started_from_a_float64(x).dtype == np.float32
 
 
 RNG = np.random.default_rng(0)

@@ -9,7 +9,8 @@ hold any of `OPTIONS`, as NumPy computes it:
   known when compiling (NumPy computes one of ints in ints);
 - `where=m`: the entries m leaves out are 0 for a sum (1 for a product) before the reduction;
   a mean divides by how many m keeps (a count of a's dtype, so a float32 mean stays float32);
-- `initial=v` (a sum's or a product's): added to (multiplied into) the result.
+- `initial=v` (a sum's or a product's): cast to the result's dtype, added to (multiplied
+  into) the result.
 Anything else (`np.max(..., initial=v)`, `out=`) is refused, naming the option.
 """
 
@@ -62,7 +63,9 @@ def lower(lw: _Lowerer, name: str, args: tuple, kwargs: dict, e: ast.AST) -> Any
     else:
         total = lw.call_rule(name, (a, *rest), kwargs, e)
     initial = given.get("initial")
-    if initial is not None:
+    if initial is not None:  # (cast to the result's dtype first, as NumPy's starting value)
+        like = lw.call_rule("dtype", (total,), {}, e)
+        initial = lw.call_rule("astype", (initial, like), {}, e)
         op = ast.Mult() if name == "prod" else ast.Add()
         total = lw.binop(op, total, initial, e)
     return total
