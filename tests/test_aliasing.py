@@ -625,6 +625,12 @@ def ufunc_into_ints(x):
     return np.sum(y * x)
 
 
+def ufunc_into_ints_unsafely(x):  # (casting= was taken for the ufunc's: a TypeError)
+    y = np.zeros(3, dtype=np.int64)
+    np.floor(x * 3.0, out=y, casting="unsafe")
+    return np.sum(y * x)
+
+
 def array_written_out_filled_in_a_loop(x):
     out = np.asarray([0.0, 0.0, 0.0])
     for i in range(3):
@@ -665,6 +671,7 @@ RIGHT = {
     "integrator_from_arguments": (VEC, VEC + 1),
     "ufunc_into_an_array": (VEC,),
     "ufunc_into_an_alias_in_a_loop": (VEC,),
+    "ufunc_into_ints_unsafely": (VEC,),
     "rnn_step_into_an_alias": (VEC,),
 }
 REFUSED = {  # name: (arguments, words of the message)

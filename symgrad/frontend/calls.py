@@ -88,10 +88,14 @@ def _into(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> Any:
             "Write y[...] = np.f(...) for the array y.",
             cls=UnsupportedSyntaxError,
         )
-    value = _lowered(lw, e, callee, args, {k: v for k, v in kwargs.items() if k != "out"})
+    casting = kwargs.get("casting", "same_kind")
+    if casting not in ("same_kind", "unsafe"):
+        raise lw.error(e, f"casting={casting!r} is not supported", "Use 'same_kind' or 'unsafe'.")
+    rest = {k: v for k, v in kwargs.items() if k not in ("out", "casting")}
+    value = _lowered(lw, e, callee, args, rest)
     if isinstance(lw.env.get(target.id), Value):  # (y's shape and dtype, cast as a ufunc's
-        what = f"out={target.id}"  # output: 'same_kind', a float into ints raising)
-        value = lw.call_rule("updated", (value, lw.env[target.id]), {"what": what}, e)
+        how = {"what": f"out={target.id}", "casting": casting}  # output: 'same_kind', a float
+        value = lw.call_rule("updated", (value, lw.env[target.id]), how, e)  # into ints raising)
     whole = ast.Subscript(target, ast.Constant(Ellipsis), ast.Store())
     subscripts.setitem(lw, ast.copy_location(whole, target), value)
     return lw.env[target.id]

@@ -81,7 +81,7 @@ def _fit_batched(ct, x):
     return np.array(np.broadcast_to(ct, np.shape(x) + np.shape(ct)[-1:]), dtype=dtype)
 
 
-def _updated_batched(v, a, what="", both=False):
+def _updated_batched(v, a, what="", casting="same_kind", both=False):
     """_updated of each column of v (a trailing batch axis) for a, batched too where `both`
     (`x += ...` of a mapped x)."""
     if not isinstance(a, np.ndarray):
@@ -92,7 +92,7 @@ def _updated_batched(v, a, what="", both=False):
             f"symgrad: {what} makes a value of shape {shape}, which the array it updates in "
             f"place, of shape {a.shape}, cannot hold (non-broadcastable output)"
         )
-    if not np.can_cast(np.result_type(v), a.dtype, "same_kind"):
+    if not np.can_cast(np.result_type(v), a.dtype, casting):
         raise TypeError(f"symgrad: {what}: cannot cast {np.result_type(v)} to {a.dtype}")
     return np.asarray(v, dtype=a.dtype)
 

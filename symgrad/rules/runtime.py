@@ -78,9 +78,10 @@ def _shaped_as(v, x, what="", of=""):
     return v
 
 
-def _updated(v, a, what=""):
+def _updated(v, a, what="", casting="same_kind"):
     """What `a op= w` leaves in a, v being `a op w`: for an ndarray a, NumPy's update in place,
-    v in a's shape (a v of another raises) and dtype (cast by the 'same_kind' rule), an ndarray
+    v in a's shape (a v of another raises) and dtype (cast by the 'same_kind' rule, or the
+    `casting` an out= gave), an ndarray
     (of a 0-d a too); for a number a, v."""
     if not isinstance(a, np.ndarray):
         return v
@@ -92,7 +93,7 @@ def _updated(v, a, what=""):
             f"in place, of shape {a.shape}, cannot hold (non-broadcastable output)"
         )
     out = np.empty_like(a)
-    np.copyto(out, v, casting="same_kind")
+    np.copyto(out, v, casting=casting)
     return out
 
 

@@ -1,5 +1,6 @@
 """What an augmented assignment leaves in its target: `a += w` on an ndarray is NumPy's update in
-place, on a number a new number.
+place, on a number a new number; `np.f(..., out=a, casting=...)` is the same update, cast
+as it says (NumPy's 'same_kind' or 'unsafe').
 
 Contract: the frontend lowers `a op= w` (a name's, not an element's: `x[i] += w` is a
 `setitem`, which casts and broadcasts into x itself) to `updated(a op w, a)`. For an ndarray
@@ -33,7 +34,8 @@ def _aval(ins: dict, attrs: dict) -> Aval | None:
         return v
     if v is None or v.shape is None or a.shape is None or v.shape != a.shape:
         return None
-    if v.dtype is None or a.dtype is None or not np.can_cast(v.dtype, a.dtype, "same_kind"):
+    casting = attrs.get("casting", "same_kind")
+    if v.dtype is None or a.dtype is None or not np.can_cast(v.dtype, a.dtype, casting):
         return None
     return Aval(a.shape, a.dtype, ARRAY)
 
@@ -43,7 +45,7 @@ def _as_is(ins: dict):
     v, a = ins["v"], ins["a"]
     if v is not None and a is not None and a.kind in (SCALAR, PYTHON):
         return lambda v, a: v
-    held = _aval(ins, {})
+    held = _aval(ins, {})  # (by 'same_kind': an unsafe cast is left to the helper)
     if held is None or not (held.known and v.known):
         return None  # (what a cannot hold: the helper raises, as NumPy does)
     if v.dtype != held.dtype:  # (a float32 total: the sum cast back, as NumPy's update casts it)
@@ -54,7 +56,7 @@ def _as_is(ins: dict):
 
 defrule(
     "updated",
-    "v, a, what=''",
+    "v, a, what='', casting='same_kind'",
     call("_updated"),
     helper=runtime._updated,
     vjp={"v": lambda g: g},
