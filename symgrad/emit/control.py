@@ -612,13 +612,17 @@ def write_cond(writer, node) -> list[str]:
 def _zeros(name: str, aval, in_place: bool = False) -> str:
     """The zero cotangent of the value `name` (where a backward loop starts the sum of a
     captured value's cotangents, what a branch gives one it does not read): zeros like it, or
-    0.0 for a float64 number (Python's, NumPy's, or one that may be either), and without
-    updates in place for any Python float (a 0-d array would not mix with another library's
+    0.0 for a float64 number (Python's, NumPy's, or one that may be either), in floats where
+    it is not known to be floats (an int array's cotangent is floats), and without updates in
+    place for any Python float (a 0-d array would not mix with another library's
     arrays, CuPy's, nor take a number's type in a compiled branch or loop)."""
     kind = getattr(aval, "kind", ARRAY)
     if not in_place and kind == PYTHON or float64_number(aval):
         return "0.0"
-    return f"np.zeros_like({name})"
+    dtype = getattr(aval, "dtype", None)
+    if dtype is None:  # (an int array given to a module for any shapes: floats, as `_fit`'s)
+        return f"np.zeros_like({name}, dtype=np.result_type({name}, 0.0))"
+    return f"np.zeros_like({name})" if dtype.kind in "fc" else f"np.zeros_like({name}, float)"
 
 
 def _accumulate(acc: str, value: ast.expr, in_place: bool) -> ast.stmt:
