@@ -812,6 +812,36 @@ def test_a_trajectory_of_a_loop_that_runs_no_step(backend):
     np.testing.assert_array_equal(symgrad.grad(_trajectory, 1, backend=backend)(x, w), 2 * w + 1)
 
 
+def _means_of_empty(x):
+    centred = x - np.mean(x, axis=-1, keepdims=True)
+    return np.mean(np.exp(x) * x) + np.sum(centred**2) + (x**2).sum(axis=-1).mean()
+
+
+def _cumulative(x):
+    return np.cumsum(x**2) + np.sort(x) ** 3
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_empty_arrays_differentiate(backend, tmp_path):
+    """A mean's gradient of an empty array divided Python numbers by a count of 0 (1.0 / 0,
+    0 / 0 of size(a) / size(ans): ZeroDivisionError where the function gives NaN), and a
+    Jacobian of no columns stacked none (cumsum's, sort's: `np.stack([])` raised)."""
+    for x in (np.zeros(0), np.zeros((0, 3)), np.zeros((2, 0))):
+        value, g = symgrad.value_and_grad(_means_of_empty, backend=backend)(x)
+        np.testing.assert_equal(value, _means_of_empty(x))
+        assert g.shape == x.shape
+    saved = {}
+    exec(compile(symgrad.emit_module(_means_of_empty), str(tmp_path / "m.py"), "exec"), saved)
+    assert saved["grad__means_of_empty"](np.zeros((0, 3))).shape == (0, 3)
+    for jacobian in (symgrad.jacrev, symgrad.jacfwd):
+        assert jacobian(_cumulative, backend=backend)(np.zeros(0)).shape == (0, 0)
+    assert symgrad.hessian(_sort_cubed, backend=backend)(np.zeros(0)).shape == (0, 0)
+
+
+def _sort_cubed(x):
+    return np.sum(np.sort(x) ** 3)
+
+
 def _scaled_by_depth(params, x):
     n = len(params["layers"])
     for i, layer in enumerate(params["layers"]):

@@ -205,9 +205,13 @@ def _joined_batched(*arrays, axis=0, batched=(), stacked=False):
 
 def _per_column(fn, k, /, *args, **kwargs):
     """fn applied to each column of its argument k (a trailing batch axis), stacked last: for a
-    primitive without a vectorised batching rule."""
+    primitive without a vectorised batching rule (of no columns, none: fn of zeros says the
+    shape and dtype)."""
     n = np.shape(args[k])[-1]
     before, after = args[:k], args[k + 1 :]
+    if n == 0:
+        out = fn(*before, np.zeros(np.shape(args[k])[:-1], args[k].dtype), *after, **kwargs)
+        return np.zeros(np.shape(out) + (0,), np.result_type(out))
     cols = [fn(*before, args[k][..., j], *after, **kwargs) for j in range(n)]
     return np.stack(cols, axis=-1)
 

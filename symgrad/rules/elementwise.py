@@ -21,7 +21,7 @@ import math as pymath
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, PYTHON, Aval
+from symgrad.ir.avals import ARRAY, PYTHON, Aval, of_value
 from symgrad.rules import runtime
 from symgrad.rules import runtime_vector as rv
 from symgrad.rules.build import is_const, is_none, ops, value_of
@@ -407,6 +407,9 @@ def _python_pick(ins: dict, attrs: dict):
     a, b = ins["x1"], ins["x2"]
     if a is None or b is None:
         return None
+    if a.kind == b.kind == PYTHON and a.value is not None and b.value is not None:
+        pick = max if attrs["builtin"] == "max" else min  # (numbers known: `max(n, 1)` of a
+        return of_value(pick(a.value, b.value), static=True)  # length known, folded)
     if a == b:
         return a
     if a.shape == b.shape == () and a.dtype is not None and a.dtype == b.dtype:

@@ -30,8 +30,23 @@ def _spread(g, a, axis, keepdims):
 
 
 def _count(a, ans, axis):
-    """How many entries of a went into each entry of the reduction."""
-    return ops.size(a) if axis is None else ops.size(a) / ops.size(ans)
+    """How many entries of a went into each entry of the reduction: the product of the
+    reduced axes' lengths (an empty a's too: not size(a) / size(ans), which is 0 / 0)."""
+    if axis is None:
+        return ops.size(a)
+    shape = ops.shape(a)
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    n = shape[axes[0]]
+    for k in axes[1:]:
+        n = n * shape[k]
+    return n
+
+
+def _mean_vjp(g, ans, a, axis, keepdims):
+    """v / n over the reduced axes; of an empty a (n may be 0) the empty cotangent, by v / 1
+    (1.0 / 0 of Python numbers raises)."""
+    n = ops.maximum(_count(a, ans, axis), 1, builtin="max")
+    return _spread(g / n, a, axis, keepdims)
 
 
 def _every_axis(ins: dict, attrs: dict) -> bool:
@@ -133,7 +148,7 @@ reduction(
 )
 reduction(
     "mean",
-    lambda g, ans, a, axis, keepdims: _spread(g / _count(a, ans, axis), a, axis, keepdims),
+    _mean_vjp,
     LINEAR,
     "broadcast v / n over the reduced axes",
     (np.mean,),

@@ -56,7 +56,7 @@ def grad_sigmoid_bce(w, X, y):
     # backward pass
     # line 13: return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
     t3 = np.broadcast_shapes(np.shape(y), np.shape(t1))
-    t4 = -1.0 / np.prod(t3)
+    t4 = -1.0 / max(np.prod(t3), 1)
     t5 = _unbroadcast(np.broadcast_to(t4 * (1 - y), t3), np.shape(t1)) / (1 - p)
     # line 12: p = 1.0 / (1.0 + np.exp(-(X @ w)))
     p_bar = _unbroadcast(np.broadcast_to(t4 * y, t3), np.shape(t1)) / p - t5

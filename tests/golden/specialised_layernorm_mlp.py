@@ -30,11 +30,11 @@ def grad_layernorm_mlp(W1, b1, W2, b2, X, Y):
     t6 = h_bar * (1 - h ** 2)
     t7 = t6 / t2
     # line 30: var = np.mean((a - mu) ** 2, axis=1, keepdims=True)
-    t8 = (-t6 * (t3 / t2)).sum(axis=1, keepdims=True) * (0.5 / t2) / 6.0 * (2 * t1)
+    t8 = (-t6 * (t3 / t2)).sum(axis=1, keepdims=True) * (0.5 / t2) / 6 * (2 * t1)
     # line 29: mu = np.mean(a, axis=1, keepdims=True)
     mu_bar = -t7.sum(axis=1, keepdims=True) - t8.sum(axis=1, keepdims=True)
     # line 28: a = X @ W1 + b1
-    a_bar = t7 + t8 + mu_bar / 6.0
+    a_bar = t7 + t8 + mu_bar / 6
     b1_bar = a_bar.sum(axis=0)
     W1_bar = X.T @ a_bar
     return (W1_bar, b1_bar, W2_bar, b2_bar)
