@@ -5,10 +5,13 @@ function, through `+=` or another name."""
 
 from __future__ import annotations
 
+import ast
+
 import numpy as np
 import pytest
 
 import symgrad
+from symgrad.frontend.liveness import seen_after
 from tests.conftest import BACKENDS
 
 SOURCE = """
@@ -187,3 +190,38 @@ def test_a_row_that_may_be_read_after_the_update_is_still_refused(mod, name):
     functions holding the array or a row of it.)"""
     with pytest.raises(symgrad.SymgradError):
         symgrad.grad(getattr(mod, name))(*_args())
+
+
+LOOPS = """
+def f(x, n):
+    for k in range(n):
+        for i in range(k + 1, n):  # the loop asked about: the first `for i`
+            s = x[i]
+    {after}
+"""
+
+
+@pytest.mark.parametrize(
+    "after, seen",
+    [
+        ("for i in range(n):\n        s = x[i]", False),  # bound again before read
+        ("i = 2\n    return x[i]", False),
+        ("return x[i]", True),
+        ("for j in range(n):\n        s = x[i]", True),
+        ("for i in range(x[i]):\n        pass", True),  # (its range reads it first)
+        ("if n > 2:\n        i = 0\n    return x[i]", True),  # (the branch may not be taken)
+        ("if n > 2:\n        i = 0\n    else:\n        i = 1\n    return x[i]", False),
+        ("while n > 0:\n        i = n\n        n = n - 1\n    return x[i]", True),
+        ("g = lambda: i\n    return g()", True),  # (a function reads it when it is called)
+    ],
+)
+def test_seen_after_a_loop_follows_pythons_bindings(after, seen):
+    tree = ast.parse(LOOPS.format(after=after)).body[0]
+    inner = tree.body[0].body[0]
+    assert seen_after(tree, inner, "i") is seen
+
+
+def test_seen_after_counts_the_next_step_of_the_loop_around():
+    source = LOOPS.replace("s = x[i]", "s = 0").replace("for i", "s = x[i]\n        for i", 1)
+    tree = ast.parse(source.format(after="pass")).body[0]
+    assert seen_after(tree, tree.body[0].body[1], "i")  # (the outer loop's next step reads it)

@@ -401,6 +401,32 @@ def test_a_name_first_bound_in_a_loop_that_ran_no_step_raises(make_fn):
         symgrad.grad(f)(np.ones(3), 0)
 
 
+def eliminated_then_substituted(A, b):  # (Gaussian elimination, then back substitution)
+    A = A.copy()
+    b = b.copy()
+    n = b.shape[0]
+    for k in range(n):
+        for i in range(k + 1, n):  # (no step where k = n - 1: its i's last value was asked)
+            m = A[i, k] / A[k, k]
+            A[i] = A[i] - m * A[k]
+            b[i] = b[i] - m * b[k]
+    x = np.zeros(n)
+    for i in range(n - 1, -1, -1):  # (binds i again before reading it)
+        x[i] = (b[i] - np.sum(A[i, i + 1 :] * x[i + 1 :])) / A[i, i]
+    return np.sum(x * x)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_loops_name_bound_again_before_it_is_read_is_not_kept(backend):
+    """An inner loop's index, read after it only by a later loop binding it first, was kept as
+    its last step's: an IndexError at the outer loop's step where the inner one runs none."""
+    A = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]])
+    b = np.array([1.0, -2.0, 0.5])
+    f = eliminated_then_substituted
+    assert symgrad.jit(f, backend=backend)(A, b) == pytest.approx(f(A, b), rel=1e-12)
+    symgrad.check_grads(f, (A, b), (0, 1), modes=("rev", "fwd"), backend=backend)
+
+
 @pytest.mark.parametrize(
     "body, words",
     [

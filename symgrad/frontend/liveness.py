@@ -78,6 +78,83 @@ def read_after(tree: ast.FunctionDef, name: str, place: tuple | None, callers: b
     return False
 
 
+def seen_after(tree: ast.FunctionDef, statement: ast.stmt, name: str) -> bool:
+    """Whether the value `name` holds when `statement` (a loop) is done may be read: False only
+    where every later read, in the source's order and in the next steps of the loops around
+    it, follows a rebinding of the name (`name = ...`, or a `for name in ...` whose body reads
+    it: Gaussian elimination's inner `for i` before back substitution's own `for i`)."""
+    path = _path(tree, statement)
+    if path is None:
+        return True
+    for node in ast.walk(tree):
+        if node is not tree and isinstance(node, _SCOPES) and _reads(node, name):
+            return True
+        if isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
+            return True
+    child = statement
+    for node in reversed(path[:-1]):  # the blocks around it, innermost first
+        for block in (getattr(node, "body", []), getattr(node, "orelse", [])):
+            if any(item is child for item in block):
+                k = next(k for k, item in enumerate(block) if item is child)
+                fate = _fate_of(block[k + 1 :], name)
+                if fate is not None:
+                    return fate
+        if isinstance(node, (ast.For, ast.While)) and any(item is child for item in node.body):
+            again = _fate_of([ast.Expr(node.test)] if isinstance(node, ast.While) else [], name)
+            if again or not _binds(node, name) and _fate_of(node.body, name):
+                return True  # (its next step's test, or body, reads it first)
+        child = node
+    return False
+
+
+def _fate_of(block: list[ast.stmt], name: str) -> bool | None:
+    """True where the block may read `name` before it rebinds it, False where it surely rebinds
+    it first, None where it does neither (a loop may run no step, a branch may not be taken)."""
+    for statement in block:
+        if isinstance(statement, ast.Assign):
+            if _reads(statement, name):  # (its value, and a target's index, are read first)
+                return True
+            if any(name in _bound_names(t) for t in statement.targets):
+                return False
+        elif isinstance(statement, ast.For):
+            if _reads(statement.iter, name) or _reads(statement.target, name):
+                return True
+            if not _binds(statement, name) and _fate_of(statement.body, name):
+                return True
+            if _fate_of(statement.orelse, name):
+                return True
+        elif isinstance(statement, ast.While):
+            if _reads(statement.test, name) or _fate_of(statement.body, name):
+                return True
+        elif isinstance(statement, ast.If):
+            if _reads(statement.test, name):
+                return True
+            fates = (_fate_of(statement.body, name), _fate_of(statement.orelse, name))
+            if True in fates:
+                return True
+            if fates == (False, False):
+                return False
+        elif _reads(statement, name):
+            return True
+    return None
+
+
+def _binds(loop: ast.AST, name: str) -> bool:
+    """Whether a for loop's target binds name (each step, before its body runs)."""
+    return isinstance(loop, ast.For) and name in _bound_names(loop.target)
+
+
+def _bound_names(target: ast.AST) -> set[str]:
+    """The names a target binds itself (not an element's or an attribute's array)."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return set().union(*(_bound_names(t) for t in target.elts))
+    if isinstance(target, ast.Starred):
+        return _bound_names(target.value)
+    return set()
+
+
 def _the_target(statement: ast.AST | None, where: ast.AST) -> bool:
     """Whether `where` is the one target of an assignment statement (its value and the
     target's own index are read before the update)."""

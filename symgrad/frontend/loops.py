@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import SymgradError, UnsupportedSyntaxError
-from symgrad.frontend import aliases, carried
+from symgrad.frontend import aliases, carried, liveness
 from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.jumps import FLAGS, STOP, desugar
 from symgrad.frontend.local_functions import LocalFunction
@@ -389,6 +389,8 @@ def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> 
         value = dict.get(env, name)
         if name in skip or read_last.get(name, end) <= end or name in out:
             continue
+        if not liveness.seen_after(lw.src.tree, s, name):  # (rebound before it is read: the
+            continue  # second `for i` after an inner `for i` that may run no step)
         counted = index is not None and isinstance(value, Value) and value.id == index.id
         if is_number(value) or counted:
             out[name] = value
