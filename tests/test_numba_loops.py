@@ -241,6 +241,23 @@ def test_the_zero_cotangent_of_a_number_of_either_kind_is_a_float():
     assert "np.zeros_like(s" not in g.source, g.source
 
 
+def squares_while(x):
+    i = 0
+    s = 0.0
+    while i < x.shape[0]:
+        s = s + x[i] ** 2
+        i += 1
+    return s
+
+
+def test_a_total_that_starts_as_pythons_float_comes_back_numpys():
+    """0.0 plus NumPy numbers is NumPy's float64 after a step, as the function returns it (a
+    compiled loop gave Python's float: `1.0 / s` of a zero total raises there)."""
+    x = RNG.standard_normal(3)
+    value, _ = symgrad.value_and_grad(squares_while, backend="numba")(x)
+    assert type(value) is type(squares_while(x)) is np.float64
+
+
 def decay(x, w):
     for _ in range(3):
         x = np.tanh(x * w)
