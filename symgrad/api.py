@@ -647,7 +647,12 @@ def _returns_doc(name: str, out: list | None) -> str:
 
 
 def _jacobian(
-    fn: Callable, argnums: tuple[int, ...], kind: str, single: bool, trees: dict | None = None
+    fn: Callable,
+    argnums: tuple[int, ...],
+    kind: str,
+    single: bool,
+    trees: dict | None = None,
+    named: str | None = None,
 ) -> _Artifact:
     """jacfwd and jacrev: the function itself, its JVPs (one per argument) or VJPs (one per
     output), and a driver that calls them once for a batch of all unit seeds
@@ -655,7 +660,8 @@ def _jacobian(
     graph is the last JVP's or VJP's. The Jacobian of a gradient by jacfwd is the Hessian,
     emitted as `hessian_<f>`. With containers (`trees`, or a container output: the artifact's
     `out`), the driver returns a tuple per output of a block per differentiated leaf, which
-    `symgrad.containers.jacobian` nests as JAX does."""
+    `symgrad.containers.jacobian` nests as JAX does. (`named`: the name jacrev's fallback on
+    jacfwd keeps, `jacrev_grad_<f>`, as the transformation's `__name__` says.)"""
     reads = Reads()
     out: list = []
     fwd = source_graph(fn, reads, trees, None, out)
@@ -667,7 +673,7 @@ def _jacobian(
     name = f"{kind}_{fwd.name}"
     if isinstance(fn, Compiled) and kind == "jacfwd":
         root = user_function(fn)
-        name = f"hessian_{root.__name__}"
+        name = named or f"hessian_{root.__name__}"
         what = f"Hessian of {root.__name__}({', '.join(params)}) with respect to {', '.join(wrt)}"
     n_out = len(fwd.outputs)
     nest = (isinstance(fn, Compiled) and not fn._single, not single)
@@ -690,7 +696,7 @@ def _jacobian(
             except NotDifferentiableError:  # a gradient's loop: the same matrix forward
                 if not isinstance(fn, Compiled):
                     raise
-                return _jacobian(fn, given, "jacfwd", single, trees)
+                return _jacobian(fn, given, "jacfwd", single, trees, named=name)
             simplify(graphs[-1], [graphs[-1].params[k] for k in argnums] + [graphs[-1].params[-1]])
             mains.append(f"vjp_{fwd.name}" + (f"_{i}" if n_out > 1 else ""))
         seeds = ["the cotangents of its arguments"] * n_out

@@ -320,8 +320,13 @@ def test_reverse_over_reverse_through_a_loop_is_forward_over_reverse_by_symmetry
     assert "symgrad.hessian(f)" in str(info.value)
     # jacrev of a gradient was refused there ('loop_vjp' has no backward function): it is the
     # same matrix as jacfwd's, computed forward over reverse
-    J = symgrad.jacrev(symgrad.grad(m.running_product))(x)
-    np.testing.assert_allclose(J, H, rtol=1e-10, atol=1e-12)
+    jacobian = symgrad.jacrev(symgrad.grad(m.running_product))
+    np.testing.assert_allclose(jacobian(x), H, rtol=1e-10, atol=1e-12)
+    assert f"\ndef {jacobian.__name__}(x):" in symgrad.emit_module(
+        jacobian.__wrapped__, kind="jacrev"
+    )
+    # (its module named the function hessian_running_product: loading a saved one by the
+    # transformation's name failed)
 
 
 def test_jacrev_of_a_gradient_through_a_loop_with_a_container_before_its_argument(make_fn):
