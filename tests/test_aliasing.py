@@ -631,6 +631,17 @@ def ufunc_into_ints_unsafely(x):  # (casting= was taken for the ufunc's: a TypeE
     return np.sum(y * x)
 
 
+def forward_substitution(L, b):  # s = b[i] is a number of a vector: s -= ... rebinds it
+    n = len(b)  # (refused: "symgrad cannot tell an ndarray from a number here")
+    x = np.zeros(n)
+    for i in range(n):
+        s = b[i]
+        for j in range(i):
+            s -= L[i, j] * x[j]
+        x[i] = s / L[i, i]
+    return np.sum(x**2)
+
+
 def array_written_out_filled_in_a_loop(x):
     out = np.asarray([0.0, 0.0, 0.0])
     for i in range(3):
@@ -672,6 +683,7 @@ RIGHT = {
     "ufunc_into_an_array": (VEC,),
     "ufunc_into_an_alias_in_a_loop": (VEC,),
     "ufunc_into_ints_unsafely": (VEC,),
+    "forward_substitution": (np.tril(MAT.T @ MAT) + np.eye(3), VEC),
     "rnn_step_into_an_alias": (VEC,),
 }
 REFUSED = {  # name: (arguments, words of the message)
@@ -700,7 +712,7 @@ REFUSED = {  # name: (arguments, words of the message)
     "argument_kept_by_a_loop_that_may_rebind": ((VEC, 0.3), "if it ran no iteration"),
     "appended_then_changed_in_a_nested_loop": ((VEC, MAT), "was appended to xs"),
     "rows_appended_then_changed": ((VEC, MAT), "the list xs that the loop"),
-    "view_changed_in_a_loop_that_reads_its_base": ((VEC, MAT), "y, from before this loop"),
+    "view_changed_in_a_loop_that_reads_its_base": ((VEC, MAT), "the loop changes x in place"),
     "carried_becomes_a_view_then_changed": ((VEC, MAT), "the loop makes x hold an array"),
     "carried_becomes_an_array_from_outside_by_asarray": ((VEC, MAT), "the loop makes u hold"),
     "fresh_carried_array_subtracted_then_the_argument": ((VEC, MAT), "the loop makes u hold"),
@@ -770,6 +782,15 @@ def test_an_entry_a_branch_read_is_a_number_checked_when_it_runs(m):
     assert symgrad.jit(f)(VEC, y.copy()) == pytest.approx(_python(f, (VEC, y)))
     with pytest.raises(symgrad.SymgradError, match=r"y\[\.\.\.\] \(line \d+ .*a view"):
         symgrad.grad(f)(VEC, MAT)
+
+
+def test_an_entry_a_loop_updates_is_a_number_checked_when_it_runs(m):
+    # of a matrix, s = b[i] is a row, which `s -= ...` would change in b: refused when it runs
+    L = np.tril(MAT.T @ MAT) + np.eye(3)
+    f = m.forward_substitution
+    symgrad.check_grads(f, (L, VEC), (0, 1), modes=("rev", "fwd"), backend="numba")
+    with pytest.raises(symgrad.SymgradError, match=r"b\[\.\.\.\] \(line \d+ .*a view"):
+        symgrad.grad(f)(L, MAT.T)
 
 
 def test_the_loop_is_kept_and_the_alias_follows_it(m):

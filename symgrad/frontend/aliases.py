@@ -440,9 +440,13 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
             memory.maybe.add(memory.first(graph, b))
     _unbind_what_it_may_be(lw, old, name, lw.src.locate(where).line)
     outside = [w for b in bases for w in _outside(lw, b, placed(lw.src.tree, where.target))]
-    for b in bases:  # (an argument an alias changes: `v -= ...` of `x, v = x0, v0`, f(a, a))
+    entry = None if known or not outside else _entry_it_starts_as(lw, old.id)
+    if entry is not None:  # (`s = b[i]`, then `s -= ...` in a loop: a number of a vector,
+        checked_entry(*entry)  # which the module checks when it runs, rebound)
+        outside = []
+    for b in bases if entry is None else ():  # (an argument an alias changes: `v -= ...` of
         _argument_apart(lw, b, f"`{name} {op}= ...` ({where_in(lw.src.locate(where))})")
-    if outside:  # (a name, or an item of a list, from before this loop or if)
+    if outside:  # (`x, v = x0, v0`, f(a, a); a name, or a list's item, from before a loop or if)
         why = (
             "which symgrad cannot follow into the loop or if"
             if known
@@ -739,6 +743,16 @@ def _levels(lw: _Lowerer, nid: int):
         if nid is None:
             return
         lw = lw.enclosing
+
+
+def _entry_it_starts_as(lw: _Lowerer, nid: int) -> tuple | None:
+    """(graph, value) of the entry read by ints (`entry_read`: `b[i]`) that nid is, itself or
+    as the value a loop carries from it, where it is one."""
+    for level, at in _levels(lw, nid):
+        node = level.graph[at]
+        if node.op != "param":
+            return (level.graph, Value(at)) if entry_read(level.graph, at) else None
+    return None
 
 
 def _outside(lw: _Lowerer, nid: int, place: tuple | None) -> list[str]:
