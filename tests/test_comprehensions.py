@@ -213,16 +213,26 @@ def truth(x):
     if s:
         return x[0] * 2.0
     return x[0]
+
+
+def unpacked_in_a_loop(x, y):  # (was refused: "cannot unpack Stacked")
+    s = 0.0
+    for i in range(len(x)):
+        a, b = sorted([x[i], y[i]])
+        s = s + a * 2.0 + b
+    return s
 """
 
 
 def test_what_sorted_any_and_all_read_are_numbers_as_pythons(make_fn):
-    # sorted() was an array (`* 2` doubled its entries: Python repeats the list); any() and
+    # sorted() was an array (`* 2` doubled its entries: Python repeats the list; now a list of
+    # its items, sorted, it is the list Python's is); any() and
     # sorted() of arrays gave a value where Python raises; `if sorted(...)` raised NumPy's
     m = make_fn(SORTED)
     x = np.array([0.3, -1.2, 1.7])
-    with pytest.raises(UnsupportedSyntaxError, match="a list a loop filled"):
-        symgrad.jit(m.repeated)(x)
+    assert symgrad.jit(m.repeated)(x) == m.repeated(x)  # (a list: repeated, as Python's)
+    symgrad.check_grads(m.repeated, (x,))
+    symgrad.check_grads(m.unpacked_in_a_loop, (x, x[::-1] * 0.7), (0, 1), modes=("rev", "fwd"))
     for f in (m.of_arrays, m.of_rows):
         with pytest.raises(symgrad.SymgradError, match="of arrays .* Python compares them"):
             symgrad.jit(f)(x)

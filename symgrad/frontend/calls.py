@@ -282,15 +282,18 @@ def _in_rule_terms(lw: _Lowerer, rule, callee: Any, args: tuple, kwargs: dict, e
 
 def _read(lw: _Lowerer, callee: Any, items: list | tuple, e: ast.Call) -> Any:
     """list, tuple, sorted, any or all of a list or tuple of values: a new list or tuple of
-    them; sorted, any and all of the items stacked, as of a list a loop filled (constants:
-    Python's)."""
+    them (sorted: of the rows of the items stacked and sorted); any and all of the items
+    stacked, as of a list a loop filled (constants: Python's)."""
     if is_const(items):
         out = callee(items)
         return lw.made(out) if isinstance(out, list) else out
     if callee in (list, tuple):
         return lw.made(list(items)) if callee is list else tuple(items)
     rows = lw.call_rule("stack", (list(items),), {}, e)
-    return _stacked(lw, callee, (Stacked(rows, "the list"),), {}, e)
+    out = _stacked(lw, callee, (Stacked(rows, "the list"),), {}, e)
+    if callee is sorted:  # (a list of as many items, sorted: `a, b = sorted([u, v])`)
+        return lw.made([subscripts.getitem(lw, out.value, k, e) for k in range(len(items))])
+    return out
 
 
 _READERS = (list, tuple, sorted, any, all)
