@@ -669,6 +669,14 @@ def stacked_vertically(x):
     return np.sum(np.vstack(rows) ** 2)
 
 
+def unpacked(x):
+    xs = []
+    for i in range(2):
+        xs.append(x[i] * 2.0)
+    a, b = xs
+    return a * b
+
+
 def median_of_the_list(x):
     rows = []
     for t in range(4):
@@ -683,6 +691,7 @@ def median_of_the_list(x):
         ("item_by_length", "xs is the list this loop fills"),  # ("Appender is not an array")
         ("popped", "xs is the list this loop fills"),  # ("<...Appender object...> has no ...")
         ("stacked_vertically", "np.vstack of rows, a list a loop filled"),  # ("expects a list")
+        ("unpacked", "cannot unpack xs, a list a loop filled"),  # ("cannot unpack Stacked")
     ],
 )
 def test_what_a_list_a_loop_fills_refuses_says_so(make_fn, name, says):

@@ -503,6 +503,14 @@ class _Lowerer:
             return [
                 self.call_rule("getitem", (value, []), {"index": (i,)}, where) for i in range(n)
             ]
+        if isinstance(value, Stacked):
+            raise self.error(
+                where,
+                f"cannot unpack {value.name}, a list a loop filled (its length is known when "
+                "it runs)",
+                f"Read its items by index ({value.name}[0], {value.name}[1]).",
+                UnsupportedSyntaxError,
+            )
         raise self.error(where, f"cannot unpack {type(value).__name__}")
 
     # expressions ----------------------------------------------------------------------------
