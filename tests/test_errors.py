@@ -147,6 +147,17 @@ def f(line):
     return line
 
 
+def test_a_standard_library_function_is_not_read_from_its_source(make_fn):
+    # (collections.namedtuple was inlined: "raise is not supported", in collections/__init__.py)
+    m = make_fn(
+        "import collections\n\n\ndef f(x):\n"
+        "    P = collections.namedtuple('P', 'a b')\n    return np.sum(P(x, x).a)\n"
+    )
+    with pytest.raises(symgrad.UnknownCallableError, match="collections.namedtuple") as info:
+        symgrad.grad(m.f)(np.ones(3))
+    assert info.value.loc.file == m.__file__
+
+
 def test_failed_compilation_caches_nothing_and_fails_again(make_fn):
     m = make_fn("def f(x):\n    return np.sum(np.fft.fft(x).real)\n")
     g = symgrad.grad(m.f)

@@ -29,6 +29,7 @@ import ast
 import functools
 import inspect
 import math
+import sys
 import types
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
@@ -655,8 +656,10 @@ def record_attribute(lw: _Lowerer, record: Any, e: ast.Attribute) -> Any:
 
 
 def _is_library(fn: types.FunctionType) -> bool:
-    module = fn.__module__ or ""
-    return module.split(".")[0] in ("numpy", "symgrad", "scipy")
+    """Whether fn is a library's, never read from its source: NumPy's, SciPy's, symgrad's, or
+    Python's standard library's (`collections.namedtuple`: its code is not the user's)."""
+    module = (fn.__module__ or "").split(".")[0]
+    return module in ("numpy", "symgrad", "scipy") or module in sys.stdlib_module_names
 
 
 def _is_frontend(v: Any) -> bool:
