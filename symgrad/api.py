@@ -47,6 +47,7 @@ from symgrad.emit.drivers import BATCHED_HELPERS, jacfwd_driver, jacrev_driver
 from symgrad.emit.drivers import HELPERS as DRIVER_HELPERS
 from symgrad.emit.guard import guarded
 from symgrad.errors import (
+    NeedsConstant,
     NotDifferentiableError,
     SourceUnavailableError,
     SpecialisationWarning,
@@ -1050,6 +1051,8 @@ class Compiled:
         self.__wrapped__ = fn
         self._fast = Learnt()  # ((artifact, specialisation), as_is) per signature: __call__
         self._last: tuple = (None, None)  # the latest call's (artifact, specialisation)
+        self._constants: tuple = ()  # the positions of arguments compiled as constants
+        # (`_compiled_for`: an int a NumPy function takes as its axis)
 
     @property
     def _emission(self) -> tuple[str, bool]:
@@ -1138,9 +1141,14 @@ class Compiled:
             return self._call_on_trees(values)  # (never on the fast path)
         values = _bind(self.fn, args, kwargs)
         _check_differentiable(self.fn, values, self.argnums)
-        if any(tree.is_tree(v) for v in values):
+        if self._constants or any(tree.is_tree(v) for v in values):
             return self._call_on_trees(values)
-        base = self._artifact
+        try:
+            base = self._artifact
+        except NeedsConstant as error:
+            if not self._constant_positions(values, error):
+                raise
+            return self._call_on_trees(values)
         artifact = specialised(base, values)
         self._last = last = (base, artifact)  # (`last`: another thread may set `_last` too)
         result = _run(artifact, self.fn, values)
@@ -1158,10 +1166,7 @@ class Compiled:
                 f"lists, tuples, dataclasses) is called as symgrad.{self.kind}(f, ...)",
                 hint=f"Call symgrad.{self.kind}, which flattens the containers.",
             )
-        leaves, trees = leaves_of(values, self.bound is not None)
-        base = _compile(
-            self.fn, self.argnums, self.kind, self._single, trees, self.has_aux, *self._emission
-        )
+        leaves, trees, base = self._compiled_for(values, self._single, self.has_aux)
         artifact = specialised(base, leaves)
         self._last = (base, artifact, trees)
         result = _run(artifact, self.fn, leaves)
@@ -1177,9 +1182,42 @@ class Compiled:
         and linearize call with their cotangents or tangents added."""
         bound = self.bound is not None
         values = _bind(self.fn, (self.bound, *args) if bound else args, kwargs or {})
-        leaves, trees = leaves_of(values, bound)
-        kind, nums = self.kind, self.argnums
-        return leaves, trees, _compile(self.fn, nums, kind, False, trees, False, *self._emission)
+        return self._compiled_for(values, False, False)
+
+    def _compiled_for(self, values: list, single: bool, has_aux: bool) -> tuple:
+        """(the module's arguments, the containers, the module) for a call on `values`; where
+        the function needs a constant (an axis) that an argument that is no array nor float
+        gives (`def f(x, axis=-1)`), compiled with those arguments as constants, for their
+        values (as `jax.jit`'s static arguments), from then on."""
+        bound = self.bound is not None
+        while True:
+            leaves, trees = leaves_of(values, bound, self._constants)
+            try:
+                kind, nums, emission = self.kind, self.argnums, self._emission
+                return (
+                    leaves,
+                    trees,
+                    _compile(self.fn, nums, kind, single, trees, has_aux, *emission),
+                )
+            except NeedsConstant as error:
+                more = self._constant_positions(values, error)
+                if set(more) <= set(self._constants):
+                    raise
+                self._constants = tuple(sorted({*self._constants, *more}))
+
+    def _constant_positions(self, values: list, error: NeedsConstant) -> tuple:
+        """The positions of the arguments to compile as constants for `error`: the parameter
+        it names, where that is an int, a bool, a string or None, not differentiated (nor a
+        method's self); else every such argument."""
+        first = 1 if self.bound is not None else 0
+        names = _params(self.fn)
+        fixed = [
+            k
+            for k, v in enumerate(values)
+            if k >= first and k not in self.argnums
+            if isinstance(v, (int, str, type(None), np.integer, np.bool_))
+        ]
+        return tuple(k for k in fixed if names[k] == error.param) or tuple(fixed)
 
     def from_leaves(self, result, aux: Layout | None, trees: tuple) -> Any:
         """What the module compiled for containers `trees` returned, as the call returns it:
@@ -1495,7 +1533,13 @@ def emit_module(
             hint="Emit the gradient or a Jacobian of them (kind='grad', 'jacrev'), which take "
             "their leaves, or pass the arrays as arguments of their own.",
         )
-    if bound or any(tree.is_tree(v) for v in values):
+    try:
+        whole = not bound and not any(tree.is_tree(v) for v in values) and compiled._artifact
+    except NeedsConstant as error:  # (an axis an argument gives: compiled for its value)
+        if kind in ("jvp", "vjp") or not compiled._constant_positions(values, error):
+            raise
+        whole = None
+    if not whole:
         leaves, _, artifact = compiled.on_leaves(positional[bound:], keywords)
         return _written(_checked(artifact, leaves), path)
     if kind in ("jvp", "vjp"):

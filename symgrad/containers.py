@@ -21,12 +21,16 @@ from symgrad.errors import SymgradError
 from symgrad.frontend.lower import Layout
 
 
-def leaves_of(values: list, bound: bool = False) -> tuple[list, tuple]:
+def leaves_of(values: list, bound: bool = False, constants: tuple = ()) -> tuple[list, tuple]:
     """(the module's arguments, the containers' `(position, Treedef)` pairs) for a call on
     `values`: a container's array and float leaves in its place (with `bound`, the first
-    value, a method's self, read as one: `tree.flatten_object`)."""
+    value, a method's self, read as one: `tree.flatten_object`); the values at `constants`
+    (positions) compiled as constants, as a container's static leaves are."""
     leaves, trees = [], []
     for k, v in enumerate(values):
+        if k in constants:
+            trees.append((k, tree.static_leaf(v)))
+            continue
         if not tree.is_tree(v) and not (k == 0 and bound):
             leaves.append(v)
             continue
@@ -79,11 +83,14 @@ def leaf_params(
     if not trees:
         return argnums, ""
     per_arg = leaf_argnums(len(names), trees, range(len(names)), floats_only=False)
-    holds = "; ".join(
-        f"{names[k]} holds {', '.join(leaves[p] for p in per_arg[k])}" for k in sorted(trees)
-    )
+    held = [k for k in sorted(trees) if not trees[k].leaf]
+    holds = "; ".join(f"{names[k]} holds {', '.join(leaves[p] for p in per_arg[k])}" for k in held)
+    fixed = [f"{names[k]}={trees[k].static[0]!r}" for k in sorted(trees) if trees[k].leaf]
     argnums = tuple(p for ps in leaf_argnums(len(names), trees, argnums) for p in ps)
-    return argnums, f"\nIts parameters are the leaves of its containers: {holds}."
+    said = f"\nIts parameters are the leaves of its containers: {holds}." if held else ""
+    if fixed:  # (`Compiled._compiled_for`: an int a NumPy function takes as its axis)
+        said += f"\nCompiled for the constant{'s' * (len(fixed) > 1)} {', '.join(fixed)}."
+    return argnums, said
 
 
 def differentiated(d: tree.Treedef) -> list[bool]:

@@ -62,6 +62,14 @@ class NotDifferentiableError(SymgradError):
     """A gradient was asked of something that has none (an integer argument, an array output)."""
 
 
+class NeedsConstant(SymgradError):
+    """A value the function computes is one a NumPy function takes as a constant (an axis,
+    np.diff's n): where it comes from an argument that is no array and no float (an int, a
+    bool, a string, None), a call compiles the function again with those as constants."""
+
+    param: str | None = None  # the parameter the value is, where it is one
+
+
 class SpecialisationWarning(RuntimeWarning):
     """symgrad could not specialise a gradient for a call's argument types (a bug in a shape
     rule): the call ran the shape-polymorphic module, which is right for every shape."""

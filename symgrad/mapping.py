@@ -20,6 +20,7 @@ mapping (the module does not depend on shapes) and again when what it read chang
 from __future__ import annotations
 
 import copy
+import inspect
 import types
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -40,7 +41,7 @@ from symgrad.containers import leaves_of
 from symgrad.display import Source
 from symgrad.emit import emit_module, load
 from symgrad.emit.drivers import VMAP_HELPERS, vmap_driver
-from symgrad.errors import SymgradError
+from symgrad.errors import NeedsConstant, SymgradError
 from symgrad.frontend.nested import Inline
 from symgrad.frontend.reads import Reads
 from symgrad.ir import Graph
@@ -105,6 +106,7 @@ class Vmapped:
         self.__wrapped__ = fun
         self._modules: dict[tuple, _Module] = {}
         self._latest: tuple | None = None
+        self._constants: tuple = ()  # unmapped arguments compiled as constants (an axis)
 
     def __repr__(self) -> str:
         of = fun._describe() if isinstance(fun := self.fun, Compiled) else fun.__qualname__
@@ -141,10 +143,20 @@ class Vmapped:
         axes += [None] * (len(values) - len(axes))  # defaults: passed as they are
         if gradient:
             _check_differentiable(self.fun.fn, values, self.fun.argnums)
-        leaves, trees = leaves_of(values, bool(bound))
-        leaf_axes = _leaf_axes(values, axes, trees)
-        _check_sizes(self.__name__, leaves, leaf_axes)
-        module = self._module(trees, tuple(leaf_axes))
+        while True:
+            leaves, trees = leaves_of(values, bool(bound), self._constants)
+            leaf_axes = _leaf_axes(values, axes, trees)
+            _check_sizes(self.__name__, leaves, leaf_axes)
+            try:
+                module = self._module(trees, tuple(leaf_axes))
+                break
+            except NeedsConstant as error:  # (`Compiled._compiled_for`: an int as an axis)
+                names = list(inspect.signature(self.root).parameters)
+                fixed = _constant_positions(values, axes, len(bound))
+                more = [k for k in fixed if names[k] == error.param] or fixed
+                if set(more) <= set(self._constants):
+                    raise
+                self._constants = tuple(sorted({*self._constants, *more}))
         try:
             result = module.fn(*leaves)
         except (ValueError, TypeError) as e:
@@ -281,3 +293,14 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: int = 0) -> Vmapped:
     """`fun` mapped over axis `in_axes` of its arguments, results stacked along `out_axes`:
     see the module docstring."""
     return Vmapped(fun, in_axes, out_axes)
+
+
+def _constant_positions(values: list, axes: list, first: int) -> tuple:
+    """The arguments vmap does not map that can be compiled as constants: ints, bools,
+    strings and None (a method's self aside)."""
+    constants = (int, str, type(None), np.integer, np.bool_)
+    return tuple(
+        k
+        for k, (v, a) in enumerate(zip(values, axes))
+        if k >= first and a is None and isinstance(v, constants)
+    )

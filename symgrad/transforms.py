@@ -110,6 +110,7 @@ class _Forward:
         may decide a length, is no part of the key.)"""
         return (
             len(primals) == self.arity
+            and not self.compiled._constants  # (an int compiled as a constant is no argument)
             and all(type(p) is int or type(p) in _AS_GIVEN for p in primals)
             and all(t is tangents[k] for k, t in zip(self.nums, ts))
         )

@@ -213,7 +213,7 @@ def _flatten(x: Any, leaves: list, seen: set) -> Treedef:
         floating = isinstance(x, float) or kind in "fc"
         if not is_static(x):
             return Treedef(None, floating=floating)
-        return Treedef(None, static=(x,), floating=floating, static_key=_static_key(x))
+        return static_leaf(x, floating)
     order: tuple = ()
     if kind == _DICT:
         keys = _sorted_keys(x)
@@ -231,6 +231,12 @@ def _flatten(x: Any, leaves: list, seen: set) -> Treedef:
     cls = type(x) if kind in (_NAMED, _DATA) else None
     children = tuple(_flatten(item, leaves, seen) for item in items)
     return Treedef(kind, cls, keys, children, order=order)
+
+
+def static_leaf(x: Any, floating: bool = False) -> Treedef:
+    """The treedef of x compiled as a constant (a container's int, string or None; an
+    argument a NumPy function takes as a constant, `axis`)."""
+    return Treedef(None, static=(x,), floating=floating, static_key=_static_key(x))
 
 
 def _static_key(x: Any) -> tuple:

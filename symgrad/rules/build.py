@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from symgrad.errors import Loc, SymgradError
+from symgrad.errors import Loc, NeedsConstant, SymgradError
 from symgrad.ir import Graph
 from symgrad.ir.index import Dyn, Slice
 from symgrad.rules.table import ARRAY, RULES, SEQ, STATIC, Rule
@@ -357,11 +357,15 @@ def _static(graph: Graph, rule: Rule, name: str, v: Any, loc: Loc | None) -> Any
     try:
         return const_of(graph, v)
     except _NotConst:
-        raise SymgradError(
+        error = NeedsConstant(
             f"argument {name!r} of {rule.name} must be a constant known when the function is "
-            "compiled (a literal or a module-level constant)",
+            "compiled (a literal, a module-level constant, or an argument that is no array "
+            "nor float, given to a call)",
             loc,
-        ) from None
+        )
+        node = graph[v.id] if isinstance(v, Value) and v.id in graph else None
+        error.param = node.name if node is not None and node.op == "param" else None
+        raise error from None
 
 
 def split_inputs(rule: Rule, node_inputs: tuple, attrs: dict) -> dict[str, Any]:
