@@ -638,6 +638,8 @@ defrule(
         "np.repeat(a, 2) | a: 3x2",
         "np.repeat(a, 3, axis=1) | a: 3x2",
         "a.repeat(2, axis=0) | a: 3x2",
+        "np.repeat(a, [1, 2, 0]) | a: 3",
+        "np.repeat(a, [0, 2], axis=1) | a: 3x2",
     ),
 )
 defrule(
