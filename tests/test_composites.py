@@ -84,6 +84,26 @@ def reduced_with_options(A):  # (dtype=, where= and initial= were refused: bad a
     )
 
 
+def array_api_names(x, A):  # NumPy 2's names (each was "cannot compile a call to ...")
+    B = np.linalg.matrix_transpose(A) @ np.linalg.matmul(A, np.permute_dims(A, (1, 0)))
+    return (
+        np.sum(np.linalg.diagonal(A, offset=1) ** 2)
+        + np.linalg.trace(B) * x[0]
+        + np.sum(np.vecdot(A, x) ** 2)
+        + np.linalg.vecdot(x, x)
+        + np.sum(np.matvec(A, x) ** 2)
+        + np.sum(np.vecmat(x, A) * x)
+        + np.sum(np.cumulative_sum(x) ** 2)
+        + np.sum(np.cumulative_prod(A, axis=1, include_initial=True))
+        + np.sum(np.cumulative_sum(A, axis=-1, include_initial=True) ** 2)
+        + np.linalg.vector_norm(A)
+        + np.sum(np.linalg.vector_norm(A, axis=1, ord=3))
+        + np.linalg.matrix_norm(A)
+        + np.sum(np.astype(x, np.float64) * np.linalg.cross(x, A[0]))
+        + np.sum(np.linalg.tensordot(A, B, axes=2))
+    )
+
+
 def started_from_a_float64(x):
     return np.sum(x, initial=np.float64(0.05)) + np.prod(x, axis=0, initial=np.float64(2.0))
 
@@ -113,6 +133,7 @@ CASES = [
     (covariances, (A,)),
     (areas, (A, np.cumsum(RNG.random(4)))),
     (reduced_with_options, (A,)),
+    (array_api_names, (RNG.standard_normal(3), S)),
 ]
 
 

@@ -98,4 +98,8 @@ def _split(lw: _Lowerer, e: ast.AST, ary, indices_or_sections, axis=0) -> list:
     return [lw.call_rule("split_part", (ary,), dict(attrs, part=i), e) for i in range(n)]
 
 
-from symgrad.frontend import composites_arrays, composites_stats  # noqa: E402, F401 (registered)
+from symgrad.frontend import (  # noqa: E402, F401 (registered)
+    composites_array_api,
+    composites_arrays,
+    composites_stats,
+)

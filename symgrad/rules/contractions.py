@@ -57,7 +57,7 @@ defrule(
     "tensordot",
     "a, b, axes=2",
     call("np.tensordot"),
-    numpy=(np.tensordot,),
+    numpy=(np.tensordot, np.linalg.tensordot),
     adapt=_tensordot_adapt,
     vjp={
         "a": lambda g, a, b, axes: ops.tensordot_vjp_a(g, a, b, axes=axes),

@@ -201,7 +201,7 @@ def bilinear(
 bilinear(
     "matmul",
     binop("@"),
-    (np.matmul,),
+    (np.matmul, np.linalg.matmul),
     (),
     "B[a](v) = v bᵀ;  B[b](v) = aᵀ v",
     runtime._matmul_vjp_a,

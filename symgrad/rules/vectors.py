@@ -49,7 +49,7 @@ defrule(
     "cross",
     "a, b, axisa=-1, axisb=-1, axisc=-1, axis=None",
     call("np.cross"),
-    numpy=(np.cross,),
+    numpy=(np.cross, np.linalg.cross),
     validate=_last_axis,
     aval=_aval,
     jit=_float_arrays,
