@@ -28,7 +28,8 @@ REFUSED = {
         "for i in range(3):\n    continue\n    x = 2 * x\nreturn x",
     ],
     "a path that returns no value": ["if x > 0:\n    return x"],
-    "`*args` and `**kwargs` parameters": [
+    "`*args` and `**kwargs` parameters of the function differentiated (a function it calls may "
+    "take them)": [
         "def f(*xs):\n    return xs[0]",
         "def f(x, **kw):\n    return x",
     ],
@@ -57,8 +58,9 @@ REFUSED = {
         "yield from x\nreturn x",
     ],
     "set comprehensions and dict comprehensions of keys known only at run time, a comprehension "
-    "in a `while` condition or an `assert`, sets, f-strings of runtime values, `:=`, `*` in "
-    "calls": [
+    "in a `while` condition or an `assert`, sets, f-strings of runtime values, `:=`, `*` in a "
+    "list or tuple display (`[*a, *b]`, where a call's `f(*xs, **kw)` passes a tuple's, list's "
+    "or dict's items)": [
         "return x * len({i for i in range(3)})",
         "d = {i: x for i in range(len(x))}\nreturn d[0]",
         "while sum([i for i in range(3)]) > 5:\n    x = x + 1\nreturn x",
@@ -66,7 +68,7 @@ REFUSED = {
         "s = {1, 2}\nreturn x",
         "s = f'{x}'\nreturn x",
         "return (y := x)",
-        "return np.add(*(x, x))",
+        "return np.stack([*(x, x)])",
     ],
 }
 

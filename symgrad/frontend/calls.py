@@ -66,13 +66,38 @@ _ON_STACKED += (list, tuple, sorted, any, all)
 
 def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     callee = lw.expr(e.func)
-    args = tuple(lw.expr(a) for a in e.args)
-    kwargs = {k.arg: lw.expr(k.value) for k in e.keywords}
-    if None in kwargs:
-        raise lw.error(e, "**kwargs in a call is not supported", cls=UnsupportedSyntaxError)
+    args: list = []
+    for a in e.args:  # (`f(*xs)`: a tuple's or list's items, one by one)
+        args += _spread(lw, a.value, "*") if isinstance(a, ast.Starred) else [lw.expr(a)]
+    args = tuple(args)
+    kwargs: dict = {}
+    for k in e.keywords:  # (`f(**kw)`: a dict's items, by name)
+        items = _spread(lw, k.value, "**") if k.arg is None else {k.arg: lw.expr(k.value)}
+        for name in items:
+            if name in kwargs:
+                raise lw.error(e, f"{name!r} is given twice", cls=UnsupportedSyntaxError)
+        kwargs.update(items)
     if kwargs.get("out") is not None and isinstance(callee, np.ufunc):
         return _into(lw, e, callee, args, kwargs)
     return _lowered(lw, e, callee, args, kwargs)
+
+
+def _spread(lw: _Lowerer, e: ast.expr, stars: str) -> Any:
+    """The items `*e` (a tuple or list the function holds) or `**e` (a dict of str keys) pass
+    to a call."""
+    value = lw.expr(e)
+    if stars == "*" and isinstance(value, (tuple, list)):
+        return list(value)
+    if stars == "**" and isinstance(value, dict) and all(type(k) is str for k in value):
+        return dict(value)
+    what = "a tuple or list" if stars == "*" else "a dict of names"
+    raise lw.error(
+        e,
+        f"{stars}{ast.unparse(e)} passes the items of {what} to a call, and this is "
+        f"{'a list a loop filled' if isinstance(value, Stacked) else 'not one'}",
+        "Pass the arguments one by one, or a tuple the function builds: f(*(a, b)).",
+        cls=UnsupportedSyntaxError,
+    )
 
 
 def _into(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> Any:

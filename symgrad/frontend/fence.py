@@ -64,17 +64,22 @@ def read(fn, helper: bool = False) -> FunctionSource:
 def check(src: FunctionSource, fn: ast.FunctionDef | None = None, helper: bool = False) -> None:
     """Check the function (or `fn`, a def nested in it, with the same rules; as a helper, a
     body with no return at all returns None)."""
+    varargs = helper and fn is None  # (a function called, read from its module: inlined)
     helper = helper or fn is not None
     fn = fn or src.tree
     if helper and not any(isinstance(n, ast.Return) for n in own_nodes(fn)):
         end = ast.Return(ast.Constant(None))
         fn.body.append(ast.fix_missing_locations(ast.copy_location(end, fn.body[-1])))
     args = fn.args
-    if args.vararg or args.kwarg:
+    if (args.vararg or args.kwarg) and not varargs:
         bad = args.vararg or args.kwarg
         raise UnsupportedSyntaxError(
-            "*args/**kwargs parameters are not supported", src.locate(bad), "Name each parameter."
+            "*args/**kwargs parameters of the function differentiated (or of a def inside it) "
+            "are not supported",
+            src.locate(bad),
+            "Name each parameter (a function it calls may take *args and **kwargs).",
         )
+    spread = {id(a) for n in ast.walk(fn) if isinstance(n, ast.Call) for a in n.args}
     for stmt in fn.body:
         for node in own_nodes(stmt):
             if isinstance(node, ast.FunctionDef):
@@ -90,6 +95,8 @@ def check(src: FunctionSource, fn: ast.FunctionDef | None = None, helper: bool =
             kind = REJECT.get(type(node))
             if isinstance(node, ast.Starred) and isinstance(node.ctx, ast.Store):
                 kind = None  # a starred assignment target: `n, *rest = x.shape`
+            if isinstance(node, ast.Starred) and id(node) in spread:
+                kind = None  # a call's `*args`: its items passed one by one
             if kind is not None:
                 what, instead = kind
                 raise UnsupportedSyntaxError(
