@@ -324,12 +324,15 @@ def test_average_with_and_without_weights(make_fn):
         "np.sum(np.transpose(x[None, :] * x[:, None], (k, 1 - k))[0] ** 2)",
     ],
 )
-def test_a_computed_int_inside_a_static_tuple_is_refused(body, make_fn):
+def test_an_int_argument_inside_a_static_tuple_is_compiled_as_its_value(body, make_fn):
     # the int's Value leaked into the emitted code (`pad_width=(Value(1), 1)`: NameError) or
-    # crashed a shape rule (TypeError)
+    # crashed a shape rule (TypeError); then refused; now k is compiled as the constant given
     m = make_fn(f"def f(x, k):\n    return {body}\n")
+    x = rng.standard_normal(4)
+    assert symgrad.jit(m.f)(x, 1) == pytest.approx(m.f(x, 1), rel=1e-12)
+    symgrad.check_grads(m.f, (x, 1), 0, modes=("rev", "fwd"))
     with pytest.raises(symgrad.SymgradError, match="must be a constant known when"):
-        symgrad.grad(m.f)(rng.standard_normal(4), 1)
+        symgrad.grad(m.f)(x, 1.0)  # (a float is no constant)
 
 
 def test_a_roll_by_a_tuple_of_computed_ints(make_fn):
