@@ -61,6 +61,15 @@ def covariances(A):
     return np.sum(np.cov(A) ** 2) + np.sum(np.cov(A, bias=True)) + np.cov(A[0], ddof=0)
 
 
+def quantiles(A):  # (np.quantile and np.percentile were "cannot compile a call to ...")
+    return (
+        np.quantile(A, 0.3) * 2.0
+        + np.sum(np.quantile(A, [0.1, 0.5, 1.0], axis=1) ** 2)
+        + np.sum(np.percentile(A, 90, axis=0))
+        + np.percentile(A[0], 0)
+    )
+
+
 def areas(y, x):
     return (
         np.sum(np.trapezoid(y) ** 2)
@@ -131,6 +140,7 @@ CASES = [
     (without_nans, (RNG.random((3, 4)),)),
     (medians, (A,)),
     (covariances, (A,)),
+    (quantiles, (A,)),
     (areas, (A, np.cumsum(RNG.random(4)))),
     (reduced_with_options, (A,)),
     (array_api_names, (RNG.standard_normal(3), S)),

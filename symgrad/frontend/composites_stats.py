@@ -4,7 +4,9 @@
 Contract: `np.ptp(a, axis, keepdims)` is max minus min; `np.nanmean` is `np.nansum` (a
 rule) over the count of the entries that are not NaN (a slice of NaN alone: NaN, as NumPy's);
 `np.median(a, axis)` of a constant axis (or None) is the mean of the middle entry of np.sort
-(or two), NaN where the slice holds a NaN, as NumPy's; `np.cov(m, rowvar=True, bias, ddof)` is
+(or two), NaN where the slice holds a NaN, as NumPy's; `np.quantile(a, q, axis)` and
+`np.percentile` of constant q (a number or a list) are NumPy's 'linear' interpolation between
+the two entries of np.sort around (n - 1) q; `np.cov(m, rowvar=True, bias, ddof)` is
 NumPy's product of the centred rows (in float64) over the count less ddof (at least 0),
 squeezed; `np.trapezoid(y, x, dx, axis)` is NumPy's sum of
 `d * (y[1:] + y[:-1]) / 2.0` along the axis (with x, along the last axis). Their other options
@@ -78,6 +80,84 @@ def _median(
     nan = lw.call_rule("any", (lw.call_rule("isnan", (a,), {}, e),), {"axis": axis}, e)
     chosen = lw.call_rule("where", (nan, np.nan, median), {}, e)
     return getitem(lw, chosen, (), e)  # (a NumPy number of a 0-d result, as NumPy's)
+
+
+@composite(np.quantile)
+def _quantile(
+    lw: _Lowerer,
+    e: ast.AST,
+    a,
+    q,
+    axis=None,
+    out=None,
+    overwrite_input=False,
+    method="linear",
+    keepdims=False,
+    *,
+    weights=None,
+    interpolation=None,
+    scale=1.0,
+) -> Any:
+    name = "np.percentile" if scale != 1.0 else "np.quantile"
+    _refuse(lw, e, name, out=out, keepdims=keepdims, weights=weights, interpolation=interpolation)
+    if method != "linear":
+        raise lw.error(
+            e, f"{name}'s method={method!r} is not supported (its default, 'linear', is)"
+        )
+    qs = q if isinstance(q, (list, tuple)) else [q]
+    if not is_const(qs) or not all(isinstance(v, (int, float)) for v in qs):
+        raise lw.error(e, f"{name}'s q must be a number (or a list of them) known when compiling")
+    fractions = [v / scale for v in qs]
+    if any(not 0.0 <= f <= 1.0 for f in fractions):
+        raise lw.error(e, f"{name}'s q must be in [0, {100 if scale != 1.0 else 1}]")
+    axis = _axis(lw, e, axis, name)
+    flat = lw.call_rule("ravel", (a,), {}, e) if axis is None else a
+    on = 0 if axis is None else axis
+    ordered = lw.call_rule("sort", (flat,), {"axis": on}, e)
+    n = getitem(lw, lw.call_rule("shape", (ordered,), {}, e), on, e)
+    nan = lw.call_rule("any", (lw.call_rule("isnan", (a,), {}, e),), {"axis": axis}, e)
+    found = [_lerped(lw, e, ordered, n, f, on, nan) for f in fractions]
+    if isinstance(q, (list, tuple)):
+        return lw.call_rule("stack", (found,), {}, e)  # (the q axis first, as NumPy's)
+    return found[0]
+
+
+def _lerped(lw: _Lowerer, e: ast.AST, ordered, n, q: float, on: int, nan) -> Any:
+    """NumPy's 'linear' quantile q of the sorted slices: at the virtual index (n - 1) q, its
+    two neighbours (the last where it is the last) blended by its fraction, as `_lerp` does
+    (from the nearer one), NaN where the slice holds a NaN."""
+    v = lw.binop(ast.Mult(), lw.binop(ast.Sub(), n, 1, e), q, e)
+    low = lw.call_rule("int", (lw.call_rule("floor", (v,), {}, e),), {}, e)
+    last = lw.binop(ast.Sub(), n, 1, e)
+    high = lw.call_rule("minimum", (lw.binop(ast.Add(), low, 1, e), last), {"builtin": "min"}, e)
+    t = lw.binop(ast.Sub(), v, low, e)
+    below, above = along(lw, ordered, low, on, e), along(lw, ordered, high, on, e)
+    d = lw.binop(ast.Sub(), above, below, e)
+    up = lw.binop(ast.Add(), below, lw.binop(ast.Mult(), d, t, e), e)
+    down = lw.binop(ast.Sub(), above, lw.binop(ast.Mult(), d, lw.binop(ast.Sub(), 1, t, e), e), e)
+    half = lw.call_rule("greater_equal", (t, 0.5), {}, e)
+    blended = lw.call_rule("where", (half, down, up), {}, e)
+    chosen = lw.call_rule("where", (nan, np.nan, blended), {}, e)
+    return getitem(lw, chosen, (), e)  # (a NumPy number of a 0-d result, as NumPy's)
+
+
+@composite(np.percentile)
+def _percentile(
+    lw: _Lowerer,
+    e: ast.AST,
+    a,
+    q,
+    axis=None,
+    out=None,
+    overwrite_input=False,
+    method="linear",
+    keepdims=False,
+    *,
+    weights=None,
+    interpolation=None,
+) -> Any:
+    given = {"out": out, "keepdims": keepdims, "weights": weights, "interpolation": interpolation}
+    return _quantile(lw, e, a, q, axis, method=method, scale=100.0, **given)
 
 
 @composite(np.cov)
