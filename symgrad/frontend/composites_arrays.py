@@ -9,7 +9,9 @@ axes)` of a constant k and axes is flips and a swap of the two axes, as NumPy's 
 `np.ediff1d(a)` is `np.diff(np.ravel(a))`; `np.linalg.multi_dot(arrays)` is their products
 from the left (NumPy picks the cheapest order: equal up to rounding);
 `np.linalg.matrix_power(a, n)` of a constant n other than 0 is NumPy's products (by the bits of
-n, of `np.linalg.inv(a)` for a negative n; a itself for n = 1).
+n, of `np.linalg.inv(a)` for a negative n; a itself for n = 1); `np.linalg.eigvalsh(a, UPLO)`
+is `np.linalg.eigh(a, UPLO).eigenvalues` (LAPACK's, computed with the eigenvectors: equal to
+eigvalsh's up to rounding).
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
 
 _REVERSED = slice(None, None, -1)
+
+
+@composite(np.linalg.eigvalsh)
+def _eigvalsh(lw: _Lowerer, e: ast.AST, a, UPLO="L") -> Any:  # noqa: N803 (NumPy's name)
+    return lw.call_rule("eigh", (a,), {"UPLO": UPLO, "part": 0}, e)
 
 
 def _static_int(lw: _Lowerer, e: ast.AST, value: Any, what: str) -> int:

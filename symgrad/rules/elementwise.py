@@ -221,6 +221,27 @@ unary("negative", lambda g: -g, lambda sp, x: -x, "−v", emit=unaryop(ast.USub)
 unary("positive", lambda g: g, lambda sp, x: x, "v", **PLAIN)
 
 
+def _where_finite(g, x):
+    """v where x is finite; 0 where np.nan_to_num put a constant in its place."""
+    return ops.where(ops.isfinite(x), g, 0.0)
+
+
+defrule(
+    "nan_to_num",
+    "x, copy=True, nan=0.0, posinf=None, neginf=None",
+    call("np.nan_to_num"),
+    numpy=(np.nan_to_num,),
+    vjp={"x": lambda g, x: _where_finite(g, x)},
+    jvp={"x": lambda t, x: _where_finite(t, x)},
+    sympy=lambda sp, x: x,
+    math="v where x is finite, 0 where a NaN or an infinity was replaced",
+    domain={"x": "real"},
+    examples=("np.nan_to_num(x) | x: 3x4", "np.nan_to_num(x, nan=1.0, posinf=2.0) | x: 3x4"),
+    **EW,
+    **PLAIN,
+)
+
+
 def _index_arithmetic(sign: int):
     """`i + c`, `c + i`, `i - c` for a Python int i known relative to another (`Aval.sym`: a
     loop's index) and a static int c: known relative to it too. Else what the facts imply."""

@@ -112,6 +112,7 @@ _SYMPY = {  # forms on numbers and on 0/1 truth values (as NumPy's bools multipl
     "ceil": lambda sp, x: sp.ceiling(x),
     "trunc": lambda sp, x: sp.sign(x) * sp.floor(sp.Abs(x)),
     "isnan": lambda sp, x: sp.Integer(x is sp.nan),  # (a symbol stands for a real number)
+    "isfinite": lambda sp, x: sp.Integer(x.is_finite is not False),  # (a finite real: a symbol)
     "logical_not": lambda sp, a: 1 - a,
     "logical_and": lambda sp, a, b: a * b,
     "logical_or": lambda sp, a, b: a + b - a * b,
