@@ -272,3 +272,40 @@ def test_a_float_array_made_of_ints_passes_what_is_written_into_it(fn, backend):
     np.testing.assert_allclose(symgrad.jacfwd(fn, backend=backend)(x), gradient, rtol=1e-12)
     hessian = symgrad.hessian(fn, backend=backend)(x)
     np.testing.assert_allclose(hessian, np.diag([0.0, 2.0, 0.0]), atol=1e-12)
+
+
+def ints_filled_and_summed(x):  # value_and_grad gave zeros where grad gave k: the cotangent of
+    k = np.zeros(x.shape, dtype=np.int64)  # np.sum(k) and of np.sum(k * x), the same nodes,
+    k[:] = x  # were merged, and the merged one taken for the int sum's alone
+    return np.sum(k * x) + np.sum(k)
+
+
+def ints_filled_in_a_loop(x):
+    k = np.zeros(x.shape, dtype=np.int64)
+    for i in range(x.shape[0]):
+        k[i] = x[i] * 2.0
+    return np.sum(k * x) + np.sum(k)
+
+
+def bools_filled(x):
+    m = np.zeros(x.shape, dtype=bool)
+    m[:] = x
+    return np.sum(m * x) + np.sum(m)
+
+
+def ints_out_of_a_ufunc(x):
+    k = np.zeros(x.shape, dtype=np.int64)
+    np.multiply(x, 3.7, out=k, casting="unsafe")
+    return np.sum(k * x) + np.sum(k)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize(
+    "fn", [ints_filled_and_summed, ints_filled_in_a_loop, bools_filled, ints_out_of_a_ufunc]
+)
+def test_a_float_and_an_int_path_of_one_cotangent_are_kept_apart(fn, backend):
+    x = np.array([0.7, -1.3, 2.1, 0.4, -0.2])
+    value, g = symgrad.value_and_grad(fn, backend=backend)(x)
+    assert value == fn(x)
+    symgrad.check_grads(fn, (x,), modes=("rev", "fwd"), backend=backend)
+    np.testing.assert_array_equal(g, symgrad.grad(fn, backend=backend)(x))

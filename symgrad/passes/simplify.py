@@ -56,13 +56,14 @@ _MASKED = {  # a backward pass's op that takes a select's zeros apart: its `_Rew
 
 
 def cse(graph: Graph, rewired: set[int]) -> bool:
-    """Merge identical nodes; the users pointed at the node kept go to `rewired`."""
+    """Merge identical nodes; the users pointed at the node kept go to `rewired`. (Not a
+    contribution of a value of integers with one of floats: `zeros.of_integers`.)"""
     seen: dict[tuple, int] = {}
     changed = False
     for node in list(graph.nodes()):
         if node.op == "param":
             continue
-        key = node.key()
+        key = (node.key(), (node.backward or node.tangent) and zeros.of_integers(graph, node))
         if key in seen:
             rewired.update(graph.users(node.id))
             graph.replace_uses(node.id, seen[key])
@@ -79,6 +80,8 @@ def _keep_naming(graph: Graph, kept: int, dropped) -> None:
         k.name, k.cot_of, k.tan_of = dropped.name, dropped.cot_of, dropped.tan_of
     if k.backward and k.cot_of is None and k.vjp_of is None:  # (a contribution simplified)
         k.vjp_of = dropped.vjp_of
+    elif k.vjp_of != dropped.vjp_of and dropped.vjp_of is not None:  # (a contribution to two
+        k.vjp_of = None  # values: of integers only where both are, which is not known here)
 
 
 def _exactly_scaled(c1, c2) -> bool:

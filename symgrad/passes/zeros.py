@@ -130,6 +130,17 @@ def integer_cotangent(rw, node) -> int | None:
     return rw.new(node, "zeros", (shape,), {"n_args": 1})
 
 
+def of_integers(g, node) -> bool:
+    """Whether `integer_cotangent` takes node for what a value of integers passes on (a VJP's
+    contribution from one, its cotangent or tangent): `simplify.cse` merges no such node
+    with one that is not, whose zeros would take the other's away too."""
+    made = node.vjp_of
+    if made is None and node.tangent and node.tan_of in g:
+        made = g[node.tan_of].vjp_of
+    of = node.cot_of if node.backward else node.tan_of if node.tangent else None
+    return _made_of_integers(g, made) or _of_an_integer(g, of)
+
+
 def _made_of_integers(g, nid: int | None) -> bool:
     """Whether nid holds integers, or is a VJP's contribution from such a value (whose own
     contributions, reverse over reverse, pass nothing on either)."""
