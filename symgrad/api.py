@@ -29,6 +29,7 @@ import numpy as np
 
 from symgrad import tree
 from symgrad.containers import (
+    constants_for,
     differentiable,
     gradient_layout,
     in_structures,
@@ -1206,18 +1207,11 @@ class Compiled:
                 self._constants = tuple(sorted({*self._constants, *more}))
 
     def _constant_positions(self, values: list, error: NeedsConstant) -> tuple:
-        """The positions of the arguments to compile as constants for `error`: the parameter
-        it names, where that is an int, a bool, a string or None, not differentiated (nor a
-        method's self); else every such argument."""
+        """The positions of the arguments to compile as constants for `error`
+        (`containers.constants_for`), none differentiated nor a method's self."""
         first = 1 if self.bound is not None else 0
-        names = _params(self.fn)
-        fixed = [
-            k
-            for k, v in enumerate(values)
-            if k >= first and k not in self.argnums
-            if isinstance(v, (int, str, type(None), np.integer, np.bool_))
-        ]
-        return tuple(k for k in fixed if names[k] == error.param) or tuple(fixed)
+        free = [k for k in range(first, len(values)) if k not in self.argnums]
+        return constants_for(error, values, _params(self.fn), free)
 
     def from_leaves(self, result, aux: Layout | None, trees: tuple) -> Any:
         """What the module compiled for containers `trees` returned, as the call returns it:

@@ -28,7 +28,7 @@ def leaves_of(values: list, bound: bool = False, constants: tuple = ()) -> tuple
     (positions) compiled as constants, as a container's static leaves are."""
     leaves, trees = [], []
     for k, v in enumerate(values):
-        if k in constants:
+        if k in constants and _constant(v):  # (an array given there since: an argument)
             trees.append((k, tree.static_leaf(v)))
             continue
         if not tree.is_tree(v) and not (k == 0 and bound):
@@ -38,6 +38,28 @@ def leaves_of(values: list, bound: bool = False, constants: tuple = ()) -> tuple
         trees.append((k, d))
         leaves += [leaf for leaf, s in zip(ls, d.statics()) if not s]
     return real_arrays(leaves, "an argument"), tuple(trees)
+
+
+_CONSTANTS = (int, str, type(None), np.integer, np.bool_)
+
+
+def constants_for(error: Any, values: list, names: list[str], free: list[int]) -> tuple:
+    """The positions (of `free`: not differentiated, nor a method's self) to compile as
+    constants for a `NeedsConstant` error: the parameter it names, where its value is no array
+    (a float too: np.linalg.norm's ord), else every int, bool, string and None."""
+    named = [k for k in free if names[k] == error.param and _constant(values[k])]
+    return tuple(named or (k for k in free if isinstance(values[k], _CONSTANTS)))
+
+
+def _constant(v: Any) -> bool:
+    """Whether v can be compiled as a constant: no array, and hashable."""
+    if isinstance(v, np.ndarray) or hasattr(v, "__array__") and not isinstance(v, np.generic):
+        return False
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return not tree.is_tree(v)
 
 
 def real_arrays(arrays: list, what: str) -> list:

@@ -37,7 +37,7 @@ from symgrad.api import (
     source_graph,
     user_function,
 )
-from symgrad.containers import leaves_of
+from symgrad.containers import constants_for, leaves_of
 from symgrad.display import Source
 from symgrad.emit import emit_module, load
 from symgrad.emit.drivers import VMAP_HELPERS, vmap_driver
@@ -152,8 +152,8 @@ class Vmapped:
                 break
             except NeedsConstant as error:  # (`Compiled._compiled_for`: an int as an axis)
                 names = list(inspect.signature(self.root).parameters)
-                fixed = _constant_positions(values, axes, len(bound))
-                more = [k for k in fixed if names[k] == error.param] or fixed
+                free = [k for k in range(len(bound), len(values)) if axes[k] is None]
+                more = constants_for(error, values, names, free)
                 if set(more) <= set(self._constants):
                     raise
                 self._constants = tuple(sorted({*self._constants, *more}))
@@ -293,14 +293,3 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: int = 0) -> Vmapped:
     """`fun` mapped over axis `in_axes` of its arguments, results stacked along `out_axes`:
     see the module docstring."""
     return Vmapped(fun, in_axes, out_axes)
-
-
-def _constant_positions(values: list, axes: list, first: int) -> tuple:
-    """The arguments vmap does not map that can be compiled as constants: ints, bools,
-    strings and None (a method's self aside)."""
-    constants = (int, str, type(None), np.integer, np.bool_)
-    return tuple(
-        k
-        for k, (v, a) in enumerate(zip(values, axes))
-        if k >= first and a is None and isinstance(v, constants)
-    )

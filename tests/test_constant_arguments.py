@@ -93,8 +93,29 @@ def test_every_transformation_takes_them():
     assert "Compiled for the constant axis=0." in source and "axis=0, keepdims" in source
 
 
-def test_a_float_given_as_an_axis_is_still_refused():
-    with pytest.raises(symgrad.SymgradError, match="must be a constant known"):
+def norms(x, ord):
+    return np.linalg.norm(x, ord)
+
+
+def test_a_float_given_as_a_constant_is_one_and_an_axis_raises_as_numpys():
+    # (a parameter that NumPy takes as a constant is one whatever its type: np.inf as ord)
+    for ord in (np.inf, 3.0, 1):
+        symgrad.check_grads(norms, (X[0], ord), 0, modes=("rev", "fwd"))
+    with pytest.raises(TypeError):
+        squared_softmax(X, 0.0)
+    with pytest.raises(TypeError):  # (NumPy's error, as the function raises it)
         symgrad.grad(squared_softmax)(X, 0.0)
     with pytest.raises(symgrad.SymgradError, match="must be a constant known"):
         symgrad.emit_module(squared_softmax)  # (no call gives its value)
+
+
+def with_a_weight(x, w=None, axis=0):
+    s = np.sum(np.max(x, axis=axis + 0))  # (an axis computed: every int and None a constant)
+    return s if w is None else s + np.sum(w * x)
+
+
+def test_a_constant_given_an_array_later_is_an_argument_again():
+    g = symgrad.grad(with_a_weight)
+    assert g(X, None, 1).shape == X.shape and g._constants == (1, 2)
+    symgrad.check_grads(with_a_weight, (X, X, 0), (0, 1))  # (was "a container argument holds
+    np.testing.assert_allclose(g(X, X, 0), symgrad.grad(with_a_weight)(X, X, 0))  # a ndarray")

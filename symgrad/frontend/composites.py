@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from symgrad.errors import UnsupportedSyntaxError
+from symgrad.errors import NeedsConstant, UnsupportedSyntaxError
 from symgrad.frontend.subscripts import getitem
 from symgrad.frontend.values import is_const
+from symgrad.rules.build import Value
 
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
@@ -36,6 +37,16 @@ def composite(fn: Callable):
         return lowering
 
     return register
+
+
+def not_constant(lw: _Lowerer, e: ast.AST, value: Any, message: str) -> NeedsConstant:
+    """The error of an option that must be known when compiling, given `value` computed: a
+    `NeedsConstant`, naming the parameter it is, where it is one (a call compiles the function
+    again with that argument as a constant: `symgrad.api.Compiled`)."""
+    error = NeedsConstant(message, lw.src.locate(e))
+    node = lw.graph[value.id] if isinstance(value, Value) and value.id in lw.graph else None
+    error.param = node.name if node is not None and node.op == "param" else None
+    return error
 
 
 def lower(lw: _Lowerer, fn: Callable, args: tuple, kwargs: dict, e: ast.AST) -> Any:
@@ -55,7 +66,7 @@ def _take(lw: _Lowerer, e: ast.AST, a, indices, axis=None, mode="raise") -> Any:
     if axis is None:
         return getitem(lw, lw.call_rule("ravel", (a,), {}, e), indices, e)
     if not isinstance(axis, int) or isinstance(axis, bool):
-        raise lw.error(e, "np.take's axis must be an int known when the function is compiled")
+        raise not_constant(lw, e, axis, "np.take's axis must be an int known when compiling")
     return along(lw, a, indices, axis, e)
 
 
@@ -81,7 +92,7 @@ def _average(
     if weights is None:
         return lw.call_rule("mean", (a,), reduce, e)
     if axis is not None and (not isinstance(axis, int) or isinstance(axis, bool)):
-        raise lw.error(e, "np.average's axis must be an int known when the function is compiled")
+        raise not_constant(lw, e, axis, "np.average's axis must be an int known when compiling")
     shape = lw.call_rule("weights_shape", (a, weights), {"axis": axis}, e)
     w = lw.call_rule("reshape", (weights, shape), {}, e)
     total = lw.call_rule("sum", (lw.binop(ast.Mult(), a, w, e),), reduce, e)
@@ -92,7 +103,9 @@ def _average(
 def _split(lw: _Lowerer, e: ast.AST, ary, indices_or_sections, axis=0) -> list:
     sections = indices_or_sections
     if not is_const(sections) or isinstance(sections, (float, str)):
-        raise lw.error(e, "np.split needs a constant number of sections or split indices")
+        raise not_constant(
+            lw, e, sections, "np.split needs a constant number of sections or split indices"
+        )
     n = sections if isinstance(sections, int) else len(sections) + 1
     attrs = {"sections": tuple(sections) if isinstance(sections, list) else sections, "axis": axis}
     return [lw.call_rule("split_part", (ary,), dict(attrs, part=i), e) for i in range(n)]

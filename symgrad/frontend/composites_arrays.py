@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from symgrad.frontend.composites import composite
+from symgrad.frontend.composites import composite, not_constant
 from symgrad.frontend.subscripts import getitem
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def _eigvalsh(lw: _Lowerer, e: ast.AST, a, UPLO="L") -> Any:  # noqa: N803 (NumP
 
 def _static_int(lw: _Lowerer, e: ast.AST, value: Any, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise lw.error(e, f"{what} must be an int known when the function is compiled")
+        raise not_constant(lw, e, value, f"{what} must be an int known when compiling")
     return value
 
 

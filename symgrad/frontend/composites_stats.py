@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from symgrad.frontend.composites import along, composite
+from symgrad.frontend.composites import along, composite, not_constant
 from symgrad.frontend.subscripts import getitem
 from symgrad.frontend.values import is_const
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 def _axis(lw: _Lowerer, e: ast.AST, axis: Any, what: str) -> int | None:
     if axis is None or isinstance(axis, int) and not isinstance(axis, bool):
         return axis
-    raise lw.error(e, f"{what}'s axis must be an int (or None) known when the function is compiled")
+    raise not_constant(lw, e, axis, f"{what}'s axis must be an int (or None) known when compiling")
 
 
 def _refuse(lw: _Lowerer, e: ast.AST, what: str, **given) -> None:
@@ -182,7 +182,7 @@ def _cov(
             "Give it the variables as rows: np.cov(m.T).",
         )
     if ddof is not None and not (is_const(ddof) and type(ddof) is int):
-        raise lw.error(e, "np.cov's ddof must be an int known when the function is compiled")
+        raise not_constant(lw, e, ddof, "np.cov's ddof must be an int known when compiling")
     ddof = (0 if bias else 1) if ddof is None else ddof
     x = lw.call_rule("astype", (lw.call_rule("atleast_2d", (m,), {}, e), np.float64), {}, e)
     mean = lw.call_rule("mean", (x,), {"axis": 1}, e)
