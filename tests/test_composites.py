@@ -95,6 +95,9 @@ def reduced_with_options(A):  # (dtype=, where= and initial= were refused: bad a
         + np.prod(A, axis=0, where=m).sum()
         + np.nansum(A, where=m)
         + np.sum(m, initial=0.5) * np.sum(A)  # (0.5 cast to the count's ints: 0, as NumPy's)
+        + np.max(A, initial=0.5)  # (of a maximum, the larger: was refused)
+        + np.sum(np.min(A, axis=0, initial=-0.2))
+        + np.max(A, where=m, initial=-1.0)
     )
 
 
@@ -185,7 +188,7 @@ def medians_by_row(x):
         ("np.linalg.matrix_power(x, 0)", r"matrix_power\(a, 0\) is not supported"),
         ("np.trapezoid(x, x[0], axis=0)", "another axis than the last"),
         ("np.nanmean(x, out=x)", "out= is not supported"),
-        ("np.max(x, initial=0.0)", "np.max's initial= is not supported"),
+        ("np.max(x, where=x > 0)", "np.max's where= is not supported"),
         ("np.mean(x, dtype=int)", "np.mean's dtype= is not supported"),
     ],
 )

@@ -10,8 +10,10 @@ hold any of `OPTIONS`, as NumPy computes it:
 - `where=m`: the entries m leaves out are 0 for a sum (1 for a product) before the reduction;
   a mean divides by how many m keeps (a count of a's dtype, so a float32 mean stays float32);
 - `initial=v` (a sum's or a product's): cast to the result's dtype, added to (multiplied
-  into) the result.
-Anything else (`np.max(..., initial=v)`, `out=`) is refused, naming the option.
+  into) the result; of a maximum (minimum), the larger (smaller) of the result and v, where=
+  with it filling the entries it leaves out with v.
+Anything else (`out=`, a maximum's where= without initial=, as NumPy refuses it) is refused,
+naming the option.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 OPTIONS = frozenset({"dtype", "where", "initial"})
 _FILLED = {"sum": 0, "nansum": 0, "mean": 0, "prod": 1}  # where= fills the rest with these
 _CAST = {*_FILLED, "var", "std"}  # dtype= alone
+_EXTREMES = {"max": "maximum", "min": "minimum"}  # initial= (and where= with it) of these
 
 
 def lower(lw: _Lowerer, name: str, args: tuple, kwargs: dict, e: ast.AST) -> Any:
@@ -36,7 +39,8 @@ def lower(lw: _Lowerer, name: str, args: tuple, kwargs: dict, e: ast.AST) -> Any
     given = {k: kwargs.pop(k) for k in OPTIONS & kwargs.keys()}
     allowed = {"dtype"} if name in _CAST else set()
     allowed |= {"where"} if name in _FILLED else set()
-    allowed |= {"initial"} if name in ("sum", "nansum", "prod") else set()
+    allowed |= {"initial"} if name in ("sum", "nansum", "prod", *_EXTREMES) else set()
+    allowed |= {"where"} if name in _EXTREMES and "initial" in given else set()
     cast = given.get("dtype")
     if name in ("mean", "var", "std") and cast is not None and not _floats(cast):
         allowed -= {"dtype"}  # (NumPy computes in that dtype: a mean of ints is an int)
@@ -52,6 +56,14 @@ def lower(lw: _Lowerer, name: str, args: tuple, kwargs: dict, e: ast.AST) -> Any
     if given.get("dtype") is not None:
         a = lw.call_rule("astype", (a, given["dtype"]), {}, e)
     where = given.get("where")
+    if name in _EXTREMES:  # (NumPy's max of a's entries and initial; where=: those it keeps)
+        initial = given["initial"]
+        if where is not None:
+            a = lw.call_rule("where", (where, a, initial), {}, e)
+        total = lw.call_rule(name, (a, *rest), kwargs, e)
+        like = lw.call_rule("dtype", (total,), {}, e)
+        initial = lw.call_rule("astype", (initial, like), {}, e)
+        return lw.call_rule(_EXTREMES[name], (total, initial), {}, e)
     if where is not None:
         a = lw.call_rule("where", (where, a, _FILLED[name]), {}, e)
     if name == "mean" and where is not None:  # the total over how many entries where= keeps
