@@ -102,7 +102,7 @@ def reduced_with_options(A):  # (dtype=, where= and initial= were refused: bad a
 
 
 def array_api_names(x, A):  # NumPy 2's names (each was "cannot compile a call to ...")
-    B = np.linalg.matrix_transpose(A) @ np.linalg.matmul(A, np.permute_dims(A, (1, 0)))
+    B = np.linalg.matrix_transpose(A) @ np.linalg.matmul(A, np.permute_dims(A, (1, 0))) @ A.mT
     return (
         np.sum(np.linalg.diagonal(A, offset=1) ** 2)
         + np.linalg.trace(B) * x[0]

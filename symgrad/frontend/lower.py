@@ -740,6 +740,8 @@ class _Lowerer:
         if isinstance(base, Value):
             if e.attr in _PROPERTIES:
                 return self.call_rule(BY_METHOD[e.attr], (base,), {}, e)
+            if e.attr == "mT":  # (NumPy 2's: the last two axes swapped)
+                return self.call_rule("swapaxes", (base,), {"axis1": -1, "axis2": -2}, e)
             if e.attr in BY_METHOD or e.attr in ("copy", "astype", "reshape", "transpose", "take"):
                 return Method(base, e.attr)
             if e.attr in _IN_PLACE:
