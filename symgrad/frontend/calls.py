@@ -46,7 +46,6 @@ from symgrad.frontend import (
     nested,
     subscripts,
 )
-from symgrad.frontend.composites import COMPOSITES
 from symgrad.frontend.loops import AppendTo
 from symgrad.frontend.values import LIST_CHANGES, ListAppend, Method, Stacked, is_const
 from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
@@ -231,7 +230,7 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
             cast = args[0] if dtype is None else lw.call_rule("asarray", args, kwargs, e)
             return lw.call_rule("copy", (cast,), {}, e)
         return _asarray(lw, args[0], e, kwargs.get("dtype"))
-    if rule is not None or known in COMPOSITES:  # np.mean(xs) of a list a loop filled
+    if rule is not None or composites.known(known):  # np.mean(xs) of a list a loop filled
         args, kwargs = _stacks(lw, rule, args, kwargs, e)
     if rule is not None and rule.parts is not None:
         return _parts(lw, rule, args, kwargs, e)
@@ -258,7 +257,7 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
     if isinstance(method, types.FunctionType) and not _is_library(method):
         lw.reads.note(type(callee), "__call__", method)  # (its class's, which may change)
         return _inline(lw, method, (callee, *args), kwargs, e)
-    if known in COMPOSITES:  # np.take, np.average, np.split: the primitives they are
+    if composites.known(known):  # np.take, np.average, np.split: the primitives they are
         return composites.lower(lw, callee, args, kwargs, e)
     if isinstance(callee, Value):  # an argument read as an array: an object called, `m(x)`
         raise lw.error(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import sys
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
@@ -29,14 +30,33 @@ if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
 
 COMPOSITES: dict[Callable, Callable] = {}
+_LATER: dict[str, Callable] = {}  # a library's function by dotted name: registered once imported
 
 
-def composite(fn: Callable):
+def composite(fn: Callable | str):
+    """Register a lowering of `fn`, a callable, or the dotted name of an optional library's
+    (`"scipy.linalg.cho_solve"`), registered once the user's code has imported its module
+    (`known`: importing symgrad imports no SciPy)."""
+
     def register(lowering: Callable) -> Callable:
-        COMPOSITES[fn] = lowering
+        if isinstance(fn, str):
+            _LATER[fn] = lowering
+        else:
+            COMPOSITES[fn] = lowering
         return lowering
 
     return register
+
+
+def known(fn: Any) -> bool:
+    """Whether fn is a composition's callable (the libraries imported since registered)."""
+    if fn in COMPOSITES:
+        return True
+    for name in [n for n in _LATER if n.rpartition(".")[0] in sys.modules]:
+        found = getattr(sys.modules[name.rpartition(".")[0]], name.rpartition(".")[2], None)
+        if found is not None:
+            COMPOSITES[found] = _LATER.pop(name)
+    return fn in COMPOSITES
 
 
 def not_constant(lw: _Lowerer, e: ast.AST, value: Any, message: str) -> NeedsConstant:
@@ -114,5 +134,6 @@ def _split(lw: _Lowerer, e: ast.AST, ary, indices_or_sections, axis=0) -> list:
 from symgrad.frontend import (  # noqa: E402, F401 (registered)
     composites_array_api,
     composites_arrays,
+    composites_scipy,
     composites_stats,
 )
