@@ -4,6 +4,7 @@ tuple's comma: `for (i_1), ct in zip(...)` bound the tuple)."""
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import numpy as np
@@ -714,3 +715,55 @@ def test_a_list_of_a_number_then_arrays_is_a_symgrad_error(make_fn):
     )
     with pytest.raises(symgrad.SymgradError, match="items a loop appended to a list have"):
         symgrad.jit(m.f)(0.7, np.array([0.41, 0.62, 0.83]))
+
+
+def discounted_by_insert(theta, rewards):  # RL's discounted returns, each inserted first
+    G = 0.0
+    returns = []
+    for r in reversed(rewards):
+        G = r + 0.9 * G
+        returns.insert(0, G)
+    returns = np.array(returns)
+    return -np.sum(np.tanh(theta * np.arange(len(rewards))) * returns)
+
+
+def discounted_then_reversed(theta, rewards):
+    G = 0.0
+    returns = []
+    for r in reversed(rewards):
+        G = r + 0.9 * G
+        returns.append(G)
+    returns.reverse()
+    back = list(reversed(returns))
+    total = 0.0
+    for g in reversed(returns):  # (a second loop over the filled list, the other way)
+        total = total * 0.5 + g
+    return -np.sum(np.tanh(theta) * np.array(returns)) + np.sum(np.stack(back)) * total
+
+
+def inserted_after_items(x):
+    ys = [x[0] * 2.0]
+    for i in range(1, len(x)):
+        ys.insert(0, np.sin(x[i]) * x[i - 1])
+    return np.sum(np.stack(ys) * np.arange(len(ys)))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize(
+    "fn", [discounted_by_insert, discounted_then_reversed, inserted_after_items]
+)
+def test_a_list_filled_first_or_reversed_after(fn, backend):
+    # (xs.insert(0, v) in the loop, xs.reverse() and reversed(xs) after it were refused)
+    rng = np.random.default_rng(4)
+    args = (rng.standard_normal(5), rng.standard_normal(5))[: len(inspect.signature(fn).parameters)]
+    assert symgrad.jit(fn, backend=backend)(*args) == pytest.approx(fn(*args), rel=1e-12)
+    symgrad.check_grads(fn, args, tuple(range(len(args))), modes=("rev", "fwd"), backend=backend)
+
+
+def test_a_list_both_appended_and_inserted_into_is_refused(make_fn):
+    m = make_fn(
+        "def f(x):\n    ys = []\n    for i in range(3):\n        ys.append(x)\n"
+        "        ys.insert(0, x)\n    return np.sum(np.stack(ys))\n"
+    )
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="both appends to ys and inserts"):
+        symgrad.grad(m.f)(np.ones(2))

@@ -60,10 +60,12 @@ _FOLDS = {sum: ("sum", "add"), min: ("min", "minimum"), max: ("max", "maximum")}
 DICT_READS = ("keys", "values", "items", "get")  # of a container of parameters
 _TO_INT = {math.floor: "floor", math.ceil: "ceil", math.trunc: "trunc"}  # an int, of NumPy's
 _ON_STACKED = (np.stack, np.array, np.asarray, np.concatenate, len, sum, min, max)
-_ON_STACKED += (list, tuple, sorted, any, all)
+_ON_STACKED += (list, tuple, sorted, any, all, reversed)
 
 
 def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
+    if _reverses_a_filled_list(lw, e):  # (`xs.reverse()` after the loop that filled xs)
+        return None
     callee = lw.expr(e.func)
     args: list = []
     for a in e.args:  # (`f(*xs)`: a tuple's or list's items, one by one)
@@ -79,6 +81,21 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
     if kwargs.get("out") is not None and isinstance(callee, np.ufunc):
         return _into(lw, e, callee, args, kwargs)
     return _lowered(lw, e, callee, args, kwargs)
+
+
+def _reverses_a_filled_list(lw: _Lowerer, e: ast.Call) -> bool:
+    """`xs.reverse()` of a list a loop filled (`Stacked`): xs now its rows reversed."""
+    f = e.func
+    if not (isinstance(f, ast.Attribute) and f.attr == "reverse" and not e.args):
+        return False
+    if e.keywords or not isinstance(f.value, ast.Name):
+        return False
+    held = lw.env.get(f.value.id)
+    if not isinstance(held, Stacked):
+        return False
+    rows = lw.call_rule("flip", (held.value,), {"axis": 0}, e)
+    lw.env[f.value.id] = Stacked(rows, held.name, held.shared)
+    return True
 
 
 def _spread(lw: _Lowerer, e: ast.expr, stars: str) -> Any:
@@ -135,9 +152,19 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
         callee, args, kwargs = callee.func, (*held, *args), {**keywords, **kwargs}
     if isinstance(callee, Method):
         return _call_method(lw, callee, args, kwargs, e)
-    if isinstance(callee, AppendTo) and len(args) == 1 and not kwargs:
+    if isinstance(callee, AppendTo) and callee.method == "append" and len(args) == 1:
         callee.appender.append(lw, args[0], e)
         return None
+    if isinstance(callee, AppendTo) and len(args) == 2 and type(args[0]) is int and not args[0]:
+        callee.appender.append(lw, args[1], e, front=True)  # (`xs.insert(0, v)`)
+        return None
+    if isinstance(callee, AppendTo):
+        raise lw.error(
+            e,
+            f"a loop fills {callee.appender.name} by one append, or one insert at 0, per step; "
+            "this call is neither",
+            cls=UnsupportedSyntaxError,
+        )
     if isinstance(callee, ListAppend) and len(args) == 1 and not kwargs:
         callee.items.append(args[0])
         return None
@@ -385,7 +412,8 @@ def _folds(callee: Any) -> bool:
 def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -> Any:
     """A call on a list a loop filled: np.stack(xs) (along any axis), np.array(xs),
     np.concatenate(xs) (along any axis), len(xs), Python's sum, min and max over its
-    items, list(xs) and tuple(xs) (the list), sorted(xs) (its items sorted, np.sort's), and
+    items, list(xs) and tuple(xs) (the list), reversed(xs) (its rows the other way),
+    sorted(xs) (its items sorted, np.sort's), and
     any(xs) and all(xs) (np.any's and np.all's of its items, which are checked to be
     numbers)."""
     rows = args[0].value
@@ -393,6 +421,8 @@ def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -
         return rows
     if callee in (list, tuple) and len(args) == 1 and not kwargs:
         return args[0]
+    if callee is reversed and len(args) == 1 and not kwargs:  # (its rows, the other way)
+        return Stacked(lw.call_rule("flip", (rows,), {"axis": 0}, e), args[0].name)
     if callee in (sorted, any, all) and len(args) == 1 and not kwargs:
         loc = lw.src.locate(e)
         what = f"{callee.__name__}() on line {loc.line}"

@@ -49,11 +49,21 @@ class Appender:
 
     def __init__(self, name: str, graph: Graph):
         self.name, self.graph, self.value = name, graph, None
+        self.front: bool | None = None  # whether each step's value goes first (`xs.insert(0,
+        # v)`: the rows reversed after the loop, the discounted returns of RL code)
 
-    def append(self, lw: _Lowerer, value: Any, e: ast.AST) -> None:
-        """The step's value appended; in a branch of an if (`lw.branch`), the value that branch
-        appends, which the if gives out (`branches.lower_if`): every branch appending once
-        appends once per step."""
+    def append(self, lw: _Lowerer, value: Any, e: ast.AST, front: bool = False) -> None:
+        """The step's value appended (`front`: inserted first); in a branch of an if
+        (`lw.branch`), the value that branch appends, which the if gives out
+        (`branches.lower_if`): every branch appending once appends once per step."""
+        if self.front is not None and self.front != front:
+            raise lw.error(
+                e,
+                f"the loop both appends to {self.name} and inserts into it at 0",
+                "Fill it one way, and reverse it after the loop where needed.",
+                cls=UnsupportedSyntaxError,
+            )
+        self.front = front
         hidden = appended_in_branch(self.name)
         if lw.branch and self.name not in lw.src.lists and not dict.__contains__(lw.env, hidden):
             dict.__setitem__(lw.env, hidden, value)
@@ -84,22 +94,27 @@ def appended_in_branch(name: str) -> str:
 
 @dataclass(frozen=True)
 class AppendTo:
-    """`xs.append`, waiting to be called."""
+    """`xs.append` (or `xs.insert`, of index 0), waiting to be called."""
 
     appender: Appender
+    method: str = "append"
 
 
 def appended_names(stmts: list[ast.stmt]) -> list[str]:
-    """Names `xs` of the `xs.append(...)` calls in a block, in order."""
+    """Names `xs` of the `xs.append(...)` calls in a block, in order (and of `xs.insert(0,
+    ...)`: a value per step too, first)."""
     out: dict[str, None] = {}
     for stmt in stmts:
         for node in ast.walk(stmt):
-            if (
+            if not (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "append"
                 and isinstance(node.func.value, ast.Name)
             ):
+                continue
+            first = node.args[0] if node.args else None
+            at_0 = isinstance(first, ast.Constant) and type(first.value) is int and not first.value
+            if node.func.attr == "append" or node.func.attr == "insert" and at_0:
                 out.setdefault(node.func.value.id)
     return list(out)
 
@@ -337,7 +352,8 @@ def _lower_loop_once(
     carried.mark_unsure(lw, s, env, slots, params, finals, items)
     for j, name in enumerate(stacked):
         item = lw.graph.add("item", (loop,), {"index": len(slots) + j}, loc, name=name)
-        value = _after_items(lw, before[name], Value(item), s)
+        front = any(a.front for a in appenders if a.name == name)
+        value = _after_items(lw, before[name], Value(item), s, front)
         lw.env[name] = Stacked(value, name, shared.get(name) or _held(before[name], name, loc))
     for j, (name, value) in enumerate(lasts.items()):  # its value in each step: the last one's
         at = {"index": len(slots) + len(stacked) + j}
@@ -465,15 +481,19 @@ def _hold_items(lw: _Lowerer, name: str, before: Any, loc) -> None:
             lw.memory.mark_unsure(lw.graph, x.id, reason)
 
 
-def _after_items(lw: _Lowerer, before: Any, filled: Value, s: ast.stmt) -> Value:
-    """The rows of a list a loop filled: those it held before (`xs = [x0]`), then the loop's."""
+def _after_items(lw: _Lowerer, before: Any, filled: Value, s: ast.stmt, front: bool) -> Value:
+    """The rows of a list a loop filled: those it held before (`xs = [x0]`), then the loop's;
+    where each step inserted its value first (`front`), the loop's reversed, then those."""
+    if front:
+        filled = lw.call_rule("flip", (filled,), {"axis": 0}, s)
     if isinstance(before, Stacked):
         head = before.value
     elif before:
         head = lw.call_rule("stack", ([lw.as_value(x, s, True) for x in before],), {}, s)
     else:
         return filled
-    return lw.call_rule("concatenate", ([head, filled],), {}, s)
+    rows = [filled, head] if front else [head, filled]
+    return lw.call_rule("concatenate", (rows,), {}, s)
 
 
 def _condition_graph(lw: _Lowerer, s: ast.While, slots, captured, breaks, held) -> Graph:

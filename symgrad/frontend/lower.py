@@ -729,8 +729,8 @@ class _Lowerer:
 
     def e_Attribute(self, e: ast.Attribute) -> Any:
         base = self.expr(e.value)
-        if isinstance(base, Appender) and e.attr == "append":
-            return AppendTo(base)
+        if isinstance(base, Appender) and e.attr in ("append", "insert"):
+            return AppendTo(base, e.attr)
         if isinstance(base, Appender):
             raise self.filling(base, e)
         if isinstance(base, list) and e.attr in ("append", *LIST_CHANGES):
