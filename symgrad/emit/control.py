@@ -619,10 +619,10 @@ def _zeros(name: str, aval, in_place: bool = False) -> str:
     kind = getattr(aval, "kind", ARRAY)
     if not in_place and kind == PYTHON or float64_number(aval):
         return "0.0"
-    dtype = getattr(aval, "dtype", None)
-    if dtype is None:  # (an int array given to a module for any shapes: floats, as `_fit`'s)
-        return f"np.zeros_like({name}, dtype=np.result_type({name}, 0.0))"
-    return f"np.zeros_like({name})" if dtype.kind in "fc" else f"np.zeros_like({name}, float)"
+    dtype = getattr(aval, "dtype", None)  # (unknown: an int array given to a module for any
+    if dtype is None or dtype.kind not in "fc":  # shapes sums floats, as `_fit` gives them,
+        return f"np.zeros_like({name}, float)"  # and a float32 one's sum `_fit` casts back)
+    return f"np.zeros_like({name})"
 
 
 def _accumulate(acc: str, value: ast.expr, in_place: bool) -> ast.stmt:
