@@ -353,3 +353,29 @@ def test_getattr_of_a_constant_name_is_the_attribute():
         assert np.allclose(symgrad.grad(model.loss)(x), 3 * model.W * np.cos(model.W * x))
     finally:
         Activated.act = "tanh"
+
+
+class Shifted:
+    def __init__(self, k):
+        self.k = k
+
+    def forward(self, x, shift=0.0):
+        return np.sum((x + shift) ** 2) * self.k
+
+
+def penalised(params, x, reg=0.1):
+    return np.sum(params["w"] * x) + reg * np.sum(params["w"] ** 2)
+
+
+def test_a_saved_module_keeps_the_defaults_after_a_container(tmp_path):
+    # a method's (self a container) and a function's of a dict dropped them: `(x, shift)`,
+    # called as the method is, `(x)`, raised "missing 1 required positional argument"
+    x = RNG.standard_normal(3)
+    for compiled, args, want in (
+        (symgrad.value_and_grad(Shifted(3).forward), (x,), "(x, shift=0.0)"),
+        (symgrad.grad(penalised), ({"w": x * 2}, x), "(w, x, reg=0.1)"),
+    ):
+        compiled(*args)
+        path = tmp_path / f"{compiled.__name__}.py"
+        source = compiled.save(str(path))
+        assert f"def {compiled.__name__}{want}:" in source

@@ -197,8 +197,10 @@ def lower(
             for static in trees[k].statics()
         ]
         env[arg.arg] = tree.unflatten(trees[k], leaves)
-    if not trees:  # (the emitted function's too, where they end its parameters)
-        graph.defaults = _constant_defaults(fn)
+    held = {args[k].arg for k in trees}  # (the emitted function's too, where they end its
+    graph.defaults = {  # parameters: not of a container's, a method's self, nor a constant)
+        k: v for k, v in _constant_defaults(fn).items() if k not in held
+    }
     memory = Memory()
     memory.records = {id(r) for k, d in trees.items() for r in tree.records(env[args[k].arg], d)}
     if custom is None:
