@@ -115,8 +115,9 @@ def array_api_names(x, A):  # NumPy 2's names (each was "cannot compile a call t
         + np.sum(np.cumulative_sum(A, axis=-1, include_initial=True) ** 2)
         + np.linalg.vector_norm(A)
         + np.sum(np.linalg.vector_norm(A, axis=1, ord=3))
+        + np.linalg.vector_norm(A, ord=2.5)  # (of the whole array: was refused)
         + np.linalg.matrix_norm(A)
-        + np.sum(np.astype(x, np.float64) * np.linalg.cross(x, A[0]))
+        + np.sum(np.astype(x, np.float64) * np.linalg.cross(x, A[0], axis=-1))
         + np.sum(np.linalg.tensordot(A, B, axes=2))
     )
 

@@ -96,8 +96,8 @@ composite(np.cumulative_prod)(_cumulative("cumprod", "ones_like"))
 @composite(np.linalg.vector_norm)
 def _vector_norm(lw: _Lowerer, e: ast.AST, x, /, *, axis=None, keepdims=False, ord=2) -> Any:
     ord = None if ord == 2 else ord  # (np.linalg.norm's spelling of a vector's 2-norm)
-    if axis is None and not keepdims:
-        return lw.call_rule("norm", (lw.call_rule("ravel", (x,), {}, e), ord), {}, e)
+    if axis is None and not keepdims:  # (along the one axis of its entries: a vector's p-norm)
+        return lw.call_rule("norm", (lw.call_rule("ravel", (x,), {}, e), ord), {"axis": 0}, e)
     if not isinstance(axis, int) or isinstance(axis, bool):
         raise lw.error(
             e,

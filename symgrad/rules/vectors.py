@@ -16,8 +16,10 @@ from symgrad.rules.table import LINEAR, call, defrule
 
 
 def _last_axis(attrs):
-    given = [
-        k for k in ("axisa", "axisb", "axisc", "axis") if attrs[k] != (None if k == "axis" else -1)
+    given = [  # (axis=-1: np.linalg.cross's default, the last)
+        k
+        for k in ("axisa", "axisb", "axisc", "axis")
+        if attrs[k] not in (-1, None if k == "axis" else -1)
     ]
     if given:
         raise SymgradError(
