@@ -620,9 +620,9 @@ def _zeros(name: str, aval, in_place: bool = False) -> str:
     if not in_place and kind == PYTHON or float64_number(aval):
         return "0.0"
     dtype = getattr(aval, "dtype", None)  # (unknown: an int array given to a module for any
-    if dtype is None or dtype.kind not in "fc":  # shapes sums floats, as `_fit` gives them,
-        return f"np.zeros_like({name}, float)"  # and a float32 one's sum `_fit` casts back)
-    return f"np.zeros_like({name})"
+    if dtype is None or dtype.kind not in "fcO":  # shapes sums floats, as `_fit` gives them;
+        return f"np.zeros_like({name}, np.result_type({name}, 0.0))"  # a float32 one float32,
+    return f"np.zeros_like({name})"  # and the proofs' arrays of SymPy values, objects)
 
 
 def _accumulate(acc: str, value: ast.expr, in_place: bool) -> ast.stmt:
