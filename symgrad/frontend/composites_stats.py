@@ -63,69 +63,80 @@ def _nanmean(lw: _Lowerer, e: ast.AST, a, axis=None, dtype=None, out=None, keepd
     return lw.binop(ast.Div(), total, lw.call_rule("astype", (count, dtype), {}, e), e)
 
 
+def _sorted(lw: _Lowerer, e: ast.AST, a, axis: int | None) -> tuple:
+    """(a sorted along axis, that axis, its length, where a slice holds a NaN): a of axis
+    None flattened first, as NumPy's median and quantiles take it."""
+    flat = lw.call_rule("ravel", (a,), {}, e) if axis is None else a
+    on = 0 if axis is None else axis
+    ordered = lw.call_rule("sort", (flat,), {"axis": on}, e)
+    n = getitem(lw, lw.call_rule("shape", (ordered,), {}, e), on, e)
+    nan = lw.call_rule("any", (lw.call_rule("isnan", (a,), {}, e),), {"axis": axis}, e)
+    return ordered, on, n, nan
+
+
+def _unless_nan(lw: _Lowerer, e: ast.AST, nan, value) -> Any:
+    """value, NaN where its slice holds one (a NumPy number of a 0-d result, as NumPy's)."""
+    return getitem(lw, lw.call_rule("where", (nan, np.nan, value), {}, e), (), e)
+
+
 @composite(np.median)
 def _median(
     lw: _Lowerer, e: ast.AST, a, axis=None, out=None, overwrite_input=False, keepdims=False
 ) -> Any:
     _refuse(lw, e, "np.median", out=out, keepdims=keepdims)
-    axis = _axis(lw, e, axis, "np.median")
-    flat = lw.call_rule("ravel", (a,), {}, e) if axis is None else a
-    on = 0 if axis is None else axis
-    ordered = lw.call_rule("sort", (flat,), {"axis": on}, e)
-    n = getitem(lw, lw.call_rule("shape", (ordered,), {}, e), on, e)
+    ordered, on, n, nan = _sorted(lw, e, a, _axis(lw, e, axis, "np.median"))
     low = lw.binop(ast.FloorDiv(), lw.binop(ast.Sub(), n, 1, e), 2, e)
     high = lw.binop(ast.Add(), lw.binop(ast.FloorDiv(), n, 2, e), 1, e)
     middle = along(lw, ordered, slice(low, high), on, e)  # (one entry, or two: their mean)
-    median = lw.call_rule("mean", (middle,), {"axis": on}, e)
-    nan = lw.call_rule("any", (lw.call_rule("isnan", (a,), {}, e),), {"axis": axis}, e)
-    chosen = lw.call_rule("where", (nan, np.nan, median), {}, e)
-    return getitem(lw, chosen, (), e)  # (a NumPy number of a 0-d result, as NumPy's)
+    return _unless_nan(lw, e, nan, lw.call_rule("mean", (middle,), {"axis": on}, e))
 
 
-@composite(np.quantile)
-def _quantile(
-    lw: _Lowerer,
-    e: ast.AST,
-    a,
-    q,
-    axis=None,
-    out=None,
-    overwrite_input=False,
-    method="linear",
-    keepdims=False,
-    *,
-    weights=None,
-    interpolation=None,
-    scale=1.0,
-) -> Any:
-    name = "np.percentile" if scale != 1.0 else "np.quantile"
-    _refuse(lw, e, name, out=out, keepdims=keepdims, weights=weights, interpolation=interpolation)
-    if method != "linear":
-        raise lw.error(
-            e, f"{name}'s method={method!r} is not supported (its default, 'linear', is)"
-        )
-    qs = q if isinstance(q, (list, tuple)) else [q]
-    if not is_const(qs) or not all(isinstance(v, (int, float)) for v in qs):
-        raise lw.error(e, f"{name}'s q must be a number (or a list of them) known when compiling")
-    fractions = [v / scale for v in qs]
-    if any(not 0.0 <= f <= 1.0 for f in fractions):
-        raise lw.error(e, f"{name}'s q must be in [0, {100 if scale != 1.0 else 1}]")
-    axis = _axis(lw, e, axis, name)
-    flat = lw.call_rule("ravel", (a,), {}, e) if axis is None else a
-    on = 0 if axis is None else axis
-    ordered = lw.call_rule("sort", (flat,), {"axis": on}, e)
-    n = getitem(lw, lw.call_rule("shape", (ordered,), {}, e), on, e)
-    nan = lw.call_rule("any", (lw.call_rule("isnan", (a,), {}, e),), {"axis": axis}, e)
-    found = [_lerped(lw, e, ordered, n, f, on, nan) for f in fractions]
-    if isinstance(q, (list, tuple)):
-        return lw.call_rule("stack", (found,), {}, e)  # (the q axis first, as NumPy's)
-    return found[0]
+def _quantiles(name: str, scale: float):
+    """np.quantile's lowering (np.percentile's: of q / 100)."""
+
+    def lowering(
+        lw: _Lowerer,
+        e: ast.AST,
+        a,
+        q,
+        axis=None,
+        out=None,
+        overwrite_input=False,
+        method="linear",
+        keepdims=False,
+        *,
+        weights=None,
+        interpolation=None,
+    ) -> Any:
+        given = {"out": out, "keepdims": keepdims, "weights": weights}
+        _refuse(lw, e, name, interpolation=interpolation, **given)
+        if method != "linear":
+            raise lw.error(e, f"{name}'s method={method!r} is not supported (its default is)")
+        qs = q if isinstance(q, (list, tuple)) else [q]
+        if not is_const(qs) or not all(isinstance(v, (int, float)) for v in qs):
+            raise lw.error(
+                e, f"{name}'s q must be a number (or a list of them) known when compiling"
+            )
+        fractions = [v / scale for v in qs]
+        if any(not 0.0 <= f <= 1.0 for f in fractions):
+            raise lw.error(e, f"{name}'s q must be in [0, {scale:g}]")
+        ordered, on, n, nan = _sorted(lw, e, a, _axis(lw, e, axis, name))
+        found = [_unless_nan(lw, e, nan, _lerped(lw, e, ordered, n, f, on)) for f in fractions]
+        if isinstance(q, (list, tuple)):
+            return lw.call_rule("stack", (found,), {}, e)  # (the q axis first, as NumPy's)
+        return found[0]
+
+    return lowering
 
 
-def _lerped(lw: _Lowerer, e: ast.AST, ordered, n, q: float, on: int, nan) -> Any:
+composite(np.quantile)(_quantiles("np.quantile", 1.0))
+composite(np.percentile)(_quantiles("np.percentile", 100.0))
+
+
+def _lerped(lw: _Lowerer, e: ast.AST, ordered, n, q: float, on: int) -> Any:
     """NumPy's 'linear' quantile q of the sorted slices: at the virtual index (n - 1) q, its
     two neighbours (the last where it is the last) blended by its fraction, as `_lerp` does
-    (from the nearer one), NaN where the slice holds a NaN."""
+    (from the nearer one)."""
     v = lw.binop(ast.Mult(), lw.binop(ast.Sub(), n, 1, e), q, e)
     low = lw.call_rule("int", (lw.call_rule("floor", (v,), {}, e),), {}, e)
     last = lw.binop(ast.Sub(), n, 1, e)
@@ -136,28 +147,7 @@ def _lerped(lw: _Lowerer, e: ast.AST, ordered, n, q: float, on: int, nan) -> Any
     up = lw.binop(ast.Add(), below, lw.binop(ast.Mult(), d, t, e), e)
     down = lw.binop(ast.Sub(), above, lw.binop(ast.Mult(), d, lw.binop(ast.Sub(), 1, t, e), e), e)
     half = lw.call_rule("greater_equal", (t, 0.5), {}, e)
-    blended = lw.call_rule("where", (half, down, up), {}, e)
-    chosen = lw.call_rule("where", (nan, np.nan, blended), {}, e)
-    return getitem(lw, chosen, (), e)  # (a NumPy number of a 0-d result, as NumPy's)
-
-
-@composite(np.percentile)
-def _percentile(
-    lw: _Lowerer,
-    e: ast.AST,
-    a,
-    q,
-    axis=None,
-    out=None,
-    overwrite_input=False,
-    method="linear",
-    keepdims=False,
-    *,
-    weights=None,
-    interpolation=None,
-) -> Any:
-    given = {"out": out, "keepdims": keepdims, "weights": weights, "interpolation": interpolation}
-    return _quantile(lw, e, a, q, axis, method=method, scale=100.0, **given)
+    return lw.call_rule("where", (half, down, up), {}, e)
 
 
 @composite(np.cov)
