@@ -46,18 +46,40 @@ def one_triangle_read(K, y):  # K not symmetric: SciPy reads one triangle of it
     )
 
 
+def stacked(S, B):  # a stack of matrices (each transposed alone: the whole stack was)
+    L = scipy_linalg.cholesky(S, lower=True)
+    U = scipy_linalg.cholesky(S)
+    c, low = scipy_linalg.cho_factor(S)
+    return (
+        np.sum(scipy_linalg.solve(S, B, assume_a="pos") ** 2)
+        + np.sum(scipy_linalg.solve(S, B, assume_a="sym", lower=True))
+        + np.sum(scipy_linalg.solve_triangular(L, B, lower=True, unit_diagonal=True))
+        + np.sum(scipy_linalg.solve_triangular(U, B, trans="T"))
+        + np.sum(scipy_linalg.cho_solve((c, low), B))
+        + np.sum(c)  # (the other triangle S's entries, as SciPy leaves them)
+    )
+
+
 RNG = np.random.default_rng(0)
 A, Y = RNG.standard_normal((4, 3)), RNG.standard_normal(4)
 B = RNG.standard_normal((4, 4))
 K = B @ B.T + 4 * np.eye(4) + 0.3 * RNG.standard_normal((4, 4))
 M = RNG.standard_normal((4, 4)) + 4 * np.eye(4)
+C = RNG.standard_normal((3, 3, 3))
+S = C @ np.swapaxes(C, -1, -2) + 3 * np.eye(3)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(
     "fn, args",
-    [(gp_nll, (A, Y)), (gp_cho, (A, Y)), (triangles, (M, Y)), (one_triangle_read, (K, Y))],
-    ids=["gp_nll", "gp_cho", "triangles", "one_triangle_read"],
+    [
+        (gp_nll, (A, Y)),
+        (gp_cho, (A, Y)),
+        (triangles, (M, Y)),
+        (one_triangle_read, (K, Y)),
+        (stacked, (S, RNG.standard_normal((3, 3, 2)))),
+    ],
+    ids=["gp_nll", "gp_cho", "triangles", "one_triangle_read", "stacked"],
 )
 def test_scipy_linalg_is_scipys(fn, args, backend):
     assert symgrad.jit(fn, backend=backend)(*args) == pytest.approx(fn(*args), rel=1e-12)

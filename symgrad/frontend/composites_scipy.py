@@ -3,8 +3,7 @@
 
 Contract: `scipy.linalg.cholesky(a, lower)` is np.linalg.cholesky reading the same triangle
 as SciPy's (the upper one, NumPy's of a.T, by default: upper factor U = L.T); `cho_factor(a,
-lower)` is `(that factor, lower)` (its other triangle zeros, where SciPy leaves a's entries,
-which `cho_solve` reads no more than SciPy does); `cho_solve((c, lower), b)` is the two
+lower)` is `(that factor, lower)`, its other triangle a's entries, as SciPy leaves them; `cho_solve((c, lower), b)` is the two
 triangular solves of c's triangle; `solve_triangular(a, b, trans, lower, unit_diagonal)` solves
 with a's triangle (its diagonal ones, for `unit_diagonal`), transposed for `trans` 1 or 2 (of
 real arrays, 'T' and 'C' alike); `solve(a, b, assume_a)` is np.linalg.solve of a (general),
@@ -12,7 +11,7 @@ or of the symmetric matrix the triangle SciPy reads stands for ('sym', 'pos'); o
 are refused. Each solve is np.linalg.solve of the triangle, so the
 values are SciPy's up to rounding, and the gradient falls on the entries SciPy reads. Options
 that only tune SciPy (`overwrite_*`, `check_finite`) are taken; `lower` and `trans` must be
-known when compiling.
+known when compiling. Stacks of matrices are SciPy's too (each transposed alone).
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.composites import composite, not_constant
+from symgrad.frontend.subscripts import getitem
 from symgrad.frontend.values import is_const
 
 if TYPE_CHECKING:
@@ -37,8 +37,7 @@ def _flag(lw: _Lowerer, e: ast.AST, value: Any, what: str) -> bool:
 def _cholesky(lw: _Lowerer, e: ast.AST, a, lower: bool) -> Any:
     if lower:
         return lw.call_rule("cholesky", (a,), {}, e)
-    transposed = lw.call_rule("transpose", (a,), {}, e)  # (SciPy reads a's upper triangle)
-    return lw.call_rule("transpose", (lw.call_rule("cholesky", (transposed,), {}, e),), {}, e)
+    return _t(lw, e, lw.call_rule("cholesky", (_t(lw, e, a),), {}, e))  # (a's upper triangle)
 
 
 def _solve(lw: _Lowerer, e: ast.AST, a, b) -> Any:
@@ -46,7 +45,8 @@ def _solve(lw: _Lowerer, e: ast.AST, a, b) -> Any:
 
 
 def _t(lw: _Lowerer, e: ast.AST, a) -> Any:
-    return lw.call_rule("transpose", (a,), {}, e)
+    """Each matrix transposed (of a stack too: its last two axes swapped)."""
+    return lw.call_rule("swapaxes", (a,), {"axis1": -1, "axis2": -2}, e)
 
 
 @composite("scipy.linalg.cholesky")
@@ -61,7 +61,9 @@ def _cho_factor(
     lw: _Lowerer, e: ast.AST, a, lower=False, overwrite_a=False, check_finite=True
 ) -> Any:
     lower = _flag(lw, e, lower, "scipy.linalg.cho_factor's lower")
-    return (_cholesky(lw, e, a, lower), lower)
+    side, k = ("triu", 1) if lower else ("tril", -1)  # (the other triangle a's, as SciPy's)
+    rest = lw.call_rule(side, (a,), {"k": k}, e)
+    return (lw.binop(ast.Add(), _cholesky(lw, e, a, lower), rest, e), lower)
 
 
 @composite("scipy.linalg.cho_solve")
@@ -95,8 +97,8 @@ def _solve_triangular(
     side = "tril" if lower else "triu"
     if unit:  # (its strict triangle, and ones on the diagonal)
         strict = lw.call_rule(side, (a,), {"k": -1 if lower else 1}, e)
-        eye = lw.call_rule("eye", (lw.call_rule("len", (a,), {}, e),), {}, e)
-        triangle = lw.binop(ast.Add(), strict, eye, e)
+        n = getitem(lw, lw.call_rule("shape", (a,), {}, e), -1, e)
+        triangle = lw.binop(ast.Add(), strict, lw.call_rule("eye", (n,), {}, e), e)
     else:
         triangle = lw.call_rule(side, (a,), {}, e)
     if trans not in (0, "N"):
@@ -117,6 +119,8 @@ def _scipy_solve(
     assume_a=None,
     transposed=False,
 ) -> Any:
+    if not is_const(assume_a):
+        raise not_constant(lw, e, assume_a, "scipy.linalg.solve's assume_a must be known")
     one_triangle = assume_a in ("sym", "symmetric", "pos", "positive definite")
     if assume_a not in (None, "gen", "general") and not one_triangle:
         raise lw.error(
