@@ -3,15 +3,16 @@
 
 Contract: `scipy.linalg.cholesky(a, lower)` is np.linalg.cholesky reading the same triangle
 as SciPy's (the upper one, NumPy's of a.T, by default: upper factor U = L.T); `cho_factor(a,
-lower)` is `(that factor, lower)`, its other triangle a's entries, as SciPy leaves them; `cho_solve((c, lower), b)` is the two
-triangular solves of c's triangle; `solve_triangular(a, b, trans, lower, unit_diagonal)` solves
-with a's triangle (its diagonal ones, for `unit_diagonal`), transposed for `trans` 1 or 2 (of
-real arrays, 'T' and 'C' alike); `solve(a, b, assume_a)` is np.linalg.solve of a (general),
-or of the symmetric matrix the triangle SciPy reads stands for ('sym', 'pos'); other kinds
-are refused. Each solve is np.linalg.solve of the triangle, so the
-values are SciPy's up to rounding, and the gradient falls on the entries SciPy reads. Options
-that only tune SciPy (`overwrite_*`, `check_finite`) are taken; `lower` and `trans` must be
-known when compiling. Stacks of matrices are SciPy's too (each transposed alone).
+lower)` is `(that factor, lower)`, its other triangle a's entries, as SciPy leaves them;
+`cho_solve((c, lower), b)` is the two triangular solves of c's triangle;
+`solve_triangular(a, b, trans, lower, unit_diagonal)` solves with a's triangle (its diagonal
+ones, for `unit_diagonal`), transposed for `trans` 1 or 2 (of real arrays, 'T' and 'C'
+alike); `solve(a, b, assume_a)` is np.linalg.solve of a (general), or of the symmetric matrix
+the triangle SciPy reads stands for ('sym', 'pos'); other kinds are refused. Each solve is
+np.linalg.solve of the triangle, so the values are SciPy's up to rounding, and the gradient
+falls on the entries SciPy reads. Options that only tune SciPy (`overwrite_*`,
+`check_finite`) are taken; `lower` and `trans` must be known when compiling. Stacks of
+matrices are SciPy's too (each transposed alone).
 """
 
 from __future__ import annotations
