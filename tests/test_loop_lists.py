@@ -741,6 +741,16 @@ def discounted_then_reversed(theta, rewards):
     return -np.sum(np.tanh(theta) * np.array(returns)) + np.sum(np.stack(back)) * total
 
 
+def inserted_in_branches(x):
+    ys = []
+    for i in range(len(x)):
+        if x[i] > 0:
+            ys.insert(0, x[i] * 2.0)
+        else:
+            ys.insert(0, np.sin(x[i]))
+    return np.sum(np.stack(ys) * np.arange(len(ys)))
+
+
 def inserted_after_items(x):
     ys = [x[0] * 2.0]
     for i in range(1, len(x)):
@@ -750,7 +760,8 @@ def inserted_after_items(x):
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 @pytest.mark.parametrize(
-    "fn", [discounted_by_insert, discounted_then_reversed, inserted_after_items]
+    "fn",
+    [discounted_by_insert, discounted_then_reversed, inserted_after_items, inserted_in_branches],
 )
 def test_a_list_filled_first_or_reversed_after(fn, backend):
     # (xs.insert(0, v) in the loop, xs.reverse() and reversed(xs) after it were refused)

@@ -76,7 +76,8 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
         appender, value = lw.env[xs], dict.get(lw.env, name)
         if not lw.branch and isinstance(appender, Appender) and not isinstance(value, Unbound):
             dict.pop(lw.env, name)
-            appender.append(lw, value, s)  # (in an enclosing branch, its if's, in turn)
+            appender.append(lw, value, s, bool(appender.front))  # (in an enclosing branch, its
+            # if's, in turn; inserted first where the branches inserted it: `front`)
 
 
 def _appended(lw: _Lowerer, stmts: list[ast.stmt]) -> list[str]:

@@ -165,7 +165,9 @@ def _cov(
     dtype=None,
 ) -> Any:
     _refuse(lw, e, "np.cov", y=y, fweights=fweights, aweights=aweights, dtype=dtype)
-    if rowvar is not True:
+    if not is_const(rowvar):
+        raise not_constant(lw, e, rowvar, "np.cov's rowvar must be known when compiling")
+    if not rowvar:
         raise lw.error(
             e,
             "np.cov(m, rowvar=False) is not supported",
