@@ -111,7 +111,10 @@ def leaf_params(
     argnums = tuple(p for ps in leaf_argnums(len(names), trees, argnums) for p in ps)
     said = f"\nIts parameters are the leaves of its containers: {holds}." if held else ""
     if fixed:  # (`Compiled._compiled_for`: an int a NumPy function takes as its axis)
-        said += f"\nCompiled for the constant{'s' * (len(fixed) > 1)} {', '.join(fixed)}."
+        many = len(fixed) > 1
+        said += f"\nCompiled for the constant{'s' * many} {', '.join(fixed)} (no parameter"
+        said += f"{'s' * many} of {'their' if many else 'its'} own: the module is for "
+        said += f"{'these values' if many else 'this value'})."
     return argnums, said
 
 
