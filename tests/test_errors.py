@@ -158,6 +158,21 @@ def test_a_standard_library_function_is_not_read_from_its_source(make_fn):
     assert info.value.loc.file == m.__file__
 
 
+def test_a_users_module_named_as_a_standard_one_is_the_users(tmp_path):
+    # (a module called `code`, as the standard library's, keeps its helpers inlined)
+    import importlib.util
+
+    path = tmp_path / "code.py"
+    path.write_text(
+        "import numpy as np\n\ndef helper(x):\n    return x * 2.0\n\n"
+        "def f(x):\n    return np.sum(helper(x))\n"
+    )
+    spec = importlib.util.spec_from_file_location("code", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    np.testing.assert_array_equal(symgrad.grad(module.f)(np.ones(3)), 2.0)
+
+
 def test_failed_compilation_caches_nothing_and_fails_again(make_fn):
     m = make_fn("def f(x):\n    return np.sum(np.fft.fft(x).real)\n")
     g = symgrad.grad(m.f)

@@ -29,7 +29,8 @@ import ast
 import functools
 import inspect
 import math
-import sys
+import os
+import sysconfig
 import types
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
@@ -711,9 +712,19 @@ def record_attribute(lw: _Lowerer, record: Any, e: ast.Attribute) -> Any:
 
 def _is_library(fn: types.FunctionType) -> bool:
     """Whether fn is a library's, never read from its source: NumPy's, SciPy's, symgrad's, or
-    Python's standard library's (`collections.namedtuple`: its code is not the user's)."""
+    Python's standard library's (`collections.namedtuple`: its code is not the user's; by its
+    file, so that a user's module named as a standard one, `code.py`, stays the user's)."""
     module = (fn.__module__ or "").split(".")[0]
-    return module in ("numpy", "symgrad", "scipy") or module in sys.stdlib_module_names
+    return module in ("numpy", "symgrad", "scipy") or _in_the_standard_library(fn)
+
+
+def _in_the_standard_library(fn: types.FunctionType) -> bool:
+    file = os.path.abspath(fn.__code__.co_filename)
+    return file.startswith(_STDLIB) and not file.startswith(_SITE)
+
+
+_STDLIB = os.path.join(os.path.abspath(sysconfig.get_paths()["stdlib"]), "")
+_SITE = os.path.join(os.path.abspath(sysconfig.get_paths()["purelib"]), "")
 
 
 def _is_frontend(v: Any) -> bool:
