@@ -181,6 +181,19 @@ class _Rewriter:
             else:  # (the Avals of a round of rewrites ago, brought up to date)
                 infer_again(graph, rewired)
         self.floats = _floats(graph, float_params)
+        self.sure = self.floats if self.typed else _floats(graph, set())  # (not the params a
+        # module for any shapes takes as floats: it may be given ints, `kept_by`)
+
+    def kept_by(self, node, x: int, c: int) -> bool:
+        """Whether node, x and the constant c (1 or 0: `x * 1`, `x + 0`, `x / 1`), is x: of
+        floats, and of x's own dtype (`alike`). In a module for any shapes, the function's
+        own arithmetic on its arguments may be on ints: `x * 1.0`, `x / 1` of those are
+        floats, and stay; `x * 1` keeps an int x's dtype too."""
+        if x not in self.floats or not self.alike(node, x):
+            return False
+        if self.typed or node.backward or node.tangent or x in self.sure:
+            return True
+        return node.op != "divide" and type(_number(self.g, c)) is int
 
     def new(self, like, op: str, inputs, attrs=None) -> int:
         """A node like `like` (same loc and flags) computing op(inputs)."""
@@ -247,9 +260,9 @@ class _Rewriter:
             if stripped is not None:
                 return stripped
         if op == "multiply":
-            if _number(g, ins[1]) == 1 and ins[0] in self.floats and self.alike(node, ins[0]):
+            if _number(g, ins[1]) == 1 and self.kept_by(node, ins[0], ins[1]):
                 return ins[0]
-            if _number(g, ins[0]) == 1 and ins[1] in self.floats and self.alike(node, ins[1]):
+            if _number(g, ins[0]) == 1 and self.kept_by(node, ins[1], ins[0]):
                 return ins[1]
             if _number(g, ins[0]) == -1 and ins[1] in self.floats:
                 return self.new(node, "negative", ins[1:])
@@ -277,14 +290,13 @@ class _Rewriter:
                 return self.new(node, flipped, (ins[0], stripped))
         if op == "add" and g[ins[0]].op == "negative" and ins[0] in self.floats:  # -a + b
             return self.new(node, "subtract", (ins[1], g[ins[0]].inputs[0]))
-        if op in ("add", "subtract") and _number(g, ins[1]) == 0 and ins[0] in self.floats:
-            if self.alike(node, ins[0]):
+        if op in ("add", "subtract") and _number(g, ins[1]) == 0:
+            if self.kept_by(node, ins[0], ins[1]):
                 return ins[0]
-        if op == "add" and _number(g, ins[0]) == 0 and ins[1] in self.floats:
-            if self.alike(node, ins[1]):
-                return ins[1]
-        if op in ("divide", "power") and _number(g, ins[1]) == 1 and ins[0] in self.floats:
-            if self.alike(node, ins[0]):
+        if op == "add" and _number(g, ins[0]) == 0 and self.kept_by(node, ins[1], ins[0]):
+            return ins[1]
+        if op in ("divide", "power") and _number(g, ins[1]) == 1:
+            if self.kept_by(node, ins[0], ins[1]):
                 return ins[0]
         if op == "power" and _number(g, ins[1]) == 0 and float64_number(g[ins[0]].aval):
             return self.const(node, 1.0)  # (IEEE's pow(x, 0) is 1 for every x, NaN and inf too)
