@@ -70,6 +70,12 @@ def quantiles(A):  # (np.quantile and np.percentile were "cannot compile a call 
     )
 
 
+def binned(A):  # (np.bincount was "cannot compile a call to numpy.bincount")
+    idx = np.array([0, 2, 2, 1, 4, 0])
+    sums = np.bincount(idx, weights=np.ravel(A)[:6] ** 2, minlength=5)
+    return np.sum(sums * np.arange(5.0)) + np.sum(np.sqrt(sums[:3] + 1.0) * np.bincount(idx)[:3])
+
+
 def cleaned_and_spectra(A):  # (np.nan_to_num and np.linalg.eigvalsh were refused)
     S = A @ A.T
     return np.sum(np.nan_to_num(np.log(S), nan=-1.0) ** 2) + np.sum(np.linalg.eigvalsh(S) ** 2)
@@ -151,6 +157,7 @@ CASES = [
     (covariances, (A,)),
     (quantiles, (A,)),
     (cleaned_and_spectra, (A,)),
+    (binned, (A,)),
     (areas, (A, np.cumsum(RNG.random(4)))),
     (reduced_with_options, (A,)),
     (array_api_names, (RNG.standard_normal(3), S)),

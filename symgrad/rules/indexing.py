@@ -340,6 +340,46 @@ defrule(
 )
 
 
+# bincount ---------------------------------------------------------------------------------
+
+
+def _counted(x, weights=None, minlength=0):
+    """np.bincount(x) without weights is its counts alone (`Rule.route`): no derivative."""
+    return ("bincount_counts", (x,), {"minlength": minlength}) if weights is None else None
+
+
+def _bincount_on_symbols(sp, x, weights, minlength=0):
+    """np.bincount of SymPy weights (NumPy's takes floats only): their sums, by index."""
+    n = max(int(np.max(x)) + 1 if np.size(x) else 0, minlength)
+    out = np.zeros(n, dtype=object)
+    np.add.at(out, np.asarray(x), weights)
+    return out
+
+
+defrule(
+    "bincount",
+    "x, weights, minlength=0",
+    call("np.bincount"),
+    numpy=(np.bincount,),
+    route=_counted,
+    symbolic=_bincount_on_symbols,
+    vjp={"weights": lambda g, x: g[x]},
+    jvp=LINEAR,
+    math="v at each entry's index (x[i]: the bin weights[i] was added to)",
+    examples=(
+        "np.bincount([0, 2, 2, 1], weights=w) | w: 4",
+        "np.bincount([3, 0, 3], w, minlength=6) * np.arange(6.0) | w: 3",
+    ),
+)
+defrule(
+    "bincount_counts",
+    "x, minlength=0",
+    call("np.bincount"),
+    nondiff=True,
+    fresh=True,
+)
+
+
 def _first(x):
     """The array x's updates (`x[i] = v`, in a chain) started from: of x's dtype, which updates
     keep, and read for its dtype alone where x's own value is not needed."""
