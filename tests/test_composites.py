@@ -70,6 +70,16 @@ def quantiles(A):  # (np.quantile and np.percentile were "cannot compile a call 
     )
 
 
+def traced(A):  # an einsum's repeated index, a diagonal (was refused: "a repeated index")
+    S = np.stack([A, A.T @ A])
+    return (
+        np.einsum("ii->", A)
+        + np.sum(np.einsum("ii->i", A) ** 2)
+        + np.sum(np.einsum("bii->b", S) ** 2)
+        + np.sum(np.einsum("iij->ij", np.stack([A, A, A])))
+    )
+
+
 def binned(A):  # (np.bincount was "cannot compile a call to numpy.bincount")
     idx = np.array([0, 2, 2, 1, 4, 0])
     sums = np.bincount(idx, weights=np.ravel(A)[:6] ** 2, minlength=5)
@@ -158,6 +168,7 @@ CASES = [
     (quantiles, (A,)),
     (cleaned_and_spectra, (A,)),
     (binned, (A,)),
+    (traced, (S,)),
     (areas, (A, np.cumsum(RNG.random(4)))),
     (reduced_with_options, (A,)),
     (array_api_names, (RNG.standard_normal(3), S)),

@@ -62,7 +62,7 @@ BAD = {
     ),
     "undefined": ("return np.sum(x * nowhere)", symgrad.UnknownCallableError, "nowhere"),
     "global_array": ("return np.sum(x * TABLE)", symgrad.SymgradError, "TABLE"),
-    "einsum_diag": ("return np.einsum('ii->', x)", symgrad.SymgradError, "repeated index"),
+    "einsum_diag": ("return np.einsum('...ii->', x)", symgrad.SymgradError, "repeated index"),
     "einsum_keyword": (
         "return np.einsum('ij,ij->', x, x, optimise=True)",
         symgrad.SymgradError,

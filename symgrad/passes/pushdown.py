@@ -110,6 +110,8 @@ def _einsum_summed(rw, node, einsum) -> int | None:
     terms, out = parse_einsum(einsum.attrs["subscripts"], len(operands))
     if ELLIPSIS in "".join(terms):  # (how many axes '...' stands for: not read here)
         return None
+    if any(len(set(t)) != len(t) for t in terms):  # (a diagonal: its index is no axis of one)
+        return None
     axis = node.attrs.get("axis")
     axes = range(len(out)) if axis is None else (axis,) if isinstance(axis, int) else axis
     if not isinstance(axes, (range, tuple)) or not all(type(a) is int for a in axes):

@@ -518,10 +518,10 @@ def parse_einsum(subscripts: str, n: int) -> tuple[list[str], str]:
         out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
         out = ELLIPSIS * (ELLIPSIS in lhs) + out
     for k, term in enumerate(ins):
-        if len(set(term)) != len(term):
+        if len(set(term)) != len(term) and ELLIPSIS in term:
             raise SymgradError(
-                f"einsum {subscripts!r}: a repeated index within one operand "
-                "(a diagonal) is not supported; use np.diagonal or np.trace"
+                f"einsum {subscripts!r}: a repeated index (a diagonal) in an operand with "
+                "'...' is not supported; take the diagonal first (np.diagonal)"
             )
         elsewhere = set(out).union(*(ins[:k] + ins[k + 1 :]))
         if ELLIPSIS in term and not set(term) <= elsewhere:  # (its cotangent, summed over
@@ -539,25 +539,49 @@ def _einsum_vjp(g, operands, subscripts, optimize):
     grads = []
     for i, (term, x) in enumerate(zip(ins, operands)):
         others = [(t, o) for j, (t, o) in enumerate(zip(ins, operands)) if j != i]
-        known = set(out).union(*(set(t) for t, _ in others))
-        star = ELLIPSIS not in term and ELLIPSIS in known  # ('...' axes x lacks: summed below)
-        kept = ELLIPSIS * star + "".join(c for c in term if c in known)
-        spec = (",".join([out] + [t for t, _ in others]) + "->" + kept).replace(ELLIPSIS, "...")
-        gi = ops.einsum([g] + [o for _, o in others], subscripts=spec, optimize=optimize)
-        missing = tuple(k for k, c in enumerate(term) if c not in known)  # axes only x has
-        if not missing:  # (`parse_einsum`: none in a term with '...'); x's length-1 axes
-            # einsum broadcast, and '...' axes x lacks, summed
-            grads.append(ops.unbroadcast(gi, ops.shape(x)))
+        shape = ops.shape(x)
+        if len(set(term)) == len(term):
+            grads.append(_einsum_cotangent(g, out, others, term, shape, optimize))
             continue
-        if star:  # the '...' axes x lacks (gi's first), summed before x's own are put back
-            lengths = (ops.shape(x)[k] for k, c in enumerate(term) if c in known)
-            gi = ops.unbroadcast(gi, ops.make_tuple(*lengths))
-        gi = ops.expand_dims(gi, axis=missing)
-        # the length-1 axes einsum broadcast, summed to x's shape with 1 on the missing axes (an
-        # unbroadcast's result has its target shape), then broadcast along those
-        ones = ops.make_tuple(*(1 if k in missing else ops.shape(x)[k] for k in range(len(term))))
-        grads.append(ops.broadcast_to(ops.unbroadcast(gi, ones), ops.shape(x)))
+        # a diagonal (`'ii->i'`): the cotangent of the entries it reads, each index once, put
+        # back on x's diagonal, zeros off it (times an identity per index met again)
+        once = "".join(dict.fromkeys(term))
+        lengths = ops.make_tuple(*(shape[term.index(c)] for c in once))
+        on_it = _einsum_cotangent(g, out, others, once, lengths, optimize)
+        fresh = iter(
+            c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in subscripts
+        )
+        spelt, eyes, seen = "", [], set()
+        for k, c in enumerate(term):
+            if c in seen:
+                f = next(fresh)
+                eye = ops.astype(ops.eye(shape[k]), ops.dtype(on_it))
+                spelt, eyes = spelt + f, eyes + [(c + f, eye)]
+            else:
+                spelt, seen = spelt + c, seen | {c}
+        spec = ",".join([once] + [t for t, _ in eyes]) + "->" + spelt
+        grads.append(ops.einsum([on_it] + [e for _, e in eyes], subscripts=spec))
     return grads
+
+
+def _einsum_cotangent(g, out, others, term, shape, optimize):
+    """The cotangent of an operand with the indices `term` (none repeated) and `shape`."""
+    known = set(out).union(*(set(t) for t, _ in others))
+    star = ELLIPSIS not in term and ELLIPSIS in known  # ('...' axes x lacks: summed below)
+    kept = ELLIPSIS * star + "".join(c for c in term if c in known)
+    spec = (",".join([out] + [t for t, _ in others]) + "->" + kept).replace(ELLIPSIS, "...")
+    gi = ops.einsum([g] + [o for _, o in others], subscripts=spec, optimize=optimize)
+    missing = tuple(k for k, c in enumerate(term) if c not in known)  # axes only x has
+    if not missing:  # (`parse_einsum`: none in a term with '...'); x's length-1 axes einsum
+        return ops.unbroadcast(gi, shape)  # broadcast, and '...' axes x lacks, summed
+    if star:  # the '...' axes x lacks (gi's first), summed before x's own are put back
+        lengths = (shape[k] for k, c in enumerate(term) if c in known)
+        gi = ops.unbroadcast(gi, ops.make_tuple(*lengths))
+    gi = ops.expand_dims(gi, axis=missing)
+    # the length-1 axes einsum broadcast, summed to x's shape with 1 on the missing axes (an
+    # unbroadcast's result has its target shape), then broadcast along those
+    ones = ops.make_tuple(*(1 if k in missing else shape[k] for k in range(len(term))))
+    return ops.broadcast_to(ops.unbroadcast(gi, ones), shape)
 
 
 def _einsum_jvp(t, operands, subscripts, optimize):
@@ -638,6 +662,9 @@ defrule(
         "np.einsum('ij->j', a) | a: 3x4",
         "np.einsum('ij,ij->', a, b) | a: 3x4, b: 3x4",
         "np.einsum('ij,jk,k->i', a, b, c) | a: 2x3, b: 3x4, c: 4",
+        "np.einsum('ii->i', a) | a: 3x3",
+        "np.einsum('ij,jj->', a, b) | a: 2x3, b: 3x3",
+        "np.einsum('bii,bi->b', a, b) | a: 2x3x3, b: 2x3",
         "np.einsum('jrc,jic->jir', a, b, optimize=True) | a: 2x3x3, b: 2x4x3",
         "np.einsum('...ij,...jk->...ik', a, b) | a: 2x3x4, b: 4x2",
         "np.einsum('...i,...i', a, b) | a: 2x3, b: 3",
