@@ -642,6 +642,20 @@ def forward_substitution(L, b):  # s = b[i] is a number of a vector: s -= ... re
     return np.sum(x**2)
 
 
+def einsum_view_written(x):  # NumPy's einsum of one operand summing nothing is a view of it:
+    A = x * 1.0  # d *= 2 doubles A's diagonal (symgrad's copy did not: 45 where 60)
+    d = np.einsum("ii->i", A)
+    d *= 2.0
+    return np.sum(A)
+
+
+def einsum_view_read_after(x):  # (and a change of A reaches d: 107 where 131)
+    A = x * 1.0
+    d = np.einsum("ii->i", A)
+    A[0, 0] = 5.0
+    return np.sum(d * d)
+
+
 def array_written_out_filled_in_a_loop(x):
     out = np.asarray([0.0, 0.0, 0.0])
     for i in range(3):
@@ -651,6 +665,7 @@ def array_written_out_filled_in_a_loop(x):
 
 VEC = np.array([0.7, -1.3, 2.1])
 MAT = np.arange(6.0).reshape(2, 3) / 7
+MAT3 = np.arange(1.0, 10.0).reshape(3, 3)
 RIGHT = {
     "loop_alias": (VEC,),
     "loop_alias_read_in_body": (VEC,),
@@ -686,7 +701,12 @@ RIGHT = {
     "forward_substitution": (np.tril(MAT.T @ MAT) + np.eye(3), VEC),
     "rnn_step_into_an_alias": (VEC,),
 }
-REFUSED = {  # name: (arguments, words of the message)
+REFUSED = {
+    "einsum_view_written": ((MAT3,), "may share memory with d"),
+    "einsum_view_read_after": (
+        (MAT3,),
+        "'d' is a view of the array A",
+    ),  # name: (arguments, words of the message)
     "augassign_unknown_type": ((VEC,), "in place for an ndarray, not for a number"),
     "alias_made_in_one_iteration_written_in_the_next": ((VEC, VEC + 1), "only arrays the function"),
     "alias_made_by_if_else": ((VEC,), "after the if on line"),

@@ -336,7 +336,7 @@ def owned(graph: Graph, nid: int) -> bool:
         if source.op == "const" and not isinstance(source.attrs["value"], np.ndarray):
             return True
         return owned(graph, node.inputs[0])
-    return not rule.view
+    return not rule.is_view(node.attrs)
 
 
 def what(name: str) -> str:
@@ -674,7 +674,7 @@ def _unbind_what_it_may_be(lw: _Lowerer, old: Value, name: str, line: int) -> No
 def base_of(graph: Graph, nid: int) -> int:
     """The array a view reads (through views of views), or the value itself."""
     node = graph[nid]
-    while node.op in RULES and RULES[node.op].view and node.inputs:
+    while node.op in RULES and RULES[node.op].is_view(node.attrs) and node.inputs:
         node = graph[node.inputs[0]]
     return node.id
 
@@ -807,7 +807,7 @@ def views_of(graph: Graph, nid: int) -> set[int]:
     while stack:
         for user in graph.users(stack.pop()):
             node = graph[user]
-            if user not in out and node.op in RULES and RULES[node.op].view:
+            if user not in out and node.op in RULES and RULES[node.op].is_view(node.attrs):
                 if node.inputs[:1] and node.inputs[0] in (nid, *out):
                     out.add(user)
                     stack.append(user)

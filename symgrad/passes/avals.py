@@ -206,7 +206,7 @@ def implied(rule: Rule, ins: dict, attrs: dict) -> Aval | None:
     if rule.reads_shape:
         value = call(rule, {k: _each(_shaped, v) for k, v in ins.items()}, attrs)
         return of_value(value.item() if isinstance(value, np.generic) else value, static=True)
-    if rule.view and all(a is not None and a.known for a in flat):
+    if rule.view is True and all(a is not None and a.known for a in flat):
         out = call(rule, {k: _each(standin, v) for k, v in ins.items()}, attrs)
         return of_value(out) if isinstance(out, np.ndarray) else None
     if any(a is None or a.shape is None for a in flat):

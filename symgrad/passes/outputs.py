@@ -65,7 +65,8 @@ def own_outputs(graph: Graph, typed: bool = False) -> None:
         # number, Python's or NumPy's, which no one changes in place, is returned as it is)
         fresh = vnode.op not in ("param", "const") and v not in graph.outputs
         number = _a_number(vnode, typed)
-        if not number and (not fresh or v in seen or RULES.get(vnode.op) and RULES[vnode.op].view):
+        viewed = vnode.op in RULES and RULES[vnode.op].is_view(vnode.attrs)
+        if not number and (not fresh or v in seen or viewed):
             v = graph.add("copy", (v,), {}, vnode.loc, backward=node.backward, tangent=node.tangent)
             graph[v].aval = vnode.aval
             graph.set_inputs(o, (v,) + node.inputs[1:])

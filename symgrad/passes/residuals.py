@@ -115,7 +115,9 @@ def _recomputed(vjp: Graph, carried: set[int]) -> list[int]:
             continue
         rule = RULES.get(node.op)
         if not _element_of(node, carried):
-            if rule is None or rule.view or rule.reads_shape or rule.structured or rule.nondiff:
+            if rule is None or rule.is_view(node.attrs) or rule.reads_shape or rule.nondiff:
+                continue
+            if rule.structured:
                 continue
             if getattr(node.aval, "kind", None) != ARRAY or not node.aval.rank:
                 continue  # a number (`i + k`) costs less to compute again than to keep

@@ -607,6 +607,13 @@ def _emit_einsum(args, attrs, rule):
     )
 
 
+def _einsum_view(attrs: dict) -> bool:
+    """Whether NumPy's einsum returns a view of its operand: one operand, no index summed
+    (`'ij->ji'`, a diagonal `'ii->i'`), which writes through it or to it reach the other."""
+    terms, out = parse_einsum(attrs["subscripts"], attrs["n_operands"])
+    return len(terms) == 1 and set(terms[0]) == set(out)
+
+
 def _einsum_adapt(subscripts, *operands, optimize=False):
     """NumPy's spelling, subscripts first; `optimize` (a bool or a strategy's name) is taken on
     by the einsums of the derivatives."""
@@ -648,6 +655,7 @@ defrule(
     _emit_einsum,
     numpy=(np.einsum,),
     adapt=_einsum_adapt,
+    view=_einsum_view,
     validate=lambda attrs: parse_einsum(attrs["subscripts"], attrs["n_operands"]),
     aval=_einsum_aval,
     vjp={"operands": _einsum_vjp},

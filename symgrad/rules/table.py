@@ -102,7 +102,8 @@ class Rule:
     broadcasts: bool = False  # inputs broadcast against each other: unbroadcast cotangents
     nondiff: bool = False  # the output carries no gradient (comparisons, argmax, shape, ...)
     kwargs: bool = False  # accepts any constant keyword argument, emitted as given
-    view: bool = False  # the output may share memory with its first input
+    view: bool | Callable = False  # the output may share memory with its first input (or a
+    # function of the node's attributes saying where: an einsum of one operand summing nothing)
     ndarray: str | None = None  # the output is always an ndarray (`+=` on it is in place):
     # "shape": of the shape its first argument gives (np.zeros); "like": shaped like its first
     # input (np.zeros_like, np.asarray); "axes": with at least one axis (np.stack); None: it
@@ -194,10 +195,14 @@ class Rule:
         if self.shape in ("elementwise", "reduce") and not self.view:
             self.fresh = True
             self.value_feeds = self.value_feeds or True
-        elif self.view:
+        elif self.view is True:
             self.value_feeds = self.value_feeds or (0,)
         if self.jit is None and self.scalar is SAME:
             self.jit = True
+
+    def is_view(self, attrs: dict) -> bool:
+        """Whether a node of these attributes may share memory with its first input."""
+        return bool(self.view(attrs)) if callable(self.view) else self.view
 
     def feeds_value(self, position: int) -> bool:
         """Whether input `position`'s value reaches only the output's value (`value_feeds`)."""
