@@ -701,12 +701,9 @@ RIGHT = {
     "forward_substitution": (np.tril(MAT.T @ MAT) + np.eye(3), VEC),
     "rnn_step_into_an_alias": (VEC,),
 }
-REFUSED = {
+REFUSED = {  # name: (arguments, words of the message)
     "einsum_view_written": ((MAT3,), "may share memory with d"),
-    "einsum_view_read_after": (
-        (MAT3,),
-        "'d' is a view of the array A",
-    ),  # name: (arguments, words of the message)
+    "einsum_view_read_after": ((MAT3,), "'d' is a view of the array A"),
     "augassign_unknown_type": ((VEC,), "in place for an ndarray, not for a number"),
     "alias_made_in_one_iteration_written_in_the_next": ((VEC, VEC + 1), "only arrays the function"),
     "alias_made_by_if_else": ((VEC,), "after the if on line"),
