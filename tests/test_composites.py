@@ -138,6 +138,21 @@ def array_api_names(x, A):  # NumPy 2's names (each was "cannot compile a call t
     )
 
 
+def robustly_scaled(x, q=0.25):
+    lo, hi = np.percentile(x, [5, 95])  # (a list: NumPy's quantiles float64, of float32 too)
+    return np.sum(x / (hi - lo)) + np.quantile(x, q)  # (q a number: x's dtype)
+
+
+def test_quantiles_have_numpys_dtype_and_take_q_from_an_argument():
+    # a list q of float32 entries gave float32 quantiles where NumPy's are float64; q from an
+    # argument was refused ("q must be a number ... known when compiling")
+    x = (np.linspace(-1, 2, 11) ** 3).astype(np.float32)
+    for q in (0.25, 0.7):
+        got = symgrad.jit(robustly_scaled)(x, q)
+        assert got == robustly_scaled(x, q) and got.dtype == np.float64
+    symgrad.check_grads(robustly_scaled, (x.astype(float), 0.7), 0)
+
+
 def started_from_a_float64(x):
     return np.sum(x, initial=np.float64(0.05)) + np.prod(x, axis=0, initial=np.float64(2.0))
 

@@ -114,12 +114,15 @@ def _quantiles(name: str, scale: float):
             raise lw.error(e, f"{name}'s method={method!r} is not supported (its default is)")
         qs = q if isinstance(q, (list, tuple)) else [q]
         if not is_const(qs) or not all(isinstance(v, (int, float)) for v in qs):
-            raise lw.error(
-                e, f"{name}'s q must be a number (or a list of them) known when compiling"
+            raise not_constant(
+                lw, e, q, f"{name}'s q must be a number (or a list of them) known when compiling"
             )
         fractions = [v / scale for v in qs]
         if any(not 0.0 <= f <= 1.0 for f in fractions):
             raise lw.error(e, f"{name}'s q must be in [0, {scale:g}]")
+        strong = isinstance(q, (list, tuple, np.generic))  # (NumPy's array of q is float64: so
+        if strong:  # is then the quantile of float32 entries; a Python number's is float32)
+            fractions = [lw.numpy_number(np.float64(f), e) for f in fractions]
         ordered, on, n, nan = _sorted(lw, e, a, _axis(lw, e, axis, name))
         found = [_unless_nan(lw, e, nan, _lerped(lw, e, ordered, n, f, on)) for f in fractions]
         if isinstance(q, (list, tuple)):
@@ -133,7 +136,7 @@ composite(np.quantile)(_quantiles("np.quantile", 1.0))
 composite(np.percentile)(_quantiles("np.percentile", 100.0))
 
 
-def _lerped(lw: _Lowerer, e: ast.AST, ordered, n, q: float, on: int) -> Any:
+def _lerped(lw: _Lowerer, e: ast.AST, ordered, n, q: Any, on: int) -> Any:
     """NumPy's 'linear' quantile q of the sorted slices: at the virtual index (n - 1) q, its
     two neighbours (the last where it is the last) blended by its fraction, as `_lerp` does
     (from the nearer one)."""
