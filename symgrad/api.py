@@ -29,7 +29,6 @@ import numpy as np
 
 from symgrad import tree
 from symgrad.containers import (
-    constants_for,
     differentiable,
     gradient_layout,
     in_structures,
@@ -38,6 +37,7 @@ from symgrad.containers import (
     leaf_argnums,
     leaf_params,
     leaves_of,
+    more_constants,
     output_leaves,
     real_arrays,
 )
@@ -1147,8 +1147,7 @@ class Compiled:
         try:
             base = self._artifact
         except NeedsConstant as error:
-            if not self._constant_positions(values, error):
-                raise
+            self._constants = self._more_constants(values, error)
             return self._call_on_trees(values)
         artifact = specialised(base, values)
         self._last = last = (base, artifact)  # (`last`: another thread may set `_last` too)
@@ -1201,17 +1200,15 @@ class Compiled:
                     _compile(self.fn, nums, kind, single, trees, has_aux, *emission),
                 )
             except NeedsConstant as error:
-                more = self._constant_positions(values, error)
-                if set(more) <= set(self._constants):
-                    raise
-                self._constants = tuple(sorted({*self._constants, *more}))
+                self._constants = self._more_constants(values, error)
 
-    def _constant_positions(self, values: list, error: NeedsConstant) -> tuple:
-        """The positions of the arguments to compile as constants for `error`
-        (`containers.constants_for`), none differentiated nor a method's self."""
+    def _more_constants(self, values: list, error: NeedsConstant) -> tuple:
+        """The positions of the arguments to compile as constants, with those `error` asks
+        for (`containers.more_constants`, raising it where none), none differentiated nor a
+        method's self."""
         first = 1 if self.bound is not None else 0
         free = [k for k in range(first, len(values)) if k not in self.argnums]
-        return constants_for(error, values, _params(self.fn), free)
+        return more_constants(error, values, _params(self.fn), free, self._constants)
 
     def from_leaves(self, result, aux: Layout | None, trees: tuple) -> Any:
         """What the module compiled for containers `trees` returned, as the call returns it:
@@ -1530,8 +1527,9 @@ def emit_module(
     try:
         whole = not bound and not any(tree.is_tree(v) for v in values) and compiled._artifact
     except NeedsConstant as error:  # (an axis an argument gives: compiled for its value)
-        if kind in ("jvp", "vjp") or not compiled._constant_positions(values, error):
+        if kind in ("jvp", "vjp"):
             raise
+        compiled._constants = compiled._more_constants(values, error)
         whole = None
     if not whole:
         leaves, _, artifact = compiled.on_leaves(positional[bound:], keywords)

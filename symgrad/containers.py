@@ -43,12 +43,18 @@ def leaves_of(values: list, bound: bool = False, constants: tuple = ()) -> tuple
 _CONSTANTS = (int, str, type(None), np.integer, np.bool_)
 
 
-def constants_for(error: Any, values: list, names: list[str], free: list[int]) -> tuple:
-    """The positions (of `free`: not differentiated, nor a method's self) to compile as
-    constants for a `NeedsConstant` error: the parameter it names, where its value is no array
-    (a float too: np.linalg.norm's ord), else every int, bool, string and None."""
+def more_constants(
+    error: Any, values: list, names: list[str], free: list[int], known: tuple
+) -> tuple:
+    """`known`, the positions of the arguments compiled as constants, with those a
+    `NeedsConstant` error asks for (of `free`: not differentiated, nor a method's self): the
+    parameter it names, where its value is no array (a float too: np.linalg.norm's ord), else
+    every int, bool, string and None. The error itself where it asks for none more."""
     named = [k for k in free if names[k] == error.param and _constant(values[k])]
-    return tuple(named or (k for k in free if isinstance(values[k], _CONSTANTS)))
+    more = named or [k for k in free if isinstance(values[k], _CONSTANTS)]
+    if set(more) <= set(known):
+        raise error
+    return tuple(sorted({*known, *more}))
 
 
 def _constant(v: Any) -> bool:

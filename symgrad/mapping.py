@@ -37,7 +37,7 @@ from symgrad.api import (
     source_graph,
     user_function,
 )
-from symgrad.containers import constants_for, leaves_of
+from symgrad.containers import leaves_of, more_constants
 from symgrad.display import Source
 from symgrad.emit import emit_module, load
 from symgrad.emit.drivers import VMAP_HELPERS, vmap_driver
@@ -153,10 +153,7 @@ class Vmapped:
             except NeedsConstant as error:  # (`Compiled._compiled_for`: an int as an axis)
                 names = list(inspect.signature(self.root).parameters)
                 free = [k for k in range(len(bound), len(values)) if axes[k] is None]
-                more = constants_for(error, values, names, free)
-                if set(more) <= set(self._constants):
-                    raise
-                self._constants = tuple(sorted({*self._constants, *more}))
+                self._constants = more_constants(error, values, names, free, self._constants)
         try:
             result = module.fn(*leaves)
         except (ValueError, TypeError) as e:

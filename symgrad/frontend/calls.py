@@ -30,7 +30,6 @@ import functools
 import inspect
 import math
 import os
-import sysconfig
 import types
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
@@ -719,12 +718,19 @@ def _is_library(fn: types.FunctionType) -> bool:
 
 
 def _in_the_standard_library(fn: types.FunctionType) -> bool:
+    stdlib, site = _library_folders()
     file = os.path.abspath(fn.__code__.co_filename)
-    return file.startswith(_STDLIB) and not file.startswith(_SITE)
+    return file.startswith(stdlib) and not file.startswith(site)
 
 
-_STDLIB = os.path.join(os.path.abspath(sysconfig.get_paths()["stdlib"]), "")
-_SITE = os.path.join(os.path.abspath(sysconfig.get_paths()["purelib"]), "")
+@functools.cache
+def _library_folders() -> tuple[str, str]:
+    """The standard library's folder and site-packages' (read once, when first needed: not
+    on `import symgrad`'s path)."""
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    return tuple(os.path.join(os.path.abspath(paths[k]), "") for k in ("stdlib", "purelib"))
 
 
 def _is_frontend(v: Any) -> bool:

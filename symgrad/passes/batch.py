@@ -17,6 +17,7 @@ from symgrad.ir import Graph
 from symgrad.ir.avals import INDICES
 from symgrad.ir.index import Dyn, Slice
 from symgrad.rules import RULES
+from symgrad.rules.elementwise import python_pick
 from symgrad.rules.nondiff import TUPLES
 from symgrad.rules.table import SEQ, STATIC
 
@@ -96,7 +97,7 @@ def _derived(graph: Graph, like: int, op: str, inputs, attrs) -> int:
 def _elementwise(nid: int, unbatched: list[int]):
     def step(graph: Graph) -> None:
         picked = graph[nid].attrs.get("builtin")  # (Python's abs, min, max: NumPy's on a batch,
-        if picked:  # Python's pick column by column: `_picked_by_python`)
+        if picked:  # Python's pick column by column: `elementwise.python_pick`)
             graph[nid].attrs = {**graph[nid].attrs, "builtin": ""}
         for pos in unbatched:
             i = graph[nid].inputs[pos]
@@ -111,20 +112,13 @@ def _elementwise(nid: int, unbatched: list[int]):
             else:
                 unmapped = _derived(graph, nid, "expand_dims", (i,), {"axis": -1})
             _rewire(graph, nid, pos, unmapped)
-        if picked in ("min", "max"):
-            _picked_by_python(graph, nid, "less" if picked == "min" else "greater")
+        if picked in ("min", "max"):  # (node nid rewritten in place: its users keep it)
+            add = lambda op, inputs: _derived(graph, nid, op, inputs, {})  # noqa: E731
+            op, inputs = python_pick(picked, *graph[nid].inputs, add)
+            graph[nid].op, graph[nid].attrs = op, {}
+            graph.set_inputs(nid, inputs)
 
     return step
-
-
-def _picked_by_python(graph: Graph, nid: int, beats: str) -> None:
-    """Python's min or max of two operands (node nid, its operands batched alike), for a batch:
-    where the second beats the first (`beats`), the second, else the first (at a tie, or beside
-    a NaN, which np.minimum and np.maximum would give)."""
-    first, second = graph[nid].inputs
-    wins = _derived(graph, nid, beats, (second, first), {})
-    graph[nid].op, graph[nid].attrs = "where", {}
-    graph.set_inputs(nid, (wins, second, first))
 
 
 def _maybe_a_number(graph: Graph, nid: int) -> bool:

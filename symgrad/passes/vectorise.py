@@ -53,6 +53,7 @@ from symgrad.ir.index import Dyn, Slice
 from symgrad.ir.structured import Loop, LoopVjp
 from symgrad.passes.correlations import correlated
 from symgrad.rules import RULES
+from symgrad.rules.elementwise import python_pick
 
 LIMIT = 1 << 16  # entries of a batched temporary that are always worth a loop's overhead
 _ELEMENT = (Dyn(0),)  # x[i + c]
@@ -373,11 +374,9 @@ class _Batch:
             args.append(v)
         picked = m.attrs.get("builtin")
         if picked in ("min", "max"):
-            first, second = args
-            beats = self.new(
-                m, "less" if picked == "min" else "greater", [second, first], {}, False
-            )
-            return ("bat", self.new(m, "where", [beats, second, first]))
+            add = lambda op, inputs: self.new(m, op, inputs, {}, check=False)  # noqa: E731
+            op, inputs = python_pick(picked, *args, add)
+            return ("bat", self.new(m, op, inputs))
         return ("bat", self.new(m, m.op, args, {**m.attrs, "builtin": ""} if picked else m.attrs))
 
     def broadcast(self, m, v: int) -> tuple:

@@ -438,6 +438,16 @@ def _python_pick(ins: dict, attrs: dict):
     return None
 
 
+def python_pick(builtin: str, first, second, add) -> tuple:
+    """Python's min or max (`builtin`) of two operands batched alike, in NumPy's ops: where
+    the second beats the first, the second, else the first (at a tie, or beside a NaN, where
+    np.minimum and np.maximum differ). `add(op, inputs)` makes the comparison's node; the
+    result is the `where`'s (op, inputs), for the caller to make (a new node, or the node
+    rewritten in place)."""
+    beats = add("less" if builtin == "min" else "greater", (second, first))
+    return "where", (beats, second, first)
+
+
 def _extreme(name: str, wins, spelling: str):
     """np.maximum or np.minimum, and Python's max or min of two values (`builtin`, which
     `symgrad.frontend.calls` sets: spelt as Python's, the first kept at ties and NaNs)."""
