@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import sys
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
@@ -24,7 +23,8 @@ import numpy as np
 from symgrad.errors import NeedsConstant, UnsupportedSyntaxError
 from symgrad.frontend.subscripts import getitem
 from symgrad.frontend.values import is_const
-from symgrad.rules.build import Value
+from symgrad.rules.build import needs_constant
+from symgrad.rules.table import imported
 
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
@@ -52,21 +52,17 @@ def known(fn: Any) -> bool:
     """Whether fn is a composition's callable (the libraries imported since registered)."""
     if fn in COMPOSITES:
         return True
-    for name in [n for n in _LATER if n.rpartition(".")[0] in sys.modules]:
-        found = getattr(sys.modules[name.rpartition(".")[0]], name.rpartition(".")[2], None)
+    for name in list(_LATER):
+        found = imported(name)
         if found is not None:
             COMPOSITES[found] = _LATER.pop(name)
     return fn in COMPOSITES
 
 
 def not_constant(lw: _Lowerer, e: ast.AST, value: Any, message: str) -> NeedsConstant:
-    """The error of an option that must be known when compiling, given `value` computed: a
-    `NeedsConstant`, naming the parameter it is, where it is one (a call compiles the function
-    again with that argument as a constant: `symgrad.api.Compiled`)."""
-    error = NeedsConstant(message, lw.src.locate(e))
-    node = lw.graph[value.id] if isinstance(value, Value) and value.id in lw.graph else None
-    error.param = node.name if node is not None and node.op == "param" else None
-    return error
+    """The error of an option that must be known when compiling, given `value` computed
+    (`rules.build.needs_constant`)."""
+    return needs_constant(lw.graph, value, message, lw.src.locate(e))
 
 
 def lower(lw: _Lowerer, fn: Callable, args: tuple, kwargs: dict, e: ast.AST) -> Any:

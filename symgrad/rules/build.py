@@ -357,15 +357,22 @@ def _static(graph: Graph, rule: Rule, name: str, v: Any, loc: Loc | None) -> Any
     try:
         return const_of(graph, v)
     except _NotConst:
-        error = NeedsConstant(
+        message = (
             f"argument {name!r} of {rule.name} must be a constant known when the function is "
             "compiled (a literal, a module-level constant, or an argument that is no array "
-            "nor float, given to a call)",
-            loc,
+            "nor float, given to a call)"
         )
-        node = graph[v.id] if isinstance(v, Value) and v.id in graph else None
-        error.param = node.name if node is not None and node.op == "param" else None
-        raise error from None
+        raise needs_constant(graph, v, message, loc) from None
+
+
+def needs_constant(graph: Graph, v: Any, message: str, loc: Loc | None) -> NeedsConstant:
+    """The error of a value computed (v) where a constant is needed: naming the parameter v is,
+    where it is one (`NeedsConstant.param`: a call compiles the function again with that
+    argument as a constant, `symgrad.api.Compiled`)."""
+    error = NeedsConstant(message, loc)
+    node = graph[v.id] if isinstance(v, Value) and v.id in graph else None
+    error.param = node.name if node is not None and node.op == "param" else None
+    return error
 
 
 def split_inputs(rule: Rule, node_inputs: tuple, attrs: dict) -> dict[str, Any]:

@@ -247,14 +247,8 @@ def _tile_vjp(g, x, reps):
 def _repeat_vjp(g, x, repeats, axis=None):
     """Sum each run of repeated entries of g back onto the entry of x it came from (g ended
     by a zero, so that a run of none at the end starts at an index np.add.reduceat takes)."""
-    if axis is None or np.ndim(x) == 0:  # NumPy repeats a 0-d array as a 1-d one
-        flat = np.ravel(x)
-        if flat.size == 0:
-            return np.zeros_like(x, dtype=np.result_type(x, g))
-        counts = np.broadcast_to(repeats, flat.shape)
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        out = np.add.reduceat(np.concatenate((g, np.zeros(1, g.dtype))), starts)
-        return np.reshape(np.where(counts > 0, out, 0), np.shape(x))
+    if axis is None or np.ndim(x) == 0:  # (of x flattened, as NumPy repeats it: a 0-d x too)
+        return np.reshape(_repeat_vjp(g, np.ravel(x), repeats, 0), np.shape(x))
     n = np.shape(x)[axis]
     if n == 0:
         return np.zeros_like(x, dtype=np.result_type(x, g))

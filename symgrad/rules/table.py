@@ -337,14 +337,20 @@ def rule_for_callable(fn: Any) -> Rule | None:
     return RULES[name] if name is not None else None
 
 
+def imported(dotted_name: str) -> Any:
+    """The object of this dotted name (`"scipy.special.gammaln"`) where its module has been
+    imported (none is imported here), else None."""
+    module_name, _, attr = dotted_name.rpartition(".")
+    return getattr(sys.modules.get(module_name), attr, None)
+
+
 def _resolve_twins() -> bool:
     """Register the twins (`Rule.twins`) of libraries imported since: whether any was.
     Nothing is imported here, so `import symgrad` never imports SciPy."""
     found = []
     for twin in _TWINS:
         dotted_name, name, convention = twin
-        module_name, _, attr = dotted_name.rpartition(".")
-        fn = getattr(sys.modules.get(module_name), attr, None)
+        fn = imported(dotted_name)
         if fn is not None and id(fn) not in BY_CALLABLE:
             BY_CALLABLE[id(fn)] = name
             if convention is not None:
