@@ -104,15 +104,12 @@ def integer_cotangent(rw, node) -> int | None:
     shape-polymorphic module)."""
     if node.op == "zeros":
         return None
-    made = node.vjp_of  # (a gradient's, differentiated again: its tangent's too)
-    if made is None and node.tangent and node.tan_of in rw.g:
-        made = rw.g[node.tan_of].vjp_of
+    made, of = _origins(rw.g, node)
     if rw.typed and _made_of_integers(rw.g, made):
         aval = node.aval  # (what a VJP passes on from a value of integers: y[i] = x into ints)
         if isinstance(aval, Aval) and aval.shape == () and aval.dtype == np.float64:
             return rw.const(node, 0.0)
         return _made(rw, node) if _zeros_aval(aval) else None
-    of = node.cot_of if node.backward else node.tan_of if node.tangent else None
     if of is None:
         return None
     replaced = node.tangent and of not in rw.g and _integers(node.aval)  # (a tangent in
@@ -134,11 +131,17 @@ def of_integers(g, node) -> bool:
     """Whether `integer_cotangent` takes node for what a value of integers passes on (a VJP's
     contribution from one, its cotangent or tangent): `simplify.cse` merges no such node
     with one that is not, whose zeros would take the other's away too."""
+    made, of = _origins(g, node)
+    return _made_of_integers(g, made) or _of_an_integer(g, of)
+
+
+def _origins(g, node) -> tuple:
+    """(the node whose VJP made node, as a contribution: a gradient's, differentiated again,
+    its tangent's too; the value node is the cotangent or tangent of), each None where none."""
     made = node.vjp_of
     if made is None and node.tangent and node.tan_of in g:
         made = g[node.tan_of].vjp_of
-    of = node.cot_of if node.backward else node.tan_of if node.tangent else None
-    return _made_of_integers(g, made) or _of_an_integer(g, of)
+    return made, node.cot_of if node.backward else node.tan_of if node.tangent else None
 
 
 def _made_of_integers(g, nid: int | None) -> bool:
