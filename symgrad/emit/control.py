@@ -75,6 +75,20 @@ def _initial(writer, node, positions: range) -> list[ast.expr]:
     return [ast.Call(copy, [v], []) if k in copied else v for k, v in zip(positions, values)]
 
 
+def _computed_outside(writer, values: list[ast.expr], names: list[str], before: list[str]):
+    """A compiled loop's initial values, each expression (not a name or a number) computed
+    where the loop is called, in `before`, and passed in by name: what it calls need not
+    compile in Numba (`np.flip(a, axis=0).sum()`, a backward loop's seed)."""
+    named = []
+    for value, base in zip(values, names):
+        if not isinstance(value, (ast.Name, ast.Constant)):
+            name = fresh(f"{base}_0", writer.used)
+            before.append(f"{name} = {ast.unparse(value)}")
+            value = ast.Name(name, ast.Load())
+        named.append(value)
+    return named
+
+
 def _range(writer, start: int, stop: int, step: int) -> str:
     args = [start, stop, step]
     if _const(writer, step, 1):
@@ -171,11 +185,7 @@ def _write_loop(writer, node, jit: bool, arrays: bool = False) -> list[str] | No
     summed = into_carried(sub, sums(writer.graph, node), carried)  # added in place, by nests
     initial = _initial(writer, node, view.carried_inputs)
     if jit:
-        for j, value in enumerate(initial):
-            if not isinstance(value, (ast.Name, ast.Constant)):
-                name = fresh(f"{carried[j]}_0", writer.used)
-                before.append(f"{name} = {ast.unparse(value)}")
-                initial[j] = ast.Name(name, ast.Load())
+        initial = _computed_outside(writer, initial, carried, before)
     lines += writer.assign(carried, initial)
     stacked = [items.get(k + j) for j in range(view.n_stacked)]  # None: nobody reads it
     tape = items.get(view.n_results) if view.records and not view.index_only else None
@@ -366,6 +376,7 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     read = _states_read(writer, node)
     initial = _initial(writer, node, view.state_inputs)
     if jit:  # (a 0-d array where the compiled loop carries a number: its entry, `a[()]`)
+        initial = _computed_outside(writer, initial, state, outside)
         starts = [writer.graph[ins[i]].aval for i in view.state_inputs]
         carried = [body[p].aval for p in view.state_params]
         initial = [

@@ -24,9 +24,9 @@ def _loop1(h, stop, tape_h_1_row, W, t1):
 
 
 @numba.njit(cache=True, error_model="numpy", boundscheck=True)
-def _back2(h_1, tape, stop_1, W, xs, U):
+def _back2(h_bar_0, tape, stop_1, W, xs, U):
     """The loop `for t in range(xs.shape[0]):` (line 45), run backwards."""
-    h_bar = np.zeros_like(h_1)
+    h_bar = h_bar_0
     h_3_tape, h_4_tape = tape
     n_1 = len(range(stop_1))
     t4_rows = np.empty((n_1, 5), np.float64)
@@ -52,5 +52,6 @@ def grad_rnn(W, U, xs):
     h_1, tape = _loop1(h, 7, (5,), W, t1)
     # backward pass
     # line 45: for t in range(xs.shape[0]):
-    W_bar_1, U_bar_1 = _back2(h_1, tape, 7, W, xs, U)
+    h_bar_0 = np.zeros_like(h_1)
+    W_bar_1, U_bar_1 = _back2(h_bar_0, tape, 7, W, xs, U)
     return (W_bar_1, U_bar_1)
