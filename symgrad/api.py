@@ -29,6 +29,7 @@ import numpy as np
 
 from symgrad import tree
 from symgrad.containers import (
+    by_leaves,
     differentiable,
     gradient_layout,
     in_structures,
@@ -1142,7 +1143,7 @@ class Compiled:
             return self._call_on_trees(values)  # (never on the fast path)
         values = _bind(self.fn, args, kwargs)
         _check_differentiable(self.fn, values, self.argnums)
-        if self._constants or any(tree.is_tree(v) for v in values):
+        if self._constants or by_leaves(values):
             return self._call_on_trees(values)
         try:
             base = self._artifact
@@ -1525,7 +1526,7 @@ def emit_module(
             "their leaves, or pass the arrays as arguments of their own.",
         )
     try:
-        whole = not bound and not any(tree.is_tree(v) for v in values) and compiled._artifact
+        whole = not bound and not by_leaves(values) and compiled._artifact
     except NeedsConstant as error:  # (an axis an argument gives: compiled for its value)
         if kind in ("jvp", "vjp"):
             raise

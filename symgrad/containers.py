@@ -28,7 +28,7 @@ def leaves_of(values: list, bound: bool = False, constants: tuple = ()) -> tuple
     (positions) compiled as constants, as a container's static leaves are."""
     leaves, trees = [], []
     for k, v in enumerate(values):
-        if k in constants and _constant(v):  # (an array given there since: an argument)
+        if (k in constants or static_value(v)) and _constant(v):  # (an array given there since)
             trees.append((k, tree.static_leaf(v)))
             continue
         if not tree.is_tree(v) and not (k == 0 and bound):
@@ -38,6 +38,20 @@ def leaves_of(values: list, bound: bool = False, constants: tuple = ()) -> tuple
         trees.append((k, d))
         leaves += [leaf for leaf, s in zip(ls, d.statics()) if not s]
     return real_arrays(leaves, "an argument"), tuple(trees)
+
+
+def static_value(v: Any) -> bool:
+    """Whether an argument is compiled as a constant whatever its position: None and a
+    string, which nothing computes on, so that what the function decides on them is decided
+    when compiling (`if mask is None:`, `initial=None`, `activation == "relu"`,
+    `np.clip(x, None, hi)`)."""
+    return v is None or isinstance(v, str)
+
+
+def by_leaves(values: list) -> bool:
+    """Whether a call's module is compiled for its arguments' structure (`leaves_of`): a
+    container among them, or a value compiled as a constant (`static_value`)."""
+    return any(tree.is_tree(v) or static_value(v) for v in values)
 
 
 _CONSTANTS = (int, str, type(None), np.integer, np.bool_)
@@ -131,7 +145,8 @@ def differentiated(d: tree.Treedef) -> list[bool]:
 
 def is_float(v) -> bool:
     """A Python float, a NumPy float scalar or a float array: something to differentiate."""
-    return isinstance(v, float) or np.dtype(getattr(v, "dtype", object)).kind == "f"
+    dtype = getattr(v, "dtype", None)  # (of a type, np.float64: a descriptor, no dtype)
+    return isinstance(v, float) or isinstance(dtype, np.dtype) and dtype.kind == "f"
 
 
 def differentiable(v: Any) -> bool:

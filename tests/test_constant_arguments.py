@@ -121,3 +121,114 @@ def test_a_constant_given_an_array_later_is_an_argument_again():
     assert g(X, None, 1).shape == X.shape and g._constants == (1, 2)
     symgrad.check_grads(with_a_weight, (X, X, 0), (0, 1))  # (was "a container argument holds
     np.testing.assert_allclose(g(X, X, 0), symgrad.grad(with_a_weight)(X, X, 0))  # a ndarray")
+
+
+def cumulative(x, include_initial=False):
+    y = np.cumulative_sum(x, include_initial=include_initial)
+    return np.sum(y * np.arange(1.0, y.shape[0] + 1.0))
+
+
+def covariance(m, bias=False):
+    return np.sum(np.cov(m, bias=bias) ** 2)
+
+
+def extremes(x, initial=None):
+    return np.max(x, initial=initial) + np.sum(x, initial=initial) + np.min(x, initial=None)
+
+
+def clipped(x, lo=None, hi=None):
+    return np.sum(np.clip(x, lo, hi) ** 2)
+
+
+def options(x, keepdims=False, method="linear", opt=False, n=1):
+    q = np.quantile(x, 0.3, axis=0, keepdims=keepdims, method=method)
+    m = np.median(x, axis=1, keepdims=keepdims)
+    e = np.einsum("ij,ij->", x, x, optimize=opt)
+    return np.sum(q**2) + np.sum(m**3) + e + np.sum(np.tensordot(x, x.T, n) ** 2)
+
+
+def numpy_ints(x, n):
+    a, b = np.split(np.diff(x, np.int64(1), axis=np.int32(-1)), np.int64(2), axis=1)
+    return np.sum(np.diff(a, n) ** 2) + np.sum(b)
+
+
+@pytest.mark.parametrize(
+    ("fn", "args"),
+    [
+        (cumulative, (np.array([2.0, 3.0, 5.0]), False)),
+        (cumulative, (np.array([2.0, 3.0, 5.0]), True)),
+        (covariance, (X, False)),
+        (covariance, (X, True)),
+        (extremes, (X, None)),
+        (extremes, (X, 0.5)),
+        (clipped, (X, None, 0.5)),
+        (clipped, (X, -0.5, None)),
+        (clipped, (X, None, None)),
+        (options, (X, False, "linear", False, 1)),
+        (options, (X, True, "linear", "greedy", 1)),
+        (numpy_ints, (X, np.int64(2))),
+    ],
+)
+def test_a_bool_none_string_or_numpy_int_option_decides_as_its_value(fn, args):
+    # (`if not include_initial:` and `0 if bias else 1` took Python's truth of a placeholder:
+    # always true, silently; initial=None gave NaN; np.clip(x, None, hi) raised in the
+    # backward pass; keepdims=, method=, optimize= and an int axes count from an argument,
+    # and NumPy ints as options, were refused)
+    assert symgrad.jit(fn)(*args) == pytest.approx(fn(*args), rel=1e-12)
+    symgrad.check_grads(fn, args, 0, modes=("rev", "fwd"))
+
+
+def median_kept(x):
+    return np.median(x, axis=0, keepdims=True)
+
+
+def median_all_kept(x):
+    return np.median(x, keepdims=True)
+
+
+def quantiles_kept(x):
+    return np.quantile(x, [0.1, 0.7], axis=-1, keepdims=True)
+
+
+def percentile_kept(x):
+    return np.percentile(x, 30, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("fn", [median_kept, median_all_kept, quantiles_kept, percentile_kept])
+def test_quantiles_keep_the_dims_they_reduce(fn):
+    x = RNG.standard_normal((3, 4, 5)).astype(np.float32)
+    got, want = symgrad.jit(fn)(x), fn(x)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+def test_a_dtype_given_as_an_argument_to_vjp():
+    def f(x, dt):
+        return np.sum(x.astype(dt) ** 2)
+
+    x = np.array([1.0, 2.0, 3.0])
+    out, back = symgrad.vjp(f, x, np.float64)  # (a TypeError reading the type's dtype)
+    assert out == pytest.approx(14.0)
+    np.testing.assert_allclose(back(1.0)[0], 2 * x)
+
+
+ACTIVATIONS = {"tanh": np.tanh, "sin": np.sin}
+
+
+def by_name(x, mode="SUM", loss="l2", act="tanh"):
+    y = ACTIVATIONS[act](x) + getattr(np, act)(x)
+    total = np.sum(y) if mode.lower() == "sum" else np.mean(y)
+    return total + (np.sum(x**2) if loss in ("l2", "mse") else np.sum(np.abs(x)))
+
+
+@pytest.mark.parametrize(
+    "options", [(), ("MEAN",), ("sum", "l1", "sin"), ("Sum", "mse")], ids=lambda o: "-".join(o)
+)
+def test_a_string_argument_is_compiled_as_its_value(options):
+    # (a string's methods, `in` a tuple of strings, a dict read by it and getattr(np, name)
+    # were refused: the string was an argument of the module, read as an array)
+    g = symgrad.grad(by_name)
+    symgrad.check_grads(by_name, (X, *options), 0, modes=("rev", "fwd"))
+    want = symgrad.grad(by_name)(X, *options)
+    np.testing.assert_allclose(g(X, *options), want, rtol=1e-12)
+    assert symgrad.jit(by_name)(X, *options) == pytest.approx(by_name(X, *options), rel=1e-12)

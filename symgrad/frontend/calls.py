@@ -49,7 +49,7 @@ from symgrad.frontend import (
 from symgrad.frontend.loops import AppendTo
 from symgrad.frontend.values import LIST_CHANGES, ListAppend, Method, Stacked, is_const
 from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
-from symgrad.rules.build import add_bound
+from symgrad.rules.build import add_bound, deciding
 from symgrad.rules.table import CONVENTIONS, SEQ
 
 if TYPE_CHECKING:
@@ -78,9 +78,10 @@ def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
             if name in kwargs:
                 raise lw.error(e, f"{name!r} is given twice", cls=UnsupportedSyntaxError)
         kwargs.update(items)
-    if kwargs.get("out") is not None and isinstance(callee, np.ufunc):
-        return _into(lw, e, callee, args, kwargs)
-    return _lowered(lw, e, callee, args, kwargs)
+    with deciding(lw.graph, lw.src.locate(e), ast.unparse(e.func)):  # (Value.__bool__)
+        if kwargs.get("out") is not None and isinstance(callee, np.ufunc):
+            return _into(lw, e, callee, args, kwargs)
+        return _lowered(lw, e, callee, args, kwargs)
 
 
 def _reverses_a_filled_list(lw: _Lowerer, e: ast.Call) -> bool:
@@ -152,6 +153,9 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
         callee, args, kwargs = callee.func, (*held, *args), {**keywords, **kwargs}
     if isinstance(callee, Method):
         return _call_method(lw, callee, args, kwargs, e)
+    if isinstance(callee, type) and issubclass(callee, np.number) and not kwargs:
+        if len(args) == 1 and type(args[0]) in (int, float, bool):  # np.int64(2): a constant
+            return lw.outside(callee(args[0]), f"{callee.__name__}({args[0]!r})", e)
     if isinstance(callee, AppendTo) and callee.method == "append" and len(args) == 1:
         callee.appender.append(lw, args[0], e)
         return None

@@ -23,7 +23,7 @@ import numpy as np
 from symgrad.errors import NeedsConstant, UnsupportedSyntaxError
 from symgrad.frontend.subscripts import getitem
 from symgrad.frontend.values import is_const
-from symgrad.rules.build import needs_constant
+from symgrad.rules.build import needs_constant, python_ints
 from symgrad.rules.table import imported
 
 if TYPE_CHECKING:
@@ -67,6 +67,8 @@ def not_constant(lw: _Lowerer, e: ast.AST, value: Any, message: str) -> NeedsCon
 
 def lower(lw: _Lowerer, fn: Callable, args: tuple, kwargs: dict, e: ast.AST) -> Any:
     lowering = COMPOSITES[fn]
+    args = tuple(python_ints(a) for a in args)  # (`np.split(x, np.int64(2))`: an option)
+    kwargs = {k: python_ints(v) for k, v in kwargs.items()}
     try:
         bound = inspect.signature(lowering).bind(lw, e, *args, **kwargs)
     except TypeError as err:

@@ -35,10 +35,26 @@ def _axis(lw: _Lowerer, e: ast.AST, axis: Any, what: str) -> int | None:
 
 
 def _refuse(lw: _Lowerer, e: ast.AST, what: str, **given) -> None:
-    """Refuse the options given a value other than their default (None or False)."""
+    """Refuse the options given a value other than their default (None or False), which
+    must be known when compiling."""
     for name, value in given.items():
+        if not is_const(value):
+            raise not_constant(lw, e, value, f"{what}'s {name}= must be known when compiling")
         if value is not None and value is not False:
             raise lw.error(e, f"{what}'s {name}= is not supported")
+
+
+def _kept(lw: _Lowerer, e: ast.AST, keepdims: Any, a, value, axis: int | None) -> Any:
+    """value, a's reduction along axis (every axis: None), with the axes it reduced kept, of
+    length 1, where keepdims (a constant) is true, as NumPy's."""
+    if not is_const(keepdims):
+        raise not_constant(lw, e, keepdims, "keepdims= must be a bool known when compiling")
+    if not keepdims:
+        return value
+    if axis is not None:
+        return lw.call_rule("expand_dims", (value,), {"axis": axis}, e)
+    ones = lw.call_rule("sum", (a,), {"keepdims": True}, e)  # (of a's rank: all ones)
+    return lw.call_rule("reshape", (value, lw.call_rule("shape", (ones,), {}, e)), {}, e)
 
 
 @composite(np.ptp)
@@ -83,12 +99,14 @@ def _unless_nan(lw: _Lowerer, e: ast.AST, nan, value) -> Any:
 def _median(
     lw: _Lowerer, e: ast.AST, a, axis=None, out=None, overwrite_input=False, keepdims=False
 ) -> Any:
-    _refuse(lw, e, "np.median", out=out, keepdims=keepdims)
-    ordered, on, n, nan = _sorted(lw, e, a, _axis(lw, e, axis, "np.median"))
+    _refuse(lw, e, "np.median", out=out)
+    axis = _axis(lw, e, axis, "np.median")
+    ordered, on, n, nan = _sorted(lw, e, a, axis)
     low = lw.binop(ast.FloorDiv(), lw.binop(ast.Sub(), n, 1, e), 2, e)
     high = lw.binop(ast.Add(), lw.binop(ast.FloorDiv(), n, 2, e), 1, e)
     middle = along(lw, ordered, slice(low, high), on, e)  # (one entry, or two: their mean)
-    return _unless_nan(lw, e, nan, lw.call_rule("mean", (middle,), {"axis": on}, e))
+    found = _unless_nan(lw, e, nan, lw.call_rule("mean", (middle,), {"axis": on}, e))
+    return _kept(lw, e, keepdims, a, found, axis)
 
 
 def _quantiles(name: str, scale: float):
@@ -108,8 +126,9 @@ def _quantiles(name: str, scale: float):
         weights=None,
         interpolation=None,
     ) -> Any:
-        given = {"out": out, "keepdims": keepdims, "weights": weights}
-        _refuse(lw, e, name, interpolation=interpolation, **given)
+        _refuse(lw, e, name, interpolation=interpolation, out=out, weights=weights)
+        if not is_const(method):
+            raise not_constant(lw, e, method, f"{name}'s method= must be known when compiling")
         if method != "linear":
             raise lw.error(e, f"{name}'s method={method!r} is not supported (its default is)")
         qs = q if isinstance(q, (list, tuple)) else [q]
@@ -123,8 +142,10 @@ def _quantiles(name: str, scale: float):
         strong = isinstance(q, (list, tuple, np.generic))  # (NumPy's array of q is float64: so
         if strong:  # is then the quantile of float32 entries; a Python number's is float32)
             fractions = [lw.numpy_number(np.float64(f), e) for f in fractions]
-        ordered, on, n, nan = _sorted(lw, e, a, _axis(lw, e, axis, name))
+        axis = _axis(lw, e, axis, name)
+        ordered, on, n, nan = _sorted(lw, e, a, axis)
         found = [_unless_nan(lw, e, nan, _lerped(lw, e, ordered, n, f, on)) for f in fractions]
+        found = [_kept(lw, e, keepdims, a, value, axis) for value in found]
         if isinstance(q, (list, tuple)):
             return lw.call_rule("stack", (found,), {}, e)  # (the q axis first, as NumPy's)
         return found[0]

@@ -31,7 +31,13 @@ from typing import Any, Callable
 import numpy as np
 
 from symgrad import tree
-from symgrad.errors import Loc, SymgradError, UnknownCallableError, UnsupportedSyntaxError
+from symgrad.errors import (
+    Loc,
+    NeedsConstant,
+    SymgradError,
+    UnknownCallableError,
+    UnsupportedSyntaxError,
+)
 from symgrad.frontend import (
     aliases,
     fence,
@@ -982,6 +988,8 @@ class _Lowerer:
         except TypeError as err:  # the adapter's signature: a keyword it does not take
             detail = str(err).split(") ", 1)[-1]  # (not the adapter's own name)
             raise SymgradError(f"bad arguments to {name}: {detail}", loc) from None
+        except NeedsConstant:  # (located, naming the argument it is)
+            raise
         except SymgradError as err:
             raise SymgradError(err.message, loc, err.hint) from None
         for p in rule.params:

@@ -37,6 +37,10 @@ _EXTREMES = {"max": "maximum", "min": "minimum"}  # initial= (and where= with it
 def lower(lw: _Lowerer, name: str, args: tuple, kwargs: dict, e: ast.AST) -> Any:
     kwargs = dict(kwargs)
     given = {k: kwargs.pop(k) for k in OPTIONS & kwargs.keys()}
+    if given.get("initial", 0) is None:  # (NumPy's: as not given)
+        del given["initial"]
+        if not given:
+            return lw.call_rule(name, args, kwargs, e)
     allowed = {"dtype"} if name in _CAST else set()
     allowed |= {"where"} if name in _FILLED else set()
     allowed |= {"initial"} if name in ("sum", "nansum", "prod", *_EXTREMES) else set()

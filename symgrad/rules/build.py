@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+import numpy as np
+
 from symgrad.errors import Loc, NeedsConstant, SymgradError
 from symgrad.ir import Graph
 from symgrad.ir.index import Dyn, Slice
@@ -109,6 +111,15 @@ class Value:
     def __le__(self, o):
         return apply("less_equal", self, o)
 
+    def __bool__(self):
+        """A value known only when the function runs cannot decide what is compiled
+        (`if not include_initial:` in a composition, `0 if bias else 1`): where it is an
+        argument, a call compiles the function again with it as a constant
+        (`NeedsConstant`); else an error naming the call that asked (`deciding`), never
+        Python's truth of the handle."""
+        what = (_DECIDING.get() or (None, None, "symgrad"))[2]
+        raise undecided(self, f"{what} decides on a value known only when the function runs")
+
     @property
     def T(self):
         return apply("transpose", self)
@@ -139,6 +150,18 @@ class _Builder:
 
 
 _CURRENT: ContextVar[_Builder | None] = ContextVar("symgrad_builder", default=None)
+_DECIDING: ContextVar[tuple | None] = ContextVar("symgrad_deciding", default=None)
+
+
+@contextmanager
+def deciding(graph: Graph, loc: Loc | None, what: str):
+    """Inside this block, a `Value` asked for its truth is an error of `what` (a call the
+    frontend lowers), located at loc, naming the parameter it is, where it is one."""
+    token = _DECIDING.set((graph, loc, what))
+    try:
+        yield
+    finally:
+        _DECIDING.reset(token)
 
 
 @contextmanager
@@ -205,6 +228,17 @@ def const_of(graph: Graph, v: Any) -> Any:
         raise _NotConst
     if type(v) in (tuple, list):  # (`axis=(0, k)`: every entry known)
         return type(v)(const_of(graph, x) for x in v)
+    return v
+
+
+def python_ints(v: Any) -> Any:
+    """An option known when compiling with its NumPy ints and bools as Python's (`n=np.int64(2)`,
+    `axis=np.int32(-1)`, an argument's): what an option is, not a value computed on (whose
+    NumPy type NumPy's promotion reads), so checks of `int` and the emitted literal hold."""
+    if isinstance(v, (np.integer, np.bool_)):
+        return v.item()
+    if type(v) in (tuple, list):
+        return type(v)(python_ints(x) for x in v)
     return v
 
 
@@ -355,7 +389,7 @@ def _positional(graph: Graph, rule: Rule, values: dict) -> dict:
 
 def _static(graph: Graph, rule: Rule, name: str, v: Any, loc: Loc | None) -> Any:
     try:
-        return const_of(graph, v)
+        return python_ints(const_of(graph, v))
     except _NotConst:
         message = (
             f"argument {name!r} of {rule.name} must be a constant known when the function is "
@@ -365,12 +399,20 @@ def _static(graph: Graph, rule: Rule, name: str, v: Any, loc: Loc | None) -> Any
         raise needs_constant(graph, v, message, loc) from None
 
 
+def undecided(v: Any, message: str) -> NeedsConstant:
+    """`needs_constant` of a value a rule's adapter, or a composition, cannot decide on,
+    located at the call being lowered (`deciding`)."""
+    graph, loc, _ = _DECIDING.get() or (None, location(), "")
+    return needs_constant(graph, v, message, loc)
+
+
 def needs_constant(graph: Graph, v: Any, message: str, loc: Loc | None) -> NeedsConstant:
     """The error of a value computed (v) where a constant is needed: naming the parameter v is,
     where it is one (`NeedsConstant.param`: a call compiles the function again with that
     argument as a constant, `symgrad.api.Compiled`)."""
     error = NeedsConstant(message, loc)
-    node = graph[v.id] if isinstance(v, Value) and v.id in graph else None
+    held = graph is not None and isinstance(v, Value) and v.id in graph
+    node = graph[v.id] if held else None
     error.param = node.name if node is not None and node.op == "param" else None
     return error
 

@@ -15,7 +15,7 @@ import numpy as np
 from symgrad.errors import SymgradError
 from symgrad.ir.avals import ARRAY, PYTHON, Aval, result_dtype, strong_dtype
 from symgrad.rules import runtime
-from symgrad.rules.build import ops
+from symgrad.rules.build import Value, ops, undecided
 from symgrad.rules.linalg import bilinear, operand_like
 from symgrad.rules.table import LINEAR, call, defrule
 
@@ -28,10 +28,11 @@ def _static_axes(axes):
         pair = tuple((k,) if isinstance(k, int) else tuple(k) for k in axes)
         if all(type(k) is int for side in pair for k in side) and len(pair[0]) == len(pair[1]):
             return pair
-    raise SymgradError(
+    message = (
         "np.tensordot's axes must be a count or two lists of axes of one length, known when "
         "the function is compiled"
     )
+    raise undecided(axes, message) if isinstance(axes, Value) else SymgradError(message)
 
 
 def _tensordot_adapt(a, b, axes=2):

@@ -612,7 +612,9 @@ def _clip_vjp(g, a, a_min, a_max, which):
     lo = None if is_none(a_min) else a_min
     hi = None if is_none(a_max) else a_max
     if which == "a":
-        inside = [c for c in (lo is not None and a >= lo, hi is not None and a <= hi) if c]
+        inside = [a >= lo] * (lo is not None) + [a <= hi] * (hi is not None)
+        if not inside:  # (np.clip(x, None, None): x itself)
+            return g
         return g * (ops.logical_and(*inside) if len(inside) == 2 else inside[0])
     if which == "a_min":
         return g * (ops.logical_and(lo > a, lo <= hi) if hi is not None else lo > a)

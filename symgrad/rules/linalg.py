@@ -18,7 +18,7 @@ import numpy as np
 from symgrad.errors import SymgradError
 from symgrad.ir.avals import ARRAY, SCALAR, Aval, broadcast, result_dtype, strong_dtype
 from symgrad.rules import runtime
-from symgrad.rules.build import ops
+from symgrad.rules.build import Value, ops, undecided
 from symgrad.rules.table import LINEAR, binop, call, defrule
 
 
@@ -618,7 +618,8 @@ def _einsum_adapt(subscripts, *operands, optimize=False):
     """NumPy's spelling, subscripts first; `optimize` (a bool or a strategy's name) is taken on
     by the einsums of the derivatives."""
     if not isinstance(optimize, (bool, str)):
-        raise SymgradError("einsum's optimize= must be a constant: a bool or 'greedy'/'optimal'")
+        message = "einsum's optimize= must be a constant: a bool or 'greedy'/'optimal'"
+        raise undecided(optimize, message) if isinstance(optimize, Value) else SymgradError(message)
     return (list(operands),), {"subscripts": subscripts, "optimize": optimize}
 
 
