@@ -258,6 +258,19 @@ def test_a_total_that_starts_as_pythons_float_comes_back_numpys():
     assert type(value) is type(squares_while(x)) is np.float64
 
 
+def product(a):
+    s = 1
+    for i in range(len(a)):
+        s = s * a[i]
+    return s
+
+
+def test_an_int_total_that_starts_as_pythons_int_comes_back_numpys():
+    # (1 times NumPy ints is NumPy's int64 after a step; the compiled loop gave Python's int)
+    a = np.array([2, 3, 4, 5, 6, 7])
+    assert type(symgrad.jit(product, backend="numba")(a)) is type(product(a)) is np.int64
+
+
 def decay(x, w):
     for _ in range(3):
         x = np.tanh(x * w)

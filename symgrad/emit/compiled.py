@@ -524,11 +524,10 @@ def numbers_back(targets: list[str], avals: list, inside: bool) -> list[str]:
     """Numba returns a number as a Python number: give it its NumPy type back where the
     NumPy module's is a NumPy number (Aval kind SCALAR): a float32 its dtype, and a float64
     NumPy's semantics, which Python's float lacks (`1.0 / s` of a zero total is inf, not a
-    ZeroDivisionError; `s.dtype`), and so does a float64 of either kind (a total that starts
-    as Python's 0.0 and adds NumPy numbers: NumPy's after one step, what the function gives).
-    A Python number, or a 0-d array, comes back as it is, and so does an int of either kind;
-    in a compiled loop (`inside`), where Numba computes on both alike, a float64 or an int64
-    too."""
+    ZeroDivisionError; `s.dtype`), and so does a float64 or int64 of either kind (a total that
+    starts as Python's 0.0 or 1 and adds or multiplies NumPy numbers: NumPy's after one step,
+    what the function gives). A Python number, or a 0-d array, comes back as it is; in a
+    compiled loop (`inside`), where Numba computes on both alike, a float64 or an int64 too."""
     return [
         f"{t} = {dtype_name(a.dtype)}({t})"
         for t, a in zip(targets, avals)
@@ -541,7 +540,7 @@ def _numpy_number(aval, native: bool, inside: bool) -> bool:
     """Whether a number of this Aval comes back from Numba as another type than the NumPy
     module's (`native`: of a dtype Python's float or int holds)."""
     if native:
-        either = aval.kind is None and aval.dtype.kind == "f"
+        either = aval.kind is None and aval.dtype.kind in "fiu"
         return (aval.kind == SCALAR or either) and not inside
     return aval.kind in (SCALAR, None)
 

@@ -14,7 +14,7 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
-from symgrad.frontend import aliases
+from symgrad.frontend import aliases, raises
 from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.jumps import FLAGS, READABLE
 from symgrad.frontend.loops import Appender, appended_in_branch, appended_names, assigned_names
@@ -31,6 +31,9 @@ def lower_if(lw: _Lowerer, s: ast.If) -> None:
     pred = _condition(lw, s.test)
     if not isinstance(pred, Value):  # decided now
         lw.block(s.body if pred else s.orelse)
+        return
+    if raises.raising(s.body) or raises.raising(s.orelse):  # a check of the arguments
+        raises.lower_checked_if(lw, s, pred)
         return
     loc = lw.src.locate(s)
     bound = [
@@ -364,14 +367,18 @@ _READABLE = {RETURN: "out", **READABLE}
 def fold_returns(stmts: list[ast.stmt]) -> list[ast.stmt]:
     """The block with its early returns folded away: `if c: return a` followed by the rest `R`
     becomes `if c: <return> = a  else: R (with its return assigned)`, then `return <return>`,
-    so that the one `return` is last. Blocks that do not return end as they were."""
+    so that the one `return` is last. Blocks that do not return end as they were; a path
+    that raises ends there (`symgrad.frontend.raises`)."""
     for k, s in enumerate(stmts):
         if isinstance(s, ast.If) and _returns(s.body + s.orelse):
             rest, branches = stmts[k + 1 :], []
             for block in (s.body, s.orelse):
                 folded = fold_returns(block)
-                if not (folded and isinstance(folded[-1], ast.Return)):
+                if not (folded and isinstance(folded[-1], (ast.Return, ast.Raise))):
                     folded = fold_returns(block + rest)  # this branch falls through to the rest
+                if folded and isinstance(folded[-1], ast.Raise):
+                    branches.append(folded)
+                    continue
                 if not (folded and isinstance(folded[-1], ast.Return)):
                     return stmts  # a path ends without a value: the fence says so
                 ret = folded[-1]

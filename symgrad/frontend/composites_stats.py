@@ -35,11 +35,8 @@ def _axis(lw: _Lowerer, e: ast.AST, axis: Any, what: str) -> int | None:
 
 
 def _refuse(lw: _Lowerer, e: ast.AST, what: str, **given) -> None:
-    """Refuse the options given a value other than their default (None or False), which
-    must be known when compiling."""
+    """Refuse the options given a value other than their default (None or False)."""
     for name, value in given.items():
-        if not is_const(value):
-            raise not_constant(lw, e, value, f"{what}'s {name}= must be known when compiling")
         if value is not None and value is not False:
             raise lw.error(e, f"{what}'s {name}= is not supported")
 

@@ -30,7 +30,6 @@ REJECT: dict[type, tuple[str, str]] = {
     ast.Delete: ("del", "leave the name unused instead"),
     ast.Import: ("an import inside the function", "import at module level"),
     ast.ImportFrom: ("an import inside the function", "import at module level"),
-    ast.Raise: ("raise", "validate arguments before calling the gradient"),
     ast.ListComp: (
         "a list comprehension in a while condition, an assert or a dict comprehension",
         "compute it in a statement of its own (a list per key: a loop over the dict's items)",

@@ -43,6 +43,7 @@ from symgrad.frontend import (
     fence,
     local_functions,
     prints,
+    raises,
     reduction_options,
     sequences,
     subscripts,
@@ -452,8 +453,12 @@ class _Lowerer:
             lower_while(self, s)
         elif isinstance(s, ast.FunctionDef):
             local_functions.define(self, s)
-        elif isinstance(s, (ast.Pass, ast.Assert)):
-            pass  # asserts check the caller's arguments; the gradient does not repeat them
+        elif isinstance(s, ast.Raise):
+            raises.lower_raise(self, s)
+        elif isinstance(s, ast.Assert):
+            raises.lower_assert(self, s)
+        elif isinstance(s, ast.Pass):
+            pass
         else:
             raise self.error(
                 s, f"the statement {type(s).__name__} is not supported", cls=UnsupportedSyntaxError

@@ -248,6 +248,10 @@ class _Rewriter:
         if typed is not None:
             return typed
         python = getattr(RULES[op].emit, "python", None)  # spelt as a Python operator
+        if op in ("not", "equal", "not_equal"):  # (a check's test: `x.shape != w.shape`)
+            known = [g[i].attrs["value"] if g[i].op == "const" else None for i in ins]
+            if op == "not" and type(known[0]) is bool or all(type(k) is tuple for k in known):
+                return self.const(node, python(*known))
         if python and all(_number(g, i) is not None for i in ins):
             try:
                 value = python(*(_number(g, i) for i in ins))
@@ -752,6 +756,17 @@ def _known_shapes(graph: Graph) -> None:
             graph.replace_uses(node.id, const)
 
 
+def _checks_in_place(graph: Graph) -> None:
+    """Each check listed where the function made it: what its test is computed from no later
+    than it (a test a rewrite made anew is listed last among the nodes free to go anywhere;
+    the function's `raise` comes before the work after it, which bad arguments may fail)."""
+    for c in graph.checks:
+        at = graph[c].order
+        for n in graph.ancestors_of([c]):
+            if graph[n].order > at:
+                graph.set_order(n, at)
+
+
 def _checks_nothing(graph: Graph, check) -> bool:
     """A `check_scalar` or `check_entry` of a value whose Aval is 0-d checks nothing, nor a
     `check_entry` of a value read by an array of ints or a mask (a copy), nor a
@@ -759,6 +774,10 @@ def _checks_nothing(graph: Graph, check) -> bool:
     if check.op == "check_entry" and _read_by_an_array(graph, check):
         return True
     value = graph[check.inputs[0]].aval
+    if check.op == "raise_if":  # (a test known false: `x.ndim != 1` of a vector's shape)
+        test = graph[check.inputs[0]]
+        known = test.attrs["value"] if test.op == "const" else getattr(value, "value", None)
+        return type(known) in (bool, np.bool_) and not known
     if check.op == "check_numbers":
         return isinstance(value, Aval) and value.shape is not None and len(value.shape) == 1
     ops = ("check_scalar", "check_entry")
@@ -879,7 +898,10 @@ def simplify(
         if not changed:  # (a round that changed nothing left nothing dead: the next one's
             break  # dce, after its CSE, removes what this one's rewrites left)
         near = rewired | {n for n in range(first_new, graph._next) if n in graph}
+    if avals is not None:  # (a check's test folded: `x.ndim != 1` of a vector)
+        graph.checks = [c for c in graph.checks if not _checks_nothing(graph, graph[c])]
     dce(graph)
+    _checks_in_place(graph)
     if not body:
         own_outputs(graph, typed=avals is not None)
         dce(graph)

@@ -612,7 +612,7 @@ def _clip_vjp(g, a, a_min, a_max, which):
     lo = None if is_none(a_min) else a_min
     hi = None if is_none(a_max) else a_max
     if which == "a":
-        inside = [a >= lo] * (lo is not None) + [a <= hi] * (hi is not None)
+        inside = ([] if lo is None else [a >= lo]) + ([] if hi is None else [a <= hi])
         if not inside:  # (np.clip(x, None, None): x itself)
             return g
         return g * (ops.logical_and(*inside) if len(inside) == 2 else inside[0])

@@ -16,7 +16,7 @@ from symgrad.errors import SymgradError
 from symgrad.ir.avals import ARRAY, DTYPE, PYTHON, TUPLE, Aval, of_value, shape_tuple
 from symgrad.rules import runtime
 from symgrad.rules.build import is_const, is_none, ops, value_of
-from symgrad.rules.table import LINEAR, binop, call, defrule
+from symgrad.rules.table import LINEAR, binop, call, defrule, literal
 
 _back_to_shape = {"a": lambda g, a: ops.reshape(g, ops.shape(a))}
 
@@ -562,6 +562,27 @@ defrule(
     nondiff=True,
     value_feeds=(),
     math="raises unless the items sorted(), any() or all() read are numbers (stacked: 1-d)",
+)
+
+
+def _emit_raise_if(args: list[ast.expr], attrs: dict, rule) -> ast.expr:
+    """`_raise_if(test, ValueError, 'message')`: the built-in exception by its name."""
+    error = ast.Name(attrs["error"], ast.Load())
+    message = [literal(a) for a in attrs["args"]]
+    return ast.Call(ast.Name("_raise_if", ast.Load()), [args[0], error, *message], [])
+
+
+_emit_raise_if.calls = "_raise_if"
+
+
+defrule(
+    "raise_if",
+    "test, error='ValueError', args=()",
+    _emit_raise_if,
+    helper=runtime._raise_if,
+    nondiff=True,
+    value_feeds=(),
+    math="raises the function's exception (a built-in one, named) where test holds",
 )
 defrule(
     "check_apart",

@@ -501,11 +501,21 @@ def unaryop(op: type) -> Callable:
     return emit
 
 
-_CMPOPS = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "==": ast.Eq, "!=": ast.NotEq}
+_CMPOPS = {  # symbol: the comparison's AST node, and what it computes on Python numbers
+    "<": (ast.Lt, operator.lt),
+    "<=": (ast.LtE, operator.le),
+    ">": (ast.Gt, operator.gt),
+    ">=": (ast.GtE, operator.ge),
+    "==": (ast.Eq, operator.eq),
+    "!=": (ast.NotEq, operator.ne),
+}
 
 
 def compare(symbol: str) -> Callable:
-    def emit(args, attrs, rule):
-        return ast.Compare(args[0], [_CMPOPS[symbol]()], [args[1]])
+    node, python = _CMPOPS[symbol]
 
+    def emit(args, attrs, rule):
+        return ast.Compare(args[0], [node()], [args[1]])
+
+    emit.python = python  # (constant folding: `np.ndim(x) != 1` of a known rank)
     return emit

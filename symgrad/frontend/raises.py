@@ -1,0 +1,146 @@
+"""`raise`: the checks a function makes of its arguments, made by the emitted code too.
+
+Contract. A branch that is one `raise` statement is a check (and so is an `assert` whose test
+compiles): `if x.ndim != 1: raise
+ValueError(...)` becomes a `raise_if` node on the condition (a check, `Graph.checks`, kept for
+its effect), `if ...: y = ... else: raise ...` one on the condition's negation, and the other
+branch is lowered as the code that follows; an `elif` chain ending in `else: raise` so checks
+each test in turn, inside the branches before it. A condition known when compiling (a string
+option, `if act == "relu": ... else: raise ValueError(f"unknown {act}")`) picks its branch
+before this (`symgrad.frontend.branches`): a `raise` reached on every call (in no loop or
+branch) raises the function's own exception there and then, as the function would, and one
+reached in a loop or a branch is a check of `True` there. The emitted check raises a built-in
+exception (`ValueError`, `TypeError`, ...) with the message the function gives; a message
+formatted from values known only when the function runs keeps its text, those values written
+as in the source (`{x.shape}`).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from typing import TYPE_CHECKING, Any
+
+from symgrad.errors import SymgradError, UnsupportedSyntaxError
+from symgrad.frontend.values import is_const
+from symgrad.rules import RULES, Value
+from symgrad.rules.build import add_bound
+
+if TYPE_CHECKING:
+    from symgrad.frontend.lower import _Lowerer
+
+
+def raising(stmts: list[ast.stmt]) -> bool:
+    """Whether a block is one `raise` statement."""
+    return len(stmts) == 1 and isinstance(stmts[0], ast.Raise)
+
+
+def lower_checked_if(lw: _Lowerer, s: ast.If, pred: Value) -> None:
+    """`if pred:` whose body or else is a `raise`: a check of pred (or of its negation), then
+    the other branch as the statements that follow it."""
+    if raising(s.body):
+        check(lw, s.body[0], pred, *_exception(lw, s.body[0]))
+        lw.block(s.orelse)
+        return
+    negated = lw.call_rule("not", (pred,), {}, s.test)
+    check(lw, s.orelse[0], negated, *_exception(lw, s.orelse[0]))
+    lw.block(s.body)
+
+
+def lower_raise(lw: _Lowerer, s: ast.Raise) -> None:
+    """A `raise` statement the lowering reaches: raised now where every call reaches it, else
+    a check of True where it stands."""
+    _raise(lw, s, *_exception(lw, s))
+
+
+def lower_assert(lw: _Lowerer, s: ast.Assert) -> None:
+    """`assert test, message`: a check raising AssertionError where the test fails; a test the
+    lowering cannot compile (`isinstance(x, np.ndarray)`) is skipped, as Python's -O does."""
+    try:
+        test = lw.expr(s.test)
+    except SymgradError:
+        return
+    args = () if s.msg is None else (_argument(lw, s.msg),)
+    if isinstance(test, Value):
+        failed = lw.call_rule("not", (test,), {}, s.test)
+        check(lw, s, failed, AssertionError, args)
+    elif not test:
+        _raise(lw, s, AssertionError, args)
+
+
+def _raise(lw: _Lowerer, s: ast.stmt, error: type, args: tuple) -> None:
+    """Raise error(*args) now where every call reaches statement s, else check True there."""
+    if not _always(lw):
+        check(lw, s, True, error, args)
+        return
+    raise error(*args)  # (the function's own exception: its call raises it, as the function)
+
+
+def check(lw: _Lowerer, s: ast.stmt, test: Any, error: type, args: tuple) -> None:
+    """A `raise_if` node of test and the exception error(*args), kept as one of the graph's
+    checks."""
+    if getattr(builtins, error.__name__, None) is not error:
+        raise lw.error(
+            s,
+            f"raise of {error.__qualname__} on a value known only when the function runs: the "
+            "emitted code raises built-in exceptions (ValueError, TypeError, ...) only",
+            "Raise a built-in exception, or check the arguments before calling the gradient.",
+            cls=UnsupportedSyntaxError,
+        )
+    if not all(isinstance(a, (str, int, float, bool)) for a in args):
+        args = tuple(str(a) for a in args)
+    values = {"test": test, "error": error.__name__, "args": args}
+    node = add_bound(lw.graph, RULES["raise_if"], values, lw.src.locate(s))
+    lw.graph.checks.append(node)
+
+
+def _always(lw: _Lowerer) -> bool:
+    """Whether the statement being lowered runs on every call: in no loop body nor branch
+    (nor in a call inlined in one)."""
+    while lw is not None:
+        if lw.enclosing is not None:
+            return False
+        lw = lw.parent
+    return True
+
+
+def _exception(lw: _Lowerer, s: ast.Raise) -> tuple[type, tuple]:
+    """(the exception's class, its arguments) of `raise E(...)` or `raise E`."""
+    if s.exc is None or s.cause is not None:
+        raise lw.error(
+            s,
+            "a bare raise, or raise ... from ..., is not supported",
+            "Raise an exception: raise ValueError('...').",
+            cls=UnsupportedSyntaxError,
+        )
+    call = s.exc if isinstance(s.exc, ast.Call) else None
+    error = lw.expr(call.func if call is not None else s.exc)
+    if not (isinstance(error, type) and issubclass(error, BaseException)):
+        raise lw.error(
+            s.exc,
+            "raise of a value other than an exception class or a call of one is not supported",
+            "Raise an exception: raise ValueError('...').",
+            cls=UnsupportedSyntaxError,
+        )
+    if call is None:
+        return error, ()
+    if call.keywords:
+        raise lw.error(call, "an exception made with keywords is not supported")
+    return error, tuple(_argument(lw, a) for a in call.args)
+
+
+def _argument(lw: _Lowerer, a: ast.expr) -> Any:
+    """An argument of the exception: its value where known when compiling, else its text,
+    an f-string's values written as in the source."""
+    try:
+        value = lw.expr(a)
+    except SymgradError:
+        value = None
+    if value is not None and is_const(value):
+        return value
+    if isinstance(a, ast.JoinedStr):
+        return "".join(
+            f"{{{ast.unparse(p.value)}}}" if isinstance(p, ast.FormattedValue) else str(p.value)
+            for p in a.values
+        )
+    return ast.unparse(a)

@@ -1,0 +1,149 @@
+"""A function's checks of its arguments (`if x.ndim != 1: raise ValueError(...)`, an
+`else: raise` after elifs, `assert`) are made by the emitted code too: each `raise` was refused
+("raise is not supported"), which refused every helper that validates its options, and asserts
+were skipped (a gradient of bad input computed on)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad
+from tests.conftest import BACKENDS
+from tests.fixtures.asserts import asserted
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def activation(x, act="relu"):
+    if act == "relu":
+        return np.sum(np.maximum(x, 0.0))
+    raise ValueError(f"unknown activation {act}")
+
+
+def activations(x, act="relu"):
+    if act == "relu":
+        y = np.maximum(x, 0.0)
+    elif act == "tanh":
+        y = np.tanh(x)
+    else:
+        raise ConfigError(f"unknown activation {act}")
+    return np.sum(y)
+
+
+def validated(x, w):
+    if x.ndim != 1:
+        raise ValueError(f"x must be 1-D, got shape {x.shape}")
+    if x.shape != w.shape:
+        raise ValueError("x and w differ in shape")
+    return np.sum(np.tanh(x) * w)
+
+
+def positive(x):
+    if np.any(x <= 0):
+        raise ValueError("x must be positive")
+    return np.sum(np.log(x) * x)
+
+
+def in_loop(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        if x[i] < -10.0:
+            raise ValueError("too small")
+        s = s + x[i] ** 2 * s + x[i]
+    return s
+
+
+def by_range(x):
+    if x[0] > 0:
+        y = x * 2.0
+    elif x[0] > -5:
+        y = x**3
+    else:
+        raise ValueError("x[0] out of range")
+    return np.sum(y)
+
+
+def vector(v):
+    if v.ndim != 1:
+        raise TypeError("a vector please")
+    return v
+
+
+def through_a_helper(x):
+    return np.sum(vector(x) ** 2)
+
+
+X = np.array([0.5, -1.0, 2.0])
+W = np.array([1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    ("fn", "args"),
+    [
+        (activation, (X,)),
+        (activations, (X, "tanh")),
+        (validated, (X, W)),
+        (positive, (W,)),
+        (in_loop, (X,)),
+        (by_range, (X,)),
+        (by_range, (-X,)),
+        (through_a_helper, (X,)),
+        (asserted, (X, W)),
+    ],
+)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_function_that_checks_its_arguments_differentiates(fn, args, backend):
+    symgrad.check_grads(fn, args, 0, modes=("rev", "fwd"), backend=backend)
+    assert symgrad.jit(fn, backend=backend)(*args) == pytest.approx(fn(*args), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("fn", "args", "error", "message"),
+    [
+        (activation, (X, "gelu"), ValueError, "unknown activation gelu"),
+        (activations, (X, "gelu"), ConfigError, "unknown activation gelu"),
+        (validated, (np.ones((2, 3)), W), ValueError, "x must be 1-D, got shape"),
+        (validated, (X, np.ones(4)), ValueError, "x and w differ in shape"),
+        (positive, (X,), ValueError, "x must be positive"),
+        (in_loop, (X - 20,), ValueError, "too small"),
+        (by_range, (X - 10,), ValueError, r"x\[0\] out of range"),
+        (through_a_helper, (np.ones((2, 2)),), TypeError, "a vector please"),
+        (asserted, (X, -W), AssertionError, "w must be positive"),
+        (asserted, (np.ones((2, 3)), W), AssertionError, "x must be 1-D"),
+    ],
+)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bad_arguments_raise_the_functions_own_exception(fn, args, error, message, backend):
+    # (a message formatted from values known only when it runs keeps their source text)
+    with pytest.raises(error, match=message):
+        fn(*args)
+    for transform in (symgrad.grad, symgrad.value_and_grad, symgrad.hessian):
+        with pytest.raises(error, match=message):
+            transform(fn, backend=backend)(*args)
+    if all(isinstance(a, np.ndarray) for a in args):
+        with pytest.raises(error, match=message):
+            symgrad.jvp(fn, args, tuple(np.ones_like(a) for a in args))
+
+
+def test_a_check_the_shapes_decide_is_gone_from_the_specialised_module():
+    g = symgrad.grad(validated)
+    g(X, W)
+    assert "_raise_if" not in g.source.split("def grad_validated")[1]
+    assert "_raise_if(np.ndim(x) != 1, ValueError" in symgrad.emit_module(validated)
+    positive_module = symgrad.grad(positive)
+    positive_module(W)
+    assert "_raise_if(np.any(x <= 0), ValueError, 'x must be positive')" in positive_module.source
+
+
+def raises_its_own_class(x):
+    if x[0] > 100:
+        raise ConfigError("too big")
+    return np.sum(x**2)
+
+
+def test_a_check_raising_a_class_of_its_own_is_refused():
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="raise of ConfigError on a value"):
+        symgrad.grad(raises_its_own_class)(X)
