@@ -50,6 +50,7 @@ from symgrad.frontend.loops import AppendTo
 from symgrad.frontend.values import LIST_CHANGES, ListAppend, Method, Stacked, is_const
 from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
 from symgrad.rules.build import add_bound, deciding
+from symgrad.rules.nondiff import class_name
 from symgrad.rules.table import CONVENTIONS, SEQ
 
 if TYPE_CHECKING:
@@ -174,6 +175,8 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
         return None
     if args and isinstance(args[0], Stacked) and callee in _ON_STACKED:
         return _stacked(lw, callee, args, kwargs, e)
+    if callee is sorted and len(args) == 1 and set(kwargs) <= {"reverse"} and _keyed(args[0]):
+        return lw.made(sorted(args[0], **kwargs))  # sorted(params), sorted(params.items())
     if callee in _READERS and len(args) == 1 and not kwargs and type(args[0]) in (list, tuple):
         return _read(lw, callee, args[0], e)  # any(v > 0 for v in (a, b)): its list unrolled
     if isinstance(getattr(callee, "__self__", None), dict) and callee.__name__ in DICT_READS:
@@ -188,6 +191,12 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
         return lw.made(copied.copy())  # d.copy(), xs.copy(): a new container of the same items
     if callee in (dict, list) and len(args) == 1 and not kwargs and type(args[0]) in (dict, list):
         return lw.made(callee(args[0]))  # dict(d), list(xs), a copy
+    if callee in (isinstance, hasattr, callable) and not kwargs:
+        return _type_test(lw, callee, args, e)
+    if callee is dict and (not args or len(args) == 1 and type(args[0]) is dict):
+        return lw.made(dict(*args, **kwargs))  # dict(lr=0.1, w=x), dict(d, w=x): a new dict
+    if isinstance(getattr(callee, "__self__", None), dict) and callee.__name__ == "update":
+        return _update(lw, callee.__self__, args, kwargs, e)
     if _named_tuples(callee):  # st._replace(h=...), State._make([...]): containers made
         try:
             out = callee(*args, **kwargs)
@@ -674,6 +683,57 @@ def _list_change(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.Ca
         return callee(*args)
     except IndexError as err:
         raise lw.error(e, f"list.{name}: {err}") from None
+
+
+def _keyed(items: Any) -> bool:
+    """Whether sorted() orders items when compiling: a dict (its keys), or a list or tuple of
+    constants, or of tuples whose first items are distinct constants (`params.items()`)."""
+    if isinstance(items, dict):
+        return True
+    if type(items) not in (list, tuple):
+        return False
+    firsts = [i[0] if type(i) is tuple and i else i for i in items]
+    return all(is_const(k) and not isinstance(k, Value) for k in firsts) and len(
+        set(map(repr, firsts))
+    ) == len(firsts)
+
+
+def _type_test(lw: _Lowerer, callee: Any, args: tuple, e: ast.Call) -> Any:
+    """isinstance, hasattr or callable of a value known when compiling (a container, an
+    object, a constant), as Python's; `isinstance(x, float)` of a value computed (an array or
+    number argument) a node decided when the call's types are known, a built-in's or NumPy's
+    class tested, as Python does."""
+    if not any(isinstance(a, (Value, Stacked)) for a in args):
+        try:
+            return callee(*args)
+        except TypeError as err:
+            raise lw.error(e, f"bad arguments to {callee.__name__}: {err}") from None
+    classes = args[1] if len(args) == 2 and type(args[1]) is tuple else args[1:]
+    named = callee is isinstance and len(args) == 2 and isinstance(args[0], Value)
+    if not (named and classes and all(isinstance(c, type) and class_name(c) for c in classes)):
+        raise lw.error(
+            e,
+            f"{callee.__name__} of a value computed when the function runs is supported as "
+            "isinstance(x, cls) of built-in and NumPy classes (float, int, np.ndarray, ...)",
+            cls=UnsupportedSyntaxError,
+        )
+    return lw.call_rule("isinstance", (args[0],), {"classinfo": tuple(classes)}, e)
+
+
+def _update(lw: _Lowerer, d: dict, args: tuple, kwargs: dict, e: ast.Call) -> None:
+    """`d.update(other, k=v)` of a dict the block made (as `d[k] = v`, `subscripts.setitem`):
+    changed now, as every name holding it sees."""
+    if lw.memory.maker(d) is not lw.graph:
+        raise lw.error(
+            e,
+            "d.update(...) is supported on a dict the function made, in the block that made it "
+            "(not an argument's or a global's, whose change the caller would see)",
+            "Make a new dict: d = {**d, **other}.",
+            cls=UnsupportedSyntaxError,
+        )
+    if len(args) > 1 or args and type(args[0]) is not dict:
+        raise lw.error(e, "d.update takes a dict and keywords here", cls=UnsupportedSyntaxError)
+    d.update(*args, **kwargs)
 
 
 def _named_tuples(callee: Any) -> bool:

@@ -36,6 +36,7 @@ from symgrad.ir.structured import LoopVjp, schema
 from symgrad.passes import residuals, specialise, tape, zeros
 from symgrad.passes.avals import infer, infer_again, kept, node_aval
 from symgrad.passes.dce import dce
+from symgrad.passes.decided import decided
 from symgrad.passes.hoist import hoist_products
 from symgrad.passes.outputs import own_outputs
 from symgrad.passes.shapes import SCALAR, shape_classes, shape_classes_again, shape_key
@@ -888,6 +889,7 @@ def simplify(
                 changed = True
                 continue
             batched = vectorised(rw, node) if rw.typed and batch_loops else None
+            batched = batched or (decided(rw, node) if rw.typed else None)  # (a cond known)
             new = None if batched else rw.rewrite(node)  # (a loop: its results, batched)
             moved = batched or ({node.id: new} if new is not None and new != node.id else {})
             for old, equal in moved.items():

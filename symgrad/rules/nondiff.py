@@ -507,6 +507,45 @@ defrule(
     math="Python's `not`: a bool (of an array of more than one element, Python's error)",
 )
 
+
+def class_name(cls: type) -> str | None:
+    """How emitted code names a class `isinstance` tests: a built-in by its name, NumPy's as
+    `np.<name>`; None for another (the emitted module imports nothing else)."""
+    import builtins
+
+    if getattr(builtins, cls.__name__, None) is cls:
+        return cls.__name__
+    return f"np.{cls.__name__}" if getattr(np, cls.__name__, None) is cls else None
+
+
+def _emit_isinstance(args: list[ast.expr], attrs: dict, rule) -> ast.expr:
+    names = [ast.parse(class_name(c), mode="eval").body for c in attrs["classinfo"]]
+    classes = names[0] if len(names) == 1 else ast.Tuple(names, ast.Load())
+    return ast.Call(ast.Name("isinstance", ast.Load()), [args[0], classes], [])
+
+
+def _isinstance_aval(ins: dict, attrs: dict) -> Aval:
+    """Known where x's kind and dtype are (a specialisation): an array is an np.ndarray, a
+    NumPy number its dtype's type, a Python number a float, int or bool."""
+    x = ins["x"]
+    kind = getattr(x, "kind", None)
+    known = x is not None and x.dtype is not None and kind in (ARRAY, SCALAR, PYTHON)
+    if not known:
+        return Aval((), np.dtype(bool), PYTHON)
+    like = {ARRAY: np.zeros((), x.dtype), SCALAR: x.dtype.type(0)}.get(kind)
+    like = x.dtype.type(0).item() if kind == PYTHON else like
+    return of_value(isinstance(like, attrs["classinfo"]), static=True)
+
+
+defrule(
+    "isinstance",
+    "x, classinfo=()",
+    _emit_isinstance,
+    nondiff=True,
+    aval=_isinstance_aval,
+    math="Python's isinstance(x, classes): decided where x's kind and dtype are known",
+)
+
 defrule(
     "index_error",
     "index, n",

@@ -1,0 +1,96 @@
+"""Ordinary Python that model code is written in: `dict(lr=..., w=x)`, `d.update(...)`,
+`sorted(params)` and `sorted(params.items())`, and `isinstance` (of containers and constants
+when compiling; of an array or number argument when its type is known, and as Python's call in
+a module for any types). Each was refused ("cannot compile a call to dict", "... to sorted",
+"... to isinstance"; `sorted(params.items())` failed when it ran)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad
+from tests.conftest import BACKENDS
+
+
+def made_dicts(x, w):
+    options = dict(scale=2.0, w=w)
+    options.update(shift=0.5)
+    options.update({"w": options["w"] * 3.0})
+    both = dict(options, x=x)
+    return np.sum(both["x"] * both["w"] * both["scale"]) + both["shift"]
+
+
+def sorted_parameters(params, x):
+    total = 0.0
+    for name, value in sorted(params.items()):
+        total = total + np.sum(value**2) * len(name)
+    for name in sorted(params, reverse=True):
+        total = total + np.sum(params[name] * x[: params[name].shape[0]])
+    return total
+
+
+def weighted(x, w):
+    if isinstance(w, float):
+        w = np.full(x.shape, w)
+    scale = 2.0 if isinstance(w, (int, float)) else 1.0
+    if isinstance(x, np.ndarray):
+        return np.sum(x * w) * scale
+    return x * w * scale
+
+
+def configured(x, cfg):
+    if isinstance(cfg, dict) and callable(cfg.get("act")):
+        return np.sum(cfg["act"](x))
+    return np.sum(x)
+
+
+X = np.array([0.5, -1.0, 2.0])
+PARAMS = {"W1": np.array([1.0, 2.0, 3.0]), "W0": np.array([0.5, 4.0])}
+
+
+@pytest.mark.parametrize(
+    ("fn", "args", "argnums"),
+    [
+        (made_dicts, (X, np.array([1.0, -2.0, 0.5])), (0, 1)),
+        (weighted, (X, 0.5), (0, 1)),
+        (weighted, (X, np.array([1.0, -2.0, 0.5])), (0, 1)),
+        (weighted, (X, np.float64(0.5)), (0, 1)),
+        (weighted, (X, 2), 0),
+    ],
+)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_python_idioms_differentiate(fn, args, argnums, backend):
+    symgrad.check_grads(fn, args, argnums, modes=("rev", "fwd"), backend=backend)
+    assert symgrad.jit(fn, backend=backend)(*args) == pytest.approx(fn(*args), rel=1e-12)
+
+
+def test_sorted_parameters_and_a_dict_of_functions():
+    want = {
+        "W1": 2 * PARAMS["W1"] * 2 + X[:3],
+        "W0": 2 * PARAMS["W0"] * 2 + X[:2],
+    }
+    got = symgrad.grad(sorted_parameters)(PARAMS, X)
+    for name in want:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-12)
+    got = symgrad.grad(configured)(X, {"act": np.tanh})
+    np.testing.assert_allclose(got, 1 - np.tanh(X) ** 2, rtol=1e-12)
+
+
+def test_isinstance_is_decided_by_the_types_of_the_call():
+    g = symgrad.grad(weighted)
+    g(X, 0.5)
+    lines = g.source.split("def grad_weighted")[1].splitlines()
+    code = [line for line in lines if not line.strip().startswith("#")]
+    assert not any("isinstance" in line or "if " in line for line in code), g.source
+    assert "isinstance(w, float)" in symgrad.emit_module(weighted)  # (Python's, as written)
+
+
+def updates_an_argument(x, options):
+    options.update(scale=2.0)
+    return np.sum(x) * options["scale"]
+
+
+def test_updating_a_dict_the_caller_holds_is_refused():
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="dict the function made"):
+        symgrad.grad(updates_an_argument)(X, {"scale": 1.0})
