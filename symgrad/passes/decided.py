@@ -5,8 +5,8 @@ the branch taken, its nodes copied into the graph in the node's place.
 Contract: `decided(rw, node)` (a simplifier's rewrite of a structured node, as
 `symgrad.passes.vectorise.vectorised`) returns {each `item` of node: the value it is}, or None
 where the condition is not a constant. The copies keep their fields (name, flags, the cotangent
-or tangent they are, mapped to the copies), their Avals inferred from the operands', are listed where the node was, and the
-branch's checks become the graph's.
+or tangent they are, mapped to the copies), their Avals inferred from the operands', are listed
+where the node was, and the branch's checks become the graph's.
 """
 
 from __future__ import annotations
