@@ -166,6 +166,17 @@ def test_initial_is_cast_to_the_results_dtype():
         assert got.dtype == started_from_a_float64(x).dtype == np.float32
 
 
+def interpolated(x, xp, fp):
+    # (np.interp was refused: "cannot compile a call to numpy.interp")
+    inside = np.interp(x, xp, fp)
+    clamped = np.interp(x, xp, fp, left=-1.0, right=fp[1])
+    return np.sum(inside**2 * x) + np.sum(clamped * fp[2]) + np.interp(0.7, xp, fp)
+
+
+def interpolated_number(t):
+    return np.interp(t, np.array([0.0, 1.0, 2.0]), np.array([0.0, 10.0, 5.0]))
+
+
 RNG = np.random.default_rng(0)
 A = RNG.standard_normal((3, 4))
 S = RNG.standard_normal((3, 3)) / 3 + np.eye(3)
@@ -187,6 +198,10 @@ CASES = [
     (areas, (A, np.cumsum(RNG.random(4)))),
     (reduced_with_options, (A,)),
     (array_api_names, (RNG.standard_normal(3), S)),
+    (
+        interpolated,
+        (np.array([-0.5, 0.3, 1.7, 3.1, 4.5]), np.array([0.0, 1.0, 2.5, 4.0]), RNG.random(4)),
+    ),
 ]
 
 
@@ -262,6 +277,8 @@ def covariance_of_too_few(x):
         (mean_without_nans, (np.array([[1.0, np.nan], [2.0, 3.0]], np.float32),)),  # (float64)
         (covariance, (np.array([[1.0, 2.0], [0.5, 3.0]], np.float32),)),  # (NumPy's float64)
         (covariance_of_too_few, (np.array([[1.0, 2.0], [0.5, 3.0]]),)),  # (count - ddof < 0)
+        (interpolated_number, (1.5,)),  # (a NumPy number)
+        (interpolated_number, (np.array([-1.0, 0.0, 1.0, 2.0, 2.5], np.float32),)),  # (float64)
     ],
 )
 def test_a_composition_gives_numpys_value_type_and_dtype(fn, args):

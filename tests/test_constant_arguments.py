@@ -147,14 +147,22 @@ def options(x, keepdims=False, method="linear", opt=False, n=1):
     return np.sum(q**2) + np.sum(m**3) + e + np.sum(np.tensordot(x, x.T, n) ** 2)
 
 
-def numpy_ints(x, n):
-    a, b = np.split(np.diff(x, np.int64(1), axis=np.int32(-1)), np.int64(2), axis=1)
+def numpy_ints(x, n, sections):
+    a, b = np.split(np.diff(x, np.int64(1), axis=np.int32(-1)), sections, axis=1)
     return np.sum(np.diff(a, n) ** 2) + np.sum(b)
+
+
+def norm_steps(x, k):
+    s = np.linalg.norm(x, k)
+    for _ in range(k):
+        s = s * 2.0
+    return s
 
 
 @pytest.mark.parametrize(
     ("fn", "args"),
     [
+        (norm_steps, (X[0], np.int64(3))),
         (cumulative, (np.array([2.0, 3.0, 5.0]), False)),
         (cumulative, (np.array([2.0, 3.0, 5.0]), True)),
         (covariance, (X, False)),
@@ -166,7 +174,7 @@ def numpy_ints(x, n):
         (clipped, (X, None, None)),
         (options, (X, False, "linear", False, 1)),
         (options, (X, True, "linear", "greedy", 1)),
-        (numpy_ints, (X, np.int64(2))),
+        (numpy_ints, (X, np.int64(2), np.int64(2))),
     ],
 )
 def test_a_bool_none_string_or_numpy_int_option_decides_as_its_value(fn, args):
@@ -232,3 +240,25 @@ def test_a_string_argument_is_compiled_as_its_value(options):
     want = symgrad.grad(by_name)(X, *options)
     np.testing.assert_allclose(g(X, *options), want, rtol=1e-12)
     assert symgrad.jit(by_name)(X, *options) == pytest.approx(by_name(X, *options), rel=1e-12)
+
+
+def layers(params, x, n_layers):
+    h = x
+    for i in range(n_layers):
+        h = np.tanh(h @ params[f"W{i}"] + params[f"b{i}"])
+    return np.sum(h**2)
+
+
+def test_a_loop_making_dict_keys_from_its_index_is_unrolled_for_its_bound():
+    # (params[f"W{i}"] over range(n_layers), n_layers an argument, was refused: "an f-string of
+    # a value computed when the function runs")
+    rng = np.random.default_rng(7)
+    params = {f"W{i}": rng.standard_normal((3, 3)) for i in range(3)}
+    params.update({f"b{i}": rng.standard_normal(3) for i in range(3)})
+    x = rng.standard_normal((2, 3))
+    g = symgrad.grad(layers)
+    for n in (2, 3, 1):
+        got = g(params, x, n)
+        symgrad.check_grads(layers, (params, x, n), (0, 1))
+        used = {k for k in params if int(k[1:]) < n}
+        assert all(np.any(got[k] != 0) == (k in used) for k in params)

@@ -147,3 +147,40 @@ def raises_its_own_class(x):
 def test_a_check_raising_a_class_of_its_own_is_refused():
     with pytest.raises(symgrad.UnsupportedSyntaxError, match="raise of ConfigError on a value"):
         symgrad.grad(raises_its_own_class)(X)
+
+
+def checked_in_order(x, mode):
+    if np.any(x < 0):
+        raise ValueError("x must be non-negative")
+    if mode not in ("sum", "mean"):
+        raise KeyError(mode)
+    return np.sum(x**2) if mode == "sum" else np.mean(x**2)
+
+
+def act(x, kind):
+    if kind == "relu":
+        return np.maximum(x, 0.0)
+    raise ValueError(f"unknown {kind}")
+
+
+def maybe_activated(x, kind):
+    if x[0] > 0:
+        return np.sum(act(x, kind))
+    return np.sum(x**2)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_raise_a_constant_decides_comes_after_the_checks_before_it(backend):
+    # (it raised when compiling: KeyError where the function raises ValueError first; and a
+    # helper raising for its option, called in a branch the call does not take, was refused)
+    g = symgrad.grad(checked_in_order, backend=backend)
+    with pytest.raises(ValueError, match="non-negative"):
+        g(-W, "max")
+    with pytest.raises(KeyError, match="max"):
+        g(W, "max")
+    np.testing.assert_allclose(g(W, "sum"), 2 * W)
+    h = symgrad.grad(maybe_activated, backend=backend)
+    np.testing.assert_allclose(h(-W, "nope"), -2 * W)
+    with pytest.raises(ValueError, match="unknown nope"):
+        h(W, "nope")
+    np.testing.assert_allclose(h(W, "relu"), np.ones(3))

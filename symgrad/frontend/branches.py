@@ -29,11 +29,11 @@ if TYPE_CHECKING:
 
 def lower_if(lw: _Lowerer, s: ast.If) -> None:
     pred = _condition(lw, s.test)
-    if not isinstance(pred, Value):  # decided now
-        lw.block(s.body if pred else s.orelse)
-        return
     if raises.raising(s.body) or raises.raising(s.orelse):  # a check of the arguments
         raises.lower_checked_if(lw, s, pred)
+        return
+    if not isinstance(pred, Value):  # decided now
+        lw.block(s.body if pred else s.orelse)
         return
     loc = lw.src.locate(s)
     bound = [

@@ -154,9 +154,6 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
         callee, args, kwargs = callee.func, (*held, *args), {**keywords, **kwargs}
     if isinstance(callee, Method):
         return _call_method(lw, callee, args, kwargs, e)
-    if isinstance(callee, type) and issubclass(callee, np.number) and not kwargs:
-        if len(args) == 1 and type(args[0]) in (int, float, bool):  # np.int64(2): a constant
-            return lw.outside(callee(args[0]), f"{callee.__name__}({args[0]!r})", e)
     if isinstance(callee, AppendTo) and callee.method == "append" and len(args) == 1:
         callee.appender.append(lw, args[0], e)
         return None

@@ -132,6 +132,7 @@ def _split(lw: _Lowerer, e: ast.AST, ary, indices_or_sections, axis=0) -> list:
 from symgrad.frontend import (  # noqa: E402, F401 (registered)
     composites_array_api,
     composites_arrays,
+    composites_interp,
     composites_scipy,
     composites_stats,
 )

@@ -37,6 +37,7 @@ from symgrad.frontend.subscripts import getitem
 from symgrad.frontend.values import Stacked, Unbound, is_const, is_number
 from symgrad.ir import Graph
 from symgrad.rules import Value
+from symgrad.rules.build import needs_constant, python_ints
 
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
@@ -633,10 +634,17 @@ class _Iteration:
             self.bounds, self.sequences = _range_bounds(lw, it, args), []
             self.index_name = _name(lw, target, "a loop over range() binds one name")
             self.enumerated = False
-            if all(type(b) is int for b in self.bounds) and _keys_of(s.body, self.index_name):
-                steps = range(*self.bounds)
-                if len(steps) <= UNROLLED_MAX:
-                    self.static = list(steps)  # one body per index: an int there
+            if _keys_of(s.body, self.index_name):
+                for b in self.bounds:  # (`range(n_layers)`: compiled for n_layers's value)
+                    if isinstance(b, Value) and lw.graph[b.id].op == "param":
+                        message = "a loop making dict keys from its index has bounds known "
+                        raise needs_constant(
+                            lw.graph, b, message + "when compiling", lw.src.locate(it)
+                        )
+                if all(type(b) is int for b in self.bounds):
+                    steps = range(*self.bounds)
+                    if len(steps) <= UNROLLED_MAX:
+                        self.static = list(steps)  # one body per index: an int there
             return
         self.enumerated = fn is enumerate and len(args) >= 1
         if self.enumerated:
@@ -730,6 +738,7 @@ def _keys_of(body: list[ast.stmt], index: str) -> bool:
         return any(isinstance(x, ast.Constant) and isinstance(x.value, str) for x in sides)
 
     messages = {id(n.msg) for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Assert)}
+    messages |= {id(n.exc) for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Raise)}
     todo = list(body)
     while todo:
         node = todo.pop()
@@ -773,6 +782,7 @@ def _name(lw: _Lowerer, target: ast.expr, message: str) -> str:
 
 
 def _range_bounds(lw: _Lowerer, it: ast.Call, args: list) -> tuple:
+    args = [python_ints(a) for a in args]  # (an argument's np.int64, compiled as a constant)
     for a, node in zip(args, it.args):
         if not (isinstance(a, Value) or (isinstance(a, int) and not isinstance(a, bool))):
             raise lw.error(node, "range() takes integers")

@@ -6,11 +6,11 @@ ValueError(...)` becomes a `raise_if` node on the condition (a check, `Graph.che
 its effect), `if ...: y = ... else: raise ...` one on the condition's negation, and the other
 branch is lowered as the code that follows; an `elif` chain ending in `else: raise` so checks
 each test in turn, inside the branches before it. A condition known when compiling (a string
-option, `if act == "relu": ... else: raise ValueError(f"unknown {act}")`) picks its branch
-before this (`symgrad.frontend.branches`): a `raise` reached on every call (in no loop or
-branch) raises the function's own exception there and then, as the function would, and one
-reached in a loop or a branch is a check of `True` there. The emitted check raises a built-in
-exception (`ValueError`, `TypeError`, ...) with the message the function gives; a message
+option, `if act == "relu": ... else: raise ValueError(f"unknown {act}")`) picks its branch:
+a `raise` there is a check of `True` where it stands (after the function's checks and work
+before it, as the function raises), the other branch giving that path its values; one of an
+exception class of the user's own, reached on every call, raises when compiling. The emitted
+check raises a built-in exception (`ValueError`, `TypeError`, ...), the function's message; one
 formatted from values known only when the function runs keeps its text, those values written
 as in the source (`{x.shape}`).
 """
@@ -35,9 +35,19 @@ def raising(stmts: list[ast.stmt]) -> bool:
     return len(stmts) == 1 and isinstance(stmts[0], ast.Raise)
 
 
-def lower_checked_if(lw: _Lowerer, s: ast.If, pred: Value) -> None:
+def lower_checked_if(lw: _Lowerer, s: ast.If, pred: Any) -> None:
     """`if pred:` whose body or else is a `raise`: a check of pred (or of its negation), then
-    the other branch as the statements that follow it."""
+    the other branch as the statements that follow it. Of a pred known when compiling, the
+    branch it takes: a raise there is a check of True (after the checks before it, as the
+    function raises), the other branch giving the path its values."""
+    if not isinstance(pred, Value):
+        taken, other = (s.body, s.orelse) if pred else (s.orelse, s.body)
+        if raising(taken):
+            _raise(lw, taken[0], *_exception(lw, taken[0]))
+            lw.block(other)
+        else:
+            lw.block(taken)
+        return
     if raising(s.body):
         check(lw, s.body[0], pred, *_exception(lw, s.body[0]))
         lw.block(s.orelse)
@@ -48,8 +58,7 @@ def lower_checked_if(lw: _Lowerer, s: ast.If, pred: Value) -> None:
 
 
 def lower_raise(lw: _Lowerer, s: ast.Raise) -> None:
-    """A `raise` statement the lowering reaches: raised now where every call reaches it, else
-    a check of True where it stands."""
+    """A `raise` statement the lowering reaches: a check of True where it stands."""
     _raise(lw, s, *_exception(lw, s))
 
 
@@ -69,17 +78,23 @@ def lower_assert(lw: _Lowerer, s: ast.Assert) -> None:
 
 
 def _raise(lw: _Lowerer, s: ast.stmt, error: type, args: tuple) -> None:
-    """Raise error(*args) now where every call reaches statement s, else check True there."""
-    if not _always(lw):
+    """A check of True where statement s stands: the emitted code raises error(*args) there,
+    after what the function computes and checks before it; an exception class of the user's
+    own is raised now, where every call reaches s (the emitted module names built-ins only)."""
+    if _builtin(error) or not _always(lw):
         check(lw, s, True, error, args)
         return
     raise error(*args)  # (the function's own exception: its call raises it, as the function)
 
 
+def _builtin(error: type) -> bool:
+    return getattr(builtins, error.__name__, None) is error
+
+
 def check(lw: _Lowerer, s: ast.stmt, test: Any, error: type, args: tuple) -> None:
     """A `raise_if` node of test and the exception error(*args), kept as one of the graph's
     checks."""
-    if getattr(builtins, error.__name__, None) is not error:
+    if not _builtin(error):
         raise lw.error(
             s,
             f"raise of {error.__qualname__} on a value known only when the function runs: the "

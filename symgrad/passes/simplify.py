@@ -778,7 +778,7 @@ def _checks_nothing(graph: Graph, check) -> bool:
     if check.op == "raise_if":  # (a test known false: `x.ndim != 1` of a vector's shape)
         test = graph[check.inputs[0]]
         known = test.attrs["value"] if test.op == "const" else getattr(value, "value", None)
-        return type(known) in (bool, np.bool_) and not known
+        return isinstance(known, (bool, int, np.bool_, np.integer)) and not known
     if check.op == "check_numbers":
         return isinstance(value, Aval) and value.shape is not None and len(value.shape) == 1
     ops = ("check_scalar", "check_entry")

@@ -225,6 +225,9 @@ def const_of(graph: Graph, v: Any) -> Any:
     if isinstance(v, Value):
         if graph.is_const(v.id):
             return graph.const_value(v.id)
+        node = graph[v.id]  # (`np.int64(2)` written in the function: that NumPy number)
+        if node.op == "scalar_type" and graph.is_const(node.inputs[0]):
+            return np.dtype(node.attrs["dtype"]).type(graph.const_value(node.inputs[0]))
         raise _NotConst
     if type(v) in (tuple, list):  # (`axis=(0, k)`: every entry known)
         return type(v)(const_of(graph, x) for x in v)

@@ -329,7 +329,24 @@ def _shape_rule(name: str):
         return _positions(name)
     if name == "nonzero":
         return _nonzero
+    if name in ("searchsorted", "digitize"):
+        return _found(name)
     return _index_tuple(name) if name in INDEX_TUPLES else None
+
+
+def _found(name: str):
+    """The shape rule of np.searchsorted(a, v) and np.digitize(x, bins): an index of NumPy's
+    type per entry of the values placed (v, x), a NumPy number of a number."""
+    placed = 1 if name == "searchsorted" else 0
+
+    def aval(ins: dict, attrs: dict) -> Aval | None:
+        args = ins["args"]
+        v = args[placed] if len(args) > placed else None
+        if v is None or v.shape is None:
+            return None
+        return Aval(v.shape, np.dtype(np.intp), ARRAY if v.shape else SCALAR)
+
+    return aval
 
 
 _SMOOTH_IN = {  # (Rule.smooth_in) np.linspace(start, stop, ...), np.arange(start, stop, step):

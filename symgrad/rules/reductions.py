@@ -273,7 +273,7 @@ reduction(
 
 def _vector_ord(ord_) -> bool:
     """Whether ord names a vector norm (a p-norm, p > 0 or ±inf) other than the 2-norm."""
-    number = isinstance(ord_, (int, float)) and not isinstance(ord_, bool)
+    number = isinstance(ord_, (int, float, np.integer, np.floating)) and not isinstance(ord_, bool)
     return number and (ord_ > 0 or ord_ == -np.inf) and ord_ != 2
 
 
