@@ -690,9 +690,7 @@ def _keyed(items: Any) -> bool:
     if type(items) not in (list, tuple):
         return False
     firsts = [i[0] if type(i) is tuple and i else i for i in items]
-    return all(is_const(k) and not isinstance(k, Value) for k in firsts) and len(
-        set(map(repr, firsts))
-    ) == len(firsts)
+    return all(map(is_const, firsts)) and len(set(map(repr, firsts))) == len(firsts)
 
 
 def _type_test(lw: _Lowerer, callee: Any, args: tuple, e: ast.Call) -> Any:

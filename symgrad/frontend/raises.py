@@ -1,18 +1,18 @@
 """`raise`: the checks a function makes of its arguments, made by the emitted code too.
 
 Contract. A branch that is one `raise` statement is a check (and so is an `assert` whose test
-compiles): `if x.ndim != 1: raise
-ValueError(...)` becomes a `raise_if` node on the condition (a check, `Graph.checks`, kept for
-its effect), `if ...: y = ... else: raise ...` one on the condition's negation, and the other
-branch is lowered as the code that follows; an `elif` chain ending in `else: raise` so checks
-each test in turn, inside the branches before it. A condition known when compiling (a string
-option, `if act == "relu": ... else: raise ValueError(f"unknown {act}")`) picks its branch:
-a `raise` there is a check of `True` where it stands (after the function's checks and work
-before it, as the function raises), the other branch giving that path its values; one of an
-exception class of the user's own, reached on every call, raises when compiling. The emitted
-check raises a built-in exception (`ValueError`, `TypeError`, ...), the function's message; one
-formatted from values known only when the function runs keeps its text, those values written
-as in the source (`{x.shape}`).
+compiles): `if x.ndim != 1: raise ValueError(...)` becomes a `raise_if` node on the condition
+(a check, `Graph.checks`, kept for its effect), `if ...: y = ... else: raise ...` one on the
+condition's negation, and the other branch is lowered as the code that follows; an `elif`
+chain ending in `else: raise` so checks each test in turn, inside the branches before it.
+A condition known when compiling (a string option, `if act == "relu": ... else: raise
+ValueError(f"unknown {act}")`) picks its branch: a `raise` there is a check of `True` where it
+stands (after the function's checks and work before it, as the function raises), the other
+branch giving that path its values; one of an exception class of the user's own, reached on
+every call, raises when compiling. The emitted check raises a built-in exception
+(`ValueError`, `TypeError`, ...), the function's message; one formatted from values known
+only when the function runs keeps its text, those values written as in the source
+(`{x.shape}`).
 """
 
 from __future__ import annotations
