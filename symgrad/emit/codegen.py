@@ -412,6 +412,8 @@ class _Writer:
         self.inline.add(nid)  # build this node's own expression, not a reference to its name
         value = self.expr(nid)
         self.inline.discard(nid)
+        if isinstance(value, ast.stmt):  # (a check written as the statement it is)
+            return ast.unparse(value)
         target = ast.Name(self.names[nid], ast.Store())
         return ast.unparse(ast.Assign([target], value, lineno=0))
 
@@ -503,8 +505,9 @@ class _Writer:
                 lines += WRITERS[node.op](self, node)
             else:
                 lines += self.statement(node.id).splitlines()
-                if node.id in self.graph.checks:  # a call made for its effect: no name to bind
-                    lines[-1] = lines[-1].split(" = ", 1)[1]
+                bound = f"{self.names.get(node.id)} = "
+                if node.id in self.graph.checks and lines[-1].startswith(bound):
+                    lines[-1] = lines[-1][len(bound) :]  # a call made for its effect
             lines += [line for write in self.after.get(node.id, ()) for line in write()]
         return lines
 

@@ -209,6 +209,8 @@ def _compiles(graph, plan, exempt=frozenset()) -> bool:
             ok = False
         elif node.id in exempt:
             ok = True
+        elif node.id in graph.checks:  # (made for its effect: `if x[t] > 5: raise ...`)
+            ok = _jit(graph, node, plan)
         else:
             ok = _jit(graph, node, plan) and _typed(node.aval)
         if not ok:

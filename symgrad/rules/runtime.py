@@ -60,13 +60,6 @@ def _check_numbers(items, what=""):
         )
 
 
-def _raise_if(test, error, *args):
-    """The function's own check of its arguments: raise its exception (a built-in one) where
-    test holds, as the function does."""
-    if test:
-        raise error(*args)
-
-
 def _check_entry(v, index, what=""):
     """An entry read with ints (the index's values known when the function runs), of an array
     changed in place while the value is held (by a later target of a tuple assignment, after

@@ -565,22 +565,22 @@ defrule(
 )
 
 
-def _emit_raise_if(args: list[ast.expr], attrs: dict, rule) -> ast.expr:
-    """`_raise_if(test, ValueError, 'message')`: the built-in exception by its name."""
-    error = ast.Name(attrs["error"], ast.Load())
-    message = [literal(a) for a in attrs["args"]]
-    return ast.Call(ast.Name("_raise_if", ast.Load()), [args[0], error, *message], [])
-
-
-_emit_raise_if.calls = "_raise_if"
+def _emit_raise_if(args: list[ast.expr], attrs: dict, rule) -> ast.stmt:
+    """`if test: raise ValueError('message')`, a statement where the check stands (of a test
+    known true, the raise alone)."""
+    error = ast.Call(ast.Name(attrs["error"], ast.Load()), [literal(a) for a in attrs["args"]], [])
+    raised = ast.Raise(error, None)
+    if isinstance(args[0], ast.Constant) and args[0].value is True:
+        return raised
+    return ast.If(args[0], [raised], [])
 
 
 defrule(
     "raise_if",
     "test, error='ValueError', args=()",
     _emit_raise_if,
-    helper=runtime._raise_if,
     nondiff=True,
+    jit=True,  # (Numba raises a built-in exception of constant arguments)
     value_feeds=(),
     math="raises the function's exception (a built-in one, named) where test holds",
 )
