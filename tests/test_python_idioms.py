@@ -94,3 +94,16 @@ def updates_an_argument(x, options):
 def test_updating_a_dict_the_caller_holds_is_refused():
     with pytest.raises(symgrad.UnsupportedSyntaxError, match="dict the function made"):
         symgrad.grad(updates_an_argument)(X, {"scale": 1.0})
+
+
+def log_where_positive(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.where(x > 0, np.log(x), 0.0)
+    return np.sum(y * x)
+
+
+def test_a_block_silencing_numpys_warnings_is_its_block():
+    # (`with np.errstate(divide="ignore")` was refused: "a with block is not supported")
+    x = np.array([0.5, 1.0, 2.0])
+    symgrad.check_grads(log_where_positive, (x,), 0, modes=("rev", "fwd"))
+    assert symgrad.jit(log_where_positive)(x) == pytest.approx(log_where_positive(x), rel=1e-12)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 
 from symgrad.errors import UnsupportedSyntaxError
-from symgrad.frontend import comprehensions, trajectories
+from symgrad.frontend import comprehensions, errstate, trajectories
 from symgrad.frontend.branches import fold_returns
 from symgrad.frontend.jumps import always_jumps
 from symgrad.frontend.source import FunctionSource, own_nodes, read_function
@@ -54,6 +54,7 @@ def read(fn, helper: bool = False) -> FunctionSource:
     `helper` it calls may end with no return, returning None, as one that fills an array it
     is given does)."""
     src = read_function(fn)
+    errstate.desugar(src)
     comprehensions.desugar(src)
     trajectories.desugar(src)
     check(src, helper=helper)
