@@ -107,3 +107,20 @@ def test_a_block_silencing_numpys_warnings_is_its_block():
     x = np.array([0.5, 1.0, 2.0])
     symgrad.check_grads(log_where_positive, (x,), 0, modes=("rev", "fwd"))
     assert symgrad.jit(log_where_positive)(x) == pytest.approx(log_where_positive(x), rel=1e-12)
+
+
+def stabilised(x):
+    eps = np.finfo(x.dtype).eps
+    tiny = np.finfo(float).tiny
+    return np.sum(np.log(np.maximum(x, tiny) + eps)) + np.iinfo(np.int8).max * np.sum(x)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_dtypes_limits_are_numpys(dtype):
+    # (np.finfo and np.iinfo were refused: "cannot compile a call to numpy.finfo")
+    x = np.array([0.5, 1.0, 2.0], dtype)
+    got, want = symgrad.jit(stabilised)(x), stabilised(x)
+    assert got == want and type(got) is type(want)
+    np.testing.assert_allclose(
+        symgrad.grad(stabilised)(x), 1 / (x + np.finfo(dtype).eps) + 127, rtol=1e-6
+    )

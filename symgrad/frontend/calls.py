@@ -47,7 +47,14 @@ from symgrad.frontend import (
     subscripts,
 )
 from symgrad.frontend.loops import AppendTo
-from symgrad.frontend.values import LIST_CHANGES, ListAppend, Method, Stacked, is_const
+from symgrad.frontend.values import (
+    LIST_CHANGES,
+    Limits,
+    ListAppend,
+    Method,
+    Stacked,
+    is_const,
+)
 from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
 from symgrad.rules.build import add_bound, deciding
 from symgrad.rules.nondiff import class_name
@@ -188,6 +195,13 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
         return lw.made(copied.copy())  # d.copy(), xs.copy(): a new container of the same items
     if callee in (dict, list) and len(args) == 1 and not kwargs and type(args[0]) in (dict, list):
         return lw.made(callee(args[0]))  # dict(d), list(xs), a copy
+    if callee in (np.finfo, np.iinfo) and len(args) == 1 and not kwargs:
+        if isinstance(args[0], Value):  # (of x.dtype: read when it runs, `Limits`)
+            return Limits(callee.__name__, args[0])
+        try:
+            return callee(args[0])  # (its attributes NumPy numbers: `lw.outside`)
+        except (TypeError, ValueError) as err:
+            raise lw.error(e, f"bad arguments to np.{callee.__name__}: {err}") from None
     if callee in (isinstance, hasattr, callable) and not kwargs:
         return _type_test(lw, callee, args, e)
     if callee is dict and (not args or len(args) == 1 and type(args[0]) is dict):

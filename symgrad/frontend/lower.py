@@ -62,7 +62,15 @@ from symgrad.frontend.loops import Appender, AppendTo, assigned_names, lower_for
 from symgrad.frontend.reads import Reads
 from symgrad.frontend.source import FunctionSource
 from symgrad.frontend.subscripts import CONTAINERS, OBJECTS, getitem, setitem
-from symgrad.frontend.values import LIST_CHANGES, ListAppend, Method, Stacked, Unbound, is_const
+from symgrad.frontend.values import (
+    LIST_CHANGES,
+    Limits,
+    ListAppend,
+    Method,
+    Stacked,
+    Unbound,
+    is_const,
+)
 from symgrad.ir import Graph
 from symgrad.rules import BY_METHOD, RULES, Value
 from symgrad.rules.build import add_bound, bind
@@ -742,6 +750,10 @@ class _Lowerer:
 
     def e_Attribute(self, e: ast.Attribute) -> Any:
         base = self.expr(e.value)
+        if isinstance(base, (np.finfo, np.iinfo)) and not e.attr.startswith("_"):
+            return self.outside(getattr(base, e.attr), e.attr, e)  # np.finfo(np.float32).eps
+        if isinstance(base, Limits):  # np.finfo(x.dtype).eps
+            return self.call_rule("type_limit", (base.dtype,), {"of": base.of, "attr": e.attr}, e)
         if isinstance(base, Appender) and e.attr in ("append", "insert"):
             return AppendTo(base, e.attr)
         if isinstance(base, Appender):

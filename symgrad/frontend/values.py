@@ -46,6 +46,15 @@ LIST_CHANGES = ("extend", "insert", "pop")  # a list's own methods, run when low
 
 
 @dataclass(frozen=True)
+class Limits:
+    """`np.finfo(x.dtype)` (or iinfo) of a dtype known only when the function runs, waiting for
+    the attribute read of it (`.eps`, `.tiny`, `.max`)."""
+
+    of: str  # "finfo" or "iinfo"
+    dtype: Value
+
+
+@dataclass(frozen=True)
 class ListAppend:
     """`xs.append` for a Python list `xs` of this scope (not a list a loop fills), waiting to
     be called: it appends to the list, which every name holding it sees."""

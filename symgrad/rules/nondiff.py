@@ -554,6 +554,30 @@ def _isinstance_aval(ins: dict, attrs: dict) -> Aval:
     return of_value(isinstance(like, attrs["classinfo"]), static=True)
 
 
+def _emit_type_limit(args: list[ast.expr], attrs: dict, rule) -> ast.expr:
+    limits = ast.Call(ast.Attribute(ast.Name("np", ast.Load()), attrs["of"]), [args[0]], [])
+    return ast.Attribute(limits, attrs["attr"], ast.Load())
+
+
+def _type_limit_aval(ins: dict, attrs: dict) -> Aval | None:
+    """A NumPy number of the dtype's (finfo's eps, tiny, max; iinfo's a Python int)."""
+    dtype = ins["dtype"]
+    known = dtype is not None and dtype.kind == DTYPE and dtype.value is not None
+    if not known:
+        return None
+    value = getattr(getattr(np, attrs["of"])(dtype.value), attrs["attr"])
+    return of_value(value, static=True) if type(value) is int else Aval((), value.dtype, SCALAR)
+
+
+defrule(
+    "type_limit",
+    "dtype, of='finfo', attr='eps'",
+    _emit_type_limit,
+    nondiff=True,
+    aval=_type_limit_aval,
+    math="np.finfo(dtype).eps (tiny, max, ...; np.iinfo's too): a constant of the dtype",
+)
+
 defrule(
     "isinstance",
     "x, classinfo=()",
