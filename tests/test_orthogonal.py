@@ -175,3 +175,15 @@ def test_logsumexp_with_weights_is_refused():
 
     with pytest.raises(symgrad.SymgradError, match="b and return_sign"):
         symgrad.grad(f)(RNG.standard_normal(3))
+
+
+def singular_values_of_the_full_svd(a):
+    return np.sum(np.linalg.svd(a)[1] ** 2) + np.sum(np.linalg.svd(a).S)
+
+
+def test_the_singular_values_of_the_full_svd_differentiate():
+    # (np.linalg.svd(a)[1] was refused: full_matrices=True's U and Vh have no derivative,
+    # and its singular values are the reduced SVD's)
+    a = RNG.standard_normal((2, 3))
+    symgrad.check_grads(singular_values_of_the_full_svd, (a,), 0, modes=("rev", "fwd"))
+    assert symgrad.jit(singular_values_of_the_full_svd)(a) == singular_values_of_the_full_svd(a)

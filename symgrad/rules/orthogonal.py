@@ -26,7 +26,7 @@ import numpy as np
 
 from symgrad.errors import SymgradError
 from symgrad.ir.avals import ARRAY, Aval
-from symgrad.rules.build import ops
+from symgrad.rules.build import location, ops
 from symgrad.rules.decompositions import _inverse_gaps, _matrix, _part_of, _swap
 from symgrad.rules.table import call, defrule
 
@@ -58,7 +58,8 @@ def _shapes(ins, attrs):
     *lead, m, n = a.shape
     k = min(m, n)
     dtype = a.dtype if a.dtype.kind == "f" else np.dtype(np.float64)
-    shapes = {"svdvals": (k,), "svd": ((m, k), (k,), (k, n)), "qr": ((m, k), (k, n))}[attrs["op"]]
+    svd = ((m, m), (k,), (n, n)) if attrs.get("full_matrices") else ((m, k), (k,), (k, n))
+    shapes = {"svdvals": (k,), "svd": svd, "qr": ((m, k), (k, n))}[attrs["op"]]
     shape = shapes if attrs["op"] == "svdvals" else shapes[attrs["part"]]
     return Aval((*lead, *shape), dtype, ARRAY)
 
@@ -81,7 +82,8 @@ def _at_points_only(sp, a):
 # svd --------------------------------------------------------------------------------------------
 
 
-def _svd_vjp(g, a, part):
+def _svd_vjp(g, a, part, full_matrices):
+    _reduced_only(part, full_matrices)
     u, s, vh = _factors(a)
     if part == 1:
         return (u * _row(g)) @ vh
@@ -95,7 +97,8 @@ def _svd_vjp(g, a, part):
     return u @ (inner @ vh + (g - (g @ _swap(vh)) @ vh) / _column(s))
 
 
-def _svd_jvp(t, a, part):
+def _svd_jvp(t, a, part, full_matrices):
+    _reduced_only(part, full_matrices)
     u, s, vh = _factors(a)
     v = _swap(vh)
     tv = t @ v
@@ -122,10 +125,16 @@ def _reduced(attrs):
             hint="Write np.linalg.svd(a, full_matrices=False), or np.linalg.eigh for a "
             "symmetric matrix.",
         )
-    if attrs["full_matrices"]:
+
+
+def _reduced_only(part: int, full_matrices: bool) -> None:
+    """U and Vh of the full SVD (NumPy's default) have no derivative: refused where one is
+    differentiated (its singular values, the same in either form, are)."""
+    if part != 1 and full_matrices:
         raise SymgradError(
             "np.linalg.svd's U and Vh are differentiated in the reduced form only: the "
             "columns full_matrices=True adds are not unique, so they have no derivative",
+            location(),
             hint="Write np.linalg.svd(a, full_matrices=False) (the same factors for a square "
             "matrix), or np.linalg.svd(a, compute_uv=False) for the singular values alone.",
         )
