@@ -173,6 +173,11 @@ def interpolated(x, xp, fp):
     return np.sum(inside**2 * x) + np.sum(clamped * fp[2]) + np.interp(0.7, xp, fp)
 
 
+def interpolated_at_repeated_knots(x, fp):
+    # (a segment of no width gave NaN gradients through the values np.where did not take)
+    return np.sum(np.interp(x, np.array([0.0, 0.0, 1.0]), fp)) + np.interp(x[1], [1.0], fp[:1])
+
+
 def interpolated_number(t):
     return np.interp(t, np.array([0.0, 1.0, 2.0]), np.array([0.0, 10.0, 5.0]))
 
@@ -198,6 +203,7 @@ CASES = [
     (areas, (A, np.cumsum(RNG.random(4)))),
     (reduced_with_options, (A,)),
     (array_api_names, (RNG.standard_normal(3), S)),
+    (interpolated_at_repeated_knots, (np.array([-0.5, 0.5]), np.array([1.0, 2.0, 3.0]))),
     (
         interpolated,
         (np.array([-0.5, 0.3, 1.7, 3.1, 4.5]), np.array([0.0, 1.0, 2.5, 4.0]), RNG.random(4)),
@@ -286,3 +292,23 @@ def test_a_composition_gives_numpys_value_type_and_dtype(fn, args):
         got, want = symgrad.jit(fn)(*args), fn(*args)
     assert type(got) is type(want) and np.result_type(got) == np.result_type(want)
     np.testing.assert_array_equal(got, want)
+
+
+def interpolated_sum(x, xp, fp):
+    return np.sum(np.interp(x, xp, fp))
+
+
+@pytest.mark.parametrize(
+    "xp, fp, says",
+    [
+        (np.array([0.0, 1.0]), np.array([1.0, 2.0, 3.0]), "not of the same length"),
+        (np.array([]), np.array([]), "array of sample points is empty"),
+    ],
+)
+def test_interp_raises_numpys_errors(xp, fp, says):
+    # (a value where NumPy raises for fp and xp of different lengths; an IndexError for none)
+    x = np.array([0.5])
+    with pytest.raises(ValueError, match=says):
+        interpolated_sum(x, xp, fp)
+    with pytest.raises(ValueError, match=says):
+        symgrad.grad(interpolated_sum)(x, xp, fp)

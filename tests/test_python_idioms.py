@@ -6,6 +6,8 @@ a module for any types). Each was refused ("cannot compile a call to dict", "...
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -124,3 +126,14 @@ def test_a_dtypes_limits_are_numpys(dtype):
     np.testing.assert_allclose(
         symgrad.grad(stabilised)(x), 1 / (x + np.finfo(dtype).eps) + 127, rtol=1e-6
     )
+
+
+def finite_square(a):
+    return 0.0 if not math.isfinite(a) or math.isnan(a) or math.isinf(a) else a**2
+
+
+def test_math_isfinite_isnan_isinf_are_numpys():
+    # (math.isfinite was refused: "cannot compile a call to math.isfinite")
+    assert symgrad.grad(finite_square)(0.3) == pytest.approx(0.6)
+    assert symgrad.grad(finite_square)(float("inf")) == 0.0
+    assert symgrad.jit(finite_square)(0.3) == pytest.approx(0.09)

@@ -211,3 +211,22 @@ def test_a_loop_that_checks_its_steps_is_compiled_by_numba():
     x[30, 0] = 200.0
     with pytest.raises(ValueError, match="x too big"):
         g(x, w)
+
+
+def looked_up(x, kind="a"):
+    if np.max(x) > 4.0:
+        raise ValueError("max")
+    table = {"a": 1.0, "b": 2.0}
+    if kind not in table:
+        raise KeyError(kind)
+    return np.sum(x) * table[kind]
+
+
+def test_code_after_a_raise_every_call_reaches_is_not_compiled():
+    # (table[kind] of the kind the check refuses was a SymgradError: "the key 'c' is not in
+    # the dict", where the function raises KeyError, or ValueError first)
+    with pytest.raises(KeyError, match="c"):
+        symgrad.jit(looked_up)(np.array([1.0, 2.0]), "c")
+    with pytest.raises(ValueError, match="max"):
+        symgrad.grad(looked_up)(np.array([5.0, 2.0]), "c")
+    np.testing.assert_allclose(symgrad.grad(looked_up)(np.array([1.0, 2.0]), "b"), [2.0, 2.0])

@@ -285,10 +285,10 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
         args, kwargs = _stacks(lw, rule, args, kwargs, e)
     if rule is not None and rule.parts is not None:
         return _parts(lw, rule, args, kwargs, e)
-    if rule is not None and _folds(callee) and not rule.nondiff:  # math.exp(s): Python's
+    if rule is not None and _folds(callee):  # math.exp(s), math.isnan(s): Python's
         floats = [lw.call_rule("float", (a,), {}, e) if isinstance(a, Value) else a for a in args]
         value = lw.call_rule(rule.name, tuple(floats), kwargs, e)  # (of floats, a float)
-        return lw.call_rule("float", (value,), {}, e)
+        return lw.call_rule("bool" if rule.nondiff else "float", (value,), {}, e)
     if rule is not None:
         value = lw.call_rule(rule.name, args, kwargs, e)
         return _builtin(lw, value, callee) if callee is abs else value

@@ -8,11 +8,12 @@ chain ending in `else: raise` so checks each test in turn, inside the branches b
 A condition known when compiling (a string option, `if act == "relu": ... else: raise
 ValueError(f"unknown {act}")`) picks its branch: a `raise` there is a check of `True` where it
 stands (after the function's checks and work before it, as the function raises), the other
-branch giving that path its values; one of an exception class of the user's own, reached on
-every call, raises when compiling. The emitted check raises a built-in exception
-(`ValueError`, `TypeError`, ...), the function's message; one formatted from values known
-only when the function runs keeps its text, those values written as in the source
-(`{x.shape}`).
+branch giving that path its values; one reached on every call, with no check before it (or
+of an exception class of the user's own), raises when compiling, as the call would; after
+one reached on every call, code that does not compile is not compiled (`always_raises`).
+The emitted check raises a built-in exception (`ValueError`, `TypeError`, ...), the
+function's message; one formatted from values known only when the function runs keeps its
+text, those values written as in the source (`{x.shape}`).
 """
 
 from __future__ import annotations
@@ -78,13 +79,20 @@ def lower_assert(lw: _Lowerer, s: ast.Assert) -> None:
 
 
 def _raise(lw: _Lowerer, s: ast.stmt, error: type, args: tuple) -> None:
-    """A check of True where statement s stands: the emitted code raises error(*args) there,
-    after what the function computes and checks before it; an exception class of the user's
-    own is raised now, where every call reaches s (the emitted module names built-ins only)."""
-    if _builtin(error) or not _always(lw):
-        check(lw, s, True, error, args)
-        return
-    raise error(*args)  # (the function's own exception: its call raises it, as the function)
+    """Raise error(*args) now where every call reaches statement s and the function checks
+    nothing before it (the code after s, never run, need not compile), or where the class is
+    the user's own (the emitted module names built-ins only); else a check of True where s
+    stands, the emitted code raising after the checks before it."""
+    checked = any(lw.graph[c].op == "raise_if" for c in lw.graph.checks)
+    if _always(lw) and not checked or not _builtin(error) and _always(lw):
+        raise error(*args)  # (the function's own exception: its call raises it, as the function)
+    check(lw, s, True, error, args)
+
+
+def always_raises(graph) -> bool:
+    """Whether the function's own graph holds a check of True: a raise every call reaches."""
+    tests = [graph[graph[c].inputs[0]] for c in graph.checks if graph[c].op == "raise_if"]
+    return any(t.op == "const" and t.attrs["value"] is True for t in tests)
 
 
 def _builtin(error: type) -> bool:

@@ -118,12 +118,14 @@ _SYMPY = {  # forms on numbers and on 0/1 truth values (as NumPy's bools multipl
     "logical_or": lambda sp, a, b: a + b - a * b,
     "logical_xor": lambda sp, a, b: a + b - 2 * a * b,
 }
+_IN_MATH = ("isnan", "isinf", "isfinite")  # math.isnan(x) of a float is np.isnan(x) too
 for _name in _ELEMENTWISE:
+    _twin = (getattr(math, _name),) if _name in _IN_MATH else ()
     defrule(
         _name,
         "*args",
         call(f"np.{_name}"),
-        numpy=(getattr(np, _name),),
+        numpy=(getattr(np, _name), *_twin),
         nondiff=True,
         kwargs=True,
         shape="elementwise",
