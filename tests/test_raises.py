@@ -105,7 +105,7 @@ def test_a_function_that_checks_its_arguments_differentiates(fn, args, backend):
     [
         (activation, (X, "gelu"), ValueError, "unknown activation gelu"),
         (activations, (X, "gelu"), ConfigError, "unknown activation gelu"),
-        (validated, (np.ones((2, 3)), W), ValueError, "x must be 1-D, got shape"),
+        (validated, (np.ones((2, 3)), W), ValueError, r"x must be 1-D, got shape \(2, 3\)"),
         (validated, (X, np.ones(4)), ValueError, "x and w differ in shape"),
         (positive, (X,), ValueError, "x must be positive"),
         (in_loop, (X - 20,), ValueError, "too small"),
@@ -117,7 +117,7 @@ def test_a_function_that_checks_its_arguments_differentiates(fn, args, backend):
 )
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_bad_arguments_raise_the_functions_own_exception(fn, args, error, message, backend):
-    # (a message formatted from values known only when it runs keeps their source text)
+    # (a message formats the arguments and shapes it reads when it raises)
     with pytest.raises(error, match=message):
         fn(*args)
     for transform in (symgrad.grad, symgrad.value_and_grad, symgrad.hessian):
@@ -132,7 +132,8 @@ def test_a_check_the_shapes_decide_is_gone_from_the_specialised_module():
     g = symgrad.grad(validated)
     g(X, W)
     assert "raise" not in g.source.split("def grad_validated")[1]
-    assert "if np.ndim(x) != 1:\n        raise ValueError(" in symgrad.emit_module(validated)
+    module = symgrad.emit_module(validated)  # (for any shapes: the message of the shape given)
+    assert "raise ValueError(f'x must be 1-D, got shape {np.shape(x)}')" in module
     positive_module = symgrad.grad(positive)
     positive_module(W)
     check = "if np.any(x <= 0):\n        raise ValueError('x must be positive')"
@@ -230,3 +231,33 @@ def test_code_after_a_raise_every_call_reaches_is_not_compiled():
     with pytest.raises(ValueError, match="max"):
         symgrad.grad(looked_up)(np.array([5.0, 2.0]), "c")
     np.testing.assert_allclose(symgrad.grad(looked_up)(np.array([1.0, 2.0]), "b"), [2.0, 2.0])
+
+
+def options_checked(x, kind="relu", mode="sum"):
+    if x.ndim != 1:
+        raise ValueError(f"x must be 1-D, got shape {x.shape} ({x.ndim} axes)")
+    if kind != "relu":
+        raise ValueError(f"unknown activation {kind}")
+    if mode not in ("sum", "mean"):
+        raise KeyError(mode)
+    return np.sum(np.maximum(x, 0.0))
+
+
+@pytest.mark.parametrize(
+    "args, error, message",
+    [
+        ((np.ones((2, 2)),), ValueError, r"got shape \(2, 2\) \(2 axes\)"),
+        ((W, "gelu"), ValueError, "unknown activation gelu"),
+        ((W, "relu", "max"), KeyError, "max"),
+    ],
+)
+def test_the_module_for_any_arguments_formats_the_messages_when_it_raises(args, error, message):
+    # (its strings are arguments there: `not in` of them was refused, and the messages read
+    # `{kind}` and 'mode', the source's text)
+    namespace: dict = {}
+    exec(symgrad.emit_module(options_checked), namespace)
+    with pytest.raises(error, match=message):
+        options_checked(*args)
+    with pytest.raises(error, match=message):
+        namespace["grad_options_checked"](*args)
+    np.testing.assert_allclose(namespace["grad_options_checked"](W), [1.0, 1.0, 1.0])

@@ -61,9 +61,21 @@ def identity_or_membership(lw: _Lowerer, op: ast.cmpop, left: Any, right: Any, e
         if is_const(left) and (isinstance(right, dict) or is_const(right)):
             found = left in right  # (a dict of parameters: its keys)
             return found if isinstance(op, ast.In) else not found
+        if isinstance(left, Value) and type(right) in (tuple, list) and is_const(right):
+            return _among(lw, op, left, right, e)  # (`mode in ("sum", "mean")` of an argument)
         what = "membership (in) among values computed when the function runs"
         hint = "Test a constant's membership in a constant list, tuple or dict."
     raise lw.error(e, f"{what} is not supported", hint, UnsupportedSyntaxError)
+
+
+def _among(lw: _Lowerer, op: ast.cmpop, left: Value, items, e) -> Any:
+    """`v in (a, b)` of a value known when it runs and constants: `v == a or v == b`, as
+    Python compares (its `not` for `not in`)."""
+    found: Any = False
+    for item in reversed(items):
+        equal = lw.call_rule("equal", (left, item), {}, e)
+        found = equal if found is False else lw.call_rule("logical_or", (equal, found), {}, e)
+    return lw.call_rule("not", (found,), {}, e) if isinstance(op, ast.NotIn) else found
 
 
 def lower_chain(lw: _Lowerer, e: ast.Compare) -> Any:

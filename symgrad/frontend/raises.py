@@ -12,14 +12,17 @@ branch giving that path its values; one reached on every call, with no check bef
 of an exception class of the user's own), raises when compiling, as the call would; after
 one reached on every call, code that does not compile is not compiled (`always_raises`).
 The emitted check raises a built-in exception (`ValueError`, `TypeError`, ...), the
-function's message; one formatted from values known only when the function runs keeps its
-text, those values written as in the source (`{x.shape}`).
+function's message: the arguments and shapes it formats read when it raises (`KeyError(mode)`,
+`f"got {x.shape}"`: reading them is free and cannot fail), other values known only when the
+function runs written as in the source (`{x[5]}`, which may fail where the check passes).
+A `not in` of constants is `not (v == a or v == b)` (`symgrad.frontend.booleans`).
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import SymgradError, UnsupportedSyntaxError
@@ -99,9 +102,10 @@ def _builtin(error: type) -> bool:
     return getattr(builtins, error.__name__, None) is error
 
 
-def check(lw: _Lowerer, s: ast.stmt, test: Any, error: type, args: tuple) -> None:
+def check(lw: _Lowerer, s: ast.AST, test: Any, error: type, args: tuple) -> None:
     """A `raise_if` node of test and the exception error(*args), kept as one of the graph's
-    checks."""
+    checks; an argument formatted from values known only when it runs (`Formatted`) takes
+    them as inputs."""
     if not _builtin(error):
         raise lw.error(
             s,
@@ -110,10 +114,21 @@ def check(lw: _Lowerer, s: ast.stmt, test: Any, error: type, args: tuple) -> Non
             "Raise a built-in exception, or check the arguments before calling the gradient.",
             cls=UnsupportedSyntaxError,
         )
-    if not all(isinstance(a, (str, int, float, bool)) for a in args):
-        args = tuple(str(a) for a in args)
-    values = {"test": test, "error": error.__name__, "args": args}
-    node = add_bound(lw.graph, RULES["raise_if"], values, lw.src.locate(s))
+    values: list[Value] = []
+    specs = []
+    for a in args:
+        if isinstance(a, Formatted):
+            pieces = []
+            for p in a.pieces:
+                if isinstance(p, Value):
+                    values.append(p)
+                    p = len(values) - 1  # (its value's position among the inputs)
+                pieces.append(p)
+            specs.append(("v", pieces[0]) if a.bare else ("f", tuple(pieces)))
+        else:
+            specs.append(a if isinstance(a, (str, int, float, bool)) else str(a))
+    given = {"test": test, "values": values, "error": error.__name__, "args": tuple(specs)}
+    node = add_bound(lw.graph, RULES["raise_if"], given, lw.src.locate(s))
     lw.graph.checks.append(node)
 
 
@@ -152,18 +167,50 @@ def _exception(lw: _Lowerer, s: ast.Raise) -> tuple[type, tuple]:
     return error, tuple(_argument(lw, a) for a in call.args)
 
 
+@dataclass(frozen=True)
+class Formatted:
+    """An exception's argument formatted when it raises: text and values (an argument, a
+    shape) in turn, as the f-string gives them (`f"unknown {act}"`, `KeyError(mode)`)."""
+
+    pieces: tuple
+    bare: bool = False  # the value itself (`KeyError(mode)`), not formatted
+
+
 def _argument(lw: _Lowerer, a: ast.expr) -> Any:
-    """An argument of the exception: its value where known when compiling, else its text,
-    an f-string's values written as in the source."""
-    try:
-        value = lw.expr(a)
-    except SymgradError:
-        value = None
+    """An argument of the exception: its value where known when compiling; formatted when it
+    raises from an argument's value or a shape (computing them is free and cannot fail);
+    else its text, an f-string's other values written as in the source."""
+    value = _value(lw, a)
     if value is not None and is_const(value):
         return value
-    if isinstance(a, ast.JoinedStr):
-        return "".join(
-            f"{{{ast.unparse(p.value)}}}" if isinstance(p, ast.FormattedValue) else str(p.value)
-            for p in a.values
-        )
-    return ast.unparse(a)
+    if _safe(lw, value):
+        return Formatted((value,), bare=True)
+    if not isinstance(a, ast.JoinedStr):
+        return ast.unparse(a)
+    pieces: list = []
+    for p in a.values:
+        if not isinstance(p, ast.FormattedValue):
+            pieces.append(str(p.value))
+            continue
+        part = _value(lw, p.value) if p.conversion == -1 and p.format_spec is None else None
+        if part is not None and is_const(part):
+            pieces.append(format(part))
+        else:
+            pieces.append(part if _safe(lw, part) else f"{{{ast.unparse(p.value)}}}")
+    return Formatted(tuple(pieces))
+
+
+def _value(lw: _Lowerer, a: ast.expr) -> Any:
+    try:
+        return lw.expr(a)
+    except SymgradError:
+        return None
+
+
+def _safe(lw: _Lowerer, value: Any) -> bool:
+    """Whether a value is one the check may read before it knows it raises: an argument, or
+    a shape, a length, a rank (`x.shape`)."""
+    if not isinstance(value, Value):
+        return False
+    node = lw.graph[value.id]
+    return node.op == "param" or node.op in RULES and RULES[node.op].reads_shape

@@ -567,20 +567,38 @@ defrule(
 
 def _emit_raise_if(args: list[ast.expr], attrs: dict, rule) -> ast.stmt:
     """`if test: raise ValueError('message')`, a statement where the check stands (of a test
-    known true, the raise alone)."""
-    error = ast.Call(ast.Name(attrs["error"], ast.Load()), [literal(a) for a in attrs["args"]], [])
-    raised = ast.Raise(error, None)
+    known true, the raise alone); an argument read when it raises, the value (`KeyError(mode)`)
+    or an f-string of the values it reads (`f'unknown activation {act}'`)."""
+    values = args[1].elts
+    parts = [_exception_argument(a, values) for a in attrs["args"]]
+    raised = ast.Raise(ast.Call(ast.Name(attrs["error"], ast.Load()), parts, []), None)
     if isinstance(args[0], ast.Constant) and args[0].value is True:
         return raised
     return ast.If(args[0], [raised], [])
 
 
+def _exception_argument(spec, values: list[ast.expr]) -> ast.expr:
+    """A constant; ("v", k), the k-th value read; or ("f", pieces), an f-string of text and
+    values read (ints: their positions)."""
+    if not isinstance(spec, tuple):
+        return literal(spec)
+    kind, parts = spec
+    if kind == "v":
+        return values[parts]
+    return ast.JoinedStr(
+        [
+            ast.Constant(p) if isinstance(p, str) else ast.FormattedValue(values[p], -1)
+            for p in parts
+        ]
+    )
+
+
 defrule(
     "raise_if",
-    "test, error='ValueError', args=()",
+    "test, [values], error='ValueError', args=()",
     _emit_raise_if,
     nondiff=True,
-    jit=True,  # (Numba raises a built-in exception of constant arguments)
+    jit=lambda ins, attrs: not ins["values"],  # (Numba raises one of constant arguments)
     value_feeds=(),
     math="raises the function's exception (a built-in one, named) where test holds",
 )
