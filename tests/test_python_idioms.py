@@ -7,6 +7,7 @@ a module for any types). Each was refused ("cannot compile a call to dict", "...
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -137,3 +138,43 @@ def test_math_isfinite_isnan_isinf_are_numpys():
     assert symgrad.grad(finite_square)(0.3) == pytest.approx(0.6)
     assert symgrad.grad(finite_square)(float("inf")) == 0.0
     assert symgrad.jit(finite_square)(0.3) == pytest.approx(0.09)
+
+
+@dataclass
+class Layer:
+    W: np.ndarray
+    b: np.ndarray
+    act: str = "tanh"
+
+    def __call__(self, x):
+        h = x @ self.W + self.b
+        return np.tanh(h) if self.act == "tanh" else np.maximum(h, 0.0)
+
+
+@dataclass(frozen=True)
+class Pair:
+    a: float
+    b: float
+
+
+def layered(W1, b1, W2, b2, x):
+    layers = [Layer(W1, b1), Layer(W2, b2, act="relu")]
+    h = x
+    for layer in layers:
+        h = layer(h)
+    p = Pair(np.sum(h), np.sum(h**2))
+    return p.a + 0.5 * p.b
+
+
+def test_a_dataclass_made_in_the_function_holds_its_values():
+    # (Layer(W, b) was refused: "cannot compile a call to Layer")
+    rng = np.random.default_rng(0)
+    args = (
+        rng.standard_normal((3, 4)),
+        rng.standard_normal(4),
+        rng.standard_normal((4, 2)),
+        rng.standard_normal(2),
+        rng.standard_normal((5, 3)),
+    )
+    assert symgrad.jit(layered)(*args) == pytest.approx(layered(*args), rel=1e-12)
+    symgrad.check_grads(layered, args, (0, 1, 2, 3), modes=("rev", "fwd"))

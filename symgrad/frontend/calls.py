@@ -26,6 +26,7 @@ Anything else is an `UnknownCallableError` naming the callable.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import inspect
 import math
@@ -310,6 +311,13 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
         return _inline(lw, method, (callee, *args), kwargs, e)
     if composites.known(known):  # np.take, np.average, np.split: the primitives they are
         return composites.lower(lw, callee, args, kwargs, e)
+    if _a_plain_dataclass(callee):  # Layer(W, b): an object holding the values, a record
+        try:
+            made = callee(*args, **kwargs)
+        except TypeError as err:
+            raise lw.error(e, f"bad arguments to {callee.__name__}: {err}") from None
+        lw.memory.records.add(id(made))
+        return made
     if isinstance(callee, Value):  # an argument read as an array: an object called, `m(x)`
         raise lw.error(
             e,
@@ -694,6 +702,17 @@ def _list_change(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.Ca
         return callee(*args)
     except IndexError as err:
         raise lw.error(e, f"list.{name}: {err}") from None
+
+
+def _a_plain_dataclass(callee: Any) -> bool:
+    """Whether callee is a dataclass whose __init__ is the one `dataclasses` writes, which
+    only stores its arguments (no __post_init__ computing on them)."""
+    if not (isinstance(callee, type) and dataclasses.is_dataclass(callee)):
+        return False
+    init = getattr(callee.__init__, "__code__", None)
+    return (
+        init is not None and init.co_filename == "<string>" and not hasattr(callee, "__post_init__")
+    )
 
 
 def _keyed(items: Any) -> bool:
