@@ -41,11 +41,10 @@ def leaves_of(values: list, bound: bool = False, constants: tuple = ()) -> tuple
 
 
 def static_value(v: Any) -> bool:
-    """Whether an argument is compiled as a constant whatever its position: None and a
-    string, which nothing computes on, so that what the function decides on them is decided
-    when compiling (`if mask is None:`, `initial=None`, `activation == "relu"`,
-    `np.clip(x, None, hi)`)."""
-    return v is None or isinstance(v, str)
+    """Whether an argument is compiled as a constant whatever its position: None, a bool and
+    a string, options the function decides on, so that it decides when compiling (`if mask
+    is None:`, `if causal:`, `initial=None`, `activation == "relu"`, `np.clip(x, None, hi)`)."""
+    return v is None or isinstance(v, (str, bool, np.bool_))
 
 
 def by_leaves(values: list) -> bool:

@@ -272,7 +272,7 @@ def _condition(lw: _Lowerer, test: ast.expr) -> Any:
     pred = lw.expr(test)
     if isinstance(pred, Value) or isinstance(pred, (bool, int, float, type(None))):
         return pred
-    if isinstance(pred, (tuple, list, str)):
+    if isinstance(pred, (tuple, list, str, dict)):  # (a container's: its items known now)
         return bool(pred)
     if isinstance(pred, Stacked):  # (a list's truth: whether it holds items)
         return lw.call_rule("greater", (lw.call_rule("len", (pred.value,), {}, test), 0), {}, test)

@@ -31,6 +31,7 @@ import functools
 import inspect
 import math
 import os
+import sys
 import types
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
@@ -335,13 +336,18 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
     )
     module = getattr(callee, "__module__", None)
     full = f"{module}.{what}" if module and module != "builtins" else what
-    raise lw.error(
-        e,
-        f"cannot compile a call to {full}",
+    hint = (
         "symgrad knows the NumPy functions in its rule table "
-        "(symgrad.rules.RULES) and Python functions defined in source files.",
-        cls=UnknownCallableError,
+        "(symgrad.rules.RULES) and Python functions defined in source files."
     )
+    root = (module or "").split(".")[0]
+    if isinstance(callee, type) and root not in ("numpy", "scipy", *sys.stdlib_module_names):
+        hint = (
+            "An object made in the function is supported where its class is a dataclass "
+            "(its __init__ the one dataclasses writes, no __post_init__); or make it outside "
+            "and pass it as an argument."
+        )
+    raise lw.error(e, f"cannot compile a call to {full}", hint, cls=UnknownCallableError)
 
 
 def _in_rule_terms(lw: _Lowerer, rule, callee: Any, args: tuple, kwargs: dict, e: ast.AST):

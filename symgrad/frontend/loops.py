@@ -635,12 +635,10 @@ class _Iteration:
             self.index_name = _name(lw, target, "a loop over range() binds one name")
             self.enumerated = False
             if _keys_of(s.body, self.index_name):
-                for b in self.bounds:  # (`range(n_layers)`: compiled for n_layers's value)
-                    if isinstance(b, Value) and lw.graph[b.id].op == "param":
-                        message = "a loop making dict keys from its index has bounds known "
-                        raise needs_constant(
-                            lw.graph, b, message + "when compiling", lw.src.locate(it)
-                        )
+                for b in self.bounds:  # (`range(1, n_layers + 1)`: for n_layers's value)
+                    given = _argument_of(lw.graph, b)
+                    if given is not None:
+                        raise needs_constant(lw.graph, given, _KEYS_NEED, lw.src.locate(it))
                 if all(type(b) is int for b in self.bounds):
                     steps = range(*self.bounds)
                     if len(steps) <= UNROLLED_MAX:
@@ -749,6 +747,23 @@ def _keys_of(body: list[ast.stmt], index: str) -> bool:
                 return True
         todo.extend(ast.iter_child_nodes(node))
     return False
+
+
+_KEYS_NEED = "a loop making dict keys from its index has bounds known when compiling"
+
+
+def _argument_of(graph: Graph, bound: Any) -> Value | None:
+    """The argument a loop's bound is computed from alone (`n_layers + 1`), which a call
+    compiles as its value where it is an int (`NeedsConstant`), or None."""
+    if not isinstance(bound, Value):
+        return None
+    found = graph.ancestors_of([bound.id])
+    params = [n for n in found if graph[n].op == "param"]
+    plain = all(graph[n].op in ("param", "const") or graph[n].op in _ARITHMETIC for n in found)
+    return Value(params[0]) if len(params) == 1 and plain else None
+
+
+_ARITHMETIC = ("add", "subtract", "multiply", "floor_divide", "negative")  # (of ints)
 
 
 UNROLLED_MAX = 1024  # steps: a longer loop making keys from its index stays a loop (refused
