@@ -13,6 +13,8 @@ linear scans (`linear_scan`, a loop over the axis) of v and the input, exact whe
 zeros, and the scans and shifts they are made of are differentiable again.
 """
 
+import math
+
 import numpy as np
 
 from symgrad.errors import SymgradError
@@ -424,12 +426,30 @@ def _cumsum_vjp(g, a, axis):
     return ops.reshape(back, ops.shape(a))
 
 
+def _cumulative(name: str):
+    """The shape rule of np.cumsum and np.cumprod: a's shape along an axis, its size of every
+    entry (axis=None), in NumPy's dtype of the running totals (an int64 of ints and bools)."""
+    op = getattr(np, name)
+
+    def aval(ins: dict, attrs: dict) -> Aval | None:
+        a, axis = ins["a"], attrs["axis"]
+        if a is None or a.shape is None or a.dtype is None or None in a.shape:
+            return None
+        if axis is not None and not (type(axis) is int and -len(a.shape) <= axis < len(a.shape)):
+            return None
+        shape = (math.prod(a.shape),) if axis is None else a.shape
+        return Aval(shape, op(np.ones(1, a.dtype)).dtype, ARRAY)
+
+    return aval
+
+
 defrule(
     "cumsum",
     "a, axis=None",
     call("np.cumsum"),
     numpy=(np.cumsum,),
     methods=("cumsum",),
+    aval=_cumulative("cumsum"),
     vjp={"a": _cumsum_vjp},
     jvp=LINEAR,
     math="the sums of v from each position on: flip(cumsum(flip(v)))",
@@ -538,6 +558,7 @@ defrule(
     call("np.cumprod"),
     numpy=(np.cumprod,),
     methods=("cumprod",),
+    aval=_cumulative("cumprod"),
     vjp={"a": _cumprod_vjp},
     jit=lambda ins, attrs: attrs["axis"] is None and getattr(ins["a"], "kind", None) == ARRAY,
     jvp={"a": _cumprod_jvp},
