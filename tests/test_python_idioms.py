@@ -178,3 +178,19 @@ def test_a_dataclass_made_in_the_function_holds_its_values():
     )
     assert symgrad.jit(layered)(*args) == pytest.approx(layered(*args), rel=1e-12)
     symgrad.check_grads(layered, args, (0, 1, 2, 3), modes=("rev", "fwd"))
+
+
+def ridge(w, X, y, alpha=0.1):
+    r = np.dot(X, w) - y
+    return np.dot(r, r) + alpha * np.dot(w, w)
+
+
+def test_np_dot_of_vectors_and_matrices_specialises_as_matmul():
+    # (np.dot had no shape rule: its specialised gradient kept _dot_vjp_a, _fit and a check
+    # that recomputed the loss)
+    rng = np.random.default_rng(0)
+    args = (rng.standard_normal(3), rng.standard_normal((5, 3)), rng.standard_normal(5))
+    symgrad.check_grads(ridge, args, (0, 1), modes=("rev", "fwd"))
+    g = symgrad.grad(ridge)
+    g(*args)
+    assert "_dot_vjp" not in g.source and "_check_scalar" not in g.source

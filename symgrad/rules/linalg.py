@@ -93,6 +93,18 @@ def _matmul_vjp_b_for(ins: dict):
     return lambda ct, a, b: ops.unbroadcast(_swap_last(a, ins["a"]) @ ct, ops.shape(b))
 
 
+def _like_matmul(rule):
+    """np.dot's shape rule or VJP spelling (`rule`: matmul's) where it is matmul: of vectors
+    and matrices; None for a number or a stack."""
+
+    def of(*given):
+        a, b = given[0]["a"], given[0]["b"]
+        ranks = [getattr(v, "rank", None) for v in (a, b)]
+        return rule(*given) if all(r in (1, 2) for r in ranks) else None
+
+    return of
+
+
 def _swap_last(m, aval: Aval):
     """m with its last two axes swapped: `m.T` for a matrix."""
     return ops.transpose(m) if aval.rank == 2 else ops.swapaxes(m, -1, -2)
@@ -238,6 +250,8 @@ bilinear(
         "np.dot(a, b) | a: 4, b: 2x4x3",
     ),
     (("3x2", "3x4", "4x2"), ("", "4", "4"), ("3x2", "f", "3x2"), ("2x3x2x5", "2x3x4", "2x4x5")),
+    aval=_like_matmul(_matmul_aval),
+    specialise=(_like_matmul(_matmul_vjp_a_for), _like_matmul(_matmul_vjp_b_for)),
 )
 bilinear(
     "inner",
