@@ -194,3 +194,17 @@ def test_np_dot_of_vectors_and_matrices_specialises_as_matmul():
     g = symgrad.grad(ridge)
     g(*args)
     assert "_dot_vjp" not in g.source and "_check_scalar" not in g.source
+
+
+def centred_by_median(x):
+    center = np.median(x, axis=0)
+    return np.sum((x - center) ** 2)
+
+
+def test_any_and_all_have_a_shape_rule():
+    # (np.any(..., axis=0) had none: a median's specialised gradient lost its shapes after it)
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    symgrad.check_grads(centred_by_median, (x,), 0)
+    g = symgrad.grad(centred_by_median)
+    g(x)
+    assert "_unbroadcast" not in g.source

@@ -284,3 +284,16 @@ def small(aval: Aval) -> Any:
     if aval.kind == PYTHON:
         return aval.dtype.type(1).item()
     return np.ones((1,) * len(aval.shape), aval.dtype)
+
+
+def reduced(shape: tuple, axis, keepdims: bool) -> tuple | None:
+    """The shape left when reducing `axis` (None: every axis) of `shape`."""
+    rank = len(shape)
+    axes = range(rank) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+    try:
+        axes = {int(a) % rank if rank else int(a) for a in axes}
+    except (TypeError, ZeroDivisionError):
+        return None
+    if keepdims:
+        return tuple(1 if k in axes else d for k, d in enumerate(shape))
+    return tuple(d for k, d in enumerate(shape) if k not in axes)

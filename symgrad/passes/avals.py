@@ -37,6 +37,7 @@ from symgrad.ir.avals import (
     Aval,
     broadcast,
     of_value,
+    reduced,
     small,
     standin,
 )
@@ -305,19 +306,6 @@ def _spelt(python, ins: list[Aval]) -> Aval | None:
     if None in values:  # an int or a float (a loop's total that starts an int)
         return Aval((), None, PYTHON)
     return Aval((), np.dtype(type(python(*values))), PYTHON)
-
-
-def reduced(shape: tuple, axis, keepdims: bool) -> tuple | None:
-    """The shape left when reducing `axis` (None: every axis) of `shape`."""
-    rank = len(shape)
-    axes = range(rank) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
-    try:
-        axes = {int(a) % rank if rank else int(a) for a in axes}
-    except (TypeError, ZeroDivisionError):
-        return None
-    if keepdims:
-        return tuple(1 if k in axes else d for k, d in enumerate(shape))
-    return tuple(d for k, d in enumerate(shape) if k not in axes)
 
 
 def call(rule: Rule, values: dict, attrs: dict):

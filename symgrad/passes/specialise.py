@@ -44,9 +44,8 @@ import inspect
 
 import numpy as np
 
-from symgrad.ir.avals import ARRAY, LARGE, PYTHON, SCALAR, Aval, broadcast, nbytes, one_int
+from symgrad.ir.avals import ARRAY, LARGE, PYTHON, SCALAR, Aval, broadcast, nbytes, one_int, reduced
 from symgrad.ir.index import folded
-from symgrad.passes.avals import reduced
 from symgrad.passes.correlations import correlated
 from symgrad.passes.disjoint import read_joined, read_past, read_written
 from symgrad.passes.pushdown import einsum_product, pushed_scale, pushed_sum

@@ -21,6 +21,7 @@ from symgrad.ir.avals import (
     Distinct,
     of_dtype,
     of_value,
+    reduced,
 )
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
@@ -333,7 +334,21 @@ def _shape_rule(name: str):
         return _nonzero
     if name in ("searchsorted", "digitize"):
         return _found(name)
+    if name in ("any", "all"):
+        return _truth_of_entries
     return _index_tuple(name) if name in INDEX_TUPLES else None
+
+
+def _truth_of_entries(ins: dict, attrs: dict) -> Aval | None:
+    """The shape rule of np.any and np.all (`axis`, `keepdims` given by name): the axes left,
+    of bools; a NumPy bool of every entry."""
+    args, options = ins["args"], dict(attrs.get("kwargs", ()))
+    if len(args) != 1 or args[0] is None or args[0].shape is None or None in args[0].shape:
+        return None
+    if set(options) - {"axis", "keepdims"}:
+        return None
+    shape = reduced(args[0].shape, options.get("axis"), options.get("keepdims", False))
+    return None if shape is None else Aval(shape, np.dtype(bool), ARRAY if shape else SCALAR)
 
 
 def _found(name: str):
