@@ -43,8 +43,9 @@ def leaves_of(values: list, bound: bool = False, constants: tuple = ()) -> tuple
 def static_value(v: Any) -> bool:
     """Whether an argument is compiled as a constant whatever its position: None, a bool and
     a string, options the function decides on, so that it decides when compiling (`if mask
-    is None:`, `if causal:`, `initial=None`, `activation == "relu"`, `np.clip(x, None, hi)`)."""
-    return v is None or isinstance(v, (str, bool, np.bool_))
+    is None:`, `if causal:`, `initial=None`, `activation == "relu"`, `np.clip(x, None, hi)`).
+    Not NumPy's bool, whose arithmetic (`~flag`, `flag + flag`) is not Python's."""
+    return v is None or isinstance(v, (str, bool))
 
 
 def by_leaves(values: list) -> bool:

@@ -293,3 +293,16 @@ def test_bounds_computed_from_an_argument_and_a_dicts_truth_and_a_flag_decide():
         body = g.source.split("def grad_merged")[1].splitlines()
         code = [line for line in body if not line.strip().startswith("#")]
         assert not any(line.strip().startswith("if ") for line in code)
+
+
+def flagged(x, flag):
+    y = x * ~flag + x * (flag + flag)
+    return np.sum(y**2) if flag else np.sum(y)
+
+
+@pytest.mark.parametrize("flag", [np.True_, np.False_, True, False])
+def test_numpys_bool_is_an_argument_and_pythons_a_constant(flag):
+    # (np.True_ compiled as a constant was folded as Python's True: ~flag gave -2)
+    x = np.array([1.0, 2.0, 3.0])
+    assert symgrad.jit(flagged)(x, flag) == pytest.approx(flagged(x, flag), rel=1e-12)
+    symgrad.check_grads(flagged, (x, flag), 0)
