@@ -208,3 +208,23 @@ def test_any_and_all_have_a_shape_rule():
     g = symgrad.grad(centred_by_median)
     g(x)
     assert "_unbroadcast" not in g.source.split("def grad_centred_by_median")[1]
+
+
+def averaged_steps(x, W):
+    T, d = x.shape
+    h = np.zeros(W.shape[0])
+    s = 0.0
+    for t in range(T):
+        h = np.tanh(W @ h + x[t, : W.shape[0]])
+        s = s + np.sum(h) / T
+    return s
+
+
+def test_a_loop_writes_no_constant_its_body_no_longer_reads():
+    # (`T = 5` was written before each loop that had divided by T, folded into 0.2)
+    rng = np.random.default_rng(0)
+    x, W = rng.standard_normal((5, 3)), rng.standard_normal((3, 3)) * 0.5
+    g = symgrad.grad(averaged_steps, argnums=1)
+    symgrad.check_grads(averaged_steps, (x, W), 1)
+    g(x, W)
+    assert "T = 5" not in g.source and "T_1 = 5" not in g.source

@@ -53,9 +53,12 @@ def _items(writer, node) -> dict[int, str]:
     return {k: writer.names[u] for k, u in _item_ids(writer, node).items()}
 
 
-def _name_of(writer, nid: int, lines: list[str], base: str) -> str:
+def _name_of(writer, nid: int, lines: list[str], base: str, read: bool = True) -> str:
     """A variable holding input nid (a constant gets one, assigned before the loop; an int, in
-    a compiled loop, is an argument of it)."""
+    a compiled loop, is an argument of it); none where the body does not `read` it (a loop's
+    count it divided by, folded into a constant: `T = 5` written for nothing)."""
+    if not read and nid in writer.inline:
+        return "_"
     if nid not in writer.inline:
         return writer.names[nid]
     if writer.kernels.constant(writer, nid):
@@ -63,6 +66,11 @@ def _name_of(writer, nid: int, lines: list[str], base: str) -> str:
     name = fresh(base, writer.used)
     lines.append(f"{name} = {ast.unparse(writer.expr(nid))}")
     return name
+
+
+def _reads(body, param: int) -> bool:
+    """Whether a loop's body reads its captured value `param`."""
+    return bool(body.users(param)) or param in body.outputs
 
 
 def _initial(writer, node, positions: range) -> list[ast.expr]:
@@ -178,7 +186,7 @@ def _write_loop(writer, node, jit: bool, arrays: bool = False) -> list[str] | No
     ]
     before: list[str] = []  # a compiled loop's inputs computed where it is called
     captured = [
-        _name_of(writer, ins[i], before if jit else lines, body[p].name)
+        _name_of(writer, ins[i], before if jit else lines, body[p].name, _reads(body, p))
         for i, p in zip(view.captured_inputs, view.captured_params)
     ]
     sub = writer.sub_writer(body, dict(zip(body.params, [*index, *carried, *captured])))
@@ -357,7 +365,7 @@ def _write_loop_vjp(writer, node, jit: bool) -> list[str] | None:
     outside: list[str] = []  # a compiled loop's inputs computed where it is called
     entry = [fresh(name(p), writer.used) for p in view.entry_params]
     captured = [
-        _name_of(writer, ins[i], outside if jit else lines, name(p))
+        _name_of(writer, ins[i], outside if jit else lines, name(p), _reads(body, p))
         for i, p in zip(view.captured_inputs, view.captured_params)
     ]
     results = [fresh(name, writer.used) for _, _, name in outs]
