@@ -192,3 +192,15 @@ def test_bitwise_operators_of_ints_and_a_constant(backend):
     value, _ = symgrad.value_and_grad(parity_weighted, backend=backend)(x, 5)
     assert value == pytest.approx(parity_weighted(x, 5), rel=1e-12)
     symgrad.check_grads(parity_weighted, (x, 5), (0,), backend=backend)
+
+
+def masked_by_argument(x, mask, flag=True):
+    return np.sum(np.where(mask & flag, x, 0.0) ** 2) + np.sum(np.where(mask | (x > 1), x, 0.0))
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_a_mask_given_combines_with_a_flag_or_a_mask(flag):
+    # (`mask & flag` of a mask argument was refused: "BitAnd is not supported on arrays")
+    x, mask = np.array([0.5, 2.0, -1.0]), np.array([True, False, True])
+    symgrad.check_grads(masked_by_argument, (x, mask, flag), 0)
+    assert symgrad.jit(masked_by_argument)(x, mask, flag) == masked_by_argument(x, mask, flag)

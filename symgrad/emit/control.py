@@ -185,8 +185,9 @@ def _write_loop(writer, node, jit: bool, arrays: bool = False) -> list[str] | No
         items.get(j) or fresh(body[p].name, writer.used) for j, p in enumerate(view.carried_params)
     ]
     before: list[str] = []  # a compiled loop's inputs computed where it is called
+    read = lambda p: _reads(body, p) or not view.counted  # noqa: E731 (a while's test too)
     captured = [
-        _name_of(writer, ins[i], before if jit else lines, body[p].name, _reads(body, p))
+        _name_of(writer, ins[i], before if jit else lines, body[p].name, read(p))
         for i, p in zip(view.captured_inputs, view.captured_params)
     ]
     sub = writer.sub_writer(body, dict(zip(body.params, [*index, *carried, *captured])))

@@ -961,11 +961,15 @@ class _Lowerer:
 
     def bitwise(self, left: Any, right: Any) -> bool:
         """Whether `&`, `|`, `^`, `<<` and `>>` take these operands: two masks the function
-        computed, results of these operators, or constant bools or ints; or a value and a
-        constant int (`i & 1`, `n >> 1`: of ints; NumPy raises for a float, as Python does)."""
+        computed, results of these operators, or constant bools or ints, of which one may be an
+        argument (`mask & flag`: a mask given; of floats NumPy raises, as for the function);
+        or a value and a constant int (`i & 1`, `n >> 1`: of ints; NumPy raises for a float,
+        as Python does)."""
         ints = [isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (left, right)]
         made = [isinstance(v, Value) and self.graph[v.id].op in _BITWISE for v in (left, right)]
-        return all(self.boolean(v) or m for v, m in zip((left, right), made)) or any(ints)
+        masks = [self.boolean(v) or m for v, m in zip((left, right), made)]
+        given = [isinstance(v, Value) and self.graph[v.id].op == "param" for v in (left, right)]
+        return all(masks) or any(masks) and any(given) or any(ints)
 
     def boolean(self, v: Any) -> bool:
         """Whether v is a mask the function computed (a comparison, `np.isnan`, a logical or
