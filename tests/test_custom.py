@@ -159,7 +159,10 @@ def softplus_steps(x):
 
 def test_custom_jvp_in_a_loop_and_second_order():
     symgrad.check_grads(softplus_steps, (X,), 0, modes=("rev", "fwd"))
-    symgrad.check_grads(softplus_steps, (X,), 0, order=2)
+    symgrad.check_grads(softplus_steps, (X,), 0, order=2, modes=("fwd",))  # forward over reverse
+    with pytest.raises(symgrad.NotDifferentiableError, match="custom derivative rule"):
+        symgrad.grad(symgrad.grad(softplus_steps))(X[:1])  # (reverse over reverse through a
+    # loop is by symmetry, which a custom rule's "derivative" need not have)
     source = symgrad.linearize(softplus_steps, X)[1].source
     assert "1.0 + np.exp(-" in source  # the user's tangent, in the forward-mode module
 

@@ -402,3 +402,22 @@ def test_forward_mode_writes_each_branch_once(m):
     # constant where its outputs are read
     value, tangent = symgrad.jvp(m.chain, (normal(3), 0.5), (None, 1.0))
     assert np.isfinite(tangent) and tangent == pytest.approx(value / 0.5)
+
+
+def test_reverse_over_a_loops_gradient_through_a_custom_rule_is_refused(make_fn):
+    """A custom rule's "derivative" (here twice the true one) makes the gradient's Jacobian
+    unsymmetric: the VJP of the gradient by symmetry gave J v where v J is meant."""
+    m = make_fn(
+        "import symgrad\n\n"
+        "@symgrad.custom_jvp\ndef scale2(x):\n    return x\n\n"
+        "@scale2.defjvp\ndef scale2_jvp(primals, tangents):\n"
+        "    (x,), (t,) = primals, tangents\n    return x, 2.0 * t\n\n"
+        "def f(x):\n    s = x * 1.0\n    for i in range(1):\n"
+        "        s = np.sin(scale2(s[0])) * s[1] + 0.0 * s\n    return np.sum(s) / 2.0\n"
+    )
+    x = np.array([0.4, -0.3])
+    with pytest.raises(symgrad.NotDifferentiableError, match="custom derivative rule"):
+        symgrad.vjp(symgrad.grad(m.f), x)
+    J = symgrad.jacfwd(symgrad.grad(m.f))(x)  # (forward over reverse: no symmetry assumed)
+    want = [[-2 * np.sin(0.4) * -0.3, 2 * np.cos(0.4)], [np.cos(0.4), 0.0]]  # (grad: 2 cos)
+    np.testing.assert_allclose(J, want, rtol=1e-12, atol=1e-15)

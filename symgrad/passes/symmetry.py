@@ -8,19 +8,32 @@ x_k (forward over reverse). With `kind="vjp"` the graph takes u as a new last pa
 `<x_k>_bar_bar`; with `kind="grad"` u is 1 (the gradient ∂f/∂x_k must then be a scalar, which
 the graph checks when it runs), and with `kind="value_and_grad"` too, ∂f/∂x_k its first
 output. The outputs are one derivative per entry of `wrt`. The API uses
-this where reverse over reverse cannot run (a loop's backward function has no VJP yet).
+this where reverse over reverse cannot run (a loop's backward function has no VJP yet);
+not through a custom derivative rule, whose "derivative" need not be one (a gradient clipped,
+scaled or passed straight through), so that the symmetry need not hold: refused there.
 """
 
 from __future__ import annotations
 
+from symgrad.errors import NotDifferentiableError
 from symgrad.ir import Graph
+from symgrad.ir.graph import subgraphs
 from symgrad.passes.forward import forward
 from symgrad.passes.reverse import reverse
 from symgrad.passes.simplify import simplify
-from symgrad.rules import Value, building, ops
+from symgrad.rules import RULES, Value, building, ops
 
 
 def by_symmetry(fwd: Graph, k: int, wrt: list[int], kind: str) -> Graph:
+    custom = _custom_rule(fwd)
+    if custom is not None:  # (its derivative need not be one: J need not be symmetric)
+        raise NotDifferentiableError(
+            "reverse mode over a gradient through a loop takes the symmetry of second "
+            "derivatives, which the custom derivative rule here need not have",
+            custom.loc,
+            "Differentiate the gradient in forward mode: symgrad.jacfwd(symgrad.grad(f)), or "
+            "symgrad.jvp of it.",
+        )
     every = sorted(set(wrt) | {k}) if kind == "value_and_grad" else wrt
     grads = reverse(fwd, every)
     simplify(grads, [grads.params[j] for j in every])
@@ -39,3 +52,16 @@ def by_symmetry(fwd: Graph, k: int, wrt: list[int], kind: str) -> Graph:
     graph.remove([u])
     graph.params.pop()
     return graph
+
+
+def _custom_rule(graph: Graph):
+    """A node of graph (or of the graphs its nodes hold) applying a user's custom derivative
+    rule (`custom_jvp`, `custom_vjp`), or None."""
+    for node in graph.nodes():
+        if node.op in RULES and RULES[node.op].custom:
+            return node
+        for sub in subgraphs(node):
+            found = _custom_rule(sub)
+            if found is not None:
+                return found
+    return None
