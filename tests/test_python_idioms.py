@@ -228,3 +228,23 @@ def test_a_loop_writes_no_constant_its_body_no_longer_reads():
     symgrad.check_grads(averaged_steps, (x, W), 1)
     g(x, W)
     assert "T = 5" not in g.source and "T_1 = 5" not in g.source
+
+
+def size_along(X, axis):
+    return X.shape[axis] * 1.0
+
+
+def mean_of_every_entry(X):
+    n = 1
+    for i in range(X.ndim):
+        n = n * X.shape[i]
+    return np.sum(X) / n
+
+
+def test_a_shape_read_at_an_index_known_when_it_runs_is_that_entry():
+    # (its Aval took the index for 0: X.shape[axis] was X.shape[0] in the specialised module,
+    # and a mean over every entry divided by 2 * 2 * 2)
+    X = np.ones((2, 3, 5))
+    assert [symgrad.jit(size_along)(X, k) for k in (0, 1, 2)] == [2.0, 3.0, 5.0]
+    assert symgrad.jit(mean_of_every_entry)(X) == 1.0
+    np.testing.assert_allclose(symgrad.grad(mean_of_every_entry)(X), np.full(X.shape, 1 / 30))

@@ -14,6 +14,7 @@ import numpy as np
 from symgrad.ir.avals import (
     ARRAY,
     INDICES,
+    PYTHON,
     SCALAR,
     Aval,
     distinct_places,
@@ -85,6 +86,14 @@ def _getitem_aval(ins: dict, attrs: dict) -> Aval | None:
         parts.append(0 if p.shape == () else np.zeros(p.shape, p.dtype))
     if a is None:
         return None
+    if isinstance(a, tuple) and ins["parts"]:  # a shape read by an int known when it runs:
+        known = [p.value for p in ins["parts"]]  # its entry there (0 stands for no entry)
+        if any(type(v) is not int for v in known):
+            ints = {type(v) for v in a} == {int} and not any(
+                isinstance(it, Slice) for it in attrs["index"]
+            )
+            return Aval((), np.dtype(int), PYTHON) if ints else None  # (a slice's: a tuple)
+        parts = known
     index = tuple(_static_bounds(it, ins["parts"]) for it in attrs["index"])
     lengths = _slice_lengths(index, ins["parts"], np.shape(a))
     if lengths is None:
