@@ -473,6 +473,7 @@ def source_graph(
     trees: dict | None = None,
     aux: list | None = None,
     out: list | None = None,
+    rules: bool = True,
 ) -> Graph:
     """The graph a transformation of `fn` starts from: its lowered source (with the max shifts
     of log-sum-exps and softmaxes stopped, `symgrad.passes.idioms`), or, for a compiled
@@ -482,7 +483,7 @@ def source_graph(
     `trees`, `aux` and `out` are `lower`'s (a gradient of containers returns its arguments'
     structures: `out` receives their layout, and without `out` it is refused)."""
     if not isinstance(fn, Compiled):
-        return stop_shifts(lower(fn, reads, trees, aux, out))
+        return stop_shifts(lower(fn, reads, trees, aux, out, rules))
     if fn.has_aux:
         raise SymgradError(
             f"cannot differentiate {fn!r} again: it returns an aux beside its gradient",
@@ -583,7 +584,7 @@ def _derivative(
     reads = Reads()
     aux: list = []
     out: list | None = [] if kind in ("vjp", "jvp", "jit") else None
-    fwd = source_graph(fn, reads, trees, aux if has_aux else None, out)
+    fwd = source_graph(fn, reads, trees, aux if has_aux else None, out, kind != "jit")
     if out == [] and isinstance(fn, Compiled) and not fn._single:  # a gradient's tuple, (g,)
         out.append(gradient_layout({}, fn.argnums, False))  # too, as jvp's and vjp's values
     argnums, holds = leaf_params(_params(fn), [fwd[p].name for p in fwd.params], trees, argnums)

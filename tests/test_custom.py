@@ -389,3 +389,34 @@ def test_a_nondiff_argument_that_is_differentiated_is_refused(f):
         symgrad.jvp(f, (X, 2.0), (np.zeros(3), 1.0))
     np.testing.assert_allclose(symgrad.grad(f)(X, 2.0), 2.0 * np.cos(X), rtol=1e-12)
     np.testing.assert_allclose(symgrad.hessian(f)(X, 2.0), np.diag(-2.0 * np.sin(X)), atol=1e-12)
+
+
+@symgrad.custom_vjp
+def checked_sine(x):
+    if x.ndim != 1:
+        raise ValueError("need a vector")
+    return np.sin(x)
+
+
+def checked_sine_fwd(x):
+    return np.cos(x), (x,)  # (a rule's value need not be the function's)
+
+
+def checked_sine_bwd(res, g):
+    return (g * 2.0,)
+
+
+checked_sine.defvjp(checked_sine_fwd, checked_sine_bwd)
+
+
+def sum_of_checked_sine(x):
+    return np.sum(checked_sine(x))
+
+
+def test_jit_runs_the_function_not_its_rule():
+    # (jit inlined the rule's fwd: cos where the function gives sin, and f_fwd's errors)
+    x = np.array([0.3, 1.1])
+    assert symgrad.jit(sum_of_checked_sine)(x) == pytest.approx(np.sum(np.sin(x)), rel=1e-12)
+    with pytest.raises(ValueError, match="need a vector"):
+        symgrad.jit(sum_of_checked_sine)(np.ones((2, 2)))
+    np.testing.assert_allclose(symgrad.grad(sum_of_checked_sine)(x), [2.0, 2.0])  # (the rule's)

@@ -48,6 +48,7 @@ class Memory:
     """Object identities for one lowering; keys are (graph, value id) pairs."""
 
     def __init__(self):
+        self.rules = True  # custom derivative rules inlined (differentiated), or their functions
         self.origin: dict[tuple, tuple] = {}
         self.changed: set[tuple] = set()
         self.maybe: set[tuple] = set()  # objects `+=` may have changed in place (type unknown)

@@ -10,7 +10,8 @@ inlines a user function (`symgrad.frontend.calls`): the forward and JVP function
 so; the backward function is lowered to a graph of its own, whose params are the residuals'
 array leaves and the cotangent. A call to the function inside its own rule (`f_fwd` calling
 `f`, as JAX's examples do) is a call to the plain function. What lowering read of the rule
-counts as read, so `defvjp` given new functions compiles the gradient again.
+counts as read, so `defvjp` given new functions compiles the gradient again. A lowering for
+`jit` (`lower(..., rules=False)`) inlines the function itself: no rule is read there.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ _DEFINE = {"vjp": "f.defvjp(f_fwd, f_bwd)", "jvp": "f.defjvp(f_jvp)"}
 def call(lw: _Lowerer, custom, args: tuple, kwargs: dict, e, inline: Callable) -> Any:
     kind, fun = custom.symgrad_custom, custom.fun
     rule = [getattr(custom, attr) for attr in _RULE[kind]]
+    if not lw.memory.rules:  # (compiled, not differentiated: the function, as JAX's jit)
+        return inline(lw, fun, args, kwargs, e)
     if any(r is not None and lw.running(r.__code__) for r in rule):  # inside its own rule
         return inline(lw, fun, args, kwargs, e)
     if None in rule:

@@ -181,6 +181,7 @@ def lower(
     trees: dict | None = None,
     aux: list | None = None,
     out: list | None = None,
+    rules: bool = True,
 ) -> Graph:
     """The IR graph of fn: one param per parameter, one output (its return value). What it
     read from outside fn (globals, closure cells, helpers' code) is noted in `reads`. A
@@ -190,8 +191,10 @@ def lower(
     the aux's array leaves, and `aux` receives its layout (`Layout`). Given a list `out`, fn may
     return a container (as vjp, jvp and the Jacobians allow): the outputs are its array and
     float leaves, in flatten order, and `out` receives its layout. A function with a custom
-    derivative (`symgrad.custom_vjp`) is lowered as a call to it: its rule inlined."""
-    custom = fn if getattr(fn, "symgrad_custom", None) else None
+    derivative (`symgrad.custom_vjp`) is lowered as a call to it: its rule inlined; without
+    `rules` (a function compiled, not differentiated: `jit`), as the function itself, as
+    JAX's jit runs it."""
+    custom = fn if getattr(fn, "symgrad_custom", None) and rules else None
     fn = fn if custom is None else custom.fun
     src = fence.read(fn)
     reads = reads if reads is not None else Reads()
@@ -218,6 +221,7 @@ def lower(
     }
     memory = Memory()
     memory.records = {id(r) for k, d in trees.items() for r in tree.records(env[args[k].arg], d)}
+    memory.rules = rules
     if custom is None:
         lowerer = _Lowerer(graph, src, env, (fn.__code__,), memory, reads)
         aliases.checked_in_blocks(lowerer)
