@@ -248,3 +248,18 @@ def test_a_shape_read_at_an_index_known_when_it_runs_is_that_entry():
     assert [symgrad.jit(size_along)(X, k) for k in (0, 1, 2)] == [2.0, 3.0, 5.0]
     assert symgrad.jit(mean_of_every_entry)(X) == 1.0
     np.testing.assert_allclose(symgrad.grad(mean_of_every_entry)(X), np.full(X.shape, 1 / 30))
+
+
+def frozen_parameters(params, x):
+    frozen = symgrad.stop_gradient({"w": params["w"], "b": params["b"], "n": 2})
+    return np.sum((x @ params["w"] + frozen["b"]) ** 2) + np.sum(frozen["w"] ** 2) * frozen["n"]
+
+
+def test_stop_gradient_of_a_container_stops_each_leaf():
+    # (stop_gradient of a dict was refused: "dict is not an array"; JAX's takes any tree)
+    rng = np.random.default_rng(0)
+    params = {"w": rng.standard_normal((3, 2)), "b": rng.standard_normal(2)}
+    x = rng.standard_normal((4, 3))
+    g = symgrad.grad(frozen_parameters)(params, x)
+    np.testing.assert_allclose(g["w"], 2 * x.T @ (x @ params["w"] + params["b"]), rtol=1e-12)
+    np.testing.assert_array_equal(g["b"], np.zeros(2))

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from symgrad import tree
 from symgrad.errors import SymgradError, UnknownCallableError, UnsupportedSyntaxError
 from symgrad.frontend import (
     aliases,
@@ -59,7 +60,7 @@ from symgrad.frontend.values import (
 )
 from symgrad.rules import BY_METHOD, RULES, Value, rule_for_callable
 from symgrad.rules.build import add_bound, deciding
-from symgrad.rules.nondiff import class_name
+from symgrad.rules.nondiff import class_name, stop_gradient
 from symgrad.rules.table import CONVENTIONS, SEQ
 
 if TYPE_CHECKING:
@@ -197,6 +198,13 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
         return lw.made(copied.copy())  # d.copy(), xs.copy(): a new container of the same items
     if callee in (dict, list) and len(args) == 1 and not kwargs and type(args[0]) in (dict, list):
         return lw.made(callee(args[0]))  # dict(d), list(xs), a copy
+    if callee is stop_gradient and len(args) == 1 and not kwargs and tree.is_tree(args[0]):
+        leaves, treedef = tree.flatten(args[0])  # (of a container: each leaf's, as JAX's)
+        stopped = [
+            lw.call_rule("stop_gradient", (v,), {}, e) if isinstance(v, Value) else v
+            for v in leaves
+        ]
+        return tree.unflatten(treedef, stopped)
     if callee in (np.finfo, np.iinfo) and len(args) == 1 and not kwargs:
         if isinstance(args[0], Value):  # (of x.dtype: read when it runs, `Limits`)
             return Limits(callee.__name__, args[0])
