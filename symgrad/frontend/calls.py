@@ -348,8 +348,7 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
         "symgrad knows the NumPy functions in its rule table "
         "(symgrad.rules.RULES) and Python functions defined in source files."
     )
-    root = (module or "").split(".")[0]
-    if isinstance(callee, type) and root not in ("numpy", "scipy", *sys.stdlib_module_names):
+    if isinstance(callee, type) and not _is_library(callee):  # (a class of the user's)
         hint = (
             "An object made in the function is supported where its class is a dataclass "
             "(its __init__ the one dataclasses writes, no __post_init__); or make it outside "
@@ -815,17 +814,22 @@ def record_attribute(lw: _Lowerer, record: Any, e: ast.Attribute) -> Any:
     return getattr(record, e.attr)
 
 
-def _is_library(fn: types.FunctionType) -> bool:
-    """Whether fn is a library's, never read from its source: NumPy's, SciPy's, symgrad's, or
-    Python's standard library's (`collections.namedtuple`: its code is not the user's; by its
-    file, so that a user's module named as a standard one, `code.py`, stays the user's)."""
+def _is_library(fn: types.FunctionType | type) -> bool:
+    """Whether fn (a function or a class) is a library's, never read from its source: NumPy's,
+    SciPy's, symgrad's, or Python's standard library's (`collections.namedtuple`: its code is
+    not the user's; by its file, so that a user's module named as a standard one, `code.py`,
+    stays the user's; a class of a module with no file, a built-in, is Python's)."""
     module = (fn.__module__ or "").split(".")[0]
     return module in ("numpy", "symgrad", "scipy") or _in_the_standard_library(fn)
 
 
-def _in_the_standard_library(fn: types.FunctionType) -> bool:
+def _in_the_standard_library(fn: types.FunctionType | type) -> bool:
+    code = getattr(fn, "__code__", None)
+    file = code.co_filename if code else getattr(sys.modules.get(fn.__module__), "__file__", None)
+    if file is None:
+        return True
     stdlib, site = _library_folders()
-    file = os.path.abspath(fn.__code__.co_filename)
+    file = os.path.abspath(file)
     return file.startswith(stdlib) and not file.startswith(site)
 
 
