@@ -65,6 +65,14 @@ def not_constant(lw: _Lowerer, e: ast.AST, value: Any, message: str) -> NeedsCon
     return needs_constant(lw.graph, value, message, lw.src.locate(e))
 
 
+def flag(lw: _Lowerer, e: ast.AST, value: Any, what: str) -> bool:
+    """An option's truth, known when compiling (`not_constant` where it is not: an argument
+    gives it, `NeedsConstant` compiling the function for its value)."""
+    if not is_const(value):
+        raise not_constant(lw, e, value, f"{what} must be known when compiling")
+    return bool(value)
+
+
 def lower(lw: _Lowerer, fn: Callable, args: tuple, kwargs: dict, e: ast.AST) -> Any:
     lowering = COMPOSITES[fn]
     args = tuple(python_ints(a) for a in args)  # (`np.split(x, np.int64(2))`: an option)

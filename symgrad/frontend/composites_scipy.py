@@ -21,18 +21,12 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
-from symgrad.frontend.composites import composite, not_constant
+from symgrad.frontend.composites import composite, flag, not_constant
 from symgrad.frontend.subscripts import getitem
 from symgrad.frontend.values import is_const
 
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
-
-
-def _flag(lw: _Lowerer, e: ast.AST, value: Any, what: str) -> bool:
-    if not is_const(value):
-        raise not_constant(lw, e, value, f"{what} must be known when compiling")
-    return bool(value)
 
 
 def _cholesky(lw: _Lowerer, e: ast.AST, a, lower: bool) -> Any:
@@ -54,14 +48,14 @@ def _t(lw: _Lowerer, e: ast.AST, a) -> Any:
 def _scipy_cholesky(
     lw: _Lowerer, e: ast.AST, a, lower=False, overwrite_a=False, check_finite=True
 ) -> Any:
-    return _cholesky(lw, e, a, _flag(lw, e, lower, "scipy.linalg.cholesky's lower"))
+    return _cholesky(lw, e, a, flag(lw, e, lower, "scipy.linalg.cholesky's lower"))
 
 
 @composite("scipy.linalg.cho_factor")
 def _cho_factor(
     lw: _Lowerer, e: ast.AST, a, lower=False, overwrite_a=False, check_finite=True
 ) -> Any:
-    lower = _flag(lw, e, lower, "scipy.linalg.cho_factor's lower")
+    lower = flag(lw, e, lower, "scipy.linalg.cho_factor's lower")
     side, k = ("triu", 1) if lower else ("tril", -1)  # (the other triangle a's, as SciPy's)
     rest = lw.call_rule(side, (a,), {"k": k}, e)
     return (lw.binop(ast.Add(), _cholesky(lw, e, a, lower), rest, e), lower)
@@ -72,7 +66,7 @@ def _cho_solve(lw: _Lowerer, e: ast.AST, c_and_lower, b, overwrite_b=False, chec
     if not isinstance(c_and_lower, tuple) or len(c_and_lower) != 2:
         raise lw.error(e, "scipy.linalg.cho_solve takes (c, lower), cho_factor's result")
     c, lower = c_and_lower
-    if _flag(lw, e, lower, "scipy.linalg.cho_solve's lower"):
+    if flag(lw, e, lower, "scipy.linalg.cho_solve's lower"):
         factor = lw.call_rule("tril", (c,), {}, e)
         return _solve(lw, e, _t(lw, e, factor), _solve(lw, e, factor, b))
     factor = lw.call_rule("triu", (c,), {}, e)
@@ -91,8 +85,8 @@ def _solve_triangular(
     overwrite_b=False,
     check_finite=True,
 ) -> Any:
-    lower = _flag(lw, e, lower, "scipy.linalg.solve_triangular's lower")
-    unit = _flag(lw, e, unit_diagonal, "scipy.linalg.solve_triangular's unit_diagonal")
+    lower = flag(lw, e, lower, "scipy.linalg.solve_triangular's lower")
+    unit = flag(lw, e, unit_diagonal, "scipy.linalg.solve_triangular's unit_diagonal")
     if not is_const(trans) or trans not in (0, 1, 2, "N", "T", "C"):
         raise not_constant(lw, e, trans, "scipy.linalg.solve_triangular's trans must be known")
     side = "tril" if lower else "triu"
@@ -131,10 +125,10 @@ def _scipy_solve(
             cls=UnsupportedSyntaxError,
         )
     if one_triangle:  # (SciPy reads the triangle `lower` names: the matrix it stands for)
-        lower = _flag(lw, e, lower, "scipy.linalg.solve's lower")
+        lower = flag(lw, e, lower, "scipy.linalg.solve's lower")
         side, k = ("tril", -1) if lower else ("triu", 1)
         strict = lw.call_rule(side, (a,), {"k": k}, e)
         a = lw.binop(ast.Add(), lw.call_rule(side, (a,), {}, e), _t(lw, e, strict), e)
-    elif _flag(lw, e, transposed, "scipy.linalg.solve's transposed"):
+    elif flag(lw, e, transposed, "scipy.linalg.solve's transposed"):
         a = _t(lw, e, a)
     return _solve(lw, e, a, b)

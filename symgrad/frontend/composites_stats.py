@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from symgrad.frontend.composites import along, composite, not_constant
+from symgrad.frontend.composites import along, composite, flag, not_constant
 from symgrad.frontend.subscripts import getitem
 from symgrad.frontend.values import is_const
 
@@ -44,9 +44,7 @@ def _refuse(lw: _Lowerer, e: ast.AST, what: str, **given) -> None:
 def _kept(lw: _Lowerer, e: ast.AST, keepdims: Any, a, value, axis: int | None) -> Any:
     """value, a's reduction along axis (every axis: None), with the axes it reduced kept, of
     length 1, where keepdims (a constant) is true, as NumPy's."""
-    if not is_const(keepdims):
-        raise not_constant(lw, e, keepdims, "keepdims= must be a bool known when compiling")
-    if not keepdims:
+    if not flag(lw, e, keepdims, "keepdims="):
         return value
     if axis is not None:
         return lw.call_rule("expand_dims", (value,), {"axis": axis}, e)

@@ -56,17 +56,13 @@ def decided(rw, node) -> dict[int, int] | None:
             **fields,
         )
         ids[n.id] = new
-        rw.register(new, _float(n.aval))  # (its Aval of the operands', now known)
+        rw.register(new)  # (its Aval of the operands', now known; a float's, a float)
     g.checks += [ids[c] for c in branch.checks]
     items = {u: g[u].attrs["index"] for u in g.users(node.id) if g[u].op == "item"}
     if node.op == "cond":
         return {u: ids[branch.outputs[r]] for u, r in items.items()}
     wrt, outs = node.attrs["wrt"][taken], node.attrs["outs"]  # (a cotangent per active
     return {u: _cotangent(rw, node, ids, branch, wrt, outs, r) for u, r in items.items()}
-
-
-def _float(aval) -> bool:
-    return getattr(getattr(aval, "dtype", None), "kind", None) == "f"
 
 
 def _float_operands(g, node, taken: int) -> bool:
