@@ -306,3 +306,20 @@ def test_numpys_bool_is_an_argument_and_pythons_a_constant(flag):
     x = np.array([1.0, 2.0, 3.0])
     assert symgrad.jit(flagged)(x, flag) == pytest.approx(flagged(x, flag), rel=1e-12)
     symgrad.check_grads(flagged, (x, flag), 0)
+
+
+def shifted_axis(x, k):
+    return np.sum(np.sum(x * k, axis=k - 1)[k - 1] ** 2) + np.sum(x**3) * (k > 1)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("k", [np.int64(1), np.int32(2), np.uint8(2), 2])
+def test_a_numpy_int_compiled_as_a_constant_keeps_its_type(k, backend):
+    # (`axis=k - 1` of an np.int64 k was refused, as was `x[k]` of a k also an axis; and `x * k`
+    # of a float32 x and an np.int64 k compiled as a constant gave float32, where NumPy's
+    # promotion of the NumPy int gives float64)
+    x = RNG.standard_normal((3, 4, 2)).astype(np.float32)
+    got, want = symgrad.jit(shifted_axis, backend=backend)(x, k), shifted_axis(x, k)
+    assert type(got) is type(want) and got == pytest.approx(want, rel=1e-6)
+    symgrad.check_grads(shifted_axis, (x.astype(np.float64), k), 0, backend=backend)
+    assert symgrad.grad(shifted_axis, backend=backend)(x, k).dtype == np.float32

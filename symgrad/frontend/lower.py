@@ -265,6 +265,13 @@ def lower(
     return graph
 
 
+def _folds(v: Any) -> bool:
+    """Whether an operator on v computes now, when compiling: a constant, or a NumPy int or
+    bool an argument compiled as a constant gives (`axis=k - 2` of an `np.int64` k), whose
+    NumPy type the result keeps, as the function computes it."""
+    return is_const(v) or isinstance(v, (np.integer, np.bool_))
+
+
 def _returnable(graph: Graph, fn: Callable, result: Any, treedef, where) -> None:
     """Refuse a container returned that holds what only the frontend has: a list a loop
     filled (`Stacked`), a method not called."""
@@ -913,7 +920,7 @@ class _Lowerer:
 
     def e_UnaryOp(self, e: ast.UnaryOp) -> Any:
         v = self.expr(e.operand)
-        if is_const(v):
+        if _folds(v):
             ops = {
                 ast.USub: operator.neg,
                 ast.UAdd: operator.pos,
@@ -943,7 +950,7 @@ class _Lowerer:
     def binop(
         self, op: ast.operator, left: Any, right: Any, e: ast.AST, augmented: bool = False
     ) -> Any:
-        if is_const(left) and is_const(right) and type(op) in _PY_BINOPS:
+        if _folds(left) and _folds(right) and type(op) in _PY_BINOPS:
             try:
                 return _PY_BINOPS[type(op)](left, right)
             except (TypeError, ValueError, ArithmeticError) as err:  # ([1] + 2, 1 / 0)
@@ -999,8 +1006,8 @@ class _Lowerer:
                 "Use ==, !=, <, <=, > or >=.",
                 UnsupportedSyntaxError,
             )
-        if is_const(left) and is_const(right):
-            return _PY_CMPS[type(e.ops[0])](left, right)
+        if _folds(left) and _folds(right):
+            return bool(_PY_CMPS[type(e.ops[0])](left, right))
         return self.call_rule(name, (left, right), {}, e)
 
     def e_Call(self, e: ast.Call) -> Any:
@@ -1090,6 +1097,9 @@ class _Lowerer:
                 return self.call_rule("stack", ([self.as_value(x, e, True) for x in v],), {}, e)
             kind = "make_list" if isinstance(v, list) else "make_tuple"
             return self.call_rule(kind, tuple(v), {}, e)
+        if isinstance(v, (np.integer, np.bool_)):  # (an argument compiled as a constant, an
+            dtype = {"dtype": v.dtype.name}  # axis too: its NumPy type kept, as NumPy's
+            return self.call_rule("scalar_type", (v.item(),), dtype, e)  # promotion reads it)
         if isinstance(v, Appender):
             raise self.filling(v, e)
         if isinstance(v, Stacked):

@@ -15,6 +15,8 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend import sequences
 from symgrad.frontend.aliases import owned, refuse_if_appended, update
@@ -60,6 +62,8 @@ def index_spec(lw: _Lowerer, index: Any, e: ast.AST) -> tuple[list, tuple]:
             return Dyn(len(parts) - 1)
         if isinstance(item, (int, type(None), type(Ellipsis))) and not isinstance(item, bool):
             return item
+        if isinstance(item, np.integer):  # (an argument compiled as a constant, an axis too)
+            return int(item)
         if isinstance(item, str):  # a dict's key, on a value compiled as an array
             raise lw.error(e, f"index {item!r} of an array is not supported", CONTAINERS)
         raise lw.error(e, f"index {item!r} is not supported")
