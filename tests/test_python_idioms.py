@@ -48,6 +48,11 @@ def configured(x, cfg):
     return np.sum(x)
 
 
+def sizes(x, axis):
+    per_row = np.sum(x, axis=-1) / np.size(x, axis=-1)
+    return np.sum(per_row**2) / np.size(x, 0) + np.sum(x**2) / np.size(x) * np.size(x, axis)
+
+
 X = np.array([0.5, -1.0, 2.0])
 PARAMS = {"W1": np.array([1.0, 2.0, 3.0]), "W0": np.array([0.5, 4.0])}
 
@@ -60,6 +65,7 @@ PARAMS = {"W1": np.array([1.0, 2.0, 3.0]), "W0": np.array([0.5, 4.0])}
         (weighted, (X, np.array([1.0, -2.0, 0.5])), (0, 1)),
         (weighted, (X, np.float64(0.5)), (0, 1)),
         (weighted, (X, 2), 0),
+        (sizes, (np.arange(1.0, 7.0).reshape(2, 3), 1), 0),  # (np.size(x, axis): refused)
     ],
 )
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -486,11 +486,11 @@ defrule(
 )
 _OF_AN_ARRAY = {**_SHAPE_ONLY, "shape_reads": (0,), "inline": True}
 defrule("shape", "a", call("np.shape"), numpy=(np.shape,), methods=("shape",), **_OF_AN_ARRAY)
-for _name in ("size", "ndim"):
+for _name, _params in (("size", "a, axis=None"), ("ndim", "a")):  # (np.size(a, axis): a length)
     _fn = getattr(np, _name)
     defrule(
         _name,
-        "a",
+        _params,
         call(f"np.{_name}"),
         numpy=(_fn,),
         methods=(_name,),
