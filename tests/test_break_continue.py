@@ -377,8 +377,6 @@ def test_loops_that_break_in_the_ir(m):
 @pytest.mark.parametrize(
     "body, words",
     [
-        ("for i in range(n):\n        x = x * 2\n    else:\n        x = x", "for ... else"),
-        ("while n > 0:\n        n = n - 1\n    else:\n        x = x", "while ... else"),
         ("for i in range(n):\n        continue\n        x = x * 2", "code after continue"),
         (
             "for i in range(n):\n        if x[0] > 0:\n            break\n        else:\n"

@@ -31,10 +31,10 @@ BAD = {
         symgrad.UnsupportedSyntaxError,
         "recursive call to h",
     ),
-    "return_in_loop": (
-        "for i in range(3):\n        return np.sum(x)\n    return np.sum(-x)",
+    "code_after_return_in_loop": (
+        "for i in range(3):\n        return np.sum(x)\n        x = x * 2\n    return np.sum(-x)",
         symgrad.UnsupportedSyntaxError,
-        "return inside a loop",
+        "code after a return never runs",
     ),
     "no_value_on_a_path": (
         "if np.sum(x) > 0:\n        return np.sum(x)\n    y = x",

@@ -431,7 +431,6 @@ def test_a_loops_name_bound_again_before_it_is_read_is_not_kept(backend):
     "body, words",
     [
         ("for x_ in 3.0:\n        x = x * 2", "goes over range"),
-        ("for i in range(n):\n        x = x * 2\n    else:\n        x = x", "for ... else"),
         ("for i in range(n):\n        break\n        x = x * 2", "code after break never runs"),
         ("for i in range(n):\n        x = [x]", "list"),
         ("ys = []\n    for i in range(n):\n        if i > 1:\n            ys.append(x)", "every"),

@@ -17,15 +17,11 @@ README = Path(__file__).parents[1] / "README.md"
 
 # Each item of the README's list, as written there, and functions that use what it names.
 REFUSED = {
-    "`return` inside a loop": ["for i in range(3):\n    return x\nreturn x"],
-    "`for ... else` and `while ... else`": [
-        "for i in range(3):\n    x = x + 1\nelse:\n    x = 2 * x\nreturn x",
-        "while x > 0:\n    x = x - 1\nelse:\n    x = 2 * x\nreturn x",
-    ],
     "code after a `return`, `break` or `continue`": [
         "return x\nx = 2 * x",
         "for i in range(3):\n    break\n    x = 2 * x\nreturn x",
         "for i in range(3):\n    continue\n    x = 2 * x\nreturn x",
+        "for i in range(3):\n    return x\n    x = 2 * x\nreturn x",
     ],
     "a path that returns no value": ["if x > 0:\n    return x"],
     "`*args` and `**kwargs` parameters of the function differentiated (a function it calls may "

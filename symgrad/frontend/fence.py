@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 
 from symgrad.errors import UnsupportedSyntaxError
-from symgrad.frontend import comprehensions, errstate, trajectories
+from symgrad.frontend import comprehensions, errstate, loop_exits, trajectories
 from symgrad.frontend.branches import fold_returns
 from symgrad.frontend.jumps import always_jumps
 from symgrad.frontend.source import FunctionSource, own_nodes, read_function
@@ -55,6 +55,7 @@ def read(fn, helper: bool = False) -> FunctionSource:
     is given does)."""
     src = read_function(fn)
     errstate.desugar(src)
+    loop_exits.desugar(src)
     comprehensions.desugar(src)
     trajectories.desugar(src)
     check(src, helper=helper)
@@ -120,22 +121,6 @@ def check(src: FunctionSource, fn: ast.FunctionDef | None = None, helper: bool =
                                     src.locate(sub),
                                     "Instead: assign to a variable's elements: a[i, j] = v.",
                                 )
-            if isinstance(node, (ast.For, ast.While)) and node.orelse:
-                raise UnsupportedSyntaxError(
-                    f"{type(node).__name__.lower()} ... else is not supported",
-                    src.locate(node.orelse[0]),
-                    "Instead: put the else block after the loop; if the loop can break, set a "
-                    "variable before the break and test it after the loop.",
-                )
-            if isinstance(node, (ast.For, ast.While)) and any(
-                isinstance(n, ast.Return) for n in own_nodes(node)
-            ):
-                ret = next(n for n in own_nodes(node) if isinstance(n, ast.Return))
-                raise UnsupportedSyntaxError(
-                    "return inside a loop is not supported",
-                    src.locate(ret),
-                    "Instead: assign the value to a variable, break, and return after the loop.",
-                )
     _check_returns(src, fn.body)
     _check_jumps(src, fn.body)
     body = fold_returns(fn.body)

@@ -404,7 +404,8 @@ def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> 
     left_out = set()
     for name in names:
         value = dict.get(env, name)
-        if name in skip or read_last.get(name, end) <= end or name in out:
+        unread = not lw.src.moved and read_last.get(name, end) <= end
+        if name in skip or unread or name in out:
             continue
         if not liveness.seen_after(lw.src.tree, s, name):  # (rebound before it is read: the
             continue  # second `for i` after an inner `for i` that may run no step)

@@ -33,10 +33,12 @@ class FunctionSource:
     file: str
     builtins: tuple = ()  # builtins read while reading it (`sum` of a generator, folded)
     lists: frozenset = frozenset()  # the lists its comprehensions became (`terms`, `items`)
+    moved: bool = False  # a return moved after its loop (`loop_exits`): read where it stood
     _read_last: dict | None = None  # (`read_last`'s, once)
 
     def read_last(self) -> dict[str, tuple[int, int]]:
-        """Where the function last reads each name (line, column; `t += 1` reads t too)."""
+        """Where the function last reads each name (line, column; `t += 1` reads t too), in the
+        source's text (a return moved after its loop reads after it, `moved`)."""
         if self._read_last is None:
             found: dict[str, tuple[int, int]] = {}
             for n in walk(self.tree):

@@ -1,0 +1,157 @@
+"""A loop left by a `return`, and a loop's `else`: written as the breaks they are, with a name
+that says how the loop ended, tested after it.
+
+Contract: `desugar(src)` rewrites, in place, the loops of the function (and of each def in it):
+
+- an outermost loop whose body returns: a name of its own, `returned`, is 0 before the loop;
+  the k-th `return v` in the loop (in any branch, or in a loop nested in it) becomes
+  `returned = k; break`; each loop nested in it that returns is followed by `if returned:
+  break`; and after the loop, `if returned == k: return v` for each k. Nothing runs between
+  the return and the loop's end, so `v` read after the loop has the values it had where it
+  was returned (the index of a `for` keeps its value at the break, as Python's). After a
+  `while True:` that only a return leaves, the last return is unconditional;
+- a loop with an `else`: a name of its own, `broke`, is False before the loop, each break of
+  the loop itself (a return's too) sets it first, and the else block runs after the loop
+  under `if not broke:`.
+
+Lowering then meets loops that break, and returns and branches after them, which it already
+differentiates:
+
+    for i in range(n):                      returned = 0
+        x = step(x)                         for i in range(n):
+        if np.sum(x) < tol:                     x = step(x)
+            return x * i          ->            if np.sum(x) < tol:
+    return x                                        returned = 1
+                                                    break
+                                            if returned == 1:
+                                                return x * i
+                                            return x
+
+Code after a return in the loop is refused, as the fence refuses it anywhere.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from symgrad.errors import UnsupportedSyntaxError
+from symgrad.frontend.source import FunctionSource, own_nodes
+from symgrad.ir.names import fresh
+from symgrad.syntax import walk
+
+_LOOPS = (ast.For, ast.While)
+_DEAD = "code after a return never runs"
+
+
+def desugar(src: FunctionSource) -> None:
+    nodes = walk(src.tree)
+    if not any(isinstance(n, _LOOPS) and (n.orelse or _returns(n)) for n in nodes):
+        return  # (the usual function)
+    taken = {n.id for n in nodes if isinstance(n, ast.Name)}
+    taken |= {a.arg for a in nodes if isinstance(a, ast.arg)}
+    for fn in [n for n in nodes if isinstance(n, ast.FunctionDef)]:
+        fn.body = _Rewrite(src, taken).block(fn.body)
+    src.moved = True  # (a return read after its loop, its text inside it)
+
+
+def _returns(loop: ast.stmt) -> bool:
+    return any(isinstance(n, ast.Return) for n in own_nodes(loop))
+
+
+class _Rewrite:
+    def __init__(self, src: FunctionSource, taken: set[str]):
+        self.src, self.taken = src, taken
+
+    def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+        """The block with each loop's exits rewritten (in its `if` branches too)."""
+        out: list[ast.stmt] = []
+        for s in stmts:
+            if isinstance(s, ast.If):
+                s.body, s.orelse = self.block(s.body), self.block(s.orelse)
+            out += self.loop(s) if isinstance(s, _LOOPS) else [s]
+        return out
+
+    def loop(self, loop: ast.For | ast.While) -> list[ast.stmt]:
+        """The statements the loop becomes: its flags set, it, and the code after it."""
+        before: list[ast.stmt] = []
+        after: list[ast.stmt] = []
+        if _returns(loop):
+            before, after = self.returns(loop)
+        loop.body = self.block(loop.body)  # (the loops in it: their else blocks)
+        if loop.orelse:
+            broke = fresh("broke", self.taken)
+            loop.body = _marked(loop.body, broke)
+            before.append(_assign(broke, False))
+            test = ast.UnaryOp(ast.Not(), ast.Name(broke, ast.Load()))
+            after.insert(0, ast.copy_location(ast.If(test, loop.orelse, []), loop.orelse[0]))
+            loop.orelse = []
+        made = [ast.copy_location(s, loop) for s in before]
+        return [ast.fix_missing_locations(s) for s in (*made, loop, *after)]
+
+    def returns(self, loop: ast.For | ast.While) -> tuple[list, list]:
+        """The loop's returns as breaks: (the flag's start, the returns after the loop)."""
+        flag = fresh("returned", self.taken)
+        endless = isinstance(loop, ast.While) and _true(loop.test) and not _breaks(loop.body)
+        values: list[ast.Return] = []
+        loop.body = self.body(loop.body, flag, values)
+        after: list[ast.stmt] = []
+        for k, ret in enumerate(values, 1):
+            if endless and k == len(values):  # (the loop ends only where one returns)
+                after.append(ret)
+                continue
+            test = ast.Compare(ast.Name(flag, ast.Load()), [ast.Eq()], [ast.Constant(k)])
+            after.append(ast.copy_location(ast.If(test, [ret], []), ret))
+        return [_assign(flag, 0)], after
+
+    def body(self, stmts: list[ast.stmt], flag: str, values: list) -> list[ast.stmt]:
+        """The loop's body with its returns setting `flag` and breaking (`values` receives
+        each)."""
+        out: list[ast.stmt] = []
+        for k, s in enumerate(stmts):
+            if isinstance(s, ast.Return):
+                if k != len(stmts) - 1:
+                    where = self.src.locate(stmts[k + 1])
+                    raise UnsupportedSyntaxError(
+                        "code after a return never runs", where, "Remove it."
+                    )
+                values.append(s)
+                mark = _assign(flag, len(values))
+                out += [ast.copy_location(mark, s), ast.copy_location(ast.Break(), s)]
+                continue
+            if isinstance(s, ast.If):
+                s.body = self.body(s.body, flag, values)
+                s.orelse = self.body(s.orelse, flag, values)
+            out.append(s)
+            if isinstance(s, _LOOPS) and _returns(s):
+                s.body = self.body(s.body, flag, values)
+                jump = ast.If(ast.Name(flag, ast.Load()), [ast.Break()], [])
+                out.append(ast.fix_missing_locations(ast.copy_location(jump, s)))
+        return out
+
+
+def _assign(name: str, value: object) -> ast.Assign:
+    return ast.Assign([ast.Name(name, ast.Store())], ast.Constant(value))
+
+
+def _marked(stmts: list[ast.stmt], flag: str) -> list[ast.stmt]:
+    """The block with each break of its loop (not of a loop nested in it) setting `flag`."""
+    out: list[ast.stmt] = []
+    for s in stmts:
+        if isinstance(s, ast.Break):
+            out.append(ast.fix_missing_locations(ast.copy_location(_assign(flag, True), s)))
+        if isinstance(s, ast.If):
+            s.body, s.orelse = _marked(s.body, flag), _marked(s.orelse, flag)
+        out.append(s)
+    return out
+
+
+def _true(test: ast.expr) -> bool:
+    return isinstance(test, ast.Constant) and bool(test.value)
+
+
+def _breaks(stmts: list[ast.stmt]) -> bool:
+    """Whether the block breaks its loop (not a loop nested in it)."""
+    return any(
+        isinstance(s, ast.Break) or isinstance(s, ast.If) and (_breaks(s.body) or _breaks(s.orelse))
+        for s in stmts
+    )
