@@ -12,6 +12,7 @@ transformations (`symgrad.api`, `symgrad.transforms`) do, and call these around 
 
 from __future__ import annotations
 
+import types
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -44,8 +45,10 @@ def static_value(v: Any) -> bool:
     """Whether an argument is compiled as a constant whatever its position: None, a bool and
     a string, options the function decides on, so that it decides when compiling (`if mask
     is None:`, `if causal:`, `initial=None`, `activation == "relu"`, `np.clip(x, None, hi)`).
-    Not NumPy's bool, whose arithmetic (`~flag`, `flag + flag`) is not Python's."""
-    return v is None or isinstance(v, (str, bool))
+    Not NumPy's bool, whose arithmetic (`~flag`, `flag + flag`) is not Python's. A function
+    (`act=np.tanh`, one of the user's) is compiled as the function it is, called where the
+    function calls it, as a global one is."""
+    return v is None or isinstance(v, (str, bool, *_FUNCTIONS))
 
 
 def by_leaves(values: list) -> bool:
@@ -55,6 +58,7 @@ def by_leaves(values: list) -> bool:
 
 
 _CONSTANTS = (int, str, type(None), np.integer, np.bool_)
+_FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, np.ufunc)
 
 
 def more_constants(

@@ -53,6 +53,14 @@ def sizes(x, axis):
     return np.sum(per_row**2) / np.size(x, 0) + np.sum(x**2) / np.size(x) * np.size(x, axis)
 
 
+def swish(z):
+    return z / (1.0 + np.exp(-z))
+
+
+def layer(x, W, act=np.tanh, loss=np.square):
+    return np.sum(loss(act(W @ x)))
+
+
 X = np.array([0.5, -1.0, 2.0])
 PARAMS = {"W1": np.array([1.0, 2.0, 3.0]), "W0": np.array([0.5, 4.0])}
 
@@ -66,6 +74,8 @@ PARAMS = {"W1": np.array([1.0, 2.0, 3.0]), "W0": np.array([0.5, 4.0])}
         (weighted, (X, np.float64(0.5)), (0, 1)),
         (weighted, (X, 2), 0),
         (sizes, (np.arange(1.0, 7.0).reshape(2, 3), 1), 0),  # (np.size(x, axis): refused)
+        (layer, (X, np.eye(3) * 0.5), (0, 1)),  # (a function given as an argument: refused,
+        (layer, (X, np.eye(3) * 0.5, swish, np.abs), (0, 1)),  # "act is read as an array")
     ],
 )
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -332,9 +332,8 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
             e,
             f"{ast.unparse(e.func)} is read as an array (as every argument is, or a container "
             "of them), which cannot be called",
-            "A function the caller chooses is called where it is read from a global or a "
-            "closure (`def make(act):` returning a function that calls act), not from an "
-            "argument. " + subscripts.OBJECTS,
+            "An argument that is a function (a def, np.tanh) is compiled as the function it "
+            "is; another callable (functools.partial, an object) is not. " + subscripts.OBJECTS,
             cls=UnsupportedSyntaxError,
         )
     what = (
