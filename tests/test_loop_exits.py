@@ -75,6 +75,8 @@ def with_elses(x):
     while k < 4:
         x = np.sin(x) + 0.3
         k += 1
+        if np.min(x) > 1.2:
+            break
         for _ in range(2):
             x = x * 1.1
             if np.max(x) > 2.0:
@@ -84,6 +86,18 @@ def with_elses(x):
     else:
         return np.sum(x) * 3.0
     return np.sum(x)
+
+
+def found_or_not(x):
+    for i in range(len(x)):
+        if x[i] < 0:
+            s, t = x[i] ** 2, i
+            break
+        elif x[i] > 5:
+            return np.sum(x) * 7.0
+    else:
+        s, t = np.sum(x**3), -1
+    return s * t
 
 
 def searched(x):
@@ -107,6 +121,7 @@ FUNCTIONS = [
     through_a_helper,
     first_positive,
     with_elses,
+    found_or_not,
     searched,
 ]
 INPUTS = [
@@ -114,6 +129,7 @@ INPUTS = [
     np.array([10.0, 20.0, 5.0]),
     np.array([0.2, 0.1, 0.15]),
     np.array([3.0, -0.4, 0.6]),
+    np.array([0.4, 0.5, 0.9]),
 ]
 
 

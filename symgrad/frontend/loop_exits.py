@@ -10,9 +10,13 @@ Contract: `desugar(src)` rewrites, in place, the loops of the function (and of e
   the return and the loop's end, so `v` read after the loop has the values it had where it
   was returned (the index of a `for` keeps its value at the break, as Python's). After a
   `while True:` that only a return leaves, the last return is unconditional;
-- a loop with an `else`: a name of its own, `broke`, is False before the loop, each break of
-  the loop itself (a return's too) sets it first, and the else block runs after the loop
-  under `if not broke:`.
+- a loop with an `else`: a name of its own, `broke`, is 0 before the loop, the k-th break of
+  the loop itself (a return's too) sets it to k first, and after the loop `if broke == 1:
+  ... elif broke == 2: ... else: <the else block>`, where the k-th branch holds the
+  assignments to names just before the k-th break, taken out of the loop (nothing runs
+  between them and the loop's end): a name bound where the loop breaks and in its else (`if
+  x[i] < 0: s = x[i]; break` ... `else: s = 0.0`) has a value on every path after the loop,
+  as in Python.
 
 Lowering then meets loops that break, and returns and branches after them, which it already
 differentiates:
@@ -74,34 +78,39 @@ class _Rewrite:
     def loop(self, loop: ast.For | ast.While) -> list[ast.stmt]:
         """The statements the loop becomes: its flags set, it, and the code after it."""
         before: list[ast.stmt] = []
-        after: list[ast.stmt] = []
+        values: dict[int, ast.Return] = {}  # (the loop's returns, by the flag's value)
         if _returns(loop):
-            before, after = self.returns(loop)
+            flag = fresh("returned", self.taken)
+            endless = isinstance(loop, ast.While) and _true(loop.test) and not _breaks(loop.body)
+            returns: list[ast.Return] = []
+            loop.body = self.body(loop.body, flag, returns)
+            values = dict(enumerate(returns, 1))
+            before.append(_assign(flag, 0))
         loop.body = self.block(loop.body)  # (the loops in it: their else blocks)
+        ran: list[ast.stmt] = []
         if loop.orelse:
             broke = fresh("broke", self.taken)
-            loop.body = _marked(loop.body, broke)
-            before.append(_assign(broke, False))
-            test = ast.UnaryOp(ast.Not(), ast.Name(broke, ast.Load()))
-            after.insert(0, ast.copy_location(ast.If(test, loop.orelse, []), loop.orelse[0]))
+            tails: list[list[ast.stmt]] = []
+            loop.body = _marked(loop.body, broke, tails)
+            before.append(_assign(broke, 0))
+            ran = loop.orelse  # (one chain: a name each path binds is bound after it)
+            for k in range(len(tails), 0, -1):
+                test = ast.Compare(ast.Name(broke, ast.Load()), [ast.Eq()], [ast.Constant(k)])
+                tail = tails[k - 1] or [ast.copy_location(ast.Pass(), loop)]
+                j = _returning(tail[-1], flag) if values else None
+                if j is not None:  # (a return's break: it returns there)
+                    tail.append(values.pop(j))
+                ran = [ast.copy_location(ast.If(test, tail, ran), tail[0])]
             loop.orelse = []
-        made = [ast.copy_location(s, loop) for s in before]
-        return [ast.fix_missing_locations(s) for s in (*made, loop, *after)]
-
-    def returns(self, loop: ast.For | ast.While) -> tuple[list, list]:
-        """The loop's returns as breaks: (the flag's start, the returns after the loop)."""
-        flag = fresh("returned", self.taken)
-        endless = isinstance(loop, ast.While) and _true(loop.test) and not _breaks(loop.body)
-        values: list[ast.Return] = []
-        loop.body = self.body(loop.body, flag, values)
-        after: list[ast.stmt] = []
-        for k, ret in enumerate(values, 1):
-            if endless and k == len(values):  # (the loop ends only where one returns)
+        after = []
+        for k, ret in values.items():
+            if endless and k == len(returns):  # (the loop ends only where one returns)
                 after.append(ret)
                 continue
             test = ast.Compare(ast.Name(flag, ast.Load()), [ast.Eq()], [ast.Constant(k)])
             after.append(ast.copy_location(ast.If(test, [ret], []), ret))
-        return [_assign(flag, 0)], after
+        made = [ast.copy_location(s, loop) for s in before]
+        return [ast.fix_missing_locations(s) for s in (*made, loop, *ran, *after)]
 
     def body(self, stmts: list[ast.stmt], flag: str, values: list) -> list[ast.stmt]:
         """The loop's body with its returns setting `flag` and breaking (`values` receives
@@ -133,16 +142,37 @@ def _assign(name: str, value: object) -> ast.Assign:
     return ast.Assign([ast.Name(name, ast.Store())], ast.Constant(value))
 
 
-def _marked(stmts: list[ast.stmt], flag: str) -> list[ast.stmt]:
-    """The block with each break of its loop (not of a loop nested in it) setting `flag`."""
+def _marked(stmts: list[ast.stmt], flag: str, tails: list) -> list[ast.stmt]:
+    """The block with the k-th break of its loop (not of a loop nested in it) setting `flag` to
+    k, the assignments to names just before it taken out into `tails[k - 1]`."""
     out: list[ast.stmt] = []
     for s in stmts:
         if isinstance(s, ast.Break):
-            out.append(ast.fix_missing_locations(ast.copy_location(_assign(flag, True), s)))
+            k = len(out)
+            while k and isinstance(out[k - 1], ast.Assign) and _to_names(out[k - 1]):
+                k -= 1
+            tails.append(out[k:])
+            out[k:] = [ast.fix_missing_locations(ast.copy_location(_assign(flag, len(tails)), s))]
         if isinstance(s, ast.If):
-            s.body, s.orelse = _marked(s.body, flag), _marked(s.orelse, flag)
+            s.body, s.orelse = _marked(s.body, flag, tails), _marked(s.orelse, flag, tails)
         out.append(s)
     return out
+
+
+def _returning(s: ast.stmt, flag: str) -> int | None:
+    """k where s is `flag = k`, the mark of the loop's k-th return."""
+    named = isinstance(s, ast.Assign) and [ast.unparse(t) for t in s.targets] == [flag]
+    return s.value.value if named and isinstance(s.value, ast.Constant) else None
+
+
+def _to_names(s: ast.Assign) -> bool:
+    """Whether every target of the assignment is a name, or a tuple of names."""
+    return all(
+        isinstance(n, (ast.Name, ast.Tuple))
+        for t in s.targets
+        for n in walk(t)
+        if not isinstance(n, ast.expr_context)
+    )
 
 
 def _true(test: ast.expr) -> bool:
