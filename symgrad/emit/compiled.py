@@ -522,6 +522,14 @@ def wrap(
     return [f"{result} = {call}"] + numbers_back(results, avals, False)  # (called outside)
 
 
+def count_of(lengths: list[str]) -> str:
+    """The number of entries along axes of these lengths (texts): their product, a length
+    that is an expression (`shape[0] - 1`, a frame's) in parentheses."""
+    atoms = (ast.Name, ast.Constant, ast.Subscript, ast.Attribute, ast.Call)
+    terms = [n if isinstance(ast.parse(n, mode="eval").body, atoms) else f"({n})" for n in lengths]
+    return " * ".join(terms) or "1"
+
+
 def numbers_back(targets: list[str], avals: list, inside: bool) -> list[str]:
     """Numba returns a number as a Python number: give it its NumPy type back where the
     NumPy module's is a NumPy number (Aval kind SCALAR): a float32 its dtype, and a float64

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import ast
 
-from symgrad.emit.compiled import DECORATOR, dtype_name, numbers_back
+from symgrad.emit.compiled import DECORATOR, count_of, dtype_name, numbers_back
 from symgrad.emit.control import _items
 from symgrad.emit.inplace import Plan
 from symgrad.ir.avals import ARRAY
@@ -280,7 +280,7 @@ def write_framed(writer, node, scalar_writer, base, shape_argument) -> list[str]
     outs = zip(results[n_arrays:], folds, body.outputs[n_arrays:], node.aval[n_arrays:])
     for r, (op, reduced, _), o, aval in outs:
         sizes = _sizes(frames[o])
-        count = " * ".join(sizes[a] for a in sorted(reduced)) or "1"
+        count = count_of([sizes[a] for a in sorted(reduced)])
         number = dtype_name(aval.dtype) if aval.shape == () else None
         returned.append(RULES[op].fold.result(r, count, number))
     if returned:

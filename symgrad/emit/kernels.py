@@ -36,7 +36,7 @@ import ast
 import numpy as np
 
 from symgrad.emit.codegen import _Writer
-from symgrad.emit.compiled import DECORATOR, dtype_name, numbers_back
+from symgrad.emit.compiled import DECORATOR, count_of, dtype_name, numbers_back
 from symgrad.emit.control import _items
 from symgrad.ir.avals import ARRAY
 from symgrad.ir.names import fresh
@@ -312,7 +312,7 @@ def _returned(node, results: list[str], length: list[str]) -> list[str]:
     n_arrays, _ = _counts(node)
     returned = results[:n_arrays]
     for k, (r, (op, reduced, _)) in enumerate(zip(results[n_arrays:], folds)):
-        count = " * ".join(length[d] for d in sorted(reduced)) or "1"
+        count = count_of([length[d] for d in sorted(reduced)])
         aval = node.aval[n_arrays + k]
         number = dtype_name(aval.dtype) if aval.shape == () else None
         returned.append(RULES[op].fold.result(r, count, number))
