@@ -47,7 +47,9 @@ def check_grads(
     recompute: bool = False,
 ) -> None:
     """Assert that symgrad's derivative of f at args agrees with central differences: reverse
-    mode (`"rev"`, the gradient or VJP) and, with `"fwd"` in `modes`, forward mode (the JVP).
+    mode (`"rev"`, the gradient or VJP) and, with `"fwd"` in `modes`, forward mode (the JVP);
+    and that the value each computes beside it is f's (to 1e-9 relative: the Numba backend
+    adds up in its own order).
     With `order=2` (or more), the same checks run on each gradient `grad(f, k)` in turn, as a
     function of the arguments: its VJP is reverse over reverse, its JVP forward over reverse
     (`modes=("fwd",)` checks forward mode alone: second derivatives through loops). `backend`
@@ -83,7 +85,7 @@ def check_grads(
 def _check(
     f, args, nums, order, *, directions, eps, rtol, atol, seed, modes, backend, recompute
 ) -> None:
-    from symgrad.api import grad, run_on_copies, vjp
+    from symgrad.api import grad, run_on_copies, value_and_grad, vjp
     from symgrad.transforms import jvp
 
     if order > 1:
@@ -97,12 +99,16 @@ def _check(
     grads: tuple = ()  # reverse mode's, unless only forward mode is checked
     if not tree.is_tree(out) and np.ndim(out) == 0:
         if "rev" in modes:
-            grads = grad(f, argnums=tuple(nums), backend=backend, recompute=recompute)(*args)
+            both = value_and_grad(f, tuple(nums), backend=backend, recompute=recompute)
+            value, grads = both(*args)
+            _check_value(f, value, out, "value_and_grad")
         project: Callable = lambda y: float(y)  # noqa: E731
     else:
         ct = _random_like(rng, out)
         if "rev" in modes:
-            cts = vjp(f, *args, backend=backend, recompute=recompute)[1](ct)
+            value, back = vjp(f, *args, backend=backend, recompute=recompute)
+            _check_value(f, value, out, "vjp")
+            cts = back(ct)
             grads = tuple(cts[k] for k in nums)
         project = lambda y: _inner(ct, y)  # noqa: E731
     for k, g in zip(nums, grads):
@@ -120,13 +126,26 @@ def _check(
         if "fwd" in modes:
             tangents = [ds[k] if k in ds else None for k in range(len(args))]  # (held fixed:
             # no tangent, and nothing computed for it; an int compiled as a constant too)
-            found["JVP"] = project(jvp(f, tuple(args), tuple(tangents), backend=backend)[1])
+            value, tangent = jvp(f, tuple(args), tuple(tangents), backend=backend)
+            if trial == 0:
+                _check_value(f, value, out, "jvp")
+            found["JVP"] = project(tangent)
         for what, analytic in found.items():
             err = abs(numeric - analytic)
             assert err <= atol + rtol * max(abs(numeric), abs(analytic)), (
                 f"{what} check failed for {getattr(f, '__qualname__', f)} (direction {trial}): "
                 f"symgrad {analytic!r} vs central differences {numeric!r} (error {err:.3g})"
             )
+
+
+def _check_value(f, value, out, what: str) -> None:
+    """The value a transformation computed beside its derivative is f's, leaf by leaf."""
+    name = getattr(f, "__qualname__", f)
+    pairs = zip(_floats(value), _floats(out)) if tree.is_tree(out) else [(value, out)]
+    for got, want in pairs:
+        assert np.allclose(got, want, rtol=1e-9, atol=1e-12, equal_nan=True), (
+            f"{what}'s value of {name} is {got!r}, where {name} gives {want!r}"
+        )
 
 
 def _floats(x) -> list:
