@@ -574,3 +574,32 @@ def test_a_range_whose_step_is_an_expression(make_fn, backend):
     for fn in (mod.total, mod.halves, mod.filled):
         for k in (0, 1, 2, 3):
             symgrad.check_grads(fn, (x, k), backend=backend)
+
+
+def test_a_name_read_before_the_function_binds_it_is_no_globals(make_fn):
+    # (a loop's first step binding h for the next to read, `if t == 0: h = ...`, read the
+    # module's h in the other steps: 1.14 where Python's 0.81; Python's h is the function's
+    # own everywhere in it)
+    mod = make_fn(
+        """
+        h = 0.5
+
+
+        def peeled(x):
+            for t in range(3):
+                if t == 0:
+                    h = np.tanh(x)
+                else:
+                    h = np.tanh(x + h)
+            return np.sum(h)
+
+
+        def read_first(x):
+            s = h * x
+            h = 2.0
+            return np.sum(s * h)
+        """
+    )
+    for fn in (mod.peeled, mod.read_first):
+        with pytest.raises(symgrad.UnsupportedSyntaxError, match="read before the function binds"):
+            symgrad.grad(fn)(np.array([0.1, 0.2]))

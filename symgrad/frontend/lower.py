@@ -704,6 +704,15 @@ class _Lowerer:
                 raise self.error(e, f"{name!r} is not bound yet where it is defined") from None
             self.reads.note_cell(self.cells[name], value)
             return self.outside(value, name, e)
+        if name not in self.env and name in self.src.local_names():
+            raise self.error(
+                e,
+                f"{name!r} is read before the function binds it (a name the function binds is "
+                "its own everywhere in it, as in Python, never a global's)",
+                f"Bind {name} before this line; a loop's first step binding it (`if t == 0: "
+                f"{name} = ...`) for the next to read: bind it before the loop.",
+                cls=UnsupportedSyntaxError,
+            )
         for scope in (self.env, self.globals, vars(builtins)):
             if name in scope:
                 if scope is not self.env:

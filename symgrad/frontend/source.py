@@ -35,6 +35,7 @@ class FunctionSource:
     lists: frozenset = frozenset()  # the lists its comprehensions became (`terms`, `items`)
     moved: bool = False  # a return moved after its loop (`loop_exits`): read where it stood
     _read_last: dict | None = None  # (`read_last`'s, once)
+    _locals: frozenset | None = None  # (`local_names`', once)
 
     def read_last(self) -> dict[str, tuple[int, int]]:
         """Where the function last reads each name (line, column; `t += 1` reads t too), in the
@@ -49,6 +50,23 @@ class FunctionSource:
                     found[n.id] = max(found.get(n.id, at), at)
             self._read_last = found
         return self._read_last
+
+    def local_names(self) -> frozenset[str]:
+        """The names the function binds (its parameters, and every name its own statements
+        assign, not a def's nested in it): in Python, each is the function's own wherever it
+        is read, never a global's."""
+        if self._locals is None:
+            args = self.tree.args
+            named = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+            named += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
+            for stmt in self.tree.body:
+                for n in own_nodes(stmt):
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                        named.append(n.id)
+                    elif isinstance(n, ast.FunctionDef):
+                        named.append(n.name)
+            self._locals = frozenset(named)
+        return self._locals
 
     def locate(self, node: ast.AST) -> Loc:
         line = getattr(node, "lineno", self.tree.lineno)
