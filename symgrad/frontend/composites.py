@@ -141,6 +141,7 @@ from symgrad.frontend import (  # noqa: E402, F401 (registered)
     composites_array_api,
     composites_arrays,
     composites_interp,
+    composites_norm,
     composites_scipy,
     composites_stats,
 )

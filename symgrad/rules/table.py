@@ -340,8 +340,14 @@ def rule_for_callable(fn: Any) -> Rule | None:
 def imported(dotted_name: str) -> Any:
     """The object of this dotted name (`"scipy.special.gammaln"`) where its module has been
     imported (none is imported here), else None."""
-    module_name, _, attr = dotted_name.rpartition(".")
-    return getattr(sys.modules.get(module_name), attr, None)
+    module_name, attrs = dotted_name, []
+    while module_name and module_name not in sys.modules:  # (`scipy.stats.norm.cdf`: a method
+        module_name, _, attr = module_name.rpartition(".")  # of an object of scipy.stats)
+        attrs.insert(0, attr)
+    found = sys.modules.get(module_name)
+    for attr in attrs:
+        found = getattr(found, attr, None)
+    return found
 
 
 def _resolve_twins() -> bool:
