@@ -113,6 +113,55 @@ def searched(x):
     return np.sum(x * scale)
 
 
+def loops_in_an_else(x):  # (a return in a loop in an else, and that loop's else, were dropped)
+    for _ in range(2):
+        x = x + 1.0
+    else:
+        for _ in range(3):
+            x = x * 2.0
+            if x > 10.0:
+                return x
+            for _ in range(2):
+                x = x + 0.5
+                if x > 1000.0:
+                    break
+            else:
+                x = x - 0.25
+    return -x
+
+
+def inner_else_breaks(x):  # (the return after the loop was taken as unconditional)
+    s = x
+    while True:
+        for _ in range(3):
+            s = s * 2.0
+            if s > 100.0:
+                break
+        else:
+            break  # (leaves the while)
+        if s > 1000.0:
+            return s
+    return -s
+
+
+def in_a_nested_def(x):
+    def first_big(v):
+        for i in range(len(v)):
+            if v[i] > 0.5:
+                return v[i] * i
+        return v[0]
+
+    return first_big(x * 2.0) ** 2
+
+
+def found_or_default(x):
+    for i in range(len(x)):
+        if x[i] < 0:
+            return x[i] ** 2
+    else:
+        return np.sum(x)
+
+
 FUNCTIONS = [
     halved_until_small,
     two_returns,
@@ -123,6 +172,8 @@ FUNCTIONS = [
     with_elses,
     found_or_not,
     searched,
+    in_a_nested_def,
+    found_or_default,
 ]
 INPUTS = [
     np.array([1.0, 2.0, 0.5]),
@@ -139,6 +190,14 @@ def test_a_loop_left_by_a_return_or_ending_in_its_else(fn, backend):
     for x in INPUTS:
         if fn is through_a_helper:
             x = np.abs(x)
+        assert symgrad.jit(fn, backend=backend)(x) == pytest.approx(fn(x), rel=1e-12)
+        symgrad.check_grads(fn, (x,), 0, modes=("rev", "fwd"), backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("fn", [loops_in_an_else, inner_else_breaks], ids=lambda f: f.__name__)
+def test_exits_of_loops_in_elses(fn, backend):
+    for x in (1.0, 0.3, 3.1, 30.0, -0.7):
         assert symgrad.jit(fn, backend=backend)(x) == pytest.approx(fn(x), rel=1e-12)
         symgrad.check_grads(fn, (x,), 0, modes=("rev", "fwd"), backend=backend)
 

@@ -121,6 +121,10 @@ def check(src: FunctionSource, fn: ast.FunctionDef | None = None, helper: bool =
                                     src.locate(sub),
                                     "Instead: assign to a variable's elements: a[i, j] = v.",
                                 )
+    for node in own_nodes(fn):  # (`loop_exits` rewrote every one: none is left to drop)
+        if isinstance(node, (ast.For, ast.While)) and (node.orelse or _in_loop(node)):
+            where = node.orelse[0] if node.orelse else _in_loop(node)
+            raise UnsupportedSyntaxError("this loop's exit is not supported", src.locate(where))
     _check_returns(src, fn.body)
     _check_jumps(src, fn.body)
     body = fold_returns(fn.body)
@@ -130,6 +134,10 @@ def check(src: FunctionSource, fn: ast.FunctionDef | None = None, helper: bool =
             src.locate(fn),
             "End it with `return <value>` (an if may return early).",
         )
+
+
+def _in_loop(loop: ast.For | ast.While) -> ast.Return | None:
+    return next((n for n in own_nodes(loop) if isinstance(n, ast.Return)), None)
 
 
 def _check_returns(src: FunctionSource, block: list[ast.stmt]) -> None:

@@ -66,7 +66,7 @@ def call(lw: _Lowerer, fn: LocalFunction, args: tuple, kwargs: dict, e: ast.AST)
         )
     env = _Scope(scope)
     env.update(bound.arguments)
-    src = FunctionSource(fn.src.fn, fn.tree, fn.src.file)  # the globals of the one defining it
+    src = FunctionSource(fn.src.fn, fn.tree, fn.src.file, moved=fn.src.moved)  # (its globals)
     child = type(lw)(lw.graph, src, env, lw.stack + (fn.tree,), lw.memory, lw.reads, lw)
     child.waiting = lw.waiting_for(bound.arguments.values())
     return child.run()

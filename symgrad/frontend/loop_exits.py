@@ -62,6 +62,10 @@ def _returns(loop: ast.stmt) -> bool:
     return any(isinstance(n, ast.Return) for n in own_nodes(loop))
 
 
+def _returns_in(stmts: list[ast.stmt]) -> bool:
+    return any(_returns(s) for s in stmts)
+
+
 class _Rewrite:
     def __init__(self, src: FunctionSource, taken: set[str]):
         self.src, self.taken = src, taken
@@ -79,14 +83,15 @@ class _Rewrite:
         """The statements the loop becomes: its flags set, it, and the code after it."""
         before: list[ast.stmt] = []
         values: dict[int, ast.Return] = {}  # (the loop's returns, by the flag's value)
-        if _returns(loop):
+        if _returns_in(loop.body):  # (a return in its else is after it)
             flag = fresh("returned", self.taken)
             endless = isinstance(loop, ast.While) and _true(loop.test) and not _breaks(loop.body)
             returns: list[ast.Return] = []
             loop.body = self.body(loop.body, flag, returns)
             values = dict(enumerate(returns, 1))
             before.append(_assign(flag, 0))
-        loop.body = self.block(loop.body)  # (the loops in it: their else blocks)
+        loop.body = self.block(loop.body)  # (the loops in it and in its else: their exits)
+        loop.orelse = self.block(loop.orelse)
         ran: list[ast.stmt] = []
         if loop.orelse:
             broke = fresh("broke", self.taken)
@@ -131,8 +136,9 @@ class _Rewrite:
                 s.body = self.body(s.body, flag, values)
                 s.orelse = self.body(s.orelse, flag, values)
             out.append(s)
-            if isinstance(s, _LOOPS) and _returns(s):
+            if isinstance(s, _LOOPS) and _returns(s):  # (its else's break leaves this loop)
                 s.body = self.body(s.body, flag, values)
+                s.orelse = self.body(s.orelse, flag, values)
                 jump = ast.If(ast.Name(flag, ast.Load()), [ast.Break()], [])
                 out.append(ast.fix_missing_locations(ast.copy_location(jump, s)))
         return out
@@ -180,8 +186,13 @@ def _true(test: ast.expr) -> bool:
 
 
 def _breaks(stmts: list[ast.stmt]) -> bool:
-    """Whether the block breaks its loop (not a loop nested in it)."""
+    """Whether the block breaks its loop (in a branch, or in the else of a loop nested in it,
+    which runs after that loop: not in a nested loop's body)."""
     return any(
-        isinstance(s, ast.Break) or isinstance(s, ast.If) and (_breaks(s.body) or _breaks(s.orelse))
+        isinstance(s, ast.Break)
+        or isinstance(s, ast.If)
+        and (_breaks(s.body) or _breaks(s.orelse))
+        or isinstance(s, _LOOPS)
+        and _breaks(s.orelse)
         for s in stmts
     )
