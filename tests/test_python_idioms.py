@@ -61,7 +61,18 @@ def layer(x, W, act=np.tanh, loss=np.square):
     return np.sum(loss(act(W @ x)))
 
 
+def indexed_layers(params, x):
+    h = x
+    for i in range(len(params) - 1):
+        W, b = params[i]
+        h = np.tanh(W @ h + b)
+    return np.sum(h * params[-1][0])
+
+
 X = np.array([0.5, -1.0, 2.0])
+_R = np.random.default_rng(2)
+LAYERS = [(_R.standard_normal((4, 3)), _R.standard_normal(4)), (_R.standard_normal((2, 4)), 0.5)]
+LAYERS.append((_R.standard_normal(2),))
 PARAMS = {"W1": np.array([1.0, 2.0, 3.0]), "W0": np.array([0.5, 4.0])}
 
 
@@ -76,7 +87,8 @@ PARAMS = {"W1": np.array([1.0, 2.0, 3.0]), "W0": np.array([0.5, 4.0])}
         (sizes, (np.arange(1.0, 7.0).reshape(2, 3), 1), 0),  # (np.size(x, axis): refused)
         (layer, (X, np.eye(3) * 0.5), (0, 1)),  # (a function given as an argument: refused,
         (layer, (X, np.eye(3) * 0.5, swish, np.abs), (0, 1)),  # "act is read as an array")
-    ],
+        (indexed_layers, (LAYERS, X), (0, 1)),  # (params[i] of a list of pairs: "a branch
+    ],  # gives the value a tuple")
 )
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_python_idioms_differentiate(fn, args, argnums, backend):

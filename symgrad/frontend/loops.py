@@ -27,6 +27,7 @@ import ast
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from symgrad import tree
 from symgrad.errors import SymgradError, UnsupportedSyntaxError
 from symgrad.frontend import aliases, carried, liveness
 from symgrad.frontend.aliases import BodyEnv
@@ -635,6 +636,11 @@ class _Iteration:
             self.bounds, self.sequences = _range_bounds(lw, it, args), []
             self.index_name = _name(lw, target, "a loop over range() binds one name")
             self.enumerated = False
+            if _reads_containers(lw, s.body, self.index_name):  # (`W, b = params[i]`)
+                steps = range(*self.bounds) if all(type(b) is int for b in self.bounds) else ()
+                if 0 < len(steps) <= UNROLLED_MAX:
+                    self.static = list(steps)  # one body per index: an int there
+                return
             if _keys_of(s.body, self.index_name):
                 for b in self.bounds:  # (`range(1, n_layers + 1)`: for n_layers's value)
                     given = _argument_of(lw.graph, b)
@@ -719,6 +725,21 @@ class _Iteration:
             dict.__setitem__(env, self.index_name, count)
             target = target.elts[1]
         child.bind(target, rows[0] if len(rows) == 1 else tuple(rows), 0, s)
+
+
+def _reads_containers(lw: _Lowerer, body: list[ast.stmt], index: str) -> bool:
+    """Whether the body reads, at the loop's index, a list or tuple of containers (`W, b =
+    params[i]` of a list of pairs, `layers[i]["W"]`), whose items, of structures or shapes of
+    their own, no array stacks: known when compiling where the loop is unrolled."""
+    for node in (n for stmt in body for n in ast.walk(stmt)):
+        if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)):
+            continue
+        if not any(isinstance(n, ast.Name) and n.id == index for n in ast.walk(node.slice)):
+            continue
+        held = lw.env[node.value.id] if node.value.id in lw.env else None
+        if isinstance(held, (list, tuple)) and any(tree.is_tree(v) for v in held):
+            return True
+    return False
 
 
 def _keys_of(body: list[ast.stmt], index: str) -> bool:
