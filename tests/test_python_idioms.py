@@ -69,6 +69,12 @@ def indexed_layers(params, x):
     return np.sum(h * params[-1][0])
 
 
+def picked_log_likelihood(logits, labels):
+    z = logits - np.max(logits, axis=1, keepdims=True)
+    logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.mean(logp[range(logits.shape[0]), labels]) + np.sum(logits[range(1, 3)])
+
+
 X = np.array([0.5, -1.0, 2.0])
 _R = np.random.default_rng(2)
 LAYERS = [(_R.standard_normal((4, 3)), _R.standard_normal(4)), (_R.standard_normal((2, 4)), 0.5)]
@@ -88,7 +94,8 @@ PARAMS = {"W1": np.array([1.0, 2.0, 3.0]), "W0": np.array([0.5, 4.0])}
         (layer, (X, np.eye(3) * 0.5), (0, 1)),  # (a function given as an argument: refused,
         (layer, (X, np.eye(3) * 0.5, swish, np.abs), (0, 1)),  # "act is read as an array")
         (indexed_layers, (LAYERS, X), (0, 1)),  # (params[i] of a list of pairs: "a branch
-    ],  # gives the value a tuple")
+        (picked_log_likelihood, (_R.standard_normal((4, 3)), np.array([0, 2, 1, 1])), 0),
+    ],  # gives the value a tuple"; an index range(n): "cannot compile a call to range")
 )
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_python_idioms_differentiate(fn, args, argnums, backend):

@@ -881,7 +881,9 @@ class _Lowerer:
 
     def e_Subscript(self, e: ast.Subscript) -> Any:
         base = self.expr(e.value)
-        index = self.expr(e.slice)
+        items = e.slice.elts if isinstance(e.slice, ast.Tuple) else [e.slice]
+        parts = [self.index_item(item) for item in items]
+        index = tuple(parts) if isinstance(e.slice, ast.Tuple) else parts[0]
         if isinstance(base, (tuple, list)) and (is_const(index) or _const_slice(index)):
             try:
                 found = base[index]  # (a slice: a new list or tuple)
@@ -952,6 +954,14 @@ class _Lowerer:
             "~ takes a mask (~(x > 0), ~mask of an argument); else use np.logical_not.",
             UnsupportedSyntaxError,
         )
+
+    def index_item(self, item: ast.expr) -> Any:
+        """An item of an index: `range(...)` there is the array of its ints, as NumPy reads it
+        (`logp[range(n), labels]`)."""
+        is_range = isinstance(item, ast.Call) and not item.keywords
+        if is_range and isinstance(item.func, ast.Name) and self.expr(item.func) is range:
+            return self.call_rule("arange", tuple(self.expr(a) for a in item.args), {}, item)
+        return self.expr(item)
 
     def e_BinOp(self, e: ast.BinOp) -> Any:
         return self.binop(e.op, self.expr(e.left), self.expr(e.right), e)
