@@ -59,7 +59,7 @@ from symgrad.foreign import coerced, failure, known_shapes, like_of
 from symgrad.frontend import lower
 from symgrad.frontend.lower import Layout
 from symgrad.frontend.nested import Inline
-from symgrad.frontend.reads import Reads
+from symgrad.frontend.reads import Reads, read_free
 from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, foreign, of_value
 from symgrad.passes import batch as batching
@@ -143,6 +143,7 @@ class _Artifact:
     # specialised module's source, for a module of several graphs (a Jacobian's: `_typed_jacobian`)
     ready: bool = False  # `_fn` loaded and called (compiled loops compiled): a call calls it
     foreign: bool = False  # for arrays of another library: NumPy floats made its arrays first
+    free: tuple | None = None  # the keys of the arrays read from outside (`free_values`)
     _graph: Graph | None = None
     _source: Source | None = None
     _fn: Callable | None = None
@@ -314,6 +315,16 @@ def inlined(
 
 
 @_compiling
+def free_values(artifact: _Artifact) -> list:
+    """The arrays the function reads from outside (a module's globals, closure cells), as
+    they are now: the module's arguments after the function's own (`Lowerer.free`)."""
+    if artifact.free is None:
+        graph = artifact.raw if artifact.raw is not None else artifact.graph
+        nodes = [graph[p] for p in graph.params]
+        artifact.free = tuple(n.attrs["free"] for n in nodes if "free" in n.attrs)
+    return [read_free(key) for key in artifact.free]
+
+
 def specialised(artifact: _Artifact, values: list) -> _Artifact:
     """The artifact specialised on the types (shapes, dtypes) of `values`, as `jax.jit`
     specialises: compiled on first use per signature, the latest `_SPECIALISATIONS` kept."""
@@ -588,6 +599,8 @@ def _derivative(
     if out == [] and isinstance(fn, Compiled) and not fn._single:  # a gradient's tuple, (g,)
         out.append(gradient_layout({}, fn.argnums, False))  # too, as jvp's and vjp's values
     argnums, holds = leaf_params(_params(fn), [fwd[p].name for p in fwd.params], trees, argnums)
+    own, outside = _own_params(fwd)
+    holds += outside
     if kind == "jvp":
         graph = forward(fwd, list(argnums))
         floats = [graph.params[k] for k in argnums] + graph.params[len(fwd.params) :]
@@ -615,7 +628,7 @@ def _derivative(
         floats = [graph.params[k] for k in argnums]
     name = f"{kind}_{fwd.name}"
     wrt = ", ".join(fwd[fwd.params[k]].name for k in argnums)
-    params = ", ".join(fwd[p].name for p in fwd.params)
+    params = ", ".join(own)
     if kind == "jit":
         doc = f"{fwd.name}({params}), compiled.{holds}{_returns_doc(fwd.name, out)}"
     else:
@@ -634,6 +647,21 @@ def _derivative(
     aux_layout, out_layout = (aux[0] if aux else None), (out[0] if out else None)
     return _Artifact(
         emit, finish, name, reads, float_params, doc, raw=graph, aux=aux_layout, out=out_layout
+    )
+
+
+def _own_params(fwd: Graph) -> tuple[list[str], str]:
+    """(the names of the function's own params, the docstring's line naming the arrays it
+    reads from outside, its module's params after them: `Lowerer.free`)."""
+    nodes = [fwd[p] for p in fwd.params]
+    own = [n.name for n in nodes if "free" not in n.attrs]
+    free = [n.name for n in nodes if "free" in n.attrs]
+    if not free:
+        return own, ""
+    return own, (
+        f"\nIts parameters after {own[-1] if own else 'none'} are the arrays {fwd.name} reads "
+        f"from outside ({', '.join(free)}: a global or a closure's), which a call passes as it "
+        "finds them."
     )
 
 
@@ -671,14 +699,16 @@ def _jacobian(
     fwd = source_graph(fn, reads, trees, None, out)
     given = argnums  # (by argument: a fallback on jacfwd starts again from them)
     argnums, holds = leaf_params(_params(fn), [fwd[p].name for p in fwd.params], trees, argnums)
-    params = [fwd[p].name for p in fwd.params]
+    own, outside = _own_params(fwd)
+    holds += outside
+    params = [fwd[p].name for p in fwd.params]  # (the module's: those read from outside too)
     wrt = [params[k] for k in argnums]
-    what = f"Jacobian of {fwd.name}({', '.join(params)}) with respect to {', '.join(wrt)}"
+    what = f"Jacobian of {fwd.name}({', '.join(own)}) with respect to {', '.join(wrt)}"
     name = f"{kind}_{fwd.name}"
     if isinstance(fn, Compiled) and kind == "jacfwd":
         root = user_function(fn)
         name = named or f"hessian_{root.__name__}"
-        what = f"Hessian of {root.__name__}({', '.join(params)}) with respect to {', '.join(wrt)}"
+        what = f"Hessian of {root.__name__}({', '.join(own)}) with respect to {', '.join(wrt)}"
     n_out = len(fwd.outputs)
     nest = (isinstance(fn, Compiled) and not fn._single, not single)
     if trees or out:
@@ -1151,10 +1181,12 @@ class Compiled:
         except NeedsConstant as error:
             self._constants = self._more_constants(values, error)
             return self._call_on_trees(values)
-        artifact = specialised(base, values)
+        free = free_values(base)
+        artifact = specialised(base, values + free)
         self._last = last = (base, artifact)  # (`last`: another thread may set `_last` too)
-        result = _run(artifact, self.fn, values)
-        if not kwargs and len(values) == len(args):  # all given: the same call binds the same
+        result = _run(artifact, self.fn, values + free)
+        if not kwargs and len(values) == len(args) and not free:  # (the same call binds the
+            # same; an array read from outside is no part of the signature's key)
             self._fast.learn(args, base.shape_ints or (), (last, self._as_is(base, result)))
         return self._finish(result, base)
 
@@ -1196,11 +1228,8 @@ class Compiled:
             leaves, trees = leaves_of(values, bound, self._constants)
             try:
                 kind, nums, emission = self.kind, self.argnums, self._emission
-                return (
-                    leaves,
-                    trees,
-                    _compile(self.fn, nums, kind, single, trees, has_aux, *emission),
-                )
+                artifact = _compile(self.fn, nums, kind, single, trees, has_aux, *emission)
+                return leaves + free_values(artifact), trees, artifact
             except NeedsConstant as error:
                 self._constants = self._more_constants(values, error)
 
@@ -1536,6 +1565,7 @@ def emit_module(
     if not whole:
         leaves, _, artifact = compiled.on_leaves(positional[bound:], keywords)
         return _written(_checked(artifact, leaves), path)
+    values += free_values(compiled._artifact)  # (the arrays it reads from outside)
     if kind in ("jvp", "vjp"):
         if kind == "jvp":
             extra = [values[k] for k in compiled.argnums]

@@ -97,7 +97,7 @@ class _Forward:
         values = leaves + ts
         module = specialised(artifact, values)
         result = _run(module, self.compiled.fn, values)
-        if fast is not None and self._as_given(primals, tangents, ts):
+        if fast is not None and self._as_given(primals, tangents, ts) and not artifact.free:
             as_is = artifact.out is None and len(result) == 2  # (one output and its tangent)
             entry = (self, artifact, module, as_is)
             fast.learn(primals + tangents, artifact.shape_ints or (), entry)

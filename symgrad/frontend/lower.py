@@ -24,6 +24,7 @@ import copy
 import inspect
 import keyword
 import operator
+import types
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -59,7 +60,7 @@ from symgrad.frontend.calls import (
     super_attribute,
 )
 from symgrad.frontend.loops import Appender, AppendTo, assigned_names, lower_for, lower_while
-from symgrad.frontend.reads import Reads
+from symgrad.frontend.reads import Reads, free_array
 from symgrad.frontend.source import FunctionSource
 from symgrad.frontend.subscripts import CONTAINERS, OBJECTS, getitem, setitem
 from symgrad.frontend.values import (
@@ -72,6 +73,7 @@ from symgrad.frontend.values import (
     is_const,
 )
 from symgrad.ir import Graph
+from symgrad.ir.names import fresh
 from symgrad.rules import BY_METHOD, RULES, Value
 from symgrad.rules.build import add_bound, bind
 from symgrad.rules.table import ARRAY, SEQ
@@ -703,7 +705,7 @@ class _Lowerer:
             except ValueError:
                 raise self.error(e, f"{name!r} is not bound yet where it is defined") from None
             self.reads.note_cell(self.cells[name], value)
-            return self.outside(value, name, e)
+            return self.outside(value, name, e, (self.cells[name], None))
         if name not in self.env and name in self.src.local_names():
             raise self.error(
                 e,
@@ -720,7 +722,8 @@ class _Lowerer:
                         self.reads.note(scope, name, scope[name])
                     else:  # a builtin, until the module defines that name
                         self.reads.note_absent(self.globals, name)
-                    return self.outside(scope[name], name, e)
+                    held = (scope, name) if scope is self.globals else None
+                    return self.outside(scope[name], name, e, held)
                 value = scope[name]
                 if isinstance(value, Value):
                     self.read_now[value.id] += 1
@@ -743,8 +746,11 @@ class _Lowerer:
             return v.item()
         return self.call_rule("scalar_type", (v.item(),), {"dtype": v.dtype.name}, e)
 
-    def outside(self, obj: Any, name: str, e: ast.AST) -> Any:
-        """A value from the function's closure, globals or builtins, as a frontend value."""
+    def outside(self, obj: Any, name: str, e: ast.AST, held: tuple | None = None) -> Any:
+        """A value from the function's closure, globals or builtins, as a frontend value; an
+        array a module's global or a closure cell holds (`held`: where it is read from), an
+        argument of the module after the function's own, read when each call is made
+        (`free`)."""
         if _complex(obj):
             what = "a complex dtype" if isinstance(obj, type) else f"complex ({obj!r})"
             raise self.error(e, f"{name!r} is {what}, which is not supported", _REAL)
@@ -752,6 +758,10 @@ class _Lowerer:
             return obj
         if isinstance(obj, np.generic) and obj.dtype.kind in "biuf":
             return self.numpy_number(obj, e)
+        if isinstance(obj, np.ndarray) and held is not None and obj.dtype.kind in "biuf":
+            where, key = held
+            self.reads.note_array(where, key)
+            return self.free(free_array(where, key), name, e)
         if isinstance(obj, np.ndarray):
             raise self.error(
                 e,
@@ -760,6 +770,25 @@ class _Lowerer:
                 "and do not embed arrays.",
             )
         return obj
+
+    def free(self, key: int, name: str, e: ast.AST) -> Value:
+        """The value of the free array `key` here: a param of the function's graph (made at
+        its first read, named after the global or cell), captured by the loop bodies and
+        branches that read it, as a name of the function's is."""
+        slot = f"<free {key}>"  # (no source can spell it)
+        if slot in self.env:
+            return self.env[slot]
+        if self.parent is not None:  # an inlined call: the caller's graph
+            value = self.parent.free(key, name, e)
+        elif self.enclosing is not None:  # a body or branch: its param for the outer value
+            self.enclosing.free(key, name, e)
+            return self.env[slot]
+        else:
+            taken = {self.graph[p].name for p in self.graph.params}
+            value = Value(self.graph.param(fresh(name, taken), self.src.locate(e)))
+            self.graph[value.id].attrs["free"] = key
+        dict.__setitem__(self.env, slot, value)
+        return value
 
     def filling(self, base: Appender, e: ast.AST) -> SymgradError:
         """The error of a use of a list inside the loop that fills it, other than an append
@@ -848,7 +877,8 @@ class _Lowerer:
                 cls=UnknownCallableError,
             ) from None
         self.reads.note(base, e.attr, value)
-        return self.outside(value, e.attr, e)
+        held = (base, e.attr) if isinstance(base, types.ModuleType) else None
+        return self.outside(value, e.attr, e, held)
 
     def list_append(self, items: list, e: ast.Attribute) -> Any:
         """`xs.append` (or `extend`, `insert`, `pop`: `LIST_CHANGES`, the list's own method,

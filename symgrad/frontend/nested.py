@@ -72,13 +72,17 @@ def _no_local_functions(lw: _Lowerer, args: tuple, kwargs: dict, e) -> None:
 
 def splice(lw: _Lowerer, graph: Graph, arguments: list, e) -> list[Value]:
     """Copy graph's nodes into the lowerer's graph, its params bound to `arguments`; the
-    values of its outputs. The copies take the call's location: their lines in the emitted
-    code point at the call."""
+    values of its outputs (an array it reads from outside, the outer function reads too). The
+    copies take the call's location: their lines in the emitted code point at the call."""
     loc = lw.src.locate(e)
-    ids = {
-        p: lw.as_node(lw.graph, lw.as_value(a, e, True), loc)
-        for p, a in zip(graph.params, arguments)
-    }
+    given = iter(arguments)
+    ids = {}
+    for p in graph.params:  # (an array read from outside: the outer function's read of it)
+        key = graph[p].attrs.get("free")
+        value = (
+            lw.free(key, graph[p].name, e) if key is not None else lw.as_value(next(given), e, True)
+        )
+        ids[p] = lw.as_node(lw.graph, value, loc)
     for node in graph.nodes():
         if node.op == "param":
             continue

@@ -23,7 +23,29 @@ import keyword
 from types import CellType, MappingProxyType, MethodType, ModuleType
 from typing import Any, Callable
 
+import numpy as np
+
 _CELL = object()  # the `name` of a closure cell's entry
+_FREE: list[tuple[Any, Any]] = []  # by a free array's key: (where, name) it is read from
+_FREE_KEYS: dict[tuple[int, Any], int] = {}  # (id(where), name) -> its key (`where` kept alive)
+
+
+def free_array(where: Any, name: Any) -> int:
+    """The key of the array `where[name]` (a module's globals), `where.name` (a module) or a
+    closure cell's contents (`name` None) holds: an argument of the emitted module after the
+    function's own, read when each call is made (`read_free`)."""
+    key = _FREE_KEYS.setdefault((id(where), name), len(_FREE))
+    if key == len(_FREE):
+        _FREE.append((where, name))
+    return key
+
+
+def read_free(key: int) -> Any:
+    """The array a free array's look-up gives now."""
+    where, name = _FREE[key]
+    if name is None:
+        return where.cell_contents
+    return where[name] if isinstance(where, dict) else getattr(where, name)
 
 
 class Reads:
@@ -49,6 +71,14 @@ class Reads:
     def note_absent(self, where: dict, name: str) -> None:
         """`where` (a module's globals) had no `name`: a builtin of that name was read."""
         self._items.setdefault((id(where), name), (where, name, None, _ABSENT))
+        self._checks = None
+
+    def note_array(self, where: Any, name: Any) -> None:
+        """`where[name]` (a module's globals), `where.name` or a cell's contents (name
+        None) gave an array the module reads when it runs (`free_array`): fresh while it
+        gives an array, whichever."""
+        name = _CELL if name is None else name
+        self._items[(id(where), name)] = (where, name, None, _ARRAY)
         self._checks = None
 
     def note_cell(self, cell: CellType, value: Any) -> None:
@@ -96,6 +126,9 @@ def _checker(items: list) -> Callable[[], bool]:
             now = f"getattr(w{k}, n{k})"
         if kind is _ABSENT:
             terms.append(f"{name!r} not in w{k}")
+        elif kind is _ARRAY:
+            env["_ndarray"] = np.ndarray
+            terms.append(f"type({now}) is _ndarray")
         elif kind is _METHOD:
             terms.append(f"{now}.__func__ is v{k}")
         elif isinstance(kind, _Contents):
@@ -128,7 +161,7 @@ def _exact(v: Any) -> Any:
 
 
 # how a value read is compared (or by its `_Contents`)
-_PLAIN, _OBJECT, _ABSENT, _METHOD = "plain", "object", "absent", "method"
+_PLAIN, _OBJECT, _ABSENT, _METHOD, _ARRAY = "plain", "object", "absent", "method", "array"
 _PLAIN_TYPES = (int, float, complex, str, bool, bytes, type(None))
 _PLAIN_SET = frozenset(_PLAIN_TYPES)
 

@@ -1,0 +1,112 @@
+"""Arrays the function reads from outside it (`Lowerer.free`): a module's global, a module's
+attribute, a closure's cell. Each was refused ("the array 'X' comes from outside the
+function"); each is now a parameter of the emitted module after the function's own, read when
+each call is made, so a new array bound to the name, or one changed in place, is what the next
+call sees."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symgrad
+from tests.conftest import BACKENDS
+
+SOURCE = """
+X = np.arange(12.0).reshape(4, 3) / 10
+y = np.array([1.0, 0.0, 2.0, 1.5])
+
+
+def loss(w):
+    r = X @ w - y
+    return np.sum(r**2)
+
+
+def make_loss(A, b):
+    def inner(w):
+        s = 0.0
+        for i in range(A.shape[0]):
+            s = s + (A[i] @ w - b[i]) ** 2
+        return s
+
+    return inner
+
+
+def helper(w):
+    return np.tanh(X @ w)
+
+
+def in_a_loop(w):
+    total = 0.0
+    for k in range(3):
+        if k > 0:
+            total = total + np.sum(helper(w * k) * y)
+    return total
+"""
+
+W = np.array([0.1, -0.2, 0.3])
+
+
+@pytest.fixture
+def mod(make_fn):
+    return make_fn(SOURCE)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_globals_and_cells_are_the_modules_arguments(mod, backend):
+    closed = mod.make_loss(mod.X * 2.0, mod.y[::-1].copy())
+    for fn in (mod.loss, closed, mod.in_a_loop):
+        value, _ = symgrad.value_and_grad(fn, backend=backend)(W)
+        assert value == pytest.approx(fn(W), rel=1e-12)
+        symgrad.check_grads(fn, (W,), 0, modes=("rev", "fwd"), backend=backend)
+    symgrad.check_grads(mod.loss, (W,), 0, order=2, backend=backend)
+    np.testing.assert_allclose(symgrad.hessian(mod.loss)(W), 2 * mod.X.T @ mod.X, rtol=1e-12)
+    out, back = symgrad.vjp(mod.helper, W, backend=backend)
+    np.testing.assert_allclose(out, mod.helper(W), rtol=1e-12)
+    jac = symgrad.jacrev(mod.helper)(W)
+    np.testing.assert_allclose(back(np.ones(4))[0], jac.T @ np.ones(4), rtol=1e-12)
+    ws = np.stack([W, 2 * W, -W])
+    want = np.stack([symgrad.grad(mod.loss)(w) for w in ws])
+    np.testing.assert_allclose(symgrad.vmap(symgrad.grad(mod.loss))(ws), want, rtol=1e-12)
+
+
+def test_each_call_reads_the_array_as_it_is_then(mod):
+    g = symgrad.grad(mod.loss)
+    g(W)
+    mod.X[0, 0] = 5.0  # (changed in place)
+    np.testing.assert_allclose(g(W), 2 * mod.X.T @ (mod.X @ W - mod.y), rtol=1e-12)
+    mod.X, mod.y = np.ones((5, 3)), np.ones(5)  # (new arrays, of another shape)
+    np.testing.assert_allclose(g(W), 2 * mod.X.T @ (mod.X @ W - mod.y), rtol=1e-12)
+    lin = symgrad.linearize(mod.helper, W)[1]
+    before = lin(W)
+    mod.X = np.zeros((5, 3))  # (linearize's point: the arrays as they were)
+    np.testing.assert_allclose(lin(W), before, rtol=1e-12)
+
+
+def test_the_module_takes_them_after_the_functions_own(mod):
+    source = symgrad.emit_module(mod.loss, args=(W,))
+    assert "def grad_loss(w, X, y):" in source
+    assert "reads from outside (X, y" in source
+    assert "Gradient of loss(w) with respect to w." in source
+
+
+def test_a_transformation_inside_the_function_reads_them_too(make_fn, mod):
+    # (its graph's params for them were bound to the call's arguments, out of step)
+    sys_modules_name = mod.__name__
+    outer = make_fn(
+        f"""
+        import symgrad
+        import {sys_modules_name} as m
+
+
+        def outer(w):
+            return np.sum(symgrad.grad(m.loss)(w) ** 2)
+
+
+        def tangent(w):
+            return np.sum(symgrad.jvp(m.helper, (w,), (w,))[1] ** 2)
+        """
+    )
+    for fn in (outer.outer, outer.tangent):
+        assert symgrad.jit(fn)(W) == pytest.approx(fn(W), rel=1e-12)
+        symgrad.check_grads(fn, (W,), 0)
