@@ -323,3 +323,15 @@ def test_a_numpy_int_compiled_as_a_constant_keeps_its_type(k, backend):
     assert type(got) is type(want) and got == pytest.approx(want, rel=1e-6)
     symgrad.check_grads(shifted_axis, (x.astype(np.float64), k), 0, backend=backend)
     assert symgrad.grad(shifted_axis, backend=backend)(x, k).dtype == np.float32
+
+
+def rolled(x, k):
+    return np.sum(np.roll(x, k) * x)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("k", [2, np.int64(2), np.uint8(2), np.uint64(2), (np.uint8(1),)])
+def test_a_roll_by_an_unsigned_int_rolls_back_by_its_negative(k, backend):
+    # (-np.uint8(2) is 254: the backward pass rolled the cotangent on, not back)
+    x = np.array([0.1, 0.5, 0.2, 0.9, 0.4, 0.3])
+    symgrad.check_grads(rolled, (x, k), 0, modes=("rev", "fwd"), backend=backend)

@@ -699,11 +699,12 @@ defrule(
 
 def _negated(shift):
     """-shift, for an int or a tuple of ints, constant or computed (`(k, 1)`: an array of
-    them negated, which np.roll takes as it takes the tuple)."""
+    them negated, which np.roll takes as it takes the tuple), as signed ints (-np.uint8(2)
+    is 254, which would roll v on instead of back)."""
     if is_const(shift):
         value = value_of(shift)
-        return tuple(-s for s in value) if isinstance(value, (tuple, list)) else -value
-    return -ops.asarray(shift)
+        return tuple(-int(s) for s in value) if isinstance(value, (tuple, list)) else -int(value)
+    return -ops.asarray(shift, dtype="int64")
 
 
 def _has_rank(rank: int):
