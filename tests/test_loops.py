@@ -603,3 +603,43 @@ def test_a_name_read_before_the_function_binds_it_is_no_globals(make_fn):
     for fn in (mod.peeled, mod.read_first):
         with pytest.raises(symgrad.UnsupportedSyntaxError, match="read before the function binds"):
             symgrad.grad(fn)(np.array([0.1, 0.2]))
+
+
+def test_names_of_nested_scopes_are_theirs(make_fn):
+    # (a nested def's own local, or a comprehension's variable, made the outer function's
+    # read of the global of that name "read before the function binds it"; a nested def
+    # reading a name the function around it binds later read the global: Python's NameError)
+    mod = make_fn(
+        """
+        s = 10.0
+        k = 3
+
+
+        def inner_binds(x):
+            def inner(z):
+                s = 2.0
+                return z * s
+
+            return np.sum(inner(x)) + s
+
+
+        def comprehended(x):
+            d = {k: x * k for k in range(2)}
+            return np.sum(d[1]) + k
+
+
+        def bound_later(x):
+            def inner(z):
+                return z * y
+
+            total = np.sum(inner(x))
+            y = 2.0
+            return total
+        """
+    )
+    x = np.array([0.3, 0.6, 0.8])
+    for fn in (mod.inner_binds, mod.comprehended):
+        assert symgrad.jit(fn)(x) == pytest.approx(fn(x), rel=1e-12)
+        symgrad.check_grads(fn, (x,), 0)
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="read before"):
+        symgrad.grad(mod.bound_later)(x)

@@ -23,6 +23,7 @@ from typing import Callable
 from symgrad.errors import Loc, SourceUnavailableError
 from symgrad.syntax import children, last_line, nested_codes, walk
 
+_SCOPES = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _FUTURE = 0x1FE0000  # co_flags bits that are `from __future__` features (CO_FUTURE_*)
 
 
@@ -34,6 +35,7 @@ class FunctionSource:
     builtins: tuple = ()  # builtins read while reading it (`sum` of a generator, folded)
     lists: frozenset = frozenset()  # the lists its comprehensions became (`terms`, `items`)
     moved: bool = False  # a return moved after its loop (`loop_exits`): read where it stood
+    enclosing: frozenset = frozenset()  # a nested def's: the names the defs around it bind
     _read_last: dict | None = None  # (`read_last`'s, once)
     _locals: frozenset | None = None  # (`local_names`', once)
 
@@ -53,19 +55,23 @@ class FunctionSource:
 
     def local_names(self) -> frozenset[str]:
         """The names the function binds (its parameters, and every name its own statements
-        assign, not a def's nested in it): in Python, each is the function's own wherever it
-        is read, never a global's."""
+        assign, not a def's nested in it), and for a nested def those of the defs around it
+        (`enclosing`): in Python, each is theirs wherever it is read, never a global's."""
         if self._locals is None:
             args = self.tree.args
             named = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
             named += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
-            for stmt in self.tree.body:
-                for n in own_nodes(stmt):
-                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-                        named.append(n.id)
-                    elif isinstance(n, ast.FunctionDef):
-                        named.append(n.name)
-            self._locals = frozenset(named)
+            body = self.tree.body
+            stack: list = list(body) if isinstance(body, list) else [body]  # (a lambda's: one)
+            while stack:
+                n = stack.pop()
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                    named.append(n.id)
+                if isinstance(n, ast.FunctionDef):
+                    named.append(n.name)  # (its own names are its own)
+                elif not isinstance(n, _SCOPES):  # (nor a lambda's or a comprehension's)
+                    stack += [c for c in children(n) if isinstance(c, ast.AST)]
+            self._locals = frozenset(named) | self.enclosing
         return self._locals
 
     def locate(self, node: ast.AST) -> Loc:
