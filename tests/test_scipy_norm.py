@@ -44,3 +44,26 @@ def test_the_normal_distributions_functions_are_scipys(fn, args, backend):
     argnums = tuple(range(len(args)))
     symgrad.check_grads(fn, args, argnums, modes=("rev", "fwd"), backend=backend)
     assert "import scipy" not in symgrad.grad(fn, backend=backend).source
+
+
+def all_four(x, loc, scale):
+    return (
+        norm.cdf(x, loc, scale)
+        + norm.sf(x, loc, scale) * norm.pdf(x, loc, scale)
+        + norm.logpdf(x, loc, scale)
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_float64_and_nan_where_the_scale_is_not_positive_as_scipys(backend):
+    # (a float32 x gave float32 cdf and sf, where SciPy's are float64; a scale of 0 gave 1/0)
+    x = np.array([0.1, -0.7, 1.3], dtype=np.float32)
+    for scale in (1.5, np.array([2.0, 0.0, -1.0])):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            got, want = (
+                symgrad.jit(all_four, backend=backend)(x, 0.2, scale),
+                all_four(x, 0.2, scale),
+            )
+        assert got.dtype == want.dtype == np.float64
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert type(symgrad.jit(all_four, backend=backend)(0.4, 0.0, 1.0)) is np.float64

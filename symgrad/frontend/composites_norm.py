@@ -1,7 +1,8 @@
 """SciPy's normal distribution, `scipy.stats.norm`, as compositions of primitives
 (`symgrad.frontend.composites`), registered once the user's code has imported `scipy.stats`.
 
-Contract: of z = (x - loc) / scale, `norm.cdf(x, loc=0, scale=1)` is ndtr(z) (scipy.special's
+Contract: of z = (x - loc) / scale (in float64, NaN where scale is not positive, as SciPy's),
+`norm.cdf(x, loc=0, scale=1)` is ndtr(z) (scipy.special's
 normal distribution function, a rule), `norm.sf` is ndtr(-z), `norm.logpdf` is -z²/2 - log
 scale - log(2π)/2 and `norm.pdf` its exp, as SciPy computes them (its values within rounding).
 `norm.logcdf` and `norm.logsf`, which SciPy computes in the far tails where log(ndtr) would be
@@ -15,6 +16,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from symgrad.frontend.composites import composite
+from symgrad.frontend.values import is_const
 
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
@@ -23,7 +25,18 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
 def _z(lw: _Lowerer, e: ast.AST, x, loc, scale) -> Any:
-    return lw.binop(ast.Div(), lw.binop(ast.Sub(), x, loc, e), scale, e)
+    """(x - loc) / scale in float64 (SciPy's, whatever x's dtype: a NumPy float), NaN where
+    scale is not positive, as SciPy's."""
+    x, loc, scale = (v if is_const(v) else _float64(lw, e, v) for v in (x, loc, scale))
+    z = lw.binop(ast.Div(), lw.binop(ast.Sub(), x, loc, e), scale, e)
+    if is_const(scale) and scale > 0:
+        return z
+    positive = lw.call_rule("greater", (scale, 0), {}, e)
+    return lw.call_rule("where", (positive, z, math.nan), {}, e)
+
+
+def _float64(lw: _Lowerer, e: ast.AST, v) -> Any:
+    return lw.call_rule("scalar_type", (v,), {"dtype": "float64"}, e)
 
 
 @composite("scipy.stats.norm.cdf")
