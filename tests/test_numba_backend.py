@@ -744,3 +744,13 @@ def test_a_mean_over_a_slice_divides_by_its_count(make_fn):
         value, _ = symgrad.value_and_grad(fn, backend="numba")(u)
         assert value == pytest.approx(fn(u), rel=1e-12)
         symgrad.check_grads(fn, (u,), 0, backend="numba")
+
+
+@pytest.mark.parametrize("k", [2, np.int64(2), np.int16(2), np.uint8(3)])
+def test_a_power_by_a_numpy_int_has_numpys_dtype(make_fn, k):
+    # (x ** (k * 1.0) made a float32 x's power by an np.int16 float64)
+    mod = make_fn("def f(x, k):\n    return np.sum(x ** k * x)\n")
+    x = np.array([0.5, 0.25], dtype=np.float32)
+    for backend in ("numpy", "numba"):
+        got, want = symgrad.jit(mod.f, backend=backend)(x, k), mod.f(x, k)
+        assert type(got) is type(want) and got == pytest.approx(want, rel=1e-6)

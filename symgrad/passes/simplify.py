@@ -552,7 +552,9 @@ class _Rewriter:
             return None
         if n is None or n.dtype is None or n.dtype.kind not in "iu":
             return None
-        exponent = self.new(node, "multiply", (node.inputs[1], self.const(node, 1.0)))
+        one = 1.0 if x.dtype == np.float64 else x.dtype.type(1.0)  # (n * np.float32(1.0):
+        # float32 for an np.int16 n, as NumPy's power of x by it; 1.0 would make it float64)
+        exponent = self.new(node, "multiply", (node.inputs[1], self.const(node, one)))
         return self.new(node, "power", (node.inputs[0], exponent))
 
     def cancelled(self, node) -> int | None:
