@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.branches import lower_ifexp
-from symgrad.frontend.values import is_const
+from symgrad.frontend.values import is_callable_constant, is_const
 from symgrad.rules import Value, runtime
 
 if TYPE_CHECKING:
@@ -52,7 +52,8 @@ def identity_or_membership(lw: _Lowerer, op: ast.cmpop, left: Any, right: Any, e
         other = right if left is None else left if right is None else None
         if isinstance(other, Value) and lw.graph[other.id].op == "param":  # None when called?
             return lw.call_rule("is_none", (other,), {"negated": isinstance(op, ast.IsNot)}, e)
-        if left is None or right is None or is_const(left) and is_const(right):
+        known = [is_const(v) or is_callable_constant(v) for v in (left, right)]
+        if left is None or right is None or all(known):
             same = left is right  # (a value computed at run time is never None)
             return same if isinstance(op, ast.Is) else not same
         what = "identity (is) of values computed when the function runs"

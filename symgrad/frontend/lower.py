@@ -70,6 +70,7 @@ from symgrad.frontend.values import (
     Method,
     Stacked,
     Unbound,
+    is_callable_constant,
     is_const,
 )
 from symgrad.ir import Graph
@@ -1056,6 +1057,9 @@ class _Lowerer:
                 UnsupportedSyntaxError,
             )
         if _folds(left) and _folds(right):
+            return bool(_PY_CMPS[type(e.ops[0])](left, right))
+        equality = isinstance(e.ops[0], (ast.Eq, ast.NotEq))  # (`act == np.sin`: identity)
+        if equality and is_callable_constant(left) and is_callable_constant(right):
             return bool(_PY_CMPS[type(e.ops[0])](left, right))
         return self.call_rule(name, (left, right), {}, e)
 

@@ -11,6 +11,7 @@ where reading it is an error; its `reason` completes the message.
 
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,13 @@ def is_const(v: Any) -> bool:
     if isinstance(v, type):  # a dtype given as a type: float, np.float32
         return v in (float, int, bool, complex) or issubclass(v, np.generic)
     return isinstance(v, _CONST_TYPES)
+
+
+def is_callable_constant(v: Any) -> bool:
+    """A function, a NumPy function, a class or a module: an object the code compares by
+    identity when compiling (`act is np.tanh`, `act == np.sin` of a function given)."""
+    kinds = (types.FunctionType, types.BuiltinFunctionType, np.ufunc, type(np.sum), type)
+    return isinstance(v, (*kinds, types.ModuleType)) and not isinstance(v, Value)
 
 
 @dataclass(frozen=True)
