@@ -1083,6 +1083,7 @@ class Compiled:
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
         self._fast = Learnt()  # ((artifact, specialisation), as_is) per signature: __call__
+        self._free: tuple = ()  # the keys of the arrays its module reads from outside
         self._last: tuple = (None, None)  # the latest call's (artifact, specialisation)
         self._constants: tuple = ()  # the positions of arguments compiled as constants
         # (`_compiled_for`: an int a NumPy function takes as its axis)
@@ -1154,7 +1155,8 @@ class Compiled:
 
     def __call__(self, *args, **kwargs):
         if not kwargs:  # the fast path: a signature called before, nothing it read changed
-            hit = self._fast.entries.get(signature_key(args, self._fast.shape_ints))
+            given = args + tuple(map(read_free, self._free)) if self._free else args
+            hit = self._fast.entries.get(signature_key(given, self._fast.shape_ints))
             if hit is not None:
                 last, as_is = hit
                 if last[0].reads.fresh():
@@ -1162,11 +1164,11 @@ class Compiled:
                     artifact = last[1]
                     if artifact.ready and not artifact.foreign:  # (`_run`, one call fewer)
                         try:
-                            result = artifact._fn(*args)
+                            result = artifact._fn(*given)
                         except Exception as e:
-                            result = _failed(artifact, self.fn, args, e, None)
+                            result = _failed(artifact, self.fn, given, e, None)
                     else:
-                        result = _run(artifact, self.fn, args)
+                        result = _run(artifact, self.fn, given)
                     return result if as_is else self._finish(result, last[0])
         if self.bound is not None:  # a method: self's arrays and floats are leaves, constant
             values = _bind(self.fn, (self.bound, *args), kwargs)
@@ -1185,9 +1187,10 @@ class Compiled:
         artifact = specialised(base, values + free)
         self._last = last = (base, artifact)  # (`last`: another thread may set `_last` too)
         result = _run(artifact, self.fn, values + free)
-        if not kwargs and len(values) == len(args) and not free:  # (the same call binds the
-            # same; an array read from outside is no part of the signature's key)
-            self._fast.learn(args, base.shape_ints or (), (last, self._as_is(base, result)))
+        if not kwargs and len(values) == len(args):  # all given: the same call binds the same
+            self._free = base.free  # (the arrays read from outside: keyed on, passed after)
+            entry = (last, self._as_is(base, result))
+            self._fast.learn(args + tuple(free), base.shape_ints or (), entry)
         return self._finish(result, base)
 
     def _call_on_trees(self, values: list) -> Any:
