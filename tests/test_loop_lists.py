@@ -778,3 +778,23 @@ def test_a_list_both_appended_and_inserted_into_is_refused(make_fn):
     )
     with pytest.raises(symgrad.UnsupportedSyntaxError, match="both appends to ys and inserts"):
         symgrad.grad(m.f)(np.ones(2))
+
+
+def sliced_lists(x):
+    hs = [x]
+    for _ in range(4):
+        hs.append(np.tanh(hs[-1] * 1.2 + 0.1))
+    s = 0.0
+    for h in hs[1:]:
+        s = s + np.sum(h * 2.0)
+    rev = hs[::-1]
+    s = s + len(hs[1:]) * np.sum(rev[0]) + np.sum(np.stack(hs[1:]) ** 2)
+    return s + np.sum(np.stack(hs[:2], axis=1)) + np.sum(np.concatenate(hs[2:])) + sum(hs[1:])[0]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_slice_of_a_list_a_loop_filled_is_a_list(backend):
+    # (np.stack(hs[1:]) was refused: "stack expects a list or tuple of arrays")
+    x = np.array([0.1, 0.5])
+    assert symgrad.jit(sliced_lists, backend=backend)(x) == pytest.approx(sliced_lists(x))
+    symgrad.check_grads(sliced_lists, (x,), 0, modes=("rev", "fwd"), backend=backend)

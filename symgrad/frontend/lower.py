@@ -947,6 +947,11 @@ class _Lowerer:
         if isinstance(base, Appender):
             raise self.filling(base, e)
         shared = base.shared if isinstance(base, Stacked) else None
+        if isinstance(base, Stacked) and isinstance(index, slice):  # (`hs[1:]`: a list still,
+            rows = getitem(self, base.value, index, e)  # its rows those of the stack's slice)
+            if shared is not None:
+                self.memory.mark_unsure(self.graph, rows.id, shared)
+            return Stacked(rows, base.name, shared)
         if isinstance(base, Stacked):  # an item of a list a loop filled: a row of the stack
             base = base.value
         if not isinstance(base, Value):
