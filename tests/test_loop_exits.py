@@ -89,15 +89,27 @@ def with_elses(x):
 
 
 def found_or_not(x):
+    scale = np.sum(x)
     for i in range(len(x)):
         if x[i] < 0:
-            s, t = x[i] ** 2, i
+            s, t = scale**2, 3.0  # (bound where it breaks, and in the else alone)
             break
         elif x[i] > 5:
             return np.sum(x) * 7.0
     else:
-        s, t = np.sum(x**3), -1
-    return s * t
+        s, t = np.sum(x**3), -1.0
+    return s * t * x[0]
+
+
+def zero_steps(x, n):  # (an assignment reading the index before a break, run after a
+    r = 0.5  # loop of no step, read the index's last value: IndexError)
+    for j in range(n):
+        if x[j] > 0.8:
+            r = x[j] ** 2
+            break
+    else:
+        r = r + np.sum(x)
+    return r
 
 
 def searched(x):
@@ -200,6 +212,14 @@ def test_exits_of_loops_in_elses(fn, backend):
     for x in (1.0, 0.3, 3.1, 30.0, -0.7):
         assert symgrad.jit(fn, backend=backend)(x) == pytest.approx(fn(x), rel=1e-12)
         symgrad.check_grads(fn, (x,), 0, modes=("rev", "fwd"), backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_search_of_no_step(backend):
+    x = np.array([0.3, 0.9, 0.5])
+    for n in (0, 1, 2, 3):
+        assert symgrad.jit(zero_steps, backend=backend)(x, n) == pytest.approx(zero_steps(x, n))
+        symgrad.check_grads(zero_steps, (x, n), 0, backend=backend)
 
 
 def test_the_returns_are_breaks_and_the_values_are_read_after_the_loop():

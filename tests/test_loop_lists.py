@@ -798,3 +798,21 @@ def test_a_slice_of_a_list_a_loop_filled_is_a_list(backend):
     x = np.array([0.1, 0.5])
     assert symgrad.jit(sliced_lists, backend=backend)(x) == pytest.approx(sliced_lists(x))
     symgrad.check_grads(sliced_lists, (x,), 0, modes=("rev", "fwd"), backend=backend)
+
+
+def test_a_fold_of_the_list_the_loop_fills_inside_it_is_refused(make_fn):
+    # (sum(ys) in the loop filling ys raised TypeError: 'Appender' object is not iterable)
+    mod = make_fn(
+        """
+        def f(x):
+            ys = []
+            s = 0.0
+            for i in range(x.shape[0]):
+                ys.append(x[i] * x[i])
+                if sum(ys) > 1.0:
+                    s = s + 1.0
+            return s + sum(ys)
+        """
+    )
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="the list this loop fills"):
+        symgrad.grad(mod.f)(np.array([0.5, 1.0]))

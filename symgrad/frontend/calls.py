@@ -49,7 +49,7 @@ from symgrad.frontend import (
     nested,
     subscripts,
 )
-from symgrad.frontend.loops import AppendTo
+from symgrad.frontend.loops import Appender, AppendTo
 from symgrad.frontend.values import (
     LIST_CHANGES,
     Limits,
@@ -535,6 +535,9 @@ def _fold(lw: _Lowerer, fn, args: tuple, e: ast.AST, kwargs=None) -> Any:
     them up from its start, 0 unless given: `sum(xs, start)`); over one array, along its
     first axis, as Python iterates it."""
     reduce_rule, binary_rule = _FOLDS[fn]
+    for v in args:
+        if isinstance(v, Appender):  # (the list the loop fills: `sum(ys)` in its loop)
+            raise lw.filling(v, e)
     args, start = _start(lw, fn, args, kwargs or {}, e)
     if len(args) == 1 and isinstance(args[0], Value):
         total = lw.call_rule(reduce_rule, (args[0],), {"axis": 0}, e)

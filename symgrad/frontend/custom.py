@@ -20,6 +20,7 @@ import inspect
 from typing import TYPE_CHECKING, Any, Callable
 
 from symgrad import tree
+from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend import fence
 from symgrad.frontend.aliases import Memory
 from symgrad.ir import Graph
@@ -150,6 +151,15 @@ def _backward(lw: _Lowerer, custom, nondiff: list, res: Any, diff: list, e):
     }  # defaults, as read from outside
     lowerer = type(lw)(graph, src, env, lw.stack + (bwd.__code__,), Memory(), lw.reads)
     cts = lowerer.run()
+    outside = [graph[p].name for p in graph.params if "free" in graph[p].attrs]
+    if outside:  # (its graph's params are the residuals and the cotangent alone)
+        raise lw.error(
+            e,
+            f"{name} reads the array {outside[0]} from outside it: a custom_vjp's backward "
+            "function reads what the forward function gives it",
+            f"Return {outside[0]} among the residuals of {custom.fwd.__qualname__}.",
+            cls=UnsupportedSyntaxError,
+        )
     if not isinstance(cts, (tuple, list)) or len(cts) != len(diff):
         got = f"{len(cts)} values" if isinstance(cts, (tuple, list)) else type(cts).__name__
         raise lw.error(

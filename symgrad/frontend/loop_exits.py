@@ -13,10 +13,10 @@ Contract: `desugar(src)` rewrites, in place, the loops of the function (and of e
 - a loop with an `else`: a name of its own, `broke`, is 0 before the loop, the k-th break of
   the loop itself (a return's too) sets it to k first, and after the loop `if broke == 1:
   ... elif broke == 2: ... else: <the else block>`, where the k-th branch holds the
-  assignments to names just before the k-th break, taken out of the loop (nothing runs
-  between them and the loop's end): a name bound where the loop breaks and in its else (`if
-  x[i] < 0: s = x[i]; break` ... `else: s = 0.0`) has a value on every path after the loop,
-  as in Python.
+  assignments to names just before the k-th break that read nothing the loop binds, taken out
+  of the loop (nothing runs between them and the loop's end): a name bound where the loop
+  breaks and in its else (`if x[i] < 0: found = 1.0; break` ... `else: found = 0.0`) has a
+  value on every path after the loop, as in Python.
 
 Lowering then meets loops that break, and returns and branches after them, which it already
 differentiates:
@@ -96,7 +96,8 @@ class _Rewrite:
         if loop.orelse:
             broke = fresh("broke", self.taken)
             tails: list[list[ast.stmt]] = []
-            loop.body = _marked(loop.body, broke, tails)
+            inside = set(_bound_in(loop))
+            loop.body = _marked(loop.body, broke, tails, inside)
             before.append(_assign(broke, 0))
             ran = loop.orelse  # (one chain: a name each path binds is bound after it)
             for k in range(len(tails), 0, -1):
@@ -148,21 +149,39 @@ def _assign(name: str, value: object) -> ast.Assign:
     return ast.Assign([ast.Name(name, ast.Store())], ast.Constant(value))
 
 
-def _marked(stmts: list[ast.stmt], flag: str, tails: list) -> list[ast.stmt]:
+def _marked(stmts: list[ast.stmt], flag: str, tails: list, inside: set) -> list[ast.stmt]:
     """The block with the k-th break of its loop (not of a loop nested in it) setting `flag` to
-    k, the assignments to names just before it taken out into `tails[k - 1]`."""
+    k, the assignments to names just before it that read no name the loop binds (`inside`:
+    after a loop of no step, its target holds nothing) taken out into `tails[k - 1]`."""
     out: list[ast.stmt] = []
     for s in stmts:
         if isinstance(s, ast.Break):
             k = len(out)
-            while k and isinstance(out[k - 1], ast.Assign) and _to_names(out[k - 1]):
+            while k and _movable(out[k - 1], inside):
                 k -= 1
             tails.append(out[k:])
             out[k:] = [ast.fix_missing_locations(ast.copy_location(_assign(flag, len(tails)), s))]
         if isinstance(s, ast.If):
-            s.body, s.orelse = _marked(s.body, flag, tails), _marked(s.orelse, flag, tails)
+            s.body = _marked(s.body, flag, tails, inside)
+            s.orelse = _marked(s.orelse, flag, tails, inside)
         out.append(s)
     return out
+
+
+def _bound_in(loop: ast.For | ast.While):
+    """The names the loop binds: its target, and those its body assigns."""
+    for n in walk(loop):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            yield n.id
+
+
+def _movable(s: ast.stmt, inside: set) -> bool:
+    """Whether an assignment to names before a break may run after the loop instead: its
+    value reads nothing the loop binds (a name the loop binds, read after it, is its last
+    step's, which symgrad reads where the loop ends, whether or not it broke)."""
+    if not (isinstance(s, ast.Assign) and _to_names(s)):
+        return False
+    return not any(isinstance(n, ast.Name) and n.id in inside for n in walk(s.value))
 
 
 def _returning(s: ast.stmt, flag: str) -> int | None:
