@@ -59,7 +59,7 @@ from symgrad.foreign import coerced, failure, known_shapes, like_of
 from symgrad.frontend import lower
 from symgrad.frontend.lower import Layout
 from symgrad.frontend.nested import Inline
-from symgrad.frontend.reads import Reads, read_free
+from symgrad.frontend.reads import Reads, free_origin, read_free
 from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, foreign, of_value
 from symgrad.passes import batch as batching
@@ -143,7 +143,7 @@ class _Artifact:
     # specialised module's source, for a module of several graphs (a Jacobian's: `_typed_jacobian`)
     ready: bool = False  # `_fn` loaded and called (compiled loops compiled): a call calls it
     foreign: bool = False  # for arrays of another library: NumPy floats made its arrays first
-    free: tuple | None = None  # the keys of the arrays read from outside (`free_values`)
+    free: tuple | None = None  # where the arrays read from outside are (`free_values`)
     _graph: Graph | None = None
     _source: Source | None = None
     _fn: Callable | None = None
@@ -655,13 +655,12 @@ def _own_params(fwd: Graph) -> tuple[list[str], str]:
     reads from outside, its module's params after them: `Lowerer.free`)."""
     nodes = [fwd[p] for p in fwd.params]
     own = [n.name for n in nodes if "free" not in n.attrs]
-    free = [n.name for n in nodes if "free" in n.attrs]
+    free = [f"{n.name}, {free_origin(n.attrs['free'], n.name)}" for n in nodes if "free" in n.attrs]
     if not free:
         return own, ""
     return own, (
         f"\nIts parameters after {own[-1] if own else 'none'} are the arrays {fwd.name} reads "
-        f"from outside ({', '.join(free)}: a global or a closure's), which a call passes as it "
-        "finds them."
+        f"from outside ({'; '.join(free)}), which a call passes as it finds them."
     )
 
 
@@ -1083,7 +1082,7 @@ class Compiled:
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
         self._fast = Learnt()  # ((artifact, specialisation), as_is) per signature: __call__
-        self._free: tuple = ()  # the keys of the arrays its module reads from outside
+        self._free: tuple = ()  # where the arrays its module reads from outside are
         self._last: tuple = (None, None)  # the latest call's (artifact, specialisation)
         self._constants: tuple = ()  # the positions of arguments compiled as constants
         # (`_compiled_for`: an int a NumPy function takes as its axis)

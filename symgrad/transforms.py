@@ -238,7 +238,8 @@ def linearize(fun: Callable, *primals, backend: str = "numpy") -> tuple[Any, Der
     if not floats:
         raise NotDifferentiableError(f"linearize of {fun.__qualname__}: no float argument")
     module = _Forward(fun, floats, backend)
-    at = module.compiled.on_leaves(primals)
+    leaves, pairs, artifact = module.compiled.on_leaves(primals)
+    at = (list(copies(leaves)), pairs, artifact)  # (the arrays read from outside, as now)
     fast = _Fast()
 
     def call(*tangents):

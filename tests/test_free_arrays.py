@@ -79,14 +79,19 @@ def test_each_call_reads_the_array_as_it_is_then(mod):
     np.testing.assert_allclose(g(W), 2 * mod.X.T @ (mod.X @ W - mod.y), rtol=1e-12)
     lin = symgrad.linearize(mod.helper, W)[1]
     before = lin(W)
-    mod.X = np.zeros((5, 3))  # (linearize's point: the arrays as they were)
+    mod.X *= 10.0  # (linearize's point: the arrays as they were, changed in place or not)
     np.testing.assert_allclose(lin(W), before, rtol=1e-12)
+    mod.X = np.zeros((5, 3))
+    np.testing.assert_allclose(lin(W), before, rtol=1e-12)
+    mod.X = mod.X + 1j  # (complex: refused, as when compiling, never run as real)
+    with pytest.raises(symgrad.SymgradError, match="complex"):
+        g(W)
 
 
 def test_the_module_takes_them_after_the_functions_own(mod):
     source = symgrad.emit_module(mod.loss, args=(W,))
     assert "def grad_loss(w, X, y):" in source
-    assert "reads from outside (X, y" in source
+    assert "reads from outside (X, the global X of module" in source
     assert "Gradient of loss(w) with respect to w." in source
 
 
@@ -110,3 +115,51 @@ def test_a_transformation_inside_the_function_reads_them_too(make_fn, mod):
     for fn in (outer.outer, outer.tangent):
         assert symgrad.jit(fn)(W) == pytest.approx(fn(W), rel=1e-12)
         symgrad.check_grads(fn, (W,), 0)
+
+
+def test_a_closures_arrays_die_with_it(mod):
+    # (the cache of a closure's gradient kept the closure alive, and with it its arrays)
+    import gc
+    import weakref
+
+    held = []
+    for _ in range(5):
+        X = np.ones((50, 3))
+        held.append(weakref.ref(X))
+        symgrad.grad(mod.make_loss(X, np.ones(50)))(W)
+        del X
+    gc.collect()
+    assert not any(ref() is not None for ref in held)
+
+
+def test_a_custom_vjp_backward_reading_one_is_refused(make_fn):
+    # (a KeyError escaped: its graph's params are the residuals and the cotangent alone)
+    mod = make_fn(
+        """
+        import symgrad
+
+        X = np.ones((2, 2))
+
+
+        @symgrad.custom_vjp
+        def f(w):
+            return np.sum(X @ w)
+
+
+        def f_fwd(w):
+            return f(w), None
+
+
+        def f_bwd(res, g):
+            return (g * X.sum(axis=0),)
+
+
+        f.defvjp(f_fwd, f_bwd)
+
+
+        def loss(w):
+            return f(w) * 2.0
+        """
+    )
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="among the residuals"):
+        symgrad.grad(mod.loss)(np.ones(2))

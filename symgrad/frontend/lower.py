@@ -60,7 +60,7 @@ from symgrad.frontend.calls import (
     super_attribute,
 )
 from symgrad.frontend.loops import Appender, AppendTo, assigned_names, lower_for, lower_while
-from symgrad.frontend.reads import Reads, free_array
+from symgrad.frontend.reads import FreeArray, Reads
 from symgrad.frontend.source import FunctionSource
 from symgrad.frontend.subscripts import CONTAINERS, OBJECTS, getitem, setitem
 from symgrad.frontend.values import (
@@ -762,7 +762,7 @@ class _Lowerer:
         if isinstance(obj, np.ndarray) and held is not None and obj.dtype.kind in "biuf":
             where, key = held
             self.reads.note_array(where, key)
-            return self.free(free_array(where, key), name, e)
+            return self.free(FreeArray(where, key), name, e)
         if isinstance(obj, np.ndarray):
             raise self.error(
                 e,
@@ -772,11 +772,11 @@ class _Lowerer:
             )
         return obj
 
-    def free(self, key: int, name: str, e: ast.AST) -> Value:
+    def free(self, key: FreeArray, name: str, e: ast.AST) -> Value:
         """The value of the free array `key` here: a param of the function's graph (made at
         its first read, named after the global or cell), captured by the loop bodies and
         branches that read it, as a name of the function's is."""
-        slot = f"<free {key}>"  # (no source can spell it)
+        slot = repr(key)  # (no source can spell it)
         if slot in self.env:
             return self.env[slot]
         if self.parent is not None:  # an inlined call: the caller's graph

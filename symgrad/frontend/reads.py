@@ -20,32 +20,58 @@ function asks it).
 from __future__ import annotations
 
 import keyword
-from types import CellType, MappingProxyType, MethodType, ModuleType
+import weakref
+from types import CellType, FunctionType, MappingProxyType, MethodType, ModuleType
 from typing import Any, Callable
 
 import numpy as np
 
 _CELL = object()  # the `name` of a closure cell's entry
-_FREE: list[tuple[Any, Any]] = []  # by a free array's key: (where, name) it is read from
-_FREE_KEYS: dict[tuple[int, Any], int] = {}  # (id(where), name) -> its key (`where` kept alive)
 
 
-def free_array(where: Any, name: Any) -> int:
-    """The key of the array `where[name]` (a module's globals), `where.name` (a module) or a
-    closure cell's contents (`name` None) holds: an argument of the emitted module after the
-    function's own, read when each call is made (`read_free`)."""
-    key = _FREE_KEYS.setdefault((id(where), name), len(_FREE))
-    if key == len(_FREE):
-        _FREE.append((where, name))
-    return key
+class FreeArray:
+    """Where an array the function reads from outside is: `where[name]` (a module's globals),
+    `where.name` (a module) or a closure cell's contents (`name` None). It is an argument of
+    the emitted module after the function's own, read when each call is made (`read_free`).
+    A graph's param holds it (`attrs["free"]`), the same object in each copy of the graph."""
+
+    __slots__ = ("where", "name")
+
+    def __init__(self, where: Any, name: str | None):
+        self.where, self.name = where, name
+
+    def __deepcopy__(self, memo) -> FreeArray:
+        return self  # (a module's globals are not the graph's to copy)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, FreeArray) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    @property
+    def key(self) -> tuple:
+        return (id(self.where), self.name)
+
+    def __repr__(self) -> str:
+        return f"<free {self.name or 'cell'} at {id(self.where):#x}>"
 
 
-def read_free(key: int) -> Any:
+def free_origin(free: FreeArray, name: str) -> str:
+    """Where a free array comes from, in words (a docstring's)."""
+    if free.name is None:
+        return f"a closure's {name}"
+    where = free.where
+    module = where.get("__name__") if isinstance(where, dict) else getattr(where, "__name__", "?")
+    return f"the global {free.name} of module {module}"
+
+
+def read_free(free: FreeArray) -> Any:
     """The array a free array's look-up gives now."""
-    where, name = _FREE[key]
-    if name is None:
-        return where.cell_contents
-    return where[name] if isinstance(where, dict) else getattr(where, name)
+    if free.name is None:
+        return free.where.cell_contents
+    where = free.where
+    return where[free.name] if isinstance(where, dict) else getattr(where, free.name)
 
 
 class Reads:
@@ -65,6 +91,8 @@ class Reads:
                 self._items.setdefault((id(where), name), item)
                 self._checks = None
             return  # (a builtin one, `CFG.get`: its type's, which stays)
+        if isinstance(where, FunctionType):  # (the function compiled, or one it calls: held
+            where = weakref.proxy(where)  # weakly, or its cache entry would keep it alive)
         self._items.setdefault((id(where), name), (where, name, value, _kind(value)))
         self._checks = None
 
@@ -75,7 +103,7 @@ class Reads:
 
     def note_array(self, where: Any, name: Any) -> None:
         """`where[name]` (a module's globals), `where.name` or a cell's contents (name
-        None) gave an array the module reads when it runs (`free_array`): fresh while it
+        None) gave an array the module reads when it runs (`FreeArray`): fresh while it
         gives an array, whichever."""
         name = _CELL if name is None else name
         self._items[(id(where), name)] = (where, name, None, _ARRAY)
@@ -126,9 +154,9 @@ def _checker(items: list) -> Callable[[], bool]:
             now = f"getattr(w{k}, n{k})"
         if kind is _ABSENT:
             terms.append(f"{name!r} not in w{k}")
-        elif kind is _ARRAY:
+        elif kind is _ARRAY:  # (of a dtype lowering takes: a complex one is refused there)
             env["_ndarray"] = np.ndarray
-            terms.append(f"type({now}) is _ndarray")
+            terms.append(f"type({now}) is _ndarray and {now}.dtype.kind in 'biuf'")
         elif kind is _METHOD:
             terms.append(f"{now}.__func__ is v{k}")
         elif isinstance(kind, _Contents):
@@ -140,7 +168,7 @@ def _checker(items: list) -> Callable[[], bool]:
         "def fresh():\n"
         "    try:\n"
         f"        return {' and '.join(terms) or 'True'}\n"
-        "    except (AttributeError, KeyError, ValueError):  # (gone, or an emptied cell)\n"
+        "    except (AttributeError, KeyError, ValueError, ReferenceError):  # (gone, emptied)\n"
         "        return False\n"
     )
     exec(source, env)
