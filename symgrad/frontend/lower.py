@@ -60,7 +60,7 @@ from symgrad.frontend.calls import (
     super_attribute,
 )
 from symgrad.frontend.loops import Appender, AppendTo, assigned_names, lower_for, lower_while
-from symgrad.frontend.reads import FreeArray, Reads
+from symgrad.frontend.reads import FreeArray, Reads, plain_array
 from symgrad.frontend.source import FunctionSource
 from symgrad.frontend.subscripts import CONTAINERS, OBJECTS, getitem, setitem
 from symgrad.frontend.values import (
@@ -759,7 +759,7 @@ class _Lowerer:
             return obj
         if isinstance(obj, np.generic) and obj.dtype.kind in "biuf":
             return self.numpy_number(obj, e)
-        if isinstance(obj, np.ndarray) and held is not None and obj.dtype.kind in "biuf":
+        if held is not None and plain_array(obj):
             where, key = held
             self.reads.note_array(where, key)
             return self.free(FreeArray(where, key), name, e)

@@ -57,6 +57,16 @@ class FreeArray:
         return f"<free {self.name or 'cell'} at {id(self.where):#x}>"
 
 
+def plain_array(v: Any) -> bool:
+    """An array of numbers whose operators are NumPy's: no np.matrix (whose * is a matrix
+    product), no masked array, no complex one (lowering refuses those); a memmap is one."""
+    return (
+        isinstance(v, np.ndarray)
+        and not isinstance(v, (np.matrix, np.ma.MaskedArray))
+        and v.dtype.kind in "biuf"
+    )
+
+
 def free_origin(free: FreeArray, name: str) -> str:
     """Where a free array comes from, in words (a docstring's)."""
     if free.name is None:
@@ -154,9 +164,9 @@ def _checker(items: list) -> Callable[[], bool]:
             now = f"getattr(w{k}, n{k})"
         if kind is _ABSENT:
             terms.append(f"{name!r} not in w{k}")
-        elif kind is _ARRAY:  # (of a dtype lowering takes: a complex one is refused there)
-            env["_ndarray"] = np.ndarray
-            terms.append(f"type({now}) is _ndarray and {now}.dtype.kind in 'biuf'")
+        elif kind is _ARRAY:
+            env["_plain_array"] = plain_array
+            terms.append(f"_plain_array({now})")
         elif kind is _METHOD:
             terms.append(f"{now}.__func__ is v{k}")
         elif isinstance(kind, _Contents):
