@@ -163,3 +163,9 @@ def test_a_custom_vjp_backward_reading_one_is_refused(make_fn):
     )
     with pytest.raises(symgrad.UnsupportedSyntaxError, match="among the residuals"):
         symgrad.grad(mod.loss)(np.ones(2))
+
+
+def test_symgrads_check_passes_them(mod):
+    # (its symbolic step called the module without them: skipped, "missing arguments")
+    report = symgrad.check(mod.loss, W)
+    assert "symbolic  passed" in str(report), str(report)

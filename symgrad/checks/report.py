@@ -96,10 +96,17 @@ def _symbolic(fn, vjp: Compiled, args, nums, seed) -> Check:
     size = sum(int(np.size(args[k])) for k in nums)
     if size > SYMBOLIC_LIMIT:
         return Check("symbolic", SKIPPED, f"{size} entries to differentiate (> {SYMBOLIC_LIMIT})")
+    from symgrad.api import free_values
+
     values = [a.astype(np.float64) if _is_float_array(a) else a for a in args]
+    module, free, n = vjp._artifact.fn, free_values(vjp._artifact), len(values)
+
+    def with_free(*given):  # (the arrays f reads from outside: after its own arguments)
+        return module(*given[:n], *free, *given[n:])
+
     try:
         proof = prove_vjp(
-            fn, vjp._artifact.fn, values, nums, np.random.default_rng(seed), branch_at_values=True
+            fn, with_free, values, nums, np.random.default_rng(seed), branch_at_values=True
         )
     except Exception as e:  # f does something SymPy values cannot (random numbers, I/O, ...)
         return Check("symbolic", SKIPPED, f"f cannot run on SymPy values: {type(e).__name__}: {e}")
