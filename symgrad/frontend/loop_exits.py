@@ -13,10 +13,11 @@ Contract: `desugar(src)` rewrites, in place, the loops of the function (and of e
 - a loop with an `else`: a name of its own, `broke`, is 0 before the loop, the k-th break of
   the loop itself (a return's too) sets it to k first, and after the loop `if broke == 1:
   ... elif broke == 2: ... else: <the else block>`, where the k-th branch holds the
-  assignments to names just before the k-th break that read nothing the loop binds, taken out
-  of the loop (nothing runs between them and the loop's end): a name bound where the loop
-  breaks and in its else (`if x[i] < 0: found = 1.0; break` ... `else: found = 0.0`) has a
-  value on every path after the loop, as in Python.
+  assignments to names just before the k-th break, taken out of the loop (nothing runs
+  between them and the loop's end): a name bound where the loop breaks and in its else (`if
+  x[i] < 0: s = x[i]; break` ... `else: s = 0.0`) has a value on every path after the loop,
+  as in Python. (A name the loop binds, read there, is its last step's, which symgrad reads
+  where the loop ends: after a loop of no step, a `SymgradError` when it runs.)
 
 Lowering then meets loops that break, and returns and branches after them, which it already
 differentiates:
@@ -96,8 +97,7 @@ class _Rewrite:
         if loop.orelse:
             broke = fresh("broke", self.taken)
             tails: list[list[ast.stmt]] = []
-            inside = set(_bound_in(loop))
-            loop.body = _marked(loop.body, broke, tails, inside)
+            loop.body = _marked(loop.body, broke, tails, self.bound_before(loop))
             before.append(_assign(broke, 0))
             ran = loop.orelse  # (one chain: a name each path binds is bound after it)
             for k in range(len(tails), 0, -1):
@@ -117,6 +117,17 @@ class _Rewrite:
             after.append(ast.copy_location(ast.If(test, [ret], []), ret))
         made = [ast.copy_location(s, loop) for s in before]
         return [ast.fix_missing_locations(s) for s in (*made, loop, *ran, *after)]
+
+    def bound_before(self, loop: ast.For | ast.While) -> set[str]:
+        """The names bound before the loop's line (the function's parameters, assignments):
+        a loop carries them, whatever its steps."""
+        args = self.src.tree.args
+        names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+        for n in walk(self.src.tree):
+            stored = isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            if stored and getattr(n, "lineno", loop.lineno) < loop.lineno:  # (not ours)
+                names.add(n.id)
+        return names
 
     def body(self, stmts: list[ast.stmt], flag: str, values: list) -> list[ast.stmt]:
         """The loop's body with its returns setting `flag` and breaking (`values` receives
@@ -149,39 +160,32 @@ def _assign(name: str, value: object) -> ast.Assign:
     return ast.Assign([ast.Name(name, ast.Store())], ast.Constant(value))
 
 
-def _marked(stmts: list[ast.stmt], flag: str, tails: list, inside: set) -> list[ast.stmt]:
+def _marked(stmts: list[ast.stmt], flag: str, tails: list, before: set) -> list[ast.stmt]:
     """The block with the k-th break of its loop (not of a loop nested in it) setting `flag` to
-    k, the assignments to names just before it that read no name the loop binds (`inside`:
-    after a loop of no step, its target holds nothing) taken out into `tails[k - 1]`."""
+    k, the assignments just before it to names not bound before the loop (`before`: the loop
+    carries those, a loop of no step too) taken out into `tails[k - 1]`."""
     out: list[ast.stmt] = []
     for s in stmts:
         if isinstance(s, ast.Break):
             k = len(out)
-            while k and _movable(out[k - 1], inside):
+            while k and _movable(out[k - 1], before):
                 k -= 1
             tails.append(out[k:])
             out[k:] = [ast.fix_missing_locations(ast.copy_location(_assign(flag, len(tails)), s))]
         if isinstance(s, ast.If):
-            s.body = _marked(s.body, flag, tails, inside)
-            s.orelse = _marked(s.orelse, flag, tails, inside)
+            s.body = _marked(s.body, flag, tails, before)
+            s.orelse = _marked(s.orelse, flag, tails, before)
         out.append(s)
     return out
 
 
-def _bound_in(loop: ast.For | ast.While):
-    """The names the loop binds: its target, and those its body assigns."""
-    for n in walk(loop):
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-            yield n.id
-
-
-def _movable(s: ast.stmt, inside: set) -> bool:
-    """Whether an assignment to names before a break may run after the loop instead: its
-    value reads nothing the loop binds (a name the loop binds, read after it, is its last
-    step's, which symgrad reads where the loop ends, whether or not it broke)."""
+def _movable(s: ast.stmt, before: set) -> bool:
+    """An assignment to names, not all bound before the loop, or reading nothing but them."""
     if not (isinstance(s, ast.Assign) and _to_names(s)):
         return False
-    return not any(isinstance(n, ast.Name) and n.id in inside for n in walk(s.value))
+    targets = {n.id for t in s.targets for n in walk(t) if isinstance(n, ast.Name)}
+    reads = {n.id for n in walk(s.value) if isinstance(n, ast.Name)}
+    return not targets <= before or reads <= before
 
 
 def _returning(s: ast.stmt, flag: str) -> int | None:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from symgrad import tree
 from symgrad.errors import SymgradError, UnsupportedSyntaxError
-from symgrad.frontend import aliases, carried, liveness
+from symgrad.frontend import aliases, carried, liveness, raises
 from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.jumps import FLAGS, STOP, desugar
 from symgrad.frontend.local_functions import LocalFunction
@@ -359,8 +359,12 @@ def _lower_loop_once(
         lw.env[name] = Stacked(value, name, shared.get(name) or _held(before[name], name, loc))
     for j, (name, value) in enumerate(lasts.items()):  # its value in each step: the last one's
         at = {"index": len(slots) + len(stacked) + j}
-        rows = lw.graph.add("item", (loop,), at, loc, name=f"{name}_steps")
-        last = getitem(lw, Value(rows), -1, s)
+        steps = Value(lw.graph.add("item", (loop,), at, loc, name=f"{name}_steps"))
+        none = lw.call_rule("equal", (lw.call_rule("len", (steps,), {}, s), 0), {}, s)
+        said = f"symgrad: {name} is read after the loop on line {loc.line}, which ran no step "
+        said += "(symgrad reads a name a loop binds where the loop ends)"  # (not NumPy's -1)
+        raises.check(lw, s, none, ValueError, (said,))
+        last = getitem(lw, steps, -1, s)
         counted = index is not None and isinstance(value, Value) and value.id == index.id
         lw.env[name] = lw.call_rule("int", (last,), {}, s) if counted else last  # (Python's int)
     for name, unbound in again.unbound.items():
@@ -392,9 +396,9 @@ def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> 
     """The names (of `names`, not in `skip`: carried, bound before the loop) that the body
     binds, to an array or a number, and code after the loop reads (a target first bound by
     the loop, `mid` of a bisection): their values at the end of each step, by name. The loop
-    stacks them, and each name holds its last row after it, as Python's does (an IndexError
-    where the loop ran no step, where Python's is a NameError). Not a value that may be an
-    array something else holds after the loop (the range's index aside: a number): a body
+    stacks them, and each name holds its last row after it, as Python's does (a check raising
+    a SymgradError where the loop ran no step, where Python's is a NameError). Not a value that
+    may be an array something else holds after the loop (the range's index aside: a number): a body
     param (a carried or captured array, a row of what the loop goes over), a view of one, or
     a carried value's next one (`t = s` with s carried), which Python's name would hold
     itself, the stack a copy of it: (the values by name, the names so left out)."""
