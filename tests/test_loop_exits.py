@@ -229,3 +229,18 @@ def test_the_returns_are_breaks_and_the_values_are_read_after_the_loop():
     assert "returned == 1" in forward and "returned == 2" in forward
     with pytest.raises(ValueError, match="too large"):
         symgrad.grad(searched)(np.array([50.0, 60.0]))
+
+
+def returned_from_no_step(w, n):
+    for i in range(n):
+        if w[i] > 0.5:
+            return w[i] * 2.0
+    return np.sum(w**3)
+
+
+def test_a_return_reading_the_index_of_a_loop_of_no_step_is_refused_when_it_runs():
+    # (NumPy's IndexError of step -1 escaped: symgrad reads the index where the loop ends)
+    w = np.array([0.2, 0.7, 0.4])
+    symgrad.check_grads(returned_from_no_step, (w, 3), 0)
+    with pytest.raises(symgrad.SymgradError, match="i is read after the loop"):
+        symgrad.grad(returned_from_no_step)(w, 0)
