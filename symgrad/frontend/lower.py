@@ -912,9 +912,7 @@ class _Lowerer:
 
     def e_Subscript(self, e: ast.Subscript) -> Any:
         base = self.expr(e.value)
-        items = e.slice.elts if isinstance(e.slice, ast.Tuple) else [e.slice]
-        parts = [self.index_item(item) for item in items]
-        index = tuple(parts) if isinstance(e.slice, ast.Tuple) else parts[0]
+        index = self.index(e.slice)
         if isinstance(base, (tuple, list)) and (is_const(index) or _const_slice(index)):
             try:
                 found = base[index]  # (a slice: a new list or tuple)
@@ -991,9 +989,14 @@ class _Lowerer:
             UnsupportedSyntaxError,
         )
 
-    def index_item(self, item: ast.expr) -> Any:
-        """An item of an index: `range(...)` there is the array of its ints, as NumPy reads it
-        (`logp[range(n), labels]`)."""
+    def index(self, e: ast.expr) -> Any:
+        """A subscript's index: `range(...)` there is the array of its ints, as NumPy reads
+        it (`logp[range(n), labels]`, `y[range(n)] = v`)."""
+        items = e.elts if isinstance(e, ast.Tuple) else [e]
+        parts = [self._index_item(item) for item in items]
+        return tuple(parts) if isinstance(e, ast.Tuple) else parts[0]
+
+    def _index_item(self, item: ast.expr) -> Any:
         is_range = isinstance(item, ast.Call) and not item.keywords
         if is_range and isinstance(item.func, ast.Name) and self.expr(item.func) is range:
             return self.call_rule("arange", tuple(self.expr(a) for a in item.args), {}, item)

@@ -85,10 +85,10 @@ def setitem(lw: _Lowerer, target: ast.Subscript, value: Any) -> None:
     name = target.value.id if isinstance(target.value, ast.Name) else None
     old = lw.env[name] if name in lw.env else None
     if isinstance(old, (dict, list)):
-        _set_item(lw, old, name, lw.expr(target.slice), value, target)
+        _set_item(lw, old, name, lw.index(target.slice), value, target)
         return
     _writable(lw, old, name, target)
-    parts, spec = index_spec(lw, lw.expr(target.slice), target)
+    parts, spec = index_spec(lw, lw.index(target.slice), target)
     new = lw.call_rule("setitem", (old, value, parts), {"index": spec}, target)
     update(lw, old, new, target, name)
 
