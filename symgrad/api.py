@@ -314,7 +314,6 @@ def inlined(
     return Inline(graph, arguments, reads, result)
 
 
-@_compiling
 def free_values(artifact: _Artifact) -> list:
     """The arrays the function reads from outside (a module's globals, closure cells), as
     they are now: the module's arguments after the function's own (`Lowerer.free`)."""
@@ -325,6 +324,7 @@ def free_values(artifact: _Artifact) -> list:
     return [read_free(key) for key in artifact.free]
 
 
+@_compiling
 def specialised(artifact: _Artifact, values: list) -> _Artifact:
     """The artifact specialised on the types (shapes, dtypes) of `values`, as `jax.jit`
     specialises: compiled on first use per signature, the latest `_SPECIALISATIONS` kept."""
