@@ -26,6 +26,7 @@ import inspect
 import math
 import operator
 import sys
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -345,8 +346,9 @@ def imported(dotted_name: str) -> Any:
         module_name, _, attr = module_name.rpartition(".")  # of an object of scipy.stats)
         attrs.insert(0, attr)
     found = sys.modules.get(module_name)
-    for attr in attrs:
-        found = getattr(found, attr, None)
+    for attr in attrs:  # (a module's from its `__dict__`: a lazy one's `__getattr__` would
+        lazy = isinstance(found, types.ModuleType)  # import more, SciPy's submodules)
+        found = vars(found).get(attr) if lazy else getattr(found, attr, None)
     return found
 
 
