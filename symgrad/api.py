@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from symgrad import tree
+from symgrad import partials, tree
 from symgrad.containers import (
     by_leaves,
     differentiable,
@@ -1044,6 +1044,8 @@ class Compiled:
             fn = Compiled(fn.fn, nums, fn.kind, fn.has_aux, fn.backend, fn.recompute)
             argnums = tuple(k + 1 for k in argnums)
             argnums = argnums[0] if single else argnums
+        if isinstance(fn, functools.partial):  # (its function, the values it binds read as
+            fn = partials.as_function(fn) or fn  # globals: arrays the module's arguments)
         custom = getattr(fn, "symgrad_custom", None)  # symgrad.custom_vjp: lowered with its rule
         if not isinstance(fn, (types.FunctionType, Compiled)) and not custom:
             what = getattr(fn, "__name__", type(fn).__name__)
