@@ -1,11 +1,12 @@
 """`functools.partial` objects as functions symgrad reads: `grad(partial(loss, X=X, y=y))`.
 
-Contract: `as_function(p)` gives a Python function of the parameters p leaves unbound (those
-of `p.func` after its bound positional arguments, less the keywords it binds, with their
-defaults), whose source, registered with linecache, calls `p.func` with the bound values, held
-in its module's globals: the arrays among them are read from outside as any global array is
-(the emitted module's arguments after the function's own, `Lowerer.free`), the other values
-compiled as module constants. A partial of a function with `*args` or `**kwargs`, or of
+Contract: `as_function(p)` gives a Python function of the parameters p leaves (as
+`inspect.signature(p)` gives them: a keyword it binds keyword-only, its value the default, so
+a call may still give it, as Python's partial takes it), whose source, registered with
+linecache, calls `p.func` with the positional values it binds, held in its module's globals:
+arrays among them are read from outside as any global array is (the emitted module's
+arguments after the function's own, `Lowerer.free`), other values compiled as module
+constants. A partial of a function with `*args` or `**kwargs`, or of
 anything but a Python function, is None (refused where it is differentiated).
 """
 
@@ -52,9 +53,7 @@ def _made(p: functools.partial) -> Callable | None:
         names[q.name] = value
         call.append(q.name)
     signature, starred = [], False
-    for q in left:
-        if q.name in p.keywords:
-            continue
+    for q in left:  # (a keyword it binds: keyword-only, its value the default, as Python's)
         if q.kind == q.KEYWORD_ONLY and not starred:
             signature.append("*")
             starred = True
@@ -64,9 +63,6 @@ def _made(p: functools.partial) -> Callable | None:
             default = f"=_default_{q.name}"
         signature.append(q.name + default)
         call.append(q.name if q.kind == q.POSITIONAL_ONLY else f"{q.name}={q.name}")
-    for key, value in p.keywords.items():
-        names[key] = value
-        call.append(f"{key}={key}")
     name = f"{func.__name__}_partial"
     source = f"def {name}({', '.join(signature)}):\n    return _func({', '.join(call)})\n"
     filename = f"<symgrad: functools.partial of {func.__qualname__} #{next(_COUNTER)}>"

@@ -1,7 +1,7 @@
 """`functools.partial` objects differentiated (`symgrad.partials`): `grad(partial(loss, X=X,
 y=y))`, JAX's way of fixing a loss's data, was refused ("it is a partial, not a Python
-function with source"). The values it binds are read as globals are: its arrays the emitted
-module's arguments after the function's own."""
+function with source"). A keyword it binds is a keyword-only parameter, the value bound its
+default; a positional value it binds is read as a global is."""
 
 from __future__ import annotations
 
@@ -45,4 +45,6 @@ def test_a_partial_is_its_function_of_what_it_leaves_unbound(backend):
 def test_its_module_takes_the_arrays_it_binds():
     g = symgrad.grad(functools.partial(loss, X=X, y=Y))
     g(W)
-    assert "def grad_loss_partial(w, reg, X, y):" in g.source  # (reg: a float it leaves)
+    assert "def grad_loss_partial(w, X, y, reg=0.1):" in g.source  # (its keywords'
+    # values the defaults: a call may give another, as to Python's partial)
+    np.testing.assert_allclose(g(W, X=2 * X), symgrad.grad(loss)(W, 2 * X, Y), rtol=1e-12)
