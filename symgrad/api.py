@@ -1044,8 +1044,10 @@ class Compiled:
             fn = Compiled(fn.fn, nums, fn.kind, fn.has_aux, fn.backend, fn.recompute)
             argnums = tuple(k + 1 for k in argnums)
             argnums = argnums[0] if single else argnums
-        if isinstance(fn, functools.partial):  # (its function, the values it binds read as
-            fn = partials.as_function(fn) or fn  # globals: arrays the module's arguments)
+        self._partial = None  # a partial differentiated: (it, what its function was made of)
+        if isinstance(fn, functools.partial) and partials.as_function(fn) is not None:
+            self._partial = (fn, partials.state(fn))  # (its function: `symgrad.partials`)
+            fn = partials.as_function(fn)
         custom = getattr(fn, "symgrad_custom", None)  # symgrad.custom_vjp: lowered with its rule
         if not isinstance(fn, (types.FunctionType, Compiled)) and not custom:
             what = getattr(fn, "__name__", type(fn).__name__)
@@ -1154,7 +1156,19 @@ class Compiled:
             raise SymgradError(f"cannot write the module to {path}: {e.strerror}") from None
         return source
 
+    def _made_again(self) -> None:
+        """A partial's function made again where the partial, or its function's defaults,
+        changed since (a keyword bound anew: `p.keywords["X"] = ...`), its calls' cache
+        with it."""
+        p, held = self._partial
+        now = partials.state(p)
+        if not partials.same(held, now):
+            self._partial, self.fn = (p, now), partials.as_function(p)
+            self._fast, self._free, self._constants = Learnt(), (), ()
+
     def __call__(self, *args, **kwargs):
+        if self._partial is not None:
+            self._made_again()
         if not kwargs:  # the fast path: a signature called before, nothing it read changed
             given = args + tuple(map(read_free, self._free)) if self._free else args
             hit = self._fast.entries.get(signature_key(given, self._fast.shape_ints))
@@ -1218,6 +1232,8 @@ class Compiled:
         """(the module's arguments, the containers, the module) for a call on `args` (a
         method's self first, defaults filled in), compiled for their containers: what vjp, jvp
         and linearize call with their cotangents or tangents added."""
+        if self._partial is not None:
+            self._made_again()
         bound = self.bound is not None
         values = _bind(self.fn, (self.bound, *args) if bound else args, kwargs or {})
         return self._compiled_for(values, False, False)

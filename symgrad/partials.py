@@ -15,28 +15,20 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
+import keyword
 import linecache
 import types
-import weakref
 from typing import Any, Callable
 
+from symgrad.ir.names import fresh
+
 _COUNTER = itertools.count()
-_MADE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def as_function(p: functools.partial) -> Callable | None:
-    try:
-        return _MADE[p]  # (one function per partial: its gradients' cache is that function's)
-    except (KeyError, TypeError):
-        made = _made(p)
-    try:
-        _MADE[p] = made
-    except TypeError:  # (a partial of a subclass without weak references)
-        pass
-    return made
-
-
-def _made(p: functools.partial) -> Callable | None:
+    """The function of what p leaves (see the module docstring), made for what p and its
+    function hold now (`state`: a compiled transformation of p makes it again where that
+    changed)."""
     func = p.func
     if not isinstance(func, types.FunctionType):
         return None
@@ -47,7 +39,11 @@ def _made(p: functools.partial) -> Callable | None:
         left = inspect.signature(p).parameters.values()  # (Python's: after a keyword bound,
     except ValueError:  # the rest keyword-only)
         return None
-    names: dict[str, Any] = {"_func": func}  # (a bound value by its parameter's name)
+    name = func.__name__ if func.__name__.isidentifier() else "function"
+    name = f"{name}_partial" if not keyword.iskeyword(name) else "function_partial"
+    taken = {q.name for q in params} | {name}
+    called = fresh("func", taken)
+    names: dict[str, Any] = {called: func}  # (a bound value by its parameter's name)
     call = []
     for q, value in zip(params, p.args):
         names[q.name] = value
@@ -59,15 +55,33 @@ def _made(p: functools.partial) -> Callable | None:
             starred = True
         default = ""
         if q.default is not q.empty:
-            names[f"_default_{q.name}"] = q.default
-            default = f"=_default_{q.name}"
+            held = fresh(f"{q.name}_default", taken)
+            names[held] = q.default
+            default = f"={held}"
         signature.append(q.name + default)
         call.append(q.name if q.kind == q.POSITIONAL_ONLY else f"{q.name}={q.name}")
-    name = f"{func.__name__}_partial"
-    source = f"def {name}({', '.join(signature)}):\n    return _func({', '.join(call)})\n"
+    source = f"def {name}({', '.join(signature)}):\n    return {called}({', '.join(call)})\n"
     filename = f"<symgrad: functools.partial of {func.__qualname__} #{next(_COUNTER)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     module = types.ModuleType(name)
     module.__dict__.update(names)
     exec(compile(source, filename, "exec"), module.__dict__)
     return module.__dict__[name]
+
+
+def state(p: functools.partial) -> tuple:
+    """What the function made for p holds of p and its function, to compare by identity
+    (`same`): a keyword bound anew, new defaults, make it again."""
+    func = p.func
+    kwdefaults = getattr(func, "__kwdefaults__", None) or {}
+    return (
+        func,
+        getattr(func, "__defaults__", None),
+        *p.args,
+        *(x for item in p.keywords.items() for x in item),
+        *(x for item in kwdefaults.items() for x in item),
+    )
+
+
+def same(a: tuple, b: tuple) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))

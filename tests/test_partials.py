@@ -48,3 +48,26 @@ def test_its_module_takes_the_arrays_it_binds():
     assert "def grad_loss_partial(w, X, y, reg=0.1):" in g.source  # (its keywords'
     # values the defaults: a call may give another, as to Python's partial)
     np.testing.assert_allclose(g(W, X=2 * X), symgrad.grad(loss)(W, 2 * X, Y), rtol=1e-12)
+
+
+def named_clash(func, w, scale=2.0):  # (a parameter named as the made function's helpers)
+    return np.sum(w**2) * scale * func
+
+
+def test_a_partial_changed_is_made_again():
+    # (a keyword bound anew, and new defaults of its function, were not seen: the function
+    # made for the partial held what it had; a lambda's raised a SyntaxError)
+    data = functools.partial(loss, X=X, y=Y)
+    g = symgrad.grad(data)
+    g(W)
+    data.keywords["X"] = 3 * X
+    np.testing.assert_allclose(g(W), symgrad.grad(loss)(W, 3 * X, Y), rtol=1e-12)
+    clash = functools.partial(named_clash, 0.5)
+    np.testing.assert_allclose(symgrad.grad(clash)(W), 2 * W * 2.0 * 0.5, rtol=1e-12)
+    named_clash.__defaults__ = (7.0,)
+    try:
+        np.testing.assert_allclose(symgrad.grad(clash)(W), 2 * W * 7.0 * 0.5, rtol=1e-12)
+    finally:
+        named_clash.__defaults__ = (2.0,)
+    with pytest.raises(symgrad.SymgradError, match="lambda"):
+        symgrad.grad(functools.partial(lambda w, c: np.sum(w * c), c=2.0))(W)
