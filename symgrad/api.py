@@ -1045,9 +1045,9 @@ class Compiled:
             argnums = tuple(k + 1 for k in argnums)
             argnums = argnums[0] if single else argnums
         self._partial = None  # a partial differentiated: (it, what its function was made of)
-        if isinstance(fn, functools.partial) and partials.as_function(fn) is not None:
-            self._partial = (fn, partials.state(fn))  # (its function: `symgrad.partials`)
-            fn = partials.as_function(fn)
+        made = partials.as_function(fn) if isinstance(fn, functools.partial) else None
+        if made is not None:  # (its function: `symgrad.partials`)
+            self._partial, fn = (fn, partials.state(fn)), made
         custom = getattr(fn, "symgrad_custom", None)  # symgrad.custom_vjp: lowered with its rule
         if not isinstance(fn, (types.FunctionType, Compiled)) and not custom:
             what = getattr(fn, "__name__", type(fn).__name__)
