@@ -59,7 +59,7 @@ from symgrad.foreign import coerced, failure, known_shapes, like_of
 from symgrad.frontend import lower
 from symgrad.frontend.lower import Layout
 from symgrad.frontend.nested import Inline
-from symgrad.frontend.reads import Reads, free_origin, read_free
+from symgrad.frontend.reads import Reads, free_origin, free_params, read_free
 from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, foreign, of_value
 from symgrad.passes import batch as batching
@@ -319,8 +319,7 @@ def free_values(artifact: _Artifact) -> list:
     they are now: the module's arguments after the function's own (`Lowerer.free`)."""
     if artifact.free is None:
         graph = artifact.raw if artifact.raw is not None else artifact.graph
-        nodes = [graph[p] for p in graph.params]
-        artifact.free = tuple(n.attrs["free"] for n in nodes if "free" in n.attrs)
+        artifact.free = tuple(n.attrs["free"] for n in free_params(graph))
     return [read_free(key) for key in artifact.free]
 
 
@@ -653,9 +652,10 @@ def _derivative(
 def _own_params(fwd: Graph) -> tuple[list[str], str]:
     """(the names of the function's own params, the docstring's line naming the arrays it
     reads from outside, its module's params after them: `Lowerer.free`)."""
-    nodes = [fwd[p] for p in fwd.params]
-    own = [n.name for n in nodes if "free" not in n.attrs]
-    free = [f"{n.name}, {free_origin(n.attrs['free'], n.name)}" for n in nodes if "free" in n.attrs]
+    outside = free_params(fwd)
+    held = {n.id for n in outside}
+    own = [fwd[p].name for p in fwd.params if p not in held]
+    free = [f"{n.name}, {free_origin(n.attrs['free'], n.name)}" for n in outside]
     if not free:
         return own, ""
     return own, (

@@ -12,7 +12,6 @@ transformations (`symgrad.api`, `symgrad.transforms`) do, and call these around 
 
 from __future__ import annotations
 
-import types
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -20,6 +19,7 @@ import numpy as np
 from symgrad import tree
 from symgrad.errors import SymgradError
 from symgrad.frontend.lower import Layout
+from symgrad.frontend.values import FUNCTIONS
 
 
 def leaves_of(values: list, bound: bool = False, constants: tuple = ()) -> tuple[list, tuple]:
@@ -48,7 +48,7 @@ def static_value(v: Any) -> bool:
     Not NumPy's bool, whose arithmetic (`~flag`, `flag + flag`) is not Python's. A function
     (`act=np.tanh`, one of the user's) is compiled as the function it is, called where the
     function calls it, as a global one is."""
-    return v is None or isinstance(v, (str, bool, *_FUNCTIONS))
+    return v is None or isinstance(v, (str, bool, *FUNCTIONS))
 
 
 def by_leaves(values: list) -> bool:
@@ -58,8 +58,6 @@ def by_leaves(values: list) -> bool:
 
 
 _CONSTANTS = (int, str, type(None), np.integer, np.bool_)
-_FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, np.ufunc, type(np.sum))  # (np.sum:
-# NumPy's dispatcher of a Python function)
 
 
 def more_constants(

@@ -43,7 +43,7 @@ from symgrad.emit import emit_module, load
 from symgrad.emit.drivers import VMAP_HELPERS, vmap_driver
 from symgrad.errors import NeedsConstant, SymgradError
 from symgrad.frontend.nested import Inline
-from symgrad.frontend.reads import Reads, read_free
+from symgrad.frontend.reads import Reads, free_params, read_free
 from symgrad.ir import Graph
 from symgrad.passes import batch, simplify
 
@@ -154,8 +154,7 @@ class Vmapped:
                 names = list(inspect.signature(self.root).parameters)
                 free = [k for k in range(len(bound), len(values)) if axes[k] is None]
                 self._constants = more_constants(error, values, names, free, self._constants)
-        nodes = [module.graph[p] for p in module.graph.params]
-        free = [read_free(n.attrs["free"]) for n in nodes if "free" in n.attrs]
+        free = [read_free(n.attrs["free"]) for n in free_params(module.graph)]
         try:
             result = module.fn(*leaves, *free)  # (arrays read from outside: not mapped)
         except (ValueError, TypeError) as e:

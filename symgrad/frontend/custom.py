@@ -23,6 +23,7 @@ from symgrad import tree
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend import fence
 from symgrad.frontend.aliases import Memory
+from symgrad.frontend.reads import free_params
 from symgrad.ir import Graph
 from symgrad.rules import Value
 
@@ -151,7 +152,7 @@ def _backward(lw: _Lowerer, custom, nondiff: list, res: Any, diff: list, e):
     }  # defaults, as read from outside
     lowerer = type(lw)(graph, src, env, lw.stack + (bwd.__code__,), Memory(), lw.reads)
     cts = lowerer.run()
-    outside = [graph[p].name for p in graph.params if "free" in graph[p].attrs]
+    outside = [n.name for n in free_params(graph)]
     if outside:  # (its graph's params are the residuals and the cotangent alone)
         raise lw.error(
             e,

@@ -137,9 +137,7 @@ class _Rewrite:
             if isinstance(s, ast.Return):
                 if k != len(stmts) - 1:
                     where = self.src.locate(stmts[k + 1])
-                    raise UnsupportedSyntaxError(
-                        "code after a return never runs", where, "Remove it."
-                    )
+                    raise UnsupportedSyntaxError(_DEAD, where, "Remove it.")
                 values.append(s)
                 mark = _assign(flag, len(values))
                 out += [ast.copy_location(mark, s), ast.copy_location(ast.Break(), s)]
@@ -190,8 +188,10 @@ def _movable(s: ast.stmt, before: set) -> bool:
 
 def _returning(s: ast.stmt, flag: str) -> int | None:
     """k where s is `flag = k`, the mark of the loop's k-th return."""
-    named = isinstance(s, ast.Assign) and [ast.unparse(t) for t in s.targets] == [flag]
-    return s.value.value if named and isinstance(s.value, ast.Constant) else None
+    if not (isinstance(s, ast.Assign) and isinstance(s.value, ast.Constant)):
+        return None
+    targets = s.targets
+    return s.value.value if [t.id for t in targets if isinstance(t, ast.Name)] == [flag] else None
 
 
 def _to_names(s: ast.Assign) -> bool:

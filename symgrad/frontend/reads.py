@@ -76,6 +76,12 @@ def free_origin(free: FreeArray, name: str) -> str:
     return f"the global {free.name} of module {module}"
 
 
+def free_params(graph) -> list:
+    """The graph's params for arrays read from outside (`FreeArray`), in order."""
+    nodes = [graph[p] for p in graph.params]
+    return [n for n in nodes if "free" in n.attrs]
+
+
 def read_free(free: FreeArray) -> Any:
     """The array a free array's look-up gives now."""
     if free.name is None:

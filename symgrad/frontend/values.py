@@ -35,11 +35,14 @@ def is_const(v: Any) -> bool:
     return isinstance(v, _CONST_TYPES)
 
 
+FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, np.ufunc, type(np.sum))  # (np.sum:
+# NumPy's dispatcher of a Python function)
+
+
 def is_callable_constant(v: Any) -> bool:
     """A function, a NumPy function, a class or a module: an object the code compares by
     identity when compiling (`act is np.tanh`, `act == np.sin` of a function given)."""
-    kinds = (types.FunctionType, types.BuiltinFunctionType, np.ufunc, type(np.sum), type)
-    return isinstance(v, (*kinds, types.ModuleType)) and not isinstance(v, Value)
+    return isinstance(v, (*FUNCTIONS, type, types.ModuleType)) and not isinstance(v, Value)
 
 
 @dataclass(frozen=True)
