@@ -579,7 +579,7 @@ def test_a_range_whose_step_is_an_expression(make_fn, backend):
 def test_a_name_read_before_the_function_binds_it_is_no_globals(make_fn):
     # (a loop's first step binding h for the next to read, `if t == 0: h = ...`, read the
     # module's h in the other steps: 1.14 where Python's 0.81; Python's h is the function's
-    # own everywhere in it)
+    # own everywhere in it: its first step is lowered on its own now, `test_first_steps`)
     mod = make_fn(
         """
         h = 0.5
@@ -600,9 +600,11 @@ def test_a_name_read_before_the_function_binds_it_is_no_globals(make_fn):
             return np.sum(s * h)
         """
     )
-    for fn in (mod.peeled, mod.read_first):
-        with pytest.raises(symgrad.UnsupportedSyntaxError, match="read before the function binds"):
-            symgrad.grad(fn)(np.array([0.1, 0.2]))
+    x = np.array([0.1, 0.2])
+    assert np.isclose(symgrad.jit(mod.peeled)(x), mod.peeled(x))
+    symgrad.check_grads(mod.peeled, (x,))
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="read before the function binds"):
+        symgrad.grad(mod.read_first)(x)
 
 
 def test_names_of_nested_scopes_are_theirs(make_fn):

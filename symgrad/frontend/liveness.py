@@ -107,9 +107,17 @@ def seen_after(tree: ast.FunctionDef, statement: ast.stmt, name: str) -> bool:
     return False
 
 
-def _fate_of(block: list[ast.stmt], name: str) -> bool | None:
+def read_first(block: list[ast.stmt], name: str) -> bool:
+    """Whether the block (a loop's body) may read `name` before it binds it, a loop in it whose
+    every step binds it binding it (symgrad reads a name a loop binds, after the loop, where
+    the loop ends)."""
+    return _fate_of(block, name, loops_bind=True) is True
+
+
+def _fate_of(block: list[ast.stmt], name: str, loops_bind: bool = False) -> bool | None:
     """True where the block may read `name` before it rebinds it, False where it surely rebinds
-    it first, None where it does neither (a loop may run no step, a branch may not be taken)."""
+    it first, None where it does neither (a loop may run no step, a branch may not be taken;
+    `loops_bind`: a loop whose every step binds it, or whose target it is, binds it)."""
     for statement in block:
         if isinstance(statement, ast.Assign):
             if _reads(statement, name):  # (its value, and a target's index, are read first)
@@ -119,17 +127,26 @@ def _fate_of(block: list[ast.stmt], name: str) -> bool | None:
         elif isinstance(statement, ast.For):
             if _reads(statement.iter, name) or _reads(statement.target, name):
                 return True
-            if not _binds(statement, name) and _fate_of(statement.body, name):
+            fate = _fate_of(statement.body, name, loops_bind)
+            if not _binds(statement, name) and fate:
                 return True
-            if _fate_of(statement.orelse, name):
+            if _fate_of(statement.orelse, name, loops_bind):
                 return True
+            if loops_bind and (_binds(statement, name) or fate is False):
+                return False
         elif isinstance(statement, ast.While):
-            if _reads(statement.test, name) or _fate_of(statement.body, name):
+            fate = _fate_of(statement.body, name, loops_bind)
+            if _reads(statement.test, name) or fate:
                 return True
+            if loops_bind and fate is False:
+                return False
         elif isinstance(statement, ast.If):
             if _reads(statement.test, name):
                 return True
-            fates = (_fate_of(statement.body, name), _fate_of(statement.orelse, name))
+            fates = (
+                _fate_of(statement.body, name, loops_bind),
+                _fate_of(statement.orelse, name, loops_bind),
+            )
             if True in fates:
                 return True
             if fates == (False, False):

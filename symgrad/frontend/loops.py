@@ -24,6 +24,7 @@ on the node); the carried outputs are then the values at the break. A `while Tru
 from __future__ import annotations
 
 import ast
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -158,7 +159,43 @@ def lower_for(lw: _Lowerer, s: ast.For) -> None:
         _lower_unrolled(lw, s, it.static)
         return
     targets = assigned_names([ast.Assign([s.target], ast.Constant(0))])
+    if _first_step(lw, s, it, targets):
+        return  # (the loop's one step)
     _lower_loop(lw, s, "loop", it, targets)
+
+
+def _first_step(lw: _Lowerer, s: ast.For, it: _Iteration, targets: list[str]) -> bool:
+    """A loop whose body reads a name before it binds it, bound by no code before the loop (an
+    RNN's `if t == 0: h = np.tanh(x[0])` / `else: h = np.tanh(W @ h + x[t])`): its first step
+    lowered before it, the body once with the first index (a test of the index known there),
+    binding the names for the steps after it, and the loop from its second step (True where
+    it has none). Where the loop's length is known only when the function runs, a check
+    before the first step raises a SymgradError where it is 0 (Python's would run no step).
+    Not where the body breaks, or a range's step is not a constant: there the read is
+    refused, as any read of a name before its binding."""
+    names = [n for n in assigned_names(s.body) if not _bound(lw, n)]
+    first = [n for n in names if liveness.read_first(s.body, n)]
+    start, stop, step = it.bounds
+    if not first or type(step) is not int:
+        return False
+    stmts, breaks = desugar(s.body)
+    if breaks or type(start) is type(stop) is int and not range(start, stop, step):
+        return False
+    if type(start) is not int or type(stop) is not int:
+        empty = lw.call_rule("less_equal" if step > 0 else "greater_equal", (stop, start), {}, s)
+        said = f"symgrad: the loop on line {s.lineno} ran no step, and symgrad runs its first "
+        said += f"step on its own (it binds {first[0]}, which the next steps read)"
+        raises.check(lw, s, empty, ValueError, (said,))
+    with _flags_kept(lw):
+        it.bind_first()
+        lw.block(stmts)
+    after = start + step if type(start) is int else lw.call_rule("add", (start, step), {}, s)
+    if type(stop) is int and type(after) is int and not range(after, stop, step):
+        return True
+    for name in targets:  # (the loop's, as where the loop binds it first)
+        dict.pop(lw.env, name, None)
+    it.bounds = (after, stop, step)
+    return False
 
 
 def lower_while(lw: _Lowerer, s: ast.While) -> None:
@@ -532,34 +569,44 @@ def _lower_unrolled(lw: _Lowerer, s: ast.For, items: list) -> None:
     """A loop over a tuple or list the source spells out: the body once per element, until a
     break that runs whatever the values (a break on a runtime value is refused)."""
     stmts, breaks = desugar(s.body)
-    saved = {flag: dict.get(lw.env, flag, _MISSING) for flag in FLAGS}
-    for value in items:  # (an item whose array an earlier element's body changed: as it is)
-        lw.bind(s.target, _as_it_is(lw, value), len(lw.graph), s)
-        lw.block(stmts)
-        stop = dict.__getitem__(lw.env, STOP) if breaks else False
-        if isinstance(stop, Value):
-            if _is_call_of(lw, s.iter, range):  # (unrolled for the keys made from its index)
-                what = "range() that reads a dict by keys made from its index (unrolled)"
-                hint = (
-                    "Read the dict's arrays into a list before the loop (Ws = [p[f'W{i}'] for "
-                    "i in range(n)]) and index that list in a loop of its own."
+    with _flags_kept(lw):
+        for value in items:  # (an item whose array an earlier element's body changed: as it is)
+            lw.bind(s.target, _as_it_is(lw, value), len(lw.graph), s)
+            lw.block(stmts)
+            stop = dict.__getitem__(lw.env, STOP) if breaks else False
+            if isinstance(stop, Value):
+                if _is_call_of(lw, s.iter, range):  # (unrolled for the keys made from its index)
+                    what = "range() that reads a dict by keys made from its index (unrolled)"
+                    hint = (
+                        "Read the dict's arrays into a list before the loop (Ws = [p[f'W{i}'] "
+                        "for i in range(n)]) and index that list in a loop of its own."
+                    )
+                else:
+                    what = "a tuple or list spelled out in the source"
+                    hint = "Stack the items into an array and loop over its rows."
+                raise lw.error(
+                    s,
+                    f"a break on a runtime value in a loop over {what} is not supported",
+                    hint,
+                    cls=UnsupportedSyntaxError,
                 )
+            if stop:
+                break
+
+
+@contextmanager
+def _flags_kept(lw: _Lowerer):
+    """The jump flags of a loop around (`symgrad.frontend.jumps`) as they were, after a body
+    lowered in the scope around its loop (an unrolled step's flags are its own)."""
+    saved = {flag: dict.get(lw.env, flag, _MISSING) for flag in FLAGS}
+    try:
+        yield
+    finally:
+        for flag, value in saved.items():
+            if value is _MISSING:
+                dict.pop(lw.env, flag, None)
             else:
-                what = "a tuple or list spelled out in the source"
-                hint = "Stack the items into an array and loop over its rows."
-            raise lw.error(
-                s,
-                f"a break on a runtime value in a loop over {what} is not supported",
-                hint,
-                cls=UnsupportedSyntaxError,
-            )
-        if stop:
-            break
-    for flag, value in saved.items():  # the flags of a loop this one is in, as they were
-        if value is _MISSING:
-            dict.pop(lw.env, flag, None)
-        else:
-            dict.__setitem__(lw.env, flag, value)
+                dict.__setitem__(lw.env, flag, value)
 
 
 _MISSING = object()
@@ -709,6 +756,21 @@ class _Iteration:
                 cls=UnsupportedSyntaxError,
             )
         return lw.expr(node)
+
+    def bind_first(self) -> None:
+        """Bind the loop's names for its first step, lowered in the scope around the loop
+        (`_first_step`): the range's first int, or the first row of each sequence."""
+        lw, s = self.lw, self.s
+        start = self.bounds[0]
+        if not self.sequences:
+            lw.bind(s.target, start, len(lw.graph), s)
+            return
+        rows = [getitem(lw, seq, start, s) for seq in self.sequences]
+        target = s.target
+        if self.enumerated:
+            dict.__setitem__(lw.env, self.index_name, self.start)
+            target = target.elts[1]
+        lw.bind(target, rows[0] if len(rows) == 1 else tuple(rows), 0, s)
 
     def bind_targets(self, child: _Lowerer, env: BodyEnv, index: Value) -> None:
         """Bind the loop's names in the body: the index, and the rows the sequences give."""

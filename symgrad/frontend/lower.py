@@ -712,8 +712,9 @@ class _Lowerer:
                 e,
                 f"{name!r} is read before the function binds it (a name the function binds is "
                 "its own everywhere in it, as in Python, never a global's)",
-                f"Bind {name} before this line; a loop's first step binding it (`if t == 0: "
-                f"{name} = ...`) for the next to read: bind it before the loop.",
+                f"Bind {name} before this line (before the loop, where a step reads what an "
+                "earlier one bound: symgrad lowers a for loop's first step on its own, but not "
+                "a while loop's nor one that breaks).",
                 cls=UnsupportedSyntaxError,
             )
         for scope in (self.env, self.globals, vars(builtins)):
