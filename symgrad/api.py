@@ -1146,8 +1146,9 @@ class Compiled:
 
     def save(self, path: str) -> str:
         """Write the shape-polymorphic module (for any argument shapes) to `path`; it imports
-        only NumPy (for the containers of the latest call, where it had some). Returns the
-        source."""
+        only NumPy (for the containers, and the constants compiled into it, of the latest call,
+        where it had some: `mode="mean"`, an axis; its docstring names them, and it has no
+        parameter for them). Returns the source."""
         source = self._polymorphic.source
         try:
             with open(path, "w") as f:

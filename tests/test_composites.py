@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import symgrad
+from tests.conftest import on_backends
 
 
 def flips(A):
@@ -182,6 +183,30 @@ def interpolated_number(t):
     return np.interp(t, np.array([0.0, 1.0, 2.0]), np.array([0.0, 10.0, 5.0]))
 
 
+def selected(x):  # (np.select was "cannot compile a call to numpy.select")
+    y = np.select([x < -0.5, x > 0.5], [-(x**2), np.sin(x)], default=x * 3.0)
+    return np.sum(y) + np.sum(np.select([x < 0, x > 1], [x, x**2]))
+
+
+def compared(x, y):  # (np.isclose and np.allclose were "cannot compile a call to ...")
+    if np.allclose(x, y):
+        return np.sum(x**2)
+    near = np.isclose(x, y, atol=0.5) | np.isclose(x, y * 2.0, rtol=0.1, equal_nan=True)
+    return np.sum(np.where(near, x, y * 2.0))
+
+
+def split_where_it_runs(theta, X):  # (split indices from a shape: "np.split needs a constant
+    d = X.shape[1]  # number of sections or split indices")
+    W, b, c = np.split(theta, [d * 3, d * 3 + 3])
+    L, R = np.split(X, [d - 1], axis=1)
+    return np.sum(np.tanh(X @ W.reshape(3, d).T + b) * c) + np.sum(L**2 * np.sum(R))
+
+
+def extremes_without_nans(A):  # (np.nanmax and np.nanmin were "cannot compile a call to ...")
+    B = np.where(A > 0.5, np.nan, A)
+    return np.nanmax(B) * 2.0 + np.sum(np.nanmin(B, axis=1) ** 2)
+
+
 RNG = np.random.default_rng(0)
 A = RNG.standard_normal((3, 4))
 S = RNG.standard_normal((3, 3)) / 3 + np.eye(3)
@@ -203,6 +228,10 @@ CASES = [
     (areas, (A, np.cumsum(RNG.random(4)))),
     (reduced_with_options, (A,)),
     (array_api_names, (RNG.standard_normal(3), S)),
+    (selected, (RNG.standard_normal(7),)),
+    (compared, (np.array([0.1, 1.0, -2.0, 0.3]), np.array([0.2, 1.2, 3.0, 0.15]))),
+    (split_where_it_runs, (RNG.standard_normal(12), RNG.standard_normal((5, 2)))),
+    (extremes_without_nans, (RNG.random((3, 4)),)),
     (interpolated_at_repeated_knots, (np.array([-0.5, 0.5]), np.array([1.0, 2.0, 3.0]))),
     (
         interpolated,
@@ -211,10 +240,20 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
-@pytest.mark.parametrize("fn, args", CASES, ids=[f.__name__ for f, _ in CASES])
-def test_a_composition_is_numpys_value_and_differentiates(fn, args, backend):
-    pytest.importorskip(backend)
+_BY_NAME = {f.__name__: (f, args) for f, args in CASES}
+_ON_NUMBA = [  # (a composition is the primitives it is made of, whose Numba code the rule
+    "reduced_with_options",  # table's examples check: these few stand for the rest)
+    "array_api_names",
+    "quantiles",
+    "interpolated",
+    "selected",
+    "split_where_it_runs",
+]
+
+
+@pytest.mark.parametrize("name, backend", on_backends(_BY_NAME, _ON_NUMBA))
+def test_a_composition_is_numpys_value_and_differentiates(name, backend):
+    fn, args = _BY_NAME[name]
     nums = tuple(range(len(args)))
     symgrad.check_grads(fn, args, nums, modes=("rev", "fwd"), backend=backend)
     value = symgrad.jit(fn, backend=backend)(*args)
@@ -273,6 +312,30 @@ def covariance_of_too_few(x):
     return np.cov(x, ddof=3)
 
 
+def closeness(x, y):
+    return np.isclose(x, y)
+
+
+def closeness_of_nans(x, y):
+    return np.isclose(x, y, equal_nan=True)
+
+
+def all_close(x, y):
+    return np.allclose(x, y)
+
+
+def largest_without_nans(x):
+    return np.nanmax(x, axis=0)
+
+
+def chosen(x):
+    return np.select([x < 0], [x * 2])
+
+
+_SPECIAL = np.array([1.0, np.inf, -np.inf, np.nan, 1e9, 0.0, np.inf])
+_NEAR = np.array([1.0 + 1e-9, np.inf, np.inf, np.nan, 1e9 + 1, 1e-9, 5.0])
+
+
 @pytest.mark.parametrize(
     "fn, args",
     [
@@ -283,6 +346,14 @@ def covariance_of_too_few(x):
         (mean_without_nans, (np.array([[1.0, np.nan], [2.0, 3.0]], np.float32),)),  # (float64)
         (covariance, (np.array([[1.0, 2.0], [0.5, 3.0]], np.float32),)),  # (NumPy's float64)
         (covariance_of_too_few, (np.array([[1.0, 2.0], [0.5, 3.0]]),)),  # (count - ddof < 0)
+        (closeness, (_SPECIAL, _NEAR)),
+        (closeness_of_nans, (_SPECIAL, _NEAR)),
+        (all_close, (_SPECIAL[:2], _NEAR[:2])),  # (a Python bool)
+        (all_close, (_SPECIAL[:3], _NEAR[:3])),
+        (closeness, (np.float32(1.0), 1.0 + 1e-7)),  # (NumPy's bool, of 0-d)
+        (largest_without_nans, (np.array([[np.nan, 1.0], [np.nan, np.nan]]),)),  # (a NaN column)
+        (largest_without_nans, (np.array([[2, 1], [3, 0]]),)),  # (ints)
+        (chosen, (np.array([-1.0, 2.0], np.float32),)),  # (the default 0 is float32's)
         (interpolated_number, (1.5,)),  # (a NumPy number)
         (interpolated_number, (np.array([-1.0, 0.0, 1.0, 2.0, 2.5], np.float32),)),  # (float64)
     ],

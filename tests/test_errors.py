@@ -250,16 +250,18 @@ def test_argnums_count_the_positional_parameters_as_jaxs(make_fn):
 @pytest.mark.parametrize(
     "body, read",
     [
-        ("return np.sum(WS[0] * x)", "WS[0] * x"),
-        ("return np.sum(D['a'] * x)", "D['a'] * x"),
-        ("s = 0.0\n    for w in WS:\n        s = s + np.sum(w * x)\n    return s", "w * x"),
+        ("return np.sum(C.WS[0] * x)", "C.WS[0] * x"),
+        ("return np.sum(C.D['a'] * x)", "C.D['a'] * x"),
+        ("s = 0.0\n    for w in C.WS:\n        s = s + np.sum(w * x)\n    return s", "w * x"),
     ],
 )
-def test_an_array_a_global_container_holds_is_refused_as_one(make_fn, body, read):
-    """An array held by a global list or dict, read in the function, was refused as
-    "ndarray is not an array"."""
+def test_an_array_a_class_attributes_container_holds_is_refused_as_one(make_fn, body, read):
+    """An array held by a class attribute's list or dict, read in the function, was refused
+    as "ndarray is not an array" (a global's, or a closure's, is read as a global array is:
+    `test_free_arrays`)."""
     m = make_fn(
-        f"WS = [np.ones(2), np.ones(2)]\nD = {{'a': np.ones(2)}}\n\ndef f(x):\n    {body}\n"
+        f"class C:\n    WS = [np.ones(2), np.ones(2)]\n    D = {{'a': np.ones(2)}}\n\n"
+        f"def f(x):\n    {body}\n"
     )
     with pytest.raises(symgrad.SymgradError) as info:
         symgrad.grad(m.f).source

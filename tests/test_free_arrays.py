@@ -169,3 +169,70 @@ def test_symgrads_check_passes_them(mod):
     # (its symbolic step called the module without them: skipped, "missing arguments")
     report = symgrad.check(mod.loss, W)
     assert "symbolic  passed" in str(report), str(report)
+
+
+HELD = """
+PARAMS = [(np.eye(3) * 0.5, np.zeros(3)), (np.ones((3, 3)) * 0.2, np.full(3, 0.1))]
+DATA = {"X": np.arange(12.0).reshape(4, 3) / 10, "y": np.array([1.0, 0.0, 2.0, 1.5]), "k": 2}
+
+
+def net(x):
+    for W, b in PARAMS:
+        x = np.tanh(W @ x + b)
+    return np.sum(x**2)
+
+
+def indexed(x):
+    s = 0.0
+    for i in range(len(PARAMS)):
+        W, b = PARAMS[i]
+        s = s + np.sum(np.sin(W @ x + b))
+    return s
+
+
+def fitted(w):
+    r = DATA["X"] @ w - DATA["y"]
+    return np.sum(r**2) * DATA["k"]
+
+
+def make_loss(data):
+    def loss(w):
+        return np.sum((data["X"] @ w - data["y"]) ** 2) + np.sum(w * data["extra"][0])
+
+    return loss
+
+
+def grows(x):
+    PARAMS.append((x, x))
+    return np.sum(x)
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_arrays_a_global_or_a_closures_container_holds(make_fn, backend):
+    # (each was refused: "reads an array from outside the function (one a global or a
+    # closure's container holds)")
+    mod = make_fn(HELD)
+    closed = mod.make_loss({"X": mod.DATA["X"] * 2.0, "y": mod.DATA["y"], "extra": [W * 3.0]})
+    for fn in (mod.net, mod.indexed, mod.fitted, closed):
+        assert symgrad.jit(fn, backend=backend)(W) == pytest.approx(fn(W), rel=1e-12)
+        symgrad.check_grads(fn, (W,), 0, modes=("rev", "fwd"), backend=backend)
+    source = symgrad.emit_module(mod.net, args=(W,))
+    assert "def grad_net(x, PARAMS_0_0, PARAMS_0_1, PARAMS_1_0, PARAMS_1_1):" in source
+    assert "PARAMS_1_0, the global PARAMS[1][0] of module" in source
+
+
+def test_a_container_changed_after_compiling_is_read_as_it_is_then(make_fn):
+    mod = make_fn(HELD)
+    g = symgrad.grad(mod.net)
+    g(W)
+    mod.PARAMS[0][0][0, 1] = 0.7  # (an array changed in place)
+    np.testing.assert_allclose(g(W), symgrad.grad(mod.net)(W), rtol=1e-12)
+    symgrad.check_grads(mod.net, (W,))
+    mod.PARAMS[1] = (np.eye(3), np.ones(3))  # (a new item: compiled again)
+    mod.PARAMS.append((np.eye(3) * 2.0, np.ones(3)))  # (one more layer)
+    symgrad.check_grads(g, (W,))
+    mod.DATA["k"] = 3  # (a number beside the arrays)
+    assert symgrad.jit(mod.fitted)(W) == pytest.approx(mod.fitted(W), rel=1e-12)
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="a global's list"):
+        symgrad.grad(mod.grows)(W)

@@ -127,7 +127,15 @@ def _average(
 
 @composite(np.split)
 def _split(lw: _Lowerer, e: ast.AST, ary, indices_or_sections, axis=0) -> list:
+    """np.split in parts (`split_part`); by split indices known only when the function runs
+    (a list of them, `[d * 3, d * 3 + 3]` of d = X.shape[1]), the slices between them along
+    the axis (a constant int), as NumPy's: `a[:i]`, `a[i:j]`, `a[j:]`."""
     sections = indices_or_sections
+    if isinstance(sections, (list, tuple)) and not is_const(sections):
+        if not isinstance(axis, int) or isinstance(axis, bool):
+            raise not_constant(lw, e, axis, "np.split's axis must be an int known when compiling")
+        bounds = [None, *(python_ints(i) for i in sections), None]
+        return [along(lw, ary, slice(a, b), axis, e) for a, b in zip(bounds, bounds[1:])]
     if not is_const(sections) or isinstance(sections, (float, str)):
         raise not_constant(
             lw, e, sections, "np.split needs a constant number of sections or split indices"
@@ -141,6 +149,7 @@ from symgrad.frontend import (  # noqa: E402, F401 (registered)
     composites_array_api,
     composites_arrays,
     composites_interp,
+    composites_logic,
     composites_norm,
     composites_scipy,
     composites_stats,

@@ -798,14 +798,23 @@ def _reads_containers(lw: _Lowerer, body: list[ast.stmt], index: str) -> bool:
     params[i]` of a list of pairs, `layers[i]["W"]`), whose items, of structures or shapes of
     their own, no array stacks: known when compiling where the loop is unrolled."""
     for node in (n for stmt in body for n in ast.walk(stmt)):
-        if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)):
+        if not (isinstance(node, ast.Subscript) and isinstance(node.value, _NAMED)):
             continue
         if not any(isinstance(n, ast.Name) and n.id == index for n in ast.walk(node.slice)):
             continue
-        held = lw.env[node.value.id] if node.value.id in lw.env else None
+        base = node.value
+        if isinstance(base, ast.Name) and base.id in lw.env:
+            held = lw.env[base.id]
+        elif isinstance(base, ast.Name) and base.id in lw.src.local_names():
+            continue  # (bound later in the function: read as it is there)
+        else:  # (a global's or a module's: `PARAMS[i]`, `config.PARAMS[i]`)
+            held = lw.expr(base)
         if isinstance(held, (list, tuple)) and any(tree.is_tree(v) for v in held):
             return True
     return False
+
+
+_NAMED = (ast.Name, ast.Attribute)
 
 
 def _keys_of(body: list[ast.stmt], index: str) -> bool:

@@ -24,6 +24,7 @@ import copy
 import inspect
 import keyword
 import operator
+import re
 import types
 from collections import Counter
 from dataclasses import dataclass
@@ -60,7 +61,7 @@ from symgrad.frontend.calls import (
     super_attribute,
 )
 from symgrad.frontend.loops import Appender, AppendTo, assigned_names, lower_for, lower_while
-from symgrad.frontend.reads import FreeArray, Reads, plain_array
+from symgrad.frontend.reads import FreeArray, Reads, holds_arrays, plain_array
 from symgrad.frontend.source import FunctionSource
 from symgrad.frontend.subscripts import CONTAINERS, OBJECTS, getitem, setitem
 from symgrad.frontend.values import (
@@ -764,6 +765,8 @@ class _Lowerer:
             where, key = held
             self.reads.note_array(where, key)
             return self.free(FreeArray(where, key), name, e)
+        if held is not None and holds_arrays(obj):  # (its contents noted: `Reads.note`)
+            return self.holding(obj, name, FreeArray(*held), e)
         if isinstance(obj, np.ndarray):
             raise self.error(
                 e,
@@ -771,6 +774,21 @@ class _Lowerer:
                 "Pass it as an argument: emitted gradients are standalone code "
                 "and do not embed arrays.",
             )
+        return obj
+
+    def holding(self, obj: Any, name: str, at: FreeArray, e: ast.AST) -> Any:
+        """A list, tuple or dict from outside (`at`) holding arrays, at any depth (`PARAMS =
+        [(W1, b1), (W2, b2)]`, a closure's `data = {"X": X, "y": y}`): the same container, each
+        array in it a free array's param (`free`, named after its place: `PARAMS_1_0`), read
+        when each call is made, as a global array is. A change of it is refused, as of any
+        list the function did not make; a new item or array in it makes the gradient stale
+        (`Reads`)."""
+        if plain_array(obj):
+            return self.free(at, re.sub(r"\W", "_", "_".join(map(str, (name, *at.path)))), e)
+        if type(obj) in (list, tuple, dict):
+            items = obj.items() if type(obj) is dict else enumerate(obj)
+            inner = {k: self.holding(v, name, at.within(k), e) for k, v in items}
+            return inner if type(obj) is dict else type(obj)(inner.values())
         return obj
 
     def free(self, key: FreeArray, name: str, e: ast.AST) -> Value:

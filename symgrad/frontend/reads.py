@@ -31,14 +31,16 @@ _CELL = object()  # the `name` of a closure cell's entry
 
 class FreeArray:
     """Where an array the function reads from outside is: `where[name]` (a module's globals),
-    `where.name` (a module) or a closure cell's contents (`name` None). It is an argument of
-    the emitted module after the function's own, read when each call is made (`read_free`).
-    A graph's param holds it (`attrs["free"]`), the same object in each copy of the graph."""
+    `where.name` (a module) or a closure cell's contents (`name` None), and in it, for an
+    array a list, tuple or dict there holds, the keys to it (`path`: `PARAMS[1][0]`). It is an
+    argument of the emitted module after the function's own, read when each call is made
+    (`read_free`). A graph's param holds it (`attrs["free"]`), the same object in each copy
+    of the graph."""
 
-    __slots__ = ("where", "name")
+    __slots__ = ("where", "name", "path")
 
-    def __init__(self, where: Any, name: str | None):
-        self.where, self.name = where, name
+    def __init__(self, where: Any, name: str | None, path: tuple = ()):
+        self.where, self.name, self.path = where, name, path
 
     def __deepcopy__(self, memo) -> FreeArray:
         return self  # (a module's globals are not the graph's to copy)
@@ -51,10 +53,18 @@ class FreeArray:
 
     @property
     def key(self) -> tuple:
-        return (id(self.where), self.name)
+        return (id(self.where), self.name, self.path)
+
+    def within(self, k: Any) -> FreeArray:
+        """The item at key k of the container here."""
+        return FreeArray(self.where, self.name, (*self.path, k))
 
     def __repr__(self) -> str:
-        return f"<free {self.name or 'cell'} at {id(self.where):#x}>"
+        return f"<free {self.name or 'cell'}{_keys(self.path)} at {id(self.where):#x}>"
+
+
+def _keys(path: tuple) -> str:
+    return "".join(f"[{k!r}]" for k in path)
 
 
 def plain_array(v: Any) -> bool:
@@ -67,13 +77,24 @@ def plain_array(v: Any) -> bool:
     )
 
 
+def holds_arrays(v: Any) -> bool:
+    """Whether v is a list, tuple or dict holding an array (`plain_array`) at some depth."""
+    if type(v) is dict:
+        v = list(v.values())
+    return type(v) in (list, tuple) and any(plain_array(x) or holds_arrays(x) for x in v)
+
+
 def free_origin(free: FreeArray, name: str) -> str:
     """Where a free array comes from, in words (a docstring's)."""
     if free.name is None:
-        return f"a closure's {name}"
+        return (
+            f"a closure's {name}"
+            if not free.path
+            else f"a closure's container's item{_keys(free.path)}"
+        )
     where = free.where
     module = where.get("__name__") if isinstance(where, dict) else getattr(where, "__name__", "?")
-    return f"the global {free.name} of module {module}"
+    return f"the global {free.name}{_keys(free.path)} of module {module}"
 
 
 def free_params(graph) -> list:
@@ -85,9 +106,13 @@ def free_params(graph) -> list:
 def read_free(free: FreeArray) -> Any:
     """The array a free array's look-up gives now."""
     if free.name is None:
-        return free.where.cell_contents
-    where = free.where
-    return where[free.name] if isinstance(where, dict) else getattr(where, free.name)
+        held = free.where.cell_contents
+    else:
+        where = free.where
+        held = where[free.name] if isinstance(where, dict) else getattr(where, free.name)
+    for k in free.path:
+        held = held[k]
+    return held
 
 
 class Reads:

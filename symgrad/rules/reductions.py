@@ -261,6 +261,22 @@ reduction(
     (np.min, np.amin),
 )
 reduction(
+    "nanmax",
+    _extreme_vjp,
+    _extreme_jvp,
+    "v at the maxima, NaNs aside, shared evenly among ties",
+    (np.nanmax,),
+    method=False,
+)
+reduction(
+    "nanmin",
+    _extreme_vjp,
+    _extreme_jvp,
+    "v at the minima, NaNs aside, shared evenly among ties",
+    (np.nanmin,),
+    method=False,
+)
+reduction(
     "var", _var_vjp, _var_jvp, "broadcast v ⊙ 2(a − mean a)/(n − ddof)", (np.var,), extra=", ddof=0"
 )
 reduction(
