@@ -73,6 +73,18 @@ def nested(W, x):
     return total
 
 
+def after_none(W, X):  # (was "the loop changes 'h', which holds a NoneType here")
+    h = None
+    prev = None
+    s = 0.0
+    for x in X:
+        h = np.tanh(x) if h is None else np.tanh(W @ h + x)
+        if prev is not None:
+            s = s + np.sum(prev * h)
+        prev = h * 2.0
+    return s + np.sum(h)
+
+
 def counted(x, n):
     for t in range(n):
         if t == 0:
@@ -89,6 +101,7 @@ CASES = {
     "from_one": (from_one, 2),
     "running": (running, 1),
     "nested": (nested, 2),
+    "after_none": (after_none, 2),
 }
 
 
@@ -98,7 +111,9 @@ def _args(n, rng=None):
     return (W, x, u)[:n] if n > 1 else (x[:, 0],)
 
 
-@pytest.mark.parametrize("name, backend", on_backends(CASES, ["rnn", "zipped", "running"]))
+@pytest.mark.parametrize(
+    "name, backend", on_backends(CASES, ["rnn", "zipped", "running", "after_none"])
+)
 def test_a_first_step_binding_what_the_next_read(name, backend):
     fn, n = CASES[name]
     args = _args(n)
@@ -113,6 +128,10 @@ def test_a_length_known_when_it_runs(backend):
     g = symgrad.grad(counted, backend=backend)
     with pytest.raises(symgrad.SymgradError, match="ran no step, and symgrad runs its first step"):
         g(x, 0)  # (Python's runs no step, and its read of s is a NameError)
+    W, X = _args(2)
+    with pytest.raises(symgrad.SymgradError, match="ran no step"):
+        symgrad.grad(after_none, backend=backend)(W, X[:0])  # (Python's h is None: np.sum
+        # of None is a TypeError)
 
 
 def test_second_order_through_a_first_step():
@@ -161,3 +180,71 @@ def test_where_no_first_step_is_lowered_the_read_is_refused(make_fn):
     for fn in (mod.never_bound, mod.breaks, mod.in_a_while):
         with pytest.raises(symgrad.UnsupportedSyntaxError, match="read before the function binds"):
             symgrad.grad(fn)(x)
+
+
+def last_index(x, n):  # (t after a loop of one step: was "t is read after the loop ..., which
+    for t in range(n):  # ran no step", the loop after the first step's)
+        if t == 0:
+            s = x * 1.0
+        else:
+            s = np.sin(s) + x
+    return np.sum(s) * (t + 1)
+
+
+def inner_first(x, n):  # (the inner loop's first step binds s: the outer loop's own was
+    total = 0.0  # lowered too, and raised where n is 0)
+    for i in range(n):
+        for j in range(3):
+            if j == 0:
+                s = x * (i + 1.0)
+            else:
+                s = s * x
+        total = total + np.sum(s)
+    return total
+
+
+def filled(W, x):  # (a list holding the first step's row, then the loop's rows: of none,
+    hs = []  # in a module for any shapes, "all the input arrays must have same number
+    for t in range(x.shape[0]):  # of dimensions")
+        if t == 0:
+            h = np.tanh(x[0])
+        else:
+            h = np.tanh(W @ h + x[t])
+        hs.append(h)
+    return np.sum(np.stack(hs) ** 2)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_after_a_loop_of_one_step_and_of_none(backend):
+    x = np.array([0.3, -0.2, 0.5])
+    for n in (1, 3):
+        symgrad.check_grads(last_index, (x, n), modes=("rev", "fwd"), backend=backend)
+    for n in (0, 2):
+        symgrad.check_grads(inner_first, (x, n), modes=("rev", "fwd"), backend=backend)
+    W, X = _args(2)
+    for T in (1, 4):
+        symgrad.check_grads(filled, (W, X[:T]), (0, 1), backend=backend)
+        batched = symgrad.vmap(filled, in_axes=(None, 0))(W, X[None, :T])  # (for any shapes)
+        assert batched[0] == pytest.approx(filled(W, X[:T]), rel=1e-12)
+
+
+def held_row(W, x):
+    A = x.copy()
+    for t in range(A.shape[0]):
+        if t == 0:
+            r = A[0]  # (a row of A, a view: Python's sees A[0] change)
+            acc = np.sum(r)
+        else:
+            A[0] = A[0] * 0.5 + W @ A[t]
+            acc = acc + np.sum(r**2)
+    return acc
+
+
+def test_a_view_carried_into_a_loop_that_changes_its_array_is_checked():
+    # (the module for any shapes gave 8.0 where Python 16.0: the loop carried r, a row of A
+    # from before it, as the values it had; with r bound before the loop too)
+    W, x = np.eye(2) * 0.5, np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(symgrad.SymgradError, match="changes in place while it is held"):
+        symgrad.vmap(held_row, in_axes=(None, 0))(W, x[None])
+    with pytest.raises(symgrad.SymgradError, match="changes in place while it is held"):
+        symgrad.jit(held_row)(W, x)

@@ -110,7 +110,8 @@ def seen_after(tree: ast.FunctionDef, statement: ast.stmt, name: str) -> bool:
 def read_first(block: list[ast.stmt], name: str) -> bool:
     """Whether the block (a loop's body) may read `name` before it binds it, a loop in it whose
     every step binds it binding it (symgrad reads a name a loop binds, after the loop, where
-    the loop ends)."""
+    the loop ends), and so a for loop in it binding it in a step after reading it in one
+    (`symgrad.frontend.loops._first_step` lowers its first step on its own)."""
     return _fate_of(block, name, loops_bind=True) is True
 
 
@@ -128,6 +129,8 @@ def _fate_of(block: list[ast.stmt], name: str, loops_bind: bool = False) -> bool
             if _reads(statement.iter, name) or _reads(statement.target, name):
                 return True
             fate = _fate_of(statement.body, name, loops_bind)
+            if loops_bind and fate and _stores(statement.body, name):
+                return False  # (its first step, lowered on its own, binds it for the next)
             if not _binds(statement, name) and fate:
                 return True
             if _fate_of(statement.orelse, name, loops_bind):
@@ -154,6 +157,15 @@ def _fate_of(block: list[ast.stmt], name: str, loops_bind: bool = False) -> bool
         elif _reads(statement, name):
             return True
     return None
+
+
+def _stores(block: list[ast.stmt], name: str) -> bool:
+    """Whether the block binds name somewhere (`name = ...`, in any branch)."""
+    return any(
+        isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
+        for statement in block
+        for n in ast.walk(statement)
+    )
 
 
 def _binds(loop: ast.AST, name: str) -> bool:

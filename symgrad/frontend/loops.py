@@ -159,22 +159,24 @@ def lower_for(lw: _Lowerer, s: ast.For) -> None:
         _lower_unrolled(lw, s, it.static)
         return
     targets = assigned_names([ast.Assign([s.target], ast.Constant(0))])
-    if _first_step(lw, s, it, targets):
-        return  # (the loop's one step)
-    _lower_loop(lw, s, "loop", it, targets)
+    if not _first_step(lw, s, it, targets):
+        _lower_loop(lw, s, "loop", it, targets)
 
 
 def _first_step(lw: _Lowerer, s: ast.For, it: _Iteration, targets: list[str]) -> bool:
     """A loop whose body reads a name before it binds it, bound by no code before the loop (an
-    RNN's `if t == 0: h = np.tanh(x[0])` / `else: h = np.tanh(W @ h + x[t])`): its first step
-    lowered before it, the body once with the first index (a test of the index known there),
-    binding the names for the steps after it, and the loop from its second step (True where
-    it has none). Where the loop's length is known only when the function runs, a check
-    before the first step raises a SymgradError where it is 0 (Python's would run no step).
-    Not where the body breaks, or a range's step is not a constant: there the read is
-    refused, as any read of a name before its binding."""
+    RNN's `if t == 0: h = np.tanh(x[0])` / `else: h = np.tanh(W @ h + x[t])`), or binds one
+    that holds None before it (`prev = None`, `if prev is not None: ...`, `prev = h`): its
+    first step lowered before it, the body once with the first index (a test of the index,
+    or of None, known there), binding the names for the steps after it, then the loop from
+    its second step, after which its target is its last index's, as Python's (True: lowered
+    so). Where the loop's length is known only when the function runs, a check before the
+    first step raises a SymgradError where it is 0 (Python's would run no step). Not where
+    the body breaks, or a range's step is not a constant (False): there the read is refused,
+    as any read of a name before its binding."""
     names = [n for n in assigned_names(s.body) if not _bound(lw, n)]
     first = [n for n in names if liveness.read_first(s.body, n)]
+    first += [n for n in assigned_names(s.body) if _bound(lw, n) and lw.env[n] is None]
     start, stop, step = it.bounds
     if not first or type(step) is not int:
         return False
@@ -187,15 +189,22 @@ def _first_step(lw: _Lowerer, s: ast.For, it: _Iteration, targets: list[str]) ->
         said += f"step on its own (it binds {first[0]}, which the next steps read)"
         raises.check(lw, s, empty, ValueError, (said,))
     with _flags_kept(lw):
-        it.bind_first()
+        it.bind_step(start)
         lw.block(stmts)
-    after = start + step if type(start) is int else lw.call_rule("add", (start, step), {}, s)
+    after = _plus(lw, start, step, s)
     if type(stop) is int and type(after) is int and not range(after, stop, step):
         return True
-    for name in targets:  # (the loop's, as where the loop binds it first)
-        dict.pop(lw.env, name, None)
     it.bounds = (after, stop, step)
-    return False
+    _lower_loop(lw, s, "loop", it, targets)
+    inward = -1 if step > 0 else 1  # (the last index: start + (stop - start - 1) // step * step)
+    span = _plus(lw, lw.binop(ast.Sub(), stop, start, s), inward, s)
+    steps = lw.binop(ast.FloorDiv(), span, step, s)
+    it.bind_step(_plus(lw, start, lw.binop(ast.Mult(), steps, step, s), s))
+    return True
+
+
+def _plus(lw: _Lowerer, a: Any, b: Any, s: ast.stmt) -> Any:
+    return a + b if type(a) is type(b) is int else lw.binop(ast.Add(), a, b, s)
 
 
 def lower_while(lw: _Lowerer, s: ast.While) -> None:
@@ -364,6 +373,7 @@ def _lower_loop_once(
     operands = inits + [nid for _, nid in env.captured]
     attrs.update(n_operands=len(operands), body=body)
     loop = lw.graph.add(op, [*bounds, *operands], attrs, loc)
+    _views_carried_across_updates(lw, s, body, slots, params, finals)
     items = []
     for k, slot in enumerate(slots):
         item = Value(lw.graph.add("item", (loop,), {"index": k}, loc, name=slot.spelt))
@@ -427,6 +437,41 @@ def _lower_loop_once(
         elif name not in kept and name not in again.unbound:
             lw.env[name] = Unbound(f"is bound only inside the loop on line {loc.line}")
     return None
+
+
+def _views_carried_across_updates(lw: _Lowerer, s, body: Graph, slots, params, finals) -> None:
+    """A carried name whose value before the loop views an array the loop changes in place
+    (`r = A[0]` before it, `A[0] = ...` in it), and that the body reads or passes on: Python's
+    name sees each change, the body's param for it does not. An entry read by ints (of a
+    vector a number, of a matrix a row) is checked, when the module runs, to be a number
+    (`aliases.checked_entry`); another view (a slice) is refused."""
+    changed = {
+        slot.value.id
+        for k, slot in enumerate(slots)
+        if isinstance(slot.value, Value)
+        and carried.changed_in_place(lw.memory, body, params[k], finals[k])
+    }
+    if not changed:
+        return
+    views = set().union(*(aliases.views_of(lw.graph, c) for c in changed))
+    for k, slot in enumerate(slots):
+        value = slot.value
+        if not isinstance(value, Value) or value.id not in views:
+            continue
+        if not body.users(params[k].id) and params[k].id not in body.outputs:
+            continue  # (bound again before any read, on every path)
+        if aliases.entry_read(lw.graph, value.id):
+            aliases.checked_entry(lw.graph, value)
+            continue
+        name = slot.names[0]
+        raise lw.error(
+            s,
+            f"the loop carries {name}, a view of an array it changes in place, from before "
+            "it: Python's view sees each change, which symgrad does not follow into the loop",
+            f"Copy it before the loop where the old values are meant ({name} = "
+            f"{name}.copy()), or take it again in the loop after the change.",
+            cls=UnsupportedSyntaxError,
+        )
 
 
 def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> tuple:
@@ -757,18 +802,18 @@ class _Iteration:
             )
         return lw.expr(node)
 
-    def bind_first(self) -> None:
-        """Bind the loop's names for its first step, lowered in the scope around the loop
-        (`_first_step`): the range's first int, or the first row of each sequence."""
+    def bind_step(self, index: Any) -> None:
+        """Bind the loop's names as its step at `index` of the range binds them, in the scope
+        around the loop (`_first_step`: the first step's, and the last's after the loop): the
+        range's int, or the row of each sequence there."""
         lw, s = self.lw, self.s
-        start = self.bounds[0]
         if not self.sequences:
-            lw.bind(s.target, start, len(lw.graph), s)
+            lw.bind(s.target, index, len(lw.graph), s)
             return
-        rows = [getitem(lw, seq, start, s) for seq in self.sequences]
+        rows = [getitem(lw, seq, index, s) for seq in self.sequences]
         target = s.target
         if self.enumerated:
-            dict.__setitem__(lw.env, self.index_name, self.start)
+            dict.__setitem__(lw.env, self.index_name, _plus(lw, self.start, index, s))
             target = target.elts[1]
         lw.bind(target, rows[0] if len(rows) == 1 else tuple(rows), 0, s)
 
