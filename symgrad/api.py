@@ -314,6 +314,15 @@ def inlined(
     return Inline(graph, arguments, reads, result)
 
 
+def _with_free(args: tuple, frees: tuple) -> tuple | None:
+    """The arguments and the arrays read from outside as they are now (`read_free`), None
+    where one is gone (a global container that shrank: not the call the fast path learnt)."""
+    try:
+        return args + tuple(map(read_free, frees))
+    except (LookupError, AttributeError, ValueError):  # (ValueError: an emptied cell)
+        return None
+
+
 def free_values(artifact: _Artifact) -> list:
     """The arrays the function reads from outside (a module's globals, closure cells), as
     they are now: the module's arguments after the function's own (`Lowerer.free`)."""
@@ -1170,8 +1179,8 @@ class Compiled:
     def __call__(self, *args, **kwargs):
         if self._partial is not None:
             self._made_again()
-        if not kwargs:  # the fast path: a signature called before, nothing it read changed
-            given = args + tuple(map(read_free, self._free)) if self._free else args
+        given = None if kwargs else _with_free(args, self._free) if self._free else args
+        if given is not None:  # the fast path: a signature called before, nothing it read changed
             hit = self._fast.entries.get(signature_key(given, self._fast.shape_ints))
             if hit is not None:
                 last, as_is = hit

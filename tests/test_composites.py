@@ -351,6 +351,10 @@ _NEAR = np.array([1.0 + 1e-9, np.inf, np.inf, np.nan, 1e9 + 1, 1e-9, 5.0])
         (all_close, (_SPECIAL[:2], _NEAR[:2])),  # (a Python bool)
         (all_close, (_SPECIAL[:3], _NEAR[:3])),
         (closeness, (np.float32(1.0), 1.0 + 1e-7)),  # (NumPy's bool, of 0-d)
+        (closeness, (np.array([0, 1], np.uint8), np.array([255, 2], np.uint8))),  # (wrapped)
+        (closeness, (np.array([-128], np.int8), np.array([0], np.int8))),
+        (all_close, (np.array([2**62]), np.array([-(2**62)]))),
+        (closeness, (np.array([True, False]), np.array([True, True]))),  # (bool's subtract)
         (largest_without_nans, (np.array([[np.nan, 1.0], [np.nan, np.nan]]),)),  # (a NaN column)
         (largest_without_nans, (np.array([[2, 1], [3, 0]]),)),  # (ints)
         (chosen, (np.array([-1.0, 2.0], np.float32),)),  # (the default 0 is float32's)

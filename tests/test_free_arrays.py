@@ -236,3 +236,84 @@ def test_a_container_changed_after_compiling_is_read_as_it_is_then(make_fn):
     assert symgrad.jit(mod.fitted)(W) == pytest.approx(mod.fitted(W), rel=1e-12)
     with pytest.raises(symgrad.UnsupportedSyntaxError, match="a global's list"):
         symgrad.grad(mod.grows)(W)
+
+
+def test_a_container_that_shrank_is_compiled_again(make_fn):
+    # (the fast path read each array where it was: IndexError, KeyError)
+    mod = make_fn(HELD)
+    g = symgrad.grad(mod.net)
+    g(W)
+    mod.PARAMS.pop()
+    np.testing.assert_allclose(g(W), symgrad.grad(mod.net)(W), rtol=1e-12)
+    symgrad.check_grads(mod.net, (W,))
+    f = symgrad.jit(mod.fitted)
+    f(W)
+    del mod.DATA["k"]
+    with pytest.raises(symgrad.SymgradError):  # (Python's KeyError: a SymgradError naming it)
+        f(W)
+
+
+def test_an_argument_changed_in_place_is_checked_apart_from_them(make_fn):
+    # (one the function reads after its change was not among the arguments checked: 16.0
+    # where Python's 32.0, as the global array is the argument itself)
+    mod = make_fn(
+        """
+        W = np.ones((2, 2))
+        L = [W]
+
+
+        def changed(x):
+            x += 1.0
+            return np.sum(L[0] @ x)
+
+
+        def held(x):
+            A = L[0]
+            A += 1.0
+            return np.sum(W @ x)
+        """
+    )
+    with pytest.raises(symgrad.SymgradError, match="shares its memory"):
+        symgrad.jit(mod.changed)(mod.L[0])
+    with pytest.raises(symgrad.SymgradError, match="shares its memory"):
+        symgrad.jit(mod.held)(np.array([1.0, 2.0]))
+    x = np.ones((2, 2))
+    assert symgrad.jit(mod.changed)(x.copy()) == mod.changed(x.copy())
+
+
+def test_a_loop_over_a_list_of_pairs_by_a_runtime_range_says_so(make_fn):
+    # (was "a branch gives the value a tuple")
+    mod = make_fn(
+        """
+        PAIRS = [(np.eye(3), np.ones(3)), (np.eye(3) * 2.0, np.zeros(3))]
+
+
+        def f(x):
+            s = 0.0
+            for i in range(x.shape[0] - 1):
+                W, b = PAIRS[i]
+                s = s + np.sum(W @ x + b)
+            return s
+        """
+    )
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="range must be known when"):
+        symgrad.grad(mod.f)(W)
+
+
+def test_a_sum_of_many_terms_unrolled_is_written_in_statements(make_fn):
+    # (a RecursionError writing one expression of 500 terms)
+    mod = make_fn(
+        """
+        BIG = [np.full(2, i * 0.001) for i in range(500)]
+
+
+        def f(x):
+            s = 0.0
+            for v in BIG:
+                s = s + np.sum(v * x)
+            return s
+        """
+    )
+    x = np.array([1.0, 2.0])
+    assert symgrad.jit(mod.f)(x) == pytest.approx(mod.f(x), rel=1e-12)
+    np.testing.assert_allclose(symgrad.grad(mod.f)(x), np.full(2, 124.75), rtol=1e-12)

@@ -126,6 +126,7 @@ def _captured_inputs(node) -> list[int]:
 
 
 MAX_LINE = 96  # a statement longer than this gets its longest inline part named
+DEEPEST = 100  # an inline value nested deeper than this in its statement is named
 
 
 def _fits(statement: ast.stmt) -> bool:
@@ -242,6 +243,7 @@ class _Writer:
         self.inline = inline - self.plan.forced
         if self.kernels.inside:  # in a compiled loop, updates of copies are statements
             self.inline -= {n.id for n in graph.nodes() if n.op in ("setitem", "index_add")}
+        self._named_deep()
         self.helpers: set[str] = set()
         self.into: dict[int, dict] = {}  # fused node -> result -> (acc, array) (`scatter.into`)
         self.passed: dict[int, str] = {}  # a nested backward loop's result -> the running
@@ -261,6 +263,20 @@ class _Writer:
         same = {s: graph[s].inputs[0] for s in self.plan.updates}  # x[i] = v: still x
         self.names = assign_names(graph, order, reserved=self.used, fixed=fixed, same=same)
         self.used |= set(self.names.values())
+
+    def _named_deep(self) -> None:
+        """Name the inline values nested deeper than `DEEPEST` in one expression (a sum of
+        500 terms unrolled: writing it would pass Python's recursion limit); a statement of
+        such depth would not fit on a line, and `_shorten` would name parts of it anyway."""
+        depth: dict[int, int] = {}
+        for node in self.graph.nodes():
+            if node.id not in self.inline:
+                continue
+            d = 1 + max((depth.get(i, 0) for i in node.inputs), default=0)
+            if d > DEEPEST:
+                self.inline.discard(node.id)
+            else:
+                depth[node.id] = d
 
     def _shorten(self, nid: int) -> None:
         """Name the longest inline parts of nid's statement until it fits on a line."""

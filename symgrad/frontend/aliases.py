@@ -606,13 +606,27 @@ def _checked_apart(lw: _Lowerer, param: int, what: str) -> None:
     symgrad makes a new value): the module checks, when it runs, that no other argument
     shares its memory (`f(a, a)`), whose value Python's update would change too, once."""
     graph = lw.graph
-    others = [Value(p) for p in graph.params if p != param]
-    if not others or any(
-        graph[c].op == "check_apart" and graph[c].inputs[0] == param for c in graph.checks
-    ):
+    others = [Value(p) for p in graph.params if p != param]  # (none yet: `apart_from_later`)
+    if any(graph[c].op == "check_apart" and graph[c].inputs[0] == param for c in graph.checks):
         return
     values = {"x": Value(param), "others": others, "what": what}
     graph.checks.append(add_bound(graph, RULES["check_apart"], values, graph[param].loc))
+
+
+def apart_from_later(graph: Graph) -> None:
+    """Each argument changed in place (`_checked_apart`) checked apart from the params made
+    after its check too: the arrays read from outside that the function reads after the
+    change (`x += 1.0; ... L[0] @ x` of a global list holding x), once lowering is done."""
+    for c in list(graph.checks):
+        node = graph[c]
+        if node.op != "check_apart":
+            continue
+        later = [Value(p) for p in graph.params if p not in node.inputs]
+        if later:
+            values = {"x": Value(node.inputs[0]), "others": later, "what": node.attrs["what"]}
+            graph.checks.append(add_bound(graph, RULES["check_apart"], values, node.loc))
+        if len(node.inputs) == 1:  # (of no other param: checks nothing)
+            graph.checks.remove(c)
 
 
 def checked_in_blocks(lw: _Lowerer) -> None:

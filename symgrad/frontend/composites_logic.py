@@ -2,11 +2,12 @@
 primitives (`symgrad.frontend.composites`), each lowered as NumPy computes it.
 
 Contract: `np.isclose(a, b, rtol, atol, equal_nan)` is NumPy's `|a - b| <= atol + rtol |b|`
-where b is finite, or `a == b` (infinities of one sign), or both NaN where `equal_nan` (a
-constant); `np.allclose` is `bool(np.all(np.isclose(...)))`; neither is differentiable (a
-test). `np.select(condlist, choicelist, default=0)` of lists spelled out is `np.where` of each
-condition from the last, the first true condition's choice where several are, `default` where
-none is: its gradient flows to the choice each entry took.
+of b made a float (b * 1.0, as NumPy's `result_type(b, 1.0)`) where b is finite, or `a == b`
+(infinities of one sign), or both NaN where `equal_nan` (a constant); `np.allclose` is
+`bool(np.all(np.isclose(...)))`; neither is differentiable (a test). `np.select(condlist,
+choicelist, default=0)` of lists spelled out is `np.where` of each condition from the last,
+the first true condition's choice where several are, `default` where none is: its gradient
+flows to the choice each entry took.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 @composite(np.isclose)
 def _isclose(lw: _Lowerer, e: ast.AST, a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> Any:
+    b = lw.binop(ast.Mult(), b, 1.0, e)  # (NumPy's b: an int's difference would wrap)
     gap = lw.call_rule("abs", (lw.binop(ast.Sub(), a, b, e),), {}, e)
     room = lw.binop(
         ast.Add(), atol, lw.binop(ast.Mult(), rtol, lw.call_rule("abs", (b,), {}, e), e), e

@@ -733,7 +733,17 @@ class _Iteration:
             self.index_name = _name(lw, target, "a loop over range() binds one name")
             self.enumerated = False
             if _reads_containers(lw, s.body, self.index_name):  # (`W, b = params[i]`)
-                steps = range(*self.bounds) if all(type(b) is int for b in self.bounds) else ()
+                if not all(type(b) is int for b in self.bounds):
+                    raise lw.error(
+                        it,
+                        "this loop reads a list of containers (tuples, lists, dicts) at its "
+                        "index, which symgrad unrolls, one body per item: its range must be "
+                        "known when compiling, and this one's is known only when it runs",
+                        "Loop over the list's length, range(len(params)), or over the list "
+                        "itself: for W, b in params.",
+                        cls=UnsupportedSyntaxError,
+                    )
+                steps = range(*self.bounds)
                 if 0 < len(steps) <= UNROLLED_MAX:
                     self.static = list(steps)  # one body per index: an int there
                 return

@@ -230,6 +230,7 @@ def lower(
         lowerer = _Lowerer(graph, src, env, (fn.__code__,), memory, reads)
         aliases.checked_in_blocks(lowerer)
         result = lowerer.run()
+        aliases.apart_from_later(graph)
     else:
         positional = [env[arg.arg] for arg in a.posonlyargs + a.args]
         keywords = {arg.arg: env[arg.arg] for arg in a.kwonlyargs}

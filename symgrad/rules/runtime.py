@@ -104,9 +104,10 @@ def _check_apart(x, others, what=""):
         type(o) is np.ndarray and np.shares_memory(x, o) for o in others
     ):
         raise ValueError(
-            f"symgrad: {what} changes an argument in place, and another argument shares its "
-            "memory: Python's result then depends on the update, which symgrad's code (a new "
-            "array) does not share. Pass a copy of one of them."
+            f"symgrad: {what} changes an argument in place, and another argument (or an array "
+            "it reads from outside) shares its memory: Python's result then depends on the "
+            "update, which symgrad's code (a new array) does not share. Pass a copy of one of "
+            "them."
         )
 
 
