@@ -248,3 +248,27 @@ def test_a_view_carried_into_a_loop_that_changes_its_array_is_checked():
         symgrad.vmap(held_row, in_axes=(None, 0))(W, x[None])
     with pytest.raises(symgrad.SymgradError, match="changes in place while it is held"):
         symgrad.jit(held_row)(W, x)
+
+
+def compared(x):  # (each test of the index against an int: folded where its range decides it)
+    s = x * 0.0
+    for t in range(2, 9, 3):
+        s = s + (x * 100.0 if t == 1 else x) + (x if t != 1 else x * 7.0)
+        s = s + (x * 2.0 if t > 1 else x * 9.0) + (x * 3.0 if t >= 2 else x * 9.0)
+        s = s + (x * 11.0 if t < 2 else x) + (x * 13.0 if t <= 1 else x)
+        s = s + (x * 5.0 if 2 == t else x) + (x * 17.0 if 2 < t else x)  # (decided by steps)
+    for t in range(6, -1, -2):
+        s = s + (x * 19.0 if t > 6 else x) + (x * 23.0 if t <= 6 else x)
+        s = s + (x * 29.0 if t == 6 else np.sin(x)) + (x * 31.0 if 7 <= t else x)
+    for t, row in enumerate(x, 3):
+        s = s + (row * 37.0 if t < 3 else row) + (row * 41.0 if t == 3 else row)
+    return np.sum(s**2)
+
+
+def test_a_test_of_the_index_its_range_decides_is_folded():
+    x = np.array([0.3, -0.2, 0.5])
+    assert symgrad.jit(compared)(x) == pytest.approx(compared(x), rel=1e-12)
+    symgrad.check_grads(compared, (x,), modes=("rev", "fwd"))
+    source = symgrad.grad(rnn).source
+    body = source[source.index("for t in range(1, ") :].split("# backward")[0]
+    assert "if" not in body and "t == 0" not in source  # (the steps after the first)

@@ -828,8 +828,12 @@ class _Iteration:
         lw.bind(target, rows[0] if len(rows) == 1 else tuple(rows), 0, s)
 
     def bind_targets(self, child: _Lowerer, env: BodyEnv, index: Value) -> None:
-        """Bind the loop's names in the body: the index, and the rows the sequences give."""
+        """Bind the loop's names in the body: the index, and the rows the sequences give (an
+        index of a range of int bounds counted, `lower._counted`)."""
         target, s = self.s.target, self.s
+        first, step = self.bounds[0], self.bounds[2]
+        if type(first) is int and type(step) is int:
+            child.counts[index.id] = (first, step)
         if not self.sequences:
             dict.__setitem__(env, self.index_name, index)
             return
@@ -843,6 +847,8 @@ class _Iteration:
                 start = env.capture(self.lw.graph[start.id].name or "start", start)
             zero = isinstance(start, int) and start == 0
             count = index if zero else child.binop(ast.Add(), index, start, s)
+            if type(start) is int and type(first) is int and isinstance(count, Value):
+                child.counts[count.id] = (first + start, 1)
             dict.__setitem__(env, self.index_name, count)
             target = target.elts[1]
         child.bind(target, rows[0] if len(rows) == 1 else tuple(rows), 0, s)

@@ -169,6 +169,28 @@ def _literal(v: Any) -> bool:
     return v is None or type(v) in (bool, int, float, complex, str)
 
 
+_FLIPPED = {ast.Lt: ast.Gt, ast.LtE: ast.GtE, ast.Gt: ast.Lt, ast.GtE: ast.LtE}
+
+
+def _counted(counts: dict, op: ast.cmpop, left: Any, right: Any) -> bool | None:
+    """A comparison of a loop's index (`counts`: its first value and step, ints) with an int
+    that its range decides: `t == 0` in `for t in range(1, n)` is False at every step (a loop
+    whose first step is lowered on its own, `loops._first_step`, tests it so); else None."""
+    if isinstance(right, Value) and right.id in counts and type(left) is int:
+        op, left, right = _FLIPPED.get(type(op), type(op))(), right, left
+    if not (isinstance(left, Value) and left.id in counts and type(right) is int):
+        return None
+    first, step = counts[left.id]
+    if step < 0:  # (t <= first: the same, of -t >= -first)
+        first, right = -first, -right
+        op = _FLIPPED.get(type(op), type(op))()
+    if right < first and isinstance(op, (ast.Eq, ast.NotEq, ast.Gt, ast.GtE, ast.Lt, ast.LtE)):
+        return isinstance(op, (ast.NotEq, ast.Gt, ast.GtE))  # (t >= first > right)
+    if right == first and isinstance(op, (ast.Lt, ast.GtE)):
+        return isinstance(op, ast.GtE)
+    return None
+
+
 def _note_builtins(reads: Reads, src: FunctionSource) -> None:
     """Note what reading src took for builtins: the module's globals of their names."""
     scope = src.fn.__globals__
@@ -392,6 +414,8 @@ class _Lowerer:
         self.read_now: Counter = Counter()  # the values names gave in the statement being lowered
         self.stmt_first = 0  # the graph's first node of that statement
         self.waiting: frozenset = frozenset()  # objects the callers' statements read, not used yet
+        self.counts: dict[int, tuple[int, int]] = {}  # a loop's index in its body: (its first
+        # value, its step), ints (`_counted`)
         fn = src.fn
         self.globals = fn.__globals__
         self.cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
@@ -409,6 +433,7 @@ class _Lowerer:
         self.reads.note(src.fn, "__kwdefaults__", src.fn.__kwdefaults__)
         _note_builtins(self.reads, src)
         child = type(self)(self.graph, src, env, stack, self.memory, self.reads, parent=self)
+        child.counts = self.counts  # (the same graph's values)
         child.waiting = self.waiting_for(env.values())
         return child
 
@@ -1086,6 +1111,9 @@ class _Lowerer:
             )
         if _folds(left) and _folds(right):
             return bool(_PY_CMPS[type(e.ops[0])](left, right))
+        known = _counted(self.counts, e.ops[0], left, right)
+        if known is not None:
+            return known
         equality = isinstance(e.ops[0], (ast.Eq, ast.NotEq))  # (`act == np.sin`: identity)
         if equality and is_callable_constant(left) and is_callable_constant(right):
             return bool(_PY_CMPS[type(e.ops[0])](left, right))
