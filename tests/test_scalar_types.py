@@ -111,3 +111,31 @@ def test_a_global_numpy_float_is_a_numpy_float(backend):
     assert type(value) is type(want) and value == pytest.approx(want, rel=1e-12)
     assert gradient.dtype == np.float32
     symgrad.check_grads(global_numpy_numbers, (u.astype(float),), modes=("rev", "fwd"))
+
+
+def test_a_branch_on_the_kind_of_a_dtype_is_decided_when_specialised(make_fn):
+    # (np.issubdtype was "cannot compile a call to numpy.issubdtype", and its abstract
+    # np.floating a dtype no Aval took)
+    m = make_fn(
+        """
+        def by_kind(x):
+            if np.issubdtype(x.dtype, np.floating):
+                return np.sum(x**2)
+            return np.sum(x)
+
+
+        def by_dtype(x):
+            eps = 1e-6 if x.dtype == np.float64 else 1e-3
+            return np.sum(np.log(x + eps))
+        """
+    )
+    x = np.array([0.5, 1.0, 1.5])
+    for a in (x, x.astype(np.float32), np.array([1, 2, 3])):
+        for fn in (m.by_kind, m.by_dtype):
+            got, want = symgrad.jit(fn)(a), fn(a)
+            assert got == pytest.approx(want, rel=1e-6)
+            assert np.result_type(got) == np.result_type(want)
+    symgrad.check_grads(m.by_kind, (x,))
+    g = symgrad.grad(m.by_kind)
+    g(x)
+    assert "if " not in g.source.split("def grad_by_kind")[1]  # (decided: float64)

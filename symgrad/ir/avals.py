@@ -172,7 +172,10 @@ def of_value(v: Any, static: bool = False) -> Aval | None:
         array = np.asarray(v)  # its shape and dtype as an array (a list is no array: no kind)
         return Aval(array.shape, array.dtype, None)
     if isinstance(v, type) and (v in (bool, int, float, complex) or issubclass(v, np.generic)):
-        return of_dtype(np.dtype(v), v)
+        try:
+            return of_dtype(np.dtype(v), v)
+        except TypeError:  # (an abstract one, `np.floating` of np.issubdtype: no dtype)
+            return None
     if isinstance(v, np.dtype) and v.isnative:  # np.dtype("int64"): its scalar type's
         return of_dtype(v)
     return None

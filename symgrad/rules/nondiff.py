@@ -513,6 +513,25 @@ defrule(
 )
 
 
+def _issubdtype_aval(ins: dict, attrs: dict) -> Aval:
+    """A bool, known where the dtype is (a module specialised for its arguments' dtypes)."""
+    a = ins["arg1"]
+    known = a is not None and a.kind == DTYPE and a.value is not None
+    value = np.issubdtype(a.value, attrs["arg2"]) if known else None
+    return Aval((), np.dtype(bool), PYTHON, value)
+
+
+defrule(  # np.issubdtype(x.dtype, np.floating): of the dtype read, and a type written
+    "issubdtype",
+    "arg1, arg2=...",
+    call("np.issubdtype"),
+    numpy=(np.issubdtype,),
+    nondiff=True,
+    aval=_issubdtype_aval,
+    math="NumPy's issubdtype(dtype, kind): decided where the dtype is known",
+)
+
+
 def stop_gradient(x):
     """x itself; symgrad differentiates nothing through it (as `jax.lax.stop_gradient`)."""
     return x
