@@ -983,9 +983,14 @@ def _failed(artifact: _Artifact, fn: Callable, values, error: Exception, like) -
     unsupported operation on another library's arrays named, or
     on a Numba failure (or a module with compiled loops that does not load), the NumPy
     module's result (once warned); else the error itself."""
-    tb = error.__traceback__
+    tb, at = error.__traceback__, None  # (at: the last frame in the module's own code)
+    code = getattr(getattr(artifact, "_fn", None), "__code__", None)
     while tb is not None and tb.tb_next is not None:
+        if code is not None and tb.tb_frame.f_code.co_filename == code.co_filename:
+            at = tb
         tb = tb.tb_next
+    if tb is not None and (code is None or tb.tb_frame.f_code.co_filename == code.co_filename):
+        at = tb
     raised_by = tb.tb_frame.f_code.co_name if tb is not None else None
     message = str(error)
     refused(fn, error)
@@ -993,10 +998,11 @@ def _failed(artifact: _Artifact, fn: Callable, values, error: Exception, like) -
         if raised_by == "_check_scalar":
             raise NotDifferentiableError(f"{fn.__qualname__}: {error}") from None
         joined = raised_by == "stack" and "same shape" in message
-        lines = str(artifact.source).splitlines() if tb is not None else []
-        line = lines[tb.tb_lineno - 1] if lines and 0 < tb.tb_lineno <= len(lines) else ""
+        lines = str(artifact.source).splitlines() if at is not None else []
+        line = lines[at.tb_lineno - 1] if lines and 0 < at.tb_lineno <= len(lines) else ""
         ranks = "input arrays must have same number of dimensions" in message  # (C's: no frame)
-        if joined or ranks and "np.concatenate([np.stack(" in line:  # (a list's first items)
+        rows = ranks or "cannot reshape array" in message  # (the loop's rows as the first's)
+        if joined or rows and "np.concatenate([np.stack(" in line:  # (a list's first items)
             raise SymgradError(
                 f"{fn.__qualname__}: the items a loop appended to a list have different shapes "
                 "(slices that grow, lists of different lengths): symgrad stacks the items of a "

@@ -272,3 +272,62 @@ def test_a_test_of_the_index_its_range_decides_is_folded():
     source = symgrad.grad(rnn).source
     body = source[source.index("for t in range(1, ") :].split("# backward")[0]
     assert "if" not in body and "t == 0" not in source  # (the steps after the first)
+
+
+def states(W, x, h0):  # (refused for a while this stop: h = H[0], a row of H, is carried; its
+    H = np.zeros((x.shape[0] + 1, h0.shape[0]))  # step binds h again before H[t + 1] = h)
+    H[0] = h0
+    h = H[0]
+    for t in range(x.shape[0]):
+        h = np.tanh(W @ h + x[t])
+        H[t + 1] = h
+    return np.sum(H**2)
+
+
+def read_before_the_change(x, y):  # (r read in step 0 before the change, then bound anew)
+    A = x.copy()
+    r, v = A[0], A[1:3]
+    for i in range(y.shape[0]):
+        r, v = r * 0.5 + np.sum(y[i]), v * 0.5
+        A[1] = A[1] + y[i]
+        A[0] *= 2.0
+    return np.sum(r * r) + np.sum(v) + np.sum(A * A)
+
+
+def viewed_for_the_next_step(x):  # (9.0 where Python's 15.0: r, a row of A a step ends with,
+    A = x.copy()  # sees the next step's change)
+    r = A[0].copy()
+    s = 0.0
+    for _ in range(2):
+        A[0] *= 2.0
+        s = s + np.sum(r)
+        r = A[0]
+    return s
+
+
+def test_views_carried_into_steps_that_change_their_array():
+    rng = np.random.default_rng(0)
+    W, X, h0 = rng.normal(size=(3, 3)) * 0.5, rng.normal(size=(4, 3)), rng.normal(size=3)
+    symgrad.check_grads(states, (W, X, h0), (0, 1, 2), modes=("rev", "fwd"))
+    batched = symgrad.vmap(states, in_axes=(None, 0, None))(W, X[None], h0)  # (any shapes)
+    assert batched[0] == pytest.approx(states(W, X, h0), rel=1e-12)
+    A, y = rng.normal(size=(4, 3)), rng.normal(size=(3, 3))
+    symgrad.check_grads(read_before_the_change, (A, y), (0, 1))
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(symgrad.SymgradError, match="changes in place while it is held"):
+        symgrad.jit(viewed_for_the_next_step)(x)
+    with pytest.raises(symgrad.SymgradError, match="changes in place while it is held"):
+        symgrad.vmap(viewed_for_the_next_step)(x[None])
+
+
+def differences(x):  # (np.concatenate's ValueError in a module for any shapes, of one row)
+    out = [x[0] * 0.0]
+    for i in range(1, x.shape[0]):
+        out.append(x[i] - x[i - 1])
+    return np.sum(np.stack(out) ** 2)
+
+
+def test_a_list_holding_items_before_a_loop_of_no_step():
+    x = np.arange(3.0).reshape(1, 3)
+    assert symgrad.vmap(differences)(x[None])[0] == differences(x)
+    symgrad.check_grads(differences, (np.arange(6.0).reshape(2, 3) ** 1.5,))

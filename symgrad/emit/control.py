@@ -218,8 +218,7 @@ def _write_loop(writer, node, jit: bool, arrays: bool = False) -> list[str] | No
         ]
         rows.keep([(s, body[o].aval) for s, o in zip(stacked, view.stacked)], tape, entry, shifted)
     else:
-        like = [_carried_like(view, o, carried) for o in view.stacked]
-        rows = _Lists(writer, stacked, tape, [body[o].aval for o in view.stacked], like)
+        rows = _Lists(writer, stacked, tape, [body[o].aval for o in view.stacked])
     lines += rows.start()
     early = sub.plan.early  # rows written where they are computed
     for j, o in enumerate(view.stacked):
@@ -267,9 +266,8 @@ class _Lists:
     """What a Python loop keeps per step, in lists: its tape a list of entries (tuples), a
     stacked output a list of rows stacked after the loop (`ArrayRows` in a compiled one)."""
 
-    def __init__(self, writer, stacked: list[str | None], tape: str | None, avals: list, like):
+    def __init__(self, writer, stacked: list[str | None], tape: str | None, avals: list):
         self.stacked, self.tape, self.avals = stacked, tape, avals  # (avals: the rows')
-        self.like = like  # (a carried name whose value each row is: its shape, `end`)
         self.lists = [fresh(f"{s or 'ys'}_list", writer.used) for s in stacked]
 
     def start(self) -> list[str]:
@@ -299,32 +297,19 @@ class _Lists:
         """The stacks, of none of a known row's rank and dtype where the loop ran no step (a
         list that held items before it, `xs = [x0]`, is its rows then: `symgrad.frontend.loops`);
         a length that the steps decide is 0 then. Of rows not known (a module for any shapes),
-        none of the shape and dtype of the carried value each row is, where one is (`hs.append
-        (h)` of a carried h: its value before the loop), else a vector of none: the user's
-        code only iterates over, measures or indexes the list, which reads no row of an empty
-        one."""
+        none is a vector of none: the user's code only iterates over, measures or indexes
+        the list, which reads no row of an empty one."""
         lines = []
-        for s, n, aval, like in zip(self.stacked, self.lists, self.avals, self.like):
+        for s, n, aval in zip(self.stacked, self.lists, self.avals):
             if s is None:
                 continue
             ranked = isinstance(aval, Aval) and aval.shape is not None and aval.dtype is not None
             empty = "np.empty((0,))"
-            if like is not None:
-                empty = f"np.empty((0, *np.shape({like})), np.result_type({like}))"
             if ranked and aval.kind in (ARRAY, SCALAR, PYTHON):  # (a length that steps decide:
                 shape = tuple(0 if d is None else d for d in aval.shape)  # none, of no step)
                 empty = f"np.empty({(0, *shape)!r}, {dtype_name(aval.dtype)})"
             lines.append(f"{s} = np.stack({n}) if {n} else {empty}")
         return lines
-
-
-def _carried_like(view, row: int, carried: list[str]) -> str | None:
-    """The carried name whose value the stacked output `row` is, in each step: its param (the
-    value the step starts with) or its next value; None where it is another."""
-    for j, (param, nxt) in enumerate(zip(view.carried_params, view.next_carried)):
-        if row in (param, nxt):
-            return carried[j]
-    return None
 
 
 def _leave(writer, sub, flag: int, carried: list[str], lines: list[str]) -> list[str]:

@@ -55,6 +55,7 @@ class Memory:
         self.may_be: dict[tuple, tuple[int, str]] = {}  # value -> an array it may be, and why
         self.latest: dict[tuple, int] = {}  # a changed object: its value now
         self.iterated: dict[tuple, str] = {}  # arrays a loop goes over the rows of: why
+        self.updated_at: dict[tuple, list] = {}  # an object changed in place: where (AST nodes)
         self.unsure: dict[tuple, str] = {}
         self.kinds: dict[tuple, str | None] = {}  # a body's params: `array_kind` of its value
         self.records: set[int] = set()  # dataclass instances holding parameters (by id)
@@ -380,6 +381,7 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
             cls=UnsupportedSyntaxError,
         )
     memory.origin[(graph, new.id)] = origin
+    memory.updated_at.setdefault(origin, []).append(where)
     if not owned(graph, old.id):  # still the argument's (or a view's) memory
         graph[new.id].attrs["owned"] = False
     memory.changed.add(origin)

@@ -159,6 +159,42 @@ def _fate_of(block: list[ast.stmt], name: str, loops_bind: bool = False) -> bool
     return None
 
 
+def held_at(block: list[ast.stmt], name: str, where: ast.AST) -> bool:
+    """Whether some path through the block (a loop's body) may reach `where` (a node in it)
+    with `name` not bound since the block began, holding what it held then; True where
+    `where` is not in the block (an update in a function it calls), or is a statement
+    around other code (an if whose branches made the update)."""
+    for statement in block:
+        if not contains(statement, where):
+            if _surely_binds(statement, name):
+                return False
+            continue
+        inner = [
+            part
+            for part in (getattr(statement, "body", None), getattr(statement, "orelse", None))
+            if isinstance(part, list) and any(contains(s, where) for s in part)
+        ]
+        return held_at(inner[0], name, where) if inner else True
+    return True
+
+
+def contains(node: ast.AST, where: ast.AST) -> bool:
+    """Whether `where` is node or a node inside it."""
+    return any(n is where for n in ast.walk(node))
+
+
+def _surely_binds(statement: ast.stmt, name: str) -> bool:
+    """Whether the statement binds name on every path through it (`name = ...`, in both
+    branches of an if)."""
+    if isinstance(statement, ast.Assign):
+        return any(name in _bound_names(t) for t in statement.targets)
+    if isinstance(statement, ast.If):
+        return all(
+            any(_surely_binds(s, name) for s in b) for b in (statement.body, statement.orelse)
+        )
+    return False
+
+
 def _stores(block: list[ast.stmt], name: str) -> bool:
     """Whether the block binds name somewhere (`name = ...`, in any branch)."""
     return any(

@@ -440,38 +440,48 @@ def _lower_loop_once(
 
 
 def _views_carried_across_updates(lw: _Lowerer, s, body: Graph, slots, params, finals) -> None:
-    """A carried name whose value before the loop views an array the loop changes in place
-    (`r = A[0]` before it, `A[0] = ...` in it), and that the body reads or passes on: Python's
-    name sees each change, the body's param for it does not. An entry read by ints (of a
-    vector a number, of a matrix a row) is checked, when the module runs, to be a number
-    (`aliases.checked_entry`); another view (a slice) is refused."""
-    changed = {
-        slot.value.id
-        for k, slot in enumerate(slots)
-        if isinstance(slot.value, Value)
-        and carried.changed_in_place(lw.memory, body, params[k], finals[k])
-    }
-    if not changed:
-        return
-    views = set().union(*(aliases.views_of(lw.graph, c) for c in changed))
+    """A carried name holding a view of an array the loop changes in place where a step may
+    change it (`liveness.held_at`: not bound again before the change in that step): a view
+    from before the loop (`r = A[0]` before it, `A[0] = ...` in it), or one a step ends with
+    for the next (`r = A[0]` at a step's end). Python's name sees the change, the body's param
+    for it does not. An entry read by ints (of a vector a number, of a matrix a row) is
+    checked, when the module runs, to be a number (`aliases.checked_entry`); another view (a
+    slice) is refused. An RNN's `h = H[0]`, `h = np.tanh(W @ h + x[t])`, `H[t + 1] = h` binds h
+    again before each change: nothing to check."""
+    memory = lw.memory
     for k, slot in enumerate(slots):
-        value = slot.value
-        if not isinstance(value, Value) or value.id not in views:
+        if not (isinstance(slot.value, Value) and isinstance(finals[k], Value)):
             continue
-        if not body.users(params[k].id) and params[k].id not in body.outputs:
-            continue  # (bound again before any read, on every path)
-        if aliases.entry_read(lw.graph, value.id):
-            aliases.checked_entry(lw.graph, value)
+        if not carried.changed_in_place(memory, body, params[k], finals[k]):
             continue
-        name = slot.names[0]
-        raise lw.error(
-            s,
-            f"the loop carries {name}, a view of an array it changes in place, from before "
-            "it: Python's view sees each change, which symgrad does not follow into the loop",
-            f"Copy it before the loop where the old values are meant ({name} = "
-            f"{name}.copy()), or take it again in the loop after the change.",
-            cls=UnsupportedSyntaxError,
-        )
+        outer = aliases.views_of(lw.graph, slot.value.id)
+        inner = aliases.views_of(body, params[k].id) | aliases.views_of(body, finals[k].id)
+        places = memory.updated_at.get(memory.first(body, params[k].id), [])
+        innermost = [
+            w for w in places if not any(v is not w and liveness.contains(w, v) for v in places)
+        ]
+        for j, other in enumerate(slots):
+            init, final = other.value, finals[j]
+            before = isinstance(init, Value) and init.id in outer
+            ended = isinstance(final, Value) and final.id in inner
+            if not (before or ended):
+                continue
+            name = other.names[0]
+            if not any(liveness.held_at(s.body, name, w) for w in innermost or [s]):
+                continue  # (bound again before each change)
+            graph, view = (lw.graph, init) if before else (body, final)
+            if aliases.entry_read(graph, view.id):
+                aliases.checked_entry(graph, view)
+                continue
+            raise lw.error(
+                s,
+                f"the loop carries {name}, a view of an array it changes in place, into a "
+                "step that changes the array before it binds the name again: Python's view "
+                "sees the change, which symgrad does not follow from step to step",
+                f"Copy it where the old values are meant ({name} = {name}.copy()), or take "
+                "it again after the change.",
+                cls=UnsupportedSyntaxError,
+            )
 
 
 def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> tuple:
@@ -581,7 +591,10 @@ def _after_items(lw: _Lowerer, before: Any, filled: Value, s: ast.stmt, front: b
         head = lw.call_rule("stack", ([lw.as_value(x, s, True) for x in before],), {}, s)
     else:
         return filled
-    rows = [filled, head] if front else [head, filled]
+    rest = getitem(lw, lw.call_rule("shape", (head,), {}, s), slice(1, None), s)
+    shape = lw.binop(ast.Add(), (lw.call_rule("len", (filled,), {}, s),), rest, s)
+    filled = lw.call_rule("reshape", (filled, shape), {}, s)  # (the loop's rows of none, in a
+    rows = [filled, head] if front else [head, filled]  # module for any shapes: no row's shape)
     return lw.call_rule("concatenate", (rows,), {}, s)
 
 
