@@ -331,3 +331,21 @@ def test_a_list_holding_items_before_a_loop_of_no_step():
     x = np.arange(3.0).reshape(1, 3)
     assert symgrad.vmap(differences)(x[None])[0] == differences(x)
     symgrad.check_grads(differences, (np.arange(6.0).reshape(2, 3) ** 1.5,))
+
+
+def averaged(xs, mask=None):
+    m = None
+    for x in xs:
+        x = x if mask is None else x * mask  # (an argument's: None or not, when called)
+        m = x if m is None else 0.8 * m + 0.2 * x  # (a carried value's: never None)
+    return np.sum(m**2)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_none_tests_of_a_carried_value_are_decided(backend):
+    xs = np.random.default_rng(1).normal(size=(5, 3))
+    for mask in (None, np.array([1.0, 0.0, 2.0])):
+        symgrad.check_grads(averaged, (xs, mask), modes=("rev", "fwd"), backend=backend)
+    g = symgrad.grad(averaged)
+    g(xs)
+    assert "if" not in g.source.split("def grad_averaged")[1]  # (the module for mask=None)

@@ -26,6 +26,7 @@ from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
+from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.branches import lower_ifexp
 from symgrad.frontend.values import is_callable_constant, is_const
 from symgrad.rules import Value, runtime
@@ -50,7 +51,7 @@ def lower_boolop(lw: _Lowerer, e: ast.BoolOp) -> Any:
 def identity_or_membership(lw: _Lowerer, op: ast.cmpop, left: Any, right: Any, e) -> bool:
     if isinstance(op, (ast.Is, ast.IsNot)):
         other = right if left is None else left if right is None else None
-        if isinstance(other, Value) and lw.graph[other.id].op == "param":  # None when called?
+        if isinstance(other, Value) and _may_be_none(lw, other):  # None when called?
             return lw.call_rule("is_none", (other,), {"negated": isinstance(op, ast.IsNot)}, e)
         known = [is_const(v) or is_callable_constant(v) for v in (left, right)]
         if left is None or right is None or all(known):
@@ -67,6 +68,19 @@ def identity_or_membership(lw: _Lowerer, op: ast.cmpop, left: Any, right: Any, e
         what = "membership (in) among values computed when the function runs"
         hint = "Test a constant's membership in a constant list, tuple or dict."
     raise lw.error(e, f"{what} is not supported", hint, UnsupportedSyntaxError)
+
+
+def _may_be_none(lw: _Lowerer, value: Value) -> bool:
+    """Whether value may be None when the function runs: an argument of the function (read in
+    a loop's body or a branch through their captures), not a value computed, nor a loop's
+    carried value or index (arrays and numbers: `m = x if m is None else ...` in the steps
+    after a first one that bound m, `loops._first_step`)."""
+    while lw.parent is not None:  # (a function inlined: the graph's own scope)
+        lw = lw.parent
+    graph, env, nid = lw.graph, lw.env, value.id
+    while isinstance(env, BodyEnv) and nid in env.outer_ids:
+        graph, env, nid = env.outer_graph, env.outer, env.outer_ids[nid]
+    return not isinstance(env, BodyEnv) and graph[nid].op == "param"
 
 
 def _among(lw: _Lowerer, op: ast.cmpop, left: Value, items, e) -> Any:
