@@ -264,6 +264,16 @@ def test_a_composition_is_numpys_value_and_differentiates(name, backend):
         assert value == pytest.approx(fn(*args), rel=1e-13)
 
 
+def scaled_extremes(x, s):
+    return np.nanmax(x * s) + np.sum(np.nanmin(x * s**2, axis=0))
+
+
+def test_the_tangent_of_nanmax_is_the_extremes_alone():
+    # (NaN: the tangent at a NaN entry, NaN * 0, was summed with the others')
+    x = np.array([[0.5, np.nan, 1.5], [np.nan, -0.4, 2.0]])
+    symgrad.check_grads(scaled_extremes, (x, 1.3), 1, modes=("rev", "fwd"))
+
+
 def test_a_median_of_a_slice_with_a_nan_is_nan():
     x = np.array([[1.0, np.nan, 3.0], [4.0, 5.0, 6.0]])
     got = symgrad.jit(medians_by_row)(x)

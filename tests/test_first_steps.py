@@ -349,3 +349,22 @@ def test_none_tests_of_a_carried_value_are_decided(backend):
     g = symgrad.grad(averaged)
     g(xs)
     assert "if" not in g.source.split("def grad_averaged")[1]  # (the module for mask=None)
+
+
+def rebinding_the_target(x):  # (the loop's own name bound again: no first step of its own,
+    s = 0.0  # which raised where the loop runs no step)
+    for r in x:
+        r = r * 2.0
+        s = s + np.sum(r)
+    for i in range(1, x.shape[0]):
+        i = i - 1
+        s = s + np.sum(x[i])
+    return s
+
+
+@pytest.mark.parametrize("rows", [0, 1, 3])
+def test_a_loop_binding_its_own_name_again(rows):
+    x = np.arange(6.0).reshape(3, 2)[:rows] + 0.5
+    assert symgrad.jit(rebinding_the_target)(x) == pytest.approx(rebinding_the_target(x))
+    if rows:
+        symgrad.check_grads(rebinding_the_target, (x,), modes=("rev", "fwd"))

@@ -104,10 +104,11 @@ def _extreme_vjp(g, ans, a, axis, keepdims):
 
 
 def _extreme_jvp(t, ans, a, axis, keepdims):
-    """The tangent at the maxima (minima), averaged over ties: JAX's rule for reduce_max."""
+    """The tangent at the maxima (minima), averaged over ties: JAX's rule for reduce_max (the
+    other entries' tangents, NaN at a NaN entry of nanmax's, taken as none)."""
     peak = ops.equal(a, _spread(ans, a, axis, keepdims))
     ties = ops.sum(peak, axis=axis, keepdims=True)
-    return ops.sum(t * peak / ties, axis=axis, keepdims=keepdims)
+    return ops.sum(ops.where(peak, t, 0.0) / ties, axis=axis, keepdims=keepdims)
 
 
 def _prod_jvp(t, ans, a, axis, keepdims):
