@@ -20,6 +20,12 @@ has run, with the value it holds then; True wherever that is not certain:
 So an RNN step's `h = H[t]; H[t + 1] = np.tanh(W @ h + x[t])` holds a row of H across the
 update of another row, but reads it no more: `symgrad.frontend.aliases.update` need not check
 that the row is a number.
+
+For a loop's body: `held_at(body, name, where)` is False only where every path through a step
+binds `name` before it reaches the update at `where` (a view the loop carries in, `h = H[0]`,
+bound again by `h = np.tanh(W @ h + x[t])` before `H[t + 1] = h`: `loops`); `read_first(body,
+name)` says whether a step may read `name` before binding it (a first step's binding the
+next steps read: `loops._first_step`).
 """
 
 from __future__ import annotations

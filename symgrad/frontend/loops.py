@@ -16,6 +16,11 @@ array that names it does not carry hold (`symgrad.frontend.carried`). A
 name first bound inside the loop (a target too) that code after it reads is stacked, step by
 step, and holds its last row after the loop (`_lasts`), as Python's holds the last step's.
 
+A loop whose first step binds what the next steps read (`if t == 0: h = ...`, or a name
+bound to None before it) has that step lowered on its own before it (`_first_step`), and a
+test of its index that its range decides (`t == 0` from its second step) is known in its body
+(`lower._counted`).
+
 `break` and `continue` are rewritten first (`symgrad.frontend.jumps`). A body that can break
 has one more output, last: whether to leave the loop after this iteration (attribute `breaks`
 on the node); the carried outputs are then the values at the break. A `while True:` needs one.
