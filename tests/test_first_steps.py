@@ -364,3 +364,40 @@ def test_a_loop_binding_its_own_name_again(rows):
     assert symgrad.jit(rebinding_the_target)(x) == pytest.approx(rebinding_the_target(x))
     if rows:
         symgrad.check_grads(rebinding_the_target, (x,), modes=("rev", "fwd"))
+
+
+def given_or_none(x, h=None):  # (the module for any shapes took `h is None` as False: 2.0
+    s = 0.0  # where Python 7.0; a value carried from an argument may be None)
+    for t in range(x.shape[0]):
+        if h is None:
+            s = s + 10.0 * x[t]
+        h = x[t]
+        s = s + x[t]
+    return s
+
+
+def lagged(x):  # (NameError: the backward loop handed s_bar on, never set, as h_bar)
+    s = 0.0
+    h = 0.0
+    for t in range(3):
+        s = s + h
+        h = x[t]
+    return s
+
+
+def test_a_carried_argument_may_be_none_and_a_cotangent_handed_on(tmp_path):
+    x = np.array([0.5, 1.0, -0.3, 0.8])
+    path = tmp_path / "any_shapes.py"
+    symgrad.emit_module(given_or_none, str(path), kind="jit")
+    namespace: dict = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    assert namespace["jit_given_or_none"](x) == pytest.approx(given_or_none(x))
+    for h in (None, 0.2):
+        assert symgrad.jit(given_or_none)(x, h) == pytest.approx(given_or_none(x, h))
+    symgrad.check_grads(lagged, (x,), modes=("rev", "fwd"))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_cotangent_handed_on_as_another_running_one(backend):
+    x = np.array([0.5, 1.0, -0.3, 0.8])
+    symgrad.check_grads(lagged, (x,), modes=("rev", "fwd"), backend=backend)

@@ -582,16 +582,20 @@ def _nth(writer, start: int, step: int, k: str) -> str:
 
 
 def _states_read(writer, node) -> list[int]:
-    """The running cotangents a backward loop needs to start: those its body reads (or adds as
-    they are to a captured value's cotangent), changes, or that the code after it reads (a seed
-    the body uses as a constant needs none)."""
+    """The running cotangents a backward loop needs to start: those its body reads (or hands
+    on as they are: to a captured value's cotangent, or as another running cotangent's next
+    value, `h_bar = s_bar` of `s = s + h; h = x[t]`), changes, or that the code after it reads
+    (a seed the body uses as a constant needs none)."""
     view = LoopVjp(node)
     body, items = view.body, _item_ids(writer, node)
     out = []
     for s, p in enumerate(view.state_params):
         rs = [r for r, (kind, pos, _) in enumerate(view.outs) if kind == "state" and pos == s]
         changed = any(body.outputs[r] != p for r in rs)
-        handed = any(o == p and kind == "acc" for o, (kind, _, _) in zip(body.outputs, view.outs))
+        handed = any(
+            o == p and (kind, at) != ("state", s)
+            for o, (kind, at, _) in zip(body.outputs, view.outs)
+        )
         if body.users(p) or handed or changed or any(r in items for r in rs):
             out.append(s)
     return out

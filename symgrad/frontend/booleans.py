@@ -72,15 +72,22 @@ def identity_or_membership(lw: _Lowerer, op: ast.cmpop, left: Any, right: Any, e
 
 def _may_be_none(lw: _Lowerer, value: Value) -> bool:
     """Whether value may be None when the function runs: an argument of the function (read in
-    a loop's body or a branch through their captures), not a value computed, nor a loop's
-    carried value or index (arrays and numbers: `m = x if m is None else ...` in the steps
+    a loop's body or a branch through their captures, or carried by a loop from it: `h=None`
+    bound again in the loop), not a value computed, nor a loop's index, nor a value a loop
+    carries from one computed (arrays and numbers: `m = x if m is None else ...` in the steps
     after a first one that bound m, `loops._first_step`)."""
     while lw.parent is not None:  # (a function inlined: the graph's own scope)
         lw = lw.parent
     graph, env, nid = lw.graph, lw.env, value.id
-    while isinstance(env, BodyEnv) and nid in env.outer_ids:
-        graph, env, nid = env.outer_graph, env.outer, env.outer_ids[nid]
-    return not isinstance(env, BodyEnv) and graph[nid].op == "param"
+    while isinstance(env, BodyEnv):
+        if nid in env.outer_ids:
+            nid = env.outer_ids[nid]
+        elif nid in env.slot_inits:  # (a carried value: the one from before the loop)
+            nid = env.slot_inits[nid]
+        else:
+            return False
+        graph, env = env.outer_graph, env.outer
+    return graph[nid].op == "param"
 
 
 def _among(lw: _Lowerer, op: ast.cmpop, left: Value, items, e) -> Any:
