@@ -983,14 +983,13 @@ def _failed(artifact: _Artifact, fn: Callable, values, error: Exception, like) -
     unsupported operation on another library's arrays named, or
     on a Numba failure (or a module with compiled loops that does not load), the NumPy
     module's result (once warned); else the error itself."""
-    tb, at = error.__traceback__, None  # (at: the last frame in the module's own code)
-    code = getattr(getattr(artifact, "_fn", None), "__code__", None)
-    while tb is not None and tb.tb_next is not None:
-        if code is not None and tb.tb_frame.f_code.co_filename == code.co_filename:
-            at = tb
+    frames, tb = [], error.__traceback__
+    while tb is not None:
+        frames.append(tb)
         tb = tb.tb_next
-    if tb is not None and (code is None or tb.tb_frame.f_code.co_filename == code.co_filename):
-        at = tb
+    code = getattr(getattr(artifact, "_fn", None), "__code__", None)
+    own = [f for f in frames if code is None or f.tb_frame.f_code.co_filename == code.co_filename]
+    tb, at = frames[-1] if frames else None, own[-1] if own else None  # (at: the module's)
     raised_by = tb.tb_frame.f_code.co_name if tb is not None else None
     message = str(error)
     refused(fn, error)

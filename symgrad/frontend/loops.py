@@ -179,9 +179,9 @@ def _first_step(lw: _Lowerer, s: ast.For, it: _Iteration, targets: list[str]) ->
     first step raises a SymgradError where it is 0 (Python's would run no step). Not where
     the body breaks, or a range's step is not a constant (False): there the read is refused,
     as any read of a name before its binding."""
-    bound = [n for n in assigned_names(s.body) if n not in targets]  # (each step binds those)
-    first = [n for n in bound if not _bound(lw, n) and liveness.read_first(s.body, n)]
-    first += [n for n in bound if _bound(lw, n) and lw.env[n] is None]
+    binds = [n for n in assigned_names(s.body) if n not in targets]  # (each step binds those)
+    first = [n for n in binds if not _bound(lw, n) and liveness.read_first(s.body, n)]
+    first += [n for n in binds if _bound(lw, n) and lw.env[n] is None]
     start, stop, step = it.bounds
     if not first or type(step) is not int:
         return False
