@@ -207,6 +207,17 @@ def extremes_without_nans(A):  # (np.nanmax and np.nanmin were "cannot compile a
     return np.nanmax(B) * 2.0 + np.sum(np.nanmin(B, axis=1) ** 2)
 
 
+def windowed(x, w):  # (np.convolve's and np.correlate's other modes were "not supported")
+    return (
+        np.sum(np.convolve(x, w, mode="same") ** 2)
+        + np.sum(np.sin(np.convolve(w, x, "valid")))
+        + np.sum(np.correlate(x, w, mode="same") * x)
+        + np.sum(np.correlate(w, x, "full") ** 3)
+        + np.sum(np.correlate(w, x, mode="same") ** 2)
+        + np.sum(np.convolve(x, [1.0, -2.0, 1.0], mode="valid") ** 2)
+    )
+
+
 RNG = np.random.default_rng(0)
 A = RNG.standard_normal((3, 4))
 S = RNG.standard_normal((3, 3)) / 3 + np.eye(3)
@@ -232,6 +243,7 @@ CASES = [
     (compared, (np.array([0.1, 1.0, -2.0, 0.3]), np.array([0.2, 1.2, 3.0, 0.15]))),
     (split_where_it_runs, (RNG.standard_normal(12), RNG.standard_normal((5, 2)))),
     (extremes_without_nans, (RNG.random((3, 4)),)),
+    (windowed, (RNG.standard_normal(8), RNG.standard_normal(3))),
     (interpolated_at_repeated_knots, (np.array([-0.5, 0.5]), np.array([1.0, 2.0, 3.0]))),
     (
         interpolated,
@@ -248,6 +260,7 @@ _ON_NUMBA = [  # (a composition is the primitives it is made of, whose Numba cod
     "interpolated",
     "selected",
     "split_where_it_runs",
+    "windowed",
 ]
 
 
@@ -262,6 +275,23 @@ def test_a_composition_is_numpys_value_and_differentiates(name, backend):
     else:  # (Numba's loops may add in another order; eigvalsh is eigh's eigenvalues, which
         # LAPACK computes with the eigenvectors: equal up to rounding)
         assert value == pytest.approx(fn(*args), rel=1e-13)
+
+
+def windows(a, v):
+    return [np.convolve(a, v, m) for m in ("full", "same", "valid")] + [
+        np.correlate(a, v, m) for m in ("full", "same")
+    ]
+
+
+def test_every_mode_of_a_window_is_numpys_for_any_lengths(make_fn):
+    """The module for any shapes slices the full result by the lengths it is called with."""
+    module = make_fn(symgrad.emit_module(windows, kind="jit"))
+    for n in range(1, 7):
+        for k in range(1, 7):
+            a, v = RNG.standard_normal(n), RNG.standard_normal(k)
+            got, want = module.jit_windows(a, v), windows(a, v)
+            assert [g.shape for g in got] == [w.shape for w in want], (n, k)
+            np.testing.assert_allclose(np.concatenate(got), np.concatenate(want), rtol=1e-13)
 
 
 def scaled_extremes(x, s):

@@ -153,4 +153,5 @@ from symgrad.frontend import (  # noqa: E402, F401 (registered)
     composites_norm,
     composites_scipy,
     composites_stats,
+    composites_windows,
 )

@@ -99,30 +99,15 @@ def _lengths(combine, name: str):
     return aval
 
 
-_LENGTHS = ", m and n the shorter and the longer length"
-_OTHER_MODES = {  # (function, mode): the same from the mode symgrad has (checked against NumPy)
-    ("convolve", "same"): "np.convolve(a, v)[(m - 1) // 2 :][:n]" + _LENGTHS,
-    ("convolve", "valid"): "np.convolve(a, v)[m - 1 : n]" + _LENGTHS,
-    ("correlate", "full"): "np.convolve(a, v[::-1])",
-    ("correlate", "same"): "np.convolve(a, v[::-1])[(len(v) - 1) // 2 :][: len(a)]",
-}
+def _vectors(name: str):
+    """The adapter of the rule's (a, v): two vectors, not a number (np.convolve and
+    np.correlate, in each mode, are `symgrad.frontend.composites_windows`)."""
 
-
-def _mode(name: str, default: str):
-    """The adapter of np.<name>(a, v, mode=default): the rule's (a, v), its one mode."""
-
-    def adapt(a, v, mode=default):
+    def adapt(a, v):
         if any(isinstance(u, (int, float)) for u in (a, v)):
             raise SymgradError(
                 f"np.{name} of a number is not supported: symgrad's {name} takes two vectors",
                 hint="A number times the vector is the same: 2.5 * v.",
-            )
-        if mode != default:
-            instead = _OTHER_MODES.get((name, mode), f"np.{name}(a, v)")
-            raise SymgradError(
-                f"np.{name}(a, v, mode={mode!r}) is not supported: symgrad's {name} is its "
-                f"mode={default!r}",
-                hint=f"Write it from that one: {instead}.",
             )
         return (a, v), {}
 
@@ -133,8 +118,7 @@ defrule(
     "correlate",
     "a, v",
     call("_correlate"),
-    numpy=(np.correlate,),
-    adapt=_mode("correlate", "valid"),
+    adapt=_vectors("correlate"),
     helper=runtime._correlate,
     compiled_helper=runtime_compiled._correlate,
     aval=_lengths(lambda n, k: n - k + 1, "correlate"),
@@ -152,8 +136,7 @@ defrule(
     "convolve",
     "a, v",
     call("_convolve"),
-    numpy=(np.convolve,),
-    adapt=_mode("convolve", "full"),
+    adapt=_vectors("convolve"),
     helper=runtime._convolve,
     compiled_helper=runtime_compiled._convolve,
     aval=_lengths(lambda n, k: n + k - 1, "convolve"),
