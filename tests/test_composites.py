@@ -218,6 +218,42 @@ def windowed(x, w):  # (np.convolve's and np.correlate's other modes were "not s
     )
 
 
+def outers(a, b):  # (a ufunc's methods were "cannot compile a call to ufunc.outer")
+    W = np.arange(12.0).reshape(3, 4)
+    return (
+        np.sum(np.subtract.outer(a, b) ** 2 * W)
+        + np.sum(np.multiply.outer(a, b) * W)
+        + np.sum(np.exp(-(np.add.outer(a[:2], b.reshape(2, 2)) ** 2)))
+        + np.sum(np.where(np.greater.outer(a, b), np.divide.outer(a, b + 3.0), 0.0))
+        + np.sum(np.equal.outer(np.arange(3), np.arange(4) % 3) * W * a[0])
+    )
+
+
+def ufunc_reductions(A):
+    return (
+        np.sum(np.add.reduce(A) ** 2)
+        + np.multiply.reduce(A, axis=1).sum()
+        + np.maximum.reduce(A, axis=None)
+        + np.sum(np.minimum.reduce(A, 1, keepdims=True))
+        + float(np.logical_and.reduce(A > -5.0, axis=None))
+        + np.sum(np.logical_or.reduce(A > 0.5, axis=0) * A[0])
+    )
+
+
+def running(a):
+    return (
+        np.sum(np.add.accumulate(a) ** 2)
+        + np.sum(np.multiply.accumulate(a[:4]))
+        + np.sum(np.maximum.accumulate(a) * np.arange(6.0))
+        + np.sum(np.minimum.accumulate(a.reshape(2, 3), axis=1) ** 3)
+    )
+
+
+def drawdown(prices):
+    peak = np.maximum.accumulate(prices)
+    return np.max((peak - prices) / peak)
+
+
 RNG = np.random.default_rng(0)
 A = RNG.standard_normal((3, 4))
 S = RNG.standard_normal((3, 3)) / 3 + np.eye(3)
@@ -244,6 +280,10 @@ CASES = [
     (split_where_it_runs, (RNG.standard_normal(12), RNG.standard_normal((5, 2)))),
     (extremes_without_nans, (RNG.random((3, 4)),)),
     (windowed, (RNG.standard_normal(8), RNG.standard_normal(3))),
+    (outers, (RNG.standard_normal(3), RNG.standard_normal(4))),
+    (ufunc_reductions, (A,)),
+    (running, (RNG.standard_normal(6),)),
+    (drawdown, (1.0 + RNG.random(9),)),
     (interpolated_at_repeated_knots, (np.array([-0.5, 0.5]), np.array([1.0, 2.0, 3.0]))),
     (
         interpolated,
@@ -261,6 +301,7 @@ _ON_NUMBA = [  # (a composition is the primitives it is made of, whose Numba cod
     "selected",
     "split_where_it_runs",
     "windowed",
+    "running",
 ]
 
 
@@ -294,6 +335,34 @@ def test_every_mode_of_a_window_is_numpys_for_any_lengths(make_fn):
             np.testing.assert_allclose(np.concatenate(got), np.concatenate(want), rtol=1e-13)
 
 
+def log_sum_exp(A):
+    return np.sum(np.logaddexp.reduce(A, axis=0)) + np.logaddexp.reduce(A, axis=None)
+
+
+def test_logaddexp_reduce_is_log_sum_exp():
+    """NumPy folds logaddexp pairwise, symgrad shifts by the largest entry: equal to rounding,
+    and no overflow where exp of an entry would."""
+    symgrad.check_grads(log_sum_exp, (A,), modes=("rev", "fwd"))
+    big = np.array([[800.0, 1.0], [799.0, -1.0]])
+    assert symgrad.jit(log_sum_exp)(big) == pytest.approx(log_sum_exp(big), rel=1e-15)
+
+
+def test_a_running_extreme_sends_its_cotangent_to_the_last_of_ties_and_keeps_nans():
+    a = np.array([1.0, 3.0, 2.0, 3.0, 0.5, np.nan, 4.0])
+    np.testing.assert_array_equal(symgrad.jit(_running_max)(a), np.maximum.accumulate(a))
+    got = symgrad.grad(_weighted_running_max)(a[:5])
+    np.testing.assert_array_equal(got, [1.0, 5.0, 0.0, 9.0, 0.0])  # (2 + 3 at the first 3.0,
+    # which the running max is until the second: 4 + 5 there)
+
+
+def _running_max(a):
+    return np.maximum.accumulate(a)
+
+
+def _weighted_running_max(a):
+    return np.sum(np.maximum.accumulate(a) * np.arange(1.0, 6.0))
+
+
 def scaled_extremes(x, s):
     return np.nanmax(x * s) + np.sum(np.nanmin(x * s**2, axis=0))
 
@@ -323,6 +392,9 @@ def medians_by_row(x):
         ("np.trapezoid(x, x[0], axis=0)", "another axis than the last"),
         ("np.nanmean(x, out=x)", "out= is not supported"),
         ("np.max(x, where=x > 0)", "np.max's where= is not supported"),
+        ("np.add.reduce(x, dtype=float)", "np.add.reduce's dtype= is not supported"),
+        ("np.logaddexp.accumulate(x)", "cannot compile a call to np.logaddexp.accumulate"),
+        ("np.maximum.accumulate(x, axis=None)", "accumulate takes one axis"),
         ("np.mean(x, dtype=int)", "np.mean's dtype= is not supported"),
     ],
 )

@@ -173,6 +173,13 @@ def _reduce(binary, a, axis=None, dtype=None, out=None, keepdims=False, **unused
     )
 
 
+_PICKED = {  # a binary object ufunc's methods as NumPy's maximum and minimum do them
+    "__call__": lambda binary, *args, **kwargs: binary(*args, **kwargs),
+    "reduce": _reduce,
+    "accumulate": lambda binary, a, axis=0, **unused: binary.accumulate(a, axis=axis),
+}
+
+
 def _at_values(a) -> np.ndarray:
     """The float values of an array's entries where `decide_at` puts the symbols."""
     return np.frompyfunc(lambda v: float(_number(v)), 1, 1)(_plain(a)).astype(float)
@@ -197,15 +204,16 @@ class SymArray(np.ndarray):
             rel = _RELATIONS[ufunc]
             result = np.frompyfunc(lambda a, b: _decide(rel(a, b)), 2, 1)(*args)
             return np.asarray(result, dtype=bool) if np.ndim(result) else bool(result)
-        if ufunc in _PICKS and method in ("__call__", "reduce") and _AT.get() is not None:
+        if ufunc in _PICKS and method in _PICKED and _AT.get() is not None:
             pick = np.frompyfunc(_PICKS[ufunc], 2, 1)  # the winner at the point, not Max(...)
-            return _wrap(pick(*args) if method == "__call__" else _reduce(pick, *args, **kwargs))
+            return _wrap(_PICKED[method](pick, *args, **kwargs))
         if ufunc in _FORMS and method == "__call__":
             form = _FORMS[ufunc]
             return _wrap(np.frompyfunc(lambda *a: form(sp, *a), ufunc.nin, 1)(*args, **kwargs))
-        if ufunc in (np.maximum, np.minimum) and method == "reduce":  # np.max, np.min
+        if ufunc in (np.maximum, np.minimum) and method in ("reduce", "accumulate"):  # np.max
             form = _FORMS[ufunc]
-            return _wrap(_reduce(np.frompyfunc(lambda x, y: form(sp, x, y), 2, 1), *args, **kwargs))
+            folded = np.frompyfunc(lambda x, y: form(sp, x, y), 2, 1)  # (Max(x, y) of symbols)
+            return _wrap(_PICKED[method](folded, *args, **kwargs))
         result = getattr(ufunc, method)(*args, **kwargs)
         return None if method == "at" else _wrap(result)
 

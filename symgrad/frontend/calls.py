@@ -343,6 +343,8 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
     )
     module = getattr(callee, "__module__", None)
     full = f"{module}.{what}" if module and module != "builtins" else what
+    if isinstance(getattr(callee, "__self__", None), np.ufunc):  # np.logaddexp.accumulate
+        full = f"np.{callee.__self__.__name__}.{callee.__name__}"
     hint = (
         "symgrad knows the NumPy functions in its rule table "
         "(symgrad.rules.RULES) and Python functions defined in source files."

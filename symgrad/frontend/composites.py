@@ -80,9 +80,15 @@ def lower(lw: _Lowerer, fn: Callable, args: tuple, kwargs: dict, e: ast.AST) -> 
     try:
         bound = inspect.signature(lowering).bind(lw, e, *args, **kwargs)
     except TypeError as err:
-        raise lw.error(e, f"bad arguments to np.{fn.__name__}: {err}") from None
+        raise lw.error(e, f"bad arguments to np.{_name(fn)}: {err}") from None
     bound.apply_defaults()
     return lowering(*bound.args, **bound.kwargs)
+
+
+def _name(fn: Callable) -> str:
+    """np.<name> of a NumPy function, or of a ufunc's method (`subtract.outer`)."""
+    owner = getattr(fn, "__self__", None)
+    return f"{owner.__name__}.{fn.__name__}" if isinstance(owner, np.ufunc) else fn.__name__
 
 
 @composite(np.take)
@@ -153,5 +159,6 @@ from symgrad.frontend import (  # noqa: E402, F401 (registered)
     composites_norm,
     composites_scipy,
     composites_stats,
+    composites_ufuncs,
     composites_windows,
 )

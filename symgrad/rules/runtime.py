@@ -637,6 +637,15 @@ def _index_error(index, n):
     raise IndexError(f"index {index} is out of range for a tuple or list of {n} items")
 
 
+def _running_pick(a, extremes, axis=0):
+    """The index along axis of the entry of a that each running extreme (np.maximum's or
+    np.minimum's accumulate of a) is: the last entry so far equal to it, or the last NaN."""
+    a = np.asarray(a)
+    at = np.arange(a.shape[axis]).reshape([-1 if d == axis % a.ndim else 1 for d in range(a.ndim)])
+    hit = (a == extremes) | (a != a)  # (a NaN, which every later extreme is)
+    return np.maximum.accumulate(np.where(hit, at, 0), axis=axis)
+
+
 def _take_along_axis_vjp(g, x, indices, axis=-1):
     """Zeros shaped like x with g added where np.take_along_axis(x, indices, axis) read it;
     repeated indices accumulate."""

@@ -28,7 +28,7 @@ import operator
 import sys
 import types
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
 import numpy as np
 
@@ -218,7 +218,7 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
-BY_CALLABLE: dict[int, str] = {}  # id(numpy callable) -> rule name
+BY_CALLABLE: dict[Hashable, str] = {}  # the NumPy callable's `identity` -> rule name
 BY_METHOD: dict[str, str] = {}  # ndarray method or attribute name -> rule name
 _KEEP_ALIVE: list = []
 _TWINS: list[tuple[str, str, Callable | None]] = []  # (dotted name, rule name, convention)
@@ -290,7 +290,7 @@ def defrule(
         numpy = rule.callables = (rule.helper, *numpy)  # source that calls it (an emitted
         # gradient) lowers back to this rule
     for fn in numpy:
-        BY_CALLABLE[id(fn)] = name
+        BY_CALLABLE[identity(fn)] = name
         _KEEP_ALIVE.append(fn)
     for m in methods:
         BY_METHOD[m] = name
@@ -331,10 +331,18 @@ def _tangent_for_cotangent(template: Callable) -> Callable:
     return jvp
 
 
+def identity(fn: Any) -> Hashable:
+    """What tells a callable: its id, or a ufunc's method's ufunc and name (Python makes a new
+    bound method `np.maximum.accumulate` at each look-up)."""
+    if isinstance(getattr(fn, "__self__", None), np.ufunc):
+        return (id(fn.__self__), fn.__name__)
+    return id(fn)
+
+
 def rule_for_callable(fn: Any) -> Rule | None:
-    name = BY_CALLABLE.get(id(fn))
+    name = BY_CALLABLE.get(identity(fn))
     if name is None and _resolve_twins():
-        name = BY_CALLABLE.get(id(fn))
+        name = BY_CALLABLE.get(identity(fn))
     return RULES[name] if name is not None else None
 
 
@@ -359,8 +367,8 @@ def _resolve_twins() -> bool:
     for twin in _TWINS:
         dotted_name, name, convention = twin
         fn = imported(dotted_name)
-        if fn is not None and id(fn) not in BY_CALLABLE:
-            BY_CALLABLE[id(fn)] = name
+        if fn is not None and identity(fn) not in BY_CALLABLE:
+            BY_CALLABLE[identity(fn)] = name
             if convention is not None:
                 CONVENTIONS[id(fn)] = convention
             _KEEP_ALIVE.append(fn)
