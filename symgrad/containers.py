@@ -236,7 +236,8 @@ def tangent_leaves(
     """The module's tangent arguments for a primal (a container of structure `d`, or an array
     or float where d is None): its differentiated leaves' tangents, each `cast(where, primal
     leaf, tangent leaf)`; None at a leaf is a zero tangent."""
-    if d is None:
+    if d is None:  # (None: a zero tangent, as at a leaf; linearize's module takes one)
+        tangent = np.zeros_like(primal) if tangent is None else tangent
         return [cast("", primal, real_arrays([tangent], "a tangent")[0])]
     tangents, td = tree.flatten(tangent)
     if td.structure() != d.structure():

@@ -149,6 +149,20 @@ def test_linearize_gives_the_same_tangents_and_the_source():
     assert "def jvp_model(W, b, x, W_dot, b_dot, x_dot):" in f_jvp.source
 
 
+def test_linearize_takes_none_as_a_zero_tangent_as_jvp_does():
+    """(A Python float's None tangent was `float(None)`'s TypeError.)"""
+    x = np.array([0.5, -0.3])
+    out, f_jvp = symgrad.linearize(cubed_scaled, x, 2.5)
+    assert f_jvp(np.ones(2), None) == pytest.approx(
+        symgrad.jvp(cubed_scaled, (x, 2.5), (np.ones(2), None))[1]
+    )
+    assert f_jvp(None, 1.0) == pytest.approx(np.sum(x**3))
+
+
+def cubed_scaled(x, c):
+    return np.sum(x**3) * c
+
+
 def test_jvp_through_a_rule_without_a_forward_rule_says_so(monkeypatch):
     monkeypatch.setattr(RULES["tanh"], "jvp", {})
 

@@ -175,6 +175,27 @@ def test_the_emitted_code_reads_the_leaves_by_name():
     assert "params holds W1, W2, b1, b2" in g.source
 
 
+def keyed_oddly(p, p_def):
+    return np.sum(p["def"] ** 2 * p_def) + np.sum(p["a-b"] * p["a_b"] ** 3)
+
+
+def test_leaves_keyed_by_a_keyword_or_alike_get_names_of_their_own():
+    """`p["def"]` was the module's parameter `def` (a SyntaxError in jacfwd, jacrev, hessian);
+    `p["a-b"]` and `p["a_b"]` were both `a_b` (a duplicate argument)."""
+    rng = np.random.default_rng(0)
+    p = {"def": rng.standard_normal(2), "a-b": rng.standard_normal(2), "a_b": rng.random(2)}
+    w = rng.standard_normal(2)
+    H = symgrad.hessian(keyed_oddly)(p, w)
+    np.testing.assert_allclose(H["def"]["def"], 2 * np.diag(w))
+    np.testing.assert_allclose(H["a-b"]["a_b"], np.diag(3 * p["a_b"] ** 2))
+    for J in (symgrad.jacfwd(keyed_oddly)(p, w), symgrad.jacrev(keyed_oddly)(p, w)):
+        np.testing.assert_allclose(J["def"], 2 * p["def"] * w)
+        np.testing.assert_allclose(J["a-b"], p["a_b"] ** 3)
+        np.testing.assert_allclose(J["a_b"], 3 * p["a-b"] * p["a_b"] ** 2)
+    source = symgrad.emit_module(keyed_oddly, kind="jacrev", args=(p, w))
+    assert "def jacrev_keyed_oddly(a_b_1, a_b, p_def_1, p_def):" in source
+
+
 def test_what_is_not_supported_yet_says_so():
     with pytest.raises(symgrad.SymgradError, match="returns a container"):
         symgrad.grad(symgrad.grad(mlp))(PARAMS, X, Y)

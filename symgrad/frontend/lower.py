@@ -344,20 +344,28 @@ def leaf_names(args: list[str], trees: dict) -> dict[int, list[str]]:
     paths = {k: [p for p, s in zip(d.paths(), d.statics()) if not s] for k, d in trees.items()}
     last = [str(p[-1]) for ps in paths.values() for p in ps if p]
     taken = set(args) - {args[k] for k in trees}
-    out = {}
+    out, exact = {}, set()
     for k, ps in paths.items():
         names = []
         for p in ps:
             short = str(p[-1]) if p else args[k]
             if short.isidentifier() and not keyword.iskeyword(short):
                 if last.count(short) == 1 and short not in taken:
+                    exact.add((k, len(names)))
                     names.append(short)
                     continue
             joined = "_".join(map(str, p))
-            if not joined[:1].isalpha() or joined in args:
-                joined = f"{args[k]}_{joined}"
+            if not joined[:1].isalpha() or joined in args or keyword.iskeyword(joined):
+                joined = f"{args[k]}_{joined}"  # (`params["def"]`: params_def)
             names.append("".join(c if c.isalnum() or c == "_" else "_" for c in joined))
         out[k] = names
+    seen = taken | {out[k][i] for k, i in exact}  # (a key's own name first: `d["a_b"]` is
+    for k, names in out.items():  # a_b, `d["a-b"]` a_b_1)
+        for i, name in enumerate(names):
+            n = 1
+            while (k, i) not in exact and names[i] in seen:
+                names[i], n = f"{name}_{n}", n + 1
+            seen.add(names[i])
     return out
 
 
