@@ -627,11 +627,10 @@ def _derivative(
             )
         except NotDifferentiableError:  # a gradient's loop: forward over reverse, by symmetry
             second = isinstance(fn, Compiled) and not isinstance(fn.fn, Compiled)
-            if not (second and kind in ("grad", "value_and_grad", "vjp") and not out):
+            if not (second and (kind == "vjp" or kind in ("grad", "value_and_grad") and not out)):
                 raise
-            at = fn.argnums[0]
-            if trees:  # the inner gradient's argument: a float among the containers' leaves
-                at = leaf_argnums(len(_params(fn.fn)), trees, [at], floats_only=False)[0][0]
+            inner = leaf_argnums(len(_params(fn.fn)), trees, fn.argnums)  # (a container's
+            at = [p for ps in inner for p in ps]  # float leaves: the gradient's leaves)
             graph = by_symmetry(lower(fn.fn, reads, trees), at, list(argnums), kind)
         floats = [graph.params[k] for k in argnums]
     name = f"{kind}_{fwd.name}"
