@@ -167,6 +167,26 @@ def test_initial_is_cast_to_the_results_dtype():
         assert got.dtype == started_from_a_float64(x).dtype == np.float32
 
 
+def extremes_from(x):
+    return (
+        np.max(x, initial=0.5)
+        + np.sum(np.min(x, axis=0, initial=0.25) ** 2)
+        + np.sum(np.max(x, axis=(0, 1), initial=-1.0, keepdims=True))
+        + np.sum(np.max(x, axis=-1, initial=0.0, where=x < 0.9))
+    )
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_an_extreme_with_initial_is_initial_where_it_reduces_nothing(backend):
+    """(np.max(x, initial=v) was np.maximum(np.max(x), v), whose np.max of an empty x
+    raised NumPy's "zero-size array" ValueError.)"""
+    for shape in [(0, 0), (0, 4), (3, 0), (3, 4)]:
+        x = RNG.random(shape)
+        value, grad = symgrad.value_and_grad(extremes_from, backend=backend)(x)
+        assert value == pytest.approx(extremes_from(x)) and grad.shape == shape
+    symgrad.check_grads(extremes_from, (RNG.random((3, 4)),), modes=("rev", "fwd"), backend=backend)
+
+
 def interpolated(x, xp, fp):
     # (np.interp was refused: "cannot compile a call to numpy.interp")
     inside = np.interp(x, xp, fp)

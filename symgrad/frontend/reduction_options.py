@@ -10,8 +10,9 @@ hold any of `OPTIONS`, as NumPy computes it:
 - `where=m`: the entries m leaves out are 0 for a sum (1 for a product) before the reduction;
   a mean divides by how many m keeps (a count of a's dtype, so a float32 mean stays float32);
 - `initial=v` (a sum's or a product's): cast to the result's dtype, added to (multiplied
-  into) the result; of a maximum (minimum), the larger (smaller) of the result and v, where=
-  with it filling the entries it leaves out with v.
+  into) the result; of a maximum (minimum), the extreme of a with v (cast to a's dtype) added
+  along each axis reduced (an empty a's extreme is v), where= with it filling the entries it
+  leaves out with v.
 Anything else (`out=`, a maximum's where= without initial=, as NumPy refuses it) is refused,
 naming the option.
 """
@@ -64,10 +65,11 @@ def lower(lw: _Lowerer, name: str, args: tuple, kwargs: dict, e: ast.AST) -> Any
         initial = given["initial"]
         if where is not None:
             a = lw.call_rule("where", (where, a, initial), {}, e)
-        total = lw.call_rule(name, (a, *rest), kwargs, e)
-        like = lw.call_rule("dtype", (total,), {}, e)
-        initial = lw.call_rule("astype", (initial, like), {}, e)
-        return lw.call_rule(_EXTREMES[name], (total, initial), {}, e)
+        if len(rest) > 1:  # (np.max(a, axis, out, ...): the rule says what it takes)
+            return lw.call_rule(name, (a, *rest), kwargs, e)
+        axis = rest[0] if rest else kwargs.pop("axis", None)
+        a, axis = _with_initial(lw, a, axis, initial, e)
+        return lw.call_rule(name, (a,), {**kwargs, "axis": axis}, e)
     if where is not None:
         a = lw.call_rule("where", (where, a, _FILLED[name]), {}, e)
     if name == "mean" and where is not None:  # the total over how many entries where= keeps
@@ -85,6 +87,26 @@ def lower(lw: _Lowerer, name: str, args: tuple, kwargs: dict, e: ast.AST) -> Any
         op = ast.Mult() if name == "prod" else ast.Add()
         total = lw.binop(op, total, initial, e)
     return total
+
+
+def _with_initial(lw: _Lowerer, a: Any, axis: Any, initial: Any, e: ast.AST) -> tuple:
+    """(a with one entry `initial`, cast to a's dtype, added along each axis reduced, the axis
+    to reduce): an extreme of it is NumPy's with initial=, an empty a's too (its max would
+    raise). Every axis (None): of a flattened, along its one axis."""
+    if axis is None:
+        a, axes = lw.call_rule("ravel", (a,), {}, e), (0,)
+    elif isinstance(axis, int) and not isinstance(axis, bool):
+        axes = (axis,)
+    elif isinstance(axis, tuple) and all(type(k) is int for k in axis):
+        axes = axis
+    else:
+        raise lw.error(e, "an extreme's axis with initial= must be an int or a tuple of ints")
+    like = lw.call_rule("dtype", (a,), {}, e)
+    for k in axes:
+        shape = lw.call_rule("sum", (a,), {"axis": k, "keepdims": True}, e)  # (a's, 1 along k)
+        fill = lw.call_rule("full_like", (shape, initial), {"dtype": like}, e)
+        a = lw.call_rule("concatenate", ([a, fill],), {"axis": k}, e)
+    return a, axis
 
 
 def _floats(dtype: Any) -> bool:
