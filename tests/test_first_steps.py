@@ -85,6 +85,38 @@ def after_none(W, X):  # (was "the loop changes 'h', which holds a NoneType here
     return s + np.sum(h)
 
 
+def in_a_while(W, x):  # (a while loop's first step: was "read before the function binds it")
+    k = 0
+    while k < x.shape[0]:
+        if k == 0:
+            h = np.tanh(x[0])
+        else:
+            h = np.tanh(W @ h + x[k])
+        k += 1
+    return np.sum(h**2)
+
+
+def while_after_none(x):  # (was "the loop changes 'h', which holds a NoneType here")
+    h = None
+    i = 0
+    while i < x.shape[0]:
+        if h is None:
+            h = x[i] * 2.0
+        else:
+            h = np.tanh(h) + x[i]
+        i += 1
+    return h
+
+
+def converging(x):  # (a test reading the step before: "prev is None" at the first)
+    prev = None
+    y = x
+    while prev is None or np.max(np.abs(y - prev)) > 1e-14:
+        prev = y
+        y = 0.5 * np.cos(y) + 0.1 * x
+    return np.sum(y)
+
+
 def counted(x, n):
     for t in range(n):
         if t == 0:
@@ -102,6 +134,9 @@ CASES = {
     "running": (running, 1),
     "nested": (nested, 2),
     "after_none": (after_none, 2),
+    "in_a_while": (in_a_while, 2),
+    "while_after_none": (while_after_none, 1),
+    "converging": (converging, 1),
 }
 
 
@@ -111,7 +146,7 @@ def _args(n, rng=None):
     return (W, x, u)[:n] if n > 1 else (x[:, 0],)
 
 
-@pytest.mark.parametrize("name, backend", on_backends(CASES, ["rnn", "after_none"]))
+@pytest.mark.parametrize("name, backend", on_backends(CASES, ["rnn", "after_none", "in_a_while"]))
 def test_a_first_step_binding_what_the_next_read(name, backend):
     fn, n = CASES[name]
     args = _args(n)
@@ -130,6 +165,8 @@ def test_a_length_known_when_it_runs(backend):
     with pytest.raises(symgrad.SymgradError, match="ran no step"):
         symgrad.grad(after_none, backend=backend)(W, X[:0])  # (Python's h is None: np.sum
         # of None is a TypeError)
+    with pytest.raises(symgrad.SymgradError, match="ran no step"):
+        symgrad.grad(in_a_while, backend=backend)(W, X[:0])  # (a while loop's test, false)
 
 
 def test_second_order_through_a_first_step():
@@ -162,20 +199,10 @@ def test_where_no_first_step_is_lowered_the_read_is_refused(make_fn):
                     break
             return np.sum(h)
 
-
-        def in_a_while(x):
-            k = 0
-            while k < 3:
-                if k == 0:
-                    h = x * 1.0
-                else:
-                    h = np.sin(h)
-                k += 1
-            return np.sum(h)
         """
     )
     x = np.array([0.1, 0.2, 0.3])
-    for fn in (mod.never_bound, mod.breaks, mod.in_a_while):
+    for fn in (mod.never_bound, mod.breaks):
         with pytest.raises(symgrad.UnsupportedSyntaxError, match="read before the function binds"):
             symgrad.grad(fn)(x)
 

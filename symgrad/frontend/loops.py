@@ -179,9 +179,7 @@ def _first_step(lw: _Lowerer, s: ast.For, it: _Iteration, targets: list[str]) ->
     first step raises a SymgradError where it is 0 (Python's would run no step). Not where
     the body breaks, or a range's step is not a constant (False): there the read is refused,
     as any read of a name before its binding."""
-    binds = [n for n in assigned_names(s.body) if n not in targets]  # (each step binds those)
-    first = [n for n in binds if not _bound(lw, n) and liveness.read_first(s.body, n)]
-    first += [n for n in binds if _bound(lw, n) and lw.env[n] is None]
+    first = _read_first(lw, s, targets)
     start, stop, step = it.bounds
     if not first or type(step) is not int:
         return False
@@ -190,9 +188,7 @@ def _first_step(lw: _Lowerer, s: ast.For, it: _Iteration, targets: list[str]) ->
         return False
     if type(start) is not int or type(stop) is not int:
         empty = lw.call_rule("less_equal" if step > 0 else "greater_equal", (stop, start), {}, s)
-        said = f"symgrad: the loop on line {s.lineno} ran no step, and symgrad runs its first "
-        said += f"step on its own (it binds {first[0]}, which the next steps read)"
-        raises.check(lw, s, empty, ValueError, (said,))
+        _runs_a_step(lw, s, empty, first)
     with _flags_kept(lw):
         it.bind_step(start)
         lw.block(stmts)
@@ -212,7 +208,35 @@ def _plus(lw: _Lowerer, a: Any, b: Any, s: ast.stmt) -> Any:
     return a + b if type(a) is type(b) is int else lw.binop(ast.Add(), a, b, s)
 
 
+def _read_first(lw: _Lowerer, s: ast.For | ast.While, targets: list[str]) -> list[str]:
+    """The names a loop's steps bind (not its targets) that a step reads before binding and
+    no code before the loop bound, or that hold None before it."""
+    binds = [n for n in assigned_names(s.body) if n not in targets]  # (each step binds those)
+    first = [n for n in binds if not _bound(lw, n) and liveness.read_first(s.body, n)]
+    return first + [n for n in binds if _bound(lw, n) and lw.env[n] is None]
+
+
+def _runs_a_step(lw: _Lowerer, s: ast.stmt, empty: Any, first: list[str]) -> None:
+    """A check raising where `empty` (a loop whose first step is lowered on its own runs
+    none), as Python's loop would run no step."""
+    said = f"symgrad: the loop on line {s.lineno} ran no step, and symgrad runs its first "
+    said += f"step on its own (it binds {first[0]}, which the next steps read)"
+    raises.check(lw, s, empty, ValueError, (said,))
+
+
 def lower_while(lw: _Lowerer, s: ast.While) -> None:
+    """A while loop, its first step lowered on its own before it where a step reads what an
+    earlier one binds (`h = None`, then `if h is None:` in the body), as `_first_step` a for
+    loop's, the loop's test checked true before it where it is known only when it runs."""
+    first = _read_first(lw, s, [])
+    stmts, breaks = desugar(s.body)
+    if first and not breaks and not s.orelse:
+        stops = lw.expr(ast.copy_location(ast.UnaryOp(ast.Not(), s.test), s.test))
+        if not is_const(stops):
+            _runs_a_step(lw, s, stops, first)
+        if not is_const(stops) or not stops:
+            with _flags_kept(lw):
+                lw.block(stmts)
     _lower_loop(lw, s, "while", None, [])
 
 
