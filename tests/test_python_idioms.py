@@ -107,6 +107,25 @@ def test_python_idioms_differentiate(fn, args, argnums, backend):
     assert symgrad.jit(fn, backend=backend)(*args) == pytest.approx(fn(*args), rel=1e-12)
 
 
+def first_k(x, k):  # (range() outside an index and a for loop: "cannot compile a call to range")
+    idx = list(range(k))
+    return np.sum(x[idx] ** 3) + len(range(1, k, 2)) + np.sum(x[list(range(0, 3, 2))])
+
+
+def all_but_last(x):
+    idx = list(range(x.shape[0] - 1))
+    return np.sum(x[idx])
+
+
+def test_a_list_of_a_range_is_its_ints_known_when_compiling():
+    x = np.array([0.5, -0.2, 0.3, 1.2])
+    for k in (2, 3):  # (k compiled for its value)
+        symgrad.check_grads(first_k, (x, k))
+        assert symgrad.jit(first_k)(x, k) == pytest.approx(first_k(x, k), rel=1e-15)
+    with pytest.raises(symgrad.SymgradError, match=r"range\(\) here is a list of ints"):
+        symgrad.grad(all_but_last)(x)
+
+
 def test_sorted_parameters_and_a_dict_of_functions():
     want = {
         "W1": 2 * PARAMS["W1"] * 2 + X[:3],
