@@ -235,6 +235,7 @@ def windowed(x, w):  # (np.convolve's and np.correlate's other modes were "not s
         + np.sum(np.correlate(w, x, "full") ** 3)
         + np.sum(np.correlate(w, x, mode="same") ** 2)
         + np.sum(np.convolve(x, [1.0, -2.0, 1.0], mode="valid") ** 2)
+        + np.sum(np.convolve(x, w[0]) ** 2)  # (a number: one entry, as NumPy reads it)
     )
 
 

@@ -261,6 +261,21 @@ def test_one_array_with_two_names_is_updated_for_both(m):
     assert np.allclose(symgrad.grad(m.one_array_two_names)(x), expected)
 
 
+def state_updated(x):
+    state = {"h": x * 2.0, "layers": [x * 1.0, x**2]}
+    state["h"][0] += x[1] ** 2
+    state["layers"][1][2] = state["h"][0] * 3.0
+    return np.sum(state["h"] ** 2) + np.sum(state["layers"][1] * x)
+
+
+def test_an_element_of_a_containers_array_is_assigned_as_python_does():
+    """(`state["h"][0] += v` was "assignment to an element of an expression")"""
+    x = normal(4)
+    for backend in ("numpy", "numba"):
+        symgrad.check_grads(state_updated, (x,), modes=("rev", "fwd"), backend=backend)
+        assert symgrad.jit(state_updated, backend=backend)(x) == pytest.approx(state_updated(x))
+
+
 def copying(graph, name: str):
     """The function the graph gives when every update copies (no `symgrad.emit.inplace`)."""
     with pytest.MonkeyPatch.context() as patch:

@@ -3,14 +3,14 @@
 (`symgrad.frontend.composites`).
 
 Contract: `ufunc.outer(a, b)` of a binary ufunc in the rule table (a comparison's too) is the
-ufunc of a's entries along new leading axes and b's along the last ones, `ufunc(ravel(a)[:, None],
-ravel(b)[None, :])` in the shape `shape(a) + shape(b)`. `ufunc.reduce(a, axis=0,
-keepdims=False)` is the reduction NumPy's ufunc computes: add's `np.sum`, multiply's `np.prod`,
-maximum's `np.max`, minimum's `np.min`, logical_and's `np.all`, logical_or's `np.any`, and
-logaddexp's `log Σ exp` (the rule of scipy.special.logsumexp: NumPy folds pairwise, so its value
-may differ in the last bits). `ufunc.accumulate(a, axis=0)` of add and multiply is `np.cumsum`
-and `np.cumprod`; of maximum and minimum it is its own rule (`symgrad.rules.sorting`).
-Other options (dtype, out, initial, where) are refused by name.
+ufunc of a's entries along new leading axes and b's along the last ones: a reshaped to
+`shape(a) + (1,) * ndim(b)`, broadcast against b (of two numbers, a number, as NumPy's).
+`ufunc.reduce(a, axis=0, keepdims=False)` is the reduction NumPy's ufunc computes: add's
+`np.sum`, multiply's `np.prod`, maximum's `np.max`, minimum's `np.min`, logical_and's `np.all`,
+logical_or's `np.any`, and logaddexp's `log Σ exp` (the rule of scipy.special.logsumexp: NumPy
+folds pairwise, so its value may differ in the last bits). `ufunc.accumulate(a, axis=0)` of add
+and multiply is `np.cumsum` and `np.cumprod`; of maximum and minimum it is its own rule
+(`symgrad.rules.sorting`). Other options (dtype, out, initial, where) are refused by name.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import numpy as np
 
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.composites import composite
-from symgrad.frontend.subscripts import getitem
 from symgrad.rules import RULES
 
 if TYPE_CHECKING:
@@ -42,11 +41,9 @@ _RUNNING = {np.add: "cumsum", np.multiply: "cumprod"}  # (maximum's and minimum'
 
 def _outer(ufunc: np.ufunc, rule: str):
     def lowering(lw: _Lowerer, e: ast.AST, A, B) -> Any:
-        rows = getitem(lw, lw.call_rule("ravel", (A,), {}, e), (slice(None), None), e)
-        columns = getitem(lw, lw.call_rule("ravel", (B,), {}, e), (None, slice(None)), e)
-        pairs = lw.call_rule(rule, (rows, columns), {}, e)
-        shapes = [lw.call_rule("shape", (u,), {}, e) for u in (A, B)]
-        return lw.call_rule("reshape", (pairs, lw.binop(ast.Add(), *shapes, e)), {}, e)
+        ones = lw.binop(ast.Mult(), (1,), lw.call_rule("ndim", (B,), {}, e), e)
+        shape = lw.binop(ast.Add(), lw.call_rule("shape", (A,), {}, e), ones, e)
+        return lw.call_rule(rule, (lw.call_rule("reshape", (A, shape), {}, e), B), {}, e)
 
     composite(ufunc.outer)(lowering)
 

@@ -43,10 +43,11 @@ def _correlate(lw: _Lowerer, e: ast.AST, a, v, mode="valid") -> Any:
 
 
 def _vectors(lw: _Lowerer, e: ast.AST, a, v, mode, name: str) -> tuple:
-    """a and v as arrays (a list spelled out: its array), the mode checked."""
+    """a and v as vectors (a list spelled out: its array; a number: one entry, as NumPy reads
+    it), the mode checked."""
     if mode not in _MODES:
         raise lw.error(e, f"np.{name}'s mode must be one of {_MODES} written in the source")
-    return tuple(lw.as_value(u, e, True) if isinstance(u, (list, tuple)) else u for u in (a, v))
+    return tuple(lw.call_rule("atleast_1d", (u,), {}, e) for u in (a, v))  # (a number: one)
 
 
 def _middle(lw: _Lowerer, e: ast.AST, full, a, v, mode: str, correlated: bool) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 
 from symgrad.errors import UnsupportedSyntaxError
-from symgrad.frontend import comprehensions, errstate, loop_exits, trajectories
+from symgrad.frontend import comprehensions, element_stores, errstate, loop_exits, trajectories
 from symgrad.frontend.branches import fold_returns
 from symgrad.frontend.jumps import always_jumps
 from symgrad.frontend.source import FunctionSource, own_nodes, read_function
@@ -55,6 +55,7 @@ def read(fn, helper: bool = False) -> FunctionSource:
     is given does)."""
     src = read_function(fn)
     errstate.desugar(src)
+    element_stores.desugar(src)
     loop_exits.desugar(src)
     comprehensions.desugar(src)
     trajectories.desugar(src)

@@ -139,8 +139,12 @@ defrule(
 def _logsumexp(a, axis=None, keepdims=False):
     """log Σ exp(a) over `axis` (every axis: None), as scipy.special.logsumexp: shifted by
     the maximum, so that no exponential overflows (by 0 where the maximum is ±inf, which
-    gives ±inf; an array of symbols has no infinite entries)."""
-    top = np.max(a, axis=axis, keepdims=True)
+    gives ±inf; an array of symbols has no infinite entries); of no entries, −inf (log 0, as
+    NumPy's logaddexp.reduce)."""
+    if np.size(a) == 0:  # (np.max of no entries raises)
+        top = np.zeros(np.shape(np.sum(a, axis=axis, keepdims=True)))
+    else:
+        top = np.max(a, axis=axis, keepdims=True)
     if top.dtype.kind == "f":
         top = np.where(np.isfinite(top), top, 0.0)
     with np.errstate(divide="ignore"):  # log 0 = −inf where every entry is −inf

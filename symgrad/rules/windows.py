@@ -99,26 +99,10 @@ def _lengths(combine, name: str):
     return aval
 
 
-def _vectors(name: str):
-    """The adapter of the rule's (a, v): two vectors, not a number (np.convolve and
-    np.correlate, in each mode, are `symgrad.frontend.composites_windows`)."""
-
-    def adapt(a, v):
-        if any(isinstance(u, (int, float)) for u in (a, v)):
-            raise SymgradError(
-                f"np.{name} of a number is not supported: symgrad's {name} takes two vectors",
-                hint="A number times the vector is the same: 2.5 * v.",
-            )
-        return (a, v), {}
-
-    return adapt
-
-
 defrule(
     "correlate",
     "a, v",
     call("_correlate"),
-    adapt=_vectors("correlate"),
     helper=runtime._correlate,
     compiled_helper=runtime_compiled._correlate,
     aval=_lengths(lambda n, k: n - k + 1, "correlate"),
@@ -136,7 +120,6 @@ defrule(
     "convolve",
     "a, v",
     call("_convolve"),
-    adapt=_vectors("convolve"),
     helper=runtime._convolve,
     compiled_helper=runtime_compiled._convolve,
     aval=_lengths(lambda n, k: n + k - 1, "convolve"),
