@@ -276,6 +276,37 @@ def test_an_element_of_a_containers_array_is_assigned_as_python_does():
         assert symgrad.jit(state_updated, backend=backend)(x) == pytest.approx(state_updated(x))
 
 
+def kernel_with_a_diagonal(X, s):  # (np.fill_diagonal: "cannot compile a call")
+    K = np.exp(-(np.subtract.outer(X, X) ** 2))
+    np.fill_diagonal(K, s)
+    C = K[:, :2] * 1.0
+    np.fill_diagonal(C, np.diag(K)[:2] * 2.0)
+    return np.sum(np.linalg.solve(K, X)) + np.sum(C**2)
+
+
+def test_fill_diagonal_assigns_the_diagonal_of_a_matrix_made():
+    X = normal(4)
+    for backend in ("numpy", "numba"):
+        symgrad.check_grads(kernel_with_a_diagonal, (X, 1.5), (0, 1), backend=backend)
+        got = symgrad.jit(kernel_with_a_diagonal, backend=backend)(X, 1.5)
+        assert got == pytest.approx(kernel_with_a_diagonal(X, 1.5), rel=1e-12)
+    with pytest.raises(symgrad.SymgradError, match="only arrays the function created"):
+        symgrad.grad(_fills_an_argument)(np.ones((2, 2)))
+    with pytest.raises(symgrad.SymgradError, match="for a matrix"):
+        symgrad.grad(_fills_a_cube)(np.ones((2, 2, 2)))
+
+
+def _fills_an_argument(A):
+    np.fill_diagonal(A, 0.0)
+    return np.sum(A)
+
+
+def _fills_a_cube(A):
+    B = A * 1.0
+    np.fill_diagonal(B, 0.0)
+    return np.sum(B)
+
+
 def copying(graph, name: str):
     """The function the graph gives when every update copies (no `symgrad.emit.inplace`)."""
     with pytest.MonkeyPatch.context() as patch:

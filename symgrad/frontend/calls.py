@@ -249,6 +249,8 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
         return tuple(lw.binop(op(), *args, e) for op in (ast.FloorDiv, ast.Mod))
     if getattr(callee, "__self__", None) is np.add and callee.__name__ == "at":
         return subscripts.add_at(lw, args, e)  # np.add.at(a, indices, b)
+    if callee is np.fill_diagonal:
+        return subscripts.fill_diagonal(lw, args, kwargs, e)
     if getattr(callee, "symgrad_custom", None):  # symgrad.custom_vjp, symgrad.custom_jvp
         return lower_custom(lw, callee, args, kwargs, e)
     inline = getattr(callee, "symgrad_inline", None)

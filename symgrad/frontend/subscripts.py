@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from symgrad.errors import UnsupportedSyntaxError
-from symgrad.frontend import sequences
+from symgrad.frontend import raises, sequences
 from symgrad.frontend.aliases import owned, refuse_if_appended, update
 from symgrad.frontend.values import Stacked, is_const
 from symgrad.ir.index import Dyn, Slice
@@ -111,6 +111,31 @@ def add_at(lw: _Lowerer, args: tuple, e: ast.Call) -> None:
     scattered = lw.call_rule("index_add", (old, full, parts), {"index": spec}, e)
     total = lw.binop(ast.Add(), old, scattered, e)  # (written into a: a's dtype, as NumPy's)
     new = lw.call_rule("setitem", (old, total, []), {"index": (Ellipsis,)}, e)
+    update(lw, old, new, e, name)
+
+
+def fill_diagonal(lw: _Lowerer, args: tuple, kwargs: dict, e: ast.Call) -> None:
+    """`np.fill_diagonal(a, val)` of a matrix the function made: `a[i, i] = val` for i below
+    its shorter side (NumPy's `wrap=False`), in place as an element assignment."""
+    wrap = kwargs.get("wrap", False)
+    if len(args) != 2 or set(kwargs) - {"wrap"} or wrap or not isinstance(e.args[0], ast.Name):
+        raise lw.error(
+            e,
+            "np.fill_diagonal is supported as np.fill_diagonal(a, val), a a matrix named "
+            "(wrap=False)",
+            cls=UnsupportedSyntaxError,
+        )
+    old, value = args
+    name = e.args[0].id
+    _writable(lw, old, name, e)
+    other = lw.call_rule("not_equal", (lw.call_rule("ndim", (old,), {}, e), 2), {}, e)
+    said = "symgrad: np.fill_diagonal is differentiated for a matrix (a 2-d array) only"
+    raises.check(lw, e, other, ValueError, (said,))
+    rows, columns = (getitem(lw, lw.call_rule("shape", (old,), {}, e), k, e) for k in (0, 1))
+    side = lw.call_rule("minimum", (rows, columns), {"builtin": "min"}, e)
+    diagonal = lw.call_rule("arange", (side,), {}, e)
+    parts, spec = index_spec(lw, (diagonal, diagonal), e)
+    new = lw.call_rule("setitem", (old, value, parts), {"index": spec}, e)
     update(lw, old, new, e, name)
 
 
