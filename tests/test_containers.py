@@ -299,7 +299,7 @@ def m(tmp_path_factory):
     return load_module(tmp_path_factory.mktemp("containers"), SOURCE)
 
 
-@pytest.mark.parametrize("name, backend", on_backends(CARRIED + USED, CARRIED))
+@pytest.mark.parametrize("name, backend", on_backends(CARRIED + USED, ["lstm", "named", "nested"]))
 def test_containers_as_ordinary_code_uses_them(m, name, backend):  # (Numba: the loops carrying
     # the leaves of containers; the others are the primitives they are made of, after lowering)
     f = getattr(m, name)

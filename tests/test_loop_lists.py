@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import symgrad
-from tests.conftest import BACKENDS, load_module
+from tests.conftest import BACKENDS, load_module, on_backends
 
 SOURCE = """
 def rows_squared(X):
@@ -363,11 +363,13 @@ def test_a_loop_fills_a_list_holding_items_before_it(make_fn, backend):
     # `xs = [x0]` then `xs.append(x)`: a trajectory from its start (it was refused)
     m = make_fn(TRAJECTORIES)
     x0 = np.array([0.3, -0.7])
-    for f, args in ((m.euler, (x0, 0.7)), (m.two_loops, (x0, 2)), (m.two_loops, (x0, 0))):
+    cases = [(m.euler, (x0, 0.7)), (m.two_loops, (x0, 2)), (m.two_loops, (x0, 0))]
+    for f, args in cases if backend == "numpy" else cases[::2]:  # (Numba: the first and none)
         assert np.isclose(symgrad.jit(f, backend=backend)(*args), f(*args))
         symgrad.check_grads(f, args, 0, modes=("rev", "fwd"), backend=backend)
-    symgrad.check_grads(m.euler, (x0, 0.7), 1, backend=backend)
-    symgrad.check_grads(m.numbers, (x0,), backend=backend)
+    if backend == "numpy":
+        symgrad.check_grads(m.euler, (x0, 0.7), 1)
+        symgrad.check_grads(m.numbers, (x0,))
 
 
 @pytest.mark.parametrize(
@@ -485,8 +487,7 @@ def tested(x, n):
 """
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("name", ["both", "nested", "tested"])
+@pytest.mark.parametrize("name, backend", on_backends(["both", "nested", "tested"], ["nested"]))
 def test_each_branch_of_an_if_appends_once(make_fn, name, backend):
     # "out.append must run exactly once in every iteration": an append in each branch is one
     f = getattr(make_fn(BRANCHES), name)
@@ -561,16 +562,18 @@ def two_lists_and_an_inner_loop(x0, v):
 """
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
 @pytest.mark.parametrize(
-    "name",
-    [
-        "euler",
-        "read_after_the_append",
-        "appended_in_each_branch",
-        "tested_by_a_while",
-        "two_lists_and_an_inner_loop",
-    ],
+    "name, backend",
+    on_backends(
+        [
+            "euler",
+            "read_after_the_append",
+            "appended_in_each_branch",
+            "tested_by_a_while",
+            "two_lists_and_an_inner_loop",
+        ],
+        ["euler", "tested_by_a_while"],
+    ),
 )
 def test_a_loop_reads_the_last_item_of_the_list_it_fills(make_fn, name, backend):
     """A trajectory (xs.append(step(xs[-1]))) was refused: "xs is the list this loop fills"."""

@@ -85,23 +85,28 @@ LAYERS.append((_R.standard_normal(2),))
 PARAMS = {"W1": np.array([1.0, 2.0, 3.0]), "W0": np.array([0.5, 4.0])}
 
 
+IDIOMS = [
+    (made_dicts, (X, np.array([1.0, -2.0, 0.5])), (0, 1)),
+    (weighted, (X, 0.5), (0, 1)),
+    (weighted, (X, np.array([1.0, -2.0, 0.5])), (0, 1)),
+    (weighted, (X, np.float64(0.5)), (0, 1)),
+    (weighted, (X, 2), 0),
+    (sizes, (np.arange(1.0, 7.0).reshape(2, 3), 1), 0),  # (np.size(x, axis): refused)
+    (layer, (X, np.eye(3) * 0.5), (0, 1)),  # (a function given as an argument: refused,
+    (layer, (X, np.eye(3) * 0.5, swish, np.abs), (0, 1)),  # "act is read as an array")
+    (layer, (X, np.eye(3) * 0.5, np.sin, np.square, np.mean), (0, 1)),
+    (indexed_layers, (LAYERS, X), (0, 1)),  # (params[i] of a list of pairs: refused,
+    (picked_log_likelihood, (_R.standard_normal((4, 3)), np.array([0, 2, 1, 1])), 0),
+]  # (... "a branch gives the value a tuple"; an index range(n): "cannot compile a call to
+# range")
+ON_NUMBA = (0, 1, 9)  # (each compiles for seconds: a dict made, a float, a list of layers)
+
+
 @pytest.mark.parametrize(
-    ("fn", "args", "argnums"),
-    [
-        (made_dicts, (X, np.array([1.0, -2.0, 0.5])), (0, 1)),
-        (weighted, (X, 0.5), (0, 1)),
-        (weighted, (X, np.array([1.0, -2.0, 0.5])), (0, 1)),
-        (weighted, (X, np.float64(0.5)), (0, 1)),
-        (weighted, (X, 2), 0),
-        (sizes, (np.arange(1.0, 7.0).reshape(2, 3), 1), 0),  # (np.size(x, axis): refused)
-        (layer, (X, np.eye(3) * 0.5), (0, 1)),  # (a function given as an argument: refused,
-        (layer, (X, np.eye(3) * 0.5, swish, np.abs), (0, 1)),  # "act is read as an array")
-        (layer, (X, np.eye(3) * 0.5, np.sin, np.square, np.mean), (0, 1)),
-        (indexed_layers, (LAYERS, X), (0, 1)),  # (params[i] of a list of pairs: "a branch
-        (picked_log_likelihood, (_R.standard_normal((4, 3)), np.array([0, 2, 1, 1])), 0),
-    ],  # gives the value a tuple"; an index range(n): "cannot compile a call to range")
+    ("fn", "args", "argnums", "backend"),
+    [(*case, "numpy") for case in IDIOMS]
+    + [pytest.param(*IDIOMS[k], "numba", marks=BACKENDS[1].marks) for k in ON_NUMBA],
 )
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_python_idioms_differentiate(fn, args, argnums, backend):
     symgrad.check_grads(fn, args, argnums, modes=("rev", "fwd"), backend=backend)
     assert symgrad.jit(fn, backend=backend)(*args) == pytest.approx(fn(*args), rel=1e-12)

@@ -168,9 +168,16 @@ def _code(source: str) -> list[str]:
     return [line for line in source.splitlines() if not line.strip().startswith(("#", '"""'))]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_independent_steps_become_whole_array_code(case, backend):
+_ON_NUMBA = ["element_conv", "taps_conv", "rows_of_matrix", "recurrence", "carried_state"]
+
+
+@pytest.mark.parametrize(
+    "case, backend",
+    [(c, "numpy") for c in sorted(CASES)]
+    + [(c, "numba") for c in _ON_NUMBA if "numba" in BACKENDS],
+)
+def test_independent_steps_become_whole_array_code(case, backend):  # (Numba: a few stand for
+    # the rest, whose loops are NumPy's whole-array code, which the Numba module leaves be)
     f, args, argnums, looped, text = CASES[case]
     if case != "large_taps":  # (central differences of 40,000 entries: the source suffices)
         symgrad.check_grads(f, args, argnums, modes=("rev", "fwd"), backend=backend)
