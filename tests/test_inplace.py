@@ -281,7 +281,11 @@ def kernel_with_a_diagonal(X, s):  # (np.fill_diagonal: "cannot compile a call")
     np.fill_diagonal(K, s)
     C = K[:, :2] * 1.0
     np.fill_diagonal(C, np.diag(K)[:2] * 2.0)
-    return np.sum(np.linalg.solve(K, X)) + np.sum(C**2)
+    D = np.outer(X, X)
+    np.fill_diagonal(D, X[:3])  # (NumPy's entries in turn: a shorter v's again from its first,
+    E = np.zeros((2, 3))  # a longer v's first ones; was a ValueError)
+    np.fill_diagonal(E, X)
+    return np.sum(np.linalg.solve(K, X)) + np.sum(C**2) + np.sum(D * X[0]) + np.sum(E**2)
 
 
 def test_fill_diagonal_assigns_the_diagonal_of_a_matrix_made():

@@ -116,7 +116,8 @@ def add_at(lw: _Lowerer, args: tuple, e: ast.Call) -> None:
 
 def fill_diagonal(lw: _Lowerer, args: tuple, kwargs: dict, e: ast.Call) -> None:
     """`np.fill_diagonal(a, val)` of a matrix the function made: `a[i, i] = val` for i below
-    its shorter side (NumPy's `wrap=False`), in place as an element assignment."""
+    its shorter side (NumPy's `wrap=False`), in place as an element assignment; an array val's
+    entries flat, in turn, as NumPy writes them (again from the first where fewer)."""
     wrap = kwargs.get("wrap", False)
     if len(args) != 2 or set(kwargs) - {"wrap"} or wrap or not isinstance(e.args[0], ast.Name):
         raise lw.error(
@@ -134,6 +135,10 @@ def fill_diagonal(lw: _Lowerer, args: tuple, kwargs: dict, e: ast.Call) -> None:
     rows, columns = (getitem(lw, lw.call_rule("shape", (old,), {}, e), k, e) for k in (0, 1))
     side = lw.call_rule("minimum", (rows, columns), {"builtin": "min"}, e)
     diagonal = lw.call_rule("arange", (side,), {}, e)
+    if not is_const(value) or isinstance(value, (list, tuple)):  # (NumPy's flat write: val's
+        flat = lw.call_rule("ravel", (value,), {}, e)  # entries in turn, again from the first)
+        count = lw.call_rule("size", (flat,), {}, e)
+        value = getitem(lw, flat, lw.binop(ast.Mod(), diagonal, count, e), e)
     parts, spec = index_spec(lw, (diagonal, diagonal), e)
     new = lw.call_rule("setitem", (old, value, parts), {"index": spec}, e)
     update(lw, old, new, e, name)
