@@ -117,16 +117,27 @@ def first_k(x, k):  # (range() outside an index and a for loop: "cannot compile 
     return np.sum(x[idx] ** 3) + len(range(1, k, 2)) + np.sum(x[list(range(0, 3, 2))])
 
 
+def picked_by_lists(x, k):  # (a list a loop filled, as an index: "index Stacked(...) is not
+    evens = [i * 2 for i in range(k)]  # supported")
+    later = []
+    for i in range(len(x) - 1):
+        later.append(i + 1)
+    return np.sum(x[evens] ** 2) + np.sum(x[later] ** 3) + x[0]
+
+
 def all_but_last(x):
     idx = list(range(x.shape[0] - 1))
     return np.sum(x[idx])
 
 
-def test_a_list_of_a_range_is_its_ints_known_when_compiling():
+def test_a_list_of_a_range_or_a_loop_filled_indexes_as_its_ints():
     x = np.array([0.5, -0.2, 0.3, 1.2])
     for k in (2, 3):  # (k compiled for its value)
         symgrad.check_grads(first_k, (x, k))
         assert symgrad.jit(first_k)(x, k) == pytest.approx(first_k(x, k), rel=1e-15)
+    for y in (x, x[:1]):  # (of one entry: later is empty)
+        symgrad.check_grads(picked_by_lists, (y, len(y) // 2))
+        assert symgrad.jit(picked_by_lists)(y, len(y) // 2) == picked_by_lists(y, len(y) // 2)
     with pytest.raises(symgrad.SymgradError, match=r"range\(\) here is a list of ints"):
         symgrad.grad(all_but_last)(x)
 

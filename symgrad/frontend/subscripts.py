@@ -57,6 +57,8 @@ def index_spec(lw: _Lowerer, index: Any, e: ast.AST) -> tuple[list, tuple]:
     def static(item):
         if isinstance(item, slice):
             return Slice(static(item.start), static(item.stop), static(item.step))
+        if isinstance(item, Stacked):  # (a list a loop or a comprehension filled: its array,
+            item = item.value  # as NumPy reads a list of ints)
         if isinstance(item, (Value, list)):
             parts.append(lw.as_value(item, e))
             return Dyn(len(parts) - 1)
