@@ -234,9 +234,12 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
     if callee is super and not args and not kwargs:  # super().act(z) in a method
         return _super(lw, e)
     if callee is range and 1 <= len(args) <= 3 and not kwargs:  # idx = list(range(k)): its
-        if not is_const(args):  # ints (a for loop's is the loop's); of bounds known when it
-            return Stacked(lw.call_rule("arange", args, {}, e), ast.unparse(e))  # runs, a list
-        try:  # of a length known then, as a loop fills (np.arange's ints)
+        for bound in args:  # ints, a list known when compiling (a for loop's is the loop's)
+            if not is_const(bound):
+                said = "range() here is a list of ints known when compiling, and its bound is "
+                said += "known only when the function runs (np.arange, or x[range(n)], are not)"
+                raise composites.not_constant(lw, e, bound, said)
+        try:
             return list(range(*args))
         except TypeError as err:
             raise lw.error(e, f"bad arguments to range: {err}") from None
