@@ -285,6 +285,7 @@ def kernel_with_a_diagonal(X, s):  # (np.fill_diagonal: "cannot compile a call")
     np.fill_diagonal(D, X[:3])  # (NumPy's entries in turn: a shorter v's again from its first,
     E = np.zeros((2, 3))  # a longer v's first ones; was a ValueError)
     np.fill_diagonal(E, X)
+    np.fill_diagonal(E, X[:0])  # (none: nothing written; was an IndexError)
     return np.sum(np.linalg.solve(K, X)) + np.sum(C**2) + np.sum(D * X[0]) + np.sum(E**2)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import symgrad
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, load_module
 
 
 def made_dicts(x, w):
@@ -125,16 +125,38 @@ def picked_by_lists(x, k):  # (a list a loop filled, as an index: "index Stacked
     return np.sum(x[evens] ** 2) + np.sum(x[later] ** 3) + x[0]
 
 
+def told_and_turned(x):  # (bool of a list a loop filled read the truth of its array; `b = a`
+    a = []  # kept a's rows unreversed after a.reverse())
+    for i in range(len(x)):
+        a.append(i)
+    b = a
+    a.reverse()
+    idx = [i for i in range(len(x) - 2)]
+    return np.sum(x[b] * np.arange(len(x))) + np.sum(x) * bool(idx)
+
+
+def masked_by_a_list(x):
+    kept = [x[i] > 0.0 for i in range(len(x))]
+    return np.sum(x[kept] ** 2)
+
+
 def all_but_last(x):
     idx = list(range(x.shape[0] - 1))
     return np.sum(x[idx])
 
 
-def test_a_list_of_a_range_or_a_loop_filled_indexes_as_its_ints():
+def test_a_list_of_a_range_or_a_loop_filled_indexes_as_its_ints(tmp_path):
     x = np.array([0.5, -0.2, 0.3, 1.2])
     for k in (2, 3):  # (k compiled for its value)
         symgrad.check_grads(first_k, (x, k))
         assert symgrad.jit(first_k)(x, k) == pytest.approx(first_k(x, k), rel=1e-15)
+    for y in (x, x[:2]):
+        assert symgrad.jit(told_and_turned)(y) == told_and_turned(y)
+        symgrad.check_grads(told_and_turned, (y,))
+    module = load_module(tmp_path, symgrad.emit_module(masked_by_a_list, kind="jit"))
+    for y in (x, x[:0]):  # (in the module for any shapes, a list of rows not known when it is
+        assert module.jit_masked_by_a_list(y) == masked_by_a_list(y)  # empty: ints, as NumPy
+        # reads an empty list index, where floats raised an IndexError)
     for y in (x, x[:1]):  # (of one entry: later is empty)
         symgrad.check_grads(picked_by_lists, (y, len(y) // 2))
         assert symgrad.jit(picked_by_lists)(y, len(y) // 2) == picked_by_lists(y, len(y) // 2)

@@ -71,7 +71,7 @@ _FOLDS = {sum: ("sum", "add"), min: ("min", "minimum"), max: ("max", "maximum")}
 DICT_READS = ("keys", "values", "items", "get")  # of a container of parameters
 _TO_INT = {math.floor: "floor", math.ceil: "ceil", math.trunc: "trunc"}  # an int, of NumPy's
 _ON_STACKED = (np.stack, np.array, np.asarray, np.concatenate, len, sum, min, max)
-_ON_STACKED += (list, tuple, sorted, any, all, reversed)
+_ON_STACKED += (list, tuple, sorted, any, all, reversed, bool)
 
 
 def lower_call(lw: _Lowerer, e: ast.Call) -> Any:
@@ -105,8 +105,10 @@ def _reverses_a_filled_list(lw: _Lowerer, e: ast.Call) -> bool:
     held = lw.env.get(f.value.id)
     if not isinstance(held, Stacked):
         return False
-    rows = lw.call_rule("flip", (held.value,), {"axis": 0}, e)
-    lw.env[f.value.id] = Stacked(rows, held.name, held.shared)
+    rows = Stacked(lw.call_rule("flip", (held.value,), {"axis": 0}, e), held.name, held.shared)
+    for name in [n for n, v in dict.items(lw.env) if v is held]:  # (`b = xs` reads it too)
+        lw.env[name] = rows
+    lw.env[f.value.id] = rows
     return True
 
 
@@ -471,7 +473,7 @@ def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -
     """A call on a list a loop filled: np.stack(xs) (along any axis), np.array(xs),
     np.concatenate(xs) (along any axis), len(xs), Python's sum, min and max over its
     items, list(xs) and tuple(xs) (the list), reversed(xs) (its rows the other way),
-    sorted(xs) (its items sorted, np.sort's), and
+    sorted(xs) (its items sorted, np.sort's), bool(xs) (whether it holds an item), and
     any(xs) and all(xs) (np.any's and np.all's of its items, which are checked to be
     numbers)."""
     rows = args[0].value
@@ -479,6 +481,8 @@ def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -
         return rows
     if callee in (list, tuple) and len(args) == 1 and not kwargs:
         return args[0]
+    if callee is bool and len(args) == 1 and not kwargs:  # (whether it holds an item)
+        return lw.call_rule("greater", (lw.call_rule("len", (rows,), {}, e), 0), {}, e)
     if callee is reversed and len(args) == 1 and not kwargs:  # (its rows, the other way)
         return Stacked(lw.call_rule("flip", (rows,), {"axis": 0}, e), args[0].name)
     if callee in (sorted, any, all) and len(args) == 1 and not kwargs:

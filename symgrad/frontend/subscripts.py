@@ -116,6 +116,9 @@ def add_at(lw: _Lowerer, args: tuple, e: ast.Call) -> None:
     update(lw, old, new, e, name)
 
 
+_MIN = {"builtin": "min"}  # (Python's min of two lengths: folded where both are known)
+
+
 def fill_diagonal(lw: _Lowerer, args: tuple, kwargs: dict, e: ast.Call) -> None:
     """`np.fill_diagonal(a, val)` of a matrix the function made: `a[i, i] = val` for i below
     its shorter side (NumPy's `wrap=False`), in place as an element assignment; an array val's
@@ -135,11 +138,14 @@ def fill_diagonal(lw: _Lowerer, args: tuple, kwargs: dict, e: ast.Call) -> None:
     said = "symgrad: np.fill_diagonal is differentiated for a matrix (a 2-d array) only"
     raises.check(lw, e, other, ValueError, (said,))
     rows, columns = (getitem(lw, lw.call_rule("shape", (old,), {}, e), k, e) for k in (0, 1))
-    side = lw.call_rule("minimum", (rows, columns), {"builtin": "min"}, e)
-    diagonal = lw.call_rule("arange", (side,), {}, e)
-    if not is_const(value) or isinstance(value, (list, tuple)):  # (NumPy's flat write: val's
-        flat = lw.call_rule("ravel", (value,), {}, e)  # entries in turn, again from the first)
+    side = lw.call_rule("minimum", (rows, columns), _MIN, e)
+    if is_const(value) and not isinstance(value, (list, tuple)):  # (a number: every entry)
+        diagonal = lw.call_rule("arange", (side,), {}, e)
+    else:  # (NumPy's flat write: val's entries in turn, again from the first; none: nothing)
+        flat = lw.call_rule("ravel", (value,), {}, e)
         count = lw.call_rule("size", (flat,), {}, e)
+        side = lw.call_rule("minimum", (side, lw.binop(ast.Mult(), side, count, e)), _MIN, e)
+        diagonal = lw.call_rule("arange", (side,), {}, e)
         value = getitem(lw, flat, lw.binop(ast.Mod(), diagonal, count, e), e)
     parts, spec = index_spec(lw, (diagonal, diagonal), e)
     new = lw.call_rule("setitem", (old, value, parts), {"index": spec}, e)
