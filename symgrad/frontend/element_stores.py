@@ -20,9 +20,13 @@ from symgrad.frontend.source import FunctionSource
 
 
 def desugar(src: FunctionSource) -> None:
-    taken = {n.id for n in ast.walk(src.tree) if isinstance(n, ast.Name)}
-    taken |= {a.arg for a in ast.walk(src.tree) if isinstance(a, ast.arg)}
-    for node in ast.walk(src.tree):
+    nodes = list(ast.walk(src.tree))
+    stored = (n for n in nodes if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store))
+    if not any(isinstance(n.value, ast.Subscript) for n in stored):
+        return  # (the common case: one walk)
+    taken = {n.id for n in nodes if isinstance(n, ast.Name)}
+    taken |= {a.arg for a in nodes if isinstance(a, ast.arg)}
+    for node in nodes:
         for field in ("body", "orelse", "finalbody"):
             stmts = getattr(node, field, None)
             if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
