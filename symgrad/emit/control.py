@@ -297,15 +297,15 @@ class _Lists:
         """The stacks, of none of a known row's rank and dtype where the loop ran no step (a
         list that held items before it, `xs = [x0]`, is its rows then: `symgrad.frontend.loops`);
         a length that the steps decide is 0 then. Of rows not known (a module for any shapes),
-        none is a vector of no ints: the user's code iterates over, measures or indexes the
-        list, which reads no row of an empty one, or indexes with it (`x[picks]`, as NumPy
-        reads an empty list: ints)."""
+        none is a vector of none: the user's code only iterates over, measures or indexes
+        the list, which reads no row of an empty one, or reads it as NumPy reads an empty list
+        (`np.array([])`: floats; as an index, `subscripts.index_spec`, ints)."""
         lines = []
         for s, n, aval in zip(self.stacked, self.lists, self.avals):
             if s is None:
                 continue
             ranked = isinstance(aval, Aval) and aval.shape is not None and aval.dtype is not None
-            empty = "np.empty((0,), np.intp)"
+            empty = "np.empty((0,))"
             if ranked and aval.kind in (ARRAY, SCALAR, PYTHON):  # (a length that steps decide:
                 shape = tuple(0 if d is None else d for d in aval.shape)  # none, of no step)
                 empty = f"np.empty({(0, *shape)!r}, {dtype_name(aval.dtype)})"

@@ -58,7 +58,7 @@ def index_spec(lw: _Lowerer, index: Any, e: ast.AST) -> tuple[list, tuple]:
         if isinstance(item, slice):
             return Slice(static(item.start), static(item.stop), static(item.step))
         if isinstance(item, Stacked):  # (a list a loop or a comprehension filled: its array,
-            item = item.value  # as NumPy reads a list of ints)
+            item = lw.call_rule("list_index", (item.value,), {}, e)  # as NumPy reads a list)
         if isinstance(item, (Value, list)):
             parts.append(lw.as_value(item, e))
             return Dyn(len(parts) - 1)

@@ -389,6 +389,25 @@ defrule(
 )
 
 
+def _ints_or_bools(ins: dict):
+    """`_list_index(a)` of an a known to be ints or bools: a."""
+    a = ins["a"]
+    known = a is not None and a.dtype is not None and a.dtype.kind in "biu"
+    return (lambda a: a) if known else None
+
+
+defrule(  # (a list a loop filled, as an index: `symgrad.frontend.subscripts.index_spec`)
+    "list_index",
+    "a",
+    call("_list_index"),
+    helper=runtime._list_index,
+    nondiff=True,
+    itself=True,
+    aval=lambda ins, attrs: ins["a"],
+    specialise=_ints_or_bools,
+)
+
+
 def _first(x):
     """The array x's updates (`x[i] = v`, in a chain) started from: of x's dtype, which updates
     keep, and read for its dtype alone where x's own value is not needed."""

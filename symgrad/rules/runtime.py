@@ -637,6 +637,12 @@ def _index_error(index, n):
     raise IndexError(f"index {index} is out of range for a tuple or list of {n} items")
 
 
+def _list_index(a):
+    """A list a loop filled, as an index: an empty one of ints, as NumPy reads `x[[]]`, where a
+    module for any shapes, knowing no row, made it of floats."""
+    return a.astype(np.intp) if a.size == 0 and a.dtype.kind == "f" else a
+
+
 def _running_pick(a, extremes, axis=0):
     """The index along axis of the entry of a that each running extreme (np.maximum's or
     np.minimum's accumulate of a) is: the last entry so far equal to it, or the last NaN."""
