@@ -132,6 +132,8 @@ def told_and_turned(x):  # (bool of a list a loop filled read the truth of its a
     b = a
     a.reverse()
     idx = [i for i in range(len(x) - 2)]
+    if not idx:  # (was "reads it as np.stack(idx)")
+        return np.sum(x[b] * np.arange(len(x))) * 2.0
     return np.sum(x[b] * np.arange(len(x))) + np.sum(x) * bool(idx)
 
 
@@ -150,7 +152,7 @@ def test_a_list_of_a_range_or_a_loop_filled_indexes_as_its_ints(tmp_path):
     for k in (2, 3):  # (k compiled for its value)
         symgrad.check_grads(first_k, (x, k))
         assert symgrad.jit(first_k)(x, k) == pytest.approx(first_k(x, k), rel=1e-15)
-    for y in (x, x[:2]):
+    for y in (x, x[:2], x[:3]):
         assert symgrad.jit(told_and_turned)(y) == told_and_turned(y)
         symgrad.check_grads(told_and_turned, (y,))
     module = load_module(tmp_path, symgrad.emit_module(masked_by_a_list, kind="jit"))

@@ -1030,6 +1030,8 @@ class _Lowerer:
             return self.call_rule("negative", (v,), {}, e)
         if isinstance(e.op, ast.UAdd):  # a new array, as NumPy's +a makes
             return self.call_rule("positive", (v,), {}, e)
+        if isinstance(e.op, ast.Not) and isinstance(v, Stacked):  # (a list a loop filled: empty)
+            return self.call_rule("equal", (self.call_rule("len", (v.value,), {}, e), 0), {}, e)
         if isinstance(e.op, ast.Not):  # of a condition (of an array, Python's error)
             return self.call_rule("not", (v,), {}, e)
         argument = isinstance(v, Value) and self.graph[v.id].op == "param"  # (a mask given:
