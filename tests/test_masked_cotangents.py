@@ -84,3 +84,44 @@ def test_a_mask_multiplied_in_is_a_select_too():
     np.testing.assert_allclose(gX[0], 1e8 * np.arange(1.0, 3.0))
     np.testing.assert_array_equal(g0, np.zeros(3))
     symgrad.check_grads(normalised, (X + 0.5,), modes=("rev", "fwd"))
+
+
+def root_of_the_positive_part(x):
+    return np.sum(np.sqrt(np.maximum(x, 0.0)))
+
+
+def angle(c):  # (the angle between two vectors, its cosine clipped)
+    return np.sum(np.arccos(np.clip(c, -1.0, 1.0)))
+
+
+def half_power_of_a_select(x):
+    return np.sum(np.where(x > 0, x, 0.0) ** 0.5)
+
+
+def normalised_vector(x):
+    return np.sum(x / np.maximum(np.linalg.norm(x), 1e-8))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_mask_applied_after_an_infinite_derivative_is_a_select(backend):
+    """(`0.5 / np.sqrt(np.maximum(x, 0.0)) * (x > 0.0)` was NaN for x < 0, where the derivative
+    is 0, and `arccos(clip(c))` outside [-1, 1]; in forward mode, a tangent np.where zeroed
+    times `0.5 * w ** -0.5`, and maximum's mask times the 0 / 0 tangent of a norm at 0.)"""
+    pytest.importorskip(backend)
+    x, t = np.array([-1.0, 0.5, 2.0]), np.array([1.0, 1.0, 1.0])
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # (the derivative where it is not taken)
+        for f, want in (
+            (root_of_the_positive_part, [0.0, 0.5 / np.sqrt(0.5), 0.5 / np.sqrt(2.0)]),
+            (angle, [0.0, -1.0 / np.sqrt(0.75), 0.0]),
+            (half_power_of_a_select, [0.0, 0.5 / np.sqrt(0.5), 0.5 / np.sqrt(2.0)]),
+        ):
+            c = np.array([-1.0, 0.5, 2.0]) if f is not angle else np.array([-1.5, 0.5, 2.0])
+            np.testing.assert_allclose(symgrad.grad(f, backend=backend)(c), want, rtol=1e-12)
+            tangent = symgrad.jvp(f, (c,), (t,), backend=backend)[1]
+            assert tangent == pytest.approx(sum(want), rel=1e-12)
+        zero = np.zeros(3)
+        assert symgrad.jvp(normalised_vector, (zero,), (t,), backend=backend)[1] == 3e8
+        hessian = symgrad.hessian(normalised_vector, backend=backend)(zero)
+        np.testing.assert_array_equal(hessian, np.zeros((3, 3)))
+    symgrad.check_grads(root_of_the_positive_part, (x,), modes=("rev", "fwd"), backend=backend)

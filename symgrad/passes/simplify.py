@@ -47,6 +47,7 @@ from symgrad.rules.runtime import _entry_view
 
 _EW_BINARY = {"add", "subtract", "multiply", "divide", "power"}
 _COMPARISONS = {"greater", "less", "greater_equal", "less_equal", "equal", "not_equal"}
+_MASK_OPS = _COMPARISONS | {"logical_and", "logical_or", "logical_not"}  # (clip's: an and)
 _MASKED = {  # a backward pass's op that takes a select's zeros apart: its `_Rewriter` method
     "multiply": "masked_product",
     "divide": "masked_product",
@@ -283,10 +284,14 @@ class _Rewriter:
             cancelled = self.cancelled(node)
             if cancelled is not None:
                 return cancelled
-        if node.backward and op in _MASKED:
+        if (node.backward or node.tangent) and op in _MASKED:
             masked = getattr(self, _MASKED[op])(node)
             if masked is not None:
                 return masked
+        if (node.backward or node.tangent) and op == "multiply":
+            selected = self.mask_of_a_quotient(node)
+            if selected is not None:
+                return selected
         # a + -b, a - -c * b: a - b, a + c * b, for floats only (`strip_negation`)
         if op in ("add", "subtract") and g[ins[1]].op != "const":
             stripped = self.strip_negation(ins[1])
@@ -457,7 +462,7 @@ class _Rewriter:
         branch not taken no longer reaches it.)"""
         g = self.g
         w = g[nid]
-        if w.op not in ("where", "multiply") or not w.backward or nid in g.outputs:
+        if w.op not in ("where", "multiply") or not (w.backward or w.tangent) or nid in g.outputs:
             return None  # (an output is read as is)
         if alone_by is not None:
             if not g.read_alone_by(nid, alone_by):
@@ -466,7 +471,7 @@ class _Rewriter:
             return None
         if w.op == "multiply":  # v * (a > b): maximum's and relu's backward functions
             for k in (0, 1):
-                if g[w.inputs[k]].op in _COMPARISONS and w.inputs[1 - k] in self.floats:
+                if g[w.inputs[k]].op in _MASK_OPS and w.inputs[1 - k] in self.floats:
                     return w.inputs[k], 1, w.inputs[1 - k]
             return None
         c, *branches = w.inputs
@@ -474,6 +479,19 @@ class _Rewriter:
             v = branches[1 - zero]
             if _number(g, branches[zero]) == 0:
                 return c, zero, v
+        return None
+
+    def mask_of_a_quotient(self, node) -> int | None:
+        """`v * (a > b)` (or a mask's and, clip's) of a derivative v computed here that may be
+        inf or NaN where the mask is False (a quotient, a power: `0.5 / np.sqrt(m)` of
+        `np.sqrt(np.maximum(x, 0))`, maximum's backward function after sqrt's):
+        `where(a > b, v, 0)`, the select it is, so that the entries the mask zeroes stay zero
+        (0 * inf is NaN)."""
+        g = self.g
+        for k in (0, 1):
+            c, v = node.inputs[k], node.inputs[1 - k]
+            if g[c].op in _MASK_OPS and v in self.floats and _may_blow_up(g, v):
+                return self.masked_where(node, c, 1, v)
         return None
 
     def masked_where(self, like, c: int, zero: int, v: int) -> int:
@@ -657,11 +675,22 @@ class _Rewriter:
         return None
 
 
+def _may_blow_up(g: Graph, v: int) -> bool:
+    """Whether v is a quotient or a power (under products and negations): a derivative that
+    may be inf or NaN where its operands are finite."""
+    while g[v].op in ("multiply", "negative"):
+        found = [i for i in g[v].inputs if g[i].op in ("divide", "power", "multiply", "negative")]
+        if not found:
+            return False
+        v = found[0]
+    return g[v].op in ("divide", "power")
+
+
 def _masks(g: Graph, reader: int, w: int) -> bool:
     """Whether `reader` takes where-node w apart (`_Rewriter.masked_product`): a product of
-    the backward pass, w not its divisor, or a negation."""
+    the backward pass (or of a tangent's), w not its divisor, or a negation."""
     r = g[reader]
-    if not r.backward:
+    if not (r.backward or r.tangent):
         return False
     return r.op in ("multiply", "negative") or r.op == "divide" and r.inputs[0] == w != r.inputs[1]
 
