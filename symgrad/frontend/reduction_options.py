@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from symgrad.errors import UnsupportedSyntaxError
+from symgrad.frontend.subscripts import getitem
 
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
@@ -103,10 +104,17 @@ def _with_initial(lw: _Lowerer, a: Any, axis: Any, initial: Any, e: ast.AST) -> 
         raise lw.error(e, "an extreme's axis with initial= must be an int or a tuple of ints")
     like = lw.call_rule("dtype", (a,), {}, e)
     for k in axes:
-        shape = lw.call_rule("sum", (a,), {"axis": k, "keepdims": True}, e)  # (a's, 1 along k)
-        fill = lw.call_rule("full_like", (shape, initial), {"dtype": like}, e)
+        fill = lw.call_rule("full", (_one_along(lw, a, k, e), initial, like), {}, e)
         a = lw.call_rule("concatenate", ([a, fill],), {"axis": k}, e)
     return a, axis
+
+
+def _one_along(lw: _Lowerer, a: Any, k: int, e: ast.AST) -> Any:
+    """a's shape with 1 along axis k (negative: from the end), read from its shape alone."""
+    shape = lw.call_rule("shape", (a,), {}, e)
+    head = getitem(lw, shape, slice(None, k), e) if k != 0 else ()
+    tail = getitem(lw, shape, slice(k + 1, None), e) if k != -1 else ()
+    return lw.binop(ast.Add(), lw.binop(ast.Add(), head, (1,), e), tail, e)
 
 
 def _floats(dtype: Any) -> bool:
