@@ -17,7 +17,13 @@ from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend import aliases, raises
 from symgrad.frontend.aliases import BodyEnv
 from symgrad.frontend.jumps import FLAGS, READABLE
-from symgrad.frontend.loops import Appender, appended_in_branch, appended_names, assigned_names
+from symgrad.frontend.loops import (
+    Appender,
+    appended_in_branch,
+    appended_names,
+    assigned_names,
+    holds_items,
+)
 from symgrad.frontend.source import own_nodes
 from symgrad.frontend.values import Stacked, Unbound, is_number
 from symgrad.ir import Graph
@@ -275,7 +281,7 @@ def _condition(lw: _Lowerer, test: ast.expr) -> Any:
     if isinstance(pred, (tuple, list, str, dict)):  # (a container's: its items known now)
         return bool(pred)
     if isinstance(pred, Stacked):  # (a list's truth: whether it holds items)
-        return lw.call_rule("greater", (lw.call_rule("len", (pred.value,), {}, test), 0), {}, test)
+        return holds_items(lw, pred, test)
     raise lw.error(test, f"a condition on a {type(pred).__name__} is not supported")
 
 

@@ -49,7 +49,7 @@ from symgrad.frontend import (
     nested,
     subscripts,
 )
-from symgrad.frontend.loops import Appender, AppendTo
+from symgrad.frontend.loops import Appender, AppendTo, holds_items
 from symgrad.frontend.values import (
     LIST_CHANGES,
     Limits,
@@ -482,7 +482,7 @@ def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -
     if callee in (list, tuple) and len(args) == 1 and not kwargs:
         return args[0]
     if callee is bool and len(args) == 1 and not kwargs:  # (whether it holds an item)
-        return lw.call_rule("greater", (lw.call_rule("len", (rows,), {}, e), 0), {}, e)
+        return holds_items(lw, args[0], e)
     if callee is reversed and len(args) == 1 and not kwargs:  # (its rows, the other way)
         return Stacked(lw.call_rule("flip", (rows,), {"axis": 0}, e), args[0].name)
     if callee in (sorted, any, all) and len(args) == 1 and not kwargs:

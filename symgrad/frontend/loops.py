@@ -108,6 +108,11 @@ class AppendTo:
     method: str = "append"
 
 
+def holds_items(lw: _Lowerer, xs: Stacked, e: ast.AST) -> Value:
+    """A list a loop filled, as a truth (`if xs:`, `bool(xs)`): whether it holds an item."""
+    return lw.call_rule("greater", (lw.call_rule("len", (xs.value,), {}, e), 0), {}, e)
+
+
 def appended_names(stmts: list[ast.stmt]) -> list[str]:
     """Names `xs` of the `xs.append(...)` calls in a block, in order (and of `xs.insert(0,
     ...)`: a value per step too, first)."""
@@ -229,7 +234,7 @@ def lower_while(lw: _Lowerer, s: ast.While) -> None:
     earlier one binds (`h = None`, then `if h is None:` in the body), as `_first_step` a for
     loop's, the loop's test checked true before it where it is known only when it runs."""
     first = _read_first(lw, s, [])
-    stmts, breaks = desugar(s.body)
+    stmts, breaks = desugar(s.body) if first else ([], True)
     if first and not breaks and not s.orelse:
         stops = lw.expr(ast.copy_location(ast.UnaryOp(ast.Not(), s.test), s.test))
         if not is_const(stops):

@@ -676,14 +676,17 @@ class _Rewriter:
 
 
 def _may_blow_up(g: Graph, v: int) -> bool:
-    """Whether v is a quotient or a power (under products and negations): a derivative that
-    may be inf or NaN where its operands are finite."""
-    while g[v].op in ("multiply", "negative"):
-        found = [i for i in g[v].inputs if g[i].op in ("divide", "power", "multiply", "negative")]
-        if not found:
-            return False
-        v = found[0]
-    return g[v].op in ("divide", "power")
+    """Whether v is a quotient or a power, or a product or negation of one among its factors:
+    a derivative that may be inf or NaN where its operands are finite."""
+    factors, seen = [v], set()
+    while factors:  # (a walk, not a recursion: an unrolled loop's products nest deep)
+        f = factors.pop()
+        if g[f].op in ("divide", "power"):
+            return True
+        if g[f].op in ("multiply", "negative") and f not in seen:
+            seen.add(f)
+            factors.extend(g[f].inputs)
+    return False
 
 
 def _masks(g: Graph, reader: int, w: int) -> bool:
