@@ -57,15 +57,13 @@ def _middle(lw: _Lowerer, e: ast.AST, full, a, v, mode: str, correlated: bool) -
     longer = lw.call_rule("maximum", (la, lv), {"builtin": "max"}, e)
     if mode == "valid":
         return getitem(lw, full, slice(lw.binop(ast.Sub(), shorter, 1, e), longer), e)
-    half = lw.binop(ast.FloorDiv(), lw.binop(ast.Sub(), shorter, 1, e), 2, e)
-    if correlated:
-        half = lw.call_rule(
-            "minimum",
-            (
-                lw.binop(ast.FloorDiv(), la, 2, e),
-                lw.binop(ast.FloorDiv(), lw.binop(ast.Sub(), lv, 1, e), 2, e),
-            ),
-            {"builtin": "min"},
-            e,
-        )
+    if correlated:  # (m // 2 where v is the longer, else (m - 1) // 2)
+        halves = (lw.binop(ast.FloorDiv(), la, 2, e), _half(lw, lv, e))
+        half = lw.call_rule("minimum", halves, {"builtin": "min"}, e)
+    else:
+        half = _half(lw, shorter, e)
     return getitem(lw, full, slice(half, lw.binop(ast.Add(), half, longer, e)), e)
+
+
+def _half(lw: _Lowerer, n: Any, e: ast.AST) -> Any:
+    return lw.binop(ast.FloorDiv(), lw.binop(ast.Sub(), n, 1, e), 2, e)  # (n - 1) // 2
