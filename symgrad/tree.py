@@ -85,9 +85,10 @@ def is_tree(x: Any) -> bool:
     return _kind(x) is not None or _users_object(x)
 
 
-def flatten(tree: Any) -> tuple[list, Treedef]:
+def flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> tuple[list, Treedef]:
+    """(the leaves, the structure) of a tree; `is_leaf(x)` true: x is a leaf (as JAX's)."""
     leaves: list = []
-    return leaves, _flatten(tree, leaves, set())
+    return leaves, _flatten(tree, leaves, set(), is_leaf)
 
 
 def unflatten(treedef: Treedef, leaves) -> Any:
@@ -120,10 +121,10 @@ def flatten_object(obj: Any) -> tuple[list, Treedef]:
     return leaves, _object(obj, leaves, {id(obj)})
 
 
-def _object(obj: Any, leaves: list, seen: set) -> Treedef:
+def _object(obj: Any, leaves: list, seen: set, is_leaf=None) -> Treedef:
     attrs = vars(obj)
     keys = tuple(sorted(attrs))
-    children = tuple(_flatten(attrs[k], leaves, seen) for k in keys)
+    children = tuple(_flatten(attrs[k], leaves, seen, is_leaf) for k in keys)
     return Treedef(_OBJECT, type(obj), keys, children)
 
 
@@ -195,16 +196,19 @@ def _kind(x: Any) -> str | None:
     return None
 
 
-def _flatten(x: Any, leaves: list, seen: set) -> Treedef:
+def _flatten(x: Any, leaves: list, seen: set, is_leaf=None) -> Treedef:
     """x's structure, its leaves appended to `leaves`: an object of the user's own it holds
     is a container of its attributes too, unless it is one of `seen` (the ids of the objects
     being flattened, its holders: a cycle) or one of its attributes can be no leaf (a set:
     then it is a leaf)."""
+    if is_leaf is not None and is_leaf(x):
+        leaves.append(x)
+        return Treedef(None)
     kind = _kind(x)
     if kind is None and id(x) not in seen and _users_object(x):
         n = len(leaves)
         try:
-            return _object(x, leaves, seen | {id(x)})
+            return _object(x, leaves, seen | {id(x)}, is_leaf)
         except SymgradError:
             del leaves[n:]
     if kind is None:
@@ -229,7 +233,7 @@ def _flatten(x: Any, leaves: list, seen: set) -> Treedef:
     else:
         keys, items = tuple(range(len(x))), list(x)
     cls = type(x) if kind in (_NAMED, _DATA) else None
-    children = tuple(_flatten(item, leaves, seen) for item in items)
+    children = tuple(_flatten(item, leaves, seen, is_leaf) for item in items)
     return Treedef(kind, cls, keys, children, order=order)
 
 

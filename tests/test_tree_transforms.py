@@ -8,7 +8,8 @@ import pytest
 
 import symgrad
 from symgrad import tree
-from tests.test_trees import Linear, Model
+from tests.conftest import BACKENDS
+from tests.test_trees import Linear, Model, numeric_grad
 
 
 def net(params, X):
@@ -241,17 +242,34 @@ def test_bound_methods_in_vjp_jvp_and_jacobians():
     symgrad.check_grads(layer.heads, (x,), 0, modes=("rev", "fwd"))
 
 
-def loop_filled_aux(x):
+def loop_filled_aux(x, n):
     ys = [x * i for i in range(3)]
-    return np.sum(x**2), ys
+    history, k = [], 0
+    while k < n:  # (a number of steps known when it runs)
+        x = np.tanh(x)
+        history.append(np.sum(x))
+        k += 1
+    return np.sum(x**2), {"ys": ys, "history": history}
 
 
-def test_a_list_a_loop_filled_is_returned_stacked():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_list_a_loop_filled_is_returned_stacked_or_as_an_aux(backend):
     with pytest.raises(symgrad.SymgradError, match=r"returns ys, a list a loop filled"):
         symgrad.vjp(loop_filled, np.ones(3))
-    # as an aux, it came back as symgrad's own object (`Stacked`), not a list
-    with pytest.raises(symgrad.SymgradError, match=r"returns ys, a list a loop filled"):
-        symgrad.grad(loop_filled_aux, has_aux=True)(np.ones(3))
+    # as an aux, the list of its rows (it was refused; before that, symgrad's own `Stacked`)
+    x = np.array([0.3, -0.2, 0.5])
+    value_and_grad = symgrad.value_and_grad(loop_filled_aux, has_aux=True, backend=backend)
+    for n in (0, 2):
+        value, want = loop_filled_aux(x, n)
+        (got_value, aux), g = value_and_grad(x, n)
+        assert type(aux["history"]) is list and len(aux["history"]) == n
+        np.testing.assert_allclose(aux["history"], want["history"], rtol=1e-12)
+        assert type(aux["ys"]) is list and len(aux["ys"]) == 3
+        for got, expected in zip(aux["ys"], want["ys"]):
+            np.testing.assert_allclose(got, expected, rtol=1e-12)
+        assert got_value == pytest.approx(value, rel=1e-12)
+        want_g = numeric_grad(lambda x, n: loop_filled_aux(x, n)[0], (x, n), 0)
+        np.testing.assert_allclose(g, want_g, rtol=1e-6, atol=1e-9)
 
 
 def two_heads(x):

@@ -271,10 +271,12 @@ def lower(
             raise SymgradError(
                 f"{fn.__qualname__} has an aux but does not return a pair (value, aux)", where
             )
-        leaves, treedef = tree.flatten(result[1])
+        leaves, treedef = tree.flatten(result[1], is_leaf=lambda v: isinstance(v, Stacked))
         _returnable(graph, fn, result[1], treedef, where)
         result = result[0]
-        aux.append(Layout(treedef, [() if isinstance(v, Value) else (v,) for v in leaves]))
+        rows = tuple(i for i, v in enumerate(leaves) if isinstance(v, Stacked))
+        leaves = [v.value if isinstance(v, Stacked) else v for v in leaves]  # (the stacks)
+        aux.append(Layout(treedef, [() if isinstance(v, Value) else (v,) for v in leaves], rows))
         extra = [v.id for v in leaves if isinstance(v, Value)]
     elif out is not None and tree.is_tree(result):
         leaves, treedef = tree.flatten(result)
@@ -322,6 +324,7 @@ class Layout:
 
     treedef: tree.Treedef
     slots: list
+    rows: tuple[int, ...] = ()  # the leaves that are lists a loop filled: their stacks' rows
 
     @property
     def n_outputs(self) -> int:
@@ -329,9 +332,11 @@ class Layout:
 
     def build(self, outputs, constants: bool = True) -> Any:
         """The container around `outputs`, its constants in place (None with `constants`
-        False: the leaves of its derivatives)."""
+        False: the leaves of its derivatives), a list a loop filled the list of its rows."""
         values = iter(outputs)
         leaves = [(s[0] if constants else None) if s else next(values) for s in self.slots]
+        for i in self.rows:
+            leaves[i] = list(leaves[i])
         return tree.unflatten(self.treedef, leaves)
 
 
