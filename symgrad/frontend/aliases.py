@@ -25,14 +25,17 @@ array it changes.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from symgrad import tree
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.liveness import placed, read_after
 from symgrad.frontend.local_functions import LocalFunction
+from symgrad.frontend.reads import free_origin
 from symgrad.frontend.values import Stacked, Unbound, is_const
 from symgrad.ir import Graph
 from symgrad.ir.index import Dyn
@@ -282,30 +285,52 @@ def _held_and_read(lw: _Lowerer, nid: int, place: tuple | None) -> bool:
     return False
 
 
-def _holds(v: Any, nid: int) -> bool:
+def _holds(v: Any, nid: int, seen: set | None = None) -> bool:
     if isinstance(v, Value):
         return v.id == nid
     if isinstance(v, (tuple, list)):
-        return any(_holds(x, nid) for x in v)
+        return any(_holds(x, nid, seen) for x in v)
     if type(v) is dict:
-        return any(_holds(x, nid) for x in v.values())
-    return False
+        return any(_holds(x, nid, seen) for x in v.values())
+    attributes = _attributes(v, seen := set() if seen is None else seen)
+    return any(_holds(x, nid, seen) for x in attributes.values())
 
 
-def _replaced(v: Any, old: int, new: Value, views: set[int] = frozenset(), why=None) -> Any:
-    """v with the value `old` replaced by `new` in it (in a tuple, a list, a dict), and the
-    values in `views` (views of old) by `why`, an `Unbound`; a list or dict changed in place
-    (one object, however many names hold it)."""
+def _attributes(v: Any, seen: set) -> dict:
+    """The attributes of a record (a dataclass instance, a NamedTuple aside, or an object of
+    the user's class: a method's self, a layer it holds), which may hold graph values; {} for
+    anything else, or for a record of `seen` (one met already: a cycle), which it joins."""
+    if isinstance(v, type) or id(v) in seen:
+        return {}
+    if not (dataclasses.is_dataclass(v) or tree.is_object(v)):
+        return {}
+    seen.add(id(v))
+    return getattr(v, "__dict__", {})
+
+
+def _replaced(
+    v: Any, old: int, new: Value, views: set[int] = frozenset(), why=None, seen=None
+) -> Any:
+    """v with the value `old` replaced by `new` in it (in a tuple, a list, a dict, a record's
+    attributes), and the values in `views` (views of old) by `why`, an `Unbound`; a list, a
+    dict or a record changed in place (one object, however many names hold it)."""
+    seen = set() if seen is None else seen
     if isinstance(v, Value):
         return new if v.id == old else why if v.id in views else v
     if isinstance(v, tuple):
-        items = tuple(_replaced(x, old, new, views, why) for x in v)
-        return v if all(a is b for a, b in zip(items, v)) else items
+        items = [_replaced(x, old, new, views, why, seen) for x in v]
+        if all(a is b for a, b in zip(items, v)):
+            return v
+        return type(v)(*items) if hasattr(type(v), "_fields") else tuple(items)  # (NamedTuple)
     if isinstance(v, list):
-        v[:] = [_replaced(x, old, new, views, why) for x in v]
+        v[:] = [_replaced(x, old, new, views, why, seen) for x in v]
     if type(v) is dict:
         for k, x in v.items():
-            v[k] = _replaced(x, old, new, views, why)
+            v[k] = _replaced(x, old, new, views, why, seen)
+    for k, x in list(_attributes(v, seen).items()):
+        replaced = _replaced(x, old, new, views, why, seen)
+        if replaced is not x:
+            object.__setattr__(v, k, replaced)  # (a frozen dataclass's too: lowering's own)
     return v
 
 
@@ -424,7 +449,7 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
     bases = sorted(bases_of(graph, old.id))  # base, and a loop result's initial view
     reason = unsure(lw, old.id, new)
     for b in bases:  # (what a loop's result may be, if it ran no iteration, may be unsure)
-        reason = reason or unsure(lw, b, new) or iterated(lw, b)
+        reason = reason or unsure(lw, b, new) or iterated(lw, b) or _from_outside(lw, b)
     if reason is not None:
         raise lw.error(
             where,
@@ -760,6 +785,18 @@ def _levels(lw: _Lowerer, nid: int):
         if nid is None:
             return
         lw = lw.enclosing
+
+
+def _from_outside(lw: _Lowerer, nid: int) -> str | None:
+    """Why an update in place of the array nid is refused where it is one the function reads
+    from outside (a global's, a closure's: `b = G; b += 1.0`), which Python's update changes
+    for every later call and the emitted code, computing a new value, would not; else None."""
+    for level, at in _levels(lw, nid):
+        node = level.graph[base_of(level.graph, at)]
+        if level.parent is None and level.enclosing is None and "free" in node.attrs:
+            where = free_origin(node.attrs["free"], node.name)
+            return f"it may be {where}, read from outside the function, which would change"
+    return None
 
 
 def _entry_it_starts_as(lw: _Lowerer, nid: int) -> tuple | None:
