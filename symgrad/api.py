@@ -992,6 +992,10 @@ def _failed(artifact: _Artifact, fn: Callable, values, error: Exception, like) -
     raised_by = tb.tb_frame.f_code.co_name if tb is not None else None
     message = str(error)
     refused(fn, error)
+    if isinstance(error, ArithmeticError) and any(type(v) is float for v in values):
+        # (Python's floats raise where NumPy's give inf or nan: a derivative's 1.0 / x at 0.0
+        # of np.log(x) the user guarded with np.where): again on NumPy's, as JAX reads them
+        return _run(artifact, fn, [np.float64(v) if type(v) is float else v for v in values])
     if isinstance(error, ValueError):
         if raised_by == "_check_scalar":
             raise NotDifferentiableError(f"{fn.__qualname__}: {error}") from None

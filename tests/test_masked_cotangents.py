@@ -125,3 +125,28 @@ def test_a_mask_applied_after_an_infinite_derivative_is_a_select(backend):
         hessian = symgrad.hessian(normalised_vector, backend=backend)(zero)
         np.testing.assert_array_equal(hessian, np.zeros((3, 3)))
     symgrad.check_grads(root_of_the_positive_part, (x,), modes=("rev", "fwd"), backend=backend)
+
+
+def guarded_log(x):
+    return np.where(x > 0, np.log(x), 0.0)
+
+
+def guarded_quotient(x, y):
+    return np.where(y != 0, np.divide(x, y), 0.0)
+
+
+def guarded_power(x):
+    return np.where(x > 0, x**1.5, 0.0)
+
+
+def test_a_python_float_at_a_guarded_point_is_read_as_numpys():
+    """(A Python float's `1.0 / x` of the derivative raised ZeroDivisionError at 0.0, where a
+    NumPy float gives inf that np.where leaves out: the module runs again on NumPy's floats.)"""
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert symgrad.grad(guarded_log)(0.0) == 0.0
+        assert symgrad.jvp(guarded_log, (0.0,), (1.0,)) == (0.0, 0.0)
+        assert symgrad.grad(guarded_quotient, argnums=1)(1.0, 0.0) == 0.0
+        assert symgrad.jvp(guarded_quotient, (1.0, 0.0), (1.0, None)) == (0.0, 0.0)
+        assert symgrad.hessian(guarded_power)(0.0) == 0.0
+        assert symgrad.grad(guarded_log)(2.0) == 0.5  # (a Python float's module, unchanged)
