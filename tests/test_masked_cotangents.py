@@ -150,3 +150,41 @@ def test_a_python_float_at_a_guarded_point_is_read_as_numpys():
         assert symgrad.jvp(guarded_quotient, (1.0, 0.0), (1.0, None)) == (0.0, 0.0)
         assert symgrad.hessian(guarded_power)(0.0) == 0.0
         assert symgrad.grad(guarded_log)(2.0) == 0.5  # (a Python float's module, unchanged)
+
+
+def root_times_itself(x):
+    return np.where(x > 0, np.sqrt(x) * x, 0.0)
+
+
+def masked_log_likelihood(x, mask):
+    return np.sum(np.where(mask, np.log(x), 0.0))
+
+
+def masked_rows(x):
+    m = x > 0
+    return np.sum(np.where(m[None, :], np.log(x)[None, :] * 2.0, 0.0))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_mask_stays_a_select_in_second_derivatives_and_across_shapes(backend):
+    """(grad of grad of a select was NaN where hessian gave 0: `where(x > 0, 1.0, 0.0) *
+    (0.5 / np.sqrt(x))` in the second backward pass; a mask of another shape than the value it
+    selects was summed to the value's shape before the division by x, `_unbroadcast(where(mask,
+    1.0, 0.0), shape(x)) / x`, NaN at a masked 0, and reshaped, `np.reshape(where(m[None, :],
+    2.0, 0.0), (3,)) / x`.)"""
+    pytest.importorskip(backend)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        twice = symgrad.grad(symgrad.grad(root_times_itself, backend=backend), backend=backend)
+        assert twice(-1.0) == 0.0 and twice(np.array(-1.0)) == 0.0
+        assert twice(4.0) == pytest.approx(0.75 / 2.0, rel=1e-12)
+        jacobian = symgrad.jacrev(symgrad.grad(root_times_itself, backend=backend))
+        assert jacobian(-1.0) == 0.0
+        x, mask = np.array([0.0, 0.5, 2.0]), np.array([False, True, True])
+        want = [0.0, 2.0, 0.5]
+        np.testing.assert_array_equal(symgrad.grad(masked_log_likelihood)(x, mask), want)
+        np.testing.assert_array_equal(symgrad.jacrev(masked_log_likelihood)(x, mask), want)
+        hessian = symgrad.hessian(masked_log_likelihood, backend=backend)(x, mask)
+        np.testing.assert_array_equal(hessian, np.diag([0.0, -4.0, -0.25]))
+        got = symgrad.grad(masked_rows, backend=backend)(np.array([-1.0, 0.0, 2.0]))
+        np.testing.assert_array_equal(got, [0.0, 0.0, 1.0])

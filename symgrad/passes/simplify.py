@@ -288,8 +288,10 @@ class _Rewriter:
             masked = getattr(self, _MASKED[op])(node)
             if masked is not None:
                 return masked
-        if (node.backward or node.tangent) and op == "multiply":
-            selected = self.mask_of_a_quotient(node)
+        if (node.backward or node.tangent) and op in ("multiply", "divide"):
+            selected = self.mask_of_a_quotient(node) if op == "multiply" else None
+            if selected is None:
+                selected = self.masked_blow_up(node)
             if selected is not None:
                 return selected
         # a + -b, a - -c * b: a - b, a + c * b, for floats only (`strip_negation`)
@@ -318,6 +320,10 @@ class _Rewriter:
                 return negative
         if op == "power" and self.compiled and self.typed:  # x ** n of a computed int n:
             return self.float_exponent(node)  # Numba's raises at x = 0, n < 0 (NumPy: inf)
+        if op == "where" and g[ins[1]].op == "where" and g[ins[1]].inputs[0] == ins[0]:
+            inner = g[ins[1]]  # where(c, where(c, a, 0), b): where(c, a, b)
+            if (node.backward or node.tangent) and _number(g, inner.inputs[2]) is not None:
+                return self.new(node, "where", (ins[0], inner.inputs[1], ins[2]))
         if op == "shape":
             return self.shape_without_value(node)
         if op == "unbroadcast" and self.keys[ins[0]] == self.keys[node.id]:
@@ -493,6 +499,47 @@ class _Rewriter:
             if g[c].op in _MASK_OPS and v in self.floats and _may_blow_up(g, v):
                 return self.masked_where(node, c, 1, v)
         return None
+
+    def masked_blow_up(self, node) -> int | None:
+        """`u * d` or `u / d` of a backward pass (or a tangent's) where u is zero wherever a
+        mask c is False (`_zero_outside`: a select, a product or sum of them) and d a
+        derivative that may be inf or NaN there (a quotient or a power; any divisor):
+        `where(c, u * d, 0)`, as `mask_of_a_quotient` for a mask itself: the second
+        derivative `np.where(x > 0, 1.0, 0.0) * (0.5 / np.sqrt(x))` of a select of
+        `np.sqrt(x) * x` was NaN at x < 0. Where u is summed to d's shape first
+        (`unbroadcast(where(mask, 1.0, 0.0), shape(x)) / x` of a mask of another shape), d
+        goes inside the sum, which it does not vary along: `unbroadcast(u / x, shape(x))`;
+        where u is reshaped to d's (`m[None, :]`'s), d reshaped to u's goes inside."""
+        g = self.g
+        for k in (0, 1) if node.op == "multiply" else (0,):
+            u, d = node.inputs[k], node.inputs[1 - k]
+            if d not in self.floats or not (node.op == "divide" or _may_blow_up(g, d)):
+                continue
+            if node.op == "divide" and _number(g, d) not in (None, 0):
+                continue
+            if g[u].op in ("unbroadcast", "reshape") and self.same_shape(d, u):
+                inner = g[u].inputs[0]
+                if _zero_outside(g, inner) is not None:
+                    if g[u].op == "reshape" and self.keys[d] != SCALAR:  # (d of inner's shape)
+                        d = self.new(node, "reshape", (d, self.new(node, "shape", (inner,))))
+                    product = self.new(node, node.op, (inner, d) if k == 0 else (d, inner))
+                    return self.new(node, g[u].op, (product, *g[u].inputs[1:]), dict(g[u].attrs))
+            c = _zero_outside(g, u)
+            if c is None or _selected(g, node.id, c):  # (made here, or summed into one)
+                continue
+            return self.masked_where(node, c, 1, self.new(node, node.op, node.inputs))
+        return None
+
+    def same_shape(self, a: int, b: int) -> bool:
+        """Whether a has b's shape (its class, or its Aval's where known), or is 0-d."""
+        if self.keys[a] in (SCALAR, self.keys[b]):
+            return True
+        x, y = self.g[a].aval, self.g[b].aval
+        return (
+            self.typed
+            and all(isinstance(v, Aval) and v.known for v in (x, y))
+            and (x.shape == y.shape)
+        )
 
     def masked_where(self, like, c: int, zero: int, v: int) -> int:
         """`where(c, v, 0)` (zero = 1) or `where(c, 0, v)` (zero = 0), beside `like`."""
@@ -687,6 +734,45 @@ def _may_blow_up(g: Graph, v: int) -> bool:
             seen.add(f)
             factors.extend(g[f].inputs)
     return False
+
+
+def _zero_outside(g: Graph, nid: int, depth: int = 8) -> int | None:
+    """A boolean c such that nid is zero wherever c is False, c of nid's shape or
+    broadcasting to it: a mask (`x > 0`), `where(c, v, 0)`, a product or quotient of one, a
+    negation, a sum or difference of two of one c; else None (none found `depth` levels down)."""
+    node = g[nid]
+    if node.op in _MASK_OPS:
+        return nid
+    if depth == 0:
+        return None
+    if node.op == "where":
+        return node.inputs[0] if _number(g, node.inputs[2]) == 0 else None
+    if node.op in ("multiply", "divide", "negative"):
+        factors = node.inputs[:1] if node.op == "divide" else node.inputs
+        found = (_zero_outside(g, f, depth - 1) for f in factors)
+        return next((c for c in found if c is not None), None)
+    if node.op in ("add", "subtract"):
+        a, b = (_zero_outside(g, i, depth - 1) for i in node.inputs)
+        return a if a is not None and a == b else None
+    return None
+
+
+def _selected(g: Graph, nid: int, c: int, depth: int = 8) -> bool:
+    """Whether every reader of nid is `where(c, ., 0)`, or a sum, product or negation each of
+    whose readers is, `depth` levels up: nid's zeros outside c are selected already."""
+    readers = g.users(nid)
+    if not readers or depth == 0 or nid in g.outputs:
+        return False
+    for r in readers:
+        node = g[r]
+        if node.op == "where":
+            if node.inputs[0] != c or node.inputs[1] != nid or _number(g, node.inputs[2]) != 0:
+                return False
+        elif node.op not in ("add", "subtract", "multiply", "negative"):
+            return False
+        elif not _selected(g, r, c, depth - 1):
+            return False
+    return True
 
 
 def _masks(g: Graph, reader: int, w: int) -> bool:
