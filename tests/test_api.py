@@ -6,6 +6,7 @@ import importlib.util
 import subprocess
 import sys
 import traceback
+import warnings
 
 import numpy as np
 import pytest
@@ -86,9 +87,15 @@ def test_vjp_of_an_array_valued_function(mod):
     assert "def vjp_vector(x, out_bar)" in vjp_fn.source or "def vjp_vector(" in vjp_fn.source
 
 
-def test_grad_of_non_scalar_output_says_so(mod):
+def test_grad_of_non_scalar_output_says_so(mod, make_fn):
     with pytest.raises(symgrad.NotDifferentiableError, match="scalar output"):
         symgrad.grad(mod.vector)(np.ones(3))
+    # of one entry, with no SyntaxWarning of the module (`1.0[0]`: the seed's entry)
+    m = make_fn("def one(w):\n    return np.array([np.sum(w ** 2)])\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(symgrad.NotDifferentiableError, match=r"shape \(1,\)"):
+            symgrad.grad(m.one)(np.ones(3))
 
 
 def test_gradient_for_an_integer_argument_is_refused(mod):

@@ -48,7 +48,10 @@ def index_expr(index: tuple, parts: list[ast.expr]) -> ast.expr:
 
 
 def _emit_getitem(args, attrs, rule):
-    return ast.Subscript(args[0], index_expr(attrs["index"], args[1].elts), ast.Load())
+    base = args[0]
+    if isinstance(base, ast.Constant):  # (a number indexed: `1.0[0]` is Python's SyntaxWarning;
+        base = ast.Call(ast.Name("np.asarray", ast.Load()), [base], [])  # NumPy's IndexError)
+    return ast.Subscript(base, index_expr(attrs["index"], args[1].elts), ast.Load())
 
 
 def _at_index(helper: str):
