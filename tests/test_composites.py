@@ -269,6 +269,10 @@ def running(a):
     )
 
 
+def float_powers(x):  # (np.float_power was "cannot compile a call to numpy.float_power")
+    return np.sum(np.float_power(x, 2.5) + np.float_power(2.0, x) + np.float_power(x, 3) * x)
+
+
 def drawdown(prices):
     peak = np.maximum.accumulate(prices)
     return np.max((peak - prices) / peak)
@@ -304,6 +308,7 @@ CASES = [
     (ufunc_reductions, (A,)),
     (running, (RNG.standard_normal(6),)),
     (drawdown, (1.0 + RNG.random(9),)),
+    (float_powers, (0.5 + RNG.random(4),)),
     (interpolated_at_repeated_knots, (np.array([-0.5, 0.5]), np.array([1.0, 2.0, 3.0]))),
     (
         interpolated,

@@ -154,7 +154,7 @@ def test_a_math_function_gives_pythons_float(twin, name, backend, make_fn):
         f"import math\n\ndef f(s, x):\n    return np.sum(math.{twin}({args}) * x)\n\n"
         f"def g(s):\n    return math.{twin}({args})\n"
     )
-    s, x = 0.4, np.array([1.5, -0.5], np.float32)
+    s, x = 1.4 if name == "arccosh" else 0.4, np.array([1.5, -0.5], np.float32)  # (in domain)
     value, (ds, dx) = symgrad.value_and_grad(m.f, argnums=(0, 1), backend=backend)(s, x)
     assert type(value) is type(m.f(s, x)) and value == pytest.approx(m.f(s, x), rel=1e-6)
     assert type(ds) is float and dx.dtype == np.float32

@@ -23,6 +23,7 @@ DOMAINS = {  # name: (low, high) of the uniform sample; special cases below
     "real": (-2.0, 2.0),
     "positive": (0.5, 2.0),
     "unit": (-0.8, 0.8),
+    "above_one": (1.2, 3.0),  # arccosh's
     "nonzero": (0.5, 2.0),  # random sign
     "bool": (-1.0, 1.0),  # only compared, never differentiated
     "withzero": (-2.0, 2.0),  # every third entry exactly 0

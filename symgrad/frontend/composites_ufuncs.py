@@ -11,6 +11,7 @@ logical_or's `np.any`, and logaddexp's `log Σ exp` (the rule of scipy.special.l
 folds pairwise, so its value may differ in the last bits). `ufunc.accumulate(a, axis=0)` of add
 and multiply is `np.cumsum` and `np.cumprod`; of maximum and minimum it is its own rule
 (`symgrad.rules.sorting`). Other options (dtype, out, initial, where) are refused by name.
+`np.float_power(x1, x2)` is x1 made a float64 (`np.float64(x1)`), to the power x2.
 """
 
 from __future__ import annotations
@@ -83,3 +84,9 @@ for _fn, _name in _REDUCTIONS.items():
     _reduce(_fn, _name)
 for _fn, _name in _RUNNING.items():
     _accumulate(_fn, _name)
+
+
+@composite(np.float_power)
+def _float_power(lw: _Lowerer, e: ast.AST, x1, x2) -> Any:
+    base = lw.call_rule("scalar_type", (x1,), {"dtype": "float64"}, e)
+    return lw.call_rule("power", (base, x2), {}, e)

@@ -183,6 +183,23 @@ unary(
     twin="asinh",
 )
 
+unary(
+    "arccosh",
+    lambda g, x: g / ops.sqrt(x**2 - 1),
+    lambda sp, x: sp.acosh(x),
+    "v / √(x² − 1)",
+    "above_one",
+    twin="acosh",
+)
+unary(
+    "arctanh",
+    lambda g, x: g / (1 - x**2),
+    lambda sp, x: sp.atanh(x),
+    "v / (1 − x²)",
+    "unit",
+    twin="atanh",
+)
+
 
 def _sinc_vjp(g, x, ans):
     """sinc'(x) = (cos πx − sinc x) / x; for |x| < 0.002, its Taylor terms −(π²/3) x +
@@ -214,7 +231,14 @@ unary(
     "nonzero",
     numpy=np.abs,
     methods=("__abs__",),
-    twin="fabs",
+    **PLAIN,
+)
+unary(  # (abs of floats; of ints, a float: np.abs keeps their dtype)
+    "fabs",
+    lambda g, x: g * ops.where(x >= 0, 1.0, -1.0),
+    lambda sp, x: sp.Abs(x),
+    "v ⊙ sign x (1 at 0, as abs)",
+    "nonzero",
     **PLAIN,
 )
 unary("negative", lambda g: -g, lambda sp, x: -x, "−v", emit=unaryop(ast.USub), **PLAIN)
@@ -518,6 +542,34 @@ defrule(
     sympy=lambda sp, a, b: sp.log(sp.exp(a) + sp.exp(b)),
     math="v ⊙ exp(x1 − ans); v ⊙ exp(x2 − ans)",
     examples=binary_examples("np.logaddexp", "real", "real"),
+    jvp=DIAGONAL,
+    **EW,
+)
+defrule(
+    "logaddexp2",
+    "x1, x2",
+    call("np.logaddexp2"),
+    numpy=(np.logaddexp2,),
+    vjp={
+        "x1": lambda g, ans, x1: g * ops.exp2(x1 - ans),
+        "x2": lambda g, ans, x2: g * ops.exp2(x2 - ans),
+    },
+    sympy=lambda sp, a, b: sp.log(2**a + 2**b, 2),
+    math="v ⊙ 2^(x1 − ans); v ⊙ 2^(x2 − ans)",
+    examples=binary_examples("np.logaddexp2", "real", "real"),
+    jvp=DIAGONAL,
+    **EW,
+)
+defrule(
+    "copysign",
+    "x1, x2",
+    call("np.copysign"),
+    numpy=(np.copysign, pymath.copysign),
+    vjp={"x1": lambda g, x1, x2: g * ops.where(x1 >= 0, 1.0, -1.0) * ops.copysign(1.0, x2)},
+    sympy=lambda sp, a, b: sp.Abs(a) * sp.sign(b),
+    math="v ⊙ sign(x1) sign(x2) (x2's sign taken, no derivative: its sign is constant)",
+    domain={"x1": "nonzero", "x2": "nonzero"},
+    examples=binary_examples("np.copysign", "nonzero", "nonzero"),
     jvp=DIAGONAL,
     **EW,
 )
