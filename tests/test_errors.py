@@ -184,8 +184,7 @@ def test_failed_compilation_caches_nothing_and_fails_again(make_fn):
 def test_unreadable_sources_are_refused():
     with pytest.raises(symgrad.SourceUnavailableError, match="source"):
         symgrad.grad(np.sin).source
-    with pytest.raises(symgrad.SourceUnavailableError, match="lambda"):
-        symgrad.grad(lambda x: x * 2).source
+    assert symgrad.grad(lambda x: x * 2)(3.0) == 2.0  # (a lambda of a file: read from its line)
     namespace: dict = {}
     exec("def g(x):\n    return x * 2\n", namespace)
     with pytest.raises(symgrad.SourceUnavailableError):

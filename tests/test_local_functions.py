@@ -110,3 +110,48 @@ def test_a_partial_is_its_function_with_its_arguments_first(make_fn):
     symgrad.check_grads(m.f, (x,))
     m.COEFFS[0] = 5.0  # (a list the partial holds, changed in place: compiled again)
     assert symgrad.jit(m.f)(x) == pytest.approx(m.f(x), rel=1e-12)
+
+
+MODULE_LAMBDAS = """
+relu = lambda z: np.maximum(z, 0.0)
+ACTS = {
+    "leaky": lambda z: np.where(z > 0, z, 0.1 * z),
+    "tanh": np.tanh,
+}
+PAIR = (lambda a: a * 2.0, lambda a: a * 3.0)
+sq = lambda x: np.sum(x ** 2)
+
+
+def make(alpha):
+    return lambda z: np.where(z > 0, z, alpha * z)
+
+
+leaky = make(0.3)  # (a closure's)
+
+
+def f(x, act=lambda z: np.tanh(z) * 2.0):
+    return np.sum(relu(x) * ACTS["leaky"](x) + PAIR[1](x) + act(x) + leaky(x) ** 2)
+"""
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_modules_lambdas_are_read_from_their_lines(make_fn, backend):
+    # (each was "cannot differentiate the lambda <lambda>: ... Define it with `def` instead")
+    pytest.importorskip(backend)
+    m = make_fn(MODULE_LAMBDAS)
+    x = np.array([0.3, -0.7, 1.2])
+    symgrad.check_grads(m.f, (x,), modes=("rev", "fwd"), backend=backend)
+    symgrad.check_grads(m.sq, (x,), backend=backend)
+    assert "def grad_sq(x):" in symgrad.grad(m.sq, backend=backend).source
+    _, pull = symgrad.vjp(m.PAIR[0], x, backend=backend)  # (the first of two on its line)
+    np.testing.assert_array_equal(pull(np.ones(3))[0], np.full(3, 2.0))
+
+
+def test_a_lambda_whose_line_changed_is_refused(tmp_path):
+    from tests.conftest import load_module
+
+    m = load_module(tmp_path, "sq = lambda x: np.sum(x ** 2)\n")
+    path = tmp_path / (m.__name__ + ".py")
+    path.write_text("import numpy as np\n\nsq = lambda x: np.sum(x ** 3)\n")
+    with pytest.raises(symgrad.SourceUnavailableError, match="the file changed"):
+        symgrad.grad(m.sq)(np.ones(2))

@@ -83,16 +83,13 @@ class FunctionSource:
 
 def read_function(fn: Callable) -> FunctionSource:
     name = getattr(fn, "__qualname__", repr(fn))
-    if getattr(fn, "__name__", "") == "<lambda>":
-        raise SourceUnavailableError(
-            f"cannot differentiate the lambda {name}: its source is not a statement symgrad can "
-            "read on its own",
-            hint="Define it with `def` instead.",
-        )
     try:
         file = inspect.getfile(fn)  # (its code's file: getsourcefile may look through sys.modules)
-        found = _quick_lines(fn)
-        read = _parsed(*found, fn, file) if found is not None else None
+        if getattr(fn, "__name__", "") == "<lambda>":
+            read = _lambda(fn, file, name), 0
+        else:
+            found = _quick_lines(fn)
+            read = _parsed(*found, fn, file) if found is not None else None
         if read is None:  # (inspect tokenizes the file from fn's first line)
             read = _parsed(*inspect.getsourcelines(fn), fn, file, name)
     except (OSError, TypeError) as e:
@@ -221,6 +218,53 @@ def _parsed(
         hint="Reload the module (importlib.reload) or run the definition again, so that "
         "the function runs what its file says.",
     )
+
+
+def _lambda(fn: Callable, file: str, name: str) -> ast.FunctionDef:
+    """A lambda's source (`relu = lambda z: ...` of a module, an item of a dict of them, one a
+    function returned) as a def that returns its body: the lambda on its first line whose
+    text compiles to its code (of several alike, the first); none: a
+    `SourceUnavailableError`."""
+    code = fn.__code__
+    linecache.checkcache(file)
+    lines = linecache.getlines(file, getattr(fn, "__globals__", None))
+    if not lines:
+        raise OSError("no lines of its file can be read")
+    try:
+        module = _module(file, "".join(lines))
+    except SyntaxError as e:
+        raise SourceUnavailableError(f"cannot parse the source of {name}: {e}") from None
+    named = {}  # a lambda bound to a name (`sq = lambda x: ...`): the module's function's name
+    for node in ast.walk(module):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda):
+            if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                named[id(node.value)] = node.targets[0].id
+        if not isinstance(node, ast.Lambda) or node.lineno != code.co_firstlineno:
+            continue
+        body = [ast.copy_location(ast.Return(node.body), node.body)]
+        fdef = ast.FunctionDef("<lambda>", node.args, body, [], None, None, **_no_params())
+        tree = ast.copy_location(fdef, node)
+        text = "".join(lines[node.lineno - 1 : node.end_lineno]) + f"{node.col_offset}"
+        if _is_source_of(text, tree, fn, file):
+            tree.name = named.get(id(node), "anonymous")  # (an emitted module's: grad_sq)
+            return tree
+    raise SourceUnavailableError(
+        f"the source of the lambda {name} in {file} is not the code it runs: the file "
+        "changed after it was defined",
+        hint="Reload the module (importlib.reload) or run the definition again.",
+    )
+
+
+_MODULES: dict[tuple[str, int], ast.Module] = {}  # (file, hash of its text) -> its AST
+
+
+def _module(file: str, text: str) -> ast.Module:
+    key = (file, hash(text))
+    if key not in _MODULES:
+        if len(_MODULES) > 64:
+            _MODULES.clear()
+        _MODULES[key] = ast.parse(text)
+    return _MODULES[key]
 
 
 _CHECKED: dict[tuple[types.CodeType, str], bool] = {}  # (code, source text) -> the verdict
