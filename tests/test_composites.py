@@ -2,6 +2,8 @@
 `composites_arrays` and `composites_stats`): values NumPy's to the last bit, gradients and
 tangents against central differences, both backends."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -273,6 +275,25 @@ def float_powers(x):  # (np.float_power was "cannot compile a call to numpy.floa
     return np.sum(np.float_power(x, 2.5) + np.float_power(2.0, x) + np.float_power(x, 3) * x)
 
 
+def grids(x, y):  # (np.meshgrid was "cannot compile a call to numpy.meshgrid")
+    X, Y = np.meshgrid(x, y)
+    A, B, C = np.meshgrid(x, y, x[:2], indexing="ij", sparse=True)
+    (Z,) = np.meshgrid(x)
+    weights = np.arange(X.size).reshape(X.shape)
+    return np.sum(np.sin(X) * Y**2 * weights) + np.sum(A * B + C**2) + np.sum(Z**3)
+
+
+def polynomials(p, x):  # (np.polyval and np.vander were "cannot compile a call"; at x = 0 the
+    V = np.vander(x)  # exponent 0's derivative is 0, with no warning of an inf masked)
+    W = np.vander(x, 3, increasing=True)
+    return (
+        np.sum(np.polyval(p, x) ** 2)
+        + np.polyval([1.0, -2.0, 0.5], x[1])
+        + np.sum(V * np.arange(V.size).reshape(V.shape))
+        + np.sum(W**2)
+    )
+
+
 def drawdown(prices):
     peak = np.maximum.accumulate(prices)
     return np.max((peak - prices) / peak)
@@ -309,6 +330,8 @@ CASES = [
     (running, (RNG.standard_normal(6),)),
     (drawdown, (1.0 + RNG.random(9),)),
     (float_powers, (0.5 + RNG.random(4),)),
+    (grids, (RNG.standard_normal(3), RNG.standard_normal(2))),
+    (polynomials, (RNG.standard_normal(4), np.array([0.0, -0.7, 1.2]))),
     (interpolated_at_repeated_knots, (np.array([-0.5, 0.5]), np.array([1.0, 2.0, 3.0]))),
     (
         interpolated,
@@ -323,6 +346,7 @@ _ON_NUMBA = [  # (a composition is the primitives it is made of, whose Numba cod
     "interpolated",
     "split_where_it_runs",
     "running",
+    "polynomials",
 ]
 
 
@@ -330,12 +354,16 @@ _ON_NUMBA = [  # (a composition is the primitives it is made of, whose Numba cod
 def test_a_composition_is_numpys_value_and_differentiates(name, backend):
     fn, args = _BY_NAME[name]
     nums = tuple(range(len(args)))
-    symgrad.check_grads(fn, args, nums, modes=("rev", "fwd"), backend=backend)
+    with warnings.catch_warnings():
+        if fn is polynomials:  # (no warning of an inf masked at x = 0)
+            warnings.simplefilter("error", RuntimeWarning)
+        symgrad.check_grads(fn, args, nums, modes=("rev", "fwd"), backend=backend)
     value = symgrad.jit(fn, backend=backend)(*args)
-    if backend == "numpy" and fn is not cleaned_and_spectra:
+    if backend == "numpy" and fn not in (cleaned_and_spectra, polynomials):
         assert value == fn(*args)
     else:  # (Numba's loops may add in another order; eigvalsh is eigh's eigenvalues, which
-        # LAPACK computes with the eigenvectors: equal up to rounding)
+        # LAPACK computes with the eigenvectors; NumPy's polynomials multiply the powers out,
+        # or run Horner's scheme: equal up to rounding)
         assert value == pytest.approx(fn(*args), rel=1e-13)
 
 

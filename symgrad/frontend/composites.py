@@ -157,6 +157,7 @@ from symgrad.frontend import (  # noqa: E402, F401 (registered)
     composites_interp,
     composites_logic,
     composites_norm,
+    composites_polynomials,
     composites_scipy,
     composites_stats,
     composites_ufuncs,

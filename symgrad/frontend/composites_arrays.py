@@ -11,7 +11,9 @@ from the left (NumPy picks the cheapest order: equal up to rounding);
 `np.linalg.matrix_power(a, n)` of a constant n other than 0 is NumPy's products (by the bits of
 n, of `np.linalg.inv(a)` for a negative n; a itself for n = 1); `np.linalg.eigvalsh(a, UPLO)`
 is `np.linalg.eigh(a, UPLO).eigenvalues` (LAPACK's, computed with the eigenvectors: equal to
-eigvalsh's up to rounding).
+eigvalsh's up to rounding). `np.meshgrid(*xi, copy, sparse, indexing)` is each x flattened,
+reshaped to its own axis (the first two swapped for indexing 'xy') and, unless sparse,
+broadcast to every x's length (a copy where `copy`), in a tuple.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from symgrad.frontend.composites import composite, not_constant
+from symgrad.frontend.composites import composite, flag, not_constant
 from symgrad.frontend.subscripts import getitem
 
 if TYPE_CHECKING:
@@ -126,3 +128,26 @@ def _matrix_power(lw: _Lowerer, e: ast.AST, a, n) -> Any:
         if bit:
             result = z if result is None else times(result, z)
     return result
+
+
+@composite(np.meshgrid)
+def _meshgrid(lw: _Lowerer, e: ast.AST, *xi, copy=True, sparse=False, indexing="xy") -> Any:
+    if indexing not in ("xy", "ij"):
+        raise lw.error(e, "np.meshgrid's indexing must be 'xy' or 'ij' written in the source")
+    copy, sparse = (
+        flag(lw, e, v, f"np.meshgrid's {w}=") for v, w in ((copy, "copy"), (sparse, "sparse"))
+    )
+    flat = [lw.call_rule("ravel", (x,), {}, e) for x in xi]
+    order = list(range(len(xi)))
+    if indexing == "xy" and len(xi) > 1:  # (x along the columns, y along the rows)
+        order[0], order[1] = 1, 0
+    grids = []
+    for k, x in enumerate(flat):
+        shape = tuple(-1 if order[k] == j else 1 for j in range(len(xi)))
+        grids.append(lw.call_rule("reshape", (x, shape), {}, e))
+    if sparse:
+        return tuple(grids)
+    lengths = [lw.call_rule("len", (x,), {}, e) for x in flat]
+    full = tuple(lengths[order.index(j)] for j in range(len(xi)))
+    grids = [lw.call_rule("broadcast_to", (g, full), {}, e) for g in grids]
+    return tuple(lw.call_rule("copy", (g,), {}, e) for g in grids) if copy else tuple(grids)

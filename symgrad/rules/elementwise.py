@@ -376,13 +376,15 @@ defrule(
 
 
 def _power_vjp_base(g, x1, x2):
-    """v x2 x1^(x2−1), and 0 where x2 = 0 (x ** 0 is constant, also at x = 0). A computed
-    exponent less one is a float: an int one (`x ** n` at n = 0) made Numba's power raise
-    ZeroDivisionError at x = 0, where NumPy's gives inf (masked here)."""
+    """v x2 x1^(x2−1), and 0 where x2 = 0 (x ** 0 is constant, also at x = 0), where the power
+    taken is x1 ** 1 (x1 ** -1 at x1 = 0 would be an inf masked, and NumPy's warning: of
+    `np.polyval` at 0). A computed exponent less one is a float: an int one (`x ** n` at
+    n = 0) made Numba's power raise ZeroDivisionError at x = 0."""
     if is_const(x2) and isinstance(value_of(x2), (int, float)):
         p = value_of(x2)
         return g * 0.0 if p == 0 else g * (p * x1 ** (p - 1))
-    return g * ops.where(ops.equal(x2, 0), 0.0, x2 * x1 ** (x2 - 1.0))
+    zero = ops.equal(x2, 0)
+    return g * ops.where(zero, 0.0, x2 * x1 ** ops.where(zero, 1.0, x2 - 1.0))
 
 
 def _power_aval(ins: dict, attrs: dict):
