@@ -294,6 +294,19 @@ def polynomials(p, x):  # (np.polyval and np.vander were "cannot compile a call"
     )
 
 
+def least_squares(A, y):  # (np.linalg.lstsq, pinv and np.polyfit were "cannot compile a call")
+    x, res, rank, s = np.linalg.lstsq(A, y, rcond=None)  # (those three unread)
+    wide = np.linalg.lstsq(A[:2], y[:2])[0]
+    P = np.linalg.pinv(A)
+    c = np.polyfit(A[:, 0], y, 2)
+    return (
+        np.sum((A @ x - y) ** 2)
+        + np.sum(wide**3)
+        + np.sum(P * np.arange(P.size).reshape(P.shape))
+        + np.sum(c * np.arange(3.0))
+    )
+
+
 def drawdown(prices):
     peak = np.maximum.accumulate(prices)
     return np.max((peak - prices) / peak)
@@ -332,6 +345,7 @@ CASES = [
     (float_powers, (0.5 + RNG.random(4),)),
     (grids, (RNG.standard_normal(3), RNG.standard_normal(2))),
     (polynomials, (RNG.standard_normal(4), np.array([0.0, -0.7, 1.2]))),
+    (least_squares, (RNG.standard_normal((5, 3)), RNG.standard_normal(5))),
     (interpolated_at_repeated_knots, (np.array([-0.5, 0.5]), np.array([1.0, 2.0, 3.0]))),
     (
         interpolated,
@@ -359,11 +373,12 @@ def test_a_composition_is_numpys_value_and_differentiates(name, backend):
             warnings.simplefilter("error", RuntimeWarning)
         symgrad.check_grads(fn, args, nums, modes=("rev", "fwd"), backend=backend)
     value = symgrad.jit(fn, backend=backend)(*args)
-    if backend == "numpy" and fn not in (cleaned_and_spectra, polynomials):
+    if backend == "numpy" and fn not in (cleaned_and_spectra, polynomials, least_squares):
         assert value == fn(*args)
     else:  # (Numba's loops may add in another order; eigvalsh is eigh's eigenvalues, which
         # LAPACK computes with the eigenvectors; NumPy's polynomials multiply the powers out,
-        # or run Horner's scheme: equal up to rounding)
+        # or run Horner's scheme; its least squares are LAPACK's, not pinv's: equal up to
+        # rounding)
         assert value == pytest.approx(fn(*args), rel=1e-13)
 
 
@@ -548,3 +563,13 @@ def test_interp_raises_numpys_errors(xp, fp, says):
         interpolated_sum(x, xp, fp)
     with pytest.raises(ValueError, match=says):
         symgrad.grad(interpolated_sum)(x, xp, fp)
+
+
+def residuals_read(A, y):
+    x, res, rank, s = np.linalg.lstsq(A, y)
+    return np.sum(x) + np.sum(res)
+
+
+def test_a_least_squares_residual_read_is_refused():
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="'res' is a residual, rank or"):
+        symgrad.grad(residuals_read)(np.eye(3), np.ones(3))

@@ -264,6 +264,10 @@ def _inv(a):
     return _wrap(np.asarray(_batched(lambda m: np.array(m.inv(), dtype=object), a), dtype=object))
 
 
+def _pinv(a, rcond=None, hermitian=False):
+    return _wrap(np.asarray(_batched(lambda m: np.array(m.pinv(), dtype=object), a), dtype=object))
+
+
 def _det(a):
     return _wrap(_batched(lambda m: m.det(), a))
 
@@ -358,6 +362,7 @@ def _clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: 
 _FUNCTIONS = {
     **{fn: _ordering(fn) for fn in (np.argmax, np.argmin, np.argsort)},
     np.linalg.inv: _inv,
+    np.linalg.pinv: _pinv,
     np.linalg.det: _det,
     np.linalg.solve: _solve,
     np.linalg.slogdet: _slogdet,

@@ -13,7 +13,9 @@ n, of `np.linalg.inv(a)` for a negative n; a itself for n = 1); `np.linalg.eigva
 is `np.linalg.eigh(a, UPLO).eigenvalues` (LAPACK's, computed with the eigenvectors: equal to
 eigvalsh's up to rounding). `np.meshgrid(*xi, copy, sparse, indexing)` is each x flattened,
 reshaped to its own axis (the first two swapped for indexing 'xy') and, unless sparse,
-broadcast to every x's length (a copy where `copy`), in a tuple.
+broadcast to every x's length (a copy where `copy`), in a tuple. `np.linalg.lstsq(a, b,
+rcond)`'s solution is `np.linalg.pinv(a, rcond) @ b` (the least-squares solution of least norm,
+as LAPACK's, to rounding); its residuals, rank and singular values are refused where read.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from symgrad.frontend.composites import composite, flag, not_constant
 from symgrad.frontend.subscripts import getitem
+from symgrad.frontend.values import Withheld
 
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
@@ -151,3 +154,14 @@ def _meshgrid(lw: _Lowerer, e: ast.AST, *xi, copy=True, sparse=False, indexing="
     full = tuple(lengths[order.index(j)] for j in range(len(xi)))
     grids = [lw.call_rule("broadcast_to", (g, full), {}, e) for g in grids]
     return tuple(lw.call_rule("copy", (g,), {}, e) for g in grids) if copy else tuple(grids)
+
+
+@composite(np.linalg.lstsq)
+def _lstsq(lw: _Lowerer, e: ast.AST, a, b, rcond=None) -> Any:
+    solution = lw.binop(ast.MatMult(), lw.call_rule("pinv", (a,), {"rcond": rcond}, e), b, e)
+    others = Withheld(
+        "is a residual, rank or singular values of np.linalg.lstsq, which symgrad does not "
+        "compute (the solution, item 0, it does)",
+        "Compute what you need from the solution x: np.sum((a @ x - b) ** 2, axis=0).",
+    )
+    return solution, others, others, others

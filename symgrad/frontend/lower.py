@@ -71,6 +71,7 @@ from symgrad.frontend.values import (
     Method,
     Stacked,
     Unbound,
+    Withheld,
     is_callable_constant,
     is_const,
 )
@@ -1182,7 +1183,7 @@ class _Lowerer:
         checked (`aliases.checked_entry`). (The update itself checks the entries a name holds,
         as `y[0], y[2] = y[2], y[0]` holds them while its targets are assigned; this takes an
         entry another way made stale: an array the updated one may be.)"""
-        if not isinstance(v, Unbound):
+        if not isinstance(v, Unbound) or isinstance(v, Withheld):
             return v
         if isinstance(before, Value) and aliases.entry_read(self.graph, before.id):
             loc = self.src.locate(target)

@@ -91,3 +91,9 @@ class Unbound:
 
     def __init__(self, reason: str, hint: str | None = None):
         self.reason, self.hint = reason, hint
+
+
+class Withheld(Unbound):
+    """A part of a NumPy function's result that its composition does not compute (lstsq's
+    residuals): unpacked into a name as any item (`x, res, rank, s = ...`), an error where
+    read."""

@@ -354,6 +354,63 @@ defrule(
 )
 
 
+def _pinv_vjp(g, a, ans):
+    """B[A](V) = −Pᵀ V Pᵀ + (I − A P) Vᵀ P Pᵀ + Pᵀ P Vᵀ (I − P A), P = A⁺: the transpose of
+    `_pinv_jvp`'s terms, each projection applied as a difference (no identity made)."""
+    p, pt, gt = ans, _swap(ans), _swap(g)
+    m = gt @ (p @ pt)
+    n = pt @ (p @ gt)
+    return -(pt @ (g @ pt)) + (m - a @ (p @ m)) + (n - (n @ p) @ a)
+
+
+def _pinv_jvp(t, a, ans):
+    """Ṗ = −P Ȧ P + P Pᵀ Ȧᵀ (I − A P) + (I − P A) Ȧᵀ Pᵀ P (Golub and Pereyra's, where the
+    rank of A does not change)."""
+    p, pt, tt = ans, _swap(ans), _swap(t)
+    u = p @ (pt @ tt)
+    w = (tt @ pt) @ p
+    return -(p @ (t @ p)) + (u - (u @ a) @ p) + (w - p @ (a @ w))
+
+
+def _pinv_aval(ins: dict, attrs: dict) -> Aval | None:
+    """A's shape with its last two axes swapped, a float dtype (an int A's: float64)."""
+    a = ins["a"]
+    if a is None or a.shape is None or len(a.shape) < 2 or a.dtype is None:
+        return None
+    dtype = a.dtype if a.dtype.kind in "fc" else np.dtype(np.float64)
+    return Aval((*a.shape[:-2], a.shape[-1], a.shape[-2]), dtype, ARRAY)
+
+
+def _not_hermitian(attrs):
+    if attrs["hermitian"] is not False:
+        raise SymgradError(
+            "np.linalg.pinv(a, hermitian=True) reads one triangle of a (its eigh), which "
+            "symgrad does not differentiate",
+            hint="Call np.linalg.pinv(a) (the same values for a symmetric a).",
+        )
+
+
+defrule(
+    "pinv",
+    "a, rcond=None, hermitian=False",
+    call("np.linalg.pinv"),
+    numpy=(np.linalg.pinv,),
+    validate=_not_hermitian,
+    aval=_pinv_aval,
+    fresh=True,
+    vjp={"a": _pinv_vjp},
+    jvp={"a": _pinv_jvp},
+    math="−Pᵀ v Pᵀ + (I − A P) vᵀ P Pᵀ + Pᵀ P vᵀ (I − P A), P = A⁺ (where A's rank is constant)",
+    examples=(
+        # (of a column and a row: both projections have a range; larger ones take SymPy a
+        # minute)
+        "np.linalg.pinv(a) | a: 3x1",
+        "np.linalg.pinv(a) | a: 1x2",
+        "np.linalg.pinv(a, rcond=1e-10) | a: 2x1x2",
+    ),
+)
+
+
 defrule(
     "solve",
     "a, b",
