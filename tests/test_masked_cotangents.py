@@ -188,3 +188,17 @@ def test_a_mask_stays_a_select_in_second_derivatives_and_across_shapes(backend):
         np.testing.assert_array_equal(hessian, np.diag([0.0, -4.0, -0.25]))
         got = symgrad.grad(masked_rows, backend=backend)(np.array([-1.0, 0.0, 2.0]))
         np.testing.assert_array_equal(got, [0.0, 0.0, 1.0])
+
+
+def two_masks(x):
+    return np.where(x > 0, np.sqrt(x), 0.0) * np.where(x < 2, x, 0.0)
+
+
+def test_a_product_of_selects_on_two_masks_stays_masked_twice_differentiated():
+    """(The value zero outside a mask read only the outer select's: the sum of a select on
+    x < 2 of one on x > 0 and a select on x > 0 had no mask in common, and its product with
+    0.5 / np.sqrt(x) was NaN at x < 0, where the release before gave 0.)"""
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert symgrad.grad(symgrad.grad(two_masks))(-1.0) == 0.0
+        assert symgrad.grad(symgrad.grad(two_masks))(1.0) == pytest.approx(0.75, rel=1e-12)

@@ -99,6 +99,7 @@ class BodyEnv(dict):
         self.outer_ids: dict[int, int] = {}  # captured param -> the enclosing scope's value
         self.read_as: dict[str, Value] = {}  # names read from the enclosing scope: their param
         self.slot_inits: dict[int, int] = {}  # a loop's carried param -> its value before
+        self.inward: dict[str, Any] = {}  # containers read from the enclosing scope (`_inward`)
 
     def __contains__(self, name) -> bool:
         return dict.__contains__(self, name) or name in self.outer
@@ -109,10 +110,13 @@ class BodyEnv(dict):
         value = self.outer[name]
         if isinstance(value, Value):
             param = self.capture(name, value)
-            dict.__setitem__(self, name, param)
+            now = self.current(param, value)
+            dict.__setitem__(self, name, now)
             self.read_as[name] = param
-            return param
-        return self._inward(name, value)
+            return now
+        if name not in self.inward:  # (one copy, which an update in the body changes too)
+            self.inward[name] = self._inward(name, value)
+        return self.inward[name]
 
     def _inward(self, name: str, value: Any) -> Any:
         """A tuple, list, filled list or container of parameters (a dict, a NamedTuple, a
@@ -120,7 +124,7 @@ class BodyEnv(dict):
         its graph values (a list a copy: appending to it here is refused), each named after its
         key or field."""
         if isinstance(value, Value):
-            return self.capture(name, value)
+            return self.current(self.capture(name, value), value)
         if isinstance(value, tuple) and hasattr(type(value), "_fields"):  # a NamedTuple
             return type(value)(*(self._inward(k, v) for k, v in zip(value._fields, value)))
         if isinstance(value, (tuple, list)) and not is_const(value):
@@ -146,6 +150,34 @@ class BodyEnv(dict):
         param = self.param(name, value)
         self.outer_ids[param.id] = value.id
         return param
+
+    def current(self, param: Value, outer: Value) -> Any:
+        """What the body reads for `outer`, captured as `param`: the array as an update in
+        place in the body left it (read through another name, a container, a record), or,
+        for a view of an array the body changed, an `Unbound` (as a view read after its
+        base changed is, in one block)."""
+        latest = self.memory.latest.get(self.memory.first(self.body, param.id))
+        if latest is not None:
+            return Value(latest)
+        base = base_of(self.outer_graph, outer.id)
+        for k, (_, nid) in enumerate(self.captured):
+            held = self.body.params[len(self.body.params) - len(self.captured) + k]
+            if nid == base != outer.id and self.memory.was_changed(self.body, held):
+                return Unbound(
+                    "is a view of an array this loop or if changed in place",
+                    "A view sees its array's changes in NumPy: take it again after the change "
+                    "(v = a[1:]), or copy it before where the old values are meant.",
+                )
+        return param
+
+    def views_of_captured(self, nid: int) -> set[int]:
+        """The body's params for views (in the enclosing graph) of the array that the body's
+        param nid stands for."""
+        outer = self.outer_ids.get(nid)
+        if outer is None:
+            return set()
+        views = views_of(self.outer_graph, outer)
+        return {p for p, o in self.outer_ids.items() if o in views and p != nid}
 
     def param(self, name: str, outer: Any, loc=None) -> Value:
         """A new param of the body for the enclosing scope's value `outer`."""
@@ -249,9 +281,17 @@ def _holding(lw: _Lowerer, ids: set[int], name: str) -> list[tuple[dict, str]]:
     return [
         (scope.env, k)
         for scope in _scopes(lw)
-        for k, v in dict.items(scope.env)
+        for k, v in _names(scope.env)
         if (k != name or scope is not lw) and any(_holds(v, i) for i in ids)
     ]
+
+
+def _names(env: dict) -> list[tuple[str, Any]]:
+    """The names a scope holds values by: its own, and in a body the containers it read from
+    the enclosing scope (`BodyEnv.inward`), which hold the body's values."""
+    own = list(dict.items(env))
+    held = getattr(env, "inward", {})
+    return own + [(k, v) for k, v in held.items() if not dict.__contains__(env, k)]
 
 
 def _a_default_holding(lw: _Lowerer, ids: set[int]) -> str | None:
@@ -277,7 +317,7 @@ def _held_and_read(lw: _Lowerer, nid: int, place: tuple | None) -> bool:
         midway = scope is not lw or place is None
         if midway and scope.graph is graph and nid >= scope.stmt_first:
             return True
-        for k, v in dict.items(scope.env):
+        for k, v in _names(scope.env):
             if not _holds(v, nid):
                 continue
             if scope.src.tree is not lw.src.tree or read_after(lw.src.tree, k, place):
@@ -412,6 +452,8 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
     memory.changed.add(origin)
     memory.latest[origin] = new.id
     views = views_of(graph, old.id)
+    if isinstance(lw.env, BodyEnv):  # (views from before the loop or if, its params here)
+        views |= lw.env.views_of_captured(origin[1]) if origin[0] is graph else set()
     entries = [v for v in views if entry_read(graph, v)]  # of a vector numbers, read before
     place = placed(lw.src.tree, where) if entries else None
     for v in entries:  # (`old = a[0]; a[1] = 5.0`): where held and read, checked when it runs
@@ -427,10 +469,13 @@ def update(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str) -> N
     )
     for scope in _scopes(lw):
         env = scope.env
-        for k, v in list(dict.items(env)):
+        for k, v in _names(env):
             replaced = _replaced(v, old.id, new, views, why)  # (a view in a list: an item
             if replaced is not v:  # that reading is an error)
-                dict.__setitem__(env, k, replaced)
+                if dict.__contains__(env, k):
+                    dict.__setitem__(env, k, replaced)
+                else:  # (a container read from the enclosing scope: a tuple made anew)
+                    env.inward[k] = replaced
 
 
 def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, op: str) -> bool:

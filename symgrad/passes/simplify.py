@@ -519,15 +519,15 @@ class _Rewriter:
                 continue
             if g[u].op in ("unbroadcast", "reshape") and self.same_shape(d, u):
                 inner = g[u].inputs[0]
-                if _zero_outside(g, inner) is not None:
+                if _zero_outside(g, inner):
                     if g[u].op == "reshape" and self.keys[d] != SCALAR:  # (d of inner's shape)
                         d = self.new(node, "reshape", (d, self.new(node, "shape", (inner,))))
                     product = self.new(node, node.op, (inner, d) if k == 0 else (d, inner))
                     return self.new(node, g[u].op, (product, *g[u].inputs[1:]), dict(g[u].attrs))
-            c = _zero_outside(g, u)
-            if c is None or _selected(g, node.id, c):  # (made here, or summed into one)
-                continue
-            return self.masked_where(node, c, 1, self.new(node, node.op, node.inputs))
+            masks = _zero_outside(g, u)
+            if not masks or any(_selected(g, node.id, c) for c in masks):  # (made here, or
+                continue  # summed into one)
+            return self.masked_where(node, min(masks), 1, self.new(node, node.op, node.inputs))
         return None
 
     def same_shape(self, a: int, b: int) -> bool:
@@ -736,25 +736,27 @@ def _may_blow_up(g: Graph, v: int) -> bool:
     return False
 
 
-def _zero_outside(g: Graph, nid: int, depth: int = 8) -> int | None:
-    """A boolean c such that nid is zero wherever c is False, c of nid's shape or
-    broadcasting to it: a mask (`x > 0`), `where(c, v, 0)`, a product or quotient of one, a
-    negation, a sum or difference of two of one c; else None (none found `depth` levels down)."""
+def _zero_outside(g: Graph, nid: int, depth: int = 8) -> frozenset:
+    """The booleans c such that nid is zero wherever c is False, each of nid's shape or
+    broadcasting to it: a mask (`x > 0`), `where(c, v, 0)` (c, and v's), a product's factors'
+    (a quotient's dividend's, a negation's), the ones both terms of a sum or difference share;
+    none found `depth` levels down: the empty set."""
     node = g[nid]
     if node.op in _MASK_OPS:
-        return nid
+        return frozenset((nid,))
     if depth == 0:
-        return None
+        return frozenset()
     if node.op == "where":
-        return node.inputs[0] if _number(g, node.inputs[2]) == 0 else None
+        if _number(g, node.inputs[2]) != 0:
+            return frozenset()
+        return frozenset((node.inputs[0],)) | _zero_outside(g, node.inputs[1], depth - 1)
     if node.op in ("multiply", "divide", "negative"):
         factors = node.inputs[:1] if node.op == "divide" else node.inputs
-        found = (_zero_outside(g, f, depth - 1) for f in factors)
-        return next((c for c in found if c is not None), None)
+        return frozenset().union(*(_zero_outside(g, f, depth - 1) for f in factors))
     if node.op in ("add", "subtract"):
         a, b = (_zero_outside(g, i, depth - 1) for i in node.inputs)
-        return a if a is not None and a == b else None
-    return None
+        return a & b
+    return frozenset()
 
 
 def _selected(g: Graph, nid: int, c: int, depth: int = 8) -> bool:
