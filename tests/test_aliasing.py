@@ -1428,6 +1428,15 @@ def a_global(x):
     b = G
     b += 1.0
     return np.sum(b * x)
+
+
+def _bump(a):
+    a += 1.0
+    return a
+
+
+def a_global_through_a_helper(x):
+    return np.sum(_bump(G) * x)
 """
 
 
@@ -1456,6 +1465,7 @@ def test_a_change_an_object_or_a_global_would_see_is_refused(make_fn):
         (m.Model().through_a_dict_it_holds, (x,), "'self' may share memory with w"),
         (m.an_argument, (m.P(np.ones(3)), x), "'p' may share memory with w"),
         (m.a_global, (x,), r"may be the global G of module symgrad_testmod_\d+, read from out"),
+        (m.a_global_through_a_helper, (x,), r"`a \+= ...` changes a in place .* the global G"),
     ]
     for fn, args, words in calls:
         with pytest.raises(symgrad.UnsupportedSyntaxError, match=words):

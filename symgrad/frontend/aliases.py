@@ -836,9 +836,9 @@ def _from_outside(lw: _Lowerer, nid: int) -> str | None:
     """Why an update in place of the array nid is refused where it is one the function reads
     from outside (a global's, a closure's: `b = G; b += 1.0`), which Python's update changes
     for every later call and the emitted code, computing a new value, would not; else None."""
-    for level, at in _levels(lw, nid):
+    for level, at in _levels(lw, nid):  # (a helper's parameter too: `bump(G)`)
         node = level.graph[base_of(level.graph, at)]
-        if level.parent is None and level.enclosing is None and "free" in node.attrs:
+        if node.op == "param" and "free" in node.attrs:
             where = free_origin(node.attrs["free"], node.name)
             return f"it may be {where}, read from outside the function, which would change"
     return None
