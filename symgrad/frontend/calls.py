@@ -340,6 +340,18 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
         except TypeError as err:
             raise lw.error(e, f"bad arguments to {callee.__name__}: {err}") from None
         lw.memory.records.add(id(made))
+        lw.memory.objects[id(made)] = lw.graph
+        return made
+    if _a_plain_class(callee):  # Normal(mu, sigma): its __init__ inlined on a new record
+        made = object.__new__(callee)
+        lw.memory.records.add(id(made))
+        lw.memory.objects[id(made)] = lw.graph
+        lw.reads.note(callee, "__init__", callee.__init__)  # (its class's, which may change)
+        if callee.__init__ is object.__init__:
+            if args or kwargs:
+                raise lw.error(e, f"bad arguments to {callee.__name__}: it takes none")
+            return made
+        _inline(lw, callee.__init__, (made, *args), kwargs, e)
         return made
     if isinstance(callee, Value):  # an argument read as an array: an object called, `m(x)`
         raise lw.error(
@@ -366,8 +378,9 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
     if isinstance(callee, type) and not _is_library(callee):  # (a class of the user's)
         hint = (
             "An object made in the function is supported where its class is a dataclass "
-            "(its __init__ the one dataclasses writes, no __post_init__); or make it outside "
-            "and pass it as an argument."
+            "(its __init__ the one dataclasses writes, no __post_init__) or a plain class (no "
+            "__new__, __slots__ or metaclass of its own); or make it outside and pass it as "
+            "an argument."
         )
     raise lw.error(e, f"cannot compile a call to {full}", hint, cls=UnknownCallableError)
 
@@ -735,6 +748,45 @@ def _list_change(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.Ca
         return callee(*args)
     except IndexError as err:
         raise lw.error(e, f"list.{name}: {err}") from None
+
+
+def _a_plain_class(callee: Any) -> bool:
+    """Whether callee is a class of the user's whose instances are made as Python makes them
+    (object's __new__, a __dict__, no metaclass's __call__) and whose __init__ is Python
+    source or object's: calling it is making a record and running its __init__ on it."""
+    if not isinstance(callee, type) or type(callee) is not type or _is_library(callee):
+        return False
+    if callee.__new__ is not object.__new__ or "__slots__" in vars(callee):
+        return False
+    init = callee.__init__
+    return init is object.__init__ or isinstance(init, types.FunctionType)
+
+
+def set_attribute(lw: _Lowerer, record: Any, target: ast.Attribute, value: Any) -> None:
+    """`obj.name = value` of a record the function made in this block (`Memory.objects`: a
+    class called, its __init__'s `self.mu = mu`), which holds it from then on, for every name
+    holding the object; refused for any other object (an argument's, a global's: Python's
+    assignment would change the caller's object) and where a descriptor of its class (a
+    property's setter) would run."""
+    made = lw.memory.objects.get(id(record))
+    if made is None or made is not lw.graph:
+        raise lw.error(
+            target,
+            f"assignment to the attribute .{target.attr} of an object the function did not "
+            "make here (an argument's, a global's, or one made before this loop or if) is not "
+            "supported",
+            "Keep the value in a variable, or make the object where its attributes are set.",
+            cls=UnsupportedSyntaxError,
+        )
+    found = inspect.getattr_static(type(record), target.attr, None)
+    if hasattr(type(found), "__set__") or hasattr(type(found), "__delete__"):
+        raise lw.error(
+            target,
+            f"assignment to .{target.attr}, a {type(found).__name__} of "
+            f"{type(record).__name__}, is not supported",
+            cls=UnsupportedSyntaxError,
+        )
+    object.__setattr__(record, target.attr, value)
 
 
 def _a_plain_dataclass(callee: Any) -> bool:

@@ -109,6 +109,8 @@ def check(src: FunctionSource, fn: ast.FunctionDef | None = None, helper: bool =
                 for t in targets:
                     for sub in ast.walk(t):
                         stored = isinstance(getattr(sub, "ctx", None), ast.Store)
+                        if stored and _an_objects_attribute(node, t, sub):
+                            continue  # (`self.mu = mu`: lowering decides, by the object)
                         if stored and isinstance(sub, ast.Attribute):
                             raise UnsupportedSyntaxError(
                                 "assignment to an attribute is not supported",
@@ -171,3 +173,16 @@ def _check_jumps(src: FunctionSource, block: list[ast.stmt]) -> None:
         for child in ("body", "orelse"):
             if isinstance(stmt, (ast.If, ast.For, ast.While)):
                 _check_jumps(src, getattr(stmt, child))
+
+
+def _an_objects_attribute(node: ast.AST, target: ast.AST, sub: ast.AST) -> bool:
+    """`name.attr = value`, a plain assignment's target (or one of a tuple of them: `self.W,
+    self.b = W, b`): an attribute of an object the function made may be set
+    (`symgrad.frontend.calls.set_attribute`)."""
+    items = target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]
+    return (
+        isinstance(node, ast.Assign)
+        and any(sub is t for t in items)
+        and isinstance(sub, ast.Attribute)
+        and isinstance(sub.value, ast.Name)
+    )

@@ -58,6 +58,7 @@ from symgrad.frontend.calls import (
     lower_call,
     lower_custom,
     record_attribute,
+    set_attribute,
     super_attribute,
 )
 from symgrad.frontend.loops import Appender, AppendTo, assigned_names, lower_for, lower_while
@@ -554,6 +555,8 @@ class _Lowerer:
                     self.bind(t, self.assigned(held[k], t, items[k]), first, s)
         elif isinstance(target, ast.Subscript):
             setitem(self, target, value)
+        elif isinstance(target, ast.Attribute):
+            set_attribute(self, self.expr(target.value), target, value)
         else:
             raise self.error(
                 target, "this assignment target is not supported", cls=UnsupportedSyntaxError
