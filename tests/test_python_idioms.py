@@ -6,6 +6,7 @@ a module for any types). Each was refused ("cannot compile a call to dict", "...
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -361,3 +362,20 @@ def test_stop_gradient_of_a_container_stops_each_leaf():
     g = symgrad.grad(frozen_parameters)(params, x)
     np.testing.assert_allclose(g["w"], 2 * x.T @ (x @ params["w"] + params["b"]), rtol=1e-12)
     np.testing.assert_array_equal(g["b"], np.zeros(2))
+
+
+def pair_energy(X, n):
+    e = 0.0
+    for i, j in itertools.combinations(range(n), 2):
+        e = e + 1.0 / np.linalg.norm(X[i] - X[j])
+    for a, b in itertools.product(range(2), [0.5, 1.5]):
+        e = e + np.sum(X[a] * b)
+    return e
+
+
+def test_itertools_tuples_of_constants_are_a_list_known_when_compiling():
+    # (was "range() inside combinations() needs bounds known when compiling", and with
+    # constant bounds "cannot compile a call to itertools.combinations")
+    X = np.random.default_rng(0).standard_normal((4, 2))
+    symgrad.check_grads(pair_energy, (X, 4), modes=("rev", "fwd"))
+    assert symgrad.jit(pair_energy)(X, 3) == pytest.approx(pair_energy(X, 3), rel=1e-12)

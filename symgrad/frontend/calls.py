@@ -29,6 +29,7 @@ import ast
 import dataclasses
 import functools
 import inspect
+import itertools
 import math
 import os
 import sys
@@ -68,6 +69,12 @@ if TYPE_CHECKING:
 
 _BUILTIN_RULES = {abs: "abs", len: "len", int: "int", bool: "bool"}
 _FOLDS = {sum: ("sum", "add"), min: ("min", "minimum"), max: ("max", "maximum")}
+_INDEX_TUPLES = (  # itertools' tuples of constants: a list of them, known when compiling
+    itertools.combinations,
+    itertools.combinations_with_replacement,
+    itertools.permutations,
+    itertools.product,
+)
 DICT_READS = ("keys", "values", "items", "get")  # of a container of parameters
 _TO_INT = {math.floor: "floor", math.ceil: "ceil", math.trunc: "trunc"}  # an int, of NumPy's
 _ON_STACKED = (np.stack, np.array, np.asarray, np.concatenate, len, sum, min, max)
@@ -267,6 +274,8 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
             return callee(*args, **kwargs)
         except (ArithmeticError, ValueError, TypeError) as err:
             raise lw.error(e, f"{callee.__name__} of these constants raises: {err}") from None
+    if callee in _INDEX_TUPLES and is_const((*args, *kwargs.values())):
+        return list(callee(*args, **kwargs))  # (the index pairs of combinations(range(n), 2))
     if callee is getattr and len(args) == 2 and not kwargs and type(args[1]) is str:
         return _getattr(lw, args[1], e)
     if isinstance(getattr(callee, "__self__", None), str) and is_const((*args, *kwargs.values())):

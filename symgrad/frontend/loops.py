@@ -769,8 +769,8 @@ class _Iteration:
         it, target = _unreversed(lw, s.iter), s.target
         fn = lw.expr(it.func) if isinstance(it, ast.Call) else None
         self.start = _start(lw, it) if fn is enumerate else 0  # enumerate(xs, start=1)
-        if fn is not None and it.keywords and fn is not enumerate:
-            fn = None
+        if fn not in (range, enumerate, zip) or it.keywords and fn is not enumerate:
+            fn = None  # (another call: the sequence it gives, `itertools.combinations(...)`)
         nodes = (it.args[:1] if fn is enumerate else it.args) if fn is not None else [it]
         if fn is enumerate and len(nodes) == 1 and _is_call_of(lw, nodes[0], zip):
             nodes = nodes[0].args  # enumerate(zip(xs, ys)): the rows of each, and the index
