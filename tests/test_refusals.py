@@ -30,7 +30,7 @@ REFUSED = {
         "def f(*xs):\n    return xs[0]",
         "def f(x, **kw):\n    return x",
     ],
-    "`obj.attr = v` and `f(x)[i] = v`": [
+    "`obj.attr = v` of an object the block did not make and `f(x)[i] = v`": [
         "x.attr = 1.0\nreturn x",
         "np.ravel(x)[0] = 1.0\nreturn x",
     ],
@@ -264,3 +264,14 @@ def test_a_loop_target_bound_before_the_loop_is_refused_with_what_works(make_fn)
         symgrad.grad(mod.target)(x)
     assert "i_last = i" in str(info.value)
     np.testing.assert_array_equal(symgrad.grad(mod.own)(x), [0.0, 0.0, 4.0])
+
+
+def _columns_joined(X, w):
+    return np.sum(np.c_[X, np.ones(len(X))] @ w)
+
+
+def test_numpys_index_tricks_are_named_with_what_to_write():
+    # ("subscript of a non-array value is not supported", naming neither np.c_ nor np.hstack)
+    with pytest.raises(symgrad.SymgradError, match=r"np\.c_\[\.\.\.\] is not supported") as info:
+        symgrad.grad(_columns_joined, argnums=1)(np.ones((3, 2)), np.ones(3))
+    assert "np.hstack" in str(info.value)

@@ -296,6 +296,14 @@ def lower(
     return graph
 
 
+_INDEX_TRICKS = {id(np.c_): "np.c_", id(np.r_): "np.r_", id(np.s_): "np.s_"}  # (NumPy's objects)
+_INDEX_TRICKS_INSTEAD = {
+    "np.c_": "Join the columns with np.hstack([X, ones[:, None]]) or np.concatenate(..., axis=1).",
+    "np.r_": "Join the pieces with np.concatenate([a, b]) (np.arange(n) for a range).",
+    "np.s_": "Index the array itself: x[1:3], or keep a slice object: slice(1, 3).",
+}
+
+
 def _folds(v: Any) -> bool:
     """Whether an operator on v computes now, when compiling: a constant, or a NumPy int or
     bool an argument compiled as a constant gives (`axis=k - 2` of an `np.int64` k), whose
@@ -1015,6 +1023,9 @@ class _Lowerer:
         if isinstance(base, Stacked):  # an item of a list a loop filled: a row of the stack
             base = base.value
         if not isinstance(base, Value):
+            what = _INDEX_TRICKS.get(id(base))
+            if what is not None:
+                raise self.error(e, f"{what}[...] is not supported", _INDEX_TRICKS_INSTEAD[what])
             raise self.error(e, "subscript of a non-array value is not supported")
         item = getitem(self, base, index, e)
         if shared is not None:  # the item may be that array: no update of it in place
