@@ -241,3 +241,29 @@ def test_vmap_of_python_min_and_max_picks_as_python_in_each_row(fn):
     xs = np.array([[0.3, np.nan], [0.5, 0.2], [np.nan, 0.1], [0.4, 0.4], [0.1, 0.5]])
     want = [fn(row) for row in xs]
     np.testing.assert_array_equal(symgrad.vmap(fn)(xs), want)
+
+
+def gammas_and_betas(x, a):
+    return np.sum(special.gamma(x) + special.betaln(x, a) + special.beta(x, 2.0)) + math.gamma(a[0])
+
+
+def logits(p, x):
+    return np.sum(special.logit(p) + special.log_expit(x) * p)
+
+
+@pytest.mark.skipif(special is None, reason="SciPy is not installed")
+def test_gamma_beta_and_logits_are_compositions():
+    # (each was "cannot compile a call to gamma", and math.gamma too; Γ of a negative x has
+    # the sign of SciPy's)
+    x, a = np.array([0.5, 1.7, -0.5, -1.5]), np.array([1.5, 0.7, 2.0, 0.3])
+    symgrad.check_grads(gammas_and_betas, (np.abs(x), a), (0, 1), modes=("rev", "fwd"))
+    f = symgrad.jit(gammas_and_betas)
+    assert f(np.abs(x), a) == pytest.approx(gammas_and_betas(np.abs(x), a), rel=1e-13)
+    np.testing.assert_allclose(symgrad.jit(special_gamma)(x), special.gamma(x), rtol=1e-13)
+    p, z = np.array([0.1, 0.5, 0.9]), np.array([-800.0, 0.0, 30.0])
+    symgrad.check_grads(logits, (p, z), (0, 1), modes=("rev", "fwd"))
+    assert np.isfinite(symgrad.jit(logits)(p, z))
+
+
+def special_gamma(x):
+    return special.gamma(x)

@@ -159,6 +159,7 @@ from symgrad.frontend import (  # noqa: E402, F401 (registered)
     composites_norm,
     composites_polynomials,
     composites_scipy,
+    composites_special,
     composites_stats,
     composites_ufuncs,
     composites_windows,
