@@ -532,35 +532,37 @@ for _name, _max, _wins in (("fmax", True, ">"), ("fmin", False, "<")):  # a NaN 
     )
 
 
-defrule(
+def _logaddexp(name: str, power: str, sympy, math: str) -> None:
+    """np.logaddexp (base e) or np.logaddexp2: each cotangent v ⊙ base^(x − ans), `power` the
+    rule of base^u."""
+    defrule(
+        name,
+        "x1, x2",
+        call(f"np.{name}"),
+        numpy=(getattr(np, name),),
+        vjp={
+            "x1": lambda g, ans, x1: g * getattr(ops, power)(x1 - ans),
+            "x2": lambda g, ans, x2: g * getattr(ops, power)(x2 - ans),
+        },
+        sympy=sympy,
+        math=math,
+        examples=binary_examples(f"np.{name}", "real", "real"),
+        jvp=DIAGONAL,
+        **EW,
+    )
+
+
+_logaddexp(
     "logaddexp",
-    "x1, x2",
-    call("np.logaddexp"),
-    numpy=(np.logaddexp,),
-    vjp={
-        "x1": lambda g, ans, x1: g * ops.exp(x1 - ans),
-        "x2": lambda g, ans, x2: g * ops.exp(x2 - ans),
-    },
-    sympy=lambda sp, a, b: sp.log(sp.exp(a) + sp.exp(b)),
-    math="v ⊙ exp(x1 − ans); v ⊙ exp(x2 − ans)",
-    examples=binary_examples("np.logaddexp", "real", "real"),
-    jvp=DIAGONAL,
-    **EW,
+    "exp",
+    lambda sp, a, b: sp.log(sp.exp(a) + sp.exp(b)),
+    "v ⊙ exp(x1 − ans); v ⊙ exp(x2 − ans)",
 )
-defrule(
+_logaddexp(
     "logaddexp2",
-    "x1, x2",
-    call("np.logaddexp2"),
-    numpy=(np.logaddexp2,),
-    vjp={
-        "x1": lambda g, ans, x1: g * ops.exp2(x1 - ans),
-        "x2": lambda g, ans, x2: g * ops.exp2(x2 - ans),
-    },
-    sympy=lambda sp, a, b: sp.log(2**a + 2**b, 2),
-    math="v ⊙ 2^(x1 − ans); v ⊙ 2^(x2 − ans)",
-    examples=binary_examples("np.logaddexp2", "real", "real"),
-    jvp=DIAGONAL,
-    **EW,
+    "exp2",
+    lambda sp, a, b: sp.log(2**a + 2**b, 2),
+    "v ⊙ 2^(x1 − ans); v ⊙ 2^(x2 − ans)",
 )
 defrule(
     "copysign",
