@@ -60,6 +60,7 @@ from symgrad.frontend import lower
 from symgrad.frontend.lower import Layout
 from symgrad.frontend.nested import Inline
 from symgrad.frontend.reads import Reads, free_origin, free_params, read_free
+from symgrad.frontend.source import read_function
 from symgrad.ir import Graph
 from symgrad.ir.avals import ARRAY, PYTHON, SCALAR, Aval, foreign, of_value
 from symgrad.passes import batch as batching
@@ -479,6 +480,18 @@ _WHAT = {
 }
 
 
+def _name_of(fn: Callable) -> str:
+    """The name fn's modules are named after: its own, or a lambda's as its source names it
+    (`sq = lambda x: ...`: sq; `frontend.source.read_function`)."""
+    name = getattr(fn, "__name__", "f")
+    if name.isidentifier():
+        return name
+    try:
+        return read_function(fn).tree.name
+    except SymgradError:
+        return "anonymous"
+
+
 def user_function(fn: Callable) -> Callable:
     """The user's function under any number of compiled transformations."""
     while isinstance(fn, Compiled):
@@ -714,7 +727,7 @@ def _jacobian(
     name = f"{kind}_{fwd.name}"
     if isinstance(fn, Compiled) and kind == "jacfwd":
         root = user_function(fn)
-        name = named or f"hessian_{root.__name__}"
+        name = named or f"hessian_{_name_of(root)}"
         what = f"Hessian of {root.__name__}({', '.join(own)}) with respect to {', '.join(wrt)}"
     n_out = len(fwd.outputs)
     nest = (isinstance(fn, Compiled) and not fn._single, not single)
@@ -1092,12 +1105,12 @@ class Compiled:
         self.backend = checked_backend(backend)
         self.recompute = _recompute_of(kind, recompute)
         self.argnums, self._single = _normalise_argnums(fn, argnums)
-        self.__name__ = f"{kind}_{getattr(fn, '__name__', 'f')}"
+        self.__name__ = f"{kind}_{_name_of(fn)}"
         self.__qualname__ = f"{kind}_{fn.__qualname__}"
         if kind == "jacfwd" and isinstance(fn, Compiled):  # as its module names it (`_jacobian`)
             root = user_function(fn)
             self.__name__, self.__qualname__ = (
-                f"hessian_{root.__name__}",
+                f"hessian_{_name_of(root)}",
                 f"hessian_{root.__qualname__}",
             )
         self.__doc__ = fn.__doc__

@@ -120,6 +120,7 @@ ACTS = {
 }
 PAIR = (lambda a: a * 2.0, lambda a: a * 3.0)
 sq = lambda x: np.sum(x ** 2)
+curried = lambda a: lambda b: a * b
 
 
 def make(alpha):
@@ -145,6 +146,11 @@ def test_a_modules_lambdas_are_read_from_their_lines(make_fn, backend):
     assert "def grad_sq(x):" in symgrad.grad(m.sq, backend=backend).source
     _, pull = symgrad.vjp(m.PAIR[0], x, backend=backend)  # (the first of two on its line)
     np.testing.assert_array_equal(pull(np.ones(3))[0], np.full(3, 2.0))
+    _, pull = symgrad.vjp(m.curried(3.0), x, backend=backend)  # (the inner lambda's source)
+    np.testing.assert_array_equal(pull(np.ones(3))[0], np.full(3, 3.0))
+    hessian = symgrad.hessian(m.sq, backend=backend)  # (hessian_<lambda>: a SyntaxError)
+    np.testing.assert_array_equal(hessian(x), 2.0 * np.eye(3))
+    assert hessian.__name__ == "hessian_sq"
 
 
 def test_a_lambda_whose_line_changed_is_refused(tmp_path):

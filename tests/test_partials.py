@@ -69,5 +69,5 @@ def test_a_partial_changed_is_made_again():
         np.testing.assert_allclose(symgrad.grad(clash)(W), 2 * W * 7.0 * 0.5, rtol=1e-12)
     finally:
         named_clash.__defaults__ = (2.0,)
-    with pytest.raises(symgrad.SymgradError, match="lambda"):
-        symgrad.grad(functools.partial(lambda w, c: np.sum(w * c), c=2.0))(W)
+    got = symgrad.grad(functools.partial(lambda w, c: np.sum(w * c), c=2.0))(W)  # (a lambda's:
+    np.testing.assert_array_equal(got, np.full_like(W, 2.0))  # refused before)

@@ -767,6 +767,8 @@ def _a_plain_class(callee: Any) -> bool:
         return False
     if callee.__new__ is not object.__new__ or "__slots__" in vars(callee):
         return False
+    if callee.__getattribute__ is not object.__getattribute__:
+        return False  # (its attributes are not what its __dict__ holds)
     init = callee.__init__
     return init is object.__init__ or isinstance(init, types.FunctionType)
 
@@ -787,12 +789,21 @@ def set_attribute(lw: _Lowerer, record: Any, target: ast.Attribute, value: Any) 
             "Keep the value in a variable, or make the object where its attributes are set.",
             cls=UnsupportedSyntaxError,
         )
-    found = inspect.getattr_static(type(record), target.attr, None)
+    cls = type(record)
+    found = inspect.getattr_static(cls, target.attr, None)
     if hasattr(type(found), "__set__") or hasattr(type(found), "__delete__"):
         raise lw.error(
             target,
-            f"assignment to .{target.attr}, a {type(found).__name__} of "
-            f"{type(record).__name__}, is not supported",
+            f"assignment to .{target.attr}, a {type(found).__name__} of {cls.__name__}, is not "
+            "supported",
+            cls=UnsupportedSyntaxError,
+        )
+    if cls.__setattr__ is not object.__setattr__ or not hasattr(record, "__dict__"):
+        raise lw.error(  # (a frozen dataclass's raises; __slots__ hold no other attribute)
+            target,
+            f"assignment to an attribute of {cls.__name__}, whose __setattr__ or __slots__ are "
+            "its own, is not supported",
+            "Make the object with the values it holds.",
             cls=UnsupportedSyntaxError,
         )
     object.__setattr__(record, target.attr, value)

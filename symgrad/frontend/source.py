@@ -223,7 +223,7 @@ def _parsed(
 def _lambda(fn: Callable, file: str, name: str) -> ast.FunctionDef:
     """A lambda's source (`relu = lambda z: ...` of a module, an item of a dict of them, one a
     function returned) as a def that returns its body: the lambda on its first line whose
-    text compiles to its code (of several alike, the first); none: a
+    text compiles to its code (tried from the innermost: one around it compiles it too); none: a
     `SourceUnavailableError`."""
     code = fn.__code__
     linecache.checkcache(file)
@@ -235,12 +235,14 @@ def _lambda(fn: Callable, file: str, name: str) -> ast.FunctionDef:
     except SyntaxError as e:
         raise SourceUnavailableError(f"cannot parse the source of {name}: {e}") from None
     named = {}  # a lambda bound to a name (`sq = lambda x: ...`): the module's function's name
+    found = []
     for node in ast.walk(module):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda):
             if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 named[id(node.value)] = node.targets[0].id
-        if not isinstance(node, ast.Lambda) or node.lineno != code.co_firstlineno:
-            continue
+        if isinstance(node, ast.Lambda) and node.lineno == code.co_firstlineno:
+            found.append(node)
+    for node in reversed(found):
         body = [ast.copy_location(ast.Return(node.body), node.body)]
         fdef = ast.FunctionDef("<lambda>", node.args, body, [], None, None, **_no_params())
         tree = ast.copy_location(fdef, node)
