@@ -122,6 +122,12 @@ def flatten_object(obj: Any) -> tuple[list, Treedef]:
 
 
 def _object(obj: Any, leaves: list, seen: set, is_leaf=None) -> Treedef:
+    if not isinstance(getattr(obj, "__dict__", None), dict):  # (__slots__: no attributes read)
+        raise SymgradError(
+            f"an object of {type(obj).__name__}, a class with __slots__, is not read as a "
+            "container of its attributes",
+            hint="Pass its arrays as arguments, or give the class a __dict__ (no __slots__).",
+        )
     attrs = vars(obj)
     keys = tuple(sorted(attrs))
     children = tuple(_flatten(attrs[k], leaves, seen, is_leaf) for k in keys)

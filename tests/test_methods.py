@@ -491,3 +491,19 @@ def test_setting_an_attribute_of_an_object_made_elsewhere_is_refused(make_fn):
     for fn in (m.set_frozen, m.set_tripled):
         with pytest.raises(symgrad.UnsupportedSyntaxError, match="__setattr__ or __slots__"):
             symgrad.grad(fn)(x)
+
+
+class Slotted:
+    __slots__ = ("w",)
+
+    def __init__(self, w):
+        self.w = w
+
+    def val(self, x):
+        return np.sum(self.w * x**2)
+
+
+def test_a_method_of_a_class_with_slots_is_refused():
+    # (vars() of its self raised TypeError inside the compiler)
+    with pytest.raises(symgrad.SymgradError, match="a class with __slots__"):
+        symgrad.grad(Slotted(np.ones(3)).val)(np.ones(3))
