@@ -414,6 +414,14 @@ class Empty:
     pass
 
 
+class Early:  # (a bare return was "does not return a value on every path")
+    def __init__(self, x, flag):
+        self.x = x
+        if flag:
+            return
+        self.x = x * 2.0
+
+
 def nll(mu, sigma, x):
     return -np.sum(Normal(mu, sigma).log_prob(x)) - np.sum(Scaled(mu, sigma, 1.5).log_prob(x))
 
@@ -426,7 +434,7 @@ def net(W, b, x):
     box.v = h * 2.0
     other = box
     box.v = box.v + 1.0  # (every name holding the object sees it)
-    return np.sum(other.v ** 2)
+    return np.sum(other.v ** 2) + np.sum(Early(x, False).x) + np.sum(Early(x, True).x)
 
 
 @dataclass(frozen=True)

@@ -65,13 +65,17 @@ def read(fn, helper: bool = False) -> FunctionSource:
 
 def check(src: FunctionSource, fn: ast.FunctionDef | None = None, helper: bool = False) -> None:
     """Check the function (or `fn`, a def nested in it, with the same rules; as a helper, a
-    body with no return at all returns None)."""
+    body with no return, or bare ones only, returns None)."""
     varargs = helper and fn is None  # (a function called, read from its module: inlined)
     helper = helper or fn is not None
     fn = fn or src.tree
-    if helper and not any(isinstance(n, ast.Return) for n in own_nodes(fn)):
-        end = ast.Return(ast.Constant(None))
-        fn.body.append(ast.fix_missing_locations(ast.copy_location(end, fn.body[-1])))
+    returns = [n for n in own_nodes(fn) if isinstance(n, ast.Return)]
+    if helper and all(r.value is None for r in returns):  # (none, or bare ones: an __init__'s
+        for r in returns:  # `if flag: return`): each returns None, and so does its end
+            r.value = ast.copy_location(ast.Constant(None), r)
+        if not (fn.body and isinstance(fn.body[-1], ast.Return)):
+            end = ast.Return(ast.Constant(None))
+            fn.body.append(ast.fix_missing_locations(ast.copy_location(end, fn.body[-1])))
     args = fn.args
     if (args.vararg or args.kwarg) and not varargs:
         bad = args.vararg or args.kwarg
