@@ -62,8 +62,8 @@ class Memory:
         self.unsure: dict[tuple, str] = {}
         self.kinds: dict[tuple, str | None] = {}  # a body's params: `array_kind` of its value
         self.records: set[int] = set()  # dataclass instances holding parameters (by id)
-        self.objects: dict[int, Graph] = {}  # records the function made (a class called): the
-        # graph of the block that made each, where its attributes may be set
+        self.objects: dict[int, tuple] = {}  # records the function made (a class called), by
+        # id: (the record, the graph of the block that made it, where its attributes may be set)
         self.appended: dict[tuple, str] = {}  # a loop's result that its list's last item is
         self.made: dict[int, tuple] = {}  # dicts and lists the function made, by id: (the
         # container, the graph of the block that made it), which `d[k] = v` may change there

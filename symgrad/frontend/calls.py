@@ -349,12 +349,12 @@ def _lowered(lw: _Lowerer, e: ast.Call, callee, args: tuple, kwargs: dict) -> An
         except TypeError as err:
             raise lw.error(e, f"bad arguments to {callee.__name__}: {err}") from None
         lw.memory.records.add(id(made))
-        lw.memory.objects[id(made)] = lw.graph
+        lw.memory.objects[id(made)] = (made, lw.graph)
         return made
     if _a_plain_class(callee):  # Normal(mu, sigma): its __init__ inlined on a new record
         made = object.__new__(callee)
         lw.memory.records.add(id(made))
-        lw.memory.objects[id(made)] = lw.graph
+        lw.memory.objects[id(made)] = (made, lw.graph)
         lw.reads.note(callee, "__init__", callee.__init__)  # (its class's, which may change)
         if callee.__init__ is object.__init__:
             if args or kwargs:
@@ -780,7 +780,7 @@ def set_attribute(lw: _Lowerer, record: Any, target: ast.Attribute, value: Any) 
     assignment would change the caller's object) and where a descriptor of its class (a
     property's setter) would run."""
     made = lw.memory.objects.get(id(record))
-    if made is None or made is not lw.graph:
+    if made is None or made[0] is not record or made[1] is not lw.graph:
         raise lw.error(
             target,
             f"assignment to the attribute .{target.attr} of an object the function did not "
