@@ -121,6 +121,7 @@ ACTS = {
 PAIR = (lambda a: a * 2.0, lambda a: a * 3.0)
 sq = lambda x: np.sum(x ** 2)
 curried = lambda a: lambda b: a * b
+summed = lambda x: sum(v ** 2 for v in x) + np.sum([x[i] * i for i in range(2)])
 
 
 def make(alpha):
@@ -151,6 +152,9 @@ def test_a_modules_lambdas_are_read_from_their_lines(make_fn, backend):
     hessian = symgrad.hessian(m.sq, backend=backend)  # (hessian_<lambda>: a SyntaxError)
     np.testing.assert_array_equal(hessian(x), 2.0 * np.eye(3))
     assert hessian.__name__ == "hessian_sq"
+    # read again by a second transform (the first's desugaring changed the file's kept AST:
+    # "name 'total' is not defined")
+    symgrad.check_grads(m.summed, (x,), modes=("rev", "fwd"), backend=backend)
 
 
 def test_a_lambda_whose_line_changed_is_refused(tmp_path):

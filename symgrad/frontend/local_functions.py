@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from symgrad.errors import UnsupportedSyntaxError
-from symgrad.frontend.source import FunctionSource
+from symgrad.frontend.source import FunctionSource, lambda_def
 
 if TYPE_CHECKING:
     from symgrad.frontend.lower import _Lowerer
@@ -42,9 +42,7 @@ def define(lw: _Lowerer, node: ast.FunctionDef) -> None:
 
 
 def define_lambda(lw: _Lowerer, e: ast.Lambda) -> LocalFunction:
-    body = [ast.copy_location(ast.Return(e.body), e.body)]
-    tree = ast.copy_location(ast.FunctionDef("<lambda>", e.args, body, [], None), e)
-    return _local(lw, tree)
+    return _local(lw, lambda_def(e))
 
 
 def call(lw: _Lowerer, fn: LocalFunction, args: tuple, kwargs: dict, e: ast.AST) -> Any:

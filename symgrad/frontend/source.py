@@ -11,6 +11,7 @@ function's bytecode, names and constants.
 from __future__ import annotations
 
 import ast
+import copy
 import dis
 import inspect
 import linecache
@@ -243,9 +244,7 @@ def _lambda(fn: Callable, file: str, name: str) -> ast.FunctionDef:
         if isinstance(node, ast.Lambda) and node.lineno == code.co_firstlineno:
             found.append(node)
     for node in reversed(found):
-        body = [ast.copy_location(ast.Return(node.body), node.body)]
-        fdef = ast.FunctionDef("<lambda>", node.args, body, [], None, None, **_no_params())
-        tree = ast.copy_location(fdef, node)
+        tree = lambda_def(copy.deepcopy(node))  # (the file's AST is kept: desugaring changes it)
         text = "".join(lines[node.lineno - 1 : node.end_lineno]) + f"{node.col_offset}"
         if _is_source_of(text, tree, fn, file):
             tree.name = named.get(id(node), "anonymous")  # (an emitted module's: grad_sq)
@@ -255,6 +254,13 @@ def _lambda(fn: Callable, file: str, name: str) -> ast.FunctionDef:
         "changed after it was defined",
         hint="Reload the module (importlib.reload) or run the definition again.",
     )
+
+
+def lambda_def(node: ast.Lambda) -> ast.FunctionDef:
+    """A lambda as the def it is: `def <lambda>(args): return body`, at the lambda's place."""
+    body = [ast.copy_location(ast.Return(node.body), node.body)]
+    fdef = ast.FunctionDef("<lambda>", node.args, body, [], None, None, **_no_params())
+    return ast.copy_location(fdef, node)
 
 
 _MODULES: dict[tuple[str, int], ast.Module] = {}  # (file, hash of its text) -> its AST
