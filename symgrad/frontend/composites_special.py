@@ -29,7 +29,8 @@ def _gamma(lw: _Lowerer, e: ast.AST, x) -> Any:
     even = lw.call_rule("equal", (lw.binop(ast.Mod(), turns, 2, e), 0), {}, e)
     below = lw.call_rule("logical_and", (lw.call_rule("less", (x, 0), {}, e), even), {}, e)
     sign = lw.call_rule("where", (below, -1.0, 1.0), {}, e)
-    return lw.binop(ast.Mult(), sign, _exp_lgamma(lw, e, x), e)
+    magnitude = lw.call_rule("exp", (lw.call_rule("lgamma", (x,), {}, e),), {}, e)
+    return lw.binop(ast.Mult(), sign, magnitude, e)
 
 
 @composite("scipy.special.betaln")
@@ -54,7 +55,3 @@ def _logit(lw: _Lowerer, e: ast.AST, x) -> Any:
 def _log_expit(lw: _Lowerer, e: ast.AST, x) -> Any:
     minus = lw.call_rule("negative", (x,), {}, e)
     return lw.call_rule("negative", (lw.call_rule("logaddexp", (0.0, minus), {}, e),), {}, e)
-
-
-def _exp_lgamma(lw: _Lowerer, e: ast.AST, x) -> Any:
-    return lw.call_rule("exp", (lw.call_rule("lgamma", (x,), {}, e),), {}, e)

@@ -223,9 +223,16 @@ defrule(
     examples=("np.sinc(x) | x: 3x4 withzero", "np.sinc(x) | x: f"),
     **EW,
 )
+
+
+def abs_slope(x):
+    """The derivative of |x|: its sign, and 1 at 0, as in JAX."""
+    return ops.where(x >= 0, 1.0, -1.0)
+
+
 unary(
     "abs",
-    lambda g, x: g * ops.where(x >= 0, 1.0, -1.0),  # JAX: the derivative at 0 is 1
+    lambda g, x: g * abs_slope(x),
     lambda sp, x: sp.Abs(x),
     "v ⊙ sign x (1 at 0, as in JAX)",
     "nonzero",
@@ -235,7 +242,7 @@ unary(
 )
 unary(  # (abs of floats; of ints, a float: np.abs keeps their dtype)
     "fabs",
-    lambda g, x: g * ops.where(x >= 0, 1.0, -1.0),
+    lambda g, x: g * abs_slope(x),
     lambda sp, x: sp.Abs(x),
     "v ⊙ sign x (1 at 0, as abs)",
     "nonzero",
@@ -569,7 +576,7 @@ defrule(
     "x1, x2",
     call("np.copysign"),
     numpy=(np.copysign, pymath.copysign),
-    vjp={"x1": lambda g, x1, x2: g * ops.where(x1 >= 0, 1.0, -1.0) * ops.copysign(1.0, x2)},
+    vjp={"x1": lambda g, x1, x2: g * abs_slope(x1) * ops.copysign(1.0, x2)},
     sympy=lambda sp, a, b: sp.Abs(a) * sp.sign(b),
     math="v ⊙ sign(x1) sign(x2) (x2's sign taken, no derivative: its sign is constant)",
     domain={"x1": "nonzero", "x2": "nonzero"},

@@ -21,6 +21,7 @@ from symgrad.errors import SymgradError
 from symgrad.ir.avals import ARRAY, SCALAR, Aval
 from symgrad.rules import runtime
 from symgrad.rules.build import ops
+from symgrad.rules.elementwise import abs_slope
 from symgrad.rules.table import LINEAR, Fold, call, defrule
 
 
@@ -317,20 +318,15 @@ def _as_vector(x, ord=None, axis=None, keepdims=False):
     return None
 
 
-def _sign(x):
-    """The derivative of |x|: 1 at 0, as in JAX (`np.abs`)."""
-    return ops.where(x >= 0, 1.0, -1.0)
-
-
 def _slopes(ans, x, ord, axis, keepdims):
     """d ans / d x of a p-norm along axis: sign x ⊙ |x|^(p-1) / ans^(p-1); for ±inf, sign x at
     the entries of largest (smallest) |x|, shared among ties."""
     if ord == 1:
-        return _sign(x)
+        return abs_slope(x)
     if ord in (np.inf, -np.inf):
         peak = ops.equal(ops.abs(x), _spread(ans, x, axis, keepdims))
-        return _sign(x) * peak / ops.sum(peak, axis=axis, keepdims=True)
-    return _sign(x) * (ops.abs(x) / _spread(ans, x, axis, keepdims)) ** (ord - 1)
+        return abs_slope(x) * peak / ops.sum(peak, axis=axis, keepdims=True)
+    return abs_slope(x) * (ops.abs(x) / _spread(ans, x, axis, keepdims)) ** (ord - 1)
 
 
 def _norm_vjp(g, ans, x, ord, axis, keepdims):
