@@ -180,7 +180,7 @@ def _key(v: Any) -> Any:
         return float
     if isinstance(v, (type, np.dtype)):  # a dtype given as an argument (x.astype(dt)): its own
         return (type(v), v)
-    dtype = getattr(v, "dtype", None)
+    dtype = tree.dtype_of(v)
     if dtype is not None and foreign(v):  # a Dask or CuPy array: its shape is known too
         return (type(v), of_value(v))
     return (type(v), dtype)
@@ -854,7 +854,7 @@ def _check_differentiable(fn: Callable, values: list, argnums: tuple[int, ...]) 
     names = _params(fn)
     for k in argnums:
         v = values[k]
-        dtype = getattr(v, "dtype", None)
+        dtype = tree.dtype_of(v)
         if tree.is_tree(v):
             structure = tree.flatten(v)[1]
             held = tree.held_object(structure)

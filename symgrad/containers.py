@@ -96,9 +96,9 @@ def real_arrays(arrays: list, what: str) -> list:
             hint="Pass np.asarray(m).",
         )
     for a in arrays:
-        if isinstance(a, complex) or getattr(getattr(a, "dtype", None), "kind", "") == "c":
+        if isinstance(a, complex) or getattr(tree.dtype_of(a), "kind", "") == "c":
             raise SymgradError(
-                f"{what} is complex ({getattr(a, 'dtype', type(a).__name__)}): symgrad "
+                f"{what} is complex ({tree.dtype_of(a) or type(a).__name__}): symgrad "
                 "differentiates real-valued code, its rules (abs, **, exp) are those of real "
                 "functions",
                 hint="Pass the real and imaginary parts as two float arrays.",
@@ -148,7 +148,7 @@ def differentiated(d: tree.Treedef) -> list[bool]:
 
 def is_float(v) -> bool:
     """A Python float, a NumPy float scalar or a float array: something to differentiate."""
-    dtype = getattr(v, "dtype", None)  # (of a type, np.float64: a descriptor, no dtype)
+    dtype = tree.dtype_of(v)
     return isinstance(v, float) or isinstance(dtype, np.dtype) and dtype.kind == "f"
 
 

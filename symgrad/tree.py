@@ -117,14 +117,16 @@ def flatten_object(obj: Any) -> tuple[list, Treedef]:
     holding its W and b), each once."""
     if is_tree(obj):
         return flatten(obj)
+    _plain_lookup(obj)
     leaves: list = []
     return leaves, _object(obj, leaves, {id(obj)})
 
 
 def _object(obj: Any, leaves: list, seen: set, is_leaf=None) -> Treedef:
+    cls = type(obj)
     if not isinstance(getattr(obj, "__dict__", None), dict):  # (__slots__: no attributes read)
         raise SymgradError(
-            f"an object of {type(obj).__name__}, a class with __slots__, is not read as a "
+            f"an object of {cls.__name__}, a class with __slots__, is not read as a "
             "container of its attributes",
             hint="Pass its arrays as arguments, or give the class a __dict__ (no __slots__).",
         )
@@ -180,6 +182,25 @@ def records(x: Any, treedef: Treedef) -> list:
     return own + [r for item, c in zip(items, treedef.children) for r in records(item, c)]
 
 
+def _plain_lookup(obj: Any) -> None:
+    """Refuse an object whose class has its own `__getattribute__`: each attribute read would
+    run it on the values symgrad traces, not on arrays (`__getattr__`, run for an attribute
+    the object lacks, is no reason: the attributes it has are read as any object's)."""
+    if type(obj).__getattribute__ is not object.__getattribute__:
+        raise SymgradError(
+            f"an object of {type(obj).__name__}, a class with its own __getattribute__, is not "
+            "read as a container of its attributes",
+            hint="Pass its arrays as arguments.",
+        )
+
+
+def dtype_of(x: Any) -> np.dtype | None:
+    """x's dtype where its class has one (an array's, a NumPy scalar's), else None: an object
+    of the user's is not asked (its `__getattr__` may raise anything; a class, np.float64,
+    holds a descriptor)."""
+    return getattr(x, "dtype", None) if hasattr(type(x), "dtype") else None
+
+
 def is_static(leaf: Any) -> bool:
     """A leaf compiled as a constant: not an array and not a float."""
     if isinstance(leaf, np.ndarray):
@@ -212,6 +233,7 @@ def _flatten(x: Any, leaves: list, seen: set, is_leaf=None) -> Treedef:
         return Treedef(None)
     kind = _kind(x)
     if kind is None and id(x) not in seen and _users_object(x):
+        _plain_lookup(x)
         n = len(leaves)
         try:
             return _object(x, leaves, seen | {id(x)}, is_leaf)
@@ -219,7 +241,7 @@ def _flatten(x: Any, leaves: list, seen: set, is_leaf=None) -> Treedef:
             del leaves[n:]
     if kind is None:
         leaves.append(x)
-        kind = np.dtype(object if isinstance(x, type) else getattr(x, "dtype", object)).kind
+        kind = np.dtype(dtype_of(x) or object).kind
         floating = isinstance(x, float) or kind in "fc"
         if not is_static(x):
             return Treedef(None, floating=floating)

@@ -515,3 +515,54 @@ def test_a_method_of_a_class_with_slots_is_refused():
     # (vars() of its self raised TypeError inside the compiler)
     with pytest.raises(symgrad.SymgradError, match="a class with __slots__"):
         symgrad.grad(Slotted(np.ones(3)).val)(np.ones(3))
+
+
+class Doubling:
+    def __init__(self, w):
+        self.w = w
+
+    def __getattribute__(self, name):
+        value = object.__getattribute__(self, name)
+        return value * 2.0 if name == "w" else value
+
+    def val(self, x):
+        return np.sum(self.w * x**2)
+
+
+def _weighted(p, x):
+    return np.sum(p.w * x**2)
+
+
+def test_an_object_with_its_own_getattribute_is_refused():
+    # (its code ran on the traced values: an internal RuntimeError)
+    x = np.arange(3.0)
+    for call in (
+        lambda: symgrad.grad(_weighted, argnums=1)(Doubling(np.ones(3)), x),
+        lambda: symgrad.grad(Doubling(np.ones(3)).val)(x),
+    ):
+        with pytest.raises(symgrad.SymgradError, match="its own __getattribute__"):
+            call()
+
+
+class Delegating:
+    """A __getattr__ of a dict's items, raising KeyError for a name it lacks (NumPy's
+    `dtype` too)."""
+
+    def __init__(self, w):
+        self.w, self._more = w, {"v": w}
+
+    def __getattr__(self, name):
+        return self.__dict__["_more"][name]
+
+
+def test_an_object_with_a_getattr_is_read_by_its_own_attributes():
+    # (a lookup of its dtype raised the KeyError of its __getattr__)
+    x = np.arange(3.0)
+    w = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(symgrad.grad(_weighted, argnums=1)(Delegating(w), x), 2 * w * x)
+
+    def computed(p, x):
+        return np.sum(p.v * x)
+
+    with pytest.raises(symgrad.SymgradError, match="which its class's __getattr__ computes"):
+        symgrad.grad(computed, argnums=1)(Delegating(w), x)

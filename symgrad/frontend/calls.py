@@ -457,7 +457,10 @@ def _class_entry(lw: _Lowerer, order: tuple, e: ast.Attribute, subject: str) -> 
     what Python reads)."""
     owner = next((c for c in order if e.attr in vars(c)), None)
     if owner is None:
-        raise lw.error(e, f"{subject} has no attribute {e.attr!r}", cls=UnknownCallableError)
+        said = f"{subject} has no attribute {e.attr!r}"
+        if any("__getattr__" in vars(c) for c in order):  # (Python's fallback: user code)
+            said += ", which its class's __getattr__ computes: symgrad does not run it"
+        raise lw.error(e, said, cls=UnknownCallableError)
     for cls in order[: order.index(owner)]:
         lw.reads.note_absent(vars(cls), e.attr)
     found = vars(owner)[e.attr]
