@@ -517,13 +517,18 @@ class _Rewriter:
                 continue
             if node.op == "divide" and _number(g, d) not in (None, 0):
                 continue
-            if g[u].op in ("unbroadcast", "reshape") and self.same_shape(d, u):
-                inner = g[u].inputs[0]
+            negated = g[u].op == "negative"  # (-unbroadcast(.): 1/x's derivative's sign)
+            summed = g[u].inputs[0] if negated else u
+            if g[summed].op in ("unbroadcast", "reshape") and self.same_shape(d, summed):
+                inner = g[summed].inputs[0]
                 if _zero_outside(g, inner):
-                    if g[u].op == "reshape" and self.keys[d] != SCALAR:  # (d of inner's shape)
+                    if g[summed].op == "reshape" and self.keys[d] != SCALAR:  # (d of inner's
                         d = self.new(node, "reshape", (d, self.new(node, "shape", (inner,))))
+                    if negated:  # shape)
+                        inner = self.new(node, "negative", (inner,))
                     product = self.new(node, node.op, (inner, d) if k == 0 else (d, inner))
-                    return self.new(node, g[u].op, (product, *g[u].inputs[1:]), dict(g[u].attrs))
+                    rest = g[summed].inputs[1:]
+                    return self.new(node, g[summed].op, (product, *rest), dict(g[summed].attrs))
             masks = _zero_outside(g, u)
             if not masks or any(_selected(g, node.id, c) for c in masks):  # (made here, or
                 continue  # summed into one)
