@@ -38,6 +38,23 @@ def differences(A):
     return np.sum(np.ediff1d(A) ** 2)
 
 
+def columns_and_parts(x, A):
+    X = np.column_stack([x, x**2, A[:, :2]])
+    D = np.dstack((A, A[:, ::-1] * 2.0))
+    a, b = np.array_split(A, 2, axis=1)  # (of 4 columns: 2 and 2; of x's 3 entries: 2 and 1)
+    p, q = np.array_split(x, 2)
+    L, R = np.hsplit(A, [1])
+    T, B = np.vsplit(A, 3)[0], np.dsplit(D, 2)[1]
+    return (
+        np.sum(np.tanh(X) * np.arange(4.0))
+        + np.sum(a * b**2)
+        + np.sum(p**3) * np.sum(q)
+        + np.sum(L * R[:, :1] ** 2)
+        + np.sum(T**2)
+        + np.sum(B**3)
+    )
+
+
 def products(A, B, v):
     return np.sum(np.linalg.multi_dot([v, A, B, B.T]) ** 2)
 
@@ -320,6 +337,7 @@ CASES = [
     (rotations, (A,)),
     (appended, (RNG.standard_normal(3), RNG.standard_normal(4))),
     (differences, (A,)),
+    (columns_and_parts, (RNG.standard_normal(3), A)),
     (products, (S, S * 0.5, RNG.standard_normal(3))),
     (powers, (S,)),
     (ranges, (A,)),
@@ -361,6 +379,7 @@ _ON_NUMBA = [  # (a composition is the primitives it is made of, whose Numba cod
     "split_where_it_runs",
     "running",
     "polynomials",
+    "columns_and_parts",
 ]
 
 

@@ -8,8 +8,9 @@ call is a `SymgradError` naming the function, the file and the line) and returns
 lowering builds with the lowerer `lw`. No rule-table entry is needed: the primitives used
 carry their derivatives. `np.take(a, i, axis)` is `a[..., i]` along axis (of the flattened a
 where axis is None); `np.average` is `np.mean` without weights and `sum(a * w) / sum(w)` with
-them, 1-D weights shaped for a's axes as NumPy shapes them (`weights_shape`); `np.split` is one
-`split_part` node per part, in a list.
+them, 1-D weights shaped for a's axes as NumPy shapes them (`weights_shape`); `np.split` (and
+`np.array_split`, `np.hsplit`, `np.vsplit`, `np.dsplit`) is one `split_part` node per part, in a
+list.
 """
 
 from __future__ import annotations
@@ -133,21 +134,47 @@ def _average(
 
 @composite(np.split)
 def _split(lw: _Lowerer, e: ast.AST, ary, indices_or_sections, axis=0) -> list:
-    """np.split in parts (`split_part`); by split indices known only when the function runs
-    (a list of them, `[d * 3, d * 3 + 3]` of d = X.shape[1]), the slices between them along
-    the axis (a constant int), as NumPy's: `a[:i]`, `a[i:j]`, `a[j:]`."""
-    sections = indices_or_sections
+    return _parts(lw, e, ary, indices_or_sections, axis, "split")
+
+
+@composite(np.array_split)
+def _array_split(lw: _Lowerer, e: ast.AST, ary, indices_or_sections, axis=0) -> list:
+    return _parts(lw, e, ary, indices_or_sections, axis, "array_split")
+
+
+def _split_along(how: str) -> Callable:
+    """np.hsplit, np.vsplit, np.dsplit: np.split along an axis of their own (hsplit's is 0 of
+    a vector, 1 otherwise), each part theirs."""
+
+    def lowering(lw: _Lowerer, e: ast.AST, ary, indices_or_sections) -> list:
+        return _parts(lw, e, ary, indices_or_sections, 0, how)
+
+    return lowering
+
+
+for _how in ("hsplit", "vsplit", "dsplit"):
+    composite(getattr(np, _how))(_split_along(_how))
+
+
+def _parts(lw: _Lowerer, e: ast.AST, ary, sections, axis, how: str) -> list:
+    """np.split (np.array_split, ...: `how`) in parts (`split_part`); by split indices known
+    only when the function runs (a list of them, `[d * 3, d * 3 + 3]` of d = X.shape[1]), the
+    slices between them along the axis (a constant int), as NumPy's: `a[:i]`, `a[i:j]`,
+    `a[j:]`."""
     if isinstance(sections, (list, tuple)) and not is_const(sections):
+        if how not in ("split", "array_split"):
+            raise not_constant(lw, e, sections, f"np.{how} needs constant split indices")
         if not isinstance(axis, int) or isinstance(axis, bool):
-            raise not_constant(lw, e, axis, "np.split's axis must be an int known when compiling")
+            raise not_constant(lw, e, axis, f"np.{how}'s axis must be an int known when compiling")
         bounds = [None, *(python_ints(i) for i in sections), None]
         return [along(lw, ary, slice(a, b), axis, e) for a, b in zip(bounds, bounds[1:])]
     if not is_const(sections) or isinstance(sections, (float, str)):
         raise not_constant(
-            lw, e, sections, "np.split needs a constant number of sections or split indices"
+            lw, e, sections, f"np.{how} needs a constant number of sections or split indices"
         )
     n = sections if isinstance(sections, int) else len(sections) + 1
-    attrs = {"sections": tuple(sections) if isinstance(sections, list) else sections, "axis": axis}
+    sections = tuple(sections) if isinstance(sections, list) else sections
+    attrs = {"sections": sections, "axis": axis, "how": how}
     return [lw.call_rule("split_part", (ary,), dict(attrs, part=i), e) for i in range(n)]
 
 

@@ -6,7 +6,10 @@ same order but for multi_dot's).
 Contract: `np.flipud(m)` is `m[::-1]` and `np.fliplr(m)` is `m[:, ::-1]`; `np.rot90(m, k,
 axes)` of a constant k and axes is flips and a swap of the two axes, as NumPy's (views of m);
 `np.append(arr, values, axis)` is the concatenation of the two (flattened where axis is None);
-`np.ediff1d(a)` is `np.diff(np.ravel(a))`; `np.linalg.multi_dot(arrays)` is their products
+`np.column_stack(tup)` is the concatenation along axis 1 of each array's
+`atleast_2d` of its transpose, transposed (a vector a column, as NumPy's); `np.dstack(tup)` is
+the concatenation along axis 2 of their `atleast_3d`; `np.ediff1d(a)` is
+`np.diff(np.ravel(a))`; `np.linalg.multi_dot(arrays)` is their products
 from the left (NumPy picks the cheapest order: equal up to rounding);
 `np.linalg.matrix_power(a, n)` of a constant n other than 0 is NumPy's products (by the bits of
 n, of `np.linalg.inv(a)` for a negative n; a itself for n = 1); `np.linalg.eigvalsh(a, UPLO)`
@@ -84,6 +87,31 @@ def _append(lw: _Lowerer, e: ast.AST, arr, values, axis=None) -> Any:
         return lw.call_rule("concatenate", (parts,), {}, e)
     axis = _static_int(lw, e, axis, "np.append's axis")
     return lw.call_rule("concatenate", ([arr, values],), {"axis": axis}, e)
+
+
+@composite(np.column_stack)
+def _column_stack(lw: _Lowerer, e: ast.AST, tup) -> Any:
+    """Each array's columns side by side: a vector (or a number) is one column, an array of 2
+    axes or more is as it is; `atleast_2d` of its transpose, transposed, is that, whatever
+    its rank (NumPy's `ndmin=2` and `.T` of a vector)."""
+    transposed = [
+        lw.call_rule("transpose", (a,), {}, e) for a in _arrays(lw, e, tup, "column_stack")
+    ]
+    made = [lw.call_rule("atleast_2d", (t,), {}, e) for t in transposed]
+    columns = [lw.call_rule("transpose", (m,), {}, e) for m in made]
+    return lw.call_rule("concatenate", (columns,), {"axis": 1}, e)
+
+
+@composite(np.dstack)
+def _dstack(lw: _Lowerer, e: ast.AST, tup) -> Any:
+    depths = [lw.call_rule("atleast_3d", (a,), {}, e) for a in _arrays(lw, e, tup, "dstack")]
+    return lw.call_rule("concatenate", (depths,), {"axis": 2}, e)
+
+
+def _arrays(lw: _Lowerer, e: ast.AST, tup, name: str) -> list:
+    if not isinstance(tup, (list, tuple)) or not tup:
+        raise lw.error(e, f"np.{name} takes a list or tuple of arrays")
+    return list(tup)
 
 
 @composite(np.ediff1d)

@@ -1,5 +1,5 @@
 """Joins and splits: concatenate, stack, vstack and hstack many arrays into one; np.split one
-into its parts.
+into its parts (np.array_split, np.hsplit, np.vsplit and np.dsplit too).
 
 Contract: these move entries between arrays without arithmetic, so each backward function moves
 the cotangent back: a join's cotangent is sliced apart (each array gets the slice, or the index
@@ -184,21 +184,25 @@ for _name, (_axis, _math, _examples) in _STACKED.items():
 
 
 def _emit_split_part(args, attrs, rule):
+    axis = attrs["axis"]  # (np.hsplit's, np.vsplit's and np.dsplit's own: none given)
     whole = ast.Call(
-        ast.Attribute(ast.Name("np", ast.Load()), "split", ast.Load()),
+        ast.Attribute(ast.Name("np", ast.Load()), attrs["how"], ast.Load()),
         [args[0], literal(attrs["sections"])],
-        [ast.keyword("axis", literal(attrs["axis"]))] if attrs["axis"] else [],
+        [ast.keyword("axis", literal(axis))] if axis else [],
     )
     return ast.Subscript(whole, ast.Constant(attrs["part"]), ast.Load())
 
 
+_SPLIT = "sections=..., axis=0, part=..., how='split'"  # how: np.split, array_split, h-, v-, d-
+
+
 defrule(
     "split_part",
-    "ary, sections=..., axis=0, part=...",
+    f"ary, {_SPLIT}",
     _emit_split_part,
     vjp={
-        "ary": lambda g, ary, sections, axis, part: ops.split_part_vjp(
-            g, ary, sections=sections, axis=axis, part=part
+        "ary": lambda g, ary, sections, axis, part, how: ops.split_part_vjp(
+            g, ary, sections=sections, axis=axis, part=part, how=how
         )
     },
     view=True,
@@ -207,20 +211,23 @@ defrule(
     examples=(
         "np.split(a, 2)[1] * np.split(a, 2)[0] | a: 4x3",
         "np.split(a, [1, 3], axis=1)[2] | a: 2x5",
+        "np.array_split(a, 3)[0] * np.array_split(a, 3)[2] | a: 5",
+        "np.hsplit(a, 2)[1] | a: 2x4",
     ),
 )
 defrule(
     "split_part_vjp",
-    "ct, x, sections=..., axis=0, part=...",
+    f"ct, x, {_SPLIT}",
     call("_split_part_vjp"),
     helper=runtime._split_part_vjp,
     examples=(
         "_split_part_vjp(ct, x, sections=2, part=1) | ct: 2x3, x: 4x3 const",
         "_split_part_vjp(ct, x, sections=[1, 3], axis=1, part=2) | ct: 2x2, x: 2x5 const",
+        "_split_part_vjp(ct, x, sections=3, part=2, how='array_split') | ct: 1, x: 5 const",
     ),
     vjp={
-        "ct": lambda g, sections, axis, part: ops.split_part(
-            g, sections=sections, axis=axis, part=part
+        "ct": lambda g, sections, axis, part, how: ops.split_part(
+            g, sections=sections, axis=axis, part=part, how=how
         )
     },
     jvp=LINEAR,

@@ -261,9 +261,9 @@ def _repeat_vjp(g, x, repeats, axis=None):
     return np.where(mask, out, 0)
 
 
-def _split_part_vjp(g, x, sections=1, axis=0, part=0):
+def _split_part_vjp(g, x, sections=1, axis=0, part=0, how="split"):
     out = np.zeros_like(x, dtype=np.result_type(x, g))
-    np.split(out, sections, axis)[part][...] = g
+    getattr(np, how)(out, sections, *((axis,) if axis else ()))[part][...] = g
     return out
 
 
