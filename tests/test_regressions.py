@@ -423,8 +423,8 @@ def test_p_norms_of_vectors(make_fn):
     rng = np.random.default_rng(2)
     symgrad.check_grads(m.l1, (rng.standard_normal(5),), modes=("rev", "fwd"))
     symgrad.check_grads(m.rows, (rng.standard_normal((3, 4)),), modes=("rev", "fwd"))
-    with pytest.raises(symgrad.SymgradError, match="matrix norm"):
-        symgrad.grad(m.l1)(np.ones((2, 3)))
+    with pytest.raises(symgrad.SymgradError, match=r"\.py:4:\d+: np.linalg.norm.* matrix norm"):
+        symgrad.grad(m.l1)(np.ones((2, 3)))  # (where it is written, the matrix's shape known)
 
 
 @pytest.mark.parametrize(

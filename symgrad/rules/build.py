@@ -291,12 +291,34 @@ def bind(rule: Rule, args: tuple, kwargs: dict) -> dict[str, Any]:
     try:
         bound = signature(rule).bind(*args, **kwargs)
     except TypeError as e:
+        unsupported = _numpys_own(rule, kwargs)
+        if unsupported is not None:
+            takes = ", ".join(p.name for p in rule.params)
+            raise SymgradError(
+                f"{unsupported[0]}'s argument {unsupported[1]!r} is not supported (symgrad's "
+                f"{rule.name} takes {takes})"
+            ) from None
         raise SymgradError(f"bad arguments to {rule.name}: {e}") from None
     bound.apply_defaults()
     missing = [k for k, v in bound.arguments.items() if v is _MISSING]
     if missing:
         raise SymgradError(f"{rule.name} needs the argument {missing[0]!r}")
     return dict(bound.arguments)
+
+
+def _numpys_own(rule: Rule, kwargs: dict) -> tuple[str, str] | None:
+    """(np.f, a keyword) that the NumPy function a rule denotes takes and the rule does not
+    (np.diff's `prepend`), or None: a call NumPy accepts is not the user's mistake."""
+    names = {p.name for p in rule.params}
+    for fn in rule.callables[:1]:
+        try:
+            params = inspect.signature(fn).parameters
+        except (TypeError, ValueError):  # (a ufunc's: none to read)
+            return None
+        module = getattr(fn, "__module__", None) or "numpy"
+        name = f"{module.replace('numpy', 'np', 1)}.{fn.__name__}"
+        return next(((name, k) for k in kwargs if k not in names and k in params), None)
+    return None
 
 
 def _bound(rule: Rule, args: tuple, kwargs: dict) -> dict[str, Any] | None:

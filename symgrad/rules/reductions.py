@@ -374,7 +374,13 @@ def _vector_norm_jvp(t, ans, x, ord, keepdims):
 
 def _vector_norm_aval(x, keepdims: bool) -> Aval | None:
     """A vector's p-norm: a number of its float dtype (float32 or float64), or, kept, one
-    entry."""
+    entry; of what is known to be no vector, refused where it is written (the module for any
+    shapes raises where it runs: `runtime._vector`)."""
+    if x is not None and x.kind == ARRAY and x.shape is not None and len(x.shape) != 1:
+        raise SymgradError(
+            f"np.linalg.norm(x, ord) of an array of shape {x.shape} is a matrix norm, which "
+            "symgrad does not differentiate (a vector's p-norm it does)"
+        )
     if x is None or x.dtype is None or x.dtype.kind not in "fc":
         return None
     dtype = np.dtype(np.float32) if x.dtype in (np.float32, np.complex64) else np.dtype(float)
