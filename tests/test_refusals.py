@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import re
 from pathlib import Path
@@ -164,12 +165,23 @@ def _lambdas_appended(params, x):  # (the message had said the function returns 
     return sum(np.sum(g(x)) for g in fs)
 
 
+@dataclasses.dataclass
+class _Layer:
+    W: np.ndarray
+
+
+def _objects_appended(params, x):  # (the message had said the function must return an array)
+    layers = [_Layer(params["W0"] * k) for k in range(2)]
+    return np.sum(layers[1].W @ x)
+
+
 @pytest.mark.parametrize(
     "f, says, hint",
     [
         (_key_computed, "a key computed when", "for k in d"),
         (_tolist, ".tolist", "keep the array (2.0 * x)"),
         (_lambdas_appended, "loop carries or appends a function", "ys.append(f(x))"),
+        (_objects_appended, "loop carries or appends a _Layer object", "ws.append(w)"),
     ],
 )
 def test_a_refusal_says_what_to_write_instead(f, says, hint):

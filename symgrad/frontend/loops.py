@@ -398,6 +398,15 @@ def _lower_loop_once(
                 "Call the function inside the loop and keep its value: ys.append(f(x)).",
                 cls=UnsupportedSyntaxError,
             )
+        if tree.is_tree(v) and not isinstance(v, (tuple, list, dict)):  # (`ps.append(P(w))`)
+            raise lw.error(
+                s,
+                f"this loop carries or appends a {type(v).__name__} object: the values a loop "
+                "carries from step to step, or appends to a list, are arrays and numbers",
+                "Keep its arrays in lists of their own (ws.append(w)) and make the objects "
+                "after the loop, or carry the object's arrays by name.",
+                cls=UnsupportedSyntaxError,
+            )
     body.outputs = [child.as_node(body, v, loc) for v in outs]
     if op == "while":  # the condition takes every value the body captured too
         for name, _ in env.captured[len(captured) :]:
