@@ -403,6 +403,28 @@ def test_a_while_loop_that_runs_no_step_fills_nothing(make_fn):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_np_stack_of_a_list_no_step_filled_raises_as_numpys(make_fn, backend):
+    # (an Euler integrator of n_steps=0: np.stack of its trajectory gave 0 and a zero
+    # gradient, np.mean of it NaN, where NumPy raises)
+    m = make_fn(
+        """
+        def trajectory(x, n):
+            xs = []
+            for _ in range(n):
+                x = 0.5 * x
+                xs.append(x)
+            return np.sum(np.stack(xs)) + np.sum(np.concatenate(xs, axis=-1))
+        """
+    )
+    x = np.array([1.0, -2.0])
+    with pytest.raises(ValueError, match="need at least one array to stack"):
+        m.trajectory(x, 0)
+    with pytest.raises(ValueError, match="need at least one array to stack"):
+        symgrad.grad(m.trajectory, backend=backend)(x, 0)
+    symgrad.check_grads(m.trajectory, (x, 3), argnums=0, backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_for_loop_that_runs_no_step_fills_nothing(make_fn, backend):
     # a list of numbers a loop of len(x) - 1 steps fills, for a one-entry x: np.stack of the
     # empty list raised ValueError in the module (a row of a vector is a NumPy number)

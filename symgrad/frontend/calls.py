@@ -48,6 +48,7 @@ from symgrad.frontend import (
     fence,
     local_functions,
     nested,
+    raises,
     subscripts,
 )
 from symgrad.frontend.loops import Appender, AppendTo, holds_items
@@ -502,6 +503,10 @@ def _stacked(lw: _Lowerer, callee: Any, args: tuple, kwargs: dict, e: ast.AST) -
     any(xs) and all(xs) (np.any's and np.all's of its items, which are checked to be
     numbers)."""
     rows = args[0].value
+    if callee in (np.stack, np.concatenate):  # (of no step: NumPy's error, not no rows)
+        empty = lw.call_rule("not", (holds_items(lw, args[0], e),), {}, e)
+        said = f"need at least one array to {'stack' if callee is np.stack else 'concatenate'}"
+        raises.check(lw, e, empty, ValueError, (said,))
     if callee in (np.stack, np.array, np.asarray) and len(args) == 1 and not kwargs:
         return rows
     if callee in (list, tuple) and len(args) == 1 and not kwargs:
