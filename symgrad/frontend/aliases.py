@@ -534,12 +534,13 @@ def augmented(lw: _Lowerer, old: Value, new: Value, where: ast.AST, name: str, o
             f"Write {name} = {name} {op} ... for a new value (or hold a copy: {name}.copy()).",
             cls=UnsupportedSyntaxError,
         )
+    if known:  # (the same array: `y = np.zeros_like(x); y += x`, then `z = y; z *= 3.0`)
+        memory.kinds[(graph, new.id)] = array_kind(graph, old.id, memory)
     if not holders:  # no other name sees the change now; but a loop's next iteration may
         memory.maybe.add(memory.first(graph, old.id))  # (`carried.mark_unsure`: `u = x` after)
         return False
     if known:
         update(lw, old, new, where, name)
-        memory.kinds[(graph, new.id)] = array_kind(graph, old.id, memory)  # (the same array)
         return True
     line = lw.src.locate(where).line
     for env, k in holders:
