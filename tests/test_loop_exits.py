@@ -244,3 +244,91 @@ def test_a_return_reading_the_index_of_a_loop_of_no_step_is_refused_when_it_runs
     symgrad.check_grads(returned_from_no_step, (w, 3), 0)
     with pytest.raises(symgrad.SymgradError, match="i is read after the loop"):
         symgrad.grad(returned_from_no_step)(w, 0)
+
+
+def crossing_returned(x0, v):  # (event detection: frac was "bound only inside the loop")
+    x = x0
+    for _ in range(50):
+        x_new = x + v
+        if x_new < 0.0:
+            frac = x / (x - x_new)
+            t = frac * 3.0
+            return t + frac
+        x = x_new
+    return -1.0
+
+
+def crossing_broken(x0, v):  # (a while True left by its break alone: frac always bound)
+    x = x0
+    while True:
+        x_new = x + v
+        if x_new < 0.0:
+            frac = x / (x - x_new)
+            break
+        x = x_new
+    return frac
+
+
+def left_by_either_break(x0, v):
+    x = x0
+    while True:
+        x_new = x + v
+        if x_new < 0.0:
+            a = x * 2.0
+            b = a + x_new
+            break
+        elif x_new > 10.0:
+            a = x
+            b = x * x
+            break
+        x = x_new
+    return a * b
+
+
+def returned_or_broken(x0, v):
+    x = x0
+    while True:
+        x = x + v
+        if x > 5.0:
+            return x * 2.0
+        if x < 0.0:
+            y = x * 3.0
+            break
+    return y + 1.0
+
+
+def closest_pair_below(pos, c):  # (a nested loop's value read after both: "a row or a view")
+    for i in range(pos.shape[0]):
+        for j in range(i + 1, pos.shape[0]):
+            d = np.sum((pos[i] - pos[j]) ** 2)
+            if d < c:
+                s = d * 2.0
+                return s + d
+    return 0.0
+
+
+EVENTS = [crossing_returned, crossing_broken, left_by_either_break, returned_or_broken]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("fn", EVENTS, ids=lambda f: f.__name__)
+def test_a_name_bound_just_before_a_return_or_a_while_trues_break(fn, backend):
+    for x0, v in ((1.0, -0.3), (1.0, 0.7), (2.0, -0.45)):
+        if fn is crossing_broken and v > 0:
+            continue  # (it would not end)
+        assert symgrad.jit(fn, backend=backend)(x0, v) == pytest.approx(fn(x0, v), rel=1e-12)
+        symgrad.check_grads(fn, (x0, v), (0, 1), modes=("rev", "fwd"), backend=backend)
+
+
+def test_a_value_of_a_nested_loop_read_after_both_is_refused_with_what_to_write():
+    # (the message said d was "a row or a view of an array"; where the pair is not found,
+    # the last `for j in range(i + 1, n)` runs no step, and d is the previous step's)
+    pos = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 0.1]])
+    with pytest.raises(symgrad.UnsupportedSyntaxError, match="in a loop nested in it") as info:
+        symgrad.grad(closest_pair_below)(pos, 0.5)
+    assert "d = 0.0" in str(info.value)
+
+
+def test_a_while_true_of_one_break_needs_no_flag():
+    forward = symgrad.grad(crossing_broken).source.split("# backward pass")[0]
+    assert "broke =" not in forward and "frac = x / " in forward

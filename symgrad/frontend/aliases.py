@@ -61,6 +61,7 @@ class Memory:
         self.updated_at: dict[tuple, list] = {}  # an object changed in place: where (AST nodes)
         self.unsure: dict[tuple, str] = {}
         self.kinds: dict[tuple, str | None] = {}  # a body's params: `array_kind` of its value
+        self.lasts: set[tuple] = set()  # a name's last value after a loop (a row of its steps)
         self.records: set[int] = set()  # dataclass instances holding parameters (by id)
         self.objects: dict[int, tuple] = {}  # records the function made (a class called), by
         # id: (the record, the graph of the block that made it, where its attributes may be set)

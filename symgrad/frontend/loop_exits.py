@@ -5,8 +5,9 @@ Contract: `desugar(src)` rewrites, in place, the loops of the function (and of e
 
 - an outermost loop whose body returns: a name of its own, `returned`, is 0 before the loop;
   the k-th `return v` in the loop (in any branch, or in a loop nested in it) becomes
-  `returned = k; break`; each loop nested in it that returns is followed by `if returned:
-  break`; and after the loop, `if returned == k: return v` for each k. Nothing runs between
+  `returned = k; break`, the assignments to names just before it (as a break's, below) taken
+  out with it; each loop nested in it that returns is followed by `if returned: break`; and
+  after the loop, `if returned == k: <those assignments>; return v` for each k. Nothing runs between
   the return and the loop's end, so `v` read after the loop has the values it had where it
   was returned (the index of a `for` keeps its value at the break, as Python's). After a
   `while True:` that only a return leaves, the last return is unconditional;
@@ -17,7 +18,10 @@ Contract: `desugar(src)` rewrites, in place, the loops of the function (and of e
   between them and the loop's end): a name bound where the loop breaks and in its else (`if
   x[i] < 0: s = x[i]; break` ... `else: s = 0.0`) has a value on every path after the loop,
   as in Python. (A name the loop binds, read there, is its last step's, which symgrad reads
-  where the loop ends: after a loop of no step, a `SymgradError` when it runs.)
+  where the loop ends: after a loop of no step, a `SymgradError` when it runs.) A `while
+  True:` that breaks is one with an else that never runs: its last break's branch is the
+  chain's else (of one break, its assignments follow the loop, and no `broke`), and where no
+  break has assignments just before it, the loop is left as it is.
 
 Lowering then meets loops that break, and returns and branches after them, which it already
 differentiates:
@@ -38,6 +42,7 @@ Code after a return in the loop is refused, as the fence refuses it anywhere.
 from __future__ import annotations
 
 import ast
+import copy
 
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.source import FunctionSource, own_nodes
@@ -50,7 +55,7 @@ _DEAD = "code after a return never runs"
 
 def desugar(src: FunctionSource) -> None:
     nodes = walk(src.tree)
-    if not any(isinstance(n, _LOOPS) and (n.orelse or _returns(n)) for n in nodes):
+    if not any(isinstance(n, _LOOPS) and (n.orelse or _returns(n) or _endless(n)) for n in nodes):
         return  # (the usual function)
     taken = {n.id for n in nodes if isinstance(n, ast.Name)}
     taken |= {a.arg for a in nodes if isinstance(a, ast.arg)}
@@ -83,38 +88,48 @@ class _Rewrite:
     def loop(self, loop: ast.For | ast.While) -> list[ast.stmt]:
         """The statements the loop becomes: its flags set, it, and the code after it."""
         before: list[ast.stmt] = []
-        values: dict[int, ast.Return] = {}  # (the loop's returns, by the flag's value)
+        values: dict[int, list] = {}  # (the loop's returns, by the flag's value: each with the
+        flag, last = "", 0  # assignments just before it; `last`: the one after the loop alone)
         if _returns_in(loop.body):  # (a return in its else is after it)
             flag = fresh("returned", self.taken)
             endless = isinstance(loop, ast.While) and _true(loop.test) and not _breaks(loop.body)
-            returns: list[ast.Return] = []
-            loop.body = self.body(loop.body, flag, returns)
+            returns: list[list[ast.stmt]] = []
+            loop.body = self.body(loop.body, flag, returns, self.bound_before(loop))
             values = dict(enumerate(returns, 1))
+            last = len(returns) if endless else 0  # (the loop ends only where one returns)
             before.append(_assign(flag, 0))
         loop.body = self.block(loop.body)  # (the loops in it and in its else: their exits)
         loop.orelse = self.block(loop.orelse)
         ran: list[ast.stmt] = []
-        if loop.orelse:
-            broke = fresh("broke", self.taken)
-            tails: list[list[ast.stmt]] = []
-            loop.body = _marked(loop.body, broke, tails, self.bound_before(loop))
-            before.append(_assign(broke, 0))
+        broke = fresh("broke", self.taken) if loop.orelse or _endless(loop) else None
+        tails: list[list[ast.stmt]] = []
+        if broke is not None:  # (`while True:` ends at a break: as a loop with an else that
+            marked = _marked(copy.deepcopy(loop.body), broke, tails, self.bound_before(loop))
+        if broke is not None and (loop.orelse or any(tails)):  # never runs, the last break's
+            loop.body = marked  # branch the chain's else; where no break has names bound
+            if loop.orelse or len(tails) > 1:  # just before it, the loop as it is; of one
+                before.append(_assign(broke, 0))  # break, no flag to test)
+            else:
+                loop.body = _unmarked(loop.body, broke)
             ran = loop.orelse  # (one chain: a name each path binds is bound after it)
             for k in range(len(tails), 0, -1):
                 test = ast.Compare(ast.Name(broke, ast.Load()), [ast.Eq()], [ast.Constant(k)])
                 tail = tails[k - 1] or [ast.copy_location(ast.Pass(), loop)]
                 j = _returning(tail[-1], flag) if values else None
                 if j is not None:  # (a return's break: it returns there)
-                    tail.append(values.pop(j))
+                    tail += values.pop(j)
+                if not loop.orelse and k == len(tails):
+                    ran = tail
+                    continue
                 ran = [ast.copy_location(ast.If(test, tail, ran), tail[0])]
             loop.orelse = []
         after = []
-        for k, ret in values.items():
-            if endless and k == len(returns):  # (the loop ends only where one returns)
-                after.append(ret)
+        for k, tail in values.items():
+            if k == last:
+                after += tail
                 continue
             test = ast.Compare(ast.Name(flag, ast.Load()), [ast.Eq()], [ast.Constant(k)])
-            after.append(ast.copy_location(ast.If(test, [ret], []), ret))
+            after.append(ast.copy_location(ast.If(test, tail, []), tail[-1]))
         made = [ast.copy_location(s, loop) for s in before]
         return [ast.fix_missing_locations(s) for s in (*made, loop, *ran, *after)]
 
@@ -129,26 +144,30 @@ class _Rewrite:
                 names.add(n.id)
         return names
 
-    def body(self, stmts: list[ast.stmt], flag: str, values: list) -> list[ast.stmt]:
+    def body(self, stmts: list[ast.stmt], flag: str, values: list, before: set) -> list[ast.stmt]:
         """The loop's body with its returns setting `flag` and breaking (`values` receives
-        each)."""
+        each, after the assignments just before it, taken out as `_marked` takes them before a
+        break: `frac = x / (x - x_new); return frac` binds frac where the loop ends)."""
         out: list[ast.stmt] = []
         for k, s in enumerate(stmts):
             if isinstance(s, ast.Return):
                 if k != len(stmts) - 1:
                     where = self.src.locate(stmts[k + 1])
                     raise UnsupportedSyntaxError(_DEAD, where, "Remove it.")
-                values.append(s)
+                first = len(out)
+                while first and _movable(out[first - 1], before):
+                    first -= 1
+                values.append(out[first:] + [s])
                 mark = _assign(flag, len(values))
-                out += [ast.copy_location(mark, s), ast.copy_location(ast.Break(), s)]
+                out[first:] = [ast.copy_location(mark, s), ast.copy_location(ast.Break(), s)]
                 continue
             if isinstance(s, ast.If):
-                s.body = self.body(s.body, flag, values)
-                s.orelse = self.body(s.orelse, flag, values)
+                s.body = self.body(s.body, flag, values, before)
+                s.orelse = self.body(s.orelse, flag, values, before)
             out.append(s)
             if isinstance(s, _LOOPS) and _returns(s):  # (its else's break leaves this loop)
-                s.body = self.body(s.body, flag, values)
-                s.orelse = self.body(s.orelse, flag, values)
+                s.body = self.body(s.body, flag, values, before)
+                s.orelse = self.body(s.orelse, flag, values, before)
                 jump = ast.If(ast.Name(flag, ast.Load()), [ast.Break()], [])
                 out.append(ast.fix_missing_locations(ast.copy_location(jump, s)))
         return out
@@ -177,6 +196,18 @@ def _marked(stmts: list[ast.stmt], flag: str, tails: list, before: set) -> list[
     return out
 
 
+def _unmarked(stmts: list[ast.stmt], flag: str) -> list[ast.stmt]:
+    """The block without its `flag = k` marks (in its branches too)."""
+    out = []
+    for s in stmts:
+        if isinstance(s, ast.If):
+            s.body = _unmarked(s.body, flag) or [ast.copy_location(ast.Pass(), s)]
+            s.orelse = _unmarked(s.orelse, flag)
+        if _returning(s, flag) is None:
+            out.append(s)
+    return out
+
+
 def _movable(s: ast.stmt, before: set) -> bool:
     """An assignment to names, not all bound before the loop, or reading nothing but them."""
     if not (isinstance(s, ast.Assign) and _to_names(s)):
@@ -202,6 +233,11 @@ def _to_names(s: ast.Assign) -> bool:
         for n in walk(t)
         if not isinstance(n, ast.expr_context)
     )
+
+
+def _endless(loop: ast.stmt) -> bool:
+    """A `while True:` that breaks."""
+    return isinstance(loop, ast.While) and _true(loop.test) and _breaks(loop.body)
 
 
 def _true(test: ast.expr) -> bool:

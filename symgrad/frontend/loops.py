@@ -455,6 +455,7 @@ def _lower_loop_once(
         said += "(symgrad reads a name a loop binds where the loop ends)"  # (not NumPy's -1)
         raises.check(lw, s, none, ValueError, (said,))
         last = getitem(lw, steps, -1, s)
+        lw.memory.lasts.add((lw.graph, last.id))
         counted = index is not None and isinstance(value, Value) and value.id == index.id
         lw.env[name] = lw.call_rule("int", (last,), {}, s) if counted else last  # (Python's int)
     for name, unbound in again.unbound.items():
@@ -469,6 +470,14 @@ def _lower_loop_once(
                 "where the loop runs no step)",
                 f"Keep it in a name of your own in the loop ({name}_last = {name}, bound before "
                 "the loop too), and read that.",
+            )
+        elif name in held_after and (env.body, held_after[name]) in lw.memory.lasts:
+            lw.env[name] = Unbound(
+                f"is bound only inside the loop on line {loc.line}, in a loop nested in it, "
+                "where symgrad reads it as that loop's last step's value, which a loop of no "
+                "step (the last `for j in range(i + 1, n)`) does not give",
+                f"Bind {name} before the loops ({name} = 0.0), so that it has a value whichever "
+                "way they run.",
             )
         elif name in held_after:
             lw.env[name] = Unbound(
@@ -536,12 +545,12 @@ def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> 
     may be an array something else holds after the loop (the range's index aside: a number): a body
     param (a carried or captured array, a row of what the loop goes over), a view of one, or
     a carried value's next one (`t = s` with s carried), which Python's name would hold
-    itself, the stack a copy of it: (the values by name, the names so left out)."""
+    itself, the stack a copy of it: (the values by name, the values so left out by name)."""
     end, read_last = (s.end_lineno, s.end_col_offset), lw.src.read_last()
     body = env.body
     shared = {*body.params, *(v.id for v in finals if isinstance(v, Value))}
     out: dict[str, Any] = {}
-    left_out = set()
+    left_out: dict[str, int] = {}
     for name in names:
         value = dict.get(env, name)
         unread = not lw.src.moved and read_last.get(name, end) <= end
@@ -557,7 +566,7 @@ def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> 
             if alone and aliases.owned(body, value.id):
                 out[name] = value
             else:
-                left_out.add(name)
+                left_out[name] = value.id
     return out, left_out
 
 
