@@ -204,3 +204,16 @@ def test_a_mask_given_combines_with_a_flag_or_a_mask(flag):
     x, mask = np.array([0.5, 2.0, -1.0]), np.array([True, False, True])
     symgrad.check_grads(masked_by_argument, (x, mask, flag), 0)
     assert symgrad.jit(masked_by_argument)(x, mask, flag) == masked_by_argument(x, mask, flag)
+
+
+def off_the_diagonal(x):
+    n = x.shape[0]
+    mask = ~np.eye(n, dtype=bool)
+    return np.sum(np.where(mask, x, 0.0) * ~np.arange(n))
+
+
+def test_invert_of_an_array_the_function_made_is_numpys():
+    # (`~np.eye(n, dtype=bool)` was refused: "the operator Invert on arrays is not supported")
+    x = np.arange(9.0).reshape(3, 3) / 4.0
+    assert symgrad.jit(off_the_diagonal)(x) == pytest.approx(off_the_diagonal(x), rel=1e-12)
+    symgrad.check_grads(off_the_diagonal, (x,), modes=("rev", "fwd"))

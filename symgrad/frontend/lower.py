@@ -1055,8 +1055,10 @@ class _Lowerer:
         if isinstance(e.op, ast.Not):  # of a condition (of an array, Python's error)
             return self.call_rule("not", (v,), {}, e)
         argument = isinstance(v, Value) and self.graph[v.id].op == "param"  # (a mask given:
-        if isinstance(e.op, ast.Invert) and (self.boolean(v) or argument):  # ~ as Python's)
-            return self.call_rule("invert", (v,), {}, e)
+        array = isinstance(v, Value) and aliases.array_kind(self.graph, v.id, self.memory)  # ~
+        if isinstance(e.op, ast.Invert) and (self.boolean(v) or argument or array):  # Python's,
+            return self.call_rule("invert", (v,), {}, e)  # NumPy's of an ndarray: ~np.eye(n,
+        # dtype=bool); of a number symgrad may hold as NumPy's, Python's ~True is -2)
         raise self.error(
             e,
             f"the operator {type(e.op).__name__} on arrays is not supported",
