@@ -35,7 +35,10 @@ def appended(a, b):
 
 
 def differences(A):
-    return np.sum(np.ediff1d(A) ** 2)
+    edged = np.diff(A, axis=0, prepend=1.0) ** 2 + np.diff(A[0], n=0)
+    ends = np.diff(A[0], prepend=A[0, 0], append=A[1, :1] * 2.0)
+    joined = np.ediff1d(A, to_begin=A[0, :2] * 2.0, to_end=3.0)
+    return np.sum(np.ediff1d(A) ** 2) + np.sum(edged) + np.sum(ends**3) + np.sum(joined**2)
 
 
 def columns_and_parts(x, A):

@@ -8,8 +8,10 @@ axes)` of a constant k and axes is flips and a swap of the two axes, as NumPy's 
 `np.append(arr, values, axis)` is the concatenation of the two (flattened where axis is None);
 `np.column_stack(tup)` is the concatenation along axis 1 of each array's
 `atleast_2d` of its transpose, transposed (a vector a column, as NumPy's); `np.dstack(tup)` is
-the concatenation along axis 2 of their `atleast_3d`; `np.ediff1d(a)` is
-`np.diff(np.ravel(a))`; `np.linalg.multi_dot(arrays)` is their products
+the concatenation along axis 2 of their `atleast_3d`; `np.diff(a, n, axis, prepend,
+append)` is the `diff` of a joined to prepend and append (a number broadcast to a's shape of
+one entry along axis, as NumPy's), a itself for n = 0; `np.ediff1d(a, to_end, to_begin)` is
+`np.diff(np.ravel(a))` joined to those, flattened; `np.linalg.multi_dot(arrays)` is their products
 from the left (NumPy picks the cheapest order: equal up to rounding);
 `np.linalg.matrix_power(a, n)` of a constant n other than 0 is NumPy's products (by the bits of
 n, of `np.linalg.inv(a)` for a negative n; a itself for n = 1); `np.linalg.eigvalsh(a, UPLO)`
@@ -114,15 +116,43 @@ def _arrays(lw: _Lowerer, e: ast.AST, tup, name: str) -> list:
     return list(tup)
 
 
+_NONE = object()  # (np.diff's prepend and append not given: None is a value to join)
+
+
+@composite(np.diff)
+def _diff(lw: _Lowerer, e: ast.AST, a, n=1, axis=-1, prepend=_NONE, append=_NONE) -> Any:
+    """np.diff, of a joined to its prepend and append (each a number made a slice of a's
+    shape along axis, as NumPy's `broadcast_to`; an array as it is), n times."""
+    if prepend is not _NONE or append is not _NONE:
+        axis = _static_int(lw, e, axis, "np.diff's axis")
+        one = lw.call_rule("sum", (a,), {"axis": axis, "keepdims": True}, e)  # (its shape)
+        parts = [_edge(lw, e, v, one) if v is not a else a for v in (prepend, a, append)]
+        a = lw.call_rule("concatenate", ([p for p in parts if p is not _NONE],), {"axis": axis}, e)
+    if type(n) is int and n == 0:  # (the array itself, as NumPy's)
+        return a
+    return lw.call_rule("diff", (a,), {"n": n, "axis": axis}, e)
+
+
+def _edge(lw: _Lowerer, e: ast.AST, value: Any, one: Any) -> Any:
+    """What np.diff joins before or after a: `value` as an array, broadcast to the shape of
+    `one` (a's, of one entry along the axis) where it is a number."""
+    if value is _NONE:
+        return _NONE
+    edge = lw.call_rule("asarray", (value,), {}, e)
+    shape = lw.call_rule("shape", (lw.binop(ast.Add(), edge, one, e),), {}, e)
+    return lw.call_rule("broadcast_to", (edge, shape), {}, e)
+
+
 @composite(np.ediff1d)
 def _ediff1d(lw: _Lowerer, e: ast.AST, ary, to_end=None, to_begin=None) -> Any:
-    if to_end is not None or to_begin is not None:
-        raise lw.error(
-            e,
-            "np.ediff1d's to_end and to_begin are not supported",
-            "Join them to the differences: np.concatenate([begin, np.ediff1d(a), end]).",
+    parts = [lw.call_rule("diff", (lw.call_rule("ravel", (ary,), {}, e),), {}, e)]
+    if to_begin is not None:
+        parts.insert(
+            0, lw.call_rule("ravel", (lw.call_rule("asarray", (to_begin,), {}, e),), {}, e)
         )
-    return lw.call_rule("diff", (lw.call_rule("ravel", (ary,), {}, e),), {}, e)
+    if to_end is not None:
+        parts.append(lw.call_rule("ravel", (lw.call_rule("asarray", (to_end,), {}, e),), {}, e))
+    return parts[0] if len(parts) == 1 else lw.call_rule("concatenate", (parts,), {}, e)
 
 
 @composite(np.linalg.multi_dot)

@@ -512,8 +512,7 @@ def _one_or_more(attrs):
 defrule(
     "diff",
     "a, n=1, axis=-1",
-    call("np.diff"),
-    numpy=(np.diff,),
+    call("np.diff"),  # (np.diff itself: `composites_arrays`, its prepend and append joined)
     validate=_one_or_more,
     aval=_differences(-1),
     fresh=True,
