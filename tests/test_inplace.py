@@ -15,7 +15,7 @@ import pytest
 
 import symgrad
 from symgrad.emit import emit_module, inplace, load
-from tests.conftest import load_module
+from tests.conftest import BACKENDS, load_module
 
 RNG = np.random.default_rng(7)
 
@@ -420,3 +420,27 @@ def test_a_ufunc_of_a_dead_large_operand_writes_into_it(fn):
     code = [line for line in g.source.splitlines() if not line.lstrip().startswith("#")]
     written = [line.strip() for line in code if ", out=" in line]
     assert (written == ["np.exp(t1, out=t1)"]) == (fn is lse_shifted), g.source
+
+
+def assembled(k, conn, x):
+    K = np.zeros((4, 4))
+    for e in range(conn.shape[0]):
+        idx = conn[e]
+        K[np.ix_(idx, idx)] += k[e] * np.array([[1.0, -1.0], [-1.0, 1.0]])
+    u = np.linalg.solve(K + np.eye(4), np.ones(4))
+    return (
+        np.sum(u**2)
+        + np.sum(K[np.ix_(conn[0], [0, 3])] * x[:2, :2])
+        + np.sum(x[np.ix_(x[:, 0] > 0, conn[1])] ** 2)
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_finite_element_assembly_by_np_ix_(backend):
+    # (np.ix_ was refused: "cannot compile a call to numpy.ix_")
+    k, conn = np.array([1.0, 2.0, 3.0]), np.array([[0, 1], [1, 2], [2, 3]])
+    x = np.array([[0.5, -1.0, 2.0, 0.3], [1.5, 0.2, -0.4, 0.9]])
+    assert symgrad.jit(assembled, backend=backend)(k, conn, x) == pytest.approx(
+        assembled(k, conn, x), rel=1e-12
+    )
+    symgrad.check_grads(assembled, (k, conn, x), (0, 2), modes=("rev", "fwd"), backend=backend)

@@ -172,6 +172,7 @@ _OTHER = (
     "triu_indices",
     "searchsorted",
     "digitize",
+    "ix_",
 )
 _MADE = {  # the arrays these make (Rule.ndarray)
     **dict.fromkeys(("zeros_like", "ones_like", "full_like", "empty_like"), "like"),
@@ -256,7 +257,7 @@ def _positions(name: str):
 
 
 INDEX_TUPLES = ("diag_indices", "tril_indices", "triu_indices")  # (arrays of static lengths)
-TUPLES = (*INDEX_TUPLES, "nonzero")  # the rules giving a tuple of index arrays
+TUPLES = (*INDEX_TUPLES, "nonzero", "ix_")  # the rules giving a tuple of index arrays
 
 
 def _index_tuple(name: str):
@@ -296,6 +297,22 @@ def _nonzero(ins: dict, attrs: dict) -> Aval | None:
     return Aval(None, None, INDICES, parts=(part,) * len(args[0].shape))
 
 
+def _open_mesh(ins: dict, attrs: dict) -> Aval | None:
+    """np.ix_(*seqs): a tuple of one index array per sequence (kind "indices"), the k-th of
+    its entries along axis k (a boolean sequence: its True entries' indices)."""
+    args = ins["args"]
+    if attrs.get("kwargs") or any(a is None or a.shape is None or len(a.shape) != 1 for a in args):
+        return None
+    n = len(args)
+    parts = []
+    for k, a in enumerate(args):
+        length = None if a.dtype is None or a.dtype == bool else a.shape[0]
+        dtype = np.dtype(np.intp) if a.dtype is None or a.dtype == bool else a.dtype
+        shape = (1,) * k + (length,) + (1,) * (n - k - 1)
+        parts.append(Aval(shape, dtype, ARRAY))
+    return Aval(None, None, INDICES, parts=tuple(parts))
+
+
 def _of_a_shape(name: str):
     """The shape rule of np.zeros, np.ones, np.empty and np.full where their shape is not
     known (a shape-polymorphic module's arrays of an argument's length): the dtype alone, given
@@ -332,6 +349,8 @@ def _shape_rule(name: str):
         return _positions(name)
     if name == "nonzero":
         return _nonzero
+    if name == "ix_":
+        return _open_mesh
     if name in ("searchsorted", "digitize"):
         return _found(name)
     if name in ("any", "all"):
