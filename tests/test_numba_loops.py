@@ -390,7 +390,8 @@ def starts_from_an_update(x, y, a):  # found by the control fuzzer on this backe
     while True:
         if x[0] <= -0.8:
             break
-        w0 = y
+        w0 = y * 2.0
+        w0[0, 0] = x[1]  # (not a name's assignment: the loop is kept, `loop_exits`)
         break
     return np.mean(w0)
 
