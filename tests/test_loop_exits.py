@@ -332,3 +332,18 @@ def test_a_value_of_a_nested_loop_read_after_both_is_refused_with_what_to_write(
 def test_a_while_true_of_one_break_needs_no_flag():
     forward = symgrad.grad(crossing_broken).source.split("# backward pass")[0]
     assert "broke =" not in forward and "frac = x / " in forward
+
+
+def bound_on_every_step(x):  # (the release before gave it; moving `r = ...` out of the loop
+    for i in range(len(x)):  # left the returning step without r: "bound only inside")
+        if x[i] > 1.0:
+            r = x[i] * 2.0
+            return r
+        r = x[i] * 3.0
+    return r
+
+
+def test_a_name_the_loop_binds_elsewhere_too_stays_in_it():
+    for x in (np.array([0.5, 2.0, 0.3]), np.array([0.5, 0.2])):
+        assert symgrad.jit(bound_on_every_step)(x) == pytest.approx(bound_on_every_step(x))
+        symgrad.check_grads(bound_on_every_step, (x,), 0, modes=("rev", "fwd"))

@@ -94,7 +94,11 @@ class _Rewrite:
             flag = fresh("returned", self.taken)
             endless = isinstance(loop, ast.While) and _true(loop.test) and not _breaks(loop.body)
             returns: list[list[ast.stmt]] = []
-            loop.body = self.body(loop.body, flag, returns, self.bound_before(loop))
+            before_loop = self.bound_before(loop)
+            trial: list[list[ast.stmt]] = []  # (what would go: of names bound there alone)
+            self.body(copy.deepcopy(loop.body), flag, trial, (before_loop, set()))
+            kept = (before_loop, _bound_beside(loop.body, trial))
+            loop.body = self.body(loop.body, flag, returns, kept)
             values = dict(enumerate(returns, 1))
             last = len(returns) if endless else 0  # (the loop ends only where one returns)
             before.append(_assign(flag, 0))
@@ -104,7 +108,10 @@ class _Rewrite:
         broke = fresh("broke", self.taken) if loop.orelse or _endless(loop) else None
         tails: list[list[ast.stmt]] = []
         if broke is not None:  # (`while True:` ends at a break: as a loop with an else that
-            marked = _marked(copy.deepcopy(loop.body), broke, tails, self.bound_before(loop))
+            before_loop, trial = self.bound_before(loop), []
+            _marked(copy.deepcopy(loop.body), broke, trial, (before_loop, set()))
+            kept = (before_loop, _bound_beside(loop.body, trial))
+            marked = _marked(copy.deepcopy(loop.body), broke, tails, kept)
         if broke is not None and (loop.orelse or any(tails)):  # never runs, the last break's
             loop.body = marked  # branch the chain's else; where no break has names bound
             if loop.orelse or len(tails) > 1:  # just before it, the loop as it is; of one
@@ -144,7 +151,7 @@ class _Rewrite:
                 names.add(n.id)
         return names
 
-    def body(self, stmts: list[ast.stmt], flag: str, values: list, before: set) -> list[ast.stmt]:
+    def body(self, stmts: list[ast.stmt], flag: str, values: list, kept: tuple) -> list[ast.stmt]:
         """The loop's body with its returns setting `flag` and breaking (`values` receives
         each, after the assignments just before it, taken out as `_marked` takes them before a
         break: `frac = x / (x - x_new); return frac` binds frac where the loop ends)."""
@@ -155,19 +162,19 @@ class _Rewrite:
                     where = self.src.locate(stmts[k + 1])
                     raise UnsupportedSyntaxError(_DEAD, where, "Remove it.")
                 first = len(out)
-                while first and _movable(out[first - 1], before):
+                while first and _movable(out[first - 1], *kept):
                     first -= 1
                 values.append(out[first:] + [s])
                 mark = _assign(flag, len(values))
                 out[first:] = [ast.copy_location(mark, s), ast.copy_location(ast.Break(), s)]
                 continue
             if isinstance(s, ast.If):
-                s.body = self.body(s.body, flag, values, before)
-                s.orelse = self.body(s.orelse, flag, values, before)
+                s.body = self.body(s.body, flag, values, kept)
+                s.orelse = self.body(s.orelse, flag, values, kept)
             out.append(s)
             if isinstance(s, _LOOPS) and _returns(s):  # (its else's break leaves this loop)
-                s.body = self.body(s.body, flag, values, before)
-                s.orelse = self.body(s.orelse, flag, values, before)
+                s.body = self.body(s.body, flag, values, kept)
+                s.orelse = self.body(s.orelse, flag, values, kept)
                 jump = ast.If(ast.Name(flag, ast.Load()), [ast.Break()], [])
                 out.append(ast.fix_missing_locations(ast.copy_location(jump, s)))
         return out
@@ -177,21 +184,21 @@ def _assign(name: str, value: object) -> ast.Assign:
     return ast.Assign([ast.Name(name, ast.Store())], ast.Constant(value))
 
 
-def _marked(stmts: list[ast.stmt], flag: str, tails: list, before: set) -> list[ast.stmt]:
+def _marked(stmts: list[ast.stmt], flag: str, tails: list, kept: tuple) -> list[ast.stmt]:
     """The block with the k-th break of its loop (not of a loop nested in it) setting `flag` to
-    k, the assignments just before it to names not bound before the loop (`before`: the loop
-    carries those, a loop of no step too) taken out into `tails[k - 1]`."""
+    k, the assignments just before it taken out into `tails[k - 1]` (`_movable`, of `kept`:
+    the names bound before the loop, and those the loop binds elsewhere too)."""
     out: list[ast.stmt] = []
     for s in stmts:
         if isinstance(s, ast.Break):
             k = len(out)
-            while k and _movable(out[k - 1], before):
+            while k and _movable(out[k - 1], *kept):
                 k -= 1
             tails.append(out[k:])
             out[k:] = [ast.fix_missing_locations(ast.copy_location(_assign(flag, len(tails)), s))]
         if isinstance(s, ast.If):
-            s.body = _marked(s.body, flag, tails, before)
-            s.orelse = _marked(s.orelse, flag, tails, before)
+            s.body = _marked(s.body, flag, tails, kept)
+            s.orelse = _marked(s.orelse, flag, tails, kept)
         out.append(s)
     return out
 
@@ -208,13 +215,28 @@ def _unmarked(stmts: list[ast.stmt], flag: str) -> list[ast.stmt]:
     return out
 
 
-def _movable(s: ast.stmt, before: set) -> bool:
-    """An assignment to names, not all bound before the loop, or reading nothing but them."""
+def _movable(s: ast.stmt, before: set, rebound: set) -> bool:
+    """An assignment to names, not all bound before the loop (the loop carries those, a loop
+    of no step too), or reading nothing but them; none of them bound elsewhere in the loop
+    too (`rebound`, `_bound_beside`)."""
     if not (isinstance(s, ast.Assign) and _to_names(s)):
         return False
     targets = {n.id for t in s.targets for n in walk(t) if isinstance(n, ast.Name)}
     reads = {n.id for n in walk(s.value) if isinstance(n, ast.Name)}
-    return not targets <= before or reads <= before
+    return not targets & rebound and (not targets <= before or reads <= before)
+
+
+def _bound_beside(body: list[ast.stmt], tails: list[list[ast.stmt]]) -> set[str]:
+    """The names the tails (what the loop's exits would take out) bind that the body binds
+    elsewhere too (a step that goes on binds them: the loop's last step's value, which the
+    step leaving it must bind as the others do)."""
+    moved = [n.id for t in tails for s in t for n in walk(s) if _stored(n)]
+    stored = [n.id for s in body for n in walk(s) if _stored(n)]
+    return {name for name in moved if stored.count(name) > moved.count(name)}
+
+
+def _stored(n: ast.AST) -> bool:
+    return isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
 
 
 def _returning(s: ast.stmt, flag: str) -> int | None:
