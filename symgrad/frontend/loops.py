@@ -481,9 +481,10 @@ def _lower_loop_once(
             )
         elif name in held_after:
             lw.env[name] = Unbound(
-                f"is bound only inside the loop on line {loc.line}, to an array something else "
-                "holds after it too (a row or a view of an array, or one the loop carries), "
-                "which a change in place after the loop would reach",
+                f"is bound only inside the loop on line {loc.line}, to what may be an array "
+                "something else holds after it too (a row or a view of an array, or one the "
+                "loop carries: of a vector, a number), which a change in place after the loop "
+                "would reach",
                 f"Bind a copy in the loop ({name} = {name}.copy()), or bind {name} before it.",
             )
         elif name not in kept and name not in again.unbound:
