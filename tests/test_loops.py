@@ -384,7 +384,7 @@ def test_a_name_first_bound_in_a_loop_to_an_array_held_elsewhere_is_refused(make
     # its last row, a copy, missed the change in place of the array Python's name holds
     f = getattr(make_fn(ALIASES), name)
     with pytest.raises(
-        symgrad.UnsupportedSyntaxError, match="an array something else holds after it too"
+        symgrad.UnsupportedSyntaxError, match="may be an array something else holds after it too"
     ):
         symgrad.jit(f)(np.array([0.3, 0.2, 0.9, 0.7]))
 
