@@ -212,8 +212,16 @@ def off_the_diagonal(x):
     return np.sum(np.where(mask, x, 0.0) * ~np.arange(n))
 
 
+def unless_all_positive(x):
+    return np.sum(x**2) * (1.0 + ~np.all(x > 0)) + np.where(~(x > 1).any(), 2.0, 0.5) * x[0]
+
+
 def test_invert_of_an_array_the_function_made_is_numpys():
-    # (`~np.eye(n, dtype=bool)` was refused: "the operator Invert on arrays is not supported")
+    # (`~np.eye(n, dtype=bool)` and `~np.all(...)` were refused: "the operator Invert on
+    # arrays is not supported")
     x = np.arange(9.0).reshape(3, 3) / 4.0
     assert symgrad.jit(off_the_diagonal)(x) == pytest.approx(off_the_diagonal(x), rel=1e-12)
     symgrad.check_grads(off_the_diagonal, (x,), modes=("rev", "fwd"))
+    for v in (np.array([0.5, -1.0]), np.array([0.5, 2.0])):
+        assert symgrad.jit(unless_all_positive)(v) == unless_all_positive(v)
+        symgrad.check_grads(unless_all_positive, (v,), modes=("rev", "fwd"))

@@ -444,6 +444,7 @@ for _name in _OTHER:
         aval=_shape_rule(_name),
         jit=_plain if _MADE.get(_name) in ("like", "shape") else None,
         fill=_FILLS.get(_name),
+        mask=_name in ("any", "all"),  # (NumPy's bools: `~np.all(...)` is their not)
         smooth_in=_SMOOTH_IN.get(_name),
         examples=_FILL_EXAMPLES.get(_name, ()),
         **(_FILLED if _name in ("full", "full_like") else {}),
