@@ -841,3 +841,27 @@ def test_a_fold_of_the_list_the_loop_fills_inside_it_is_refused(make_fn):
     )
     with pytest.raises(symgrad.UnsupportedSyntaxError, match="the list this loop fills"):
         symgrad.grad(mod.f)(np.array([0.5, 1.0]))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_appended_entry_that_may_be_a_number_is_copied_as_one(make_fn, backend):
+    # (found by the control fuzzer: the row appended before its array changes was copied by
+    # `.copy()`, which a Python float argument, the other arm of the `if`, lacks)
+    m = make_fn(
+        """
+        def f(x, y, a):
+            w0 = np.zeros_like(y)
+            xs2 = []
+            for i0 in range(3):
+                xs2.append(a if i0 >= 2 else w0[-1, -1])
+                w0[-1] = x[-1]
+            return np.sum(w0) + np.sum(np.stack(xs2)) * a
+        """
+    )
+    args = (
+        np.array([0.893, -0.498, -0.028]),
+        np.array([[-0.7, 0.2, 0.1], [0.1, -0.6, -0.1]]),
+        -0.8,
+    )
+    assert symgrad.jit(m.f, backend=backend)(*args) == pytest.approx(m.f(*args), rel=1e-12)
+    symgrad.check_grads(m.f, args, (0, 1, 2), backend=backend)

@@ -287,8 +287,11 @@ class _Lists:
         return [f"{name}.append({ast.unparse(v)})" for name, v in appended]
 
     def row(self, j: int, value: ast.expr) -> list[str]:
-        """Stacked output j's row where it is computed: a copy, the array changes later."""
-        return [f"{self.lists[j]}.append({ast.unparse(value)}.copy())"]
+        """Stacked output j's row where it is computed: a copy, the array changes later (of a
+        row that may be a number, `np.copy`'s: a Python float has no `.copy()`)."""
+        array = getattr(self.avals[j], "kind", None) == ARRAY
+        copied = f"{ast.unparse(value)}.copy()" if array else f"np.copy({ast.unparse(value)})"
+        return [f"{self.lists[j]}.append({copied})"]
 
     def step(self) -> list[str]:
         return []
