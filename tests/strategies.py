@@ -92,6 +92,8 @@ INTO = {
     "unit": ["np.tanh({0}) * 0.9", "np.sin({0}) * 0.8", "np.tanh({0} * 0.3) * 0.9"],
     "nonzero": ["{0}", "{0} * {0} + 0.5", "np.exp({0})"],
     "withzero": ["{0}", "np.tanh({0})"],
+    "above_one": ["{0} * {0} + 1.2", "np.exp({0}) + 1.2", "np.cosh({0}) + 0.3"],
+    "probability": ["np.tanh({0}) * 0.4 + 0.5"],
 }
 
 
@@ -101,6 +103,10 @@ def in_domain(v, domain: str) -> bool:
         return v.min() > 0.2
     if domain == "unit":
         return np.abs(v).max() < 0.9
+    if domain == "above_one":  # (arccosh's: its derivative is infinite at 1)
+        return v.min() > 1.15
+    if domain == "probability":
+        return 0.05 < v.min() and v.max() < 0.95
     if domain == "nonzero":
         return np.abs(v).min() > GAP
     if domain == "invertible":
