@@ -952,3 +952,13 @@ def test_reshape_and_ravel_take_c_order_and_refuse_another(make_fn):
     check_grads(mod.c_order, (x,))
     with pytest.raises(symgrad.SymgradError, match=r"np.ravel\(..., order='F'\) is not supported"):
         symgrad.grad(mod.f_order)(x)
+
+
+def test_an_einsum_broadcasting_a_summed_length_1_axis_differentiates(make_fn):
+    # found by the rule-table fuzzer: the cotangent of `a @ b` (4, 3) from 'ij,ij' against an
+    # a of (4, 1) was (4, 1), and the matmul's backward function raised NumPy's "mismatch in
+    # its core dimension"
+    m = make_fn("def f(a, b):\n    return np.sinc(np.einsum('ij,ij', a, np.dot(a, b)))\n")
+    args = (np.array([[0.15], [-0.27], [1.32], [-0.13]]), np.array([[-0.55, 1.6, -0.56]]))
+    assert symgrad.jit(m.f)(*args) == pytest.approx(m.f(*args), rel=1e-12)
+    symgrad.check_grads(m.f, args, (0, 1), modes=("rev", "fwd"))
