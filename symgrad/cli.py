@@ -22,6 +22,7 @@ from typing import Callable
 
 import numpy as np
 
+from symgrad import tree
 from symgrad.api import emit_module, grad, user_function
 from symgrad.errors import SymgradError
 from symgrad.ir import picture, to_dot, to_text
@@ -181,7 +182,7 @@ def _check_arguments(fn: Callable, spec: str | None, seed: int) -> tuple[list, l
         k
         for k, (p, v) in enumerate(zip(params, values))
         if p.name not in frozen
-        and (isinstance(v, float) or np.dtype(getattr(v, "dtype", object)).kind == "f")
+        and (isinstance(v, float) or np.dtype(tree.dtype_of(v) or object).kind == "f")
     ]
     return values, floats
 

@@ -123,10 +123,9 @@ def flatten_object(obj: Any) -> tuple[list, Treedef]:
 
 
 def _object(obj: Any, leaves: list, seen: set, is_leaf=None) -> Treedef:
-    cls = type(obj)
     if not isinstance(getattr(obj, "__dict__", None), dict):  # (__slots__: no attributes read)
         raise SymgradError(
-            f"an object of {cls.__name__}, a class with __slots__, is not read as a "
+            f"an object of {type(obj).__name__}, a class with __slots__, is not read as a "
             "container of its attributes",
             hint="Pass its arrays as arguments, or give the class a __dict__ (no __slots__).",
         )

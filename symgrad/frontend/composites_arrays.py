@@ -126,7 +126,7 @@ def _diff(lw: _Lowerer, e: ast.AST, a, n=1, axis=-1, prepend=_NONE, append=_NONE
     if prepend is not _NONE or append is not _NONE:
         axis = _static_int(lw, e, axis, "np.diff's axis")
         one = lw.call_rule("sum", (a,), {"axis": axis, "keepdims": True}, e)  # (its shape)
-        parts = [_edge(lw, e, v, one) if v is not a else a for v in (prepend, a, append)]
+        parts = [_edge(lw, e, prepend, one), a, _edge(lw, e, append, one)]
         a = lw.call_rule("concatenate", ([p for p in parts if p is not _NONE],), {"axis": axis}, e)
     if type(n) is int and n == 0:  # (the array itself, as NumPy's)
         return a
@@ -145,13 +145,12 @@ def _edge(lw: _Lowerer, e: ast.AST, value: Any, one: Any) -> Any:
 
 @composite(np.ediff1d)
 def _ediff1d(lw: _Lowerer, e: ast.AST, ary, to_end=None, to_begin=None) -> Any:
-    parts = [lw.call_rule("diff", (lw.call_rule("ravel", (ary,), {}, e),), {}, e)]
-    if to_begin is not None:
-        parts.insert(
-            0, lw.call_rule("ravel", (lw.call_rule("asarray", (to_begin,), {}, e),), {}, e)
-        )
-    if to_end is not None:
-        parts.append(lw.call_rule("ravel", (lw.call_rule("asarray", (to_end,), {}, e),), {}, e))
+    def flat(v):
+        return lw.call_rule("ravel", (lw.call_rule("asarray", (v,), {}, e),), {}, e)
+
+    parts = [flat(to_begin)] if to_begin is not None else []
+    parts.append(lw.call_rule("diff", (lw.call_rule("ravel", (ary,), {}, e),), {}, e))
+    parts += [flat(to_end)] if to_end is not None else []
     return parts[0] if len(parts) == 1 else lw.call_rule("concatenate", (parts,), {}, e)
 
 

@@ -43,6 +43,8 @@ from __future__ import annotations
 
 import ast
 import copy
+from collections import Counter
+from typing import Callable
 
 from symgrad.errors import UnsupportedSyntaxError
 from symgrad.frontend.source import FunctionSource, own_nodes
@@ -94,10 +96,7 @@ class _Rewrite:
             flag = fresh("returned", self.taken)
             endless = isinstance(loop, ast.While) and _true(loop.test) and not _breaks(loop.body)
             returns: list[list[ast.stmt]] = []
-            before_loop = self.bound_before(loop)
-            trial: list[list[ast.stmt]] = []  # (what would go: of names bound there alone)
-            self.body(copy.deepcopy(loop.body), flag, trial, (before_loop, set()))
-            kept = (before_loop, _bound_beside(loop.body, trial))
+            kept = self.kept(loop, lambda body, k, tails: self.body(body, flag, tails, k))
             loop.body = self.body(loop.body, flag, returns, kept)
             values = dict(enumerate(returns, 1))
             last = len(returns) if endless else 0  # (the loop ends only where one returns)
@@ -108,9 +107,7 @@ class _Rewrite:
         broke = fresh("broke", self.taken) if loop.orelse or _endless(loop) else None
         tails: list[list[ast.stmt]] = []
         if broke is not None:  # (`while True:` ends at a break: as a loop with an else that
-            before_loop, trial = self.bound_before(loop), []
-            _marked(copy.deepcopy(loop.body), broke, trial, (before_loop, set()))
-            kept = (before_loop, _bound_beside(loop.body, trial))
+            kept = self.kept(loop, lambda body, k, trial: _marked(body, broke, trial, k))
             marked = _marked(copy.deepcopy(loop.body), broke, tails, kept)
         if broke is not None and (loop.orelse or any(tails)):  # never runs, the last break's
             loop.body = marked  # branch the chain's else; where no break has names bound
@@ -150,6 +147,14 @@ class _Rewrite:
             if stored and getattr(n, "lineno", loop.lineno) < loop.lineno:  # (not ours)
                 names.add(n.id)
         return names
+
+    def kept(self, loop: ast.For | ast.While, exits: Callable) -> tuple[set, set]:
+        """What `_movable` leaves in the loop: the names bound before it, and the names its
+        exits would take out (`exits(body, kept, tails)` run on a copy of the body) that it
+        binds elsewhere too (`_bound_beside`)."""
+        before, trial = self.bound_before(loop), []
+        exits(copy.deepcopy(loop.body), (before, set()), trial)
+        return before, _bound_beside(loop.body, trial)
 
     def body(self, stmts: list[ast.stmt], flag: str, values: list, kept: tuple) -> list[ast.stmt]:
         """The loop's body with its returns setting `flag` and breaking (`values` receives
@@ -230,9 +235,9 @@ def _bound_beside(body: list[ast.stmt], tails: list[list[ast.stmt]]) -> set[str]
     """The names the tails (what the loop's exits would take out) bind that the body binds
     elsewhere too (a step that goes on binds them: the loop's last step's value, which the
     step leaving it must bind as the others do)."""
-    moved = [n.id for t in tails for s in t for n in walk(s) if _stored(n)]
-    stored = [n.id for s in body for n in walk(s) if _stored(n)]
-    return {name for name in moved if stored.count(name) > moved.count(name)}
+    moved = Counter(n.id for t in tails for s in t for n in walk(s) if _stored(n))
+    stored = Counter(n.id for s in body for n in walk(s) if _stored(n))
+    return {name for name in moved if stored[name] > moved[name]}
 
 
 def _stored(n: ast.AST) -> bool:

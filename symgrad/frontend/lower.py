@@ -1054,11 +1054,13 @@ class _Lowerer:
             return self.call_rule("equal", (self.call_rule("len", (v.value,), {}, e), 0), {}, e)
         if isinstance(e.op, ast.Not):  # of a condition (of an array, Python's error)
             return self.call_rule("not", (v,), {}, e)
-        argument = isinstance(v, Value) and self.graph[v.id].op == "param"  # (a mask given:
-        array = isinstance(v, Value) and aliases.array_kind(self.graph, v.id, self.memory)  # ~
-        if isinstance(e.op, ast.Invert) and (self.boolean(v) or argument or array):  # Python's,
-            return self.call_rule("invert", (v,), {}, e)  # NumPy's of an ndarray: ~np.eye(n,
-        # dtype=bool); of a number symgrad may hold as NumPy's, Python's ~True is -2)
+        # ~ as Python's: of a mask, of an argument (a mask given), of an ndarray the function
+        # made (~np.eye(n, dtype=bool)); not of a number symgrad may hold as NumPy's where
+        # Python's is a bool (~True is -2)
+        argument = isinstance(v, Value) and self.graph[v.id].op == "param"
+        array = isinstance(v, Value) and aliases.array_kind(self.graph, v.id, self.memory)
+        if isinstance(e.op, ast.Invert) and (self.boolean(v) or argument or array):
+            return self.call_rule("invert", (v,), {}, e)
         raise self.error(
             e,
             f"the operator {type(e.op).__name__} on arrays is not supported",

@@ -309,16 +309,16 @@ def bind(rule: Rule, args: tuple, kwargs: dict) -> dict[str, Any]:
 def _numpys_own(rule: Rule, kwargs: dict) -> tuple[str, str] | None:
     """(np.f, a keyword) that the NumPy function a rule denotes takes and the rule does not
     (np.diff's `prepend`), or None: a call NumPy accepts is not the user's mistake."""
+    if not rule.callables:
+        return None
+    fn = rule.callables[0]
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # (a ufunc's: none to read)
+        return None
+    name = f"{(getattr(fn, '__module__', None) or 'numpy').replace('numpy', 'np', 1)}.{fn.__name__}"
     names = {p.name for p in rule.params}
-    for fn in rule.callables[:1]:
-        try:
-            params = inspect.signature(fn).parameters
-        except (TypeError, ValueError):  # (a ufunc's: none to read)
-            return None
-        module = getattr(fn, "__module__", None) or "numpy"
-        name = f"{module.replace('numpy', 'np', 1)}.{fn.__name__}"
-        return next(((name, k) for k in kwargs if k not in names and k in params), None)
-    return None
+    return next(((name, k) for k in kwargs if k not in names and k in params), None)
 
 
 def _bound(rule: Rule, args: tuple, kwargs: dict) -> dict[str, Any] | None:

@@ -612,10 +612,11 @@ def _einsum_vjp(g, operands, subscripts, optimize):
         others = [(t, o) for j, (t, o) in enumerate(zip(ins, operands)) if j != i]
         shape = ops.shape(x)
         if len(set(term)) == len(term):
+            # over an index summed over, of another operand's length 1 there, gi's length is
+            # 1 too (`'ij,ij'` of a (4, 1) and a (4, 3)): fitted to x
             gi = _einsum_cotangent(g, out, others, term, shape, optimize)
-            summed = any(c not in out for c in term)  # (an index summed over, of another
-            grads.append(ops.fit(gi, x) if summed else gi)  # operand's length 1: gi's 1 too,
-            continue  # `'ij,ij'` of a (4, 1) and a (4, 3); fitted, x's, where it is not x's)
+            grads.append(ops.fit(gi, x) if any(c not in out for c in term) else gi)
+            continue
         # a diagonal (`'ii->i'`): the cotangent of the entries it reads, each index once, put
         # back on x's diagonal, zeros off it (times an identity per index met again)
         once = "".join(dict.fromkeys(term))
