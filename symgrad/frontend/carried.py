@@ -5,9 +5,9 @@ they hold before it: one `Slot` (one param, one output) per array, with the name
 the body does not assign, where the body may change it in place. After the body is lowered,
 `check_body` says what a new lowering must do differently (`Again`: carry more names, keep
 names apart, unbind names, take a param for a possible number), `refuse_changed_then_dropped`,
-`refuse_appended_and_updated`, `mark_unsure` and `list_items_are_arrays` refuse or mark what
-cannot be modelled, and `changed_in_place` says whether a slot's array was updated in place
-and is still held.
+`refuse_views_changed_next`, `refuse_appended_and_updated`, `mark_unsure` and
+`list_items_are_arrays` refuse or mark what cannot be modelled, and `changed_in_place` says
+whether a slot's array was updated in place and is still held.
 """
 
 from __future__ import annotations
@@ -293,6 +293,36 @@ def refuse_changed_then_dropped(lw, s, body: Graph, slots, params, finals) -> No
                 "it in place in every iteration.",
                 cls=UnsupportedSyntaxError,
             )
+
+
+def refuse_views_changed_next(lw, s, body: Graph, slots, params, finals) -> None:
+    """A carried name that a step ends holding as a view of another array the loop carries
+    (`u = y[-1]`, y carried too) and that the next step changes in place (`u -= 0.1`, before it
+    binds u again): Python's change reaches that array through the view, where the body takes
+    its param for a value of its own. An entry read by ints is checked, when the module runs,
+    to be a number (of a vector: `aliases.checked_entry`); another view is refused. (A view of
+    an array from before the loop: `mark_unsure`; of the name's own array, the one it held
+    before the loop: `aliases.augmented`.)"""
+    for k, final in enumerate(finals):
+        if not (isinstance(final, Value) and lw.memory.was_changed(body, params[k].id, True)):
+            continue
+        others = {p.id for j, p in enumerate(params) if j != k}
+        others |= {f.id for j, f in enumerate(finals) if j != k and isinstance(f, Value)}
+        if not aliases.bases_of(body, final.id) - {final.id} & others:
+            continue
+        if aliases.entry_read(body, final.id):
+            aliases.checked_entry(body, final)
+            continue
+        name = slots[k].names[0]
+        raise lw.error(
+            s,
+            f"the loop carries {name}, a view of another array it carries, into a step that "
+            f"changes {name} in place before it binds the name again: Python's change reaches "
+            "that array through the view, which symgrad does not follow from step to step",
+            f"Copy the view where a value of its own is meant ({name} = {name}.copy()), or "
+            f"write {name} = {name} - ... for a new value.",
+            cls=UnsupportedSyntaxError,
+        )
 
 
 def changed_in_place(memory, body: Graph, param: Value, final: Any) -> bool:

@@ -371,6 +371,7 @@ def _lower_loop_once(
     carried.refuse_appended_and_updated(lw, s, body, env, slots, params, appenders)
     finals = [dict.__getitem__(env, slot.names[0]) for slot in slots]
     carried.refuse_changed_then_dropped(lw, s, body, slots, params, finals)
+    carried.refuse_views_changed_next(lw, s, body, slots, params, finals)
     skip = set(kept) | set(bound) | set(again.unbound)
     lasts, held_after = _lasts(lw, s, env, targets + names, skip, index, finals)
     outs = finals + [a.value for a in appenders] + list(lasts.values())
