@@ -792,16 +792,22 @@ def bases_of(graph: Graph, nid: int, seen: set | None = None) -> set[int]:
             if j >= 0:  # a carried or captured value: its operand, and for
                 out |= bases_of(graph, operands[j], seen)  # a carried one, what it becomes
                 if j < loop.k and j != k:
-                    item = next((u for u in graph.users(src.id) if graph[u].op == "item"
-                                 and graph[u].attrs["index"] == j), None)  # fmt: skip
-                    if item is not None:
+                    for item in _items(graph, src.id, j):
                         out |= bases_of(graph, item, seen)
     elif src.op == "cond":
         for branch, ps in zip(src.attrs["branches"], src.attrs["params"]):
             if k < len(branch.outputs):
-                for b in _params_among(branch, bases_of(branch, branch.outputs[k], seen)):
+                inner = bases_of(branch, branch.outputs[k], seen)
+                for b in _params_among(branch, inner):
                     out |= bases_of(graph, src.inputs[1 + ps[branch.params.index(b)]], seen)
+                for j in {j for j, o in enumerate(branch.outputs) if o in inner and j != k}:
+                    out |= {i for i in _items(graph, src.id, j) for i in bases_of(graph, i, seen)}
     return out
+
+
+def _items(graph: Graph, nid: int, k: int) -> list[int]:
+    """The `item` nodes reading output k of node nid (a loop's or a branch's)."""
+    return [u for u in graph.users(nid) if graph[u].op == "item" and graph[u].attrs["index"] == k]
 
 
 def _params_among(graph: Graph, ids: set[int]) -> list[int]:

@@ -494,10 +494,11 @@ def _lower_loop_once(
 
 
 def _views_carried_across_updates(lw: _Lowerer, s, body: Graph, slots, params, finals) -> None:
-    """A carried name holding a view of an array the loop changes in place where a step may
-    change it (`liveness.held_at`: not bound again before the change in that step): a view
-    from before the loop (`r = A[0]` before it, `A[0] = ...` in it), or one a step ends with
-    for the next (`r = A[0]` at a step's end). Python's name sees the change, the body's param
+    """A carried name holding a view of an array the loop changes in place (or, by `+=`, may:
+    of a number, rebound) where a step may change it (`liveness.held_at`: not bound again
+    before the change in that step): a view from before the loop (`r = A[0]` before it,
+    `A[0] = ...` in it), or one a step ends with for the next (`r = A[0]` at a step's end, in
+    a branch too: `aliases.bases_of`). Python's name sees the change, the body's param
     for it does not. An entry read by ints (of a vector a number, of a matrix a row) is
     checked, when the module runs, to be a number (`aliases.checked_entry`); another view (a
     slice) is refused. An RNN's `h = H[0]`, `h = np.tanh(W @ h + x[t])`, `H[t + 1] = h` binds h
@@ -506,10 +507,10 @@ def _views_carried_across_updates(lw: _Lowerer, s, body: Graph, slots, params, f
     for k, slot in enumerate(slots):
         if not (isinstance(slot.value, Value) and isinstance(finals[k], Value)):
             continue
-        if not carried.changed_in_place(memory, body, params[k], finals[k]):
+        if not memory.was_changed(body, params[k].id, True):  # (or, of a number, rebound)
             continue
         outer = aliases.views_of(lw.graph, slot.value.id)
-        inner = aliases.views_of(body, params[k].id) | aliases.views_of(body, finals[k].id)
+        ends = {params[k].id, finals[k].id}
         places = memory.updated_at.get(memory.first(body, params[k].id), [])
         innermost = [
             w for w in places if not any(v is not w and liveness.contains(w, v) for v in places)
@@ -517,7 +518,8 @@ def _views_carried_across_updates(lw: _Lowerer, s, body: Graph, slots, params, f
         for j, other in enumerate(slots):
             init, final = other.value, finals[j]
             before = isinstance(init, Value) and init.id in outer
-            ended = isinstance(final, Value) and final.id in inner
+            ended = isinstance(final, Value) and final.id not in ends
+            ended = ended and bool(aliases.bases_of(body, final.id) & ends)
             if not (before or ended):
                 continue
             name = other.names[0]
