@@ -511,7 +511,7 @@ def _views_carried_across_updates(lw: _Lowerer, s, body: Graph, slots, params, f
             continue
         outer = aliases.views_of(lw.graph, slot.value.id)
         ends = {params[k].id, finals[k].id}
-        places = memory.updated_at.get(memory.first(body, params[k].id), [])
+        places = memory.updated_at.get(memory.first(body, params[k].id)) or _changes(s, slot)
         innermost = [
             w for w in places if not any(v is not w and liveness.contains(w, v) for v in places)
         ]
@@ -538,6 +538,30 @@ def _views_carried_across_updates(lw: _Lowerer, s, body: Graph, slots, params, f
                 "it again after the change.",
                 cls=UnsupportedSyntaxError,
             )
+
+
+def _changes(s, slot) -> list[ast.stmt]:
+    """The statements of loop s that may change a carried array in place by one of its names
+    (`y += ...`, `y[0] = ...`, `y[1:] *= ...`): where an update in a branch, whose places the
+    branch's graph keeps, may be."""
+    names = set(slot.names)
+
+    def named(target) -> bool:
+        while isinstance(target, ast.Subscript):
+            target = target.value
+        return isinstance(target, ast.Name) and target.id in names
+
+    return [
+        n
+        for n in ast.walk(s)
+        if n is not s
+        and (
+            isinstance(n, ast.AugAssign)
+            and named(n.target)
+            or isinstance(n, ast.Assign)
+            and any(isinstance(t, ast.Subscript) and named(t) for t in n.targets)
+        )
+    ]
 
 
 def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> tuple:
