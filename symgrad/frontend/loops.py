@@ -542,8 +542,8 @@ def _views_carried_across_updates(lw: _Lowerer, s, body: Graph, slots, params, f
 
 def _changes(s, slot) -> list[ast.stmt]:
     """The statements of loop s that may change a carried array in place by one of its names
-    (`y += ...`, `y[0] = ...`, `y[1:] *= ...`): where an update in a branch, whose places the
-    branch's graph keeps, may be."""
+    (`y += ...`, `y[0] = ...`, `y[1:] *= ...`): the places of a change that `Memory.updated_at`
+    does not hold (a `+=` symgrad took for a new value, or an update in a branch)."""
     names = set(slot.names)
 
     def named(target) -> bool:
