@@ -801,7 +801,8 @@ def bases_of(graph: Graph, nid: int, seen: set | None = None) -> set[int]:
                 for b in _params_among(branch, inner):
                     out |= bases_of(graph, src.inputs[1 + ps[branch.params.index(b)]], seen)
                 for j in {j for j, o in enumerate(branch.outputs) if o in inner and j != k}:
-                    out |= {i for i in _items(graph, src.id, j) for i in bases_of(graph, i, seen)}
+                    for item in _items(graph, src.id, j):  # (another output it views)
+                        out |= bases_of(graph, item, seen)
     return out
 
 

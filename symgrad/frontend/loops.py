@@ -544,24 +544,17 @@ def _changes(s, slot) -> list[ast.stmt]:
     """The statements of loop s that may change a carried array in place by one of its names
     (`y += ...`, `y[0] = ...`, `y[1:] *= ...`): the places of a change that `Memory.updated_at`
     does not hold (a `+=` symgrad took for a new value, or an update in a branch)."""
-    names = set(slot.names)
-
-    def named(target) -> bool:
-        while isinstance(target, ast.Subscript):
-            target = target.value
-        return isinstance(target, ast.Name) and target.id in names
-
-    return [
-        n
-        for n in ast.walk(s)
-        if n is not s
-        and (
-            isinstance(n, ast.AugAssign)
-            and named(n.target)
-            or isinstance(n, ast.Assign)
-            and any(isinstance(t, ast.Subscript) and named(t) for t in n.targets)
-        )
-    ]
+    found = []
+    for n in ast.walk(s):
+        if isinstance(n, ast.AugAssign):
+            targets = [n.target]
+        elif isinstance(n, ast.Assign):  # (an element assignment; `y = ...` binds y anew)
+            targets = [t for t in n.targets if isinstance(t, ast.Subscript)]
+        else:
+            continue
+        if any(set(slot.names) & set(_bound_by(t)) for t in targets):
+            found.append(n)
+    return found
 
 
 def _lasts(lw: _Lowerer, s, env, names: list[str], skip: set, index, finals) -> tuple:
